@@ -1,0 +1,50 @@
+-- Fannkuch: every permutation of 1..n (Heap's algorithm), counting the
+-- prefix reversals until 1 comes first. Array reads, writes and swaps.
+local n = tonumber(arg and arg[1]) or 9
+
+local function count_flips(perm, work, N)
+  for i = 1, N do work[i] = perm[i] end
+  local flips = 0
+  local first = work[1]
+  while first ~= 1 do
+    local lo, hi = 1, first
+    while lo < hi do
+      work[lo], work[hi] = work[hi], work[lo]
+      lo = lo + 1
+      hi = hi - 1
+    end
+    flips = flips + 1
+    first = work[1]
+  end
+  return flips
+end
+
+local perm, c, work = {}, {}, {}
+for i = 1, n do perm[i] = i; c[i] = 0 end
+local checksum, maxflips, index = 0, 0, 0
+local function visit()
+  local f = count_flips(perm, work, n)
+  if f > maxflips then maxflips = f end
+  if index % 2 == 0 then checksum = checksum + f else checksum = checksum - f end
+  index = index + 1
+end
+
+visit()
+local i = 2
+while i <= n do
+  if c[i] < i - 1 then
+    if i % 2 == 1 then
+      perm[1], perm[i] = perm[i], perm[1]
+    else
+      local j = c[i] + 1
+      perm[j], perm[i] = perm[i], perm[j]
+    end
+    visit()
+    c[i] = c[i] + 1
+    i = 2
+  else
+    c[i] = 0
+    i = i + 1
+  end
+end
+print(string.format("fannkuch(%d): checksum %d, max flips %d, permutations %d", n, checksum, maxflips, index))

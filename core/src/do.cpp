@@ -1,0 +1,499 @@
+// Calls, returns, the error path and stack growth.
+//
+// Errors are C++ exceptions (LuaThrow) carrying only a status; the error
+// value itself travels on the Lua stack (L->top - 1), so nothing on the
+// exception needs the collector's attention. See docs/architecture.md.
+#include <cstring>
+
+#include "state.hpp"
+
+namespace luna {
+
+namespace {
+
+// Stack size while handling a "stack overflow": the extra slots give the
+// message handler room to run.
+constexpr int ERROR_STACK_SIZE = MAXSTACK + 200;
+
+// Native nesting allowed beyond MAX_C_CALLS while handling "C stack overflow".
+constexpr unsigned MAX_C_CALLS_ERR = MAX_C_CALLS / 10 * 11;
+
+[[noreturn]] void error_in_error_handling(State* L) { throw_status(L, ERRERR); }
+
+// Raises the native-nesting error once the count reaches the limit; a few
+// more levels are allowed so a message handler can run.
+void check_cstack(State* L) {
+  if (L->nCcalls == MAX_C_CALLS)
+    run_error(L, "C stack overflow");
+  else if (L->nCcalls >= MAX_C_CALLS_ERR)
+    error_in_error_handling(L);
+}
+
+// Reallocates the stack to newsize usable slots, fixing every pointer that
+// points into it. With raise false, an allocation failure returns false.
+bool realloc_stack(State* L, int newsize, bool raise) {
+  int oldsize = L->stack_size();
+  Value* oldstack = L->stack;
+  Value* newstack;
+  try {
+    newstack = mem_new_array<Value>(L, static_cast<size_t>(newsize) + EXTRA_STACK);
+  } catch (LuaThrow&) {
+    if (raise) throw;
+    return false;
+  }
+  int keep = oldsize < newsize ? oldsize : newsize;
+  for (int i = 0; i < keep + EXTRA_STACK; i++) newstack[i] = oldstack[i];
+  for (int i = keep + EXTRA_STACK; i < newsize + EXTRA_STACK; i++) newstack[i] = Value();
+  auto fix = [&](Value* p) { return newstack + (p - oldstack); };
+  L->top = fix(L->top);
+  for (CallInfo* ci = L->ci; ci != nullptr; ci = ci->previous) {
+    ci->func = fix(ci->func);
+    ci->top = fix(ci->top);
+    // The dispatcher caches `base`; trap makes it reload after a call.
+    if (ci->is_lua()) ci->trap = 1;
+  }
+  for (UpVal* uv = L->openupval; uv != nullptr; uv = uv->u.open.next) uv->v = fix(uv->v);
+  L->stack = newstack;
+  L->stack_last = newstack + newsize;
+  mem_free_array(L, oldstack, static_cast<size_t>(oldsize) + EXTRA_STACK);
+  return true;
+}
+
+// Slots in use by the live frames (at least MINSTACK).
+int stack_in_use(State* L) {
+  Value* lim = L->top;
+  for (CallInfo* ci = L->ci; ci != nullptr; ci = ci->previous)
+    if (lim < ci->top) lim = ci->top;
+  int n = static_cast<int>(lim - L->stack) + 1;
+  return n < MINSTACK ? MINSTACK : n;
+}
+
+// Moves nres results from the stack top to res, adjusting to `wanted`.
+void move_results(State* L, Value* res, int nres, int wanted) {
+  Value* first = L->top - nres;
+  switch (wanted) {
+    case 0:
+      L->top = res;
+      return;
+    case 1:
+      *res = nres == 0 ? Value() : *first;
+      L->top = res + 1;
+      return;
+    case MULTRET:
+      wanted = nres;
+      break;
+    default:
+      break;
+  }
+  int n = nres < wanted ? nres : wanted;
+  for (int i = 0; i < n; i++) res[i] = first[i];
+  for (int i = n; i < wanted; i++) res[i] = Value();
+  L->top = res + wanted;
+}
+
+// Puts the __call metamethod of the non-function at func below the
+// arguments, which shift up one slot. Returns the (possibly moved) func.
+Value* insert_call_tm(State* L, Value* func) {
+  const Value* tm = tm_get_by_obj(L, *func, TM_CALL);
+  if (tm->is_nil()) call_error(L, func);
+  Value handler = *tm;
+  ptrdiff_t f = L->save(func);
+  ensure_stack(L, 1);
+  func = L->restore(f);
+  for (Value* p = L->top; p > func; p--) *p = p[-1];
+  L->top++;
+  *func = handler;
+  return func;
+}
+
+// Calls a native function at func; returns its number of results, which
+// poscall has already moved into place.
+int precall_native(State* L, Value* func, int nresults, NativeFn f) {
+  ptrdiff_t fo = L->save(func);
+  ensure_stack(L, MINSTACK);
+  func = L->restore(fo);
+  CallInfo* ci = next_ci(L);
+  ci->func = func;
+  ci->nresults = static_cast<int16_t>(nresults);
+  ci->callstatus = CIST_C;
+  ci->top = L->top + MINSTACK;
+  ci->nextraargs = 0;
+  ci->trap = 0;
+  if (L->hookmask & MASKCALL) {
+    int narg = static_cast<int>(L->top - func) - 1;
+    call_hook(L, HOOKCALL, -1, 1, narg);
+  }
+  int n = f(L);
+  poscall(L, ci, n);
+  return n;
+}
+
+NativeFn native_fn(const Value& v) {
+  return v.tag == Tag::LightFn ? v.u.f : v.as_nclosure()->f;
+}
+
+// Closes the to-be-closed slots of a native frame that is returning,
+// keeping its nres results on the top of the stack.
+void close_native_frame(State* L, CallInfo* ci) {
+  ptrdiff_t base = L->save(ci->func + 1);
+  if (L->ntbc == 0 || L->tbclist[L->ntbc - 1] < base) return;
+  tbc_close(L, L->restore(base), OK);
+}
+
+}  // namespace
+
+// ------------------------------------------------------------ errors
+
+[[noreturn]] void throw_status(State*, int status) { throw LuaThrow{status}; }
+
+void set_error_obj(State* L, int errcode, Value* oldtop) {
+  switch (errcode) {
+    case ERRMEM:
+      *oldtop = str_value(L->g->memerrmsg);
+      break;
+    case ERRERR:
+      *oldtop = str_value(str_new_cstr(L, "error in error handling"));
+      break;
+    case OK:
+      *oldtop = Value();
+      break;
+    default:
+      *oldtop = L->top[-1];
+      break;
+  }
+  L->top = oldtop + 1;
+}
+
+int close_protected(State* L, ptrdiff_t level, int status) {
+  CallInfo* old_ci = L->ci;
+  uint8_t old_allowhook = L->allowhook;
+  unsigned old_nCcalls = L->nCcalls;
+  unsigned old_nny = L->nny;
+  // Each round closes what is left; an error raised by a __close becomes
+  // the current error and the next round goes on with the remaining slots.
+  for (;;) {
+    try {
+      upval_close(L, L->restore(level));
+      tbc_close_yieldable(L, L->restore(level), status);
+      return status;
+    } catch (LuaThrow& e) {
+      status = e.status;
+    }
+    L->ci = old_ci;
+    L->allowhook = old_allowhook;
+    L->nCcalls = old_nCcalls;
+    L->nny = old_nny;
+  }
+}
+
+int pcall_raw(State* L, ProtectedFn f, void* ud, ptrdiff_t old_top, ptrdiff_t ef) {
+  CallInfo* old_ci = L->ci;
+  uint8_t old_allowhook = L->allowhook;
+  unsigned old_nCcalls = L->nCcalls;
+  unsigned old_nny = L->nny;
+  ptrdiff_t old_errfunc = L->errfunc;
+  L->errfunc = ef;
+  int status = OK;
+  try {
+    f(L, ud);
+  } catch (LuaThrow& e) {
+    status = e.status;
+  }
+  // Recovery runs outside the handler: __close methods may yield, and a
+  // context switch must never happen while an exception is being handled.
+  if (status != OK) {
+    L->ci = old_ci;
+    L->allowhook = old_allowhook;
+    L->nCcalls = old_nCcalls;
+    L->nny = old_nny;
+    status = close_protected(L, old_top, status);
+    set_error_obj(L, status, L->restore(old_top));
+    stack_shrink(L);
+  }
+  L->errfunc = old_errfunc;
+  return status;
+}
+
+// ------------------------------------------------------------- stack
+
+void stack_realloc(State* L, int newsize) { realloc_stack(L, newsize, true); }
+
+void stack_grow(State* L, int n, bool raise_error) {
+  int size = L->stack_size();
+  if (size > MAXSTACK) {
+    // Already using the error margin: the handler itself overflowed.
+    if (raise_error) error_in_error_handling(L);
+    return;
+  }
+  if (n < MAXSTACK) {
+    int needed = static_cast<int>(L->top - L->stack) + n;
+    int newsize = 2 * size;
+    if (newsize > MAXSTACK) newsize = MAXSTACK;
+    if (newsize < needed) newsize = needed;
+    if (newsize <= MAXSTACK) {
+      realloc_stack(L, newsize, raise_error);
+      return;
+    }
+  }
+  // Too big. When raising, switch to the error size first so the message
+  // handler has room; otherwise just report the failure (stack unchanged).
+  if (raise_error) {
+    realloc_stack(L, ERROR_STACK_SIZE, true);
+    run_error(L, "stack overflow");
+  }
+}
+
+void stack_shrink(State* L) {
+  int inuse = stack_in_use(L);
+  int reasonable = inuse > MAXSTACK / 3 ? MAXSTACK : inuse * 3;
+  // Not while handling an overflow (inuse beyond MAXSTACK).
+  if (inuse <= MAXSTACK && L->stack_size() > reasonable) {
+    int newsize = inuse > MAXSTACK / 2 ? MAXSTACK : inuse * 2;
+    realloc_stack(L, newsize, false);
+  }
+  // Drop the frames beyond the current one: a deep recursion left them.
+  CallInfo* ci = L->ci->next;
+  L->ci->next = nullptr;
+  while (ci != nullptr) {
+    CallInfo* next = ci->next;
+    mem_free(L, ci, sizeof(CallInfo));
+    L->nci--;
+    ci = next;
+  }
+}
+
+void inc_top(State* L) {
+  ensure_stack(L, 1);
+  L->top++;
+}
+
+CallInfo* next_ci(State* L) {
+  CallInfo* ci = L->ci;
+  if (ci->next == nullptr) {
+    CallInfo* n = static_cast<CallInfo*>(mem_alloc(L, sizeof(CallInfo)));
+    n->previous = ci;
+    n->next = nullptr;
+    n->trap = 0;
+    ci->next = n;
+    L->nci++;
+  }
+  L->ci = ci->next;
+  return L->ci;
+}
+
+void free_ci_list(State* L) {
+  CallInfo* ci = L->base_ci.next;
+  L->ci = &L->base_ci;
+  L->base_ci.next = nullptr;
+  while (ci != nullptr) {
+    CallInfo* next = ci->next;
+    mem_free(L, ci, sizeof(CallInfo));
+    ci = next;
+  }
+  L->nci = 0;
+}
+
+// ------------------------------------------------------------- calls
+
+CallInfo* precall(State* L, Value* func, int nresults) {
+  for (;;) {
+    switch (func->tag) {
+      case Tag::LightFn:
+      case Tag::NClosure:
+        precall_native(L, func, nresults, native_fn(*func));
+        return nullptr;
+      case Tag::LClosure: {
+        Proto* p = func->as_lclosure()->p;
+        int narg = static_cast<int>(L->top - func) - 1;
+        int fsize = p->maxstacksize;
+        if (L->stack_last - L->top <= fsize) {
+          ptrdiff_t fo = L->save(func);
+          stack_grow(L, fsize);
+          func = L->restore(fo);
+        }
+        CallInfo* ci = next_ci(L);
+        ci->func = func;
+        ci->nresults = static_cast<int16_t>(nresults);
+        ci->callstatus = 0;
+        ci->top = func + 1 + fsize;
+        ci->savedpc = p->code;
+        ci->nextraargs = 0;
+        ci->trap = L->hookmask ? 1 : 0;
+        for (; narg < p->numparams; narg++) *L->top++ = Value();
+        if (L->hookmask) hook_call(L, ci);
+        return ci;
+      }
+      default:
+        func = insert_call_tm(L, func);
+        break;
+    }
+  }
+}
+
+int pretailcall(State* L, CallInfo* ci, Value* func, int narg1, int delta) {
+  for (;;) {
+    switch (func->tag) {
+      case Tag::LightFn:
+      case Tag::NClosure:
+        return precall_native(L, func, MULTRET, native_fn(*func));
+      case Tag::LClosure: {
+        Proto* p = func->as_lclosure()->p;
+        int fsize = p->maxstacksize;
+        if (L->stack_last - L->top <= fsize - delta) {
+          ptrdiff_t fo = L->save(func);
+          stack_grow(L, fsize - delta);
+          func = L->restore(fo);
+        }
+        // The callee takes the caller's place (below its varargs, if any).
+        ci->func -= delta;
+        for (int i = 0; i < narg1; i++) ci->func[i] = func[i];
+        func = ci->func;
+        for (; narg1 <= p->numparams; narg1++) func[narg1] = Value();
+        ci->top = func + 1 + fsize;
+        ci->savedpc = p->code;
+        ci->nextraargs = 0;
+        ci->callstatus |= CIST_TAIL;
+        ci->trap = L->hookmask ? 1 : 0;
+        L->top = func + narg1;
+        if (L->hookmask) hook_call(L, ci);
+        return -1;
+      }
+      default:
+        func = insert_call_tm(L, func);
+        narg1++;
+        break;
+    }
+  }
+}
+
+void poscall(State* L, CallInfo* ci, int nres) {
+  if (ci->callstatus & CIST_C) {
+    ptrdiff_t res = L->save(L->top - nres);
+    close_native_frame(L, ci);
+    // __close calls leave the results in place but may move the stack.
+    L->top = L->restore(res) + nres;
+  }
+  if (L->hookmask) ret_hook(L, ci, nres);
+  move_results(L, ci->func, nres, ci->nresults);
+  L->ci = ci->previous;
+}
+
+void call(State* L, Value* func, int nresults) {
+  L->nCcalls++;
+  if (L->nCcalls >= MAX_C_CALLS) check_cstack(L);
+  CallInfo* ci = precall(L, func, nresults);
+  if (ci != nullptr) {
+    ci->callstatus |= CIST_FRESH;
+    execute(L, ci);
+  }
+  L->nCcalls--;
+}
+
+void call_noyield(State* L, Value* func, int nresults) {
+  L->nny++;
+  call(L, func, nresults);
+  L->nny--;
+}
+
+// ------------------------------------------------------------- hooks
+
+void call_hook(State* L, int event, int line, int ftransfer, int ntransfer) {
+  Hook hook = L->hook;
+  if (hook == nullptr || !L->allowhook) return;
+  CallInfo* ci = L->ci;
+  ptrdiff_t top = L->save(L->top);
+  ptrdiff_t ci_top = L->save(ci->top);
+  DebugInfo ar;
+  ar.event = event;
+  ar.currentline = line;
+  ar.i_ci = ci;
+  uint16_t mask = CIST_HOOKED;
+  if (ntransfer != 0) {
+    mask |= CIST_TRAN;
+    ci->ftransfer = static_cast<unsigned short>(ftransfer);
+    ci->ntransfer = static_cast<unsigned short>(ntransfer);
+  }
+  // A Lua frame's registers up to ci->top are live: the hook works above.
+  if (ci->is_lua() && L->top < ci->top) L->top = ci->top;
+  ensure_stack(L, MINSTACK);
+  if (ci->top < L->top + MINSTACK) ci->top = L->top + MINSTACK;
+  L->allowhook = 0;
+  ci->callstatus |= mask;
+  hook(L, &ar);
+  L->allowhook = 1;
+  ci->top = L->restore(ci_top);
+  L->top = L->restore(top);
+  ci->callstatus &= static_cast<uint16_t>(~mask);
+}
+
+void hook_call(State* L, CallInfo* ci) {
+  L->oldpc = 0;  // a new function: its first instruction is a new line
+  if (!(L->hookmask & MASKCALL)) return;
+  int event = (ci->callstatus & CIST_TAIL) ? HOOKTAILCALL : HOOKCALL;
+  Proto* p = ci->func->as_lclosure()->p;
+  // Line queries use savedpc - 1: point past the first instruction.
+  ci->savedpc++;
+  call_hook(L, event, -1, 1, p->numparams);
+  ci->savedpc--;
+}
+
+void ret_hook(State* L, CallInfo* ci, int nres) {
+  if (L->hookmask & MASKRET) {
+    Value* firstres = L->top - nres;
+    int delta = 0;
+    // A vararg frame has already been moved down over its extra arguments;
+    // the hook must see the function where it ran.
+    if (ci->is_lua()) {
+      Proto* p = ci->func->as_lclosure()->p;
+      if (p->is_vararg) delta = ci->nextraargs + p->numparams + 1;
+    }
+    ci->func += delta;
+    int ftransfer = static_cast<int>(firstres - ci->func);
+    call_hook(L, HOOKRET, -1, ftransfer, nres);
+    ci->func -= delta;
+  }
+  CallInfo* prev = ci->previous;
+  if (prev != nullptr && prev->is_lua())
+    L->oldpc = static_cast<int>(prev->savedpc - prev->func->as_lclosure()->p->code) - 1;
+}
+
+// ------------------------------------------------------------ loading
+
+namespace {
+
+struct ParserArgs {
+  const char* data;
+  size_t size;
+  const char* name;
+  const char* mode;
+};
+
+void check_mode(State* L, const char* mode, const char* kind) {
+  if (mode != nullptr && std::strchr(mode, kind[0]) == nullptr) {
+    push_fstring(L, "attempt to load a %s chunk (mode is '%s')", kind, mode);
+    throw_status(L, ERRSYNTAX);
+  }
+}
+
+void parse_chunk(State* L, void* ud) {
+  auto* a = static_cast<ParserArgs*>(ud);
+  if (a->size > 0 && a->data[0] == BINARY_SIGNATURE[0]) {
+    check_mode(L, a->mode, "binary");
+    undump_chunk(L, a->data, a->size, a->name);
+  } else {
+    check_mode(L, a->mode, "text");
+    compile_source(L, a->data, a->size, a->name);
+  }
+}
+
+}  // namespace
+
+int protected_parser(State* L, const char* data, size_t size, const char* name, const char* mode) {
+  ParserArgs a{data, size, name, mode};
+  L->nny++;  // the compiler cannot yield
+  int status = pcall_raw(L, parse_chunk, &a, L->save(L->top), L->errfunc);
+  L->nny--;
+  return status;
+}
+
+}  // namespace luna

@@ -1,0 +1,206 @@
+// Prototypes, closures, upvalues and to-be-closed variables.
+#include "luna/jit_backend.hpp"
+#include "state.hpp"
+
+namespace luna {
+
+// ------------------------------------------------------------ prototypes
+
+Proto* proto_new(State* L) {
+  Proto* p = static_cast<Proto*>(gc_new_object(L, Tag::Proto, sizeof(Proto)));
+  p->numparams = 0;
+  p->is_vararg = 0;
+  p->maxstacksize = 0;
+  p->sizeupvalues = p->sizek = p->sizecode = p->sizelineinfo = p->sizep = p->sizelocvars = 0;
+  p->linedefined = p->lastlinedefined = 0;
+  p->k = nullptr;
+  p->code = nullptr;
+  p->p = nullptr;
+  p->upvalues = nullptr;
+  p->lineinfo = nullptr;
+  p->locvars = nullptr;
+  p->source = nullptr;
+  p->gclist = nullptr;
+  p->jit_data = nullptr;
+  p->hotcount = L->g->jit->hot_threshold();
+  return p;
+}
+
+void proto_free(State* L, Proto* p) {
+  L->g->jit->on_proto_free(p);  // traces die with their prototype
+  mem_free_array(L, p->code, static_cast<size_t>(p->sizecode));
+  mem_free_array(L, p->p, static_cast<size_t>(p->sizep));
+  mem_free_array(L, p->k, static_cast<size_t>(p->sizek));
+  mem_free_array(L, p->lineinfo, static_cast<size_t>(p->sizelineinfo));
+  mem_free_array(L, p->locvars, static_cast<size_t>(p->sizelocvars));
+  mem_free_array(L, p->upvalues, static_cast<size_t>(p->sizeupvalues));
+  mem_free(L, p, sizeof(Proto));
+}
+
+// -------------------------------------------------------------- closures
+
+LClosure* lclosure_new(State* L, int nupvals) {
+  auto* cl = static_cast<LClosure*>(gc_new_object(L, Tag::LClosure, lclosure_size(nupvals)));
+  cl->nupvalues = static_cast<uint8_t>(nupvals);
+  cl->gclist = nullptr;
+  cl->p = nullptr;
+  for (int i = 0; i < nupvals; i++) cl->upvals[i] = nullptr;
+  return cl;
+}
+
+NClosure* nclosure_new(State* L, int nupvals) {
+  auto* cl = static_cast<NClosure*>(gc_new_object(L, Tag::NClosure, nclosure_size(nupvals)));
+  cl->nupvalues = static_cast<uint8_t>(nupvals);
+  cl->gclist = nullptr;
+  cl->f = nullptr;
+  for (int i = 0; i < nupvals; i++) cl->upvalue[i] = Value();
+  return cl;
+}
+
+namespace {
+
+UpVal* new_closed_upval(State* L) {
+  auto* uv = static_cast<UpVal*>(gc_new_object(L, Tag::UpVal, sizeof(UpVal)));
+  uv->tbc = 0;
+  uv->u.closed = Value();
+  uv->v = &uv->u.closed;
+  return uv;
+}
+
+}  // namespace
+
+void lclosure_init_upvals(State* L, LClosure* cl) {
+  for (int i = 0; i < cl->nupvalues; i++) {
+    UpVal* uv = new_closed_upval(L);
+    cl->upvals[i] = uv;
+    gc_barrier_obj(L, cl, uv);
+  }
+}
+
+// -------------------------------------------------------------- upvalues
+
+UpVal* upval_find(State* L, Value* level) {
+  UpVal** pp = &L->openupval;
+  for (UpVal* p = *pp; p != nullptr && p->v >= level; p = *pp) {
+    if (p->v == level) return p;
+    pp = &p->u.open.next;
+  }
+  // Not there: allocate, then search the insertion point again (an
+  // emergency collection during the allocation does not touch this list,
+  // but re-walking keeps that an assumption-free fact).
+  auto* uv = static_cast<UpVal*>(gc_new_object(L, Tag::UpVal, sizeof(UpVal)));
+  uv->tbc = 0;
+  pp = &L->openupval;
+  while (*pp != nullptr && (*pp)->v > level) pp = &(*pp)->u.open.next;
+  uv->v = level;
+  uv->u.open.next = *pp;
+  uv->u.open.previous = pp;
+  if (*pp != nullptr) (*pp)->u.open.previous = &uv->u.open.next;
+  *pp = uv;
+  // A thread with open upvalues joins g->twups (twups == itself: not listed).
+  if (L->twups == L) {
+    L->twups = L->g->twups;
+    L->g->twups = L;
+  }
+  return uv;
+}
+
+void upval_unlink(UpVal* uv) {
+  *uv->u.open.previous = uv->u.open.next;
+  if (uv->u.open.next != nullptr) uv->u.open.next->u.open.previous = uv->u.open.previous;
+}
+
+void upval_close(State* L, Value* level) {
+  UpVal* uv;
+  while ((uv = L->openupval) != nullptr && uv->v >= level) {
+    Value val = *uv->v;
+    upval_unlink(uv);  // u.open overlaps u.closed: unlink before storing
+    uv->u.closed = val;
+    uv->v = &uv->u.closed;
+    gc_barrier(L, uv, val);
+  }
+}
+
+void upval_free(State* L, UpVal* uv) {
+  if (uv->is_open()) upval_unlink(uv);
+  mem_free(L, uv, sizeof(UpVal));
+}
+
+// -------------------------------------------------- to-be-closed variables
+
+const char* local_name(const Proto* p, int local_number, int pc) {
+  for (int i = 0; i < p->sizelocvars && p->locvars[i].startpc <= pc; i++) {
+    if (pc < p->locvars[i].endpc) {  // variable active here
+      if (--local_number == 0) return p->locvars[i].name->c_str();
+    }
+  }
+  return nullptr;
+}
+
+void tbc_new(State* L, Value* slot) {
+  if (slot->is_false_or_nil()) return;  // false and nil need no closing
+  if (tm_get_by_obj(L, *slot, TM_CLOSE)->is_nil()) {
+    CallInfo* ci = L->ci;
+    const char* name = nullptr;
+    if (ci->is_lua())
+      name = local_name(ci->func->as_lclosure()->p, static_cast<int>(slot - ci->func), current_pc(ci));
+    else
+      name = "(C temporary)";
+    run_error(L, "variable '%s' got a non-closable value", name != nullptr ? name : "?");
+  }
+  if (L->ntbc == L->sizetbc) {
+    int newsize = L->sizetbc == 0 ? 8 : 2 * L->sizetbc;
+    L->tbclist = mem_resize_array(L, L->tbclist, static_cast<size_t>(L->sizetbc), static_cast<size_t>(newsize));
+    L->sizetbc = newsize;
+  }
+  L->tbclist[L->ntbc++] = L->save(slot);
+}
+
+namespace {
+
+// The error object a __close receives for status (nil on a normal exit).
+Value close_error_object(State* L, int status) {
+  switch (status) {
+    case OK:
+      return Value();
+    case ERRMEM:
+      return str_value(L->g->memerrmsg);
+    case ERRERR:
+      return str_value(str_new_cstr(L, "error in error handling"));
+    default:
+      return L->top[-1];
+  }
+}
+
+void close_slots(State* L, Value* level, int status, bool yieldable) {
+  ptrdiff_t lvl = L->save(level);
+  while (L->ntbc > 0 && L->tbclist[L->ntbc - 1] >= lvl) {
+    // Unlisted before the call: if __close raises, it is not run again.
+    Value obj = *L->restore(L->tbclist[--L->ntbc]);
+    Value err = close_error_object(L, status);
+    Value tm = *tm_get_by_obj(L, obj, TM_CLOSE);
+    // Called above the current top, so results being returned survive.
+    ensure_stack(L, 3);
+    Value* func = L->top;
+    func[0] = tm;
+    func[1] = obj;
+    func[2] = err;
+    L->top = func + 3;
+    if (yieldable)
+      call(L, func, 0);
+    else
+      call_noyield(L, func, 0);
+  }
+}
+
+}  // namespace
+
+void tbc_close(State* L, Value* level, int status) {
+  close_slots(L, level, status, L->ci->is_lua());
+}
+
+void tbc_close_yieldable(State* L, Value* level, int status) {
+  close_slots(L, level, status, true);
+}
+
+}  // namespace luna

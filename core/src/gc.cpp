@@ -1,0 +1,611 @@
+// Memory accounting and the garbage collector.
+//
+// The collector is stop-the-world: a cycle marks everything reachable from
+// the roots in one go (tri-colour: white = unmarked, gray = on the gray list
+// waiting to be traversed, black = traversed), clears weak tables, separates
+// unreachable objects with finalizers, and sweeps. Because no Lua code or
+// mutation happens while a cycle runs, no write barrier is needed: the
+// gc_barrier* entry points are deliberately empty, kept so that callers
+// already mark the places an incremental collector would need.
+#include <cstring>
+
+#include "state.hpp"
+
+namespace luna {
+
+namespace {
+
+// Bits of GCObject::marked.
+constexpr uint8_t BLACK = 1 << 0;    // reached in the current cycle (gray or black)
+constexpr uint8_t FIXED = 1 << 1;    // in g->fixedgc, never collected
+constexpr uint8_t FINOBJ = 1 << 2;   // in finobj or tobefnz (has a pending finalizer)
+
+// Bits of GlobalState::gcstp.
+constexpr uint8_t STP_USER = 1 << 0;
+constexpr uint8_t STP_INTERNAL = 1 << 1;  // collecting, compiling, finalizing or closing
+constexpr uint8_t STP_CLOSING = 1 << 2;   // state is closing: no new finalizers
+
+// Fewest bytes to allocate between two automatic cycles, so a tiny heap or
+// a tiny pause does not make every safe point collect.
+constexpr size_t MIN_GROWTH = 16 * 1024;
+
+constexpr int MIN_STRTAB_SIZE = 128;
+
+bool is_white(const GCObject* o) { return !(o->marked & (BLACK | FIXED)); }
+
+// The gclist field of objects that are traversed through the gray list.
+GCObject** gclist_of(GCObject* o) {
+  switch (o->tag) {
+    case Tag::Table: return &static_cast<Table*>(o)->gclist;
+    case Tag::LClosure: return &static_cast<LClosure*>(o)->gclist;
+    case Tag::NClosure: return &static_cast<NClosure*>(o)->gclist;
+    case Tag::Userdata: return &static_cast<Udata*>(o)->gclist;
+    case Tag::Proto: return &static_cast<Proto*>(o)->gclist;
+    case Tag::Thread: return &static_cast<State*>(o)->gclist;
+    default: return nullptr;
+  }
+}
+
+void* raw_realloc(GlobalState* g, void* block, size_t osize, size_t nsize) {
+  if (nsize > osize && g->memlimit != 0 && g->totalbytes - osize + nsize > g->memlimit) return nullptr;
+  return g->frealloc(g->ud, block, osize, nsize);
+}
+
+// An emergency collection may run only in a complete state (nilvalue is nil
+// once construction ends), outside any collection, compilation, finalizer
+// or close.
+bool can_collect_in_emergency(GlobalState* g) {
+  return g->nilvalue.is_nil() && !g->gcstopem && !(g->gcstp & STP_INTERNAL);
+}
+
+// One stop-the-world cycle.
+class Collector {
+ public:
+  Collector(State* L) : L_(L), g_(L->g) {}
+
+  void run() {
+    g_->gray = g_->weak = g_->ephemeron = g_->allweak = nullptr;
+    mark_roots();
+    propagate_all();
+    converge_ephemerons();
+    // Everything strongly reachable is marked. Weak values referring to
+    // objects about to be finalized go now, before those are resurrected.
+    clear_by_values(g_->weak);
+    clear_by_values(g_->allweak);
+    separate_unreachable_finobj(false);
+    for (GCObject* o = g_->tobefnz; o != nullptr; o = o->next) mark_object_opt(o);
+    propagate_all();
+    converge_ephemerons();
+    clear_by_keys(g_->ephemeron);
+    clear_by_keys(g_->allweak);
+    clear_by_values(g_->weak);
+    clear_by_values(g_->allweak);
+    prune_twups();
+    sweep(&g_->allgc);
+    sweep(&g_->finobj);
+    whiten(g_->tobefnz);
+    whiten(g_->fixedgc);
+    g_->gray = g_->weak = g_->ephemeron = g_->allweak = nullptr;
+  }
+
+  // Moves unreachable objects (all of them when `all`) from finobj to the
+  // end of tobefnz, keeping their order.
+  void separate_unreachable_finobj(bool all) {
+    GCObject** last = &g_->tobefnz;
+    while (*last != nullptr) last = &(*last)->next;
+    GCObject** p = &g_->finobj;
+    while (GCObject* o = *p) {
+      if (!all && !is_white(o)) {
+        p = &o->next;
+        continue;
+      }
+      *p = o->next;
+      o->next = nullptr;
+      *last = o;
+      last = &o->next;
+    }
+  }
+
+ private:
+  void mark_value(const Value& v) {
+    if (v.is_collectable() && is_white(v.u.gc)) mark_object(v.u.gc);
+  }
+  void mark_object_opt(GCObject* o) {
+    if (o != nullptr && is_white(o)) mark_object(o);
+  }
+
+  void mark_object(GCObject* o) {
+    o->marked |= BLACK;
+    switch (o->tag) {
+      case Tag::ShortStr:
+      case Tag::LongStr:
+        break;  // no children
+      case Tag::UpVal: {
+        auto* uv = static_cast<UpVal*>(o);
+        if (uv->v != nullptr) mark_value(*uv->v);
+        break;
+      }
+      default:
+        if (GCObject** link = gclist_of(o)) {
+          *link = g_->gray;
+          g_->gray = o;
+        }
+        break;
+    }
+  }
+
+  void mark_roots() {
+    // The main thread may live outside allgc (allocated with the global
+    // state), so no sweep whitens it: start it afresh here.
+    if (g_->mainthread != nullptr) g_->mainthread->marked &= static_cast<uint8_t>(~BLACK);
+    mark_object_opt(g_->mainthread);
+    mark_object_opt(L_);
+    mark_value(g_->l_registry);
+    for (Table* mt : g_->mt) mark_object_opt(mt);
+    mark_object_opt(g_->memerrmsg);
+    // Fixed objects are marked too, so whatever they refer to survives.
+    for (GCObject* o = g_->fixedgc; o != nullptr; o = o->next) {
+      if (!(o->marked & BLACK)) mark_object(o);
+    }
+    // Objects still waiting for their finalizer (from an earlier cycle).
+    for (GCObject* o = g_->tobefnz; o != nullptr; o = o->next) mark_object_opt(o);
+  }
+
+  void propagate_all() {
+    while (GCObject* o = g_->gray) {
+      g_->gray = *gclist_of(o);
+      traverse(o);
+    }
+  }
+
+  void traverse(GCObject* o) {
+    switch (o->tag) {
+      case Tag::Table: traverse_table(static_cast<Table*>(o)); break;
+      case Tag::LClosure: {
+        auto* cl = static_cast<LClosure*>(o);
+        mark_object_opt(cl->p);
+        for (int i = 0; i < cl->nupvalues; i++) mark_object_opt(cl->upvals[i]);
+        break;
+      }
+      case Tag::NClosure: {
+        auto* cl = static_cast<NClosure*>(o);
+        for (int i = 0; i < cl->nupvalues; i++) mark_value(cl->upvalue[i]);
+        break;
+      }
+      case Tag::Userdata: {
+        auto* u = static_cast<Udata*>(o);
+        mark_object_opt(u->metatable);
+        for (int i = 0; i < u->nuvalue; i++) mark_value(u->uv[i]);
+        break;
+      }
+      case Tag::Proto: traverse_proto(static_cast<Proto*>(o)); break;
+      case Tag::Thread: traverse_thread(static_cast<State*>(o)); break;
+      default: break;
+    }
+  }
+
+  void traverse_proto(Proto* p) {
+    mark_object_opt(p->source);
+    if (p->k != nullptr)
+      for (int i = 0; i < p->sizek; i++) mark_value(p->k[i]);
+    if (p->upvalues != nullptr)
+      for (int i = 0; i < p->sizeupvalues; i++) mark_object_opt(p->upvalues[i].name);
+    if (p->p != nullptr)
+      for (int i = 0; i < p->sizep; i++) mark_object_opt(p->p[i]);
+    if (p->locvars != nullptr)
+      for (int i = 0; i < p->sizelocvars; i++) mark_object_opt(p->locvars[i].name);
+  }
+
+  void traverse_thread(State* th) {
+    if (th->stack == nullptr) return;  // still being built
+    // Live slots end at top; a Lua frame owns its whole register window up
+    // to ci->top even if top was not raised before this safe point.
+    Value* limit = th->top;
+    Value* end = th->stack_last + EXTRA_STACK;
+    if (th->ci != nullptr && th->ci->is_lua() && th->ci->top > limit && th->ci->top <= end) limit = th->ci->top;
+    for (Value* v = th->stack; v < limit; v++) mark_value(*v);
+    for (UpVal* uv = th->openupval; uv != nullptr; uv = uv->u.open.next) mark_object_opt(uv);
+    // Dead slots above the live part must not keep garbage alive.
+    for (Value* v = limit; v < end; v++) *v = Value::nil();
+  }
+
+  // Weakness from the metatable's __mode: bit 0 weak keys, bit 1 weak values.
+  int weak_mode(Table* t) {
+    if (t->metatable == nullptr || g_->tmname[TM_MODE] == nullptr) return 0;
+    const Value* mode = table_get_short_str(t->metatable, g_->tmname[TM_MODE]);
+    if (!mode->is_string()) return 0;
+    const char* s = mode->as_string()->c_str();
+    return (std::strchr(s, 'k') != nullptr ? 1 : 0) | (std::strchr(s, 'v') != nullptr ? 2 : 0);
+  }
+
+  static void link(GCObject** list, Table* t) {
+    t->gclist = *list;
+    *list = t;
+  }
+
+  // An entry whose value is gone keeps its node (for next) but a
+  // collectable key becomes a dead key.
+  static void clear_key(Node* n) {
+    if (n->key.is_collectable()) n->key.tag = Tag::DeadKey;
+  }
+
+  // Whether a weak reference to v must be cleared. Strings are values, not
+  // objects, for weakness: they are kept (and marked).
+  bool is_cleared(const Value& v) {
+    if (!v.is_collectable()) return false;
+    if (v.is_string()) {
+      v.u.gc->marked |= BLACK;
+      return false;
+    }
+    return is_white(v.u.gc);
+  }
+
+  void traverse_table(Table* t) {
+    mark_object_opt(t->metatable);
+    unsigned nsize = table_size_node(t);
+    switch (weak_mode(t)) {
+      case 0:
+        for (unsigned i = 0; i < t->asize; i++) mark_value(t->array[i]);
+        for (unsigned i = 0; i < nsize; i++) {
+          Node* n = &t->node[i];
+          if (n->val.is_nil()) {
+            clear_key(n);
+          } else {
+            mark_value(n->key);
+            mark_value(n->val);
+          }
+        }
+        break;
+      case 2:  // weak values: keys are strong
+        for (unsigned i = 0; i < nsize; i++) {
+          Node* n = &t->node[i];
+          if (n->val.is_nil()) clear_key(n);
+          else mark_value(n->key);
+        }
+        link(&g_->weak, t);
+        break;
+      case 1:
+        traverse_ephemeron(t);
+        link(&g_->ephemeron, t);
+        break;
+      default:
+        link(&g_->allweak, t);
+        break;
+    }
+  }
+
+  // Weak keys, strong values: a value is marked only once its key is
+  // reachable. Returns whether anything was marked.
+  bool traverse_ephemeron(Table* t) {
+    bool marked = false;
+    for (unsigned i = 0; i < t->asize; i++) {
+      const Value& v = t->array[i];
+      if (v.is_collectable() && is_white(v.u.gc)) {
+        mark_object(v.u.gc);
+        marked = true;
+      }
+    }
+    unsigned nsize = table_size_node(t);
+    for (unsigned i = 0; i < nsize; i++) {
+      Node* n = &t->node[i];
+      if (n->val.is_nil()) {
+        clear_key(n);
+      } else if (!is_cleared(n->key) && n->val.is_collectable() && is_white(n->val.u.gc)) {
+        mark_object(n->val.u.gc);
+        marked = true;
+      }
+    }
+    return marked;
+  }
+
+  // Re-traverses weak-key tables until no key newly reached marks a value.
+  void converge_ephemerons() {
+    bool changed;
+    do {
+      changed = false;
+      GCObject* list = g_->ephemeron;
+      g_->ephemeron = nullptr;
+      while (list != nullptr) {
+        auto* t = static_cast<Table*>(list);
+        list = t->gclist;
+        link(&g_->ephemeron, t);
+        if (traverse_ephemeron(t)) {
+          propagate_all();
+          changed = true;
+        }
+      }
+    } while (changed);
+  }
+
+  void clear_by_values(GCObject* list) {
+    for (; list != nullptr; list = static_cast<Table*>(list)->gclist) {
+      auto* t = static_cast<Table*>(list);
+      for (unsigned i = 0; i < t->asize; i++) {
+        if (is_cleared(t->array[i])) t->array[i] = Value::nil();
+      }
+      unsigned nsize = table_size_node(t);
+      for (unsigned i = 0; i < nsize; i++) {
+        Node* n = &t->node[i];
+        if (!n->val.is_nil() && is_cleared(n->val)) {
+          n->val = Value::nil();
+          clear_key(n);
+        }
+      }
+    }
+  }
+
+  void clear_by_keys(GCObject* list) {
+    for (; list != nullptr; list = static_cast<Table*>(list)->gclist) {
+      auto* t = static_cast<Table*>(list);
+      unsigned nsize = table_size_node(t);
+      for (unsigned i = 0; i < nsize; i++) {
+        Node* n = &t->node[i];
+        if (!n->val.is_nil() && is_cleared(n->key)) {
+          n->val = Value::nil();
+          clear_key(n);
+        }
+      }
+    }
+  }
+
+  // Drops unreachable threads, and threads without open upvalues, from
+  // g->twups (a thread out of the list points to itself).
+  void prune_twups() {
+    State** p = &g_->twups;
+    while (State* th = *p) {
+      if (!is_white(th) && th->openupval != nullptr) {
+        p = &th->twups;
+      } else {
+        *p = th->twups;
+        th->twups = th;
+      }
+    }
+  }
+
+  void sweep(GCObject** p) {
+    while (GCObject* o = *p) {
+      if (is_white(o)) {
+        *p = o->next;
+        free_object(L_, o);
+      } else {
+        o->marked &= ~BLACK;
+        p = &o->next;
+      }
+    }
+  }
+
+  static void whiten(GCObject* list) {
+    for (; list != nullptr; list = list->next) list->marked &= ~BLACK;
+  }
+
+ public:
+  static void free_object(State* L, GCObject* o) {
+    switch (o->tag) {
+      case Tag::ShortStr:
+      case Tag::LongStr: str_free(L, static_cast<String*>(o)); break;
+      case Tag::Table: table_free(L, static_cast<Table*>(o)); break;
+      case Tag::LClosure: mem_free(L, o, lclosure_size(static_cast<LClosure*>(o)->nupvalues)); break;
+      case Tag::NClosure: mem_free(L, o, nclosure_size(static_cast<NClosure*>(o)->nupvalues)); break;
+      case Tag::Userdata: {
+        auto* u = static_cast<Udata*>(o);
+        mem_free(L, o, Udata::header_size(u->nuvalue) + u->len);
+        break;
+      }
+      case Tag::Proto: proto_free(L, static_cast<Proto*>(o)); break;
+      case Tag::UpVal: upval_free(L, static_cast<UpVal*>(o)); break;
+      case Tag::Thread: thread_free(L, static_cast<State*>(o)); break;
+      default: break;
+    }
+  }
+
+ private:
+  State* L_;
+  GlobalState* g_;
+};
+
+void set_pause(GlobalState* g) {
+  size_t estimate = g->totalbytes;
+  g->gcestimate = estimate;
+  size_t pause = g->gcpause > 0 ? static_cast<size_t>(g->gcpause) : 0;
+  size_t threshold = estimate / 100 * pause;
+  if (threshold < estimate + MIN_GROWTH) threshold = estimate + MIN_GROWTH;
+  gc_set_debt(g, static_cast<ptrdiff_t>(g->totalbytes) - static_cast<ptrdiff_t>(threshold));
+}
+
+void collect(State* L) {
+  GlobalState* g = L->g;
+  g->gcstp |= STP_INTERNAL;
+  g->gcstopem = 1;
+  Collector(L).run();
+  // Shrinking the string table allocates, so not while memory is short.
+  if (!g->gcemergency && g->strt.nuse < g->strt.size / 4 && g->strt.size > MIN_STRTAB_SIZE)
+    str_table_resize(L, g->strt.size / 2);
+  set_pause(g);
+  g->gcstopem = 0;
+  g->gcstp &= static_cast<uint8_t>(~STP_INTERNAL);
+}
+
+void call_gc_metamethod(State* L, void*) { call_noyield(L, L->top - 2, 0); }
+
+// Runs the finalizer of the first object in tobefnz.
+void run_one_finalizer(State* L) {
+  GlobalState* g = L->g;
+  GCObject* o = g->tobefnz;
+  g->tobefnz = o->next;
+  // Back to the ordinary objects: collected normally next time unless
+  // resurrected (and, with a new metatable, registered again).
+  o->next = g->allgc;
+  g->allgc = o;
+  o->marked &= static_cast<uint8_t>(~FINOBJ);
+  Value obj = Value::object(o);
+  Value tm = *tm_get_by_obj(L, obj, TM_GC);
+  if (tm.is_nil()) return;
+  uint8_t old_allowhook = L->allowhook;
+  uint8_t old_gcstp = g->gcstp;
+  g->gcstp |= STP_INTERNAL;  // no collection while the finalizer runs
+  L->allowhook = 0;
+  // EXTRA_STACK guarantees room for the two pushes.
+  ptrdiff_t base = L->save(L->top);
+  L->top[0] = tm;
+  L->top[1] = obj;
+  L->top += 2;
+  L->ci->callstatus |= CIST_FIN;
+  int status = pcall_raw(L, call_gc_metamethod, nullptr, base, 0);
+  L->ci->callstatus &= static_cast<uint16_t>(~CIST_FIN);
+  L->allowhook = old_allowhook;
+  g->gcstp = old_gcstp;
+  if (status != OK) {
+    const Value& err = L->top[-1];
+    const char* msg = err.is_string() ? err.as_string()->c_str() : "error object is not a string";
+    warning(L, "error in ", 1);
+    warning(L, "__gc", 1);
+    warning(L, " (", 1);
+    warning(L, msg, 1);
+    warning(L, ")", 0);
+  }
+  L->top = L->restore(base);
+}
+
+}  // namespace
+
+// ------------------------------------------------------------ memory
+
+void* mem_realloc(State* L, void* block, size_t osize, size_t nsize) {
+  GlobalState* g = L->g;
+  if (block == nullptr) osize = 0;
+  void* nb = raw_realloc(g, block, osize, nsize);
+  if (nb == nullptr && nsize > 0) {
+    if (can_collect_in_emergency(g)) {
+      gc_full(L, true);
+      nb = raw_realloc(g, block, osize, nsize);
+    }
+    if (nb == nullptr) throw_status(L, ERRMEM);
+  }
+  g->totalbytes = g->totalbytes - osize + nsize;
+  g->gcdebt += static_cast<ptrdiff_t>(nsize) - static_cast<ptrdiff_t>(osize);
+  return nsize == 0 ? nullptr : nb;
+}
+
+void* mem_alloc(State* L, size_t size) {
+  if (size == 0) return nullptr;
+  return mem_realloc(L, nullptr, 0, size);
+}
+
+void mem_free(State* L, void* block, size_t size) {
+  if (block == nullptr) return;
+  GlobalState* g = L->g;
+  g->frealloc(g->ud, block, size, 0);
+  g->totalbytes -= size;
+  g->gcdebt -= static_cast<ptrdiff_t>(size);
+}
+
+// ------------------------------------------------------------ collector
+
+GCObject* gc_new_object(State* L, Tag tag, size_t size) {
+  auto* o = static_cast<GCObject*>(mem_alloc(L, size));
+  GlobalState* g = L->g;
+  o->tag = tag;
+  o->marked = 0;
+  o->next = g->allgc;
+  g->allgc = o;
+  return o;
+}
+
+void gc_check(State* L) {
+  GlobalState* g = L->g;
+  if (g->gcdebt <= 0) return;
+  if (g->gcstp != 0) {
+    // Stopped: look again only after some more allocation.
+    gc_set_debt(g, -static_cast<ptrdiff_t>(MIN_GROWTH));
+    return;
+  }
+  gc_full(L, false);
+}
+
+void gc_full(State* L, bool emergency) {
+  GlobalState* g = L->g;
+  if (g->gcstp & STP_INTERNAL) return;  // already collecting, compiling or closing
+  g->gcemergency = emergency;
+  collect(L);
+  g->gcemergency = 0;
+  if (!emergency) gc_call_pending_finalizers(L);
+}
+
+bool gc_step_api(State* L, int) {
+  if (L->g->gcstp & STP_INTERNAL) return false;
+  gc_full(L, false);
+  return true;
+}
+
+void gc_fix(State* L, GCObject* o) {
+  GlobalState* g = L->g;
+  GCObject** p = &g->allgc;
+  while (*p != nullptr && *p != o) p = &(*p)->next;
+  if (*p == nullptr) return;  // not an ordinary object (already fixed)
+  *p = o->next;
+  o->next = g->fixedgc;
+  g->fixedgc = o;
+  o->marked |= FIXED;
+}
+
+void gc_check_finalizer(State* L, GCObject* o, Table* mt) {
+  GlobalState* g = L->g;
+  if ((o->marked & (FINOBJ | FIXED)) || mt == nullptr || (g->gcstp & STP_CLOSING)) return;
+  if (g->tmname[TM_GC] == nullptr || table_get_short_str(mt, g->tmname[TM_GC])->is_nil()) return;
+  GCObject** p = &g->allgc;
+  while (*p != nullptr && *p != o) p = &(*p)->next;
+  if (*p == nullptr) return;
+  *p = o->next;
+  o->next = g->finobj;
+  g->finobj = o;
+  o->marked |= FINOBJ;
+}
+
+void gc_call_pending_finalizers(State* L) {
+  GlobalState* g = L->g;
+  // Finalizers run on the frame's top; a Lua frame's registers reach ci->top.
+  ptrdiff_t saved_top = L->save(L->top);
+  if (L->ci->is_lua() && L->top < L->ci->top) L->top = L->ci->top;
+  while (g->tobefnz != nullptr) run_one_finalizer(L);
+  L->top = L->restore(saved_top);
+}
+
+void gc_free_all(State* L) {
+  GlobalState* g = L->g;
+  g->gcstp |= STP_INTERNAL | STP_CLOSING;
+  Collector(L).separate_unreachable_finobj(true);
+  gc_call_pending_finalizers(L);
+  for (GCObject** list : {&g->allgc, &g->finobj, &g->tobefnz, &g->fixedgc}) {
+    GCObject** p = list;
+    while (GCObject* o = *p) {
+      if (o == g->mainthread) {  // freed with the global state by close_state
+        p = &o->next;
+        continue;
+      }
+      *p = o->next;
+      Collector::free_object(L, o);
+    }
+  }
+  mem_free_array(L, g->strt.hash, size_t(g->strt.size));
+  g->strt.hash = nullptr;
+  g->strt.size = 0;
+  g->strt.nuse = 0;
+}
+
+void gc_set_debt(GlobalState* g, ptrdiff_t debt) { g->gcdebt = debt; }
+
+// No-ops by design: a stop-the-world collection never observes a mutation
+// in the middle of a cycle (see the file comment).
+void gc_barrier(State*, GCObject*, const Value&) {}
+void gc_barrier_back(State*, Table*) {}
+void gc_barrier_obj(State*, GCObject*, GCObject*) {}
+
+size_t gc_count_bytes(State* L) { return L->g->totalbytes; }
+
+int gc_change_mode(State* L, int newmode) {
+  int old = L->g->gckind;
+  L->g->gckind = static_cast<uint8_t>(newmode);
+  return old;
+}
+
+}  // namespace luna

@@ -1,0 +1,417 @@
+// The base library (Lua 5.4's lbaselib): the global functions.
+#include <cctype>
+#include <cstdio>
+#include <cstring>
+
+#include "luna/api.hpp"
+
+namespace luna {
+
+namespace {
+
+int b_print(State* L) {
+  int n = get_top(L);
+  for (int i = 1; i <= n; i++) {
+    size_t l;
+    const char* s = to_lstring_meta(L, i, &l);
+    if (i > 1) std::fwrite("\t", 1, 1, stdout);
+    std::fwrite(s, 1, l, stdout);
+    pop(L, 1);
+  }
+  std::fwrite("\n", 1, 1, stdout);
+  std::fflush(stdout);
+  return 0;
+}
+
+int b_warn(State* L) {
+  int n = get_top(L);
+  check_string(L, 1);  // at least one piece
+  for (int i = 2; i <= n; i++) check_string(L, i);
+  for (int i = 1; i < n; i++) warning(L, to_string(L, i), 1);
+  warning(L, to_string(L, n), 0);
+  return 0;
+}
+
+// Digits of `s` in `base` (2..36) with optional sign and surrounding spaces;
+// returns the end of the numeral, or nullptr if there is none.
+const char* str_to_int(const char* s, int base, Integer* pn) {
+  Unsigned n = 0;
+  bool neg = false;
+  s += std::strspn(s, " \f\n\r\t\v");
+  if (*s == '-') {
+    s++;
+    neg = true;
+  } else if (*s == '+') {
+    s++;
+  }
+  if (!std::isalnum(static_cast<unsigned char>(*s))) return nullptr;
+  do {
+    unsigned char c = static_cast<unsigned char>(*s);
+    int digit = std::isdigit(c) ? c - '0' : (std::toupper(c) - 'A') + 10;
+    if (digit >= base) return nullptr;
+    n = n * static_cast<Unsigned>(base) + static_cast<Unsigned>(digit);  // wraps around
+    s++;
+  } while (std::isalnum(static_cast<unsigned char>(*s)));
+  s += std::strspn(s, " \f\n\r\t\v");
+  *pn = static_cast<Integer>(neg ? 0u - n : n);
+  return s;
+}
+
+int b_tonumber(State* L) {
+  if (is_none_or_nil(L, 2)) {  // standard conversion
+    if (type(L, 1) == TNUMBER) {
+      set_top(L, 1);
+      return 1;
+    }
+    size_t l;
+    const char* s = to_lstring(L, 1, &l);
+    if (s != nullptr && string_to_number(L, s) == l + 1) return 1;
+    check_any(L, 1);
+  } else {
+    Integer base = check_integer(L, 2);
+    check_type(L, 1, TSTRING);  // numbers are not converted with a base
+    size_t l;
+    const char* s = to_lstring(L, 1, &l);
+    arg_check(L, 2 <= base && base <= 36, 2, "base out of range");
+    Integer n = 0;
+    if (str_to_int(s, static_cast<int>(base), &n) == s + l) {
+      push_integer(L, n);
+      return 1;
+    }
+  }
+  push_fail(L);
+  return 1;
+}
+
+int b_error(State* L) {
+  Integer level = opt_integer(L, 2, 1);
+  set_top(L, 1);
+  if (type(L, 1) == TSTRING && level > 0) {
+    where(L, static_cast<int>(level));
+    push_value(L, 1);
+    concat(L, 2);
+  }
+  error(L);
+}
+
+int b_getmetatable(State* L) {
+  check_any(L, 1);
+  if (!get_metatable(L, 1)) {
+    push_nil(L);
+    return 1;
+  }
+  get_metafield(L, 1, "__metatable");
+  return 1;  // the __metatable field if present, else the metatable
+}
+
+int b_setmetatable(State* L) {
+  int t = type(L, 2);
+  check_type(L, 1, TTABLE);
+  arg_expected(L, t == TNIL || t == TTABLE, 2, "nil or table");
+  if (get_metafield(L, 1, "__metatable") != TNIL) error_f(L, "cannot change a protected metatable");
+  set_top(L, 2);
+  set_metatable(L, 1);
+  return 1;
+}
+
+int b_rawequal(State* L) {
+  check_any(L, 1);
+  check_any(L, 2);
+  push_boolean(L, raw_equal(L, 1, 2));
+  return 1;
+}
+
+int b_rawlen(State* L) {
+  int t = type(L, 1);
+  arg_expected(L, t == TTABLE || t == TSTRING, 1, "table or string");
+  push_integer(L, static_cast<Integer>(raw_len(L, 1)));
+  return 1;
+}
+
+int b_rawget(State* L) {
+  check_type(L, 1, TTABLE);
+  check_any(L, 2);
+  set_top(L, 2);
+  raw_get(L, 1);
+  return 1;
+}
+
+int b_rawset(State* L) {
+  check_type(L, 1, TTABLE);
+  check_any(L, 2);
+  check_any(L, 3);
+  set_top(L, 3);
+  raw_set(L, 1);
+  return 1;
+}
+
+int push_mode(State* L, int oldmode) {
+  if (oldmode == -1) push_fail(L);
+  else push_string(L, oldmode == GCINC ? "incremental" : "generational");
+  return 1;
+}
+
+int b_collectgarbage(State* L) {
+  static const char* const opts[] = {"stop", "restart", "collect", "count", "step", "setpause", "setstepmul",
+                                     "isrunning", "generational", "incremental", nullptr};
+  static const int optsnum[] = {GCSTOP, GCRESTART, GCCOLLECT, GCCOUNT, GCSTEP, GCSETPAUSE, GCSETSTEPMUL,
+                                GCISRUNNING, GCGEN, GCINC};
+  int o = optsnum[check_option(L, 1, "collect", opts)];
+  switch (o) {
+    case GCCOUNT: {
+      int k = gc(L, o);
+      int b = gc(L, GCCOUNTB);
+      if (k == -1) break;
+      push_number(L, static_cast<Number>(k) + static_cast<Number>(b) / 1024);
+      return 1;
+    }
+    case GCSTEP: {
+      int step = static_cast<int>(opt_integer(L, 2, 0));
+      int res = gc(L, o, step);
+      if (res == -1) break;
+      push_boolean(L, res != 0);
+      return 1;
+    }
+    case GCSETPAUSE:
+    case GCSETSTEPMUL: {
+      int p = static_cast<int>(opt_integer(L, 2, 0));
+      int previous = gc(L, o, p);
+      if (previous == -1) break;
+      push_integer(L, previous);
+      return 1;
+    }
+    case GCISRUNNING: {
+      int res = gc(L, o);
+      if (res == -1) break;
+      push_boolean(L, res != 0);
+      return 1;
+    }
+    case GCGEN: {
+      int minormul = static_cast<int>(opt_integer(L, 2, 0));
+      int majormul = static_cast<int>(opt_integer(L, 3, 0));
+      return push_mode(L, gc(L, o, minormul, majormul));
+    }
+    case GCINC: {
+      int pause = static_cast<int>(opt_integer(L, 2, 0));
+      int stepmul = static_cast<int>(opt_integer(L, 3, 0));
+      int stepsize = static_cast<int>(opt_integer(L, 4, 0));
+      return push_mode(L, gc(L, o, pause, stepmul, stepsize));
+    }
+    default: {
+      int res = gc(L, o);
+      if (res == -1) break;
+      push_integer(L, res);
+      return 1;
+    }
+  }
+  push_fail(L);  // the collector is busy (called from a finalizer)
+  return 1;
+}
+
+int b_type(State* L) {
+  int t = type(L, 1);
+  arg_check(L, t != TNONE, 1, "value expected");
+  push_string(L, type_name(L, t));
+  return 1;
+}
+
+int b_next(State* L) {
+  check_type(L, 1, TTABLE);
+  set_top(L, 2);  // nil as the key when absent
+  if (next(L, 1)) return 2;
+  push_nil(L);
+  return 1;
+}
+
+int b_pairs(State* L) {
+  check_any(L, 1);
+  if (get_metafield(L, 1, "__pairs") == TNIL) {
+    push_native_function(L, b_next);
+    push_value(L, 1);
+    push_nil(L);
+  } else {
+    push_value(L, 1);
+    call_yieldable(L, 1, 3);
+  }
+  return 3;
+}
+
+int ipairs_aux(State* L) {
+  Integer i = check_integer(L, 2);
+  i = static_cast<Integer>(static_cast<Unsigned>(i) + 1u);
+  push_integer(L, i);
+  return get_i(L, 1, i) == TNIL ? 1 : 2;
+}
+
+int b_ipairs(State* L) {
+  check_any(L, 1);
+  push_native_function(L, ipairs_aux);
+  push_value(L, 1);
+  push_integer(L, 0);
+  return 3;
+}
+
+// Result of load/loadfile: the function (with `env` as its first upvalue
+// when given), or fail plus the message.
+int load_aux(State* L, int status, int envidx) {
+  if (status == OK) {
+    if (envidx != 0) {
+      push_value(L, envidx);
+      if (!set_upvalue(L, -2, 1)) pop(L, 1);
+    }
+    return 1;
+  }
+  push_fail(L);
+  insert(L, -2);
+  return 2;
+}
+
+int b_loadfile(State* L) {
+  const char* fname = opt_string(L, 1, nullptr);
+  const char* mode = opt_string(L, 2, nullptr);
+  int env = !is_none(L, 3) ? 3 : 0;
+  int status = load_filex(L, fname, mode);
+  return load_aux(L, status, env);
+}
+
+// Slot where the reader keeps the last piece alive while the parser uses it.
+constexpr int RESERVED_SLOT = 5;
+
+const char* generic_reader(State* L, void*, size_t* size) {
+  check_stack_or_error(L, 2, "too many nested functions");
+  push_value(L, 1);
+  call(L, 0, 1);
+  if (is_nil(L, -1)) {
+    pop(L, 1);
+    *size = 0;
+    return nullptr;
+  }
+  if (!is_string(L, -1)) error_f(L, "reader function must return a string");
+  replace(L, RESERVED_SLOT);
+  return to_lstring(L, RESERVED_SLOT, size);
+}
+
+int b_load(State* L) {
+  size_t l;
+  const char* s = to_lstring(L, 1, &l);
+  const char* mode = opt_string(L, 3, "bt");
+  int env = !is_none(L, 4) ? 4 : 0;
+  int status;
+  if (s != nullptr) {
+    const char* chunkname = opt_string(L, 2, s);
+    status = load_bufferx(L, s, l, chunkname, mode);
+  } else {
+    const char* chunkname = opt_string(L, 2, "=(load)");
+    check_type(L, 1, TFUNCTION);
+    set_top(L, RESERVED_SLOT);
+    status = load(L, generic_reader, nullptr, chunkname, mode);
+  }
+  return load_aux(L, status, env);
+}
+
+int b_dofile(State* L) {
+  const char* fname = opt_string(L, 1, nullptr);
+  set_top(L, 1);
+  if (load_file(L, fname) != OK) error(L);
+  call_yieldable(L, 0, MULTRET);
+  return get_top(L) - 1;
+}
+
+int b_assert(State* L) {
+  if (to_boolean(L, 1)) return get_top(L);  // all arguments are the results
+  check_any(L, 1);
+  remove(L, 1);
+  push_string(L, "assertion failed!");
+  set_top(L, 1);  // the message given, or the default one
+  return b_error(L);
+}
+
+int b_select(State* L) {
+  int n = get_top(L);
+  if (type(L, 1) == TSTRING && *to_string(L, 1) == '#') {
+    push_integer(L, n - 1);
+    return 1;
+  }
+  Integer i = check_integer(L, 1);
+  if (i < 0) i = n + i;
+  else if (i > n) i = n;
+  arg_check(L, 1 <= i, 1, "index out of range");
+  return n - static_cast<int>(i);
+}
+
+// Results of pcall/xpcall: true plus results, or false plus the error.
+int finish_pcall(State* L, int status, int extra) {
+  if (status != OK && status != YIELD) {
+    push_boolean(L, false);
+    push_value(L, -2);
+    return 2;
+  }
+  return get_top(L) - extra;
+}
+
+int b_pcall(State* L) {
+  check_any(L, 1);
+  push_boolean(L, true);
+  insert(L, 1);
+  int status = pcall_yieldable(L, get_top(L) - 2, MULTRET, 0);
+  return finish_pcall(L, status, 0);
+}
+
+int b_xpcall(State* L) {
+  int n = get_top(L);
+  check_type(L, 2, TFUNCTION);
+  push_boolean(L, true);
+  push_value(L, 1);
+  rotate(L, 3, 2);  // true and the function go below the arguments
+  int status = pcall_yieldable(L, n - 2, MULTRET, 2);
+  return finish_pcall(L, status, 2);
+}
+
+int b_tostring(State* L) {
+  check_any(L, 1);
+  to_lstring_meta(L, 1, nullptr);
+  return 1;
+}
+
+const Reg base_funcs[] = {
+    {"assert", b_assert},
+    {"collectgarbage", b_collectgarbage},
+    {"dofile", b_dofile},
+    {"error", b_error},
+    {"getmetatable", b_getmetatable},
+    {"ipairs", b_ipairs},
+    {"loadfile", b_loadfile},
+    {"load", b_load},
+    {"next", b_next},
+    {"pairs", b_pairs},
+    {"pcall", b_pcall},
+    {"print", b_print},
+    {"warn", b_warn},
+    {"rawequal", b_rawequal},
+    {"rawlen", b_rawlen},
+    {"rawget", b_rawget},
+    {"rawset", b_rawset},
+    {"select", b_select},
+    {"setmetatable", b_setmetatable},
+    {"tonumber", b_tonumber},
+    {"tostring", b_tostring},
+    {"type", b_type},
+    {"xpcall", b_xpcall},
+    {"_G", nullptr},
+    {"_VERSION", nullptr},
+    {nullptr, nullptr},
+};
+
+}  // namespace
+
+int open_base(State* L) {
+  raw_get_i(L, REGISTRYINDEX, RIDX_GLOBALS);
+  set_funcs(L, base_funcs, 0);
+  push_value(L, -1);
+  set_field(L, -2, "_G");
+  push_string(L, VERSION);
+  set_field(L, -2, "_VERSION");
+  return 1;
+}
+
+}  // namespace luna

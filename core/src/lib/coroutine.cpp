@@ -1,0 +1,147 @@
+// The coroutine library (manual 6.2), a thin layer over resume/yield of the
+// stack API. Functions are prefixed lco_ since co_yield is a C++20 keyword.
+#include "luna/api.hpp"
+
+namespace luna {
+namespace {
+
+State* get_co(State* L) {
+  State* co = to_thread(L, 1);
+  arg_expected(L, co != nullptr, 1, "thread");
+  return co;
+}
+
+// Moves narg arguments from L to co and resumes it. Returns the number of
+// results moved back to L, or -1 with the error object on L's top.
+int aux_resume(State* L, State* co, int narg) {
+  if (!check_stack(co, narg)) {
+    push_string(L, "too many arguments to resume");
+    return -1;
+  }
+  xmove(L, co, narg);
+  int nres = 0;
+  int st = resume(co, L, narg, &nres);
+  if (st == OK || st == YIELD) {
+    if (!check_stack(L, nres + 1)) {
+      pop(co, nres);
+      push_string(L, "too many results to resume");
+      return -1;
+    }
+    xmove(co, L, nres);
+    return nres;
+  }
+  xmove(co, L, 1);  // the error object
+  return -1;
+}
+
+int lco_resume(State* L) {
+  State* co = get_co(L);
+  int r = aux_resume(L, co, get_top(L) - 1);
+  if (r < 0) {
+    push_boolean(L, false);
+    insert(L, -2);
+    return 2;  // false, error object
+  }
+  push_boolean(L, true);
+  insert(L, -(r + 1));
+  return r + 1;
+}
+
+int aux_wrap(State* L) {
+  State* co = to_thread(L, upvalue_index(1));
+  int r = aux_resume(L, co, get_top(L));
+  if (r >= 0) return r;
+  int st = status(co);
+  if (st != OK && st != YIELD) {  // the coroutine died with an error
+    st = close_thread(co, L);  // runs its pending to-be-closed variables
+    xmove(co, L, 1);           // the (possibly updated) error object
+  }
+  if (st != ERRMEM && type(L, -1) == TSTRING) {
+    // like error(): string messages get the caller's position
+    where(L, 1);
+    insert(L, -2);
+    concat(L, 2);
+  }
+  error(L);
+}
+
+int lco_create(State* L) {
+  check_type(L, 1, TFUNCTION);
+  State* co = new_thread(L);
+  push_value(L, 1);
+  xmove(L, co, 1);  // the body is the first value on the new stack
+  return 1;
+}
+
+int lco_wrap(State* L) {
+  lco_create(L);
+  push_native_closure(L, aux_wrap, 1);
+  return 1;
+}
+
+int lco_yield(State* L) { return yield(L, get_top(L)); }
+
+enum { CO_RUNNING, CO_SUSPENDED, CO_NORMAL, CO_DEAD };
+const char* const status_names[] = {"running", "suspended", "normal", "dead"};
+
+int aux_status(State* L, State* co) {
+  if (L == co) return CO_RUNNING;
+  switch (status(co)) {
+    case YIELD:
+      return CO_SUSPENDED;
+    case OK: {
+      DebugInfo ar;
+      if (get_stack(co, 0, &ar)) return CO_NORMAL;  // it resumed another one
+      if (get_top(co) == 0) return CO_DEAD;          // finished
+      return CO_SUSPENDED;                           // not started yet
+    }
+    default:
+      return CO_DEAD;  // died with an error
+  }
+}
+
+int lco_status(State* L) {
+  push_string(L, status_names[aux_status(L, get_co(L))]);
+  return 1;
+}
+
+int lco_running(State* L) {
+  bool is_main = push_thread(L);
+  push_boolean(L, is_main);
+  return 2;
+}
+
+int lco_isyieldable(State* L) {
+  State* co = is_none(L, 1) ? L : get_co(L);
+  push_boolean(L, is_yieldable(co));
+  return 1;
+}
+
+int lco_close(State* L) {
+  State* co = get_co(L);
+  int st = aux_status(L, co);
+  if (st != CO_DEAD && st != CO_SUSPENDED)
+    error_f(L, "cannot close a %s coroutine", status_names[st]);
+  if (close_thread(co, L) == OK) {
+    push_boolean(L, true);
+    return 1;
+  }
+  push_boolean(L, false);
+  xmove(co, L, 1);  // the error object
+  return 2;
+}
+
+const Reg lco_funcs[] = {
+    {"create", lco_create},   {"resume", lco_resume},           {"running", lco_running},
+    {"status", lco_status},   {"wrap", lco_wrap},               {"yield", lco_yield},
+    {"isyieldable", lco_isyieldable}, {"close", lco_close},     {nullptr, nullptr},
+};
+
+}  // namespace
+
+int open_coroutine(State* L) {
+  new_lib(L, lco_funcs);
+  return 1;
+}
+
+}  // namespace luna

@@ -1,0 +1,265 @@
+// The package library (manual 6.3): require and its searchers. Lua modules
+// are found through package.path; native (C) modules are not supported, so
+// the C searchers still look along package.cpath (for the "not found"
+// message) but refuse to load what they find.
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "luna/api.hpp"
+
+namespace luna {
+namespace {
+
+constexpr const char* PATH_DEFAULT =
+    "/usr/local/share/lua/5.4/?.lua;/usr/local/share/lua/5.4/?/init.lua;"
+    "/usr/local/lib/lua/5.4/?.lua;/usr/local/lib/lua/5.4/?/init.lua;"
+    "./?.lua;./?/init.lua";
+constexpr const char* CPATH_DEFAULT =
+    "/usr/local/lib/lua/5.4/?.so;/usr/local/lib/lua/5.4/loadall.so;./?.so";
+constexpr char PATH_SEP = ';';
+constexpr char PATH_MARK = '?';
+constexpr const char* DIR_SEP = "/";
+// Why loading a native library always fails.
+constexpr const char* NO_DL_MSG = "dynamic libraries not enabled; check your Lua installation";
+
+int ll_loadlib(State* L) {
+  check_string(L, 1);
+  check_string(L, 2);
+  push_fail(L);
+  push_string(L, NO_DL_MSG);
+  push_string(L, "absent");  // the library itself could not be loaded
+  return 3;
+}
+
+bool readable(const char* filename) {
+  FILE* f = fopen(filename, "r");
+  if (f == nullptr) return false;
+  fclose(f);
+  return true;
+}
+
+// Replaces every occurrence of pat in s by rep.
+std::string replace_all(const std::string& s, const std::string& pat, const std::string& rep) {
+  std::string out;
+  size_t pos = 0;
+  for (size_t hit; (hit = s.find(pat, pos)) != std::string::npos; pos = hit + pat.size()) {
+    out.append(s, pos, hit - pos);
+    out += rep;
+  }
+  out.append(s, pos, std::string::npos);
+  return out;
+}
+
+// Tries each template of path with name substituted. Pushes and returns the
+// first readable file name, or pushes the "no file" list and returns nullptr.
+const char* search_path(State* L, const char* name, const char* path, const char* sep, const char* dirsep) {
+  std::string mod = name;
+  if (*sep != '\0' && strchr(name, *sep) != nullptr) mod = replace_all(mod, sep, dirsep);
+  std::string filled = replace_all(path, std::string(1, PATH_MARK), mod);
+  size_t pos = 0;
+  while (pos <= filled.size()) {
+    size_t end = filled.find(PATH_SEP, pos);
+    if (end == std::string::npos) end = filled.size();
+    if (end > pos) {  // empty templates are skipped
+      std::string file = filled.substr(pos, end - pos);
+      if (readable(file.c_str())) return push_lstring(L, file.data(), file.size());
+    }
+    pos = end + 1;
+  }
+  std::string msg = "no file '" + replace_all(filled, std::string(1, PATH_SEP), "'\n\tno file '") + "'";
+  push_lstring(L, msg.data(), msg.size());
+  return nullptr;
+}
+
+int ll_searchpath(State* L) {
+  const char* f = search_path(L, check_string(L, 1), check_string(L, 2), opt_string(L, 3, "."),
+                              opt_string(L, 4, DIR_SEP));
+  if (f != nullptr) return 1;
+  push_fail(L);
+  insert(L, -2);
+  return 2;  // fail, list of tried files
+}
+
+// package[pname] searched for name; the searcher's upvalue 1 is package.
+const char* find_file(State* L, const char* name, const char* pname, const char* dirsep) {
+  get_field(L, upvalue_index(1), pname);
+  const char* path = to_string(L, -1);
+  if (path == nullptr) error_f(L, "'package.%s' must be a string", pname);
+  return search_path(L, name, path, ".", dirsep);
+}
+
+// Result of a searcher that found filename: the loader and its data, or
+// an error when the file could not be loaded (message on the stack top).
+int check_load(State* L, bool ok, const char* filename) {
+  if (ok) {
+    push_string(L, filename);
+    return 2;
+  }
+  error_f(L, "error loading module '%s' from file '%s':\n\t%s", to_string(L, 1), filename, to_string(L, -1));
+}
+
+int searcher_preload(State* L) {
+  const char* name = check_string(L, 1);
+  get_field(L, REGISTRYINDEX, PRELOAD_TABLE);
+  if (get_field(L, -1, name) == TNIL) {
+    push_fstring(L, "no field package.preload['%s']", name);
+    return 1;
+  }
+  push_string(L, ":preload:");
+  return 2;
+}
+
+int searcher_lua(State* L) {
+  const char* name = check_string(L, 1);
+  const char* filename = find_file(L, name, "path", DIR_SEP);
+  if (filename == nullptr) return 1;  // the "no file" list
+  return check_load(L, load_file(L, filename) == OK, filename);
+}
+
+int searcher_c(State* L) {
+  const char* name = check_string(L, 1);
+  const char* filename = find_file(L, name, "cpath", DIR_SEP);
+  if (filename == nullptr) return 1;
+  push_string(L, NO_DL_MSG);
+  return check_load(L, false, filename);
+}
+
+// For "a.b.c", looks for the library of the root "a" (all-in-one modules).
+int searcher_croot(State* L) {
+  const char* name = check_string(L, 1);
+  const char* dot = strchr(name, '.');
+  if (dot == nullptr) return 0;
+  push_lstring(L, name, static_cast<size_t>(dot - name));
+  const char* filename = find_file(L, to_string(L, -1), "cpath", DIR_SEP);
+  if (filename == nullptr) return 1;
+  push_string(L, NO_DL_MSG);
+  return check_load(L, false, filename);
+}
+
+// Pushes the loader for name and its data, or raises the collected
+// "not found" messages of every searcher. package is at upvalue 1.
+void find_loader(State* L, const char* name) {
+  if (get_field(L, upvalue_index(1), "searchers") != TTABLE)
+    error_f(L, "'package.searchers' must be a table");
+  int searchers = get_top(L);
+  std::string msg;
+  for (Integer i = 1;; i++) {
+    if (raw_get_i(L, searchers, i) == TNIL) {
+      pop(L, 1);
+      error_f(L, "module '%s' not found:%s", name, msg.c_str());
+    }
+    push_string(L, name);
+    call(L, 1, 2);
+    if (is_function(L, -2)) {
+      remove(L, searchers);
+      return;
+    }
+    if (is_string(L, -2)) {
+      size_t l;
+      const char* s = to_lstring(L, -2, &l);
+      msg += "\n\t";
+      msg.append(s, l);
+    }
+    pop(L, 2);
+  }
+}
+
+int ll_require(State* L) {
+  const char* name = check_string(L, 1);
+  set_top(L, 1);
+  get_field(L, REGISTRYINDEX, LOADED_TABLE);  // index 2
+  get_field(L, 2, name);
+  if (to_boolean(L, -1)) return 1;  // already loaded
+  pop(L, 1);
+  find_loader(L, name);     // 3: loader, 4: data
+  push_value(L, 3);
+  push_value(L, 1);         // the module name and the loader data are its arguments
+  push_value(L, 4);
+  call(L, 2, 1);
+  if (!is_nil(L, -1))
+    set_field(L, 2, name);  // loaded[name] = result
+  else
+    pop(L, 1);
+  if (get_field(L, 2, name) == TNIL) {  // the module set no value: use true
+    pop(L, 1);
+    push_boolean(L, true);
+    push_value(L, -1);
+    set_field(L, 2, name);
+  }
+  push_value(L, 4);
+  return 2;  // module value, loader data
+}
+
+// Sets package[field] from the environment (versioned name first); ";;"
+// in the variable stands for the default path.
+void set_path(State* L, const char* field, const char* envname, const char* dft) {
+  std::string versioned = std::string(envname) + "_5_4";
+  const char* path = getenv(versioned.c_str());
+  if (path == nullptr) path = getenv(envname);
+  get_field(L, REGISTRYINDEX, "LUA_NOENV");
+  bool noenv = to_boolean(L, -1);
+  pop(L, 1);
+  if (path == nullptr || noenv) {
+    push_string(L, dft);
+  } else if (const char* mark = strstr(path, ";;"); mark == nullptr) {
+    push_string(L, path);
+  } else {
+    std::string res;
+    if (mark > path) {
+      res.append(path, static_cast<size_t>(mark - path));
+      res += PATH_SEP;
+    }
+    res += dft;
+    const char* rest = mark + 2;
+    if (*rest != '\0') {
+      res += PATH_SEP;
+      res += rest;
+    }
+    push_lstring(L, res.data(), res.size());
+  }
+  set_field(L, -2, field);
+}
+
+const Reg pk_funcs[] = {
+    {"loadlib", ll_loadlib}, {"searchpath", ll_searchpath},
+    // placeholders, filled in by open_package
+    {"preload", nullptr}, {"cpath", nullptr}, {"path", nullptr}, {"searchers", nullptr}, {"loaded", nullptr},
+    {nullptr, nullptr},
+};
+
+const Reg ll_funcs[] = {{"require", ll_require}, {nullptr, nullptr}};
+
+void create_searchers(State* L) {
+  static const NativeFn searchers[] = {searcher_preload, searcher_lua, searcher_c, searcher_croot};
+  create_table(L, 4, 0);
+  for (int i = 0; i < 4; i++) {
+    push_value(L, -2);  // package as upvalue of each searcher
+    push_native_closure(L, searchers[i], 1);
+    raw_set_i(L, -2, i + 1);
+  }
+  set_field(L, -2, "searchers");
+}
+
+}  // namespace
+
+int open_package(State* L) {
+  new_lib(L, pk_funcs);
+  create_searchers(L);
+  set_path(L, "path", "LUA_PATH", PATH_DEFAULT);
+  set_path(L, "cpath", "LUA_CPATH", CPATH_DEFAULT);
+  push_string(L, "/\n;\n?\n!\n-\n");
+  set_field(L, -2, "config");
+  get_subtable(L, REGISTRYINDEX, LOADED_TABLE);
+  set_field(L, -2, "loaded");
+  get_subtable(L, REGISTRYINDEX, PRELOAD_TABLE);
+  set_field(L, -2, "preload");
+  raw_get_i(L, REGISTRYINDEX, RIDX_GLOBALS);
+  push_value(L, -2);  // package is require's upvalue
+  set_funcs(L, ll_funcs, 1);
+  pop(L, 1);
+  return 1;
+}
+
+}  // namespace luna

@@ -1,0 +1,1225 @@
+// The string library: basic string functions, Lua patterns, string.format,
+// binary packing, and the string metatable (indexing and arithmetic
+// coercion). Written against the public stack API only.
+#include <cctype>
+#include <climits>
+#include <cmath>
+#include <cstddef>
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "luna/api.hpp"
+
+namespace luna {
+namespace {
+
+// Largest string this library builds: results must stay addressable by an
+// int, as in the reference implementation (string.rep, string.packsize).
+constexpr size_t MAXSIZE = sizeof(size_t) < sizeof(int) ? ~size_t(0) : size_t(INT_MAX);
+
+// Relative start position: negative counts from the end, clipped to 1.
+size_t pos_start(Integer pos, size_t len) {
+  if (pos > 0) return static_cast<size_t>(pos);
+  if (pos == 0) return 1;
+  if (pos < -static_cast<Integer>(len)) return 1;
+  return len + static_cast<size_t>(pos) + 1;
+}
+
+// Relative end position for argument `arg` (default `def`), clipped to [0, len].
+size_t pos_end(State* L, int arg, Integer def, size_t len) {
+  Integer pos = opt_integer(L, arg, def);
+  if (pos > static_cast<Integer>(len)) return len;
+  if (pos >= 0) return static_cast<size_t>(pos);
+  if (pos < -static_cast<Integer>(len)) return 0;
+  return len + static_cast<size_t>(pos) + 1;
+}
+
+int str_len(State* L) {
+  size_t l;
+  check_lstring(L, 1, &l);
+  push_integer(L, static_cast<Integer>(l));
+  return 1;
+}
+
+int str_sub(State* L) {
+  size_t l;
+  const char* s = check_lstring(L, 1, &l);
+  size_t start = pos_start(check_integer(L, 2), l);
+  size_t end = pos_end(L, 3, -1, l);
+  if (start > end)
+    push_lstring(L, "", 0);
+  else
+    push_lstring(L, s + start - 1, end - start + 1);
+  return 1;
+}
+
+int str_reverse(State* L) {
+  size_t l;
+  const char* s = check_lstring(L, 1, &l);
+  Buffer b(L);
+  char* p = b.prepare(l);
+  for (size_t i = 0; i < l; i++) p[i] = s[l - 1 - i];
+  b.add_size(l);
+  b.push_result();
+  return 1;
+}
+
+int to_lower(int c) { return std::tolower(c); }
+int to_upper(int c) { return std::toupper(c); }
+
+template <int (*Conv)(int)>
+int str_case(State* L) {
+  size_t l;
+  const char* s = check_lstring(L, 1, &l);
+  Buffer b(L);
+  char* p = b.prepare(l);
+  for (size_t i = 0; i < l; i++) p[i] = static_cast<char>(Conv(static_cast<unsigned char>(s[i])));
+  b.add_size(l);
+  b.push_result();
+  return 1;
+}
+
+int str_rep(State* L) {
+  size_t l, lsep;
+  const char* s = check_lstring(L, 1, &l);
+  Integer n = check_integer(L, 2);
+  const char* sep = opt_lstring(L, 3, "", &lsep);
+  if (n <= 0) {
+    push_lstring(L, "", 0);
+    return 1;
+  }
+  if (l + lsep < l || l + lsep > MAXSIZE / static_cast<Unsigned>(n))
+    error_f(L, "resulting string too large");
+  size_t count = static_cast<size_t>(n);
+  size_t total = count * l + (count - 1) * lsep;
+  Buffer b(L);
+  char* p = b.prepare(total);
+  for (size_t i = 0; i < count; i++) {
+    std::memcpy(p, s, l);
+    p += l;
+    if (lsep > 0 && i + 1 < count) {
+      std::memcpy(p, sep, lsep);
+      p += lsep;
+    }
+  }
+  b.add_size(total);
+  b.push_result();
+  return 1;
+}
+
+int str_byte(State* L) {
+  size_t l;
+  const char* s = check_lstring(L, 1, &l);
+  Integer pi = opt_integer(L, 2, 1);
+  size_t posi = pos_start(pi, l);
+  size_t pose = pos_end(L, 3, pi, l);  // default end is the raw start
+  if (posi > pose) return 0;
+  if (pose - posi >= static_cast<size_t>(INT_MAX)) error_f(L, "string slice too long");
+  int n = static_cast<int>(pose - posi) + 1;
+  check_stack_or_error(L, n, "string slice too long");
+  for (int i = 0; i < n; i++) push_integer(L, static_cast<unsigned char>(s[posi + i - 1]));
+  return n;
+}
+
+int str_char(State* L) {
+  int n = get_top(L);
+  Buffer b(L);
+  char* p = b.prepare(static_cast<size_t>(n));
+  for (int i = 1; i <= n; i++) {
+    Unsigned c = static_cast<Unsigned>(check_integer(L, i));
+    arg_check(L, c <= UCHAR_MAX, i, "value out of range");
+    p[i - 1] = static_cast<char>(static_cast<unsigned char>(c));
+  }
+  b.add_size(static_cast<size_t>(n));
+  b.push_result();
+  return 1;
+}
+
+int dump_writer(State*, const void* p, size_t sz, void* ud) {
+  static_cast<std::string*>(ud)->append(static_cast<const char*>(p), sz);
+  return 0;
+}
+
+int str_dump(State* L) {
+  bool strip = to_boolean(L, 2);
+  check_type(L, 1, TFUNCTION);
+  set_top(L, 1);  // dump() reads the function at the top
+  std::string out;
+  if (dump(L, dump_writer, &out, strip) != 0) error_f(L, "unable to dump given function");
+  push_lstring(L, out.data(), out.size());
+  return 1;
+}
+
+// ------------------------------------------------------------ patterns
+
+constexpr int MAXCAPTURES = 32;
+constexpr int MAXCCALLS = 200;  // recursion limit of the matcher
+constexpr char ESC = '%';
+constexpr const char* SPECIALS = "^$*+?.([%-";
+constexpr ptrdiff_t CAP_UNFINISHED = -1;
+constexpr ptrdiff_t CAP_POSITION = -2;
+
+struct MatchState {
+  const char* src_init;
+  const char* src_end;
+  const char* p_end;
+  State* L;
+  int matchdepth;
+  int level;
+  struct {
+    const char* init;
+    ptrdiff_t len;
+  } capture[MAXCAPTURES];
+};
+
+const char* do_match(MatchState* ms, const char* s, const char* p);
+
+int check_capture(MatchState* ms, int l) {
+  l -= '1';
+  if (l < 0 || l >= ms->level || ms->capture[l].len == CAP_UNFINISHED)
+    error_f(ms->L, "invalid capture index %%%d", l + 1);
+  return l;
+}
+
+int capture_to_close(MatchState* ms) {
+  for (int level = ms->level - 1; level >= 0; level--)
+    if (ms->capture[level].len == CAP_UNFINISHED) return level;
+  error_f(ms->L, "invalid pattern capture");
+}
+
+// End of the single-character class starting at p.
+const char* class_end(MatchState* ms, const char* p) {
+  char c = *p++;
+  if (c == ESC) {
+    if (p == ms->p_end) error_f(ms->L, "malformed pattern (ends with '%%')");
+    return p + 1;
+  }
+  if (c == '[') {
+    if (*p == '^') p++;
+    do {  // the first character of a set is literal, even ']'
+      if (p == ms->p_end) error_f(ms->L, "malformed pattern (missing ']')");
+      char cc = *p++;
+      if (cc == ESC && p < ms->p_end) p++;
+    } while (*p != ']');
+    return p + 1;
+  }
+  return p;
+}
+
+bool match_class(int c, int cl) {
+  bool res;
+  switch (std::tolower(cl)) {
+    case 'a': res = std::isalpha(c); break;
+    case 'c': res = std::iscntrl(c); break;
+    case 'd': res = std::isdigit(c); break;
+    case 'g': res = std::isgraph(c); break;
+    case 'l': res = std::islower(c); break;
+    case 'p': res = std::ispunct(c); break;
+    case 's': res = std::isspace(c); break;
+    case 'u': res = std::isupper(c); break;
+    case 'w': res = std::isalnum(c); break;
+    case 'x': res = std::isxdigit(c); break;
+    case 'z': res = (c == 0); break;  // deprecated, still accepted by 5.4
+    default: return cl == c;
+  }
+  return std::isupper(cl) ? !res : res;
+}
+
+// p points at '[', ec at the closing ']'.
+bool match_bracket_class(int c, const char* p, const char* ec) {
+  bool sig = true;
+  if (p[1] == '^') {
+    sig = false;
+    p++;
+  }
+  while (++p < ec) {
+    if (*p == ESC) {
+      p++;
+      if (match_class(c, static_cast<unsigned char>(*p))) return sig;
+    } else if (p[1] == '-' && p + 2 < ec) {
+      p += 2;
+      if (static_cast<unsigned char>(p[-2]) <= c && c <= static_cast<unsigned char>(*p)) return sig;
+    } else if (static_cast<unsigned char>(*p) == c) {
+      return sig;
+    }
+  }
+  return !sig;
+}
+
+bool single_match(MatchState* ms, const char* s, const char* p, const char* ep) {
+  if (s >= ms->src_end) return false;
+  int c = static_cast<unsigned char>(*s);
+  switch (*p) {
+    case '.': return true;
+    case ESC: return match_class(c, static_cast<unsigned char>(p[1]));
+    case '[': return match_bracket_class(c, p, ep - 1);
+    default: return static_cast<unsigned char>(*p) == c;
+  }
+}
+
+const char* match_balance(MatchState* ms, const char* s, const char* p) {
+  if (p >= ms->p_end - 1) error_f(ms->L, "malformed pattern (missing arguments to '%%b')");
+  if (s >= ms->src_end || *s != *p) return nullptr;
+  char open = p[0], close = p[1];
+  int depth = 1;
+  while (++s < ms->src_end) {
+    if (*s == close) {
+      if (--depth == 0) return s + 1;
+    } else if (*s == open) {
+      depth++;
+    }
+  }
+  return nullptr;
+}
+
+const char* max_expand(MatchState* ms, const char* s, const char* p, const char* ep) {
+  ptrdiff_t i = 0;
+  while (single_match(ms, s + i, p, ep)) i++;
+  for (; i >= 0; i--) {  // try the longest repetition first
+    if (const char* res = do_match(ms, s + i, ep + 1)) return res;
+  }
+  return nullptr;
+}
+
+const char* min_expand(MatchState* ms, const char* s, const char* p, const char* ep) {
+  for (;;) {
+    if (const char* res = do_match(ms, s, ep + 1)) return res;
+    if (!single_match(ms, s, p, ep)) return nullptr;
+    s++;
+  }
+}
+
+const char* start_capture(MatchState* ms, const char* s, const char* p, ptrdiff_t what) {
+  if (ms->level >= MAXCAPTURES) error_f(ms->L, "too many captures");
+  ms->capture[ms->level].init = s;
+  ms->capture[ms->level].len = what;
+  ms->level++;
+  const char* res = do_match(ms, s, p);
+  if (res == nullptr) ms->level--;  // undo the capture
+  return res;
+}
+
+const char* end_capture(MatchState* ms, const char* s, const char* p) {
+  int l = capture_to_close(ms);
+  ms->capture[l].len = s - ms->capture[l].init;
+  const char* res = do_match(ms, s, p);
+  if (res == nullptr) ms->capture[l].len = CAP_UNFINISHED;
+  return res;
+}
+
+const char* match_capture(MatchState* ms, const char* s, int l) {
+  l = check_capture(ms, l);
+  ptrdiff_t len = ms->capture[l].len;
+  if (len < 0) return nullptr;  // a position capture never matches text
+  if (ms->src_end - s >= len && std::memcmp(ms->capture[l].init, s, static_cast<size_t>(len)) == 0)
+    return s + len;
+  return nullptr;
+}
+
+// Matches pattern p against subject s; returns the end of the match or
+// nullptr. Simple single-character items loop instead of recursing.
+const char* match_impl(MatchState* ms, const char* s, const char* p) {
+  while (p != ms->p_end) {
+    switch (*p) {
+      case '(':
+        if (p[1] == ')') return start_capture(ms, s, p + 2, CAP_POSITION);
+        return start_capture(ms, s, p + 1, CAP_UNFINISHED);
+      case ')':
+        return end_capture(ms, s, p + 1);
+      case '$':
+        if (p + 1 == ms->p_end) return s == ms->src_end ? s : nullptr;
+        break;
+      case ESC:
+        switch (p[1]) {
+          case 'b':
+            s = match_balance(ms, s, p + 2);
+            if (s == nullptr) return nullptr;
+            p += 4;
+            continue;
+          case 'f': {
+            p += 2;
+            if (*p != '[') error_f(ms->L, "missing '[' after '%%f' in pattern");
+            const char* ep = class_end(ms, p);
+            int prev = s == ms->src_init ? 0 : static_cast<unsigned char>(s[-1]);
+            int cur = s < ms->src_end ? static_cast<unsigned char>(*s) : 0;
+            if (!match_bracket_class(prev, p, ep - 1) && match_bracket_class(cur, p, ep - 1)) {
+              p = ep;
+              continue;
+            }
+            return nullptr;
+          }
+          case '0': case '1': case '2': case '3': case '4':
+          case '5': case '6': case '7': case '8': case '9':
+            s = match_capture(ms, s, static_cast<unsigned char>(p[1]));
+            if (s == nullptr) return nullptr;
+            p += 2;
+            continue;
+          default:
+            break;
+        }
+        break;
+      default:
+        break;
+    }
+    // a single-character class, maybe followed by a quantifier
+    const char* ep = class_end(ms, p);
+    if (!single_match(ms, s, p, ep)) {
+      if (*ep == '*' || *ep == '?' || *ep == '-') {  // zero repetitions accepted
+        p = ep + 1;
+        continue;
+      }
+      return nullptr;
+    }
+    switch (*ep) {
+      case '?':
+        if (const char* res = do_match(ms, s + 1, ep + 1)) return res;
+        p = ep + 1;
+        continue;
+      case '+': return max_expand(ms, s + 1, p, ep);
+      case '*': return max_expand(ms, s, p, ep);
+      case '-': return min_expand(ms, s, p, ep);
+      default:
+        s++;
+        p = ep;
+        continue;
+    }
+  }
+  return s;
+}
+
+const char* do_match(MatchState* ms, const char* s, const char* p) {
+  if (ms->matchdepth-- == 0) error_f(ms->L, "pattern too complex");
+  const char* res = match_impl(ms, s, p);
+  ms->matchdepth++;
+  return res;
+}
+
+void prep_state(MatchState* ms, State* L, const char* s, size_t ls, const char* p, size_t lp) {
+  ms->L = L;
+  ms->matchdepth = MAXCCALLS;
+  ms->src_init = s;
+  ms->src_end = s + ls;
+  ms->p_end = p + lp;
+  ms->level = 0;
+}
+
+void reprep_state(MatchState* ms) {
+  ms->level = 0;
+  ms->matchdepth = MAXCCALLS;
+}
+
+// Pushes capture i (or the whole match when there are no captures).
+void push_onecapture(MatchState* ms, int i, const char* s, const char* e) {
+  if (i >= ms->level) {
+    if (i != 0) error_f(ms->L, "invalid capture index %%%d", i + 1);
+    push_lstring(ms->L, s, static_cast<size_t>(e - s));
+    return;
+  }
+  ptrdiff_t l = ms->capture[i].len;
+  if (l == CAP_UNFINISHED) error_f(ms->L, "unfinished capture");
+  if (l == CAP_POSITION)
+    push_integer(ms->L, static_cast<Integer>(ms->capture[i].init - ms->src_init) + 1);
+  else
+    push_lstring(ms->L, ms->capture[i].init, static_cast<size_t>(l));
+}
+
+int push_captures(MatchState* ms, const char* s, const char* e) {
+  int n = (ms->level == 0 && s != nullptr) ? 1 : ms->level;
+  check_stack_or_error(ms->L, n, "too many captures");
+  for (int i = 0; i < n; i++) push_onecapture(ms, i, s, e);
+  return n;
+}
+
+bool no_specials(const char* p, size_t l) {
+  size_t upto = 0;
+  do {  // the pattern may contain embedded zeros
+    if (std::strpbrk(p + upto, SPECIALS)) return false;
+    upto += std::strlen(p + upto) + 1;
+  } while (upto <= l);
+  return true;
+}
+
+const char* mem_find(const char* s, size_t ls, const char* p, size_t lp) {
+  if (lp == 0) return s;
+  if (lp > ls) return nullptr;
+  const char* last = s + (ls - lp);
+  for (const char* q = s; q <= last; q++) {
+    q = static_cast<const char*>(std::memchr(q, *p, static_cast<size_t>(last - q) + 1));
+    if (q == nullptr) return nullptr;
+    if (std::memcmp(q + 1, p + 1, lp - 1) == 0) return q;
+  }
+  return nullptr;
+}
+
+int find_aux(State* L, bool find) {
+  size_t ls, lp;
+  const char* s = check_lstring(L, 1, &ls);
+  const char* p = check_lstring(L, 2, &lp);
+  size_t init = pos_start(opt_integer(L, 3, 1), ls) - 1;
+  if (init > ls) {
+    push_fail(L);
+    return 1;
+  }
+  if (find && (to_boolean(L, 4) || no_specials(p, lp))) {
+    if (const char* s2 = mem_find(s + init, ls - init, p, lp)) {
+      push_integer(L, static_cast<Integer>(s2 - s) + 1);
+      push_integer(L, static_cast<Integer>(s2 - s + lp));
+      return 2;
+    }
+  } else {
+    MatchState ms;
+    const char* s1 = s + init;
+    bool anchor = (*p == '^');
+    if (anchor) {
+      p++;
+      lp--;
+    }
+    prep_state(&ms, L, s, ls, p, lp);
+    do {
+      reprep_state(&ms);
+      if (const char* e = do_match(&ms, s1, p)) {
+        if (find) {
+          push_integer(L, static_cast<Integer>(s1 - s) + 1);
+          push_integer(L, static_cast<Integer>(e - s));
+          return push_captures(&ms, nullptr, nullptr) + 2;
+        }
+        return push_captures(&ms, s1, e);
+      }
+    } while (s1++ < ms.src_end && !anchor);
+  }
+  push_fail(L);
+  return 1;
+}
+
+int str_find(State* L) { return find_aux(L, true); }
+int str_match(State* L) { return find_aux(L, false); }
+
+// Iteration state of gmatch; the subject and pattern strings are upvalues
+// of the iterator, so the pointers stay valid.
+struct GMatchState {
+  const char* src;
+  const char* p;
+  const char* lastmatch;
+  MatchState ms;
+};
+
+int gmatch_aux(State* L) {
+  auto* gm = static_cast<GMatchState*>(to_userdata(L, upvalue_index(3)));
+  gm->ms.L = L;
+  for (const char* src = gm->src; src <= gm->ms.src_end; src++) {
+    reprep_state(&gm->ms);
+    const char* e = do_match(&gm->ms, src, gm->p);
+    if (e != nullptr && e != gm->lastmatch) {  // skip an empty match right after the last one
+      gm->src = gm->lastmatch = e;
+      return push_captures(&gm->ms, src, e);
+    }
+  }
+  return 0;
+}
+
+int str_gmatch(State* L) {
+  size_t ls, lp;
+  const char* s = check_lstring(L, 1, &ls);
+  const char* p = check_lstring(L, 2, &lp);
+  size_t init = pos_start(opt_integer(L, 3, 1), ls) - 1;
+  if (init > ls) init = ls + 1;  // start past the end: no matches
+  set_top(L, 2);
+  auto* gm = static_cast<GMatchState*>(new_userdata(L, sizeof(GMatchState), 0));
+  prep_state(&gm->ms, L, s, ls, p, lp);
+  gm->src = s + init;
+  gm->p = p;
+  gm->lastmatch = nullptr;
+  push_native_closure(L, gmatch_aux, 3);
+  return 1;
+}
+
+// Adds the replacement string at stack index 3, expanding %0-%9 and %%.
+void add_s(MatchState* ms, Buffer& b, const char* s, const char* e) {
+  State* L = ms->L;
+  size_t l;
+  const char* news = to_lstring(L, 3, &l);
+  const char* end = news + l;
+  const char* p;
+  while ((p = static_cast<const char*>(std::memchr(news, ESC, static_cast<size_t>(end - news)))) != nullptr) {
+    b.add(news, static_cast<size_t>(p - news));
+    p++;  // skip the escape
+    if (*p == ESC) {
+      b.add_char(*p);
+    } else if (*p == '0') {
+      b.add(s, static_cast<size_t>(e - s));
+    } else if (std::isdigit(static_cast<unsigned char>(*p))) {
+      push_onecapture(ms, *p - '1', s, e);
+      to_lstring_meta(L, -1, nullptr);  // a position capture becomes text
+      remove(L, -2);
+      b.add_value();
+    } else {
+      error_f(L, "invalid use of '%c' in replacement string", ESC);
+    }
+    news = p + 1;
+  }
+  b.add(news, static_cast<size_t>(end - news));
+}
+
+// Adds the replacement for match s..e; returns false when the match is
+// kept as is (a table or function gave nil or false).
+bool add_value(MatchState* ms, Buffer& b, const char* s, const char* e, int tr) {
+  State* L = ms->L;
+  switch (tr) {
+    case TFUNCTION: {
+      push_value(L, 3);
+      int n = push_captures(ms, s, e);
+      call(L, n, 1);
+      break;
+    }
+    case TTABLE:
+      push_onecapture(ms, 0, s, e);
+      get_table(L, 3);
+      break;
+    default:
+      add_s(ms, b, s, e);
+      return true;
+  }
+  if (!to_boolean(L, -1)) {  // nil or false keeps the original text
+    pop(L, 1);
+    b.add(s, static_cast<size_t>(e - s));
+    return false;
+  }
+  if (!is_string(L, -1)) error_f(L, "invalid replacement value (a %s)", typename_at(L, -1));
+  b.add_value();
+  return true;
+}
+
+int str_gsub(State* L) {
+  size_t srcl, lp;
+  const char* src = check_lstring(L, 1, &srcl);
+  const char* p = check_lstring(L, 2, &lp);
+  const char* lastmatch = nullptr;
+  int tr = type(L, 3);
+  Integer max_s = opt_integer(L, 4, static_cast<Integer>(srcl) + 1);
+  arg_expected(L, tr == TNUMBER || tr == TSTRING || tr == TFUNCTION || tr == TTABLE, 3,
+               "string/function/table");
+  bool anchor = (*p == '^');
+  if (anchor) {
+    p++;
+    lp--;
+  }
+  MatchState ms;
+  prep_state(&ms, L, src, srcl, p, lp);
+  Buffer b(L);
+  Integer n = 0;
+  bool changed = false;
+  while (n < max_s) {
+    reprep_state(&ms);
+    const char* e = do_match(&ms, src, p);
+    if (e != nullptr && e != lastmatch) {
+      n++;
+      changed = add_value(&ms, b, src, e, tr) || changed;
+      src = lastmatch = e;
+    } else if (src < ms.src_end) {
+      b.add_char(*src++);
+    } else {
+      break;
+    }
+    if (anchor) break;
+  }
+  if (changed) {
+    b.add(src, static_cast<size_t>(ms.src_end - src));
+    b.push_result();
+  } else {
+    push_value(L, 1);  // nothing replaced: reuse the subject string
+  }
+  push_integer(L, n);
+  return 2;
+}
+
+// ------------------------------------------------------------- format
+
+constexpr int MAX_FORMAT_SPEC = 22;  // flags+width+precision+conversion must stay below this
+constexpr size_t MAX_ITEM = 640;     // room for "%99.99f" of the largest double
+constexpr const char* FLAGS_ALL = "-+ #0";
+constexpr const char* FLAGS_C = "-";
+constexpr const char* FLAGS_I = "-+0 ";
+constexpr const char* FLAGS_U = "-0";
+constexpr const char* FLAGS_X = "-#0";
+
+void add_quoted(Buffer& b, const char* s, size_t len) {
+  b.add_char('"');
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c == '"' || c == '\\' || c == '\n') {
+      b.add_char('\\');
+      b.add_char(static_cast<char>(c));
+    } else if (std::iscntrl(c)) {
+      char buff[10];
+      // a following digit would extend the escape: use 3 digits then
+      bool digit_next = i + 1 < len && std::isdigit(static_cast<unsigned char>(s[i + 1]));
+      int nb = std::snprintf(buff, sizeof buff, digit_next ? "\\%03d" : "\\%d", static_cast<int>(c));
+      b.add(buff, static_cast<size_t>(nb));
+    } else {
+      b.add_char(static_cast<char>(c));
+    }
+  }
+  b.add_char('"');
+}
+
+void add_literal(State* L, Buffer& b, int arg) {
+  switch (type(L, arg)) {
+    case TSTRING: {
+      size_t len;
+      const char* s = to_lstring(L, arg, &len);
+      add_quoted(b, s, len);
+      break;
+    }
+    case TNUMBER: {
+      char buff[MAX_ITEM];
+      int nb;
+      if (!is_integer(L, arg)) {
+        Number n = to_numberx(L, arg);
+        if (n == HUGE_VAL)
+          nb = std::snprintf(buff, sizeof buff, "1e9999");
+        else if (n == -HUGE_VAL)
+          nb = std::snprintf(buff, sizeof buff, "-1e9999");
+        else if (n != n)
+          nb = std::snprintf(buff, sizeof buff, "(0/0)");
+        else  // hexadecimal keeps every bit of the value
+          nb = std::snprintf(buff, sizeof buff, "%a", n);
+      } else {
+        Integer n = to_integerx(L, arg);
+        // the minimum integer has no decimal literal (its negation overflows)
+        if (n == INT64_MIN)
+          nb = std::snprintf(buff, sizeof buff, "0x%llx", static_cast<unsigned long long>(n));
+        else
+          nb = std::snprintf(buff, sizeof buff, "%lld", static_cast<long long>(n));
+      }
+      b.add(buff, static_cast<size_t>(nb));
+      break;
+    }
+    case TNIL:
+    case TBOOLEAN:
+      to_lstring_meta(L, arg, nullptr);
+      b.add_value();
+      break;
+    default:
+      arg_error(L, arg, "value has no literal form");
+  }
+}
+
+const char* skip2digits(const char* s) {
+  if (std::isdigit(static_cast<unsigned char>(*s))) {
+    s++;
+    if (std::isdigit(static_cast<unsigned char>(*s))) s++;
+  }
+  return s;
+}
+
+// Validates a conversion spec ("%...c") against the flags and precision
+// its conversion accepts.
+void check_format(State* L, const char* form, const char* flags, bool precision) {
+  const char* spec = form + 1;
+  spec += std::strspn(spec, flags);
+  if (*spec != '0') {  // a width cannot start with '0'
+    spec = skip2digits(spec);
+    if (*spec == '.' && precision) spec = skip2digits(spec + 1);
+  }
+  if (!std::isalpha(static_cast<unsigned char>(*spec)))
+    error_f(L, "invalid conversion specification: '%s'", form);
+}
+
+// Copies "%<spec><conv>" into form, inserting `lenmod` before the conversion.
+void with_length(char* form, const char* lenmod) {
+  size_t l = std::strlen(form);
+  char conv = form[l - 1];
+  std::strcpy(form + l - 1, lenmod);
+  l += std::strlen(lenmod) - 1;
+  form[l] = conv;
+  form[l + 1] = '\0';
+}
+
+int str_format(State* L) {
+  int top = get_top(L);
+  int arg = 1;
+  size_t sfl;
+  const char* strfrmt = check_lstring(L, arg, &sfl);
+  const char* strfrmt_end = strfrmt + sfl;
+  Buffer b(L);
+  while (strfrmt < strfrmt_end) {
+    if (*strfrmt != '%') {
+      b.add_char(*strfrmt++);
+      continue;
+    }
+    if (*++strfrmt == '%') {
+      b.add_char(*strfrmt++);
+      continue;
+    }
+    // a conversion: spec is flags, width, precision, then one character
+    char form[MAX_FORMAT_SPEC + 10];
+    size_t len = std::strspn(strfrmt, "-+ #0123456789.") + 1;
+    if (len >= static_cast<size_t>(MAX_FORMAT_SPEC)) error_f(L, "invalid format (too long)");
+    form[0] = '%';
+    std::memcpy(form + 1, strfrmt, len);
+    form[len + 1] = '\0';
+    strfrmt += len;
+    char conv = strfrmt[-1];
+    if (++arg > top) arg_error(L, arg, "no value");
+    char buff[MAX_ITEM];
+    int nb = 0;
+    switch (conv) {
+      case 'c':
+        check_format(L, form, FLAGS_C, false);
+        nb = std::snprintf(buff, sizeof buff, form, static_cast<int>(check_integer(L, arg)));
+        break;
+      case 'd': case 'i':
+      case 'u':
+      case 'o': case 'x': case 'X': {
+        check_format(L, form, conv == 'u' ? FLAGS_U : (conv == 'd' || conv == 'i') ? FLAGS_I : FLAGS_X, true);
+        Integer n = check_integer(L, arg);
+        with_length(form, "ll");
+        nb = std::snprintf(buff, sizeof buff, form, static_cast<long long>(n));
+        break;
+      }
+      case 'a': case 'A':
+      case 'e': case 'E': case 'f': case 'g': case 'G':
+        check_format(L, form, FLAGS_ALL, true);
+        nb = std::snprintf(buff, sizeof buff, form, check_number(L, arg));
+        break;
+      case 'p': {
+        check_format(L, form, FLAGS_C, false);
+        const void* p = to_pointer(L, arg);
+        if (p == nullptr) {  // values without identity print as "(null)"
+          form[std::strlen(form) - 1] = 's';
+          nb = std::snprintf(buff, sizeof buff, form, "(null)");
+        } else {
+          nb = std::snprintf(buff, sizeof buff, form, p);
+        }
+        break;
+      }
+      case 'q':
+        if (form[2] != '\0') error_f(L, "specifier '%%q' cannot have modifiers");
+        add_literal(L, b, arg);
+        break;
+      case 's': {
+        size_t l;
+        const char* s = to_lstring_meta(L, arg, &l);
+        if (form[2] == '\0') {  // plain "%s": whole string, zeros included
+          b.add_value();
+        } else {
+          arg_check(L, l == std::strlen(s), arg, "string contains zeros");
+          check_format(L, form, FLAGS_C, true);
+          if (std::strchr(form, '.') == nullptr && l >= 100) {
+            b.add_value();  // no precision and too long to be padded
+          } else {
+            nb = std::snprintf(buff, sizeof buff, form, s);
+            pop(L, 1);
+          }
+        }
+        break;
+      }
+      default:
+        error_f(L, "invalid conversion '%s' to 'format'", form);
+    }
+    b.add(buff, static_cast<size_t>(nb));
+  }
+  b.push_result();
+  return 1;
+}
+
+// ------------------------------------------------------- pack / unpack
+
+constexpr int MAXINTSIZE = 16;
+constexpr int NB = CHAR_BIT;
+constexpr int SZINT = static_cast<int>(sizeof(Integer));
+constexpr unsigned char PACKPADBYTE = 0;
+constexpr int NATIVE_MAXALIGN = static_cast<int>(alignof(std::max_align_t)) < 8 ? static_cast<int>(alignof(std::max_align_t)) : 8;
+
+bool native_little() {
+  const int one = 1;
+  return *reinterpret_cast<const char*>(&one) == 1;
+}
+
+enum class KOption { Int, Uint, Float, Number, Double, Char, String, Zstr, Padding, Paddalign, Nop };
+
+struct PackHeader {
+  State* L;
+  bool islittle;
+  int maxalign;
+};
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+int get_num(const char** fmt, int df) {
+  if (!is_digit(**fmt)) return df;
+  int a = 0;
+  do {  // stop before the value could overflow an int
+    a = a * 10 + (*((*fmt)++) - '0');
+  } while (is_digit(**fmt) && a <= (static_cast<int>(MAXSIZE) - 9) / 10);
+  return a;
+}
+
+int get_num_limit(PackHeader* h, const char** fmt, int df) {
+  int sz = get_num(fmt, df);
+  if (sz > MAXINTSIZE || sz <= 0)
+    error_f(h->L, "integral size (%d) out of limits [1,%d]", sz, MAXINTSIZE);
+  return sz;
+}
+
+KOption get_option(PackHeader* h, const char** fmt, int* size) {
+  int opt = *((*fmt)++);
+  *size = 0;
+  switch (opt) {
+    case 'b': *size = 1; return KOption::Int;
+    case 'B': *size = 1; return KOption::Uint;
+    case 'h': *size = sizeof(short); return KOption::Int;
+    case 'H': *size = sizeof(short); return KOption::Uint;
+    case 'l': *size = sizeof(long); return KOption::Int;
+    case 'L': *size = sizeof(long); return KOption::Uint;
+    case 'j': *size = sizeof(Integer); return KOption::Int;
+    case 'J': *size = sizeof(Integer); return KOption::Uint;
+    case 'T': *size = sizeof(size_t); return KOption::Uint;
+    case 'f': *size = sizeof(float); return KOption::Float;
+    case 'n': *size = sizeof(Number); return KOption::Number;
+    case 'd': *size = sizeof(double); return KOption::Double;
+    case 'i': *size = get_num_limit(h, fmt, sizeof(int)); return KOption::Int;
+    case 'I': *size = get_num_limit(h, fmt, sizeof(int)); return KOption::Uint;
+    case 's': *size = get_num_limit(h, fmt, sizeof(size_t)); return KOption::String;
+    case 'c':
+      *size = get_num(fmt, -1);
+      if (*size == -1) error_f(h->L, "missing size for format option 'c'");
+      return KOption::Char;
+    case 'z': return KOption::Zstr;
+    case 'x': *size = 1; return KOption::Padding;
+    case 'X': return KOption::Paddalign;
+    case ' ': break;
+    case '<': h->islittle = true; break;
+    case '>': h->islittle = false; break;
+    case '=': h->islittle = native_little(); break;
+    case '!': h->maxalign = get_num_limit(h, fmt, NATIVE_MAXALIGN); break;
+    default: error_f(h->L, "invalid format option '%c'", opt);
+  }
+  return KOption::Nop;
+}
+
+// Reads the next option, its size, and the padding needed before it.
+KOption get_details(PackHeader* h, size_t totalsize, const char** fmt, int* size, int* ntoalign) {
+  KOption opt = get_option(h, fmt, size);
+  int align = *size;
+  if (opt == KOption::Paddalign) {  // aligns like the following option
+    if (**fmt == '\0' || get_option(h, fmt, &align) == KOption::Char || align == 0)
+      arg_error(h->L, 1, "invalid next option for option 'X'");
+  }
+  if (align <= 1 || opt == KOption::Char) {
+    *ntoalign = 0;
+  } else {
+    if (align > h->maxalign) align = h->maxalign;
+    if ((align & (align - 1)) != 0) arg_error(h->L, 1, "format asks for alignment not power of 2");
+    *ntoalign = (align - static_cast<int>(totalsize & (align - 1))) & (align - 1);
+  }
+  return opt;
+}
+
+void pack_int(Buffer& b, Unsigned n, bool islittle, int size, bool neg) {
+  char* buff = b.prepare(static_cast<size_t>(size));
+  for (int i = 0; i < size; i++) {
+    unsigned char byte;
+    if (i < SZINT) {
+      byte = static_cast<unsigned char>(n & 0xFF);
+      n >>= NB;
+    } else {
+      byte = neg ? 0xFF : 0;  // sign-extend beyond the native integer size
+    }
+    buff[islittle ? i : size - 1 - i] = static_cast<char>(byte);
+  }
+  b.add_size(static_cast<size_t>(size));
+}
+
+// Copies `size` bytes, reversing them when the requested endianness differs
+// from the machine's.
+void copy_with_endian(char* dest, const char* src, int size, bool islittle) {
+  if (islittle == native_little()) {
+    std::memcpy(dest, src, static_cast<size_t>(size));
+  } else {
+    for (int i = 0; i < size; i++) dest[i] = src[size - 1 - i];
+  }
+}
+
+Integer unpack_int(State* L, const char* str, bool islittle, int size, bool issigned) {
+  Unsigned res = 0;
+  int limit = size <= SZINT ? size : SZINT;
+  for (int i = limit - 1; i >= 0; i--) {
+    res <<= NB;
+    res |= static_cast<unsigned char>(str[islittle ? i : size - 1 - i]);
+  }
+  if (size < SZINT) {
+    if (issigned) {  // sign-extend
+      Unsigned mask = Unsigned(1) << (size * NB - 1);
+      res = (res ^ mask) - mask;
+    }
+  } else if (size > SZINT) {  // extra bytes must be a pure sign extension
+    unsigned char mask = (!issigned || static_cast<Integer>(res) >= 0) ? 0 : 0xFF;
+    for (int i = limit; i < size; i++) {
+      if (static_cast<unsigned char>(str[islittle ? i : size - 1 - i]) != mask)
+        error_f(L, "%d-byte integer does not fit into Lua Integer", size);
+    }
+  }
+  return static_cast<Integer>(res);
+}
+
+int str_pack(State* L) {
+  PackHeader h{L, native_little(), 1};
+  const char* fmt = check_string(L, 1);
+  push_nil(L);  // separates the arguments from the buffer
+  Buffer b(L);
+  int arg = 1;
+  size_t totalsize = 0;
+  while (*fmt != '\0') {
+    int size, ntoalign;
+    KOption opt = get_details(&h, totalsize, &fmt, &size, &ntoalign);
+    totalsize += static_cast<size_t>(ntoalign + size);
+    while (ntoalign-- > 0) b.add_char(static_cast<char>(PACKPADBYTE));
+    arg++;
+    switch (opt) {
+      case KOption::Int: {
+        Integer n = check_integer(L, arg);
+        if (size < SZINT) {
+          Integer lim = Integer(1) << (size * NB - 1);
+          arg_check(L, -lim <= n && n < lim, arg, "integer overflow");
+        }
+        pack_int(b, static_cast<Unsigned>(n), h.islittle, size, n < 0);
+        break;
+      }
+      case KOption::Uint: {
+        Integer n = check_integer(L, arg);
+        if (size < SZINT)
+          arg_check(L, static_cast<Unsigned>(n) < (Unsigned(1) << (size * NB)), arg, "unsigned overflow");
+        pack_int(b, static_cast<Unsigned>(n), h.islittle, size, false);
+        break;
+      }
+      case KOption::Float: {
+        float f = static_cast<float>(check_number(L, arg));
+        copy_with_endian(b.prepare(sizeof f), reinterpret_cast<const char*>(&f), sizeof f, h.islittle);
+        b.add_size(sizeof f);
+        break;
+      }
+      case KOption::Number:
+      case KOption::Double: {
+        double d = check_number(L, arg);
+        copy_with_endian(b.prepare(sizeof d), reinterpret_cast<const char*>(&d), sizeof d, h.islittle);
+        b.add_size(sizeof d);
+        break;
+      }
+      case KOption::Char: {
+        size_t len;
+        const char* s = check_lstring(L, arg, &len);
+        arg_check(L, len <= static_cast<size_t>(size), arg, "string longer than given size");
+        b.add(s, len);
+        for (size_t i = len; i < static_cast<size_t>(size); i++) b.add_char(static_cast<char>(PACKPADBYTE));
+        break;
+      }
+      case KOption::String: {
+        size_t len;
+        const char* s = check_lstring(L, arg, &len);
+        arg_check(L, size >= static_cast<int>(sizeof(size_t)) || len < (size_t(1) << (size * NB)), arg,
+                  "string length does not fit in given size");
+        pack_int(b, len, h.islittle, size, false);
+        b.add(s, len);
+        totalsize += len;
+        break;
+      }
+      case KOption::Zstr: {
+        size_t len;
+        const char* s = check_lstring(L, arg, &len);
+        arg_check(L, std::strlen(s) == len, arg, "string contains zeros");
+        b.add(s, len);
+        b.add_char('\0');
+        totalsize += len + 1;
+        break;
+      }
+      case KOption::Padding:
+        b.add_char(static_cast<char>(PACKPADBYTE));
+        arg--;  // consumes no argument
+        break;
+      case KOption::Paddalign:
+      case KOption::Nop:
+        arg--;  // consumes no argument
+        break;
+    }
+  }
+  b.push_result();
+  return 1;
+}
+
+int str_packsize(State* L) {
+  PackHeader h{L, native_little(), 1};
+  const char* fmt = check_string(L, 1);
+  size_t totalsize = 0;
+  while (*fmt != '\0') {
+    int size, ntoalign;
+    KOption opt = get_details(&h, totalsize, &fmt, &size, &ntoalign);
+    arg_check(L, opt != KOption::String && opt != KOption::Zstr, 1, "variable-length format");
+    size_t itemsize = static_cast<size_t>(size + ntoalign);
+    arg_check(L, totalsize <= MAXSIZE - itemsize, 1, "format result too large");
+    totalsize += itemsize;
+  }
+  push_integer(L, static_cast<Integer>(totalsize));
+  return 1;
+}
+
+int str_unpack(State* L) {
+  PackHeader h{L, native_little(), 1};
+  const char* fmt = check_string(L, 1);
+  size_t ld;
+  const char* data = check_lstring(L, 2, &ld);
+  size_t pos = pos_start(opt_integer(L, 3, 1), ld) - 1;
+  int n = 0;
+  arg_check(L, pos <= ld, 3, "initial position out of string");
+  while (*fmt != '\0') {
+    int size, ntoalign;
+    KOption opt = get_details(&h, pos, &fmt, &size, &ntoalign);
+    arg_check(L, static_cast<size_t>(ntoalign) + static_cast<size_t>(size) <= ld - pos, 2,
+              "data string too short");
+    pos += static_cast<size_t>(ntoalign);
+    check_stack_or_error(L, 2, "too many results");
+    n++;
+    switch (opt) {
+      case KOption::Int:
+      case KOption::Uint:
+        push_integer(L, unpack_int(L, data + pos, h.islittle, size, opt == KOption::Int));
+        break;
+      case KOption::Float: {
+        float f;
+        copy_with_endian(reinterpret_cast<char*>(&f), data + pos, sizeof f, h.islittle);
+        push_number(L, static_cast<Number>(f));
+        break;
+      }
+      case KOption::Number:
+      case KOption::Double: {
+        double d;
+        copy_with_endian(reinterpret_cast<char*>(&d), data + pos, sizeof d, h.islittle);
+        push_number(L, d);
+        break;
+      }
+      case KOption::Char:
+        push_lstring(L, data + pos, static_cast<size_t>(size));
+        break;
+      case KOption::String: {
+        size_t len = static_cast<size_t>(unpack_int(L, data + pos, h.islittle, size, false));
+        arg_check(L, len <= ld - pos - static_cast<size_t>(size), 2, "data string too short");
+        push_lstring(L, data + pos + size, len);
+        pos += len;
+        break;
+      }
+      case KOption::Zstr: {
+        size_t len = std::strlen(data + pos);
+        arg_check(L, pos + len < ld, 2, "unfinished string for format 'z'");
+        push_lstring(L, data + pos, len);
+        pos += len + 1;
+        break;
+      }
+      case KOption::Paddalign:
+      case KOption::Padding:
+      case KOption::Nop:
+        n--;  // produces no value
+        break;
+    }
+    pos += static_cast<size_t>(size);
+  }
+  push_integer(L, static_cast<Integer>(pos) + 1);
+  return n + 1;
+}
+
+// ------------------------------------------------- string metamethods
+
+// Pushes the numeric value of argument `arg` if it is a number or a string
+// convertible to one.
+bool to_num_arg(State* L, int arg) {
+  if (type(L, arg) == TNUMBER) {
+    push_value(L, arg);
+    return true;
+  }
+  size_t len;
+  const char* s = to_lstring(L, arg, &len);
+  return s != nullptr && string_to_number(L, s) == len + 1;
+}
+
+// No numeric coercion possible: defer to the second operand's metamethod,
+// if it has one and is not a string itself.
+void try_metamethod(State* L, const char* mtname) {
+  set_top(L, 2);
+  if (type(L, 2) == TSTRING || get_metafield(L, 2, mtname) == TNIL)
+    error_f(L, "attempt to %s a '%s' with a '%s'", mtname + 2, typename_at(L, -2), typename_at(L, -1));
+  insert(L, -3);
+  call(L, 2, 1);
+}
+
+int arith_op(State* L, int op, const char* mtname) {
+  if (to_num_arg(L, 1) && to_num_arg(L, 2))
+    luna::arith(L, op);
+  else
+    try_metamethod(L, mtname);
+  return 1;
+}
+
+int arith_add(State* L) { return arith_op(L, OPADD, "__add"); }
+int arith_sub(State* L) { return arith_op(L, OPSUB, "__sub"); }
+int arith_mul(State* L) { return arith_op(L, OPMUL, "__mul"); }
+int arith_mod(State* L) { return arith_op(L, OPMOD, "__mod"); }
+int arith_pow(State* L) { return arith_op(L, OPPOW, "__pow"); }
+int arith_div(State* L) { return arith_op(L, OPDIV, "__div"); }
+int arith_idiv(State* L) { return arith_op(L, OPIDIV, "__idiv"); }
+int arith_unm(State* L) { return arith_op(L, OPUNM, "__unm"); }
+
+const Reg string_metamethods[] = {
+  {"__add", arith_add},
+  {"__sub", arith_sub},
+  {"__mul", arith_mul},
+  {"__mod", arith_mod},
+  {"__pow", arith_pow},
+  {"__div", arith_div},
+  {"__idiv", arith_idiv},
+  {"__unm", arith_unm},
+  {"__index", nullptr},  // set to the library table below
+  {nullptr, nullptr},
+};
+
+const Reg string_funcs[] = {
+  {"byte", str_byte},
+  {"char", str_char},
+  {"dump", str_dump},
+  {"find", str_find},
+  {"format", str_format},
+  {"gmatch", str_gmatch},
+  {"gsub", str_gsub},
+  {"len", str_len},
+  {"lower", str_case<to_lower>},
+  {"match", str_match},
+  {"rep", str_rep},
+  {"reverse", str_reverse},
+  {"sub", str_sub},
+  {"upper", str_case<to_upper>},
+  {"pack", str_pack},
+  {"packsize", str_packsize},
+  {"unpack", str_unpack},
+  {nullptr, nullptr},
+};
+
+void create_string_metatable(State* L) {
+  create_table(L, 0, 9);
+  set_funcs(L, string_metamethods, 0);
+  push_lstring(L, "", 0);
+  push_value(L, -2);
+  set_metatable(L, -2);  // every string shares this metatable
+  pop(L, 1);
+  push_value(L, -2);
+  set_field(L, -2, "__index");
+  pop(L, 1);
+}
+
+}  // namespace
+
+int open_string(State* L) {
+  new_lib(L, string_funcs);
+  create_string_metatable(L);
+  return 1;
+}
+
+}  // namespace luna

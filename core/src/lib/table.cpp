@@ -1,0 +1,282 @@
+// The table library (manual 6.6). Every access goes through get_i/set_i and
+// len_i so that __index, __newindex and __len are honoured, as in Lua 5.4.
+#include <climits>
+#include <ctime>
+
+#include "luna/api.hpp"
+
+namespace luna {
+namespace {
+
+// What an argument must support when it is not a real table.
+enum : int { TAB_R = 1, TAB_W = 2, TAB_L = 4, TAB_RW = TAB_R | TAB_W };
+
+// A non-table is accepted when its metatable provides every needed
+// metamethod; otherwise the usual "table expected" argument error.
+void check_tab(State* L, int arg, int what) {
+  if (type(L, arg) == TTABLE) return;
+  int n = 1;
+  if (get_metatable(L, arg)) {
+    bool ok = true;
+    const char* names[] = {"__index", "__newindex", "__len"};
+    for (int i = 0; i < 3; i++) {
+      if (what & (1 << i)) {
+        push_string(L, names[i]);
+        ok = ok && raw_get(L, -2 - (n - 1)) != TNIL;
+        n++;
+      }
+    }
+    pop(L, n);
+    if (ok) return;
+  }
+  check_type(L, arg, TTABLE);
+}
+
+Integer aux_getn(State* L, int arg, int what) {
+  check_tab(L, arg, what | TAB_L);
+  return len_i(L, arg);
+}
+
+int t_insert(State* L) {
+  Integer e = aux_getn(L, 1, TAB_RW) + 1;  // first empty slot
+  Integer pos;
+  switch (get_top(L)) {
+    case 2:
+      pos = e;
+      break;
+    case 3: {
+      pos = check_integer(L, 2);
+      // unsigned trick: 1 <= pos <= e in one comparison
+      arg_check(L, static_cast<Unsigned>(pos) - 1u < static_cast<Unsigned>(e), 2, "position out of bounds");
+      for (Integer i = e; i > pos; i--) {  // shift up
+        get_i(L, 1, i - 1);
+        set_i(L, 1, i);
+      }
+      break;
+    }
+    default:
+      error_f(L, "wrong number of arguments to 'insert'");
+  }
+  set_i(L, 1, pos);
+  return 0;
+}
+
+int t_remove(State* L) {
+  Integer size = aux_getn(L, 1, TAB_RW);
+  Integer pos = opt_integer(L, 2, size);
+  if (pos != size)  // size + 1 is allowed to remove the (absent) last element
+    arg_check(L, static_cast<Unsigned>(pos) - 1u <= static_cast<Unsigned>(size), 2, "position out of bounds");
+  get_i(L, 1, pos);
+  for (; pos < size; pos++) {
+    get_i(L, 1, pos + 1);
+    set_i(L, 1, pos);
+  }
+  push_nil(L);
+  set_i(L, 1, pos);
+  return 1;
+}
+
+int t_move(State* L) {
+  Integer f = check_integer(L, 2);
+  Integer e = check_integer(L, 3);
+  Integer t = check_integer(L, 4);
+  int tt = is_none_or_nil(L, 5) ? 1 : 5;  // destination table
+  check_tab(L, 1, TAB_R);
+  check_tab(L, tt, TAB_W);
+  if (e >= f) {
+    constexpr Integer maxi = INT64_MAX;
+    arg_check(L, f > 0 || e < maxi + f, 3, "too many elements to move");
+    Integer n = e - f;  // number of elements minus 1
+    arg_check(L, t <= maxi - n, 4, "destination wrap around");
+    // Copy forward unless the ranges overlap with the destination above.
+    if (t > e || t <= f || (tt != 1 && !compare(L, 1, tt, OPEQ))) {
+      for (Integer i = 0; i <= n; i++) {
+        get_i(L, 1, f + i);
+        set_i(L, tt, t + i);
+      }
+    } else {
+      for (Integer i = n; i >= 0; i--) {
+        get_i(L, 1, f + i);
+        set_i(L, tt, t + i);
+      }
+    }
+  }
+  push_value(L, tt);
+  return 1;
+}
+
+void add_field(State* L, Buffer& b, Integer i) {
+  get_i(L, 1, i);
+  if (!is_string(L, -1))
+    error_f(L, "invalid value (at index %I) in table for 'concat'", i);
+  b.add_value();
+}
+
+int t_concat(State* L) {
+  Integer last = aux_getn(L, 1, TAB_R);
+  size_t lsep;
+  const char* sep = opt_lstring(L, 2, "", &lsep);
+  Integer i = opt_integer(L, 3, 1);
+  last = opt_integer(L, 4, last);
+  Buffer b(L);
+  for (; i < last; i++) {
+    add_field(L, b, i);
+    b.add(sep, lsep);
+  }
+  if (i == last) add_field(L, b, i);
+  b.push_result();
+  return 1;
+}
+
+int t_pack(State* L) {
+  int n = get_top(L);
+  create_table(L, n, 1);
+  insert(L, 1);
+  for (int i = n; i >= 1; i--) set_i(L, 1, i);  // pops each argument
+  push_integer(L, n);
+  set_field(L, 1, "n");
+  return 1;
+}
+
+int t_unpack(State* L) {
+  Integer i = opt_integer(L, 2, 1);
+  Integer e = is_none_or_nil(L, 3) ? len_i(L, 1) : check_integer(L, 3);
+  if (i > e) return 0;
+  Unsigned n = static_cast<Unsigned>(e) - static_cast<Unsigned>(i);
+  if (n >= static_cast<Unsigned>(INT_MAX) || !check_stack(L, static_cast<int>(++n)))
+    error_f(L, "too many results to unpack");
+  for (; i < e; i++) get_i(L, 1, i);
+  get_i(L, 1, e);
+  return static_cast<int>(n);
+}
+
+// ---- sort: quicksort on the table at index 1, order function (or nil) at 2.
+
+// Arrays above this size get a randomized pivot, to defeat adversarial input.
+constexpr Unsigned RANDOM_LIMIT = 100;
+
+// true if the value at index a sorts before the one at index b.
+bool sort_less(State* L, int a, int b) {
+  if (is_nil(L, 2)) return compare(L, a, b, OPLT);
+  push_value(L, 2);
+  push_value(L, a - 1);  // the push shifted relative indices by one
+  push_value(L, b - 2);
+  call(L, 2, 1);
+  bool res = to_boolean(L, -1);
+  pop(L, 1);
+  return res;
+}
+
+// Stores the two values on top into t[i] (the top one) and t[j].
+void set_two(State* L, Integer i, Integer j) {
+  set_i(L, 1, i);
+  set_i(L, 1, j);
+}
+
+// Cheap randomness mixed from the clock and the time.
+unsigned sort_seed() {
+  clock_t c = clock();
+  time_t t = time(nullptr);
+  return static_cast<unsigned>(c) ^ static_cast<unsigned>(t) * 2654435761u;
+}
+
+// Pivot index in the middle half of [lo, up], picked with rnd.
+Integer choose_pivot(Integer lo, Integer up, unsigned rnd) {
+  Integer quarter = (up - lo) / 4;
+  return static_cast<Integer>(rnd % static_cast<unsigned>(quarter * 2)) + lo + quarter;
+}
+
+// Partition of [lo, up] with the pivot P on the stack top and also at
+// t[up-1]; t[lo] <= P <= t[up] already hold. Returns P's final index.
+Integer partition(State* L, Integer lo, Integer up) {
+  Integer i = lo;
+  Integer j = up - 1;
+  for (;;) {
+    // advance i while t[i] < P; t[up-1] == P stops it for a valid order
+    while (get_i(L, 1, ++i), sort_less(L, -1, -2)) {
+      if (i == up - 1) error_f(L, "invalid order function for sorting");
+      pop(L, 1);
+    }
+    // retreat j while P < t[j]; t[lo] stops it for a valid order
+    while (get_i(L, 1, --j), sort_less(L, -3, -1)) {
+      if (j < i) error_f(L, "invalid order function for sorting");
+      pop(L, 1);
+    }
+    if (j < i) {
+      pop(L, 1);  // t[j]
+      set_two(L, up - 1, i);  // t[up-1] = t[i]; t[i] = P happens below
+      return i;
+    }
+    set_two(L, i, j);  // swap t[i] and t[j]
+  }
+}
+
+void aux_sort(State* L, Integer lo, Integer up, unsigned rnd) {
+  while (lo < up) {
+    get_i(L, 1, lo);
+    get_i(L, 1, up);
+    if (sort_less(L, -1, -2))
+      set_two(L, lo, up);  // swap t[lo] and t[up]
+    else
+      pop(L, 2);
+    if (up - lo == 1) break;
+    Integer p = (static_cast<Unsigned>(up - lo) < RANDOM_LIMIT || rnd == 0) ? lo + (up - lo) / 2
+                                                                             : choose_pivot(lo, up, rnd);
+    get_i(L, 1, p);
+    get_i(L, 1, lo);
+    if (sort_less(L, -2, -1)) {  // t[p] < t[lo]: swap them
+      set_two(L, p, lo);
+    } else {
+      pop(L, 1);
+      get_i(L, 1, up);
+      if (sort_less(L, -1, -2))  // t[up] < t[p]: swap them
+        set_two(L, p, up);
+      else
+        pop(L, 2);
+    }
+    if (up - lo == 2) break;  // three elements, now in order
+    get_i(L, 1, p);  // the pivot P
+    push_value(L, -1);
+    get_i(L, 1, up - 1);
+    set_two(L, p, up - 1);  // t[p] = t[up-1]; t[up-1] = P; P stays on top
+    p = partition(L, lo, up);
+    // Recurse into the smaller part and loop on the larger one, bounding depth.
+    Integer n;
+    if (p - lo < up - p) {
+      aux_sort(L, lo, p - 1, rnd);
+      n = p - lo;
+      lo = p + 1;
+    } else {
+      aux_sort(L, p + 1, up, rnd);
+      n = up - p;
+      up = p - 1;
+    }
+    // A badly unbalanced split hints at adversarial input: randomize pivots.
+    if ((up - lo) / 128 > n) rnd = sort_seed();
+  }
+}
+
+int t_sort(State* L) {
+  Integer n = aux_getn(L, 1, TAB_RW);
+  if (n > 1) {
+    arg_check(L, n < INT_MAX, 1, "array too big");
+    if (!is_none_or_nil(L, 2)) check_type(L, 2, TFUNCTION);
+    set_top(L, 2);
+    aux_sort(L, 1, n, 0);
+  }
+  return 0;
+}
+
+const Reg table_funcs[] = {
+    {"concat", t_concat}, {"insert", t_insert}, {"pack", t_pack},   {"unpack", t_unpack},
+    {"remove", t_remove}, {"move", t_move},     {"sort", t_sort},   {nullptr, nullptr},
+};
+
+}  // namespace
+
+int open_table(State* L) {
+  new_lib(L, table_funcs);
+  return 1;
+}
+
+}  // namespace luna

@@ -1,0 +1,250 @@
+// Number conversions and arithmetic with Lua's integer/float rules.
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "state.hpp"
+
+namespace luna {
+
+namespace {
+
+bool is_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+int hex_digit(char c) {
+  if (is_digit(c)) return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Integer numeral: decimal (nullptr on overflow, so that the caller reads it
+// as a float) or hexadecimal (wraps around modulo 2^64).
+const char* str_to_int(const char* s, Integer* out) {
+  Unsigned a = 0;
+  bool empty = true;
+  while (is_space(*s)) s++;
+  bool neg = false;
+  if (*s == '-') {
+    neg = true;
+    s++;
+  } else if (*s == '+') {
+    s++;
+  }
+  if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+    s += 2;
+    for (int d; (d = hex_digit(*s)) >= 0; s++) {
+      a = a * 16 + static_cast<Unsigned>(d);
+      empty = false;
+    }
+  } else {
+    constexpr Unsigned max_by_10 = static_cast<Unsigned>(INT64_MAX) / 10;
+    constexpr int max_last = static_cast<int>(static_cast<Unsigned>(INT64_MAX) % 10);
+    for (; is_digit(*s); s++) {
+      int d = *s - '0';
+      // The magnitude may reach 2^63 only for a negative numeral.
+      if (a >= max_by_10 && (a > max_by_10 || d > max_last + (neg ? 1 : 0))) return nullptr;
+      a = a * 10 + static_cast<Unsigned>(d);
+      empty = false;
+    }
+  }
+  while (is_space(*s)) s++;
+  if (empty || *s != '\0') return nullptr;
+  *out = static_cast<Integer>(neg ? 0u - a : a);
+  return s;
+}
+
+// Float numeral (decimal or hexadecimal, via strtod). Words like "inf" and
+// "nan", which strtod would take, are not Lua numerals; all contain an 'n'.
+const char* str_to_float(const char* s, Number* out) {
+  if (std::strpbrk(s, "nN") != nullptr) return nullptr;
+  char* end;
+  Number n = std::strtod(s, &end);
+  if (end == s) return nullptr;
+  while (is_space(*end)) end++;
+  if (*end != '\0') return nullptr;
+  *out = n;
+  return end;
+}
+
+}  // namespace
+
+size_t str_to_number(const char* s, size_t len, Value* out) {
+  Integer i;
+  Number n;
+  const char* e = str_to_int(s, &i);
+  if (e != nullptr) {
+    *out = Value::integer(i);
+  } else if ((e = str_to_float(s, &n)) != nullptr) {
+    *out = Value::number(n);
+  } else {
+    return 0;
+  }
+  size_t used = static_cast<size_t>(e - s);
+  if (used != len) return 0;  // an embedded '\0' stopped the scan
+  return used + 1;
+}
+
+int number_to_text(const Value& v, char* buf) {
+  if (v.is_int()) return std::snprintf(buf, MAX_NUMBER_TEXT, "%lld", static_cast<long long>(v.u.i));
+  int n = std::snprintf(buf, MAX_NUMBER_TEXT, "%.14g", v.u.n);
+  // A float that prints like an integer gets ".0" so it still reads as a float.
+  if (buf[std::strspn(buf, "-0123456789")] == '\0') {
+    buf[n++] = '.';
+    buf[n++] = '0';
+    buf[n] = '\0';
+  }
+  return n;
+}
+
+bool float_to_integer(Number n, Integer* out, F2I mode) {
+  Number f = std::floor(n);
+  if (n != f) {
+    if (mode == F2I::Exact) return false;
+    if (mode == F2I::Ceil) f += 1;
+  }
+  // The valid range is [-2^63, 2^63); NaN fails both comparisons.
+  if (!(f >= -9223372036854775808.0 && f < 9223372036854775808.0)) return false;
+  *out = static_cast<Integer>(f);
+  return true;
+}
+
+bool to_integer(const Value& v, Integer* out, F2I mode, bool strings) {
+  if (v.is_int()) {
+    *out = v.u.i;
+    return true;
+  }
+  if (v.is_float()) return float_to_integer(v.u.n, out, mode);
+  if (strings && v.is_string()) {
+    const String* s = v.as_string();
+    Value num;
+    if (str_to_number(s->c_str(), s->len, &num) == s->len + 1) return to_integer(num, out, mode, false);
+  }
+  return false;
+}
+
+bool to_number(const Value& v, Number* out, bool strings) {
+  if (v.is_number()) {
+    *out = v.as_number();
+    return true;
+  }
+  if (strings && v.is_string()) {
+    const String* s = v.as_string();
+    Value num;
+    if (str_to_number(s->c_str(), s->len, &num) == s->len + 1) {
+      *out = num.as_number();
+      return true;
+    }
+  }
+  return false;
+}
+
+Integer int_floor_div(Integer a, Integer b) {
+  Unsigned ua = static_cast<Unsigned>(a);
+  // b == -1 would trap on INT64_MIN / -1: negate with wrap-around instead.
+  if (b == -1) return static_cast<Integer>(0u - ua);
+  Integer q = a / b;
+  if ((a % b != 0) && ((a ^ b) < 0)) q -= 1;  // C truncates; Lua floors
+  return q;
+}
+
+Integer int_mod(Integer a, Integer b) {
+  if (b == -1) return 0;  // avoids the INT64_MIN % -1 trap
+  Integer r = a % b;
+  if (r != 0 && (r ^ b) < 0) r += b;  // result takes the sign of the divisor
+  return r;
+}
+
+Number float_mod(Number a, Number b) {
+  Number m = std::fmod(a, b);
+  if ((m > 0) ? b < 0 : (m < 0 && b != m)) m += b;
+  return m;
+}
+
+Integer shift_left(Integer x, Integer y) {
+  Unsigned ux = static_cast<Unsigned>(x);
+  if (y < 0) {
+    if (y <= -64) return 0;
+    return static_cast<Integer>(ux >> static_cast<unsigned>(-y));
+  }
+  if (y >= 64) return 0;
+  return static_cast<Integer>(ux << static_cast<unsigned>(y));
+}
+
+namespace {
+
+Integer int_arith(State* L, int op, Integer a, Integer b) {
+  Unsigned ua = static_cast<Unsigned>(a), ub = static_cast<Unsigned>(b);
+  switch (op) {
+    case OPADD: return static_cast<Integer>(ua + ub);
+    case OPSUB: return static_cast<Integer>(ua - ub);
+    case OPMUL: return static_cast<Integer>(ua * ub);
+    case OPMOD:
+      if (b == 0) run_error(L, "attempt to perform 'n%%0'");
+      return int_mod(a, b);
+    case OPIDIV:
+      if (b == 0) run_error(L, "attempt to divide by zero");
+      return int_floor_div(a, b);
+    case OPBAND: return static_cast<Integer>(ua & ub);
+    case OPBOR: return static_cast<Integer>(ua | ub);
+    case OPBXOR: return static_cast<Integer>(ua ^ ub);
+    case OPSHL: return shift_left(a, b);
+    case OPSHR: return shift_left(a, static_cast<Integer>(0u - ub));
+    case OPUNM: return static_cast<Integer>(0u - ua);
+    case OPBNOT: return static_cast<Integer>(~ua);
+    default: return 0;
+  }
+}
+
+Number float_arith(int op, Number a, Number b) {
+  switch (op) {
+    case OPADD: return a + b;
+    case OPSUB: return a - b;
+    case OPMUL: return a * b;
+    case OPDIV: return a / b;
+    case OPPOW: return b == 2 ? a * a : std::pow(a, b);
+    case OPIDIV: return std::floor(a / b);
+    case OPUNM: return -a;
+    case OPMOD: return float_mod(a, b);
+    default: return 0;
+  }
+}
+
+}  // namespace
+
+bool raw_arith(State* L, int op, const Value& a, const Value& b, Value* res) {
+  switch (op) {
+    case OPBAND: case OPBOR: case OPBXOR: case OPSHL: case OPSHR: case OPBNOT: {
+      Integer i1, i2;
+      if (!to_integer(a, &i1, F2I::Exact, false) || !to_integer(b, &i2, F2I::Exact, false)) return false;
+      *res = Value::integer(int_arith(L, op, i1, i2));
+      return true;
+    }
+    case OPDIV: case OPPOW: {
+      Number n1, n2;
+      if (!to_number(a, &n1, false) || !to_number(b, &n2, false)) return false;
+      *res = Value::number(float_arith(op, n1, n2));
+      return true;
+    }
+    default: {
+      if (a.is_int() && b.is_int()) {
+        *res = Value::integer(int_arith(L, op, a.u.i, b.u.i));
+        return true;
+      }
+      Number n1, n2;
+      if (!to_number(a, &n1, false) || !to_number(b, &n2, false)) return false;
+      *res = Value::number(float_arith(op, n1, n2));
+      return true;
+    }
+  }
+}
+
+int ceil_log2(unsigned int x) {
+  int l = 0;
+  // Count the bits of x - 1: that is ceil(log2(x)) for x >= 1.
+  for (unsigned int v = x - 1; v != 0; v >>= 1) l++;
+  return l;
+}
+
+}  // namespace luna

@@ -1,0 +1,368 @@
+// Threads, call frames, the global state, and the internal interfaces that
+// the core's files offer each other. Each section names the file that owns it.
+#pragma once
+
+#include <cstdarg>
+#include <cstddef>
+
+#include "object.hpp"
+
+namespace luna {
+
+class JitBackend;
+
+// ---------------------------------------------------------------- frames
+enum CallStatus : uint16_t {
+  CIST_C = 1 << 0,        // native function frame
+  CIST_FRESH = 1 << 1,    // Lua frame that started a fresh execute() (returns from it)
+  CIST_HOOKED = 1 << 2,   // running a debug hook
+  CIST_YPCALL = 1 << 3,   // protected call frame
+  CIST_TAIL = 1 << 4,     // frame was tail-called
+  CIST_HOOKYIELD = 1 << 5,
+  CIST_FIN = 1 << 6,      // running a finalizer
+  CIST_TRAN = 1 << 7,     // ftransfer/ntransfer valid
+  CIST_CLSRET = 1 << 8,   // closing to-be-closed variables on return
+};
+
+struct CallInfo {
+  Value* func;         // the function slot; arguments follow
+  Value* top;          // top for this function
+  CallInfo* previous;
+  CallInfo* next;
+  const Instruction* savedpc;  // Lua frames: next instruction
+  volatile int trap;           // Lua frames: hooks active or stack moved
+  int nextraargs;              // Lua vararg frames: extra arguments below func
+  int16_t nresults;            // expected results (MULTRET = -1)
+  uint16_t callstatus;
+  unsigned short ftransfer, ntransfer;
+  bool is_lua() const { return !(callstatus & CIST_C); }
+};
+
+// Stack slots kept free above every frame's top for the VM's scratch use.
+constexpr int EXTRA_STACK = 5;
+constexpr int BASIC_STACK_SIZE = 2 * MINSTACK;
+// Native nesting limit: beyond it, "C stack overflow".
+constexpr unsigned MAX_C_CALLS = 200;
+
+// Metamethod events. The first six are cached as absent in Table::flags.
+enum TMS : int {
+  TM_INDEX, TM_NEWINDEX, TM_GC, TM_MODE, TM_LEN, TM_EQ,
+  TM_ADD, TM_SUB, TM_MUL, TM_MOD, TM_POW, TM_DIV, TM_IDIV,
+  TM_BAND, TM_BOR, TM_BXOR, TM_SHL, TM_SHR, TM_UNM, TM_BNOT,
+  TM_LT, TM_LE, TM_CONCAT, TM_CALL, TM_CLOSE, TM_N
+};
+
+struct Coro;  // native stack and context of a coroutine (coroutine.cpp)
+
+// One Lua thread. The main thread is created with the global state.
+struct State : GCObject {
+  uint8_t status;          // OK, YIELD, or an error status once dead
+  uint8_t allowhook;
+  unsigned short nci;      // number of CallInfos in the list
+  Value* top;              // first free slot
+  struct GlobalState* g;
+  CallInfo* ci;            // current frame
+  Value* stack_last;       // end of usable stack (EXTRA_STACK more slots follow)
+  Value* stack;
+  UpVal* openupval;        // open upvalues, highest level first
+  ptrdiff_t* tbclist;      // stack offsets of to-be-closed slots, innermost last
+  int ntbc, sizetbc;
+  GCObject* gclist;
+  State* twups;            // threads with open upvalues
+  Hook hook;
+  ptrdiff_t errfunc;       // stack offset of the current message handler (0 = none)
+  unsigned nCcalls;        // native nesting depth (C stack overflow check)
+  unsigned nny;            // > 0: cannot yield (non-yieldable native call in progress)
+  int oldpc;               // last pc traced (line hooks)
+  int basehookcount;
+  int hookcount;
+  volatile int hookmask;
+  Coro* coro;              // nullptr for the main thread and never-resumed threads
+  CallInfo base_ci;
+
+  int stack_size() const { return static_cast<int>(stack_last - stack); }
+  ptrdiff_t save(const Value* p) const { return reinterpret_cast<const char*>(p) - reinterpret_cast<const char*>(stack); }
+  Value* restore(ptrdiff_t n) const { return reinterpret_cast<Value*>(reinterpret_cast<char*>(stack) + n); }
+};
+inline State* Value::as_thread() const { return static_cast<State*>(u.gc); }
+
+struct StringTable {
+  String** hash;
+  int nuse;
+  int size;
+};
+
+struct GlobalState {
+  Allocator frealloc;
+  void* ud;
+  size_t totalbytes;       // bytes allocated now (including debt accounting)
+  ptrdiff_t gcdebt;        // bytes allocated not yet compensated by the collector
+  size_t memlimit;         // 0 = unlimited
+  size_t gcestimate;
+  StringTable strt;
+  Value l_registry;
+  Value nilvalue;          // a nil; its tag doubles as "state is complete" flag
+  uint32_t seed;
+  uint8_t currentwhite;
+  uint8_t gcstate;
+  uint8_t gckind;          // 0 incremental, 1 generational
+  uint8_t gcstopem;        // stops emergency collections
+  uint8_t gcstp;           // bit 0: stopped by user; bit 1: stopped internally (during collection/closing)
+  uint8_t gcemergency;
+  int gcpause, gcstepmul, gcstepsize, genminormul, genmajormul;
+  GCObject* allgc;         // list of all collectable objects
+  GCObject* finobj;        // objects with finalizers
+  GCObject* tobefnz;       // objects to be finalized
+  GCObject* fixedgc;       // objects never collected (reserved words, metamethod names)
+  GCObject* gray;
+  GCObject* grayagain;
+  GCObject* weak;
+  GCObject* ephemeron;
+  GCObject* allweak;
+  State* twups;
+  NativeFn panic;
+  State* mainthread;
+  String* memerrmsg;
+  String* tmname[TM_N];
+  Table* mt[NUMTYPES];     // metatables of basic types
+  WarnFn warnf;
+  void* ud_warn;
+  int warn_state;          // for the default warning function: 0 off, 1 on, 2 continuing
+  JitBackend* jit;         // never null: NullJitBackend by default
+  uint64_t instr_budget;   // 0 = none: instructions left before a "budget exhausted" error
+};
+
+// Index of a stack slot relative to the current frame, as the API sees it.
+// Implemented in api.cpp.
+Value* index_to_value(State* L, int idx);
+
+// ------------------------------------------------------------ memory (gc.cpp)
+// Every allocation of the core goes through these. A failing allocation
+// tries an emergency collection, then raises a memory error (ERRMEM).
+void* mem_realloc(State* L, void* block, size_t osize, size_t nsize);
+void* mem_alloc(State* L, size_t size);
+void mem_free(State* L, void* block, size_t size);
+template <typename T> T* mem_new_array(State* L, size_t n) { return static_cast<T*>(mem_alloc(L, n * sizeof(T))); }
+template <typename T> T* mem_resize_array(State* L, T* p, size_t oldn, size_t newn) {
+  return static_cast<T*>(mem_realloc(L, p, oldn * sizeof(T), newn * sizeof(T)));
+}
+template <typename T> void mem_free_array(State* L, T* p, size_t n) { mem_free(L, p, n * sizeof(T)); }
+
+// ------------------------------------------------------------------ gc.cpp
+// Allocates a collectable object of `size` bytes, links it into allgc.
+GCObject* gc_new_object(State* L, Tag tag, size_t size);
+// Safe point: runs a collection step if debt is positive. Call only where
+// every live value is reachable (on a stack, in a table, ...).
+void gc_check(State* L);
+void gc_full(State* L, bool emergency);
+bool gc_step_api(State* L, int kbytes);  // collectgarbage("step"): true when a cycle finished
+void gc_fix(State* L, GCObject* o);    // object is never collected
+// Registers o for finalization if mt has __gc (setmetatable calls this).
+void gc_check_finalizer(State* L, GCObject* o, Table* mt);
+void gc_free_all(State* L);            // at close_state: finalizers, then everything
+void gc_set_debt(GlobalState* g, ptrdiff_t debt);
+// Write barriers. parent is black-able object being written, v the value.
+void gc_barrier(State* L, GCObject* parent, const Value& v);
+void gc_barrier_back(State* L, Table* t);  // a table was modified
+void gc_barrier_obj(State* L, GCObject* parent, GCObject* child);
+size_t gc_count_bytes(State* L);
+// Runs pending finalizers (called by gc_check and at state close).
+void gc_call_pending_finalizers(State* L);
+// Change mode: returns previous mode (0 incremental, 1 generational).
+int gc_change_mode(State* L, int newmode);
+
+// -------------------------------------------------------------- string.cpp
+String* str_new(State* L, const char* s, size_t len);
+String* str_new_cstr(State* L, const char* s);
+String* str_new_long(State* L, size_t len);  // uninitialised long string of len bytes to fill
+uint32_t str_hash(const char* s, size_t len, uint32_t seed);
+uint32_t str_hash_long(String* ts);           // computes and caches
+bool str_equal(const String* a, const String* b);  // works for short and long
+void str_table_init(State* L);
+void str_table_resize(State* L, int newsize);
+void str_remove_dead(State* L, String* s);   // sweep: unlink a dead short string
+void str_free(State* L, String* s);
+Udata* udata_new(State* L, size_t size, int nuvalue);
+inline Value str_value(String* s) { return Value::object(s); }
+
+// --------------------------------------------------------------- table.cpp
+Table* table_new(State* L);
+void table_free(State* L, Table* t);
+void table_resize(State* L, Table* t, unsigned nasize, unsigned nhsize);
+void table_resize_array(State* L, Table* t, unsigned nasize);
+// Lookups return a pointer to the value slot, or to a shared absent-key value
+// (tag AbsKey, is_nil() true) when the key is not present.
+const Value* table_get(Table* t, const Value& key);
+// The two hot lookups of the VM are inline; the rest lives in table.cpp.
+extern const Value table_absent_key;                   // the shared AbsKey result
+const Value* table_get_int_hash(Table* t, Integer key);  // hash-part lookup of an integer key
+inline const Value* table_get_int(Table* t, Integer key) {
+  if (static_cast<uint64_t>(key) - 1 < t->asize) return &t->array[key - 1];
+  return table_get_int_hash(t, key);
+}
+inline const Value* table_get_short_str(Table* t, String* key) {
+  const Node* n = &t->node[key->hash & ((1u << t->lsizenode) - 1)];
+  for (;;) {
+    if (n->key.tag == Tag::ShortStr && n->key.u.gc == key) return &n->val;
+    if (n->next == 0) return &table_absent_key;
+    n += n->next;
+  }
+}
+const Value* table_get_str(Table* t, String* key);
+// Assignment: raises "index is nil" / "index is NaN" for such keys; a float
+// key with an integral value is normalised to an integer. Does not call
+// metamethods; does invalidate the flags cache and runs gc_barrier_back.
+void table_set(State* L, Table* t, const Value& key, const Value& val);
+void table_set_int(State* L, Table* t, Integer key, const Value& val);
+// Slot for an existing key, or a new slot (value nil) created for key.
+Value* table_new_key_slot(State* L, Table* t, const Value& key);
+Integer table_length(Table* t);  // a border, as '#'
+// next(): key at *key_and_val; writes next key and value to key_and_val[0..1].
+// Returns false at the end; raises "invalid key to 'next'" for unknown keys.
+bool table_next(State* L, Table* t, Value* key_and_val);
+unsigned table_size_node(const Table* t);
+// Metamethod absence cache: tables with flags bit e set have no TM e.
+inline void table_invalidate_tm_cache(Table* t) { t->flags = 0; }
+
+// ---------------------------------------------------------------- func.cpp
+Proto* proto_new(State* L);
+void proto_free(State* L, Proto* p);
+LClosure* lclosure_new(State* L, int nupvals);
+NClosure* nclosure_new(State* L, int nupvals);
+void lclosure_init_upvals(State* L, LClosure* cl);  // fresh closed upvalues (nil)
+UpVal* upval_find(State* L, Value* level);           // open upvalue for a stack slot
+void upval_close(State* L, Value* level);            // closes open upvalues >= level
+void upval_free(State* L, UpVal* uv);
+void upval_unlink(UpVal* uv);
+// To-be-closed variables: mark slot, and close all >= level (calls __close
+// with the error object or nil). status is OK or an error status; may yield.
+void tbc_new(State* L, Value* slot);
+void tbc_close(State* L, Value* level, int status);
+// As tbc_close, but the __close calls may yield even from a native frame
+// (error recovery in pcall and coroutine.close; nny still applies).
+void tbc_close_yieldable(State* L, Value* level, int status);
+const char* local_name(const Proto* p, int local_number, int pc);
+
+// ------------------------------------------------------------------ tm.cpp
+void tm_init(State* L);
+const Value* tm_get(State* L, Table* events, TMS event);  // fast-cached for event < 6; nullptr if absent
+const Value* tm_get_by_obj(State* L, const Value& o, TMS event);  // AbsKey/nil value when absent
+Table* metatable_of(State* L, const Value& o);
+const char* tm_typename_of(State* L, const Value& o);  // honours __name
+const char* type_name_of(int t);                       // "nil", "number", ..., "no value" for TNONE
+// Calls f(p1, p2, p3) with no results / f(p1, p2) storing one result in *res
+// (res is a stack slot that is re-fetched by offset if the stack moves).
+void tm_call(State* L, const Value& f, const Value& p1, const Value& p2, const Value& p3);
+void tm_call_res(State* L, const Value& f, const Value& p1, const Value& p2, Value* res);
+// Binary metamethod for arith/bitwise/concat event; raises the proper error if none.
+void tm_trybin(State* L, const Value& p1, const Value& p2, Value* res, TMS event);
+// Comparison metamethod: returns -1 when there is none (caller raises).
+int tm_call_order(State* L, const Value& p1, const Value& p2, TMS event);
+
+// ------------------------------------------------------------------ do.cpp
+// Error transport: a C++ exception whose error value is left at L->top - 1
+// (or implied by status ERRMEM / ERRERR).
+struct LuaThrow {
+  int status;
+};
+[[noreturn]] void throw_status(State* L, int status);
+void stack_grow(State* L, int n, bool raise_error = true);  // may reallocate (pointers into the stack die)
+void stack_realloc(State* L, int newsize);
+inline void ensure_stack(State* L, int n) {
+  if (L->stack_last - L->top <= n) stack_grow(L, n);
+}
+void stack_shrink(State* L);
+void inc_top(State* L);  // L->top++ with stack check
+CallInfo* next_ci(State* L);  // allocates/reuses the next CallInfo
+void free_ci_list(State* L);
+// Calls the value at func with the arguments above it; results start at func.
+void call(State* L, Value* func, int nresults);
+void call_noyield(State* L, Value* func, int nresults);
+// For the VM: prepares a call. Lua function: returns its new CallInfo (not
+// yet run). Native: runs it, finishes the call, returns nullptr. Honours __call.
+CallInfo* precall(State* L, Value* func, int nresults);
+// Tail call from a Lua frame: returns -1 if func is a Lua function now set up
+// in place of ci, or the number of results of a native call already made.
+int pretailcall(State* L, CallInfo* ci, Value* func, int narg1, int delta);
+void poscall(State* L, CallInfo* ci, int nres);
+// Runs f(L, ud) catching Lua errors; restores stack and frames on error,
+// leaving the error value at old_top. Returns the status.
+using ProtectedFn = void (*)(State* L, void* ud);
+int pcall_raw(State* L, ProtectedFn f, void* ud, ptrdiff_t old_top, ptrdiff_t ef);
+// Closes upvalues and to-be-closed slots from stack offset level up, in
+// protection: an error in a __close replaces the status and error value
+// (left at L->top - 1) and closing goes on. Returns the final status.
+int close_protected(State* L, ptrdiff_t level, int status);
+void set_error_obj(State* L, int errcode, Value* oldtop);
+void call_hook(State* L, int event, int line, int ftransfer, int ntransfer);
+void hook_call(State* L, CallInfo* ci);   // call hook for a Lua function being entered
+void ret_hook(State* L, CallInfo* ci, int nres);
+// Loads a chunk (source or binary per mode) and pushes its closure.
+int protected_parser(State* L, const char* data, size_t size, const char* name, const char* mode);
+
+// ----------------------------------------------------------- coroutine.cpp
+// Coroutines run on their own native stacks; see docs/architecture.md.
+int coro_resume(State* L, State* from, int nargs, int* nresults);
+int coro_yield(State* L, int nresults);
+void coro_free(State* L, State* co);       // releases the native stack of a collected thread
+int coro_close(State* co, State* from);    // lua_closethread
+State* thread_new(State* L);               // lua_newthread (pushes it)
+void thread_free(State* L, State* L1);
+
+// ------------------------------------------------------------------ vm.cpp
+void execute(State* L, CallInfo* ci);
+bool vm_equal(State* L, const Value& a, const Value& b);  // may call __eq (L may be nullptr: raw)
+bool vm_less_than(State* L, const Value& a, const Value& b);
+bool vm_less_equal(State* L, const Value& a, const Value& b);
+// t[key] with __index; result stored in *val (a stack slot).
+void vm_get(State* L, const Value& t, const Value& key, Value* val);
+// t[key] = v with __newindex.
+void vm_set(State* L, const Value& t, const Value& key, const Value& v);
+// Concatenates the `total` values at the stack top (with __concat), leaving
+// the result in the first of them; L->top is lowered by total - 1.
+void vm_concat(State* L, int total);
+void vm_len(State* L, Value* ra, const Value& rb);  // '#' with __len
+// Arithmetic with string coercion and metamethods (lua_arith, OP_ADD.. slow path).
+void vm_arith(State* L, int op, const Value& a, const Value& b, Value* res);
+// Converts a number to a string in place (used by tostring / API).
+bool vm_tostring(State* L, Value* obj);
+// Integer value of a for-loop limit etc. is in vm.cpp too.
+
+// --------------------------------------------------------------- debug.cpp
+// Runtime errors with position ("chunk:line: ") added for Lua frames.
+[[noreturn]] void run_error(State* L, const char* fmt, ...);
+[[noreturn]] void type_error_op(State* L, const Value* o, const char* op);   // "attempt to <op> a <type> value (local 'x')"
+[[noreturn]] void call_error(State* L, const Value* o);
+[[noreturn]] void for_error(State* L, const Value* o, const char* what);
+[[noreturn]] void concat_error(State* L, const Value* p1, const Value* p2);
+[[noreturn]] void op_int_error(State* L, const Value* p1, const Value* p2, const char* msg);
+[[noreturn]] void to_int_error(State* L, const Value* p1, const Value* p2);
+[[noreturn]] void order_error(State* L, const Value* p1, const Value* p2);
+[[noreturn]] void error_msg(State* L);  // runs the message handler and throws ERRRUN
+const char* add_info(State* L, const char* msg, String* src, int line);
+int get_func_line(const Proto* p, int pc);
+int current_pc(CallInfo* ci);
+int current_line(CallInfo* ci);
+// Called by the VM when L->hookmask is set, before executing instruction at pc.
+int trace_exec(State* L, const Instruction* pc);
+void chunk_id(char* out, const char* source, size_t srclen);  // short_src rules (IDSIZE)
+
+// ----------------------------------------------------- compiler (parser.cpp)
+void lexer_init(State* L);  // interns and fixes the reserved words (lexer.cpp)
+// Compiles Lua source; pushes a new LClosure (upvalues not yet set except
+// fresh closed nils). Syntax errors raise ERRSYNTAX with the message on top.
+void compile_source(State* L, const char* source, size_t size, const char* chunkname);
+// ------------------------------------------------- dump.cpp / undump.cpp
+int dump_proto(State* L, const Proto* f, Writer w, void* data, bool strip);
+// Loads a binary chunk (first byte '\x1b'); pushes the LClosure. Malformed
+// input raises ERRSYNTAX "<chunkname>: bad binary format (<why>)".
+void undump_chunk(State* L, const char* data, size_t size, const char* chunkname);
+constexpr const char* BINARY_SIGNATURE = "\x1bLua";
+
+// ---------------------------------------------------------------- helpers
+inline void set_obj(Value* dst, const Value& src) { *dst = src; }
+inline Table* registry(State* L) { return L->g->l_registry.as_table(); }
+// Pushes a value on the stack (no check of stack space; callers ensure it).
+inline void push_raw(State* L, const Value& v) { *L->top++ = v; }
+
+}  // namespace luna

@@ -1,0 +1,160 @@
+// Strings: interning of short strings in the global string table, long
+// strings with a lazily computed hash, and full userdata allocation.
+#include <cstring>
+
+#include "state.hpp"
+
+namespace luna {
+
+namespace {
+
+constexpr int MIN_STRTAB_SIZE = 128;
+
+size_t string_alloc_size(size_t len) { return sizeof(String) + len; }  // data[1] holds the '\0'
+
+// Largest length whose allocation size cannot overflow size_t.
+constexpr size_t MAX_STRING_LEN = (~size_t(0) >> 1) - sizeof(String);
+
+String* create_string(State* L, Tag tag, size_t len, uint32_t hash) {
+  if (len >= MAX_STRING_LEN) run_error(L, "memory allocation error: block too big");
+  auto* s = static_cast<String*>(gc_new_object(L, tag, string_alloc_size(len)));
+  s->reserved = 0;
+  s->has_hash = 0;
+  s->hash = hash;
+  s->len = len;
+  s->hnext = nullptr;
+  s->data[len] = '\0';
+  return s;
+}
+
+// Moves every chain of `from` (size `from_size`) into `to` (size `to_size`, zeroed).
+void rehash_into(String** from, int from_size, String** to, int to_size) {
+  for (int i = 0; i < from_size; i++) {
+    String* s = from[i];
+    while (s != nullptr) {
+      String* next = s->hnext;
+      unsigned h = s->hash & static_cast<unsigned>(to_size - 1);
+      s->hnext = to[h];
+      to[h] = s;
+      s = next;
+    }
+  }
+}
+
+String* intern(State* L, const char* str, size_t len) {
+  GlobalState* g = L->g;
+  uint32_t h = str_hash(str, len, g->seed);
+  for (String* s = g->strt.hash[h & static_cast<unsigned>(g->strt.size - 1)]; s != nullptr; s = s->hnext) {
+    if (s->len == len && std::memcmp(s->data, str, len) == 0) return s;
+  }
+  if (g->strt.nuse >= g->strt.size && g->strt.size <= (1 << 29)) str_table_resize(L, g->strt.size * 2);
+  String* s = create_string(L, Tag::ShortStr, len, h);
+  std::memcpy(s->data, str, len);
+  // Bucket computed only now: allocating may have run a collection.
+  String** bucket = &g->strt.hash[h & static_cast<unsigned>(g->strt.size - 1)];
+  s->hnext = *bucket;
+  *bucket = s;
+  g->strt.nuse++;
+  return s;
+}
+
+}  // namespace
+
+uint32_t str_hash(const char* s, size_t len, uint32_t seed) {
+  // FNV-1a over the bytes, started from the seed mixed with the length.
+  uint32_t h = (seed ^ static_cast<uint32_t>(len)) * 0x9E3779B1u;
+  h ^= 0x811C9DC5u;
+  for (size_t i = 0; i < len; i++) {
+    h ^= static_cast<unsigned char>(s[i]);
+    h *= 0x01000193u;
+  }
+  h ^= h >> 15;
+  return h;
+}
+
+uint32_t str_hash_long(String* ts) {
+  if (!ts->has_hash) {
+    // Until hashed, `hash` holds the state's seed (stored at creation).
+    ts->hash = str_hash(ts->data, ts->len, ts->hash);
+    ts->has_hash = 1;
+  }
+  return ts->hash;
+}
+
+bool str_equal(const String* a, const String* b) {
+  if (a == b) return true;
+  if (a->tag == Tag::ShortStr && b->tag == Tag::ShortStr) return false;  // interned
+  return a->len == b->len && std::memcmp(a->data, b->data, a->len) == 0;
+}
+
+String* str_new(State* L, const char* s, size_t len) {
+  if (len <= MAX_SHORT_LEN) return intern(L, s, len);
+  String* ts = str_new_long(L, len);
+  std::memcpy(ts->data, s, len);
+  return ts;
+}
+
+String* str_new_cstr(State* L, const char* s) { return str_new(L, s, std::strlen(s)); }
+
+String* str_new_long(State* L, size_t len) { return create_string(L, Tag::LongStr, len, L->g->seed); }
+
+void str_table_init(State* L) {
+  StringTable& tb = L->g->strt;
+  tb.hash = mem_new_array<String*>(L, MIN_STRTAB_SIZE);
+  std::memset(tb.hash, 0, sizeof(String*) * MIN_STRTAB_SIZE);
+  tb.size = MIN_STRTAB_SIZE;
+  tb.nuse = 0;
+}
+
+void str_table_resize(State* L, int newsize) {
+  GlobalState* g = L->g;
+  StringTable& tb = g->strt;
+  if (newsize < MIN_STRTAB_SIZE || newsize == tb.size) return;
+  String** fresh;
+  if (newsize > tb.size) {
+    // Growing may raise a memory error (after an emergency collection).
+    fresh = mem_new_array<String*>(L, size_t(newsize));
+  } else {
+    // Shrinking runs at the end of a collection, where raising is not
+    // allowed: allocate directly and simply keep the old table on failure.
+    size_t bytes = sizeof(String*) * size_t(newsize);
+    fresh = static_cast<String**>(g->frealloc(g->ud, nullptr, 0, bytes));
+    if (fresh == nullptr) return;
+    g->totalbytes += bytes;
+    g->gcdebt += static_cast<ptrdiff_t>(bytes);
+  }
+  std::memset(fresh, 0, sizeof(String*) * size_t(newsize));
+  // Read the table only after allocating: a collection may have changed it.
+  rehash_into(tb.hash, tb.size, fresh, newsize);
+  mem_free_array(L, tb.hash, size_t(tb.size));
+  tb.hash = fresh;
+  tb.size = newsize;
+}
+
+void str_remove_dead(State* L, String* s) {
+  StringTable& tb = L->g->strt;
+  String** p = &tb.hash[s->hash & static_cast<unsigned>(tb.size - 1)];
+  while (*p != s) p = &(*p)->hnext;
+  *p = s->hnext;
+  tb.nuse--;
+}
+
+void str_free(State* L, String* s) {
+  if (s->tag == Tag::ShortStr) str_remove_dead(L, s);
+  mem_free(L, s, string_alloc_size(s->len));
+}
+
+Udata* udata_new(State* L, size_t size, int nuvalue) {
+  if (nuvalue < 0 || nuvalue > 0xFFFF) run_error(L, "invalid number of user values");
+  size_t header = Udata::header_size(nuvalue);
+  if (size > (~size_t(0) >> 1) - header) run_error(L, "memory allocation error: block too big");
+  auto* u = static_cast<Udata*>(gc_new_object(L, Tag::Userdata, header + size));
+  u->nuvalue = static_cast<uint16_t>(nuvalue);
+  u->len = size;
+  u->metatable = nullptr;
+  u->gclist = nullptr;
+  for (int i = 0; i < nuvalue; i++) u->uv[i] = Value::nil();
+  return u;
+}
+
+}  // namespace luna

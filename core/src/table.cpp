@@ -1,0 +1,430 @@
+// Tables: an array part for keys 1..asize plus a hash part that is a chained
+// scatter table with Brent's variation (a colliding key that is not in its
+// main position is moved away, so every chain starts at its main position).
+#include <bit>
+#include <cstring>
+
+#include "state.hpp"
+
+namespace luna {
+
+// Result of lookups for keys that are not present.
+const Value table_absent_key = [] {
+  Value v;
+  v.tag = Tag::AbsKey;
+  return v;
+}();
+
+namespace {
+
+// Shared hash part of tables without one. Never written: a table using it
+// has lastfree == nullptr, which makes every insertion rehash first.
+Node dummy_node;
+// Array part sizes are powers of two up to 2^MAX_ABITS.
+constexpr int MAX_ABITS = 31;
+constexpr int MAX_HBITS = 30;
+
+bool is_dummy(const Table* t) { return t->lastfree == nullptr; }
+unsigned size_node(const Table* t) { return 1u << t->lsizenode; }
+
+int ceil_log2_u(uint64_t x) { return x <= 1 ? 0 : std::bit_width(x - 1); }
+
+uint32_t mix64(uint64_t x) {
+  // Fibonacci hashing: the high half of the product depends on every input bit.
+  x *= 0x9E3779B97F4A7C15ull;
+  return static_cast<uint32_t>(x >> 32);
+}
+
+// Integer keys: neighbouring keys land in neighbouring nodes (cache
+// friendly), while the folded-in higher bits spread power-of-two strides.
+uint32_t hash_int(Integer i) {
+  uint64_t x = static_cast<uint64_t>(i);
+  x ^= x >> 32;
+  return static_cast<uint32_t>(x ^ (x >> 11) ^ (x >> 22));
+}
+
+uint32_t hash_of(const Value& k) {
+  switch (k.tag) {
+    case Tag::Int: return hash_int(k.u.i);
+    case Tag::Float: {
+      uint64_t bits;
+      std::memcpy(&bits, &k.u.n, sizeof bits);
+      return mix64(bits ^ (bits >> 29));
+    }
+    case Tag::ShortStr: return k.as_string()->hash;
+    case Tag::LongStr: return str_hash_long(k.as_string());
+    case Tag::False: return 0;
+    case Tag::True: return 1;
+    case Tag::LightFn: return mix64(reinterpret_cast<uintptr_t>(k.u.f));
+    default: return mix64(reinterpret_cast<uintptr_t>(k.u.p));
+  }
+}
+
+Node* main_position(const Table* t, const Value& k) {
+  return &t->node[hash_of(k) & (size_node(t) - 1)];
+}
+
+// Equality of a live node key with a (normalised) lookup key.
+bool key_equal(const Value& nk, const Value& k) {
+  if (nk.tag != k.tag) return false;
+  switch (k.tag) {
+    case Tag::Int: return nk.u.i == k.u.i;
+    case Tag::Float: return nk.u.n == k.u.n;
+    case Tag::False:
+    case Tag::True: return true;
+    case Tag::LightFn: return nk.u.f == k.u.f;
+    case Tag::LongStr: return str_equal(nk.as_string(), k.as_string());
+    default: return nk.u.p == k.u.p;
+  }
+}
+
+// Float keys with an integral value are stored as integers.
+bool float_to_key(Number n, Integer* out) {
+  if (!(n >= -0x1p63 && n < 0x1p63)) return false;  // also rejects NaN
+  auto i = static_cast<Integer>(n);
+  if (static_cast<Number>(i) != n) return false;
+  *out = i;
+  return true;
+}
+
+// Hash-part lookup. With dead_ok, a dead key whose object is the lookup key
+// also matches (next() must find keys whose entries were cleared).
+const Value* get_generic(const Table* t, const Value& k, bool dead_ok) {
+  Node* n = main_position(t, k);
+  for (;;) {
+    if (key_equal(n->key, k)) return &n->val;
+    if (dead_ok && n->key.tag == Tag::DeadKey && k.is_collectable() && n->key.u.gc == k.u.gc) return &n->val;
+    if (n->next == 0) return &table_absent_key;
+    n += n->next;
+  }
+}
+
+Node* get_free_pos(Table* t) {
+  if (!is_dummy(t)) {
+    while (t->lastfree > t->node) {
+      t->lastfree--;
+      if (t->lastfree->key.tag == Tag::Nil) return t->lastfree;
+    }
+  }
+  return nullptr;
+}
+
+// Inserts a key known to be absent into the hash part; returns its value
+// slot (nil), or nullptr when the hash part has no free node.
+Value* insert_key(Table* t, const Value& key) {
+  Node* mp = main_position(t, key);
+  if (!mp->val.is_nil() || is_dummy(t)) {
+    Node* f = get_free_pos(t);
+    if (f == nullptr) return nullptr;
+    Node* othern = main_position(t, mp->key);
+    if (othern != mp) {
+      // The occupant is not in its main position: move it to the free node
+      // and give its place to the new key.
+      while (othern + othern->next != mp) othern += othern->next;
+      othern->next = static_cast<int>(f - othern);
+      *f = *mp;
+      if (mp->next != 0) {
+        f->next += static_cast<int>(mp - f);
+        mp->next = 0;
+      }
+      mp->val = Value::nil();
+    } else {
+      // The occupant owns this position: the new key goes to the free node.
+      if (mp->next != 0) f->next = static_cast<int>(mp + mp->next - f);
+      mp->next = static_cast<int>(f - mp);
+      mp = f;
+    }
+  }
+  mp->key = key;
+  mp->val = Value::nil();
+  return &mp->val;
+}
+
+// Counts integer keys per slice (2^(i-1), 2^i] for the array-size choice.
+bool count_int_key(const Value& k, unsigned* nums) {
+  if (k.tag == Tag::Int && k.u.i >= 1 && static_cast<uint64_t>(k.u.i) <= (uint64_t(1) << MAX_ABITS)) {
+    nums[ceil_log2_u(static_cast<uint64_t>(k.u.i))]++;
+    return true;
+  }
+  return false;
+}
+
+// Largest power of two n such that more than n/2 of the slots 1..n would be
+// used; *na gets the number of integer keys that will go to the array.
+unsigned compute_array_size(const unsigned* nums, unsigned* na) {
+  uint64_t a = 0, used = 0, optimal = 0;
+  uint64_t twotoi = 1;
+  for (int i = 0; i <= MAX_ABITS && *na > twotoi / 2; i++, twotoi *= 2) {
+    a += nums[i];
+    if (a > twotoi / 2) {
+      optimal = twotoi;
+      used = a;
+    }
+  }
+  *na = static_cast<unsigned>(used);
+  return static_cast<unsigned>(optimal);
+}
+
+void rehash(State* L, Table* t, const Value& extra) {
+  unsigned nums[MAX_ABITS + 1] = {};
+  unsigned na = 0;
+  size_t total = 0;
+  for (unsigned i = 0; i < t->asize; i++) {
+    if (!t->array[i].is_nil()) {
+      nums[ceil_log2_u(i + 1)]++;
+      na++;
+      total++;
+    }
+  }
+  if (!is_dummy(t)) {
+    for (unsigned i = 0; i < size_node(t); i++) {
+      Node* n = &t->node[i];
+      if (n->val.is_nil()) continue;
+      if (count_int_key(n->key, nums)) na++;
+      total++;
+    }
+  }
+  if (count_int_key(extra, nums)) na++;
+  total++;
+  unsigned asize = compute_array_size(nums, &na);
+  table_resize(L, t, asize, static_cast<unsigned>(total - na));
+}
+
+// Slot for a normalised, valid key; creates it when absent.
+Value* key_slot(State* L, Table* t, const Value& key) {
+  for (;;) {
+    const Value* slot = table_get(t, key);
+    if (slot != &table_absent_key) return const_cast<Value*>(slot);
+    if (Value* v = insert_key(t, key)) return v;
+    rehash(L, t, key);
+  }
+}
+
+// Checks and normalises a key for assignment.
+Value normalize_key(State* L, const Value& key) {
+  if (key.tag == Tag::Float) {
+    Integer i;
+    if (float_to_key(key.u.n, &i)) return Value::integer(i);
+    if (key.u.n != key.u.n) run_error(L, "index is NaN");
+  } else if (key.is_nil()) {
+    run_error(L, "index is nil");
+  }
+  return key;
+}
+
+}  // namespace
+
+Table* table_new(State* L) {
+  auto* t = static_cast<Table*>(gc_new_object(L, Tag::Table, sizeof(Table)));
+  t->flags = (1u << 6) - 1;  // no fields, so no metamethods
+  t->lsizenode = 0;
+  t->asize = 0;
+  t->array = nullptr;
+  t->node = &dummy_node;
+  t->lastfree = nullptr;
+  t->metatable = nullptr;
+  t->gclist = nullptr;
+  return t;
+}
+
+void table_free(State* L, Table* t) {
+  if (!is_dummy(t)) mem_free_array(L, t->node, size_node(t));
+  mem_free_array(L, t->array, t->asize);
+  mem_free(L, t, sizeof(Table));
+}
+
+unsigned table_size_node(const Table* t) { return is_dummy(t) ? 0 : size_node(t); }
+
+void table_resize(State* L, Table* t, unsigned nasize, unsigned nhsize) {
+  if (nasize > (1u << MAX_ABITS)) run_error(L, "table overflow");
+  // Make sure the new hash part can hold every entry that will not fit the
+  // new array, whatever the caller asked for.
+  unsigned need = 0;
+  for (unsigned i = nasize; i < t->asize; i++) need += !t->array[i].is_nil();
+  for (unsigned i = 0; i < table_size_node(t); i++) {
+    const Node* n = &t->node[i];
+    if (n->val.is_nil()) continue;
+    if (n->key.tag == Tag::Int && n->key.u.i >= 1 && static_cast<uint64_t>(n->key.u.i) <= nasize) continue;
+    need++;
+  }
+  if (nhsize < need) nhsize = need;
+
+  // Allocate both new parts before touching t: an allocation may run an
+  // (emergency) collection, which must see t intact.
+  Table fresh{};
+  fresh.node = &dummy_node;
+  if (nhsize > 0) {
+    int lsize = ceil_log2_u(nhsize);
+    if (lsize > MAX_HBITS) run_error(L, "table overflow");
+    unsigned size = 1u << lsize;
+    fresh.node = mem_new_array<Node>(L, size);
+    for (unsigned i = 0; i < size; i++) fresh.node[i] = Node{Value(), Value(), 0};
+    fresh.lsizenode = static_cast<uint8_t>(lsize);
+    fresh.lastfree = fresh.node + size;
+  }
+  Value* array = t->array;
+  if (nasize != t->asize) {
+    try {
+      array = mem_new_array<Value>(L, nasize);
+    } catch (...) {
+      if (!is_dummy(&fresh)) mem_free_array(L, fresh.node, size_node(&fresh));
+      throw;
+    }
+    unsigned keep = nasize < t->asize ? nasize : t->asize;
+    for (unsigned i = 0; i < keep; i++) array[i] = t->array[i];
+    for (unsigned i = keep; i < nasize; i++) array[i] = Value::nil();
+  }
+
+  // From here on nothing allocates: move the entries over.
+  for (unsigned i = nasize; i < t->asize; i++) {
+    if (!t->array[i].is_nil()) *insert_key(&fresh, Value::integer(Integer(i) + 1)) = t->array[i];
+  }
+  for (unsigned i = 0; i < table_size_node(t); i++) {
+    const Node* n = &t->node[i];
+    if (n->val.is_nil()) continue;
+    if (n->key.tag == Tag::Int && n->key.u.i >= 1 && static_cast<uint64_t>(n->key.u.i) <= nasize)
+      array[n->key.u.i - 1] = n->val;
+    else
+      *insert_key(&fresh, n->key) = n->val;
+  }
+  if (!is_dummy(t)) mem_free_array(L, t->node, size_node(t));
+  if (array != t->array) mem_free_array(L, t->array, t->asize);
+  t->array = array;
+  t->asize = nasize;
+  t->node = fresh.node;
+  t->lsizenode = fresh.lsizenode;
+  t->lastfree = fresh.lastfree;
+}
+
+void table_resize_array(State* L, Table* t, unsigned nasize) { table_resize(L, t, nasize, table_size_node(t)); }
+
+const Value* table_get_int_hash(Table* t, Integer key) {
+  Node* n = &t->node[hash_int(key) & (size_node(t) - 1)];
+  for (;;) {
+    if (n->key.tag == Tag::Int && n->key.u.i == key) return &n->val;
+    if (n->next == 0) return &table_absent_key;
+    n += n->next;
+  }
+}
+
+const Value* table_get_str(Table* t, String* key) {
+  if (key->tag == Tag::ShortStr) return table_get_short_str(t, key);
+  return get_generic(t, str_value(key), false);
+}
+
+const Value* table_get(Table* t, const Value& key) {
+  switch (key.tag) {
+    case Tag::ShortStr: return table_get_short_str(t, key.as_string());
+    case Tag::Int: return table_get_int(t, key.u.i);
+    case Tag::Nil: return &table_absent_key;
+    case Tag::Float: {
+      Integer i;
+      if (float_to_key(key.u.n, &i)) return table_get_int(t, i);
+      return get_generic(t, key, false);
+    }
+    default:
+      if (key.is_nil()) return &table_absent_key;
+      return get_generic(t, key, false);
+  }
+}
+
+Value* table_new_key_slot(State* L, Table* t, const Value& key) {
+  Value k = normalize_key(L, key);
+  table_invalidate_tm_cache(t);
+  return key_slot(L, t, k);
+}
+
+void table_set(State* L, Table* t, const Value& key, const Value& val) {
+  Value v = val;  // val may live in the table and move on a rehash
+  *table_new_key_slot(L, t, key) = v;
+  gc_barrier_back(L, t);
+}
+
+void table_set_int(State* L, Table* t, Integer key, const Value& val) {
+  if (static_cast<uint64_t>(key) - 1 < t->asize) {
+    t->array[key - 1] = val;
+  } else {
+    Value v = val;
+    *key_slot(L, t, Value::integer(key)) = v;
+    table_invalidate_tm_cache(t);
+  }
+  gc_barrier_back(L, t);
+}
+
+Integer table_length(Table* t) {
+  unsigned n = t->asize;
+  if (n > 0 && t->array[n - 1].is_nil()) {
+    // A border inside the array: binary search keeping array[lo-1] non-nil
+    // (or lo == 0) and array[hi-1] nil.
+    unsigned lo = 0, hi = n;
+    while (hi - lo > 1) {
+      unsigned m = lo + (hi - lo) / 2;
+      if (t->array[m - 1].is_nil()) hi = m;
+      else lo = m;
+    }
+    return lo;
+  }
+  if (is_dummy(t) || table_get_int_hash(t, Integer(n) + 1)->is_nil()) return n;
+  // Unbound search in the hash part: double j until t[j] is nil, then
+  // binary search between the last non-nil i and j.
+  uint64_t i = uint64_t(n) + 1, j;
+  constexpr uint64_t max = static_cast<uint64_t>(INT64_MAX);
+  for (;;) {
+    if (i <= max / 2) {
+      j = i * 2;
+    } else {
+      j = max;
+      if (table_get_int_hash(t, Integer(j))->is_nil()) break;
+      return Integer(j);
+    }
+    if (table_get_int(t, Integer(j))->is_nil()) break;
+    i = j;
+  }
+  while (j - i > 1) {
+    uint64_t m = i + (j - i) / 2;
+    if (table_get_int(t, Integer(m))->is_nil()) j = m;
+    else i = m;
+  }
+  return Integer(i);
+}
+
+bool table_next(State* L, Table* t, Value* key_and_val) {
+  // Position after the given key: array index, then asize + node index.
+  Value key = key_and_val[0];
+  unsigned idx;
+  if (key.is_nil()) {
+    idx = 0;
+  } else {
+    if (key.tag == Tag::Float) {
+      Integer i;
+      if (float_to_key(key.u.n, &i)) key = Value::integer(i);
+    }
+    if (key.tag == Tag::Int && static_cast<uint64_t>(key.u.i) - 1 < t->asize) {
+      idx = static_cast<unsigned>(key.u.i);
+    } else {
+      const Value* slot = is_dummy(t) ? &table_absent_key : get_generic(t, key, true);
+      if (slot == &table_absent_key) run_error(L, "invalid key to 'next'");
+      const Node* n = reinterpret_cast<const Node*>(reinterpret_cast<const char*>(slot) - offsetof(Node, val));
+      idx = t->asize + static_cast<unsigned>(n - t->node) + 1;
+    }
+  }
+  for (; idx < t->asize; idx++) {
+    if (!t->array[idx].is_nil()) {
+      key_and_val[0] = Value::integer(Integer(idx) + 1);
+      key_and_val[1] = t->array[idx];
+      return true;
+    }
+  }
+  unsigned nsize = table_size_node(t);
+  for (idx -= t->asize; idx < nsize; idx++) {
+    const Node* n = &t->node[idx];
+    if (!n->val.is_nil()) {
+      key_and_val[0] = n->key;
+      key_and_val[1] = n->val;
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace luna

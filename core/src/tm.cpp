@@ -1,0 +1,143 @@
+// Metamethod lookup and calls.
+#include "state.hpp"
+
+namespace luna {
+
+namespace {
+
+const char* const event_names[TM_N] = {
+    "__index", "__newindex", "__gc", "__mode", "__len", "__eq",
+    "__add", "__sub", "__mul", "__mod", "__pow", "__div", "__idiv",
+    "__band", "__bor", "__bxor", "__shl", "__shr", "__unm", "__bnot",
+    "__lt", "__le", "__concat", "__call", "__close"};
+
+const char* const basic_type_names[NUMTYPES] = {
+    "nil", "boolean", "userdata", "number", "string", "table", "function", "userdata", "thread"};
+
+bool is_bitwise_event(TMS event) {
+  return (event >= TM_BAND && event <= TM_SHR) || event == TM_BNOT;
+}
+
+// Runs the function at func (arguments above it) from a metamethod site:
+// yieldable when the current frame is Lua code.
+void call_from_tm(State* L, Value* func, int nresults) {
+  if (L->ci->is_lua())
+    call(L, func, nresults);
+  else
+    call_noyield(L, func, nresults);
+}
+
+bool on_stack(State* L, const Value* p) {
+  return p >= L->stack && p < L->stack_last + EXTRA_STACK;
+}
+
+}  // namespace
+
+void tm_init(State* L) {
+  for (int i = 0; i < TM_N; i++) {
+    String* s = str_new_cstr(L, event_names[i]);
+    L->g->tmname[i] = s;
+    gc_fix(L, s);
+  }
+}
+
+const Value* tm_get(State* L, Table* events, TMS event) {
+  if (events == nullptr) return nullptr;
+  bool cacheable = event <= TM_EQ;
+  if (cacheable && (events->flags & (1u << event))) return nullptr;
+  const Value* tm = table_get_short_str(events, L->g->tmname[event]);
+  if (tm->is_nil()) {
+    if (cacheable) events->flags = static_cast<uint8_t>(events->flags | (1u << event));
+    return nullptr;
+  }
+  return tm;
+}
+
+Table* metatable_of(State* L, const Value& o) {
+  switch (o.tag) {
+    case Tag::Table:
+      return o.as_table()->metatable;
+    case Tag::Userdata:
+      return o.as_udata()->metatable;
+    default:
+      return L->g->mt[o.type()];
+  }
+}
+
+const Value* tm_get_by_obj(State* L, const Value& o, TMS event) {
+  Table* mt = metatable_of(L, o);
+  if (mt == nullptr) return &L->g->nilvalue;
+  return table_get_short_str(mt, L->g->tmname[event]);
+}
+
+const char* type_name_of(int t) {
+  if (t < 0 || t >= NUMTYPES) return "no value";
+  return basic_type_names[t];
+}
+
+const char* tm_typename_of(State* L, const Value& o) {
+  Table* mt = nullptr;
+  if (o.is_table())
+    mt = o.as_table()->metatable;
+  else if (o.is_userdata())
+    mt = o.as_udata()->metatable;
+  if (mt != nullptr) {
+    const Value* name = table_get_short_str(mt, str_new(L, "__name", 6));
+    if (name->is_string()) return name->as_string()->c_str();
+  }
+  return type_name_of(o.type());
+}
+
+void tm_call(State* L, const Value& f, const Value& p1, const Value& p2, const Value& p3) {
+  // Copies first: the arguments may live on the stack, which can move.
+  Value args[4] = {f, p1, p2, p3};
+  ensure_stack(L, 4);
+  Value* func = L->top;
+  for (int i = 0; i < 4; i++) func[i] = args[i];
+  L->top = func + 4;
+  call_from_tm(L, func, 0);
+}
+
+void tm_call_res(State* L, const Value& f, const Value& p1, const Value& p2, Value* res) {
+  bool res_on_stack = on_stack(L, res);
+  ptrdiff_t res_off = res_on_stack ? L->save(res) : 0;
+  Value args[3] = {f, p1, p2};
+  ensure_stack(L, 3);
+  Value* func = L->top;
+  for (int i = 0; i < 3; i++) func[i] = args[i];
+  L->top = func + 3;
+  call_from_tm(L, func, 1);
+  Value result = *--L->top;
+  if (res_on_stack) res = L->restore(res_off);
+  *res = result;
+}
+
+void tm_trybin(State* L, const Value& p1, const Value& p2, Value* res, TMS event) {
+  const Value* tm = tm_get_by_obj(L, p1, event);
+  if (tm->is_nil()) tm = tm_get_by_obj(L, p2, event);
+  if (!tm->is_nil()) {
+    tm_call_res(L, *tm, p1, p2, res);
+    return;
+  }
+  if (event == TM_CONCAT) concat_error(L, &p1, &p2);
+  if (is_bitwise_event(event)) {
+    if (p1.is_number() && p2.is_number()) to_int_error(L, &p1, &p2);
+    op_int_error(L, &p1, &p2, "perform bitwise operation on");
+  }
+  op_int_error(L, &p1, &p2, "perform arithmetic on");
+}
+
+int tm_call_order(State* L, const Value& p1, const Value& p2, TMS event) {
+  const Value* tm = tm_get_by_obj(L, p1, event);
+  if (tm->is_nil()) tm = tm_get_by_obj(L, p2, event);
+  if (tm->is_nil()) return -1;
+  Value args[3] = {*tm, p1, p2};
+  ensure_stack(L, 3);
+  Value* func = L->top;
+  for (int i = 0; i < 3; i++) func[i] = args[i];
+  L->top = func + 3;
+  call_from_tm(L, func, 1);
+  return (--L->top)->truthy() ? 1 : 0;
+}
+
+}  // namespace luna

@@ -1,0 +1,452 @@
+// Binary chunks, reading side. The input is untrusted: every size is
+// checked against the remaining bytes before anything is allocated, and the
+// bytecode is validated so that the VM never reads outside its registers,
+// constants, upvalues, nested functions or code.
+#include "dump_format.hpp"
+#include "opcodes.hpp"
+#include "state.hpp"
+
+namespace luna {
+
+namespace {
+
+// Nested functions deeper than this are refused (it bounds the recursion).
+constexpr int MAX_NESTING = 200;
+
+// Keeps the collector from running while half-built prototypes are not yet
+// reachable from anything; restores the previous setting on any exit.
+class GCPause {
+ public:
+  explicit GCPause(GlobalState* g) : g_(g), saved_(g->gcstp) { g_->gcstp |= 2; }
+  ~GCPause() { g_->gcstp = saved_; }
+  GCPause(const GCPause&) = delete;
+  GCPause& operator=(const GCPause&) = delete;
+
+ private:
+  GlobalState* g_;
+  uint8_t saved_;
+};
+
+class Loader {
+ public:
+  Loader(State* L, const char* data, size_t size, const char* name)
+      : L_(L), p_(reinterpret_cast<const uint8_t*>(data)), end_(p_ + size), name_(name) {}
+
+  LClosure* run() {
+    header();
+    int nupvals = byte();
+    Proto* f = proto_new(L_);
+    function(f, nullptr, nullptr, 0);
+    if (f->sizeupvalues != nupvals) corrupted();
+    LClosure* cl = lclosure_new(L_, nupvals);
+    cl->p = f;
+    lclosure_init_upvals(L_, cl);
+    return cl;
+  }
+
+ private:
+  State* L_;
+  const uint8_t* p_;
+  const uint8_t* end_;
+  const char* name_;
+
+  [[noreturn]] void fail(const char* why) {
+    push_fstring(L_, "%s: bad binary format (%s)", name_, why);
+    throw_status(L_, ERRSYNTAX);
+  }
+  [[noreturn]] void corrupted() { fail("corrupted chunk"); }
+
+  size_t remaining() const { return static_cast<size_t>(end_ - p_); }
+  void need(size_t n) {
+    if (remaining() < n) fail("truncated chunk");
+  }
+
+  uint8_t byte() {
+    need(1);
+    return *p_++;
+  }
+  void block(void* out, size_t n) {
+    need(n);
+    std::memcpy(out, p_, n);
+    p_ += n;
+  }
+  size_t varint() {
+    size_t x = 0;
+    for (int shift = 0;; shift += 7) {
+      uint8_t b = byte();
+      if (shift >= 63 && (b & 0x7f) > 1) corrupted();  // would not fit in 64 bits
+      x |= static_cast<size_t>(b & 0x7f) << shift;
+      if (!(b & 0x80)) return x;
+      if (shift >= 63) corrupted();
+    }
+  }
+  // A count of elements, each at least min_bytes long in the input: larger
+  // counts cannot be genuine, and are refused before any allocation.
+  int count(size_t min_bytes, size_t limit = INT32_MAX) {
+    size_t n = varint();
+    if (n > limit) corrupted();
+    if (min_bytes > 0 && n > remaining() / min_bytes) fail("truncated chunk");
+    return static_cast<int>(n);
+  }
+  int small_int() {
+    size_t n = varint();
+    if (n > INT32_MAX) corrupted();
+    return static_cast<int>(n);
+  }
+  uint64_t u64() {
+    uint8_t buf[8];
+    block(buf, 8);
+    uint64_t x = 0;
+    for (int i = 0; i < 8; i++) x |= static_cast<uint64_t>(buf[i]) << (8 * i);
+    return x;
+  }
+  Integer integer() { return static_cast<Integer>(u64()); }
+  Number number() {
+    uint64_t bits = u64();
+    Number n;
+    std::memcpy(&n, &bits, sizeof n);
+    return n;
+  }
+
+  String* string() {
+    size_t size = varint();
+    if (size == 0) return nullptr;
+    size_t len = size - 1;
+    need(len);
+    String* s = str_new(L_, reinterpret_cast<const char*>(p_), len);
+    p_ += len;
+    return s;
+  }
+
+  void literal(const char* s, size_t n, const char* why) {
+    for (size_t i = 0; i < n; i++)
+      if (byte() != static_cast<uint8_t>(s[i])) fail(why);
+  }
+  void check_size(size_t expected, const char* tname) {
+    if (byte() != expected) {
+      const char* msg = push_fstring(L_, "%s size mismatch", tname);
+      fail(msg);
+    }
+  }
+
+  void header() {
+    literal(BINARY_SIGNATURE, 4, "not a binary chunk");
+    if (byte() != dumpfmt::VERSION) fail("version mismatch");
+    if (byte() != dumpfmt::FORMAT) fail("format mismatch");
+    literal(dumpfmt::DATA, dumpfmt::DATA_LEN, "corrupted chunk");
+    check_size(sizeof(Instruction), "Instruction");
+    check_size(sizeof(Integer), "lua_Integer");
+    check_size(sizeof(Number), "lua_Number");
+    if (integer() != dumpfmt::TEST_INT) fail("integer format mismatch");
+    if (number() != dumpfmt::TEST_NUM) fail("float format mismatch");
+  }
+
+  // Arrays are stored in the Proto, with their sizes, as soon as they are
+  // allocated and cleared, so a Proto abandoned by an error frees cleanly.
+  void code(Proto* f) {
+    int n = count(4);
+    Instruction* c = mem_new_array<Instruction>(L_, static_cast<size_t>(n));
+    for (int i = 0; i < n; i++) c[i] = 0;
+    f->code = c;
+    f->sizecode = n;
+    for (int i = 0; i < n; i++) c[i] = u32();
+  }
+  uint32_t u32() {
+    uint8_t buf[4];
+    block(buf, 4);
+    uint32_t x = 0;
+    for (int i = 0; i < 4; i++) x |= static_cast<uint32_t>(buf[i]) << (8 * i);
+    return x;
+  }
+
+  void constants(Proto* f) {
+    int n = count(1);
+    Value* k = mem_new_array<Value>(L_, static_cast<size_t>(n));
+    for (int i = 0; i < n; i++) k[i] = Value::nil();
+    f->k = k;
+    f->sizek = n;
+    for (int i = 0; i < n; i++) {
+      switch (byte()) {
+        case dumpfmt::K_NIL: break;
+        case dumpfmt::K_FALSE: k[i] = Value::boolean(false); break;
+        case dumpfmt::K_TRUE: k[i] = Value::boolean(true); break;
+        case dumpfmt::K_INT: k[i] = Value::integer(integer()); break;
+        case dumpfmt::K_FLOAT: k[i] = Value::number(number()); break;
+        case dumpfmt::K_STRING: {
+          String* s = string();
+          if (s == nullptr) corrupted();
+          k[i] = str_value(s);
+          break;
+        }
+        default: corrupted();
+      }
+    }
+  }
+
+  // Upvalue descriptors refer to the enclosing function's registers or
+  // upvalues; the main function's are created fresh, whatever they say.
+  void upvalues(Proto* f, const Proto* parent) {
+    int n = count(3, MAXARG_B + 1);
+    UpvalDesc* u = mem_new_array<UpvalDesc>(L_, static_cast<size_t>(n));
+    for (int i = 0; i < n; i++) u[i] = UpvalDesc{nullptr, false, 0, 0};
+    f->upvalues = u;
+    f->sizeupvalues = n;
+    for (int i = 0; i < n; i++) {
+      uint8_t instack = byte(), idx = byte(), kind = byte();
+      if (instack > 1 || kind > 3) corrupted();
+      if (parent != nullptr) {
+        int limit = instack ? parent->maxstacksize : parent->sizeupvalues;
+        if (idx >= limit) corrupted();
+      }
+      u[i].instack = instack != 0;
+      u[i].idx = idx;
+      u[i].kind = kind;
+    }
+  }
+
+  void protos(Proto* f, int depth) {
+    int n = count(1);
+    Proto** ps = mem_new_array<Proto*>(L_, static_cast<size_t>(n));
+    for (int i = 0; i < n; i++) ps[i] = nullptr;
+    f->p = ps;
+    f->sizep = n;
+    for (int i = 0; i < n; i++) {
+      ps[i] = proto_new(L_);
+      function(ps[i], f->source, f, depth + 1);
+    }
+  }
+
+  void debug(Proto* f) {
+    int n = count(1);
+    if (n != 0 && n != f->sizecode) corrupted();
+    int* li = mem_new_array<int>(L_, static_cast<size_t>(n));
+    for (int i = 0; i < n; i++) li[i] = 0;
+    f->lineinfo = li;
+    f->sizelineinfo = n;
+    int64_t line = f->linedefined;
+    for (int i = 0; i < n; i++) {
+      line += dumpfmt::unzigzag(varint());
+      if (line < 0 || line > INT32_MAX) corrupted();
+      li[i] = static_cast<int>(line);
+    }
+    n = count(3);
+    LocVar* lv = mem_new_array<LocVar>(L_, static_cast<size_t>(n));
+    for (int i = 0; i < n; i++) lv[i] = LocVar{nullptr, 0, 0};
+    f->locvars = lv;
+    f->sizelocvars = n;
+    for (int i = 0; i < n; i++) {
+      lv[i].name = string();
+      lv[i].startpc = small_int();
+      lv[i].endpc = small_int();
+      if (lv[i].name == nullptr || lv[i].startpc > lv[i].endpc || lv[i].endpc > f->sizecode) corrupted();
+    }
+    n = count(1);
+    if (n != 0 && n != f->sizeupvalues) corrupted();
+    for (int i = 0; i < n; i++) f->upvalues[i].name = string();
+  }
+
+  void function(Proto* f, String* psource, const Proto* parent, int depth) {
+    if (depth > MAX_NESTING) corrupted();
+    f->source = string();
+    if (f->source == nullptr) f->source = psource;
+    f->linedefined = small_int();
+    f->lastlinedefined = small_int();
+    f->numparams = byte();
+    f->is_vararg = byte();
+    f->maxstacksize = byte();
+    if (f->is_vararg > 1 || f->numparams > f->maxstacksize) corrupted();
+    code(f);
+    constants(f);
+    upvalues(f, parent);
+    protos(f, depth);
+    debug(f);
+    validate(f);
+  }
+
+  // ---------------------------------------------------- code validation
+
+  void validate(const Proto* f) {
+    int n = f->sizecode;
+    if (n == 0) corrupted();
+    // Execution must never run off the end of the code.
+    switch (get_op(f->code[n - 1])) {
+      case OP_RETURN: case OP_RETURN0: case OP_RETURN1: case OP_JMP: break;
+      default: corrupted();
+    }
+    if (f->is_vararg && get_op(f->code[0]) != OP_VARARGPREP) corrupted();
+    for (int pc = 0; pc < n; pc++) check_instruction(f, pc);
+  }
+
+  void check(bool ok) {
+    if (!ok) corrupted();
+  }
+  void reg(const Proto* f, int r) { check(r < f->maxstacksize); }
+  void kst(const Proto* f, int k) { check(k < f->sizek); }
+  void kstr(const Proto* f, int k) {
+    check(k < f->sizek && f->k[k].is_short_string());
+  }
+  void knum(const Proto* f, int k) { check(k < f->sizek && f->k[k].is_number()); }
+  void upv(const Proto* f, int u) { check(u < f->sizeupvalues); }
+  void rk(const Proto* f, Instruction i) {
+    if (getarg_k(i))
+      kst(f, getarg_C(i));
+    else
+      reg(f, getarg_C(i));
+  }
+  // A jump destination: inside the code, never on an instruction that only
+  // carries an argument for its predecessor, nor back to VARARGPREP.
+  void target(const Proto* f, int dest) {
+    check(dest >= 0 && dest < f->sizecode);
+    check(get_op(f->code[dest]) != OP_EXTRAARG);
+    check(!(f->is_vararg && dest == 0));
+  }
+  // Operand B == 0 ("up to the top") needs a top set by the instruction
+  // just before: an open call or vararg (or a tail call, for the RETURN
+  // after it).
+  void open_top_before(const Proto* f, int pc) {
+    check(pc > 0);
+    Instruction prev = f->code[pc - 1];
+    OpCode op = get_op(prev);
+    check(((op == OP_CALL || op == OP_VARARG) && getarg_C(prev) == 0) || op == OP_TAILCALL);
+  }
+  // C of RETURN and TAILCALL tells the VM how far a vararg frame was
+  // shifted; any other value would move the frame base elsewhere.
+  static int vararg_c(const Proto* f) { return f->is_vararg ? f->numparams + 1 : 0; }
+  // The instruction after a test is the jump it conditionally skips.
+  void test_jump(const Proto* f, int pc) {
+    check(pc + 2 < f->sizecode && get_op(f->code[pc + 1]) == OP_JMP);
+  }
+
+  void check_instruction(const Proto* f, int pc) {
+    Instruction i = f->code[pc];
+    int op = get_op(i);
+    check(op < NUM_OPCODES);
+    int a = getarg_A(i), b = getarg_B(i), c = getarg_C(i);
+    int ms = f->maxstacksize;
+    switch (op) {
+      case OP_MOVE: reg(f, a); reg(f, b); break;
+      case OP_LOADI: case OP_LOADF: case OP_LOADFALSE: case OP_LOADTRUE: reg(f, a); break;
+      case OP_LOADK: reg(f, a); kst(f, getarg_Bx(i)); break;
+      case OP_LOADKX:
+        reg(f, a);
+        check(pc + 1 < f->sizecode && get_op(f->code[pc + 1]) == OP_EXTRAARG);
+        kst(f, getarg_Ax(f->code[pc + 1]));
+        break;
+      case OP_LFALSESKIP: reg(f, a); check(pc + 2 < f->sizecode); break;
+      case OP_LOADNIL: check(a + b < ms); break;
+      case OP_GETUPVAL: case OP_SETUPVAL: reg(f, a); upv(f, b); break;
+      case OP_GETTABUP: reg(f, a); upv(f, b); kstr(f, c); break;
+      case OP_GETTABLE: reg(f, a); reg(f, b); reg(f, c); break;
+      case OP_GETI: reg(f, a); reg(f, b); break;
+      case OP_GETFIELD: reg(f, a); reg(f, b); kstr(f, c); break;
+      case OP_SETTABUP: upv(f, a); kstr(f, b); rk(f, i); break;
+      case OP_SETTABLE: reg(f, a); reg(f, b); rk(f, i); break;
+      case OP_SETI: reg(f, a); rk(f, i); break;
+      case OP_SETFIELD: reg(f, a); kstr(f, b); rk(f, i); break;
+      case OP_NEWTABLE:
+        reg(f, a);
+        check(b <= 32);  // hash sizes beyond 2^31 cannot be genuine
+        check(pc + 1 < f->sizecode && get_op(f->code[pc + 1]) == OP_EXTRAARG);
+        break;
+      case OP_SELF:
+        reg(f, a + 1);
+        reg(f, b);
+        if (getarg_k(i))
+          check(c < f->sizek && f->k[c].is_string());
+        else
+          reg(f, c);
+        break;
+      case OP_ADDI: case OP_SHRI: case OP_SHLI:
+      case OP_UNM: case OP_BNOT: case OP_NOT: case OP_LEN:
+        reg(f, a); reg(f, b); break;
+      case OP_ADDK: case OP_SUBK: case OP_MULK: case OP_MODK: case OP_POWK: case OP_DIVK:
+      case OP_IDIVK: case OP_BANDK: case OP_BORK: case OP_BXORK:
+        reg(f, a); reg(f, b); knum(f, c); break;
+      case OP_ADD: case OP_SUB: case OP_MUL: case OP_MOD: case OP_POW: case OP_DIV: case OP_IDIV:
+      case OP_BAND: case OP_BOR: case OP_BXOR: case OP_SHL: case OP_SHR:
+        reg(f, a); reg(f, b); reg(f, c); break;
+      case OP_CONCAT: check(b >= 1 && a + b <= ms); break;
+      case OP_CLOSE: case OP_TBC: reg(f, a); break;
+      case OP_JMP: target(f, pc + 1 + getarg_sJ(i)); break;
+      case OP_EQ: case OP_LT: case OP_LE: reg(f, a); reg(f, b); test_jump(f, pc); break;
+      case OP_EQK: reg(f, a); kst(f, b); test_jump(f, pc); break;
+      case OP_EQI: case OP_LTI: case OP_LEI: case OP_GTI: case OP_GEI: case OP_TEST:
+        reg(f, a); test_jump(f, pc); break;
+      case OP_TESTSET: reg(f, a); reg(f, b); test_jump(f, pc); break;
+      case OP_CALL:
+        reg(f, a);
+        if (b == 0) open_top_before(f, pc); else check(a + b <= ms);
+        if (c != 0) check(a + c - 1 <= ms);
+        break;
+      case OP_TAILCALL:
+        reg(f, a);
+        if (b == 0) open_top_before(f, pc); else check(a + b <= ms);
+        check(c == vararg_c(f));
+        break;
+      case OP_RETURN:
+        check(c == vararg_c(f));
+        if (b == 0) {
+          open_top_before(f, pc);
+          check(a <= ms);
+        } else {
+          check(a + b - 1 <= ms);
+        }
+        break;
+      // The short forms do not undo a vararg frame's shift.
+      case OP_RETURN0: check(!f->is_vararg); break;
+      case OP_RETURN1: check(!f->is_vararg); reg(f, a); break;
+      case OP_FORLOOP: check(a + 3 < ms); target(f, pc + 1 - getarg_Bx(i)); break;
+      case OP_FORPREP: check(a + 3 < ms); target(f, pc + 2 + getarg_Bx(i)); break;
+      case OP_TFORPREP: check(a + 3 < ms); target(f, pc + 1 + getarg_Bx(i)); break;
+      case OP_TFORCALL:
+        // The call itself uses three slots above R[A+3]; the frame's extra
+        // slots cover them when the loop has few variables.
+        check(c >= 1 && a + 3 + c < ms && a + 6 < ms + EXTRA_STACK);
+        // The VM goes straight on to the TFORLOOP that follows.
+        check(pc + 1 < f->sizecode && get_op(f->code[pc + 1]) == OP_TFORLOOP &&
+              getarg_A(f->code[pc + 1]) == a);
+        break;
+      case OP_TFORLOOP: check(a + 4 < ms); target(f, pc + 1 - getarg_Bx(i)); break;
+      case OP_SETLIST:
+        reg(f, a);
+        if (b == 0) open_top_before(f, pc); else check(a + b < ms);
+        if (getarg_k(i)) check(pc + 1 < f->sizecode && get_op(f->code[pc + 1]) == OP_EXTRAARG);
+        break;
+      case OP_CLOSURE: reg(f, a); check(getarg_Bx(i) < f->sizep); break;
+      case OP_VARARG:
+        check(f->is_vararg);
+        if (c == 0) check(a <= ms); else check(a + c - 1 <= ms);
+        break;
+      case OP_VARARGPREP: check(pc == 0 && f->is_vararg && a == f->numparams); break;
+      case OP_EXTRAARG: {
+        check(pc > 0);
+        Instruction prev = f->code[pc - 1];
+        OpCode pop = get_op(prev);
+        check(pop == OP_LOADKX || pop == OP_NEWTABLE || (pop == OP_SETLIST && getarg_k(prev)));
+        break;
+      }
+      default: corrupted();
+    }
+  }
+};
+
+// The name used in messages: without the '=' or '@' prefix, and
+// "binary string" for a chunk named by its own contents.
+const char* display_name(const char* chunkname) {
+  if (chunkname == nullptr) return "?";
+  if (*chunkname == '@' || *chunkname == '=') return chunkname + 1;
+  if (*chunkname == BINARY_SIGNATURE[0]) return "binary string";
+  return chunkname;
+}
+
+}  // namespace
+
+void undump_chunk(State* L, const char* data, size_t size, const char* chunkname) {
+  GCPause pause(L->g);
+  Loader loader(L, data, size, display_name(chunkname));
+  LClosure* cl = loader.run();
+  ensure_stack(L, 1);
+  push_raw(L, Value::object(cl));
+}
+
+}  // namespace luna

@@ -1,0 +1,1372 @@
+// The bytecode dispatcher and the value operations it shares with the API
+// and the libraries (equality, ordering, indexing, length, concatenation,
+// arithmetic with metamethods).
+//
+// Lua-to-Lua calls and returns stay inside one execute() loop: only native
+// code (metamethods called from C++, the API) re-enters execute, marking the
+// entered frame CIST_FRESH so that its return leaves the loop.
+#include <climits>
+#include <clocale>
+#include <cmath>
+#include <cstring>
+
+#include "luna/jit_backend.hpp"
+#include "opcodes.hpp"
+#include "state.hpp"
+
+namespace luna {
+
+#if defined(__GNUC__) || defined(__clang__)
+#define LUNA_LIKELY(x) __builtin_expect(!!(x), 1)
+#define LUNA_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define LUNA_COMPUTED_GOTO 1
+#else
+#define LUNA_LIKELY(x) (x)
+#define LUNA_UNLIKELY(x) (x)
+#define LUNA_COMPUTED_GOTO 0
+#endif
+
+namespace {
+
+// Bound on __index / __newindex chains through tables (loop detection).
+constexpr int MAX_TAG_LOOP = 2000;
+// Largest string a concatenation may build (sizes must fit an Integer too).
+constexpr size_t MAX_STRING_SIZE = static_cast<size_t>(PTRDIFF_MAX) / 2;
+
+inline void set_int(Value* v, Integer i) { v->u.i = i; v->tag = Tag::Int; }
+inline void set_flt(Value* v, Number n) { v->u.n = n; v->tag = Tag::Float; }
+inline void set_nil(Value* v) { v->u.i = 0; v->tag = Tag::Nil; }
+
+// Wrapping integer arithmetic (Lua integers wrap around on overflow).
+inline Integer int_add(Integer a, Integer b) { return static_cast<Integer>(static_cast<Unsigned>(a) + static_cast<Unsigned>(b)); }
+inline Integer int_sub(Integer a, Integer b) { return static_cast<Integer>(static_cast<Unsigned>(a) - static_cast<Unsigned>(b)); }
+inline Integer int_mul(Integer a, Integer b) { return static_cast<Integer>(static_cast<Unsigned>(a) * static_cast<Unsigned>(b)); }
+inline Integer int_neg(Integer a) { return static_cast<Integer>(0u - static_cast<Unsigned>(a)); }
+inline Integer int_shr(Integer x, Integer y) { return shift_left(x, int_neg(y)); }
+inline Number num_pow(Number a, Number b) { return b == 2 ? a * a : std::pow(a, b); }
+inline Number num_idiv(Number a, Number b) { return std::floor(a / b); }
+
+// ------------------------------------------------------------ comparisons
+
+// Integer/float order without precision loss: a float in the integer range
+// is rounded to the integer that preserves the comparison; beyond the range
+// (or NaN) the answer depends on the float alone.
+constexpr Number TWO_POW_63 = 9223372036854775808.0;
+inline bool in_int_range(Number f) { return f >= -TWO_POW_63 && f < TWO_POW_63; }
+
+bool lt_int_flt(Integer i, Number f) {
+  if (in_int_range(f)) return i < static_cast<Integer>(std::ceil(f));
+  return f > 0;  // NaN compares false
+}
+bool le_int_flt(Integer i, Number f) {
+  if (in_int_range(f)) return i <= static_cast<Integer>(std::floor(f));
+  return f > 0;
+}
+bool lt_flt_int(Number f, Integer i) {
+  if (in_int_range(f)) return static_cast<Integer>(std::floor(f)) < i;
+  return f < 0;
+}
+bool le_flt_int(Number f, Integer i) {
+  if (in_int_range(f)) return static_cast<Integer>(std::ceil(f)) <= i;
+  return f < 0;
+}
+
+// Both operands are numbers.
+inline bool lt_num(const Value& a, const Value& b) {
+  if (a.is_int()) return b.is_int() ? a.u.i < b.u.i : lt_int_flt(a.u.i, b.u.n);
+  return b.is_float() ? a.u.n < b.u.n : lt_flt_int(a.u.n, b.u.i);
+}
+inline bool le_num(const Value& a, const Value& b) {
+  if (a.is_int()) return b.is_int() ? a.u.i <= b.u.i : le_int_flt(a.u.i, b.u.n);
+  return b.is_float() ? a.u.n <= b.u.n : le_flt_int(a.u.n, b.u.i);
+}
+
+// Locale-aware string order (strcoll) that also handles embedded zeros by
+// comparing the '\0'-separated pieces one after another.
+int str_compare(const String* a, const String* b) {
+  const char* l = a->data;
+  size_t ll = a->len;
+  const char* r = b->data;
+  size_t lr = b->len;
+  for (;;) {
+    int c = std::strcoll(l, r);
+    if (c != 0) return c;
+    size_t piece = std::strlen(l);  // equal pieces: same length in both
+    if (piece == lr) return piece == ll ? 0 : 1;
+    if (piece == ll) return -1;
+    piece++;  // skip the '\0'
+    l += piece; ll -= piece;
+    r += piece; lr -= piece;
+  }
+}
+
+bool lt_other(State* L, const Value& a, const Value& b) {
+  if (a.is_string() && b.is_string()) return str_compare(a.as_string(), b.as_string()) < 0;
+  int r = tm_call_order(L, a, b, TM_LT);
+  if (r < 0) order_error(L, &a, &b);
+  return r != 0;
+}
+bool le_other(State* L, const Value& a, const Value& b) {
+  if (a.is_string() && b.is_string()) return str_compare(a.as_string(), b.as_string()) <= 0;
+  int r = tm_call_order(L, a, b, TM_LE);
+  if (r < 0) order_error(L, &a, &b);
+  return r != 0;
+}
+
+// Order against an immediate operand (LTI..GEI) when R[A] is no number:
+// `flip` puts the immediate first, as the source had it.
+bool order_imm(State* L, const Value& a, int imm, bool is_float, bool flip, TMS event) {
+  Value v = is_float ? Value::number(static_cast<Number>(imm)) : Value::integer(imm);
+  const Value& p1 = flip ? v : a;
+  const Value& p2 = flip ? a : v;
+  int r = tm_call_order(L, p1, p2, event);
+  if (r < 0) order_error(L, &p1, &p2);
+  return r != 0;
+}
+
+// ------------------------------------------------------------ indexing
+
+// Finishes t[key] after the raw access missed. `slot` is the raw lookup
+// result when t is a table (a nil value), nullptr when t is not a table.
+void finish_get(State* L, const Value* t, const Value& key, Value* val, const Value* slot) {
+  for (int loop = 0; loop < MAX_TAG_LOOP; loop++) {
+    const Value* tm;
+    if (slot != nullptr) {
+      Table* mt = t->as_table()->metatable;
+      tm = mt ? tm_get(L, mt, TM_INDEX) : nullptr;
+      if (tm == nullptr) {
+        set_nil(val);
+        return;
+      }
+    } else {
+      tm = tm_get_by_obj(L, *t, TM_INDEX);
+      if (tm->is_nil()) type_error_op(L, t, "index");
+    }
+    if (tm->is_function()) {
+      tm_call_res(L, *tm, *t, key, val);
+      return;
+    }
+    t = tm;
+    if (t->is_table()) {
+      slot = table_get(t->as_table(), key);
+      if (!slot->is_nil()) {
+        *val = *slot;
+        return;
+      }
+    } else {
+      slot = nullptr;
+    }
+  }
+  run_error(L, "'__index' chain too long; possible loop");
+}
+
+// Stores v into a found slot of table h (slot may hold nil or be absent).
+void table_store(State* L, Table* h, const Value& key, const Value* slot, const Value& v) {
+  if (slot->tag == Tag::AbsKey) {
+    table_set(L, h, key, v);
+    return;
+  }
+  *const_cast<Value*>(slot) = v;
+  table_invalidate_tm_cache(h);
+  if (v.is_collectable()) gc_barrier_back(L, h);
+}
+
+// Finishes t[key] = v after the raw access found no value; `slot` as for finish_get.
+void finish_set(State* L, const Value* t, const Value& key, const Value& v, const Value* slot) {
+  for (int loop = 0; loop < MAX_TAG_LOOP; loop++) {
+    const Value* tm;
+    if (slot != nullptr) {
+      Table* h = t->as_table();
+      tm = h->metatable ? tm_get(L, h->metatable, TM_NEWINDEX) : nullptr;
+      if (tm == nullptr) {
+        table_store(L, h, key, slot, v);
+        return;
+      }
+    } else {
+      tm = tm_get_by_obj(L, *t, TM_NEWINDEX);
+      if (tm->is_nil()) type_error_op(L, t, "index");
+    }
+    if (tm->is_function()) {
+      tm_call(L, *tm, *t, key, v);
+      return;
+    }
+    t = tm;
+    if (t->is_table()) {
+      Table* h = t->as_table();
+      slot = table_get(h, key);
+      if (!slot->is_nil()) {
+        table_store(L, h, key, slot, v);
+        return;
+      }
+    } else {
+      slot = nullptr;
+    }
+  }
+  run_error(L, "'__newindex' chain too long; possible loop");
+}
+
+// ------------------------------------------------------------ for loops
+
+// Integer limit of a loop with integer start and step; true when the loop
+// must not run at all.
+bool for_limit(State* L, Integer init, const Value* lim, Integer* p, Integer step) {
+  if (lim->is_int()) {
+    *p = lim->u.i;
+  } else if (!to_integer(*lim, p, step < 0 ? F2I::Ceil : F2I::Floor)) {
+    Number f;
+    if (!to_number(*lim, &f)) for_error(L, lim, "limit");
+    // A float beyond the integer range (or NaN): clip to the range end.
+    if (f > 0) {
+      if (step < 0) return true;
+      *p = LLONG_MAX;
+    } else {
+      if (step > 0) return true;
+      *p = LLONG_MIN;
+    }
+  }
+  return step > 0 ? init > *p : init < *p;
+}
+
+// FORPREP: checks and prepares R[A..A+3]; true when the loop is skipped.
+bool for_prep(State* L, Value* ra) {
+  Value* pinit = ra;
+  Value* plimit = ra + 1;
+  Value* pstep = ra + 2;
+  if (pinit->is_int() && pstep->is_int()) {
+    Integer init = pinit->u.i;
+    Integer step = pstep->u.i;
+    Integer limit;
+    if (step == 0) run_error(L, "'for' step is zero");
+    set_int(ra + 3, init);
+    if (for_limit(L, init, plimit, &limit, step)) return true;
+    // Iteration count as an unsigned number: no overflow at the range ends.
+    Unsigned count;
+    if (step > 0) {
+      count = static_cast<Unsigned>(limit) - static_cast<Unsigned>(init);
+      if (step != 1) count /= static_cast<Unsigned>(step);
+    } else {
+      count = static_cast<Unsigned>(init) - static_cast<Unsigned>(limit);
+      // -(step + 1) + 1 avoids negating the minimum integer.
+      count /= static_cast<Unsigned>(-(step + 1)) + 1u;
+    }
+    set_int(plimit, static_cast<Integer>(count));
+    return false;
+  }
+  Number init, limit, step;
+  if (!to_number(*plimit, &limit)) for_error(L, plimit, "limit");
+  if (!to_number(*pstep, &step)) for_error(L, pstep, "step");
+  if (!to_number(*pinit, &init)) for_error(L, pinit, "initial value");
+  if (step == 0) run_error(L, "'for' step is zero");
+  if (step > 0 ? limit < init : init < limit) return true;
+  set_flt(plimit, limit);
+  set_flt(pstep, step);
+  set_flt(ra, init);
+  set_flt(ra + 3, init);
+  return false;
+}
+
+// Float FORLOOP step; true when the loop goes on.
+inline bool float_for_loop(Value* ra) {
+  Number step = ra[2].u.n;
+  Number limit = ra[1].u.n;
+  Number idx = ra[0].u.n + step;
+  if (step > 0 ? idx <= limit : limit <= idx) {
+    set_flt(ra, idx);
+    set_flt(ra + 3, idx);
+    return true;
+  }
+  return false;
+}
+
+// ------------------------------------------------------------ misc helpers
+
+// Charges n units against the instruction budget; once it is spent every
+// further charge fails too, so a script cannot outlive its budget by
+// catching the error.
+[[noreturn]] void budget_exhausted(State* L) {
+  L->g->instr_budget = 1;
+  run_error(L, "instruction budget exhausted");
+}
+inline void charge_budget(State* L, uint64_t n) {
+  uint64_t& b = L->g->instr_budget;
+  if (b <= n) budget_exhausted(L);
+  b -= n;
+}
+
+// A loop back-edge (landing at pc, n instructions back) while counting is
+// on: a real JIT backend is installed or an instruction budget is set.
+void count_backedge(State* L, Proto* p, const Instruction* pc, int n) {
+  GlobalState* g = L->g;
+  if (g->jit != &NullJitBackend::instance() && --p->hotcount == 0) {
+    g->jit->on_hot_loop(L, p, pc);
+    p->hotcount = g->jit->hot_threshold();
+  }
+  if (g->instr_budget != 0) charge_budget(L, static_cast<uint64_t>(n));
+}
+
+void count_entry(State* L, Proto* p) {
+  GlobalState* g = L->g;
+  if (g->jit != &NullJitBackend::instance() && --p->hotcount == 0) {
+    g->jit->on_hot_call(L, p);
+    p->hotcount = g->jit->hot_threshold();
+  }
+}
+
+// OP_CLOSURE: a new closure of p in *ra with its upvalues.
+void push_closure(State* L, Proto* p, UpVal** encup, Value* base, Value* ra) {
+  int nup = p->sizeupvalues;
+  LClosure* ncl = lclosure_new(L, nup);
+  ncl->p = p;
+  *ra = Value::object(ncl);  // anchored before upval_find allocates
+  for (int j = 0; j < nup; j++) {
+    const UpvalDesc& d = p->upvalues[j];
+    ncl->upvals[j] = d.instack ? upval_find(L, base + d.idx) : encup[d.idx];
+  }
+}
+
+// OP_VARARGPREP: moves the function and its fixed parameters above the
+// actual arguments, so the extra ones stay below the frame (5.4 layout).
+void adjust_varargs(State* L, CallInfo* ci, const Proto* p, int nfix) {
+  int actual = static_cast<int>(L->top - ci->func) - 1;
+  ci->nextraargs = actual - nfix;
+  ensure_stack(L, p->maxstacksize + 1);
+  Value* func = ci->func;
+  Value* top = L->top;
+  *top++ = *func;
+  for (int j = 1; j <= nfix; j++) {
+    *top++ = func[j];
+    set_nil(func + j);  // the old copy must not keep objects alive
+  }
+  L->top = top;
+  ci->func += actual + 1;
+  ci->top += actual + 1;
+}
+
+// OP_VARARG: copies `wanted` extra arguments (all when < 0) to ra.
+void get_varargs(State* L, CallInfo* ci, Value* ra, int wanted) {
+  int nextra = ci->nextraargs;
+  if (wanted < 0) {
+    wanted = nextra;
+    if (L->stack_last - ra <= nextra) {
+      ptrdiff_t off = L->save(ra);
+      L->top = ra;
+      stack_grow(L, nextra);
+      ra = L->restore(off);
+    }
+    L->top = ra + nextra;
+  }
+  Value* src = ci->func - nextra;
+  int j = 0;
+  for (; j < wanted && j < nextra; j++) ra[j] = src[j];
+  for (; j < wanted; j++) set_nil(ra + j);
+}
+
+}  // namespace
+
+// =================================================================== public
+
+bool vm_tostring(State* L, Value* obj) {
+  if (obj->is_string()) return true;
+  if (!obj->is_number()) return false;
+  char buf[MAX_NUMBER_TEXT];
+  int len = number_to_text(*obj, buf);
+  *obj = str_value(str_new(L, buf, static_cast<size_t>(len)));
+  return true;
+}
+
+bool vm_equal(State* L, const Value& a, const Value& b) {
+  if (a.tag != b.tag) {
+    if (a.type() != b.type()) return false;
+    if (a.type() == TNUMBER) {
+      // An integer equals a float only when the float is that integer.
+      Integer i1, i2;
+      return to_integer(a, &i1, F2I::Exact, false) && to_integer(b, &i2, F2I::Exact, false) && i1 == i2;
+    }
+    // Nil variants are all nil; other variants of one type never compare equal.
+    return a.type() == TNIL;
+  }
+  const Value* tm = nullptr;
+  switch (a.tag) {
+    case Tag::Nil: case Tag::Empty: case Tag::AbsKey: case Tag::False: case Tag::True:
+      return true;
+    case Tag::Int: return a.u.i == b.u.i;
+    case Tag::Float: return a.u.n == b.u.n;
+    case Tag::LightUd: return a.u.p == b.u.p;
+    case Tag::LightFn: return a.u.f == b.u.f;
+    case Tag::ShortStr: return a.u.gc == b.u.gc;
+    case Tag::LongStr: return str_equal(a.as_string(), b.as_string());
+    case Tag::Userdata: {
+      if (a.u.gc == b.u.gc) return true;
+      if (L == nullptr) return false;
+      Table* m1 = a.as_udata()->metatable;
+      tm = m1 ? tm_get(L, m1, TM_EQ) : nullptr;
+      if (tm == nullptr) {
+        Table* m2 = b.as_udata()->metatable;
+        tm = m2 ? tm_get(L, m2, TM_EQ) : nullptr;
+      }
+      break;
+    }
+    case Tag::Table: {
+      if (a.u.gc == b.u.gc) return true;
+      if (L == nullptr) return false;
+      Table* m1 = a.as_table()->metatable;
+      tm = m1 ? tm_get(L, m1, TM_EQ) : nullptr;
+      if (tm == nullptr) {
+        Table* m2 = b.as_table()->metatable;
+        tm = m2 ? tm_get(L, m2, TM_EQ) : nullptr;
+      }
+      break;
+    }
+    default:
+      return a.u.gc == b.u.gc;
+  }
+  if (tm == nullptr) return false;
+  // The result lands in the scratch slot at the top (EXTRA_STACK room).
+  ptrdiff_t res = L->save(L->top);
+  tm_call_res(L, *tm, a, b, L->top);
+  return L->restore(res)->truthy();
+}
+
+bool vm_less_than(State* L, const Value& a, const Value& b) {
+  if (a.is_number() && b.is_number()) return lt_num(a, b);
+  return lt_other(L, a, b);
+}
+
+bool vm_less_equal(State* L, const Value& a, const Value& b) {
+  if (a.is_number() && b.is_number()) return le_num(a, b);
+  return le_other(L, a, b);
+}
+
+void vm_get(State* L, const Value& t, const Value& key, Value* val) {
+  const Value* slot = nullptr;
+  if (t.is_table()) {
+    slot = table_get(t.as_table(), key);
+    if (!slot->is_nil()) {
+      *val = *slot;
+      return;
+    }
+  }
+  finish_get(L, &t, key, val, slot);
+}
+
+void vm_set(State* L, const Value& t, const Value& key, const Value& v) {
+  const Value* slot = nullptr;
+  if (t.is_table()) {
+    Table* h = t.as_table();
+    slot = table_get(h, key);
+    if (!slot->is_nil()) {
+      *const_cast<Value*>(slot) = v;
+      if (v.is_collectable()) gc_barrier_back(L, h);
+      return;
+    }
+  }
+  finish_set(L, &t, key, v, slot);
+}
+
+void vm_len(State* L, Value* ra, const Value& rb) {
+  const Value* tm;
+  switch (rb.tag) {
+    case Tag::Table: {
+      Table* h = rb.as_table();
+      tm = h->metatable ? tm_get(L, h->metatable, TM_LEN) : nullptr;
+      if (tm == nullptr) {
+        set_int(ra, table_length(h));
+        return;
+      }
+      break;
+    }
+    case Tag::ShortStr:
+    case Tag::LongStr:
+      set_int(ra, static_cast<Integer>(rb.as_string()->len));
+      return;
+    default:
+      tm = tm_get_by_obj(L, rb, TM_LEN);
+      if (tm->is_nil()) type_error_op(L, &rb, "get length of");
+      break;
+  }
+  tm_call_res(L, *tm, rb, rb, ra);
+}
+
+void vm_arith(State* L, int op, const Value& a, const Value& b, Value* res) {
+  Value r;
+  if (raw_arith(L, op, a, b, &r))
+    *res = r;
+  else
+    tm_trybin(L, a, b, res, static_cast<TMS>(TM_ADD + op));
+}
+
+void vm_concat(State* L, int total) {
+  while (total > 1) {
+    Value* top = L->top;
+    int n = 2;  // values merged in this round
+    Value* a = top - 2;
+    Value* b = top - 1;
+    if (!(a->is_string() || a->is_number()) || !vm_tostring(L, b)) {
+      tm_trybin(L, *a, *b, a, TM_CONCAT);
+    } else if (b->as_string()->len == 0) {
+      vm_tostring(L, a);  // a .. "" is a as a string
+    } else if (a->is_string() && a->as_string()->len == 0) {
+      *a = *b;
+    } else {
+      // Merge as many string-convertible values as there are in a row.
+      size_t tl = b->as_string()->len;
+      for (n = 1; n < total && vm_tostring(L, top - n - 1); n++) {
+        size_t l = top[-n - 1].as_string()->len;
+        if (l >= MAX_STRING_SIZE - tl) {
+          L->top = top - total;
+          run_error(L, "string length overflow");
+        }
+        tl += l;
+      }
+      // Short results are interned from a local buffer; long ones are
+      // filled in place.
+      char shortbuf[MAX_SHORT_LEN + 1];
+      String* s = tl <= MAX_SHORT_LEN ? nullptr : str_new_long(L, tl);
+      char* out = s ? s->data : shortbuf;
+      size_t pos = 0;
+      for (int j = n; j > 0; j--) {
+        const String* piece = top[-j].as_string();
+        std::memcpy(out + pos, piece->data, piece->len);
+        pos += piece->len;
+      }
+      out[tl] = '\0';
+      if (s == nullptr) s = str_new(L, shortbuf, tl);
+      top[-n] = str_value(s);
+    }
+    total -= n - 1;
+    L->top -= n - 1;
+  }
+}
+
+// ================================================================ dispatcher
+
+// The opcode list in enum order, for the computed-goto table.
+#define LUNA_OPCODES(X)                                                                        \
+  X(OP_MOVE) X(OP_LOADI) X(OP_LOADF) X(OP_LOADK) X(OP_LOADKX) X(OP_LOADFALSE) X(OP_LFALSESKIP) \
+  X(OP_LOADTRUE) X(OP_LOADNIL) X(OP_GETUPVAL) X(OP_SETUPVAL) X(OP_GETTABUP) X(OP_GETTABLE)     \
+  X(OP_GETI) X(OP_GETFIELD) X(OP_SETTABUP) X(OP_SETTABLE) X(OP_SETI) X(OP_SETFIELD)            \
+  X(OP_NEWTABLE) X(OP_SELF) X(OP_ADDI) X(OP_ADDK) X(OP_SUBK) X(OP_MULK) X(OP_MODK) X(OP_POWK)  \
+  X(OP_DIVK) X(OP_IDIVK) X(OP_BANDK) X(OP_BORK) X(OP_BXORK) X(OP_SHRI) X(OP_SHLI) X(OP_ADD)    \
+  X(OP_SUB) X(OP_MUL) X(OP_MOD) X(OP_POW) X(OP_DIV) X(OP_IDIV) X(OP_BAND) X(OP_BOR) X(OP_BXOR) \
+  X(OP_SHL) X(OP_SHR) X(OP_UNM) X(OP_BNOT) X(OP_NOT) X(OP_LEN) X(OP_CONCAT) X(OP_CLOSE)        \
+  X(OP_TBC) X(OP_JMP) X(OP_EQ) X(OP_LT) X(OP_LE) X(OP_EQK) X(OP_EQI) X(OP_LTI) X(OP_LEI)       \
+  X(OP_GTI) X(OP_GEI) X(OP_TEST) X(OP_TESTSET) X(OP_CALL) X(OP_TAILCALL) X(OP_RETURN)          \
+  X(OP_RETURN0) X(OP_RETURN1) X(OP_FORLOOP) X(OP_FORPREP) X(OP_TFORPREP) X(OP_TFORCALL)        \
+  X(OP_TFORLOOP) X(OP_SETLIST) X(OP_CLOSURE) X(OP_VARARG) X(OP_VARARGPREP) X(OP_EXTRAARG)
+
+namespace {
+#define LUNA_OP_VALUE(o) o,
+constexpr OpCode op_order[] = {LUNA_OPCODES(LUNA_OP_VALUE)};
+#undef LUNA_OP_VALUE
+constexpr bool op_order_ok() {
+  for (int j = 0; j < NUM_OPCODES; j++)
+    if (op_order[j] != j) return false;
+  return sizeof(op_order) / sizeof(op_order[0]) == NUM_OPCODES;
+}
+static_assert(op_order_ok(), "LUNA_OPCODES must list every opcode in enum order");
+}  // namespace
+
+void execute(State* L, CallInfo* ci) {
+  LClosure* cl;
+  const Value* k;
+  Value* base;
+  const Instruction* pc;
+  Instruction i;
+  GlobalState* g = L->g;
+  // Back-edge and entry counting (JIT hot counters, instruction budget) is
+  // off the fast path: one test of this flag, refreshed whenever control
+  // comes back from code that may have installed a backend or a budget.
+  const JitBackend* const null_jit = &NullJitBackend::instance();
+  bool counting;
+
+#if LUNA_COMPUTED_GOTO
+  // Seven opcode bits: every value has a target, unknown ones an error.
+#define LUNA_OP_LABEL(o) &&L_##o,
+#define LUNA_BAD8 &&L_bad, &&L_bad, &&L_bad, &&L_bad, &&L_bad, &&L_bad, &&L_bad, &&L_bad,
+  static const void* const dispatch_table[128] = {
+      LUNA_OPCODES(LUNA_OP_LABEL)
+      LUNA_BAD8 LUNA_BAD8 LUNA_BAD8 LUNA_BAD8 LUNA_BAD8 LUNA_BAD8};
+#undef LUNA_OP_LABEL
+#undef LUNA_BAD8
+  static_assert(NUM_OPCODES + 48 == 128);
+#define vmdispatch(o) goto* dispatch_table[o];
+#define vmcase(l) L_##l:
+#define vmbreak    \
+  {                \
+    vmfetch();     \
+    vmdispatch(get_op(i)); \
+  }
+#define vmdefault L_bad:
+#else
+#define vmdispatch(o) switch (o)
+#define vmcase(l) case l:
+#define vmbreak break
+#define vmdefault default:
+#endif
+
+// Frame bookkeeping. pc always points at the next instruction; it is saved
+// before anything that can raise or call so errors and hooks see the line,
+// and `base` is reloaded after anything that can move the stack.
+#define RA() (base + getarg_A(i))
+#define RB() (base + getarg_B(i))
+#define RC() (base + getarg_C(i))
+#define KB() (k + getarg_B(i))
+#define KC() (k + getarg_C(i))
+#define RKC() (getarg_k(i) ? k + getarg_C(i) : base + getarg_C(i))
+#define savepc() (ci->savedpc = pc)
+#define savestate() (savepc(), L->top = ci->top)
+#define updatebase() (base = ci->func + 1)
+#define Protect(x) { savestate(); x; updatebase(); }
+#define ProtectNT(x) { savepc(); x; updatebase(); }
+#define checkGC()                              \
+  if (LUNA_UNLIKELY(g->gcdebt > 0)) {          \
+    savestate();                               \
+    gc_check(L);                               \
+    updatebase();                              \
+  }
+// Line/count hooks: ci->trap is set while they are active.
+#define vmfetch()                                   \
+  {                                                 \
+    if (LUNA_UNLIKELY(ci->trap)) {                  \
+      ci->trap = trace_exec(L, pc);                 \
+      updatebase();                                 \
+      refresh_counting();                           \
+    }                                               \
+    i = *pc++;                                      \
+  }
+// A backward jump just landed at pc, n instructions back.
+#define refresh_counting() (counting = g->jit != null_jit || g->instr_budget != 0)
+#define backedge(n)                          \
+  if (LUNA_UNLIKELY(counting)) {             \
+    savestate();                             \
+    count_backedge(L, cl->p, pc, (n));       \
+    updatebase();                            \
+  }
+#define dojump(ni, e)                 \
+  {                                   \
+    int off_ = getarg_sJ(ni) + (e);   \
+    pc += off_;                       \
+    if (off_ < 0) backedge(-off_);    \
+  }
+// Conditional tests: the next instruction is the jump taken when cond == k.
+#define docondjump()          \
+  if (cond != getarg_k(i)) {  \
+    pc++;                     \
+  } else {                    \
+    Instruction ni_ = *pc;    \
+    dojump(ni_, 1);           \
+  }
+
+// Arithmetic: integer and float fast paths, else the metamethod (which
+// raises the proper error when there is none).
+#define op_arith(v1, v2, ISTMT, FEXPR, ev)                             \
+  {                                                                     \
+    Value* ra = RA();                                                   \
+    const Value& a_ = (v1);                                             \
+    const Value& b_ = (v2);                                             \
+    if (a_.is_int() && b_.is_int()) {                                   \
+      Integer x = a_.u.i, y = b_.u.i;                                   \
+      ISTMT                                                             \
+    } else if (a_.is_number() && b_.is_number()) {                      \
+      Number x = a_.as_number(), y = b_.as_number();                    \
+      set_flt(ra, FEXPR);                                               \
+    } else {                                                            \
+      Protect(tm_trybin(L, a_, b_, ra, ev));                            \
+    }                                                                   \
+    vmbreak;                                                            \
+  }
+#define op_float(v1, v2, FEXPR, ev)                                     \
+  {                                                                     \
+    Value* ra = RA();                                                   \
+    const Value& a_ = (v1);                                             \
+    const Value& b_ = (v2);                                             \
+    if (a_.is_number() && b_.is_number()) {                             \
+      Number x = a_.as_number(), y = b_.as_number();                    \
+      set_flt(ra, FEXPR);                                               \
+    } else {                                                            \
+      Protect(tm_trybin(L, a_, b_, ra, ev));                            \
+    }                                                                   \
+    vmbreak;                                                            \
+  }
+// Bitwise: integers, or floats with an exact integer value.
+#define op_bitwise(v1, v2, IEXPR, ev)                                                  \
+  {                                                                                     \
+    Value* ra = RA();                                                                   \
+    const Value& a_ = (v1);                                                             \
+    const Value& b_ = (v2);                                                             \
+    Integer x, y;                                                                       \
+    if (a_.is_int() && b_.is_int()) {                                                   \
+      x = a_.u.i;                                                                       \
+      y = b_.u.i;                                                                       \
+      set_int(ra, IEXPR);                                                               \
+    } else if (to_integer(a_, &x, F2I::Exact, false) && to_integer(b_, &y, F2I::Exact, false)) { \
+      set_int(ra, IEXPR);                                                               \
+    } else {                                                                            \
+      Protect(tm_trybin(L, a_, b_, ra, ev));                                            \
+    }                                                                                   \
+    vmbreak;                                                                            \
+  }
+#define IDIV_STMT                                   \
+  if (LUNA_UNLIKELY(y == 0)) {                      \
+    savestate();                                    \
+    run_error(L, "attempt to divide by zero");      \
+  }                                                 \
+  set_int(ra, int_floor_div(x, y));
+#define MOD_STMT                                    \
+  if (LUNA_UNLIKELY(y == 0)) {                      \
+    savestate();                                    \
+    run_error(L, "attempt to perform 'n%%0'");      \
+  }                                                 \
+  set_int(ra, int_mod(x, y));
+// Numeric comparisons with a fast path for two integers.
+#define op_order(iop, numfn, otherfn)                    \
+  {                                                      \
+    Value* ra = RA();                                    \
+    const Value& rb = *RB();                             \
+    bool cond;                                           \
+    if (ra->is_int() && rb.is_int())                     \
+      cond = ra->u.i iop rb.u.i;                         \
+    else if (ra->is_number() && rb.is_number())          \
+      cond = numfn(*ra, rb);                             \
+    else                                                 \
+      Protect(cond = otherfn(L, *ra, rb));               \
+    docondjump();                                        \
+    vmbreak;                                             \
+  }
+#define op_order_imm(iop, flip, ev)                                       \
+  {                                                                       \
+    Value* ra = RA();                                                     \
+    int im = getarg_sB(i);                                                \
+    bool cond;                                                            \
+    if (ra->is_int())                                                     \
+      cond = ra->u.i iop im;                                              \
+    else if (ra->is_float())                                              \
+      cond = ra->u.n iop static_cast<Number>(im);                         \
+    else                                                                  \
+      Protect(cond = order_imm(L, *ra, im, getarg_C(i) != 0, flip, ev));  \
+    docondjump();                                                         \
+    vmbreak;                                                              \
+  }
+
+startfunc:
+  // A Lua frame was just entered (precall set savedpc, top and trap).
+  refresh_counting();
+  if (LUNA_UNLIKELY(counting)) count_entry(L, ci->func->as_lclosure()->p);
+  goto loadframe;
+returning:
+  // Back in a Lua caller: hooks, a JIT or a budget may have been switched
+  // on meanwhile.
+  if (LUNA_UNLIKELY(L->hookmask)) ci->trap = 1;
+  refresh_counting();
+loadframe:
+  cl = ci->func->as_lclosure();
+  k = cl->p->k;
+  pc = ci->savedpc;
+  updatebase();
+  for (;;) {
+    vmfetch();
+    vmdispatch(get_op(i)) {
+      vmcase(OP_MOVE) {
+        *RA() = *RB();
+        vmbreak;
+      }
+      vmcase(OP_LOADI) {
+        set_int(RA(), getarg_sBx(i));
+        vmbreak;
+      }
+      vmcase(OP_LOADF) {
+        set_flt(RA(), static_cast<Number>(getarg_sBx(i)));
+        vmbreak;
+      }
+      vmcase(OP_LOADK) {
+        *RA() = k[getarg_Bx(i)];
+        vmbreak;
+      }
+      vmcase(OP_LOADKX) {
+        *RA() = k[getarg_Ax(*pc)];
+        pc++;
+        vmbreak;
+      }
+      vmcase(OP_LOADFALSE) {
+        *RA() = Value::boolean(false);
+        vmbreak;
+      }
+      vmcase(OP_LFALSESKIP) {
+        *RA() = Value::boolean(false);
+        pc++;
+        vmbreak;
+      }
+      vmcase(OP_LOADTRUE) {
+        *RA() = Value::boolean(true);
+        vmbreak;
+      }
+      vmcase(OP_LOADNIL) {
+        Value* ra = RA();
+        for (int b = getarg_B(i); b >= 0; b--) set_nil(ra++);
+        vmbreak;
+      }
+      vmcase(OP_GETUPVAL) {
+        *RA() = *cl->upvals[getarg_B(i)]->v;
+        vmbreak;
+      }
+      vmcase(OP_SETUPVAL) {
+        const Value* ra = RA();
+        UpVal* uv = cl->upvals[getarg_B(i)];
+        *uv->v = *ra;
+        if (ra->is_collectable()) gc_barrier(L, uv, *ra);
+        vmbreak;
+      }
+      vmcase(OP_GETTABUP) {
+        Value* ra = RA();
+        const Value* upv = cl->upvals[getarg_B(i)]->v;
+        const Value& key = *KC();
+        if (upv->is_table()) {
+          const Value* slot = table_get_short_str(upv->as_table(), key.as_string());
+          if (LUNA_LIKELY(!slot->is_nil()))
+            *ra = *slot;
+          else
+            Protect(finish_get(L, upv, key, ra, slot));
+        } else {
+          Protect(finish_get(L, upv, key, ra, nullptr));
+        }
+        vmbreak;
+      }
+      vmcase(OP_GETTABLE) {
+        Value* ra = RA();
+        const Value* rb = RB();
+        const Value& rc = *RC();
+        if (rb->is_table()) {
+          const Value* slot = rc.is_int() ? table_get_int(rb->as_table(), rc.u.i) : table_get(rb->as_table(), rc);
+          if (!slot->is_nil())
+            *ra = *slot;
+          else
+            Protect(finish_get(L, rb, rc, ra, slot));
+        } else {
+          Protect(finish_get(L, rb, rc, ra, nullptr));
+        }
+        vmbreak;
+      }
+      vmcase(OP_GETI) {
+        Value* ra = RA();
+        const Value* rb = RB();
+        int c = getarg_C(i);
+        if (rb->is_table()) {
+          const Value* slot = table_get_int(rb->as_table(), c);
+          if (!slot->is_nil()) {
+            *ra = *slot;
+          } else {
+            Value key = Value::integer(c);
+            Protect(finish_get(L, rb, key, ra, slot));
+          }
+        } else {
+          Value key = Value::integer(c);
+          Protect(finish_get(L, rb, key, ra, nullptr));
+        }
+        vmbreak;
+      }
+      vmcase(OP_GETFIELD) {
+        Value* ra = RA();
+        const Value* rb = RB();
+        const Value& key = *KC();
+        if (rb->is_table()) {
+          const Value* slot = table_get_short_str(rb->as_table(), key.as_string());
+          if (!slot->is_nil())
+            *ra = *slot;
+          else
+            Protect(finish_get(L, rb, key, ra, slot));
+        } else {
+          Protect(finish_get(L, rb, key, ra, nullptr));
+        }
+        vmbreak;
+      }
+      vmcase(OP_SETTABUP) {
+        const Value* upv = cl->upvals[getarg_A(i)]->v;
+        const Value& key = *KB();
+        const Value& rc = *RKC();
+        if (upv->is_table()) {
+          Table* h = upv->as_table();
+          const Value* slot = table_get_short_str(h, key.as_string());
+          if (!slot->is_nil()) {
+            *const_cast<Value*>(slot) = rc;
+            if (rc.is_collectable()) gc_barrier_back(L, h);
+          } else {
+            Protect(finish_set(L, upv, key, rc, slot));
+          }
+        } else {
+          Protect(finish_set(L, upv, key, rc, nullptr));
+        }
+        vmbreak;
+      }
+      vmcase(OP_SETTABLE) {
+        const Value* ra = RA();
+        const Value& rb = *RB();
+        const Value& rc = *RKC();
+        if (ra->is_table()) {
+          Table* h = ra->as_table();
+          const Value* slot = rb.is_int() ? table_get_int(h, rb.u.i) : table_get(h, rb);
+          if (!slot->is_nil()) {
+            *const_cast<Value*>(slot) = rc;
+            if (rc.is_collectable()) gc_barrier_back(L, h);
+          } else {
+            Protect(finish_set(L, ra, rb, rc, slot));
+          }
+        } else {
+          Protect(finish_set(L, ra, rb, rc, nullptr));
+        }
+        vmbreak;
+      }
+      vmcase(OP_SETI) {
+        const Value* ra = RA();
+        int b = getarg_B(i);
+        const Value& rc = *RKC();
+        if (ra->is_table()) {
+          Table* h = ra->as_table();
+          const Value* slot = table_get_int(h, b);
+          if (!slot->is_nil()) {
+            *const_cast<Value*>(slot) = rc;
+            if (rc.is_collectable()) gc_barrier_back(L, h);
+          } else {
+            Value key = Value::integer(b);
+            Protect(finish_set(L, ra, key, rc, slot));
+          }
+        } else {
+          Value key = Value::integer(b);
+          Protect(finish_set(L, ra, key, rc, nullptr));
+        }
+        vmbreak;
+      }
+      vmcase(OP_SETFIELD) {
+        const Value* ra = RA();
+        const Value& key = *KB();
+        const Value& rc = *RKC();
+        if (ra->is_table()) {
+          Table* h = ra->as_table();
+          const Value* slot = table_get_short_str(h, key.as_string());
+          if (!slot->is_nil()) {
+            *const_cast<Value*>(slot) = rc;
+            if (rc.is_collectable()) gc_barrier_back(L, h);
+          } else {
+            Protect(finish_set(L, ra, key, rc, slot));
+          }
+        } else {
+          Protect(finish_set(L, ra, key, rc, nullptr));
+        }
+        vmbreak;
+      }
+      vmcase(OP_NEWTABLE) {
+        Value* ra = RA();
+        int b = getarg_B(i);
+        unsigned c = static_cast<unsigned>(getarg_C(i));
+        unsigned hsize = b > 0 ? 1u << (b - 1) : 0;
+        if (getarg_k(i)) c += static_cast<unsigned>(getarg_Ax(*pc)) * (MAXARG_C + 1);
+        pc++;  // skip the EXTRAARG
+        savestate();
+        Table* t = table_new(L);
+        *ra = Value::object(t);
+        if (hsize != 0 || c != 0) table_resize(L, t, c, hsize);
+        checkGC();
+        vmbreak;
+      }
+      vmcase(OP_SELF) {
+        Value* ra = RA();
+        const Value* rb = RB();
+        const Value& key = *RKC();
+        ra[1] = *rb;
+        if (rb->is_table()) {
+          const Value* slot = table_get_str(rb->as_table(), key.as_string());
+          if (!slot->is_nil())
+            *ra = *slot;
+          else
+            Protect(finish_get(L, rb, key, ra, slot));
+        } else {
+          Protect(finish_get(L, rb, key, ra, nullptr));
+        }
+        vmbreak;
+      }
+      vmcase(OP_ADDI) {
+        Value* ra = RA();
+        const Value& rb = *RB();
+        int im = getarg_sC(i);
+        if (rb.is_int()) {
+          set_int(ra, int_add(rb.u.i, im));
+        } else if (rb.is_float()) {
+          set_flt(ra, rb.u.n + static_cast<Number>(im));
+        } else {
+          Value imv = Value::integer(im);
+          Protect(tm_trybin(L, rb, imv, ra, TM_ADD));
+        }
+        vmbreak;
+      }
+      vmcase(OP_ADDK) op_arith(*RB(), *KC(), set_int(ra, int_add(x, y));, x + y, TM_ADD)
+      vmcase(OP_SUBK) op_arith(*RB(), *KC(), set_int(ra, int_sub(x, y));, x - y, TM_SUB)
+      vmcase(OP_MULK) op_arith(*RB(), *KC(), set_int(ra, int_mul(x, y));, x * y, TM_MUL)
+      vmcase(OP_MODK) op_arith(*RB(), *KC(), MOD_STMT, float_mod(x, y), TM_MOD)
+      vmcase(OP_POWK) op_float(*RB(), *KC(), num_pow(x, y), TM_POW)
+      vmcase(OP_DIVK) op_float(*RB(), *KC(), x / y, TM_DIV)
+      vmcase(OP_IDIVK) op_arith(*RB(), *KC(), IDIV_STMT, num_idiv(x, y), TM_IDIV)
+      vmcase(OP_BANDK) op_bitwise(*RB(), *KC(), x & y, TM_BAND)
+      vmcase(OP_BORK) op_bitwise(*RB(), *KC(), x | y, TM_BOR)
+      vmcase(OP_BXORK) op_bitwise(*RB(), *KC(), x ^ y, TM_BXOR)
+      vmcase(OP_SHRI) {
+        Value* ra = RA();
+        const Value& rb = *RB();
+        Integer im = getarg_sC(i);
+        Integer x;
+        if (rb.is_int())
+          set_int(ra, int_shr(rb.u.i, im));
+        else if (to_integer(rb, &x, F2I::Exact, false))
+          set_int(ra, int_shr(x, im));
+        else {
+          Value imv = Value::integer(im);
+          Protect(tm_trybin(L, rb, imv, ra, TM_SHR));
+        }
+        vmbreak;
+      }
+      vmcase(OP_SHLI) {
+        Value* ra = RA();
+        const Value& rb = *RB();
+        Integer im = getarg_sC(i);
+        Integer y;
+        if (rb.is_int())
+          set_int(ra, shift_left(im, rb.u.i));
+        else if (to_integer(rb, &y, F2I::Exact, false))
+          set_int(ra, shift_left(im, y));
+        else {
+          Value imv = Value::integer(im);
+          Protect(tm_trybin(L, imv, rb, ra, TM_SHL));
+        }
+        vmbreak;
+      }
+      vmcase(OP_ADD) op_arith(*RB(), *RC(), set_int(ra, int_add(x, y));, x + y, TM_ADD)
+      vmcase(OP_SUB) op_arith(*RB(), *RC(), set_int(ra, int_sub(x, y));, x - y, TM_SUB)
+      vmcase(OP_MUL) op_arith(*RB(), *RC(), set_int(ra, int_mul(x, y));, x * y, TM_MUL)
+      vmcase(OP_MOD) op_arith(*RB(), *RC(), MOD_STMT, float_mod(x, y), TM_MOD)
+      vmcase(OP_POW) op_float(*RB(), *RC(), num_pow(x, y), TM_POW)
+      vmcase(OP_DIV) op_float(*RB(), *RC(), x / y, TM_DIV)
+      vmcase(OP_IDIV) op_arith(*RB(), *RC(), IDIV_STMT, num_idiv(x, y), TM_IDIV)
+      vmcase(OP_BAND) op_bitwise(*RB(), *RC(), x & y, TM_BAND)
+      vmcase(OP_BOR) op_bitwise(*RB(), *RC(), x | y, TM_BOR)
+      vmcase(OP_BXOR) op_bitwise(*RB(), *RC(), x ^ y, TM_BXOR)
+      vmcase(OP_SHL) op_bitwise(*RB(), *RC(), shift_left(x, y), TM_SHL)
+      vmcase(OP_SHR) op_bitwise(*RB(), *RC(), int_shr(x, y), TM_SHR)
+      vmcase(OP_UNM) {
+        Value* ra = RA();
+        const Value& rb = *RB();
+        if (rb.is_int())
+          set_int(ra, int_neg(rb.u.i));
+        else if (rb.is_float())
+          set_flt(ra, -rb.u.n);
+        else
+          Protect(tm_trybin(L, rb, rb, ra, TM_UNM));
+        vmbreak;
+      }
+      vmcase(OP_BNOT) {
+        Value* ra = RA();
+        const Value& rb = *RB();
+        Integer x;
+        if (rb.is_int())
+          set_int(ra, ~rb.u.i);
+        else if (to_integer(rb, &x, F2I::Exact, false))
+          set_int(ra, ~x);
+        else
+          Protect(tm_trybin(L, rb, rb, ra, TM_BNOT));
+        vmbreak;
+      }
+      vmcase(OP_NOT) {
+        *RA() = Value::boolean(RB()->is_false_or_nil());
+        vmbreak;
+      }
+      vmcase(OP_LEN) {
+        Value* ra = RA();
+        const Value* rb = RB();
+        if (rb->is_table() && rb->as_table()->metatable == nullptr)
+          set_int(ra, table_length(rb->as_table()));
+        else if (rb->is_string())
+          set_int(ra, static_cast<Integer>(rb->as_string()->len));
+        else
+          Protect(vm_len(L, ra, *rb));
+        vmbreak;
+      }
+      vmcase(OP_CONCAT) {
+        Value* ra = RA();
+        int n = getarg_B(i);
+        L->top = ra + n;  // operands are the topmost live registers
+        ProtectNT(vm_concat(L, n));
+        checkGC();
+        vmbreak;
+      }
+      vmcase(OP_CLOSE) {
+        Value* ra = RA();
+        Protect(upval_close(L, ra); tbc_close(L, ra, OK));
+        vmbreak;
+      }
+      vmcase(OP_TBC) {
+        Protect(tbc_new(L, RA()));
+        vmbreak;
+      }
+      vmcase(OP_JMP) {
+        dojump(i, 0);
+        vmbreak;
+      }
+      vmcase(OP_EQ) {
+        Value* ra = RA();
+        const Value& rb = *RB();
+        bool cond;
+        if (ra->tag == rb.tag && ra->tag == Tag::Int)
+          cond = ra->u.i == rb.u.i;
+        else
+          Protect(cond = vm_equal(L, *ra, rb));
+        docondjump();
+        vmbreak;
+      }
+      vmcase(OP_LT) op_order(<, lt_num, lt_other)
+      vmcase(OP_LE) op_order(<=, le_num, le_other)
+      vmcase(OP_EQK) {
+        bool cond = vm_equal(nullptr, *RA(), *KB());
+        docondjump();
+        vmbreak;
+      }
+      vmcase(OP_EQI) {
+        const Value* ra = RA();
+        int im = getarg_sB(i);
+        bool cond;
+        if (ra->is_int())
+          cond = ra->u.i == im;
+        else if (ra->is_float())
+          cond = ra->u.n == static_cast<Number>(im);
+        else
+          cond = false;
+        docondjump();
+        vmbreak;
+      }
+      vmcase(OP_LTI) op_order_imm(<, false, TM_LT)
+      vmcase(OP_LEI) op_order_imm(<=, false, TM_LE)
+      vmcase(OP_GTI) op_order_imm(>, true, TM_LT)
+      vmcase(OP_GEI) op_order_imm(>=, true, TM_LE)
+      vmcase(OP_TEST) {
+        bool cond = !RA()->is_false_or_nil();
+        docondjump();
+        vmbreak;
+      }
+      vmcase(OP_TESTSET) {
+        const Value* rb = RB();
+        if (rb->is_false_or_nil() == static_cast<bool>(getarg_k(i))) {
+          pc++;
+        } else {
+          *RA() = *rb;
+          Instruction ni = *pc;
+          dojump(ni, 1);
+        }
+        vmbreak;
+      }
+      vmcase(OP_CALL) {
+        Value* ra = RA();
+        int b = getarg_B(i);
+        int nresults = getarg_C(i) - 1;
+        if (b != 0) L->top = ra + b;  // else the previous instruction set top
+        savepc();
+        if (LUNA_UNLIKELY(counting) && g->instr_budget != 0) charge_budget(L, 1);
+        CallInfo* nci = precall(L, ra, nresults);
+        if (nci != nullptr) {
+          ci = nci;
+          goto startfunc;
+        }
+        // A native function ran; it may have switched hooks (or counting) on.
+        if (LUNA_UNLIKELY(L->hookmask)) ci->trap = 1;
+        refresh_counting();
+        updatebase();
+        vmbreak;
+      }
+      vmcase(OP_TAILCALL) {
+        Value* ra = RA();
+        int b = getarg_B(i);
+        int nparams1 = getarg_C(i);
+        // delta: distance from the frame's func to the real one (varargs).
+        int delta = nparams1 ? ci->nextraargs + nparams1 : 0;
+        if (b != 0)
+          L->top = ra + b;
+        else
+          b = static_cast<int>(L->top - ra);
+        savepc();
+        if (LUNA_UNLIKELY(counting) && g->instr_budget != 0) charge_budget(L, 1);
+        if (getarg_k(i)) {
+          ptrdiff_t off = L->save(ra);
+          upval_close(L, base);
+          ra = L->restore(off);
+        }
+        int n = pretailcall(L, ci, ra, b, delta);
+        if (n < 0) goto startfunc;
+        ci->func -= delta;
+        poscall(L, ci, n);
+        goto ret;
+      }
+      vmcase(OP_RETURN) {
+        Value* ra = RA();
+        int n = getarg_B(i) - 1;
+        int nparams1 = getarg_C(i);
+        if (n < 0) n = static_cast<int>(L->top - ra);
+        savepc();
+        if (getarg_k(i)) {
+          // Close first; handlers run above the results, which stay put.
+          ptrdiff_t off = L->save(ra);
+          if (L->top < ci->top) L->top = ci->top;
+          upval_close(L, base);
+          tbc_close(L, base, OK);
+          updatebase();
+          ra = L->restore(off);
+        }
+        if (nparams1) ci->func -= ci->nextraargs + nparams1;
+        L->top = ra + n;
+        poscall(L, ci, n);
+        goto ret;
+      }
+      vmcase(OP_RETURN0) {
+        if (LUNA_UNLIKELY(L->hookmask)) {
+          L->top = RA();
+          savepc();
+          poscall(L, ci, 0);
+        } else {
+          // Inline poscall: no results, nil-fill what the caller wants.
+          int wanted = ci->nresults;
+          Value* res = ci->func;
+          L->ci = ci->previous;
+          for (; wanted > 0; wanted--) set_nil(res++);
+          L->top = res;
+        }
+        goto ret;
+      }
+      vmcase(OP_RETURN1) {
+        Value* ra = RA();
+        if (LUNA_UNLIKELY(L->hookmask)) {
+          L->top = ra + 1;
+          savepc();
+          poscall(L, ci, 1);
+        } else {
+          int wanted = ci->nresults;
+          Value* res = ci->func;
+          L->ci = ci->previous;
+          if (wanted == 0) {
+            L->top = res;
+          } else {
+            *res++ = *ra;
+            for (; wanted > 1; wanted--) set_nil(res++);
+            L->top = res;
+          }
+        }
+        goto ret;
+      }
+      vmcase(OP_FORLOOP) {
+        Value* ra = RA();
+        if (LUNA_LIKELY(ra[2].is_int())) {
+          Unsigned count = static_cast<Unsigned>(ra[1].u.i);
+          if (count > 0) {
+            Integer idx = int_add(ra[0].u.i, ra[2].u.i);
+            ra[1].u.i = static_cast<Integer>(count - 1);
+            ra[0].u.i = idx;
+            set_int(ra + 3, idx);
+            int bx = getarg_Bx(i);
+            pc -= bx;
+            backedge(bx);
+          }
+        } else if (float_for_loop(ra)) {
+          int bx = getarg_Bx(i);
+          pc -= bx;
+          backedge(bx);
+        }
+        vmbreak;
+      }
+      vmcase(OP_FORPREP) {
+        savestate();
+        if (for_prep(L, RA())) pc += getarg_Bx(i) + 1;
+        vmbreak;
+      }
+      vmcase(OP_TFORPREP) {
+        Protect(tbc_new(L, RA() + 3));
+        pc += getarg_Bx(i);
+        vmbreak;
+      }
+      vmcase(OP_TFORCALL) {
+        // Call R[A](R[A+1], R[A+2]) on copies, results from R[A+4]; the
+        // following TFORLOOP runs when the call returns to this frame.
+        Value* ra = RA();
+        ra[4] = ra[0];
+        ra[5] = ra[1];
+        ra[6] = ra[2];
+        L->top = ra + 7;
+        savepc();
+        if (LUNA_UNLIKELY(counting) && g->instr_budget != 0) charge_budget(L, 1);
+        CallInfo* nci = precall(L, ra + 4, getarg_C(i));
+        if (nci != nullptr) {
+          ci = nci;
+          goto startfunc;
+        }
+        if (LUNA_UNLIKELY(L->hookmask)) ci->trap = 1;
+        refresh_counting();
+        updatebase();
+        vmbreak;
+      }
+      vmcase(OP_TFORLOOP) {
+        Value* ra = RA();
+        if (!ra[4].is_nil()) {
+          ra[2] = ra[4];
+          int bx = getarg_Bx(i);
+          pc -= bx;
+          backedge(bx);
+        }
+        vmbreak;
+      }
+      vmcase(OP_SETLIST) {
+        Value* ra = RA();
+        int n = getarg_B(i);
+        unsigned last = static_cast<unsigned>(getarg_C(i));
+        Table* h = ra->as_table();
+        if (n == 0)
+          n = static_cast<int>(L->top - ra) - 1;  // values up to the top
+        else
+          L->top = ci->top;
+        if (getarg_k(i)) {
+          last += static_cast<unsigned>(getarg_Ax(*pc)) * (MAXARG_C + 1);
+          pc++;
+        }
+        last += static_cast<unsigned>(n);
+        if (last > h->asize) {
+          savepc();
+          table_resize_array(L, h, last);
+        }
+        for (; n > 0; n--) h->array[--last] = ra[n];
+        gc_barrier_back(L, h);
+        L->top = ci->top;
+        vmbreak;
+      }
+      vmcase(OP_CLOSURE) {
+        savestate();
+        push_closure(L, cl->p->p[getarg_Bx(i)], cl->upvals, base, RA());
+        checkGC();
+        vmbreak;
+      }
+      vmcase(OP_VARARG) {
+        ProtectNT(get_varargs(L, ci, RA(), getarg_C(i) - 1));
+        vmbreak;
+      }
+      vmcase(OP_VARARGPREP) {
+        ProtectNT(adjust_varargs(L, ci, cl->p, getarg_A(i)));
+        vmbreak;
+      }
+      vmcase(OP_EXTRAARG) {
+        savestate();
+        run_error(L, "invalid instruction (misplaced EXTRAARG)");
+      }
+      vmdefault {
+        savestate();
+        run_error(L, "invalid opcode %d", static_cast<int>(get_op(i)));
+      }
+    }
+  }
+ret:
+  // ci has returned (poscall done): leave, or continue its Lua caller.
+  if (ci->callstatus & CIST_FRESH) return;
+  ci = ci->previous;
+  goto returning;
+}
+
+}  // namespace luna

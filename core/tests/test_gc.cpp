@@ -1,0 +1,214 @@
+// Collector tests: reachability, weak tables, finalizers, memory accounting.
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "state.hpp"
+
+using namespace luna;
+
+namespace {
+
+struct StateGuard {
+  State* L = new_state();
+  StateGuard() { open_libs(L); }
+  ~StateGuard() { close_state(L); }
+};
+
+// Runs a chunk; returns its first result converted to a string, or the
+// error message prefixed with "error: ".
+std::string run(State* L, const char* code) {
+  if (load_string(L, code) != OK || pcall(L, 0, 1, 0) != OK) {
+    std::string msg = std::string("error: ") + (to_string(L, -1) ? to_string(L, -1) : "?");
+    pop(L, 1);
+    return msg;
+  }
+  std::string r = is_nil(L, -1) ? "nil" : (to_string(L, -1) ? to_string(L, -1) : "?");
+  pop(L, 1);
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("unreachable objects are freed, reachable ones kept", "[gc]") {
+  StateGuard s;
+  State* L = s.L;
+  gc_full(L, false);
+  size_t base = gc_count_bytes(L);
+  Table* keep = table_new(L);
+  push_raw(L, Value::object(keep));
+  for (int i = 1; i <= 1000; i++) {
+    Table* garbage = table_new(L);
+    table_set_int(L, garbage, 1, Value::integer(i));
+    if (i % 10 == 0) table_set_int(L, keep, i / 10, Value::object(garbage));
+  }
+  gc_full(L, false);
+  size_t with_keep = gc_count_bytes(L);
+  for (int i = 1; i <= 100; i++) {
+    const Value* v = table_get_int(keep, i);
+    REQUIRE(v->is_table());
+    CHECK(table_get_int(v->as_table(), 1)->u.i == i * 10);
+  }
+  L->top--;
+  gc_full(L, false);
+  CHECK(gc_count_bytes(L) < with_keep);
+  CHECK(gc_count_bytes(L) <= base + 1024);
+}
+
+TEST_CASE("weak tables are cleared by a full collection", "[gc]") {
+  StateGuard s;
+  State* L = s.L;
+  CHECK(run(L, R"(
+    local k = setmetatable({}, {__mode = "k"})
+    local v = setmetatable({}, {__mode = "v"})
+    local kv = setmetatable({}, {__mode = "kv"})
+    local live = {}
+    k[{}] = 1; k[live] = 2; k["str"] = {}
+    v[1] = {}; v[2] = live; v.s = "a string"; v.x = {}
+    kv[{}] = {}; kv[live] = live; kv[1] = "s"
+    collectgarbage()
+    local n = 0
+    for _ in pairs(k) do n = n + 1 end
+    assert(n == 2 and k[live] == 2 and k.str, "weak keys")
+    assert(v[1] == nil and v[2] == live and v.s == "a string" and v.x == nil, "weak values")
+    n = 0
+    for _ in pairs(kv) do n = n + 1 end
+    assert(n == 2 and kv[live] == live and kv[1] == "s", "all weak")
+    return "ok"
+  )") == "ok");
+}
+
+TEST_CASE("ephemerons: a value does not keep its own key alive", "[gc]") {
+  StateGuard s;
+  State* L = s.L;
+  CHECK(run(L, R"(
+    local e = setmetatable({}, {__mode = "k"})
+    local live = {}
+    for i = 1, 10 do local key = {}; e[key] = {key} end
+    -- chain: live -> a -> b, values reachable only through keys
+    local a, b = {}, {}
+    e[live] = a; e[a] = b; e[b] = "end"
+    a, b = nil, nil
+    collectgarbage()
+    local n = 0
+    for _ in pairs(e) do n = n + 1 end
+    assert(n == 3, n)
+    assert(e[e[e[live]]] == "end")
+    return "ok"
+  )") == "ok");
+}
+
+TEST_CASE("finalizers run once, in reverse order of marking", "[gc]") {
+  StateGuard s;
+  State* L = s.L;
+  CHECK(run(L, R"(
+    order = {}
+    local count = 0
+    for i = 1, 3 do
+      setmetatable({}, {__gc = function(o) count = count + 1; order[#order + 1] = i end})
+    end
+    collectgarbage()
+    assert(count == 3, count)
+    assert(order[1] == 3 and order[2] == 2 and order[3] == 1)
+    collectgarbage(); collectgarbage()
+    assert(count == 3, "ran twice")
+    -- resurrection: the object is alive again after its finalizer
+    local saved
+    setmetatable({name = "r"}, {__gc = function(o) saved = o end})
+    collectgarbage()
+    assert(saved and saved.name == "r")
+    saved = nil
+    collectgarbage()
+    return "ok"
+  )") == "ok");
+}
+
+TEST_CASE("__gc set after setmetatable is not a finalizer", "[gc]") {
+  StateGuard s;
+  State* L = s.L;
+  CHECK(run(L, R"(
+    local ran = false
+    local mt = {}
+    setmetatable({}, mt)
+    mt.__gc = function() ran = true end
+    collectgarbage()
+    assert(not ran)
+    return "ok"
+  )") == "ok");
+}
+
+TEST_CASE("an error in __gc becomes a warning", "[gc]") {
+  StateGuard s;
+  State* L = s.L;
+  static std::string warned;
+  warned.clear();
+  set_warnf(L, [](void*, const char* msg, int) { warned += msg; }, nullptr);
+  CHECK(run(L, R"(
+    setmetatable({}, {__gc = function() error("boom") end})
+    collectgarbage()
+    return "ok"
+  )") == "ok");
+  CHECK(warned.find("error in __gc") != std::string::npos);
+  CHECK(warned.find("boom") != std::string::npos);
+}
+
+TEST_CASE("finalizers pending at close run", "[gc]") {
+  static int closed = 0;
+  closed = 0;
+  {
+    StateGuard s;
+    State* L = s.L;
+    push_native_function(L, [](State*) {
+      closed++;
+      return 0;
+    });
+    set_global(L, "bump");
+    CHECK(run(L, "keep = setmetatable({}, {__gc = function() bump() end}) return 'ok'") == "ok");
+  }
+  CHECK(closed == 1);
+}
+
+TEST_CASE("memory limit raises a memory error and the state survives", "[gc]") {
+  StateGuard s;
+  State* L = s.L;
+  gc_full(L, false);
+  set_memory_limit(L, gc_count_bytes(L) + 200 * 1024);
+  std::string r = run(L, R"(
+    local t = {}
+    for i = 1, 1e7 do t[i] = {} end
+    return "no error"
+  )");
+  CHECK(r == "error: not enough memory");
+  set_memory_limit(L, 0);
+  CHECK(run(L, "local t = {} for i = 1, 1000 do t[i] = i end return #t") == "1000");
+}
+
+TEST_CASE("collectgarbage count drops after garbage is collected", "[gc]") {
+  StateGuard s;
+  State* L = s.L;
+  CHECK(run(L, R"(
+    collectgarbage()
+    local before = collectgarbage("count")
+    do local t = {} for i = 1, 10000 do t[i] = {i} end end
+    local mid = collectgarbage("count")
+    collectgarbage()
+    local after = collectgarbage("count")
+    assert(mid > before + 100, "allocation counted")
+    assert(after < before + 10, "freed")
+    return "ok"
+  )") == "ok");
+}
+
+TEST_CASE("automatic collection keeps memory bounded", "[gc]") {
+  StateGuard s;
+  State* L = s.L;
+  CHECK(run(L, R"(
+    local peak = 0
+    for i = 1, 200000 do
+      local t = {i, tostring(i)}
+      if i % 1000 == 0 then peak = math.max(peak, collectgarbage("count")) end
+    end
+    assert(peak < 20000, peak)
+    return "ok"
+  )") == "ok");
+}

@@ -1,0 +1,127 @@
+// String tests: interning, long strings, hashing, the string table, userdata.
+#include <catch2/catch.hpp>
+
+#include <cstring>
+#include <string>
+
+#include "state.hpp"
+
+using namespace luna;
+
+namespace {
+
+struct StateGuard {
+  State* L = new_state();
+  ~StateGuard() { close_state(L); }
+};
+
+}  // namespace
+
+TEST_CASE("short strings are interned", "[string]") {
+  StateGuard s;
+  State* L = s.L;
+  String* a = str_new(L, "hello", 5);
+  push_raw(L, str_value(a));
+  String* b = str_new_cstr(L, "hello");
+  CHECK(a == b);
+  CHECK(a->tag == Tag::ShortStr);
+  CHECK(a->len == 5);
+  CHECK(a->data[5] == '\0');
+  CHECK(std::strcmp(a->c_str(), "hello") == 0);
+  String* c = str_new(L, "hellO", 5);
+  CHECK(c != a);
+  CHECK_FALSE(str_equal(a, c));
+  // Prefixes and embedded zeros are distinct strings.
+  CHECK(str_new(L, "hell", 4) != a);
+  String* z1 = str_new(L, "a\0b", 3);
+  push_raw(L, str_value(z1));
+  CHECK(z1->len == 3);
+  CHECK(str_new(L, "a\0b", 3) == z1);
+  CHECK(str_new(L, "a\0c", 3) != z1);
+  CHECK(str_new(L, "", 0) == str_new(L, "", 0));
+}
+
+TEST_CASE("long strings compare by contents", "[string]") {
+  StateGuard s;
+  State* L = s.L;
+  std::string text(200, 'x');
+  text[100] = '\0';
+  String* a = str_new(L, text.data(), text.size());
+  push_raw(L, str_value(a));
+  String* b = str_new(L, text.data(), text.size());
+  push_raw(L, str_value(b));
+  CHECK(a->tag == Tag::LongStr);
+  CHECK(a != b);
+  CHECK(str_equal(a, b));
+  CHECK(str_hash_long(a) == str_hash_long(b));
+  CHECK(a->data[200] == '\0');
+  text[199] = 'y';
+  String* c = str_new(L, text.data(), text.size());
+  CHECK_FALSE(str_equal(a, c));
+  // The boundary: MAX_SHORT_LEN is short, one more is long.
+  std::string edge(MAX_SHORT_LEN, 'e');
+  CHECK(str_new(L, edge.data(), edge.size())->tag == Tag::ShortStr);
+  edge += 'e';
+  CHECK(str_new(L, edge.data(), edge.size())->tag == Tag::LongStr);
+}
+
+TEST_CASE("str_new_long gives a fillable buffer", "[string]") {
+  StateGuard s;
+  State* L = s.L;
+  String* a = str_new_long(L, 64);
+  push_raw(L, str_value(a));
+  std::memset(a->data, 'q', 64);
+  CHECK(a->len == 64);
+  CHECK(a->data[64] == '\0');
+  String* b = str_new(L, std::string(64, 'q').c_str(), 64);
+  CHECK(str_equal(a, b));
+}
+
+TEST_CASE("string table grows and keeps identity", "[string]") {
+  StateGuard s;
+  State* L = s.L;
+  Table* keep = table_new(L);
+  push_raw(L, Value::object(keep));
+  int before = L->g->strt.size;
+  constexpr int N = 5000;
+  for (int i = 0; i < N; i++) {
+    std::string k = "key" + std::to_string(i);
+    table_set_int(L, keep, i + 1, str_value(str_new(L, k.data(), k.size())));
+  }
+  CHECK(L->g->strt.size > before);
+  CHECK(L->g->strt.nuse >= N);
+  gc_full(L, false);
+  for (int i = 0; i < N; i++) {
+    std::string k = "key" + std::to_string(i);
+    CHECK(table_get_int(keep, i + 1)->as_string() == str_new(L, k.data(), k.size()));
+  }
+  // Unanchored strings die and the table shrinks back.
+  L->top--;
+  gc_full(L, false);
+  CHECK(L->g->strt.nuse < N);
+  CHECK(L->g->strt.size < 2 * N);
+}
+
+TEST_CASE("hash depends on contents and seed", "[string]") {
+  CHECK(str_hash("abc", 3, 1) == str_hash("abc", 3, 1));
+  CHECK(str_hash("abc", 3, 1) != str_hash("abd", 3, 1));
+  CHECK(str_hash("abc", 3, 1) != str_hash("abc", 3, 2));
+}
+
+TEST_CASE("userdata starts with nil user values", "[string]") {
+  StateGuard s;
+  State* L = s.L;
+  Udata* u = udata_new(L, 100, 3);
+  push_raw(L, Value::object(u));
+  CHECK(u->tag == Tag::Userdata);
+  CHECK(u->len == 100);
+  CHECK(u->nuvalue == 3);
+  CHECK(u->metatable == nullptr);
+  for (int i = 0; i < 3; i++) CHECK(u->uv[i].is_nil());
+  CHECK(reinterpret_cast<uintptr_t>(u->data()) % 16 == 0);
+  std::memset(u->data(), 0xab, 100);
+  Udata* v = udata_new(L, 0, 0);
+  CHECK(v->nuvalue == 0);
+  gc_full(L, false);
+  CHECK(static_cast<unsigned char*>(u->data())[99] == 0xab);
+}

@@ -1,0 +1,400 @@
+// The `luna` command: a drop-in for the standalone `lua` interpreter.
+//   luna [options] [script [args]]
+// Options: -e stat, -i, -l mod, -l g=mod, -v, -E, -W, --, - (stdin).
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include <unistd.h>
+
+#include "luna/api.hpp"
+
+namespace {
+
+using namespace luna;
+
+const char* progname = "luna";
+State* global_state = nullptr;
+
+// Ctrl-C while a script runs: install a count hook that raises an error at
+// the next instruction, so the script stops cleanly ("interrupted!").
+void interrupt_hook(State* L, DebugInfo*) {
+  set_hook(L, nullptr, 0, 0);
+  error_f(L, "interrupted!");
+}
+
+void on_sigint(int sig) {
+  std::signal(sig, SIG_DFL);
+  set_hook(global_state, interrupt_hook, MASKCALL | MASKRET | MASKCOUNT, 1);
+}
+
+void print_usage(const char* badoption) {
+  std::fprintf(stderr, "%s: ", progname);
+  if (badoption[1] == 'e' || badoption[1] == 'l')
+    std::fprintf(stderr, "'%s' needs argument\n", badoption);
+  else
+    std::fprintf(stderr, "unrecognized option '%s'\n", badoption);
+  std::fprintf(stderr,
+               "usage: %s [options] [script [args]]\n"
+               "Available options are:\n"
+               "  -e stat   execute string 'stat'\n"
+               "  -i        enter interactive mode after executing 'script'\n"
+               "  -l mod    require library 'mod' into global 'mod'\n"
+               "  -l g=mod  require library 'mod' into global 'g'\n"
+               "  -v        show version information\n"
+               "  -E        ignore environment variables\n"
+               "  -W        turn warnings on\n"
+               "  --        stop handling options\n"
+               "  -         stop handling options and execute stdin\n",
+               progname);
+  std::fflush(stderr);
+}
+
+void print_message(const char* pname, const char* msg) {
+  if (pname) std::fprintf(stderr, "%s: ", pname);
+  std::fprintf(stderr, "%s\n", msg);
+  std::fflush(stderr);
+}
+
+// Reports a failed status with the message on the stack top.
+int report(State* L, int status) {
+  if (status != OK) {
+    const char* msg = to_string(L, -1);
+    print_message(progname, msg ? msg : "(error object is not a string)");
+    pop(L, 1);
+  }
+  return status;
+}
+
+// Message handler: adds a traceback to string-like errors.
+int message_handler(State* L) {
+  const char* msg = to_string(L, 1);
+  if (msg == nullptr) {
+    if (call_meta(L, 1, "__tostring") && type(L, -1) == TSTRING) return 1;
+    msg = push_fstring(L, "(error object is a %s value)", typename_at(L, 1));
+  }
+  traceback(L, L, msg, 1);
+  return 1;
+}
+
+// Calls the function below its nargs arguments with a traceback handler.
+int docall(State* L, int narg, int nres) {
+  int base = get_top(L) - narg;
+  push_native_function(L, message_handler);
+  insert(L, base);
+  global_state = L;
+  std::signal(SIGINT, on_sigint);
+  int status = pcall(L, narg, nres, base);
+  std::signal(SIGINT, SIG_DFL);
+  remove(L, base);
+  return status;
+}
+
+void print_version() {
+  std::fputs(COPYRIGHT, stdout);
+  std::fputs("\n", stdout);
+  std::fflush(stdout);
+}
+
+// Builds the global `arg`: script at index 0, its arguments at 1.., and
+// the interpreter and options at negative indices.
+void create_arg_table(State* L, char** argv, int argc, int script) {
+  if (script == argc) script = 0;  // no script: interpreter name goes at 0
+  int narg = argc - (script + 1);
+  create_table(L, narg, script + 1);
+  for (int i = 0; i < argc; i++) {
+    push_string(L, argv[i]);
+    raw_set_i(L, -2, i - script);
+  }
+  set_global(L, "arg");
+}
+
+int dochunk(State* L, int status) {
+  if (status == OK) status = docall(L, 0, 0);
+  return report(L, status);
+}
+
+int dofile(State* L, const char* name) { return dochunk(L, load_file(L, name)); }
+
+int dostring(State* L, const char* s, const char* name) {
+  return dochunk(L, load_bufferx(L, s, std::strlen(s), name, nullptr));
+}
+
+// -l mod / -l g=mod: require a module into a global. Without an explicit
+// global name, the module name up to a '-' names the global ("a-v2" -> a).
+int dolibrary(State* L, const char* spec) {
+  const char* eq = std::strchr(spec, '=');
+  std::string globalname = eq ? std::string(spec, eq) : std::string(spec);
+  const char* modname = eq ? eq + 1 : spec;
+  if (!eq) globalname = globalname.substr(0, globalname.find('-'));
+  get_global(L, "require");
+  push_string(L, modname);
+  int status = docall(L, 1, 1);
+  if (status == OK) set_global(L, globalname.c_str());
+  return report(L, status);
+}
+
+int push_args(State* L) {
+  if (get_global(L, "arg") != TTABLE) error_f(L, "'arg' is not a table");
+  int n = static_cast<int>(len_i(L, -1));
+  check_stack_or_error(L, n + 3, "too many arguments to script");
+  for (int i = 1; i <= n; i++) get_i(L, -i, i);
+  remove(L, -n - 1);
+  return n;
+}
+
+int handle_script(State* L, char** argv) {
+  const char* fname = argv[0];
+  if (std::strcmp(fname, "-") == 0 && std::strcmp(argv[-1], "--") != 0) fname = nullptr;  // stdin
+  int status = load_file(L, fname);
+  if (status == OK) {
+    int n = push_args(L);
+    status = docall(L, n, MULTRET);
+  }
+  return report(L, status);
+}
+
+enum ArgFlags { HAS_ERROR = 1, HAS_I = 2, HAS_V = 4, HAS_E = 8, HAS_BIG_E = 16 };
+
+// Scans options; returns flags and sets *first to the script index (or argc).
+int collect_args(char** argv, int* first) {
+  int flags = 0;
+  int i;
+  for (i = 1; argv[i] != nullptr; i++) {
+    *first = i;
+    if (argv[i][0] != '-') return flags;
+    switch (argv[i][1]) {
+      case '-':
+        if (argv[i][2] != '\0') return HAS_ERROR;
+        *first = i + 1;
+        return flags;
+      case '\0':
+        return flags;
+      case 'E':
+        if (argv[i][2] != '\0') return HAS_ERROR;
+        flags |= HAS_BIG_E;
+        break;
+      case 'W':
+        if (argv[i][2] != '\0') return HAS_ERROR;
+        break;
+      case 'i':
+        flags |= HAS_I;
+        [[fallthrough]];
+      case 'v':
+        if (argv[i][2] != '\0') return HAS_ERROR;
+        flags |= HAS_V;
+        break;
+      case 'e':
+        flags |= HAS_E;
+        [[fallthrough]];
+      case 'l':
+        if (argv[i][2] == '\0') {
+          i++;
+          if (argv[i] == nullptr || argv[i][0] == '-') return HAS_ERROR;
+        }
+        break;
+      default:
+        return HAS_ERROR;
+    }
+  }
+  *first = i;
+  return flags;
+}
+
+// Runs -e and -l (and -W) in order; stops at the first failure.
+bool run_args(State* L, char** argv, int n) {
+  for (int i = 1; i < n; i++) {
+    char option = argv[i][1];
+    switch (option) {
+      case 'e':
+      case 'l': {
+        char* extra = argv[i] + 2;
+        if (*extra == '\0') extra = argv[++i];
+        int status = option == 'e' ? dostring(L, extra, "=(command line)") : dolibrary(L, extra);
+        if (status != OK) return false;
+        break;
+      }
+      case 'W':
+        warning(L, "@on", 0);
+        break;
+      default:
+        break;
+    }
+  }
+  return true;
+}
+
+int handle_init(State* L) {
+  const char* name = "=LUA_INIT_5_4";
+  const char* init = std::getenv(name + 1);
+  if (init == nullptr) {
+    name = "=LUA_INIT";
+    init = std::getenv(name + 1);
+  }
+  if (init == nullptr) return OK;
+  if (init[0] == '@') return dofile(L, init + 1);
+  return dostring(L, init, name);
+}
+
+// ---- interactive mode ----
+
+const char* get_prompt(State* L, bool first) {
+  if (get_global(L, first ? "_PROMPT" : "_PROMPT2") == TNIL) {
+    pop(L, 1);
+    return first ? "> " : ">> ";
+  }
+  const char* p = to_lstring_meta(L, -1, nullptr);
+  remove(L, -2);
+  return p;
+}
+
+bool read_line(State* L, std::string& line, bool first) {
+  const char* prompt = get_prompt(L, first);
+  bool tty = isatty(STDIN_FILENO);
+  if (tty) {
+    std::fputs(prompt, stdout);
+    std::fflush(stdout);
+  }
+  pop(L, 1);
+  line.clear();
+  char buf[4096];
+  bool got = false;
+  while (std::fgets(buf, sizeof buf, stdin)) {
+    got = true;
+    line += buf;
+    if (!line.empty() && line.back() == '\n') break;
+  }
+  if (!got) return false;
+  if (!line.empty() && line.back() == '\n') line.pop_back();
+  if (first && !line.empty() && line[0] == '=') line = "return " + line.substr(1);  // Lua 5.1 habit
+  return true;
+}
+
+// Incomplete input: the syntax error is at end of stream.
+bool is_incomplete(State* L, int status) {
+  if (status != ERRSYNTAX) return false;
+  size_t len;
+  const char* msg = to_lstring(L, -1, &len);
+  const char* eof_mark = "<eof>";
+  size_t marklen = std::strlen(eof_mark);
+  if (len >= marklen && std::strcmp(msg + len - marklen, eof_mark) == 0) {
+    pop(L, 1);
+    return true;
+  }
+  return false;
+}
+
+// Loads one statement, first trying it as "return <line>" so expressions print.
+int load_line(State* L, std::string& buffer) {
+  std::string line;
+  set_top(L, 0);
+  if (!read_line(L, line, true)) return -1;
+  std::string retline = "return " + line;
+  int status = load_bufferx(L, retline.data(), retline.size(), "=stdin", nullptr);
+  if (status == OK) {
+    buffer = line;
+    return status;
+  }
+  pop(L, 1);
+  buffer = line;
+  for (;;) {
+    status = load_bufferx(L, buffer.data(), buffer.size(), "=stdin", nullptr);
+    if (!is_incomplete(L, status)) break;
+    if (!read_line(L, line, false)) return status == OK ? OK : status;
+    buffer += "\n" + line;
+  }
+  return status;
+}
+
+void print_results(State* L) {
+  int n = get_top(L);
+  if (n > 0) {
+    check_stack_or_error(L, MINSTACK, "too many results to print");
+    get_global(L, "print");
+    insert(L, 1);
+    if (pcall(L, n, 0, 0) != OK)
+      print_message(progname, push_fstring(L, "error calling 'print' (%s)", to_string(L, -1)));
+  }
+}
+
+void do_repl(State* L) {
+  const char* oldprogname = progname;
+  progname = nullptr;
+  std::string buffer;
+  int status;
+  while ((status = load_line(L, buffer)) != -1) {
+    if (status == OK) status = docall(L, 0, MULTRET);
+    if (status == OK)
+      print_results(L);
+    else
+      report(L, status);
+  }
+  set_top(L, 0);
+  std::fputs("\n", stdout);
+  std::fflush(stdout);
+  progname = oldprogname;
+}
+
+struct MainArgs {
+  int argc;
+  char** argv;
+  bool ok;
+};
+
+int protected_main(State* L) {
+  auto* args = static_cast<MainArgs*>(to_userdata(L, 1));
+  int argc = args->argc;
+  char** argv = args->argv;
+  int script;
+  int flags = collect_args(argv, &script);
+  check_version(L);
+  if (flags == HAS_ERROR) {
+    print_usage(argv[script]);
+    return 0;
+  }
+  if (flags & HAS_V) print_version();
+  if (flags & HAS_BIG_E) {
+    push_boolean(L, true);
+    set_field(L, REGISTRYINDEX, "LUA_NOENV");
+  }
+  open_libs(L);
+  create_arg_table(L, argv, argc, script);
+  gc(L, GCRESTART);
+  gc(L, GCGEN, 0, 0);
+  if (!(flags & HAS_BIG_E) && handle_init(L) != OK) return 0;
+  if (!run_args(L, argv, script)) return 0;
+  if (script < argc && handle_script(L, argv + script) != OK) return 0;
+  if (flags & HAS_I) {
+    do_repl(L);
+  } else if (script == argc && !(flags & (HAS_E | HAS_V))) {
+    if (isatty(STDIN_FILENO)) {
+      print_version();
+      do_repl(L);
+    } else {
+      dofile(L, nullptr);
+    }
+  }
+  args->ok = true;
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argv[0] && argv[0][0]) progname = argv[0];
+  State* L = new_state();
+  if (L == nullptr) {
+    print_message(progname, "cannot create state: not enough memory");
+    return EXIT_FAILURE;
+  }
+  gc(L, GCSTOP);
+  MainArgs args{argc, argv, false};
+  push_native_function(L, protected_main);
+  push_light_userdata(L, &args);
+  int status = pcall(L, 1, 1, 0);
+  report(L, status);
+  close_state(L);
+  return (args.ok && status == OK) ? EXIT_SUCCESS : EXIT_FAILURE;
+}
