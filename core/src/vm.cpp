@@ -748,17 +748,13 @@ void execute(State* L, CallInfo* ci) {
     vmbreak;                                                              \
   }
 
+  // set_hook marks every Lua frame's trap itself; `counting` is refreshed
+  // here and after native calls and hooks, which may switch it on.
+  refresh_counting();
 startfunc:
   // A Lua frame was just entered (precall set savedpc, top and trap).
-  refresh_counting();
   if (LUNA_UNLIKELY(counting)) count_entry(L, ci->func->as_lclosure()->p);
-  goto loadframe;
 returning:
-  // Back in a Lua caller: hooks, a JIT or a budget may have been switched
-  // on meanwhile.
-  if (LUNA_UNLIKELY(L->hookmask)) ci->trap = 1;
-  refresh_counting();
-loadframe:
   cl = ci->func->as_lclosure();
   k = cl->p->k;
   pc = ci->savedpc;
@@ -1171,8 +1167,6 @@ loadframe:
           ci = nci;
           goto startfunc;
         }
-        // A native function ran; it may have switched hooks (or counting) on.
-        if (LUNA_UNLIKELY(L->hookmask)) ci->trap = 1;
         refresh_counting();
         updatebase();
         vmbreak;
@@ -1196,6 +1190,7 @@ loadframe:
         }
         int n = pretailcall(L, ci, ra, b, delta);
         if (n < 0) goto startfunc;
+        refresh_counting();
         ci->func -= delta;
         poscall(L, ci, n);
         goto ret;
@@ -1300,7 +1295,6 @@ loadframe:
           ci = nci;
           goto startfunc;
         }
-        if (LUNA_UNLIKELY(L->hookmask)) ci->trap = 1;
         refresh_counting();
         updatebase();
         vmbreak;
