@@ -240,24 +240,21 @@ int handle_init(State* L) {
 
 // ---- interactive mode ----
 
-const char* get_prompt(State* L, bool first) {
-  if (get_global(L, first ? "_PROMPT" : "_PROMPT2") == TNIL) {
+std::string get_prompt(State* L, bool first) {
+  std::string prompt = first ? "> " : ">> ";
+  if (get_global(L, first ? "_PROMPT" : "_PROMPT2") != TNIL) {
+    prompt = to_lstring_meta(L, -1, nullptr);
     pop(L, 1);
-    return first ? "> " : ">> ";
   }
-  const char* p = to_lstring_meta(L, -1, nullptr);
-  remove(L, -2);
-  return p;
+  pop(L, 1);
+  return prompt;
 }
 
 bool read_line(State* L, std::string& line, bool first) {
-  const char* prompt = get_prompt(L, first);
-  bool tty = isatty(STDIN_FILENO);
-  if (tty) {
-    std::fputs(prompt, stdout);
+  if (isatty(STDIN_FILENO)) {
+    std::fputs(get_prompt(L, first).c_str(), stdout);
     std::fflush(stdout);
   }
-  pop(L, 1);
   line.clear();
   char buf[4096];
   bool got = false;

@@ -1,5 +1,5 @@
 -- Ackermann function: deep non-tail recursion.
-local n = tonumber(arg and arg[1]) or 9
+local n = tonumber(arg and arg[1]) or 10
 local function ack(m, k)
   if m == 0 then return k + 1 end
   if k == 0 then return ack(m - 1, 1) end

@@ -1,5 +1,5 @@
 -- Mandelbrot set membership count: tight float loop.
-local n = tonumber(arg and arg[1]) or 600
+local n = tonumber(arg and arg[1]) or 1000
 local count = 0
 local iter = 50
 for y = 0, n - 1 do

@@ -1,5 +1,5 @@
 -- N-body simulation of the Jovian planets: float arithmetic on table fields.
-local n = tonumber(arg and arg[1]) or 100000
+local n = tonumber(arg and arg[1]) or 300000
 local sqrt = math.sqrt
 local PI = math.pi
 local SOLAR_MASS = 4 * PI * PI

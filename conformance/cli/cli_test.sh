@@ -53,7 +53,7 @@ LUA
 expect "-e prints" 0 "3" "" -- "$luna" -e "print(1+2)"
 expect "-e twice in order" 0 $'a\nb' "" -- "$luna" -e "print'a'" -e "print'b'"
 expect "script args" 0 $'2\t'"$tmp/args.lua"$'\tx\ty\tx\ty\ntrue' "" -- "$luna" "$tmp/args.lua" x y
-expect "arg negative indices" 0 "$luna"$'\t-e' "" -- "$luna" -e "print(arg[-2], arg[-1])" "$tmp/mod.lua"
+expect "arg negative indices" 0 $'-e\tprint(arg[-2], arg[-1])' "" -- "$luna" -e "print(arg[-2], arg[-1])" "$tmp/mod.lua"
 expect "runtime error exit 1" 1 "" "err.lua:1: boom" -- "$luna" "$tmp/err.lua"
 expect "traceback on error" 1 "" "stack traceback:" -- "$luna" "$tmp/err.lua"
 expect "error in -e" 1 "" '\(command line\):1: attempt to call a nil value \(global .nofunc.\)' -- "$luna" -e "nofunc()"
@@ -76,7 +76,7 @@ printf 'x = 10\nprint(x * 2)\nfunction f()\nreturn 5\nend\nprint(f())\n= 1 + 1\n
 version=$("$luna" -v 2>/dev/null)
 STDIN_FILE="$tmp/repl.lua" expect "-i multi-line input" 0 "$version"$'\n20\n5\n2' "" -- "$luna" -i -e ""
 expect "error object not a string" 1 "" "error object is a table value" -- "$luna" -e "error({})"
-expect "-- stops options" 0 $'1\t-e' "" -- "$luna" -- "$tmp/args.lua" -e
+expect "-- stops options" 0 $'1\t'"$tmp/args.lua"$'\t-e\tnil\t-e\ntrue' "" -- "$luna" -- "$tmp/args.lua" -e
 expect "-W warnings on" 0 "" "Lua warning: hi" -- "$luna" -W -e "warn('hi')"
 
 echo "cli: $pass passed, $fail failed"

@@ -446,7 +446,8 @@ const char* gsub(State* L, const char* s, const char* p, const char* r) {
   size_t l = std::strlen(p);
   Buffer b(L);
   const char* wild;
-  while ((wild = std::strstr(s, p)) != nullptr) {
+  // An empty pattern would match forever at the same place: nothing to replace.
+  while (l > 0 && (wild = std::strstr(s, p)) != nullptr) {
     b.add(s, static_cast<size_t>(wild - s));
     b.add(r);
     s = wild + l;

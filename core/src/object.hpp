@@ -50,6 +50,9 @@ struct Udata;
 struct State;
 
 // 16-byte tagged value: 64-bit payload plus tag. Integers and floats both exact.
+// It lives in an inline namespace so that its mangled name differs from the
+// embedding API's public luna::Value (vm.hpp); no translation unit sees both.
+inline namespace internal {
 struct Value {
   union {
     GCObject* gc;
@@ -95,6 +98,7 @@ struct Value {
   inline State* as_thread() const;
   inline Proto* as_proto() const;
 };
+}  // namespace internal
 static_assert(sizeof(Value) == 16);
 
 // Common header of every collectable object.

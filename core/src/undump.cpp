@@ -275,6 +275,156 @@ class Loader {
     }
     if (f->is_vararg && get_op(f->code[0]) != OP_VARARGPREP) corrupted();
     for (int pc = 0; pc < n; pc++) check_instruction(f, pc);
+    check_register_types(f);
+  }
+
+  // ------------------------------------- register contents along the flow
+  // SETLIST stores into R[A] as a table and SELF with a register key reads
+  // it as a string, without checking: in every path reaching them, R[A]
+  // must come from NEWTABLE and the key from LOADK(X) of a string. A forward
+  // data-flow pass over the control-flow graph proves it: per instruction,
+  // the registers known to hold such values on every path in.
+
+  struct RegSet {
+    uint64_t w[4] = {0, 0, 0, 0};
+    bool has(int r) const { return (w[r >> 6] >> (r & 63)) & 1; }
+    void set(int r, bool on) {
+      uint64_t bit = uint64_t(1) << (r & 63);
+      if (on) w[r >> 6] |= bit; else w[r >> 6] &= ~bit;
+    }
+    void clear_from(int r, int count) {
+      for (int i = r; i < r + count && i < 256; i++) set(i, false);
+    }
+    bool meet(const RegSet& o) {  // intersection; true if it changed
+      bool changed = false;
+      for (int i = 0; i < 4; i++) {
+        uint64_t nw = w[i] & o.w[i];
+        if (nw != w[i]) changed = true;
+        w[i] = nw;
+      }
+      return changed;
+    }
+  };
+  struct Known {
+    RegSet tables, strings;
+    bool meet(const Known& o) {
+      bool a = tables.meet(o.tables);
+      bool b = strings.meet(o.strings);
+      return a || b;
+    }
+    void kill(int r, int count) {
+      tables.clear_from(r, count);
+      strings.clear_from(r, count);
+    }
+  };
+
+  static Known transfer(const Proto* f, int pc, Known k) {
+    Instruction i = f->code[pc];
+    int a = getarg_A(i), b = getarg_B(i);
+    switch (get_op(i)) {
+      case OP_NEWTABLE:
+        k.kill(a, 1);
+        k.tables.set(a, true);
+        break;
+      case OP_LOADK: case OP_LOADKX: {
+        int idx = get_op(i) == OP_LOADK ? getarg_Bx(i) : getarg_Ax(f->code[pc + 1]);
+        k.kill(a, 1);
+        k.strings.set(a, f->k[idx].is_string());
+        break;
+      }
+      case OP_MOVE: {
+        bool t = k.tables.has(b), str = k.strings.has(b);
+        k.tables.set(a, t);
+        k.strings.set(a, str);
+        break;
+      }
+      case OP_SELF: k.kill(a, 2); break;
+      case OP_LOADNIL: k.kill(a, b + 1); break;
+      case OP_CONCAT: k.kill(a, b); break;
+      case OP_CALL: case OP_TAILCALL: case OP_VARARG: k.kill(a, 256); break;
+      case OP_TFORCALL: k.kill(a + 3, 256); break;
+      case OP_FORPREP: case OP_FORLOOP: k.kill(a, 4); break;
+      case OP_TFORLOOP: k.kill(a + 2, 1); break;
+      default:
+        if (op_info[get_op(i)].sets_a) k.kill(a, 1);
+        break;
+    }
+    return k;
+  }
+
+  // Where control may go after the instruction at pc (at most two places).
+  static int successors(const Proto* f, int pc, int out[2]) {
+    Instruction i = f->code[pc];
+    OpCode op = get_op(i);
+    switch (op) {
+      case OP_JMP: out[0] = pc + 1 + getarg_sJ(i); return 1;
+      case OP_RETURN: case OP_RETURN0: case OP_RETURN1: return 0;
+      case OP_LFALSESKIP: case OP_LOADKX: case OP_NEWTABLE: out[0] = pc + 2; return 1;
+      case OP_SETLIST: out[0] = pc + (getarg_k(i) ? 2 : 1); return 1;
+      case OP_FORPREP: out[0] = pc + 1; out[1] = pc + 2 + getarg_Bx(i); return 2;
+      case OP_FORLOOP: case OP_TFORLOOP: out[0] = pc + 1; out[1] = pc + 1 - getarg_Bx(i); return 2;
+      case OP_TFORPREP: out[0] = pc + 1 + getarg_Bx(i); return 1;
+      default:
+        out[0] = pc + 1;
+        if (op_info[op].is_test) {
+          out[1] = pc + 2;
+          return 2;
+        }
+        return 1;
+    }
+  }
+
+  void check_register_types(const Proto* f) {
+    int n = f->sizecode;
+    // One block for all the scratch arrays, so that nothing leaks if the
+    // allocation fails.
+    size_t un = static_cast<size_t>(n);
+    size_t bytes = un * (sizeof(Known) + sizeof(int) + 2 * sizeof(bool));
+    char* block = static_cast<char*>(mem_alloc(L_, bytes));
+    Known* in = reinterpret_cast<Known*>(block);
+    int* work = reinterpret_cast<int*>(block + un * sizeof(Known));
+    bool* seen = reinterpret_cast<bool*>(block + un * (sizeof(Known) + sizeof(int)));
+    bool* queued = seen + un;
+    for (int pc = 0; pc < n; pc++) {
+      in[pc] = Known();
+      seen[pc] = queued[pc] = false;
+    }
+    int nwork = 0;
+    seen[0] = queued[0] = true;
+    work[nwork++] = 0;
+    while (nwork > 0) {
+      int pc = work[--nwork];
+      queued[pc] = false;
+      Known out = transfer(f, pc, in[pc]);
+      int succ[2];
+      int ns = successors(f, pc, succ);
+      for (int s = 0; s < ns; s++) {
+        int t = succ[s];
+        bool changed;
+        if (!seen[t]) {
+          in[t] = out;
+          seen[t] = true;
+          changed = true;
+        } else {
+          changed = in[t].meet(out);
+        }
+        if (changed && !queued[t]) {
+          queued[t] = true;
+          work[nwork++] = t;
+        }
+      }
+    }
+    bool ok = true;
+    for (int pc = 0; pc < n && ok; pc++) {
+      if (!seen[pc]) continue;  // dead code never runs
+      Instruction i = f->code[pc];
+      if (get_op(i) == OP_SETLIST)
+        ok = in[pc].tables.has(getarg_A(i));
+      else if (get_op(i) == OP_SELF && !getarg_k(i))
+        ok = in[pc].strings.has(getarg_C(i));
+    }
+    mem_free(L_, block, bytes);
+    if (!ok) corrupted();
   }
 
   void check(bool ok) {
@@ -343,11 +493,18 @@ class Loader {
       case OP_SETTABLE: reg(f, a); reg(f, b); rk(f, i); break;
       case OP_SETI: reg(f, a); rk(f, i); break;
       case OP_SETFIELD: reg(f, a); kstr(f, b); rk(f, i); break;
-      case OP_NEWTABLE:
+      case OP_NEWTABLE: {
         reg(f, a);
-        check(b <= 32);  // hash sizes beyond 2^31 cannot be genuine
         check(pc + 1 < f->sizecode && get_op(f->code[pc + 1]) == OP_EXTRAARG);
+        // Size hints cannot exceed what the code could fill: one hash field
+        // per instruction, one SETLIST batch of array items per instruction.
+        // Larger ones would only be a way to allocate huge tables.
+        check(b == 0 || b - 1 <= ceil_log2(static_cast<unsigned>(f->sizecode)));
+        uint64_t asize = static_cast<uint64_t>(c);
+        if (getarg_k(i)) asize += static_cast<uint64_t>(getarg_Ax(f->code[pc + 1])) * (MAXARG_C + 1);
+        check(asize <= static_cast<uint64_t>(f->sizecode) * FIELDS_PER_FLUSH);
         break;
+      }
       case OP_SELF:
         reg(f, a + 1);
         reg(f, b);

@@ -624,15 +624,16 @@ void execute(State* L, CallInfo* ci) {
     gc_check(L);                               \
     updatebase();                              \
   }
-// Line/count hooks: ci->trap is set while they are active.
-#define vmfetch()                                   \
-  {                                                 \
-    if (LUNA_UNLIKELY(ci->trap)) {                  \
-      ci->trap = trace_exec(L, pc);                 \
-      updatebase();                                 \
-      refresh_counting();                           \
-    }                                               \
-    i = *pc++;                                      \
+// Line/count hooks: ci->trap is set while they are active. As in 5.4,
+// a vararg function's VARARGPREP is not traced: hooks start after it.
+#define vmfetch()                                                     \
+  {                                                                   \
+    if (LUNA_UNLIKELY(ci->trap) && get_op(*pc) != OP_VARARGPREP) {    \
+      ci->trap = trace_exec(L, pc);                                   \
+      updatebase();                                                   \
+      refresh_counting();                                             \
+    }                                                                 \
+    i = *pc++;                                                        \
   }
 // A backward jump just landed at pc, n instructions back.
 #define refresh_counting() (counting = g->jit != null_jit || g->instr_budget != 0)
@@ -1344,6 +1345,8 @@ returning:
       }
       vmcase(OP_VARARGPREP) {
         ProtectNT(adjust_varargs(L, ci, cl->p, getarg_A(i)));
+        // The next instruction is the first traced one: a new line.
+        if (LUNA_UNLIKELY(ci->trap)) L->oldpc = 1;
         vmbreak;
       }
       vmcase(OP_EXTRAARG) {

@@ -1,0 +1,289 @@
+// Google Benchmark cases for the VM's hot paths, driven through the public
+// stack API (luna/api.hpp). Lua-side loops report per-iteration cost via
+// items_per_second; API-side cases time one API operation per iteration.
+#include <benchmark/benchmark.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "luna/api.hpp"
+
+namespace {
+
+using luna::State;
+
+// A state with the standard library; aborts the benchmark run on errors
+// (a broken benchmark must not report a time).
+State* fresh_state() {
+  State* L = luna::new_state();
+  luna::open_libs(L);
+  return L;
+}
+
+void check(State* L, int status) {
+  if (status != luna::OK) {
+    std::fprintf(stderr, "bench_vm: %s\n", luna::to_string(L, -1));
+    std::abort();
+  }
+}
+
+// Loads `src`, which must return a function f(n); leaves f on the stack.
+void load_loop(State* L, const char* src) {
+  check(L, luna::load_string(L, src));
+  check(L, luna::pcall(L, 0, 1, 0));
+}
+
+// Runs the function on the stack top once per benchmark iteration with
+// argument n, counting n items per iteration.
+void run_loop(benchmark::State& bs, State* L, luna::Integer n) {
+  for (auto _ : bs) {
+    luna::push_value(L, -1);
+    luna::push_integer(L, n);
+    check(L, luna::pcall(L, 1, 0, 0));
+  }
+  bs.SetItemsProcessed(bs.iterations() * n);
+}
+
+void lua_loop(benchmark::State& bs, const char* src) {
+  State* L = fresh_state();
+  load_loop(L, src);
+  run_loop(bs, L, bs.range(0));
+  luna::close_state(L);
+}
+
+// ---- call/return ----
+void BM_LuaCallReturn(benchmark::State& bs) {
+  lua_loop(bs, R"(
+    local function id(x) return x end
+    return function(n) local s = 0 for i = 1, n do s = s + id(i) end return s end)");
+}
+BENCHMARK(BM_LuaCallReturn)->Arg(100000);
+
+void BM_ApiCallLua(benchmark::State& bs) {
+  State* L = fresh_state();
+  check(L, luna::load_string(L, "return function(x) return x end"));
+  check(L, luna::pcall(L, 0, 1, 0));
+  luna::Integer i = 0;
+  for (auto _ : bs) {
+    luna::push_value(L, -1);
+    luna::push_integer(L, ++i);
+    luna::call(L, 1, 1);
+    benchmark::DoNotOptimize(luna::to_integerx(L, -1));
+    luna::pop(L, 1);
+  }
+  luna::close_state(L);
+}
+BENCHMARK(BM_ApiCallLua);
+
+int native_add(State* L) {
+  luna::push_integer(L, luna::check_integer(L, 1) + 1);
+  return 1;
+}
+void BM_LuaCallNative(benchmark::State& bs) {
+  State* L = fresh_state();
+  luna::push_native_function(L, native_add);
+  luna::set_global(L, "native_add");
+  load_loop(L, R"(
+    local f = native_add
+    return function(n) local s = 0 for i = 1, n do s = s + f(i) end return s end)");
+  run_loop(bs, L, bs.range(0));
+  luna::close_state(L);
+}
+BENCHMARK(BM_LuaCallNative)->Arg(100000);
+
+// ---- table array part ----
+void BM_LuaArrayGetSet(benchmark::State& bs) {
+  lua_loop(bs, R"(
+    local t = {}
+    for i = 1, 1024 do t[i] = i end
+    return function(n)
+      local s = 0
+      for i = 1, n do local j = (i & 1023) + 1 t[j] = t[j] + 1 s = s + t[j] end
+      return s
+    end)");
+}
+BENCHMARK(BM_LuaArrayGetSet)->Arg(100000);
+
+void BM_ApiArrayGetSet(benchmark::State& bs) {
+  State* L = fresh_state();
+  luna::create_table(L, 1024, 0);
+  for (int i = 1; i <= 1024; i++) {
+    luna::push_integer(L, i);
+    luna::raw_set_i(L, -2, i);
+  }
+  luna::Integer j = 0;
+  for (auto _ : bs) {
+    j = (j & 1023) + 1;
+    luna::raw_get_i(L, -1, j);
+    luna::raw_set_i(L, -2, 1025 - j);
+  }
+  luna::close_state(L);
+}
+BENCHMARK(BM_ApiArrayGetSet);
+
+// ---- hash part, string keys ----
+void BM_LuaHashGetSet(benchmark::State& bs) {
+  lua_loop(bs, R"(
+    local t = {alpha = 1, beta = 2, gamma = 3, delta = 4}
+    return function(n)
+      for i = 1, n do
+        t.alpha = t.beta + 1
+        t.gamma = t.delta + t.alpha
+      end
+      return t.gamma
+    end)");
+}
+BENCHMARK(BM_LuaHashGetSet)->Arg(100000);
+
+void BM_ApiHashGetSet(benchmark::State& bs) {
+  State* L = fresh_state();
+  std::vector<std::string> keys;
+  for (int i = 0; i < 64; i++) keys.push_back("key" + std::to_string(i));
+  luna::new_table(L);
+  for (const auto& key : keys) {
+    luna::push_integer(L, 1);
+    luna::set_field(L, -2, key.c_str());
+  }
+  size_t i = 0;
+  for (auto _ : bs) {
+    const char* key = keys[i++ & 63].c_str();
+    luna::get_field(L, -1, key);
+    luna::set_field(L, -2, key);
+  }
+  luna::close_state(L);
+}
+BENCHMARK(BM_ApiHashGetSet);
+
+// ---- string interning ----
+// Pushing a short string hashes it and looks it up in the intern table;
+// half the strings already exist, half are new ones the GC must reclaim.
+void BM_ApiStringIntern(benchmark::State& bs) {
+  State* L = fresh_state();
+  std::vector<std::string> words;
+  for (int i = 0; i < 4096; i++) words.push_back("word_" + std::to_string(i * 7919));
+  luna::create_table(L, 2048, 0);
+  for (int i = 0; i < 2048; i++) {  // keep the even-numbered words alive
+    luna::push_string(L, words[2 * i].c_str());
+    luna::raw_set_i(L, -2, i + 1);
+  }
+  size_t i = 0;
+  for (auto _ : bs) {
+    const std::string& w = words[i++ & 4095];
+    benchmark::DoNotOptimize(luna::push_lstring(L, w.data(), w.size()));
+    luna::pop(L, 1);
+  }
+  luna::close_state(L);
+}
+BENCHMARK(BM_ApiStringIntern);
+
+void BM_LuaStringIntern(benchmark::State& bs) {
+  lua_loop(bs, R"(
+    local char = string.char
+    return function(n)
+      local c = 0
+      for i = 1, n do
+        local s = char(97 + i % 26, 97 + i % 7, 97 + i % 11)
+        if s == "abc" then c = c + 1 end
+      end
+      return c
+    end)");
+}
+BENCHMARK(BM_LuaStringIntern)->Arg(100000);
+
+// ---- concatenation ----
+void BM_LuaConcat(benchmark::State& bs) {
+  lua_loop(bs, R"(
+    return function(n)
+      local len = 0
+      for i = 1, n do local s = "item" .. i .. ":" .. "x" len = len + #s end
+      return len
+    end)");
+}
+BENCHMARK(BM_LuaConcat)->Arg(100000);
+
+void BM_ApiConcat(benchmark::State& bs) {
+  State* L = fresh_state();
+  luna::Integer i = 0;
+  for (auto _ : bs) {
+    luna::push_string(L, "prefix-");
+    luna::push_integer(L, ++i);
+    luna::push_string(L, "-suffix");
+    luna::concat(L, 3);
+    luna::pop(L, 1);
+  }
+  luna::close_state(L);
+}
+BENCHMARK(BM_ApiConcat);
+
+// ---- closure creation ----
+void BM_LuaClosureCreation(benchmark::State& bs) {
+  lua_loop(bs, R"(
+    return function(n)
+      local s = 0
+      for i = 1, n do local f = function() return i end s = s + f() end
+      return s
+    end)");
+}
+BENCHMARK(BM_LuaClosureCreation)->Arg(100000);
+
+// ---- a full GC cycle over N live objects ----
+void BM_FullGcCycle(benchmark::State& bs) {
+  State* L = fresh_state();
+  const luna::Integer n = bs.range(0);
+  luna::create_table(L, static_cast<int>(n), 0);
+  for (luna::Integer i = 1; i <= n; i++) {
+    luna::create_table(L, 0, 1);
+    luna::push_integer(L, i);
+    luna::set_field(L, -2, "v");
+    luna::raw_set_i(L, -2, i);
+  }
+  for (auto _ : bs) luna::gc(L, luna::GCCOLLECT);
+  bs.SetItemsProcessed(bs.iterations() * n);
+  luna::close_state(L);
+}
+BENCHMARK(BM_FullGcCycle)->Arg(10000)->Arg(100000)->Unit(benchmark::kMicrosecond);
+
+// Allocation churn: short-lived tables, the collector runs as debt grows.
+void BM_LuaAllocChurn(benchmark::State& bs) {
+  lua_loop(bs, R"(
+    return function(n)
+      local keep
+      for i = 1, n do keep = {i, i + 1} end
+      return keep[1]
+    end)");
+}
+BENCHMARK(BM_LuaAllocChurn)->Arg(100000);
+
+// ---- pcall overhead ----
+int native_nop(State*) { return 0; }
+void BM_ApiPcallNative(benchmark::State& bs) {
+  State* L = fresh_state();
+  for (auto _ : bs) {
+    luna::push_native_function(L, native_nop);
+    benchmark::DoNotOptimize(luna::pcall(L, 0, 0, 0));
+  }
+  luna::close_state(L);
+}
+BENCHMARK(BM_ApiPcallNative);
+
+void BM_LuaPcall(benchmark::State& bs) {
+  lua_loop(bs, R"(
+    local pcall = pcall
+    local function f(x) return x end
+    return function(n) local s = 0 for i = 1, n do local _, v = pcall(f, i) s = s + v end return s end)");
+}
+BENCHMARK(BM_LuaPcall)->Arg(100000);
+
+void BM_LuaPcallError(benchmark::State& bs) {
+  lua_loop(bs, R"(
+    local pcall, error = pcall, error
+    local function f(x) error(x) end
+    return function(n) local c = 0 for i = 1, n do if not pcall(f, i) then c = c + 1 end end return c end)");
+}
+BENCHMARK(BM_LuaPcallError)->Arg(10000);
+
+}  // namespace
+
+BENCHMARK_MAIN();
