@@ -2,7 +2,7 @@
 // luna's own cases) in a mode, each in a child process with a time limit,
 // and compares the outcome with the expectations file.
 //
-//   luna-conformance --suite DIR --expect FILE [--mode interp] [--jobs N]
+//   luna-conformance --suite DIR --expect FILE [--mode interp|send] [--jobs N]
 //                    [--timeout SECONDS] [--logs DIR] [FILE.lua ...]
 //
 // Expectations: one line per file and mode: "<file> <mode> pass|fail|skip [reason]".
@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "luna/api.hpp"
+#include "luna/send_vm.hpp"
 
 namespace {
 
@@ -115,6 +116,35 @@ int traceback_handler(luna::State* L) {
   std::_Exit(status == luna::OK ? 0 : 1);
 }
 
+// Child process body for the send mode: the file runs through a SendVm
+// made on this thread and used only from another one.
+[[noreturn]] void run_file_in_child_send(const Options& opt, const std::string& file) {
+  if (chdir(opt.suite.c_str()) != 0) {
+    std::perror("chdir");
+    std::_Exit(3);
+  }
+  int code = 1;
+  {
+    luna::SendVm vm;
+    for (const char* name : {"_U", "_soft", "_port", "_nomsg"}) {
+      if (file == "all.lua" && std::strcmp(name, "_U") != 0) continue;
+      vm.set_global(name, true);
+    }
+    std::thread worker([&] {
+      try {
+        vm.do_file(file);
+        code = 0;
+      } catch (const luna::LuaError& e) {
+        std::fprintf(stderr, "luna-conformance: %s\n", e.traceback().empty() ? e.what() : e.traceback().c_str());
+      }
+    });
+    worker.join();
+  }
+  std::fflush(stdout);
+  std::fflush(stderr);
+  std::_Exit(code);
+}
+
 struct Running {
   pid_t pid;
   const Expectation* exp;
@@ -164,7 +194,7 @@ int main(int argc, char** argv) {
   }
   if (opt.suite.empty()) die("no suite folder: pass --suite DIR or set LUNA_LUA_TESTS");
   if (opt.expect.empty()) die("no expectations file: pass --expect FILE");
-  if (opt.mode != "interp") die("unknown mode '" + opt.mode + "' (modes: interp)");
+  if (opt.mode != "interp" && opt.mode != "send") die("unknown mode '" + opt.mode + "' (modes: interp, send)");
   char resolved[4096];
   if (!realpath(opt.suite.c_str(), resolved)) die("suite folder not found: " + opt.suite);
   opt.suite = resolved;
@@ -228,6 +258,7 @@ int main(int argc, char** argv) {
       if (pid == 0) {
         FILE* f = std::freopen(log.c_str(), "w", stdout);
         if (f) dup2(fileno(stdout), STDERR_FILENO);
+        if (opt.mode == "send") run_file_in_child_send(opt, e->file);
         run_file_in_child(opt, e->file);
       }
       running.push_back({pid, e, std::chrono::steady_clock::now(), log});

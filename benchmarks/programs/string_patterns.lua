@@ -1,5 +1,5 @@
 -- Pattern matching: gsub, find and gmatch over generated text.
-local n = tonumber(arg and arg[1]) or 10000
+local n = tonumber(arg and arg[1]) or 15000
 
 local words = { "alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta",
                 "iota", "kappa", "lambda", "mu", "nu", "xi", "omicron", "pi" }

@@ -1,6 +1,6 @@
 -- Word frequencies: string keys in a hash table, lookups and updates,
 -- then the top words ordered by count (ties broken by the word).
-local n = tonumber(arg and arg[1]) or 2000000
+local n = tonumber(arg and arg[1]) or 3000000
 
 local syllables = { "ka", "lo", "mi", "ne", "ru", "sa", "to", "vi", "ze", "po", "qu", "ba" }
 local seed = 7

@@ -32,15 +32,11 @@ int current_line(CallInfo* ci) { return get_func_line(ci_func(ci)->p, current_pc
 
 void chunk_id(char* out, const char* source, size_t srclen) {
   constexpr size_t room = IDSIZE;  // bytes available in out, including the '\0'
-  if (srclen == 0) {
-    out[0] = '\0';
-    return;
-  }
-  if (*source == '=') {  // taken literally, truncated to fit
+  if (srclen > 0 && *source == '=') {  // taken literally, truncated to fit
     size_t n = srclen - 1 < room - 1 ? srclen - 1 : room - 1;
     std::memcpy(out, source + 1, n);
     out[n] = '\0';
-  } else if (*source == '@') {  // a file name: keep its end, which is most telling
+  } else if (srclen > 0 && *source == '@') {  // a file name: keep its end, which is most telling
     size_t n = srclen - 1;
     if (n <= room - 1) {
       std::memcpy(out, source + 1, n);

@@ -226,7 +226,8 @@ void stack_grow(State* L, int n, bool raise_error) {
     return;
   }
   if (n < MAXSTACK) {
-    int needed = static_cast<int>(L->top - L->stack) + n;
+    // Callers test `free <= n`, so growth must leave more than n slots free.
+    int needed = static_cast<int>(L->top - L->stack) + n + 1;
     int newsize = 2 * size;
     if (newsize > MAXSTACK) newsize = MAXSTACK;
     if (newsize < needed) newsize = needed;
@@ -295,39 +296,61 @@ void free_ci_list(State* L) {
 
 // ------------------------------------------------------------- calls
 
-CallInfo* precall(State* L, Value* func, int nresults) {
-  for (;;) {
-    switch (func->tag) {
-      case Tag::LightFn:
-      case Tag::NClosure:
-        precall_native(L, func, nresults, native_fn(*func));
-        return nullptr;
-      case Tag::LClosure: {
-        Proto* p = func->as_lclosure()->p;
-        int narg = static_cast<int>(L->top - func) - 1;
-        int fsize = p->maxstacksize;
-        if (L->stack_last - L->top <= fsize) {
-          ptrdiff_t fo = L->save(func);
-          stack_grow(L, fsize);
-          func = L->restore(fo);
-        }
-        CallInfo* ci = next_ci(L);
-        ci->func = func;
-        ci->nresults = static_cast<int16_t>(nresults);
-        ci->callstatus = 0;
-        ci->top = func + 1 + fsize;
-        ci->savedpc = p->code;
-        ci->nextraargs = 0;
-        ci->trap = L->hookmask ? 1 : 0;
-        for (; narg < p->numparams; narg++) *L->top++ = Value();
-        if (L->hookmask) hook_call(L, ci);
-        return ci;
-      }
-      default:
-        func = insert_call_tm(L, func);
-        break;
-    }
+// Every Lua-to-Lua call goes through precall, so its Lua-closure path makes
+// no calls at all: everything rare (natives, __call, stack growth, a new
+// CallInfo, hooks) is a tail call to an out-of-line helper, which lets the
+// compiler skip saving registers on the common path.
+namespace {
+
+[[gnu::noinline]] CallInfo* precall_other(State* L, Value* func, int nresults) {
+  switch (func->tag) {
+    case Tag::LightFn:
+    case Tag::NClosure:
+      precall_native(L, func, nresults, native_fn(*func));
+      return nullptr;
+    default:
+      return precall(L, insert_call_tm(L, func), nresults);
   }
+}
+
+[[gnu::noinline]] CallInfo* precall_grow(State* L, Value* func, int nresults) {
+  ptrdiff_t fo = L->save(func);
+  stack_grow(L, func->as_lclosure()->p->maxstacksize);
+  return precall(L, L->restore(fo), nresults);
+}
+
+// Allocates the CallInfo after L->ci, then retries.
+[[gnu::noinline]] CallInfo* precall_new_frame(State* L, Value* func, int nresults) {
+  L->ci = next_ci(L)->previous;
+  return precall(L, func, nresults);
+}
+
+[[gnu::noinline]] CallInfo* precall_hooked(State* L, CallInfo* ci) {
+  hook_call(L, ci);
+  return ci;
+}
+
+}  // namespace
+
+CallInfo* precall(State* L, Value* func, int nresults) {
+  if (__builtin_expect(func->tag != Tag::LClosure, 0)) return precall_other(L, func, nresults);
+  Proto* p = func->as_lclosure()->p;
+  int fsize = p->maxstacksize;
+  if (__builtin_expect(L->stack_last - L->top <= fsize, 0)) return precall_grow(L, func, nresults);
+  CallInfo* ci = L->ci->next;
+  if (__builtin_expect(ci == nullptr, 0)) return precall_new_frame(L, func, nresults);
+  L->ci = ci;
+  ci->func = func;
+  ci->nresults = static_cast<int16_t>(nresults);
+  ci->callstatus = 0;
+  ci->top = func + 1 + fsize;
+  ci->savedpc = p->code;
+  ci->nextraargs = 0;
+  int hooked = L->hookmask;
+  ci->trap = hooked ? 1 : 0;
+  for (int narg = static_cast<int>(L->top - func) - 1; narg < p->numparams; narg++) *L->top++ = Value();
+  if (__builtin_expect(hooked != 0, 0)) return precall_hooked(L, ci);
+  return ci;
 }
 
 int pretailcall(State* L, CallInfo* ci, Value* func, int narg1, int delta) {

@@ -28,7 +28,7 @@
 namespace luna::dumpfmt {
 
 constexpr uint8_t VERSION = 0x54;
-constexpr uint8_t FORMAT = 0x4c;  // not 0: PUC-Rio chunks are rejected as a format mismatch
+constexpr uint8_t FORMAT = 0;  // as PUC-Rio; its chunks then fail the later checks
 constexpr const char* DATA = "\x19\x93\r\n\x1a\n";
 constexpr size_t DATA_LEN = 6;
 constexpr Integer TEST_INT = 0x5678;

@@ -198,15 +198,21 @@ class Collector {
 
   void traverse_thread(State* th) {
     if (th->stack == nullptr) return;  // still being built
-    // Live slots end at top; a Lua frame owns its whole register window up
-    // to ci->top even if top was not raised before this safe point.
+    // At a safe point live slots end at top (the VM lowers top to the last
+    // live register there, so dead registers do not keep garbage alive). An
+    // emergency collection can start inside any allocation, where top may be
+    // stale: then the running Lua frame's whole register window is live and
+    // nothing above top may be cleared.
     Value* limit = th->top;
     Value* end = th->stack_last + EXTRA_STACK;
-    if (th->ci != nullptr && th->ci->is_lua() && th->ci->top > limit && th->ci->top <= end) limit = th->ci->top;
+    bool emergency = g_->gcemergency != 0;
+    if (emergency && th->ci != nullptr && th->ci->is_lua() && th->ci->top > limit && th->ci->top <= end)
+      limit = th->ci->top;
     for (Value* v = th->stack; v < limit; v++) mark_value(*v);
     for (UpVal* uv = th->openupval; uv != nullptr; uv = uv->u.open.next) mark_object_opt(uv);
-    // Dead slots above the live part must not keep garbage alive.
-    for (Value* v = limit; v < end; v++) *v = Value::nil();
+    if (!emergency) {
+      for (Value* v = limit; v < end; v++) *v = Value::nil();
+    }
   }
 
   // Weakness from the metatable's __mode: bit 0 weak keys, bit 1 weak values.
@@ -268,7 +274,11 @@ class Collector {
         traverse_ephemeron(t);
         link(&g_->ephemeron, t);
         break;
-      default:
+      default:  // weak keys and values: nothing marked, but empty entries
+                // must not keep a key the sweep is about to free
+        for (unsigned i = 0; i < nsize; i++) {
+          if (t->node[i].val.is_nil()) clear_key(&t->node[i]);
+        }
         link(&g_->allweak, t);
         break;
     }

@@ -158,7 +158,8 @@ Integer int_mod(Integer a, Integer b) {
 
 Number float_mod(Number a, Number b) {
   Number m = std::fmod(a, b);
-  if ((m > 0) ? b < 0 : (m < 0 && b != m)) m += b;
+  // fmod keeps the sign of a; Lua's result takes the sign of b.
+  if ((m > 0) ? b < 0 : (m < 0 && b > 0)) m += b;
   return m;
 }
 

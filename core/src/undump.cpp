@@ -279,21 +279,24 @@ class Loader {
   }
 
   // ------------------------------------- register contents along the flow
-  // SETLIST stores into R[A] as a table and SELF with a register key reads
-  // it as a string, without checking: in every path reaching them, R[A]
-  // must come from NEWTABLE and the key from LOADK(X) of a string. A forward
-  // data-flow pass over the control-flow graph proves it: per instruction,
-  // the registers known to hold such values on every path in.
+  // Some instructions trust what a register holds: SETLIST stores into R[A]
+  // as a table, SELF with a register key reads it as a string, and FORLOOP
+  // updates R[A..A+2] in place as numbers. A forward data-flow pass over the
+  // control-flow graph proves that on every path reaching them, those
+  // registers were set by NEWTABLE, LOADK(X) of a string and FORPREP, and
+  // not changed since, neither directly nor through an upvalue capturing
+  // the register (a captured register is trusted again after CLOSE).
 
   struct RegSet {
     uint64_t w[4] = {0, 0, 0, 0};
-    bool has(int r) const { return (w[r >> 6] >> (r & 63)) & 1; }
+    bool has(int r) const { return r < 256 && ((w[r >> 6] >> (r & 63)) & 1); }
     void set(int r, bool on) {
+      if (r >= 256) return;
       uint64_t bit = uint64_t(1) << (r & 63);
       if (on) w[r >> 6] |= bit; else w[r >> 6] &= ~bit;
     }
-    void clear_from(int r, int count) {
-      for (int i = r; i < r + count && i < 256; i++) set(i, false);
+    void set_range(int r, int count, bool on) {
+      for (int i = r < 0 ? 0 : r; i < r + count && i < 256; i++) set(i, on);
     }
     bool meet(const RegSet& o) {  // intersection; true if it changed
       bool changed = false;
@@ -307,14 +310,20 @@ class Loader {
   };
   struct Known {
     RegSet tables, strings;
+    RegSet loops;       // bit b: R[b..b+2] hold FORPREP's numbers
+    RegSet uncaptured;  // no open upvalue of a closure made here points to it
     bool meet(const Known& o) {
       bool a = tables.meet(o.tables);
       bool b = strings.meet(o.strings);
-      return a || b;
+      bool c = loops.meet(o.loops);
+      bool d = uncaptured.meet(o.uncaptured);
+      return a || b || c || d;
     }
+    // Registers r .. r+count-1 get unknown values.
     void kill(int r, int count) {
-      tables.clear_from(r, count);
-      strings.clear_from(r, count);
+      tables.set_range(r, count, false);
+      strings.set_range(r, count, false);
+      loops.set_range(r - 2, count + 2, false);
     }
   };
 
@@ -334,20 +343,40 @@ class Loader {
       }
       case OP_MOVE: {
         bool t = k.tables.has(b), str = k.strings.has(b);
+        k.kill(a, 1);
         k.tables.set(a, t);
         k.strings.set(a, str);
         break;
       }
+      case OP_FORPREP:
+        k.kill(a, 4);
+        k.loops.set(a, true);
+        break;
+      case OP_FORLOOP: k.kill(a + 3, 1); break;  // A..A+2 stay numbers
+      case OP_CLOSURE: {
+        k.kill(a, 1);
+        const Proto* np = f->p[getarg_Bx(i)];
+        for (int u = 0; u < np->sizeupvalues; u++)
+          if (np->upvalues[u].instack) k.uncaptured.set(np->upvalues[u].idx, false);
+        break;
+      }
+      case OP_CLOSE: k.uncaptured.set_range(a, 256 - a, true); break;
       case OP_SELF: k.kill(a, 2); break;
       case OP_LOADNIL: k.kill(a, b + 1); break;
       case OP_CONCAT: k.kill(a, b); break;
       case OP_CALL: case OP_TAILCALL: case OP_VARARG: k.kill(a, 256); break;
       case OP_TFORCALL: k.kill(a + 3, 256); break;
-      case OP_FORPREP: case OP_FORLOOP: k.kill(a, 4); break;
       case OP_TFORLOOP: k.kill(a + 2, 1); break;
       default:
         if (op_info[get_op(i)].sets_a) k.kill(a, 1);
         break;
+    }
+    // Any instruction may run Lua code (metamethods, calls) that changes a
+    // captured register through its upvalue.
+    for (int w = 0; w < 4; w++) {
+      if (k.uncaptured.w[w] == ~uint64_t(0)) continue;  // the usual case
+      for (int r = w * 64; r < w * 64 + 64; r++)
+        if (!k.uncaptured.has(r)) k.kill(r, 1);
     }
     return k;
   }
@@ -391,6 +420,7 @@ class Loader {
     }
     int nwork = 0;
     seen[0] = queued[0] = true;
+    in[0].uncaptured.set_range(0, 256, true);
     work[nwork++] = 0;
     while (nwork > 0) {
       int pc = work[--nwork];
@@ -422,6 +452,8 @@ class Loader {
         ok = in[pc].tables.has(getarg_A(i));
       else if (get_op(i) == OP_SELF && !getarg_k(i))
         ok = in[pc].strings.has(getarg_C(i));
+      else if (get_op(i) == OP_FORLOOP)
+        ok = in[pc].loops.has(getarg_A(i));
     }
     mem_free(L_, block, bytes);
     if (!ok) corrupted();

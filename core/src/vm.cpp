@@ -5,9 +5,8 @@
 // Lua-to-Lua calls and returns stay inside one execute() loop: only native
 // code (metamethods called from C++, the API) re-enters execute, marking the
 // entered frame CIST_FRESH so that its return leaves the loop.
-#include <climits>
-#include <clocale>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 
 #include "luna/jit_backend.hpp"
@@ -218,10 +217,10 @@ bool for_limit(State* L, Integer init, const Value* lim, Integer* p, Integer ste
     // A float beyond the integer range (or NaN): clip to the range end.
     if (f > 0) {
       if (step < 0) return true;
-      *p = LLONG_MAX;
+      *p = INT64_MAX;
     } else {
       if (step > 0) return true;
-      *p = LLONG_MIN;
+      *p = INT64_MIN;
     }
   }
   return step > 0 ? init > *p : init < *p;
@@ -280,9 +279,8 @@ inline bool float_for_loop(Value* ra) {
 
 // ------------------------------------------------------------ misc helpers
 
-// Charges n units against the instruction budget; once it is spent every
-// further charge fails too, so a script cannot outlive its budget by
-// catching the error.
+// Once the instruction budget is spent every further charge fails too, so
+// a script cannot outlive its budget by catching the error.
 [[noreturn]] void budget_exhausted(State* L) {
   L->g->instr_budget = 1;
   run_error(L, "instruction budget exhausted");
@@ -618,9 +616,14 @@ void execute(State* L, CallInfo* ci) {
 #define updatebase() (base = ci->func + 1)
 #define Protect(x) { savestate(); x; updatebase(); }
 #define ProtectNT(x) { savepc(); x; updatebase(); }
-#define checkGC()                              \
+// GC safe point after an allocation into ra: as in 5.4, registers above
+// ra are dead here (the compiler allocates the new value at the register
+// top), so the collector sees the stack only up to `limit` and does not
+// keep garbage alive through stale registers.
+#define checkGC(limit)                         \
   if (LUNA_UNLIKELY(g->gcdebt > 0)) {          \
-    savestate();                               \
+    savepc();                                  \
+    L->top = (limit);                          \
     gc_check(L);                               \
     updatebase();                              \
   }
@@ -961,7 +964,7 @@ returning:
         Table* t = table_new(L);
         *ra = Value::object(t);
         if (hsize != 0 || c != 0) table_resize(L, t, c, hsize);
-        checkGC();
+        checkGC(ra + 1);
         vmbreak;
       }
       vmcase(OP_SELF) {
@@ -1089,7 +1092,7 @@ returning:
         int n = getarg_B(i);
         L->top = ra + n;  // operands are the topmost live registers
         ProtectNT(vm_concat(L, n));
-        checkGC();
+        checkGC(L->top);  // just above the result in ra
         vmbreak;
       }
       vmcase(OP_CLOSE) {
@@ -1336,7 +1339,7 @@ returning:
       vmcase(OP_CLOSURE) {
         savestate();
         push_closure(L, cl->p->p[getarg_Bx(i)], cl->upvals, base, RA());
-        checkGC();
+        checkGC(RA() + 1);
         vmbreak;
       }
       vmcase(OP_VARARG) {

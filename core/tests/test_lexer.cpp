@@ -150,12 +150,13 @@ TEST_CASE("long strings and comments", "[lexer]") {
 }
 
 TEST_CASE("line counting and odd characters", "[lexer]") {
-  CHECK(load_error("\n\r\r\n\n\r x = @") == "[string \"...\"]:5: unexpected symbol near '@'");
+  // \n\r, \r\n and \n\r are one line break each.
+  CHECK(load_error("\n\r\r\n\n\r x = @") == "[string \"...\"]:4: unexpected symbol near '@'");
   CHECK(load_error("x = \xC3\xA9") == "[string \"x = \xC3\xA9\"]:1: unexpected symbol near '<\\195>'");
 }
 
 TEST_CASE("values through load", "[lexer]") {
-  CHECK(eval("0x7fffffffffffffff + 1 == math.mininteger") == "true");
+  CHECK(eval("tostring(0x7fffffffffffffff + 1 == math.mininteger)") == "true");
   CHECK(eval("1e308 * 10") == "inf(flt)");
   CHECK(eval("0x10p-1") == "8.0(flt)");
   CHECK(eval("'\\65\\u{20AC}'") == "A\xE2\x82\xAC");

@@ -95,6 +95,10 @@ void warning(State* L, const char* msg, int tocont);
 // Memory cap for the whole state (0 = none): an allocation past it fails
 // like an allocator returning nullptr.
 void set_memory_limit(State* L, size_t bytes);
+// Instruction budget for the whole state (0 = none): once the VM has run
+// about that many more instructions it raises "instruction budget
+// exhausted", and keeps raising it until the budget is set again.
+void set_instruction_budget(State* L, uint64_t instructions);
 
 // ---- basic stack manipulation ----
 int abs_index(State* L, int idx);

@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -52,7 +53,7 @@ void protect(VmCore& core, F&& f) {
 // Stack <-> Value. Both may raise Lua errors: use them only inside
 // protected code or native functions.
 Value to_value(State* L, int idx);
-void push_value(State* L, const Value& v);
+void push(State* L, const Value& v);
 VmCore& core_of(const Value& v);  // throws LuaError for values without a VM
 
 }  // namespace detail
@@ -127,7 +128,7 @@ class Value {
 
  private:
   friend Value detail::to_value(State*, int);
-  friend void detail::push_value(State*, const Value&);
+  friend void detail::push(State*, const Value&);
   friend detail::VmCore& detail::core_of(const Value&);
 
   Type type_;
@@ -140,6 +141,27 @@ class Value {
   std::string str_;
   std::shared_ptr<detail::Ref> ref_;
   const void* ptr_ = nullptr;  // the object's address, for identity
+};
+
+// Every failure the embedding API reports. what() is the Lua message (e.g.
+// "eval:1: boom"); traceback() the stack at the error point, when known;
+// value() the raw error value (any Lua value, e.g. a table given to error()).
+class LuaError : public std::runtime_error {
+ public:
+  // status is one of the api.hpp codes (ERRRUN, ERRSYNTAX, ERRMEM, ...).
+  explicit LuaError(const std::string& message, int status = 2, std::string traceback = {}, Value value = {})
+      : std::runtime_error(message), status_(status), traceback_(std::move(traceback)), value_(std::move(value)) {}
+
+  int status() const noexcept { return status_; }
+  bool is_memory_error() const noexcept { return status_ == 4; }
+  bool is_syntax_error() const noexcept { return status_ == 3; }
+  const std::string& traceback() const noexcept { return traceback_; }
+  const Value& value() const noexcept { return value_; }
+
+ private:
+  int status_;
+  std::string traceback_;
+  Value value_;
 };
 
 }  // namespace luna

@@ -38,7 +38,8 @@ Integer aux_getn(State* L, int arg, int what) {
 }
 
 int t_insert(State* L) {
-  Integer e = aux_getn(L, 1, TAB_RW) + 1;  // first empty slot
+  // first empty slot; wraps like Lua's unsigned arithmetic when # is maxinteger
+  Integer e = static_cast<Integer>(static_cast<Unsigned>(aux_getn(L, 1, TAB_RW)) + 1u);
   Integer pos;
   switch (get_top(L)) {
     case 2:

@@ -1,0 +1,168 @@
+// luna::Vm: a Lua 5.4 virtual machine for C++ hosts.
+//
+//   luna::Vm vm;                                    // standard libraries open
+//   vm.set_function("add", [](int a, int b) { return a + b; });
+//   auto r = vm.eval("return add(1, 2)");           // r[0].as_integer() == 3
+//
+// A Vm is confined to the thread that created it (checked in debug builds);
+// use luna::SendVm (<luna/send_vm.hpp>) to share one between threads.
+// Errors come out as luna::LuaError. Values holding tables, functions,
+// userdata or threads keep the VM alive until they are released.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "luna/api.hpp"
+#include "luna/bind.hpp"
+#include "luna/error.hpp"
+#include "luna/value.hpp"
+#include "luna/version.hpp"
+
+namespace luna {
+
+// Standard libraries, combinable with |.
+enum class LibSet : unsigned {
+  none = 0,
+  base = 1u << 0,
+  package = 1u << 1,
+  coroutine = 1u << 2,
+  table = 1u << 3,
+  io = 1u << 4,
+  os = 1u << 5,
+  string = 1u << 6,
+  utf8 = 1u << 7,
+  math = 1u << 8,
+  debug = 1u << 9,
+  all = (1u << 10) - 1,
+  // Everything a sandboxed script can use without touching the host: no io,
+  // os, package or debug.
+  safe = base | coroutine | table | string | utf8 | math,
+};
+constexpr LibSet operator|(LibSet a, LibSet b) { return static_cast<LibSet>(static_cast<unsigned>(a) | static_cast<unsigned>(b)); }
+constexpr LibSet operator&(LibSet a, LibSet b) { return static_cast<LibSet>(static_cast<unsigned>(a) & static_cast<unsigned>(b)); }
+
+class SendVm;
+
+namespace detail {
+// For SendVm: switches a VM to locking mode (any thread, one at a time)
+// and gives its lock.
+void share_core(VmCore& core);
+std::recursive_mutex& core_mutex(VmCore& core);
+}  // namespace detail
+
+class Vm {
+ public:
+  Vm();                        // all standard libraries
+  explicit Vm(LibSet libs);    // only these (LibSet::none: a bare VM)
+  Vm(Vm&&) noexcept;
+  Vm& operator=(Vm&&) noexcept;
+  Vm(const Vm&) = delete;
+  Vm& operator=(const Vm&) = delete;
+  ~Vm();
+
+  LuaVersion version() const noexcept { return LuaVersion::Lua54; }
+
+  void open_libs(LibSet libs);
+  void open_base() { open_libs(LibSet::base); }
+  void open_package() { open_libs(LibSet::package); }
+  void open_coroutine() { open_libs(LibSet::coroutine); }
+  void open_table() { open_libs(LibSet::table); }
+  void open_io() { open_libs(LibSet::io); }
+  void open_os() { open_libs(LibSet::os); }
+  void open_string() { open_libs(LibSet::string); }
+  void open_utf8() { open_libs(LibSet::utf8); }
+  void open_math() { open_libs(LibSet::math); }
+  void open_debug() { open_libs(LibSet::debug); }
+
+  // Compiles and runs a chunk; returns its results.
+  std::vector<Value> eval(std::string_view source, std::string_view chunk_name = "=eval");
+  // Compiles without running; returns the chunk as a function. mode is
+  // "t" (text only: the default, binary chunks are not validated), "b" or "bt".
+  Value load(std::string_view source, std::string_view chunk_name = "=load", std::string_view mode = "t");
+  Value load_file(const std::string& path, std::string_view mode = "t");
+  std::vector<Value> do_file(const std::string& path);
+
+  // Calls a function (or a value with __call) with converted arguments.
+  template <class... A> std::vector<Value> call(const Value& fn, A&&... args) {
+    check_owner(fn);
+    return fn.call(std::forward<A>(args)...);
+  }
+
+  template <class T> void set_global(std::string_view name, const T& value) {
+    std::string key(name);
+    detail::protect(core(), [&](State* L) {
+      detail::Convert<std::decay_t<T>>::push(L, value);
+      luna::set_global(L, key.c_str());
+    });
+  }
+  Value get_global(std::string_view name);
+
+  // Binds any callable (lambda, function pointer, functor, std::function) as
+  // the global function `name`.
+  template <class F> void set_function(std::string_view name, F&& f) {
+    std::string key(name);
+    detail::protect(core(), [&](State* L) {
+      detail::push_function(L, std::decay_t<F>(std::forward<F>(f)));
+      luna::set_global(L, key.c_str());
+    });
+  }
+  // Binds a member function called on `object` (which must outlive the VM's use of it).
+  template <class M, class C>
+    requires std::is_member_function_pointer_v<M>
+  void set_function(std::string_view name, M method, C* object) {
+    set_function(name, detail::bind_member(method, object));
+  }
+
+  // A Lua function calling f, as a Value (e.g. to store in a table).
+  template <class F> Value make_function(F&& f) {
+    Value out;
+    detail::protect(core(), [&](State* L) {
+      detail::push_function(L, std::decay_t<F>(std::forward<F>(f)));
+      out = detail::to_value(L, -1);
+    });
+    return out;
+  }
+  Value new_table();
+  // Any convertible C++ value (e.g. a std::vector) as a Value of this VM.
+  template <class T> Value to_value(const T& v) {
+    Value out;
+    detail::protect(core(), [&](State* L) {
+      detail::Convert<std::decay_t<T>>::push(L, v);
+      out = detail::to_value(L, -1);
+    });
+    return out;
+  }
+
+  // ---- sandboxing ----
+  // Caps the VM's total memory (0 = none). An allocation beyond it raises
+  // the Lua error "not enough memory", which scripts can catch; the VM
+  // stays usable.
+  void set_memory_limit(size_t bytes);
+  size_t memory_used();
+  // Caps the instructions each host call (eval, call, ...) may run (0 =
+  // none); a script past it fails with "instruction budget exhausted",
+  // which the script cannot catch for good: the error reaches the host.
+  void set_instruction_limit(uint64_t instructions);
+  void collect_garbage();
+
+  // The raw stack API state, for code that mixes in luna::api.hpp calls.
+  // Same rules as native functions (errors must run under pcall).
+  State* state();
+  detail::VmCore& core();
+
+ private:
+  void check_owner(const Value& v);
+
+  std::shared_ptr<detail::VmCore> core_;
+};
+
+}  // namespace luna
+
+#include "luna/userdata.hpp"

@@ -1,0 +1,48 @@
+// The VM behind a Vm, a SendVm and the references they hand out. Internal
+// to the embedding layer; like all of core/src/embed it sees only the
+// public headers (never object.hpp / state.hpp).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "luna/api.hpp"
+
+namespace luna::detail {
+
+class VmCore : public std::enable_shared_from_this<VmCore> {
+ public:
+  VmCore();  // a fresh state, no libraries
+  ~VmCore();
+  VmCore(const VmCore&) = delete;
+  VmCore& operator=(const VmCore&) = delete;
+
+  State* main;          // the main thread
+  State* current;       // innermost thread running our native code (main when idle)
+  std::thread::id owner;
+  bool shared = false;  // owned by a SendVm: lock instead of checking the thread
+  std::recursive_mutex mu;
+  int depth = 0;        // nesting of run_protected
+  bool registered = false;  // the registry knows this core (state_core works)
+  uint64_t instr_limit = 0;
+  std::string traceback;  // filled by the message handler of the latest failure
+  int raised_status = 0;  // set by code raising a load error, so hosts see ERRSYNTAX / ERRFILE
+
+  // Slots of released references, freed inside the next protected run.
+  std::mutex release_mu;
+  std::vector<int> released;
+  void release(int slot);
+  void drain_released(State* L);
+
+  // Throws the thread-confinement error (debug builds) if misused.
+  void check_thread() const;
+};
+
+// The core of the VM that L belongs to (registered in its registry).
+VmCore* state_core(State* L);
+
+}  // namespace luna::detail

@@ -1,0 +1,6 @@
+print(pcall(string.rep, "x", 1 << 40))
+print(pcall(function() local t = {} for i = 1, 1e9 do t[i] = i end end))
+print(pcall(function() local function r() return 1 + r() end return r() end))
+print(pcall(string.find, ("a"):rep(5000), ("a-"):rep(50) .. "b"))
+print(pcall(load, ("("):rep(1000) .. "1" .. (")"):rep(1000)))
+print(pcall(function() while true do end end))
