@@ -416,8 +416,24 @@ int get_field(State* L, int idx, const char* k) {
   return finish_get(L, t);
 }
 
+// A present value in a table's array part: no metamethod can be involved,
+// so get_i/set_i (table.sort, table.concat, ipairs-like loops in natives)
+// skip the generic path.
+namespace {
+Value* array_slot(const Value& t, Integer n) {
+  if (!t.is_table()) return nullptr;
+  Table* h = t.as_table();
+  if (static_cast<Unsigned>(n) - 1 >= h->asize || h->array[n - 1].is_nil()) return nullptr;
+  return &h->array[n - 1];
+}
+}  // namespace
+
 int get_i(State* L, int idx, Integer n) {
   Value t = *index_to_value(L, idx);
+  if (const Value* slot = array_slot(t, n)) {
+    api_push(L, *slot);
+    return slot->type();
+  }
   api_push(L, Value::integer(n));
   return finish_get(L, t);
 }
@@ -507,6 +523,12 @@ void set_field(State* L, int idx, const char* k) {
 
 void set_i(State* L, int idx, Integer n) {
   Value t = *index_to_value(L, idx);
+  if (Value* slot = array_slot(t, n)) {
+    *slot = L->top[-1];
+    gc_barrier_back(L, t.as_table());
+    L->top--;
+    return;
+  }
   api_push(L, Value::integer(n));
   finish_set(L, t);
 }

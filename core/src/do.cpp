@@ -302,6 +302,8 @@ void free_ci_list(State* L) {
 // compiler skip saving registers on the common path.
 namespace {
 
+CallInfo* enter_lua(State* L, Value* func, int nresults);
+
 [[gnu::noinline]] CallInfo* precall_other(State* L, Value* func, int nresults) {
   switch (func->tag) {
     case Tag::LightFn:
@@ -316,13 +318,13 @@ namespace {
 [[gnu::noinline]] CallInfo* precall_grow(State* L, Value* func, int nresults) {
   ptrdiff_t fo = L->save(func);
   stack_grow(L, func->as_lclosure()->p->maxstacksize);
-  return precall(L, L->restore(fo), nresults);
+  return enter_lua(L, L->restore(fo), nresults);
 }
 
 // Allocates the CallInfo after L->ci, then retries.
 [[gnu::noinline]] CallInfo* precall_new_frame(State* L, Value* func, int nresults) {
   L->ci = next_ci(L)->previous;
-  return precall(L, func, nresults);
+  return enter_lua(L, func, nresults);
 }
 
 [[gnu::noinline]] CallInfo* precall_hooked(State* L, CallInfo* ci) {
@@ -330,20 +332,16 @@ namespace {
   return ci;
 }
 
-}  // namespace
-
-CallInfo* precall(State* L, Value* func, int nresults) {
-  if (__builtin_expect(func->tag != Tag::LClosure, 0)) return precall_other(L, func, nresults);
+// Pushes the frame of the Lua closure at func; the stack has room for it.
+inline CallInfo* enter_lua(State* L, Value* func, int nresults) {
   Proto* p = func->as_lclosure()->p;
-  int fsize = p->maxstacksize;
-  if (__builtin_expect(L->stack_last - L->top <= fsize, 0)) return precall_grow(L, func, nresults);
   CallInfo* ci = L->ci->next;
   if (__builtin_expect(ci == nullptr, 0)) return precall_new_frame(L, func, nresults);
   L->ci = ci;
   ci->func = func;
   ci->nresults = static_cast<int16_t>(nresults);
   ci->callstatus = 0;
-  ci->top = func + 1 + fsize;
+  ci->top = func + 1 + p->maxstacksize;
   ci->savedpc = p->code;
   ci->nextraargs = 0;
   int hooked = L->hookmask;
@@ -351,6 +349,15 @@ CallInfo* precall(State* L, Value* func, int nresults) {
   for (int narg = static_cast<int>(L->top - func) - 1; narg < p->numparams; narg++) *L->top++ = Value();
   if (__builtin_expect(hooked != 0, 0)) return precall_hooked(L, ci);
   return ci;
+}
+
+}  // namespace
+
+CallInfo* precall(State* L, Value* func, int nresults) {
+  if (__builtin_expect(func->tag != Tag::LClosure, 0)) return precall_other(L, func, nresults);
+  if (__builtin_expect(L->stack_last - L->top <= func->as_lclosure()->p->maxstacksize, 0))
+    return precall_grow(L, func, nresults);
+  return enter_lua(L, func, nresults);
 }
 
 int pretailcall(State* L, CallInfo* ci, Value* func, int narg1, int delta) {

@@ -14,5 +14,5 @@ while n > 0 do n = n - 100 if n < -50 then break end end
 repeat local z = n; n = n + 1 until z >= 0
 local function f(x, ...) return x and ... or not x, #t, -x ^ 2 end
 local o = {m = function(self, y) return self, y end}
-o:m(1)(o)
+o:m(1)
 return f(1, 2, 3), a == b, a ~= b, a <= 2, s:upper()
