@@ -106,13 +106,42 @@ Value* insert_call_tm(State* L, Value* func) {
   return func;
 }
 
+// Ends a native frame like poscall; the common case (no to-be-closed slot
+// anywhere, no hook, 0 or 1 result wanted) stays inline.
+inline void finish_native(State* L, CallInfo* ci, int n) {
+  if (__builtin_expect(L->ntbc != 0 || L->hookmask != 0, 0)) {
+    poscall(L, ci, n);
+    return;
+  }
+  Value* res = ci->func;
+  switch (ci->nresults) {
+    case 0:
+      L->top = res;
+      break;
+    case 1:
+      *res = n == 0 ? Value() : L->top[-n];
+      L->top = res + 1;
+      break;
+    default:
+      move_results(L, res, n, ci->nresults);
+      break;
+  }
+  L->ci = ci->previous;
+}
+
 // Calls a native function at func; returns its number of results, which
-// poscall has already moved into place.
+// are already moved into place.
 int precall_native(State* L, Value* func, int nresults, NativeFn f) {
-  ptrdiff_t fo = L->save(func);
-  ensure_stack(L, MINSTACK);
-  func = L->restore(fo);
-  CallInfo* ci = next_ci(L);
+  if (__builtin_expect(L->stack_last - L->top <= MINSTACK, 0)) {
+    ptrdiff_t fo = L->save(func);
+    stack_grow(L, MINSTACK);
+    func = L->restore(fo);
+  }
+  CallInfo* ci = L->ci->next;
+  if (__builtin_expect(ci == nullptr, 0))
+    ci = next_ci(L);
+  else
+    L->ci = ci;
   ci->func = func;
   ci->nresults = static_cast<int16_t>(nresults);
   ci->callstatus = CIST_C;
@@ -124,7 +153,7 @@ int precall_native(State* L, Value* func, int nresults, NativeFn f) {
     call_hook(L, HOOKCALL, -1, 1, narg);
   }
   int n = f(L);
-  poscall(L, ci, n);
+  finish_native(L, ci, n);
   return n;
 }
 
