@@ -34,23 +34,35 @@ inline Value clean(const Value* v) { return v->is_nil() ? Value::nil() : *v; }
 
 }  // namespace
 
-Value* index_to_value(State* L, int idx) {
-  CallInfo* ci = L->ci;
-  if (idx > 0) {
-    Value* o = ci->func + idx;
-    return o >= L->top ? &L->g->nilvalue : o;
-  }
-  if (!is_pseudo(idx)) return L->top + idx;
+namespace {
+
+// Registry and upvalue pseudo-indices.
+inline Value* pseudo_to_value(State* L, int idx) {
   if (idx == REGISTRYINDEX) return &L->g->l_registry;
   // Upvalues of the running native closure.
   int n = REGISTRYINDEX - idx;
-  const Value& fn = *ci->func;
+  const Value& fn = *L->ci->func;
   if (fn.tag == Tag::NClosure) {
     NClosure* cl = fn.as_nclosure();
     if (n <= cl->nupvalues) return &cl->upvalue[n - 1];
   }
   return &L->g->nilvalue;  // light functions have no upvalues
 }
+
+// Every API function starts here, so it is inlined into each of them rather
+// than called through the exported index_to_value.
+inline Value* value_at(State* L, int idx) {
+  if (idx > 0) {
+    Value* o = L->ci->func + idx;
+    return o >= L->top ? &L->g->nilvalue : o;
+  }
+  if (!is_pseudo(idx)) return L->top + idx;
+  return pseudo_to_value(L, idx);
+}
+
+}  // namespace
+
+Value* index_to_value(State* L, int idx) { return value_at(L, idx); }
 
 // ---------------------------------------------------------------- stack basics
 
@@ -79,7 +91,7 @@ void set_top(State* L, int idx) {
   L->top = newtop;
 }
 
-void push_value(State* L, int idx) { api_push(L, *index_to_value(L, idx)); }
+void push_value(State* L, int idx) { api_push(L, *value_at(L, idx)); }
 
 namespace {
 void reverse(Value* from, Value* to) {
@@ -101,8 +113,8 @@ void rotate(State* L, int idx, int n) {
 }
 
 void copy(State* L, int fromidx, int toidx) {
-  Value v = *index_to_value(L, fromidx);
-  Value* to = index_to_value(L, toidx);
+  Value v = *value_at(L, fromidx);
+  Value* to = value_at(L, toidx);
   if (to == &L->g->nilvalue) return;  // nonexistent upvalue
   *to = v;
   if (toidx < REGISTRYINDEX && v.is_collectable())  // native closure upvalue
@@ -137,28 +149,28 @@ void xmove(State* from, State* to, int n) {
 
 bool is_number(State* L, int idx) {
   Number n;
-  return to_number(*index_to_value(L, idx), &n);
+  return to_number(*value_at(L, idx), &n);
 }
 
 bool is_string(State* L, int idx) {
-  const Value* o = index_to_value(L, idx);
+  const Value* o = value_at(L, idx);
   return o->is_string() || o->is_number();
 }
 
 bool is_native_function(State* L, int idx) {
-  Tag t = index_to_value(L, idx)->tag;
+  Tag t = value_at(L, idx)->tag;
   return t == Tag::LightFn || t == Tag::NClosure;
 }
 
-bool is_integer(State* L, int idx) { return index_to_value(L, idx)->is_int(); }
+bool is_integer(State* L, int idx) { return value_at(L, idx)->is_int(); }
 
 bool is_userdata(State* L, int idx) {
-  Tag t = index_to_value(L, idx)->tag;
+  Tag t = value_at(L, idx)->tag;
   return t == Tag::Userdata || t == Tag::LightUd;
 }
 
 int type(State* L, int idx) {
-  const Value* o = index_to_value(L, idx);
+  const Value* o = value_at(L, idx);
   return o == &L->g->nilvalue ? TNONE : o->type();
 }
 
@@ -166,22 +178,22 @@ const char* type_name(State*, int tp) { return type_name_of(tp); }
 
 Number to_numberx(State* L, int idx, bool* isnum) {
   Number n = 0;
-  bool ok = to_number(*index_to_value(L, idx), &n);
+  bool ok = to_number(*value_at(L, idx), &n);
   if (isnum) *isnum = ok;
   return ok ? n : 0;
 }
 
 Integer to_integerx(State* L, int idx, bool* isnum) {
   Integer i = 0;
-  bool ok = to_integer(*index_to_value(L, idx), &i);
+  bool ok = to_integer(*value_at(L, idx), &i);
   if (isnum) *isnum = ok;
   return ok ? i : 0;
 }
 
-bool to_boolean(State* L, int idx) { return index_to_value(L, idx)->truthy(); }
+bool to_boolean(State* L, int idx) { return value_at(L, idx)->truthy(); }
 
 const char* to_lstring(State* L, int idx, size_t* len) {
-  Value* o = index_to_value(L, idx);
+  Value* o = value_at(L, idx);
   if (!o->is_string()) {
     if (!o->is_number()) {
       if (len) *len = 0;
@@ -189,7 +201,7 @@ const char* to_lstring(State* L, int idx, size_t* len) {
     }
     vm_tostring(L, o);
     gc_check(L);
-    o = index_to_value(L, idx);  // the collector may have run
+    o = value_at(L, idx);  // the collector may have run
   }
   String* s = o->as_string();
   if (len) *len = s->len;
@@ -197,7 +209,7 @@ const char* to_lstring(State* L, int idx, size_t* len) {
 }
 
 size_t raw_len(State* L, int idx) {
-  const Value* o = index_to_value(L, idx);
+  const Value* o = value_at(L, idx);
   switch (o->tag) {
     case Tag::ShortStr:
     case Tag::LongStr: return o->as_string()->len;
@@ -208,26 +220,26 @@ size_t raw_len(State* L, int idx) {
 }
 
 NativeFn to_native_function(State* L, int idx) {
-  const Value* o = index_to_value(L, idx);
+  const Value* o = value_at(L, idx);
   if (o->tag == Tag::LightFn) return o->u.f;
   if (o->tag == Tag::NClosure) return o->as_nclosure()->f;
   return nullptr;
 }
 
 void* to_userdata(State* L, int idx) {
-  const Value* o = index_to_value(L, idx);
+  const Value* o = value_at(L, idx);
   if (o->tag == Tag::Userdata) return o->as_udata()->data();
   if (o->tag == Tag::LightUd) return o->u.p;
   return nullptr;
 }
 
 State* to_thread(State* L, int idx) {
-  const Value* o = index_to_value(L, idx);
+  const Value* o = value_at(L, idx);
   return o->is_thread() ? o->as_thread() : nullptr;
 }
 
 const void* to_pointer(State* L, int idx) {
-  const Value* o = index_to_value(L, idx);
+  const Value* o = value_at(L, idx);
   switch (o->tag) {
     case Tag::LightFn: return reinterpret_cast<const void*>(o->u.f);
     case Tag::LightUd: return o->u.p;
@@ -247,15 +259,15 @@ void arith(State* L, int op) {
 }
 
 bool raw_equal(State* L, int idx1, int idx2) {
-  const Value* a = index_to_value(L, idx1);
-  const Value* b = index_to_value(L, idx2);
+  const Value* a = value_at(L, idx1);
+  const Value* b = value_at(L, idx2);
   if (a == &L->g->nilvalue || b == &L->g->nilvalue) return false;
   return vm_equal(nullptr, *a, *b);
 }
 
 bool compare(State* L, int idx1, int idx2, int op) {
-  const Value* pa = index_to_value(L, idx1);
-  const Value* pb = index_to_value(L, idx2);
+  const Value* pa = value_at(L, idx1);
+  const Value* pb = value_at(L, idx2);
   if (pa == &L->g->nilvalue || pb == &L->g->nilvalue) return false;
   Value a = *pa, b = *pb;  // metamethods may move the stack
   switch (op) {
@@ -393,7 +405,7 @@ int finish_get(State* L, const Value& t) {
 }
 
 Table* check_table_at(State* L, int idx) {
-  const Value* o = index_to_value(L, idx);
+  const Value* o = value_at(L, idx);
   if (!o->is_table()) run_error(L, "table expected");
   return o->as_table();
 }
@@ -406,12 +418,12 @@ int get_global(State* L, const char* name) {
 }
 
 int get_table(State* L, int idx) {
-  Value t = *index_to_value(L, idx);
+  Value t = *value_at(L, idx);
   return finish_get(L, t);
 }
 
 int get_field(State* L, int idx, const char* k) {
-  Value t = *index_to_value(L, idx);
+  Value t = *value_at(L, idx);
   api_push(L, str_value(str_new_cstr(L, k)));
   return finish_get(L, t);
 }
@@ -429,7 +441,7 @@ Value* array_slot(const Value& t, Integer n) {
 }  // namespace
 
 int get_i(State* L, int idx, Integer n) {
-  Value t = *index_to_value(L, idx);
+  Value t = *value_at(L, idx);
   if (const Value* slot = array_slot(t, n)) {
     api_push(L, *slot);
     return slot->type();
@@ -473,14 +485,14 @@ void* new_userdata(State* L, size_t sz, int nuvalue) {
 }
 
 bool get_metatable(State* L, int objindex) {
-  Table* mt = metatable_of(L, *index_to_value(L, objindex));
+  Table* mt = metatable_of(L, *value_at(L, objindex));
   if (mt == nullptr) return false;
   api_push(L, Value::object(mt));
   return true;
 }
 
 int get_iuservalue(State* L, int idx, int n) {
-  const Value* o = index_to_value(L, idx);
+  const Value* o = value_at(L, idx);
   if (!o->is_userdata() || n <= 0 || n > o->as_udata()->nuvalue) {
     push_nil(L);
     return TNONE;
@@ -508,7 +520,7 @@ void set_global(State* L, const char* name) {
 }
 
 void set_table(State* L, int idx) {
-  Value t = *index_to_value(L, idx);
+  Value t = *value_at(L, idx);
   Value key = L->top[-2];
   Value val = L->top[-1];
   vm_set(L, t, key, val);
@@ -516,13 +528,13 @@ void set_table(State* L, int idx) {
 }
 
 void set_field(State* L, int idx, const char* k) {
-  Value t = *index_to_value(L, idx);
+  Value t = *value_at(L, idx);
   api_push(L, str_value(str_new_cstr(L, k)));
   finish_set(L, t);
 }
 
 void set_i(State* L, int idx, Integer n) {
-  Value t = *index_to_value(L, idx);
+  Value t = *value_at(L, idx);
   if (Value* slot = array_slot(t, n)) {
     *slot = L->top[-1];
     gc_barrier_back(L, t.as_table());
@@ -552,7 +564,7 @@ void raw_set_p(State* L, int idx, const void* p) {
 }
 
 void set_metatable(State* L, int objindex) {
-  Value* obj = index_to_value(L, objindex);
+  Value* obj = value_at(L, objindex);
   const Value& top = L->top[-1];
   Table* mt = nullptr;
   if (top.is_table()) mt = top.as_table();
@@ -582,7 +594,7 @@ void set_metatable(State* L, int objindex) {
 }
 
 bool set_iuservalue(State* L, int idx, int n) {
-  Value* o = index_to_value(L, idx);
+  Value* o = value_at(L, idx);
   bool ok = false;
   if (o->is_userdata() && n > 0 && n <= o->as_udata()->nuvalue) {
     Udata* u = o->as_udata();
@@ -765,7 +777,7 @@ void concat(State* L, int n) {
 }
 
 void len(State* L, int idx) {
-  Value o = *index_to_value(L, idx);
+  Value o = *value_at(L, idx);
   api_push(L, Value::nil());
   vm_len(L, L->top - 1, o);
 }

@@ -414,7 +414,7 @@ int load_filex(State* L, const char* filename, const char* mode) {
     size_t eol = text.find('\n', start);
     size_t rest = eol == std::string::npos ? text.size() : eol + 1;
     if (rest < text.size() && text[rest] == '\x1b') chunk = text.substr(rest);
-    else chunk = "\n" + text.substr(rest);
+    else chunk.assign(1, '\n').append(text, rest, std::string::npos);  // (operator+ trips a false -Wrestrict in GCC 12)
   } else {
     chunk = text.substr(start);
   }
@@ -571,11 +571,19 @@ void Buffer::add(const char* s, size_t l) {
 void Buffer::add(const char* s) { add(s, std::strlen(s)); }
 
 void Buffer::add_value() {
+  size_t l = 0;
+  const char* s = to_lstring(L_, -1, &l);
+  if (s != nullptr && size_ - n_ >= l) {
+    // It fits: no new box is made, so the value can be copied where it is.
+    std::memcpy(b_ + n_, s, l);
+    n_ += l;
+    pop(L_, 1);
+    return;
+  }
   // Value on top, buffer slot below it: move the value under the slot so
   // prepare() finds the box on the top, and keep the string alive meanwhile.
   insert(L_, -2);
-  size_t l;
-  const char* s = to_lstring(L_, -2, &l);
+  s = to_lstring(L_, -2, &l);
   add(s, l);
   remove(L_, -2);
 }

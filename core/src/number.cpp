@@ -86,9 +86,42 @@ size_t str_to_number(const char* s, size_t len, Value* out) {
   return used + 1;
 }
 
+namespace {
+
+// Decimal text of i, by hand: snprintf's format parsing costs several times
+// the conversion itself, and concatenation converts numbers constantly.
+int integer_to_text(Integer i, char* buf) {
+  char digits[24];
+  int nd = 0;
+  // Work on the magnitude as unsigned so the minimum integer needs no case.
+  uint64_t m = i < 0 ? 0 - static_cast<uint64_t>(i) : static_cast<uint64_t>(i);
+  do {
+    digits[nd++] = static_cast<char>('0' + m % 10);
+    m /= 10;
+  } while (m != 0);
+  int n = 0;
+  if (i < 0) buf[n++] = '-';
+  while (nd > 0) buf[n++] = digits[--nd];
+  buf[n] = '\0';
+  return n;
+}
+
+}  // namespace
+
 int number_to_text(const Value& v, char* buf) {
-  if (v.is_int()) return std::snprintf(buf, MAX_NUMBER_TEXT, "%lld", static_cast<long long>(v.u.i));
-  int n = std::snprintf(buf, MAX_NUMBER_TEXT, "%.14g", v.u.n);
+  if (v.is_int()) return integer_to_text(v.u.i, buf);
+  Number x = v.u.n;
+  // An integral float under 1e14 has at most 14 digits, so "%.14g" would
+  // print it exactly as the integer followed by nothing: take the fast way
+  // (negative zero keeps its sign through "%.14g", so it stays there).
+  if (x == std::floor(x) && std::fabs(x) < 1e14 && !(x == 0 && std::signbit(x))) {
+    int n = integer_to_text(static_cast<Integer>(x), buf);
+    buf[n++] = '.';
+    buf[n++] = '0';
+    buf[n] = '\0';
+    return n;
+  }
+  int n = std::snprintf(buf, MAX_NUMBER_TEXT, "%.14g", x);
   // A float that prints like an integer gets ".0" so it still reads as a float.
   if (buf[std::strspn(buf, "-0123456789")] == '\0') {
     buf[n++] = '.';

@@ -134,6 +134,7 @@ struct Table : GCObject {
   uint8_t flags;       // bit k set: metamethod k (k < 6, see TMS) known absent
   uint8_t lsizenode;   // log2 of hash part size
   uint32_t asize;      // array part size
+  uint32_t lenhint;    // last border found by table_length (a guess, checked before use)
   Value* array;
   Node* node;
   Node* lastfree;

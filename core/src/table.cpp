@@ -219,6 +219,7 @@ Table* table_new(State* L) {
   t->flags = (1u << 6) - 1;  // no fields, so no metamethods
   t->lsizenode = 0;
   t->asize = 0;
+  t->lenhint = 0;
   t->array = nullptr;
   t->node = &dummy_node;
   t->lastfree = nullptr;
@@ -354,6 +355,16 @@ void table_set_int(State* L, Table* t, Integer key, const Value& val) {
 Integer table_length(Table* t) {
   unsigned n = t->asize;
   if (n > 0 && t->array[n - 1].is_nil()) {
+    // Appending with t[#t+1] moves the border by one between calls, so the
+    // last border, or the slot after it, usually still is one.
+    unsigned h = t->lenhint;
+    if (h < n && (h == 0 || !t->array[h - 1].is_nil())) {
+      if (t->array[h].is_nil()) return h;
+      if (h + 1 < n && t->array[h + 1].is_nil()) {
+        t->lenhint = h + 1;
+        return h + 1;
+      }
+    }
     // A border inside the array: binary search keeping array[lo-1] non-nil
     // (or lo == 0) and array[hi-1] nil.
     unsigned lo = 0, hi = n;
@@ -362,6 +373,7 @@ Integer table_length(Table* t) {
       if (t->array[m - 1].is_nil()) hi = m;
       else lo = m;
     }
+    t->lenhint = lo;
     return lo;
   }
   if (is_dummy(t) || table_get_int_hash(t, Integer(n) + 1)->is_nil()) return n;
