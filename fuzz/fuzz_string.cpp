@@ -35,7 +35,7 @@ uint64_t le_bytes(const Field& f, size_t from) {
 }
 
 void push_arg(luna::State* L, const Field& f) {
-  char t = f.empty() ? 's' : f[0];
+  char t = f.empty() ? '\0' : f[0];
   switch (t) {
     case 'i': luna::push_integer(L, static_cast<luna::Integer>(le_bytes(f, 1))); break;
     case 'f': {

@@ -20,10 +20,6 @@ constexpr uint8_t BLACK = 1 << 0;    // reached in the current cycle (gray or bl
 constexpr uint8_t FIXED = 1 << 1;    // in g->fixedgc, never collected
 constexpr uint8_t FINOBJ = 1 << 2;   // in finobj or tobefnz (has a pending finalizer)
 
-// Bits of GlobalState::gcstp.
-constexpr uint8_t STP_USER = 1 << 0;
-constexpr uint8_t STP_INTERNAL = 1 << 1;  // collecting, compiling, finalizing or closing
-constexpr uint8_t STP_CLOSING = 1 << 2;   // state is closing: no new finalizers
 
 // Fewest bytes to allocate between two automatic cycles, so a tiny heap or
 // a tiny pause does not make every safe point collect.
@@ -55,7 +51,7 @@ void* raw_realloc(GlobalState* g, void* block, size_t osize, size_t nsize) {
 // once construction ends), outside any collection, compilation, finalizer
 // or close.
 bool can_collect_in_emergency(GlobalState* g) {
-  return g->nilvalue.is_nil() && !g->gcstopem && !(g->gcstp & STP_INTERNAL);
+  return g->nilvalue.is_nil() && !g->gcstopem && !(g->gcstp & GCSTP_INTERNAL);
 }
 
 // One stop-the-world cycle.
@@ -201,8 +197,7 @@ class Collector {
     // At a safe point live slots end at top (the VM lowers top to the last
     // live register there, so dead registers do not keep garbage alive). An
     // emergency collection can start inside any allocation, where top may be
-    // stale: then the running Lua frame's whole register window is live and
-    // nothing above top may be cleared.
+    // stale: then the running Lua frame's whole register window is live.
     Value* limit = th->top;
     Value* end = th->stack_last + EXTRA_STACK;
     bool emergency = g_->gcemergency != 0;
@@ -210,9 +205,9 @@ class Collector {
       limit = th->ci->top;
     for (Value* v = th->stack; v < limit; v++) mark_value(*v);
     for (UpVal* uv = th->openupval; uv != nullptr; uv = uv->u.open.next) mark_object_opt(uv);
-    if (!emergency) {
-      for (Value* v = limit; v < end; v++) *v = Value::nil();
-    }
+    // Slots above the limit are dead: clear them so no stale pointer to an
+    // object freed by this cycle survives for a later frame to pick up.
+    for (Value* v = limit; v < end; v++) *v = Value::nil();
   }
 
   // Weakness from the metatable's __mode: bit 0 weak keys, bit 1 weak values.
@@ -432,7 +427,7 @@ void set_pause(GlobalState* g) {
 
 void collect(State* L) {
   GlobalState* g = L->g;
-  g->gcstp |= STP_INTERNAL;
+  g->gcstp |= GCSTP_INTERNAL;
   g->gcstopem = 1;
   Collector(L).run();
   // Shrinking the string table allocates, so not while memory is short.
@@ -440,7 +435,7 @@ void collect(State* L) {
     str_table_resize(L, g->strt.size / 2);
   set_pause(g);
   g->gcstopem = 0;
-  g->gcstp &= static_cast<uint8_t>(~STP_INTERNAL);
+  g->gcstp &= static_cast<uint8_t>(~GCSTP_INTERNAL);
 }
 
 void call_gc_metamethod(State* L, void*) { call_noyield(L, L->top - 2, 0); }
@@ -460,7 +455,7 @@ void run_one_finalizer(State* L) {
   if (tm.is_nil()) return;
   uint8_t old_allowhook = L->allowhook;
   uint8_t old_gcstp = g->gcstp;
-  g->gcstp |= STP_INTERNAL;  // no collection while the finalizer runs
+  g->gcstp |= GCSTP_INTERNAL;  // no collection while the finalizer runs
   L->allowhook = 0;
   // EXTRA_STACK guarantees room for the two pushes.
   ptrdiff_t base = L->save(L->top);
@@ -542,7 +537,7 @@ void gc_check(State* L) {
 
 void gc_full(State* L, bool emergency) {
   GlobalState* g = L->g;
-  if (g->gcstp & STP_INTERNAL) return;  // already collecting, compiling or closing
+  if (g->gcstp & GCSTP_INTERNAL) return;  // already collecting, compiling or closing
   g->gcemergency = emergency;
   collect(L);
   g->gcemergency = 0;
@@ -550,7 +545,7 @@ void gc_full(State* L, bool emergency) {
 }
 
 bool gc_step_api(State* L, int) {
-  if (L->g->gcstp & STP_INTERNAL) return false;
+  if (L->g->gcstp & GCSTP_INTERNAL) return false;
   gc_full(L, false);
   return true;
 }
@@ -568,7 +563,7 @@ void gc_fix(State* L, GCObject* o) {
 
 void gc_check_finalizer(State* L, GCObject* o, Table* mt) {
   GlobalState* g = L->g;
-  if ((o->marked & (FINOBJ | FIXED)) || mt == nullptr || (g->gcstp & STP_CLOSING)) return;
+  if ((o->marked & (FINOBJ | FIXED)) || mt == nullptr || (g->gcstp & GCSTP_CLOSING)) return;
   if (g->tmname[TM_GC] == nullptr || table_get_short_str(mt, g->tmname[TM_GC])->is_nil()) return;
   GCObject** p = &g->allgc;
   while (*p != nullptr && *p != o) p = &(*p)->next;
@@ -590,7 +585,7 @@ void gc_call_pending_finalizers(State* L) {
 
 void gc_free_all(State* L) {
   GlobalState* g = L->g;
-  g->gcstp |= STP_INTERNAL | STP_CLOSING;
+  g->gcstp |= GCSTP_INTERNAL | GCSTP_CLOSING;
   Collector(L).separate_unreachable_finobj(true);
   gc_call_pending_finalizers(L);
   for (GCObject** list : {&g->allgc, &g->finobj, &g->tobefnz, &g->fixedgc}) {

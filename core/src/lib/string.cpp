@@ -85,7 +85,9 @@ int str_rep(State* L) {
   const char* s = check_lstring(L, 1, &l);
   Integer n = check_integer(L, 2);
   const char* sep = opt_lstring(L, 3, "", &lsep);
-  if (n <= 0) {
+  // Nothing to repeat also ends here: a huge count of empty pieces would
+  // otherwise spin in the copy loop, out of reach of the instruction budget.
+  if (n <= 0 || l + lsep == 0) {
     push_lstring(L, "", 0);
     return 1;
   }
