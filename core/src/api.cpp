@@ -711,13 +711,13 @@ int yield(State* L, int nresults) { return coro_yield(L, nresults); }
 
 int gc(State* L, int what, int a, int b, int c) {
   GlobalState* g = L->g;
-  if (g->gcstp & 2) return -1;  // collector busy or state closing
+  if (g->gcstp & GCSTP_INTERNAL) return -1;  // collector busy or state closing
   int res = 0;
   switch (what) {
-    case GCSTOP: g->gcstp |= 1; break;
+    case GCSTOP: g->gcstp |= GCSTP_USER; break;
     case GCRESTART:
       gc_set_debt(g, 0);
-      g->gcstp &= static_cast<uint8_t>(~1);
+      g->gcstp &= static_cast<uint8_t>(~GCSTP_USER);
       break;
     case GCCOLLECT: gc_full(L, false); break;
     case GCCOUNT: res = static_cast<int>(gc_count_bytes(L) >> 10); break;

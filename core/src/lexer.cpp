@@ -37,11 +37,11 @@ int utf8_encode(char* out, unsigned long x) {
   char tmp[8];
   int n = 0;
   unsigned long first_max = 0x3f;  // payload that still fits in the leading byte
-  do {
+  do {  // at most 5 continuation bytes: escapes are checked to be < 2^31
     tmp[n++] = static_cast<char>(0x80 | (x & 0x3f));
     x >>= 6;
     first_max >>= 1;
-  } while (x > first_max);
+  } while (x > first_max && n < 5);
   // Leading byte: n+1 high bits set, then the remaining payload.
   unsigned lead = (~0xffu >> (n + 1)) & 0xff;
   out[0] = static_cast<char>(lead | x);

@@ -1377,20 +1377,11 @@ struct Parser {
   }
 };
 
-// Keeps the collector from running while the compiler holds unanchored objects.
-struct GcPause {
-  GlobalState* g;
-  uint8_t saved;
-  explicit GcPause(State* L) : g(L->g), saved(L->g->gcstp) { g->gcstp |= 2; }
-  ~GcPause() { g->gcstp = saved; }
-  GcPause(const GcPause&) = delete;
-  GcPause& operator=(const GcPause&) = delete;
-};
 
 }  // namespace
 
 void compile_source(State* L, const char* source, size_t size, const char* chunkname) {
-  GcPause pause(L);
+  GcPause pause(L->g);  // the compiler holds unanchored objects
   String* src = str_new_cstr(L, chunkname);
   Lexer lexer(L, source, size, src);
   Dyndata dyd;

@@ -141,7 +141,7 @@ State* new_state(Allocator f, void* ud) {
   g->mainthread = L;
   g->seed = make_seed(mem);
   g->nilvalue = Value::integer(0);  // "state incomplete" until setup is done
-  g->gcstp = 2;                      // no collection while building
+  g->gcstp = GCSTP_INTERNAL;         // no collection while building
   g->gcpause = 200;
   g->gcstepmul = 100;
   g->gcstepsize = 13;  // log2 of the step granularity (8 KiB)

@@ -149,6 +149,25 @@ template <typename T> T* mem_resize_array(State* L, T* p, size_t oldn, size_t ne
 template <typename T> void mem_free_array(State* L, T* p, size_t n) { mem_free(L, p, n * sizeof(T)); }
 
 // ------------------------------------------------------------------ gc.cpp
+// Bits of GlobalState::gcstp: while any is set, no automatic collection runs.
+constexpr uint8_t GCSTP_USER = 1 << 0;      // collectgarbage("stop")
+constexpr uint8_t GCSTP_INTERNAL = 1 << 1;  // collecting, compiling, loading, finalizing or closing
+constexpr uint8_t GCSTP_CLOSING = 1 << 2;   // state is closing: no new finalizers
+
+// Keeps the collector from running while objects are not yet reachable from
+// anything (half-built prototypes); restores the setting on any exit.
+class GcPause {
+ public:
+  explicit GcPause(GlobalState* g) : g_(g), saved_(g->gcstp) { g_->gcstp |= GCSTP_INTERNAL; }
+  ~GcPause() { g_->gcstp = saved_; }
+  GcPause(const GcPause&) = delete;
+  GcPause& operator=(const GcPause&) = delete;
+
+ private:
+  GlobalState* g_;
+  uint8_t saved_;
+};
+
 // Allocates a collectable object of `size` bytes, links it into allgc.
 GCObject* gc_new_object(State* L, Tag tag, size_t size);
 // Safe point: runs a collection step if debt is positive. Call only where

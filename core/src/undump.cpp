@@ -13,20 +13,6 @@ namespace {
 // Nested functions deeper than this are refused (it bounds the recursion).
 constexpr int MAX_NESTING = 200;
 
-// Keeps the collector from running while half-built prototypes are not yet
-// reachable from anything; restores the previous setting on any exit.
-class GCPause {
- public:
-  explicit GCPause(GlobalState* g) : g_(g), saved_(g->gcstp) { g_->gcstp |= 2; }
-  ~GCPause() { g_->gcstp = saved_; }
-  GCPause(const GCPause&) = delete;
-  GCPause& operator=(const GCPause&) = delete;
-
- private:
-  GlobalState* g_;
-  uint8_t saved_;
-};
-
 class Loader {
  public:
   Loader(State* L, const char* data, size_t size, const char* name)
@@ -631,7 +617,7 @@ const char* display_name(const char* chunkname) {
 }  // namespace
 
 void undump_chunk(State* L, const char* data, size_t size, const char* chunkname) {
-  GCPause pause(L->g);
+  GcPause pause(L->g);
   Loader loader(L, data, size, display_name(chunkname));
   LClosure* cl = loader.run();
   ensure_stack(L, 1);
