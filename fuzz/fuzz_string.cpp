@@ -84,6 +84,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   luna::State* L = luna_fuzz::open_sandbox();
   if (L == nullptr) return 0;
+  // Pathological patterns backtrack exponentially; the budget stops them.
+  luna::set_instruction_budget(L, luna_fuzz::INSTRUCTION_BUDGET);
   luna::get_global(L, "string");
   luna::get_field(L, -1, funcs[which]);
   luna::remove(L, -2);
@@ -157,6 +159,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     luna_fuzz::note(L, funcs[which], luna::pcall(L, nargs, luna::MULTRET, 0));
   }
   luna::set_top(L, 0);
+  luna::set_instruction_budget(L, 0);
   luna_fuzz::check_usable(L);
   luna::close_state(L);
   return 0;

@@ -347,6 +347,9 @@ void vm_arith(State* L, int op, const Value& a, const Value& b, Value* res);
 bool vm_tostring(State* L, Value* obj);
 // Integer value of a for-loop limit etc. is in vm.cpp too.
 
+// ---------------------------------------------------------------- limits.cpp
+[[noreturn]] void budget_exhausted(State* L);  // raises "instruction budget exhausted"
+
 // --------------------------------------------------------------- debug.cpp
 // Runtime errors with position ("chunk:line: ") added for Lua frames.
 [[noreturn]] void run_error(State* L, const char* fmt, ...);

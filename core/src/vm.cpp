@@ -279,12 +279,6 @@ inline bool float_for_loop(Value* ra) {
 
 // ------------------------------------------------------------ misc helpers
 
-// Once the instruction budget is spent every further charge fails too, so
-// a script cannot outlive its budget by catching the error.
-[[noreturn]] void budget_exhausted(State* L) {
-  L->g->instr_budget = 1;
-  run_error(L, "instruction budget exhausted");
-}
 inline void charge_budget(State* L, uint64_t n) {
   uint64_t& b = L->g->instr_budget;
   if (b <= n) budget_exhausted(L);

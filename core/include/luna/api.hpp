@@ -99,6 +99,10 @@ void set_memory_limit(State* L, size_t bytes);
 // about that many more instructions it raises "instruction budget
 // exhausted", and keeps raising it until the budget is set again.
 void set_instruction_budget(State* L, uint64_t instructions);
+// Charges n units of work done inside a native function (pattern matching)
+// against the instruction budget, when one is set; raises "instruction
+// budget exhausted" once it is spent, like the VM does.
+void charge_instruction_budget(State* L, uint64_t n);
 
 // ---- basic stack manipulation ----
 int abs_index(State* L, int idx);

@@ -168,6 +168,7 @@ struct MatchState {
   const char* p_end;
   State* L;
   int matchdepth;
+  unsigned steps;  // match steps not yet charged to the instruction budget
   int level;
   struct {
     const char* init;
@@ -390,8 +391,16 @@ const char* match_impl(MatchState* ms, const char* s, const char* p) {
   return s;
 }
 
+// Backtracking can take exponential time ("x*x*x*...y" and the like), so
+// match steps count against the instruction budget, in batches.
+constexpr unsigned MATCH_STEP_BATCH = 1024;
+
 const char* do_match(MatchState* ms, const char* s, const char* p) {
   if (ms->matchdepth-- == 0) error_f(ms->L, "pattern too complex");
+  if (++ms->steps == MATCH_STEP_BATCH) {
+    ms->steps = 0;
+    charge_instruction_budget(ms->L, MATCH_STEP_BATCH);
+  }
   const char* res = match_impl(ms, s, p);
   ms->matchdepth++;
   return res;
@@ -400,6 +409,7 @@ const char* do_match(MatchState* ms, const char* s, const char* p) {
 void prep_state(MatchState* ms, State* L, const char* s, size_t ls, const char* p, size_t lp) {
   ms->L = L;
   ms->matchdepth = MAXCCALLS;
+  ms->steps = 0;
   ms->src_init = s;
   ms->src_end = s + ls;
   ms->p_end = p + lp;
