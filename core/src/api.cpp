@@ -12,7 +12,7 @@ namespace {
 
 // Native frames get MINSTACK slots; the API trusts callers for the rest, as
 // the C API does, but never writes past the allocated stack.
-inline void api_push(State* L, Value v) {  // by value: v may live on the stack
+inline void api_push(State* L, TValue v) {  // by value: v may live on the stack
   if (L->top >= L->stack_last) stack_grow(L, 1);
   *L->top++ = v;
 }
@@ -20,7 +20,7 @@ inline void api_push(State* L, Value v) {  // by value: v may live on the stack
 inline bool is_pseudo(int idx) { return idx <= REGISTRYINDEX; }
 
 // Stack slot (never a pseudo-index) for an acceptable index.
-Value* index_to_stack(State* L, int idx) {
+TValue* index_to_stack(State* L, int idx) {
   if (idx > 0) return L->ci->func + idx;
   return L->top + idx;
 }
@@ -30,18 +30,18 @@ Table* globals_table(State* L) {
 }
 
 // Absent-key markers must never leak onto the stack as values.
-inline Value clean(const Value* v) { return v->is_nil() ? Value::nil() : *v; }
+inline TValue clean(const TValue* v) { return v->is_nil() ? TValue::nil() : *v; }
 
 }  // namespace
 
 namespace {
 
 // Registry and upvalue pseudo-indices.
-inline Value* pseudo_to_value(State* L, int idx) {
+inline TValue* pseudo_to_value(State* L, int idx) {
   if (idx == REGISTRYINDEX) return &L->g->l_registry;
   // Upvalues of the running native closure.
   int n = REGISTRYINDEX - idx;
-  const Value& fn = *L->ci->func;
+  const TValue& fn = *L->ci->func;
   if (fn.tag == Tag::NClosure) {
     NClosure* cl = fn.as_nclosure();
     if (n <= cl->nupvalues) return &cl->upvalue[n - 1];
@@ -51,9 +51,9 @@ inline Value* pseudo_to_value(State* L, int idx) {
 
 // Every API function starts here, so it is inlined into each of them rather
 // than called through the exported index_to_value.
-inline Value* value_at(State* L, int idx) {
+inline TValue* value_at(State* L, int idx) {
   if (idx > 0) {
-    Value* o = L->ci->func + idx;
+    TValue* o = L->ci->func + idx;
     return o >= L->top ? &L->g->nilvalue : o;
   }
   if (!is_pseudo(idx)) return L->top + idx;
@@ -62,7 +62,7 @@ inline Value* value_at(State* L, int idx) {
 
 }  // namespace
 
-Value* index_to_value(State* L, int idx) { return value_at(L, idx); }
+TValue* index_to_value(State* L, int idx) { return value_at(L, idx); }
 
 // ---------------------------------------------------------------- stack basics
 
@@ -73,11 +73,11 @@ int abs_index(State* L, int idx) {
 int get_top(State* L) { return static_cast<int>(L->top - (L->ci->func + 1)); }
 
 void set_top(State* L, int idx) {
-  Value* func = L->ci->func;
-  Value* newtop;
+  TValue* func = L->ci->func;
+  TValue* newtop;
   if (idx >= 0) {
     newtop = func + 1 + idx;
-    while (L->top < newtop) *L->top++ = Value::nil();
+    while (L->top < newtop) *L->top++ = TValue::nil();
   } else {
     newtop = L->top + idx + 1;
   }
@@ -94,9 +94,9 @@ void set_top(State* L, int idx) {
 void push_value(State* L, int idx) { api_push(L, *value_at(L, idx)); }
 
 namespace {
-void reverse(Value* from, Value* to) {
+void reverse(TValue* from, TValue* to) {
   for (; from < to; from++, to--) {
-    Value t = *from;
+    TValue t = *from;
     *from = *to;
     *to = t;
   }
@@ -104,17 +104,17 @@ void reverse(Value* from, Value* to) {
 }  // namespace
 
 void rotate(State* L, int idx, int n) {
-  Value* t = L->top - 1;
-  Value* p = index_to_stack(L, idx);
-  Value* m = n >= 0 ? t - n : p - n - 1;
+  TValue* t = L->top - 1;
+  TValue* p = index_to_stack(L, idx);
+  TValue* m = n >= 0 ? t - n : p - n - 1;
   reverse(p, m);
   reverse(m + 1, t);
   reverse(p, t);
 }
 
 void copy(State* L, int fromidx, int toidx) {
-  Value v = *value_at(L, fromidx);
-  Value* to = value_at(L, toidx);
+  TValue v = *value_at(L, fromidx);
+  TValue* to = value_at(L, toidx);
   if (to == &L->g->nilvalue) return;  // nonexistent upvalue
   *to = v;
   if (toidx < REGISTRYINDEX && v.is_collectable())  // native closure upvalue
@@ -153,7 +153,7 @@ bool is_number(State* L, int idx) {
 }
 
 bool is_string(State* L, int idx) {
-  const Value* o = value_at(L, idx);
+  const TValue* o = value_at(L, idx);
   return o->is_string() || o->is_number();
 }
 
@@ -170,7 +170,7 @@ bool is_userdata(State* L, int idx) {
 }
 
 int type(State* L, int idx) {
-  const Value* o = value_at(L, idx);
+  const TValue* o = value_at(L, idx);
   return o == &L->g->nilvalue ? TNONE : o->type();
 }
 
@@ -193,7 +193,7 @@ Integer to_integerx(State* L, int idx, bool* isnum) {
 bool to_boolean(State* L, int idx) { return value_at(L, idx)->truthy(); }
 
 const char* to_lstring(State* L, int idx, size_t* len) {
-  Value* o = value_at(L, idx);
+  TValue* o = value_at(L, idx);
   if (!o->is_string()) {
     if (!o->is_number()) {
       if (len) *len = 0;
@@ -209,7 +209,7 @@ const char* to_lstring(State* L, int idx, size_t* len) {
 }
 
 size_t raw_len(State* L, int idx) {
-  const Value* o = value_at(L, idx);
+  const TValue* o = value_at(L, idx);
   switch (o->tag) {
     case Tag::ShortStr:
     case Tag::LongStr: return o->as_string()->len;
@@ -220,26 +220,26 @@ size_t raw_len(State* L, int idx) {
 }
 
 NativeFn to_native_function(State* L, int idx) {
-  const Value* o = value_at(L, idx);
+  const TValue* o = value_at(L, idx);
   if (o->tag == Tag::LightFn) return o->u.f;
   if (o->tag == Tag::NClosure) return o->as_nclosure()->f;
   return nullptr;
 }
 
 void* to_userdata(State* L, int idx) {
-  const Value* o = value_at(L, idx);
+  const TValue* o = value_at(L, idx);
   if (o->tag == Tag::Userdata) return o->as_udata()->data();
   if (o->tag == Tag::LightUd) return o->u.p;
   return nullptr;
 }
 
 State* to_thread(State* L, int idx) {
-  const Value* o = value_at(L, idx);
+  const TValue* o = value_at(L, idx);
   return o->is_thread() ? o->as_thread() : nullptr;
 }
 
 const void* to_pointer(State* L, int idx) {
-  const Value* o = value_at(L, idx);
+  const TValue* o = value_at(L, idx);
   switch (o->tag) {
     case Tag::LightFn: return reinterpret_cast<const void*>(o->u.f);
     case Tag::LightUd: return o->u.p;
@@ -252,24 +252,24 @@ const void* to_pointer(State* L, int idx) {
 
 void arith(State* L, int op) {
   if (op == OPUNM || op == OPBNOT) api_push(L, L->top[-1]);  // fake second operand
-  Value a = L->top[-2];
-  Value b = L->top[-1];
+  TValue a = L->top[-2];
+  TValue b = L->top[-1];
   vm_arith(L, op, a, b, L->top - 2);
   L->top--;
 }
 
 bool raw_equal(State* L, int idx1, int idx2) {
-  const Value* a = value_at(L, idx1);
-  const Value* b = value_at(L, idx2);
+  const TValue* a = value_at(L, idx1);
+  const TValue* b = value_at(L, idx2);
   if (a == &L->g->nilvalue || b == &L->g->nilvalue) return false;
   return vm_equal(nullptr, *a, *b);
 }
 
 bool compare(State* L, int idx1, int idx2, int op) {
-  const Value* pa = value_at(L, idx1);
-  const Value* pb = value_at(L, idx2);
+  const TValue* pa = value_at(L, idx1);
+  const TValue* pb = value_at(L, idx2);
   if (pa == &L->g->nilvalue || pb == &L->g->nilvalue) return false;
-  Value a = *pa, b = *pb;  // metamethods may move the stack
+  TValue a = *pa, b = *pb;  // metamethods may move the stack
   switch (op) {
     case OPEQ: return vm_equal(L, a, b);
     case OPLT: return vm_less_than(L, a, b);
@@ -280,9 +280,9 @@ bool compare(State* L, int idx1, int idx2, int op) {
 
 // ---------------------------------------------------------------- push
 
-void push_nil(State* L) { api_push(L, Value::nil()); }
-void push_number(State* L, Number n) { api_push(L, Value::number(n)); }
-void push_integer(State* L, Integer n) { api_push(L, Value::integer(n)); }
+void push_nil(State* L) { api_push(L, TValue::nil()); }
+void push_number(State* L, Number n) { api_push(L, TValue::number(n)); }
+void push_integer(State* L, Integer n) { api_push(L, TValue::integer(n)); }
 
 const char* push_lstring(State* L, const char* s, size_t len) {
   String* ts = len == 0 ? str_new(L, "", 0) : str_new(L, s, len);
@@ -335,17 +335,17 @@ const char* push_vfstring(State* L, const char* fmt, va_list argp) {
       }
       case 'c': out += static_cast<char>(va_arg(argp, int)); break;
       case 'd': {
-        Value v = Value::integer(va_arg(argp, int));
+        TValue v = TValue::integer(va_arg(argp, int));
         out.append(num, number_to_text(v, num));
         break;
       }
       case 'I': {
-        Value v = Value::integer(static_cast<Integer>(va_arg(argp, Integer)));
+        TValue v = TValue::integer(static_cast<Integer>(va_arg(argp, Integer)));
         out.append(num, number_to_text(v, num));
         break;
       }
       case 'f': {
-        Value v = Value::number(static_cast<Number>(va_arg(argp, double)));
+        TValue v = TValue::number(static_cast<Number>(va_arg(argp, double)));
         out.append(num, number_to_text(v, num));
         break;
       }
@@ -375,22 +375,22 @@ const char* push_fstring(State* L, const char* fmt, ...) {
 
 void push_native_closure(State* L, NativeFn fn, int n) {
   if (n == 0) {
-    api_push(L, Value::light_fn(fn));
+    api_push(L, TValue::light_fn(fn));
     return;
   }
   NClosure* cl = nclosure_new(L, n);
   cl->f = fn;
   L->top -= n;
   for (int i = 0; i < n; i++) cl->upvalue[i] = L->top[i];
-  *L->top++ = Value::object(cl);
+  *L->top++ = TValue::object(cl);
   gc_check(L);
 }
 
-void push_boolean(State* L, bool b) { api_push(L, Value::boolean(b)); }
-void push_light_userdata(State* L, void* p) { api_push(L, Value::light_ud(p)); }
+void push_boolean(State* L, bool b) { api_push(L, TValue::boolean(b)); }
+void push_light_userdata(State* L, void* p) { api_push(L, TValue::light_ud(p)); }
 
 bool push_thread(State* L) {
-  api_push(L, Value::object(L));
+  api_push(L, TValue::object(L));
   return L->g->mainthread == L;
 }
 
@@ -398,32 +398,32 @@ bool push_thread(State* L) {
 
 namespace {
 // t[key] where the key is already pushed: the result replaces the key.
-int finish_get(State* L, const Value& t) {
-  Value key = L->top[-1];
+int finish_get(State* L, const TValue& t) {
+  TValue key = L->top[-1];
   vm_get(L, t, key, L->top - 1);
   return L->top[-1].type();
 }
 
 Table* check_table_at(State* L, int idx) {
-  const Value* o = value_at(L, idx);
+  const TValue* o = value_at(L, idx);
   if (!o->is_table()) run_error(L, "table expected");
   return o->as_table();
 }
 }  // namespace
 
 int get_global(State* L, const char* name) {
-  Value g = Value::object(globals_table(L));
+  TValue g = TValue::object(globals_table(L));
   api_push(L, str_value(str_new_cstr(L, name)));
   return finish_get(L, g);
 }
 
 int get_table(State* L, int idx) {
-  Value t = *value_at(L, idx);
+  TValue t = *value_at(L, idx);
   return finish_get(L, t);
 }
 
 int get_field(State* L, int idx, const char* k) {
-  Value t = *value_at(L, idx);
+  TValue t = *value_at(L, idx);
   api_push(L, str_value(str_new_cstr(L, k)));
   return finish_get(L, t);
 }
@@ -432,7 +432,7 @@ int get_field(State* L, int idx, const char* k) {
 // so get_i/set_i (table.sort, table.concat, ipairs-like loops in natives)
 // skip the generic path.
 namespace {
-Value* array_slot(const Value& t, Integer n) {
+TValue* array_slot(const TValue& t, Integer n) {
   if (!t.is_table()) return nullptr;
   Table* h = t.as_table();
   if (static_cast<Unsigned>(n) - 1 >= h->asize || h->array[n - 1].is_nil()) return nullptr;
@@ -441,12 +441,12 @@ Value* array_slot(const Value& t, Integer n) {
 }  // namespace
 
 int get_i(State* L, int idx, Integer n) {
-  Value t = *value_at(L, idx);
-  if (const Value* slot = array_slot(t, n)) {
+  TValue t = *value_at(L, idx);
+  if (const TValue* slot = array_slot(t, n)) {
     api_push(L, *slot);
     return slot->type();
   }
-  api_push(L, Value::integer(n));
+  api_push(L, TValue::integer(n));
   return finish_get(L, t);
 }
 
@@ -464,13 +464,13 @@ int raw_get_i(State* L, int idx, Integer n) {
 
 int raw_get_p(State* L, int idx, const void* p) {
   Table* t = check_table_at(L, idx);
-  api_push(L, clean(table_get(t, Value::light_ud(const_cast<void*>(p)))));
+  api_push(L, clean(table_get(t, TValue::light_ud(const_cast<void*>(p)))));
   return L->top[-1].type();
 }
 
 void create_table(State* L, int narr, int nrec) {
   Table* t = table_new(L);
-  api_push(L, Value::object(t));
+  api_push(L, TValue::object(t));
   if (narr > 0 || nrec > 0)
     table_resize(L, t, static_cast<unsigned>(narr > 0 ? narr : 0), static_cast<unsigned>(nrec > 0 ? nrec : 0));
   gc_check(L);
@@ -479,7 +479,7 @@ void create_table(State* L, int narr, int nrec) {
 void* new_userdata(State* L, size_t sz, int nuvalue) {
   if (nuvalue < 0 || nuvalue > 0xffff) run_error(L, "invalid number of user values");
   Udata* u = udata_new(L, sz, nuvalue);
-  api_push(L, Value::object(u));
+  api_push(L, TValue::object(u));
   gc_check(L);
   return u->data();
 }
@@ -487,12 +487,12 @@ void* new_userdata(State* L, size_t sz, int nuvalue) {
 bool get_metatable(State* L, int objindex) {
   Table* mt = metatable_of(L, *value_at(L, objindex));
   if (mt == nullptr) return false;
-  api_push(L, Value::object(mt));
+  api_push(L, TValue::object(mt));
   return true;
 }
 
 int get_iuservalue(State* L, int idx, int n) {
-  const Value* o = value_at(L, idx);
+  const TValue* o = value_at(L, idx);
   if (!o->is_userdata() || n <= 0 || n > o->as_udata()->nuvalue) {
     push_nil(L);
     return TNONE;
@@ -505,43 +505,43 @@ int get_iuservalue(State* L, int idx, int n) {
 
 namespace {
 // t[key] = value with the key on top and the value just below it; pops both.
-void finish_set(State* L, const Value& t) {
-  Value key = L->top[-1];
-  Value val = L->top[-2];
+void finish_set(State* L, const TValue& t) {
+  TValue key = L->top[-1];
+  TValue val = L->top[-2];
   vm_set(L, t, key, val);
   L->top -= 2;
 }
 }  // namespace
 
 void set_global(State* L, const char* name) {
-  Value g = Value::object(globals_table(L));
+  TValue g = TValue::object(globals_table(L));
   api_push(L, str_value(str_new_cstr(L, name)));
   finish_set(L, g);
 }
 
 void set_table(State* L, int idx) {
-  Value t = *value_at(L, idx);
-  Value key = L->top[-2];
-  Value val = L->top[-1];
+  TValue t = *value_at(L, idx);
+  TValue key = L->top[-2];
+  TValue val = L->top[-1];
   vm_set(L, t, key, val);
   L->top -= 2;
 }
 
 void set_field(State* L, int idx, const char* k) {
-  Value t = *value_at(L, idx);
+  TValue t = *value_at(L, idx);
   api_push(L, str_value(str_new_cstr(L, k)));
   finish_set(L, t);
 }
 
 void set_i(State* L, int idx, Integer n) {
-  Value t = *value_at(L, idx);
-  if (Value* slot = array_slot(t, n)) {
+  TValue t = *value_at(L, idx);
+  if (TValue* slot = array_slot(t, n)) {
     *slot = L->top[-1];
     gc_barrier_back(L, t.as_table());
     L->top--;
     return;
   }
-  api_push(L, Value::integer(n));
+  api_push(L, TValue::integer(n));
   finish_set(L, t);
 }
 
@@ -559,13 +559,13 @@ void raw_set_i(State* L, int idx, Integer n) {
 
 void raw_set_p(State* L, int idx, const void* p) {
   Table* t = check_table_at(L, idx);
-  table_set(L, t, Value::light_ud(const_cast<void*>(p)), L->top[-1]);
+  table_set(L, t, TValue::light_ud(const_cast<void*>(p)), L->top[-1]);
   L->top--;
 }
 
 void set_metatable(State* L, int objindex) {
-  Value* obj = value_at(L, objindex);
-  const Value& top = L->top[-1];
+  TValue* obj = value_at(L, objindex);
+  const TValue& top = L->top[-1];
   Table* mt = nullptr;
   if (top.is_table()) mt = top.as_table();
   else if (!top.is_nil()) run_error(L, "table expected");
@@ -594,7 +594,7 @@ void set_metatable(State* L, int objindex) {
 }
 
 bool set_iuservalue(State* L, int idx, int n) {
-  Value* o = value_at(L, idx);
+  TValue* o = value_at(L, idx);
   bool ok = false;
   if (o->is_userdata() && n > 0 && n <= o->as_udata()->nuvalue) {
     Udata* u = o->as_udata();
@@ -614,7 +614,7 @@ void adjust_results(State* L, int nresults) {
 }
 
 struct CallArgs {
-  Value* func;
+  TValue* func;
   int nresults;
 };
 
@@ -685,7 +685,7 @@ int load(State* L, Reader reader, void* data, const char* chunkname, const char*
     LClosure* f = L->top[-1].as_lclosure();
     if (f->nupvalues >= 1) {
       // The main chunk's first upvalue is _ENV: the globals table.
-      Value g = *table_get_int(registry(L), RIDX_GLOBALS);
+      TValue g = *table_get_int(registry(L), RIDX_GLOBALS);
       UpVal* uv = f->upvals[0];
       *uv->v = g;
       gc_barrier(L, uv, g);
@@ -695,7 +695,7 @@ int load(State* L, Reader reader, void* data, const char* chunkname, const char*
 }
 
 int dump(State* L, Writer writer, void* data, bool strip) {
-  const Value& o = L->top[-1];
+  const TValue& o = L->top[-1];
   if (!o.is_lclosure()) return 1;
   return dump_proto(L, o.as_lclosure()->p, writer, data, strip);
 }
@@ -751,7 +751,7 @@ int gc(State* L, int what, int a, int b, int c) {
 // ---------------------------------------------------------------- misc
 
 void error(State* L) {
-  const Value& e = L->top[-1];
+  const TValue& e = L->top[-1];
   if (e.is_string() && e.as_string() == L->g->memerrmsg) throw_status(L, ERRMEM);
   error_msg(L);  // runs the message handler, then raises ERRRUN
 }
@@ -777,13 +777,13 @@ void concat(State* L, int n) {
 }
 
 void len(State* L, int idx) {
-  Value o = *value_at(L, idx);
-  api_push(L, Value::nil());
+  TValue o = *value_at(L, idx);
+  api_push(L, TValue::nil());
   vm_len(L, L->top - 1, o);
 }
 
 size_t string_to_number(State* L, const char* s) {
-  Value v;
+  TValue v;
   size_t sz = str_to_number(s, std::strlen(s), &v);
   if (sz != 0) api_push(L, v);
   return sz;
@@ -797,7 +797,7 @@ void close_slot(State* L, int idx) {
   ptrdiff_t level = L->save(index_to_stack(L, idx));
   upval_close(L, L->restore(level));
   tbc_close(L, L->restore(level), OK);
-  *L->restore(level) = Value::nil();
+  *L->restore(level) = TValue::nil();
 }
 
 }  // namespace luna

@@ -580,7 +580,7 @@ void Buffer::add_value() {
     pop(L_, 1);
     return;
   }
-  // Value on top, buffer slot below it: move the value under the slot so
+  // TValue on top, buffer slot below it: move the value under the slot so
   // prepare() finds the box on the top, and keep the string alive meanwhile.
   insert(L_, -2);
   s = to_lstring(L_, -2, &l);

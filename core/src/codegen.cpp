@@ -219,13 +219,13 @@ static void free_exps(FuncState* fs, ExpDesc* e1, ExpDesc* e2) {
 
 // ------------------------------------------------------------ constants
 
-static int add_k(FuncState* fs, const KKey& key, const Value& v) {
+static int add_k(FuncState* fs, const KKey& key, const TValue& v) {
   auto it = fs->kcache.find(key);
   if (it != fs->kcache.end()) return it->second;
   Proto* f = fs->f;
   int old = f->sizek;
   grow_array(fs->ls->L, f->k, f->sizek, fs->nk, MAXARG_Ax, "constants", fs);
-  for (int j = old; j < f->sizek; j++) f->k[j] = Value();
+  for (int j = old; j < f->sizek; j++) f->k[j] = TValue();
   f->k[fs->nk] = v;
   fs->kcache.emplace(key, fs->nk);
   return fs->nk++;
@@ -242,16 +242,16 @@ int string_k(FuncState* fs, String* s) {
   return idx;
 }
 
-static int int_k(FuncState* fs, Integer i) { return add_k(fs, KKey{3, static_cast<uint64_t>(i)}, Value::integer(i)); }
+static int int_k(FuncState* fs, Integer i) { return add_k(fs, KKey{3, static_cast<uint64_t>(i)}, TValue::integer(i)); }
 
 static int number_k(FuncState* fs, Number n) {
   uint64_t bits;
   std::memcpy(&bits, &n, sizeof bits);
-  return add_k(fs, KKey{4, bits}, Value::number(n));
+  return add_k(fs, KKey{4, bits}, TValue::number(n));
 }
 
-static int bool_k(FuncState* fs, bool b) { return add_k(fs, KKey{b ? 2 : 1, 0}, Value::boolean(b)); }
-static int nil_k(FuncState* fs) { return add_k(fs, KKey{0, 0}, Value()); }
+static int bool_k(FuncState* fs, bool b) { return add_k(fs, KKey{b ? 2 : 1, 0}, TValue::boolean(b)); }
+static int nil_k(FuncState* fs) { return add_k(fs, KKey{0, 0}, TValue()); }
 
 static void code_loadk(FuncState* fs, int reg, int k) {
   if (k <= MAXARG_Bx) {
@@ -285,14 +285,14 @@ static void str_to_k(FuncState* fs, ExpDesc* e) {
 }
 
 // Numeric literal value of e (when it is one, without pending jumps).
-static bool to_numeral(const ExpDesc* e, Value* v) {
+static bool to_numeral(const ExpDesc* e, TValue* v) {
   if (has_jumps(e)) return false;
-  if (e->k == EK::KInt) { if (v) *v = Value::integer(e->u.ival); return true; }
-  if (e->k == EK::KFlt) { if (v) *v = Value::number(e->u.nval); return true; }
+  if (e->k == EK::KInt) { if (v) *v = TValue::integer(e->u.ival); return true; }
+  if (e->k == EK::KFlt) { if (v) *v = TValue::number(e->u.nval); return true; }
   return false;
 }
 
-static void const_to_exp(const Value& v, ExpDesc* e) {
+static void const_to_exp(const TValue& v, ExpDesc* e) {
   switch (v.tag) {
     case Tag::Int: e->k = EK::KInt; e->u.ival = v.u.i; break;
     case Tag::Float: e->k = EK::KFlt; e->u.nval = v.u.n; break;
@@ -303,12 +303,12 @@ static void const_to_exp(const Value& v, ExpDesc* e) {
   }
 }
 
-bool exp2const(FuncState* fs, const ExpDesc* e, Value* v) {
+bool exp2const(FuncState* fs, const ExpDesc* e, TValue* v) {
   if (has_jumps(e)) return false;
   switch (e->k) {
-    case EK::False: *v = Value::boolean(false); return true;
-    case EK::True: *v = Value::boolean(true); return true;
-    case EK::Nil: *v = Value(); return true;
+    case EK::False: *v = TValue::boolean(false); return true;
+    case EK::True: *v = TValue::boolean(true); return true;
+    case EK::Nil: *v = TValue(); return true;
     case EK::KStr: *v = str_value(e->u.strval); return true;
     case EK::Const: *v = fs->ls->dyd->actvar[size_t(e->u.info)].k; return true;
     default: return to_numeral(e, v);
@@ -648,7 +648,7 @@ void indexed(FuncState* fs, ExpDesc* t, ExpDesc* k) {
 
 // ------------------------------------------------------------ operators
 
-static bool valid_fold(int op, const Value& v1, const Value& v2) {
+static bool valid_fold(int op, const TValue& v1, const TValue& v2) {
   switch (op) {
     case OPBAND: case OPBOR: case OPBXOR: case OPSHL: case OPSHR: case OPBNOT: {
       Integer i;
@@ -664,7 +664,7 @@ static bool valid_fold(int op, const Value& v1, const Value& v2) {
 // Folds op over two numeric literals when that cannot raise and the result
 // is representable as a literal (no NaN, no zero float whose sign matters).
 static bool const_folding(FuncState* fs, int op, ExpDesc* e1, const ExpDesc* e2) {
-  Value v1, v2, res;
+  TValue v1, v2, res;
   if (!to_numeral(e1, &v1) || !to_numeral(e2, &v2) || !valid_fold(op, v1, v2)) return false;
   if (!raw_arith(fs->ls->L, op, v1, v2, &res)) return false;
   if (res.is_int()) {
@@ -940,7 +940,7 @@ void code_finish(FuncState* fs) {
 
 // --------------------------------------------------------------- listing
 
-static void print_const(const Value& v, FILE* out) {
+static void print_const(const TValue& v, FILE* out) {
   switch (v.tag) {
     case Tag::Nil: std::fputs("nil", out); break;
     case Tag::False: std::fputs("false", out); break;

@@ -61,7 +61,7 @@ struct VarDesc {
   uint8_t ridx;   // register holding it (not for VD_CTC)
   short pidx;     // index of its LocVar in the Proto
   String* name;
-  Value k;        // the constant's value, for VD_CTC
+  TValue k;        // the constant's value, for VD_CTC
 };
 
 // A pending goto or a label.
@@ -152,7 +152,7 @@ int exp2anyreg(FuncState* fs, ExpDesc* e);
 void exp2anyregup(FuncState* fs, ExpDesc* e);
 void exp2nextreg(FuncState* fs, ExpDesc* e);
 void exp2val(FuncState* fs, ExpDesc* e);
-bool exp2const(FuncState* fs, const ExpDesc* e, Value* v);
+bool exp2const(FuncState* fs, const ExpDesc* e, TValue* v);
 void store_var(FuncState* fs, ExpDesc* var, ExpDesc* e);
 void code_self(FuncState* fs, ExpDesc* e, ExpDesc* key);
 void indexed(FuncState* fs, ExpDesc* t, ExpDesc* k);

@@ -388,7 +388,7 @@ int coro_close(State* co, State* from) {
   unwind_coro(co, co);
   co->nCcalls = from != nullptr ? from->nCcalls : 0;
   co->ci = &co->base_ci;
-  co->stack[0] = Value();
+  co->stack[0] = TValue();
   co->base_ci.func = co->stack;
   co->base_ci.callstatus = CIST_C;
   int status = co->status;
@@ -410,7 +410,7 @@ int coro_close(State* co, State* from) {
 State* thread_new(State* L) {
   ensure_stack(L, 1);
   GlobalState* g = L->g;
-  Value* stack = mem_new_array<Value>(L, BASIC_STACK_SIZE + EXTRA_STACK);
+  TValue* stack = mem_new_array<TValue>(L, BASIC_STACK_SIZE + EXTRA_STACK);
   State* L1;
   try {
     L1 = static_cast<State*>(gc_new_object(L, Tag::Thread, sizeof(State)));
@@ -418,7 +418,7 @@ State* thread_new(State* L) {
     mem_free_array(L, stack, BASIC_STACK_SIZE + EXTRA_STACK);
     throw;
   }
-  for (int i = 0; i < BASIC_STACK_SIZE + EXTRA_STACK; i++) stack[i] = Value();
+  for (int i = 0; i < BASIC_STACK_SIZE + EXTRA_STACK; i++) stack[i] = TValue();
   L1->status = OK;
   L1->allowhook = 1;
   L1->nci = 0;
@@ -451,7 +451,7 @@ State* thread_new(State* L) {
   ci->callstatus = CIST_C;
   ci->ftransfer = ci->ntransfer = 0;
   L1->ci = ci;
-  push_raw(L, Value::object(L1));
+  push_raw(L, TValue::object(L1));
   return L1;
 }
 

@@ -86,7 +86,7 @@ void error_msg(State* L) {
   if (L->errfunc != 0) {
     // Call the message handler with the error object; EXTRA_STACK leaves
     // room for the extra slot.
-    Value* handler = L->restore(L->errfunc);
+    TValue* handler = L->restore(L->errfunc);
     L->top[0] = L->top[-1];
     L->top[-1] = *handler;
     L->top++;
@@ -314,7 +314,7 @@ const char* format_var_info(State* L, const char* kind, const char* name) {
 
 // " (local 'x')" and the like for a value the current Lua function holds in
 // an upvalue or a register; "" when nothing is known.
-const char* var_info(State* L, const Value* o) {
+const char* var_info(State* L, const TValue* o) {
   CallInfo* ci = L->ci;
   const char* name = nullptr;
   const char* kind = nullptr;
@@ -328,7 +328,7 @@ const char* var_info(State* L, const Value* o) {
       }
     }
     if (kind == nullptr) {
-      Value* base = ci->func + 1;
+      TValue* base = ci->func + 1;
       if (o >= base && o < ci->top)
         kind = obj_name(cl->p, current_pc(ci), static_cast<int>(o - base), &name);
     }
@@ -336,44 +336,44 @@ const char* var_info(State* L, const Value* o) {
   return format_var_info(L, kind, name);
 }
 
-[[noreturn]] void type_error_extra(State* L, const Value* o, const char* op, const char* extra) {
+[[noreturn]] void type_error_extra(State* L, const TValue* o, const char* op, const char* extra) {
   run_error(L, "attempt to %s a %s value%s", op, tm_typename_of(L, *o), extra);
 }
 
 }  // namespace
 
-void type_error_op(State* L, const Value* o, const char* op) {
+void type_error_op(State* L, const TValue* o, const char* op) {
   type_error_extra(L, o, op, var_info(L, o));
 }
 
-void call_error(State* L, const Value* o) {
+void call_error(State* L, const TValue* o) {
   const char* name = nullptr;
   const char* kind = func_name_from_call(L, L->ci, &name);
   const char* extra = kind != nullptr ? format_var_info(L, kind, name) : var_info(L, o);
   type_error_extra(L, o, "call", extra);
 }
 
-void for_error(State* L, const Value* o, const char* what) {
+void for_error(State* L, const TValue* o, const char* what) {
   run_error(L, "bad 'for' %s (number expected, got %s)", what, tm_typename_of(L, *o));
 }
 
-void concat_error(State* L, const Value* p1, const Value* p2) {
+void concat_error(State* L, const TValue* p1, const TValue* p2) {
   if (p1->is_string() || p1->is_number()) p1 = p2;  // blame the operand that cannot concatenate
   type_error_op(L, p1, "concatenate");
 }
 
-void op_int_error(State* L, const Value* p1, const Value* p2, const char* msg) {
+void op_int_error(State* L, const TValue* p1, const TValue* p2, const char* msg) {
   if (!p1->is_number()) p2 = p1;  // the first operand is wrong: blame it
   type_error_op(L, p2, msg);
 }
 
-void to_int_error(State* L, const Value* p1, const Value* p2) {
+void to_int_error(State* L, const TValue* p1, const TValue* p2) {
   Integer tmp;
   if (!to_integer(*p1, &tmp, F2I::Exact, true)) p2 = p1;
   run_error(L, "number%s has no integer representation", var_info(L, p2));
 }
 
-void order_error(State* L, const Value* p1, const Value* p2) {
+void order_error(State* L, const TValue* p1, const TValue* p2) {
   const char* t1 = tm_typename_of(L, *p1);
   const char* t2 = tm_typename_of(L, *p2);
   if (std::strcmp(t1, t2) == 0) run_error(L, "attempt to compare two %s values", t1);
@@ -446,7 +446,7 @@ bool get_stack(State* L, int level, DebugInfo* ar) {
 
 namespace {
 
-void func_info(DebugInfo* ar, const Value& f) {
+void func_info(DebugInfo* ar, const TValue& f) {
   if (!f.is_lclosure()) {
     ar->source = "=[C]";
     ar->srclen = 4;
@@ -470,25 +470,25 @@ void func_info(DebugInfo* ar, const Value& f) {
 }
 
 // Pushes a table whose keys are the lines holding code (nil for natives).
-void push_valid_lines(State* L, const Value& f) {
+void push_valid_lines(State* L, const TValue& f) {
   if (!f.is_lclosure()) {
     push_nil(L);
     return;
   }
   const Proto* p = f.as_lclosure()->p;
   Table* t = table_new(L);
-  push_raw(L, Value::object(t));
+  push_raw(L, TValue::object(t));
   if (p->lineinfo == nullptr) return;
   // VARARGPREP shares the line of the function header: not a line of code.
   int start = (p->is_vararg && p->sizecode > 0 && get_op(p->code[0]) == OP_VARARGPREP) ? 1 : 0;
-  for (int i = start; i < p->sizelineinfo; i++) table_set_int(L, t, p->lineinfo[i], Value::boolean(true));
+  for (int i = start; i < p->sizelineinfo; i++) table_set_int(L, t, p->lineinfo[i], TValue::boolean(true));
 }
 
 }  // namespace
 
 bool get_info(State* L, const char* what, DebugInfo* ar) {
   CallInfo* ci;
-  Value func;
+  TValue func;
   if (*what == '>') {
     ci = nullptr;
     func = L->top[-1];
@@ -551,8 +551,8 @@ bool get_info(State* L, const char* what, DebugInfo* ar) {
 namespace {
 
 // Slot and name of local n of frame ci (n < 0: vararg -n), or nullptr.
-const char* find_local(State* L, CallInfo* ci, int n, Value** pos) {
-  Value* base = ci->func + 1;
+const char* find_local(State* L, CallInfo* ci, int n, TValue** pos) {
+  TValue* base = ci->func + 1;
   const char* name = nullptr;
   if (ci_is_lua_closure(ci)) {
     if (n < 0) {
@@ -566,7 +566,7 @@ const char* find_local(State* L, CallInfo* ci, int n, Value** pos) {
     name = local_name(ci_func(ci)->p, n, current_pc(ci));
   }
   if (name == nullptr) {
-    Value* limit = (ci == L->ci) ? L->top : ci->next->func;
+    TValue* limit = (ci == L->ci) ? L->top : ci->next->func;
     if (n > 0 && limit - base >= n)
       name = ci->is_lua() ? "(temporary)" : "(C temporary)";
     else
@@ -584,14 +584,14 @@ const char* get_local(State* L, const DebugInfo* ar, int n) {
     if (!L->top[-1].is_lclosure()) return nullptr;
     return local_name(L->top[-1].as_lclosure()->p, n, 0);
   }
-  Value* pos = nullptr;
+  TValue* pos = nullptr;
   const char* name = find_local(L, ar->i_ci, n, &pos);
   if (name != nullptr) push_raw(L, *pos);
   return name;
 }
 
 const char* set_local(State* L, const DebugInfo* ar, int n) {
-  Value* pos = nullptr;
+  TValue* pos = nullptr;
   const char* name = find_local(L, ar->i_ci, n, &pos);
   if (name != nullptr) {
     *pos = L->top[-1];
@@ -604,7 +604,7 @@ namespace {
 
 // Upvalue n (1-based) of the closure f: its slot, the object owning it (for
 // the write barrier), and its name ("" for natives).
-const char* find_upvalue(const Value& f, int n, Value** val, GCObject** owner) {
+const char* find_upvalue(const TValue& f, int n, TValue** val, GCObject** owner) {
   if (f.tag == Tag::NClosure) {
     NClosure* c = f.as_nclosure();
     if (n < 1 || n > c->nupvalues) return nullptr;
@@ -625,7 +625,7 @@ const char* find_upvalue(const Value& f, int n, Value** val, GCObject** owner) {
 }
 
 UpVal** upvalue_ref(State* L, int fidx, int n) {
-  Value* fi = index_to_value(L, fidx);
+  TValue* fi = index_to_value(L, fidx);
   if (!fi->is_lclosure()) return nullptr;
   LClosure* f = fi->as_lclosure();
   if (n < 1 || n > f->p->sizeupvalues || n > f->nupvalues) return nullptr;
@@ -635,7 +635,7 @@ UpVal** upvalue_ref(State* L, int fidx, int n) {
 }  // namespace
 
 const char* get_upvalue(State* L, int funcindex, int n) {
-  Value* val = nullptr;
+  TValue* val = nullptr;
   GCObject* owner = nullptr;
   const char* name = find_upvalue(*index_to_value(L, funcindex), n, &val, &owner);
   if (name != nullptr) push_raw(L, *val);
@@ -643,7 +643,7 @@ const char* get_upvalue(State* L, int funcindex, int n) {
 }
 
 const char* set_upvalue(State* L, int funcindex, int n) {
-  Value* val = nullptr;
+  TValue* val = nullptr;
   GCObject* owner = nullptr;
   const char* name = find_upvalue(*index_to_value(L, funcindex), n, &val, &owner);
   if (name != nullptr) {
@@ -655,7 +655,7 @@ const char* set_upvalue(State* L, int funcindex, int n) {
 }
 
 void* upvalue_id(State* L, int fidx, int n) {
-  Value* fi = index_to_value(L, fidx);
+  TValue* fi = index_to_value(L, fidx);
   if (fi->is_lclosure()) {
     UpVal** ref = upvalue_ref(L, fidx, n);
     return ref != nullptr ? *ref : nullptr;

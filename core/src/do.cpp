@@ -33,18 +33,18 @@ void check_cstack(State* L) {
 // points into it. With raise false, an allocation failure returns false.
 bool realloc_stack(State* L, int newsize, bool raise) {
   int oldsize = L->stack_size();
-  Value* oldstack = L->stack;
-  Value* newstack;
+  TValue* oldstack = L->stack;
+  TValue* newstack;
   try {
-    newstack = mem_new_array<Value>(L, static_cast<size_t>(newsize) + EXTRA_STACK);
+    newstack = mem_new_array<TValue>(L, static_cast<size_t>(newsize) + EXTRA_STACK);
   } catch (LuaThrow&) {
     if (raise) throw;
     return false;
   }
   int keep = oldsize < newsize ? oldsize : newsize;
   for (int i = 0; i < keep + EXTRA_STACK; i++) newstack[i] = oldstack[i];
-  for (int i = keep + EXTRA_STACK; i < newsize + EXTRA_STACK; i++) newstack[i] = Value();
-  auto fix = [&](Value* p) { return newstack + (p - oldstack); };
+  for (int i = keep + EXTRA_STACK; i < newsize + EXTRA_STACK; i++) newstack[i] = TValue();
+  auto fix = [&](TValue* p) { return newstack + (p - oldstack); };
   L->top = fix(L->top);
   for (CallInfo* ci = L->ci; ci != nullptr; ci = ci->previous) {
     ci->func = fix(ci->func);
@@ -61,7 +61,7 @@ bool realloc_stack(State* L, int newsize, bool raise) {
 
 // Slots in use by the live frames (at least MINSTACK).
 int stack_in_use(State* L) {
-  Value* lim = L->top;
+  TValue* lim = L->top;
   for (CallInfo* ci = L->ci; ci != nullptr; ci = ci->previous)
     if (lim < ci->top) lim = ci->top;
   int n = static_cast<int>(lim - L->stack) + 1;
@@ -69,14 +69,14 @@ int stack_in_use(State* L) {
 }
 
 // Moves nres results from the stack top to res, adjusting to `wanted`.
-void move_results(State* L, Value* res, int nres, int wanted) {
-  Value* first = L->top - nres;
+void move_results(State* L, TValue* res, int nres, int wanted) {
+  TValue* first = L->top - nres;
   switch (wanted) {
     case 0:
       L->top = res;
       return;
     case 1:
-      *res = nres == 0 ? Value() : *first;
+      *res = nres == 0 ? TValue() : *first;
       L->top = res + 1;
       return;
     case MULTRET:
@@ -87,20 +87,20 @@ void move_results(State* L, Value* res, int nres, int wanted) {
   }
   int n = nres < wanted ? nres : wanted;
   for (int i = 0; i < n; i++) res[i] = first[i];
-  for (int i = n; i < wanted; i++) res[i] = Value();
+  for (int i = n; i < wanted; i++) res[i] = TValue();
   L->top = res + wanted;
 }
 
 // Puts the __call metamethod of the non-function at func below the
 // arguments, which shift up one slot. Returns the (possibly moved) func.
-Value* insert_call_tm(State* L, Value* func) {
-  const Value* tm = tm_get_by_obj(L, *func, TM_CALL);
+TValue* insert_call_tm(State* L, TValue* func) {
+  const TValue* tm = tm_get_by_obj(L, *func, TM_CALL);
   if (tm->is_nil()) call_error(L, func);
-  Value handler = *tm;
+  TValue handler = *tm;
   ptrdiff_t f = L->save(func);
   ensure_stack(L, 1);
   func = L->restore(f);
-  for (Value* p = L->top; p > func; p--) *p = p[-1];
+  for (TValue* p = L->top; p > func; p--) *p = p[-1];
   L->top++;
   *func = handler;
   return func;
@@ -113,13 +113,13 @@ inline void finish_native(State* L, CallInfo* ci, int n) {
     poscall(L, ci, n);
     return;
   }
-  Value* res = ci->func;
+  TValue* res = ci->func;
   switch (ci->nresults) {
     case 0:
       L->top = res;
       break;
     case 1:
-      *res = n == 0 ? Value() : L->top[-n];
+      *res = n == 0 ? TValue() : L->top[-n];
       L->top = res + 1;
       break;
     default:
@@ -131,7 +131,7 @@ inline void finish_native(State* L, CallInfo* ci, int n) {
 
 // Calls a native function at func; returns its number of results, which
 // are already moved into place.
-int precall_native(State* L, Value* func, int nresults, NativeFn f) {
+int precall_native(State* L, TValue* func, int nresults, NativeFn f) {
   if (__builtin_expect(L->stack_last - L->top <= MINSTACK, 0)) {
     ptrdiff_t fo = L->save(func);
     stack_grow(L, MINSTACK);
@@ -157,7 +157,7 @@ int precall_native(State* L, Value* func, int nresults, NativeFn f) {
   return n;
 }
 
-NativeFn native_fn(const Value& v) {
+NativeFn native_fn(const TValue& v) {
   return v.tag == Tag::LightFn ? v.u.f : v.as_nclosure()->f;
 }
 
@@ -175,7 +175,7 @@ void close_native_frame(State* L, CallInfo* ci) {
 
 [[noreturn]] void throw_status(State*, int status) { throw LuaThrow{status}; }
 
-void set_error_obj(State* L, int errcode, Value* oldtop) {
+void set_error_obj(State* L, int errcode, TValue* oldtop) {
   switch (errcode) {
     case ERRMEM:
       *oldtop = str_value(L->g->memerrmsg);
@@ -184,7 +184,7 @@ void set_error_obj(State* L, int errcode, Value* oldtop) {
       *oldtop = str_value(str_new_cstr(L, "error in error handling"));
       break;
     case OK:
-      *oldtop = Value();
+      *oldtop = TValue();
       break;
     default:
       *oldtop = L->top[-1];
@@ -331,9 +331,9 @@ void free_ci_list(State* L) {
 // compiler skip saving registers on the common path.
 namespace {
 
-CallInfo* enter_lua(State* L, Value* func, int nresults);
+CallInfo* enter_lua(State* L, TValue* func, int nresults);
 
-[[gnu::noinline]] CallInfo* precall_other(State* L, Value* func, int nresults) {
+[[gnu::noinline]] CallInfo* precall_other(State* L, TValue* func, int nresults) {
   switch (func->tag) {
     case Tag::LightFn:
     case Tag::NClosure:
@@ -344,14 +344,14 @@ CallInfo* enter_lua(State* L, Value* func, int nresults);
   }
 }
 
-[[gnu::noinline]] CallInfo* precall_grow(State* L, Value* func, int nresults) {
+[[gnu::noinline]] CallInfo* precall_grow(State* L, TValue* func, int nresults) {
   ptrdiff_t fo = L->save(func);
   stack_grow(L, func->as_lclosure()->p->maxstacksize);
   return enter_lua(L, L->restore(fo), nresults);
 }
 
 // Allocates the CallInfo after L->ci, then retries.
-[[gnu::noinline]] CallInfo* precall_new_frame(State* L, Value* func, int nresults) {
+[[gnu::noinline]] CallInfo* precall_new_frame(State* L, TValue* func, int nresults) {
   L->ci = next_ci(L)->previous;
   return enter_lua(L, func, nresults);
 }
@@ -362,7 +362,7 @@ CallInfo* enter_lua(State* L, Value* func, int nresults);
 }
 
 // Pushes the frame of the Lua closure at func; the stack has room for it.
-inline CallInfo* enter_lua(State* L, Value* func, int nresults) {
+inline CallInfo* enter_lua(State* L, TValue* func, int nresults) {
   Proto* p = func->as_lclosure()->p;
   CallInfo* ci = L->ci->next;
   if (__builtin_expect(ci == nullptr, 0)) return precall_new_frame(L, func, nresults);
@@ -375,21 +375,21 @@ inline CallInfo* enter_lua(State* L, Value* func, int nresults) {
   ci->nextraargs = 0;
   int hooked = L->hookmask;
   ci->trap = hooked ? 1 : 0;
-  for (int narg = static_cast<int>(L->top - func) - 1; narg < p->numparams; narg++) *L->top++ = Value();
+  for (int narg = static_cast<int>(L->top - func) - 1; narg < p->numparams; narg++) *L->top++ = TValue();
   if (__builtin_expect(hooked != 0, 0)) return precall_hooked(L, ci);
   return ci;
 }
 
 }  // namespace
 
-CallInfo* precall(State* L, Value* func, int nresults) {
+CallInfo* precall(State* L, TValue* func, int nresults) {
   if (__builtin_expect(func->tag != Tag::LClosure, 0)) return precall_other(L, func, nresults);
   if (__builtin_expect(L->stack_last - L->top <= func->as_lclosure()->p->maxstacksize, 0))
     return precall_grow(L, func, nresults);
   return enter_lua(L, func, nresults);
 }
 
-int pretailcall(State* L, CallInfo* ci, Value* func, int narg1, int delta) {
+int pretailcall(State* L, CallInfo* ci, TValue* func, int narg1, int delta) {
   for (;;) {
     switch (func->tag) {
       case Tag::LightFn:
@@ -407,7 +407,7 @@ int pretailcall(State* L, CallInfo* ci, Value* func, int narg1, int delta) {
         ci->func -= delta;
         for (int i = 0; i < narg1; i++) ci->func[i] = func[i];
         func = ci->func;
-        for (; narg1 <= p->numparams; narg1++) func[narg1] = Value();
+        for (; narg1 <= p->numparams; narg1++) func[narg1] = TValue();
         ci->top = func + 1 + fsize;
         ci->savedpc = p->code;
         ci->nextraargs = 0;
@@ -437,7 +437,7 @@ void poscall(State* L, CallInfo* ci, int nres) {
   L->ci = ci->previous;
 }
 
-void call(State* L, Value* func, int nresults) {
+void call(State* L, TValue* func, int nresults) {
   L->nCcalls++;
   if (L->nCcalls >= MAX_C_CALLS) check_cstack(L);
   CallInfo* ci = precall(L, func, nresults);
@@ -448,7 +448,7 @@ void call(State* L, Value* func, int nresults) {
   L->nCcalls--;
 }
 
-void call_noyield(State* L, Value* func, int nresults) {
+void call_noyield(State* L, TValue* func, int nresults) {
   L->nny++;
   call(L, func, nresults);
   L->nny--;
@@ -498,7 +498,7 @@ void hook_call(State* L, CallInfo* ci) {
 
 void ret_hook(State* L, CallInfo* ci, int nres) {
   if (L->hookmask & MASKRET) {
-    Value* firstres = L->top - nres;
+    TValue* firstres = L->top - nres;
     int delta = 0;
     // A vararg frame has already been moved down over its extra arguments;
     // the hook must see the function where it ran.

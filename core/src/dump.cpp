@@ -90,7 +90,7 @@ class Dumper {
   void constants(const Proto* f) {
     varint(static_cast<size_t>(f->sizek));
     for (int i = 0; i < f->sizek; i++) {
-      const Value& v = f->k[i];
+      const TValue& v = f->k[i];
       switch (v.tag) {
         case Tag::False: byte(dumpfmt::K_FALSE); break;
         case Tag::True: byte(dumpfmt::K_TRUE); break;

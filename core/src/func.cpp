@@ -53,7 +53,7 @@ NClosure* nclosure_new(State* L, int nupvals) {
   cl->nupvalues = static_cast<uint8_t>(nupvals);
   cl->gclist = nullptr;
   cl->f = nullptr;
-  for (int i = 0; i < nupvals; i++) cl->upvalue[i] = Value();
+  for (int i = 0; i < nupvals; i++) cl->upvalue[i] = TValue();
   return cl;
 }
 
@@ -62,7 +62,7 @@ namespace {
 UpVal* new_closed_upval(State* L) {
   auto* uv = static_cast<UpVal*>(gc_new_object(L, Tag::UpVal, sizeof(UpVal)));
   uv->tbc = 0;
-  uv->u.closed = Value();
+  uv->u.closed = TValue();
   uv->v = &uv->u.closed;
   return uv;
 }
@@ -79,7 +79,7 @@ void lclosure_init_upvals(State* L, LClosure* cl) {
 
 // -------------------------------------------------------------- upvalues
 
-UpVal* upval_find(State* L, Value* level) {
+UpVal* upval_find(State* L, TValue* level) {
   UpVal** pp = &L->openupval;
   for (UpVal* p = *pp; p != nullptr && p->v >= level; p = *pp) {
     if (p->v == level) return p;
@@ -110,10 +110,10 @@ void upval_unlink(UpVal* uv) {
   if (uv->u.open.next != nullptr) uv->u.open.next->u.open.previous = uv->u.open.previous;
 }
 
-void upval_close(State* L, Value* level) {
+void upval_close(State* L, TValue* level) {
   UpVal* uv;
   while ((uv = L->openupval) != nullptr && uv->v >= level) {
-    Value val = *uv->v;
+    TValue val = *uv->v;
     upval_unlink(uv);  // u.open overlaps u.closed: unlink before storing
     uv->u.closed = val;
     uv->v = &uv->u.closed;
@@ -137,7 +137,7 @@ const char* local_name(const Proto* p, int local_number, int pc) {
   return nullptr;
 }
 
-void tbc_new(State* L, Value* slot) {
+void tbc_new(State* L, TValue* slot) {
   if (slot->is_false_or_nil()) return;  // false and nil need no closing
   if (tm_get_by_obj(L, *slot, TM_CLOSE)->is_nil()) {
     CallInfo* ci = L->ci;
@@ -159,10 +159,10 @@ void tbc_new(State* L, Value* slot) {
 namespace {
 
 // The error object a __close receives for status (nil on a normal exit).
-Value close_error_object(State* L, int status) {
+TValue close_error_object(State* L, int status) {
   switch (status) {
     case OK:
-      return Value();
+      return TValue();
     case ERRMEM:
       return str_value(L->g->memerrmsg);
     case ERRERR:
@@ -172,16 +172,16 @@ Value close_error_object(State* L, int status) {
   }
 }
 
-void close_slots(State* L, Value* level, int status, bool yieldable) {
+void close_slots(State* L, TValue* level, int status, bool yieldable) {
   ptrdiff_t lvl = L->save(level);
   while (L->ntbc > 0 && L->tbclist[L->ntbc - 1] >= lvl) {
     // Unlisted before the call: if __close raises, it is not run again.
-    Value obj = *L->restore(L->tbclist[--L->ntbc]);
-    Value err = close_error_object(L, status);
-    Value tm = *tm_get_by_obj(L, obj, TM_CLOSE);
+    TValue obj = *L->restore(L->tbclist[--L->ntbc]);
+    TValue err = close_error_object(L, status);
+    TValue tm = *tm_get_by_obj(L, obj, TM_CLOSE);
     // Called above the current top, so results being returned survive.
     ensure_stack(L, 3);
-    Value* func = L->top;
+    TValue* func = L->top;
     func[0] = tm;
     func[1] = obj;
     func[2] = err;
@@ -195,11 +195,11 @@ void close_slots(State* L, Value* level, int status, bool yieldable) {
 
 }  // namespace
 
-void tbc_close(State* L, Value* level, int status) {
+void tbc_close(State* L, TValue* level, int status) {
   close_slots(L, level, status, L->ci->is_lua());
 }
 
-void tbc_close_yieldable(State* L, Value* level, int status) {
+void tbc_close_yieldable(State* L, TValue* level, int status) {
   close_slots(L, level, status, true);
 }
 

@@ -103,7 +103,7 @@ class Collector {
   }
 
  private:
-  void mark_value(const Value& v) {
+  void mark_value(const TValue& v) {
     if (v.is_collectable() && is_white(v.u.gc)) mark_object(v.u.gc);
   }
   void mark_object_opt(GCObject* o) {
@@ -198,22 +198,22 @@ class Collector {
     // live register there, so dead registers do not keep garbage alive). An
     // emergency collection can start inside any allocation, where top may be
     // stale: then the running Lua frame's whole register window is live.
-    Value* limit = th->top;
-    Value* end = th->stack_last + EXTRA_STACK;
+    TValue* limit = th->top;
+    TValue* end = th->stack_last + EXTRA_STACK;
     bool emergency = g_->gcemergency != 0;
     if (emergency && th->ci != nullptr && th->ci->is_lua() && th->ci->top > limit && th->ci->top <= end)
       limit = th->ci->top;
-    for (Value* v = th->stack; v < limit; v++) mark_value(*v);
+    for (TValue* v = th->stack; v < limit; v++) mark_value(*v);
     for (UpVal* uv = th->openupval; uv != nullptr; uv = uv->u.open.next) mark_object_opt(uv);
     // Slots above the limit are dead: clear them so no stale pointer to an
     // object freed by this cycle survives for a later frame to pick up.
-    for (Value* v = limit; v < end; v++) *v = Value::nil();
+    for (TValue* v = limit; v < end; v++) *v = TValue::nil();
   }
 
   // Weakness from the metatable's __mode: bit 0 weak keys, bit 1 weak values.
   int weak_mode(Table* t) {
     if (t->metatable == nullptr || g_->tmname[TM_MODE] == nullptr) return 0;
-    const Value* mode = table_get_short_str(t->metatable, g_->tmname[TM_MODE]);
+    const TValue* mode = table_get_short_str(t->metatable, g_->tmname[TM_MODE]);
     if (!mode->is_string()) return 0;
     const char* s = mode->as_string()->c_str();
     return (std::strchr(s, 'k') != nullptr ? 1 : 0) | (std::strchr(s, 'v') != nullptr ? 2 : 0);
@@ -232,7 +232,7 @@ class Collector {
 
   // Whether a weak reference to v must be cleared. Strings are values, not
   // objects, for weakness: they are kept (and marked).
-  bool is_cleared(const Value& v) {
+  bool is_cleared(const TValue& v) {
     if (!v.is_collectable()) return false;
     if (v.is_string()) {
       v.u.gc->marked |= BLACK;
@@ -289,7 +289,7 @@ class Collector {
   bool traverse_ephemeron(Table* t) {
     bool marked = false;
     for (unsigned i = 0; i < t->asize; i++) {
-      const Value& v = t->array[i];
+      const TValue& v = t->array[i];
       if (v.is_collectable() && is_white(v.u.gc)) {
         mark_object(v.u.gc);
         marked = true;
@@ -331,13 +331,13 @@ class Collector {
     for (; list != nullptr; list = static_cast<Table*>(list)->gclist) {
       auto* t = static_cast<Table*>(list);
       for (unsigned i = 0; i < t->asize; i++) {
-        if (is_cleared(t->array[i])) t->array[i] = Value::nil();
+        if (is_cleared(t->array[i])) t->array[i] = TValue::nil();
       }
       unsigned nsize = table_size_node(t);
       for (unsigned i = 0; i < nsize; i++) {
         Node* n = &t->node[i];
         if (!n->val.is_nil() && is_cleared(n->val)) {
-          n->val = Value::nil();
+          n->val = TValue::nil();
           clear_key(n);
         }
       }
@@ -351,7 +351,7 @@ class Collector {
       for (unsigned i = 0; i < nsize; i++) {
         Node* n = &t->node[i];
         if (!n->val.is_nil() && is_cleared(n->key)) {
-          n->val = Value::nil();
+          n->val = TValue::nil();
           clear_key(n);
         }
       }
@@ -450,8 +450,8 @@ void run_one_finalizer(State* L) {
   o->next = g->allgc;
   g->allgc = o;
   o->marked &= static_cast<uint8_t>(~FINOBJ);
-  Value obj = Value::object(o);
-  Value tm = *tm_get_by_obj(L, obj, TM_GC);
+  TValue obj = TValue::object(o);
+  TValue tm = *tm_get_by_obj(L, obj, TM_GC);
   if (tm.is_nil()) return;
   uint8_t old_allowhook = L->allowhook;
   uint8_t old_gcstp = g->gcstp;
@@ -468,7 +468,7 @@ void run_one_finalizer(State* L) {
   L->allowhook = old_allowhook;
   g->gcstp = old_gcstp;
   if (status != OK) {
-    const Value& err = L->top[-1];
+    const TValue& err = L->top[-1];
     const char* msg = err.is_string() ? err.as_string()->c_str() : "error object is not a string";
     warning(L, "error in ", 1);
     warning(L, "__gc", 1);
@@ -609,7 +609,7 @@ void gc_set_debt(GlobalState* g, ptrdiff_t debt) { g->gcdebt = debt; }
 
 // No-ops by design: a stop-the-world collection never observes a mutation
 // in the middle of a cycle (see the file comment).
-void gc_barrier(State*, GCObject*, const Value&) {}
+void gc_barrier(State*, GCObject*, const TValue&) {}
 void gc_barrier_back(State*, Table*) {}
 void gc_barrier_obj(State*, GCObject*, GCObject*) {}
 

@@ -168,7 +168,7 @@ int Lexer::read_numeral(SemInfo* seminfo) {
       break;
   }
   if (is_alpha(current)) save_and_next();
-  Value v;
+  TValue v;
   if (str_to_number(buff_.c_str(), buff_.size(), &v) == 0) error("malformed number", TK_FLT);
   if (v.is_int()) {
     seminfo->i = v.u.i;

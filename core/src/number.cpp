@@ -70,14 +70,14 @@ const char* str_to_float(const char* s, Number* out) {
 
 }  // namespace
 
-size_t str_to_number(const char* s, size_t len, Value* out) {
+size_t str_to_number(const char* s, size_t len, TValue* out) {
   Integer i;
   Number n;
   const char* e = str_to_int(s, &i);
   if (e != nullptr) {
-    *out = Value::integer(i);
+    *out = TValue::integer(i);
   } else if ((e = str_to_float(s, &n)) != nullptr) {
-    *out = Value::number(n);
+    *out = TValue::number(n);
   } else {
     return 0;
   }
@@ -108,7 +108,7 @@ int integer_to_text(Integer i, char* buf) {
 
 }  // namespace
 
-int number_to_text(const Value& v, char* buf) {
+int number_to_text(const TValue& v, char* buf) {
   if (v.is_int()) return integer_to_text(v.u.i, buf);
   Number x = v.u.n;
   // An integral float under 1e14 has at most 14 digits, so "%.14g" would
@@ -143,7 +143,7 @@ bool float_to_integer(Number n, Integer* out, F2I mode) {
   return true;
 }
 
-bool to_integer(const Value& v, Integer* out, F2I mode, bool strings) {
+bool to_integer(const TValue& v, Integer* out, F2I mode, bool strings) {
   if (v.is_int()) {
     *out = v.u.i;
     return true;
@@ -151,20 +151,20 @@ bool to_integer(const Value& v, Integer* out, F2I mode, bool strings) {
   if (v.is_float()) return float_to_integer(v.u.n, out, mode);
   if (strings && v.is_string()) {
     const String* s = v.as_string();
-    Value num;
+    TValue num;
     if (str_to_number(s->c_str(), s->len, &num) == s->len + 1) return to_integer(num, out, mode, false);
   }
   return false;
 }
 
-bool to_number(const Value& v, Number* out, bool strings) {
+bool to_number(const TValue& v, Number* out, bool strings) {
   if (v.is_number()) {
     *out = v.as_number();
     return true;
   }
   if (strings && v.is_string()) {
     const String* s = v.as_string();
-    Value num;
+    TValue num;
     if (str_to_number(s->c_str(), s->len, &num) == s->len + 1) {
       *out = num.as_number();
       return true;
@@ -247,28 +247,28 @@ Number float_arith(int op, Number a, Number b) {
 
 }  // namespace
 
-bool raw_arith(State* L, int op, const Value& a, const Value& b, Value* res) {
+bool raw_arith(State* L, int op, const TValue& a, const TValue& b, TValue* res) {
   switch (op) {
     case OPBAND: case OPBOR: case OPBXOR: case OPSHL: case OPSHR: case OPBNOT: {
       Integer i1, i2;
       if (!to_integer(a, &i1, F2I::Exact, false) || !to_integer(b, &i2, F2I::Exact, false)) return false;
-      *res = Value::integer(int_arith(L, op, i1, i2));
+      *res = TValue::integer(int_arith(L, op, i1, i2));
       return true;
     }
     case OPDIV: case OPPOW: {
       Number n1, n2;
       if (!to_number(a, &n1, false) || !to_number(b, &n2, false)) return false;
-      *res = Value::number(float_arith(op, n1, n2));
+      *res = TValue::number(float_arith(op, n1, n2));
       return true;
     }
     default: {
       if (a.is_int() && b.is_int()) {
-        *res = Value::integer(int_arith(L, op, a.u.i, b.u.i));
+        *res = TValue::integer(int_arith(L, op, a.u.i, b.u.i));
         return true;
       }
       Number n1, n2;
       if (!to_number(a, &n1, false) || !to_number(b, &n2, false)) return false;
-      *res = Value::number(float_arith(op, n1, n2));
+      *res = TValue::number(float_arith(op, n1, n2));
       return true;
     }
   }

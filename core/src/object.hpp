@@ -50,10 +50,9 @@ struct Udata;
 struct State;
 
 // 16-byte tagged value: 64-bit payload plus tag. Integers and floats both exact.
-// It lives in an inline namespace so that its mangled name differs from the
-// embedding API's public luna::Value (vm.hpp); no translation unit sees both.
-inline namespace internal {
-struct Value {
+// Named apart from the embedding API's luna::Value so that one translation
+// unit (the JIT, the embedding layer) can see both.
+struct TValue {
   union {
     GCObject* gc;
     void* p;         // light userdata
@@ -63,14 +62,14 @@ struct Value {
   } u;
   Tag tag;
 
-  Value() : tag(Tag::Nil) { u.i = 0; }
-  static Value nil() { return Value(); }
-  static Value boolean(bool b) { Value v; v.tag = b ? Tag::True : Tag::False; return v; }
-  static Value integer(Integer i) { Value v; v.tag = Tag::Int; v.u.i = i; return v; }
-  static Value number(Number n) { Value v; v.tag = Tag::Float; v.u.n = n; return v; }
-  static Value light_ud(void* p) { Value v; v.tag = Tag::LightUd; v.u.p = p; return v; }
-  static Value light_fn(NativeFn f) { Value v; v.tag = Tag::LightFn; v.u.f = f; return v; }
-  static inline Value object(GCObject* o);  // tag from the object's header
+  TValue() : tag(Tag::Nil) { u.i = 0; }
+  static TValue nil() { return TValue(); }
+  static TValue boolean(bool b) { TValue v; v.tag = b ? Tag::True : Tag::False; return v; }
+  static TValue integer(Integer i) { TValue v; v.tag = Tag::Int; v.u.i = i; return v; }
+  static TValue number(Number n) { TValue v; v.tag = Tag::Float; v.u.n = n; return v; }
+  static TValue light_ud(void* p) { TValue v; v.tag = Tag::LightUd; v.u.p = p; return v; }
+  static TValue light_fn(NativeFn f) { TValue v; v.tag = Tag::LightFn; v.u.f = f; return v; }
+  static inline TValue object(GCObject* o);  // tag from the object's header
 
   int type() const { return basic_type(tag); }
   bool is_nil() const { return type() == TNIL; }  // includes Empty, AbsKey
@@ -98,8 +97,7 @@ struct Value {
   inline State* as_thread() const;
   inline Proto* as_proto() const;
 };
-}  // namespace internal
-static_assert(sizeof(Value) == 16);
+static_assert(sizeof(TValue) == 16);
 
 // Common header of every collectable object.
 struct GCObject {
@@ -108,7 +106,7 @@ struct GCObject {
   uint8_t marked;  // colour / age bits, owned by gc.cpp
 };
 
-inline Value Value::object(GCObject* o) { Value v; v.tag = o->tag; v.u.gc = o; return v; }
+inline TValue TValue::object(GCObject* o) { TValue v; v.tag = o->tag; v.u.gc = o; return v; }
 
 // Strings. Short strings (<= MAX_SHORT_LEN) are interned: equal contents are
 // the same object. Long strings hash lazily.
@@ -126,8 +124,8 @@ struct String : GCObject {
 
 // Table: array part plus hash part (chained scatter table with Brent's variation).
 struct Node {
-  Value val;
-  Value key;   // key.tag may be Tag::DeadKey (collected key kept for `next`)
+  TValue val;
+  TValue key;   // key.tag may be Tag::DeadKey (collected key kept for `next`)
   int next;    // offset to next node in chain, 0 = end
 };
 struct Table : GCObject {
@@ -135,7 +133,7 @@ struct Table : GCObject {
   uint8_t lsizenode;   // log2 of hash part size
   uint32_t asize;      // array part size
   uint32_t lenhint;    // last border found by table_length (a guess, checked before use)
-  Value* array;
+  TValue* array;
   Node* node;
   Node* lastfree;
   Table* metatable;
@@ -161,7 +159,7 @@ struct Proto : GCObject {
   uint8_t maxstacksize;
   int sizeupvalues, sizek, sizecode, sizelineinfo, sizep, sizelocvars;
   int linedefined, lastlinedefined;
-  Value* k;            // constants
+  TValue* k;            // constants
   Instruction* code;
   Proto** p;           // nested functions
   UpvalDesc* upvalues;
@@ -176,10 +174,10 @@ struct Proto : GCObject {
 // Upvalues: open ones point into a thread's stack, closed ones hold the value.
 struct UpVal : GCObject {
   uint8_t tbc;          // unused by core; kept 0
-  Value* v;             // points to stack slot or to `closed`
+  TValue* v;             // points to stack slot or to `closed`
   union {
     struct { UpVal* next; UpVal** previous; } open;  // list of open upvalues of a thread, sorted by level
-    Value closed;
+    TValue closed;
   } u;
   bool is_open() const { return v != &u.closed; }
 };
@@ -194,7 +192,7 @@ struct NClosure : GCObject {
   uint8_t nupvalues;
   GCObject* gclist;
   NativeFn f;
-  Value upvalue[1];
+  TValue upvalue[1];
 };
 
 struct Udata : GCObject {
@@ -202,11 +200,11 @@ struct Udata : GCObject {
   size_t len;
   Table* metatable;
   GCObject* gclist;
-  Value uv[1];  // nuvalue user values (at least room for one), then the block at data()
+  TValue uv[1];  // nuvalue user values (at least room for one), then the block at data()
   static size_t header_size(int nuv) {
-    // uv is the last member, so sizeof minus one Value is its offset (offsetof
+    // uv is the last member, so sizeof minus one TValue is its offset (offsetof
     // would warn: Udata is not standard-layout).
-    size_t s = sizeof(Udata) - sizeof(Value) + sizeof(Value) * (nuv > 0 ? nuv : 1);
+    size_t s = sizeof(Udata) - sizeof(TValue) + sizeof(TValue) * (nuv > 0 ? nuv : 1);
     return (s + 15) & ~size_t(15);
   }
   void* data() { return reinterpret_cast<char*>(this) + header_size(nuvalue); }
@@ -214,33 +212,33 @@ struct Udata : GCObject {
 
 // Allocation sizes of closures with n upvalues (func.cpp allocates, gc.cpp frees).
 inline size_t lclosure_size(int n) { return sizeof(LClosure) + sizeof(UpVal*) * (n > 1 ? n - 1 : 0); }
-inline size_t nclosure_size(int n) { return sizeof(NClosure) + sizeof(Value) * (n > 1 ? n - 1 : 0); }
+inline size_t nclosure_size(int n) { return sizeof(NClosure) + sizeof(TValue) * (n > 1 ? n - 1 : 0); }
 
-inline String* Value::as_string() const { return static_cast<String*>(u.gc); }
-inline Table* Value::as_table() const { return static_cast<Table*>(u.gc); }
-inline LClosure* Value::as_lclosure() const { return static_cast<LClosure*>(u.gc); }
-inline NClosure* Value::as_nclosure() const { return static_cast<NClosure*>(u.gc); }
-inline Udata* Value::as_udata() const { return static_cast<Udata*>(u.gc); }
-inline Proto* Value::as_proto() const { return static_cast<Proto*>(u.gc); }
+inline String* TValue::as_string() const { return static_cast<String*>(u.gc); }
+inline Table* TValue::as_table() const { return static_cast<Table*>(u.gc); }
+inline LClosure* TValue::as_lclosure() const { return static_cast<LClosure*>(u.gc); }
+inline NClosure* TValue::as_nclosure() const { return static_cast<NClosure*>(u.gc); }
+inline Udata* TValue::as_udata() const { return static_cast<Udata*>(u.gc); }
+inline Proto* TValue::as_proto() const { return static_cast<Proto*>(u.gc); }
 
 // ---- number conversions (number.cpp) ----
 // Parses a Lua numeral exactly as tonumber / the lexer accept it (decimal
 // and hex integers and floats, hex exponents, surrounding spaces). Returns
 // the number of characters consumed plus 1, or 0 when s is not a numeral.
 // s must be '\0'-terminated at s[len].
-size_t str_to_number(const char* s, size_t len, Value* out);
+size_t str_to_number(const char* s, size_t len, TValue* out);
 // Formats a number as tostring does ("%.14g", ".0" suffix for integral
 // floats, "inf", "-inf", "nan", "-nan"). Returns the length written; buf
 // must have room for MAX_NUMBER_TEXT bytes.
 constexpr int MAX_NUMBER_TEXT = 64;
-int number_to_text(const Value& v, char* buf);
+int number_to_text(const TValue& v, char* buf);
 // Float -> integer conversion modes: exact only, floor, ceil.
 enum class F2I { Exact, Floor, Ceil };
 bool float_to_integer(Number n, Integer* out, F2I mode);
-// Value -> integer for the VM (ints, floats with exact integral value, and
+// TValue -> integer for the VM (ints, floats with exact integral value, and
 // numeric strings when `strings` is true).
-bool to_integer(const Value& v, Integer* out, F2I mode = F2I::Exact, bool strings = true);
-bool to_number(const Value& v, Number* out, bool strings = true);
+bool to_integer(const TValue& v, Integer* out, F2I mode = F2I::Exact, bool strings = true);
+bool to_number(const TValue& v, Number* out, bool strings = true);
 // Integer arithmetic with Lua's rules (errors for division by zero are the caller's).
 Integer int_floor_div(Integer a, Integer b);   // b != 0
 Integer int_mod(Integer a, Integer b);         // b != 0
@@ -250,7 +248,7 @@ Integer shift_left(Integer x, Integer y);      // y negative shifts right
 // OPADD.. constant. Returns false if an operand is not a number or a bitwise
 // op gets a float without an exact integer value. Integer division/modulo by
 // zero raises "attempt to divide by zero" / "attempt to perform 'n%%0'" through L.
-bool raw_arith(State* L, int op, const Value& a, const Value& b, Value* res);
+bool raw_arith(State* L, int op, const TValue& a, const TValue& b, TValue* res);
 // Byte offset ceil(log2(x)) helper used by tables and the GC.
 int ceil_log2(unsigned int x);
 

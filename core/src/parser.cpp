@@ -1246,7 +1246,7 @@ struct Parser {
       nexps = 0;
     }
     VarDesc* var = get_local_vardesc(f, vidx);  // re-fetched: explist may grow actvar
-    Value cv;
+    TValue cv;
     if (nvars == nexps && var->kind == VD_CONST && exp2const(f, &e, &cv)) {
       // A constant initialised with a literal needs no register.
       var->kind = VD_CTC;
@@ -1394,7 +1394,7 @@ void compile_source(State* L, const char* source, size_t size, const char* chunk
   LClosure* cl = lclosure_new(L, 1);
   cl->p = fs.f;
   ensure_stack(L, 1);
-  push_raw(L, Value::object(cl));
+  push_raw(L, TValue::object(cl));
   lclosure_init_upvals(L, cl);
 }
 

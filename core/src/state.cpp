@@ -68,10 +68,10 @@ void default_warn(void* ud, const char* msg, int tocont) {
 bool init_main_stack(State* L) {
   GlobalState* g = L->g;
   size_t n = BASIC_STACK_SIZE + EXTRA_STACK;
-  auto* stack = static_cast<Value*>(g->frealloc(g->ud, nullptr, 0, n * sizeof(Value)));
+  auto* stack = static_cast<TValue*>(g->frealloc(g->ud, nullptr, 0, n * sizeof(TValue)));
   if (stack == nullptr) return false;
-  g->totalbytes += n * sizeof(Value);
-  for (size_t i = 0; i < n; i++) new (stack + i) Value();
+  g->totalbytes += n * sizeof(TValue);
+  for (size_t i = 0; i < n; i++) new (stack + i) TValue();
   L->stack = stack;
   L->stack_last = stack + BASIC_STACK_SIZE;
   L->top = stack + 1;  // slot 0 stands for the (absent) base function
@@ -93,10 +93,10 @@ void open_state(State* L) {
   g->memerrmsg = str_new_cstr(L, "not enough memory");
   gc_fix(L, g->memerrmsg);
   Table* reg = table_new(L);
-  g->l_registry = Value::object(reg);
+  g->l_registry = TValue::object(reg);
   table_resize(L, reg, 2, 0);
-  table_set_int(L, reg, RIDX_MAINTHREAD, Value::object(L));
-  table_set_int(L, reg, RIDX_GLOBALS, Value::object(table_new(L)));
+  table_set_int(L, reg, RIDX_MAINTHREAD, TValue::object(L));
+  table_set_int(L, reg, RIDX_GLOBALS, TValue::object(table_new(L)));
   tm_init(L);
   lexer_init(L);
 }
@@ -140,7 +140,7 @@ State* new_state(Allocator f, void* ud) {
   g->totalbytes = sizeof(MainBlock);
   g->mainthread = L;
   g->seed = make_seed(mem);
-  g->nilvalue = Value::integer(0);  // "state incomplete" until setup is done
+  g->nilvalue = TValue::integer(0);  // "state incomplete" until setup is done
   g->gcstp = GCSTP_INTERNAL;         // no collection while building
   g->gcpause = 200;
   g->gcstepmul = 100;
@@ -161,7 +161,7 @@ State* new_state(Allocator f, void* ud) {
     close_state(L);
     return nullptr;
   }
-  g->nilvalue = Value::nil();
+  g->nilvalue = TValue::nil();
   g->gcstp = 0;
   return L;
 }

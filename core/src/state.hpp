@@ -25,8 +25,8 @@ enum CallStatus : uint16_t {
 };
 
 struct CallInfo {
-  Value* func;         // the function slot; arguments follow
-  Value* top;          // top for this function
+  TValue* func;         // the function slot; arguments follow
+  TValue* top;          // top for this function
   CallInfo* previous;
   CallInfo* next;
   const Instruction* savedpc;  // Lua frames: next instruction
@@ -59,11 +59,11 @@ struct State : GCObject {
   uint8_t status;          // OK, YIELD, or an error status once dead
   uint8_t allowhook;
   unsigned short nci;      // number of CallInfos in the list
-  Value* top;              // first free slot
+  TValue* top;              // first free slot
   struct GlobalState* g;
   CallInfo* ci;            // current frame
-  Value* stack_last;       // end of usable stack (EXTRA_STACK more slots follow)
-  Value* stack;
+  TValue* stack_last;       // end of usable stack (EXTRA_STACK more slots follow)
+  TValue* stack;
   UpVal* openupval;        // open upvalues, highest level first
   ptrdiff_t* tbclist;      // stack offsets of to-be-closed slots, innermost last
   int ntbc, sizetbc;
@@ -81,10 +81,10 @@ struct State : GCObject {
   CallInfo base_ci;
 
   int stack_size() const { return static_cast<int>(stack_last - stack); }
-  ptrdiff_t save(const Value* p) const { return reinterpret_cast<const char*>(p) - reinterpret_cast<const char*>(stack); }
-  Value* restore(ptrdiff_t n) const { return reinterpret_cast<Value*>(reinterpret_cast<char*>(stack) + n); }
+  ptrdiff_t save(const TValue* p) const { return reinterpret_cast<const char*>(p) - reinterpret_cast<const char*>(stack); }
+  TValue* restore(ptrdiff_t n) const { return reinterpret_cast<TValue*>(reinterpret_cast<char*>(stack) + n); }
 };
-inline State* Value::as_thread() const { return static_cast<State*>(u.gc); }
+inline State* TValue::as_thread() const { return static_cast<State*>(u.gc); }
 
 struct StringTable {
   String** hash;
@@ -100,8 +100,8 @@ struct GlobalState {
   size_t memlimit;         // 0 = unlimited
   size_t gcestimate;
   StringTable strt;
-  Value l_registry;
-  Value nilvalue;          // a nil; its tag doubles as "state is complete" flag
+  TValue l_registry;
+  TValue nilvalue;          // a nil; its tag doubles as "state is complete" flag
   uint32_t seed;
   uint8_t currentwhite;
   uint8_t gcstate;
@@ -134,7 +134,7 @@ struct GlobalState {
 
 // Index of a stack slot relative to the current frame, as the API sees it.
 // Implemented in api.cpp.
-Value* index_to_value(State* L, int idx);
+TValue* index_to_value(State* L, int idx);
 
 // ------------------------------------------------------------ memory (gc.cpp)
 // Every allocation of the core goes through these. A failing allocation
@@ -181,7 +181,7 @@ void gc_check_finalizer(State* L, GCObject* o, Table* mt);
 void gc_free_all(State* L);            // at close_state: finalizers, then everything
 void gc_set_debt(GlobalState* g, ptrdiff_t debt);
 // Write barriers. parent is black-able object being written, v the value.
-void gc_barrier(State* L, GCObject* parent, const Value& v);
+void gc_barrier(State* L, GCObject* parent, const TValue& v);
 void gc_barrier_back(State* L, Table* t);  // a table was modified
 void gc_barrier_obj(State* L, GCObject* parent, GCObject* child);
 size_t gc_count_bytes(State* L);
@@ -202,7 +202,7 @@ void str_table_resize(State* L, int newsize);
 void str_remove_dead(State* L, String* s);   // sweep: unlink a dead short string
 void str_free(State* L, String* s);
 Udata* udata_new(State* L, size_t size, int nuvalue);
-inline Value str_value(String* s) { return Value::object(s); }
+inline TValue str_value(String* s) { return TValue::object(s); }
 
 // --------------------------------------------------------------- table.cpp
 Table* table_new(State* L);
@@ -211,15 +211,15 @@ void table_resize(State* L, Table* t, unsigned nasize, unsigned nhsize);
 void table_resize_array(State* L, Table* t, unsigned nasize);
 // Lookups return a pointer to the value slot, or to a shared absent-key value
 // (tag AbsKey, is_nil() true) when the key is not present.
-const Value* table_get(Table* t, const Value& key);
+const TValue* table_get(Table* t, const TValue& key);
 // The two hot lookups of the VM are inline; the rest lives in table.cpp.
-extern const Value table_absent_key;                   // the shared AbsKey result
-const Value* table_get_int_hash(Table* t, Integer key);  // hash-part lookup of an integer key
-inline const Value* table_get_int(Table* t, Integer key) {
+extern const TValue table_absent_key;                   // the shared AbsKey result
+const TValue* table_get_int_hash(Table* t, Integer key);  // hash-part lookup of an integer key
+inline const TValue* table_get_int(Table* t, Integer key) {
   if (static_cast<uint64_t>(key) - 1 < t->asize) return &t->array[key - 1];
   return table_get_int_hash(t, key);
 }
-inline const Value* table_get_short_str(Table* t, String* key) {
+inline const TValue* table_get_short_str(Table* t, String* key) {
   const Node* n = &t->node[key->hash & ((1u << t->lsizenode) - 1)];
   for (;;) {
     if (n->key.tag == Tag::ShortStr && n->key.u.gc == key) return &n->val;
@@ -227,18 +227,18 @@ inline const Value* table_get_short_str(Table* t, String* key) {
     n += n->next;
   }
 }
-const Value* table_get_str(Table* t, String* key);
+const TValue* table_get_str(Table* t, String* key);
 // Assignment: raises "index is nil" / "index is NaN" for such keys; a float
 // key with an integral value is normalised to an integer. Does not call
 // metamethods; does invalidate the flags cache and runs gc_barrier_back.
-void table_set(State* L, Table* t, const Value& key, const Value& val);
-void table_set_int(State* L, Table* t, Integer key, const Value& val);
+void table_set(State* L, Table* t, const TValue& key, const TValue& val);
+void table_set_int(State* L, Table* t, Integer key, const TValue& val);
 // Slot for an existing key, or a new slot (value nil) created for key.
-Value* table_new_key_slot(State* L, Table* t, const Value& key);
+TValue* table_new_key_slot(State* L, Table* t, const TValue& key);
 Integer table_length(Table* t);  // a border, as '#'
 // next(): key at *key_and_val; writes next key and value to key_and_val[0..1].
 // Returns false at the end; raises "invalid key to 'next'" for unknown keys.
-bool table_next(State* L, Table* t, Value* key_and_val);
+bool table_next(State* L, Table* t, TValue* key_and_val);
 unsigned table_size_node(const Table* t);
 // Metamethod absence cache: tables with flags bit e set have no TM e.
 inline void table_invalidate_tm_cache(Table* t) { t->flags = 0; }
@@ -249,34 +249,34 @@ void proto_free(State* L, Proto* p);
 LClosure* lclosure_new(State* L, int nupvals);
 NClosure* nclosure_new(State* L, int nupvals);
 void lclosure_init_upvals(State* L, LClosure* cl);  // fresh closed upvalues (nil)
-UpVal* upval_find(State* L, Value* level);           // open upvalue for a stack slot
-void upval_close(State* L, Value* level);            // closes open upvalues >= level
+UpVal* upval_find(State* L, TValue* level);           // open upvalue for a stack slot
+void upval_close(State* L, TValue* level);            // closes open upvalues >= level
 void upval_free(State* L, UpVal* uv);
 void upval_unlink(UpVal* uv);
 // To-be-closed variables: mark slot, and close all >= level (calls __close
 // with the error object or nil). status is OK or an error status; may yield.
-void tbc_new(State* L, Value* slot);
-void tbc_close(State* L, Value* level, int status);
+void tbc_new(State* L, TValue* slot);
+void tbc_close(State* L, TValue* level, int status);
 // As tbc_close, but the __close calls may yield even from a native frame
 // (error recovery in pcall and coroutine.close; nny still applies).
-void tbc_close_yieldable(State* L, Value* level, int status);
+void tbc_close_yieldable(State* L, TValue* level, int status);
 const char* local_name(const Proto* p, int local_number, int pc);
 
 // ------------------------------------------------------------------ tm.cpp
 void tm_init(State* L);
-const Value* tm_get(State* L, Table* events, TMS event);  // fast-cached for event < 6; nullptr if absent
-const Value* tm_get_by_obj(State* L, const Value& o, TMS event);  // AbsKey/nil value when absent
-Table* metatable_of(State* L, const Value& o);
-const char* tm_typename_of(State* L, const Value& o);  // honours __name
+const TValue* tm_get(State* L, Table* events, TMS event);  // fast-cached for event < 6; nullptr if absent
+const TValue* tm_get_by_obj(State* L, const TValue& o, TMS event);  // AbsKey/nil value when absent
+Table* metatable_of(State* L, const TValue& o);
+const char* tm_typename_of(State* L, const TValue& o);  // honours __name
 const char* type_name_of(int t);                       // "nil", "number", ..., "no value" for TNONE
 // Calls f(p1, p2, p3) with no results / f(p1, p2) storing one result in *res
 // (res is a stack slot that is re-fetched by offset if the stack moves).
-void tm_call(State* L, const Value& f, const Value& p1, const Value& p2, const Value& p3);
-void tm_call_res(State* L, const Value& f, const Value& p1, const Value& p2, Value* res);
+void tm_call(State* L, const TValue& f, const TValue& p1, const TValue& p2, const TValue& p3);
+void tm_call_res(State* L, const TValue& f, const TValue& p1, const TValue& p2, TValue* res);
 // Binary metamethod for arith/bitwise/concat event; raises the proper error if none.
-void tm_trybin(State* L, const Value& p1, const Value& p2, Value* res, TMS event);
+void tm_trybin(State* L, const TValue& p1, const TValue& p2, TValue* res, TMS event);
 // Comparison metamethod: returns -1 when there is none (caller raises).
-int tm_call_order(State* L, const Value& p1, const Value& p2, TMS event);
+int tm_call_order(State* L, const TValue& p1, const TValue& p2, TMS event);
 
 // ------------------------------------------------------------------ do.cpp
 // Error transport: a C++ exception whose error value is left at L->top - 1
@@ -295,14 +295,14 @@ void inc_top(State* L);  // L->top++ with stack check
 CallInfo* next_ci(State* L);  // allocates/reuses the next CallInfo
 void free_ci_list(State* L);
 // Calls the value at func with the arguments above it; results start at func.
-void call(State* L, Value* func, int nresults);
-void call_noyield(State* L, Value* func, int nresults);
+void call(State* L, TValue* func, int nresults);
+void call_noyield(State* L, TValue* func, int nresults);
 // For the VM: prepares a call. Lua function: returns its new CallInfo (not
 // yet run). Native: runs it, finishes the call, returns nullptr. Honours __call.
-CallInfo* precall(State* L, Value* func, int nresults);
+CallInfo* precall(State* L, TValue* func, int nresults);
 // Tail call from a Lua frame: returns -1 if func is a Lua function now set up
 // in place of ci, or the number of results of a native call already made.
-int pretailcall(State* L, CallInfo* ci, Value* func, int narg1, int delta);
+int pretailcall(State* L, CallInfo* ci, TValue* func, int narg1, int delta);
 void poscall(State* L, CallInfo* ci, int nres);
 // Runs f(L, ud) catching Lua errors; restores stack and frames on error,
 // leaving the error value at old_top. Returns the status.
@@ -312,7 +312,7 @@ int pcall_raw(State* L, ProtectedFn f, void* ud, ptrdiff_t old_top, ptrdiff_t ef
 // protection: an error in a __close replaces the status and error value
 // (left at L->top - 1) and closing goes on. Returns the final status.
 int close_protected(State* L, ptrdiff_t level, int status);
-void set_error_obj(State* L, int errcode, Value* oldtop);
+void set_error_obj(State* L, int errcode, TValue* oldtop);
 void call_hook(State* L, int event, int line, int ftransfer, int ntransfer);
 void hook_call(State* L, CallInfo* ci);   // call hook for a Lua function being entered
 void ret_hook(State* L, CallInfo* ci, int nres);
@@ -330,21 +330,21 @@ void thread_free(State* L, State* L1);
 
 // ------------------------------------------------------------------ vm.cpp
 void execute(State* L, CallInfo* ci);
-bool vm_equal(State* L, const Value& a, const Value& b);  // may call __eq (L may be nullptr: raw)
-bool vm_less_than(State* L, const Value& a, const Value& b);
-bool vm_less_equal(State* L, const Value& a, const Value& b);
+bool vm_equal(State* L, const TValue& a, const TValue& b);  // may call __eq (L may be nullptr: raw)
+bool vm_less_than(State* L, const TValue& a, const TValue& b);
+bool vm_less_equal(State* L, const TValue& a, const TValue& b);
 // t[key] with __index; result stored in *val (a stack slot).
-void vm_get(State* L, const Value& t, const Value& key, Value* val);
+void vm_get(State* L, const TValue& t, const TValue& key, TValue* val);
 // t[key] = v with __newindex.
-void vm_set(State* L, const Value& t, const Value& key, const Value& v);
+void vm_set(State* L, const TValue& t, const TValue& key, const TValue& v);
 // Concatenates the `total` values at the stack top (with __concat), leaving
 // the result in the first of them; L->top is lowered by total - 1.
 void vm_concat(State* L, int total);
-void vm_len(State* L, Value* ra, const Value& rb);  // '#' with __len
+void vm_len(State* L, TValue* ra, const TValue& rb);  // '#' with __len
 // Arithmetic with string coercion and metamethods (lua_arith, OP_ADD.. slow path).
-void vm_arith(State* L, int op, const Value& a, const Value& b, Value* res);
+void vm_arith(State* L, int op, const TValue& a, const TValue& b, TValue* res);
 // Converts a number to a string in place (used by tostring / API).
-bool vm_tostring(State* L, Value* obj);
+bool vm_tostring(State* L, TValue* obj);
 // Integer value of a for-loop limit etc. is in vm.cpp too.
 
 // ---------------------------------------------------------------- limits.cpp
@@ -353,13 +353,13 @@ bool vm_tostring(State* L, Value* obj);
 // --------------------------------------------------------------- debug.cpp
 // Runtime errors with position ("chunk:line: ") added for Lua frames.
 [[noreturn]] void run_error(State* L, const char* fmt, ...);
-[[noreturn]] void type_error_op(State* L, const Value* o, const char* op);   // "attempt to <op> a <type> value (local 'x')"
-[[noreturn]] void call_error(State* L, const Value* o);
-[[noreturn]] void for_error(State* L, const Value* o, const char* what);
-[[noreturn]] void concat_error(State* L, const Value* p1, const Value* p2);
-[[noreturn]] void op_int_error(State* L, const Value* p1, const Value* p2, const char* msg);
-[[noreturn]] void to_int_error(State* L, const Value* p1, const Value* p2);
-[[noreturn]] void order_error(State* L, const Value* p1, const Value* p2);
+[[noreturn]] void type_error_op(State* L, const TValue* o, const char* op);   // "attempt to <op> a <type> value (local 'x')"
+[[noreturn]] void call_error(State* L, const TValue* o);
+[[noreturn]] void for_error(State* L, const TValue* o, const char* what);
+[[noreturn]] void concat_error(State* L, const TValue* p1, const TValue* p2);
+[[noreturn]] void op_int_error(State* L, const TValue* p1, const TValue* p2, const char* msg);
+[[noreturn]] void to_int_error(State* L, const TValue* p1, const TValue* p2);
+[[noreturn]] void order_error(State* L, const TValue* p1, const TValue* p2);
 [[noreturn]] void error_msg(State* L);  // runs the message handler and throws ERRRUN
 const char* add_info(State* L, const char* msg, String* src, int line);
 int get_func_line(const Proto* p, int pc);
@@ -382,9 +382,9 @@ void undump_chunk(State* L, const char* data, size_t size, const char* chunkname
 constexpr const char* BINARY_SIGNATURE = "\x1bLua";
 
 // ---------------------------------------------------------------- helpers
-inline void set_obj(Value* dst, const Value& src) { *dst = src; }
+inline void set_obj(TValue* dst, const TValue& src) { *dst = src; }
 inline Table* registry(State* L) { return L->g->l_registry.as_table(); }
 // Pushes a value on the stack (no check of stack space; callers ensure it).
-inline void push_raw(State* L, const Value& v) { *L->top++ = v; }
+inline void push_raw(State* L, const TValue& v) { *L->top++ = v; }
 
 }  // namespace luna

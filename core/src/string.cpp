@@ -153,7 +153,7 @@ Udata* udata_new(State* L, size_t size, int nuvalue) {
   u->len = size;
   u->metatable = nullptr;
   u->gclist = nullptr;
-  for (int i = 0; i < nuvalue; i++) u->uv[i] = Value::nil();
+  for (int i = 0; i < nuvalue; i++) u->uv[i] = TValue::nil();
   return u;
 }
 

@@ -9,8 +9,8 @@
 namespace luna {
 
 // Result of lookups for keys that are not present.
-const Value table_absent_key = [] {
-  Value v;
+const TValue table_absent_key = [] {
+  TValue v;
   v.tag = Tag::AbsKey;
   return v;
 }();
@@ -43,7 +43,7 @@ uint32_t hash_int(Integer i) {
   return static_cast<uint32_t>(x ^ (x >> 11) ^ (x >> 22));
 }
 
-uint32_t hash_of(const Value& k) {
+uint32_t hash_of(const TValue& k) {
   switch (k.tag) {
     case Tag::Int: return hash_int(k.u.i);
     case Tag::Float: {
@@ -60,12 +60,12 @@ uint32_t hash_of(const Value& k) {
   }
 }
 
-Node* main_position(const Table* t, const Value& k) {
+Node* main_position(const Table* t, const TValue& k) {
   return &t->node[hash_of(k) & (size_node(t) - 1)];
 }
 
 // Equality of a live node key with a (normalised) lookup key.
-bool key_equal(const Value& nk, const Value& k) {
+bool key_equal(const TValue& nk, const TValue& k) {
   if (nk.tag != k.tag) return false;
   switch (k.tag) {
     case Tag::Int: return nk.u.i == k.u.i;
@@ -89,7 +89,7 @@ bool float_to_key(Number n, Integer* out) {
 
 // Hash-part lookup. With dead_ok, a dead key whose object is the lookup key
 // also matches (next() must find keys whose entries were cleared).
-const Value* get_generic(const Table* t, const Value& k, bool dead_ok) {
+const TValue* get_generic(const Table* t, const TValue& k, bool dead_ok) {
   Node* n = main_position(t, k);
   for (;;) {
     if (key_equal(n->key, k)) return &n->val;
@@ -111,7 +111,7 @@ Node* get_free_pos(Table* t) {
 
 // Inserts a key known to be absent into the hash part; returns its value
 // slot (nil), or nullptr when the hash part has no free node.
-Value* insert_key(Table* t, const Value& key) {
+TValue* insert_key(Table* t, const TValue& key) {
   Node* mp = main_position(t, key);
   if (!mp->val.is_nil() || is_dummy(t)) {
     Node* f = get_free_pos(t);
@@ -127,7 +127,7 @@ Value* insert_key(Table* t, const Value& key) {
         f->next += static_cast<int>(mp - f);
         mp->next = 0;
       }
-      mp->val = Value::nil();
+      mp->val = TValue::nil();
     } else {
       // The occupant owns this position: the new key goes to the free node.
       if (mp->next != 0) f->next = static_cast<int>(mp + mp->next - f);
@@ -136,12 +136,12 @@ Value* insert_key(Table* t, const Value& key) {
     }
   }
   mp->key = key;
-  mp->val = Value::nil();
+  mp->val = TValue::nil();
   return &mp->val;
 }
 
 // Counts integer keys per slice (2^(i-1), 2^i] for the array-size choice.
-bool count_int_key(const Value& k, unsigned* nums) {
+bool count_int_key(const TValue& k, unsigned* nums) {
   if (k.tag == Tag::Int && k.u.i >= 1 && static_cast<uint64_t>(k.u.i) <= (uint64_t(1) << MAX_ABITS)) {
     nums[ceil_log2_u(static_cast<uint64_t>(k.u.i))]++;
     return true;
@@ -165,7 +165,7 @@ unsigned compute_array_size(const unsigned* nums, unsigned* na) {
   return static_cast<unsigned>(optimal);
 }
 
-void rehash(State* L, Table* t, const Value& extra) {
+void rehash(State* L, Table* t, const TValue& extra) {
   unsigned nums[MAX_ABITS + 1] = {};
   unsigned na = 0;
   size_t total = 0;
@@ -191,20 +191,20 @@ void rehash(State* L, Table* t, const Value& extra) {
 }
 
 // Slot for a normalised, valid key; creates it when absent.
-Value* key_slot(State* L, Table* t, const Value& key) {
+TValue* key_slot(State* L, Table* t, const TValue& key) {
   for (;;) {
-    const Value* slot = table_get(t, key);
-    if (slot != &table_absent_key) return const_cast<Value*>(slot);
-    if (Value* v = insert_key(t, key)) return v;
+    const TValue* slot = table_get(t, key);
+    if (slot != &table_absent_key) return const_cast<TValue*>(slot);
+    if (TValue* v = insert_key(t, key)) return v;
     rehash(L, t, key);
   }
 }
 
 // Checks and normalises a key for assignment.
-Value normalize_key(State* L, const Value& key) {
+TValue normalize_key(State* L, const TValue& key) {
   if (key.tag == Tag::Float) {
     Integer i;
-    if (float_to_key(key.u.n, &i)) return Value::integer(i);
+    if (float_to_key(key.u.n, &i)) return TValue::integer(i);
     if (key.u.n != key.u.n) run_error(L, "index is NaN");
   } else if (key.is_nil()) {
     run_error(L, "index is nil");
@@ -259,26 +259,26 @@ void table_resize(State* L, Table* t, unsigned nasize, unsigned nhsize) {
     if (lsize > MAX_HBITS) run_error(L, "table overflow");
     unsigned size = 1u << lsize;
     fresh.node = mem_new_array<Node>(L, size);
-    for (unsigned i = 0; i < size; i++) fresh.node[i] = Node{Value(), Value(), 0};
+    for (unsigned i = 0; i < size; i++) fresh.node[i] = Node{TValue(), TValue(), 0};
     fresh.lsizenode = static_cast<uint8_t>(lsize);
     fresh.lastfree = fresh.node + size;
   }
-  Value* array = t->array;
+  TValue* array = t->array;
   if (nasize != t->asize) {
     try {
-      array = mem_new_array<Value>(L, nasize);
+      array = mem_new_array<TValue>(L, nasize);
     } catch (...) {
       if (!is_dummy(&fresh)) mem_free_array(L, fresh.node, size_node(&fresh));
       throw;
     }
     unsigned keep = nasize < t->asize ? nasize : t->asize;
     for (unsigned i = 0; i < keep; i++) array[i] = t->array[i];
-    for (unsigned i = keep; i < nasize; i++) array[i] = Value::nil();
+    for (unsigned i = keep; i < nasize; i++) array[i] = TValue::nil();
   }
 
   // From here on nothing allocates: move the entries over.
   for (unsigned i = nasize; i < t->asize; i++) {
-    if (!t->array[i].is_nil()) *insert_key(&fresh, Value::integer(Integer(i) + 1)) = t->array[i];
+    if (!t->array[i].is_nil()) *insert_key(&fresh, TValue::integer(Integer(i) + 1)) = t->array[i];
   }
   for (unsigned i = 0; i < table_size_node(t); i++) {
     const Node* n = &t->node[i];
@@ -299,7 +299,7 @@ void table_resize(State* L, Table* t, unsigned nasize, unsigned nhsize) {
 
 void table_resize_array(State* L, Table* t, unsigned nasize) { table_resize(L, t, nasize, table_size_node(t)); }
 
-const Value* table_get_int_hash(Table* t, Integer key) {
+const TValue* table_get_int_hash(Table* t, Integer key) {
   Node* n = &t->node[hash_int(key) & (size_node(t) - 1)];
   for (;;) {
     if (n->key.tag == Tag::Int && n->key.u.i == key) return &n->val;
@@ -308,12 +308,12 @@ const Value* table_get_int_hash(Table* t, Integer key) {
   }
 }
 
-const Value* table_get_str(Table* t, String* key) {
+const TValue* table_get_str(Table* t, String* key) {
   if (key->tag == Tag::ShortStr) return table_get_short_str(t, key);
   return get_generic(t, str_value(key), false);
 }
 
-const Value* table_get(Table* t, const Value& key) {
+const TValue* table_get(Table* t, const TValue& key) {
   switch (key.tag) {
     case Tag::ShortStr: return table_get_short_str(t, key.as_string());
     case Tag::Int: return table_get_int(t, key.u.i);
@@ -329,24 +329,24 @@ const Value* table_get(Table* t, const Value& key) {
   }
 }
 
-Value* table_new_key_slot(State* L, Table* t, const Value& key) {
-  Value k = normalize_key(L, key);
+TValue* table_new_key_slot(State* L, Table* t, const TValue& key) {
+  TValue k = normalize_key(L, key);
   table_invalidate_tm_cache(t);
   return key_slot(L, t, k);
 }
 
-void table_set(State* L, Table* t, const Value& key, const Value& val) {
-  Value v = val;  // val may live in the table and move on a rehash
+void table_set(State* L, Table* t, const TValue& key, const TValue& val) {
+  TValue v = val;  // val may live in the table and move on a rehash
   *table_new_key_slot(L, t, key) = v;
   gc_barrier_back(L, t);
 }
 
-void table_set_int(State* L, Table* t, Integer key, const Value& val) {
+void table_set_int(State* L, Table* t, Integer key, const TValue& val) {
   if (static_cast<uint64_t>(key) - 1 < t->asize) {
     t->array[key - 1] = val;
   } else {
-    Value v = val;
-    *key_slot(L, t, Value::integer(key)) = v;
+    TValue v = val;
+    *key_slot(L, t, TValue::integer(key)) = v;
     table_invalidate_tm_cache(t);
   }
   gc_barrier_back(L, t);
@@ -400,21 +400,21 @@ Integer table_length(Table* t) {
   return Integer(i);
 }
 
-bool table_next(State* L, Table* t, Value* key_and_val) {
+bool table_next(State* L, Table* t, TValue* key_and_val) {
   // Position after the given key: array index, then asize + node index.
-  Value key = key_and_val[0];
+  TValue key = key_and_val[0];
   unsigned idx;
   if (key.is_nil()) {
     idx = 0;
   } else {
     if (key.tag == Tag::Float) {
       Integer i;
-      if (float_to_key(key.u.n, &i)) key = Value::integer(i);
+      if (float_to_key(key.u.n, &i)) key = TValue::integer(i);
     }
     if (key.tag == Tag::Int && static_cast<uint64_t>(key.u.i) - 1 < t->asize) {
       idx = static_cast<unsigned>(key.u.i);
     } else {
-      const Value* slot = is_dummy(t) ? &table_absent_key : get_generic(t, key, true);
+      const TValue* slot = is_dummy(t) ? &table_absent_key : get_generic(t, key, true);
       if (slot == &table_absent_key) run_error(L, "invalid key to 'next'");
       const Node* n = reinterpret_cast<const Node*>(reinterpret_cast<const char*>(slot) - offsetof(Node, val));
       idx = t->asize + static_cast<unsigned>(n - t->node) + 1;
@@ -422,7 +422,7 @@ bool table_next(State* L, Table* t, Value* key_and_val) {
   }
   for (; idx < t->asize; idx++) {
     if (!t->array[idx].is_nil()) {
-      key_and_val[0] = Value::integer(Integer(idx) + 1);
+      key_and_val[0] = TValue::integer(Integer(idx) + 1);
       key_and_val[1] = t->array[idx];
       return true;
     }

@@ -20,14 +20,14 @@ bool is_bitwise_event(TMS event) {
 
 // Runs the function at func (arguments above it) from a metamethod site:
 // yieldable when the current frame is Lua code.
-void call_from_tm(State* L, Value* func, int nresults) {
+void call_from_tm(State* L, TValue* func, int nresults) {
   if (L->ci->is_lua())
     call(L, func, nresults);
   else
     call_noyield(L, func, nresults);
 }
 
-bool on_stack(State* L, const Value* p) {
+bool on_stack(State* L, const TValue* p) {
   return p >= L->stack && p < L->stack_last + EXTRA_STACK;
 }
 
@@ -41,11 +41,11 @@ void tm_init(State* L) {
   }
 }
 
-const Value* tm_get(State* L, Table* events, TMS event) {
+const TValue* tm_get(State* L, Table* events, TMS event) {
   if (events == nullptr) return nullptr;
   bool cacheable = event <= TM_EQ;
   if (cacheable && (events->flags & (1u << event))) return nullptr;
-  const Value* tm = table_get_short_str(events, L->g->tmname[event]);
+  const TValue* tm = table_get_short_str(events, L->g->tmname[event]);
   if (tm->is_nil()) {
     if (cacheable) events->flags = static_cast<uint8_t>(events->flags | (1u << event));
     return nullptr;
@@ -53,7 +53,7 @@ const Value* tm_get(State* L, Table* events, TMS event) {
   return tm;
 }
 
-Table* metatable_of(State* L, const Value& o) {
+Table* metatable_of(State* L, const TValue& o) {
   switch (o.tag) {
     case Tag::Table:
       return o.as_table()->metatable;
@@ -64,7 +64,7 @@ Table* metatable_of(State* L, const Value& o) {
   }
 }
 
-const Value* tm_get_by_obj(State* L, const Value& o, TMS event) {
+const TValue* tm_get_by_obj(State* L, const TValue& o, TMS event) {
   Table* mt = metatable_of(L, o);
   if (mt == nullptr) return &L->g->nilvalue;
   return table_get_short_str(mt, L->g->tmname[event]);
@@ -75,45 +75,45 @@ const char* type_name_of(int t) {
   return basic_type_names[t];
 }
 
-const char* tm_typename_of(State* L, const Value& o) {
+const char* tm_typename_of(State* L, const TValue& o) {
   Table* mt = nullptr;
   if (o.is_table())
     mt = o.as_table()->metatable;
   else if (o.is_userdata())
     mt = o.as_udata()->metatable;
   if (mt != nullptr) {
-    const Value* name = table_get_short_str(mt, str_new(L, "__name", 6));
+    const TValue* name = table_get_short_str(mt, str_new(L, "__name", 6));
     if (name->is_string()) return name->as_string()->c_str();
   }
   return type_name_of(o.type());
 }
 
-void tm_call(State* L, const Value& f, const Value& p1, const Value& p2, const Value& p3) {
+void tm_call(State* L, const TValue& f, const TValue& p1, const TValue& p2, const TValue& p3) {
   // Copies first: the arguments may live on the stack, which can move.
-  Value args[4] = {f, p1, p2, p3};
+  TValue args[4] = {f, p1, p2, p3};
   ensure_stack(L, 4);
-  Value* func = L->top;
+  TValue* func = L->top;
   for (int i = 0; i < 4; i++) func[i] = args[i];
   L->top = func + 4;
   call_from_tm(L, func, 0);
 }
 
-void tm_call_res(State* L, const Value& f, const Value& p1, const Value& p2, Value* res) {
+void tm_call_res(State* L, const TValue& f, const TValue& p1, const TValue& p2, TValue* res) {
   bool res_on_stack = on_stack(L, res);
   ptrdiff_t res_off = res_on_stack ? L->save(res) : 0;
-  Value args[3] = {f, p1, p2};
+  TValue args[3] = {f, p1, p2};
   ensure_stack(L, 3);
-  Value* func = L->top;
+  TValue* func = L->top;
   for (int i = 0; i < 3; i++) func[i] = args[i];
   L->top = func + 3;
   call_from_tm(L, func, 1);
-  Value result = *--L->top;
+  TValue result = *--L->top;
   if (res_on_stack) res = L->restore(res_off);
   *res = result;
 }
 
-void tm_trybin(State* L, const Value& p1, const Value& p2, Value* res, TMS event) {
-  const Value* tm = tm_get_by_obj(L, p1, event);
+void tm_trybin(State* L, const TValue& p1, const TValue& p2, TValue* res, TMS event) {
+  const TValue* tm = tm_get_by_obj(L, p1, event);
   if (tm->is_nil()) tm = tm_get_by_obj(L, p2, event);
   if (!tm->is_nil()) {
     tm_call_res(L, *tm, p1, p2, res);
@@ -127,13 +127,13 @@ void tm_trybin(State* L, const Value& p1, const Value& p2, Value* res, TMS event
   op_int_error(L, &p1, &p2, "perform arithmetic on");
 }
 
-int tm_call_order(State* L, const Value& p1, const Value& p2, TMS event) {
-  const Value* tm = tm_get_by_obj(L, p1, event);
+int tm_call_order(State* L, const TValue& p1, const TValue& p2, TMS event) {
+  const TValue* tm = tm_get_by_obj(L, p1, event);
   if (tm->is_nil()) tm = tm_get_by_obj(L, p2, event);
   if (tm->is_nil()) return -1;
-  Value args[3] = {*tm, p1, p2};
+  TValue args[3] = {*tm, p1, p2};
   ensure_stack(L, 3);
-  Value* func = L->top;
+  TValue* func = L->top;
   for (int i = 0; i < 3; i++) func[i] = args[i];
   L->top = func + 3;
   call_from_tm(L, func, 1);

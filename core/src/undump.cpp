@@ -147,17 +147,17 @@ class Loader {
 
   void constants(Proto* f) {
     int n = count(1);
-    Value* k = mem_new_array<Value>(L_, static_cast<size_t>(n));
-    for (int i = 0; i < n; i++) k[i] = Value::nil();
+    TValue* k = mem_new_array<TValue>(L_, static_cast<size_t>(n));
+    for (int i = 0; i < n; i++) k[i] = TValue::nil();
     f->k = k;
     f->sizek = n;
     for (int i = 0; i < n; i++) {
       switch (byte()) {
         case dumpfmt::K_NIL: break;
-        case dumpfmt::K_FALSE: k[i] = Value::boolean(false); break;
-        case dumpfmt::K_TRUE: k[i] = Value::boolean(true); break;
-        case dumpfmt::K_INT: k[i] = Value::integer(integer()); break;
-        case dumpfmt::K_FLOAT: k[i] = Value::number(number()); break;
+        case dumpfmt::K_FALSE: k[i] = TValue::boolean(false); break;
+        case dumpfmt::K_TRUE: k[i] = TValue::boolean(true); break;
+        case dumpfmt::K_INT: k[i] = TValue::integer(integer()); break;
+        case dumpfmt::K_FLOAT: k[i] = TValue::number(number()); break;
         case dumpfmt::K_STRING: {
           String* s = string();
           if (s == nullptr) corrupted();
@@ -621,7 +621,7 @@ void undump_chunk(State* L, const char* data, size_t size, const char* chunkname
   Loader loader(L, data, size, display_name(chunkname));
   LClosure* cl = loader.run();
   ensure_stack(L, 1);
-  push_raw(L, Value::object(cl));
+  push_raw(L, TValue::object(cl));
 }
 
 }  // namespace luna

@@ -32,9 +32,9 @@ constexpr int MAX_TAG_LOOP = 2000;
 // Largest string a concatenation may build (sizes must fit an Integer too).
 constexpr size_t MAX_STRING_SIZE = static_cast<size_t>(PTRDIFF_MAX) / 2;
 
-inline void set_int(Value* v, Integer i) { v->u.i = i; v->tag = Tag::Int; }
-inline void set_flt(Value* v, Number n) { v->u.n = n; v->tag = Tag::Float; }
-inline void set_nil(Value* v) { v->u.i = 0; v->tag = Tag::Nil; }
+inline void set_int(TValue* v, Integer i) { v->u.i = i; v->tag = Tag::Int; }
+inline void set_flt(TValue* v, Number n) { v->u.n = n; v->tag = Tag::Float; }
+inline void set_nil(TValue* v) { v->u.i = 0; v->tag = Tag::Nil; }
 
 // Wrapping integer arithmetic (Lua integers wrap around on overflow).
 inline Integer int_add(Integer a, Integer b) { return static_cast<Integer>(static_cast<Unsigned>(a) + static_cast<Unsigned>(b)); }
@@ -71,11 +71,11 @@ bool le_flt_int(Number f, Integer i) {
 }
 
 // Both operands are numbers.
-inline bool lt_num(const Value& a, const Value& b) {
+inline bool lt_num(const TValue& a, const TValue& b) {
   if (a.is_int()) return b.is_int() ? a.u.i < b.u.i : lt_int_flt(a.u.i, b.u.n);
   return b.is_float() ? a.u.n < b.u.n : lt_flt_int(a.u.n, b.u.i);
 }
-inline bool le_num(const Value& a, const Value& b) {
+inline bool le_num(const TValue& a, const TValue& b) {
   if (a.is_int()) return b.is_int() ? a.u.i <= b.u.i : le_int_flt(a.u.i, b.u.n);
   return b.is_float() ? a.u.n <= b.u.n : le_flt_int(a.u.n, b.u.i);
 }
@@ -99,13 +99,13 @@ int str_compare(const String* a, const String* b) {
   }
 }
 
-bool lt_other(State* L, const Value& a, const Value& b) {
+bool lt_other(State* L, const TValue& a, const TValue& b) {
   if (a.is_string() && b.is_string()) return str_compare(a.as_string(), b.as_string()) < 0;
   int r = tm_call_order(L, a, b, TM_LT);
   if (r < 0) order_error(L, &a, &b);
   return r != 0;
 }
-bool le_other(State* L, const Value& a, const Value& b) {
+bool le_other(State* L, const TValue& a, const TValue& b) {
   if (a.is_string() && b.is_string()) return str_compare(a.as_string(), b.as_string()) <= 0;
   int r = tm_call_order(L, a, b, TM_LE);
   if (r < 0) order_error(L, &a, &b);
@@ -114,10 +114,10 @@ bool le_other(State* L, const Value& a, const Value& b) {
 
 // Order against an immediate operand (LTI..GEI) when R[A] is no number:
 // `flip` puts the immediate first, as the source had it.
-bool order_imm(State* L, const Value& a, int imm, bool is_float, bool flip, TMS event) {
-  Value v = is_float ? Value::number(static_cast<Number>(imm)) : Value::integer(imm);
-  const Value& p1 = flip ? v : a;
-  const Value& p2 = flip ? a : v;
+bool order_imm(State* L, const TValue& a, int imm, bool is_float, bool flip, TMS event) {
+  TValue v = is_float ? TValue::number(static_cast<Number>(imm)) : TValue::integer(imm);
+  const TValue& p1 = flip ? v : a;
+  const TValue& p2 = flip ? a : v;
   int r = tm_call_order(L, p1, p2, event);
   if (r < 0) order_error(L, &p1, &p2);
   return r != 0;
@@ -127,9 +127,9 @@ bool order_imm(State* L, const Value& a, int imm, bool is_float, bool flip, TMS 
 
 // Finishes t[key] after the raw access missed. `slot` is the raw lookup
 // result when t is a table (a nil value), nullptr when t is not a table.
-void finish_get(State* L, const Value* t, const Value& key, Value* val, const Value* slot) {
+void finish_get(State* L, const TValue* t, const TValue& key, TValue* val, const TValue* slot) {
   for (int loop = 0; loop < MAX_TAG_LOOP; loop++) {
-    const Value* tm;
+    const TValue* tm;
     if (slot != nullptr) {
       Table* mt = t->as_table()->metatable;
       tm = mt ? tm_get(L, mt, TM_INDEX) : nullptr;
@@ -160,20 +160,20 @@ void finish_get(State* L, const Value* t, const Value& key, Value* val, const Va
 }
 
 // Stores v into a found slot of table h (slot may hold nil or be absent).
-void table_store(State* L, Table* h, const Value& key, const Value* slot, const Value& v) {
+void table_store(State* L, Table* h, const TValue& key, const TValue* slot, const TValue& v) {
   if (slot->tag == Tag::AbsKey) {
     table_set(L, h, key, v);
     return;
   }
-  *const_cast<Value*>(slot) = v;
+  *const_cast<TValue*>(slot) = v;
   table_invalidate_tm_cache(h);
   if (v.is_collectable()) gc_barrier_back(L, h);
 }
 
 // Finishes t[key] = v after the raw access found no value; `slot` as for finish_get.
-void finish_set(State* L, const Value* t, const Value& key, const Value& v, const Value* slot) {
+void finish_set(State* L, const TValue* t, const TValue& key, const TValue& v, const TValue* slot) {
   for (int loop = 0; loop < MAX_TAG_LOOP; loop++) {
-    const Value* tm;
+    const TValue* tm;
     if (slot != nullptr) {
       Table* h = t->as_table();
       tm = h->metatable ? tm_get(L, h->metatable, TM_NEWINDEX) : nullptr;
@@ -208,7 +208,7 @@ void finish_set(State* L, const Value* t, const Value& key, const Value& v, cons
 
 // Integer limit of a loop with integer start and step; true when the loop
 // must not run at all.
-bool for_limit(State* L, Integer init, const Value* lim, Integer* p, Integer step) {
+bool for_limit(State* L, Integer init, const TValue* lim, Integer* p, Integer step) {
   if (lim->is_int()) {
     *p = lim->u.i;
   } else if (!to_integer(*lim, p, step < 0 ? F2I::Ceil : F2I::Floor)) {
@@ -227,10 +227,10 @@ bool for_limit(State* L, Integer init, const Value* lim, Integer* p, Integer ste
 }
 
 // FORPREP: checks and prepares R[A..A+3]; true when the loop is skipped.
-bool for_prep(State* L, Value* ra) {
-  Value* pinit = ra;
-  Value* plimit = ra + 1;
-  Value* pstep = ra + 2;
+bool for_prep(State* L, TValue* ra) {
+  TValue* pinit = ra;
+  TValue* plimit = ra + 1;
+  TValue* pstep = ra + 2;
   if (pinit->is_int() && pstep->is_int()) {
     Integer init = pinit->u.i;
     Integer step = pstep->u.i;
@@ -265,7 +265,7 @@ bool for_prep(State* L, Value* ra) {
 }
 
 // Float FORLOOP step; true when the loop goes on.
-inline bool float_for_loop(Value* ra) {
+inline bool float_for_loop(TValue* ra) {
   Number step = ra[2].u.n;
   Number limit = ra[1].u.n;
   Number idx = ra[0].u.n + step;
@@ -305,11 +305,11 @@ void count_entry(State* L, Proto* p) {
 }
 
 // OP_CLOSURE: a new closure of p in *ra with its upvalues.
-void push_closure(State* L, Proto* p, UpVal** encup, Value* base, Value* ra) {
+void push_closure(State* L, Proto* p, UpVal** encup, TValue* base, TValue* ra) {
   int nup = p->sizeupvalues;
   LClosure* ncl = lclosure_new(L, nup);
   ncl->p = p;
-  *ra = Value::object(ncl);  // anchored before upval_find allocates
+  *ra = TValue::object(ncl);  // anchored before upval_find allocates
   for (int j = 0; j < nup; j++) {
     const UpvalDesc& d = p->upvalues[j];
     ncl->upvals[j] = d.instack ? upval_find(L, base + d.idx) : encup[d.idx];
@@ -322,8 +322,8 @@ void adjust_varargs(State* L, CallInfo* ci, const Proto* p, int nfix) {
   int actual = static_cast<int>(L->top - ci->func) - 1;
   ci->nextraargs = actual - nfix;
   ensure_stack(L, p->maxstacksize + 1);
-  Value* func = ci->func;
-  Value* top = L->top;
+  TValue* func = ci->func;
+  TValue* top = L->top;
   *top++ = *func;
   for (int j = 1; j <= nfix; j++) {
     *top++ = func[j];
@@ -335,7 +335,7 @@ void adjust_varargs(State* L, CallInfo* ci, const Proto* p, int nfix) {
 }
 
 // OP_VARARG: copies `wanted` extra arguments (all when < 0) to ra.
-void get_varargs(State* L, CallInfo* ci, Value* ra, int wanted) {
+void get_varargs(State* L, CallInfo* ci, TValue* ra, int wanted) {
   int nextra = ci->nextraargs;
   if (wanted < 0) {
     wanted = nextra;
@@ -347,7 +347,7 @@ void get_varargs(State* L, CallInfo* ci, Value* ra, int wanted) {
     }
     L->top = ra + nextra;
   }
-  Value* src = ci->func - nextra;
+  TValue* src = ci->func - nextra;
   int j = 0;
   for (; j < wanted && j < nextra; j++) ra[j] = src[j];
   for (; j < wanted; j++) set_nil(ra + j);
@@ -357,7 +357,7 @@ void get_varargs(State* L, CallInfo* ci, Value* ra, int wanted) {
 
 // =================================================================== public
 
-bool vm_tostring(State* L, Value* obj) {
+bool vm_tostring(State* L, TValue* obj) {
   if (obj->is_string()) return true;
   if (!obj->is_number()) return false;
   char buf[MAX_NUMBER_TEXT];
@@ -366,7 +366,7 @@ bool vm_tostring(State* L, Value* obj) {
   return true;
 }
 
-bool vm_equal(State* L, const Value& a, const Value& b) {
+bool vm_equal(State* L, const TValue& a, const TValue& b) {
   if (a.tag != b.tag) {
     if (a.type() != b.type()) return false;
     if (a.type() == TNUMBER) {
@@ -377,7 +377,7 @@ bool vm_equal(State* L, const Value& a, const Value& b) {
     // Nil variants are all nil; other variants of one type never compare equal.
     return a.type() == TNIL;
   }
-  const Value* tm = nullptr;
+  const TValue* tm = nullptr;
   switch (a.tag) {
     case Tag::Nil: case Tag::Empty: case Tag::AbsKey: case Tag::False: case Tag::True:
       return true;
@@ -419,18 +419,18 @@ bool vm_equal(State* L, const Value& a, const Value& b) {
   return L->restore(res)->truthy();
 }
 
-bool vm_less_than(State* L, const Value& a, const Value& b) {
+bool vm_less_than(State* L, const TValue& a, const TValue& b) {
   if (a.is_number() && b.is_number()) return lt_num(a, b);
   return lt_other(L, a, b);
 }
 
-bool vm_less_equal(State* L, const Value& a, const Value& b) {
+bool vm_less_equal(State* L, const TValue& a, const TValue& b) {
   if (a.is_number() && b.is_number()) return le_num(a, b);
   return le_other(L, a, b);
 }
 
-void vm_get(State* L, const Value& t, const Value& key, Value* val) {
-  const Value* slot = nullptr;
+void vm_get(State* L, const TValue& t, const TValue& key, TValue* val) {
+  const TValue* slot = nullptr;
   if (t.is_table()) {
     slot = table_get(t.as_table(), key);
     if (!slot->is_nil()) {
@@ -441,13 +441,13 @@ void vm_get(State* L, const Value& t, const Value& key, Value* val) {
   finish_get(L, &t, key, val, slot);
 }
 
-void vm_set(State* L, const Value& t, const Value& key, const Value& v) {
-  const Value* slot = nullptr;
+void vm_set(State* L, const TValue& t, const TValue& key, const TValue& v) {
+  const TValue* slot = nullptr;
   if (t.is_table()) {
     Table* h = t.as_table();
     slot = table_get(h, key);
     if (!slot->is_nil()) {
-      *const_cast<Value*>(slot) = v;
+      *const_cast<TValue*>(slot) = v;
       if (v.is_collectable()) gc_barrier_back(L, h);
       return;
     }
@@ -455,8 +455,8 @@ void vm_set(State* L, const Value& t, const Value& key, const Value& v) {
   finish_set(L, &t, key, v, slot);
 }
 
-void vm_len(State* L, Value* ra, const Value& rb) {
-  const Value* tm;
+void vm_len(State* L, TValue* ra, const TValue& rb) {
+  const TValue* tm;
   switch (rb.tag) {
     case Tag::Table: {
       Table* h = rb.as_table();
@@ -479,8 +479,8 @@ void vm_len(State* L, Value* ra, const Value& rb) {
   tm_call_res(L, *tm, rb, rb, ra);
 }
 
-void vm_arith(State* L, int op, const Value& a, const Value& b, Value* res) {
-  Value r;
+void vm_arith(State* L, int op, const TValue& a, const TValue& b, TValue* res) {
+  TValue r;
   if (raw_arith(L, op, a, b, &r))
     *res = r;
   else
@@ -489,10 +489,10 @@ void vm_arith(State* L, int op, const Value& a, const Value& b, Value* res) {
 
 void vm_concat(State* L, int total) {
   while (total > 1) {
-    Value* top = L->top;
+    TValue* top = L->top;
     int n = 2;  // values merged in this round
-    Value* a = top - 2;
-    Value* b = top - 1;
+    TValue* a = top - 2;
+    TValue* b = top - 1;
     if (!(a->is_string() || a->is_number()) || !vm_tostring(L, b)) {
       tm_trybin(L, *a, *b, a, TM_CONCAT);
     } else if (b->as_string()->len == 0) {
@@ -560,8 +560,8 @@ static_assert(op_order_ok(), "LUNA_OPCODES must list every opcode in enum order"
 
 void execute(State* L, CallInfo* ci) {
   LClosure* cl;
-  const Value* k;
-  Value* base;
+  const TValue* k;
+  TValue* base;
   const Instruction* pc;
   Instruction i;
   GlobalState* g = L->g;
@@ -659,9 +659,9 @@ void execute(State* L, CallInfo* ci) {
 // raises the proper error when there is none).
 #define op_arith(v1, v2, ISTMT, FEXPR, ev)                             \
   {                                                                     \
-    Value* ra = RA();                                                   \
-    const Value& a_ = (v1);                                             \
-    const Value& b_ = (v2);                                             \
+    TValue* ra = RA();                                                   \
+    const TValue& a_ = (v1);                                             \
+    const TValue& b_ = (v2);                                             \
     if (a_.is_int() && b_.is_int()) {                                   \
       Integer x = a_.u.i, y = b_.u.i;                                   \
       ISTMT                                                             \
@@ -675,9 +675,9 @@ void execute(State* L, CallInfo* ci) {
   }
 #define op_float(v1, v2, FEXPR, ev)                                     \
   {                                                                     \
-    Value* ra = RA();                                                   \
-    const Value& a_ = (v1);                                             \
-    const Value& b_ = (v2);                                             \
+    TValue* ra = RA();                                                   \
+    const TValue& a_ = (v1);                                             \
+    const TValue& b_ = (v2);                                             \
     if (a_.is_number() && b_.is_number()) {                             \
       Number x = a_.as_number(), y = b_.as_number();                    \
       set_flt(ra, FEXPR);                                               \
@@ -689,9 +689,9 @@ void execute(State* L, CallInfo* ci) {
 // Bitwise: integers, or floats with an exact integer value.
 #define op_bitwise(v1, v2, IEXPR, ev)                                                  \
   {                                                                                     \
-    Value* ra = RA();                                                                   \
-    const Value& a_ = (v1);                                                             \
-    const Value& b_ = (v2);                                                             \
+    TValue* ra = RA();                                                                   \
+    const TValue& a_ = (v1);                                                             \
+    const TValue& b_ = (v2);                                                             \
     Integer x, y;                                                                       \
     if (a_.is_int() && b_.is_int()) {                                                   \
       x = a_.u.i;                                                                       \
@@ -719,8 +719,8 @@ void execute(State* L, CallInfo* ci) {
 // Numeric comparisons with a fast path for two integers.
 #define op_order(iop, numfn, otherfn)                    \
   {                                                      \
-    Value* ra = RA();                                    \
-    const Value& rb = *RB();                             \
+    TValue* ra = RA();                                    \
+    const TValue& rb = *RB();                             \
     bool cond;                                           \
     if (ra->is_int() && rb.is_int())                     \
       cond = ra->u.i iop rb.u.i;                         \
@@ -733,7 +733,7 @@ void execute(State* L, CallInfo* ci) {
   }
 #define op_order_imm(iop, flip, ev)                                       \
   {                                                                       \
-    Value* ra = RA();                                                     \
+    TValue* ra = RA();                                                     \
     int im = getarg_sB(i);                                                \
     bool cond;                                                            \
     if (ra->is_int())                                                     \
@@ -782,20 +782,20 @@ returning:
         vmbreak;
       }
       vmcase(OP_LOADFALSE) {
-        *RA() = Value::boolean(false);
+        *RA() = TValue::boolean(false);
         vmbreak;
       }
       vmcase(OP_LFALSESKIP) {
-        *RA() = Value::boolean(false);
+        *RA() = TValue::boolean(false);
         pc++;
         vmbreak;
       }
       vmcase(OP_LOADTRUE) {
-        *RA() = Value::boolean(true);
+        *RA() = TValue::boolean(true);
         vmbreak;
       }
       vmcase(OP_LOADNIL) {
-        Value* ra = RA();
+        TValue* ra = RA();
         for (int b = getarg_B(i); b >= 0; b--) set_nil(ra++);
         vmbreak;
       }
@@ -804,18 +804,18 @@ returning:
         vmbreak;
       }
       vmcase(OP_SETUPVAL) {
-        const Value* ra = RA();
+        const TValue* ra = RA();
         UpVal* uv = cl->upvals[getarg_B(i)];
         *uv->v = *ra;
         if (ra->is_collectable()) gc_barrier(L, uv, *ra);
         vmbreak;
       }
       vmcase(OP_GETTABUP) {
-        Value* ra = RA();
-        const Value* upv = cl->upvals[getarg_B(i)]->v;
-        const Value& key = *KC();
+        TValue* ra = RA();
+        const TValue* upv = cl->upvals[getarg_B(i)]->v;
+        const TValue& key = *KC();
         if (upv->is_table()) {
-          const Value* slot = table_get_short_str(upv->as_table(), key.as_string());
+          const TValue* slot = table_get_short_str(upv->as_table(), key.as_string());
           if (LUNA_LIKELY(!slot->is_nil()))
             *ra = *slot;
           else
@@ -826,11 +826,11 @@ returning:
         vmbreak;
       }
       vmcase(OP_GETTABLE) {
-        Value* ra = RA();
-        const Value* rb = RB();
-        const Value& rc = *RC();
+        TValue* ra = RA();
+        const TValue* rb = RB();
+        const TValue& rc = *RC();
         if (rb->is_table()) {
-          const Value* slot = rc.is_int() ? table_get_int(rb->as_table(), rc.u.i) : table_get(rb->as_table(), rc);
+          const TValue* slot = rc.is_int() ? table_get_int(rb->as_table(), rc.u.i) : table_get(rb->as_table(), rc);
           if (!slot->is_nil())
             *ra = *slot;
           else
@@ -841,29 +841,29 @@ returning:
         vmbreak;
       }
       vmcase(OP_GETI) {
-        Value* ra = RA();
-        const Value* rb = RB();
+        TValue* ra = RA();
+        const TValue* rb = RB();
         int c = getarg_C(i);
         if (rb->is_table()) {
-          const Value* slot = table_get_int(rb->as_table(), c);
+          const TValue* slot = table_get_int(rb->as_table(), c);
           if (!slot->is_nil()) {
             *ra = *slot;
           } else {
-            Value key = Value::integer(c);
+            TValue key = TValue::integer(c);
             Protect(finish_get(L, rb, key, ra, slot));
           }
         } else {
-          Value key = Value::integer(c);
+          TValue key = TValue::integer(c);
           Protect(finish_get(L, rb, key, ra, nullptr));
         }
         vmbreak;
       }
       vmcase(OP_GETFIELD) {
-        Value* ra = RA();
-        const Value* rb = RB();
-        const Value& key = *KC();
+        TValue* ra = RA();
+        const TValue* rb = RB();
+        const TValue& key = *KC();
         if (rb->is_table()) {
-          const Value* slot = table_get_short_str(rb->as_table(), key.as_string());
+          const TValue* slot = table_get_short_str(rb->as_table(), key.as_string());
           if (!slot->is_nil())
             *ra = *slot;
           else
@@ -874,14 +874,14 @@ returning:
         vmbreak;
       }
       vmcase(OP_SETTABUP) {
-        const Value* upv = cl->upvals[getarg_A(i)]->v;
-        const Value& key = *KB();
-        const Value& rc = *RKC();
+        const TValue* upv = cl->upvals[getarg_A(i)]->v;
+        const TValue& key = *KB();
+        const TValue& rc = *RKC();
         if (upv->is_table()) {
           Table* h = upv->as_table();
-          const Value* slot = table_get_short_str(h, key.as_string());
+          const TValue* slot = table_get_short_str(h, key.as_string());
           if (!slot->is_nil()) {
-            *const_cast<Value*>(slot) = rc;
+            *const_cast<TValue*>(slot) = rc;
             if (rc.is_collectable()) gc_barrier_back(L, h);
           } else {
             Protect(finish_set(L, upv, key, rc, slot));
@@ -892,14 +892,14 @@ returning:
         vmbreak;
       }
       vmcase(OP_SETTABLE) {
-        const Value* ra = RA();
-        const Value& rb = *RB();
-        const Value& rc = *RKC();
+        const TValue* ra = RA();
+        const TValue& rb = *RB();
+        const TValue& rc = *RKC();
         if (ra->is_table()) {
           Table* h = ra->as_table();
-          const Value* slot = rb.is_int() ? table_get_int(h, rb.u.i) : table_get(h, rb);
+          const TValue* slot = rb.is_int() ? table_get_int(h, rb.u.i) : table_get(h, rb);
           if (!slot->is_nil()) {
-            *const_cast<Value*>(slot) = rc;
+            *const_cast<TValue*>(slot) = rc;
             if (rc.is_collectable()) gc_barrier_back(L, h);
           } else {
             Protect(finish_set(L, ra, rb, rc, slot));
@@ -910,34 +910,34 @@ returning:
         vmbreak;
       }
       vmcase(OP_SETI) {
-        const Value* ra = RA();
+        const TValue* ra = RA();
         int b = getarg_B(i);
-        const Value& rc = *RKC();
+        const TValue& rc = *RKC();
         if (ra->is_table()) {
           Table* h = ra->as_table();
-          const Value* slot = table_get_int(h, b);
+          const TValue* slot = table_get_int(h, b);
           if (!slot->is_nil()) {
-            *const_cast<Value*>(slot) = rc;
+            *const_cast<TValue*>(slot) = rc;
             if (rc.is_collectable()) gc_barrier_back(L, h);
           } else {
-            Value key = Value::integer(b);
+            TValue key = TValue::integer(b);
             Protect(finish_set(L, ra, key, rc, slot));
           }
         } else {
-          Value key = Value::integer(b);
+          TValue key = TValue::integer(b);
           Protect(finish_set(L, ra, key, rc, nullptr));
         }
         vmbreak;
       }
       vmcase(OP_SETFIELD) {
-        const Value* ra = RA();
-        const Value& key = *KB();
-        const Value& rc = *RKC();
+        const TValue* ra = RA();
+        const TValue& key = *KB();
+        const TValue& rc = *RKC();
         if (ra->is_table()) {
           Table* h = ra->as_table();
-          const Value* slot = table_get_short_str(h, key.as_string());
+          const TValue* slot = table_get_short_str(h, key.as_string());
           if (!slot->is_nil()) {
-            *const_cast<Value*>(slot) = rc;
+            *const_cast<TValue*>(slot) = rc;
             if (rc.is_collectable()) gc_barrier_back(L, h);
           } else {
             Protect(finish_set(L, ra, key, rc, slot));
@@ -948,7 +948,7 @@ returning:
         vmbreak;
       }
       vmcase(OP_NEWTABLE) {
-        Value* ra = RA();
+        TValue* ra = RA();
         int b = getarg_B(i);
         unsigned c = static_cast<unsigned>(getarg_C(i));
         unsigned hsize = b > 0 ? 1u << (b - 1) : 0;
@@ -956,18 +956,18 @@ returning:
         pc++;  // skip the EXTRAARG
         savestate();
         Table* t = table_new(L);
-        *ra = Value::object(t);
+        *ra = TValue::object(t);
         if (hsize != 0 || c != 0) table_resize(L, t, c, hsize);
         checkGC(ra + 1);
         vmbreak;
       }
       vmcase(OP_SELF) {
-        Value* ra = RA();
-        const Value* rb = RB();
-        const Value& key = *RKC();
+        TValue* ra = RA();
+        const TValue* rb = RB();
+        const TValue& key = *RKC();
         ra[1] = *rb;
         if (rb->is_table()) {
-          const Value* slot = table_get_str(rb->as_table(), key.as_string());
+          const TValue* slot = table_get_str(rb->as_table(), key.as_string());
           if (!slot->is_nil())
             *ra = *slot;
           else
@@ -978,15 +978,15 @@ returning:
         vmbreak;
       }
       vmcase(OP_ADDI) {
-        Value* ra = RA();
-        const Value& rb = *RB();
+        TValue* ra = RA();
+        const TValue& rb = *RB();
         int im = getarg_sC(i);
         if (rb.is_int()) {
           set_int(ra, int_add(rb.u.i, im));
         } else if (rb.is_float()) {
           set_flt(ra, rb.u.n + static_cast<Number>(im));
         } else {
-          Value imv = Value::integer(im);
+          TValue imv = TValue::integer(im);
           Protect(tm_trybin(L, rb, imv, ra, TM_ADD));
         }
         vmbreak;
@@ -1002,8 +1002,8 @@ returning:
       vmcase(OP_BORK) op_bitwise(*RB(), *KC(), x | y, TM_BOR)
       vmcase(OP_BXORK) op_bitwise(*RB(), *KC(), x ^ y, TM_BXOR)
       vmcase(OP_SHRI) {
-        Value* ra = RA();
-        const Value& rb = *RB();
+        TValue* ra = RA();
+        const TValue& rb = *RB();
         Integer im = getarg_sC(i);
         Integer x;
         if (rb.is_int())
@@ -1011,14 +1011,14 @@ returning:
         else if (to_integer(rb, &x, F2I::Exact, false))
           set_int(ra, int_shr(x, im));
         else {
-          Value imv = Value::integer(im);
+          TValue imv = TValue::integer(im);
           Protect(tm_trybin(L, rb, imv, ra, TM_SHR));
         }
         vmbreak;
       }
       vmcase(OP_SHLI) {
-        Value* ra = RA();
-        const Value& rb = *RB();
+        TValue* ra = RA();
+        const TValue& rb = *RB();
         Integer im = getarg_sC(i);
         Integer y;
         if (rb.is_int())
@@ -1026,7 +1026,7 @@ returning:
         else if (to_integer(rb, &y, F2I::Exact, false))
           set_int(ra, shift_left(im, y));
         else {
-          Value imv = Value::integer(im);
+          TValue imv = TValue::integer(im);
           Protect(tm_trybin(L, imv, rb, ra, TM_SHL));
         }
         vmbreak;
@@ -1044,8 +1044,8 @@ returning:
       vmcase(OP_SHL) op_bitwise(*RB(), *RC(), shift_left(x, y), TM_SHL)
       vmcase(OP_SHR) op_bitwise(*RB(), *RC(), int_shr(x, y), TM_SHR)
       vmcase(OP_UNM) {
-        Value* ra = RA();
-        const Value& rb = *RB();
+        TValue* ra = RA();
+        const TValue& rb = *RB();
         if (rb.is_int())
           set_int(ra, int_neg(rb.u.i));
         else if (rb.is_float())
@@ -1055,8 +1055,8 @@ returning:
         vmbreak;
       }
       vmcase(OP_BNOT) {
-        Value* ra = RA();
-        const Value& rb = *RB();
+        TValue* ra = RA();
+        const TValue& rb = *RB();
         Integer x;
         if (rb.is_int())
           set_int(ra, ~rb.u.i);
@@ -1067,12 +1067,12 @@ returning:
         vmbreak;
       }
       vmcase(OP_NOT) {
-        *RA() = Value::boolean(RB()->is_false_or_nil());
+        *RA() = TValue::boolean(RB()->is_false_or_nil());
         vmbreak;
       }
       vmcase(OP_LEN) {
-        Value* ra = RA();
-        const Value* rb = RB();
+        TValue* ra = RA();
+        const TValue* rb = RB();
         if (rb->is_table() && rb->as_table()->metatable == nullptr)
           set_int(ra, table_length(rb->as_table()));
         else if (rb->is_string())
@@ -1082,7 +1082,7 @@ returning:
         vmbreak;
       }
       vmcase(OP_CONCAT) {
-        Value* ra = RA();
+        TValue* ra = RA();
         int n = getarg_B(i);
         L->top = ra + n;  // operands are the topmost live registers
         ProtectNT(vm_concat(L, n));
@@ -1090,7 +1090,7 @@ returning:
         vmbreak;
       }
       vmcase(OP_CLOSE) {
-        Value* ra = RA();
+        TValue* ra = RA();
         Protect(upval_close(L, ra); tbc_close(L, ra, OK));
         vmbreak;
       }
@@ -1103,8 +1103,8 @@ returning:
         vmbreak;
       }
       vmcase(OP_EQ) {
-        Value* ra = RA();
-        const Value& rb = *RB();
+        TValue* ra = RA();
+        const TValue& rb = *RB();
         bool cond;
         if (ra->tag == rb.tag && ra->tag == Tag::Int)
           cond = ra->u.i == rb.u.i;
@@ -1121,7 +1121,7 @@ returning:
         vmbreak;
       }
       vmcase(OP_EQI) {
-        const Value* ra = RA();
+        const TValue* ra = RA();
         int im = getarg_sB(i);
         bool cond;
         if (ra->is_int())
@@ -1143,7 +1143,7 @@ returning:
         vmbreak;
       }
       vmcase(OP_TESTSET) {
-        const Value* rb = RB();
+        const TValue* rb = RB();
         if (rb->is_false_or_nil() == static_cast<bool>(getarg_k(i))) {
           pc++;
         } else {
@@ -1154,7 +1154,7 @@ returning:
         vmbreak;
       }
       vmcase(OP_CALL) {
-        Value* ra = RA();
+        TValue* ra = RA();
         int b = getarg_B(i);
         int nresults = getarg_C(i) - 1;
         if (b != 0) L->top = ra + b;  // else the previous instruction set top
@@ -1170,7 +1170,7 @@ returning:
         vmbreak;
       }
       vmcase(OP_TAILCALL) {
-        Value* ra = RA();
+        TValue* ra = RA();
         int b = getarg_B(i);
         int nparams1 = getarg_C(i);
         // delta: distance from the frame's func to the real one (varargs).
@@ -1194,7 +1194,7 @@ returning:
         goto ret;
       }
       vmcase(OP_RETURN) {
-        Value* ra = RA();
+        TValue* ra = RA();
         int n = getarg_B(i) - 1;
         int nparams1 = getarg_C(i);
         if (n < 0) n = static_cast<int>(L->top - ra);
@@ -1221,7 +1221,7 @@ returning:
         } else {
           // Inline poscall: no results, nil-fill what the caller wants.
           int wanted = ci->nresults;
-          Value* res = ci->func;
+          TValue* res = ci->func;
           L->ci = ci->previous;
           for (; wanted > 0; wanted--) set_nil(res++);
           L->top = res;
@@ -1229,14 +1229,14 @@ returning:
         goto ret;
       }
       vmcase(OP_RETURN1) {
-        Value* ra = RA();
+        TValue* ra = RA();
         if (LUNA_UNLIKELY(L->hookmask)) {
           L->top = ra + 1;
           savepc();
           poscall(L, ci, 1);
         } else {
           int wanted = ci->nresults;
-          Value* res = ci->func;
+          TValue* res = ci->func;
           L->ci = ci->previous;
           if (wanted == 0) {
             L->top = res;
@@ -1249,7 +1249,7 @@ returning:
         goto ret;
       }
       vmcase(OP_FORLOOP) {
-        Value* ra = RA();
+        TValue* ra = RA();
         if (LUNA_LIKELY(ra[2].is_int())) {
           Unsigned count = static_cast<Unsigned>(ra[1].u.i);
           if (count > 0) {
@@ -1281,7 +1281,7 @@ returning:
       vmcase(OP_TFORCALL) {
         // Call R[A](R[A+1], R[A+2]) on copies, results from R[A+4]; the
         // following TFORLOOP runs when the call returns to this frame.
-        Value* ra = RA();
+        TValue* ra = RA();
         ra[4] = ra[0];
         ra[5] = ra[1];
         ra[6] = ra[2];
@@ -1298,7 +1298,7 @@ returning:
         vmbreak;
       }
       vmcase(OP_TFORLOOP) {
-        Value* ra = RA();
+        TValue* ra = RA();
         if (!ra[4].is_nil()) {
           ra[2] = ra[4];
           int bx = getarg_Bx(i);
@@ -1308,7 +1308,7 @@ returning:
         vmbreak;
       }
       vmcase(OP_SETLIST) {
-        Value* ra = RA();
+        TValue* ra = RA();
         int n = getarg_B(i);
         unsigned last = static_cast<unsigned>(getarg_C(i));
         Table* h = ra->as_table();

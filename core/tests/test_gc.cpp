@@ -36,16 +36,16 @@ TEST_CASE("unreachable objects are freed, reachable ones kept", "[gc]") {
   gc_full(L, false);
   size_t base = gc_count_bytes(L);
   Table* keep = table_new(L);
-  push_raw(L, Value::object(keep));
+  push_raw(L, TValue::object(keep));
   for (int i = 1; i <= 1000; i++) {
     Table* garbage = table_new(L);
-    table_set_int(L, garbage, 1, Value::integer(i));
-    if (i % 10 == 0) table_set_int(L, keep, i / 10, Value::object(garbage));
+    table_set_int(L, garbage, 1, TValue::integer(i));
+    if (i % 10 == 0) table_set_int(L, keep, i / 10, TValue::object(garbage));
   }
   gc_full(L, false);
   size_t with_keep = gc_count_bytes(L);
   for (int i = 1; i <= 100; i++) {
-    const Value* v = table_get_int(keep, i);
+    const TValue* v = table_get_int(keep, i);
     REQUIRE(v->is_table());
     CHECK(table_get_int(v->as_table(), 1)->u.i == i * 10);
   }

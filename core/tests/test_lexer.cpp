@@ -36,7 +36,7 @@ std::vector<std::string> tokens(const std::string& src) {
         case TK_INT: out.push_back("int:" + std::to_string(lx.t.seminfo.i)); break;
         case TK_FLT: {
           char buf[MAX_NUMBER_TEXT];
-          number_to_text(Value::number(lx.t.seminfo.r), buf);
+          number_to_text(TValue::number(lx.t.seminfo.r), buf);
           out.push_back(std::string("flt:") + buf);
           break;
         }

@@ -81,7 +81,7 @@ TEST_CASE("string table grows and keeps identity", "[string]") {
   StateGuard s;
   State* L = s.L;
   Table* keep = table_new(L);
-  push_raw(L, Value::object(keep));
+  push_raw(L, TValue::object(keep));
   int before = L->g->strt.size;
   constexpr int N = 5000;
   for (int i = 0; i < N; i++) {
@@ -112,7 +112,7 @@ TEST_CASE("userdata starts with nil user values", "[string]") {
   StateGuard s;
   State* L = s.L;
   Udata* u = udata_new(L, 100, 3);
-  push_raw(L, Value::object(u));
+  push_raw(L, TValue::object(u));
   CHECK(u->tag == Tag::Userdata);
   CHECK(u->len == 100);
   CHECK(u->nuvalue == 3);

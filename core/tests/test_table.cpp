@@ -20,13 +20,13 @@ struct StateGuard {
 // A table anchored on the stack.
 Table* anchored_table(State* L) {
   Table* t = table_new(L);
-  push_raw(L, Value::object(t));
+  push_raw(L, TValue::object(t));
   return t;
 }
 
-Value sv(State* L, const char* s) { return str_value(str_new_cstr(L, s)); }
+TValue sv(State* L, const char* s) { return str_value(str_new_cstr(L, s)); }
 
-bool in_array(Table* t, const Value* slot) { return slot >= t->array && slot < t->array + t->asize; }
+bool in_array(Table* t, const TValue* slot) { return slot >= t->array && slot < t->array + t->asize; }
 
 // Runs f under a protected call and returns the error message ("" if none).
 std::string protected_run(State* L, NativeFn f) {
@@ -48,10 +48,10 @@ TEST_CASE("integer keys go to the array part", "[table]") {
   StateGuard s;
   State* L = s.L;
   Table* t = anchored_table(L);
-  for (int i = 1; i <= 100; i++) table_set_int(L, t, i, Value::integer(i * 10));
+  for (int i = 1; i <= 100; i++) table_set_int(L, t, i, TValue::integer(i * 10));
   CHECK(t->asize >= 100);
   for (int i = 1; i <= 100; i++) {
-    const Value* v = table_get_int(t, i);
+    const TValue* v = table_get_int(t, i);
     REQUIRE(v->is_int());
     CHECK(v->u.i == i * 10);
     CHECK(in_array(t, v));
@@ -59,8 +59,8 @@ TEST_CASE("integer keys go to the array part", "[table]") {
   CHECK(table_length(t) == 100);
   // Sparse keys stay in the hash part.
   Table* h = anchored_table(L);
-  table_set_int(L, h, 1000000, Value::boolean(true));
-  table_set_int(L, h, -5, Value::boolean(true));
+  table_set_int(L, h, 1000000, TValue::boolean(true));
+  table_set_int(L, h, -5, TValue::boolean(true));
   CHECK(h->asize == 0);
   CHECK(table_get_int(h, 1000000)->tag == Tag::True);
   CHECK(table_get_int(h, -5)->tag == Tag::True);
@@ -73,7 +73,7 @@ TEST_CASE("string and other keys live in the hash part", "[table]") {
   Table* t = anchored_table(L);
   for (int i = 0; i < 300; i++) {
     std::string k = "field" + std::to_string(i);
-    table_set(L, t, sv(L, k.c_str()), Value::integer(i));
+    table_set(L, t, sv(L, k.c_str()), TValue::integer(i));
   }
   for (int i = 0; i < 300; i++) {
     std::string k = "field" + std::to_string(i);
@@ -85,36 +85,36 @@ TEST_CASE("string and other keys live in the hash part", "[table]") {
   CHECK(table_get_short_str(t, str_new_cstr(L, "nope"))->tag == Tag::AbsKey);
   // Long string keys match by contents.
   std::string lk(100, 'L');
-  table_set(L, t, sv(L, lk.c_str()), Value::integer(42));
+  table_set(L, t, sv(L, lk.c_str()), TValue::integer(42));
   String* other = str_new(L, lk.data(), lk.size());
   CHECK(table_get_str(t, other)->u.i == 42);
   // Booleans, floats, light userdata, tables as keys.
   int anchor;
-  table_set(L, t, Value::boolean(true), Value::integer(1));
-  table_set(L, t, Value::boolean(false), Value::integer(2));
-  table_set(L, t, Value::number(2.5), Value::integer(3));
-  table_set(L, t, Value::light_ud(&anchor), Value::integer(4));
-  table_set(L, t, Value::object(t), Value::integer(5));
-  CHECK(table_get(t, Value::boolean(true))->u.i == 1);
-  CHECK(table_get(t, Value::boolean(false))->u.i == 2);
-  CHECK(table_get(t, Value::number(2.5))->u.i == 3);
-  CHECK(table_get(t, Value::light_ud(&anchor))->u.i == 4);
-  CHECK(table_get(t, Value::object(t))->u.i == 5);
-  CHECK(table_get(t, Value::nil())->is_nil());
+  table_set(L, t, TValue::boolean(true), TValue::integer(1));
+  table_set(L, t, TValue::boolean(false), TValue::integer(2));
+  table_set(L, t, TValue::number(2.5), TValue::integer(3));
+  table_set(L, t, TValue::light_ud(&anchor), TValue::integer(4));
+  table_set(L, t, TValue::object(t), TValue::integer(5));
+  CHECK(table_get(t, TValue::boolean(true))->u.i == 1);
+  CHECK(table_get(t, TValue::boolean(false))->u.i == 2);
+  CHECK(table_get(t, TValue::number(2.5))->u.i == 3);
+  CHECK(table_get(t, TValue::light_ud(&anchor))->u.i == 4);
+  CHECK(table_get(t, TValue::object(t))->u.i == 5);
+  CHECK(table_get(t, TValue::nil())->is_nil());
 }
 
 TEST_CASE("float keys with integral values are integers", "[table]") {
   StateGuard s;
   State* L = s.L;
   Table* t = anchored_table(L);
-  table_set(L, t, Value::number(3.0), sv(L, "three"));
-  table_set(L, t, Value::number(-0.0), sv(L, "zero"));
-  table_set(L, t, Value::number(1e15), sv(L, "big"));
+  table_set(L, t, TValue::number(3.0), sv(L, "three"));
+  table_set(L, t, TValue::number(-0.0), sv(L, "zero"));
+  table_set(L, t, TValue::number(1e15), sv(L, "big"));
   CHECK(table_get_int(t, 3)->is_string());
   CHECK(table_get_int(t, 0)->is_string());
   CHECK(table_get_int(t, 1000000000000000)->is_string());
-  CHECK(table_get(t, Value::number(3.0)) == table_get_int(t, 3));
-  Value kv[2] = {Value::nil(), Value::nil()};
+  CHECK(table_get(t, TValue::number(3.0)) == table_get_int(t, 3));
+  TValue kv[2] = {TValue::nil(), TValue::nil()};
   int ints = 0;
   while (table_next(L, t, kv)) ints += kv[0].is_int();
   CHECK(ints == 3);
@@ -124,23 +124,23 @@ TEST_CASE("nil and NaN keys are errors", "[table]") {
   StateGuard s;
   State* L = s.L;
   CHECK(protected_run(L, [](State* L) {
-          table_set(L, table_new(L), Value::nil(), Value::integer(1));
+          table_set(L, table_new(L), TValue::nil(), TValue::integer(1));
           return 0;
         }).find("index is nil") != std::string::npos);
   CHECK(protected_run(L, [](State* L) {
-          table_set(L, table_new(L), Value::number(std::nan("")), Value::integer(1));
+          table_set(L, table_new(L), TValue::number(std::nan("")), TValue::integer(1));
           return 0;
         }).find("index is NaN") != std::string::npos);
   CHECK(protected_run(L, [](State* L) {
           Table* t = table_new(L);
-          push_raw(L, Value::object(t));
-          Value kv[2] = {Value::integer(99), Value::nil()};
+          push_raw(L, TValue::object(t));
+          TValue kv[2] = {TValue::integer(99), TValue::nil()};
           table_next(L, t, kv);
           return 0;
         }).find("invalid key to 'next'") != std::string::npos);
   // Reading with such keys is fine.
   Table* t = anchored_table(L);
-  CHECK(table_get(t, Value::number(std::nan("")))->is_nil());
+  CHECK(table_get(t, TValue::number(std::nan("")))->is_nil());
 }
 
 TEST_CASE("length is a border", "[table]") {
@@ -148,25 +148,25 @@ TEST_CASE("length is a border", "[table]") {
   State* L = s.L;
   Table* t = anchored_table(L);
   CHECK(table_length(t) == 0);
-  for (int i = 1; i <= 64; i++) table_set_int(L, t, i, Value::integer(i));
+  for (int i = 1; i <= 64; i++) table_set_int(L, t, i, TValue::integer(i));
   CHECK(table_length(t) == 64);
-  table_set_int(L, t, 64, Value::nil());
+  table_set_int(L, t, 64, TValue::nil());
   CHECK(table_length(t) == 63);
-  table_set_int(L, t, 20, Value::nil());
+  table_set_int(L, t, 20, TValue::nil());
   CHECK(is_border(t, table_length(t)));
   // Continuing into the hash part.
   Table* h = anchored_table(L);
   table_resize(L, h, 4, 0);
-  for (int i = 1; i <= 4; i++) table_set_int(L, h, i, Value::integer(i));
-  for (int i = 5; i <= 40; i++) *table_new_key_slot(L, h, Value::integer(i)) = Value::integer(i);
+  for (int i = 1; i <= 4; i++) table_set_int(L, h, i, TValue::integer(i));
+  for (int i = 5; i <= 40; i++) *table_new_key_slot(L, h, TValue::integer(i)) = TValue::integer(i);
   CHECK(is_border(h, table_length(h)));
   Table* only_hash = anchored_table(L);
-  table_set_int(L, only_hash, 1, Value::boolean(true));
+  table_set_int(L, only_hash, 1, TValue::boolean(true));
   CHECK(table_length(only_hash) == 1);
   // A huge border value.
   Table* big = anchored_table(L);
-  table_set_int(L, big, 1, Value::boolean(true));
-  table_set_int(L, big, INT64_MAX, Value::boolean(true));
+  table_set_int(L, big, 1, TValue::boolean(true));
+  table_set_int(L, big, INT64_MAX, TValue::boolean(true));
   CHECK(is_border(big, table_length(big)));
 }
 
@@ -174,25 +174,25 @@ TEST_CASE("next survives assigning nil during traversal", "[table]") {
   StateGuard s;
   State* L = s.L;
   Table* t = anchored_table(L);
-  for (int i = 1; i <= 50; i++) table_set_int(L, t, i, Value::integer(i));
+  for (int i = 1; i <= 50; i++) table_set_int(L, t, i, TValue::integer(i));
   for (int i = 0; i < 200; i++) {
     std::string k = "k" + std::to_string(i);
-    table_set(L, t, sv(L, k.c_str()), Value::integer(i));
+    table_set(L, t, sv(L, k.c_str()), TValue::integer(i));
   }
   // Keys that are objects; their entries become dead keys after a collection.
-  for (int i = 0; i < 50; i++) table_set(L, t, Value::object(table_new(L)), Value::integer(i));
+  for (int i = 0; i < 50; i++) table_set(L, t, TValue::object(table_new(L)), TValue::integer(i));
   // The traversal key lives on the stack, as in a Lua loop, so it stays alive.
-  Value* kv = L->top;
+  TValue* kv = L->top;
   L->top += 2;
-  kv[0] = kv[1] = Value::nil();
+  kv[0] = kv[1] = TValue::nil();
   int seen = 0;
   while (table_next(L, t, kv)) {
     seen++;
-    table_set(L, t, kv[0], Value::nil());
+    table_set(L, t, kv[0], TValue::nil());
     if (seen % 37 == 0) gc_full(L, false);  // turns cleared object keys into dead keys
   }
   CHECK(seen == 300);
-  kv[0] = Value::nil();
+  kv[0] = TValue::nil();
   CHECK_FALSE(table_next(L, t, kv));
 }
 
@@ -205,16 +205,16 @@ TEST_CASE("random operations agree with std::map", "[table]") {
   for (int step = 0; step < 20000; step++) {
     Integer k = static_cast<Integer>(rng() % 600) - 100;
     if (rng() % 3 == 0) {
-      table_set_int(L, t, k, Value::nil());
+      table_set_int(L, t, k, TValue::nil());
       ref.erase(k);
     } else {
-      table_set_int(L, t, k, Value::integer(step));
+      table_set_int(L, t, k, TValue::integer(step));
       ref[k] = step;
     }
   }
   for (Integer k = -150; k < 600; k++) {
     auto it = ref.find(k);
-    const Value* v = table_get_int(t, k);
+    const TValue* v = table_get_int(t, k);
     if (it == ref.end()) {
       CHECK(v->is_nil());
     } else {
@@ -223,7 +223,7 @@ TEST_CASE("random operations agree with std::map", "[table]") {
     }
   }
   size_t count = 0;
-  Value kv[2] = {Value::nil(), Value::nil()};
+  TValue kv[2] = {TValue::nil(), TValue::nil()};
   while (table_next(L, t, kv)) count++;
   CHECK(count == ref.size());
   CHECK(is_border(t, table_length(t)));
@@ -233,8 +233,8 @@ TEST_CASE("resize keeps every entry", "[table]") {
   StateGuard s;
   State* L = s.L;
   Table* t = anchored_table(L);
-  for (int i = 1; i <= 100; i++) table_set_int(L, t, i, Value::integer(i));
-  table_set(L, t, sv(L, "x"), Value::integer(-1));
+  for (int i = 1; i <= 100; i++) table_set_int(L, t, i, TValue::integer(i));
+  table_set(L, t, sv(L, "x"), TValue::integer(-1));
   table_resize(L, t, 10, 0);  // shrinking the array moves 11..100 to the hash
   CHECK(t->asize == 10);
   for (int i = 1; i <= 100; i++) CHECK(table_get_int(t, i)->u.i == i);
@@ -251,7 +251,7 @@ TEST_CASE("assignment invalidates the metamethod cache", "[table]") {
   State* L = s.L;
   Table* t = anchored_table(L);
   t->flags = 0x3f;
-  table_set(L, t, sv(L, "__index"), Value::boolean(true));
+  table_set(L, t, sv(L, "__index"), TValue::boolean(true));
   CHECK(t->flags == 0);
   t->flags = 0x3f;
   table_new_key_slot(L, t, sv(L, "__eq"));
