@@ -357,8 +357,8 @@ const char* push_vfstring(State* L, const char* fmt, va_list argp) {
       case 'U': append_utf8(out, static_cast<unsigned long>(va_arg(argp, long))); break;
       case '%': out += '%'; break;
       default: {
-        std::string bad = std::string("invalid option '%") + (*p ? *p : ' ') + "' to 'lua_pushfstring'";
-        run_error(L, "%s", bad.c_str());
+        std::string().swap(out);  // own nothing while raising
+        run_error(L, "invalid option '%%%c' to 'lua_pushfstring'", *p ? *p : ' ');
       }
     }
   }
@@ -632,7 +632,7 @@ int pcall_with(State* L, int nargs, int nresults, int msgh, ProtectedFn f) {
   ptrdiff_t ef = 0;
   if (msgh != 0) ef = L->save(index_to_stack(L, msgh));
   CallArgs c{L->top - (nargs + 1), nresults};
-  int status = pcall_raw(L, f, &c, L->save(c.func), ef);
+  int status = pcall_raw(L, f, &c, L->save(c.func), ef, true);
   adjust_results(L, nresults);
   return status;
 }

@@ -440,6 +440,7 @@ State* thread_new(State* L) {
   L1->hookcount = L->basehookcount;
   L1->hookmask = L->hookmask;
   L1->coro = nullptr;
+  L1->errorjmp = nullptr;
   CallInfo* ci = &L1->base_ci;
   ci->func = stack;
   ci->top = stack + 1 + MINSTACK;

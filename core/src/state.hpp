@@ -22,6 +22,7 @@ enum CallStatus : uint16_t {
   CIST_FIN = 1 << 6,      // running a finalizer
   CIST_TRAN = 1 << 7,     // ftransfer/ntransfer valid
   CIST_CLSRET = 1 << 8,   // closing to-be-closed variables on return
+  CIST_NOUNWIND = 1 << 9, // native frame holding nothing to destroy: an error may jump over it
 };
 
 struct CallInfo {
@@ -53,6 +54,7 @@ enum TMS : int {
 };
 
 struct Coro;  // native stack and context of a coroutine (coroutine.cpp)
+struct ErrorJump;  // innermost protected call's catch point (do.cpp)
 
 // One Lua thread. The main thread is created with the global state.
 struct State : GCObject {
@@ -78,6 +80,7 @@ struct State : GCObject {
   int hookcount;
   volatile int hookmask;
   Coro* coro;              // nullptr for the main thread and never-resumed threads
+  ErrorJump* errorjmp;     // innermost pcall_raw running on this thread, or nullptr
   CallInfo base_ci;
 
   int stack_size() const { return static_cast<int>(stack_last - stack); }
@@ -284,7 +287,13 @@ int tm_call_order(State* L, const TValue& p1, const TValue& p2, TMS event);
 struct LuaThrow {
   int status;
 };
+// Raises status. A runtime error whose path back to the innermost
+// protected call holds no native frame (see docs/architecture.md, "Errors")
+// jumps there directly instead of unwinding as an exception.
 [[noreturn]] void throw_status(State* L, int status);
+// Lets the running native frame be jumped over by its own error: it must
+// own no object with a destructor when it raises.
+inline void mark_frame_nounwind(State* L) { L->ci->callstatus |= CIST_NOUNWIND; }
 void stack_grow(State* L, int n, bool raise_error = true);  // may reallocate (pointers into the stack die)
 void stack_realloc(State* L, int newsize);
 inline void ensure_stack(State* L, int n) {
@@ -305,9 +314,10 @@ CallInfo* precall(State* L, TValue* func, int nresults);
 int pretailcall(State* L, CallInfo* ci, TValue* func, int narg1, int delta);
 void poscall(State* L, CallInfo* ci, int nres);
 // Runs f(L, ud) catching Lua errors; restores stack and frames on error,
-// leaving the error value at old_top. Returns the status.
+// leaving the error value at old_top. Returns the status. can_jump: f only
+// calls a value (no host code of its own), so errors may jump back.
 using ProtectedFn = void (*)(State* L, void* ud);
-int pcall_raw(State* L, ProtectedFn f, void* ud, ptrdiff_t old_top, ptrdiff_t ef);
+int pcall_raw(State* L, ProtectedFn f, void* ud, ptrdiff_t old_top, ptrdiff_t ef, bool can_jump = false);
 // Closes upvalues and to-be-closed slots from stack offset level up, in
 // protection: an error in a __close replaces the status and error value
 // (left at L->top - 1) and closing goes on. Returns the final status.

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "luna/api.hpp"
+#include "../state.hpp"
 
 namespace luna {
 
@@ -84,6 +85,7 @@ int b_tonumber(State* L) {
 }
 
 int b_error(State* L) {
+  mark_frame_nounwind(L);  // errors as control flow: a cheap jump to the pcall
   Integer level = opt_integer(L, 2, 1);
   set_top(L, 1);
   if (type(L, 1) == TSTRING && level > 0) {
