@@ -152,6 +152,7 @@ int precall_native(State* L, TValue* func, int nresults, NativeFn f) {
   ci->top = L->top + MINSTACK;
   ci->nextraargs = 0;
   ci->trap = 0;
+  ci->k = nullptr;
   if (L->hookmask & MASKCALL) {
     int narg = static_cast<int>(L->top - func) - 1;
     call_hook(L, HOOKCALL, -1, 1, narg);
@@ -197,6 +198,9 @@ struct ErrorJump {
 namespace {
 
 bool can_jump_to(State* L, const ErrorJump* ej) {
+  // A yield always jumps: only frames written for it (Lua frames, natives
+  // with continuations, which own nothing) lie between it and its resume.
+  if (L->status == YIELD) return true;
   CallInfo* ci = L->ci;
   if (ci == ej->ci) return false;
   if ((ci->callstatus & (CIST_C | CIST_NOUNWIND)) == CIST_C) return false;
@@ -228,7 +232,7 @@ class JumpScope {
 
 [[noreturn]] void throw_status(State* L, int status) {
   ErrorJump* ej = L->errorjmp;
-  if (status == ERRRUN && ej != nullptr && ej->can_jump && can_jump_to(L, ej)) {
+  if ((status == ERRRUN || status == YIELD) && ej != nullptr && ej->can_jump && can_jump_to(L, ej)) {
     ej->status = status;
     _longjmp(ej->buf, 1);
   }
@@ -253,12 +257,9 @@ void set_error_obj(State* L, int errcode, TValue* oldtop) {
   L->top = oldtop + 1;
 }
 
-namespace {
-
-// Runs f(L, ud); returns the status of the error that stopped it, if any.
-int run_protected(State* L, ProtectedFn f, void* ud, bool can_jump) {
+int run_protected(State* L, ProtectedFn f, void* ud, bool can_jump, CallInfo* base) {
   ErrorJump ej;
-  ej.ci = L->ci;
+  ej.ci = base;
   ej.status = OK;
   ej.can_jump = can_jump;
   JumpScope scope(L, &ej);
@@ -270,8 +271,6 @@ int run_protected(State* L, ProtectedFn f, void* ud, bool can_jump) {
   }
   return OK;
 }
-
-}  // namespace
 
 namespace {
 
@@ -295,9 +294,13 @@ int close_protected(State* L, ptrdiff_t level, int status) {
   unsigned old_nny = L->nny;
   // Each round closes what is left; an error raised by a __close becomes
   // the current error and the next round goes on with the remaining slots.
+  // Closing after an error here is never yieldable: no continuation
+  // would pick it up (pcall_k recovers in coroutine.cpp instead).
   for (;;) {
     CloseArgs a{level, status};
-    int st = run_protected(L, close_upto, &a, false);
+    L->nny = old_nny + 1;
+    int st = run_protected(L, close_upto, &a, false, L->ci);
+    L->nny = old_nny;
     if (st == OK) return status;
     status = st;
     L->ci = old_ci;
@@ -314,7 +317,7 @@ int pcall_raw(State* L, ProtectedFn f, void* ud, ptrdiff_t old_top, ptrdiff_t ef
   unsigned old_nny = L->nny;
   ptrdiff_t old_errfunc = L->errfunc;
   L->errfunc = ef;
-  int status = run_protected(L, f, ud, can_jump);
+  int status = run_protected(L, f, ud, can_jump, L->ci);
   // Recovery runs outside the handler: __close methods may yield, and a
   // context switch must never happen while an exception is being handled.
   if (status != OK) {

@@ -36,6 +36,17 @@ struct CallInfo {
   int16_t nresults;            // expected results (MULTRET = -1)
   uint16_t callstatus;
   unsigned short ftransfer, ntransfer;
+  // Suspended and protected calls (coroutine.cpp). Native frames: the
+  // continuation a resume or a caught error goes on with (call_k, pcall_k,
+  // yield_k) and, for a pcall_k (CIST_YPCALL), what the error path restores.
+  // Lua frames: nres, the results of an OP_RETURN interrupted by a __close.
+  KFunction k;
+  KContext ctx;
+  ptrdiff_t funcidx;       // pcall_k: stack offset of the called function
+  ptrdiff_t old_errfunc;   // pcall_k: message handler to restore
+  int nres;                // yield: values yielded; Lua frame: see above
+  uint8_t recover_status;  // pcall_k: status of the error being recovered
+  uint8_t old_allowhook;   // pcall_k
   bool is_lua() const { return !(callstatus & CIST_C); }
 };
 
@@ -53,7 +64,6 @@ enum TMS : int {
   TM_LT, TM_LE, TM_CONCAT, TM_CALL, TM_CLOSE, TM_N
 };
 
-struct Coro;  // native stack and context of a coroutine (coroutine.cpp)
 struct ErrorJump;  // innermost protected call's catch point (do.cpp)
 
 // One Lua thread. The main thread is created with the global state.
@@ -79,7 +89,6 @@ struct State : GCObject {
   int basehookcount;
   int hookcount;
   volatile int hookmask;
-  Coro* coro;              // nullptr for the main thread and never-resumed threads
   ErrorJump* errorjmp;     // innermost pcall_raw running on this thread, or nullptr
   CallInfo base_ci;
 
@@ -318,6 +327,9 @@ void poscall(State* L, CallInfo* ci, int nres);
 // calls a value (no host code of its own), so errors may jump back.
 using ProtectedFn = void (*)(State* L, void* ud);
 int pcall_raw(State* L, ProtectedFn f, void* ud, ptrdiff_t old_top, ptrdiff_t ef, bool can_jump = false);
+// Runs f(L, ud) with a catch point whose jumps may skip the frames above
+// base; returns the status of the error (or yield) that stopped it.
+int run_protected(State* L, ProtectedFn f, void* ud, bool can_jump, CallInfo* base);
 // Closes upvalues and to-be-closed slots from stack offset level up, in
 // protection: an error in a __close replaces the status and error value
 // (left at L->top - 1) and closing goes on. Returns the final status.
@@ -330,16 +342,20 @@ void ret_hook(State* L, CallInfo* ci, int nres);
 int protected_parser(State* L, const char* data, size_t size, const char* name, const char* mode);
 
 // ----------------------------------------------------------- coroutine.cpp
-// Coroutines run on their own native stacks; see docs/architecture.md.
+// Coroutines keep their suspended state on their Lua stack and CallInfos;
+// a yield jumps back to the resume. See docs/architecture.md.
 int coro_resume(State* L, State* from, int nargs, int* nresults);
-int coro_yield(State* L, int nresults);
-void coro_free(State* L, State* co);       // releases the native stack of a collected thread
+int coro_yield(State* L, int nresults, KContext ctx, KFunction k);
 int coro_close(State* co, State* from);    // lua_closethread
 State* thread_new(State* L);               // lua_newthread (pushes it)
 void thread_free(State* L, State* L1);
 
 // ------------------------------------------------------------------ vm.cpp
 void execute(State* L, CallInfo* ci);
+// Finishes the instruction of the Lua frame L->ci that a yield interrupted
+// inside a metamethod or __close (the call has returned): stores its result
+// or takes its branch, or rewinds it to run again.
+void vm_finish_op(State* L);
 bool vm_equal(State* L, const TValue& a, const TValue& b);  // may call __eq (L may be nullptr: raw)
 bool vm_less_than(State* L, const TValue& a, const TValue& b);
 bool vm_less_equal(State* L, const TValue& a, const TValue& b);
