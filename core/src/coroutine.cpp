@@ -11,6 +11,8 @@
 // then run on. An error in a coroutine is caught by the resume too; when a
 // pcall_k frame is on the list, it is recovered there and unrolling goes on.
 // See docs/architecture.md, "Coroutines".
+#include <new>
+
 #include "state.hpp"
 
 namespace luna {
@@ -86,6 +88,24 @@ void resume_body(State* L, void* ud) {
   unroll(L, nullptr);
 }
 
+// run_protected for the coroutine's frames. A C++ exception of a native
+// function becomes a Lua error of the coroutine, as it would have died with
+// its frames anyway: it must not fly on through the resumer's frames.
+int run_coroutine(State* L, ProtectedFn f, void* ud) {
+  try {
+    return run_protected(L, f, ud, true, &L->base_ci);
+  } catch (std::bad_alloc&) {
+    return ERRMEM;
+  } catch (...) {
+  }
+  try {
+    *L->top++ = str_value(str_new_cstr(L, "C++ exception in a native function"));
+  } catch (LuaThrow&) {
+    return ERRMEM;
+  }
+  return ERRRUN;
+}
+
 // Innermost pcall_k frame, or nullptr.
 CallInfo* find_pcall(State* L) {
   for (CallInfo* ci = L->ci; ci != nullptr; ci = ci->previous)
@@ -108,7 +128,7 @@ int coro_resume(State* L, State* from, int nargs, int* nresults) {
   L->nCcalls = base;
   L->nny = 0;
   ResumeArgs a{nargs};
-  int status = run_protected(L, resume_body, &a, true, &L->base_ci);
+  int status = run_coroutine(L, resume_body, &a);
   // An error with a pcall_k below it is recovered there, and the coroutine
   // goes on from that frame.
   while (status != OK && status != YIELD) {
@@ -118,7 +138,7 @@ int coro_resume(State* L, State* from, int nargs, int* nresults) {
     L->nCcalls = base;
     L->nny = 0;
     ci->recover_status = static_cast<uint8_t>(status);
-    status = run_protected(L, unroll, nullptr, true, &L->base_ci);
+    status = run_coroutine(L, unroll, nullptr);
   }
   if (status == YIELD) {
     *nresults = L->ci->nres;

@@ -2,6 +2,7 @@
 // (call_k, pcall_k, yield_k), refusals without one, and memory accounting.
 #include <catch2/catch.hpp>
 
+#include <stdexcept>
 #include <string>
 
 #include "luna/api.hpp"
@@ -77,7 +78,22 @@ int plain(State* L) {
   return 0;
 }
 
+int throws(State*) { throw std::runtime_error("host failure"); }
+
 }  // namespace
+
+TEST_CASE("coroutines: a C++ exception kills only the coroutine", "[coroutine]") {
+  State* L = new_state();
+  open_libs(L);
+  push_native_function(L, throws);
+  set_global(L, "throws");
+  CHECK(run(L, R"(
+    local co = coroutine.create(function() coroutine.yield(1) throws() end)
+    assert(coroutine.resume(co))
+    local ok, e = coroutine.resume(co)
+    return tostring(ok) .. " " .. e .. " " .. coroutine.status(co))") == "false C++ exception in a native function dead");
+  close_state(L);
+}
 
 TEST_CASE("coroutines: natives yield through call_k, pcall_k and yield_k", "[coroutine]") {
   State* L = new_state();
