@@ -234,7 +234,7 @@ class JumpScope {
   ErrorJump* ej = L->errorjmp;
   if ((status == ERRRUN || status == YIELD) && ej != nullptr && ej->can_jump && can_jump_to(L, ej)) {
     ej->status = status;
-    _longjmp(ej->buf, 1);
+    std::longjmp(ej->buf, 1);  // not _longjmp: ThreadSanitizer intercepts only longjmp
   }
   throw LuaThrow{status};
 }
