@@ -14,6 +14,8 @@
 #define LUA_LOADED_TABLE "_LOADED"
 #define LUA_PRELOAD_TABLE "_PRELOAD"
 
+typedef struct luaL_Buffer luaL_Buffer;
+
 typedef struct luaL_Reg {
   const char *name;
   lua_CFunction func;
@@ -70,7 +72,7 @@ LUALIB_API lua_State *(luaL_newstate)(void);
 
 LUALIB_API lua_Integer (luaL_len)(lua_State *L, int idx);
 
-LUALIB_API void (luaL_addgsub)(struct luaL_Buffer *b, const char *s, const char *p, const char *r);
+LUALIB_API void (luaL_addgsub)(luaL_Buffer *b, const char *s, const char *p, const char *r);
 LUALIB_API const char *(luaL_gsub)(lua_State *L, const char *s, const char *p, const char *r);
 
 LUALIB_API void (luaL_setfuncs)(lua_State *L, const luaL_Reg *l, int nup);
@@ -100,7 +102,7 @@ LUALIB_API void (luaL_requiref)(lua_State *L, const char *modname, lua_CFunction
 
 /* String buffers. The fields are part of the ABI: the luaL_add* macros
  * below touch them directly. */
-typedef struct luaL_Buffer {
+struct luaL_Buffer {
   char *b;      /* buffer address */
   size_t size;  /* buffer size */
   size_t n;     /* number of characters in buffer */
@@ -109,7 +111,7 @@ typedef struct luaL_Buffer {
     LUAI_MAXALIGN;
     char b[LUAL_BUFFERSIZE];  /* initial buffer */
   } init;
-} luaL_Buffer;
+};
 
 #define luaL_bufflen(bf) ((bf)->n)
 #define luaL_buffaddr(bf) ((bf)->b)
