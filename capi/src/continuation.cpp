@@ -4,12 +4,7 @@
 // callee finishes, and lua_yieldk returns when the coroutine is resumed.
 #include "continuation.hpp"
 
-#include "luna/api.hpp"
-
 namespace luna::capi {
-namespace {
-State* S(lua_State* L) { return reinterpret_cast<State*>(L); }
-}  // namespace
 
 // Without a continuation the callee may not yield (as in PUC-Rio: "attempt
 // to yield across a C-call boundary").

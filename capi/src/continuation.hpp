@@ -3,9 +3,7 @@
 // depends on the coroutine design, so a change of design touches this file.
 #pragma once
 
-extern "C" {
-#include "lua.h"
-}
+#include "convert.hpp"
 
 namespace luna::capi {
 

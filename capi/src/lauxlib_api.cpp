@@ -2,21 +2,16 @@
 // openers of lualib.h, forwarding to the auxiliary library of luna/api.hpp.
 // luaL_Buffer is the exception: its layout is fixed by the ABI (the
 // luaL_add* macros touch its fields), so its functions live here.
+#include <cstdio>
 #include <cstring>
 
-extern "C" {
-#include "lauxlib.h"
-#include "lualib.h"
-}
-
-#include "luna/api.hpp"
+#include "convert.hpp"
+#include "panic.hpp"
 
 namespace luna {
 namespace {
 
-State* S(lua_State* L) { return reinterpret_cast<State*>(L); }
-lua_State* C(State* L) { return reinterpret_cast<lua_State*>(L); }
-NativeFn native(lua_CFunction f) { return reinterpret_cast<NativeFn>(f); }
+using namespace capi;
 
 static_assert(sizeof(luaL_Reg) == sizeof(Reg) && offsetof(luaL_Reg, func) == offsetof(Reg, func));
 const Reg* R(const luaL_Reg* l) { return reinterpret_cast<const Reg*>(l); }
@@ -37,10 +32,19 @@ char* grow(luaL_Buffer* B, size_t sz) {
   return B->b + B->n;
 }
 
+// luaL_newstate's panic function: says why the process is about to abort.
+int report_panic(State* L) {
+  const char* msg = type(L, -1) == TSTRING ? to_string(L, -1) : "error object is not a string";
+  std::fprintf(stderr, "PANIC: unprotected error in call to Lua API (%s)\n", msg);
+  std::fflush(stderr);
+  return 0;
+}
+
 }  // namespace
 }  // namespace luna
 
 using namespace luna;
+using namespace luna::capi;
 
 extern "C" {
 
@@ -52,8 +56,12 @@ void luaL_checkversion_(lua_State* L, lua_Number ver, size_t sz) {
 }
 
 int luaL_getmetafield(lua_State* L, int obj, const char* e) { return get_metafield(S(L), obj, e); }
-int luaL_callmeta(lua_State* L, int obj, const char* e) { return call_meta(S(L), obj, e); }
-const char* luaL_tolstring(lua_State* L, int idx, size_t* len) { return to_lstring_meta(S(L), idx, len); }
+int luaL_callmeta(lua_State* L, int obj, const char* e) {
+  return guard(L, [&] { return call_meta(S(L), obj, e); });
+}
+const char* luaL_tolstring(lua_State* L, int idx, size_t* len) {
+  return guard(L, [&] { return to_lstring_meta(S(L), idx, len); });
+}
 int luaL_argerror(lua_State* L, int arg, const char* extramsg) { arg_error(S(L), arg, extramsg); }
 int luaL_typeerror(lua_State* L, int arg, const char* tname) { type_error(S(L), arg, tname); }
 const char* luaL_checklstring(lua_State* L, int arg, size_t* l) { return check_lstring(S(L), arg, l); }
@@ -84,7 +92,7 @@ int luaL_error(lua_State* L, const char* fmt, ...) {
   push_vfstring(l, fmt, argp);
   va_end(argp);
   concat(l, 2);
-  error(l);
+  return guard(L, [&]() -> int { error(l); });
 }
 
 int luaL_checkoption(lua_State* L, int arg, const char* def, const char* const lst[]) {
@@ -103,9 +111,15 @@ int luaL_loadbufferx(lua_State* L, const char* buff, size_t sz, const char* name
 }
 int luaL_loadstring(lua_State* L, const char* s) { return load_string(S(L), s); }
 
-lua_State* luaL_newstate(void) { return C(new_state()); }
+lua_State* luaL_newstate(void) {
+  State* L = new_state();
+  if (L != nullptr) L->g->panic = report_panic;
+  return C(L);
+}
 
-lua_Integer luaL_len(lua_State* L, int idx) { return len_i(S(L), idx); }
+lua_Integer luaL_len(lua_State* L, int idx) {
+  return guard(L, [&] { return len_i(S(L), idx); });
+}
 
 void luaL_addgsub(luaL_Buffer* b, const char* s, const char* p, const char* r) {
   size_t plen = std::strlen(p);

@@ -4,22 +4,14 @@
 #include <cstddef>
 #include <cstring>
 
-extern "C" {
-#include "lua.h"
-}
-
 #include "continuation.hpp"
-#include "luna/api.hpp"
-#include "state.hpp"
+#include "convert.hpp"
+#include "panic.hpp"
 
 namespace luna {
 namespace {
 
-State* S(lua_State* L) { return reinterpret_cast<State*>(L); }
-lua_State* C(State* L) { return reinterpret_cast<lua_State*>(L); }
-// lua_CFunction and NativeFn differ only in the name of the state type.
-NativeFn native(lua_CFunction f) { return reinterpret_cast<NativeFn>(f); }
-lua_CFunction cfunc(NativeFn f) { return reinterpret_cast<lua_CFunction>(f); }
+using namespace capi;
 
 // The public constants must be the core's: modules compiled against the
 // headers pass them straight through.
@@ -79,9 +71,18 @@ int write_c(State* L, const void* p, size_t sz, void* ud) {
 const char EXTRASPACE_KEY = 0;
 
 }  // namespace
+
+namespace capi {
+void panic(State* L, int status) {
+  set_error_obj(L, status, L->top);
+  if (NativeFn f = L->g->panic) f(L);
+  std::abort();
+}
+}  // namespace capi
 }  // namespace luna
 
 using namespace luna;
+using namespace luna::capi;
 
 extern "C" {
 
@@ -149,9 +150,13 @@ const void* lua_topointer(lua_State* L, int idx) { return to_pointer(S(L), idx);
 
 // ------------------------------------------------------- comparison, arithmetic
 
-void lua_arith(lua_State* L, int op) { arith(S(L), op); }
+void lua_arith(lua_State* L, int op) {
+  guard(L, [&] { arith(S(L), op); });
+}
 int lua_rawequal(lua_State* L, int idx1, int idx2) { return raw_equal(S(L), idx1, idx2); }
-int lua_compare(lua_State* L, int idx1, int idx2, int op) { return compare(S(L), idx1, idx2, op); }
+int lua_compare(lua_State* L, int idx1, int idx2, int op) {
+  return guard(L, [&] { return compare(S(L), idx1, idx2, op); });
+}
 
 // ---------------------------------------------------------------- push
 
@@ -177,10 +182,18 @@ int lua_pushthread(lua_State* L) { return push_thread(S(L)); }
 
 // ---------------------------------------------------------------- get
 
-int lua_getglobal(lua_State* L, const char* name) { return get_global(S(L), name); }
-int lua_gettable(lua_State* L, int idx) { return get_table(S(L), idx); }
-int lua_getfield(lua_State* L, int idx, const char* k) { return get_field(S(L), idx, k); }
-int lua_geti(lua_State* L, int idx, lua_Integer n) { return get_i(S(L), idx, n); }
+int lua_getglobal(lua_State* L, const char* name) {
+  return guard(L, [&] { return get_global(S(L), name); });
+}
+int lua_gettable(lua_State* L, int idx) {
+  return guard(L, [&] { return get_table(S(L), idx); });
+}
+int lua_getfield(lua_State* L, int idx, const char* k) {
+  return guard(L, [&] { return get_field(S(L), idx, k); });
+}
+int lua_geti(lua_State* L, int idx, lua_Integer n) {
+  return guard(L, [&] { return get_i(S(L), idx, n); });
+}
 int lua_rawget(lua_State* L, int idx) { return raw_get(S(L), idx); }
 int lua_rawgeti(lua_State* L, int idx, lua_Integer n) { return raw_get_i(S(L), idx, n); }
 int lua_rawgetp(lua_State* L, int idx, const void* p) { return raw_get_p(S(L), idx, p); }
@@ -191,10 +204,18 @@ int lua_getiuservalue(lua_State* L, int idx, int n) { return get_iuservalue(S(L)
 
 // ---------------------------------------------------------------- set
 
-void lua_setglobal(lua_State* L, const char* name) { set_global(S(L), name); }
-void lua_settable(lua_State* L, int idx) { set_table(S(L), idx); }
-void lua_setfield(lua_State* L, int idx, const char* k) { set_field(S(L), idx, k); }
-void lua_seti(lua_State* L, int idx, lua_Integer n) { set_i(S(L), idx, n); }
+void lua_setglobal(lua_State* L, const char* name) {
+  guard(L, [&] { set_global(S(L), name); });
+}
+void lua_settable(lua_State* L, int idx) {
+  guard(L, [&] { set_table(S(L), idx); });
+}
+void lua_setfield(lua_State* L, int idx, const char* k) {
+  guard(L, [&] { set_field(S(L), idx, k); });
+}
+void lua_seti(lua_State* L, int idx, lua_Integer n) {
+  guard(L, [&] { set_i(S(L), idx, n); });
+}
 void lua_rawset(lua_State* L, int idx) { raw_set(S(L), idx); }
 void lua_rawseti(lua_State* L, int idx, lua_Integer n) { raw_set_i(S(L), idx, n); }
 void lua_rawsetp(lua_State* L, int idx, const void* p) { raw_set_p(S(L), idx, p); }
@@ -209,7 +230,7 @@ int lua_setiuservalue(lua_State* L, int idx, int n) { return set_iuservalue(S(L)
 // ---------------------------------------------------------------- load and call
 
 void lua_callk(lua_State* L, int nargs, int nresults, lua_KContext ctx, lua_KFunction k) {
-  capi::call_k(L, nargs, nresults, ctx, k);
+  guard(L, [&] { capi::call_k(L, nargs, nresults, ctx, k); });
 }
 
 int lua_pcallk(lua_State* L, int nargs, int nresults, int errfunc, lua_KContext ctx, lua_KFunction k) {
@@ -260,10 +281,18 @@ int lua_gc(lua_State* L, int what, ...) {
 
 // ---------------------------------------------------------------- misc
 
-int lua_error(lua_State* L) { error(S(L)); }
-int lua_next(lua_State* L, int idx) { return next(S(L), idx); }
-void lua_concat(lua_State* L, int n) { concat(S(L), n); }
-void lua_len(lua_State* L, int idx) { len(S(L), idx); }
+int lua_error(lua_State* L) {
+  return guard(L, [&]() -> int { error(S(L)); });
+}
+int lua_next(lua_State* L, int idx) {
+  return guard(L, [&] { return next(S(L), idx); });
+}
+void lua_concat(lua_State* L, int n) {
+  guard(L, [&] { concat(S(L), n); });
+}
+void lua_len(lua_State* L, int idx) {
+  guard(L, [&] { len(S(L), idx); });
+}
 size_t lua_stringtonumber(lua_State* L, const char* s) { return string_to_number(S(L), s); }
 
 lua_Alloc lua_getallocf(lua_State* L, void** ud) {
