@@ -228,7 +228,7 @@ inline const TValue* table_get_short_str(Table* t, String* key) {
   }
 }
 const TValue* table_get_str(Table* t, String* key);
-// Assignment: raises "index is nil" / "index is NaN" for such keys; a float
+// Assignment: raises "table index is nil" / "table index is NaN" for such keys; a float
 // key with an integral value is normalised to an integer. Does not call
 // metamethods; does invalidate the flags cache and runs gc_barrier_back.
 void table_set(State* L, Table* t, const TValue& key, const TValue& val);
