@@ -174,6 +174,13 @@ bool jit_charge_budget(GlobalState* g, uint64_t n) noexcept {
   return true;
 }
 
+void set_jit_enabled(State* L, bool on) { jit_set_enabled(L, on); }
+bool jit_enabled(State* L) { return L->g->jit.enabled; }
+void set_jit_options(State* L, const JitOptions& options) { jit_set_options(L, options); }
+JitOptions get_jit_options(State* L) { return L->g->jit.options; }
+JitStats get_jit_stats(State* L) { return jit_stats(L); }
+void flush_jit(State* L) { jit_flush(L); }
+
 namespace detail {
 
 void interpreter_only(VmCore& core) { set_jit_backend(core.main, nullptr); }
