@@ -30,17 +30,7 @@ const Instruction* enter_trace(State* L, CallInfo* ci, JitTrace* t) {
   ptrdiff_t have = L->top - (ci->func + 1);
   if (t->stack_slots > have) ensure_stack(L, static_cast<int>(t->stack_slots - have));
   CallInfo* c = ci;
-  for (int i = 0; i < t->frames; i++) {
-    if (c->next == nullptr) {
-      auto* n = static_cast<CallInfo*>(mem_alloc(L, sizeof(CallInfo)));
-      n->previous = c;
-      n->next = nullptr;
-      n->trap = 0;
-      c->next = n;
-      L->nci++;
-    }
-    c = c->next;
-  }
+  for (int i = 0; i < t->frames; i++) c = ci_after(L, c);
   L->g->jit.entries++;
   return t->run(L, ci, t);
 }
