@@ -456,6 +456,7 @@ State* thread_new(State* L) {
 }
 
 void thread_free(State* L, State* L1) {
+  jit_thread_freed(L, L1);
   upval_close(L1, L1->stack);
   coro_free(L, L1);
   free_ci_list(L1);

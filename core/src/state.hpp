@@ -4,13 +4,12 @@
 
 #include <cstdarg>
 #include <cstddef>
-#include <memory>
 
+#include "jit_seam.hpp"
 #include "object.hpp"
 
 namespace luna {
 
-class JitBackend;
 
 // ---------------------------------------------------------------- frames
 enum CallStatus : uint16_t {
@@ -129,7 +128,7 @@ struct GlobalState {
   WarnFn warnf;
   void* ud_warn;
   int warn_state;          // for the default warning function: 0 off, 1 on, 2 continuing
-  JitBackend* jit;         // never null: NullJitBackend by default; any other is owned
+  JitSeam jit;             // the JIT backend, hot counters, attached traces
   uint64_t instr_budget;   // 0 = none: instructions left before a "budget exhausted" error
 };
 
@@ -294,6 +293,7 @@ inline void ensure_stack(State* L, int n) {
 void stack_shrink(State* L);
 void inc_top(State* L);  // L->top++ with stack check
 CallInfo* next_ci(State* L);  // allocates/reuses the next CallInfo
+CallInfo* ci_after(State* L, CallInfo* ci);  // the CallInfo after ci, allocated if missing; L->ci stays
 void free_ci_list(State* L);
 // Calls the value at func with the arguments above it; results start at func.
 void call(State* L, TValue* func, int nresults);
@@ -349,9 +349,6 @@ bool vm_tostring(State* L, TValue* obj);
 // Integer value of a for-loop limit etc. is in vm.cpp too.
 
 // ---------------------------------------------------------------- limits.cpp
-// Installs a backend (owned from now on; null: the interpreter only) and
-// deletes the previous one (jit_backend.cpp).
-void set_jit_backend(State* L, std::unique_ptr<JitBackend> backend);
 [[noreturn]] void budget_exhausted(State* L);  // raises "instruction budget exhausted"
 
 // --------------------------------------------------------------- debug.cpp
