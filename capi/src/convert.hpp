@@ -17,5 +17,6 @@ inline State* S(lua_State* L) { return reinterpret_cast<State*>(L); }
 inline lua_State* C(State* L) { return reinterpret_cast<lua_State*>(L); }
 inline NativeFn native(lua_CFunction f) { return reinterpret_cast<NativeFn>(f); }
 inline lua_CFunction cfunc(NativeFn f) { return reinterpret_cast<lua_CFunction>(f); }
+inline KFunction kfunc(lua_KFunction k) { return reinterpret_cast<KFunction>(k); }
 
 }  // namespace luna::capi

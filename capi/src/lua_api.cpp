@@ -4,7 +4,6 @@
 #include <cstddef>
 #include <cstring>
 
-#include "continuation.hpp"
 #include "convert.hpp"
 #include "panic.hpp"
 
@@ -229,12 +228,15 @@ int lua_setiuservalue(lua_State* L, int idx, int n) { return set_iuservalue(S(L)
 
 // ---------------------------------------------------------------- load and call
 
+// Continuations have PUC-Rio's semantics in the core (stackless
+// coroutines): a yield under lua_callk/lua_pcallk or lua_yieldk abandons
+// the C function, and k(L, LUA_YIELD, ctx) finishes its work on resume.
 void lua_callk(lua_State* L, int nargs, int nresults, lua_KContext ctx, lua_KFunction k) {
-  guard(L, [&] { capi::call_k(L, nargs, nresults, ctx, k); });
+  guard(L, [&] { call_k(S(L), nargs, nresults, ctx, kfunc(k)); });
 }
 
 int lua_pcallk(lua_State* L, int nargs, int nresults, int errfunc, lua_KContext ctx, lua_KFunction k) {
-  return capi::pcall_k(L, nargs, nresults, errfunc, ctx, k);
+  return pcall_k(S(L), nargs, nresults, errfunc, ctx, kfunc(k));
 }
 
 int lua_load(lua_State* L, lua_Reader reader, void* dt, const char* chunkname, const char* mode) {
@@ -250,7 +252,7 @@ int lua_dump(lua_State* L, lua_Writer writer, void* data, int strip) {
 // ---------------------------------------------------------------- coroutines
 
 int lua_yieldk(lua_State* L, int nresults, lua_KContext ctx, lua_KFunction k) {
-  return capi::yield_k(L, nresults, ctx, k);
+  return yield_k(S(L), nresults, ctx, kfunc(k));
 }
 
 int lua_resume(lua_State* L, lua_State* from, int narg, int* nres) { return resume(S(L), S(from), narg, nres); }

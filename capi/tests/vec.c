@@ -167,8 +167,10 @@ static int map_from(lua_State *L, lua_KContext i) {
   return n;
 }
 
+static int last_kstatus = -1;  /* status given to the last continuation */
+
 static int map_cont(lua_State *L, int status, lua_KContext ctx) {
-  (void)status;
+  last_kstatus = status;
   lua_replace(L, (int)ctx + 1);
   return map_from(L, ctx + 1);
 }
@@ -178,6 +180,27 @@ static int vec_map(lua_State *L) {
   return map_from(L, 1);
 }
 
+/* vec.pcallk(f, ...): status (from lua_pcallk or, after a yield, the
+ * status given to the continuation) followed by f's results or error. */
+static int pcallk_cont(lua_State *L, int status, lua_KContext ctx) {
+  (void)ctx;
+  last_kstatus = status;
+  lua_pushinteger(L, status);
+  lua_insert(L, 1);
+  return lua_gettop(L);
+}
+
+static int vec_pcallk(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TFUNCTION);
+  int st = lua_pcallk(L, lua_gettop(L) - 1, LUA_MULTRET, 0, 0, pcallk_cont);
+  return pcallk_cont(L, st, 0);
+}
+
+static int vec_kstatus(lua_State *L) {
+  lua_pushinteger(L, last_kstatus);
+  return 1;
+}
+
 static const luaL_Reg vec_meta[] = {
   {"__add", vec_add}, {"__index", vec_index}, {"__tostring", vec_tostring},
   {"__len", vec_len}, {"tag", vec_tag}, {NULL, NULL}};
@@ -185,7 +208,8 @@ static const luaL_Reg vec_meta[] = {
 static const luaL_Reg vec_funcs[] = {
   {"new", vec_new}, {"counter", vec_counter}, {"rep", vec_repeat},
   {"call", vec_call}, {"pcall", vec_pcall}, {"fail", vec_fail},
-  {"gen", vec_gen}, {"map", vec_map}, {"tag", vec_tag}, {NULL, NULL}};
+  {"gen", vec_gen}, {"map", vec_map}, {"tag", vec_tag}, {"pcallk", vec_pcallk},
+  {"kstatus", vec_kstatus}, {NULL, NULL}};
 
 int luaopen_vec(lua_State *L) {
   luaL_newmetatable(L, VEC_MT);
