@@ -242,6 +242,7 @@ State* thread_new(State* L) {
 }
 
 void thread_free(State* L, State* L1) {
+  jit_thread_freed(L, L1);
   upval_close(L1, L1->stack);
   free_ci_list(L1);
   mem_free_array(L, L1->tbclist, static_cast<size_t>(L1->sizetbc));

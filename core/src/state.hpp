@@ -5,11 +5,11 @@
 #include <cstdarg>
 #include <cstddef>
 
+#include "jit_seam.hpp"
 #include "object.hpp"
 
 namespace luna {
 
-class JitBackend;
 
 // ---------------------------------------------------------------- frames
 enum CallStatus : uint16_t {
@@ -140,7 +140,7 @@ struct GlobalState {
   WarnFn warnf;
   void* ud_warn;
   int warn_state;          // for the default warning function: 0 off, 1 on, 2 continuing
-  JitBackend* jit;         // never null: NullJitBackend by default
+  JitSeam jit;             // the JIT backend, hot counters, attached traces
   uint64_t instr_budget;   // 0 = none: instructions left before a "budget exhausted" error
 };
 
@@ -240,7 +240,7 @@ inline const TValue* table_get_short_str(Table* t, String* key) {
   }
 }
 const TValue* table_get_str(Table* t, String* key);
-// Assignment: raises "index is nil" / "index is NaN" for such keys; a float
+// Assignment: raises "table index is nil" / "table index is NaN" for such keys; a float
 // key with an integral value is normalised to an integer. Does not call
 // metamethods; does invalidate the flags cache and runs gc_barrier_back.
 void table_set(State* L, Table* t, const TValue& key, const TValue& val);
@@ -311,6 +311,7 @@ inline void ensure_stack(State* L, int n) {
 void stack_shrink(State* L);
 void inc_top(State* L);  // L->top++ with stack check
 CallInfo* next_ci(State* L);  // allocates/reuses the next CallInfo
+CallInfo* ci_after(State* L, CallInfo* ci);  // the CallInfo after ci, allocated if missing; L->ci stays
 void free_ci_list(State* L);
 // Calls the value at func with the arguments above it; results start at func.
 void call(State* L, TValue* func, int nresults);

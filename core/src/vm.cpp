@@ -9,7 +9,6 @@
 #include <cstdint>
 #include <cstring>
 
-#include "luna/jit_backend.hpp"
 #include "opcodes.hpp"
 #include "state.hpp"
 
@@ -285,25 +284,6 @@ inline void charge_budget(State* L, uint64_t n) {
   b -= n;
 }
 
-// A loop back-edge (landing at pc, n instructions back) while counting is
-// on: a real JIT backend is installed or an instruction budget is set.
-void count_backedge(State* L, Proto* p, const Instruction* pc, int n) {
-  GlobalState* g = L->g;
-  if (g->jit != &NullJitBackend::instance() && --p->hotcount == 0) {
-    g->jit->on_hot_loop(L, p, pc);
-    p->hotcount = g->jit->hot_threshold();
-  }
-  if (g->instr_budget != 0) charge_budget(L, static_cast<uint64_t>(n));
-}
-
-void count_entry(State* L, Proto* p) {
-  GlobalState* g = L->g;
-  if (g->jit != &NullJitBackend::instance() && --p->hotcount == 0) {
-    g->jit->on_hot_call(L, p);
-    p->hotcount = g->jit->hot_threshold();
-  }
-}
-
 // OP_CLOSURE: a new closure of p in *ra with its upvalues.
 void push_closure(State* L, Proto* p, UpVal** encup, TValue* base, TValue* ra) {
   int nup = p->sizeupvalues;
@@ -565,10 +545,9 @@ void execute(State* L, CallInfo* ci) {
   const Instruction* pc;
   Instruction i;
   GlobalState* g = L->g;
-  // Back-edge and entry counting (JIT hot counters, instruction budget) is
-  // off the fast path: one test of this flag, refreshed whenever control
-  // comes back from code that may have installed a backend or a budget.
-  const JitBackend* const null_jit = &NullJitBackend::instance();
+  // Back-edge counting (JIT hot counters, instruction budget) is off the
+  // fast path: one test of this flag, refreshed whenever control comes back
+  // from code that may have switched the JIT or set a budget.
   bool counting;
 
 #if LUNA_COMPUTED_GOTO
@@ -623,22 +602,34 @@ void execute(State* L, CallInfo* ci) {
   }
 // Line/count hooks: ci->trap is set while they are active. As in 5.4,
 // a vararg function's VARARGPREP is not traced: hooks start after it.
+// The trap also serves the JIT's recording mode (jit_seam.hpp): the
+// recorder sees each instruction before it runs.
 #define vmfetch()                                                     \
   {                                                                   \
     if (LUNA_UNLIKELY(ci->trap) && get_op(*pc) != OP_VARARGPREP) {    \
-      ci->trap = trace_exec(L, pc);                                   \
+      bool rec_ = g->jit.recorder != nullptr && jit_record_step(L, ci, pc); \
+      ci->trap = trace_exec(L, pc) | rec_;                            \
       updatebase();                                                   \
       refresh_counting();                                             \
     }                                                                 \
     i = *pc++;                                                        \
   }
 // A backward jump just landed at pc, n instructions back.
-#define refresh_counting() (counting = g->jit != null_jit || g->instr_budget != 0)
-#define backedge(n)                          \
-  if (LUNA_UNLIKELY(counting)) {             \
-    savestate();                             \
-    count_backedge(L, cl->p, pc, (n));       \
-    updatebase();                            \
+#define refresh_counting() (counting = g->jit.enabled || g->instr_budget != 0)
+// The hot counter of the loop is decremented inline; the seam is called
+// when it runs out (or the loop has a compiled trace to enter: its counter
+// stays at 1), or to charge the instruction budget. Entering a trace may
+// leave us anywhere (its exit), so everything is reloaded from L->ci.
+#define backedge(n)                                                       \
+  if (LUNA_UNLIKELY(counting)) {                                          \
+    if (--jit_hotcount(g->jit, pc) == 0 || g->instr_budget != 0) {        \
+      savestate();                                                        \
+      pc = jit_loop_event(L, ci, pc, (n));                                \
+      ci = L->ci;                                                         \
+      cl = ci->func->as_lclosure();                                       \
+      k = cl->p->k;                                                       \
+      updatebase();                                                       \
+    }                                                                     \
   }
 #define dojump(ni, e)                 \
   {                                   \
@@ -749,9 +740,7 @@ void execute(State* L, CallInfo* ci) {
   // set_hook marks every Lua frame's trap itself; `counting` is refreshed
   // here and after native calls and hooks, which may switch it on.
   refresh_counting();
-startfunc:
-  // A Lua frame was just entered (precall set savedpc, top and trap).
-  if (LUNA_UNLIKELY(counting)) count_entry(L, ci->func->as_lclosure()->p);
+startfunc:  // a Lua frame was just entered (precall set savedpc, top and trap)
 returning:
   cl = ci->func->as_lclosure();
   k = cl->p->k;

@@ -1,7 +1,9 @@
 // The package library (manual 6.3): require and its searchers. Lua modules
-// are found through package.path; native (C) modules are not supported, so
-// the C searchers still look along package.cpath (for the "not found"
-// message) but refuse to load what they find.
+// are found through package.path, C modules through package.cpath and
+// loaded with dlopen; they bind to the C API (lua.h) that the luna command
+// exports (capi/), as with PUC-Rio's lua.
+#include <dlfcn.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -21,16 +23,80 @@ constexpr const char* CPATH_DEFAULT =
 constexpr char PATH_SEP = ';';
 constexpr char PATH_MARK = '?';
 constexpr const char* DIR_SEP = "/";
-// Why loading a native library always fails.
-constexpr const char* NO_DL_MSG = "dynamic libraries not enabled; check your Lua installation";
+// In a C module's name, what precedes this mark is left out of its open
+// function's name ("a-b" opens with luaopen_b when luaopen_a is missing).
+constexpr char IGNORE_MARK = '-';
+constexpr const char* OPEN_PREFIX = "luaopen_";
+
+// Registry key of the table of loaded C libraries: path -> handle, and the
+// handles in loading order at 1..n, closed in reverse order by its __gc.
+const char CLIBS_KEY = 0;
+
+// Failures of look_for_func, named as loadlib's third result.
+enum { LIB_OK = 0, LIB_OPEN = 1, LIB_INIT = 2 };
+
+int gc_clibs(State* L) {
+  for (Integer n = len_i(L, 1); n >= 1; n--) {
+    raw_get_i(L, 1, n);
+    dlclose(to_userdata(L, -1));
+    pop(L, 1);
+  }
+  return 0;
+}
+
+// The handle of an already loaded library path, or nullptr.
+void* loaded_lib(State* L, const char* path) {
+  raw_get_p(L, REGISTRYINDEX, &CLIBS_KEY);
+  get_field(L, -1, path);
+  void* handle = to_userdata(L, -1);
+  pop(L, 2);
+  return handle;
+}
+
+void remember_lib(State* L, const char* path, void* handle) {
+  raw_get_p(L, REGISTRYINDEX, &CLIBS_KEY);
+  push_light_userdata(L, handle);
+  push_value(L, -1);
+  set_field(L, -3, path);
+  raw_set_i(L, -2, len_i(L, -2) + 1);
+  pop(L, 1);
+}
+
+// Loads the library at path (once) and pushes its function sym, or true
+// when sym is "*" (the library is then linked globally, for the symbols
+// of other libraries). On failure pushes the system's message.
+int look_for_func(State* L, const char* path, const char* sym) {
+  void* handle = loaded_lib(L, path);
+  if (handle == nullptr) {
+    handle = dlopen(path, RTLD_NOW | (*sym == '*' ? RTLD_GLOBAL : RTLD_LOCAL));
+    if (handle == nullptr) {
+      push_string(L, dlerror());
+      return LIB_OPEN;
+    }
+    remember_lib(L, path, handle);
+  }
+  if (*sym == '*') {
+    push_boolean(L, true);
+    return LIB_OK;
+  }
+  auto f = reinterpret_cast<NativeFn>(dlsym(handle, sym));
+  if (f == nullptr) {
+    push_string(L, dlerror());
+    return LIB_INIT;
+  }
+  push_native_function(L, f);
+  return LIB_OK;
+}
 
 int ll_loadlib(State* L) {
-  check_string(L, 1);
-  check_string(L, 2);
+  const char* path = check_string(L, 1);
+  const char* init = check_string(L, 2);
+  int stat = look_for_func(L, path, init);
+  if (stat == LIB_OK) return 1;
   push_fail(L);
-  push_string(L, NO_DL_MSG);
-  push_string(L, "absent");  // the library itself could not be loaded
-  return 3;
+  insert(L, -2);
+  push_string(L, stat == LIB_OPEN ? "open" : "init");
+  return 3;  // fail, message, where it failed
 }
 
 bool readable(const char* filename) {
@@ -118,12 +184,28 @@ int searcher_lua(State* L) {
   return check_load(L, load_file(L, filename) == OK, filename);
 }
 
+// Pushes the open function of module name from the library at filename:
+// luaopen_ followed by the name with dots as underscores, or by what
+// follows a '-' in it when the part before yields no function.
+int load_func(State* L, const char* filename, const char* name) {
+  std::string mod = replace_all(name, ".", "_");
+  size_t mark = mod.find(IGNORE_MARK);
+  if (mark != std::string::npos) {
+    std::string sym = OPEN_PREFIX + mod.substr(0, mark);
+    int stat = look_for_func(L, filename, sym.c_str());
+    if (stat != LIB_INIT) return stat;
+    pop(L, 1);
+    mod.erase(0, mark + 1);
+  }
+  std::string sym = OPEN_PREFIX + mod;
+  return look_for_func(L, filename, sym.c_str());
+}
+
 int searcher_c(State* L) {
   const char* name = check_string(L, 1);
   const char* filename = find_file(L, name, "cpath", DIR_SEP);
   if (filename == nullptr) return 1;
-  push_string(L, NO_DL_MSG);
-  return check_load(L, false, filename);
+  return check_load(L, load_func(L, filename, name) == LIB_OK, filename);
 }
 
 // For "a.b.c", looks for the library of the root "a" (all-in-one modules).
@@ -134,8 +216,12 @@ int searcher_croot(State* L) {
   push_lstring(L, name, static_cast<size_t>(dot - name));
   const char* filename = find_file(L, to_string(L, -1), "cpath", DIR_SEP);
   if (filename == nullptr) return 1;
-  push_string(L, NO_DL_MSG);
-  return check_load(L, false, filename);
+  int stat = load_func(L, filename, name);
+  if (stat == LIB_INIT) {  // the library has no such module
+    push_fstring(L, "no module '%s' in file '%s'", name, filename);
+    return 1;
+  }
+  return check_load(L, stat == LIB_OK, filename);
 }
 
 // Pushes the loader for name and its data, or raises the collected
@@ -242,9 +328,24 @@ void create_searchers(State* L) {
   set_field(L, -2, "searchers");
 }
 
+void create_clibs(State* L) {
+  if (raw_get_p(L, REGISTRYINDEX, &CLIBS_KEY) == TTABLE) {  // package opened before
+    pop(L, 1);
+    return;
+  }
+  pop(L, 1);
+  new_table(L);
+  new_table(L);
+  push_native_function(L, gc_clibs);
+  set_field(L, -2, "__gc");
+  set_metatable(L, -2);
+  raw_set_p(L, REGISTRYINDEX, &CLIBS_KEY);
+}
+
 }  // namespace
 
 int open_package(State* L) {
+  create_clibs(L);
   new_lib(L, pk_funcs);
   create_searchers(L);
   set_path(L, "path", "LUA_PATH", PATH_DEFAULT);
