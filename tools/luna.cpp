@@ -10,6 +10,7 @@
 #include <malloc.h>
 #include <unistd.h>
 
+#include "line_editor.hpp"
 #include "luna/api.hpp"
 #include "luna/jit.hpp"
 
@@ -302,22 +303,14 @@ std::string get_prompt(State* L, bool first) {
   return prompt;
 }
 
-bool read_line(State* L, std::string& line, bool first) {
-  if (isatty(STDIN_FILENO)) {
-    std::fputs(get_prompt(L, first).c_str(), stdout);
-    std::fflush(stdout);
-  }
-  line.clear();
-  char buf[4096];
-  bool got = false;
-  while (std::fgets(buf, sizeof buf, stdin)) {
-    got = true;
-    line += buf;
-    if (!line.empty() && line.back() == '\n') break;
-  }
-  if (!got) return false;
-  if (!line.empty() && line.back() == '\n') line.pop_back();
-  if (first && !line.empty() && line[0] == '=') line = "return " + line.substr(1);  // Lua 5.1 habit
+// Reads one line of a statement; a first line "=expr" means "return expr"
+// (the Lua 5.1 habit). `typed` gathers the lines as typed, for history.
+bool read_line(State* L, std::string& line, bool first, std::string& typed) {
+  std::string prompt;
+  if (line_input_is_terminal()) prompt = get_prompt(L, first);
+  if (!read_input_line(L, prompt, line)) return false;
+  typed = first ? line : typed + "\n" + line;
+  if (first && !line.empty() && line[0] == '=') line = "return " + line.substr(1);
   return true;
 }
 
@@ -336,14 +329,16 @@ bool is_incomplete(State* L, int status) {
 }
 
 // Loads one statement, first trying it as "return <line>" so expressions print.
+// The statement enters the history once complete, or once it fails to compile.
 int load_line(State* L, std::string& buffer) {
-  std::string line;
+  std::string line, typed;
   set_top(L, 0);
-  if (!read_line(L, line, true)) return -1;
+  if (!read_line(L, line, true, typed)) return -1;
   std::string retline = "return " + line;
   int status = load_bufferx(L, retline.data(), retline.size(), "=stdin", nullptr);
   if (status == OK) {
     buffer = line;
+    remember_input(typed);
     return status;
   }
   pop(L, 1);
@@ -351,9 +346,10 @@ int load_line(State* L, std::string& buffer) {
   for (;;) {
     status = load_bufferx(L, buffer.data(), buffer.size(), "=stdin", nullptr);
     if (!is_incomplete(L, status)) break;
-    if (!read_line(L, line, false)) return status == OK ? OK : status;
+    if (!read_line(L, line, false, typed)) return status == OK ? OK : status;
     buffer += "\n" + line;
   }
+  remember_input(typed);
   return status;
 }
 

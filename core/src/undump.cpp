@@ -261,7 +261,7 @@ class Loader {
     }
     if (f->is_vararg && get_op(f->code[0]) != OP_VARARGPREP) corrupted();
     for (int pc = 0; pc < n; pc++) check_instruction(f, pc);
-    check_register_types(f);
+    check_flow(f);
   }
 
   // ------------------------------------- register contents along the flow
@@ -272,6 +272,18 @@ class Loader {
   // registers were set by NEWTABLE, LOADK(X) of a string and FORPREP, and
   // not changed since, neither directly nor through an upvalue capturing
   // the register (a captured register is trusted again after CLOSE).
+  //
+  // The same pass follows the stack top and the frame's bookkeeping:
+  //  - an operand "up to the top" (B == 0 of CALL, TAILCALL, RETURN,
+  //    SETLIST) is reached only straight from an open CALL or VARARG whose
+  //    results start at or above the consumer's own registers, on every
+  //    path (a jump never carries a top), so the count of values the VM
+  //    computes from the top is never negative;
+  //  - a to-be-closed variable is only opened above every live one, and no
+  //    exit that skips closing (RETURN without k, RETURN0, RETURN1,
+  //    TAILCALL) leaves one live, nor an open upvalue on the frame's
+  //    registers for the non-closing ones: stale entries would point into
+  //    a stack that later shrinks.
 
   struct RegSet {
     uint64_t w[4] = {0, 0, 0, 0};
@@ -283,6 +295,12 @@ class Loader {
     }
     void set_range(int r, int count, bool on) {
       for (int i = r < 0 ? 0 : r; i < r + count && i < 256; i++) set(i, on);
+    }
+    bool full() const { return (w[0] & w[1] & w[2] & w[3]) == ~uint64_t(0); }
+    bool full_from(int r) const {  // every register r..255
+      for (int i = r; i < 256; i++)
+        if (!has(i)) return false;
+      return true;
     }
     bool meet(const RegSet& o) {  // intersection; true if it changed
       bool changed = false;
@@ -298,12 +316,18 @@ class Loader {
     RegSet tables, strings;
     RegSet loops;       // bit b: R[b..b+2] hold FORPREP's numbers
     RegSet uncaptured;  // no open upvalue of a closure made here points to it
+    RegSet no_tbc;      // no live to-be-closed variable in it
+    int top_from = -1;  // the stack top is open, at or above R[top_from]; -1: not open
     bool meet(const Known& o) {
       bool a = tables.meet(o.tables);
       bool b = strings.meet(o.strings);
       bool c = loops.meet(o.loops);
       bool d = uncaptured.meet(o.uncaptured);
-      return a || b || c || d;
+      bool e = no_tbc.meet(o.no_tbc);
+      int t = top_from < 0 || o.top_from < 0 ? -1 : std::min(top_from, o.top_from);
+      bool f = t != top_from;
+      top_from = t;
+      return a || b || c || d || e || f;
     }
     // Registers r .. r+count-1 get unknown values.
     void kill(int r, int count) {
@@ -316,6 +340,8 @@ class Loader {
   static Known transfer(const Proto* f, int pc, Known k) {
     Instruction i = f->code[pc];
     int a = getarg_A(i), b = getarg_B(i);
+    // Only an open call or vararg leaves the top open, for the next one.
+    k.top_from = (get_op(i) == OP_CALL || get_op(i) == OP_VARARG) && getarg_C(i) == 0 ? a : -1;
     switch (get_op(i)) {
       case OP_NEWTABLE:
         k.kill(a, 1);
@@ -346,7 +372,12 @@ class Loader {
           if (np->upvalues[u].instack) k.uncaptured.set(np->upvalues[u].idx, false);
         break;
       }
-      case OP_CLOSE: k.uncaptured.set_range(a, 256 - a, true); break;
+      case OP_CLOSE:
+        k.uncaptured.set_range(a, 256 - a, true);
+        k.no_tbc.set_range(a, 256 - a, true);
+        break;
+      case OP_TBC: k.no_tbc.set(a, false); break;
+      case OP_TFORPREP: k.no_tbc.set(a + 3, false); break;
       case OP_SELF: k.kill(a, 2); break;
       case OP_LOADNIL: k.kill(a, b + 1); break;
       case OP_CONCAT: k.kill(a, b); break;
@@ -374,6 +405,8 @@ class Loader {
     switch (op) {
       case OP_JMP: out[0] = pc + 1 + getarg_sJ(i); return 1;
       case OP_RETURN: case OP_RETURN0: case OP_RETURN1: return 0;
+      // A tail call never comes back to this frame.
+      case OP_TAILCALL: return 0;
       case OP_LFALSESKIP: case OP_LOADKX: case OP_NEWTABLE: out[0] = pc + 2; return 1;
       case OP_SETLIST: out[0] = pc + (getarg_k(i) ? 2 : 1); return 1;
       case OP_FORPREP: out[0] = pc + 1; out[1] = pc + 2 + getarg_Bx(i); return 2;
@@ -389,7 +422,7 @@ class Loader {
     }
   }
 
-  void check_register_types(const Proto* f) {
+  void check_flow(const Proto* f) {
     int n = f->sizecode;
     // One block for all the scratch arrays, so that nothing leaks if the
     // allocation fails.
@@ -407,6 +440,7 @@ class Loader {
     int nwork = 0;
     seen[0] = queued[0] = true;
     in[0].uncaptured.set_range(0, 256, true);
+    in[0].no_tbc.set_range(0, 256, true);
     work[nwork++] = 0;
     while (nwork > 0) {
       int pc = work[--nwork];
@@ -431,18 +465,32 @@ class Loader {
       }
     }
     bool ok = true;
-    for (int pc = 0; pc < n && ok; pc++) {
-      if (!seen[pc]) continue;  // dead code never runs
-      Instruction i = f->code[pc];
-      if (get_op(i) == OP_SETLIST)
-        ok = in[pc].tables.has(getarg_A(i));
-      else if (get_op(i) == OP_SELF && !getarg_k(i))
-        ok = in[pc].strings.has(getarg_C(i));
-      else if (get_op(i) == OP_FORLOOP)
-        ok = in[pc].loops.has(getarg_A(i));
-    }
+    for (int pc = 0; pc < n && ok; pc++)
+      if (seen[pc]) ok = flow_ok(f->code[pc], in[pc]);  // dead code never runs
     mem_free(L_, block, bytes);
     if (!ok) corrupted();
+  }
+
+  // What the instruction i needs from the state on entry.
+  static bool flow_ok(Instruction i, const Known& in) {
+    int a = getarg_A(i), b = getarg_B(i);
+    switch (get_op(i)) {
+      case OP_SETLIST:
+        if (b == 0 && !(in.top_from > a)) return false;  // the table itself is below the top
+        return in.tables.has(a);
+      case OP_SELF: return getarg_k(i) || in.strings.has(getarg_C(i));
+      case OP_FORLOOP: return in.loops.has(a);
+      case OP_CALL: return b != 0 || in.top_from > a;  // the function is below the top
+      case OP_TAILCALL:
+        return (b != 0 || in.top_from > a) && in.no_tbc.full() && (getarg_k(i) || in.uncaptured.full());
+      case OP_RETURN:
+        if (b == 0 && !(in.top_from >= a)) return false;
+        return getarg_k(i) || (in.no_tbc.full() && in.uncaptured.full());
+      case OP_RETURN0: case OP_RETURN1: return in.no_tbc.full() && in.uncaptured.full();
+      case OP_TBC: return in.no_tbc.full_from(a);
+      case OP_TFORPREP: return in.no_tbc.full_from(a + 3);
+      default: return true;
+    }
   }
 
   void check(bool ok) {
@@ -467,15 +515,6 @@ class Loader {
     check(dest >= 0 && dest < f->sizecode);
     check(get_op(f->code[dest]) != OP_EXTRAARG);
     check(!(f->is_vararg && dest == 0));
-  }
-  // Operand B == 0 ("up to the top") needs a top set by the instruction
-  // just before: an open call or vararg (or a tail call, for the RETURN
-  // after it).
-  void open_top_before(const Proto* f, int pc) {
-    check(pc > 0);
-    Instruction prev = f->code[pc - 1];
-    OpCode op = get_op(prev);
-    check(((op == OP_CALL || op == OP_VARARG) && getarg_C(prev) == 0) || op == OP_TAILCALL);
   }
   // C of RETURN and TAILCALL tells the VM how far a vararg frame was
   // shifted; any other value would move the frame base elsewhere.
@@ -550,22 +589,20 @@ class Loader {
       case OP_TESTSET: reg(f, a); reg(f, b); test_jump(f, pc); break;
       case OP_CALL:
         reg(f, a);
-        if (b == 0) open_top_before(f, pc); else check(a + b <= ms);
+        if (b != 0) check(a + b <= ms);
         if (c != 0) check(a + c - 1 <= ms);
         break;
       case OP_TAILCALL:
         reg(f, a);
-        if (b == 0) open_top_before(f, pc); else check(a + b <= ms);
+        if (b != 0) check(a + b <= ms);
         check(c == vararg_c(f));
         break;
       case OP_RETURN:
         check(c == vararg_c(f));
-        if (b == 0) {
-          open_top_before(f, pc);
+        if (b == 0)
           check(a <= ms);
-        } else {
+        else
           check(a + b - 1 <= ms);
-        }
         break;
       // The short forms do not undo a vararg frame's shift.
       case OP_RETURN0: check(!f->is_vararg); break;
@@ -584,7 +621,7 @@ class Loader {
       case OP_TFORLOOP: check(a + 4 < ms); target(f, pc + 1 - getarg_Bx(i)); break;
       case OP_SETLIST:
         reg(f, a);
-        if (b == 0) open_top_before(f, pc); else check(a + b < ms);
+        if (b != 0) check(a + b < ms);
         if (getarg_k(i)) check(pc + 1 < f->sizecode && get_op(f->code[pc + 1]) == OP_EXTRAARG);
         break;
       case OP_CLOSURE: reg(f, a); check(getarg_Bx(i) < f->sizep); break;

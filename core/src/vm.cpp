@@ -1190,6 +1190,7 @@ returning:
         savepc();
         if (getarg_k(i)) {
           // Close first; handlers run above the results, which stay put.
+          ci->nres = n;  // for vm_finish_op, should a __close yield
           ptrdiff_t off = L->save(ra);
           if (L->top < ci->top) L->top = ci->top;
           upval_close(L, base);
@@ -1350,6 +1351,50 @@ ret:
   if (ci->callstatus & CIST_FRESH) return;
   ci = ci->previous;
   goto returning;
+}
+
+void vm_finish_op(State* L) {
+  CallInfo* ci = L->ci;
+  TValue* base = ci->func + 1;
+  Instruction i = ci->savedpc[-1];
+  switch (get_op(i)) {
+    // The metamethod's result is on the top: store it.
+    case OP_GETTABUP: case OP_GETTABLE: case OP_GETI: case OP_GETFIELD: case OP_SELF:
+    case OP_ADDI: case OP_ADDK: case OP_SUBK: case OP_MULK: case OP_MODK: case OP_POWK:
+    case OP_DIVK: case OP_IDIVK: case OP_BANDK: case OP_BORK: case OP_BXORK:
+    case OP_SHRI: case OP_SHLI: case OP_ADD: case OP_SUB: case OP_MUL: case OP_MOD:
+    case OP_POW: case OP_DIV: case OP_IDIV: case OP_BAND: case OP_BOR: case OP_BXOR:
+    case OP_SHL: case OP_SHR: case OP_UNM: case OP_BNOT: case OP_LEN:
+      base[getarg_A(i)] = *--L->top;
+      break;
+    // A comparison: its result decides the jump that follows.
+    case OP_EQ: case OP_LT: case OP_LE: case OP_LTI: case OP_LEI: case OP_GTI: case OP_GEI: {
+      bool res = (--L->top)->truthy();
+      if (res != (getarg_k(i) != 0)) ci->savedpc++;  // skip the jump
+      break;
+    }
+    case OP_CONCAT: {
+      // The result of one __concat is on the top: put it in place of the
+      // pair it joined, then concatenate what is left.
+      TValue* top = L->top - 1;
+      int total = static_cast<int>(top - 1 - (base + getarg_A(i)));
+      top[-2] = *top;
+      L->top = top - 1;
+      vm_concat(L, total);
+      break;
+    }
+    // Closing yielded: run the instruction again for the variables left.
+    case OP_CLOSE:
+      ci->savedpc--;
+      break;
+    case OP_RETURN:
+      L->top = base + getarg_A(i) + ci->nres;
+      ci->savedpc--;
+      break;
+    default:
+      // Calls (the results are in place) and table stores (no result).
+      break;
+  }
 }
 
 }  // namespace luna
