@@ -741,6 +741,8 @@ void execute(State* L, CallInfo* ci) {
   // here and after native calls and hooks, which may switch it on.
   refresh_counting();
 startfunc:  // a Lua frame was just entered (precall set savedpc, top and trap)
+  // While a loop is recorded, the frames it calls are recorded too.
+  if (LUNA_UNLIKELY(counting) && g->jit.recorder == L) ci->trap = 1;
 returning:
   cl = ci->func->as_lclosure();
   k = cl->p->k;

@@ -442,6 +442,24 @@ TEST_CASE("embed: a Vm is confined to its thread (debug builds)", "[embed]") {
 }
 #endif
 
+TEST_CASE("embed: Vm JIT controls and statistics", "[embed][jit]") {
+  Vm vm;
+  CHECK(vm.jit_enabled());
+  CHECK(vm.eval("return jit.status()")[0].as_boolean());
+  vm.set_jit_options(luna::JitOptions::stress());
+  CHECK(vm.jit_options().hotloop == 1);
+  CHECK(vm.eval("local s = 0 for i = 1, 100 do s = s + i end return s")[0].as_integer() == 5050);
+  luna::JitStats st = vm.jit_stats();
+  CHECK(st.traces_compiled + st.traces_aborted > 0);  // the loop was hot at once
+  vm.set_jit(false);
+  CHECK_FALSE(vm.jit_enabled());
+  CHECK_FALSE(vm.eval("return jit.status()")[0].as_boolean());
+  vm.eval("jit.on()");
+  CHECK(vm.jit_enabled());
+  vm.jit_flush();
+  CHECK(vm.eval("jit.flush() jit.off() return jit.status()")[0].as_boolean() == false);
+}
+
 TEST_CASE("embed: bound functions yield with luna::Yield", "[embed]") {
   Vm vm;
   vm.set_function("pause", [](int x) { return luna::Yield{Value(x * 2), Value("p")}; });

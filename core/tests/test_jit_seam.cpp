@@ -174,15 +174,57 @@ TEST_CASE("jit seam: recording sees each instruction before it runs until stoppe
   CHECK(f.L->g->jit.recorder == nullptr);
 }
 
+TEST_CASE("jit seam: recording follows calls into Lua functions", "[jit]") {
+  Fixture f;
+  std::vector<const Proto*> frames;
+  const Instruction* start = nullptr;
+  f.jit->on_hot = [&](State* L, CallInfo*, const Instruction* pc) {
+    if (start != nullptr) return;
+    start = pc;
+    jit_start_recording(L);
+  };
+  f.jit->on_record = [&](State* L, CallInfo* ci, const Instruction* pc) {
+    if (pc == start && !frames.empty()) {
+      jit_stop_recording(L);
+      return;
+    }
+    const Proto* p = frame_proto(ci);
+    if (frames.empty() || frames.back() != p) frames.push_back(p);
+  };
+  CHECK(f.run("local function add(a, b) return a + b end\n"
+              "local s = 0 for i = 1, 5 do s = add(s, i) end return s") == "ok:15");
+  REQUIRE(frames.size() == 3);  // the loop, the callee, the loop again
+  CHECK(frames[0] == frames[2]);
+  CHECK(frames[1] != frames[0]);
+}
+
 TEST_CASE("jit seam: a recording abandoned by an error is dropped", "[jit]") {
   Fixture f;
-  f.jit->on_hot = [](State* L, CallInfo*, const Instruction*) { jit_start_recording(L); };
-  // Records forever: only the error ends it.
+  CallInfo* recorded = nullptr;
+  f.jit->on_hot = [&](State* L, CallInfo* ci, const Instruction*) {
+    recorded = ci;
+    jit_start_recording(L);
+  };
+  // Records until it sees a frame it did not expect, as a backend must.
+  f.jit->on_record = [&](State* L, CallInfo* ci, const Instruction*) {
+    if (ci != recorded) jit_stop_recording(L);
+  };
   CHECK(f.run("local function g() for i = 1, 3 do if i == 2 then error('boom') end end end\n"
               "return tostring((pcall(g)))") == "ok:false");
   int before = f.jit->hot_events;
   CHECK(f.run("local s = 0 for i = 1, 3 do s = s + i end return s") == "ok:6");
   CHECK(f.jit->hot_events > before);  // hot events flow again
+}
+
+TEST_CASE("jit seam: the seam drops a recording whose frames no longer trap", "[jit]") {
+  Fixture f;
+  // A backend that never aborts: only the seam's rule ends the recording
+  // when the loop after the pcall (in a frame that does not trap) gets hot.
+  f.jit->on_hot = [](State* L, CallInfo*, const Instruction*) { jit_start_recording(L); };
+  CHECK(f.run("local function g() for i = 1, 3 do if i == 2 then error('boom') end end end\n"
+              "local ok = pcall(g)\n"
+              "local s = 0 for i = 1, 3 do s = s + i end return s") == "ok:6");
+  CHECK(f.jit->hot_events >= 2);  // g's loop, then the chunk's own
 }
 
 TEST_CASE("jit seam: hooks fire and compiled code is not entered while they are set", "[jit]") {

@@ -13,6 +13,11 @@ if ! "$nm" -C "$jitlib" | grep -Eq "$pattern"; then
 fi
 status=0
 for f in "$@"; do
+  if ! "$nm" "$f" >/dev/null 2>&1; then
+    echo "cannot read symbols of $f"
+    status=1
+    continue
+  fi
   hits=$("$nm" -C "$f" | grep -E "$pattern")
   dyn=$("$nm" -C -D "$f" | grep -E "$pattern")
   if [ -n "$hits$dyn" ]; then

@@ -89,6 +89,11 @@ TEST_CASE("send: from_vm adopts a Vm; with_vm batches", "[send]") {
   CHECK(vm.get_global("string").is_nil());  // only base was opened
   vm.open_string();
   CHECK(vm.eval("return ('a'):rep(2)")[0].as_string() == "aa");
+  // The adopted Vm's JIT is gone: the jit library reports off, no statistics.
+  vm.open_libs(luna::LibSet::jit);
+  CHECK(vm.eval("local s = 0 for i = 1, 1000 do s = s + i end return jit.status(), s")[0].as_boolean() == false);
+  luna::JitStats st = vm.jit_stats();
+  CHECK(st.traces_compiled + st.traces_aborted + st.exits_taken + st.entries == 0);
 }
 
 TEST_CASE("send: errors, limits and values released on other threads", "[send]") {
