@@ -4,7 +4,7 @@
 // iteration); their printed output, including any error message, must be
 // identical.
 //
-//   luna-jit-diff [--seed S] [--count N] [--seconds T] [--show] [file.lua ...]
+//   luna-jit-diff [--seed S] [--count N] [--seconds T] [--show] [--verbose] [file.lua ...]
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -43,10 +43,14 @@ end
 function __output() return table.concat(out, "\n") end
 )";
 
+bool verbose = false;
+
 std::string run(const std::string& source, const std::string& name, bool stress, luna::JitStats* stats) {
   luna::Vm vm;
   luna::State* L = vm.state();
-  if (stress) luna::jit_set_options(L, luna::JitOptions::stress());
+  luna::JitOptions o = luna::JitOptions::stress();
+  o.verbose = verbose;
+  if (stress) luna::jit_set_options(L, o);
   else luna::jit_set_enabled(L, false);
   vm.eval(kPrelude, "=prelude");
   std::string err;
@@ -190,6 +194,7 @@ int main(int argc, char** argv) {
     else if (a == "--count" && i + 1 < argc) count = std::atoi(argv[++i]);
     else if (a == "--seconds" && i + 1 < argc) seconds = std::atof(argv[++i]);
     else if (a == "--show") show = true;
+    else if (a == "--verbose") verbose = true;
     else files.push_back(a);
   }
   int failures = 0;
