@@ -297,8 +297,7 @@ void inc_top(State* L) {
   L->top++;
 }
 
-CallInfo* next_ci(State* L) {
-  CallInfo* ci = L->ci;
+CallInfo* ci_after(State* L, CallInfo* ci) {
   if (ci->next == nullptr) {
     CallInfo* n = static_cast<CallInfo*>(mem_alloc(L, sizeof(CallInfo)));
     n->previous = ci;
@@ -307,7 +306,11 @@ CallInfo* next_ci(State* L) {
     ci->next = n;
     L->nci++;
   }
-  L->ci = ci->next;
+  return ci->next;
+}
+
+CallInfo* next_ci(State* L) {
+  L->ci = ci_after(L, L->ci);
   return L->ci;
 }
 

@@ -30,17 +30,7 @@ const Instruction* enter_trace(State* L, CallInfo* ci, JitTrace* t) {
   ptrdiff_t have = L->top - (ci->func + 1);
   if (t->stack_slots > have) ensure_stack(L, static_cast<int>(t->stack_slots - have));
   CallInfo* c = ci;
-  for (int i = 0; i < t->frames; i++) {
-    if (c->next == nullptr) {
-      auto* n = static_cast<CallInfo*>(mem_alloc(L, sizeof(CallInfo)));
-      n->previous = c;
-      n->next = nullptr;
-      n->trap = 0;
-      c->next = n;
-      L->nci++;
-    }
-    c = c->next;
-  }
+  for (int i = 0; i < t->frames; i++) c = ci_after(L, c);
   L->g->jit.entries++;
   return t->run(L, ci, t);
 }
@@ -173,6 +163,13 @@ bool jit_charge_budget(GlobalState* g, uint64_t n) noexcept {
   b -= n;
   return true;
 }
+
+void set_jit_enabled(State* L, bool on) { jit_set_enabled(L, on); }
+bool jit_enabled(State* L) { return L->g->jit.enabled; }
+void set_jit_options(State* L, const JitOptions& options) { jit_set_options(L, options); }
+JitOptions get_jit_options(State* L) { return L->g->jit.options; }
+JitStats get_jit_stats(State* L) { return jit_stats(L); }
+void flush_jit(State* L) { jit_flush(L); }
 
 namespace detail {
 

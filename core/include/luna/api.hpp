@@ -324,6 +324,7 @@ int open_string(State* L);
 int open_utf8(State* L);
 int open_math(State* L);
 int open_debug(State* L);
+int open_jit(State* L);  // jit.on/off/flush/status (docs/jit.md)
 void open_libs(State* L);  // all of them, as luaL_openlibs
 
 constexpr const char* VERSION = "Lua 5.4";

@@ -28,4 +28,17 @@ struct JitStats {
   uint64_t entries = 0;         // times the interpreter entered compiled code
 };
 
+struct State;
+
+// For hosts of the stack API (api.hpp). install_jit lives in libluna (the
+// library of luna::Vm): linking only libluna-core or libluna-send, it is
+// missing. The others work on any state and do nothing without a JIT.
+void install_jit(State* L);
+void set_jit_enabled(State* L, bool on);  // off: drops compiled code; interpreter only
+bool jit_enabled(State* L);
+void set_jit_options(State* L, const JitOptions& options);  // drops compiled code
+JitOptions get_jit_options(State* L);
+JitStats get_jit_stats(State* L);  // zeros without a JIT
+void flush_jit(State* L);
+
 }  // namespace luna

@@ -86,6 +86,8 @@ class SendVm {
   size_t memory_used() const { return vm_->memory_used(); }
   void set_instruction_limit(uint64_t instructions) const { vm_->set_instruction_limit(instructions); }
   void collect_garbage() const { vm_->collect_garbage(); }
+  // A SendVm never has a JIT: all zeros (the same call as Vm::jit_stats).
+  JitStats jit_stats() const { return {}; }
 
  private:
   explicit SendVm(std::shared_ptr<BasicVm> vm);
