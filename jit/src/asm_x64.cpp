@@ -97,6 +97,7 @@ class Emitter {
     a_.mov(rBase, x86::rsi);
     Label done = a_.newLabel();
     Label top = a_.newLabel();
+    loop_ = a_.newLabel();
     a_.bind(top);
     for (Ref r = 1; r < ir_.size(); r++) emit(r, top);
     // Exit blocks.
@@ -297,6 +298,33 @@ class Emitter {
     }
   }
 
+  // The PHIs as one parallel move: every source to its own stack slot
+  // first, then into the PHI registers (and their slots, which calls
+  // reload from).
+  void phi_moves(Ref pos) {
+    int k = al_.phi_slots;
+    for (Ref p : phis_) {
+      Ref src = ir_[p].b;
+      x86::Mem tmp = x86::qword_ptr(x86::rsp, (k++) * 8);
+      if (ir_[src].type == IrType::Num) a_.movsd(tmp, xmm(src, pos, f0));
+      else if (needs_reg(ir_[src]) || ir_.is_const(src)) a_.mov(tmp, gp(src, pos, s0));
+    }
+    k = al_.phi_slots;
+    for (Ref p : phis_) {
+      Ref dst = ir_[p].a;
+      x86::Mem tmp = x86::qword_ptr(x86::rsp, (k++) * 8);
+      const Interval& d = iv(dst);
+      if (!needs_reg(ir_[dst])) continue;
+      if (d.fpr) {
+        a_.movsd(x86::xmm(static_cast<uint32_t>(d.reg)), tmp);
+        if (d.spill >= 0) a_.movsd(spill_mem(dst), x86::xmm(static_cast<uint32_t>(d.reg)));
+      } else {
+        a_.mov(x86::gpq(static_cast<uint32_t>(d.reg)), tmp);
+        if (d.spill >= 0) a_.mov(spill_mem(dst), x86::gpq(static_cast<uint32_t>(d.reg)));
+      }
+    }
+  }
+
   void call(Ref r) {
     const IrIns& i = ir_[r];
     Helper h = static_cast<Helper>(i.aux8);
@@ -470,7 +498,26 @@ class Emitter {
       case IrOp::CALL:
         call(r);
         return;
+      case IrOp::LOOPSTART:
+        a_.bind(loop_);
+        return;
+      case IrOp::PHI:
+        phis_.push_back(r);
+        return;
       case IrOp::LOOP: {
+        if (i.b == 1) {
+          phi_moves(r);
+          // Hooks and budgets are handled by the interpreter: leave at the
+          // loop head (the seam charges the budget on every entry).
+          Label ex = exit_label(r);
+          a_.cmp(x86::dword_ptr(rL, kStateHookmask), 0);
+          a_.jne(ex);
+          a_.mov(s1, x86::qword_ptr(rL, kStateG));
+          a_.cmp(x86::qword_ptr(s1, kGlobalBudget), 0);
+          a_.jne(ex);
+          a_.jmp(loop_);
+          return;
+        }
         write_snapshot(i.snap, r);
         // Everything is in the frame now, so the exit below restores
         // nothing more and the budget call may clobber any register.
@@ -501,6 +548,8 @@ class Emitter {
   x86::Assembler& a_;
   std::vector<PendingExit> exits_;
   std::vector<PendingExit> plain_exits_;  // snapshot already written
+  std::vector<Ref> phis_;
+  Label loop_;
 };
 
 }  // namespace

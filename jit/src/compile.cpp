@@ -4,14 +4,28 @@
 
 namespace luna::jit {
 
-std::unique_ptr<Trace> compile_ir(IrBuffer& ir, CodeArena& arena, bool want_dump) {
-  dce(ir);
-  Allocation al = allocate(ir, RegSet::x64());
+namespace {
+
+std::unique_ptr<Trace> assemble(const IrBuffer& ir, const Allocation& al, CodeArena& arena, bool want_dump) {
   auto t = std::make_unique<Trace>();
   t->nins = ir.size() - 1;
   if (want_dump) t->dump = ir.dump();
   if (!arena.assemble(ir, al, t.get())) return nullptr;
   return t;
+}
+
+}  // namespace
+
+std::unique_ptr<Trace> compile_ir(IrBuffer& ir, CodeArena& arena, bool want_dump) {
+  IrBuffer plain = ir;
+  if (loop_optimise(ir)) {
+    dce(ir);
+    Allocation al = allocate(ir, RegSet::x64());
+    if (al.ok) return assemble(ir, al, arena, want_dump);
+    ir = std::move(plain);  // a loop-carried value would need a spill
+  }
+  dce(ir);
+  return assemble(ir, allocate(ir, RegSet::x64()), arena, want_dump);
 }
 
 std::unique_ptr<Trace> compile_trace(Recorder& rec, CodeArena& arena, bool want_dump) {

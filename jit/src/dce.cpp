@@ -10,7 +10,7 @@ namespace {
 
 bool is_root(const IrIns& i) {
   if (i.op >= IrOp::LT && i.op <= IrOp::NOTNIL) return true;
-  if (i.op == IrOp::VSTORE || i.op == IrOp::LOOP) return true;
+  if (i.op == IrOp::VSTORE || i.op == IrOp::LOOP || i.op == IrOp::LOOPSTART || i.op == IrOp::PHI) return true;
   if (i.op == IrOp::CALL) {
     Helper h = static_cast<Helper>(i.aux8);
     return h == Helper::BarrierBack || h == Helper::BarrierObj;

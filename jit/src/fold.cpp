@@ -209,7 +209,8 @@ Ref fold_emit(IrBuffer& ir, IrIns ins) {
     probe.snap = -1;
     IrBuffer::Key key = IrBuffer::key_of(probe);
     auto it = ir.cse_.find(key);
-    if (it != ir.cse_.end() && (!reads_memory(ins) || it->second > ir.last_store_)) {
+    bool variant = it != ir.cse_.end() && it->second < ir.variant_.size() && ir.variant_[it->second];
+    if (it != ir.cse_.end() && !variant && (!reads_memory(ins) || it->second > ir.last_store_)) {
       ir.stats_.cse++;
       // A repeated pure guard is already checked: nothing to emit.
       return guard_only ? NO_REF : it->second;

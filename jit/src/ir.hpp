@@ -43,7 +43,10 @@ enum class IrType : uint8_t { Void, Nil, False, True, Int, Num, Gc, Ptr };
   X(FLOAD) X(CLOSURE) X(AREF) X(HREFK) X(VLOAD) X(VSTORE)                       \
   /* noexcept helper calls */                                                   \
   X(CALL)                                                                       \
-  /* end of the iteration: write back, jump to the top */                      \
+  /* loop optimisation: start of the copied body, loop-carried values */      \
+  X(LOOPSTART) X(PHI)                                                           \
+  /* end of the iteration: write back and jump to the top (b = 1: after loop */ \
+  /* optimisation, move the PHIs and jump to LOOPSTART)                      */ \
   X(LOOP)
 
 enum class IrOp : uint8_t {
@@ -142,7 +145,12 @@ class IrBuffer {
            (op >= IrOp::LT && op <= IrOp::NOTNIL);
   }
   // Instructions with effects beyond their value (never removed).
-  static bool has_effect(IrOp op) { return op == IrOp::VSTORE || op == IrOp::CALL || op == IrOp::LOOP; }
+  static bool has_effect(IrOp op) {
+    return op == IrOp::VSTORE || op == IrOp::CALL || op == IrOp::LOOP || op == IrOp::LOOPSTART || op == IrOp::PHI;
+  }
+  // Loop optimisation: pre-roll refs the copied body must not share (CSE)
+  // because their value changes from one iteration to the next.
+  void set_variant(std::vector<bool> v) { variant_ = std::move(v); }
 
  private:
   friend Ref fold_emit(IrBuffer& ir, IrIns ins);
@@ -155,6 +163,7 @@ class IrBuffer {
   std::map<Key, Ref> consts_;
   std::map<Key, Ref> cse_;  // pure instructions and guards by all their fields
   Ref last_store_ = NO_REF;               // loads are not shared across a store
+  std::vector<bool> variant_;
   std::vector<Snapshot> snaps_;
   std::vector<SnapEntry> snap_entries_;
   bool failed_ = false;
@@ -163,6 +172,12 @@ class IrBuffer {
 
 // Folding and CSE of one instruction (fold.cpp).
 Ref fold_emit(IrBuffer& ir, IrIns ins);
+// Loop optimisation (loop.cpp): copies the recorded iteration behind a
+// LOOPSTART marker through fold/CSE, so invariant instructions and guards
+// are shared with the first iteration (hoisted), and carries the modified
+// slots around the loop in PHIs. False (ir unchanged) when the loop is not
+// type-stable.
+bool loop_optimise(IrBuffer& ir);
 // Dead code elimination: drops pure instructions no guard, store, call or
 // snapshot needs, and renumbers (dce.cpp).
 void dce(IrBuffer& ir);

@@ -46,6 +46,17 @@ Allocation allocate(const IrBuffer& ir, const RegSet& regs) {
     }
     if (i.op == IrOp::CALL) al.calls.push_back(r);
   }
+  // In an optimised loop, whatever the loop uses from before LOOPSTART is
+  // live until the back-edge.
+  Ref loop_start = 0;
+  int nphi = 0;
+  for (Ref r = 1; r < n; r++) {
+    if (ir[r].op == IrOp::LOOPSTART) loop_start = r;
+    if (ir[r].op == IrOp::PHI) nphi++;
+  }
+  if (loop_start != 0)
+    for (Ref r = 1; r < loop_start; r++)
+      if (al.iv[r].end >= loop_start) al.iv[r].end = n - 1;
   auto crosses_call = [&](const Interval& v) {
     for (Ref c : al.calls)
       if (v.start < c && c < v.end) return true;
@@ -109,6 +120,14 @@ Allocation allocate(const IrBuffer& ir, const RegSet& regs) {
       if (!needs_reg(ir[r]) || !(v.start < c && c < v.end) || !v.in_reg(c) || v.spill >= 0) continue;
       if (v.fpr || caller_saved_gpr(v.reg)) v.spill = al.nspill++;
     }
+  }
+  if (loop_start != 0) {
+    for (Ref r = 1; r < loop_start; r++) {
+      const Interval& v = al.iv[r];
+      if (needs_reg(ir[r]) && v.end == n - 1 && (v.reg < 0 || v.spill_from != UINT32_MAX)) al.ok = false;
+    }
+    al.phi_slots = al.nspill;
+    al.nspill += nphi;
   }
   return al;
 }
