@@ -554,9 +554,11 @@ class Emitter {
 
 }  // namespace
 
-bool CodeArena::assemble(const IrBuffer& ir, const Allocation& al, Trace* t) {
+bool CodeArena::assemble(const IrBuffer& ir, const Allocation& al, Trace* t, bool listing) {
   CodeHolder code;
   code.init(rt_->rt.environment());
+  StringLogger logger;
+  if (listing) code.setLogger(&logger);
   x86::Assembler a(&code);
   // Six pushes and the return address leave rsp 8 off 16-byte alignment.
   int frame = al.nspill * 8;
@@ -566,6 +568,7 @@ bool CodeArena::assemble(const IrBuffer& ir, const Allocation& al, Trace* t) {
   if (rt_->rt.add(&fn, &code) != kErrorOk) return false;
   t->entry = fn;
   t->mcode_size = code.codeSize();
+  if (listing) t->dump += logger.data();
   t->exit_pc.clear();
   for (const Snapshot& s : ir.snapshots()) t->exit_pc.push_back(s.pc);
   return true;

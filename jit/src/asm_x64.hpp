@@ -18,8 +18,9 @@ class CodeArena {
   CodeArena& operator=(const CodeArena&) = delete;
 
   // Assembles ir (already optimised and allocated) into t->entry. False when
-  // the assembler fails (t unchanged).
-  bool assemble(const IrBuffer& ir, const Allocation& al, Trace* t);
+  // the assembler fails (t unchanged). With listing, the assembly text is
+  // appended to t->dump.
+  bool assemble(const IrBuffer& ir, const Allocation& al, Trace* t, bool listing = false);
   void release(Trace* t);
 
  private:

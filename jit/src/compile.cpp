@@ -10,7 +10,7 @@ std::unique_ptr<Trace> assemble(const IrBuffer& ir, const Allocation& al, CodeAr
   auto t = std::make_unique<Trace>();
   t->nins = ir.size() - 1;
   if (want_dump) t->dump = ir.dump();
-  if (!arena.assemble(ir, al, t.get())) return nullptr;
+  if (!arena.assemble(ir, al, t.get(), want_dump)) return nullptr;
   return t;
 }
 

@@ -100,6 +100,10 @@ class Gen {
     static const char* const vars[] = {"a", "b", "c", "d", "up", "G1", "G2", "s.x", "s.y"};
     return vars[pick(9)];
   }
+  std::string int_var() {
+    static const char* const vars[] = {"a", "c", "up", "G1", "s.x"};
+    return pick(3) == 0 ? loopvar_int() : vars[pick(5)];
+  }
   std::string index() { return "t[(" + loopvar_int() + ") % #t + 1]"; }
   std::string loopvar_int() { return depth_vars_.empty() ? "1" : depth_vars_[static_cast<size_t>(pick(static_cast<int>(depth_vars_.size())))]; }
   std::string expr(int depth) {
@@ -116,10 +120,10 @@ class Gen {
     int op = pick(12);
     std::string l = expr(depth + 1), r = expr(depth + 1);
     if (op >= 6 && op <= 10) {
-      // Bitwise operands must be integers: force them (errors stay possible
-      // for floats without an integer value, and are compared too).
-      l = "(" + l + ") // 1 | 0";
-      r = "math.tointeger((" + r + ") // 1) or 3";
+      // Bitwise operands: integers mostly (a float without an integer
+      // value raises, in both modes alike, and ends the program early).
+      if (pick(4) != 0) l = "(" + int_var() + ")";
+      r = pick(2) ? int_lit() : "(" + loopvar_int() + " % 70)";
     }
     if (pick(8) == 0) return "-(" + l + ")";
     if (pick(10) == 0) return "#t + " + l;
