@@ -149,11 +149,26 @@ bool Recorder::arith(int op, int a, Ref rb, Ref rc, const TValue& vb, const TVal
 // Guards that the comparison `a op b` comes out as `cond` (op is LT, LE or
 // EQ; GT and GE arrive with swapped operands). Numbers only.
 bool Recorder::compare(OpCode op, Ref ra, Ref rb, const TValue& va, const TValue& vb, bool cond) {
-  if (va.tag != vb.tag || !va.is_number()) return false;
+  if (!va.is_number() || !vb.is_number()) return false;
+  if (va.tag != vb.tag) {
+    // Integer against float: exact through a float conversion while the
+    // integer stays within +-2^53 (guarded), as 5.4 compares them exactly.
+    constexpr Integer kExact = Integer(1) << 53;
+    for (int side = 0; side < 2; side++) {
+      const TValue& v = side == 0 ? va : vb;
+      Ref& r = side == 0 ? ra : rb;
+      if (!v.is_int()) continue;
+      if (v.u.i > kExact || v.u.i < -kExact) return false;
+      guard(IrOp::LE, r, ir_.kint(kExact));
+      guard(IrOp::GE, r, ir_.kint(-kExact));
+      r = to_num(r);
+    }
+  }
+  bool ints = va.is_int() && vb.is_int();
   IrOp g;
   if (op == OP_EQ) g = cond ? IrOp::EQ : IrOp::NE;
-  else if (op == OP_LT) g = cond ? IrOp::LT : (va.is_int() ? IrOp::GE : IrOp::NLT);
-  else g = cond ? IrOp::LE : (va.is_int() ? IrOp::GT : IrOp::NLE);
+  else if (op == OP_LT) g = cond ? IrOp::LT : (ints ? IrOp::GE : IrOp::NLT);
+  else g = cond ? IrOp::LE : (ints ? IrOp::GT : IrOp::NLE);
   guard(g, ra, rb);
   return true;
 }
@@ -381,10 +396,12 @@ RecordStatus Recorder::record(State*, const Instruction* pc) {
       const TValue& vb = base[getarg_B(i)];
       Ref ra = slot(a), rb = slot(getarg_B(i));
       if (va.is_number() && vb.is_number()) {
-        bool cond = op == OP_EQ ? (va.is_int() ? va.u.i == vb.u.i : va.as_number() == vb.as_number())
-                  : op == OP_LT ? (va.is_int() ? va.u.i < vb.u.i : va.as_number() < vb.as_number())
-                                : (va.is_int() ? va.u.i <= vb.u.i : va.as_number() <= vb.as_number());
-        if (!compare(op, ra, rb, va, vb, cond)) return abort("mixed int/float comparison");
+        // Integers beyond 2^53 abort in compare(), so as_number is exact here.
+        bool both = va.is_int() && vb.is_int();
+        bool cond = op == OP_EQ ? (both ? va.u.i == vb.u.i : va.as_number() == vb.as_number())
+                  : op == OP_LT ? (both ? va.u.i < vb.u.i : va.as_number() < vb.as_number())
+                                : (both ? va.u.i <= vb.u.i : va.as_number() <= vb.as_number());
+        if (!compare(op, ra, rb, va, vb, cond)) return abort("integer beyond 2^53 against a float");
       } else if (op != OP_EQ) {
         return abort("comparison of non-numbers");
       } else if (basic_type(va.tag) != basic_type(vb.tag)) {
@@ -406,9 +423,9 @@ RecordStatus Recorder::record(State*, const Instruction* pc) {
       const TValue& kb = k[getarg_B(i)];
       Ref ra = slot(a);
       if (va.is_number() && kb.is_number()) {
-        if (va.tag != kb.tag) return abort("mixed int/float comparison");
-        bool cond = va.is_int() ? va.u.i == kb.u.i : va.u.n == kb.u.n;
-        guard(cond ? IrOp::EQ : IrOp::NE, ra, konst(kb));
+        bool both = va.is_int() && kb.is_int();
+        bool cond = both ? va.u.i == kb.u.i : va.as_number() == kb.as_number();
+        if (!compare(OP_EQ, ra, konst(kb), va, kb, cond)) return abort("integer beyond 2^53 against a float");
       } else if (basic_type(va.tag) != basic_type(kb.tag)) {
         // never equal
       } else if (va.tag == Tag::ShortStr && kb.tag == Tag::ShortStr) {
