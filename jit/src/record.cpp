@@ -468,7 +468,10 @@ RecordStatus Recorder::record(State*, const Instruction* pc) {
       const Instruction* target = pc + 1 - getarg_Bx(i);
       if (target != start_) return abort("inner loop");
       if (base[a + 2].is_int()) {
-        if (base[a + 1].u.i == 0) return abort("loop ends while recording");
+        if (base[a + 1].u.i == 0) {
+          retryable_ = true;
+          return abort("loop ends while recording");
+        }
         Ref count = slot(a + 1), step = slot(a + 2), idx = slot(a);
         guard(IrOp::NE, count, ir_.kint(0));
         Ref nidx = ir_.emit(ir_ins(IrOp::ADD, IrType::Int, idx, step));
@@ -477,7 +480,10 @@ RecordStatus Recorder::record(State*, const Instruction* pc) {
         slots_.set(a + 3, nidx);
       } else {
         Number st = base[a + 2].u.n, lim = base[a + 1].u.n, nx = base[a].u.n + st;
-        if (!(st > 0 ? nx <= lim : lim <= nx)) return abort("loop ends while recording");
+        if (!(st > 0 ? nx <= lim : lim <= nx)) {
+          retryable_ = true;
+          return abort("loop ends while recording");
+        }
         Ref idx = slot(a), limit = slot(a + 1), step = slot(a + 2);
         Ref nidx = ir_.emit(ir_ins(IrOp::ADD, IrType::Num, idx, step));
         if (st > 0) {

@@ -24,6 +24,9 @@ class Recorder {
   RecordStatus step(State* L, CallInfo* ci, const Instruction* pc);
 
   const char* abort_reason() const { return reason_; }
+  // The abort says nothing against the loop (it only happened to end while
+  // being recorded): it does not count towards blacklisting.
+  bool retryable() const { return retryable_; }
   IrBuffer& ir() { return ir_; }
   Proto* proto() const { return proto_; }
   const Instruction* start() const { return start_; }
@@ -56,6 +59,7 @@ class Recorder {
   LClosure* cl_ = nullptr;
   int count_ = 0;
   const char* reason_ = nullptr;
+  bool retryable_ = false;
   IrBuffer ir_;
   SlotState slots_;
 };

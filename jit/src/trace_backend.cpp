@@ -26,8 +26,10 @@ struct CompiledTrace : JitTrace {
   int number = 0;
 };
 
-// Recording attempts before a loop is given up on.
-constexpr int kMaxAborts = 3;
+// A loop is given up on after three aborts, or after 24 recordings that
+// only happened to reach the loop's end (a loop that always runs a single
+// iteration past its hot back-edge never closes).
+constexpr int kAbortWeight = 8, kRetryWeight = 1, kMaxAborts = 3 * kAbortWeight;
 
 struct ProtoTraces {
   std::unordered_map<const Instruction*, std::unique_ptr<CompiledTrace>> traces;
@@ -135,7 +137,7 @@ class TraceBackend final : public JitBackend {
     stats_.traces_aborted++;
     Proto* p = rec.proto();
     try {
-      ensure(p).aborts[rec.start()]++;
+      ensure(p).aborts[rec.start()] += rec.retryable() ? kRetryWeight : kAbortWeight;
     } catch (...) {
     }
     if (L->g->jit.options.verbose) {
