@@ -238,6 +238,15 @@ class Emitter {
     finish(r, d);
   }
 
+  void int_unop(Ref r, bool neg) {
+    x86::Gp d = dst_gp(r);
+    x86::Gp x = gp(ir_[r].a, r, s0);
+    if (x != d) a_.mov(d, x);
+    if (neg) a_.neg(d);
+    else a_.not_(d);
+    finish(r, d);
+  }
+
   void num_binop(Ref r) {
     const IrIns& i = ir_[r];
     x86::Xmm d = dst_xmm(r);
@@ -463,21 +472,12 @@ class Emitter {
           a_.xorpd(d, f1);
           finish(r, d);
         } else {
-          x86::Gp d = dst_gp(r);
-          x86::Gp x = gp(i.a, r, s0);
-          if (x != d) a_.mov(d, x);
-          a_.neg(d);
-          finish(r, d);
+          int_unop(r, true);
         }
         return;
-      case IrOp::BNOT: {
-        x86::Gp d = dst_gp(r);
-        x86::Gp x = gp(i.a, r, s0);
-        if (x != d) a_.mov(d, x);
-        a_.not_(d);
-        finish(r, d);
+      case IrOp::BNOT:
+        int_unop(r, false);
         return;
-      }
       case IrOp::FLOOR: {
         x86::Xmm d = dst_xmm(r);
         a_.roundsd(d, xmm(i.a, r, f0), 9);  // toward -inf, no precision exception

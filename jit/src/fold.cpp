@@ -126,6 +126,21 @@ Ref simplify(IrBuffer& ir, const IrIns& i) {
   return NO_REF;
 }
 
+// The ordered relations of a guard, on integers or floats.
+template <class T> bool relation(IrOp op, T x, T y, bool* r) {
+  switch (op) {
+    case IrOp::LT: *r = x < y; return true;
+    case IrOp::LE: *r = x <= y; return true;
+    case IrOp::GT: *r = x > y; return true;
+    case IrOp::GE: *r = x >= y; return true;
+    case IrOp::EQ: *r = x == y; return true;
+    case IrOp::NE: *r = x != y; return true;
+    case IrOp::NLT: *r = !(x < y); return true;
+    case IrOp::NLE: *r = !(x <= y); return true;
+    default: return false;
+  }
+}
+
 // A guard on constants: 1 always holds, 0 always fails, -1 unknown.
 int fold_guard(const IrBuffer& ir, const IrIns& g) {
   const IrIns& a = ir[g.a];
@@ -142,32 +157,10 @@ int fold_guard(const IrBuffer& ir, const IrIns& g) {
   const IrIns& b = ir[g.b];
   bool r;
   if (a.op == IrOp::KINT && b.op == IrOp::KINT) {
-    Integer x = a.k.i, y = b.k.i;
-    switch (g.op) {
-      case IrOp::LT: r = x < y; break;
-      case IrOp::LE: r = x <= y; break;
-      case IrOp::GT: r = x > y; break;
-      case IrOp::GE: r = x >= y; break;
-      case IrOp::EQ: r = x == y; break;
-      case IrOp::NE: r = x != y; break;
-      case IrOp::NLT: r = !(x < y); break;
-      case IrOp::NLE: r = !(x <= y); break;
-      case IrOp::ULT: r = static_cast<Unsigned>(x) < static_cast<Unsigned>(y); break;
-      default: return -1;
-    }
+    if (g.op == IrOp::ULT) r = static_cast<Unsigned>(a.k.i) < static_cast<Unsigned>(b.k.i);
+    else if (!relation(g.op, a.k.i, b.k.i, &r)) return -1;
   } else if (a.op == IrOp::KNUM && b.op == IrOp::KNUM) {
-    Number x = a.k.n, y = b.k.n;
-    switch (g.op) {
-      case IrOp::LT: r = x < y; break;
-      case IrOp::LE: r = x <= y; break;
-      case IrOp::GT: r = x > y; break;
-      case IrOp::GE: r = x >= y; break;
-      case IrOp::EQ: r = x == y; break;
-      case IrOp::NE: r = x != y; break;
-      case IrOp::NLT: r = !(x < y); break;
-      case IrOp::NLE: r = !(x <= y); break;
-      default: return -1;
-    }
+    if (!relation(g.op, a.k.n, b.k.n, &r)) return -1;
   } else if ((a.op == IrOp::KGC || a.op == IrOp::KPTR) && (b.op == IrOp::KGC || b.op == IrOp::KPTR)) {
     if (g.op == IrOp::EQ) r = a.k.p == b.k.p;
     else if (g.op == IrOp::NE) r = a.k.p != b.k.p;

@@ -18,6 +18,12 @@ Ref sload(IrBuffer& ir, int slot, IrType t, int snap = 0) {
   return ir.emit(i);
 }
 Ref bin(IrBuffer& ir, IrOp op, IrType t, Ref a, Ref b) { return ir.emit(ir_ins(op, t, a, b)); }
+// The loop marker, restoring snapshot snap at the back-edge.
+void loop_end(IrBuffer& ir, uint32_t snap) {
+  IrIns lp = ir_ins(IrOp::LOOP, IrType::Void);
+  lp.snap = static_cast<int32_t>(snap);
+  ir.emit_raw(lp);
+}
 Ref guard(IrBuffer& ir, IrOp op, Ref a, Ref b, int snap) {
   IrIns g = ir_ins(op, IrType::Void, a, b);
   g.snap = snap;
@@ -107,9 +113,7 @@ TEST_CASE("DCE drops unused pure values and renumbers snapshots", "[jit][dce]") 
   Ref unused = bin(ir, IrOp::MUL, IrType::Int, x, ir.kint(3));
   Ref y = bin(ir, IrOp::ADD, IrType::Int, x, ir.kint(1));
   uint32_t s = ir.add_snapshot(nullptr, {{0, y}});
-  IrIns lp = ir_ins(IrOp::LOOP, IrType::Void);
-  lp.snap = static_cast<int32_t>(s);
-  ir.emit_raw(lp);
+  loop_end(ir, s);
   (void)unused;
   Ref before = ir.size();
   dce(ir);
@@ -128,9 +132,7 @@ TEST_CASE("linear scan: disjoint registers, spills under pressure", "[jit][regal
   Ref sum = vals[0];
   for (int i = 1; i < 6; i++) sum = bin(ir, IrOp::ADD, IrType::Int, sum, vals[static_cast<size_t>(i)]);
   uint32_t s = ir.add_snapshot(nullptr, {{0, sum}});
-  IrIns lp = ir_ins(IrOp::LOOP, IrType::Void);
-  lp.snap = static_cast<int32_t>(s);
-  ir.emit_raw(lp);
+  loop_end(ir, s);
   RegSet few;
   few.gpr = {0, 1, 2};
   Allocation al = allocate(ir, few);
@@ -196,9 +198,7 @@ TEST_CASE("machine code loops and restores its snapshot at a guard", "[jit][asm]
   CHECK(s1 == 1);
   guard(ir, IrOp::LT, x1, ir.kint(100), static_cast<int>(s1));
   uint32_t s2 = ir.add_snapshot(&code[0], {{0, x1}, {1, h}});
-  IrIns lp = ir_ins(IrOp::LOOP, IrType::Void);
-  lp.snap = static_cast<int32_t>(s2);
-  ir.emit_raw(lp);
+  loop_end(ir, s2);
   auto t = compile_ir(ir, arena, true);
   REQUIRE(t != nullptr);
   CHECK(t->mcode_size > 0);
@@ -244,9 +244,7 @@ TEST_CASE("spilled values and helper calls in machine code", "[jit][asm]") {
   Ref total = bin(ir, IrOp::ADD, IrType::Int, m, v[19]);  // v[19] lives across the call
   uint32_t s1 = ir.add_snapshot(&code[1], {{1, sum}, {2, total}});
   guard(ir, IrOp::GE, total, ir.kint(0), static_cast<int>(s1));  // total < 0: fails at once
-  IrIns lp = ir_ins(IrOp::LOOP, IrType::Void);
-  lp.snap = static_cast<int32_t>(ir.add_snapshot(&code[0], {}));
-  ir.emit_raw(lp);
+  loop_end(ir, ir.add_snapshot(&code[0], {}));
   auto t = compile_ir(ir, arena, false);
   REQUIRE(t != nullptr);
   Frame f;
@@ -269,9 +267,7 @@ TEST_CASE("loop optimisation hoists invariants and carries slots in PHIs", "[jit
   Ref x1 = bin(ir, IrOp::ADD, IrType::Int, x, inv);
   uint32_t s1 = ir.add_snapshot(&code[1], {{0, x1}});
   guard(ir, IrOp::LT, x1, ir.kint(1000), static_cast<int>(s1));
-  IrIns lp = ir_ins(IrOp::LOOP, IrType::Void);
-  lp.snap = static_cast<int32_t>(ir.add_snapshot(&code[0], {{0, x1}}));
-  ir.emit_raw(lp);
+  loop_end(ir, ir.add_snapshot(&code[0], {{0, x1}}));
   REQUIRE(loop_optimise(ir));
   // The copy holds one ADD and one guard; the MUL and the SLOADs are shared.
   Ref start = 0;
@@ -315,9 +311,7 @@ TEST_CASE("a type-unstable loop is left unoptimised", "[jit][loop]") {
   uint32_t s0 = ir.add_snapshot(&code[0], {});
   Ref x = sload(ir, 0, IrType::Int, static_cast<int>(s0));
   Ref f = bin(ir, IrOp::ADD, IrType::Num, ir.emit(ir_ins(IrOp::CONV, IrType::Num, x)), ir.knum(0.5));
-  IrIns lp = ir_ins(IrOp::LOOP, IrType::Void);
-  lp.snap = static_cast<int32_t>(ir.add_snapshot(&code[0], {{0, f}}));
-  ir.emit_raw(lp);
+  loop_end(ir, ir.add_snapshot(&code[0], {{0, f}}));
   Ref before = ir.size();
   CHECK_FALSE(loop_optimise(ir));
   CHECK(ir.size() == before);
