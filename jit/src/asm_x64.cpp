@@ -1,0 +1,577 @@
+// x86-64 backend. Frame: r12 holds the State*, r13 the frame base; r10/r11
+// and xmm14/xmm15 are scratch; spill slots sit on the native stack. The trace
+// body runs from `top` to the LOOP instruction, which writes back the
+// modified slots and jumps to `top`. Every guard jumps to its own exit block,
+// which writes the guard's snapshot into the Lua frame (plain stores: the
+// restore cannot fail) and returns the snapshot's number.
+#include "asm_x64.hpp"
+
+#include "jit_seam.hpp"
+
+#include <asmjit/x86.h>
+
+#include <cmath>
+#include <cstddef>
+
+namespace luna::jit {
+
+using namespace asmjit;
+
+struct CodeArena::Runtime {
+  JitRuntime rt;
+};
+
+CodeArena::CodeArena() : rt_(std::make_unique<Runtime>()) {}
+CodeArena::~CodeArena() = default;
+
+void CodeArena::release(Trace* t) {
+  if (t->entry != nullptr) rt_->rt.release(t->entry);
+  t->entry = nullptr;
+}
+
+namespace {
+
+// Helpers called from traces: noexcept, no allocation, no Lua errors.
+Integer h_int_idiv(Integer a, Integer b) noexcept { return int_floor_div(a, b); }
+Integer h_int_mod(Integer a, Integer b) noexcept { return int_mod(a, b); }
+Integer h_shl(Integer a, Integer b) noexcept { return shift_left(a, b); }
+Number h_num_mod(Number a, Number b) noexcept { return float_mod(a, b); }
+Number h_num_pow(Number a, Number b) noexcept { return b == 2 ? a * a : std::pow(a, b); }
+Integer h_tab_len(Table* t) noexcept { return table_length(t); }
+void h_barrier_back(State* L, Table* t) noexcept { gc_barrier_back(L, t); }
+void h_barrier_obj(State* L, GCObject* p, GCObject* c) noexcept { gc_barrier_obj(L, p, c); }
+
+const void* helper_addr(Helper h) {
+  switch (h) {
+    case Helper::IntIdiv: return reinterpret_cast<const void*>(&h_int_idiv);
+    case Helper::IntMod: return reinterpret_cast<const void*>(&h_int_mod);
+    case Helper::Shl: return reinterpret_cast<const void*>(&h_shl);
+    case Helper::NumMod: return reinterpret_cast<const void*>(&h_num_mod);
+    case Helper::NumPow: return reinterpret_cast<const void*>(&h_num_pow);
+    case Helper::TabLen: return reinterpret_cast<const void*>(&h_tab_len);
+    case Helper::BarrierBack: return reinterpret_cast<const void*>(&h_barrier_back);
+    case Helper::BarrierObj: return reinterpret_cast<const void*>(&h_barrier_obj);
+  }
+  return nullptr;
+}
+
+// Field offsets of core objects (they derive from GCObject, so offsetof is
+// only conditionally supported; GCC and Clang support it).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Winvalid-offsetof"
+int32_t field_offset(Field f, int32_t aux) {
+  switch (f) {
+    case Field::TabArray: return offsetof(Table, array);
+    case Field::TabAsize: return offsetof(Table, asize);
+    case Field::TabMeta: return offsetof(Table, metatable);
+    case Field::TabNode: return offsetof(Table, node);
+    case Field::TabLsizenode: return offsetof(Table, lsizenode);
+    case Field::ClUpval: return static_cast<int32_t>(offsetof(LClosure, upvals) + sizeof(UpVal*) * static_cast<size_t>(aux));
+    case Field::UvValue: return offsetof(UpVal, v);
+    case Field::StrLen: return offsetof(String, len);
+  }
+  return 0;
+}
+constexpr int32_t kNodeKey = offsetof(Node, key);
+constexpr int32_t kNodeVal = offsetof(Node, val);
+constexpr int32_t kStateG = offsetof(State, g);
+constexpr int32_t kStateHookmask = offsetof(State, hookmask);
+constexpr int32_t kGlobalBudget = offsetof(GlobalState, instr_budget);
+#pragma GCC diagnostic pop
+constexpr int32_t kTagOff = offsetof(TValue, tag);
+
+const x86::Gp rL = x86::r12, rBase = x86::r13, s0 = x86::r10, s1 = x86::r11;
+const x86::Xmm f0 = x86::xmm14, f1 = x86::xmm15;
+
+bool fits32(Integer v) { return v >= INT32_MIN && v <= INT32_MAX; }
+
+class Emitter {
+ public:
+  Emitter(const IrBuffer& ir, const Allocation& al, x86::Assembler& a) : ir_(ir), al_(al), a_(a) {}
+
+  void run(int frame) {
+    static const x86::Gp saved[] = {x86::rbx, x86::rbp, x86::r12, x86::r13, x86::r14, x86::r15};
+    for (const x86::Gp& g : saved) a_.push(g);
+    a_.sub(x86::rsp, frame);
+    a_.mov(rL, x86::rdi);
+    a_.mov(rBase, x86::rsi);
+    Label done = a_.newLabel();
+    Label top = a_.newLabel();
+    loop_ = a_.newLabel();
+    a_.bind(top);
+    for (Ref r = 1; r < ir_.size(); r++) emit(r, top);
+    // Exit blocks.
+    for (const PendingExit& e : exits_) {
+      a_.bind(e.label);
+      write_snapshot(e.snap, e.pos);
+      a_.mov(x86::eax, e.snap);
+      a_.jmp(done);
+    }
+    for (const PendingExit& e : plain_exits_) {
+      a_.bind(e.label);
+      a_.mov(x86::eax, e.snap);
+      a_.jmp(done);
+    }
+    a_.bind(done);
+    a_.add(x86::rsp, frame);
+    for (int k = 5; k >= 0; k--) a_.pop(saved[k]);
+    a_.ret();
+  }
+
+ private:
+  struct PendingExit {
+    Label label;
+    int snap;
+    Ref pos;
+  };
+
+  const Interval& iv(Ref r) const { return al_.iv[r]; }
+  x86::Mem spill_mem(Ref r) const { return x86::qword_ptr(x86::rsp, iv(r).spill * 8); }
+  static x86::Mem slot_mem(int slot, int32_t extra = 0) { return x86::qword_ptr(rBase, slot * 16 + extra); }
+
+  Label exit_label(Ref pos) {
+    PendingExit e{a_.newLabel(), ir_[pos].snap, pos};
+    exits_.push_back(e);
+    return e.label;
+  }
+
+  // The value of r at pos in a general register (scratch when needed).
+  x86::Gp gp(Ref r, Ref pos, const x86::Gp& scratch) {
+    const IrIns& i = ir_[r];
+    if (i.op == IrOp::KINT) { a_.mov(scratch, i.k.i); return scratch; }
+    if (i.op == IrOp::KGC || i.op == IrOp::KPTR) { a_.mov(scratch, reinterpret_cast<uint64_t>(i.k.p)); return scratch; }
+    if (iv(r).in_reg(pos)) return x86::gpq(static_cast<uint32_t>(iv(r).reg));
+    a_.mov(scratch, spill_mem(r));
+    return scratch;
+  }
+  x86::Xmm xmm(Ref r, Ref pos, const x86::Xmm& scratch) {
+    const IrIns& i = ir_[r];
+    if (i.op == IrOp::KNUM) {
+      uint64_t bits;
+      std::memcpy(&bits, &i.k.n, sizeof bits);
+      a_.mov(s1, bits);
+      a_.movq(scratch, s1);
+      return scratch;
+    }
+    if (iv(r).in_reg(pos)) return x86::xmm(static_cast<uint32_t>(iv(r).reg));
+    a_.movsd(scratch, spill_mem(r));
+    return scratch;
+  }
+  // Destination of r's definition, and the store to its slot afterwards.
+  x86::Gp dst_gp(Ref r) { return iv(r).reg >= 0 && iv(r).in_reg(r) ? x86::gpq(static_cast<uint32_t>(iv(r).reg)) : s0; }
+  x86::Xmm dst_xmm(Ref r) { return iv(r).reg >= 0 && iv(r).in_reg(r) ? x86::xmm(static_cast<uint32_t>(iv(r).reg)) : f0; }
+  void finish(Ref r, const x86::Gp& g) { if (iv(r).spill >= 0) a_.mov(spill_mem(r), g); }
+  void finish(Ref r, const x86::Xmm& x) { if (iv(r).spill >= 0) a_.movsd(spill_mem(r), x); }
+
+  // Writes the value of r at pos as a TValue at mem (payload) / tag byte.
+  void store_value(const x86::Gp& basereg, int32_t disp, Ref r, Ref pos) {
+    const IrIns& i = ir_[r];
+    x86::Mem payload = x86::qword_ptr(basereg, disp);
+    switch (i.type) {
+      case IrType::Num:
+        a_.movsd(payload, xmm(r, pos, f1));
+        break;
+      case IrType::Int: case IrType::Gc:
+        if (i.op == IrOp::KINT && fits32(i.k.i)) a_.mov(payload, static_cast<int32_t>(i.k.i));
+        else a_.mov(payload, gp(r, pos, s1));
+        break;
+      default:
+        a_.mov(payload, 0);
+        break;
+    }
+    a_.mov(x86::byte_ptr(basereg, disp + kTagOff), static_cast<uint8_t>(i.tag));
+  }
+
+  void write_snapshot(int snap, Ref pos) {
+    const Snapshot& s = ir_.snapshots()[static_cast<size_t>(snap)];
+    for (uint32_t k = 0; k < s.count; k++) {
+      const SnapEntry& e = ir_.snap_entries()[s.first + k];
+      store_value(rBase, e.slot * 16, e.ref, pos);
+    }
+  }
+
+  // Tag guard of the TValue at [base + disp]: exit unless it has tag t (any
+  // nil variant for Nil).
+  void guard_tag(const x86::Gp& b, int32_t disp, const IrIns& i, Ref pos) {
+    if (i.type == IrType::Nil) {
+      a_.test(x86::byte_ptr(b, disp + kTagOff), 0x0f);
+      a_.jnz(exit_label(pos));
+    } else {
+      a_.cmp(x86::byte_ptr(b, disp + kTagOff), static_cast<uint8_t>(i.tag));
+      a_.jne(exit_label(pos));
+    }
+  }
+  void load_payload(const x86::Gp& b, int32_t disp, Ref r) {
+    const IrIns& i = ir_[r];
+    if (!needs_reg(i)) return;
+    if (i.type == IrType::Num) {
+      x86::Xmm d = dst_xmm(r);
+      a_.movsd(d, x86::qword_ptr(b, disp));
+      finish(r, d);
+    } else {
+      x86::Gp d = dst_gp(r);
+      a_.mov(d, x86::qword_ptr(b, disp));
+      finish(r, d);
+    }
+  }
+
+  void int_binop(Ref r) {
+    const IrIns& i = ir_[r];
+    x86::Gp d = dst_gp(r);
+    x86::Gp x = gp(i.a, r, s0);
+    if (x != d) a_.mov(d, x);
+    const IrIns& bi = ir_[i.b];
+    bool imm = bi.op == IrOp::KINT && fits32(bi.k.i);
+    Imm k(imm ? bi.k.i : 0);
+    x86::Gp y = imm ? s1 : gp(i.b, r, s1);
+    switch (i.op) {
+      case IrOp::ADD: imm ? a_.add(d, k) : a_.add(d, y); break;
+      case IrOp::SUB: imm ? a_.sub(d, k) : a_.sub(d, y); break;
+      case IrOp::MUL: imm ? a_.imul(d, d, k) : a_.imul(d, y); break;
+      case IrOp::BAND: imm ? a_.and_(d, k) : a_.and_(d, y); break;
+      case IrOp::BOR: imm ? a_.or_(d, k) : a_.or_(d, y); break;
+      case IrOp::BXOR: imm ? a_.xor_(d, k) : a_.xor_(d, y); break;
+      case IrOp::SHLK: a_.shl(d, static_cast<int>(bi.k.i)); break;
+      case IrOp::SHRK: a_.shr(d, static_cast<int>(bi.k.i)); break;
+      default: break;
+    }
+    finish(r, d);
+  }
+
+  void int_unop(Ref r, bool neg) {
+    x86::Gp d = dst_gp(r);
+    x86::Gp x = gp(ir_[r].a, r, s0);
+    if (x != d) a_.mov(d, x);
+    if (neg) a_.neg(d);
+    else a_.not_(d);
+    finish(r, d);
+  }
+
+  void num_binop(Ref r) {
+    const IrIns& i = ir_[r];
+    x86::Xmm d = dst_xmm(r);
+    x86::Xmm x = xmm(i.a, r, f0);
+    x86::Xmm y = xmm(i.b, r, f1);
+    if (x != d) a_.movsd(d, x);
+    switch (i.op) {
+      case IrOp::ADD: a_.addsd(d, y); break;
+      case IrOp::SUB: a_.subsd(d, y); break;
+      case IrOp::MUL: a_.mulsd(d, y); break;
+      case IrOp::DIV: a_.divsd(d, y); break;
+      default: break;
+    }
+    finish(r, d);
+  }
+
+  void guard_cmp(Ref r) {
+    const IrIns& i = ir_[r];
+    Label ex = exit_label(r);
+    IrType t = ir_[i.a].type;
+    if (t == IrType::Num) {
+      x86::Xmm x = xmm(i.a, r, f0);
+      x86::Xmm y = xmm(i.b, r, f1);
+      switch (i.op) {
+        case IrOp::LT: a_.ucomisd(y, x); a_.jbe(ex); break;
+        case IrOp::LE: a_.ucomisd(y, x); a_.jb(ex); break;
+        case IrOp::GT: a_.ucomisd(x, y); a_.jbe(ex); break;
+        case IrOp::GE: a_.ucomisd(x, y); a_.jb(ex); break;
+        case IrOp::NLT: a_.ucomisd(y, x); a_.ja(ex); break;
+        case IrOp::NLE: a_.ucomisd(y, x); a_.jae(ex); break;
+        case IrOp::EQ: a_.ucomisd(x, y); a_.jne(ex); a_.jp(ex); break;
+        case IrOp::NE: {
+          Label ok = a_.newLabel();
+          a_.ucomisd(x, y);
+          a_.jp(ok);
+          a_.je(ex);
+          a_.bind(ok);
+          break;
+        }
+        default: break;
+      }
+      return;
+    }
+    x86::Gp x = gp(i.a, r, s0);
+    const IrIns& bi = ir_[i.b];
+    if (bi.op == IrOp::KINT && fits32(bi.k.i)) a_.cmp(x, static_cast<int32_t>(bi.k.i));
+    else a_.cmp(x, gp(i.b, r, s1));
+    switch (i.op) {
+      case IrOp::LT: a_.jge(ex); break;
+      case IrOp::LE: a_.jg(ex); break;
+      case IrOp::GT: a_.jle(ex); break;
+      case IrOp::GE: case IrOp::NLT: a_.jl(ex); break;
+      case IrOp::NLE: a_.jle(ex); break;
+      case IrOp::EQ: a_.jne(ex); break;
+      case IrOp::NE: a_.je(ex); break;
+      case IrOp::ULT: a_.jae(ex); break;
+      default: break;
+    }
+  }
+
+  // The PHIs as one parallel move: every source to its own stack slot
+  // first, then into the PHI registers (and their slots, which calls
+  // reload from).
+  void phi_moves(Ref pos) {
+    int k = al_.phi_slots;
+    for (Ref p : phis_) {
+      Ref src = ir_[p].b;
+      x86::Mem tmp = x86::qword_ptr(x86::rsp, (k++) * 8);
+      if (ir_[src].type == IrType::Num) a_.movsd(tmp, xmm(src, pos, f0));
+      else if (needs_reg(ir_[src]) || ir_.is_const(src)) a_.mov(tmp, gp(src, pos, s0));
+    }
+    k = al_.phi_slots;
+    for (Ref p : phis_) {
+      Ref dst = ir_[p].a;
+      x86::Mem tmp = x86::qword_ptr(x86::rsp, (k++) * 8);
+      const Interval& d = iv(dst);
+      if (!needs_reg(ir_[dst])) continue;
+      if (d.fpr) {
+        a_.movsd(x86::xmm(static_cast<uint32_t>(d.reg)), tmp);
+        if (d.spill >= 0) a_.movsd(spill_mem(dst), x86::xmm(static_cast<uint32_t>(d.reg)));
+      } else {
+        a_.mov(x86::gpq(static_cast<uint32_t>(d.reg)), tmp);
+        if (d.spill >= 0) a_.mov(spill_mem(dst), x86::gpq(static_cast<uint32_t>(d.reg)));
+      }
+    }
+  }
+
+  void call(Ref r) {
+    const IrIns& i = ir_[r];
+    Helper h = static_cast<Helper>(i.aux8);
+    bool fp = h == Helper::NumMod || h == Helper::NumPow;
+    if (fp) {
+      x86::Xmm x = xmm(i.a, r, f0);
+      if (x != f0) a_.movsd(f0, x);
+      x86::Xmm y = xmm(i.b, r, f1);
+      if (y != f1) a_.movsd(f1, y);
+      a_.movsd(x86::xmm0, f0);
+      a_.movsd(x86::xmm1, f1);
+    } else {
+      x86::Gp x = gp(i.a, r, s0);
+      if (x != s0) a_.mov(s0, x);
+      if (i.b != NO_REF) {
+        x86::Gp y = gp(i.b, r, s1);
+        if (y != s1) a_.mov(s1, y);
+      }
+      bool with_l = h == Helper::BarrierBack || h == Helper::BarrierObj;
+      if (with_l) {
+        a_.mov(x86::rdi, rL);
+        a_.mov(x86::rsi, s0);
+        if (i.b != NO_REF) a_.mov(x86::rdx, s1);
+      } else {
+        a_.mov(x86::rdi, s0);
+        if (i.b != NO_REF) a_.mov(x86::rsi, s1);
+      }
+    }
+    a_.mov(x86::rax, reinterpret_cast<uint64_t>(helper_addr(h)));
+    a_.call(x86::rax);
+    if (i.type == IrType::Num) {
+      x86::Xmm d = dst_xmm(r);
+      a_.movsd(d, x86::xmm0);
+      finish(r, d);
+    } else if (i.type == IrType::Int) {
+      x86::Gp d = dst_gp(r);
+      a_.mov(d, x86::rax);
+      finish(r, d);
+    }
+    // Reload what the call clobbered.
+    for (Ref v = 1; v < r; v++) {
+      const Interval& w = iv(v);
+      if (!needs_reg(ir_[v]) || !(w.start < r && r < w.end) || !w.in_reg(r) || w.spill < 0) continue;
+      if (w.fpr) a_.movsd(x86::xmm(static_cast<uint32_t>(w.reg)), spill_mem(v));
+      else a_.mov(x86::gpq(static_cast<uint32_t>(w.reg)), spill_mem(v));
+    }
+  }
+
+  void emit(Ref r, Label top) {
+    const IrIns& i = ir_[r];
+    switch (i.op) {
+      case IrOp::KINT: case IrOp::KNUM: case IrOp::KGC: case IrOp::KPTR:
+      case IrOp::KNIL: case IrOp::KFALSE: case IrOp::KTRUE:
+        return;
+      case IrOp::SLOAD:
+        guard_tag(rBase, i.aux * 16, i, r);
+        load_payload(rBase, i.aux * 16, r);
+        return;
+      case IrOp::VLOAD: {
+        x86::Gp p = gp(i.a, r, s1);
+        guard_tag(p, 0, i, r);
+        load_payload(p, 0, r);
+        return;
+      }
+      case IrOp::NOTNIL: {
+        x86::Gp p = gp(i.a, r, s1);
+        a_.test(x86::byte_ptr(p, kTagOff), 0x0f);
+        a_.jz(exit_label(r));
+        return;
+      }
+      case IrOp::VSTORE: {
+        x86::Gp p = gp(i.a, r, s0);
+        store_value(p, 0, i.b, r);
+        return;
+      }
+      case IrOp::FLOAD: {
+        x86::Gp o = gp(i.a, r, s0);
+        x86::Gp d = dst_gp(r);
+        int32_t off = field_offset(static_cast<Field>(i.aux8), i.aux);
+        Field f = static_cast<Field>(i.aux8);
+        if (f == Field::TabAsize) a_.mov(d.r32(), x86::dword_ptr(o, off));
+        else if (f == Field::TabLsizenode) a_.movzx(d.r32(), x86::byte_ptr(o, off));
+        else a_.mov(d, x86::qword_ptr(o, off));
+        finish(r, d);
+        return;
+      }
+      case IrOp::CLOSURE: {
+        x86::Gp d = dst_gp(r);
+        a_.mov(d, x86::qword_ptr(rBase, -16));
+        finish(r, d);
+        return;
+      }
+      case IrOp::AREF: {
+        x86::Gp base = gp(i.a, r, s0);
+        x86::Gp d = dst_gp(r);
+        const IrIns& bi = ir_[i.b];
+        if (bi.op == IrOp::KINT && bi.k.i >= 1 && bi.k.i < (1 << 26)) {
+          a_.lea(d, x86::ptr(base, static_cast<int32_t>((bi.k.i - 1) * 16)));
+        } else {
+          x86::Gp k = gp(i.b, r, s1);
+          if (k != s1) a_.mov(s1, k);
+          a_.shl(s1, 4);
+          a_.lea(d, x86::ptr(base, s1, 0, -16));
+        }
+        finish(r, d);
+        return;
+      }
+      case IrOp::HREFK: {
+        x86::Gp node = gp(i.a, r, s0);
+        x86::Gp d = dst_gp(r);
+        int32_t off = i.aux * static_cast<int32_t>(sizeof(Node));
+        Label ex = exit_label(r);
+        a_.cmp(x86::byte_ptr(node, off + kNodeKey + kTagOff), static_cast<uint8_t>(Tag::ShortStr));
+        a_.jne(ex);
+        a_.mov(s1, reinterpret_cast<uint64_t>(ir_[i.b].k.p));
+        a_.cmp(x86::qword_ptr(node, off + kNodeKey), s1);
+        a_.jne(ex);
+        a_.lea(d, x86::ptr(node, off + kNodeVal));
+        finish(r, d);
+        return;
+      }
+      case IrOp::ADD: case IrOp::SUB: case IrOp::MUL: case IrOp::DIV:
+        if (i.type == IrType::Num) num_binop(r);
+        else int_binop(r);
+        return;
+      case IrOp::BAND: case IrOp::BOR: case IrOp::BXOR: case IrOp::SHLK: case IrOp::SHRK:
+        int_binop(r);
+        return;
+      case IrOp::NEG:
+        if (i.type == IrType::Num) {
+          x86::Xmm d = dst_xmm(r);
+          x86::Xmm x = xmm(i.a, r, f0);
+          if (x != d) a_.movsd(d, x);
+          a_.mov(s1, uint64_t(1) << 63);
+          a_.movq(f1, s1);
+          a_.xorpd(d, f1);
+          finish(r, d);
+        } else {
+          int_unop(r, true);
+        }
+        return;
+      case IrOp::BNOT:
+        int_unop(r, false);
+        return;
+      case IrOp::FLOOR: {
+        x86::Xmm d = dst_xmm(r);
+        a_.roundsd(d, xmm(i.a, r, f0), 9);  // toward -inf, no precision exception
+        finish(r, d);
+        return;
+      }
+      case IrOp::CONV: {
+        x86::Xmm d = dst_xmm(r);
+        a_.xorps(d, d);
+        a_.cvtsi2sd(d, gp(i.a, r, s0));
+        finish(r, d);
+        return;
+      }
+      case IrOp::LT: case IrOp::LE: case IrOp::GT: case IrOp::GE: case IrOp::EQ: case IrOp::NE:
+      case IrOp::NLT: case IrOp::NLE: case IrOp::ULT:
+        guard_cmp(r);
+        return;
+      case IrOp::CALL:
+        call(r);
+        return;
+      case IrOp::LOOPSTART:
+        a_.bind(loop_);
+        return;
+      case IrOp::PHI:
+        phis_.push_back(r);
+        return;
+      case IrOp::LOOP: {
+        if (i.b == 1) {
+          phi_moves(r);
+          // Hooks and budgets are handled by the interpreter: leave at the
+          // loop head (the seam charges the budget on every entry).
+          Label ex = exit_label(r);
+          a_.cmp(x86::dword_ptr(rL, kStateHookmask), 0);
+          a_.jne(ex);
+          a_.mov(s1, x86::qword_ptr(rL, kStateG));
+          a_.cmp(x86::qword_ptr(s1, kGlobalBudget), 0);
+          a_.jne(ex);
+          a_.jmp(loop_);
+          return;
+        }
+        write_snapshot(i.snap, r);
+        // Everything is in the frame now, so the exit below restores
+        // nothing more and the budget call may clobber any register.
+        Label ex = a_.newLabel();
+        plain_exits_.push_back({ex, i.snap, r});
+        // Hooks run in the interpreter: leave when one was set meanwhile.
+        a_.cmp(x86::dword_ptr(rL, kStateHookmask), 0);
+        a_.jne(ex);
+        // The instruction budget is charged per iteration (jit_seam.hpp).
+        Label go = a_.newLabel();
+        a_.mov(x86::rdi, x86::qword_ptr(rL, kStateG));
+        a_.cmp(x86::qword_ptr(x86::rdi, kGlobalBudget), 0);
+        a_.je(go);
+        a_.mov(x86::esi, i.aux);
+        a_.mov(x86::rax, reinterpret_cast<uint64_t>(&jit_charge_budget));
+        a_.call(x86::rax);
+        a_.test(x86::al, x86::al);
+        a_.jz(ex);
+        a_.bind(go);
+        a_.jmp(top);
+        return;
+      }
+    }
+  }
+
+  const IrBuffer& ir_;
+  const Allocation& al_;
+  x86::Assembler& a_;
+  std::vector<PendingExit> exits_;
+  std::vector<PendingExit> plain_exits_;  // snapshot already written
+  std::vector<Ref> phis_;
+  Label loop_;
+};
+
+}  // namespace
+
+bool CodeArena::assemble(const IrBuffer& ir, const Allocation& al, Trace* t, bool listing) {
+  CodeHolder code;
+  code.init(rt_->rt.environment());
+  StringLogger logger;
+  if (listing) code.setLogger(&logger);
+  x86::Assembler a(&code);
+  // Six pushes and the return address leave rsp 8 off 16-byte alignment.
+  int frame = al.nspill * 8;
+  if (frame % 16 != 8) frame += 8;
+  Emitter(ir, al, a).run(frame);
+  TraceFn fn = nullptr;
+  if (rt_->rt.add(&fn, &code) != kErrorOk) return false;
+  t->entry = fn;
+  t->mcode_size = code.codeSize();
+  if (listing) t->dump += logger.data();
+  t->exit_pc.clear();
+  for (const Snapshot& s : ir.snapshots()) t->exit_pc.push_back(s.pc);
+  return true;
+}
+
+}  // namespace luna::jit

@@ -1,0 +1,40 @@
+// The compilation pipeline: fold and CSE already ran at emission; then loop
+// optimisation, dead code elimination, register allocation, assembly.
+#include "compile.hpp"
+
+namespace luna::jit {
+
+namespace {
+
+std::unique_ptr<Trace> assemble(const IrBuffer& ir, const Allocation& al, CodeArena& arena, bool want_dump) {
+  auto t = std::make_unique<Trace>();
+  t->nins = ir.size() - 1;
+  if (want_dump) t->dump = ir.dump();
+  if (!arena.assemble(ir, al, t.get(), want_dump)) return nullptr;
+  return t;
+}
+
+}  // namespace
+
+std::unique_ptr<Trace> compile_ir(IrBuffer& ir, CodeArena& arena, bool want_dump) {
+  IrBuffer plain = ir;
+  if (loop_optimise(ir)) {
+    dce(ir);
+    Allocation al = allocate(ir, RegSet::x64());
+    if (al.ok) return assemble(ir, al, arena, want_dump);
+    ir = std::move(plain);  // a loop-carried value would need a spill
+  }
+  dce(ir);
+  return assemble(ir, allocate(ir, RegSet::x64()), arena, want_dump);
+}
+
+std::unique_ptr<Trace> compile_trace(Recorder& rec, CodeArena& arena, bool want_dump) {
+  auto t = compile_ir(rec.ir(), arena, want_dump);
+  if (t != nullptr) {
+    t->proto = rec.proto();
+    t->start_pc = rec.start();
+  }
+  return t;
+}
+
+}  // namespace luna::jit

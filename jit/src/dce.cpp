@@ -1,0 +1,51 @@
+// Dead code elimination. Roots are the instructions whose effect is needed
+// whether or not their value is: pure guards, stores, impure calls, the loop
+// marker, and every value a snapshot restores. Everything not reachable from
+// them through operands is dropped, including loads whose type guard protects
+// a value nobody reads, and the survivors are renumbered in order.
+#include "ir.hpp"
+
+namespace luna::jit {
+namespace {
+
+bool is_root(const IrIns& i) {
+  if (i.op >= IrOp::LT && i.op <= IrOp::NOTNIL) return true;
+  if (i.op == IrOp::VSTORE || i.op == IrOp::LOOP || i.op == IrOp::LOOPSTART || i.op == IrOp::PHI) return true;
+  if (i.op == IrOp::CALL) {
+    Helper h = static_cast<Helper>(i.aux8);
+    return h == Helper::BarrierBack || h == Helper::BarrierObj;
+  }
+  return false;
+}
+
+}  // namespace
+
+void dce(IrBuffer& ir) {
+  Ref n = ir.size();
+  std::vector<bool> live(n, false);
+  for (const SnapEntry& e : ir.snap_entries()) live[e.ref] = true;
+  for (Ref r = n - 1; r >= 1; r--) {
+    if (is_root(ir[r])) live[r] = true;
+    if (!live[r]) continue;
+    if (ir[r].a != NO_REF) live[ir[r].a] = true;
+    if (ir[r].b != NO_REF) live[ir[r].b] = true;
+  }
+  std::vector<Ref> map(n, NO_REF);
+  std::vector<IrIns> out;
+  out.push_back(ir[0]);
+  for (Ref r = 1; r < n; r++) {
+    if (!live[r]) {
+      ir.stats().dce++;
+      continue;
+    }
+    IrIns i = ir[r];
+    i.a = map[i.a];
+    i.b = map[i.b];
+    map[r] = static_cast<Ref>(out.size());
+    out.push_back(i);
+  }
+  for (SnapEntry& e : ir.snap_entries_mut()) e.ref = map[e.ref];
+  ir.replace(std::move(out));
+}
+
+}  // namespace luna::jit

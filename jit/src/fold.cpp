@@ -1,0 +1,220 @@
+// Emission-time optimisation: constant folding, algebraic simplification and
+// common-subexpression elimination. Every instruction the recorder emits goes
+// through fold_emit, so the IR never holds a computation on constants or a
+// repeated pure computation.
+#include <cmath>
+
+#include "ir.hpp"
+
+namespace luna::jit {
+namespace {
+
+bool commutative(IrOp op) {
+  return op == IrOp::ADD || op == IrOp::MUL || op == IrOp::BAND || op == IrOp::BOR || op == IrOp::BXOR ||
+         op == IrOp::EQ || op == IrOp::NE;
+}
+
+bool pure(const IrIns& i) {
+  switch (i.op) {
+    case IrOp::ADD: case IrOp::SUB: case IrOp::MUL: case IrOp::DIV: case IrOp::NEG: case IrOp::FLOOR:
+    case IrOp::CONV: case IrOp::BAND: case IrOp::BOR: case IrOp::BXOR: case IrOp::BNOT: case IrOp::SHLK:
+    case IrOp::SHRK: case IrOp::FLOAD: case IrOp::CLOSURE: case IrOp::AREF:
+      return true;
+    case IrOp::CALL: {
+      Helper h = static_cast<Helper>(i.aux8);
+      return h != Helper::BarrierBack && h != Helper::BarrierObj && h != Helper::TabLen;
+    }
+    default:
+      return false;
+  }
+}
+
+// Loads of Lua values and table lengths see stores; nothing else does (a
+// trace never resizes a table, adds a key or closes an upvalue).
+bool reads_memory(const IrIns& i) {
+  return i.op == IrOp::VLOAD || (i.op == IrOp::CALL && static_cast<Helper>(i.aux8) == Helper::TabLen);
+}
+
+Integer wrap_add(Integer a, Integer b) { return static_cast<Integer>(static_cast<Unsigned>(a) + static_cast<Unsigned>(b)); }
+Integer wrap_sub(Integer a, Integer b) { return static_cast<Integer>(static_cast<Unsigned>(a) - static_cast<Unsigned>(b)); }
+Integer wrap_mul(Integer a, Integer b) { return static_cast<Integer>(static_cast<Unsigned>(a) * static_cast<Unsigned>(b)); }
+
+// Both operands constant: the result, or NO_REF when the op does not fold.
+Ref fold_const(IrBuffer& ir, const IrIns& i) {
+  const IrIns& a = ir[i.a];
+  bool unary = i.op == IrOp::NEG || i.op == IrOp::BNOT || i.op == IrOp::CONV || i.op == IrOp::FLOOR;
+  if (!ir.is_const(i.a) || (!unary && !ir.is_const(i.b))) return NO_REF;
+  const IrIns& b = unary ? a : ir[i.b];
+  if (i.type == IrType::Int && a.op == IrOp::KINT && b.op == IrOp::KINT) {
+    Integer x = a.k.i, y = b.k.i;
+    switch (i.op) {
+      case IrOp::ADD: return ir.kint(wrap_add(x, y));
+      case IrOp::SUB: return ir.kint(wrap_sub(x, y));
+      case IrOp::MUL: return ir.kint(wrap_mul(x, y));
+      case IrOp::NEG: return ir.kint(wrap_sub(0, x));
+      case IrOp::BAND: return ir.kint(x & y);
+      case IrOp::BOR: return ir.kint(x | y);
+      case IrOp::BXOR: return ir.kint(x ^ y);
+      case IrOp::BNOT: return ir.kint(~x);
+      case IrOp::SHLK: return ir.kint(static_cast<Integer>(static_cast<Unsigned>(x) << y));
+      case IrOp::SHRK: return ir.kint(static_cast<Integer>(static_cast<Unsigned>(x) >> y));
+      default: return NO_REF;
+    }
+  }
+  if (i.type == IrType::Num) {
+    if (i.op == IrOp::CONV && a.op == IrOp::KINT) return ir.knum(static_cast<Number>(a.k.i));
+    if (a.op != IrOp::KNUM || b.op != IrOp::KNUM) return NO_REF;
+    Number x = a.k.n, y = b.k.n;
+    switch (i.op) {
+      case IrOp::ADD: return ir.knum(x + y);
+      case IrOp::SUB: return ir.knum(x - y);
+      case IrOp::MUL: return ir.knum(x * y);
+      case IrOp::DIV: return ir.knum(x / y);
+      case IrOp::NEG: return ir.knum(-x);
+      case IrOp::FLOOR: return ir.knum(std::floor(x));
+      default: return NO_REF;
+    }
+  }
+  return NO_REF;
+}
+
+bool is_kint(const IrBuffer& ir, Ref r, Integer v) { return ir[r].op == IrOp::KINT && ir[r].k.i == v; }
+bool is_knum(const IrBuffer& ir, Ref r, Number v) {
+  return ir[r].op == IrOp::KNUM && ir[r].k.n == v && std::signbit(ir[r].k.n) == std::signbit(v);
+}
+
+// Algebraic identities that hold exactly under 5.4 semantics (wrapping
+// integers, IEEE floats with signed zeros and NaN). NO_REF when none applies.
+Ref simplify(IrBuffer& ir, const IrIns& i) {
+  if (i.type == IrType::Int) {
+    switch (i.op) {
+      case IrOp::ADD: case IrOp::BOR: case IrOp::BXOR:
+        if (is_kint(ir, i.b, 0)) return i.a;
+        if (i.a == i.b && i.op == IrOp::BOR) return i.a;
+        if (i.a == i.b && i.op == IrOp::BXOR) return ir.kint(0);
+        return NO_REF;
+      case IrOp::SUB:
+        if (is_kint(ir, i.b, 0)) return i.a;
+        if (i.a == i.b) return ir.kint(0);
+        return NO_REF;
+      case IrOp::MUL:
+        if (is_kint(ir, i.b, 1)) return i.a;
+        if (is_kint(ir, i.b, 0)) return i.b;
+        return NO_REF;
+      case IrOp::BAND:
+        if (is_kint(ir, i.b, -1) || i.a == i.b) return i.a;
+        if (is_kint(ir, i.b, 0)) return i.b;
+        return NO_REF;
+      case IrOp::SHLK: case IrOp::SHRK:
+        return is_kint(ir, i.b, 0) ? i.a : NO_REF;
+      case IrOp::NEG: case IrOp::BNOT:
+        return ir[i.a].op == i.op ? ir[i.a].a : NO_REF;
+      default:
+        return NO_REF;
+    }
+  }
+  if (i.type == IrType::Num) {
+    switch (i.op) {
+      case IrOp::ADD: return is_knum(ir, i.b, -0.0) ? i.a : NO_REF;
+      case IrOp::SUB: return is_knum(ir, i.b, 0.0) ? i.a : NO_REF;
+      case IrOp::MUL: case IrOp::DIV: return is_knum(ir, i.b, 1.0) ? i.a : NO_REF;
+      case IrOp::NEG: return ir[i.a].op == IrOp::NEG ? ir[i.a].a : NO_REF;
+      case IrOp::FLOOR: return ir[i.a].op == IrOp::FLOOR ? i.a : NO_REF;
+      default: return NO_REF;
+    }
+  }
+  return NO_REF;
+}
+
+// The ordered relations of a guard, on integers or floats.
+template <class T> bool relation(IrOp op, T x, T y, bool* r) {
+  switch (op) {
+    case IrOp::LT: *r = x < y; return true;
+    case IrOp::LE: *r = x <= y; return true;
+    case IrOp::GT: *r = x > y; return true;
+    case IrOp::GE: *r = x >= y; return true;
+    case IrOp::EQ: *r = x == y; return true;
+    case IrOp::NE: *r = x != y; return true;
+    case IrOp::NLT: *r = !(x < y); return true;
+    case IrOp::NLE: *r = !(x <= y); return true;
+    default: return false;
+  }
+}
+
+// A guard on constants: 1 always holds, 0 always fails, -1 unknown.
+int fold_guard(const IrBuffer& ir, const IrIns& g) {
+  const IrIns& a = ir[g.a];
+  if (g.op == IrOp::NOTNIL) return -1;
+  // An integer compared with itself needs no test; floats may be NaN.
+  if (g.a == g.b && ir[g.a].type == IrType::Int) {
+    return g.op == IrOp::LE || g.op == IrOp::GE || g.op == IrOp::EQ || g.op == IrOp::NLT ? 1 : 0;
+  }
+  if (g.a == g.b && (ir[g.a].type == IrType::Gc || ir[g.a].type == IrType::Ptr)) {
+    if (g.op == IrOp::EQ) return 1;
+    if (g.op == IrOp::NE) return 0;
+  }
+  if (!ir.is_const(g.a) || !ir.is_const(g.b)) return -1;
+  const IrIns& b = ir[g.b];
+  bool r;
+  if (a.op == IrOp::KINT && b.op == IrOp::KINT) {
+    if (g.op == IrOp::ULT) r = static_cast<Unsigned>(a.k.i) < static_cast<Unsigned>(b.k.i);
+    else if (!relation(g.op, a.k.i, b.k.i, &r)) return -1;
+  } else if (a.op == IrOp::KNUM && b.op == IrOp::KNUM) {
+    if (!relation(g.op, a.k.n, b.k.n, &r)) return -1;
+  } else if ((a.op == IrOp::KGC || a.op == IrOp::KPTR) && (b.op == IrOp::KGC || b.op == IrOp::KPTR)) {
+    if (g.op == IrOp::EQ) r = a.k.p == b.k.p;
+    else if (g.op == IrOp::NE) r = a.k.p != b.k.p;
+    else return -1;
+  } else {
+    return -1;
+  }
+  return r ? 1 : 0;
+}
+
+}  // namespace
+
+Ref fold_emit(IrBuffer& ir, IrIns ins) {
+  // Commutative operands in a canonical order: constants second, else by ref.
+  if (commutative(ins.op) && (ir.is_const(ins.a) ? !ir.is_const(ins.b) : (!ir.is_const(ins.b) && ins.a > ins.b)))
+    std::swap(ins.a, ins.b);
+  bool guard_only = ins.op >= IrOp::LT && ins.op <= IrOp::NOTNIL;
+  if (guard_only) {
+    int g = fold_guard(ir, ins);
+    if (g == 1) {
+      ir.stats_.folded++;
+      return NO_REF;
+    }
+    if (g == 0) {
+      ir.failed_ = true;
+      return NO_REF;
+    }
+  } else if (pure(ins) && ins.op != IrOp::CALL) {
+    Ref r = fold_const(ir, ins);
+    if (r == NO_REF) r = simplify(ir, ins);
+    if (r != NO_REF) {
+      ir.stats_.folded++;
+      return r;
+    }
+  }
+  bool shareable = pure(ins) || IrBuffer::is_guard(ins.op) || reads_memory(ins);
+  if (shareable) {
+    IrIns probe = ins;
+    probe.snap = -1;
+    IrBuffer::Key key = IrBuffer::key_of(probe);
+    auto it = ir.cse_.find(key);
+    bool variant = it != ir.cse_.end() && it->second < ir.variant_.size() && ir.variant_[it->second];
+    if (it != ir.cse_.end() && !variant && (!reads_memory(ins) || it->second > ir.last_store_)) {
+      ir.stats_.cse++;
+      // A repeated pure guard is already checked: nothing to emit.
+      return guard_only ? NO_REF : it->second;
+    }
+    Ref r = ir.emit_raw(ins);
+    ir.cse_[key] = r;
+    return r;
+  }
+  Ref r = ir.emit_raw(ins);
+  if (IrBuffer::has_effect(ins.op)) ir.last_store_ = r;
+  return r;
+}
+
+}  // namespace luna::jit

@@ -1,0 +1,154 @@
+// IR buffer: constants, raw emission, snapshots and the text dump.
+#include "ir.hpp"
+
+#include <cstdio>
+#include <algorithm>
+#include <cstring>
+
+namespace luna::jit {
+
+const char* ir_op_name(IrOp op) {
+  static const char* const names[] = {
+#define LUNA_IR_NAME(o) #o,
+      LUNA_IR_OPS(LUNA_IR_NAME)
+#undef LUNA_IR_NAME
+  };
+  return names[static_cast<int>(op)];
+}
+
+const char* helper_name(Helper h) {
+  switch (h) {
+    case Helper::IntIdiv: return "int_idiv";
+    case Helper::IntMod: return "int_mod";
+    case Helper::Shl: return "shl";
+    case Helper::NumMod: return "num_mod";
+    case Helper::NumPow: return "num_pow";
+    case Helper::TabLen: return "tab_len";
+    case Helper::BarrierBack: return "barrier_back";
+    case Helper::BarrierObj: return "barrier_obj";
+  }
+  return "?";
+}
+
+IrType ir_type_of(Tag t) {
+  switch (t) {
+    case Tag::Int: return IrType::Int;
+    case Tag::Float: return IrType::Num;
+    case Tag::False: return IrType::False;
+    case Tag::True: return IrType::True;
+    case Tag::Nil: case Tag::Empty: case Tag::AbsKey: return IrType::Nil;
+    default: return IrType::Gc;  // a pointer payload with its exact tag
+  }
+}
+
+IrBuffer::IrBuffer() { ins_.push_back(ir_ins(IrOp::KNIL, IrType::Void)); }
+
+IrBuffer::Key IrBuffer::key_of(const IrIns& ins) {
+  uint64_t bits;
+  std::memcpy(&bits, &ins.k, sizeof bits);
+  return Key{static_cast<int>(ins.op), static_cast<int>(ins.type), static_cast<int>(ins.tag), ins.aux8,
+             ins.a, ins.b, ins.aux, bits};
+}
+
+Ref IrBuffer::intern(const IrIns& ins) {
+  Key key = key_of(ins);
+  auto it = consts_.find(key);
+  if (it != consts_.end()) return it->second;
+  Ref r = emit_raw(ins);
+  consts_.emplace(key, r);
+  return r;
+}
+
+Ref IrBuffer::kint(Integer i) {
+  IrIns ins = ir_ins(IrOp::KINT, IrType::Int);
+  ins.k.i = i;
+  return intern(ins);
+}
+Ref IrBuffer::knum(Number n) {
+  IrIns ins = ir_ins(IrOp::KNUM, IrType::Num);
+  ins.k.n = n;  // interned by bit pattern: 0.0 and -0.0 stay apart
+  return intern(ins);
+}
+Ref IrBuffer::kgc(GCObject* o, Tag tag) {
+  IrIns ins = ir_ins(IrOp::KGC, IrType::Gc);
+  ins.tag = tag;
+  ins.k.p = o;
+  return intern(ins);
+}
+Ref IrBuffer::kptr(const void* p) {
+  IrIns ins = ir_ins(IrOp::KPTR, IrType::Ptr);
+  ins.k.p = const_cast<void*>(p);
+  return intern(ins);
+}
+Ref IrBuffer::knil() { return intern(ir_ins(IrOp::KNIL, IrType::Nil)); }
+Ref IrBuffer::kbool(bool b) { return intern(ir_ins(b ? IrOp::KTRUE : IrOp::KFALSE, b ? IrType::True : IrType::False)); }
+
+Ref IrBuffer::emit_raw(const IrIns& ins) {
+  ins_.push_back(ins);
+  return static_cast<Ref>(ins_.size() - 1);
+}
+
+Ref IrBuffer::emit(IrIns ins) { return fold_emit(*this, ins); }
+
+uint32_t IrBuffer::add_snapshot(const Instruction* pc, const std::vector<SnapEntry>& entries) {
+  // Consecutive guards of one instruction share their snapshot.
+  if (!snaps_.empty()) {
+    const Snapshot& last = snaps_.back();
+    if (last.pc == pc && last.count == entries.size() &&
+        std::equal(entries.begin(), entries.end(), snap_entries_.begin() + last.first,
+                   [](const SnapEntry& x, const SnapEntry& y) { return x.slot == y.slot && x.ref == y.ref; }))
+      return static_cast<uint32_t>(snaps_.size() - 1);
+  }
+  Snapshot s{pc, static_cast<uint32_t>(snap_entries_.size()), static_cast<uint32_t>(entries.size())};
+  snap_entries_.insert(snap_entries_.end(), entries.begin(), entries.end());
+  snaps_.push_back(s);
+  return static_cast<uint32_t>(snaps_.size() - 1);
+}
+
+void IrBuffer::rebuild_cse() {
+  consts_.clear();
+  cse_.clear();
+  last_store_ = NO_REF;
+  for (Ref r = 1; r < size(); r++) {
+    if (is_const(r)) consts_.emplace(key_of(ins_[r]), r);
+    if (has_effect(ins_[r].op)) last_store_ = r;
+  }
+}
+
+std::string IrBuffer::dump() const {
+  static const char* const tnames[] = {"void", "nil", "false", "true", "int", "num", "gc", "ptr"};
+  std::string out;
+  char buf[160];
+  for (Ref r = 1; r < size(); r++) {
+    const IrIns& i = ins_[r];
+    int n = std::snprintf(buf, sizeof buf, "%04u %-5s %-7s", r, tnames[static_cast<int>(i.type)], ir_op_name(i.op));
+    std::string line(buf, static_cast<size_t>(n));
+    switch (i.op) {
+      case IrOp::KINT: std::snprintf(buf, sizeof buf, " %lld", static_cast<long long>(i.k.i)); break;
+      case IrOp::KNUM: std::snprintf(buf, sizeof buf, " %.17g", i.k.n); break;
+      case IrOp::KGC: case IrOp::KPTR: std::snprintf(buf, sizeof buf, " %p", i.k.p); break;
+      case IrOp::SLOAD: std::snprintf(buf, sizeof buf, " #%d", i.aux); break;
+      case IrOp::CALL: std::snprintf(buf, sizeof buf, " %s %04u %04u", helper_name(static_cast<Helper>(i.aux8)), i.a, i.b); break;
+      default: std::snprintf(buf, sizeof buf, " %04u %04u aux=%d", i.a, i.b, i.aux); break;
+    }
+    line += buf;
+    if (i.snap >= 0) {
+      std::snprintf(buf, sizeof buf, "  [snap %d]", i.snap);
+      line += buf;
+    }
+    out += line + "\n";
+  }
+  for (size_t s = 0; s < snaps_.size(); s++) {
+    std::snprintf(buf, sizeof buf, "snap %zu pc=%p:", s, static_cast<const void*>(snaps_[s].pc));
+    out += buf;
+    for (uint32_t e = 0; e < snaps_[s].count; e++) {
+      const SnapEntry& se = snap_entries_[snaps_[s].first + e];
+      std::snprintf(buf, sizeof buf, " %d=%04u", se.slot, se.ref);
+      out += buf;
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+}  // namespace luna::jit

@@ -1,0 +1,200 @@
+// The trace IR: a linear, typed SSA form of one recorded loop iteration.
+// Every instruction is an IrIns in one vector; an operand is the index (Ref)
+// of an earlier instruction. Constants live in the same vector and are
+// interned. Every value has a static Lua type: the recorder guards each
+// assumption it makes about a type, so code generation never tests types
+// except in those guards. A guard names a snapshot: the interpreter state to
+// restore when the guard fails.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <map>
+#include <tuple>
+#include <vector>
+
+#include "object.hpp"
+
+namespace luna::jit {
+
+using Ref = uint32_t;
+constexpr Ref NO_REF = 0;  // index 0 is a placeholder that is never used
+
+// Storage class and Lua type of a value. Nil, False and True have no payload
+// (their value is their type); Int lives in a general register, Num in an
+// SSE register; Gc is a pointer payload (collectable object, light userdata
+// or light function) whose exact tag is IrIns::tag;
+// Ptr is an internal address (array part, node, upvalue box) never stored
+// into a Lua slot.
+enum class IrType : uint8_t { Void, Nil, False, True, Int, Num, Gc, Ptr };
+
+#define LUNA_IR_OPS(X)                                                         \
+  /* constants */                                                               \
+  X(KINT) X(KNUM) X(KGC) X(KPTR) X(KNIL) X(KFALSE) X(KTRUE)                     \
+  /* loads from the frame: slot aux, guard the tag */                          \
+  X(SLOAD)                                                                      \
+  /* integer and float arithmetic, by type */                                   \
+  X(ADD) X(SUB) X(MUL) X(DIV) X(NEG) X(FLOOR) X(CONV)                           \
+  X(BAND) X(BOR) X(BXOR) X(BNOT) X(SHLK) X(SHRK)                                \
+  /* guards: the relation must hold, else exit through the snapshot;    */ \
+  /* NLT/NLE hold when a < b / a <= b is false (true for NaN operands)  */         \
+  X(LT) X(LE) X(GT) X(GE) X(EQ) X(NE) X(NLT) X(NLE) X(ULT) X(NOTNIL)                          \
+  /* memory: field loads, slot addresses, tagged loads and stores */           \
+  X(FLOAD) X(CLOSURE) X(AREF) X(HREFK) X(VLOAD) X(VSTORE)                       \
+  /* noexcept helper calls */                                                   \
+  X(CALL)                                                                       \
+  /* loop optimisation: start of the copied body, loop-carried values */      \
+  X(LOOPSTART) X(PHI)                                                           \
+  /* end of the iteration: write back and jump to the top (b = 1: after loop */ \
+  /* optimisation, move the PHIs and jump to LOOPSTART)                      */ \
+  X(LOOP)
+
+enum class IrOp : uint8_t {
+#define LUNA_IR_ENUM(o) o,
+  LUNA_IR_OPS(LUNA_IR_ENUM)
+#undef LUNA_IR_ENUM
+};
+const char* ir_op_name(IrOp op);
+
+// FLOAD fields.
+enum class Field : uint8_t { TabArray, TabAsize, TabMeta, TabNode, TabLsizenode, ClUpval, UvValue, StrLen };
+
+// CALL helpers. All are noexcept and neither allocate nor raise.
+enum class Helper : uint8_t {
+  IntIdiv, IntMod, Shl,         // (Integer, Integer) -> Integer
+  NumMod, NumPow,               // (Number, Number) -> Number
+  TabLen,                       // (Table*) -> Integer
+  BarrierBack,                  // (State*, Table*)
+  BarrierObj,                   // (State*, GCObject* parent, GCObject* child)
+};
+const char* helper_name(Helper h);
+
+struct IrIns {
+  IrOp op;
+  IrType type;
+  Tag tag;          // exact Lua tag of Gc values (and of every typed value)
+  uint8_t aux8;     // Field for FLOAD, Helper for CALL
+  Ref a = NO_REF, b = NO_REF;
+  int32_t aux = 0;  // SLOAD slot, FLOAD upvalue index, HREFK node index, KGC/VLOAD expected tag
+  int32_t snap = -1;  // guards: snapshot to restore on failure
+  union {
+    Integer i;
+    Number n;
+    void* p;
+  } k{};             // constant payload
+};
+
+// One restore entry: Lua slot `slot` (relative to base) takes value `ref`.
+struct SnapEntry {
+  int slot;
+  Ref ref;
+};
+// The interpreter state at one guard: resume at pc with these slots written
+// (all other slots are unchanged in memory since the trace was entered).
+struct Snapshot {
+  const Instruction* pc;
+  uint32_t first, count;  // range in IrBuffer::snap_entries
+};
+
+// Statistics of the optimisations, for tests and -jdump.
+struct FoldStats {
+  uint32_t folded = 0, cse = 0, dce = 0;
+};
+
+class IrBuffer {
+ public:
+  IrBuffer();
+
+  const IrIns& operator[](Ref r) const { return ins_[r]; }
+  IrIns& at(Ref r) { return ins_[r]; }
+  Ref size() const { return static_cast<Ref>(ins_.size()); }
+
+  // Constants, interned.
+  Ref kint(Integer i);
+  Ref knum(Number n);
+  Ref kgc(GCObject* o, Tag tag);
+  Ref kptr(const void* p);
+  Ref knil();
+  Ref kbool(bool b);
+  bool is_const(Ref r) const { return ins_[r].op <= IrOp::KTRUE; }
+
+  // Emits through the folding and CSE engine (fold.cpp); returns the ref of
+  // an equivalent earlier or constant instruction when there is one. A guard
+  // that folds to "always true" returns NO_REF; one that folds to "always
+  // false" sets failed().
+  Ref emit(IrIns ins);
+  // Emits without folding (tests, and the loop marker).
+  Ref emit_raw(const IrIns& ins);
+
+  // Snapshots.
+  uint32_t add_snapshot(const Instruction* pc, const std::vector<SnapEntry>& entries);
+  const std::vector<Snapshot>& snapshots() const { return snaps_; }
+  const std::vector<SnapEntry>& snap_entries() const { return snap_entries_; }
+  std::vector<Snapshot>& snapshots_mut() { return snaps_; }
+  std::vector<SnapEntry>& snap_entries_mut() { return snap_entries_; }
+
+  bool failed() const { return failed_; }
+  FoldStats& stats() { return stats_; }
+  const FoldStats& stats() const { return stats_; }
+  // Replaces the instruction vector (DCE renumbering).
+  void replace(std::vector<IrIns> ins) { ins_ = std::move(ins); rebuild_cse(); }
+  std::string dump() const;
+
+  static bool is_guard(IrOp op) {
+    return op == IrOp::SLOAD || op == IrOp::VLOAD || op == IrOp::HREFK ||
+           (op >= IrOp::LT && op <= IrOp::NOTNIL);
+  }
+  // Instructions with effects beyond their value (never removed).
+  static bool has_effect(IrOp op) {
+    return op == IrOp::VSTORE || op == IrOp::CALL || op == IrOp::LOOP || op == IrOp::LOOPSTART || op == IrOp::PHI;
+  }
+  // Loop optimisation: pre-roll refs the copied body must not share (CSE)
+  // because their value changes from one iteration to the next.
+  void set_variant(std::vector<bool> v) { variant_ = std::move(v); }
+
+ private:
+  friend Ref fold_emit(IrBuffer& ir, IrIns ins);
+  using Key = std::tuple<int, int, int, int, Ref, Ref, int32_t, uint64_t>;
+  static Key key_of(const IrIns& ins);
+  Ref intern(const IrIns& ins);
+  void rebuild_cse();
+
+  std::vector<IrIns> ins_;
+  std::map<Key, Ref> consts_;
+  std::map<Key, Ref> cse_;  // pure instructions and guards by all their fields
+  Ref last_store_ = NO_REF;               // loads are not shared across a store
+  std::vector<bool> variant_;
+  std::vector<Snapshot> snaps_;
+  std::vector<SnapEntry> snap_entries_;
+  bool failed_ = false;
+  FoldStats stats_;
+};
+
+// Folding and CSE of one instruction (fold.cpp).
+Ref fold_emit(IrBuffer& ir, IrIns ins);
+// Loop optimisation (loop.cpp): copies the recorded iteration behind a
+// LOOPSTART marker through fold/CSE, so invariant instructions and guards
+// are shared with the first iteration (hoisted), and carries the modified
+// slots around the loop in PHIs. False (ir unchanged) when the loop is not
+// type-stable.
+bool loop_optimise(IrBuffer& ir);
+// Dead code elimination: drops pure instructions no guard, store, call or
+// snapshot needs, and renumbers (dce.cpp).
+void dce(IrBuffer& ir);
+
+// Small constructors used by the recorder and the tests.
+inline IrIns ir_ins(IrOp op, IrType t, Ref a = NO_REF, Ref b = NO_REF, int32_t aux = 0) {
+  IrIns i;
+  i.op = op;
+  i.type = t;
+  i.tag = t == IrType::Int ? Tag::Int : t == IrType::Num ? Tag::Float : t == IrType::Nil ? Tag::Nil
+        : t == IrType::False ? Tag::False : t == IrType::True ? Tag::True : Tag::Nil;
+  i.aux8 = 0;
+  i.a = a;
+  i.b = b;
+  i.aux = aux;
+  return i;
+}
+IrType ir_type_of(Tag t);
+
+}  // namespace luna::jit

@@ -1,0 +1,113 @@
+// Loop optimisation, after LuaJIT's LOOP pass. The recorded iteration
+// becomes a pre-roll; it is copied once more behind a LOOPSTART marker with
+// every operand substituted (a slot read at the start of the copy becomes
+// the value the pre-roll left in that slot). Re-emitting through fold/CSE
+// shares every instruction and guard whose operands did not change with
+// the pre-roll, which hoists them out of the loop. The slots the loop
+// modifies become PHIs: at the back-edge the copy's values move into the
+// registers of the pre-roll's, and the code jumps to LOOPSTART. Exits in the
+// copy restore, besides what the copy wrote, the PHI values of the slots it
+// has not rewritten yet.
+#include <map>
+
+#include "ir.hpp"
+
+namespace luna::jit {
+
+namespace {
+
+bool same_type(const IrIns& a, const IrIns& b) { return a.type == b.type && a.tag == b.tag; }
+
+}  // namespace
+
+bool loop_optimise(IrBuffer& ir) {
+  Ref loop = ir.size() - 1;
+  if (ir[loop].op != IrOp::LOOP) return false;
+  IrBuffer saved = ir;
+  const Snapshot ls = ir.snapshots()[static_cast<size_t>(ir[loop].snap)];
+  std::map<int, Ref> endval;  // slot -> value at the end of the pre-roll
+  for (uint32_t e = 0; e < ls.count; e++) {
+    const SnapEntry& se = ir.snap_entries()[ls.first + e];
+    endval[se.slot] = se.ref;
+  }
+  // Pre-roll values that differ between iterations may not be shared.
+  bool stores = false;
+  for (Ref r = 1; r < loop; r++) stores = stores || ir[r].op == IrOp::VSTORE;
+  std::vector<bool> variant(loop, false);
+  for (const auto& [slot, ref] : endval) variant[ref] = !ir.is_const(ref);
+  for (Ref r = 1; r < loop; r++) {
+    const IrIns& i = ir[r];
+    if (i.op == IrOp::SLOAD && endval.count(i.aux)) variant[r] = true;
+    if (stores && (i.op == IrOp::VLOAD || (i.op == IrOp::CALL && static_cast<Helper>(i.aux8) == Helper::TabLen)))
+      variant[r] = true;
+    if ((i.a != NO_REF && variant[i.a]) || (i.b != NO_REF && variant[i.b])) variant[r] = true;
+  }
+  ir.set_variant(variant);
+  IrIns& marker = ir.at(loop);
+  marker.op = IrOp::LOOPSTART;
+  int32_t loop_snap = marker.snap;
+  marker.snap = -1;
+
+  std::vector<Ref> subst(loop, NO_REF);
+  bool ok = true;
+  for (Ref r = 1; r < loop && ok; r++) {
+    const IrIns orig = ir[r];
+    if (ir.is_const(r)) {
+      subst[r] = r;
+      continue;
+    }
+    if (orig.op == IrOp::SLOAD) {
+      auto it = endval.find(orig.aux);
+      if (it == endval.end()) {
+        subst[r] = r;  // never written: the same value all along
+      } else {
+        subst[r] = it->second;
+        ok = same_type(ir[it->second], orig);  // a type-unstable loop
+      }
+      continue;
+    }
+    IrIns c = orig;
+    if (c.a != NO_REF) c.a = subst[c.a];
+    if (c.b != NO_REF) c.b = subst[c.b];
+    if ((c.a != NO_REF && !same_type(ir[c.a], ir[orig.a])) || (c.b != NO_REF && !same_type(ir[c.b], ir[orig.b]))) {
+      ok = false;
+      break;
+    }
+    if (c.snap >= 0) {
+      const Snapshot s = ir.snapshots()[static_cast<size_t>(c.snap)];
+      std::map<int, Ref> now;
+      for (const auto& [slot, ref] : endval) now[slot] = ref;
+      for (uint32_t e = 0; e < s.count; e++) {
+        const SnapEntry& se = ir.snap_entries()[s.first + e];
+        now[se.slot] = subst[se.ref];
+      }
+      std::vector<SnapEntry> entries;
+      for (const auto& [slot, ref] : now) entries.push_back(SnapEntry{slot, ref});
+      c.snap = static_cast<int32_t>(ir.add_snapshot(s.pc, entries));
+    }
+    subst[r] = ir.emit(c);
+    if (ir.failed()) ok = false;
+  }
+  if (ok) {
+    for (const auto& [slot, ref] : endval) {
+      Ref v1 = ir.is_const(ref) ? ref : subst[ref];
+      if (v1 == ref) continue;
+      if (!same_type(ir[v1], ir[ref])) {
+        ok = false;
+        break;
+      }
+      ir.emit_raw(ir_ins(IrOp::PHI, IrType::Void, ref, v1));
+    }
+  }
+  if (!ok) {
+    ir = saved;
+    return false;
+  }
+  IrIns back = ir_ins(IrOp::LOOP, IrType::Void, NO_REF, 1, saved[loop].aux);
+  back.snap = loop_snap;
+  ir.emit_raw(back);
+  ir.set_variant({});
+  return true;
+}
+
+}  // namespace luna::jit

@@ -1,0 +1,507 @@
+// Recording one loop iteration into IR. Every decision taken from the live
+// values (a type, a branch direction, an array bound, the node holding a key)
+// becomes a guard whose snapshot resumes the interpreter at the instruction
+// being recorded, before any of its effects: the guards of an instruction are
+// emitted before its stores and slot writes.
+#include "record.hpp"
+
+#include <cmath>
+
+namespace luna::jit {
+namespace {
+
+Tag slot_tag(const TValue& v) { return v.is_nil() ? Tag::Nil : v.tag; }
+
+bool falsy(const TValue& v) { return v.is_false_or_nil(); }
+
+}  // namespace
+
+Recorder::Recorder(Proto* p, CallInfo* ci, const Instruction* start) : proto_(p), ci_(ci), start_(start) {}
+
+RecordStatus Recorder::step(State* L, CallInfo* ci, const Instruction* pc) {
+  if (ci != ci_) return abort("left the loop's frame");
+  if (L->hookmask) return abort("hooks active");
+  if (pc == start_ && count_ > 0) {
+    IrIns lp = ir_ins(IrOp::LOOP, IrType::Void, NO_REF, NO_REF, count_);  // instructions per iteration
+    lp.snap = slots_.snapshot(ir_, start_);
+    ir_.emit_raw(lp);
+    return RecordStatus::Done;
+  }
+  if (++count_ > kMaxInstructions) return abort("trace too long");
+  base_ = ci->func + 1;
+  cl_ = ci->func->as_lclosure();
+  pc_ = pc;
+  RecordStatus st = record(L, pc);
+  if (st == RecordStatus::Continue && ir_.failed()) return abort("guard always fails");
+  return st;
+}
+
+Ref Recorder::slot(int s) {
+  Ref r = slots_.get(s);
+  if (r != NO_REF) return r;
+  Tag t = slot_tag(base_[s]);
+  IrIns i = ir_ins(IrOp::SLOAD, ir_type_of(t), NO_REF, NO_REF, s);
+  i.tag = t;
+  i.snap = slots_.snapshot(ir_, pc_);
+  r = ir_.emit(i);
+  slots_.loaded(s, r);
+  return r;
+}
+
+Ref Recorder::konst(const TValue& v) {
+  switch (v.tag) {
+    case Tag::Int: return ir_.kint(v.u.i);
+    case Tag::Float: return ir_.knum(v.u.n);
+    case Tag::Nil: return ir_.knil();
+    case Tag::False: return ir_.kbool(false);
+    case Tag::True: return ir_.kbool(true);
+    case Tag::ShortStr: case Tag::LongStr: return ir_.kgc(v.u.gc, v.tag);
+    default: return NO_REF;
+  }
+}
+
+Ref Recorder::guard(IrOp op, Ref a, Ref b) {
+  IrIns g = ir_ins(op, IrType::Void, a, b);
+  g.snap = slots_.snapshot(ir_, pc_);
+  return ir_.emit(g);
+}
+
+Ref Recorder::load_value(Ref ptr, const TValue& seen) {
+  Tag t = slot_tag(seen);
+  IrIns i = ir_ins(IrOp::VLOAD, ir_type_of(t), ptr);
+  i.tag = t;
+  i.snap = slots_.snapshot(ir_, pc_);
+  return ir_.emit(i);
+}
+
+Ref Recorder::to_num(Ref r) {
+  if (ir_[r].type == IrType::Num) return r;
+  return ir_.emit(ir_ins(IrOp::CONV, IrType::Num, r));
+}
+
+bool Recorder::arith(int op, int a, Ref rb, Ref rc, const TValue& vb, const TValue& vc) {
+  auto bin = [&](IrOp o, IrType t, Ref x, Ref y) { return ir_.emit(ir_ins(o, t, x, y)); };
+  auto call = [&](Helper h, IrType t, Ref x, Ref y) {
+    IrIns i = ir_ins(IrOp::CALL, t, x, y);
+    i.aux8 = static_cast<uint8_t>(h);
+    return ir_.emit(i);
+  };
+  Ref res = NO_REF;
+  bool ints = vb.is_int() && vc.is_int();
+  switch (op) {
+    case OP_BAND: case OP_BOR: case OP_BXOR: case OP_SHL: case OP_SHR: {
+      if (!ints) return false;
+      if (op == OP_BAND) res = bin(IrOp::BAND, IrType::Int, rb, rc);
+      else if (op == OP_BOR) res = bin(IrOp::BOR, IrType::Int, rb, rc);
+      else if (op == OP_BXOR) res = bin(IrOp::BXOR, IrType::Int, rb, rc);
+      else {
+        // x >> y is x << -y; constant in-range shifts are single instructions.
+        bool left = op == OP_SHL;
+        if (ir_.is_const(rc)) {
+          Integer n = ir_[rc].k.i;
+          if (!left) n = static_cast<Integer>(0u - static_cast<Unsigned>(n));
+          if (n >= 0 && n < 64) res = bin(IrOp::SHLK, IrType::Int, rb, ir_.kint(n));
+          else if (n < 0 && n > -64) res = bin(IrOp::SHRK, IrType::Int, rb, ir_.kint(-n));
+          else res = ir_.kint(0);
+        } else {
+          Ref amount = left ? rc : bin(IrOp::NEG, IrType::Int, rc, NO_REF);
+          res = call(Helper::Shl, IrType::Int, rb, amount);
+        }
+      }
+      break;
+    }
+    case OP_ADD: case OP_SUB: case OP_MUL: case OP_MOD: case OP_IDIV:
+      if (ints) {
+        if (op == OP_ADD) res = bin(IrOp::ADD, IrType::Int, rb, rc);
+        else if (op == OP_SUB) res = bin(IrOp::SUB, IrType::Int, rb, rc);
+        else if (op == OP_MUL) res = bin(IrOp::MUL, IrType::Int, rb, rc);
+        else {
+          // Division by zero raises in the interpreter: leave before it.
+          if (vc.u.i == 0) return false;
+          if (!ir_.is_const(rc)) guard(IrOp::NE, rc, ir_.kint(0));
+          res = call(op == OP_MOD ? Helper::IntMod : Helper::IntIdiv, IrType::Int, rb, rc);
+        }
+        break;
+      }
+      [[fallthrough]];
+    case OP_DIV: case OP_POW: {
+      if (!vb.is_number() || !vc.is_number()) return false;
+      Ref x = to_num(rb), y = to_num(rc);
+      switch (op) {
+        case OP_ADD: res = bin(IrOp::ADD, IrType::Num, x, y); break;
+        case OP_SUB: res = bin(IrOp::SUB, IrType::Num, x, y); break;
+        case OP_MUL: res = bin(IrOp::MUL, IrType::Num, x, y); break;
+        case OP_DIV: res = bin(IrOp::DIV, IrType::Num, x, y); break;
+        case OP_IDIV: res = ir_.emit(ir_ins(IrOp::FLOOR, IrType::Num, bin(IrOp::DIV, IrType::Num, x, y))); break;
+        case OP_MOD: res = call(Helper::NumMod, IrType::Num, x, y); break;
+        case OP_POW: res = call(Helper::NumPow, IrType::Num, x, y); break;
+        default: return false;
+      }
+      break;
+    }
+    default:
+      return false;
+  }
+  slots_.set(a, res);
+  return true;
+}
+
+// Guards that the comparison `a op b` comes out as `cond` (op is LT, LE or
+// EQ; GT and GE arrive with swapped operands). Numbers only.
+bool Recorder::compare(OpCode op, Ref ra, Ref rb, const TValue& va, const TValue& vb, bool cond) {
+  if (!va.is_number() || !vb.is_number()) return false;
+  if (va.tag != vb.tag) {
+    // Integer against float: exact through a float conversion while the
+    // integer stays within +-2^53 (guarded), as 5.4 compares them exactly.
+    constexpr Integer kExact = Integer(1) << 53;
+    for (int side = 0; side < 2; side++) {
+      const TValue& v = side == 0 ? va : vb;
+      Ref& r = side == 0 ? ra : rb;
+      if (!v.is_int()) continue;
+      if (v.u.i > kExact || v.u.i < -kExact) return false;
+      guard(IrOp::LE, r, ir_.kint(kExact));
+      guard(IrOp::GE, r, ir_.kint(-kExact));
+      r = to_num(r);
+    }
+  }
+  bool ints = va.is_int() && vb.is_int();
+  IrOp g;
+  if (op == OP_EQ) g = cond ? IrOp::EQ : IrOp::NE;
+  else if (op == OP_LT) g = cond ? IrOp::LT : (ints ? IrOp::GE : IrOp::NLT);
+  else g = cond ? IrOp::LE : (ints ? IrOp::GT : IrOp::NLE);
+  guard(g, ra, rb);
+  return true;
+}
+
+Ref Recorder::upvalue_ptr(int n) {
+  Ref cl = ir_.emit(ir_ins(IrOp::CLOSURE, IrType::Ptr));
+  IrIns uv = ir_ins(IrOp::FLOAD, IrType::Ptr, cl, NO_REF, n);
+  uv.aux8 = static_cast<uint8_t>(Field::ClUpval);
+  IrIns v = ir_ins(IrOp::FLOAD, IrType::Ptr, ir_.emit(uv));
+  v.aux8 = static_cast<uint8_t>(Field::UvValue);
+  return ir_.emit(v);
+}
+
+Ref Recorder::table_slot(Ref t, const Table* h, Ref key, const TValue& kv) {
+  auto field = [&](Field f, IrType ty) {
+    IrIns i = ir_ins(IrOp::FLOAD, ty, t);
+    i.aux8 = static_cast<uint8_t>(f);
+    return ir_.emit(i);
+  };
+  if (kv.is_int()) {
+    if (static_cast<uint64_t>(kv.u.i) - 1 >= h->asize) return NO_REF;
+    Ref arr = field(Field::TabArray, IrType::Ptr);
+    Ref asize = field(Field::TabAsize, IrType::Int);
+    guard(IrOp::ULT, ir_.emit(ir_ins(IrOp::SUB, IrType::Int, key, ir_.kint(1))), asize);
+    return ir_.emit(ir_ins(IrOp::AREF, IrType::Ptr, arr, key));
+  }
+  if (kv.tag != Tag::ShortStr) return NO_REF;
+  String* s = kv.as_string();
+  const Node* n = &h->node[s->hash & ((1u << h->lsizenode) - 1)];
+  for (;;) {
+    if (n->key.tag == Tag::ShortStr && n->key.u.gc == s) break;
+    if (n->next == 0) return NO_REF;
+    n += n->next;
+  }
+  Ref kref = ir_.kgc(s, Tag::ShortStr);
+  if (key != kref) guard(IrOp::EQ, key, kref);
+  guard(IrOp::EQ, field(Field::TabLsizenode, IrType::Int), ir_.kint(h->lsizenode));
+  IrIns hk = ir_ins(IrOp::HREFK, IrType::Ptr, field(Field::TabNode, IrType::Ptr), kref,
+                    static_cast<int32_t>(n - h->node));
+  hk.snap = slots_.snapshot(ir_, pc_);
+  return ir_.emit(hk);
+}
+
+bool Recorder::get_table(int a, Ref t, const TValue& tv, Ref key, const TValue& kv) {
+  if (!tv.is_table()) return false;
+  Table* h = tv.as_table();
+  const TValue* seen = kv.is_int() ? table_get_int(h, kv.u.i) : kv.tag == Tag::ShortStr ? table_get_short_str(h, kv.as_string()) : nullptr;
+  // A nil result goes through __index in the interpreter.
+  if (seen == nullptr || seen->is_nil()) return false;
+  Ref p = table_slot(t, h, key, kv);
+  if (p == NO_REF) return false;
+  slots_.set(a, load_value(p, *seen));
+  return true;
+}
+
+bool Recorder::set_table(Ref t, const TValue& tv, Ref key, const TValue& kv, Ref val) {
+  if (!tv.is_table() || val == NO_REF) return false;
+  Table* h = tv.as_table();
+  const TValue* seen = kv.is_int() ? table_get_int(h, kv.u.i) : kv.tag == Tag::ShortStr ? table_get_short_str(h, kv.as_string()) : nullptr;
+  // Storing into a nil slot may run __newindex or create a key.
+  if (seen == nullptr || seen->is_nil()) return false;
+  Ref p = table_slot(t, h, key, kv);
+  if (p == NO_REF) return false;
+  guard(IrOp::NOTNIL, p, NO_REF);
+  ir_.emit(ir_ins(IrOp::VSTORE, IrType::Void, p, val));
+  if (ir_[val].type == IrType::Gc && is_collectable_tag(ir_[val].tag)) {
+    IrIns b = ir_ins(IrOp::CALL, IrType::Void, t);
+    b.aux8 = static_cast<uint8_t>(Helper::BarrierBack);
+    ir_.emit(b);
+  }
+  return true;
+}
+
+RecordStatus Recorder::record(State*, const Instruction* pc) {
+  Instruction i = *pc;
+  OpCode op = get_op(i);
+  int a = getarg_A(i);
+  const TValue* k = proto_->k;
+  TValue* base = base_;
+  auto rkc = [&]() { return getarg_k(i) ? konst(k[getarg_C(i)]) : slot(getarg_C(i)); };
+  switch (op) {
+    case OP_MOVE: slots_.set(a, slot(getarg_B(i))); break;
+    case OP_LOADI: slots_.set(a, ir_.kint(getarg_sBx(i))); break;
+    case OP_LOADF: slots_.set(a, ir_.knum(static_cast<Number>(getarg_sBx(i)))); break;
+    case OP_LOADK: {
+      Ref r = konst(k[getarg_Bx(i)]);
+      if (r == NO_REF) return abort("constant type");
+      slots_.set(a, r);
+      break;
+    }
+    case OP_LOADFALSE: case OP_LFALSESKIP: slots_.set(a, ir_.kbool(false)); break;
+    case OP_LOADTRUE: slots_.set(a, ir_.kbool(true)); break;
+    case OP_LOADNIL:
+      for (int b = getarg_B(i); b >= 0; b--) slots_.set(a + b, ir_.knil());
+      break;
+    case OP_GETUPVAL: {
+      Ref p = upvalue_ptr(getarg_B(i));
+      slots_.set(a, load_value(p, *cl_->upvals[getarg_B(i)]->v));
+      break;
+    }
+    case OP_SETUPVAL: {
+      Ref v = slot(a);
+      int n = getarg_B(i);
+      Ref p = upvalue_ptr(n);
+      ir_.emit(ir_ins(IrOp::VSTORE, IrType::Void, p, v));
+      if (ir_[v].type == IrType::Gc && is_collectable_tag(ir_[v].tag)) {
+        Ref cl = ir_.emit(ir_ins(IrOp::CLOSURE, IrType::Ptr));
+        IrIns uv = ir_ins(IrOp::FLOAD, IrType::Ptr, cl, NO_REF, n);
+        uv.aux8 = static_cast<uint8_t>(Field::ClUpval);
+        IrIns b = ir_ins(IrOp::CALL, IrType::Void, ir_.emit(uv), v);
+        b.aux8 = static_cast<uint8_t>(Helper::BarrierObj);
+        ir_.emit(b);
+      }
+      break;
+    }
+    case OP_GETTABUP: case OP_SETTABUP: {
+      int n = op == OP_GETTABUP ? getarg_B(i) : a;
+      const TValue* upv = cl_->upvals[n]->v;
+      if (!upv->is_table()) return abort("_ENV is not a table");
+      Ref t = load_value(upvalue_ptr(n), *upv);
+      if (op == OP_GETTABUP) {
+        const TValue& key = k[getarg_C(i)];
+        if (!get_table(a, t, *upv, konst(key), key)) return abort("global lookup");
+      } else {
+        const TValue& key = k[getarg_B(i)];
+        if (!set_table(t, *upv, konst(key), key, rkc())) return abort("global store");
+      }
+      break;
+    }
+    case OP_GETTABLE:
+      if (!get_table(a, slot(getarg_B(i)), base[getarg_B(i)], slot(getarg_C(i)), base[getarg_C(i)]))
+        return abort("table read");
+      break;
+    case OP_GETI: {
+      TValue key = TValue::integer(getarg_C(i));
+      if (!get_table(a, slot(getarg_B(i)), base[getarg_B(i)], ir_.kint(getarg_C(i)), key)) return abort("table read");
+      break;
+    }
+    case OP_GETFIELD: {
+      const TValue& key = k[getarg_C(i)];
+      if (!get_table(a, slot(getarg_B(i)), base[getarg_B(i)], konst(key), key)) return abort("table read");
+      break;
+    }
+    case OP_SETTABLE:
+      if (!set_table(slot(a), base[a], slot(getarg_B(i)), base[getarg_B(i)], rkc())) return abort("table write");
+      break;
+    case OP_SETI: {
+      TValue key = TValue::integer(getarg_B(i));
+      if (!set_table(slot(a), base[a], ir_.kint(getarg_B(i)), key, rkc())) return abort("table write");
+      break;
+    }
+    case OP_SETFIELD: {
+      const TValue& key = k[getarg_B(i)];
+      if (!set_table(slot(a), base[a], konst(key), key, rkc())) return abort("table write");
+      break;
+    }
+    case OP_ADDI: {
+      TValue im = TValue::integer(getarg_sC(i));
+      if (!arith(OP_ADD, a, slot(getarg_B(i)), ir_.kint(getarg_sC(i)), base[getarg_B(i)], im)) return abort("arithmetic type");
+      break;
+    }
+    case OP_ADDK: case OP_SUBK: case OP_MULK: case OP_MODK: case OP_POWK: case OP_DIVK: case OP_IDIVK:
+    case OP_BANDK: case OP_BORK: case OP_BXORK: {
+      static_assert(OP_ADD - OP_ADDK == OP_BAND - OP_BANDK);
+      int base_op = op - OP_ADDK + OP_ADD;
+      const TValue& kc = k[getarg_C(i)];
+      if (!arith(base_op, a, slot(getarg_B(i)), konst(kc), base[getarg_B(i)], kc)) return abort("arithmetic type");
+      break;
+    }
+    case OP_SHRI: {
+      TValue im = TValue::integer(getarg_sC(i));
+      if (!arith(OP_SHR, a, slot(getarg_B(i)), ir_.kint(getarg_sC(i)), base[getarg_B(i)], im)) return abort("arithmetic type");
+      break;
+    }
+    case OP_SHLI: {
+      TValue im = TValue::integer(getarg_sC(i));
+      if (!arith(OP_SHL, a, ir_.kint(getarg_sC(i)), slot(getarg_B(i)), im, base[getarg_B(i)])) return abort("arithmetic type");
+      break;
+    }
+    case OP_ADD: case OP_SUB: case OP_MUL: case OP_MOD: case OP_POW: case OP_DIV: case OP_IDIV:
+    case OP_BAND: case OP_BOR: case OP_BXOR: case OP_SHL: case OP_SHR:
+      if (!arith(op, a, slot(getarg_B(i)), slot(getarg_C(i)), base[getarg_B(i)], base[getarg_C(i)]))
+        return abort("arithmetic type");
+      break;
+    case OP_UNM: {
+      const TValue& v = base[getarg_B(i)];
+      if (!v.is_number()) return abort("arithmetic type");
+      slots_.set(a, ir_.emit(ir_ins(IrOp::NEG, v.is_int() ? IrType::Int : IrType::Num, slot(getarg_B(i)))));
+      break;
+    }
+    case OP_BNOT:
+      if (!base[getarg_B(i)].is_int()) return abort("arithmetic type");
+      slots_.set(a, ir_.emit(ir_ins(IrOp::BNOT, IrType::Int, slot(getarg_B(i)))));
+      break;
+    case OP_NOT:
+      slot(getarg_B(i));  // its type guard decides the result
+      slots_.set(a, ir_.kbool(falsy(base[getarg_B(i)])));
+      break;
+    case OP_LEN: {
+      const TValue& v = base[getarg_B(i)];
+      Ref r = slot(getarg_B(i));
+      IrIns f = ir_ins(IrOp::FLOAD, IrType::Int, r);
+      if (v.is_string()) {
+        f.aux8 = static_cast<uint8_t>(Field::StrLen);
+        slots_.set(a, ir_.emit(f));
+      } else if (v.is_table() && v.as_table()->metatable == nullptr) {
+        f.type = IrType::Ptr;
+        f.aux8 = static_cast<uint8_t>(Field::TabMeta);
+        guard(IrOp::EQ, ir_.emit(f), ir_.kptr(nullptr));
+        IrIns c = ir_ins(IrOp::CALL, IrType::Int, r);
+        c.aux8 = static_cast<uint8_t>(Helper::TabLen);
+        slots_.set(a, ir_.emit(c));
+      } else {
+        return abort("length of this type");
+      }
+      break;
+    }
+    case OP_JMP: {
+      const Instruction* target = pc + 1 + getarg_sJ(i);
+      if (target <= pc && target != start_) return abort("inner loop");
+      break;
+    }
+    case OP_EQ: case OP_LT: case OP_LE: {
+      const TValue& va = base[a];
+      const TValue& vb = base[getarg_B(i)];
+      Ref ra = slot(a), rb = slot(getarg_B(i));
+      if (va.is_number() && vb.is_number()) {
+        // Integers beyond 2^53 abort in compare(), so as_number is exact here.
+        bool both = va.is_int() && vb.is_int();
+        bool cond = op == OP_EQ ? (both ? va.u.i == vb.u.i : va.as_number() == vb.as_number())
+                  : op == OP_LT ? (both ? va.u.i < vb.u.i : va.as_number() < vb.as_number())
+                                : (both ? va.u.i <= vb.u.i : va.as_number() <= vb.as_number());
+        if (!compare(op, ra, rb, va, vb, cond)) return abort("integer beyond 2^53 against a float");
+      } else if (op != OP_EQ) {
+        return abort("comparison of non-numbers");
+      } else if (basic_type(va.tag) != basic_type(vb.tag)) {
+        // Different types are never equal: the type guards decide.
+      } else if (va.tag != vb.tag) {
+        return abort("equality of mixed variants");
+      } else if (va.tag == Tag::Nil || va.tag == Tag::False || va.tag == Tag::True) {
+        // Same tag: equal.
+      } else if (va.tag == Tag::ShortStr || va.tag == Tag::LClosure || va.tag == Tag::LightFn ||
+                 va.tag == Tag::LightUd || va.tag == Tag::NClosure || va.u.gc == vb.u.gc) {
+        guard(va.u.gc == vb.u.gc ? IrOp::EQ : IrOp::NE, ra, rb);
+      } else {
+        return abort("equality may call __eq");
+      }
+      break;
+    }
+    case OP_EQK: {
+      const TValue& va = base[a];
+      const TValue& kb = k[getarg_B(i)];
+      Ref ra = slot(a);
+      if (va.is_number() && kb.is_number()) {
+        bool both = va.is_int() && kb.is_int();
+        bool cond = both ? va.u.i == kb.u.i : va.as_number() == kb.as_number();
+        if (!compare(OP_EQ, ra, konst(kb), va, kb, cond)) return abort("integer beyond 2^53 against a float");
+      } else if (basic_type(va.tag) != basic_type(kb.tag)) {
+        // never equal
+      } else if (va.tag == Tag::ShortStr && kb.tag == Tag::ShortStr) {
+        guard(va.u.gc == kb.u.gc ? IrOp::EQ : IrOp::NE, ra, konst(kb));
+      } else if (va.tag == kb.tag && (va.tag == Tag::Nil || va.tag == Tag::False || va.tag == Tag::True)) {
+        // equal
+      } else {
+        return abort("constant equality of this type");
+      }
+      break;
+    }
+    case OP_EQI: case OP_LTI: case OP_LEI: case OP_GTI: case OP_GEI: {
+      const TValue& va = base[a];
+      if (!va.is_number()) return abort("comparison of non-numbers");
+      int im = getarg_sB(i);
+      Ref ra = slot(a);
+      Ref rk = va.is_int() ? ir_.kint(im) : ir_.knum(static_cast<Number>(im));
+      TValue vk = va.is_int() ? TValue::integer(im) : TValue::number(static_cast<Number>(im));
+      Number x = va.as_number(), y = static_cast<Number>(im);
+      bool cond;
+      // Small immediates are exact as floats, so one formula covers both types.
+      switch (op) {
+        case OP_EQI: cond = x == y; compare(OP_EQ, ra, rk, va, vk, cond); break;
+        case OP_LTI: cond = x < y; compare(OP_LT, ra, rk, va, vk, cond); break;
+        case OP_LEI: cond = x <= y; compare(OP_LE, ra, rk, va, vk, cond); break;
+        case OP_GTI: cond = x > y; compare(OP_LT, rk, ra, vk, va, cond); break;
+        default: cond = x >= y; compare(OP_LE, rk, ra, vk, va, cond); break;
+      }
+      break;
+    }
+    case OP_TEST:
+      slot(a);  // the type guard decides the branch
+      break;
+    case OP_TESTSET: {
+      Ref rb = slot(getarg_B(i));
+      if (falsy(base[getarg_B(i)]) != static_cast<bool>(getarg_k(i))) slots_.set(a, rb);
+      break;
+    }
+    case OP_FORLOOP: {
+      const Instruction* target = pc + 1 - getarg_Bx(i);
+      if (target != start_) return abort("inner loop");
+      if (base[a + 2].is_int()) {
+        if (base[a + 1].u.i == 0) {
+          retryable_ = true;
+          return abort("loop ends while recording");
+        }
+        Ref count = slot(a + 1), step = slot(a + 2), idx = slot(a);
+        guard(IrOp::NE, count, ir_.kint(0));
+        Ref nidx = ir_.emit(ir_ins(IrOp::ADD, IrType::Int, idx, step));
+        slots_.set(a + 1, ir_.emit(ir_ins(IrOp::SUB, IrType::Int, count, ir_.kint(1))));
+        slots_.set(a, nidx);
+        slots_.set(a + 3, nidx);
+      } else {
+        Number st = base[a + 2].u.n, lim = base[a + 1].u.n, nx = base[a].u.n + st;
+        if (!(st > 0 ? nx <= lim : lim <= nx)) {
+          retryable_ = true;
+          return abort("loop ends while recording");
+        }
+        Ref idx = slot(a), limit = slot(a + 1), step = slot(a + 2);
+        Ref nidx = ir_.emit(ir_ins(IrOp::ADD, IrType::Num, idx, step));
+        if (st > 0) {
+          guard(IrOp::GT, step, ir_.knum(0));
+          guard(IrOp::LE, nidx, limit);
+        } else {
+          guard(IrOp::NLT, ir_.knum(0), step);  // not (0 < step), as the interpreter tests it
+          guard(IrOp::LE, limit, nidx);
+        }
+        slots_.set(a, nidx);
+        slots_.set(a + 3, nidx);
+      }
+      break;
+    }
+    default:
+      return abort(op_info[op].name);
+  }
+  return RecordStatus::Continue;
+}
+
+}  // namespace luna::jit

@@ -1,0 +1,67 @@
+// The trace recorder. Started at the first instruction of a hot loop, it is
+// shown every instruction before the interpreter executes it, with the live
+// frame, and emits IR for it: a guard for every fact about the current values
+// it relies on (types, integer vs float, array bounds, hash slot keys, branch
+// directions), the operation itself, and the slot writes. Recording ends when
+// control comes back to the loop start; anything it does not cover aborts
+// with a reason.
+#pragma once
+
+#include "ir.hpp"
+#include "snapshot.hpp"
+#include "state.hpp"
+
+namespace luna::jit {
+
+enum class RecordStatus { Continue, Done, Abort };
+
+class Recorder {
+ public:
+  static constexpr int kMaxInstructions = 400;
+
+  Recorder(Proto* p, CallInfo* ci, const Instruction* start);
+  // Before the interpreter executes *pc in frame ci.
+  RecordStatus step(State* L, CallInfo* ci, const Instruction* pc);
+
+  const char* abort_reason() const { return reason_; }
+  // The abort says nothing against the loop (it only happened to end while
+  // being recorded): it does not count towards blacklisting.
+  bool retryable() const { return retryable_; }
+  IrBuffer& ir() { return ir_; }
+  Proto* proto() const { return proto_; }
+  const Instruction* start() const { return start_; }
+
+ private:
+  RecordStatus record(State* L, const Instruction* pc);
+  RecordStatus abort(const char* why) {
+    reason_ = why;
+    return RecordStatus::Abort;
+  }
+
+  Ref slot(int s);                     // current value of R[s]
+  Ref konst(const TValue& v);          // an IR constant for a Lua constant (NO_REF: unsupported)
+  Ref guard(IrOp op, Ref a, Ref b);     // emits a guard with the current snapshot
+  Ref load_value(Ref ptr, const TValue& seen);  // typed load of a TValue
+  bool arith(int op, int a, Ref rb, Ref rc, const TValue& vb, const TValue& vc);
+  bool compare(OpCode op, Ref ra, Ref rb, const TValue& va, const TValue& vb, bool cond);
+  Ref to_num(Ref r);
+  // Table access: the address of t[key] (non-nil slot) or NO_REF.
+  Ref table_slot(Ref t, const Table* h, Ref key, const TValue& kv);
+  bool get_table(int a, Ref t, const TValue& tv, Ref key, const TValue& kv);
+  bool set_table(Ref t, const TValue& tv, Ref key, const TValue& kv, Ref val);
+  Ref upvalue_ptr(int n);
+
+  Proto* proto_;
+  CallInfo* ci_;
+  const Instruction* start_;
+  const Instruction* pc_ = nullptr;  // instruction being recorded
+  TValue* base_ = nullptr;
+  LClosure* cl_ = nullptr;
+  int count_ = 0;
+  const char* reason_ = nullptr;
+  bool retryable_ = false;
+  IrBuffer ir_;
+  SlotState slots_;
+};
+
+}  // namespace luna::jit

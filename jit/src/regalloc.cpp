@@ -1,0 +1,135 @@
+// Linear scan (Poletto and Sarkar) with eviction of the furthest-ending value.
+#include "regalloc.hpp"
+
+#include <algorithm>
+
+namespace luna::jit {
+
+RegSet RegSet::x64() {
+  // Reserved: rsp, r12 (State*), r13 (base), r10/r11 and xmm14/xmm15 (scratch).
+  RegSet r;
+  r.gpr = {0, 1, 2, 6, 7, 8, 9, 3, 5, 14, 15};
+  r.gpr_saved = {3, 5, 14, 15};
+  for (int i = 0; i < 14; i++) r.xmm.push_back(i);
+  return r;
+}
+
+bool needs_reg(const IrIns& i) {
+  if (i.op <= IrOp::KTRUE) return false;  // constants are immediates
+  return i.type == IrType::Int || i.type == IrType::Num || i.type == IrType::Gc || i.type == IrType::Ptr;
+}
+
+namespace {
+
+bool caller_saved_gpr(int r) { return !(r == 3 || r == 5 || (r >= 12 && r <= 15)); }
+
+}  // namespace
+
+Allocation allocate(const IrBuffer& ir, const RegSet& regs) {
+  Allocation al;
+  Ref n = ir.size();
+  al.iv.resize(n);
+  auto use = [&](Ref v, Ref pos) {
+    if (v != NO_REF && pos > al.iv[v].end) al.iv[v].end = pos;
+  };
+  const auto& snaps = ir.snapshots();
+  const auto& ents = ir.snap_entries();
+  for (Ref r = 1; r < n; r++) {
+    const IrIns& i = ir[r];
+    al.iv[r].start = r;
+    al.iv[r].fpr = i.type == IrType::Num;
+    use(i.a, r);
+    use(i.b, r);
+    if (i.snap >= 0) {
+      const Snapshot& s = snaps[static_cast<size_t>(i.snap)];
+      for (uint32_t e = 0; e < s.count; e++) use(ents[s.first + e].ref, r);
+    }
+    if (i.op == IrOp::CALL) al.calls.push_back(r);
+  }
+  // In an optimised loop, whatever the loop uses from before LOOPSTART is
+  // live until the back-edge.
+  Ref loop_start = 0;
+  int nphi = 0;
+  for (Ref r = 1; r < n; r++) {
+    if (ir[r].op == IrOp::LOOPSTART) loop_start = r;
+    if (ir[r].op == IrOp::PHI) nphi++;
+  }
+  if (loop_start != 0)
+    for (Ref r = 1; r < loop_start; r++)
+      if (al.iv[r].end >= loop_start) al.iv[r].end = n - 1;
+  auto crosses_call = [&](const Interval& v) {
+    for (Ref c : al.calls)
+      if (v.start < c && c < v.end) return true;
+    return false;
+  };
+
+  std::vector<Ref> active;
+  std::vector<bool> gpr_free(16, false), xmm_free(16, false);
+  for (int g : regs.gpr) gpr_free[static_cast<size_t>(g)] = true;
+  for (int x : regs.xmm) xmm_free[static_cast<size_t>(x)] = true;
+
+  for (Ref r = 1; r < n; r++) {
+    if (!needs_reg(ir[r])) continue;
+    Interval& cur = al.iv[r];
+    if (cur.end == 0) cur.end = r;  // defined but unused: still needs a target
+    // Expire values whose last use is before this definition.
+    for (size_t k = 0; k < active.size();) {
+      Interval& a = al.iv[active[k]];
+      if (a.end < r) {
+        (a.fpr ? xmm_free : gpr_free)[static_cast<size_t>(a.reg)] = true;
+        active.erase(active.begin() + static_cast<long>(k));
+      } else {
+        k++;
+      }
+    }
+    std::vector<bool>& free = cur.fpr ? xmm_free : gpr_free;
+    int pick = -1;
+    if (!cur.fpr && crosses_call(cur))
+      for (int g : regs.gpr_saved)
+        if (gpr_free[static_cast<size_t>(g)]) { pick = g; break; }
+    if (pick < 0)
+      for (int g : cur.fpr ? regs.xmm : regs.gpr)
+        if (free[static_cast<size_t>(g)]) { pick = g; break; }
+    if (pick >= 0) {
+      cur.reg = pick;
+      free[static_cast<size_t>(pick)] = false;
+      active.push_back(r);
+      continue;
+    }
+    // No register: evict whichever of the same class ends last.
+    Ref victim = r;
+    for (Ref a : active)
+      if (al.iv[a].fpr == cur.fpr && al.iv[a].end > al.iv[victim].end) victim = a;
+    if (victim == r) {
+      cur.spill = al.nspill++;
+      cur.spill_from = r - 1;  // the definition writes only memory
+      continue;
+    }
+    Interval& v = al.iv[victim];
+    v.spill = al.nspill++;
+    v.spill_from = r - 1;
+    cur.reg = v.reg;
+    active.erase(std::find(active.begin(), active.end(), victim));
+    active.push_back(r);
+  }
+  // Caller-saved registers do not survive a call: give such values a slot,
+  // written at the definition, to reload from after the call.
+  for (Ref c : al.calls) {
+    for (Ref r = 1; r < c; r++) {
+      Interval& v = al.iv[r];
+      if (!needs_reg(ir[r]) || !(v.start < c && c < v.end) || !v.in_reg(c) || v.spill >= 0) continue;
+      if (v.fpr || caller_saved_gpr(v.reg)) v.spill = al.nspill++;
+    }
+  }
+  if (loop_start != 0) {
+    for (Ref r = 1; r < loop_start; r++) {
+      const Interval& v = al.iv[r];
+      if (needs_reg(ir[r]) && v.end == n - 1 && (v.reg < 0 || v.spill_from != UINT32_MAX)) al.ok = false;
+    }
+    al.phi_slots = al.nspill;
+    al.nspill += nphi;
+  }
+  return al;
+}
+
+}  // namespace luna::jit

@@ -1,0 +1,18 @@
+// Snapshots: the restore list for one guard.
+#include "snapshot.hpp"
+
+namespace luna::jit {
+
+int32_t SlotState::snapshot(IrBuffer& ir, const Instruction* pc) const {
+  std::vector<SnapEntry> entries;
+  for (size_t s = 0; s < cur_.size(); s++) {
+    if (!written_[s]) continue;
+    Ref r = cur_[s];
+    // A slot written back with the value just loaded from it needs nothing.
+    if (ir[r].op == IrOp::SLOAD && ir[r].aux == static_cast<int32_t>(s)) continue;
+    entries.push_back(SnapEntry{static_cast<int>(s), r});
+  }
+  return static_cast<int32_t>(ir.add_snapshot(pc, entries));
+}
+
+}  // namespace luna::jit

@@ -1,0 +1,241 @@
+// Differential test of the trace JIT: random loop programs from a seeded
+// generator (or the Lua files given on the command line) run once with the
+// JIT off and once in stress mode (every loop recorded at its first
+// iteration); their printed output, including any error message, must be
+// identical.
+//
+//   luna-jit-diff [--seed S] [--count N] [--seconds T] [--show] [--verbose] [file.lua ...]
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "jit_seam.hpp"
+#include "luna/vm.hpp"
+#include "state.hpp"
+
+namespace {
+
+// Output capture: print appends to a buffer; values print with their
+// subtype and floats in hex, so int/float and every bit of a float count.
+const char* kPrelude = R"(
+local out, fmt, mtype, tostring = {}, string.format, math.type, tostring
+local function show(v)
+  local mt = mtype(v)
+  if mt == "float" then
+    if v ~= v then return "nan" end
+    return fmt("%a", v)
+  elseif mt == "integer" then
+    return "i" .. tostring(v)
+  end
+  return tostring(v)
+end
+function print(...)
+  local n = select("#", ...)
+  local t = {...}
+  for i = 1, n do t[i] = show(t[i]) end
+  out[#out + 1] = table.concat(t, " ")
+end
+function __output() return table.concat(out, "\n") end
+)";
+
+bool verbose = false;
+
+std::string run(const std::string& source, const std::string& name, bool stress, luna::JitStats* stats) {
+  luna::Vm vm;
+  luna::State* L = vm.state();
+  luna::JitOptions o = luna::JitOptions::stress();
+  o.verbose = verbose;
+  if (stress) luna::jit_set_options(L, o);
+  else luna::jit_set_enabled(L, false);
+  vm.eval(kPrelude, "=prelude");
+  std::string err;
+  try {
+    vm.eval(source, name);
+  } catch (const luna::LuaError& e) {
+    err = std::string("\nerror: ") + e.what();
+  }
+  if (stats != nullptr) *stats = luna::jit_stats(L);
+  return vm.eval("return __output()")[0].as_string() + err;
+}
+
+// ---- the generator ----
+class Gen {
+ public:
+  explicit Gen(uint32_t seed) : rng_(seed) {}
+
+  std::string program() {
+    out_.str("");
+    out_ << "local a, b, c, d = " << int_lit() << ", " << num_lit() << ", " << int_lit() << ", " << num_lit() << "\n";
+    out_ << "local t = {";
+    for (int i = 0; i < 8; i++) out_ << (i ? ", " : "") << (pick(2) ? int_lit() : num_lit());
+    out_ << "}\nlocal s = {x = " << int_lit() << ", y = " << num_lit() << "}\n";
+    out_ << "G1, G2 = " << int_lit() << ", " << num_lit() << "\n";
+    out_ << "local up = " << int_lit() << "\n";
+    out_ << "local function f()\n";
+    int loops = 1 + pick(3);
+    for (int i = 0; i < loops; i++) loop(1);
+    out_ << "end\nf()\nprint(a, b, c, d, up, G1, G2, s.x, s.y, #t)\n";
+    out_ << "for i = 1, #t do print(t[i]) end\n";
+    return out_.str();
+  }
+
+ private:
+  int pick(int n) { return static_cast<int>(rng_() % static_cast<uint32_t>(n)); }
+  std::string int_lit() {
+    static const char* const special[] = {"0", "1", "-1", "math.maxinteger", "math.mininteger", "3", "-7", "1000000007"};
+    if (pick(4) == 0) return special[pick(8)];
+    return std::to_string(pick(200) - 100);
+  }
+  std::string num_lit() {
+    static const char* const special[] = {"0.0", "-0.0", "0.5", "1e308", "-2.5", "(0/0)", "math.huge", "3.0"};
+    if (pick(4) == 0) return special[pick(8)];
+    return std::to_string(pick(2000) - 1000) + "." + std::to_string(pick(100)) ;
+  }
+  std::string var() {
+    static const char* const vars[] = {"a", "b", "c", "d", "up", "G1", "G2", "s.x", "s.y"};
+    return vars[pick(9)];
+  }
+  std::string int_var() {
+    static const char* const vars[] = {"a", "c", "up", "G1", "s.x"};
+    return pick(3) == 0 ? loopvar_int() : vars[pick(5)];
+  }
+  std::string index() { return "t[(" + loopvar_int() + ") % #t + 1]"; }
+  std::string loopvar_int() { return depth_vars_.empty() ? "1" : depth_vars_[static_cast<size_t>(pick(static_cast<int>(depth_vars_.size())))]; }
+  std::string expr(int depth) {
+    if (depth > 2 || pick(3) == 0) {
+      switch (pick(6)) {
+        case 0: return int_lit();
+        case 1: return num_lit();
+        case 2: return index();
+        case 3: return loopvar_int();
+        default: return var();
+      }
+    }
+    static const char* const ops[] = {"+", "-", "*", "/", "//", "%", "&", "|", "~", "<<", ">>", "^"};
+    int op = pick(12);
+    std::string l = expr(depth + 1), r = expr(depth + 1);
+    if (op >= 6 && op <= 10) {
+      // Bitwise operands: integers mostly (a float without an integer
+      // value raises, in both modes alike, and ends the program early).
+      if (pick(4) != 0) l = "(" + int_var() + ")";
+      r = pick(2) ? int_lit() : "(" + loopvar_int() + " % 70)";
+    }
+    if (pick(8) == 0) return "-(" + l + ")";
+    if (pick(10) == 0) return "#t + " + l;
+    return "(" + l + " " + ops[op] + " " + r + ")";
+  }
+  std::string cond() {
+    static const char* const rel[] = {"<", "<=", ">", ">=", "==", "~="};
+    std::string l = pick(2) ? var() : loopvar_int();
+    std::string r = pick(2) ? int_lit() : num_lit();
+    if (pick(3) == 0) r = var();
+    return l + " " + rel[pick(6)] + " " + r;
+  }
+  void stmt(int depth) {
+    std::string ind(static_cast<size_t>(depth * 2), ' ');
+    switch (pick(7)) {
+      case 0: case 1: out_ << ind << var() << " = " << expr(0) << "\n"; break;
+      case 2: out_ << ind << index() << " = " << expr(0) << "\n"; break;
+      case 3: out_ << ind << "if " << cond() << " then " << var() << " = " << expr(1) << " else " << var() << " = " << expr(1) << " end\n"; break;
+      case 4: if (depth < 3) loop(depth + 1); else out_ << ind << "up = up + 1\n"; break;
+      case 5: out_ << ind << "if a ~= a or b ~= b then a = 0 b = 0.0 end\n"; break;
+      default: out_ << ind << var() << " = " << var() << " + " << (pick(2) ? int_lit() : num_lit()) << "\n"; break;
+    }
+  }
+  void body(int depth) {
+    int n = 1 + pick(4);
+    for (int i = 0; i < n; i++) stmt(depth);
+  }
+  void loop(int depth) {
+    std::string ind(static_cast<size_t>(depth * 2), ' ');
+    std::string v = "i" + std::to_string(nvar_++);
+    switch (pick(5)) {
+      case 0: case 1:
+        out_ << ind << "for " << v << " = " << pick(5) - 2 << ", " << pick(30) << (pick(3) == 0 ? ", " + std::to_string(pick(3) + 1) : "") << " do\n";
+        break;
+      case 2:
+        out_ << ind << "for " << v << " = " << pick(30) << ", " << pick(5) << ", -" << pick(3) + 1 << " do\n";
+        break;
+      case 3:
+        out_ << ind << "local " << v << " = 0\n" << ind << "while " << v << " < " << pick(25) << " do\n" << ind << "  " << v << " = " << v << " + 1\n";
+        break;
+      default:
+        out_ << ind << "local " << v << " = " << pick(20) << "\n" << ind << "repeat\n" << ind << "  " << v << " = " << v << " - 1\n";
+        depth_vars_.push_back(v);
+        body(depth + 1);
+        depth_vars_.pop_back();
+        out_ << ind << "until " << v << " <= 0\n";
+        return;
+    }
+    depth_vars_.push_back(v);
+    body(depth + 1);
+    depth_vars_.pop_back();
+    out_ << ind << "end\n";
+  }
+
+  std::mt19937 rng_;
+  std::ostringstream out_;
+  std::vector<std::string> depth_vars_;
+  int nvar_ = 0;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  uint32_t seed = 1;
+  int count = 300;
+  double seconds = 40;
+  bool show = false;
+  std::vector<std::string> files;
+  for (int i = 1; i < argc; i++) {
+    std::string a = argv[i];
+    if (a == "--seed" && i + 1 < argc) seed = static_cast<uint32_t>(std::strtoul(argv[++i], nullptr, 10));
+    else if (a == "--count" && i + 1 < argc) count = std::atoi(argv[++i]);
+    else if (a == "--seconds" && i + 1 < argc) seconds = std::atof(argv[++i]);
+    else if (a == "--show") show = true;
+    else if (a == "--verbose") verbose = true;
+    else files.push_back(a);
+  }
+  int failures = 0;
+  luna::JitStats total{};
+  auto check = [&](const std::string& src, const std::string& name) {
+    std::string off = run(src, name, false, nullptr);
+    luna::JitStats st{};
+    std::string on = run(src, name, true, &st);
+    total.traces_compiled += st.traces_compiled;
+    total.traces_aborted += st.traces_aborted;
+    total.exits_taken += st.exits_taken;
+    if (show) std::printf("%s\n", on.c_str());
+    if (off != on) {
+      failures++;
+      std::fprintf(stderr, "MISMATCH in %s\n--- program ---\n%s\n--- jit off ---\n%s\n--- jit stress ---\n%s\n", name.c_str(),
+                   src.c_str(), off.c_str(), on.c_str());
+    }
+  };
+  if (!files.empty()) {
+    for (const std::string& f : files) {
+      std::ifstream in(f);
+      std::stringstream ss;
+      ss << in.rdbuf();
+      check(ss.str(), "@" + f);
+    }
+  } else {
+    Gen gen(seed);
+    auto start = std::chrono::steady_clock::now();
+    int n = 0;
+    for (; n < count && failures < 3; n++) {
+      check(gen.program(), "=gen" + std::to_string(n));
+      if (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > seconds) break;
+    }
+    std::printf("%d programs (seed %u)\n", n, seed);
+  }
+  std::printf("traces compiled %llu, aborted %llu, exits %llu; %d mismatches\n",
+              static_cast<unsigned long long>(total.traces_compiled), static_cast<unsigned long long>(total.traces_aborted),
+              static_cast<unsigned long long>(total.exits_taken), failures);
+  return failures == 0 ? 0 : 1;
+}

@@ -1,0 +1,318 @@
+// Units of the trace compiler that need no Lua program: folding, CSE, DCE,
+// the register allocator, and machine code with snapshot restore.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+
+#include "compile.hpp"
+#include "luna/api.hpp"
+
+using namespace luna;
+using namespace luna::jit;
+
+namespace {
+
+Ref sload(IrBuffer& ir, int slot, IrType t, int snap = 0) {
+  IrIns i = ir_ins(IrOp::SLOAD, t, NO_REF, NO_REF, slot);
+  i.snap = snap;
+  return ir.emit(i);
+}
+Ref bin(IrBuffer& ir, IrOp op, IrType t, Ref a, Ref b) { return ir.emit(ir_ins(op, t, a, b)); }
+// The loop marker, restoring snapshot snap at the back-edge.
+void loop_end(IrBuffer& ir, uint32_t snap) {
+  IrIns lp = ir_ins(IrOp::LOOP, IrType::Void);
+  lp.snap = static_cast<int32_t>(snap);
+  ir.emit_raw(lp);
+}
+Ref guard(IrBuffer& ir, IrOp op, Ref a, Ref b, int snap) {
+  IrIns g = ir_ins(op, IrType::Void, a, b);
+  g.snap = snap;
+  return ir.emit(g);
+}
+
+}  // namespace
+
+TEST_CASE("constant folding of integer and float arithmetic", "[jit][fold]") {
+  IrBuffer ir;
+  Ref r = bin(ir, IrOp::ADD, IrType::Int, ir.kint(INT64_MAX), ir.kint(1));
+  REQUIRE(ir[r].op == IrOp::KINT);
+  CHECK(ir[r].k.i == INT64_MIN);  // wraps
+  r = bin(ir, IrOp::MUL, IrType::Int, ir.kint(3), ir.kint(-7));
+  CHECK(ir[r].k.i == -21);
+  r = bin(ir, IrOp::DIV, IrType::Num, ir.knum(1), ir.knum(0));
+  REQUIRE(ir[r].op == IrOp::KNUM);
+  CHECK(std::isinf(ir[r].k.n));
+  r = ir.emit(ir_ins(IrOp::CONV, IrType::Num, ir.kint(7)));
+  CHECK(ir[r].op == IrOp::KNUM);
+  CHECK(ir[r].k.n == 7.0);
+  r = ir.emit(ir_ins(IrOp::FLOOR, IrType::Num, ir.knum(-2.5)));
+  CHECK(ir[r].k.n == -3.0);
+  CHECK(ir.stats().folded == 5);
+}
+
+TEST_CASE("algebraic simplification keeps 5.4 semantics", "[jit][fold]") {
+  IrBuffer ir;
+  Ref x = sload(ir, 0, IrType::Int);
+  Ref f = sload(ir, 1, IrType::Num);
+  CHECK(bin(ir, IrOp::ADD, IrType::Int, x, ir.kint(0)) == x);
+  CHECK(bin(ir, IrOp::ADD, IrType::Int, ir.kint(0), x) == x);  // commuted first
+  CHECK(bin(ir, IrOp::MUL, IrType::Int, x, ir.kint(1)) == x);
+  CHECK(ir[bin(ir, IrOp::SUB, IrType::Int, x, x)].k.i == 0);
+  CHECK(ir[bin(ir, IrOp::BXOR, IrType::Int, x, x)].k.i == 0);
+  CHECK(bin(ir, IrOp::BAND, IrType::Int, x, ir.kint(-1)) == x);
+  // Float x + 0.0 is not x (-0.0 + 0.0 == +0.0); x - 0.0 and x * 1.0 are.
+  Ref add0 = bin(ir, IrOp::ADD, IrType::Num, f, ir.knum(0.0));
+  CHECK(add0 != f);
+  CHECK(ir[add0].op == IrOp::ADD);
+  CHECK(bin(ir, IrOp::SUB, IrType::Num, f, ir.knum(0.0)) == f);
+  CHECK(bin(ir, IrOp::MUL, IrType::Num, f, ir.knum(1.0)) == f);
+  // Float x - x is not 0 (NaN, inf).
+  CHECK(ir[bin(ir, IrOp::SUB, IrType::Num, f, f)].op == IrOp::SUB);
+  Ref n = ir.emit(ir_ins(IrOp::NEG, IrType::Int, x));
+  CHECK(ir.emit(ir_ins(IrOp::NEG, IrType::Int, n)) == x);
+}
+
+TEST_CASE("guards on constants fold; NaN-sensitive ones stay", "[jit][fold]") {
+  IrBuffer ir;
+  CHECK(guard(ir, IrOp::LT, ir.kint(1), ir.kint(2), 0) == NO_REF);
+  CHECK_FALSE(ir.failed());
+  Ref f = sload(ir, 0, IrType::Num);
+  Ref x = sload(ir, 1, IrType::Int);
+  CHECK(guard(ir, IrOp::LE, x, x, 0) == NO_REF);          // integers: always true
+  CHECK(guard(ir, IrOp::LE, f, f, 0) != NO_REF);          // floats: NaN makes it false
+  CHECK(guard(ir, IrOp::NLT, ir.knum(NAN), ir.knum(1), 0) == NO_REF);  // !(NaN < 1) holds
+  CHECK_FALSE(ir.failed());
+  guard(ir, IrOp::LT, ir.knum(NAN), ir.knum(1), 0);
+  CHECK(ir.failed());
+}
+
+TEST_CASE("CSE shares pure instructions, not loads across stores", "[jit][cse]") {
+  IrBuffer ir;
+  Ref x = sload(ir, 0, IrType::Int);
+  Ref y = sload(ir, 1, IrType::Int);
+  Ref a1 = bin(ir, IrOp::ADD, IrType::Int, x, y);
+  Ref a2 = bin(ir, IrOp::ADD, IrType::Int, y, x);  // commutative
+  CHECK(a1 == a2);
+  CHECK(bin(ir, IrOp::SUB, IrType::Int, x, y) != bin(ir, IrOp::SUB, IrType::Int, y, x));
+  Ref g1 = guard(ir, IrOp::LT, x, y, 0);
+  CHECK(g1 != NO_REF);
+  CHECK(guard(ir, IrOp::LT, x, y, 0) == NO_REF);  // already checked
+  Ref p = ir.emit(ir_ins(IrOp::CLOSURE, IrType::Ptr));
+  IrIns ld = ir_ins(IrOp::VLOAD, IrType::Int, p);
+  ld.tag = Tag::Int;
+  Ref l1 = ir.emit(ld);
+  CHECK(ir.emit(ld) == l1);
+  ir.emit(ir_ins(IrOp::VSTORE, IrType::Void, p, x));
+  CHECK(ir.emit(ld) != l1);  // the store may have changed it
+  CHECK(ir.stats().cse >= 3);
+}
+
+TEST_CASE("DCE drops unused pure values and renumbers snapshots", "[jit][dce]") {
+  IrBuffer ir;
+  Ref x = sload(ir, 0, IrType::Int);
+  Ref unused = bin(ir, IrOp::MUL, IrType::Int, x, ir.kint(3));
+  Ref y = bin(ir, IrOp::ADD, IrType::Int, x, ir.kint(1));
+  uint32_t s = ir.add_snapshot(nullptr, {{0, y}});
+  loop_end(ir, s);
+  (void)unused;
+  Ref before = ir.size();
+  dce(ir);
+  CHECK(ir.size() == before - 2);  // the MUL and its constant 3
+  Ref ny = ir.snap_entries()[0].ref;
+  CHECK(ir[ny].op == IrOp::ADD);
+  CHECK(ir[ir[ny].a].op == IrOp::SLOAD);
+}
+
+TEST_CASE("linear scan: disjoint registers, spills under pressure", "[jit][regalloc]") {
+  IrBuffer ir;
+  ir.add_snapshot(nullptr, {});
+  std::vector<Ref> vals;
+  for (int i = 0; i < 6; i++) vals.push_back(sload(ir, i, IrType::Int));
+  // Sum them all at the end: all six are live together.
+  Ref sum = vals[0];
+  for (int i = 1; i < 6; i++) sum = bin(ir, IrOp::ADD, IrType::Int, sum, vals[static_cast<size_t>(i)]);
+  uint32_t s = ir.add_snapshot(nullptr, {{0, sum}});
+  loop_end(ir, s);
+  RegSet few;
+  few.gpr = {0, 1, 2};
+  Allocation al = allocate(ir, few);
+  // At the last SLOAD all six are live: three in registers, three in memory.
+  Ref pos = vals[5];
+  int in_reg = 0, in_mem = 0;
+  std::vector<int> used;
+  for (Ref v : vals) {
+    const Interval& iv = al.iv[v];
+    if (iv.in_reg(pos)) {
+      in_reg++;
+      for (int r : used) CHECK(r != iv.reg);
+      used.push_back(iv.reg);
+    } else {
+      CHECK(iv.spill >= 0);
+      in_mem++;
+    }
+  }
+  CHECK(in_reg == 3);
+  CHECK(in_mem == 3);
+  CHECK(al.nspill >= 3);
+  Allocation roomy = allocate(ir, RegSet::x64());
+  CHECK(roomy.nspill == 0);
+}
+
+TEST_CASE("values live across a helper call survive it", "[jit][regalloc]") {
+  IrBuffer ir;
+  ir.add_snapshot(nullptr, {});
+  Ref x = sload(ir, 0, IrType::Num);
+  Ref y = sload(ir, 1, IrType::Num);
+  IrIns c = ir_ins(IrOp::CALL, IrType::Num, x, y);
+  c.aux8 = static_cast<uint8_t>(Helper::NumMod);
+  Ref m = ir.emit(c);
+  Ref sum = bin(ir, IrOp::ADD, IrType::Num, m, x);  // x is used after the call
+  Allocation al = allocate(ir, RegSet::x64());
+  CHECK(al.iv[x].spill >= 0);  // SSE registers are all caller-saved
+  CHECK(al.iv[y].spill < 0);   // dies at the call
+  (void)sum;
+}
+
+namespace {
+
+// Runs a trace on a frame of 8 slots; returns the exit number.
+struct Frame {
+  TValue slots[9];
+  TValue* base() { return slots + 1; }
+};
+
+}  // namespace
+
+TEST_CASE("machine code loops and restores its snapshot at a guard", "[jit][asm][snapshot]") {
+  State* L = new_state();
+  CodeArena arena;
+  // for-like loop: x = x + 1 until x reaches 100; slot 1 gets x * 0.5 each
+  // iteration; the exit writes slot 2 := x and the float.
+  IrBuffer ir;
+  Instruction code[4] = {};
+  uint32_t s0 = ir.add_snapshot(&code[0], {});
+  Ref x = sload(ir, 0, IrType::Int, static_cast<int>(s0));
+  Ref x1 = bin(ir, IrOp::ADD, IrType::Int, x, ir.kint(1));
+  Ref h = bin(ir, IrOp::MUL, IrType::Num, ir.emit(ir_ins(IrOp::CONV, IrType::Num, x1)), ir.knum(0.5));
+  uint32_t s1 = ir.add_snapshot(&code[1], {{2, x1}, {3, h}, {4, ir.kbool(true)}});
+  CHECK(s1 == 1);
+  guard(ir, IrOp::LT, x1, ir.kint(100), static_cast<int>(s1));
+  uint32_t s2 = ir.add_snapshot(&code[0], {{0, x1}, {1, h}});
+  loop_end(ir, s2);
+  auto t = compile_ir(ir, arena, true);
+  REQUIRE(t != nullptr);
+  CHECK(t->mcode_size > 0);
+  INFO(t->dump);
+
+  Frame f;
+  f.base()[0] = TValue::integer(5);
+  int ex = t->entry(L, f.base());
+  // The exit is the copy of guard s1 in the optimised loop.
+  CHECK(t->exit_pc[static_cast<size_t>(ex)] == &code[1]);
+  CHECK(f.base()[0].is_int());
+  CHECK(f.base()[0].u.i == 99);   // written back by the last completed iteration
+  CHECK(f.base()[1].is_float());
+  CHECK(f.base()[1].u.n == 49.5);
+  CHECK(f.base()[2].u.i == 100);  // restored from the failing iteration
+  CHECK(f.base()[3].u.n == 50.0);
+  CHECK(f.base()[4].tag == Tag::True);
+
+  // A type guard at entry: nothing written, exit 0.
+  Frame g;
+  g.base()[0] = TValue::number(5.0);
+  CHECK(t->entry(L, g.base()) == static_cast<int>(s0));
+  CHECK(g.base()[0].is_float());
+  CHECK(g.base()[1].is_nil());
+  arena.release(t.get());
+  close_state(L);
+}
+
+TEST_CASE("spilled values and helper calls in machine code", "[jit][asm]") {
+  State* L = new_state();
+  CodeArena arena;
+  IrBuffer ir;
+  Instruction code[2] = {};
+  uint32_t s0 = ir.add_snapshot(&code[0], {});
+  // 20 integers live at once force spills with the full register set.
+  std::vector<Ref> v;
+  for (int i = 0; i < 20; i++) v.push_back(bin(ir, IrOp::MUL, IrType::Int, sload(ir, 0, IrType::Int, static_cast<int>(s0)), ir.kint(i + 1)));
+  Ref sum = ir.kint(0);
+  for (Ref r : v) sum = bin(ir, IrOp::ADD, IrType::Int, sum, r);
+  IrIns c = ir_ins(IrOp::CALL, IrType::Int, sum, ir.kint(7));
+  c.aux8 = static_cast<uint8_t>(Helper::IntMod);
+  Ref m = ir.emit(c);
+  Ref total = bin(ir, IrOp::ADD, IrType::Int, m, v[19]);  // v[19] lives across the call
+  uint32_t s1 = ir.add_snapshot(&code[1], {{1, sum}, {2, total}});
+  guard(ir, IrOp::GE, total, ir.kint(0), static_cast<int>(s1));  // total < 0: fails at once
+  loop_end(ir, ir.add_snapshot(&code[0], {}));
+  auto t = compile_ir(ir, arena, false);
+  REQUIRE(t != nullptr);
+  Frame f;
+  f.base()[0] = TValue::integer(-3);
+  CHECK(t->entry(L, f.base()) == static_cast<int>(s1));
+  Integer expect_sum = -3 * (20 * 21 / 2);
+  CHECK(f.base()[1].u.i == expect_sum);
+  CHECK(f.base()[2].u.i == int_mod(expect_sum, 7) + (-3 * 20));
+  arena.release(t.get());
+  close_state(L);
+}
+
+TEST_CASE("loop optimisation hoists invariants and carries slots in PHIs", "[jit][loop]") {
+  IrBuffer ir;
+  Instruction code[2] = {};
+  uint32_t s0 = ir.add_snapshot(&code[0], {});
+  Ref x = sload(ir, 0, IrType::Int, static_cast<int>(s0));   // written: loop-carried
+  Ref k = sload(ir, 1, IrType::Int, static_cast<int>(s0));   // never written: invariant
+  Ref inv = bin(ir, IrOp::MUL, IrType::Int, k, ir.kint(3));
+  Ref x1 = bin(ir, IrOp::ADD, IrType::Int, x, inv);
+  uint32_t s1 = ir.add_snapshot(&code[1], {{0, x1}});
+  guard(ir, IrOp::LT, x1, ir.kint(1000), static_cast<int>(s1));
+  loop_end(ir, ir.add_snapshot(&code[0], {{0, x1}}));
+  REQUIRE(loop_optimise(ir));
+  // The copy holds one ADD and one guard; the MUL and the SLOADs are shared.
+  Ref start = 0;
+  int muls = 0, adds = 0, sloads = 0, phis = 0;
+  for (Ref r = 1; r < ir.size(); r++) {
+    if (ir[r].op == IrOp::LOOPSTART) start = r;
+    if (start == 0 || r == start) continue;
+    muls += ir[r].op == IrOp::MUL;
+    adds += ir[r].op == IrOp::ADD;
+    sloads += ir[r].op == IrOp::SLOAD;
+    phis += ir[r].op == IrOp::PHI;
+  }
+  CHECK(start != 0);
+  CHECK(muls == 0);
+  CHECK(adds == 1);
+  CHECK(sloads == 0);
+  CHECK(phis == 1);
+
+  // And it runs: x goes 5, 5+3k, ... until the guard fails.
+  State* L = new_state();
+  CodeArena arena;
+  IrBuffer again = ir;
+  dce(again);
+  Allocation al = allocate(again, RegSet::x64());
+  REQUIRE(al.ok);
+  Trace t;
+  REQUIRE(arena.assemble(again, al, &t));
+  Frame f;
+  f.base()[0] = TValue::integer(5);
+  f.base()[1] = TValue::integer(7);  // step 21
+  int ex = t.entry(L, f.base());
+  CHECK(t.exit_pc[static_cast<size_t>(ex)] == &code[1]);
+  CHECK(f.base()[0].u.i == 5 + 21 * 48);  // the snapshot names the failing value
+  arena.release(&t);
+  close_state(L);
+}
+
+TEST_CASE("a type-unstable loop is left unoptimised", "[jit][loop]") {
+  IrBuffer ir;
+  Instruction code[1] = {};
+  uint32_t s0 = ir.add_snapshot(&code[0], {});
+  Ref x = sload(ir, 0, IrType::Int, static_cast<int>(s0));
+  Ref f = bin(ir, IrOp::ADD, IrType::Num, ir.emit(ir_ins(IrOp::CONV, IrType::Num, x)), ir.knum(0.5));
+  loop_end(ir, ir.add_snapshot(&code[0], {{0, f}}));
+  Ref before = ir.size();
+  CHECK_FALSE(loop_optimise(ir));
+  CHECK(ir.size() == before);
+}
