@@ -129,7 +129,15 @@ struct GlobalState {
   void* ud_warn;
   int warn_state;          // for the default warning function: 0 off, 1 on, 2 continuing
   JitBackend* jit;         // never null: NullJitBackend by default
-  uint64_t instr_budget;   // 0 = none: instructions left before a "budget exhausted" error
+  // Instruction budget and time limit (limits.cpp). The VM and the
+  // libraries only count `instr_budget` down; reaching it calls
+  // budget_checkpoint, which settles the real budget and reads the clock.
+  uint64_t instr_budget;   // 0 = not counting: ticks left before the next checkpoint
+  uint64_t budget_chunk;   // what instr_budget was last set to
+  uint64_t budget_left;    // instructions left after this chunk (with instr_limited)
+  int64_t deadline_ns;     // steady clock, 0 = no time limit
+  uint8_t instr_limited;   // an instruction budget is set
+  uint8_t budget_spent;    // 0, or which limit ran out: sticky until reset
 };
 
 // Index of a stack slot relative to the current frame, as the API sees it.
@@ -348,7 +356,10 @@ bool vm_tostring(State* L, TValue* obj);
 // Integer value of a for-loop limit etc. is in vm.cpp too.
 
 // ---------------------------------------------------------------- limits.cpp
-[[noreturn]] void budget_exhausted(State* L);  // raises "instruction budget exhausted"
+// The VM's counter reached zero while charging n: settles the budget,
+// checks the clock, and raises "instruction budget exhausted" or "time
+// limit exceeded" (for good, until the host sets the limits again).
+void budget_checkpoint(State* L, uint64_t n);
 
 // --------------------------------------------------------------- debug.cpp
 // Runtime errors with position ("chunk:line: ") added for Lua frames.

@@ -138,6 +138,7 @@ void run_protected(VmCore& core, ProtectedFn fn, void* ctx) {
   bool outer = core.depth == 0;
   if (outer) {
     set_instruction_budget(L, core.instr_limit);
+    set_time_budget(L, core.time_limit_ms);
     core.traceback.clear();
     core.raised_status = 0;
   }
@@ -150,7 +151,10 @@ void run_protected(VmCore& core, ProtectedFn fn, void* ctx) {
       State* L;
       ~Depth() {
         c.depth--;
-        if (outer) set_instruction_budget(L, 0);  // also clears an exhausted budget
+        if (outer) {  // also clears an exhausted budget
+          set_instruction_budget(L, 0);
+          set_time_budget(L, 0);
+        }
       }
     } depth{core, outer, L};
     core.depth++;
