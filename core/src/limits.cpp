@@ -22,12 +22,6 @@ constexpr uint64_t CLOCK_INTERVAL = 4096;
 
 enum : uint8_t { SPENT_NONE = 0, SPENT_INSTRUCTIONS, SPENT_TIME };
 
-int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 // Loads the counter with the next chunk (0 turns counting off).
 void refill(GlobalState* g) {
   uint64_t chunk = 0;
@@ -45,6 +39,12 @@ void refill(GlobalState* g) {
 
 }  // namespace
 
+int64_t clock_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 void set_instruction_budget(State* L, uint64_t instructions) {
   GlobalState* g = L->g;
   g->instr_limited = instructions != 0;
@@ -57,7 +57,7 @@ void set_time_budget(State* L, uint64_t milliseconds) {
   GlobalState* g = L->g;
   // What is left of the instruction budget goes back into the pool first.
   if (g->instr_limited && g->budget_spent == SPENT_NONE) g->budget_left += g->instr_budget;
-  g->deadline_ns = milliseconds == 0 ? 0 : now_ns() + static_cast<int64_t>(milliseconds) * 1000000;
+  g->deadline_ns = milliseconds == 0 ? 0 : clock_ns() + static_cast<int64_t>(milliseconds) * 1000000;
   if (g->budget_spent == SPENT_TIME) g->budget_spent = SPENT_NONE;
   if (g->budget_spent == SPENT_NONE) refill(g);
 }
@@ -74,7 +74,7 @@ void budget_checkpoint(State* L, uint64_t n) {
     }
     g->budget_left -= excess;
   }
-  if (g->deadline_ns != 0 && now_ns() >= g->deadline_ns) {
+  if (g->deadline_ns != 0 && clock_ns() >= g->deadline_ns) {
     g->budget_spent = SPENT_TIME;
     raise_spent(L);
   }

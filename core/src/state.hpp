@@ -138,6 +138,7 @@ struct GlobalState {
   int64_t deadline_ns;     // steady clock, 0 = no time limit
   uint8_t instr_limited;   // an instruction budget is set
   uint8_t budget_spent;    // 0, or which limit ran out: sticky until reset
+  int64_t emergency_next_ns;  // no emergency collection before this (gc.cpp)
 };
 
 // Index of a stack slot relative to the current frame, as the API sees it.
@@ -360,6 +361,7 @@ bool vm_tostring(State* L, TValue* obj);
 // checks the clock, and raises "instruction budget exhausted" or "time
 // limit exceeded" (for good, until the host sets the limits again).
 void budget_checkpoint(State* L, uint64_t n);
+int64_t clock_ns();  // steady clock
 
 // --------------------------------------------------------------- debug.cpp
 // Runtime errors with position ("chunk:line: ") added for Lua frames.

@@ -181,3 +181,27 @@ TEST_CASE("limits: compiler limits as in PUC-Rio 5.4", "[limits]") {
   r = vm.eval("local f, err = load(locals) return err");
   CHECK(r[0].as_string().find("too many local variables (limit is 200) in main function") != std::string::npos);
 }
+
+TEST_CASE("limits: failing allocations near the memory limit do not collect on every try", "[limits]") {
+  luna::Vm vm;
+  // A large live heap makes every full collection slow (tens of ms).
+  vm.eval("keep = {} for i = 1, 300000 do keep[i] = {i} end");
+  vm.collect_garbage();
+  vm.set_memory_limit(vm.memory_used() + 8192);
+  vm.set_instruction_limit(3000000);
+  double s = 0;
+  // Each try costs a few hundred budget units: about 10,000 tries.
+  std::string msg = run_limited(vm, "while true do pcall(string.rep, 'x', 4096) end", s);
+  INFO(msg << " in " << s << " s");
+  CHECK(msg.find("instruction budget exhausted") != std::string::npos);
+  CHECK(s < 10.0);
+  // Garbage dropped without allocating is still found by the next
+  // emergency collection (after a short pause).
+  vm.set_memory_limit(0);
+  vm.set_instruction_limit(0);
+  vm.eval("spare = {} for i = 1, 20000 do spare[i] = {i} end");
+  vm.set_memory_limit(vm.memory_used() + 8192);
+  auto r = vm.eval("spare = nil local t0 = os.clock() local ok repeat ok = pcall(string.rep, 'x', 65536) "
+                   "until ok or os.clock() - t0 > 5 return ok");
+  CHECK(r[0].as_boolean());
+}
