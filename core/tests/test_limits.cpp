@@ -205,3 +205,19 @@ TEST_CASE("limits: failing allocations near the memory limit do not collect on e
                    "until ok or os.clock() - t0 > 5 return ok");
   CHECK(r[0].as_boolean());
 }
+
+TEST_CASE("limits: finalizers run at close are bounded by the limits", "[limits]") {
+  auto t0 = Clock::now();
+  {
+    luna::Vm vm;
+    vm.set_instruction_limit(100000);
+    vm.eval("setmetatable({}, {__gc = function() while true do end end}) keep = "
+            "setmetatable({}, {__gc = function() local x = 0 while true do x = x + 1 end end})");
+  }
+  {
+    luna::Vm vm;
+    vm.set_time_limit(std::chrono::milliseconds(100));
+    vm.eval("keep = setmetatable({}, {__gc = function() while true do end end})");
+  }
+  CHECK(std::chrono::duration<double>(Clock::now() - t0).count() < 2.0);
+}
