@@ -52,7 +52,7 @@ struct LevelGuard {
   LevelGuard(Lexer* ls) : L(ls->L) {
     if (++L->nCcalls > MAX_C_CALLS) {
       L->nCcalls--;
-      ls->error("chunk has too many syntax levels", 0);
+      run_error(L, "C stack overflow");  // PUC-Rio 5.4's message, without position
     }
   }
   ~LevelGuard() { L->nCcalls--; }

@@ -180,6 +180,8 @@ TEST_CASE("limits: compiler limits as in PUC-Rio 5.4", "[limits]") {
   vm.set_global("locals", locals);
   r = vm.eval("local f, err = load(locals) return err");
   CHECK(r[0].as_string().find("too many local variables (limit is 200) in main function") != std::string::npos);
+  r = vm.eval("local f, err = load(string.rep('(', 300) .. '1' .. string.rep(')', 300)) return err");
+  CHECK(r[0].as_string().rfind("C stack overflow", 0) == 0);
 }
 
 TEST_CASE("limits: failing allocations near the memory limit do not collect on every try", "[limits]") {
