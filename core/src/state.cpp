@@ -5,7 +5,6 @@
 #include <ctime>
 #include <new>
 
-#include "luna/jit_backend.hpp"
 #include "state.hpp"
 
 namespace luna {
@@ -149,7 +148,7 @@ State* new_state(Allocator f, void* ud) {
   g->genmajormul = 100;
   g->warnf = default_warn;
   g->ud_warn = L;
-  g->jit = &NullJitBackend::instance();
+  jit_init(g);
   L->marked = g->currentwhite;
   if (!init_main_stack(L)) {
     f(ud, mem, sizeof(MainBlock), 0);
@@ -177,7 +176,8 @@ void close_state(State* L) {
     while (pcall_raw(L, close_pending, nullptr, L->save(L->stack + 1), 0) != OK) {
     }
   }
-  gc_free_all(L);
+  gc_free_all(L);  // prototypes tell the backend their traces die
+  set_jit_backend(L, nullptr);
   free_main(L);
 }
 

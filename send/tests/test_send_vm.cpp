@@ -31,7 +31,7 @@ TEST_CASE("send: 8 threads share one SendVm without lost updates", "[send]") {
     threads.emplace_back([copy = vm, tbl, &values_ok] {
       for (int i = 0; i < kIncrements; i++) {
         copy.eval("counter = counter + 1 bump_native()");
-        copy.with_vm([&](luna::Vm& inner) { inner.eval("shared.n = shared.n + 1"); });
+        copy.with_vm([&](luna::BasicVm& inner) { inner.eval("shared.n = shared.n + 1"); });
       }
       // Values made and dropped on this thread.
       Value mine = copy.eval("return {1, 2, 3}")[0];
@@ -42,7 +42,7 @@ TEST_CASE("send: 8 threads share one SendVm without lost updates", "[send]") {
   CHECK(values_ok == kThreads);
   CHECK(vm.get_global("counter").as_integer() == kThreads * kIncrements);
   CHECK(tbl.get("n").as_integer() == kThreads * kIncrements);
-  CHECK(vm.with_vm([&](luna::Vm&) { return native_counter; }) == kThreads * kIncrements);
+  CHECK(vm.with_vm([&](luna::BasicVm&) { return native_counter; }) == kThreads * kIncrements);
 }
 
 TEST_CASE("send: 8 threads each with their own SendVm", "[send]") {
@@ -80,7 +80,7 @@ TEST_CASE("send: from_vm adopts a Vm; with_vm batches", "[send]") {
   CHECK(vm.version() == luna::LuaVersion::Lua54);
   int r = 0;
   std::thread([&] {
-    r = static_cast<int>(vm.with_vm([](luna::Vm& inner) {
+    r = static_cast<int>(vm.with_vm([](luna::BasicVm& inner) {
       inner.eval("x = x + 1");
       return inner.get_global("x").as_integer();
     }));
@@ -109,4 +109,35 @@ TEST_CASE("send: errors, limits and values released on other threads", "[send]")
   CHECK_THROWS_WITH(vm.eval("while true do end"), Catch::Contains("instruction budget exhausted"));
   vm.set_instruction_limit(0);
   CHECK(vm.eval("return 1")[0].as_integer() == 1);
+}
+
+TEST_CASE("send: coroutines suspended on one thread are resumed on others", "[send]") {
+  SendVm vm;
+  // Each coroutine yields from inside a pcall and a metamethod, so its
+  // suspended state spans several frames when another thread resumes it.
+  vm.eval(R"(
+    total = 0
+    local mt = {__index = function(t, k) coroutine.yield() return k end}
+    cos = {}
+    for i = 1, 16 do
+      cos[i] = coroutine.wrap(function()
+        local proxy = setmetatable({}, mt)
+        while true do
+          local ok, v = pcall(function() return proxy[1] end)
+          assert(ok and v == 1)
+          total = total + 1
+        end
+      end)
+    end
+  )");
+  constexpr int kRounds = 200;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; t++) {
+    threads.emplace_back([copy = vm] {
+      for (int i = 0; i < kRounds; i++) copy.eval("for i = 1, #cos do cos[i]() end");
+    });
+  }
+  for (auto& th : threads) th.join();
+  // Every resume after the first completes one turn of a coroutine's loop.
+  CHECK(vm.get_global("total").as_integer() == 16 * (kThreads * kRounds - 1));
 }

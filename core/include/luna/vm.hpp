@@ -1,4 +1,4 @@
-// luna::Vm: a Lua 5.4 virtual machine for C++ hosts.
+// luna::Vm: a Lua 5.4 virtual machine for C++ hosts, with the trace JIT.
 //
 //   luna::Vm vm;                                    // standard libraries open
 //   vm.set_function("add", [](int a, int b) { return a + b; });
@@ -6,6 +6,8 @@
 //
 // A Vm is confined to the thread that created it (checked in debug builds);
 // use luna::SendVm (<luna/send_vm.hpp>) to share one between threads.
+// BasicVm is the embedding API both share (the interpreter, no JIT); Vm adds
+// the JIT and lives in libluna, SendVm in libluna-send, BasicVm in libluna-core.
 // Errors come out as luna::LuaError. Values holding tables, functions,
 // userdata or threads keep the VM alive until they are released.
 #pragma once
@@ -23,6 +25,7 @@
 #include "luna/api.hpp"
 #include "luna/bind.hpp"
 #include "luna/error.hpp"
+#include "luna/jit.hpp"
 #include "luna/value.hpp"
 #include "luna/version.hpp"
 
@@ -41,7 +44,8 @@ enum class LibSet : unsigned {
   utf8 = 1u << 7,
   math = 1u << 8,
   debug = 1u << 9,
-  all = (1u << 10) - 1,
+  jit = 1u << 10,  // the `jit` library (controls; reports off without a JIT)
+  all = (1u << 11) - 1,
   // Everything a sandboxed script can use without touching the host: no io,
   // os, package or debug.
   safe = base | coroutine | table | string | utf8 | math,
@@ -49,24 +53,15 @@ enum class LibSet : unsigned {
 constexpr LibSet operator|(LibSet a, LibSet b) { return static_cast<LibSet>(static_cast<unsigned>(a) | static_cast<unsigned>(b)); }
 constexpr LibSet operator&(LibSet a, LibSet b) { return static_cast<LibSet>(static_cast<unsigned>(a) & static_cast<unsigned>(b)); }
 
-class SendVm;
-
-namespace detail {
-// For SendVm: switches a VM to locking mode (any thread, one at a time)
-// and gives its lock.
-void share_core(VmCore& core);
-std::recursive_mutex& core_mutex(VmCore& core);
-}  // namespace detail
-
-class Vm {
+class BasicVm {
  public:
-  Vm();                        // all standard libraries
-  explicit Vm(LibSet libs);    // only these (LibSet::none: a bare VM)
-  Vm(Vm&&) noexcept;
-  Vm& operator=(Vm&&) noexcept;
-  Vm(const Vm&) = delete;
-  Vm& operator=(const Vm&) = delete;
-  ~Vm();
+  BasicVm();                      // all standard libraries
+  explicit BasicVm(LibSet libs);  // only these (LibSet::none: a bare VM)
+  BasicVm(BasicVm&&) noexcept;
+  BasicVm& operator=(BasicVm&&) noexcept;
+  BasicVm(const BasicVm&) = delete;
+  BasicVm& operator=(const BasicVm&) = delete;
+  ~BasicVm();
 
   LuaVersion version() const noexcept { return LuaVersion::Lua54; }
 
@@ -166,6 +161,20 @@ class Vm {
   void check_owner(const Value& v);
 
   std::shared_ptr<detail::VmCore> core_;
+};
+
+// The front door with the trace JIT installed (on by default; docs/jit.md).
+class Vm : public BasicVm {
+ public:
+  Vm();                      // all standard libraries
+  explicit Vm(LibSet libs);  // only these (LibSet::none: a bare VM)
+
+  void set_jit(bool on);  // off: drops compiled code, runs the interpreter only
+  bool jit_enabled();
+  void set_jit_options(const JitOptions& options);  // drops compiled code
+  JitOptions jit_options();
+  JitStats jit_stats();
+  void jit_flush();
 };
 
 }  // namespace luna

@@ -3,7 +3,8 @@
 // Copies of a SendVm share one VM and one lock; every method takes the lock
 // for its duration, so a SendVm can be copied into worker threads, moved
 // between threads, or held across co_await points of a multi-threaded
-// executor. It always runs the interpreter only (no JIT backend).
+// executor. It always runs the interpreter only: libluna-send links the
+// core (libluna-core) and never the JIT.
 //
 // Values coming out of it are safe on any thread: numbers, booleans and
 // strings are copies; tables, functions, userdata and threads are rooted
@@ -31,11 +32,12 @@ class SendVm {
  public:
   SendVm();                      // all standard libraries
   explicit SendVm(LibSet libs);  // only these
-  // Adopts a Vm (which must not be used directly afterwards). The Vm stops
-  // being confined to its creator thread; it keeps the interpreter only.
-  static SendVm from_vm(Vm&& vm);
+  // Adopts a Vm or BasicVm (which must not be used directly afterwards).
+  // It stops being confined to its creator thread; its JIT, if any, is
+  // dropped: it keeps the interpreter only.
+  static SendVm from_vm(BasicVm&& vm);
 
-  // Runs f(Vm&) under one lock acquisition and returns its result. The Vm
+  // Runs f(BasicVm&) under one lock acquisition and returns its result. The
   // reference must not escape f.
   template <class F> decltype(auto) with_vm(F&& f) const {
     std::lock_guard<std::recursive_mutex> lock(mutex());
@@ -85,12 +87,14 @@ class SendVm {
   void set_instruction_limit(uint64_t instructions) const { vm_->set_instruction_limit(instructions); }
   void set_time_limit(std::chrono::milliseconds limit) const { vm_->set_time_limit(limit); }
   void collect_garbage() const { vm_->collect_garbage(); }
+  // A SendVm never has a JIT: all zeros (the same call as Vm::jit_stats).
+  JitStats jit_stats() const { return {}; }
 
  private:
-  explicit SendVm(std::shared_ptr<Vm> vm);
+  explicit SendVm(std::shared_ptr<BasicVm> vm);
   std::recursive_mutex& mutex() const;
 
-  std::shared_ptr<Vm> vm_;
+  std::shared_ptr<BasicVm> vm_;
 };
 
 }  // namespace luna
