@@ -286,14 +286,12 @@ inline void charge_budget(State* L, uint64_t n) {
     b -= n;
 }
 
-// A Lua function entered while the budget counts: charged wherever the
-// call comes from (a library function calling back, a metamethod, the
-// host), so code that never loops or calls is charged too.
-void charge_entry(State* L, const Proto* p) {
-  // Errors here name the function's first line (nothing has run yet).
-  CallInfo* ci = L->ci;
+// execute() entered for ci while the budget counts.
+void charge_entry(State* L, CallInfo* ci) {
   const Instruction* saved = ci->savedpc;
-  ci->savedpc = p->code + 1;
+  const Instruction* code = ci->func->as_lclosure()->p->code;
+  // A fresh frame has run nothing: errors name the function's first line.
+  if (saved == code) ci->savedpc = code + 1;
   charge_budget(L, 1);
   ci->savedpc = saved;
 }
@@ -755,8 +753,12 @@ void execute(State* L, CallInfo* ci) {
   // set_hook marks every Lua frame's trap itself; `counting` is refreshed
   // here and after native calls and hooks, which may switch it on.
   refresh_counting();
+  // Entered from native code (a library function calling back, a
+  // metamethod, the host): charged here, as CALL, TAILCALL and TFORCALL
+  // charge the calls made from Lua, so code that never loops or calls is
+  // counted wherever it is called from, without a test on every call.
+  if (LUNA_UNLIKELY(counting) && g->instr_budget != 0) charge_entry(L, ci);
 startfunc:  // a Lua frame was just entered (precall set savedpc, top and trap)
-  if (LUNA_UNLIKELY(counting) && g->instr_budget != 0) charge_entry(L, ci->func->as_lclosure()->p);
 returning:
   cl = ci->func->as_lclosure();
   k = cl->p->k;
