@@ -30,7 +30,7 @@ std::string run_limited(luna::Vm& vm, const std::string& src, double& seconds) {
 }
 
 // The script must fail with `expected` in the message within `max_s`.
-void expect_stopped(const std::string& src, const std::string& expected, double max_s = 2.0,
+void expect_stopped(const std::string& src, const std::string& expected, double max_s = 5.0,
                     uint64_t budget = 100000) {
   luna::Vm vm;
   vm.set_instruction_limit(budget);
@@ -75,7 +75,7 @@ TEST_CASE("limits: library work is charged by size", "[limits]") {
                  "while true do local x = s:find(p, 1, true) end",
                  exhausted);
   // A single huge request fails before doing (or allocating) the work.
-  expect_stopped("local s = string.rep('x', 1e9)", exhausted, 2.0, 10000);
+  expect_stopped("local s = string.rep('x', 1e9)", exhausted, 5.0, 10000);
 }
 
 TEST_CASE("limits: an exhausted budget keeps failing until the next host call", "[limits]") {
@@ -126,16 +126,16 @@ TEST_CASE("limits: the time limit interrupts Lua code, library work and the comp
   double s = 0;
   std::string msg = run_limited(vm, "while true do end", s);
   CHECK(msg.find("time limit exceeded") != std::string::npos);
-  CHECK(s < 2.0);
+  CHECK(s < 5.0);
   msg = run_limited(vm, "local t = {} for i = 1, 200 do t[i] = i end "
                         "while true do table.sort(t, function(a, b) return a > b end) end", s);
   CHECK(msg.find("time limit exceeded") != std::string::npos);
-  CHECK(s < 2.0);
+  CHECK(s < 5.0);
   // Caught by pcall, it stays: the script cannot go on.
   msg = run_limited(vm, "pcall(function() while true do end end) local x = 0 for i = 1, 1e9 do x = x + i end "
                         "return x", s);
   CHECK(msg.find("time limit exceeded") != std::string::npos);
-  CHECK(s < 2.0);
+  CHECK(s < 5.0);
   // A huge source (about 60 ms to compile): load fails with the error as
   // its message.
   vm.set_time_limit(std::chrono::milliseconds(5));
@@ -146,7 +146,7 @@ TEST_CASE("limits: the time limit interrupts Lua code, library work and the comp
   auto r = vm.eval("local f, err = load(big) return err");
   INFO(r[0].to_string());
   CHECK(r[0].as_string().find("time limit exceeded") != std::string::npos);
-  CHECK(std::chrono::duration<double>(Clock::now() - t0).count() < 2.0);
+  CHECK(std::chrono::duration<double>(Clock::now() - t0).count() < 5.0);
   // Off again: the same VM runs normally.
   vm.set_time_limit(std::chrono::milliseconds(0));
   CHECK(vm.eval("return 1 + 1")[0].as_integer() == 2);
@@ -163,7 +163,7 @@ TEST_CASE("limits: SendVm has the time limit too", "[limits]") {
     msg = e.what();
   }
   CHECK(msg.find("time limit exceeded") != std::string::npos);
-  CHECK(std::chrono::duration<double>(Clock::now() - t0).count() < 2.0);
+  CHECK(std::chrono::duration<double>(Clock::now() - t0).count() < 5.0);
 }
 
 TEST_CASE("limits: compiler limits as in PUC-Rio 5.4", "[limits]") {
@@ -221,5 +221,5 @@ TEST_CASE("limits: finalizers run at close are bounded by the limits", "[limits]
     vm.set_time_limit(std::chrono::milliseconds(100));
     vm.eval("keep = setmetatable({}, {__gc = function() while true do end end})");
   }
-  CHECK(std::chrono::duration<double>(Clock::now() - t0).count() < 2.0);
+  CHECK(std::chrono::duration<double>(Clock::now() - t0).count() < 5.0);
 }
