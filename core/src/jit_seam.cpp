@@ -60,7 +60,14 @@ void set_jit_backend(State* L, std::unique_ptr<JitBackend> backend) {
 
 const Instruction* jit_loop_event(State* L, CallInfo* ci, const Instruction* pc, int n) {
   GlobalState* g = L->g;
-  if (g->instr_budget != 0) charge_instruction_budget(L, static_cast<uint64_t>(n));
+  if (g->instr_budget != 0) {
+    // A budget error names the line of the jump, not of its target (the
+    // instruction before a loop's start may be lines above).
+    const Instruction* saved = ci->savedpc;
+    ci->savedpc = pc + n;
+    charge_instruction_budget(L, static_cast<uint64_t>(n));
+    ci->savedpc = saved;
+  }
   JitSeam& j = g->jit;
   uint32_t& count = jit_hotcount(j, pc);
   if (!j.enabled || count != 0) return pc;  // budget only

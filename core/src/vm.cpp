@@ -280,8 +280,20 @@ inline bool float_for_loop(TValue* ra) {
 
 inline void charge_budget(State* L, uint64_t n) {
   uint64_t& b = L->g->instr_budget;
-  if (b <= n) budget_exhausted(L);
-  b -= n;
+  if (b <= n)
+    budget_checkpoint(L, n);
+  else
+    b -= n;
+}
+
+// execute() entered for ci while the budget counts.
+void charge_entry(State* L, CallInfo* ci) {
+  const Instruction* saved = ci->savedpc;
+  const Instruction* code = ci->func->as_lclosure()->p->code;
+  // A fresh frame has run nothing: errors name the function's first line.
+  if (saved == code) ci->savedpc = code + 1;
+  charge_budget(L, 1);
+  ci->savedpc = saved;
 }
 
 // OP_CLOSURE: a new closure of p in *ra with its upvalues.
@@ -493,6 +505,7 @@ void vm_concat(State* L, int total) {
       // Short results are interned from a local buffer; long ones are
       // filled in place.
       char shortbuf[MAX_SHORT_LEN + 1];
+      if (L->g->instr_budget != 0) charge_budget(L, tl / BUDGET_BYTES_PER_UNIT);
       String* s = tl <= MAX_SHORT_LEN ? nullptr : str_new_long(L, tl);
       char* out = s ? s->data : shortbuf;
       size_t pos = 0;
@@ -740,6 +753,11 @@ void execute(State* L, CallInfo* ci) {
   // set_hook marks every Lua frame's trap itself; `counting` is refreshed
   // here and after native calls and hooks, which may switch it on.
   refresh_counting();
+  // Entered from native code (a library function calling back, a
+  // metamethod, the host): charged here, as CALL, TAILCALL and TFORCALL
+  // charge the calls made from Lua, so code that never loops or calls is
+  // counted wherever it is called from, without a test on every call.
+  if (LUNA_UNLIKELY(counting) && g->instr_budget != 0) charge_entry(L, ci);
 startfunc:  // a Lua frame was just entered (precall set savedpc, top and trap)
   // While a loop is recorded, the frames it calls are recorded too.
   if (LUNA_UNLIKELY(counting) && g->jit.recorder == L) ci->trap = 1;
