@@ -273,12 +273,24 @@ void context_init(NativeContext* ctx, char* lo, size_t size, State* co) {
 #endif
 }
 
+// A native stack counts against the VM's memory like its heap blocks: the
+// whole mapping (what the script can make resident, and what it takes from
+// the process's address space and mapping count), so the memory limit
+// bounds coroutines too.
+void charge_stack(GlobalState* g, bool charge) {
+  auto n = static_cast<ptrdiff_t>(mapping_size());
+  if (!charge) n = -n;
+  g->totalbytes += static_cast<size_t>(n);
+  g->gcdebt += n;
+}
+
 // Frees the native context of co (its body has finished or was unwound).
 void release_coro(State* L, State* co) {
   Coro* c = co->coro;
   if (c == nullptr) return;
   co->coro = nullptr;
   stack_release(c->mem);
+  charge_stack(L->g, false);
   mem_free(L, c, sizeof(Coro));
 }
 
@@ -302,13 +314,21 @@ int resume_error(State* L, const char* msg, int nargs) {
 
 // Sets up co's native context for its first resume; false if out of memory.
 bool start_coro(State* co) {
-  char* mem = stack_acquire();
-  if (mem == nullptr) return false;
+  // Charged first, so the limit check of the Coro block (with its
+  // emergency collection, which may free dead coroutines' stacks) covers
+  // the stack as well.
+  charge_stack(co->g, true);
   Coro* c;
   try {
     c = static_cast<Coro*>(mem_alloc(co, sizeof(Coro)));
   } catch (LuaThrow&) {
-    stack_release(mem);
+    charge_stack(co->g, false);
+    return false;
+  }
+  char* mem = stack_acquire();
+  if (mem == nullptr) {
+    mem_free(co, c, sizeof(Coro));
+    charge_stack(co->g, false);
     return false;
   }
   c->mem = mem;

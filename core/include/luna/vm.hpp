@@ -4,10 +4,18 @@
 //   vm.set_function("add", [](int a, int b) { return a + b; });
 //   auto r = vm.eval("return add(1, 2)");           // r[0].as_integer() == 3
 //
-// A Vm is confined to the thread that created it (checked in debug builds);
-// use luna::SendVm (<luna/send_vm.hpp>) to share one between threads.
-// Errors come out as luna::LuaError. Values holding tables, functions,
-// userdata or threads keep the VM alive until they are released.
+// A Vm is confined to the thread that created it (checked on every call, in
+// every build); use luna::SendVm (<luna/send_vm.hpp>) to share one between
+// threads. Errors come out as luna::LuaError. Values holding tables,
+// functions, userdata or threads keep the VM alive until they are released.
+//
+// Ownership rule: a host function stored in a VM must not own that VM. Take
+// the VM as the first parameter (`[](luna::Vm& vm, std::string code) {...}`)
+// instead of capturing a handle; Values of the VM captured by value in a
+// lambda given to set_function / make_function / LuaUserdata are held
+// weakly (they do not keep the VM alive). A handle hidden where the VM
+// cannot see it (a std::function built beforehand, a shared_ptr, a global)
+// keeps the VM alive until it is released.
 #pragma once
 
 #include <cstddef>
@@ -16,6 +24,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -50,17 +59,37 @@ constexpr LibSet operator&(LibSet a, LibSet b) { return static_cast<LibSet>(stat
 
 class SendVm;
 
+// A pinned root: an integer naming a value kept alive by its VM until
+// unpin(), for hosts that cannot hold a luna::Value (an entity table, a C
+// struct, another language). Handles are unique across all VMs of the
+// process and never reused; 0 is never a handle.
+using PinHandle = std::uint64_t;
+
 namespace detail {
 // For SendVm: switches a VM to locking mode (any thread, one at a time)
 // and gives its lock.
 void share_core(VmCore& core);
 std::recursive_mutex& core_mutex(VmCore& core);
+// Throws LuaError unless `version` is one this build can run.
+void check_version(LuaVersion version);
+// Loads text `source` as a chunk (raising its error, with its status, on
+// failure) and pushes it.
+void load_text(State* L, std::string_view source, const std::string& chunk_name);
+// Values from base+1 to the top of L.
+std::vector<Value> results_from(State* L, int base);
+PinHandle pin(VmCore& core, const Value& v);
+Value pinned(VmCore& core, PinHandle h);
+void unpin(VmCore& core, PinHandle h);
 }  // namespace detail
 
 class Vm {
  public:
   Vm();                        // all standard libraries
   explicit Vm(LibSet libs);    // only these (LibSet::none: a bare VM)
+  // The same, for a language version: only LuaVersion::Lua54 exists today;
+  // any other value throws LuaError.
+  explicit Vm(LuaVersion version);
+  Vm(LuaVersion version, LibSet libs);
   Vm(Vm&&) noexcept;
   Vm& operator=(Vm&&) noexcept;
   Vm(const Vm&) = delete;
@@ -88,6 +117,19 @@ class Vm {
   Value load(std::string_view source, std::string_view chunk_name = "=load", std::string_view mode = "t");
   Value load_file(const std::string& path, std::string_view mode = "t");
   std::vector<Value> do_file(const std::string& path);
+  // Compiles and runs a chunk with arguments (its `...`); returns its results.
+  template <class... A> std::vector<Value> eval_with(std::string_view source, A&&... args) {
+    std::vector<Value> out;
+    detail::protect(core(), [&](State* L) {
+      check_stack_or_error(L, static_cast<int>(sizeof...(A)) + 1, "too many arguments");
+      int base = get_top(L);
+      detail::load_text(L, source, "=eval");
+      (detail::Convert<std::decay_t<A>>::push(L, args), ...);
+      luna::call(L, static_cast<int>(sizeof...(A)), MULTRET);
+      out = detail::results_from(L, base);
+    });
+    return out;
+  }
 
   // Calls a function (or a value with __call) with converted arguments.
   template <class... A> std::vector<Value> call(const Value& fn, A&&... args) {
@@ -103,13 +145,29 @@ class Vm {
     });
   }
   Value get_global(std::string_view name);
+  // An object of a class registered with LuaUserdata<T>, as the global `name`.
+  template <class T> void set_userdata(std::string_view name, T value) {
+    static_assert(std::is_class_v<T>, "luna: set_userdata takes an object of a LuaUserdata class");
+    std::string key(name);
+    detail::protect(core(), [&](State* L) {
+      detail::push_object<T>(L, std::move(value));
+      luna::set_global(L, key.c_str());
+    });
+  }
+
+  // Pinned roots (see PinHandle). pinned() and unpin() throw LuaError for a
+  // released handle or one of another VM.
+  PinHandle pin(const Value& v) { return detail::pin(core(), v); }
+  Value pinned(PinHandle h) { return detail::pinned(core(), h); }
+  void unpin(PinHandle h) { detail::unpin(core(), h); }
 
   // Binds any callable (lambda, function pointer, functor, std::function) as
-  // the global function `name`.
+  // the global function `name`. A first parameter `luna::Vm&` receives this
+  // VM (valid during the call) rather than a Lua argument.
   template <class F> void set_function(std::string_view name, F&& f) {
     std::string key(name);
     detail::protect(core(), [&](State* L) {
-      detail::push_function(L, std::decay_t<F>(std::forward<F>(f)));
+      detail::push_function(L, std::forward<F>(f));
       luna::set_global(L, key.c_str());
     });
   }
@@ -124,7 +182,7 @@ class Vm {
   template <class F> Value make_function(F&& f) {
     Value out;
     detail::protect(core(), [&](State* L) {
-      detail::push_function(L, std::decay_t<F>(std::forward<F>(f)));
+      detail::push_function(L, std::forward<F>(f));
       out = detail::to_value(L, -1);
     });
     return out;
@@ -158,10 +216,20 @@ class Vm {
   detail::VmCore& core();
 
  private:
+  friend struct detail::CallerParam<Vm&>;
+  explicit Vm(std::shared_ptr<detail::VmCore> core) : core_(std::move(core)) {}
   void check_owner(const Value& v);
 
   std::shared_ptr<detail::VmCore> core_;
 };
+
+namespace detail {
+// A host function's `luna::Vm&` first parameter: a handle of the calling VM.
+template <> struct CallerParam<Vm&> {
+  static constexpr bool value = true;
+  static Vm get(State* L);
+};
+}  // namespace detail
 
 }  // namespace luna
 
