@@ -709,6 +709,10 @@ int yield(State* L, int nresults) { return coro_yield(L, nresults); }
 
 // ---------------------------------------------------------------- gc
 
+// Pause and step multiplier keep 5.4's precision: a byte counting fours,
+// so what is read back is what 5.4 reads back (150 -> 148, 2000 -> 976).
+static int gc_param(int percent) { return ((percent / 4) & 0xff) * 4; }
+
 int gc(State* L, int what, int a, int b, int c) {
   GlobalState* g = L->g;
   if (g->gcstp & GCSTP_INTERNAL) return -1;  // collector busy or state closing
@@ -722,14 +726,16 @@ int gc(State* L, int what, int a, int b, int c) {
     case GCCOLLECT: gc_full(L, false); break;
     case GCCOUNT: res = static_cast<int>(gc_count_bytes(L) >> 10); break;
     case GCCOUNTB: res = static_cast<int>(gc_count_bytes(L) & 0x3ff); break;
-    case GCSTEP: res = gc_step_api(L, a) ? 1 : 0; break;
+    // A generational step never ends an incremental cycle, so as in 5.4 it
+    // reports false even though luna's step collects fully.
+    case GCSTEP: res = gc_step_api(L, a) && g->gckind == 0 ? 1 : 0; break;
     case GCSETPAUSE:
       res = g->gcpause;
-      g->gcpause = a;
+      g->gcpause = gc_param(a);
       break;
     case GCSETSTEPMUL:
       res = g->gcstepmul;
-      g->gcstepmul = a;
+      g->gcstepmul = gc_param(a);
       break;
     case GCISRUNNING: res = g->gcstp == 0; break;
     case GCGEN:
@@ -738,8 +744,8 @@ int gc(State* L, int what, int a, int b, int c) {
       res = gc_change_mode(L, 1) == 1 ? GCGEN : GCINC;
       break;
     case GCINC:
-      if (a != 0) g->gcpause = a;
-      if (b != 0) g->gcstepmul = b;
+      if (a != 0) g->gcpause = gc_param(a);
+      if (b != 0) g->gcstepmul = gc_param(b);
       if (c != 0) g->gcstepsize = c;
       res = gc_change_mode(L, 0) == 1 ? GCGEN : GCINC;
       break;

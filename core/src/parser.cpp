@@ -428,7 +428,7 @@ struct Parser {
 
   [[noreturn]] void undef_goto(const LabelDesc& gt) {
     if (name_is(gt.name, "break"))
-      sem_error(ls, fmt("break outside a loop at line %d", gt.line));
+      sem_error(ls, fmt("break outside loop at line %d", gt.line));
     sem_error(ls, fmt("no visible label '%s' for <goto> at line %d", gt.name->c_str(), gt.line));
   }
 

@@ -177,7 +177,8 @@ void close_state(State* L) {
     while (pcall_raw(L, close_pending, nullptr, L->save(L->stack + 1), 0) != OK) {
     }
   }
-  gc_free_all(L);
+  gc_free_all(L);  // prototypes tell the backend their traces die
+  set_jit_backend(L, nullptr);
   free_main(L);
 }
 

@@ -4,6 +4,7 @@
 
 #include <cstdarg>
 #include <cstddef>
+#include <memory>
 
 #include "object.hpp"
 
@@ -128,7 +129,7 @@ struct GlobalState {
   WarnFn warnf;
   void* ud_warn;
   int warn_state;          // for the default warning function: 0 off, 1 on, 2 continuing
-  JitBackend* jit;         // never null: NullJitBackend by default
+  JitBackend* jit;         // never null: NullJitBackend by default; any other is owned
   uint64_t instr_budget;   // 0 = none: instructions left before a "budget exhausted" error
 };
 
@@ -228,7 +229,7 @@ inline const TValue* table_get_short_str(Table* t, String* key) {
   }
 }
 const TValue* table_get_str(Table* t, String* key);
-// Assignment: raises "index is nil" / "index is NaN" for such keys; a float
+// Assignment: raises "table index is nil" / "table index is NaN" for such keys; a float
 // key with an integral value is normalised to an integer. Does not call
 // metamethods; does invalidate the flags cache and runs gc_barrier_back.
 void table_set(State* L, Table* t, const TValue& key, const TValue& val);
@@ -348,6 +349,9 @@ bool vm_tostring(State* L, TValue* obj);
 // Integer value of a for-loop limit etc. is in vm.cpp too.
 
 // ---------------------------------------------------------------- limits.cpp
+// Installs a backend (owned from now on; null: the interpreter only) and
+// deletes the previous one (jit_backend.cpp).
+void set_jit_backend(State* L, std::unique_ptr<JitBackend> backend);
 [[noreturn]] void budget_exhausted(State* L);  // raises "instruction budget exhausted"
 
 // --------------------------------------------------------------- debug.cpp

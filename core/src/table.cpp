@@ -205,9 +205,9 @@ TValue normalize_key(State* L, const TValue& key) {
   if (key.tag == Tag::Float) {
     Integer i;
     if (float_to_key(key.u.n, &i)) return TValue::integer(i);
-    if (key.u.n != key.u.n) run_error(L, "index is NaN");
+    if (key.u.n != key.u.n) run_error(L, "table index is NaN");
   } else if (key.is_nil()) {
-    run_error(L, "index is nil");
+    run_error(L, "table index is nil");
   }
   return key;
 }

@@ -165,7 +165,7 @@ TEST_CASE("syntax error messages", "[compiler]") {
 TEST_CASE("goto and label errors", "[compiler]") {
   CHECK(compile_error("goto l1") == "test:1: no visible label 'l1' for <goto> at line 1");
   CHECK(compile_error("::l1:: ::l1::") == "test:1: label 'l1' already defined on line 1");
-  CHECK(compile_error("break") == "test:1: break outside a loop at line 1");
+  CHECK(compile_error("break") == "test:1: break outside loop at line 1");
   CHECK(compile_error("goto l; local a; ::l:: print(a)") ==
         "test:1: <goto l> at line 1 jumps into the scope of local 'a'");
   CHECK(compile_error("do goto l end ::l::") == "");

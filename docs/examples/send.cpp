@@ -15,7 +15,7 @@ int main() {
       for (int i = 0; i < 1000; i++) vm.eval("hits = hits + 1");
       vm.call(vm.get_global("log"), w);
       // Several operations under a single lock acquisition:
-      vm.with_vm([](luna::Vm& inner) {
+      vm.with_vm([](luna::BasicVm& inner) {
         inner.eval("hits = hits + 1");
         inner.eval("hits = hits - 1");
       });

@@ -31,7 +31,7 @@ TEST_CASE("send: 8 threads share one SendVm without lost updates", "[send]") {
     threads.emplace_back([copy = vm, tbl, &values_ok] {
       for (int i = 0; i < kIncrements; i++) {
         copy.eval("counter = counter + 1 bump_native()");
-        copy.with_vm([&](luna::Vm& inner) { inner.eval("shared.n = shared.n + 1"); });
+        copy.with_vm([&](luna::BasicVm& inner) { inner.eval("shared.n = shared.n + 1"); });
       }
       // Values made and dropped on this thread.
       Value mine = copy.eval("return {1, 2, 3}")[0];
@@ -42,7 +42,7 @@ TEST_CASE("send: 8 threads share one SendVm without lost updates", "[send]") {
   CHECK(values_ok == kThreads);
   CHECK(vm.get_global("counter").as_integer() == kThreads * kIncrements);
   CHECK(tbl.get("n").as_integer() == kThreads * kIncrements);
-  CHECK(vm.with_vm([&](luna::Vm&) { return native_counter; }) == kThreads * kIncrements);
+  CHECK(vm.with_vm([&](luna::BasicVm&) { return native_counter; }) == kThreads * kIncrements);
 }
 
 TEST_CASE("send: 8 threads each with their own SendVm", "[send]") {
@@ -80,7 +80,7 @@ TEST_CASE("send: from_vm adopts a Vm; with_vm batches", "[send]") {
   CHECK(vm.version() == luna::LuaVersion::Lua54);
   int r = 0;
   std::thread([&] {
-    r = static_cast<int>(vm.with_vm([](luna::Vm& inner) {
+    r = static_cast<int>(vm.with_vm([](luna::BasicVm& inner) {
       inner.eval("x = x + 1");
       return inner.get_global("x").as_integer();
     }));

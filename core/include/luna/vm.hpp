@@ -1,4 +1,4 @@
-// luna::Vm: a Lua 5.4 virtual machine for C++ hosts.
+// luna::Vm: a Lua 5.4 virtual machine for C++ hosts, with the trace JIT.
 //
 //   luna::Vm vm;                                    // standard libraries open
 //   vm.set_function("add", [](int a, int b) { return a + b; });
@@ -6,16 +6,20 @@
 //
 // A Vm is confined to the thread that created it (checked on every call, in
 // every build); use luna::SendVm (<luna/send_vm.hpp>) to share one between
-// threads. Errors come out as luna::LuaError. Values holding tables,
-// functions, userdata or threads keep the VM alive until they are released.
+// threads. BasicVm is the embedding API both share (the interpreter, no
+// JIT); Vm adds the JIT and lives in libluna, SendVm in libluna-send,
+// BasicVm in libluna-core. Errors come out as luna::LuaError. Values
+// holding tables, functions, userdata or threads keep the VM alive until
+// they are released.
 //
 // Ownership rule: a host function stored in a VM must not own that VM. Take
 // the VM as the first parameter (`[](luna::Vm& vm, std::string code) {...}`)
-// instead of capturing a handle; Values of the VM captured by value in a
-// lambda given to set_function / make_function / LuaUserdata are held
-// weakly (they do not keep the VM alive). A handle hidden where the VM
-// cannot see it (a std::function built beforehand, a shared_ptr, a global)
-// keeps the VM alive until it is released.
+// instead of capturing a handle. Values of the VM (and SendVm copies)
+// captured by value in a lambda given to set_function / make_function /
+// LuaUserdata are held weakly: they do not keep the VM alive, and using one
+// after its VM is gone throws LuaError. A handle hidden where the VM cannot
+// see it being copied (a std::function or shared_ptr built beforehand, a
+// global) keeps the VM alive until it is released.
 #pragma once
 
 #include <cstddef>
@@ -66,10 +70,6 @@ class SendVm;
 using PinHandle = std::uint64_t;
 
 namespace detail {
-// For SendVm: switches a VM to locking mode (any thread, one at a time)
-// and gives its lock.
-void share_core(VmCore& core);
-std::recursive_mutex& core_mutex(VmCore& core);
 // Throws LuaError unless `version` is one this build can run.
 void check_version(LuaVersion version);
 // Loads text `source` as a chunk (raising its error, with its status, on
@@ -80,21 +80,19 @@ std::vector<Value> results_from(State* L, int base);
 PinHandle pin(VmCore& core, const Value& v);
 Value pinned(VmCore& core, PinHandle h);
 void unpin(VmCore& core, PinHandle h);
+// The VM that L belongs to (for a host function's VM parameter).
+std::shared_ptr<VmCore> caller_core(State* L);
 }  // namespace detail
 
-class Vm {
+class BasicVm {
  public:
-  Vm();                        // all standard libraries
-  explicit Vm(LibSet libs);    // only these (LibSet::none: a bare VM)
-  // The same, for a language version: only LuaVersion::Lua54 exists today;
-  // any other value throws LuaError.
-  explicit Vm(LuaVersion version);
-  Vm(LuaVersion version, LibSet libs);
-  Vm(Vm&&) noexcept;
-  Vm& operator=(Vm&&) noexcept;
-  Vm(const Vm&) = delete;
-  Vm& operator=(const Vm&) = delete;
-  ~Vm();
+  BasicVm();                      // all standard libraries
+  explicit BasicVm(LibSet libs);  // only these (LibSet::none: a bare VM)
+  BasicVm(BasicVm&&) noexcept;
+  BasicVm& operator=(BasicVm&&) noexcept;
+  BasicVm(const BasicVm&) = delete;
+  BasicVm& operator=(const BasicVm&) = delete;
+  ~BasicVm();
 
   LuaVersion version() const noexcept { return LuaVersion::Lua54; }
 
@@ -162,8 +160,9 @@ class Vm {
   void unpin(PinHandle h) { detail::unpin(core(), h); }
 
   // Binds any callable (lambda, function pointer, functor, std::function) as
-  // the global function `name`. A first parameter `luna::Vm&` receives this
-  // VM (valid during the call) rather than a Lua argument.
+  // the global function `name`. A first parameter `luna::Vm&`,
+  // `luna::BasicVm&` or `luna::SendVm&` receives the calling VM (valid
+  // during the call) rather than a Lua argument.
   template <class F> void set_function(std::string_view name, F&& f) {
     std::string key(name);
     detail::protect(core(), [&](State* L) {
@@ -215,19 +214,43 @@ class Vm {
   State* state();
   detail::VmCore& core();
 
+ protected:
+  // Another handle of an existing VM.
+  explicit BasicVm(std::shared_ptr<detail::VmCore> core) : core_(std::move(core)) {}
+
  private:
-  friend struct detail::CallerParam<Vm&>;
-  explicit Vm(std::shared_ptr<detail::VmCore> core) : core_(std::move(core)) {}
+  friend struct detail::CallerParam<BasicVm&>;
+  friend class SendVm;
   void check_owner(const Value& v);
 
   std::shared_ptr<detail::VmCore> core_;
 };
 
+// The front door with the trace JIT installed (on by default).
+class Vm : public BasicVm {
+ public:
+  Vm();                      // all standard libraries
+  explicit Vm(LibSet libs);  // only these (LibSet::none: a bare VM)
+  // The same, for a language version: only LuaVersion::Lua54 exists today;
+  // any other value throws LuaError.
+  explicit Vm(LuaVersion version);
+  Vm(LuaVersion version, LibSet libs);
+
+ private:
+  friend struct detail::CallerParam<Vm&>;
+  explicit Vm(std::shared_ptr<detail::VmCore> core) : BasicVm(std::move(core)) {}
+};
+
 namespace detail {
-// A host function's `luna::Vm&` first parameter: a handle of the calling VM.
+// A host function's `luna::BasicVm&` / `luna::Vm&` first parameter: a
+// handle of the calling VM.
+template <> struct CallerParam<BasicVm&> {
+  static constexpr bool value = true;
+  static BasicVm get(State* L) { return BasicVm(caller_core(L)); }
+};
 template <> struct CallerParam<Vm&> {
   static constexpr bool value = true;
-  static Vm get(State* L);
+  static Vm get(State* L) { return Vm(caller_core(L)); }
 };
 }  // namespace detail
 

@@ -106,7 +106,7 @@ void VmCore::drain_released(State* L) {
 }
 
 void VmCore::check_thread() const {
-  if (!shared && std::this_thread::get_id() != owner)
+  if (!host_lock && std::this_thread::get_id() != owner)
     throw LuaError("luna::Vm used from a thread other than the one that created it: a Vm is confined to its thread; "
                    "use luna::SendVm to share a VM between threads");
 }
@@ -124,17 +124,9 @@ Ref::~Ref() {
   if (std::shared_ptr<VmCore> c = core.lock()) c->release(slot);
 }
 
-void share_core(VmCore& core) {
-  core.check_thread();  // adopting is the creator thread's last act on its own
-  std::lock_guard<std::recursive_mutex> lock(core.mu);
-  core.shared = true;
-}
-
-std::recursive_mutex& core_mutex(VmCore& core) { return core.mu; }
-
 void run_protected(VmCore& core, ProtectedFn fn, void* ctx) {
-  std::unique_lock<std::recursive_mutex> lock(core.mu, std::defer_lock);
-  if (core.shared) lock.lock();
+  std::unique_lock<HostLock> lock;
+  if (core.host_lock) lock = std::unique_lock<HostLock>(*core.host_lock);
   else core.check_thread();
   State* L = core.current;
   if (!check_stack(L, 4)) throw LuaError("stack overflow (host call)");

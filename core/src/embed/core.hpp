@@ -15,6 +15,15 @@
 
 namespace luna::detail {
 
+// How a VM is shared between threads. A plain VM has none and is confined
+// to its creator thread; libluna-send installs one (SendVm's lock).
+class HostLock {
+ public:
+  virtual ~HostLock() = default;
+  virtual void lock() = 0;
+  virtual void unlock() = 0;
+};
+
 class VmCore : public std::enable_shared_from_this<VmCore> {
  public:
   VmCore();  // a fresh state, no libraries
@@ -25,8 +34,7 @@ class VmCore : public std::enable_shared_from_this<VmCore> {
   State* main;          // the main thread
   State* current;       // innermost thread running our native code (main when idle)
   std::thread::id owner;
-  bool shared = false;  // owned by a SendVm: lock instead of checking the thread
-  std::recursive_mutex mu;
+  std::unique_ptr<HostLock> host_lock;  // set: any thread, one at a time (no owner check)
   int depth = 0;        // nesting of run_protected
   bool registered = false;  // the registry knows this core (state_core works)
   uint64_t instr_limit = 0;
@@ -49,5 +57,8 @@ class VmCore : public std::enable_shared_from_this<VmCore> {
 
 // The core of the VM that L belongs to (registered in its registry).
 VmCore* state_core(State* L);
+
+// Uninstalls the JIT backend (if any): the VM runs the interpreter only.
+void interpreter_only(VmCore& core);
 
 }  // namespace luna::detail

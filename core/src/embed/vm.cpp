@@ -1,4 +1,4 @@
-// luna::Vm: the non-template part of the embedding API.
+// luna::BasicVm: the non-template part of the embedding API.
 #include "luna/vm.hpp"
 
 #include <atomic>
@@ -112,38 +112,34 @@ void unpin(VmCore& core, PinHandle h) {
   if (!found) unknown_pin(h);
 }
 
-Vm CallerParam<Vm&>::get(State* L) { return Vm(state_core(L)->shared_from_this()); }
+std::shared_ptr<VmCore> caller_core(State* L) { return state_core(L)->shared_from_this(); }
 
 }  // namespace detail
 
-Vm::Vm() : Vm(LibSet::all) {}
+BasicVm::BasicVm() : BasicVm(LibSet::all) {}
 
-Vm::Vm(LibSet libs) : core_(std::make_shared<detail::VmCore>()) { open_libs(libs); }
+BasicVm::BasicVm(LibSet libs) : core_(std::make_shared<detail::VmCore>()) { open_libs(libs); }
 
-Vm::Vm(LuaVersion version) : Vm(version, LibSet::all) {}
+BasicVm::BasicVm(BasicVm&&) noexcept = default;
+BasicVm& BasicVm::operator=(BasicVm&&) noexcept = default;
+BasicVm::~BasicVm() = default;
 
-Vm::Vm(LuaVersion version, LibSet libs) : Vm((detail::check_version(version), libs)) {}
-
-Vm::Vm(Vm&&) noexcept = default;
-Vm& Vm::operator=(Vm&&) noexcept = default;
-Vm::~Vm() = default;
-
-detail::VmCore& Vm::core() {
+detail::VmCore& BasicVm::core() {
   if (!core_) throw LuaError("use of a moved-from luna::Vm");
   return *core_;
 }
 
-State* Vm::state() {
+State* BasicVm::state() {
   detail::VmCore& c = core();
   c.check_thread();
   return c.main;
 }
 
-void Vm::check_owner(const Value& v) {
+void BasicVm::check_owner(const Value& v) {
   if (detail::core_of(v).get() != &core()) throw LuaError("the function belongs to another VM");
 }
 
-void Vm::open_libs(LibSet set) {
+void BasicVm::open_libs(LibSet set) {
   detail::protect(core(), [&](State* L) {
     for (const Lib& lib : libs) {
       if ((set & lib.bit) == LibSet::none) continue;
@@ -153,7 +149,7 @@ void Vm::open_libs(LibSet set) {
   });
 }
 
-std::vector<Value> Vm::eval(std::string_view source, std::string_view chunk_name) {
+std::vector<Value> BasicVm::eval(std::string_view source, std::string_view chunk_name) {
   std::vector<Value> out;
   std::string name(chunk_name);
   detail::protect(core(), [&](State* L) {
@@ -165,7 +161,7 @@ std::vector<Value> Vm::eval(std::string_view source, std::string_view chunk_name
   return out;
 }
 
-Value Vm::load(std::string_view source, std::string_view chunk_name, std::string_view mode) {
+Value BasicVm::load(std::string_view source, std::string_view chunk_name, std::string_view mode) {
   Value out;
   std::string name(chunk_name), m(mode);
   detail::protect(core(), [&](State* L) {
@@ -175,7 +171,7 @@ Value Vm::load(std::string_view source, std::string_view chunk_name, std::string
   return out;
 }
 
-Value Vm::load_file(const std::string& path, std::string_view mode) {
+Value BasicVm::load_file(const std::string& path, std::string_view mode) {
   Value out;
   std::string m(mode);
   detail::protect(core(), [&](State* L) {
@@ -186,7 +182,7 @@ Value Vm::load_file(const std::string& path, std::string_view mode) {
   return out;
 }
 
-std::vector<Value> Vm::do_file(const std::string& path) {
+std::vector<Value> BasicVm::do_file(const std::string& path) {
   std::vector<Value> out;
   detail::protect(core(), [&](State* L) {
     int base = get_top(L);
@@ -198,7 +194,7 @@ std::vector<Value> Vm::do_file(const std::string& path) {
   return out;
 }
 
-Value Vm::get_global(std::string_view name) {
+Value BasicVm::get_global(std::string_view name) {
   Value out;
   std::string key(name);
   detail::protect(core(), [&](State* L) {
@@ -208,7 +204,7 @@ Value Vm::get_global(std::string_view name) {
   return out;
 }
 
-Value Vm::new_table() {
+Value BasicVm::new_table() {
   Value out;
   detail::protect(core(), [&](State* L) {
     luna::new_table(L);
@@ -217,11 +213,11 @@ Value Vm::new_table() {
   return out;
 }
 
-void Vm::set_memory_limit(size_t bytes) {
+void BasicVm::set_memory_limit(size_t bytes) {
   detail::protect(core(), [&](State* L) { luna::set_memory_limit(L, bytes); });
 }
 
-size_t Vm::memory_used() {
+size_t BasicVm::memory_used() {
   size_t n = 0;
   detail::protect(core(), [&](State* L) {
     n = static_cast<size_t>(gc(L, GCCOUNT)) * 1024 + static_cast<size_t>(gc(L, GCCOUNTB));
@@ -229,12 +225,12 @@ size_t Vm::memory_used() {
   return n;
 }
 
-void Vm::set_instruction_limit(uint64_t instructions) {
+void BasicVm::set_instruction_limit(uint64_t instructions) {
   detail::VmCore& c = core();
   detail::protect(c, [&](State*) { c.instr_limit = instructions; });
 }
 
-void Vm::collect_garbage() {
+void BasicVm::collect_garbage() {
   detail::protect(core(), [&](State* L) { gc(L, GCCOLLECT); });
 }
 

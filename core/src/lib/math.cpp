@@ -134,13 +134,13 @@ int m_exp(State* L) { push_number(L, std::exp(check_number(L, 1))); return 1; }
 int m_deg(State* L) { push_number(L, check_number(L, 1) * (180.0 / PI)); return 1; }
 int m_rad(State* L) { push_number(L, check_number(L, 1) * (PI / 180.0)); return 1; }
 
+// As in 5.4.8, the arguments are compared as they are, not checked to be
+// numbers: a mix of types fails with the comparison's own error.
 int m_min(State* L) {
   int n = get_top(L);
   int best = 1;
   arg_check(L, n >= 1, 1, "value expected");
-  check_number(L, 1);
   for (int i = 2; i <= n; i++) {
-    check_number(L, i);
     if (compare(L, i, best, OPLT)) best = i;
   }
   push_value(L, best);
@@ -151,9 +151,7 @@ int m_max(State* L) {
   int n = get_top(L);
   int best = 1;
   arg_check(L, n >= 1, 1, "value expected");
-  check_number(L, 1);
   for (int i = 2; i <= n; i++) {
-    check_number(L, i);
     if (compare(L, best, i, OPLT)) best = i;
   }
   push_value(L, best);

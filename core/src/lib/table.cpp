@@ -109,7 +109,7 @@ int t_move(State* L) {
 void add_field(State* L, Buffer& b, Integer i) {
   get_i(L, 1, i);
   if (!is_string(L, -1))
-    error_f(L, "invalid value (at index %I) in table for 'concat'", i);
+    error_f(L, "invalid value (%s) at index %I in table for 'concat'", typename_at(L, -1), i);
   b.add_value();
 }
 

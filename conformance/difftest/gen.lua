@@ -1,0 +1,246 @@
+-- Generates one random, deterministic Lua 5.4 test program on stdout.
+-- Usage: lua gen.lua SEED
+-- Run by the reference oracle, so the same seed always gives the same
+-- program. Every case prints what it computes (or the message of the error
+-- it raises, caught by pcall), never addresses or hash order, so two correct
+-- implementations print byte-identical output.
+
+local seed = assert(tonumber(arg[1]), "usage: gen.lua SEED")
+math.randomseed(seed)
+local R = math.random
+
+local out = {}
+local function emit(s) out[#out + 1] = s end
+local function pick(t) return t[R(#t)] end
+
+-- Operands, as source text.
+local numbers = {
+  "0", "1", "-1", "2", "3", "7", "-7", "10", "255", "256", "1000000007",
+  "math.maxinteger", "math.mininteger", "(math.maxinteger - 1)", "(math.mininteger + 1)",
+  "0.0", "-0.0", "0.5", "-0.5", "1.5", "-2.5", "3.0", "-3.0", "1e15", "1e16", "2^53", "2^63", "-2^63",
+  "1e308", "-1e308", "1e-310", "(1/0)", "(-1/0)", "(0/0)", "0x7fffffff", "0xffffffff", "0x10",
+  "12.75", "100.0", "1e100", "3.14159", "-0.1", "2^-1074", "(2^63 - 1024)",
+}
+local strings = {
+  '"10"', '"0x10"', '"1e2"', '" 5 "', '"abc"', '"3.0"', '"-7"', '""', '"0x"', '"1e"',
+  '"  0x1p4  "', '"inf"', '"nan"', '"9223372036854775807"', '"9223372036854775808"',
+  '"-9223372036854775809"', '"1.5e300"', '"0.1"', '"5\\0"', '"hello world"', '"x"',
+}
+local others = { "nil", "true", "false", "{}", "print", "setmetatable({}, mt_arith)" }
+
+local function operand()
+  local r = R(10)
+  if r <= 6 then return pick(numbers) elseif r <= 9 then return pick(strings) else return pick(others) end
+end
+
+local binops = { "+", "-", "*", "/", "//", "%", "^", "&", "|", "~", "<<", ">>", "..",
+                 "==", "~=", "<", "<=", ">", ">=", "and", "or" }
+local unops = { "-", "~", "not ", "#" }
+
+-- Prints a value without addresses: tables and functions by type only.
+emit([[
+local function show(...)
+  local n = select('#', ...)
+  local t = {}
+  for i = 1, n do
+    local v = select(i, ...)
+    local tv = type(v)
+    if tv == "number" then
+      t[i] = (math.type(v) == "integer" and "i:" or "f:") .. string.format("%.17g", v)
+    elseif tv == "string" then
+      -- addresses differ between any two runs
+      t[i] = string.format("%q", (v:gsub("(%a+): 0x%x+", "%1: ADDR")))
+    elseif tv == "table" or tv == "function" or tv == "thread" or tv == "userdata" then
+      t[i] = tv
+    else
+      t[i] = tostring(v)
+    end
+  end
+  print(n, table.concat(t, " "))
+end
+local function try(f, ...)
+  local r = table.pack(pcall(f, ...))
+  if r[1] then show(table.unpack(r, 2, r.n)) else
+    local e = r[2]
+    if type(e) == "string" or type(e) == "number" then print("error:", e) else print("error of type", type(e)) end
+  end
+end
+local mt_arith = {}
+for _, e in ipairs{"add", "sub", "mul", "div", "mod", "pow", "unm", "idiv", "band", "bor",
+                   "bxor", "shl", "shr", "bnot", "concat", "len", "lt", "le"} do
+  mt_arith["__" .. e] = function(a, b) return e end
+end
+mt_arith.__eq = function() return true end
+]])
+
+local cases = {}
+
+-- Arithmetic, bitwise, comparison and concatenation on mixed operands; the
+-- operands are locals so error messages name them.
+cases[#cases + 1] = function()
+  local a, b, op = operand(), operand(), pick(binops)
+  emit(("try(function() local a, b = %s, %s return a %s b end)"):format(a, b, op))
+end
+cases[#cases + 1] = function()
+  emit(("try(function() local a = %s return %sa end)"):format(operand(), pick(unops)))
+end
+-- Operations on globals, fields and upvalues, for the variable kinds in messages.
+cases[#cases + 1] = function()
+  local target = pick{ "G_undefined", "t.field", "t[1]", "up", "t.sub.x", "string.nope" }
+  local use = pick{ "%s + 1", "%s()", "%s.x", "#%s", "%s .. 'x'", "-%s", "%s < 1", "%s:m()" }
+  emit(("do local up; local t = {sub = {}}; try(function() return %s end) end")
+    :format(use:format(target)))
+end
+-- Conversions.
+cases[#cases + 1] = function()
+  local f = pick{ "math.tointeger(%s)", "tostring(%s)", "tonumber(%s)", "math.type(%s)",
+                  "math.floor(%s)", "math.ceil(%s)", "math.abs(%s)", "math.fmod(%s, 3)",
+                  "math.max(%s, 2)", "math.min(%s, 2.5)", "math.ult(%s, 5)", "string.format('%%d', %s)",
+                  "string.format('%%x', %s)", "string.format('%%5.2f', %s)", "string.format('%%g', %s)",
+                  "string.format('%%q', %s)", "string.format('%%s', %s)", "string.format('%%i', %s)",
+                  "string.format('%%c', %s)", "string.format('%%10.3s|', %s)", "string.format('%%-8d|', %s)",
+                  "string.format('%%+.3e', %s)", "string.format('%%o', %s)", "string.format('%%X', %s)",
+                  "string.format('%%.0f', %s)", "string.format('%%.20g', %s)" }
+  emit(("try(function() return %s end)"):format(f:format(operand())))
+end
+cases[#cases + 1] = function()
+  local s = pick{ '"10"', '"ff"', '"zz"', '"777"', '" 11 "', '"1e1"', '"-101"', '"8"', '"7fffffffffffffff"', '"z"' }
+  emit(("try(function() return tonumber(%s, %d) end)"):format(s, pick{ 2, 8, 10, 16, 36, 1, 37 }))
+end
+-- Strings and patterns.
+local subjects = { '"hello world"', '"  trim me  "', '"a,b,,c"', '"key = value"', '"2024-01-15"',
+                   '"(nested (parens))"', '"aaa"', '""', '"x1y22z333"', '"THE end"', '"a.b.c"', '"\\0\\1\\2"' }
+local patterns = { '"%a+"', '"%d+"', '"(%w+)=(%w+)"', '"^%s*(.-)%s*$"', '"[^,]*"', '"(%d+)-(%d+)-(%d+)"',
+                   '"%b()"', '"a-"', '"a*"', '"()a"', '"%f[%w]%w+"', '"."', '"[%u]"', '"%s"', '"(a+)(b?)"',
+                   '"[a-"', '"%"', '"(()"', '"%g"', '"[]"', '"%1"', '"x(y*)"', '"%.(%a)"', '"%z"' }
+cases[#cases + 1] = function()
+  local s, p = pick(subjects), pick(patterns)
+  local f = pick{ "string.find(%s, %s)", "string.match(%s, %s)", "string.gsub(%s, %s, '<%%0>')",
+                  "string.find(%s, %s, 1, true)", "string.gsub(%s, %s, string.upper)",
+                  "string.gsub(%s, %s, {hello = 'HI', a = false})", "string.find(%s, %s, -3)",
+                  "string.match(%s, %s, 2)" }
+  emit(("try(function() return %s end)"):format(f:format(s, p)))
+end
+cases[#cases + 1] = function()
+  local s, p = pick(subjects), pick(patterns)
+  emit(("try(function() local r = {} for a, b in string.gmatch(%s, %s) do r[#r + 1] = tostring(a) .. '/' .. tostring(b) end return table.concat(r, ';') end)")
+    :format(s, p))
+end
+cases[#cases + 1] = function()
+  local s = pick(subjects)
+  local f = pick{ "string.sub(%s, %d, %d)", "string.byte(%s, %d, %d)", "string.rep(%s, %d, %d)",
+                  "#%s + %d + %d", "string.upper(%s), %d, %d", "string.reverse(%s), %d, %d",
+                  "string.len(%s) + %d + %d", "string.char(%d, %d, %d)" }
+  if f:find("char") then
+    emit(("try(function() return %s end)"):format(f:format(R(-2, 300), R(0, 255), R(0, 255))))
+  else
+    emit(("try(function() return %s end)"):format(f:format(s, R(-12, 12), R(-12, 12))))
+  end
+end
+cases[#cases + 1] = function()
+  local fmt = pick{ '"%5s|%-5s|"', '"%3d %03d"', '"%q"', '"%.3f"', '"%10.4g"', '"%%"', '"%y"',
+                    '"%d"', '"%s %s"', '"%-20s|"', '"%.99f"', '"%#x"', '"% d"' }
+  emit(("try(function() return string.format(%s, %s, %s) end)"):format(fmt, operand(), operand()))
+end
+-- Tables and the table library.
+cases[#cases + 1] = function()
+  local n = R(0, 8)
+  local items = {}
+  for i = 1, n do items[i] = pick{ tostring(R(-50, 50)), pick(strings), "1.5", "true" } end
+  local list = "{" .. table.concat(items, ", ") .. "}"
+  local f = pick{ "table.concat(t, ',')", "#t", "table.unpack(t)", "select('#', table.unpack(t))",
+                  "(function() table.insert(t, 1, 'z') return table.concat(t, ' ') end)()",
+                  "(function() table.remove(t) return #t, t[#t] end)()",
+                  "(function() table.sort(t) return table.unpack(t) end)()",
+                  "(function() table.sort(t, function(a, b) return a > b end) return table.unpack(t) end)()",
+                  "table.move(t, 1, #t, 3)[3]", "(function() table.insert(t, 5, 1) return #t end)()",
+                  "table.concat(t, ',', 2, 3)", "select(-1, table.unpack(t))", "select(2, table.unpack(t))",
+                  "next({}, nil)", "rawlen(t)", "rawequal(t, t)", "table.pack(table.unpack(t)).n" }
+  emit(("try(function() local t = %s return %s end)"):format(list, f))
+end
+-- Metatables.
+cases[#cases + 1] = function()
+  local mm = pick{
+    "__index = function(t, k) return k .. '!' end",
+    "__index = {x = 42}",
+    "__newindex = function(t, k, v) rawset(t, k, v * 2) end",
+    "__call = function(self, a) return 'called', a end",
+    "__tostring = function() return 'custom' end",
+    "__name = 'MyType'",
+    "__len = function() return 99 end",
+    "__concat = function(a, b) return 'cat' end",
+    "__unm = function() return 'neg' end",
+    "__eq = function() return true end",
+    "__lt = function() return true end",
+    "__le = function() return false end",
+    "__close = function() end",
+    "__metatable = 'locked'",
+  }
+  local use = pick{ "o.x", "o.y", "(function() o.z = 4 return rawget(o, 'z') end)()", "o(5)",
+                    "tostring(o):gsub('0x%x+', 'ADDR')", "#o", "o .. 'a'", "-o", "o == setmetatable({}, getmetatable(o))",
+                    "o < o", "o <= o", "getmetatable(o)", "pcall(setmetatable, o, {})", "o + 1", "o.x.y" }
+  emit(("try(function() local o = setmetatable({}, {%s}) return %s end)"):format(mm, use))
+end
+-- Closures.
+cases[#cases + 1] = function()
+  local n = R(1, 5)
+  emit(("try(function() local fs = {} for i = 1, %d do local j = i * 2 fs[i] = function(d) j = j + d return i, j end end local r = {} for k = 1, %d do local a, b = fs[k](k) r[k] = a .. ':' .. b end return table.concat(r, ' ') end)")
+    :format(n, n))
+end
+-- Coroutines.
+cases[#cases + 1] = function()
+  local body = pick{
+    "local co = coroutine.wrap(function(a) local b = coroutine.yield(a + 1) return b * 2 end) return co(1), co(10)",
+    "local co = coroutine.create(function() error('inside') end) return coroutine.resume(co)",
+    "local co = coroutine.create(function() return 1 end) coroutine.resume(co) return coroutine.resume(co)",
+    "local co = coroutine.create(function(...) return select('#', coroutine.yield(...)) end) return coroutine.resume(co, 1, 2, 3), coroutine.resume(co, nil, nil), coroutine.status(co)",
+    "return coroutine.isyieldable(), coroutine.running() ~= nil",
+    "local co = coroutine.wrap(function() for i = 1, 3 do coroutine.yield(i) end end) return co(), co(), co(), co()",
+    "return coroutine.resume(coroutine.running())",
+    "local co = coroutine.create(function() local x <close> = setmetatable({}, {__close = function() print('closed') end}) coroutine.yield(1) end) coroutine.resume(co) return coroutine.close(co), coroutine.status(co)",
+    "return pcall(coroutine.yield, 1)",
+    "local co = coroutine.wrap(function() error({code = 1}) end) local ok, e = pcall(co) return ok, type(e), e.code",
+    "local co = coroutine.create(function() return pcall(function() coroutine.yield('y') error('after') end) end) return coroutine.resume(co), coroutine.resume(co)",
+  }
+  emit("try(function() " .. body .. " end)")
+end
+-- goto and loops.
+cases[#cases + 1] = function()
+  local a, b, s = R(-3, 6), R(-3, 6), pick{ 1, 2, -1, 3 }
+  emit(("try(function() local r = {} for i = %d, %d, %d do if i %% 2 == 0 then goto continue end r[#r + 1] = i ::continue:: end return table.concat(r, ',') end)")
+    :format(a, b, s))
+end
+cases[#cases + 1] = function()
+  local a, b, s = pick(numbers), pick(numbers), pick{ "1", "-1", "0.5", "0", "2^62", "-0.25", "math.maxinteger" }
+  emit(("try(function() local n, last = 0 for i = %s, %s, %s do n = n + 1 last = i if n >= 5 then break end end return n, last end)")
+    :format(a, b, s))
+end
+-- Errors and their values.
+cases[#cases + 1] = function()
+  local e = pick{ "error('msg')", "error('msg', 0)", "error('msg', 2)", "error()", "error(nil)", "error(42)",
+                  "error(setmetatable({}, {__tostring = function() return 'obj' end}))", "assert(false)",
+                  "assert(nil, 'custom')", "assert(false, 12)", "local x = nil; x.y = 1", "(nil)()",
+                  "local t = setmetatable({}, {__index = function() error('deep') end}) return t.x",
+                  "string.rep('x', -1):byte()", "('x'):bad()", "math.floor('a')", "setmetatable(1, {})",
+                  "string.sub()", "table.insert({}, 1, 2, 3)", "ipairs()", "select(0)", "tostring()",
+                  "string.char(256)", "table.concat({1, {}, 3})", "math.random(0)", "utf8.char(-1)",
+                  "rawset({}, nil, 1)", "local t = {} t[nil] = 1", "local t = {} t[0/0] = 1", "string.format('%d', 1.5)",
+                  "xpcall(error, function(m) return 'handled: ' .. tostring(m) end, 'e')",
+                  "select('#', pcall(error))", "load('return 1 +')()", "string.rep('ab', 3, ', ') .. nil" }
+  emit("try(function() " .. e .. " end)")
+end
+-- load of generated text, including syntax errors.
+cases[#cases + 1] = function()
+  local src = pick{ "return 1 + 2", "x = = 1", "return 'unfinished", "for i = 1 do end", "goto nowhere",
+                    "local x <const> = 1; x = 2", "return 0x", "return 1e", "break", "::a:: ::a::",
+                    "return ...", "local function f() return end return f()", "return [[long\nstring]]",
+                    "return '\\q'", "return '\\300'", "return '\\u{110000000}'", "x = }", "return 3 // 0",
+                    "return 1 .. 2", "local a <foo> = 1", "return function() end end", "--[[ unfinished",
+                    "if x then else elseif y then end", "return (1)(2)", "a.b:c = 1", "local t = {,}" }
+  emit(("try(function() local f, e = load(%q) if not f then return 'compile error', e end return f() end)"):format(src))
+end
+
+local ncases = R(40, 80)
+for _ = 1, ncases do pick(cases)() end
+emit("print('done')")
+io.write(table.concat(out, "\n"), "\n")

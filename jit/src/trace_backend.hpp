@@ -1,0 +1,15 @@
+// The trace compiler's face to the core: the backend luna::Vm installs.
+// Everything in jit/ lives in namespace luna::jit and sees the core only
+// through its internal headers (core/src); the core never includes jit/.
+#pragma once
+
+#include <memory>
+
+#include "luna/jit_backend.hpp"
+
+namespace luna::jit {
+
+// A new trace backend, ready to install with set_jit_backend.
+std::unique_ptr<JitBackend> make_trace_backend();
+
+}  // namespace luna::jit

@@ -1,0 +1,13 @@
+# Sourced by tools/setup and tools/test: where the read-only material
+# outside the repository is. The environment decides; the sibling shared/
+# folder of this workplace is the fallback.
+suite=${LUNA_LUA_TESTS:-}
+if [[ -z "$suite" && -d ../shared/lua-tests/lua-5.4.8-tests ]]; then
+  suite=$(cd ../shared/lua-tests/lua-5.4.8-tests && pwd)
+fi
+# PUC-Rio Lua 5.4.8's sources: built into the build tree as the oracle of
+# the differential test, never linked into luna.
+reference=${LUNA_LUA_REFERENCE:-}
+if [[ -z "$reference" && -d ../shared/reference/lua-5.4.8 ]]; then
+  reference=$(cd ../shared/reference/lua-5.4.8 && pwd)
+fi
