@@ -44,9 +44,10 @@ SendVm SendVm::from_vm(BasicVm&& vm) {
 
 std::shared_ptr<BasicVm> SendVm::get() const {
   if (vm_) return vm_;
-  if (std::shared_ptr<BasicVm> vm = weak_.lock()) return vm;
+  if (std::shared_ptr<detail::VmCore> core = weak_.lock()) return std::make_shared<Handle>(std::move(core));
   // A weak_ptr that never shared ownership orders equal to an empty one.
-  bool never_weak = !weak_.owner_before(std::weak_ptr<BasicVm>{}) && !std::weak_ptr<BasicVm>{}.owner_before(weak_);
+  std::weak_ptr<detail::VmCore> empty;
+  bool never_weak = !weak_.owner_before(empty) && !empty.owner_before(weak_);
   if (never_weak) throw LuaError("use of a moved-from luna::SendVm");
   throw LuaError("use of a luna::SendVm whose VM is closed (a copy captured by one of its own host functions)");
 }
@@ -55,7 +56,7 @@ std::recursive_mutex& SendVm::mutex(BasicVm& vm) { return static_cast<SendLock&>
 
 void SendVm::weaken_if_captured() noexcept {
   if (vm_ && detail::CaptureScope::capturing(vm_->core_.get())) {
-    weak_ = vm_;
+    weak_ = vm_->core_;
     vm_.reset();
   }
 }

@@ -199,6 +199,14 @@ TEST_CASE("send: host functions capturing their own SendVm do not keep it alive"
     CHECK(escaped->eval("return 5")[0].as_integer() == 5);
   }
   CHECK_THROWS_WITH(escaped->eval("return 1"), Catch::Contains("VM is closed"));
+  // While a Value keeps the VM alive, a captured copy still works.
+  Value f;
+  {
+    SendVm vm;
+    vm.set_global("x", 3);
+    f = vm.make_function([vm] { return vm.get_global("x").as_integer(); });
+  }
+  CHECK(f.call()[0].as_integer() == 3);
   // A copy held outside owns the VM as before.
   std::optional<SendVm> outside;
   {

@@ -127,8 +127,8 @@ class SendVm {
   static std::recursive_mutex& mutex(BasicVm& vm);
   void weaken_if_captured() noexcept;
 
-  std::shared_ptr<BasicVm> vm_;  // null when moved-from or weak
-  std::weak_ptr<BasicVm> weak_;  // set only when weak
+  std::shared_ptr<BasicVm> vm_;         // null when moved-from or weak
+  std::weak_ptr<detail::VmCore> weak_;  // set only when weak
 };
 
 namespace detail {
