@@ -780,6 +780,16 @@ void error(State* L) {
   error_msg(L);  // runs the message handler, then raises ERRRUN
 }
 
+bool handling_lua_error() noexcept {
+  try {
+    throw;
+  } catch (const LuaThrow&) {
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
 bool next(State* L, int idx) {
   Table* t = check_table_at(L, idx);
   if (L->top >= L->stack_last) stack_grow(L, 1);  // room for the value

@@ -2,6 +2,7 @@
 // errors in both directions, LuaUserdata, sandbox limits.
 #include <catch2/catch.hpp>
 
+#include <fstream>
 #include <functional>
 #include <optional>
 #include <stdexcept>
@@ -427,8 +428,7 @@ TEST_CASE("embed: values keep the VM alive and release anywhere", "[embed]") {
   CHECK(vm.eval("return 1")[0].as_integer() == 1);
 }
 
-#ifndef NDEBUG
-TEST_CASE("embed: a Vm is confined to its thread (debug builds)", "[embed]") {
+TEST_CASE("embed: a Vm is confined to its thread (every build)", "[embed]") {
   Vm vm;
   std::string msg;
   std::thread([&] {
@@ -440,6 +440,13 @@ TEST_CASE("embed: a Vm is confined to its thread (debug builds)", "[embed]") {
   }).join();
   CHECK(msg.find("use luna::SendVm") != std::string::npos);
 }
+
+namespace {
+
+#ifdef __SANITIZE_ADDRESS__
+constexpr bool kAddressSanitizer = true;
+#else
+constexpr bool kAddressSanitizer = false;
 #endif
 
 TEST_CASE("embed: Vm JIT controls and statistics", "[embed][jit]") {
@@ -475,4 +482,209 @@ TEST_CASE("embed: bound functions yield with luna::Yield", "[embed]") {
   CHECK(r[1].as_string() == "p");
   CHECK(r[2].as_integer() == 42);
   CHECK_THROWS_WITH(vm.eval("pause(1)"), Catch::Contains("attempt to yield from outside a coroutine"));
+}
+
+// A field of /proc/self/status in KiB (VmSize, VmRSS), 0 if absent.
+long proc_status_kb(const std::string& field) {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind(field + ":", 0) == 0) return std::stol(line.substr(field.size() + 1));
+  return 0;
+}
+
+long mapping_count() {
+  std::ifstream in("/proc/self/maps");
+  std::string line;
+  long n = 0;
+  while (std::getline(in, line)) n++;
+  return n;
+}
+
+struct Custom {
+  int code;
+};
+
+}  // namespace
+
+TEST_CASE("embed: any C++ exception becomes a Lua error and leaves the VM healthy", "[embed]") {
+  Vm vm;
+  vm.set_function("throw_int", []() -> int { throw 42; });
+  vm.set_function("throw_custom", []() { throw Custom{7}; });
+  vm.set_function("throw_alloc", []() { throw std::bad_alloc(); });
+  auto r = vm.eval("local ok, e = pcall(throw_int) return ok, e");
+  CHECK(r[0].as_boolean() == false);
+  CHECK(r[1].as_string() == "C++ exception of type int");
+  CHECK(vm.eval("return select(2, pcall(throw_custom))")[0].as_string().find("C++ exception of type") == 0);
+  CHECK(vm.eval("return select(2, pcall(throw_alloc))")[0].as_string() == "not enough memory");
+  // Straight to the host, many times: no stale frames are left behind.
+  for (int i = 0; i < 10000; i++) CHECK_THROWS_WITH(vm.eval("throw_int()"), "C++ exception of type int");
+  CHECK(vm.eval("return 1")[0].as_integer() == 1);
+  // Caught by pcall inside Lua (also inside a coroutine and an error handler).
+  CHECK(vm.eval(R"(
+    for i = 1, 10000 do assert(not pcall(throw_custom)) end
+    local co = coroutine.wrap(function() return pcall(throw_int) end)
+    assert(co() == false)
+    assert(not xpcall(throw_int, function(m) return m end))
+    return 1)")[0].as_integer() == 1);
+  CHECK(vm.eval("return 1")[0].as_integer() == 1);
+}
+
+struct ThrowingCopy {
+  ThrowingCopy() = default;
+  ThrowingCopy(const ThrowingCopy&) { throw Custom{1}; }
+};
+
+TEST_CASE("embed: a foreign exception in host-side conversion is a LuaError", "[embed]") {
+  Vm vm;
+  luna::LuaUserdata<ThrowingCopy>(vm, "ThrowingCopy");
+  ThrowingCopy t;
+  for (int i = 0; i < 1000; i++) CHECK_THROWS_WITH(vm.set_global("t", t), Catch::Contains("C++ exception of type"));
+  CHECK(vm.eval("return 1")[0].as_integer() == 1);
+}
+
+struct Sentinel {
+  static int live;
+  Sentinel() { live++; }
+  Sentinel(const Sentinel&) { live++; }
+  ~Sentinel() { live--; }
+};
+int Sentinel::live = 0;
+
+TEST_CASE("embed: host functions capturing their own VM do not keep it alive", "[embed]") {
+  Sentinel::live = 0;
+  auto round = [] {
+    Vm vm(luna::LibSet::base | luna::LibSet::string);
+    luna::LuaUserdata<Sentinel>(vm, "Sentinel");
+    vm.set_userdata("s", Sentinel{});
+    Value t = vm.eval("return {1, 2, 3}")[0];
+    Value blob = vm.eval("return {('x'):rep(8000)}")[0];
+    vm.set_function("f", [t, blob](int x) { return t.length() + x; });
+    Value g = vm.make_function([t](luna::Vm& self) { return self.eval("return 1")[0].as_integer() + t.length(); });
+    vm.set_global("g", g);
+    CHECK(vm.eval("return f(1) + g()")[0].as_integer() == 8);
+  };
+  for (int i = 0; i < 200; i++) round();
+  long rss = proc_status_kb("VmRSS");
+  for (int i = 0; i < 1800; i++) round();
+  CHECK(Sentinel::live == 0);  // every VM closed (its objects destroyed)
+  if (!kAddressSanitizer) CHECK(proc_status_kb("VmRSS") - rss < 8 * 1024);  // ASan's quarantine keeps freed blocks resident
+
+  // A captured Value that escapes its VM is dead, not dangling.
+  Value escaped;
+  {
+    Vm vm;
+    Value t = vm.eval("return {}")[0];
+    vm.set_function("leak", [t, &escaped] { escaped = t; });
+    vm.eval("leak()");
+  }
+  CHECK_THROWS_WITH(escaped.length(), Catch::Contains("VM of this table value is closed"));
+  // Held outside the VM, a Value still owns it.
+  Value t;
+  {
+    Vm vm;
+    t = vm.eval("return {4}")[0];
+    vm.set_function("f", [t] { return t.length(); });
+  }
+  CHECK(t.get(1).as_integer() == 4);
+}
+
+TEST_CASE("embed: host functions may take the calling Vm first", "[embed]") {
+  Vm vm;
+  vm.set_function("run", [](Vm& self, std::string code) { return self.eval(code)[0]; });
+  vm.set_function("depth", [](Vm& self) { return self.get_global("n").as_integer(); });
+  CHECK(vm.eval("n = 5 return run('return n * 2')")[0].as_integer() == 10);
+  CHECK(vm.eval("return depth()")[0].as_integer() == 5);
+  // Inside a coroutine the handle runs on the coroutine's thread.
+  CHECK(vm.eval("return coroutine.wrap(function() return run('return coroutine.isyieldable()') end)()")[0].as_boolean() == false);
+  CHECK_THROWS_WITH(vm.eval("run(nil)"), Catch::Contains("bad argument #1 to 'run'"));
+}
+
+TEST_CASE("embed: language version constructors", "[embed]") {
+  Vm a(luna::LuaVersion::Lua54);
+  CHECK(a.eval("return _VERSION")[0].as_string() == "Lua 5.4");
+  Vm b(luna::LuaVersion::Lua54, luna::LibSet::base);
+  CHECK(b.get_global("string").is_nil());
+  CHECK_THROWS_WITH(Vm(static_cast<luna::LuaVersion>(51)), Catch::Contains("not available"));
+}
+
+TEST_CASE("embed: eval_with passes the chunk's arguments", "[embed]") {
+  Vm vm;
+  auto r = vm.eval_with("local a, b = ... return a + b, select('#', ...)", 2, 3.5);
+  CHECK(r[0].as_number() == 5.5);
+  CHECK(r[1].as_integer() == 2);
+  Value t = vm.new_table();
+  CHECK(vm.eval_with("local t, s = ... t.x = s return t.x", t, std::string("hi"))[0].as_string() == "hi");
+  CHECK(t.get("x").as_string() == "hi");
+  CHECK(vm.eval_with("return select('#', ...)")[0].as_integer() == 0);
+  CHECK_THROWS_WITH(vm.eval_with("return ...+", 1), Catch::Contains("unexpected symbol"));
+}
+
+TEST_CASE("embed: set_userdata", "[embed]") {
+  Point::live = 0;
+  {
+    Vm vm;
+    luna::LuaUserdata<Point>(vm, "Point").property("x", &Point::x);
+    vm.set_userdata("origin", Point(3, 4));
+    CHECK(vm.eval("return origin.x")[0].as_number() == 3);
+    CHECK(vm.get_global("origin").as_userdata<Point>().y == 4);
+    Vm other;
+    CHECK_THROWS_WITH(other.set_userdata("p", Point(1, 1)), Catch::Contains("not registered"));
+  }
+  CHECK(Point::live == 0);
+}
+
+TEST_CASE("embed: pinned roots", "[embed]") {
+  Vm vm;
+  luna::PinHandle h = vm.pin(vm.eval("return {7}")[0]);
+  CHECK(h != 0);
+  vm.eval("collectgarbage() collectgarbage()");
+  CHECK(vm.pinned(h).get(1).as_integer() == 7);
+  luna::PinHandle s = vm.pin(Value("str"));
+  CHECK(vm.pinned(s).as_string() == "str");
+  CHECK(s != h);
+  Vm other;
+  CHECK_THROWS_WITH(other.pinned(h), Catch::Contains("unknown pin handle"));
+  CHECK_THROWS_WITH(other.unpin(h), Catch::Contains("unknown pin handle"));
+  CHECK_THROWS_WITH(other.pin(vm.pinned(h)), Catch::Contains("cannot move to another VM"));
+  vm.unpin(h);
+  CHECK_THROWS_WITH(vm.pinned(h), Catch::Contains("unknown pin handle"));
+  CHECK_THROWS_WITH(vm.unpin(h), Catch::Contains("unknown pin handle"));
+  // Unpinned objects are collected.
+  Value weak = vm.eval("return setmetatable({}, {__mode = 'v'})")[0];
+  luna::PinHandle p = vm.pin(vm.eval("return {}")[0]);
+  weak.set(1, vm.pinned(p));
+  vm.unpin(p);
+  vm.collect_garbage();
+  CHECK(weak.get(1).is_nil());
+}
+
+TEST_CASE("embed: coroutine stacks count against the memory limit", "[embed]") {
+  long size0 = proc_status_kb("VmSize"), rss0 = proc_status_kb("VmRSS"), maps0 = mapping_count();
+  {
+    Vm vm(luna::LibSet::safe);
+    vm.set_memory_limit(64u << 20);
+    CHECK_THROWS_WITH(vm.eval(R"(
+      local t = {}
+      while true do
+        local co = coroutine.create(function() coroutine.yield() end)
+        assert(coroutine.resume(co))  -- its first resume starts its stack
+        t[#t + 1] = co
+      end)"),
+                      Catch::Contains("not enough memory"));
+    // Bounded by the limit (plus allocator slack), not by the process.
+    CHECK(proc_status_kb("VmSize") - size0 < 96 * 1024);
+    CHECK(proc_status_kb("VmRSS") - rss0 < 96 * 1024);
+    CHECK(mapping_count() - maps0 < 200);
+    // The process stays healthy: another VM, and this one once the
+    // coroutines are garbage.
+    Vm other;
+    CHECK(other.eval("return coroutine.wrap(function() coroutine.yield(7) end)()")[0].as_integer() == 7);
+    vm.collect_garbage();
+    CHECK(vm.eval("local co = coroutine.wrap(function(a) return a + 1 end) return co(1)")[0].as_integer() == 2);
+  }
+  std::thread([] {
+    Vm vm;
+    CHECK(vm.eval("local n = 0 for i = 1, 100 do n = n + select(2, coroutine.resume(coroutine.create(function() return 1 end))) end return n")[0].as_integer() == 100);
+  }).join();
 }

@@ -15,11 +15,22 @@ class SendLock final : public detail::HostLock {
   std::recursive_mutex mu;
 };
 
+// A BasicVm handle of an existing core (BasicVm's constructor for that is
+// protected: only front doors make such handles).
+class Handle : public BasicVm {
+ public:
+  explicit Handle(std::shared_ptr<detail::VmCore> core) : BasicVm(std::move(core)) {}
+};
+
 }  // namespace
 
 SendVm::SendVm() : SendVm(LibSet::all) {}
 
 SendVm::SendVm(LibSet libs) : SendVm(from_vm(BasicVm(libs))) {}
+
+SendVm::SendVm(LuaVersion version) : SendVm(version, LibSet::all) {}
+
+SendVm::SendVm(LuaVersion version, LibSet libs) : SendVm((detail::check_version(version), libs)) {}
 
 SendVm::SendVm(std::shared_ptr<BasicVm> vm) : vm_(std::move(vm)) {}
 
@@ -31,8 +42,29 @@ SendVm SendVm::from_vm(BasicVm&& vm) {
   return SendVm(std::make_shared<BasicVm>(std::move(vm)));
 }
 
-std::recursive_mutex& SendVm::mutex() const {
-  return static_cast<SendLock&>(*vm_->core().host_lock).mu;
+std::shared_ptr<BasicVm> SendVm::get() const {
+  if (vm_) return vm_;
+  if (std::shared_ptr<detail::VmCore> core = weak_.lock()) return std::make_shared<Handle>(std::move(core));
+  // A weak_ptr that never shared ownership orders equal to an empty one.
+  std::weak_ptr<detail::VmCore> empty;
+  bool never_weak = !weak_.owner_before(empty) && !empty.owner_before(weak_);
+  if (never_weak) throw LuaError("use of a moved-from luna::SendVm");
+  throw LuaError("use of a luna::SendVm whose VM is closed (a copy captured by one of its own host functions)");
 }
+
+std::recursive_mutex& SendVm::mutex(BasicVm& vm) { return static_cast<SendLock&>(*vm.core().host_lock).mu; }
+
+void SendVm::weaken_if_captured() noexcept {
+  if (vm_ && detail::CaptureScope::capturing(vm_->core_.get())) {
+    weak_ = vm_->core_;
+    vm_.reset();
+  }
+}
+
+namespace detail {
+
+SendVm CallerParam<SendVm&>::get(State* L) { return SendVm(std::make_shared<Handle>(caller_core(L))); }
+
+}  // namespace detail
 
 }  // namespace luna

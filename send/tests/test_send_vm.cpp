@@ -3,17 +3,26 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <fstream>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "luna/send_vm.hpp"
+#include "luna/userdata.hpp"
 #include "luna/vm.hpp"
 
 using luna::SendVm;
 using luna::Value;
 
 namespace {
+
+#ifdef __SANITIZE_ADDRESS__
+constexpr bool kAddressSanitizer = true;
+#else
+constexpr bool kAddressSanitizer = false;
+#endif
 constexpr int kThreads = 8;
 constexpr int kIncrements = 2000;
 }  // namespace
@@ -145,4 +154,144 @@ TEST_CASE("send: coroutines suspended on one thread are resumed on others", "[se
   for (auto& th : threads) th.join();
   // Every resume after the first completes one turn of a coroutine's loop.
   CHECK(vm.get_global("total").as_integer() == 16 * (kThreads * kRounds - 1));
+}
+
+TEST_CASE("send: a moved-from SendVm throws LuaError", "[send]") {
+  SendVm a;
+  SendVm b = std::move(a);
+  CHECK_THROWS_WITH(a.eval("return 1"), Catch::Contains("moved-from luna::SendVm"));
+  CHECK_THROWS_WITH(a.with_vm([](luna::BasicVm&) { return 0; }), Catch::Contains("moved-from"));
+  CHECK_THROWS_WITH(a.set_function("f", [] {}), Catch::Contains("moved-from"));
+  CHECK_THROWS_WITH(a.get_global("x"), Catch::Contains("moved-from"));
+  CHECK(b.eval("return 1")[0].as_integer() == 1);
+  SendVm c;
+  c = std::move(b);
+  CHECK_THROWS_WITH(b.new_table(), Catch::Contains("moved-from"));
+  CHECK(c.eval("return 2")[0].as_integer() == 2);
+  a = c;  // assigning revives the handle
+  CHECK(a.eval("return 3")[0].as_integer() == 3);
+}
+
+TEST_CASE("send: any C++ exception from a host function, on any thread", "[send]") {
+  SendVm vm;
+  vm.set_function("throw_int", []() -> int { throw 42; });
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int t = 0; t < 4; t++) {
+    threads.emplace_back([vm, &ok] {
+      int n = 0;
+      for (int i = 0; i < 500; i++) {
+        try {
+          vm.eval("throw_int()");
+        } catch (const luna::LuaError& e) {
+          if (std::string(e.what()) == "C++ exception of type int") n++;
+        }
+      }
+      if (n == 500 && vm.eval("return select(2, pcall(throw_int))")[0].as_string() == "C++ exception of type int") ok++;
+    });
+  }
+  for (auto& th : threads) th.join();
+  CHECK(ok == 4);
+  CHECK(vm.eval("return 1")[0].as_integer() == 1);
+}
+
+struct Counter {
+  static std::atomic<int> live;
+  int n = 0;
+  Counter() { live++; }
+  Counter(const Counter& o) : n(o.n) { live++; }
+  ~Counter() { live--; }
+};
+std::atomic<int> Counter::live{0};
+
+namespace {
+long rss_kb() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  return 0;
+}
+}  // namespace
+
+TEST_CASE("send: host functions capturing their own SendVm do not keep it alive", "[send]") {
+  Counter::live = 0;
+  auto round = [] {
+    SendVm vm(luna::LibSet::base);
+    luna::LuaUserdata<Counter>(vm, "Counter");
+    vm.set_userdata("c", Counter{});
+    Value t = vm.eval("return {1, 2}")[0];
+    vm.set_function("f", [vm, t](int x) { return vm.eval("return 1")[0].as_integer() + t.length() + x; });
+    CHECK(vm.eval("return f(1)")[0].as_integer() == 4);
+  };
+  for (int i = 0; i < 200; i++) round();
+  long rss = rss_kb();
+  std::thread([&] {
+    for (int i = 0; i < 1800; i++) round();
+  }).join();
+  CHECK(Counter::live == 0);
+  if (!kAddressSanitizer) CHECK(rss_kb() - rss < 8 * 1024);  // ASan's quarantine keeps freed blocks resident
+
+  // A captured copy that escapes is dead once its VM is gone.
+  std::optional<SendVm> escaped;
+  {
+    SendVm vm;
+    vm.set_function("leak", [vm, &escaped] { escaped = vm; });
+    vm.eval("leak()");
+    CHECK(escaped->eval("return 5")[0].as_integer() == 5);
+  }
+  CHECK_THROWS_WITH(escaped->eval("return 1"), Catch::Contains("VM is closed"));
+  // While a Value keeps the VM alive, a captured copy still works.
+  Value f;
+  {
+    SendVm vm;
+    vm.set_global("x", 3);
+    f = vm.make_function([vm] { return vm.get_global("x").as_integer(); });
+  }
+  CHECK(f.call()[0].as_integer() == 3);
+  // A copy held outside owns the VM as before.
+  std::optional<SendVm> outside;
+  {
+    SendVm vm;
+    outside = vm;
+    vm.set_global("x", 9);
+  }
+  CHECK(outside->get_global("x").as_integer() == 9);
+}
+
+TEST_CASE("send: the SendVm API surface", "[send]") {
+  SendVm vm(luna::LuaVersion::Lua54);
+  SendVm base(luna::LuaVersion::Lua54, luna::LibSet::base);
+  CHECK(base.get_global("string").is_nil());
+  CHECK_THROWS_WITH(SendVm(static_cast<luna::LuaVersion>(3)), Catch::Contains("not available"));
+
+  // Host functions taking the calling SendVm, called from many threads.
+  vm.set_function("run", [](SendVm& self, std::string code) { self.eval(code); });
+  vm.eval("n = 0");
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; t++)
+    threads.emplace_back([vm] {
+      for (int i = 0; i < 200; i++) vm.eval("run('n = n + 1')");
+    });
+  for (auto& th : threads) th.join();
+  CHECK(vm.get_global("n").as_integer() == 800);
+
+  CHECK(vm.eval_with("local a, b = ... return a * b", 6, 7)[0].as_integer() == 42);
+
+  luna::LuaUserdata<Counter>(vm, "Counter").property("n", &Counter::n);
+  Counter c;
+  c.n = 11;
+  vm.set_userdata("counter", c);
+  CHECK(vm.eval("return counter.n")[0].as_integer() == 11);
+
+  // Pins made on one thread, read and released on another.
+  luna::PinHandle h = vm.pin(vm.eval("return {tag = 'p'}")[0]);
+  std::string tag;
+  std::thread([vm, h, &tag] {
+    tag = vm.pinned(h).get("tag").as_string();
+    vm.unpin(h);
+  }).join();
+  CHECK(tag == "p");
+  CHECK_THROWS_WITH(vm.pinned(h), Catch::Contains("unknown pin handle"));
+  CHECK_THROWS_WITH(base.unpin(vm.pin(Value(1))), Catch::Contains("unknown pin handle"));
 }

@@ -44,4 +44,8 @@ void Vm::jit_flush() {
   detail::protect(core(), [&](State* L) { flush_jit(L); });
 }
 
+Vm::Vm(LuaVersion version) : Vm(version, LibSet::all) {}
+
+Vm::Vm(LuaVersion version, LibSet libs) : Vm((detail::check_version(version), libs)) {}
+
 }  // namespace luna

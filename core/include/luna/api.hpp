@@ -239,6 +239,9 @@ int gc(State* L, int what, int a = 0, int b = 0, int c = 0);
 
 // ---- miscellaneous ----
 [[noreturn]] void error(State* L);  // error value on top
+// Only inside a catch handler: whether the exception being handled is a Lua
+// error, which native code catching everything must rethrow untouched.
+bool handling_lua_error() noexcept;
 bool next(State* L, int idx);
 void concat(State* L, int n);
 void len(State* L, int idx);

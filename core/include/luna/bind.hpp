@@ -15,10 +15,11 @@
 //   classes registered with LuaUserdata<T>: T, T&, T* (nil -> nullptr) as
 //   arguments, type-checked; T returned by value becomes a new object.
 //
-// A C++ exception (std::exception) thrown by a bound callable becomes a Lua
-// error carrying its what() (a luna::LuaError keeps its original error
-// value); a Lua error raised below a bound callable unwinds its C++ frames
-// as an exception would.
+// Any C++ exception thrown by a bound callable becomes a Lua error that
+// pcall catches: a std::exception carries its what() (a luna::LuaError
+// keeps its original error value), anything else (`throw 42;`) reads
+// "C++ exception of type int". A Lua error raised below a bound callable
+// unwinds its C++ frames as an exception would.
 #pragma once
 
 #include <cstring>
@@ -267,21 +268,35 @@ template <class R, class C, class... A> struct fn_traits<R (C::*)(A...) const> :
 template <class R, class C, class... A> struct fn_traits<R (C::*)(A...) noexcept> : fn_traits<R (*)(A...)> {};
 template <class R, class C, class... A> struct fn_traits<R (C::*)(A...) const noexcept> : fn_traits<R (*)(A...)> {};
 
-template <class R, class... A, class F, size_t... I>
-int invoke_with(State* L, F& f, std::index_sequence<I...>) {
+// A first parameter that receives the calling VM instead of a Lua argument
+// (`luna::Vm&`, `luna::SendVm&`): vm.hpp and send_vm.hpp specialise it with
+// `static H get(State* L)` giving a handle of the VM that L belongs to.
+template <class P> struct CallerParam {
+  static constexpr bool value = false;
+};
+
+template <class R, class... A, class F, class Pre, size_t... I>
+int invoke_with(State* L, F& f, Pre pre, std::index_sequence<I...>) {
   // Braced initialisation converts the arguments left to right, so the
   // first bad argument is the one reported.
   std::tuple<decltype(Arg<A>::get(L, 0))...> args{Arg<A>::get(L, static_cast<int>(I) + 1)...};
   if constexpr (std::is_void_v<R>) {
-    std::apply(f, std::move(args));
+    std::apply(f, std::tuple_cat(std::move(pre), std::move(args)));
     return 0;
   } else {
-    return push_results(L, std::apply(f, std::move(args)));
+    return push_results(L, std::apply(f, std::tuple_cat(std::move(pre), std::move(args))));
   }
 }
 
 template <class R, class F, class... A> int invoke_tuple(State* L, F& f, std::tuple<A...>*) {
-  return invoke_with<R, A...>(L, f, std::index_sequence_for<A...>{});
+  return invoke_with<R, A...>(L, f, std::tuple<>(), std::index_sequence_for<A...>{});
+}
+
+template <class R, class F, class C, class... A>
+  requires CallerParam<C>::value
+int invoke_tuple(State* L, F& f, std::tuple<C, A...>*) {
+  auto caller = CallerParam<C>::get(L);
+  return invoke_with<R, A...>(L, f, std::tuple<C>(caller), std::index_sequence_for<A...>{});
 }
 
 template <class F> int invoke(State* L, F& f) {
@@ -307,8 +322,16 @@ class NativeScope {
 // Raises `value` (if it is not nil) or else `message` as a Lua error.
 [[noreturn]] void raise_error(State* L, const std::string& message, const Value& value);
 
-// Runs body() for a native function, turning C++ exceptions into Lua
-// errors. Lua errors are not std::exceptions and pass through untouched.
+// Only inside a catch(...) handler of native code: the exception being
+// handled as the message and value of a Lua error. A luna::LuaError keeps
+// its value, a std::exception gives its what(), anything else (`throw 42;`)
+// becomes "C++ exception of type T". Lua errors and forced unwinds are
+// rethrown untouched.
+void exception_to_error(std::string& message, Value& value);
+
+// Runs body() for a native function, turning any C++ exception into a Lua
+// error raised once the handler is left (so the VM recovers exactly as
+// from error()).
 template <class Body> int guarded(State* L, Body&& body) {
   std::string message;
   Value value;
@@ -316,11 +339,8 @@ template <class Body> int guarded(State* L, Body&& body) {
     NativeScope scope(L);
     try {
       return body();
-    } catch (const LuaError& e) {
-      message = e.what();
-      value = e.value();
-    } catch (const std::exception& e) {
-      message = e.what();
+    } catch (...) {
+      exception_to_error(message, value);
     }
   }
   raise_error(L, message, value);
@@ -345,12 +365,17 @@ template <class F> int native_entry(State* L) {
 }
 
 // Pushes a Lua function calling f (through `entry`, which reads f from
-// upvalue 1).
-template <class F> void push_function(State* L, F f, NativeFn entry = &native_entry<F>) {
-  static_assert(alignof(F) <= 16, "luna: callable over-aligned");
-  auto* c = static_cast<Callable<F>*>(new_callable(L, sizeof(Callable<F>)));
-  new (c->storage) F(std::move(f));
-  c->destroy = [](void* p) { static_cast<Callable<F>*>(p)->get()->~F(); };
+// upvalue 1). The stored copy is built under a CaptureScope, so handles of
+// this VM that f captures by value do not keep the VM alive.
+template <class F> void push_function(State* L, F&& f, NativeFn entry = &native_entry<std::decay_t<F>>) {
+  using D = std::decay_t<F>;
+  static_assert(alignof(D) <= 16, "luna: callable over-aligned");
+  auto* c = static_cast<Callable<D>*>(new_callable(L, sizeof(Callable<D>)));
+  {
+    CaptureScope scope(L);
+    new (c->storage) D(std::forward<F>(f));
+  }
+  c->destroy = [](void* p) { static_cast<Callable<D>*>(p)->get()->~D(); };
   push_closure(L, entry);
 }
 
@@ -374,7 +399,7 @@ template <class R, class C, class... A> auto member_as_function(R (C::*m)(A...) 
 // ------------------------------------------------- Value template members
 template <class K> Value Value::get(const K& key) const {
   Value out;
-  detail::protect(detail::core_of(*this), [&](State* L) {
+  detail::protect(*detail::core_of(*this), [&](State* L) {
     detail::push(L, *this);
     detail::Convert<std::decay_t<K>>::push(L, key);
     get_table(L, -2);
@@ -384,7 +409,7 @@ template <class K> Value Value::get(const K& key) const {
 }
 
 template <class K, class V> void Value::set(const K& key, const V& value) const {
-  detail::protect(detail::core_of(*this), [&](State* L) {
+  detail::protect(*detail::core_of(*this), [&](State* L) {
     detail::push(L, *this);
     detail::Convert<std::decay_t<K>>::push(L, key);
     detail::Convert<std::decay_t<V>>::push(L, value);
@@ -394,7 +419,7 @@ template <class K, class V> void Value::set(const K& key, const V& value) const 
 
 template <class... A> std::vector<Value> Value::call(A&&... args) const {
   std::vector<Value> out;
-  detail::protect(detail::core_of(*this), [&](State* L) {
+  detail::protect(*detail::core_of(*this), [&](State* L) {
     check_stack_or_error(L, static_cast<int>(sizeof...(A)) + 1, "too many arguments");
     int base = get_top(L);
     detail::push(L, *this);
@@ -410,7 +435,7 @@ template <class... A> std::vector<Value> Value::call(A&&... args) const {
 template <class T> T& Value::as_userdata() const {
   void* box = nullptr;
   if (type_ == Type::userdata) {
-    detail::protect(detail::core_of(*this), [&](State* L) {
+    detail::protect(*detail::core_of(*this), [&](State* L) {
       detail::push(L, *this);
       box = detail::test_object(L, -1, &detail::class_tag<T>);
     });

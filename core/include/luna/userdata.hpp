@@ -59,7 +59,10 @@ template <class T, class Tuple> struct Convert<InPlace<T, Tuple>> {
 
 template <class T> class LuaUserdata {
  public:
-  LuaUserdata(Vm& vm, std::string_view name) : core_(&vm.core()) {
+  LuaUserdata(BasicVm& vm, std::string_view name) : LuaUserdata(vm.core(), name) {}
+  LuaUserdata(const SendVm& vm, std::string_view name);  // in <luna/send_vm.hpp>
+  // For a VM the handle of which is not at hand.
+  LuaUserdata(detail::VmCore& core, std::string_view name) : core_(&core) {
     std::string n(name);
     detail::protect(*core_, [&](State* L) {
       detail::class_register(L, &detail::class_tag<T>, n.c_str(), &detail::destroy_object<T>);

@@ -5,7 +5,9 @@
 // threads are held as rooted references (registry slots) that share
 // ownership of their VM: the VM stays alive while such a Value exists, every
 // operation on it goes through that VM (and through its lock for a SendVm),
-// and releasing it is safe from any thread.
+// and releasing it is safe from any thread. Exception: a Value captured by
+// a host function stored in its own VM is weak (see CaptureScope); once
+// that VM is gone, using it throws LuaError.
 #pragma once
 
 #include <concepts>
@@ -28,14 +30,34 @@ namespace detail {
 class VmCore;  // one VM shared by a Vm/SendVm and the references it hands out
 
 // A rooted registry slot. Its destructor queues the slot for release; the
-// VM frees queued slots the next time it runs, under its own lock.
+// VM frees queued slots the next time it runs, under its own lock (nothing
+// to do once the VM is closed). The Ref does not own the VM: the Values
+// sharing it do, except those captured by a host function of that VM.
 struct Ref {
-  std::shared_ptr<VmCore> core;
+  std::weak_ptr<VmCore> core;
+  const VmCore* id;  // for identity checks without locking (make_shared: the address is not reused while `core` exists)
   int slot;
-  Ref(std::shared_ptr<VmCore> c, int s) : core(std::move(c)), slot(s) {}
+  Ref(const std::shared_ptr<VmCore>& c, int s) : core(c), id(c.get()), slot(s) {}
   Ref(const Ref&) = delete;
   Ref& operator=(const Ref&) = delete;
   ~Ref();
+};
+
+// While a VM stores a host callable (set_function, make_function,
+// LuaUserdata), copies and moves of Values and SendVms of that same VM made
+// by constructing the stored callable are weak: they do not keep the VM
+// alive, so a lambda capturing its own VM forms no ownership cycle.
+class CaptureScope {
+ public:
+  explicit CaptureScope(State* L);
+  ~CaptureScope();
+  CaptureScope(const CaptureScope&) = delete;
+  CaptureScope& operator=(const CaptureScope&) = delete;
+  // True while a callable of `core` is being stored on this thread.
+  static bool capturing(const VmCore* core) noexcept;
+
+ private:
+  const VmCore* prev_;
 };
 
 // Runs fn(L, ctx) inside a protected call on the VM (taking its lock or
@@ -54,7 +76,9 @@ void protect(VmCore& core, F&& f) {
 // protected code or native functions.
 Value to_value(State* L, int idx);
 void push(State* L, const Value& v);
-VmCore& core_of(const Value& v);  // throws LuaError for values without a VM
+// The VM of a reference value; throws LuaError for values without a VM and
+// for values whose VM was closed.
+std::shared_ptr<VmCore> core_of(const Value& v);
 
 }  // namespace detail
 
@@ -76,6 +100,18 @@ class Value {
   Value(const char* s) : type_(Type::string), str_(s) {}
   Value(std::string s) : type_(Type::string), str_(std::move(s)) {}
   Value(std::string_view s) : type_(Type::string), str_(s) {}
+  Value(const Value& o)
+      : type_(o.type_), int_(o.int_), u_(o.u_), str_(o.str_), ref_(o.ref_), keep_(o.keep_), ptr_(o.ptr_) {
+    if (keep_) weaken_if_captured();
+  }
+  Value(Value&& o) noexcept
+      : type_(o.type_), int_(o.int_), u_(o.u_), str_(std::move(o.str_)), ref_(std::move(o.ref_)),
+        keep_(std::move(o.keep_)), ptr_(o.ptr_) {
+    if (keep_) weaken_if_captured();
+  }
+  Value& operator=(const Value&) = default;
+  Value& operator=(Value&&) noexcept = default;
+  ~Value() = default;
 
   Type type() const noexcept { return type_; }
   const char* type_name() const noexcept;
@@ -129,7 +165,8 @@ class Value {
  private:
   friend Value detail::to_value(State*, int);
   friend void detail::push(State*, const Value&);
-  friend detail::VmCore& detail::core_of(const Value&);
+  friend std::shared_ptr<detail::VmCore> detail::core_of(const Value&);
+  void weaken_if_captured() noexcept;
 
   Type type_;
   bool int_ = false;
@@ -140,6 +177,7 @@ class Value {
   } u_{};
   std::string str_;
   std::shared_ptr<detail::Ref> ref_;
+  std::shared_ptr<detail::VmCore> keep_;  // owns the VM; null when weak
   const void* ptr_ = nullptr;  // the object's address, for identity
 };
 

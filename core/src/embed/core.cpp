@@ -4,7 +4,11 @@
 // lifetime of bound callables.
 #include "embed/core.hpp"
 
+#include <cstdlib>
 #include <cstring>
+#include <cxxabi.h>
+#include <new>
+#include <typeinfo>
 
 #include "luna/value.hpp"
 #include "luna/vm.hpp"
@@ -61,11 +65,8 @@ int run_job(State* L) {
   try {
     job->fn(L, job->ctx);
     return 0;
-  } catch (const LuaError& e) {
-    message = e.what();
-    value = e.value();
-  } catch (const std::exception& e) {
-    message = e.what();
+  } catch (...) {
+    exception_to_error(message, value);
   }
   raise_error(L, message, value);
 }
@@ -111,11 +112,9 @@ void VmCore::drain_released(State* L) {
 }
 
 void VmCore::check_thread() const {
-#ifndef NDEBUG
   if (!host_lock && std::this_thread::get_id() != owner)
     throw LuaError("luna::Vm used from a thread other than the one that created it: a Vm is confined to its thread; "
                    "use luna::SendVm to share a VM between threads");
-#endif
 }
 
 VmCore* state_core(State* L) {
@@ -125,7 +124,11 @@ VmCore* state_core(State* L) {
   return c;
 }
 
-Ref::~Ref() { core->release(slot); }
+Ref::~Ref() {
+  // A closed VM (or one closing, which is freeing its callables) has no
+  // slots left to release.
+  if (std::shared_ptr<VmCore> c = core.lock()) c->release(slot);
+}
 
 void run_protected(VmCore& core, ProtectedFn fn, void* ctx) {
   std::unique_lock<HostLock> lock;
@@ -211,7 +214,7 @@ void raise_error(State* L, const std::string& message, const Value& value) {
   if (!value.is_nil()) {
     bool same_vm = true;
     try {
-      same_vm = &core_of(value) == state_core(L);
+      same_vm = core_of(value).get() == state_core(L);
     } catch (const LuaError&) {
       // a plain value: no VM needed
     }
@@ -222,6 +225,31 @@ void raise_error(State* L, const std::string& message, const Value& value) {
   }
   push_lstring(L, message.data(), message.size());
   error(L);
+}
+
+void exception_to_error(std::string& message, Value& value) {
+  try {
+    throw;
+  } catch (const LuaError& e) {
+    message = e.what();
+    value = e.value();
+  } catch (const std::bad_alloc&) {
+    message = "not enough memory";
+  } catch (const std::exception& e) {
+    message = e.what();
+  } catch (abi::__forced_unwind&) {
+    throw;  // thread cancellation must go on
+  } catch (...) {
+    if (handling_lua_error()) throw;
+    message = "C++ exception";
+    if (const std::type_info* t = abi::__cxa_current_exception_type()) {
+      int st = 0;
+      char* name = abi::__cxa_demangle(t->name(), nullptr, nullptr, &st);
+      message += " of type ";
+      message += st == 0 && name != nullptr ? name : t->name();
+      std::free(name);
+    }
+  }
 }
 
 void* new_callable(State* L, size_t size) {
@@ -276,7 +304,9 @@ Value to_value(State* L, int idx) {
       v.ptr_ = to_pointer(L, idx);
       luna::push_value(L, idx);
       int slot = ref(L, REGISTRYINDEX);
-      v.ref_ = std::make_shared<Ref>(core->shared_from_this(), slot);
+      v.keep_ = core->shared_from_this();
+      v.ref_ = std::make_shared<Ref>(v.keep_, slot);
+      v.weaken_if_captured();
       break;
     }
   }
@@ -294,15 +324,35 @@ void push(State* L, const Value& v) {
     case Value::Type::string: push_lstring(L, v.str_.data(), v.str_.size()); break;
     case Value::Type::light_userdata: push_light_userdata(L, const_cast<void*>(v.ptr_)); break;
     default:
-      if (v.ref_->core.get() != state_core(L)) error_f(L, "a %s value cannot move to another VM", v.type_name());
+      if (v.ref_->id != state_core(L)) error_f(L, "a %s value cannot move to another VM", v.type_name());
       raw_get_i(L, REGISTRYINDEX, v.ref_->slot);
       break;
   }
 }
 
-VmCore& core_of(const Value& v) {
+std::shared_ptr<VmCore> core_of(const Value& v) {
   if (!v.ref_) throw LuaError(std::string("a ") + v.type_name() + " value belongs to no VM (only tables, functions, userdata and threads do)");
-  return *v.ref_->core;
+  std::shared_ptr<VmCore> c = v.ref_->core.lock();
+  if (!c) throw LuaError(std::string("the VM of this ") + v.type_name() + " value is closed");
+  return c;
 }
 
+namespace {
+thread_local const VmCore* capturing_core = nullptr;
+}
+
+CaptureScope::CaptureScope(State* L) : prev_(capturing_core) { capturing_core = state_core(L); }
+
+CaptureScope::~CaptureScope() { capturing_core = prev_; }
+
+bool CaptureScope::capturing(const VmCore* core) noexcept { return core != nullptr && core == capturing_core; }
+
 }  // namespace luna::detail
+
+namespace luna {
+
+void Value::weaken_if_captured() noexcept {
+  if (detail::CaptureScope::capturing(keep_.get())) keep_.reset();
+}
+
+}  // namespace luna

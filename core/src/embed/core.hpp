@@ -8,6 +8,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "luna/api.hpp"
@@ -47,7 +48,11 @@ class VmCore : public std::enable_shared_from_this<VmCore> {
   void release(int slot);
   void drain_released(State* L);
 
-  // Throws the thread-confinement error (debug builds) if misused.
+  // Pinned roots: handle -> registry slot (touched only inside protected runs).
+  std::unordered_map<uint64_t, int> pins;
+
+  // Throws the thread-confinement error if misused (every build: misuse
+  // from another thread would otherwise corrupt memory silently).
   void check_thread() const;
 };
 

@@ -90,7 +90,7 @@ bool operator==(const Value& a, const Value& b) noexcept {
 
 Value Value::raw_get(const Value& key) const {
   Value out;
-  detail::protect(detail::core_of(*this), [&](State* L) {
+  detail::protect(*detail::core_of(*this), [&](State* L) {
     detail::push(L, *this);
     check_type(L, -1, TTABLE);
     detail::push(L, key);
@@ -101,7 +101,7 @@ Value Value::raw_get(const Value& key) const {
 }
 
 void Value::raw_set(const Value& key, const Value& value) const {
-  detail::protect(detail::core_of(*this), [&](State* L) {
+  detail::protect(*detail::core_of(*this), [&](State* L) {
     detail::push(L, *this);
     check_type(L, -1, TTABLE);
     detail::push(L, key);
@@ -112,7 +112,7 @@ void Value::raw_set(const Value& key, const Value& value) const {
 
 int64_t Value::length() const {
   int64_t n = 0;
-  detail::protect(detail::core_of(*this), [&](State* L) {
+  detail::protect(*detail::core_of(*this), [&](State* L) {
     detail::push(L, *this);
     n = len_i(L, -1);
   });
@@ -121,7 +121,7 @@ int64_t Value::length() const {
 
 std::vector<std::pair<Value, Value>> Value::pairs() const {
   std::vector<std::pair<Value, Value>> out;
-  detail::protect(detail::core_of(*this), [&](State* L) {
+  detail::protect(*detail::core_of(*this), [&](State* L) {
     detail::push(L, *this);
     check_type(L, -1, TTABLE);
     int t = get_top(L);

@@ -1,6 +1,7 @@
 // luna::BasicVm: the non-template part of the embedding API.
 #include "luna/vm.hpp"
 
+#include <atomic>
 #include <fstream>
 #include <sstream>
 
@@ -25,14 +26,6 @@ const Lib libs[] = {
     {LibSet::jit, "jit", luna::open_jit},
 };
 
-std::vector<Value> collect(State* L, int base) {
-  std::vector<Value> out;
-  int n = get_top(L) - base;
-  out.reserve(static_cast<size_t>(n));
-  for (int i = 1; i <= n; i++) out.push_back(detail::to_value(L, base + i));
-  return out;
-}
-
 // Raises the error of a failed load, keeping its status for the host.
 [[noreturn]] void load_failed(State* L, int status) {
   detail::state_core(L)->raised_status = status;
@@ -44,7 +37,85 @@ void load_chunk(State* L, std::string_view source, const std::string& name, cons
   if (st != OK) load_failed(L, st);
 }
 
+// Handles are process-wide, so one VM never accepts another's.
+std::atomic<PinHandle> next_pin{1};
+
 }  // namespace
+
+namespace detail {
+
+void check_version(LuaVersion version) {
+  if (version != LuaVersion::Lua54)
+    throw LuaError("Lua version " + std::to_string(static_cast<int>(version)) +
+                   " is not available: this build of luna speaks Lua 5.4 only");
+}
+
+void load_text(State* L, std::string_view source, const std::string& chunk_name) {
+  load_chunk(L, source, chunk_name, "t");
+}
+
+std::vector<Value> results_from(State* L, int base) {
+  std::vector<Value> out;
+  int n = get_top(L) - base;
+  out.reserve(static_cast<size_t>(n));
+  for (int i = 1; i <= n; i++) out.push_back(to_value(L, base + i));
+  return out;
+}
+
+namespace {
+
+[[noreturn]] void unknown_pin(PinHandle h) {
+  throw LuaError("unknown pin handle " + std::to_string(h) + " (already unpinned, or pinned by another VM)");
+}
+
+}  // namespace
+
+PinHandle pin(VmCore& core, const Value& v) {
+  PinHandle h = 0;
+  protect(core, [&](State* L) {
+    push(L, v);
+    int slot = ref(L, REGISTRYINDEX);
+    h = next_pin.fetch_add(1, std::memory_order_relaxed);
+    try {
+      core.pins.emplace(h, slot);
+    } catch (...) {
+      unref(L, REGISTRYINDEX, slot);
+      throw;
+    }
+  });
+  return h;
+}
+
+Value pinned(VmCore& core, PinHandle h) {
+  Value out;
+  bool found = false;
+  protect(core, [&](State* L) {
+    auto it = core.pins.find(h);
+    if (it == core.pins.end()) return;
+    found = true;
+    raw_get_i(L, REGISTRYINDEX, it->second);
+    out = to_value(L, -1);
+  });
+  if (!found) unknown_pin(h);
+  return out;
+}
+
+void unpin(VmCore& core, PinHandle h) {
+  bool found = false;
+  protect(core, [&](State* L) {
+    auto it = core.pins.find(h);
+    if (it == core.pins.end()) return;
+    found = true;
+    int slot = it->second;
+    core.pins.erase(it);
+    unref(L, REGISTRYINDEX, slot);
+  });
+  if (!found) unknown_pin(h);
+}
+
+std::shared_ptr<VmCore> caller_core(State* L) { return state_core(L)->shared_from_this(); }
+
+}  // namespace detail
 
 BasicVm::BasicVm() : BasicVm(LibSet::all) {}
 
@@ -66,7 +137,7 @@ State* BasicVm::state() {
 }
 
 void BasicVm::check_owner(const Value& v) {
-  if (&detail::core_of(v) != &core()) throw LuaError("the function belongs to another VM");
+  if (detail::core_of(v).get() != &core()) throw LuaError("the function belongs to another VM");
 }
 
 void BasicVm::open_libs(LibSet set) {
@@ -84,9 +155,9 @@ std::vector<Value> BasicVm::eval(std::string_view source, std::string_view chunk
   std::string name(chunk_name);
   detail::protect(core(), [&](State* L) {
     int base = get_top(L);
-    load_chunk(L, source, name, "t");
+    detail::load_text(L, source, name);
     luna::call(L, 0, MULTRET);
-    out = collect(L, base);
+    out = detail::results_from(L, base);
   });
   return out;
 }
@@ -119,7 +190,7 @@ std::vector<Value> BasicVm::do_file(const std::string& path) {
     int st = load_filex(L, path.c_str(), "t");
     if (st != OK) load_failed(L, st);
     luna::call(L, 0, MULTRET);
-    out = collect(L, base);
+    out = detail::results_from(L, base);
   });
   return out;
 }
