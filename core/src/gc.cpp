@@ -5,7 +5,7 @@
 // waiting to be traversed, black = traversed), clears weak tables, separates
 // unreachable objects with finalizers, and sweeps. Because no Lua code or
 // mutation happens while a cycle runs, no write barrier is needed: the
-// gc_barrier* entry points are deliberately empty, kept so that callers
+// gc_barrier* entry points (state.hpp) are deliberately empty, kept so that callers
 // already mark the places an incremental collector would need.
 #include <cstring>
 
@@ -623,12 +623,6 @@ void gc_free_all(State* L) {
 }
 
 void gc_set_debt(GlobalState* g, ptrdiff_t debt) { g->gcdebt = debt; }
-
-// No-ops by design: a stop-the-world collection never observes a mutation
-// in the middle of a cycle (see the file comment).
-void gc_barrier(State*, GCObject*, const TValue&) {}
-void gc_barrier_back(State*, Table*) {}
-void gc_barrier_obj(State*, GCObject*, GCObject*) {}
 
 size_t gc_count_bytes(State* L) { return L->g->totalbytes; }
 

@@ -201,9 +201,12 @@ void gc_check_finalizer(State* L, GCObject* o, Table* mt);
 void gc_free_all(State* L);            // at close_state: finalizers, then everything
 void gc_set_debt(GlobalState* g, ptrdiff_t debt);
 // Write barriers. parent is black-able object being written, v the value.
-void gc_barrier(State* L, GCObject* parent, const TValue& v);
-void gc_barrier_back(State* L, Table* t);  // a table was modified
-void gc_barrier_obj(State* L, GCObject* parent, GCObject* child);
+// Write barriers. The collector is stop-the-world, so they are empty; they
+// are inline so that a store pays nothing for them, and the calls stay to
+// mark the places an incremental collector would need.
+inline void gc_barrier(State*, GCObject*, const TValue&) {}
+inline void gc_barrier_back(State*, Table*) {}  // a table was modified
+inline void gc_barrier_obj(State*, GCObject*, GCObject*) {}
 size_t gc_count_bytes(State* L);
 // Runs pending finalizers (called by gc_check and at state close).
 void gc_call_pending_finalizers(State* L);
