@@ -7,7 +7,6 @@
 #include <cstring>
 #include <string>
 
-#include <malloc.h>
 #include <unistd.h>
 
 #include "line_editor.hpp"
@@ -430,11 +429,6 @@ int protected_main(State* L) {
 
 int main(int argc, char** argv) {
   if (argv[0] && argv[0][0]) progname = argv[0];
-  // The collector frees a cycle's garbage all at once; glibc's fast bins
-  // then defer and consolidate those frees in bulk, which made
-  // allocation-heavy scripts (binary_trees) about 1.7x slower. A program-wide
-  // choice, so the command makes it, not the library (docs/performance.md).
-  mallopt(M_MXFAST, 0);
   State* L = new_state();
   if (L == nullptr) {
     print_message(progname, "cannot create state: not enough memory");

@@ -5,7 +5,7 @@
 // waiting to be traversed, black = traversed), clears weak tables, separates
 // unreachable objects with finalizers, and sweeps. Because no Lua code or
 // mutation happens while a cycle runs, no write barrier is needed: the
-// gc_barrier* entry points are deliberately empty, kept so that callers
+// gc_barrier* entry points (state.hpp) are deliberately empty, kept so that callers
 // already mark the places an incremental collector would need.
 #include <cstring>
 
@@ -42,9 +42,25 @@ GCObject** gclist_of(GCObject* o) {
   }
 }
 
+bool is_small(size_t n) { return n - 1 < SmallPool::MAX; }  // 0 is not small
+
 void* raw_realloc(GlobalState* g, void* block, size_t osize, size_t nsize) {
   if (nsize > osize && g->memlimit != 0 && g->totalbytes - osize + nsize > g->memlimit) return nullptr;
-  return g->frealloc(g->ud, block, osize, nsize);
+  if (!g->pooled || (!is_small(osize) && !is_small(nsize))) return g->frealloc(g->ud, block, osize, nsize);
+  if (block != nullptr && is_small(osize) && is_small(nsize) &&
+      (osize - 1) / SmallPool::GRAIN == (nsize - 1) / SmallPool::GRAIN)
+    return block;  // same size class
+  void* nb = nullptr;
+  if (nsize > 0) {
+    nb = is_small(nsize) ? pool_alloc(g, nsize) : g->frealloc(g->ud, nullptr, 0, nsize);
+    if (nb == nullptr) return nullptr;
+    if (block != nullptr) std::memcpy(nb, block, osize < nsize ? osize : nsize);
+  }
+  if (block != nullptr) {
+    if (is_small(osize)) pool_free(g, block, osize);
+    else g->frealloc(g->ud, block, osize, 0);
+  }
+  return nb;
 }
 
 // An emergency collection may run only in a complete state (nilvalue is nil
@@ -236,7 +252,7 @@ class Collector {
   // An entry whose value is gone keeps its node (for next) but a
   // collectable key becomes a dead key.
   static void clear_key(Node* n) {
-    if (n->key.is_collectable()) n->key.tag = Tag::DeadKey;
+    if (is_collectable_tag(n->key_tag)) n->key_tag = Tag::DeadKey;
   }
 
   // Whether a weak reference to v must be cleared. Strings are values, not
@@ -266,7 +282,7 @@ class Collector {
           if (n->val.is_nil()) {
             clear_key(n);
           } else {
-            mark_value(n->key);
+            mark_value(n->key());
             mark_value(n->val);
           }
         }
@@ -275,7 +291,7 @@ class Collector {
         for (unsigned i = 0; i < nsize; i++) {
           Node* n = &t->node[i];
           if (n->val.is_nil()) clear_key(n);
-          else mark_value(n->key);
+          else mark_value(n->key());
         }
         link(&g_->weak, t);
         break;
@@ -309,7 +325,7 @@ class Collector {
       Node* n = &t->node[i];
       if (n->val.is_nil()) {
         clear_key(n);
-      } else if (!is_cleared(n->key) && n->val.is_collectable() && is_white(n->val.u.gc)) {
+      } else if (!is_cleared(n->key()) && n->val.is_collectable() && is_white(n->val.u.gc)) {
         mark_object(n->val.u.gc);
         marked = true;
       }
@@ -359,7 +375,7 @@ class Collector {
       unsigned nsize = table_size_node(t);
       for (unsigned i = 0; i < nsize; i++) {
         Node* n = &t->node[i];
-        if (!n->val.is_nil() && is_cleared(n->key)) {
+        if (!n->val.is_nil() && is_cleared(n->key())) {
           n->val = TValue::nil();
           clear_key(n);
         }
@@ -535,7 +551,8 @@ void* mem_alloc(State* L, size_t size) {
 void mem_free(State* L, void* block, size_t size) {
   if (block == nullptr) return;
   GlobalState* g = L->g;
-  g->frealloc(g->ud, block, size, 0);
+  if (g->pooled && is_small(size)) pool_free(g, block, size);
+  else g->frealloc(g->ud, block, size, 0);
   g->totalbytes -= size;
   g->gcdebt -= static_cast<ptrdiff_t>(size);
 }
@@ -634,12 +651,6 @@ void gc_free_all(State* L) {
 }
 
 void gc_set_debt(GlobalState* g, ptrdiff_t debt) { g->gcdebt = debt; }
-
-// No-ops by design: a stop-the-world collection never observes a mutation
-// in the middle of a cycle (see the file comment).
-void gc_barrier(State*, GCObject*, const TValue&) {}
-void gc_barrier_back(State*, Table*) {}
-void gc_barrier_obj(State*, GCObject*, GCObject*) {}
 
 size_t gc_count_bytes(State* L) { return L->g->totalbytes; }
 

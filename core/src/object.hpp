@@ -53,7 +53,7 @@ struct State;
 // Named apart from the embedding API's luna::Value so that one translation
 // unit (the JIT, the embedding layer) can see both.
 struct TValue {
-  union {
+  union Payload {
     GCObject* gc;
     void* p;         // light userdata
     NativeFn f;      // light native function
@@ -101,6 +101,11 @@ static_assert(sizeof(TValue) == 16);
 
 // Common header of every collectable object.
 struct GCObject {
+  // Declared so that GCObject is not a C++03 POD: the Itanium C++ ABI then
+  // places a derived object's first small fields in the 6 bytes of tail
+  // padding after `marked` instead of at offset 16 (object_layout.hpp
+  // checks the resulting sizes and offsets).
+  GCObject() = default;
   GCObject* next;  // all-objects list
   Tag tag;
   uint8_t marked;  // colour / age bits, owned by gc.cpp
@@ -123,10 +128,18 @@ struct String : GCObject {
 };
 
 // Table: array part plus hash part (chained scatter table with Brent's variation).
+// 32 bytes: the key is split into payload and tag so that the tag and the
+// chain link share one word. The value stays a whole TValue (lookups hand
+// out TValue* slots that are stored to as a unit, padding included), and
+// it is first, so a node's address is its value slot's address.
 struct Node {
   TValue val;
-  TValue key;   // key.tag may be Tag::DeadKey (collected key kept for `next`)
-  int next;    // offset to next node in chain, 0 = end
+  TValue::Payload key_u{};
+  Tag key_tag = Tag::Nil;  // may be Tag::DeadKey (collected key kept for `next`)
+  int next = 0;            // offset to next node in chain, 0 = end
+
+  TValue key() const { TValue k; k.u = key_u; k.tag = key_tag; return k; }
+  void set_key(const TValue& k) { key_u = k.u; key_tag = k.tag; }
 };
 struct Table : GCObject {
   uint8_t flags;       // bit k set: metamethod k (k < 6, see TMS) known absent

@@ -67,6 +67,8 @@ void default_warn(void* ud, const char* msg, int tocont) {
 bool init_main_stack(State* L) {
   GlobalState* g = L->g;
   size_t n = BASIC_STACK_SIZE + EXTRA_STACK;
+  // Freed later by mem_free_array, so it must be too big for the pool.
+  static_assert((BASIC_STACK_SIZE + EXTRA_STACK) * sizeof(TValue) > SmallPool::MAX);
   auto* stack = static_cast<TValue*>(g->frealloc(g->ud, nullptr, 0, n * sizeof(TValue)));
   if (stack == nullptr) return false;
   g->totalbytes += n * sizeof(TValue);
@@ -106,6 +108,7 @@ void free_main(State* L) {
   free_ci_list(L);
   if (L->tbclist) mem_free_array(L, L->tbclist, static_cast<size_t>(L->sizetbc));
   if (L->stack) mem_free_array(L, L->stack, static_cast<size_t>(L->stack_size() + EXTRA_STACK));
+  pool_release(g);
   Allocator f = g->frealloc;
   void* ud = g->ud;
   auto* block = reinterpret_cast<MainBlock*>(L);
@@ -121,6 +124,7 @@ void close_pending(State* L, void*) {
 }  // namespace
 
 State* new_state(Allocator f, void* ud) {
+  bool pooled = f == nullptr;
   if (f == nullptr) f = default_alloc;
   void* mem = f(ud, nullptr, 0, sizeof(MainBlock));
   if (mem == nullptr) return nullptr;
@@ -136,6 +140,7 @@ State* new_state(Allocator f, void* ud) {
   L->twups = L;  // not in the list of threads with open upvalues
   g->frealloc = f;
   g->ud = ud;
+  g->pooled = pooled;
   g->totalbytes = sizeof(MainBlock);
   g->mainthread = L;
   g->seed = make_seed(mem);

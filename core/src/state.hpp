@@ -104,9 +104,28 @@ struct StringTable {
   int size;
 };
 
+// Size-class freelists in front of the built-in allocator (pool.cpp).
+// Blocks of 1..MAX bytes are rounded up to a multiple of GRAIN; the
+// accounting (totalbytes, gcdebt, the memory limit) still counts the sizes
+// the core asked for, exactly as without the pool.
+struct SmallPool {
+  static constexpr size_t GRAIN = 16;
+  static constexpr size_t MAX = 256;
+  static constexpr size_t SLAB = 16 * 1024;
+  void* free[MAX / GRAIN] = {};  // freed blocks per class, linked through their first word
+  char* bump = nullptr;          // uncarved part of the newest slab
+  char* bump_end = nullptr;
+  void* slabs = nullptr;         // every slab, linked through its first word
+};
+void* pool_alloc(GlobalState* g, size_t n);  // 0 < n <= MAX; nullptr when the host refuses a slab
+void pool_free(GlobalState* g, void* block, size_t n);
+void pool_release(GlobalState* g);  // gives every slab back; the state is closing
+
 struct GlobalState {
   Allocator frealloc;
   void* ud;
+  bool pooled;             // small blocks go through `pool` (built-in allocator only)
+  SmallPool pool;
   size_t totalbytes;       // bytes allocated now (including debt accounting)
   ptrdiff_t gcdebt;        // bytes allocated not yet compensated by the collector
   size_t memlimit;         // 0 = unlimited
@@ -202,9 +221,12 @@ void gc_check_finalizer(State* L, GCObject* o, Table* mt);
 void gc_free_all(State* L);            // at close_state: finalizers, then everything
 void gc_set_debt(GlobalState* g, ptrdiff_t debt);
 // Write barriers. parent is black-able object being written, v the value.
-void gc_barrier(State* L, GCObject* parent, const TValue& v);
-void gc_barrier_back(State* L, Table* t);  // a table was modified
-void gc_barrier_obj(State* L, GCObject* parent, GCObject* child);
+// Write barriers. The collector is stop-the-world, so they are empty; they
+// are inline so that a store pays nothing for them, and the calls stay to
+// mark the places an incremental collector would need.
+inline void gc_barrier(State*, GCObject*, const TValue&) {}
+inline void gc_barrier_back(State*, Table*) {}  // a table was modified
+inline void gc_barrier_obj(State*, GCObject*, GCObject*) {}
 size_t gc_count_bytes(State* L);
 // Runs pending finalizers (called by gc_check and at state close).
 void gc_call_pending_finalizers(State* L);
@@ -243,7 +265,7 @@ inline const TValue* table_get_int(Table* t, Integer key) {
 inline const TValue* table_get_short_str(Table* t, String* key) {
   const Node* n = &t->node[key->hash & ((1u << t->lsizenode) - 1)];
   for (;;) {
-    if (n->key.tag == Tag::ShortStr && n->key.u.gc == key) return &n->val;
+    if (n->key_tag == Tag::ShortStr && n->key_u.gc == key) return &n->val;
     if (n->next == 0) return &table_absent_key;
     n += n->next;
   }

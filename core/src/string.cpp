@@ -2,6 +2,7 @@
 // strings with a lazily computed hash, and full userdata allocation.
 #include <cstring>
 
+#include "object_layout.hpp"
 #include "state.hpp"
 
 namespace luna {
@@ -10,10 +11,10 @@ namespace {
 
 constexpr int MIN_STRTAB_SIZE = 128;
 
-size_t string_alloc_size(size_t len) { return sizeof(String) + len; }  // data[1] holds the '\0'
+size_t string_alloc_size(size_t len) { return layout::STRING_DATA + len + 1; }  // plus the '\0'
 
 // Largest length whose allocation size cannot overflow size_t.
-constexpr size_t MAX_STRING_LEN = (~size_t(0) >> 1) - sizeof(String);
+constexpr size_t MAX_STRING_LEN = (~size_t(0) >> 1) - layout::STRING_DATA - 1;
 
 String* create_string(State* L, Tag tag, size_t len, uint32_t hash) {
   if (len >= MAX_STRING_LEN) run_error(L, "memory allocation error: block too big");
@@ -117,6 +118,8 @@ void str_table_resize(State* L, int newsize) {
   } else {
     // Shrinking runs at the end of a collection, where raising is not
     // allowed: allocate directly and simply keep the old table on failure.
+    // Freed later by mem_free_array, so it must be too big for the pool.
+    static_assert(MIN_STRTAB_SIZE * sizeof(String*) > SmallPool::MAX);
     size_t bytes = sizeof(String*) * size_t(newsize);
     fresh = static_cast<String**>(g->frealloc(g->ud, nullptr, 0, bytes));
     if (fresh == nullptr) return;

@@ -4,6 +4,7 @@
 #include <bit>
 #include <cstring>
 
+#include "object_layout.hpp"
 #include "state.hpp"
 
 namespace luna {
@@ -65,16 +66,16 @@ Node* main_position(const Table* t, const TValue& k) {
 }
 
 // Equality of a live node key with a (normalised) lookup key.
-bool key_equal(const TValue& nk, const TValue& k) {
-  if (nk.tag != k.tag) return false;
+bool key_equal(const Node* n, const TValue& k) {
+  if (n->key_tag != k.tag) return false;
   switch (k.tag) {
-    case Tag::Int: return nk.u.i == k.u.i;
-    case Tag::Float: return nk.u.n == k.u.n;
+    case Tag::Int: return n->key_u.i == k.u.i;
+    case Tag::Float: return n->key_u.n == k.u.n;
     case Tag::False:
     case Tag::True: return true;
-    case Tag::LightFn: return nk.u.f == k.u.f;
-    case Tag::LongStr: return str_equal(nk.as_string(), k.as_string());
-    default: return nk.u.p == k.u.p;
+    case Tag::LightFn: return n->key_u.f == k.u.f;
+    case Tag::LongStr: return str_equal(static_cast<String*>(n->key_u.gc), k.as_string());
+    default: return n->key_u.p == k.u.p;
   }
 }
 
@@ -92,8 +93,8 @@ bool float_to_key(Number n, Integer* out) {
 const TValue* get_generic(const Table* t, const TValue& k, bool dead_ok) {
   Node* n = main_position(t, k);
   for (;;) {
-    if (key_equal(n->key, k)) return &n->val;
-    if (dead_ok && n->key.tag == Tag::DeadKey && k.is_collectable() && n->key.u.gc == k.u.gc) return &n->val;
+    if (key_equal(n, k)) return &n->val;
+    if (dead_ok && n->key_tag == Tag::DeadKey && k.is_collectable() && n->key_u.gc == k.u.gc) return &n->val;
     if (n->next == 0) return &table_absent_key;
     n += n->next;
   }
@@ -103,7 +104,7 @@ Node* get_free_pos(Table* t) {
   if (!is_dummy(t)) {
     while (t->lastfree > t->node) {
       t->lastfree--;
-      if (t->lastfree->key.tag == Tag::Nil) return t->lastfree;
+      if (t->lastfree->key_tag == Tag::Nil) return t->lastfree;
     }
   }
   return nullptr;
@@ -116,7 +117,7 @@ TValue* insert_key(Table* t, const TValue& key) {
   if (!mp->val.is_nil() || is_dummy(t)) {
     Node* f = get_free_pos(t);
     if (f == nullptr) return nullptr;
-    Node* othern = main_position(t, mp->key);
+    Node* othern = main_position(t, mp->key());
     if (othern != mp) {
       // The occupant is not in its main position: move it to the free node
       // and give its place to the new key.
@@ -135,7 +136,7 @@ TValue* insert_key(Table* t, const TValue& key) {
       mp = f;
     }
   }
-  mp->key = key;
+  mp->set_key(key);
   mp->val = TValue::nil();
   return &mp->val;
 }
@@ -180,7 +181,7 @@ void rehash(State* L, Table* t, const TValue& extra) {
     for (unsigned i = 0; i < size_node(t); i++) {
       Node* n = &t->node[i];
       if (n->val.is_nil()) continue;
-      if (count_int_key(n->key, nums)) na++;
+      if (count_int_key(n->key(), nums)) na++;
       total++;
     }
   }
@@ -245,7 +246,7 @@ void table_resize(State* L, Table* t, unsigned nasize, unsigned nhsize) {
   for (unsigned i = 0; i < table_size_node(t); i++) {
     const Node* n = &t->node[i];
     if (n->val.is_nil()) continue;
-    if (n->key.tag == Tag::Int && n->key.u.i >= 1 && static_cast<uint64_t>(n->key.u.i) <= nasize) continue;
+    if (n->key_tag == Tag::Int && n->key_u.i >= 1 && static_cast<uint64_t>(n->key_u.i) <= nasize) continue;
     need++;
   }
   if (nhsize < need) nhsize = need;
@@ -259,7 +260,7 @@ void table_resize(State* L, Table* t, unsigned nasize, unsigned nhsize) {
     if (lsize > MAX_HBITS) run_error(L, "table overflow");
     unsigned size = 1u << lsize;
     fresh.node = mem_new_array<Node>(L, size);
-    for (unsigned i = 0; i < size; i++) fresh.node[i] = Node{TValue(), TValue(), 0};
+    for (unsigned i = 0; i < size; i++) fresh.node[i] = Node();
     fresh.lsizenode = static_cast<uint8_t>(lsize);
     fresh.lastfree = fresh.node + size;
   }
@@ -283,10 +284,10 @@ void table_resize(State* L, Table* t, unsigned nasize, unsigned nhsize) {
   for (unsigned i = 0; i < table_size_node(t); i++) {
     const Node* n = &t->node[i];
     if (n->val.is_nil()) continue;
-    if (n->key.tag == Tag::Int && n->key.u.i >= 1 && static_cast<uint64_t>(n->key.u.i) <= nasize)
-      array[n->key.u.i - 1] = n->val;
+    if (n->key_tag == Tag::Int && n->key_u.i >= 1 && static_cast<uint64_t>(n->key_u.i) <= nasize)
+      array[n->key_u.i - 1] = n->val;
     else
-      *insert_key(&fresh, n->key) = n->val;
+      *insert_key(&fresh, n->key()) = n->val;
   }
   if (!is_dummy(t)) mem_free_array(L, t->node, size_node(t));
   if (array != t->array) mem_free_array(L, t->array, t->asize);
@@ -302,7 +303,7 @@ void table_resize_array(State* L, Table* t, unsigned nasize) { table_resize(L, t
 const TValue* table_get_int_hash(Table* t, Integer key) {
   Node* n = &t->node[hash_int(key) & (size_node(t) - 1)];
   for (;;) {
-    if (n->key.tag == Tag::Int && n->key.u.i == key) return &n->val;
+    if (n->key_tag == Tag::Int && n->key_u.i == key) return &n->val;
     if (n->next == 0) return &table_absent_key;
     n += n->next;
   }
@@ -431,7 +432,7 @@ bool table_next(State* L, Table* t, TValue* key_and_val) {
   for (idx -= t->asize; idx < nsize; idx++) {
     const Node* n = &t->node[idx];
     if (!n->val.is_nil()) {
-      key_and_val[0] = n->key;
+      key_and_val[0] = n->key();
       key_and_val[1] = n->val;
       return true;
     }
