@@ -7,6 +7,7 @@
 #include "asm_x64.hpp"
 
 #include "jit_seam.hpp"
+#include "object_layout.hpp"
 
 #include <asmjit/x86.h>
 
@@ -55,30 +56,31 @@ const void* helper_addr(Helper h) {
   return nullptr;
 }
 
-// Field offsets of core objects (they derive from GCObject, so offsetof is
-// only conditionally supported; GCC and Clang support it).
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Winvalid-offsetof"
+// Field offsets of core objects, by name (object_layout.hpp).
 int32_t field_offset(Field f, int32_t aux) {
   switch (f) {
-    case Field::TabArray: return offsetof(Table, array);
-    case Field::TabAsize: return offsetof(Table, asize);
-    case Field::TabMeta: return offsetof(Table, metatable);
-    case Field::TabNode: return offsetof(Table, node);
-    case Field::TabLsizenode: return offsetof(Table, lsizenode);
-    case Field::ClUpval: return static_cast<int32_t>(offsetof(LClosure, upvals) + sizeof(UpVal*) * static_cast<size_t>(aux));
-    case Field::UvValue: return offsetof(UpVal, v);
-    case Field::StrLen: return offsetof(String, len);
+    case Field::TabArray: return layout::TABLE_ARRAY;
+    case Field::TabAsize: return layout::TABLE_ASIZE;
+    case Field::TabMeta: return layout::TABLE_METATABLE;
+    case Field::TabNode: return layout::TABLE_NODE;
+    case Field::TabLsizenode: return layout::TABLE_LSIZENODE;
+    case Field::ClUpval: return static_cast<int32_t>(layout::LCLOSURE_UPVALS + sizeof(UpVal*) * static_cast<size_t>(aux));
+    case Field::UvValue: return layout::UPVAL_V;
+    case Field::StrLen: return layout::STRING_LEN;
   }
   return 0;
 }
-constexpr int32_t kNodeKey = offsetof(Node, key);
-constexpr int32_t kNodeVal = offsetof(Node, val);
+constexpr int32_t kNodeKeyPayload = layout::NODE_KEY_PAYLOAD;
+constexpr int32_t kNodeKeyTag = layout::NODE_KEY_TAG;
+constexpr int32_t kNodeVal = layout::NODE_VAL;
+constexpr int32_t kTagOff = layout::TVALUE_TAG;
+// State and GlobalState are not heap objects the layout header names.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Winvalid-offsetof"
 constexpr int32_t kStateG = offsetof(State, g);
 constexpr int32_t kStateHookmask = offsetof(State, hookmask);
 constexpr int32_t kGlobalBudget = offsetof(GlobalState, instr_budget);
 #pragma GCC diagnostic pop
-constexpr int32_t kTagOff = offsetof(TValue, tag);
 
 const x86::Gp rL = x86::r12, rBase = x86::r13, s0 = x86::r10, s1 = x86::r11;
 const x86::Xmm f0 = x86::xmm14, f1 = x86::xmm15;
@@ -444,12 +446,12 @@ class Emitter {
       case IrOp::HREFK: {
         x86::Gp node = gp(i.a, r, s0);
         x86::Gp d = dst_gp(r);
-        int32_t off = i.aux * static_cast<int32_t>(sizeof(Node));
+        int32_t off = i.aux * static_cast<int32_t>(layout::NODE_SIZE);
         Label ex = exit_label(r);
-        a_.cmp(x86::byte_ptr(node, off + kNodeKey + kTagOff), static_cast<uint8_t>(Tag::ShortStr));
+        a_.cmp(x86::byte_ptr(node, off + kNodeKeyTag), static_cast<uint8_t>(Tag::ShortStr));
         a_.jne(ex);
         a_.mov(s1, reinterpret_cast<uint64_t>(ir_[i.b].k.p));
-        a_.cmp(x86::qword_ptr(node, off + kNodeKey), s1);
+        a_.cmp(x86::qword_ptr(node, off + kNodeKeyPayload), s1);
         a_.jne(ex);
         a_.lea(d, x86::ptr(node, off + kNodeVal));
         finish(r, d);

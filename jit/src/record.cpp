@@ -199,7 +199,7 @@ Ref Recorder::table_slot(Ref t, const Table* h, Ref key, const TValue& kv) {
   String* s = kv.as_string();
   const Node* n = &h->node[s->hash & ((1u << h->lsizenode) - 1)];
   for (;;) {
-    if (n->key.tag == Tag::ShortStr && n->key.u.gc == s) break;
+    if (n->key_tag == Tag::ShortStr && n->key_u.gc == s) break;
     if (n->next == 0) return NO_REF;
     n += n->next;
   }
