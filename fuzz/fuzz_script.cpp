@@ -12,6 +12,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (luna_fuzz::load(L, text, size, "=fuzz", "bt") == luna::OK) luna_fuzz::run_limited(L);
   luna::set_top(L, 0);
   luna_fuzz::check_usable(L);
-  luna::close_state(L);
+  luna_fuzz::close_limited(L);
   return 0;
 }

@@ -161,6 +161,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   luna::set_top(L, 0);
   luna::set_instruction_budget(L, 0);
   luna_fuzz::check_usable(L);
-  luna::close_state(L);
+  luna_fuzz::close_limited(L);
   return 0;
 }

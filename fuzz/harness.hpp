@@ -96,12 +96,24 @@ inline int string_writer(luna::State*, const void* p, size_t sz, void* ud) {
 // limit is lifted first: the input may legitimately keep most of it alive.
 inline void check_usable(luna::State* L) {
   luna::set_memory_limit(L, 0);
+  // Finalizers the input left are Lua code too: they run under a budget
+  // (a __gc that loops forever would hang here), before the probe gets a
+  // fresh one.
+  luna::set_instruction_budget(L, INSTRUCTION_BUDGET);
+  luna::gc(L, luna::GCCOLLECT);
+  luna::set_instruction_budget(L, INSTRUCTION_BUDGET);
   int top = luna::get_top(L);
   const char* probe = "local t = {} for i = 1, 10 do t[i] = i * i end return t[10]";
   if (luna::load_string(L, probe) != luna::OK) violated("state unusable (load)", luna::to_string(L, -1));
   if (luna::pcall(L, 0, 1, 0) != luna::OK) violated("state unusable (run)", luna::to_string(L, -1));
   if (luna::to_integerx(L, -1) != 100) violated("state unusable", "wrong result");
   luna::set_top(L, top);
+}
+
+// close_state, with the remaining finalizers under a budget.
+inline void close_limited(luna::State* L) {
+  luna::set_instruction_budget(L, INSTRUCTION_BUDGET);
+  luna::close_state(L);
 }
 
 }  // namespace luna_fuzz

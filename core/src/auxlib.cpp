@@ -553,6 +553,9 @@ char* Buffer::prepare(size_t sz) {
   size_t newsize = size_ * 2;
   if (static_cast<size_t>(-1) - sz < n_) error_f(L_, "buffer too large");
   if (newsize < n_ + sz) newsize = n_ + sz;
+  // Growth doubles, so charging each new box charges every byte the
+  // buffer ever holds (format, gsub, rep, concat...), before allocating.
+  charge_bytes(L_, newsize);
   auto* box = static_cast<char*>(new_userdata(L_, newsize, 0));
   std::memcpy(box, b_, n_);
   replace(L_, -2);  // the old box (if any) goes away

@@ -54,6 +54,14 @@ bool can_collect_in_emergency(GlobalState* g) {
   return g->nilvalue.is_nil() && !g->gcstopem && !(g->gcstp & GCSTP_INTERNAL);
 }
 
+// After a futile emergency collection, wall time spent elsewhere per unit of
+// time it took, before the next one may run.
+constexpr int64_t EMERGENCY_IDLE_FACTOR = 4;
+
+bool emergency_allowed(GlobalState* g) {
+  return g->emergency_next_ns == 0 || clock_ns() >= g->emergency_next_ns;
+}
+
 // One stop-the-world cycle.
 class Collector {
  public:
@@ -488,8 +496,17 @@ void* mem_realloc(State* L, void* block, size_t osize, size_t nsize) {
   if (block == nullptr) osize = 0;
   void* nb = raw_realloc(g, block, osize, nsize);
   if (nb == nullptr && nsize > 0) {
-    if (can_collect_in_emergency(g)) {
+    if (can_collect_in_emergency(g) && emergency_allowed(g)) {
+      int64_t t0 = clock_ns();
+      size_t before = g->totalbytes;
       gc_full(L, true);
+      int64_t t1 = clock_ns();
+      // A collection that freed little is not worth repeating at once: a
+      // script failing allocations in a loop near the memory limit would
+      // spend all its time collecting a large heap. Such collections get
+      // at most a fifth of the wall time; useful ones are not limited.
+      bool useful = before > g->totalbytes && before - g->totalbytes >= before / 4;
+      g->emergency_next_ns = useful ? 0 : t1 + EMERGENCY_IDLE_FACTOR * (t1 - t0);
       nb = raw_realloc(g, block, osize, nsize);
     }
     if (nb == nullptr) throw_status(L, ERRMEM);

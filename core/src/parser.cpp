@@ -39,7 +39,9 @@ std::string fmt(const char* f, ...) {
 
 bool same_name(const String* a, const String* b) {
   // Short names are interned; long ones must be compared by content.
-  return a == b || (a->len == b->len && std::memcmp(a->data, b->data, a->len) == 0);
+  if (a == b) return true;
+  if (a->tag == Tag::ShortStr && b->tag == Tag::ShortStr) return false;
+  return a->len == b->len && std::memcmp(a->data, b->data, a->len) == 0;
 }
 
 bool name_is(const String* a, const char* s) { return a->len == std::strlen(s) && std::memcmp(a->data, s, a->len) == 0; }
@@ -50,7 +52,7 @@ struct LevelGuard {
   LevelGuard(Lexer* ls) : L(ls->L) {
     if (++L->nCcalls > MAX_C_CALLS) {
       L->nCcalls--;
-      ls->error("chunk has too many syntax levels", 0);
+      run_error(L, "C stack overflow");  // PUC-Rio 5.4's message, without position
     }
   }
   ~LevelGuard() { L->nCcalls--; }
@@ -372,12 +374,17 @@ struct Parser {
 
   LabelDesc* find_label(String* name) {
     auto& ll = dyd()->label;
+    // The scan is compile work the budget and the time limit must see.
+    charge_instruction_budget(ls->L, ll.size() - size_t(fs()->firstlabel));
     for (size_t i = size_t(fs()->firstlabel); i < ll.size(); i++)
       if (same_name(ll[i].name, name)) return &ll[i];
     return nullptr;
   }
 
-  static int new_label_entry(std::vector<LabelDesc>& l, String* name, int line, int pc, int nactvar) {
+  // Pending gotos and visible labels are capped as in PUC-Rio 5.4 (the
+  // searches among them are linear): the message has no position.
+  int new_label_entry(std::vector<LabelDesc>& l, String* name, int line, int pc, int nactvar) {
+    if (l.size() >= size_t(SHRT_MAX)) run_error(ls->L, "too many labels/gotos (limit is %d)", SHRT_MAX);
     l.push_back(LabelDesc{name, pc, line, static_cast<uint8_t>(nactvar), false});
     return static_cast<int>(l.size()) - 1;
   }
@@ -1323,6 +1330,7 @@ struct Parser {
   void statement() {
     int line = ls->linenumber;
     LevelGuard guard(ls);
+    charge_instruction_budget(ls->L, 1);  // so the limits can stop a huge load
     switch (ls->t.token) {
       case ';': ls->next(); break;
       case TK_IF: ifstat(line); break;

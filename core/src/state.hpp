@@ -130,7 +130,16 @@ struct GlobalState {
   void* ud_warn;
   int warn_state;          // for the default warning function: 0 off, 1 on, 2 continuing
   JitBackend* jit;         // never null: NullJitBackend by default; any other is owned
-  uint64_t instr_budget;   // 0 = none: instructions left before a "budget exhausted" error
+  // Instruction budget and time limit (limits.cpp). The VM and the
+  // libraries only count `instr_budget` down; reaching it calls
+  // budget_checkpoint, which settles the real budget and reads the clock.
+  uint64_t instr_budget;   // 0 = not counting: ticks left before the next checkpoint
+  uint64_t budget_chunk;   // what instr_budget was last set to
+  uint64_t budget_left;    // instructions left after this chunk (with instr_limited)
+  int64_t deadline_ns;     // steady clock, 0 = no time limit
+  uint8_t instr_limited;   // an instruction budget is set
+  uint8_t budget_spent;    // 0, or which limit ran out: sticky until reset
+  int64_t emergency_next_ns;  // no emergency collection before this (gc.cpp)
 };
 
 // Index of a stack slot relative to the current frame, as the API sees it.
@@ -352,7 +361,11 @@ bool vm_tostring(State* L, TValue* obj);
 // Installs a backend (owned from now on; null: the interpreter only) and
 // deletes the previous one (jit_backend.cpp).
 void set_jit_backend(State* L, std::unique_ptr<JitBackend> backend);
-[[noreturn]] void budget_exhausted(State* L);  // raises "instruction budget exhausted"
+// The VM's counter reached zero while charging n: settles the budget,
+// checks the clock, and raises "instruction budget exhausted" or "time
+// limit exceeded" (for good, until the host sets the limits again).
+void budget_checkpoint(State* L, uint64_t n);
+int64_t clock_ns();  // steady clock
 
 // --------------------------------------------------------------- debug.cpp
 // Runtime errors with position ("chunk:line: ") added for Lua frames.

@@ -305,8 +305,10 @@ inline bool float_for_loop(TValue* ra) {
 
 inline void charge_budget(State* L, uint64_t n) {
   uint64_t& b = L->g->instr_budget;
-  if (b <= n) budget_exhausted(L);
-  b -= n;
+  if (b <= n)
+    budget_checkpoint(L, n);
+  else
+    b -= n;
 }
 
 // A loop back-edge (landing at pc, n instructions back) while counting is
@@ -317,14 +319,33 @@ void count_backedge(State* L, Proto* p, const Instruction* pc, int n) {
     g->jit->on_hot_loop(L, p, pc);
     p->hotcount = g->jit->hot_threshold();
   }
-  if (g->instr_budget != 0) charge_budget(L, static_cast<uint64_t>(n));
+  if (g->instr_budget != 0) {
+    // A budget error names the line of the jump, not of its target (the
+    // instruction before a loop's start may be lines above).
+    CallInfo* ci = L->ci;
+    const Instruction* saved = ci->savedpc;
+    ci->savedpc = pc + n;
+    charge_budget(L, static_cast<uint64_t>(n));
+    ci->savedpc = saved;
+  }
 }
 
+// A Lua function entered: counted wherever the call comes from (a library
+// function calling back, a metamethod, the host), so code that never loops
+// or calls is charged too.
 void count_entry(State* L, Proto* p) {
   GlobalState* g = L->g;
   if (g->jit != &NullJitBackend::instance() && --p->hotcount == 0) {
     g->jit->on_hot_call(L, p);
     p->hotcount = g->jit->hot_threshold();
+  }
+  if (g->instr_budget != 0) {
+    // Errors here name the function's first line (nothing has run yet).
+    CallInfo* ci = L->ci;
+    const Instruction* saved = ci->savedpc;
+    ci->savedpc = p->code + 1;
+    charge_budget(L, 1);
+    ci->savedpc = saved;
   }
 }
 
@@ -537,6 +558,7 @@ void vm_concat(State* L, int total) {
       // Short results are interned from a local buffer; long ones are
       // filled in place.
       char shortbuf[MAX_SHORT_LEN + 1];
+      if (L->g->instr_budget != 0) charge_budget(L, tl / BUDGET_BYTES_PER_UNIT);
       String* s = tl <= MAX_SHORT_LEN ? nullptr : str_new_long(L, tl);
       char* out = s ? s->data : shortbuf;
       size_t pos = 0;

@@ -181,8 +181,8 @@ TEST_CASE("compiler limits", "[compiler]") {
   for (int j = 0; j < 260; j++) regs += ",x";
   regs += ")";
   CHECK(compile_error(regs) == "test:1: function or expression needs too many registers near 'x'");
-  CHECK(compile_error("return " + std::string(500, '(') + "1" + std::string(500, ')')).find("too many") !=
-        std::string::npos);
+  // Nesting depth: PUC-Rio 5.4.8's message, without position.
+  CHECK(compile_error("return " + std::string(500, '(') + "1" + std::string(500, ')')) == "C stack overflow");
   CHECK(compile_error("x = " + std::string(100, '{') + std::string(100, '}')) == "");
 }
 

@@ -96,13 +96,24 @@ void warning(State* L, const char* msg, int tocont);
 // like an allocator returning nullptr.
 void set_memory_limit(State* L, size_t bytes);
 // Instruction budget for the whole state (0 = none): once the VM has run
-// about that many more instructions it raises "instruction budget
-// exhausted", and keeps raising it until the budget is set again.
+// about that many more instructions (function entries, loop iterations,
+// calls, and library work in proportion to its size) it raises
+// "instruction budget exhausted", and keeps raising it at every further
+// step, caught or not, until the budget is set again.
 void set_instruction_budget(State* L, uint64_t instructions);
-// Charges n units of work done inside a native function (pattern matching)
-// against the instruction budget, when one is set; raises "instruction
-// budget exhausted" once it is spent, like the VM does.
+// Wall-clock limit from now (0 = none): past it, the VM raises "time limit
+// exceeded" from Lua code, long library work and the compiler, and keeps
+// raising it until the time budget is set again. The clock is read every
+// few thousand instructions, so the error comes a little late.
+void set_time_budget(State* L, uint64_t milliseconds);
+// Charges n units of work done inside a native function (bytes produced or
+// scanned, elements moved) against the budget, when one is set; raises
+// like the VM does once it is spent.
 void charge_instruction_budget(State* L, uint64_t n);
+// Bytes copied or scanned per unit the libraries charge (about what one
+// VM instruction costs).
+constexpr uint64_t BUDGET_BYTES_PER_UNIT = 32;
+inline void charge_bytes(State* L, uint64_t bytes) { charge_instruction_budget(L, bytes / BUDGET_BYTES_PER_UNIT); }
 
 // ---- basic stack manipulation ----
 int abs_index(State* L, int idx);

@@ -12,6 +12,7 @@
 // userdata or threads keep the VM alive until they are released.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -143,6 +144,10 @@ class BasicVm {
   // none); a script past it fails with "instruction budget exhausted",
   // which the script cannot catch for good: the error reaches the host.
   void set_instruction_limit(uint64_t instructions);
+  // Caps the wall time of each host call (0 = none), Lua code, library
+  // work and compilation alike: past it, "time limit exceeded", sticky
+  // like the instruction budget.
+  void set_time_limit(std::chrono::milliseconds limit);
   void collect_garbage();
 
   // The raw stack API state, for code that mixes in luna::api.hpp calls.

@@ -87,7 +87,13 @@ VmCore::VmCore() : main(new_state()), current(main), owner(std::this_thread::get
   if (main == nullptr) throw LuaError("cannot create a Lua state: not enough memory", ERRMEM);
 }
 
-VmCore::~VmCore() { close_state(main); }
+VmCore::~VmCore() {
+  // The finalizers that run at close are the script's code too: the limits
+  // bound them (a __gc that never returns would otherwise hang the host).
+  set_instruction_budget(main, instr_limit);
+  set_time_budget(main, time_limit_ms);
+  close_state(main);
+}
 
 void VmCore::release(int slot) {
   std::lock_guard<std::mutex> lk(release_mu);
@@ -130,6 +136,7 @@ void run_protected(VmCore& core, ProtectedFn fn, void* ctx) {
   bool outer = core.depth == 0;
   if (outer) {
     set_instruction_budget(L, core.instr_limit);
+    set_time_budget(L, core.time_limit_ms);
     core.traceback.clear();
     core.raised_status = 0;
   }
@@ -142,7 +149,10 @@ void run_protected(VmCore& core, ProtectedFn fn, void* ctx) {
       State* L;
       ~Depth() {
         c.depth--;
-        if (outer) set_instruction_budget(L, 0);  // also clears an exhausted budget
+        if (outer) {  // also clears an exhausted budget
+          set_instruction_budget(L, 0);
+          set_time_budget(L, 0);
+        }
       }
     } depth{core, outer, L};
     core.depth++;

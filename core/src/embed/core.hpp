@@ -37,6 +37,7 @@ class VmCore : public std::enable_shared_from_this<VmCore> {
   int depth = 0;        // nesting of run_protected
   bool registered = false;  // the registry knows this core (state_core works)
   uint64_t instr_limit = 0;
+  uint64_t time_limit_ms = 0;
   std::string traceback;  // filled by the message handler of the latest failure
   int raised_status = 0;  // set by code raising a load error, so hosts see ERRSYNTAX / ERRFILE
 

@@ -159,6 +159,12 @@ void BasicVm::set_instruction_limit(uint64_t instructions) {
   detail::protect(c, [&](State*) { c.instr_limit = instructions; });
 }
 
+void BasicVm::set_time_limit(std::chrono::milliseconds limit) {
+  detail::VmCore& c = core();
+  uint64_t ms = limit.count() > 0 ? static_cast<uint64_t>(limit.count()) : 0;
+  detail::protect(c, [&](State*) { c.time_limit_ms = ms; });
+}
+
 void BasicVm::collect_garbage() {
   detail::protect(core(), [&](State* L) { gc(L, GCCOLLECT); });
 }

@@ -47,10 +47,12 @@ int str_sub(State* L) {
   const char* s = check_lstring(L, 1, &l);
   size_t start = pos_start(check_integer(L, 2), l);
   size_t end = pos_end(L, 3, -1, l);
-  if (start > end)
+  if (start > end) {
     push_lstring(L, "", 0);
-  else
+  } else {
+    charge_bytes(L, end - start + 1);
     push_lstring(L, s + start - 1, end - start + 1);
+  }
   return 1;
 }
 
@@ -119,6 +121,7 @@ int str_byte(State* L) {
   if (posi > pose) return 0;
   if (pose - posi >= static_cast<size_t>(INT_MAX)) error_f(L, "string slice too long");
   int n = static_cast<int>(pose - posi) + 1;
+  charge_instruction_budget(L, static_cast<uint64_t>(n));
   check_stack_or_error(L, n, "string slice too long");
   for (int i = 0; i < n; i++) push_integer(L, static_cast<unsigned char>(s[posi + i - 1]));
   return n;
@@ -474,6 +477,9 @@ int find_aux(State* L, bool find) {
     return 1;
   }
   if (find && (to_boolean(L, 4) || no_specials(p, lp))) {
+    // A plain search may compare the pattern at every position.
+    uint64_t scan = (ls - init) / BUDGET_BYTES_PER_UNIT, per = 1 + lp / BUDGET_BYTES_PER_UNIT;
+    charge_instruction_budget(L, scan > UINT64_MAX / per ? UINT64_MAX : scan * per);
     if (const char* s2 = mem_find(s + init, ls - init, p, lp)) {
       push_integer(L, static_cast<Integer>(s2 - s) + 1);
       push_integer(L, static_cast<Integer>(s2 - s + lp));

@@ -49,6 +49,7 @@ int t_insert(State* L) {
       pos = check_integer(L, 2);
       // unsigned trick: 1 <= pos <= e in one comparison
       arg_check(L, static_cast<Unsigned>(pos) - 1u < static_cast<Unsigned>(e), 2, "position out of bounds");
+      charge_instruction_budget(L, static_cast<Unsigned>(e) - static_cast<Unsigned>(pos));
       for (Integer i = e; i > pos; i--) {  // shift up
         get_i(L, 1, i - 1);
         set_i(L, 1, i);
@@ -68,6 +69,7 @@ int t_remove(State* L) {
   if (pos != size)  // size + 1 is allowed to remove the (absent) last element
     arg_check(L, static_cast<Unsigned>(pos) - 1u <= static_cast<Unsigned>(size), 2, "position out of bounds");
   get_i(L, 1, pos);
+  if (pos < size) charge_instruction_budget(L, static_cast<Unsigned>(size) - static_cast<Unsigned>(pos));
   for (; pos < size; pos++) {
     get_i(L, 1, pos + 1);
     set_i(L, 1, pos);
@@ -89,6 +91,7 @@ int t_move(State* L) {
     arg_check(L, f > 0 || e < maxi + f, 3, "too many elements to move");
     Integer n = e - f;  // number of elements minus 1
     arg_check(L, t <= maxi - n, 4, "destination wrap around");
+    charge_instruction_budget(L, static_cast<Unsigned>(n) + 1);
     // Copy forward unless the ranges overlap with the destination above.
     if (t > e || t <= f || (tt != 1 && !compare(L, 1, tt, OPEQ))) {
       for (Integer i = 0; i <= n; i++) {
@@ -119,6 +122,7 @@ int t_concat(State* L) {
   const char* sep = opt_lstring(L, 2, "", &lsep);
   Integer i = opt_integer(L, 3, 1);
   last = opt_integer(L, 4, last);
+  if (i <= last) charge_instruction_budget(L, static_cast<Unsigned>(last) - static_cast<Unsigned>(i) + 1);
   Buffer b(L);
   for (; i < last; i++) {
     add_field(L, b, i);
@@ -131,6 +135,7 @@ int t_concat(State* L) {
 
 int t_pack(State* L) {
   int n = get_top(L);
+  charge_instruction_budget(L, static_cast<uint64_t>(n));
   create_table(L, n, 1);
   insert(L, 1);
   for (int i = n; i >= 1; i--) set_i(L, 1, i);  // pops each argument
@@ -146,6 +151,7 @@ int t_unpack(State* L) {
   Unsigned n = static_cast<Unsigned>(e) - static_cast<Unsigned>(i);
   if (n >= static_cast<Unsigned>(INT_MAX) || !check_stack(L, static_cast<int>(++n)))
     error_f(L, "too many results to unpack");
+  charge_instruction_budget(L, n);
   for (; i < e; i++) get_i(L, 1, i);
   get_i(L, 1, e);
   return static_cast<int>(n);
@@ -158,6 +164,7 @@ constexpr Unsigned RANDOM_LIMIT = 100;
 
 // true if the value at index a sorts before the one at index b.
 bool sort_less(State* L, int a, int b) {
+  charge_instruction_budget(L, 1);  // a comparator call is charged on its own entry too
   if (is_nil(L, 2)) return compare(L, a, b, OPLT);
   push_value(L, 2);
   push_value(L, a - 1);  // the push shifted relative indices by one

@@ -60,6 +60,7 @@ int utf_len(State* L) {
   bool lax = to_boolean(L, 4);
   arg_check(L, 1 <= posi && --posi <= static_cast<Integer>(len), 2, "initial position out of bounds");
   arg_check(L, --posj < static_cast<Integer>(len), 3, "final position out of bounds");
+  if (posi <= posj) charge_bytes(L, static_cast<uint64_t>(posj - posi + 1));
   Integer n = 0;
   while (posi <= posj) {
     const char* s1 = utf8_decode(s + posi, nullptr, !lax);
@@ -87,6 +88,7 @@ int utf_codepoint(State* L) {
   if (posi > pose) return 0;
   if (pose - posi >= INT_MAX) error_f(L, "string slice too long");
   int n = static_cast<int>(pose - posi) + 1;
+  charge_instruction_budget(L, static_cast<uint64_t>(n));
   check_stack_or_error(L, n, "string slice too long");
   n = 0;
   const char* se = s + pose;
@@ -146,6 +148,7 @@ int utf_offset(State* L) {
   Integer posi = (n >= 0) ? 1 : static_cast<Integer>(len) + 1;
   posi = u_posrelat(opt_integer(L, 3, posi), len);
   arg_check(L, 1 <= posi && --posi <= static_cast<Integer>(len), 3, "position out of bounds");
+  charge_bytes(L, len);  // the scan stays inside the string
   if (n == 0) {  // start of the character containing byte i
     while (posi > 0 && is_cont(s + posi)) posi--;
   } else {

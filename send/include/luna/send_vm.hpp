@@ -85,6 +85,7 @@ class SendVm {
   void set_memory_limit(size_t bytes) const { vm_->set_memory_limit(bytes); }
   size_t memory_used() const { return vm_->memory_used(); }
   void set_instruction_limit(uint64_t instructions) const { vm_->set_instruction_limit(instructions); }
+  void set_time_limit(std::chrono::milliseconds limit) const { vm_->set_time_limit(limit); }
   void collect_garbage() const { vm_->collect_garbage(); }
 
  private:
