@@ -2,7 +2,7 @@
 // luna's own cases) in a mode, each in a child process with a time limit,
 // and compares the outcome with the expectations file.
 //
-//   luna-conformance --suite DIR --expect FILE [--mode interp|send] [--jobs N]
+//   luna-conformance --suite DIR --expect FILE [--mode interp|jit|jit-stress|send] [--jobs N]
 //                    [--timeout SECONDS] [--logs DIR] [FILE.lua ...]
 //
 // Expectations: one line per file and mode: "<file> <mode> pass|fail|skip [reason]".
@@ -28,6 +28,7 @@
 
 #include "luna/api.hpp"
 #include "luna/send_vm.hpp"
+#include "luna/vm.hpp"
 
 namespace {
 
@@ -94,25 +95,32 @@ int traceback_handler(luna::State* L) {
   return 1;
 }
 
-// Child process body for the interp mode: run one file, exit 0 on success.
+// Child process body for the interp, jit and jit-stress modes: run one
+// file on the state of a luna::Vm (JIT off, on, or compiling everything at
+// once), exit 0 on success.
 [[noreturn]] void run_file_in_child(const Options& opt, const std::string& file) {
   if (chdir(opt.suite.c_str()) != 0) {
     std::perror("chdir");
     std::_Exit(3);
   }
-  luna::State* L = luna::new_state();
-  luna::open_libs(L);
-  set_suite_globals(L, file);
-  luna::push_native_function(L, traceback_handler);
-  int status = luna::load_file(L, file.c_str());
-  if (status == luna::OK) status = luna::pcall(L, 0, 0, 1);
-  if (status != luna::OK) {
-    const char* msg = luna::to_string(L, -1);
-    std::fprintf(stderr, "luna-conformance: %s\n", msg ? msg : "(non-string error)");
+  int status;
+  {
+    luna::Vm vm(luna::LibSet::none);
+    if (opt.mode == "interp") vm.set_jit(false);
+    if (opt.mode == "jit-stress") vm.set_jit_options(luna::JitOptions::stress());
+    luna::State* L = vm.state();
+    luna::open_libs(L);
+    set_suite_globals(L, file);
+    luna::push_native_function(L, traceback_handler);
+    status = luna::load_file(L, file.c_str());
+    if (status == luna::OK) status = luna::pcall(L, 0, 0, 1);
+    if (status != luna::OK) {
+      const char* msg = luna::to_string(L, -1);
+      std::fprintf(stderr, "luna-conformance: %s\n", msg ? msg : "(non-string error)");
+    }
   }
   std::fflush(stdout);
   std::fflush(stderr);
-  luna::close_state(L);
   std::_Exit(status == luna::OK ? 0 : 1);
 }
 
@@ -194,7 +202,9 @@ int main(int argc, char** argv) {
   }
   if (opt.suite.empty()) die("no suite folder: pass --suite DIR or set LUNA_LUA_TESTS");
   if (opt.expect.empty()) die("no expectations file: pass --expect FILE");
-  if (opt.mode != "interp" && opt.mode != "send") die("unknown mode '" + opt.mode + "' (modes: interp, send)");
+  const char* modes[] = {"interp", "jit", "jit-stress", "send"};
+  if (std::find(std::begin(modes), std::end(modes), opt.mode) == std::end(modes))
+    die("unknown mode '" + opt.mode + "' (modes: interp, jit, jit-stress, send)");
   char resolved[4096];
   if (!realpath(opt.suite.c_str(), resolved)) die("suite folder not found: " + opt.suite);
   opt.suite = resolved;

@@ -1,6 +1,6 @@
 // The `luna` command: a drop-in for the standalone `lua` interpreter.
 //   luna [options] [script [args]]
-// Options: -e stat, -i, -l mod, -l g=mod, -v, -E, -W, --, - (stdin).
+// Options: -e stat, -i, -l mod, -l g=mod, -v, -E, -W, -j cmd, --, - (stdin).
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -10,7 +10,9 @@
 #include <malloc.h>
 #include <unistd.h>
 
+#include "line_editor.hpp"
 #include "luna/api.hpp"
+#include "luna/jit.hpp"
 
 namespace {
 
@@ -33,7 +35,7 @@ void on_sigint(int sig) {
 
 void print_usage(const char* badoption) {
   std::fprintf(stderr, "%s: ", progname);
-  if (badoption[1] == 'e' || badoption[1] == 'l')
+  if ((badoption[1] == 'e' || badoption[1] == 'l' || badoption[1] == 'j') && badoption[2] == '\0')
     std::fprintf(stderr, "'%s' needs argument\n", badoption);
   else
     std::fprintf(stderr, "unrecognized option '%s'\n", badoption);
@@ -47,6 +49,7 @@ void print_usage(const char* badoption) {
                "  -v        show version information\n"
                "  -E        ignore environment variables\n"
                "  -W        turn warnings on\n"
+               "  -j cmd    JIT control: on, off, stress, v (trace events), dump (IR and code)\n"
                "  --        stop handling options\n"
                "  -         stop handling options and execute stdin\n",
                progname);
@@ -157,6 +160,43 @@ int handle_script(State* L, char** argv) {
   return report(L, status);
 }
 
+// One -j command in LuaJIT's spelling, applied to the options and the
+// on/off switch; false if unknown.
+bool apply_jit_command(const char* cmd, JitOptions& o, bool& on) {
+  if (std::strcmp(cmd, "on") == 0) {
+    on = true;
+  } else if (std::strcmp(cmd, "off") == 0) {
+    on = false;
+  } else if (std::strcmp(cmd, "stress") == 0) {
+    o.hotloop = JitOptions::stress().hotloop;
+    o.hotexit = JitOptions::stress().hotexit;
+  } else if (std::strcmp(cmd, "v") == 0) {
+    o.verbose = true;
+  } else if (std::strcmp(cmd, "dump") == 0) {
+    o.dump = true;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+// Installs the JIT with every -j (already validated) applied in order,
+// before anything runs.
+void setup_jit(State* L, char** argv, int n) {
+  JitOptions o;
+  bool on = true;
+  for (int i = 1; i < n; i++) {
+    if (argv[i][0] != '-') continue;
+    char opt = argv[i][1];
+    const char* arg = argv[i][2] != '\0' ? argv[i] + 2 : nullptr;
+    if ((opt == 'e' || opt == 'l' || opt == 'j') && arg == nullptr) arg = argv[++i];
+    if (opt == 'j') apply_jit_command(arg, o, on);
+  }
+  install_jit(L);
+  set_jit_options(L, o);
+  set_jit_enabled(L, on);
+}
+
 enum ArgFlags { HAS_ERROR = 1, HAS_I = 2, HAS_V = 4, HAS_E = 8, HAS_BIG_E = 16 };
 
 // Scans options; returns flags and sets *first to the script index (or argc).
@@ -196,6 +236,18 @@ int collect_args(char** argv, int* first) {
           if (argv[i] == nullptr || argv[i][0] == '-') return HAS_ERROR;
         }
         break;
+      case 'j': {
+        const char* cmd = argv[i] + 2;
+        if (*cmd == '\0') {
+          cmd = argv[i + 1];
+          if (cmd == nullptr || cmd[0] == '-') return HAS_ERROR;
+        }
+        JitOptions o;
+        bool on;
+        if (!apply_jit_command(cmd, o, on)) return HAS_ERROR;
+        if (argv[i][2] == '\0') i++;
+        break;
+      }
       default:
         return HAS_ERROR;
     }
@@ -251,22 +303,14 @@ std::string get_prompt(State* L, bool first) {
   return prompt;
 }
 
-bool read_line(State* L, std::string& line, bool first) {
-  if (isatty(STDIN_FILENO)) {
-    std::fputs(get_prompt(L, first).c_str(), stdout);
-    std::fflush(stdout);
-  }
-  line.clear();
-  char buf[4096];
-  bool got = false;
-  while (std::fgets(buf, sizeof buf, stdin)) {
-    got = true;
-    line += buf;
-    if (!line.empty() && line.back() == '\n') break;
-  }
-  if (!got) return false;
-  if (!line.empty() && line.back() == '\n') line.pop_back();
-  if (first && !line.empty() && line[0] == '=') line = "return " + line.substr(1);  // Lua 5.1 habit
+// Reads one line of a statement; a first line "=expr" means "return expr"
+// (the Lua 5.1 habit). `typed` gathers the lines as typed, for history.
+bool read_line(State* L, std::string& line, bool first, std::string& typed) {
+  std::string prompt;
+  if (line_input_is_terminal()) prompt = get_prompt(L, first);
+  if (!read_input_line(L, prompt, line)) return false;
+  typed = first ? line : typed + "\n" + line;
+  if (first && !line.empty() && line[0] == '=') line = "return " + line.substr(1);
   return true;
 }
 
@@ -285,14 +329,16 @@ bool is_incomplete(State* L, int status) {
 }
 
 // Loads one statement, first trying it as "return <line>" so expressions print.
+// The statement enters the history once complete, or once it fails to compile.
 int load_line(State* L, std::string& buffer) {
-  std::string line;
+  std::string line, typed;
   set_top(L, 0);
-  if (!read_line(L, line, true)) return -1;
+  if (!read_line(L, line, true, typed)) return -1;
   std::string retline = "return " + line;
   int status = load_bufferx(L, retline.data(), retline.size(), "=stdin", nullptr);
   if (status == OK) {
     buffer = line;
+    remember_input(typed);
     return status;
   }
   pop(L, 1);
@@ -300,9 +346,10 @@ int load_line(State* L, std::string& buffer) {
   for (;;) {
     status = load_bufferx(L, buffer.data(), buffer.size(), "=stdin", nullptr);
     if (!is_incomplete(L, status)) break;
-    if (!read_line(L, line, false)) return status == OK ? OK : status;
+    if (!read_line(L, line, false, typed)) return status == OK ? OK : status;
     buffer += "\n" + line;
   }
+  remember_input(typed);
   return status;
 }
 
@@ -357,6 +404,7 @@ int protected_main(State* L) {
     push_boolean(L, true);
     set_field(L, REGISTRYINDEX, "LUA_NOENV");
   }
+  setup_jit(L, argv, script);
   open_libs(L);
   create_arg_table(L, argv, argc, script);
   gc(L, GCRESTART);

@@ -1,9 +1,8 @@
-// What the JIT seam costs the interpreter. With NullJitBackend installed
-// (the default) the dispatcher tests one flag per loop back-edge and never
-// touches Proto::hotcount; with any other backend it counts every back-edge
-// and function entry. CountingBackend never compiles and never fires (its
-// threshold is UINT32_MAX), so the difference between the two runs of the
-// same loop is the price of counting alone.
+// What the JIT seam costs the interpreter. With no backend (the default)
+// the dispatcher tests one flag per loop back-edge; with a backend it
+// decrements the loop's hot counter inline and checks for an attached
+// trace. CountingBackend never records or compiles, so the difference
+// between the two runs of the same loop is the price of counting alone.
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
@@ -11,7 +10,7 @@
 #include <cstdlib>
 
 #include "luna/api.hpp"
-#include "luna/jit_backend.hpp"
+#include "jit_seam.hpp"
 #include "state.hpp"
 
 namespace {
@@ -20,10 +19,12 @@ using luna::State;
 
 class CountingBackend final : public luna::JitBackend {
  public:
-  uint32_t hot_threshold() const override { return UINT32_MAX; }
-  void on_hot_loop(State*, luna::Proto*, const uint32_t*) override {}
-  void on_hot_call(State*, luna::Proto*) override {}
-  void on_proto_free(luna::Proto*) override {}
+  void on_hot_loop(State*, luna::CallInfo*, const luna::Instruction*) noexcept override {}
+  void record(State*, luna::CallInfo*, const luna::Instruction*) noexcept override {}
+  void mark(luna::JitMarker&) noexcept override {}
+  void on_proto_free(State*, luna::Proto*) noexcept override {}
+  void flush(State*) noexcept override {}
+  luna::JitStats stats() const noexcept override { return {}; }
 };
 
 const char* const kLoops = R"(
@@ -37,10 +38,9 @@ const char* const kLoops = R"(
   end)";
 
 void run(benchmark::State& bs, bool counting) {
-  static CountingBackend backend;
   State* L = luna::new_state();
   luna::open_libs(L);
-  if (counting) L->g->jit = &backend;
+  if (counting) luna::set_jit_backend(L, std::make_unique<CountingBackend>());
   if (luna::load_string(L, kLoops) != luna::OK || luna::pcall(L, 0, 1, 0) != luna::OK) {
     std::fprintf(stderr, "bench_jit_seam: %s\n", luna::to_string(L, -1));
     std::abort();
@@ -55,7 +55,6 @@ void run(benchmark::State& bs, bool counting) {
   // Each outer iteration runs 9 back-edges in inner, 1 in the for loop and
   // 1 in the while loop.
   bs.SetItemsProcessed(bs.iterations() * n * 11);
-  L->g->jit = &luna::NullJitBackend::instance();
   luna::close_state(L);
 }
 

@@ -78,6 +78,14 @@ STDIN_FILE="$tmp/repl.lua" expect "-i multi-line input" 0 "$version"$'\n20\n5\n2
 expect "error object not a string" 1 "" "error object is a table value" -- "$luna" -e "error({})"
 expect "-- stops options" 0 $'1\t'"$tmp/args.lua"$'\t-e\tnil\t-e\ntrue' "" -- "$luna" -- "$tmp/args.lua" -e
 expect "-W warnings on" 0 "" "Lua warning: hi" -- "$luna" -W -e "warn('hi')"
+loop='local s = 0 for i = 1, 200 do s = s + i end print(jit.status(), s)'
+expect "-j on by default" 0 $'true\t20100' "" -- "$luna" -e "$loop"
+expect "-joff" 0 $'false\t20100' "" -- "$luna" -joff -e "$loop"
+expect "-j off -j on" 0 $'true\t20100' "" -- "$luna" -j off -j on -e "$loop"
+expect "-jstress" 0 $'true\t20100' "" -- "$luna" -jstress -e "$loop"
+expect "-jv reports trace events" 0 $'true\t20100' "^\\[TRACE " -- "$luna" -jv -e "$loop"
+expect "-j unknown" 1 "" "unrecognized option '-jbogus'" -- "$luna" -jbogus -e "$loop"
+expect "-j needs argument" 1 "" "'-j' needs argument" -- "$luna" -j
 
 echo "cli: $pass passed, $fail failed"
 [[ $fail -eq 0 ]]

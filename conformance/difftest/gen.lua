@@ -240,6 +240,59 @@ cases[#cases + 1] = function()
   emit(("try(function() local f, e = load(%q) if not f then return 'compile error', e end return f() end)"):format(src))
 end
 
+-- Numbers to text by every path (tostring, concatenation, %q, print).
+cases[#cases + 1] = function()
+  local x = pick(numbers)
+  emit(("try(function() local x = %s return tostring(x), x .. '', string.format('%%q', x), string.format('%%.14g', x) end)"):format(x))
+end
+cases[#cases + 1] = function()
+  emit(("print(%s, %s)"):format(pick(numbers), pick(numbers)))
+end
+-- string.pack / unpack.
+cases[#cases + 1] = function()
+  local fmt = pick{ '"i4"', '"<i8"', '">I2"', '"b"', '"B"', '"h"', '"d"', '"f"', '"s1"', '"z"', '"j"', '"J"',
+                    '"<i3"', '"i16"', '"!4 i1 i4"', '"xi2"', '"i17"', '"c3"', '"<I5"', '"T"', '"n"', '"Xi4"' }
+  local v = pick{ "0", "1", "-1", "255", "256", "-129", "32767", "65536", "1.5", '"abc"', "math.maxinteger",
+                  "math.mininteger", "2^31", "-2^31", "1e10" }
+  emit(("try(function() local s = string.pack(%s, %s) return #s, string.unpack(%s, s) end)"):format(fmt, v, fmt))
+end
+-- utf8.
+cases[#cases + 1] = function()
+  local f = pick{ "utf8.char(%d, 72, 0x10FFFF)", "utf8.len('h\\u{E9}llo\\u{1F600}', %d)", "utf8.codepoint('h\\u{E9}llo', 1, %d)",
+                  "utf8.offset('h\\u{E9}llo', %d)", "utf8.len('\\xff\\xfe', 1, %d)", "utf8.char(%d)",
+                  "utf8.offset('abc', 1, %d)", "utf8.codepoint('\\u{7FF}\\u{800}', 1, %d)" }
+  emit(("try(function() return %s end)"):format(f:format(R(-4, 8))))
+end
+cases[#cases + 1] = function()
+  emit("try(function() local r = {} for p, c in utf8.codes('a\\u{100}\\u{10000}z') do r[#r + 1] = p .. '=' .. c end return table.concat(r, ' ') end)")
+end
+-- Varargs and select.
+cases[#cases + 1] = function()
+  local args = {}
+  for i = 1, R(0, 5) do args[i] = pick{ "nil", "1", "'s'", "false", "2.5" } end
+  local a = table.concat(args, ", ")
+  -- No # of a table with holes: any border is a valid answer (manual 3.4.7).
+  local f = pick{ "select('#', ...)", "select(%d, ...)", "(select(%d, ...))", "...", "table.pack(...).n",
+                  "{...}[%d]", "table.unpack(table.pack(...), %d, 5)" }
+  emit(("try(function(...) return %s end, %s)"):format(f:format(R(-6, 6)), a))
+end
+-- String comparison and the os library on fixed inputs.
+cases[#cases + 1] = function()
+  local a, b = pick{ '"a"', '"ab"', '"a\\0b"', '"a\\0"', '""', '"B"', '"10"', '"9"' }, pick{ '"a"', '"ab"', '"a\\0c"', '""', '"b"', '"9"' }
+  emit(("try(function() return %s < %s, %s <= %s, %s == %s end)"):format(a, b, a, b, a, b))
+end
+cases[#cases + 1] = function()
+  local f = pick{ "os.date('!%%Y-%%m-%%d %%H:%%M:%%S', %d)", "os.time({year = 2000, month = 1, day = %d, hour = 12})",
+                  "os.date('!*t', %d).yday", "os.date('!%%c', %d)", "os.date('!%%x %%X %%p', %d)", "os.date('%%Ez', %d)",
+                  "os.time({year = 2000, month = %d})", "os.difftime(%d, 5)" }
+  emit(("try(function() return %s end)"):format(f:format(R(-5, 2000000000))))
+end
+-- Integer and float conversions in indexing and for loops.
+cases[#cases + 1] = function()
+  local k = pick{ "1", "1.0", "2^53", "-0.0", "'1'", "3.5", "math.mininteger", "0" }
+  emit(("try(function() local t = {[1] = 'one', [0] = 'zero'} t[%s] = 'set' local n = 0 for k in pairs(t) do n = n + 1 end return t[%s], n, t[1], t[0] end)"):format(k, k))
+end
+
 local ncases = R(40, 80)
 for _ = 1, ncases do pick(cases)() end
 emit("print('done')")

@@ -357,8 +357,8 @@ const char* push_vfstring(State* L, const char* fmt, va_list argp) {
       case 'U': append_utf8(out, static_cast<unsigned long>(va_arg(argp, long))); break;
       case '%': out += '%'; break;
       default: {
-        std::string bad = std::string("invalid option '%") + (*p ? *p : ' ') + "' to 'lua_pushfstring'";
-        run_error(L, "%s", bad.c_str());
+        std::string().swap(out);  // own nothing while raising
+        run_error(L, "invalid option '%%%c' to 'lua_pushfstring'", *p ? *p : ' ');
       }
     }
   }
@@ -623,19 +623,6 @@ void do_call_noyield(State* L, void* ud) {
   call_noyield(L, c->func, c->nresults);
 }
 
-void do_call_yieldable(State* L, void* ud) {
-  auto* c = static_cast<CallArgs*>(ud);
-  call(L, c->func, c->nresults);
-}
-
-int pcall_with(State* L, int nargs, int nresults, int msgh, ProtectedFn f) {
-  ptrdiff_t ef = 0;
-  if (msgh != 0) ef = L->save(index_to_stack(L, msgh));
-  CallArgs c{L->top - (nargs + 1), nresults};
-  int status = pcall_raw(L, f, &c, L->save(c.func), ef);
-  adjust_results(L, nresults);
-  return status;
-}
 }  // namespace
 
 void call(State* L, int nargs, int nresults) {
@@ -643,17 +630,47 @@ void call(State* L, int nargs, int nresults) {
   adjust_results(L, nresults);
 }
 
-void call_yieldable(State* L, int nargs, int nresults) {
-  call(L, L->top - (nargs + 1), nresults);
+void call_k(State* L, int nargs, int nresults, KContext ctx, KFunction k) {
+  TValue* func = L->top - (nargs + 1);
+  if (k != nullptr && L->nny == 0) {
+    CallInfo* ci = L->ci;
+    ci->k = k;
+    ci->ctx = ctx;
+    luna::call(L, func, nresults);
+  } else {
+    call_noyield(L, func, nresults);
+  }
   adjust_results(L, nresults);
 }
 
-int pcall(State* L, int nargs, int nresults, int msgh) {
-  return pcall_with(L, nargs, nresults, msgh, do_call_noyield);
-}
+int pcall(State* L, int nargs, int nresults, int msgh) { return pcall_k(L, nargs, nresults, msgh, 0, nullptr); }
 
-int pcall_yieldable(State* L, int nargs, int nresults, int msgh) {
-  return pcall_with(L, nargs, nresults, msgh, do_call_yieldable);
+int pcall_k(State* L, int nargs, int nresults, int msgh, KContext ctx, KFunction k) {
+  ptrdiff_t ef = 0;
+  if (msgh != 0) ef = L->save(index_to_stack(L, msgh));
+  CallArgs c{L->top - (nargs + 1), nresults};
+  int status = OK;
+  if (k == nullptr || L->nny > 0) {
+    status = pcall_raw(L, do_call_noyield, &c, L->save(c.func), ef, true);
+  } else {
+    // In a running coroutine: no catch point here. An error goes to the
+    // resume, which finds this frame by CIST_YPCALL and recovers it
+    // (coroutine.cpp), then goes on in k.
+    CallInfo* ci = L->ci;
+    ci->k = k;
+    ci->ctx = ctx;
+    ci->funcidx = L->save(c.func);
+    ci->old_allowhook = L->allowhook;
+    ci->old_errfunc = L->errfunc;
+    ci->recover_status = OK;
+    L->errfunc = ef;
+    ci->callstatus |= CIST_YPCALL;
+    luna::call(L, c.func, nresults);
+    ci->callstatus &= static_cast<uint16_t>(~CIST_YPCALL);
+    L->errfunc = ci->old_errfunc;
+  }
+  adjust_results(L, nresults);
+  return status;
 }
 
 namespace {
@@ -705,7 +722,8 @@ int dump(State* L, Writer writer, void* data, bool strip) {
 int resume(State* L, State* from, int narg, int* nres) { return coro_resume(L, from, narg, nres); }
 int status(State* L) { return L->status; }
 bool is_yieldable(State* L) { return L->nny == 0; }
-int yield(State* L, int nresults) { return coro_yield(L, nresults); }
+int yield(State* L, int nresults) { return coro_yield(L, nresults, 0, nullptr); }
+int yield_k(State* L, int nresults, KContext ctx, KFunction k) { return coro_yield(L, nresults, ctx, k); }
 
 // ---------------------------------------------------------------- gc
 

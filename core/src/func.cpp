@@ -1,5 +1,4 @@
 // Prototypes, closures, upvalues and to-be-closed variables.
-#include "luna/jit_backend.hpp"
 #include "state.hpp"
 
 namespace luna {
@@ -22,12 +21,11 @@ Proto* proto_new(State* L) {
   p->source = nullptr;
   p->gclist = nullptr;
   p->jit_data = nullptr;
-  p->hotcount = L->g->jit->hot_threshold();
   return p;
 }
 
 void proto_free(State* L, Proto* p) {
-  L->g->jit->on_proto_free(p);  // traces die with their prototype
+  jit_proto_freed(L, p);  // traces die with their prototype
   mem_free_array(L, p->code, static_cast<size_t>(p->sizecode));
   mem_free_array(L, p->p, static_cast<size_t>(p->sizep));
   mem_free_array(L, p->k, static_cast<size_t>(p->sizek));

@@ -147,6 +147,7 @@ class Collector {
     mark_value(g_->l_registry);
     for (Table* mt : g_->mt) mark_object_opt(mt);
     mark_object_opt(g_->memerrmsg);
+    jit_mark_roots(g_, marker_);
     // Fixed objects are marked too, so whatever they refer to survives.
     for (GCObject* o = g_->fixedgc; o != nullptr; o = o->next) {
       if (!(o->marked & BLACK)) mark_object(o);
@@ -420,8 +421,18 @@ class Collector {
   }
 
  private:
+  // What the JIT backend's traces refer to is marked like a root.
+  class TraceMarker final : public JitMarker {
+   public:
+    explicit TraceMarker(Collector& c) : c_(c) {}
+    void mark(GCObject* o) override { c_.mark_object_opt(o); }
+   private:
+    Collector& c_;
+  };
+
   State* L_;
   GlobalState* g_;
+  TraceMarker marker_{*this};
 };
 
 void set_pause(GlobalState* g) {

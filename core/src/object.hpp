@@ -168,7 +168,6 @@ struct Proto : GCObject {
   String* source;      // may be nullptr when stripped
   GCObject* gclist;
   void* jit_data;      // owned by the JitBackend; traces die with their prototype
-  uint32_t hotcount;   // back-edge / entry counter for the JIT seam
 };
 
 // Upvalues: open ones point into a thread's stack, closed ones hold the value.

@@ -5,7 +5,6 @@
 #include <ctime>
 #include <new>
 
-#include "luna/jit_backend.hpp"
 #include "state.hpp"
 
 namespace luna {
@@ -149,7 +148,7 @@ State* new_state(Allocator f, void* ud) {
   g->genmajormul = 100;
   g->warnf = default_warn;
   g->ud_warn = L;
-  g->jit = &NullJitBackend::instance();
+  jit_init(g);
   L->marked = g->currentwhite;
   if (!init_main_stack(L)) {
     f(ud, mem, sizeof(MainBlock), 0);

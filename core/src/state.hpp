@@ -4,13 +4,12 @@
 
 #include <cstdarg>
 #include <cstddef>
-#include <memory>
 
+#include "jit_seam.hpp"
 #include "object.hpp"
 
 namespace luna {
 
-class JitBackend;
 
 // ---------------------------------------------------------------- frames
 enum CallStatus : uint16_t {
@@ -23,6 +22,7 @@ enum CallStatus : uint16_t {
   CIST_FIN = 1 << 6,      // running a finalizer
   CIST_TRAN = 1 << 7,     // ftransfer/ntransfer valid
   CIST_CLSRET = 1 << 8,   // closing to-be-closed variables on return
+  CIST_NOUNWIND = 1 << 9, // native frame holding nothing to destroy: an error may jump over it
 };
 
 struct CallInfo {
@@ -36,6 +36,17 @@ struct CallInfo {
   int16_t nresults;            // expected results (MULTRET = -1)
   uint16_t callstatus;
   unsigned short ftransfer, ntransfer;
+  // Suspended and protected calls (coroutine.cpp). Native frames: the
+  // continuation a resume or a caught error goes on with (call_k, pcall_k,
+  // yield_k) and, for a pcall_k (CIST_YPCALL), what the error path restores.
+  // Lua frames: nres, the results of an OP_RETURN interrupted by a __close.
+  KFunction k;
+  KContext ctx;
+  ptrdiff_t funcidx;       // pcall_k: stack offset of the called function
+  ptrdiff_t old_errfunc;   // pcall_k: message handler to restore
+  int nres;                // yield: values yielded; Lua frame: see above
+  uint8_t recover_status;  // pcall_k: status of the error being recovered
+  uint8_t old_allowhook;   // pcall_k
   bool is_lua() const { return !(callstatus & CIST_C); }
 };
 
@@ -53,7 +64,7 @@ enum TMS : int {
   TM_LT, TM_LE, TM_CONCAT, TM_CALL, TM_CLOSE, TM_N
 };
 
-struct Coro;  // native stack and context of a coroutine (coroutine.cpp)
+struct ErrorJump;  // innermost protected call's catch point (do.cpp)
 
 // One Lua thread. The main thread is created with the global state.
 struct State : GCObject {
@@ -78,7 +89,7 @@ struct State : GCObject {
   int basehookcount;
   int hookcount;
   volatile int hookmask;
-  Coro* coro;              // nullptr for the main thread and never-resumed threads
+  ErrorJump* errorjmp;     // innermost pcall_raw running on this thread, or nullptr
   CallInfo base_ci;
 
   int stack_size() const { return static_cast<int>(stack_last - stack); }
@@ -129,7 +140,7 @@ struct GlobalState {
   WarnFn warnf;
   void* ud_warn;
   int warn_state;          // for the default warning function: 0 off, 1 on, 2 continuing
-  JitBackend* jit;         // never null: NullJitBackend by default; any other is owned
+  JitSeam jit;             // the JIT backend, hot counters, attached traces
   // Instruction budget and time limit (limits.cpp). The VM and the
   // libraries only count `instr_budget` down; reaching it calls
   // budget_checkpoint, which settles the real budget and reads the clock.
@@ -294,7 +305,13 @@ int tm_call_order(State* L, const TValue& p1, const TValue& p2, TMS event);
 struct LuaThrow {
   int status;
 };
+// Raises status. A runtime error whose path back to the innermost
+// protected call holds no native frame (see docs/architecture.md, "Errors")
+// jumps there directly instead of unwinding as an exception.
 [[noreturn]] void throw_status(State* L, int status);
+// Lets the running native frame be jumped over by its own error: it must
+// own no object with a destructor when it raises.
+inline void mark_frame_nounwind(State* L) { L->ci->callstatus |= CIST_NOUNWIND; }
 void stack_grow(State* L, int n, bool raise_error = true);  // may reallocate (pointers into the stack die)
 void stack_realloc(State* L, int newsize);
 inline void ensure_stack(State* L, int n) {
@@ -303,6 +320,7 @@ inline void ensure_stack(State* L, int n) {
 void stack_shrink(State* L);
 void inc_top(State* L);  // L->top++ with stack check
 CallInfo* next_ci(State* L);  // allocates/reuses the next CallInfo
+CallInfo* ci_after(State* L, CallInfo* ci);  // the CallInfo after ci, allocated if missing; L->ci stays
 void free_ci_list(State* L);
 // Calls the value at func with the arguments above it; results start at func.
 void call(State* L, TValue* func, int nresults);
@@ -315,9 +333,13 @@ CallInfo* precall(State* L, TValue* func, int nresults);
 int pretailcall(State* L, CallInfo* ci, TValue* func, int narg1, int delta);
 void poscall(State* L, CallInfo* ci, int nres);
 // Runs f(L, ud) catching Lua errors; restores stack and frames on error,
-// leaving the error value at old_top. Returns the status.
+// leaving the error value at old_top. Returns the status. can_jump: f only
+// calls a value (no host code of its own), so errors may jump back.
 using ProtectedFn = void (*)(State* L, void* ud);
-int pcall_raw(State* L, ProtectedFn f, void* ud, ptrdiff_t old_top, ptrdiff_t ef);
+int pcall_raw(State* L, ProtectedFn f, void* ud, ptrdiff_t old_top, ptrdiff_t ef, bool can_jump = false);
+// Runs f(L, ud) with a catch point whose jumps may skip the frames above
+// base; returns the status of the error (or yield) that stopped it.
+int run_protected(State* L, ProtectedFn f, void* ud, bool can_jump, CallInfo* base);
 // Closes upvalues and to-be-closed slots from stack offset level up, in
 // protection: an error in a __close replaces the status and error value
 // (left at L->top - 1) and closing goes on. Returns the final status.
@@ -330,16 +352,20 @@ void ret_hook(State* L, CallInfo* ci, int nres);
 int protected_parser(State* L, const char* data, size_t size, const char* name, const char* mode);
 
 // ----------------------------------------------------------- coroutine.cpp
-// Coroutines run on their own native stacks; see docs/architecture.md.
+// Coroutines keep their suspended state on their Lua stack and CallInfos;
+// a yield jumps back to the resume. See docs/architecture.md.
 int coro_resume(State* L, State* from, int nargs, int* nresults);
-int coro_yield(State* L, int nresults);
-void coro_free(State* L, State* co);       // releases the native stack of a collected thread
+int coro_yield(State* L, int nresults, KContext ctx, KFunction k);
 int coro_close(State* co, State* from);    // lua_closethread
 State* thread_new(State* L);               // lua_newthread (pushes it)
 void thread_free(State* L, State* L1);
 
 // ------------------------------------------------------------------ vm.cpp
 void execute(State* L, CallInfo* ci);
+// Finishes the instruction of the Lua frame L->ci that a yield interrupted
+// inside a metamethod or __close (the call has returned): stores its result
+// or takes its branch, or rewinds it to run again.
+void vm_finish_op(State* L);
 bool vm_equal(State* L, const TValue& a, const TValue& b);  // may call __eq (L may be nullptr: raw)
 bool vm_less_than(State* L, const TValue& a, const TValue& b);
 bool vm_less_equal(State* L, const TValue& a, const TValue& b);
@@ -358,9 +384,6 @@ bool vm_tostring(State* L, TValue* obj);
 // Integer value of a for-loop limit etc. is in vm.cpp too.
 
 // ---------------------------------------------------------------- limits.cpp
-// Installs a backend (owned from now on; null: the interpreter only) and
-// deletes the previous one (jit_backend.cpp).
-void set_jit_backend(State* L, std::unique_ptr<JitBackend> backend);
 // The VM's counter reached zero while charging n: settles the budget,
 // checks the clock, and raises "instruction budget exhausted" or "time
 // limit exceeded" (for good, until the host sets the limits again).

@@ -9,7 +9,6 @@
 #include <cstdint>
 #include <cstring>
 
-#include "luna/jit_backend.hpp"
 #include "opcodes.hpp"
 #include "state.hpp"
 
@@ -111,8 +110,6 @@ bool le_other(State* L, const TValue& a, const TValue& b) {
   if (r < 0) order_error(L, &a, &b);
   return r != 0;
 }
-
-inline int untraced(OpCode op) { return op == OP_VARARGPREP || is_mmbin(op); }
 
 // The metamethod fallback of an arithmetic instruction whose operands are
 // not numbers; `next` is the following instruction. An MMBIN* there (code
@@ -311,42 +308,14 @@ inline void charge_budget(State* L, uint64_t n) {
     b -= n;
 }
 
-// A loop back-edge (landing at pc, n instructions back) while counting is
-// on: a real JIT backend is installed or an instruction budget is set.
-void count_backedge(State* L, Proto* p, const Instruction* pc, int n) {
-  GlobalState* g = L->g;
-  if (g->jit != &NullJitBackend::instance() && --p->hotcount == 0) {
-    g->jit->on_hot_loop(L, p, pc);
-    p->hotcount = g->jit->hot_threshold();
-  }
-  if (g->instr_budget != 0) {
-    // A budget error names the line of the jump, not of its target (the
-    // instruction before a loop's start may be lines above).
-    CallInfo* ci = L->ci;
-    const Instruction* saved = ci->savedpc;
-    ci->savedpc = pc + n;
-    charge_budget(L, static_cast<uint64_t>(n));
-    ci->savedpc = saved;
-  }
-}
-
-// A Lua function entered: counted wherever the call comes from (a library
-// function calling back, a metamethod, the host), so code that never loops
-// or calls is charged too.
-void count_entry(State* L, Proto* p) {
-  GlobalState* g = L->g;
-  if (g->jit != &NullJitBackend::instance() && --p->hotcount == 0) {
-    g->jit->on_hot_call(L, p);
-    p->hotcount = g->jit->hot_threshold();
-  }
-  if (g->instr_budget != 0) {
-    // Errors here name the function's first line (nothing has run yet).
-    CallInfo* ci = L->ci;
-    const Instruction* saved = ci->savedpc;
-    ci->savedpc = p->code + 1;
-    charge_budget(L, 1);
-    ci->savedpc = saved;
-  }
+// execute() entered for ci while the budget counts.
+void charge_entry(State* L, CallInfo* ci) {
+  const Instruction* saved = ci->savedpc;
+  const Instruction* code = ci->func->as_lclosure()->p->code;
+  // A fresh frame has run nothing: errors name the function's first line.
+  if (saved == code) ci->savedpc = code + 1;
+  charge_budget(L, 1);
+  ci->savedpc = saved;
 }
 
 // OP_CLOSURE: a new closure of p in *ra with its upvalues.
@@ -611,10 +580,9 @@ void execute(State* L, CallInfo* ci) {
   const Instruction* pc;
   Instruction i;
   GlobalState* g = L->g;
-  // Back-edge and entry counting (JIT hot counters, instruction budget) is
-  // off the fast path: one test of this flag, refreshed whenever control
-  // comes back from code that may have installed a backend or a budget.
-  const JitBackend* const null_jit = &NullJitBackend::instance();
+  // Back-edge counting (JIT hot counters, instruction budget) is off the
+  // fast path: one test of this flag, refreshed whenever control comes back
+  // from code that may have switched the JIT or set a budget.
   bool counting;
 
 #if LUNA_COMPUTED_GOTO
@@ -668,24 +636,36 @@ void execute(State* L, CallInfo* ci) {
     updatebase();                              \
   }
 // Line/count hooks: ci->trap is set while they are active. As in 5.4,
-// a vararg function's VARARGPREP is not traced: hooks start after it. Nor
+// a vararg function's VARARGPREP is not traced: hooks start after it, nor
 // is an MMBIN*, which PUC-Rio's VM skips when the arithmetic succeeds.
+// The trap also serves the JIT's recording mode (jit_seam.hpp): the
+// recorder sees each instruction before it runs.
 #define vmfetch()                                                     \
   {                                                                   \
-    if (LUNA_UNLIKELY(ci->trap) && untraced(get_op(*pc)) == 0) {      \
-      ci->trap = trace_exec(L, pc);                                   \
+    if (LUNA_UNLIKELY(ci->trap) && get_op(*pc) != OP_VARARGPREP) {    \
+      bool rec_ = g->jit.recorder != nullptr && jit_record_step(L, ci, pc); \
+      ci->trap = (is_mmbin(get_op(*pc)) || trace_exec(L, pc)) | rec_; \
       updatebase();                                                   \
       refresh_counting();                                             \
     }                                                                 \
     i = *pc++;                                                        \
   }
 // A backward jump just landed at pc, n instructions back.
-#define refresh_counting() (counting = g->jit != null_jit || g->instr_budget != 0)
-#define backedge(n)                          \
-  if (LUNA_UNLIKELY(counting)) {             \
-    savestate();                             \
-    count_backedge(L, cl->p, pc, (n));       \
-    updatebase();                            \
+#define refresh_counting() (counting = g->jit.enabled || g->instr_budget != 0)
+// The hot counter of the loop is decremented inline; the seam is called
+// when it runs out (or the loop has a compiled trace to enter: its counter
+// stays at 1), or to charge the instruction budget. Entering a trace may
+// leave us anywhere (its exit), so everything is reloaded from L->ci.
+#define backedge(n)                                                       \
+  if (LUNA_UNLIKELY(counting)) {                                          \
+    if (--jit_hotcount(g->jit, pc) == 0 || g->instr_budget != 0) {        \
+      savestate();                                                        \
+      pc = jit_loop_event(L, ci, pc, (n));                                \
+      ci = L->ci;                                                         \
+      cl = ci->func->as_lclosure();                                       \
+      k = cl->p->k;                                                       \
+      updatebase();                                                       \
+    }                                                                     \
   }
 #define dojump(ni, e)                 \
   {                                   \
@@ -796,9 +776,12 @@ void execute(State* L, CallInfo* ci) {
   // set_hook marks every Lua frame's trap itself; `counting` is refreshed
   // here and after native calls and hooks, which may switch it on.
   refresh_counting();
-startfunc:
-  // A Lua frame was just entered (precall set savedpc, top and trap).
-  if (LUNA_UNLIKELY(counting)) count_entry(L, ci->func->as_lclosure()->p);
+  // Entered from native code (a library function calling back, a
+  // metamethod, the host): charged here, as CALL, TAILCALL and TFORCALL
+  // charge the calls made from Lua, so code that never loops or calls is
+  // counted wherever it is called from, without a test on every call.
+  if (LUNA_UNLIKELY(counting) && g->instr_budget != 0) charge_entry(L, ci);
+startfunc:  // a Lua frame was just entered (precall set savedpc, top and trap)
 returning:
   cl = ci->func->as_lclosure();
   k = cl->p->k;
@@ -1249,6 +1232,7 @@ returning:
         savepc();
         if (getarg_k(i)) {
           // Close first; handlers run above the results, which stay put.
+          ci->nres = n;  // for vm_finish_op, should a __close yield
           ptrdiff_t off = L->save(ra);
           if (L->top < ci->top) L->top = ci->top;
           upval_close(L, base);
@@ -1409,6 +1393,50 @@ ret:
   if (ci->callstatus & CIST_FRESH) return;
   ci = ci->previous;
   goto returning;
+}
+
+void vm_finish_op(State* L) {
+  CallInfo* ci = L->ci;
+  TValue* base = ci->func + 1;
+  Instruction i = ci->savedpc[-1];
+  switch (get_op(i)) {
+    // The metamethod's result is on the top: store it.
+    case OP_GETTABUP: case OP_GETTABLE: case OP_GETI: case OP_GETFIELD: case OP_SELF:
+    case OP_ADDI: case OP_ADDK: case OP_SUBK: case OP_MULK: case OP_MODK: case OP_POWK:
+    case OP_DIVK: case OP_IDIVK: case OP_BANDK: case OP_BORK: case OP_BXORK:
+    case OP_SHRI: case OP_SHLI: case OP_ADD: case OP_SUB: case OP_MUL: case OP_MOD:
+    case OP_POW: case OP_DIV: case OP_IDIV: case OP_BAND: case OP_BOR: case OP_BXOR:
+    case OP_SHL: case OP_SHR: case OP_UNM: case OP_BNOT: case OP_LEN:
+      base[getarg_A(i)] = *--L->top;
+      break;
+    // A comparison: its result decides the jump that follows.
+    case OP_EQ: case OP_LT: case OP_LE: case OP_LTI: case OP_LEI: case OP_GTI: case OP_GEI: {
+      bool res = (--L->top)->truthy();
+      if (res != (getarg_k(i) != 0)) ci->savedpc++;  // skip the jump
+      break;
+    }
+    case OP_CONCAT: {
+      // The result of one __concat is on the top: put it in place of the
+      // pair it joined, then concatenate what is left.
+      TValue* top = L->top - 1;
+      int total = static_cast<int>(top - 1 - (base + getarg_A(i)));
+      top[-2] = *top;
+      L->top = top - 1;
+      vm_concat(L, total);
+      break;
+    }
+    // Closing yielded: run the instruction again for the variables left.
+    case OP_CLOSE:
+      ci->savedpc--;
+      break;
+    case OP_RETURN:
+      L->top = base + getarg_A(i) + ci->nres;
+      ci->savedpc--;
+      break;
+    default:
+      // Calls (the results are in place) and table stores (no result).
+      break;
+  }
 }
 
 }  // namespace luna

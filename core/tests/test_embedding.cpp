@@ -441,3 +441,20 @@ TEST_CASE("embed: a Vm is confined to its thread (debug builds)", "[embed]") {
   CHECK(msg.find("use luna::SendVm") != std::string::npos);
 }
 #endif
+
+TEST_CASE("embed: bound functions yield with luna::Yield", "[embed]") {
+  Vm vm;
+  vm.set_function("pause", [](int x) { return luna::Yield{Value(x * 2), Value("p")}; });
+  auto r = vm.eval(R"(
+    local co = coroutine.wrap(function(a)
+      local b, c = pause(a)
+      return b + c
+    end)
+    local y1, y2 = co(5)
+    return y1, y2, co(30, 12))");
+  REQUIRE(r.size() == 3);
+  CHECK(r[0].as_integer() == 10);
+  CHECK(r[1].as_string() == "p");
+  CHECK(r[2].as_integer() == 42);
+  CHECK_THROWS_WITH(vm.eval("pause(1)"), Catch::Contains("attempt to yield from outside a coroutine"));
+}

@@ -1,11 +1,12 @@
 // The trace compiler's face to the core: the backend luna::Vm installs.
 // Everything in jit/ lives in namespace luna::jit and sees the core only
-// through its internal headers (core/src); the core never includes jit/.
+// through its internal headers (core/src, jit_seam.hpp for the protocol);
+// the core never includes jit/.
 #pragma once
 
 #include <memory>
 
-#include "luna/jit_backend.hpp"
+#include "jit_seam.hpp"
 
 namespace luna::jit {
 

@@ -110,3 +110,34 @@ TEST_CASE("send: errors, limits and values released on other threads", "[send]")
   vm.set_instruction_limit(0);
   CHECK(vm.eval("return 1")[0].as_integer() == 1);
 }
+
+TEST_CASE("send: coroutines suspended on one thread are resumed on others", "[send]") {
+  SendVm vm;
+  // Each coroutine yields from inside a pcall and a metamethod, so its
+  // suspended state spans several frames when another thread resumes it.
+  vm.eval(R"(
+    total = 0
+    local mt = {__index = function(t, k) coroutine.yield() return k end}
+    cos = {}
+    for i = 1, 16 do
+      cos[i] = coroutine.wrap(function()
+        local proxy = setmetatable({}, mt)
+        while true do
+          local ok, v = pcall(function() return proxy[1] end)
+          assert(ok and v == 1)
+          total = total + 1
+        end
+      end)
+    end
+  )");
+  constexpr int kRounds = 200;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; t++) {
+    threads.emplace_back([copy = vm] {
+      for (int i = 0; i < kRounds; i++) copy.eval("for i = 1, #cos do cos[i]() end");
+    });
+  }
+  for (auto& th : threads) th.join();
+  // Every resume after the first completes one turn of a coroutine's loop.
+  CHECK(vm.get_global("total").as_integer() == 16 * (kThreads * kRounds - 1));
+}

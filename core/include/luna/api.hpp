@@ -20,6 +20,11 @@ using Integer = int64_t;
 using Unsigned = uint64_t;
 using Number = double;
 using NativeFn = int (*)(State* L);
+// Continuations (lua_KContext / lua_KFunction): where a native function goes
+// on after a yield inside call_k / pcall_k / yield_k, or after pcall_k
+// caught an error in a coroutine.
+using KContext = intptr_t;
+using KFunction = int (*)(State* L, int status, KContext ctx);
 // Reader for load(): returns a block of bytes and its size (0 size = end).
 using Reader = const char* (*)(State* L, void* ud, size_t* size);
 // Writer for dump(): returns 0 on success.
@@ -203,13 +208,16 @@ bool set_iuservalue(State* L, int idx, int n);
 
 // ---- load and call ----
 // call/pcall from native code are not yieldable (a yield inside raises
-// "attempt to yield across a C-call boundary"); the *_yieldable forms let
-// a coroutine yield through this native frame (the ucontext design makes
-// that possible without continuations; see docs/architecture.md).
+// "attempt to yield across a C-call boundary"). call_k/pcall_k with a
+// continuation k are: a yield inside discards this native frame's C++
+// frames (it must own nothing with a destructor across the call), and on
+// resume k(L, YIELD, ctx) runs in its place with the call's results on the
+// stack; pcall_k also calls k(L, status, ctx) when it caught an error after
+// a yield. See docs/architecture.md, "Coroutines".
 void call(State* L, int nargs, int nresults);
 int pcall(State* L, int nargs, int nresults, int msgh);
-void call_yieldable(State* L, int nargs, int nresults);
-int pcall_yieldable(State* L, int nargs, int nresults, int msgh);
+void call_k(State* L, int nargs, int nresults, KContext ctx, KFunction k);
+int pcall_k(State* L, int nargs, int nresults, int msgh, KContext ctx, KFunction k);
 // lua_load: chunkname like "@file" / "=stdin" / source text; mode "b", "t", "bt" or nullptr.
 int load(State* L, Reader reader, void* data, const char* chunkname, const char* mode);
 int dump(State* L, Writer writer, void* data, bool strip);
@@ -218,10 +226,12 @@ int dump(State* L, Writer writer, void* data, bool strip);
 int resume(State* L, State* from, int narg, int* nres);
 int status(State* L);
 bool is_yieldable(State* L);
-// Called by a native function as `return yield(L, n);` : suspends the
-// coroutine; when resumed, returns the number of values passed to resume,
-// which are then on the stack top.
+// Called by a native function as `return yield(L, n);`: suspends the
+// coroutine (this native's C++ frames are discarded). When resumed, the
+// values passed to resume are the native's results; with yield_k, k(L,
+// YIELD, ctx) runs first and returns the number of results instead.
 int yield(State* L, int nresults);
+int yield_k(State* L, int nresults, KContext ctx, KFunction k);
 
 // ---- garbage collection (lua_gc) ----
 enum : int { GCSTOP = 0, GCRESTART, GCCOLLECT, GCCOUNT, GCCOUNTB, GCSTEP, GCSETPAUSE, GCSETSTEPMUL, GCISRUNNING = 9, GCGEN = 10, GCINC = 11 };
@@ -335,6 +345,7 @@ int open_string(State* L);
 int open_utf8(State* L);
 int open_math(State* L);
 int open_debug(State* L);
+int open_jit(State* L);  // jit.on/off/flush/status (docs/jit.md)
 void open_libs(State* L);  // all of them, as luaL_openlibs
 
 constexpr const char* VERSION = "Lua 5.4";

@@ -45,6 +45,13 @@ struct Variadic : std::vector<Value> {
   using std::vector<Value>::vector;
 };
 
+// As the result of a bound function: yields these values from the running
+// coroutine (outside one, or across a non-yieldable call, a Lua error). The
+// values passed to the next resume become the function's results.
+struct Yield : Variadic {
+  using Variadic::Variadic;
+};
+
 namespace detail {
 
 // ---------------------------------------------------------------- objects
@@ -239,7 +246,7 @@ template <class R> int push_results(State* L, R&& r) {
           return static_cast<int>(sizeof...(xs));
         },
         std::forward<R>(r));
-  } else if constexpr (std::is_same_v<D, Variadic>) {
+  } else if constexpr (std::is_base_of_v<Variadic, D>) {
     Convert<Variadic>::push(L, r);
     return static_cast<int>(r.size());
   } else {
@@ -331,7 +338,10 @@ void push_closure(State* L, NativeFn entry);  // callable userdata on top -> clo
 
 template <class F> int native_entry(State* L) {
   F& f = *static_cast<Callable<F>*>(to_userdata(L, upvalue_index(1)))->get();
-  return guarded(L, [&] { return invoke(L, f); });
+  int n = guarded(L, [&] { return invoke(L, f); });
+  // The yield discards this frame: every C++ object of the call is gone.
+  if constexpr (std::is_same_v<std::remove_cvref_t<typename fn_traits<F>::result>, Yield>) return yield(L, n);
+  return n;
 }
 
 // Pushes a Lua function calling f (through `entry`, which reads f from

@@ -25,6 +25,7 @@
 #include "luna/api.hpp"
 #include "luna/bind.hpp"
 #include "luna/error.hpp"
+#include "luna/jit.hpp"
 #include "luna/value.hpp"
 #include "luna/version.hpp"
 
@@ -43,7 +44,8 @@ enum class LibSet : unsigned {
   utf8 = 1u << 7,
   math = 1u << 8,
   debug = 1u << 9,
-  all = (1u << 10) - 1,
+  jit = 1u << 10,  // the `jit` library (controls; reports off without a JIT)
+  all = (1u << 11) - 1,
   // Everything a sandboxed script can use without touching the host: no io,
   // os, package or debug.
   safe = base | coroutine | table | string | utf8 | math,
@@ -161,11 +163,18 @@ class BasicVm {
   std::shared_ptr<detail::VmCore> core_;
 };
 
-// The front door with the trace JIT installed (on by default).
+// The front door with the trace JIT installed (on by default; docs/jit.md).
 class Vm : public BasicVm {
  public:
   Vm();                      // all standard libraries
   explicit Vm(LibSet libs);  // only these (LibSet::none: a bare VM)
+
+  void set_jit(bool on);  // off: drops compiled code, runs the interpreter only
+  bool jit_enabled();
+  void set_jit_options(const JitOptions& options);  // drops compiled code
+  JitOptions jit_options();
+  JitStats jit_stats();
+  void jit_flush();
 };
 
 }  // namespace luna

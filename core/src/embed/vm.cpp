@@ -22,6 +22,7 @@ const Lib libs[] = {
     {LibSet::io, "io", luna::open_io},              {LibSet::os, "os", luna::open_os},
     {LibSet::string, "string", luna::open_string},  {LibSet::utf8, "utf8", luna::open_utf8},
     {LibSet::math, "math", luna::open_math},        {LibSet::debug, "debug", luna::open_debug},
+    {LibSet::jit, "jit", luna::open_jit},
 };
 
 std::vector<Value> collect(State* L, int base) {

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "luna/api.hpp"
+#include "../state.hpp"
 
 namespace luna {
 
@@ -84,6 +85,7 @@ int b_tonumber(State* L) {
 }
 
 int b_error(State* L) {
+  mark_frame_nounwind(L);  // errors as control flow: a cheap jump to the pcall
   Integer level = opt_integer(L, 2, 1);
   set_top(L, 1);
   if (type(L, 1) == TSTRING && level > 0) {
@@ -223,6 +225,8 @@ int b_next(State* L) {
   return 1;
 }
 
+int pairs_cont(State*, int, KContext) { return 3; }
+
 int b_pairs(State* L) {
   check_any(L, 1);
   if (get_metafield(L, 1, "__pairs") == TNIL) {
@@ -231,7 +235,7 @@ int b_pairs(State* L) {
     push_nil(L);
   } else {
     push_value(L, 1);
-    call_yieldable(L, 1, 3);
+    call_k(L, 1, 3, 0, pairs_cont);
   }
   return 3;
 }
@@ -309,12 +313,14 @@ int b_load(State* L) {
   return load_aux(L, status, env);
 }
 
+int dofile_cont(State* L, int, KContext) { return get_top(L) - 1; }
+
 int b_dofile(State* L) {
   const char* fname = opt_string(L, 1, nullptr);
   set_top(L, 1);
   if (load_file(L, fname) != OK) error(L);
-  call_yieldable(L, 0, MULTRET);
-  return get_top(L) - 1;
+  call_k(L, 0, MULTRET, 0, dofile_cont);
+  return dofile_cont(L, 0, 0);
 }
 
 int b_assert(State* L) {
@@ -340,30 +346,35 @@ int b_select(State* L) {
 }
 
 // Results of pcall/xpcall: true plus results, or false plus the error.
-int finish_pcall(State* L, int status, int extra) {
+// Also their continuation (extra is the context) after a yield or an
+// error caught in a coroutine.
+int finish_pcall(State* L, int status, KContext extra) {
   if (status != OK && status != YIELD) {
     push_boolean(L, false);
     push_value(L, -2);
     return 2;
   }
-  return get_top(L) - extra;
+  return get_top(L) - static_cast<int>(extra);
 }
 
+// Both own nothing across the call: errors may jump over their frames.
 int b_pcall(State* L) {
+  mark_frame_nounwind(L);
   check_any(L, 1);
   push_boolean(L, true);
   insert(L, 1);
-  int status = pcall_yieldable(L, get_top(L) - 2, MULTRET, 0);
+  int status = pcall_k(L, get_top(L) - 2, MULTRET, 0, 0, finish_pcall);
   return finish_pcall(L, status, 0);
 }
 
 int b_xpcall(State* L) {
+  mark_frame_nounwind(L);
   int n = get_top(L);
   check_type(L, 2, TFUNCTION);
   push_boolean(L, true);
   push_value(L, 1);
   rotate(L, 3, 2);  // true and the function go below the arguments
-  int status = pcall_yieldable(L, n - 2, MULTRET, 2);
+  int status = pcall_k(L, n - 2, MULTRET, 2, 2, finish_pcall);
   return finish_pcall(L, status, 2);
 }
 

@@ -8,7 +8,7 @@ void open_libs(State* L) {
       {"_G", open_base},     {"package", open_package}, {"coroutine", open_coroutine},
       {"table", open_table}, {"io", open_io},           {"os", open_os},
       {"string", open_string}, {"math", open_math},     {"utf8", open_utf8},
-      {"debug", open_debug}, {nullptr, nullptr},
+      {"debug", open_debug}, {"jit", open_jit},         {nullptr, nullptr},
   };
   // Each library goes into package.loaded and into a global of its name.
   for (const Reg* lib = libs; lib->func; lib++) {

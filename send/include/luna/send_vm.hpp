@@ -87,6 +87,8 @@ class SendVm {
   void set_instruction_limit(uint64_t instructions) const { vm_->set_instruction_limit(instructions); }
   void set_time_limit(std::chrono::milliseconds limit) const { vm_->set_time_limit(limit); }
   void collect_garbage() const { vm_->collect_garbage(); }
+  // A SendVm never has a JIT: all zeros (the same call as Vm::jit_stats).
+  JitStats jit_stats() const { return {}; }
 
  private:
   explicit SendVm(std::shared_ptr<BasicVm> vm);

@@ -1,0 +1,187 @@
+// The seam between the interpreter and a trace compiler (jit_seam.hpp,
+// docs/jit.md): installing a backend, hot loop events, entering compiled
+// code, recording, flushing.
+#include "jit_seam.hpp"
+
+#include <algorithm>
+
+#include "embed/core.hpp"
+#include "state.hpp"
+
+namespace luna {
+
+namespace {
+
+uint32_t hotloop(const JitSeam& j) { return std::clamp(j.options.hotloop, 1u, 65535u); }
+
+void arm_counters(JitSeam& j) { std::fill(std::begin(j.hotcount), std::end(j.hotcount), hotloop(j)); }
+
+void detach_all(JitSeam& j) {
+  for (JitSeam::Attached& a : j.attached) a = {nullptr, nullptr};
+  arm_counters(j);
+}
+
+bool may_enter_or_record(State* L) { return L->hookmask == 0 && L->g->jit.recorder == nullptr; }
+
+// Makes the stack slots and CallInfos the trace declares exist (this may
+// raise, like any stack growth: the interpreter's state is saved), then
+// runs it.
+const Instruction* enter_trace(State* L, CallInfo* ci, JitTrace* t) {
+  ptrdiff_t have = L->top - (ci->func + 1);
+  if (t->stack_slots > have) ensure_stack(L, static_cast<int>(t->stack_slots - have));
+  CallInfo* c = ci;
+  for (int i = 0; i < t->frames; i++) c = ci_after(L, c);
+  L->g->jit.entries++;
+  return t->run(L, ci, t);
+}
+
+}  // namespace
+
+void jit_init(GlobalState* g) {
+  JitSeam& j = g->jit;
+  j.backend = nullptr;
+  j.enabled = false;
+  j.recorder = nullptr;
+  j.entries = 0;
+  j.options = JitOptions();
+  detach_all(j);
+}
+
+void set_jit_backend(State* L, std::unique_ptr<JitBackend> backend) {
+  JitSeam& j = L->g->jit;
+  if (j.backend != nullptr) {
+    jit_flush(L);
+    delete j.backend;
+  }
+  j.backend = backend.release();
+  j.enabled = j.backend != nullptr;
+  arm_counters(j);
+}
+
+const Instruction* jit_loop_event(State* L, CallInfo* ci, const Instruction* pc, int n) {
+  GlobalState* g = L->g;
+  if (g->instr_budget != 0) {
+    // A budget error names the line of the jump, not of its target (the
+    // instruction before a loop's start may be lines above).
+    const Instruction* saved = ci->savedpc;
+    ci->savedpc = pc + n;
+    charge_instruction_budget(L, static_cast<uint64_t>(n));
+    ci->savedpc = saved;
+  }
+  JitSeam& j = g->jit;
+  uint32_t& count = jit_hotcount(j, pc);
+  if (!j.enabled || count != 0) return pc;  // budget only
+  // A recording is abandoned when its thread runs on in a frame that does
+  // not trap: an error unwound the recorded frame past the backend.
+  if (j.recorder != nullptr && (j.recorder != L || !ci->trap)) jit_stop_recording(L);
+  JitSeam::Attached& a = j.attached[jit_slot(pc)];
+  if (a.pc == pc) {
+    count = 1;
+    return may_enter_or_record(L) ? enter_trace(L, ci, a.trace) : pc;
+  }
+  // Another loop sharing the slot of an attached one counts from the full
+  // threshold again; that loop's entry waits until the counter runs out.
+  count = hotloop(j);
+  if (may_enter_or_record(L)) j.backend->on_hot_loop(L, ci, pc);
+  return pc;
+}
+
+bool jit_record_step(State* L, CallInfo* ci, const Instruction* pc) {
+  JitSeam& j = L->g->jit;
+  if (j.recorder != L) return false;
+  j.backend->record(L, ci, pc);
+  return j.recorder == L;
+}
+
+void jit_proto_freed(State* L, Proto* p) {
+  JitSeam& j = L->g->jit;
+  if (j.backend == nullptr) return;
+  for (JitSeam::Attached& a : j.attached) {
+    if (a.pc >= p->code && a.pc < p->code + p->sizecode) {
+      jit_hotcount(j, a.pc) = hotloop(j);
+      a = {nullptr, nullptr};
+    }
+  }
+  j.backend->on_proto_free(L, p);
+}
+
+void jit_thread_freed(State* L, State* L1) {
+  if (L->g->jit.recorder == L1) L->g->jit.recorder = nullptr;
+}
+
+void jit_mark_roots(GlobalState* g, JitMarker& m) {
+  if (g->jit.backend != nullptr) g->jit.backend->mark(m);
+}
+
+void jit_set_enabled(State* L, bool on) {
+  JitSeam& j = L->g->jit;
+  if (j.backend == nullptr) return;
+  if (!on) jit_flush(L);
+  j.enabled = on;
+}
+
+void jit_set_options(State* L, const JitOptions& o) {
+  JitSeam& j = L->g->jit;
+  jit_flush(L);
+  j.options = o;
+  arm_counters(j);
+}
+
+void jit_flush(State* L) {
+  JitSeam& j = L->g->jit;
+  j.recorder = nullptr;
+  detach_all(j);
+  if (j.backend != nullptr) j.backend->flush(L);
+}
+
+JitStats jit_stats(State* L) {
+  JitSeam& j = L->g->jit;
+  if (j.backend == nullptr) return {};
+  JitStats s = j.backend->stats();
+  s.entries = j.entries;
+  return s;
+}
+
+void jit_start_recording(State* L) {
+  L->g->jit.recorder = L;
+  L->ci->trap = 1;  // dispatcher: record before the next instruction
+}
+
+void jit_stop_recording(State* L) { L->g->jit.recorder = nullptr; }
+
+void jit_attach(State* L, const Instruction* pc, JitTrace* trace) {
+  JitSeam& j = L->g->jit;
+  j.attached[jit_slot(pc)] = {pc, trace};
+  jit_hotcount(j, pc) = 1;
+}
+
+void jit_detach(State* L, const Instruction* pc) {
+  JitSeam& j = L->g->jit;
+  JitSeam::Attached& a = j.attached[jit_slot(pc)];
+  if (a.pc != pc) return;
+  a = {nullptr, nullptr};
+  jit_hotcount(j, pc) = hotloop(j);
+}
+
+bool jit_charge_budget(GlobalState* g, uint64_t n) noexcept {
+  uint64_t& b = g->instr_budget;
+  if (b == 0) return true;
+  if (b <= n) return false;
+  b -= n;
+  return true;
+}
+
+void set_jit_enabled(State* L, bool on) { jit_set_enabled(L, on); }
+bool jit_enabled(State* L) { return L->g->jit.enabled; }
+void set_jit_options(State* L, const JitOptions& options) { jit_set_options(L, options); }
+JitOptions get_jit_options(State* L) { return L->g->jit.options; }
+JitStats get_jit_stats(State* L) { return jit_stats(L); }
+void flush_jit(State* L) { jit_flush(L); }
+
+namespace detail {
+
+void interpreter_only(VmCore& core) { set_jit_backend(core.main, nullptr); }
+
+}  // namespace detail
+
+}  // namespace luna

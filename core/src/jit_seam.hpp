@@ -1,0 +1,145 @@
+// The seam between the interpreter and a trace compiler: an entry/exit
+// protocol (docs/jit.md has the whole contract). The core knows a JIT only
+// through this header; jit/ implements JitBackend and calls the jit_*
+// functions below. Nothing here is public API.
+//
+//   hot:    loop back-edges decrement a counter inline (a small table
+//           hashed by pc); at zero the dispatcher calls on_hot_loop.
+//   record: the backend may call jit_start_recording; from then on the
+//           dispatcher calls record() before every instruction of that
+//           thread (through the hook trap check it already makes, so it
+//           costs nothing when off) until jit_stop_recording.
+//   enter:  the backend attaches a compiled trace to its loop's pc with
+//           jit_attach; the next time the interpreter takes that back-edge
+//           it reserves what the trace declares and calls trace->run.
+//   exit:   run() returns the pc to resume at, after restoring the stack
+//           slots and frames from the exit's snapshot; it never throws.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "luna/jit.hpp"
+#include "object.hpp"
+
+namespace luna {
+
+struct State;
+struct CallInfo;
+struct GlobalState;
+
+// A compiled trace as the core sees it. The backend allocates it (usually
+// as the first part of its own trace object) and keeps it alive while it
+// is attached.
+struct JitTrace {
+  // Runs the trace with the frame ci (whose registers start at
+  // ci->func + 1 and whose savedpc is the loop's pc). Returns the pc the
+  // interpreter resumes at, in the frame L->ci, after writing back every
+  // register and frame the exit's snapshot names. Must not throw, allocate
+  // from the Lua heap, run Lua code or yield.
+  using RunFn = const Instruction* (*)(State* L, CallInfo* ci, JitTrace* trace) noexcept;
+  RunFn run;
+  // Stack slots above the frame's base the trace and its exits may write;
+  // the seam makes them exist before run.
+  int stack_slots;
+  // Lua frames above ci its exits may rebuild (inlined calls); the seam
+  // preallocates that many CallInfos before run.
+  int frames;
+};
+
+// Passed to JitBackend::mark during a collection.
+class JitMarker {
+ public:
+  virtual void mark(GCObject* o) = 0;  // o (and what it refers to) survives this cycle
+ protected:
+  ~JitMarker() = default;
+};
+
+class JitBackend {
+ public:
+  virtual ~JitBackend() = default;
+  // The loop whose back-edge lands at pc (in frame ci, state saved) is hot.
+  // The backend may start recording (jit_start_recording), attach a trace
+  // it already has (jit_attach), or ignore it (blacklisted, aborted).
+  virtual void on_hot_loop(State* L, CallInfo* ci, const Instruction* pc) noexcept = 0;
+  // While recording: the instruction at pc of frame ci runs next. The
+  // backend stops recording itself (jit_stop_recording) on completion or
+  // abort; it must abort if ci is not a frame it expects or if L->hookmask
+  // is set.
+  virtual void record(State* L, CallInfo* ci, const Instruction* pc) noexcept = 0;
+  // Mark every collectable object compiled code refers to (constants,
+  // guarded identities). Never the prototype a trace belongs to: the
+  // prototype owns its traces (on_proto_free), not the reverse.
+  virtual void mark(JitMarker& m) noexcept = 0;
+  // p is being freed: detach and free everything compiled for it.
+  virtual void on_proto_free(State* L, Proto* p) noexcept = 0;
+  // Drop every trace (jit.flush, jit.off, options changed). The seam has
+  // already detached them all and stopped recording.
+  virtual void flush(State* L) noexcept = 0;
+  virtual JitStats stats() const noexcept = 0;
+};
+
+// Size of the hot-counter and attached-trace tables (a power of two):
+// loops hash into them by pc; two loops may share a slot.
+constexpr unsigned JIT_SLOTS = 256;
+inline unsigned jit_slot(const Instruction* pc) {
+  return static_cast<unsigned>(reinterpret_cast<uintptr_t>(pc) / sizeof(Instruction)) & (JIT_SLOTS - 1);
+}
+
+// The seam's state, inside GlobalState.
+struct JitSeam {
+  JitBackend* backend;        // owned; nullptr: the interpreter only
+  bool enabled;               // backend installed and switched on
+  State* recorder;            // the thread being recorded, or nullptr
+  JitOptions options;
+  uint64_t entries;           // into compiled code (statistics)
+  // Per slot: back-edges left before the seam is called. A slot with an
+  // attached trace is kept at 1, so its back-edge always reaches the seam.
+  uint32_t hotcount[JIT_SLOTS];
+  struct Attached {
+    const Instruction* pc;  // loop back-edge target with a trace, or nullptr
+    JitTrace* trace;
+  } attached[JIT_SLOTS];
+};
+
+// The hot counter of the loop landing at pc. Counters are as wide as an
+// instruction, so the pc's low bits index them directly (a mask, no shift).
+inline uint32_t& jit_hotcount(JitSeam& j, const Instruction* pc) {
+  static_assert(sizeof(Instruction) == sizeof(uint32_t));
+  uintptr_t off = reinterpret_cast<uintptr_t>(pc) & ((JIT_SLOTS - 1) * sizeof(uint32_t));
+  return *reinterpret_cast<uint32_t*>(reinterpret_cast<char*>(j.hotcount) + off);
+}
+
+// ---- for the core (jit_seam.cpp) ----
+void jit_init(GlobalState* g);
+// Installs a backend (owned from now on; null: the interpreter only),
+// deleting the previous one after flushing it.
+void set_jit_backend(State* L, std::unique_ptr<JitBackend> backend);
+// The slow path of a counted back-edge landing at pc (state saved): charges
+// the instruction budget, starts a hot event, or enters an attached trace.
+// Returns the pc to continue at in L->ci (pc itself when nothing ran).
+const Instruction* jit_loop_event(State* L, CallInfo* ci, const Instruction* pc, int n);
+// The hook trap fired with recording on: calls record if L is the
+// recorder. Returns whether the frame must keep trapping.
+bool jit_record_step(State* L, CallInfo* ci, const Instruction* pc);
+void jit_proto_freed(State* L, Proto* p);
+void jit_thread_freed(State* L, State* L1);
+void jit_mark_roots(GlobalState* g, JitMarker& m);
+
+// ---- for backends and hosts ----
+void jit_set_enabled(State* L, bool on);  // off: flushes too
+void jit_set_options(State* L, const JitOptions& o);  // flushes, re-arms counters
+void jit_flush(State* L);
+JitStats jit_stats(State* L);  // zeros without a backend
+void jit_start_recording(State* L);  // the running frame of L traps from its next instruction
+void jit_stop_recording(State* L);
+void jit_attach(State* L, const Instruction* pc, JitTrace* trace);  // may evict another loop's
+void jit_detach(State* L, const Instruction* pc);
+
+// For compiled code, once per loop iteration of n interpreter
+// instructions: false when the instruction budget would run out, and the
+// trace must then exit (the interpreter raises the error on its next
+// charge). Reads and writes GlobalState::instr_budget only.
+bool jit_charge_budget(GlobalState* g, uint64_t n) noexcept;
+
+}  // namespace luna
