@@ -50,7 +50,7 @@ class DumpWalker {
   explicit DumpWalker(const std::string& d) : d_(d) {}
   // False if the dump does not parse (it always should: it is genuine).
   bool walk(std::vector<CodeSpan>& out) {
-    p_ = 4 + 2 + luna::dumpfmt::DATA_LEN + 3 + 8 + 8 + 1;
+    p_ = luna::dumpfmt::HEADER_LEN + 1;
     return function(out, 0) && p_ == d_.size();
   }
 
@@ -64,8 +64,8 @@ class DumpWalker {
     for (int shift = 0; shift < 64; shift += 7) {
       if (p_ >= d_.size()) break;
       uint8_t b = static_cast<uint8_t>(d_[p_++]);
-      x |= static_cast<size_t>(b & 0x7f) << shift;
-      if (!(b & 0x80)) return x;
+      x = (x << 7) | (b & 0x7f);
+      if (b & 0x80) return x;
     }
     ok_ = false;
     return 0;
@@ -94,7 +94,7 @@ class DumpWalker {
     for (size_t k = varint(); ok_ && k > 0; k--) {
       switch (p_ < d_.size() ? static_cast<uint8_t>(d_[p_++]) : 0xff) {
         case luna::dumpfmt::K_INT: case luna::dumpfmt::K_FLOAT: skip(8); break;
-        case luna::dumpfmt::K_STRING: string(); break;
+        case luna::dumpfmt::K_SHORTSTR: case luna::dumpfmt::K_LONGSTR: string(); break;
         case luna::dumpfmt::K_NIL: case luna::dumpfmt::K_FALSE: case luna::dumpfmt::K_TRUE: break;
         default: ok_ = false;
       }
@@ -102,7 +102,11 @@ class DumpWalker {
     skip(3 * varint());
     for (size_t k = varint(); ok_ && k > 0; k--)
       if (!function(out, depth + 1)) return false;
-    for (size_t k = varint(); ok_ && k > 0; k--) varint();
+    skip(varint());  // relative lines
+    for (size_t k = varint(); ok_ && k > 0; k--) {  // absolute lines
+      varint();
+      varint();
+    }
     for (size_t k = varint(); ok_ && k > 0; k--) {
       string();
       varint();

@@ -283,6 +283,10 @@ const char* func_name_from_code(State* L, const Proto* p, int pc, const char** n
     default:
       return nullptr;
   }
+  // Code from a PUC-Rio chunk names the event in the MMBIN* that follows
+  // (x << 1 is compiled as SHRI x -1); the validator keeps it valid.
+  if (is_mm_arith(get_op(i)) && pc + 1 < p->sizecode && is_mmbin(get_op(p->code[pc + 1])))
+    tm = static_cast<TMS>(getarg_C(p->code[pc + 1]));
   *name = L->g->tmname[tm]->c_str() + 2;  // without the "__"
   return "metamethod";
 }

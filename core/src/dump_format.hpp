@@ -1,4 +1,6 @@
-// Binary chunk layout shared by dump.cpp (writer) and undump.cpp (reader).
+// Binary chunk layout shared by dump.cpp (writer) and undump.cpp (reader):
+// PUC-Rio Lua 5.4's format, so that luac5.4 output loads here and
+// string.dump output runs there (docs/conformance.md).
 //
 //   header:   "\x1bLua", VERSION, FORMAT, DATA (6 bytes, catches text-mode
 //             mangling), sizes of Instruction, Integer and Number (1 byte
@@ -7,16 +9,20 @@
 //   function: source (string; absent when stripped or equal to the parent's),
 //             linedefined, lastlinedefined (varint), numparams, is_vararg,
 //             maxstacksize (1 byte each), code (varint n, n x 4 bytes),
-//             constants (varint n, each a K_* byte and its payload),
+//             constants (varint n, each a K_* tag byte and its payload),
 //             upvalues (varint n, each instack, idx, kind bytes),
 //             nested functions (varint n, each a function),
-//             line info (varint n, 0 or sizecode, each a zigzag varint delta
-//             from the previous line, starting at linedefined),
+//             line info (varint n, 0 or sizecode, each a signed byte: the
+//             line's difference from the previous instruction's, starting at
+//             linedefined, or ABSLINEINFO), absolute lines (varint n, each
+//             pc and line varints, one per ABSLINEINFO in order),
 //             locals (varint n, each name string, startpc, endpc varints),
 //             upvalue names (varint n, 0 or the upvalue count, each a string)
 //   string:   varint size (0 = none, else length + 1), then the bytes
-// Multi-byte fixed fields are little-endian; varints are LEB128 (7 bits per
-// byte, low bits first, high bit set on all but the last byte).
+// Multi-byte fixed fields are little-endian; varints are big-endian groups
+// of 7 bits, the high bit set only on the last byte.
+// Every arithmetic instruction is followed by an MMBIN* (opcodes.hpp):
+// PUC-Rio's VM skips the instruction after one whose operands are numbers.
 #pragma once
 
 #include <cstddef>
@@ -28,21 +34,23 @@
 namespace luna::dumpfmt {
 
 constexpr uint8_t VERSION = 0x54;
-constexpr uint8_t FORMAT = 0;  // as PUC-Rio; its chunks then fail the later checks
+constexpr uint8_t FORMAT = 0;
 constexpr const char* DATA = "\x19\x93\r\n\x1a\n";
 constexpr size_t DATA_LEN = 6;
 constexpr Integer TEST_INT = 0x5678;
 constexpr Number TEST_NUM = 370.5;
+constexpr size_t HEADER_LEN = 4 + 2 + DATA_LEN + 3 + 8 + 8;
 constexpr int MAX_VARINT_BYTES = 10;  // enough for 64 bits
 
-enum : uint8_t { K_NIL = 0, K_FALSE, K_TRUE, K_INT, K_FLOAT, K_STRING };
+// Constant tags: the value's type in the low nibble, its variant above.
+enum : uint8_t { K_NIL = 0x00, K_FALSE = 0x01, K_TRUE = 0x11, K_INT = 0x03, K_FLOAT = 0x13,
+                 K_SHORTSTR = 0x04, K_LONGSTR = 0x14 };
 
-// Signed values (line deltas) mapped to small unsigned ones.
-inline size_t zigzag(int x) {
-  return x >= 0 ? static_cast<size_t>(x) * 2 : static_cast<size_t>(-(static_cast<int64_t>(x))) * 2 - 1;
-}
-inline int64_t unzigzag(size_t u) {
-  return (u & 1) ? -static_cast<int64_t>((u + 1) / 2) : static_cast<int64_t>(u / 2);
-}
+// Line differences that do not fit a signed byte, and every MAX_RELATIVE
+// instructions at least (so a line is found without summing the whole
+// function), go to the absolute list.
+constexpr int ABSLINEINFO = -0x80;
+constexpr int LIM_LINEDIFF = 0x80;
+constexpr int MAX_RELATIVE = 128;
 
 }  // namespace luna::dumpfmt

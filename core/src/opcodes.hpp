@@ -63,9 +63,17 @@ enum OpCode : uint8_t {
   OP_ADD,        // A B C   R[A] := R[B] + R[C]   (likewise below)
   OP_SUB, OP_MUL, OP_MOD, OP_POW, OP_DIV, OP_IDIV,
   OP_BAND, OP_BOR, OP_BXOR, OP_SHL, OP_SHR,
-  // Arithmetic ops above fall back to metamethods themselves (no MMBIN
-  // companion instruction): the K/I forms pass the constant operand in its
-  // source order (for SHLI the immediate is the first operand).
+  // Arithmetic ops above fall back to metamethods themselves: luna's
+  // compiler emits no MMBIN companion, and the K/I forms pass the constant
+  // operand in its source order (for SHLI the immediate is the first
+  // operand). Code from PUC-Rio's compiler (binary chunks) follows each one
+  // with an MMBIN* naming the event and operand order, which may differ
+  // (x - 1 is ADDI x -1; 1 + x swaps its operands): the slow path then
+  // takes the metamethod call from it. Executed on its own, MMBIN* does
+  // nothing. The numbering is PUC-Rio 5.4's, so chunks need no translation.
+  OP_MMBIN,      // A B C   metamethod C over R[A], R[B]
+  OP_MMBINI,     // A sB C k  metamethod C over R[A], sB (k: sB first)
+  OP_MMBINK,     // A B C k metamethod C over R[A], K[B] (k: K[B] first)
   OP_UNM,        // A B     R[A] := -R[B]
   OP_BNOT,       // A B     R[A] := ~R[B]
   OP_NOT,        // A B     R[A] := not R[B]
@@ -147,6 +155,16 @@ inline void setarg_k(Instruction& i, int v) { i = (i & ~(Instruction(1) << POS_k
 inline void setarg_Bx(Instruction& i, unsigned v) { i = (i & ~(Instruction(MAXARG_Bx) << POS_Bx)) | (Instruction(v) << POS_Bx); }
 inline void setarg_sJ(Instruction& i, int v) {
   i = (i & ~(Instruction(MAXARG_sJ) << POS_sJ)) | (Instruction(v + OFFSET_sJ) << POS_sJ);
+}
+
+// Arithmetic with a metamethod fallback (PUC-Rio's VM expects an MMBIN*
+// right after each, and skips it when the operands are numbers), and the
+// MMBIN form that fits it.
+inline bool is_mm_arith(OpCode o) { return o >= OP_ADDI && o <= OP_SHR; }
+inline bool is_mmbin(OpCode o) { return o >= OP_MMBIN && o <= OP_MMBINK; }
+inline OpCode mmbin_for(OpCode o) {
+  if (o == OP_ADDI || o == OP_SHRI || o == OP_SHLI) return OP_MMBINI;
+  return o < OP_ADD ? OP_MMBINK : OP_MMBIN;
 }
 
 enum class OpMode : uint8_t { iABC, iABx, iAsBx, iAx, isJ };

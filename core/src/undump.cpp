@@ -58,12 +58,11 @@ class Loader {
   }
   size_t varint() {
     size_t x = 0;
-    for (int shift = 0;; shift += 7) {
+    for (;;) {
       uint8_t b = byte();
-      if (shift >= 63 && (b & 0x7f) > 1) corrupted();  // would not fit in 64 bits
-      x |= static_cast<size_t>(b & 0x7f) << shift;
-      if (!(b & 0x80)) return x;
-      if (shift >= 63) corrupted();
+      if (x >> (64 - 7) != 0) corrupted();  // would not fit in 64 bits
+      x = (x << 7) | (b & 0x7f);
+      if (b & 0x80) return x;
     }
   }
   // A count of elements, each at least min_bytes long in the input: larger
@@ -158,7 +157,7 @@ class Loader {
         case dumpfmt::K_TRUE: k[i] = TValue::boolean(true); break;
         case dumpfmt::K_INT: k[i] = TValue::integer(integer()); break;
         case dumpfmt::K_FLOAT: k[i] = TValue::number(number()); break;
-        case dumpfmt::K_STRING: {
+        case dumpfmt::K_SHORTSTR: case dumpfmt::K_LONGSTR: {
           String* s = string();
           if (s == nullptr) corrupted();
           k[i] = str_value(s);
@@ -209,12 +208,22 @@ class Loader {
     for (int i = 0; i < n; i++) li[i] = 0;
     f->lineinfo = li;
     f->sizelineinfo = n;
+    for (int i = 0; i < n; i++) li[i] = static_cast<int8_t>(byte());
+    // Each ABSLINEINFO takes the next absolute (pc, line) pair, in order.
+    int nabs = count(2, static_cast<size_t>(n));
+    int used = 0;
     int64_t line = f->linedefined;
-    for (int i = 0; i < n; i++) {
-      line += dumpfmt::unzigzag(varint());
+    for (int pc = 0; pc < n; pc++) {
+      if (li[pc] == dumpfmt::ABSLINEINFO) {
+        check(used++ < nabs && varint() == static_cast<size_t>(pc));
+        line = static_cast<int64_t>(varint());
+      } else {
+        line += li[pc];
+      }
       if (line < 0 || line > INT32_MAX) corrupted();
-      li[i] = static_cast<int>(line);
+      li[pc] = static_cast<int>(line);
     }
+    check(used == nabs);
     n = count(3);
     LocVar* lv = mem_new_array<LocVar>(L_, static_cast<size_t>(n));
     for (int i = 0; i < n; i++) lv[i] = LocVar{nullptr, 0, 0};
@@ -579,6 +588,14 @@ class Loader {
       case OP_ADD: case OP_SUB: case OP_MUL: case OP_MOD: case OP_POW: case OP_DIV: case OP_IDIV:
       case OP_BAND: case OP_BOR: case OP_BXOR: case OP_SHL: case OP_SHR:
         reg(f, a); reg(f, b); reg(f, c); break;
+      // An event of binary arithmetic, right after the instruction it serves.
+      case OP_MMBIN: case OP_MMBINI: case OP_MMBINK:
+        reg(f, a);
+        if (op == OP_MMBIN) reg(f, b);
+        if (op == OP_MMBINK) kst(f, b);
+        check(c >= TM_ADD && c <= TM_SHR);
+        check(pc > 0 && is_mm_arith(get_op(f->code[pc - 1])) && mmbin_for(get_op(f->code[pc - 1])) == op);
+        break;
       case OP_CONCAT: check(b >= 1 && a + b <= ms); break;
       case OP_CLOSE: case OP_TBC: reg(f, a); break;
       case OP_JMP: target(f, pc + 1 + getarg_sJ(i)); break;

@@ -111,6 +111,28 @@ bool le_other(State* L, const TValue& a, const TValue& b) {
   return r != 0;
 }
 
+// The metamethod fallback of an arithmetic instruction whose operands are
+// not numbers; `next` is the following instruction. An MMBIN* there (code
+// from a PUC-Rio binary chunk) says which event and operand order the
+// source had; without one, the instruction's own operands and event do.
+void arith_tm(State* L, const Instruction* next, const TValue* base, const TValue* k, const TValue& a,
+              const TValue& b, TValue* ra, TMS ev) {
+  Instruction n = *next;
+  OpCode op = get_op(n);
+  if (op == OP_MMBIN) {
+    tm_trybin(L, base[getarg_A(n)], base[getarg_B(n)], ra, static_cast<TMS>(getarg_C(n)));
+  } else if (op == OP_MMBINI || op == OP_MMBINK) {
+    TValue other = op == OP_MMBINI ? TValue::integer(getarg_sB(n)) : k[getarg_B(n)];
+    const TValue& r = base[getarg_A(n)];
+    if (getarg_k(n))
+      tm_trybin(L, other, r, ra, static_cast<TMS>(getarg_C(n)));
+    else
+      tm_trybin(L, r, other, ra, static_cast<TMS>(getarg_C(n)));
+  } else {
+    tm_trybin(L, a, b, ra, ev);
+  }
+}
+
 // Order against an immediate operand (LTI..GEI) when R[A] is no number:
 // `flip` puts the immediate first, as the source had it.
 bool order_imm(State* L, const TValue& a, int imm, bool is_float, bool flip, TMS event) {
@@ -533,7 +555,7 @@ void vm_concat(State* L, int total) {
   X(OP_NEWTABLE) X(OP_SELF) X(OP_ADDI) X(OP_ADDK) X(OP_SUBK) X(OP_MULK) X(OP_MODK) X(OP_POWK)  \
   X(OP_DIVK) X(OP_IDIVK) X(OP_BANDK) X(OP_BORK) X(OP_BXORK) X(OP_SHRI) X(OP_SHLI) X(OP_ADD)    \
   X(OP_SUB) X(OP_MUL) X(OP_MOD) X(OP_POW) X(OP_DIV) X(OP_IDIV) X(OP_BAND) X(OP_BOR) X(OP_BXOR) \
-  X(OP_SHL) X(OP_SHR) X(OP_UNM) X(OP_BNOT) X(OP_NOT) X(OP_LEN) X(OP_CONCAT) X(OP_CLOSE)        \
+  X(OP_SHL) X(OP_SHR) X(OP_MMBIN) X(OP_MMBINI) X(OP_MMBINK) X(OP_UNM) X(OP_BNOT) X(OP_NOT) X(OP_LEN) X(OP_CONCAT) X(OP_CLOSE)        \
   X(OP_TBC) X(OP_JMP) X(OP_EQ) X(OP_LT) X(OP_LE) X(OP_EQK) X(OP_EQI) X(OP_LTI) X(OP_LEI)       \
   X(OP_GTI) X(OP_GEI) X(OP_TEST) X(OP_TESTSET) X(OP_CALL) X(OP_TAILCALL) X(OP_RETURN)          \
   X(OP_RETURN0) X(OP_RETURN1) X(OP_FORLOOP) X(OP_FORPREP) X(OP_TFORPREP) X(OP_TFORCALL)        \
@@ -569,10 +591,10 @@ void execute(State* L, CallInfo* ci) {
 #define LUNA_BAD8 &&L_bad, &&L_bad, &&L_bad, &&L_bad, &&L_bad, &&L_bad, &&L_bad, &&L_bad,
   static const void* const dispatch_table[128] = {
       LUNA_OPCODES(LUNA_OP_LABEL)
-      LUNA_BAD8 LUNA_BAD8 LUNA_BAD8 LUNA_BAD8 LUNA_BAD8 LUNA_BAD8};
+      LUNA_BAD8 LUNA_BAD8 LUNA_BAD8 LUNA_BAD8 LUNA_BAD8 &&L_bad, &&L_bad, &&L_bad, &&L_bad, &&L_bad};
 #undef LUNA_OP_LABEL
 #undef LUNA_BAD8
-  static_assert(NUM_OPCODES + 48 == 128);
+  static_assert(NUM_OPCODES + 45 == 128);
 #define vmdispatch(o) goto* dispatch_table[o];
 #define vmcase(l) L_##l:
 #define vmbreak    \
@@ -614,14 +636,15 @@ void execute(State* L, CallInfo* ci) {
     updatebase();                              \
   }
 // Line/count hooks: ci->trap is set while they are active. As in 5.4,
-// a vararg function's VARARGPREP is not traced: hooks start after it.
+// a vararg function's VARARGPREP is not traced: hooks start after it, nor
+// is an MMBIN*, which PUC-Rio's VM skips when the arithmetic succeeds.
 // The trap also serves the JIT's recording mode (jit_seam.hpp): the
 // recorder sees each instruction before it runs.
 #define vmfetch()                                                     \
   {                                                                   \
     if (LUNA_UNLIKELY(ci->trap) && get_op(*pc) != OP_VARARGPREP) {    \
       bool rec_ = g->jit.recorder != nullptr && jit_record_step(L, ci, pc); \
-      ci->trap = trace_exec(L, pc) | rec_;                            \
+      ci->trap = (is_mmbin(get_op(*pc)) || trace_exec(L, pc)) | rec_; \
       updatebase();                                                   \
       refresh_counting();                                             \
     }                                                                 \
@@ -673,7 +696,7 @@ void execute(State* L, CallInfo* ci) {
       Number x = a_.as_number(), y = b_.as_number();                    \
       set_flt(ra, FEXPR);                                               \
     } else {                                                            \
-      Protect(tm_trybin(L, a_, b_, ra, ev));                            \
+      Protect(arith_tm(L, pc, base, k, a_, b_, ra, ev));                            \
     }                                                                   \
     vmbreak;                                                            \
   }
@@ -686,7 +709,7 @@ void execute(State* L, CallInfo* ci) {
       Number x = a_.as_number(), y = b_.as_number();                    \
       set_flt(ra, FEXPR);                                               \
     } else {                                                            \
-      Protect(tm_trybin(L, a_, b_, ra, ev));                            \
+      Protect(arith_tm(L, pc, base, k, a_, b_, ra, ev));                            \
     }                                                                   \
     vmbreak;                                                            \
   }
@@ -704,7 +727,7 @@ void execute(State* L, CallInfo* ci) {
     } else if (to_integer(a_, &x, F2I::Exact, false) && to_integer(b_, &y, F2I::Exact, false)) { \
       set_int(ra, IEXPR);                                                               \
     } else {                                                                            \
-      Protect(tm_trybin(L, a_, b_, ra, ev));                                            \
+      Protect(arith_tm(L, pc, base, k, a_, b_, ra, ev));                                            \
     }                                                                                   \
     vmbreak;                                                                            \
   }
@@ -996,7 +1019,7 @@ returning:
           set_flt(ra, rb.u.n + static_cast<Number>(im));
         } else {
           TValue imv = TValue::integer(im);
-          Protect(tm_trybin(L, rb, imv, ra, TM_ADD));
+          Protect(arith_tm(L, pc, base, k, rb, imv, ra, TM_ADD));
         }
         vmbreak;
       }
@@ -1021,7 +1044,7 @@ returning:
           set_int(ra, int_shr(x, im));
         else {
           TValue imv = TValue::integer(im);
-          Protect(tm_trybin(L, rb, imv, ra, TM_SHR));
+          Protect(arith_tm(L, pc, base, k, rb, imv, ra, TM_SHR));
         }
         vmbreak;
       }
@@ -1036,7 +1059,7 @@ returning:
           set_int(ra, shift_left(im, y));
         else {
           TValue imv = TValue::integer(im);
-          Protect(tm_trybin(L, imv, rb, ra, TM_SHL));
+          Protect(arith_tm(L, pc, base, k, imv, rb, ra, TM_SHL));
         }
         vmbreak;
       }
@@ -1052,6 +1075,7 @@ returning:
       vmcase(OP_BXOR) op_bitwise(*RB(), *RC(), x ^ y, TM_BXOR)
       vmcase(OP_SHL) op_bitwise(*RB(), *RC(), shift_left(x, y), TM_SHL)
       vmcase(OP_SHR) op_bitwise(*RB(), *RC(), int_shr(x, y), TM_SHR)
+      vmcase(OP_MMBIN) vmcase(OP_MMBINI) vmcase(OP_MMBINK) vmbreak;  // see arith_tm
       vmcase(OP_UNM) {
         TValue* ra = RA();
         const TValue& rb = *RB();

@@ -165,3 +165,72 @@ TEST_CASE("undump: every chunk the compiler makes still loads", "[undump]") {
     CHECK(load_and_run(patched(src, nullptr)) == "ok");
   }
 }
+
+namespace {
+
+// src compiled and dumped, loaded back (its code now carries the MMBIN*
+// that PUC-Rio's format has after arithmetic), patched, and dumped again.
+std::string patched_reloaded(const std::string& src, const std::function<void(Proto*)>& patch) {
+  std::string first = patched(src, nullptr);
+  StateGuard s;
+  REQUIRE(load_bufferx(s.L, first.data(), first.size(), "=reloaded", "b") == OK);
+  if (patch) patch(s.L->top[-1].as_lclosure()->p);
+  std::string out;
+  REQUIRE(dump(s.L, append_chunk, &out, false) == 0);
+  return out;
+}
+
+void check_mmbin_rejected(const std::string& src, const std::function<void(Proto*)>& patch) {
+  CHECK(load_and_run(patched_reloaded(src, nullptr)) == "ok");
+  std::string r = load_and_run(patched_reloaded(src, patch));
+  CHECK(r.rfind("load: ", 0) == 0);
+  CHECK(r.find("bad binary format") != std::string::npos);
+}
+
+const char* const kArith = "local x, y = 5, 6 local a, b, c = x + y, x + 1, x * 2.5 return a, b, c";
+
+}  // namespace
+
+TEST_CASE("undump: dumped code carries MMBIN after each arithmetic instruction", "[undump]") {
+  std::string chunk = patched_reloaded(kArith, nullptr);
+  StateGuard s;
+  REQUIRE(load_bufferx(s.L, chunk.data(), chunk.size(), "=c", "b") == OK);
+  const Proto* p = s.L->top[-1].as_lclosure()->p;
+  for (int pc = 0; pc < p->sizecode; pc++)
+    if (is_mm_arith(get_op(p->code[pc]))) CHECK(get_op(p->code[pc + 1]) == mmbin_for(get_op(p->code[pc])));
+  CHECK(load_and_run(chunk) == "ok");
+}
+
+TEST_CASE("undump: an MMBIN event other than binary arithmetic is refused", "[undump]") {
+  check_mmbin_rejected(kArith, [](Proto* p) { setarg_C(p->code[find_op(p, OP_MMBIN)], TM_CONCAT); });
+  check_mmbin_rejected(kArith, [](Proto* p) { setarg_C(p->code[find_op(p, OP_MMBINI)], TM_INDEX); });
+}
+
+TEST_CASE("undump: MMBIN operands out of range are refused", "[undump]") {
+  check_mmbin_rejected(kArith, [](Proto* p) { setarg_B(p->code[find_op(p, OP_MMBIN)], p->maxstacksize); });
+  check_mmbin_rejected(kArith, [](Proto* p) { setarg_A(p->code[find_op(p, OP_MMBINI)], p->maxstacksize); });
+  check_mmbin_rejected(kArith, [](Proto* p) { setarg_B(p->code[find_op(p, OP_MMBINK)], p->sizek); });
+}
+
+TEST_CASE("undump: an MMBIN not right after arithmetic of its form is refused", "[undump]") {
+  // After a MOVE instead of the ADD it served.
+  check_mmbin_rejected(kArith, [](Proto* p) {
+    int pc = find_op(p, OP_ADD);
+    p->code[pc] = create_ABCk(OP_MOVE, getarg_A(p->code[pc]), 0, 0, 0);
+  });
+  // An MMBINI where the ADD's MMBIN was.
+  check_mmbin_rejected(kArith, [](Proto* p) {
+    Instruction& i = p->code[find_op(p, OP_MMBIN)];
+    i = (i & ~Instruction(0x7f)) | OP_MMBINI;
+  });
+}
+
+TEST_CASE("undump: the metamethod of reloaded arithmetic gets the source's operand order", "[undump]") {
+  const char* src =
+      "local mt = {__sub = function(a, b) return type(a) .. '-' .. type(b) end,"
+      "            __shl = function(a, b) return type(a) .. '<<' .. type(b) end}"
+      "local o = setmetatable({}, mt)"
+      "assert(o - 1 == 'table-number' and 1 - o == 'number-table')"
+      "assert(o << 1 == 'table<<number' and 1 << o == 'number<<table')";
+  CHECK(load_and_run(patched_reloaded(src, nullptr)) == "ok");
+}

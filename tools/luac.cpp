@@ -1,0 +1,168 @@
+// The `luac` command: a drop-in for PUC-Rio's Lua compiler.
+//   luac [options] [filenames]
+// Options: -l (list; -l -l also constants, locals, upvalues), -o name,
+// -p (parse only), -s (strip debug info), -v (version), -- , - (stdin).
+// Several files are combined into one chunk that runs them in order.
+// The output is PUC-Rio 5.4's binary format (dump_format.hpp).
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "codegen.hpp"
+#include "luna/api.hpp"
+#include "state.hpp"
+
+namespace {
+
+using namespace luna;
+
+const char* progname = "luac";
+const char* output = "luac.out";
+int listing = 0;
+bool dumping = true, stripping = false;
+
+[[noreturn]] void fatal(const char* message) {
+  std::fprintf(stderr, "%s: %s\n", progname, message);
+  std::exit(EXIT_FAILURE);
+}
+
+[[noreturn]] void usage(const char* message) {
+  if (*message == '-')
+    std::fprintf(stderr, "%s: unrecognized option '%s'\n", progname, message);
+  else
+    std::fprintf(stderr, "%s: %s\n", progname, message);
+  std::fprintf(stderr,
+               "usage: %s [options] [filenames]\n"
+               "Available options are:\n"
+               "  -l       list (use -l -l for full listing)\n"
+               "  -o name  output to file 'name' (default is \"luac.out\")\n"
+               "  -p       parse only\n"
+               "  -s       strip debug information\n"
+               "  -v       show version information\n"
+               "  --       stop handling options\n"
+               "  -        stop handling options and process stdin\n",
+               progname);
+  std::exit(EXIT_FAILURE);
+}
+
+// The index of the first file name in argv.
+int do_args(int argc, char** argv) {
+  bool version = false;
+  int i = 1;
+  for (; i < argc; i++) {
+    const char* a = argv[i];
+    if (a[0] != '-') break;
+    if (std::strcmp(a, "--") == 0) {
+      i++;
+      break;
+    }
+    if (std::strcmp(a, "-") == 0) break;  // stdin
+    if (std::strcmp(a, "-l") == 0) {
+      listing++;
+    } else if (std::strcmp(a, "-o") == 0) {
+      output = ++i < argc ? argv[i] : nullptr;
+      if (output == nullptr || *output == 0 || (*output == '-' && output[1] != 0))
+        usage("'-o' needs argument");
+      if (std::strcmp(output, "-") == 0) output = nullptr;  // stdout
+    } else if (std::strcmp(a, "-p") == 0) {
+      dumping = false;
+    } else if (std::strcmp(a, "-s") == 0) {
+      stripping = true;
+    } else if (std::strcmp(a, "-v") == 0) {
+      version = true;
+    } else {
+      usage(a);
+    }
+  }
+  if (i == argc && (listing || !dumping)) {
+    dumping = false;
+    argv[--i] = const_cast<char*>(output != nullptr ? output : "luac.out");
+  }
+  if (version) {
+    std::printf("%s  %s\n", RELEASE, COPYRIGHT);
+    if (i == argc) std::exit(EXIT_SUCCESS);
+  }
+  return i;
+}
+
+const Proto* to_proto(State* L, int idx) {
+  return static_cast<const LClosure*>(to_pointer(L, idx))->p;
+}
+
+// One chunk from the n chunks on the stack top: as PUC-Rio's luac does, a
+// main function of n calls of empty functions is compiled, and its nested
+// functions are replaced by the chunks' main functions, which then find
+// _ENV as an upvalue of the new main function instead of in its registers.
+const Proto* combine(State* L, int n) {
+  if (n == 1) return to_proto(L, -1);
+  std::string src;
+  for (int i = 0; i < n; i++) src += "(function()end)();\n";
+  if (load_bufferx(L, src.data(), src.size(), "=(luac)", "t") != OK) fatal(to_string(L, -1));
+  Proto* f = static_cast<const LClosure*>(to_pointer(L, -1))->p;
+  for (int i = 0; i < n; i++) {
+    Proto* chunk = const_cast<Proto*>(to_proto(L, i - n - 1));
+    f->p[i] = chunk;
+    gc_barrier_obj(L, f, chunk);
+    if (chunk->sizeupvalues > 0) chunk->upvalues[0].instack = false;
+  }
+  return f;
+}
+
+int file_writer(State*, const void* p, size_t size, void* out) {
+  return std::fwrite(p, size, 1, static_cast<FILE*>(out)) != 1 && size != 0;
+}
+
+struct Args {
+  int argc;
+  char** argv;
+};
+
+int pmain(State* L) {
+  const Args* a = static_cast<const Args*>(to_userdata(L, 1));
+  int argc = a->argc;
+  char** argv = a->argv;
+  if (!check_stack(L, argc)) fatal("too many input files");
+  for (int i = 0; i < argc; i++) {
+    const char* filename = std::strcmp(argv[i], "-") == 0 ? nullptr : argv[i];
+    if (load_file(L, filename) != OK) fatal(to_string(L, -1));
+  }
+  const Proto* f = combine(L, argc);
+  if (listing) list_proto(f, stdout);  // one level: -l -l lists the same
+  if (dumping) {
+    FILE* out = output == nullptr ? stdout : std::fopen(output, "wb");
+    if (out == nullptr) {
+      std::string msg = std::string("cannot open ") + output;
+      fatal(msg.c_str());
+    }
+    // The combined function is the one on the top; dump() dumps the top.
+    int status = dump(L, file_writer, out, stripping);
+    if (std::ferror(out) || status != 0) {
+      std::string msg = std::string("cannot write ") + (output ? output : "stdout");
+      fatal(msg.c_str());
+    }
+    if (out != stdout && std::fclose(out) != 0) {
+      std::string msg = std::string("cannot close ") + output;
+      fatal(msg.c_str());
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int i = do_args(argc, argv);
+  argc -= i;
+  argv += i;
+  if (argc <= 0) usage("no input files given");
+  State* L = new_state();
+  if (L == nullptr) fatal("cannot create state: not enough memory");
+  Args args{argc, argv};
+  push_native_function(L, pmain);
+  push_light_userdata(L, &args);
+  if (pcall(L, 1, 0, 0) != OK) fatal(to_string(L, -1));
+  close_state(L);
+  return EXIT_SUCCESS;
+}
