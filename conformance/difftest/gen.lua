@@ -226,7 +226,7 @@ cases[#cases + 1] = function()
                   "string.char(256)", "table.concat({1, {}, 3})", "math.random(0)", "utf8.char(-1)",
                   "rawset({}, nil, 1)", "local t = {} t[nil] = 1", "local t = {} t[0/0] = 1", "string.format('%d', 1.5)",
                   "xpcall(error, function(m) return 'handled: ' .. tostring(m) end, 'e')",
-                  "select('#', pcall(error))", "load('return 1 +')()", "string.rep('ab', 3, ', ') .. nil" }
+                  "select('#', pcall(error))", "load('return 1 +')()", "return string.rep('ab', 3, ', ') .. nil" }
   emit("try(function() " .. e .. " end)")
 end
 -- load of generated text, including syntax errors.
@@ -273,8 +273,8 @@ cases[#cases + 1] = function()
   local a = table.concat(args, ", ")
   -- No # of a table with holes: any border is a valid answer (manual 3.4.7).
   local f = pick{ "select('#', ...)", "select(%d, ...)", "(select(%d, ...))", "...", "table.pack(...).n",
-                  "{...}[%d]", "table.unpack(table.pack(...), %d, 5)" }
-  emit(("try(function(...) return %s end, %s)"):format(f:format(R(-6, 6)), a))
+                  "({...})[%d]", "table.unpack(table.pack(...), %d, 5)" }
+  emit(("try(function(...) return %s end%s)"):format(f:format(R(-6, 6)), a == "" and "" or ", " .. a))
 end
 -- String comparison and the os library on fixed inputs.
 cases[#cases + 1] = function()
