@@ -6,16 +6,13 @@
 
 #include "luna/api.hpp"
 #include "state.hpp"
+#include "test_support.hpp"
 
 using namespace luna;
+using luna::test::StateGuard;
 
 namespace {
 
-struct StateGuard {
-  State* L = new_state();
-  StateGuard() { open_libs(L); }
-  ~StateGuard() { close_state(L); }
-};
 
 // Runs src and returns its results joined by "," via tostring, or
 // "error: <msg>" when loading or running fails.

@@ -6,21 +6,13 @@
 #include <string>
 
 #include "luna/api.hpp"
+#include "test_support.hpp"
 
 using namespace luna;
+using luna::test::run;
 
 namespace {
 
-std::string run(State* L, const char* code) {
-  if (load_string(L, code) != OK || pcall(L, 0, 1, 0) != OK) {
-    std::string msg = std::string("error: ") + (to_string(L, -1) ? to_string(L, -1) : "?");
-    pop(L, 1);
-    return msg;
-  }
-  std::string r = to_string(L, -1) ? to_string(L, -1) : "nil";
-  pop(L, 1);
-  return r;
-}
 
 // twice(f): calls f twice with call_k, returns the sum of its two results.
 int twice_cont(State* L, int status, KContext ctx) {

@@ -5,8 +5,10 @@
 #include <string>
 
 #include "luna/api.hpp"
+#include "test_support.hpp"
 
 using namespace luna;
+using luna::test::run;
 
 namespace {
 
@@ -31,16 +33,6 @@ void calling_hook(State* L, DebugInfo*) {
   call(L, 0, 0);
 }
 
-std::string run(State* L, const char* code) {
-  if (load_string(L, code) != OK || pcall(L, 0, 1, 0) != OK) {
-    std::string msg = std::string("error: ") + (to_string(L, -1) ? to_string(L, -1) : "?");
-    pop(L, 1);
-    return msg;
-  }
-  std::string r = to_string(L, -1) ? to_string(L, -1) : "nil";
-  pop(L, 1);
-  return r;
-}
 
 }  // namespace
 

@@ -5,31 +5,11 @@
 #include <string>
 
 #include "state.hpp"
+#include "test_support.hpp"
 
 using namespace luna;
-
-namespace {
-
-struct StateGuard {
-  State* L = new_state();
-  StateGuard() { open_libs(L); }
-  ~StateGuard() { close_state(L); }
-};
-
-// Runs a chunk; returns its first result converted to a string, or the
-// error message prefixed with "error: ".
-std::string run(State* L, const char* code) {
-  if (load_string(L, code) != OK || pcall(L, 0, 1, 0) != OK) {
-    std::string msg = std::string("error: ") + (to_string(L, -1) ? to_string(L, -1) : "?");
-    pop(L, 1);
-    return msg;
-  }
-  std::string r = is_nil(L, -1) ? "nil" : (to_string(L, -1) ? to_string(L, -1) : "?");
-  pop(L, 1);
-  return r;
-}
-
-}  // namespace
+using luna::test::StateGuard;
+using luna::test::run;
 
 TEST_CASE("unreachable objects are freed, reachable ones kept", "[gc]") {
   StateGuard s;

@@ -6,20 +6,18 @@
 #include <vector>
 
 #include "lexer.hpp"
+#include "test_support.hpp"
 
 using namespace luna;
+using luna::test::StateGuard;
 
 namespace {
 
-struct StateGuard {
-  State* L = new_state();
-  ~StateGuard() { close_state(L); }
-};
 
 // Tokens of src (up to and excluding TK_EOS); a lexical error yields its
 // message as the last element, prefixed with "error: ".
 std::vector<std::string> tokens(const std::string& src) {
-  StateGuard s;
+  StateGuard s(false);
   State* L = s.L;
   std::vector<std::string> out;
   uint8_t saved = L->g->gcstp;
@@ -52,7 +50,7 @@ std::vector<std::string> tokens(const std::string& src) {
 
 // The message load() gives for src, or "" when it compiles.
 std::string load_error(const std::string& src) {
-  StateGuard s;
+  StateGuard s(false);
   if (load_bufferx(s.L, src.data(), src.size(), src.c_str(), "t") == OK) return "";
   return to_string(s.L, -1);
 }
@@ -60,7 +58,7 @@ std::string load_error(const std::string& src) {
 // Runs "return <expr>" and gives the result as tostring would show it, with
 // "(int)" or "(flt)" appended for numbers.
 std::string eval(const std::string& expr) {
-  StateGuard s;
+  StateGuard s(false);
   State* L = s.L;
   open_libs(L);
   std::string src = "return " + expr;

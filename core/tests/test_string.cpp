@@ -5,20 +5,13 @@
 #include <string>
 
 #include "state.hpp"
+#include "test_support.hpp"
 
 using namespace luna;
-
-namespace {
-
-struct StateGuard {
-  State* L = new_state();
-  ~StateGuard() { close_state(L); }
-};
-
-}  // namespace
+using luna::test::StateGuard;
 
 TEST_CASE("short strings are interned", "[string]") {
-  StateGuard s;
+  StateGuard s(false);
   State* L = s.L;
   String* a = str_new(L, "hello", 5);
   push_raw(L, str_value(a));
@@ -42,7 +35,7 @@ TEST_CASE("short strings are interned", "[string]") {
 }
 
 TEST_CASE("long strings compare by contents", "[string]") {
-  StateGuard s;
+  StateGuard s(false);
   State* L = s.L;
   std::string text(200, 'x');
   text[100] = '\0';
@@ -66,7 +59,7 @@ TEST_CASE("long strings compare by contents", "[string]") {
 }
 
 TEST_CASE("str_new_long gives a fillable buffer", "[string]") {
-  StateGuard s;
+  StateGuard s(false);
   State* L = s.L;
   String* a = str_new_long(L, 64);
   push_raw(L, str_value(a));
@@ -78,7 +71,7 @@ TEST_CASE("str_new_long gives a fillable buffer", "[string]") {
 }
 
 TEST_CASE("string table grows and keeps identity", "[string]") {
-  StateGuard s;
+  StateGuard s(false);
   State* L = s.L;
   Table* keep = table_new(L);
   push_raw(L, TValue::object(keep));
@@ -109,7 +102,7 @@ TEST_CASE("hash depends on contents and seed", "[string]") {
 }
 
 TEST_CASE("userdata starts with nil user values", "[string]") {
-  StateGuard s;
+  StateGuard s(false);
   State* L = s.L;
   Udata* u = udata_new(L, 100, 3);
   push_raw(L, TValue::object(u));

@@ -7,15 +7,13 @@
 #include <string>
 
 #include "state.hpp"
+#include "test_support.hpp"
 
 using namespace luna;
+using luna::test::StateGuard;
 
 namespace {
 
-struct StateGuard {
-  State* L = new_state();
-  ~StateGuard() { close_state(L); }
-};
 
 // A table anchored on the stack.
 Table* anchored_table(State* L) {
@@ -45,7 +43,7 @@ bool is_border(Table* t, Integer n) {
 }  // namespace
 
 TEST_CASE("integer keys go to the array part", "[table]") {
-  StateGuard s;
+  StateGuard s(false);
   State* L = s.L;
   Table* t = anchored_table(L);
   for (int i = 1; i <= 100; i++) table_set_int(L, t, i, TValue::integer(i * 10));
@@ -68,7 +66,7 @@ TEST_CASE("integer keys go to the array part", "[table]") {
 }
 
 TEST_CASE("string and other keys live in the hash part", "[table]") {
-  StateGuard s;
+  StateGuard s(false);
   State* L = s.L;
   Table* t = anchored_table(L);
   for (int i = 0; i < 300; i++) {
@@ -104,7 +102,7 @@ TEST_CASE("string and other keys live in the hash part", "[table]") {
 }
 
 TEST_CASE("float keys with integral values are integers", "[table]") {
-  StateGuard s;
+  StateGuard s(false);
   State* L = s.L;
   Table* t = anchored_table(L);
   table_set(L, t, TValue::number(3.0), sv(L, "three"));
@@ -121,7 +119,7 @@ TEST_CASE("float keys with integral values are integers", "[table]") {
 }
 
 TEST_CASE("nil and NaN keys are errors", "[table]") {
-  StateGuard s;
+  StateGuard s(false);
   State* L = s.L;
   CHECK(protected_run(L, [](State* L) {
           table_set(L, table_new(L), TValue::nil(), TValue::integer(1));
@@ -144,7 +142,7 @@ TEST_CASE("nil and NaN keys are errors", "[table]") {
 }
 
 TEST_CASE("length is a border", "[table]") {
-  StateGuard s;
+  StateGuard s(false);
   State* L = s.L;
   Table* t = anchored_table(L);
   CHECK(table_length(t) == 0);
@@ -171,7 +169,7 @@ TEST_CASE("length is a border", "[table]") {
 }
 
 TEST_CASE("next survives assigning nil during traversal", "[table]") {
-  StateGuard s;
+  StateGuard s(false);
   State* L = s.L;
   Table* t = anchored_table(L);
   for (int i = 1; i <= 50; i++) table_set_int(L, t, i, TValue::integer(i));
@@ -197,7 +195,7 @@ TEST_CASE("next survives assigning nil during traversal", "[table]") {
 }
 
 TEST_CASE("random operations agree with std::map", "[table]") {
-  StateGuard s;
+  StateGuard s(false);
   State* L = s.L;
   Table* t = anchored_table(L);
   std::map<Integer, Integer> ref;
@@ -230,7 +228,7 @@ TEST_CASE("random operations agree with std::map", "[table]") {
 }
 
 TEST_CASE("resize keeps every entry", "[table]") {
-  StateGuard s;
+  StateGuard s(false);
   State* L = s.L;
   Table* t = anchored_table(L);
   for (int i = 1; i <= 100; i++) table_set_int(L, t, i, TValue::integer(i));
@@ -247,7 +245,7 @@ TEST_CASE("resize keeps every entry", "[table]") {
 }
 
 TEST_CASE("assignment invalidates the metamethod cache", "[table]") {
-  StateGuard s;
+  StateGuard s(false);
   State* L = s.L;
   Table* t = anchored_table(L);
   t->flags = 0x3f;

@@ -11,16 +11,13 @@
 #include "luna/api.hpp"
 #include "opcodes.hpp"
 #include "state.hpp"
+#include "test_support.hpp"
 
 using namespace luna;
+using luna::test::StateGuard;
 
 namespace {
 
-struct StateGuard {
-  State* L = new_state();
-  StateGuard() { open_libs(L); }
-  ~StateGuard() { close_state(L); }
-};
 
 int append_chunk(State*, const void* p, size_t sz, void* ud) {
   static_cast<std::string*>(ud)->append(static_cast<const char*>(p), sz);
