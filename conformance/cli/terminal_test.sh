@@ -19,14 +19,17 @@ trap 'tm kill-server 2>/dev/null; rm -rf "$tmp"' EXIT
 unset TMUX LUA_INIT LUA_INIT_5_4
 export INPUTRC=$tmp/inputrc  # the user's key bindings must not change what the keys do
 : >"$INPUTRC"
-# Keep the pane after luna exits so its exit status can be read.
-echo 'set -g remain-on-exit on' >"$tmp/tmux.conf"
+# Keep the pane after luna exits so a failure can still show its screen; run
+# the wrapper below in a POSIX shell whatever the user's login shell is.
+printf '%s\n' 'set -g remain-on-exit on' 'set -g default-shell /bin/sh' >"$tmp/tmux.conf"
 
 screen() { tm capture-pane -p -S - -t luna; }
 last_line() { screen | grep -v '^[[:space:]]*$' | tail -n 1; }
 has_line() { screen | grep -qxF -- "$1"; }
 is_last() { [[ "$(last_line)" == "$1" ]]; }
-exited_with() { [[ "$(tm display-message -p -t luna '#{pane_dead} #{pane_dead_status}')" == "1 $1" ]]; }
+# The status comes from a wrapper shell, not from tmux: tmux can mark the pane
+# dead before it reaps the process and then report no status at all.
+exited_with() { [[ -s "$tmp/status" && "$(cat "$tmp/status")" == "$1" ]]; }
 
 step=""
 # wait_for DESCRIPTION CHECK ARGS...: polls the screen until CHECK holds.
@@ -52,7 +55,7 @@ enter() {
 }
 
 version=$("$luna" -v)
-tm new-session -d -s luna -x 100 -y 50 "$luna"
+tm new-session -d -s luna -x 100 -y 50 "'$luna'; echo \$? >'$tmp/status'"
 
 step="banner"
 wait_for "version banner" has_line "$version"
