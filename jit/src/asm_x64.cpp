@@ -106,7 +106,8 @@ class Emitter {
     for (const PendingExit& e : exits_) {
       a_.bind(e.label);
       write_snapshot(e.snap, e.pos);
-      a_.mov(x86::eax, e.snap);
+      IrOp g = ir_[e.pos].op;
+      a_.mov(x86::eax, e.snap + (g == IrOp::SLOAD || g == IrOp::VLOAD ? kTypeExit : 0));
       a_.jmp(done);
     }
     for (const PendingExit& e : plain_exits_) {
@@ -486,6 +487,32 @@ class Emitter {
         finish(r, d);
         return;
       }
+      case IrOp::SQRT: {
+        x86::Xmm d = dst_xmm(r);
+        a_.sqrtsd(d, xmm(i.a, r, f0));
+        finish(r, d);
+        return;
+      }
+      case IrOp::ABS:
+        if (i.type == IrType::Num) {
+          x86::Xmm d = dst_xmm(r);
+          x86::Xmm x = xmm(i.a, r, f0);
+          if (x != d) a_.movsd(d, x);
+          a_.mov(s1, ~(uint64_t(1) << 63));
+          a_.movq(f1, s1);
+          a_.andpd(d, f1);
+          finish(r, d);
+        } else {
+          // -x unless that is negative (x >= 0, or mininteger, which wraps).
+          x86::Gp d = dst_gp(r);
+          x86::Gp x = gp(i.a, r, s0);
+          if (x != s0) a_.mov(s0, x);
+          a_.mov(d, s0);
+          a_.neg(d);
+          a_.cmovs(d, s0);
+          finish(r, d);
+        }
+        return;
       case IrOp::CONV: {
         x86::Xmm d = dst_xmm(r);
         a_.xorps(d, d);
@@ -572,7 +599,12 @@ bool CodeArena::assemble(const IrBuffer& ir, const Allocation& al, Trace* t, boo
   t->mcode_size = code.codeSize();
   if (listing) t->dump += logger.data();
   t->exit_pc.clear();
-  for (const Snapshot& s : ir.snapshots()) t->exit_pc.push_back(s.pc);
+  t->exit_frame.clear();
+  for (const Snapshot& s : ir.snapshots()) {
+    t->exit_pc.push_back(s.pc);
+    t->exit_frame.push_back(s.frame);
+  }
+  t->frames = ir.snap_frames();
   return true;
 }
 

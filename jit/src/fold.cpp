@@ -18,7 +18,7 @@ bool pure(const IrIns& i) {
   switch (i.op) {
     case IrOp::ADD: case IrOp::SUB: case IrOp::MUL: case IrOp::DIV: case IrOp::NEG: case IrOp::FLOOR:
     case IrOp::CONV: case IrOp::BAND: case IrOp::BOR: case IrOp::BXOR: case IrOp::BNOT: case IrOp::SHLK:
-    case IrOp::SHRK: case IrOp::FLOAD: case IrOp::CLOSURE: case IrOp::AREF:
+    case IrOp::SHRK: case IrOp::FLOAD: case IrOp::CLOSURE: case IrOp::AREF: case IrOp::SQRT: case IrOp::ABS:
       return true;
     case IrOp::CALL: {
       Helper h = static_cast<Helper>(i.aux8);
@@ -42,7 +42,8 @@ Integer wrap_mul(Integer a, Integer b) { return static_cast<Integer>(static_cast
 // Both operands constant: the result, or NO_REF when the op does not fold.
 Ref fold_const(IrBuffer& ir, const IrIns& i) {
   const IrIns& a = ir[i.a];
-  bool unary = i.op == IrOp::NEG || i.op == IrOp::BNOT || i.op == IrOp::CONV || i.op == IrOp::FLOOR;
+  bool unary = i.op == IrOp::NEG || i.op == IrOp::BNOT || i.op == IrOp::CONV || i.op == IrOp::FLOOR ||
+               i.op == IrOp::SQRT || i.op == IrOp::ABS;
   if (!ir.is_const(i.a) || (!unary && !ir.is_const(i.b))) return NO_REF;
   const IrIns& b = unary ? a : ir[i.b];
   if (i.type == IrType::Int && a.op == IrOp::KINT && b.op == IrOp::KINT) {
@@ -52,6 +53,7 @@ Ref fold_const(IrBuffer& ir, const IrIns& i) {
       case IrOp::SUB: return ir.kint(wrap_sub(x, y));
       case IrOp::MUL: return ir.kint(wrap_mul(x, y));
       case IrOp::NEG: return ir.kint(wrap_sub(0, x));
+      case IrOp::ABS: return ir.kint(x < 0 ? wrap_sub(0, x) : x);
       case IrOp::BAND: return ir.kint(x & y);
       case IrOp::BOR: return ir.kint(x | y);
       case IrOp::BXOR: return ir.kint(x ^ y);
@@ -72,6 +74,8 @@ Ref fold_const(IrBuffer& ir, const IrIns& i) {
       case IrOp::DIV: return ir.knum(x / y);
       case IrOp::NEG: return ir.knum(-x);
       case IrOp::FLOOR: return ir.knum(std::floor(x));
+      case IrOp::SQRT: return ir.knum(std::sqrt(x));
+      case IrOp::ABS: return ir.knum(std::fabs(x));
       default: return NO_REF;
     }
   }

@@ -7,11 +7,15 @@
 #include <string>
 #include <vector>
 
+#include "ir.hpp"
 #include "state.hpp"
 
 namespace luna::jit {
 
+// Returns the number of the exit's snapshot, with kTypeExit added when the
+// guard that failed was a type guard (a slot or a loaded value changed type).
 using TraceFn = int (*)(State* L, TValue* base);
+constexpr int kTypeExit = 1 << 24;
 
 struct Trace {
   Proto* proto = nullptr;
@@ -20,9 +24,18 @@ struct Trace {
   // Exit number -> where the interpreter resumes (its snapshot was already
   // written to the frame by the exit code).
   std::vector<const Instruction*> exit_pc;
+  // Exit number -> innermost inlined frame (-1: none), in `frames`.
+  std::vector<int32_t> exit_frame;
+  std::vector<SnapFrame> frames;
   size_t mcode_size = 0;
   uint32_t nins = 0;     // IR instructions after optimisation
   std::string dump;      // IR text, filled when asked for
 };
+
+// After an exit inside inlined calls: makes the CallInfos above ci (which
+// the seam reserved) the frames of those calls, as the interpreter would
+// have them at the exit's pc, and makes the innermost one L->ci. Stores
+// only, so it cannot fail (record_call.cpp).
+void rebuild_frames(State* L, CallInfo* ci, const Trace& t, int exit) noexcept;
 
 }  // namespace luna::jit

@@ -1,0 +1,117 @@
+// Inlined Lua-to-Lua calls. A CALL of a Lua closure is recorded as a guard
+// on the callee's identity; the interpreter then enters the callee, whose
+// instructions are recorded in its own frame: its registers are the slots
+// just above the called function's slot, so the arguments are already in
+// place. Its RETURN moves the results into the caller's slots. Snapshots
+// taken inside the callee name its frame (a SnapFrame chain), from which
+// an exit rebuilds the CallInfos the interpreter would have had.
+#include "builtin.hpp"
+#include "record.hpp"
+#include "trace.hpp"
+
+namespace luna::jit {
+
+RecordStatus Recorder::follow_frame(CallInfo* ci, const Instruction* pc) {
+  if (callee_ != nullptr) {
+    // The call just recorded must have entered its callee.
+    LClosure* cl = callee_;
+    callee_ = nullptr;
+    const Frame& caller = frames_.back();
+    const SnapFrame& sf = ir_.snap_frames()[static_cast<size_t>(pending_)];
+    if (ci->previous != caller.ci || ci->func != caller.ci->func + 1 + (sf.func_slot - caller.base) ||
+        ci->func->tag != Tag::LClosure || ci->func->as_lclosure() != cl || pc != cl->p->code)
+      return abort("call entered an unexpected frame");
+    Frame f{ci, cl, sf.func_slot + 1, pending_};
+    frames_.push_back(f);
+    slots_.set_frame(f.snap, f.base);
+    stack_slots_ = std::max(stack_slots_, f.base + cl->p->maxstacksize);
+    max_depth_ = std::max(max_depth_, static_cast<int>(frames_.size()) - 1);
+    return RecordStatus::Continue;
+  }
+  if (ci != frames_.back().ci) return abort("left the loop's frame");
+  if (return_pc_ != nullptr && pc != return_pc_) return abort("returned to an unexpected instruction");
+  return_pc_ = nullptr;
+  return RecordStatus::Continue;
+}
+
+RecordStatus Recorder::call(const Instruction* pc) {
+  Instruction i = *pc;
+  int a = getarg_A(i), b = getarg_B(i), c = getarg_C(i);
+  if (b == 0) return abort("call with variable arguments");
+  if (c == 0) return abort("call with variable results");
+  const TValue& fv = base_[a];
+  if (fv.tag == Tag::LightFn) return builtin(a, b, c, fv);
+  if (fv.tag != Tag::LClosure) return abort("call of a non-Lua function");
+  LClosure* cl = fv.as_lclosure();
+  Proto* p = cl->p;
+  if (p->is_vararg) return abort("call of a vararg function");
+  // Recursion would unroll without bound: leave it to the interpreter.
+  for (const Frame& f : frames_)
+    if (f.cl->p == p) return abort("recursive call");
+  if (static_cast<int>(frames_.size()) > SlotState::kMaxDepth) return abort("calls nested too deep");
+  guard(IrOp::EQ, slot(a), ir_.kgc(cl, Tag::LClosure));
+  // Parameters the call does not pass are nil.
+  for (int k = b - 1; k < p->numparams; k++) slots_.set(a + 1 + k, ir_.knil());
+  pending_ = ir_.add_frame(SnapFrame{slots_.frame(), slots_.base() + a, c - 1, p->maxstacksize, pc + 1});
+  callee_ = cl;
+  return RecordStatus::Continue;
+}
+
+// A library function recorded as its operation, after a guard on its
+// identity: one argument, one result.
+RecordStatus Recorder::builtin(int a, int b, int c, const TValue& fv) {
+  Builtin f = math_builtin(fv.u.f);
+  const TValue& arg = base_[a + 1];
+  if (f == Builtin::None || b != 2 || c != 2 || !arg.is_number()) return abort("call of a non-Lua function");
+  guard(IrOp::EQ, slot(a), ir_.kgc(reinterpret_cast<GCObject*>(fv.u.f), Tag::LightFn));
+  Ref x = slot(a + 1);
+  Ref res;
+  if (f == Builtin::MathSqrt) res = ir_.emit(ir_ins(IrOp::SQRT, IrType::Num, to_num(x)));
+  else res = ir_.emit(ir_ins(IrOp::ABS, ir_[x].type, x));
+  slots_.set(a, res);
+  slots_.forget_from(slots_.base() + a + 1);
+  return RecordStatus::Continue;
+}
+
+RecordStatus Recorder::ret(int a, int n) {
+  if (frames_.size() == 1) return abort("return from the loop's frame");
+  std::vector<Ref> results;
+  for (int k = 0; k < n; k++) results.push_back(slot(a + k));
+  const SnapFrame sf = ir_.snap_frames()[static_cast<size_t>(frames_.back().snap)];
+  frames_.pop_back();
+  const Frame& caller = frames_.back();
+  slots_.set_frame(caller.snap, caller.base);
+  int func = sf.func_slot - caller.base;
+  for (int k = 0; k < sf.nresults; k++) slots_.set(func + k, k < n ? results[static_cast<size_t>(k)] : ir_.knil());
+  // The callee's registers and the caller's above the results are dead.
+  slots_.forget_from(sf.func_slot + sf.nresults);
+  return_pc_ = sf.ret_pc;
+  return RecordStatus::Continue;
+}
+
+void rebuild_frames(State* L, CallInfo* ci, const Trace& t, int exit) noexcept {
+  int32_t f = t.exit_frame[static_cast<size_t>(exit)];
+  if (f < 0) return;
+  int32_t chain[SlotState::kMaxDepth];
+  int n = 0;
+  for (; f >= 0; f = t.frames[static_cast<size_t>(f)].parent) chain[n++] = f;
+  TValue* base = ci->func + 1;
+  CallInfo* c = ci;
+  for (int k = n - 1; k >= 0; k--) {
+    const SnapFrame& sf = t.frames[static_cast<size_t>(chain[k])];
+    c->savedpc = sf.ret_pc;
+    CallInfo* callee = c->next;  // reserved by the seam before entry
+    callee->func = base + sf.func_slot;
+    callee->top = callee->func + 1 + sf.maxstack;
+    callee->nresults = static_cast<int16_t>(sf.nresults);
+    callee->callstatus = 0;
+    callee->nextraargs = 0;
+    callee->trap = 0;
+    c = callee;
+  }
+  c->savedpc = t.exit_pc[static_cast<size_t>(exit)];
+  L->ci = c;
+  L->top = c->top;
+}
+
+}  // namespace luna::jit
