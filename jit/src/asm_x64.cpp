@@ -64,6 +64,7 @@ int32_t field_offset(Field f, int32_t aux) {
     case Field::TabMeta: return layout::TABLE_METATABLE;
     case Field::TabNode: return layout::TABLE_NODE;
     case Field::TabLsizenode: return layout::TABLE_LSIZENODE;
+    case Field::ClProto: return layout::LCLOSURE_PROTO;
     case Field::ClUpval: return static_cast<int32_t>(layout::LCLOSURE_UPVALS + sizeof(UpVal*) * static_cast<size_t>(aux));
     case Field::UvValue: return layout::UPVAL_V;
     case Field::StrLen: return layout::STRING_LEN;

@@ -57,7 +57,7 @@ enum class IrOp : uint8_t {
 const char* ir_op_name(IrOp op);
 
 // FLOAD fields.
-enum class Field : uint8_t { TabArray, TabAsize, TabMeta, TabNode, TabLsizenode, ClUpval, UvValue, StrLen };
+enum class Field : uint8_t { TabArray, TabAsize, TabMeta, TabNode, TabLsizenode, ClProto, ClUpval, UvValue, StrLen };
 
 // CALL helpers. All are noexcept and neither allocate nor raise.
 enum class Helper : uint8_t {

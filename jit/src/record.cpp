@@ -17,7 +17,7 @@ bool falsy(const TValue& v) { return v.is_false_or_nil(); }
 }  // namespace
 
 Recorder::Recorder(Proto* p, CallInfo* ci, const Instruction* start)
-    : proto_(p), start_(start), frames_{Frame{ci, ci->func->as_lclosure(), 0, -1}},
+    : proto_(p), start_(start), frames_{Frame{ci, ci->func->as_lclosure(), NO_REF, 0, -1}},
       stack_slots_(p->maxstacksize) {}
 
 RecordStatus Recorder::step(State* L, CallInfo* ci, const Instruction* pc) {
@@ -176,9 +176,9 @@ bool Recorder::compare(OpCode op, Ref ra, Ref rb, const TValue& va, const TValue
 }
 
 // The UpVal of upvalue n of the running closure: the loop's own is read
-// from the frame, an inlined callee's is a constant its call guarded.
+// from the frame, an inlined callee's is the value its call guarded.
 Ref Recorder::upvalue_box(int n) {
-  Ref cl = frames_.size() == 1 ? ir_.emit(ir_ins(IrOp::CLOSURE, IrType::Ptr)) : ir_.kgc(cl_, Tag::LClosure);
+  Ref cl = frames_.size() == 1 ? ir_.emit(ir_ins(IrOp::CLOSURE, IrType::Ptr)) : frames_.back().clref;
   IrIns uv = ir_ins(IrOp::FLOAD, IrType::Ptr, cl, NO_REF, n);
   uv.aux8 = static_cast<uint8_t>(Field::ClUpval);
   return ir_.emit(uv);

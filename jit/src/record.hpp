@@ -64,7 +64,8 @@ class Recorder {
   // A Lua frame the trace runs in: the loop's, then one per inlined call.
   struct Frame {
     CallInfo* ci;
-    LClosure* cl;
+    LClosure* cl;      // the closure seen when recording
+    Ref clref;         // the running closure (NO_REF: the loop's, read from the frame)
     int base;          // its register 0, as a slot of the trace's frame
     int32_t snap;      // its SnapFrame (-1: the loop's frame)
   };
@@ -82,6 +83,7 @@ class Recorder {
   std::vector<Frame> frames_;
   LClosure* callee_ = nullptr;  // a recorded call whose frame appears next
   int32_t pending_ = -1;        // its SnapFrame
+  Ref callee_ref_ = NO_REF;     // its closure
   const Instruction* return_pc_ = nullptr;  // a recorded return continues there
   int stack_slots_ = 0;
   int max_depth_ = 0;

@@ -1,5 +1,5 @@
 // Inlined Lua-to-Lua calls. A CALL of a Lua closure is recorded as a guard
-// on the callee's identity; the interpreter then enters the callee, whose
+// on the callee's prototype; the interpreter then enters the callee, whose
 // instructions are recorded in its own frame: its registers are the slots
 // just above the called function's slot, so the arguments are already in
 // place. Its RETURN moves the results into the caller's slots. Snapshots
@@ -21,7 +21,7 @@ RecordStatus Recorder::follow_frame(CallInfo* ci, const Instruction* pc) {
     if (ci->previous != caller.ci || ci->func != caller.ci->func + 1 + (sf.func_slot - caller.base) ||
         ci->func->tag != Tag::LClosure || ci->func->as_lclosure() != cl || pc != cl->p->code)
       return abort("call entered an unexpected frame");
-    Frame f{ci, cl, sf.func_slot + 1, pending_};
+    Frame f{ci, cl, callee_ref_, sf.func_slot + 1, pending_};
     frames_.push_back(f);
     slots_.set_frame(f.snap, f.base);
     stack_slots_ = std::max(stack_slots_, f.base + cl->p->maxstacksize);
@@ -49,7 +49,16 @@ RecordStatus Recorder::call(const Instruction* pc) {
   for (const Frame& f : frames_)
     if (f.cl->p == p) return abort("recursive call");
   if (static_cast<int>(frames_.size()) > SlotState::kMaxDepth) return abort("calls nested too deep");
-  guard(IrOp::EQ, slot(a), ir_.kgc(cl, Tag::LClosure));
+  // The prototype, not the closure, is what the recording depends on: a
+  // closure created anew for each use of the loop (a callback argument)
+  // keeps the trace valid. Its upvalues are read through the closure. The
+  // prototype is a collected constant, so its address is never reused while
+  // the trace exists.
+  Ref f = slot(a);
+  IrIns pf = ir_ins(IrOp::FLOAD, IrType::Ptr, f);
+  pf.aux8 = static_cast<uint8_t>(Field::ClProto);
+  guard(IrOp::EQ, ir_.emit(pf), ir_.kgc(p, Tag::Proto));
+  callee_ref_ = f;
   // Parameters the call does not pass are nil.
   for (int k = b - 1; k < p->numparams; k++) slots_.set(a + 1 + k, ir_.knil());
   pending_ = ir_.add_frame(SnapFrame{slots_.frame(), slots_.base() + a, c - 1, p->maxstacksize, pc + 1});
