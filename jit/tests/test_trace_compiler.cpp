@@ -123,6 +123,18 @@ TEST_CASE("DCE drops unused pure values and renumbers snapshots", "[jit][dce]") 
   CHECK(ir[ir[ny].a].op == IrOp::SLOAD);
 }
 
+TEST_CASE("DCE keeps a type guard whose value is unused", "[jit][dce]") {
+  // `if x then` records only the type guard of x's load; dropping it would
+  // take the recorded branch whatever x holds.
+  IrBuffer ir;
+  Ref x = sload(ir, 0, IrType::True);
+  (void)x;
+  loop_end(ir, ir.add_snapshot(nullptr, {}));
+  dce(ir);
+  REQUIRE(ir.size() == 3);
+  CHECK(ir[1].op == IrOp::SLOAD);
+}
+
 TEST_CASE("linear scan: disjoint registers, spills under pressure", "[jit][regalloc]") {
   IrBuffer ir;
   ir.add_snapshot(nullptr, {});
