@@ -24,6 +24,9 @@ RecordStatus Recorder::step(State* L, CallInfo* ci, const Instruction* pc) {
   if (L->hookmask) return abort("hooks active");
   if (RecordStatus fs = follow_frame(ci, pc); fs != RecordStatus::Continue) return fs;
   if (pc == start_ && count_ > 0 && frames_.size() == 1) {
+    // The body's locals and temporaries need neither a write-back at each
+    // iteration nor a register carried around the loop.
+    slots_.forget_from(live_slots(proto_, start_));
     IrIns lp = ir_ins(IrOp::LOOP, IrType::Void, NO_REF, NO_REF, count_);  // instructions per iteration
     lp.snap = slots_.snapshot(ir_, start_);
     ir_.emit_raw(lp);

@@ -3,6 +3,14 @@
 
 namespace luna::jit {
 
+int live_slots(const Proto* p, const Instruction* pc) {
+  if (p->sizelocvars == 0) return p->maxstacksize;
+  int at = static_cast<int>(pc - p->code), n = 0;
+  for (int i = 0; i < p->sizelocvars; i++)
+    if (p->locvars[i].startpc <= at && at < p->locvars[i].endpc) n++;
+  return n;
+}
+
 int32_t SlotState::snapshot(IrBuffer& ir, const Instruction* pc) const {
   std::vector<SnapEntry> entries;
   for (size_t s = 0; s < cur_.size(); s++) {

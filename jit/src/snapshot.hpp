@@ -12,6 +12,12 @@
 
 namespace luna::jit {
 
+// Registers live at pc, a statement boundary such as a loop's start: the
+// active local variables (each has its register, in order); everything
+// above is a temporary or an out-of-scope local the interpreter writes
+// before it reads. Without debug information (stripped), all of them.
+int live_slots(const Proto* p, const Instruction* pc);
+
 class SlotState {
  public:
   // The trace's frame and up to kMaxDepth inlined frames, each within
