@@ -317,6 +317,29 @@ TEST_CASE("loop optimisation hoists invariants and carries slots in PHIs", "[jit
   close_state(L);
 }
 
+TEST_CASE("under pressure, values carried around the loop keep their registers", "[jit][loop][regalloc]") {
+  // x is carried in a PHI and k is used by the copy: both live to the
+  // back-edge. a and b make four values live at once with three registers;
+  // one of them must be spilled, not x or k.
+  IrBuffer ir;
+  Instruction code[1] = {};
+  uint32_t s0 = ir.add_snapshot(&code[0], {});
+  Ref x = sload(ir, 0, IrType::Int, static_cast<int>(s0));
+  Ref k = sload(ir, 1, IrType::Int, static_cast<int>(s0));
+  Ref a = bin(ir, IrOp::MUL, IrType::Int, x, ir.kint(2));
+  Ref b = bin(ir, IrOp::MUL, IrType::Int, x, ir.kint(3));
+  Ref x1 = bin(ir, IrOp::ADD, IrType::Int, bin(ir, IrOp::ADD, IrType::Int, a, b), k);
+  loop_end(ir, ir.add_snapshot(&code[0], {{0, x1}}));
+  REQUIRE(loop_optimise(ir));
+  dce(ir);
+  RegSet three = RegSet::x64();
+  three.gpr = {0, 1, 2};
+  three.gpr_saved.clear();
+  Allocation al = allocate(ir, three);
+  CHECK(al.ok);
+  CHECK(al.nspill > 0);
+}
+
 TEST_CASE("a type-unstable loop is left unoptimised", "[jit][loop]") {
   IrBuffer ir;
   Instruction code[1] = {};
