@@ -601,9 +601,11 @@ bool CodeArena::assemble(const IrBuffer& ir, const Allocation& al, Trace* t, boo
   if (listing) t->dump += logger.data();
   t->exit_pc.clear();
   t->exit_frame.clear();
+  t->exit_top.clear();
   for (const Snapshot& s : ir.snapshots()) {
     t->exit_pc.push_back(s.pc);
     t->exit_frame.push_back(s.frame);
+    t->exit_top.push_back(s.top);
   }
   t->frames = ir.snap_frames();
   return true;

@@ -97,14 +97,18 @@ struct SnapFrame {
   int nresults;                  // results the call instruction wants
   int maxstack;                  // the callee's register window
   const Instruction* ret_pc;     // the caller's savedpc: the instruction after the call
+  bool tail = false;             // entered by a tail call
 };
 // The interpreter state at one guard: resume at pc with these slots written
 // (all other slots are unchanged in memory since the trace was entered), in
-// the innermost inlined frame `frame` (-1: the trace's own frame).
+// the innermost inlined frame `frame` (-1: the trace's own frame). When the
+// instruction at pc takes the values a call with variable results left
+// (CALL or RETURN with B = 0), top is the slot above the last of them.
 struct Snapshot {
   const Instruction* pc;
   uint32_t first, count;  // range in IrBuffer::snap_entries
   int32_t frame = -1;     // index in IrBuffer::snap_frames
+  int32_t top = -1;
 };
 
 // Statistics of the optimisations, for tests and -jdump.
@@ -138,7 +142,8 @@ class IrBuffer {
   Ref emit_raw(const IrIns& ins);
 
   // Snapshots.
-  uint32_t add_snapshot(const Instruction* pc, const std::vector<SnapEntry>& entries, int32_t frame = -1);
+  uint32_t add_snapshot(const Instruction* pc, const std::vector<SnapEntry>& entries, int32_t frame = -1,
+                        int32_t top = -1);
   int32_t add_frame(const SnapFrame& f) {
     frames_.push_back(f);
     return static_cast<int32_t>(frames_.size() - 1);

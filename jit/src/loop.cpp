@@ -83,7 +83,7 @@ bool loop_optimise(IrBuffer& ir) {
       }
       std::vector<SnapEntry> entries;
       for (const auto& [slot, ref] : now) entries.push_back(SnapEntry{slot, ref});
-      c.snap = static_cast<int32_t>(ir.add_snapshot(s.pc, entries, s.frame));
+      c.snap = static_cast<int32_t>(ir.add_snapshot(s.pc, entries, s.frame, s.top));
     }
     subst[r] = ir.emit(c);
     if (ir.failed()) ok = false;

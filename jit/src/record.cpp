@@ -474,14 +474,15 @@ RecordStatus Recorder::record(State*, const Instruction* pc) {
     }
     case OP_CALL:
       return call(pc);
+    case OP_TAILCALL:
+      return tailcall(pc);
     case OP_RETURN:
       if (getarg_k(i)) return abort("return closing upvalues");
-      if (getarg_B(i) == 0) return abort("return of variable results");
-      return ret(a, getarg_B(i) - 1);
+      return ret(a, getarg_B(i));
     case OP_RETURN0:
-      return ret(a, 0);
-    case OP_RETURN1:
       return ret(a, 1);
+    case OP_RETURN1:
+      return ret(a, 2);
     case OP_FORLOOP: {
       const Instruction* target = pc + 1 - getarg_Bx(i);
       if (target != start_) return abort("inner loop");

@@ -59,8 +59,11 @@ class Recorder {
   // Inlined calls and builtins (record_call.cpp).
   RecordStatus follow_frame(CallInfo* ci, const Instruction* pc);
   RecordStatus call(const Instruction* pc);
-  RecordStatus builtin(int a, int b, int c, const TValue& fv);
-  RecordStatus ret(int a, int n);
+  RecordStatus tailcall(const Instruction* pc);
+  RecordStatus enter(int a, int nargs, const TValue& fv, bool tail);
+  int call_args(int a, int b) const;
+  RecordStatus builtin(int a, int nargs, int c, const TValue& fv);
+  RecordStatus ret(int a, int b);
   // A Lua frame the trace runs in: the loop's, then one per inlined call.
   struct Frame {
     CallInfo* ci;

@@ -34,13 +34,59 @@ RecordStatus Recorder::follow_frame(CallInfo* ci, const Instruction* pc) {
   return RecordStatus::Continue;
 }
 
+// Arguments of a call at register a with operand B: B - 1, or (B = 0) up to
+// the top the call with variable results just before it left; -1: unknown.
+int Recorder::call_args(int a, int b) const {
+  if (b != 0) return b - 1;
+  if (slots_.top() < 0) return -1;
+  return slots_.top() - (slots_.base() + a + 1);
+}
+
 RecordStatus Recorder::call(const Instruction* pc) {
   Instruction i = *pc;
-  int a = getarg_A(i), b = getarg_B(i), c = getarg_C(i);
-  if (b == 0) return abort("call with variable arguments");
-  if (c == 0) return abort("call with variable results");
+  int a = getarg_A(i), c = getarg_C(i);
+  int nargs = call_args(a, getarg_B(i));
+  if (nargs < 0) return abort("call with variable arguments");
   const TValue& fv = base_[a];
-  if (fv.tag == Tag::LightFn) return builtin(a, b, c, fv);
+  if (fv.tag == Tag::LightFn) return builtin(a, nargs, c, fv);
+  RecordStatus st = enter(a, nargs, fv, false);
+  if (st != RecordStatus::Continue) return st;
+  int maxstack = fv.as_lclosure()->p->maxstacksize;
+  pending_ = ir_.add_frame(SnapFrame{slots_.frame(), slots_.base() + a, c - 1, maxstack, pc + 1});
+  return st;
+}
+
+// A tail call from an inlined callee: the new callee takes its frame (its
+// function slot, its caller and its wanted results), as in the interpreter.
+RecordStatus Recorder::tailcall(const Instruction* pc) {
+  Instruction i = *pc;
+  int a = getarg_A(i);
+  if (frames_.size() == 1) return abort("tail call from the loop's frame");
+  if (getarg_k(i)) return abort("tail call closing upvalues");
+  int nargs = call_args(a, getarg_B(i));
+  if (nargs < 0) return abort("call with variable arguments");
+  const TValue& fv = base_[a];
+  RecordStatus st = enter(a, nargs, fv, true);
+  if (st != RecordStatus::Continue) return st;
+  const Frame cur = frames_.back();
+  const SnapFrame csf = ir_.snap_frames()[static_cast<size_t>(cur.snap)];
+  Proto* p = fv.as_lclosure()->p;
+  // Function and arguments move down to the frame's function slot (-1).
+  std::vector<Ref> moved;
+  for (int k = 0; k <= nargs; k++) moved.push_back(slot(a + k));
+  for (int k = 0; k <= nargs; k++) slots_.set(k - 1, moved[static_cast<size_t>(k)]);
+  for (int k = nargs; k < p->numparams; k++) slots_.set(k, ir_.knil());
+  slots_.forget_from(cur.base + std::max(nargs, static_cast<int>(p->numparams)));
+  frames_.pop_back();
+  slots_.set_frame(frames_.back().snap, frames_.back().base);
+  callee_ref_ = moved[0];
+  pending_ = ir_.add_frame(SnapFrame{csf.parent, csf.func_slot, csf.nresults, p->maxstacksize, csf.ret_pc, true});
+  return st;
+}
+
+// Guards a call of fv at register a that the recording can follow into,
+// and fills the parameters the call does not pass with nil.
+RecordStatus Recorder::enter(int a, int nargs, const TValue& fv, bool tail) {
   if (fv.tag != Tag::LClosure) return abort("call of a non-Lua function");
   LClosure* cl = fv.as_lclosure();
   Proto* p = cl->p;
@@ -48,7 +94,7 @@ RecordStatus Recorder::call(const Instruction* pc) {
   // Recursion would unroll without bound: leave it to the interpreter.
   for (const Frame& f : frames_)
     if (f.cl->p == p) return abort("recursive call");
-  if (static_cast<int>(frames_.size()) > SlotState::kMaxDepth) return abort("calls nested too deep");
+  if (!tail && static_cast<int>(frames_.size()) > SlotState::kMaxDepth) return abort("calls nested too deep");
   // The prototype, not the closure, is what the recording depends on: a
   // closure created anew for each use of the loop (a callback argument)
   // keeps the trace valid. Its upvalues are read through the closure. The
@@ -58,21 +104,22 @@ RecordStatus Recorder::call(const Instruction* pc) {
   IrIns pf = ir_ins(IrOp::FLOAD, IrType::Ptr, f);
   pf.aux8 = static_cast<uint8_t>(Field::ClProto);
   guard(IrOp::EQ, ir_.emit(pf), ir_.kgc(p, Tag::Proto));
+  slots_.set_top(-1);  // taken by this call
+  if (!tail)
+    for (int k = nargs; k < p->numparams; k++) slots_.set(a + 1 + k, ir_.knil());
   callee_ref_ = f;
-  // Parameters the call does not pass are nil.
-  for (int k = b - 1; k < p->numparams; k++) slots_.set(a + 1 + k, ir_.knil());
-  pending_ = ir_.add_frame(SnapFrame{slots_.frame(), slots_.base() + a, c - 1, p->maxstacksize, pc + 1});
   callee_ = cl;
   return RecordStatus::Continue;
 }
 
 // A library function recorded as its operation, after a guard on its
 // identity: one argument, one result.
-RecordStatus Recorder::builtin(int a, int b, int c, const TValue& fv) {
+RecordStatus Recorder::builtin(int a, int nargs, int c, const TValue& fv) {
   Builtin f = math_builtin(fv.u.f);
   const TValue& arg = base_[a + 1];
-  if (f == Builtin::None || b != 2 || c != 2 || !arg.is_number()) return abort("call of a non-Lua function");
+  if (f == Builtin::None || nargs != 1 || c != 2 || !arg.is_number()) return abort("call of a non-Lua function");
   guard(IrOp::EQ, slot(a), ir_.kgc(reinterpret_cast<GCObject*>(fv.u.f), Tag::LightFn));
+  slots_.set_top(-1);
   Ref x = slot(a + 1);
   Ref res;
   if (f == Builtin::MathSqrt) res = ir_.emit(ir_ins(IrOp::SQRT, IrType::Num, to_num(x)));
@@ -82,8 +129,11 @@ RecordStatus Recorder::builtin(int a, int b, int c, const TValue& fv) {
   return RecordStatus::Continue;
 }
 
-RecordStatus Recorder::ret(int a, int n) {
+// RETURN with operand B (B - 1 results, or up to the top for B = 0).
+RecordStatus Recorder::ret(int a, int b) {
   if (frames_.size() == 1) return abort("return from the loop's frame");
+  int n = b != 0 ? b - 1 : slots_.top() < 0 ? -1 : slots_.top() - (slots_.base() + a);
+  if (n < 0) return abort("return of variable results");
   std::vector<Ref> results;
   for (int k = 0; k < n; k++) results.push_back(slot(a + k));
   const SnapFrame sf = ir_.snap_frames()[static_cast<size_t>(frames_.back().snap)];
@@ -91,15 +141,20 @@ RecordStatus Recorder::ret(int a, int n) {
   const Frame& caller = frames_.back();
   slots_.set_frame(caller.snap, caller.base);
   int func = sf.func_slot - caller.base;
-  for (int k = 0; k < sf.nresults; k++) slots_.set(func + k, k < n ? results[static_cast<size_t>(k)] : ir_.knil());
+  int wanted = sf.nresults < 0 ? n : sf.nresults;
+  for (int k = 0; k < wanted; k++) slots_.set(func + k, k < n ? results[static_cast<size_t>(k)] : ir_.knil());
   // The callee's registers and the caller's above the results are dead.
-  slots_.forget_from(sf.func_slot + sf.nresults);
+  slots_.forget_from(sf.func_slot + wanted);
+  // A call with variable results leaves them up to the top.
+  slots_.set_top(sf.nresults < 0 ? sf.func_slot + n : -1);
   return_pc_ = sf.ret_pc;
   return RecordStatus::Continue;
 }
 
 void rebuild_frames(State* L, CallInfo* ci, const Trace& t, int exit) noexcept {
   int32_t f = t.exit_frame[static_cast<size_t>(exit)];
+  int32_t top = t.exit_top[static_cast<size_t>(exit)];
+  if (top >= 0) L->top = ci->func + 1 + top;
   if (f < 0) return;
   int32_t chain[SlotState::kMaxDepth];
   int n = 0;
@@ -113,14 +168,14 @@ void rebuild_frames(State* L, CallInfo* ci, const Trace& t, int exit) noexcept {
     callee->func = base + sf.func_slot;
     callee->top = callee->func + 1 + sf.maxstack;
     callee->nresults = static_cast<int16_t>(sf.nresults);
-    callee->callstatus = 0;
+    callee->callstatus = sf.tail ? CIST_TAIL : 0;
     callee->nextraargs = 0;
     callee->trap = 0;
     c = callee;
   }
   c->savedpc = t.exit_pc[static_cast<size_t>(exit)];
   L->ci = c;
-  L->top = c->top;
+  if (top < 0) L->top = c->top;
 }
 
 }  // namespace luna::jit

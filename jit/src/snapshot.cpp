@@ -20,7 +20,7 @@ int32_t SlotState::snapshot(IrBuffer& ir, const Instruction* pc) const {
     if (ir[r].op == IrOp::SLOAD && ir[r].aux == static_cast<int32_t>(s)) continue;
     entries.push_back(SnapEntry{static_cast<int>(s), r});
   }
-  return static_cast<int32_t>(ir.add_snapshot(pc, entries, frame_));
+  return static_cast<int32_t>(ir.add_snapshot(pc, entries, frame_, top_));
 }
 
 }  // namespace luna::jit

@@ -49,6 +49,10 @@ class SlotState {
     base_ = base;
   }
   int32_t frame() const { return frame_; }
+  // The top a call with variable results left (a slot from the trace's
+  // base), until the instruction taking them; -1: none.
+  void set_top(int top) { top_ = top; }
+  int top() const { return top_; }
   // Records the state for resuming the interpreter at pc.
   int32_t snapshot(IrBuffer& ir, const Instruction* pc) const;
 
@@ -57,6 +61,7 @@ class SlotState {
   std::array<bool, kSlots> written_;
   int32_t frame_ = -1;
   int base_ = 0;
+  int top_ = -1;
   size_t idx(int slot) const { return static_cast<size_t>(base_ + slot); }
 };
 

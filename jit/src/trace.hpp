@@ -26,6 +26,7 @@ struct Trace {
   std::vector<const Instruction*> exit_pc;
   // Exit number -> innermost inlined frame (-1: none), in `frames`.
   std::vector<int32_t> exit_frame;
+  std::vector<int32_t> exit_top;  // L->top to restore, as a slot (-1: none)
   std::vector<SnapFrame> frames;
   size_t mcode_size = 0;
   uint32_t nins = 0;     // IR instructions after optimisation
@@ -34,8 +35,9 @@ struct Trace {
 
 // After an exit inside inlined calls: makes the CallInfos above ci (which
 // the seam reserved) the frames of those calls, as the interpreter would
-// have them at the exit's pc, and makes the innermost one L->ci. Stores
-// only, so it cannot fail (record_call.cpp).
+// have them at the exit's pc, and makes the innermost one L->ci; restores
+// L->top where the exit's instruction takes variable results. Stores only,
+// so it cannot fail (record_call.cpp).
 void rebuild_frames(State* L, CallInfo* ci, const Trace& t, int exit) noexcept;
 
 }  // namespace luna::jit

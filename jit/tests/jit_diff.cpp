@@ -109,16 +109,19 @@ class Gen {
         if (pick(2)) out_ << "  if " << p << " ~= " << p << " or " << p << " " << (pick(2) ? "<" : ">") << " " << int_lit() << " then return " << expr(1) << " end\n";
         else out_ << "  " << p << " = " << expr(1) << "\n";
       }
-      out_ << "  return " << expr(1) << (pick(3) == 0 ? ", " + expr(2) : "") << "\n";
+      if (k > 0 && pick(3) == 0) out_ << "  return " << call_expr(1) << "\n";  // a tail call
+      else out_ << "  return " << expr(1) << (pick(3) == 0 ? ", " + expr(2) : "") << "\n";
       out_ << "end\n";
       depth_vars_ = std::move(saved);
       nfun_ = k + 1;  // callable from the next function on, never itself
     }
   }
+  // A call; its last argument is sometimes a call passing all its results.
   std::string call_expr(int depth) {
     std::string c = "h" + std::to_string(pick(nfun_)) + "(";
     int nargs = pick(4);
     for (int i = 0; i < nargs; i++) c += (i ? ", " : "") + expr(depth + 1);
+    if (depth < 2 && pick(4) == 0) c += (nargs ? ", " : "") + call_expr(depth + 1);
     return c + ")";
   }
 

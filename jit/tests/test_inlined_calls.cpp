@@ -123,3 +123,22 @@ TEST_CASE("a callee changing between closures of one prototype keeps the trace",
       "return s .. ',' .. apply(other, 10)");
   CHECK(r.out == "425,5500");
 }
+
+TEST_CASE("tail calls and variable results inside traces", "[jit][calls]") {
+  // outer tail-calls inner, which returns all its results to the loop; the
+  // exit at x == 45 is inside the tail-called frame.
+  Run r = same_both_ways(
+      "local out = {}\n"
+      "local function inner(x, y)\n"
+      "  if x == 45 then out[#out + 1] = debug.traceback('t') end\n"
+      "  return x, y\n"
+      "end\n"
+      "local function outer(x) return inner(x) end\n"
+      "local function sum(a, b, c) return a + (b or 1) + (c or 2) end\n"
+      "local function two(x) return x, x * 2 end\n"
+      "local s = 0\n"
+      "for i = 1, 50 do s = s + sum(outer(i)) + sum(two(i)) end\n"
+      "return s .. '|' .. table.concat(out)");
+  CHECK(r.out.find("5350|t\nstack traceback:\n\tcalls:3: in function <calls:2>\n\t(...tail calls...)\n\tcalls:10:") ==
+        0);
+}
