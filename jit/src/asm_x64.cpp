@@ -251,6 +251,19 @@ class Emitter {
     finish(r, d);
   }
 
+  // Float NEG flips the sign bit, ABS clears it.
+  void float_sign(Ref r, bool clear) {
+    x86::Xmm d = dst_xmm(r);
+    x86::Xmm x = xmm(ir_[r].a, r, f0);
+    if (x != d) a_.movsd(d, x);
+    uint64_t sign = uint64_t(1) << 63;
+    a_.mov(s1, clear ? ~sign : sign);
+    a_.movq(f1, s1);
+    if (clear) a_.andpd(d, f1);
+    else a_.xorpd(d, f1);
+    finish(r, d);
+  }
+
   void num_binop(Ref r) {
     const IrIns& i = ir_[r];
     x86::Xmm d = dst_xmm(r);
@@ -467,17 +480,8 @@ class Emitter {
         int_binop(r);
         return;
       case IrOp::NEG:
-        if (i.type == IrType::Num) {
-          x86::Xmm d = dst_xmm(r);
-          x86::Xmm x = xmm(i.a, r, f0);
-          if (x != d) a_.movsd(d, x);
-          a_.mov(s1, uint64_t(1) << 63);
-          a_.movq(f1, s1);
-          a_.xorpd(d, f1);
-          finish(r, d);
-        } else {
-          int_unop(r, true);
-        }
+        if (i.type == IrType::Num) float_sign(r, false);
+        else int_unop(r, true);
         return;
       case IrOp::BNOT:
         int_unop(r, false);
@@ -496,21 +500,16 @@ class Emitter {
       }
       case IrOp::ABS:
         if (i.type == IrType::Num) {
-          x86::Xmm d = dst_xmm(r);
-          x86::Xmm x = xmm(i.a, r, f0);
-          if (x != d) a_.movsd(d, x);
-          a_.mov(s1, ~(uint64_t(1) << 63));
-          a_.movq(f1, s1);
-          a_.andpd(d, f1);
-          finish(r, d);
+          float_sign(r, true);
         } else {
           // -x unless that is negative (x >= 0, or mininteger, which wraps).
+          // x is kept in s1: d is s0 when the result lives in memory.
           x86::Gp d = dst_gp(r);
-          x86::Gp x = gp(i.a, r, s0);
-          if (x != s0) a_.mov(s0, x);
-          a_.mov(d, s0);
+          x86::Gp x = gp(i.a, r, s1);
+          if (x != s1) a_.mov(s1, x);
+          a_.mov(d, s1);
           a_.neg(d);
-          a_.cmovs(d, s0);
+          a_.cmovs(d, s1);
           finish(r, d);
         }
         return;
