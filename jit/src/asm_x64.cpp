@@ -107,8 +107,7 @@ class Emitter {
     for (const PendingExit& e : exits_) {
       a_.bind(e.label);
       write_snapshot(e.snap, e.pos);
-      IrOp g = ir_[e.pos].op;
-      a_.mov(x86::eax, e.snap + (g == IrOp::SLOAD || g == IrOp::VLOAD ? kTypeExit : 0));
+      exit_code(e.snap, e.pos);
       a_.jmp(done);
     }
     for (const PendingExit& e : plain_exits_) {
@@ -192,6 +191,28 @@ class Emitter {
       const SnapEntry& e = ir_.snap_entries()[s.first + k];
       store_value(rBase, e.slot * 16, e.ref, pos);
     }
+  }
+
+  // The return value of the exit block of the guard at pos, after the
+  // snapshot is written (registers other than the scratch ones still hold
+  // the guard's values, and eax may be one of them until set): the
+  // snapshot's number, plus kTypeExit when a number's type guard failed
+  // because the value is now a number of the other subtype (a nil or
+  // another type ending a loop is not that).
+  void exit_code(int snap, Ref pos) {
+    const IrIns& i = ir_[pos];
+    if ((i.op != IrOp::SLOAD && i.op != IrOp::VLOAD) || (i.type != IrType::Int && i.type != IrType::Num)) {
+      a_.mov(x86::eax, snap);
+      return;
+    }
+    x86::Gp b = i.op == IrOp::SLOAD ? rBase : gp(i.a, pos, s1);
+    int32_t disp = i.op == IrOp::SLOAD ? i.aux * 16 : 0;
+    Label same = a_.newLabel();
+    a_.cmp(x86::byte_ptr(b, disp + kTagOff), static_cast<uint8_t>(i.type == IrType::Int ? Tag::Float : Tag::Int));
+    a_.mov(x86::eax, snap);  // leaves the flags alone
+    a_.jne(same);
+    a_.add(x86::eax, kTypeExit);
+    a_.bind(same);
   }
 
   // Tag guard of the TValue at [base + disp]: exit unless it has tag t (any
@@ -607,6 +628,7 @@ bool CodeArena::assemble(const IrBuffer& ir, const Allocation& al, Trace* t, boo
     t->exit_top.push_back(s.top);
   }
   t->frames = ir.snap_frames();
+  t->loop_snap = ir[ir.size() - 1].snap;
   return true;
 }
 

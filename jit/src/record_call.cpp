@@ -131,7 +131,10 @@ RecordStatus Recorder::builtin(int a, int nargs, int c, const TValue& fv) {
 
 // RETURN with operand B (B - 1 results, or up to the top for B = 0).
 RecordStatus Recorder::ret(int a, int b) {
-  if (frames_.size() == 1) return abort("return from the loop's frame");
+  if (frames_.size() == 1) {
+    retryable_ = true;  // the loop ended while recorded, left by a return
+    return abort("return from the loop's frame");
+  }
   int n = b != 0 ? b - 1 : slots_.top() < 0 ? -1 : slots_.top() - (slots_.base() + a);
   if (n < 0) return abort("return of variable results");
   std::vector<Ref> results;

@@ -12,8 +12,9 @@
 
 namespace luna::jit {
 
-// Returns the number of the exit's snapshot, with kTypeExit added when the
-// guard that failed was a type guard (a slot or a loaded value changed type).
+// Returns the number of the exit's snapshot, with kTypeExit added when a
+// type guard failed because a number changed subtype (integer to float or
+// back).
 using TraceFn = int (*)(State* L, TValue* base);
 constexpr int kTypeExit = 1 << 24;
 
@@ -28,6 +29,9 @@ struct Trace {
   std::vector<int32_t> exit_frame;
   std::vector<int32_t> exit_top;  // L->top to restore, as a slot (-1: none)
   std::vector<SnapFrame> frames;
+  // Exits numbered below this one leave during the first iteration (the
+  // back-edge's snapshot; the optimised loop's guards use it and later ones).
+  int loop_snap = 0;
   size_t mcode_size = 0;
   uint32_t nins = 0;     // IR instructions after optimisation
   std::string dump;      // IR text, filled when asked for

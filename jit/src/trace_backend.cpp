@@ -29,7 +29,9 @@ struct CompiledTrace : JitTrace {
 
 // A trace that keeps leaving by type guards (the loop now sees other types
 // than when it was recorded, e.g. integers that became floats) is dropped
-// and the loop recorded again, at most this many times.
+// and the loop recorded again, at most this many times (then it is kept).
+// Only exits before the first iteration completed count: a loop that ends
+// by meeting a nil (a list's end) leaves by a type guard after iterating.
 constexpr int kMaxRetraces = 4;
 
 // A loop is given up on after three aborts, or after 24 recordings that
@@ -121,7 +123,8 @@ class TraceBackend final : public JitBackend {
     t->owner->stats_.exits_taken++;
     rebuild_frames(L, ci, *t->code, ex);
     const Instruction* pc = t->code->exit_pc[static_cast<size_t>(ex)];
-    if ((code & kTypeExit) != 0 && ++t->type_exits >= L->g->jit.options.hotexit) t->owner->retrace(L, t);
+    if ((code & kTypeExit) != 0 && ex < t->code->loop_snap && ++t->type_exits >= L->g->jit.options.hotexit)
+      t->owner->retrace(L, t);
     return pc;
   }
 

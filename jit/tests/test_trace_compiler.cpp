@@ -229,12 +229,15 @@ TEST_CASE("machine code loops and restores its snapshot at a guard", "[jit][asm]
   CHECK(f.base()[3].u.n == 50.0);
   CHECK(f.base()[4].tag == Tag::True);
 
-  // A type guard at entry: nothing written, exit 0, marked as a type exit.
+  // A type guard at entry: nothing written, exit 0, marked as a change of
+  // the number's subtype; a nil there is not one.
   Frame g;
   g.base()[0] = TValue::number(5.0);
   CHECK(t->entry(L, g.base()) == static_cast<int>(s0) + kTypeExit);
   CHECK(g.base()[0].is_float());
   CHECK(g.base()[1].is_nil());
+  Frame n;
+  CHECK(t->entry(L, n.base()) == static_cast<int>(s0));
   arena.release(t.get());
   close_state(L);
 }
