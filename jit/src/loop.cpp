@@ -89,9 +89,12 @@ bool loop_optimise(IrBuffer& ir) {
     if (ir.failed()) ok = false;
   }
   if (ok) {
+    // Two slots holding one value (a for loop's index and its copy) need
+    // one PHI.
+    std::map<Ref, Ref> phis;
     for (const auto& [slot, ref] : endval) {
       Ref v1 = ir.is_const(ref) ? ref : subst[ref];
-      if (v1 == ref) continue;
+      if (v1 == ref || !phis.emplace(ref, v1).second) continue;
       if (!same_type(ir[v1], ir[ref])) {
         ok = false;
         break;
