@@ -9,7 +9,7 @@
 
 namespace luna {
 
-enum class Builtin : uint8_t { None, MathSqrt, MathAbs };
+enum class Builtin : uint8_t { None, MathSqrt, MathAbs, MathFloor, MathCeil };
 
 // f as a builtin of the math library, or Builtin::None (lib/math.cpp).
 Builtin math_builtin(NativeFn f);

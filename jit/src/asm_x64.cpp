@@ -507,9 +507,16 @@ class Emitter {
       case IrOp::BNOT:
         int_unop(r, false);
         return;
-      case IrOp::FLOOR: {
+      case IrOp::FLOOR: case IrOp::CEIL: {
+        // Toward -inf (9) or +inf (10), no precision exception.
         x86::Xmm d = dst_xmm(r);
-        a_.roundsd(d, xmm(i.a, r, f0), 9);  // toward -inf, no precision exception
+        a_.roundsd(d, xmm(i.a, r, f0), i.op == IrOp::FLOOR ? 9 : 10);
+        finish(r, d);
+        return;
+      }
+      case IrOp::TOINT: {
+        x86::Gp d = dst_gp(r);
+        a_.cvttsd2si(d, xmm(i.a, r, f0));
         finish(r, d);
         return;
       }

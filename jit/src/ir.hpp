@@ -34,7 +34,7 @@ enum class IrType : uint8_t { Void, Nil, False, True, Int, Num, Gc, Ptr };
   /* loads from the frame: slot aux, guard the tag */                          \
   X(SLOAD)                                                                      \
   /* integer and float arithmetic, by type */                                   \
-  X(ADD) X(SUB) X(MUL) X(DIV) X(NEG) X(FLOOR) X(CONV) X(SQRT) X(ABS)             \
+  X(ADD) X(SUB) X(MUL) X(DIV) X(NEG) X(FLOOR) X(CEIL) X(CONV) X(TOINT) X(SQRT) X(ABS) \
   X(BAND) X(BOR) X(BXOR) X(BNOT) X(SHLK) X(SHRK)                                \
   /* guards: the relation must hold, else exit through the snapshot;    */ \
   /* NLT/NLE hold when a < b / a <= b is false (true for NaN operands)  */         \

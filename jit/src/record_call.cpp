@@ -5,6 +5,8 @@
 // place. Its RETURN moves the results into the caller's slots. Snapshots
 // taken inside the callee name its frame (a SnapFrame chain), from which
 // an exit rebuilds the CallInfos the interpreter would have had.
+#include <cmath>
+
 #include "builtin.hpp"
 #include "record.hpp"
 #include "trace.hpp"
@@ -118,12 +120,29 @@ RecordStatus Recorder::builtin(int a, int nargs, int c, const TValue& fv) {
   Builtin f = math_builtin(fv.u.f);
   const TValue& arg = base_[a + 1];
   if (f == Builtin::None || nargs != 1 || c != 2 || !arg.is_number()) return abort("call of a non-Lua function");
+  bool round = f == Builtin::MathFloor || f == Builtin::MathCeil;
+  if (round && arg.is_float()) {
+    // A float result (beyond the integers, or NaN) stays interpreted.
+    Number r = f == Builtin::MathFloor ? std::floor(arg.u.n) : std::ceil(arg.u.n);
+    if (!(r >= -0x1p63 && r < 0x1p63)) return abort("call of a non-Lua function");
+  }
   guard(IrOp::EQ, slot(a), ir_.kgc(reinterpret_cast<GCObject*>(fv.u.f), Tag::LightFn));
   slots_.set_top(-1);
   Ref x = slot(a + 1);
   Ref res;
-  if (f == Builtin::MathSqrt) res = ir_.emit(ir_ins(IrOp::SQRT, IrType::Num, to_num(x)));
-  else res = ir_.emit(ir_ins(IrOp::ABS, ir_[x].type, x));
+  if (f == Builtin::MathSqrt) {
+    res = ir_.emit(ir_ins(IrOp::SQRT, IrType::Num, to_num(x)));
+  } else if (f == Builtin::MathAbs) {
+    res = ir_.emit(ir_ins(IrOp::ABS, ir_[x].type, x));
+  } else if (arg.is_int()) {
+    res = x;  // an integer is its own floor and ceiling
+  } else {
+    // 5.4 gives an integer when the rounded value fits one.
+    Ref r = ir_.emit(ir_ins(f == Builtin::MathFloor ? IrOp::FLOOR : IrOp::CEIL, IrType::Num, x));
+    guard(IrOp::GE, r, ir_.knum(-0x1p63));
+    guard(IrOp::LT, r, ir_.knum(0x1p63));
+    res = ir_.emit(ir_ins(IrOp::TOINT, IrType::Int, r));
+  }
   slots_.set(a, res);
   slots_.forget_from(slots_.base() + a + 1);
   return RecordStatus::Continue;

@@ -148,7 +148,10 @@ class Gen {
   std::string loopvar_int() { return depth_vars_.empty() ? "1" : depth_vars_[static_cast<size_t>(pick(static_cast<int>(depth_vars_.size())))]; }
   std::string expr(int depth) {
     if (nfun_ > 0 && depth < 3 && pick(6) == 0) return call_expr(depth);
-    if (depth < 3 && pick(12) == 0) return std::string(pick(2) ? "math.abs(" : "math.sqrt(") + expr(depth + 1) + ")";
+    if (depth < 3 && pick(12) == 0) {
+      static const char* const fns[] = {"math.abs(", "math.sqrt(", "math.floor(", "math.ceil("};
+      return std::string(fns[pick(4)]) + expr(depth + 1) + ")";
+    }
     if (depth > 2 || pick(3) == 0) {
       switch (pick(6)) {
         case 0: return int_lit();

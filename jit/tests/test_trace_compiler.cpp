@@ -48,6 +48,15 @@ TEST_CASE("constant folding of integer and float arithmetic", "[jit][fold]") {
   r = ir.emit(ir_ins(IrOp::FLOOR, IrType::Num, ir.knum(-2.5)));
   CHECK(ir[r].k.n == -3.0);
   CHECK(ir.stats().folded == 5);
+  r = ir.emit(ir_ins(IrOp::CEIL, IrType::Num, ir.knum(-2.5)));
+  CHECK(ir[r].k.n == -2.0);
+  r = ir.emit(ir_ins(IrOp::TOINT, IrType::Int, ir.knum(-0x1p63)));
+  REQUIRE(ir[r].op == IrOp::KINT);
+  CHECK(ir[r].k.i == INT64_MIN);
+  r = ir.emit(ir_ins(IrOp::SQRT, IrType::Num, ir.knum(16.0)));
+  CHECK(ir[r].k.n == 4.0);
+  r = ir.emit(ir_ins(IrOp::ABS, IrType::Int, ir.kint(INT64_MIN)));
+  CHECK(ir[r].k.i == INT64_MIN);  // wraps, as math.abs does
 }
 
 TEST_CASE("algebraic simplification keeps 5.4 semantics", "[jit][fold]") {

@@ -275,6 +275,8 @@ const Reg math_funcs[] = {
 Builtin math_builtin(NativeFn f) {
   if (f == m_sqrt) return Builtin::MathSqrt;
   if (f == m_abs) return Builtin::MathAbs;
+  if (f == m_floor) return Builtin::MathFloor;
+  if (f == m_ceil) return Builtin::MathCeil;
   return Builtin::None;
 }
 
