@@ -39,6 +39,7 @@ Integer h_shl(Integer a, Integer b) noexcept { return shift_left(a, b); }
 Number h_num_mod(Number a, Number b) noexcept { return float_mod(a, b); }
 Number h_num_pow(Number a, Number b) noexcept { return b == 2 ? a * a : std::pow(a, b); }
 Integer h_tab_len(Table* t) noexcept { return table_length(t); }
+const TValue* h_tab_get_str(Table* t, String* k) noexcept { return table_get_short_str(t, k); }
 void h_barrier_back(State* L, Table* t) noexcept { gc_barrier_back(L, t); }
 void h_barrier_obj(State* L, GCObject* p, GCObject* c) noexcept { gc_barrier_obj(L, p, c); }
 
@@ -50,6 +51,7 @@ const void* helper_addr(Helper h) {
     case Helper::NumMod: return reinterpret_cast<const void*>(&h_num_mod);
     case Helper::NumPow: return reinterpret_cast<const void*>(&h_num_pow);
     case Helper::TabLen: return reinterpret_cast<const void*>(&h_tab_len);
+    case Helper::TabGetStr: return reinterpret_cast<const void*>(&h_tab_get_str);
     case Helper::BarrierBack: return reinterpret_cast<const void*>(&h_barrier_back);
     case Helper::BarrierObj: return reinterpret_cast<const void*>(&h_barrier_obj);
   }
@@ -406,7 +408,7 @@ class Emitter {
       x86::Xmm d = dst_xmm(r);
       a_.movsd(d, x86::xmm0);
       finish(r, d);
-    } else if (i.type == IrType::Int) {
+    } else if (i.type == IrType::Int || i.type == IrType::Ptr) {
       x86::Gp d = dst_gp(r);
       a_.mov(d, x86::rax);
       finish(r, d);

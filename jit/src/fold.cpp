@@ -23,7 +23,7 @@ bool pure(const IrIns& i) {
       return true;
     case IrOp::CALL: {
       Helper h = static_cast<Helper>(i.aux8);
-      return h != Helper::BarrierBack && h != Helper::BarrierObj && h != Helper::TabLen;
+      return h != Helper::BarrierBack && h != Helper::BarrierObj && h != Helper::TabLen && h != Helper::TabGetStr;
     }
     default:
       return false;
@@ -33,7 +33,10 @@ bool pure(const IrIns& i) {
 // Loads of Lua values and table lengths see stores; nothing else does (a
 // trace never resizes a table, adds a key or closes an upvalue).
 bool reads_memory(const IrIns& i) {
-  return i.op == IrOp::VLOAD || (i.op == IrOp::CALL && static_cast<Helper>(i.aux8) == Helper::TabLen);
+  if (i.op == IrOp::VLOAD) return true;
+  if (i.op != IrOp::CALL) return false;
+  Helper h = static_cast<Helper>(i.aux8);
+  return h == Helper::TabLen || h == Helper::TabGetStr;
 }
 
 Integer wrap_add(Integer a, Integer b) { return static_cast<Integer>(static_cast<Unsigned>(a) + static_cast<Unsigned>(b)); }

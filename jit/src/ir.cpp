@@ -24,6 +24,7 @@ const char* helper_name(Helper h) {
     case Helper::NumMod: return "num_mod";
     case Helper::NumPow: return "num_pow";
     case Helper::TabLen: return "tab_len";
+    case Helper::TabGetStr: return "tab_get_str";
     case Helper::BarrierBack: return "barrier_back";
     case Helper::BarrierObj: return "barrier_obj";
   }

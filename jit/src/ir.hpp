@@ -64,6 +64,7 @@ enum class Helper : uint8_t {
   IntIdiv, IntMod, Shl,         // (Integer, Integer) -> Integer
   NumMod, NumPow,               // (Number, Number) -> Number
   TabLen,                       // (Table*) -> Integer
+  TabGetStr,                    // (Table*, String*) -> const TValue* (the absent key's nil if missing)
   BarrierBack,                  // (State*, Table*)
   BarrierObj,                   // (State*, GCObject* parent, GCObject* child)
 };

@@ -38,7 +38,8 @@ bool loop_optimise(IrBuffer& ir) {
   for (Ref r = 1; r < loop; r++) {
     const IrIns& i = ir[r];
     if (i.op == IrOp::SLOAD && endval.count(i.aux)) variant[r] = true;
-    if (stores && (i.op == IrOp::VLOAD || (i.op == IrOp::CALL && static_cast<Helper>(i.aux8) == Helper::TabLen)))
+    Helper h = static_cast<Helper>(i.aux8);
+    if (stores && (i.op == IrOp::VLOAD || (i.op == IrOp::CALL && (h == Helper::TabLen || h == Helper::TabGetStr))))
       variant[r] = true;
     if ((i.a != NO_REF && variant[i.a]) || (i.b != NO_REF && variant[i.b])) variant[r] = true;
   }

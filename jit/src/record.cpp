@@ -253,7 +253,7 @@ bool Recorder::set_table(Ref t, const TValue& tv, Ref key, const TValue& kv, Ref
   return true;
 }
 
-RecordStatus Recorder::record(State*, const Instruction* pc) {
+RecordStatus Recorder::record(State* L, const Instruction* pc) {
   Instruction i = *pc;
   OpCode op = get_op(i);
   int a = getarg_A(i);
@@ -476,6 +476,8 @@ RecordStatus Recorder::record(State*, const Instruction* pc) {
       return call(pc);
     case OP_TAILCALL:
       return tailcall(pc);
+    case OP_SELF:
+      return self(L, pc);
     case OP_RETURN:
       if (getarg_k(i)) return abort("return closing upvalues");
       return ret(a, getarg_B(i));

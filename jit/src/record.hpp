@@ -60,6 +60,7 @@ class Recorder {
   RecordStatus follow_frame(CallInfo* ci, const Instruction* pc);
   RecordStatus call(const Instruction* pc);
   RecordStatus tailcall(const Instruction* pc);
+  RecordStatus self(State* L, const Instruction* pc);
   RecordStatus enter(int a, int nargs, const TValue& fv, bool tail);
   int call_args(int a, int b) const;
   RecordStatus builtin(int a, int nargs, int c, const TValue& fv);

@@ -114,6 +114,49 @@ RecordStatus Recorder::enter(int a, int nargs, const TValue& fv, bool tail) {
   return RecordStatus::Continue;
 }
 
+// obj:name(...): R[A+1] = obj, R[A] = obj.name, looked up in obj and, while
+// absent, through each metatable's __index table (up to three levels):
+// guards that the key is absent where it was (a lookup helper), on each
+// metatable's identity and on the __index slot, then loads the method
+// where it was found. Loop-invariant objects make all of it invariant.
+RecordStatus Recorder::self(State* L, const Instruction* pc) {
+  Instruction i = *pc;
+  int a = getarg_A(i), b = getarg_B(i);
+  const TValue& key = cl_->p->k[getarg_C(i)];
+  if (!getarg_k(i) || key.tag != Tag::ShortStr || !base_[b].is_table()) return abort("method lookup");
+  String* name = key.as_string();
+  Ref kname = ir_.kgc(name, Tag::ShortStr);
+  Ref obj = slot(b);
+  Ref t = obj;
+  Table* h = base_[b].as_table();
+  TValue index_key = str_value(L->g->tmname[TM_INDEX]);
+  for (int level = 0;; level++) {
+    const TValue* v = table_get_short_str(h, name);
+    if (!v->is_nil()) {
+      Ref p = table_slot(t, h, kname, key);
+      if (p == NO_REF) return abort("method lookup");
+      Ref method = load_value(p, *v);
+      slots_.set(a + 1, obj);
+      slots_.set(a, method);
+      return RecordStatus::Continue;
+    }
+    Table* mt = h->metatable;
+    const TValue* idx = mt != nullptr ? table_get_short_str(mt, L->g->tmname[TM_INDEX]) : nullptr;
+    if (level == 3 || idx == nullptr || !idx->is_table()) return abort("method lookup");
+    IrIns get = ir_ins(IrOp::CALL, IrType::Ptr, t, kname);
+    get.aux8 = static_cast<uint8_t>(Helper::TabGetStr);
+    load_value(ir_.emit(get), *v);  // guards that the key is still absent
+    IrIns meta = ir_ins(IrOp::FLOAD, IrType::Ptr, t);
+    meta.aux8 = static_cast<uint8_t>(Field::TabMeta);
+    Ref kmt = ir_.kgc(mt, Tag::Table);
+    guard(IrOp::EQ, ir_.emit(meta), kmt);
+    Ref p = table_slot(kmt, mt, konst(index_key), index_key);
+    if (p == NO_REF) return abort("method lookup");
+    t = load_value(p, *idx);
+    h = idx->as_table();
+  }
+}
+
 // A library function recorded as its operation, after a guard on its
 // identity: one argument, one result.
 RecordStatus Recorder::builtin(int a, int nargs, int c, const TValue& fv) {

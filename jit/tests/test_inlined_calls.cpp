@@ -142,3 +142,28 @@ TEST_CASE("tail calls and variable results inside traces", "[jit][calls]") {
   CHECK(r.out.find("5350|t\nstack traceback:\n\tcalls:3: in function <calls:2>\n\t(...tail calls...)\n\tcalls:10:") ==
         0);
 }
+
+TEST_CASE("method calls through __index chains are inlined and stay exact", "[jit][calls]") {
+  // Derived inherits name from Base through two __index tables; the loop
+  // changes a class method and then the object's own field midway (guards
+  // on the absent key and the metatables exit), and an error raised in a
+  // method after an exit names it.
+  Run r = same_both_ways(
+      "local Base = {} Base.__index = Base\n"
+      "function Base:name() return 'base' end\n"
+      "function Base:val() return self.v * 2 end\n"
+      "local Derived = setmetatable({}, {__index = Base}) Derived.__index = Derived\n"
+      "function Derived:val() return self.v + 1 end\n"
+      "local d = setmetatable({v = 5}, Derived)\n"
+      "local acc = 0\n"
+      "for i = 1, 50 do\n"
+      "  acc = acc + d:val() + #d:name()\n"
+      "  if i == 30 then Derived.val = function(self) return -1 end end\n"
+      "  if i == 40 then d.val = function() return 1000 end end\n"
+      "end\n"
+      "function Base:bad() return self.v + self.missing end\n"
+      "local ok, tb = xpcall(function() for i = 1, 10 do acc = acc + d:bad() end end, debug.traceback)\n"
+      "return acc .. '|' .. tb");
+  CHECK(r.out.find("10370|calls:13: attempt to perform arithmetic on a nil value (field 'missing')\n"
+                   "stack traceback:\n\tcalls:13: in method 'bad'") == 0);
+}
