@@ -27,11 +27,11 @@ struct CompiledTrace : JitTrace {
   unsigned type_exits = 0;
 };
 
-// A trace that keeps leaving by type guards (the loop now sees other types
-// than when it was recorded, e.g. integers that became floats) is dropped
-// and the loop recorded again, at most this many times (then it is kept).
-// Only exits before the first iteration completed count: a loop that ends
-// by meeting a nil (a list's end) leaves by a type guard after iterating.
+// A trace that keeps leaving because a number's type guard found the other
+// subtype (integers that became floats, or back) is dropped and the loop
+// recorded again, at most this many times (then it is kept). Only exits
+// before the first iteration completed count, so a trace that iterates and
+// then meets a float is kept.
 constexpr int kMaxRetraces = 4;
 
 // A loop is given up on after three aborts, or after 24 recordings that
