@@ -11,6 +11,7 @@
 // then run on. An error in a coroutine is caught by the resume too; when a
 // pcall_k frame is on the list, it is recovered there and unrolling goes on.
 // See docs/architecture.md, "Coroutines".
+#include <cstring>
 #include <new>
 
 #include "state.hpp"
@@ -55,15 +56,19 @@ void finish_native_call(State* L, CallInfo* ci) {
   poscall(L, ci, n);
 }
 
-// Runs the interrupted frames of L until the coroutine's body returns.
+// Runs the interrupted frames of L until the coroutine's body returns or
+// yields again.
 void unroll(State* L, void*) {
   CallInfo* ci;
   while ((ci = L->ci) != &L->base_ci) {
     if (!ci->is_lua()) {
+      L->direct_ncalls = 0;  // no execute() at this level
       finish_native_call(L, ci);
     } else {
       vm_finish_op(L);
+      L->direct_ncalls = L->nCcalls;
       execute(L, ci);
+      if (L->status == YIELD) return;  // coroutine.yield returned (coro_yield_return)
     }
   }
 }
@@ -76,9 +81,11 @@ void resume_body(State* L, void* ud) {
   int n = static_cast<ResumeArgs*>(ud)->nargs;
   TValue* first = L->top - n;
   if (L->status == OK) {  // first resume: call the body
+    L->direct_ncalls = L->nCcalls + 1;  // as call() counts it
     call(L, first - 1, MULTRET);
     return;
   }
+  L->direct_ncalls = 0;
   // The yielding native's frame: the values passed in are its results,
   // or its continuation runs first.
   L->status = OK;
@@ -129,6 +136,7 @@ int coro_resume(State* L, State* from, int nargs, int* nresults) {
   L->nny = 0;
   ResumeArgs a{nargs};
   int status = run_coroutine(L, resume_body, &a);
+  if (status == OK && L->status == YIELD) status = YIELD;  // yielded by returning
   // An error with a pcall_k below it is recovered there, and the coroutine
   // goes on from that frame.
   while (status != OK && status != YIELD) {
@@ -139,12 +147,16 @@ int coro_resume(State* L, State* from, int nargs, int* nresults) {
     L->nny = 0;
     ci->recover_status = static_cast<uint8_t>(status);
     status = run_coroutine(L, unroll, nullptr);
+    if (status == OK && L->status == YIELD) status = YIELD;
   }
   if (status == YIELD) {
     *nresults = L->ci->nres;
     return YIELD;
   }
   if (status == OK) {
+    // Finished: its CallInfos go back now, not when it is collected (a
+    // program creating many short-lived coroutines reuses them at once).
+    free_ci_list(L);
     *nresults = static_cast<int>(L->top - (L->ci->func + 1));
     return OK;
   }
@@ -167,6 +179,23 @@ int coro_yield(State* L, int nresults, KContext ctx, KFunction k) {
   ci->k = k;
   ci->ctx = ctx;
   throw_status(L, YIELD);
+}
+
+int coro_yield_return(State* L, int nresults) {
+  CallInfo* ci = L->ci;
+  // direct_ncalls is 0 outside a coroutine and while no execute() runs
+  // at the resume's level; a native calling back into Lua (call, call_k,
+  // a metamethod) runs that Lua code one level deeper. Only natives are
+  // called at a level without their caller's frame being Lua: the body
+  // itself, called by the resume.
+  if (L->nCcalls == L->direct_ncalls && L->nny == 0 && ci->previous->is_lua() &&
+      !(ci->callstatus & CIST_HOOKED)) {
+    L->status = YIELD;
+    ci->nres = nresults;
+    ci->k = nullptr;
+    return NATIVE_YIELDED;
+  }
+  return coro_yield(L, nresults, 0, nullptr);
 }
 
 int coro_close(State* co, State* from) {
@@ -202,7 +231,10 @@ State* thread_new(State* L) {
     mem_free_array(L, stack, BASIC_STACK_SIZE + EXTRA_STACK);
     throw;
   }
-  for (int i = 0; i < BASIC_STACK_SIZE + EXTRA_STACK; i++) stack[i] = TValue();
+  // All nil: a zero payload with tag Nil, which is 0 (one memset instead of
+  // a store loop; every coroutine pays for this).
+  static_assert(static_cast<int>(Tag::Nil) == 0);
+  std::memset(static_cast<void*>(stack), 0, sizeof(TValue) * (BASIC_STACK_SIZE + EXTRA_STACK));
   L1->status = OK;
   L1->allowhook = 1;
   L1->nci = 0;
@@ -218,6 +250,7 @@ State* thread_new(State* L) {
   L1->hook = L->hook;
   L1->errfunc = 0;
   L1->nCcalls = 0;
+  L1->direct_ncalls = 0;
   L1->nny = 0;  // as 5.4: a new thread is yieldable (coro_yield still needs a Coro)
   L1->oldpc = 0;
   L1->basehookcount = L->basehookcount;
