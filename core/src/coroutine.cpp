@@ -11,7 +11,6 @@
 // then run on. An error in a coroutine is caught by the resume too; when a
 // pcall_k frame is on the list, it is recovered there and unrolling goes on.
 // See docs/architecture.md, "Coroutines".
-#include <cstring>
 #include <new>
 
 #include "state.hpp"
@@ -56,6 +55,14 @@ void finish_native_call(State* L, CallInfo* ci) {
   poscall(L, ci, n);
 }
 
+// Runs the Lua frame ci (and the Lua frames below it up to a fresh one)
+// as the execute() a yield may return from. True when it yielded so.
+bool run_lua(State* L, CallInfo* ci) {
+  L->direct_ncalls = L->nCcalls;
+  execute(L, ci);
+  return L->status == YIELD;
+}
+
 // Runs the interrupted frames of L until the coroutine's body returns or
 // yields again.
 void unroll(State* L, void*) {
@@ -66,9 +73,7 @@ void unroll(State* L, void*) {
       finish_native_call(L, ci);
     } else {
       vm_finish_op(L);
-      L->direct_ncalls = L->nCcalls;
-      execute(L, ci);
-      if (L->status == YIELD) return;  // coroutine.yield returned (coro_yield_return)
+      if (run_lua(L, ci)) return;
     }
   }
 }
@@ -86,12 +91,19 @@ void resume_body(State* L, void* ud) {
     return;
   }
   L->direct_ncalls = 0;
-  // The yielding native's frame: the values passed in are its results,
-  // or its continuation runs first.
   L->status = OK;
   CallInfo* ci = L->ci;
-  if (ci->k != nullptr) n = ci->k(L, YIELD, ci->ctx);
-  poscall(L, ci, n);
+  if (ci->is_lua()) {
+    // Suspended by a line or count hook: the values passed in are dropped
+    // and the frame goes on with the instruction it stopped before.
+    L->top = first;
+    if (run_lua(L, ci)) return;
+  } else {
+    // The yielding native's frame: the values passed in are its results,
+    // or its continuation runs first.
+    if (ci->k != nullptr) n = ci->k(L, YIELD, ci->ctx);
+    poscall(L, ci, n);
+  }
   unroll(L, nullptr);
 }
 
@@ -111,6 +123,13 @@ int run_coroutine(State* L, ProtectedFn f, void* ud) {
     return ERRMEM;
   }
   return ERRRUN;
+}
+
+// Sets n stack slots to nil: the tags only, as nothing reads the payload
+// of a nil (a memset becomes `rep stos`, which costs more to start at
+// these sizes than the stores themselves).
+void clear_slots(TValue* p, int n) {
+  for (int i = 0; i < n; i++) p[i].tag = Tag::Nil;
 }
 
 // Innermost pcall_k frame, or nullptr.
@@ -150,7 +169,7 @@ int coro_resume(State* L, State* from, int nargs, int* nresults) {
     if (status == OK && L->status == YIELD) status = YIELD;
   }
   if (status == YIELD) {
-    *nresults = L->ci->nres;
+    *nresults = L->ci->is_lua() ? 0 : L->ci->nres;  // a hook yields no values
     return YIELD;
   }
   if (status == OK) {
@@ -170,9 +189,19 @@ int coro_resume(State* L, State* from, int nargs, int* nresults) {
 
 int coro_yield(State* L, int nresults, KContext ctx, KFunction k) {
   CallInfo* ci = L->ci;
-  if (L->nny > 0 || ci->is_lua() || (ci->callstatus & CIST_HOOKED)) {
+  // Besides natives, a line or count hook may yield (as in 5.4): L->ci is
+  // then the hooked Lua frame. Other hooks and Lua frames may not.
+  bool trace_hook = (ci->callstatus & CIST_TRACE) != 0;
+  if (L->nny > 0 || (!trace_hook && (ci->is_lua() || (ci->callstatus & CIST_HOOKED)))) {
     if (L == L->g->mainthread) run_error(L, "attempt to yield from outside a coroutine");
     run_error(L, "attempt to yield across a C-call boundary");
+  }
+  if (trace_hook) {
+    // The hook returns; trace_exec then suspends the frame.
+    if (nresults != 0) run_error(L, "hooks cannot yield values");
+    if (k != nullptr) run_error(L, "hooks cannot continue after yielding");
+    L->status = YIELD;
+    return 0;
   }
   L->status = YIELD;
   ci->nres = nresults;
@@ -198,6 +227,35 @@ int coro_yield_return(State* L, int nresults) {
   return coro_yield(L, nresults, 0, nullptr);
 }
 
+// Slots a finished coroutine keeps: enough for resume's "cannot resume
+// dead coroutine" and status queries; anything more grows it again.
+constexpr int FINISHED_STACK_SIZE = 8;
+
+void coro_release_finished(State* co) {
+  // Nothing is left on it but the body's slot, yet it would hold its
+  // stack until collected. Released now, the block goes to the next
+  // coroutine while still in the cache, and collections come half as often
+  // in a program that makes many short-lived coroutines.
+  if (co->stack_size() <= FINISHED_STACK_SIZE || co->ci != &co->base_ci || co->top != co->stack + 1 ||
+      co->openupval != nullptr)
+    return;
+  constexpr int n = FINISHED_STACK_SIZE + EXTRA_STACK;
+  TValue* stack;
+  try {
+    stack = mem_new_array<TValue>(co, n);
+  } catch (LuaThrow&) {
+    return;  // out of memory: it keeps the one it has
+  }
+  clear_slots(stack, n);
+  stack[0] = co->stack[0];
+  mem_free_array(co, co->stack, static_cast<size_t>(co->stack_size()) + EXTRA_STACK);
+  co->stack = stack;
+  co->stack_last = stack + FINISHED_STACK_SIZE;
+  co->top = stack + 1;
+  co->base_ci.func = stack;
+  co->base_ci.top = co->stack_last;
+}
+
 int coro_close(State* co, State* from) {
   co->nCcalls = from != nullptr ? from->nCcalls : 0;
   co->ci = &co->base_ci;
@@ -215,7 +273,11 @@ int coro_close(State* co, State* from) {
     set_error_obj(co, status, co->stack + 1);
   else
     co->top = co->stack + 1;
+  // Reusable now, with the usual free space (a finished coroutine's stack
+  // was shrunk); without memory for it, the frame's top stays within.
+  if (co->stack_last - co->top <= MINSTACK) stack_grow(co, MINSTACK, false);
   co->base_ci.top = co->top + MINSTACK;
+  if (co->base_ci.top > co->stack_last) co->base_ci.top = co->stack_last;
   stack_shrink(co);
   return status;
 }
@@ -231,10 +293,7 @@ State* thread_new(State* L) {
     mem_free_array(L, stack, BASIC_STACK_SIZE + EXTRA_STACK);
     throw;
   }
-  // All nil: a zero payload with tag Nil, which is 0 (one memset instead of
-  // a store loop; every coroutine pays for this).
-  static_assert(static_cast<int>(Tag::Nil) == 0);
-  std::memset(static_cast<void*>(stack), 0, sizeof(TValue) * (BASIC_STACK_SIZE + EXTRA_STACK));
+  clear_slots(stack, BASIC_STACK_SIZE + EXTRA_STACK);
   L1->status = OK;
   L1->allowhook = 1;
   L1->nci = 0;

@@ -564,6 +564,7 @@ void call_hook(State* L, int event, int line, int ftransfer, int ntransfer) {
   ar.currentline = line;
   ar.i_ci = ci;
   uint16_t mask = CIST_HOOKED;
+  if (event == HOOKLINE || event == HOOKCOUNT) mask |= CIST_TRACE;
   if (ntransfer != 0) {
     mask |= CIST_TRAN;
     ci->ftransfer = static_cast<unsigned short>(ftransfer);

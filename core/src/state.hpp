@@ -18,11 +18,12 @@ enum CallStatus : uint16_t {
   CIST_HOOKED = 1 << 2,   // running a debug hook
   CIST_YPCALL = 1 << 3,   // protected call frame
   CIST_TAIL = 1 << 4,     // frame was tail-called
-  CIST_HOOKYIELD = 1 << 5,
+  CIST_HOOKYIELD = 1 << 5, // Lua frame whose line or count hook yielded (debug.cpp)
   CIST_FIN = 1 << 6,      // running a finalizer
   CIST_TRAN = 1 << 7,     // ftransfer/ntransfer valid
   CIST_CLSRET = 1 << 8,   // closing to-be-closed variables on return
   CIST_NOUNWIND = 1 << 9, // native frame holding nothing to destroy: an error may jump over it
+  CIST_TRACE = 1 << 10,   // Lua frame running a line or count hook, which may yield
 };
 
 struct CallInfo {
@@ -396,6 +397,9 @@ int coro_yield(State* L, int nresults, KContext ctx, KFunction k);
 int coro_yield_return(State* L, int nresults);
 constexpr int NATIVE_YIELDED = -2;
 int coro_close(State* co, State* from);    // lua_closethread
+// For the coroutine library, once the results of a coroutine that finished
+// without error have been moved away: shrinks its stack to a few slots.
+void coro_release_finished(State* co);
 State* thread_new(State* L);               // lua_newthread (pushes it)
 void thread_free(State* L, State* L1);
 

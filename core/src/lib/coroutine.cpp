@@ -44,6 +44,7 @@ int aux_resume(State* L, State* co, int narg, const TValue* flag) {
     if (flag != nullptr) *L->top++ = *flag;
     co->top -= nres;
     push_values(L, co->top, nres);
+    if (st == OK) coro_release_finished(co);
     return nres;
   }
   xmove(co, L, 1);  // the error object
