@@ -129,6 +129,7 @@ int run_coroutine(State* L, ProtectedFn f, void* ud) {
 // of a nil (a memset becomes `rep stos`, which costs more to start at
 // these sizes than the stores themselves).
 void clear_slots(TValue* p, int n) {
+#pragma GCC unroll 8
   for (int i = 0; i < n; i++) p[i].tag = Tag::Nil;
 }
 
@@ -227,9 +228,9 @@ int coro_yield_return(State* L, int nresults) {
   return coro_yield(L, nresults, 0, nullptr);
 }
 
-// Slots a finished coroutine keeps: enough for resume's "cannot resume
-// dead coroutine" and status queries; anything more grows it again.
-constexpr int FINISHED_STACK_SIZE = 8;
+// Slots a finished coroutine keeps: its body's slot and one for resume's
+// "cannot resume dead coroutine"; anything more grows it again.
+constexpr int FINISHED_STACK_SIZE = 2;
 
 void coro_release_finished(State* co) {
   // Nothing is left on it but the body's slot, yet it would hold its

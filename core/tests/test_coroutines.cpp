@@ -282,3 +282,33 @@ TEST_CASE("coroutines: line and count hooks may yield", "[coroutine]") {
   CHECK(run(L, "return 1").find("attempt to yield from outside a coroutine") != std::string::npos);
   set_hook(L, nullptr, 0, 0);
 }
+
+TEST_CASE("coroutines: a finished coroutine keeps working with its shrunk stack", "[coroutine]") {
+  luna::test::StateGuard g;
+  State* L = g.L;
+  CHECK(run(L, R"(
+    local co = coroutine.create(function(...) return ... end)
+    local r = {coroutine.resume(co, 1, 2, 3)}
+    assert(#r == 4 and r[4] == 3)
+    local ok, e = coroutine.resume(co, table.unpack({}, 1, 50))
+    assert(not ok and e == "cannot resume dead coroutine")
+    assert(coroutine.close(co) and coroutine.status(co) == "dead")
+    ok, e = coroutine.resume(co)
+    return e)") == "cannot resume dead coroutine");
+  // The host may reuse a finished thread: push a new body and resume it.
+  REQUIRE(load_string(L, "local co = coroutine.create(function() end) coroutine.resume(co) return co") == OK);
+  REQUIRE(pcall(L, 0, 1, 0) == OK);
+  State* co = to_thread(L, -1);
+  REQUIRE(co != nullptr);
+  CHECK(close_thread(co, L) == OK);
+  set_top(co, 15);  // within the space a reset thread guarantees
+  set_top(co, 0);
+  REQUIRE(load_string(co, "local a, b = ... return a * b") == OK);
+  push_integer(co, 6);
+  push_integer(co, 7);
+  int nres = 0;
+  CHECK(resume(co, L, 2, &nres) == OK);
+  CHECK(nres == 1);
+  CHECK(to_integerx(co, -1) == 42);
+  pop(L, 1);
+}
