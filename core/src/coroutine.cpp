@@ -1,8 +1,10 @@
 // Coroutines without native stacks of their own.
 //
-// A coroutine's suspended state is its Lua stack and CallInfo list. A
-// yield jumps from the yielding native straight back to the resume that
-// ran the coroutine, discarding the native frames in between; those can
+// A coroutine's suspended state is its Lua stack and CallInfo list.
+// coroutine.yield called from the Lua code the resume runs directly just
+// returns to it (coro_yield_return). Any other yield jumps from the
+// yielding native straight back to the resume that ran the coroutine,
+// discarding the native frames in between; those can
 // only be the dispatcher's and natives written with continuations
 // (call_k/pcall_k/yield_k), since every other native call into Lua makes
 // the thread non-yieldable (nny). The next resume "unrolls" the CallInfo
