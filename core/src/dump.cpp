@@ -70,7 +70,7 @@ class Dumper {
 
   void header() {
     block(BINARY_SIGNATURE, 4);
-    byte(dumpfmt::VERSION);
+    byte(dialect(L_).dump_version);
     byte(dumpfmt::FORMAT);
     block(dumpfmt::DATA, dumpfmt::DATA_LEN);
     byte(sizeof(Instruction));

@@ -2,7 +2,7 @@
 // PUC-Rio Lua 5.4's format, so that luac5.4 output loads here and
 // string.dump output runs there (docs/conformance.md).
 //
-//   header:   "\x1bLua", VERSION, FORMAT, DATA (6 bytes, catches text-mode
+//   header:   "\x1bLua", version, FORMAT, DATA (6 bytes, catches text-mode
 //             mangling), sizes of Instruction, Integer and Number (1 byte
 //             each), TEST_INT (8 bytes), TEST_NUM (8 bytes)
 //   then:     number of upvalues of the main function (1 byte), main function
@@ -33,7 +33,8 @@
 
 namespace luna::dumpfmt {
 
-constexpr uint8_t VERSION = 0x54;
+// The version byte is the chunk's language version (Dialect::dump_version:
+// 0x53, 0x54 or 0x55); the layout is the same for all three.
 constexpr uint8_t FORMAT = 0;
 constexpr const char* DATA = "\x19\x93\r\n\x1a\n";
 constexpr size_t DATA_LEN = 6;

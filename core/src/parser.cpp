@@ -372,14 +372,18 @@ struct Parser {
     gl.erase(gl.begin() + g);
   }
 
-  LabelDesc* find_label(String* name) {
+  // The innermost visible label of that name at or after `first` (labels
+  // of closed blocks are gone, so the latest is the innermost: only 5.3
+  // lets a nested block repeat a name).
+  LabelDesc* find_label(String* name, int first) {
     auto& ll = dyd()->label;
     // The scan is compile work the budget and the time limit must see.
-    charge_instruction_budget(ls->L, ll.size() - size_t(fs()->firstlabel));
-    for (size_t i = size_t(fs()->firstlabel); i < ll.size(); i++)
+    charge_instruction_budget(ls->L, ll.size() - size_t(first));
+    for (size_t i = ll.size(); i-- > size_t(first);)
       if (same_name(ll[i].name, name)) return &ll[i];
     return nullptr;
   }
+  LabelDesc* find_label(String* name) { return find_label(name, fs()->firstlabel); }
 
   // Pending gotos and visible labels are capped as in PUC-Rio 5.4 (the
   // searches among them are linear): the message has no position.
@@ -430,6 +434,36 @@ struct Parser {
       LabelDesc* gt = &gl[i];
       if (reg_level(f, gt->nactvar) > reg_level(f, bl->nactvar)) gt->close = gt->close || bl->upval;
       gt->nactvar = bl->nactvar;
+    }
+    if (dialect(ls->L).label_per_block) solve_gotos_backward(f, bl->firstgoto);
+  }
+
+  // 5.3: a goto sees only its own block's labels until the block closes;
+  // then the enclosing block's labels, which lie behind it. The goto's jump
+  // is already emitted, so one leaving variable scopes lands on a CLOSE
+  // placed here, out of the normal flow.
+  void solve_gotos_backward(FuncState* f, int first) {
+    auto& gl = dyd()->gt;
+    size_t i = size_t(first);
+    while (i < gl.size()) {
+      LabelDesc gt = gl[i];
+      LabelDesc* lb = find_label(gt.name, f->bl->firstlabel);
+      if (lb == nullptr) {
+        i++;
+        continue;
+      }
+      int lbpc = lb->pc;
+      int lblevel = reg_level(f, lb->nactvar);
+      gl.erase(gl.begin() + static_cast<long>(i));
+      if (gt.close || reg_level(f, gt.nactvar) > lblevel) {
+        int skip = code_jump(f);
+        patch_to_here(f, gt.pc);
+        code_ABC(f, OP_CLOSE, lblevel, 0, 0);
+        patch_list(f, code_jump(f), lbpc);
+        patch_to_here(f, skip);
+      } else {
+        patch_list(f, gt.pc, lbpc);
+      }
     }
   }
 
@@ -1003,7 +1037,7 @@ struct Parser {
     FuncState* f = fs();
     int line = ls->linenumber;
     String* name = str_checkname();
-    LabelDesc* lb = find_label(name);
+    LabelDesc* lb = find_label(name, dialect(ls->L).label_per_block ? f->bl->firstlabel : f->firstlabel);
     if (lb == nullptr) {
       new_goto_entry(name, line, code_jump(f));  // forward jump: solved later
     } else {
@@ -1021,7 +1055,7 @@ struct Parser {
   }
 
   void check_repeated(String* name) {
-    LabelDesc* lb = find_label(name);
+    LabelDesc* lb = find_label(name, dialect(ls->L).label_per_block ? fs()->bl->firstlabel : fs()->firstlabel);
     if (lb) sem_error(ls, fmt("label '%s' already defined on line %d", name->c_str(), lb->line));
   }
 
@@ -1216,7 +1250,7 @@ struct Parser {
   }
 
   uint8_t get_local_attribute() {
-    if (!test_next('<')) return VD_REG;
+    if (!dialect(ls->L).local_attribs || !test_next('<')) return VD_REG;
     String* attr = str_checkname();
     check_next('>');
     if (name_is(attr, "const")) return VD_CONST;

@@ -114,9 +114,20 @@ class Loader {
     }
   }
 
+  // A chunk of a version luna speaks names both versions, so a host sees
+  // which VM it needs.
+  [[noreturn]] void version_mismatch(uint8_t v) {
+    for (LuaVersion known : {LuaVersion::Lua53, LuaVersion::Lua54, LuaVersion::Lua55})
+      if (dialect_for(known)->dump_version == v)
+        fail(push_fstring(L_, "version mismatch: a %s chunk, but this VM speaks %s", version_name(known),
+                          dialect(L_).name));
+    fail("version mismatch");
+  }
+
   void header() {
     literal(BINARY_SIGNATURE, 4, "not a binary chunk");
-    if (byte() != dumpfmt::VERSION) fail("version mismatch");
+    uint8_t v = byte();
+    if (v != dialect(L_).dump_version) version_mismatch(v);
     if (byte() != dumpfmt::FORMAT) fail("format mismatch");
     literal(dumpfmt::DATA, dumpfmt::DATA_LEN, "corrupted chunk");
     check_size(sizeof(Instruction), "Instruction");

@@ -1414,6 +1414,10 @@ void vm_finish_op(State* L) {
     // A comparison: its result decides the jump that follows.
     case OP_EQ: case OP_LT: case OP_LE: case OP_LTI: case OP_LEI: case OP_GTI: case OP_GEI: {
       bool res = (--L->top)->truthy();
+      if (ci->callstatus & CIST_LEQ) {  // __lt stood in for __le (5.3)
+        ci->callstatus &= static_cast<uint16_t>(~CIST_LEQ);
+        res = !res;
+      }
       if (res != (getarg_k(i) != 0)) ci->savedpc++;  // skip the jump
       break;
     }

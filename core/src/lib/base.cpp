@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "luna/api.hpp"
+#include "../dialect.hpp"
 #include "../state.hpp"
 
 namespace luna {
@@ -420,7 +421,7 @@ int open_base(State* L) {
   set_funcs(L, base_funcs, 0);
   push_value(L, -1);
   set_field(L, -2, "_G");
-  push_string(L, VERSION);
+  push_string(L, dialect_of(get_version(L)).name);
   set_field(L, -2, "_VERSION");
   return 1;
 }

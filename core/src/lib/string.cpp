@@ -10,6 +10,7 @@
 #include <string>
 
 #include "luna/api.hpp"
+#include "../dialect.hpp"
 
 namespace luna {
 namespace {
@@ -1222,7 +1223,10 @@ const Reg string_funcs[] = {
 
 void create_string_metatable(State* L) {
   create_table(L, 0, 9);
-  set_funcs(L, string_metamethods, 0);
+  // The arithmetic metamethods convert numeric strings; where the VM does
+  // that itself (5.3) the metatable has only __index, the last entry.
+  const bool vm_coerces = dialect_of(get_version(L)).vm_string_coerce;
+  set_funcs(L, vm_coerces ? std::end(string_metamethods) - 2 : string_metamethods, 0);
   push_lstring(L, "", 0);
   push_value(L, -2);
   set_metatable(L, -2);  // every string shares this metatable

@@ -1,0 +1,67 @@
+// The per-version feature table: everything that differs between the Lua
+// versions luna speaks (5.3, 5.4, 5.5) is a field here, read by the lexer,
+// parser, code generator, dispatcher, JIT recorder and libraries through
+// dialect(L). One table per version; no other file compares version numbers.
+// docs/dialects.md lists the same table for readers.
+#pragma once
+
+#include <cstdint>
+
+#include "luna/version.hpp"
+
+namespace luna {
+
+struct Dialect {
+  LuaVersion version = LuaVersion::Lua54;
+  const char* name = "";      // _VERSION
+  uint8_t dump_version = 0;  // byte 5 of a binary chunk header; others are refused
+
+  // ---- syntax
+  bool local_attribs = false;    // local x <const>, <close> (5.4+)
+  bool global_decls = false;     // 'global' declarations and their scoping (5.5)
+  bool named_varargs = false;    // function f(...t) (5.5)
+  bool readonly_for = false;     // for-loop control variables are constants (5.5)
+  bool label_per_block = false;  // 5.3: a label name may repeat in nested blocks
+                         // (5.4+: not while a label of that name is visible)
+
+  // ---- semantics
+  bool le_via_lt = false;        // a <= b with no __le tries not (b < a) via __lt (5.3)
+  bool vm_string_coerce = false; // arithmetic and bitwise ops convert numeric
+                                 // strings in the VM (5.3); 5.4+ leaves it to
+                                 // the string metatable's metamethods
+  bool closure_cache = false;    // equal closures of one prototype are reused (5.3)
+  bool for_loop_53 = false;      // numeric for: 5.3's overflow-checking loop and
+                         // 'for' limit messages
+
+  // ---- libraries
+  bool lib_53 = false;           // 5.3's library functions and messages
+  bool lib_55 = false;           // 5.5's library functions and messages
+};
+
+// A field left out is false.
+inline constexpr Dialect dialect_53{.version = LuaVersion::Lua53, .name = "Lua 5.3", .dump_version = 0x53,
+                                    .label_per_block = true,
+                                    .le_via_lt = true, .vm_string_coerce = true, .closure_cache = true,
+                                    .for_loop_53 = true,
+                                    .lib_53 = true};
+inline constexpr Dialect dialect_54{.version = LuaVersion::Lua54, .name = "Lua 5.4", .dump_version = 0x54,
+                                    .local_attribs = true};
+inline constexpr Dialect dialect_55{.version = LuaVersion::Lua55, .name = "Lua 5.5", .dump_version = 0x55,
+                                    .local_attribs = true, .global_decls = true, .named_varargs = true,
+                                    .readonly_for = true,
+                                    .lib_55 = true};
+
+inline constexpr const Dialect* dialect_for(LuaVersion v) {
+  switch (v) {
+    case LuaVersion::Lua53: return &dialect_53;
+    case LuaVersion::Lua54: return &dialect_54;
+    case LuaVersion::Lua55: return &dialect_55;
+  }
+  return nullptr;
+}
+
+// For code that sees only the public API (the libraries): the table of
+// get_version(L), which is always a known version.
+inline const Dialect& dialect_of(LuaVersion v) { return *dialect_for(v); }
+
+}  // namespace luna
