@@ -19,6 +19,7 @@ struct Dialect {
   // ---- syntax
   bool local_attribs = false;    // local x <const>, <close> (5.4+)
   bool global_decls = false;     // 'global' declarations and their scoping (5.5)
+  bool prefix_attribs = false;   // local <const> a, b: one attribute for the list (5.5)
   bool named_varargs = false;    // function f(...t) (5.5)
   bool readonly_for = false;     // for-loop control variables are constants (5.5)
   bool label_per_block = false;  // 5.3: a label name may repeat in nested blocks
@@ -47,7 +48,7 @@ inline constexpr Dialect dialect_53{.version = LuaVersion::Lua53, .name = "Lua 5
 inline constexpr Dialect dialect_54{.version = LuaVersion::Lua54, .name = "Lua 5.4", .dump_version = 0x54,
                                     .local_attribs = true};
 inline constexpr Dialect dialect_55{.version = LuaVersion::Lua55, .name = "Lua 5.5", .dump_version = 0x55,
-                                    .local_attribs = true, .global_decls = true, .named_varargs = true,
+                                    .local_attribs = true, .global_decls = true, .prefix_attribs = true, .named_varargs = true,
                                     .readonly_for = true,
                                     .lib_55 = true};
 
