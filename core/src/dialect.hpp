@@ -15,6 +15,7 @@ struct Dialect {
   LuaVersion version = LuaVersion::Lua54;
   const char* name = "";      // _VERSION
   uint8_t dump_version = 0;  // byte 5 of a binary chunk header; others are refused
+  bool dump_c_sizes = false; // the header also gives sizeof(int) and sizeof(size_t) (5.3)
 
   // ---- syntax
   bool local_attribs = false;    // local x <const>, <close> (5.4+)
@@ -22,6 +23,7 @@ struct Dialect {
   bool prefix_attribs = false;   // local <const> a, b: one attribute for the list (5.5)
   bool named_varargs = false;    // function f(...t) (5.5)
   bool readonly_for = false;     // for-loop control variables are constants (5.5)
+  bool call_line_at_prefix = false;  // a call's line is where its function expression starts (5.3)
   bool label_per_block = false;  // 5.3: a label name may repeat in nested blocks
                          // (5.4+: not while a label of that name is visible)
 
@@ -41,7 +43,8 @@ struct Dialect {
 
 // A field left out is false.
 inline constexpr Dialect dialect_53{.version = LuaVersion::Lua53, .name = "Lua 5.3", .dump_version = 0x53,
-                                    .label_per_block = true,
+                                    .dump_c_sizes = true,
+                                    .call_line_at_prefix = true, .label_per_block = true,
                                     .le_via_lt = true, .vm_string_coerce = true, .closure_cache = true,
                                     .for_loop_53 = true,
                                     .lib_53 = true};

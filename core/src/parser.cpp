@@ -54,7 +54,9 @@ struct LevelGuard {
   LevelGuard(Lexer* ls) : L(ls->L) {
     if (++L->nCcalls > MAX_C_CALLS) {
       L->nCcalls--;
-      run_error(L, "C stack overflow");  // PUC-Rio 5.4's message, without position
+      // PUC-Rio's messages, without position
+      if (dialect(L).lib_53) run_error(L, "too many C levels (limit is %d)", MAX_C_CALLS);
+      run_error(L, "C stack overflow");
     }
   }
   ~LevelGuard() { L->nCcalls--; }
@@ -778,11 +780,13 @@ struct Parser {
     return n;
   }
 
-  // Call arguments; the call is attributed to the line of its opening token.
-  void funcargs(ExpDesc* fn) {
+  // Call arguments; the call is attributed to the line of its opening token
+  // or, in 5.3, to prefix_line, where the called expression starts.
+  void funcargs(ExpDesc* fn, int prefix_line) {
     FuncState* f = fs();
     ExpDesc args;
     int line = ls->linenumber;
+    const int call_line = dialect(ls->L).call_line_at_prefix ? prefix_line : line;
     switch (ls->t.token) {
       case '(':
         ls->next();
@@ -813,7 +817,7 @@ struct Parser {
       nparams = f->freereg - (base + 1);
     }
     init_exp(fn, EK::Call, code_ABC(f, OP_CALL, base, nparams + 1, 2));
-    fix_line(f, line);
+    fix_line(f, call_line);
     f->freereg = static_cast<uint8_t>(base + 1);  // the call leaves one result by default
   }
 
@@ -839,6 +843,7 @@ struct Parser {
 
   void suffixedexp(ExpDesc* v) {
     FuncState* f = fs();
+    int line = ls->linenumber;
     primaryexp(v);
     for (;;) {
       switch (ls->t.token) {
@@ -859,13 +864,13 @@ struct Parser {
           ls->next();
           code_name(&key);
           code_self(f, v, &key);
-          funcargs(v);
+          funcargs(v, line);
           break;
         }
         case '(': case TK_STRING: case '{':
           v->ro_global = nullptr;
           exp2nextreg(f, v);
-          funcargs(v);
+          funcargs(v, line);
           break;
         default:
           return;

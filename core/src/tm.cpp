@@ -140,9 +140,10 @@ void tm_trybin(State* L, const TValue& p1, const TValue& p2, TValue* res, TMS ev
   if (event == TM_CONCAT) concat_error(L, &p1, &p2);
   if (is_bitwise_event(event)) {
     if (n1.is_number() && n2.is_number()) to_int_error(L, &p1, &p2);
-    op_int_error(L, &p1, &p2, "perform bitwise operation on");
+    op_int_error(L, n1.is_number() ? &p2 : &p1, &p2, "perform bitwise operation on");
   }
-  op_int_error(L, &p1, &p2, "perform arithmetic on");
+  // A first operand that is (or coerces to) a number is not the culprit.
+  op_int_error(L, n1.is_number() ? &p2 : &p1, &p2, "perform arithmetic on");
 }
 
 namespace {

@@ -130,6 +130,10 @@ class Loader {
     if (v != dialect(L_).dump_version) version_mismatch(v);
     if (byte() != dumpfmt::FORMAT) fail("format mismatch");
     literal(dumpfmt::DATA, dumpfmt::DATA_LEN, "corrupted chunk");
+    if (dialect(L_).dump_c_sizes) {
+      check_size(sizeof(int), "int");
+      check_size(sizeof(size_t), "size_t");
+    }
     check_size(sizeof(Instruction), "Instruction");
     check_size(sizeof(Integer), "lua_Integer");
     check_size(sizeof(Number), "lua_Number");

@@ -13,11 +13,22 @@ namespace luna {
 
 namespace {
 
+// 5.3's print converts through the global tostring, whatever it is now.
+const char* print_piece_53(State* L, int i, size_t* l) {
+  get_global(L, "tostring");
+  push_value(L, i);
+  call(L, 1, 1);
+  const char* s = to_lstring(L, -1, l);
+  if (s == nullptr) error_f(L, "'tostring' must return a string to 'print'");
+  return s;
+}
+
 int b_print(State* L) {
   int n = get_top(L);
+  const bool via_global = dialect_of(get_version(L)).lib_53;
   for (int i = 1; i <= n; i++) {
     size_t l;
-    const char* s = to_lstring_meta(L, i, &l);
+    const char* s = via_global ? print_piece_53(L, i, &l) : to_lstring_meta(L, i, &l);
     if (i > 1) std::fwrite("\t", 1, 1, stdout);
     std::fwrite(s, 1, l, stdout);
     pop(L, 1);

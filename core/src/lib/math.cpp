@@ -4,8 +4,10 @@
 #include <climits>
 #include <cmath>
 #include <ctime>
+#include <limits>
 
 #include "luna/api.hpp"
+#include "../dialect.hpp"
 
 namespace luna {
 namespace {
@@ -213,7 +215,7 @@ int m_random(State* L) {
     case 1:
       low = 1;
       up = check_integer(L, 1);
-      if (up == 0) {  // random(0): all 64 bits
+      if (up == 0 && !dialect_of(get_version(L)).lib_53) {  // random(0): all 64 bits (5.4+)
         push_integer(L, static_cast<Integer>(rv));
         return 1;
       }
@@ -226,6 +228,9 @@ int m_random(State* L) {
       error_f(L, "wrong number of arguments");
   }
   arg_check(L, low <= up, 1, "interval is empty");
+  // 5.3 draws from a float, so its interval must fit an Integer
+  if (dialect_of(get_version(L)).lib_53)
+    arg_check(L, low >= 0 || up <= std::numeric_limits<Integer>::max() + low, 1, "interval too large");
   Unsigned p = project(rv, static_cast<Unsigned>(up) - static_cast<Unsigned>(low), r);
   push_integer(L, static_cast<Integer>(p + static_cast<Unsigned>(low)));
   return 1;

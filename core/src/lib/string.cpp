@@ -741,8 +741,10 @@ void check_format(State* L, const char* form, const char* flags, bool precision)
     spec = skip2digits(spec);
     if (*spec == '.' && precision) spec = skip2digits(spec + 1);
   }
-  if (!std::isalpha(static_cast<unsigned char>(*spec)))
+  if (!std::isalpha(static_cast<unsigned char>(*spec))) {
+    if (dialect_of(get_version(L)).lib_53) error_f(L, "invalid format (width or precision too long)");
     error_f(L, "invalid conversion specification: '%s'", form);
+  }
 }
 
 // Copies "%<spec><conv>" into form, inserting `lenmod` before the conversion.
