@@ -715,15 +715,17 @@ struct Parser {
 
   // ---------------------------------------------------------- functions
 
-  void set_vararg(FuncState* f, int nparams) {
+  // C = 1 asks VARARGPREP for a named vararg table in register nparams (5.5).
+  void set_vararg(FuncState* f, int nparams, bool named = false) {
     f->f->is_vararg = 1;
-    code_ABC(f, OP_VARARGPREP, nparams, 0, 0);
+    code_ABC(f, OP_VARARGPREP, nparams, 0, named ? 1 : 0);
   }
 
   void parlist() {
     FuncState* f = fs();
     int nparams = 0;
     bool isvararg = false;
+    String* vararg_name = nullptr;
     if (ls->t.token != ')') {
       do {
         switch (ls->t.token) {
@@ -734,6 +736,7 @@ struct Parser {
           case TK_DOTS:
             ls->next();
             isvararg = true;
+            if (ls->t.token == TK_NAME && dialect(ls->L).named_varargs) vararg_name = str_checkname();
             break;
           default:
             ls->syntax_error("<name> or '...' expected");
@@ -742,7 +745,11 @@ struct Parser {
     }
     adjust_localvars(nparams);
     f->f->numparams = f->nactvar;
-    if (isvararg) set_vararg(f, f->f->numparams);
+    if (vararg_name) {  // a read-only local right above the parameters
+      get_local_vardesc(f, new_localvar(vararg_name))->kind = VD_CONST;
+      adjust_localvars(1);
+    }
+    if (isvararg) set_vararg(f, f->f->numparams, vararg_name != nullptr);
     reserve_regs(f, f->nactvar);
   }
 

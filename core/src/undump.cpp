@@ -661,7 +661,10 @@ class Loader {
         check(f->is_vararg);
         if (c == 0) check(a <= ms); else check(a + c - 1 <= ms);
         break;
-      case OP_VARARGPREP: check(pc == 0 && f->is_vararg && a == f->numparams); break;
+      case OP_VARARGPREP:
+        check(pc == 0 && f->is_vararg && a == f->numparams);
+        if (c != 0) reg(f, a);  // a named vararg table goes to register a
+        break;
       case OP_EXTRAARG: {
         check(pc > 0);
         Instruction prev = f->code[pc - 1];

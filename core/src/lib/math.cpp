@@ -1,5 +1,6 @@
 // The mathematical library (manual 6.7), including Lua 5.4's xoshiro256**
 // generator so that seeded sequences match the reference implementation.
+#include <algorithm>
 #include <cfloat>
 #include <climits>
 #include <cmath>
@@ -276,8 +277,32 @@ const Reg math_funcs[] = {
 
 }  // namespace
 
+namespace {
+
+// math.frexp and math.ldexp, back in 5.5.
+int m_frexp(State* L) {
+  int e;
+  push_number(L, std::frexp(check_number(L, 1), &e));
+  push_integer(L, e);
+  return 2;
+}
+
+int m_ldexp(State* L) {
+  Number m = check_number(L, 1);
+  Integer e = check_integer(L, 2);
+  // exponents beyond an int saturate: the result is 0 or infinite anyway
+  int ie = static_cast<int>(std::clamp<Integer>(e, INT_MIN, INT_MAX));
+  push_number(L, std::ldexp(m, ie));
+  return 1;
+}
+
+const Reg math_funcs_55[] = {{"frexp", m_frexp}, {"ldexp", m_ldexp}, {nullptr, nullptr}};
+
+}  // namespace
+
 int open_math(State* L) {
   new_lib(L, math_funcs);
+  if (dialect_of(get_version(L)).lib_55) set_funcs(L, math_funcs_55, 0);
   push_number(L, PI);
   set_field(L, -2, "pi");
   push_number(L, HUGE_VAL);
