@@ -31,6 +31,7 @@ struct Dialect {
 
   // ---- semantics
   bool le_via_lt = false;         // a <= b without __le is not (b < a) through __lt (5.3)
+  bool close_err_only = false;   // __close gets an error argument only when closing by error (5.5)
   bool float_round_trip = false; // tostring of a float reads back as the same float (5.5)
   bool vm_string_coerce = false;  // arithmetic and bitwise operations convert numeric strings
                                   // in the VM (5.3); 5.4+ leave it to the string metatable
@@ -51,7 +52,7 @@ inline constexpr Dialect dialect_54{.version = LuaVersion::Lua54, .name = "Lua 5
 inline constexpr Dialect dialect_55{.version = LuaVersion::Lua55, .name = "Lua 5.5", .dump_version = 0x55,
                                     .local_attribs = true, .global_decls = true, .prefix_attribs = true,
                                     .readonly_for = true, .named_varargs = true,
-                                    .float_round_trip = true,
+                                    .close_err_only = true, .float_round_trip = true,
                                     .lib_55 = true};
 
 inline constexpr const Dialect* dialect_for(LuaVersion v) {
