@@ -102,6 +102,11 @@ int b_error(State* L) {
   mark_frame_nounwind(L);  // errors as control flow: a cheap jump to the pcall
   Integer level = opt_integer(L, 2, 1);
   set_top(L, 1);
+  if (is_nil(L, 1) && dialect_of(get_version(L)).lib_55) {  // 5.5 raises no nil
+    pop(L, 1);
+    push_string(L, "<no error object>");
+    error(L);
+  }
   if (type(L, 1) == TSTRING && level > 0) {
     where(L, static_cast<int>(level));
     push_value(L, 1);
