@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "luna/api.hpp"
+#include "../builtin.hpp"
 #include "../dialect.hpp"
 
 namespace luna {
@@ -299,6 +300,14 @@ int m_ldexp(State* L) {
 const Reg math_funcs_55[] = {{"frexp", m_frexp}, {"ldexp", m_ldexp}, {nullptr, nullptr}};
 
 }  // namespace
+
+Builtin math_builtin(NativeFn f) {
+  if (f == m_sqrt) return Builtin::MathSqrt;
+  if (f == m_abs) return Builtin::MathAbs;
+  if (f == m_floor) return Builtin::MathFloor;
+  if (f == m_ceil) return Builtin::MathCeil;
+  return Builtin::None;
+}
 
 int open_math(State* L) {
   new_lib(L, math_funcs);
