@@ -5,11 +5,11 @@
 #include <cstdarg>
 #include <cstddef>
 
+#include "dialect.hpp"
 #include "jit_seam.hpp"
 #include "object.hpp"
 
 namespace luna {
-
 
 // ---------------------------------------------------------------- frames
 enum CallStatus : uint16_t {
@@ -24,6 +24,7 @@ enum CallStatus : uint16_t {
   CIST_CLSRET = 1 << 8,   // closing to-be-closed variables on return
   CIST_NOUNWIND = 1 << 9, // native frame holding nothing to destroy: an error may jump over it
   CIST_TRACE = 1 << 10,   // Lua frame running a line or count hook, which may yield
+  CIST_LEQ = 1 << 11,     // running __lt for a <= (5.3): the result is negated
 };
 
 struct CallInfo {
@@ -169,6 +170,7 @@ struct GlobalState {
   WarnFn warnf;
   void* ud_warn;
   int warn_state;          // for the default warning function: 0 off, 1 on, 2 continuing
+  const Dialect* dialect;  // the Lua version spoken (dialect.hpp); set before libraries open
   JitSeam jit;             // the JIT backend, hot counters, attached traces
   // Instruction budget and time limit (limits.cpp). The VM and the
   // libraries only count `instr_budget` down; reaching it calls
@@ -181,6 +183,9 @@ struct GlobalState {
   uint8_t budget_spent;    // 0, or which limit ran out: sticky until reset
   int64_t emergency_next_ns;  // no emergency collection before this (gc.cpp)
 };
+
+// The feature table of the version L speaks.
+inline const Dialect& dialect(const State* L) { return *L->g->dialect; }
 
 // Index of a stack slot relative to the current frame, as the API sees it.
 // Implemented in api.cpp.

@@ -348,6 +348,17 @@ void adjust_varargs(State* L, CallInfo* ci, const Proto* p, int nfix) {
   ci->top += actual + 1;
 }
 
+// OP_VARARGPREP with C set (5.5's named vararg table): a table of the
+// extra arguments and their count n, in register reg.
+void pack_varargs(State* L, CallInfo* ci, int reg) {
+  int n = ci->nextraargs;
+  Table* t = table_new(L);
+  ci->func[1 + reg] = TValue::object(t);  // anchored before anything else allocates
+  table_resize(L, t, static_cast<unsigned>(n), 1);
+  for (int j = 0; j < n; j++) table_set_int(L, t, j + 1, *(ci->func - n + j));
+  table_set(L, t, TValue::object(str_new(L, "n", 1)), TValue::integer(n));
+}
+
 // OP_VARARG: copies `wanted` extra arguments (all when < 0) to ra.
 void get_varargs(State* L, CallInfo* ci, TValue* ra, int wanted) {
   int nextra = ci->nextraargs;
@@ -375,7 +386,7 @@ bool vm_tostring(State* L, TValue* obj) {
   if (obj->is_string()) return true;
   if (!obj->is_number()) return false;
   char buf[MAX_NUMBER_TEXT];
-  int len = number_to_text(*obj, buf);
+  int len = number_to_text(*obj, buf, dialect(L).float_round_trip);
   *obj = str_value(str_new(L, buf, static_cast<size_t>(len)));
   return true;
 }
@@ -1381,6 +1392,7 @@ returning:
       }
       vmcase(OP_VARARGPREP) {
         ProtectNT(adjust_varargs(L, ci, cl->p, getarg_A(i)));
+        if (getarg_C(i)) ProtectNT(pack_varargs(L, ci, getarg_A(i)));
         // The next instruction is the first traced one: a new line.
         if (LUNA_UNLIKELY(ci->trap)) L->oldpc = 1;
         vmbreak;
@@ -1419,6 +1431,10 @@ void vm_finish_op(State* L) {
     // A comparison: its result decides the jump that follows.
     case OP_EQ: case OP_LT: case OP_LE: case OP_LTI: case OP_LEI: case OP_GTI: case OP_GEI: {
       bool res = (--L->top)->truthy();
+      if (ci->callstatus & CIST_LEQ) {  // __lt stood in for __le (5.3)
+        ci->callstatus &= static_cast<uint16_t>(~CIST_LEQ);
+        res = !res;
+      }
       if (res != (getarg_k(i) != 0)) ci->savedpc++;  // skip the jump
       break;
     }

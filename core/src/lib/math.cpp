@@ -1,12 +1,15 @@
 // The mathematical library (manual 6.7), including Lua 5.4's xoshiro256**
 // generator so that seeded sequences match the reference implementation.
+#include <algorithm>
 #include <cfloat>
 #include <climits>
 #include <cmath>
 #include <ctime>
+#include <limits>
 
 #include "luna/api.hpp"
 #include "../builtin.hpp"
+#include "../dialect.hpp"
 
 namespace luna {
 namespace {
@@ -214,7 +217,7 @@ int m_random(State* L) {
     case 1:
       low = 1;
       up = check_integer(L, 1);
-      if (up == 0) {  // random(0): all 64 bits
+      if (up == 0 && !dialect_of(get_version(L)).lib_53) {  // random(0): all 64 bits (5.4+)
         push_integer(L, static_cast<Integer>(rv));
         return 1;
       }
@@ -227,6 +230,9 @@ int m_random(State* L) {
       error_f(L, "wrong number of arguments");
   }
   arg_check(L, low <= up, 1, "interval is empty");
+  // 5.3 draws from a float, so its interval must fit an Integer
+  if (dialect_of(get_version(L)).lib_53)
+    arg_check(L, low >= 0 || up <= std::numeric_limits<Integer>::max() + low, 1, "interval too large");
   Unsigned p = project(rv, static_cast<Unsigned>(up) - static_cast<Unsigned>(low), r);
   push_integer(L, static_cast<Integer>(p + static_cast<Unsigned>(low)));
   return 1;
@@ -272,6 +278,29 @@ const Reg math_funcs[] = {
 
 }  // namespace
 
+namespace {
+
+// math.frexp and math.ldexp, back in 5.5.
+int m_frexp(State* L) {
+  int e;
+  push_number(L, std::frexp(check_number(L, 1), &e));
+  push_integer(L, e);
+  return 2;
+}
+
+int m_ldexp(State* L) {
+  Number m = check_number(L, 1);
+  Integer e = check_integer(L, 2);
+  // exponents beyond an int saturate: the result is 0 or infinite anyway
+  int ie = static_cast<int>(std::clamp<Integer>(e, INT_MIN, INT_MAX));
+  push_number(L, std::ldexp(m, ie));
+  return 1;
+}
+
+const Reg math_funcs_55[] = {{"frexp", m_frexp}, {"ldexp", m_ldexp}, {nullptr, nullptr}};
+
+}  // namespace
+
 Builtin math_builtin(NativeFn f) {
   if (f == m_sqrt) return Builtin::MathSqrt;
   if (f == m_abs) return Builtin::MathAbs;
@@ -282,6 +311,7 @@ Builtin math_builtin(NativeFn f) {
 
 int open_math(State* L) {
   new_lib(L, math_funcs);
+  if (dialect_of(get_version(L)).lib_55) set_funcs(L, math_funcs_55, 0);
   push_number(L, PI);
   set_field(L, -2, "pi");
   push_number(L, HUGE_VAL);

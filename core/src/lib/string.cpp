@@ -10,6 +10,7 @@
 #include <string>
 
 #include "luna/api.hpp"
+#include "../dialect.hpp"
 
 namespace luna {
 namespace {
@@ -740,8 +741,10 @@ void check_format(State* L, const char* form, const char* flags, bool precision)
     spec = skip2digits(spec);
     if (*spec == '.' && precision) spec = skip2digits(spec + 1);
   }
-  if (!std::isalpha(static_cast<unsigned char>(*spec)))
+  if (!std::isalpha(static_cast<unsigned char>(*spec))) {
+    if (dialect_of(get_version(L)).lib_53) error_f(L, "invalid format (width or precision too long)");
     error_f(L, "invalid conversion specification: '%s'", form);
+  }
 }
 
 // Copies "%<spec><conv>" into form, inserting `lenmod` before the conversion.
@@ -1222,7 +1225,10 @@ const Reg string_funcs[] = {
 
 void create_string_metatable(State* L) {
   create_table(L, 0, 9);
-  set_funcs(L, string_metamethods, 0);
+  // The arithmetic metamethods convert numeric strings; where the VM does
+  // that itself (5.3) the metatable has only __index, the last entry.
+  const bool vm_coerces = dialect_of(get_version(L)).vm_string_coerce;
+  set_funcs(L, vm_coerces ? std::end(string_metamethods) - 2 : string_metamethods, 0);
   push_lstring(L, "", 0);
   push_value(L, -2);
   set_metatable(L, -2);  // every string shares this metatable
