@@ -254,6 +254,20 @@ inline bool fast_set(State* L, const TValue* t, Lookup lookup, const TValue** sl
   return true;
 }
 
+// OP_SELF's lookup: the method in h, or in the table its metatable's
+// __index names (the usual class and instance shape), without the calls of
+// finish_get. A nil result means: take the general path.
+inline const TValue* method_slot(State* L, Table* h, String* key) {
+  bool short_key = key->tag == Tag::ShortStr;
+  const TValue* slot = short_key ? table_get_short_str(h, key) : table_get_str(h, key);
+  Table* mt = h->metatable;
+  if (!slot->is_nil() || mt == nullptr || (mt->flags & (1u << TM_INDEX))) return slot;
+  const TValue* index = table_get_short_str(mt, L->g->tmname[TM_INDEX]);
+  if (!index->is_table()) return &table_absent_key;
+  Table* cls = index->as_table();
+  return short_key ? table_get_short_str(cls, key) : table_get_str(cls, key);
+}
+
 // ------------------------------------------------------------ for loops
 
 // Integer limit of a loop with integer start and step; true when the loop
@@ -821,7 +835,6 @@ void execute(State* L, CallInfo* ci) {
 // Indexing: t[key] through the shared fast path, else the metamethods.
 // LOOKUP is the raw lookup for the handler's key kind, given Table* h.
 #define short_str_key(key) table_get_short_str(h, (key).as_string())
-#define str_key(key) table_get_str(h, (key).as_string())
 #define int_key(key) table_get_int(h, (key).u.i)
 #define any_key(key) ((key).is_int() ? table_get_int(h, (key).u.i) : table_get(h, (key)))
 #define op_get(t, keyv, LOOKUP)                                                 \
@@ -961,9 +974,22 @@ returning:
         vmbreak;
       }
       vmcase(OP_SELF) {
+        TValue* ra = RA();
         const TValue* rb = RB();
-        RA()[1] = *rb;
-        op_get(rb, *RKC(), str_key(key));
+        const TValue& key = *RKC();
+        const TValue* slot = nullptr;
+        TValue obj = *rb;
+        ra[1] = obj;  // ra + 1 may be rb: the same value; ra is written only once found
+        if (LUNA_LIKELY(obj.is_table())) {
+          slot = method_slot(L, obj.as_table(), key.as_string());
+          if (LUNA_LIKELY(!slot->is_nil())) {
+            *ra = *slot;
+            vmbreak;
+          }
+          slot = &table_absent_key;  // finish_get: a table whose raw lookup missed
+        }
+        Protect(finish_get(L, rb, key, ra, slot));  // rb: errors name its variable
+        vmbreak;
       }
       vmcase(OP_ADDI) {
         TValue* ra = RA();
