@@ -155,6 +155,7 @@ struct GlobalState {
   State* mainthread;
   String* memerrmsg;
   String* tmname[TM_N];
+  String* typename_str[NUMTYPES];  // type()'s results, fixed like tmname
   Table* mt[NUMTYPES];     // metatables of basic types
   WarnFn warnf;
   void* ud_warn;
@@ -388,6 +389,13 @@ void execute(State* L, CallInfo* ci);
 // inside a metamethod or __close (the call has returned): stores its result
 // or takes its branch, or rewinds it to run again.
 void vm_finish_op(State* L);
+// ---------------------------------------------------------------- fastcall.cpp
+// OP_CALL of a native function at func (arguments up to L->top): true when
+// it was one of lib/builtins.hpp's, run inline with `wanted` results placed
+// as a call returns them; false (nothing changed) for the real call.
+bool call_builtin(State* L, TValue* func, int wanted);
+// OP_TFORCALL of ipairs' iterator at ra: true when the step was done inline.
+bool ipairs_step(State* L, TValue* ra, int wanted);
 bool vm_equal(State* L, const TValue& a, const TValue& b);  // may call __eq (L may be nullptr: raw)
 bool vm_less_than(State* L, const TValue& a, const TValue& b);
 bool vm_less_equal(State* L, const TValue& a, const TValue& b);

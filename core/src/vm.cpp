@@ -1088,7 +1088,9 @@ returning:
       vmcase(OP_LEN) {
         TValue* ra = RA();
         const TValue* rb = RB();
-        if (rb->is_table() && rb->as_table()->metatable == nullptr)
+        Table* mt;
+        // A table without __len (the metatable's absence cache says so).
+        if (rb->is_table() && ((mt = rb->as_table()->metatable) == nullptr || (mt->flags & (1u << TM_LEN))))
           set_int(ra, table_length(rb->as_table()));
         else if (rb->is_string())
           set_int(ra, static_cast<Integer>(rb->as_string()->len));
@@ -1203,6 +1205,9 @@ returning:
             trap = ci->trap;
             vmbreak;
           }
+        } else if (call_builtin(L, ra, nresults)) {
+          checkGC(L->top);  // string.sub may have made a string
+          vmbreak;
         }
         CallInfo* nci = precall(L, ra, nresults);
         if (nci != nullptr) {
@@ -1335,6 +1340,7 @@ returning:
         L->top = ra + 7;
         savepc();
         if (LUNA_UNLIKELY(counting) && g->instr_budget != 0) charge_budget(L, 1);
+        if (ipairs_step(L, ra, getarg_C(i))) vmbreak;
         CallInfo* nci = precall(L, ra + 4, getarg_C(i));
         if (nci != nullptr) {
           ci = nci;

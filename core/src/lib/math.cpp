@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "luna/api.hpp"
+#include "builtins.hpp"
 
 namespace luna {
 namespace {
@@ -21,7 +22,10 @@ void push_num_int(State* L, Number d) {
     push_number(L, d);
 }
 
-int m_abs(State* L) {
+}  // namespace
+
+// Also run inline by the dispatcher (fastcall.cpp).
+int lib_math_abs(State* L) {
   if (is_integer(L, 1)) {
     Integer n = to_integerx(L, 1);
     if (n < 0) n = static_cast<Integer>(0u - static_cast<Unsigned>(n));  // wraps for mininteger
@@ -31,6 +35,8 @@ int m_abs(State* L) {
   }
   return 1;
 }
+
+namespace {
 
 int m_sin(State* L) { push_number(L, std::sin(check_number(L, 1))); return 1; }
 int m_cos(State* L) { push_number(L, std::cos(check_number(L, 1))); return 1; }
@@ -56,7 +62,10 @@ int m_tointeger(State* L) {
   return 1;
 }
 
-int m_floor(State* L) {
+}  // namespace
+
+// Also run inline by the dispatcher (fastcall.cpp).
+int lib_math_floor(State* L) {
   if (is_integer(L, 1)) {
     set_top(L, 1);  // an integer is its own floor
   } else {
@@ -64,6 +73,8 @@ int m_floor(State* L) {
   }
   return 1;
 }
+
+namespace {
 
 int m_ceil(State* L) {
   if (is_integer(L, 1)) {
@@ -147,7 +158,10 @@ int m_min(State* L) {
   return 1;
 }
 
-int m_max(State* L) {
+}  // namespace
+
+// Also run inline by the dispatcher (fastcall.cpp).
+int lib_math_max(State* L) {
   int n = get_top(L);
   int best = 1;
   arg_check(L, n >= 1, 1, "value expected");
@@ -157,6 +171,8 @@ int m_max(State* L) {
   push_value(L, best);
   return 1;
 }
+
+namespace {
 
 int m_type(State* L) {
   if (type(L, 1) == TNUMBER) {
@@ -261,9 +277,9 @@ int m_randomseed(State* L) {
 }
 
 const Reg math_funcs[] = {
-    {"abs", m_abs},       {"ceil", m_ceil},   {"cos", m_cos},     {"deg", m_deg},
-    {"exp", m_exp},       {"tointeger", m_tointeger}, {"floor", m_floor}, {"fmod", m_fmod},
-    {"ult", m_ult},       {"log", m_log},     {"max", m_max},     {"min", m_min},
+    {"abs", lib_math_abs},       {"ceil", m_ceil},   {"cos", m_cos},     {"deg", m_deg},
+    {"exp", m_exp},       {"tointeger", m_tointeger}, {"floor", lib_math_floor}, {"fmod", m_fmod},
+    {"ult", m_ult},       {"log", m_log},     {"max", lib_math_max},     {"min", m_min},
     {"modf", m_modf},     {"rad", m_rad},     {"sin", m_sin},     {"sqrt", m_sqrt},
     {"tan", m_tan},       {"type", m_type},   {"asin", m_asin},   {"acos", m_acos},
     {"atan", m_atan},     {nullptr, nullptr},
