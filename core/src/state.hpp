@@ -335,6 +335,20 @@ struct LuaThrow {
 // Lets the running native frame be jumped over by its own error: it must
 // own no object with a destructor when it raises.
 inline void mark_frame_nounwind(State* L) { L->ci->callstatus |= CIST_NOUNWIND; }
+// Fills a reused CallInfo for a call of the Lua function p at func (precall
+// and OP_CALL's inline path), then the missing parameters with nil; the
+// stack has room for the frame. Leaves trap to the caller.
+inline void init_lua_frame(State* L, CallInfo* ci, TValue* func, int nresults, const Proto* p) {
+  ci->func = func;
+  ci->nresults = static_cast<int16_t>(nresults);
+  ci->callstatus = 0;
+  ci->top = func + 1 + p->maxstacksize;
+  ci->savedpc = p->code;
+  ci->nextraargs = 0;
+  TValue* top = L->top;
+  for (TValue* last = func + 1 + p->numparams; top < last; top++) *top = TValue();
+  L->top = top;
+}
 void stack_grow(State* L, int n, bool raise_error = true);  // may reallocate (pointers into the stack die)
 void stack_realloc(State* L, int newsize);
 inline void ensure_stack(State* L, int n) {

@@ -1184,17 +1184,9 @@ returning:
           LClosure* ncl = ra->as_lclosure();
           Proto* p = ncl->p;
           CallInfo* nci = ci->next;
-          TValue* top = L->top;
-          if (LUNA_LIKELY(nci != nullptr && L->stack_last - top > p->maxstacksize && L->hookmask == 0)) {
-            nci->func = ra;
-            nci->nresults = static_cast<int16_t>(nresults);
-            nci->callstatus = 0;
-            nci->top = ra + 1 + p->maxstacksize;
-            nci->savedpc = p->code;
-            nci->nextraargs = 0;
+          if (LUNA_LIKELY(nci != nullptr && L->stack_last - L->top > p->maxstacksize && L->hookmask == 0)) {
+            init_lua_frame(L, nci, ra, nresults, p);
             nci->trap = 0;
-            for (TValue* last = ra + 1 + p->numparams; top < last; top++) set_nil(top);
-            L->top = top;
             L->ci = ci = nci;
             cl = ncl;
             k = p->k;
