@@ -39,6 +39,7 @@ Integer h_shl(Integer a, Integer b) noexcept { return shift_left(a, b); }
 Number h_num_mod(Number a, Number b) noexcept { return float_mod(a, b); }
 Number h_num_pow(Number a, Number b) noexcept { return b == 2 ? a * a : std::pow(a, b); }
 Integer h_tab_len(Table* t) noexcept { return table_length(t); }
+const TValue* h_tab_get_str(Table* t, String* k) noexcept { return table_get_short_str(t, k); }
 void h_barrier_back(State* L, Table* t) noexcept { gc_barrier_back(L, t); }
 void h_barrier_obj(State* L, GCObject* p, GCObject* c) noexcept { gc_barrier_obj(L, p, c); }
 
@@ -50,6 +51,7 @@ const void* helper_addr(Helper h) {
     case Helper::NumMod: return reinterpret_cast<const void*>(&h_num_mod);
     case Helper::NumPow: return reinterpret_cast<const void*>(&h_num_pow);
     case Helper::TabLen: return reinterpret_cast<const void*>(&h_tab_len);
+    case Helper::TabGetStr: return reinterpret_cast<const void*>(&h_tab_get_str);
     case Helper::BarrierBack: return reinterpret_cast<const void*>(&h_barrier_back);
     case Helper::BarrierObj: return reinterpret_cast<const void*>(&h_barrier_obj);
   }
@@ -64,6 +66,7 @@ int32_t field_offset(Field f, int32_t aux) {
     case Field::TabMeta: return layout::TABLE_METATABLE;
     case Field::TabNode: return layout::TABLE_NODE;
     case Field::TabLsizenode: return layout::TABLE_LSIZENODE;
+    case Field::ClProto: return layout::LCLOSURE_PROTO;
     case Field::ClUpval: return static_cast<int32_t>(layout::LCLOSURE_UPVALS + sizeof(UpVal*) * static_cast<size_t>(aux));
     case Field::UvValue: return layout::UPVAL_V;
     case Field::StrLen: return layout::STRING_LEN;
@@ -106,7 +109,7 @@ class Emitter {
     for (const PendingExit& e : exits_) {
       a_.bind(e.label);
       write_snapshot(e.snap, e.pos);
-      a_.mov(x86::eax, e.snap);
+      exit_code(e.snap, e.pos);
       a_.jmp(done);
     }
     for (const PendingExit& e : plain_exits_) {
@@ -192,6 +195,28 @@ class Emitter {
     }
   }
 
+  // The return value of the exit block of the guard at pos, after the
+  // snapshot is written (registers other than the scratch ones still hold
+  // the guard's values, and eax may be one of them until set): the
+  // snapshot's number, plus kTypeExit when a number's type guard failed
+  // because the value is now a number of the other subtype (a nil or
+  // another type ending a loop is not that).
+  void exit_code(int snap, Ref pos) {
+    const IrIns& i = ir_[pos];
+    if ((i.op != IrOp::SLOAD && i.op != IrOp::VLOAD) || (i.type != IrType::Int && i.type != IrType::Num)) {
+      a_.mov(x86::eax, snap);
+      return;
+    }
+    x86::Gp b = i.op == IrOp::SLOAD ? rBase : gp(i.a, pos, s1);
+    int32_t disp = i.op == IrOp::SLOAD ? i.aux * 16 : 0;
+    Label same = a_.newLabel();
+    a_.cmp(x86::byte_ptr(b, disp + kTagOff), static_cast<uint8_t>(i.type == IrType::Int ? Tag::Float : Tag::Int));
+    a_.mov(x86::eax, snap);  // leaves the flags alone
+    a_.jne(same);
+    a_.add(x86::eax, kTypeExit);
+    a_.bind(same);
+  }
+
   // Tag guard of the TValue at [base + disp]: exit unless it has tag t (any
   // nil variant for Nil).
   void guard_tag(const x86::Gp& b, int32_t disp, const IrIns& i, Ref pos) {
@@ -246,6 +271,19 @@ class Emitter {
     if (x != d) a_.mov(d, x);
     if (neg) a_.neg(d);
     else a_.not_(d);
+    finish(r, d);
+  }
+
+  // Float NEG flips the sign bit, ABS clears it.
+  void float_sign(Ref r, bool clear) {
+    x86::Xmm d = dst_xmm(r);
+    x86::Xmm x = xmm(ir_[r].a, r, f0);
+    if (x != d) a_.movsd(d, x);
+    uint64_t sign = uint64_t(1) << 63;
+    a_.mov(s1, clear ? ~sign : sign);
+    a_.movq(f1, s1);
+    if (clear) a_.andpd(d, f1);
+    else a_.xorpd(d, f1);
     finish(r, d);
   }
 
@@ -370,7 +408,7 @@ class Emitter {
       x86::Xmm d = dst_xmm(r);
       a_.movsd(d, x86::xmm0);
       finish(r, d);
-    } else if (i.type == IrType::Int) {
+    } else if (i.type == IrType::Int || i.type == IrType::Ptr) {
       x86::Gp d = dst_gp(r);
       a_.mov(d, x86::rax);
       finish(r, d);
@@ -465,27 +503,46 @@ class Emitter {
         int_binop(r);
         return;
       case IrOp::NEG:
-        if (i.type == IrType::Num) {
-          x86::Xmm d = dst_xmm(r);
-          x86::Xmm x = xmm(i.a, r, f0);
-          if (x != d) a_.movsd(d, x);
-          a_.mov(s1, uint64_t(1) << 63);
-          a_.movq(f1, s1);
-          a_.xorpd(d, f1);
-          finish(r, d);
-        } else {
-          int_unop(r, true);
-        }
+        if (i.type == IrType::Num) float_sign(r, false);
+        else int_unop(r, true);
         return;
       case IrOp::BNOT:
         int_unop(r, false);
         return;
-      case IrOp::FLOOR: {
+      case IrOp::FLOOR: case IrOp::CEIL: {
+        // Toward -inf (9) or +inf (10), no precision exception.
         x86::Xmm d = dst_xmm(r);
-        a_.roundsd(d, xmm(i.a, r, f0), 9);  // toward -inf, no precision exception
+        a_.roundsd(d, xmm(i.a, r, f0), i.op == IrOp::FLOOR ? 9 : 10);
         finish(r, d);
         return;
       }
+      case IrOp::TOINT: {
+        x86::Gp d = dst_gp(r);
+        a_.cvttsd2si(d, xmm(i.a, r, f0));
+        finish(r, d);
+        return;
+      }
+      case IrOp::SQRT: {
+        x86::Xmm d = dst_xmm(r);
+        a_.sqrtsd(d, xmm(i.a, r, f0));
+        finish(r, d);
+        return;
+      }
+      case IrOp::ABS:
+        if (i.type == IrType::Num) {
+          float_sign(r, true);
+        } else {
+          // -x unless that is negative (x >= 0, or mininteger, which wraps).
+          // x is kept in s1: d is s0 when the result lives in memory.
+          x86::Gp d = dst_gp(r);
+          x86::Gp x = gp(i.a, r, s1);
+          if (x != s1) a_.mov(s1, x);
+          a_.mov(d, s1);
+          a_.neg(d);
+          a_.cmovs(d, s1);
+          finish(r, d);
+        }
+        return;
       case IrOp::CONV: {
         x86::Xmm d = dst_xmm(r);
         a_.xorps(d, d);
@@ -572,7 +629,15 @@ bool CodeArena::assemble(const IrBuffer& ir, const Allocation& al, Trace* t, boo
   t->mcode_size = code.codeSize();
   if (listing) t->dump += logger.data();
   t->exit_pc.clear();
-  for (const Snapshot& s : ir.snapshots()) t->exit_pc.push_back(s.pc);
+  t->exit_frame.clear();
+  t->exit_top.clear();
+  for (const Snapshot& s : ir.snapshots()) {
+    t->exit_pc.push_back(s.pc);
+    t->exit_frame.push_back(s.frame);
+    t->exit_top.push_back(s.top);
+  }
+  t->frames = ir.snap_frames();
+  t->loop_snap = ir[ir.size() - 1].snap;
   return true;
 }
 

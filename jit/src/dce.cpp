@@ -1,15 +1,17 @@
 // Dead code elimination. Roots are the instructions whose effect is needed
-// whether or not their value is: pure guards, stores, impure calls, the loop
-// marker, and every value a snapshot restores. Everything not reachable from
-// them through operands is dropped, including loads whose type guard protects
-// a value nobody reads, and the survivors are renumbered in order.
+// whether or not their value is: guards, stores, impure calls, the loop
+// marker, and every value a snapshot restores. A typed load is a guard too:
+// its value may be unused (a TEST decides on the type alone, `x - x` folds)
+// while the path recorded depends on the type. Everything not reachable
+// from the roots through operands is dropped, and the survivors are
+// renumbered in order.
 #include "ir.hpp"
 
 namespace luna::jit {
 namespace {
 
 bool is_root(const IrIns& i) {
-  if (i.op >= IrOp::LT && i.op <= IrOp::NOTNIL) return true;
+  if (IrBuffer::is_guard(i.op)) return true;
   if (i.op == IrOp::VSTORE || i.op == IrOp::LOOP || i.op == IrOp::LOOPSTART || i.op == IrOp::PHI) return true;
   if (i.op == IrOp::CALL) {
     Helper h = static_cast<Helper>(i.aux8);

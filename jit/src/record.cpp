@@ -16,12 +16,17 @@ bool falsy(const TValue& v) { return v.is_false_or_nil(); }
 
 }  // namespace
 
-Recorder::Recorder(Proto* p, CallInfo* ci, const Instruction* start) : proto_(p), ci_(ci), start_(start) {}
+Recorder::Recorder(Proto* p, CallInfo* ci, const Instruction* start)
+    : proto_(p), start_(start), frames_{Frame{ci, ci->func->as_lclosure(), NO_REF, 0, -1}},
+      stack_slots_(p->maxstacksize) {}
 
 RecordStatus Recorder::step(State* L, CallInfo* ci, const Instruction* pc) {
-  if (ci != ci_) return abort("left the loop's frame");
   if (L->hookmask) return abort("hooks active");
-  if (pc == start_ && count_ > 0) {
+  if (RecordStatus fs = follow_frame(ci, pc); fs != RecordStatus::Continue) return fs;
+  if (pc == start_ && count_ > 0 && frames_.size() == 1) {
+    // The body's locals and temporaries need neither a write-back at each
+    // iteration nor a register carried around the loop.
+    slots_.forget_from(live_slots(proto_, start_));
     IrIns lp = ir_ins(IrOp::LOOP, IrType::Void, NO_REF, NO_REF, count_);  // instructions per iteration
     lp.snap = slots_.snapshot(ir_, start_);
     ir_.emit_raw(lp);
@@ -40,7 +45,7 @@ Ref Recorder::slot(int s) {
   Ref r = slots_.get(s);
   if (r != NO_REF) return r;
   Tag t = slot_tag(base_[s]);
-  IrIns i = ir_ins(IrOp::SLOAD, ir_type_of(t), NO_REF, NO_REF, s);
+  IrIns i = ir_ins(IrOp::SLOAD, ir_type_of(t), NO_REF, NO_REF, slots_.base() + s);
   i.tag = t;
   i.snap = slots_.snapshot(ir_, pc_);
   r = ir_.emit(i);
@@ -173,11 +178,17 @@ bool Recorder::compare(OpCode op, Ref ra, Ref rb, const TValue& va, const TValue
   return true;
 }
 
-Ref Recorder::upvalue_ptr(int n) {
-  Ref cl = ir_.emit(ir_ins(IrOp::CLOSURE, IrType::Ptr));
+// The UpVal of upvalue n of the running closure: the loop's own is read
+// from the frame, an inlined callee's is the value its call guarded.
+Ref Recorder::upvalue_box(int n) {
+  Ref cl = frames_.size() == 1 ? ir_.emit(ir_ins(IrOp::CLOSURE, IrType::Ptr)) : frames_.back().clref;
   IrIns uv = ir_ins(IrOp::FLOAD, IrType::Ptr, cl, NO_REF, n);
   uv.aux8 = static_cast<uint8_t>(Field::ClUpval);
-  IrIns v = ir_ins(IrOp::FLOAD, IrType::Ptr, ir_.emit(uv));
+  return ir_.emit(uv);
+}
+
+Ref Recorder::upvalue_ptr(int n) {
+  IrIns v = ir_ins(IrOp::FLOAD, IrType::Ptr, upvalue_box(n));
   v.aux8 = static_cast<uint8_t>(Field::UvValue);
   return ir_.emit(v);
 }
@@ -242,11 +253,11 @@ bool Recorder::set_table(Ref t, const TValue& tv, Ref key, const TValue& kv, Ref
   return true;
 }
 
-RecordStatus Recorder::record(State*, const Instruction* pc) {
+RecordStatus Recorder::record(State* L, const Instruction* pc) {
   Instruction i = *pc;
   OpCode op = get_op(i);
   int a = getarg_A(i);
-  const TValue* k = proto_->k;
+  const TValue* k = cl_->p->k;
   TValue* base = base_;
   auto rkc = [&]() { return getarg_k(i) ? konst(k[getarg_C(i)]) : slot(getarg_C(i)); };
   switch (op) {
@@ -275,10 +286,7 @@ RecordStatus Recorder::record(State*, const Instruction* pc) {
       Ref p = upvalue_ptr(n);
       ir_.emit(ir_ins(IrOp::VSTORE, IrType::Void, p, v));
       if (ir_[v].type == IrType::Gc && is_collectable_tag(ir_[v].tag)) {
-        Ref cl = ir_.emit(ir_ins(IrOp::CLOSURE, IrType::Ptr));
-        IrIns uv = ir_ins(IrOp::FLOAD, IrType::Ptr, cl, NO_REF, n);
-        uv.aux8 = static_cast<uint8_t>(Field::ClUpval);
-        IrIns b = ir_ins(IrOp::CALL, IrType::Void, ir_.emit(uv), v);
+        IrIns b = ir_ins(IrOp::CALL, IrType::Void, upvalue_box(n), v);
         b.aux8 = static_cast<uint8_t>(Helper::BarrierObj);
         ir_.emit(b);
       }
@@ -464,6 +472,19 @@ RecordStatus Recorder::record(State*, const Instruction* pc) {
       if (falsy(base[getarg_B(i)]) != static_cast<bool>(getarg_k(i))) slots_.set(a, rb);
       break;
     }
+    case OP_CALL:
+      return call(pc);
+    case OP_TAILCALL:
+      return tailcall(pc);
+    case OP_SELF:
+      return self(L, pc);
+    case OP_RETURN:
+      if (getarg_k(i)) return abort("return closing upvalues");
+      return ret(a, getarg_B(i));
+    case OP_RETURN0:
+      return ret(a, 1);
+    case OP_RETURN1:
+      return ret(a, 2);
     case OP_FORLOOP: {
       const Instruction* target = pc + 1 - getarg_Bx(i);
       if (target != start_) return abort("inner loop");

@@ -24,7 +24,15 @@ struct CompiledTrace : JitTrace {
   TraceBackend* owner = nullptr;
   std::vector<GCObject*> consts;
   int number = 0;
+  unsigned type_exits = 0;
 };
+
+// A trace that keeps leaving because a number's type guard found the other
+// subtype (integers that became floats, or back) is dropped and the loop
+// recorded again, at most this many times (then it is kept). Only exits
+// before the first iteration completed count, so a trace that iterates and
+// then meets a float is kept.
+constexpr int kMaxRetraces = 4;
 
 // A loop is given up on after three aborts, or after 24 recordings that
 // only happened to reach the loop's end (a loop that always runs a single
@@ -34,6 +42,7 @@ constexpr int kAbortWeight = 8, kRetryWeight = 1, kMaxAborts = 3 * kAbortWeight;
 struct ProtoTraces {
   std::unordered_map<const Instruction*, std::unique_ptr<CompiledTrace>> traces;
   std::unordered_map<const Instruction*, int> aborts;
+  std::unordered_map<const Instruction*, int> retraces;
 };
 
 int line_of(const Proto* p, const Instruction* pc) {
@@ -109,9 +118,14 @@ class TraceBackend final : public JitBackend {
 
   static const Instruction* run(State* L, CallInfo* ci, JitTrace* jt) noexcept {
     CompiledTrace* t = static_cast<CompiledTrace*>(jt);
-    int ex = t->code->entry(L, ci->func + 1);
+    int code = t->code->entry(L, ci->func + 1);
+    int ex = code & (kTypeExit - 1);
     t->owner->stats_.exits_taken++;
-    return t->code->exit_pc[static_cast<size_t>(ex)];
+    rebuild_frames(L, ci, *t->code, ex);
+    const Instruction* pc = t->code->exit_pc[static_cast<size_t>(ex)];
+    if ((code & kTypeExit) != 0 && ex < t->code->loop_snap && ++t->type_exits >= L->g->jit.options.hotexit)
+      t->owner->retrace(L, t);
+    return pc;
   }
 
  private:
@@ -133,6 +147,26 @@ class TraceBackend final : public JitBackend {
     return *traces_of(p);
   }
 
+  // Drops t (detached, its code freed) so that its loop is recorded again.
+  void retrace(State* L, CompiledTrace* t) noexcept {
+    Proto* p = t->code->proto;
+    const Instruction* start = t->code->start_pc;
+    ProtoTraces* pt = traces_of(p);
+    try {
+      int& n = pt->retraces[start];
+      if (n >= kMaxRetraces) return;
+      n++;
+    } catch (...) {
+      return;
+    }
+    if (L->g->jit.options.verbose)
+      std::fprintf(stderr, "[TRACE %3d %s:%d -- types changed, recording again]\n", t->number, source_of(p),
+                   line_of(p, start));
+    jit_detach(L, start);
+    arena_.release(t->code.get());
+    pt->traces.erase(start);
+  }
+
   void aborted(State* L, Recorder& rec, const char* why, const Instruction* at) noexcept {
     stats_.traces_aborted++;
     Proto* p = rec.proto();
@@ -141,10 +175,11 @@ class TraceBackend final : public JitBackend {
     } catch (...) {
     }
     if (L->g->jit.options.verbose) {
+      // Recording follows calls: `at` may be in a callee.
       const Proto* cur = L->ci->is_lua() ? L->ci->func->as_lclosure()->p : p;
-      bool same = cur == p;
+      bool inside = at >= cur->code && at < cur->code + cur->sizecode;
       std::fprintf(stderr, "[TRACE --- %s:%d -- %s at %s:%d]\n", source_of(p), line_of(p, rec.start()), why,
-                   source_of(cur), same ? line_of(p, at) : -1);
+                   source_of(cur), inside ? line_of(cur, at) : -1);
     }
   }
 
@@ -158,13 +193,13 @@ class TraceBackend final : public JitBackend {
       }
       auto t = std::make_unique<CompiledTrace>();
       t->run = &TraceBackend::run;
-      t->stack_slots = rec.proto()->maxstacksize;
-      t->frames = 0;
+      t->stack_slots = rec.stack_slots();
+      t->frames = rec.max_depth();
       t->owner = this;
       t->number = ++ntraces_;
       const IrBuffer& ir = rec.ir();
       for (Ref r = 1; r < ir.size(); r++)
-        if (ir[r].op == IrOp::KGC) t->consts.push_back(static_cast<GCObject*>(ir[r].k.p));
+        if (ir[r].op == IrOp::KGC && is_collectable_tag(ir[r].tag)) t->consts.push_back(static_cast<GCObject*>(ir[r].k.p));
       t->code = std::move(code);
       Proto* p = rec.proto();
       if (o.verbose || o.dump)
