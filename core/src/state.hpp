@@ -166,6 +166,7 @@ struct GlobalState {
   State* mainthread;
   String* memerrmsg;
   String* tmname[TM_N];
+  String* typename_str[NUMTYPES];  // type()'s results, fixed like tmname
   Table* mt[NUMTYPES];     // metatables of basic types
   WarnFn warnf;
   void* ud_warn;
@@ -349,6 +350,20 @@ struct LuaThrow {
 // Lets the running native frame be jumped over by its own error: it must
 // own no object with a destructor when it raises.
 inline void mark_frame_nounwind(State* L) { L->ci->callstatus |= CIST_NOUNWIND; }
+// Fills a reused CallInfo for a call of the Lua function p at func (precall
+// and OP_CALL's inline path), then the missing parameters with nil; the
+// stack has room for the frame. Leaves trap to the caller.
+inline void init_lua_frame(State* L, CallInfo* ci, TValue* func, int nresults, const Proto* p) {
+  ci->func = func;
+  ci->nresults = static_cast<int16_t>(nresults);
+  ci->callstatus = 0;
+  ci->top = func + 1 + p->maxstacksize;
+  ci->savedpc = p->code;
+  ci->nextraargs = 0;
+  TValue* top = L->top;
+  for (TValue* last = func + 1 + p->numparams; top < last; top++) *top = TValue();
+  L->top = top;
+}
 void stack_grow(State* L, int n, bool raise_error = true);  // may reallocate (pointers into the stack die)
 void stack_realloc(State* L, int newsize);
 inline void ensure_stack(State* L, int n) {
@@ -414,6 +429,13 @@ void execute(State* L, CallInfo* ci);
 // inside a metamethod or __close (the call has returned): stores its result
 // or takes its branch, or rewinds it to run again.
 void vm_finish_op(State* L);
+// ---------------------------------------------------------------- fastcall.cpp
+// OP_CALL of a native function at func (arguments up to L->top): true when
+// it was one of lib/builtins.hpp's, run inline with `wanted` results placed
+// as a call returns them; false (nothing changed) for the real call.
+bool call_builtin(State* L, TValue* func, int wanted);
+// OP_TFORCALL of ipairs' iterator at ra: true when the step was done inline.
+bool ipairs_step(State* L, TValue* ra, int wanted);
 bool vm_equal(State* L, const TValue& a, const TValue& b);  // may call __eq (L may be nullptr: raw)
 bool vm_less_than(State* L, const TValue& a, const TValue& b);
 bool vm_less_equal(State* L, const TValue& a, const TValue& b);

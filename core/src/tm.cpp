@@ -50,6 +50,11 @@ void tm_init(State* L) {
     L->g->tmname[i] = s;
     gc_fix(L, s);
   }
+  for (int t = 0; t < NUMTYPES; t++) {
+    String* s = str_new_cstr(L, basic_type_names[t]);
+    L->g->typename_str[t] = s;
+    gc_fix(L, s);
+  }
 }
 
 const TValue* tm_get(State* L, Table* events, TMS event) {

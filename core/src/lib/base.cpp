@@ -7,6 +7,7 @@
 
 #include "luna/api.hpp"
 #include "../dialect.hpp"
+#include "builtins.hpp"
 #include "../state.hpp"
 
 namespace luna {
@@ -269,12 +270,17 @@ int b_collectgarbage(State* L) {
   return 1;
 }
 
-int b_type(State* L) {
+}  // namespace
+
+// Also run inline by the dispatcher (fastcall.cpp).
+int lib_type(State* L) {
   int t = type(L, 1);
   arg_check(L, t != TNONE, 1, "value expected");
   push_string(L, type_name(L, t));
   return 1;
 }
+
+namespace {
 
 int b_next(State* L) {
   check_type(L, 1, TTABLE);
@@ -299,20 +305,30 @@ int b_pairs(State* L) {
   return 3;
 }
 
-int ipairs_aux(State* L) {
+}  // namespace
+
+// Also run inline by the dispatcher (fastcall.cpp).
+int lib_ipairs_aux(State* L) {
   Integer i = check_integer(L, 2);
   i = static_cast<Integer>(static_cast<Unsigned>(i) + 1u);
   push_integer(L, i);
   return get_i(L, 1, i) == TNIL ? 1 : 2;
 }
 
-int b_ipairs(State* L) {
+namespace {
+
+}  // namespace
+
+// Also run inline by the dispatcher (fastcall.cpp).
+int lib_ipairs(State* L) {
   check_any(L, 1);
-  push_native_function(L, ipairs_aux);
+  push_native_function(L, lib_ipairs_aux);
   push_value(L, 1);
   push_integer(L, 0);
   return 3;
 }
+
+namespace {
 
 // Result of load/loadfile: the function (with `env` as its first upvalue
 // when given), or fail plus the message.
@@ -391,7 +407,10 @@ int b_assert(State* L) {
   return b_error(L);
 }
 
-int b_select(State* L) {
+}  // namespace
+
+// Also run inline by the dispatcher (fastcall.cpp).
+int lib_select(State* L) {
   int n = get_top(L);
   if (type(L, 1) == TSTRING && *to_string(L, 1) == '#') {
     push_integer(L, n - 1);
@@ -403,6 +422,8 @@ int b_select(State* L) {
   arg_check(L, 1 <= i, 1, "index out of range");
   return n - static_cast<int>(i);
 }
+
+namespace {
 
 // Results of pcall/xpcall: true plus results, or false plus the error.
 // Also their continuation (extra is the context) after a yield or an
@@ -449,7 +470,7 @@ const Reg base_funcs[] = {
     {"dofile", b_dofile},
     {"error", b_error},
     {"getmetatable", b_getmetatable},
-    {"ipairs", b_ipairs},
+    {"ipairs", lib_ipairs},
     {"loadfile", b_loadfile},
     {"load", b_load},
     {"next", b_next},
@@ -461,11 +482,11 @@ const Reg base_funcs[] = {
     {"rawlen", b_rawlen},
     {"rawget", b_rawget},
     {"rawset", b_rawset},
-    {"select", b_select},
+    {"select", lib_select},
     {"setmetatable", b_setmetatable},
     {"tonumber", b_tonumber},
     {"tostring", b_tostring},
-    {"type", b_type},
+    {"type", lib_type},
     {"xpcall", b_xpcall},
     {"_G", nullptr},
     {"_VERSION", nullptr},

@@ -10,6 +10,7 @@
 #include "luna/api.hpp"
 #include "../builtin.hpp"
 #include "../dialect.hpp"
+#include "builtins.hpp"
 
 namespace luna {
 namespace {
@@ -25,7 +26,10 @@ void push_num_int(State* L, Number d) {
     push_number(L, d);
 }
 
-int m_abs(State* L) {
+}  // namespace
+
+// Also run inline by the dispatcher (fastcall.cpp).
+int lib_math_abs(State* L) {
   if (is_integer(L, 1)) {
     Integer n = to_integerx(L, 1);
     if (n < 0) n = static_cast<Integer>(0u - static_cast<Unsigned>(n));  // wraps for mininteger
@@ -35,6 +39,8 @@ int m_abs(State* L) {
   }
   return 1;
 }
+
+namespace {
 
 int m_sin(State* L) { push_number(L, std::sin(check_number(L, 1))); return 1; }
 int m_cos(State* L) { push_number(L, std::cos(check_number(L, 1))); return 1; }
@@ -60,7 +66,10 @@ int m_tointeger(State* L) {
   return 1;
 }
 
-int m_floor(State* L) {
+}  // namespace
+
+// Also run inline by the dispatcher (fastcall.cpp).
+int lib_math_floor(State* L) {
   if (is_integer(L, 1)) {
     set_top(L, 1);  // an integer is its own floor
   } else {
@@ -68,6 +77,8 @@ int m_floor(State* L) {
   }
   return 1;
 }
+
+namespace {
 
 int m_ceil(State* L) {
   if (is_integer(L, 1)) {
@@ -151,7 +162,10 @@ int m_min(State* L) {
   return 1;
 }
 
-int m_max(State* L) {
+}  // namespace
+
+// Also run inline by the dispatcher (fastcall.cpp).
+int lib_math_max(State* L) {
   int n = get_top(L);
   int best = 1;
   arg_check(L, n >= 1, 1, "value expected");
@@ -161,6 +175,8 @@ int m_max(State* L) {
   push_value(L, best);
   return 1;
 }
+
+namespace {
 
 int m_type(State* L) {
   if (type(L, 1) == TNUMBER) {
@@ -268,9 +284,9 @@ int m_randomseed(State* L) {
 }
 
 const Reg math_funcs[] = {
-    {"abs", m_abs},       {"ceil", m_ceil},   {"cos", m_cos},     {"deg", m_deg},
-    {"exp", m_exp},       {"tointeger", m_tointeger}, {"floor", m_floor}, {"fmod", m_fmod},
-    {"ult", m_ult},       {"log", m_log},     {"max", m_max},     {"min", m_min},
+    {"abs", lib_math_abs},       {"ceil", m_ceil},   {"cos", m_cos},     {"deg", m_deg},
+    {"exp", m_exp},       {"tointeger", m_tointeger}, {"floor", lib_math_floor}, {"fmod", m_fmod},
+    {"ult", m_ult},       {"log", m_log},     {"max", lib_math_max},     {"min", m_min},
     {"modf", m_modf},     {"rad", m_rad},     {"sin", m_sin},     {"sqrt", m_sqrt},
     {"tan", m_tan},       {"type", m_type},   {"asin", m_asin},   {"acos", m_acos},
     {"atan", m_atan},     {nullptr, nullptr},
@@ -303,8 +319,8 @@ const Reg math_funcs_55[] = {{"frexp", m_frexp}, {"ldexp", m_ldexp}, {nullptr, n
 
 Builtin math_builtin(NativeFn f) {
   if (f == m_sqrt) return Builtin::MathSqrt;
-  if (f == m_abs) return Builtin::MathAbs;
-  if (f == m_floor) return Builtin::MathFloor;
+  if (f == lib_math_abs) return Builtin::MathAbs;
+  if (f == lib_math_floor) return Builtin::MathFloor;
   if (f == m_ceil) return Builtin::MathCeil;
   return Builtin::None;
 }

@@ -11,6 +11,7 @@
 
 #include "luna/api.hpp"
 #include "../dialect.hpp"
+#include "builtins.hpp"
 
 namespace luna {
 namespace {
@@ -43,7 +44,10 @@ int str_len(State* L) {
   return 1;
 }
 
-int str_sub(State* L) {
+}  // namespace
+
+// Also run inline by the dispatcher (fastcall.cpp).
+int lib_string_sub(State* L) {
   size_t l;
   const char* s = check_lstring(L, 1, &l);
   size_t start = pos_start(check_integer(L, 2), l);
@@ -56,6 +60,8 @@ int str_sub(State* L) {
   }
   return 1;
 }
+
+namespace {
 
 int str_reverse(State* L) {
   size_t l;
@@ -113,7 +119,10 @@ int str_rep(State* L) {
   return 1;
 }
 
-int str_byte(State* L) {
+}  // namespace
+
+// Also run inline by the dispatcher (fastcall.cpp).
+int lib_string_byte(State* L) {
   size_t l;
   const char* s = check_lstring(L, 1, &l);
   Integer pi = opt_integer(L, 2, 1);
@@ -127,6 +136,8 @@ int str_byte(State* L) {
   for (int i = 0; i < n; i++) push_integer(L, static_cast<unsigned char>(s[posi + i - 1]));
   return n;
 }
+
+namespace {
 
 int str_char(State* L) {
   int n = get_top(L);
@@ -1203,7 +1214,7 @@ const Reg string_metamethods[] = {
 };
 
 const Reg string_funcs[] = {
-  {"byte", str_byte},
+  {"byte", lib_string_byte},
   {"char", str_char},
   {"dump", str_dump},
   {"find", str_find},
@@ -1215,7 +1226,7 @@ const Reg string_funcs[] = {
   {"match", str_match},
   {"rep", str_rep},
   {"reverse", str_reverse},
-  {"sub", str_sub},
+  {"sub", lib_string_sub},
   {"upper", str_case<to_upper>},
   {"pack", str_pack},
   {"packsize", str_packsize},
