@@ -6,7 +6,7 @@
 // the real call, so errors and their messages are the library's own.
 #include <cmath>
 
-#include "lib/builtins.hpp"
+#include "builtin.hpp"
 #include "state.hpp"
 
 namespace luna {

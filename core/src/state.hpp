@@ -431,7 +431,7 @@ void execute(State* L, CallInfo* ci);
 void vm_finish_op(State* L);
 // ---------------------------------------------------------------- fastcall.cpp
 // OP_CALL of a native function at func (arguments up to L->top): true when
-// it was one of lib/builtins.hpp's, run inline with `wanted` results placed
+// it was one of builtin.hpp's, run inline with `wanted` results placed
 // as a call returns them; false (nothing changed) for the real call.
 bool call_builtin(State* L, TValue* func, int wanted);
 // OP_TFORCALL of ipairs' iterator at ra: true when the step was done inline.

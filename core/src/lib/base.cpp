@@ -7,7 +7,7 @@
 
 #include "luna/api.hpp"
 #include "../dialect.hpp"
-#include "builtins.hpp"
+#include "../builtin.hpp"
 #include "../state.hpp"
 
 namespace luna {

@@ -10,7 +10,6 @@
 #include "luna/api.hpp"
 #include "../builtin.hpp"
 #include "../dialect.hpp"
-#include "builtins.hpp"
 
 namespace luna {
 namespace {

@@ -11,7 +11,7 @@
 
 #include "luna/api.hpp"
 #include "../dialect.hpp"
-#include "builtins.hpp"
+#include "../builtin.hpp"
 
 namespace luna {
 namespace {
