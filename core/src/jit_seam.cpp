@@ -163,6 +163,13 @@ void jit_detach(State* L, const Instruction* pc) {
   jit_hotcount(j, pc) = hotloop(j);
 }
 
+void jit_rearm(State* L, const Instruction* pc, uint32_t n) {
+  JitSeam& j = L->g->jit;
+  const Instruction* owner = j.attached[jit_slot(pc)].pc;
+  if (owner != nullptr && owner != pc) return;
+  jit_hotcount(j, pc) = std::max(n, 1u);
+}
+
 bool jit_charge_budget(GlobalState* g, uint64_t n) noexcept {
   uint64_t& b = g->instr_budget;
   if (b == 0) return true;

@@ -135,6 +135,10 @@ void jit_start_recording(State* L);  // the running frame of L traps from its ne
 void jit_stop_recording(State* L);
 void jit_attach(State* L, const Instruction* pc, JitTrace* trace);  // may evict another loop's
 void jit_detach(State* L, const Instruction* pc);
+// Sets the hot counter of the loop at pc to n back-edges (unless the slot
+// holds another loop's trace): a backend retrying a loop at a different
+// iteration than the one whose recording failed.
+void jit_rearm(State* L, const Instruction* pc, uint32_t n);
 
 // For compiled code, once per loop iteration of n interpreter
 // instructions: false when the instruction budget would run out, and the

@@ -1,15 +1,17 @@
 // Dead code elimination. Roots are the instructions whose effect is needed
-// whether or not their value is: pure guards, stores, impure calls, the loop
-// marker, and every value a snapshot restores. Everything not reachable from
-// them through operands is dropped, including loads whose type guard protects
-// a value nobody reads, and the survivors are renumbered in order.
+// whether or not their value is: every guard (a typed load's tag guard too:
+// a branch on a TEST, or an operation folded to a constant such as
+// `x >> 89`, relies on the type without reading the value), stores, impure
+// calls, the loop marker, and every value a snapshot restores. Everything
+// not reachable from them through operands is dropped, and the survivors
+// are renumbered in order.
 #include "ir.hpp"
 
 namespace luna::jit {
 namespace {
 
 bool is_root(const IrIns& i) {
-  if (i.op >= IrOp::LT && i.op <= IrOp::NOTNIL) return true;
+  if (IrBuffer::is_guard(i.op)) return true;
   if (i.op == IrOp::VSTORE || i.op == IrOp::LOOP || i.op == IrOp::LOOPSTART || i.op == IrOp::PHI) return true;
   if (i.op == IrOp::CALL) {
     Helper h = static_cast<Helper>(i.aux8);

@@ -16,16 +16,31 @@ bool falsy(const TValue& v) { return v.is_false_or_nil(); }
 
 }  // namespace
 
-Recorder::Recorder(Proto* p, CallInfo* ci, const Instruction* start) : proto_(p), ci_(ci), start_(start) {}
+Recorder::Recorder(Proto* p, CallInfo* ci, const Instruction* start)
+    : proto_(p), ci_(ci), start_(start), end_(loop_end(p, start)) {}
+
+const Instruction* Recorder::loop_end(const Proto* p, const Instruction* start) {
+  const Instruction* end = start;
+  for (const Instruction* pc = start; pc < p->code + p->sizecode; pc++) {
+    Instruction i = *pc;
+    OpCode op = get_op(i);
+    const Instruction* target = nullptr;
+    if (op == OP_JMP) target = pc + 1 + getarg_sJ(i);
+    else if (op == OP_FORLOOP || op == OP_TFORLOOP) target = pc + 1 - getarg_Bx(i);
+    if (target == start) end = pc;
+  }
+  return end;
+}
 
 RecordStatus Recorder::step(State* L, CallInfo* ci, const Instruction* pc) {
   if (ci != ci_) return abort("left the loop's frame");
   if (L->hookmask) return abort("hooks active");
-  if (pc == start_ && count_ > 0) {
-    IrIns lp = ir_ins(IrOp::LOOP, IrType::Void, NO_REF, NO_REF, count_);  // instructions per iteration
-    lp.snap = slots_.snapshot(ir_, start_);
-    ir_.emit_raw(lp);
-    return RecordStatus::Done;
+  if (pc == start_ && count_ > 0) return close_loop();
+  if (pc < start_ || pc > end_) {
+    // The loop ended during the recorded iteration (a while or repeat
+    // condition, a break): nothing against the loop, try another iteration.
+    retryable_ = true;
+    return abort("loop left while recording");
   }
   if (++count_ > kMaxInstructions) return abort("trace too long");
   base_ = ci->func + 1;
@@ -33,7 +48,15 @@ RecordStatus Recorder::step(State* L, CallInfo* ci, const Instruction* pc) {
   pc_ = pc;
   RecordStatus st = record(L, pc);
   if (st == RecordStatus::Continue && ir_.failed()) return abort("guard always fails");
+  if (st == RecordStatus::Continue && closing_) return close_loop();
   return st;
+}
+
+RecordStatus Recorder::close_loop() {
+  IrIns lp = ir_ins(IrOp::LOOP, IrType::Void, NO_REF, NO_REF, count_);  // instructions per iteration
+  lp.snap = slots_.snapshot(ir_, start_);
+  ir_.emit_raw(lp);
+  return RecordStatus::Done;
 }
 
 Ref Recorder::slot(int s) {
@@ -190,10 +213,7 @@ Ref Recorder::table_slot(Ref t, const Table* h, Ref key, const TValue& kv) {
   };
   if (kv.is_int()) {
     if (static_cast<uint64_t>(kv.u.i) - 1 >= h->asize) return NO_REF;
-    Ref arr = field(Field::TabArray, IrType::Ptr);
-    Ref asize = field(Field::TabAsize, IrType::Int);
-    guard(IrOp::ULT, ir_.emit(ir_ins(IrOp::SUB, IrType::Int, key, ir_.kint(1))), asize);
-    return ir_.emit(ir_ins(IrOp::AREF, IrType::Ptr, arr, key));
+    return array_slot(t, key);
   }
   if (kv.tag != Tag::ShortStr) return NO_REF;
   String* s = kv.as_string();
@@ -212,10 +232,44 @@ Ref Recorder::table_slot(Ref t, const Table* h, Ref key, const TValue& kv) {
   return ir_.emit(hk);
 }
 
+Ref Recorder::array_slot(Ref t, Ref key) {
+  auto field = [&](Field f, IrType ty) {
+    IrIns i = ir_ins(IrOp::FLOAD, ty, t);
+    i.aux8 = static_cast<uint8_t>(f);
+    return ir_.emit(i);
+  };
+  Ref arr = field(Field::TabArray, IrType::Ptr);
+  Ref asize = field(Field::TabAsize, IrType::Int);
+  guard(IrOp::ULT, ir_.emit(ir_ins(IrOp::SUB, IrType::Int, key, ir_.kint(1))), asize);
+  return ir_.emit(ir_ins(IrOp::AREF, IrType::Ptr, arr, key));
+}
+
+void Recorder::guard_no_metatable(Ref t) {
+  IrIns f = ir_ins(IrOp::FLOAD, IrType::Ptr, t);
+  f.aux8 = static_cast<uint8_t>(Field::TabMeta);
+  guard(IrOp::EQ, ir_.emit(f), ir_.kptr(nullptr));
+}
+
+// A table without metatable reads and writes its array part raw, whatever
+// the slot holds: no __index or __newindex can run, and storing into an
+// existing array slot (nil or not) neither allocates nor adds a key. A key
+// at the border (asize + 1, an append that will grow the array) is recorded
+// the same way: the bounds guard exits there, the interpreter grows the
+// array (which may allocate and collect), and the next back-edge re-enters
+// the trace, so growth by doubling costs one exit per doubling.
+bool Recorder::raw_array_access(const Table* h, const TValue& kv) const {
+  return kv.is_int() && h->metatable == nullptr && static_cast<uint64_t>(kv.u.i) - 1 <= h->asize;
+}
+
 bool Recorder::get_table(int a, Ref t, const TValue& tv, Ref key, const TValue& kv) {
   if (!tv.is_table()) return false;
   Table* h = tv.as_table();
   const TValue* seen = kv.is_int() ? table_get_int(h, kv.u.i) : kv.tag == Tag::ShortStr ? table_get_short_str(h, kv.as_string()) : nullptr;
+  if ((seen == nullptr || seen->is_nil()) && raw_array_access(h, kv) && kv.u.i <= h->asize) {
+    guard_no_metatable(t);
+    slots_.set(a, load_value(array_slot(t, key), TValue::nil()));
+    return true;
+  }
   // A nil result goes through __index in the interpreter.
   if (seen == nullptr || seen->is_nil()) return false;
   Ref p = table_slot(t, h, key, kv);
@@ -227,12 +281,18 @@ bool Recorder::get_table(int a, Ref t, const TValue& tv, Ref key, const TValue& 
 bool Recorder::set_table(Ref t, const TValue& tv, Ref key, const TValue& kv, Ref val) {
   if (!tv.is_table() || val == NO_REF) return false;
   Table* h = tv.as_table();
-  const TValue* seen = kv.is_int() ? table_get_int(h, kv.u.i) : kv.tag == Tag::ShortStr ? table_get_short_str(h, kv.as_string()) : nullptr;
-  // Storing into a nil slot may run __newindex or create a key.
-  if (seen == nullptr || seen->is_nil()) return false;
-  Ref p = table_slot(t, h, key, kv);
-  if (p == NO_REF) return false;
-  guard(IrOp::NOTNIL, p, NO_REF);
+  Ref p;
+  if (raw_array_access(h, kv)) {
+    guard_no_metatable(t);
+    p = array_slot(t, key);
+  } else {
+    const TValue* seen = kv.is_int() ? table_get_int(h, kv.u.i) : kv.tag == Tag::ShortStr ? table_get_short_str(h, kv.as_string()) : nullptr;
+    // Storing into a nil slot may run __newindex or create a key.
+    if (seen == nullptr || seen->is_nil()) return false;
+    p = table_slot(t, h, key, kv);
+    if (p == NO_REF) return false;
+    guard(IrOp::NOTNIL, p, NO_REF);
+  }
   ir_.emit(ir_ins(IrOp::VSTORE, IrType::Void, p, val));
   if (ir_[val].type == IrType::Gc && is_collectable_tag(ir_[val].tag)) {
     IrIns b = ir_ins(IrOp::CALL, IrType::Void, t);
@@ -467,11 +527,11 @@ RecordStatus Recorder::record(State*, const Instruction* pc) {
     case OP_FORLOOP: {
       const Instruction* target = pc + 1 - getarg_Bx(i);
       if (target != start_) return abort("inner loop");
+      // A loop that ends at this FORLOOP still had a whole iteration
+      // recorded: the trace is closed with the guards of the looping
+      // direction (which fail now, and hold on the loop's next run).
+      closing_ = true;
       if (base[a + 2].is_int()) {
-        if (base[a + 1].u.i == 0) {
-          retryable_ = true;
-          return abort("loop ends while recording");
-        }
         Ref count = slot(a + 1), step = slot(a + 2), idx = slot(a);
         guard(IrOp::NE, count, ir_.kint(0));
         Ref nidx = ir_.emit(ir_ins(IrOp::ADD, IrType::Int, idx, step));
@@ -479,11 +539,7 @@ RecordStatus Recorder::record(State*, const Instruction* pc) {
         slots_.set(a, nidx);
         slots_.set(a + 3, nidx);
       } else {
-        Number st = base[a + 2].u.n, lim = base[a + 1].u.n, nx = base[a].u.n + st;
-        if (!(st > 0 ? nx <= lim : lim <= nx)) {
-          retryable_ = true;
-          return abort("loop ends while recording");
-        }
+        Number st = base[a + 2].u.n;
         Ref idx = slot(a), limit = slot(a + 1), step = slot(a + 2);
         Ref nidx = ir_.emit(ir_ins(IrOp::ADD, IrType::Num, idx, step));
         if (st > 0) {

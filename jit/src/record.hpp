@@ -33,6 +33,9 @@ class Recorder {
 
  private:
   RecordStatus record(State* L, const Instruction* pc);
+  RecordStatus close_loop();
+  // The last instruction jumping back to start (the loop's extent).
+  static const Instruction* loop_end(const Proto* p, const Instruction* start);
   RecordStatus abort(const char* why) {
     reason_ = why;
     return RecordStatus::Abort;
@@ -47,6 +50,9 @@ class Recorder {
   Ref to_num(Ref r);
   // Table access: the address of t[key] (non-nil slot) or NO_REF.
   Ref table_slot(Ref t, const Table* h, Ref key, const TValue& kv);
+  Ref array_slot(Ref t, Ref key);  // guards key within the array part
+  void guard_no_metatable(Ref t);
+  bool raw_array_access(const Table* h, const TValue& kv) const;
   bool get_table(int a, Ref t, const TValue& tv, Ref key, const TValue& kv);
   bool set_table(Ref t, const TValue& tv, Ref key, const TValue& kv, Ref val);
   Ref upvalue_ptr(int n);
@@ -54,6 +60,8 @@ class Recorder {
   Proto* proto_;
   CallInfo* ci_;
   const Instruction* start_;
+  const Instruction* end_;
+  bool closing_ = false;             // the FORLOOP being recorded closes the trace
   const Instruction* pc_ = nullptr;  // instruction being recorded
   TValue* base_ = nullptr;
   LClosure* cl_ = nullptr;

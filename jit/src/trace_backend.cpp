@@ -137,7 +137,12 @@ class TraceBackend final : public JitBackend {
     stats_.traces_aborted++;
     Proto* p = rec.proto();
     try {
-      ensure(p).aborts[rec.start()] += rec.retryable() ? kRetryWeight : kAbortWeight;
+      int& n = ensure(p).aborts[rec.start()];
+      n += rec.retryable() ? kRetryWeight : kAbortWeight;
+      // A loop that ended during its recording is retried at another
+      // iteration: a loop of k iterations per run and a threshold that is a
+      // multiple of k would otherwise always start on its last iteration.
+      if (rec.retryable()) jit_rearm(L, rec.start(), L->g->jit.options.hotloop / 2 + 1 + static_cast<uint32_t>(n) * 3);
     } catch (...) {
     }
     if (L->g->jit.options.verbose) {
