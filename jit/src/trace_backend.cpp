@@ -30,6 +30,7 @@ struct CompiledTrace : JitTrace {
 // only happened to reach the loop's end (a loop that always runs a single
 // iteration past its hot back-edge never closes).
 constexpr int kAbortWeight = 8, kRetryWeight = 1, kMaxAborts = 3 * kAbortWeight;
+constexpr uint32_t kBlacklistedCount = 65535;
 
 struct ProtoTraces {
   std::unordered_map<const Instruction*, std::unique_ptr<CompiledTrace>> traces;
@@ -57,7 +58,12 @@ class TraceBackend final : public JitBackend {
         return;
       }
       auto ab = pt->aborts.find(pc);
-      if (ab != pt->aborts.end() && ab->second >= kMaxAborts) return;  // blacklisted
+      if (ab != pt->aborts.end() && ab->second >= kMaxAborts) {
+        // Blacklisted: count as slowly as a counter can, so the loop costs
+        // one inline decrement per back-edge and a seam call every 65535.
+        jit_rearm(L, pc, kBlacklistedCount);
+        return;
+      }
     }
     try {
       rec_ = std::make_unique<Recorder>(p, ci, pc);
