@@ -16,8 +16,9 @@ bool falsy(const TValue& v) { return v.is_false_or_nil(); }
 
 }  // namespace
 
-Recorder::Recorder(Proto* p, CallInfo* ci, const Instruction* start)
-    : proto_(p), ci_(ci), start_(start), end_(loop_end(p, start)) {}
+Recorder::Recorder(Proto* p, CallInfo* ci, const Instruction* start, LinkFn link)
+    : proto_(p), ci_(ci), start_(start), end_(link ? p->code + p->sizecode - 1 : loop_end(p, start)),
+      link_(std::move(link)) {}
 
 const Instruction* Recorder::loop_end(const Proto* p, const Instruction* start) {
   const Instruction* end = start;
@@ -35,8 +36,12 @@ const Instruction* Recorder::loop_end(const Proto* p, const Instruction* start) 
 RecordStatus Recorder::step(State* L, CallInfo* ci, const Instruction* pc) {
   if (ci != ci_) return abort("left the loop's frame");
   if (L->hookmask) return abort("hooks active");
-  if (pc == start_ && count_ > 0) return close_loop();
-  if (pc < start_ || pc > end_) {
+  if (is_side()) {
+    if (void* entry = count_ > 0 ? link_(pc) : nullptr) return close_link(pc, entry);
+  } else if (pc == start_ && count_ > 0) {
+    return close_loop();
+  }
+  if (!is_side() && (pc < start_ || pc > end_)) {
     // The loop ended during the recorded iteration (a while or repeat
     // condition, a break): nothing against the loop, try another iteration.
     retryable_ = true;
@@ -50,6 +55,15 @@ RecordStatus Recorder::step(State* L, CallInfo* ci, const Instruction* pc) {
   if (st == RecordStatus::Continue && ir_.failed()) return abort("guard always fails");
   if (st == RecordStatus::Continue && closing_) return close_loop();
   return st;
+}
+
+RecordStatus Recorder::close_link(const Instruction* pc, void* entry) {
+  IrIns lp = ir_ins(IrOp::LOOP, IrType::Void, NO_REF, 2, count_);
+  lp.k.p = entry;
+  lp.snap = slots_.snapshot(ir_, pc);
+  ir_.emit_raw(lp);
+  link_pc_ = pc;
+  return RecordStatus::Done;
 }
 
 RecordStatus Recorder::close_loop() {
@@ -447,8 +461,9 @@ RecordStatus Recorder::record(State*, const Instruction* pc) {
       break;
     }
     case OP_JMP: {
+      // A side trace may go round an outer loop until it reaches a trace.
       const Instruction* target = pc + 1 + getarg_sJ(i);
-      if (target <= pc && target != start_) return abort("inner loop");
+      if (target <= pc && target != start_ && !is_side()) return abort("inner loop");
       break;
     }
     case OP_EQ: case OP_LT: case OP_LE: {
@@ -524,40 +539,87 @@ RecordStatus Recorder::record(State*, const Instruction* pc) {
       if (falsy(base[getarg_B(i)]) != static_cast<bool>(getarg_k(i))) slots_.set(a, rb);
       break;
     }
-    case OP_FORLOOP: {
-      const Instruction* target = pc + 1 - getarg_Bx(i);
-      if (target != start_) return abort("inner loop");
-      // A loop that ends at this FORLOOP still had a whole iteration
-      // recorded: the trace is closed with the guards of the looping
-      // direction (which fail now, and hold on the loop's next run).
-      closing_ = true;
-      if (base[a + 2].is_int()) {
-        Ref count = slot(a + 1), step = slot(a + 2), idx = slot(a);
-        guard(IrOp::NE, count, ir_.kint(0));
-        Ref nidx = ir_.emit(ir_ins(IrOp::ADD, IrType::Int, idx, step));
-        slots_.set(a + 1, ir_.emit(ir_ins(IrOp::SUB, IrType::Int, count, ir_.kint(1))));
-        slots_.set(a, nidx);
-        slots_.set(a + 3, nidx);
-      } else {
-        Number st = base[a + 2].u.n;
-        Ref idx = slot(a), limit = slot(a + 1), step = slot(a + 2);
-        Ref nidx = ir_.emit(ir_ins(IrOp::ADD, IrType::Num, idx, step));
-        if (st > 0) {
-          guard(IrOp::GT, step, ir_.knum(0));
-          guard(IrOp::LE, nidx, limit);
-        } else {
-          guard(IrOp::NLT, ir_.knum(0), step);  // not (0 < step), as the interpreter tests it
-          guard(IrOp::LE, limit, nidx);
-        }
-        slots_.set(a, nidx);
-        slots_.set(a + 3, nidx);
-      }
+    case OP_FORPREP:
+      if (!for_prep(a)) return abort("FORPREP of non-integers");
       break;
-    }
+    case OP_FORLOOP:
+      if (!for_loop(a, pc + 1 - getarg_Bx(i))) return abort(is_side() ? "float loop ends" : "inner loop");
+      break;
     default:
       return abort(op_info[op].name);
   }
   return RecordStatus::Continue;
+}
+
+// An integer numeric for's preparation (5.4's forprep): the iteration
+// count is (limit - init) / step as unsigned numbers, or the loop is
+// skipped. A variable step is guarded positive; float loops and limits,
+// and variable negative steps, abort.
+bool Recorder::for_prep(int a) {
+  const TValue* ra = base_ + a;
+  if (!ra[0].is_int() || !ra[1].is_int() || !ra[2].is_int()) return false;
+  Integer st = ra[2].u.i;
+  if (st == 0 || st == INT64_MIN) return false;
+  Ref init = slot(a), limit = slot(a + 1), step = slot(a + 2);
+  bool variable = !ir_.is_const(step);
+  if (variable && st < 0) return false;
+  if (variable) guard(IrOp::GT, step, ir_.kint(0));
+  bool skip = st > 0 ? ra[0].u.i > ra[1].u.i : ra[0].u.i < ra[1].u.i;
+  if (st > 0) guard(skip ? IrOp::GT : IrOp::LE, init, limit);
+  else guard(skip ? IrOp::LT : IrOp::GE, init, limit);
+  slots_.set(a + 3, init);
+  if (skip) return true;
+  Ref diff = st > 0 ? ir_.emit(ir_ins(IrOp::SUB, IrType::Int, limit, init)) : ir_.emit(ir_ins(IrOp::SUB, IrType::Int, init, limit));
+  Integer mag = st > 0 ? st : -st;
+  if (variable || mag != 1) {
+    IrIns c = ir_ins(IrOp::CALL, IrType::Int, diff, variable ? step : ir_.kint(mag));
+    c.aux8 = static_cast<uint8_t>(Helper::UDiv);
+    diff = ir_.emit(c);
+  }
+  slots_.set(a + 1, diff);
+  return true;
+}
+
+// FORLOOP. In a root trace it is the loop's own back-edge and closes the
+// trace, even when the loop ends here: the whole iteration was recorded,
+// and the guards of the looping direction (which fail now) hold on the
+// loop's next run. A side trace follows whichever way the loop went.
+bool Recorder::for_loop(int a, const Instruction* target) {
+  const TValue* ra = base_ + a;
+  bool ends = ra[2].is_int() && ra[1].u.i == 0;
+  if (!is_side()) {
+    if (target != start_) return false;
+    closing_ = true;
+  } else if (ends) {
+    slot(a + 2);  // the step's type guard decides the integer loop
+    guard(IrOp::EQ, slot(a + 1), ir_.kint(0));
+    return true;
+  } else if (!ra[2].is_int()) {
+    Number st = ra[2].u.n, nx = ra[0].u.n + st;
+    if (!(st > 0 ? nx <= ra[1].u.n : ra[1].u.n <= nx)) return false;
+  }
+  if (ra[2].is_int()) {
+    Ref count = slot(a + 1), step = slot(a + 2), idx = slot(a);
+    guard(IrOp::NE, count, ir_.kint(0));
+    Ref nidx = ir_.emit(ir_ins(IrOp::ADD, IrType::Int, idx, step));
+    slots_.set(a + 1, ir_.emit(ir_ins(IrOp::SUB, IrType::Int, count, ir_.kint(1))));
+    slots_.set(a, nidx);
+    slots_.set(a + 3, nidx);
+    return true;
+  }
+  Number st = ra[2].u.n;
+  Ref idx = slot(a), limit = slot(a + 1), step = slot(a + 2);
+  Ref nidx = ir_.emit(ir_ins(IrOp::ADD, IrType::Num, idx, step));
+  if (st > 0) {
+    guard(IrOp::GT, step, ir_.knum(0));
+    guard(IrOp::LE, nidx, limit);
+  } else {
+    guard(IrOp::NLT, ir_.knum(0), step);  // not (0 < step), as the interpreter tests it
+    guard(IrOp::LE, limit, nidx);
+  }
+  slots_.set(a, nidx);
+  slots_.set(a + 3, nidx);
+  return true;
 }
 
 }  // namespace luna::jit

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -11,17 +12,34 @@
 
 namespace luna::jit {
 
-using TraceFn = int (*)(State* L, TValue* base);
+struct Trace;
+
+// One way out of a trace. The exit code writes its snapshot to the frame,
+// then jumps to `side` when a side trace has been attached to it (which
+// continues from that state in compiled code), else returns this record.
+struct ExitInfo {
+  const Instruction* pc = nullptr;  // where the interpreter resumes
+  void* side = nullptr;             // entry of the attached side trace, read by the exit code
+  uint32_t index = 0;               // snapshot number
+  uint32_t count = 0;               // times taken
+  bool sideable = false;            // false: a hook or budget exit, always to the interpreter
+  Trace* trace = nullptr;
+};
+
+using TraceFn = ExitInfo* (*)(State* L, TValue* base);
 
 struct Trace {
   Proto* proto = nullptr;
-  const Instruction* start_pc = nullptr;  // first instruction of the loop body
+  const Instruction* start_pc = nullptr;  // first instruction of the loop body (side trace: its exit's pc)
   TraceFn entry = nullptr;
-  // Exit number -> where the interpreter resumes (its snapshot was already
-  // written to the frame by the exit code).
-  std::vector<const Instruction*> exit_pc;
+  // Per snapshot n: exits[n] for guards, exits[nsnap + n] for hook and
+  // budget exits. Allocated before assembly, as the code refers to them.
+  std::unique_ptr<ExitInfo[]> exits;
+  size_t nexits = 0;
   size_t mcode_size = 0;
   uint32_t nins = 0;     // IR instructions after optimisation
+  int number = 0;        // as -jv shows it
+  int depth = 0;         // 0 for a loop's trace, a side trace's parent's + 1
   std::string dump;      // IR text, filled when asked for
 };
 

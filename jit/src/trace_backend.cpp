@@ -3,6 +3,7 @@
 // (per prototype, in Proto::jit_data) and its machine code.
 #include "trace_backend.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <unordered_map>
 #include <unordered_set>
@@ -32,8 +33,18 @@ struct CompiledTrace : JitTrace {
 constexpr int kAbortWeight = 8, kRetryWeight = 1, kMaxAborts = 3 * kAbortWeight;
 constexpr uint32_t kBlacklistedCount = 65535;
 
+// A side trace is recorded from an exit taken hotexit times; an exit
+// whose recordings keep aborting is retried this many times, then left.
+constexpr uint32_t kSideAttempts = 4;
+// Side traces of side traces nest at most this deep, and none starts at
+// its parent side trace's own first instruction (that exit means the
+// parent's entry state was not what it was recorded with; a side trace of
+// it would specialise once more, without end).
+constexpr int kMaxSideDepth = 6;
+
 struct ProtoTraces {
-  std::unordered_map<const Instruction*, std::unique_ptr<CompiledTrace>> traces;
+  std::unordered_map<const Instruction*, std::unique_ptr<CompiledTrace>> traces;  // root traces by loop
+  std::vector<std::unique_ptr<CompiledTrace>> sides;                             // side traces
   std::unordered_map<const Instruction*, int> aborts;
 };
 
@@ -87,26 +98,37 @@ class TraceBackend final : public JitBackend {
     if (st == RecordStatus::Continue) return;
     jit_stop_recording(L);
     std::unique_ptr<Recorder> rec = std::move(rec_);
+    ExitInfo* side = side_exit_;
+    side_exit_ = nullptr;
     if (st == RecordStatus::Abort) {
       aborted(L, *rec, rec->abort_reason() != nullptr ? rec->abort_reason() : "out of memory", pc);
       return;
     }
-    finish(L, *rec);
+    if (side != nullptr) finish_side(L, *rec, side);
+    else finish(L, *rec);
   }
 
   void mark(JitMarker& m) noexcept override {
-    for (Proto* p : protos_)
-      for (auto& kv : static_cast<ProtoTraces*>(p->jit_data)->traces)
+    for (Proto* p : protos_) {
+      ProtoTraces* pt = traces_of(p);
+      for (auto& kv : pt->traces)
         for (GCObject* o : kv.second->consts) m.mark(o);
+      for (auto& t : pt->sides)
+        for (GCObject* o : t->consts) m.mark(o);
+    }
   }
 
   void on_proto_free(State*, Proto* p) noexcept override {
-    if (rec_ != nullptr && rec_->proto() == p) rec_.reset();
+    if (rec_ != nullptr && rec_->proto() == p) {
+      rec_.reset();
+      side_exit_ = nullptr;
+    }
     if (protos_.erase(p) != 0) drop(p);
   }
 
   void flush(State*) noexcept override {
     rec_.reset();
+    side_exit_ = nullptr;
     for (Proto* p : protos_) drop(p);
     protos_.clear();
   }
@@ -115,18 +137,42 @@ class TraceBackend final : public JitBackend {
 
   static const Instruction* run(State* L, CallInfo* ci, JitTrace* jt) noexcept {
     CompiledTrace* t = static_cast<CompiledTrace*>(jt);
-    int ex = t->code->entry(L, ci->func + 1);
+    ExitInfo* x = t->code->entry(L, ci->func + 1);  // may have left through side traces
     t->owner->stats_.exits_taken++;
-    return t->code->exit_pc[static_cast<size_t>(ex)];
+    if (x->sideable && x->side == nullptr && L->ci == ci) t->owner->exit_taken(L, ci, x);
+    return x->pc;
   }
 
  private:
   ProtoTraces* traces_of(Proto* p) { return static_cast<ProtoTraces*>(p->jit_data); }
 
+  // An exit of a trace of frame ci was taken (its snapshot is in the
+  // frame): once hot, record a side trace from its pc, which the exit code
+  // jumps to from then on.
+  void exit_taken(State* L, CallInfo* ci, ExitInfo* x) noexcept {
+    uint32_t hot = std::max(L->g->jit.options.hotexit, 1u);
+    if (++x->count % hot != 0 || x->count / hot > kSideAttempts) return;
+    if (L->hookmask != 0 || L->g->jit.recorder != nullptr) return;
+    const Trace* parent = x->trace;
+    if (parent->depth >= kMaxSideDepth || (parent->depth > 0 && x->pc == parent->start_pc)) return;
+    Proto* p = x->trace->proto;
+    try {
+      rec_ = std::make_unique<Recorder>(p, ci, x->pc, [this, p](const Instruction* pc) -> void* {
+        auto it = traces_of(p)->traces.find(pc);
+        return it != traces_of(p)->traces.end() ? reinterpret_cast<void*>(it->second->code->entry) : nullptr;
+      });
+    } catch (...) {
+      return;
+    }
+    side_exit_ = x;
+    jit_start_recording(L);
+  }
+
   void drop(Proto* p) {
     ProtoTraces* pt = traces_of(p);
     if (pt == nullptr) return;
     for (auto& kv : pt->traces) arena_.release(kv.second->code.get());
+    for (auto& t : pt->sides) arena_.release(t->code.get());
     delete pt;
     p->jit_data = nullptr;
   }
@@ -142,6 +188,12 @@ class TraceBackend final : public JitBackend {
   void aborted(State* L, Recorder& rec, const char* why, const Instruction* at) noexcept {
     stats_.traces_aborted++;
     Proto* p = rec.proto();
+    if (rec.is_side()) {
+      if (L->g->jit.options.verbose)
+        std::fprintf(stderr, "[TRACE --- side %s:%d -- %s at %s:%d]\n", source_of(p), line_of(p, rec.start()), why,
+                     source_of(p), L->ci->is_lua() && L->ci->func->as_lclosure()->p == p ? line_of(p, at) : -1);
+      return;
+    }
     try {
       int& n = ensure(p).aborts[rec.start()];
       n += rec.retryable() ? kRetryWeight : kAbortWeight;
@@ -159,42 +211,76 @@ class TraceBackend final : public JitBackend {
     }
   }
 
+  // Compiles a finished recording (null, reported, when assembly fails).
+  std::unique_ptr<CompiledTrace> compile(State* L, Recorder& rec) {
+    std::unique_ptr<Trace> code = compile_trace(rec, arena_, L->g->jit.options.dump);
+    if (code == nullptr) {
+      aborted(L, rec, "assembler failed", rec.start());
+      return nullptr;
+    }
+    auto t = std::make_unique<CompiledTrace>();
+    t->run = &TraceBackend::run;
+    t->stack_slots = rec.proto()->maxstacksize;
+    t->frames = 0;
+    t->owner = this;
+    t->number = code->number = ++ntraces_;
+    const IrBuffer& ir = rec.ir();
+    for (Ref r = 1; r < ir.size(); r++)
+      if (ir[r].op == IrOp::KGC) t->consts.push_back(static_cast<GCObject*>(ir[r].k.p));
+    t->code = std::move(code);
+    return t;
+  }
+
   void finish(State* L, Recorder& rec) noexcept {
     const JitOptions& o = L->g->jit.options;
     try {
-      std::unique_ptr<Trace> code = compile_trace(rec, arena_, o.dump);
-      if (code == nullptr) {
-        aborted(L, rec, "assembler failed", rec.start());
-        return;
-      }
-      auto t = std::make_unique<CompiledTrace>();
-      t->run = &TraceBackend::run;
-      t->stack_slots = rec.proto()->maxstacksize;
-      t->frames = 0;
-      t->owner = this;
-      t->number = ++ntraces_;
-      const IrBuffer& ir = rec.ir();
-      for (Ref r = 1; r < ir.size(); r++)
-        if (ir[r].op == IrOp::KGC) t->consts.push_back(static_cast<GCObject*>(ir[r].k.p));
-      t->code = std::move(code);
+      std::unique_ptr<CompiledTrace> t = compile(L, rec);
+      if (t == nullptr) return;
       Proto* p = rec.proto();
       if (o.verbose || o.dump)
         std::fprintf(stderr, "[TRACE %3d %s:%d loop] %u IR, %zu bytes of machine code\n", t->number, source_of(p),
                      line_of(p, rec.start()), t->code->nins, t->code->mcode_size);
       if (o.dump) std::fputs(t->code->dump.c_str(), stderr);
-      CompiledTrace* raw = t.get();
       ProtoTraces& pt = ensure(p);
       auto& slot = pt.traces[rec.start()];
-      if (slot != nullptr) arena_.release(slot->code.get());
-      slot = std::move(t);
+      // A loop keeps its first trace: side traces jump to its entry.
+      if (slot != nullptr) {
+        arena_.release(t->code.get());
+      } else {
+        slot = std::move(t);
+        stats_.traces_compiled++;
+      }
+      jit_attach(L, rec.start(), slot.get());
+    } catch (...) {
+      aborted(L, rec, "out of memory", rec.start());
+    }
+  }
+
+  // A side trace for exit x: compiled, kept with the prototype's traces,
+  // and attached to the exit, whose code jumps to it from now on.
+  void finish_side(State* L, Recorder& rec, ExitInfo* x) noexcept {
+    const JitOptions& o = L->g->jit.options;
+    try {
+      std::unique_ptr<CompiledTrace> t = compile(L, rec);
+      if (t == nullptr) return;
+      Proto* p = rec.proto();
+      const CompiledTrace* target = traces_of(p) != nullptr ? traces_of(p)->traces.at(rec.link_target()).get() : nullptr;
+      if (o.verbose || o.dump)
+        std::fprintf(stderr, "[TRACE %3d (%d/%u) %s:%d -> %d] %u IR, %zu bytes of machine code\n", t->number,
+                     x->trace->number, x->index, source_of(p), line_of(p, rec.start()),
+                     target != nullptr ? target->number : 0, t->code->nins, t->code->mcode_size);
+      if (o.dump) std::fputs(t->code->dump.c_str(), stderr);
+      t->code->depth = x->trace->depth + 1;
+      x->side = reinterpret_cast<void*>(t->code->entry);
+      ensure(p).sides.push_back(std::move(t));
       stats_.traces_compiled++;
-      jit_attach(L, rec.start(), raw);
     } catch (...) {
       aborted(L, rec, "out of memory", rec.start());
     }
   }
 
   CodeArena arena_;
+  ExitInfo* side_exit_ = nullptr;  // the exit the side trace being recorded is for
   std::unique_ptr<Recorder> rec_;
   std::unordered_set<Proto*> protos_;
   JitStats stats_;
