@@ -145,6 +145,16 @@ class Emitter {
     bool sideable = true;
   };
 
+  // Jumps to ex when a hook is set or an instruction budget counts: both
+  // are the interpreter's to handle.
+  void leave_for_hook_or_budget(const Label& ex) {
+    a_.cmp(x86::dword_ptr(rL, kStateHookmask), 0);
+    a_.jne(ex);
+    a_.mov(s1, x86::qword_ptr(rL, kStateG));
+    a_.cmp(x86::qword_ptr(s1, kGlobalBudget), 0);
+    a_.jne(ex);
+  }
+
   // Leaves this trace's frame and jumps to another trace's entry with the
   // same State and base: the frame holds every slot by now.
   void tail_jump(const x86::Gp& target) {
@@ -542,11 +552,7 @@ class Emitter {
           write_snapshot(i.snap, r);
           Label ex = a_.newLabel();
           plain_exits_.push_back({ex, i.snap, r, false});
-          a_.cmp(x86::dword_ptr(rL, kStateHookmask), 0);
-          a_.jne(ex);
-          a_.mov(s1, x86::qword_ptr(rL, kStateG));
-          a_.cmp(x86::qword_ptr(s1, kGlobalBudget), 0);
-          a_.jne(ex);
+          leave_for_hook_or_budget(ex);
           a_.mov(s1, reinterpret_cast<uint64_t>(i.k.p));
           tail_jump(s1);
           return;
@@ -557,11 +563,7 @@ class Emitter {
           // loop head (the seam charges the budget on every entry).
           Label ex = a_.newLabel();
           exits_.push_back({ex, i.snap, r, false});
-          a_.cmp(x86::dword_ptr(rL, kStateHookmask), 0);
-          a_.jne(ex);
-          a_.mov(s1, x86::qword_ptr(rL, kStateG));
-          a_.cmp(x86::qword_ptr(s1, kGlobalBudget), 0);
-          a_.jne(ex);
+          leave_for_hook_or_budget(ex);
           a_.jmp(loop_);
           return;
         }
