@@ -266,6 +266,31 @@ static int gen(lua_State *L) {
   return lua_yieldk(L, 1, 1, gen_k);
 }
 
+/* Line and count hooks may yield (with no values): the coroutine stops
+   before the hooked instruction and runs it when resumed. */
+static int hook_yields;
+static void yield_hook(lua_State *L, lua_Debug *ar) {
+  if (ar->event == LUA_HOOKCOUNT || ar->event == LUA_HOOKLINE) {
+    hook_yields++;
+    lua_yield(L, 0);
+  }
+}
+
+static void run_yield_hooked(lua_State *L, int mask, int count) {
+  lua_State *co = lua_newthread(L);
+  luaL_loadstring(co, "local s = 0\nfor i = 1, 5 do\n  s = s + i\nend\nreturn s");
+  lua_sethook(co, yield_hook, mask, count);
+  hook_yields = 0;
+  int resumes = 0, nres = 0, st;
+  while ((st = lua_resume(co, L, 0, &nres)) == LUA_YIELD) {
+    resumes++;
+    if (nres != 0) printf("hook yield with %d values\n", nres);
+  }
+  printf("yielding hook (mask %d, count %d): status %d, %d yields, %d resumes, result %d\n", mask, count, st,
+         hook_yields, resumes, (int)lua_tointeger(co, -1));
+  lua_pop(L, 1);
+}
+
 static void test_coroutines(lua_State *L) {
   printf("-- coroutines\n");
   lua_State *co = lua_newthread(L);
@@ -299,6 +324,10 @@ static void test_coroutines(lua_State *L) {
   printf("lua coroutine: status %d, error: %s\n", st, lua_tostring(co, -1));
   printf("resetthread: %d\n", lua_resetthread(co));
   lua_pop(L, 1);
+
+  run_yield_hooked(L, LUA_MASKLINE, 0);
+  run_yield_hooked(L, LUA_MASKCOUNT, 3);
+  run_yield_hooked(L, LUA_MASKCOUNT | LUA_MASKLINE, 1);
 }
 
 /* ---------------------------------------------------------------- errors */

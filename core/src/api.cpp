@@ -77,6 +77,12 @@ void set_top(State* L, int idx) {
   TValue* newtop;
   if (idx >= 0) {
     newtop = func + 1 + idx;
+    if (newtop > L->stack_last) {  // beyond the guaranteed space (a misuse): grow rather than overrun
+      ptrdiff_t f = L->save(func);
+      stack_grow(L, static_cast<int>(newtop - L->top));
+      func = L->restore(f);
+      newtop = func + 1 + idx;
+    }
     while (L->top < newtop) *L->top++ = TValue::nil();
   } else {
     newtop = L->top + idx + 1;

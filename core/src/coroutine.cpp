@@ -1,8 +1,10 @@
 // Coroutines without native stacks of their own.
 //
-// A coroutine's suspended state is its Lua stack and CallInfo list. A
-// yield jumps from the yielding native straight back to the resume that
-// ran the coroutine, discarding the native frames in between; those can
+// A coroutine's suspended state is its Lua stack and CallInfo list.
+// coroutine.yield called from the Lua code the resume runs directly just
+// returns to it (coro_yield_return). Any other yield jumps from the
+// yielding native straight back to the resume that ran the coroutine,
+// discarding the native frames in between; those can
 // only be the dispatcher's and natives written with continuations
 // (call_k/pcall_k/yield_k), since every other native call into Lua makes
 // the thread non-yieldable (nny). The next resume "unrolls" the CallInfo
@@ -55,15 +57,25 @@ void finish_native_call(State* L, CallInfo* ci) {
   poscall(L, ci, n);
 }
 
-// Runs the interrupted frames of L until the coroutine's body returns.
+// Runs the Lua frame ci (and the Lua frames below it up to a fresh one)
+// as the execute() a yield may return from. True when it yielded so.
+bool run_lua(State* L, CallInfo* ci) {
+  L->direct_ncalls = L->nCcalls;
+  execute(L, ci);
+  return L->status == YIELD;
+}
+
+// Runs the interrupted frames of L until the coroutine's body returns or
+// yields again.
 void unroll(State* L, void*) {
   CallInfo* ci;
   while ((ci = L->ci) != &L->base_ci) {
     if (!ci->is_lua()) {
+      L->direct_ncalls = 0;  // no execute() at this level
       finish_native_call(L, ci);
     } else {
       vm_finish_op(L);
-      execute(L, ci);
+      if (run_lua(L, ci)) return;
     }
   }
 }
@@ -76,15 +88,24 @@ void resume_body(State* L, void* ud) {
   int n = static_cast<ResumeArgs*>(ud)->nargs;
   TValue* first = L->top - n;
   if (L->status == OK) {  // first resume: call the body
+    L->direct_ncalls = L->nCcalls + 1;  // as call() counts it
     call(L, first - 1, MULTRET);
     return;
   }
-  // The yielding native's frame: the values passed in are its results,
-  // or its continuation runs first.
+  L->direct_ncalls = 0;
   L->status = OK;
   CallInfo* ci = L->ci;
-  if (ci->k != nullptr) n = ci->k(L, YIELD, ci->ctx);
-  poscall(L, ci, n);
+  if (ci->is_lua()) {
+    // Suspended by a line or count hook: the values passed in are dropped
+    // and the frame goes on with the instruction it stopped before.
+    L->top = first;
+    if (run_lua(L, ci)) return;
+  } else {
+    // The yielding native's frame: the values passed in are its results,
+    // or its continuation runs first.
+    if (ci->k != nullptr) n = ci->k(L, YIELD, ci->ctx);
+    poscall(L, ci, n);
+  }
   unroll(L, nullptr);
 }
 
@@ -104,6 +125,14 @@ int run_coroutine(State* L, ProtectedFn f, void* ud) {
     return ERRMEM;
   }
   return ERRRUN;
+}
+
+// Sets n stack slots to nil: the tags only, as nothing reads the payload
+// of a nil (a memset becomes `rep stos`, which costs more to start at
+// these sizes than the stores themselves).
+void clear_slots(TValue* p, int n) {
+#pragma GCC unroll 8
+  for (int i = 0; i < n; i++) p[i].tag = Tag::Nil;
 }
 
 // Innermost pcall_k frame, or nullptr.
@@ -129,6 +158,7 @@ int coro_resume(State* L, State* from, int nargs, int* nresults) {
   L->nny = 0;
   ResumeArgs a{nargs};
   int status = run_coroutine(L, resume_body, &a);
+  if (status == OK && L->status == YIELD) status = YIELD;  // yielded by returning
   // An error with a pcall_k below it is recovered there, and the coroutine
   // goes on from that frame.
   while (status != OK && status != YIELD) {
@@ -139,12 +169,16 @@ int coro_resume(State* L, State* from, int nargs, int* nresults) {
     L->nny = 0;
     ci->recover_status = static_cast<uint8_t>(status);
     status = run_coroutine(L, unroll, nullptr);
+    if (status == OK && L->status == YIELD) status = YIELD;
   }
   if (status == YIELD) {
-    *nresults = L->ci->nres;
+    *nresults = L->ci->is_lua() ? 0 : L->ci->nres;  // a hook yields no values
     return YIELD;
   }
   if (status == OK) {
+    // Finished: its CallInfos go back now, not when it is collected (a
+    // program creating many short-lived coroutines reuses them at once).
+    free_ci_list(L);
     *nresults = static_cast<int>(L->top - (L->ci->func + 1));
     return OK;
   }
@@ -158,15 +192,71 @@ int coro_resume(State* L, State* from, int nargs, int* nresults) {
 
 int coro_yield(State* L, int nresults, KContext ctx, KFunction k) {
   CallInfo* ci = L->ci;
-  if (L->nny > 0 || ci->is_lua() || (ci->callstatus & CIST_HOOKED)) {
+  // Besides natives, a line or count hook may yield (as in 5.4): L->ci is
+  // then the hooked Lua frame. Other hooks and Lua frames may not.
+  bool trace_hook = (ci->callstatus & CIST_TRACE) != 0;
+  if (L->nny > 0 || (!trace_hook && (ci->is_lua() || (ci->callstatus & CIST_HOOKED)))) {
     if (L == L->g->mainthread) run_error(L, "attempt to yield from outside a coroutine");
     run_error(L, "attempt to yield across a C-call boundary");
+  }
+  if (trace_hook) {
+    // The hook returns; trace_exec then suspends the frame.
+    if (nresults != 0) run_error(L, "hooks cannot yield values");
+    if (k != nullptr) run_error(L, "hooks cannot continue after yielding");
+    L->status = YIELD;
+    return 0;
   }
   L->status = YIELD;
   ci->nres = nresults;
   ci->k = k;
   ci->ctx = ctx;
   throw_status(L, YIELD);
+}
+
+int coro_yield_return(State* L, int nresults) {
+  CallInfo* ci = L->ci;
+  // direct_ncalls is 0 outside a coroutine and while no execute() runs
+  // at the resume's level; a native calling back into Lua (call, call_k,
+  // a metamethod) runs that Lua code one level deeper. Only natives are
+  // called at a level without their caller's frame being Lua: the body
+  // itself, called by the resume.
+  if (L->nCcalls == L->direct_ncalls && L->nny == 0 && ci->previous->is_lua() &&
+      !(ci->callstatus & CIST_HOOKED)) {
+    L->status = YIELD;
+    ci->nres = nresults;
+    ci->k = nullptr;
+    return NATIVE_YIELDED;
+  }
+  return coro_yield(L, nresults, 0, nullptr);
+}
+
+// Slots a finished coroutine keeps: its body's slot and one for resume's
+// "cannot resume dead coroutine"; anything more grows it again.
+constexpr int FINISHED_STACK_SIZE = 2;
+
+void coro_release_finished(State* co) {
+  // Nothing is left on it but the body's slot, yet it would hold its
+  // stack until collected. Released now, the block goes to the next
+  // coroutine while still in the cache, and collections come half as often
+  // in a program that makes many short-lived coroutines.
+  if (co->stack_size() <= FINISHED_STACK_SIZE || co->ci != &co->base_ci || co->top != co->stack + 1 ||
+      co->openupval != nullptr)
+    return;
+  constexpr int n = FINISHED_STACK_SIZE + EXTRA_STACK;
+  TValue* stack;
+  try {
+    stack = mem_new_array<TValue>(co, n);
+  } catch (LuaThrow&) {
+    return;  // out of memory: it keeps the one it has
+  }
+  clear_slots(stack, n);
+  stack[0] = co->stack[0];
+  mem_free_array(co, co->stack, static_cast<size_t>(co->stack_size()) + EXTRA_STACK);
+  co->stack = stack;
+  co->stack_last = stack + FINISHED_STACK_SIZE;
+  co->top = stack + 1;
+  co->base_ci.func = stack;
+  co->base_ci.top = co->stack_last;
 }
 
 int coro_close(State* co, State* from) {
@@ -186,7 +276,11 @@ int coro_close(State* co, State* from) {
     set_error_obj(co, status, co->stack + 1);
   else
     co->top = co->stack + 1;
+  // Reusable now, with the usual free space (a finished coroutine's stack
+  // was shrunk); without memory for it, the frame's top stays within.
+  if (co->stack_last - co->top <= MINSTACK) stack_grow(co, MINSTACK, false);
   co->base_ci.top = co->top + MINSTACK;
+  if (co->base_ci.top > co->stack_last) co->base_ci.top = co->stack_last;
   stack_shrink(co);
   return status;
 }
@@ -202,7 +296,7 @@ State* thread_new(State* L) {
     mem_free_array(L, stack, BASIC_STACK_SIZE + EXTRA_STACK);
     throw;
   }
-  for (int i = 0; i < BASIC_STACK_SIZE + EXTRA_STACK; i++) stack[i] = TValue();
+  clear_slots(stack, BASIC_STACK_SIZE + EXTRA_STACK);
   L1->status = OK;
   L1->allowhook = 1;
   L1->nci = 0;
@@ -218,6 +312,7 @@ State* thread_new(State* L) {
   L1->hook = L->hook;
   L1->errfunc = 0;
   L1->nCcalls = 0;
+  L1->direct_ncalls = 0;
   L1->nny = 0;  // as 5.4: a new thread is yieldable (coro_yield still needs a Coro)
   L1->oldpc = 0;
   L1->basehookcount = L->basehookcount;

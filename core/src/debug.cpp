@@ -421,6 +421,12 @@ int trace_exec(State* L, const Instruction* pc) {
     L->hookcount = L->basehookcount;
   else if (!(mask & MASKLINE))
     return 1;
+  if (ci->callstatus & CIST_HOOKYIELD) {
+    // Resumed after its hook yielded: the instruction has not run yet and
+    // its hooks have been called; it runs now.
+    ci->callstatus &= static_cast<uint16_t>(~CIST_HOOKYIELD);
+    return 1;
+  }
   // Unless the instruction takes its operands up to the top (B == 0 of a
   // CALL, RETURN...), the top is the frame's top while hooks run.
   Instruction cur = pc[-1];
@@ -433,6 +439,14 @@ int trace_exec(State* L, const Instruction* pc) {
     if (npci <= oldpc || get_func_line(p, oldpc) != get_func_line(p, npci))
       call_hook(L, HOOKLINE, get_func_line(p, npci), 0, 0);
     L->oldpc = npci;
+  }
+  if (L->status == YIELD) {
+    // A hook yielded (coro_yield let it return): suspend before the
+    // instruction, which runs when the coroutine is resumed.
+    if (counthook) L->hookcount = 1;  // the count is at zero again then
+    ci->savedpc--;
+    ci->callstatus |= CIST_HOOKYIELD;
+    throw_status(L, YIELD);
   }
   return 1;
 }

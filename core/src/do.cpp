@@ -134,7 +134,7 @@ inline void finish_native(State* L, CallInfo* ci, int n) {
 }
 
 // Calls a native function at func; returns its number of results, which
-// are already moved into place.
+// are already moved into place, or NATIVE_YIELDED.
 int precall_native(State* L, TValue* func, int nresults, NativeFn f) {
   if (__builtin_expect(L->stack_last - L->top <= MINSTACK, 0)) {
     ptrdiff_t fo = L->save(func);
@@ -158,6 +158,7 @@ int precall_native(State* L, TValue* func, int nresults, NativeFn f) {
     call_hook(L, HOOKCALL, -1, 1, narg);
   }
   int n = f(L);
+  if (__builtin_expect(n == NATIVE_YIELDED, 0)) return n;  // its frame stays
   finish_native(L, ci, n);
   return n;
 }
@@ -563,6 +564,7 @@ void call_hook(State* L, int event, int line, int ftransfer, int ntransfer) {
   ar.currentline = line;
   ar.i_ci = ci;
   uint16_t mask = CIST_HOOKED;
+  if (event == HOOKLINE || event == HOOKCOUNT) mask |= CIST_TRACE;
   if (ntransfer != 0) {
     mask |= CIST_TRAN;
     ci->ftransfer = static_cast<unsigned short>(ftransfer);

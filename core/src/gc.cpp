@@ -42,13 +42,13 @@ GCObject** gclist_of(GCObject* o) {
   }
 }
 
-bool is_small(size_t n) { return n - 1 < SmallPool::MAX; }  // 0 is not small
+bool is_small(size_t n) { return SmallPool::pooled_size(n); }
 
 void* raw_realloc(GlobalState* g, void* block, size_t osize, size_t nsize) {
   if (nsize > osize && g->memlimit != 0 && g->totalbytes - osize + nsize > g->memlimit) return nullptr;
   if (!g->pooled || (!is_small(osize) && !is_small(nsize))) return g->frealloc(g->ud, block, osize, nsize);
   if (block != nullptr && is_small(osize) && is_small(nsize) &&
-      (osize - 1) / SmallPool::GRAIN == (nsize - 1) / SmallPool::GRAIN)
+      SmallPool::class_of(osize) == SmallPool::class_of(nsize))
     return block;  // same size class
   void* nb = nullptr;
   if (nsize > 0) {
@@ -545,6 +545,16 @@ void* mem_realloc(State* L, void* block, size_t osize, size_t nsize) {
 
 void* mem_alloc(State* L, size_t size) {
   if (size == 0) return nullptr;
+  GlobalState* g = L->g;
+  // Most allocations are new objects of a pooled size within the limit:
+  // straight to the pool (raw_realloc would take the same way).
+  if (g->pooled && is_small(size) && (g->memlimit == 0 || g->totalbytes + size <= g->memlimit)) {
+    if (void* b = pool_alloc(g, size)) {
+      g->totalbytes += size;
+      g->gcdebt += static_cast<ptrdiff_t>(size);
+      return b;
+    }
+  }
   return mem_realloc(L, nullptr, 0, size);
 }
 

@@ -42,8 +42,8 @@ void unpoison(void* p, size_t n) {
 #endif
 }
 
-size_t class_of(size_t n) { return (n - 1) / SmallPool::GRAIN; }
-size_t class_size(size_t c) { return (c + 1) * SmallPool::GRAIN; }
+size_t class_of(size_t n) { return SmallPool::class_of(n); }
+size_t class_size(size_t c) { return SmallPool::class_size(c); }
 
 void push(SmallPool& p, void* b, size_t c) {
   *static_cast<void**>(b) = p.free[c];
@@ -66,11 +66,13 @@ void* pool_alloc(GlobalState* g, size_t n) {
     void* slab = g->frealloc(g->ud, nullptr, 0, SmallPool::SLAB);
     if (slab == nullptr) return nullptr;
     // The old slab's uncarved rest (a whole number of grains, smaller than
-    // this class) goes to the list of its own size.
-    if (p.bump_end != p.bump) {
+    // this class) goes to the small classes, in pieces of at most MAX.
+    while (p.bump_end != p.bump) {
       size_t rest = static_cast<size_t>(p.bump_end - p.bump);
+      if (rest > SmallPool::MAX) rest = SmallPool::MAX;
       unpoison(p.bump, rest);
       push(p, p.bump, class_of(rest));
+      p.bump += rest;
     }
     *static_cast<void**>(slab) = p.slabs;
     p.slabs = slab;

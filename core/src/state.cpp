@@ -62,14 +62,15 @@ void default_warn(void* ud, const char* msg, int tocont) {
   std::fflush(stderr);
 }
 
-// The main thread's first stack, allocated straight from the host allocator
-// (and accounted) because memory errors need a stack to report on.
+// The main thread's first stack, allocated without mem_alloc (and
+// accounted) because memory errors need a stack to report on. It is freed
+// by mem_free_array, so it comes from where raw_realloc would take it.
 bool init_main_stack(State* L) {
   GlobalState* g = L->g;
   size_t n = BASIC_STACK_SIZE + EXTRA_STACK;
-  // Freed later by mem_free_array, so it must be too big for the pool.
-  static_assert((BASIC_STACK_SIZE + EXTRA_STACK) * sizeof(TValue) > SmallPool::MAX);
-  auto* stack = static_cast<TValue*>(g->frealloc(g->ud, nullptr, 0, n * sizeof(TValue)));
+  static_assert(SmallPool::pooled_size((BASIC_STACK_SIZE + EXTRA_STACK) * sizeof(TValue)));
+  auto* stack = static_cast<TValue*>(g->pooled ? pool_alloc(g, n * sizeof(TValue))
+                                               : g->frealloc(g->ud, nullptr, 0, n * sizeof(TValue)));
   if (stack == nullptr) return false;
   g->totalbytes += n * sizeof(TValue);
   for (size_t i = 0; i < n; i++) new (stack + i) TValue();

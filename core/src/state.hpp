@@ -18,11 +18,12 @@ enum CallStatus : uint16_t {
   CIST_HOOKED = 1 << 2,   // running a debug hook
   CIST_YPCALL = 1 << 3,   // protected call frame
   CIST_TAIL = 1 << 4,     // frame was tail-called
-  CIST_HOOKYIELD = 1 << 5,
+  CIST_HOOKYIELD = 1 << 5, // Lua frame whose line or count hook yielded (debug.cpp)
   CIST_FIN = 1 << 6,      // running a finalizer
   CIST_TRAN = 1 << 7,     // ftransfer/ntransfer valid
   CIST_CLSRET = 1 << 8,   // closing to-be-closed variables on return
   CIST_NOUNWIND = 1 << 9, // native frame holding nothing to destroy: an error may jump over it
+  CIST_TRACE = 1 << 10,   // Lua frame running a line or count hook, which may yield
 };
 
 struct CallInfo {
@@ -85,6 +86,7 @@ struct State : GCObject {
   ptrdiff_t errfunc;       // stack offset of the current message handler (0 = none)
   unsigned nCcalls;        // native nesting depth (C stack overflow check)
   unsigned nny;            // > 0: cannot yield (non-yieldable native call in progress)
+  unsigned direct_ncalls;  // nCcalls inside the execute() a resume runs directly (coroutine.cpp)
   int oldpc;               // last pc traced (line hooks)
   int basehookcount;
   int hookcount;
@@ -107,17 +109,25 @@ struct StringTable {
 // Size-class freelists in front of the built-in allocator (pool.cpp).
 // Blocks of 1..MAX bytes are rounded up to a multiple of GRAIN; the
 // accounting (totalbytes, gcdebt, the memory limit) still counts the sizes
-// the core asked for, exactly as without the pool.
+// the core asked for, exactly as without the pool. One more class holds
+// blocks of exactly STACK bytes, a new thread's stack: short-lived
+// coroutines allocate and free them at the rate of small objects.
 struct SmallPool {
   static constexpr size_t GRAIN = 16;
   static constexpr size_t MAX = 256;
+  static constexpr size_t STACK = (BASIC_STACK_SIZE + EXTRA_STACK) * sizeof(TValue);
+  static constexpr size_t NCLASS = MAX / GRAIN + 1;
   static constexpr size_t SLAB = 16 * 1024;
-  void* free[MAX / GRAIN] = {};  // freed blocks per class, linked through their first word
+  static_assert(STACK > MAX && STACK % GRAIN == 0 && STACK < SLAB / 8);
+  static constexpr bool pooled_size(size_t n) { return n - 1 < MAX || n == STACK; }  // 0 is not
+  static constexpr size_t class_of(size_t n) { return n <= MAX ? (n - 1) / GRAIN : NCLASS - 1; }
+  static constexpr size_t class_size(size_t c) { return c < NCLASS - 1 ? (c + 1) * GRAIN : STACK; }
+  void* free[NCLASS] = {};  // freed blocks per class, linked through their first word
   char* bump = nullptr;          // uncarved part of the newest slab
   char* bump_end = nullptr;
   void* slabs = nullptr;         // every slab, linked through its first word
 };
-void* pool_alloc(GlobalState* g, size_t n);  // 0 < n <= MAX; nullptr when the host refuses a slab
+void* pool_alloc(GlobalState* g, size_t n);  // SmallPool::pooled_size(n); nullptr when the host refuses a slab
 void pool_free(GlobalState* g, void* block, size_t n);
 void pool_release(GlobalState* g);  // gives every slab back; the state is closing
 
@@ -351,7 +361,8 @@ void call_noyield(State* L, TValue* func, int nresults);
 // yet run). Native: runs it, finishes the call, returns nullptr. Honours __call.
 CallInfo* precall(State* L, TValue* func, int nresults);
 // Tail call from a Lua frame: returns -1 if func is a Lua function now set up
-// in place of ci, or the number of results of a native call already made.
+// in place of ci, or the number of results of a native call already made
+// (NATIVE_YIELDED: see coro_yield_return).
 int pretailcall(State* L, CallInfo* ci, TValue* func, int narg1, int delta);
 void poscall(State* L, CallInfo* ci, int nres);
 // Runs f(L, ud) catching Lua errors; restores stack and frames on error,
@@ -378,7 +389,17 @@ int protected_parser(State* L, const char* data, size_t size, const char* name, 
 // a yield jumps back to the resume. See docs/architecture.md.
 int coro_resume(State* L, State* from, int nargs, int* nresults);
 int coro_yield(State* L, int nresults, KContext ctx, KFunction k);
+// coroutine.yield's yield. When the native calling it was called by the
+// Lua code of the execute() the resume entered directly, the yield needs no
+// jump: the native returns NATIVE_YIELDED, its frame stays as L->ci, and
+// the dispatcher returns to the resume (L->status is YIELD). Otherwise it
+// is coro_yield.
+int coro_yield_return(State* L, int nresults);
+constexpr int NATIVE_YIELDED = -2;
 int coro_close(State* co, State* from);    // lua_closethread
+// For the coroutine library, once the results of a coroutine that finished
+// without error have been moved away: shrinks its stack to a few slots.
+void coro_release_finished(State* co);
 State* thread_new(State* L);               // lua_newthread (pushes it)
 void thread_free(State* L, State* L1);
 

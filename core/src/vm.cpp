@@ -1199,6 +1199,7 @@ returning:
           ci = nci;
           goto startfunc;
         }
+        if (LUNA_UNLIKELY(L->status == YIELD)) return;  // coro_yield_return
         refresh_counting();
         updatebase();
         vmbreak;
@@ -1221,7 +1222,10 @@ returning:
           ra = L->restore(off);
         }
         int n = pretailcall(L, ci, ra, b, delta);
-        if (n < 0) goto startfunc;
+        if (n < 0) {
+          if (LUNA_UNLIKELY(n == NATIVE_YIELDED)) return;  // coro_yield_return
+          goto startfunc;
+        }
         refresh_counting();
         ci->func -= delta;
         poscall(L, ci, n);
@@ -1328,6 +1332,7 @@ returning:
           ci = nci;
           goto startfunc;
         }
+        if (LUNA_UNLIKELY(L->status == YIELD)) return;  // coro_yield_return
         refresh_counting();
         updatebase();
         vmbreak;

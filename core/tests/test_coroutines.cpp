@@ -147,3 +147,168 @@ TEST_CASE("coroutines: suspended coroutines count against the memory limit", "[c
   set_memory_limit(L, 0);
   close_state(L);
 }
+
+TEST_CASE("coroutines: coroutine.yield from every kind of call site", "[coroutine]") {
+  // A yield called by the Lua code the resume runs directly returns to the
+  // resume; anywhere deeper it jumps. Both must leave the same state.
+  luna::test::StateGuard g;
+  State* L = g.L;
+  CHECK(run(L, R"(
+    local co = coroutine.wrap(function(a)
+      local function tail(x) return coroutine.yield(x) end
+      return tail(a + 1) * 2
+    end)
+    assert(co(1) == 2)
+    return co(21))") == "42");
+  CHECK(run(L, R"(
+    local co = coroutine.wrap(function()
+      local s = 0
+      for v in coroutine.yield do s = s + v end
+      return s
+    end)
+    co(); co(5); co(7)
+    return co(nil))") == "12");
+  CHECK(run(L, R"(
+    local co = coroutine.wrap(coroutine.yield)
+    local a, b = co(1, 2)
+    return a .. b .. co(3))") == "123");
+  CHECK(run(L, R"(
+    local t = setmetatable({}, {__index = function(_, k) return coroutine.yield(k) end})
+    local co = coroutine.wrap(function() return t.x .. t.y end)
+    assert(co() == "x")
+    assert(co("a") == "y")
+    return co("b"))") == "ab");
+  CHECK(run(L, R"(
+    local co = coroutine.wrap(function()
+      local ok, v = pcall(coroutine.yield, 1)
+      local ok2, w = pcall(function() return coroutine.yield(2) + 1 end)
+      return tostring(ok) .. v .. tostring(ok2) .. w
+    end)
+    assert(co() == 1)
+    assert(co("v") == 2)
+    return co(10))") == "truevtrue11");
+  CHECK(run(L, R"(
+    local inner = coroutine.create(function() coroutine.yield(1); coroutine.yield(2) end)
+    local outer = coroutine.wrap(function()
+      local _, a = coroutine.resume(inner)
+      coroutine.yield(a)
+      local _, b = coroutine.resume(inner)
+      return b + 10
+    end)
+    assert(outer() == 1)
+    return outer() .. coroutine.status(inner))") == "12suspended");
+  CHECK(run(L, R"(
+    local co = coroutine.create(function(...)
+      local n = select("#", ...)
+      while true do n = n + select("#", coroutine.yield(n)) end
+    end)
+    local r = {}
+    for i = 1, 4 do
+      local ok, n = coroutine.resume(co, table.unpack({1, 2, 3}, 1, i))
+      r[#r + 1] = n
+    end
+    return table.concat(r, ",") .. coroutine.status(co))") == "1,3,6,10suspended");
+}
+
+namespace {
+
+int hook_calls = 0;
+void counting_hook(State*, DebugInfo*) { hook_calls++; }
+void yielding_hook(State* L, DebugInfo*) {
+  hook_calls++;
+  yield(L, 0);
+}
+void yield_value_hook(State* L, DebugInfo*) {
+  push_integer(L, 1);
+  yield(L, 1);
+}
+
+// Runs code's function on a new thread of L with hook h; returns the
+// number of yields and leaves the final status and top value in *st, *v.
+int run_hooked(State* L, const char* code, Hook h, int mask, int count, int* st, std::string* v) {
+  REQUIRE(load_string(L, code) == OK);
+  State* co = new_thread(L);
+  insert(L, -2);
+  xmove(L, co, 1);
+  set_hook(co, h, mask, count);
+  int yields = 0, nres = 0;
+  for (;;) {
+    push_integer(co, 7);  // values passed to a hook's yield are dropped
+    push_integer(co, 8);
+    *st = resume(co, L, 2, &nres);
+    if (*st != YIELD) break;
+    CHECK(nres == 0);
+    yields++;
+  }
+  *v = to_string(co, -1) ? to_string(co, -1) : "?";
+  pop(L, 1);
+  return yields;
+}
+
+}  // namespace
+
+TEST_CASE("coroutines: line and count hooks may yield", "[coroutine]") {
+  luna::test::StateGuard g;
+  State* L = g.L;
+  const char* code = "local s = 0\nfor i = 1, 10 do\n  s = s + i\nend\nlocal t = {}\nt[1] = s\nreturn t[1] .. ''";
+  int st = OK;
+  std::string v;
+  int count_yields = 0;
+  for (int mask : {MASKCOUNT, MASKLINE, MASKLINE | MASKCOUNT}) {
+    hook_calls = 0;
+    CHECK(run_hooked(L, code, counting_hook, mask, 1, &st, &v) == 0);
+    int events = hook_calls;
+    CHECK(st == OK);
+    CHECK(v == "55");
+    hook_calls = 0;
+    int yields = run_hooked(L, code, yielding_hook, mask, 1, &st, &v);
+    CHECK(st == OK);
+    CHECK(v == "55");
+    // One yield per hook call, and each suspended instruction runs once,
+    // without its hooks again, when resumed.
+    CHECK(hook_calls == events);
+    if (mask == MASKCOUNT) count_yields = yields;
+    // Both hooks of one instruction make one yield.
+    CHECK(yields == (mask == (MASKLINE | MASKCOUNT) ? count_yields : events));
+  }
+  CHECK(count_yields > 30);
+  CHECK(run_hooked(L, code, yield_value_hook, MASKCOUNT, 1, &st, &v) == 0);
+  CHECK(st == ERRRUN);
+  CHECK(v.find("hooks cannot yield values") != std::string::npos);
+  CHECK(run_hooked(L, "local function f() end f()", yielding_hook, MASKCALL, 0, &st, &v) == 0);
+  CHECK(st == ERRRUN);
+  CHECK(v.find("attempt to yield across a C-call boundary") != std::string::npos);
+  set_hook(L, yielding_hook, MASKCOUNT, 1);
+  CHECK(run(L, "return 1").find("attempt to yield from outside a coroutine") != std::string::npos);
+  set_hook(L, nullptr, 0, 0);
+}
+
+TEST_CASE("coroutines: a finished coroutine keeps working with its shrunk stack", "[coroutine]") {
+  luna::test::StateGuard g;
+  State* L = g.L;
+  CHECK(run(L, R"(
+    local co = coroutine.create(function(...) return ... end)
+    local r = {coroutine.resume(co, 1, 2, 3)}
+    assert(#r == 4 and r[4] == 3)
+    local ok, e = coroutine.resume(co, table.unpack({}, 1, 50))
+    assert(not ok and e == "cannot resume dead coroutine")
+    assert(coroutine.close(co) and coroutine.status(co) == "dead")
+    ok, e = coroutine.resume(co)
+    return e)") == "cannot resume dead coroutine");
+  // The host may reuse a finished thread: push a new body and resume it.
+  REQUIRE(load_string(L, "local co = coroutine.create(function() end) coroutine.resume(co) return co") == OK);
+  REQUIRE(pcall(L, 0, 1, 0) == OK);
+  State* co = to_thread(L, -1);
+  REQUIRE(co != nullptr);
+  CHECK(close_thread(co, L) == OK);
+  set_top(co, 15);  // within the space a reset thread guarantees
+  set_top(co, 0);
+  REQUIRE(load_string(co, "local a, b = ... return a * b") == OK);
+  push_integer(co, 6);
+  push_integer(co, 7);
+  int nres = 0;
+  CHECK(resume(co, L, 2, &nres) == OK);
+  CHECK(nres == 1);
+  CHECK(to_integerx(co, -1) == 42);
+  pop(L, 1);
+}

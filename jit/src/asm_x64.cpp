@@ -40,6 +40,7 @@ Integer h_udiv(Integer a, Integer b) noexcept { return static_cast<Integer>(stat
 Number h_num_mod(Number a, Number b) noexcept { return float_mod(a, b); }
 Number h_num_pow(Number a, Number b) noexcept { return b == 2 ? a * a : std::pow(a, b); }
 Integer h_tab_len(Table* t) noexcept { return table_length(t); }
+const TValue* h_tab_get_str(Table* t, String* k) noexcept { return table_get_short_str(t, k); }
 void h_barrier_back(State* L, Table* t) noexcept { gc_barrier_back(L, t); }
 void h_barrier_obj(State* L, GCObject* p, GCObject* c) noexcept { gc_barrier_obj(L, p, c); }
 
@@ -52,6 +53,7 @@ const void* helper_addr(Helper h) {
     case Helper::NumMod: return reinterpret_cast<const void*>(&h_num_mod);
     case Helper::NumPow: return reinterpret_cast<const void*>(&h_num_pow);
     case Helper::TabLen: return reinterpret_cast<const void*>(&h_tab_len);
+    case Helper::TabGetStr: return reinterpret_cast<const void*>(&h_tab_get_str);
     case Helper::BarrierBack: return reinterpret_cast<const void*>(&h_barrier_back);
     case Helper::BarrierObj: return reinterpret_cast<const void*>(&h_barrier_obj);
   }
@@ -66,6 +68,7 @@ int32_t field_offset(Field f, int32_t aux) {
     case Field::TabMeta: return layout::TABLE_METATABLE;
     case Field::TabNode: return layout::TABLE_NODE;
     case Field::TabLsizenode: return layout::TABLE_LSIZENODE;
+    case Field::ClProto: return layout::LCLOSURE_PROTO;
     case Field::ClUpval: return static_cast<int32_t>(layout::LCLOSURE_UPVALS + sizeof(UpVal*) * static_cast<size_t>(aux));
     case Field::UvValue: return layout::UPVAL_V;
     case Field::StrLen: return layout::STRING_LEN;
@@ -107,19 +110,11 @@ class Emitter {
     for (Ref r = 1; r < ir_.size(); r++) emit(r, top);
     // Exit blocks: write the snapshot, then continue in the side trace
     // attached to the exit, if any, else return the exit's record.
-    Label to_side = a_.newLabel();
+    to_side_ = a_.newLabel();
     for (const PendingExit& e : exits_) {
       a_.bind(e.label);
       write_snapshot(e.snap, e.pos);
-      if (!e.sideable) {
-        a_.mov(x86::rax, reinterpret_cast<uint64_t>(&exits_info_[nsnap_ + static_cast<size_t>(e.snap)]));
-        a_.jmp(done);
-        continue;
-      }
-      a_.mov(x86::rax, reinterpret_cast<uint64_t>(&exits_info_[e.snap]));
-      a_.mov(s1, x86::qword_ptr(x86::rax, static_cast<int32_t>(offsetof(ExitInfo, side))));
-      a_.test(s1, s1);
-      a_.jnz(to_side);
+      exit_code(e);
       a_.jmp(done);
     }
     for (const PendingExit& e : plain_exits_) {
@@ -127,7 +122,7 @@ class Emitter {
       a_.mov(x86::rax, reinterpret_cast<uint64_t>(&exits_info_[nsnap_ + static_cast<size_t>(e.snap)]));
       a_.jmp(done);
     }
-    a_.bind(to_side);
+    a_.bind(to_side_);
     tail_jump(s1);
     a_.bind(done);
     a_.add(x86::rsp, frame);
@@ -230,6 +225,31 @@ class Emitter {
     }
   }
 
+  // The end of an exit block, after the snapshot is written (registers
+  // other than the scratch ones still hold the guard's values, rax among
+  // them until set): continue in the side trace attached to the exit, if
+  // any, else return its record, telling whether a number's type guard
+  // failed because the value is now a number of the other subtype (a nil
+  // or another type ending a loop is not that).
+  void exit_code(const PendingExit& e) {
+    const ExitInfo& x = exits_info_[e.sideable ? static_cast<size_t>(e.snap) : nsnap_ + static_cast<size_t>(e.snap)];
+    const IrIns& i = ir_[e.pos];
+    bool typed = (i.op == IrOp::SLOAD || i.op == IrOp::VLOAD) && (i.type == IrType::Int || i.type == IrType::Num);
+    if (typed) {
+      x86::Gp b = i.op == IrOp::SLOAD ? rBase : gp(i.a, e.pos, s1);
+      int32_t disp = i.op == IrOp::SLOAD ? i.aux * 16 : 0;
+      a_.cmp(x86::byte_ptr(b, disp + kTagOff), static_cast<uint8_t>(i.type == IrType::Int ? Tag::Float : Tag::Int));
+      a_.sete(s0.r8());
+    }
+    a_.mov(x86::rax, reinterpret_cast<uint64_t>(&x));
+    if (x.sideable) {
+      a_.mov(s1, x86::qword_ptr(x86::rax, static_cast<int32_t>(offsetof(ExitInfo, side))));
+      a_.test(s1, s1);
+      a_.jnz(to_side_);
+    }
+    if (typed) a_.mov(x86::byte_ptr(x86::rax, static_cast<int32_t>(offsetof(ExitInfo, type_exit))), s0.r8());
+  }
+
   // Tag guard of the TValue at [base + disp]: exit unless it has tag t (any
   // nil variant for Nil).
   void guard_tag(const x86::Gp& b, int32_t disp, const IrIns& i, Ref pos) {
@@ -284,6 +304,19 @@ class Emitter {
     if (x != d) a_.mov(d, x);
     if (neg) a_.neg(d);
     else a_.not_(d);
+    finish(r, d);
+  }
+
+  // Float NEG flips the sign bit, ABS clears it.
+  void float_sign(Ref r, bool clear) {
+    x86::Xmm d = dst_xmm(r);
+    x86::Xmm x = xmm(ir_[r].a, r, f0);
+    if (x != d) a_.movsd(d, x);
+    uint64_t sign = uint64_t(1) << 63;
+    a_.mov(s1, clear ? ~sign : sign);
+    a_.movq(f1, s1);
+    if (clear) a_.andpd(d, f1);
+    else a_.xorpd(d, f1);
     finish(r, d);
   }
 
@@ -408,7 +441,7 @@ class Emitter {
       x86::Xmm d = dst_xmm(r);
       a_.movsd(d, x86::xmm0);
       finish(r, d);
-    } else if (i.type == IrType::Int) {
+    } else if (i.type == IrType::Int || i.type == IrType::Ptr) {
       x86::Gp d = dst_gp(r);
       a_.mov(d, x86::rax);
       finish(r, d);
@@ -503,27 +536,46 @@ class Emitter {
         int_binop(r);
         return;
       case IrOp::NEG:
-        if (i.type == IrType::Num) {
-          x86::Xmm d = dst_xmm(r);
-          x86::Xmm x = xmm(i.a, r, f0);
-          if (x != d) a_.movsd(d, x);
-          a_.mov(s1, uint64_t(1) << 63);
-          a_.movq(f1, s1);
-          a_.xorpd(d, f1);
-          finish(r, d);
-        } else {
-          int_unop(r, true);
-        }
+        if (i.type == IrType::Num) float_sign(r, false);
+        else int_unop(r, true);
         return;
       case IrOp::BNOT:
         int_unop(r, false);
         return;
-      case IrOp::FLOOR: {
+      case IrOp::FLOOR: case IrOp::CEIL: {
+        // Toward -inf (9) or +inf (10), no precision exception.
         x86::Xmm d = dst_xmm(r);
-        a_.roundsd(d, xmm(i.a, r, f0), 9);  // toward -inf, no precision exception
+        a_.roundsd(d, xmm(i.a, r, f0), i.op == IrOp::FLOOR ? 9 : 10);
         finish(r, d);
         return;
       }
+      case IrOp::TOINT: {
+        x86::Gp d = dst_gp(r);
+        a_.cvttsd2si(d, xmm(i.a, r, f0));
+        finish(r, d);
+        return;
+      }
+      case IrOp::SQRT: {
+        x86::Xmm d = dst_xmm(r);
+        a_.sqrtsd(d, xmm(i.a, r, f0));
+        finish(r, d);
+        return;
+      }
+      case IrOp::ABS:
+        if (i.type == IrType::Num) {
+          float_sign(r, true);
+        } else {
+          // -x unless that is negative (x >= 0, or mininteger, which wraps).
+          // x is kept in s1: d is s0 when the result lives in memory.
+          x86::Gp d = dst_gp(r);
+          x86::Gp x = gp(i.a, r, s1);
+          if (x != s1) a_.mov(s1, x);
+          a_.mov(d, s1);
+          a_.neg(d);
+          a_.cmovs(d, s1);
+          finish(r, d);
+        }
+        return;
       case IrOp::CONV: {
         x86::Xmm d = dst_xmm(r);
         a_.xorps(d, d);
@@ -599,6 +651,7 @@ class Emitter {
   std::vector<PendingExit> plain_exits_;  // snapshot already written
   std::vector<Ref> phis_;
   Label loop_;
+  Label to_side_;  // jumps to the side trace in s1
   ExitInfo* exits_info_;
   size_t nsnap_;
   int frame_ = 0;
@@ -618,9 +671,15 @@ bool CodeArena::assemble(const IrBuffer& ir, const Allocation& al, Trace* t, boo
   size_t nsnap = ir.snapshots().size();
   auto exits = std::make_unique<ExitInfo[]>(2 * nsnap);
   for (size_t n = 0; n < 2 * nsnap; n++) {
-    exits[n].pc = ir.snapshots()[n % nsnap].pc;
+    const Snapshot& s = ir.snapshots()[n % nsnap];
+    exits[n].pc = s.pc;
     exits[n].index = static_cast<uint32_t>(n % nsnap);
-    exits[n].sideable = n < nsnap;
+    exits[n].frame = s.frame;
+    exits[n].top = s.top;
+    // An exit inside an inlined call leaves in another frame than the
+    // trace's, and one restoring L->top needs the interpreter to read it:
+    // side traces start only in the trace's own frame, at a fixed top.
+    exits[n].sideable = n < nsnap && s.frame < 0 && s.top < 0;
     exits[n].trace = t;
   }
   Emitter(ir, al, a, exits.get()).run(frame);
@@ -631,6 +690,8 @@ bool CodeArena::assemble(const IrBuffer& ir, const Allocation& al, Trace* t, boo
   if (listing) t->dump += logger.data();
   t->exits = std::move(exits);
   t->nexits = 2 * nsnap;
+  t->frames = ir.snap_frames();
+  t->loop_snap = ir[ir.size() - 1].snap;
   return true;
 }
 

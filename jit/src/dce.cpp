@@ -1,10 +1,10 @@
 // Dead code elimination. Roots are the instructions whose effect is needed
-// whether or not their value is: every guard (a typed load's tag guard too:
-// a branch on a TEST, or an operation folded to a constant such as
-// `x >> 89`, relies on the type without reading the value), stores, impure
-// calls, the loop marker, and every value a snapshot restores. Everything
-// not reachable from them through operands is dropped, and the survivors
-// are renumbered in order.
+// whether or not their value is: guards, stores, impure calls, the loop
+// marker, and every value a snapshot restores. A typed load is a guard too:
+// its value may be unused (a TEST decides on the type alone, `x - x` folds)
+// while the path recorded depends on the type. Everything not reachable
+// from the roots through operands is dropped, and the survivors are
+// renumbered in order.
 #include "ir.hpp"
 
 namespace luna::jit {

@@ -18,11 +18,12 @@ bool pure(const IrIns& i) {
   switch (i.op) {
     case IrOp::ADD: case IrOp::SUB: case IrOp::MUL: case IrOp::DIV: case IrOp::NEG: case IrOp::FLOOR:
     case IrOp::CONV: case IrOp::BAND: case IrOp::BOR: case IrOp::BXOR: case IrOp::BNOT: case IrOp::SHLK:
-    case IrOp::SHRK: case IrOp::FLOAD: case IrOp::CLOSURE: case IrOp::AREF:
+    case IrOp::SHRK: case IrOp::FLOAD: case IrOp::CLOSURE: case IrOp::AREF: case IrOp::SQRT: case IrOp::ABS:
+    case IrOp::CEIL: case IrOp::TOINT:
       return true;
     case IrOp::CALL: {
       Helper h = static_cast<Helper>(i.aux8);
-      return h != Helper::BarrierBack && h != Helper::BarrierObj && h != Helper::TabLen;
+      return h != Helper::BarrierBack && h != Helper::BarrierObj && h != Helper::TabLen && h != Helper::TabGetStr;
     }
     default:
       return false;
@@ -32,7 +33,10 @@ bool pure(const IrIns& i) {
 // Loads of Lua values and table lengths see stores; nothing else does (a
 // trace never resizes a table, adds a key or closes an upvalue).
 bool reads_memory(const IrIns& i) {
-  return i.op == IrOp::VLOAD || (i.op == IrOp::CALL && static_cast<Helper>(i.aux8) == Helper::TabLen);
+  if (i.op == IrOp::VLOAD) return true;
+  if (i.op != IrOp::CALL) return false;
+  Helper h = static_cast<Helper>(i.aux8);
+  return h == Helper::TabLen || h == Helper::TabGetStr;
 }
 
 Integer wrap_add(Integer a, Integer b) { return static_cast<Integer>(static_cast<Unsigned>(a) + static_cast<Unsigned>(b)); }
@@ -42,7 +46,8 @@ Integer wrap_mul(Integer a, Integer b) { return static_cast<Integer>(static_cast
 // Both operands constant: the result, or NO_REF when the op does not fold.
 Ref fold_const(IrBuffer& ir, const IrIns& i) {
   const IrIns& a = ir[i.a];
-  bool unary = i.op == IrOp::NEG || i.op == IrOp::BNOT || i.op == IrOp::CONV || i.op == IrOp::FLOOR;
+  bool unary = i.op == IrOp::NEG || i.op == IrOp::BNOT || i.op == IrOp::CONV || i.op == IrOp::FLOOR ||
+               i.op == IrOp::CEIL || i.op == IrOp::TOINT || i.op == IrOp::SQRT || i.op == IrOp::ABS;
   if (!ir.is_const(i.a) || (!unary && !ir.is_const(i.b))) return NO_REF;
   const IrIns& b = unary ? a : ir[i.b];
   if (i.type == IrType::Int && a.op == IrOp::KINT && b.op == IrOp::KINT) {
@@ -52,6 +57,7 @@ Ref fold_const(IrBuffer& ir, const IrIns& i) {
       case IrOp::SUB: return ir.kint(wrap_sub(x, y));
       case IrOp::MUL: return ir.kint(wrap_mul(x, y));
       case IrOp::NEG: return ir.kint(wrap_sub(0, x));
+      case IrOp::ABS: return ir.kint(x < 0 ? wrap_sub(0, x) : x);
       case IrOp::BAND: return ir.kint(x & y);
       case IrOp::BOR: return ir.kint(x | y);
       case IrOp::BXOR: return ir.kint(x ^ y);
@@ -61,6 +67,9 @@ Ref fold_const(IrBuffer& ir, const IrIns& i) {
       default: return NO_REF;
     }
   }
+  // TOINT's operand is guarded to be an integral float in range.
+  if (i.op == IrOp::TOINT && a.op == IrOp::KNUM && a.k.n >= -0x1p63 && a.k.n < 0x1p63)
+    return ir.kint(static_cast<Integer>(a.k.n));
   if (i.type == IrType::Num) {
     if (i.op == IrOp::CONV && a.op == IrOp::KINT) return ir.knum(static_cast<Number>(a.k.i));
     if (a.op != IrOp::KNUM || b.op != IrOp::KNUM) return NO_REF;
@@ -72,6 +81,9 @@ Ref fold_const(IrBuffer& ir, const IrIns& i) {
       case IrOp::DIV: return ir.knum(x / y);
       case IrOp::NEG: return ir.knum(-x);
       case IrOp::FLOOR: return ir.knum(std::floor(x));
+      case IrOp::CEIL: return ir.knum(std::ceil(x));
+      case IrOp::SQRT: return ir.knum(std::sqrt(x));
+      case IrOp::ABS: return ir.knum(std::fabs(x));
       default: return NO_REF;
     }
   }

@@ -25,6 +25,7 @@ const char* helper_name(Helper h) {
     case Helper::NumMod: return "num_mod";
     case Helper::NumPow: return "num_pow";
     case Helper::TabLen: return "tab_len";
+    case Helper::TabGetStr: return "tab_get_str";
     case Helper::BarrierBack: return "barrier_back";
     case Helper::BarrierObj: return "barrier_obj";
   }
@@ -91,16 +92,17 @@ Ref IrBuffer::emit_raw(const IrIns& ins) {
 
 Ref IrBuffer::emit(IrIns ins) { return fold_emit(*this, ins); }
 
-uint32_t IrBuffer::add_snapshot(const Instruction* pc, const std::vector<SnapEntry>& entries) {
+uint32_t IrBuffer::add_snapshot(const Instruction* pc, const std::vector<SnapEntry>& entries, int32_t frame,
+                                int32_t top) {
   // Consecutive guards of one instruction share their snapshot.
   if (!snaps_.empty()) {
     const Snapshot& last = snaps_.back();
-    if (last.pc == pc && last.count == entries.size() &&
+    if (last.pc == pc && last.frame == frame && last.top == top && last.count == entries.size() &&
         std::equal(entries.begin(), entries.end(), snap_entries_.begin() + last.first,
                    [](const SnapEntry& x, const SnapEntry& y) { return x.slot == y.slot && x.ref == y.ref; }))
       return static_cast<uint32_t>(snaps_.size() - 1);
   }
-  Snapshot s{pc, static_cast<uint32_t>(snap_entries_.size()), static_cast<uint32_t>(entries.size())};
+  Snapshot s{pc, static_cast<uint32_t>(snap_entries_.size()), static_cast<uint32_t>(entries.size()), frame, top};
   snap_entries_.insert(snap_entries_.end(), entries.begin(), entries.end());
   snaps_.push_back(s);
   return static_cast<uint32_t>(snaps_.size() - 1);
@@ -142,6 +144,11 @@ std::string IrBuffer::dump() const {
   for (size_t s = 0; s < snaps_.size(); s++) {
     std::snprintf(buf, sizeof buf, "snap %zu pc=%p:", s, static_cast<const void*>(snaps_[s].pc));
     out += buf;
+    // Inlined frames, innermost first: the slot of each called function.
+    for (int32_t f = snaps_[s].frame; f >= 0; f = frames_[static_cast<size_t>(f)].parent) {
+      std::snprintf(buf, sizeof buf, " [call #%d]", frames_[static_cast<size_t>(f)].func_slot);
+      out += buf;
+    }
     for (uint32_t e = 0; e < snaps_[s].count; e++) {
       const SnapEntry& se = snap_entries_[snaps_[s].first + e];
       std::snprintf(buf, sizeof buf, " %d=%04u", se.slot, se.ref);

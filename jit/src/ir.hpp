@@ -34,7 +34,7 @@ enum class IrType : uint8_t { Void, Nil, False, True, Int, Num, Gc, Ptr };
   /* loads from the frame: slot aux, guard the tag */                          \
   X(SLOAD)                                                                      \
   /* integer and float arithmetic, by type */                                   \
-  X(ADD) X(SUB) X(MUL) X(DIV) X(NEG) X(FLOOR) X(CONV)                           \
+  X(ADD) X(SUB) X(MUL) X(DIV) X(NEG) X(FLOOR) X(CEIL) X(CONV) X(TOINT) X(SQRT) X(ABS) \
   X(BAND) X(BOR) X(BXOR) X(BNOT) X(SHLK) X(SHRK)                                \
   /* guards: the relation must hold, else exit through the snapshot;    */ \
   /* NLT/NLE hold when a < b / a <= b is false (true for NaN operands)  */         \
@@ -57,7 +57,7 @@ enum class IrOp : uint8_t {
 const char* ir_op_name(IrOp op);
 
 // FLOAD fields.
-enum class Field : uint8_t { TabArray, TabAsize, TabMeta, TabNode, TabLsizenode, ClUpval, UvValue, StrLen };
+enum class Field : uint8_t { TabArray, TabAsize, TabMeta, TabNode, TabLsizenode, ClProto, ClUpval, UvValue, StrLen };
 
 // CALL helpers. All are noexcept and neither allocate nor raise.
 enum class Helper : uint8_t {
@@ -65,6 +65,7 @@ enum class Helper : uint8_t {
   UDiv,                         // (Integer, Integer) -> Integer, as unsigned numbers
   NumMod, NumPow,               // (Number, Number) -> Number
   TabLen,                       // (Table*) -> Integer
+  TabGetStr,                    // (Table*, String*) -> const TValue* (the absent key's nil if missing)
   BarrierBack,                  // (State*, Table*)
   BarrierObj,                   // (State*, GCObject* parent, GCObject* child)
 };
@@ -90,11 +91,26 @@ struct SnapEntry {
   int slot;
   Ref ref;
 };
+// A Lua frame of an inlined call, as an exit inside it rebuilds it. Slots
+// count from the trace's frame base, through every inlined frame.
+struct SnapFrame {
+  int32_t parent;                // enclosing inlined frame, -1: the trace's own
+  int func_slot;                 // slot of the called function; its base is one above
+  int nresults;                  // results the call instruction wants
+  int maxstack;                  // the callee's register window
+  const Instruction* ret_pc;     // the caller's savedpc: the instruction after the call
+  bool tail = false;             // entered by a tail call
+};
 // The interpreter state at one guard: resume at pc with these slots written
-// (all other slots are unchanged in memory since the trace was entered).
+// (all other slots are unchanged in memory since the trace was entered), in
+// the innermost inlined frame `frame` (-1: the trace's own frame). When the
+// instruction at pc takes the values a call with variable results left
+// (CALL or RETURN with B = 0), top is the slot above the last of them.
 struct Snapshot {
   const Instruction* pc;
   uint32_t first, count;  // range in IrBuffer::snap_entries
+  int32_t frame = -1;     // index in IrBuffer::snap_frames
+  int32_t top = -1;
 };
 
 // Statistics of the optimisations, for tests and -jdump.
@@ -128,7 +144,13 @@ class IrBuffer {
   Ref emit_raw(const IrIns& ins);
 
   // Snapshots.
-  uint32_t add_snapshot(const Instruction* pc, const std::vector<SnapEntry>& entries);
+  uint32_t add_snapshot(const Instruction* pc, const std::vector<SnapEntry>& entries, int32_t frame = -1,
+                        int32_t top = -1);
+  int32_t add_frame(const SnapFrame& f) {
+    frames_.push_back(f);
+    return static_cast<int32_t>(frames_.size() - 1);
+  }
+  const std::vector<SnapFrame>& snap_frames() const { return frames_; }
   const std::vector<Snapshot>& snapshots() const { return snaps_; }
   const std::vector<SnapEntry>& snap_entries() const { return snap_entries_; }
   std::vector<Snapshot>& snapshots_mut() { return snaps_; }
@@ -167,6 +189,7 @@ class IrBuffer {
   std::vector<bool> variant_;
   std::vector<Snapshot> snaps_;
   std::vector<SnapEntry> snap_entries_;
+  std::vector<SnapFrame> frames_;
   bool failed_ = false;
   FoldStats stats_;
 };

@@ -38,7 +38,8 @@ bool loop_optimise(IrBuffer& ir) {
   for (Ref r = 1; r < loop; r++) {
     const IrIns& i = ir[r];
     if (i.op == IrOp::SLOAD && endval.count(i.aux)) variant[r] = true;
-    if (stores && (i.op == IrOp::VLOAD || (i.op == IrOp::CALL && static_cast<Helper>(i.aux8) == Helper::TabLen)))
+    Helper h = static_cast<Helper>(i.aux8);
+    if (stores && (i.op == IrOp::VLOAD || (i.op == IrOp::CALL && (h == Helper::TabLen || h == Helper::TabGetStr))))
       variant[r] = true;
     if ((i.a != NO_REF && variant[i.a]) || (i.b != NO_REF && variant[i.b])) variant[r] = true;
   }
@@ -83,15 +84,18 @@ bool loop_optimise(IrBuffer& ir) {
       }
       std::vector<SnapEntry> entries;
       for (const auto& [slot, ref] : now) entries.push_back(SnapEntry{slot, ref});
-      c.snap = static_cast<int32_t>(ir.add_snapshot(s.pc, entries));
+      c.snap = static_cast<int32_t>(ir.add_snapshot(s.pc, entries, s.frame, s.top));
     }
     subst[r] = ir.emit(c);
     if (ir.failed()) ok = false;
   }
   if (ok) {
+    // Two slots holding one value (a for loop's index and its copy) need
+    // one PHI.
+    std::map<Ref, Ref> phis;
     for (const auto& [slot, ref] : endval) {
       Ref v1 = ir.is_const(ref) ? ref : subst[ref];
-      if (v1 == ref) continue;
+      if (v1 == ref || !phis.emplace(ref, v1).second) continue;
       if (!same_type(ir[v1], ir[ref])) {
         ok = false;
         break;

@@ -17,8 +17,9 @@ bool falsy(const TValue& v) { return v.is_false_or_nil(); }
 }  // namespace
 
 Recorder::Recorder(Proto* p, CallInfo* ci, const Instruction* start, LinkFn link)
-    : proto_(p), ci_(ci), start_(start), end_(link ? p->code + p->sizecode - 1 : loop_end(p, start)),
-      link_(std::move(link)) {}
+    : proto_(p), start_(start), end_(link ? p->code + p->sizecode - 1 : loop_end(p, start)),
+      link_(std::move(link)), frames_{Frame{ci, ci->func->as_lclosure(), NO_REF, 0, -1}},
+      stack_slots_(p->maxstacksize) {}
 
 const Instruction* Recorder::loop_end(const Proto* p, const Instruction* start) {
   const Instruction* end = start;
@@ -34,18 +35,21 @@ const Instruction* Recorder::loop_end(const Proto* p, const Instruction* start) 
 }
 
 RecordStatus Recorder::step(State* L, CallInfo* ci, const Instruction* pc) {
-  if (ci != ci_) return abort("left the loop's frame");
   if (L->hookmask) return abort("hooks active");
-  if (is_side()) {
-    if (void* entry = count_ > 0 ? link_(pc) : nullptr) return close_link(pc, entry);
-  } else if (pc == start_ && count_ > 0) {
-    return close_loop();
-  }
-  if (!is_side() && (pc < start_ || pc > end_)) {
-    // The loop ended during the recorded iteration (a while or repeat
-    // condition, a break): nothing against the loop, try another iteration.
-    retryable_ = true;
-    return abort("loop left while recording");
+  if (RecordStatus fs = follow_frame(ci, pc); fs != RecordStatus::Continue) return fs;
+  // Loops and links are the loop's own frame's: inside an inlined call, pc
+  // is another prototype's.
+  if (frames_.size() == 1) {
+    if (is_side()) {
+      if (void* entry = count_ > 0 ? link_(pc, ci->func + 1) : nullptr) return close_link(pc, entry);
+    } else if (pc == start_ && count_ > 0) {
+      return close_loop();
+    } else if (pc < start_ || pc > end_) {
+      // The loop ended during the recorded iteration (a while or repeat
+      // condition, a break): nothing against the loop, try another iteration.
+      retryable_ = true;
+      return abort("loop left while recording");
+    }
   }
   if (++count_ > kMaxInstructions) return abort("trace too long");
   base_ = ci->func + 1;
@@ -67,6 +71,9 @@ RecordStatus Recorder::close_link(const Instruction* pc, void* entry) {
 }
 
 RecordStatus Recorder::close_loop() {
+  // The body's locals and temporaries need neither a write-back at each
+  // iteration nor a register carried around the loop.
+  slots_.forget_from(live_slots(proto_, start_));
   IrIns lp = ir_ins(IrOp::LOOP, IrType::Void, NO_REF, NO_REF, count_);  // instructions per iteration
   lp.snap = slots_.snapshot(ir_, start_);
   ir_.emit_raw(lp);
@@ -77,7 +84,7 @@ Ref Recorder::slot(int s) {
   Ref r = slots_.get(s);
   if (r != NO_REF) return r;
   Tag t = slot_tag(base_[s]);
-  IrIns i = ir_ins(IrOp::SLOAD, ir_type_of(t), NO_REF, NO_REF, s);
+  IrIns i = ir_ins(IrOp::SLOAD, ir_type_of(t), NO_REF, NO_REF, slots_.base() + s);
   i.tag = t;
   i.snap = slots_.snapshot(ir_, pc_);
   r = ir_.emit(i);
@@ -210,11 +217,17 @@ bool Recorder::compare(OpCode op, Ref ra, Ref rb, const TValue& va, const TValue
   return true;
 }
 
-Ref Recorder::upvalue_ptr(int n) {
-  Ref cl = ir_.emit(ir_ins(IrOp::CLOSURE, IrType::Ptr));
+// The UpVal of upvalue n of the running closure: the loop's own is read
+// from the frame, an inlined callee's is the value its call guarded.
+Ref Recorder::upvalue_box(int n) {
+  Ref cl = frames_.size() == 1 ? ir_.emit(ir_ins(IrOp::CLOSURE, IrType::Ptr)) : frames_.back().clref;
   IrIns uv = ir_ins(IrOp::FLOAD, IrType::Ptr, cl, NO_REF, n);
   uv.aux8 = static_cast<uint8_t>(Field::ClUpval);
-  IrIns v = ir_ins(IrOp::FLOAD, IrType::Ptr, ir_.emit(uv));
+  return ir_.emit(uv);
+}
+
+Ref Recorder::upvalue_ptr(int n) {
+  IrIns v = ir_ins(IrOp::FLOAD, IrType::Ptr, upvalue_box(n));
   v.aux8 = static_cast<uint8_t>(Field::UvValue);
   return ir_.emit(v);
 }
@@ -316,11 +329,11 @@ bool Recorder::set_table(Ref t, const TValue& tv, Ref key, const TValue& kv, Ref
   return true;
 }
 
-RecordStatus Recorder::record(State*, const Instruction* pc) {
+RecordStatus Recorder::record(State* L, const Instruction* pc) {
   Instruction i = *pc;
   OpCode op = get_op(i);
   int a = getarg_A(i);
-  const TValue* k = proto_->k;
+  const TValue* k = cl_->p->k;
   TValue* base = base_;
   auto rkc = [&]() { return getarg_k(i) ? konst(k[getarg_C(i)]) : slot(getarg_C(i)); };
   switch (op) {
@@ -349,10 +362,7 @@ RecordStatus Recorder::record(State*, const Instruction* pc) {
       Ref p = upvalue_ptr(n);
       ir_.emit(ir_ins(IrOp::VSTORE, IrType::Void, p, v));
       if (ir_[v].type == IrType::Gc && is_collectable_tag(ir_[v].tag)) {
-        Ref cl = ir_.emit(ir_ins(IrOp::CLOSURE, IrType::Ptr));
-        IrIns uv = ir_ins(IrOp::FLOAD, IrType::Ptr, cl, NO_REF, n);
-        uv.aux8 = static_cast<uint8_t>(Field::ClUpval);
-        IrIns b = ir_ins(IrOp::CALL, IrType::Void, ir_.emit(uv), v);
+        IrIns b = ir_ins(IrOp::CALL, IrType::Void, upvalue_box(n), v);
         b.aux8 = static_cast<uint8_t>(Helper::BarrierObj);
         ir_.emit(b);
       }
@@ -461,9 +471,10 @@ RecordStatus Recorder::record(State*, const Instruction* pc) {
       break;
     }
     case OP_JMP: {
-      // A side trace may go round an outer loop until it reaches a trace.
+      // A side trace may go round an outer loop until it reaches a trace,
+      // not round a loop of an inlined callee.
       const Instruction* target = pc + 1 + getarg_sJ(i);
-      if (target <= pc && target != start_ && !is_side()) return abort("inner loop");
+      if (target <= pc && target != start_ && (!is_side() || frames_.size() > 1)) return abort("inner loop");
       break;
     }
     case OP_EQ: case OP_LT: case OP_LE: {
@@ -543,8 +554,21 @@ RecordStatus Recorder::record(State*, const Instruction* pc) {
       if (!for_prep(a)) return abort("FORPREP of non-integers");
       break;
     case OP_FORLOOP:
-      if (!for_loop(a, pc + 1 - getarg_Bx(i))) return abort(is_side() ? "float loop ends" : "inner loop");
+      if (!for_loop(a, pc + 1 - getarg_Bx(i))) return abort(is_side() && frames_.size() == 1 ? "float loop ends" : "inner loop");
       break;
+    case OP_CALL:
+      return call(pc);
+    case OP_TAILCALL:
+      return tailcall(pc);
+    case OP_SELF:
+      return self(L, pc);
+    case OP_RETURN:
+      if (getarg_k(i)) return abort("return closing upvalues");
+      return ret(a, getarg_B(i));
+    case OP_RETURN0:
+      return ret(a, 1);
+    case OP_RETURN1:
+      return ret(a, 2);
     default:
       return abort(op_info[op].name);
   }
@@ -587,6 +611,7 @@ bool Recorder::for_prep(int a) {
 bool Recorder::for_loop(int a, const Instruction* target) {
   const TValue* ra = base_ + a;
   bool ends = ra[2].is_int() && ra[1].u.i == 0;
+  if (frames_.size() > 1) return false;  // an inlined callee's loop
   if (!is_side()) {
     if (target != start_) return false;
     closing_ = true;

@@ -21,8 +21,9 @@ class Recorder {
  public:
   static constexpr int kMaxInstructions = 400;
 
-  // The entry of the compiled loop trace starting at pc, or null.
-  using LinkFn = std::function<void*(const Instruction* pc)>;
+  // The entry of the compiled loop trace starting at pc that may be entered
+  // with the frame's values at base, or null.
+  using LinkFn = std::function<void*(const Instruction* pc, const TValue* base)>;
 
   // A root trace records one iteration of the loop starting at start. With
   // link, a side trace: it records from start (an exit of another trace)
@@ -40,6 +41,10 @@ class Recorder {
   IrBuffer& ir() { return ir_; }
   Proto* proto() const { return proto_; }
   const Instruction* start() const { return start_; }
+  // What entering the trace must reserve: slots above the frame's base and
+  // CallInfos above its frame, for the inlined calls (record_call.cpp).
+  int stack_slots() const { return stack_slots_; }
+  int max_depth() const { return max_depth_; }
 
  private:
   RecordStatus record(State* L, const Instruction* pc);
@@ -69,9 +74,27 @@ class Recorder {
   bool get_table(int a, Ref t, const TValue& tv, Ref key, const TValue& kv);
   bool set_table(Ref t, const TValue& tv, Ref key, const TValue& kv, Ref val);
   Ref upvalue_ptr(int n);
+  Ref upvalue_box(int n);
+
+  // Inlined calls and builtins (record_call.cpp).
+  RecordStatus follow_frame(CallInfo* ci, const Instruction* pc);
+  RecordStatus call(const Instruction* pc);
+  RecordStatus tailcall(const Instruction* pc);
+  RecordStatus self(State* L, const Instruction* pc);
+  RecordStatus enter(int a, int nargs, const TValue& fv, bool tail);
+  int call_args(int a, int b) const;
+  RecordStatus builtin(int a, int nargs, int c, const TValue& fv);
+  RecordStatus ret(int a, int b);
+  // A Lua frame the trace runs in: the loop's, then one per inlined call.
+  struct Frame {
+    CallInfo* ci;
+    LClosure* cl;      // the closure seen when recording
+    Ref clref;         // the running closure (NO_REF: the loop's, read from the frame)
+    int base;          // its register 0, as a slot of the trace's frame
+    int32_t snap;      // its SnapFrame (-1: the loop's frame)
+  };
 
   Proto* proto_;
-  CallInfo* ci_;
   const Instruction* start_;
   const Instruction* end_;
   bool closing_ = false;             // the FORLOOP being recorded closes the trace
@@ -85,6 +108,13 @@ class Recorder {
   bool retryable_ = false;
   IrBuffer ir_;
   SlotState slots_;
+  std::vector<Frame> frames_;
+  LClosure* callee_ = nullptr;  // a recorded call whose frame appears next
+  int32_t pending_ = -1;        // its SnapFrame
+  Ref callee_ref_ = NO_REF;     // its closure
+  const Instruction* return_pc_ = nullptr;  // a recorded return continues there
+  int stack_slots_ = 0;
+  int max_depth_ = 0;
 };
 
 }  // namespace luna::jit

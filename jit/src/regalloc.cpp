@@ -96,10 +96,17 @@ Allocation allocate(const IrBuffer& ir, const RegSet& regs) {
       active.push_back(r);
       continue;
     }
-    // No register: evict whichever of the same class ends last.
+    // No register: evict whichever of the same class ends last, but not a
+    // value an optimised loop carries to its back-edge (it must stay in its
+    // register) while another can go.
+    auto carried = [&](Ref v) { return loop_start != 0 && v < loop_start && al.iv[v].end == n - 1; };
     Ref victim = r;
-    for (Ref a : active)
-      if (al.iv[a].fpr == cur.fpr && al.iv[a].end > al.iv[victim].end) victim = a;
+    for (Ref a : active) {
+      if (al.iv[a].fpr != cur.fpr) continue;
+      bool better = carried(victim) ? !carried(a) || al.iv[a].end > al.iv[victim].end
+                                    : !carried(a) && al.iv[a].end > al.iv[victim].end;
+      if (better) victim = a;
+    }
     if (victim == r) {
       cur.spill = al.nspill++;
       cur.spill_from = r - 1;  // the definition writes only memory

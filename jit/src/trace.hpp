@@ -1,13 +1,15 @@
 // A compiled trace: machine code for one loop of one prototype, entered with
-// the frame's State and base, returning the number of the exit it left by.
+// the frame's State and base, returning the record of the exit it left by.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "ir.hpp"
 #include "state.hpp"
 
 namespace luna::jit {
@@ -22,7 +24,14 @@ struct ExitInfo {
   void* side = nullptr;             // entry of the attached side trace, read by the exit code
   uint32_t index = 0;               // snapshot number
   uint32_t count = 0;               // times taken
-  bool sideable = false;            // false: a hook or budget exit, always to the interpreter
+  int32_t frame = -1;               // innermost inlined frame, in Trace::frames (-1: none)
+  int32_t top = -1;                 // L->top to restore, as a slot (-1: none)
+  // False: a hook or budget exit, or one inside an inlined call; these
+  // always return to the interpreter.
+  bool sideable = false;
+  // Set by the exit code when it returns: a type guard failed because a
+  // number changed subtype (integer to float or back).
+  bool type_exit = false;
   Trace* trace = nullptr;
 };
 
@@ -36,11 +45,25 @@ struct Trace {
   // budget exits. Allocated before assembly, as the code refers to them.
   std::unique_ptr<ExitInfo[]> exits;
   size_t nexits = 0;
+  std::vector<SnapFrame> frames;  // the inlined frames exits name
+  // Exits numbered below this one leave during the first iteration (the
+  // back-edge's snapshot; the optimised loop's guards use it and later ones).
+  int loop_snap = 0;
+  // Slots (from the trace's base) holding numbers that its entry guards by
+  // subtype, and the subtype recorded.
+  std::vector<std::pair<int32_t, Tag>> entry_numbers;
   size_t mcode_size = 0;
   uint32_t nins = 0;     // IR instructions after optimisation
   int number = 0;        // as -jv shows it
   int depth = 0;         // 0 for a loop's trace, a side trace's parent's + 1
   std::string dump;      // IR text, filled when asked for
 };
+
+// After an exit inside inlined calls: makes the CallInfos above ci (which
+// the seam reserved) the frames of those calls, as the interpreter would
+// have them at the exit's pc, and makes the innermost one L->ci; restores
+// L->top where the exit's instruction takes variable results. Stores only,
+// so it cannot fail (record_call.cpp).
+void rebuild_frames(State* L, CallInfo* ci, const Trace& t, const ExitInfo& x) noexcept;
 
 }  // namespace luna::jit

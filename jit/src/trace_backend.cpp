@@ -25,7 +25,15 @@ struct CompiledTrace : JitTrace {
   TraceBackend* owner = nullptr;
   std::vector<GCObject*> consts;
   int number = 0;
+  unsigned type_exits = 0;
 };
+
+// A trace that keeps leaving because a number's type guard found the other
+// subtype (integers that became floats, or back) is dropped and the loop
+// recorded again, at most this many times (then it is kept). Only exits
+// before the first iteration completed count, so a trace that iterates and
+// then meets a float is kept.
+constexpr int kMaxRetraces = 4;
 
 // A loop is given up on after three aborts, or after 24 recordings that
 // only happened to reach the loop's end (a loop that always runs a single
@@ -44,8 +52,10 @@ constexpr int kMaxSideDepth = 6;
 
 struct ProtoTraces {
   std::unordered_map<const Instruction*, std::unique_ptr<CompiledTrace>> traces;  // root traces by loop
-  std::vector<std::unique_ptr<CompiledTrace>> sides;                             // side traces
+  std::vector<std::unique_ptr<CompiledTrace>> sides;  // side traces, and root traces replaced by retrace
   std::unordered_map<const Instruction*, int> aborts;
+  std::unordered_map<const Instruction*, int> retraces;
+  int stack_slots = 0, frames = 0;  // the most any of these traces needs
 };
 
 int line_of(const Proto* p, const Instruction* pc) {
@@ -139,7 +149,14 @@ class TraceBackend final : public JitBackend {
     CompiledTrace* t = static_cast<CompiledTrace*>(jt);
     ExitInfo* x = t->code->entry(L, ci->func + 1);  // may have left through side traces
     t->owner->stats_.exits_taken++;
-    if (x->sideable && x->side == nullptr && L->ci == ci) t->owner->exit_taken(L, ci, x);
+    bool type_exit = x->type_exit;
+    x->type_exit = false;
+    if (x->frame >= 0 || x->top >= 0) rebuild_frames(L, ci, *x->trace, *x);
+    if (type_exit && x->trace == t->code.get() && static_cast<int>(x->index) < t->code->loop_snap &&
+        ++t->type_exits >= L->g->jit.options.hotexit)
+      t->owner->retrace(L, t);
+    else if (x->sideable && x->side == nullptr && L->ci == ci)
+      t->owner->exit_taken(L, ci, x);
     return x->pc;
   }
 
@@ -157,15 +174,34 @@ class TraceBackend final : public JitBackend {
     if (parent->depth >= kMaxSideDepth || (parent->depth > 0 && x->pc == parent->start_pc)) return;
     Proto* p = x->trace->proto;
     try {
-      rec_ = std::make_unique<Recorder>(p, ci, x->pc, [this, p](const Instruction* pc) -> void* {
+      rec_ = std::make_unique<Recorder>(p, ci, x->pc, [this, p](const Instruction* pc, const TValue* base) -> void* {
         auto it = traces_of(p)->traces.find(pc);
-        return it != traces_of(p)->traces.end() ? reinterpret_cast<void*>(it->second->code->entry) : nullptr;
+        if (it == traces_of(p)->traces.end()) return nullptr;
+        // A link into a trace whose entry guards a number of the other
+        // subtype would leave at once (and count towards recording the
+        // loop again): the side trace goes round the loop once more.
+        const Trace& t = *it->second->code;
+        for (const auto& [s, tag] : t.entry_numbers)
+          if (s < p->maxstacksize && (base[s].tag == Tag::Int || base[s].tag == Tag::Float) && base[s].tag != tag)
+            return nullptr;
+        return reinterpret_cast<void*>(t.entry);
       });
     } catch (...) {
       return;
     }
     side_exit_ = x;
     jit_start_recording(L);
+  }
+
+  // Any trace of a prototype may continue in any other through exits and
+  // links, so each entry reserves what the most demanding one needs.
+  static void reserve(ProtoTraces& pt, const CompiledTrace& t) {
+    pt.stack_slots = std::max(pt.stack_slots, t.stack_slots);
+    pt.frames = std::max(pt.frames, t.frames);
+    for (auto& kv : pt.traces) {
+      kv.second->stack_slots = pt.stack_slots;
+      kv.second->frames = pt.frames;
+    }
   }
 
   void drop(Proto* p) {
@@ -185,29 +221,54 @@ class TraceBackend final : public JitBackend {
     return *traces_of(p);
   }
 
+  // Detaches t so that its loop is recorded again. Its code stays (with the
+  // side traces, freed with the prototype's): side traces may jump to its
+  // entry, and the exit being taken is one of its records.
+  void retrace(State* L, CompiledTrace* t) noexcept {
+    Proto* p = t->code->proto;
+    const Instruction* start = t->code->start_pc;
+    ProtoTraces* pt = traces_of(p);
+    try {
+      int& n = pt->retraces[start];
+      if (n >= kMaxRetraces) return;
+      n++;
+    } catch (...) {
+      return;
+    }
+    if (L->g->jit.options.verbose)
+      std::fprintf(stderr, "[TRACE %3d %s:%d -- types changed, recording again]\n", t->number, source_of(p),
+                   line_of(p, start));
+    try {
+      pt->sides.reserve(pt->sides.size() + 1);
+    } catch (...) {
+      return;
+    }
+    jit_detach(L, start);
+    auto it = pt->traces.find(start);
+    pt->sides.push_back(std::move(it->second));
+    pt->traces.erase(it);
+  }
+
   void aborted(State* L, Recorder& rec, const char* why, const Instruction* at) noexcept {
     stats_.traces_aborted++;
     Proto* p = rec.proto();
-    if (rec.is_side()) {
-      if (L->g->jit.options.verbose)
-        std::fprintf(stderr, "[TRACE --- side %s:%d -- %s at %s:%d]\n", source_of(p), line_of(p, rec.start()), why,
-                     source_of(p), L->ci->is_lua() && L->ci->func->as_lclosure()->p == p ? line_of(p, at) : -1);
-      return;
-    }
-    try {
-      int& n = ensure(p).aborts[rec.start()];
-      n += rec.retryable() ? kRetryWeight : kAbortWeight;
-      // A loop that ended during its recording is retried at another
-      // iteration: a loop of k iterations per run and a threshold that is a
-      // multiple of k would otherwise always start on its last iteration.
-      if (rec.retryable()) jit_rearm(L, rec.start(), L->g->jit.options.hotloop / 2 + 1 + static_cast<uint32_t>(n) * 3);
-    } catch (...) {
+    if (!rec.is_side()) {
+      try {
+        int& n = ensure(p).aborts[rec.start()];
+        n += rec.retryable() ? kRetryWeight : kAbortWeight;
+        // A loop that ended during its recording is retried at another
+        // iteration: a loop of k iterations per run and a threshold that is a
+        // multiple of k would otherwise always start on its last iteration.
+        if (rec.retryable()) jit_rearm(L, rec.start(), L->g->jit.options.hotloop / 2 + 1 + static_cast<uint32_t>(n) * 3);
+      } catch (...) {
+      }
     }
     if (L->g->jit.options.verbose) {
+      // Recording follows calls: `at` may be in a callee.
       const Proto* cur = L->ci->is_lua() ? L->ci->func->as_lclosure()->p : p;
-      bool same = cur == p;
-      std::fprintf(stderr, "[TRACE --- %s:%d -- %s at %s:%d]\n", source_of(p), line_of(p, rec.start()), why,
-                   source_of(cur), same ? line_of(p, at) : -1);
+      bool inside = at >= cur->code && at < cur->code + cur->sizecode;
+      std::fprintf(stderr, "[TRACE --- %s%s:%d -- %s at %s:%d]\n", rec.is_side() ? "side " : "", source_of(p),
+                   line_of(p, rec.start()), why, source_of(cur), inside ? line_of(cur, at) : -1);
     }
   }
 
@@ -220,13 +281,13 @@ class TraceBackend final : public JitBackend {
     }
     auto t = std::make_unique<CompiledTrace>();
     t->run = &TraceBackend::run;
-    t->stack_slots = rec.proto()->maxstacksize;
-    t->frames = 0;
+    t->stack_slots = rec.stack_slots();
+    t->frames = rec.max_depth();
     t->owner = this;
     t->number = code->number = ++ntraces_;
     const IrBuffer& ir = rec.ir();
     for (Ref r = 1; r < ir.size(); r++)
-      if (ir[r].op == IrOp::KGC) t->consts.push_back(static_cast<GCObject*>(ir[r].k.p));
+      if (ir[r].op == IrOp::KGC && is_collectable_tag(ir[r].tag)) t->consts.push_back(static_cast<GCObject*>(ir[r].k.p));
     t->code = std::move(code);
     return t;
   }
@@ -248,6 +309,7 @@ class TraceBackend final : public JitBackend {
         arena_.release(t->code.get());
       } else {
         slot = std::move(t);
+        reserve(pt, *slot);
         stats_.traces_compiled++;
       }
       jit_attach(L, rec.start(), slot.get());
@@ -271,8 +333,10 @@ class TraceBackend final : public JitBackend {
                      target != nullptr ? target->number : 0, t->code->nins, t->code->mcode_size);
       if (o.dump) std::fputs(t->code->dump.c_str(), stderr);
       t->code->depth = x->trace->depth + 1;
-      x->side = reinterpret_cast<void*>(t->code->entry);
-      ensure(p).sides.push_back(std::move(t));
+      ProtoTraces& pt = ensure(p);
+      pt.sides.push_back(std::move(t));
+      reserve(pt, *pt.sides.back());
+      x->side = reinterpret_cast<void*>(pt.sides.back()->code->entry);
       stats_.traces_compiled++;
     } catch (...) {
       aborted(L, rec, "out of memory", rec.start());

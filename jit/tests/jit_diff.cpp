@@ -76,6 +76,7 @@ class Gen {
     out_ << "}\nlocal s = {x = " << int_lit() << ", y = " << num_lit() << "}\n";
     out_ << "G1, G2 = " << int_lit() << ", " << num_lit() << "\n";
     out_ << "local up = " << int_lit() << "\n";
+    functions();
     out_ << "local function f()\n";
     int loops = 1 + pick(3);
     for (int i = 0; i < loops; i++) loop(1);
@@ -85,6 +86,45 @@ class Gen {
   }
 
  private:
+  // Small functions the loops call (inlined into their traces): missing
+  // arguments, branches and early returns inside the callee (exits in an
+  // inlined frame), one or two results, calls of the functions before it.
+  void functions() {
+    nfun_ = 0;
+    int n = pick(4);
+    for (int k = 0; k < n; k++) {
+      int np = 1 + pick(3);
+      std::vector<std::string> params;
+      for (int p = 0; p < np; p++) params.push_back("p" + std::to_string(p));
+      out_ << "local function h" << k << "(";
+      for (int p = 0; p < np; p++) out_ << (p ? ", " : "") << params[static_cast<size_t>(p)];
+      out_ << ")\n";
+      for (const std::string& p : params)
+        if (pick(2)) out_ << "  " << p << " = " << p << " or " << int_lit() << "\n";
+      std::vector<std::string> saved = std::move(depth_vars_);
+      depth_vars_ = params;
+      int stmts = pick(3);
+      for (int s = 0; s < stmts; s++) {
+        const std::string& p = params[static_cast<size_t>(pick(np))];
+        if (pick(2)) out_ << "  if " << p << " ~= " << p << " or " << p << " " << (pick(2) ? "<" : ">") << " " << int_lit() << " then return " << expr(1) << " end\n";
+        else out_ << "  " << p << " = " << expr(1) << "\n";
+      }
+      if (k > 0 && pick(3) == 0) out_ << "  return " << call_expr(1) << "\n";  // a tail call
+      else out_ << "  return " << expr(1) << (pick(3) == 0 ? ", " + expr(2) : "") << "\n";
+      out_ << "end\n";
+      depth_vars_ = std::move(saved);
+      nfun_ = k + 1;  // callable from the next function on, never itself
+    }
+  }
+  // A call; its last argument is sometimes a call passing all its results.
+  std::string call_expr(int depth) {
+    std::string c = "h" + std::to_string(pick(nfun_)) + "(";
+    int nargs = pick(4);
+    for (int i = 0; i < nargs; i++) c += (i ? ", " : "") + expr(depth + 1);
+    if (depth < 2 && pick(4) == 0) c += (nargs ? ", " : "") + call_expr(depth + 1);
+    return c + ")";
+  }
+
   int pick(int n) { return static_cast<int>(rng_() % static_cast<uint32_t>(n)); }
   std::string int_lit() {
     static const char* const special[] = {"0", "1", "-1", "math.maxinteger", "math.mininteger", "3", "-7", "1000000007"};
@@ -107,6 +147,11 @@ class Gen {
   std::string index() { return "t[(" + loopvar_int() + ") % #t + 1]"; }
   std::string loopvar_int() { return depth_vars_.empty() ? "1" : depth_vars_[static_cast<size_t>(pick(static_cast<int>(depth_vars_.size())))]; }
   std::string expr(int depth) {
+    if (nfun_ > 0 && depth < 3 && pick(6) == 0) return call_expr(depth);
+    if (depth < 3 && pick(12) == 0) {
+      static const char* const fns[] = {"math.abs(", "math.sqrt(", "math.floor(", "math.ceil("};
+      return std::string(fns[pick(4)]) + expr(depth + 1) + ")";
+    }
     if (depth > 2 || pick(3) == 0) {
       switch (pick(6)) {
         case 0: return int_lit();
@@ -143,7 +188,10 @@ class Gen {
       case 2: out_ << ind << index() << " = " << expr(0) << "\n"; break;
       case 3: out_ << ind << "if " << cond() << " then " << var() << " = " << expr(1) << " else " << var() << " = " << expr(1) << " end\n"; break;
       case 4: if (depth < 3) loop(depth + 1); else out_ << ind << "up = up + 1\n"; break;
-      case 5: out_ << ind << "if a ~= a or b ~= b then a = 0 b = 0.0 end\n"; break;
+      case 5:
+        if (nfun_ > 0 && pick(2)) out_ << ind << var() << ", " << var() << " = " << call_expr(1) << "\n";
+        else out_ << ind << "if a ~= a or b ~= b then a = 0 b = 0.0 end\n";
+        break;
       default: out_ << ind << var() << " = " << var() << " + " << (pick(2) ? int_lit() : num_lit()) << "\n"; break;
     }
   }
@@ -182,6 +230,7 @@ class Gen {
   std::ostringstream out_;
   std::vector<std::string> depth_vars_;
   int nvar_ = 0;
+  int nfun_ = 0;  // functions h0 .. h(nfun_-1) defined so far
 };
 
 }  // namespace

@@ -48,6 +48,15 @@ TEST_CASE("constant folding of integer and float arithmetic", "[jit][fold]") {
   r = ir.emit(ir_ins(IrOp::FLOOR, IrType::Num, ir.knum(-2.5)));
   CHECK(ir[r].k.n == -3.0);
   CHECK(ir.stats().folded == 5);
+  r = ir.emit(ir_ins(IrOp::CEIL, IrType::Num, ir.knum(-2.5)));
+  CHECK(ir[r].k.n == -2.0);
+  r = ir.emit(ir_ins(IrOp::TOINT, IrType::Int, ir.knum(-0x1p63)));
+  REQUIRE(ir[r].op == IrOp::KINT);
+  CHECK(ir[r].k.i == INT64_MIN);
+  r = ir.emit(ir_ins(IrOp::SQRT, IrType::Num, ir.knum(16.0)));
+  CHECK(ir[r].k.n == 4.0);
+  r = ir.emit(ir_ins(IrOp::ABS, IrType::Int, ir.kint(INT64_MIN)));
+  CHECK(ir[r].k.i == INT64_MIN);  // wraps, as math.abs does
 }
 
 TEST_CASE("algebraic simplification keeps 5.4 semantics", "[jit][fold]") {
@@ -121,6 +130,18 @@ TEST_CASE("DCE drops unused pure values and renumbers snapshots", "[jit][dce]") 
   Ref ny = ir.snap_entries()[0].ref;
   CHECK(ir[ny].op == IrOp::ADD);
   CHECK(ir[ir[ny].a].op == IrOp::SLOAD);
+}
+
+TEST_CASE("DCE keeps a type guard whose value is unused", "[jit][dce]") {
+  // `if x then` records only the type guard of x's load; dropping it would
+  // take the recorded branch whatever x holds.
+  IrBuffer ir;
+  Ref x = sload(ir, 0, IrType::True);
+  (void)x;
+  loop_end(ir, ir.add_snapshot(nullptr, {}));
+  dce(ir);
+  REQUIRE(ir.size() == 3);
+  CHECK(ir[1].op == IrOp::SLOAD);
 }
 
 TEST_CASE("linear scan: disjoint registers, spills under pressure", "[jit][regalloc]") {
@@ -218,12 +239,20 @@ TEST_CASE("machine code loops and restores its snapshot at a guard", "[jit][asm]
   CHECK(f.base()[3].u.n == 50.0);
   CHECK(f.base()[4].tag == Tag::True);
 
-  // A type guard at entry: nothing written, exit 0.
+  // A type guard at entry: nothing written, exit 0, marked as a change of
+  // the number's subtype; a nil there is not one.
   Frame g;
   g.base()[0] = TValue::number(5.0);
-  CHECK(t->entry(L, g.base())->index == s0);
+  ExitInfo* gx = t->entry(L, g.base());
+  CHECK(gx->index == s0);
+  CHECK(gx->type_exit);
   CHECK(g.base()[0].is_float());
   CHECK(g.base()[1].is_nil());
+  gx->type_exit = false;
+  Frame n;
+  gx = t->entry(L, n.base());
+  CHECK(gx->index == s0);
+  CHECK(!gx->type_exit);
   arena.release(t.get());
   close_state(L);
 }
@@ -304,6 +333,29 @@ TEST_CASE("loop optimisation hoists invariants and carries slots in PHIs", "[jit
   CHECK(f.base()[0].u.i == 5 + 21 * 48);  // the snapshot names the failing value
   arena.release(&t);
   close_state(L);
+}
+
+TEST_CASE("under pressure, values carried around the loop keep their registers", "[jit][loop][regalloc]") {
+  // x is carried in a PHI and k is used by the copy: both live to the
+  // back-edge. a and b make four values live at once with three registers;
+  // one of them must be spilled, not x or k.
+  IrBuffer ir;
+  Instruction code[1] = {};
+  uint32_t s0 = ir.add_snapshot(&code[0], {});
+  Ref x = sload(ir, 0, IrType::Int, static_cast<int>(s0));
+  Ref k = sload(ir, 1, IrType::Int, static_cast<int>(s0));
+  Ref a = bin(ir, IrOp::MUL, IrType::Int, x, ir.kint(2));
+  Ref b = bin(ir, IrOp::MUL, IrType::Int, x, ir.kint(3));
+  Ref x1 = bin(ir, IrOp::ADD, IrType::Int, bin(ir, IrOp::ADD, IrType::Int, a, b), k);
+  loop_end(ir, ir.add_snapshot(&code[0], {{0, x1}}));
+  REQUIRE(loop_optimise(ir));
+  dce(ir);
+  RegSet three = RegSet::x64();
+  three.gpr = {0, 1, 2};
+  three.gpr_saved.clear();
+  Allocation al = allocate(ir, three);
+  CHECK(al.ok);
+  CHECK(al.nspill > 0);
 }
 
 TEST_CASE("a type-unstable loop is left unoptimised", "[jit][loop]") {

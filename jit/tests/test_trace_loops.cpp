@@ -119,3 +119,39 @@ TEST_CASE("a blacklisted loop stops reaching the seam", "[jit][seam]") {
   // the rest: far above the threshold of 4 an active loop would hold.
   CHECK(on.max_hotcount > 40000);
 }
+
+TEST_CASE("a side trace reaching its loop with a number of the other subtype goes round once more", "[jit][side]") {
+  // Each outer iteration enters the inner loop with the integer 0 in a,
+  // which the inner trace (recorded with a float) guards: linking there
+  // would leave at once and make the loop be recorded again and again.
+  const char* code = R"(
+    local function A(i, j) return 1.0 / (i + j) end
+    local s = 0
+    for y = 1, 300 do
+      local a = 0
+      for x = 1, 50 do a = a + A(x, y) end
+      s = s + a
+    end
+    return string.format("%.9f", s))";
+  Run on = run(code, true), off = run(code, false);
+  CHECK(on.result == off.result);
+  CHECK(on.stats.traces_compiled >= 2);
+  CHECK(on.stats.traces_compiled <= 4);
+  CHECK(on.stats.exits_taken < 100);
+}
+
+TEST_CASE("exits inside an inlined call rebuild its frame and get no side trace", "[jit][side]") {
+  const char* code = R"(
+    local function f(i)
+      if i % 5 == 0 then return i * 2 end
+      return i
+    end
+    local s = 0
+    for i = 1, 5000 do s = s + f(i) end
+    return s)";
+  Run on = run(code, true), off = run(code, false);
+  CHECK(on.result == off.result);
+  CHECK(on.result == "15005000");
+  CHECK(on.stats.traces_compiled == 1);
+  CHECK(on.stats.exits_taken > 500);
+}

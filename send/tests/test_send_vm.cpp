@@ -127,10 +127,18 @@ TEST_CASE("send: errors, limits and values released on other threads", "[send]")
 
 TEST_CASE("send: coroutines suspended on one thread are resumed on others", "[send]") {
   SendVm vm;
-  // Each coroutine yields from inside a pcall and a metamethod, so its
-  // suspended state spans several frames when another thread resumes it.
+  // Each coroutine of `cos` yields from inside a pcall and a metamethod, so
+  // its suspended state spans several frames when another thread resumes
+  // it; those of `direct` yield from their body, where the yield returns to
+  // the resume instead of jumping.
   vm.eval(R"(
-    total = 0
+    total, direct_total = 0, 0
+    direct = {}
+    for i = 1, 16 do
+      direct[i] = coroutine.create(function(n)
+        while true do n = n + coroutine.yield(n); direct_total = direct_total + 1 end
+      end)
+    end
     local mt = {__index = function(t, k) coroutine.yield() return k end}
     cos = {}
     for i = 1, 16 do
@@ -148,12 +156,14 @@ TEST_CASE("send: coroutines suspended on one thread are resumed on others", "[se
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; t++) {
     threads.emplace_back([copy = vm] {
-      for (int i = 0; i < kRounds; i++) copy.eval("for i = 1, #cos do cos[i]() end");
+      for (int i = 0; i < kRounds; i++)
+        copy.eval("for i = 1, #cos do cos[i]() assert(coroutine.resume(direct[i], 1)) end");
     });
   }
   for (auto& th : threads) th.join();
   // Every resume after the first completes one turn of a coroutine's loop.
   CHECK(vm.get_global("total").as_integer() == 16 * (kThreads * kRounds - 1));
+  CHECK(vm.get_global("direct_total").as_integer() == 16 * (kThreads * kRounds - 1));
 }
 
 TEST_CASE("send: a moved-from SendVm throws LuaError", "[send]") {

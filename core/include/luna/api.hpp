@@ -230,6 +230,10 @@ bool is_yieldable(State* L);
 // coroutine (this native's C++ frames are discarded). When resumed, the
 // values passed to resume are the native's results; with yield_k, k(L,
 // YIELD, ctx) runs first and returns the number of results instead.
+// A line or count hook may call yield(L, 0) (no values, no continuation)
+// and then return: the coroutine stops before the hooked instruction,
+// which runs, without its hooks again, when the coroutine is resumed (the
+// values passed to that resume are dropped).
 int yield(State* L, int nresults);
 int yield_k(State* L, int nresults, KContext ctx, KFunction k);
 

@@ -1,6 +1,7 @@
 // The coroutine library (manual 6.2), a thin layer over resume/yield of the
 // stack API. Functions are prefixed lco_ since co_yield is a C++20 keyword.
 #include "luna/api.hpp"
+#include "../state.hpp"
 
 namespace luna {
 namespace {
@@ -11,23 +12,39 @@ State* get_co(State* L) {
   return co;
 }
 
-// Moves narg arguments from L to co and resumes it. Returns the number of
-// results moved back to L, or -1 with the error object on L's top.
-int aux_resume(State* L, State* co, int narg) {
-  if (!check_stack(co, narg)) {
-    push_string(L, "too many arguments to resume");
-    return -1;
-  }
-  xmove(L, co, narg);
-  int nres = 0;
-  int st = resume(co, L, narg, &nres);
-  if (st == OK || st == YIELD) {
-    if (!check_stack(L, nres + 1)) {
-      pop(co, nres);
-      push_string(L, "too many results to resume");
+// Copies n values from p to L's top; the caller made room.
+void push_values(State* L, const TValue* p, int n) {
+  for (int i = 0; i < n; i++) *L->top++ = p[i];
+}
+
+// Resumes co with the narg values on L's top, which are moved. Returns the
+// number of results then on L's top, after `flag` (resume's true) when
+// given, or -1 with the error object on L's top. The common case works on
+// the stacks directly: this is the cost of every resume.
+int aux_resume(State* L, State* co, int narg, const TValue* flag) {
+  if (co->stack_last - co->top <= narg || co->ci->top < co->top + narg) {
+    if (!check_stack(co, narg)) {
+      push_string(L, "too many arguments to resume");
       return -1;
     }
-    xmove(co, L, nres);
+  }
+  L->top -= narg;
+  push_values(co, L->top, narg);
+  int nres = 0;
+  int st = coro_resume(co, L, narg, &nres);
+  if (st == OK || st == YIELD) {
+    int room = nres + 1;
+    if (L->stack_last - L->top <= room || L->ci->top < L->top + room) {
+      if (!check_stack(L, room)) {
+        co->top -= nres;
+        push_string(L, "too many results to resume");
+        return -1;
+      }
+    }
+    if (flag != nullptr) *L->top++ = *flag;
+    co->top -= nres;
+    push_values(L, co->top, nres);
+    if (st == OK) coro_release_finished(co);
     return nres;
   }
   xmove(co, L, 1);  // the error object
@@ -36,20 +53,19 @@ int aux_resume(State* L, State* co, int narg) {
 
 int lco_resume(State* L) {
   State* co = get_co(L);
-  int r = aux_resume(L, co, get_top(L) - 1);
+  const TValue yes = TValue::boolean(true);
+  int r = aux_resume(L, co, get_top(L) - 1, &yes);
   if (r < 0) {
     push_boolean(L, false);
     insert(L, -2);
     return 2;  // false, error object
   }
-  push_boolean(L, true);
-  insert(L, -(r + 1));
-  return r + 1;
+  return r + 1;  // true, results
 }
 
 int aux_wrap(State* L) {
-  State* co = to_thread(L, upvalue_index(1));
-  int r = aux_resume(L, co, get_top(L));
+  State* co = L->ci->func->as_nclosure()->upvalue[0].as_thread();
+  int r = aux_resume(L, co, get_top(L), nullptr);
   if (r >= 0) return r;
   int st = status(co);
   if (st != OK && st != YIELD) {  // the coroutine died with an error
@@ -68,8 +84,7 @@ int aux_wrap(State* L) {
 int lco_create(State* L) {
   check_type(L, 1, TFUNCTION);
   State* co = new_thread(L);
-  push_value(L, 1);
-  xmove(L, co, 1);  // the body is the first value on the new stack
+  *co->top++ = L->ci->func[1];  // the body is the first value on the new stack
   return 1;
 }
 
@@ -79,7 +94,7 @@ int lco_wrap(State* L) {
   return 1;
 }
 
-int lco_yield(State* L) { return yield(L, get_top(L)); }
+int lco_yield(State* L) { return coro_yield_return(L, get_top(L)); }
 
 enum { CO_RUNNING, CO_SUSPENDED, CO_NORMAL, CO_DEAD };
 const char* const status_names[] = {"running", "suspended", "normal", "dead"};

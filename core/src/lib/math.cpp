@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "luna/api.hpp"
+#include "../builtin.hpp"
 
 namespace luna {
 namespace {
@@ -270,6 +271,14 @@ const Reg math_funcs[] = {
 };
 
 }  // namespace
+
+Builtin math_builtin(NativeFn f) {
+  if (f == m_sqrt) return Builtin::MathSqrt;
+  if (f == m_abs) return Builtin::MathAbs;
+  if (f == m_floor) return Builtin::MathFloor;
+  if (f == m_ceil) return Builtin::MathCeil;
+  return Builtin::None;
+}
 
 int open_math(State* L) {
   new_lib(L, math_funcs);

@@ -1,0 +1,246 @@
+// Inlined Lua-to-Lua calls. A CALL of a Lua closure is recorded as a guard
+// on the callee's prototype; the interpreter then enters the callee, whose
+// instructions are recorded in its own frame: its registers are the slots
+// just above the called function's slot, so the arguments are already in
+// place. Its RETURN moves the results into the caller's slots. Snapshots
+// taken inside the callee name its frame (a SnapFrame chain), from which
+// an exit rebuilds the CallInfos the interpreter would have had.
+#include <cmath>
+
+#include "builtin.hpp"
+#include "record.hpp"
+#include "trace.hpp"
+
+namespace luna::jit {
+
+RecordStatus Recorder::follow_frame(CallInfo* ci, const Instruction* pc) {
+  if (callee_ != nullptr) {
+    // The call just recorded must have entered its callee.
+    LClosure* cl = callee_;
+    callee_ = nullptr;
+    const Frame& caller = frames_.back();
+    const SnapFrame& sf = ir_.snap_frames()[static_cast<size_t>(pending_)];
+    if (ci->previous != caller.ci || ci->func != caller.ci->func + 1 + (sf.func_slot - caller.base) ||
+        ci->func->tag != Tag::LClosure || ci->func->as_lclosure() != cl || pc != cl->p->code)
+      return abort("call entered an unexpected frame");
+    Frame f{ci, cl, callee_ref_, sf.func_slot + 1, pending_};
+    frames_.push_back(f);
+    slots_.set_frame(f.snap, f.base);
+    stack_slots_ = std::max(stack_slots_, f.base + cl->p->maxstacksize);
+    max_depth_ = std::max(max_depth_, static_cast<int>(frames_.size()) - 1);
+    return RecordStatus::Continue;
+  }
+  if (ci != frames_.back().ci) return abort("left the loop's frame");
+  if (return_pc_ != nullptr && pc != return_pc_) return abort("returned to an unexpected instruction");
+  return_pc_ = nullptr;
+  return RecordStatus::Continue;
+}
+
+// Arguments of a call at register a with operand B: B - 1, or (B = 0) up to
+// the top the call with variable results just before it left; -1: unknown.
+int Recorder::call_args(int a, int b) const {
+  if (b != 0) return b - 1;
+  if (slots_.top() < 0) return -1;
+  return slots_.top() - (slots_.base() + a + 1);
+}
+
+RecordStatus Recorder::call(const Instruction* pc) {
+  Instruction i = *pc;
+  int a = getarg_A(i), c = getarg_C(i);
+  int nargs = call_args(a, getarg_B(i));
+  if (nargs < 0) return abort("call with variable arguments");
+  const TValue& fv = base_[a];
+  if (fv.tag == Tag::LightFn) return builtin(a, nargs, c, fv);
+  RecordStatus st = enter(a, nargs, fv, false);
+  if (st != RecordStatus::Continue) return st;
+  int maxstack = fv.as_lclosure()->p->maxstacksize;
+  pending_ = ir_.add_frame(SnapFrame{slots_.frame(), slots_.base() + a, c - 1, maxstack, pc + 1});
+  return st;
+}
+
+// A tail call from an inlined callee: the new callee takes its frame (its
+// function slot, its caller and its wanted results), as in the interpreter.
+RecordStatus Recorder::tailcall(const Instruction* pc) {
+  Instruction i = *pc;
+  int a = getarg_A(i);
+  if (frames_.size() == 1) return abort("tail call from the loop's frame");
+  if (getarg_k(i)) return abort("tail call closing upvalues");
+  int nargs = call_args(a, getarg_B(i));
+  if (nargs < 0) return abort("call with variable arguments");
+  const TValue& fv = base_[a];
+  RecordStatus st = enter(a, nargs, fv, true);
+  if (st != RecordStatus::Continue) return st;
+  const Frame cur = frames_.back();
+  const SnapFrame csf = ir_.snap_frames()[static_cast<size_t>(cur.snap)];
+  Proto* p = fv.as_lclosure()->p;
+  // Function and arguments move down to the frame's function slot (-1).
+  std::vector<Ref> moved;
+  for (int k = 0; k <= nargs; k++) moved.push_back(slot(a + k));
+  for (int k = 0; k <= nargs; k++) slots_.set(k - 1, moved[static_cast<size_t>(k)]);
+  for (int k = nargs; k < p->numparams; k++) slots_.set(k, ir_.knil());
+  slots_.forget_from(cur.base + std::max(nargs, static_cast<int>(p->numparams)));
+  frames_.pop_back();
+  slots_.set_frame(frames_.back().snap, frames_.back().base);
+  callee_ref_ = moved[0];
+  pending_ = ir_.add_frame(SnapFrame{csf.parent, csf.func_slot, csf.nresults, p->maxstacksize, csf.ret_pc, true});
+  return st;
+}
+
+// Guards a call of fv at register a that the recording can follow into,
+// and fills the parameters the call does not pass with nil.
+RecordStatus Recorder::enter(int a, int nargs, const TValue& fv, bool tail) {
+  if (fv.tag != Tag::LClosure) return abort("call of a non-Lua function");
+  LClosure* cl = fv.as_lclosure();
+  Proto* p = cl->p;
+  if (p->is_vararg) return abort("call of a vararg function");
+  // Recursion would unroll without bound: leave it to the interpreter.
+  for (const Frame& f : frames_)
+    if (f.cl->p == p) return abort("recursive call");
+  if (!tail && static_cast<int>(frames_.size()) > SlotState::kMaxDepth) return abort("calls nested too deep");
+  // The prototype, not the closure, is what the recording depends on: a
+  // closure created anew for each use of the loop (a callback argument)
+  // keeps the trace valid. Its upvalues are read through the closure. The
+  // prototype is a collected constant, so its address is never reused while
+  // the trace exists.
+  Ref f = slot(a);
+  IrIns pf = ir_ins(IrOp::FLOAD, IrType::Ptr, f);
+  pf.aux8 = static_cast<uint8_t>(Field::ClProto);
+  guard(IrOp::EQ, ir_.emit(pf), ir_.kgc(p, Tag::Proto));
+  slots_.set_top(-1);  // taken by this call
+  if (!tail)
+    for (int k = nargs; k < p->numparams; k++) slots_.set(a + 1 + k, ir_.knil());
+  callee_ref_ = f;
+  callee_ = cl;
+  return RecordStatus::Continue;
+}
+
+// obj:name(...): R[A+1] = obj, R[A] = obj.name, looked up in obj and, while
+// absent, through each metatable's __index table (up to three levels):
+// guards that the key is absent where it was (a lookup helper), on each
+// metatable's identity and on the __index slot, then loads the method
+// where it was found. Loop-invariant objects make all of it invariant.
+RecordStatus Recorder::self(State* L, const Instruction* pc) {
+  Instruction i = *pc;
+  int a = getarg_A(i), b = getarg_B(i);
+  const TValue& key = cl_->p->k[getarg_C(i)];
+  if (!getarg_k(i) || key.tag != Tag::ShortStr || !base_[b].is_table()) return abort("method lookup");
+  String* name = key.as_string();
+  Ref kname = ir_.kgc(name, Tag::ShortStr);
+  Ref obj = slot(b);
+  Ref t = obj;
+  Table* h = base_[b].as_table();
+  TValue index_key = str_value(L->g->tmname[TM_INDEX]);
+  for (int level = 0;; level++) {
+    const TValue* v = table_get_short_str(h, name);
+    if (!v->is_nil()) {
+      Ref p = table_slot(t, h, kname, key);
+      if (p == NO_REF) return abort("method lookup");
+      Ref method = load_value(p, *v);
+      slots_.set(a + 1, obj);
+      slots_.set(a, method);
+      return RecordStatus::Continue;
+    }
+    Table* mt = h->metatable;
+    const TValue* idx = mt != nullptr ? table_get_short_str(mt, L->g->tmname[TM_INDEX]) : nullptr;
+    if (level == 3 || idx == nullptr || !idx->is_table()) return abort("method lookup");
+    IrIns get = ir_ins(IrOp::CALL, IrType::Ptr, t, kname);
+    get.aux8 = static_cast<uint8_t>(Helper::TabGetStr);
+    load_value(ir_.emit(get), *v);  // guards that the key is still absent
+    IrIns meta = ir_ins(IrOp::FLOAD, IrType::Ptr, t);
+    meta.aux8 = static_cast<uint8_t>(Field::TabMeta);
+    Ref kmt = ir_.kgc(mt, Tag::Table);
+    guard(IrOp::EQ, ir_.emit(meta), kmt);
+    Ref p = table_slot(kmt, mt, konst(index_key), index_key);
+    if (p == NO_REF) return abort("method lookup");
+    t = load_value(p, *idx);
+    h = idx->as_table();
+  }
+}
+
+// A library function recorded as its operation, after a guard on its
+// identity: one argument, one result.
+RecordStatus Recorder::builtin(int a, int nargs, int c, const TValue& fv) {
+  Builtin f = math_builtin(fv.u.f);
+  const TValue& arg = base_[a + 1];
+  if (f == Builtin::None || nargs != 1 || c != 2 || !arg.is_number()) return abort("call of a non-Lua function");
+  bool round = f == Builtin::MathFloor || f == Builtin::MathCeil;
+  if (round && arg.is_float()) {
+    // A float result (beyond the integers, or NaN) stays interpreted.
+    Number r = f == Builtin::MathFloor ? std::floor(arg.u.n) : std::ceil(arg.u.n);
+    if (!(r >= -0x1p63 && r < 0x1p63)) return abort("call of a non-Lua function");
+  }
+  guard(IrOp::EQ, slot(a), ir_.kgc(reinterpret_cast<GCObject*>(fv.u.f), Tag::LightFn));
+  slots_.set_top(-1);
+  Ref x = slot(a + 1);
+  Ref res;
+  if (f == Builtin::MathSqrt) {
+    res = ir_.emit(ir_ins(IrOp::SQRT, IrType::Num, to_num(x)));
+  } else if (f == Builtin::MathAbs) {
+    res = ir_.emit(ir_ins(IrOp::ABS, ir_[x].type, x));
+  } else if (arg.is_int()) {
+    res = x;  // an integer is its own floor and ceiling
+  } else {
+    // 5.4 gives an integer when the rounded value fits one.
+    Ref r = ir_.emit(ir_ins(f == Builtin::MathFloor ? IrOp::FLOOR : IrOp::CEIL, IrType::Num, x));
+    guard(IrOp::GE, r, ir_.knum(-0x1p63));
+    guard(IrOp::LT, r, ir_.knum(0x1p63));
+    res = ir_.emit(ir_ins(IrOp::TOINT, IrType::Int, r));
+  }
+  slots_.set(a, res);
+  slots_.forget_from(slots_.base() + a + 1);
+  return RecordStatus::Continue;
+}
+
+// RETURN with operand B (B - 1 results, or up to the top for B = 0).
+RecordStatus Recorder::ret(int a, int b) {
+  if (frames_.size() == 1) {
+    retryable_ = true;  // the loop ended while recorded, left by a return
+    return abort("return from the loop's frame");
+  }
+  int n = b != 0 ? b - 1 : slots_.top() < 0 ? -1 : slots_.top() - (slots_.base() + a);
+  if (n < 0) return abort("return of variable results");
+  std::vector<Ref> results;
+  for (int k = 0; k < n; k++) results.push_back(slot(a + k));
+  const SnapFrame sf = ir_.snap_frames()[static_cast<size_t>(frames_.back().snap)];
+  frames_.pop_back();
+  const Frame& caller = frames_.back();
+  slots_.set_frame(caller.snap, caller.base);
+  int func = sf.func_slot - caller.base;
+  int wanted = sf.nresults < 0 ? n : sf.nresults;
+  for (int k = 0; k < wanted; k++) slots_.set(func + k, k < n ? results[static_cast<size_t>(k)] : ir_.knil());
+  // The callee's registers and the caller's above the results are dead.
+  slots_.forget_from(sf.func_slot + wanted);
+  // A call with variable results leaves them up to the top.
+  slots_.set_top(sf.nresults < 0 ? sf.func_slot + n : -1);
+  return_pc_ = sf.ret_pc;
+  return RecordStatus::Continue;
+}
+
+void rebuild_frames(State* L, CallInfo* ci, const Trace& t, const ExitInfo& x) noexcept {
+  int32_t f = x.frame;
+  int32_t top = x.top;
+  if (top >= 0) L->top = ci->func + 1 + top;
+  if (f < 0) return;
+  int32_t chain[SlotState::kMaxDepth];
+  int n = 0;
+  for (; f >= 0; f = t.frames[static_cast<size_t>(f)].parent) chain[n++] = f;
+  TValue* base = ci->func + 1;
+  CallInfo* c = ci;
+  for (int k = n - 1; k >= 0; k--) {
+    const SnapFrame& sf = t.frames[static_cast<size_t>(chain[k])];
+    c->savedpc = sf.ret_pc;
+    CallInfo* callee = c->next;  // reserved by the seam before entry
+    callee->func = base + sf.func_slot;
+    callee->top = callee->func + 1 + sf.maxstack;
+    callee->nresults = static_cast<int16_t>(sf.nresults);
+    callee->callstatus = sf.tail ? CIST_TAIL : 0;
+    callee->nextraargs = 0;
+    callee->trap = 0;
+    c = callee;
+  }
+  c->savedpc = x.pc;
+  L->ci = c;
+  if (top < 0) L->top = c->top;
+}
+
+}  // namespace luna::jit
