@@ -1,8 +1,10 @@
-// Conformance runner: runs files of the official Lua 5.4.8 test suite (and
-// luna's own cases) in a mode, each in a child process with a time limit,
-// and compares the outcome with the expectations file.
+// Conformance runner: runs files of an official Lua test suite (5.4.8 by
+// default; 5.3.6 or 5.5.0 with --lua, on a VM speaking that version) in a
+// mode, each in a child process with a time limit, and compares the
+// outcome with the expectations file.
 //
-//   luna-conformance --suite DIR --expect FILE [--mode interp|jit|jit-stress|send] [--jobs N]
+//   luna-conformance --suite DIR --expect FILE [--lua 5.3|5.4|5.5]
+//                    [--mode interp|jit|jit-stress|send] [--jobs N]
 //                    [--timeout SECONDS] [--logs DIR] [FILE.lua ...]
 //
 // Expectations: one line per file and mode: "<file> <mode> pass|fail|skip [reason]".
@@ -43,6 +45,7 @@ struct Options {
   std::string suite;
   std::string expect;
   std::string mode = "interp";
+  luna::LuaVersion version = luna::default_version;
   std::string logs = "conformance-logs";
   int jobs = 1;
   int timeout = 600;
@@ -105,7 +108,7 @@ int traceback_handler(luna::State* L) {
   }
   int status;
   {
-    luna::Vm vm(luna::LibSet::none);
+    luna::Vm vm(opt.version, luna::LibSet::none);
     if (opt.mode == "interp") vm.set_jit(false);
     if (opt.mode == "jit-stress") vm.set_jit_options(luna::JitOptions::stress());
     luna::State* L = vm.state();
@@ -133,7 +136,7 @@ int traceback_handler(luna::State* L) {
   }
   int code = 1;
   {
-    luna::SendVm vm;
+    luna::SendVm vm(opt.version);
     for (const char* name : {"_U", "_soft", "_port", "_nomsg"}) {
       if (file == "all.lua" && std::strcmp(name, "_U") != 0) continue;
       vm.set_global(name, true);
@@ -194,6 +197,13 @@ int main(int argc, char** argv) {
     if (a == "--suite") opt.suite = value();
     else if (a == "--expect") opt.expect = value();
     else if (a == "--mode") opt.mode = value();
+    else if (a == "--lua") {
+      std::string v = value();
+      if (v == "5.3") opt.version = luna::LuaVersion::Lua53;
+      else if (v == "5.4") opt.version = luna::LuaVersion::Lua54;
+      else if (v == "5.5") opt.version = luna::LuaVersion::Lua55;
+      else die("unknown Lua version '" + v + "' (versions: 5.3, 5.4, 5.5)");
+    }
     else if (a == "--jobs") opt.jobs = std::max(1, std::atoi(value().c_str()));
     else if (a == "--timeout") opt.timeout = std::atoi(value().c_str());
     else if (a == "--logs") opt.logs = value();
@@ -293,7 +303,7 @@ int main(int argc, char** argv) {
     if (!reaped && !running.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
 
-  std::cout << "\nconformance [" << opt.mode << "]: " << passed << " pass (" << xpass << " unexpected), " << xfail
+  std::cout << "\nconformance " << luna::version_name(opt.version) << " [" << opt.mode << "]: " << passed << " pass (" << xpass << " unexpected), " << xfail
             << " known failures, " << skipped << " skipped, " << failed << " regressions\n";
   std::cout << "conformance: " << passed << " passed, " << failed << " failed\n";
   return failed == 0 ? 0 : 1;

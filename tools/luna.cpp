@@ -1,6 +1,6 @@
 // The `luna` command: a drop-in for the standalone `lua` interpreter.
 //   luna [options] [script [args]]
-// Options: -e stat, -i, -l mod, -l g=mod, -v, -E, -W, -j cmd, --, - (stdin).
+// Options: -e stat, -i, -l mod, -l g=mod, -v, -E, -W, -j cmd, --lua=5.3|5.4|5.5, --, - (stdin).
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -19,6 +19,18 @@ using namespace luna;
 
 const char* progname = "luna";
 State* global_state = nullptr;
+LuaVersion language = default_version;  // --lua=
+
+// "5.3" -> Lua53; false for anything else.
+bool parse_version(const char* s, LuaVersion& out) {
+  for (LuaVersion v : {LuaVersion::Lua53, LuaVersion::Lua54, LuaVersion::Lua55}) {
+    if (std::strcmp(version_name(v) + 4, s) == 0) {  // skip "Lua "
+      out = v;
+      return true;
+    }
+  }
+  return false;
+}
 
 // Ctrl-C while a script runs: install a count hook that raises an error at
 // the next instruction, so the script stops cleanly ("interrupted!").
@@ -49,6 +61,7 @@ void print_usage(const char* badoption) {
                "  -E        ignore environment variables\n"
                "  -W        turn warnings on\n"
                "  -j cmd    JIT control: on, off, stress, v (trace events), dump (IR and code)\n"
+               "  --lua=V   speak Lua version V: 5.3, 5.4 (the default) or 5.5\n"
                "  --        stop handling options\n"
                "  -         stop handling options and execute stdin\n",
                progname);
@@ -96,7 +109,11 @@ int docall(State* L, int narg, int nres) {
 }
 
 void print_version() {
-  std::fputs(COPYRIGHT, stdout);
+  std::string banner = COPYRIGHT;  // names the default version: name the chosen one
+  const std::string dflt = version_name(default_version);
+  size_t at = banner.find(dflt);
+  if (at != std::string::npos) banner.replace(at, dflt.size(), version_name(language));
+  std::fputs(banner.c_str(), stdout);
   std::fputs("\n", stdout);
   std::fflush(stdout);
 }
@@ -207,6 +224,10 @@ int collect_args(char** argv, int* first) {
     if (argv[i][0] != '-') return flags;
     switch (argv[i][1]) {
       case '-':
+        if (std::strncmp(argv[i], "--lua=", 6) == 0) {
+          if (!parse_version(argv[i] + 6, language)) return HAS_ERROR;
+          break;
+        }
         if (argv[i][2] != '\0') return HAS_ERROR;
         *first = i + 1;
         return flags;
@@ -279,7 +300,9 @@ bool run_args(State* L, char** argv, int n) {
 }
 
 int handle_init(State* L) {
-  const char* name = "=LUA_INIT_5_4";
+  char versioned[] = "=LUA_INIT_5_x";  // the version's own variable first
+  versioned[sizeof versioned - 2] = version_name(language)[6];
+  const char* name = versioned;
   const char* init = std::getenv(name + 1);
   if (init == nullptr) {
     name = "=LUA_INIT";
@@ -403,6 +426,7 @@ int protected_main(State* L) {
     push_boolean(L, true);
     set_field(L, REGISTRYINDEX, "LUA_NOENV");
   }
+  set_version(L, language);
   setup_jit(L, argv, script);
   open_libs(L);
   create_arg_table(L, argv, argc, script);

@@ -137,6 +137,60 @@ void BM_LuaHashGetSet(benchmark::State& bs) {
 }
 BENCHMARK(BM_LuaHashGetSet)->Arg(100000);
 
+// ---- globals (GETTABUP/SETTABUP on _ENV) ----
+void BM_LuaGlobalGetSet(benchmark::State& bs) {
+  lua_loop(bs, R"(
+    g_count, g_step = 0, 3
+    return function(n)
+      for i = 1, n do g_count = g_count + g_step end
+      return g_count
+    end)");
+}
+BENCHMARK(BM_LuaGlobalGetSet)->Arg(100000);
+
+// ---- method calls: SELF on an instance whose class is its __index ----
+void BM_LuaMethodCall(benchmark::State& bs) {
+  lua_loop(bs, R"(
+    local Point = {}
+    Point.__index = Point
+    function Point:len2() return self.x * self.x + self.y * self.y end
+    local p = setmetatable({x = 1, y = 2}, Point)
+    return function(n)
+      local s = 0
+      for i = 1, n do s = s + p:len2() end
+      return s
+    end)");
+}
+BENCHMARK(BM_LuaMethodCall)->Arg(100000);
+
+// ---- library functions with inline paths (fastcall.cpp) ----
+void BM_LuaBuiltins(benchmark::State& bs) {
+  lua_loop(bs, R"(
+    local floor, abs, max, byte, sub, type = math.floor, math.abs, math.max, string.byte, string.sub, type
+    local str = "hello world"
+    return function(n)
+      local s = 0
+      for i = 1, n do
+        s = s + floor(i / 3) + abs(-i) + max(i, 7) + byte(str, 3) + #sub(str, 2, 4)
+        if type(s) == "number" then s = s + select("#", i, i) end
+      end
+      return s
+    end)");
+}
+BENCHMARK(BM_LuaBuiltins)->Arg(100000);
+
+void BM_LuaIpairs(benchmark::State& bs) {
+  lua_loop(bs, R"(
+    local t = {}
+    for i = 1, 100 do t[i] = i end
+    return function(n)
+      local s = 0
+      for _ = 1, n // 100 do for _, v in ipairs(t) do s = s + v end end
+      return s
+    end)");
+}
+BENCHMARK(BM_LuaIpairs)->Arg(100000);
+
 void BM_ApiHashGetSet(benchmark::State& bs) {
   State* L = fresh_state();
   std::vector<std::string> keys;

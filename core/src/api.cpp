@@ -352,7 +352,7 @@ const char* push_vfstring(State* L, const char* fmt, va_list argp) {
       }
       case 'f': {
         TValue v = TValue::number(static_cast<Number>(va_arg(argp, double)));
-        out.append(num, number_to_text(v, num));
+        out.append(num, number_to_text(v, num, dialect(L).float_round_trip));
         break;
       }
       case 'p': {

@@ -190,7 +190,7 @@ void reserve_regs(FuncState* fs, int n) {
 int reg_level(FuncState* fs, int nvar) {
   while (nvar-- > 0) {
     const VarDesc& vd = fs->ls->dyd->actvar[size_t(fs->firstlocal + nvar)];
-    if (vd.kind != VD_CTC) return vd.ridx + 1;
+    if (vd_has_register(vd.kind)) return vd.ridx + 1;
   }
   return 0;
 }

@@ -51,10 +51,15 @@ struct ExpDesc {
   } u{};
   int t = NO_JUMP;  // jumps taken when the expression is true
   int f = NO_JUMP;  // jumps taken when it is false
+  String* ro_global = nullptr;  // names a read-only global (5.5) while the expression is that variable
 };
 
-// Kinds of local variable declarations (also stored in UpvalDesc::kind).
-enum : uint8_t { VD_REG = 0, VD_CONST = 1, VD_TOCLOSE = 2, VD_CTC = 3 };
+// Kinds of variable declarations (the local ones also in UpvalDesc::kind).
+// Global declarations (5.5) sit among the locals to share their scoping but
+// hold no register; a collective one (global *) is named "*".
+enum : uint8_t { VD_REG = 0, VD_CONST = 1, VD_TOCLOSE = 2, VD_CTC = 3, VD_GLOBAL = 4, VD_GCONST = 5 };
+inline bool vd_has_register(uint8_t kind) { return kind <= VD_TOCLOSE; }
+inline bool vd_is_global(uint8_t kind) { return kind >= VD_GLOBAL; }
 
 struct VarDesc {
   uint8_t kind;
@@ -69,7 +74,7 @@ struct LabelDesc {
   String* name;
   int pc;
   int line;
-  uint8_t nactvar;  // active locals at that point
+  short nactvar;    // active variables at that point
   bool close;       // goto leaves the scope of upvalues / tbc variables
 };
 
@@ -106,7 +111,8 @@ struct FuncState {
   int firstlocal = 0;   // first actvar index of this function
   int firstlabel = 0;
   short ndebugvars = 0; // locvars in f
-  uint8_t nactvar = 0;  // active local variables
+  short nactvar = 0;    // active variable declarations (locals and globals)
+  short nglobals = 0;   // global declarations among this function's actvar
   uint8_t nups = 0;
   uint8_t freereg = 0;
   bool needclose = false;  // function has to close upvalues/tbc on return

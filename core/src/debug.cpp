@@ -77,6 +77,8 @@ const char* add_info(State* L, const char* msg, String* src, int line) {
     chunk_id(buff, src->c_str(), src->len);
   else
     std::strcpy(buff, "?");
+  // 5.5 writes an unknown line (no debug information) as '?'
+  if (line < 0 && dialect(L).lib_55) return push_fstring(L, "%s:?: %s", buff, msg);
   return push_fstring(L, "%s:%d: %s", buff, line, msg);
 }
 

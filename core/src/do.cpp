@@ -464,15 +464,9 @@ inline CallInfo* enter_lua(State* L, TValue* func, int nresults) {
   CallInfo* ci = L->ci->next;
   if (__builtin_expect(ci == nullptr, 0)) return precall_new_frame(L, func, nresults);
   L->ci = ci;
-  ci->func = func;
-  ci->nresults = static_cast<int16_t>(nresults);
-  ci->callstatus = 0;
-  ci->top = func + 1 + p->maxstacksize;
-  ci->savedpc = p->code;
-  ci->nextraargs = 0;
+  init_lua_frame(L, ci, func, nresults, p);
   int hooked = L->hookmask;
   ci->trap = hooked ? 1 : 0;
-  for (int narg = static_cast<int>(L->top - func) - 1; narg < p->numparams; narg++) *L->top++ = TValue();
   if (__builtin_expect(hooked != 0, 0)) return precall_hooked(L, ci);
   return ci;
 }

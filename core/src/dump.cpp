@@ -70,9 +70,13 @@ class Dumper {
 
   void header() {
     block(BINARY_SIGNATURE, 4);
-    byte(dumpfmt::VERSION);
+    byte(dialect(L_).dump_version);
     byte(dumpfmt::FORMAT);
     block(dumpfmt::DATA, dumpfmt::DATA_LEN);
+    if (dialect(L_).dump_c_sizes) {
+      byte(sizeof(int));
+      byte(sizeof(size_t));
+    }
     byte(sizeof(Instruction));
     byte(sizeof(Integer));
     byte(sizeof(Number));

@@ -2,9 +2,10 @@
 // PUC-Rio Lua 5.4's format, so that luac5.4 output loads here and
 // string.dump output runs there (docs/conformance.md).
 //
-//   header:   "\x1bLua", VERSION, FORMAT, DATA (6 bytes, catches text-mode
-//             mangling), sizes of Instruction, Integer and Number (1 byte
-//             each), TEST_INT (8 bytes), TEST_NUM (8 bytes)
+//   header:   "\x1bLua", version, FORMAT, DATA (6 bytes, catches text-mode
+//             mangling), for 5.3 only the sizes of C's int and size_t,
+//             sizes of Instruction, Integer and Number (1 byte each),
+//             TEST_INT (8 bytes), TEST_NUM (8 bytes)
 //   then:     number of upvalues of the main function (1 byte), main function
 //   function: source (string; absent when stripped or equal to the parent's),
 //             linedefined, lastlinedefined (varint), numparams, is_vararg,
@@ -33,13 +34,14 @@
 
 namespace luna::dumpfmt {
 
-constexpr uint8_t VERSION = 0x54;
+// The version byte is the chunk's language version (Dialect::dump_version:
+// 0x53, 0x54 or 0x55); the layout is the same for all three.
 constexpr uint8_t FORMAT = 0;
 constexpr const char* DATA = "\x19\x93\r\n\x1a\n";
 constexpr size_t DATA_LEN = 6;
 constexpr Integer TEST_INT = 0x5678;
 constexpr Number TEST_NUM = 370.5;
-constexpr size_t HEADER_LEN = 4 + 2 + DATA_LEN + 3 + 8 + 8;
+constexpr size_t HEADER_LEN = 4 + 2 + DATA_LEN + 3 + 8 + 8;  // without 5.3's two C sizes
 constexpr int MAX_VARINT_BYTES = 10;  // enough for 64 bits
 
 // Constant tags: the value's type in the low nibble, its variant above.

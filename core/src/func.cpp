@@ -183,7 +183,7 @@ void close_slots(State* L, TValue* level, int status, bool yieldable) {
     func[0] = tm;
     func[1] = obj;
     func[2] = err;
-    L->top = func + 3;
+    L->top = func + (status == OK && dialect(L).close_err_only ? 2 : 3);
     if (yieldable)
       call(L, func, 0);
     else

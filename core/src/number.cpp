@@ -108,7 +108,7 @@ int integer_to_text(Integer i, char* buf) {
 
 }  // namespace
 
-int number_to_text(const TValue& v, char* buf) {
+int number_to_text(const TValue& v, char* buf, bool round_trip) {
   if (v.is_int()) return integer_to_text(v.u.i, buf);
   Number x = v.u.n;
   // An integral float under 1e14 has at most 14 digits, so "%.14g" would
@@ -121,7 +121,9 @@ int number_to_text(const TValue& v, char* buf) {
     buf[n] = '\0';
     return n;
   }
-  int n = std::snprintf(buf, MAX_NUMBER_TEXT, "%.14g", x);
+  int n = std::snprintf(buf, MAX_NUMBER_TEXT, round_trip ? "%.15g" : "%.14g", x);
+  if (round_trip && std::strtod(buf, nullptr) != x && !std::isnan(x))
+    n = std::snprintf(buf, MAX_NUMBER_TEXT, "%.17g", x);
   // A float that prints like an integer gets ".0" so it still reads as a float.
   if (buf[std::strspn(buf, "-0123456789")] == '\0') {
     buf[n++] = '.';

@@ -240,10 +240,11 @@ inline Proto* TValue::as_proto() const { return static_cast<Proto*>(u.gc); }
 // s must be '\0'-terminated at s[len].
 size_t str_to_number(const char* s, size_t len, TValue* out);
 // Formats a number as tostring does ("%.14g", ".0" suffix for integral
-// floats, "inf", "-inf", "nan", "-nan"). Returns the length written; buf
-// must have room for MAX_NUMBER_TEXT bytes.
+// floats, "inf", "-inf", "nan", "-nan"). round_trip (5.5): "%.15g", or
+// "%.17g" for a float that would not read back as itself. Returns the
+// length written; buf must have room for MAX_NUMBER_TEXT bytes.
 constexpr int MAX_NUMBER_TEXT = 64;
-int number_to_text(const TValue& v, char* buf);
+int number_to_text(const TValue& v, char* buf, bool round_trip = false);
 // Float -> integer conversion modes: exact only, floor, ceil.
 enum class F2I { Exact, Floor, Ceil };
 bool float_to_integer(Number n, Integer* out, F2I mode);

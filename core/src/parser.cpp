@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "codegen.hpp"
 
@@ -15,7 +17,7 @@ struct BlockCnt {
   BlockCnt* previous = nullptr;
   int firstlabel = 0;   // first label of this block in dyd->label
   int firstgoto = 0;    // first pending goto of this block in dyd->gt
-  uint8_t nactvar = 0;  // active locals outside the block
+  short nactvar = 0;    // active variables outside the block
   bool upval = false;   // some local of the block is captured as an upvalue
   bool isloop = false;
   bool insidetbc = false;  // inside the scope of a to-be-closed variable
@@ -52,7 +54,9 @@ struct LevelGuard {
   LevelGuard(Lexer* ls) : L(ls->L) {
     if (++L->nCcalls > MAX_C_CALLS) {
       L->nCcalls--;
-      run_error(L, "C stack overflow");  // PUC-Rio 5.4's message, without position
+      // PUC-Rio's messages, without position
+      if (dialect(L).lib_53) run_error(L, "too many C levels (limit is %d)", MAX_C_CALLS);
+      run_error(L, "C stack overflow");
     }
   }
   ~LevelGuard() { L->nCcalls--; }
@@ -75,6 +79,7 @@ struct ConsControl {
 
 struct Parser {
   Lexer* ls;
+  String* star_ = nullptr;  // "*", the name of a collective global declaration
   FuncState* fs() { return ls->fs; }
   Dyndata* dyd() { return ls->dyd; }
 
@@ -139,6 +144,7 @@ struct Parser {
 
   static void init_exp(ExpDesc* e, EK k, int info) {
     e->f = e->t = NO_JUMP;
+    e->ro_global = nullptr;
     e->k = k;
     e->u.info = info;
   }
@@ -171,7 +177,8 @@ struct Parser {
   // Declares a new (not yet active) local; returns its index in the function.
   int new_localvar(String* name) {
     FuncState* f = fs();
-    check_limit(f, static_cast<int>(dyd()->actvar.size()) + 1 - f->firstlocal, MAX_VARS, "local variables");
+    check_limit(f, static_cast<int>(dyd()->actvar.size()) + 1 - f->firstlocal - f->nglobals, MAX_VARS,
+                "local variables");
     VarDesc vd{};
     vd.kind = VD_REG;
     vd.name = name;
@@ -185,7 +192,7 @@ struct Parser {
 
   LocVar* local_debuginfo(FuncState* f, int vidx) {
     VarDesc* vd = get_local_vardesc(f, vidx);
-    if (vd->kind == VD_CTC) return nullptr;  // compile-time constants have no register
+    if (!vd_has_register(vd->kind)) return nullptr;  // compile-time constants and globals
     return &f->f->locvars[vd->pidx];
   }
 
@@ -198,7 +205,7 @@ struct Parser {
 
   void check_readonly(ExpDesc* e) {
     FuncState* f = fs();
-    String* varname = nullptr;
+    String* varname = e->ro_global;
     switch (e->k) {
       case EK::Const: varname = dyd()->actvar[size_t(e->u.info)].name; break;
       case EK::Local: {
@@ -231,11 +238,12 @@ struct Parser {
   // Ends the scope of the locals above tolevel; their debug ranges end here.
   void remove_vars(FuncState* f, int tolevel) {
     for (int i = f->nactvar - 1; i >= tolevel; i--) {
+      if (vd_is_global(get_local_vardesc(f, i)->kind)) f->nglobals--;
       LocVar* lv = local_debuginfo(f, i);
       if (lv) lv->endpc = f->pc;
     }
     dyd()->actvar.resize(dyd()->actvar.size() - size_t(f->nactvar - tolevel));
-    f->nactvar = static_cast<uint8_t>(tolevel);
+    f->nactvar = static_cast<short>(tolevel);
   }
 
   int search_upvalue(FuncState* f, String* name) {
@@ -274,19 +282,39 @@ struct Parser {
     return f->nups - 1;
   }
 
-  // Finds an active local named n in f; returns its kind or Void.
-  EK search_var(FuncState* f, String* n, ExpDesc* var) {
+  // What a name resolved to a global is (EK::Void's info): 5.5's global
+  // declarations make a name read-only or, outside any declaration naming
+  // it once some is in scope, an error.
+  enum : int { GLOBAL_FREE = 0, GLOBAL_CONST = 1, GLOBAL_UNDECLARED = 2 };
+  bool global_declared_ = false;  // the current search passed a global declaration
+  int collective_ = -1;           // kind of the innermost global * it passed, or -1
+
+  // Finds the innermost active declaration of n in f and fills var (a
+  // local, a constant, or a declared global: EK::Void); false if none.
+  bool search_var(FuncState* f, String* n, ExpDesc* var) {
     for (int i = f->nactvar - 1; i >= 0; i--) {
       VarDesc* vd = get_local_vardesc(f, i);
+      if (vd_is_global(vd->kind)) {
+        global_declared_ = true;
+        // global * covers the names no earlier declaration covers (and
+        // never _ENV, which stays the chunk's): the search goes on.
+        if (vd->name == star_) {
+          if (collective_ < 0 && n != ls->envn) collective_ = vd->kind;
+          continue;
+        }
+        if (!same_name(n, vd->name)) continue;
+        init_exp(var, EK::Void, vd->kind == VD_GCONST ? GLOBAL_CONST : GLOBAL_FREE);
+        return true;
+      }
       if (same_name(n, vd->name)) {
         if (vd->kind == VD_CTC)
           init_exp(var, EK::Const, f->firstlocal + i);
         else
           init_var(f, var, i);
-        return var->k;
+        return true;
       }
     }
-    return EK::Void;
+    return false;
   }
 
   // The block where local `level` lives must close its upvalues at exit.
@@ -308,12 +336,13 @@ struct Parser {
   // or Void for a global.
   void single_var_aux(FuncState* f, String* n, ExpDesc* var, bool base) {
     if (f == nullptr) {
-      init_exp(var, EK::Void, 0);
+      int scope = global_declared_ ? GLOBAL_UNDECLARED : GLOBAL_FREE;
+      if (collective_ >= 0) scope = collective_ == VD_GCONST ? GLOBAL_CONST : GLOBAL_FREE;
+      init_exp(var, EK::Void, scope);
       return;
     }
-    EK k = search_var(f, n, var);
-    if (k != EK::Void) {
-      if (k == EK::Local && !base) mark_upval(f, var->u.var.vidx);  // used by an inner function
+    if (search_var(f, n, var)) {
+      if (var->k == EK::Local && !base) mark_upval(f, var->u.var.vidx);  // used by an inner function
       return;
     }
     int idx = search_upvalue(f, n);
@@ -325,16 +354,24 @@ struct Parser {
     init_exp(var, EK::Upval, idx);
   }
 
-  void single_var(ExpDesc* var) {
-    String* varname = str_checkname();
+  void single_var(ExpDesc* var) { single_var_named(var, str_checkname()); }
+
+  void single_var_named(ExpDesc* var, String* varname) {
     FuncState* f = fs();
+    global_declared_ = false;
+    collective_ = -1;
     single_var_aux(f, varname, var, true);
     if (var->k == EK::Void) {  // global: _ENV[varname]
+      int scope = var->u.info;
+      if (scope == GLOBAL_UNDECLARED) sem_error(ls, fmt("variable '%s' is not declared", varname->c_str()));
       ExpDesc key;
       single_var_aux(f, ls->envn, var, true);
+      if (var->k == EK::Void)
+        sem_error(ls, fmt("variable '%s' cannot be reached: '_ENV' is declared global", varname->c_str()));
       exp2anyregup(f, var);
       code_string(&key, varname);
       indexed(f, var, &key);
+      if (scope == GLOBAL_CONST) var->ro_global = varname;
     }
   }
 
@@ -360,7 +397,9 @@ struct Parser {
 
   [[noreturn]] void jump_scope_error(const LabelDesc& gt) {
     const char* varname = get_local_vardesc(fs(), gt.nactvar)->name->c_str();
-    sem_error(ls, fmt("<goto %s> at line %d jumps into the scope of local '%s'", gt.name->c_str(), gt.line, varname));
+    // Where declarations may be global ones (5.5), the message does not say local.
+    const char* kind = dialect(ls->L).global_decls ? "" : "local ";
+    sem_error(ls, fmt("<goto %s> at line %d jumps into the scope of %s'%s'", gt.name->c_str(), gt.line, kind, varname));
   }
 
   // Resolves pending goto g (removing it) to label lb.
@@ -372,20 +411,24 @@ struct Parser {
     gl.erase(gl.begin() + g);
   }
 
-  LabelDesc* find_label(String* name) {
+  // The innermost visible label of that name at or after `first` (labels
+  // of closed blocks are gone, so the latest is the innermost: only 5.3
+  // lets a nested block repeat a name).
+  LabelDesc* find_label(String* name, int first) {
     auto& ll = dyd()->label;
     // The scan is compile work the budget and the time limit must see.
-    charge_instruction_budget(ls->L, ll.size() - size_t(fs()->firstlabel));
-    for (size_t i = size_t(fs()->firstlabel); i < ll.size(); i++)
+    charge_instruction_budget(ls->L, ll.size() - size_t(first));
+    for (size_t i = ll.size(); i-- > size_t(first);)
       if (same_name(ll[i].name, name)) return &ll[i];
     return nullptr;
   }
+  LabelDesc* find_label(String* name) { return find_label(name, fs()->firstlabel); }
 
   // Pending gotos and visible labels are capped as in PUC-Rio 5.4 (the
   // searches among them are linear): the message has no position.
   int new_label_entry(std::vector<LabelDesc>& l, String* name, int line, int pc, int nactvar) {
     if (l.size() >= size_t(SHRT_MAX)) run_error(ls->L, "too many labels/gotos (limit is %d)", SHRT_MAX);
-    l.push_back(LabelDesc{name, pc, line, static_cast<uint8_t>(nactvar), false});
+    l.push_back(LabelDesc{name, pc, line, static_cast<short>(nactvar), false});
     return static_cast<int>(l.size()) - 1;
   }
 
@@ -430,6 +473,36 @@ struct Parser {
       LabelDesc* gt = &gl[i];
       if (reg_level(f, gt->nactvar) > reg_level(f, bl->nactvar)) gt->close = gt->close || bl->upval;
       gt->nactvar = bl->nactvar;
+    }
+    if (dialect(ls->L).label_per_block) solve_gotos_backward(f, bl->firstgoto);
+  }
+
+  // 5.3: a goto sees only its own block's labels until the block closes;
+  // then the enclosing block's labels, which lie behind it. The goto's jump
+  // is already emitted, so one leaving variable scopes lands on a CLOSE
+  // placed here, out of the normal flow.
+  void solve_gotos_backward(FuncState* f, int first) {
+    auto& gl = dyd()->gt;
+    size_t i = size_t(first);
+    while (i < gl.size()) {
+      LabelDesc gt = gl[i];
+      LabelDesc* lb = find_label(gt.name, f->bl->firstlabel);
+      if (lb == nullptr) {
+        i++;
+        continue;
+      }
+      int lbpc = lb->pc;
+      int lblevel = reg_level(f, lb->nactvar);
+      gl.erase(gl.begin() + static_cast<long>(i));
+      if (gt.close || reg_level(f, gt.nactvar) > lblevel) {
+        int skip = code_jump(f);
+        patch_to_here(f, gt.pc);
+        code_ABC(f, OP_CLOSE, lblevel, 0, 0);
+        patch_list(f, code_jump(f), lbpc);
+        patch_to_here(f, skip);
+      } else {
+        patch_list(f, gt.pc, lbpc);
+      }
     }
   }
 
@@ -540,6 +613,7 @@ struct Parser {
   void fieldsel(ExpDesc* v) {
     FuncState* f = fs();
     ExpDesc key;
+    v->ro_global = nullptr;
     exp2anyregup(f, v);
     ls->next();  // skip '.' or ':'
     code_name(&key);
@@ -641,15 +715,17 @@ struct Parser {
 
   // ---------------------------------------------------------- functions
 
-  void set_vararg(FuncState* f, int nparams) {
+  // C = 1 asks VARARGPREP for a named vararg table in register nparams (5.5).
+  void set_vararg(FuncState* f, int nparams, bool named = false) {
     f->f->is_vararg = 1;
-    code_ABC(f, OP_VARARGPREP, nparams, 0, 0);
+    code_ABC(f, OP_VARARGPREP, nparams, 0, named ? 1 : 0);
   }
 
   void parlist() {
     FuncState* f = fs();
     int nparams = 0;
     bool isvararg = false;
+    String* vararg_name = nullptr;
     if (ls->t.token != ')') {
       do {
         switch (ls->t.token) {
@@ -660,6 +736,7 @@ struct Parser {
           case TK_DOTS:
             ls->next();
             isvararg = true;
+            if (ls->t.token == TK_NAME && dialect(ls->L).named_varargs) vararg_name = str_checkname();
             break;
           default:
             ls->syntax_error("<name> or '...' expected");
@@ -668,7 +745,11 @@ struct Parser {
     }
     adjust_localvars(nparams);
     f->f->numparams = f->nactvar;
-    if (isvararg) set_vararg(f, f->f->numparams);
+    if (vararg_name) {  // a read-only local right above the parameters
+      get_local_vardesc(f, new_localvar(vararg_name))->kind = VD_CONST;
+      adjust_localvars(1);
+    }
+    if (isvararg) set_vararg(f, f->f->numparams, vararg_name != nullptr);
     reserve_regs(f, f->nactvar);
   }
 
@@ -706,11 +787,13 @@ struct Parser {
     return n;
   }
 
-  // Call arguments; the call is attributed to the line of its opening token.
-  void funcargs(ExpDesc* fn) {
+  // Call arguments; the call is attributed to the line of its opening token
+  // or, in 5.3, to prefix_line, where the called expression starts.
+  void funcargs(ExpDesc* fn, int prefix_line) {
     FuncState* f = fs();
     ExpDesc args;
     int line = ls->linenumber;
+    const int call_line = dialect(ls->L).call_line_at_prefix ? prefix_line : line;
     switch (ls->t.token) {
       case '(':
         ls->next();
@@ -741,7 +824,7 @@ struct Parser {
       nparams = f->freereg - (base + 1);
     }
     init_exp(fn, EK::Call, code_ABC(f, OP_CALL, base, nparams + 1, 2));
-    fix_line(f, line);
+    fix_line(f, call_line);
     f->freereg = static_cast<uint8_t>(base + 1);  // the call leaves one result by default
   }
 
@@ -767,6 +850,7 @@ struct Parser {
 
   void suffixedexp(ExpDesc* v) {
     FuncState* f = fs();
+    int line = ls->linenumber;
     primaryexp(v);
     for (;;) {
       switch (ls->t.token) {
@@ -775,6 +859,7 @@ struct Parser {
           break;
         case '[': {
           ExpDesc key;
+          v->ro_global = nullptr;
           exp2anyregup(f, v);
           yindex(&key);
           indexed(f, v, &key);
@@ -782,15 +867,17 @@ struct Parser {
         }
         case ':': {
           ExpDesc key;
+          v->ro_global = nullptr;
           ls->next();
           code_name(&key);
           code_self(f, v, &key);
-          funcargs(v);
+          funcargs(v, line);
           break;
         }
         case '(': case TK_STRING: case '{':
+          v->ro_global = nullptr;
           exp2nextreg(f, v);
-          funcargs(v);
+          funcargs(v, line);
           break;
         default:
           return;
@@ -1003,7 +1090,7 @@ struct Parser {
     FuncState* f = fs();
     int line = ls->linenumber;
     String* name = str_checkname();
-    LabelDesc* lb = find_label(name);
+    LabelDesc* lb = find_label(name, dialect(ls->L).label_per_block ? f->bl->firstlabel : f->firstlabel);
     if (lb == nullptr) {
       new_goto_entry(name, line, code_jump(f));  // forward jump: solved later
     } else {
@@ -1021,7 +1108,7 @@ struct Parser {
   }
 
   void check_repeated(String* name) {
-    LabelDesc* lb = find_label(name);
+    LabelDesc* lb = find_label(name, dialect(ls->L).label_per_block ? fs()->bl->firstlabel : fs()->firstlabel);
     if (lb) sem_error(ls, fmt("label '%s' already defined on line %d", name->c_str(), lb->line));
   }
 
@@ -1104,13 +1191,19 @@ struct Parser {
     fix_line(f, line);
   }
 
+  // A loop's control variable: read-only where the version says so (5.5).
+  void declare_control_var(String* name) {
+    int vidx = new_localvar(name);
+    if (dialect(ls->L).readonly_for) get_local_vardesc(fs(), vidx)->kind = VD_CONST;
+  }
+
   void fornum(String* varname, int line) {
     FuncState* f = fs();
     int base = f->freereg;
     new_localvar_lit("(for state)");
     new_localvar_lit("(for state)");
     new_localvar_lit("(for state)");
-    new_localvar(varname);
+    declare_control_var(varname);
     check_next('=');
     exp1();  // initial value
     check_next(',');
@@ -1134,7 +1227,7 @@ struct Parser {
     new_localvar_lit("(for state)");
     new_localvar_lit("(for state)");
     new_localvar_lit("(for state)");
-    new_localvar(indexname);
+    declare_control_var(indexname);
     while (test_next(',')) {
       new_localvar(str_checkname());
       nvars++;
@@ -1215,8 +1308,8 @@ struct Parser {
     local_debuginfo(f, fvar)->startpc = f->pc;
   }
 
-  uint8_t get_local_attribute() {
-    if (!test_next('<')) return VD_REG;
+  uint8_t get_local_attribute(uint8_t dflt = VD_REG) {
+    if (!dialect(ls->L).local_attribs || !test_next('<')) return dflt;
     String* attr = str_checkname();
     check_next('>');
     if (name_is(attr, "const")) return VD_CONST;
@@ -1236,9 +1329,11 @@ struct Parser {
     int toclose = -1;
     int vidx = 0, nvars = 0, nexps;
     ExpDesc e;
+    // 5.5: an attribute before the names applies to each of them.
+    uint8_t common = dialect(ls->L).prefix_attribs ? get_local_attribute() : uint8_t{VD_REG};
     do {
       vidx = new_localvar(str_checkname());
-      uint8_t kind = get_local_attribute();
+      uint8_t kind = get_local_attribute(common);
       get_local_vardesc(f, vidx)->kind = kind;
       if (kind == VD_TOCLOSE) {
         if (toclose != -1) sem_error(ls, "multiple to-be-closed variables in local list");
@@ -1282,10 +1377,90 @@ struct Parser {
     ExpDesc v, b;
     ls->next();
     bool ismethod = funcname(&v);
+    // 5.5 reports a read-only name at the definition's first line.
+    const bool early = dialect(ls->L).global_decls;
+    if (early) check_readonly(&v);
     body(&b, ismethod, line);
-    check_readonly(&v);
+    if (!early) check_readonly(&v);
     store_var(fs(), &v, &b);
     fix_line(fs(), line);  // the definition "happens" in the first line
+  }
+
+  // ---- 5.5 global declarations
+
+  // "global" starts a declaration only when a name, an attribute, '*' or
+  // 'function' follows: elsewhere it is an ordinary name.
+  bool at_global_decl() {
+    if (!dialect(ls->L).global_decls || ls->t.token != TK_NAME || !name_is(ls->t.seminfo.ts, "global")) return false;
+    int next = ls->lookahead_token();
+    return next == TK_NAME || next == '<' || next == '*' || next == TK_FUNCTION;
+  }
+
+  uint8_t global_attribute(uint8_t dflt) {
+    if (!test_next('<')) return dflt;
+    String* attr = str_checkname();
+    check_next('>');
+    if (name_is(attr, "const")) return VD_GCONST;
+    if (name_is(attr, "close")) sem_error(ls, "global variables cannot be to-be-closed");
+    sem_error(ls, fmt("unknown attribute '%s'", attr->c_str()));
+  }
+
+  // Makes a global declaration active from here to the end of the block.
+  void declare_global(String* name, uint8_t kind) {
+    FuncState* f = fs();
+    check_limit(f, f->nactvar + 1, SHRT_MAX, "variable declarations");
+    VarDesc vd{};
+    vd.kind = kind;
+    vd.name = name;
+    dyd()->actvar.push_back(vd);
+    f->nactvar++;
+    f->nglobals++;
+  }
+
+  // Stores the value in register reg into global name (declared).
+  void init_global(String* name, int reg) {
+    ExpDesc var, val;
+    single_var_named(&var, name);
+    init_exp(&val, EK::NonReloc, reg);
+    store_var(fs(), &var, &val);
+  }
+
+  void globalstat(int line) {
+    ls->next();  // skip 'global'
+    if (test_next(TK_FUNCTION)) {
+      String* name = str_checkname();
+      declare_global(name, VD_GLOBAL);  // visible in its own body
+      ExpDesc b;
+      body(&b, false, line);
+      ExpDesc var;
+      single_var_named(&var, name);
+      store_var(fs(), &var, &b);
+      fix_line(fs(), line);
+      return;
+    }
+    uint8_t common = global_attribute(VD_GLOBAL);
+    if (test_next('*')) {
+      declare_global(star_, common);
+      return;
+    }
+    std::vector<std::pair<String*, uint8_t>> names;
+    do {
+      String* name = str_checkname();
+      names.emplace_back(name, global_attribute(common));
+    } while (test_next(','));
+    if (!test_next('=')) {
+      for (auto& [name, kind] : names) declare_global(name, kind);
+      return;
+    }
+    // The values are computed outside the declarations' scope.
+    FuncState* f = fs();
+    int base = f->freereg;
+    ExpDesc e;
+    int nexps = explist(&e);
+    int nvars = static_cast<int>(names.size());
+    adjust_assign(nvars, nexps, &e);
+    for (auto& [name, kind] : names) declare_global(name, kind);
+    for (int i = nvars - 1; i >= 0; i--) init_global(names[size_t(i)].first, base + i);
   }
 
   void exprstat() {
@@ -1363,7 +1538,12 @@ struct Parser {
         ls->next();
         gotostat();
         break;
-      default: exprstat(); break;
+      default:
+        if (at_global_decl())
+          globalstat(line);
+        else
+          exprstat();
+        break;
     }
     fs()->freereg = static_cast<uint8_t>(nvarstack(fs()));  // free temporaries
   }
@@ -1378,6 +1558,7 @@ struct Parser {
     env->idx = 0;
     env->kind = VD_REG;
     env->name = ls->envn;
+    star_ = ls->new_string("*", 1);
     ls->next();
     statlist();
     check(TK_EOS);

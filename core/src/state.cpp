@@ -124,6 +124,14 @@ void close_pending(State* L, void*) {
 
 }  // namespace
 
+bool set_version(State* L, LuaVersion v) {
+  if (!is_known_version(v)) return false;
+  L->g->dialect = dialect_for(v);
+  return true;
+}
+
+LuaVersion get_version(State* L) { return dialect(L).version; }
+
 State* new_state(Allocator f, void* ud) {
   bool pooled = f == nullptr;
   if (f == nullptr) f = default_alloc;
@@ -145,6 +153,7 @@ State* new_state(Allocator f, void* ud) {
   g->totalbytes = sizeof(MainBlock);
   g->mainthread = L;
   g->seed = make_seed(mem);
+  g->dialect = dialect_for(default_version);
   g->nilvalue = TValue::integer(0);  // "state incomplete" until setup is done
   g->gcstp = GCSTP_INTERNAL;         // no collection while building
   g->gcpause = 200;

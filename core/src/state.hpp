@@ -5,11 +5,11 @@
 #include <cstdarg>
 #include <cstddef>
 
+#include "dialect.hpp"
 #include "jit_seam.hpp"
 #include "object.hpp"
 
 namespace luna {
-
 
 // ---------------------------------------------------------------- frames
 enum CallStatus : uint16_t {
@@ -24,6 +24,7 @@ enum CallStatus : uint16_t {
   CIST_CLSRET = 1 << 8,   // closing to-be-closed variables on return
   CIST_NOUNWIND = 1 << 9, // native frame holding nothing to destroy: an error may jump over it
   CIST_TRACE = 1 << 10,   // Lua frame running a line or count hook, which may yield
+  CIST_LEQ = 1 << 11,     // running __lt for a <= (5.3): the result is negated
 };
 
 struct CallInfo {
@@ -165,10 +166,12 @@ struct GlobalState {
   State* mainthread;
   String* memerrmsg;
   String* tmname[TM_N];
+  String* typename_str[NUMTYPES];  // type()'s results, fixed like tmname
   Table* mt[NUMTYPES];     // metatables of basic types
   WarnFn warnf;
   void* ud_warn;
   int warn_state;          // for the default warning function: 0 off, 1 on, 2 continuing
+  const Dialect* dialect;  // the Lua version spoken (dialect.hpp); set before libraries open
   JitSeam jit;             // the JIT backend, hot counters, attached traces
   // Instruction budget and time limit (limits.cpp). The VM and the
   // libraries only count `instr_budget` down; reaching it calls
@@ -181,6 +184,9 @@ struct GlobalState {
   uint8_t budget_spent;    // 0, or which limit ran out: sticky until reset
   int64_t emergency_next_ns;  // no emergency collection before this (gc.cpp)
 };
+
+// The feature table of the version L speaks.
+inline const Dialect& dialect(const State* L) { return *L->g->dialect; }
 
 // Index of a stack slot relative to the current frame, as the API sees it.
 // Implemented in api.cpp.
@@ -344,6 +350,20 @@ struct LuaThrow {
 // Lets the running native frame be jumped over by its own error: it must
 // own no object with a destructor when it raises.
 inline void mark_frame_nounwind(State* L) { L->ci->callstatus |= CIST_NOUNWIND; }
+// Fills a reused CallInfo for a call of the Lua function p at func (precall
+// and OP_CALL's inline path), then the missing parameters with nil; the
+// stack has room for the frame. Leaves trap to the caller.
+inline void init_lua_frame(State* L, CallInfo* ci, TValue* func, int nresults, const Proto* p) {
+  ci->func = func;
+  ci->nresults = static_cast<int16_t>(nresults);
+  ci->callstatus = 0;
+  ci->top = func + 1 + p->maxstacksize;
+  ci->savedpc = p->code;
+  ci->nextraargs = 0;
+  TValue* top = L->top;
+  for (TValue* last = func + 1 + p->numparams; top < last; top++) *top = TValue();
+  L->top = top;
+}
 void stack_grow(State* L, int n, bool raise_error = true);  // may reallocate (pointers into the stack die)
 void stack_realloc(State* L, int newsize);
 inline void ensure_stack(State* L, int n) {
@@ -409,6 +429,13 @@ void execute(State* L, CallInfo* ci);
 // inside a metamethod or __close (the call has returned): stores its result
 // or takes its branch, or rewinds it to run again.
 void vm_finish_op(State* L);
+// ---------------------------------------------------------------- fastcall.cpp
+// OP_CALL of a native function at func (arguments up to L->top): true when
+// it was one of lib/builtins.hpp's, run inline with `wanted` results placed
+// as a call returns them; false (nothing changed) for the real call.
+bool call_builtin(State* L, TValue* func, int wanted);
+// OP_TFORCALL of ipairs' iterator at ra: true when the step was done inline.
+bool ipairs_step(State* L, TValue* ra, int wanted);
 bool vm_equal(State* L, const TValue& a, const TValue& b);  // may call __eq (L may be nullptr: raw)
 bool vm_less_than(State* L, const TValue& a, const TValue& b);
 bool vm_less_equal(State* L, const TValue& a, const TValue& b);

@@ -27,6 +27,17 @@ void call_from_tm(State* L, TValue* func, int nresults) {
     call_noyield(L, func, nresults);
 }
 
+// A numeric string as its number, other values as they are (5.3's VM
+// coerces strings in arithmetic and bitwise operations itself).
+TValue string_as_number(const TValue& v) {
+  TValue num;
+  if (v.is_string()) {
+    const String* s = v.as_string();
+    if (str_to_number(s->c_str(), s->len, &num) == s->len + 1) return num;
+  }
+  return v;
+}
+
 bool on_stack(State* L, const TValue* p) {
   return p >= L->stack && p < L->stack_last + EXTRA_STACK;
 }
@@ -37,6 +48,11 @@ void tm_init(State* L) {
   for (int i = 0; i < TM_N; i++) {
     String* s = str_new_cstr(L, event_names[i]);
     L->g->tmname[i] = s;
+    gc_fix(L, s);
+  }
+  for (int t = 0; t < NUMTYPES; t++) {
+    String* s = str_new_cstr(L, basic_type_names[t]);
+    L->g->typename_str[t] = s;
     gc_fix(L, s);
   }
 }
@@ -113,6 +129,13 @@ void tm_call_res(State* L, const TValue& f, const TValue& p1, const TValue& p2, 
 }
 
 void tm_trybin(State* L, const TValue& p1, const TValue& p2, TValue* res, TMS event) {
+  // Operands that are numbers after coercion never reach a metamethod.
+  TValue n1 = p1, n2 = p2;
+  if (dialect(L).vm_string_coerce && event != TM_CONCAT && (p1.is_string() || p2.is_string())) {
+    n1 = string_as_number(p1);
+    n2 = string_as_number(p2);
+    if (n1.is_number() && n2.is_number() && raw_arith(L, event - TM_ADD, n1, n2, res)) return;
+  }
   const TValue* tm = tm_get_by_obj(L, p1, event);
   if (tm->is_nil()) tm = tm_get_by_obj(L, p2, event);
   if (!tm->is_nil()) {
@@ -121,13 +144,16 @@ void tm_trybin(State* L, const TValue& p1, const TValue& p2, TValue* res, TMS ev
   }
   if (event == TM_CONCAT) concat_error(L, &p1, &p2);
   if (is_bitwise_event(event)) {
-    if (p1.is_number() && p2.is_number()) to_int_error(L, &p1, &p2);
-    op_int_error(L, &p1, &p2, "perform bitwise operation on");
+    if (n1.is_number() && n2.is_number()) to_int_error(L, &p1, &p2);
+    op_int_error(L, n1.is_number() ? &p2 : &p1, &p2, "perform bitwise operation on");
   }
-  op_int_error(L, &p1, &p2, "perform arithmetic on");
+  // A first operand that is (or coerces to) a number is not the culprit.
+  op_int_error(L, n1.is_number() ? &p2 : &p1, &p2, "perform arithmetic on");
 }
 
-int tm_call_order(State* L, const TValue& p1, const TValue& p2, TMS event) {
+namespace {
+
+int call_order(State* L, const TValue& p1, const TValue& p2, TMS event) {
   const TValue* tm = tm_get_by_obj(L, p1, event);
   if (tm->is_nil()) tm = tm_get_by_obj(L, p2, event);
   if (tm->is_nil()) return -1;
@@ -138,6 +164,19 @@ int tm_call_order(State* L, const TValue& p1, const TValue& p2, TMS event) {
   L->top = func + 3;
   call_from_tm(L, func, 1);
   return (--L->top)->truthy() ? 1 : 0;
+}
+
+}  // namespace
+
+int tm_call_order(State* L, const TValue& p1, const TValue& p2, TMS event) {
+  int r = call_order(L, p1, p2, event);
+  if (r >= 0 || event != TM_LE || !dialect(L).le_via_lt) return r;
+  // 5.3: a <= b without __le is not (b < a). The flag tells vm_finish_op to
+  // negate the result should __lt yield.
+  L->ci->callstatus |= CIST_LEQ;
+  r = call_order(L, p2, p1, TM_LT);
+  L->ci->callstatus &= static_cast<uint16_t>(~CIST_LEQ);
+  return r < 0 ? r : !r;
 }
 
 }  // namespace luna

@@ -114,11 +114,26 @@ class Loader {
     }
   }
 
+  // A chunk of a version luna speaks names both versions, so a host sees
+  // which VM it needs.
+  [[noreturn]] void version_mismatch(uint8_t v) {
+    for (LuaVersion known : {LuaVersion::Lua53, LuaVersion::Lua54, LuaVersion::Lua55})
+      if (dialect_for(known)->dump_version == v)
+        fail(push_fstring(L_, "version mismatch: a %s chunk, but this VM speaks %s", version_name(known),
+                          dialect(L_).name));
+    fail("version mismatch");
+  }
+
   void header() {
     literal(BINARY_SIGNATURE, 4, "not a binary chunk");
-    if (byte() != dumpfmt::VERSION) fail("version mismatch");
+    uint8_t v = byte();
+    if (v != dialect(L_).dump_version) version_mismatch(v);
     if (byte() != dumpfmt::FORMAT) fail("format mismatch");
     literal(dumpfmt::DATA, dumpfmt::DATA_LEN, "corrupted chunk");
+    if (dialect(L_).dump_c_sizes) {
+      check_size(sizeof(int), "int");
+      check_size(sizeof(size_t), "size_t");
+    }
     check_size(sizeof(Instruction), "Instruction");
     check_size(sizeof(Integer), "lua_Integer");
     check_size(sizeof(Number), "lua_Number");
@@ -646,7 +661,10 @@ class Loader {
         check(f->is_vararg);
         if (c == 0) check(a <= ms); else check(a + c - 1 <= ms);
         break;
-      case OP_VARARGPREP: check(pc == 0 && f->is_vararg && a == f->numparams); break;
+      case OP_VARARGPREP:
+        check(pc == 0 && f->is_vararg && a == f->numparams);
+        if (c != 0) reg(f, a);  // a named vararg table goes to register a
+        break;
       case OP_EXTRAARG: {
         check(pc > 0);
         Instruction prev = f->code[pc - 1];

@@ -225,6 +225,49 @@ void finish_set(State* L, const TValue* t, const TValue& key, const TValue& v, c
   run_error(L, "'__newindex' chain too long; possible loop");
 }
 
+// The fast path every indexing handler shares: t is a table whose raw
+// lookup (`lookup(h)`, the handler's key kind) finds a value. On a miss,
+// *slot is the lookup's result (a nil value) or nullptr when t is no table,
+// which is what finish_get / finish_set take.
+template <typename Lookup>
+inline bool fast_get(const TValue* t, Lookup lookup, const TValue** slot) {
+  if (LUNA_UNLIKELY(!t->is_table())) {
+    *slot = nullptr;
+    return false;
+  }
+  *slot = lookup(t->as_table());
+  return !(*slot)->is_nil();
+}
+
+// Stores v when the raw lookup finds a value (no __newindex can apply then).
+template <typename Lookup>
+inline bool fast_set(State* L, const TValue* t, Lookup lookup, const TValue** slot, const TValue& v) {
+  if (LUNA_UNLIKELY(!t->is_table())) {
+    *slot = nullptr;
+    return false;
+  }
+  Table* h = t->as_table();
+  *slot = lookup(h);
+  if ((*slot)->is_nil()) return false;
+  *const_cast<TValue*>(*slot) = v;
+  if (v.is_collectable()) gc_barrier_back(L, h);
+  return true;
+}
+
+// OP_SELF's lookup: the method in h, or in the table its metatable's
+// __index names (the usual class and instance shape), without the calls of
+// finish_get. A nil result means: take the general path.
+inline const TValue* method_slot(State* L, Table* h, String* key) {
+  bool short_key = key->tag == Tag::ShortStr;
+  const TValue* slot = short_key ? table_get_short_str(h, key) : table_get_str(h, key);
+  Table* mt = h->metatable;
+  if (!slot->is_nil() || mt == nullptr || (mt->flags & (1u << TM_INDEX))) return slot;
+  const TValue* index = table_get_short_str(mt, L->g->tmname[TM_INDEX]);
+  if (!index->is_table()) return &table_absent_key;
+  Table* cls = index->as_table();
+  return short_key ? table_get_short_str(cls, key) : table_get_str(cls, key);
+}
+
 // ------------------------------------------------------------ for loops
 
 // Integer limit of a loop with integer start and step; true when the loop
@@ -348,6 +391,25 @@ void adjust_varargs(State* L, CallInfo* ci, const Proto* p, int nfix) {
   ci->top += actual + 1;
 }
 
+// OP_VARARGPREP with C set (5.5's named vararg table): a table of the
+// extra arguments and their count n, in register reg.
+void pack_varargs(State* L, CallInfo* ci, int reg) {
+  int n = ci->nextraargs;
+  Table* t = table_new(L);
+  ci->func[1 + reg] = TValue::object(t);  // anchored before anything else allocates
+  table_resize(L, t, static_cast<unsigned>(n), 1);
+  for (int j = 0; j < n; j++) table_set_int(L, t, j + 1, *(ci->func - n + j));
+  table_set(L, t, TValue::object(str_new(L, "n", 1)), TValue::integer(n));
+}
+
+// The trap of the frame fired before the instruction at pc: the JIT
+// recorder sees it first, then line and count hooks run. Out of line, so that
+// every handler's fetch stays small. Returns the frame's new trap.
+[[gnu::noinline]] int trap_step(State* L, CallInfo* ci, const Instruction* pc) {
+  bool rec = L->g->jit.recorder != nullptr && jit_record_step(L, ci, pc);
+  return (is_mmbin(get_op(*pc)) || trace_exec(L, pc)) | rec;
+}
+
 // OP_VARARG: copies `wanted` extra arguments (all when < 0) to ra.
 void get_varargs(State* L, CallInfo* ci, TValue* ra, int wanted) {
   int nextra = ci->nextraargs;
@@ -375,7 +437,7 @@ bool vm_tostring(State* L, TValue* obj) {
   if (obj->is_string()) return true;
   if (!obj->is_number()) return false;
   char buf[MAX_NUMBER_TEXT];
-  int len = number_to_text(*obj, buf);
+  int len = number_to_text(*obj, buf, dialect(L).float_round_trip);
   *obj = str_value(str_new(L, buf, static_cast<size_t>(len)));
   return true;
 }
@@ -584,6 +646,7 @@ void execute(State* L, CallInfo* ci) {
   // fast path: one test of this flag, refreshed whenever control comes back
   // from code that may have switched the JIT or set a budget.
   bool counting;
+  int trap;
 
 #if LUNA_COMPUTED_GOTO
   // Seven opcode bits: every value has a target, unknown ones an error.
@@ -621,7 +684,12 @@ void execute(State* L, CallInfo* ci) {
 #define RKC() (getarg_k(i) ? k + getarg_C(i) : base + getarg_C(i))
 #define savepc() (ci->savedpc = pc)
 #define savestate() (savepc(), L->top = ci->top)
-#define updatebase() (base = ci->func + 1)
+// The frame's trap flag is kept in the local `trap`, reloaded with base
+// wherever control comes back from code that may have set a hook, moved the
+// stack or started a JIT recording (and on back-edges, so that a signal's
+// hook can break a loop, as in 5.4).
+#define updatetrap() (trap = ci->trap)
+#define updatebase() (base = ci->func + 1, updatetrap())
 #define Protect(x) { savestate(); x; updatebase(); }
 #define ProtectNT(x) { savepc(); x; updatebase(); }
 // GC safe point after an allocation into ra: as in 5.4, registers above
@@ -642,9 +710,8 @@ void execute(State* L, CallInfo* ci) {
 // recorder sees each instruction before it runs.
 #define vmfetch()                                                     \
   {                                                                   \
-    if (LUNA_UNLIKELY(ci->trap) && get_op(*pc) != OP_VARARGPREP) {    \
-      bool rec_ = g->jit.recorder != nullptr && jit_record_step(L, ci, pc); \
-      ci->trap = (is_mmbin(get_op(*pc)) || trace_exec(L, pc)) | rec_; \
+    if (LUNA_UNLIKELY(trap) && get_op(*pc) != OP_VARARGPREP) {        \
+      ci->trap = trap_step(L, ci, pc);                                \
       updatebase();                                                   \
       refresh_counting();                                             \
     }                                                                 \
@@ -672,7 +739,10 @@ void execute(State* L, CallInfo* ci) {
   {                                   \
     int off_ = getarg_sJ(ni) + (e);   \
     pc += off_;                       \
-    if (off_ < 0) backedge(-off_);    \
+    if (off_ < 0) {                   \
+      updatetrap();                   \
+      backedge(-off_);                \
+    }                                 \
   }
 // Conditional tests: the next instruction is the jump taken when cond == k.
 #define docondjump()          \
@@ -774,6 +844,34 @@ void execute(State* L, CallInfo* ci) {
     vmbreak;                                                              \
   }
 
+// Indexing: t[key] through the shared fast path, else the metamethods.
+// LOOKUP is the raw lookup for the handler's key kind, given Table* h.
+#define short_str_key(key) table_get_short_str(h, (key).as_string())
+#define int_key(key) table_get_int(h, (key).u.i)
+#define any_key(key) ((key).is_int() ? table_get_int(h, (key).u.i) : table_get(h, (key)))
+#define op_get(t, keyv, LOOKUP)                                                 \
+  {                                                                            \
+    TValue* ra = RA();                                                         \
+    const TValue* t_ = (t);                                                    \
+    const TValue& key = (keyv);                                                \
+    const TValue* slot;                                                        \
+    if (LUNA_LIKELY(fast_get(t_, [&](Table* h) { return LOOKUP; }, &slot)))    \
+      *ra = *slot;                                                             \
+    else                                                                       \
+      Protect(finish_get(L, t_, key, ra, slot));                               \
+    vmbreak;                                                                   \
+  }
+#define op_set(t, keyv, LOOKUP)                                                   \
+  {                                                                              \
+    const TValue* t_ = (t);                                                      \
+    const TValue& key = (keyv);                                                  \
+    const TValue& rc = *RKC();                                                   \
+    const TValue* slot;                                                          \
+    if (!fast_set(L, t_, [&](Table* h) { return LOOKUP; }, &slot, rc))           \
+      Protect(finish_set(L, t_, key, rc, slot));                                 \
+    vmbreak;                                                                     \
+  }
+
   // set_hook marks every Lua frame's trap itself; `counting` is refreshed
   // here and after native calls and hooks, which may switch it on.
   refresh_counting();
@@ -844,141 +942,34 @@ returning:
         vmbreak;
       }
       vmcase(OP_GETTABUP) {
-        TValue* ra = RA();
         const TValue* upv = cl->upvals[getarg_B(i)]->v;
-        const TValue& key = *KC();
-        if (upv->is_table()) {
-          const TValue* slot = table_get_short_str(upv->as_table(), key.as_string());
-          if (LUNA_LIKELY(!slot->is_nil()))
-            *ra = *slot;
-          else
-            Protect(finish_get(L, upv, key, ra, slot));
-        } else {
-          Protect(finish_get(L, upv, key, ra, nullptr));
-        }
-        vmbreak;
+        op_get(upv, *KC(), short_str_key(key));
       }
       vmcase(OP_GETTABLE) {
-        TValue* ra = RA();
-        const TValue* rb = RB();
         const TValue& rc = *RC();
-        if (rb->is_table()) {
-          const TValue* slot = rc.is_int() ? table_get_int(rb->as_table(), rc.u.i) : table_get(rb->as_table(), rc);
-          if (!slot->is_nil())
-            *ra = *slot;
-          else
-            Protect(finish_get(L, rb, rc, ra, slot));
-        } else {
-          Protect(finish_get(L, rb, rc, ra, nullptr));
-        }
-        vmbreak;
+        op_get(RB(), rc, any_key(key));
       }
       vmcase(OP_GETI) {
-        TValue* ra = RA();
-        const TValue* rb = RB();
-        int c = getarg_C(i);
-        if (rb->is_table()) {
-          const TValue* slot = table_get_int(rb->as_table(), c);
-          if (!slot->is_nil()) {
-            *ra = *slot;
-          } else {
-            TValue key = TValue::integer(c);
-            Protect(finish_get(L, rb, key, ra, slot));
-          }
-        } else {
-          TValue key = TValue::integer(c);
-          Protect(finish_get(L, rb, key, ra, nullptr));
-        }
-        vmbreak;
+        TValue key_ = TValue::integer(getarg_C(i));
+        op_get(RB(), key_, int_key(key));
       }
       vmcase(OP_GETFIELD) {
-        TValue* ra = RA();
-        const TValue* rb = RB();
-        const TValue& key = *KC();
-        if (rb->is_table()) {
-          const TValue* slot = table_get_short_str(rb->as_table(), key.as_string());
-          if (!slot->is_nil())
-            *ra = *slot;
-          else
-            Protect(finish_get(L, rb, key, ra, slot));
-        } else {
-          Protect(finish_get(L, rb, key, ra, nullptr));
-        }
-        vmbreak;
+        op_get(RB(), *KC(), short_str_key(key));
       }
       vmcase(OP_SETTABUP) {
         const TValue* upv = cl->upvals[getarg_A(i)]->v;
-        const TValue& key = *KB();
-        const TValue& rc = *RKC();
-        if (upv->is_table()) {
-          Table* h = upv->as_table();
-          const TValue* slot = table_get_short_str(h, key.as_string());
-          if (!slot->is_nil()) {
-            *const_cast<TValue*>(slot) = rc;
-            if (rc.is_collectable()) gc_barrier_back(L, h);
-          } else {
-            Protect(finish_set(L, upv, key, rc, slot));
-          }
-        } else {
-          Protect(finish_set(L, upv, key, rc, nullptr));
-        }
-        vmbreak;
+        op_set(upv, *KB(), short_str_key(key));
       }
       vmcase(OP_SETTABLE) {
-        const TValue* ra = RA();
         const TValue& rb = *RB();
-        const TValue& rc = *RKC();
-        if (ra->is_table()) {
-          Table* h = ra->as_table();
-          const TValue* slot = rb.is_int() ? table_get_int(h, rb.u.i) : table_get(h, rb);
-          if (!slot->is_nil()) {
-            *const_cast<TValue*>(slot) = rc;
-            if (rc.is_collectable()) gc_barrier_back(L, h);
-          } else {
-            Protect(finish_set(L, ra, rb, rc, slot));
-          }
-        } else {
-          Protect(finish_set(L, ra, rb, rc, nullptr));
-        }
-        vmbreak;
+        op_set(RA(), rb, any_key(key));
       }
       vmcase(OP_SETI) {
-        const TValue* ra = RA();
-        int b = getarg_B(i);
-        const TValue& rc = *RKC();
-        if (ra->is_table()) {
-          Table* h = ra->as_table();
-          const TValue* slot = table_get_int(h, b);
-          if (!slot->is_nil()) {
-            *const_cast<TValue*>(slot) = rc;
-            if (rc.is_collectable()) gc_barrier_back(L, h);
-          } else {
-            TValue key = TValue::integer(b);
-            Protect(finish_set(L, ra, key, rc, slot));
-          }
-        } else {
-          TValue key = TValue::integer(b);
-          Protect(finish_set(L, ra, key, rc, nullptr));
-        }
-        vmbreak;
+        TValue key_ = TValue::integer(getarg_B(i));
+        op_set(RA(), key_, int_key(key));
       }
       vmcase(OP_SETFIELD) {
-        const TValue* ra = RA();
-        const TValue& key = *KB();
-        const TValue& rc = *RKC();
-        if (ra->is_table()) {
-          Table* h = ra->as_table();
-          const TValue* slot = table_get_short_str(h, key.as_string());
-          if (!slot->is_nil()) {
-            *const_cast<TValue*>(slot) = rc;
-            if (rc.is_collectable()) gc_barrier_back(L, h);
-          } else {
-            Protect(finish_set(L, ra, key, rc, slot));
-          }
-        } else {
-          Protect(finish_set(L, ra, key, rc, nullptr));
-        }
-        vmbreak;
+        op_set(RA(), *KB(), short_str_key(key));
       }
       vmcase(OP_NEWTABLE) {
         TValue* ra = RA();
@@ -998,16 +989,18 @@ returning:
         TValue* ra = RA();
         const TValue* rb = RB();
         const TValue& key = *RKC();
-        ra[1] = *rb;
-        if (rb->is_table()) {
-          const TValue* slot = table_get_str(rb->as_table(), key.as_string());
-          if (!slot->is_nil())
+        const TValue* slot = nullptr;
+        TValue obj = *rb;
+        ra[1] = obj;  // ra + 1 may be rb: the same value; ra is written only once found
+        if (LUNA_LIKELY(obj.is_table())) {
+          slot = method_slot(L, obj.as_table(), key.as_string());
+          if (LUNA_LIKELY(!slot->is_nil())) {
             *ra = *slot;
-          else
-            Protect(finish_get(L, rb, key, ra, slot));
-        } else {
-          Protect(finish_get(L, rb, key, ra, nullptr));
+            vmbreak;
+          }
+          slot = &table_absent_key;  // finish_get: a table whose raw lookup missed
         }
+        Protect(finish_get(L, rb, key, ra, slot));  // rb: errors name its variable
         vmbreak;
       }
       vmcase(OP_ADDI) {
@@ -1107,7 +1100,9 @@ returning:
       vmcase(OP_LEN) {
         TValue* ra = RA();
         const TValue* rb = RB();
-        if (rb->is_table() && rb->as_table()->metatable == nullptr)
+        Table* mt;
+        // A table without __len (the metatable's absence cache says so).
+        if (rb->is_table() && ((mt = rb->as_table()->metatable) == nullptr || (mt->flags & (1u << TM_LEN))))
           set_int(ra, table_length(rb->as_table()));
         else if (rb->is_string())
           set_int(ra, static_cast<Integer>(rb->as_string()->len));
@@ -1194,6 +1189,30 @@ returning:
         if (b != 0) L->top = ra + b;  // else the previous instruction set top
         savepc();
         if (LUNA_UNLIKELY(counting) && g->instr_budget != 0) charge_budget(L, 1);
+        if (LUNA_LIKELY(ra->tag == Tag::LClosure)) {
+          // A Lua callee in the usual case (a CallInfo to reuse, stack room,
+          // no hooks): precall's frame set up here, and the dispatcher's
+          // state taken from what is at hand instead of reloaded from ci.
+          LClosure* ncl = ra->as_lclosure();
+          Proto* p = ncl->p;
+          CallInfo* nci = ci->next;
+          if (LUNA_LIKELY(nci != nullptr && L->stack_last - L->top > p->maxstacksize && L->hookmask == 0)) {
+            init_lua_frame(L, nci, ra, nresults, p);
+            nci->trap = 0;
+            L->ci = ci = nci;
+            cl = ncl;
+            k = p->k;
+            pc = p->code;
+            base = ra + 1;
+            // While a loop is recorded, the frames it calls are recorded too.
+            if (LUNA_UNLIKELY(counting) && g->jit.recorder == L) ci->trap = 1;
+            trap = ci->trap;
+            vmbreak;
+          }
+        } else if (call_builtin(L, ra, nresults)) {
+          checkGC(L->top);  // string.sub may have made a string
+          vmbreak;
+        }
         CallInfo* nci = precall(L, ra, nresults);
         if (nci != nullptr) {
           ci = nci;
@@ -1298,11 +1317,13 @@ returning:
             set_int(ra + 3, idx);
             int bx = getarg_Bx(i);
             pc -= bx;
+            updatetrap();
             backedge(bx);
           }
         } else if (float_for_loop(ra)) {
           int bx = getarg_Bx(i);
           pc -= bx;
+          updatetrap();
           backedge(bx);
         }
         vmbreak;
@@ -1327,6 +1348,7 @@ returning:
         L->top = ra + 7;
         savepc();
         if (LUNA_UNLIKELY(counting) && g->instr_budget != 0) charge_budget(L, 1);
+        if (ipairs_step(L, ra, getarg_C(i))) vmbreak;
         CallInfo* nci = precall(L, ra + 4, getarg_C(i));
         if (nci != nullptr) {
           ci = nci;
@@ -1343,6 +1365,7 @@ returning:
           ra[2] = ra[4];
           int bx = getarg_Bx(i);
           pc -= bx;
+          updatetrap();
           backedge(bx);
         }
         vmbreak;
@@ -1382,8 +1405,9 @@ returning:
       }
       vmcase(OP_VARARGPREP) {
         ProtectNT(adjust_varargs(L, ci, cl->p, getarg_A(i)));
+        if (getarg_C(i)) ProtectNT(pack_varargs(L, ci, getarg_A(i)));
         // The next instruction is the first traced one: a new line.
-        if (LUNA_UNLIKELY(ci->trap)) L->oldpc = 1;
+        if (LUNA_UNLIKELY(trap)) L->oldpc = 1;
         vmbreak;
       }
       vmcase(OP_EXTRAARG) {
@@ -1420,6 +1444,10 @@ void vm_finish_op(State* L) {
     // A comparison: its result decides the jump that follows.
     case OP_EQ: case OP_LT: case OP_LE: case OP_LTI: case OP_LEI: case OP_GTI: case OP_GEI: {
       bool res = (--L->top)->truthy();
+      if (ci->callstatus & CIST_LEQ) {  // __lt stood in for __le (5.3)
+        ci->callstatus &= static_cast<uint16_t>(~CIST_LEQ);
+        res = !res;
+      }
       if (res != (getarg_k(i) != 0)) ci->savedpc++;  // skip the jump
       break;
     }

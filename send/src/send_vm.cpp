@@ -26,11 +26,13 @@ class Handle : public BasicVm {
 
 SendVm::SendVm() : SendVm(LibSet::all) {}
 
-SendVm::SendVm(LibSet libs) : SendVm(from_vm(BasicVm(libs))) {}
+SendVm::SendVm(LibSet libs) : SendVm(default_version, libs) {}
 
 SendVm::SendVm(LuaVersion version) : SendVm(version, LibSet::all) {}
 
-SendVm::SendVm(LuaVersion version, LibSet libs) : SendVm((detail::check_version(version), libs)) {}
+SendVm::SendVm(LuaVersion version, LibSet libs) : SendVm(from_vm(BasicVm(version, libs))) {}
+
+LuaVersion SendVm::version() const { return get()->version(); }
 
 SendVm::SendVm(std::shared_ptr<BasicVm> vm) : vm_(std::move(vm)) {}
 

@@ -274,6 +274,11 @@ TEST_CASE("send: the SendVm API surface", "[send]") {
   SendVm base(luna::LuaVersion::Lua54, luna::LibSet::base);
   CHECK(base.get_global("string").is_nil());
   CHECK_THROWS_WITH(SendVm(static_cast<luna::LuaVersion>(3)), Catch::Contains("not available"));
+  for (luna::LuaVersion v : {luna::LuaVersion::Lua53, luna::LuaVersion::Lua55}) {
+    SendVm other(v, luna::LibSet::base);
+    CHECK(other.version() == v);
+    CHECK(other.eval("return _VERSION")[0].as_string() == luna::version_name(v));
+  }
 
   // Host functions taking the calling SendVm, called from many threads.
   vm.set_function("run", [](SendVm& self, std::string code) { self.eval(code); });

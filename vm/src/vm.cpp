@@ -12,7 +12,9 @@ void install_jit(State* L) { set_jit_backend(L, jit::make_trace_backend()); }
 
 Vm::Vm() : Vm(LibSet::all) {}
 
-Vm::Vm(LibSet libs) : BasicVm(libs) { install_jit(core().main); }
+Vm::Vm(LibSet libs) : Vm(default_version, libs) {}
+
+Vm::Vm(LuaVersion version, LibSet libs) : BasicVm(version, libs) { install_jit(core().main); }
 
 void Vm::set_jit(bool on) {
   detail::protect(core(), [&](State* L) { set_jit_enabled(L, on); });
@@ -45,7 +47,5 @@ void Vm::jit_flush() {
 }
 
 Vm::Vm(LuaVersion version) : Vm(version, LibSet::all) {}
-
-Vm::Vm(LuaVersion version, LibSet libs) : Vm((detail::check_version(version), libs)) {}
 
 }  // namespace luna

@@ -12,6 +12,8 @@
 #include <cstdarg>
 #include <string>
 
+#include "luna/version.hpp"
+
 namespace luna {
 
 struct State;  // one Lua thread (coroutine); opaque to hosts
@@ -93,6 +95,11 @@ using Hook = void (*)(State* L, DebugInfo* ar);
 // ---- state manipulation (lua_newstate, lua_close, ...) ----
 State* new_state(Allocator f = nullptr, void* ud = nullptr);  // nullptr: default realloc/free allocator
 void close_state(State* L);
+// The Lua version a state speaks (default_version unless set). Set it on a
+// fresh state, before opening libraries or loading chunks: both read it.
+// Returns false, changing nothing, for a value that is not a LuaVersion.
+bool set_version(State* L, LuaVersion v);
+LuaVersion get_version(State* L);
 State* new_thread(State* L);            // lua_newthread
 int close_thread(State* L, State* from);  // lua_closethread
 void set_warnf(State* L, WarnFn f, void* ud);

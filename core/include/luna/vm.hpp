@@ -91,13 +91,17 @@ class BasicVm {
  public:
   BasicVm();                      // all standard libraries
   explicit BasicVm(LibSet libs);  // only these (LibSet::none: a bare VM)
+  // The same, speaking another Lua version (docs/dialects.md); a value that
+  // is not a LuaVersion throws LuaError.
+  explicit BasicVm(LuaVersion version);
+  BasicVm(LuaVersion version, LibSet libs);
   BasicVm(BasicVm&&) noexcept;
   BasicVm& operator=(BasicVm&&) noexcept;
   BasicVm(const BasicVm&) = delete;
   BasicVm& operator=(const BasicVm&) = delete;
   ~BasicVm();
 
-  LuaVersion version() const noexcept { return LuaVersion::Lua54; }
+  LuaVersion version() const noexcept;
 
   void open_libs(LibSet libs);
   void open_base() { open_libs(LibSet::base); }
@@ -238,8 +242,8 @@ class Vm : public BasicVm {
  public:
   Vm();                      // all standard libraries
   explicit Vm(LibSet libs);  // only these (LibSet::none: a bare VM)
-  // The same, for a language version: only LuaVersion::Lua54 exists today;
-  // any other value throws LuaError.
+  // The same, speaking another Lua version (docs/dialects.md); a value that
+  // is not a LuaVersion throws LuaError.
   explicit Vm(LuaVersion version);
   Vm(LuaVersion version, LibSet libs);
 

@@ -37,6 +37,7 @@ class VmCore : public std::enable_shared_from_this<VmCore> {
   std::unique_ptr<HostLock> host_lock;  // set: any thread, one at a time (no owner check)
   int depth = 0;        // nesting of run_protected
   bool registered = false;  // the registry knows this core (state_core works)
+  LuaVersion version = default_version;  // fixed when the VM is made
   uint64_t instr_limit = 0;
   uint64_t time_limit_ms = 0;
   std::string traceback;  // filled by the message handler of the latest failure

@@ -45,9 +45,9 @@ std::atomic<PinHandle> next_pin{1};
 namespace detail {
 
 void check_version(LuaVersion version) {
-  if (version != LuaVersion::Lua54)
+  if (!is_known_version(version))
     throw LuaError("Lua version " + std::to_string(static_cast<int>(version)) +
-                   " is not available: this build of luna speaks Lua 5.4 only");
+                   " is not available: luna speaks Lua 5.3, 5.4 and 5.5");
 }
 
 void load_text(State* L, std::string_view source, const std::string& chunk_name) {
@@ -119,7 +119,18 @@ std::shared_ptr<VmCore> caller_core(State* L) { return state_core(L)->shared_fro
 
 BasicVm::BasicVm() : BasicVm(LibSet::all) {}
 
-BasicVm::BasicVm(LibSet libs) : core_(std::make_shared<detail::VmCore>()) { open_libs(libs); }
+BasicVm::BasicVm(LibSet libs) : BasicVm(default_version, libs) {}
+
+BasicVm::BasicVm(LuaVersion version) : BasicVm(version, LibSet::all) {}
+
+BasicVm::BasicVm(LuaVersion version, LibSet libs)
+    : core_((detail::check_version(version), std::make_shared<detail::VmCore>())) {
+  core_->version = version;
+  set_version(core_->main, version);
+  open_libs(libs);
+}
+
+LuaVersion BasicVm::version() const noexcept { return core_ ? core_->version : default_version; }
 
 BasicVm::BasicVm(BasicVm&&) noexcept = default;
 BasicVm& BasicVm::operator=(BasicVm&&) noexcept = default;

@@ -1,20 +1,35 @@
 // The base library (Lua 5.4's lbaselib): the global functions.
+#include <algorithm>
 #include <cctype>
+#include <climits>
 #include <cstdio>
 #include <cstring>
 
 #include "luna/api.hpp"
+#include "../dialect.hpp"
+#include "builtins.hpp"
 #include "../state.hpp"
 
 namespace luna {
 
 namespace {
 
+// 5.3's print converts through the global tostring, whatever it is now.
+const char* print_piece_53(State* L, int i, size_t* l) {
+  get_global(L, "tostring");
+  push_value(L, i);
+  call(L, 1, 1);
+  const char* s = to_lstring(L, -1, l);
+  if (s == nullptr) error_f(L, "'tostring' must return a string to 'print'");
+  return s;
+}
+
 int b_print(State* L) {
   int n = get_top(L);
+  const bool via_global = dialect_of(get_version(L)).lib_53;
   for (int i = 1; i <= n; i++) {
     size_t l;
-    const char* s = to_lstring_meta(L, i, &l);
+    const char* s = via_global ? print_piece_53(L, i, &l) : to_lstring_meta(L, i, &l);
     if (i > 1) std::fwrite("\t", 1, 1, stdout);
     std::fwrite(s, 1, l, stdout);
     pop(L, 1);
@@ -88,6 +103,11 @@ int b_error(State* L) {
   mark_frame_nounwind(L);  // errors as control flow: a cheap jump to the pcall
   Integer level = opt_integer(L, 2, 1);
   set_top(L, 1);
+  if (is_nil(L, 1) && dialect_of(get_version(L)).lib_55) {  // 5.5 raises no nil
+    pop(L, 1);
+    push_string(L, "<no error object>");
+    error(L);
+  }
   if (type(L, 1) == TSTRING && level > 0) {
     where(L, static_cast<int>(level));
     push_value(L, 1);
@@ -153,7 +173,47 @@ int push_mode(State* L, int oldmode) {
   return 1;
 }
 
+// 5.5's collectgarbage("param", name [, value]): the previous value of a
+// collector parameter, set to value when given. pause and stepmul go
+// through the API (their stored form is compressed, as in 5.4); the others
+// are luna's own fields. 5.5's minor-major multiplier has no counterpart in
+// luna's generational collector and is refused.
+int gc_param_55(State* L) {
+  static const char* const names[] = {"pause", "stepmul", "stepsize", "minormul", "majorminor", nullptr};
+  int which = check_option(L, 2, nullptr, names);
+  bool set = !is_none_or_nil(L, 3);
+  // The manual asks for [0, 100000]; larger values saturate as in the
+  // collector's compressed form rather than fail.
+  Integer v = std::clamp<Integer>(opt_integer(L, 3, 0), 0, INT_MAX);
+  GlobalState* g = L->g;
+  int previous;
+  if (which < 2) {
+    int what = which == 0 ? GCSETPAUSE : GCSETSTEPMUL;
+    previous = gc(L, what, static_cast<int>(v));
+    if (previous == -1) return push_fail(L), 1;
+    if (!set) gc(L, what, previous);
+  } else {
+    int* field = which == 2 ? &g->gcstepsize : which == 3 ? &g->genminormul : &g->genmajormul;
+    previous = *field;
+    if (set) *field = static_cast<int>(v);
+  }
+  push_integer(L, previous);
+  return 1;
+}
+
 int b_collectgarbage(State* L) {
+  if (dialect_of(get_version(L)).lib_55) {
+    // 5.5 drops setpause and setstepmul for "param"; the mode switches
+    // take no parameters.
+    static const char* const opts55[] = {"stop", "restart", "collect", "count", "step",
+                                         "isrunning", "generational", "incremental", "param", nullptr};
+    int o = check_option(L, 1, "collect", opts55);
+    if (o == 8) return gc_param_55(L);
+    if (o >= 6) {
+      set_top(L, 1);
+      return push_mode(L, gc(L, o == 6 ? GCGEN : GCINC, 0, 0, 0));
+    }
+  }
   static const char* const opts[] = {"stop", "restart", "collect", "count", "step", "setpause", "setstepmul",
                                      "isrunning", "generational", "incremental", nullptr};
   static const int optsnum[] = {GCSTOP, GCRESTART, GCCOLLECT, GCCOUNT, GCSTEP, GCSETPAUSE, GCSETSTEPMUL,
@@ -210,12 +270,17 @@ int b_collectgarbage(State* L) {
   return 1;
 }
 
-int b_type(State* L) {
+}  // namespace
+
+// Also run inline by the dispatcher (fastcall.cpp).
+int lib_type(State* L) {
   int t = type(L, 1);
   arg_check(L, t != TNONE, 1, "value expected");
   push_string(L, type_name(L, t));
   return 1;
 }
+
+namespace {
 
 int b_next(State* L) {
   check_type(L, 1, TTABLE);
@@ -240,20 +305,30 @@ int b_pairs(State* L) {
   return 3;
 }
 
-int ipairs_aux(State* L) {
+}  // namespace
+
+// Also run inline by the dispatcher (fastcall.cpp).
+int lib_ipairs_aux(State* L) {
   Integer i = check_integer(L, 2);
   i = static_cast<Integer>(static_cast<Unsigned>(i) + 1u);
   push_integer(L, i);
   return get_i(L, 1, i) == TNIL ? 1 : 2;
 }
 
-int b_ipairs(State* L) {
+namespace {
+
+}  // namespace
+
+// Also run inline by the dispatcher (fastcall.cpp).
+int lib_ipairs(State* L) {
   check_any(L, 1);
-  push_native_function(L, ipairs_aux);
+  push_native_function(L, lib_ipairs_aux);
   push_value(L, 1);
   push_integer(L, 0);
   return 3;
 }
+
+namespace {
 
 // Result of load/loadfile: the function (with `env` as its first upvalue
 // when given), or fail plus the message.
@@ -332,7 +407,10 @@ int b_assert(State* L) {
   return b_error(L);
 }
 
-int b_select(State* L) {
+}  // namespace
+
+// Also run inline by the dispatcher (fastcall.cpp).
+int lib_select(State* L) {
   int n = get_top(L);
   if (type(L, 1) == TSTRING && *to_string(L, 1) == '#') {
     push_integer(L, n - 1);
@@ -344,6 +422,8 @@ int b_select(State* L) {
   arg_check(L, 1 <= i, 1, "index out of range");
   return n - static_cast<int>(i);
 }
+
+namespace {
 
 // Results of pcall/xpcall: true plus results, or false plus the error.
 // Also their continuation (extra is the context) after a yield or an
@@ -390,7 +470,7 @@ const Reg base_funcs[] = {
     {"dofile", b_dofile},
     {"error", b_error},
     {"getmetatable", b_getmetatable},
-    {"ipairs", b_ipairs},
+    {"ipairs", lib_ipairs},
     {"loadfile", b_loadfile},
     {"load", b_load},
     {"next", b_next},
@@ -402,11 +482,11 @@ const Reg base_funcs[] = {
     {"rawlen", b_rawlen},
     {"rawget", b_rawget},
     {"rawset", b_rawset},
-    {"select", b_select},
+    {"select", lib_select},
     {"setmetatable", b_setmetatable},
     {"tonumber", b_tonumber},
     {"tostring", b_tostring},
-    {"type", b_type},
+    {"type", lib_type},
     {"xpcall", b_xpcall},
     {"_G", nullptr},
     {"_VERSION", nullptr},
@@ -420,7 +500,7 @@ int open_base(State* L) {
   set_funcs(L, base_funcs, 0);
   push_value(L, -1);
   set_field(L, -2, "_G");
-  push_string(L, VERSION);
+  push_string(L, dialect_of(get_version(L)).name);
   set_field(L, -2, "_VERSION");
   return 1;
 }

@@ -1,6 +1,7 @@
 // The coroutine library (manual 6.2), a thin layer over resume/yield of the
 // stack API. Functions are prefixed lco_ since co_yield is a C++20 keyword.
 #include "luna/api.hpp"
+#include "../dialect.hpp"
 #include "../state.hpp"
 
 namespace luna {
@@ -135,6 +136,11 @@ int lco_isyieldable(State* L) {
 int lco_close(State* L) {
   State* co = get_co(L);
   int st = aux_status(L, co);
+  if (st == CO_RUNNING && dialect_of(get_version(L)).lib_55) {  // 5.5 names the running main coroutine
+    bool is_main = push_thread(co);  // pushed on co's own stack
+    pop(co, 1);
+    if (is_main) error_f(L, "cannot close the main coroutine");
+  }
   if (st != CO_DEAD && st != CO_SUSPENDED)
     error_f(L, "cannot close a %s coroutine", status_names[st]);
   if (close_thread(co, L) == OK) {

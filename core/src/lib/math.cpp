@@ -1,12 +1,16 @@
 // The mathematical library (manual 6.7), including Lua 5.4's xoshiro256**
 // generator so that seeded sequences match the reference implementation.
+#include <algorithm>
 #include <cfloat>
 #include <climits>
 #include <cmath>
 #include <ctime>
+#include <limits>
 
 #include "luna/api.hpp"
 #include "../builtin.hpp"
+#include "../dialect.hpp"
+#include "builtins.hpp"
 
 namespace luna {
 namespace {
@@ -22,7 +26,10 @@ void push_num_int(State* L, Number d) {
     push_number(L, d);
 }
 
-int m_abs(State* L) {
+}  // namespace
+
+// Also run inline by the dispatcher (fastcall.cpp).
+int lib_math_abs(State* L) {
   if (is_integer(L, 1)) {
     Integer n = to_integerx(L, 1);
     if (n < 0) n = static_cast<Integer>(0u - static_cast<Unsigned>(n));  // wraps for mininteger
@@ -32,6 +39,8 @@ int m_abs(State* L) {
   }
   return 1;
 }
+
+namespace {
 
 int m_sin(State* L) { push_number(L, std::sin(check_number(L, 1))); return 1; }
 int m_cos(State* L) { push_number(L, std::cos(check_number(L, 1))); return 1; }
@@ -57,7 +66,10 @@ int m_tointeger(State* L) {
   return 1;
 }
 
-int m_floor(State* L) {
+}  // namespace
+
+// Also run inline by the dispatcher (fastcall.cpp).
+int lib_math_floor(State* L) {
   if (is_integer(L, 1)) {
     set_top(L, 1);  // an integer is its own floor
   } else {
@@ -65,6 +77,8 @@ int m_floor(State* L) {
   }
   return 1;
 }
+
+namespace {
 
 int m_ceil(State* L) {
   if (is_integer(L, 1)) {
@@ -148,7 +162,10 @@ int m_min(State* L) {
   return 1;
 }
 
-int m_max(State* L) {
+}  // namespace
+
+// Also run inline by the dispatcher (fastcall.cpp).
+int lib_math_max(State* L) {
   int n = get_top(L);
   int best = 1;
   arg_check(L, n >= 1, 1, "value expected");
@@ -158,6 +175,8 @@ int m_max(State* L) {
   push_value(L, best);
   return 1;
 }
+
+namespace {
 
 int m_type(State* L) {
   if (type(L, 1) == TNUMBER) {
@@ -214,7 +233,7 @@ int m_random(State* L) {
     case 1:
       low = 1;
       up = check_integer(L, 1);
-      if (up == 0) {  // random(0): all 64 bits
+      if (up == 0 && !dialect_of(get_version(L)).lib_53) {  // random(0): all 64 bits (5.4+)
         push_integer(L, static_cast<Integer>(rv));
         return 1;
       }
@@ -227,6 +246,9 @@ int m_random(State* L) {
       error_f(L, "wrong number of arguments");
   }
   arg_check(L, low <= up, 1, "interval is empty");
+  // 5.3 draws from a float, so its interval must fit an Integer
+  if (dialect_of(get_version(L)).lib_53)
+    arg_check(L, low >= 0 || up <= std::numeric_limits<Integer>::max() + low, 1, "interval too large");
   Unsigned p = project(rv, static_cast<Unsigned>(up) - static_cast<Unsigned>(low), r);
   push_integer(L, static_cast<Integer>(p + static_cast<Unsigned>(low)));
   return 1;
@@ -262,9 +284,9 @@ int m_randomseed(State* L) {
 }
 
 const Reg math_funcs[] = {
-    {"abs", m_abs},       {"ceil", m_ceil},   {"cos", m_cos},     {"deg", m_deg},
-    {"exp", m_exp},       {"tointeger", m_tointeger}, {"floor", m_floor}, {"fmod", m_fmod},
-    {"ult", m_ult},       {"log", m_log},     {"max", m_max},     {"min", m_min},
+    {"abs", lib_math_abs},       {"ceil", m_ceil},   {"cos", m_cos},     {"deg", m_deg},
+    {"exp", m_exp},       {"tointeger", m_tointeger}, {"floor", lib_math_floor}, {"fmod", m_fmod},
+    {"ult", m_ult},       {"log", m_log},     {"max", lib_math_max},     {"min", m_min},
     {"modf", m_modf},     {"rad", m_rad},     {"sin", m_sin},     {"sqrt", m_sqrt},
     {"tan", m_tan},       {"type", m_type},   {"asin", m_asin},   {"acos", m_acos},
     {"atan", m_atan},     {nullptr, nullptr},
@@ -272,16 +294,40 @@ const Reg math_funcs[] = {
 
 }  // namespace
 
+namespace {
+
+// math.frexp and math.ldexp, back in 5.5.
+int m_frexp(State* L) {
+  int e;
+  push_number(L, std::frexp(check_number(L, 1), &e));
+  push_integer(L, e);
+  return 2;
+}
+
+int m_ldexp(State* L) {
+  Number m = check_number(L, 1);
+  Integer e = check_integer(L, 2);
+  // exponents beyond an int saturate: the result is 0 or infinite anyway
+  int ie = static_cast<int>(std::clamp<Integer>(e, INT_MIN, INT_MAX));
+  push_number(L, std::ldexp(m, ie));
+  return 1;
+}
+
+const Reg math_funcs_55[] = {{"frexp", m_frexp}, {"ldexp", m_ldexp}, {nullptr, nullptr}};
+
+}  // namespace
+
 Builtin math_builtin(NativeFn f) {
   if (f == m_sqrt) return Builtin::MathSqrt;
-  if (f == m_abs) return Builtin::MathAbs;
-  if (f == m_floor) return Builtin::MathFloor;
+  if (f == lib_math_abs) return Builtin::MathAbs;
+  if (f == lib_math_floor) return Builtin::MathFloor;
   if (f == m_ceil) return Builtin::MathCeil;
   return Builtin::None;
 }
 
 int open_math(State* L) {
   new_lib(L, math_funcs);
+  if (dialect_of(get_version(L)).lib_55) set_funcs(L, math_funcs_55, 0);
   push_number(L, PI);
   set_field(L, -2, "pi");
   push_number(L, HUGE_VAL);

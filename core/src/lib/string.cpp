@@ -10,6 +10,8 @@
 #include <string>
 
 #include "luna/api.hpp"
+#include "../dialect.hpp"
+#include "builtins.hpp"
 
 namespace luna {
 namespace {
@@ -42,7 +44,10 @@ int str_len(State* L) {
   return 1;
 }
 
-int str_sub(State* L) {
+}  // namespace
+
+// Also run inline by the dispatcher (fastcall.cpp).
+int lib_string_sub(State* L) {
   size_t l;
   const char* s = check_lstring(L, 1, &l);
   size_t start = pos_start(check_integer(L, 2), l);
@@ -55,6 +60,8 @@ int str_sub(State* L) {
   }
   return 1;
 }
+
+namespace {
 
 int str_reverse(State* L) {
   size_t l;
@@ -112,7 +119,10 @@ int str_rep(State* L) {
   return 1;
 }
 
-int str_byte(State* L) {
+}  // namespace
+
+// Also run inline by the dispatcher (fastcall.cpp).
+int lib_string_byte(State* L) {
   size_t l;
   const char* s = check_lstring(L, 1, &l);
   Integer pi = opt_integer(L, 2, 1);
@@ -126,6 +136,8 @@ int str_byte(State* L) {
   for (int i = 0; i < n; i++) push_integer(L, static_cast<unsigned char>(s[posi + i - 1]));
   return n;
 }
+
+namespace {
 
 int str_char(State* L) {
   int n = get_top(L);
@@ -740,8 +752,10 @@ void check_format(State* L, const char* form, const char* flags, bool precision)
     spec = skip2digits(spec);
     if (*spec == '.' && precision) spec = skip2digits(spec + 1);
   }
-  if (!std::isalpha(static_cast<unsigned char>(*spec)))
+  if (!std::isalpha(static_cast<unsigned char>(*spec))) {
+    if (dialect_of(get_version(L)).lib_53) error_f(L, "invalid format (width or precision too long)");
     error_f(L, "invalid conversion specification: '%s'", form);
+  }
 }
 
 // Copies "%<spec><conv>" into form, inserting `lenmod` before the conversion.
@@ -1200,7 +1214,7 @@ const Reg string_metamethods[] = {
 };
 
 const Reg string_funcs[] = {
-  {"byte", str_byte},
+  {"byte", lib_string_byte},
   {"char", str_char},
   {"dump", str_dump},
   {"find", str_find},
@@ -1212,7 +1226,7 @@ const Reg string_funcs[] = {
   {"match", str_match},
   {"rep", str_rep},
   {"reverse", str_reverse},
-  {"sub", str_sub},
+  {"sub", lib_string_sub},
   {"upper", str_case<to_upper>},
   {"pack", str_pack},
   {"packsize", str_packsize},
@@ -1222,7 +1236,10 @@ const Reg string_funcs[] = {
 
 void create_string_metatable(State* L) {
   create_table(L, 0, 9);
-  set_funcs(L, string_metamethods, 0);
+  // The arithmetic metamethods convert numeric strings; where the VM does
+  // that itself (5.3) the metatable has only __index, the last entry.
+  const bool vm_coerces = dialect_of(get_version(L)).vm_string_coerce;
+  set_funcs(L, vm_coerces ? std::end(string_metamethods) - 2 : string_metamethods, 0);
   push_lstring(L, "", 0);
   push_value(L, -2);
   set_metatable(L, -2);  // every string shares this metatable

@@ -4,6 +4,7 @@
 #include <ctime>
 
 #include "luna/api.hpp"
+#include "../dialect.hpp"
 
 namespace luna {
 namespace {
@@ -280,10 +281,25 @@ const Reg table_funcs[] = {
     {"remove", t_remove}, {"move", t_move},     {"sort", t_sort},   {nullptr, nullptr},
 };
 
+// 5.5: table.create(narray [, nhash]), a table with room for that many
+// array items and fields. The sizes must fit a C int.
+int t_create(State* L) {
+  Integer narr = check_integer(L, 1);
+  Integer nrec = opt_integer(L, 2, 0);
+  arg_check(L, narr >= 0 && narr <= INT_MAX, 1, "out of range");
+  arg_check(L, nrec >= 0 && nrec <= INT_MAX, 2, "out of range");
+  create_table(L, static_cast<int>(narr), static_cast<int>(nrec));
+  return 1;
+}
+
 }  // namespace
 
 int open_table(State* L) {
   new_lib(L, table_funcs);
+  if (dialect_of(get_version(L)).lib_55) {
+    push_native_function(L, t_create);
+    set_field(L, -2, "create");
+  }
   return 1;
 }
 

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "luna/api.hpp"
+#include "../dialect.hpp"
 
 namespace luna {
 namespace {
@@ -52,14 +53,21 @@ const char* utf8_decode(const char* s, uint32_t* val, bool strict) {
 }
 
 // utf8.len(s [, i [, j [, lax]]])
+// 5.3 words the position errors differently.
+const char* msg_for(State* L, const char* m54, const char* m53) {
+  return dialect_of(get_version(L)).lib_53 ? m53 : m54;
+}
+
 int utf_len(State* L) {
   size_t len;
   const char* s = check_lstring(L, 1, &len);
   Integer posi = u_posrelat(opt_integer(L, 2, 1), len);
   Integer posj = u_posrelat(opt_integer(L, 3, -1), len);
   bool lax = to_boolean(L, 4);
-  arg_check(L, 1 <= posi && --posi <= static_cast<Integer>(len), 2, "initial position out of bounds");
-  arg_check(L, --posj < static_cast<Integer>(len), 3, "final position out of bounds");
+  arg_check(L, 1 <= posi && --posi <= static_cast<Integer>(len), 2,
+            msg_for(L, "initial position out of bounds", "initial position out of string"));
+  arg_check(L, --posj < static_cast<Integer>(len), 3,
+            msg_for(L, "final position out of bounds", "final position out of string"));
   if (posi <= posj) charge_bytes(L, static_cast<uint64_t>(posj - posi + 1));
   Integer n = 0;
   while (posi <= posj) {
@@ -83,8 +91,8 @@ int utf_codepoint(State* L) {
   Integer posi = u_posrelat(opt_integer(L, 2, 1), len);
   Integer pose = u_posrelat(opt_integer(L, 3, posi), len);
   bool lax = to_boolean(L, 4);
-  arg_check(L, posi >= 1, 2, "out of bounds");
-  arg_check(L, pose <= static_cast<Integer>(len), 3, "out of bounds");
+  arg_check(L, posi >= 1, 2, msg_for(L, "out of bounds", "out of range"));
+  arg_check(L, pose <= static_cast<Integer>(len), 3, msg_for(L, "out of bounds", "out of range"));
   if (posi > pose) return 0;
   if (pose - posi >= INT_MAX) error_f(L, "string slice too long");
   int n = static_cast<int>(pose - posi) + 1;
@@ -125,7 +133,9 @@ int utf8_encode(char* buff, uint32_t x) {
 
 void add_utf_char(State* L, Buffer& b, int arg) {
   Unsigned code = static_cast<Unsigned>(check_integer(L, arg));
-  arg_check(L, code <= MAXUTF, arg, "value out of range");
+  // 5.3 encodes Unicode's range only; 5.4+ up to 2^31
+  const Unsigned max = dialect_of(get_version(L)).lib_53 ? 0x10FFFFu : MAXUTF;
+  arg_check(L, code <= max, arg, "value out of range");
   char buff[8];
   int n = utf8_encode(buff, static_cast<uint32_t>(code));
   b.add(buff, static_cast<size_t>(n));
@@ -147,7 +157,7 @@ int utf_offset(State* L) {
   Integer n = check_integer(L, 2);
   Integer posi = (n >= 0) ? 1 : static_cast<Integer>(len) + 1;
   posi = u_posrelat(opt_integer(L, 3, posi), len);
-  arg_check(L, 1 <= posi && --posi <= static_cast<Integer>(len), 3, "position out of bounds");
+  arg_check(L, 1 <= posi && --posi <= static_cast<Integer>(len), 3, msg_for(L, "position out of bounds", "position out of range"));
   charge_bytes(L, len);  // the scan stays inside the string
   if (n == 0) {  // start of the character containing byte i
     while (posi > 0 && is_cont(s + posi)) posi--;

@@ -37,8 +37,8 @@ class SendVm {
  public:
   SendVm();                      // all standard libraries
   explicit SendVm(LibSet libs);  // only these
-  // The same, for a language version: only LuaVersion::Lua54 exists today;
-  // any other value throws LuaError.
+  // The same, speaking another Lua version (docs/dialects.md); a value that
+  // is not a LuaVersion throws LuaError.
   explicit SendVm(LuaVersion version);
   SendVm(LuaVersion version, LibSet libs);
   // Adopts a Vm or BasicVm (which must not be used directly afterwards).
@@ -62,7 +62,7 @@ class SendVm {
     return std::forward<F>(f)(*vm);
   }
 
-  LuaVersion version() const noexcept { return LuaVersion::Lua54; }
+  LuaVersion version() const;
 
   void open_libs(LibSet libs) const { get()->open_libs(libs); }
   void open_base() const { get()->open_base(); }

@@ -1,0 +1,71 @@
+// The per-version feature table: everything that differs between the Lua
+// versions luna speaks (5.3, 5.4, 5.5) is a field here, read by the lexer,
+// parser, code generator, dispatcher, JIT recorder and libraries through
+// dialect(L). One table per version; no other file compares version numbers.
+// docs/dialects.md lists the same table for readers.
+#pragma once
+
+#include <cstdint>
+
+#include "luna/version.hpp"
+
+namespace luna {
+
+struct Dialect {
+  LuaVersion version = LuaVersion::Lua54;
+  const char* name = "";      // _VERSION
+  uint8_t dump_version = 0;   // byte 5 of a binary chunk header; others are refused
+  bool dump_c_sizes = false;  // the header also gives sizeof(int) and sizeof(size_t) (5.3)
+
+  // ---- syntax
+  bool local_attribs = false;        // local x <const>, <close> (5.4+)
+  bool global_decls = false;         // 'global' declarations and their scoping (5.5)
+  bool prefix_attribs = false;       // local <const> a, b: one attribute for the list (5.5)
+  bool readonly_for = false;         // for-loop control variables are constants (5.5)
+  bool named_varargs = false;        // function f(...t): t, read-only, holds the extra
+                                     // arguments and n (5.5)
+  bool call_line_at_prefix = false;  // a call's line is where its function expression starts (5.3)
+  bool label_per_block = false;      // a label name may repeat in a nested block, and a goto
+                                     // sees the enclosing block's labels only once its own
+                                     // block closes (5.3)
+
+  // ---- semantics
+  bool le_via_lt = false;         // a <= b without __le is not (b < a) through __lt (5.3)
+  bool close_err_only = false;   // __close gets an error argument only when closing by error (5.5)
+  bool float_round_trip = false; // tostring of a float reads back as the same float (5.5)
+  bool vm_string_coerce = false;  // arithmetic and bitwise operations convert numeric strings
+                                  // in the VM (5.3); 5.4+ leave it to the string metatable
+
+  // ---- libraries
+  bool lib_53 = false;  // 5.3's library functions, arguments and messages
+  bool lib_55 = false;  // 5.5's library functions, arguments and messages
+};
+
+// A field left out is false.
+inline constexpr Dialect dialect_53{.version = LuaVersion::Lua53, .name = "Lua 5.3", .dump_version = 0x53,
+                                    .dump_c_sizes = true,
+                                    .call_line_at_prefix = true, .label_per_block = true,
+                                    .le_via_lt = true, .vm_string_coerce = true,
+                                    .lib_53 = true};
+inline constexpr Dialect dialect_54{.version = LuaVersion::Lua54, .name = "Lua 5.4", .dump_version = 0x54,
+                                    .local_attribs = true};
+inline constexpr Dialect dialect_55{.version = LuaVersion::Lua55, .name = "Lua 5.5", .dump_version = 0x55,
+                                    .local_attribs = true, .global_decls = true, .prefix_attribs = true,
+                                    .readonly_for = true, .named_varargs = true,
+                                    .close_err_only = true, .float_round_trip = true,
+                                    .lib_55 = true};
+
+inline constexpr const Dialect* dialect_for(LuaVersion v) {
+  switch (v) {
+    case LuaVersion::Lua53: return &dialect_53;
+    case LuaVersion::Lua54: return &dialect_54;
+    case LuaVersion::Lua55: return &dialect_55;
+  }
+  return nullptr;
+}
+
+// For code that sees only the public API (the libraries): the table of
+// get_version(L), which is always a known version.
+inline const Dialect& dialect_of(LuaVersion v) { return *dialect_for(v); }
+
+}  // namespace luna
