@@ -14,11 +14,21 @@ namespace {
 
 uint32_t hotloop(const JitSeam& j) { return std::clamp(j.options.hotloop, 1u, 65535u); }
 
-void arm_counters(JitSeam& j) { std::fill(std::begin(j.hotcount), std::end(j.hotcount), hotloop(j)); }
+// While an instruction budget counts, every back-edge must reach the seam,
+// so the counters are held at 1 and hotness is counted in budget_hot: the
+// inline path then tests the counter alone, never the budget.
+// What a counter is re-armed to: the threshold, or 1 under a budget.
+uint32_t rearm_value(const GlobalState* g, uint32_t n) { return g->instr_budget != 0 ? 1 : n; }
 
-void detach_all(JitSeam& j) {
-  for (JitSeam::Attached& a : j.attached) a = {nullptr, nullptr};
-  arm_counters(j);
+void arm_counters(GlobalState* g) {
+  JitSeam& j = g->jit;
+  std::fill(std::begin(j.hotcount), std::end(j.hotcount), rearm_value(g, hotloop(j)));
+  std::fill(std::begin(j.budget_hot), std::end(j.budget_hot), static_cast<uint16_t>(hotloop(j)));
+}
+
+void detach_all(GlobalState* g) {
+  for (JitSeam::Attached& a : g->jit.attached) a = {nullptr, nullptr};
+  arm_counters(g);
 }
 
 bool may_enter_or_record(State* L) { return L->hookmask == 0 && L->g->jit.recorder == nullptr; }
@@ -44,7 +54,7 @@ void jit_init(GlobalState* g) {
   j.recorder = nullptr;
   j.entries = 0;
   j.options = JitOptions();
-  detach_all(j);
+  detach_all(g);
 }
 
 void set_jit_backend(State* L, std::unique_ptr<JitBackend> backend) {
@@ -55,35 +65,48 @@ void set_jit_backend(State* L, std::unique_ptr<JitBackend> backend) {
   }
   j.backend = backend.release();
   j.enabled = j.backend != nullptr;
-  arm_counters(j);
+  arm_counters(L->g);
 }
 
 const Instruction* jit_loop_event(State* L, CallInfo* ci, const Instruction* pc, int n) {
   GlobalState* g = L->g;
+  JitSeam& j = g->jit;
+  uint32_t& count = jit_hotcount(j, pc);
+  JitSeam::Attached& a = j.attached[jit_slot(pc)];
   if (g->instr_budget != 0) {
+    count = 1;
     // A budget error names the line of the jump, not of its target (the
     // instruction before a loop's start may be lines above).
     const Instruction* saved = ci->savedpc;
     ci->savedpc = pc + n;
     charge_instruction_budget(L, static_cast<uint64_t>(n));
     ci->savedpc = saved;
+    if (!j.enabled) return pc;
+    uint16_t& hot = j.budget_hot[jit_slot(pc)];
+    if (a.pc != pc && --hot != 0) return pc;
+    hot = static_cast<uint16_t>(hotloop(j));
+  } else if (!j.enabled || count != 0) {
+    // The budget just ran out (counters held at 1 come here once more)
+    // or the JIT is off: count normally from now on.
+    if (count == 0) count = hotloop(j);
+    if (!j.enabled) return pc;
   }
-  JitSeam& j = g->jit;
-  uint32_t& count = jit_hotcount(j, pc);
-  if (!j.enabled || count != 0) return pc;  // budget only
   // A recording is abandoned when its thread runs on in a frame that does
   // not trap: an error unwound the recorded frame past the backend.
   if (j.recorder != nullptr && (j.recorder != L || !ci->trap)) jit_stop_recording(L);
-  JitSeam::Attached& a = j.attached[jit_slot(pc)];
   if (a.pc == pc) {
     count = 1;
     return may_enter_or_record(L) ? enter_trace(L, ci, a.trace) : pc;
   }
   // Another loop sharing the slot of an attached one counts from the full
   // threshold again; that loop's entry waits until the counter runs out.
-  count = hotloop(j);
+  count = rearm_value(g, hotloop(j));
   if (may_enter_or_record(L)) j.backend->on_hot_loop(L, ci, pc);
   return pc;
+}
+
+void jit_budget_changed(GlobalState* g) {
+  if (g->instr_budget != 0) std::fill(std::begin(g->jit.hotcount), std::end(g->jit.hotcount), 1u);
 }
 
 bool jit_record_step(State* L, CallInfo* ci, const Instruction* pc) {
@@ -98,7 +121,7 @@ void jit_proto_freed(State* L, Proto* p) {
   if (j.backend == nullptr) return;
   for (JitSeam::Attached& a : j.attached) {
     if (a.pc >= p->code && a.pc < p->code + p->sizecode) {
-      jit_hotcount(j, a.pc) = hotloop(j);
+      jit_hotcount(j, a.pc) = rearm_value(L->g, hotloop(j));
       a = {nullptr, nullptr};
     }
   }
@@ -124,13 +147,13 @@ void jit_set_options(State* L, const JitOptions& o) {
   JitSeam& j = L->g->jit;
   jit_flush(L);
   j.options = o;
-  arm_counters(j);
+  arm_counters(L->g);
 }
 
 void jit_flush(State* L) {
   JitSeam& j = L->g->jit;
   j.recorder = nullptr;
-  detach_all(j);
+  detach_all(L->g);
   if (j.backend != nullptr) j.backend->flush(L);
 }
 
@@ -160,7 +183,14 @@ void jit_detach(State* L, const Instruction* pc) {
   JitSeam::Attached& a = j.attached[jit_slot(pc)];
   if (a.pc != pc) return;
   a = {nullptr, nullptr};
-  jit_hotcount(j, pc) = hotloop(j);
+  jit_hotcount(j, pc) = rearm_value(L->g, hotloop(j));
+}
+
+void jit_rearm(State* L, const Instruction* pc, uint32_t n) {
+  JitSeam& j = L->g->jit;
+  const Instruction* owner = j.attached[jit_slot(pc)].pc;
+  if (owner != nullptr && owner != pc) return;
+  jit_hotcount(j, pc) = rearm_value(L->g, std::max(n, 1u));
 }
 
 bool jit_charge_budget(GlobalState* g, uint64_t n) noexcept {

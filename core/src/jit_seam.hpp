@@ -96,6 +96,9 @@ struct JitSeam {
   // Per slot: back-edges left before the seam is called. A slot with an
   // attached trace is kept at 1, so its back-edge always reaches the seam.
   uint32_t hotcount[JIT_SLOTS];
+  // While an instruction budget counts, hotcount is held at 1 (so the
+  // inline path never tests the budget) and hotness is counted here.
+  uint16_t budget_hot[JIT_SLOTS];
   struct Attached {
     const Instruction* pc;  // loop back-edge target with a trace, or nullptr
     JitTrace* trace;
@@ -123,6 +126,9 @@ const Instruction* jit_loop_event(State* L, CallInfo* ci, const Instruction* pc,
 // recorder. Returns whether the frame must keep trapping.
 bool jit_record_step(State* L, CallInfo* ci, const Instruction* pc);
 void jit_proto_freed(State* L, Proto* p);
+// The instruction budget was (re)loaded: a counting budget holds every hot
+// counter at 1, so each back-edge reaches jit_loop_event.
+void jit_budget_changed(GlobalState* g);
 void jit_thread_freed(State* L, State* L1);
 void jit_mark_roots(GlobalState* g, JitMarker& m);
 
@@ -135,6 +141,10 @@ void jit_start_recording(State* L);  // the running frame of L traps from its ne
 void jit_stop_recording(State* L);
 void jit_attach(State* L, const Instruction* pc, JitTrace* trace);  // may evict another loop's
 void jit_detach(State* L, const Instruction* pc);
+// Sets the hot counter of the loop at pc to n back-edges (unless the slot
+// holds another loop's trace): a backend retrying a loop at a different
+// iteration than the one whose recording failed.
+void jit_rearm(State* L, const Instruction* pc, uint32_t n);
 
 // For compiled code, once per loop iteration of n interpreter
 // instructions: false when the instruction budget would run out, and the

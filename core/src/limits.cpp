@@ -9,6 +9,7 @@
 // read every few thousand instructions), and the clock is read only there.
 #include <chrono>
 
+#include "jit_seam.hpp"
 #include "luna/api.hpp"
 #include "state.hpp"
 
@@ -29,11 +30,13 @@ void refill(GlobalState* g) {
   if (g->deadline_ns != 0 && (chunk == 0 || chunk > CLOCK_INTERVAL)) chunk = CLOCK_INTERVAL;
   if (g->instr_limited) g->budget_left -= chunk;
   g->instr_budget = g->budget_chunk = chunk;
+  jit_budget_changed(g);
 }
 
 [[noreturn]] void raise_spent(State* L) {
   GlobalState* g = L->g;
   g->instr_budget = g->budget_chunk = 1;  // every further charge comes back here
+  jit_budget_changed(g);
   run_error(L, g->budget_spent == SPENT_TIME ? "time limit exceeded" : "instruction budget exhausted");
 }
 

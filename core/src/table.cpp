@@ -267,14 +267,19 @@ void table_resize(State* L, Table* t, unsigned nasize, unsigned nhsize) {
   TValue* array = t->array;
   if (nasize != t->asize) {
     try {
-      array = mem_new_array<TValue>(L, nasize);
+      // Growing reallocates in place (a large block is remapped, not
+      // copied and faulted in again): if that fails, t->array is still
+      // intact for the emergency collection. Shrinking copies, because the
+      // slots past the new size are moved to the hash part below.
+      if (nasize > t->asize) t->array = array = mem_resize_array<TValue>(L, t->array, t->asize, nasize);
+      else array = mem_new_array<TValue>(L, nasize);
     } catch (...) {
       if (!is_dummy(&fresh)) mem_free_array(L, fresh.node, size_node(&fresh));
       throw;
     }
-    unsigned keep = nasize < t->asize ? nasize : t->asize;
-    for (unsigned i = 0; i < keep; i++) array[i] = t->array[i];
-    for (unsigned i = keep; i < nasize; i++) array[i] = TValue::nil();
+    if (array != t->array)
+      for (unsigned i = 0; i < nasize; i++) array[i] = t->array[i];
+    for (unsigned i = t->asize; i < nasize; i++) array[i] = TValue::nil();
   }
 
   // From here on nothing allocates: move the entries over.

@@ -721,11 +721,12 @@ void execute(State* L, CallInfo* ci) {
 #define refresh_counting() (counting = g->jit.enabled || g->instr_budget != 0)
 // The hot counter of the loop is decremented inline; the seam is called
 // when it runs out (or the loop has a compiled trace to enter: its counter
-// stays at 1), or to charge the instruction budget. Entering a trace may
+// stays at 1; a counting instruction budget holds every counter at 1, so
+// the budget is charged there and never tested here). Entering a trace may
 // leave us anywhere (its exit), so everything is reloaded from L->ci.
 #define backedge(n)                                                       \
   if (LUNA_UNLIKELY(counting)) {                                          \
-    if (--jit_hotcount(g->jit, pc) == 0 || g->instr_budget != 0) {        \
+    if (--jit_hotcount(g->jit, pc) == 0) {                                \
       savestate();                                                        \
       pc = jit_loop_event(L, ci, pc, (n));                                \
       ci = L->ci;                                                         \

@@ -36,6 +36,7 @@ namespace {
 Integer h_int_idiv(Integer a, Integer b) noexcept { return int_floor_div(a, b); }
 Integer h_int_mod(Integer a, Integer b) noexcept { return int_mod(a, b); }
 Integer h_shl(Integer a, Integer b) noexcept { return shift_left(a, b); }
+Integer h_udiv(Integer a, Integer b) noexcept { return static_cast<Integer>(static_cast<Unsigned>(a) / static_cast<Unsigned>(b)); }
 Number h_num_mod(Number a, Number b) noexcept { return float_mod(a, b); }
 Number h_num_pow(Number a, Number b) noexcept { return b == 2 ? a * a : std::pow(a, b); }
 Integer h_tab_len(Table* t) noexcept { return table_length(t); }
@@ -48,6 +49,7 @@ const void* helper_addr(Helper h) {
     case Helper::IntIdiv: return reinterpret_cast<const void*>(&h_int_idiv);
     case Helper::IntMod: return reinterpret_cast<const void*>(&h_int_mod);
     case Helper::Shl: return reinterpret_cast<const void*>(&h_shl);
+    case Helper::UDiv: return reinterpret_cast<const void*>(&h_udiv);
     case Helper::NumMod: return reinterpret_cast<const void*>(&h_num_mod);
     case Helper::NumPow: return reinterpret_cast<const void*>(&h_num_pow);
     case Helper::TabLen: return reinterpret_cast<const void*>(&h_tab_len);
@@ -92,11 +94,12 @@ bool fits32(Integer v) { return v >= INT32_MIN && v <= INT32_MAX; }
 
 class Emitter {
  public:
-  Emitter(const IrBuffer& ir, const Allocation& al, x86::Assembler& a) : ir_(ir), al_(al), a_(a) {}
+  Emitter(const IrBuffer& ir, const Allocation& al, x86::Assembler& a, ExitInfo* exits)
+      : ir_(ir), al_(al), a_(a), exits_info_(exits), nsnap_(ir.snapshots().size()) {}
 
   void run(int frame) {
-    static const x86::Gp saved[] = {x86::rbx, x86::rbp, x86::r12, x86::r13, x86::r14, x86::r15};
-    for (const x86::Gp& g : saved) a_.push(g);
+    frame_ = frame;
+    for (const x86::Gp& g : kSaved) a_.push(g);
     a_.sub(x86::rsp, frame);
     a_.mov(rL, x86::rdi);
     a_.mov(rBase, x86::rsi);
@@ -105,30 +108,57 @@ class Emitter {
     loop_ = a_.newLabel();
     a_.bind(top);
     for (Ref r = 1; r < ir_.size(); r++) emit(r, top);
-    // Exit blocks.
+    // Exit blocks: write the snapshot, then continue in the side trace
+    // attached to the exit, if any, else return the exit's record.
+    to_side_ = a_.newLabel();
     for (const PendingExit& e : exits_) {
       a_.bind(e.label);
       write_snapshot(e.snap, e.pos);
-      exit_code(e.snap, e.pos);
+      exit_code(e);
       a_.jmp(done);
     }
     for (const PendingExit& e : plain_exits_) {
       a_.bind(e.label);
-      a_.mov(x86::eax, e.snap);
+      a_.mov(x86::rax, reinterpret_cast<uint64_t>(&exits_info_[nsnap_ + static_cast<size_t>(e.snap)]));
       a_.jmp(done);
     }
+    a_.bind(to_side_);
+    tail_jump(s1);
     a_.bind(done);
     a_.add(x86::rsp, frame);
-    for (int k = 5; k >= 0; k--) a_.pop(saved[k]);
+    for (int k = 5; k >= 0; k--) a_.pop(kSaved[k]);
     a_.ret();
   }
 
  private:
+  static constexpr x86::Gp kSaved[] = {x86::rbx, x86::rbp, x86::r12, x86::r13, x86::r14, x86::r15};
+
   struct PendingExit {
     Label label;
     int snap;
     Ref pos;
+    bool sideable = true;
   };
+
+  // Jumps to ex when a hook is set or an instruction budget counts: both
+  // are the interpreter's to handle.
+  void leave_for_hook_or_budget(const Label& ex) {
+    a_.cmp(x86::dword_ptr(rL, kStateHookmask), 0);
+    a_.jne(ex);
+    a_.mov(s1, x86::qword_ptr(rL, kStateG));
+    a_.cmp(x86::qword_ptr(s1, kGlobalBudget), 0);
+    a_.jne(ex);
+  }
+
+  // Leaves this trace's frame and jumps to another trace's entry with the
+  // same State and base: the frame holds every slot by now.
+  void tail_jump(const x86::Gp& target) {
+    a_.mov(x86::rdi, rL);
+    a_.mov(x86::rsi, rBase);
+    a_.add(x86::rsp, frame_);
+    for (int k = 5; k >= 0; k--) a_.pop(kSaved[k]);
+    a_.jmp(target);
+  }
 
   const Interval& iv(Ref r) const { return al_.iv[r]; }
   x86::Mem spill_mem(Ref r) const { return x86::qword_ptr(x86::rsp, iv(r).spill * 8); }
@@ -195,26 +225,29 @@ class Emitter {
     }
   }
 
-  // The return value of the exit block of the guard at pos, after the
-  // snapshot is written (registers other than the scratch ones still hold
-  // the guard's values, and eax may be one of them until set): the
-  // snapshot's number, plus kTypeExit when a number's type guard failed
-  // because the value is now a number of the other subtype (a nil or
-  // another type ending a loop is not that).
-  void exit_code(int snap, Ref pos) {
-    const IrIns& i = ir_[pos];
-    if ((i.op != IrOp::SLOAD && i.op != IrOp::VLOAD) || (i.type != IrType::Int && i.type != IrType::Num)) {
-      a_.mov(x86::eax, snap);
-      return;
+  // The end of an exit block, after the snapshot is written (registers
+  // other than the scratch ones still hold the guard's values, rax among
+  // them until set): continue in the side trace attached to the exit, if
+  // any, else return its record, telling whether a number's type guard
+  // failed because the value is now a number of the other subtype (a nil
+  // or another type ending a loop is not that).
+  void exit_code(const PendingExit& e) {
+    const ExitInfo& x = exits_info_[e.sideable ? static_cast<size_t>(e.snap) : nsnap_ + static_cast<size_t>(e.snap)];
+    const IrIns& i = ir_[e.pos];
+    bool typed = (i.op == IrOp::SLOAD || i.op == IrOp::VLOAD) && (i.type == IrType::Int || i.type == IrType::Num);
+    if (typed) {
+      x86::Gp b = i.op == IrOp::SLOAD ? rBase : gp(i.a, e.pos, s1);
+      int32_t disp = i.op == IrOp::SLOAD ? i.aux * 16 : 0;
+      a_.cmp(x86::byte_ptr(b, disp + kTagOff), static_cast<uint8_t>(i.type == IrType::Int ? Tag::Float : Tag::Int));
+      a_.sete(s0.r8());
     }
-    x86::Gp b = i.op == IrOp::SLOAD ? rBase : gp(i.a, pos, s1);
-    int32_t disp = i.op == IrOp::SLOAD ? i.aux * 16 : 0;
-    Label same = a_.newLabel();
-    a_.cmp(x86::byte_ptr(b, disp + kTagOff), static_cast<uint8_t>(i.type == IrType::Int ? Tag::Float : Tag::Int));
-    a_.mov(x86::eax, snap);  // leaves the flags alone
-    a_.jne(same);
-    a_.add(x86::eax, kTypeExit);
-    a_.bind(same);
+    a_.mov(x86::rax, reinterpret_cast<uint64_t>(&x));
+    if (x.sideable) {
+      a_.mov(s1, x86::qword_ptr(x86::rax, static_cast<int32_t>(offsetof(ExitInfo, side))));
+      a_.test(s1, s1);
+      a_.jnz(to_side_);
+    }
+    if (typed) a_.mov(x86::byte_ptr(x86::rax, static_cast<int32_t>(offsetof(ExitInfo, type_exit))), s0.r8());
   }
 
   // Tag guard of the TValue at [base + disp]: exit unless it has tag t (any
@@ -564,16 +597,25 @@ class Emitter {
         phis_.push_back(r);
         return;
       case IrOp::LOOP: {
+        if (i.b == 2) {
+          // A side trace's end: everything to the frame, then into the
+          // trace of the loop it reached, unless a hook or a budget needs
+          // the interpreter (which enters that trace at its next back-edge).
+          write_snapshot(i.snap, r);
+          Label ex = a_.newLabel();
+          plain_exits_.push_back({ex, i.snap, r, false});
+          leave_for_hook_or_budget(ex);
+          a_.mov(s1, reinterpret_cast<uint64_t>(i.k.p));
+          tail_jump(s1);
+          return;
+        }
         if (i.b == 1) {
           phi_moves(r);
           // Hooks and budgets are handled by the interpreter: leave at the
           // loop head (the seam charges the budget on every entry).
-          Label ex = exit_label(r);
-          a_.cmp(x86::dword_ptr(rL, kStateHookmask), 0);
-          a_.jne(ex);
-          a_.mov(s1, x86::qword_ptr(rL, kStateG));
-          a_.cmp(x86::qword_ptr(s1, kGlobalBudget), 0);
-          a_.jne(ex);
+          Label ex = a_.newLabel();
+          exits_.push_back({ex, i.snap, r, false});
+          leave_for_hook_or_budget(ex);
           a_.jmp(loop_);
           return;
         }
@@ -581,7 +623,7 @@ class Emitter {
         // Everything is in the frame now, so the exit below restores
         // nothing more and the budget call may clobber any register.
         Label ex = a_.newLabel();
-        plain_exits_.push_back({ex, i.snap, r});
+        plain_exits_.push_back({ex, i.snap, r, false});
         // Hooks run in the interpreter: leave when one was set meanwhile.
         a_.cmp(x86::dword_ptr(rL, kStateHookmask), 0);
         a_.jne(ex);
@@ -609,6 +651,10 @@ class Emitter {
   std::vector<PendingExit> plain_exits_;  // snapshot already written
   std::vector<Ref> phis_;
   Label loop_;
+  Label to_side_;  // jumps to the side trace in s1
+  ExitInfo* exits_info_;
+  size_t nsnap_;
+  int frame_ = 0;
 };
 
 }  // namespace
@@ -622,20 +668,28 @@ bool CodeArena::assemble(const IrBuffer& ir, const Allocation& al, Trace* t, boo
   // Six pushes and the return address leave rsp 8 off 16-byte alignment.
   int frame = al.nspill * 8;
   if (frame % 16 != 8) frame += 8;
-  Emitter(ir, al, a).run(frame);
+  size_t nsnap = ir.snapshots().size();
+  auto exits = std::make_unique<ExitInfo[]>(2 * nsnap);
+  for (size_t n = 0; n < 2 * nsnap; n++) {
+    const Snapshot& s = ir.snapshots()[n % nsnap];
+    exits[n].pc = s.pc;
+    exits[n].index = static_cast<uint32_t>(n % nsnap);
+    exits[n].frame = s.frame;
+    exits[n].top = s.top;
+    // An exit inside an inlined call leaves in another frame than the
+    // trace's, and one restoring L->top needs the interpreter to read it:
+    // side traces start only in the trace's own frame, at a fixed top.
+    exits[n].sideable = n < nsnap && s.frame < 0 && s.top < 0;
+    exits[n].trace = t;
+  }
+  Emitter(ir, al, a, exits.get()).run(frame);
   TraceFn fn = nullptr;
   if (rt_->rt.add(&fn, &code) != kErrorOk) return false;
   t->entry = fn;
   t->mcode_size = code.codeSize();
   if (listing) t->dump += logger.data();
-  t->exit_pc.clear();
-  t->exit_frame.clear();
-  t->exit_top.clear();
-  for (const Snapshot& s : ir.snapshots()) {
-    t->exit_pc.push_back(s.pc);
-    t->exit_frame.push_back(s.frame);
-    t->exit_top.push_back(s.top);
-  }
+  t->exits = std::move(exits);
+  t->nexits = 2 * nsnap;
   t->frames = ir.snap_frames();
   t->loop_snap = ir[ir.size() - 1].snap;
   return true;

@@ -11,6 +11,9 @@ std::unique_ptr<Trace> assemble(const IrBuffer& ir, const Allocation& al, CodeAr
   t->nins = ir.size() - 1;
   if (want_dump) t->dump = ir.dump();
   if (!arena.assemble(ir, al, t.get(), want_dump)) return nullptr;
+  for (Ref r = 1; r < ir.size(); r++)
+    if (ir[r].op == IrOp::SLOAD && (ir[r].type == IrType::Int || ir[r].type == IrType::Num))
+      t->entry_numbers.push_back({static_cast<int32_t>(ir[r].aux), ir[r].tag});
   return t;
 }
 

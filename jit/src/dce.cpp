@@ -29,6 +29,7 @@ void dce(IrBuffer& ir) {
   for (Ref r = n - 1; r >= 1; r--) {
     if (is_root(ir[r])) live[r] = true;
     if (!live[r]) continue;
+    if (ir[r].op == IrOp::LOOP) continue;  // its b is a mode, not an operand
     if (ir[r].a != NO_REF) live[ir[r].a] = true;
     if (ir[r].b != NO_REF) live[ir[r].b] = true;
   }
@@ -41,8 +42,10 @@ void dce(IrBuffer& ir) {
       continue;
     }
     IrIns i = ir[r];
-    i.a = map[i.a];
-    i.b = map[i.b];
+    if (i.op != IrOp::LOOP) {
+      i.a = map[i.a];
+      i.b = map[i.b];
+    }
     map[r] = static_cast<Ref>(out.size());
     out.push_back(i);
   }

@@ -21,6 +21,7 @@ const char* helper_name(Helper h) {
     case Helper::IntIdiv: return "int_idiv";
     case Helper::IntMod: return "int_mod";
     case Helper::Shl: return "shl";
+    case Helper::UDiv: return "udiv";
     case Helper::NumMod: return "num_mod";
     case Helper::NumPow: return "num_pow";
     case Helper::TabLen: return "tab_len";

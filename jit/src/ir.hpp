@@ -62,6 +62,7 @@ enum class Field : uint8_t { TabArray, TabAsize, TabMeta, TabNode, TabLsizenode,
 // CALL helpers. All are noexcept and neither allocate nor raise.
 enum class Helper : uint8_t {
   IntIdiv, IntMod, Shl,         // (Integer, Integer) -> Integer
+  UDiv,                         // (Integer, Integer) -> Integer, as unsigned numbers
   NumMod, NumPow,               // (Number, Number) -> Number
   TabLen,                       // (Table*) -> Integer
   TabGetStr,                    // (Table*, String*) -> const TValue* (the absent key's nil if missing)

@@ -22,7 +22,7 @@ bool same_type(const IrIns& a, const IrIns& b) { return a.type == b.type && a.ta
 
 bool loop_optimise(IrBuffer& ir) {
   Ref loop = ir.size() - 1;
-  if (ir[loop].op != IrOp::LOOP) return false;
+  if (ir[loop].op != IrOp::LOOP || ir[loop].b != 0) return false;  // b = 2: a side trace's link
   IrBuffer saved = ir;
   const Snapshot ls = ir.snapshots()[static_cast<size_t>(ir[loop].snap)];
   std::map<int, Ref> endval;  // slot -> value at the end of the pre-roll

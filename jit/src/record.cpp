@@ -16,21 +16,40 @@ bool falsy(const TValue& v) { return v.is_false_or_nil(); }
 
 }  // namespace
 
-Recorder::Recorder(Proto* p, CallInfo* ci, const Instruction* start)
-    : proto_(p), start_(start), frames_{Frame{ci, ci->func->as_lclosure(), NO_REF, 0, -1}},
+Recorder::Recorder(Proto* p, CallInfo* ci, const Instruction* start, LinkFn link)
+    : proto_(p), start_(start), end_(link ? p->code + p->sizecode - 1 : loop_end(p, start)),
+      link_(std::move(link)), frames_{Frame{ci, ci->func->as_lclosure(), NO_REF, 0, -1}},
       stack_slots_(p->maxstacksize) {}
+
+const Instruction* Recorder::loop_end(const Proto* p, const Instruction* start) {
+  const Instruction* end = start;
+  for (const Instruction* pc = start; pc < p->code + p->sizecode; pc++) {
+    Instruction i = *pc;
+    OpCode op = get_op(i);
+    const Instruction* target = nullptr;
+    if (op == OP_JMP) target = pc + 1 + getarg_sJ(i);
+    else if (op == OP_FORLOOP || op == OP_TFORLOOP) target = pc + 1 - getarg_Bx(i);
+    if (target == start) end = pc;
+  }
+  return end;
+}
 
 RecordStatus Recorder::step(State* L, CallInfo* ci, const Instruction* pc) {
   if (L->hookmask) return abort("hooks active");
   if (RecordStatus fs = follow_frame(ci, pc); fs != RecordStatus::Continue) return fs;
-  if (pc == start_ && count_ > 0 && frames_.size() == 1) {
-    // The body's locals and temporaries need neither a write-back at each
-    // iteration nor a register carried around the loop.
-    slots_.forget_from(live_slots(proto_, start_));
-    IrIns lp = ir_ins(IrOp::LOOP, IrType::Void, NO_REF, NO_REF, count_);  // instructions per iteration
-    lp.snap = slots_.snapshot(ir_, start_);
-    ir_.emit_raw(lp);
-    return RecordStatus::Done;
+  // Loops and links are the loop's own frame's: inside an inlined call, pc
+  // is another prototype's.
+  if (frames_.size() == 1) {
+    if (is_side()) {
+      if (void* entry = count_ > 0 ? link_(pc, ci->func + 1) : nullptr) return close_link(pc, entry);
+    } else if (pc == start_ && count_ > 0) {
+      return close_loop();
+    } else if (pc < start_ || pc > end_) {
+      // The loop ended during the recorded iteration (a while or repeat
+      // condition, a break): nothing against the loop, try another iteration.
+      retryable_ = true;
+      return abort("loop left while recording");
+    }
   }
   if (++count_ > kMaxInstructions) return abort("trace too long");
   base_ = ci->func + 1;
@@ -38,7 +57,27 @@ RecordStatus Recorder::step(State* L, CallInfo* ci, const Instruction* pc) {
   pc_ = pc;
   RecordStatus st = record(L, pc);
   if (st == RecordStatus::Continue && ir_.failed()) return abort("guard always fails");
+  if (st == RecordStatus::Continue && closing_) return close_loop();
   return st;
+}
+
+RecordStatus Recorder::close_link(const Instruction* pc, void* entry) {
+  IrIns lp = ir_ins(IrOp::LOOP, IrType::Void, NO_REF, 2, count_);
+  lp.k.p = entry;
+  lp.snap = slots_.snapshot(ir_, pc);
+  ir_.emit_raw(lp);
+  link_pc_ = pc;
+  return RecordStatus::Done;
+}
+
+RecordStatus Recorder::close_loop() {
+  // The body's locals and temporaries need neither a write-back at each
+  // iteration nor a register carried around the loop.
+  slots_.forget_from(live_slots(proto_, start_));
+  IrIns lp = ir_ins(IrOp::LOOP, IrType::Void, NO_REF, NO_REF, count_);  // instructions per iteration
+  lp.snap = slots_.snapshot(ir_, start_);
+  ir_.emit_raw(lp);
+  return RecordStatus::Done;
 }
 
 Ref Recorder::slot(int s) {
@@ -201,10 +240,7 @@ Ref Recorder::table_slot(Ref t, const Table* h, Ref key, const TValue& kv) {
   };
   if (kv.is_int()) {
     if (static_cast<uint64_t>(kv.u.i) - 1 >= h->asize) return NO_REF;
-    Ref arr = field(Field::TabArray, IrType::Ptr);
-    Ref asize = field(Field::TabAsize, IrType::Int);
-    guard(IrOp::ULT, ir_.emit(ir_ins(IrOp::SUB, IrType::Int, key, ir_.kint(1))), asize);
-    return ir_.emit(ir_ins(IrOp::AREF, IrType::Ptr, arr, key));
+    return array_slot(t, key);
   }
   if (kv.tag != Tag::ShortStr) return NO_REF;
   String* s = kv.as_string();
@@ -223,10 +259,44 @@ Ref Recorder::table_slot(Ref t, const Table* h, Ref key, const TValue& kv) {
   return ir_.emit(hk);
 }
 
+Ref Recorder::array_slot(Ref t, Ref key) {
+  auto field = [&](Field f, IrType ty) {
+    IrIns i = ir_ins(IrOp::FLOAD, ty, t);
+    i.aux8 = static_cast<uint8_t>(f);
+    return ir_.emit(i);
+  };
+  Ref arr = field(Field::TabArray, IrType::Ptr);
+  Ref asize = field(Field::TabAsize, IrType::Int);
+  guard(IrOp::ULT, ir_.emit(ir_ins(IrOp::SUB, IrType::Int, key, ir_.kint(1))), asize);
+  return ir_.emit(ir_ins(IrOp::AREF, IrType::Ptr, arr, key));
+}
+
+void Recorder::guard_no_metatable(Ref t) {
+  IrIns f = ir_ins(IrOp::FLOAD, IrType::Ptr, t);
+  f.aux8 = static_cast<uint8_t>(Field::TabMeta);
+  guard(IrOp::EQ, ir_.emit(f), ir_.kptr(nullptr));
+}
+
+// A table without metatable reads and writes its array part raw, whatever
+// the slot holds: no __index or __newindex can run, and storing into an
+// existing array slot (nil or not) neither allocates nor adds a key. A key
+// at the border (asize + 1, an append that will grow the array) is recorded
+// the same way: the bounds guard exits there, the interpreter grows the
+// array (which may allocate and collect), and the next back-edge re-enters
+// the trace, so growth by doubling costs one exit per doubling.
+bool Recorder::raw_array_access(const Table* h, const TValue& kv) const {
+  return kv.is_int() && h->metatable == nullptr && static_cast<uint64_t>(kv.u.i) - 1 <= h->asize;
+}
+
 bool Recorder::get_table(int a, Ref t, const TValue& tv, Ref key, const TValue& kv) {
   if (!tv.is_table()) return false;
   Table* h = tv.as_table();
   const TValue* seen = kv.is_int() ? table_get_int(h, kv.u.i) : kv.tag == Tag::ShortStr ? table_get_short_str(h, kv.as_string()) : nullptr;
+  if ((seen == nullptr || seen->is_nil()) && raw_array_access(h, kv) && kv.u.i <= h->asize) {
+    guard_no_metatable(t);
+    slots_.set(a, load_value(array_slot(t, key), TValue::nil()));
+    return true;
+  }
   // A nil result goes through __index in the interpreter.
   if (seen == nullptr || seen->is_nil()) return false;
   Ref p = table_slot(t, h, key, kv);
@@ -238,12 +308,18 @@ bool Recorder::get_table(int a, Ref t, const TValue& tv, Ref key, const TValue& 
 bool Recorder::set_table(Ref t, const TValue& tv, Ref key, const TValue& kv, Ref val) {
   if (!tv.is_table() || val == NO_REF) return false;
   Table* h = tv.as_table();
-  const TValue* seen = kv.is_int() ? table_get_int(h, kv.u.i) : kv.tag == Tag::ShortStr ? table_get_short_str(h, kv.as_string()) : nullptr;
-  // Storing into a nil slot may run __newindex or create a key.
-  if (seen == nullptr || seen->is_nil()) return false;
-  Ref p = table_slot(t, h, key, kv);
-  if (p == NO_REF) return false;
-  guard(IrOp::NOTNIL, p, NO_REF);
+  Ref p;
+  if (raw_array_access(h, kv)) {
+    guard_no_metatable(t);
+    p = array_slot(t, key);
+  } else {
+    const TValue* seen = kv.is_int() ? table_get_int(h, kv.u.i) : kv.tag == Tag::ShortStr ? table_get_short_str(h, kv.as_string()) : nullptr;
+    // Storing into a nil slot may run __newindex or create a key.
+    if (seen == nullptr || seen->is_nil()) return false;
+    p = table_slot(t, h, key, kv);
+    if (p == NO_REF) return false;
+    guard(IrOp::NOTNIL, p, NO_REF);
+  }
   ir_.emit(ir_ins(IrOp::VSTORE, IrType::Void, p, val));
   if (ir_[val].type == IrType::Gc && is_collectable_tag(ir_[val].tag)) {
     IrIns b = ir_ins(IrOp::CALL, IrType::Void, t);
@@ -395,8 +471,10 @@ RecordStatus Recorder::record(State* L, const Instruction* pc) {
       break;
     }
     case OP_JMP: {
+      // A side trace may go round an outer loop until it reaches a trace,
+      // not round a loop of an inlined callee.
       const Instruction* target = pc + 1 + getarg_sJ(i);
-      if (target <= pc && target != start_) return abort("inner loop");
+      if (target <= pc && target != start_ && (!is_side() || frames_.size() > 1)) return abort("inner loop");
       break;
     }
     case OP_EQ: case OP_LT: case OP_LE: {
@@ -472,6 +550,12 @@ RecordStatus Recorder::record(State* L, const Instruction* pc) {
       if (falsy(base[getarg_B(i)]) != static_cast<bool>(getarg_k(i))) slots_.set(a, rb);
       break;
     }
+    case OP_FORPREP:
+      if (!for_prep(a)) return abort("FORPREP of non-integers");
+      break;
+    case OP_FORLOOP:
+      if (!for_loop(a, pc + 1 - getarg_Bx(i))) return abort(is_side() && frames_.size() == 1 ? "float loop ends" : "inner loop");
+      break;
     case OP_CALL:
       return call(pc);
     case OP_TAILCALL:
@@ -485,44 +569,82 @@ RecordStatus Recorder::record(State* L, const Instruction* pc) {
       return ret(a, 1);
     case OP_RETURN1:
       return ret(a, 2);
-    case OP_FORLOOP: {
-      const Instruction* target = pc + 1 - getarg_Bx(i);
-      if (target != start_) return abort("inner loop");
-      if (base[a + 2].is_int()) {
-        if (base[a + 1].u.i == 0) {
-          retryable_ = true;
-          return abort("loop ends while recording");
-        }
-        Ref count = slot(a + 1), step = slot(a + 2), idx = slot(a);
-        guard(IrOp::NE, count, ir_.kint(0));
-        Ref nidx = ir_.emit(ir_ins(IrOp::ADD, IrType::Int, idx, step));
-        slots_.set(a + 1, ir_.emit(ir_ins(IrOp::SUB, IrType::Int, count, ir_.kint(1))));
-        slots_.set(a, nidx);
-        slots_.set(a + 3, nidx);
-      } else {
-        Number st = base[a + 2].u.n, lim = base[a + 1].u.n, nx = base[a].u.n + st;
-        if (!(st > 0 ? nx <= lim : lim <= nx)) {
-          retryable_ = true;
-          return abort("loop ends while recording");
-        }
-        Ref idx = slot(a), limit = slot(a + 1), step = slot(a + 2);
-        Ref nidx = ir_.emit(ir_ins(IrOp::ADD, IrType::Num, idx, step));
-        if (st > 0) {
-          guard(IrOp::GT, step, ir_.knum(0));
-          guard(IrOp::LE, nidx, limit);
-        } else {
-          guard(IrOp::NLT, ir_.knum(0), step);  // not (0 < step), as the interpreter tests it
-          guard(IrOp::LE, limit, nidx);
-        }
-        slots_.set(a, nidx);
-        slots_.set(a + 3, nidx);
-      }
-      break;
-    }
     default:
       return abort(op_info[op].name);
   }
   return RecordStatus::Continue;
+}
+
+// An integer numeric for's preparation (5.4's forprep): the iteration
+// count is (limit - init) / step as unsigned numbers, or the loop is
+// skipped. A variable step is guarded positive; float loops and limits,
+// and variable negative steps, abort.
+bool Recorder::for_prep(int a) {
+  const TValue* ra = base_ + a;
+  if (!ra[0].is_int() || !ra[1].is_int() || !ra[2].is_int()) return false;
+  Integer st = ra[2].u.i;
+  if (st == 0 || st == INT64_MIN) return false;
+  Ref init = slot(a), limit = slot(a + 1), step = slot(a + 2);
+  bool variable = !ir_.is_const(step);
+  if (variable && st < 0) return false;
+  if (variable) guard(IrOp::GT, step, ir_.kint(0));
+  bool skip = st > 0 ? ra[0].u.i > ra[1].u.i : ra[0].u.i < ra[1].u.i;
+  if (st > 0) guard(skip ? IrOp::GT : IrOp::LE, init, limit);
+  else guard(skip ? IrOp::LT : IrOp::GE, init, limit);
+  slots_.set(a + 3, init);
+  if (skip) return true;
+  Ref diff = st > 0 ? ir_.emit(ir_ins(IrOp::SUB, IrType::Int, limit, init)) : ir_.emit(ir_ins(IrOp::SUB, IrType::Int, init, limit));
+  Integer mag = st > 0 ? st : -st;
+  if (variable || mag != 1) {
+    IrIns c = ir_ins(IrOp::CALL, IrType::Int, diff, variable ? step : ir_.kint(mag));
+    c.aux8 = static_cast<uint8_t>(Helper::UDiv);
+    diff = ir_.emit(c);
+  }
+  slots_.set(a + 1, diff);
+  return true;
+}
+
+// FORLOOP. In a root trace it is the loop's own back-edge and closes the
+// trace, even when the loop ends here: the whole iteration was recorded,
+// and the guards of the looping direction (which fail now) hold on the
+// loop's next run. A side trace follows whichever way the loop went.
+bool Recorder::for_loop(int a, const Instruction* target) {
+  const TValue* ra = base_ + a;
+  bool ends = ra[2].is_int() && ra[1].u.i == 0;
+  if (frames_.size() > 1) return false;  // an inlined callee's loop
+  if (!is_side()) {
+    if (target != start_) return false;
+    closing_ = true;
+  } else if (ends) {
+    slot(a + 2);  // the step's type guard decides the integer loop
+    guard(IrOp::EQ, slot(a + 1), ir_.kint(0));
+    return true;
+  } else if (!ra[2].is_int()) {
+    Number st = ra[2].u.n, nx = ra[0].u.n + st;
+    if (!(st > 0 ? nx <= ra[1].u.n : ra[1].u.n <= nx)) return false;
+  }
+  if (ra[2].is_int()) {
+    Ref count = slot(a + 1), step = slot(a + 2), idx = slot(a);
+    guard(IrOp::NE, count, ir_.kint(0));
+    Ref nidx = ir_.emit(ir_ins(IrOp::ADD, IrType::Int, idx, step));
+    slots_.set(a + 1, ir_.emit(ir_ins(IrOp::SUB, IrType::Int, count, ir_.kint(1))));
+    slots_.set(a, nidx);
+    slots_.set(a + 3, nidx);
+    return true;
+  }
+  Number st = ra[2].u.n;
+  Ref idx = slot(a), limit = slot(a + 1), step = slot(a + 2);
+  Ref nidx = ir_.emit(ir_ins(IrOp::ADD, IrType::Num, idx, step));
+  if (st > 0) {
+    guard(IrOp::GT, step, ir_.knum(0));
+    guard(IrOp::LE, nidx, limit);
+  } else {
+    guard(IrOp::NLT, ir_.knum(0), step);  // not (0 < step), as the interpreter tests it
+    guard(IrOp::LE, limit, nidx);
+  }
+  slots_.set(a, nidx);
+  slots_.set(a + 3, nidx);
+  return true;
 }
 
 }  // namespace luna::jit

@@ -7,6 +7,8 @@
 // with a reason.
 #pragma once
 
+#include <functional>
+
 #include "ir.hpp"
 #include "snapshot.hpp"
 #include "state.hpp"
@@ -19,7 +21,16 @@ class Recorder {
  public:
   static constexpr int kMaxInstructions = 400;
 
-  Recorder(Proto* p, CallInfo* ci, const Instruction* start);
+  // The entry of the compiled loop trace starting at pc that may be entered
+  // with the frame's values at base, or null.
+  using LinkFn = std::function<void*(const Instruction* pc, const TValue* base)>;
+
+  // A root trace records one iteration of the loop starting at start. With
+  // link, a side trace: it records from start (an exit of another trace)
+  // until it reaches the start of a loop that has a trace, and jumps there.
+  Recorder(Proto* p, CallInfo* ci, const Instruction* start, LinkFn link = {});
+  bool is_side() const { return static_cast<bool>(link_); }
+  const Instruction* link_target() const { return link_pc_; }
   // Before the interpreter executes *pc in frame ci.
   RecordStatus step(State* L, CallInfo* ci, const Instruction* pc);
 
@@ -37,6 +48,12 @@ class Recorder {
 
  private:
   RecordStatus record(State* L, const Instruction* pc);
+  RecordStatus close_loop();
+  RecordStatus close_link(const Instruction* pc, void* entry);
+  bool for_prep(int a);
+  bool for_loop(int a, const Instruction* target);
+  // The last instruction jumping back to start (the loop's extent).
+  static const Instruction* loop_end(const Proto* p, const Instruction* start);
   RecordStatus abort(const char* why) {
     reason_ = why;
     return RecordStatus::Abort;
@@ -51,6 +68,9 @@ class Recorder {
   Ref to_num(Ref r);
   // Table access: the address of t[key] (non-nil slot) or NO_REF.
   Ref table_slot(Ref t, const Table* h, Ref key, const TValue& kv);
+  Ref array_slot(Ref t, Ref key);  // guards key within the array part
+  void guard_no_metatable(Ref t);
+  bool raw_array_access(const Table* h, const TValue& kv) const;
   bool get_table(int a, Ref t, const TValue& tv, Ref key, const TValue& kv);
   bool set_table(Ref t, const TValue& tv, Ref key, const TValue& kv, Ref val);
   Ref upvalue_ptr(int n);
@@ -76,6 +96,10 @@ class Recorder {
 
   Proto* proto_;
   const Instruction* start_;
+  const Instruction* end_;
+  bool closing_ = false;             // the FORLOOP being recorded closes the trace
+  LinkFn link_;
+  const Instruction* link_pc_ = nullptr;
   const Instruction* pc_ = nullptr;  // instruction being recorded
   TValue* base_ = nullptr;
   LClosure* cl_ = nullptr;

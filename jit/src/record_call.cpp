@@ -216,9 +216,9 @@ RecordStatus Recorder::ret(int a, int b) {
   return RecordStatus::Continue;
 }
 
-void rebuild_frames(State* L, CallInfo* ci, const Trace& t, int exit) noexcept {
-  int32_t f = t.exit_frame[static_cast<size_t>(exit)];
-  int32_t top = t.exit_top[static_cast<size_t>(exit)];
+void rebuild_frames(State* L, CallInfo* ci, const Trace& t, const ExitInfo& x) noexcept {
+  int32_t f = x.frame;
+  int32_t top = x.top;
   if (top >= 0) L->top = ci->func + 1 + top;
   if (f < 0) return;
   int32_t chain[SlotState::kMaxDepth];
@@ -238,7 +238,7 @@ void rebuild_frames(State* L, CallInfo* ci, const Trace& t, int exit) noexcept {
     callee->trap = 0;
     c = callee;
   }
-  c->savedpc = t.exit_pc[static_cast<size_t>(exit)];
+  c->savedpc = x.pc;
   L->ci = c;
   if (top < 0) L->top = c->top;
 }

@@ -1,10 +1,12 @@
 // A compiled trace: machine code for one loop of one prototype, entered with
-// the frame's State and base, returning the number of the exit it left by.
+// the frame's State and base, returning the record of the exit it left by.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ir.hpp"
@@ -12,28 +14,48 @@
 
 namespace luna::jit {
 
-// Returns the number of the exit's snapshot, with kTypeExit added when a
-// type guard failed because a number changed subtype (integer to float or
-// back).
-using TraceFn = int (*)(State* L, TValue* base);
-constexpr int kTypeExit = 1 << 24;
+struct Trace;
+
+// One way out of a trace. The exit code writes its snapshot to the frame,
+// then jumps to `side` when a side trace has been attached to it (which
+// continues from that state in compiled code), else returns this record.
+struct ExitInfo {
+  const Instruction* pc = nullptr;  // where the interpreter resumes
+  void* side = nullptr;             // entry of the attached side trace, read by the exit code
+  uint32_t index = 0;               // snapshot number
+  uint32_t count = 0;               // times taken
+  int32_t frame = -1;               // innermost inlined frame, in Trace::frames (-1: none)
+  int32_t top = -1;                 // L->top to restore, as a slot (-1: none)
+  // False: a hook or budget exit, or one inside an inlined call; these
+  // always return to the interpreter.
+  bool sideable = false;
+  // Set by the exit code when it returns: a type guard failed because a
+  // number changed subtype (integer to float or back).
+  bool type_exit = false;
+  Trace* trace = nullptr;
+};
+
+using TraceFn = ExitInfo* (*)(State* L, TValue* base);
 
 struct Trace {
   Proto* proto = nullptr;
-  const Instruction* start_pc = nullptr;  // first instruction of the loop body
+  const Instruction* start_pc = nullptr;  // first instruction of the loop body (side trace: its exit's pc)
   TraceFn entry = nullptr;
-  // Exit number -> where the interpreter resumes (its snapshot was already
-  // written to the frame by the exit code).
-  std::vector<const Instruction*> exit_pc;
-  // Exit number -> innermost inlined frame (-1: none), in `frames`.
-  std::vector<int32_t> exit_frame;
-  std::vector<int32_t> exit_top;  // L->top to restore, as a slot (-1: none)
-  std::vector<SnapFrame> frames;
+  // Per snapshot n: exits[n] for guards, exits[nsnap + n] for hook and
+  // budget exits. Allocated before assembly, as the code refers to them.
+  std::unique_ptr<ExitInfo[]> exits;
+  size_t nexits = 0;
+  std::vector<SnapFrame> frames;  // the inlined frames exits name
   // Exits numbered below this one leave during the first iteration (the
   // back-edge's snapshot; the optimised loop's guards use it and later ones).
   int loop_snap = 0;
+  // Slots (from the trace's base) holding numbers that its entry guards by
+  // subtype, and the subtype recorded.
+  std::vector<std::pair<int32_t, Tag>> entry_numbers;
   size_t mcode_size = 0;
   uint32_t nins = 0;     // IR instructions after optimisation
+  int number = 0;        // as -jv shows it
+  int depth = 0;         // 0 for a loop's trace, a side trace's parent's + 1
   std::string dump;      // IR text, filled when asked for
 };
 
@@ -42,6 +64,6 @@ struct Trace {
 // have them at the exit's pc, and makes the innermost one L->ci; restores
 // L->top where the exit's instruction takes variable results. Stores only,
 // so it cannot fail (record_call.cpp).
-void rebuild_frames(State* L, CallInfo* ci, const Trace& t, int exit) noexcept;
+void rebuild_frames(State* L, CallInfo* ci, const Trace& t, const ExitInfo& x) noexcept;
 
 }  // namespace luna::jit

@@ -3,6 +3,7 @@
 // (per prototype, in Proto::jit_data) and its machine code.
 #include "trace_backend.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <unordered_map>
 #include <unordered_set>
@@ -38,11 +39,23 @@ constexpr int kMaxRetraces = 4;
 // only happened to reach the loop's end (a loop that always runs a single
 // iteration past its hot back-edge never closes).
 constexpr int kAbortWeight = 8, kRetryWeight = 1, kMaxAborts = 3 * kAbortWeight;
+constexpr uint32_t kBlacklistedCount = 65535;
+
+// A side trace is recorded from an exit taken hotexit times; an exit
+// whose recordings keep aborting is retried this many times, then left.
+constexpr uint32_t kSideAttempts = 4;
+// Side traces of side traces nest at most this deep, and none starts at
+// its parent side trace's own first instruction (that exit means the
+// parent's entry state was not what it was recorded with; a side trace of
+// it would specialise once more, without end).
+constexpr int kMaxSideDepth = 6;
 
 struct ProtoTraces {
-  std::unordered_map<const Instruction*, std::unique_ptr<CompiledTrace>> traces;
+  std::unordered_map<const Instruction*, std::unique_ptr<CompiledTrace>> traces;  // root traces by loop
+  std::vector<std::unique_ptr<CompiledTrace>> sides;  // side traces, and root traces replaced by retrace
   std::unordered_map<const Instruction*, int> aborts;
   std::unordered_map<const Instruction*, int> retraces;
+  int stack_slots = 0, frames = 0;  // the most any of these traces needs
 };
 
 int line_of(const Proto* p, const Instruction* pc) {
@@ -66,7 +79,12 @@ class TraceBackend final : public JitBackend {
         return;
       }
       auto ab = pt->aborts.find(pc);
-      if (ab != pt->aborts.end() && ab->second >= kMaxAborts) return;  // blacklisted
+      if (ab != pt->aborts.end() && ab->second >= kMaxAborts) {
+        // Blacklisted: count as slowly as a counter can, so the loop costs
+        // one inline decrement per back-edge and a seam call every 65535.
+        jit_rearm(L, pc, kBlacklistedCount);
+        return;
+      }
     }
     try {
       rec_ = std::make_unique<Recorder>(p, ci, pc);
@@ -90,26 +108,37 @@ class TraceBackend final : public JitBackend {
     if (st == RecordStatus::Continue) return;
     jit_stop_recording(L);
     std::unique_ptr<Recorder> rec = std::move(rec_);
+    ExitInfo* side = side_exit_;
+    side_exit_ = nullptr;
     if (st == RecordStatus::Abort) {
       aborted(L, *rec, rec->abort_reason() != nullptr ? rec->abort_reason() : "out of memory", pc);
       return;
     }
-    finish(L, *rec);
+    if (side != nullptr) finish_side(L, *rec, side);
+    else finish(L, *rec);
   }
 
   void mark(JitMarker& m) noexcept override {
-    for (Proto* p : protos_)
-      for (auto& kv : static_cast<ProtoTraces*>(p->jit_data)->traces)
+    for (Proto* p : protos_) {
+      ProtoTraces* pt = traces_of(p);
+      for (auto& kv : pt->traces)
         for (GCObject* o : kv.second->consts) m.mark(o);
+      for (auto& t : pt->sides)
+        for (GCObject* o : t->consts) m.mark(o);
+    }
   }
 
   void on_proto_free(State*, Proto* p) noexcept override {
-    if (rec_ != nullptr && rec_->proto() == p) rec_.reset();
+    if (rec_ != nullptr && rec_->proto() == p) {
+      rec_.reset();
+      side_exit_ = nullptr;
+    }
     if (protos_.erase(p) != 0) drop(p);
   }
 
   void flush(State*) noexcept override {
     rec_.reset();
+    side_exit_ = nullptr;
     for (Proto* p : protos_) drop(p);
     protos_.clear();
   }
@@ -118,23 +147,68 @@ class TraceBackend final : public JitBackend {
 
   static const Instruction* run(State* L, CallInfo* ci, JitTrace* jt) noexcept {
     CompiledTrace* t = static_cast<CompiledTrace*>(jt);
-    int code = t->code->entry(L, ci->func + 1);
-    int ex = code & (kTypeExit - 1);
+    ExitInfo* x = t->code->entry(L, ci->func + 1);  // may have left through side traces
     t->owner->stats_.exits_taken++;
-    rebuild_frames(L, ci, *t->code, ex);
-    const Instruction* pc = t->code->exit_pc[static_cast<size_t>(ex)];
-    if ((code & kTypeExit) != 0 && ex < t->code->loop_snap && ++t->type_exits >= L->g->jit.options.hotexit)
+    bool type_exit = x->type_exit;
+    x->type_exit = false;
+    if (x->frame >= 0 || x->top >= 0) rebuild_frames(L, ci, *x->trace, *x);
+    if (type_exit && x->trace == t->code.get() && static_cast<int>(x->index) < t->code->loop_snap &&
+        ++t->type_exits >= L->g->jit.options.hotexit)
       t->owner->retrace(L, t);
-    return pc;
+    else if (x->sideable && x->side == nullptr && L->ci == ci)
+      t->owner->exit_taken(L, ci, x);
+    return x->pc;
   }
 
  private:
   ProtoTraces* traces_of(Proto* p) { return static_cast<ProtoTraces*>(p->jit_data); }
 
+  // An exit of a trace of frame ci was taken (its snapshot is in the
+  // frame): once hot, record a side trace from its pc, which the exit code
+  // jumps to from then on.
+  void exit_taken(State* L, CallInfo* ci, ExitInfo* x) noexcept {
+    uint32_t hot = std::max(L->g->jit.options.hotexit, 1u);
+    if (++x->count % hot != 0 || x->count / hot > kSideAttempts) return;
+    if (L->hookmask != 0 || L->g->jit.recorder != nullptr) return;
+    const Trace* parent = x->trace;
+    if (parent->depth >= kMaxSideDepth || (parent->depth > 0 && x->pc == parent->start_pc)) return;
+    Proto* p = x->trace->proto;
+    try {
+      rec_ = std::make_unique<Recorder>(p, ci, x->pc, [this, p](const Instruction* pc, const TValue* base) -> void* {
+        auto it = traces_of(p)->traces.find(pc);
+        if (it == traces_of(p)->traces.end()) return nullptr;
+        // A link into a trace whose entry guards a number of the other
+        // subtype would leave at once (and count towards recording the
+        // loop again): the side trace goes round the loop once more.
+        const Trace& t = *it->second->code;
+        for (const auto& [s, tag] : t.entry_numbers)
+          if (s < p->maxstacksize && (base[s].tag == Tag::Int || base[s].tag == Tag::Float) && base[s].tag != tag)
+            return nullptr;
+        return reinterpret_cast<void*>(t.entry);
+      });
+    } catch (...) {
+      return;
+    }
+    side_exit_ = x;
+    jit_start_recording(L);
+  }
+
+  // Any trace of a prototype may continue in any other through exits and
+  // links, so each entry reserves what the most demanding one needs.
+  static void reserve(ProtoTraces& pt, const CompiledTrace& t) {
+    pt.stack_slots = std::max(pt.stack_slots, t.stack_slots);
+    pt.frames = std::max(pt.frames, t.frames);
+    for (auto& kv : pt.traces) {
+      kv.second->stack_slots = pt.stack_slots;
+      kv.second->frames = pt.frames;
+    }
+  }
+
   void drop(Proto* p) {
     ProtoTraces* pt = traces_of(p);
     if (pt == nullptr) return;
     for (auto& kv : pt->traces) arena_.release(kv.second->code.get());
+    for (auto& t : pt->sides) arena_.release(t->code.get());
     delete pt;
     p->jit_data = nullptr;
   }
@@ -147,7 +221,9 @@ class TraceBackend final : public JitBackend {
     return *traces_of(p);
   }
 
-  // Drops t (detached, its code freed) so that its loop is recorded again.
+  // Detaches t so that its loop is recorded again. Its code stays (with the
+  // side traces, freed with the prototype's): side traces may jump to its
+  // entry, and the exit being taken is one of its records.
   void retrace(State* L, CompiledTrace* t) noexcept {
     Proto* p = t->code->proto;
     const Instruction* start = t->code->start_pc;
@@ -162,63 +238,113 @@ class TraceBackend final : public JitBackend {
     if (L->g->jit.options.verbose)
       std::fprintf(stderr, "[TRACE %3d %s:%d -- types changed, recording again]\n", t->number, source_of(p),
                    line_of(p, start));
+    try {
+      pt->sides.reserve(pt->sides.size() + 1);
+    } catch (...) {
+      return;
+    }
     jit_detach(L, start);
-    arena_.release(t->code.get());
-    pt->traces.erase(start);
+    auto it = pt->traces.find(start);
+    pt->sides.push_back(std::move(it->second));
+    pt->traces.erase(it);
   }
 
   void aborted(State* L, Recorder& rec, const char* why, const Instruction* at) noexcept {
     stats_.traces_aborted++;
     Proto* p = rec.proto();
-    try {
-      ensure(p).aborts[rec.start()] += rec.retryable() ? kRetryWeight : kAbortWeight;
-    } catch (...) {
+    if (!rec.is_side()) {
+      try {
+        int& n = ensure(p).aborts[rec.start()];
+        n += rec.retryable() ? kRetryWeight : kAbortWeight;
+        // A loop that ended during its recording is retried at another
+        // iteration: a loop of k iterations per run and a threshold that is a
+        // multiple of k would otherwise always start on its last iteration.
+        if (rec.retryable()) jit_rearm(L, rec.start(), L->g->jit.options.hotloop / 2 + 1 + static_cast<uint32_t>(n) * 3);
+      } catch (...) {
+      }
     }
     if (L->g->jit.options.verbose) {
       // Recording follows calls: `at` may be in a callee.
       const Proto* cur = L->ci->is_lua() ? L->ci->func->as_lclosure()->p : p;
       bool inside = at >= cur->code && at < cur->code + cur->sizecode;
-      std::fprintf(stderr, "[TRACE --- %s:%d -- %s at %s:%d]\n", source_of(p), line_of(p, rec.start()), why,
-                   source_of(cur), inside ? line_of(cur, at) : -1);
+      std::fprintf(stderr, "[TRACE --- %s%s:%d -- %s at %s:%d]\n", rec.is_side() ? "side " : "", source_of(p),
+                   line_of(p, rec.start()), why, source_of(cur), inside ? line_of(cur, at) : -1);
     }
+  }
+
+  // Compiles a finished recording (null, reported, when assembly fails).
+  std::unique_ptr<CompiledTrace> compile(State* L, Recorder& rec) {
+    std::unique_ptr<Trace> code = compile_trace(rec, arena_, L->g->jit.options.dump);
+    if (code == nullptr) {
+      aborted(L, rec, "assembler failed", rec.start());
+      return nullptr;
+    }
+    auto t = std::make_unique<CompiledTrace>();
+    t->run = &TraceBackend::run;
+    t->stack_slots = rec.stack_slots();
+    t->frames = rec.max_depth();
+    t->owner = this;
+    t->number = code->number = ++ntraces_;
+    const IrBuffer& ir = rec.ir();
+    for (Ref r = 1; r < ir.size(); r++)
+      if (ir[r].op == IrOp::KGC && is_collectable_tag(ir[r].tag)) t->consts.push_back(static_cast<GCObject*>(ir[r].k.p));
+    t->code = std::move(code);
+    return t;
   }
 
   void finish(State* L, Recorder& rec) noexcept {
     const JitOptions& o = L->g->jit.options;
     try {
-      std::unique_ptr<Trace> code = compile_trace(rec, arena_, o.dump);
-      if (code == nullptr) {
-        aborted(L, rec, "assembler failed", rec.start());
-        return;
-      }
-      auto t = std::make_unique<CompiledTrace>();
-      t->run = &TraceBackend::run;
-      t->stack_slots = rec.stack_slots();
-      t->frames = rec.max_depth();
-      t->owner = this;
-      t->number = ++ntraces_;
-      const IrBuffer& ir = rec.ir();
-      for (Ref r = 1; r < ir.size(); r++)
-        if (ir[r].op == IrOp::KGC && is_collectable_tag(ir[r].tag)) t->consts.push_back(static_cast<GCObject*>(ir[r].k.p));
-      t->code = std::move(code);
+      std::unique_ptr<CompiledTrace> t = compile(L, rec);
+      if (t == nullptr) return;
       Proto* p = rec.proto();
       if (o.verbose || o.dump)
         std::fprintf(stderr, "[TRACE %3d %s:%d loop] %u IR, %zu bytes of machine code\n", t->number, source_of(p),
                      line_of(p, rec.start()), t->code->nins, t->code->mcode_size);
       if (o.dump) std::fputs(t->code->dump.c_str(), stderr);
-      CompiledTrace* raw = t.get();
       ProtoTraces& pt = ensure(p);
       auto& slot = pt.traces[rec.start()];
-      if (slot != nullptr) arena_.release(slot->code.get());
-      slot = std::move(t);
+      // A loop keeps its first trace: side traces jump to its entry.
+      if (slot != nullptr) {
+        arena_.release(t->code.get());
+      } else {
+        slot = std::move(t);
+        reserve(pt, *slot);
+        stats_.traces_compiled++;
+      }
+      jit_attach(L, rec.start(), slot.get());
+    } catch (...) {
+      aborted(L, rec, "out of memory", rec.start());
+    }
+  }
+
+  // A side trace for exit x: compiled, kept with the prototype's traces,
+  // and attached to the exit, whose code jumps to it from now on.
+  void finish_side(State* L, Recorder& rec, ExitInfo* x) noexcept {
+    const JitOptions& o = L->g->jit.options;
+    try {
+      std::unique_ptr<CompiledTrace> t = compile(L, rec);
+      if (t == nullptr) return;
+      Proto* p = rec.proto();
+      const CompiledTrace* target = traces_of(p) != nullptr ? traces_of(p)->traces.at(rec.link_target()).get() : nullptr;
+      if (o.verbose || o.dump)
+        std::fprintf(stderr, "[TRACE %3d (%d/%u) %s:%d -> %d] %u IR, %zu bytes of machine code\n", t->number,
+                     x->trace->number, x->index, source_of(p), line_of(p, rec.start()),
+                     target != nullptr ? target->number : 0, t->code->nins, t->code->mcode_size);
+      if (o.dump) std::fputs(t->code->dump.c_str(), stderr);
+      t->code->depth = x->trace->depth + 1;
+      ProtoTraces& pt = ensure(p);
+      pt.sides.push_back(std::move(t));
+      reserve(pt, *pt.sides.back());
+      x->side = reinterpret_cast<void*>(pt.sides.back()->code->entry);
       stats_.traces_compiled++;
-      jit_attach(L, rec.start(), raw);
     } catch (...) {
       aborted(L, rec, "out of memory", rec.start());
     }
   }
 
   CodeArena arena_;
+  ExitInfo* side_exit_ = nullptr;  // the exit the side trace being recorded is for
   std::unique_ptr<Recorder> rec_;
   std::unordered_set<Proto*> protos_;
   JitStats stats_;

@@ -227,9 +227,10 @@ TEST_CASE("machine code loops and restores its snapshot at a guard", "[jit][asm]
 
   Frame f;
   f.base()[0] = TValue::integer(5);
-  int ex = t->entry(L, f.base());
+  const ExitInfo* ex = t->entry(L, f.base());
   // The exit is the copy of guard s1 in the optimised loop.
-  CHECK(t->exit_pc[static_cast<size_t>(ex)] == &code[1]);
+  CHECK(ex->pc == &code[1]);
+  CHECK(ex->sideable);
   CHECK(f.base()[0].is_int());
   CHECK(f.base()[0].u.i == 99);   // written back by the last completed iteration
   CHECK(f.base()[1].is_float());
@@ -242,11 +243,16 @@ TEST_CASE("machine code loops and restores its snapshot at a guard", "[jit][asm]
   // the number's subtype; a nil there is not one.
   Frame g;
   g.base()[0] = TValue::number(5.0);
-  CHECK(t->entry(L, g.base()) == static_cast<int>(s0) + kTypeExit);
+  ExitInfo* gx = t->entry(L, g.base());
+  CHECK(gx->index == s0);
+  CHECK(gx->type_exit);
   CHECK(g.base()[0].is_float());
   CHECK(g.base()[1].is_nil());
+  gx->type_exit = false;
   Frame n;
-  CHECK(t->entry(L, n.base()) == static_cast<int>(s0));
+  gx = t->entry(L, n.base());
+  CHECK(gx->index == s0);
+  CHECK(!gx->type_exit);
   arena.release(t.get());
   close_state(L);
 }
@@ -273,7 +279,7 @@ TEST_CASE("spilled values and helper calls in machine code", "[jit][asm]") {
   REQUIRE(t != nullptr);
   Frame f;
   f.base()[0] = TValue::integer(-3);
-  CHECK(t->entry(L, f.base()) == static_cast<int>(s1));
+  CHECK(t->entry(L, f.base())->index == s1);
   Integer expect_sum = -3 * (20 * 21 / 2);
   CHECK(f.base()[1].u.i == expect_sum);
   CHECK(f.base()[2].u.i == int_mod(expect_sum, 7) + (-3 * 20));
@@ -322,8 +328,8 @@ TEST_CASE("loop optimisation hoists invariants and carries slots in PHIs", "[jit
   Frame f;
   f.base()[0] = TValue::integer(5);
   f.base()[1] = TValue::integer(7);  // step 21
-  int ex = t.entry(L, f.base());
-  CHECK(t.exit_pc[static_cast<size_t>(ex)] == &code[1]);
+  const ExitInfo* ex = t.entry(L, f.base());
+  CHECK(ex->pc == &code[1]);
   CHECK(f.base()[0].u.i == 5 + 21 * 48);  // the snapshot names the failing value
   arena.release(&t);
   close_state(L);

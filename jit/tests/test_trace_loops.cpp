@@ -1,0 +1,157 @@
+// Whole-program behaviour of the trace compiler on loops: array appends,
+// nested loops joined by side traces, and blacklisted loops that stop
+// reaching the seam. Each program also runs with the JIT off, and both
+// results must agree.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <string>
+
+#include "jit_seam.hpp"
+#include "luna/vm.hpp"
+#include "state.hpp"
+
+namespace {
+
+struct Run {
+  std::string result;
+  luna::JitStats stats;
+  uint32_t max_hotcount = 0;
+};
+
+Run run(const char* code, bool jit, unsigned hotloop = 8, unsigned hotexit = 2) {
+  luna::Vm vm;
+  luna::State* L = vm.state();
+  if (jit) {
+    luna::JitOptions o;
+    o.hotloop = hotloop;
+    o.hotexit = hotexit;
+    luna::jit_set_options(L, o);
+  } else {
+    luna::jit_set_enabled(L, false);
+  }
+  Run r;
+  r.result = vm.eval(code)[0].to_string();
+  r.stats = luna::jit_stats(L);
+  const uint32_t* h = L->g->jit.hotcount;
+  r.max_hotcount = *std::max_element(h, h + luna::JIT_SLOTS);
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("array appends at the border run compiled, exiting once per growth", "[jit][record]") {
+  const char* code = R"(
+    local t = {}
+    for i = 1, 20000 do t[i] = i * 2 end
+    local u = {}
+    for i = 1, 5000 do u[#u + 1] = i end
+    local s = 0
+    for i = 1, #t do s = s + t[i] end
+    return s .. " " .. #t .. " " .. #u .. " " .. u[5000])";
+  Run on = run(code, true), off = run(code, false);
+  CHECK(on.result == off.result);
+  CHECK(on.result == "400020000 20000 5000 5000");
+  CHECK(on.stats.traces_compiled >= 3);
+  // About one exit per doubling of each array (2^15 > 20000), not one per
+  // element: the loops stay compiled between the growths.
+  CHECK(on.stats.exits_taken < 200);
+}
+
+TEST_CASE("an array store into a table with __newindex stays with the interpreter", "[jit][record]") {
+  const char* code = R"(
+    local log = 0
+    local t = setmetatable({}, {__newindex = function(t, k, v) log = log + 1; rawset(t, k, v) end})
+    for i = 1, 3000 do t[i] = i end
+    local n = 0
+    for i = 1, 3000 do t[i] = nil end
+    for i = 1, 3000 do t[i] = i; n = n + 1 end
+    return log .. " " .. n)";
+  Run on = run(code, true), off = run(code, false);
+  CHECK(on.result == off.result);
+  CHECK(on.result == "6000 3000");
+}
+
+TEST_CASE("nested loops: the inner loop's exits get side traces linked back to it", "[jit][side]") {
+  const char* code = R"(
+    local s = 0
+    for y = 1, 400 do
+      local w = y * 3
+      for x = 1, 50 do s = s + x * w end
+      if y % 7 == 0 then s = s - 1 end
+    end
+    return s)";
+  Run on = run(code, true), off = run(code, false);
+  CHECK(on.result == off.result);
+  // The inner loop's trace and at least one side trace from its end that
+  // goes round the outer loop and jumps back into it.
+  CHECK(on.stats.traces_compiled >= 2);
+  // Without side traces every outer iteration would leave compiled code.
+  CHECK(on.stats.exits_taken < 100);
+}
+
+TEST_CASE("a side trace stops at hooks and budgets like its loop", "[jit][side]") {
+  luna::Vm vm;
+  luna::State* L = vm.state();
+  luna::jit_set_options(L, luna::JitOptions::stress());
+  vm.set_instruction_limit(200000);  // per host call
+  std::string error;
+  try {
+    vm.eval("while true do for i = 1, 3 do end end");
+  } catch (const luna::LuaError& e) {
+    error = e.what();
+  }
+  CHECK(error.find("instruction budget exhausted") != std::string::npos);
+}
+
+TEST_CASE("a blacklisted loop stops reaching the seam", "[jit][seam]") {
+  // t.x is nil: the recording aborts ("table read") until the loop is
+  // blacklisted; then its counter is re-armed to the slowest count.
+  const char* code = R"(
+    local t, s = {}, 0
+    for i = 1, 20000 do s = s + i; local y = t.x end
+    return s)";
+  Run on = run(code, true, 4);
+  CHECK(on.result == "200010000");
+  CHECK(on.stats.traces_compiled == 0);
+  CHECK(on.stats.traces_aborted == 3);
+  // Re-armed to 65535 after about 3 * 4 iterations, then counted down by
+  // the rest: far above the threshold of 4 an active loop would hold.
+  CHECK(on.max_hotcount > 40000);
+}
+
+TEST_CASE("a side trace reaching its loop with a number of the other subtype goes round once more", "[jit][side]") {
+  // Each outer iteration enters the inner loop with the integer 0 in a,
+  // which the inner trace (recorded with a float) guards: linking there
+  // would leave at once and make the loop be recorded again and again.
+  const char* code = R"(
+    local function A(i, j) return 1.0 / (i + j) end
+    local s = 0
+    for y = 1, 300 do
+      local a = 0
+      for x = 1, 50 do a = a + A(x, y) end
+      s = s + a
+    end
+    return string.format("%.9f", s))";
+  Run on = run(code, true), off = run(code, false);
+  CHECK(on.result == off.result);
+  CHECK(on.stats.traces_compiled >= 2);
+  CHECK(on.stats.traces_compiled <= 4);
+  CHECK(on.stats.exits_taken < 100);
+}
+
+TEST_CASE("exits inside an inlined call rebuild its frame and get no side trace", "[jit][side]") {
+  const char* code = R"(
+    local function f(i)
+      if i % 5 == 0 then return i * 2 end
+      return i
+    end
+    local s = 0
+    for i = 1, 5000 do s = s + f(i) end
+    return s)";
+  Run on = run(code, true), off = run(code, false);
+  CHECK(on.result == off.result);
+  CHECK(on.result == "15005000");
+  CHECK(on.stats.traces_compiled == 1);
+  CHECK(on.stats.exits_taken > 500);
+}
