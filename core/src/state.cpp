@@ -5,6 +5,10 @@
 #include <ctime>
 #include <new>
 
+#ifdef __linux__
+#include <sys/mman.h>
+#endif
+
 #include "state.hpp"
 
 namespace luna {
@@ -23,7 +27,22 @@ void* default_alloc(void*, void* ptr, size_t, size_t nsize) {
     std::free(ptr);
     return nullptr;
   }
-  return std::realloc(ptr, nsize);
+  void* p = std::realloc(ptr, nsize);
+#ifdef __linux__
+  // A block this big is its own mapping (glibc mmaps it): asking for
+  // transparent huge pages turns 512 page faults into one. sieve's 48 MB
+  // array took 65.7k faults per run, 12.8k with this.
+  constexpr size_t kHuge = size_t(2) << 20;
+  if (p != nullptr && nsize >= 4 * kHuge) {
+    // The whole mapping, pages rounded outwards: advising only its aligned
+    // interior would split it, and the next realloc could no longer mremap.
+    constexpr uintptr_t kPage = 4096;
+    uintptr_t from = reinterpret_cast<uintptr_t>(p) & ~(kPage - 1);
+    uintptr_t to = (reinterpret_cast<uintptr_t>(p) + nsize + kPage - 1) & ~(kPage - 1);
+    madvise(reinterpret_cast<void*>(from), to - from, MADV_HUGEPAGE);
+  }
+#endif
+  return p;
 }
 
 // A per-state hash seed: addresses (randomised by ASLR) mixed with the time,

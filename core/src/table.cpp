@@ -1,6 +1,7 @@
 // Tables: an array part for keys 1..asize plus a hash part that is a chained
 // scatter table with Brent's variation (a colliding key that is not in its
 // main position is moved away, so every chain starts at its main position).
+#include <algorithm>
 #include <bit>
 #include <cstring>
 
@@ -170,13 +171,17 @@ void rehash(State* L, Table* t, const TValue& extra) {
   unsigned nums[MAX_ABITS + 1] = {};
   unsigned na = 0;
   size_t total = 0;
-  for (unsigned i = 0; i < t->asize; i++) {
-    if (!t->array[i].is_nil()) {
-      nums[ceil_log2_u(i + 1)]++;
-      na++;
-      total++;
-    }
+  // The array part slice by slice, keys (2^(lg-1), 2^lg]: an append that
+  // grows a big array counts every slot, so the inner loop is a bare test.
+  unsigned key = 1;
+  for (int lg = 0; lg <= MAX_ABITS && key <= t->asize; lg++) {
+    unsigned lim = std::min(t->asize, 1u << lg);
+    unsigned used = 0;
+    for (; key <= lim; key++) used += !t->array[key - 1].is_nil();
+    nums[lg] += used;
+    na += used;
   }
+  total += na;
   if (!is_dummy(t)) {
     for (unsigned i = 0; i < size_node(t); i++) {
       Node* n = &t->node[i];

@@ -49,11 +49,8 @@ Allocation allocate(const IrBuffer& ir, const RegSet& regs) {
   // In an optimised loop, whatever the loop uses from before LOOPSTART is
   // live until the back-edge.
   Ref loop_start = 0;
-  int nphi = 0;
-  for (Ref r = 1; r < n; r++) {
+  for (Ref r = 1; r < n; r++)
     if (ir[r].op == IrOp::LOOPSTART) loop_start = r;
-    if (ir[r].op == IrOp::PHI) nphi++;
-  }
   if (loop_start != 0)
     for (Ref r = 1; r < loop_start; r++)
       if (al.iv[r].end >= loop_start) al.iv[r].end = n - 1;
@@ -133,8 +130,6 @@ Allocation allocate(const IrBuffer& ir, const RegSet& regs) {
       const Interval& v = al.iv[r];
       if (needs_reg(ir[r]) && v.end == n - 1 && (v.reg < 0 || v.spill_from != UINT32_MAX)) al.ok = false;
     }
-    al.phi_slots = al.nspill;
-    al.nspill += nphi;
   }
   return al;
 }

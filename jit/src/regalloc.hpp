@@ -36,7 +36,6 @@ struct Allocation {
   std::vector<Interval> iv;     // by Ref
   int nspill = 0;
   std::vector<Ref> calls;       // positions of helper calls
-  int phi_slots = -1;           // first of the slots the PHI moves go through
   // False when a value carried around an optimised loop did not get one
   // register for its whole life (the caller then compiles without the
   // loop optimisation).

@@ -42,8 +42,11 @@ constexpr int kAbortWeight = 8, kRetryWeight = 1, kMaxAborts = 3 * kAbortWeight;
 constexpr uint32_t kBlacklistedCount = 65535;
 
 // A side trace is recorded from an exit taken hotexit times; an exit
-// whose recordings keep aborting is retried this many times, then left.
-constexpr uint32_t kSideAttempts = 4;
+// whose recordings keep aborting is retried after 2, 4, 8 ... times as many
+// exits, this many times, then left. The spacing matters: a recording may
+// abort only because the loop it runs into has no trace yet (fannkuch's
+// exits spent all their attempts before the inner loop was compiled).
+constexpr uint32_t kSideAttempts = 8;
 // Side traces of side traces nest at most this deep, and none starts at
 // its parent side trace's own first instruction (that exit means the
 // parent's entry state was not what it was recorded with; a side trace of
@@ -168,7 +171,8 @@ class TraceBackend final : public JitBackend {
   // jumps to from then on.
   void exit_taken(State* L, CallInfo* ci, ExitInfo* x) noexcept {
     uint32_t hot = std::max(L->g->jit.options.hotexit, 1u);
-    if (++x->count % hot != 0 || x->count / hot > kSideAttempts) return;
+    uint32_t n = ++x->count / hot;
+    if (x->count % hot != 0 || (n & (n - 1)) != 0 || n >= (1u << kSideAttempts)) return;
     if (L->hookmask != 0 || L->g->jit.recorder != nullptr) return;
     const Trace* parent = x->trace;
     if (parent->depth >= kMaxSideDepth || (parent->depth > 0 && x->pc == parent->start_pc)) return;
