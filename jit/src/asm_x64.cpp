@@ -151,10 +151,12 @@ class Emitter {
   }
 
   // Leaves this trace's frame and jumps to another trace's entry with the
-  // same State and base: the frame holds every slot by now.
-  void tail_jump(const x86::Gp& target) {
+  // same State and the base at base_off bytes from this one's (an inlined
+  // callee's): the frame holds every slot by now.
+  void tail_jump(const x86::Gp& target, int32_t base_off = 0) {
     a_.mov(x86::rdi, rL);
-    a_.mov(x86::rsi, rBase);
+    if (base_off != 0) a_.lea(x86::rsi, x86::ptr(rBase, base_off));
+    else a_.mov(x86::rsi, rBase);
     a_.add(x86::rsp, frame_);
     for (int k = 5; k >= 0; k--) a_.pop(kSaved[k]);
     a_.jmp(target);
@@ -659,9 +661,21 @@ class Emitter {
           write_snapshot(i.snap, r);
           Label ex = a_.newLabel();
           plain_exits_.push_back({ex, i.snap, r, false});
+          const Snapshot& s = ir_.snapshots()[static_cast<size_t>(i.snap)];
+          int32_t base_off = 0;
+          if (s.frame >= 0) {
+            // The loop is an inlined callee's: its frames become real first.
+            a_.mov(x86::rdi, rL);
+            a_.mov(x86::rsi, reinterpret_cast<uint64_t>(&exits_info_[i.snap]));
+            a_.mov(x86::rax, reinterpret_cast<uint64_t>(&link_into_callee));
+            a_.call(x86::rax);
+            a_.test(x86::al, x86::al);
+            a_.jz(ex);
+            base_off = (ir_.snap_frames()[static_cast<size_t>(s.frame)].func_slot + 1) * 16;
+          }
           leave_for_hook_or_budget(ex);
           a_.mov(s1, reinterpret_cast<uint64_t>(i.k.p));
-          tail_jump(s1);
+          tail_jump(s1, base_off);
           return;
         }
         if (i.b == 1) {
@@ -736,6 +750,13 @@ bool CodeArena::assemble(const IrBuffer& ir, const Allocation& al, Trace* t, boo
     // side traces start only in the trace's own frame, at a fixed top.
     exits[n].sideable = n < nsnap && s.frame < 0 && s.top < 0;
     exits[n].trace = t;
+  }
+  // A link into an inlined callee's loop makes the frames real before it
+  // leaves by its plain exit (link_into_callee): nothing more to rebuild.
+  const IrIns& last = ir[ir.size() - 1];
+  if (last.op == IrOp::LOOP && last.b == 2 && ir.snapshots()[static_cast<size_t>(last.snap)].frame >= 0) {
+    exits[nsnap + static_cast<size_t>(last.snap)].frame = -1;
+    exits[nsnap + static_cast<size_t>(last.snap)].top = -1;
   }
   Emitter(ir, al, a, exits.get()).run(frame);
   TraceFn fn = nullptr;

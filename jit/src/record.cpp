@@ -37,12 +37,17 @@ const Instruction* Recorder::loop_end(const Proto* p, const Instruction* start) 
 RecordStatus Recorder::step(State* L, CallInfo* ci, const Instruction* pc) {
   if (L->hookmask) return abort("hooks active");
   if (RecordStatus fs = follow_frame(ci, pc); fs != RecordStatus::Continue) return fs;
-  // Loops and links are the loop's own frame's: inside an inlined call, pc
-  // is another prototype's.
-  if (frames_.size() == 1) {
-    if (is_side()) {
-      if (void* entry = count_ > 0 ? link_(pc, ci->func + 1) : nullptr) return close_link(pc, entry);
-    } else if (pc == start_ && count_ > 0) {
+  if (is_side() && count_ > 0) {
+    // A side trace ends at a loop with a trace, in its own frame or in an
+    // inlined callee's (fannkuch: the main loop calls a function whose loops
+    // have traces).
+    const Proto* p = ci->func->as_lclosure()->p;
+    if (void* entry = link_(p, pc, ci->func + 1)) return close_link(p, pc, entry);
+  }
+  // A root trace closes or leaves only in the loop's own frame: inside an
+  // inlined call, pc is another prototype's.
+  if (frames_.size() == 1 && !is_side()) {
+    if (pc == start_ && count_ > 0) {
       return close_loop();
     } else if (pc < start_ || pc > end_) {
       // The loop ended during the recorded iteration (a while or repeat
@@ -61,12 +66,13 @@ RecordStatus Recorder::step(State* L, CallInfo* ci, const Instruction* pc) {
   return st;
 }
 
-RecordStatus Recorder::close_link(const Instruction* pc, void* entry) {
+RecordStatus Recorder::close_link(const Proto* p, const Instruction* pc, void* entry) {
   IrIns lp = ir_ins(IrOp::LOOP, IrType::Void, NO_REF, 2, count_);
   lp.k.p = entry;
   lp.snap = slots_.snapshot(ir_, pc);
   ir_.emit_raw(lp);
   link_pc_ = pc;
+  link_proto_ = p;
   return RecordStatus::Done;
 }
 

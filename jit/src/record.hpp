@@ -21,9 +21,11 @@ class Recorder {
  public:
   static constexpr int kMaxInstructions = 400;
 
-  // The entry of the compiled loop trace starting at pc that may be entered
-  // with the frame's values at base, or null.
-  using LinkFn = std::function<void*(const Instruction* pc, const TValue* base)>;
+  // The entry of the compiled loop trace of p starting at pc that may be
+  // entered with the frame's values at base, or null. p is the trace's own
+  // prototype, or an inlined callee's (whose loop the side trace enters
+  // after making the inlined frames real).
+  using LinkFn = std::function<void*(const Proto* p, const Instruction* pc, const TValue* base)>;
 
   // A root trace records one iteration of the loop starting at start. With
   // link, a side trace: it records from start (an exit of another trace)
@@ -31,6 +33,7 @@ class Recorder {
   Recorder(Proto* p, CallInfo* ci, const Instruction* start, LinkFn link = {});
   bool is_side() const { return static_cast<bool>(link_); }
   const Instruction* link_target() const { return link_pc_; }
+  const Proto* link_proto() const { return link_proto_; }
   // Before the interpreter executes *pc in frame ci.
   RecordStatus step(State* L, CallInfo* ci, const Instruction* pc);
 
@@ -49,7 +52,7 @@ class Recorder {
  private:
   RecordStatus record(State* L, const Instruction* pc);
   RecordStatus close_loop();
-  RecordStatus close_link(const Instruction* pc, void* entry);
+  RecordStatus close_link(const Proto* p, const Instruction* pc, void* entry);
   bool for_prep(int a);
   bool for_loop(int a, const Instruction* target);
   // The last instruction jumping back to start (the loop's extent).
@@ -100,6 +103,7 @@ class Recorder {
   bool closing_ = false;             // the FORLOOP being recorded closes the trace
   LinkFn link_;
   const Instruction* link_pc_ = nullptr;
+  const Proto* link_proto_ = nullptr;
   const Instruction* pc_ = nullptr;  // instruction being recorded
   TValue* base_ = nullptr;
   LClosure* cl_ = nullptr;

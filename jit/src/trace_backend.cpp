@@ -151,15 +151,18 @@ class TraceBackend final : public JitBackend {
   static const Instruction* run(State* L, CallInfo* ci, JitTrace* jt) noexcept {
     CompiledTrace* t = static_cast<CompiledTrace*>(jt);
     ExitInfo* x = t->code->entry(L, ci->func + 1);  // may have left through side traces
+    // The frame of the trace that left: ci, or an inlined callee's whose
+    // loop a side trace entered (link_into_callee made it L->ci).
+    CallInfo* cur = L->ci;
     t->owner->stats_.exits_taken++;
     bool type_exit = x->type_exit;
     x->type_exit = false;
-    if (x->frame >= 0 || x->top >= 0) rebuild_frames(L, ci, *x->trace, *x);
+    if (x->frame >= 0 || x->top >= 0) rebuild_frames(L, cur, *x->trace, *x);
     if (type_exit && x->trace == t->code.get() && static_cast<int>(x->index) < t->code->loop_snap &&
         ++t->type_exits >= L->g->jit.options.hotexit)
       t->owner->retrace(L, t);
-    else if (x->sideable && x->side == nullptr && L->ci == ci)
-      t->owner->exit_taken(L, ci, x);
+    else if (x->sideable && x->side == nullptr && L->ci == cur)
+      t->owner->exit_taken(L, cur, x);
     return x->pc;
   }
 
@@ -178,15 +181,17 @@ class TraceBackend final : public JitBackend {
     if (parent->depth >= kMaxSideDepth || (parent->depth > 0 && x->pc == parent->start_pc)) return;
     Proto* p = x->trace->proto;
     try {
-      rec_ = std::make_unique<Recorder>(p, ci, x->pc, [this, p](const Instruction* pc, const TValue* base) -> void* {
-        auto it = traces_of(p)->traces.find(pc);
-        if (it == traces_of(p)->traces.end()) return nullptr;
+      rec_ = std::make_unique<Recorder>(p, ci, x->pc, [this](const Proto* lp, const Instruction* pc, const TValue* base) -> void* {
+        const ProtoTraces* pt = static_cast<const ProtoTraces*>(lp->jit_data);
+        if (pt == nullptr) return nullptr;
+        auto it = pt->traces.find(pc);
+        if (it == pt->traces.end()) return nullptr;
         // A link into a trace whose entry guards a number of the other
         // subtype would leave at once (and count towards recording the
         // loop again): the side trace goes round the loop once more.
         const Trace& t = *it->second->code;
         for (const auto& [s, tag] : t.entry_numbers)
-          if (s < p->maxstacksize && (base[s].tag == Tag::Int || base[s].tag == Tag::Float) && base[s].tag != tag)
+          if (s < lp->maxstacksize && (base[s].tag == Tag::Int || base[s].tag == Tag::Float) && base[s].tag != tag)
             return nullptr;
         return reinterpret_cast<void*>(t.entry);
       });
@@ -330,7 +335,8 @@ class TraceBackend final : public JitBackend {
       std::unique_ptr<CompiledTrace> t = compile(L, rec);
       if (t == nullptr) return;
       Proto* p = rec.proto();
-      const CompiledTrace* target = traces_of(p) != nullptr ? traces_of(p)->traces.at(rec.link_target()).get() : nullptr;
+      const ProtoTraces* lpt = rec.link_proto() != nullptr ? static_cast<const ProtoTraces*>(rec.link_proto()->jit_data) : nullptr;
+      const CompiledTrace* target = lpt != nullptr && rec.link_proto() != nullptr ? lpt->traces.at(rec.link_target()).get() : nullptr;
       if (o.verbose || o.dump)
         std::fprintf(stderr, "[TRACE %3d (%d/%u) %s:%d -> %d] %u IR, %zu bytes of machine code\n", t->number,
                      x->trace->number, x->index, source_of(p), line_of(p, rec.start()),
@@ -356,6 +362,16 @@ class TraceBackend final : public JitBackend {
 };
 
 }  // namespace
+
+bool link_into_callee(State* L, const ExitInfo* x) noexcept {
+  rebuild_frames(L, L->ci, *x->trace, *x);
+  CallInfo* c = L->ci;
+  const ProtoTraces* pt = static_cast<const ProtoTraces*>(c->func->as_lclosure()->p->jit_data);
+  if (pt == nullptr || L->stack_last - (c->func + 1) < pt->stack_slots) return false;
+  for (int i = 0; i < pt->frames; i++)
+    if ((c = c->next) == nullptr) return false;
+  return true;
+}
 
 std::unique_ptr<JitBackend> make_trace_backend() { return std::make_unique<TraceBackend>(); }
 

@@ -155,3 +155,35 @@ TEST_CASE("exits inside an inlined call rebuild its frame and get no side trace"
   CHECK(on.stats.traces_compiled == 1);
   CHECK(on.stats.exits_taken > 500);
 }
+
+TEST_CASE("a side trace links into the loop of a function it inlined, frames made real", "[jit][side]") {
+  // The outer loop's trace exits where it calls fill; that exit's side trace
+  // inlines fill up to its loop, which has its own trace, and jumps there
+  // with fill's frame made real. The error late in the run is raised by the
+  // interpreter in that frame: same message and traceback as without the JIT.
+  const char* code = R"(
+    local function fill(t, n, v)
+      for i = 1, n do t[i] = v + i end
+      return t[n]
+    end
+    local t, s = {}, 0
+    local function run(limit)
+      for k = 1, 3000 do
+        local v = k
+        if k == limit then v = nil end
+        if k % 3 == 0 then s = s + fill(t, 8, v) else s = s + 1 end
+      end
+    end
+    run(0)
+    local ok, tb = xpcall(run, debug.traceback, 2400)
+    return s .. " " .. tostring(ok) .. "\n" .. tb)";
+  Run on = run(code, true), off = run(code, false);
+  CHECK(on.result == off.result);
+  CHECK(on.result.find("attempt to perform arithmetic on a nil value (local 'v')") != std::string::npos);
+  CHECK(on.result.find("in upvalue 'fill'") != std::string::npos);
+  // One entry and exit per call of fill (its loop's end returns), not two:
+  // the outer trace's exit no longer goes through the interpreter to reach
+  // fill's loop (3593 of each before the link).
+  CHECK(on.stats.entries < 2000);
+  CHECK(on.stats.exits_taken < 2000);
+}
