@@ -168,6 +168,13 @@ bool Recorder::arith(int op, int a, Ref rb, Ref rc, const TValue& vb, const TVal
         else {
           // Division by zero raises in the interpreter: leave before it.
           if (vc.u.i == 0) return false;
+          Integer k = ir_.is_const(rc) ? ir_[rc].k.i : 0;
+          if (op == OP_MOD && k > 0 && (k & (k - 1)) == 0) {
+            // A floored modulo by a power of two is the low bits, whatever
+            // the sign (two's complement): no helper call (i % 2).
+            res = bin(IrOp::BAND, IrType::Int, rb, ir_.kint(k - 1));
+            break;
+          }
           if (!ir_.is_const(rc)) guard(IrOp::NE, rc, ir_.kint(0));
           res = call(op == OP_MOD ? Helper::IntMod : Helper::IntIdiv, IrType::Int, rb, rc);
         }
