@@ -5,6 +5,7 @@
 // -p (parse only), -s (strip debug info), -v (version), -- , - (stdin).
 // Several files are combined into one chunk that runs them in order.
 // The output is PUC-Rio 5.4's binary format (dump_format.hpp).
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -26,6 +27,13 @@ bool dumping = true, stripping = false;
 
 [[noreturn]] void fatal(const char* message) {
   std::fprintf(stderr, "%s: %s\n", progname, message);
+  std::exit(EXIT_FAILURE);
+}
+
+// As luac5.4: "cannot open out.luac: No such file or directory".
+[[noreturn]] void cannot(const char* what) {
+  std::fprintf(stderr, "%s: cannot %s %s: %s\n", progname, what, output != nullptr ? output : "stdout",
+               std::strerror(errno));
   std::exit(EXIT_FAILURE);
 }
 
@@ -156,20 +164,14 @@ int pmain(State* L) {
   if (listing) list(L);
   if (dumping) {
     FILE* out = output == nullptr ? stdout : std::fopen(output, "wb");
-    if (out == nullptr) {
-      std::string msg = std::string("cannot open ") + output;
-      fatal(msg.c_str());
-    }
+    if (out == nullptr) cannot("open");
     // The combined function is the one on the top; dump() dumps the top.
     int status = dump(L, file_writer, out, stripping);
-    if (std::ferror(out) || status != 0) {
-      std::string msg = std::string("cannot write ") + (output ? output : "stdout");
-      fatal(msg.c_str());
-    }
-    if (out != stdout && std::fclose(out) != 0) {
-      std::string msg = std::string("cannot close ") + output;
-      fatal(msg.c_str());
-    }
+    if (std::ferror(out)) cannot("write");
+    // luna's code grows by the MMBIN* the format needs; a jump may then
+    // no longer fit its instruction.
+    if (status != 0) fatal("function too large for the binary format");
+    if (out != stdout && std::fclose(out) != 0) cannot("close");
   }
   return 0;
 }

@@ -66,6 +66,8 @@ printf 'return (' >broken.lua
 "$luac" -l prog.lua >out && grep -q "^main <prog.lua:0,0> (" out && grep -q "MMBINI.*; __add$" out && ok || bad "-l"
 "$luac" -z >out 2>&1; [[ $? -eq 1 ]] && grep -q "unrecognized option '-z'" out && grep -q "^usage:" out && ok || bad "bad option"
 "$luac" >out 2>&1; [[ $? -eq 1 ]] && grep -q "no input files given" out && ok || bad "no input"
+"$luac" -o no/such/dir.luac prog.lua >out 2>&1
+[[ $? -eq 1 && "$(cat out)" == "$luac: cannot open no/such/dir.luac: No such file or directory" ]] && ok || bad "unwritable output: $(cat out)"
 "$luac" -o >out 2>&1; [[ $? -eq 1 ]] && grep -q "'-o' needs argument" out && ok || bad "-o without name"
 echo 'print("from stdin")' | "$luac" -o stdin.luac - && check "- reads stdin" "from stdin" "$("$luna" stdin.luac)"
 echo 'print("to stdout")' | "$luac" -o - - >stdout.luac && check "-o - writes stdout" "to stdout" "$("$luna" stdout.luac)"
