@@ -1,16 +1,18 @@
 // The `luac` command: a drop-in for PUC-Rio's Lua compiler.
 //   luac [options] [filenames]
-// Options: -l (list; -l -l also constants, locals, upvalues), -o name,
+// Options: -l (list, in luac5.4's layout; -l -l also constants, locals,
+// upvalues), -o name,
 // -p (parse only), -s (strip debug info), -v (version), -- , - (stdin).
 // Several files are combined into one chunk that runs them in order.
 // The output is PUC-Rio 5.4's binary format (dump_format.hpp).
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
 
-#include "codegen.hpp"
+#include "listing.hpp"
 #include "luna/api.hpp"
 #include "state.hpp"
 
@@ -25,6 +27,13 @@ bool dumping = true, stripping = false;
 
 [[noreturn]] void fatal(const char* message) {
   std::fprintf(stderr, "%s: %s\n", progname, message);
+  std::exit(EXIT_FAILURE);
+}
+
+// As luac5.4: "cannot open out.luac: No such file or directory".
+[[noreturn]] void cannot(const char* what) {
+  std::fprintf(stderr, "%s: cannot %s %s: %s\n", progname, what, output != nullptr ? output : "stdout",
+               std::strerror(errno));
   std::exit(EXIT_FAILURE);
 }
 
@@ -95,8 +104,9 @@ const Proto* to_proto(State* L, int idx) {
 // main function of n calls of empty functions is compiled, and its nested
 // functions are replaced by the chunks' main functions, which then find
 // _ENV as an upvalue of the new main function instead of in its registers.
-const Proto* combine(State* L, int n) {
-  if (n == 1) return to_proto(L, -1);
+// The chunk to write is then the stack top.
+void combine(State* L, int n) {
+  if (n == 1) return;
   std::string src;
   for (int i = 0; i < n; i++) src += "(function()end)();\n";
   if (load_bufferx(L, src.data(), src.size(), "=(luac)", "t") != OK) fatal(to_string(L, -1));
@@ -107,11 +117,33 @@ const Proto* combine(State* L, int n) {
     gc_barrier_obj(L, f, chunk);
     if (chunk->sizeupvalues > 0) chunk->upvalues[0].instack = false;
   }
-  return f;
 }
 
 int file_writer(State*, const void* p, size_t size, void* out) {
   return std::fwrite(p, size, 1, static_cast<FILE*>(out)) != 1 && size != 0;
+}
+
+int string_writer(State*, const void* p, size_t size, void* out) {
+  static_cast<std::string*>(out)->append(static_cast<const char*>(p), size);
+  return 0;
+}
+
+// Lists the function on the stack top as its chunk carries it: dumped and
+// loaded back, so with the MMBIN* instructions that PUC-Rio's format puts
+// after arithmetic (luna's compiler emits none; dump() adds them) and with
+// the line numbers and names the chunk keeps. If it cannot be dumped, the
+// compiled function itself is listed.
+void list(State* L) {
+  std::string chunk;
+  if (dump(L, string_writer, &chunk, false) == 0) {
+    if (load_bufferx(L, chunk.data(), chunk.size(), "=?", "b") == OK) {
+      list_function(L, to_proto(L, -1), listing > 1, stdout);
+      pop(L, 1);
+      return;
+    }
+    pop(L, 1);  // the loader's message
+  }
+  list_function(L, to_proto(L, -1), listing > 1, stdout);
 }
 
 struct Args {
@@ -128,24 +160,18 @@ int pmain(State* L) {
     const char* filename = std::strcmp(argv[i], "-") == 0 ? nullptr : argv[i];
     if (load_file(L, filename) != OK) fatal(to_string(L, -1));
   }
-  const Proto* f = combine(L, argc);
-  if (listing) list_proto(f, stdout);  // one level: -l -l lists the same
+  combine(L, argc);
+  if (listing) list(L);
   if (dumping) {
     FILE* out = output == nullptr ? stdout : std::fopen(output, "wb");
-    if (out == nullptr) {
-      std::string msg = std::string("cannot open ") + output;
-      fatal(msg.c_str());
-    }
+    if (out == nullptr) cannot("open");
     // The combined function is the one on the top; dump() dumps the top.
     int status = dump(L, file_writer, out, stripping);
-    if (std::ferror(out) || status != 0) {
-      std::string msg = std::string("cannot write ") + (output ? output : "stdout");
-      fatal(msg.c_str());
-    }
-    if (out != stdout && std::fclose(out) != 0) {
-      std::string msg = std::string("cannot close ") + output;
-      fatal(msg.c_str());
-    }
+    if (std::ferror(out)) cannot("write");
+    // luna's code grows by the MMBIN* the format needs; a jump may then
+    // no longer fit its instruction.
+    if (status != 0) fatal("function too large for the binary format");
+    if (out != stdout && std::fclose(out) != 0) cannot("close");
   }
   return 0;
 }
@@ -153,6 +179,7 @@ int pmain(State* L) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argv[0] != nullptr && argv[0][0] != 0) progname = argv[0];  // messages name the command as invoked
   int i = do_args(argc, argv);
   argc -= i;
   argv += i;

@@ -293,6 +293,36 @@ cases[#cases + 1] = function()
   emit(("try(function() local t = {[1] = 'one', [0] = 'zero'} t[%s] = 'set' local n = 0 for k in pairs(t) do n = n + 1 end return t[%s], n, t[1], t[0] end)"):format(k, k))
 end
 
+-- Hot loops: long enough for the JIT to compile them (in -j on mode too, not
+-- only -j stress), with an operand that changes type part way through, so
+-- compiled code must leave its trace, and errors raised from inside it.
+cases[#cases + 1] = function()
+  local n = R(60, 400)
+  local op = pick{ "+", "-", "*", "/", "//", "%", "^", "&", "|", "~", "<<", ">>", "..", "<", "==", "<=" }
+  emit(("try(function() local x, acc, last = %s, 0, nil for i = 1, %d do if i == %d then x = %s end last = x %s (i %% 7) acc = acc + 1 end return acc, last end)")
+    :format(pick(numbers), n, R(1, n + 20), operand(), op))
+end
+cases[#cases + 1] = function()
+  local n = R(60, 300)
+  local body = pick{
+    "local t = {} for i = 1, N do t[i] = i * K end local s = 0 for i = 1, #t do s = s + t[i] end return s, t[N]",
+    "local s = '' for i = 1, N do s = s .. (i % 10) end return #s, s:sub(-5)",
+    "local c = 0 local function f(v) c = c + v return c end for i = 1, N do f(i * K) end return c",
+    "local o = setmetatable({}, {__index = function(_, k) return k * 2 end}) local s = 0 for i = 1, N do s = s + o[i] end return s",
+    "local s, i = 0, 0 while i < N do i = i + 1 if i % 3 == 0 then s = s - K else s = s + i end end return s, i",
+    "local t = {} for i = 1, N do t[#t + 1] = K end return #t, t[1], t[N]",
+    "local s = 0 for i = N, 1, -1 do s = (s + i) * 2 %% 1000003 end return s",
+    "local t = {x = 0} for i = 1, N do t.x = t.x + K end return t.x",
+    "local a = {} for i = 1, N do a[i % 17] = (a[i % 17] or 0) + i end return a[0], a[16]",
+    "local s = 0 for i = 1, N do s = s + math.floor(i / K) + math.abs(-i) end return s",
+    "local r = 0 for i = 1, N do r = r ~ (i << (i % 5)) end return r",
+    "local co = coroutine.wrap(function() for i = 1, N do coroutine.yield(i * K) end end) local s = 0 for _ = 1, N do s = s + co() end return s",
+    "local n = 0 for i = 1.0, N, 0.5 do n = n + i end return n",
+  }
+  body = body:gsub("%%%%", "%%"):gsub("N", tostring(n)):gsub("K", function() return pick(numbers) end)
+  emit("try(function() " .. body .. " end)")
+end
+
 local ncases = R(40, 80)
 for _ = 1, ncases do pick(cases)() end
 emit("print('done')")

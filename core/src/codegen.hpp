@@ -174,7 +174,4 @@ inline bool has_multret(EK k) { return k == EK::Call || k == EK::Vararg; }
 inline Instruction& get_instruction(FuncState* fs, const ExpDesc* e) { return fs->f->code[e->u.info]; }
 [[noreturn]] void sem_error(Lexer* ls, const std::string& msg);
 
-// Prints a readable listing of p and its nested functions (debugging aid).
-void list_proto(const Proto* p, FILE* out);
-
 }  // namespace luna

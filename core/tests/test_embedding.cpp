@@ -430,15 +430,37 @@ TEST_CASE("embed: values keep the VM alive and release anywhere", "[embed]") {
 
 TEST_CASE("embed: a Vm is confined to its thread (every build)", "[embed]") {
   Vm vm;
-  std::string msg;
+  Value t = vm.eval("return {1, f = function() return 2 end}")[0];
+  Value f = t.get("f");
+  // Each use from another thread throws; none may reach the VM.
+  std::vector<std::function<void()>> uses = {
+      [&] { vm.eval("return 1"); },
+      [&] { vm.get_global("x"); },
+      [&] { vm.set_global("x", 1); },
+      [&] { vm.new_table(); },
+      [&] { vm.collect_garbage(); },
+      [&] { vm.set_instruction_limit(10); },
+      [&] { vm.pin(t); },
+      [&] { t.get(1); },
+      [&] { t.set(1, 5); },
+      [&] { t.length(); },
+      [&] { f.call(); },
+  };
+  int refused = 0;
   std::thread([&] {
-    try {
-      vm.eval("return 1");
-    } catch (const LuaError& e) {
-      msg = e.what();
+    for (auto& use : uses) {
+      try {
+        use();
+      } catch (const LuaError& e) {
+        if (std::string(e.what()).find("use luna::SendVm") != std::string::npos) refused++;
+      }
     }
   }).join();
-  CHECK(msg.find("use luna::SendVm") != std::string::npos);
+  CHECK(refused == int(uses.size()));
+  // Untouched: the owner thread sees the old contents and no limit.
+  CHECK(t.get(1).as_integer() == 1);
+  CHECK(vm.get_global("x").is_nil());
+  CHECK(vm.eval("local n = 0 for i = 1, 1000 do n = n + i end return n")[0].as_integer() == 500500);
 }
 
 namespace {
@@ -659,23 +681,37 @@ TEST_CASE("embed: pinned roots", "[embed]") {
   CHECK(weak.get(1).is_nil());
 }
 
-TEST_CASE("embed: coroutine stacks count against the memory limit", "[embed]") {
+namespace {
+
+// Runs a script that keeps coroutines suspended, each started by `start`,
+// until a 64 MiB memory limit stops it; the process's address space,
+// resident memory and mappings must grow by no more than the limit (plus
+// allocator slack), not without bound. ASan pads every small block with
+// redzones, up to doubling what the limit counts.
+void check_coroutines_bounded(Vm& vm, const std::string& start) {
+  const long slack_kb = (kAddressSanitizer ? 192 : 96) * 1024;
   long size0 = proc_status_kb("VmSize"), rss0 = proc_status_kb("VmRSS"), maps0 = mapping_count();
+  vm.set_memory_limit(64u << 20);
+  INFO(start);
+  CHECK_THROWS_WITH(vm.eval(start + R"(
+    local t = {}
+    while true do
+      local co = coroutine.create(start)
+      assert(coroutine.resume(co))  -- its first resume starts its stack
+      t[#t + 1] = co
+    end)"),
+                    Catch::Contains("not enough memory"));
+  CHECK(proc_status_kb("VmSize") - size0 < slack_kb);
+  CHECK(proc_status_kb("VmRSS") - rss0 < slack_kb);
+  CHECK(mapping_count() - maps0 < 200);
+}
+
+}  // namespace
+
+TEST_CASE("embed: coroutine stacks count against the memory limit", "[embed]") {
   {
     Vm vm(luna::LibSet::safe);
-    vm.set_memory_limit(64u << 20);
-    CHECK_THROWS_WITH(vm.eval(R"(
-      local t = {}
-      while true do
-        local co = coroutine.create(function() coroutine.yield() end)
-        assert(coroutine.resume(co))  -- its first resume starts its stack
-        t[#t + 1] = co
-      end)"),
-                      Catch::Contains("not enough memory"));
-    // Bounded by the limit (plus allocator slack), not by the process.
-    CHECK(proc_status_kb("VmSize") - size0 < 96 * 1024);
-    CHECK(proc_status_kb("VmRSS") - rss0 < 96 * 1024);
-    CHECK(mapping_count() - maps0 < 200);
+    check_coroutines_bounded(vm, "local function start() coroutine.yield() end");
     // The process stays healthy: another VM, and this one once the
     // coroutines are garbage.
     Vm other;
@@ -687,4 +723,17 @@ TEST_CASE("embed: coroutine stacks count against the memory limit", "[embed]") {
     Vm vm;
     CHECK(vm.eval("local n = 0 for i = 1, 100 do n = n + select(2, coroutine.resume(coroutine.create(function() return 1 end))) end return n")[0].as_integer() == 100);
   }).join();
+  // Deep coroutines: each suspended under 150 Lua calls, protected calls
+  // or metamethods (their Lua stacks and call frames are what a native
+  // stack used to hold).
+  for (const char* start : {"local function deep(n) if n == 0 then coroutine.yield() else deep(n - 1) end end "
+                            "local function start() deep(150) end",
+                            "local function deep(n) if n == 0 then coroutine.yield() else pcall(deep, n - 1) end end "
+                            "local function start() deep(150) end",
+                            "local mt = {} mt.__index = function(t, k) "
+                            "if k == 0 then coroutine.yield() return 0 end return t[k - 1] end "
+                            "local function start() return setmetatable({}, mt)[150] end"}) {
+    Vm vm(luna::LibSet::safe);
+    check_coroutines_bounded(vm, start);
+  }
 }

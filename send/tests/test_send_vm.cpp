@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <fstream>
 #include <optional>
 #include <string>
@@ -122,6 +123,50 @@ TEST_CASE("send: errors, limits and values released on other threads", "[send]")
   vm.set_instruction_limit(10000);
   CHECK_THROWS_WITH(vm.eval("while true do end"), Catch::Contains("instruction budget exhausted"));
   vm.set_instruction_limit(0);
+  CHECK(vm.eval("return 1")[0].as_integer() == 1);
+}
+
+TEST_CASE("send: budget and time limit hold on every thread", "[send]") {
+  SendVm vm;
+  vm.set_instruction_limit(20000);
+  vm.set_function("run", [](SendVm& self, std::string code) { return self.eval(code)[0]; });
+  // pcall catches the exhaustion once; every further step fails again, on
+  // whichever thread runs the script, and the next call starts afresh.
+  std::vector<std::thread> threads;
+  std::atomic<int> stopped{0};
+  for (int t = 0; t < 4; t++)
+    threads.emplace_back([vm, &stopped] {
+      for (int i = 0; i < 5; i++) {
+        try {
+          vm.eval("pcall(function() while true do end end) local t = {} for i = 1, 100 do t[i] = i end "
+                  "table.sort(t, function(a, b) return a > b end) return 'finished'");
+        } catch (const luna::LuaError& e) {
+          if (std::string(e.what()).find("instruction budget exhausted") != std::string::npos) stopped++;
+        }
+        if (vm.eval("return run('return 6 * 7')")[0].as_integer() != 42) stopped = -1000;
+      }
+    });
+  for (auto& th : threads) th.join();
+  CHECK(stopped == 20);
+  vm.set_instruction_limit(0);
+
+  vm.set_time_limit(std::chrono::milliseconds(50));
+  std::atomic<int> timed_out{0};
+  threads.clear();
+  auto t0 = std::chrono::steady_clock::now();
+  for (int t = 0; t < 4; t++)
+    threads.emplace_back([vm, &timed_out] {
+      try {
+        vm.eval("pcall(function() while true do end end) local s = ('x'):rep(1e6) while true do s = s:upper():lower() end");
+      } catch (const luna::LuaError& e) {
+        if (std::string(e.what()).find("time limit exceeded") != std::string::npos) timed_out++;
+      }
+    });
+  for (auto& th : threads) th.join();
+  CHECK(timed_out == 4);
+  // Four calls of about 50 ms each, one after another under the lock.
+  CHECK(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() < 10.0);
+  vm.set_time_limit(std::chrono::milliseconds(0));
   CHECK(vm.eval("return 1")[0].as_integer() == 1);
 }
 
