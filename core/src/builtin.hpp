@@ -5,6 +5,7 @@
 // dispatcher nor the JIT depends on a library's internals.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "luna/api.hpp"
@@ -26,5 +27,21 @@ enum class Builtin : uint8_t { None, MathSqrt, MathAbs, MathFloor, MathCeil };
 // f as a builtin of the math library the JIT compiles, or Builtin::None
 // (lib/math.cpp).
 Builtin math_builtin(NativeFn f);
+
+// String positions as the string library takes them, shared with the inline
+// string.sub and string.byte: a relative start (negative counts from the
+// end) clipped to [1, ...], and an end clipped to [0, len].
+inline size_t str_pos_start(Integer pos, size_t len) {
+  if (pos > 0) return static_cast<size_t>(pos);
+  if (pos == 0) return 1;
+  if (pos < -static_cast<Integer>(len)) return 1;
+  return len + static_cast<size_t>(pos) + 1;
+}
+inline size_t str_pos_end(Integer pos, size_t len) {
+  if (pos > static_cast<Integer>(len)) return len;
+  if (pos >= 0) return static_cast<size_t>(pos);
+  if (pos < -static_cast<Integer>(len)) return 0;
+  return len + static_cast<size_t>(pos) + 1;
+}
 
 }  // namespace luna

@@ -494,17 +494,8 @@ int pretailcall(State* L, CallInfo* ci, TValue* func, int narg1, int delta) {
           stack_grow(L, fsize - delta);
           func = L->restore(fo);
         }
-        // The callee takes the caller's place (below its varargs, if any).
-        ci->func -= delta;
-        for (int i = 0; i < narg1; i++) ci->func[i] = func[i];
-        func = ci->func;
-        for (; narg1 <= p->numparams; narg1++) func[narg1] = TValue();
-        ci->top = func + 1 + fsize;
-        ci->savedpc = p->code;
-        ci->nextraargs = 0;
-        ci->callstatus |= CIST_TAIL;
+        move_tail_frame(L, ci, func, narg1, delta, p);
         ci->trap = L->hookmask ? 1 : 0;
-        L->top = func + narg1;
         if (L->hookmask) hook_call(L, ci);
         return -1;
       }

@@ -39,20 +39,6 @@ bool opt_int_arg(const TValue* args, int nargs, int j, Integer def, Integer* out
   return true;
 }
 
-// String positions as string.sub and string.byte take them (lib/string.cpp).
-size_t pos_start(Integer pos, size_t len) {
-  if (pos > 0) return static_cast<size_t>(pos);
-  if (pos == 0) return 1;
-  if (pos < -static_cast<Integer>(len)) return 1;
-  return len + static_cast<size_t>(pos) + 1;
-}
-size_t pos_end(Integer pos, size_t len) {
-  if (pos > static_cast<Integer>(len)) return len;
-  if (pos >= 0) return static_cast<size_t>(pos);
-  if (pos < -static_cast<Integer>(len)) return 0;
-  return len + static_cast<size_t>(pos) + 1;
-}
-
 bool math_floor(State* L, TValue* func, const TValue* args, int nargs, int wanted) {
   if (nargs < 1) return false;
   if (args[0].is_int()) return one_result(L, func, args[0], wanted);
@@ -100,8 +86,8 @@ bool string_byte(State* L, TValue* func, const TValue* args, int nargs, int want
   Integer pi, pe;
   if (!opt_int_arg(args, nargs, 1, 1, &pi)) return false;
   if (!opt_int_arg(args, nargs, 2, pi, &pe)) return false;
-  size_t posi = pos_start(pi, s->len);
-  size_t pose = pos_end(pe, s->len);
+  size_t posi = str_pos_start(pi, s->len);
+  size_t pose = str_pos_end(pe, s->len);
   if (posi > pose) return set_results(L, func, nullptr, 0, wanted);
   constexpr size_t MAX_INLINE = 8;  // longer slices: the library checks the stack
   if (pose - posi >= MAX_INLINE) return false;
@@ -116,8 +102,8 @@ bool string_sub(State* L, TValue* func, const TValue* args, int nargs, int wante
   Integer pe;
   if (!opt_int_arg(args, nargs, 2, -1, &pe)) return false;
   const String* s = args[0].as_string();
-  size_t start = pos_start(args[1].u.i, s->len);
-  size_t end = pos_end(pe, s->len);
+  size_t start = str_pos_start(args[1].u.i, s->len);
+  size_t end = str_pos_end(pe, s->len);
   String* r = start > end ? str_new(L, "", 0) : str_new(L, s->data + start - 1, end - start + 1);
   return one_result(L, func, str_value(r), wanted);
 }

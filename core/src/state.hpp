@@ -364,6 +364,22 @@ inline void init_lua_frame(State* L, CallInfo* ci, TValue* func, int nresults, c
   for (TValue* last = func + 1 + p->numparams; top < last; top++) *top = TValue();
   L->top = top;
 }
+// A tail call's Lua callee takes its caller's frame ci: the function and
+// its narg1 - 1 arguments at func move down to ci->func - delta (below the
+// caller's varargs, if any) and missing parameters become nil. The stack
+// must have room for p's frame. Returns the frame's new func.
+inline TValue* move_tail_frame(State* L, CallInfo* ci, const TValue* func, int narg1, int delta, const Proto* p) {
+  TValue* dst = ci->func - delta;
+  for (int j = 0; j < narg1; j++) dst[j] = func[j];
+  for (; narg1 <= p->numparams; narg1++) dst[narg1] = TValue();
+  ci->func = dst;
+  ci->top = dst + 1 + p->maxstacksize;
+  ci->savedpc = p->code;
+  ci->nextraargs = 0;
+  ci->callstatus |= CIST_TAIL;
+  L->top = dst + narg1;
+  return dst;
+}
 void stack_grow(State* L, int n, bool raise_error = true);  // may reallocate (pointers into the stack die)
 void stack_realloc(State* L, int newsize);
 inline void ensure_stack(State* L, int n) {

@@ -20,23 +20,6 @@ namespace {
 // int, as in the reference implementation (string.rep, string.packsize).
 constexpr size_t MAXSIZE = sizeof(size_t) < sizeof(int) ? ~size_t(0) : size_t(INT_MAX);
 
-// Relative start position: negative counts from the end, clipped to 1.
-size_t pos_start(Integer pos, size_t len) {
-  if (pos > 0) return static_cast<size_t>(pos);
-  if (pos == 0) return 1;
-  if (pos < -static_cast<Integer>(len)) return 1;
-  return len + static_cast<size_t>(pos) + 1;
-}
-
-// Relative end position for argument `arg` (default `def`), clipped to [0, len].
-size_t pos_end(State* L, int arg, Integer def, size_t len) {
-  Integer pos = opt_integer(L, arg, def);
-  if (pos > static_cast<Integer>(len)) return len;
-  if (pos >= 0) return static_cast<size_t>(pos);
-  if (pos < -static_cast<Integer>(len)) return 0;
-  return len + static_cast<size_t>(pos) + 1;
-}
-
 int str_len(State* L) {
   size_t l;
   check_lstring(L, 1, &l);
@@ -50,8 +33,8 @@ int str_len(State* L) {
 int lib_string_sub(State* L) {
   size_t l;
   const char* s = check_lstring(L, 1, &l);
-  size_t start = pos_start(check_integer(L, 2), l);
-  size_t end = pos_end(L, 3, -1, l);
+  size_t start = str_pos_start(check_integer(L, 2), l);
+  size_t end = str_pos_end(opt_integer(L, 3, -1), l);
   if (start > end) {
     push_lstring(L, "", 0);
   } else {
@@ -126,8 +109,8 @@ int lib_string_byte(State* L) {
   size_t l;
   const char* s = check_lstring(L, 1, &l);
   Integer pi = opt_integer(L, 2, 1);
-  size_t posi = pos_start(pi, l);
-  size_t pose = pos_end(L, 3, pi, l);  // default end is the raw start
+  size_t posi = str_pos_start(pi, l);
+  size_t pose = str_pos_end(opt_integer(L, 3, pi), l);  // default end is the raw start
   if (posi > pose) return 0;
   if (pose - posi >= static_cast<size_t>(INT_MAX)) error_f(L, "string slice too long");
   int n = static_cast<int>(pose - posi) + 1;
@@ -225,24 +208,77 @@ const char* class_end(MatchState* ms, const char* p) {
   return p;
 }
 
-bool match_class(int c, int cl) {
-  bool res;
-  switch (std::tolower(cl)) {
-    case 'a': res = std::isalpha(c); break;
-    case 'c': res = std::iscntrl(c); break;
-    case 'd': res = std::isdigit(c); break;
-    case 'g': res = std::isgraph(c); break;
-    case 'l': res = std::islower(c); break;
-    case 'p': res = std::ispunct(c); break;
-    case 's': res = std::isspace(c); break;
-    case 'u': res = std::isupper(c); break;
-    case 'w': res = std::isalnum(c); break;
-    case 'x': res = std::isxdigit(c); break;
-    case 'z': res = (c == 0); break;  // deprecated, still accepted by 5.4
-    default: return cl == c;
+// Character classes follow the C locale functions, as in 5.4. With glibc
+// they read its per-locale tables directly, as its C macros do (C++'s
+// <cctype> makes every test an out-of-line call: 10% of string_patterns).
+#if defined(__GLIBC__)
+enum CharClass : unsigned short {
+  CC_ALPHA = _ISalpha, CC_CNTRL = _IScntrl, CC_DIGIT = _ISdigit, CC_GRAPH = _ISgraph,
+  CC_LOWER = _ISlower, CC_PUNCT = _ISpunct, CC_SPACE = _ISspace, CC_UPPER = _ISupper,
+  CC_ALNUM = _ISalnum, CC_XDIGIT = _ISxdigit,
+};
+inline bool in_class(int c, CharClass cc) { return ((*__ctype_b_loc())[c] & cc) != 0; }
+inline int class_lower(int c) { return (*__ctype_tolower_loc())[c]; }
+#else
+enum CharClass { CC_ALPHA, CC_CNTRL, CC_DIGIT, CC_GRAPH, CC_LOWER, CC_PUNCT, CC_SPACE, CC_UPPER, CC_ALNUM, CC_XDIGIT };
+inline bool in_class(int c, CharClass cc) {
+  switch (cc) {
+    case CC_ALPHA: return std::isalpha(c);
+    case CC_CNTRL: return std::iscntrl(c);
+    case CC_DIGIT: return std::isdigit(c);
+    case CC_GRAPH: return std::isgraph(c);
+    case CC_LOWER: return std::islower(c);
+    case CC_PUNCT: return std::ispunct(c);
+    case CC_SPACE: return std::isspace(c);
+    case CC_UPPER: return std::isupper(c);
+    case CC_ALNUM: return std::isalnum(c);
+    case CC_XDIGIT: return std::isxdigit(c);
   }
-  return std::isupper(cl) ? !res : res;
+  return false;
 }
+inline int class_lower(int c) { return std::tolower(c); }
+#endif
+
+// A %x class resolved from its letter: a locale class, %z (the zero
+// byte), or any other character standing for itself; upper-case letters
+// negate. Resolved once, a run of one class (max_expand) costs one table
+// lookup per character.
+struct ClassTest {
+  enum Kind : uint8_t { Class, Zero, Literal } kind;
+  bool negate;
+  CharClass cc;
+  int literal;
+};
+
+[[gnu::always_inline]] inline ClassTest class_test(int cl) {
+  ClassTest t{ClassTest::Class, in_class(cl, CC_UPPER), CC_ALPHA, 0};
+  switch (class_lower(cl)) {
+    case 'a': t.cc = CC_ALPHA; break;
+    case 'c': t.cc = CC_CNTRL; break;
+    case 'd': t.cc = CC_DIGIT; break;
+    case 'g': t.cc = CC_GRAPH; break;
+    case 'l': t.cc = CC_LOWER; break;
+    case 'p': t.cc = CC_PUNCT; break;
+    case 's': t.cc = CC_SPACE; break;
+    case 'u': t.cc = CC_UPPER; break;
+    case 'w': t.cc = CC_ALNUM; break;
+    case 'x': t.cc = CC_XDIGIT; break;
+    case 'z': t.kind = ClassTest::Zero; break;  // deprecated, still accepted by 5.4
+    default: return {ClassTest::Literal, false, CC_ALPHA, cl};
+  }
+  return t;
+}
+
+inline bool class_matches(const ClassTest& t, int c) {
+  switch (t.kind) {
+    case ClassTest::Class: return in_class(c, t.cc) != t.negate;
+    case ClassTest::Zero: return (c == 0) != t.negate;
+    case ClassTest::Literal: break;
+  }
+  return c == t.literal;
+}
+
+bool match_class(int c, int cl) { return class_matches(class_test(cl), c); }
 
 // p points at '[', ec at the closing ']'.
 bool match_bracket_class(int c, const char* p, const char* ec) {
@@ -293,7 +329,13 @@ const char* match_balance(MatchState* ms, const char* s, const char* p) {
 
 const char* max_expand(MatchState* ms, const char* s, const char* p, const char* ep) {
   ptrdiff_t i = 0;
-  while (single_match(ms, s + i, p, ep)) i++;
+  if (*p == ESC) {
+    ClassTest t = class_test(static_cast<unsigned char>(p[1]));
+    ptrdiff_t avail = ms->src_end - s;
+    while (i < avail && class_matches(t, static_cast<unsigned char>(s[i]))) i++;
+  } else {
+    while (single_match(ms, s + i, p, ep)) i++;
+  }
   for (; i >= 0; i--) {  // try the longest repetition first
     if (const char* res = do_match(ms, s + i, ep + 1)) return res;
   }
@@ -483,7 +525,7 @@ int find_aux(State* L, bool find) {
   size_t ls, lp;
   const char* s = check_lstring(L, 1, &ls);
   const char* p = check_lstring(L, 2, &lp);
-  size_t init = pos_start(opt_integer(L, 3, 1), ls) - 1;
+  size_t init = str_pos_start(opt_integer(L, 3, 1), ls) - 1;
   if (init > ls) {
     push_fail(L);
     return 1;
@@ -552,7 +594,7 @@ int str_gmatch(State* L) {
   size_t ls, lp;
   const char* s = check_lstring(L, 1, &ls);
   const char* p = check_lstring(L, 2, &lp);
-  size_t init = pos_start(opt_integer(L, 3, 1), ls) - 1;
+  size_t init = str_pos_start(opt_integer(L, 3, 1), ls) - 1;
   if (init > ls) init = ls + 1;  // start past the end: no matches
   set_top(L, 2);
   auto* gm = static_cast<GMatchState*>(new_userdata(L, sizeof(GMatchState), 0));
@@ -1101,7 +1143,7 @@ int str_unpack(State* L) {
   const char* fmt = check_string(L, 1);
   size_t ld;
   const char* data = check_lstring(L, 2, &ld);
-  size_t pos = pos_start(opt_integer(L, 3, 1), ld) - 1;
+  size_t pos = str_pos_start(opt_integer(L, 3, 1), ld) - 1;
   int n = 0;
   arg_check(L, pos <= ld, 3, "initial position out of string");
   while (*fmt != '\0') {
