@@ -75,6 +75,10 @@ TEST_CASE("limits: library work is charged by size", "[limits]") {
   expect_stopped("local s = string.rep('a', 1e6) .. 'b' local p = string.rep('a', 1000) .. 'c' "
                  "while true do local x = s:find(p, 1, true) end",
                  exhausted);
+  // Start positions the matcher skips without trying a match still count.
+  expect_stopped("local s = string.rep('a', 1e6) while true do local x = s:find('b%d') end", exhausted);
+  expect_stopped("local s = string.rep('a', 1e6) while true do local x = s:gsub('%d', '') end", exhausted);
+  expect_stopped("local s = string.rep('a', 1e6) while true do for x in s:gmatch('[xy]') do end end", exhausted);
   // A single huge request fails before doing (or allocating) the work.
   expect_stopped("local s = string.rep('x', 1e9)", exhausted, 5.0, 10000);
 }

@@ -1,6 +1,7 @@
 // String tests: interning, long strings, hashing, the string table, userdata.
 #include <catch2/catch.hpp>
 
+#include <cctype>
 #include <cstring>
 #include <string>
 
@@ -9,6 +10,7 @@
 
 using namespace luna;
 using luna::test::StateGuard;
+using luna::test::run;
 
 TEST_CASE("short strings are interned", "[string]") {
   StateGuard s(false);
@@ -117,4 +119,28 @@ TEST_CASE("userdata starts with nil user values", "[string]") {
   CHECK(v->nuvalue == 0);
   gc_full(L, false);
   CHECK(static_cast<unsigned char*>(u->data())[99] == 0xab);
+}
+
+TEST_CASE("pattern classes agree with <ctype.h> for every byte", "[string]") {
+  StateGuard s;
+  State* L = s.L;
+  // The matcher classifies ASCII by a table and asks the C library only
+  // above 127: each class letter, both cases, against the current locale.
+  REQUIRE(run(L, "function classes(c) local b = string.char(c) local r = '' "
+                 "for l in ('acdglpsuwxz'):gmatch('.') do "
+                 "r = r .. (b:find('%' .. l) and '1' or '0') .. (b:find('%' .. l:upper()) and '1' or '0') "
+                 "end return r end") == "nil");
+  for (int c = 0; c < 256; c++) {
+    int (*const fns[])(int) = {std::isalpha, std::iscntrl, std::isdigit, std::isgraph, std::islower, std::ispunct,
+                               std::isspace, std::isupper, std::isalnum, std::isxdigit};
+    std::string want;
+    for (auto fn : fns) {
+      bool in = fn(c) != 0;
+      want += in ? "10" : "01";
+    }
+    want += c == 0 ? "10" : "01";  // %z
+    std::string code = "return classes(" + std::to_string(c) + ")";
+    INFO("byte " << c);
+    CHECK(run(L, code.c_str()) == want);
+  }
 }

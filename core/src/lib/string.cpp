@@ -1,10 +1,14 @@
 // The string library: basic string functions, Lua patterns, string.format,
 // binary packing, and the string metatable (indexing and arithmetic
 // coercion). Written against the public stack API only.
+#include <array>
 #include <cctype>
+#include <charconv>
 #include <climits>
+#include <clocale>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -160,19 +164,113 @@ constexpr const char* SPECIALS = "^$*+?.([%-";
 constexpr ptrdiff_t CAP_UNFINISHED = -1;
 constexpr ptrdiff_t CAP_POSITION = -2;
 
+// Character classes as bits. The ASCII bytes are classified by a table
+// (the classes <ctype.h> gives them in the C locale and in every locale
+// glibc ships); bytes above 127 depend on the locale os.setlocale chose,
+// so they are asked of the C library.
+enum : uint16_t {
+  CL_ALPHA = 1 << 0, CL_CNTRL = 1 << 1, CL_DIGIT = 1 << 2, CL_GRAPH = 1 << 3,
+  CL_LOWER = 1 << 4, CL_PUNCT = 1 << 5, CL_SPACE = 1 << 6, CL_UPPER = 1 << 7,
+  CL_ALNUM = 1 << 8, CL_XDIGIT = 1 << 9, CL_ZERO = 1 << 10,
+};
+
+constexpr uint16_t ascii_class(int c) {
+  bool upper = c >= 'A' && c <= 'Z', lower = c >= 'a' && c <= 'z', digit = c >= '0' && c <= '9';
+  bool graph = c > ' ' && c < 127;
+  uint16_t r = 0;
+  if (upper) r |= CL_UPPER | CL_ALPHA | CL_ALNUM;
+  if (lower) r |= CL_LOWER | CL_ALPHA | CL_ALNUM;
+  if (digit) r |= CL_DIGIT | CL_ALNUM;
+  if (digit || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')) r |= CL_XDIGIT;
+  if (c < ' ' || c == 127) r |= CL_CNTRL;
+  if (c == ' ' || (c >= '\t' && c <= '\r')) r |= CL_SPACE;
+  if (graph) r |= CL_GRAPH;
+  if (graph && !upper && !lower && !digit) r |= CL_PUNCT;
+  if (c == 0) r |= CL_ZERO;
+  return r;
+}
+
+constexpr auto ASCII_CLASSES = [] {
+  std::array<uint16_t, 128> t{};
+  for (int c = 0; c < 128; c++) t[static_cast<size_t>(c)] = ascii_class(c);
+  return t;
+}();
+
+[[gnu::noinline]] bool locale_in_class(int c, uint16_t mask) {
+  switch (mask) {
+    case CL_ALPHA: return std::isalpha(c);
+    case CL_CNTRL: return std::iscntrl(c);
+    case CL_DIGIT: return std::isdigit(c);
+    case CL_GRAPH: return std::isgraph(c);
+    case CL_LOWER: return std::islower(c);
+    case CL_PUNCT: return std::ispunct(c);
+    case CL_SPACE: return std::isspace(c);
+    case CL_UPPER: return std::isupper(c);
+    case CL_ALNUM: return std::isalnum(c);
+    case CL_XDIGIT: return std::isxdigit(c);
+    default: return false;  // CL_ZERO: only byte 0
+  }
+}
+
+// Is byte c in the class `mask` names (one bit)?
+inline bool in_class(int c, uint16_t mask) {
+  return c < 128 ? (ASCII_CLASSES[static_cast<size_t>(c)] & mask) != 0 : locale_in_class(c, mask);
+}
+
+// The class bit a class letter (either case) names; 0 when cl is no class.
+inline uint16_t class_mask(int cl) {
+  switch (cl | 0x20) {  // only the ASCII letters fold onto lower-case letters
+    case 'a': return CL_ALPHA;
+    case 'c': return CL_CNTRL;
+    case 'd': return CL_DIGIT;
+    case 'g': return CL_GRAPH;
+    case 'l': return CL_LOWER;
+    case 'p': return CL_PUNCT;
+    case 's': return CL_SPACE;
+    case 'u': return CL_UPPER;
+    case 'w': return CL_ALNUM;
+    case 'x': return CL_XDIGIT;
+    case 'z': return CL_ZERO;  // deprecated, still accepted by 5.4
+    default: return 0;
+  }
+}
+
+// Does byte c match "%cl"? An upper-case class letter is the complement.
+inline bool match_class(int c, int cl) {
+  uint16_t mask = class_mask(cl);
+  if (mask == 0) return cl == c;
+  return in_class(c, mask) == ((cl & 0x20) != 0);
+}
+
 struct MatchState {
   const char* src_init;
   const char* src_end;
   const char* p_end;
   State* L;
   int matchdepth;
-  unsigned steps;  // match steps not yet charged to the instruction budget
   int level;
+  size_t steps;  // match steps not yet charged to the instruction budget
   struct {
     const char* init;
     ptrdiff_t len;
   } capture[MAXCAPTURES];
 };
+
+// Backtracking can take exponential time ("x*x*x*...y" and the like), so
+// match steps (one per match attempt, and one per start position or
+// backtracking position skipped without one) count against the
+// instruction budget, in batches.
+constexpr size_t MATCH_STEP_BATCH = 1024;
+
+[[gnu::noinline]] void charge_step_batches(MatchState* ms) {
+  charge_instruction_budget(ms->L, ms->steps / MATCH_STEP_BATCH * MATCH_STEP_BATCH);
+  ms->steps %= MATCH_STEP_BATCH;
+}
+
+inline void charge_steps(MatchState* ms, size_t n) {
+  ms->steps += n;
+  if (ms->steps >= MATCH_STEP_BATCH) charge_step_batches(ms);
+}
 
 const char* do_match(MatchState* ms, const char* s, const char* p);
 
@@ -190,7 +288,7 @@ int capture_to_close(MatchState* ms) {
 }
 
 // End of the single-character class starting at p.
-const char* class_end(MatchState* ms, const char* p) {
+inline const char* class_end(MatchState* ms, const char* p) {
   char c = *p++;
   if (c == ESC) {
     if (p == ms->p_end) error_f(ms->L, "malformed pattern (ends with '%%')");
@@ -207,78 +305,6 @@ const char* class_end(MatchState* ms, const char* p) {
   }
   return p;
 }
-
-// Character classes follow the C locale functions, as in 5.4. With glibc
-// they read its per-locale tables directly, as its C macros do (C++'s
-// <cctype> makes every test an out-of-line call: 10% of string_patterns).
-#if defined(__GLIBC__)
-enum CharClass : unsigned short {
-  CC_ALPHA = _ISalpha, CC_CNTRL = _IScntrl, CC_DIGIT = _ISdigit, CC_GRAPH = _ISgraph,
-  CC_LOWER = _ISlower, CC_PUNCT = _ISpunct, CC_SPACE = _ISspace, CC_UPPER = _ISupper,
-  CC_ALNUM = _ISalnum, CC_XDIGIT = _ISxdigit,
-};
-inline bool in_class(int c, CharClass cc) { return ((*__ctype_b_loc())[c] & cc) != 0; }
-inline int class_lower(int c) { return (*__ctype_tolower_loc())[c]; }
-#else
-enum CharClass { CC_ALPHA, CC_CNTRL, CC_DIGIT, CC_GRAPH, CC_LOWER, CC_PUNCT, CC_SPACE, CC_UPPER, CC_ALNUM, CC_XDIGIT };
-inline bool in_class(int c, CharClass cc) {
-  switch (cc) {
-    case CC_ALPHA: return std::isalpha(c);
-    case CC_CNTRL: return std::iscntrl(c);
-    case CC_DIGIT: return std::isdigit(c);
-    case CC_GRAPH: return std::isgraph(c);
-    case CC_LOWER: return std::islower(c);
-    case CC_PUNCT: return std::ispunct(c);
-    case CC_SPACE: return std::isspace(c);
-    case CC_UPPER: return std::isupper(c);
-    case CC_ALNUM: return std::isalnum(c);
-    case CC_XDIGIT: return std::isxdigit(c);
-  }
-  return false;
-}
-inline int class_lower(int c) { return std::tolower(c); }
-#endif
-
-// A %x class resolved from its letter: a locale class, %z (the zero
-// byte), or any other character standing for itself; upper-case letters
-// negate. Resolved once, a run of one class (max_expand) costs one table
-// lookup per character.
-struct ClassTest {
-  enum Kind : uint8_t { Class, Zero, Literal } kind;
-  bool negate;
-  CharClass cc;
-  int literal;
-};
-
-[[gnu::always_inline]] inline ClassTest class_test(int cl) {
-  ClassTest t{ClassTest::Class, in_class(cl, CC_UPPER), CC_ALPHA, 0};
-  switch (class_lower(cl)) {
-    case 'a': t.cc = CC_ALPHA; break;
-    case 'c': t.cc = CC_CNTRL; break;
-    case 'd': t.cc = CC_DIGIT; break;
-    case 'g': t.cc = CC_GRAPH; break;
-    case 'l': t.cc = CC_LOWER; break;
-    case 'p': t.cc = CC_PUNCT; break;
-    case 's': t.cc = CC_SPACE; break;
-    case 'u': t.cc = CC_UPPER; break;
-    case 'w': t.cc = CC_ALNUM; break;
-    case 'x': t.cc = CC_XDIGIT; break;
-    case 'z': t.kind = ClassTest::Zero; break;  // deprecated, still accepted by 5.4
-    default: return {ClassTest::Literal, false, CC_ALPHA, cl};
-  }
-  return t;
-}
-
-inline bool class_matches(const ClassTest& t, int c) {
-  switch (t.kind) {
-    case ClassTest::Class: return in_class(c, t.cc) != t.negate;
-    case ClassTest::Zero: return (c == 0) != t.negate;
-    case ClassTest::Literal: break;
-  }
-  return c == t.literal;
-}
-
-bool match_class(int c, int cl) { return class_matches(class_test(cl), c); }
 
 // p points at '[', ec at the closing ']'.
 bool match_bracket_class(int c, const char* p, const char* ec) {
@@ -301,7 +327,7 @@ bool match_bracket_class(int c, const char* p, const char* ec) {
   return !sig;
 }
 
-bool single_match(MatchState* ms, const char* s, const char* p, const char* ep) {
+inline bool single_match(MatchState* ms, const char* s, const char* p, const char* ep) {
   if (s >= ms->src_end) return false;
   int c = static_cast<unsigned char>(*s);
   switch (*p) {
@@ -310,6 +336,56 @@ bool single_match(MatchState* ms, const char* s, const char* p, const char* ep) 
     case '[': return match_bracket_class(c, p, ep - 1);
     default: return static_cast<unsigned char>(*p) == c;
   }
+}
+
+// How many bytes from s on match the single-character class p..ep.
+size_t count_matches(MatchState* ms, const char* s, const char* p, const char* ep) {
+  const char* q = s;
+  const char* end = ms->src_end;
+  switch (*p) {
+    case '.':
+      return static_cast<size_t>(end - s);
+    case ESC: {
+      int cl = static_cast<unsigned char>(p[1]);
+      uint16_t mask = class_mask(cl);
+      if (mask == 0) {
+        while (q < end && static_cast<unsigned char>(*q) == cl) q++;
+      } else {
+        bool want = (cl & 0x20) != 0;
+        while (q < end && in_class(static_cast<unsigned char>(*q), mask) == want) q++;
+      }
+      break;
+    }
+    case '[':
+      while (q < end && match_bracket_class(static_cast<unsigned char>(*q), p, ep - 1)) q++;
+      break;
+    default:
+      while (q < end && *q == *p) q++;
+      break;
+  }
+  return static_cast<size_t>(q - s);
+}
+
+// The byte the rest of the pattern at p must match first, when it is a
+// plain character (possibly after closing open captures) that no
+// quantifier lets be absent; -1 otherwise. max_expand skips backtracking
+// positions where that byte is not, which is what trying them would
+// give: the attempt fails there without raising an error.
+int next_literal(MatchState* ms, const char* p) {
+  int closes = 0;
+  while (p < ms->p_end && *p == ')') {
+    closes++;
+    p++;
+  }
+  if (p == ms->p_end || std::strchr(SPECIALS, *p) != nullptr || *p == ')') return -1;
+  if (p + 1 < ms->p_end && (p[1] == '*' || p[1] == '?' || p[1] == '-')) return -1;
+  if (closes > 0) {  // each ')' must find a capture to close, and a recursion level
+    if (ms->matchdepth <= closes) return -1;
+    int open = 0;
+    for (int l = 0; l < ms->level; l++) open += ms->capture[l].len == CAP_UNFINISHED;
+    if (open < closes) return -1;
+  }
+  return static_cast<unsigned char>(*p);
 }
 
 const char* match_balance(MatchState* ms, const char* s, const char* p) {
@@ -328,17 +404,25 @@ const char* match_balance(MatchState* ms, const char* s, const char* p) {
 }
 
 const char* max_expand(MatchState* ms, const char* s, const char* p, const char* ep) {
-  ptrdiff_t i = 0;
-  if (*p == ESC) {
-    ClassTest t = class_test(static_cast<unsigned char>(p[1]));
-    ptrdiff_t avail = ms->src_end - s;
-    while (i < avail && class_matches(t, static_cast<unsigned char>(s[i]))) i++;
-  } else {
-    while (single_match(ms, s + i, p, ep)) i++;
+  size_t n = count_matches(ms, s, p, ep);
+  const char* rest = ep + 1;
+  // Nothing follows: the longest repetition is the match (the attempt
+  // would succeed at once, unless it must raise "pattern too complex").
+  if (rest == ms->p_end && ms->matchdepth > 0) return s + n;
+  int lit = next_literal(ms, rest);
+  size_t skipped = 0;
+  for (const char* q = s + n;; q--) {  // try the longest repetition first
+    if (lit < 0 || (q < ms->src_end && static_cast<unsigned char>(*q) == lit)) {
+      if (const char* res = do_match(ms, q, rest)) {
+        charge_steps(ms, skipped);
+        return res;
+      }
+    } else {
+      skipped++;
+    }
+    if (q == s) break;
   }
-  for (; i >= 0; i--) {  // try the longest repetition first
-    if (const char* res = do_match(ms, s + i, ep + 1)) return res;
-  }
+  charge_steps(ms, skipped);
   return nullptr;
 }
 
@@ -379,7 +463,8 @@ const char* match_capture(MatchState* ms, const char* s, int l) {
 
 // Matches pattern p against subject s; returns the end of the match or
 // nullptr. Simple single-character items loop instead of recursing.
-const char* match_impl(MatchState* ms, const char* s, const char* p) {
+// Inlined into do_match, its only caller.
+[[gnu::always_inline]] inline const char* match_impl(MatchState* ms, const char* s, const char* p) {
   while (p != ms->p_end) {
     switch (*p) {
       case '(':
@@ -448,19 +533,93 @@ const char* match_impl(MatchState* ms, const char* s, const char* p) {
   return s;
 }
 
-// Backtracking can take exponential time ("x*x*x*...y" and the like), so
-// match steps count against the instruction budget, in batches.
-constexpr unsigned MATCH_STEP_BATCH = 1024;
-
 const char* do_match(MatchState* ms, const char* s, const char* p) {
   if (ms->matchdepth-- == 0) error_f(ms->L, "pattern too complex");
-  if (++ms->steps == MATCH_STEP_BATCH) {
-    ms->steps = 0;
-    charge_instruction_budget(ms->L, MATCH_STEP_BATCH);
-  }
+  charge_steps(ms, 1);
   const char* res = match_impl(ms, s, p);
   ms->matchdepth++;
   return res;
+}
+
+// The single-character item every match of a pattern starts with, when
+// there is one: the search loops skip start positions it rejects instead
+// of trying a match there, which would fail at once (no error can be
+// raised before it). Only for a well-formed class, maybe after a few
+// open captures, with no quantifier that lets it be absent; '.' accepts
+// every byte and is left out.
+struct FirstItem {
+  const char* p = nullptr;
+  const char* ep = nullptr;
+  explicit operator bool() const { return p != nullptr; }
+};
+
+FirstItem first_item(const MatchState* ms, const char* p) {
+  const char* end = ms->p_end;
+  for (int opens = 0; p < end && *p == '(' && p + 1 < end && p[1] != ')'; opens++) {
+    if (opens == 8) return {};
+    p++;
+  }
+  if (p == end) return {};
+  const char* ep;
+  switch (*p) {
+    case '(': case ')': case '.':
+      return {};
+    case '$':
+      if (p + 1 == end) return {};
+      ep = p + 1;
+      break;
+    case ESC:
+      if (p + 1 == end || p[1] == 'b' || p[1] == 'f' || std::isdigit(static_cast<unsigned char>(p[1])))
+        return {};
+      ep = p + 2;
+      break;
+    case '[': {
+      const char* q = p + 1;
+      if (q < end && *q == '^') q++;
+      do {  // as class_end, but a malformed set only disables the shortcut
+        if (q == end) return {};
+        if (*q++ == ESC && q < end) q++;
+      } while (q == end || *q != ']');
+      ep = q + 1;
+      break;
+    }
+    default:
+      ep = p + 1;
+      break;
+  }
+  if (ep < end && (*ep == '*' || *ep == '?' || *ep == '-')) return {};
+  return {p, ep};
+}
+
+// The first position from s on (s itself included) where `first` matches,
+// or the end of the subject; the positions passed over are charged as
+// steps.
+const char* skip_to_first(MatchState* ms, FirstItem first, const char* s) {
+  const char* q = s;
+  const char* end = ms->src_end;
+  switch (*first.p) {
+    case ESC: {
+      int cl = static_cast<unsigned char>(first.p[1]);
+      uint16_t mask = class_mask(cl);
+      if (mask != 0) {
+        bool want = (cl & 0x20) != 0;
+        while (q < end && in_class(static_cast<unsigned char>(*q), mask) != want) q++;
+        break;
+      }
+      q = static_cast<const char*>(std::memchr(q, cl, static_cast<size_t>(end - q)));
+      if (q == nullptr) q = end;
+      break;
+    }
+    case '[':
+      while (q < end && !match_bracket_class(static_cast<unsigned char>(*q), first.p, first.ep - 1)) q++;
+      break;
+    default:
+      q = static_cast<const char*>(std::memchr(q, static_cast<unsigned char>(*first.p), static_cast<size_t>(end - q)));
+      if (q == nullptr) q = end;
+      break;
+  }
+  charge_steps(ms, static_cast<size_t>(q - s));
+  return q;
 }
 
 void prep_state(MatchState* ms, State* L, const char* s, size_t ls, const char* p, size_t lp) {
@@ -548,7 +707,9 @@ int find_aux(State* L, bool find) {
       lp--;
     }
     prep_state(&ms, L, s, ls, p, lp);
+    FirstItem first = anchor ? FirstItem{} : first_item(&ms, p);
     do {
+      if (first && (s1 = skip_to_first(&ms, first, s1)) == ms.src_end) break;
       reprep_state(&ms);
       if (const char* e = do_match(&ms, s1, p)) {
         if (find) {
@@ -573,6 +734,7 @@ struct GMatchState {
   const char* src;
   const char* p;
   const char* lastmatch;
+  FirstItem first;
   MatchState ms;
 };
 
@@ -580,6 +742,7 @@ int gmatch_aux(State* L) {
   auto* gm = static_cast<GMatchState*>(to_userdata(L, upvalue_index(3)));
   gm->ms.L = L;
   for (const char* src = gm->src; src <= gm->ms.src_end; src++) {
+    if (gm->first && (src = skip_to_first(&gm->ms, gm->first, src)) == gm->ms.src_end) break;
     reprep_state(&gm->ms);
     const char* e = do_match(&gm->ms, src, gm->p);
     if (e != nullptr && e != gm->lastmatch) {  // skip an empty match right after the last one
@@ -602,6 +765,7 @@ int str_gmatch(State* L) {
   gm->src = s + init;
   gm->p = p;
   gm->lastmatch = nullptr;
+  gm->first = first_item(&gm->ms, p);
   push_native_closure(L, gmatch_aux, 3);
   return 1;
 }
@@ -678,10 +842,17 @@ int str_gsub(State* L) {
   }
   MatchState ms;
   prep_state(&ms, L, src, srcl, p, lp);
+  FirstItem first = anchor ? FirstItem{} : first_item(&ms, p);
   Buffer b(L);
   Integer n = 0;
   bool changed = false;
   while (n < max_s) {
+    if (first) {  // copy the bytes no match can start at
+      const char* next = skip_to_first(&ms, first, src);
+      b.add(src, static_cast<size_t>(next - src));
+      src = next;
+      if (src == ms.src_end) break;
+    }
     reprep_state(&ms);
     const char* e = do_match(&ms, src, p);
     if (e != nullptr && e != lastmatch) {
@@ -810,6 +981,100 @@ void with_length(char* form, const char* lenmod) {
   form[l + 1] = '\0';
 }
 
+// Adds `len` bytes of text padded with `fill` to `width`: on the right when
+// `left`, else on the left (after a leading sign when filling with zeros).
+void add_padded(Buffer& b, const char* text, size_t len, size_t width, bool left, char fill) {
+  size_t pad = width > len ? width - len : 0;
+  char* out = b.prepare(len + pad);
+  if (left) {
+    std::memcpy(out, text, len);
+    std::memset(out + len, ' ', pad);
+  } else {
+    size_t sign = fill == '0' && len > 0 && (*text == '-' || *text == '+') ? 1 : 0;
+    std::memcpy(out, text, sign);
+    std::memset(out + sign, fill, pad);
+    std::memcpy(out + sign + pad, text + sign, len - sign);
+  }
+  b.add_size(len + pad);
+}
+
+// The common conversions, formatted by hand because snprintf's parsing
+// costs more than they do: d, i, x, X and s with the flags '-' and '0'
+// (not '0' for s) and a width below 100, and f with a precision as well
+// (to_chars gives printf's digits; used only while the locale's decimal
+// point is '.'). Returns the end of the spec, or nullptr without
+// consuming an argument for any other spec, which takes the general path
+// and its checks and messages.
+const char* format_simple(State* L, Buffer& b, const char* spec, const char* end, int arg, int top) {
+  const char* q = spec;
+  bool left = false, zero = false;
+  for (; q < end && (*q == '-' || *q == '0'); q++) {
+    if (q - spec == 4) return nullptr;
+    (*q == '-' ? left : zero) = true;
+  }
+  size_t width = 0;
+  for (int i = 0; i < 2 && q < end && *q >= '0' && *q <= '9'; i++) width = width * 10 + static_cast<size_t>(*q++ - '0');
+  int precision = -1;
+  if (q < end && *q == '.') {
+    q++;
+    precision = 0;
+    for (int i = 0; i < 2 && q < end && *q >= '0' && *q <= '9'; i++) precision = precision * 10 + (*q++ - '0');
+  }
+  if (q == end) return nullptr;
+  char conv = *q;
+  switch (conv) {
+    case 'd': case 'i': case 'x': case 'X': {
+      if (precision >= 0) return nullptr;
+      if (arg > top) arg_error(L, arg, "no value");
+      Integer n = check_integer(L, arg);
+      char text[24];
+      char* e = text + sizeof text;
+      char* d = e;
+      auto u = static_cast<unsigned long long>(n);
+      if (conv == 'x' || conv == 'X') {
+        const char* digits = conv == 'x' ? "0123456789abcdef" : "0123456789ABCDEF";
+        do *--d = digits[u & 15]; while ((u >>= 4) != 0);
+      } else {
+        if (n < 0) u = 0 - u;
+        do *--d = static_cast<char>('0' + u % 10); while ((u /= 10) != 0);
+        if (n < 0) *--d = '-';
+      }
+      add_padded(b, d, static_cast<size_t>(e - d), width, left, zero ? '0' : ' ');
+      return q + 1;
+    }
+    case 'f': {
+      const char* point = std::localeconv()->decimal_point;
+      if (point[0] != '.' || point[1] != '\0') return nullptr;
+      if (arg > top) arg_error(L, arg, "no value");
+      Number x = check_number(L, arg);
+      if (!std::isfinite(x)) return nullptr;
+      char text[MAX_ITEM];
+      auto r = std::to_chars(text, text + sizeof text, x, std::chars_format::fixed, precision < 0 ? 6 : precision);
+      if (r.ec != std::errc()) return nullptr;
+      add_padded(b, text, static_cast<size_t>(r.ptr - text), width, left, zero ? '0' : ' ');
+      return q + 1;
+    }
+    case 's': {
+      if (zero || precision >= 0) return nullptr;
+      if (arg > top) arg_error(L, arg, "no value");
+      size_t l;
+      const char* str = to_lstring_meta(L, arg, &l);
+      if (q != spec) arg_check(L, l == std::strlen(str), arg, "string contains zeros");
+      if (l >= width) {
+        b.add_value();
+      } else {  // shorter than a width below 100: pad a copy (the box must be on top to grow)
+        char text[100];
+        std::memcpy(text, str, l);
+        pop(L, 1);
+        add_padded(b, text, l, width, left, ' ');
+      }
+      return q + 1;
+    }
+    default:
+      return nullptr;
+  }
+}
+
 int str_format(State* L) {
   int top = get_top(L);
   int arg = 1;
@@ -824,6 +1089,11 @@ int str_format(State* L) {
     }
     if (*++strfrmt == '%') {
       b.add_char(*strfrmt++);
+      continue;
+    }
+    if (const char* next = format_simple(L, b, strfrmt, strfrmt_end, arg + 1, top)) {
+      arg++;
+      strfrmt = next;
       continue;
     }
     // a conversion: spec is flags, width, precision, then one character
@@ -846,17 +1116,22 @@ int str_format(State* L) {
       case 'd': case 'i':
       case 'u':
       case 'o': case 'x': case 'X': {
+        Integer n = check_integer(L, arg);  // the argument is checked before the spec, as in 5.4.8
         check_format(L, form, conv == 'u' ? FLAGS_U : (conv == 'd' || conv == 'i') ? FLAGS_I : FLAGS_X, true);
-        Integer n = check_integer(L, arg);
         with_length(form, "ll");
         nb = std::snprintf(buff, sizeof buff, form, static_cast<long long>(n));
         break;
       }
       case 'a': case 'A':
-      case 'e': case 'E': case 'f': case 'g': case 'G':
         check_format(L, form, FLAGS_ALL, true);
         nb = std::snprintf(buff, sizeof buff, form, check_number(L, arg));
         break;
+      case 'e': case 'E': case 'f': case 'g': case 'G': {
+        Number n = check_number(L, arg);  // before the spec, as in 5.4.8
+        check_format(L, form, FLAGS_ALL, true);
+        nb = std::snprintf(buff, sizeof buff, form, n);
+        break;
+      }
       case 'p': {
         check_format(L, form, FLAGS_C, false);
         const void* p = to_pointer(L, arg);
