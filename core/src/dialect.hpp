@@ -35,6 +35,14 @@ struct Dialect {
   bool float_round_trip = false; // tostring of a float reads back as the same float (5.5)
   bool vm_string_coerce = false;  // arithmetic and bitwise operations convert numeric strings
                                   // in the VM (5.3); 5.4+ leave it to the string metatable
+  bool gen_gc = false;            // the collector has a generational mode (5.4+)
+  bool upval_remark = false;      // a collection keeps the values of an unreachable
+                                  // coroutine's open upvalues touched since the previous
+                                  // one, so a cycle through a suspended coroutine takes two
+                                  // collections (5.3)
+  bool finalizer_53 = false;      // a __gc that is not a function is ignored, and an error in
+                                  // a finalizer run by collectgarbage is raised to its caller
+                                  // (5.3); 5.4+ call any __gc and warn
 
   // ---- libraries
   bool lib_53 = false;  // 5.3's library functions, arguments and messages
@@ -46,13 +54,14 @@ inline constexpr Dialect dialect_53{.version = LuaVersion::Lua53, .name = "Lua 5
                                     .dump_c_sizes = true,
                                     .call_line_at_prefix = true, .label_per_block = true,
                                     .le_via_lt = true, .vm_string_coerce = true,
+                                    .upval_remark = true, .finalizer_53 = true,
                                     .lib_53 = true};
 inline constexpr Dialect dialect_54{.version = LuaVersion::Lua54, .name = "Lua 5.4", .dump_version = 0x54,
-                                    .local_attribs = true};
+                                    .local_attribs = true, .gen_gc = true};
 inline constexpr Dialect dialect_55{.version = LuaVersion::Lua55, .name = "Lua 5.5", .dump_version = 0x55,
                                     .local_attribs = true, .global_decls = true, .prefix_attribs = true,
                                     .readonly_for = true, .named_varargs = true,
-                                    .close_err_only = true, .float_round_trip = true,
+                                    .close_err_only = true, .float_round_trip = true, .gen_gc = true,
                                     .lib_55 = true};
 
 inline constexpr const Dialect* dialect_for(LuaVersion v) {

@@ -186,6 +186,8 @@ struct Proto : GCObject {
 // Upvalues: open ones point into a thread's stack, closed ones hold the value.
 struct UpVal : GCObject {
   uint8_t tbc;          // unused by core; kept 0
+  uint8_t touched;      // open, and made or reached by a closure since the last
+                        // collection (read by Dialect::upval_remark)
   TValue* v;             // points to stack slot or to `closed`
   union {
     struct { UpVal* next; UpVal** previous; } open;  // list of open upvalues of a thread, sorted by level

@@ -159,6 +159,7 @@ State* new_state(Allocator f, void* ud) {
   g->gcpause = 200;
   g->gcstepmul = 100;
   g->gcstepsize = 13;  // log2 of the step granularity (8 KiB)
+  g->gcstepcredit = 0;
   g->genminormul = 20;
   g->genmajormul = 100;
   g->warnf = default_warn;

@@ -141,6 +141,7 @@ struct GlobalState {
   ptrdiff_t gcdebt;        // bytes allocated not yet compensated by the collector
   size_t memlimit;         // 0 = unlimited
   size_t gcestimate;
+  size_t gcstepcredit;     // work paid by collectgarbage("step") toward the next cycle
   StringTable strt;
   TValue l_registry;
   TValue nilvalue;          // a nil; its tag doubles as "state is complete" flag
@@ -230,7 +231,10 @@ GCObject* gc_new_object(State* L, Tag tag, size_t size);
 // every live value is reachable (on a stack, in a table, ...).
 void gc_check(State* L);
 void gc_full(State* L, bool emergency);
-bool gc_step_api(State* L, int kbytes);  // collectgarbage("step"): true when a cycle finished
+// collectgarbage("collect") and ("step"): in a dialect with finalizer_53
+// an error in a finalizer they run is raised to their caller.
+void gc_collect_api(State* L);
+bool gc_step_api(State* L, int kbytes);  // true when a cycle finished
 void gc_fix(State* L, GCObject* o);    // object is never collected
 // Registers o for finalization if mt has __gc (setmetatable calls this).
 void gc_check_finalizer(State* L, GCObject* o, Table* mt);
@@ -244,8 +248,10 @@ inline void gc_barrier(State*, GCObject*, const TValue&) {}
 inline void gc_barrier_back(State*, Table*) {}  // a table was modified
 inline void gc_barrier_obj(State*, GCObject*, GCObject*) {}
 size_t gc_count_bytes(State* L);
-// Runs pending finalizers (called by gc_check and at state close).
-void gc_call_pending_finalizers(State* L);
+// Runs pending finalizers (called by gc_check and at state close); an error
+// in one is a warning, or with raise, raised ("error in __gc metamethod")
+// leaving the rest pending.
+void gc_call_pending_finalizers(State* L, bool raise = false);
 // Change mode: returns previous mode (0 incremental, 1 generational).
 int gc_change_mode(State* L, int newmode);
 

@@ -218,7 +218,10 @@ int b_collectgarbage(State* L) {
                                      "isrunning", "generational", "incremental", nullptr};
   static const int optsnum[] = {GCSTOP, GCRESTART, GCCOLLECT, GCCOUNT, GCSTEP, GCSETPAUSE, GCSETSTEPMUL,
                                 GCISRUNNING, GCGEN, GCINC};
-  int o = optsnum[check_option(L, 1, "collect", opts)];
+  // 5.3's options are the first eight: it has no generational mode.
+  static const char* const opts53[] = {"stop", "restart", "collect", "count", "step", "setpause", "setstepmul",
+                                       "isrunning", nullptr};
+  int o = optsnum[check_option(L, 1, "collect", dialect_of(get_version(L)).gen_gc ? opts : opts53)];
   switch (o) {
     case GCCOUNT: {
       int k = gc(L, o);
