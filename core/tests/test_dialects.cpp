@@ -122,6 +122,10 @@ TEST_CASE("dialects: 5.3 libraries", "[dialects]") {
   // print converts through whatever the global tostring is.
   CHECK(contains(eval_as(LuaVersion::Lua53, "tostring = nil; print(1)"), "attempt to call a nil value"));
   CHECK(eval_as(LuaVersion::Lua54, "tostring = nil; print(1) return 'ok'") == "ok");
+  // string.unpack has no position 0 and does not clip one before the start.
+  CHECK(contains(eval_as(LuaVersion::Lua53, "return string.unpack('b', 'x', 0)"), "out of string"));
+  CHECK(contains(eval_as(LuaVersion::Lua53, "return string.unpack('b', 'x', -2)"), "out of string"));
+  CHECK(eval_as(LuaVersion::Lua54, "return string.unpack('b', 'x', 0)") == "120");
 }
 
 TEST_CASE("dialects: 5.3 collector: steps, finalizer errors, no generational mode", "[dialects]") {

@@ -1101,9 +1101,12 @@ int str_unpack(State* L) {
   const char* fmt = check_string(L, 1);
   size_t ld;
   const char* data = check_lstring(L, 2, &ld);
-  size_t pos = pos_start(opt_integer(L, 3, 1), ld) - 1;
+  Integer ipos = opt_integer(L, 3, 1);
+  // 5.3 has no position 0 and does not clip a position before the start.
+  bool before_start = dialect_of(get_version(L)).lib_53 && (ipos == 0 || ipos < -static_cast<Integer>(ld));
+  size_t pos = pos_start(ipos, ld) - 1;
   int n = 0;
-  arg_check(L, pos <= ld, 3, "initial position out of string");
+  arg_check(L, !before_start && pos <= ld, 3, "initial position out of string");
   while (*fmt != '\0') {
     int size, ntoalign;
     KOption opt = get_details(&h, pos, &fmt, &size, &ntoalign);
