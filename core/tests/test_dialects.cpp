@@ -126,6 +126,10 @@ TEST_CASE("dialects: 5.3 libraries", "[dialects]") {
   CHECK(contains(eval_as(LuaVersion::Lua53, "return string.unpack('b', 'x', 0)"), "out of string"));
   CHECK(contains(eval_as(LuaVersion::Lua53, "return string.unpack('b', 'x', -2)"), "out of string"));
   CHECK(eval_as(LuaVersion::Lua54, "return string.unpack('b', 'x', 0)") == "120");
+  // "\u{...}" escapes stop at U+10FFFF.
+  CHECK(contains(eval_as(LuaVersion::Lua53, "return select(2, load('return \"\\\\u{110000}\"'))"),
+                 "UTF-8 value too large near '\"\\u{110000'"));
+  CHECK(eval_as(LuaVersion::Lua54, "return #load('return \"\\\\u{110000}\"')()") == "4");
 }
 
 TEST_CASE("dialects: 5.3 collector: steps, finalizer errors, no generational mode", "[dialects]") {
