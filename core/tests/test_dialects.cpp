@@ -130,6 +130,11 @@ TEST_CASE("dialects: 5.3 libraries", "[dialects]") {
   CHECK(contains(eval_as(LuaVersion::Lua53, "return select(2, load('return \"\\\\u{110000}\"'))"),
                  "UTF-8 value too large near '\"\\u{110000'"));
   CHECK(eval_as(LuaVersion::Lua54, "return #load('return \"\\\\u{110000}\"')()") == "4");
+  // string.format checks a spec's shape only, with 5.3's messages.
+  CHECK(contains(eval_as(LuaVersion::Lua53, "return string.format('%000000d', 1)"), "repeated flags"));
+  CHECK(contains(eval_as(LuaVersion::Lua53, "return string.format('%y', 1)"), "invalid option '%y' to 'format'"));
+  CHECK(eval_as(LuaVersion::Lua53, "return string.format('%#5x|%+.3s', 1, 'abcd')") == "  0x1|abc");
+  CHECK(contains(eval_as(LuaVersion::Lua54, "return string.format('%#5d', 1)"), "invalid conversion"));
 }
 
 TEST_CASE("dialects: 5.3 collector: steps, finalizer errors, no generational mode", "[dialects]") {

@@ -746,16 +746,26 @@ const char* skip2digits(const char* s) {
 // Validates a conversion spec ("%...c") against the flags and precision
 // its conversion accepts.
 void check_format(State* L, const char* form, const char* flags, bool precision) {
+  if (dialect_of(get_version(L)).lib_53) return;  // 5.3 checks only the spec's shape (spec_length_53)
   const char* spec = form + 1;
   spec += std::strspn(spec, flags);
   if (*spec != '0') {  // a width cannot start with '0'
     spec = skip2digits(spec);
     if (*spec == '.' && precision) spec = skip2digits(spec + 1);
   }
-  if (!std::isalpha(static_cast<unsigned char>(*spec))) {
-    if (dialect_of(get_version(L)).lib_53) error_f(L, "invalid format (width or precision too long)");
-    error_f(L, "invalid conversion specification: '%s'", form);
-  }
+  if (!std::isalpha(static_cast<unsigned char>(*spec))) error_f(L, "invalid conversion specification: '%s'", form);
+}
+
+// The length of a 5.3 conversion spec at s, its conversion character
+// included: at most five flags, two width digits, '.' and two precision
+// digits, whatever the conversion.
+size_t spec_length_53(State* L, const char* s) {
+  const char* p = s + std::strspn(s, "-+ #0");
+  if (p - s > 5) error_f(L, "invalid format (repeated flags)");
+  p = skip2digits(p);
+  if (*p == '.') p = skip2digits(p + 1);
+  if (std::isdigit(static_cast<unsigned char>(*p))) error_f(L, "invalid format (width or precision too long)");
+  return static_cast<size_t>(p - s) + 1;
 }
 
 // Copies "%<spec><conv>" into form, inserting `lenmod` before the conversion.
@@ -775,6 +785,7 @@ int str_format(State* L) {
   const char* strfrmt = check_lstring(L, arg, &sfl);
   const char* strfrmt_end = strfrmt + sfl;
   Buffer b(L);
+  const bool lib_53 = dialect_of(get_version(L)).lib_53;
   while (strfrmt < strfrmt_end) {
     if (*strfrmt != '%') {
       b.add_char(*strfrmt++);
@@ -786,7 +797,7 @@ int str_format(State* L) {
     }
     // a conversion: spec is flags, width, precision, then one character
     char form[MAX_FORMAT_SPEC + 10];
-    size_t len = std::strspn(strfrmt, "-+ #0123456789.") + 1;
+    size_t len = lib_53 ? spec_length_53(L, strfrmt) : std::strspn(strfrmt, "-+ #0123456789.") + 1;
     if (len >= static_cast<size_t>(MAX_FORMAT_SPEC)) error_f(L, "invalid format (too long)");
     form[0] = '%';
     std::memcpy(form + 1, strfrmt, len);
@@ -848,6 +859,7 @@ int str_format(State* L) {
         break;
       }
       default:
+        if (lib_53) error_f(L, "invalid option '%%%c' to 'format'", conv);
         error_f(L, "invalid conversion '%s' to 'format'", form);
     }
     b.add(buff, static_cast<size_t>(nb));
