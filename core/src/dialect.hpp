@@ -35,6 +35,8 @@ struct Dialect {
   bool float_round_trip = false; // tostring of a float reads back as the same float (5.5)
   bool vm_string_coerce = false;  // arithmetic and bitwise operations convert numeric strings
                                   // in the VM (5.3); 5.4+ leave it to the string metatable
+  bool closure_cache = false;     // a closure expression yields the closure it made last
+                                  // time when the upvalues would be the same (5.3)
   bool gen_gc = false;            // the collector has a generational mode (5.4+)
   bool upval_remark = false;      // a collection keeps the values of an unreachable
                                   // coroutine's open upvalues touched since the previous
@@ -54,7 +56,7 @@ inline constexpr Dialect dialect_53{.version = LuaVersion::Lua53, .name = "Lua 5
                                     .dump_c_sizes = true,
                                     .call_line_at_prefix = true, .label_per_block = true,
                                     .le_via_lt = true, .vm_string_coerce = true,
-                                    .upval_remark = true, .finalizer_53 = true,
+                                    .closure_cache = true, .upval_remark = true, .finalizer_53 = true,
                                     .lib_53 = true};
 inline constexpr Dialect dialect_54{.version = LuaVersion::Lua54, .name = "Lua 5.4", .dump_version = 0x54,
                                     .local_attribs = true, .gen_gc = true};

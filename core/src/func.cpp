@@ -21,6 +21,7 @@ Proto* proto_new(State* L) {
   p->source = nullptr;
   p->gclist = nullptr;
   p->jit_data = nullptr;
+  p->cache = nullptr;
   return p;
 }
 

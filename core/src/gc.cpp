@@ -230,6 +230,9 @@ class Collector {
   }
 
   void traverse_proto(Proto* p) {
+    // The closure cache does not keep its closure alive; a closure not
+    // marked yet may be dead, so it is dropped (kept only when surely live).
+    if (p->cache != nullptr && is_white(p->cache)) p->cache = nullptr;
     mark_object_opt(p->source);
     if (p->k != nullptr)
       for (int i = 0; i < p->sizek; i++) mark_value(p->k[i]);

@@ -181,6 +181,8 @@ struct Proto : GCObject {
   String* source;      // may be nullptr when stripped
   GCObject* gclist;
   void* jit_data;      // owned by the JitBackend; traces die with their prototype
+  LClosure* cache;     // the last closure made from this prototype (Dialect::closure_cache);
+                       // a weak reference, dropped by the collector
 };
 
 // Upvalues: open ones point into a thread's stack, closed ones hold the value.

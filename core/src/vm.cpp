@@ -361,8 +361,29 @@ void charge_entry(State* L, CallInfo* ci) {
   ci->savedpc = saved;
 }
 
-// OP_CLOSURE: a new closure of p in *ra with its upvalues.
+// The closure last made from p, if its upvalues are the ones a new closure
+// would get (the same variables, still open or shared).
+LClosure* cached_closure(const Proto* p, UpVal** encup, TValue* base) {
+  LClosure* c = p->cache;
+  if (c == nullptr) return nullptr;
+  for (int j = 0; j < p->sizeupvalues; j++) {
+    const UpvalDesc& d = p->upvalues[j];
+    const TValue* v = d.instack ? base + d.idx : encup[d.idx]->v;
+    if (c->upvals[j]->v != v) return nullptr;
+  }
+  return c;
+}
+
+// OP_CLOSURE: a new closure of p in *ra with its upvalues (or, in 5.3, a
+// cached one).
 void push_closure(State* L, Proto* p, UpVal** encup, TValue* base, TValue* ra) {
+  const bool cache = dialect(L).closure_cache;
+  if (cache) {
+    if (LClosure* c = cached_closure(p, encup, base)) {
+      *ra = TValue::object(c);
+      return;
+    }
+  }
   int nup = p->sizeupvalues;
   LClosure* ncl = lclosure_new(L, nup);
   ncl->p = p;
@@ -371,6 +392,7 @@ void push_closure(State* L, Proto* p, UpVal** encup, TValue* base, TValue* ra) {
     const UpvalDesc& d = p->upvalues[j];
     ncl->upvals[j] = d.instack ? upval_find(L, base + d.idx) : encup[d.idx];
   }
+  if (cache) p->cache = ncl;
 }
 
 // OP_VARARGPREP: moves the function and its fixed parameters above the

@@ -142,6 +142,24 @@ TEST_CASE("dialects: 5.3 libraries", "[dialects]") {
   CHECK(eval_as(LuaVersion::Lua54, lines) == "4");
 }
 
+TEST_CASE("dialects: 5.3 reuses a closure whose upvalues would be the same", "[dialects]") {
+  const char* same = "local t = {} local u = 1 for i = 1, 3 do t[i] = function() return u end end "
+                     "return tostring(t[1] == t[3])";
+  CHECK(eval_as(LuaVersion::Lua53, same) == "true");
+  CHECK(eval_as(LuaVersion::Lua54, same) == "false");
+  // A fresh loop variable, or a closed upvalue, makes a new closure.
+  CHECK(eval_as(LuaVersion::Lua53, "local t = {} for i = 1, 3 do t[i] = function() return i end end "
+                                   "return tostring(t[1] ~= t[2] and t[2]() == 2)") == "true");
+  CHECK(eval_as(LuaVersion::Lua53, "local function mk() local x = 0 return function() x = x + 1 return x end end "
+                                   "local a, b = mk(), mk() a() return tostring(a ~= b and b() == 1)") == "true");
+  // The cache does not keep a closure alive.
+  CHECK(eval_as(LuaVersion::Lua53, "local w = setmetatable({}, {__mode = 'k'}) "
+                                   "local function mk() return function() end end w[mk()] = true "
+                                   "collectgarbage() return tostring(next(w) == nil and mk() == mk())") == "true");
+  CHECK(contains(eval_as(LuaVersion::Lua53, "return debug.upvalueid(function() end, 1)"), "invalid upvalue index"));
+  CHECK(eval_as(LuaVersion::Lua54, "return tostring(debug.upvalueid(function() end, 1))") == "nil");
+}
+
 TEST_CASE("dialects: 5.3 collector: steps, finalizer errors, no generational mode", "[dialects]") {
   // Bigger steps finish a cycle in fewer calls; a basic step does not
   // collect a heap of some size at once.

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "luna/api.hpp"
+#include "../dialect.hpp"
 
 namespace luna {
 namespace {
@@ -214,7 +215,8 @@ void* check_upval(State* L, int argf, int argnup, int* pnup, bool must) {
 
 int db_upvalueid(State* L) {
   int n;
-  void* id = check_upval(L, 1, 2, &n, false);
+  // 5.3 raises an error for an index with no upvalue; 5.4 returns fail.
+  void* id = check_upval(L, 1, 2, &n, dialect_of(get_version(L)).lib_53);
   if (id != nullptr)
     push_light_userdata(L, id);
   else
