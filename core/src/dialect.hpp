@@ -25,6 +25,8 @@ struct Dialect {
   bool named_varargs = false;        // function f(...t): t, read-only, holds the extra
                                      // arguments and n (5.5)
   bool call_line_at_prefix = false;  // a call's line is where its function expression starts (5.3)
+  bool for_entry_line = false;       // a line hook sees a numeric for enter its body as a
+                                     // jump back, even on the same line (5.3)
   bool label_per_block = false;      // a label name may repeat in a nested block, and a goto
                                      // sees the enclosing block's labels only once its own
                                      // block closes (5.3)
@@ -47,6 +49,10 @@ struct Dialect {
                                   // (5.3); 5.4+ call any __gc and warn
 
   // ---- libraries
+  bool debug_names_53 = false;  // the debug library's 5.3 names: "(*temporary)" (native
+                                // frames too), "(*vararg)", "(*no name)", and a
+                                // metamethod's name with its "__"; the frame a finalizer
+                                // interrupted is named "__gc"
   bool lib_53 = false;  // 5.3's library functions, arguments and messages
   bool lib_55 = false;  // 5.5's library functions, arguments and messages
 };
@@ -54,10 +60,10 @@ struct Dialect {
 // A field left out is false.
 inline constexpr Dialect dialect_53{.version = LuaVersion::Lua53, .name = "Lua 5.3", .dump_version = 0x53,
                                     .dump_c_sizes = true,
-                                    .call_line_at_prefix = true, .label_per_block = true,
+                                    .call_line_at_prefix = true, .for_entry_line = true, .label_per_block = true,
                                     .le_via_lt = true, .vm_string_coerce = true,
                                     .closure_cache = true, .upval_remark = true, .finalizer_53 = true,
-                                    .lib_53 = true};
+                                    .debug_names_53 = true, .lib_53 = true};
 inline constexpr Dialect dialect_54{.version = LuaVersion::Lua54, .name = "Lua 5.4", .dump_version = 0x54,
                                     .local_attribs = true, .gen_gc = true};
 inline constexpr Dialect dialect_55{.version = LuaVersion::Lua55, .name = "Lua 5.5", .dump_version = 0x55,

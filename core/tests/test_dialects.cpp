@@ -160,6 +160,29 @@ TEST_CASE("dialects: 5.3 reuses a closure whose upvalues would be the same", "[d
   CHECK(eval_as(LuaVersion::Lua54, "return tostring(debug.upvalueid(function() end, 1))") == "nil");
 }
 
+TEST_CASE("dialects: 5.3 debug names and line events", "[dialects]") {
+  // A one-line numeric for: 5.3 enters the body by a jump back, one more event.
+  const char* lines = "local n = 0 local f = load('for i = 1, 4 do local a = i end') "
+                      "debug.sethook(function() n = n + 1 end, 'l') f() debug.sethook() return n";
+  CHECK(eval_as(LuaVersion::Lua53, lines) == "5");
+  CHECK(eval_as(LuaVersion::Lua54, lines) == "4");
+  const char* temp = "return (debug.getlocal(0, 1))";
+  CHECK(eval_as(LuaVersion::Lua53, temp) == "(*temporary)");
+  CHECK(eval_as(LuaVersion::Lua54, temp) == "(C temporary)");
+  const char* vararg = "local function f(...) return (debug.getlocal(1, -1)) end return f(1)";
+  CHECK(eval_as(LuaVersion::Lua53, vararg) == "(*vararg)");
+  CHECK(eval_as(LuaVersion::Lua54, vararg) == "(vararg)");
+  const char* mm = "local t = setmetatable({}, {__index = function() return debug.getinfo(1, 'n').name end}) "
+                   "return t.x";
+  CHECK(eval_as(LuaVersion::Lua53, mm) == "__index");
+  CHECK(eval_as(LuaVersion::Lua54, mm) == "index");
+  // The frame a finalizer interrupted is named "__gc".
+  const char* fin = "local name setmetatable({}, {__gc = function() name = debug.getinfo(2, 'n').name end}) "
+                    "collectgarbage() return tostring(name)";
+  CHECK(eval_as(LuaVersion::Lua53, fin) == "__gc");
+  CHECK(eval_as(LuaVersion::Lua54, fin) != "__gc");
+}
+
 TEST_CASE("dialects: 5.3 collector: steps, finalizer errors, no generational mode", "[dialects]") {
   // Bigger steps finish a cycle in fewer calls; a basic step does not
   // collect a heap of some size at once.
