@@ -9,7 +9,7 @@ namespace luna {
 
 [[noreturn]] void sem_error(Lexer* ls, const std::string& msg) {
   // Semantic errors carry no "near <token>" part.
-  ls->error(msg.c_str(), 0);
+  ls->error_at(msg.c_str(), dialect(ls->L).sem_error_last_line ? ls->lastline : ls->linenumber);
 }
 
 static bool has_jumps(const ExpDesc* e) { return e->t != e->f; }

@@ -25,6 +25,8 @@ struct Dialect {
   bool named_varargs = false;        // function f(...t): t, read-only, holds the extra
                                      // arguments and n (5.5)
   bool call_line_at_prefix = false;  // a call's line is where its function expression starts (5.3)
+  bool sem_error_last_line = false;  // a semantic error (undeclared name, repeated label...) is
+                                     // reported at the last token read, not the lookahead (5.5)
   bool label_per_block = false;      // a label name may repeat in a nested block, and a goto
                                      // sees the enclosing block's labels only once its own
                                      // block closes (5.3)
@@ -51,7 +53,7 @@ inline constexpr Dialect dialect_54{.version = LuaVersion::Lua54, .name = "Lua 5
                                     .local_attribs = true};
 inline constexpr Dialect dialect_55{.version = LuaVersion::Lua55, .name = "Lua 5.5", .dump_version = 0x55,
                                     .local_attribs = true, .global_decls = true, .prefix_attribs = true,
-                                    .readonly_for = true, .named_varargs = true,
+                                    .readonly_for = true, .named_varargs = true, .sem_error_last_line = true,
                                     .close_err_only = true, .float_round_trip = true,
                                     .lib_55 = true};
 
