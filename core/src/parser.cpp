@@ -1421,6 +1421,7 @@ struct Parser {
   void init_global(String* name, int reg) {
     ExpDesc var, val;
     single_var_named(&var, name);
+    code_check_undefined(fs(), &var, name);
     init_exp(&val, EK::NonReloc, reg);
     store_var(fs(), &var, &val);
   }
@@ -1432,8 +1433,10 @@ struct Parser {
       declare_global(name, VD_GLOBAL);  // visible in its own body
       ExpDesc b;
       body(&b, false, line);
+      exp2anyreg(fs(), &b);  // the closure's register must not be the check's
       ExpDesc var;
       single_var_named(&var, name);
+      code_check_undefined(fs(), &var, name);
       store_var(fs(), &var, &b);
       fix_line(fs(), line);
       return;

@@ -665,6 +665,10 @@ class Loader {
         check(pc == 0 && f->is_vararg && a == f->numparams);
         if (c != 0) reg(f, a);  // a named vararg table goes to register a
         break;
+      case OP_ERRNNIL:
+        reg(f, a);
+        check(getarg_Bx(i) <= f->sizek && (getarg_Bx(i) == 0 || f->k[getarg_Bx(i) - 1].is_string()));
+        break;
       case OP_EXTRAARG: {
         check(pc > 0);
         Instruction prev = f->code[pc - 1];
