@@ -509,6 +509,10 @@ void push_valid_lines(State* L, const TValue& f) {
 
 }  // namespace
 
+int get_extra_args(const DebugInfo* ar) {
+  return ar->i_ci != nullptr ? (ar->i_ci->callstatus & CIST_CCMT) >> CIST_CCMT_SHIFT : 0;
+}
+
 bool get_info(State* L, const char* what, DebugInfo* ar) {
   CallInfo* ci;
   TValue func;

@@ -16,6 +16,9 @@ struct Dialect {
   const char* name = "";      // _VERSION
   uint8_t dump_version = 0;   // byte 5 of a binary chunk header; others are refused
   bool dump_c_sizes = false;  // the header also gives sizeof(int) and sizeof(size_t) (5.3)
+  bool dump_55 = false;       // 5.5's layout: each size in the header is followed by a test
+                              // value (int, Instruction, Integer, Number, negated), and a
+                              // string is stored once, then referred to by its index
 
   // ---- syntax
   bool local_attribs = false;        // local x <const>, <close> (5.4+)
@@ -52,6 +55,7 @@ inline constexpr Dialect dialect_53{.version = LuaVersion::Lua53, .name = "Lua 5
 inline constexpr Dialect dialect_54{.version = LuaVersion::Lua54, .name = "Lua 5.4", .dump_version = 0x54,
                                     .local_attribs = true};
 inline constexpr Dialect dialect_55{.version = LuaVersion::Lua55, .name = "Lua 5.5", .dump_version = 0x55,
+                                    .dump_55 = true,
                                     .local_attribs = true, .global_decls = true, .prefix_attribs = true,
                                     .readonly_for = true, .named_varargs = true, .sem_error_last_line = true,
                                     .close_err_only = true, .float_round_trip = true,

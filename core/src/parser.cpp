@@ -1488,6 +1488,8 @@ struct Parser {
       nret = 0;
     } else {
       nret = explist(&e);
+      // 5.5 names the limit of RETURN's count (the registers run out at the same point)
+      if (dialect(ls->L).lib_55) check_limit(f, nret, MAXARG_B - 1, "returns");
       if (has_multret(e.k)) {
         set_multret(f, &e);
         if (e.k == EK::Call && nret == 1 && !f->bl->insidetbc) {  // tail call

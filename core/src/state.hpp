@@ -25,6 +25,10 @@ enum CallStatus : uint16_t {
   CIST_NOUNWIND = 1 << 9, // native frame holding nothing to destroy: an error may jump over it
   CIST_TRACE = 1 << 10,   // Lua frame running a line or count hook, which may yield
   CIST_LEQ = 1 << 11,     // running __lt for a <= (5.3): the result is negated
+  // Bits 12-15: how many __call metavalues the call went through (5.5 refuses
+  // longer chains; 5.4 allows them and keeps 15); debug.getinfo's extraargs.
+  CIST_CCMT_SHIFT = 12,
+  CIST_CCMT = 0xF << CIST_CCMT_SHIFT,
 };
 
 struct CallInfo {

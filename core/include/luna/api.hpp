@@ -263,6 +263,9 @@ void close_slot(State* L, int idx);
 // ---- debug API ----
 bool get_stack(State* L, int level, DebugInfo* ar);
 bool get_info(State* L, const char* what, DebugInfo* ar);
+// 5.5's extraargs: the arguments __call metavalues added to the active
+// function of ar (from get_stack), one per metavalue; DebugInfo keeps 5.4's layout.
+int get_extra_args(const DebugInfo* ar);
 const char* get_local(State* L, const DebugInfo* ar, int n);
 const char* set_local(State* L, const DebugInfo* ar, int n);
 const char* get_upvalue(State* L, int funcindex, int n);
