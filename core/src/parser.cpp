@@ -1225,7 +1225,13 @@ struct Parser {
     int base = f->freereg;
     new_localvar_lit("(for state)");
     new_localvar_lit("(for state)");
-    new_localvar_lit("(for state)");
+    // 5.5's control variable is the first declared one: its three internal
+    // slots are iterator, state and closing value, so luna's copy of the
+    // control value gets a name of its own there.
+    if (dialect(ls->L).readonly_for)
+      new_localvar_lit("(for control)");
+    else
+      new_localvar_lit("(for state)");
     new_localvar_lit("(for state)");
     declare_control_var(indexname);
     while (test_next(',')) {
