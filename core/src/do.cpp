@@ -306,7 +306,9 @@ int close_protected(State* L, ptrdiff_t level, int status) {
     int st = run_protected(L, close_upto, &a, false, L->ci);
     L->nny = old_nny;
     if (st == OK) return status;
-    status = st;
+    // A coroutine closing itself while coro_close closes all of it: that is
+    // this close, which goes on.
+    if (st != CLOSE_SELF || old_ci != &L->base_ci) status = st;
     L->ci = old_ci;
     L->allowhook = old_allowhook;
     L->nCcalls = old_nCcalls;
@@ -314,7 +316,8 @@ int close_protected(State* L, ptrdiff_t level, int status) {
   }
 }
 
-int pcall_raw(State* L, ProtectedFn f, void* ud, ptrdiff_t old_top, ptrdiff_t ef, bool can_jump) {
+int pcall_raw(State* L, ProtectedFn f, void* ud, ptrdiff_t old_top, ptrdiff_t ef, bool can_jump,
+              bool pass_close_self) {
   CallInfo* old_ci = L->ci;
   uint8_t old_allowhook = L->allowhook;
   unsigned old_nCcalls = L->nCcalls;
@@ -322,6 +325,7 @@ int pcall_raw(State* L, ProtectedFn f, void* ud, ptrdiff_t old_top, ptrdiff_t ef
   ptrdiff_t old_errfunc = L->errfunc;
   L->errfunc = ef;
   int status = run_protected(L, f, ud, can_jump, L->ci);
+  if (status == CLOSE_SELF && pass_close_self) throw_status(L, status);  // for the resume
   // Recovery runs outside the handler: __close methods may yield, and a
   // context switch must never happen while an exception is being handled.
   if (status != OK) {

@@ -102,6 +102,9 @@ bool set_version(State* L, LuaVersion v);
 LuaVersion get_version(State* L);
 State* new_thread(State* L);            // lua_newthread
 int close_thread(State* L, State* from);  // lua_closethread
+// 5.5: closes the running coroutine L (not the main one) from inside: does
+// not return; the resume that runs L returns instead.
+[[noreturn]] void close_running_thread(State* L);
 void set_warnf(State* L, WarnFn f, void* ud);
 void warning(State* L, const char* msg, int tocont);
 // Memory cap for the whole state (0 = none): an allocation past it fails
