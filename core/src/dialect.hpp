@@ -30,6 +30,8 @@ struct Dialect {
   bool call_line_at_prefix = false;  // a call's line is where its function expression starts (5.3)
   bool sem_error_last_line = false;  // a semantic error (undeclared name, repeated label...) is
                                      // reported at the last token read, not the lookahead (5.5)
+  bool if_test_at_cond = false;      // an if's test has the line where its condition ends,
+                                     // not the line of 'then' (5.5)
   bool label_per_block = false;      // a label name may repeat in a nested block, and a goto
                                      // sees the enclosing block's labels only once its own
                                      // block closes (5.3)
@@ -58,6 +60,7 @@ inline constexpr Dialect dialect_55{.version = LuaVersion::Lua55, .name = "Lua 5
                                     .dump_55 = true,
                                     .local_attribs = true, .global_decls = true, .prefix_attribs = true,
                                     .readonly_for = true, .named_varargs = true, .sem_error_last_line = true,
+                                    .if_test_at_cond = true,
                                     .close_err_only = true, .float_round_trip = true,
                                     .lib_55 = true};
 

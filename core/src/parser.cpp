@@ -716,9 +716,19 @@ struct Parser {
   // ---------------------------------------------------------- functions
 
   // C = 1 asks VARARGPREP for a named vararg table in register nparams (5.5).
-  void set_vararg(FuncState* f, int nparams, bool named = false) {
+  // A vararg function's prologue. 5.5's vararg table is a local right
+  // above the parameters: the named one (...t) read-only, an anonymous one
+  // "(vararg table)", which stays nil (VARARGPREP's C: 1 builds the table,
+  // 2 clears the slot). A main chunk has none.
+  void set_vararg(FuncState* f, int nparams, String* name, bool main_chunk = false) {
     f->f->is_vararg = 1;
-    code_ABC(f, OP_VARARGPREP, nparams, 0, named ? 1 : 0);
+    const bool has_slot = dialect(ls->L).named_varargs && !main_chunk;
+    code_ABC(f, OP_VARARGPREP, nparams, 0, name != nullptr ? 1 : has_slot ? 2 : 0);
+    if (has_slot) {  // active after VARARGPREP: not a parameter of debug.getlocal(f, n)
+      int vidx = new_localvar(name != nullptr ? name : ls->new_string("(vararg table)", 14));
+      if (name != nullptr) get_local_vardesc(f, vidx)->kind = VD_CONST;
+      adjust_localvars(1);
+    }
   }
 
   void parlist() {
@@ -745,11 +755,7 @@ struct Parser {
     }
     adjust_localvars(nparams);
     f->f->numparams = f->nactvar;
-    if (vararg_name) {  // a read-only local right above the parameters
-      get_local_vardesc(f, new_localvar(vararg_name))->kind = VD_CONST;
-      adjust_localvars(1);
-    }
-    if (isvararg) set_vararg(f, f->f->numparams, vararg_name != nullptr);
+    if (isvararg) set_vararg(f, f->f->numparams, vararg_name);
     reserve_regs(f, f->nactvar);
   }
 
@@ -1270,6 +1276,7 @@ struct Parser {
     int jf;
     ls->next();  // skip 'if' / 'elseif'
     expr(&v);
+    const int cond_line = ls->lastline;
     check_next(TK_THEN);
     if (ls->t.token == TK_BREAK) {  // 'if cond then break': jump straight out
       int line = ls->linenumber;
@@ -1284,7 +1291,11 @@ struct Parser {
       }
       jf = code_jump(f);
     } else {
+      // The test's instructions take their line from lastline.
+      const int then_line = ls->lastline;
+      if (dialect(ls->L).if_test_at_cond) ls->lastline = cond_line;
       go_if_true(f, &v);
+      ls->lastline = then_line;
       enter_block(f, &bl, false);
       jf = v.f;
     }
@@ -1563,7 +1574,7 @@ struct Parser {
   void mainfunc(FuncState* f) {
     BlockCnt bl;
     open_func(f, &bl);
-    set_vararg(f, 0);
+    set_vararg(f, 0, nullptr, true);
     UpvalDesc* env = alloc_upvalue(f);
     env->instack = true;
     env->idx = 0;

@@ -1406,7 +1406,11 @@ returning:
       }
       vmcase(OP_VARARGPREP) {
         ProtectNT(adjust_varargs(L, ci, cl->p, getarg_A(i)));
-        if (getarg_C(i)) ProtectNT(pack_varargs(L, ci, getarg_A(i)));
+        if (getarg_C(i) == 1) {
+          ProtectNT(pack_varargs(L, ci, getarg_A(i)));
+        } else if (getarg_C(i) == 2) {
+          set_nil(ci->func + 1 + getarg_A(i));  // 5.5's unnamed vararg table
+        }
         // The next instruction is the first traced one: a new line.
         if (LUNA_UNLIKELY(trap)) L->oldpc = 1;
         vmbreak;
