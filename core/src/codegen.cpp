@@ -507,7 +507,7 @@ static void code_ABRK(FuncState* fs, OpCode o, int a, int b, ExpDesc* ec) {
   code_ABCk(fs, o, a, b, ec->u.info, k);
 }
 
-void code_check_undefined(FuncState* fs, const ExpDesc* var, String* name) {
+void code_check_undefined(FuncState* fs, const ExpDesc* var, String* name, int line) {
   int tmp = fs->freereg;
   reserve_regs(fs, 1);
   switch (var->k) {  // read the variable without freeing the registers the store needs
@@ -515,8 +515,10 @@ void code_check_undefined(FuncState* fs, const ExpDesc* var, String* name) {
     case EK::IndexStr: code_ABC(fs, OP_GETFIELD, tmp, var->u.ind.t, var->u.ind.idx); break;
     default: code_ABC(fs, OP_GETTABLE, tmp, var->u.ind.t, var->u.ind.idx); break;
   }
+  fix_line(fs, line);
   int kname = string_k(fs, name);
   code_ABx(fs, OP_ERRNNIL, tmp, kname < MAXARG_Bx ? static_cast<unsigned>(kname + 1) : 0u);
+  fix_line(fs, line);
   fs->freereg--;
 }
 

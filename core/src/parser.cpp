@@ -1438,7 +1438,7 @@ struct Parser {
   void init_global(String* name, int reg) {
     ExpDesc var, val;
     single_var_named(&var, name);
-    code_check_undefined(fs(), &var, name);
+    code_check_undefined(fs(), &var, name, ls->lastline);
     init_exp(&val, EK::NonReloc, reg);
     store_var(fs(), &var, &val);
   }
@@ -1453,7 +1453,7 @@ struct Parser {
       exp2anyreg(fs(), &b);  // the closure's register must not be the check's
       ExpDesc var;
       single_var_named(&var, name);
-      code_check_undefined(fs(), &var, name);
+      code_check_undefined(fs(), &var, name, line);
       store_var(fs(), &var, &b);
       fix_line(fs(), line);
       return;
