@@ -657,7 +657,7 @@ int pcall_k(State* L, int nargs, int nresults, int msgh, KContext ctx, KFunction
   CallArgs c{L->top - (nargs + 1), nresults};
   int status = OK;
   if (k == nullptr || L->nny > 0) {
-    status = pcall_raw(L, do_call_noyield, &c, L->save(c.func), ef, true);
+    status = pcall_raw(L, do_call_noyield, &c, L->save(c.func), ef, true, true);
   } else {
     // In a running coroutine: no catch point here. An error goes to the
     // resume, which finds this frame by CIST_YPCALL and recovers it

@@ -217,7 +217,9 @@ const char* env_kind(const Proto* p, int pc, Instruction i, bool is_upvalue) {
   return (name != nullptr && std::strcmp(name, "_ENV") == 0) ? "global" : "field";
 }
 
-const char* obj_name(const Proto* p, int lastpc, int reg, const char** name) {
+// `self_reg_field`: a method call whose key is in a register is named as a
+// field access, as 5.5 compiles it (its SELF takes constant keys only).
+const char* obj_name(const Proto* p, int lastpc, int reg, const char** name, bool self_reg_field) {
   const char* kind = basic_obj_name(p, &lastpc, reg, name);
   if (kind != nullptr) return kind;
   if (lastpc == -1) return nullptr;
@@ -236,11 +238,12 @@ const char* obj_name(const Proto* p, int lastpc, int reg, const char** name) {
       constant_name(p, getarg_C(i), name);
       return env_kind(p, lastpc, i, false);
     case OP_SELF:
-      if (getarg_k(i))
+      if (getarg_k(i)) {
         constant_name(p, getarg_C(i), name);
-      else
-        register_key_name(p, lastpc, getarg_C(i), name);
-      return "method";
+        return "method";
+      }
+      register_key_name(p, lastpc, getarg_C(i), name);
+      return self_reg_field ? "field" : "method";
     default:
       return nullptr;
   }
@@ -254,7 +257,7 @@ const char* func_name_from_code(State* L, const Proto* p, int pc, const char** n
   TMS tm;
   switch (get_op(i)) {
     case OP_CALL: case OP_TAILCALL:
-      return obj_name(p, pc, getarg_A(i), name);
+      return obj_name(p, pc, getarg_A(i), name, dialect(L).lib_55);
     case OP_TFORCALL:
       *name = "for iterator";
       return "for iterator";
@@ -341,7 +344,7 @@ const char* var_info(State* L, const TValue* o) {
     if (kind == nullptr) {
       TValue* base = ci->func + 1;
       if (o >= base && o < ci->top)
-        kind = obj_name(cl->p, current_pc(ci), static_cast<int>(o - base), &name);
+        kind = obj_name(cl->p, current_pc(ci), static_cast<int>(o - base), &name, dialect(L).lib_55);
     }
   }
   return format_var_info(L, kind, name);
@@ -513,6 +516,10 @@ void push_valid_lines(State* L, const TValue& f) {
 }
 
 }  // namespace
+
+int get_extra_args(const DebugInfo* ar) {
+  return ar->i_ci != nullptr ? (ar->i_ci->callstatus & CIST_CCMT) >> CIST_CCMT_SHIFT : 0;
+}
 
 bool get_info(State* L, const char* what, DebugInfo* ar) {
   CallInfo* ci;

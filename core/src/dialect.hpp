@@ -16,6 +16,9 @@ struct Dialect {
   const char* name = "";      // _VERSION
   uint8_t dump_version = 0;   // byte 5 of a binary chunk header; others are refused
   bool dump_c_sizes = false;  // the header also gives sizeof(int) and sizeof(size_t) (5.3)
+  bool dump_55 = false;       // 5.5's layout: each size in the header is followed by a test
+                              // value (int, Instruction, Integer, Number, negated), and a
+                              // string is stored once, then referred to by its index
 
   // ---- syntax
   bool local_attribs = false;        // local x <const>, <close> (5.4+)
@@ -27,6 +30,10 @@ struct Dialect {
   bool call_line_at_prefix = false;  // a call's line is where its function expression starts (5.3)
   bool for_entry_line = false;       // a line hook sees a numeric for enter its body as a
                                      // jump back, even on the same line (5.3)
+  bool sem_error_last_line = false;  // a semantic error (undeclared name, repeated label...) is
+                                     // reported at the last token read, not the lookahead (5.5)
+  bool if_test_at_cond = false;      // an if's test has the line where its condition ends,
+                                     // not the line of 'then' (5.5)
   bool label_per_block = false;      // a label name may repeat in a nested block, and a goto
                                      // sees the enclosing block's labels only once its own
                                      // block closes (5.3)
@@ -67,8 +74,10 @@ inline constexpr Dialect dialect_53{.version = LuaVersion::Lua53, .name = "Lua 5
 inline constexpr Dialect dialect_54{.version = LuaVersion::Lua54, .name = "Lua 5.4", .dump_version = 0x54,
                                     .local_attribs = true, .gen_gc = true};
 inline constexpr Dialect dialect_55{.version = LuaVersion::Lua55, .name = "Lua 5.5", .dump_version = 0x55,
+                                    .dump_55 = true,
                                     .local_attribs = true, .global_decls = true, .prefix_attribs = true,
-                                    .readonly_for = true, .named_varargs = true,
+                                    .readonly_for = true, .named_varargs = true, .sem_error_last_line = true,
+                                    .if_test_at_cond = true,
                                     .close_err_only = true, .float_round_trip = true, .gen_gc = true,
                                     .lib_55 = true};
 

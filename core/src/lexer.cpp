@@ -130,6 +130,12 @@ void Lexer::error(const char* msg, int token) {
   throw_status(L, ERRSYNTAX);
 }
 
+void Lexer::error_at(const char* msg, int line) {
+  ensure_stack(L, 3);
+  add_info(L, msg, source, line);
+  throw_status(L, ERRSYNTAX);
+}
+
 void Lexer::syntax_error(const char* msg) { error(msg, t.token); }
 
 void Lexer::next() {

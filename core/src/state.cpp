@@ -204,6 +204,7 @@ State* new_thread(State* L) {
 }
 
 int close_thread(State* L, State* from) { return coro_close(L, from); }
+void close_running_thread(State* L) { coro_close_self(L); }
 
 void set_warnf(State* L, WarnFn f, void* ud) {
   L->g->warnf = f;

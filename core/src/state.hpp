@@ -25,6 +25,10 @@ enum CallStatus : uint16_t {
   CIST_NOUNWIND = 1 << 9, // native frame holding nothing to destroy: an error may jump over it
   CIST_TRACE = 1 << 10,   // Lua frame running a line or count hook, which may yield
   CIST_LEQ = 1 << 11,     // running __lt for a <= (5.3): the result is negated
+  // Bits 12-15: how many __call metavalues the call went through (5.5 refuses
+  // longer chains; 5.4 allows them and keeps 15); debug.getinfo's extraargs.
+  CIST_CCMT_SHIFT = 12,
+  CIST_CCMT = 0xF << CIST_CCMT_SHIFT,
 };
 
 struct CallInfo {
@@ -395,7 +399,10 @@ void poscall(State* L, CallInfo* ci, int nres);
 // leaving the error value at old_top. Returns the status. can_jump: f only
 // calls a value (no host code of its own), so errors may jump back.
 using ProtectedFn = void (*)(State* L, void* ud);
-int pcall_raw(State* L, ProtectedFn f, void* ud, ptrdiff_t old_top, ptrdiff_t ef, bool can_jump = false);
+// pass_close_self: a coroutine closing itself (CLOSE_SELF) goes on to its
+// resume instead of being recovered here (pcall; not finalizers or loaders).
+int pcall_raw(State* L, ProtectedFn f, void* ud, ptrdiff_t old_top, ptrdiff_t ef, bool can_jump = false,
+              bool pass_close_self = false);
 // Runs f(L, ud) with a catch point whose jumps may skip the frames above
 // base; returns the status of the error (or yield) that stopped it.
 int run_protected(State* L, ProtectedFn f, void* ud, bool can_jump, CallInfo* base);
@@ -423,6 +430,11 @@ int coro_yield(State* L, int nresults, KContext ctx, KFunction k);
 int coro_yield_return(State* L, int nresults);
 constexpr int NATIVE_YIELDED = -2;
 int coro_close(State* co, State* from);    // lua_closethread
+// 5.5's coroutine.close() of the running coroutine: a status no pcall
+// recovers; the resume that runs the coroutine closes it (coro_close) and
+// returns as if its body had ended.
+constexpr int CLOSE_SELF = ERRFILE + 1;
+[[noreturn]] void coro_close_self(State* L);
 // For the coroutine library, once the results of a coroutine that finished
 // without error have been moved away: shrinks its stack to a few slots.
 void coro_release_finished(State* co);

@@ -274,3 +274,59 @@ TEST_CASE("dialects: the JIT keeps each version's semantics", "[dialects]") {
   CHECK(contains(eval_in(stress55, "for i = 1, 200 do local j = i; j = j + 1 end; for i = 1, 2 do i = 1 end"),
                  "const variable 'i'"));
 }
+
+TEST_CASE("dialects: 5.5 global initialisation refuses a defined global", "[dialects]") {
+  auto v55 = [](const char* code) { return eval_as(LuaVersion::Lua55, code); };
+  CHECK(contains(v55("global print = 1"), "global 'print' already defined"));
+  CHECK(contains(v55("global function print() end"), "global 'print' already defined"));
+  CHECK(contains(v55("local _ENV = {X = false} global X = 1"), "global 'X' already defined"));
+  CHECK(v55("global X, Y = 1, 2 return X + Y") == "3");
+  // __index counts: the check reads the variable as any access does
+  CHECK(contains(v55("local _ENV = setmetatable({}, {__index = function() return 0 end}) global Z = 1"),
+                 "already defined"));
+  // in a loop compiled by the JIT, the first run defines it and the second is refused
+  Vm stress(LuaVersion::Lua55);
+  stress.set_jit_options(luna::JitOptions::stress());
+  CHECK(contains(eval_in(stress, "global pcall, error, load; local n = 0\n"
+                                 "for i = 1, 100 do n = n + i end\n"
+                                 "for i = 1, 2 do local ok, e = pcall(load('global W = 1')) if not ok then error(e) end end"),
+                 "global 'W' already defined"));
+}
+
+TEST_CASE("dialects: 5.5 call chains, coroutine self-close and messages", "[dialects]") {
+  auto v55 = [](const char* code) { return eval_as(LuaVersion::Lua55, code); };
+  const char* chain =
+      "local f = function(...) return debug.getinfo(1, 't').extraargs end\n"
+      "for i = 1, 3 do f = setmetatable({}, {__call = f}) end\n"
+      "return f()";
+  CHECK(v55(chain) == "3");
+  CHECK(eval_as(LuaVersion::Lua54, chain) == "nil");
+  const char* too_long =
+      "local f = function() end for i = 1, 16 do f = setmetatable({}, {__call = f}) end return f()";
+  CHECK(contains(v55(too_long), "'__call' chain too long"));
+  CHECK(eval_as(LuaVersion::Lua54, too_long) == "nil");
+  // coroutine.close() ends the running coroutine: its resume returns
+  CHECK(v55("local co = coroutine.create(function() local x <close> = setmetatable({}, {__close = function() "
+            "_ENV.closed = 1 end}) pcall(coroutine.close) error('unreached') end)\n"
+            "local ok, v = coroutine.resume(co) return tostring(ok) .. tostring(v) .. closed .. coroutine.status(co)") ==
+        "truenil1dead");
+  CHECK(contains(eval_as(LuaVersion::Lua54, "coroutine.wrap(function() coroutine.close(coroutine.running()) end)()"),
+                 "cannot close a running coroutine"));
+  // semantic errors are reported at the last token's line
+  CHECK(contains(v55("global none\nlocal x = b\n"), ":2:"));
+  CHECK(contains(eval_as(LuaVersion::Lua54, "::a::\n::a::\n"), ":3:"));
+  CHECK(contains(v55("::a::\n::a::\n"), ":2:"));
+  // libraries
+  CHECK(v55("local a, b = utf8.offset('\\u{4E2D}x', 1) return a * 10 + b") == "13");
+  CHECK(eval_as(LuaVersion::Lua54, "return select('#', utf8.offset('ab', 1))") == "1");
+  CHECK(contains(v55("return load('', '', 'B')"), "invalid mode"));
+  CHECK(v55("return string.packsize('c' .. (1 << 40))") == std::to_string(1LL << 40));
+  CHECK(contains(eval_as(LuaVersion::Lua54, "return string.packsize('c' .. (1 << 40))"), "invalid format"));
+  // a 5.5 chunk stores a repeated string once
+  const char* reuse =
+      "local s = string.rep('x', 60)\n"
+      "local f = load('local a = \"' .. s .. '\" return (function() return \"' .. s .. '\" end)()')\n"
+      "local d = string.dump(f, true) local _, n = d:gsub(s, '') return n .. load(d)()";
+  CHECK(v55(reuse) == "1" + std::string(60, 'x'));
+  CHECK(eval_as(LuaVersion::Lua54, reuse) == "2" + std::string(60, 'x'));
+}

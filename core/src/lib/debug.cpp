@@ -135,7 +135,10 @@ int db_getinfo(State* L) {
     set_int_field(L, "ftransfer", ar.ftransfer);
     set_int_field(L, "ntransfer", ar.ntransfer);
   }
-  if (std::strchr(options, 't')) set_bool_field(L, "istailcall", ar.istailcall);
+  if (std::strchr(options, 't')) {
+    set_bool_field(L, "istailcall", ar.istailcall);
+    if (dialect_of(get_version(L)).lib_55) set_int_field(L, "extraargs", get_extra_args(&ar));
+  }
   // get_info pushed 'f' before 'L': take them in reverse order
   if (std::strchr(options, 'L')) take_stack_option(L, L1, "activelines");
   if (std::strchr(options, 'f')) take_stack_option(L, L1, "func");
