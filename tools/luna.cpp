@@ -453,6 +453,9 @@ int protected_main(State* L) {
 
 int main(int argc, char** argv) {
   if (argv[0] && argv[0][0]) progname = argv[0];
+  // A link named for a version (luna5.3, lua5.5) speaks it unless --lua= says
+  // otherwise, so scripts that run "their" interpreter again get the same one.
+  if (size_t n = std::strlen(progname); n >= 3) parse_version(progname + n - 3, language);
   State* L = new_state();
   if (L == nullptr) {
     print_message(progname, "cannot create state: not enough memory");

@@ -67,6 +67,12 @@ expect "LUA_INIT_5_4 wins" 0 "54" "" -- env LUA_INIT="print'init'" LUA_INIT_5_4=
 expect "LUA_INIT @file" 0 "42" "" -- env LUA_INIT="@$tmp/mod.lua" "$luna" -e "print(42)"
 expect "-E ignores LUA_INIT" 0 "" "" -- env LUA_INIT="print'init'" "$luna" -E -e ""
 expect "-v version" 0 "luna 0.1 (Lua 5.4 language)" "" -- "$luna" -v
+# A link named for a version speaks it (scripts that rerun "their" interpreter).
+ln -s "$(cd "$(dirname "$luna")" && pwd)/$(basename "$luna")" "$tmp/luna5.3"
+expect "luna5.3 link" 0 "Lua 5.3" "" -- "$tmp/luna5.3" -e "print(_VERSION)"
+expect "--lua beats the link name" 0 "Lua 5.4" "" -- "$tmp/luna5.3" --lua=5.4 -e "print(_VERSION)"
+expect "LUA_PATH_5_3" 0 "y" "" -- env LUA_PATH_5_3=y LUA_PATH=x "$luna" --lua=5.3 -e "print(package.path)"
+expect "5.3 ';;' everywhere" 0 ";;true" "" -- env LUA_PATH=";;a;;" "$luna" --lua=5.3 -e "local p = package.path print(p:sub(1, 1) .. p:sub(-1) .. tostring(p:find(';a;', 1, true) ~= nil))"
 expect "bad option" 1 "" "unrecognized option '-z'" -- "$luna" -z
 expect "-e needs argument" 1 "" "'-e' needs argument" -- "$luna" -e
 echo 'print("from stdin", ...)' >"$tmp/stdin.lua"

@@ -657,7 +657,7 @@ int pcall_k(State* L, int nargs, int nresults, int msgh, KContext ctx, KFunction
   CallArgs c{L->top - (nargs + 1), nresults};
   int status = OK;
   if (k == nullptr || L->nny > 0) {
-    status = pcall_raw(L, do_call_noyield, &c, L->save(c.func), ef, true);
+    status = pcall_raw(L, do_call_noyield, &c, L->save(c.func), ef, true, true);
   } else {
     // In a running coroutine: no catch point here. An error goes to the
     // resume, which finds this frame by CIST_YPCALL and recovers it
@@ -747,7 +747,7 @@ int gc(State* L, int what, int a, int b, int c) {
       gc_set_debt(g, 0);
       g->gcstp &= static_cast<uint8_t>(~GCSTP_USER);
       break;
-    case GCCOLLECT: gc_full(L, false); break;
+    case GCCOLLECT: gc_collect_api(L); break;
     case GCCOUNT: res = static_cast<int>(gc_count_bytes(L) >> 10); break;
     case GCCOUNTB: res = static_cast<int>(gc_count_bytes(L) & 0x3ff); break;
     // A generational step never ends an incremental cycle, so as in 5.4 it
@@ -763,6 +763,10 @@ int gc(State* L, int what, int a, int b, int c) {
       break;
     case GCISRUNNING: res = g->gcstp == 0; break;
     case GCGEN:
+      if (!dialect(L).gen_gc) {  // the luna command asks for it; 5.3 stays incremental
+        res = GCINC;
+        break;
+      }
       if (a != 0) g->genminormul = a;
       if (b != 0) g->genmajormul = b;
       res = gc_change_mode(L, 1) == 1 ? GCGEN : GCINC;

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 
 #include "luna/api.hpp"
+#include "dialect.hpp"
 
 namespace luna {
 
@@ -64,7 +65,13 @@ bool push_global_func_name(State* L, DebugInfo* ar) {
 }
 
 void push_func_name(State* L, DebugInfo* ar) {
-  if (push_global_func_name(L, ar)) {
+  // 5.5 prefers the name the calling code gives, and looks for a loaded
+  // module's field only for native functions the code does not name.
+  if (dialect_of(get_version(L)).lib_55 && (*ar->namewhat != '\0' || *ar->what != 'C')) {
+    if (*ar->namewhat != '\0') push_fstring(L, "%s '%s'", ar->namewhat, ar->name);
+    else if (*ar->what == 'm') push_string(L, "main chunk");
+    else push_fstring(L, "function <%s:%d>", ar->short_src, ar->linedefined);
+  } else if (push_global_func_name(L, ar)) {
     push_fstring(L, "function '%s'", to_string(L, -1));
     remove(L, -2);
   } else if (*ar->namewhat != '\0') {

@@ -9,7 +9,7 @@ namespace luna {
 
 [[noreturn]] void sem_error(Lexer* ls, const std::string& msg) {
   // Semantic errors carry no "near <token>" part.
-  ls->error(msg.c_str(), 0);
+  ls->error_at(msg.c_str(), dialect(ls->L).sem_error_last_line ? ls->lastline : ls->linenumber);
 }
 
 static bool has_jumps(const ExpDesc* e) { return e->t != e->f; }
@@ -505,6 +505,21 @@ static bool exp2RK(FuncState* fs, ExpDesc* e) {
 static void code_ABRK(FuncState* fs, OpCode o, int a, int b, ExpDesc* ec) {
   int k = exp2RK(fs, ec) ? 1 : 0;
   code_ABCk(fs, o, a, b, ec->u.info, k);
+}
+
+void code_check_undefined(FuncState* fs, const ExpDesc* var, String* name, int line) {
+  int tmp = fs->freereg;
+  reserve_regs(fs, 1);
+  switch (var->k) {  // read the variable without freeing the registers the store needs
+    case EK::IndexUp: code_ABC(fs, OP_GETTABUP, tmp, var->u.ind.t, var->u.ind.idx); break;
+    case EK::IndexStr: code_ABC(fs, OP_GETFIELD, tmp, var->u.ind.t, var->u.ind.idx); break;
+    default: code_ABC(fs, OP_GETTABLE, tmp, var->u.ind.t, var->u.ind.idx); break;
+  }
+  fix_line(fs, line);
+  int kname = string_k(fs, name);
+  code_ABx(fs, OP_ERRNNIL, tmp, kname < MAXARG_Bx ? static_cast<unsigned>(kname + 1) : 0u);
+  fix_line(fs, line);
+  fs->freereg--;
 }
 
 void store_var(FuncState* fs, ExpDesc* var, ExpDesc* ex) {

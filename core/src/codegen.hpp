@@ -160,6 +160,9 @@ void exp2nextreg(FuncState* fs, ExpDesc* e);
 void exp2val(FuncState* fs, ExpDesc* e);
 bool exp2const(FuncState* fs, const ExpDesc* e, TValue* v);
 void store_var(FuncState* fs, ExpDesc* var, ExpDesc* e);
+// 5.5's global initialisation: a run-time error unless the global var (an
+// indexed expression, not yet stored) is nil. Its instructions get line.
+void code_check_undefined(FuncState* fs, const ExpDesc* var, String* name, int line);
 void code_self(FuncState* fs, ExpDesc* e, ExpDesc* key);
 void indexed(FuncState* fs, ExpDesc* t, ExpDesc* k);
 void go_if_true(FuncState* fs, ExpDesc* e);

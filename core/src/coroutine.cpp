@@ -161,7 +161,7 @@ int coro_resume(State* L, State* from, int nargs, int* nresults) {
   if (status == OK && L->status == YIELD) status = YIELD;  // yielded by returning
   // An error with a pcall_k below it is recovered there, and the coroutine
   // goes on from that frame.
-  while (status != OK && status != YIELD) {
+  while (status != OK && status != YIELD && status != CLOSE_SELF) {
     CallInfo* ci = find_pcall(L);
     if (ci == nullptr) break;
     L->ci = ci;
@@ -174,6 +174,17 @@ int coro_resume(State* L, State* from, int nargs, int* nresults) {
   if (status == YIELD) {
     *nresults = L->ci->is_lua() ? 0 : L->ci->nres;  // a hook yields no values
     return YIELD;
+  }
+  if (status == CLOSE_SELF) {  // it closed itself: it ends, with no results or a closing error
+    status = coro_close(L, from);
+    if (status == OK) {
+      *nresults = 0;
+      return OK;
+    }
+    L->status = static_cast<uint8_t>(status);
+    L->ci->top = L->top;
+    *nresults = 1;
+    return status;
   }
   if (status == OK) {
     // Finished: its CallInfos go back now, not when it is collected (a
@@ -188,6 +199,14 @@ int coro_resume(State* L, State* from, int nargs, int* nresults) {
   L->ci->top = L->top;
   *nresults = 1;
   return status;
+}
+
+void coro_close_self(State* L) {
+  // The message serves a catch point that takes this for an error (a
+  // finalizer's, the loader's); the resume never shows it.
+  ensure_stack(L, 1);
+  *L->top++ = str_value(str_new_cstr(L, "coroutine closed itself"));
+  throw_status(L, CLOSE_SELF);
 }
 
 int coro_yield(State* L, int nresults, KContext ctx, KFunction k) {

@@ -217,7 +217,9 @@ const char* env_kind(const Proto* p, int pc, Instruction i, bool is_upvalue) {
   return (name != nullptr && std::strcmp(name, "_ENV") == 0) ? "global" : "field";
 }
 
-const char* obj_name(const Proto* p, int lastpc, int reg, const char** name) {
+// `self_reg_field`: a method call whose key is in a register is named as a
+// field access, as 5.5 compiles it (its SELF takes constant keys only).
+const char* obj_name(const Proto* p, int lastpc, int reg, const char** name, bool self_reg_field) {
   const char* kind = basic_obj_name(p, &lastpc, reg, name);
   if (kind != nullptr) return kind;
   if (lastpc == -1) return nullptr;
@@ -236,11 +238,12 @@ const char* obj_name(const Proto* p, int lastpc, int reg, const char** name) {
       constant_name(p, getarg_C(i), name);
       return env_kind(p, lastpc, i, false);
     case OP_SELF:
-      if (getarg_k(i))
+      if (getarg_k(i)) {
         constant_name(p, getarg_C(i), name);
-      else
-        register_key_name(p, lastpc, getarg_C(i), name);
-      return "method";
+        return "method";
+      }
+      register_key_name(p, lastpc, getarg_C(i), name);
+      return self_reg_field ? "field" : "method";
     default:
       return nullptr;
   }
@@ -254,7 +257,7 @@ const char* func_name_from_code(State* L, const Proto* p, int pc, const char** n
   TMS tm;
   switch (get_op(i)) {
     case OP_CALL: case OP_TAILCALL:
-      return obj_name(p, pc, getarg_A(i), name);
+      return obj_name(p, pc, getarg_A(i), name, dialect(L).lib_55);
     case OP_TFORCALL:
       *name = "for iterator";
       return "for iterator";
@@ -289,7 +292,7 @@ const char* func_name_from_code(State* L, const Proto* p, int pc, const char** n
   // (x << 1 is compiled as SHRI x -1); the validator keeps it valid.
   if (is_mm_arith(get_op(i)) && pc + 1 < p->sizecode && is_mmbin(get_op(p->code[pc + 1])))
     tm = static_cast<TMS>(getarg_C(p->code[pc + 1]));
-  *name = L->g->tmname[tm]->c_str() + 2;  // without the "__"
+  *name = L->g->tmname[tm]->c_str() + (dialect(L).debug_names_53 ? 0 : 2);  // 5.4+: without the "__"
   return "metamethod";
 }
 
@@ -308,6 +311,11 @@ const char* func_name_from_call(State* L, CallInfo* ci, const char** name) {
 }
 
 const char* func_name(State* L, CallInfo* ci, const char** name) {
+  // 5.3 names the frame a finalizer interrupted, not the finalizer.
+  if (ci != nullptr && (ci->callstatus & CIST_FIN) && dialect(L).debug_names_53) {
+    *name = "__gc";
+    return "metamethod";
+  }
   if (ci != nullptr && !(ci->callstatus & CIST_TAIL) && ci->previous != nullptr)
     return func_name_from_call(L, ci->previous, name);
   return nullptr;
@@ -336,7 +344,7 @@ const char* var_info(State* L, const TValue* o) {
     if (kind == nullptr) {
       TValue* base = ci->func + 1;
       if (o >= base && o < ci->top)
-        kind = obj_name(cl->p, current_pc(ci), static_cast<int>(o - base), &name);
+        kind = obj_name(cl->p, current_pc(ci), static_cast<int>(o - base), &name, dialect(L).lib_55);
     }
   }
   return format_var_info(L, kind, name);
@@ -437,8 +445,11 @@ int trace_exec(State* L, const Instruction* pc) {
   if (mask & MASKLINE) {
     int oldpc = (L->oldpc >= 0 && L->oldpc < p->sizecode) ? L->oldpc : 0;
     int npci = static_cast<int>(pc - p->code) - 1;
-    // A line event on entering a new line, and at every backward jump (loops).
-    if (npci <= oldpc || get_func_line(p, oldpc) != get_func_line(p, npci))
+    // A line event on entering a new line, and at every backward jump
+    // (loops). 5.3's numeric for enters its body by such a jump, from the
+    // loop test after the body.
+    bool for_entry = dialect(L).for_entry_line && npci == oldpc + 1 && get_op(p->code[oldpc]) == OP_FORPREP;
+    if (npci <= oldpc || for_entry || get_func_line(p, oldpc) != get_func_line(p, npci))
       call_hook(L, HOOKLINE, get_func_line(p, npci), 0, 0);
     L->oldpc = npci;
   }
@@ -505,6 +516,10 @@ void push_valid_lines(State* L, const TValue& f) {
 }
 
 }  // namespace
+
+int get_extra_args(const DebugInfo* ar) {
+  return ar->i_ci != nullptr ? (ar->i_ci->callstatus & CIST_CCMT) >> CIST_CCMT_SHIFT : 0;
+}
 
 bool get_info(State* L, const char* what, DebugInfo* ar) {
   CallInfo* ci;
@@ -581,14 +596,14 @@ const char* find_local(State* L, CallInfo* ci, int n, TValue** pos) {
       int nextra = ci->nextraargs;
       if (n < -nextra) return nullptr;
       *pos = ci->func - nextra - (n + 1);
-      return "(vararg)";
+      return dialect(L).debug_names_53 ? "(*vararg)" : "(vararg)";
     }
     name = local_name(ci_func(ci)->p, n, current_pc(ci));
   }
   if (name == nullptr) {
     TValue* limit = (ci == L->ci) ? L->top : ci->next->func;
     if (n > 0 && limit - base >= n)
-      name = ci->is_lua() ? "(temporary)" : "(C temporary)";
+      name = dialect(L).debug_names_53 ? "(*temporary)" : ci->is_lua() ? "(temporary)" : "(C temporary)";
     else
       return nullptr;
   }
@@ -624,7 +639,7 @@ namespace {
 
 // Upvalue n (1-based) of the closure f: its slot, the object owning it (for
 // the write barrier), and its name ("" for natives).
-const char* find_upvalue(const TValue& f, int n, TValue** val, GCObject** owner) {
+const char* find_upvalue(State* L, const TValue& f, int n, TValue** val, GCObject** owner) {
   if (f.tag == Tag::NClosure) {
     NClosure* c = f.as_nclosure();
     if (n < 1 || n > c->nupvalues) return nullptr;
@@ -639,7 +654,8 @@ const char* find_upvalue(const TValue& f, int n, TValue** val, GCObject** owner)
     *val = c->upvals[n - 1]->v;
     *owner = c->upvals[n - 1];
     String* name = p->upvalues[n - 1].name;
-    return name == nullptr ? "(no name)" : name->c_str();
+    if (name != nullptr) return name->c_str();
+    return dialect(L).debug_names_53 ? "(*no name)" : "(no name)";
   }
   return nullptr;
 }
@@ -657,7 +673,7 @@ UpVal** upvalue_ref(State* L, int fidx, int n) {
 const char* get_upvalue(State* L, int funcindex, int n) {
   TValue* val = nullptr;
   GCObject* owner = nullptr;
-  const char* name = find_upvalue(*index_to_value(L, funcindex), n, &val, &owner);
+  const char* name = find_upvalue(L, *index_to_value(L, funcindex), n, &val, &owner);
   if (name != nullptr) push_raw(L, *val);
   return name;
 }
@@ -665,7 +681,7 @@ const char* get_upvalue(State* L, int funcindex, int n) {
 const char* set_upvalue(State* L, int funcindex, int n) {
   TValue* val = nullptr;
   GCObject* owner = nullptr;
-  const char* name = find_upvalue(*index_to_value(L, funcindex), n, &val, &owner);
+  const char* name = find_upvalue(L, *index_to_value(L, funcindex), n, &val, &owner);
   if (name != nullptr) {
     *val = L->top[-1];
     L->top--;

@@ -16,6 +16,9 @@ struct Dialect {
   const char* name = "";      // _VERSION
   uint8_t dump_version = 0;   // byte 5 of a binary chunk header; others are refused
   bool dump_c_sizes = false;  // the header also gives sizeof(int) and sizeof(size_t) (5.3)
+  bool dump_55 = false;       // 5.5's layout: each size in the header is followed by a test
+                              // value (int, Instruction, Integer, Number, negated), and a
+                              // string is stored once, then referred to by its index
 
   // ---- syntax
   bool local_attribs = false;        // local x <const>, <close> (5.4+)
@@ -25,6 +28,12 @@ struct Dialect {
   bool named_varargs = false;        // function f(...t): t, read-only, holds the extra
                                      // arguments and n (5.5)
   bool call_line_at_prefix = false;  // a call's line is where its function expression starts (5.3)
+  bool for_entry_line = false;       // a line hook sees a numeric for enter its body as a
+                                     // jump back, even on the same line (5.3)
+  bool sem_error_last_line = false;  // a semantic error (undeclared name, repeated label...) is
+                                     // reported at the last token read, not the lookahead (5.5)
+  bool if_test_at_cond = false;      // an if's test has the line where its condition ends,
+                                     // not the line of 'then' (5.5)
   bool label_per_block = false;      // a label name may repeat in a nested block, and a goto
                                      // sees the enclosing block's labels only once its own
                                      // block closes (5.3)
@@ -35,8 +44,22 @@ struct Dialect {
   bool float_round_trip = false; // tostring of a float reads back as the same float (5.5)
   bool vm_string_coerce = false;  // arithmetic and bitwise operations convert numeric strings
                                   // in the VM (5.3); 5.4+ leave it to the string metatable
+  bool closure_cache = false;     // a closure expression yields the closure it made last
+                                  // time when the upvalues would be the same (5.3)
+  bool gen_gc = false;            // the collector has a generational mode (5.4+)
+  bool upval_remark = false;      // a collection keeps the values of an unreachable
+                                  // coroutine's open upvalues touched since the previous
+                                  // one, so a cycle through a suspended coroutine takes two
+                                  // collections (5.3)
+  bool finalizer_53 = false;      // a __gc that is not a function is ignored, and an error in
+                                  // a finalizer run by collectgarbage is raised to its caller
+                                  // (5.3); 5.4+ call any __gc and warn
 
   // ---- libraries
+  bool debug_names_53 = false;  // the debug library's 5.3 names: "(*temporary)" (native
+                                // frames too), "(*vararg)", "(*no name)", and a
+                                // metamethod's name with its "__"; the frame a finalizer
+                                // interrupted is named "__gc"
   bool lib_53 = false;  // 5.3's library functions, arguments and messages
   bool lib_55 = false;  // 5.5's library functions, arguments and messages
 };
@@ -44,15 +67,18 @@ struct Dialect {
 // A field left out is false.
 inline constexpr Dialect dialect_53{.version = LuaVersion::Lua53, .name = "Lua 5.3", .dump_version = 0x53,
                                     .dump_c_sizes = true,
-                                    .call_line_at_prefix = true, .label_per_block = true,
+                                    .call_line_at_prefix = true, .for_entry_line = true, .label_per_block = true,
                                     .le_via_lt = true, .vm_string_coerce = true,
-                                    .lib_53 = true};
+                                    .closure_cache = true, .upval_remark = true, .finalizer_53 = true,
+                                    .debug_names_53 = true, .lib_53 = true};
 inline constexpr Dialect dialect_54{.version = LuaVersion::Lua54, .name = "Lua 5.4", .dump_version = 0x54,
-                                    .local_attribs = true};
+                                    .local_attribs = true, .gen_gc = true};
 inline constexpr Dialect dialect_55{.version = LuaVersion::Lua55, .name = "Lua 5.5", .dump_version = 0x55,
+                                    .dump_55 = true,
                                     .local_attribs = true, .global_decls = true, .prefix_attribs = true,
-                                    .readonly_for = true, .named_varargs = true,
-                                    .close_err_only = true, .float_round_trip = true,
+                                    .readonly_for = true, .named_varargs = true, .sem_error_last_line = true,
+                                    .if_test_at_cond = true,
+                                    .close_err_only = true, .float_round_trip = true, .gen_gc = true,
                                     .lib_55 = true};
 
 inline constexpr const Dialect* dialect_for(LuaVersion v) {

@@ -3,6 +3,7 @@
 // Errors are C++ exceptions (LuaThrow) carrying only a status; the error
 // value itself travels on the Lua stack (L->top - 1), so nothing on the
 // exception needs the collector's attention. See docs/architecture.md.
+#include <algorithm>
 #include <csetjmp>
 #include <cstring>
 
@@ -97,9 +98,11 @@ void move_results(State* L, TValue* res, int nres, int wanted) {
 
 // Puts the __call metamethod of the non-function at func below the
 // arguments, which shift up one slot. Returns the (possibly moved) func.
-TValue* insert_call_tm(State* L, TValue* func) {
+// ncalls counts the metavalues of this call's chain, this one included.
+TValue* insert_call_tm(State* L, TValue* func, int ncalls) {
   const TValue* tm = tm_get_by_obj(L, *func, TM_CALL);
   if (tm->is_nil()) call_error(L, func);
+  if (ncalls > 15 && dialect(L).lib_55) run_error(L, "'__call' chain too long");
   TValue handler = *tm;
   ptrdiff_t f = L->save(func);
   ensure_stack(L, 1);
@@ -303,7 +306,9 @@ int close_protected(State* L, ptrdiff_t level, int status) {
     int st = run_protected(L, close_upto, &a, false, L->ci);
     L->nny = old_nny;
     if (st == OK) return status;
-    status = st;
+    // A coroutine closing itself while coro_close closes all of it: that is
+    // this close, which goes on.
+    if (st != CLOSE_SELF || old_ci != &L->base_ci) status = st;
     L->ci = old_ci;
     L->allowhook = old_allowhook;
     L->nCcalls = old_nCcalls;
@@ -311,7 +316,8 @@ int close_protected(State* L, ptrdiff_t level, int status) {
   }
 }
 
-int pcall_raw(State* L, ProtectedFn f, void* ud, ptrdiff_t old_top, ptrdiff_t ef, bool can_jump) {
+int pcall_raw(State* L, ProtectedFn f, void* ud, ptrdiff_t old_top, ptrdiff_t ef, bool can_jump,
+              bool pass_close_self) {
   CallInfo* old_ci = L->ci;
   uint8_t old_allowhook = L->allowhook;
   unsigned old_nCcalls = L->nCcalls;
@@ -319,6 +325,7 @@ int pcall_raw(State* L, ProtectedFn f, void* ud, ptrdiff_t old_top, ptrdiff_t ef
   ptrdiff_t old_errfunc = L->errfunc;
   L->errfunc = ef;
   int status = run_protected(L, f, ud, can_jump, L->ci);
+  if (status == CLOSE_SELF && pass_close_self) throw_status(L, status);  // for the resume
   // Recovery runs outside the handler: __close methods may yield, and a
   // context switch must never happen while an exception is being handled.
   if (status != OK) {
@@ -436,8 +443,15 @@ CallInfo* enter_lua(State* L, TValue* func, int nresults);
     case Tag::NClosure:
       precall_native(L, func, nresults, native_fn(*func));
       return nullptr;
-    default:
-      return precall(L, insert_call_tm(L, func), nresults);
+    default: {
+      int ncalls = 0;  // __call chains are followed here, counting the hops
+      do {
+        func = insert_call_tm(L, func, ++ncalls);
+      } while (func->tag != Tag::LClosure && func->tag != Tag::LightFn && func->tag != Tag::NClosure);
+      CallInfo* ci = precall(L, func, nresults);
+      if (ci != nullptr) ci->callstatus |= static_cast<uint16_t>(std::min(ncalls, 15) << CIST_CCMT_SHIFT);
+      return ci;
+    }
   }
 }
 
@@ -481,6 +495,7 @@ CallInfo* precall(State* L, TValue* func, int nresults) {
 }
 
 int pretailcall(State* L, CallInfo* ci, TValue* func, int narg1, int delta) {
+  int ncalls = 0;  // __call metavalues gone through
   for (;;) {
     switch (func->tag) {
       case Tag::LightFn:
@@ -495,12 +510,13 @@ int pretailcall(State* L, CallInfo* ci, TValue* func, int narg1, int delta) {
           func = L->restore(fo);
         }
         move_tail_frame(L, ci, func, narg1, delta, p);
+        ci->callstatus = static_cast<uint16_t>(ci->callstatus | (std::min(ncalls, 15) << CIST_CCMT_SHIFT));
         ci->trap = L->hookmask ? 1 : 0;
         if (L->hookmask) hook_call(L, ci);
         return -1;
       }
       default:
-        func = insert_call_tm(L, func);
+        func = insert_call_tm(L, func, ++ncalls);
         narg1++;
         break;
     }

@@ -1,6 +1,8 @@
 // Binary chunks, writing side (string.dump / dump()). The layout, PUC-Rio
 // 5.4's, is described in dump_format.hpp and read back by undump.cpp.
 #include <algorithm>
+#include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -29,6 +31,7 @@ class Dumper {
   void* data_;
   bool strip_;
   int status_ = 0;
+  std::unordered_map<std::string_view, size_t> saved_;  // 5.5: strings written, by index
 
   // After the writer fails, nothing more is written; the status is reported.
   void block(const void* p, size_t n) {
@@ -64,7 +67,17 @@ class Dumper {
       varint(0);
       return;
     }
-    varint(s->len + 1);
+    if (dialect(L_).dump_55) {
+      auto [it, fresh] = saved_.try_emplace(std::string_view(s->c_str(), s->len), saved_.size());
+      if (!fresh) {
+        varint(1);
+        varint(it->second);
+        return;
+      }
+      varint(s->len + 2);
+    } else {
+      varint(s->len + 1);
+    }
     block(s->c_str(), s->len);
   }
 
@@ -73,6 +86,18 @@ class Dumper {
     byte(dialect(L_).dump_version);
     byte(dumpfmt::FORMAT);
     block(dumpfmt::DATA, dumpfmt::DATA_LEN);
+    if (dialect(L_).dump_55) {
+      const int test_int = -static_cast<int>(dumpfmt::TEST_INT);
+      byte(sizeof(int));
+      block(&test_int, sizeof test_int);
+      byte(sizeof(Instruction));
+      block(&dumpfmt::TEST_INSTRUCTION, sizeof(Instruction));
+      byte(sizeof(Integer));
+      integer(-dumpfmt::TEST_INT);
+      byte(sizeof(Number));
+      number(-dumpfmt::TEST_NUM);
+      return;
+    }
     if (dialect(L_).dump_c_sizes) {
       byte(sizeof(int));
       byte(sizeof(size_t));

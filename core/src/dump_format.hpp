@@ -20,6 +20,7 @@
 //             locals (varint n, each name string, startpc, endpc varints),
 //             upvalue names (varint n, 0 or the upvalue count, each a string)
 //   string:   varint size (0 = none, else length + 1), then the bytes
+//             (5.5: see below)
 // Multi-byte fixed fields are little-endian; varints are big-endian groups
 // of 7 bits, the high bit set only on the last byte.
 // Every arithmetic instruction is followed by an MMBIN* (opcodes.hpp):
@@ -42,6 +43,12 @@ constexpr size_t DATA_LEN = 6;
 constexpr Integer TEST_INT = 0x5678;
 constexpr Number TEST_NUM = 370.5;
 constexpr size_t HEADER_LEN = 4 + 2 + DATA_LEN + 3 + 8 + 8;  // without 5.3's two C sizes
+// 5.5's header: sizeof(int), TEST_INT as an int, sizeof(Instruction),
+// TEST_INSTRUCTION, sizeof(Integer), TEST_INT, sizeof(Number), TEST_NUM,
+// the test values negated except the instruction. Its strings: varint 0 =
+// none, 1 = a string stored before (varint index, from 0, follows), else
+// length + 2 and the bytes.
+constexpr uint32_t TEST_INSTRUCTION = 0x12345678;
 constexpr int MAX_VARINT_BYTES = 10;  // enough for 64 bits
 
 // Constant tags: the value's type in the low nibble, its variant above.

@@ -21,6 +21,7 @@ Proto* proto_new(State* L) {
   p->source = nullptr;
   p->gclist = nullptr;
   p->jit_data = nullptr;
+  p->cache = nullptr;
   return p;
 }
 
@@ -60,6 +61,7 @@ namespace {
 UpVal* new_closed_upval(State* L) {
   auto* uv = static_cast<UpVal*>(gc_new_object(L, Tag::UpVal, sizeof(UpVal)));
   uv->tbc = 0;
+  uv->touched = 0;
   uv->u.closed = TValue();
   uv->v = &uv->u.closed;
   return uv;
@@ -88,6 +90,7 @@ UpVal* upval_find(State* L, TValue* level) {
   // but re-walking keeps that an assumption-free fact).
   auto* uv = static_cast<UpVal*>(gc_new_object(L, Tag::UpVal, sizeof(UpVal)));
   uv->tbc = 0;
+  uv->touched = 1;
   pp = &L->openupval;
   while (*pp != nullptr && (*pp)->v > level) pp = &(*pp)->u.open.next;
   uv->v = level;

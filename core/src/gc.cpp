@@ -87,6 +87,11 @@ class Collector {
     g_->gray = g_->weak = g_->ephemeron = g_->allweak = nullptr;
     mark_roots();
     propagate_all();
+    if (dialect(L_).upval_remark) {
+      remark_upvals();
+      remarked_ = true;
+      propagate_all();
+    }
     converge_ephemerons();
     // Everything strongly reachable is marked. Weak values referring to
     // objects about to be finalized go now, before those are resurrected.
@@ -172,6 +177,20 @@ class Collector {
     for (GCObject* o = g_->tobefnz; o != nullptr; o = o->next) mark_object_opt(o);
   }
 
+  // 5.3's collector marks, once, what the open upvalues of an unreachable
+  // coroutine hold if made or reached by a closure since the previous
+  // collection (before this remark).
+  void remark_upvals() {
+    for (State* th = g_->twups; th != nullptr; th = th->twups) {
+      if (!is_white(th)) continue;
+      for (UpVal* uv = th->openupval; uv != nullptr; uv = uv->u.open.next) {
+        if (!uv->touched) continue;
+        uv->touched = 0;
+        mark_value(*uv->v);
+      }
+    }
+  }
+
   void propagate_all() {
     while (GCObject* o = g_->gray) {
       g_->gray = *gclist_of(o);
@@ -185,7 +204,12 @@ class Collector {
       case Tag::LClosure: {
         auto* cl = static_cast<LClosure*>(o);
         mark_object_opt(cl->p);
-        for (int i = 0; i < cl->nupvalues; i++) mark_object_opt(cl->upvals[i]);
+        for (int i = 0; i < cl->nupvalues; i++) {
+          UpVal* uv = cl->upvals[i];
+          if (uv == nullptr) continue;
+          if (!remarked_ && uv->is_open()) uv->touched = 1;
+          mark_object_opt(uv);
+        }
         break;
       }
       case Tag::NClosure: {
@@ -206,6 +230,9 @@ class Collector {
   }
 
   void traverse_proto(Proto* p) {
+    // The closure cache does not keep its closure alive; a closure not
+    // marked yet may be dead, so it is dropped (kept only when surely live).
+    if (p->cache != nullptr && is_white(p->cache)) p->cache = nullptr;
     mark_object_opt(p->source);
     if (p->k != nullptr)
       for (int i = 0; i < p->sizek; i++) mark_value(p->k[i]);
@@ -448,6 +475,7 @@ class Collector {
 
   State* L_;
   GlobalState* g_;
+  bool remarked_ = false;  // closures no longer touch open upvalues (upval_remark)
   TraceMarker marker_{*this};
 };
 
@@ -465,6 +493,7 @@ void collect(State* L) {
   g->gcstp |= GCSTP_INTERNAL;
   g->gcstopem = 1;
   Collector(L).run();
+  g->gcstepcredit = 0;
   // Shrinking the string table allocates, so not while memory is short.
   if (!g->gcemergency && g->strt.nuse < g->strt.size / 4 && g->strt.size > MIN_STRTAB_SIZE)
     str_table_resize(L, g->strt.size / 2);
@@ -475,8 +504,9 @@ void collect(State* L) {
 
 void call_gc_metamethod(State* L, void*) { call_noyield(L, L->top - 2, 0); }
 
-// Runs the finalizer of the first object in tobefnz.
-void run_one_finalizer(State* L) {
+// Runs the finalizer of the first object in tobefnz. Returns its status,
+// its error value left at L->top - 1 when it failed and raise is set.
+int run_one_finalizer(State* L, bool raise) {
   GlobalState* g = L->g;
   GCObject* o = g->tobefnz;
   g->tobefnz = o->next;
@@ -487,7 +517,7 @@ void run_one_finalizer(State* L) {
   o->marked &= static_cast<uint8_t>(~FINOBJ);
   TValue obj = TValue::object(o);
   TValue tm = *tm_get_by_obj(L, obj, TM_GC);
-  if (tm.is_nil()) return;
+  if (tm.is_nil() || (dialect(L).finalizer_53 && !tm.is_function())) return OK;
   uint8_t old_allowhook = L->allowhook;
   uint8_t old_gcstp = g->gcstp;
   g->gcstp |= GCSTP_INTERNAL;  // no collection while the finalizer runs
@@ -504,6 +534,12 @@ void run_one_finalizer(State* L) {
   g->gcstp = old_gcstp;
   if (status != OK) {
     const TValue& err = L->top[-1];
+    if (raise) {
+      if (status != ERRRUN) return status;  // memory errors travel as they are
+      const char* msg = err.is_string() ? err.as_string()->c_str() : "no message";
+      push_fstring(L, "error in __gc metamethod (%s)", msg);
+      return status;
+    }
     const char* msg = err.is_string() ? err.as_string()->c_str() : "error object is not a string";
     warning(L, "error in ", 1);
     warning(L, "__gc", 1);
@@ -512,6 +548,7 @@ void run_one_finalizer(State* L) {
     warning(L, ")", 0);
   }
   L->top = L->restore(base);
+  return OK;
 }
 
 }  // namespace
@@ -599,9 +636,27 @@ void gc_full(State* L, bool emergency) {
   if (!emergency) gc_call_pending_finalizers(L);
 }
 
-bool gc_step_api(State* L, int) {
-  if (L->g->gcstp & GCSTP_INTERNAL) return false;
-  gc_full(L, false);
+void gc_collect_api(State* L) {
+  GlobalState* g = L->g;
+  if (g->gcstp & GCSTP_INTERNAL) return;
+  collect(L);
+  gc_call_pending_finalizers(L, dialect(L).finalizer_53);
+}
+
+// luna collects a whole cycle at once, so in incremental mode an explicit
+// step only pays into an account: the bytes it would have allocated
+// (kbytes, or 1 KiB for a basic step), and the cycle runs when the account
+// covers the heap. Bigger steps thus finish a cycle in fewer calls, as an
+// incremental collector's do, and a loop of steps always ends.
+bool gc_step_api(State* L, int kbytes) {
+  GlobalState* g = L->g;
+  if (g->gcstp & GCSTP_INTERNAL) return false;
+  if (g->gckind == 0) {
+    size_t work = kbytes > 0 ? static_cast<size_t>(kbytes) * 1024 : 1024;
+    g->gcstepcredit = work > g->totalbytes - g->gcstepcredit ? g->totalbytes : g->gcstepcredit + work;
+    if (g->gcstepcredit < g->totalbytes) return false;
+  }
+  gc_collect_api(L);
   return true;
 }
 
@@ -629,12 +684,20 @@ void gc_check_finalizer(State* L, GCObject* o, Table* mt) {
   o->marked |= FINOBJ;
 }
 
-void gc_call_pending_finalizers(State* L) {
+void gc_call_pending_finalizers(State* L, bool raise) {
   GlobalState* g = L->g;
   // Finalizers run on the frame's top; a Lua frame's registers reach ci->top.
   ptrdiff_t saved_top = L->save(L->top);
   if (L->ci->is_lua() && L->top < L->ci->top) L->top = L->ci->top;
-  while (g->tobefnz != nullptr) run_one_finalizer(L);
+  while (g->tobefnz != nullptr) {
+    int status = run_one_finalizer(L, raise);
+    if (status != OK) {
+      TValue* top = L->restore(saved_top);
+      if (status != ERRMEM) *top++ = L->top[-1];
+      L->top = top;
+      throw_status(L, status);
+    }
+  }
   L->top = L->restore(saved_top);
 }
 

@@ -130,6 +130,12 @@ void Lexer::error(const char* msg, int token) {
   throw_status(L, ERRSYNTAX);
 }
 
+void Lexer::error_at(const char* msg, int line) {
+  ensure_stack(L, 3);
+  add_info(L, msg, source, line);
+  throw_status(L, ERRSYNTAX);
+}
+
 void Lexer::syntax_error(const char* msg) { error(msg, t.token); }
 
 void Lexer::next() {
@@ -250,12 +256,15 @@ unsigned long Lexer::read_utf8_esc() {
   save_and_next();     // 'u'
   esc_check(current == '{', "missing '{'");
   unsigned long r = static_cast<unsigned long>(get_hexa());
+  // 5.3 stops at U+10FFFF (at the digit that passes it); 5.4 at 2^31.
+  const bool unicode_only = dialect(L).lib_53;
   for (;;) {
     save_and_next();
     if (!is_xdigit(current)) break;
     to_drop++;
-    esc_check(r <= (0x7FFFFFFFul >> 4), "UTF-8 value too large");
+    if (!unicode_only) esc_check(r <= (0x7FFFFFFFul >> 4), "UTF-8 value too large");
     r = (r << 4) + static_cast<unsigned long>(hex_value(current));
+    if (unicode_only) esc_check(r <= 0x10FFFFul, "UTF-8 value too large");
   }
   esc_check(current == '}', "missing '}'");
   next_char();

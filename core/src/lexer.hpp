@@ -45,6 +45,7 @@ class Lexer {
   int lookahead_token();     // peeks one token ahead
   [[noreturn]] void syntax_error(const char* msg);       // "src:line: msg near 'tok'"
   [[noreturn]] void error(const char* msg, int token);   // token 0: no "near" part
+  [[noreturn]] void error_at(const char* msg, int line);  // "src:line: msg"
   String* new_string(const char* s, size_t len);
   const char* token_to_str(int token);                   // pushes and returns a printable form
 

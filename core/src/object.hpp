@@ -181,11 +181,15 @@ struct Proto : GCObject {
   String* source;      // may be nullptr when stripped
   GCObject* gclist;
   void* jit_data;      // owned by the JitBackend; traces die with their prototype
+  LClosure* cache;     // the last closure made from this prototype (Dialect::closure_cache);
+                       // a weak reference, dropped by the collector
 };
 
 // Upvalues: open ones point into a thread's stack, closed ones hold the value.
 struct UpVal : GCObject {
   uint8_t tbc;          // unused by core; kept 0
+  uint8_t touched;      // open, and made or reached by a closure since the last
+                        // collection (read by Dialect::upval_remark)
   TValue* v;             // points to stack slot or to `closed`
   union {
     struct { UpVal* next; UpVal** previous; } open;  // list of open upvalues of a thread, sorted by level

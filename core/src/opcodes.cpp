@@ -95,6 +95,7 @@ const OpInfo op_info[NUM_OPCODES] = {
     {"VARARG", ABC, true, false, false, true},
     {"VARARGPREP", ABC, true, false, true, false},
     {"EXTRAARG", Ax, false, false, false, false},
+    {"ERRNNIL", ABx, false, false, false, false},
 };
 
 }  // namespace luna

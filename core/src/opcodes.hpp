@@ -111,6 +111,8 @@ enum OpCode : uint8_t {
   OP_VARARG,     // A C     R[A], R[A+1], ..., R[A+C-2] = vararg (C = 0: all, sets top)
   OP_VARARGPREP, // A       (adjust vararg parameters; A = number of fixed parameters)
   OP_EXTRAARG,   // Ax      extra (larger) argument for the previous opcode
+  OP_ERRNNIL,    // A Bx    if R[A] ~= nil then error "global K[Bx-1] already defined" (Bx 0:
+                 //         name unknown); 5.5's 'global x = v'. Beyond PUC-Rio 5.4's numbering.
   NUM_OPCODES
 };
 static_assert(NUM_OPCODES <= 128);

@@ -716,9 +716,19 @@ struct Parser {
   // ---------------------------------------------------------- functions
 
   // C = 1 asks VARARGPREP for a named vararg table in register nparams (5.5).
-  void set_vararg(FuncState* f, int nparams, bool named = false) {
+  // A vararg function's prologue. 5.5's vararg table is a local right
+  // above the parameters: the named one (...t) read-only, an anonymous one
+  // "(vararg table)", which stays nil (VARARGPREP's C: 1 builds the table,
+  // 2 clears the slot). A main chunk has none.
+  void set_vararg(FuncState* f, int nparams, String* name, bool main_chunk = false) {
     f->f->is_vararg = 1;
-    code_ABC(f, OP_VARARGPREP, nparams, 0, named ? 1 : 0);
+    const bool has_slot = dialect(ls->L).named_varargs && !main_chunk;
+    code_ABC(f, OP_VARARGPREP, nparams, 0, name != nullptr ? 1 : has_slot ? 2 : 0);
+    if (has_slot) {  // active after VARARGPREP: not a parameter of debug.getlocal(f, n)
+      int vidx = new_localvar(name != nullptr ? name : ls->new_string("(vararg table)", 14));
+      if (name != nullptr) get_local_vardesc(f, vidx)->kind = VD_CONST;
+      adjust_localvars(1);
+    }
   }
 
   void parlist() {
@@ -745,11 +755,7 @@ struct Parser {
     }
     adjust_localvars(nparams);
     f->f->numparams = f->nactvar;
-    if (vararg_name) {  // a read-only local right above the parameters
-      get_local_vardesc(f, new_localvar(vararg_name))->kind = VD_CONST;
-      adjust_localvars(1);
-    }
-    if (isvararg) set_vararg(f, f->f->numparams, vararg_name != nullptr);
+    if (isvararg) set_vararg(f, f->f->numparams, vararg_name);
     reserve_regs(f, f->nactvar);
   }
 
@@ -1225,7 +1231,13 @@ struct Parser {
     int base = f->freereg;
     new_localvar_lit("(for state)");
     new_localvar_lit("(for state)");
-    new_localvar_lit("(for state)");
+    // 5.5's control variable is the first declared one: its three internal
+    // slots are iterator, state and closing value, so luna's copy of the
+    // control value gets a name of its own there.
+    if (dialect(ls->L).readonly_for)
+      new_localvar_lit("(for control)");
+    else
+      new_localvar_lit("(for state)");
     new_localvar_lit("(for state)");
     declare_control_var(indexname);
     while (test_next(',')) {
@@ -1264,6 +1276,7 @@ struct Parser {
     int jf;
     ls->next();  // skip 'if' / 'elseif'
     expr(&v);
+    const int cond_line = ls->lastline;
     check_next(TK_THEN);
     if (ls->t.token == TK_BREAK) {  // 'if cond then break': jump straight out
       int line = ls->linenumber;
@@ -1278,7 +1291,11 @@ struct Parser {
       }
       jf = code_jump(f);
     } else {
+      // The test's instructions take their line from lastline.
+      const int then_line = ls->lastline;
+      if (dialect(ls->L).if_test_at_cond) ls->lastline = cond_line;
       go_if_true(f, &v);
+      ls->lastline = then_line;
       enter_block(f, &bl, false);
       jf = v.f;
     }
@@ -1421,6 +1438,7 @@ struct Parser {
   void init_global(String* name, int reg) {
     ExpDesc var, val;
     single_var_named(&var, name);
+    code_check_undefined(fs(), &var, name, ls->lastline);
     init_exp(&val, EK::NonReloc, reg);
     store_var(fs(), &var, &val);
   }
@@ -1432,8 +1450,10 @@ struct Parser {
       declare_global(name, VD_GLOBAL);  // visible in its own body
       ExpDesc b;
       body(&b, false, line);
+      exp2anyreg(fs(), &b);  // the closure's register must not be the check's
       ExpDesc var;
       single_var_named(&var, name);
+      code_check_undefined(fs(), &var, name, line);
       store_var(fs(), &var, &b);
       fix_line(fs(), line);
       return;
@@ -1485,6 +1505,8 @@ struct Parser {
       nret = 0;
     } else {
       nret = explist(&e);
+      // 5.5 names the limit of RETURN's count (the registers run out at the same point)
+      if (dialect(ls->L).lib_55) check_limit(f, nret, MAXARG_B - 1, "returns");
       if (has_multret(e.k)) {
         set_multret(f, &e);
         if (e.k == EK::Call && nret == 1 && !f->bl->insidetbc) {  // tail call
@@ -1552,7 +1574,7 @@ struct Parser {
   void mainfunc(FuncState* f) {
     BlockCnt bl;
     open_func(f, &bl);
-    set_vararg(f, 0);
+    set_vararg(f, 0, nullptr, true);
     UpvalDesc* env = alloc_upvalue(f);
     env->instack = true;
     env->idx = 0;

@@ -178,6 +178,7 @@ State* new_state(Allocator f, void* ud) {
   g->gcpause = 200;
   g->gcstepmul = 100;
   g->gcstepsize = 13;  // log2 of the step granularity (8 KiB)
+  g->gcstepcredit = 0;
   g->genminormul = 20;
   g->genmajormul = 100;
   g->warnf = default_warn;
@@ -222,6 +223,7 @@ State* new_thread(State* L) {
 }
 
 int close_thread(State* L, State* from) { return coro_close(L, from); }
+void close_running_thread(State* L) { coro_close_self(L); }
 
 void set_warnf(State* L, WarnFn f, void* ud) {
   L->g->warnf = f;

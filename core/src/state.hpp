@@ -25,6 +25,10 @@ enum CallStatus : uint16_t {
   CIST_NOUNWIND = 1 << 9, // native frame holding nothing to destroy: an error may jump over it
   CIST_TRACE = 1 << 10,   // Lua frame running a line or count hook, which may yield
   CIST_LEQ = 1 << 11,     // running __lt for a <= (5.3): the result is negated
+  // Bits 12-15: how many __call metavalues the call went through (5.5 refuses
+  // longer chains; 5.4 allows them and keeps 15); debug.getinfo's extraargs.
+  CIST_CCMT_SHIFT = 12,
+  CIST_CCMT = 0xF << CIST_CCMT_SHIFT,
 };
 
 struct CallInfo {
@@ -141,6 +145,7 @@ struct GlobalState {
   ptrdiff_t gcdebt;        // bytes allocated not yet compensated by the collector
   size_t memlimit;         // 0 = unlimited
   size_t gcestimate;
+  size_t gcstepcredit;     // work paid by collectgarbage("step") toward the next cycle
   StringTable strt;
   TValue l_registry;
   TValue nilvalue;          // a nil; its tag doubles as "state is complete" flag
@@ -230,7 +235,10 @@ GCObject* gc_new_object(State* L, Tag tag, size_t size);
 // every live value is reachable (on a stack, in a table, ...).
 void gc_check(State* L);
 void gc_full(State* L, bool emergency);
-bool gc_step_api(State* L, int kbytes);  // collectgarbage("step"): true when a cycle finished
+// collectgarbage("collect") and ("step"): in a dialect with finalizer_53
+// an error in a finalizer they run is raised to their caller.
+void gc_collect_api(State* L);
+bool gc_step_api(State* L, int kbytes);  // true when a cycle finished
 void gc_fix(State* L, GCObject* o);    // object is never collected
 // Registers o for finalization if mt has __gc (setmetatable calls this).
 void gc_check_finalizer(State* L, GCObject* o, Table* mt);
@@ -244,8 +252,10 @@ inline void gc_barrier(State*, GCObject*, const TValue&) {}
 inline void gc_barrier_back(State*, Table*) {}  // a table was modified
 inline void gc_barrier_obj(State*, GCObject*, GCObject*) {}
 size_t gc_count_bytes(State* L);
-// Runs pending finalizers (called by gc_check and at state close).
-void gc_call_pending_finalizers(State* L);
+// Runs pending finalizers (called by gc_check and at state close); an error
+// in one is a warning, or with raise, raised ("error in __gc metamethod")
+// leaving the rest pending.
+void gc_call_pending_finalizers(State* L, bool raise = false);
 // Change mode: returns previous mode (0 incremental, 1 generational).
 int gc_change_mode(State* L, int newmode);
 
@@ -376,7 +386,8 @@ inline TValue* move_tail_frame(State* L, CallInfo* ci, const TValue* func, int n
   ci->top = dst + 1 + p->maxstacksize;
   ci->savedpc = p->code;
   ci->nextraargs = 0;
-  ci->callstatus |= CIST_TAIL;
+  // A tail call ends the __call hops counted for the frame it replaces.
+  ci->callstatus = static_cast<uint16_t>((ci->callstatus & ~CIST_CCMT) | CIST_TAIL);
   L->top = dst + narg1;
   return dst;
 }
@@ -405,7 +416,10 @@ void poscall(State* L, CallInfo* ci, int nres);
 // leaving the error value at old_top. Returns the status. can_jump: f only
 // calls a value (no host code of its own), so errors may jump back.
 using ProtectedFn = void (*)(State* L, void* ud);
-int pcall_raw(State* L, ProtectedFn f, void* ud, ptrdiff_t old_top, ptrdiff_t ef, bool can_jump = false);
+// pass_close_self: a coroutine closing itself (CLOSE_SELF) goes on to its
+// resume instead of being recovered here (pcall; not finalizers or loaders).
+int pcall_raw(State* L, ProtectedFn f, void* ud, ptrdiff_t old_top, ptrdiff_t ef, bool can_jump = false,
+              bool pass_close_self = false);
 // Runs f(L, ud) with a catch point whose jumps may skip the frames above
 // base; returns the status of the error (or yield) that stopped it.
 int run_protected(State* L, ProtectedFn f, void* ud, bool can_jump, CallInfo* base);
@@ -433,6 +447,11 @@ int coro_yield(State* L, int nresults, KContext ctx, KFunction k);
 int coro_yield_return(State* L, int nresults);
 constexpr int NATIVE_YIELDED = -2;
 int coro_close(State* co, State* from);    // lua_closethread
+// 5.5's coroutine.close() of the running coroutine: a status no pcall
+// recovers; the resume that runs the coroutine closes it (coro_close) and
+// returns as if its body had ended.
+constexpr int CLOSE_SELF = ERRFILE + 1;
+[[noreturn]] void coro_close_self(State* L);
 // For the coroutine library, once the results of a coroutine that finished
 // without error have been moved away: shrinks its stack to a few slots.
 void coro_release_finished(State* co);

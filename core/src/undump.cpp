@@ -2,6 +2,8 @@
 // checked against the remaining bytes before anything is allocated, and the
 // bytecode is validated so that the VM never reads outside its registers,
 // constants, upvalues, nested functions or code.
+#include <vector>
+
 #include "dump_format.hpp"
 #include "opcodes.hpp"
 #include "state.hpp"
@@ -35,6 +37,7 @@ class Loader {
   const uint8_t* p_;
   const uint8_t* end_;
   const char* name_;
+  std::vector<String*> saved_;  // 5.5: strings read, by index
 
   [[noreturn]] void fail(const char* why) {
     push_fstring(L_, "%s: bad binary format (%s)", name_, why);
@@ -96,10 +99,17 @@ class Loader {
   String* string() {
     size_t size = varint();
     if (size == 0) return nullptr;
-    size_t len = size - 1;
+    const bool v55 = dialect(L_).dump_55;
+    if (v55 && size == 1) {  // a string read before
+      size_t idx = varint();
+      if (idx >= saved_.size()) fail("corrupted chunk");
+      return saved_[idx];
+    }
+    size_t len = size - (v55 ? 2 : 1);
     need(len);
     String* s = str_new(L_, reinterpret_cast<const char*>(p_), len);
     p_ += len;
+    if (v55) saved_.push_back(s);  // the collector is paused while loading
     return s;
   }
 
@@ -130,6 +140,19 @@ class Loader {
     if (v != dialect(L_).dump_version) version_mismatch(v);
     if (byte() != dumpfmt::FORMAT) fail("format mismatch");
     literal(dumpfmt::DATA, dumpfmt::DATA_LEN, "corrupted chunk");
+    if (dialect(L_).dump_55) {
+      check_size(sizeof(int), "int");
+      int ti;
+      block(&ti, sizeof ti);
+      if (ti != -static_cast<int>(dumpfmt::TEST_INT)) fail("int format mismatch");
+      check_size(sizeof(Instruction), "Instruction");
+      if (u32() != dumpfmt::TEST_INSTRUCTION) fail("instruction format mismatch");
+      check_size(sizeof(Integer), "lua_Integer");
+      if (integer() != -dumpfmt::TEST_INT) fail("integer format mismatch");
+      check_size(sizeof(Number), "lua_Number");
+      if (number() != -dumpfmt::TEST_NUM) fail("float format mismatch");
+      return;
+    }
     if (dialect(L_).dump_c_sizes) {
       check_size(sizeof(int), "int");
       check_size(sizeof(size_t), "size_t");
@@ -664,6 +687,10 @@ class Loader {
       case OP_VARARGPREP:
         check(pc == 0 && f->is_vararg && a == f->numparams);
         if (c != 0) reg(f, a);  // a named vararg table goes to register a
+        break;
+      case OP_ERRNNIL:
+        reg(f, a);
+        check(getarg_Bx(i) <= f->sizek && (getarg_Bx(i) == 0 || f->k[getarg_Bx(i) - 1].is_string()));
         break;
       case OP_EXTRAARG: {
         check(pc > 0);

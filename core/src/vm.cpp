@@ -361,8 +361,29 @@ void charge_entry(State* L, CallInfo* ci) {
   ci->savedpc = saved;
 }
 
-// OP_CLOSURE: a new closure of p in *ra with its upvalues.
+// The closure last made from p, if its upvalues are the ones a new closure
+// would get (the same variables, still open or shared).
+LClosure* cached_closure(const Proto* p, UpVal** encup, TValue* base) {
+  LClosure* c = p->cache;
+  if (c == nullptr) return nullptr;
+  for (int j = 0; j < p->sizeupvalues; j++) {
+    const UpvalDesc& d = p->upvalues[j];
+    const TValue* v = d.instack ? base + d.idx : encup[d.idx]->v;
+    if (c->upvals[j]->v != v) return nullptr;
+  }
+  return c;
+}
+
+// OP_CLOSURE: a new closure of p in *ra with its upvalues (or, in 5.3, a
+// cached one).
 void push_closure(State* L, Proto* p, UpVal** encup, TValue* base, TValue* ra) {
+  const bool cache = dialect(L).closure_cache;
+  if (cache) {
+    if (LClosure* c = cached_closure(p, encup, base)) {
+      *ra = TValue::object(c);
+      return;
+    }
+  }
   int nup = p->sizeupvalues;
   LClosure* ncl = lclosure_new(L, nup);
   ncl->p = p;
@@ -371,6 +392,7 @@ void push_closure(State* L, Proto* p, UpVal** encup, TValue* base, TValue* ra) {
     const UpvalDesc& d = p->upvalues[j];
     ncl->upvals[j] = d.instack ? upval_find(L, base + d.idx) : encup[d.idx];
   }
+  if (cache) p->cache = ncl;
 }
 
 // OP_VARARGPREP: moves the function and its fixed parameters above the
@@ -621,7 +643,8 @@ void vm_concat(State* L, int total) {
   X(OP_TBC) X(OP_JMP) X(OP_EQ) X(OP_LT) X(OP_LE) X(OP_EQK) X(OP_EQI) X(OP_LTI) X(OP_LEI)       \
   X(OP_GTI) X(OP_GEI) X(OP_TEST) X(OP_TESTSET) X(OP_CALL) X(OP_TAILCALL) X(OP_RETURN)          \
   X(OP_RETURN0) X(OP_RETURN1) X(OP_FORLOOP) X(OP_FORPREP) X(OP_TFORPREP) X(OP_TFORCALL)        \
-  X(OP_TFORLOOP) X(OP_SETLIST) X(OP_CLOSURE) X(OP_VARARG) X(OP_VARARGPREP) X(OP_EXTRAARG)
+  X(OP_TFORLOOP) X(OP_SETLIST) X(OP_CLOSURE) X(OP_VARARG) X(OP_VARARGPREP) X(OP_EXTRAARG) \
+  X(OP_ERRNNIL)
 
 namespace {
 #define LUNA_OP_VALUE(o) o,
@@ -654,10 +677,10 @@ void execute(State* L, CallInfo* ci) {
 #define LUNA_BAD8 &&L_bad, &&L_bad, &&L_bad, &&L_bad, &&L_bad, &&L_bad, &&L_bad, &&L_bad,
   static const void* const dispatch_table[128] = {
       LUNA_OPCODES(LUNA_OP_LABEL)
-      LUNA_BAD8 LUNA_BAD8 LUNA_BAD8 LUNA_BAD8 LUNA_BAD8 &&L_bad, &&L_bad, &&L_bad, &&L_bad, &&L_bad};
+      LUNA_BAD8 LUNA_BAD8 LUNA_BAD8 LUNA_BAD8 LUNA_BAD8 &&L_bad, &&L_bad, &&L_bad, &&L_bad};
 #undef LUNA_OP_LABEL
 #undef LUNA_BAD8
-  static_assert(NUM_OPCODES + 45 == 128);
+  static_assert(NUM_OPCODES + 44 == 128);
 #define vmdispatch(o) goto* dispatch_table[o];
 #define vmcase(l) L_##l:
 #define vmbreak    \
@@ -1431,7 +1454,11 @@ returning:
       }
       vmcase(OP_VARARGPREP) {
         ProtectNT(adjust_varargs(L, ci, cl->p, getarg_A(i)));
-        if (getarg_C(i)) ProtectNT(pack_varargs(L, ci, getarg_A(i)));
+        if (getarg_C(i) == 1) {
+          ProtectNT(pack_varargs(L, ci, getarg_A(i)));
+        } else if (getarg_C(i) == 2) {
+          set_nil(ci->func + 1 + getarg_A(i));  // 5.5's unnamed vararg table
+        }
         // The next instruction is the first traced one: a new line.
         if (LUNA_UNLIKELY(trap)) L->oldpc = 1;
         vmbreak;
@@ -1439,6 +1466,14 @@ returning:
       vmcase(OP_EXTRAARG) {
         savestate();
         run_error(L, "invalid instruction (misplaced EXTRAARG)");
+      }
+      vmcase(OP_ERRNNIL) {
+        if (!RA()->is_nil()) {
+          savestate();
+          const int bx = getarg_Bx(i);
+          run_error(L, "global '%s' already defined", bx == 0 ? "?" : k[bx - 1].as_string()->c_str());
+        }
+        vmbreak;
       }
       vmdefault {
         savestate();

@@ -122,6 +122,97 @@ TEST_CASE("dialects: 5.3 libraries", "[dialects]") {
   // print converts through whatever the global tostring is.
   CHECK(contains(eval_as(LuaVersion::Lua53, "tostring = nil; print(1)"), "attempt to call a nil value"));
   CHECK(eval_as(LuaVersion::Lua54, "tostring = nil; print(1) return 'ok'") == "ok");
+  // string.unpack has no position 0 and does not clip one before the start.
+  CHECK(contains(eval_as(LuaVersion::Lua53, "return string.unpack('b', 'x', 0)"), "out of string"));
+  CHECK(contains(eval_as(LuaVersion::Lua53, "return string.unpack('b', 'x', -2)"), "out of string"));
+  CHECK(eval_as(LuaVersion::Lua54, "return string.unpack('b', 'x', 0)") == "120");
+  // "\u{...}" escapes stop at U+10FFFF.
+  CHECK(contains(eval_as(LuaVersion::Lua53, "return select(2, load('return \"\\\\u{110000}\"'))"),
+                 "UTF-8 value too large near '\"\\u{110000'"));
+  CHECK(eval_as(LuaVersion::Lua54, "return #load('return \"\\\\u{110000}\"')()") == "4");
+  // string.format checks a spec's shape only, with 5.3's messages.
+  CHECK(contains(eval_as(LuaVersion::Lua53, "return string.format('%000000d', 1)"), "repeated flags"));
+  CHECK(contains(eval_as(LuaVersion::Lua53, "return string.format('%y', 1)"), "invalid option '%y' to 'format'"));
+  CHECK(eval_as(LuaVersion::Lua53, "return string.format('%#5x|%+.3s', 1, 'abcd')") == "  0x1|abc");
+  CHECK(contains(eval_as(LuaVersion::Lua54, "return string.format('%#5d', 1)"), "invalid conversion"));
+  // io.lines gives the iterator alone (5.4 adds the file as closing value).
+  const char* lines = "local n = os.tmpname() io.open(n, 'w'):close() "
+                      "local c = select('#', io.lines(n)) os.remove(n) return c";
+  CHECK(eval_as(LuaVersion::Lua53, lines) == "1");
+  CHECK(eval_as(LuaVersion::Lua54, lines) == "4");
+}
+
+TEST_CASE("dialects: 5.3 reuses a closure whose upvalues would be the same", "[dialects]") {
+  const char* same = "local t = {} local u = 1 for i = 1, 3 do t[i] = function() return u end end "
+                     "return tostring(t[1] == t[3])";
+  CHECK(eval_as(LuaVersion::Lua53, same) == "true");
+  CHECK(eval_as(LuaVersion::Lua54, same) == "false");
+  // A fresh loop variable, or a closed upvalue, makes a new closure.
+  CHECK(eval_as(LuaVersion::Lua53, "local t = {} for i = 1, 3 do t[i] = function() return i end end "
+                                   "return tostring(t[1] ~= t[2] and t[2]() == 2)") == "true");
+  CHECK(eval_as(LuaVersion::Lua53, "local function mk() local x = 0 return function() x = x + 1 return x end end "
+                                   "local a, b = mk(), mk() a() return tostring(a ~= b and b() == 1)") == "true");
+  // The cache does not keep a closure alive.
+  CHECK(eval_as(LuaVersion::Lua53, "local w = setmetatable({}, {__mode = 'k'}) "
+                                   "local function mk() return function() end end w[mk()] = true "
+                                   "collectgarbage() return tostring(next(w) == nil and mk() == mk())") == "true");
+  CHECK(contains(eval_as(LuaVersion::Lua53, "return debug.upvalueid(function() end, 1)"), "invalid upvalue index"));
+  CHECK(eval_as(LuaVersion::Lua54, "return tostring(debug.upvalueid(function() end, 1))") == "nil");
+}
+
+TEST_CASE("dialects: 5.3 debug names and line events", "[dialects]") {
+  // A one-line numeric for: 5.3 enters the body by a jump back, one more event.
+  const char* lines = "local n = 0 local f = load('for i = 1, 4 do local a = i end') "
+                      "debug.sethook(function() n = n + 1 end, 'l') f() debug.sethook() return n";
+  CHECK(eval_as(LuaVersion::Lua53, lines) == "5");
+  CHECK(eval_as(LuaVersion::Lua54, lines) == "4");
+  const char* temp = "return (debug.getlocal(0, 1))";
+  CHECK(eval_as(LuaVersion::Lua53, temp) == "(*temporary)");
+  CHECK(eval_as(LuaVersion::Lua54, temp) == "(C temporary)");
+  const char* vararg = "local function f(...) return (debug.getlocal(1, -1)) end return f(1)";
+  CHECK(eval_as(LuaVersion::Lua53, vararg) == "(*vararg)");
+  CHECK(eval_as(LuaVersion::Lua54, vararg) == "(vararg)");
+  const char* mm = "local t = setmetatable({}, {__index = function() return debug.getinfo(1, 'n').name end}) "
+                   "return t.x";
+  CHECK(eval_as(LuaVersion::Lua53, mm) == "__index");
+  CHECK(eval_as(LuaVersion::Lua54, mm) == "index");
+  // The frame a finalizer interrupted is named "__gc".
+  const char* fin = "local name setmetatable({}, {__gc = function() name = debug.getinfo(2, 'n').name end}) "
+                    "collectgarbage() return tostring(name)";
+  CHECK(eval_as(LuaVersion::Lua53, fin) == "__gc");
+  CHECK(eval_as(LuaVersion::Lua54, fin) != "__gc");
+}
+
+TEST_CASE("dialects: 5.3 collector: steps, finalizer errors, no generational mode", "[dialects]") {
+  // Bigger steps finish a cycle in fewer calls; a basic step does not
+  // collect a heap of some size at once.
+  const char* steps =
+      "collectgarbage() collectgarbage'stop' local keep = {} for i = 1, 2000 do keep[i] = {} end "
+      "local function steps(n) collectgarbage() local i = 0 repeat i = i + 1 until collectgarbage('step', n) "
+      "return i end return tostring(steps(0) > 10 and steps(10) < steps(2) and steps(100000) == 1)";
+  CHECK(eval_as(LuaVersion::Lua53, steps) == "true");
+  CHECK(eval_as(LuaVersion::Lua54, steps) == "true");
+  // An error in a finalizer reaches collectgarbage's caller; a __gc that is
+  // not a function is no finalizer.
+  const char* raise =
+      "setmetatable({}, {__gc = function() error('boom') end}) "
+      "local ok, msg = pcall(collectgarbage) return tostring(ok) .. ' ' .. tostring(msg)";
+  CHECK(contains(eval_as(LuaVersion::Lua53, raise), "false error in __gc metamethod ("));
+  CHECK(contains(eval_as(LuaVersion::Lua53, raise), "boom)"));
+  CHECK(eval_as(LuaVersion::Lua54, raise) == "true 0");
+  CHECK(eval_as(LuaVersion::Lua53, "setmetatable({}, {__gc = true}) return tostring(pcall(collectgarbage))") == "true");
+  CHECK(contains(eval_as(LuaVersion::Lua53, "return collectgarbage('generational')"), "invalid option"));
+  CHECK(eval_as(LuaVersion::Lua54, "collectgarbage('generational') return collectgarbage('incremental')") ==
+        "generational");
+  // A cycle through a suspended coroutine's open upvalue takes two
+  // collections in 5.3, one in 5.4.
+  const char* cycle =
+      "local n = 0 collectgarbage() collectgarbage'stop' do "
+      "local co = coroutine.create(function(p) (function() p = setmetatable({p}, {__gc = function() n = n + 1 end}) "
+      "coroutine.yield() end)() end) coroutine.resume(co, co) end "
+      "collectgarbage() local first = n collectgarbage() return first .. ' ' .. n";
+  CHECK(eval_as(LuaVersion::Lua53, cycle) == "0 1");
+  CHECK(eval_as(LuaVersion::Lua54, cycle) == "1 1");
 }
 
 TEST_CASE("dialects: 5.5 global declarations", "[dialects]") {
@@ -182,4 +273,60 @@ TEST_CASE("dialects: the JIT keeps each version's semantics", "[dialects]") {
   stress55.set_jit_options(luna::JitOptions::stress());
   CHECK(contains(eval_in(stress55, "for i = 1, 200 do local j = i; j = j + 1 end; for i = 1, 2 do i = 1 end"),
                  "const variable 'i'"));
+}
+
+TEST_CASE("dialects: 5.5 global initialisation refuses a defined global", "[dialects]") {
+  auto v55 = [](const char* code) { return eval_as(LuaVersion::Lua55, code); };
+  CHECK(contains(v55("global print = 1"), "global 'print' already defined"));
+  CHECK(contains(v55("global function print() end"), "global 'print' already defined"));
+  CHECK(contains(v55("local _ENV = {X = false} global X = 1"), "global 'X' already defined"));
+  CHECK(v55("global X, Y = 1, 2 return X + Y") == "3");
+  // __index counts: the check reads the variable as any access does
+  CHECK(contains(v55("local _ENV = setmetatable({}, {__index = function() return 0 end}) global Z = 1"),
+                 "already defined"));
+  // in a loop compiled by the JIT, the first run defines it and the second is refused
+  Vm stress(LuaVersion::Lua55);
+  stress.set_jit_options(luna::JitOptions::stress());
+  CHECK(contains(eval_in(stress, "global pcall, error, load; local n = 0\n"
+                                 "for i = 1, 100 do n = n + i end\n"
+                                 "for i = 1, 2 do local ok, e = pcall(load('global W = 1')) if not ok then error(e) end end"),
+                 "global 'W' already defined"));
+}
+
+TEST_CASE("dialects: 5.5 call chains, coroutine self-close and messages", "[dialects]") {
+  auto v55 = [](const char* code) { return eval_as(LuaVersion::Lua55, code); };
+  const char* chain =
+      "local f = function(...) return debug.getinfo(1, 't').extraargs end\n"
+      "for i = 1, 3 do f = setmetatable({}, {__call = f}) end\n"
+      "return f()";
+  CHECK(v55(chain) == "3");
+  CHECK(eval_as(LuaVersion::Lua54, chain) == "nil");
+  const char* too_long =
+      "local f = function() end for i = 1, 16 do f = setmetatable({}, {__call = f}) end return f()";
+  CHECK(contains(v55(too_long), "'__call' chain too long"));
+  CHECK(eval_as(LuaVersion::Lua54, too_long) == "nil");
+  // coroutine.close() ends the running coroutine: its resume returns
+  CHECK(v55("local co = coroutine.create(function() local x <close> = setmetatable({}, {__close = function() "
+            "_ENV.closed = 1 end}) pcall(coroutine.close) error('unreached') end)\n"
+            "local ok, v = coroutine.resume(co) return tostring(ok) .. tostring(v) .. closed .. coroutine.status(co)") ==
+        "truenil1dead");
+  CHECK(contains(eval_as(LuaVersion::Lua54, "coroutine.wrap(function() coroutine.close(coroutine.running()) end)()"),
+                 "cannot close a running coroutine"));
+  // semantic errors are reported at the last token's line
+  CHECK(contains(v55("global none\nlocal x = b\n"), ":2:"));
+  CHECK(contains(eval_as(LuaVersion::Lua54, "::a::\n::a::\n"), ":3:"));
+  CHECK(contains(v55("::a::\n::a::\n"), ":2:"));
+  // libraries
+  CHECK(v55("local a, b = utf8.offset('\\u{4E2D}x', 1) return a * 10 + b") == "13");
+  CHECK(eval_as(LuaVersion::Lua54, "return select('#', utf8.offset('ab', 1))") == "1");
+  CHECK(contains(v55("return load('', '', 'B')"), "invalid mode"));
+  CHECK(v55("return string.packsize('c' .. (1 << 40))") == std::to_string(1LL << 40));
+  CHECK(contains(eval_as(LuaVersion::Lua54, "return string.packsize('c' .. (1 << 40))"), "invalid format"));
+  // a 5.5 chunk stores a repeated string once
+  const char* reuse =
+      "local s = string.rep('x', 60)\n"
+      "local f = load('local a = \"' .. s .. '\" return (function() return \"' .. s .. '\" end)()')\n"
+      "local d = string.dump(f, true) local _, n = d:gsub(s, '') return n .. load(d)()";
+  CHECK(v55(reuse) == "1" + std::string(60, 'x'));
+  CHECK(eval_as(LuaVersion::Lua54, reuse) == "2" + std::string(60, 'x'));
 }

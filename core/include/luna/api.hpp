@@ -102,6 +102,9 @@ bool set_version(State* L, LuaVersion v);
 LuaVersion get_version(State* L);
 State* new_thread(State* L);            // lua_newthread
 int close_thread(State* L, State* from);  // lua_closethread
+// 5.5: closes the running coroutine L (not the main one) from inside: does
+// not return; the resume that runs L returns instead.
+[[noreturn]] void close_running_thread(State* L);
 void set_warnf(State* L, WarnFn f, void* ud);
 void warning(State* L, const char* msg, int tocont);
 // Memory cap for the whole state (0 = none): an allocation past it fails
@@ -263,6 +266,9 @@ void close_slot(State* L, int idx);
 // ---- debug API ----
 bool get_stack(State* L, int level, DebugInfo* ar);
 bool get_info(State* L, const char* what, DebugInfo* ar);
+// 5.5's extraargs: the arguments __call metavalues added to the active
+// function of ar (from get_stack), one per metavalue; DebugInfo keeps 5.4's layout.
+int get_extra_args(const DebugInfo* ar);
 const char* get_local(State* L, const DebugInfo* ar, int n);
 const char* set_local(State* L, const DebugInfo* ar, int n);
 const char* get_upvalue(State* L, int funcindex, int n);

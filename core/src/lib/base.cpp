@@ -218,7 +218,10 @@ int b_collectgarbage(State* L) {
                                      "isrunning", "generational", "incremental", nullptr};
   static const int optsnum[] = {GCSTOP, GCRESTART, GCCOLLECT, GCCOUNT, GCSTEP, GCSETPAUSE, GCSETSTEPMUL,
                                 GCISRUNNING, GCGEN, GCINC};
-  int o = optsnum[check_option(L, 1, "collect", opts)];
+  // 5.3's options are the first eight: it has no generational mode.
+  static const char* const opts53[] = {"stop", "restart", "collect", "count", "step", "setpause", "setstepmul",
+                                       "isrunning", nullptr};
+  int o = optsnum[check_option(L, 1, "collect", dialect_of(get_version(L)).gen_gc ? opts : opts53)];
   switch (o) {
     case GCCOUNT: {
       int k = gc(L, o);
@@ -345,9 +348,17 @@ int load_aux(State* L, int status, int envidx) {
   return 2;
 }
 
+// 5.5's mode letter 'B' (a fixed buffer) is for the C API only.
+const char* opt_load_mode(State* L, int arg, const char* dflt) {
+  const char* mode = opt_string(L, arg, dflt);
+  if (mode != nullptr && std::strchr(mode, 'B') != nullptr && dialect_of(get_version(L)).lib_55)
+    arg_error(L, arg, "invalid mode");
+  return mode;
+}
+
 int b_loadfile(State* L) {
   const char* fname = opt_string(L, 1, nullptr);
-  const char* mode = opt_string(L, 2, nullptr);
+  const char* mode = opt_load_mode(L, 2, nullptr);
   int env = !is_none(L, 3) ? 3 : 0;
   int status = load_filex(L, fname, mode);
   return load_aux(L, status, env);
@@ -373,7 +384,7 @@ const char* generic_reader(State* L, void*, size_t* size) {
 int b_load(State* L) {
   size_t l;
   const char* s = to_lstring(L, 1, &l);
-  const char* mode = opt_string(L, 3, "bt");
+  const char* mode = opt_load_mode(L, 3, "bt");
   int env = !is_none(L, 4) ? 4 : 0;
   int status;
   if (s != nullptr) {

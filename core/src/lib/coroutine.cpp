@@ -134,12 +134,14 @@ int lco_isyieldable(State* L) {
 }
 
 int lco_close(State* L) {
-  State* co = get_co(L);
+  const bool v55 = dialect_of(get_version(L)).lib_55;
+  State* co = v55 && is_none(L, 1) ? L : get_co(L);  // 5.5: the running one by default
   int st = aux_status(L, co);
-  if (st == CO_RUNNING && dialect_of(get_version(L)).lib_55) {  // 5.5 names the running main coroutine
+  if (st == CO_RUNNING && v55) {  // 5.5 closes the running coroutine, unless it is the main one
     bool is_main = push_thread(co);  // pushed on co's own stack
     pop(co, 1);
     if (is_main) error_f(L, "cannot close the main coroutine");
+    close_running_thread(co);
   }
   if (st != CO_DEAD && st != CO_SUSPENDED)
     error_f(L, "cannot close a %s coroutine", status_names[st]);

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "luna/api.hpp"
+#include "../dialect.hpp"
 
 namespace luna {
 namespace {
@@ -134,7 +135,10 @@ int db_getinfo(State* L) {
     set_int_field(L, "ftransfer", ar.ftransfer);
     set_int_field(L, "ntransfer", ar.ntransfer);
   }
-  if (std::strchr(options, 't')) set_bool_field(L, "istailcall", ar.istailcall);
+  if (std::strchr(options, 't')) {
+    set_bool_field(L, "istailcall", ar.istailcall);
+    if (dialect_of(get_version(L)).lib_55) set_int_field(L, "extraargs", get_extra_args(&ar));
+  }
   // get_info pushed 'f' before 'L': take them in reverse order
   if (std::strchr(options, 'L')) take_stack_option(L, L1, "activelines");
   if (std::strchr(options, 'f')) take_stack_option(L, L1, "func");
@@ -214,7 +218,8 @@ void* check_upval(State* L, int argf, int argnup, int* pnup, bool must) {
 
 int db_upvalueid(State* L) {
   int n;
-  void* id = check_upval(L, 1, 2, &n, false);
+  // 5.3 raises an error for an index with no upvalue; 5.4 returns fail.
+  void* id = check_upval(L, 1, 2, &n, dialect_of(get_version(L)).lib_53);
   if (id != nullptr)
     push_light_userdata(L, id);
   else

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "luna/api.hpp"
+#include "../dialect.hpp"
 
 namespace luna {
 namespace {
@@ -218,7 +219,8 @@ int io_lines(State* L) {
     to_close = true;
   }
   aux_lines(L, to_close);
-  if (!to_close) return 1;
+  // 5.3 has no to-be-closed variables: the iterator alone.
+  if (!to_close || dialect_of(get_version(L)).lib_53) return 1;
   // generic for: iterator, state, control, and the file as closing value
   push_nil(L);
   push_nil(L);

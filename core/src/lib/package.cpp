@@ -10,6 +10,7 @@
 #include <string>
 
 #include "luna/api.hpp"
+#include "../dialect.hpp"
 
 namespace luna {
 namespace {
@@ -281,7 +282,8 @@ int ll_require(State* L) {
 // Sets package[field] from the environment (versioned name first); ";;"
 // in the variable stands for the default path.
 void set_path(State* L, const char* field, const char* envname, const char* dft) {
-  std::string versioned = std::string(envname) + "_5_4";
+  const char* v = dialect_of(get_version(L)).name;  // "Lua 5.4": LUA_PATH_5_4
+  std::string versioned = std::string(envname) + "_" + v[4] + "_" + v[6];
   const char* path = getenv(versioned.c_str());
   if (path == nullptr) path = getenv(envname);
   get_field(L, REGISTRYINDEX, "LUA_NOENV");
@@ -291,6 +293,20 @@ void set_path(State* L, const char* field, const char* envname, const char* dft)
     push_string(L, dft);
   } else if (const char* mark = strstr(path, ";;"); mark == nullptr) {
     push_string(L, path);
+  } else if (dialect_of(get_version(L)).lib_53) {
+    // 5.3 puts ";default;" for every ";;", even at the ends.
+    std::string res;
+    for (const char* p = path; *p != '\0';) {
+      if (p[0] == ';' && p[1] == ';') {
+        res += PATH_SEP;
+        res += dft;
+        res += PATH_SEP;
+        p += 2;
+      } else {
+        res += *p++;
+      }
+    }
+    push_lstring(L, res.data(), res.size());
   } else {
     std::string res;
     if (mark > path) {

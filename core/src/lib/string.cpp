@@ -1,6 +1,7 @@
 // The string library: basic string functions, Lua patterns, string.format,
 // binary packing, and the string metatable (indexing and arithmetic
 // coercion). Written against the public stack API only.
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <charconv>
@@ -11,6 +12,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <string>
 
 #include "luna/api.hpp"
@@ -959,16 +961,26 @@ const char* skip2digits(const char* s) {
 // Validates a conversion spec ("%...c") against the flags and precision
 // its conversion accepts.
 void check_format(State* L, const char* form, const char* flags, bool precision) {
+  if (dialect_of(get_version(L)).lib_53) return;  // 5.3 checks only the spec's shape (spec_length_53)
   const char* spec = form + 1;
   spec += std::strspn(spec, flags);
   if (*spec != '0') {  // a width cannot start with '0'
     spec = skip2digits(spec);
     if (*spec == '.' && precision) spec = skip2digits(spec + 1);
   }
-  if (!std::isalpha(static_cast<unsigned char>(*spec))) {
-    if (dialect_of(get_version(L)).lib_53) error_f(L, "invalid format (width or precision too long)");
-    error_f(L, "invalid conversion specification: '%s'", form);
-  }
+  if (!std::isalpha(static_cast<unsigned char>(*spec))) error_f(L, "invalid conversion specification: '%s'", form);
+}
+
+// The length of a 5.3 conversion spec at s, its conversion character
+// included: at most five flags, two width digits, '.' and two precision
+// digits, whatever the conversion.
+size_t spec_length_53(State* L, const char* s) {
+  const char* p = s + std::strspn(s, "-+ #0");
+  if (p - s > 5) error_f(L, "invalid format (repeated flags)");
+  p = skip2digits(p);
+  if (*p == '.') p = skip2digits(p + 1);
+  if (std::isdigit(static_cast<unsigned char>(*p))) error_f(L, "invalid format (width or precision too long)");
+  return static_cast<size_t>(p - s) + 1;
 }
 
 // Copies "%<spec><conv>" into form, inserting `lenmod` before the conversion.
@@ -1082,6 +1094,7 @@ int str_format(State* L) {
   const char* strfrmt = check_lstring(L, arg, &sfl);
   const char* strfrmt_end = strfrmt + sfl;
   Buffer b(L);
+  const bool lib_53 = dialect_of(get_version(L)).lib_53;
   while (strfrmt < strfrmt_end) {
     if (*strfrmt != '%') {
       b.add_char(*strfrmt++);
@@ -1098,7 +1111,7 @@ int str_format(State* L) {
     }
     // a conversion: spec is flags, width, precision, then one character
     char form[MAX_FORMAT_SPEC + 10];
-    size_t len = std::strspn(strfrmt, "-+ #0123456789.") + 1;
+    size_t len = lib_53 ? spec_length_53(L, strfrmt) : std::strspn(strfrmt, "-+ #0123456789.") + 1;
     if (len >= static_cast<size_t>(MAX_FORMAT_SPEC)) error_f(L, "invalid format (too long)");
     form[0] = '%';
     std::memcpy(form + 1, strfrmt, len);
@@ -1165,6 +1178,7 @@ int str_format(State* L) {
         break;
       }
       default:
+        if (lib_53) error_f(L, "invalid option '%%%c' to 'format'", conv);
         error_f(L, "invalid conversion '%s' to 'format'", form);
     }
     b.add(buff, static_cast<size_t>(nb));
@@ -1192,27 +1206,37 @@ struct PackHeader {
   State* L;
   bool islittle;
   int maxalign;
+  size_t maxsize;  // largest size an option or a result may have
+
+  explicit PackHeader(State* st)
+      : L(st), islittle(native_little()), maxalign(1),
+        // 5.5 measures sizes in size_t up to the largest integer; 5.4 keeps them within an int
+        maxsize(dialect_of(get_version(st)).lib_55
+                    ? std::min<size_t>(~size_t(0), static_cast<size_t>(std::numeric_limits<Integer>::max()))
+                    : MAXSIZE) {}
 };
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
-int get_num(const char** fmt, int df) {
+size_t get_num(const char** fmt, size_t df, size_t maxsize) {
   if (!is_digit(**fmt)) return df;
-  int a = 0;
-  do {  // stop before the value could overflow an int
-    a = a * 10 + (*((*fmt)++) - '0');
-  } while (is_digit(**fmt) && a <= (static_cast<int>(MAXSIZE) - 9) / 10);
+  size_t a = 0;
+  do {  // stop before the value could overflow the size limit
+    a = a * 10 + static_cast<size_t>(*((*fmt)++) - '0');
+  } while (is_digit(**fmt) && a <= (maxsize - 9) / 10);
   return a;
 }
 
 int get_num_limit(PackHeader* h, const char** fmt, int df) {
-  int sz = get_num(fmt, df);
-  if (sz > MAXINTSIZE || sz <= 0)
-    error_f(h->L, "integral size (%d) out of limits [1,%d]", sz, MAXINTSIZE);
-  return sz;
+  size_t sz = get_num(fmt, static_cast<size_t>(df), h->maxsize);
+  if (sz > MAXINTSIZE || sz == 0)
+    error_f(h->L, "integral size (%d) out of limits [1,%d]", static_cast<int>(sz), MAXINTSIZE);
+  return static_cast<int>(sz);
 }
 
-KOption get_option(PackHeader* h, const char** fmt, int* size) {
+constexpr size_t NO_SIZE = ~size_t(0);
+
+KOption get_option(PackHeader* h, const char** fmt, size_t* size) {
   int opt = *((*fmt)++);
   *size = 0;
   switch (opt) {
@@ -1232,8 +1256,8 @@ KOption get_option(PackHeader* h, const char** fmt, int* size) {
     case 'I': *size = get_num_limit(h, fmt, sizeof(int)); return KOption::Uint;
     case 's': *size = get_num_limit(h, fmt, sizeof(size_t)); return KOption::String;
     case 'c':
-      *size = get_num(fmt, -1);
-      if (*size == -1) error_f(h->L, "missing size for format option 'c'");
+      *size = get_num(fmt, NO_SIZE, h->maxsize);
+      if (*size == NO_SIZE) error_f(h->L, "missing size for format option 'c'");
       return KOption::Char;
     case 'z': return KOption::Zstr;
     case 'x': *size = 1; return KOption::Padding;
@@ -1249,9 +1273,9 @@ KOption get_option(PackHeader* h, const char** fmt, int* size) {
 }
 
 // Reads the next option, its size, and the padding needed before it.
-KOption get_details(PackHeader* h, size_t totalsize, const char** fmt, int* size, int* ntoalign) {
+KOption get_details(PackHeader* h, size_t totalsize, const char** fmt, size_t* size, int* ntoalign) {
   KOption opt = get_option(h, fmt, size);
-  int align = *size;
+  size_t align = *size;
   if (opt == KOption::Paddalign) {  // aligns like the following option
     if (**fmt == '\0' || get_option(h, fmt, &align) == KOption::Char || align == 0)
       arg_error(h->L, 1, "invalid next option for option 'X'");
@@ -1259,9 +1283,9 @@ KOption get_details(PackHeader* h, size_t totalsize, const char** fmt, int* size
   if (align <= 1 || opt == KOption::Char) {
     *ntoalign = 0;
   } else {
-    if (align > h->maxalign) align = h->maxalign;
+    if (align > static_cast<size_t>(h->maxalign)) align = static_cast<size_t>(h->maxalign);
     if ((align & (align - 1)) != 0) arg_error(h->L, 1, "format asks for alignment not power of 2");
-    *ntoalign = (align - static_cast<int>(totalsize & (align - 1))) & (align - 1);
+    *ntoalign = static_cast<int>((align - (totalsize & (align - 1))) & (align - 1));
   }
   return opt;
 }
@@ -1314,33 +1338,37 @@ Integer unpack_int(State* L, const char* str, bool islittle, int size, bool issi
 }
 
 int str_pack(State* L) {
-  PackHeader h{L, native_little(), 1};
+  PackHeader h(L);
   const char* fmt = check_string(L, 1);
   push_nil(L);  // separates the arguments from the buffer
   Buffer b(L);
   int arg = 1;
   size_t totalsize = 0;
   while (*fmt != '\0') {
-    int size, ntoalign;
+    size_t size;
+    int ntoalign;
     KOption opt = get_details(&h, totalsize, &fmt, &size, &ntoalign);
-    totalsize += static_cast<size_t>(ntoalign + size);
+    arg_check(L, size + static_cast<size_t>(ntoalign) <= h.maxsize - totalsize, 1, "format result too long");
+    totalsize += size + static_cast<size_t>(ntoalign);
     while (ntoalign-- > 0) b.add_char(static_cast<char>(PACKPADBYTE));
     arg++;
     switch (opt) {
       case KOption::Int: {
         Integer n = check_integer(L, arg);
-        if (size < SZINT) {
-          Integer lim = Integer(1) << (size * NB - 1);
+        const int isize = static_cast<int>(size);  // at most MAXINTSIZE
+        if (isize < SZINT) {
+          Integer lim = Integer(1) << (isize * NB - 1);
           arg_check(L, -lim <= n && n < lim, arg, "integer overflow");
         }
-        pack_int(b, static_cast<Unsigned>(n), h.islittle, size, n < 0);
+        pack_int(b, static_cast<Unsigned>(n), h.islittle, isize, n < 0);
         break;
       }
       case KOption::Uint: {
         Integer n = check_integer(L, arg);
-        if (size < SZINT)
-          arg_check(L, static_cast<Unsigned>(n) < (Unsigned(1) << (size * NB)), arg, "unsigned overflow");
-        pack_int(b, static_cast<Unsigned>(n), h.islittle, size, false);
+        const int isize = static_cast<int>(size);  // at most MAXINTSIZE
+        if (isize < SZINT)
+          arg_check(L, static_cast<Unsigned>(n) < (Unsigned(1) << (isize * NB)), arg, "unsigned overflow");
+        pack_int(b, static_cast<Unsigned>(n), h.islittle, isize, false);
         break;
       }
       case KOption::Float: {
@@ -1359,17 +1387,17 @@ int str_pack(State* L) {
       case KOption::Char: {
         size_t len;
         const char* s = check_lstring(L, arg, &len);
-        arg_check(L, len <= static_cast<size_t>(size), arg, "string longer than given size");
+        arg_check(L, len <= size, arg, "string longer than given size");
         b.add(s, len);
-        for (size_t i = len; i < static_cast<size_t>(size); i++) b.add_char(static_cast<char>(PACKPADBYTE));
+        for (size_t i = len; i < size; i++) b.add_char(static_cast<char>(PACKPADBYTE));
         break;
       }
       case KOption::String: {
         size_t len;
         const char* s = check_lstring(L, arg, &len);
-        arg_check(L, size >= static_cast<int>(sizeof(size_t)) || len < (size_t(1) << (size * NB)), arg,
+        arg_check(L, size >= sizeof(size_t) || len < (size_t(1) << (size * NB)), arg,
                   "string length does not fit in given size");
-        pack_int(b, len, h.islittle, size, false);
+        pack_int(b, len, h.islittle, static_cast<int>(size), false);
         b.add(s, len);
         totalsize += len;
         break;
@@ -1398,15 +1426,16 @@ int str_pack(State* L) {
 }
 
 int str_packsize(State* L) {
-  PackHeader h{L, native_little(), 1};
+  PackHeader h(L);
   const char* fmt = check_string(L, 1);
   size_t totalsize = 0;
   while (*fmt != '\0') {
-    int size, ntoalign;
+    size_t size;
+    int ntoalign;
     KOption opt = get_details(&h, totalsize, &fmt, &size, &ntoalign);
     arg_check(L, opt != KOption::String && opt != KOption::Zstr, 1, "variable-length format");
-    size_t itemsize = static_cast<size_t>(size + ntoalign);
-    arg_check(L, totalsize <= MAXSIZE - itemsize, 1, "format result too large");
+    size_t itemsize = size + static_cast<size_t>(ntoalign);
+    arg_check(L, totalsize <= h.maxsize - itemsize, 1, "format result too large");
     totalsize += itemsize;
   }
   push_integer(L, static_cast<Integer>(totalsize));
@@ -1414,17 +1443,21 @@ int str_packsize(State* L) {
 }
 
 int str_unpack(State* L) {
-  PackHeader h{L, native_little(), 1};
+  PackHeader h(L);
   const char* fmt = check_string(L, 1);
   size_t ld;
   const char* data = check_lstring(L, 2, &ld);
-  size_t pos = str_pos_start(opt_integer(L, 3, 1), ld) - 1;
+  Integer ipos = opt_integer(L, 3, 1);
+  // 5.3 has no position 0 and does not clip a position before the start.
+  bool before_start = dialect_of(get_version(L)).lib_53 && (ipos == 0 || ipos < -static_cast<Integer>(ld));
+  size_t pos = str_pos_start(ipos, ld) - 1;
   int n = 0;
-  arg_check(L, pos <= ld, 3, "initial position out of string");
+  arg_check(L, !before_start && pos <= ld, 3, "initial position out of string");
   while (*fmt != '\0') {
-    int size, ntoalign;
+    size_t size;
+    int ntoalign;
     KOption opt = get_details(&h, pos, &fmt, &size, &ntoalign);
-    arg_check(L, static_cast<size_t>(ntoalign) + static_cast<size_t>(size) <= ld - pos, 2,
+    arg_check(L, static_cast<size_t>(ntoalign) + size <= ld - pos, 2,
               "data string too short");
     pos += static_cast<size_t>(ntoalign);
     check_stack_or_error(L, 2, "too many results");
@@ -1432,7 +1465,7 @@ int str_unpack(State* L) {
     switch (opt) {
       case KOption::Int:
       case KOption::Uint:
-        push_integer(L, unpack_int(L, data + pos, h.islittle, size, opt == KOption::Int));
+        push_integer(L, unpack_int(L, data + pos, h.islittle, static_cast<int>(size), opt == KOption::Int));
         break;
       case KOption::Float: {
         float f;
@@ -1448,11 +1481,11 @@ int str_unpack(State* L) {
         break;
       }
       case KOption::Char:
-        push_lstring(L, data + pos, static_cast<size_t>(size));
+        push_lstring(L, data + pos, size);
         break;
       case KOption::String: {
-        size_t len = static_cast<size_t>(unpack_int(L, data + pos, h.islittle, size, false));
-        arg_check(L, len <= ld - pos - static_cast<size_t>(size), 2, "data string too short");
+        size_t len = static_cast<size_t>(unpack_int(L, data + pos, h.islittle, static_cast<int>(size), false));
+        arg_check(L, len <= ld - pos - size, 2, "data string too short");
         push_lstring(L, data + pos + size, len);
         pos += len;
         break;
@@ -1470,7 +1503,7 @@ int str_unpack(State* L) {
         n--;  // produces no value
         break;
     }
-    pos += static_cast<size_t>(size);
+    pos += size;
   }
   push_integer(L, static_cast<Integer>(pos) + 1);
   return n + 1;

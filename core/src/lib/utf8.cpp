@@ -150,7 +150,8 @@ int utf_char(State* L) {
   return 1;
 }
 
-// utf8.offset(s, n [, i]): position of the n-th character counted from i.
+// utf8.offset(s, n [, i]): position of the n-th character counted from i
+// (5.5: and the position of its last byte).
 int utf_offset(State* L) {
   size_t len;
   const char* s = check_lstring(L, 1, &len);
@@ -180,11 +181,20 @@ int utf_offset(State* L) {
       }
     }
   }
-  if (n == 0)
-    push_integer(L, posi + 1);
-  else
+  if (n != 0) {
     push_fail(L);
-  return 1;
+    return 1;
+  }
+  push_integer(L, posi + 1);
+  if (!dialect_of(get_version(L)).lib_55) return 1;
+  // 5.5 also returns where the character ends (past the string: a virtual '\0')
+  if (is_cont(s + posi)) error_f(L, "character found starts with a continuation byte");
+  Integer end = posi;
+  if (posi < static_cast<Integer>(len)) {
+    while (is_cont(s + end + 1)) end++;  // the final '\0' stops the scan
+  }
+  push_integer(L, end + 1);
+  return 2;
 }
 
 int iter_aux(State* L, bool strict) {
