@@ -293,7 +293,7 @@ int b_next(State* L) {
   return 1;
 }
 
-int pairs_cont(State*, int, KContext) { return 3; }
+int pairs_cont(State*, int, KContext nres) { return static_cast<int>(nres); }
 
 int b_pairs(State* L) {
   check_any(L, 1);
@@ -301,11 +301,13 @@ int b_pairs(State* L) {
     push_native_function(L, b_next);
     push_value(L, 1);
     push_nil(L);
-  } else {
-    push_value(L, 1);
-    call_k(L, 1, 3, 0, pairs_cont);
+    return 3;
   }
-  return 3;
+  // 5.5 keeps a fourth result of __pairs: the loop's closing value
+  const int nres = dialect_of(get_version(L)).lib_55 ? 4 : 3;
+  push_value(L, 1);
+  call_k(L, 1, nres, nres, pairs_cont);
+  return nres;
 }
 
 }  // namespace
