@@ -181,7 +181,7 @@ class TraceBackend final : public JitBackend {
     if (parent->depth >= kMaxSideDepth || (parent->depth > 0 && x->pc == parent->start_pc)) return;
     Proto* p = x->trace->proto;
     try {
-      rec_ = std::make_unique<Recorder>(p, ci, x->pc, [this](const Proto* lp, const Instruction* pc, const TValue* base) -> void* {
+      rec_ = std::make_unique<Recorder>(p, ci, x->pc, [](const Proto* lp, const Instruction* pc, const TValue* base) -> void* {
         const ProtoTraces* pt = static_cast<const ProtoTraces*>(lp->jit_data);
         if (pt == nullptr) return nullptr;
         auto it = pt->traces.find(pc);
