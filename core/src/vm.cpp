@@ -424,6 +424,44 @@ void pack_varargs(State* L, CallInfo* ci, int reg) {
   table_set(L, t, TValue::object(str_new(L, "n", 1)), TValue::integer(n));
 }
 
+// OP_VARARG with k (5.5): `...` of a function whose named vararg table
+// escapes reads the table as it is now, values 1 to its 'n'.
+void get_table_varargs(State* L, TValue* ra, TValue tab, int wanted) {
+  Table* t = tab.is_table() ? tab.as_table() : nullptr;
+  const TValue* n = t != nullptr ? table_get_str(t, str_new(L, "n", 1)) : nullptr;
+  if (n == nullptr || !n->is_int() || n->u.i < 0 || n->u.i >= MAXSTACK)
+    run_error(L, "vararg table has no proper 'n'");
+  const int count = static_cast<int>(n->u.i);
+  if (wanted < 0) {
+    wanted = count;
+    if (L->stack_last - ra <= count) {
+      ptrdiff_t off = L->save(ra);
+      L->top = ra;
+      stack_grow(L, count);
+      ra = L->restore(off);
+    }
+    L->top = ra + count;
+  }
+  for (int j = 0; j < wanted; j++) {
+    const TValue* v = j < count ? table_get_int(t, j + 1) : nullptr;
+    if (v != nullptr && !v->is_nil()) ra[j] = *v; else set_nil(ra + j);  // no empty-slot tags
+  }
+}
+
+// OP_GETVARG (5.5): t[key] for a vararg table the compiler never built,
+// read from the extra arguments themselves.
+void get_vararg(CallInfo* ci, TValue* ra, const TValue& key) {
+  const int nextra = ci->nextraargs;
+  Integer idx;
+  if (key.is_short_string() && key.as_string()->len == 1 && key.as_string()->data[0] == 'n') {
+    *ra = TValue::integer(nextra);
+  } else if ((key.is_int() || key.is_float()) && to_integer(key, &idx) && idx >= 1 && idx <= nextra) {
+    *ra = *(ci->func - nextra + (idx - 1));
+  } else {
+    set_nil(ra);
+  }
+}
+
 // The trap of the frame fired before the instruction at pc: the JIT
 // recorder sees it first, then line and count hooks run. Out of line, so that
 // every handler's fetch stays small. Returns the frame's new trap.
@@ -644,7 +682,7 @@ void vm_concat(State* L, int total) {
   X(OP_GTI) X(OP_GEI) X(OP_TEST) X(OP_TESTSET) X(OP_CALL) X(OP_TAILCALL) X(OP_RETURN)          \
   X(OP_RETURN0) X(OP_RETURN1) X(OP_FORLOOP) X(OP_FORPREP) X(OP_TFORPREP) X(OP_TFORCALL)        \
   X(OP_TFORLOOP) X(OP_SETLIST) X(OP_CLOSURE) X(OP_VARARG) X(OP_VARARGPREP) X(OP_EXTRAARG) \
-  X(OP_ERRNNIL)
+  X(OP_ERRNNIL) X(OP_GETVARG)
 
 namespace {
 #define LUNA_OP_VALUE(o) o,
@@ -677,10 +715,10 @@ void execute(State* L, CallInfo* ci) {
 #define LUNA_BAD8 &&L_bad, &&L_bad, &&L_bad, &&L_bad, &&L_bad, &&L_bad, &&L_bad, &&L_bad,
   static const void* const dispatch_table[128] = {
       LUNA_OPCODES(LUNA_OP_LABEL)
-      LUNA_BAD8 LUNA_BAD8 LUNA_BAD8 LUNA_BAD8 LUNA_BAD8 &&L_bad, &&L_bad, &&L_bad, &&L_bad};
+      LUNA_BAD8 LUNA_BAD8 LUNA_BAD8 LUNA_BAD8 LUNA_BAD8 &&L_bad, &&L_bad, &&L_bad};
 #undef LUNA_OP_LABEL
 #undef LUNA_BAD8
-  static_assert(NUM_OPCODES + 44 == 128);
+  static_assert(NUM_OPCODES + 43 == 128);
 #define vmdispatch(o) goto* dispatch_table[o];
 #define vmcase(l) L_##l:
 #define vmbreak    \
@@ -1449,7 +1487,11 @@ returning:
         vmbreak;
       }
       vmcase(OP_VARARG) {
-        ProtectNT(get_varargs(L, ci, RA(), getarg_C(i) - 1));
+        if (LUNA_UNLIKELY(getarg_k(i))) {
+          ProtectNT(get_table_varargs(L, RA(), base[getarg_B(i)], getarg_C(i) - 1));
+        } else {
+          ProtectNT(get_varargs(L, ci, RA(), getarg_C(i) - 1));
+        }
         vmbreak;
       }
       vmcase(OP_VARARGPREP) {
@@ -1473,6 +1515,12 @@ returning:
           const int bx = getarg_Bx(i);
           run_error(L, "global '%s' already defined", bx == 0 ? "?" : k[bx - 1].as_string()->c_str());
         }
+        vmbreak;
+      }
+      vmcase(OP_GETVARG) {
+        get_vararg(ci, RA(), getarg_B(i) == 0 ? base[getarg_C(i)]
+                             : getarg_B(i) == 1 ? k[getarg_C(i)]
+                                                : TValue::integer(getarg_C(i)));
         vmbreak;
       }
       vmdefault {
