@@ -424,6 +424,19 @@ void pack_varargs(State* L, CallInfo* ci, int reg) {
   table_set(L, t, TValue::object(str_new(L, "n", 1)), TValue::integer(n));
 }
 
+// Room for count values at ra, which become the open results (top ends
+// them); returns ra, which the stack may have moved.
+TValue* open_results(State* L, TValue* ra, int count) {
+  if (L->stack_last - ra <= count) {
+    ptrdiff_t off = L->save(ra);
+    L->top = ra;
+    stack_grow(L, count);
+    ra = L->restore(off);
+  }
+  L->top = ra + count;
+  return ra;
+}
+
 // OP_VARARG with k (5.5): `...` of a function whose named vararg table
 // escapes reads the table as it is now, values 1 to its 'n'.
 [[gnu::noinline]] void get_table_varargs(State* L, TValue* ra, TValue tab, int wanted) {
@@ -434,13 +447,7 @@ void pack_varargs(State* L, CallInfo* ci, int reg) {
   const int count = static_cast<int>(n->u.i);
   if (wanted < 0) {
     wanted = count;
-    if (L->stack_last - ra <= count) {
-      ptrdiff_t off = L->save(ra);
-      L->top = ra;
-      stack_grow(L, count);
-      ra = L->restore(off);
-    }
-    L->top = ra + count;
+    ra = open_results(L, ra, count);
   }
   for (int j = 0; j < wanted; j++) {
     const TValue* v = j < count ? table_get_int(t, j + 1) : nullptr;
@@ -449,8 +456,7 @@ void pack_varargs(State* L, CallInfo* ci, int reg) {
 }
 
 // OP_GETVARG (5.5): t[key] for a vararg table the compiler never built,
-// read from the extra arguments themselves. Out of line, like the other
-// rare handlers' work, so that execute's hot code keeps its shape.
+// read from the extra arguments themselves.
 [[gnu::noinline]] void get_vararg(CallInfo* ci, Instruction i) {
   const TValue* base = ci->func + 1;
   const TValue* k = ci->func->as_lclosure()->p->k;
@@ -478,7 +484,7 @@ void pack_varargs(State* L, CallInfo* ci, int reg) {
 
 // OP_VARARG: copies C - 1 extra arguments (all when C is 0) to R[A], or
 // with k, the values of the vararg table in R[B]. Also runs OP_GETVARG.
-[[gnu::noinline]] void get_varargs(State* L, CallInfo* ci, Instruction i) {
+void get_varargs(State* L, CallInfo* ci, Instruction i) {
   if (get_op(i) == OP_GETVARG) return get_vararg(ci, i);
   TValue* ra = ci->func + 1 + getarg_A(i);
   int wanted = getarg_C(i) - 1;
@@ -486,13 +492,7 @@ void pack_varargs(State* L, CallInfo* ci, int reg) {
   int nextra = ci->nextraargs;
   if (wanted < 0) {
     wanted = nextra;
-    if (L->stack_last - ra <= nextra) {
-      ptrdiff_t off = L->save(ra);
-      L->top = ra;
-      stack_grow(L, nextra);
-      ra = L->restore(off);
-    }
-    L->top = ra + nextra;
+    ra = open_results(L, ra, nextra);
   }
   TValue* src = ci->func - nextra;
   int j = 0;
