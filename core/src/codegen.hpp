@@ -116,6 +116,7 @@ struct FuncState {
   uint8_t nups = 0;
   uint8_t freereg = 0;
   bool needclose = false;  // function has to close upvalues/tbc on return
+  int vatab_reg = -1;      // register of a 5.5 named vararg table (...t), else -1
   std::unordered_map<KKey, int, KKeyHash> kcache;
   std::unordered_map<std::string, int> kcache_long;  // long strings by content
 };

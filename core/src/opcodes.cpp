@@ -96,6 +96,7 @@ const OpInfo op_info[NUM_OPCODES] = {
     {"VARARGPREP", ABC, true, false, true, false},
     {"EXTRAARG", Ax, false, false, false, false},
     {"ERRNNIL", ABx, false, false, false, false},
+    {"GETVARG", ABC, true, false, false, false},
 };
 
 }  // namespace luna

@@ -108,11 +108,14 @@ enum OpCode : uint8_t {
   OP_SETLIST,    // A B C k R[A][C+i] := R[A+i], 1 <= i <= B (B = 0: up to top);
                  //         k: C += EXTRAARG * (MAXARG_C+1)
   OP_CLOSURE,    // A Bx    R[A] := closure(KPROTO[Bx])
-  OP_VARARG,     // A C     R[A], R[A+1], ..., R[A+C-2] = vararg (C = 0: all, sets top)
+  OP_VARARG,     // A B C k R[A], R[A+1], ..., R[A+C-2] = vararg (C = 0: all, sets top);
+                 //         k: from the 5.5 vararg table in R[B], up to its 'n'
   OP_VARARGPREP, // A       (adjust vararg parameters; A = number of fixed parameters)
   OP_EXTRAARG,   // Ax      extra (larger) argument for the previous opcode
   OP_ERRNNIL,    // A Bx    if R[A] ~= nil then error "global K[Bx-1] already defined" (Bx 0:
                  //         name unknown); 5.5's 'global x = v'. Beyond PUC-Rio 5.4's numbering.
+  OP_GETVARG,    // A B C   R[A] := vararg table[key] without the table (5.5): key R[C] (B 0),
+                 //         K[C] (B 1) or integer C (B 2)
   NUM_OPCODES
 };
 static_assert(NUM_OPCODES <= 128);

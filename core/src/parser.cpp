@@ -575,12 +575,64 @@ struct Parser {
     size = n;
   }
 
+  // Does the code of f use register r other than as the table of a read
+  // t[k] / t.k? Any other mention (a write, a move, a call, a capture by a
+  // closure, A in any instruction) counts: at worst that builds a table
+  // that was not needed.
+  static bool register_escapes(FuncState* f, int r) {
+    const Proto* p = f->f;
+    for (int j = 0; j < f->np; j++)
+      for (int u = 0; u < p->p[j]->sizeupvalues; u++)
+        if (p->p[j]->upvalues[u].instack && p->p[j]->upvalues[u].idx == r) return true;
+    for (int pc = 1; pc < f->pc; pc++) {  // pc 0 is VARARGPREP
+      const Instruction i = p->code[pc];
+      const OpCode op = get_op(i);
+      if (op == OP_VARARG) continue;  // its A is a fresh register
+      const bool b_reg = op == OP_MOVE || (op >= OP_GETTABLE && op <= OP_GETFIELD) || op == OP_SETTABLE ||
+                         (op >= OP_SELF && op <= OP_MMBIN) || (op >= OP_UNM && op <= OP_LEN) ||
+                         (op >= OP_EQ && op <= OP_LE) || op == OP_TESTSET;
+      const bool c_reg = op == OP_GETTABLE || (op >= OP_ADD && op <= OP_SHR) ||
+                         ((op == OP_SELF || (op >= OP_SETTABUP && op <= OP_SETFIELD)) && !getarg_k(i));
+      const bool b_is_r = b_reg && getarg_B(i) == r, c_is_r = c_reg && getarg_C(i) == r;
+      if (op_info[op].mode == OpMode::iAx || op_info[op].mode == OpMode::isJ) continue;
+      if (getarg_A(i) == r || c_is_r) return true;
+      if (b_is_r && !(op == OP_GETTABLE || op == OP_GETI || op == OP_GETFIELD)) return true;
+    }
+    return false;
+  }
+
+  // 5.5: a named vararg table that only ever serves as t in t[k] / t.k
+  // cannot change, so it is not built and those reads take the extra
+  // arguments directly (GETVARG). Otherwise `...` reads the table, which the
+  // code may have changed.
+  static void finish_vararg_table(FuncState* f) {
+    Proto* p = f->f;
+    const int r = f->vatab_reg;
+    const bool escapes = register_escapes(f, r);
+    if (!escapes) setarg_C(p->code[0], 2);  // VARARGPREP: no table, slot nil
+    for (int pc = 1; pc < f->pc; pc++) {
+      Instruction& i = p->code[pc];
+      const OpCode op = get_op(i);
+      if (escapes) {
+        if (op == OP_VARARG) {
+          setarg_B(i, r);
+          setarg_k(i, 1);
+        }
+        continue;
+      }
+      if ((op == OP_GETTABLE || op == OP_GETFIELD || op == OP_GETI) && getarg_B(i) == r)
+        i = create_ABCk(OP_GETVARG, getarg_A(i), op == OP_GETTABLE ? 0 : op == OP_GETFIELD ? 1 : 2,
+                        getarg_C(i), 0);
+    }
+  }
+
   void close_func() {
     FuncState* f = fs();
     Proto* p = f->f;
     code_ret(f, nvarstack(f), 0);
     leave_block(f);
     code_finish(f);
+    if (f->vatab_reg >= 0) finish_vararg_table(f);
     shrink(p->code, p->sizecode, f->pc);
     shrink(p->lineinfo, p->sizelineinfo, f->pc);
     shrink(p->k, p->sizek, f->nk);
@@ -728,6 +780,7 @@ struct Parser {
       int vidx = new_localvar(name != nullptr ? name : ls->new_string("(vararg table)", 14));
       if (name != nullptr) get_local_vardesc(f, vidx)->kind = VD_CONST;
       adjust_localvars(1);
+      if (name != nullptr) f->vatab_reg = nparams;
     }
   }
 

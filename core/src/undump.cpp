@@ -682,6 +682,7 @@ class Loader {
       case OP_CLOSURE: reg(f, a); check(getarg_Bx(i) < f->sizep); break;
       case OP_VARARG:
         check(f->is_vararg);
+        if (getarg_k(i)) reg(f, b);  // the vararg table it reads
         if (c == 0) check(a <= ms); else check(a + c - 1 <= ms);
         break;
       case OP_VARARGPREP:
@@ -691,6 +692,12 @@ class Loader {
       case OP_ERRNNIL:
         reg(f, a);
         check(getarg_Bx(i) <= f->sizek && (getarg_Bx(i) == 0 || f->k[getarg_Bx(i) - 1].is_string()));
+        break;
+      case OP_GETVARG:
+        check(f->is_vararg && b <= 2);
+        reg(f, a);
+        if (b == 0) reg(f, c);
+        if (b == 1) check(c < f->sizek);
         break;
       case OP_EXTRAARG: {
         check(pc > 0);

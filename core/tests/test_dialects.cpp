@@ -330,3 +330,32 @@ TEST_CASE("dialects: 5.5 call chains, coroutine self-close and messages", "[dial
   CHECK(v55(reuse) == "1" + std::string(60, 'x'));
   CHECK(eval_as(LuaVersion::Lua54, reuse) == "2" + std::string(60, 'x'));
 }
+
+TEST_CASE("dialects: 5.5 vararg tables", "[dialects]") {
+  auto v55 = [](const char* code) { return eval_as(LuaVersion::Lua55, code); };
+  // '...' reads a named table as changed, up to its 'n'
+  CHECK(v55("local function f(...t) t[2] = 'x'; t.n = 2; return select('#', ...) .. select(2, ...) end "
+            "return f(1, 2, 3)") == "2x");
+  CHECK(contains(v55("local function f(...t) t.n = -1; return ... end return f(1)"), "no proper 'n'"));
+  CHECK(contains(v55("local function f(...t) t.n = 1.0; return ... end return f(1)"), "no proper 'n'"));
+  // read only as t[k], the table is never built: the slot stays nil
+  CHECK(v55("local function f(...t) return tostring(t[2]) .. t.n .. tostring(t[1.0]) .. tostring(t.x) .. "
+            "tostring(t[0]) .. tostring(select(2, debug.getlocal(1, 1))) end return f(7, 8)") ==
+        "827nilnilnil");
+  CHECK(v55("local function f(...t) return type(select(2, debug.getlocal(1, 1))) end return f()") == "nil");
+  // any other use builds it; a capture does too
+  CHECK(v55("local function f(...t) return function() return t.n end end return f(1, 2)()") == "2");
+  CHECK(v55("local function f(...t) return type(t) end return f()") == "table");
+  // both forms survive a binary chunk and a JIT-compiled loop
+  const char* code =
+      "local function f(...t) return t[2] end\n"
+      "local function g(...t) t[1] = t[1] + 1 return ... end\n"
+      "f = load(string.dump(f)); g = load(string.dump(g))\n"
+      "local s = 0 for i = 1, 300 do s = s + f(1, i) + g(i) end return s";
+  Vm stress(LuaVersion::Lua55);
+  stress.set_jit_options(luna::JitOptions::stress());
+  CHECK(eval_in(stress, code) == v55(code));
+  CHECK(v55(code) == std::to_string(2 * (300 * 301 / 2) + 300));
+  // 5.4 has no named vararg table
+  CHECK(contains(eval_as(LuaVersion::Lua54, "local function f(...t) end"), "error:"));
+}
