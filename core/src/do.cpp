@@ -3,7 +3,6 @@
 // Errors are C++ exceptions (LuaThrow) carrying only a status; the error
 // value itself travels on the Lua stack (L->top - 1), so nothing on the
 // exception needs the collector's attention. See docs/architecture.md.
-#include <algorithm>
 #include <csetjmp>
 #include <cstring>
 
@@ -449,7 +448,7 @@ CallInfo* enter_lua(State* L, TValue* func, int nresults);
         func = insert_call_tm(L, func, ++ncalls);
       } while (func->tag != Tag::LClosure && func->tag != Tag::LightFn && func->tag != Tag::NClosure);
       CallInfo* ci = precall(L, func, nresults);
-      if (ci != nullptr) ci->callstatus |= static_cast<uint16_t>(std::min(ncalls, 15) << CIST_CCMT_SHIFT);
+      if (ci != nullptr) ci->callstatus |= call_hops_status(ncalls);
       return ci;
     }
   }
@@ -510,7 +509,7 @@ int pretailcall(State* L, CallInfo* ci, TValue* func, int narg1, int delta) {
           func = L->restore(fo);
         }
         move_tail_frame(L, ci, func, narg1, delta, p);
-        ci->callstatus = static_cast<uint16_t>(ci->callstatus | (std::min(ncalls, 15) << CIST_CCMT_SHIFT));
+        ci->callstatus |= call_hops_status(ncalls);
         ci->trap = L->hookmask ? 1 : 0;
         if (L->hookmask) hook_call(L, ci);
         return -1;

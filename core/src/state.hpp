@@ -30,6 +30,10 @@ enum CallStatus : uint16_t {
   CIST_CCMT_SHIFT = 12,
   CIST_CCMT = 0xF << CIST_CCMT_SHIFT,
 };
+// The call-status bits recording ncalls __call hops (at most 15 are kept).
+inline uint16_t call_hops_status(int ncalls) {
+  return static_cast<uint16_t>((ncalls < 15 ? ncalls : 15) << CIST_CCMT_SHIFT);
+}
 
 struct CallInfo {
   TValue* func;         // the function slot; arguments follow
