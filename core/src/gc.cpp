@@ -598,6 +598,12 @@ void* mem_realloc(State* L, void* block, size_t osize, size_t nsize) {
   return nsize == 0 ? nullptr : nb;
 }
 
+size_t mem_zero_from(State* L, const void* block, size_t size) {
+  if (!L->g->pooled || !is_large(size)) return size;
+  size_t z = large_zero_from(block);
+  return z < size ? z : size;
+}
+
 void* mem_alloc(State* L, size_t size) {
   if (size == 0) return nullptr;
   GlobalState* g = L->g;

@@ -119,6 +119,7 @@ constexpr size_t HUGE_PAGE = LargeBlocks::MIN;
 struct LargeHeader {
   size_t cap;   // bytes mapped for the data
   size_t size;  // bytes the core asked for
+  size_t zero;  // the data from here on was never handed out: zero bytes
 };
 LargeHeader* header_of(void* data) { return reinterpret_cast<LargeHeader*>(static_cast<char*>(data) - PAGE); }
 char* base_of(void* data) { return static_cast<char*>(data) - PAGE; }
@@ -152,11 +153,13 @@ void trim(void* data) {
   unpoison(static_cast<char*>(data) + keep, h->cap - keep);
   munmap(static_cast<char*>(data) + keep, h->cap - keep);
   h->cap = keep;
+  if (h->zero > keep) h->zero = keep;
 }
 
 // Sets the block's size; under ASan the mapped rest is poisoned.
 void* set_size(void* data, size_t size) {
   LargeHeader* h = header_of(data);
+  if (h->zero < h->size) h->zero = h->size;  // the core may have written all it had
   h->size = size;
   unpoison(data, size);
   poison(static_cast<char*>(data) + size, h->cap - size);
@@ -208,7 +211,6 @@ void* large_realloc(GlobalState* g, void* block, size_t osize, size_t nsize) {
   }
   if (block == lb.lent && (nsize == 0 || nsize > header_of(block)->cap || nsize < osize)) lb.lent = nullptr;
   if (nsize == 0) {
-    header_of(block)->size = 0;
     if (g->memlimit == 0 && (lb.spare == nullptr || header_of(lb.spare)->cap <= header_of(block)->cap)) {
       if (lb.spare != nullptr) unmap_block(lb.spare);
       lb.spare = set_size(block, 0);
@@ -224,6 +226,8 @@ void* large_realloc(GlobalState* g, void* block, size_t osize, size_t nsize) {
   return block;
 }
 
+size_t large_zero_from(const void* block) { return header_of(const_cast<void*>(block))->zero; }
+
 void large_drop_spare(GlobalState* g, bool unused_only) {
   LargeBlocks& lb = g->large;
   if (!unused_only && lb.lent != nullptr) {
@@ -236,6 +240,7 @@ void large_drop_spare(GlobalState* g, bool unused_only) {
 }
 #else
 void* large_realloc(GlobalState*, void*, size_t, size_t) { return nullptr; }
+size_t large_zero_from(const void*) { return SIZE_MAX; }
 void large_drop_spare(GlobalState*, bool) {}
 #endif
 

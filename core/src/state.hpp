@@ -167,6 +167,7 @@ inline bool is_large(size_t n) { return LargeBlocks::enabled && n >= LargeBlocks
 // sizes are each 0 or is_large; nullptr when the system refuses.
 void* large_realloc(GlobalState* g, void* block, size_t osize, size_t nsize);
 void large_drop_spare(GlobalState* g, bool unused_only);  // unmaps the spare (only a stale one)
+size_t large_zero_from(const void* block);  // of the bytes past its last size, those from here on are zero
 // A block from where its size belongs, not checked against the memory
 // limit (gc.cpp): the host's allocator, or with the built-in one small
 // sizes to the pool, large ones to their own mappings, the rest to malloc.
@@ -245,6 +246,11 @@ template <typename T> T* mem_resize_array(State* L, T* p, size_t oldn, size_t ne
   return static_cast<T*>(mem_realloc(L, p, oldn * sizeof(T), newn * sizeof(T)));
 }
 template <typename T> void mem_free_array(State* L, T* p, size_t n) { mem_free(L, p, n * sizeof(T)); }
+// Right after mem_realloc grew a block to size bytes: the offset from which
+// its new bytes are known to be zero (size when nothing is known). Fresh
+// pages need no filling with zero-valued data (nil is all zero bytes), and
+// pages never written are never faulted in.
+size_t mem_zero_from(State* L, const void* block, size_t size);
 
 // ------------------------------------------------------------------ gc.cpp
 // Bits of GlobalState::gcstp: while any is set, no automatic collection runs.

@@ -284,7 +284,13 @@ void table_resize(State* L, Table* t, unsigned nasize, unsigned nhsize) {
     }
     if (array != t->array)
       for (unsigned i = 0; i < nasize; i++) array[i] = t->array[i];
-    for (unsigned i = t->asize; i < nasize; i++) array[i] = TValue::nil();
+    // A nil is all zero bytes: slots on fresh zero pages are nil already,
+    // and leaving them alone leaves the pages unfaulted until used (the
+    // last doubling of a big array may never be).
+    static_assert(static_cast<int>(Tag::Nil) == 0);
+    size_t zero = array == t->array ? mem_zero_from(L, array, nasize * sizeof(TValue)) : nasize * sizeof(TValue);
+    unsigned filled = static_cast<unsigned>((zero + sizeof(TValue) - 1) / sizeof(TValue));
+    for (unsigned i = t->asize; i < filled; i++) array[i] = TValue::nil();
   }
 
   // From here on nothing allocates: move the entries over.

@@ -281,8 +281,19 @@ TEST_CASE("large blocks: a freed one is lent to the next, given back by collectg
   // The count is of sizes asked for, not of mapped capacity (which here
   // differs by megabytes); the chunks run meanwhile leave a few bytes.
   CHECK(gc_count_bytes(L) - with_big < 4096);
+  // A lent block holds what its last user wrote: every slot past the
+  // values must still read as nil, though fresh zero pages are not filled.
+  CHECK(run(L, "big = nil collectgarbage() big = {} for i = 1, 524288 do big[i] = true end big = nil return 0") == "0");
+  gc_full(L, false);
+  void* spare = L->g->large.spare;
+  REQUIRE(spare != nullptr);
+  CHECK(run(L, "local t = {} for i = 1, 300000 do t[i] = i end "
+               "for i = 300001, 524288 do if t[i] ~= nil then return i end end "
+               "local n = 0 for _ in pairs(t) do n = n + 1 end return #t .. ' ' .. n") == "300000 300000");
+  CHECK(L->g->large.lent == spare);
   // Under a memory limit, a freed block is unmapped at once.
   set_memory_limit(L, 256u << 20);
+  CHECK(run(L, build) == "45000150000");
   CHECK(run(L, "big = nil return 0") == "0");
   gc_full(L, false);
   CHECK(L->g->large.spare == nullptr);
