@@ -209,7 +209,12 @@ void* large_realloc(GlobalState* g, void* block, size_t osize, size_t nsize) {
     }
     return map_block(nsize);
   }
-  if (block == lb.lent && (nsize == 0 || nsize > header_of(block)->cap || nsize < osize)) lb.lent = nullptr;
+  if (nsize > header_of(block)->cap) {
+    void* moved = grow_block(block, nsize);  // no room beyond its size now
+    if (moved != nullptr && block == lb.lent) lb.lent = nullptr;
+    return moved;
+  }
+  if (block == lb.lent && (nsize == 0 || nsize < osize)) lb.lent = nullptr;  // freed, or trimmed below
   if (nsize == 0) {
     if (g->memlimit == 0 && (lb.spare == nullptr || header_of(lb.spare)->cap <= header_of(block)->cap)) {
       if (lb.spare != nullptr) unmap_block(lb.spare);
@@ -220,7 +225,6 @@ void* large_realloc(GlobalState* g, void* block, size_t osize, size_t nsize) {
     }
     return nullptr;
   }
-  if (nsize > header_of(block)->cap) return grow_block(block, nsize);
   set_size(block, nsize);
   if (nsize < osize) trim(block);
   return block;
