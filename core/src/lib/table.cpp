@@ -211,6 +211,8 @@ class Sorter {
     if (L_->g->instr_budget != 0) charge_instruction_budget(L_, 1);  // a comparator call is charged on its own entry too
     if (!has_cmp_) {
       TValue x = L_->top[a], y = L_->top[b];  // __lt may move the stack
+      if (x.is_float() && y.is_float()) return x.u.n < y.u.n;  // the usual arrays, without a call
+      if (x.is_int() && y.is_int()) return x.u.i < y.u.i;
       return vm_less_than(L_, x, y);
     }
     TValue* f = L_->top;  // the frame's MINSTACK slots leave room for these three
