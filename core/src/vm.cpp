@@ -84,10 +84,15 @@ bool le_other(State* L, const TValue& a, const TValue& b) {
 // The metamethod fallback of an arithmetic instruction whose operands are
 // not numbers; `next` is the following instruction. An MMBIN* there (code
 // from a PUC-Rio binary chunk) says which event and operand order the
-// source had; without one, the instruction's own operands and event do.
+// source had; without one, the instruction's own operands and event do
+// (the instruction's k bit: its constant operand came first).
 void arith_tm(State* L, const Instruction* next, const TValue* base, const TValue* k, const TValue& a,
               const TValue& b, TValue* ra, TMS ev) {
   Instruction n = *next;
+  if (getarg_k(next[-1]) && !is_mmbin(get_op(n))) {
+    tm_trybin(L, b, a, ra, ev);
+    return;
+  }
   OpCode op = get_op(n);
   if (op == OP_MMBIN) {
     tm_trybin(L, base[getarg_A(n)], base[getarg_B(n)], ra, static_cast<TMS>(getarg_C(n)));
