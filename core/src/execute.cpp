@@ -799,7 +799,18 @@ returning:
       vmcase(OP_LT) op_order(<, lt_num, lt_other)
       vmcase(OP_LE) op_order(<=, le_num, le_other)
       vmcase(OP_EQK) {
-        bool cond = vm_equal(nullptr, *RA(), *KB());
+        const TValue* ra = RA();
+        const TValue* kb = KB();
+        bool cond;
+        // A nil, boolean or short-string constant equals exactly the values
+        // of its tag (and string) without a call (x == nil, c == "{");
+        // numbers and long strings take vm_equal.
+        if (kb->is_nil())
+          cond = ra->is_nil();
+        else if (kb->tag == Tag::ShortStr || kb->is_boolean())
+          cond = ra->tag == kb->tag && (kb->tag != Tag::ShortStr || ra->u.gc == kb->u.gc);
+        else
+          cond = vm_equal(nullptr, *ra, *kb);
         docondjump();
         vmbreak;
       }
