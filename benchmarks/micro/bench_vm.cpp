@@ -194,6 +194,21 @@ void BM_LuaConstantFirst(benchmark::State& bs) {
 }
 BENCHMARK(BM_LuaConstantFirst)->Arg(100000);
 
+// ---- comparisons with nil, boolean and string constants (OP_EQK) ----
+void BM_LuaEqualConstant(benchmark::State& bs) {
+  lua_loop(bs, R"(
+    local kinds = {"work", "device", "idle", false}
+    return function(n)
+      local s = 0
+      for i = 1, n do
+        local k = kinds[i % 4 + 1]
+        if k == "work" then s = s + 1 elseif k == nil or k == false then s = s + 2 end
+      end
+      return s
+    end)");
+}
+BENCHMARK(BM_LuaEqualConstant)->Arg(100000);
+
 // ---- library functions with inline paths (fastcall.cpp) ----
 void BM_LuaBuiltins(benchmark::State& bs) {
   lua_loop(bs, R"(
