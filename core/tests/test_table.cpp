@@ -306,6 +306,18 @@ TEST_CASE("table.sort survives a comparator that moves the stack and collects", 
   CHECK(get_top(s.L) == 0);
 }
 
+TEST_CASE("table.sort goes on with the table debug.setlocal puts in its place", "[table][sort]") {
+  StateGuard s;
+  // The first table becomes garbage mid-sort: the sort must not keep using it.
+  CHECK(luna::test::run(s.L, "local first, second = {5, 4, 3, 2, 1}, {50, 40, 30, 20, 10, 0} "
+                             "local swapped = false "
+                             "table.sort(first, function(a, b) "
+                             "  if not swapped then swapped = true debug.setlocal(2, 1, second) first = nil "
+                             "    collectgarbage() end "
+                             "  return a < b end) "
+                             "return table.concat(second, ' ')") == "1 5 20 30 40 0");
+}
+
 TEST_CASE("table.sort charges default-order comparisons to the instruction budget", "[table][sort]") {
   StateGuard s;
   CHECK(luna::test::run(s.L, "t = {} for i = 1, 5000 do t[i] = (i * 7919) % 5000 end") == "nil");

@@ -104,3 +104,18 @@ table.sort(L)
 print(L[1], L[2500], L[5000])
 table.sort(L, function(a, b) return a > b end)
 print(L[1], L[2500], L[5000])
+
+-- debug.setlocal replaces the table being sorted (index 1 of sort's frame)
+local first = {5, 4, 3, 2, 1}
+local second = {50, 40, 30, 20, 10, 0}
+local swapped = false
+table.sort(first, function(a, b)
+  if not swapped then
+    swapped = true
+    debug.setlocal(2, 1, second)
+    first = nil
+    collectgarbage()
+  end
+  return a < b
+end)
+print(table.concat(second, " "))

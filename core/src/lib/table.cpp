@@ -171,8 +171,7 @@ constexpr Unsigned RANDOM_LIMIT = 100;
 
 class Sorter {
  public:
-  explicit Sorter(State* L) : L_(L), t_(L->ci->func[1].is_table() ? L->ci->func[1].as_table() : nullptr),
-                              has_cmp_(!L->ci->func[2].is_nil()) {}
+  explicit Sorter(State* L) : L_(L), has_cmp_(!L->ci->func[2].is_nil()) {}
 
   // Pushes t[i].
   void get(Integer i) {
@@ -187,7 +186,7 @@ class Sorter {
   void set(Integer i) {
     if (TValue* slot = present(i)) {
       *slot = L_->top[-1];
-      gc_barrier_back(L_, t_);
+      gc_barrier_back(L_, L_->ci->func[1].as_table());
       L_->top--;
       return;
     }
@@ -229,13 +228,17 @@ class Sorter {
   [[noreturn]] void invalid_order() { error_f(L_, "invalid order function for sorting"); }
 
  private:
+  // The slot of t[i] when it is a present item of the array part. The
+  // table is read from index 1 every time: debug.setlocal may replace it.
   TValue* present(Integer i) const {
-    if (t_ == nullptr || static_cast<Unsigned>(i) - 1 >= t_->asize || t_->array[i - 1].is_nil()) return nullptr;
-    return &t_->array[i - 1];
+    const TValue& tv = L_->ci->func[1];
+    if (!tv.is_table()) return nullptr;
+    Table* t = tv.as_table();
+    if (static_cast<Unsigned>(i) - 1 >= t->asize || t->array[i - 1].is_nil()) return nullptr;
+    return &t->array[i - 1];
   }
 
   State* L_;
-  Table* t_;  // the table at index 1, or nullptr for another value with metamethods
   bool has_cmp_;
 };
 
