@@ -426,6 +426,7 @@ local hot_stmts = {
   { "", "s = s .. tostring($F) .. tostring(i * 0.5) .. tostring(-i)" },
   { "", "acc = acc + (tonumber(tostring(i)) or 0) + (tonumber(i .. '.5') or 0) + (tonumber('0x' .. i) or 0)" },
   { "", "acc = acc + (tonumber($S) or -1) + (tonumber(x) or -2)" },
+  { "", "s = s .. tonumber('1' .. string.rep('0', i % 25)) .. tonumber(tostring(i), 16) .. (tonumber(' ' .. i .. 'e1 ') or '?')" },
   { "str", "acc = acc + string.byte(str, i % #str + 1) + #string.char(65 + i % 26, 97)" },
   { "str", "s = s .. str:sub(i % 7 - 3, i % 5) .. string.len(str) .. ('x'):rep(i % 3)" },
   { "", "s = s .. string.rep('ab', i % 3, '-') .. string.char(97 + i % 26)" },
@@ -437,6 +438,8 @@ local hot_stmts = {
   { "", "acc = acc + math.sqrt(i) + math.max(i, $K, 3) + math.min(i, $K)" },
   { "", "acc = acc + math.fmod(i, 7) + math.fmod(-i, 3) + math.fmod(i, 2.5) + math.fmod(i, $K)" },
   { "", "acc = acc + math.floor(x) + math.abs(x) + math.max(x, i)" },
+  { "", "s = s .. math.floor(i * $F) .. math.ceil(-i / 2) .. math.abs(math.mininteger + i - 1)" },
+  { "", "s = s .. math.max(i, i + 0.0) .. math.min(i + 0.0, i) .. math.max(-0.0, 0.0, $K) .. math.min(0.0, -0.0)" },
   { "", "acc = acc + (math.tointeger(i / 2) or 0) + (math.type(i / 1) == 'float' and 1 or 0) + i // $K + i % $K" },
   -- the operand x
   { "", "acc = acc + x" },
