@@ -85,6 +85,9 @@ constexpr int32_t kTagOff = layout::TVALUE_TAG;
 constexpr int32_t kStateG = offsetof(State, g);
 constexpr int32_t kStateHookmask = offsetof(State, hookmask);
 constexpr int32_t kGlobalBudget = offsetof(GlobalState, instr_budget);
+constexpr int32_t kStateCi = offsetof(State, ci);
+constexpr int32_t kStateTop = offsetof(State, top);
+constexpr int32_t kCiCallstatus = offsetof(CallInfo, callstatus);
 #pragma GCC diagnostic pop
 
 const x86::Gp rL = x86::r12, rBase = x86::r13, s0 = x86::r10, s1 = x86::r11;
@@ -95,15 +98,24 @@ bool fits32(Integer v) { return v >= INT32_MIN && v <= INT32_MAX; }
 class Emitter {
  public:
   Emitter(const IrBuffer& ir, const Allocation& al, x86::Assembler& a, ExitInfo* exits)
-      : ir_(ir), al_(al), a_(a), exits_info_(exits), nsnap_(ir.snapshots().size()) {}
+      : ir_(ir), al_(al), a_(a), exits_info_(exits), nsnap_(ir.snapshots().size()) {
+    entry_ = a_.newLabel();
+  }
 
   void run(int frame) {
     frame_ = frame;
+    // The entry for C++ (the seam) starts at native depth 0; CALLOUTs and
+    // jumps between traces enter behind it with their depth in rdx, which
+    // the frame keeps above the spill slots.
+    a_.xor_(x86::edx, x86::edx);
+    a_.bind(entry_);
     for (const x86::Gp& g : kSaved) a_.push(g);
     a_.sub(x86::rsp, frame);
+    a_.mov(depth_mem(), x86::rdx);
     a_.mov(rL, x86::rdi);
     a_.mov(rBase, x86::rsi);
-    Label done = a_.newLabel();
+    done_ = a_.newLabel();
+    Label& done = done_;
     Label top = a_.newLabel();
     loop_ = a_.newLabel();
     a_.bind(top);
@@ -157,12 +169,14 @@ class Emitter {
     a_.mov(x86::rdi, rL);
     if (base_off != 0) a_.lea(x86::rsi, x86::ptr(rBase, base_off));
     else a_.mov(x86::rsi, rBase);
+    a_.mov(x86::rdx, depth_mem());
     a_.add(x86::rsp, frame_);
     for (int k = 5; k >= 0; k--) a_.pop(kSaved[k]);
     a_.jmp(target);
   }
 
   const Interval& iv(Ref r) const { return al_.iv[r]; }
+  x86::Mem depth_mem() const { return x86::qword_ptr(x86::rsp, al_.nspill * 8); }
   x86::Mem spill_mem(Ref r) const { return x86::qword_ptr(x86::rsp, iv(r).spill * 8); }
   static x86::Mem slot_mem(int slot, int32_t extra = 0) { return x86::qword_ptr(rBase, slot * 16 + extra); }
 
@@ -503,7 +517,11 @@ class Emitter {
       a_.mov(d, x86::rax);
       finish(r, d);
     }
-    // Reload what the call clobbered.
+    reload_after_call(r);
+  }
+
+  // Reloads what the call at r clobbered.
+  void reload_after_call(Ref r) {
     for (Ref v = 1; v < r; v++) {
       const Interval& w = iv(v);
       if (!needs_reg(ir_[v]) || !(w.start < r && r < w.end) || !w.in_reg(r) || w.spill < 0) continue;
@@ -650,6 +668,23 @@ class Emitter {
       case IrOp::LOOPSTART:
         a_.bind(loop_);
         return;
+      case IrOp::CALLOUT:
+        callout(r);
+        return;
+      case IrOp::RET:
+        ret(r);
+        return;
+      case IrOp::TOPEQ:
+        a_.lea(s0, x86::ptr(rBase, i.aux * 16));
+        a_.cmp(x86::qword_ptr(rL, kStateTop), s0);
+        a_.jne(exit_label(r));
+        return;
+      case IrOp::SETTAIL:
+        a_.mov(s1, x86::qword_ptr(rL, kStateCi));
+        // As the interpreter's tail call: it also ends the __call hops counted.
+        a_.and_(x86::word_ptr(s1, kCiCallstatus), static_cast<uint16_t>(~CIST_CCMT));
+        a_.or_(x86::word_ptr(s1, kCiCallstatus), CIST_TAIL);
+        return;
       case IrOp::PHI:
         phis_.push_back(r);
         return;
@@ -713,9 +748,67 @@ class Emitter {
     }
   }
 
+  // CALLOUT: the frame is written back, a real frame pushed for the call
+  // (or the trace leaves before it, by a plain exit at the CALL), and the
+  // function's trace called natively with the callee's base. Its exits
+  // leave every frame below real, so an exit it returns is passed on, as is.
+  void callout(Ref r) {
+    const IrIns& i = ir_[r];
+    write_snapshot(i.snap, r);
+    Label ex = a_.newLabel();
+    plain_exits_.push_back({ex, i.snap, r, false});
+    a_.mov(x86::rdi, rL);
+    a_.lea(x86::rsi, x86::ptr(rBase, i.aux * 16));
+    a_.mov(x86::edx, static_cast<int32_t>(i.aux8) - 1);
+    a_.mov(x86::rcx, reinterpret_cast<uint64_t>(ir_.snapshots()[static_cast<size_t>(i.snap)].pc + 1));
+    a_.mov(x86::r8, depth_mem());
+    a_.mov(x86::rax, reinterpret_cast<uint64_t>(&jit_push_frame));
+    a_.call(x86::rax);
+    a_.test(x86::al, x86::al);
+    a_.jz(ex);
+    a_.mov(x86::rdi, rL);
+    a_.lea(x86::rsi, x86::ptr(rBase, (i.aux + 1) * 16));
+    a_.mov(x86::rdx, depth_mem());
+    a_.inc(x86::rdx);
+    if (i.a == NO_REF) {
+      a_.call(entry_);
+    } else {
+      a_.mov(x86::rax, reinterpret_cast<uint64_t>(ir_[i.a].k.p));
+      a_.call(x86::rax);
+    }
+    a_.mov(s1, reinterpret_cast<uint64_t>(returned_exit()));
+    a_.cmp(x86::rax, s1);
+    a_.jne(done_);
+    reload_after_call(r);
+  }
+
+  // RET: the results are written back and moved to the caller (the frame
+  // is popped); a hook set meanwhile leaves to the interpreter's RETURN.
+  void ret(Ref r) {
+    const IrIns& i = ir_[r];
+    write_snapshot(i.snap, r);
+    Label ex = a_.newLabel();
+    plain_exits_.push_back({ex, i.snap, r, false});
+    a_.cmp(x86::dword_ptr(rL, kStateHookmask), 0);
+    a_.jne(ex);
+    a_.mov(x86::rdi, rL);
+    a_.lea(x86::rsi, x86::ptr(rBase, i.aux * 16));
+    a_.mov(x86::edx, static_cast<int32_t>(i.k.i));
+    a_.mov(x86::rax, reinterpret_cast<uint64_t>(&jit_return));
+    a_.call(x86::rax);
+    a_.mov(x86::rax, reinterpret_cast<uint64_t>(returned_exit()));
+    a_.jmp(done_);
+  }
+
   const IrBuffer& ir_;
   const Allocation& al_;
   x86::Assembler& a_;
+
+ public:
+  Label entry_;  // the entry behind the seam's, which CALLOUTs and other traces jump to
+
+ private:
+  Label done_;   // the epilogue, returning rax
   std::vector<PendingExit> exits_;
   std::vector<PendingExit> plain_exits_;  // snapshot already written
   std::vector<Ref> phis_;
@@ -734,8 +827,9 @@ bool CodeArena::assemble(const IrBuffer& ir, const Allocation& al, Trace* t, boo
   StringLogger logger;
   if (listing) code.setLogger(&logger);
   x86::Assembler a(&code);
-  // Six pushes and the return address leave rsp 8 off 16-byte alignment.
-  int frame = al.nspill * 8;
+  // Six pushes and the return address leave rsp 8 off 16-byte alignment;
+  // the native depth sits above the spill slots.
+  int frame = (al.nspill + 1) * 8;
   if (frame % 16 != 8) frame += 8;
   size_t nsnap = ir.snapshots().size();
   auto exits = std::make_unique<ExitInfo[]>(2 * nsnap);
@@ -758,10 +852,12 @@ bool CodeArena::assemble(const IrBuffer& ir, const Allocation& al, Trace* t, boo
     exits[nsnap + static_cast<size_t>(last.snap)].frame = -1;
     exits[nsnap + static_cast<size_t>(last.snap)].top = -1;
   }
-  Emitter(ir, al, a, exits.get()).run(frame);
+  Emitter em(ir, al, a, exits.get());
+  em.run(frame);
   TraceFn fn = nullptr;
   if (rt_->rt.add(&fn, &code) != kErrorOk) return false;
   t->entry = fn;
+  t->inner = reinterpret_cast<char*>(fn) + code.labelOffsetFromBase(em.entry_);
   t->mcode_size = code.codeSize();
   if (listing) t->dump += logger.data();
   t->exits = std::move(exits);

@@ -226,6 +226,9 @@ Ref fold_emit(IrBuffer& ir, IrIns ins) {
   }
   Ref r = ir.emit_raw(ins);
   if (IrBuffer::has_effect(ins.op)) ir.last_store_ = r;
+  // A call the trace makes may change anything in memory (resize tables,
+  // close upvalues): nothing loaded before it is shared after it.
+  if (ins.op == IrOp::CALLOUT) ir.cse_.clear();
   return r;
 }
 

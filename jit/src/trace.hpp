@@ -41,6 +41,9 @@ struct Trace {
   Proto* proto = nullptr;
   const Instruction* start_pc = nullptr;  // first instruction of the loop body (side trace: its exit's pc)
   TraceFn entry = nullptr;
+  // Behind entry: what traces jump to (side traces, links) and CALLOUTs
+  // call, with the native depth of CALLOUTs in rdx.
+  void* inner = nullptr;
   // Per snapshot n: exits[n] for guards, exits[nsnap + n] for hook and
   // budget exits. Allocated before assembly, as the code refers to them.
   std::unique_ptr<ExitInfo[]> exits;
@@ -56,6 +59,10 @@ struct Trace {
   uint32_t nins = 0;     // IR instructions after optimisation
   int number = 0;        // as -jv shows it
   int depth = 0;         // 0 for a loop's trace, a side trace's parent's + 1
+  // A function's trace or a side trace of one: may return from its frame
+  // (RET); func_entry is the function trace's entry, which CALLOUTs call.
+  bool returns = false;
+  void* func_entry = nullptr;
   std::string dump;      // IR text, filled when asked for
 };
 
@@ -73,5 +80,19 @@ void rebuild_frames(State* L, CallInfo* ci, const Trace& t, const ExitInfo& x) n
 // would have reserved on entry; if not, the trace leaves to the interpreter
 // at the loop. Stores only, so it cannot fail (trace_backend.cpp).
 bool link_into_callee(State* L, const ExitInfo* x) noexcept;
+
+// What a trace's code returns after RET returned from its frame.
+ExitInfo* returned_exit() noexcept;
+// A CALLOUT's call of the function p (closure at func) from the frame
+// L->ci, resuming at retpc, wanting nresults: pushes its frame as the
+// interpreter's call would, when nothing the interpreter must do is
+// needed (no hook, no budget, stack, CallInfos and native stack at hand,
+// with room for what p's traces reserve); false otherwise (the trace then
+// leaves before the call). depth: the native calls of traces already
+// nested. Stores only (trace_backend.cpp).
+bool jit_push_frame(State* L, TValue* func, int nresults, const Instruction* retpc, uintptr_t depth) noexcept;
+// RET: the n results at ra move to the function slot of L->ci as its
+// caller wants them, and L->ci becomes the caller (trace_backend.cpp).
+void jit_return(State* L, TValue* ra, int n) noexcept;
 
 }  // namespace luna::jit

@@ -41,6 +41,11 @@ constexpr int kMaxRetraces = 4;
 constexpr int kAbortWeight = 8, kRetryWeight = 1, kMaxAborts = 3 * kAbortWeight;
 constexpr uint32_t kBlacklistedCount = 65535;
 
+// CALLOUTs of function traces nest native calls at most this deep (about
+// 100 bytes of native stack each); a deeper call leaves to the interpreter,
+// which calls on (and may enter the function's trace again, from depth 0).
+constexpr uintptr_t kMaxNativeDepth = 2000;
+
 // A side trace is recorded from an exit taken hotexit times; an exit
 // whose recordings keep aborting is retried after 2, 4, 8 ... times as many
 // exits, this many times, then left. The spacing matters: a recording may
@@ -97,10 +102,24 @@ class TraceBackend final : public JitBackend {
     jit_start_recording(L);
   }
 
-  void record(State* L, CallInfo* ci, const Instruction* pc) noexcept override {
+  // A function is hot at its entry: record it as a function trace (unless
+  // it is a vararg function, whose frame the trace does not know, or its
+  // first instruction also starts a loop, which on_hot_loop records).
+  void on_hot_call(State* L, CallInfo* ci) noexcept override {
+    Proto* p = ci->func->as_lclosure()->p;
+    const Instruction* pc = p->code;
+    if (p->is_vararg || Recorder::loop_end(p, pc) != pc) {
+      jit_rearm(L, pc, kBlacklistedCount);
+      return;
+    }
+    on_hot_loop(L, ci, pc);
+    if (rec_ != nullptr && L->g->jit.recorder == L && rec_->start() == pc && !rec_->is_side()) rec_->set_function(nullptr);
+  }
+
+  bool record(State* L, CallInfo* ci, const Instruction* pc) noexcept override {
     if (rec_ == nullptr) {
       jit_stop_recording(L);
-      return;
+      return false;
     }
     RecordStatus st;
     try {
@@ -108,17 +127,19 @@ class TraceBackend final : public JitBackend {
     } catch (...) {
       st = RecordStatus::Abort;
     }
-    if (st == RecordStatus::Continue) return;
+    if (st == RecordStatus::Continue) return true;
+    if (st == RecordStatus::Skip) return false;
     jit_stop_recording(L);
     std::unique_ptr<Recorder> rec = std::move(rec_);
     ExitInfo* side = side_exit_;
     side_exit_ = nullptr;
     if (st == RecordStatus::Abort) {
       aborted(L, *rec, rec->abort_reason() != nullptr ? rec->abort_reason() : "out of memory", pc);
-      return;
+      return false;
     }
     if (side != nullptr) finish_side(L, *rec, side);
     else finish(L, *rec);
+    return false;
   }
 
   void mark(JitMarker& m) noexcept override {
@@ -151,6 +172,7 @@ class TraceBackend final : public JitBackend {
   static const Instruction* run(State* L, CallInfo* ci, JitTrace* jt) noexcept {
     CompiledTrace* t = static_cast<CompiledTrace*>(jt);
     ExitInfo* x = t->code->entry(L, ci->func + 1);  // may have left through side traces
+    if (x == returned_exit()) return nullptr;
     // The frame of the trace that left: ci, or an inlined callee's whose
     // loop a side trace entered (link_into_callee made it L->ci).
     CallInfo* cur = L->ci;
@@ -180,12 +202,16 @@ class TraceBackend final : public JitBackend {
     const Trace* parent = x->trace;
     if (parent->depth >= kMaxSideDepth || (parent->depth > 0 && x->pc == parent->start_pc)) return;
     Proto* p = x->trace->proto;
+    bool returns = parent->returns;
     try {
-      rec_ = std::make_unique<Recorder>(p, ci, x->pc, [](const Proto* lp, const Instruction* pc, const TValue* base) -> void* {
+      rec_ = std::make_unique<Recorder>(p, ci, x->pc, [returns](const Proto* lp, const Instruction* pc, const TValue* base) -> void* {
         const ProtoTraces* pt = static_cast<const ProtoTraces*>(lp->jit_data);
         if (pt == nullptr) return nullptr;
         auto it = pt->traces.find(pc);
         if (it == pt->traces.end()) return nullptr;
+        // Only a function's trace and its side traces may return from the
+        // frame: the seam enters a loop's trace at a back-edge.
+        if (it->second->code->returns && !returns) return nullptr;
         // A link into a trace whose entry guards a number of the other
         // subtype would leave at once (and count towards recording the
         // loop again): the side trace goes round the loop once more.
@@ -193,11 +219,12 @@ class TraceBackend final : public JitBackend {
         for (const auto& [s, tag] : t.entry_numbers)
           if (s < lp->maxstacksize && (base[s].tag == Tag::Int || base[s].tag == Tag::Float) && base[s].tag != tag)
             return nullptr;
-        return reinterpret_cast<void*>(t.entry);
+        return t.inner;
       });
     } catch (...) {
       return;
     }
+    if (returns) rec_->set_function(parent->func_entry);
     side_exit_ = x;
     jit_start_recording(L);
   }
@@ -308,9 +335,11 @@ class TraceBackend final : public JitBackend {
       if (t == nullptr) return;
       Proto* p = rec.proto();
       if (o.verbose || o.dump)
-        std::fprintf(stderr, "[TRACE %3d %s:%d loop] %u IR, %zu bytes of machine code\n", t->number, source_of(p),
-                     line_of(p, rec.start()), t->code->nins, t->code->mcode_size);
+        std::fprintf(stderr, "[TRACE %3d %s:%d %s] %u IR, %zu bytes of machine code\n", t->number, source_of(p),
+                     line_of(p, rec.start()), rec.returns() ? "function" : "loop", t->code->nins, t->code->mcode_size);
       if (o.dump) std::fputs(t->code->dump.c_str(), stderr);
+      t->code->returns = rec.returns();
+      if (rec.returns()) t->code->func_entry = t->code->inner;
       ProtoTraces& pt = ensure(p);
       auto& slot = pt.traces[rec.start()];
       // A loop keeps its first trace: side traces jump to its entry.
@@ -343,10 +372,12 @@ class TraceBackend final : public JitBackend {
                      target != nullptr ? target->number : 0, t->code->nins, t->code->mcode_size);
       if (o.dump) std::fputs(t->code->dump.c_str(), stderr);
       t->code->depth = x->trace->depth + 1;
+      t->code->returns = rec.returns();
+      t->code->func_entry = x->trace->func_entry;
       ProtoTraces& pt = ensure(p);
       pt.sides.push_back(std::move(t));
       reserve(pt, *pt.sides.back());
-      x->side = reinterpret_cast<void*>(pt.sides.back()->code->entry);
+      x->side = pt.sides.back()->code->inner;
       stats_.traces_compiled++;
     } catch (...) {
       aborted(L, rec, "out of memory", rec.start());
@@ -371,6 +402,46 @@ bool link_into_callee(State* L, const ExitInfo* x) noexcept {
   for (int i = 0; i < pt->frames; i++)
     if ((c = c->next) == nullptr) return false;
   return true;
+}
+
+ExitInfo* returned_exit() noexcept {
+  static ExitInfo returned;
+  return &returned;
+}
+
+bool jit_push_frame(State* L, TValue* func, int nresults, const Instruction* retpc, uintptr_t depth) noexcept {
+  if (L->hookmask != 0 || L->g->instr_budget != 0 || depth >= kMaxNativeDepth) return false;
+  CallInfo* ci = L->ci;
+  CallInfo* callee = ci->next;
+  if (callee == nullptr) return false;
+  Proto* p = func->as_lclosure()->p;
+  const ProtoTraces* pt = static_cast<const ProtoTraces*>(p->jit_data);
+  // Room for the frame and its arguments (the interpreter's test) and for
+  // what p's traces reserve on entry.
+  if (L->stack_last - (func + 1) <= 2 * p->maxstacksize + pt->stack_slots) return false;
+  CallInfo* c = callee;
+  for (int i = 0; i < pt->frames; i++)
+    if ((c = c->next) == nullptr) return false;
+  ci->savedpc = retpc;
+  callee->func = func;
+  callee->nresults = static_cast<int16_t>(nresults);
+  callee->callstatus = 0;
+  callee->top = func + 1 + p->maxstacksize;
+  callee->savedpc = p->code;
+  callee->nextraargs = 0;
+  callee->trap = 0;
+  L->ci = callee;
+  L->top = callee->top;
+  return true;
+}
+
+void jit_return(State* L, TValue* ra, int n) noexcept {
+  CallInfo* ci = L->ci;
+  TValue* res = ci->func;
+  int wanted = ci->nresults == MULTRET ? n : ci->nresults;
+  for (int k = 0; k < wanted; k++) res[k] = k < n ? ra[k] : TValue();
+  L->top = res + wanted;
+  L->ci = ci->previous;
 }
 
 std::unique_ptr<JitBackend> make_trace_backend() { return std::make_unique<TraceBackend>(); }
