@@ -6,6 +6,8 @@
 // restore cannot fail) and returns the snapshot's number.
 #include "asm_x64.hpp"
 
+#include "snapshot.hpp"
+
 #include "jit_seam.hpp"
 #include "object_layout.hpp"
 
@@ -87,6 +89,15 @@ constexpr int32_t kStateHookmask = offsetof(State, hookmask);
 constexpr int32_t kGlobalBudget = offsetof(GlobalState, instr_budget);
 constexpr int32_t kStateCi = offsetof(State, ci);
 constexpr int32_t kStateTop = offsetof(State, top);
+constexpr int32_t kStateStackLast = offsetof(State, stack_last);
+constexpr int32_t kCiFunc = offsetof(CallInfo, func);
+constexpr int32_t kCiTop = offsetof(CallInfo, top);
+constexpr int32_t kCiPrevious = offsetof(CallInfo, previous);
+constexpr int32_t kCiNext = offsetof(CallInfo, next);
+constexpr int32_t kCiSavedpc = offsetof(CallInfo, savedpc);
+constexpr int32_t kCiTrap = offsetof(CallInfo, trap);
+constexpr int32_t kCiNextraargs = offsetof(CallInfo, nextraargs);
+constexpr int32_t kCiNresults = offsetof(CallInfo, nresults);
 constexpr int32_t kCiCallstatus = offsetof(CallInfo, callstatus);
 #pragma GCC diagnostic pop
 
@@ -100,6 +111,7 @@ class Emitter {
   Emitter(const IrBuffer& ir, const Allocation& al, x86::Assembler& a, ExitInfo* exits)
       : ir_(ir), al_(al), a_(a), exits_info_(exits), nsnap_(ir.snapshots().size()) {
     entry_ = a_.newLabel();
+    post_ = a_.newLabel();
   }
 
   void run(int frame) {
@@ -110,6 +122,7 @@ class Emitter {
     a_.xor_(x86::edx, x86::edx);
     a_.bind(entry_);
     for (const x86::Gp& g : kSaved) a_.push(g);
+    a_.bind(post_);
     a_.sub(x86::rsp, frame);
     a_.mov(depth_mem(), x86::rdx);
     a_.mov(rL, x86::rdi);
@@ -162,16 +175,18 @@ class Emitter {
     a_.jne(ex);
   }
 
-  // Leaves this trace's frame and jumps to another trace's entry with the
-  // same State and the base at base_off bytes from this one's (an inlined
-  // callee's): the frame holds every slot by now.
+  // Leaves this trace's frame and jumps to another trace behind its
+  // prologue (Trace::post), with the same State, the base at base_off bytes
+  // from this one's (an inlined callee's) and the native depth: the
+  // registers this trace's entry saved stay pushed, for the other trace's
+  // epilogue to restore, so traces chain without growing the native stack.
+  // The frame holds every slot by now.
   void tail_jump(const x86::Gp& target, int32_t base_off = 0) {
     a_.mov(x86::rdi, rL);
     if (base_off != 0) a_.lea(x86::rsi, x86::ptr(rBase, base_off));
     else a_.mov(x86::rsi, rBase);
     a_.mov(x86::rdx, depth_mem());
     a_.add(x86::rsp, frame_);
-    for (int k = 5; k >= 0; k--) a_.pop(kSaved[k]);
     a_.jmp(target);
   }
 
@@ -748,28 +763,64 @@ class Emitter {
     }
   }
 
-  // CALLOUT: the frame is written back, a real frame pushed for the call
-  // (or the trace leaves before it, by a plain exit at the CALL), and the
-  // function's trace called natively with the callee's base. Its exits
-  // leave every frame below real, so an exit it returns is passed on, as is.
+  // CALLOUT: the frame is written back and a real frame pushed for the
+  // call, as the interpreter's CALL would (or the trace leaves before it, by
+  // a plain exit at the CALL, when the interpreter has something to do: a
+  // hook, a budget, the stack or CallInfos to grow, or the native depth
+  // used up). The stack must also hold what the callee's traces reserve on
+  // entry (Reserve, which grows as its traces are added). Then the
+  // function's trace is called natively with the callee's base. Its exits
+  // leave every frame below real, so an exit it returns is passed on as is.
   void callout(Ref r) {
     const IrIns& i = ir_[r];
+    const Proto* p = static_cast<const Proto*>(i.k.p);
     write_snapshot(i.snap, r);
     Label ex = a_.newLabel();
     plain_exits_.push_back({ex, i.snap, r, false});
-    a_.mov(x86::rdi, rL);
-    a_.lea(x86::rsi, x86::ptr(rBase, i.aux * 16));
-    a_.mov(x86::edx, static_cast<int32_t>(i.aux8) - 1);
-    a_.mov(x86::rcx, reinterpret_cast<uint64_t>(ir_.snapshots()[static_cast<size_t>(i.snap)].pc + 1));
-    a_.mov(x86::r8, depth_mem());
-    a_.mov(x86::rax, reinterpret_cast<uint64_t>(&jit_push_frame));
-    a_.call(x86::rax);
-    a_.test(x86::al, x86::al);
+    const x86::Gp ci = x86::rax, callee = x86::rcx, depth = x86::rdx;
+    a_.mov(depth, depth_mem());
+    a_.cmp(depth, kMaxNativeDepth);
+    a_.jae(ex);
+    leave_for_hook_or_budget(ex);
+    a_.mov(ci, x86::qword_ptr(rL, kStateCi));
+    a_.mov(callee, x86::qword_ptr(ci, kCiNext));
+    a_.test(callee, callee);
     a_.jz(ex);
+    // The frame, its arguments (the interpreter's test, with the frame as
+    // the bound) and the reserve below stack_last.
+    a_.mov(s1, reinterpret_cast<uint64_t>(ir_[i.b].k.p));
+    a_.movsxd(s0, x86::dword_ptr(s1, static_cast<int32_t>(offsetof(Reserve, stack_slots))));
+    a_.shl(s0, 4);
+    a_.lea(s0, x86::ptr(rBase, s0, 0, (i.aux + 1 + 2 * p->maxstacksize) * 16));
+    a_.cmp(s0, x86::qword_ptr(rL, kStateStackLast));
+    a_.jae(ex);
+    Label have = a_.newLabel();
+    a_.mov(s0, callee);
+    for (int k = 1; k <= SlotState::kMaxDepth; k++) {
+      a_.cmp(x86::dword_ptr(s1, static_cast<int32_t>(offsetof(Reserve, frames))), k);
+      a_.jb(have);
+      a_.mov(s0, x86::qword_ptr(s0, kCiNext));
+      a_.test(s0, s0);
+      a_.jz(ex);
+    }
+    a_.bind(have);
+    a_.mov(s0, reinterpret_cast<uint64_t>(ir_.snapshots()[static_cast<size_t>(i.snap)].pc + 1));
+    a_.mov(x86::qword_ptr(ci, kCiSavedpc), s0);
+    a_.lea(s0, x86::ptr(rBase, i.aux * 16));
+    a_.mov(x86::qword_ptr(callee, kCiFunc), s0);
+    a_.lea(s0, x86::ptr(s0, (1 + p->maxstacksize) * 16));
+    a_.mov(x86::qword_ptr(callee, kCiTop), s0);
+    a_.mov(x86::qword_ptr(rL, kStateTop), s0);
+    a_.mov(x86::word_ptr(callee, kCiNresults), static_cast<int32_t>(i.aux8) - 1);
+    a_.mov(x86::word_ptr(callee, kCiCallstatus), 0);
+    a_.mov(s0, reinterpret_cast<uint64_t>(p->code));
+    a_.mov(x86::qword_ptr(callee, kCiSavedpc), s0);
+    a_.mov(x86::dword_ptr(callee, kCiNextraargs), 0);
+    a_.mov(x86::dword_ptr(callee, kCiTrap), 0);
+    a_.mov(x86::qword_ptr(rL, kStateCi), callee);
     a_.mov(x86::rdi, rL);
     a_.lea(x86::rsi, x86::ptr(rBase, (i.aux + 1) * 16));
-    a_.mov(x86::rdx, depth_mem());
-    a_.inc(x86::rdx);
+    a_.inc(depth);
     if (i.a == NO_REF) {
       a_.call(entry_);
     } else {
@@ -782,20 +833,48 @@ class Emitter {
     reload_after_call(r);
   }
 
-  // RET: the results are written back and moved to the caller (the frame
-  // is popped); a hook set meanwhile leaves to the interpreter's RETURN.
+  // RET: the results are written back, then moved to the function slot
+  // and the frame popped, as the interpreter's return does (the helper
+  // when the caller wants another fixed number of results); a hook set
+  // meanwhile leaves to the interpreter's RETURN.
   void ret(Ref r) {
     const IrIns& i = ir_[r];
+    const int32_t n = static_cast<int32_t>(i.k.i);
     write_snapshot(i.snap, r);
     Label ex = a_.newLabel();
     plain_exits_.push_back({ex, i.snap, r, false});
     a_.cmp(x86::dword_ptr(rL, kStateHookmask), 0);
     a_.jne(ex);
+    Label other = a_.newLabel(), popped = a_.newLabel();
+    a_.mov(x86::rax, x86::qword_ptr(rL, kStateCi));
+    a_.movsx(x86::ecx, x86::word_ptr(x86::rax, kCiNresults));
+    Label same = a_.newLabel();
+    a_.cmp(x86::ecx, n);
+    a_.je(same);
+    a_.cmp(x86::ecx, MULTRET);
+    a_.jne(other);
+    a_.bind(same);
+    // The frame's function slot is the one below its base. Payload and tag
+    // are copied as the snapshot wrote them, so the loads are forwarded
+    // from those stores.
+    for (int32_t k = 0; k < n; k++) {
+      a_.mov(s0, x86::qword_ptr(rBase, (i.aux + k) * 16));
+      a_.mov(x86::qword_ptr(rBase, (k - 1) * 16), s0);
+      a_.movzx(s0.r32(), x86::byte_ptr(rBase, (i.aux + k) * 16 + kTagOff));
+      a_.mov(x86::byte_ptr(rBase, (k - 1) * 16 + kTagOff), s0.r8());
+    }
+    a_.lea(s0, x86::ptr(rBase, (n - 1) * 16));
+    a_.mov(x86::qword_ptr(rL, kStateTop), s0);
+    a_.mov(s0, x86::qword_ptr(x86::rax, kCiPrevious));
+    a_.mov(x86::qword_ptr(rL, kStateCi), s0);
+    a_.jmp(popped);
+    a_.bind(other);
     a_.mov(x86::rdi, rL);
     a_.lea(x86::rsi, x86::ptr(rBase, i.aux * 16));
-    a_.mov(x86::edx, static_cast<int32_t>(i.k.i));
+    a_.mov(x86::edx, n);
     a_.mov(x86::rax, reinterpret_cast<uint64_t>(&jit_return));
     a_.call(x86::rax);
+    a_.bind(popped);
     a_.mov(x86::rax, reinterpret_cast<uint64_t>(returned_exit()));
     a_.jmp(done_);
   }
@@ -806,6 +885,7 @@ class Emitter {
 
  public:
   Label entry_;  // the entry behind the seam's, which CALLOUTs and other traces jump to
+  Label post_;   // behind the prologue (Trace::post)
 
  private:
   Label done_;   // the epilogue, returning rax
@@ -858,6 +938,7 @@ bool CodeArena::assemble(const IrBuffer& ir, const Allocation& al, Trace* t, boo
   if (rt_->rt.add(&fn, &code) != kErrorOk) return false;
   t->entry = fn;
   t->inner = reinterpret_cast<char*>(fn) + code.labelOffsetFromBase(em.entry_);
+  t->post = reinterpret_cast<char*>(fn) + code.labelOffsetFromBase(em.post_);
   t->mcode_size = code.codeSize();
   if (listing) t->dump += logger.data();
   t->exits = std::move(exits);

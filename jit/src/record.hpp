@@ -11,6 +11,7 @@
 
 #include "ir.hpp"
 #include "snapshot.hpp"
+#include "trace.hpp"
 #include "state.hpp"
 
 namespace luna::jit {
@@ -37,9 +38,9 @@ class Recorder {
   // A function's trace (started at its first instruction), or a side trace
   // of one: it ends by returning from its frame (RET), a call of its own
   // function becomes a CALLOUT into the function's trace (callout_entry,
-  // or null for the trace being recorded) and a tail call of it a loop
-  // (record_recursion.cpp).
-  void set_function(void* callout_entry);
+  // or null for the trace being recorded; reserve: what its traces need on
+  // entry) and a tail call of it a loop (record_recursion.cpp).
+  void set_function(void* callout_entry, const Reserve* reserve);
   bool returns() const { return func_; }
   // The last instruction jumping back to start (the loop's extent).
   static const Instruction* loop_end(const Proto* p, const Instruction* start);
@@ -136,6 +137,7 @@ class Recorder {
   int max_depth_ = 0;
   bool func_ = false;                          // see set_function
   void* callout_entry_ = nullptr;
+  const Reserve* reserve_ = nullptr;
   bool tail_self_ = false;                     // a tail call of the function just recorded
   const Instruction* callout_ret_ = nullptr;   // a CALLOUT's call runs; the frame resumes there
   ptrdiff_t callout_func_ = 0;                 // the frame's function slot, as a stack offset

@@ -13,9 +13,10 @@
 
 namespace luna::jit {
 
-void Recorder::set_function(void* callout_entry) {
+void Recorder::set_function(void* callout_entry, const Reserve* reserve) {
   func_ = true;
   callout_entry_ = callout_entry;
+  reserve_ = reserve;
   end_ = proto_->code + proto_->sizecode - 1;
 }
 
@@ -61,7 +62,8 @@ RecordStatus Recorder::callout(const Instruction* pc) {
   if (!guard_proto(a, proto_)) return abort("guard always fails");
   slots_.set_top(-1);
   for (int k = nargs; k < proto_->numparams; k++) slots_.set(a + 1 + k, ir_.knil());
-  IrIns co = ir_ins(IrOp::CALLOUT, IrType::Void, callout_entry_ != nullptr ? ir_.kptr(callout_entry_) : NO_REF);
+  IrIns co = ir_ins(IrOp::CALLOUT, IrType::Void, callout_entry_ != nullptr ? ir_.kptr(callout_entry_) : NO_REF,
+                    ir_.kptr(reserve_));
   co.aux = slots_.base() + a;
   co.aux8 = static_cast<uint8_t>(c);
   co.k.p = proto_;

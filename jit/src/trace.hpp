@@ -16,6 +16,14 @@ namespace luna::jit {
 
 struct Trace;
 
+// What entering any trace of a prototype needs above its frame: stack slots
+// from its base and CallInfos above it (the most its traces need; grows as
+// traces are added).
+struct Reserve {
+  int32_t stack_slots = 0;
+  int32_t frames = 0;
+};
+
 // One way out of a trace. The exit code writes its snapshot to the frame,
 // then jumps to `side` when a side trace has been attached to it (which
 // continues from that state in compiled code), else returns this record.
@@ -41,9 +49,12 @@ struct Trace {
   Proto* proto = nullptr;
   const Instruction* start_pc = nullptr;  // first instruction of the loop body (side trace: its exit's pc)
   TraceFn entry = nullptr;
-  // Behind entry: what traces jump to (side traces, links) and CALLOUTs
-  // call, with the native depth of CALLOUTs in rdx.
+  // Behind entry: what CALLOUTs call, with their native depth in rdx.
   void* inner = nullptr;
+  // Behind the prologue: where other traces jump (exits to their side
+  // traces, links), from their native frame, whose saved registers stay
+  // pushed (L in rdi, base in rsi, depth in rdx).
+  void* post = nullptr;
   // Per snapshot n: exits[n] for guards, exits[nsnap + n] for hook and
   // budget exits. Allocated before assembly, as the code refers to them.
   std::unique_ptr<ExitInfo[]> exits;
@@ -83,15 +94,12 @@ bool link_into_callee(State* L, const ExitInfo* x) noexcept;
 
 // What a trace's code returns after RET returned from its frame.
 ExitInfo* returned_exit() noexcept;
-// A CALLOUT's call of the function p (closure at func) from the frame
-// L->ci, resuming at retpc, wanting nresults: pushes its frame as the
-// interpreter's call would, when nothing the interpreter must do is
-// needed (no hook, no budget, stack, CallInfos and native stack at hand,
-// with room for what p's traces reserve); false otherwise (the trace then
-// leaves before the call). depth: the native calls of traces already
-// nested. Stores only (trace_backend.cpp).
-bool jit_push_frame(State* L, TValue* func, int nresults, const Instruction* retpc, uintptr_t depth) noexcept;
-// RET: the n results at ra move to the function slot of L->ci as its
+// CALLOUTs of function traces nest native calls at most this deep (about
+// 100 bytes of native stack each); a deeper call leaves to the interpreter,
+// which calls on (and may enter the function's trace again, from depth 0).
+constexpr int32_t kMaxNativeDepth = 2000;
+// RET, when the caller wants another number of results than the trace
+// returns: the n results at ra move to the function slot of L->ci as its
 // caller wants them, and L->ci becomes the caller (trace_backend.cpp).
 void jit_return(State* L, TValue* ra, int n) noexcept;
 

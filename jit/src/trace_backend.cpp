@@ -41,10 +41,6 @@ constexpr int kMaxRetraces = 4;
 constexpr int kAbortWeight = 8, kRetryWeight = 1, kMaxAborts = 3 * kAbortWeight;
 constexpr uint32_t kBlacklistedCount = 65535;
 
-// CALLOUTs of function traces nest native calls at most this deep (about
-// 100 bytes of native stack each); a deeper call leaves to the interpreter,
-// which calls on (and may enter the function's trace again, from depth 0).
-constexpr uintptr_t kMaxNativeDepth = 2000;
 
 // A side trace is recorded from an exit taken hotexit times; an exit
 // whose recordings keep aborting is retried after 2, 4, 8 ... times as many
@@ -63,7 +59,7 @@ struct ProtoTraces {
   std::vector<std::unique_ptr<CompiledTrace>> sides;  // side traces, and root traces replaced by retrace
   std::unordered_map<const Instruction*, int> aborts;
   std::unordered_map<const Instruction*, int> retraces;
-  int stack_slots = 0, frames = 0;  // the most any of these traces needs
+  Reserve reserve;  // the most any of these traces needs; CALLOUTs read it
 };
 
 int line_of(const Proto* p, const Instruction* pc) {
@@ -113,7 +109,14 @@ class TraceBackend final : public JitBackend {
       return;
     }
     on_hot_loop(L, ci, pc);
-    if (rec_ != nullptr && L->g->jit.recorder == L && rec_->start() == pc && !rec_->is_side()) rec_->set_function(nullptr);
+    if (rec_ != nullptr && L->g->jit.recorder == L && rec_->start() == pc && !rec_->is_side()) {
+      try {
+        rec_->set_function(nullptr, &ensure(p).reserve);
+      } catch (...) {
+        rec_.reset();
+        jit_stop_recording(L);
+      }
+    }
   }
 
   bool record(State* L, CallInfo* ci, const Instruction* pc) noexcept override {
@@ -219,12 +222,12 @@ class TraceBackend final : public JitBackend {
         for (const auto& [s, tag] : t.entry_numbers)
           if (s < lp->maxstacksize && (base[s].tag == Tag::Int || base[s].tag == Tag::Float) && base[s].tag != tag)
             return nullptr;
-        return t.inner;
+        return t.post;
       });
     } catch (...) {
       return;
     }
-    if (returns) rec_->set_function(parent->func_entry);
+    if (returns) rec_->set_function(parent->func_entry, &traces_of(p)->reserve);
     side_exit_ = x;
     jit_start_recording(L);
   }
@@ -232,11 +235,11 @@ class TraceBackend final : public JitBackend {
   // Any trace of a prototype may continue in any other through exits and
   // links, so each entry reserves what the most demanding one needs.
   static void reserve(ProtoTraces& pt, const CompiledTrace& t) {
-    pt.stack_slots = std::max(pt.stack_slots, t.stack_slots);
-    pt.frames = std::max(pt.frames, t.frames);
+    pt.reserve.stack_slots = std::max(pt.reserve.stack_slots, t.stack_slots);
+    pt.reserve.frames = std::max(pt.reserve.frames, t.frames);
     for (auto& kv : pt.traces) {
-      kv.second->stack_slots = pt.stack_slots;
-      kv.second->frames = pt.frames;
+      kv.second->stack_slots = pt.reserve.stack_slots;
+      kv.second->frames = pt.reserve.frames;
     }
   }
 
@@ -377,7 +380,7 @@ class TraceBackend final : public JitBackend {
       ProtoTraces& pt = ensure(p);
       pt.sides.push_back(std::move(t));
       reserve(pt, *pt.sides.back());
-      x->side = pt.sides.back()->code->inner;
+      x->side = pt.sides.back()->code->post;
       stats_.traces_compiled++;
     } catch (...) {
       aborted(L, rec, "out of memory", rec.start());
@@ -398,8 +401,8 @@ bool link_into_callee(State* L, const ExitInfo* x) noexcept {
   rebuild_frames(L, L->ci, *x->trace, *x);
   CallInfo* c = L->ci;
   const ProtoTraces* pt = static_cast<const ProtoTraces*>(c->func->as_lclosure()->p->jit_data);
-  if (pt == nullptr || L->stack_last - (c->func + 1) < pt->stack_slots) return false;
-  for (int i = 0; i < pt->frames; i++)
+  if (pt == nullptr || L->stack_last - (c->func + 1) < pt->reserve.stack_slots) return false;
+  for (int i = 0; i < pt->reserve.frames; i++)
     if ((c = c->next) == nullptr) return false;
   return true;
 }
@@ -407,32 +410,6 @@ bool link_into_callee(State* L, const ExitInfo* x) noexcept {
 ExitInfo* returned_exit() noexcept {
   static ExitInfo returned;
   return &returned;
-}
-
-bool jit_push_frame(State* L, TValue* func, int nresults, const Instruction* retpc, uintptr_t depth) noexcept {
-  if (L->hookmask != 0 || L->g->instr_budget != 0 || depth >= kMaxNativeDepth) return false;
-  CallInfo* ci = L->ci;
-  CallInfo* callee = ci->next;
-  if (callee == nullptr) return false;
-  Proto* p = func->as_lclosure()->p;
-  const ProtoTraces* pt = static_cast<const ProtoTraces*>(p->jit_data);
-  // Room for the frame and its arguments (the interpreter's test) and for
-  // what p's traces reserve on entry.
-  if (L->stack_last - (func + 1) <= 2 * p->maxstacksize + pt->stack_slots) return false;
-  CallInfo* c = callee;
-  for (int i = 0; i < pt->frames; i++)
-    if ((c = c->next) == nullptr) return false;
-  ci->savedpc = retpc;
-  callee->func = func;
-  callee->nresults = static_cast<int16_t>(nresults);
-  callee->callstatus = 0;
-  callee->top = func + 1 + p->maxstacksize;
-  callee->savedpc = p->code;
-  callee->nextraargs = 0;
-  callee->trap = 0;
-  L->ci = callee;
-  L->top = callee->top;
-  return true;
 }
 
 void jit_return(State* L, TValue* ra, int n) noexcept {
