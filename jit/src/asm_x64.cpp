@@ -98,6 +98,7 @@ constexpr int32_t kCiSavedpc = offsetof(CallInfo, savedpc);
 constexpr int32_t kCiTrap = offsetof(CallInfo, trap);
 constexpr int32_t kCiNextraargs = offsetof(CallInfo, nextraargs);
 constexpr int32_t kCiNresults = offsetof(CallInfo, nresults);
+constexpr int32_t kCiCont = offsetof(CallInfo, ctx);
 constexpr int32_t kCiCallstatus = offsetof(CallInfo, callstatus);
 #pragma GCC diagnostic pop
 
@@ -110,21 +111,16 @@ class Emitter {
  public:
   Emitter(const IrBuffer& ir, const Allocation& al, x86::Assembler& a, ExitInfo* exits)
       : ir_(ir), al_(al), a_(a), exits_info_(exits), nsnap_(ir.snapshots().size()) {
-    entry_ = a_.newLabel();
     post_ = a_.newLabel();
   }
 
   void run(int frame) {
     frame_ = frame;
-    // The entry for C++ (the seam) starts at native depth 0; CALLOUTs and
-    // jumps between traces enter behind it with their depth in rdx, which
-    // the frame keeps above the spill slots.
-    a_.xor_(x86::edx, x86::edx);
-    a_.bind(entry_);
+    // Other traces enter behind the pushes (post_), from their own native
+    // frame, whose saved registers stay pushed.
     for (const x86::Gp& g : kSaved) a_.push(g);
     a_.bind(post_);
     a_.sub(x86::rsp, frame);
-    a_.mov(depth_mem(), x86::rdx);
     a_.mov(rL, x86::rdi);
     a_.mov(rBase, x86::rsi);
     done_ = a_.newLabel();
@@ -175,9 +171,16 @@ class Emitter {
     a_.jne(ex);
   }
 
+  void tail_jump_label(const Label& target, int32_t base_off) {
+    a_.mov(x86::rdi, rL);
+    a_.lea(x86::rsi, x86::ptr(rBase, base_off));
+    a_.add(x86::rsp, frame_);
+    a_.jmp(target);
+  }
+
   // Leaves this trace's frame and jumps to another trace behind its
-  // prologue (Trace::post), with the same State, the base at base_off bytes
-  // from this one's (an inlined callee's) and the native depth: the
+  // prologue (Trace::post), with the same State and the base at base_off
+  // bytes from this one's (an inlined callee's or a CALLOUT's callee): the
   // registers this trace's entry saved stay pushed, for the other trace's
   // epilogue to restore, so traces chain without growing the native stack.
   // The frame holds every slot by now.
@@ -185,13 +188,11 @@ class Emitter {
     a_.mov(x86::rdi, rL);
     if (base_off != 0) a_.lea(x86::rsi, x86::ptr(rBase, base_off));
     else a_.mov(x86::rsi, rBase);
-    a_.mov(x86::rdx, depth_mem());
     a_.add(x86::rsp, frame_);
     a_.jmp(target);
   }
 
   const Interval& iv(Ref r) const { return al_.iv[r]; }
-  x86::Mem depth_mem() const { return x86::qword_ptr(x86::rsp, al_.nspill * 8); }
   x86::Mem spill_mem(Ref r) const { return x86::qword_ptr(x86::rsp, iv(r).spill * 8); }
   static x86::Mem slot_mem(int slot, int32_t extra = 0) { return x86::qword_ptr(rBase, slot * 16 + extra); }
 
@@ -766,21 +767,21 @@ class Emitter {
   // CALLOUT: the frame is written back and a real frame pushed for the
   // call, as the interpreter's CALL would (or the trace leaves before it, by
   // a plain exit at the CALL, when the interpreter has something to do: a
-  // hook, a budget, the stack or CallInfos to grow, or the native depth
-  // used up). The stack must also hold what the callee's traces reserve on
-  // entry (Reserve, which grows as its traces are added). Then the
-  // function's trace is called natively with the callee's base. Its exits
-  // leave every frame below real, so an exit it returns is passed on as is.
+  // hook, a budget, the stack or CallInfos to grow). The stack must also
+  // hold what the callee's traces reserve on entry (Reserve, which grows as
+  // its traces are added). The callee's CallInfo gets the continuation
+  // (the code after the call, in its ctx, unused in Lua frames), and the
+  // trace jumps into the function's trace with the callee's base: no
+  // native stack grows, however deep the recursion. A RET from the callee
+  // jumps back to the continuation with this frame's base; no value lives
+  // across the call (every slot is read from the frame after it).
   void callout(Ref r) {
     const IrIns& i = ir_[r];
     const Proto* p = static_cast<const Proto*>(i.k.p);
     write_snapshot(i.snap, r);
     Label ex = a_.newLabel();
     plain_exits_.push_back({ex, i.snap, r, false});
-    const x86::Gp ci = x86::rax, callee = x86::rcx, depth = x86::rdx;
-    a_.mov(depth, depth_mem());
-    a_.cmp(depth, kMaxNativeDepth);
-    a_.jae(ex);
+    const x86::Gp ci = x86::rax, callee = x86::rcx;
     leave_for_hook_or_budget(ex);
     a_.mov(ci, x86::qword_ptr(rL, kStateCi));
     a_.mov(callee, x86::qword_ptr(ci, kCiNext));
@@ -804,6 +805,7 @@ class Emitter {
       a_.jz(ex);
     }
     a_.bind(have);
+    Label cont = a_.newLabel();
     a_.mov(s0, reinterpret_cast<uint64_t>(ir_.snapshots()[static_cast<size_t>(i.snap)].pc + 1));
     a_.mov(x86::qword_ptr(ci, kCiSavedpc), s0);
     a_.lea(s0, x86::ptr(rBase, i.aux * 16));
@@ -817,20 +819,19 @@ class Emitter {
     a_.mov(x86::qword_ptr(callee, kCiSavedpc), s0);
     a_.mov(x86::dword_ptr(callee, kCiNextraargs), 0);
     a_.mov(x86::dword_ptr(callee, kCiTrap), 0);
+    a_.lea(s0, x86::ptr(cont));
+    a_.mov(x86::qword_ptr(callee, kCiCont), s0);
     a_.mov(x86::qword_ptr(rL, kStateCi), callee);
-    a_.mov(x86::rdi, rL);
-    a_.lea(x86::rsi, x86::ptr(rBase, (i.aux + 1) * 16));
-    a_.inc(depth);
     if (i.a == NO_REF) {
-      a_.call(entry_);
+      tail_jump_label(post_, (i.aux + 1) * 16);
     } else {
-      a_.mov(x86::rax, reinterpret_cast<uint64_t>(ir_[i.a].k.p));
-      a_.call(x86::rax);
+      a_.mov(s1, reinterpret_cast<uint64_t>(ir_[i.a].k.p));
+      tail_jump(s1, (i.aux + 1) * 16);
     }
-    a_.mov(s1, reinterpret_cast<uint64_t>(returned_exit()));
-    a_.cmp(x86::rax, s1);
-    a_.jne(done_);
-    reload_after_call(r);
+    // Back from the callee's RET, with this frame's base in rsi.
+    a_.bind(cont);
+    a_.sub(x86::rsp, frame_);
+    a_.mov(rBase, x86::rsi);
   }
 
   // RET: the results are written back, then moved to the function slot
@@ -874,7 +875,22 @@ class Emitter {
     a_.mov(x86::edx, n);
     a_.mov(x86::rax, reinterpret_cast<uint64_t>(&jit_return));
     a_.call(x86::rax);
+    a_.mov(x86::rax, x86::qword_ptr(rL, kStateCi));
+    a_.mov(x86::rax, x86::qword_ptr(x86::rax, kCiNext));
     a_.bind(popped);
+    // Called by a CALLOUT: back into its trace (the caller's base is one
+    // above its function slot); else the frame was the seam's: return.
+    Label to_c = a_.newLabel();
+    a_.mov(s1, x86::qword_ptr(x86::rax, kCiCont));
+    a_.test(s1, s1);
+    a_.jz(to_c);
+    a_.mov(x86::rax, x86::qword_ptr(rL, kStateCi));
+    a_.mov(x86::rsi, x86::qword_ptr(x86::rax, kCiFunc));
+    a_.add(x86::rsi, 16);
+    a_.mov(x86::rdi, rL);
+    a_.add(x86::rsp, frame_);
+    a_.jmp(s1);
+    a_.bind(to_c);
     a_.mov(x86::rax, reinterpret_cast<uint64_t>(returned_exit()));
     a_.jmp(done_);
   }
@@ -884,8 +900,7 @@ class Emitter {
   x86::Assembler& a_;
 
  public:
-  Label entry_;  // the entry behind the seam's, which CALLOUTs and other traces jump to
-  Label post_;   // behind the prologue (Trace::post)
+  Label post_;  // behind the prologue (Trace::post)
 
  private:
   Label done_;   // the epilogue, returning rax
@@ -902,14 +917,19 @@ class Emitter {
 }  // namespace
 
 bool CodeArena::assemble(const IrBuffer& ir, const Allocation& al, Trace* t, bool listing) {
+  // A CALLOUT leaves the trace's native frame: nothing may live across it
+  // (the recorder reads every slot again after it).
+  for (Ref c = 1; c < ir.size(); c++)
+    if (ir[c].op == IrOp::CALLOUT)
+      for (Ref v = 1; v < c; v++)
+        if (needs_reg(ir[v]) && al.iv[v].end > c) return false;
   CodeHolder code;
   code.init(rt_->rt.environment());
   StringLogger logger;
   if (listing) code.setLogger(&logger);
   x86::Assembler a(&code);
-  // Six pushes and the return address leave rsp 8 off 16-byte alignment;
-  // the native depth sits above the spill slots.
-  int frame = (al.nspill + 1) * 8;
+  // Six pushes and the return address leave rsp 8 off 16-byte alignment.
+  int frame = al.nspill * 8;
   if (frame % 16 != 8) frame += 8;
   size_t nsnap = ir.snapshots().size();
   auto exits = std::make_unique<ExitInfo[]>(2 * nsnap);
@@ -937,7 +957,6 @@ bool CodeArena::assemble(const IrBuffer& ir, const Allocation& al, Trace* t, boo
   TraceFn fn = nullptr;
   if (rt_->rt.add(&fn, &code) != kErrorOk) return false;
   t->entry = fn;
-  t->inner = reinterpret_cast<char*>(fn) + code.labelOffsetFromBase(em.entry_);
   t->post = reinterpret_cast<char*>(fn) + code.labelOffsetFromBase(em.post_);
   t->mcode_size = code.codeSize();
   if (listing) t->dump += logger.data();

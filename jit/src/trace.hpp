@@ -49,11 +49,9 @@ struct Trace {
   Proto* proto = nullptr;
   const Instruction* start_pc = nullptr;  // first instruction of the loop body (side trace: its exit's pc)
   TraceFn entry = nullptr;
-  // Behind entry: what CALLOUTs call, with their native depth in rdx.
-  void* inner = nullptr;
   // Behind the prologue: where other traces jump (exits to their side
-  // traces, links), from their native frame, whose saved registers stay
-  // pushed (L in rdi, base in rsi, depth in rdx).
+  // traces, links, CALLOUTs), from their native frame, whose saved
+  // registers stay pushed (L in rdi, base in rsi).
   void* post = nullptr;
   // Per snapshot n: exits[n] for guards, exits[nsnap + n] for hook and
   // budget exits. Allocated before assembly, as the code refers to them.
@@ -94,10 +92,6 @@ bool link_into_callee(State* L, const ExitInfo* x) noexcept;
 
 // What a trace's code returns after RET returned from its frame.
 ExitInfo* returned_exit() noexcept;
-// CALLOUTs of function traces nest native calls at most this deep (about
-// 100 bytes of native stack each); a deeper call leaves to the interpreter,
-// which calls on (and may enter the function's trace again, from depth 0).
-constexpr int32_t kMaxNativeDepth = 2000;
 // RET, when the caller wants another number of results than the trace
 // returns: the n results at ra move to the function slot of L->ci as its
 // caller wants them, and L->ci becomes the caller (trace_backend.cpp).

@@ -174,6 +174,9 @@ class TraceBackend final : public JitBackend {
 
   static const Instruction* run(State* L, CallInfo* ci, JitTrace* jt) noexcept {
     CompiledTrace* t = static_cast<CompiledTrace*>(jt);
+    // A RET from this frame returns here, not to a CALLOUT's continuation
+    // (CALLOUTs set it in the frames they push).
+    ci->ctx = 0;
     ExitInfo* x = t->code->entry(L, ci->func + 1);  // may have left through side traces
     if (x == returned_exit()) return nullptr;
     // The frame of the trace that left: ci, or an inlined callee's whose
@@ -342,7 +345,7 @@ class TraceBackend final : public JitBackend {
                      line_of(p, rec.start()), rec.returns() ? "function" : "loop", t->code->nins, t->code->mcode_size);
       if (o.dump) std::fputs(t->code->dump.c_str(), stderr);
       t->code->returns = rec.returns();
-      if (rec.returns()) t->code->func_entry = t->code->inner;
+      if (rec.returns()) t->code->func_entry = t->code->post;
       ProtoTraces& pt = ensure(p);
       auto& slot = pt.traces[rec.start()];
       // A loop keeps its first trace: side traces jump to its entry.
