@@ -690,6 +690,9 @@ class Emitter {
       case IrOp::RET:
         ret(r);
         return;
+      case IrOp::RETDOWN:
+        ret_down(r);
+        return;
       case IrOp::TOPEQ:
         a_.lea(s0, x86::ptr(rBase, i.aux * 16));
         a_.cmp(x86::qword_ptr(rL, kStateTop), s0);
@@ -714,15 +717,17 @@ class Emitter {
           plain_exits_.push_back({ex, i.snap, r, false});
           const Snapshot& s = ir_.snapshots()[static_cast<size_t>(i.snap)];
           int32_t base_off = 0;
-          if (s.frame >= 0) {
+          if (s.frame >= 0 || i.aux8 != 0) {
             // The loop is an inlined callee's: its frames become real first.
+            // (After a return to a caller, aux8: only the check of what the
+            // loop's traces need.)
             a_.mov(x86::rdi, rL);
             a_.mov(x86::rsi, reinterpret_cast<uint64_t>(&exits_info_[i.snap]));
             a_.mov(x86::rax, reinterpret_cast<uint64_t>(&link_into_callee));
             a_.call(x86::rax);
             a_.test(x86::al, x86::al);
             a_.jz(ex);
-            base_off = (ir_.snap_frames()[static_cast<size_t>(s.frame)].func_slot + 1) * 16;
+            if (s.frame >= 0) base_off = (ir_.snap_frames()[static_cast<size_t>(s.frame)].func_slot + 1) * 16;
           }
           leave_for_hook_or_budget(ex);
           a_.mov(s1, reinterpret_cast<uint64_t>(i.k.p));
@@ -893,6 +898,47 @@ class Emitter {
     a_.bind(to_c);
     a_.mov(x86::rax, reinterpret_cast<uint64_t>(returned_exit()));
     a_.jmp(done_);
+  }
+
+  // RETDOWN: like the interpreter's return to the Lua caller the recording
+  // saw (its frame at that call; else the trace leaves at the RETURN): the
+  // results are written back and moved, the frame popped, and the trace's
+  // base becomes the caller's.
+  void ret_down(Ref r) {
+    const IrIns& i = ir_[r];
+    const Instruction* retpc = static_cast<const Instruction*>(i.k.p);
+    Instruction call = retpc[-1];
+    const int32_t func = getarg_A(call), wanted = getarg_C(call) - 1, n = i.aux8;
+    write_snapshot(i.snap, r);
+    Label ex = a_.newLabel();
+    plain_exits_.push_back({ex, i.snap, r, false});
+    a_.cmp(x86::dword_ptr(rL, kStateHookmask), 0);
+    a_.jne(ex);
+    a_.mov(x86::rax, x86::qword_ptr(rL, kStateCi));
+    a_.test(x86::word_ptr(x86::rax, kCiCallstatus), CIST_FRESH);
+    a_.jnz(ex);
+    a_.mov(x86::rcx, x86::qword_ptr(x86::rax, kCiPrevious));
+    a_.test(x86::word_ptr(x86::rcx, kCiCallstatus), CIST_C);
+    a_.jnz(ex);
+    a_.mov(s1, reinterpret_cast<uint64_t>(retpc));
+    a_.cmp(x86::qword_ptr(x86::rcx, kCiSavedpc), s1);
+    a_.jne(ex);
+    const int32_t count = wanted < 0 ? n : wanted;
+    for (int32_t k = 0; k < count; k++) {
+      if (k < n) {
+        a_.mov(s0, x86::qword_ptr(rBase, (i.aux + k) * 16));
+        a_.mov(x86::qword_ptr(rBase, (k - 1) * 16), s0);
+        a_.movzx(s0.r32(), x86::byte_ptr(rBase, (i.aux + k) * 16 + kTagOff));
+        a_.mov(x86::byte_ptr(rBase, (k - 1) * 16 + kTagOff), s0.r8());
+      } else {
+        a_.mov(x86::qword_ptr(rBase, (k - 1) * 16), 0);
+        a_.mov(x86::byte_ptr(rBase, (k - 1) * 16 + kTagOff), static_cast<uint8_t>(Tag::Nil));
+      }
+    }
+    a_.lea(s0, x86::ptr(rBase, (count - 1) * 16));
+    a_.mov(x86::qword_ptr(rL, kStateTop), s0);
+    a_.mov(x86::qword_ptr(rL, kStateCi), x86::rcx);
+    a_.sub(rBase, (func + 1) * 16);
   }
 
   const IrBuffer& ir_;

@@ -51,8 +51,10 @@ enum class IrType : uint8_t { Void, Nil, False, True, Int, Num, Gc, Ptr };
   /* function traces (record_recursion.cpp): CALLOUT calls a function's    */ \
   /* trace natively in a real frame pushed for the call, RET returns from   */ \
   /* the trace's frame, SETTAIL marks the frame as entered by a tail call,  */ \
-  /* TOPEQ guards the top a CALLOUT's variable results ended at (slot aux) */ \
-  X(CALLOUT) X(RET) X(SETTAIL) X(TOPEQ)
+  /* TOPEQ guards the top a CALLOUT's variable results ended at (slot aux),*/ \
+  /* RETDOWN returns from a side trace's frame to its Lua caller and goes   */ \
+  /* on in that frame                                                       */ \
+  X(CALLOUT) X(RET) X(SETTAIL) X(TOPEQ) X(RETDOWN)
 
 enum class IrOp : uint8_t {
 #define LUNA_IR_ENUM(o) o,

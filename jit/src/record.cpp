@@ -73,6 +73,9 @@ RecordStatus Recorder::step(State* L, CallInfo* ci, const Instruction* pc) {
 RecordStatus Recorder::close_link(const Proto* p, const Instruction* pc, void* entry) {
   IrIns lp = ir_ins(IrOp::LOOP, IrType::Void, NO_REF, 2, count_);
   lp.k.p = entry;
+  // Below the frame the trace was entered with, the stack and CallInfos the
+  // loop's traces need are checked when linking (as for an inlined callee).
+  lp.aux8 = rebase_ != 0;
   lp.snap = slots_.snapshot(ir_, pc);
   ir_.emit_raw(lp);
   link_pc_ = pc;

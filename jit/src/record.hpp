@@ -104,6 +104,7 @@ class Recorder {
   RecordStatus callout(const Instruction* pc);
   RecordStatus tail_self(const Instruction* pc);
   RecordStatus ret_out(int a, int n);
+  RecordStatus ret_down(int a, int n);
   // A Lua frame the trace runs in: the loop's, then one per inlined call.
   struct Frame {
     CallInfo* ci;
@@ -142,6 +143,7 @@ class Recorder {
   const Instruction* callout_ret_ = nullptr;   // a CALLOUT's call runs; the frame resumes there
   ptrdiff_t callout_func_ = 0;                 // the frame's function slot, as a stack offset
   int callout_a_ = -1;                         // its function's slot, when it wants variable results
+  int rebase_ = 0;                             // slots the frame moved down by returns to callers
 };
 
 }  // namespace luna::jit

@@ -26,7 +26,7 @@ RecordStatus Recorder::follow_frame(CallInfo* ci, const Instruction* pc) {
     Frame f{ci, cl, callee_ref_, sf.func_slot + 1, pending_};
     frames_.push_back(f);
     slots_.set_frame(f.snap, f.base);
-    stack_slots_ = std::max(stack_slots_, f.base + cl->p->maxstacksize);
+    stack_slots_ = std::max(stack_slots_, f.base + cl->p->maxstacksize - rebase_);
     max_depth_ = std::max(max_depth_, static_cast<int>(frames_.size()) - 1);
     return RecordStatus::Continue;
   }
@@ -201,6 +201,7 @@ RecordStatus Recorder::ret(int a, int b) {
   int n = b != 0 ? b - 1 : slots_.top() < 0 ? -1 : slots_.top() - (slots_.base() + a);
   if (frames_.size() == 1) {
     if (func_ && n >= 0) return ret_out(a, n);
+    if (is_side() && n >= 0) return ret_down(a, n);
     retryable_ = true;  // the loop ended while recorded, left by a return
     return abort("return from the loop's frame");
   }

@@ -111,4 +111,41 @@ RecordStatus Recorder::ret_out(int a, int n) {
   return RecordStatus::Done;
 }
 
+// A side trace returning from its frame to a Lua caller that called it
+// by CALL (fannkuch: count_flips to visit, visit to the main loop): RETDOWN
+// guards that the caller is that frame at that call (else it leaves at the
+// RETURN), moves the results as the interpreter's return does, pops the
+// frame and moves the trace's base down to the caller's; the recording goes
+// on in the caller, every slot in memory.
+RecordStatus Recorder::ret_down(int a, int n) {
+  CallInfo* ci = frames_.front().ci;
+  CallInfo* caller = ci->previous;
+  if ((ci->callstatus & CIST_FRESH) || caller == nullptr || !caller->is_lua())
+    return abort("return from the loop's frame");
+  const Instruction* retpc = caller->savedpc;
+  LClosure* ccl = caller->func->as_lclosure();
+  Instruction call = retpc[-1];
+  if (get_op(call) != OP_CALL || ci->func != caller->func + 1 + getarg_A(call) || n > 250)
+    return abort("return from the loop's frame");
+  int func = getarg_A(call), wanted = getarg_C(call) - 1;
+  std::vector<Ref> results;
+  for (int k = 0; k < n; k++) results.push_back(slot(a + k));
+  for (int k = 0; k < n; k++) slots_.set(a + k, results[static_cast<size_t>(k)]);
+  IrIns rd = ir_ins(IrOp::RETDOWN, IrType::Void, NO_REF, ir_.kgc(ccl->p, Tag::Proto));
+  rd.aux = a;
+  rd.aux8 = static_cast<uint8_t>(n);
+  rd.k.p = const_cast<Instruction*>(retpc);
+  rd.snap = slots_.snapshot(ir_, pc_);
+  ir_.emit(rd);
+  // The caller's frame, every slot in memory (loads of the old frame
+  // are not this frame's slots).
+  slots_ = SlotState();
+  if (wanted < 0) slots_.set_top(func + n);
+  rebase_ += func + 1;
+  frames_.front() = Frame{caller, ccl, NO_REF, 0, -1};
+  caller->trap = 1;  // the recording follows the interpreter there
+  return_pc_ = retpc;
+  return RecordStatus::Continue;
+}
+
 }  // namespace luna::jit

@@ -46,7 +46,10 @@ struct ExitInfo {
 using TraceFn = ExitInfo* (*)(State* L, TValue* base);
 
 struct Trace {
-  Proto* proto = nullptr;
+  Proto* proto = nullptr;  // of the frame it starts in
+  // The prototype whose traces own it (its root trace's; a side trace may
+  // start in a caller's frame after its parent returned there).
+  Proto* owner = nullptr;
   const Instruction* start_pc = nullptr;  // first instruction of the loop body (side trace: its exit's pc)
   TraceFn entry = nullptr;
   // Behind the prologue: where other traces jump (exits to their side

@@ -207,7 +207,7 @@ class TraceBackend final : public JitBackend {
     if (L->hookmask != 0 || L->g->jit.recorder != nullptr) return;
     const Trace* parent = x->trace;
     if (parent->depth >= kMaxSideDepth || (parent->depth > 0 && x->pc == parent->start_pc)) return;
-    Proto* p = x->trace->proto;
+    Proto* p = ci->func->as_lclosure()->p;  // the parent may have returned to a caller
     bool returns = parent->returns;
     try {
       rec_ = std::make_unique<Recorder>(p, ci, x->pc, [returns](const Proto* lp, const Instruction* pc, const TValue* base) -> void* {
@@ -346,6 +346,7 @@ class TraceBackend final : public JitBackend {
       if (o.dump) std::fputs(t->code->dump.c_str(), stderr);
       t->code->returns = rec.returns();
       if (rec.returns()) t->code->func_entry = t->code->post;
+      t->code->owner = p;
       ProtoTraces& pt = ensure(p);
       auto& slot = pt.traces[rec.start()];
       // A loop keeps its first trace: side traces jump to its entry.
@@ -380,7 +381,9 @@ class TraceBackend final : public JitBackend {
       t->code->depth = x->trace->depth + 1;
       t->code->returns = rec.returns();
       t->code->func_entry = x->trace->func_entry;
-      ProtoTraces& pt = ensure(p);
+      // Kept (and its needs reserved) with its root trace, the only way in.
+      t->code->owner = x->trace->owner;
+      ProtoTraces& pt = ensure(t->code->owner);
       pt.sides.push_back(std::move(t));
       reserve(pt, *pt.sides.back());
       x->side = pt.sides.back()->code->post;

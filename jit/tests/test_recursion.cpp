@@ -147,3 +147,36 @@ TEST_CASE("hooks and budgets see every call of compiled recursion", "[jit][recur
   vm.set_instruction_limit(100000);
   CHECK_THROWS_WITH(vm.eval("return fib(40)"), Catch::Contains("instruction budget exhausted"));
 }
+
+TEST_CASE("side traces return below their frame into their callers", "[jit][recursion][side]") {
+  // fannkuch's shape: the loop of `inner` ends and returns to `middle`,
+  // which returns to the loop of `outer`; the side trace of the exit that
+  // ends inner's loop returns through both frames and links to outer's
+  // loop. An error raised after an exit in middle's part of it has the
+  // interpreter's traceback.
+  Run r = same_all_ways(
+      "local function inner(t, n)\n"
+      "  local s = 0\n"
+      "  for i = 1, n do s = s + t[i] end\n"
+      "  return s, n\n"
+      "end\n"
+      "local count = 0\n"
+      "local function middle(t, n)\n"
+      "  local s, m = inner(t, n)\n"
+      "  count = count + 1\n"
+      "  if count == 150 then return s + nil end\n"
+      "  return s + m\n"
+      "end\n"
+      "local function outer(t)\n"
+      "  local total = 0\n"
+      "  for k = 1, 200 do total = total + middle(t, k % 7 + 1) end\n"
+      "  return total\n"
+      "end\n"
+      "local t = {}\n"
+      "for i = 1, 10 do t[i] = i * 3 end\n"
+      "local ok, e = xpcall(outer, debug.traceback, t)\n"
+      "count = 1000\n"
+      "return tostring(e) .. '|' .. outer(t) .. '|' .. outer(t)");
+  CHECK(r.out.find("rec:10: attempt to perform arithmetic on a nil value\nstack traceback:") == 0);
+  CHECK(r.out.find("in upvalue 'middle'") != std::string::npos);
+}
