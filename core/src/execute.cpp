@@ -61,8 +61,10 @@ inline bool fast_set(State* L, const TValue* t, Lookup lookup, const TValue** sl
 
 // OP_SELF's lookup: the method in h, or in the table its metatable's
 // __index names (the usual class and instance shape), without the calls of
-// finish_get. A nil result means: take the general path.
-inline const TValue* method_slot(State* L, Table* h, String* key) {
+// finish_get. A nil result means: take the general path, from *from (left
+// as is, or the class when the method is not in it either: inherited
+// methods then skip the two lookups already done).
+inline const TValue* method_slot(State* L, Table* h, String* key, const TValue** from) {
   bool short_key = key->tag == Tag::ShortStr;
   const TValue* slot = short_key ? table_get_short_str(h, key) : table_get_str(h, key);
   Table* mt = h->metatable;
@@ -70,7 +72,9 @@ inline const TValue* method_slot(State* L, Table* h, String* key) {
   const TValue* index = table_get_short_str(mt, L->g->tmname[TM_INDEX]);
   if (!index->is_table()) return &table_absent_key;
   Table* cls = index->as_table();
-  return short_key ? table_get_short_str(cls, key) : table_get_str(cls, key);
+  slot = short_key ? table_get_short_str(cls, key) : table_get_str(cls, key);
+  if (slot->is_nil()) *from = index;
+  return slot;
 }
 
 // Float FORLOOP step; true when the loop goes on.
@@ -646,15 +650,16 @@ returning:
         const TValue* slot = nullptr;
         TValue obj = *rb;
         ra[1] = obj;  // ra + 1 may be rb: the same value; ra is written only once found
+        const TValue* from = rb;  // rb: errors name its variable
         if (LUNA_LIKELY(obj.is_table())) {
-          slot = method_slot(L, obj.as_table(), key.as_string());
+          slot = method_slot(L, obj.as_table(), key.as_string(), &from);
           if (LUNA_LIKELY(!slot->is_nil())) {
             *ra = *slot;
             vmbreak;
           }
           slot = &table_absent_key;  // finish_get: a table whose raw lookup missed
         }
-        Protect(finish_get(L, rb, key, ra, slot));  // rb: errors name its variable
+        Protect(finish_get(L, from, key, ra, slot));
         vmbreak;
       }
       vmcase(OP_ADDI) {
@@ -799,7 +804,18 @@ returning:
       vmcase(OP_LT) op_order(<, lt_num, lt_other)
       vmcase(OP_LE) op_order(<=, le_num, le_other)
       vmcase(OP_EQK) {
-        bool cond = vm_equal(nullptr, *RA(), *KB());
+        const TValue* ra = RA();
+        const TValue* kb = KB();
+        bool cond;
+        // A nil, boolean or short-string constant equals exactly the values
+        // of its tag (and string) without a call (x == nil, c == "{");
+        // numbers and long strings take vm_equal.
+        if (kb->is_nil())
+          cond = ra->is_nil();
+        else if (kb->tag == Tag::ShortStr || kb->is_boolean())
+          cond = ra->tag == kb->tag && (kb->tag != Tag::ShortStr || ra->u.gc == kb->u.gc);
+        else
+          cond = vm_equal(nullptr, *ra, *kb);
         docondjump();
         vmbreak;
       }

@@ -84,10 +84,15 @@ bool le_other(State* L, const TValue& a, const TValue& b) {
 // The metamethod fallback of an arithmetic instruction whose operands are
 // not numbers; `next` is the following instruction. An MMBIN* there (code
 // from a PUC-Rio binary chunk) says which event and operand order the
-// source had; without one, the instruction's own operands and event do.
+// source had; without one, the instruction's own operands and event do
+// (the instruction's k bit: its constant operand came first).
 void arith_tm(State* L, const Instruction* next, const TValue* base, const TValue* k, const TValue& a,
               const TValue& b, TValue* ra, TMS ev) {
   Instruction n = *next;
+  if (getarg_k(next[-1]) && !is_mmbin(get_op(n))) {
+    tm_trybin(L, b, a, ra, ev);
+    return;
+  }
   OpCode op = get_op(n);
   if (op == OP_MMBIN) {
     tm_trybin(L, base[getarg_A(n)], base[getarg_B(n)], ra, static_cast<TMS>(getarg_C(n)));
@@ -118,13 +123,19 @@ bool order_imm(State* L, const TValue& a, int imm, bool is_float, bool flip, TMS
 
 // Finishes t[key] after the raw access missed. `slot` is the raw lookup
 // result when t is a table (a nil value), nullptr when t is not a table.
+// Chains of __index tables (classes and inheritance: a field or method of
+// an instance found in its class or a parent class) are walked without a
+// call per step: tm_get's absence cache and lookup, and the short-string
+// lookup, are inline (richards: 167 instructions per finish_get before).
 void finish_get(State* L, const TValue* t, const TValue& key, TValue* val, const TValue* slot) {
+  String* index_name = L->g->tmname[TM_INDEX];
   for (int loop = 0; loop < MAX_TAG_LOOP; loop++) {
     const TValue* tm;
     if (slot != nullptr) {
       Table* mt = t->as_table()->metatable;
-      tm = mt ? tm_get(L, mt, TM_INDEX) : nullptr;
-      if (tm == nullptr) {
+      tm = mt == nullptr || (mt->flags & (1u << TM_INDEX)) ? nullptr : table_get_short_str(mt, index_name);
+      if (tm == nullptr || tm->is_nil()) {
+        if (tm != nullptr) mt->flags = static_cast<uint8_t>(mt->flags | (1u << TM_INDEX));  // as tm_get caches it
         set_nil(val);
         return;
       }
@@ -138,7 +149,8 @@ void finish_get(State* L, const TValue* t, const TValue& key, TValue* val, const
     }
     t = tm;
     if (t->is_table()) {
-      slot = table_get(t->as_table(), key);
+      Table* h = t->as_table();
+      slot = key.tag == Tag::ShortStr ? table_get_short_str(h, key.as_string()) : table_get(h, key);
       if (!slot->is_nil()) {
         *val = *slot;
         return;
