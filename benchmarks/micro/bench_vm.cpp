@@ -237,6 +237,24 @@ void BM_LuaIpairs(benchmark::State& bs) {
 }
 BENCHMARK(BM_LuaIpairs)->Arg(100000);
 
+// table.sort of 100 numbers with a Lua comparator and in the default order:
+// the library calling back into Lua for every comparison (lib/table.cpp).
+void BM_LuaSort(benchmark::State& bs) {
+  lua_loop(bs, R"(
+    local src, t = {}, {}
+    for i = 1, 100 do src[i] = (i * 7919) % 100 + i / 1000 end
+    local function desc(a, b) return a > b end
+    return function(n)
+      for _ = 1, n // 100 do
+        for i = 1, 100 do t[i] = src[i] end
+        table.sort(t, desc)
+        table.sort(t)
+      end
+      return t[1]
+    end)");
+}
+BENCHMARK(BM_LuaSort)->Arg(100000);
+
 void BM_ApiHashGetSet(benchmark::State& bs) {
   State* L = fresh_state();
   std::vector<std::string> keys;
