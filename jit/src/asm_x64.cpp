@@ -839,6 +839,26 @@ class Emitter {
     a_.mov(rBase, x86::rsi);
   }
 
+  // The n results at slot first move to the frame's function slot (the one
+  // below its base), nil-filled up to count, and L->top is set above them,
+  // as the interpreter's return does. Payload and tag are copied as the
+  // snapshot wrote them, so the loads are forwarded from those stores.
+  void move_results(int32_t first, int32_t n, int32_t count) {
+    for (int32_t k = 0; k < count; k++) {
+      if (k < n) {
+        a_.mov(s0, x86::qword_ptr(rBase, (first + k) * 16));
+        a_.mov(x86::qword_ptr(rBase, (k - 1) * 16), s0);
+        a_.movzx(s0.r32(), x86::byte_ptr(rBase, (first + k) * 16 + kTagOff));
+        a_.mov(x86::byte_ptr(rBase, (k - 1) * 16 + kTagOff), s0.r8());
+      } else {
+        a_.mov(x86::qword_ptr(rBase, (k - 1) * 16), 0);
+        a_.mov(x86::byte_ptr(rBase, (k - 1) * 16 + kTagOff), static_cast<uint8_t>(Tag::Nil));
+      }
+    }
+    a_.lea(s0, x86::ptr(rBase, (count - 1) * 16));
+    a_.mov(x86::qword_ptr(rL, kStateTop), s0);
+  }
+
   // RET: the results are written back, then moved to the function slot
   // and the frame popped, as the interpreter's return does (the helper
   // when the caller wants another fixed number of results); a hook set
@@ -860,17 +880,7 @@ class Emitter {
     a_.cmp(x86::ecx, MULTRET);
     a_.jne(other);
     a_.bind(same);
-    // The frame's function slot is the one below its base. Payload and tag
-    // are copied as the snapshot wrote them, so the loads are forwarded
-    // from those stores.
-    for (int32_t k = 0; k < n; k++) {
-      a_.mov(s0, x86::qword_ptr(rBase, (i.aux + k) * 16));
-      a_.mov(x86::qword_ptr(rBase, (k - 1) * 16), s0);
-      a_.movzx(s0.r32(), x86::byte_ptr(rBase, (i.aux + k) * 16 + kTagOff));
-      a_.mov(x86::byte_ptr(rBase, (k - 1) * 16 + kTagOff), s0.r8());
-    }
-    a_.lea(s0, x86::ptr(rBase, (n - 1) * 16));
-    a_.mov(x86::qword_ptr(rL, kStateTop), s0);
+    move_results(i.aux, n, n);
     a_.mov(s0, x86::qword_ptr(x86::rax, kCiPrevious));
     a_.mov(x86::qword_ptr(rL, kStateCi), s0);
     a_.jmp(popped);
@@ -923,20 +933,7 @@ class Emitter {
     a_.mov(s1, reinterpret_cast<uint64_t>(retpc));
     a_.cmp(x86::qword_ptr(x86::rcx, kCiSavedpc), s1);
     a_.jne(ex);
-    const int32_t count = wanted < 0 ? n : wanted;
-    for (int32_t k = 0; k < count; k++) {
-      if (k < n) {
-        a_.mov(s0, x86::qword_ptr(rBase, (i.aux + k) * 16));
-        a_.mov(x86::qword_ptr(rBase, (k - 1) * 16), s0);
-        a_.movzx(s0.r32(), x86::byte_ptr(rBase, (i.aux + k) * 16 + kTagOff));
-        a_.mov(x86::byte_ptr(rBase, (k - 1) * 16 + kTagOff), s0.r8());
-      } else {
-        a_.mov(x86::qword_ptr(rBase, (k - 1) * 16), 0);
-        a_.mov(x86::byte_ptr(rBase, (k - 1) * 16 + kTagOff), static_cast<uint8_t>(Tag::Nil));
-      }
-    }
-    a_.lea(s0, x86::ptr(rBase, (count - 1) * 16));
-    a_.mov(x86::qword_ptr(rL, kStateTop), s0);
+    move_results(i.aux, n, wanted < 0 ? n : wanted);
     a_.mov(x86::qword_ptr(rL, kStateCi), x86::rcx);
     a_.sub(rBase, (func + 1) * 16);
   }
