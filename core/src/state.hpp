@@ -501,7 +501,7 @@ void coro_release_finished(State* co);
 State* thread_new(State* L);               // lua_newthread (pushes it)
 void thread_free(State* L, State* L1);
 
-// ------------------------------------------------------------------ vm.cpp
+// ------------------------------------------------------------- execute.cpp
 void execute(State* L, CallInfo* ci);
 // Finishes the instruction of the Lua frame L->ci that a yield interrupted
 // inside a metamethod or __close (the call has returned): stores its result
@@ -514,6 +514,7 @@ void vm_finish_op(State* L);
 bool call_builtin(State* L, TValue* func, int wanted);
 // OP_TFORCALL of ipairs' iterator at ra: true when the step was done inline.
 bool ipairs_step(State* L, TValue* ra, int wanted);
+// ------------------------------------------------------------------ vm.cpp
 bool vm_equal(State* L, const TValue& a, const TValue& b);  // may call __eq (L may be nullptr: raw)
 bool vm_less_than(State* L, const TValue& a, const TValue& b);
 bool vm_less_equal(State* L, const TValue& a, const TValue& b);
