@@ -234,6 +234,40 @@ Table* table_new(State* L) {
   return t;
 }
 
+Table* table_try_new(GlobalState* g, unsigned nasize, unsigned nhsize) noexcept {
+  int lsize = nhsize > 0 ? ceil_log2_u(nhsize) : 0;
+  if (nasize > (1u << MAX_ABITS) || lsize > MAX_HBITS) return nullptr;
+  auto* t = static_cast<Table*>(gc_try_new_object(g, Tag::Table, sizeof(Table)));
+  if (t == nullptr) return nullptr;
+  t->flags = (1u << 6) - 1;
+  t->lsizenode = 0;
+  t->asize = 0;
+  t->lenhint = 0;
+  t->array = nullptr;
+  t->node = &dummy_node;
+  t->lastfree = nullptr;
+  t->metatable = nullptr;
+  t->gclist = nullptr;
+  // A part that cannot be had leaves t empty, garbage for the collector.
+  if (nasize > 0) {
+    auto* array = static_cast<TValue*>(mem_try_alloc(g, sizeof(TValue) * nasize));
+    if (array == nullptr) return nullptr;
+    for (unsigned i = 0; i < nasize; i++) array[i] = TValue::nil();
+    t->array = array;
+    t->asize = nasize;
+  }
+  if (nhsize > 0) {
+    unsigned size = 1u << lsize;
+    auto* node = static_cast<Node*>(mem_try_alloc(g, sizeof(Node) * size));
+    if (node == nullptr) return nullptr;
+    for (unsigned i = 0; i < size; i++) node[i] = Node();
+    t->node = node;
+    t->lsizenode = static_cast<uint8_t>(lsize);
+    t->lastfree = node + size;
+  }
+  return t;
+}
+
 void table_free(State* L, Table* t) {
   if (!is_dummy(t)) mem_free_array(L, t->node, size_node(t));
   mem_free_array(L, t->array, t->asize);

@@ -28,6 +28,14 @@ const char* helper_name(Helper h) {
     case Helper::TabGetStr: return "tab_get_str";
     case Helper::BarrierBack: return "barrier_back";
     case Helper::BarrierObj: return "barrier_obj";
+    case Helper::NewTable: return "new_table";
+    case Helper::StrConcat: return "str_concat";
+    case Helper::StrFromInt: return "str_from_int";
+    case Helper::StrNew: return "str_new";
+    case Helper::StrChar: return "str_char";
+    case Helper::BufPutStr: return "buf_put_str";
+    case Helper::BufPutInt: return "buf_put_int";
+    case Helper::BufStr: return "buf_str";
   }
   return "?";
 }

@@ -321,6 +321,8 @@ Builtin math_builtin(NativeFn f) {
   if (f == lib_math_abs) return Builtin::MathAbs;
   if (f == lib_math_floor) return Builtin::MathFloor;
   if (f == m_ceil) return Builtin::MathCeil;
+  if (f == m_min) return Builtin::MathMin;
+  if (f == lib_math_max) return Builtin::MathMax;
   return Builtin::None;
 }
 
