@@ -218,10 +218,7 @@ TValue normalize_key(State* L, const TValue& key) {
   return key;
 }
 
-}  // namespace
-
-Table* table_new(State* L) {
-  auto* t = static_cast<Table*>(gc_new_object(L, Tag::Table, sizeof(Table)));
+Table* init_empty(Table* t) {
   t->flags = (1u << 6) - 1;  // no fields, so no metamethods
   t->lsizenode = 0;
   t->asize = 0;
@@ -234,20 +231,16 @@ Table* table_new(State* L) {
   return t;
 }
 
+}  // namespace
+
+Table* table_new(State* L) { return init_empty(static_cast<Table*>(gc_new_object(L, Tag::Table, sizeof(Table)))); }
+
 Table* table_try_new(GlobalState* g, unsigned nasize, unsigned nhsize) noexcept {
   int lsize = nhsize > 0 ? ceil_log2_u(nhsize) : 0;
   if (nasize > (1u << MAX_ABITS) || lsize > MAX_HBITS) return nullptr;
-  auto* t = static_cast<Table*>(gc_try_new_object(g, Tag::Table, sizeof(Table)));
-  if (t == nullptr) return nullptr;
-  t->flags = (1u << 6) - 1;
-  t->lsizenode = 0;
-  t->asize = 0;
-  t->lenhint = 0;
-  t->array = nullptr;
-  t->node = &dummy_node;
-  t->lastfree = nullptr;
-  t->metatable = nullptr;
-  t->gclist = nullptr;
+  auto* o = gc_try_new_object(g, Tag::Table, sizeof(Table));
+  if (o == nullptr) return nullptr;
+  Table* t = init_empty(static_cast<Table*>(o));
   // A part that cannot be had leaves t empty, garbage for the collector.
   if (nasize > 0) {
     auto* array = static_cast<TValue*>(mem_try_alloc(g, sizeof(TValue) * nasize));

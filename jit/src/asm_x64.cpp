@@ -39,6 +39,11 @@ Integer h_shl(Integer a, Integer b) noexcept { return shift_left(a, b); }
 Integer h_udiv(Integer a, Integer b) noexcept { return static_cast<Integer>(static_cast<Unsigned>(a) / static_cast<Unsigned>(b)); }
 Number h_num_mod(Number a, Number b) noexcept { return float_mod(a, b); }
 Number h_num_pow(Number a, Number b) noexcept { return b == 2 ? a * a : std::pow(a, b); }
+Number h_num_fmod(Number a, Number b) noexcept { return std::fmod(a, b); }
+Number h_num_sin(Number a) noexcept { return std::sin(a); }
+Number h_num_cos(Number a) noexcept { return std::cos(a); }
+Number h_num_exp(Number a) noexcept { return std::exp(a); }
+Number h_num_log(Number a) noexcept { return std::log(a); }
 Integer h_tab_len(Table* t) noexcept { return table_length(t); }
 const TValue* h_tab_get_str(Table* t, String* k) noexcept { return table_get_short_str(t, k); }
 void h_barrier_back(State* L, Table* t) noexcept { gc_barrier_back(L, t); }
@@ -120,6 +125,11 @@ const void* helper_addr(Helper h) {
     case Helper::UDiv: return reinterpret_cast<const void*>(&h_udiv);
     case Helper::NumMod: return reinterpret_cast<const void*>(&h_num_mod);
     case Helper::NumPow: return reinterpret_cast<const void*>(&h_num_pow);
+    case Helper::NumFmod: return reinterpret_cast<const void*>(&h_num_fmod);
+    case Helper::NumSin: return reinterpret_cast<const void*>(&h_num_sin);
+    case Helper::NumCos: return reinterpret_cast<const void*>(&h_num_cos);
+    case Helper::NumExp: return reinterpret_cast<const void*>(&h_num_exp);
+    case Helper::NumLog: return reinterpret_cast<const void*>(&h_num_log);
     case Helper::TabLen: return reinterpret_cast<const void*>(&h_tab_len);
     case Helper::TabGetStr: return reinterpret_cast<const void*>(&h_tab_get_str);
     case Helper::BarrierBack: return reinterpret_cast<const void*>(&h_barrier_back);
@@ -149,6 +159,7 @@ int32_t field_offset(Field f, int32_t aux) {
     case Field::UvValue: return layout::UPVAL_V;
     case Field::StrLen: return layout::STRING_LEN;
     case Field::GcTag: return layout::GC_TAG;
+    case Field::Deref: return 0;
   }
   return 0;
 }
@@ -544,14 +555,15 @@ class Emitter {
   void call(Ref r) {
     const IrIns& i = ir_[r];
     Helper h = static_cast<Helper>(i.aux8);
-    bool fp = h == Helper::NumMod || h == Helper::NumPow;
-    if (fp) {
+    if (helper_on_floats(h)) {
       x86::Xmm x = xmm(i.a, r, f0);
       if (x != f0) a_.movsd(f0, x);
-      x86::Xmm y = xmm(i.b, r, f1);
-      if (y != f1) a_.movsd(f1, y);
+      if (i.b != NO_REF) {
+        x86::Xmm y = xmm(i.b, r, f1);
+        if (y != f1) a_.movsd(f1, y);
+      }
       a_.movsd(x86::xmm0, f0);
-      a_.movsd(x86::xmm1, f1);
+      if (i.b != NO_REF) a_.movsd(x86::xmm1, f1);
     } else {
       if (i.a != NO_REF) {
         x86::Gp x = gp(i.a, r, s0);

@@ -24,6 +24,11 @@ const char* helper_name(Helper h) {
     case Helper::UDiv: return "udiv";
     case Helper::NumMod: return "num_mod";
     case Helper::NumPow: return "num_pow";
+    case Helper::NumFmod: return "num_fmod";
+    case Helper::NumSin: return "num_sin";
+    case Helper::NumCos: return "num_cos";
+    case Helper::NumExp: return "num_exp";
+    case Helper::NumLog: return "num_log";
     case Helper::TabLen: return "tab_len";
     case Helper::TabGetStr: return "tab_get_str";
     case Helper::BarrierBack: return "barrier_back";

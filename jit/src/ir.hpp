@@ -59,13 +59,15 @@ enum class IrOp : uint8_t {
 const char* ir_op_name(IrOp op);
 
 // FLOAD fields.
-enum class Field : uint8_t { TabArray, TabAsize, TabMeta, TabNode, TabLsizenode, ClProto, ClUpval, UvValue, StrLen, GcTag };
+// Deref: the pointer at address a (a constant: a basic type's metatable).
+enum class Field : uint8_t { TabArray, TabAsize, TabMeta, TabNode, TabLsizenode, ClProto, ClUpval, UvValue, StrLen, GcTag, Deref };
 
 // CALL helpers. All are noexcept and neither allocate nor raise.
 enum class Helper : uint8_t {
   IntIdiv, IntMod, Shl,         // (Integer, Integer) -> Integer
   UDiv,                         // (Integer, Integer) -> Integer, as unsigned numbers
-  NumMod, NumPow,               // (Number, Number) -> Number
+  NumMod, NumPow, NumFmod,      // (Number, Number) -> Number
+  NumSin, NumCos, NumExp, NumLog,  // (Number) -> Number
   TabLen,                       // (Table*) -> Integer
   TabGetStr,                    // (Table*, String*) -> const TValue* (the absent key's nil if missing)
   BarrierBack,                  // (State*, Table*)
@@ -84,6 +86,8 @@ enum class Helper : uint8_t {
   BufPutInt,                    // (State*, Integer), as tostring
   BufStr,                       // (State*) -> String*
 };
+// Helpers on floats, in xmm0 (and xmm1).
+inline bool helper_on_floats(Helper h) { return h >= Helper::NumMod && h <= Helper::NumLog; }
 // Helpers taking the State* first.
 inline bool helper_takes_state(Helper h) { return h >= Helper::BarrierBack; }
 // Helpers that allocate or fill the concatenation buffer: never shared or

@@ -106,6 +106,7 @@ class Recorder {
   RecordStatus builtin(int a, int nargs, int c, const TValue& fv);  // record_builtin.cpp
   Ref math_builtin_ir(Builtin f, int a, int nargs);
   Ref string_builtin_ir(Builtin f, int a, int nargs);
+  Ref base_builtin_ir(Builtin f, int a, int nargs);
   Ref str_position(Ref pos, Ref len, Integer p, Integer l, bool end);
   bool tfor_call(State* L, int a, int c);
   RecordStatus ret(int a, int b);

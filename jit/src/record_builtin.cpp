@@ -15,25 +15,61 @@ namespace luna::jit {
 RecordStatus Recorder::builtin(int a, int nargs, int c, const TValue& fv) {
   Builtin f = math_builtin(fv.u.f);
   if (f == Builtin::None) f = string_builtin(fv.u.f);
-  if (f == Builtin::None && fv.u.f == lib_type) f = Builtin::Type;
+  if (f == Builtin::None) f = table_builtin(fv.u.f);
+  if (f == Builtin::None) f = base_builtin(fv.u.f);
   if (f == Builtin::None || c > 2) return abort("call of a non-Lua function");
   guard(IrOp::EQ, slot(a), ir_.kgc(reinterpret_cast<GCObject*>(fv.u.f), Tag::LightFn));
   slots_.set_top(-1);
   Ref res;
-  if (f == Builtin::Type) {
-    if (nargs < 1) return abort("builtin arguments");
-    slot(a + 1);  // its type guard decides the result
-    res = ir_.kgc(L_->g->typename_str[basic_type(base_[a + 1].tag)], Tag::ShortStr);
-  } else if (f <= Builtin::MathMax) {
-    res = math_builtin_ir(f, a, nargs);
-  } else {
-    res = string_builtin_ir(f, a, nargs);
-  }
+  if (f <= Builtin::MathFmod) res = math_builtin_ir(f, a, nargs);
+  else if (f <= Builtin::StrSub) res = string_builtin_ir(f, a, nargs);
+  else res = base_builtin_ir(f, a, nargs);
   if (res == NO_REF) return abort("builtin arguments");
+  // table.insert has no result: a call wanting one gets nil.
+  int nres = f == Builtin::TabInsert ? 0 : 1;
   slots_.set(a, res);
   slots_.forget_from(slots_.base() + a + 1);
-  if (c == 0) slots_.set_top(slots_.base() + a + 1);  // its one result, up to the top
+  if (c == 0) slots_.set_top(slots_.base() + a + nres);  // its results, up to the top
   return RecordStatus::Continue;
+}
+
+// type, tostring and tonumber of numbers, table.insert and table.remove at
+// the end of a table without metatable (its array part; the border exits,
+// and the interpreter grows the array).
+Ref Recorder::base_builtin_ir(Builtin f, int a, int nargs) {
+  const TValue* args = base_ + a + 1;
+  if (nargs < 1) return NO_REF;
+  Ref x = slot(a + 1);  // its type guard decides type()
+  if (f == Builtin::Type) return ir_.kgc(L_->g->typename_str[basic_type(args[0].tag)], Tag::ShortStr);
+  if (f == Builtin::ToNumber) return nargs == 1 && args[0].is_number() ? x : NO_REF;
+  if (f == Builtin::ToString) {
+    // An integer's text, unless numbers got a metatable (__tostring, __name).
+    if (nargs != 1 || !args[0].is_int() || L_->g->mt[TNUMBER] != nullptr) return NO_REF;
+    IrIns mt = ir_ins(IrOp::FLOAD, IrType::Ptr, ir_.kptr(&L_->g->mt[TNUMBER]));
+    mt.aux8 = static_cast<uint8_t>(Field::Deref);
+    guard(IrOp::EQ, ir_.emit(mt), ir_.kptr(nullptr));
+    return alloc(Helper::StrFromInt, Tag::ShortStr, x);
+  }
+  if (!args[0].is_table() || args[0].as_table()->metatable != nullptr) return NO_REF;
+  Table* h = args[0].as_table();
+  Integer n = table_length(h);
+  guard_no_metatable(x);
+  Ref len = helper(Helper::TabLen, IrType::Int, x);
+  if (f == Builtin::TabInsert) {
+    if (nargs != 2 || static_cast<Unsigned>(n) + 1u > h->asize + 1u) return NO_REF;
+    Ref v = slot(a + 2);
+    Ref p = array_slot(x, ir_.emit(ir_ins(IrOp::ADD, IrType::Int, len, ir_.kint(1))));
+    ir_.emit(ir_ins(IrOp::VSTORE, IrType::Void, p, v));
+    if (ir_[v].type == IrType::Gc && is_collectable_tag(ir_[v].tag)) helper(Helper::BarrierBack, IrType::Void, x);
+    return ir_.knil();
+  }
+  // table.remove(t): t[#t], which becomes nil; an empty table's t[0] is the library's.
+  if (nargs != 1 || n < 1 || static_cast<Unsigned>(n) > h->asize) return NO_REF;
+  guard(IrOp::GE, len, ir_.kint(1));
+  Ref p = array_slot(x, len);
+  Ref v = load_value(p, h->array[n - 1]);
+  ir_.emit(ir_ins(IrOp::VSTORE, IrType::Void, p, ir_.knil()));
+  return v;
 }
 
 Ref Recorder::math_builtin_ir(Builtin f, int a, int nargs) {
@@ -54,6 +90,17 @@ Ref Recorder::math_builtin_ir(Builtin f, int a, int nargs) {
       if (lt) best = k;
     }
     return slot(a + 1 + best);
+  }
+  if (f == Builtin::MathFmod) {
+    // Two integers take the library's integer path (and its error for 0).
+    if (nargs != 2 || (args[0].is_int() && args[1].is_int())) return NO_REF;
+    return helper(Helper::NumFmod, IrType::Num, to_num(slot(a + 1)), to_num(slot(a + 2)));
+  }
+  if (f >= Builtin::MathSin) {
+    if (nargs != 1) return NO_REF;
+    Helper h = f == Builtin::MathSin ? Helper::NumSin : f == Builtin::MathCos ? Helper::NumCos
+             : f == Builtin::MathExp ? Helper::NumExp : Helper::NumLog;
+    return helper(h, IrType::Num, to_num(slot(a + 1)));
   }
   if (nargs != 1) return NO_REF;
   const TValue& arg = args[0];

@@ -235,3 +235,37 @@ TEST_CASE("ipairs loops run compiled and end at the first nil, as interpreted", 
     return s .. " " .. n .. " " .. last)");
   CHECK(r.stats.exits_taken < 200);
 }
+
+TEST_CASE("math.sin, cos, exp, log, fmod, tostring, tonumber, table.insert and table.remove in traces", "[jit][builtin]") {
+  Run r = same_both_ways(std::string(kShow) + R"(
+    local vals = {0, -0.0, 1, -1, 0.5, 3, 1e300, -1e300, 1/0, -1/0, 0/0, math.maxinteger, math.mininteger}
+    local sin, cos, exp, log, fmod = math.sin, math.cos, math.exp, math.log, math.fmod
+    local R = {}
+    for i = 1, #vals do
+      local x = vals[i]
+      R[#R + 1] = sin(x); R[#R + 1] = cos(x); R[#R + 1] = exp(x); R[#R + 1] = log(x)
+      R[#R + 1] = tonumber(x); R[#R + 1] = math.type(x) == "integer" and tostring(x) or "f"
+      for j = 1, #vals do
+        local y = vals[j]
+        if math.type(x) == "float" or math.type(y) == "float" then R[#R + 1] = fmod(x, y) end
+      end
+    end
+    local t, u = {}, {}
+    for i = 1, 100 do table.insert(t, i * 2); table.insert(t, "s" .. i) end
+    for i = 1, 150 do u[#u + 1] = table.remove(t) end
+    R[#R + 1] = #t; R[#R + 1] = #u; R[#R + 1] = u[1]; R[#R + 1] = u[150]; R[#R + 1] = t[50]
+    local e = {}
+    for i = 1, 3 do R[#R + 1] = tostring(table.remove(e)) end
+    local ok, err = pcall(function() local z = {} for i = 1, 3 do table.insert(z, i, i, i) end end)
+    R[#R + 1] = err
+    -- The compiled loop guards that numbers have no metatable.
+    local function texts() local s = {} for i = 1, 3 do s[i] = tostring(i) end return table.concat(s, ",") end
+    R[#R + 1] = texts()
+    debug.setmetatable(0, {__tostring = function(n) return "n" .. math.type(n) end})
+    R[#R + 1] = texts()
+    debug.setmetatable(0, nil)
+    R[#R + 1] = texts()
+    return dump(R))");
+  CHECK(r.out.find("string:nfloat") == std::string::npos);
+  CHECK(r.out.find("string:ninteger,ninteger,ninteger") != std::string::npos);
+}

@@ -323,6 +323,11 @@ Builtin math_builtin(NativeFn f) {
   if (f == m_ceil) return Builtin::MathCeil;
   if (f == m_min) return Builtin::MathMin;
   if (f == lib_math_max) return Builtin::MathMax;
+  if (f == m_sin) return Builtin::MathSin;
+  if (f == m_cos) return Builtin::MathCos;
+  if (f == m_exp) return Builtin::MathExp;
+  if (f == m_log) return Builtin::MathLog;
+  if (f == m_fmod) return Builtin::MathFmod;
   return Builtin::None;
 }
 
