@@ -163,6 +163,52 @@ void BM_LuaMethodCall(benchmark::State& bs) {
 }
 BENCHMARK(BM_LuaMethodCall)->Arg(100000);
 
+// ---- fields and methods found through __index chains (finish_get) ----
+void BM_LuaInheritedField(benchmark::State& bs) {
+  lua_loop(bs, R"(
+    local Base = {scale = 2}
+    Base.__index = Base
+    function Base:get() return self.v end
+    local Derived = setmetatable({}, Base)
+    Derived.__index = Derived
+    local o = setmetatable({v = 3}, Derived)
+    return function(n)
+      local s = 0
+      for i = 1, n do
+        s = s + o.scale + o:get()
+        if o.missing then s = s + 1 end
+      end
+      return s
+    end)");
+}
+BENCHMARK(BM_LuaInheritedField)->Arg(100000);
+
+// ---- a numeral first in + and * (ADDI/ADDK/MULK with k) ----
+void BM_LuaConstantFirst(benchmark::State& bs) {
+  lua_loop(bs, R"(
+    return function(n)
+      local x = 0.5
+      for i = 1, n do x = 1.0 + 0.25 * x end
+      return x
+    end)");
+}
+BENCHMARK(BM_LuaConstantFirst)->Arg(100000);
+
+// ---- comparisons with nil, boolean and string constants (OP_EQK) ----
+void BM_LuaEqualConstant(benchmark::State& bs) {
+  lua_loop(bs, R"(
+    local kinds = {"work", "device", "idle", false}
+    return function(n)
+      local s = 0
+      for i = 1, n do
+        local k = kinds[i % 4 + 1]
+        if k == "work" then s = s + 1 elseif k == nil or k == false then s = s + 2 end
+      end
+      return s
+    end)");
+}
+BENCHMARK(BM_LuaEqualConstant)->Arg(100000);
+
 // ---- library functions with inline paths (fastcall.cpp) ----
 void BM_LuaBuiltins(benchmark::State& bs) {
   lua_loop(bs, R"(
@@ -190,6 +236,24 @@ void BM_LuaIpairs(benchmark::State& bs) {
     end)");
 }
 BENCHMARK(BM_LuaIpairs)->Arg(100000);
+
+// table.sort of 100 numbers with a Lua comparator and in the default order:
+// the library calling back into Lua for every comparison (lib/table.cpp).
+void BM_LuaSort(benchmark::State& bs) {
+  lua_loop(bs, R"(
+    local src, t = {}, {}
+    for i = 1, 100 do src[i] = (i * 7919) % 100 + i / 1000 end
+    local function desc(a, b) return a > b end
+    return function(n)
+      for _ = 1, n // 100 do
+        for i = 1, 100 do t[i] = src[i] end
+        table.sort(t, desc)
+        table.sort(t)
+      end
+      return t[1]
+    end)");
+}
+BENCHMARK(BM_LuaSort)->Arg(100000);
 
 void BM_ApiHashGetSet(benchmark::State& bs) {
   State* L = fresh_state();

@@ -323,6 +323,167 @@ cases[#cases + 1] = function()
   emit("try(function() " .. body .. " end)")
 end
 
+-- Hot loops composed from the features a trace records beyond arithmetic:
+-- Lua calls (fixed and variable results, varargs, tail calls, bounded
+-- recursion, pcall and error), method calls, metatables (__index chains and
+-- functions, __newindex, __call, comparison and arithmetic events,
+-- setmetatable in the loop, raw access), closures and upvalues, table
+-- constructors and the table library, iteration in deterministic order,
+-- strings and number formatting, and math. Each statement names the helper
+-- definitions it needs (emitted once, in hot_order); `x` is an operand that
+-- may change type at one iteration, so compiled code must leave its trace or
+-- raise the interpreter's error from it. Nothing appends an address to `s`:
+-- its truncation could cut one where show() no longer sees it.
+local hot_defs = {
+  add3 = "local function add3(a, b, c) return a + (b or 0) + (c or 0) end",
+  two = "local function two(a) return a, a * 2 end",
+  none = "local function none() end",
+  va = "local function va(...) local n = select('#', ...) local a, b = ... return n + (a or 0) + (b or 0) end",
+  pass = "local function pass(...) return ... end",
+  tc = "local function tc(n, d) if n <= 0 then return d end return add3(n, d) end",
+  tail = "local function count(...) return select('#', ...) end local function tail(...) return count(...) end",
+  fib = "local function fib(n) if n < 2 then return n end return fib(n - 1) + fib(n - 2) end",
+  sumr = "local function sumr(n) if n == 0 then return 0 end return n + sumr(n - 1) end",
+  loopr = "local function loopr(n, a) if n == 0 then return a end return loopr(n - 1, a + n) end",
+  chk = "local function chk(v) if v % 5 == 0 then error('bad ' .. v) elseif v % 7 == 0 then error({v}) end return v end",
+  Obj = "local Obj = {} Obj.__index = Obj function Obj.new(v) return setmetatable({v = v}, Obj) end\n" ..
+        "function Obj:get() return self.v end function Obj:inc(d) self.v = self.v + d return self end local o = Obj.new(0)",
+  chain = "local Base = {base = 3} Base.__index = Base function Base:who() return self.base end\n" ..
+          "local Mid = setmetatable({mid = 4}, Base) Mid.__index = Mid local leaf = setmetatable({}, Mid)",
+  idxf = "local idxf = setmetatable({}, {__index = function(t, k) return k * 2 end})",
+  nidx = "local log = {} local nidx = setmetatable({}, {__newindex = function(t, k, v) rawset(log, k % 10, v) end})",
+  callt = "local callt = setmetatable({}, {__call = function(self, a, b) return a + (b or 1) end})",
+  V = "local V = {} V.__eq = function(a, b) return a.v == b.v end V.__lt = function(a, b) return a.v < b.v end\n" ..
+      "V.__le = function(a, b) return a.v <= b.v end V.__len = function(a) return a.v * 10 end V.__unm = function(a) return -a.v end\n" ..
+      "V.__add = function(a, b) return (type(a) == 'table' and a.v or a) + (type(b) == 'table' and b.v or b) end\n" ..
+      "V.__concat = function(a, b) return (type(a) == 'table' and 'V' or a) .. (type(b) == 'table' and 'V' or b) end\n" ..
+      "V.__index = function(t, k) return k end",
+  mts = "local MtA = {__index = {k = 1}} local MtB = {__index = function(t, k) return 2 end}",
+  rt = "local rt = {}",
+  ctr = "local function counter() local c = 0 return function(d) c = c + (d or 1) return c end end local ctr = counter()",
+  bump = "local up = 0 local function bump(d) up = up + d return up end",
+  fs = "local fs = {}",
+  arr = "local arr = {}",
+  small = "local small = {3, 1, 4, 1, 5}",
+  str = "local str = 'hello, world'",
+}
+local hot_order = { "add3", "two", "none", "va", "pass", "tc", "tail", "fib", "sumr", "loopr", "chk", "Obj", "chain",
+                    "idxf", "nidx", "callt", "V", "mts", "rt", "ctr", "bump", "fs", "arr", "small", "str" }
+-- { needs, statement in the loop [, statement after it] }; $K is a number,
+-- $F a float corner case, $S a string operand, $O any operand.
+local hot_stmts = {
+  -- calls
+  { "add3", "acc = acc + add3(i, $K) + add3(i)" },
+  { "add3 two", "acc = acc + add3(two(i))" },
+  { "two", "local p, q = two(i) acc = acc + p - q + select('#', two(i), two(i))" },
+  { "none", "acc = acc + select('#', none()) + select('#', none(), nil) + select('#', (none()))" },
+  { "va two", "acc = acc + va(i, $K, nil) + va() + va(two(i))" },
+  { "pass", "acc = acc + select('#', pass(i, nil, x)) + (pass(i)) + select(-1, i, $K)" },
+  { "", "acc = acc + select(i % 3 + 1, 10, 20, 30)" },
+  { "add3 tc", "acc = acc + tc(i % 4, x)" },
+  { "tail", "acc = acc + tail(i, nil, x) + tail()" },
+  { "fib", "acc = acc + fib(i % 10)" },
+  { "sumr", "acc = acc + sumr(i % 20)" },
+  { "loopr", "acc = acc + loopr(i % 30, 0)" },
+  { "chk", "local ok, e = pcall(chk, i) if ok then acc = acc + e elseif type(e) == 'table' then acc = acc - e[1] else s = s .. e end" },
+  { "", "local ok, e = pcall(error, i) acc = acc + e" },
+  { "", "local ok, e = pcall(function() return x + i end) if ok then acc = acc + e else s = s .. '!' end" },
+  { "", "if i == $M then error('stop at ' .. i) end" },
+  { "Obj", "o:inc(i % 3) acc = acc + o:get()", "acc = acc + o.v" },
+  { "Obj", "acc = acc + Obj.new(i):inc($K):get()" },
+  { "Obj", "if getmetatable(o) == Obj then acc = acc + 1 end if i == $M then o = setmetatable({v = 1}, {__index = Obj}) end" },
+  -- metatables
+  { "chain", "acc = acc + leaf.base + leaf.mid + leaf:who()" },
+  { "chain", "if i == $M then Mid.mid = $K end acc = acc + leaf.mid" },
+  { "idxf", "acc = acc + idxf[i] + idxf[$K]" },
+  { "nidx", "nidx[i] = i acc = acc + (log[i % 10] or 0) + (rawget(nidx, i) or 0)" },
+  { "callt", "acc = acc + callt(i, $K) + callt(i)" },
+  { "V", "local a, b = setmetatable({v = i % 3}, V), setmetatable({v = i % 4}, V)\n" ..
+         "if a == b then acc = acc + 1 end if a < b then acc = acc + 2 end if a <= b then acc = acc + 4 end if a ~= b then acc = acc + 8 end" },
+  { "V", "local a = setmetatable({v = i}, V) acc = acc + (a + $K) + (i + a) + #a + -a s = s .. (a .. i) .. a.w" },
+  { "mts", "local t = setmetatable({}, i % 2 == 0 and MtA or MtB) acc = acc + t.k" },
+  { "rt", "rawset(rt, i % 5, i) acc = acc + rawget(rt, i % 5) + rawlen(rt) + (rawequal(rt, rt) and 1 or 0)" },
+  -- closures and upvalues
+  { "", "local f = function(d) return i + d end acc = acc + f($K)" },
+  { "fs", "fs[i % 4 + 1] = function() return i end", "for k = 1, #fs do acc = acc + fs[k]() end" },
+  { "fs", "do local j = i * 2 fs[i % 3 + 1] = function() j = j + 1 return j end end acc = acc + fs[i % 3 + 1]()" },
+  { "ctr", "acc = acc + ctr() + ctr(i)" },
+  { "ctr", "local c = counter() c(i) acc = acc + c(1)" },
+  { "bump", "acc = acc + bump(i)", "acc = acc + up" },
+  -- tables
+  { "", "local t = {i, i + 1, x = i, [i % 3 + 10] = 1} acc = acc + t[1] + t[2] + t.x + #t" },
+  { "", "local n = {a = {b = {c = i}}, {i}} acc = acc + n.a.b.c + n[1][1]" },
+  { "arr", "table.insert(arr, i) if #arr > 8 then acc = acc + table.remove(arr) + table.remove(arr, 1) end acc = acc + #arr" },
+  { "arr", "arr[#arr + 1] = $K if #arr > 5 then arr[#arr] = nil end acc = acc + #arr" },
+  { "small", "for k, v in ipairs(small) do acc = acc + k * v end" },
+  { "", "for k, v in pairs({i, 2, 3}) do acc = acc + k + v end" },
+  { "", "local sum = 0 for k, v in pairs({a = i, b = 2, c = 3, 4}) do sum = sum + v end acc = acc + sum" },
+  { "small", "local k, v = next(small) acc = acc + k + v + (next({}) == nil and 1 or 0)" },
+  { "small", "acc = acc + select('#', table.unpack(small)) + #small small[i % 5 + 1] = i" },
+  -- strings
+  { "", "s = s .. i .. ','" },
+  { "", "s = s .. $K .. x" },
+  { "", "s = s .. tostring($F) .. tostring(i * 0.5) .. tostring(-i)" },
+  { "", "acc = acc + (tonumber(tostring(i)) or 0) + (tonumber(i .. '.5') or 0) + (tonumber('0x' .. i) or 0)" },
+  { "", "acc = acc + (tonumber($S) or -1) + (tonumber(x) or -2)" },
+  { "", "s = s .. tonumber('1' .. string.rep('0', i % 25)) .. tonumber(tostring(i), 16) .. (tonumber(' ' .. i .. 'e1 ') or '?')" },
+  { "str", "acc = acc + string.byte(str, i % #str + 1) + #string.char(65 + i % 26, 97)" },
+  { "str", "s = s .. str:sub(i % 7 - 3, i % 5) .. string.len(str) .. ('x'):rep(i % 3)" },
+  { "", "s = s .. string.rep('ab', i % 3, '-') .. string.char(97 + i % 26)" },
+  { "", "s = s .. string.format('%d:%5.2f:%s:%x|', i, i / 3, (type(x) == 'table' or type(x) == 'function') and type(x) or x, i)" },
+  { "", "s = s .. string.format('%g %.3f %q', $F, i / 7, i)" },
+  { "", "s = s .. (i % 2 == 0 and 'e' or 'o') .. #s if s < 'm' then acc = acc + 1 end" },
+  -- math
+  { "", "acc = acc + math.floor(i / 3) + math.ceil(-i / 3) + math.abs($K - i)" },
+  { "", "acc = acc + math.sqrt(i) + math.max(i, $K, 3) + math.min(i, $K)" },
+  { "", "acc = acc + math.fmod(i, 7) + math.fmod(-i, 3) + math.fmod(i, 2.5) + math.fmod(i, $K)" },
+  { "", "acc = acc + math.floor(x) + math.abs(x) + math.max(x, i)" },
+  { "", "s = s .. math.floor(i * $F) .. math.ceil(-i / 2) .. math.abs(math.mininteger + i - 1)" },
+  { "", "s = s .. math.max(i, i + 0.0) .. math.min(i + 0.0, i) .. math.max(-0.0, 0.0, $K) .. math.min(0.0, -0.0)" },
+  { "", "acc = acc + (math.tointeger(i / 2) or 0) + (math.type(i / 1) == 'float' and 1 or 0) + i // $K + i % $K" },
+  -- the operand x
+  { "", "acc = acc + x" },
+  { "", "if i == $M then x = $O end" },
+}
+local hot_consts = { "1", "2", "3", "-1", "0", "7", "-7", "0.5", "-2.5", "3.0", "1e15", "math.maxinteger", "2^53", "-0.0" }
+local hot_xstrings = { '"10"', '"0x10"', '"1e2"', '"3.0"', '"-7"', '" 5 "' }
+local hot_floats = { "-0.0", "0.0", "(0/0)", "-(0/0)", "math.huge", "-math.huge", "1e100", "2^63", "0.1", "1/3", "123456789012.5",
+                     "1e15", "1e16", "-1e-7", "2^53", "math.pi" }
+cases[#cases + 1] = function()
+  local n = R(60, 300)
+  local stmts, needs, post = {}, {}, {}
+  for k = 1, R(1, 5) do
+    local st = pick(hot_stmts)
+    for need in st[1]:gmatch("%S+") do needs[need] = true end
+    local sub = { K = function() return pick(hot_consts) end, F = function() return pick(hot_floats) end,
+                  S = function() return pick(strings) end, O = operand, M = function() return tostring(R(1, n + 20)) end }
+    local function fill(text) return (text:gsub("%$(%u)", function(c) return sub[c]() end)) end
+    stmts[k] = fill(st[2])
+    if st[3] then post[#post + 1] = fill(st[3]) end
+  end
+  local lines = { "try(function()", ("local acc, s, x = %s, '', %s"):format(pick{ "0", "0", "0.0" }, pick(R(4) == 1 and hot_xstrings or hot_consts)) }
+  for _, name in ipairs(hot_order) do
+    if needs[name] then lines[#lines + 1] = hot_defs[name] end
+  end
+  local body = table.concat(stmts, "\n") .. "\nif #s > 80 then s = s:sub(-40) end"
+  local shape = R(5)
+  if shape == 1 then
+    lines[#lines + 1] = ("for i = %d, 1, -1 do\n%s\nend"):format(n, body)
+  elseif shape == 2 then
+    lines[#lines + 1] = ("local i = 0\nwhile i < %d do\ni = i + 1\n%s\nend"):format(n, body)
+  elseif shape == 3 then
+    -- an outer loop: the inner loop's trace is left and entered again
+    lines[#lines + 1] = ("for r = 1, 3 do for i = r, %d, r do\n%s\nend end"):format(n, body)
+  else
+    lines[#lines + 1] = ("for i = 1, %d do\n%s\nend"):format(n, body)
+  end
+  lines[#lines + 1] = table.concat(post, "\n")
+  lines[#lines + 1] = "return acc, s\nend)"
+  emit(table.concat(lines, "\n"))
+end
+-- The composed hot loops are about a third of the cases.
+for _ = 1, 12 do cases[#cases + 1] = cases[#cases] end
+
 local ncases = R(40, 80)
 for _ = 1, ncases do pick(cases)() end
 emit("print('done')")

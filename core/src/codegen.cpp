@@ -784,20 +784,29 @@ static void code_bin_regs(FuncState* fs, OpCode op, ExpDesc* e1, ExpDesc* e2, in
   fix_line(fs, line);
 }
 
-// Binary op with an immediate or constant operand c; r is the register operand.
-static void code_bin_imm(FuncState* fs, OpCode op, ExpDesc* e1, ExpDesc* reg_e, int c, int line) {
+// Binary op with an immediate or constant operand c; r is the register
+// operand. flip (the k bit) says the constant came first in the source.
+static void code_bin_imm(FuncState* fs, OpCode op, ExpDesc* e1, ExpDesc* reg_e, int c, int line, int flip = 0) {
   int r = exp2anyreg(fs, reg_e);
   free_exp(fs, reg_e);
-  e1->u.info = code_ABC(fs, op, 0, r, c);
+  e1->u.info = code_ABCk(fs, op, 0, r, c, flip);
   e1->k = EK::Reloc;
   fix_line(fs, line);
 }
 
 static void code_arith(FuncState* fs, BinOpr opr, ExpDesc* e1, ExpDesc* e2, int line) {
-  // Metamethods get the operands in source order, so only a constant
-  // second operand (or SHLI's first) may become an immediate/K operand.
+  // Metamethods get the operands in source order, so a constant may become
+  // the immediate/K operand when it is the second operand, SHLI's first,
+  // or the first of + and *, whose ADDI/ADDK/MULK then carry k (flip) for
+  // the metamethod's order (mandelbrot's 2.0 * zr: one instruction, not a
+  // LOADF and a MUL).
+  int flip = 0;
+  if ((opr == OPR_ADD || opr == OPR_MUL) && to_numeral(e1, nullptr) && !to_numeral(e2, nullptr)) {
+    std::swap(*e1, *e2);
+    flip = 1;
+  }
   if (opr == OPR_ADD && is_sc_int(e2)) {
-    code_bin_imm(fs, OP_ADDI, e1, e1, static_cast<int>(e2->u.ival) + OFFSET_sC, line);
+    code_bin_imm(fs, OP_ADDI, e1, e1, static_cast<int>(e2->u.ival) + OFFSET_sC, line, flip);
     return;
   }
   if (opr == OPR_SHR && is_sc_int(e2)) {
@@ -813,9 +822,10 @@ static void code_arith(FuncState* fs, BinOpr opr, ExpDesc* e1, ExpDesc* e2, int 
   bool k_ok = opr >= OPR_BAND ? e2->k == EK::KInt : to_numeral(e2, nullptr);
   if (has_k && k_ok && exp2K(fs, e2)) {
     OpCode op = static_cast<OpCode>(OP_ADDK + (opr - OPR_ADD));
-    code_bin_imm(fs, op, e1, e1, e2->u.info, line);
+    code_bin_imm(fs, op, e1, e1, e2->u.info, line, flip);
     return;
   }
+  if (flip) std::swap(*e1, *e2);
   code_bin_regs(fs, static_cast<OpCode>(OP_ADD + (opr - OPR_ADD)), e1, e2, line);
 }
 

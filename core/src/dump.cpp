@@ -123,16 +123,17 @@ class Dumper {
   }
 
   // The MMBIN* that says what the arithmetic instruction i does when its
-  // operands are not numbers, as luna's VM does it.
+  // operands are not numbers, as luna's VM does it (k of ADDI/ADDK/MULK:
+  // the constant came first; PUC-Rio's VM reads that from the MMBIN*).
   static Instruction mmbin(Instruction i) {
     OpCode op = get_op(i);
-    int b = getarg_B(i), c = getarg_C(i);
+    int b = getarg_B(i), c = getarg_C(i), flip = getarg_k(i);
     switch (op) {
-      case OP_ADDI: return create_ABCk(OP_MMBINI, b, c, TM_ADD, 0);
+      case OP_ADDI: return create_ABCk(OP_MMBINI, b, c, TM_ADD, flip);
       case OP_SHRI: return create_ABCk(OP_MMBINI, b, c, TM_SHR, 0);
       case OP_SHLI: return create_ABCk(OP_MMBINI, b, c, TM_SHL, 1);  // the immediate is the first operand
       default:
-        if (op < OP_ADD) return create_ABCk(OP_MMBINK, b, c, TM_ADD + (op - OP_ADDK), 0);
+        if (op < OP_ADD) return create_ABCk(OP_MMBINK, b, c, TM_ADD + (op - OP_ADDK), flip);
         return create_ABCk(OP_MMBIN, b, c, TM_ADD + (op - OP_ADD), 0);
     }
   }
@@ -169,12 +170,16 @@ class Dumper {
       Instruction i = f->code[pc];
       if (!retarget(i, out.newpc, pc, n)) return false;
       int line = lines ? f->lineinfo[pc] : 0;
-      out.ins.push_back(i);
-      out.lines.push_back(line);
       if (needs_mmbin(f, pc)) {
-        out.ins.push_back(mmbin(i));
+        Instruction mm = mmbin(i);
+        setarg_k(i, 0);  // PUC-Rio's arithmetic instructions have no k
+        out.ins.push_back(i);
+        out.ins.push_back(mm);
         out.lines.push_back(line);
+      } else {
+        out.ins.push_back(i);
       }
+      out.lines.push_back(line);
     }
     if (!lines) out.lines.clear();
     return true;

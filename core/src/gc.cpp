@@ -46,22 +46,12 @@ bool is_small(size_t n) { return SmallPool::pooled_size(n); }
 
 void* raw_realloc(GlobalState* g, void* block, size_t osize, size_t nsize) {
   if (nsize > osize && g->memlimit != 0 && g->totalbytes - osize + nsize > g->memlimit) return nullptr;
-  if (!g->pooled || (!is_small(osize) && !is_small(nsize))) return g->frealloc(g->ud, block, osize, nsize);
-  if (block != nullptr && is_small(osize) && is_small(nsize) &&
-      SmallPool::class_of(osize) == SmallPool::class_of(nsize))
-    return block;  // same size class
-  void* nb = nullptr;
-  if (nsize > 0) {
-    nb = is_small(nsize) ? pool_alloc(g, nsize) : g->frealloc(g->ud, nullptr, 0, nsize);
-    if (nb == nullptr) return nullptr;
-    if (block != nullptr) std::memcpy(nb, block, osize < nsize ? osize : nsize);
-  }
-  if (block != nullptr) {
-    if (is_small(osize)) pool_free(g, block, osize);
-    else g->frealloc(g->ud, block, osize, 0);
-  }
-  return nb;
+  return block_realloc(g, block, osize, nsize);
 }
+
+// Where the built-in allocator keeps a block of n > 0 bytes.
+enum class Keeper { Pool, Host, Large };
+Keeper keeper_of(size_t n) { return is_small(n) ? Keeper::Pool : is_large(n) ? Keeper::Large : Keeper::Host; }
 
 // An emergency collection may run only in a complete state (nilvalue is nil
 // once construction ends), outside any collection, compilation, finalizer
@@ -497,6 +487,9 @@ void collect(State* L) {
   // Shrinking the string table allocates, so not while memory is short.
   if (!g->gcemergency && g->strt.nuse < g->strt.size / 4 && g->strt.size > MIN_STRTAB_SIZE)
     str_table_resize(L, g->strt.size / 2);
+  // A spare large block nobody took is given back (at once when memory is
+  // short); only the built-in allocator keeps one.
+  large_drop_spare(g, !g->gcemergency);
   set_pause(g);
   g->gcstopem = 0;
   g->gcstp &= static_cast<uint8_t>(~GCSTP_INTERNAL);
@@ -555,6 +548,31 @@ int run_one_finalizer(State* L, bool raise) {
 
 // ------------------------------------------------------------ memory
 
+void* block_realloc(GlobalState* g, void* block, size_t osize, size_t nsize) {
+  if (!g->pooled) return g->frealloc(g->ud, block, osize, nsize);
+  if (block == nullptr) osize = 0;
+  Keeper from = keeper_of(osize), to = keeper_of(nsize);
+  if (osize > 0 && nsize > 0 && from == to) {
+    if (to == Keeper::Host) return g->frealloc(g->ud, block, osize, nsize);
+    if (to == Keeper::Large) return large_realloc(g, block, osize, nsize);
+    if (SmallPool::class_of(osize) == SmallPool::class_of(nsize)) return block;
+  }
+  void* nb = nullptr;
+  if (nsize > 0) {
+    nb = to == Keeper::Pool    ? pool_alloc(g, nsize)
+         : to == Keeper::Large ? large_realloc(g, nullptr, 0, nsize)
+                               : g->frealloc(g->ud, nullptr, 0, nsize);
+    if (nb == nullptr) return nullptr;
+    if (osize > 0) std::memcpy(nb, block, osize < nsize ? osize : nsize);
+  }
+  if (osize > 0) {
+    if (from == Keeper::Pool) pool_free(g, block, osize);
+    else if (from == Keeper::Large) large_realloc(g, block, osize, 0);
+    else g->frealloc(g->ud, block, osize, 0);
+  }
+  return nb;
+}
+
 void* mem_realloc(State* L, void* block, size_t osize, size_t nsize) {
   GlobalState* g = L->g;
   if (block == nullptr) osize = 0;
@@ -580,6 +598,12 @@ void* mem_realloc(State* L, void* block, size_t osize, size_t nsize) {
   return nsize == 0 ? nullptr : nb;
 }
 
+size_t mem_zero_from(State* L, const void* block, size_t size) {
+  if (!L->g->pooled || !is_large(size)) return size;
+  size_t z = large_zero_from(block);
+  return z < size ? z : size;
+}
+
 void* mem_alloc(State* L, size_t size) {
   if (size == 0) return nullptr;
   GlobalState* g = L->g;
@@ -599,7 +623,7 @@ void mem_free(State* L, void* block, size_t size) {
   if (block == nullptr) return;
   GlobalState* g = L->g;
   if (g->pooled && is_small(size)) pool_free(g, block, size);
-  else g->frealloc(g->ud, block, size, 0);
+  else block_realloc(g, block, size, 0);
   g->totalbytes -= size;
   g->gcdebt -= static_cast<ptrdiff_t>(size);
 }
@@ -660,6 +684,7 @@ void gc_collect_api(State* L) {
   GlobalState* g = L->g;
   if (g->gcstp & GCSTP_INTERNAL) return;
   collect(L);
+  large_drop_spare(g, false);  // collectgarbage() gives memory back
   gc_call_pending_finalizers(L, dialect(L).finalizer_53);
 }
 

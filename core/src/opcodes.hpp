@@ -53,8 +53,8 @@ enum OpCode : uint8_t {
   OP_NEWTABLE,   // A B C k R[A] := {}  B: log2(hash size)+1 (0 = none); C: array size
                  //         (when k, array size is C + EXTRAARG * (MAXARG_C+1)); next is EXTRAARG
   OP_SELF,       // A B C   R[A+1] := R[B]; R[A] := R[B][RK(C):string]
-  OP_ADDI,       // A B sC  R[A] := R[B] + sC
-  OP_ADDK,       // A B C   R[A] := R[B] + K[C]:number   (likewise the K forms below)
+  OP_ADDI,       // A B sC k  R[A] := R[B] + sC   (k: sC came first, 1 + x; for metamethods)
+  OP_ADDK,       // A B C k R[A] := R[B] + K[C]:number   (likewise the K forms below; k as ADDI's)
   OP_SUBK, OP_MULK, OP_MODK, OP_POWK, OP_DIVK, OP_IDIVK,
   OP_BANDK,      // A B C   R[A] := R[B] & K[C]:integer
   OP_BORK, OP_BXORK,
@@ -66,7 +66,7 @@ enum OpCode : uint8_t {
   // Arithmetic ops above fall back to metamethods themselves: luna's
   // compiler emits no MMBIN companion, and the K/I forms pass the constant
   // operand in its source order (for SHLI the immediate is the first
-  // operand). Code from PUC-Rio's compiler (binary chunks) follows each one
+  // operand; k on ADDI/ADDK/MULK says the constant was first). Code from PUC-Rio's compiler (binary chunks) follows each one
   // with an MMBIN* naming the event and operand order, which may differ
   // (x - 1 is ADDI x -1; 1 + x swaps its operands): the slow path then
   // takes the metamethod call from it. Executed on its own, MMBIN* does

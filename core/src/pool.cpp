@@ -1,5 +1,6 @@
-// Size-class freelists for the core's small blocks (objects, small arrays
-// and hash parts), in front of the built-in allocator.
+// The built-in allocator's own management: size-class freelists for the
+// core's small blocks (objects, small arrays and hash parts), and
+// mappings of their own for large ones (LargeBlocks in state.hpp).
 //
 // A collection frees a whole cycle's garbage at once and the next phase of
 // the program allocates as much again; glibc's fast bins turn that pattern
@@ -8,6 +9,12 @@
 // allocation of that class takes it back. Blocks are carved from slabs
 // taken from the host allocator; slabs are returned when the state closes.
 // A host allocator given to new_state sees every block itself, as before.
+#include <cstdint>
+
+#ifdef __linux__
+#include <sys/mman.h>
+#endif
+
 #include "state.hpp"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -99,5 +106,142 @@ void pool_release(GlobalState* g) {
   }
   p = SmallPool{};
 }
+
+#ifdef __linux__
+namespace {
+
+constexpr size_t PAGE = 4096;
+constexpr size_t HUGE_PAGE = LargeBlocks::MIN;
+
+// A large block's mapping is a header page, then the data from a 2 MiB
+// boundary on: huge pages back the data from its first byte, and the
+// power-of-two arrays tables grow fill whole huge pages.
+struct LargeHeader {
+  size_t cap;   // bytes mapped for the data
+  size_t size;  // bytes the core asked for
+  size_t zero;  // the data from here on was never handed out: zero bytes
+};
+LargeHeader* header_of(void* data) { return reinterpret_cast<LargeHeader*>(static_cast<char*>(data) - PAGE); }
+char* base_of(void* data) { return static_cast<char*>(data) - PAGE; }
+size_t round_huge(size_t n) { return (n + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1); }
+
+// Address space for cap bytes of data at a 2 MiB boundary after a header
+// page; nullptr when the system refuses.
+char* reserve_aligned(size_t cap) {
+  size_t len = PAGE + cap + HUGE_PAGE;
+  void* p = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return nullptr;
+  char* base = static_cast<char*>(p);
+  auto at = (reinterpret_cast<uintptr_t>(base) + PAGE + HUGE_PAGE - 1) & ~uintptr_t(HUGE_PAGE - 1);
+  char* data = reinterpret_cast<char*>(at);
+  if (data - PAGE > base) munmap(base, static_cast<size_t>(data - PAGE - base));
+  if (data + cap < base + len) munmap(data + cap, static_cast<size_t>(base + len - (data + cap)));
+  return data;
+}
+
+// Unpoisoned first: the addresses may be mapped again by anyone.
+void unmap_block(void* data) {
+  unpoison(data, header_of(data)->cap);
+  munmap(base_of(data), PAGE + header_of(data)->cap);
+}
+
+// Gives back the mapped data past the block's size (rounded to huge pages).
+void trim(void* data) {
+  LargeHeader* h = header_of(data);
+  size_t keep = round_huge(h->size);
+  if (keep >= h->cap) return;
+  unpoison(static_cast<char*>(data) + keep, h->cap - keep);
+  munmap(static_cast<char*>(data) + keep, h->cap - keep);
+  h->cap = keep;
+  if (h->zero > keep) h->zero = keep;
+}
+
+// Sets the block's size; under ASan the mapped rest is poisoned.
+void* set_size(void* data, size_t size) {
+  LargeHeader* h = header_of(data);
+  if (h->zero < h->size) h->zero = h->size;  // the core may have written all it had
+  h->size = size;
+  unpoison(data, size);
+  poison(static_cast<char*>(data) + size, h->cap - size);
+  return data;
+}
+
+void* map_block(size_t size) {
+  size_t cap = round_huge(size);
+  char* data = reserve_aligned(cap);
+  if (data == nullptr) return nullptr;
+  // The whole mapping: advising only the data would split it in two, and
+  // mremap moves one mapping only.
+  madvise(base_of(data), PAGE + cap, MADV_HUGEPAGE);
+  header_of(data)->cap = cap;
+  return set_size(data, size);
+}
+
+// Moves the block to a bigger aligned mapping: its pages move along, huge
+// ones whole, with no copy and no new faults.
+void* grow_block(void* data, size_t size) {
+  size_t cap = round_huge(size);
+  char* to = reserve_aligned(cap);
+  if (to == nullptr) return nullptr;
+  unpoison(data, header_of(data)->cap);
+  void* r = mremap(base_of(data), PAGE + header_of(data)->cap, PAGE + cap, MREMAP_MAYMOVE | MREMAP_FIXED, base_of(to));
+  if (r == MAP_FAILED) {
+    munmap(base_of(to), PAGE + cap);
+    poison(static_cast<char*>(data) + header_of(data)->size, header_of(data)->cap - header_of(data)->size);
+    return nullptr;
+  }
+  header_of(to)->cap = cap;
+  return set_size(to, size);
+}
+
+}  // namespace
+
+void* large_realloc(GlobalState* g, void* block, size_t osize, size_t nsize) {
+  LargeBlocks& lb = g->large;
+  if (nsize > SIZE_MAX / 2) return nullptr;
+  if (block == nullptr) {
+    if (lb.spare != nullptr && header_of(lb.spare)->cap >= nsize) {
+      // At most one block holds more than its size: the last one lent.
+      if (lb.lent != nullptr) trim(lb.lent);
+      lb.lent = lb.spare;
+      lb.spare = nullptr;
+      return set_size(lb.lent, nsize);
+    }
+    return map_block(nsize);
+  }
+  if (block == lb.lent && (nsize == 0 || nsize > header_of(block)->cap || nsize < osize)) lb.lent = nullptr;
+  if (nsize == 0) {
+    if (g->memlimit == 0 && (lb.spare == nullptr || header_of(lb.spare)->cap <= header_of(block)->cap)) {
+      if (lb.spare != nullptr) unmap_block(lb.spare);
+      lb.spare = set_size(block, 0);
+      lb.spare_since = clock_ns();
+    } else {
+      unmap_block(block);
+    }
+    return nullptr;
+  }
+  if (nsize > header_of(block)->cap) return grow_block(block, nsize);
+  set_size(block, nsize);
+  if (nsize < osize) trim(block);
+  return block;
+}
+
+size_t large_zero_from(const void* block) { return header_of(const_cast<void*>(block))->zero; }
+
+void large_drop_spare(GlobalState* g, bool unused_only) {
+  LargeBlocks& lb = g->large;
+  if (!unused_only && lb.lent != nullptr) {
+    trim(lb.lent);
+    lb.lent = nullptr;
+  }
+  if (lb.spare == nullptr || (unused_only && clock_ns() - lb.spare_since < LargeBlocks::SPARE_NS)) return;
+  unmap_block(lb.spare);
+  lb.spare = nullptr;
+}
+#else
+void* large_realloc(GlobalState*, void*, size_t, size_t) { return nullptr; }
+size_t large_zero_from(const void*) { return SIZE_MAX; }
+void large_drop_spare(GlobalState*, bool) {}
+#endif
 
 }  // namespace luna

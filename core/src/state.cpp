@@ -5,10 +5,6 @@
 #include <ctime>
 #include <new>
 
-#ifdef __linux__
-#include <sys/mman.h>
-#endif
-
 #include "state.hpp"
 
 namespace luna {
@@ -22,27 +18,13 @@ struct MainBlock {
   GlobalState g;
 };
 
+// On Linux, large blocks never come here (LargeBlocks in state.hpp).
 void* default_alloc(void*, void* ptr, size_t, size_t nsize) {
   if (nsize == 0) {
     std::free(ptr);
     return nullptr;
   }
-  void* p = std::realloc(ptr, nsize);
-#ifdef __linux__
-  // A block this big is its own mapping (glibc mmaps it): asking for
-  // transparent huge pages turns 512 page faults into one. sieve's 48 MB
-  // array took 65.7k faults per run, 12.8k with this.
-  constexpr size_t kHuge = size_t(2) << 20;
-  if (p != nullptr && nsize >= 4 * kHuge) {
-    // The whole mapping, pages rounded outwards: advising only its aligned
-    // interior would split it, and the next realloc could no longer mremap.
-    constexpr uintptr_t kPage = 4096;
-    uintptr_t from = reinterpret_cast<uintptr_t>(p) & ~(kPage - 1);
-    uintptr_t to = (reinterpret_cast<uintptr_t>(p) + nsize + kPage - 1) & ~(kPage - 1);
-    madvise(reinterpret_cast<void*>(from), to - from, MADV_HUGEPAGE);
-  }
-#endif
-  return p;
+  return std::realloc(ptr, nsize);
 }
 
 // A per-state hash seed: addresses (randomised by ASLR) mixed with the time,
@@ -129,6 +111,7 @@ void free_main(State* L) {
   if (L->tbclist) mem_free_array(L, L->tbclist, static_cast<size_t>(L->sizetbc));
   if (L->stack) mem_free_array(L, L->stack, static_cast<size_t>(L->stack_size() + EXTRA_STACK));
   pool_release(g);
+  large_drop_spare(g, false);
   Allocator f = g->frealloc;
   void* ud = g->ud;
   auto* block = reinterpret_cast<MainBlock*>(L);
@@ -235,6 +218,9 @@ void warning(State* L, const char* msg, int tocont) {
   if (f) f(L->g->ud_warn, msg, tocont);
 }
 
-void set_memory_limit(State* L, size_t bytes) { L->g->memlimit = bytes; }
+void set_memory_limit(State* L, size_t bytes) {
+  L->g->memlimit = bytes;
+  large_drop_spare(L->g, false);  // a state under a limit holds no memory it does not count
+}
 
 }  // namespace luna

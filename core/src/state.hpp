@@ -140,11 +140,45 @@ void* pool_alloc(GlobalState* g, size_t n);  // SmallPool::pooled_size(n); nullp
 void pool_free(GlobalState* g, void* block, size_t n);
 void pool_release(GlobalState* g);  // gives every slab back; the state is closing
 
+// Blocks of at least MIN bytes (built-in allocator only) are mappings of
+// their own, aligned to and rounded up to 2 MiB so that transparent huge
+// pages back them whole: a fault then zeroes 2 MiB at once instead of 512
+// pages one by one. One freed block is kept as a spare and lent to the next
+// large request that fits (growing within it costs nothing), so a program
+// that builds, drops and rebuilds a big array, as sieve.lua does, faults
+// its memory in once. The spare is not used under a memory limit, and is
+// unmapped by an explicit or emergency collection, by any collection once
+// it has sat unused for SPARE_NS, and when the state closes.
+struct LargeBlocks {
+  static constexpr size_t MIN = size_t(2) << 20;
+  static constexpr int64_t SPARE_NS = 1000000000;
+  static constexpr bool enabled =
+#ifdef __linux__
+      true;
+#else
+      false;
+#endif
+  void* spare = nullptr;    // a freed block, or nullptr
+  void* lent = nullptr;     // the block last made from the spare, while live
+  int64_t spare_since = 0;  // clock_ns() when it was freed
+};
+inline bool is_large(size_t n) { return LargeBlocks::enabled && n >= LargeBlocks::MIN; }
+// Allocates (block nullptr), resizes or frees (nsize 0) a block whose
+// sizes are each 0 or is_large; nullptr when the system refuses.
+void* large_realloc(GlobalState* g, void* block, size_t osize, size_t nsize);
+void large_drop_spare(GlobalState* g, bool unused_only);  // unmaps the spare (only a stale one)
+size_t large_zero_from(const void* block);  // of the bytes past its last size, those from here on are zero
+// A block from where its size belongs, not checked against the memory
+// limit (gc.cpp): the host's allocator, or with the built-in one small
+// sizes to the pool, large ones to their own mappings, the rest to malloc.
+void* block_realloc(GlobalState* g, void* block, size_t osize, size_t nsize);
+
 struct GlobalState {
   Allocator frealloc;
   void* ud;
   bool pooled;             // small blocks go through `pool` (built-in allocator only)
   SmallPool pool;
+  LargeBlocks large;       // with `pooled` only
   size_t totalbytes;       // bytes allocated now (including debt accounting)
   ptrdiff_t gcdebt;        // bytes allocated not yet compensated by the collector
   size_t memlimit;         // 0 = unlimited
@@ -212,6 +246,11 @@ template <typename T> T* mem_resize_array(State* L, T* p, size_t oldn, size_t ne
   return static_cast<T*>(mem_realloc(L, p, oldn * sizeof(T), newn * sizeof(T)));
 }
 template <typename T> void mem_free_array(State* L, T* p, size_t n) { mem_free(L, p, n * sizeof(T)); }
+// Right after mem_realloc grew a block to size bytes: the offset from which
+// its new bytes are known to be zero (size when nothing is known). Fresh
+// pages need no filling with zero-valued data (nil is all zero bytes), and
+// pages never written are never faulted in.
+size_t mem_zero_from(State* L, const void* block, size_t size);
 
 // ------------------------------------------------------------------ gc.cpp
 // Bits of GlobalState::gcstp: while any is set, no automatic collection runs.
@@ -477,7 +516,7 @@ void coro_release_finished(State* co);
 State* thread_new(State* L);               // lua_newthread (pushes it)
 void thread_free(State* L, State* L1);
 
-// ------------------------------------------------------------------ vm.cpp
+// ------------------------------------------------------------- execute.cpp
 void execute(State* L, CallInfo* ci);
 // Finishes the instruction of the Lua frame L->ci that a yield interrupted
 // inside a metamethod or __close (the call has returned): stores its result
@@ -490,6 +529,7 @@ void vm_finish_op(State* L);
 bool call_builtin(State* L, TValue* func, int wanted);
 // OP_TFORCALL of ipairs' iterator at ra: true when the step was done inline.
 bool ipairs_step(State* L, TValue* ra, int wanted);
+// ------------------------------------------------------------------ vm.cpp
 bool vm_equal(State* L, const TValue& a, const TValue& b);  // may call __eq (L may be nullptr: raw)
 bool vm_less_than(State* L, const TValue& a, const TValue& b);
 bool vm_less_equal(State* L, const TValue& a, const TValue& b);

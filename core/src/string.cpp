@@ -151,7 +151,7 @@ void str_table_resize(State* L, int newsize) {
     // Freed later by mem_free_array, so it must be too big for the pool.
     static_assert(MIN_STRTAB_SIZE * sizeof(String*) > SmallPool::MAX);
     size_t bytes = sizeof(String*) * size_t(newsize);
-    fresh = static_cast<String**>(g->frealloc(g->ud, nullptr, 0, bytes));
+    fresh = static_cast<String**>(block_realloc(g, nullptr, 0, bytes));
     if (fresh == nullptr) return;
     g->totalbytes += bytes;
     g->gcdebt += static_cast<ptrdiff_t>(bytes);

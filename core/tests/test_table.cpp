@@ -255,3 +255,74 @@ TEST_CASE("assignment invalidates the metamethod cache", "[table]") {
   table_new_key_slot(L, t, sv(L, "__eq"));
   CHECK(t->flags == 0);
 }
+
+// table.sort calls a Lua comparator without the stack API (lib/table.cpp,
+// Sorter); these are the cases where that path could differ from a call.
+TEST_CASE("table.sort reports an order function that is not a strict order", "[table][sort]") {
+  StateGuard s;
+  CHECK(luna::test::run(s.L, "local t = {} for i = 1, 40 do t[i] = i % 7 end "
+                             "return select(2, pcall(table.sort, t, function(a, b) return a <= b end))") ==
+        "invalid order function for sorting");
+  CHECK(luna::test::run(s.L, "local t = {5, 3, 1, 4, 2, 6, 7, 8, 9, 10, 11, 12} "
+                             "return select(2, pcall(table.sort, t, function() return true end))") ==
+        "invalid order function for sorting");
+}
+
+TEST_CASE("table.sort passes errors raised in the comparator through", "[table][sort]") {
+  StateGuard s;
+  CHECK(luna::test::run(s.L, "local ok, e = pcall(table.sort, {3, 2, 1}, function(a, b) error('boom') end) "
+                             "return e:match(':%d+: boom$')") == ":1: boom");
+  CHECK(luna::test::run(s.L, "local e = {} local ok, got = pcall(table.sort, {3, 2, 1}, function() error(e) end) "
+                             "return tostring(not ok and got == e)") == "true");
+  CHECK(luna::test::run(s.L, "return select(2, pcall(table.sort, {1, 'x', 2}))") ==
+        "attempt to compare string with number");
+}
+
+TEST_CASE("table.sort's comparator cannot yield", "[table][sort]") {
+  StateGuard s;
+  CHECK(luna::test::run(s.L, "local co = coroutine.create(function() "
+                             "table.sort({3, 2, 1}, function(a, b) coroutine.yield() return a < b end) end) "
+                             "return select(2, coroutine.resume(co))") ==
+        "attempt to yield across a C-call boundary");
+}
+
+TEST_CASE("table.sort survives a comparator that moves the stack and collects", "[table][sort]") {
+  StateGuard s;
+  // Deep recursion in the comparator reallocates the stack under the values
+  // being sorted; the collection and the cleared table leave them on the
+  // stack only.
+  CHECK(luna::test::run(s.L, "local function deep(n) if n == 0 then return 0 end return 1 + deep(n - 1) end "
+                             "local t = {} for i = 1, 200 do t[i] = tostring((i * 37) % 200 + 1000) end "
+                             "local n = 0 "
+                             "table.sort(t, function(a, b) n = n + 1 "
+                             "  if n % 50 == 0 then deep(2000) collectgarbage() end return a < b end) "
+                             "for i = 2, 200 do assert(t[i - 1] < t[i]) end "
+                             "local u = {} for i = 1, 100 do u[i] = {v = (i * 13) % 101} end "
+                             "local m = 0 "
+                             "table.sort(u, function(a, b) m = m + 1 "
+                             "  if m == 40 then for k = 1, 100 do u[k] = {v = k} end collectgarbage() end "
+                             "  return a.v < b.v end) "
+                             "return t[1] .. ' ' .. t[200]") == "1000 1199");
+  CHECK(get_top(s.L) == 0);
+}
+
+TEST_CASE("table.sort goes on with the table debug.setlocal puts in its place", "[table][sort]") {
+  StateGuard s;
+  // The first table becomes garbage mid-sort: the sort must not keep using it.
+  CHECK(luna::test::run(s.L, "local first, second = {5, 4, 3, 2, 1}, {50, 40, 30, 20, 10, 0} "
+                             "local swapped = false "
+                             "table.sort(first, function(a, b) "
+                             "  if not swapped then swapped = true debug.setlocal(2, 1, second) first = nil "
+                             "    collectgarbage() end "
+                             "  return a < b end) "
+                             "return table.concat(second, ' ')") == "1 5 20 30 40 0");
+}
+
+TEST_CASE("table.sort charges default-order comparisons to the instruction budget", "[table][sort]") {
+  StateGuard s;
+  CHECK(luna::test::run(s.L, "t = {} for i = 1, 5000 do t[i] = (i * 7919) % 5000 end") == "nil");
+  // One call sorting 5000 numbers: about 60 000 comparisons and no Lua instruction.
+  set_instruction_budget(s.L, 20000);
+  std::string msg = luna::test::run(s.L, "table.sort(t)");
+  CHECK(msg.find("instruction budget exhausted") != std::string::npos);
+}

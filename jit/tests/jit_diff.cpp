@@ -77,10 +77,15 @@ class Gen {
     out_ << "G1, G2 = " << int_lit() << ", " << num_lit() << "\n";
     out_ << "local up = " << int_lit() << "\n";
     functions();
+    objects();
+    // Half the programs stay numeric, so loops the JIT compiles whole stay
+    // as common as loops that reach what it does not record yet.
+    use_objects_ = pick(2) == 0;
     out_ << "local function f()\n";
     int loops = 1 + pick(3);
     for (int i = 0; i < loops; i++) loop(1);
     out_ << "end\nf()\nprint(a, b, c, d, up, G1, G2, s.x, s.y, #t)\n";
+    out_ << "print(str, obj.v, rawget(obj, 'w'), #list, list[#list], cnt(0), fmt_all())\n";
     out_ << "for i = 1, #t do print(t[i]) end\n";
     return out_.str();
   }
@@ -115,6 +120,34 @@ class Gen {
       depth_vars_ = std::move(saved);
       nfun_ = k + 1;  // callable from the next function on, never itself
     }
+  }
+  // What the loops use beyond numbers: an object of a class with methods
+  // found through a two-level __index chain, a proxy whose __index is a
+  // function, a table with __call and arithmetic/comparison metamethods, a
+  // closure factory and a counter in an upvalue, varargs, bounded
+  // recursion, a string and a list grown and shrunk at its end.
+  void objects() {
+    out_ << "local Base = {}\nBase.__index = Base\n"
+            "function Base:get() return self.v end\n"
+            "function Base:set(v) self.v = v return self end\n"
+            "local Cls = setmetatable({}, Base)\nCls.__index = Cls\n"
+            "function Cls:add(d) self.v = self.v + d return self.v end\n"
+            "local obj = setmetatable({v = " << int_lit() << "}, Cls)\n"
+            "local prox = setmetatable({}, {__index = function(_, k) return k * " << int_lit() << " end})\n"
+            "local Vec = {}\n"
+            "Vec.__add = function(x, y) return (type(x) == 'table' and x.n or x) + (type(y) == 'table' and y.n or y) end\n"
+            "Vec.__lt = function(x, y) return x.n < y.n end\n"
+            "Vec.__eq = function(x, y) return x.n == y.n end\n"
+            "Vec.__len = function(x) return x.n end\n"
+            "Vec.__call = function(self, v) return self.n + (v or 0) end\n"
+            "local vec = setmetatable({n = " << int_lit() << "}, Vec)\n"
+            "local function mk(k) return function(v) return v + k end end\n"
+            "local add_k = mk(" << num_lit() << ")\n"
+            "local cnt do local n = 0 cnt = function(d) n = n + d return n end end\n"
+            "local function nargs(...) return select('#', ...), ... end\n"
+            "local function rec(n) if n <= 0 then return 0 end return n + rec(n - 1) end\n"
+            "local str, list = " << (pick(2) ? "'ab'" : "''") << ", {}\n"
+            "local function fmt_all() return string.format('%d %s', #str, tostring(list[1])) end\n";
   }
   // A call; its last argument is sometimes a call passing all its results.
   std::string call_expr(int depth) {
@@ -152,6 +185,7 @@ class Gen {
       static const char* const fns[] = {"math.abs(", "math.sqrt(", "math.floor(", "math.ceil("};
       return std::string(fns[pick(4)]) + expr(depth + 1) + ")";
     }
+    if (use_objects_ && depth < 3 && pick(8) == 0) return object_expr(depth);
     if (depth > 2 || pick(3) == 0) {
       switch (pick(6)) {
         case 0: return int_lit();
@@ -174,6 +208,48 @@ class Gen {
     if (pick(10) == 0) return "#t + " + l;
     return "(" + l + " " + ops[op] + " " + r + ")";
   }
+  // An expression through a call, a metamethod, a closure, a table or a
+  // string function.
+  std::string object_expr(int depth) {
+    std::string v = loopvar_int();
+    switch (pick(18)) {
+      case 0: return "obj:get()";
+      case 1: return "obj:add(" + int_lit() + ")";
+      case 2: return "prox[" + v + "]";
+      case 3: return "(vec + " + expr(depth + 1) + ")";
+      case 4: return "#vec";
+      case 5: return "vec(" + v + ")";
+      case 6: return "add_k(" + expr(depth + 1) + ")";
+      case 7: return "cnt(1)";
+      case 8: return "nargs(" + v + ", nil, " + expr(depth + 1) + ")";
+      case 9: return "select(-1, " + v + ", " + expr(depth + 1) + ")";
+      case 10: return "rec(" + v + " % 8)";
+      case 11: return "#str";
+      case 12: return "(str:byte(" + v + " % (#str + 1)) or -1)";
+      case 13: return "math." + std::string(pick(2) ? "max(" : "min(") + expr(depth + 1) + ", " + v + ", " + num_lit() + ")";
+      case 14: return "math.fmod(" + expr(depth + 1) + ", " + std::to_string(pick(9) + 1) + (pick(2) ? ".5" : "") + ")";
+      case 15: return "({" + v + ", " + expr(depth + 1) + "})[" + std::to_string(pick(2) + 1) + "]";
+      case 16: return "(tonumber(tostring(" + expr(depth + 1) + ")) or 0)";
+      default: return "(vec < setmetatable({n = " + v + "}, Vec) and 1 or 0)";
+    }
+  }
+  // A statement on the objects.
+  void object_stmt(const std::string& ind) {
+    std::string v = loopvar_int();
+    switch (pick(10)) {
+      case 0: out_ << ind << "obj:set(" << expr(1) << ")\n"; break;
+      case 1: out_ << ind << "obj.w = " << v << "\n"; break;
+      case 2: out_ << ind << "str = str .. " << (pick(2) ? v : expr(1)) << " .. ','\n" << ind << "if #str > 40 then str = str:sub(-20) end\n"; break;
+      case 3: out_ << ind << "str = string.char(97 + " << v << " % 26) .. str:sub(1, 10) .. string.rep('x', " << v << " % 3)\n"; break;
+      case 4: out_ << ind << "table.insert(list, " << expr(1) << ")\n" << ind << "if #list > 5 then table.remove(list) end\n"; break;
+      case 5: out_ << ind << "for k, e in ipairs(t) do " << var() << " = " << var() << " + e * k end\n"; break;
+      case 6: out_ << ind << "do local cl = function() return " << v << " + " << var() << " end " << var() << " = cl() end\n"; break;
+      case 7: out_ << ind << "vec = setmetatable({n = " << expr(1) << "}, Vec)\n"; break;
+      case 8: out_ << ind << "do local ok, e = pcall(function(x) if x % 3 == 0 then error('e' .. x) end return x end, " << v << ") "
+                  << "if ok then " << var() << " = e else str = e end end\n"; break;
+      default: out_ << ind << "do local p = {" << v << ", x = " << expr(1) << ", {" << v << "}} " << var() << " = p[1] + p.x + p[2][1] + #p end\n"; break;
+    }
+  }
   std::string cond() {
     static const char* const rel[] = {"<", "<=", ">", ">=", "==", "~="};
     std::string l = pick(2) ? var() : loopvar_int();
@@ -183,7 +259,11 @@ class Gen {
   }
   void stmt(int depth) {
     std::string ind(static_cast<size_t>(depth * 2), ' ');
-    switch (pick(7)) {
+    switch (pick(9)) {
+      case 7: case 8:
+        if (use_objects_) object_stmt(ind);
+        else out_ << ind << var() << " = " << expr(0) << "\n";
+        break;
       case 0: case 1: out_ << ind << var() << " = " << expr(0) << "\n"; break;
       case 2: out_ << ind << index() << " = " << expr(0) << "\n"; break;
       case 3: out_ << ind << "if " << cond() << " then " << var() << " = " << expr(1) << " else " << var() << " = " << expr(1) << " end\n"; break;
@@ -231,6 +311,7 @@ class Gen {
   std::vector<std::string> depth_vars_;
   int nvar_ = 0;
   int nfun_ = 0;  // functions h0 .. h(nfun_-1) defined so far
+  bool use_objects_ = false;  // whether loops use objects(), strings and closures
 };
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include "luna/api.hpp"
 #include "../builtin.hpp"
 #include "../dialect.hpp"
+#include "../state.hpp"
 
 namespace luna {
 namespace {
@@ -160,28 +161,87 @@ int t_unpack(State* L) {
 }
 
 // ---- sort: quicksort on the table at index 1, order function (or nil) at 2.
+// The values being moved live on the stack top (the collector sees them and
+// the comparator may change the table); Sorter works on those slots
+// directly instead of through the stack API, which cost more than the
+// comparisons themselves. Reads and writes of present array items need no
+// metamethod (as get_i/set_i); everything else goes through get_i/set_i.
 
 // Arrays above this size get a randomized pivot, to defeat adversarial input.
 constexpr Unsigned RANDOM_LIMIT = 100;
 
-// true if the value at index a sorts before the one at index b.
-bool sort_less(State* L, int a, int b) {
-  charge_instruction_budget(L, 1);  // a comparator call is charged on its own entry too
-  if (is_nil(L, 2)) return compare(L, a, b, OPLT);
-  push_value(L, 2);
-  push_value(L, a - 1);  // the push shifted relative indices by one
-  push_value(L, b - 2);
-  call(L, 2, 1);
-  bool res = to_boolean(L, -1);
-  pop(L, 1);
-  return res;
-}
+class Sorter {
+ public:
+  explicit Sorter(State* L) : L_(L), has_cmp_(!L->ci->func[2].is_nil()) {}
 
-// Stores the two values on top into t[i] (the top one) and t[j].
-void set_two(State* L, Integer i, Integer j) {
-  set_i(L, 1, i);
-  set_i(L, 1, j);
-}
+  // Pushes t[i].
+  void get(Integer i) {
+    if (const TValue* slot = present(i)) {
+      *L_->top++ = *slot;
+      return;
+    }
+    get_i(L_, 1, i);
+  }
+
+  // Pops the top value into t[i].
+  void set(Integer i) {
+    if (TValue* slot = present(i)) {
+      *slot = L_->top[-1];
+      gc_barrier_back(L_, L_->ci->func[1].as_table());
+      L_->top--;
+      return;
+    }
+    set_i(L_, 1, i);
+  }
+
+  // Stores the two values on top into t[i] (the top one) and t[j].
+  void set_two(Integer i, Integer j) {
+    set(i);
+    set(j);
+  }
+
+  void pop(int n) { L_->top -= n; }
+  void dup() {
+    *L_->top = L_->top[-1];
+    L_->top++;
+  }
+
+  // true if the value at top-relative index a (negative) sorts before the one at b.
+  bool less(int a, int b) {
+    if (L_->g->instr_budget != 0) charge_instruction_budget(L_, 1);  // a comparator call is charged on its own entry too
+    if (!has_cmp_) {
+      TValue x = L_->top[a], y = L_->top[b];  // __lt may move the stack
+      if (x.is_float() && y.is_float()) return x.u.n < y.u.n;  // the usual arrays, without a call
+      if (x.is_int() && y.is_int()) return x.u.i < y.u.i;
+      return vm_less_than(L_, x, y);
+    }
+    TValue* f = L_->top;  // the frame's MINSTACK slots leave room for these three
+    f[0] = L_->ci->func[2];
+    f[1] = L_->top[a];
+    f[2] = L_->top[b];
+    L_->top = f + 3;
+    call_noyield(L_, f, 1);  // as the API's call: a yield in the comparator is an error
+    bool res = !L_->top[-1].is_false_or_nil();
+    L_->top--;
+    return res;
+  }
+
+  [[noreturn]] void invalid_order() { error_f(L_, "invalid order function for sorting"); }
+
+ private:
+  // The slot of t[i] when it is a present item of the array part. The
+  // table is read from index 1 every time: debug.setlocal may replace it.
+  TValue* present(Integer i) const {
+    const TValue& tv = L_->ci->func[1];
+    if (!tv.is_table()) return nullptr;
+    Table* t = tv.as_table();
+    if (static_cast<Unsigned>(i) - 1 >= t->asize || t->array[i - 1].is_nil()) return nullptr;
+    return &t->array[i - 1];
+  }
+
+  State* L_;
+  bool has_cmp_;
+};
 
 // Cheap randomness mixed from the clock and the time.
 unsigned sort_seed() {
@@ -198,66 +258,66 @@ Integer choose_pivot(Integer lo, Integer up, unsigned rnd) {
 
 // Partition of [lo, up] with the pivot P on the stack top and also at
 // t[up-1]; t[lo] <= P <= t[up] already hold. Returns P's final index.
-Integer partition(State* L, Integer lo, Integer up) {
+Integer partition(Sorter& s, Integer lo, Integer up) {
   Integer i = lo;
   Integer j = up - 1;
   for (;;) {
     // advance i while t[i] < P; t[up-1] == P stops it for a valid order
-    while (get_i(L, 1, ++i), sort_less(L, -1, -2)) {
-      if (i == up - 1) error_f(L, "invalid order function for sorting");
-      pop(L, 1);
+    while (s.get(++i), s.less(-1, -2)) {
+      if (i == up - 1) s.invalid_order();
+      s.pop(1);
     }
     // retreat j while P < t[j]; t[lo] stops it for a valid order
-    while (get_i(L, 1, --j), sort_less(L, -3, -1)) {
-      if (j < i) error_f(L, "invalid order function for sorting");
-      pop(L, 1);
+    while (s.get(--j), s.less(-3, -1)) {
+      if (j < i) s.invalid_order();
+      s.pop(1);
     }
     if (j < i) {
-      pop(L, 1);  // t[j]
-      set_two(L, up - 1, i);  // t[up-1] = t[i]; t[i] = P happens below
+      s.pop(1);  // t[j]
+      s.set_two(up - 1, i);  // t[up-1] = t[i]; t[i] = P happens below
       return i;
     }
-    set_two(L, i, j);  // swap t[i] and t[j]
+    s.set_two(i, j);  // swap t[i] and t[j]
   }
 }
 
-void aux_sort(State* L, Integer lo, Integer up, unsigned rnd) {
+void aux_sort(Sorter& s, Integer lo, Integer up, unsigned rnd) {
   while (lo < up) {
-    get_i(L, 1, lo);
-    get_i(L, 1, up);
-    if (sort_less(L, -1, -2))
-      set_two(L, lo, up);  // swap t[lo] and t[up]
+    s.get(lo);
+    s.get(up);
+    if (s.less(-1, -2))
+      s.set_two(lo, up);  // swap t[lo] and t[up]
     else
-      pop(L, 2);
+      s.pop(2);
     if (up - lo == 1) break;
     Integer p = (static_cast<Unsigned>(up - lo) < RANDOM_LIMIT || rnd == 0) ? lo + (up - lo) / 2
                                                                              : choose_pivot(lo, up, rnd);
-    get_i(L, 1, p);
-    get_i(L, 1, lo);
-    if (sort_less(L, -2, -1)) {  // t[p] < t[lo]: swap them
-      set_two(L, p, lo);
+    s.get(p);
+    s.get(lo);
+    if (s.less(-2, -1)) {  // t[p] < t[lo]: swap them
+      s.set_two(p, lo);
     } else {
-      pop(L, 1);
-      get_i(L, 1, up);
-      if (sort_less(L, -1, -2))  // t[up] < t[p]: swap them
-        set_two(L, p, up);
+      s.pop(1);
+      s.get(up);
+      if (s.less(-1, -2))  // t[up] < t[p]: swap them
+        s.set_two(p, up);
       else
-        pop(L, 2);
+        s.pop(2);
     }
     if (up - lo == 2) break;  // three elements, now in order
-    get_i(L, 1, p);  // the pivot P
-    push_value(L, -1);
-    get_i(L, 1, up - 1);
-    set_two(L, p, up - 1);  // t[p] = t[up-1]; t[up-1] = P; P stays on top
-    p = partition(L, lo, up);
+    s.get(p);  // the pivot P
+    s.dup();
+    s.get(up - 1);
+    s.set_two(p, up - 1);  // t[p] = t[up-1]; t[up-1] = P; P stays on top
+    p = partition(s, lo, up);
     // Recurse into the smaller part and loop on the larger one, bounding depth.
     Integer n;
     if (p - lo < up - p) {
-      aux_sort(L, lo, p - 1, rnd);
+      aux_sort(s, lo, p - 1, rnd);
       n = p - lo;
       lo = p + 1;
     } else {
-      aux_sort(L, p + 1, up, rnd);
+      aux_sort(s, p + 1, up, rnd);
       n = up - p;
       up = p - 1;
     }
@@ -272,7 +332,8 @@ int t_sort(State* L) {
     arg_check(L, n < INT_MAX, 1, "array too big");
     if (!is_none_or_nil(L, 2)) check_type(L, 2, TFUNCTION);
     set_top(L, 2);
-    aux_sort(L, 1, n, 0);
+    Sorter s(L);
+    aux_sort(s, 1, n, 0);
   }
   return 0;
 }
