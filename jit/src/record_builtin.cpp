@@ -19,7 +19,6 @@ RecordStatus Recorder::builtin(int a, int nargs, int c, const TValue& fv) {
   if (f == Builtin::None) f = base_builtin(fv.u.f);
   if (f == Builtin::None || c > 2) return abort("call of a non-Lua function");
   guard(IrOp::EQ, slot(a), ir_.kgc(reinterpret_cast<GCObject*>(fv.u.f), Tag::LightFn));
-  slots_.set_top(-1);
   Ref res;
   if (f <= Builtin::MathFmod) res = math_builtin_ir(f, a, nargs);
   else if (f <= Builtin::StrSub) res = string_builtin_ir(f, a, nargs);
@@ -27,6 +26,9 @@ RecordStatus Recorder::builtin(int a, int nargs, int c, const TValue& fv) {
   if (res == NO_REF) return abort("builtin arguments");
   // table.insert has no result: a call wanting one gets nil.
   int nres = f == Builtin::TabInsert ? 0 : 1;
+  // The arguments' top (B = 0) holds for the guards above: an exit there
+  // runs the call in the interpreter.
+  slots_.set_top(-1);
   slots_.set(a, res);
   slots_.forget_from(slots_.base() + a + 1);
   if (c == 0) slots_.set_top(slots_.base() + a + nres);  // its results, up to the top
