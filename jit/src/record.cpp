@@ -340,6 +340,24 @@ Ref Recorder::index_chain(State* L, Ref t, Table* h, Ref key, String* name) {
   }
 }
 
+Table* Recorder::string_methods(State* L) const {
+  Table* mt = L->g->mt[TSTRING];
+  if (mt == nullptr) return nullptr;
+  const TValue* idx = table_get_short_str(mt, L->g->tmname[TM_INDEX]);
+  return idx->is_table() ? idx->as_table() : nullptr;
+}
+
+Ref Recorder::string_methods_ref(State* L, Table* methods) {
+  Table* mt = L->g->mt[TSTRING];
+  IrIns f = ir_ins(IrOp::FLOAD, IrType::Ptr, ir_.kptr(&L->g->mt[TSTRING]));
+  f.aux8 = static_cast<uint8_t>(Field::Deref);
+  Ref kmt = ir_.kgc(mt, Tag::Table);
+  guard(IrOp::EQ, ir_.emit(f), kmt);
+  TValue index_key = str_value(L->g->tmname[TM_INDEX]);
+  Ref p = table_slot(kmt, mt, konst(index_key), index_key);
+  return p == NO_REF ? NO_REF : load_value(p, TValue::object(methods));
+}
+
 bool Recorder::get_table(State* L, int a, Ref t, const TValue& tv, Ref key, const TValue& kv) {
   if (!tv.is_table()) return false;
   Table* h = tv.as_table();

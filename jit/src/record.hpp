@@ -85,6 +85,10 @@ class Recorder {
   // slot; NO_REF where it takes an __index function or more levels.
   Ref index_chain(State* L, Ref t, Table* h, Ref key, String* name);
   Ref get_str(Ref t, Ref key);  // the TabGetStr lookup: a value slot or the absent key
+  // The table the string metatable's __index holds (string_methods, or
+  // nullptr), and its IR value, guarded: the metatable and its __index.
+  Table* string_methods(State* L) const;
+  Ref string_methods_ref(State* L, Table* methods);
 
   // Values the trace allocates (record_alloc.cpp).
   Ref helper(Helper h, IrType t, Ref a, Ref b = NO_REF);

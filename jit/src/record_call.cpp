@@ -123,10 +123,15 @@ RecordStatus Recorder::self(State* L, const Instruction* pc) {
   Instruction i = *pc;
   int a = getarg_A(i), b = getarg_B(i);
   const TValue& key = cl_->p->k[getarg_C(i)];
-  if (!getarg_k(i) || key.tag != Tag::ShortStr || !base_[b].is_table()) return abort("method lookup");
+  if (!getarg_k(i) || key.tag != Tag::ShortStr) return abort("method lookup");
   String* name = key.as_string();
   Ref obj = slot(b);
-  Ref method = index_chain(L, obj, base_[b].as_table(), ir_.kgc(name, Tag::ShortStr), name);
+  // A string's methods (s:sub(i)) come from its metatable's __index table.
+  Table* h = base_[b].is_table() ? base_[b].as_table() : base_[b].is_string() ? string_methods(L) : nullptr;
+  if (h == nullptr) return abort("method lookup");
+  Ref t = base_[b].is_table() ? obj : string_methods_ref(L, h);
+  if (t == NO_REF) return abort("method lookup");
+  Ref method = index_chain(L, t, h, ir_.kgc(name, Tag::ShortStr), name);
   if (method == NO_REF) return abort("method lookup");
   slots_.set(a + 1, obj);
   slots_.set(a, method);

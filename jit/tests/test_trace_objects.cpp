@@ -285,3 +285,20 @@ TEST_CASE("an exit inside a builtin taking the results of a call (B = 0) restore
     return #list .. " " .. list[150] .. " " .. table.concat(R, ","))");
   CHECK(r.stats.exits_taken >= 1);
 }
+
+TEST_CASE("string methods (s:byte, s:sub) through the string metatable, which may change", "[jit][objects]") {
+  same_both_ways(R"(
+    local s, n, R = "hello, world", 0, {}
+    local function scan()
+      for i = 1, #s do n = n + s:byte(i); R[#R + 1] = s:sub(i, i + 1) .. s:len() end
+    end
+    scan()
+    local methods = getmetatable("").__index
+    methods.extra = function(x) return "e" .. #x end
+    for i = 1, 20 do R[#R + 1] = s:extra() end
+    getmetatable("").__index = {byte = function() return 1 end, sub = methods.sub, len = methods.len}
+    scan()
+    getmetatable("").__index = methods
+    scan()
+    return n .. " " .. table.concat(R, ","))");
+}
