@@ -20,7 +20,7 @@ using luna::State;
 class CountingBackend final : public luna::JitBackend {
  public:
   void on_hot_loop(State*, luna::CallInfo*, const luna::Instruction*) noexcept override {}
-  void record(State*, luna::CallInfo*, const luna::Instruction*) noexcept override {}
+  bool record(State*, luna::CallInfo*, const luna::Instruction*) noexcept override { return true; }
   void mark(luna::JitMarker&) noexcept override {}
   void on_proto_free(State*, luna::Proto*) noexcept override {}
   void flush(State*) noexcept override {}

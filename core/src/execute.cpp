@@ -381,11 +381,34 @@ void execute(State* L, CallInfo* ci) {
     if (--jit_hotcount(g->jit, pc) == 0) {                                \
       savestate();                                                        \
       pc = jit_loop_event(L, ci, pc, (n));                                \
+      if (pc == nullptr) {                                                \
+        ci = L->ci->next; /* a trace returned from the frame */           \
+        goto ret;                                                         \
+      }                                                                   \
       ci = L->ci;                                                         \
       cl = ci->func->as_lclosure();                                       \
       k = cl->p->k;                                                       \
       updatebase();                                                       \
     }                                                                     \
+  }
+// A Lua function was just entered by CALL or TAILCALL (pc at its first
+// instruction): its hot counter is decremented inline like a back-edge's.
+// The seam may record the function or enter its trace, which may return
+// from the frame (nullptr: L->ci is the caller again, the results in place)
+// or leave anywhere, like a loop's trace.
+#define funcentry()                                \
+  if (LUNA_UNLIKELY(counting)) {                   \
+    if (--jit_hotcount(g->jit, pc) == 0) {         \
+      pc = jit_call_event(L, ci);                  \
+      if (pc == nullptr) {                         \
+        ci = L->ci->next;                          \
+        goto ret;                                  \
+      }                                            \
+      ci = L->ci;                                  \
+      cl = ci->func->as_lclosure();                \
+      k = cl->p->k;                                \
+      updatebase();                                \
+    }                                              \
   }
 #define dojump(ni, e)                 \
   {                                   \
@@ -870,6 +893,7 @@ returning:
             init_lua_frame(L, nci, ra, nresults, p);
             L->ci = ci = nci;
             enter_lua_frame(ncl, p, ra + 1);
+            funcentry();
             vmbreak;
           }
         } else if (call_builtin(L, ra, nresults)) {
@@ -914,6 +938,7 @@ returning:
           if (LUNA_LIKELY(L->stack_last - L->top > fsize - delta)) {
             TValue* func = move_tail_frame(L, ci, ra, b, delta, p);
             enter_lua_frame(ncl, p, func + 1);
+            funcentry();
             vmbreak;
           }
         }

@@ -112,8 +112,38 @@ void jit_budget_changed(GlobalState* g) {
 bool jit_record_step(State* L, CallInfo* ci, const Instruction* pc) {
   JitSeam& j = L->g->jit;
   if (j.recorder != L) return false;
-  j.backend->record(L, ci, pc);
-  return j.recorder == L;
+  bool keep = j.backend->record(L, ci, pc);
+  return keep && j.recorder == L;
+}
+
+const Instruction* jit_call_event(State* L, CallInfo* ci) {
+  GlobalState* g = L->g;
+  JitSeam& j = g->jit;
+  const Instruction* pc = ci->savedpc;
+  uint32_t& count = jit_hotcount(j, pc);
+  // Under a budget (every counter held at 1) calls stay interpreted: the
+  // interpreter charges each call.
+  if (g->instr_budget != 0 || !j.enabled) {
+    count = rearm_value(g, hotloop(j));
+    return pc;
+  }
+  JitSeam::Attached& a = j.attached[jit_slot(pc)];
+  if (a.pc == pc) {
+    count = 1;
+    if (!may_enter_or_record(L)) return pc;
+    // Nothing may raise here, before the function's first instruction:
+    // without the room the trace declares the interpreter runs the call.
+    JitTrace* t = a.trace;
+    if (L->stack_last - (ci->func + 1) <= t->stack_slots) return pc;
+    CallInfo* c = ci;
+    for (int i = 0; i < t->frames; i++)
+      if ((c = c->next) == nullptr) return pc;
+    j.entries++;
+    return t->run(L, ci, t);
+  }
+  count = hotloop(j);
+  if (may_enter_or_record(L)) j.backend->on_hot_call(L, ci);
+  return pc;
 }
 
 void jit_proto_freed(State* L, Proto* p) {

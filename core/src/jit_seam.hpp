@@ -35,7 +35,8 @@ struct JitTrace {
   // Runs the trace with the frame ci (whose registers start at
   // ci->func + 1 and whose savedpc is the loop's pc). Returns the pc the
   // interpreter resumes at, in the frame L->ci, after writing back every
-  // register and frame the exit's snapshot names. Must not throw, allocate
+  // register and frame the exit's snapshot names; or nullptr when the
+  // trace returned from ci (a function's trace, entered by jit_call_event). Must not throw, allocate
   // from the Lua heap, run Lua code or yield.
   using RunFn = const Instruction* (*)(State* L, CallInfo* ci, JitTrace* trace) noexcept;
   RunFn run;
@@ -62,11 +63,17 @@ class JitBackend {
   // The backend may start recording (jit_start_recording), attach a trace
   // it already has (jit_attach), or ignore it (blacklisted, aborted).
   virtual void on_hot_loop(State* L, CallInfo* ci, const Instruction* pc) noexcept = 0;
+  // The function of frame ci, just entered by a call, is hot (its first
+  // instruction's counter ran out; state saved). Like on_hot_loop; a
+  // backend without function traces ignores it.
+  virtual void on_hot_call(State*, CallInfo*) noexcept {}
   // While recording: the instruction at pc of frame ci runs next. The
   // backend stops recording itself (jit_stop_recording) on completion or
   // abort; it must abort if ci is not a frame it expects or if L->hookmask
-  // is set.
-  virtual void record(State* L, CallInfo* ci, const Instruction* pc) noexcept = 0;
+  // is set. Returns whether frame ci keeps trapping: false lets a frame the
+  // recording does not follow (a call it leaves to the interpreter) run at
+  // full speed; frames it calls trap again at their first instruction.
+  virtual bool record(State* L, CallInfo* ci, const Instruction* pc) noexcept = 0;
   // Mark every collectable object compiled code refers to (constants,
   // guarded identities). Never the prototype a trace belongs to: the
   // prototype owns its traces (on_proto_free), not the reverse.
@@ -122,6 +129,13 @@ void set_jit_backend(State* L, std::unique_ptr<JitBackend> backend);
 // the instruction budget, starts a hot event, or enters an attached trace.
 // Returns the pc to continue at in L->ci (pc itself when nothing ran).
 const Instruction* jit_loop_event(State* L, CallInfo* ci, const Instruction* pc, int n);
+// A Lua function's frame ci was just entered by a call (state saved, its
+// savedpc the function's first instruction) and the hot counter of that
+// instruction ran out: like a loop event at that pc, it may start a
+// recording or enter an attached trace. Returns the pc to continue at in
+// L->ci, or nullptr when compiled code returned from ci (L->ci is its
+// caller again, the results in place): the dispatcher finishes the return.
+const Instruction* jit_call_event(State* L, CallInfo* ci);
 // The hook trap fired with recording on: calls record if L is the
 // recorder. Returns whether the frame must keep trapping.
 bool jit_record_step(State* L, CallInfo* ci, const Instruction* pc);

@@ -42,9 +42,10 @@ class FakeBackend final : public JitBackend {
     hot_events++;
     if (on_hot) on_hot(L, ci, pc);
   }
-  void record(State* L, CallInfo* ci, const Instruction* pc) noexcept override {
+  bool record(State* L, CallInfo* ci, const Instruction* pc) noexcept override {
     records++;
     if (on_record) on_record(L, ci, pc);
+    return true;
   }
   void mark(JitMarker& m) noexcept override {
     marks++;

@@ -6,6 +6,8 @@
 // restore cannot fail) and returns the snapshot's number.
 #include "asm_x64.hpp"
 
+#include "snapshot.hpp"
+
 #include "jit_seam.hpp"
 #include "object_layout.hpp"
 
@@ -173,6 +175,19 @@ constexpr int32_t kTagOff = layout::TVALUE_TAG;
 constexpr int32_t kStateG = offsetof(State, g);
 constexpr int32_t kStateHookmask = offsetof(State, hookmask);
 constexpr int32_t kGlobalBudget = offsetof(GlobalState, instr_budget);
+constexpr int32_t kStateCi = offsetof(State, ci);
+constexpr int32_t kStateTop = offsetof(State, top);
+constexpr int32_t kStateStackLast = offsetof(State, stack_last);
+constexpr int32_t kCiFunc = offsetof(CallInfo, func);
+constexpr int32_t kCiTop = offsetof(CallInfo, top);
+constexpr int32_t kCiPrevious = offsetof(CallInfo, previous);
+constexpr int32_t kCiNext = offsetof(CallInfo, next);
+constexpr int32_t kCiSavedpc = offsetof(CallInfo, savedpc);
+constexpr int32_t kCiTrap = offsetof(CallInfo, trap);
+constexpr int32_t kCiNextraargs = offsetof(CallInfo, nextraargs);
+constexpr int32_t kCiNresults = offsetof(CallInfo, nresults);
+constexpr int32_t kCiCont = offsetof(CallInfo, ctx);
+constexpr int32_t kCiCallstatus = offsetof(CallInfo, callstatus);
 #pragma GCC diagnostic pop
 
 const x86::Gp rL = x86::r12, rBase = x86::r13, s0 = x86::r10, s1 = x86::r11;
@@ -183,15 +198,21 @@ bool fits32(Integer v) { return v >= INT32_MIN && v <= INT32_MAX; }
 class Emitter {
  public:
   Emitter(const IrBuffer& ir, const Allocation& al, x86::Assembler& a, ExitInfo* exits)
-      : ir_(ir), al_(al), a_(a), exits_info_(exits), nsnap_(ir.snapshots().size()) {}
+      : ir_(ir), al_(al), a_(a), exits_info_(exits), nsnap_(ir.snapshots().size()) {
+    post_ = a_.newLabel();
+  }
 
   void run(int frame) {
     frame_ = frame;
+    // Other traces enter behind the pushes (post_), from their own native
+    // frame, whose saved registers stay pushed.
     for (const x86::Gp& g : kSaved) a_.push(g);
+    a_.bind(post_);
     a_.sub(x86::rsp, frame);
     a_.mov(rL, x86::rdi);
     a_.mov(rBase, x86::rsi);
-    Label done = a_.newLabel();
+    done_ = a_.newLabel();
+    Label& done = done_;
     Label top = a_.newLabel();
     loop_ = a_.newLabel();
     a_.bind(top);
@@ -238,15 +259,24 @@ class Emitter {
     a_.jne(ex);
   }
 
-  // Leaves this trace's frame and jumps to another trace's entry with the
-  // same State and the base at base_off bytes from this one's (an inlined
-  // callee's): the frame holds every slot by now.
+  void tail_jump_label(const Label& target, int32_t base_off) {
+    a_.mov(x86::rdi, rL);
+    a_.lea(x86::rsi, x86::ptr(rBase, base_off));
+    a_.add(x86::rsp, frame_);
+    a_.jmp(target);
+  }
+
+  // Leaves this trace's frame and jumps to another trace behind its
+  // prologue (Trace::post), with the same State and the base at base_off
+  // bytes from this one's (an inlined callee's or a CALLOUT's callee): the
+  // registers this trace's entry saved stay pushed, for the other trace's
+  // epilogue to restore, so traces chain without growing the native stack.
+  // The frame holds every slot by now.
   void tail_jump(const x86::Gp& target, int32_t base_off = 0) {
     a_.mov(x86::rdi, rL);
     if (base_off != 0) a_.lea(x86::rsi, x86::ptr(rBase, base_off));
     else a_.mov(x86::rsi, rBase);
     a_.add(x86::rsp, frame_);
-    for (int k = 5; k >= 0; k--) a_.pop(kSaved[k]);
     a_.jmp(target);
   }
 
@@ -594,7 +624,11 @@ class Emitter {
       a_.mov(d, x86::rax);
       finish(r, d);
     }
-    // Reload what the call clobbered.
+    reload_after_call(r);
+  }
+
+  // Reloads what the call at r clobbered.
+  void reload_after_call(Ref r) {
     for (Ref v = 1; v < r; v++) {
       const Interval& w = iv(v);
       if (!needs_reg(ir_[v]) || !(w.start < r && r < w.end) || !w.in_reg(r) || w.spill < 0) continue;
@@ -749,6 +783,26 @@ class Emitter {
       case IrOp::LOOPSTART:
         a_.bind(loop_);
         return;
+      case IrOp::CALLOUT:
+        callout(r);
+        return;
+      case IrOp::RET:
+        ret(r);
+        return;
+      case IrOp::RETDOWN:
+        ret_down(r);
+        return;
+      case IrOp::TOPEQ:
+        a_.lea(s0, x86::ptr(rBase, i.aux * 16));
+        a_.cmp(x86::qword_ptr(rL, kStateTop), s0);
+        a_.jne(exit_label(r));
+        return;
+      case IrOp::SETTAIL:
+        a_.mov(s1, x86::qword_ptr(rL, kStateCi));
+        // As the interpreter's tail call: it also ends the __call hops counted.
+        a_.and_(x86::word_ptr(s1, kCiCallstatus), static_cast<uint16_t>(~CIST_CCMT));
+        a_.or_(x86::word_ptr(s1, kCiCallstatus), CIST_TAIL);
+        return;
       case IrOp::PHI:
         phis_.push_back(r);
         return;
@@ -762,15 +816,17 @@ class Emitter {
           plain_exits_.push_back({ex, i.snap, r, false});
           const Snapshot& s = ir_.snapshots()[static_cast<size_t>(i.snap)];
           int32_t base_off = 0;
-          if (s.frame >= 0) {
+          if (s.frame >= 0 || i.aux8 != 0) {
             // The loop is an inlined callee's: its frames become real first.
+            // (After a return to a caller, aux8: only the check of what the
+            // loop's traces need.)
             a_.mov(x86::rdi, rL);
             a_.mov(x86::rsi, reinterpret_cast<uint64_t>(&exits_info_[i.snap]));
             a_.mov(x86::rax, reinterpret_cast<uint64_t>(&link_into_callee));
             a_.call(x86::rax);
             a_.test(x86::al, x86::al);
             a_.jz(ex);
-            base_off = (ir_.snap_frames()[static_cast<size_t>(s.frame)].func_slot + 1) * 16;
+            if (s.frame >= 0) base_off = (ir_.snap_frames()[static_cast<size_t>(s.frame)].func_slot + 1) * 16;
           }
           leave_for_hook_or_budget(ex);
           a_.mov(s1, reinterpret_cast<uint64_t>(i.k.p));
@@ -812,9 +868,184 @@ class Emitter {
     }
   }
 
+  // CALLOUT: the frame is written back and a real frame pushed for the
+  // call, as the interpreter's CALL would (or the trace leaves before it, by
+  // a plain exit at the CALL, when the interpreter has something to do: a
+  // hook, a budget, the stack or CallInfos to grow). The stack must also
+  // hold what the callee's traces reserve on entry (Reserve, which grows as
+  // its traces are added). The callee's CallInfo gets the continuation
+  // (the code after the call, in its ctx, unused in Lua frames), and the
+  // trace jumps into the function's trace with the callee's base: no
+  // native stack grows, however deep the recursion. A RET from the callee
+  // jumps back to the continuation with this frame's base; no value lives
+  // across the call (every slot is read from the frame after it).
+  void callout(Ref r) {
+    const IrIns& i = ir_[r];
+    const Proto* p = static_cast<const Proto*>(i.k.p);
+    write_snapshot(i.snap, r);
+    Label ex = a_.newLabel();
+    plain_exits_.push_back({ex, i.snap, r, false});
+    const x86::Gp ci = x86::rax, callee = x86::rcx;
+    leave_for_hook_or_budget(ex);
+    a_.mov(ci, x86::qword_ptr(rL, kStateCi));
+    a_.mov(callee, x86::qword_ptr(ci, kCiNext));
+    a_.test(callee, callee);
+    a_.jz(ex);
+    // The frame, its arguments (the interpreter's test, with the frame as
+    // the bound) and the reserve below stack_last.
+    a_.mov(s1, reinterpret_cast<uint64_t>(ir_[i.b].k.p));
+    a_.movsxd(s0, x86::dword_ptr(s1, static_cast<int32_t>(offsetof(Reserve, stack_slots))));
+    a_.shl(s0, 4);
+    a_.lea(s0, x86::ptr(rBase, s0, 0, (i.aux + 1 + 2 * p->maxstacksize) * 16));
+    a_.cmp(s0, x86::qword_ptr(rL, kStateStackLast));
+    a_.jae(ex);
+    Label have = a_.newLabel();
+    a_.mov(s0, callee);
+    for (int k = 1; k <= SlotState::kMaxDepth; k++) {
+      a_.cmp(x86::dword_ptr(s1, static_cast<int32_t>(offsetof(Reserve, frames))), k);
+      a_.jb(have);
+      a_.mov(s0, x86::qword_ptr(s0, kCiNext));
+      a_.test(s0, s0);
+      a_.jz(ex);
+    }
+    a_.bind(have);
+    Label cont = a_.newLabel();
+    a_.mov(s0, reinterpret_cast<uint64_t>(ir_.snapshots()[static_cast<size_t>(i.snap)].pc + 1));
+    a_.mov(x86::qword_ptr(ci, kCiSavedpc), s0);
+    a_.lea(s0, x86::ptr(rBase, i.aux * 16));
+    a_.mov(x86::qword_ptr(callee, kCiFunc), s0);
+    a_.lea(s0, x86::ptr(s0, (1 + p->maxstacksize) * 16));
+    a_.mov(x86::qword_ptr(callee, kCiTop), s0);
+    a_.mov(x86::qword_ptr(rL, kStateTop), s0);
+    a_.mov(x86::word_ptr(callee, kCiNresults), static_cast<int32_t>(i.aux8) - 1);
+    a_.mov(x86::word_ptr(callee, kCiCallstatus), 0);
+    a_.mov(s0, reinterpret_cast<uint64_t>(p->code));
+    a_.mov(x86::qword_ptr(callee, kCiSavedpc), s0);
+    a_.mov(x86::dword_ptr(callee, kCiNextraargs), 0);
+    a_.mov(x86::dword_ptr(callee, kCiTrap), 0);
+    a_.lea(s0, x86::ptr(cont));
+    a_.mov(x86::qword_ptr(callee, kCiCont), s0);
+    a_.mov(x86::qword_ptr(rL, kStateCi), callee);
+    if (i.a == NO_REF) {
+      tail_jump_label(post_, (i.aux + 1) * 16);
+    } else {
+      a_.mov(s1, reinterpret_cast<uint64_t>(ir_[i.a].k.p));
+      tail_jump(s1, (i.aux + 1) * 16);
+    }
+    // Back from the callee's RET, with this frame's base in rsi.
+    a_.bind(cont);
+    a_.sub(x86::rsp, frame_);
+    a_.mov(rBase, x86::rsi);
+  }
+
+  // The n results at slot first move to the frame's function slot (the one
+  // below its base), nil-filled up to count, and L->top is set above them,
+  // as the interpreter's return does. Payload and tag are copied as the
+  // snapshot wrote them, so the loads are forwarded from those stores.
+  void move_results(int32_t first, int32_t n, int32_t count) {
+    for (int32_t k = 0; k < count; k++) {
+      if (k < n) {
+        a_.mov(s0, x86::qword_ptr(rBase, (first + k) * 16));
+        a_.mov(x86::qword_ptr(rBase, (k - 1) * 16), s0);
+        a_.movzx(s0.r32(), x86::byte_ptr(rBase, (first + k) * 16 + kTagOff));
+        a_.mov(x86::byte_ptr(rBase, (k - 1) * 16 + kTagOff), s0.r8());
+      } else {
+        a_.mov(x86::qword_ptr(rBase, (k - 1) * 16), 0);
+        a_.mov(x86::byte_ptr(rBase, (k - 1) * 16 + kTagOff), static_cast<uint8_t>(Tag::Nil));
+      }
+    }
+    a_.lea(s0, x86::ptr(rBase, (count - 1) * 16));
+    a_.mov(x86::qword_ptr(rL, kStateTop), s0);
+  }
+
+  // RET: the results are written back, then moved to the function slot
+  // and the frame popped, as the interpreter's return does (the helper
+  // when the caller wants another fixed number of results); a hook set
+  // meanwhile leaves to the interpreter's RETURN.
+  void ret(Ref r) {
+    const IrIns& i = ir_[r];
+    const int32_t n = static_cast<int32_t>(i.k.i);
+    write_snapshot(i.snap, r);
+    Label ex = a_.newLabel();
+    plain_exits_.push_back({ex, i.snap, r, false});
+    a_.cmp(x86::dword_ptr(rL, kStateHookmask), 0);
+    a_.jne(ex);
+    Label other = a_.newLabel(), popped = a_.newLabel();
+    a_.mov(x86::rax, x86::qword_ptr(rL, kStateCi));
+    a_.movsx(x86::ecx, x86::word_ptr(x86::rax, kCiNresults));
+    Label same = a_.newLabel();
+    a_.cmp(x86::ecx, n);
+    a_.je(same);
+    a_.cmp(x86::ecx, MULTRET);
+    a_.jne(other);
+    a_.bind(same);
+    move_results(i.aux, n, n);
+    a_.mov(s0, x86::qword_ptr(x86::rax, kCiPrevious));
+    a_.mov(x86::qword_ptr(rL, kStateCi), s0);
+    a_.jmp(popped);
+    a_.bind(other);
+    a_.mov(x86::rdi, rL);
+    a_.lea(x86::rsi, x86::ptr(rBase, i.aux * 16));
+    a_.mov(x86::edx, n);
+    a_.mov(x86::rax, reinterpret_cast<uint64_t>(&jit_return));
+    a_.call(x86::rax);
+    a_.mov(x86::rax, x86::qword_ptr(rL, kStateCi));
+    a_.mov(x86::rax, x86::qword_ptr(x86::rax, kCiNext));
+    a_.bind(popped);
+    // Called by a CALLOUT: back into its trace (the caller's base is one
+    // above its function slot); else the frame was the seam's: return.
+    Label to_c = a_.newLabel();
+    a_.mov(s1, x86::qword_ptr(x86::rax, kCiCont));
+    a_.test(s1, s1);
+    a_.jz(to_c);
+    a_.mov(x86::rax, x86::qword_ptr(rL, kStateCi));
+    a_.mov(x86::rsi, x86::qword_ptr(x86::rax, kCiFunc));
+    a_.add(x86::rsi, 16);
+    a_.mov(x86::rdi, rL);
+    a_.add(x86::rsp, frame_);
+    a_.jmp(s1);
+    a_.bind(to_c);
+    a_.mov(x86::rax, reinterpret_cast<uint64_t>(returned_exit()));
+    a_.jmp(done_);
+  }
+
+  // RETDOWN: like the interpreter's return to the Lua caller the recording
+  // saw (its frame at that call; else the trace leaves at the RETURN): the
+  // results are written back and moved, the frame popped, and the trace's
+  // base becomes the caller's.
+  void ret_down(Ref r) {
+    const IrIns& i = ir_[r];
+    const Instruction* retpc = static_cast<const Instruction*>(i.k.p);
+    Instruction call = retpc[-1];
+    const int32_t func = getarg_A(call), wanted = getarg_C(call) - 1, n = i.aux8;
+    write_snapshot(i.snap, r);
+    Label ex = a_.newLabel();
+    plain_exits_.push_back({ex, i.snap, r, false});
+    a_.cmp(x86::dword_ptr(rL, kStateHookmask), 0);
+    a_.jne(ex);
+    a_.mov(x86::rax, x86::qword_ptr(rL, kStateCi));
+    a_.test(x86::word_ptr(x86::rax, kCiCallstatus), CIST_FRESH);
+    a_.jnz(ex);
+    a_.mov(x86::rcx, x86::qword_ptr(x86::rax, kCiPrevious));
+    a_.test(x86::word_ptr(x86::rcx, kCiCallstatus), CIST_C);
+    a_.jnz(ex);
+    a_.mov(s1, reinterpret_cast<uint64_t>(retpc));
+    a_.cmp(x86::qword_ptr(x86::rcx, kCiSavedpc), s1);
+    a_.jne(ex);
+    move_results(i.aux, n, wanted < 0 ? n : wanted);
+    a_.mov(x86::qword_ptr(rL, kStateCi), x86::rcx);
+    a_.sub(rBase, (func + 1) * 16);
+  }
+
   const IrBuffer& ir_;
   const Allocation& al_;
   x86::Assembler& a_;
+
+ public:
+  Label post_;  // behind the prologue (Trace::post)
+
+ private:
+  Label done_;   // the epilogue, returning rax
   std::vector<PendingExit> exits_;
   std::vector<PendingExit> plain_exits_;  // snapshot already written
   std::vector<Ref> phis_;
@@ -828,6 +1059,12 @@ class Emitter {
 }  // namespace
 
 bool CodeArena::assemble(const IrBuffer& ir, const Allocation& al, Trace* t, bool listing) {
+  // A CALLOUT leaves the trace's native frame: nothing may live across it
+  // (the recorder reads every slot again after it).
+  for (Ref c = 1; c < ir.size(); c++)
+    if (ir[c].op == IrOp::CALLOUT)
+      for (Ref v = 1; v < c; v++)
+        if (needs_reg(ir[v]) && al.iv[v].end > c) return false;
   CodeHolder code;
   code.init(rt_->rt.environment());
   StringLogger logger;
@@ -857,10 +1094,12 @@ bool CodeArena::assemble(const IrBuffer& ir, const Allocation& al, Trace* t, boo
     exits[nsnap + static_cast<size_t>(last.snap)].frame = -1;
     exits[nsnap + static_cast<size_t>(last.snap)].top = -1;
   }
-  Emitter(ir, al, a, exits.get()).run(frame);
+  Emitter em(ir, al, a, exits.get());
+  em.run(frame);
   TraceFn fn = nullptr;
   if (rt_->rt.add(&fn, &code) != kErrorOk) return false;
   t->entry = fn;
+  t->post = reinterpret_cast<char*>(fn) + code.labelOffsetFromBase(em.post_);
   t->mcode_size = code.codeSize();
   if (listing) t->dump += logger.data();
   t->exits = std::move(exits);

@@ -21,7 +21,10 @@ std::unique_ptr<Trace> assemble(const IrBuffer& ir, const Allocation& al, CodeAr
 
 std::unique_ptr<Trace> compile_ir(IrBuffer& ir, CodeArena& arena, bool want_dump) {
   IrBuffer plain = ir;
-  if (loop_optimise(ir)) {
+  // A loop with calls out of the trace keeps its slots in memory.
+  bool calls_out = false;
+  for (Ref r = 1; r < ir.size(); r++) calls_out = calls_out || ir[r].op == IrOp::CALLOUT;
+  if (!calls_out && loop_optimise(ir)) {
     dce(ir);
     Allocation al = allocate(ir, RegSet::x64());
     if (al.ok) return assemble(ir, al, arena, want_dump);

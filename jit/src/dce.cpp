@@ -12,7 +12,8 @@ namespace {
 
 bool is_root(const IrIns& i) {
   if (IrBuffer::is_guard(i.op)) return true;
-  if (i.op == IrOp::VSTORE || i.op == IrOp::LOOP || i.op == IrOp::LOOPSTART || i.op == IrOp::PHI) return true;
+  if (i.op == IrOp::VSTORE || i.op == IrOp::LOOP || i.op == IrOp::LOOPSTART || i.op == IrOp::PHI || i.op >= IrOp::CALLOUT)
+    return true;
   if (i.op == IrOp::CALL) {
     Helper h = static_cast<Helper>(i.aux8);
     return h == Helper::BarrierBack || h == Helper::BarrierObj || h == Helper::BufPutStr || h == Helper::BufPutInt;

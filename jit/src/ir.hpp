@@ -49,7 +49,14 @@ enum class IrType : uint8_t { Void, Nil, False, True, Int, Num, Gc, Ptr };
   X(LOOPSTART) X(PHI)                                                           \
   /* end of the iteration: write back and jump to the top (b = 1: after loop */ \
   /* optimisation, move the PHIs and jump to LOOPSTART)                      */ \
-  X(LOOP)
+  X(LOOP)                                                                       \
+  /* function traces (record_recursion.cpp): CALLOUT calls a function's    */ \
+  /* trace natively in a real frame pushed for the call, RET returns from   */ \
+  /* the trace's frame, SETTAIL marks the frame as entered by a tail call,  */ \
+  /* TOPEQ guards the top a CALLOUT's variable results ended at (slot aux),*/ \
+  /* RETDOWN returns from a side trace's frame to its Lua caller and goes   */ \
+  /* on in that frame                                                       */ \
+  X(CALLOUT) X(RET) X(SETTAIL) X(TOPEQ) X(RETDOWN)
 
 enum class IrOp : uint8_t {
 #define LUNA_IR_ENUM(o) o,
@@ -193,7 +200,8 @@ class IrBuffer {
   }
   // Instructions with effects beyond their value (never removed).
   static bool has_effect(IrOp op) {
-    return op == IrOp::VSTORE || op == IrOp::CALL || op == IrOp::LOOP || op == IrOp::LOOPSTART || op == IrOp::PHI;
+    return op == IrOp::VSTORE || op == IrOp::CALL || op == IrOp::LOOP || op == IrOp::LOOPSTART || op == IrOp::PHI ||
+           op >= IrOp::CALLOUT;
   }
   // Loop optimisation: pre-roll refs the copied body must not share (CSE)
   // because their value changes from one iteration to the next.

@@ -36,6 +36,8 @@ const Instruction* Recorder::loop_end(const Proto* p, const Instruction* start) 
 
 RecordStatus Recorder::step(State* L, CallInfo* ci, const Instruction* pc) {
   if (L->hookmask) return abort("hooks active");
+  if (callout_ret_ != nullptr)
+    if (RecordStatus cs = await_callout(L, ci, pc); cs != RecordStatus::Continue) return cs;
   if (RecordStatus fs = follow_frame(ci, pc); fs != RecordStatus::Continue) return fs;
   if (is_side() && count_ > 0) {
     // A side trace ends at a loop with a trace, in its own frame or in an
@@ -48,6 +50,8 @@ RecordStatus Recorder::step(State* L, CallInfo* ci, const Instruction* pc) {
   // inlined call, pc is another prototype's.
   if (frames_.size() == 1 && !is_side()) {
     if (pc == start_ && count_ > 0) {
+      // A function's trace loops only through a tail call of itself.
+      if (func_ && !tail_self_) return abort("loop at the function's start");
       return close_loop();
     } else if (pc < start_ || pc > end_) {
       // The loop ended during the recorded iteration (a while or repeat
@@ -70,6 +74,9 @@ RecordStatus Recorder::step(State* L, CallInfo* ci, const Instruction* pc) {
 RecordStatus Recorder::close_link(const Proto* p, const Instruction* pc, void* entry) {
   IrIns lp = ir_ins(IrOp::LOOP, IrType::Void, NO_REF, 2, count_);
   lp.k.p = entry;
+  // Below the frame the trace was entered with, the stack and CallInfos the
+  // loop's traces need are checked when linking (as for an inlined callee).
+  lp.aux8 = rebase_ != 0;
   lp.snap = slots_.snapshot(ir_, pc);
   ir_.emit_raw(lp);
   link_pc_ = pc;
@@ -560,7 +567,7 @@ RecordStatus Recorder::record(State* L, const Instruction* pc) {
       // A side trace may go round an outer loop until it reaches a trace,
       // not round a loop of an inlined callee.
       const Instruction* target = pc + 1 + getarg_sJ(i);
-      if (target <= pc && target != start_ && (!is_side() || frames_.size() > 1)) return abort("inner loop");
+      if (target <= pc && (target != start_ || func_) && (!is_side() || frames_.size() > 1)) return abort("inner loop");
       break;
     }
     case OP_EQ: case OP_LT: case OP_LE: {

@@ -12,11 +12,14 @@
 #include "builtin.hpp"
 #include "ir.hpp"
 #include "snapshot.hpp"
+#include "trace.hpp"
 #include "state.hpp"
 
 namespace luna::jit {
 
-enum class RecordStatus { Continue, Done, Abort };
+// Skip: continue, and the frame being shown need not trap any more (the
+// recording waits for a call it leaves to the interpreter to return).
+enum class RecordStatus { Continue, Done, Abort, Skip };
 
 class Recorder {
  public:
@@ -33,6 +36,15 @@ class Recorder {
   // until it reaches the start of a loop that has a trace, and jumps there.
   Recorder(Proto* p, CallInfo* ci, const Instruction* start, LinkFn link = {});
   bool is_side() const { return static_cast<bool>(link_); }
+  // A function's trace (started at its first instruction), or a side trace
+  // of one: it ends by returning from its frame (RET), a call of its own
+  // function becomes a CALLOUT into the function's trace (callout_entry,
+  // or null for the trace being recorded; reserve: what its traces need on
+  // entry) and a tail call of it a loop (record_recursion.cpp).
+  void set_function(void* callout_entry, const Reserve* reserve);
+  bool returns() const { return func_; }
+  // The last instruction jumping back to start (the loop's extent).
+  static const Instruction* loop_end(const Proto* p, const Instruction* start);
   const Instruction* link_target() const { return link_pc_; }
   const Proto* link_proto() const { return link_proto_; }
   // Before the interpreter executes *pc in frame ci.
@@ -56,8 +68,6 @@ class Recorder {
   RecordStatus close_link(const Proto* p, const Instruction* pc, void* entry);
   bool for_prep(int a);
   bool for_loop(int a, const Instruction* target);
-  // The last instruction jumping back to start (the loop's extent).
-  static const Instruction* loop_end(const Proto* p, const Instruction* start);
   RecordStatus abort(const char* why) {
     reason_ = why;
     return RecordStatus::Abort;
@@ -114,6 +124,13 @@ class Recorder {
   Ref str_position(Ref pos, Ref len, Integer p, Integer l, bool end);
   bool tfor_call(State* L, int a, int c);
   RecordStatus ret(int a, int b);
+  // Function traces (record_recursion.cpp).
+  RecordStatus await_callout(State* L, CallInfo* ci, const Instruction* pc);
+  bool guard_proto(int a, Proto* p);
+  RecordStatus callout(const Instruction* pc);
+  RecordStatus tail_self(const Instruction* pc);
+  RecordStatus ret_out(int a, int n);
+  RecordStatus ret_down(int a, int n);
   // A Lua frame the trace runs in: the loop's, then one per inlined call.
   struct Frame {
     CallInfo* ci;
@@ -146,6 +163,14 @@ class Recorder {
   const Instruction* return_pc_ = nullptr;  // a recorded return continues there
   int stack_slots_ = 0;
   int max_depth_ = 0;
+  bool func_ = false;                          // see set_function
+  void* callout_entry_ = nullptr;
+  const Reserve* reserve_ = nullptr;
+  bool tail_self_ = false;                     // a tail call of the function just recorded
+  const Instruction* callout_ret_ = nullptr;   // a CALLOUT's call runs; the frame resumes there
+  ptrdiff_t callout_func_ = 0;                 // the frame's function slot, as a stack offset
+  int callout_a_ = -1;                         // its function's slot, when it wants variable results
+  int rebase_ = 0;                             // slots the frame moved down by returns to callers
 };
 
 }  // namespace luna::jit

@@ -23,7 +23,7 @@ RecordStatus Recorder::follow_frame(CallInfo* ci, const Instruction* pc) {
     Frame f{ci, cl, callee_ref_, sf.func_slot + 1, pending_};
     frames_.push_back(f);
     slots_.set_frame(f.snap, f.base);
-    stack_slots_ = std::max(stack_slots_, f.base + cl->p->maxstacksize);
+    stack_slots_ = std::max(stack_slots_, f.base + cl->p->maxstacksize - rebase_);
     max_depth_ = std::max(max_depth_, static_cast<int>(frames_.size()) - 1);
     return RecordStatus::Continue;
   }
@@ -48,6 +48,7 @@ RecordStatus Recorder::call(const Instruction* pc) {
   if (nargs < 0) return abort("call with variable arguments");
   const TValue& fv = base_[a];
   if (fv.tag == Tag::LightFn) return builtin(a, nargs, c, fv);
+  if (func_ && frames_.size() == 1 && fv.tag == Tag::LClosure && fv.as_lclosure()->p == proto_) return callout(pc);
   RecordStatus st = enter(a, nargs, fv, false);
   if (st != RecordStatus::Continue) return st;
   int maxstack = fv.as_lclosure()->p->maxstacksize;
@@ -60,7 +61,11 @@ RecordStatus Recorder::call(const Instruction* pc) {
 RecordStatus Recorder::tailcall(const Instruction* pc) {
   Instruction i = *pc;
   int a = getarg_A(i);
-  if (frames_.size() == 1) return abort("tail call from the loop's frame");
+  if (frames_.size() == 1) {
+    const TValue& f = base_[a];
+    if (func_ && f.tag == Tag::LClosure && f.as_lclosure()->p == proto_) return tail_self(pc);
+    return abort("tail call from the loop's frame");
+  }
   if (getarg_k(i)) return abort("tail call closing upvalues");
   int nargs = call_args(a, getarg_B(i));
   if (nargs < 0) return abort("call with variable arguments");
@@ -140,11 +145,13 @@ RecordStatus Recorder::self(State* L, const Instruction* pc) {
 
 // RETURN with operand B (B - 1 results, or up to the top for B = 0).
 RecordStatus Recorder::ret(int a, int b) {
+  int n = b != 0 ? b - 1 : slots_.top() < 0 ? -1 : slots_.top() - (slots_.base() + a);
   if (frames_.size() == 1) {
+    if (func_ && n >= 0) return ret_out(a, n);
+    if (is_side() && n >= 0) return ret_down(a, n);
     retryable_ = true;  // the loop ended while recorded, left by a return
     return abort("return from the loop's frame");
   }
-  int n = b != 0 ? b - 1 : slots_.top() < 0 ? -1 : slots_.top() - (slots_.base() + a);
   if (n < 0) return abort("return of variable results");
   std::vector<Ref> results;
   for (int k = 0; k < n; k++) results.push_back(slot(a + k));
@@ -183,6 +190,7 @@ void rebuild_frames(State* L, CallInfo* ci, const Trace& t, const ExitInfo& x) n
     callee->callstatus = sf.tail ? CIST_TAIL : 0;
     callee->nextraargs = 0;
     callee->trap = 0;
+    callee->ctx = 0;  // a function trace entered here returns to the seam
     c = callee;
   }
   c->savedpc = x.pc;

@@ -16,6 +16,14 @@ namespace luna::jit {
 
 struct Trace;
 
+// What entering any trace of a prototype needs above its frame: stack slots
+// from its base and CallInfos above it (the most its traces need; grows as
+// traces are added).
+struct Reserve {
+  int32_t stack_slots = 0;
+  int32_t frames = 0;
+};
+
 // One way out of a trace. The exit code writes its snapshot to the frame,
 // then jumps to `side` when a side trace has been attached to it (which
 // continues from that state in compiled code), else returns this record.
@@ -38,9 +46,16 @@ struct ExitInfo {
 using TraceFn = ExitInfo* (*)(State* L, TValue* base);
 
 struct Trace {
-  Proto* proto = nullptr;
+  Proto* proto = nullptr;  // of the frame it starts in
+  // The prototype whose traces own it (its root trace's; a side trace may
+  // start in a caller's frame after its parent returned there).
+  Proto* owner = nullptr;
   const Instruction* start_pc = nullptr;  // first instruction of the loop body (side trace: its exit's pc)
   TraceFn entry = nullptr;
+  // Behind the prologue: where other traces jump (exits to their side
+  // traces, links, CALLOUTs), from their native frame, whose saved
+  // registers stay pushed (L in rdi, base in rsi).
+  void* post = nullptr;
   // Per snapshot n: exits[n] for guards, exits[nsnap + n] for hook and
   // budget exits. Allocated before assembly, as the code refers to them.
   std::unique_ptr<ExitInfo[]> exits;
@@ -56,6 +71,10 @@ struct Trace {
   uint32_t nins = 0;     // IR instructions after optimisation
   int number = 0;        // as -jv shows it
   int depth = 0;         // 0 for a loop's trace, a side trace's parent's + 1
+  // A function's trace or a side trace of one: may return from its frame
+  // (RET); func_entry is the function trace's entry, which CALLOUTs call.
+  bool returns = false;
+  void* func_entry = nullptr;
   std::string dump;      // IR text, filled when asked for
 };
 
@@ -73,5 +92,12 @@ void rebuild_frames(State* L, CallInfo* ci, const Trace& t, const ExitInfo& x) n
 // would have reserved on entry; if not, the trace leaves to the interpreter
 // at the loop. Stores only, so it cannot fail (trace_backend.cpp).
 bool link_into_callee(State* L, const ExitInfo* x) noexcept;
+
+// What a trace's code returns after RET returned from its frame.
+ExitInfo* returned_exit() noexcept;
+// RET, when the caller wants another number of results than the trace
+// returns: the n results at ra move to the function slot of L->ci as its
+// caller wants them, and L->ci becomes the caller (trace_backend.cpp).
+void jit_return(State* L, TValue* ra, int n) noexcept;
 
 }  // namespace luna::jit

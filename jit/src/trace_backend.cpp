@@ -40,6 +40,9 @@ constexpr int kMaxRetraces = 4;
 // iteration past its hot back-edge never closes).
 constexpr int kAbortWeight = 8, kRetryWeight = 1, kMaxAborts = 3 * kAbortWeight;
 constexpr uint32_t kBlacklistedCount = 65535;
+// A function counts as recursing when it is among this many frames below.
+constexpr int kRecursionScan = 16;
+
 
 // A side trace is recorded from an exit taken hotexit times; an exit
 // whose recordings keep aborting is retried after 2, 4, 8 ... times as many
@@ -58,7 +61,7 @@ struct ProtoTraces {
   std::vector<std::unique_ptr<CompiledTrace>> sides;  // side traces, and root traces replaced by retrace
   std::unordered_map<const Instruction*, int> aborts;
   std::unordered_map<const Instruction*, int> retraces;
-  int stack_slots = 0, frames = 0;  // the most any of these traces needs
+  Reserve reserve;  // the most any of these traces needs; CALLOUTs read it
 };
 
 int line_of(const Proto* p, const Instruction* pc) {
@@ -97,10 +100,48 @@ class TraceBackend final : public JitBackend {
     jit_start_recording(L);
   }
 
-  void record(State* L, CallInfo* ci, const Instruction* pc) noexcept override {
+  // A function is hot at its entry: record it as a function trace (unless
+  // it is a vararg function, whose frame the trace does not know, or its
+  // first instruction also starts a loop, which on_hot_loop records) when
+  // it is recursing. Entering a trace from the interpreter costs more than
+  // a small function's body (richards ran 10% slower with every hot
+  // function compiled); a recursive function's trace calls itself without
+  // the interpreter. Not recursing now counts as a retry.
+  void on_hot_call(State* L, CallInfo* ci) noexcept override {
+    Proto* p = ci->func->as_lclosure()->p;
+    const Instruction* pc = p->code;
+    if (p->is_vararg || Recorder::loop_end(p, pc) != pc) {
+      jit_rearm(L, pc, kBlacklistedCount);
+      return;
+    }
+    bool recursing = false;
+    int n = 0;
+    for (CallInfo* c = ci->previous; c != nullptr && n < kRecursionScan && !recursing; c = c->previous, n++)
+      recursing = c->is_lua() && c->func->as_lclosure()->p == p;
+    if (!recursing) {
+      try {
+        int& aborts = ensure(p).aborts[pc];
+        aborts += kRetryWeight;
+        jit_rearm(L, pc, aborts >= kMaxAborts ? kBlacklistedCount : L->g->jit.options.hotloop * 4u);
+      } catch (...) {
+      }
+      return;
+    }
+    on_hot_loop(L, ci, pc);
+    if (rec_ != nullptr && L->g->jit.recorder == L && rec_->start() == pc && !rec_->is_side()) {
+      try {
+        rec_->set_function(nullptr, &ensure(p).reserve);
+      } catch (...) {
+        rec_.reset();
+        jit_stop_recording(L);
+      }
+    }
+  }
+
+  bool record(State* L, CallInfo* ci, const Instruction* pc) noexcept override {
     if (rec_ == nullptr) {
       jit_stop_recording(L);
-      return;
+      return false;
     }
     RecordStatus st;
     try {
@@ -108,17 +149,19 @@ class TraceBackend final : public JitBackend {
     } catch (...) {
       st = RecordStatus::Abort;
     }
-    if (st == RecordStatus::Continue) return;
+    if (st == RecordStatus::Continue) return true;
+    if (st == RecordStatus::Skip) return false;
     jit_stop_recording(L);
     std::unique_ptr<Recorder> rec = std::move(rec_);
     ExitInfo* side = side_exit_;
     side_exit_ = nullptr;
     if (st == RecordStatus::Abort) {
       aborted(L, *rec, rec->abort_reason() != nullptr ? rec->abort_reason() : "out of memory", pc);
-      return;
+      return false;
     }
     if (side != nullptr) finish_side(L, *rec, side);
     else finish(L, *rec);
+    return false;
   }
 
   void mark(JitMarker& m) noexcept override {
@@ -150,7 +193,11 @@ class TraceBackend final : public JitBackend {
 
   static const Instruction* run(State* L, CallInfo* ci, JitTrace* jt) noexcept {
     CompiledTrace* t = static_cast<CompiledTrace*>(jt);
+    // A RET from this frame returns here, not to a CALLOUT's continuation
+    // (CALLOUTs set it in the frames they push).
+    ci->ctx = 0;
     ExitInfo* x = t->code->entry(L, ci->func + 1);  // may have left through side traces
+    if (x == returned_exit()) return nullptr;
     // The frame of the trace that left: ci, or an inlined callee's whose
     // loop a side trace entered (link_into_callee made it L->ci).
     CallInfo* cur = L->ci;
@@ -179,13 +226,17 @@ class TraceBackend final : public JitBackend {
     if (L->hookmask != 0 || L->g->jit.recorder != nullptr) return;
     const Trace* parent = x->trace;
     if (parent->depth >= kMaxSideDepth || (parent->depth > 0 && x->pc == parent->start_pc)) return;
-    Proto* p = x->trace->proto;
+    Proto* p = ci->func->as_lclosure()->p;  // the parent may have returned to a caller
+    bool returns = parent->returns;
     try {
-      rec_ = std::make_unique<Recorder>(p, ci, x->pc, [](const Proto* lp, const Instruction* pc, const TValue* base) -> void* {
+      rec_ = std::make_unique<Recorder>(p, ci, x->pc, [returns](const Proto* lp, const Instruction* pc, const TValue* base) -> void* {
         const ProtoTraces* pt = static_cast<const ProtoTraces*>(lp->jit_data);
         if (pt == nullptr) return nullptr;
         auto it = pt->traces.find(pc);
         if (it == pt->traces.end()) return nullptr;
+        // Only a function's trace and its side traces may return from the
+        // frame: the seam enters a loop's trace at a back-edge.
+        if (it->second->code->returns && !returns) return nullptr;
         // A link into a trace whose entry guards a number of the other
         // subtype would leave at once (and count towards recording the
         // loop again): the side trace goes round the loop once more.
@@ -193,11 +244,12 @@ class TraceBackend final : public JitBackend {
         for (const auto& [s, tag] : t.entry_numbers)
           if (s < lp->maxstacksize && (base[s].tag == Tag::Int || base[s].tag == Tag::Float) && base[s].tag != tag)
             return nullptr;
-        return reinterpret_cast<void*>(t.entry);
+        return t.post;
       });
     } catch (...) {
       return;
     }
+    if (returns) rec_->set_function(parent->func_entry, &traces_of(p)->reserve);
     side_exit_ = x;
     jit_start_recording(L);
   }
@@ -205,11 +257,11 @@ class TraceBackend final : public JitBackend {
   // Any trace of a prototype may continue in any other through exits and
   // links, so each entry reserves what the most demanding one needs.
   static void reserve(ProtoTraces& pt, const CompiledTrace& t) {
-    pt.stack_slots = std::max(pt.stack_slots, t.stack_slots);
-    pt.frames = std::max(pt.frames, t.frames);
+    pt.reserve.stack_slots = std::max(pt.reserve.stack_slots, t.stack_slots);
+    pt.reserve.frames = std::max(pt.reserve.frames, t.frames);
     for (auto& kv : pt.traces) {
-      kv.second->stack_slots = pt.stack_slots;
-      kv.second->frames = pt.frames;
+      kv.second->stack_slots = pt.reserve.stack_slots;
+      kv.second->frames = pt.reserve.frames;
     }
   }
 
@@ -308,9 +360,12 @@ class TraceBackend final : public JitBackend {
       if (t == nullptr) return;
       Proto* p = rec.proto();
       if (o.verbose || o.dump)
-        std::fprintf(stderr, "[TRACE %3d %s:%d loop] %u IR, %zu bytes of machine code\n", t->number, source_of(p),
-                     line_of(p, rec.start()), t->code->nins, t->code->mcode_size);
+        std::fprintf(stderr, "[TRACE %3d %s:%d %s] %u IR, %zu bytes of machine code\n", t->number, source_of(p),
+                     line_of(p, rec.start()), rec.returns() ? "function" : "loop", t->code->nins, t->code->mcode_size);
       if (o.dump) std::fputs(t->code->dump.c_str(), stderr);
+      t->code->returns = rec.returns();
+      if (rec.returns()) t->code->func_entry = t->code->post;
+      t->code->owner = p;
       ProtoTraces& pt = ensure(p);
       auto& slot = pt.traces[rec.start()];
       // A loop keeps its first trace: side traces jump to its entry.
@@ -343,10 +398,14 @@ class TraceBackend final : public JitBackend {
                      target != nullptr ? target->number : 0, t->code->nins, t->code->mcode_size);
       if (o.dump) std::fputs(t->code->dump.c_str(), stderr);
       t->code->depth = x->trace->depth + 1;
-      ProtoTraces& pt = ensure(p);
+      t->code->returns = rec.returns();
+      t->code->func_entry = x->trace->func_entry;
+      // Kept (and its needs reserved) with its root trace, the only way in.
+      t->code->owner = x->trace->owner;
+      ProtoTraces& pt = ensure(t->code->owner);
       pt.sides.push_back(std::move(t));
       reserve(pt, *pt.sides.back());
-      x->side = reinterpret_cast<void*>(pt.sides.back()->code->entry);
+      x->side = pt.sides.back()->code->post;
       stats_.traces_compiled++;
     } catch (...) {
       aborted(L, rec, "out of memory", rec.start());
@@ -367,10 +426,24 @@ bool link_into_callee(State* L, const ExitInfo* x) noexcept {
   rebuild_frames(L, L->ci, *x->trace, *x);
   CallInfo* c = L->ci;
   const ProtoTraces* pt = static_cast<const ProtoTraces*>(c->func->as_lclosure()->p->jit_data);
-  if (pt == nullptr || L->stack_last - (c->func + 1) < pt->stack_slots) return false;
-  for (int i = 0; i < pt->frames; i++)
+  if (pt == nullptr || L->stack_last - (c->func + 1) < pt->reserve.stack_slots) return false;
+  for (int i = 0; i < pt->reserve.frames; i++)
     if ((c = c->next) == nullptr) return false;
   return true;
+}
+
+ExitInfo* returned_exit() noexcept {
+  static ExitInfo returned;
+  return &returned;
+}
+
+void jit_return(State* L, TValue* ra, int n) noexcept {
+  CallInfo* ci = L->ci;
+  TValue* res = ci->func;
+  int wanted = ci->nresults == MULTRET ? n : ci->nresults;
+  for (int k = 0; k < wanted; k++) res[k] = k < n ? ra[k] : TValue();
+  L->top = res + wanted;
+  L->ci = ci->previous;
 }
 
 std::unique_ptr<JitBackend> make_trace_backend() { return std::make_unique<TraceBackend>(); }

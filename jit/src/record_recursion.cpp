@@ -1,0 +1,151 @@
+// Function traces: recursion without unrolling. A hot function is recorded
+// from its first instruction to a return from its own frame (RET, which
+// moves the results as the interpreter's return does and leaves the trace
+// to its caller). A call of the function itself is not inlined: it becomes
+// a CALLOUT, which writes the frame back, pushes a real frame for the call
+// and calls the function's trace natively (the recording meanwhile lets
+// the interpreter run the call and waits for its return); after it every
+// slot is read from the frame again. A tail call of the function itself
+// becomes the trace's loop. Exits of the trace, at any depth, leave with
+// every frame below real, so the interpreter continues each of them after
+// its call.
+#include "record.hpp"
+
+namespace luna::jit {
+
+void Recorder::set_function(void* callout_entry, const Reserve* reserve) {
+  func_ = true;
+  callout_entry_ = callout_entry;
+  reserve_ = reserve;
+  end_ = proto_->code + proto_->sizecode - 1;
+}
+
+// While a CALLOUT's call runs in the interpreter: frames above the trace's
+// need not trap; the recording goes on when the trace's frame is back at
+// the instruction after the call. The frame's CallInfo still holding that
+// frame (its function slot and resume pc) tells that no error unwound it.
+RecordStatus Recorder::await_callout(State* L, CallInfo* ci, const Instruction* pc) {
+  CallInfo* own = frames_.front().ci;
+  if (callout_func_ < 0) callout_func_ = L->save(own->func);
+  if (L->save(own->func) != callout_func_ || own->savedpc != callout_ret_) return abort("call out unwound");
+  if (ci != own) return L->save(ci->func) > callout_func_ ? RecordStatus::Skip : abort("call out unwound");
+  if (pc != callout_ret_) return abort("call out returned to an unexpected instruction");
+  callout_ret_ = nullptr;
+  if (callout_a_ >= 0) {
+    // Variable results: as many as this time, up to the top they left.
+    int top = static_cast<int>(L->top - (own->func + 1));
+    if (top < callout_a_) return abort("call out results");
+    IrIns g = ir_ins(IrOp::TOPEQ, IrType::Void);
+    g.aux = top;
+    g.snap = slots_.snapshot(ir_, pc);
+    ir_.emit(g);
+    slots_.set_top(top);
+  }
+  return RecordStatus::Continue;
+}
+
+// Guards that R[a] is a closure of p (any closure of it: its upvalues are
+// read through the frame's function slot).
+bool Recorder::guard_proto(int a, Proto* p) {
+  Ref f = slot(a);
+  IrIns pf = ir_ins(IrOp::FLOAD, IrType::Ptr, f);
+  pf.aux8 = static_cast<uint8_t>(Field::ClProto);
+  guard(IrOp::EQ, ir_.emit(pf), ir_.kgc(p, Tag::Proto));
+  return !ir_.failed();
+}
+
+RecordStatus Recorder::callout(const Instruction* pc) {
+  Instruction i = *pc;
+  int a = getarg_A(i), c = getarg_C(i);
+  int nargs = call_args(a, getarg_B(i));
+  if (nargs < 0) return abort("call with variable arguments");
+  if (!guard_proto(a, proto_)) return abort("guard always fails");
+  slots_.set_top(-1);
+  for (int k = nargs; k < proto_->numparams; k++) slots_.set(a + 1 + k, ir_.knil());
+  IrIns co = ir_ins(IrOp::CALLOUT, IrType::Void, callout_entry_ != nullptr ? ir_.kptr(callout_entry_) : NO_REF,
+                    ir_.kptr(reserve_));
+  co.aux = slots_.base() + a;
+  co.aux8 = static_cast<uint8_t>(c);
+  co.k.p = proto_;
+  co.snap = slots_.snapshot(ir_, pc);
+  ir_.emit(co);
+  // The frame is in memory now; the results arrive there.
+  slots_.forget_from(0);
+  callout_ret_ = pc + 1;
+  callout_a_ = c == 0 ? a : -1;
+  callout_func_ = -1;  // taken at the next step (the stack may move before)
+  return RecordStatus::Continue;
+}
+
+// return f(...) of the function itself in its own frame: the arguments
+// become the parameters, the frame is marked as tail called (tracebacks
+// show it), and the recording continues at the first instruction, where it
+// closes the loop.
+RecordStatus Recorder::tail_self(const Instruction* pc) {
+  Instruction i = *pc;
+  int a = getarg_A(i);
+  if (getarg_k(i)) return abort("tail call closing upvalues");
+  int nargs = call_args(a, getarg_B(i));
+  if (nargs < 0) return abort("call with variable arguments");
+  // The frame's function slot keeps the running closure: only that one.
+  guard(IrOp::EQ, slot(a), ir_.emit(ir_ins(IrOp::CLOSURE, IrType::Ptr)));
+  if (ir_.failed()) return abort("guard always fails");
+  std::vector<Ref> args;
+  for (int k = 0; k < nargs; k++) args.push_back(slot(a + 1 + k));
+  int np = proto_->numparams;
+  for (int k = 0; k < np; k++) slots_.set(k, k < nargs ? args[static_cast<size_t>(k)] : ir_.knil());
+  slots_.forget_from(np);
+  slots_.set_top(-1);
+  ir_.emit(ir_ins(IrOp::SETTAIL, IrType::Void));
+  tail_self_ = true;
+  return RecordStatus::Continue;
+}
+
+RecordStatus Recorder::ret_out(int a, int n) {
+  for (int k = 0; k < n; k++) slots_.set(a + k, slot(a + k));
+  IrIns rt = ir_ins(IrOp::RET, IrType::Void);
+  rt.aux = a;
+  rt.k.i = n;
+  rt.snap = slots_.snapshot(ir_, pc_);
+  ir_.emit(rt);
+  return RecordStatus::Done;
+}
+
+// A side trace returning from its frame to a Lua caller that called it
+// by CALL (fannkuch: count_flips to visit, visit to the main loop): RETDOWN
+// guards that the caller is that frame at that call (else it leaves at the
+// RETURN), moves the results as the interpreter's return does, pops the
+// frame and moves the trace's base down to the caller's; the recording goes
+// on in the caller, every slot in memory.
+RecordStatus Recorder::ret_down(int a, int n) {
+  CallInfo* ci = frames_.front().ci;
+  CallInfo* caller = ci->previous;
+  if ((ci->callstatus & CIST_FRESH) || caller == nullptr || !caller->is_lua())
+    return abort("return from the loop's frame");
+  const Instruction* retpc = caller->savedpc;
+  LClosure* ccl = caller->func->as_lclosure();
+  Instruction call = retpc[-1];
+  if (get_op(call) != OP_CALL || ci->func != caller->func + 1 + getarg_A(call) || n > 250)
+    return abort("return from the loop's frame");
+  int func = getarg_A(call), wanted = getarg_C(call) - 1;
+  std::vector<Ref> results;
+  for (int k = 0; k < n; k++) results.push_back(slot(a + k));
+  for (int k = 0; k < n; k++) slots_.set(a + k, results[static_cast<size_t>(k)]);
+  IrIns rd = ir_ins(IrOp::RETDOWN, IrType::Void, NO_REF, ir_.kgc(ccl->p, Tag::Proto));
+  rd.aux = a;
+  rd.aux8 = static_cast<uint8_t>(n);
+  rd.k.p = const_cast<Instruction*>(retpc);
+  rd.snap = slots_.snapshot(ir_, pc_);
+  ir_.emit(rd);
+  // The caller's frame, every slot in memory (loads of the old frame
+  // are not this frame's slots).
+  slots_ = SlotState();
+  if (wanted < 0) slots_.set_top(func + n);
+  rebase_ += func + 1;
+  frames_.front() = Frame{caller, ccl, NO_REF, 0, -1};
+  caller->trap = 1;  // the recording follows the interpreter there
+  return_pc_ = retpc;
+  return RecordStatus::Continue;
+}
+
+}  // namespace luna::jit

@@ -1,0 +1,182 @@
+// Function traces (record_recursion.cpp): recursive functions run compiled,
+// their self-calls as native calls of the function's trace with real frames.
+// Each program runs with the JIT off, with low thresholds and in stress
+// mode; results, error messages and tracebacks must be identical.
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "luna/vm.hpp"
+
+using namespace luna;
+
+namespace {
+
+struct Run {
+  std::string out;
+  JitStats stats;
+};
+
+Run run(const std::string& src, int mode) {
+  Vm vm;
+  if (mode == 0) {
+    vm.set_jit(false);
+  } else {
+    JitOptions o = JitOptions::stress();
+    if (mode == 1) {
+      o.hotloop = 8;
+      o.hotexit = 2;
+    }
+    vm.set_jit_options(o);
+  }
+  Run r;
+  try {
+    std::vector<Value> v = vm.eval(src, "=rec");
+    r.out = v.empty() ? "" : v[0].as_string();
+  } catch (const LuaError& e) {
+    r.out = std::string("error: ") + e.what();
+  }
+  r.stats = vm.jit_stats();
+  return r;
+}
+
+// The low-threshold run, after checking all three agree and that it ran
+// compiled code.
+Run same_all_ways(const std::string& src) {
+  Run off = run(src, 0);
+  Run low = run(src, 1);
+  Run stress = run(src, 2);
+  INFO(off.out);
+  CHECK(low.out == off.out);
+  CHECK(stress.out == off.out);
+  CHECK(low.stats.traces_compiled >= 1);
+  CHECK(low.stats.entries >= 1);
+  return low;
+}
+
+}  // namespace
+
+TEST_CASE("recursive functions run as function traces with native calls", "[jit][recursion]") {
+  Run r = same_all_ways(
+      "local function fib(n) if n < 2 then return n end return fib(n - 1) + fib(n - 2) end\n"
+      "local function ack(m, k)\n"
+      "  if m == 0 then return k + 1 end\n"
+      "  if k == 0 then return ack(m - 1, 1) end\n"
+      "  return ack(m - 1, ack(m, k - 1))\n"
+      "end\n"
+      "local function sum(n, acc) if n == 0 then return acc end return sum(n - 1, acc + n) end\n"
+      "return fib(22) .. ' ' .. ack(2, 30) .. ' ' .. ack(3, 4) .. ' ' .. sum(100000, 0) .. ' ' .. fib(20.0)");
+  CHECK(r.out == "17711 63 125 5000050000 6765.0");
+  // Once the side traces exist the recursion runs in compiled code, entered
+  // once per call from the interpreter.
+  Run f = same_all_ways(
+      "local function fib(n) if n < 2 then return n end return fib(n - 1) + fib(n - 2) end\n"
+      "local s = 0\n"
+      "for i = 1, 20 do s = s + fib(20) end\n"
+      "return tostring(s)");
+  CHECK(f.out == "135300");
+  CHECK(f.stats.entries < 200);
+}
+
+TEST_CASE("results as the caller wants them, fixed and variable", "[jit][recursion]") {
+  same_all_ways(
+      "local function f(n)\n"
+      "  if n <= 0 then return n, n * 2, n * 3 end\n"
+      "  if n % 3 == 0 then return f(n - 1) end\n"
+      "  local a, b = f(n - 1)\n"
+      "  local c = f(n - 2)\n"
+      "  return a + c, b\n"
+      "end\n"
+      "local function g(n, ...)\n"
+      "  return select('#', ...), ...\n"
+      "end\n"
+      "local function h(n) if n == 0 then return 7 end return h(n - 1), n end\n"
+      "local function k(n) if n == 0 then return 1 end return k(n - 1, h(n % 4)) end\n"
+      "local out = {}\n"
+      "for i = 1, 20 do out[#out + 1] = table.concat({f(i)}, ',') .. ';' .. g(0, f(i)) .. ';' .. k(i) end\n"
+      "return table.concat(out, ' ')");
+}
+
+TEST_CASE("deep recursion still overflows with a Lua error", "[jit][recursion]") {
+  Run r = same_all_ways(
+      "local function down(n) if n == 0 then return 0 end return 1 + down(n - 1) end\n"
+      "local function inf(n) return 1 + inf(n + 1) end\n"
+      "local ok, e = pcall(inf, 1)\n"
+      "local ok2, e2 = pcall(inf, 1)\n"
+      "return tostring(ok) .. ' ' .. tostring(e):gsub('^.-:%d+: ', '') .. ' ' .. tostring(ok2) .. ' ' .. down(50000) ..\n"
+      "  ' ' .. down(60000)");
+  CHECK(r.out.find("false stack overflow") == 0);
+  CHECK(r.out.find("50000") != std::string::npos);
+}
+
+TEST_CASE("an error deep in compiled recursion has the interpreter's traceback", "[jit][recursion]") {
+  Run r = same_all_ways(
+      "local function f(n, e)\n"
+      "  if n == 0 then if e then error('bottom') end return 0 end\n"
+      "  return f(n - 1, e) + 1\n"
+      "end\n"
+      "local function t(n, acc)\n"
+      "  if n == 0 then return debug.traceback('tail') end\n"
+      "  return t(n - 1, acc + 1)\n"
+      "end\n"
+      "local out = {}\n"
+      "for i = 1, 30 do out[#out + 1] = f(i % 5 + 1) end\n"
+      "local ok, tb = xpcall(f, debug.traceback, 40, true)\n"
+      "out[#out + 1] = tb\n"
+      "for i = 1, 30 do t(i, 0) end\n"
+      "out[#out + 1] = t(20, 0)\n"
+      "out[#out + 1] = select(2, pcall(f, 3, true))\n"
+      "return table.concat(out, '|')");
+  CHECK(r.out.find("rec:2: bottom\nstack traceback:") != std::string::npos);
+  CHECK(r.out.find("(...tail calls...)") != std::string::npos);
+}
+
+TEST_CASE("hooks and budgets see every call of compiled recursion", "[jit][recursion]") {
+  same_all_ways(
+      "local function fib(n) if n < 2 then return n end return fib(n - 1) + fib(n - 2) end\n"
+      "local x = fib(20)\n"
+      "local calls = 0\n"
+      "debug.sethook(function() calls = calls + 1 end, 'c')\n"
+      "local y = fib(15)\n"
+      "debug.sethook()\n"
+      "return x .. ' ' .. y .. ' ' .. calls");
+  // An instruction budget interrupts compiled recursion.
+  Vm vm;
+  vm.set_jit_options(JitOptions::stress());
+  vm.eval("fib = function(n) if n < 2 then return n end return fib(n - 1) + fib(n - 2) end fib(20)");
+  vm.set_instruction_limit(100000);
+  CHECK_THROWS_WITH(vm.eval("return fib(40)"), Catch::Contains("instruction budget exhausted"));
+}
+
+TEST_CASE("side traces return below their frame into their callers", "[jit][recursion][side]") {
+  // fannkuch's shape: the loop of `inner` ends and returns to `middle`,
+  // which returns to the loop of `outer`; the side trace of the exit that
+  // ends inner's loop returns through both frames and links to outer's
+  // loop. An error raised after an exit in middle's part of it has the
+  // interpreter's traceback.
+  Run r = same_all_ways(
+      "local function inner(t, n)\n"
+      "  local s = 0\n"
+      "  for i = 1, n do s = s + t[i] end\n"
+      "  return s, n\n"
+      "end\n"
+      "local count = 0\n"
+      "local function middle(t, n)\n"
+      "  local s, m = inner(t, n)\n"
+      "  count = count + 1\n"
+      "  if count == 150 then return s + nil end\n"
+      "  return s + m\n"
+      "end\n"
+      "local function outer(t)\n"
+      "  local total = 0\n"
+      "  for k = 1, 200 do total = total + middle(t, k % 7 + 1) end\n"
+      "  return total\n"
+      "end\n"
+      "local t = {}\n"
+      "for i = 1, 10 do t[i] = i * 3 end\n"
+      "local ok, e = xpcall(outer, debug.traceback, t)\n"
+      "count = 1000\n"
+      "return tostring(e) .. '|' .. outer(t) .. '|' .. outer(t)");
+  CHECK(r.out.find("rec:10: attempt to perform arithmetic on a nil value\nstack traceback:") == 0);
+  CHECK(r.out.find("in upvalue 'middle'") != std::string::npos);
+}
