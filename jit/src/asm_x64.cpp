@@ -48,6 +48,7 @@ Number h_num_exp(Number a) noexcept { return std::exp(a); }
 Number h_num_log(Number a) noexcept { return std::log(a); }
 Integer h_tab_len(Table* t) noexcept { return table_length(t); }
 const TValue* h_tab_get_str(Table* t, String* k) noexcept { return table_get_short_str(t, k); }
+const TValue* h_tab_get_int(Table* t, Integer k) noexcept { return table_get_int(t, k); }
 void h_barrier_back(State* L, Table* t) noexcept { gc_barrier_back(L, t); }
 void h_barrier_obj(State* L, GCObject* p, GCObject* c) noexcept { gc_barrier_obj(L, p, c); }
 Table* h_new_table(State* L, Integer sizes) noexcept {
@@ -134,6 +135,7 @@ const void* helper_addr(Helper h) {
     case Helper::NumLog: return reinterpret_cast<const void*>(&h_num_log);
     case Helper::TabLen: return reinterpret_cast<const void*>(&h_tab_len);
     case Helper::TabGetStr: return reinterpret_cast<const void*>(&h_tab_get_str);
+    case Helper::TabGetInt: return reinterpret_cast<const void*>(&h_tab_get_int);
     case Helper::BarrierBack: return reinterpret_cast<const void*>(&h_barrier_back);
     case Helper::BarrierObj: return reinterpret_cast<const void*>(&h_barrier_obj);
     case Helper::NewTable: return reinterpret_cast<const void*>(&h_new_table);

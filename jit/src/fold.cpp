@@ -24,6 +24,7 @@ bool pure(const IrIns& i) {
     case IrOp::CALL: {
       Helper h = static_cast<Helper>(i.aux8);
       return h != Helper::BarrierBack && h != Helper::BarrierObj && h != Helper::TabLen && h != Helper::TabGetStr &&
+             h != Helper::TabGetInt &&
              !helper_allocates(h);
     }
     default:
@@ -37,7 +38,7 @@ bool reads_memory(const IrIns& i) {
   if (i.op == IrOp::VLOAD) return true;
   if (i.op != IrOp::CALL) return false;
   Helper h = static_cast<Helper>(i.aux8);
-  return h == Helper::TabLen || h == Helper::TabGetStr;
+  return h == Helper::TabLen || h == Helper::TabGetStr || h == Helper::TabGetInt;
 }
 
 Integer wrap_add(Integer a, Integer b) { return static_cast<Integer>(static_cast<Unsigned>(a) + static_cast<Unsigned>(b)); }

@@ -31,6 +31,7 @@ const char* helper_name(Helper h) {
     case Helper::NumLog: return "num_log";
     case Helper::TabLen: return "tab_len";
     case Helper::TabGetStr: return "tab_get_str";
+    case Helper::TabGetInt: return "tab_get_int";
     case Helper::BarrierBack: return "barrier_back";
     case Helper::BarrierObj: return "barrier_obj";
     case Helper::NewTable: return "new_table";

@@ -77,6 +77,7 @@ enum class Helper : uint8_t {
   NumSin, NumCos, NumExp, NumLog,  // (Number) -> Number
   TabLen,                       // (Table*) -> Integer
   TabGetStr,                    // (Table*, String*) -> const TValue* (the absent key's nil if missing)
+  TabGetInt,                    // (Table*, Integer) -> const TValue*, likewise
   BarrierBack,                  // (State*, Table*)
   BarrierObj,                   // (State*, GCObject* parent, GCObject* child)
   // Allocating helpers (State* first): never collect or raise; nullptr

@@ -374,6 +374,15 @@ bool Recorder::get_table(State* L, int a, Ref t, const TValue& tv, Ref key, cons
     slots_.set(a, load_value(array_slot(t, key), TValue::nil()));
     return true;
   }
+  // An integer key outside the array part, present or (no metatable)
+  // absent: looked up wherever it is now (a tree's leaf has no t[1]).
+  if (kv.is_int() && static_cast<uint64_t>(kv.u.i) - 1 >= h->asize && (!seen->is_nil() || h->metatable == nullptr)) {
+    if (seen->is_nil()) guard_no_metatable(t);
+    IrIns get = ir_ins(IrOp::CALL, IrType::Ptr, t, key);
+    get.aux8 = static_cast<uint8_t>(Helper::TabGetInt);
+    slots_.set(a, load_value(ir_.emit(get), *seen));
+    return true;
+  }
   if (kv.tag == Tag::ShortStr) {
     Ref r = index_chain(L, t, h, key, kv.as_string());
     if (r == NO_REF) return false;

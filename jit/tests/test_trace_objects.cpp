@@ -302,3 +302,21 @@ TEST_CASE("string methods (s:byte, s:sub) through the string metatable, which ma
     scan()
     return n .. " " .. table.concat(R, ","))");
 }
+
+TEST_CASE("integer keys outside the array part: present in the hash part, or absent", "[jit][objects]") {
+  same_both_ways(R"(
+    local sparse = {[0] = "z", [-5] = 5, [1000] = 1.5}
+    local leaf, node = {}, {{}, {}}
+    local meta = setmetatable({}, {__index = function(_, k) return k end})
+    local R = {}
+    for i = 1, 60 do
+      local k = i % 3 == 0 and 0 or i % 3 == 1 and -5 or 1000
+      R[#R + 1] = sparse[k]; R[#R + 1] = sparse[i + 2000] or "none"
+      R[#R + 1] = leaf[1] and "leaf" or "none"; R[#R + 1] = node[1] and "node" or "none"
+      if i == 30 then sparse[2030] = "late"; leaf[1] = {} end
+      if i == 40 then setmetatable(leaf, {__index = function() return "idx" end}); leaf[1] = nil end
+    end
+    for i = 1, 3 do R[#R + 1] = meta[i] end
+    for i = 1, #R do R[i] = tostring(R[i]):gsub("0x%x+", "t") end
+    return table.concat(R, ","))");
+}
