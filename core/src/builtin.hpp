@@ -22,11 +22,19 @@ int lib_type(State* L);
 int lib_ipairs(State* L);
 int lib_ipairs_aux(State* L);
 
-enum class Builtin : uint8_t { None, MathSqrt, MathAbs, MathFloor, MathCeil };
+enum class Builtin : uint8_t {
+  None, MathSqrt, MathAbs, MathFloor, MathCeil, MathMin, MathMax, MathSin, MathCos, MathExp, MathLog, MathFmod,
+  StrLen, StrByte, StrChar, StrSub, Type, ToString, ToNumber, TabInsert, TabRemove,
+};
 
 // f as a builtin of the math library the JIT compiles, or Builtin::None
 // (lib/math.cpp).
 Builtin math_builtin(NativeFn f);
+// Likewise for the string library (lib/string.cpp), the table library
+// (lib/table.cpp) and the base library (lib/base.cpp).
+Builtin string_builtin(NativeFn f);
+Builtin table_builtin(NativeFn f);
+Builtin base_builtin(NativeFn f);
 
 // String positions as the string library takes them, shared with the inline
 // string.sub and string.byte: a relative start (negative counts from the

@@ -640,6 +640,26 @@ GCObject* gc_new_object(State* L, Tag tag, size_t size) {
   return o;
 }
 
+void* mem_try_alloc(GlobalState* g, size_t size) noexcept {
+  if (size == 0) return nullptr;
+  void* b = raw_realloc(g, nullptr, 0, size);
+  if (b == nullptr) return nullptr;
+  g->totalbytes += size;
+  g->gcdebt += static_cast<ptrdiff_t>(size);
+  return b;
+}
+
+GCObject* gc_try_new_object(GlobalState* g, Tag tag, size_t size) noexcept {
+  if (g->gcdebt > 0) return nullptr;
+  auto* o = static_cast<GCObject*>(mem_try_alloc(g, size));
+  if (o == nullptr) return nullptr;
+  o->tag = tag;
+  o->marked = 0;
+  o->next = g->allgc;
+  g->allgc = o;
+  return o;
+}
+
 void gc_check(State* L) {
   GlobalState* g = L->g;
   if (g->gcdebt <= 0) return;

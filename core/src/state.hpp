@@ -274,6 +274,13 @@ class GcPause {
 
 // Allocates a collectable object of `size` bytes, links it into allgc.
 GCObject* gc_new_object(State* L, Tag tag, size_t size);
+// Allocation for compiled code, which may neither collect nor raise: the
+// same accounting as mem_alloc, but nullptr instead of a collection or an
+// error, and also when a collection step is due (the trace then leaves and
+// the interpreter allocates, collecting first). mem_try_alloc does not look
+// at the debt: it serves the parts of an object gc_try_new_object made.
+GCObject* gc_try_new_object(GlobalState* g, Tag tag, size_t size) noexcept;
+void* mem_try_alloc(GlobalState* g, size_t size) noexcept;
 // Safe point: runs a collection step if debt is positive. Call only where
 // every live value is reachable (on a stack, in a table, ...).
 void gc_check(State* L);
@@ -306,6 +313,11 @@ int gc_change_mode(State* L, int newmode);
 String* str_new(State* L, const char* s, size_t len);
 String* str_new_cstr(State* L, const char* s);
 String* str_new_long(State* L, size_t len);  // uninitialised long string of len bytes to fill
+// For compiled code (gc_try_new_object): a string of s[0..len) as str_new
+// makes it, or nullptr where str_new would collect, grow the string table or
+// raise. A long string (len > MAX_SHORT_LEN) may be left for the caller to
+// fill: str is then nullptr.
+String* str_try_new(GlobalState* g, const char* s, size_t len) noexcept;
 uint32_t str_hash(const char* s, size_t len, uint32_t seed);
 uint32_t str_hash_long(String* ts);           // computes and caches
 bool str_equal(const String* a, const String* b);  // works for short and long
@@ -318,6 +330,9 @@ inline TValue str_value(String* s) { return TValue::object(s); }
 
 // --------------------------------------------------------------- table.cpp
 Table* table_new(State* L);
+// For compiled code (gc_try_new_object): a table as NEWTABLE makes it with
+// table_new and table_resize, or nullptr where they would collect or raise.
+Table* table_try_new(GlobalState* g, unsigned nasize, unsigned nhsize) noexcept;
 void table_free(State* L, Table* t);
 void table_resize(State* L, Table* t, unsigned nasize, unsigned nhsize);
 void table_resize_array(State* L, Table* t, unsigned nasize);

@@ -95,6 +95,36 @@ String* str_new(State* L, const char* s, size_t len) {
   return ts;
 }
 
+String* str_try_new(GlobalState* g, const char* str, size_t len) noexcept {
+  uint32_t h = g->seed;
+  String** bucket = nullptr;
+  if (len <= MAX_SHORT_LEN) {
+    h = str_hash(str, len, g->seed);
+    bucket = &g->strt.hash[h & static_cast<unsigned>(g->strt.size - 1)];
+    for (String* s = *bucket; s != nullptr; s = s->hnext)
+      if (s->len == len && std::memcmp(s->data, str, len) == 0) return s;
+    if (g->strt.nuse >= g->strt.size) return nullptr;  // intern would grow the table
+  } else if (len >= MAX_STRING_LEN) {
+    return nullptr;
+  }
+  Tag tag = bucket != nullptr ? Tag::ShortStr : Tag::LongStr;
+  auto* s = static_cast<String*>(gc_try_new_object(g, tag, string_alloc_size(len)));
+  if (s == nullptr) return nullptr;
+  s->reserved = 0;
+  s->has_hash = 0;
+  s->hash = h;
+  s->len = len;
+  s->hnext = nullptr;
+  if (str != nullptr) std::memcpy(s->data, str, len);
+  s->data[len] = '\0';
+  if (bucket != nullptr) {
+    s->hnext = *bucket;
+    *bucket = s;
+    g->strt.nuse++;
+  }
+  return s;
+}
+
 String* str_new_cstr(State* L, const char* s) { return str_new(L, s, std::strlen(s)); }
 
 String* str_new_long(State* L, size_t len) { return create_string(L, Tag::LongStr, len, L->g->seed); }

@@ -232,10 +232,7 @@ TValue normalize_key(State* L, const TValue& key) {
   return key;
 }
 
-}  // namespace
-
-Table* table_new(State* L) {
-  auto* t = static_cast<Table*>(gc_new_object(L, Tag::Table, sizeof(Table)));
+Table* init_empty(Table* t) {
   t->flags = (1u << 6) - 1;  // no fields, so no metamethods
   t->lsizenode = 0;
   t->asize = 0;
@@ -245,6 +242,36 @@ Table* table_new(State* L) {
   t->lastfree = nullptr;
   t->metatable = nullptr;
   t->gclist = nullptr;
+  return t;
+}
+
+}  // namespace
+
+Table* table_new(State* L) { return init_empty(static_cast<Table*>(gc_new_object(L, Tag::Table, sizeof(Table)))); }
+
+Table* table_try_new(GlobalState* g, unsigned nasize, unsigned nhsize) noexcept {
+  int lsize = nhsize > 0 ? ceil_log2_u(nhsize) : 0;
+  if (nasize > (1u << MAX_ABITS) || lsize > MAX_HBITS) return nullptr;
+  auto* o = gc_try_new_object(g, Tag::Table, sizeof(Table));
+  if (o == nullptr) return nullptr;
+  Table* t = init_empty(static_cast<Table*>(o));
+  // A part that cannot be had leaves t empty, garbage for the collector.
+  if (nasize > 0) {
+    auto* array = static_cast<TValue*>(mem_try_alloc(g, sizeof(TValue) * nasize));
+    if (array == nullptr) return nullptr;
+    for (unsigned i = 0; i < nasize; i++) array[i] = TValue::nil();
+    t->array = array;
+    t->asize = nasize;
+  }
+  if (nhsize > 0) {
+    unsigned size = 1u << lsize;
+    auto* node = static_cast<Node*>(mem_try_alloc(g, sizeof(Node) * size));
+    if (node == nullptr) return nullptr;
+    for (unsigned i = 0; i < size; i++) node[i] = Node();
+    t->node = node;
+    t->lsizenode = static_cast<uint8_t>(lsize);
+    t->lastfree = node + size;
+  }
   return t;
 }
 

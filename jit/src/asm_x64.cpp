@@ -41,10 +41,84 @@ Integer h_shl(Integer a, Integer b) noexcept { return shift_left(a, b); }
 Integer h_udiv(Integer a, Integer b) noexcept { return static_cast<Integer>(static_cast<Unsigned>(a) / static_cast<Unsigned>(b)); }
 Number h_num_mod(Number a, Number b) noexcept { return float_mod(a, b); }
 Number h_num_pow(Number a, Number b) noexcept { return b == 2 ? a * a : std::pow(a, b); }
+Number h_num_fmod(Number a, Number b) noexcept { return std::fmod(a, b); }
+Number h_num_sin(Number a) noexcept { return std::sin(a); }
+Number h_num_cos(Number a) noexcept { return std::cos(a); }
+Number h_num_exp(Number a) noexcept { return std::exp(a); }
+Number h_num_log(Number a) noexcept { return std::log(a); }
 Integer h_tab_len(Table* t) noexcept { return table_length(t); }
 const TValue* h_tab_get_str(Table* t, String* k) noexcept { return table_get_short_str(t, k); }
+const TValue* h_tab_get_int(Table* t, Integer k) noexcept { return table_get_int(t, k); }
 void h_barrier_back(State* L, Table* t) noexcept { gc_barrier_back(L, t); }
 void h_barrier_obj(State* L, GCObject* p, GCObject* c) noexcept { gc_barrier_obj(L, p, c); }
+Table* h_new_table(State* L, Integer sizes) noexcept {
+  return table_try_new(L->g, static_cast<unsigned>(sizes & 0xffffffff), static_cast<unsigned>(sizes >> 32));
+}
+// As vm_concat joins two strings; the interpreter charges long ones to an
+// instruction budget, so with one counting it is the interpreter's.
+String* h_str_concat(State* L, String* a, String* b) noexcept {
+  GlobalState* g = L->g;
+  if (g->instr_budget != 0) return nullptr;
+  if (b->len == 0) return a;
+  if (a->len == 0) return b;
+  size_t tl = a->len + b->len;
+  if (tl < a->len) return nullptr;
+  if (tl <= MAX_SHORT_LEN) {
+    char buf[MAX_SHORT_LEN];
+    std::memcpy(buf, a->data, a->len);
+    std::memcpy(buf + a->len, b->data, b->len);
+    return str_try_new(g, buf, tl);
+  }
+  String* s = str_try_new(g, nullptr, tl);
+  if (s != nullptr) {
+    std::memcpy(s->data, a->data, a->len);
+    std::memcpy(s->data + a->len, b->data, b->len);
+  }
+  return s;
+}
+String* h_str_from_int(State* L, Integer i) noexcept {
+  char buf[MAX_NUMBER_TEXT];
+  int n = number_to_text(TValue::integer(i), buf);
+  return str_try_new(L->g, buf, static_cast<size_t>(n));
+}
+// string.sub charges its bytes to an instruction budget: the interpreter's.
+String* h_str_new(State* L, const char* p, Integer len) noexcept {
+  return L->g->instr_budget != 0 ? nullptr : str_try_new(L->g, p, static_cast<size_t>(len));
+}
+// The concatenation buffer of the running thread: a trace fills it and
+// makes its string with no guard in between, so no other trace interleaves.
+// A result longer than the buffer is the interpreter's.
+struct ConcatBuffer {
+  static constexpr size_t kSize = 1024;
+  char data[kSize];
+  size_t len = 0;
+  bool overflow = false;
+  void put(const char* p, size_t n) {
+    if (n > kSize - len) {
+      overflow = true;
+      return;
+    }
+    std::memcpy(data + len, p, n);
+    len += n;
+  }
+};
+thread_local ConcatBuffer concat_buffer;
+void h_buf_put_str(State*, String* s) noexcept { concat_buffer.put(s->data, s->len); }
+void h_buf_put_int(State*, Integer i) noexcept {
+  char buf[MAX_NUMBER_TEXT];
+  concat_buffer.put(buf, static_cast<size_t>(number_to_text(TValue::integer(i), buf)));
+}
+String* h_buf_str(State* L) noexcept {
+  ConcatBuffer& b = concat_buffer;
+  String* s = b.overflow || L->g->instr_budget != 0 ? nullptr : str_try_new(L->g, b.data, b.len);
+  b.len = 0;
+  b.overflow = false;
+  return s;
+}
+String* h_str_char(State* L, Integer c) noexcept {
+  char ch = static_cast<char>(c);
+  return str_try_new(L->g, &ch, 1);
+}
 
 const void* helper_addr(Helper h) {
   switch (h) {
@@ -54,10 +128,24 @@ const void* helper_addr(Helper h) {
     case Helper::UDiv: return reinterpret_cast<const void*>(&h_udiv);
     case Helper::NumMod: return reinterpret_cast<const void*>(&h_num_mod);
     case Helper::NumPow: return reinterpret_cast<const void*>(&h_num_pow);
+    case Helper::NumFmod: return reinterpret_cast<const void*>(&h_num_fmod);
+    case Helper::NumSin: return reinterpret_cast<const void*>(&h_num_sin);
+    case Helper::NumCos: return reinterpret_cast<const void*>(&h_num_cos);
+    case Helper::NumExp: return reinterpret_cast<const void*>(&h_num_exp);
+    case Helper::NumLog: return reinterpret_cast<const void*>(&h_num_log);
     case Helper::TabLen: return reinterpret_cast<const void*>(&h_tab_len);
     case Helper::TabGetStr: return reinterpret_cast<const void*>(&h_tab_get_str);
+    case Helper::TabGetInt: return reinterpret_cast<const void*>(&h_tab_get_int);
     case Helper::BarrierBack: return reinterpret_cast<const void*>(&h_barrier_back);
     case Helper::BarrierObj: return reinterpret_cast<const void*>(&h_barrier_obj);
+    case Helper::NewTable: return reinterpret_cast<const void*>(&h_new_table);
+    case Helper::StrConcat: return reinterpret_cast<const void*>(&h_str_concat);
+    case Helper::StrFromInt: return reinterpret_cast<const void*>(&h_str_from_int);
+    case Helper::StrNew: return reinterpret_cast<const void*>(&h_str_new);
+    case Helper::StrChar: return reinterpret_cast<const void*>(&h_str_char);
+    case Helper::BufPutStr: return reinterpret_cast<const void*>(&h_buf_put_str);
+    case Helper::BufPutInt: return reinterpret_cast<const void*>(&h_buf_put_int);
+    case Helper::BufStr: return reinterpret_cast<const void*>(&h_buf_str);
   }
   return nullptr;
 }
@@ -74,6 +162,8 @@ int32_t field_offset(Field f, int32_t aux) {
     case Field::ClUpval: return static_cast<int32_t>(layout::LCLOSURE_UPVALS + sizeof(UpVal*) * static_cast<size_t>(aux));
     case Field::UvValue: return layout::UPVAL_V;
     case Field::StrLen: return layout::STRING_LEN;
+    case Field::GcTag: return layout::GC_TAG;
+    case Field::Deref: return 0;
   }
   return 0;
 }
@@ -497,25 +587,28 @@ class Emitter {
   void call(Ref r) {
     const IrIns& i = ir_[r];
     Helper h = static_cast<Helper>(i.aux8);
-    bool fp = h == Helper::NumMod || h == Helper::NumPow;
-    if (fp) {
+    if (helper_on_floats(h)) {
       x86::Xmm x = xmm(i.a, r, f0);
       if (x != f0) a_.movsd(f0, x);
-      x86::Xmm y = xmm(i.b, r, f1);
-      if (y != f1) a_.movsd(f1, y);
+      if (i.b != NO_REF) {
+        x86::Xmm y = xmm(i.b, r, f1);
+        if (y != f1) a_.movsd(f1, y);
+      }
       a_.movsd(x86::xmm0, f0);
-      a_.movsd(x86::xmm1, f1);
+      if (i.b != NO_REF) a_.movsd(x86::xmm1, f1);
     } else {
-      x86::Gp x = gp(i.a, r, s0);
-      if (x != s0) a_.mov(s0, x);
+      if (i.a != NO_REF) {
+        x86::Gp x = gp(i.a, r, s0);
+        if (x != s0) a_.mov(s0, x);
+      }
       if (i.b != NO_REF) {
         x86::Gp y = gp(i.b, r, s1);
         if (y != s1) a_.mov(s1, y);
       }
-      bool with_l = h == Helper::BarrierBack || h == Helper::BarrierObj;
+      bool with_l = helper_takes_state(h);
       if (with_l) {
         a_.mov(x86::rdi, rL);
-        a_.mov(x86::rsi, s0);
+        if (i.a != NO_REF) a_.mov(x86::rsi, s0);
         if (i.b != NO_REF) a_.mov(x86::rdx, s1);
       } else {
         a_.mov(x86::rdi, s0);
@@ -528,7 +621,7 @@ class Emitter {
       x86::Xmm d = dst_xmm(r);
       a_.movsd(d, x86::xmm0);
       finish(r, d);
-    } else if (i.type == IrType::Int || i.type == IrType::Ptr) {
+    } else if (i.type == IrType::Int || i.type == IrType::Ptr || i.type == IrType::Gc) {
       x86::Gp d = dst_gp(r);
       a_.mov(d, x86::rax);
       finish(r, d);
@@ -579,7 +672,7 @@ class Emitter {
         int32_t off = field_offset(static_cast<Field>(i.aux8), i.aux);
         Field f = static_cast<Field>(i.aux8);
         if (f == Field::TabAsize) a_.mov(d.r32(), x86::dword_ptr(o, off));
-        else if (f == Field::TabLsizenode) a_.movzx(d.r32(), x86::byte_ptr(o, off));
+        else if (f == Field::TabLsizenode || f == Field::GcTag) a_.movzx(d.r32(), x86::byte_ptr(o, off));
         else a_.mov(d, x86::qword_ptr(o, off));
         finish(r, d);
         return;
@@ -602,6 +695,14 @@ class Emitter {
           a_.shl(s1, 4);
           a_.lea(d, x86::ptr(base, s1, 0, -16));
         }
+        finish(r, d);
+        return;
+      }
+      case IrOp::BLOAD: {
+        x86::Gp str = gp(i.a, r, s0);
+        x86::Gp idx = gp(i.b, r, s1);
+        x86::Gp d = dst_gp(r);
+        a_.movzx(d.r32(), x86::byte_ptr(str, idx, 0, static_cast<int32_t>(layout::STRING_DATA) - 1));
         finish(r, d);
         return;
       }

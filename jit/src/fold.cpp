@@ -19,11 +19,13 @@ bool pure(const IrIns& i) {
     case IrOp::ADD: case IrOp::SUB: case IrOp::MUL: case IrOp::DIV: case IrOp::NEG: case IrOp::FLOOR:
     case IrOp::CONV: case IrOp::BAND: case IrOp::BOR: case IrOp::BXOR: case IrOp::BNOT: case IrOp::SHLK:
     case IrOp::SHRK: case IrOp::FLOAD: case IrOp::CLOSURE: case IrOp::AREF: case IrOp::SQRT: case IrOp::ABS:
-    case IrOp::CEIL: case IrOp::TOINT:
+    case IrOp::CEIL: case IrOp::TOINT: case IrOp::BLOAD:
       return true;
     case IrOp::CALL: {
       Helper h = static_cast<Helper>(i.aux8);
-      return h != Helper::BarrierBack && h != Helper::BarrierObj && h != Helper::TabLen && h != Helper::TabGetStr;
+      return h != Helper::BarrierBack && h != Helper::BarrierObj && h != Helper::TabLen && h != Helper::TabGetStr &&
+             h != Helper::TabGetInt &&
+             !helper_allocates(h);
     }
     default:
       return false;
@@ -36,7 +38,7 @@ bool reads_memory(const IrIns& i) {
   if (i.op == IrOp::VLOAD) return true;
   if (i.op != IrOp::CALL) return false;
   Helper h = static_cast<Helper>(i.aux8);
-  return h == Helper::TabLen || h == Helper::TabGetStr;
+  return h == Helper::TabLen || h == Helper::TabGetStr || h == Helper::TabGetInt;
 }
 
 Integer wrap_add(Integer a, Integer b) { return static_cast<Integer>(static_cast<Unsigned>(a) + static_cast<Unsigned>(b)); }

@@ -24,10 +24,24 @@ const char* helper_name(Helper h) {
     case Helper::UDiv: return "udiv";
     case Helper::NumMod: return "num_mod";
     case Helper::NumPow: return "num_pow";
+    case Helper::NumFmod: return "num_fmod";
+    case Helper::NumSin: return "num_sin";
+    case Helper::NumCos: return "num_cos";
+    case Helper::NumExp: return "num_exp";
+    case Helper::NumLog: return "num_log";
     case Helper::TabLen: return "tab_len";
     case Helper::TabGetStr: return "tab_get_str";
+    case Helper::TabGetInt: return "tab_get_int";
     case Helper::BarrierBack: return "barrier_back";
     case Helper::BarrierObj: return "barrier_obj";
+    case Helper::NewTable: return "new_table";
+    case Helper::StrConcat: return "str_concat";
+    case Helper::StrFromInt: return "str_from_int";
+    case Helper::StrNew: return "str_new";
+    case Helper::StrChar: return "str_char";
+    case Helper::BufPutStr: return "buf_put_str";
+    case Helper::BufPutInt: return "buf_put_int";
+    case Helper::BufStr: return "buf_str";
   }
   return "?";
 }

@@ -41,6 +41,8 @@ enum class IrType : uint8_t { Void, Nil, False, True, Int, Num, Gc, Ptr };
   X(LT) X(LE) X(GT) X(GE) X(EQ) X(NE) X(NLT) X(NLE) X(ULT) X(NOTNIL)                          \
   /* memory: field loads, slot addresses, tagged loads and stores */           \
   X(FLOAD) X(CLOSURE) X(AREF) X(HREFK) X(VLOAD) X(VSTORE)                       \
+  /* byte b (from 1) of string a, as an integer */                             \
+  X(BLOAD)                                                                      \
   /* noexcept helper calls */                                                   \
   X(CALL)                                                                       \
   /* loop optimisation: start of the copied body, loop-carried values */      \
@@ -64,18 +66,41 @@ enum class IrOp : uint8_t {
 const char* ir_op_name(IrOp op);
 
 // FLOAD fields.
-enum class Field : uint8_t { TabArray, TabAsize, TabMeta, TabNode, TabLsizenode, ClProto, ClUpval, UvValue, StrLen };
+// Deref: the pointer at address a (a constant: a basic type's metatable).
+enum class Field : uint8_t { TabArray, TabAsize, TabMeta, TabNode, TabLsizenode, ClProto, ClUpval, UvValue, StrLen, GcTag, Deref };
 
 // CALL helpers. All are noexcept and neither allocate nor raise.
 enum class Helper : uint8_t {
   IntIdiv, IntMod, Shl,         // (Integer, Integer) -> Integer
   UDiv,                         // (Integer, Integer) -> Integer, as unsigned numbers
-  NumMod, NumPow,               // (Number, Number) -> Number
+  NumMod, NumPow, NumFmod,      // (Number, Number) -> Number
+  NumSin, NumCos, NumExp, NumLog,  // (Number) -> Number
   TabLen,                       // (Table*) -> Integer
   TabGetStr,                    // (Table*, String*) -> const TValue* (the absent key's nil if missing)
+  TabGetInt,                    // (Table*, Integer) -> const TValue*, likewise
   BarrierBack,                  // (State*, Table*)
   BarrierObj,                   // (State*, GCObject* parent, GCObject* child)
+  // Allocating helpers (State* first): never collect or raise; nullptr
+  // when the interpreter must do it (a collection step is due, the memory
+  // limit, an instruction budget), which the trace guards and exits on.
+  NewTable,                     // (State*, Integer nasize | nhsize << 32) -> Table*
+  StrConcat,                    // (State*, String*, String*) -> String*
+  StrFromInt,                   // (State*, Integer) -> String*, as tostring
+  StrNew,                       // (State*, const char*, Integer len) -> String*
+  StrChar,                      // (State*, Integer byte) -> String* of that one byte
+  // A concatenation of more than two pieces: the pieces go into a buffer,
+  // then one string is made of it (and the buffer emptied).
+  BufPutStr,                    // (State*, String*)
+  BufPutInt,                    // (State*, Integer), as tostring
+  BufStr,                       // (State*) -> String*
 };
+// Helpers on floats, in xmm0 (and xmm1).
+inline bool helper_on_floats(Helper h) { return h >= Helper::NumMod && h <= Helper::NumLog; }
+// Helpers taking the State* first.
+inline bool helper_takes_state(Helper h) { return h >= Helper::BarrierBack; }
+// Helpers that allocate or fill the concatenation buffer: never shared or
+// removed; a String* or Table* result is guarded non-null.
+inline bool helper_allocates(Helper h) { return h >= Helper::NewTable; }
 const char* helper_name(Helper h);
 
 struct IrIns {

@@ -39,7 +39,7 @@ bool loop_optimise(IrBuffer& ir) {
     const IrIns& i = ir[r];
     if (i.op == IrOp::SLOAD && endval.count(i.aux)) variant[r] = true;
     Helper h = static_cast<Helper>(i.aux8);
-    if (stores && (i.op == IrOp::VLOAD || (i.op == IrOp::CALL && (h == Helper::TabLen || h == Helper::TabGetStr))))
+    if (stores && (i.op == IrOp::VLOAD || (i.op == IrOp::CALL && (h == Helper::TabLen || h == Helper::TabGetStr || h == Helper::TabGetInt))))
       variant[r] = true;
     if ((i.a != NO_REF && variant[i.a]) || (i.b != NO_REF && variant[i.b])) variant[r] = true;
   }

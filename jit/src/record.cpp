@@ -64,6 +64,7 @@ RecordStatus Recorder::step(State* L, CallInfo* ci, const Instruction* pc) {
   base_ = ci->func + 1;
   cl_ = ci->func->as_lclosure();
   pc_ = pc;
+  L_ = L;
   RecordStatus st = record(L, pc);
   if (st == RecordStatus::Continue && ir_.failed()) return abort("guard always fails");
   if (st == RecordStatus::Continue && closing_) return close_loop();
@@ -308,13 +309,84 @@ bool Recorder::raw_array_access(const Table* h, const TValue& kv) const {
   return kv.is_int() && h->metatable == nullptr && static_cast<uint64_t>(kv.u.i) - 1 <= h->asize;
 }
 
-bool Recorder::get_table(int a, Ref t, const TValue& tv, Ref key, const TValue& kv) {
+Ref Recorder::get_str(Ref t, Ref key) {
+  IrIns get = ir_ins(IrOp::CALL, IrType::Ptr, t, key);
+  get.aux8 = static_cast<uint8_t>(Helper::TabGetStr);
+  return ir_.emit(get);
+}
+
+Ref Recorder::index_chain(State* L, Ref t, Table* h, Ref key, String* name) {
+  String* index_name = L->g->tmname[TM_INDEX];
+  TValue index_key = str_value(index_name);
+  for (int level = 0;; level++) {
+    const TValue* v = table_get_short_str(h, name);
+    if (!v->is_nil()) {
+      Ref p = ir_.is_const(key) ? table_slot(t, h, key, str_value(name)) : get_str(t, key);
+      return p == NO_REF ? NO_REF : load_value(p, *v);
+    }
+    load_value(get_str(t, key), *v);  // guards that the key is still absent
+    Table* mt = h->metatable;
+    if (mt == nullptr) {
+      guard_no_metatable(t);
+      return ir_.knil();
+    }
+    IrIns meta = ir_ins(IrOp::FLOAD, IrType::Ptr, t);
+    meta.aux8 = static_cast<uint8_t>(Field::TabMeta);
+    Ref kmt = ir_.kgc(mt, Tag::Table);
+    guard(IrOp::EQ, ir_.emit(meta), kmt);
+    const TValue* idx = table_get_short_str(mt, index_name);
+    if (idx->is_nil()) {
+      load_value(get_str(kmt, konst(index_key)), *idx);  // and still has no __index
+      return ir_.knil();
+    }
+    if (level == 3 || !idx->is_table()) return NO_REF;
+    Ref p = table_slot(kmt, mt, konst(index_key), index_key);
+    if (p == NO_REF) return NO_REF;
+    t = load_value(p, *idx);
+    h = idx->as_table();
+  }
+}
+
+Table* Recorder::string_methods(State* L) const {
+  Table* mt = L->g->mt[TSTRING];
+  if (mt == nullptr) return nullptr;
+  const TValue* idx = table_get_short_str(mt, L->g->tmname[TM_INDEX]);
+  return idx->is_table() ? idx->as_table() : nullptr;
+}
+
+Ref Recorder::string_methods_ref(State* L, Table* methods) {
+  Table* mt = L->g->mt[TSTRING];
+  IrIns f = ir_ins(IrOp::FLOAD, IrType::Ptr, ir_.kptr(&L->g->mt[TSTRING]));
+  f.aux8 = static_cast<uint8_t>(Field::Deref);
+  Ref kmt = ir_.kgc(mt, Tag::Table);
+  guard(IrOp::EQ, ir_.emit(f), kmt);
+  TValue index_key = str_value(L->g->tmname[TM_INDEX]);
+  Ref p = table_slot(kmt, mt, konst(index_key), index_key);
+  return p == NO_REF ? NO_REF : load_value(p, TValue::object(methods));
+}
+
+bool Recorder::get_table(State* L, int a, Ref t, const TValue& tv, Ref key, const TValue& kv) {
   if (!tv.is_table()) return false;
   Table* h = tv.as_table();
   const TValue* seen = kv.is_int() ? table_get_int(h, kv.u.i) : kv.tag == Tag::ShortStr ? table_get_short_str(h, kv.as_string()) : nullptr;
   if ((seen == nullptr || seen->is_nil()) && raw_array_access(h, kv) && kv.u.i <= h->asize) {
     guard_no_metatable(t);
     slots_.set(a, load_value(array_slot(t, key), TValue::nil()));
+    return true;
+  }
+  // An integer key outside the array part, present or (no metatable)
+  // absent: looked up wherever it is now (a tree's leaf has no t[1]).
+  if (kv.is_int() && static_cast<uint64_t>(kv.u.i) - 1 >= h->asize && (!seen->is_nil() || h->metatable == nullptr)) {
+    if (seen->is_nil()) guard_no_metatable(t);
+    IrIns get = ir_ins(IrOp::CALL, IrType::Ptr, t, key);
+    get.aux8 = static_cast<uint8_t>(Helper::TabGetInt);
+    slots_.set(a, load_value(ir_.emit(get), *seen));
+    return true;
+  }
+  if (kv.tag == Tag::ShortStr) {
+    Ref r = index_chain(L, t, h, key, kv.as_string());
+    if (r == NO_REF) return false;
+    slots_.set(a, r);
     return true;
   }
   // A nil result goes through __index in the interpreter.
@@ -336,7 +408,8 @@ bool Recorder::set_table(Ref t, const TValue& tv, Ref key, const TValue& kv, Ref
     const TValue* seen = kv.is_int() ? table_get_int(h, kv.u.i) : kv.tag == Tag::ShortStr ? table_get_short_str(h, kv.as_string()) : nullptr;
     // Storing into a nil slot may run __newindex or create a key.
     if (seen == nullptr || seen->is_nil()) return false;
-    p = table_slot(t, h, key, kv);
+    // A variable string key: wherever it is now (word counts).
+    p = kv.tag == Tag::ShortStr && !ir_.is_const(key) ? get_str(t, key) : table_slot(t, h, key, kv);
     if (p == NO_REF) return false;
     guard(IrOp::NOTNIL, p, NO_REF);
   }
@@ -395,7 +468,7 @@ RecordStatus Recorder::record(State* L, const Instruction* pc) {
       Ref t = load_value(upvalue_ptr(n), *upv);
       if (op == OP_GETTABUP) {
         const TValue& key = k[getarg_C(i)];
-        if (!get_table(a, t, *upv, konst(key), key)) return abort("global lookup");
+        if (!get_table(L, a, t, *upv, konst(key), key)) return abort("global lookup");
       } else {
         const TValue& key = k[getarg_B(i)];
         if (!set_table(t, *upv, konst(key), key, rkc())) return abort("global store");
@@ -403,17 +476,17 @@ RecordStatus Recorder::record(State* L, const Instruction* pc) {
       break;
     }
     case OP_GETTABLE:
-      if (!get_table(a, slot(getarg_B(i)), base[getarg_B(i)], slot(getarg_C(i)), base[getarg_C(i)]))
+      if (!get_table(L, a, slot(getarg_B(i)), base[getarg_B(i)], slot(getarg_C(i)), base[getarg_C(i)]))
         return abort("table read");
       break;
     case OP_GETI: {
       TValue key = TValue::integer(getarg_C(i));
-      if (!get_table(a, slot(getarg_B(i)), base[getarg_B(i)], ir_.kint(getarg_C(i)), key)) return abort("table read");
+      if (!get_table(L, a, slot(getarg_B(i)), base[getarg_B(i)], ir_.kint(getarg_C(i)), key)) return abort("table read");
       break;
     }
     case OP_GETFIELD: {
       const TValue& key = k[getarg_C(i)];
-      if (!get_table(a, slot(getarg_B(i)), base[getarg_B(i)], konst(key), key)) return abort("table read");
+      if (!get_table(L, a, slot(getarg_B(i)), base[getarg_B(i)], konst(key), key)) return abort("table read");
       break;
     }
     case OP_SETTABLE:
@@ -470,6 +543,15 @@ RecordStatus Recorder::record(State* L, const Instruction* pc) {
     case OP_NOT:
       slot(getarg_B(i));  // its type guard decides the result
       slots_.set(a, ir_.kbool(falsy(base[getarg_B(i)])));
+      break;
+    case OP_NEWTABLE:
+      if (!new_table(a, i)) return abort("NEWTABLE with a large array");
+      break;
+    case OP_SETLIST:
+      if (!set_list(a, i)) return abort("SETLIST growing the table");
+      break;
+    case OP_CONCAT:
+      if (!concat(a, getarg_B(i))) return abort("concatenation of other than strings and integers");
       break;
     case OP_LEN: {
       const TValue& v = base[getarg_B(i)];
@@ -575,6 +657,20 @@ RecordStatus Recorder::record(State* L, const Instruction* pc) {
       break;
     case OP_FORLOOP:
       if (!for_loop(a, pc + 1 - getarg_Bx(i))) return abort(is_side() && frames_.size() == 1 ? "float loop ends" : "inner loop");
+      break;
+    case OP_TFORCALL:
+      if (!tfor_call(L, a, getarg_C(i))) return abort("TFORCALL of other than ipairs");
+      break;
+    case OP_TFORLOOP:
+      // Like FORLOOP: a root trace's own back-edge, or a loop a side trace
+      // follows out of an inlined callee's loop it may not go round.
+      if (base[a + 4].is_nil()) {
+        slot(a + 4);  // its type guard decides the loop ends
+      } else {
+        const Instruction* target = pc + 1 - getarg_Bx(i);
+        if (frames_.size() > 1 || (!is_side() && target != start_)) return abort("inner loop");
+        slots_.set(a + 2, slot(a + 4));
+      }
       break;
     case OP_CALL:
       return call(pc);

@@ -9,6 +9,7 @@
 
 #include <functional>
 
+#include "builtin.hpp"
 #include "ir.hpp"
 #include "snapshot.hpp"
 #include "trace.hpp"
@@ -84,10 +85,30 @@ class Recorder {
   Ref array_slot(Ref t, Ref key);  // guards key within the array part
   void guard_no_metatable(Ref t);
   bool raw_array_access(const Table* h, const TValue& kv) const;
-  bool get_table(int a, Ref t, const TValue& tv, Ref key, const TValue& kv);
+  bool get_table(State* L, int a, Ref t, const TValue& tv, Ref key, const TValue& kv);
   bool set_table(Ref t, const TValue& tv, Ref key, const TValue& kv, Ref val);
   Ref upvalue_ptr(int n);
   Ref upvalue_box(int n);
+  // The value of t[name] (a short string key, constant or not), looked up in
+  // t and, while absent, through __index tables (up to three levels), with
+  // guards on the key's absence, each metatable's identity and its __index
+  // slot; NO_REF where it takes an __index function or more levels.
+  Ref index_chain(State* L, Ref t, Table* h, Ref key, String* name);
+  Ref get_str(Ref t, Ref key);  // the TabGetStr lookup: a value slot or the absent key
+  // The table the string metatable's __index holds (string_methods, or
+  // nullptr), and its IR value, guarded: the metatable and its __index.
+  Table* string_methods(State* L) const;
+  Ref string_methods_ref(State* L, Table* methods);
+
+  // Values the trace allocates (record_alloc.cpp).
+  Ref helper(Helper h, IrType t, Ref a, Ref b = NO_REF);
+  Ref alloc(Helper h, Tag tag, Ref a, Ref b = NO_REF);  // guarded non-null
+  bool new_table(int a, Instruction i);
+  bool set_list(int a, Instruction i);
+  bool concat(int a, int n);
+  Ref to_string(Ref r, const TValue& v);  // an integer or a string as a string
+  // A new string's tag is its length's (short or long): guards the one recorded.
+  void guard_str_tag(Ref s, Tag expect);
 
   // Inlined calls and builtins (record_call.cpp).
   RecordStatus follow_frame(CallInfo* ci, const Instruction* pc);
@@ -96,7 +117,12 @@ class Recorder {
   RecordStatus self(State* L, const Instruction* pc);
   RecordStatus enter(int a, int nargs, const TValue& fv, bool tail);
   int call_args(int a, int b) const;
-  RecordStatus builtin(int a, int nargs, int c, const TValue& fv);
+  RecordStatus builtin(int a, int nargs, int c, const TValue& fv);  // record_builtin.cpp
+  Ref math_builtin_ir(Builtin f, int a, int nargs);
+  Ref string_builtin_ir(Builtin f, int a, int nargs);
+  Ref base_builtin_ir(Builtin f, int a, int nargs);
+  Ref str_position(Ref pos, Ref len, Integer p, Integer l, bool end);
+  bool tfor_call(State* L, int a, int c);
   RecordStatus ret(int a, int b);
   // Function traces (record_recursion.cpp).
   RecordStatus await_callout(State* L, CallInfo* ci, const Instruction* pc);
@@ -122,6 +148,7 @@ class Recorder {
   const Instruction* link_pc_ = nullptr;
   const Proto* link_proto_ = nullptr;
   const Instruction* pc_ = nullptr;  // instruction being recorded
+  State* L_ = nullptr;               // the recording thread
   TValue* base_ = nullptr;
   LClosure* cl_ = nullptr;
   int count_ = 0;

@@ -5,9 +5,6 @@
 // place. Its RETURN moves the results into the caller's slots. Snapshots
 // taken inside the callee name its frame (a SnapFrame chain), from which
 // an exit rebuilds the CallInfos the interpreter would have had.
-#include <cmath>
-
-#include "builtin.hpp"
 #include "record.hpp"
 #include "trace.hpp"
 
@@ -73,6 +70,11 @@ RecordStatus Recorder::tailcall(const Instruction* pc) {
   int nargs = call_args(a, getarg_B(i));
   if (nargs < 0) return abort("call with variable arguments");
   const TValue& fv = base_[a];
+  if (fv.tag == Tag::LightFn) {
+    // `return f(x)` of a builtin: its result, then the return.
+    RecordStatus bs = builtin(a, nargs, 0, fv);
+    return bs != RecordStatus::Continue ? bs : ret(a, 0);
+  }
   RecordStatus st = enter(a, nargs, fv, true);
   if (st != RecordStatus::Continue) return st;
   const Frame cur = frames_.back();
@@ -119,80 +121,25 @@ RecordStatus Recorder::enter(int a, int nargs, const TValue& fv, bool tail) {
   return RecordStatus::Continue;
 }
 
-// obj:name(...): R[A+1] = obj, R[A] = obj.name, looked up in obj and, while
-// absent, through each metatable's __index table (up to three levels):
-// guards that the key is absent where it was (a lookup helper), on each
-// metatable's identity and on the __index slot, then loads the method
-// where it was found. Loop-invariant objects make all of it invariant.
+// obj:name(...): R[A+1] = obj, R[A] = obj.name, looked up in obj and
+// through its __index tables (index_chain). Loop-invariant objects make all
+// of it invariant.
 RecordStatus Recorder::self(State* L, const Instruction* pc) {
   Instruction i = *pc;
   int a = getarg_A(i), b = getarg_B(i);
   const TValue& key = cl_->p->k[getarg_C(i)];
-  if (!getarg_k(i) || key.tag != Tag::ShortStr || !base_[b].is_table()) return abort("method lookup");
+  if (!getarg_k(i) || key.tag != Tag::ShortStr) return abort("method lookup");
   String* name = key.as_string();
-  Ref kname = ir_.kgc(name, Tag::ShortStr);
   Ref obj = slot(b);
-  Ref t = obj;
-  Table* h = base_[b].as_table();
-  TValue index_key = str_value(L->g->tmname[TM_INDEX]);
-  for (int level = 0;; level++) {
-    const TValue* v = table_get_short_str(h, name);
-    if (!v->is_nil()) {
-      Ref p = table_slot(t, h, kname, key);
-      if (p == NO_REF) return abort("method lookup");
-      Ref method = load_value(p, *v);
-      slots_.set(a + 1, obj);
-      slots_.set(a, method);
-      return RecordStatus::Continue;
-    }
-    Table* mt = h->metatable;
-    const TValue* idx = mt != nullptr ? table_get_short_str(mt, L->g->tmname[TM_INDEX]) : nullptr;
-    if (level == 3 || idx == nullptr || !idx->is_table()) return abort("method lookup");
-    IrIns get = ir_ins(IrOp::CALL, IrType::Ptr, t, kname);
-    get.aux8 = static_cast<uint8_t>(Helper::TabGetStr);
-    load_value(ir_.emit(get), *v);  // guards that the key is still absent
-    IrIns meta = ir_ins(IrOp::FLOAD, IrType::Ptr, t);
-    meta.aux8 = static_cast<uint8_t>(Field::TabMeta);
-    Ref kmt = ir_.kgc(mt, Tag::Table);
-    guard(IrOp::EQ, ir_.emit(meta), kmt);
-    Ref p = table_slot(kmt, mt, konst(index_key), index_key);
-    if (p == NO_REF) return abort("method lookup");
-    t = load_value(p, *idx);
-    h = idx->as_table();
-  }
-}
-
-// A library function recorded as its operation, after a guard on its
-// identity: one argument, one result.
-RecordStatus Recorder::builtin(int a, int nargs, int c, const TValue& fv) {
-  Builtin f = math_builtin(fv.u.f);
-  const TValue& arg = base_[a + 1];
-  if (f == Builtin::None || nargs != 1 || c != 2 || !arg.is_number()) return abort("call of a non-Lua function");
-  bool round = f == Builtin::MathFloor || f == Builtin::MathCeil;
-  if (round && arg.is_float()) {
-    // A float result (beyond the integers, or NaN) stays interpreted.
-    Number r = f == Builtin::MathFloor ? std::floor(arg.u.n) : std::ceil(arg.u.n);
-    if (!(r >= -0x1p63 && r < 0x1p63)) return abort("call of a non-Lua function");
-  }
-  guard(IrOp::EQ, slot(a), ir_.kgc(reinterpret_cast<GCObject*>(fv.u.f), Tag::LightFn));
-  slots_.set_top(-1);
-  Ref x = slot(a + 1);
-  Ref res;
-  if (f == Builtin::MathSqrt) {
-    res = ir_.emit(ir_ins(IrOp::SQRT, IrType::Num, to_num(x)));
-  } else if (f == Builtin::MathAbs) {
-    res = ir_.emit(ir_ins(IrOp::ABS, ir_[x].type, x));
-  } else if (arg.is_int()) {
-    res = x;  // an integer is its own floor and ceiling
-  } else {
-    // 5.4 gives an integer when the rounded value fits one.
-    Ref r = ir_.emit(ir_ins(f == Builtin::MathFloor ? IrOp::FLOOR : IrOp::CEIL, IrType::Num, x));
-    guard(IrOp::GE, r, ir_.knum(-0x1p63));
-    guard(IrOp::LT, r, ir_.knum(0x1p63));
-    res = ir_.emit(ir_ins(IrOp::TOINT, IrType::Int, r));
-  }
-  slots_.set(a, res);
-  slots_.forget_from(slots_.base() + a + 1);
+  // A string's methods (s:sub(i)) come from its metatable's __index table.
+  Table* h = base_[b].is_table() ? base_[b].as_table() : base_[b].is_string() ? string_methods(L) : nullptr;
+  if (h == nullptr) return abort("method lookup");
+  Ref t = base_[b].is_table() ? obj : string_methods_ref(L, h);
+  if (t == NO_REF) return abort("method lookup");
+  Ref method = index_chain(L, t, h, ir_.kgc(name, Tag::ShortStr), name);
+  if (method == NO_REF) return abort("method lookup");
+  slots_.set(a + 1, obj);
+  slots_.set(a, method);
   return RecordStatus::Continue;
 }
 

@@ -105,11 +105,12 @@ TEST_CASE("a side trace stops at hooks and budgets like its loop", "[jit][side]"
 }
 
 TEST_CASE("a blacklisted loop stops reaching the seam", "[jit][seam]") {
-  // t.x is nil: the recording aborts ("table read") until the loop is
-  // blacklisted; then its counter is re-armed to the slowest count.
+  // t[0.5] (a float key) is not recorded: the recording aborts ("table
+  // read") until the loop is blacklisted; then its counter is re-armed to
+  // the slowest count.
   const char* code = R"(
     local t, s = {}, 0
-    for i = 1, 20000 do s = s + i; local y = t.x end
+    for i = 1, 20000 do s = s + i; local y = t[0.5] end
     return s)";
   Run on = run(code, true, 4);
   CHECK(on.result == "200010000");

@@ -508,6 +508,13 @@ const Reg base_funcs[] = {
 
 }  // namespace
 
+Builtin base_builtin(NativeFn f) {
+  if (f == lib_type) return Builtin::Type;
+  if (f == b_tostring) return Builtin::ToString;
+  if (f == b_tonumber) return Builtin::ToNumber;
+  return Builtin::None;
+}
+
 int open_base(State* L) {
   raw_get_i(L, REGISTRYINDEX, RIDX_GLOBALS);
   set_funcs(L, base_funcs, 0);

@@ -321,6 +321,13 @@ Builtin math_builtin(NativeFn f) {
   if (f == lib_math_abs) return Builtin::MathAbs;
   if (f == lib_math_floor) return Builtin::MathFloor;
   if (f == m_ceil) return Builtin::MathCeil;
+  if (f == m_min) return Builtin::MathMin;
+  if (f == lib_math_max) return Builtin::MathMax;
+  if (f == m_sin) return Builtin::MathSin;
+  if (f == m_cos) return Builtin::MathCos;
+  if (f == m_exp) return Builtin::MathExp;
+  if (f == m_log) return Builtin::MathLog;
+  if (f == m_fmod) return Builtin::MathFmod;
   return Builtin::None;
 }
 

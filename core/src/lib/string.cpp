@@ -1601,6 +1601,14 @@ void create_string_metatable(State* L) {
 
 }  // namespace
 
+Builtin string_builtin(NativeFn f) {
+  if (f == str_len) return Builtin::StrLen;
+  if (f == lib_string_byte) return Builtin::StrByte;
+  if (f == str_char) return Builtin::StrChar;
+  if (f == lib_string_sub) return Builtin::StrSub;
+  return Builtin::None;
+}
+
 int open_string(State* L) {
   new_lib(L, string_funcs);
   create_string_metatable(L);

@@ -4,6 +4,7 @@
 #include <ctime>
 
 #include "luna/api.hpp"
+#include "../builtin.hpp"
 #include "../dialect.hpp"
 #include "../state.hpp"
 
@@ -354,6 +355,12 @@ int t_create(State* L) {
 }
 
 }  // namespace
+
+Builtin table_builtin(NativeFn f) {
+  if (f == t_insert) return Builtin::TabInsert;
+  if (f == t_remove) return Builtin::TabRemove;
+  return Builtin::None;
+}
 
 int open_table(State* L) {
   new_lib(L, table_funcs);

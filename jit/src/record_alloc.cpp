@@ -1,0 +1,127 @@
+// Values a trace allocates: tables (NEWTABLE, SETLIST) and strings (CONCAT).
+// Compiled code may neither collect nor raise, so an allocating helper
+// returns nullptr where the interpreter would collect first (a collection
+// step is due), run into the memory limit or raise; the guard on its result
+// then exits before the instruction, and the interpreter executes it with
+// its collection and errors. A trace therefore allocates with the
+// collector's accounting (the helpers count every byte, as mem_alloc does)
+// and leaves at the first allocation after the debt turns positive.
+#include "record.hpp"
+
+namespace luna::jit {
+
+Ref Recorder::helper(Helper h, IrType t, Ref a, Ref b) {
+  IrIns c = ir_ins(IrOp::CALL, t, a, b);
+  c.aux8 = static_cast<uint8_t>(h);
+  return ir_.emit(c);
+}
+
+Ref Recorder::alloc(Helper h, Tag tag, Ref a, Ref b) {
+  Ref r = helper(h, IrType::Gc, a, b);
+  ir_.at(r).tag = tag;
+  guard(IrOp::NE, r, ir_.kptr(nullptr));
+  return r;
+}
+
+// NEWTABLE with the constructor's size hints, as the interpreter sizes it.
+bool Recorder::new_table(int a, Instruction i) {
+  if (getarg_k(i)) return false;  // an array hint beyond C, in EXTRAARG
+  int b = getarg_B(i);
+  Integer hsize = b > 0 ? Integer(1) << (b - 1) : 0;
+  slots_.set(a, alloc(Helper::NewTable, Tag::Table, ir_.kint(getarg_C(i) | (hsize << 32))));
+  return true;
+}
+
+// SETLIST: raw stores into the array part the constructor sized (a table
+// that would have to grow is the interpreter's: it allocates).
+bool Recorder::set_list(int a, Instruction i) {
+  int n = getarg_B(i);
+  if (getarg_k(i)) return false;
+  if (n == 0) {
+    if (slots_.top() < 0) return false;
+    n = slots_.top() - (slots_.base() + a) - 1;
+  }
+  Integer last = getarg_C(i) + n;
+  const TValue& tv = base_[a];
+  if (!tv.is_table() || last > tv.as_table()->asize) return false;
+  if (n == 0) return true;
+  Ref t = slot(a);
+  IrIns f = ir_ins(IrOp::FLOAD, IrType::Int, t);
+  f.aux8 = static_cast<uint8_t>(Field::TabAsize);
+  guard(IrOp::ULT, ir_.kint(last - 1), ir_.emit(f));
+  f.type = IrType::Ptr;
+  f.aux8 = static_cast<uint8_t>(Field::TabArray);
+  Ref arr = ir_.emit(f);
+  bool collectable = false;
+  for (int k = 1; k <= n; k++) {
+    Ref v = slot(a + k);
+    Ref p = ir_.emit(ir_ins(IrOp::AREF, IrType::Ptr, arr, ir_.kint(last - n + k)));
+    ir_.emit(ir_ins(IrOp::VSTORE, IrType::Void, p, v));
+    collectable = collectable || (ir_[v].type == IrType::Gc && is_collectable_tag(ir_[v].tag));
+  }
+  if (collectable) helper(Helper::BarrierBack, IrType::Void, t);
+  slots_.set_top(-1);
+  return true;
+}
+
+void Recorder::guard_str_tag(Ref s, Tag expect) {
+  IrIns f = ir_ins(IrOp::FLOAD, IrType::Int, s);
+  f.aux8 = static_cast<uint8_t>(Field::GcTag);
+  guard(IrOp::EQ, ir_.emit(f), ir_.kint(static_cast<Integer>(expect)));
+}
+
+Ref Recorder::to_string(Ref r, const TValue& v) {
+  return v.is_int() ? alloc(Helper::StrFromInt, Tag::ShortStr, r) : r;
+}
+
+// CONCAT of strings and integers. Two pieces are joined by one helper; more
+// go through the concatenation buffer into one string, as the interpreter
+// makes one (a result too long for the buffer is joined two at a time).
+// The result's tag (short or long string) is guarded as recorded. Floats,
+// whose text depends on the dialect, and anything with __concat stay
+// interpreted.
+bool Recorder::concat(int a, int n) {
+  size_t total = 0;
+  for (int k = 0; k < n; k++) {
+    const TValue& v = base_[a + k];
+    char buf[MAX_NUMBER_TEXT];
+    if (v.is_int()) total += static_cast<size_t>(number_to_text(v, buf));
+    else if (v.is_string()) total += v.as_string()->len;
+    else return false;
+  }
+  if (n > 2 && total <= 1024) {
+    for (int k = 0; k < n; k++) {
+      Ref x = slot(a + k);
+      helper(base_[a + k].is_int() ? Helper::BufPutInt : Helper::BufPutStr, IrType::Void, x);
+    }
+    Tag expect = total <= MAX_SHORT_LEN ? Tag::ShortStr : Tag::LongStr;
+    Ref s = alloc(Helper::BufStr, expect, NO_REF);
+    guard_str_tag(s, expect);
+    slots_.set(a, s);
+    return true;
+  }
+  auto text_len = [&](const TValue& v) {
+    char buf[MAX_NUMBER_TEXT];
+    return v.is_int() ? static_cast<size_t>(number_to_text(v, buf)) : v.as_string()->len;
+  };
+  auto text_tag = [&](const TValue& v) { return v.is_int() ? Tag::ShortStr : v.tag; };
+  const TValue& right = base_[a + n - 1];
+  Ref acc = to_string(slot(a + n - 1), right);
+  size_t len = text_len(right);
+  Tag tag = text_tag(right);
+  for (int k = n - 2; k >= 0; k--) {
+    const TValue& v = base_[a + k];
+    Ref x = to_string(slot(a + k), v);
+    size_t xl = text_len(v);
+    // As vm_concat: an empty side gives the other as it is.
+    Tag expect = len == 0 ? text_tag(v) : xl == 0 ? tag : xl + len <= MAX_SHORT_LEN ? Tag::ShortStr : Tag::LongStr;
+    acc = alloc(Helper::StrConcat, expect, x, acc);
+    guard_str_tag(acc, expect);
+    len += xl;
+    tag = expect;
+  }
+  slots_.set(a, acc);
+  return true;
+}
+
+}  // namespace luna::jit
