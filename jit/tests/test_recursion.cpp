@@ -6,46 +6,23 @@
 
 #include <string>
 
-#include "luna/vm.hpp"
+#include "jit_run.hpp"
 
 using namespace luna;
 
 namespace {
 
-struct Run {
-  std::string out;
-  JitStats stats;
-};
+using jit_test::Mode;
+using jit_test::Run;
 
-Run run(const std::string& src, int mode) {
-  Vm vm;
-  if (mode == 0) {
-    vm.set_jit(false);
-  } else {
-    JitOptions o = JitOptions::stress();
-    if (mode == 1) {
-      o.hotloop = 8;
-      o.hotexit = 2;
-    }
-    vm.set_jit_options(o);
-  }
-  Run r;
-  try {
-    std::vector<Value> v = vm.eval(src, "=rec");
-    r.out = v.empty() ? "" : v[0].as_string();
-  } catch (const LuaError& e) {
-    r.out = std::string("error: ") + e.what();
-  }
-  r.stats = vm.jit_stats();
-  return r;
-}
+Run run(const std::string& src, Mode mode) { return jit_test::run(src, mode, "=rec"); }
 
 // The low-threshold run, after checking all three agree and that it ran
 // compiled code.
 Run same_all_ways(const std::string& src) {
-  Run off = run(src, 0);
-  Run low = run(src, 1);
-  Run stress = run(src, 2);
+  Run off = run(src, Mode::off);
+  Run low = run(src, Mode::low);
+  Run stress = run(src, Mode::stress);
   INFO(off.out);
   CHECK(low.out == off.out);
   CHECK(stress.out == off.out);

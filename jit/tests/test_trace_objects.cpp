@@ -8,31 +8,16 @@
 
 #include <string>
 
-#include "luna/vm.hpp"
+#include "jit_run.hpp"
 
 using namespace luna;
 
 namespace {
 
-struct Run {
-  std::string out;
-  JitStats stats;
-};
+using jit_test::Run;
 
 Run run(const std::string& src, bool jit, size_t memlimit = 0) {
-  Vm vm;
-  if (jit) vm.set_jit_options(JitOptions::stress());
-  else vm.set_jit(false);
-  if (memlimit != 0) vm.set_memory_limit(memlimit);
-  Run r;
-  try {
-    std::vector<Value> v = vm.eval(src, "=objects");
-    r.out = v.empty() ? "" : v[0].as_string();
-  } catch (const LuaError& e) {
-    r.out = std::string("error: ") + e.what();
-  }
-  r.stats = vm.jit_stats();
-  return r;
+  return jit_test::run(src, jit ? jit_test::Mode::stress : jit_test::Mode::off, "=objects", memlimit);
 }
 
 Run same_both_ways(const std::string& src, size_t memlimit = 0) {

@@ -1,0 +1,49 @@
+// What the whole-program JIT tests compare: a chunk run through luna::Vm in
+// one JIT mode, its first result as text (or the error it raised) and the
+// JIT's statistics.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "luna/vm.hpp"
+
+namespace luna::jit_test {
+
+enum class Mode {
+  off,     // the interpreter alone
+  low,     // stress mode with low thresholds (loops after 8 iterations, exits after 2)
+  stress,  // every loop recorded at once, every exit traced at once
+};
+
+struct Run {
+  std::string out;
+  JitStats stats;
+};
+
+inline Run run(const std::string& src, Mode mode, const char* chunkname, size_t memlimit = 0) {
+  Vm vm;
+  if (mode == Mode::off) {
+    vm.set_jit(false);
+  } else {
+    JitOptions o = JitOptions::stress();
+    if (mode == Mode::low) {
+      o.hotloop = 8;
+      o.hotexit = 2;
+    }
+    vm.set_jit_options(o);
+  }
+  if (memlimit != 0) vm.set_memory_limit(memlimit);
+  Run r;
+  try {
+    std::vector<Value> v = vm.eval(src, chunkname);
+    r.out = v.empty() ? "" : v[0].as_string();
+  } catch (const LuaError& e) {
+    r.out = std::string("error: ") + e.what();
+  }
+  r.stats = vm.jit_stats();
+  return r;
+}
+
+}  // namespace luna::jit_test
