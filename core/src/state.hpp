@@ -362,6 +362,7 @@ void table_set(State* L, Table* t, const TValue& key, const TValue& val);
 void table_set_int(State* L, Table* t, Integer key, const TValue& val);
 // Slot for an existing key, or a new slot (value nil) created for key.
 TValue* table_new_key_slot(State* L, Table* t, const TValue& key);
+TValue normalize_key(State* L, const TValue& key);  // float keys with integer values as integers; errors for nil and NaN
 Integer table_length(Table* t);  // a border, as '#'
 // next(): key at *key_and_val; writes next key and value to key_and_val[0..1].
 // Returns false at the end; raises "invalid key to 'next'" for unknown keys.

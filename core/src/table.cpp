@@ -221,17 +221,6 @@ TValue* key_slot(State* L, Table* t, const TValue& key) {
 }
 
 // Checks and normalises a key for assignment.
-TValue normalize_key(State* L, const TValue& key) {
-  if (key.tag == Tag::Float) {
-    Integer i;
-    if (float_to_key(key.u.n, &i)) return TValue::integer(i);
-    if (key.u.n != key.u.n) run_error(L, "table index is NaN");
-  } else if (key.is_nil()) {
-    run_error(L, "table index is nil");
-  }
-  return key;
-}
-
 Table* init_empty(Table* t) {
   t->flags = (1u << 6) - 1;  // no fields, so no metamethods
   t->lsizenode = 0;
@@ -246,6 +235,17 @@ Table* init_empty(Table* t) {
 }
 
 }  // namespace
+
+TValue normalize_key(State* L, const TValue& key) {
+  if (key.tag == Tag::Float) {
+    Integer i;
+    if (float_to_key(key.u.n, &i)) return TValue::integer(i);
+    if (key.u.n != key.u.n) run_error(L, "table index is NaN");
+  } else if (key.is_nil()) {
+    run_error(L, "table index is nil");
+  }
+  return key;
+}
 
 Table* table_new(State* L) { return init_empty(static_cast<Table*>(gc_new_object(L, Tag::Table, sizeof(Table)))); }
 

@@ -38,7 +38,10 @@ int str_compare(const String* a, const String* b) {
 // Stores v into a found slot of table h (slot may hold nil or be absent).
 void table_store(State* L, Table* h, const TValue& key, const TValue* slot, const TValue& v) {
   if (slot->tag == Tag::AbsKey) {
-    table_set(L, h, key, v);
+    // As 5.4, a nil value adds no key (a bad key is still an error): the JIT
+    // records such a store as nothing, with no allocation to mirror.
+    if (v.is_nil()) normalize_key(L, key);
+    else table_set(L, h, key, v);
     return;
   }
   *const_cast<TValue*>(slot) = v;

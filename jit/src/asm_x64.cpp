@@ -800,7 +800,13 @@ class Emitter {
         a_.jne(exit_label(r));
         return;
       case IrOp::SETTAIL:
+        // A new closure takes the frame (a tail call from a side trace's
+        // frame): as the interpreter's tail call, the frame holds it and
+        // its size from here on.
+        if (i.a != NO_REF) store_value(rBase, -16, i.a, r);
         a_.mov(s1, x86::qword_ptr(rL, kStateCi));
+        a_.lea(s0, x86::ptr(rBase, i.aux * 16));
+        a_.mov(x86::qword_ptr(s1, kCiTop), s0);
         // As the interpreter's tail call: it also ends the __call hops counted.
         a_.and_(x86::word_ptr(s1, kCiCallstatus), static_cast<uint16_t>(~CIST_CCMT));
         a_.or_(x86::word_ptr(s1, kCiCallstatus), CIST_TAIL);

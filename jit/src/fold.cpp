@@ -230,8 +230,9 @@ Ref fold_emit(IrBuffer& ir, IrIns ins) {
   if (IrBuffer::has_effect(ins.op)) ir.last_store_ = r;
   // A call the trace makes may change anything in memory (resize tables,
   // close upvalues), and after a return to the caller the frame's closure
-  // and slots are others: nothing loaded before is shared after.
-  if (ins.op == IrOp::CALLOUT || ins.op == IrOp::RETDOWN) ir.cse_.clear();
+  // and slots are others (after a tail call, its closure): nothing loaded
+  // before is shared after.
+  if (ins.op == IrOp::CALLOUT || ins.op == IrOp::RETDOWN || ins.op == IrOp::SETTAIL) ir.cse_.clear();
   return r;
 }
 

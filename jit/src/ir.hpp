@@ -52,7 +52,8 @@ enum class IrType : uint8_t { Void, Nil, False, True, Int, Num, Gc, Ptr };
   X(LOOP)                                                                       \
   /* function traces (record_recursion.cpp): CALLOUT calls a function's    */ \
   /* trace natively in a real frame pushed for the call, RET returns from   */ \
-  /* the trace's frame, SETTAIL marks the frame as entered by a tail call,  */ \
+  /* the trace's frame, SETTAIL marks the frame as entered by a tail call  */ \
+  /* (a: the new closure stored in its function slot; aux: its frame size), */ \
   /* TOPEQ guards the top a CALLOUT's variable results ended at (slot aux),*/ \
   /* RETDOWN returns from a side trace's frame to its Lua caller and goes   */ \
   /* on in that frame                                                       */ \

@@ -397,6 +397,28 @@ bool Recorder::get_table(State* L, int a, Ref t, const TValue& tv, Ref key, cons
   return true;
 }
 
+// t.name = nil where t.name is nil and no __newindex runs (a packet's
+// `p.link = nil`, a constructor's nil field) stores nothing, as the
+// interpreter adds no key for a nil value: guarded as index_chain guards a
+// missing key and a metatable without the metamethod.
+bool Recorder::store_nothing(Ref t, Table* h, Ref key, const TValue& kv) {
+  if (kv.tag != Tag::ShortStr || !ir_.is_const(key)) return false;
+  Table* mt = h->metatable;
+  String* newindex = L_->g->tmname[TM_NEWINDEX];
+  if (mt != nullptr && !table_get_short_str(mt, newindex)->is_nil()) return false;
+  load_value(get_str(t, key), TValue::nil());  // still nil
+  if (mt == nullptr) {
+    guard_no_metatable(t);
+    return true;
+  }
+  IrIns meta = ir_ins(IrOp::FLOAD, IrType::Ptr, t);
+  meta.aux8 = static_cast<uint8_t>(Field::TabMeta);
+  Ref kmt = ir_.kgc(mt, Tag::Table);
+  guard(IrOp::EQ, ir_.emit(meta), kmt);
+  load_value(get_str(kmt, konst(str_value(newindex))), TValue::nil());  // and still has no __newindex
+  return true;
+}
+
 bool Recorder::set_table(Ref t, const TValue& tv, Ref key, const TValue& kv, Ref val) {
   if (!tv.is_table() || val == NO_REF) return false;
   Table* h = tv.as_table();
@@ -407,7 +429,7 @@ bool Recorder::set_table(Ref t, const TValue& tv, Ref key, const TValue& kv, Ref
   } else {
     const TValue* seen = kv.is_int() ? table_get_int(h, kv.u.i) : kv.tag == Tag::ShortStr ? table_get_short_str(h, kv.as_string()) : nullptr;
     // Storing into a nil slot may run __newindex or create a key.
-    if (seen == nullptr || seen->is_nil()) return false;
+    if (seen == nullptr || seen->is_nil()) return ir_[val].type == IrType::Nil && store_nothing(t, h, key, kv);
     // A variable string key: wherever it is now (word counts).
     p = kv.tag == Tag::ShortStr && !ir_.is_const(key) ? get_str(t, key) : table_slot(t, h, key, kv);
     if (p == NO_REF) return false;

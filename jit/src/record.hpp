@@ -84,6 +84,7 @@ class Recorder {
   Ref table_slot(Ref t, const Table* h, Ref key, const TValue& kv);
   Ref array_slot(Ref t, Ref key);  // guards key within the array part
   void guard_no_metatable(Ref t);
+  bool store_nothing(Ref t, Table* h, Ref key, const TValue& kv);
   bool raw_array_access(const Table* h, const TValue& kv) const;
   bool get_table(State* L, int a, Ref t, const TValue& tv, Ref key, const TValue& kv);
   bool set_table(Ref t, const TValue& tv, Ref key, const TValue& kv, Ref val);
@@ -129,6 +130,7 @@ class Recorder {
   bool guard_proto(int a, Proto* p);
   RecordStatus callout(const Instruction* pc);
   RecordStatus tail_self(const Instruction* pc);
+  RecordStatus tail_root(const Instruction* pc);
   RecordStatus ret_out(int a, int n);
   RecordStatus ret_down(int a, int n);
   // A Lua frame the trace runs in: the loop's, then one per inlined call.
@@ -160,6 +162,7 @@ class Recorder {
   LClosure* callee_ = nullptr;  // a recorded call whose frame appears next
   int32_t pending_ = -1;        // its SnapFrame
   Ref callee_ref_ = NO_REF;     // its closure
+  bool callee_tail_root_ = false;  // it replaces the trace's own frame (tail_root)
   const Instruction* return_pc_ = nullptr;  // a recorded return continues there
   int stack_slots_ = 0;
   int max_depth_ = 0;

@@ -11,6 +11,20 @@
 namespace luna::jit {
 
 RecordStatus Recorder::follow_frame(CallInfo* ci, const Instruction* pc) {
+  if (callee_ != nullptr && callee_tail_root_) {
+    // The tail call just recorded must have replaced the trace's frame.
+    LClosure* cl = callee_;
+    callee_ = nullptr;
+    callee_tail_root_ = false;
+    Frame& f = frames_.front();
+    if (ci != f.ci || ci->func + 1 != base_ || ci->func->tag != Tag::LClosure || ci->func->as_lclosure() != cl ||
+        pc != cl->p->code)
+      return abort("tail call entered an unexpected frame");
+    f.cl = cl;
+    f.clref = callee_ref_;
+    stack_slots_ = std::max(stack_slots_, f.base + cl->p->maxstacksize - rebase_);
+    return RecordStatus::Continue;
+  }
   if (callee_ != nullptr) {
     // The call just recorded must have entered its callee.
     LClosure* cl = callee_;
@@ -64,6 +78,7 @@ RecordStatus Recorder::tailcall(const Instruction* pc) {
   if (frames_.size() == 1) {
     const TValue& f = base_[a];
     if (func_ && f.tag == Tag::LClosure && f.as_lclosure()->p == proto_) return tail_self(pc);
+    if (is_side() && !func_) return tail_root(pc);
     return abort("tail call from the loop's frame");
   }
   if (getarg_k(i)) return abort("tail call closing upvalues");
@@ -90,6 +105,33 @@ RecordStatus Recorder::tailcall(const Instruction* pc) {
   slots_.set_frame(frames_.back().snap, frames_.back().base);
   callee_ref_ = moved[0];
   pending_ = ir_.add_frame(SnapFrame{csf.parent, csf.func_slot, csf.nresults, p->maxstacksize, csf.ret_pc, true});
+  return st;
+}
+
+// A tail call from a side trace's own frame (richards: a task's run method
+// ends in `return self.sched:queue_packet(p)`): as the interpreter's, the
+// callee takes the frame (SETTAIL stores it in the function slot, marks the
+// frame and sizes it) and the recording goes on in it. A vararg frame would
+// move down (its varargs are below it): left to the interpreter.
+RecordStatus Recorder::tail_root(const Instruction* pc) {
+  Instruction i = *pc;
+  int a = getarg_A(i);
+  if (getarg_k(i)) return abort("tail call closing upvalues");
+  if (frames_.front().cl->p->is_vararg) return abort("tail call from a vararg function");
+  int nargs = call_args(a, getarg_B(i));
+  if (nargs < 0) return abort("call with variable arguments");
+  const TValue& fv = base_[a];
+  RecordStatus st = enter(a, nargs, fv, true);
+  if (st != RecordStatus::Continue) return st;
+  Proto* p = fv.as_lclosure()->p;
+  std::vector<Ref> args;
+  for (int k = 1; k <= nargs; k++) args.push_back(slot(a + k));
+  for (int k = 0; k < p->numparams; k++) slots_.set(k, k < nargs ? args[static_cast<size_t>(k)] : ir_.knil());
+  slots_.forget_from(slots_.base() + p->numparams);
+  IrIns t = ir_ins(IrOp::SETTAIL, IrType::Void, callee_ref_);
+  t.aux = p->maxstacksize;
+  ir_.emit(t);
+  callee_tail_root_ = true;
   return st;
 }
 

@@ -96,7 +96,9 @@ RecordStatus Recorder::tail_self(const Instruction* pc) {
   for (int k = 0; k < np; k++) slots_.set(k, k < nargs ? args[static_cast<size_t>(k)] : ir_.knil());
   slots_.forget_from(np);
   slots_.set_top(-1);
-  ir_.emit(ir_ins(IrOp::SETTAIL, IrType::Void));
+  IrIns st = ir_ins(IrOp::SETTAIL, IrType::Void);
+  st.aux = proto_->maxstacksize;
+  ir_.emit(st);
   tail_self_ = true;
   return RecordStatus::Continue;
 }

@@ -305,3 +305,49 @@ TEST_CASE("integer keys outside the array part: present in the hash part, or abs
     for i = 1, #R do R[i] = tostring(R[i]):gsub("0x%x+", "t") end
     return table.concat(R, ","))");
 }
+
+TEST_CASE("a tail call from a side trace's frame: the callee takes the frame, tracebacks show it", "[jit][calls]") {
+  same_both_ways(R"(
+    local R = {}
+    local big = 7
+    local function sum(t, n)
+      local a, b, c, d, e, f = 1, 2, 3, 4, 5, 6
+      if n == 78 then R[#R + 1] = debug.traceback("tb", 1):gsub("0x%x+", "t") end
+      if n == 90 then error("boom " .. n) end
+      return t.v + n * big + a + b + c + d + e + f
+    end
+    local obj = {v = 1}
+    function obj:run(n)
+      for i = 1, 3 do self.v = self.v + i end
+      if n % 2 == 0 then return sum(self, n) end
+      return self.v
+    end
+    local total = 0
+    local function main()
+      for n = 1, 100 do total = total + obj:run(n) end
+    end
+    local ok, e = pcall(main)
+    return total .. "|" .. tostring(e) .. "|" .. table.concat(R, "|"))");
+}
+
+TEST_CASE("t.name = nil where the field is nil and no __newindex runs stores nothing", "[jit][objects]") {
+  same_both_ways(R"(
+    local log = {}
+    local mt = {__index = {}}
+    local R = {}
+    local t = setmetatable({}, mt)
+    local plain = {}
+    for i = 1, 60 do
+      t.link = nil
+      plain.link = nil
+      local v = nil
+      plain.other = v
+      if i == 20 then t.link = i end
+      if i == 30 then mt.__newindex = function(_, k, x) log[#log + 1] = k .. tostring(x) end end
+      if i == 40 then plain = setmetatable({}, {__newindex = function(_, k) log[#log + 1] = "p" .. k end}) end
+      R[#R + 1] = (t.link or 0) + (plain.link or 0)
+    end
+    local n = 0
+    for _ in pairs(plain) do n = n + 1 end
+    return table.concat(R, ",") .. "|" .. table.concat(log, ",") .. "|" .. n)");
+}
