@@ -333,6 +333,10 @@ Table* table_new(State* L);
 // For compiled code (gc_try_new_object): a table as NEWTABLE makes it with
 // table_new and table_resize, or nullptr where they would collect or raise.
 Table* table_try_new(GlobalState* g, unsigned nasize, unsigned nhsize) noexcept;
+// For compiled code: t's array part grown to nasize as SETLIST grows it,
+// where that moves no hash entries (t has no hash part) and no collection
+// step is due; false (t unchanged) otherwise.
+bool table_try_grow_array(State* L, Table* t, unsigned nasize) noexcept;
 void table_free(State* L, Table* t);
 void table_resize(State* L, Table* t, unsigned nasize, unsigned nhsize);
 void table_resize_array(State* L, Table* t, unsigned nasize);

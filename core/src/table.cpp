@@ -275,6 +275,20 @@ Table* table_try_new(GlobalState* g, unsigned nasize, unsigned nhsize) noexcept 
   return t;
 }
 
+bool table_try_grow_array(State* L, Table* t, unsigned nasize) noexcept {
+  GlobalState* g = L->g;
+  if (nasize <= t->asize) return true;
+  if (!is_dummy(t) || nasize > (1u << MAX_ABITS) || g->gcdebt > 0) return false;
+  auto* array = static_cast<TValue*>(mem_try_alloc(g, sizeof(TValue) * nasize));
+  if (array == nullptr) return false;
+  for (unsigned i = 0; i < t->asize; i++) array[i] = t->array[i];
+  for (unsigned i = t->asize; i < nasize; i++) array[i] = TValue::nil();
+  mem_free_array(L, t->array, t->asize);
+  t->array = array;
+  t->asize = nasize;
+  return true;
+}
+
 void table_free(State* L, Table* t) {
   if (!is_dummy(t)) mem_free_array(L, t->node, size_node(t));
   mem_free_array(L, t->array, t->asize);

@@ -54,6 +54,9 @@ void h_barrier_obj(State* L, GCObject* p, GCObject* c) noexcept { gc_barrier_obj
 Table* h_new_table(State* L, Integer sizes) noexcept {
   return table_try_new(L->g, static_cast<unsigned>(sizes & 0xffffffff), static_cast<unsigned>(sizes >> 32));
 }
+Table* h_tab_grow_array(State* L, Table* t, Integer nasize) noexcept {
+  return table_try_grow_array(L, t, static_cast<unsigned>(nasize)) ? t : nullptr;
+}
 // As vm_concat joins two strings; the interpreter charges long ones to an
 // instruction budget, so with one counting it is the interpreter's.
 String* h_str_concat(State* L, String* a, String* b) noexcept {
@@ -139,6 +142,7 @@ const void* helper_addr(Helper h) {
     case Helper::BarrierBack: return reinterpret_cast<const void*>(&h_barrier_back);
     case Helper::BarrierObj: return reinterpret_cast<const void*>(&h_barrier_obj);
     case Helper::NewTable: return reinterpret_cast<const void*>(&h_new_table);
+    case Helper::TabGrowArray: return reinterpret_cast<const void*>(&h_tab_grow_array);
     case Helper::StrConcat: return reinterpret_cast<const void*>(&h_str_concat);
     case Helper::StrFromInt: return reinterpret_cast<const void*>(&h_str_from_int);
     case Helper::StrNew: return reinterpret_cast<const void*>(&h_str_new);

@@ -35,6 +35,7 @@ const char* helper_name(Helper h) {
     case Helper::BarrierBack: return "barrier_back";
     case Helper::BarrierObj: return "barrier_obj";
     case Helper::NewTable: return "new_table";
+    case Helper::TabGrowArray: return "tab_grow_array";
     case Helper::StrConcat: return "str_concat";
     case Helper::StrFromInt: return "str_from_int";
     case Helper::StrNew: return "str_new";

@@ -85,6 +85,7 @@ enum class Helper : uint8_t {
   // when the interpreter must do it (a collection step is due, the memory
   // limit, an instruction budget), which the trace guards and exits on.
   NewTable,                     // (State*, Integer nasize | nhsize << 32) -> Table*
+  TabGrowArray,                 // (State*, Table*, Integer nasize) -> the Table*, its array part that long
   StrConcat,                    // (State*, String*, String*) -> String*
   StrFromInt,                   // (State*, Integer) -> String*, as tostring
   StrNew,                       // (State*, const char*, Integer len) -> String*

@@ -570,7 +570,7 @@ RecordStatus Recorder::record(State* L, const Instruction* pc) {
       if (!new_table(a, i)) return abort("NEWTABLE with a large array");
       break;
     case OP_SETLIST:
-      if (!set_list(a, i)) return abort("SETLIST growing the table");
+      if (!set_list(a, i)) return abort("SETLIST");
       break;
     case OP_CONCAT:
       if (!concat(a, getarg_B(i))) return abort("concatenation of other than strings and integers");

@@ -32,8 +32,10 @@ bool Recorder::new_table(int a, Instruction i) {
   return true;
 }
 
-// SETLIST: raw stores into the array part the constructor sized (a table
-// that would have to grow is the interpreter's: it allocates).
+// SETLIST: raw stores into the array part, grown first where the
+// constructor's size is short (a binary tree's {f(), f()}: the last call's
+// results are not counted) by a helper that exits before the instruction
+// where the interpreter must grow it.
 bool Recorder::set_list(int a, Instruction i) {
   int n = getarg_B(i);
   if (getarg_k(i)) return false;
@@ -43,9 +45,10 @@ bool Recorder::set_list(int a, Instruction i) {
   }
   Integer last = getarg_C(i) + n;
   const TValue& tv = base_[a];
-  if (!tv.is_table() || last > tv.as_table()->asize) return false;
+  if (!tv.is_table()) return false;
   if (n == 0) return true;
   Ref t = slot(a);
+  if (last > tv.as_table()->asize) alloc(Helper::TabGrowArray, Tag::Table, t, ir_.kint(last));
   IrIns f = ir_ins(IrOp::FLOAD, IrType::Int, t);
   f.aux8 = static_cast<uint8_t>(Field::TabAsize);
   guard(IrOp::ULT, ir_.kint(last - 1), ir_.emit(f));

@@ -351,3 +351,24 @@ TEST_CASE("t.name = nil where the field is nil and no __newindex runs stores not
     for _ in pairs(plain) do n = n + 1 end
     return table.concat(R, ",") .. "|" .. table.concat(log, ",") .. "|" .. n)");
 }
+
+TEST_CASE("SETLIST grows a constructor's array part ({f(), f()}), or exits where the interpreter must", "[jit][objects]") {
+  same_both_ways(R"(
+    local function bottom_up(depth)
+      if depth == 0 then return {} end
+      depth = depth - 1
+      return { bottom_up(depth), bottom_up(depth) }
+    end
+    local function check(t)
+      if t[1] then return 1 + check(t[1]) + check(t[2]) end
+      return 1
+    end
+    local function three() return 7, 8, 9 end
+    local R = {}
+    for i = 1, 40 do
+      R[#R + 1] = check(bottom_up(i % 6))
+      local t = {i, three()}
+      R[#R + 1] = #t .. ":" .. t[4]
+    end
+    return table.concat(R, ","))");
+}
