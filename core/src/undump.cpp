@@ -387,9 +387,12 @@ class Loader {
   static Known transfer(const Proto* f, int pc, Known k) {
     Instruction i = f->code[pc];
     int a = getarg_A(i), b = getarg_B(i);
-    // Only an open call or vararg leaves the top open, for the next one.
-    k.top_from = (get_op(i) == OP_CALL || get_op(i) == OP_VARARG) && getarg_C(i) == 0 ? a : -1;
-    switch (get_op(i)) {
+    // Only an open call or vararg leaves the top open, for the next one; so
+    // does a tail call, whose native callee's results (after a yield) run up
+    // to the top.
+    OpCode op = get_op(i);
+    k.top_from = ((op == OP_CALL || op == OP_VARARG) && getarg_C(i) == 0) || op == OP_TAILCALL ? a : -1;
+    switch (op) {
       case OP_NEWTABLE:
         k.kill(a, 1);
         k.tables.set(a, true);
@@ -452,8 +455,9 @@ class Loader {
     switch (op) {
       case OP_JMP: out[0] = pc + 1 + getarg_sJ(i); return 1;
       case OP_RETURN: case OP_RETURN0: case OP_RETURN1: return 0;
-      // A tail call never comes back to this frame.
-      case OP_TAILCALL: return 0;
+      // A tail call of a Lua function never comes back to this frame, but a
+      // native one that yields resumes it at the next instruction.
+      case OP_TAILCALL: out[0] = pc + 1; return 1;
       case OP_LFALSESKIP: case OP_LOADKX: case OP_NEWTABLE: out[0] = pc + 2; return 1;
       case OP_SETLIST: out[0] = pc + (getarg_k(i) ? 2 : 1); return 1;
       case OP_FORPREP: out[0] = pc + 1; out[1] = pc + 2 + getarg_Bx(i); return 2;
