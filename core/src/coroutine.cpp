@@ -104,7 +104,7 @@ void resume_body(State* L, void* ud) {
     // The yielding native's frame: the values passed in are its results,
     // or its continuation runs first.
     if (ci->k != nullptr) n = ci->k(L, YIELD, ci->ctx);
-    poscall(L, ci, n);
+    finish_native(L, ci, n);
   }
   unroll(L, nullptr);
 }

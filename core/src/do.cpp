@@ -112,9 +112,23 @@ TValue* insert_call_tm(State* L, TValue* func, int ncalls) {
   return func;
 }
 
+NativeFn native_fn(const TValue& v) {
+  return v.tag == Tag::LightFn ? v.u.f : v.as_nclosure()->f;
+}
+
+// Closes the to-be-closed slots of a native frame that is returning,
+// keeping its nres results on the top of the stack.
+void close_native_frame(State* L, CallInfo* ci) {
+  ptrdiff_t base = L->save(ci->func + 1);
+  if (L->ntbc == 0 || L->tbclist[L->ntbc - 1] < base) return;
+  tbc_close(L, L->restore(base), OK);
+}
+
+}  // namespace
+
 // Ends a native frame like poscall; the common case (no to-be-closed slot
 // anywhere, no hook, 0 or 1 result wanted) stays inline.
-inline void finish_native(State* L, CallInfo* ci, int n) {
+void finish_native(State* L, CallInfo* ci, int n) {
   if (__builtin_expect(L->ntbc != 0 || L->hookmask != 0, 0)) {
     poscall(L, ci, n);
     return;
@@ -164,20 +178,6 @@ int precall_native(State* L, TValue* func, int nresults, NativeFn f) {
   finish_native(L, ci, n);
   return n;
 }
-
-NativeFn native_fn(const TValue& v) {
-  return v.tag == Tag::LightFn ? v.u.f : v.as_nclosure()->f;
-}
-
-// Closes the to-be-closed slots of a native frame that is returning,
-// keeping its nres results on the top of the stack.
-void close_native_frame(State* L, CallInfo* ci) {
-  ptrdiff_t base = L->save(ci->func + 1);
-  if (L->ntbc == 0 || L->tbclist[L->ntbc - 1] < base) return;
-  tbc_close(L, L->restore(base), OK);
-}
-
-}  // namespace
 
 // ------------------------------------------------------------ errors
 
