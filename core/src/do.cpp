@@ -128,7 +128,7 @@ void close_native_frame(State* L, CallInfo* ci) {
 
 // Ends a native frame like poscall; the common case (no to-be-closed slot
 // anywhere, no hook, 0 or 1 result wanted) stays inline.
-void finish_native(State* L, CallInfo* ci, int n) {
+[[gnu::always_inline]] inline void end_native_frame(State* L, CallInfo* ci, int n) {
   if (__builtin_expect(L->ntbc != 0 || L->hookmask != 0, 0)) {
     poscall(L, ci, n);
     return;
@@ -148,6 +148,8 @@ void finish_native(State* L, CallInfo* ci, int n) {
   }
   L->ci = ci->previous;
 }
+
+void finish_native(State* L, CallInfo* ci, int n) { end_native_frame(L, ci, n); }
 
 // Calls a native function at func; returns its number of results, which
 // are already moved into place, or NATIVE_YIELDED.
@@ -175,7 +177,7 @@ int precall_native(State* L, TValue* func, int nresults, NativeFn f) {
   }
   int n = f(L);
   if (__builtin_expect(n == NATIVE_YIELDED, 0)) return n;  // its frame stays
-  finish_native(L, ci, n);
+  end_native_frame(L, ci, n);
   return n;
 }
 
