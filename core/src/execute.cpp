@@ -363,14 +363,15 @@ void execute(State* L, CallInfo* ci) {
 // ci is a frame for the Lua function ncl (prototype p) just set up at
 // base_ by CALL or TAILCALL: the dispatcher's state is taken from what is at
 // hand instead of reloaded from ci. While a loop is recorded, the frames it
-// calls are recorded too.
+// calls are recorded too: the caller traps then (`trap` is still its flag;
+// these paths run without hooks).
 #define enter_lua_frame(ncl, p, base_)                          \
   {                                                             \
     cl = (ncl);                                                 \
     k = (p)->k;                                                 \
     pc = (p)->code;                                             \
     base = (base_);                                             \
-    trap = LUNA_UNLIKELY(counting & COUNT_JIT) && g->jit.recorder == L; \
+    trap = LUNA_UNLIKELY(trap) && g->jit.recorder == L;         \
     ci->trap = trap;                                            \
   }
 // A backward jump just landed at pc, n instructions back.
@@ -1025,6 +1026,14 @@ returning:
         }
         goto ret;
       }
+// FORLOOP and TFORLOOP jump back Bx instructions.
+#define jump_back(edge)     \
+  {                         \
+    int bx = getarg_Bx(i);  \
+    pc -= bx;               \
+    updatetrap();           \
+    edge(bx);               \
+  }
 #define op_forloop(edge)                                  \
   {                                                       \
     TValue* ra = RA();                                    \
@@ -1035,16 +1044,10 @@ returning:
         ra[1].u.i = static_cast<Integer>(count - 1);      \
         ra[0].u.i = idx;                                  \
         set_int(ra + 3, idx);                             \
-        int bx = getarg_Bx(i);                            \
-        pc -= bx;                                         \
-        updatetrap();                                     \
-        edge(bx);                                         \
+        jump_back(edge);                                  \
       }                                                   \
     } else if (float_for_loop(ra)) {                      \
-      int bx = getarg_Bx(i);                              \
-      pc -= bx;                                           \
-      updatetrap();                                       \
-      edge(bx);                                           \
+      jump_back(edge);                                    \
     }                                                     \
     vmbreak;                                              \
   }
@@ -1081,17 +1084,14 @@ returning:
         updatebase();
         vmbreak;
       }
-#define op_tforloop(edge)     \
-  {                           \
-    TValue* ra = RA();        \
-    if (!ra[4].is_nil()) {    \
-      ra[2] = ra[4];          \
-      int bx = getarg_Bx(i);  \
-      pc -= bx;               \
-      updatetrap();           \
-      edge(bx);               \
-    }                         \
-    vmbreak;                  \
+#define op_tforloop(edge)   \
+  {                         \
+    TValue* ra = RA();      \
+    if (!ra[4].is_nil()) {  \
+      ra[2] = ra[4];        \
+      jump_back(edge);      \
+    }                       \
+    vmbreak;                \
   }
       vmcase(OP_TFORLOOP) op_tforloop(backedge)
       vmcase(OP_COLD_TFORLOOP) op_tforloop(coldedge)
