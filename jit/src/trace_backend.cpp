@@ -64,6 +64,15 @@ struct ProtoTraces {
   Reserve reserve;  // the most any of these traces needs; CALLOUTs read it
 };
 
+// The function trace of p, which CALLOUTs of other traces may enter.
+Recorder::Callee function_trace(const Proto* p) {
+  ProtoTraces* pt = static_cast<ProtoTraces*>(p->jit_data);
+  if (pt == nullptr) return {};
+  auto it = pt->traces.find(p->code);
+  if (it == pt->traces.end() || !it->second->code->returns) return {};
+  return {it->second->code->post, &pt->reserve};
+}
+
 int line_of(const Proto* p, const Instruction* pc) {
   return p->sizelineinfo > 0 ? p->lineinfo[pc - p->code] : -1;
 }
@@ -94,6 +103,7 @@ class TraceBackend final : public JitBackend {
     }
     try {
       rec_ = std::make_unique<Recorder>(p, ci, pc);
+      rec_->set_callees(function_trace);
     } catch (...) {
       return;
     }
@@ -246,6 +256,7 @@ class TraceBackend final : public JitBackend {
             return nullptr;
         return t.post;
       });
+      rec_->set_callees(function_trace);
     } catch (...) {
       return;
     }
