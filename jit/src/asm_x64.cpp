@@ -13,6 +13,7 @@
 
 #include <asmjit/x86.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 
@@ -194,6 +195,9 @@ constexpr int32_t kCiNextraargs = offsetof(CallInfo, nextraargs);
 constexpr int32_t kCiNresults = offsetof(CallInfo, nresults);
 constexpr int32_t kCiCont = offsetof(CallInfo, ctx);
 constexpr int32_t kCiCallstatus = offsetof(CallInfo, callstatus);
+// CALLOUT stores these pairs with one instruction each.
+static_assert(kCiNextraargs == kCiTrap + 4 && sizeof(CallInfo::trap) == 4 && sizeof(CallInfo::nextraargs) == 4);
+static_assert(kCiCallstatus == kCiNresults + 2 && sizeof(CallInfo::nresults) == 2 && sizeof(CallInfo::callstatus) == 2);
 #pragma GCC diagnostic pop
 
 const x86::Gp rL = x86::r12, rBase = x86::r13, s0 = x86::r10, s1 = x86::r11;
@@ -210,13 +214,16 @@ class Emitter {
 
   void run(int frame) {
     frame_ = frame;
-    // Other traces enter behind the pushes (post_), from their own native
-    // frame, whose saved registers stay pushed.
+    // Other traces enter at post_, from their own native frame, whose saved
+    // registers stay pushed, with r12 and r13 already set and kLinkFrame
+    // bytes below the pushes: a trace with that frame size jumps to another
+    // without adjusting rsp or moving registers (fib's calls and returns).
     for (const x86::Gp& g : kSaved) a_.push(g);
-    a_.bind(post_);
-    a_.sub(x86::rsp, frame);
+    a_.sub(x86::rsp, kLinkFrame);
     a_.mov(rL, x86::rdi);
     a_.mov(rBase, x86::rsi);
+    a_.bind(post_);
+    if (frame != kLinkFrame) a_.sub(x86::rsp, frame - kLinkFrame);
     done_ = a_.newLabel();
     Label& done = done_;
     Label top = a_.newLabel();
@@ -248,6 +255,13 @@ class Emitter {
  private:
   static constexpr x86::Gp kSaved[] = {x86::rbx, x86::rbp, x86::r12, x86::r13, x86::r14, x86::r15};
 
+ public:
+  // The native frame below the pushes when traces jump into each other
+  // (Trace::post); the smallest frame, which keeps rsp 16-byte aligned.
+  static constexpr int kLinkFrame = 8;
+
+ private:
+
   struct PendingExit {
     Label label;
     int snap;
@@ -265,24 +279,22 @@ class Emitter {
     a_.jne(ex);
   }
 
+  // Leaves this trace's frame and jumps to another trace's post (or this
+  // one's), with the same State and the base at base_off bytes from this
+  // one's (an inlined callee's or a CALLOUT's callee): the registers this
+  // trace's entry saved stay pushed, for the other trace's epilogue to
+  // restore, so traces chain without growing the native stack. The frame
+  // holds every slot by now.
+  void leave_frame(int32_t base_off) {
+    if (base_off != 0) a_.lea(rBase, x86::ptr(rBase, base_off));
+    if (frame_ != kLinkFrame) a_.add(x86::rsp, frame_ - kLinkFrame);
+  }
   void tail_jump_label(const Label& target, int32_t base_off) {
-    a_.mov(x86::rdi, rL);
-    a_.lea(x86::rsi, x86::ptr(rBase, base_off));
-    a_.add(x86::rsp, frame_);
+    leave_frame(base_off);
     a_.jmp(target);
   }
-
-  // Leaves this trace's frame and jumps to another trace behind its
-  // prologue (Trace::post), with the same State and the base at base_off
-  // bytes from this one's (an inlined callee's or a CALLOUT's callee): the
-  // registers this trace's entry saved stay pushed, for the other trace's
-  // epilogue to restore, so traces chain without growing the native stack.
-  // The frame holds every slot by now.
   void tail_jump(const x86::Gp& target, int32_t base_off = 0) {
-    a_.mov(x86::rdi, rL);
-    if (base_off != 0) a_.lea(x86::rsi, x86::ptr(rBase, base_off));
-    else a_.mov(x86::rsi, rBase);
-    a_.add(x86::rsp, frame_);
+    leave_frame(base_off);
     a_.jmp(target);
   }
 
@@ -898,7 +910,12 @@ class Emitter {
     Label ex = a_.newLabel();
     plain_exits_.push_back({ex, i.snap, r, false});
     const x86::Gp ci = x86::rax, callee = x86::rcx;
-    leave_for_hook_or_budget(ex);
+    if (i.tag == Tag::LClosure) {
+      a_.cmp(x86::dword_ptr(rL, kStateHookmask), 0);
+      a_.jne(ex);
+    } else {
+      leave_for_hook_or_budget(ex);
+    }
     a_.mov(ci, x86::qword_ptr(rL, kStateCi));
     a_.mov(callee, x86::qword_ptr(ci, kCiNext));
     a_.test(callee, callee);
@@ -929,12 +946,12 @@ class Emitter {
     a_.lea(s0, x86::ptr(s0, (1 + p->maxstacksize) * 16));
     a_.mov(x86::qword_ptr(callee, kCiTop), s0);
     a_.mov(x86::qword_ptr(rL, kStateTop), s0);
-    a_.mov(x86::word_ptr(callee, kCiNresults), static_cast<int32_t>(i.aux8) - 1);
-    a_.mov(x86::word_ptr(callee, kCiCallstatus), 0);
+    // nresults and callstatus (0) in one store, trap and nextraargs (0) in
+    // another.
+    a_.mov(x86::dword_ptr(callee, kCiNresults), static_cast<int32_t>(static_cast<uint16_t>(static_cast<int32_t>(i.aux8) - 1)));
+    a_.mov(x86::qword_ptr(callee, kCiTrap), 0);
     a_.mov(s0, reinterpret_cast<uint64_t>(p->code));
     a_.mov(x86::qword_ptr(callee, kCiSavedpc), s0);
-    a_.mov(x86::dword_ptr(callee, kCiNextraargs), 0);
-    a_.mov(x86::dword_ptr(callee, kCiTrap), 0);
     a_.lea(s0, x86::ptr(cont));
     a_.mov(x86::qword_ptr(callee, kCiCont), s0);
     a_.mov(x86::qword_ptr(rL, kStateCi), callee);
@@ -944,10 +961,11 @@ class Emitter {
       a_.mov(s1, reinterpret_cast<uint64_t>(ir_[i.a].k.p));
       tail_jump(s1, (i.aux + 1) * 16);
     }
-    // Back from the callee's RET, with this frame's base in rsi.
+    // Back from the callee's RET, with the callee's base in r13: this
+    // frame's is aux + 1 slots below it.
     a_.bind(cont);
-    a_.sub(x86::rsp, frame_);
-    a_.mov(rBase, x86::rsi);
+    if (frame_ != kLinkFrame) a_.sub(x86::rsp, frame_ - kLinkFrame);
+    a_.lea(rBase, x86::ptr(rBase, -(i.aux + 1) * 16));
   }
 
   // The n results at slot first move to the frame's function slot (the one
@@ -1004,18 +1022,13 @@ class Emitter {
     a_.mov(x86::rax, x86::qword_ptr(rL, kStateCi));
     a_.mov(x86::rax, x86::qword_ptr(x86::rax, kCiNext));
     a_.bind(popped);
-    // Called by a CALLOUT: back into its trace (the caller's base is one
-    // above its function slot); else the frame was the seam's: return.
+    // Called by a CALLOUT: back into its trace, which finds its own base
+    // from this one; else the frame was the seam's: return.
     Label to_c = a_.newLabel();
     a_.mov(s1, x86::qword_ptr(x86::rax, kCiCont));
     a_.test(s1, s1);
     a_.jz(to_c);
-    a_.mov(x86::rax, x86::qword_ptr(rL, kStateCi));
-    a_.mov(x86::rsi, x86::qword_ptr(x86::rax, kCiFunc));
-    a_.add(x86::rsi, 16);
-    a_.mov(x86::rdi, rL);
-    a_.add(x86::rsp, frame_);
-    a_.jmp(s1);
+    tail_jump(s1);
     a_.bind(to_c);
     a_.mov(x86::rax, reinterpret_cast<uint64_t>(returned_exit()));
     a_.jmp(done_);
@@ -1083,7 +1096,7 @@ bool CodeArena::assemble(const IrBuffer& ir, const Allocation& al, Trace* t, boo
   if (listing) code.setLogger(&logger);
   x86::Assembler a(&code);
   // Six pushes and the return address leave rsp 8 off 16-byte alignment.
-  int frame = al.nspill * 8;
+  int frame = std::max(al.nspill * 8, Emitter::kLinkFrame);
   if (frame % 16 != 8) frame += 8;
   size_t nsnap = ir.snapshots().size();
   auto exits = std::make_unique<ExitInfo[]>(2 * nsnap);

@@ -54,7 +54,8 @@ struct Trace {
   TraceFn entry = nullptr;
   // Behind the prologue: where other traces jump (exits to their side
   // traces, links, CALLOUTs), from their native frame, whose saved
-  // registers stay pushed (L in rdi, base in rsi).
+  // registers stay pushed (L in r12, base in r13, rsp 8 bytes below the
+  // pushes; asm_x64.cpp).
   void* post = nullptr;
   // Per snapshot n: exits[n] for guards, exits[nsnap + n] for hook and
   // budget exits. Allocated before assembly, as the code refers to them.
