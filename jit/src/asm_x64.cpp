@@ -958,8 +958,10 @@ class Emitter {
     if (i.a == NO_REF) {
       tail_jump_label(post_, (i.aux + 1) * 16);
     } else {
-      a_.mov(s1, reinterpret_cast<uint64_t>(ir_[i.a].k.p));
-      tail_jump(s1, (i.aux + 1) * 16);
+      // A direct jump (asmjit goes through an address table when out of
+      // rel32 range).
+      leave_frame((i.aux + 1) * 16);
+      a_.jmp(Imm(reinterpret_cast<uint64_t>(ir_[i.a].k.p)));
     }
     // Back from the callee's RET, with the callee's base in r13: this
     // frame's is aux + 1 slots below it.
@@ -988,47 +990,64 @@ class Emitter {
     a_.mov(x86::qword_ptr(rL, kStateTop), s0);
   }
 
-  // RET: the results are written back, then moved to the function slot
-  // and the frame popped, as the interpreter's return does (the helper
-  // when the caller wants another fixed number of results); a hook set
-  // meanwhile leaves to the interpreter's RETURN.
+  // RET: the results move to the function slot and the frame is popped, as
+  // the interpreter's return does; results the trace computed are stored
+  // there straight from their registers (the frame's other slots are dead
+  // once popped). When the caller wants another fixed number of results
+  // than returned, the snapshot is written and the helper moves them. A
+  // hook set meanwhile leaves to the interpreter's RETURN.
   void ret(Ref r) {
     const IrIns& i = ir_[r];
     const int32_t n = static_cast<int32_t>(i.k.i);
-    write_snapshot(i.snap, r);
     Label ex = a_.newLabel();
-    plain_exits_.push_back({ex, i.snap, r, false});
+    exits_.push_back({ex, i.snap, r, false});
     a_.cmp(x86::dword_ptr(rL, kStateHookmask), 0);
     a_.jne(ex);
-    Label other = a_.newLabel(), popped = a_.newLabel();
-    a_.mov(x86::rax, x86::qword_ptr(rL, kStateCi));
-    a_.movsx(x86::ecx, x86::word_ptr(x86::rax, kCiNresults));
-    Label same = a_.newLabel();
-    a_.cmp(x86::ecx, n);
+    Label other = a_.newLabel(), same = a_.newLabel(), popped = a_.newLabel();
+    const x86::Gp ci = s0;  // store_value below uses s1 only
+    a_.mov(ci, x86::qword_ptr(rL, kStateCi));
+    a_.cmp(x86::word_ptr(ci, kCiNresults), n);
     a_.je(same);
-    a_.cmp(x86::ecx, MULTRET);
+    a_.cmp(x86::word_ptr(ci, kCiNresults), MULTRET);
     a_.jne(other);
     a_.bind(same);
-    move_results(i.aux, n, n);
-    a_.mov(s0, x86::qword_ptr(x86::rax, kCiPrevious));
-    a_.mov(x86::qword_ptr(rL, kStateCi), s0);
-    a_.jmp(popped);
+    const Snapshot& sn = ir_.snapshots()[static_cast<size_t>(i.snap)];
+    for (int32_t k = 0; k < n; k++) {
+      // Slot aux + k moves to k - 1: below every slot read after it.
+      Ref v = NO_REF;
+      for (uint32_t e = 0; e < sn.count; e++)
+        if (ir_.snap_entries()[sn.first + e].slot == i.aux + k) v = ir_.snap_entries()[sn.first + e].ref;
+      if (v != NO_REF) {
+        store_value(rBase, (k - 1) * 16, v, r);
+      } else {
+        a_.mov(s1, x86::qword_ptr(rBase, (i.aux + k) * 16));
+        a_.mov(x86::qword_ptr(rBase, (k - 1) * 16), s1);
+        a_.movzx(s1.r32(), x86::byte_ptr(rBase, (i.aux + k) * 16 + kTagOff));
+        a_.mov(x86::byte_ptr(rBase, (k - 1) * 16 + kTagOff), s1.r8());
+      }
+    }
+    a_.lea(s1, x86::ptr(rBase, (n - 1) * 16));
+    a_.mov(x86::qword_ptr(rL, kStateTop), s1);
+    a_.mov(s1, x86::qword_ptr(ci, kCiPrevious));
+    a_.mov(x86::qword_ptr(rL, kStateCi), s1);
+    a_.bind(popped);
+    // Called by a CALLOUT: back into its trace, which finds its own base
+    // from this one; else the frame was the seam's: return.
+    Label to_c = a_.newLabel();
+    a_.mov(s1, x86::qword_ptr(ci, kCiCont));
+    a_.test(s1, s1);
+    a_.jz(to_c);
+    tail_jump(s1);
     a_.bind(other);
+    write_snapshot(i.snap, r);
     a_.mov(x86::rdi, rL);
     a_.lea(x86::rsi, x86::ptr(rBase, i.aux * 16));
     a_.mov(x86::edx, n);
     a_.mov(x86::rax, reinterpret_cast<uint64_t>(&jit_return));
     a_.call(x86::rax);
-    a_.mov(x86::rax, x86::qword_ptr(rL, kStateCi));
-    a_.mov(x86::rax, x86::qword_ptr(x86::rax, kCiNext));
-    a_.bind(popped);
-    // Called by a CALLOUT: back into its trace, which finds its own base
-    // from this one; else the frame was the seam's: return.
-    Label to_c = a_.newLabel();
-    a_.mov(s1, x86::qword_ptr(x86::rax, kCiCont));
-    a_.test(s1, s1);
-    a_.jz(to_c);
-    tail_jump(s1);
+    a_.mov(ci, x86::qword_ptr(rL, kStateCi));
+    a_.mov(ci, x86::qword_ptr(ci, kCiNext));
+    a_.jmp(popped);
     a_.bind(to_c);
     a_.mov(x86::rax, reinterpret_cast<uint64_t>(returned_exit()));
     a_.jmp(done_);
