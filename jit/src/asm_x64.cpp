@@ -207,8 +207,8 @@ bool fits32(Integer v) { return v >= INT32_MIN && v <= INT32_MAX; }
 
 class Emitter {
  public:
-  Emitter(const IrBuffer& ir, const Allocation& al, x86::Assembler& a, ExitInfo* exits)
-      : ir_(ir), al_(al), a_(a), exits_info_(exits), nsnap_(ir.snapshots().size()) {
+  Emitter(const IrBuffer& ir, const Allocation& al, x86::Assembler& a, ExitInfo* exits, bool budget_free)
+      : ir_(ir), al_(al), a_(a), exits_info_(exits), nsnap_(ir.snapshots().size()), budget_free_(budget_free) {
     post_ = a_.newLabel();
   }
 
@@ -271,9 +271,15 @@ class Emitter {
 
   // Jumps to ex when a hook is set or an instruction budget counts: both
   // are the interpreter's to handle.
+  // Function traces and their side traces are entered only while no budget
+  // counts (calls stay interpreted under one, a loop trace's CALLOUT tests
+  // it, and loop traces never link into them), and compiled code cannot
+  // set one: they test the hook mask alone, which may be set
+  // asynchronously.
   void leave_for_hook_or_budget(const Label& ex) {
     a_.cmp(x86::dword_ptr(rL, kStateHookmask), 0);
     a_.jne(ex);
+    if (budget_free_) return;
     a_.mov(s1, x86::qword_ptr(rL, kStateG));
     a_.cmp(x86::qword_ptr(s1, kGlobalBudget), 0);
     a_.jne(ex);
@@ -819,10 +825,13 @@ class Emitter {
         // A new closure takes the frame (a tail call from a side trace's
         // frame): as the interpreter's tail call, the frame holds it and
         // its size from here on.
-        if (i.a != NO_REF) store_value(rBase, -16, i.a, r);
+        // A function's tail call of itself keeps its frame's size.
         a_.mov(s1, x86::qword_ptr(rL, kStateCi));
-        a_.lea(s0, x86::ptr(rBase, i.aux * 16));
-        a_.mov(x86::qword_ptr(s1, kCiTop), s0);
+        if (i.a != NO_REF) {
+          store_value(rBase, -16, i.a, r);
+          a_.lea(s0, x86::ptr(rBase, i.aux * 16));
+          a_.mov(x86::qword_ptr(s1, kCiTop), s0);
+        }
         // As the interpreter's tail call: it also ends the __call hops counted.
         a_.and_(x86::word_ptr(s1, kCiCallstatus), static_cast<uint16_t>(~CIST_CCMT));
         a_.or_(x86::word_ptr(s1, kCiCallstatus), CIST_TAIL);
@@ -853,8 +862,8 @@ class Emitter {
             if (s.frame >= 0) base_off = (ir_.snap_frames()[static_cast<size_t>(s.frame)].func_slot + 1) * 16;
           }
           leave_for_hook_or_budget(ex);
-          a_.mov(s1, reinterpret_cast<uint64_t>(i.k.p));
-          tail_jump(s1, base_off);
+          leave_frame(base_off);
+          a_.jmp(Imm(reinterpret_cast<uint64_t>(i.k.p)));
           return;
         }
         if (i.b == 1) {
@@ -910,12 +919,7 @@ class Emitter {
     Label ex = a_.newLabel();
     plain_exits_.push_back({ex, i.snap, r, false});
     const x86::Gp ci = x86::rax, callee = x86::rcx;
-    if (i.tag == Tag::LClosure) {
-      a_.cmp(x86::dword_ptr(rL, kStateHookmask), 0);
-      a_.jne(ex);
-    } else {
-      leave_for_hook_or_budget(ex);
-    }
+    leave_for_hook_or_budget(ex);
     a_.mov(ci, x86::qword_ptr(rL, kStateCi));
     a_.mov(callee, x86::qword_ptr(ci, kCiNext));
     a_.test(callee, callee);
@@ -923,20 +927,15 @@ class Emitter {
     // The frame, its arguments (the interpreter's test, with the frame as
     // the bound) and the reserve below stack_last.
     a_.mov(s1, reinterpret_cast<uint64_t>(ir_[i.b].k.p));
-    a_.movsxd(s0, x86::dword_ptr(s1, static_cast<int32_t>(offsetof(Reserve, stack_slots))));
-    a_.shl(s0, 4);
+    a_.mov(s0, x86::qword_ptr(s1, static_cast<int32_t>(offsetof(Reserve, stack_bytes))));
     a_.lea(s0, x86::ptr(rBase, s0, 0, (i.aux + 1 + 2 * p->maxstacksize) * 16));
     a_.cmp(s0, x86::qword_ptr(rL, kStateStackLast));
     a_.jae(ex);
-    Label have = a_.newLabel();
-    a_.mov(s0, callee);
-    for (int k = 1; k <= SlotState::kMaxDepth; k++) {
-      a_.cmp(x86::dword_ptr(s1, static_cast<int32_t>(offsetof(Reserve, frames))), k);
-      a_.jb(have);
-      a_.mov(s0, x86::qword_ptr(s0, kCiNext));
-      a_.test(s0, s0);
-      a_.jz(ex);
-    }
+    // CallInfos above the callee's, when its traces inline calls: tested
+    // out of line.
+    Label have = a_.newLabel(), frames = a_.newLabel();
+    a_.cmp(x86::dword_ptr(s1, static_cast<int32_t>(offsetof(Reserve, frames))), 0);
+    a_.jne(frames);
     a_.bind(have);
     Label cont = a_.newLabel();
     a_.mov(s0, reinterpret_cast<uint64_t>(ir_.snapshots()[static_cast<size_t>(i.snap)].pc + 1));
@@ -963,6 +962,16 @@ class Emitter {
       leave_frame((i.aux + 1) * 16);
       a_.jmp(Imm(reinterpret_cast<uint64_t>(ir_[i.a].k.p)));
     }
+    a_.bind(frames);
+    a_.mov(s0, callee);
+    for (int k = 1; k <= SlotState::kMaxDepth; k++) {
+      a_.mov(s0, x86::qword_ptr(s0, kCiNext));
+      a_.test(s0, s0);
+      a_.jz(ex);
+      a_.cmp(x86::dword_ptr(s1, static_cast<int32_t>(offsetof(Reserve, frames))), k + 1);
+      a_.jb(have);
+    }
+    a_.jmp(ex);
     // Back from the callee's RET, with the callee's base in r13: this
     // frame's is aux + 1 slots below it.
     a_.bind(cont);
@@ -1097,6 +1106,7 @@ class Emitter {
   Label to_side_;  // jumps to the side trace in s1
   ExitInfo* exits_info_;
   size_t nsnap_;
+  bool budget_free_;
   int frame_ = 0;
 };
 
@@ -1138,7 +1148,7 @@ bool CodeArena::assemble(const IrBuffer& ir, const Allocation& al, Trace* t, boo
     exits[nsnap + static_cast<size_t>(last.snap)].frame = -1;
     exits[nsnap + static_cast<size_t>(last.snap)].top = -1;
   }
-  Emitter em(ir, al, a, exits.get());
+  Emitter em(ir, al, a, exits.get(), t->returns);
   em.run(frame);
   TraceFn fn = nullptr;
   if (rt_->rt.add(&fn, &code) != kErrorOk) return false;

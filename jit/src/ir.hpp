@@ -51,8 +51,7 @@ enum class IrType : uint8_t { Void, Nil, False, True, Int, Num, Gc, Ptr };
   /* optimisation, move the PHIs and jump to LOOPSTART)                      */ \
   X(LOOP)                                                                       \
   /* function traces (record_recursion.cpp): CALLOUT calls a function's    */ \
-  /* trace natively in a real frame pushed for the call (tag LClosure: in  */ \
-  /* a function trace, where no instruction budget counts), RET returns from*/ \
+  /* trace natively in a real frame pushed for the call, RET returns from   */ \
   /* the trace's frame, SETTAIL marks the frame as entered by a tail call  */ \
   /* (a: the new closure stored in its function slot; aux: its frame size), */ \
   /* TOPEQ guards the top a CALLOUT's variable results ended at (slot aux),*/ \

@@ -66,11 +66,6 @@ RecordStatus Recorder::callout(const Instruction* pc, Proto* p, void* entry, con
   co.aux = slots_.base() + a;
   co.aux8 = static_cast<uint8_t>(c);
   co.k.p = p;
-  // Function traces are entered only while no instruction budget counts
-  // (calls stay interpreted under one, and a CALLOUT of a loop's trace
-  // checks it), and compiled code cannot set one: their CALLOUTs skip the
-  // test. Hooks may be set asynchronously, so those are still tested.
-  if (func_) co.tag = Tag::LClosure;
   co.snap = slots_.snapshot(ir_, pc);
   ir_.emit(co);
   // The frame is in memory now; the results arrive there.

@@ -22,6 +22,7 @@ struct Trace;
 struct Reserve {
   int32_t stack_slots = 0;
   int32_t frames = 0;
+  int64_t stack_bytes = 0;  // stack_slots * sizeof(TValue), for CALLOUT's test
 };
 
 // One way out of a trace. The exit code writes its snapshot to the frame,

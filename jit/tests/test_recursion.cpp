@@ -188,6 +188,21 @@ TEST_CASE("recursion called from a loop's trace overflows, errs and hooks as int
   CHECK(r.out.find("rec:3: bottom\nstack traceback:") != std::string::npos);
 }
 
+TEST_CASE("CALLOUTs reserve the CallInfos their callee's inlined calls need", "[jit][recursion][callout]") {
+  // r's traces inline h: each CALLOUT checks for a CallInfo above the
+  // callee's; the CallInfos run out at the first deep call and the
+  // interpreter allocates them, and overflows where it would.
+  Run r = same_all_ways(
+      "local function h(x, y) if y then return x + y end return x + 1 end\n"
+      "local function r(n) if n == 0 then return 0 end local v = h(r(n - 1), n % 3 == 0 and n or nil) return v end\n"
+      "local s = 0\n"
+      "for i = 1, 300 do s = s + r(i % 40) end\n"
+      "local d = r(5000)\n"
+      "local ok, e = pcall(r, 1e7)\n"
+      "return s .. ' ' .. d .. ' ' .. tostring(ok) .. ' ' .. tostring(e):gsub('^.-:%d+: ', '')");
+  CHECK(r.out.find("false stack overflow") != std::string::npos);
+}
+
 TEST_CASE("side traces return below their frame into their callers", "[jit][recursion][side]") {
   // fannkuch's shape: the loop of `inner` ends and returns to `middle`,
   // which returns to the loop of `outer`; the side trace of the exit that
