@@ -301,6 +301,8 @@ void gc_set_debt(GlobalState* g, ptrdiff_t debt);
 inline void gc_barrier(State*, GCObject*, const TValue&) {}
 inline void gc_barrier_back(State*, Table*) {}  // a table was modified
 inline void gc_barrier_obj(State*, GCObject*, GCObject*) {}
+// Whether the barriers above do anything (compiled code leaves them out).
+constexpr bool GC_NEEDS_BARRIERS = false;
 size_t gc_count_bytes(State* L);
 // Runs pending finalizers (called by gc_check and at state close); an error
 // in one is a warning, or with raise, raised ("error in __gc metamethod")
