@@ -337,6 +337,13 @@ Table* table_try_new(GlobalState* g, unsigned nasize, unsigned nhsize) noexcept;
 // where that moves no hash entries (t has no hash part) and no collection
 // step is due; false (t unchanged) otherwise.
 bool table_try_grow_array(State* L, Table* t, unsigned nasize) noexcept;
+// For compiled code: the slot an assignment to t[key] stores into (key
+// normalised: an integer or a string), where finding or making it needs no
+// rehash: the key's slot (nil or not), or a new node taken from the free
+// ones exactly as the interpreter's insertion takes it; nullptr (t
+// unchanged) when the hash part has no free node. Invalidates t's
+// metamethod cache, as any store into a nil slot does.
+TValue* table_try_key_slot(Table* t, const TValue& key) noexcept;
 void table_free(State* L, Table* t);
 void table_resize(State* L, Table* t, unsigned nasize, unsigned nhsize);
 void table_resize_array(State* L, Table* t, unsigned nasize);

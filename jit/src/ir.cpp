@@ -32,10 +32,13 @@ const char* helper_name(Helper h) {
     case Helper::TabLen: return "tab_len";
     case Helper::TabGetStr: return "tab_get_str";
     case Helper::TabGetInt: return "tab_get_int";
+    case Helper::TabSetStr: return "tab_set_str";
+    case Helper::TabSetInt: return "tab_set_int";
     case Helper::BarrierBack: return "barrier_back";
     case Helper::BarrierObj: return "barrier_obj";
     case Helper::NewTable: return "new_table";
     case Helper::TabGrowArray: return "tab_grow_array";
+    case Helper::SetMeta: return "set_meta";
     case Helper::StrConcat: return "str_concat";
     case Helper::StrFromInt: return "str_from_int";
     case Helper::StrNew: return "str_new";

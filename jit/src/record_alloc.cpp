@@ -67,6 +67,19 @@ bool Recorder::set_list(int a, Instruction i) {
   return true;
 }
 
+// setmetatable(t, mt) for a table t without metatable and mt a table or
+// nil (their types guarded), through SetMeta, which leaves before the call
+// where t has a metatable (it may be protected) or mt has __gc (the library
+// registers t for finalization).
+Ref Recorder::set_metatable(int a, int nargs) {
+  const TValue* args = base_ + a + 1;
+  if (nargs != 2 || !args[0].is_table() || args[0].as_table()->metatable != nullptr) return NO_REF;
+  if (!args[1].is_table() && !args[1].is_nil()) return NO_REF;
+  Ref t = slot(a + 1), mt = slot(a + 2);
+  alloc(Helper::SetMeta, Tag::Table, t, args[1].is_nil() ? ir_.kptr(nullptr) : mt);
+  return t;
+}
+
 void Recorder::guard_str_tag(Ref s, Tag expect) {
   IrIns f = ir_ins(IrOp::FLOAD, IrType::Int, s);
   f.aux8 = static_cast<uint8_t>(Field::GcTag);
