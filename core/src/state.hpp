@@ -390,6 +390,14 @@ NClosure* nclosure_new(State* L, int nupvals);
 void lclosure_init_upvals(State* L, LClosure* cl);  // fresh closed upvalues (nil)
 UpVal* upval_find(State* L, TValue* level);           // open upvalue for a stack slot
 void upval_close(State* L, TValue* level);            // closes open upvalues >= level
+// For compiled code (gc_try_new_object): a closure of p with null upvalues
+// to fill, the open upvalue of level found or made, or nullptr where the
+// interpreter would collect first or fail.
+LClosure* lclosure_try_new(GlobalState* g, Proto* p) noexcept;
+UpVal* upval_try_find(State* L, TValue* level) noexcept;
+// For compiled code: upval_close, unless to-be-closed variables at or above
+// level need their __close called (false: nothing done).
+bool upval_try_close(State* L, TValue* level) noexcept;
 void upval_free(State* L, UpVal* uv);
 void upval_unlink(UpVal* uv);
 // To-be-closed variables: mark slot, and close all >= level (calls __close

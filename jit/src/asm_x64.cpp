@@ -66,6 +66,25 @@ Table* h_set_meta(State* L, Table* t, Table* mt) noexcept {
   if (mt != nullptr) gc_barrier_obj(L, t, mt);
   return t;
 }
+Integer h_upval_close(State* L, TValue* level) noexcept { return upval_try_close(L, level); }
+LClosure* h_new_closure(State* L, LClosure* enc, Integer bx) noexcept {
+  Proto* p = enc->p->p[bx];
+  LClosure* cl = lclosure_try_new(L->g, p);
+  if (cl != nullptr)
+    for (int j = 0; j < p->sizeupvalues; j++)
+      if (!p->upvalues[j].instack) cl->upvals[j] = enc->upvals[p->upvalues[j].idx];
+  return cl;
+}
+// The next upvalue of the stack (the first still null) is level's.
+LClosure* h_closure_capture(State* L, LClosure* cl, TValue* level) noexcept {
+  UpVal* uv = upval_try_find(L, level);
+  if (uv == nullptr) return nullptr;
+  int j = 0;
+  while (cl->upvals[j] != nullptr) j++;
+  cl->upvals[j] = uv;
+  gc_barrier_obj(L, cl, uv);
+  return cl;
+}
 // As vm_concat joins two strings; the interpreter charges long ones to an
 // instruction budget, so with one counting it is the interpreter's.
 String* h_str_concat(State* L, String* a, String* b) noexcept {
@@ -155,6 +174,9 @@ const void* helper_addr(Helper h) {
     case Helper::NewTable: return reinterpret_cast<const void*>(&h_new_table);
     case Helper::TabGrowArray: return reinterpret_cast<const void*>(&h_tab_grow_array);
     case Helper::SetMeta: return reinterpret_cast<const void*>(&h_set_meta);
+    case Helper::UpvalClose: return reinterpret_cast<const void*>(&h_upval_close);
+    case Helper::NewClosure: return reinterpret_cast<const void*>(&h_new_closure);
+    case Helper::ClosureCapture: return reinterpret_cast<const void*>(&h_closure_capture);
     case Helper::StrConcat: return reinterpret_cast<const void*>(&h_str_concat);
     case Helper::StrFromInt: return reinterpret_cast<const void*>(&h_str_from_int);
     case Helper::StrNew: return reinterpret_cast<const void*>(&h_str_new);
@@ -697,6 +719,12 @@ class Emitter {
       case IrOp::CLOSURE: {
         x86::Gp d = dst_gp(r);
         a_.mov(d, x86::qword_ptr(rBase, -16));
+        finish(r, d);
+        return;
+      }
+      case IrOp::SLOTREF: {
+        x86::Gp d = dst_gp(r);
+        a_.lea(d, x86::ptr(rBase, static_cast<int32_t>(sizeof(TValue)) * i.aux));
         finish(r, d);
         return;
       }

@@ -16,7 +16,8 @@ bool is_root(const IrIns& i) {
     return true;
   if (i.op == IrOp::CALL) {
     Helper h = static_cast<Helper>(i.aux8);
-    return h == Helper::BarrierBack || h == Helper::BarrierObj || h == Helper::BufPutStr || h == Helper::BufPutInt;
+    return h == Helper::BarrierBack || h == Helper::BarrierObj || h == Helper::BufPutStr || h == Helper::BufPutInt ||
+           h == Helper::UpvalClose;
   }
   return false;
 }

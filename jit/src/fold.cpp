@@ -18,7 +18,7 @@ bool pure(const IrIns& i) {
   switch (i.op) {
     case IrOp::ADD: case IrOp::SUB: case IrOp::MUL: case IrOp::DIV: case IrOp::NEG: case IrOp::FLOOR:
     case IrOp::CONV: case IrOp::BAND: case IrOp::BOR: case IrOp::BXOR: case IrOp::BNOT: case IrOp::SHLK:
-    case IrOp::SHRK: case IrOp::CLOSURE: case IrOp::AREF: case IrOp::SQRT: case IrOp::ABS:
+    case IrOp::SHRK: case IrOp::CLOSURE: case IrOp::SLOTREF: case IrOp::AREF: case IrOp::SQRT: case IrOp::ABS:
     case IrOp::CEIL: case IrOp::TOINT: case IrOp::BLOAD:
       return true;
     case IrOp::FLOAD:
@@ -26,7 +26,7 @@ bool pure(const IrIns& i) {
     case IrOp::CALL: {
       Helper h = static_cast<Helper>(i.aux8);
       return h != Helper::BarrierBack && h != Helper::BarrierObj && h != Helper::TabLen && h != Helper::TabGetStr &&
-             h != Helper::TabGetInt && !helper_inserts(h) &&
+             h != Helper::TabGetInt && !helper_inserts(h) && h != Helper::UpvalClose &&
              !helper_allocates(h);
     }
     default:
@@ -242,6 +242,17 @@ Ref fold_emit(IrBuffer& ir, IrIns ins) {
   // (moving that key): a node found before is looked up again.
   if (ins.op == IrOp::CALL && helper_inserts(static_cast<Helper>(ins.aux8)))
     std::erase_if(ir.cse_, [&](const auto& e) { return ir[e.second].op == IrOp::HREFK; });
+  // Closing upvalues moves their values out of the stack: their addresses
+  // are loaded again.
+  // Slots captured or closed are read from memory again: no earlier load
+  // of a slot is shared after a capture or a close.
+  if (ins.op == IrOp::CALL && static_cast<Helper>(ins.aux8) == Helper::UpvalClose)
+    std::erase_if(ir.cse_, [&](const auto& e) {
+      const IrIns& c = ir[e.second];
+      return c.op == IrOp::SLOAD || (c.op == IrOp::FLOAD && static_cast<Field>(c.aux8) == Field::UvValue);
+    });
+  if (ins.op == IrOp::CALL && static_cast<Helper>(ins.aux8) == Helper::ClosureCapture)
+    std::erase_if(ir.cse_, [&](const auto& e) { return ir[e.second].op == IrOp::SLOAD; });
   // Likewise a metatable set: its field is loaded again.
   if (ins.op == IrOp::CALL && static_cast<Helper>(ins.aux8) == Helper::SetMeta)
     std::erase_if(ir.cse_, [&](const auto& e) {

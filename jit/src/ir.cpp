@@ -38,6 +38,9 @@ const char* helper_name(Helper h) {
     case Helper::BarrierObj: return "barrier_obj";
     case Helper::NewTable: return "new_table";
     case Helper::TabGrowArray: return "tab_grow_array";
+    case Helper::UpvalClose: return "upval_close";
+    case Helper::NewClosure: return "new_closure";
+    case Helper::ClosureCapture: return "closure_capture";
     case Helper::SetMeta: return "set_meta";
     case Helper::StrConcat: return "str_concat";
     case Helper::StrFromInt: return "str_from_int";
@@ -148,7 +151,7 @@ std::string IrBuffer::dump() const {
       case IrOp::KINT: std::snprintf(buf, sizeof buf, " %lld", static_cast<long long>(i.k.i)); break;
       case IrOp::KNUM: std::snprintf(buf, sizeof buf, " %.17g", i.k.n); break;
       case IrOp::KGC: case IrOp::KPTR: std::snprintf(buf, sizeof buf, " %p", i.k.p); break;
-      case IrOp::SLOAD: std::snprintf(buf, sizeof buf, " #%d", i.aux); break;
+      case IrOp::SLOAD: case IrOp::SLOTREF: std::snprintf(buf, sizeof buf, " #%d", i.aux); break;
       case IrOp::CALL: std::snprintf(buf, sizeof buf, " %s %04u %04u", helper_name(static_cast<Helper>(i.aux8)), i.a, i.b); break;
       default: std::snprintf(buf, sizeof buf, " %04u %04u aux=%d", i.a, i.b, i.aux); break;
     }

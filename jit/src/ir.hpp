@@ -41,6 +41,8 @@ enum class IrType : uint8_t { Void, Nil, False, True, Int, Num, Gc, Ptr };
   X(LT) X(LE) X(GT) X(GE) X(EQ) X(NE) X(NLT) X(NLE) X(ULT) X(NOTNIL)                          \
   /* memory: field loads, slot addresses, tagged loads and stores */           \
   X(FLOAD) X(CLOSURE) X(AREF) X(HREFK) X(VLOAD) X(VSTORE)                       \
+  /* the address of frame slot aux (from the trace's base): captured locals */ \
+  X(SLOTREF)                                                                    \
   /* byte b (from 1) of string a, as an integer */                             \
   X(BLOAD)                                                                      \
   /* noexcept helper calls */                                                   \
@@ -87,6 +89,7 @@ enum class Helper : uint8_t {
   TabSetInt,                    // (Table*, Integer) -> TValue*
   BarrierBack,                  // (State*, Table*)
   BarrierObj,                   // (State*, GCObject* parent, GCObject* child)
+  UpvalClose,                   // (State*, TValue* level) -> Integer: 1 closed, 0 to-be-closed variables there
   // Allocating helpers (State* first): never collect or raise; nullptr
   // when the interpreter must do it (a collection step is due, the memory
   // limit, an instruction budget), which the trace guards and exits on.
@@ -96,6 +99,11 @@ enum class Helper : uint8_t {
   // the library's) where mt (or nullptr) has no __gc (registering a
   // finalizer is the collector's): the Table*, else nullptr, t unchanged.
   SetMeta,                      // (State*, Table*, Table* mt) -> the Table*
+  // CLOSURE: a closure of the enclosing closure's prototype Bx, its upvalues
+  // from the enclosing closure filled and those of the stack left null,
+  // then each of those (in order) the open upvalue of a slot.
+  NewClosure,                   // (State*, LClosure* enclosing, Integer bx) -> LClosure*
+  ClosureCapture,               // (State*, LClosure*, TValue* level) -> the LClosure*
   StrConcat,                    // (State*, String*, String*) -> String*
   StrFromInt,                   // (State*, Integer) -> String*, as tostring
   StrNew,                       // (State*, const char*, Integer len) -> String*

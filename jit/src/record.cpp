@@ -66,6 +66,7 @@ RecordStatus Recorder::step(State* L, CallInfo* ci, const Instruction* pc) {
   pc_ = pc;
   L_ = L;
   RecordStatus st = record(L, pc);
+  if (st != RecordStatus::Abort && slots_.accessed_captured()) return abort("local captured by a closure");
   if (st == RecordStatus::Continue && ir_.failed()) return abort("guard always fails");
   if (st == RecordStatus::Continue && closing_) return close_loop();
   return st;
@@ -88,6 +89,7 @@ RecordStatus Recorder::close_loop() {
   // The body's locals and temporaries need neither a write-back at each
   // iteration nor a register carried around the loop.
   slots_.forget_from(live_slots(proto_, start_));
+  if (slots_.writes_captured()) return abort("local captured by a closure carried around the loop");
   IrIns lp = ir_ins(IrOp::LOOP, IrType::Void, NO_REF, NO_REF, count_);  // instructions per iteration
   lp.snap = slots_.snapshot(ir_, start_);
   ir_.emit_raw(lp);
@@ -397,6 +399,27 @@ bool Recorder::get_table(State* L, int a, Ref t, const TValue& tv, Ref key, cons
   return true;
 }
 
+// Metamethod e (one the metatables cache, e <= TM_EQ) of table t (h when
+// recorded) is absent: t has no metatable, or its metatable (whichever it
+// is) caches e as absent, guarded so. False when neither held at recording.
+bool Recorder::guard_tm_cached_absent(Ref t, Table* h, TMS e) {
+  Table* mt = h->metatable;
+  if (mt == nullptr) {
+    guard_no_metatable(t);
+    return true;
+  }
+  if (!(mt->flags & (1u << e))) return false;
+  IrIns meta = ir_ins(IrOp::FLOAD, IrType::Ptr, t);
+  meta.aux8 = static_cast<uint8_t>(Field::TabMeta);
+  Ref mref = ir_.emit(meta);
+  guard(IrOp::NE, mref, ir_.kptr(nullptr));
+  IrIns flags = ir_ins(IrOp::FLOAD, IrType::Int, mref);
+  flags.aux8 = static_cast<uint8_t>(Field::TabFlags);
+  Ref bit = ir_.emit(ir_ins(IrOp::BAND, IrType::Int, ir_.emit(flags), ir_.kint(1u << e)));
+  guard(IrOp::NE, bit, ir_.kint(0));
+  return true;
+}
+
 // No __newindex can run for a store into t (h when recorded): t has no
 // metatable (a table the trace made has none), or its metatable caches
 // __newindex as absent (any class of objects), or is the one recorded and
@@ -409,17 +432,10 @@ bool Recorder::guard_no_newindex(Ref t, Table* h) {
   }
   String* newindex = L_->g->tmname[TM_NEWINDEX];
   if (!table_get_short_str(mt, newindex)->is_nil()) return false;
+  if (guard_tm_cached_absent(t, h, TM_NEWINDEX)) return true;
   IrIns meta = ir_ins(IrOp::FLOAD, IrType::Ptr, t);
   meta.aux8 = static_cast<uint8_t>(Field::TabMeta);
   Ref mref = ir_.emit(meta);
-  if (mt->flags & (1u << TM_NEWINDEX)) {
-    guard(IrOp::NE, mref, ir_.kptr(nullptr));
-    IrIns flags = ir_ins(IrOp::FLOAD, IrType::Int, mref);
-    flags.aux8 = static_cast<uint8_t>(Field::TabFlags);
-    Ref bit = ir_.emit(ir_ins(IrOp::BAND, IrType::Int, ir_.emit(flags), ir_.kint(1u << TM_NEWINDEX)));
-    guard(IrOp::NE, bit, ir_.kint(0));
-    return true;
-  }
   Ref kmt = ir_.kgc(mt, Tag::Table);
   guard(IrOp::EQ, mref, kmt);
   load_value(get_str(kmt, konst(str_value(newindex))), TValue::nil());  // and still has no __newindex
@@ -658,6 +674,10 @@ RecordStatus Recorder::record(State* L, const Instruction* pc) {
       } else if (va.tag == Tag::ShortStr || va.tag == Tag::LClosure || va.tag == Tag::LightFn ||
                  va.tag == Tag::LightUd || va.tag == Tag::NClosure || va.u.gc == vb.u.gc) {
         guard(va.u.gc == vb.u.gc ? IrOp::EQ : IrOp::NE, ra, rb);
+      } else if (va.tag == Tag::Table && guard_tm_cached_absent(ra, va.as_table(), TM_EQ) &&
+                 guard_tm_cached_absent(rb, vb.as_table(), TM_EQ)) {
+        // Two tables neither of which has __eq (richards' `next_task ~= t`).
+        guard(IrOp::NE, ra, rb);
       } else {
         return abort("equality may call __eq");
       }
@@ -736,8 +756,17 @@ RecordStatus Recorder::record(State* L, const Instruction* pc) {
     case OP_SELF:
       return self(L, pc);
     case OP_RETURN:
-      if (getarg_k(i)) return abort("return closing upvalues");
+      // An inlined frame (entered in the trace, so no to-be-closed variable
+      // of its own was declared before) closes its upvalues; the root
+      // frame's return stays the interpreter's.
+      if (getarg_k(i) && (frames_.size() == 1 || !close_upvalues(0))) return abort("return closing upvalues");
       return ret(a, getarg_B(i));
+    case OP_CLOSURE:
+      if (!closure(a, getarg_Bx(i))) return abort("CLOSURE");
+      break;
+    case OP_CLOSE:
+      if (!close_upvalues(a)) return abort("CLOSE");
+      break;
     case OP_RETURN0:
       return ret(a, 1);
     case OP_RETURN1:

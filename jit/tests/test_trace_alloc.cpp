@@ -146,3 +146,73 @@ TEST_CASE("objects made and filled in a loop keep to the memory limit", "[jit][k
     return tostring(ok) .. " " .. tostring(e))", 8 << 20);
   CHECK(r.out == "false not enough memory");
 }
+
+TEST_CASE("closures made in traces: no upvalues, upvalues passed on, locals captured by inlined frames", "[jit][closures]") {
+  same_all_ways(R"(
+    local function map(t, f)
+      local r = {}
+      for i = 1, #t do r[i] = f(t[i]) end
+      return r
+    end
+    local function compose(f, g) return function(x) return f(g(x)) end end
+    local function adder(k) return function(x) return x + k end end
+    local function counter()
+      local c = 0
+      return function() c = c + 1; return c end, function() return c end
+    end
+    local function shared(v)
+      local get = function() return v end
+      v = v * 2
+      return get
+    end
+    local base = {}
+    for i = 1, 20 do base[i] = i end
+    local tick, count = counter()
+    local R, fs = {}, {}
+    local outer = 5
+    for round = 1, 300 do
+      local add = adder(round % 10)
+      local f = compose(add, function(x) tick(); return x * 2 + outer end)
+      local m = map(base, f)
+      R[#R + 1] = m[round % 20 + 1]
+      local inc, get = counter()
+      inc(); inc()
+      R[#R + 1] = get()
+      fs[round % 7 + 1] = function() return round end
+      if round % 50 == 0 then collectgarbage("step") end
+      if round == 200 then outer = 7 end
+    end
+    for i = 1, 7 do R[#R + 1] = fs[i]() end
+    return table.concat(R, ",") .. "|" .. count())");
+}
+
+TEST_CASE("loop locals captured by closures are closed at each iteration", "[jit][closures]") {
+  same_all_ways(R"(
+    local fs, R = {}, {}
+    local shared = 0
+    for i = 1, 200 do
+      local x = i * 3
+      local y = i
+      fs[i % 10 + 1] = function() y = y + 1; shared = shared + 1; return x + y end
+      local g = function() return y end
+      R[#R + 1] = fs[i % 10 + 1]() + g()
+      if i % 64 == 0 then collectgarbage("step") end
+    end
+    for i = 1, 10 do R[#R + 1] = fs[i]() end
+    return table.concat(R, ",") .. "|" .. shared)");
+}
+
+TEST_CASE("closures made in a loop keep to the memory limit", "[jit][closures][alloc]") {
+  Run r = same_all_ways(R"(
+    local keep = {}
+    local ok, e = pcall(function()
+      for i = 1, 10000000 do
+        local v = i
+        keep[i] = function() return v end
+      end
+    end)
+    keep = nil
+    collectgarbage()
+    return tostring(ok) .. " " .. tostring(e))", 8 << 20);
+  CHECK(r.out == "false not enough memory");
+}
