@@ -492,6 +492,12 @@ CallInfo* precall(State* L, TValue* func, int nresults);
 // (NATIVE_YIELDED: see coro_yield_return).
 int pretailcall(State* L, CallInfo* ci, TValue* func, int narg1, int delta);
 void poscall(State* L, CallInfo* ci, int nres);
+// Calls the native function f at func (precall's native case, for callers
+// that know the callee's type); returns its number of results, already in
+// place, or NATIVE_YIELDED.
+int precall_native(State* L, TValue* func, int nresults, NativeFn f);
+// poscall for the native frame ci (L->ci) with its n results on the top.
+void finish_native(State* L, CallInfo* ci, int n);
 // Runs f(L, ud) catching Lua errors; restores stack and frames on error,
 // leaving the error value at old_top. Returns the status. can_jump: f only
 // calls a value (no host code of its own), so errors may jump back.
