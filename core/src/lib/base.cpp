@@ -519,6 +519,7 @@ Builtin base_builtin(NativeFn f) {
   if (f == lib_type) return Builtin::Type;
   if (f == b_tostring) return Builtin::ToString;
   if (f == b_tonumber) return Builtin::ToNumber;
+  if (f == b_setmetatable) return Builtin::SetMetatable;
   return Builtin::None;
 }
 
