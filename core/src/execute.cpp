@@ -543,7 +543,12 @@ void execute(State* L, CallInfo* ci) {
 // LOOKUP is the raw lookup for the handler's key kind, given Table* h.
 #define short_str_key(key) table_get_short_str(h, (key).as_string())
 #define int_key(key) table_get_int(h, (key).u.i)
-#define any_key(key) ((key).is_int() ? table_get_int(h, (key).u.i) : table_get(h, (key)))
+// Integer and short-string keys inline (t[i], counts[word]); others call
+// table_get.
+#define any_key(key)                                                        \
+  ((key).is_int()            ? table_get_int(h, (key).u.i)                 \
+   : (key).is_short_string() ? table_get_short_str(h, (key).as_string()) \
+                             : table_get(h, (key)))
 #define op_get(t, keyv, LOOKUP)                                                 \
   {                                                                            \
     TValue* ra = RA();                                                         \
@@ -835,10 +840,25 @@ returning:
         TValue* ra = RA();
         const TValue& rb = *RB();
         bool cond;
-        if (ra->tag == rb.tag && ra->tag == Tag::Int)
-          cond = ra->u.i == rb.u.i;
-        else
+        // Decided here: two floats, the same value (equal payloads and
+        // tags: integers, short strings, one table or function), different
+        // integers or short strings, and different types. Only tables and
+        // userdata (__eq), long strings, nil and boolean variants and mixed
+        // numbers call vm_equal.
+        if (ra->tag == rb.tag) {
+          if (ra->tag == Tag::Float)
+            cond = ra->u.n == rb.u.n;
+          else if (ra->u.i == rb.u.i)
+            cond = true;
+          else if (ra->tag == Tag::Int || ra->tag == Tag::ShortStr)
+            cond = false;
+          else
+            Protect(cond = vm_equal(L, *ra, rb));
+        } else if (ra->type() != rb.type()) {
+          cond = false;
+        } else {
           Protect(cond = vm_equal(L, *ra, rb));
+        }
         docondjump();
         vmbreak;
       }
@@ -914,8 +934,17 @@ returning:
             funcentry(p);
             vmbreak;
           }
-        } else if (call_builtin(L, ra, nresults)) {
-          checkGC(L->top);  // string.sub may have made a string
+        } else if (ra->tag == Tag::LightFn || ra->tag == Tag::NClosure) {
+          // A native callee: straight to its call, not through precall's
+          // dispatch on the type (about 20 instructions per call).
+          if (ra->tag == Tag::LightFn && call_builtin(L, ra, nresults)) {
+            checkGC(L->top);  // string.sub may have made a string
+            vmbreak;
+          }
+          precall_native(L, ra, nresults, ra->tag == Tag::LightFn ? ra->u.f : ra->as_nclosure()->f);
+          if (LUNA_UNLIKELY(L->status == YIELD)) return;  // coro_yield_return
+          refresh_counting();
+          updatebase();
           vmbreak;
         }
         CallInfo* nci = precall(L, ra, nresults);

@@ -65,6 +65,15 @@ struct ProtoTraces {
   Reserve reserve;  // the most any of these traces needs; CALLOUTs read it
 };
 
+// The function trace of p, which CALLOUTs of other traces may enter.
+Recorder::Callee function_trace(const Proto* p) {
+  ProtoTraces* pt = static_cast<ProtoTraces*>(p->jit_data);
+  if (pt == nullptr) return {};
+  auto it = pt->traces.find(p->code);
+  if (it == pt->traces.end() || !it->second->code->returns) return {};
+  return {it->second->code->post, &pt->reserve};
+}
+
 int line_of(const Proto* p, const Instruction* pc) {
   return p->sizelineinfo > 0 ? p->lineinfo[pc - p->code] : -1;
 }
@@ -101,6 +110,7 @@ class TraceBackend final : public JitBackend {
     }
     try {
       rec_ = std::make_unique<Recorder>(p, ci, pc);
+      rec_->set_callees(function_trace);
     } catch (...) {
       return;
     }
@@ -259,6 +269,7 @@ class TraceBackend final : public JitBackend {
             return nullptr;
         return t.post;
       });
+      rec_->set_callees(function_trace);
     } catch (...) {
       return;
     }
@@ -272,6 +283,7 @@ class TraceBackend final : public JitBackend {
   static void reserve(ProtoTraces& pt, const CompiledTrace& t) {
     pt.reserve.stack_slots = std::max(pt.reserve.stack_slots, t.stack_slots);
     pt.reserve.frames = std::max(pt.reserve.frames, t.frames);
+    pt.reserve.stack_bytes = static_cast<int64_t>(pt.reserve.stack_slots) * static_cast<int64_t>(sizeof(TValue));
     for (auto& kv : pt.traces) {
       kv.second->stack_slots = pt.reserve.stack_slots;
       kv.second->frames = pt.reserve.frames;
