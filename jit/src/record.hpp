@@ -144,6 +144,10 @@ class Recorder {
   RecordStatus tail_root(const Instruction* pc);
   RecordStatus ret_out(int a, int n);
   RecordStatus ret_down(int a, int n);
+  // Slots below a CALLOUT's callee keep the types the trace gave them
+  // (known_types_): loads after it need no tag guard.
+  void keep_types_below(int func_slot);
+  bool known_after_callout(int slot, Tag t) const;
   // A Lua frame the trace runs in: the loop's, then one per inlined call.
   struct Frame {
     CallInfo* ci;
@@ -185,6 +189,7 @@ class Recorder {
   const Instruction* callout_ret_ = nullptr;   // a CALLOUT's call runs; the frame resumes there
   ptrdiff_t callout_func_ = 0;                 // the frame's function slot, as a stack offset
   int callout_a_ = -1;                         // its function's slot, when it wants variable results
+  std::vector<std::pair<int, Tag>> known_types_;  // trace slot and tag (keep_types_below)
   int rebase_ = 0;                             // slots the frame moved down by returns to callers
 };
 
