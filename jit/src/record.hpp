@@ -31,10 +31,12 @@ class Recorder {
   // after making the inlined frames real).
   using LinkFn = std::function<void*(const Proto* p, const Instruction* pc, const TValue* base)>;
   // The function trace of p a call may enter (a CALLOUT): its entry and what
-  // entering p's traces must reserve; entry null when p has none.
+  // entering p's traces must reserve; entry null when p has none, and
+  // `later` when it may still get one (its entry is not blacklisted).
   struct Callee {
     void* entry = nullptr;
     const Reserve* reserve = nullptr;
+    bool later = false;
   };
   using CalleeFn = std::function<Callee(const Proto* p)>;
 

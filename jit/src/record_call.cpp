@@ -155,7 +155,7 @@ RecordStatus Recorder::enter(int a, int nargs, const TValue& fv, bool tail) {
   // out to it: try again then (binary_trees' loop may get hot first).
   for (const Frame& f : frames_)
     if (f.cl->p == p) {
-      retryable_ = !func_;
+      retryable_ = !func_ && callees_ && callees_(p).later;
       return abort("recursive call");
     }
   if (!tail && static_cast<int>(frames_.size()) > SlotState::kMaxDepth) return abort("calls nested too deep");
