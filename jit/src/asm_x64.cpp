@@ -50,6 +50,8 @@ Number h_num_log(Number a) noexcept { return std::log(a); }
 Integer h_tab_len(Table* t) noexcept { return table_length(t); }
 const TValue* h_tab_get_str(Table* t, String* k) noexcept { return table_get_short_str(t, k); }
 const TValue* h_tab_get_int(Table* t, Integer k) noexcept { return table_get_int(t, k); }
+TValue* h_tab_set_str(Table* t, String* k) noexcept { return table_try_key_slot(t, str_value(k)); }
+TValue* h_tab_set_int(Table* t, Integer k) noexcept { return table_try_key_slot(t, TValue::integer(k)); }
 void h_barrier_back(State* L, Table* t) noexcept { gc_barrier_back(L, t); }
 void h_barrier_obj(State* L, GCObject* p, GCObject* c) noexcept { gc_barrier_obj(L, p, c); }
 Table* h_new_table(State* L, Integer sizes) noexcept {
@@ -57,6 +59,32 @@ Table* h_new_table(State* L, Integer sizes) noexcept {
 }
 Table* h_tab_grow_array(State* L, Table* t, Integer nasize) noexcept {
   return table_try_grow_array(L, t, static_cast<unsigned>(nasize)) ? t : nullptr;
+}
+Table* h_set_meta(State* L, Table* t, Table* mt) noexcept {
+  String* gc = L->g->tmname[TM_GC];
+  if (t->metatable != nullptr || (mt != nullptr && gc != nullptr && !table_get_short_str(mt, gc)->is_nil())) return nullptr;
+  t->metatable = mt;
+  if (mt != nullptr) gc_barrier_obj(L, t, mt);
+  return t;
+}
+Integer h_upval_close(State* L, TValue* level) noexcept { return upval_try_close(L, level); }
+LClosure* h_new_closure(State* L, LClosure* enc, Integer bx) noexcept {
+  Proto* p = enc->p->p[bx];
+  LClosure* cl = lclosure_try_new(L->g, p);
+  if (cl != nullptr)
+    for (int j = 0; j < p->sizeupvalues; j++)
+      if (!p->upvalues[j].instack) cl->upvals[j] = enc->upvals[p->upvalues[j].idx];
+  return cl;
+}
+// The next upvalue of the stack (the first still null) is level's.
+LClosure* h_closure_capture(State* L, LClosure* cl, TValue* level) noexcept {
+  UpVal* uv = upval_try_find(L, level);
+  if (uv == nullptr) return nullptr;
+  int j = 0;
+  while (cl->upvals[j] != nullptr) j++;
+  cl->upvals[j] = uv;
+  gc_barrier_obj(L, cl, uv);
+  return cl;
 }
 // As vm_concat joins two strings; the interpreter charges long ones to an
 // instruction budget, so with one counting it is the interpreter's.
@@ -140,10 +168,16 @@ const void* helper_addr(Helper h) {
     case Helper::TabLen: return reinterpret_cast<const void*>(&h_tab_len);
     case Helper::TabGetStr: return reinterpret_cast<const void*>(&h_tab_get_str);
     case Helper::TabGetInt: return reinterpret_cast<const void*>(&h_tab_get_int);
+    case Helper::TabSetStr: return reinterpret_cast<const void*>(&h_tab_set_str);
+    case Helper::TabSetInt: return reinterpret_cast<const void*>(&h_tab_set_int);
     case Helper::BarrierBack: return reinterpret_cast<const void*>(&h_barrier_back);
     case Helper::BarrierObj: return reinterpret_cast<const void*>(&h_barrier_obj);
     case Helper::NewTable: return reinterpret_cast<const void*>(&h_new_table);
     case Helper::TabGrowArray: return reinterpret_cast<const void*>(&h_tab_grow_array);
+    case Helper::SetMeta: return reinterpret_cast<const void*>(&h_set_meta);
+    case Helper::UpvalClose: return reinterpret_cast<const void*>(&h_upval_close);
+    case Helper::NewClosure: return reinterpret_cast<const void*>(&h_new_closure);
+    case Helper::ClosureCapture: return reinterpret_cast<const void*>(&h_closure_capture);
     case Helper::StrConcat: return reinterpret_cast<const void*>(&h_str_concat);
     case Helper::StrFromInt: return reinterpret_cast<const void*>(&h_str_from_int);
     case Helper::StrNew: return reinterpret_cast<const void*>(&h_str_new);
@@ -163,6 +197,7 @@ int32_t field_offset(Field f, int32_t aux) {
     case Field::TabMeta: return layout::TABLE_METATABLE;
     case Field::TabNode: return layout::TABLE_NODE;
     case Field::TabLsizenode: return layout::TABLE_LSIZENODE;
+    case Field::TabFlags: return layout::TABLE_FLAGS;
     case Field::ClProto: return layout::LCLOSURE_PROTO;
     case Field::ClUpval: return static_cast<int32_t>(layout::LCLOSURE_UPVALS + sizeof(UpVal*) * static_cast<size_t>(aux));
     case Field::UvValue: return layout::UPVAL_V;
@@ -694,7 +729,7 @@ class Emitter {
         int32_t off = field_offset(static_cast<Field>(i.aux8), i.aux);
         Field f = static_cast<Field>(i.aux8);
         if (f == Field::TabAsize) a_.mov(d.r32(), x86::dword_ptr(o, off));
-        else if (f == Field::TabLsizenode || f == Field::GcTag) a_.movzx(d.r32(), x86::byte_ptr(o, off));
+        else if (f == Field::TabLsizenode || f == Field::TabFlags || f == Field::GcTag) a_.movzx(d.r32(), x86::byte_ptr(o, off));
         else a_.mov(d, x86::qword_ptr(o, off));
         finish(r, d);
         return;
@@ -702,6 +737,12 @@ class Emitter {
       case IrOp::CLOSURE: {
         x86::Gp d = dst_gp(r);
         a_.mov(d, x86::qword_ptr(rBase, -16));
+        finish(r, d);
+        return;
+      }
+      case IrOp::SLOTREF: {
+        x86::Gp d = dst_gp(r);
+        a_.lea(d, x86::ptr(rBase, static_cast<int32_t>(sizeof(TValue)) * i.aux));
         finish(r, d);
         return;
       }

@@ -98,6 +98,9 @@ class Recorder {
   Ref array_slot(Ref t, Ref key);  // guards key within the array part
   void guard_no_metatable(Ref t);
   bool store_nothing(Ref t, Table* h, Ref key, const TValue& kv);
+  bool guard_no_newindex(Ref t, Table* h);
+  bool guard_tm_cached_absent(Ref t, Table* h, TMS e);
+  Ref new_key_slot(Ref t, Table* h, Ref key, const TValue& kv);
   bool raw_array_access(const Table* h, const TValue& kv) const;
   bool get_table(State* L, int a, Ref t, const TValue& tv, Ref key, const TValue& kv);
   bool set_table(Ref t, const TValue& tv, Ref key, const TValue& kv, Ref val);
@@ -119,6 +122,9 @@ class Recorder {
   Ref alloc(Helper h, Tag tag, Ref a, Ref b = NO_REF);  // guarded non-null
   bool new_table(int a, Instruction i);
   bool set_list(int a, Instruction i);
+  Ref set_metatable(int a, int nargs);  // the builtin: its result, t
+  bool closure(int a, int bx);
+  bool close_upvalues(int from);  // upvalues of slots from `from` up (the current frame's)
   bool concat(int a, int n);
   Ref to_string(Ref r, const TValue& v);  // an integer or a string as a string
   // A new string's tag is its length's (short or long): guards the one recorded.
