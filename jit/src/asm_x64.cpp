@@ -703,7 +703,7 @@ class Emitter {
       case IrOp::KNIL: case IrOp::KFALSE: case IrOp::KTRUE:
         return;
       case IrOp::SLOAD:
-        guard_tag(rBase, i.aux * 16, i, r);
+        if (i.aux8 != 1) guard_tag(rBase, i.aux * 16, i, r);
         load_payload(rBase, i.aux * 16, r);
         return;
       case IrOp::VLOAD: {

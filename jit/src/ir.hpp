@@ -31,7 +31,7 @@ enum class IrType : uint8_t { Void, Nil, False, True, Int, Num, Gc, Ptr };
 #define LUNA_IR_OPS(X)                                                         \
   /* constants */                                                               \
   X(KINT) X(KNUM) X(KGC) X(KPTR) X(KNIL) X(KFALSE) X(KTRUE)                     \
-  /* loads from the frame: slot aux, guard the tag */                          \
+  /* loads from the frame: slot aux, guard the tag (aux8 = 1: known, none) */\
   X(SLOAD)                                                                      \
   /* integer and float arithmetic, by type */                                   \
   X(ADD) X(SUB) X(MUL) X(DIV) X(NEG) X(FLOOR) X(CEIL) X(CONV) X(TOINT) X(SQRT) X(ABS) \

@@ -102,6 +102,7 @@ Ref Recorder::slot(int s) {
   Tag t = slot_tag(base_[s]);
   IrIns i = ir_ins(IrOp::SLOAD, ir_type_of(t), NO_REF, NO_REF, slots_.base() + s);
   i.tag = t;
+  if (known_after_callout(slots_.base() + s, t)) i.aux8 = 1;  // record_recursion.cpp
   i.snap = slots_.snapshot(ir_, pc_);
   r = ir_.emit(i);
   slots_.loaded(s, r);
