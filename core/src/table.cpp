@@ -296,6 +296,29 @@ TValue* table_try_key_slot(Table* t, const TValue& key) noexcept {
   return v;
 }
 
+TValue* table_try_append_slot(State* L, Table* t, Integer key) noexcept {
+  if (static_cast<uint64_t>(key) - 1 < t->asize) return &t->array[key - 1];
+  if (!is_dummy(t) || static_cast<uint64_t>(key) != uint64_t(t->asize) + 1 || L->g->gcdebt > 0) return nullptr;
+  // rehash's count, for a table whose keys are all in the array part.
+  unsigned nums[MAX_ABITS + 1] = {};
+  unsigned na = 0;
+  unsigned k = 1;
+  for (int lg = 0; lg <= MAX_ABITS && k <= t->asize; lg++) {
+    unsigned lim = std::min(t->asize, 1u << lg);
+    unsigned used = count_used(t->array + k - 1, lim - k + 1);
+    k = lim + 1;
+    nums[lg] += used;
+    na += used;
+  }
+  if (count_int_key(TValue::integer(key), nums)) na++;
+  unsigned total = na;
+  unsigned asize = compute_array_size(nums, &na);
+  if (na != total || asize < static_cast<uint64_t>(key)) return nullptr;  // some keys would go to a hash part
+  if (!table_try_grow_array(L, t, asize)) return nullptr;
+  table_invalidate_tm_cache(t);  // as table_set's new key
+  return &t->array[key - 1];
+}
+
 void table_free(State* L, Table* t) {
   if (!is_dummy(t)) mem_free_array(L, t->node, size_node(t));
   mem_free_array(L, t->array, t->asize);
