@@ -298,7 +298,12 @@ TValue* table_try_key_slot(Table* t, const TValue& key) noexcept {
 
 TValue* table_try_append_slot(State* L, Table* t, Integer key) noexcept {
   if (static_cast<uint64_t>(key) - 1 < t->asize) return &t->array[key - 1];
-  if (!is_dummy(t) || static_cast<uint64_t>(key) != uint64_t(t->asize) + 1 || L->g->gcdebt > 0) return nullptr;
+  // Large arrays are the interpreter's: table_resize grows them in place
+  // (realloc) and leaves fresh zero pages unfilled, where this copies.
+  constexpr unsigned kMaxCopied = 1u << 14;
+  if (!is_dummy(t) || static_cast<uint64_t>(key) != uint64_t(t->asize) + 1 || t->asize >= kMaxCopied ||
+      L->g->gcdebt > 0)
+    return nullptr;
   // rehash's count, for a table whose keys are all in the array part.
   unsigned nums[MAX_ABITS + 1] = {};
   unsigned na = 0;
