@@ -182,11 +182,10 @@ unsigned count_used(const TValue* a, unsigned n) {
   return c0 + c1 + c2 + c3;
 }
 
-void rehash(State* L, Table* t, const TValue& extra) {
-  unsigned nums[MAX_ABITS + 1] = {};
+// The used slots of t's array part, counted into nums slice by slice (keys
+// (2^(lg-1), 2^lg]).
+unsigned count_array(const Table* t, unsigned* nums) {
   unsigned na = 0;
-  size_t total = 0;
-  // The array part slice by slice, keys (2^(lg-1), 2^lg].
   unsigned key = 1;
   for (int lg = 0; lg <= MAX_ABITS && key <= t->asize; lg++) {
     unsigned lim = std::min(t->asize, 1u << lg);
@@ -195,7 +194,13 @@ void rehash(State* L, Table* t, const TValue& extra) {
     nums[lg] += used;
     na += used;
   }
-  total += na;
+  return na;
+}
+
+void rehash(State* L, Table* t, const TValue& extra) {
+  unsigned nums[MAX_ABITS + 1] = {};
+  unsigned na = count_array(t, nums);
+  size_t total = na;
   if (!is_dummy(t)) {
     for (unsigned i = 0; i < size_node(t); i++) {
       Node* n = &t->node[i];
@@ -306,15 +311,7 @@ TValue* table_try_append_slot(State* L, Table* t, Integer key) noexcept {
     return nullptr;
   // rehash's count, for a table whose keys are all in the array part.
   unsigned nums[MAX_ABITS + 1] = {};
-  unsigned na = 0;
-  unsigned k = 1;
-  for (int lg = 0; lg <= MAX_ABITS && k <= t->asize; lg++) {
-    unsigned lim = std::min(t->asize, 1u << lg);
-    unsigned used = count_used(t->array + k - 1, lim - k + 1);
-    k = lim + 1;
-    nums[lg] += used;
-    na += used;
-  }
+  unsigned na = count_array(t, nums);
   if (count_int_key(TValue::integer(key), nums)) na++;
   unsigned total = na;
   unsigned asize = compute_array_size(nums, &na);
