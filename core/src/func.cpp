@@ -10,6 +10,7 @@ Proto* proto_new(State* L) {
   p->numparams = 0;
   p->is_vararg = 0;
   p->maxstacksize = 0;
+  p->jit_cold_entry = 0;
   p->sizeupvalues = p->sizek = p->sizecode = p->sizelineinfo = p->sizep = p->sizelocvars = 0;
   p->linedefined = p->lastlinedefined = 0;
   p->k = nullptr;

@@ -175,22 +175,6 @@ bool to_number(const TValue& v, Number* out, bool strings) {
   return false;
 }
 
-Integer int_floor_div(Integer a, Integer b) {
-  Unsigned ua = static_cast<Unsigned>(a);
-  // b == -1 would trap on INT64_MIN / -1: negate with wrap-around instead.
-  if (b == -1) return static_cast<Integer>(0u - ua);
-  Integer q = a / b;
-  if ((a % b != 0) && ((a ^ b) < 0)) q -= 1;  // C truncates; Lua floors
-  return q;
-}
-
-Integer int_mod(Integer a, Integer b) {
-  if (b == -1) return 0;  // avoids the INT64_MIN % -1 trap
-  Integer r = a % b;
-  if (r != 0 && (r ^ b) < 0) r += b;  // result takes the sign of the divisor
-  return r;
-}
-
 Number float_mod(Number a, Number b) {
   Number m = std::fmod(a, b);
   // fmod keeps the sign of a; Lua's result takes the sign of b.

@@ -301,6 +301,8 @@ void gc_set_debt(GlobalState* g, ptrdiff_t debt);
 inline void gc_barrier(State*, GCObject*, const TValue&) {}
 inline void gc_barrier_back(State*, Table*) {}  // a table was modified
 inline void gc_barrier_obj(State*, GCObject*, GCObject*) {}
+// Whether the barriers above do anything (compiled code leaves them out).
+constexpr bool GC_NEEDS_BARRIERS = false;
 size_t gc_count_bytes(State* L);
 // Runs pending finalizers (called by gc_check and at state close); an error
 // in one is a warning, or with raise, raised ("error in __gc metamethod")
@@ -496,6 +498,12 @@ CallInfo* precall(State* L, TValue* func, int nresults);
 // (NATIVE_YIELDED: see coro_yield_return).
 int pretailcall(State* L, CallInfo* ci, TValue* func, int narg1, int delta);
 void poscall(State* L, CallInfo* ci, int nres);
+// Calls the native function f at func (precall's native case, for callers
+// that know the callee's type); returns its number of results, already in
+// place, or NATIVE_YIELDED.
+int precall_native(State* L, TValue* func, int nresults, NativeFn f);
+// poscall for the native frame ci (L->ci) with its n results on the top.
+void finish_native(State* L, CallInfo* ci, int n);
 // Runs f(L, ud) catching Lua errors; restores stack and frames on error,
 // leaving the error value at old_top. Returns the status. can_jump: f only
 // calls a value (no host code of its own), so errors may jump back.

@@ -24,7 +24,7 @@ Recorder::Recorder(Proto* p, CallInfo* ci, const Instruction* start, LinkFn link
 const Instruction* Recorder::loop_end(const Proto* p, const Instruction* start) {
   const Instruction* end = start;
   for (const Instruction* pc = start; pc < p->code + p->sizecode; pc++) {
-    Instruction i = *pc;
+    Instruction i = plain_ins(*pc);  // a blacklisted loop's back-edge as compiled
     OpCode op = get_op(i);
     const Instruction* target = nullptr;
     if (op == OP_JMP) target = pc + 1 + getarg_sJ(i);
@@ -503,7 +503,7 @@ bool Recorder::set_table(Ref t, const TValue& tv, Ref key, const TValue& kv, Ref
 }
 
 RecordStatus Recorder::record(State* L, const Instruction* pc) {
-  Instruction i = *pc;
+  Instruction i = plain_ins(*pc);
   OpCode op = get_op(i);
   int a = getarg_A(i);
   const TValue* k = cl_->p->k;
