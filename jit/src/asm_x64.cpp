@@ -176,6 +176,7 @@ const void* helper_addr(Helper h) {
     case Helper::TabGrowArray: return reinterpret_cast<const void*>(&h_tab_grow_array);
     case Helper::SetMeta: return reinterpret_cast<const void*>(&h_set_meta);
     case Helper::UpvalClose: return reinterpret_cast<const void*>(&h_upval_close);
+    case Helper::TabAppend: return reinterpret_cast<const void*>(&table_try_append_slot);
     case Helper::NewClosure: return reinterpret_cast<const void*>(&h_new_closure);
     case Helper::ClosureCapture: return reinterpret_cast<const void*>(&h_closure_capture);
     case Helper::StrConcat: return reinterpret_cast<const void*>(&h_str_concat);

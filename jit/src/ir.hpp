@@ -102,6 +102,7 @@ enum class Helper : uint8_t {
   // CLOSURE: a closure of the enclosing closure's prototype Bx, its upvalues
   // from the enclosing closure filled and those of the stack left null,
   // then each of those (in order) the open upvalue of a slot.
+  TabAppend,                    // (State*, Table*, Integer key) -> TValue*: table_try_append_slot
   NewClosure,                   // (State*, LClosure* enclosing, Integer bx) -> LClosure*
   ClosureCapture,               // (State*, LClosure*, TValue* level) -> the LClosure*
   StrConcat,                    // (State*, String*, String*) -> String*

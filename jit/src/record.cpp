@@ -471,7 +471,14 @@ bool Recorder::set_table(Ref t, const TValue& tv, Ref key, const TValue& kv, Ref
   Ref p;
   if (raw_array_access(h, kv)) {
     guard_no_metatable(t);
-    p = array_slot(t, key);
+    if (static_cast<uint64_t>(kv.u.i) == uint64_t(h->asize) + 1 && table_size_node(h) == 0) {
+      // Recorded at the border (an append growth exit's side trace): the
+      // array grows in the trace as the interpreter's rehash grows it.
+      p = helper(Helper::TabAppend, IrType::Ptr, t, key);
+      guard(IrOp::NE, p, ir_.kptr(nullptr));
+    } else {
+      p = array_slot(t, key);
+    }
   } else {
     const TValue* seen = kv.is_int() ? table_get_int(h, kv.u.i) : kv.tag == Tag::ShortStr ? table_get_short_str(h, kv.as_string()) : nullptr;
     if (seen == nullptr) return false;
