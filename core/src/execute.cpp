@@ -219,6 +219,8 @@ TValue* open_results(State* L, TValue* ra, int count) {
 // recorder sees it first, then line and count hooks run. Out of line, so that
 // every handler's fetch stays small. Returns the frame's new trap.
 [[gnu::noinline]] int trap_step(State* L, CallInfo* ci, const Instruction* pc) {
+  // A vararg function's VARARGPREP is not traced (hooks start after it).
+  if (get_op(*pc) == OP_VARARGPREP) return ci->trap;
   bool rec = L->g->jit.recorder != nullptr && jit_record_step(L, ci, pc);
   return (is_mmbin(get_op(*pc)) || trace_exec(L, pc)) | rec;
 }
@@ -349,7 +351,7 @@ void execute(State* L, CallInfo* ci) {
 // recorder sees each instruction before it runs.
 #define vmfetch()                                                     \
   {                                                                   \
-    if (LUNA_UNLIKELY(trap) && get_op(*pc) != OP_VARARGPREP) {        \
+    if (LUNA_UNLIKELY(trap)) {                                        \
       ci->trap = trap_step(L, ci, pc);                                \
       updatebase();                                                   \
       refresh_counting();                                             \
