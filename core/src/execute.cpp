@@ -497,7 +497,8 @@ void execute(State* L, CallInfo* ci) {
     run_error(L, "attempt to perform 'n%%0'");      \
   }                                                 \
   set_int(ra, int_mod(x, y));
-// Numeric comparisons with a fast path for two integers.
+// Numeric comparisons with fast paths for two integers and two floats
+// (mixed operands need lt_num's exact conversions).
 #define op_order(iop, numfn, otherfn)                    \
   {                                                      \
     TValue* ra = RA();                                    \
@@ -505,6 +506,8 @@ void execute(State* L, CallInfo* ci) {
     bool cond;                                           \
     if (ra->is_int() && rb.is_int())                     \
       cond = ra->u.i iop rb.u.i;                         \
+    else if (ra->is_float() && rb.is_float())            \
+      cond = ra->u.n iop rb.u.n;                         \
     else if (ra->is_number() && rb.is_number())          \
       cond = numfn(*ra, rb);                             \
     else                                                 \
