@@ -306,8 +306,34 @@ const char* push_string(State* L, const char* s) {
 }
 
 namespace {
+// push_vfstring's text: on the stack while it fits (error messages with a
+// position: a heap string cost a malloc and a free per caught error),
+// on the heap past that.
+class FormatBuffer {
+ public:
+  void append(const char* s, size_t n) {
+    if (heap_.empty() && len_ + n <= sizeof small_) {
+      std::memcpy(small_ + len_, s, n);
+      len_ += n;
+      return;
+    }
+    if (heap_.empty()) heap_.assign(small_, len_);
+    heap_.append(s, n);
+  }
+  void operator+=(char c) { append(&c, 1); }
+  void operator+=(const char* s) { append(s, std::strlen(s)); }
+  const char* data() const { return heap_.empty() ? small_ : heap_.data(); }
+  size_t size() const { return heap_.empty() ? len_ : heap_.size(); }
+  void release() { std::string().swap(heap_); }  // own nothing while raising
+
+ private:
+  char small_[200];
+  size_t len_ = 0;
+  std::string heap_;  // every byte once the text outgrows small_
+};
+
 // UTF-8 encoding of x (up to 0x7FFFFFFF, 6 bytes) appended to out.
-void append_utf8(std::string& out, unsigned long x) {
+void append_utf8(FormatBuffer& out, unsigned long x) {
   char buf[8];
   int n = 1;  // bytes written backwards from buf[7]
   if (x < 0x80) {
@@ -326,7 +352,7 @@ void append_utf8(std::string& out, unsigned long x) {
 }  // namespace
 
 const char* push_vfstring(State* L, const char* fmt, va_list argp) {
-  std::string out;
+  FormatBuffer out;
   char num[MAX_NUMBER_TEXT];
   for (const char* p = fmt; *p; p++) {
     if (*p != '%') {
@@ -363,7 +389,7 @@ const char* push_vfstring(State* L, const char* fmt, va_list argp) {
       case 'U': append_utf8(out, static_cast<unsigned long>(va_arg(argp, long))); break;
       case '%': out += '%'; break;
       default: {
-        std::string().swap(out);  // own nothing while raising
+        out.release();
         run_error(L, "invalid option '%%%c' to 'lua_pushfstring'", *p ? *p : ' ');
       }
     }

@@ -24,7 +24,7 @@ int lib_ipairs_aux(State* L);
 
 enum class Builtin : uint8_t {
   None, MathSqrt, MathAbs, MathFloor, MathCeil, MathMin, MathMax, MathSin, MathCos, MathExp, MathLog, MathFmod,
-  StrLen, StrByte, StrChar, StrSub, Type, ToString, ToNumber, TabInsert, TabRemove,
+  StrLen, StrByte, StrChar, StrSub, Type, ToString, ToNumber, TabInsert, TabRemove, SetMetatable,
 };
 
 // f as a builtin of the math library the JIT compiles, or Builtin::None

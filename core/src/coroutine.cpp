@@ -15,6 +15,7 @@
 // See docs/architecture.md, "Coroutines".
 #include <new>
 
+#include "opcodes.hpp"
 #include "state.hpp"
 
 namespace luna {
@@ -74,7 +75,8 @@ void unroll(State* L, void*) {
       L->direct_ncalls = 0;  // no execute() at this level
       finish_native_call(L, ci);
     } else {
-      vm_finish_op(L);
+      // A call (the usual yield) has nothing to finish: its results are in place.
+      if (get_op(ci->savedpc[-1]) != OP_CALL) vm_finish_op(L);
       if (run_lua(L, ci)) return;
     }
   }
@@ -104,7 +106,7 @@ void resume_body(State* L, void* ud) {
     // The yielding native's frame: the values passed in are its results,
     // or its continuation runs first.
     if (ci->k != nullptr) n = ci->k(L, YIELD, ci->ctx);
-    poscall(L, ci, n);
+    finish_native(L, ci, n);
   }
   unroll(L, nullptr);
 }

@@ -130,7 +130,7 @@ int find_set_reg(const Proto* p, int lastpc, int reg) {
   int setreg = -1;
   int jmptarget = 0;
   for (int pc = 0; pc < lastpc; pc++) {
-    Instruction i = p->code[pc];
+    Instruction i = plain_ins(p->code[pc]);  // a blacklisted loop's back-edge as compiled
     OpCode op = get_op(i);
     int a = getarg_A(i);
     bool change;
@@ -439,7 +439,7 @@ int trace_exec(State* L, const Instruction* pc) {
   }
   // Unless the instruction takes its operands up to the top (B == 0 of a
   // CALL, RETURN...), the top is the frame's top while hooks run.
-  Instruction cur = pc[-1];
+  Instruction cur = plain_ins(pc[-1]);
   if (!(op_info[get_op(cur)].uses_top_in && getarg_B(cur) == 0)) L->top = ci->top;
   if (counthook) call_hook(L, HOOKCOUNT, -1, 0, 0);
   if (mask & MASKLINE) {

@@ -112,9 +112,23 @@ TValue* insert_call_tm(State* L, TValue* func, int ncalls) {
   return func;
 }
 
+NativeFn native_fn(const TValue& v) {
+  return v.tag == Tag::LightFn ? v.u.f : v.as_nclosure()->f;
+}
+
+// Closes the to-be-closed slots of a native frame that is returning,
+// keeping its nres results on the top of the stack.
+void close_native_frame(State* L, CallInfo* ci) {
+  ptrdiff_t base = L->save(ci->func + 1);
+  if (L->ntbc == 0 || L->tbclist[L->ntbc - 1] < base) return;
+  tbc_close(L, L->restore(base), OK);
+}
+
+}  // namespace
+
 // Ends a native frame like poscall; the common case (no to-be-closed slot
 // anywhere, no hook, 0 or 1 result wanted) stays inline.
-inline void finish_native(State* L, CallInfo* ci, int n) {
+[[gnu::always_inline]] inline void end_native_frame(State* L, CallInfo* ci, int n) {
   if (__builtin_expect(L->ntbc != 0 || L->hookmask != 0, 0)) {
     poscall(L, ci, n);
     return;
@@ -134,6 +148,8 @@ inline void finish_native(State* L, CallInfo* ci, int n) {
   }
   L->ci = ci->previous;
 }
+
+void finish_native(State* L, CallInfo* ci, int n) { end_native_frame(L, ci, n); }
 
 // Calls a native function at func; returns its number of results, which
 // are already moved into place, or NATIVE_YIELDED.
@@ -161,23 +177,9 @@ int precall_native(State* L, TValue* func, int nresults, NativeFn f) {
   }
   int n = f(L);
   if (__builtin_expect(n == NATIVE_YIELDED, 0)) return n;  // its frame stays
-  finish_native(L, ci, n);
+  end_native_frame(L, ci, n);
   return n;
 }
-
-NativeFn native_fn(const TValue& v) {
-  return v.tag == Tag::LightFn ? v.u.f : v.as_nclosure()->f;
-}
-
-// Closes the to-be-closed slots of a native frame that is returning,
-// keeping its nres results on the top of the stack.
-void close_native_frame(State* L, CallInfo* ci) {
-  ptrdiff_t base = L->save(ci->func + 1);
-  if (L->ntbc == 0 || L->tbclist[L->ntbc - 1] < base) return;
-  tbc_close(L, L->restore(base), OK);
-}
-
-}  // namespace
 
 // ------------------------------------------------------------ errors
 

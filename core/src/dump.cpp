@@ -167,7 +167,7 @@ class Dumper {
     out.newpc[static_cast<size_t>(n)] = n + extra;
     bool lines = !strip_ && f->sizelineinfo == n;
     for (int pc = 0; pc < n; pc++) {
-      Instruction i = f->code[pc];
+      Instruction i = plain_ins(f->code[pc]);  // a blacklisted loop's back-edge as compiled
       if (!retarget(i, out.newpc, pc, n)) return false;
       int line = lines ? f->lineinfo[pc] : 0;
       if (needs_mmbin(f, pc)) {

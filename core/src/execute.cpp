@@ -272,6 +272,9 @@ constexpr bool op_order_ok() {
   return sizeof(op_order) / sizeof(op_order[0]) == NUM_OPCODES - 1 && OP_GETVARG == NUM_OPCODES - 1;
 }
 static_assert(op_order_ok(), "LUNA_OPCODES must list every opcode in enum order but the last, GETVARG");
+// execute's `counting` flags: a JIT backend is on (hot counters), an
+// instruction budget counts.
+constexpr unsigned COUNT_JIT = 1, COUNT_BUDGET = 2;
 }  // namespace
 
 void execute(State* L, CallInfo* ci) {
@@ -282,9 +285,9 @@ void execute(State* L, CallInfo* ci) {
   Instruction i;
   GlobalState* g = L->g;
   // Back-edge counting (JIT hot counters, instruction budget) is off the
-  // fast path: one test of this flag, refreshed whenever control comes back
-  // from code that may have switched the JIT or set a budget.
-  bool counting;
+  // fast path: one test of these flags (COUNT_*), refreshed whenever control
+  // comes back from code that may have switched the JIT or set a budget.
+  unsigned counting;
   int trap;
 
 #if LUNA_COMPUTED_GOTO
@@ -293,10 +296,11 @@ void execute(State* L, CallInfo* ci) {
 #define LUNA_BAD8 &&L_bad, &&L_bad, &&L_bad, &&L_bad, &&L_bad, &&L_bad, &&L_bad, &&L_bad,
   static const void* const dispatch_table[128] = {
       LUNA_OPCODES(LUNA_OP_LABEL) &&L_OP_VARARG,  // GETVARG
-      LUNA_BAD8 LUNA_BAD8 LUNA_BAD8 LUNA_BAD8 LUNA_BAD8 &&L_bad, &&L_bad, &&L_bad};
+      &&L_OP_COLD_FORLOOP, &&L_OP_COLD_TFORLOOP, &&L_OP_COLD_JMP,
+      LUNA_BAD8 LUNA_BAD8 LUNA_BAD8 LUNA_BAD8 LUNA_BAD8};
 #undef LUNA_OP_LABEL
 #undef LUNA_BAD8
-  static_assert(NUM_OPCODES + 43 == 128);
+  static_assert(NUM_OPCODES + 43 == 128 && OP_COLD_JMP == NUM_OPCODES + 2);
 #define vmdispatch(o) goto* dispatch_table[o];
 #define vmcase(l) L_##l:
 #define vmbreak    \
@@ -307,7 +311,7 @@ void execute(State* L, CallInfo* ci) {
 #define vmdefault L_bad:
 #define vmalias(l)  // the dispatch table names the handler
 #else
-#define vmdispatch(o) switch (o)
+#define vmdispatch(o) switch (static_cast<unsigned>(o))
 #define vmcase(l) case l:
 #define vmbreak break
 #define vmdefault default:
@@ -361,18 +365,22 @@ void execute(State* L, CallInfo* ci) {
 // ci is a frame for the Lua function ncl (prototype p) just set up at
 // base_ by CALL or TAILCALL: the dispatcher's state is taken from what is at
 // hand instead of reloaded from ci. While a loop is recorded, the frames it
-// calls are recorded too.
+// calls are recorded too: the caller traps then (`trap` is still its flag;
+// these paths run without hooks).
 #define enter_lua_frame(ncl, p, base_)                          \
   {                                                             \
     cl = (ncl);                                                 \
     k = (p)->k;                                                 \
     pc = (p)->code;                                             \
     base = (base_);                                             \
-    trap = LUNA_UNLIKELY(counting) && g->jit.recorder == L;     \
+    trap = LUNA_UNLIKELY(trap) && g->jit.recorder == L;         \
     ci->trap = trap;                                            \
   }
 // A backward jump just landed at pc, n instructions back.
-#define refresh_counting() (counting = g->jit.enabled || g->instr_budget != 0)
+#define refresh_counting() \
+  (counting = (g->jit.enabled ? COUNT_JIT : 0u) | (g->instr_budget != 0 ? COUNT_BUDGET : 0u))
+// A native call or entry is charged to a counting instruction budget.
+#define budget_on() (LUNA_UNLIKELY(counting & COUNT_BUDGET) && g->instr_budget != 0)
 // The hot counter of the loop is decremented inline; the seam is called
 // when it runs out (or the loop has a compiled trace to enter: its counter
 // stays at 1; a counting instruction budget holds every counter at 1, so
@@ -393,13 +401,18 @@ void execute(State* L, CallInfo* ci) {
       updatebase();                                                       \
     }                                                                     \
   }
-// A Lua function was just entered by CALL or TAILCALL (pc at its first
-// instruction): its hot counter is decremented inline like a back-edge's.
-// The seam may record the function or enter its trace, which may return
-// from the frame (nullptr: L->ci is the caller again, the results in place)
-// or leave anywhere, like a loop's trace.
-#define funcentry()                                \
-  if (LUNA_UNLIKELY(counting)) {                   \
+// The back-edge of a loop the JIT gave up on (an OP_COLD_* twin): only a
+// counting instruction budget needs the seam.
+#define coldedge(n) \
+  if (LUNA_UNLIKELY(counting & COUNT_BUDGET)) backedge(n)
+// A Lua function p was just entered by CALL or TAILCALL (pc at its first
+// instruction): its hot counter is decremented inline like a back-edge's,
+// unless the JIT gave up on the function (Proto::jit_cold_entry). The seam
+// may record the function or enter its trace, which may return from the
+// frame (nullptr: L->ci is the caller again, the results in place) or
+// leave anywhere, like a loop's trace.
+#define funcentry(p)                                                   \
+  if (LUNA_UNLIKELY(counting & COUNT_JIT) && LUNA_LIKELY(!(p)->jit_cold_entry)) { \
     if (--jit_hotcount(g->jit, pc) == 0) {         \
       pc = jit_call_event(L, ci);                  \
       if (pc == nullptr) {                         \
@@ -412,15 +425,16 @@ void execute(State* L, CallInfo* ci) {
       updatebase();                                \
     }                                              \
   }
-#define dojump(ni, e)                 \
+#define dojump_as(ni, e, edge)        \
   {                                   \
     int off_ = getarg_sJ(ni) + (e);   \
     pc += off_;                       \
     if (off_ < 0) {                   \
       updatetrap();                   \
-      backedge(-off_);                \
+      edge(-off_);                    \
     }                                 \
   }
+#define dojump(ni, e) dojump_as(ni, e, backedge)
 // Conditional tests: the next instruction is the jump taken when cond == k.
 #define docondjump()          \
   if (cond != getarg_k(i)) {  \
@@ -570,10 +584,10 @@ void execute(State* L, CallInfo* ci) {
   // metamethod, the host): charged here, as CALL, TAILCALL and TFORCALL
   // charge the calls made from Lua, so code that never loops or calls is
   // counted wherever it is called from, without a test on every call.
-  if (LUNA_UNLIKELY(counting) && g->instr_budget != 0) charge_entry(L, ci);
+  if (budget_on()) charge_entry(L, ci);
 startfunc:  // a Lua frame was just entered (precall set savedpc, top and trap)
   // While a loop is recorded, the frames it calls are recorded too.
-  if (LUNA_UNLIKELY(counting) && g->jit.recorder == L) ci->trap = 1;
+  if (LUNA_UNLIKELY(counting & COUNT_JIT) && g->jit.recorder == L) ci->trap = 1;
 returning:
   cl = ci->func->as_lclosure();
   k = cl->p->k;
@@ -823,6 +837,10 @@ returning:
         dojump(i, 0);
         vmbreak;
       }
+      vmcase(OP_COLD_JMP) {
+        dojump_as(i, 0, coldedge);
+        vmbreak;
+      }
       vmcase(OP_EQ) {
         TValue* ra = RA();
         const TValue& rb = *RB();
@@ -906,7 +924,7 @@ returning:
         int nresults = getarg_C(i) - 1;
         if (b != 0) L->top = ra + b;  // else the previous instruction set top
         savepc();
-        if (LUNA_UNLIKELY(counting) && g->instr_budget != 0) charge_budget(L, 1);
+        if (budget_on()) charge_budget(L, 1);
         if (LUNA_LIKELY(ra->tag == Tag::LClosure)) {
           // A Lua callee in the usual case (a CallInfo to reuse, stack room,
           // no hooks): precall's frame set up here, and the dispatcher's
@@ -918,11 +936,20 @@ returning:
             init_lua_frame(L, nci, ra, nresults, p);
             L->ci = ci = nci;
             enter_lua_frame(ncl, p, ra + 1);
-            funcentry();
+            funcentry(p);
             vmbreak;
           }
-        } else if (call_builtin(L, ra, nresults)) {
-          checkGC(L->top);  // string.sub may have made a string
+        } else if (ra->tag == Tag::LightFn || ra->tag == Tag::NClosure) {
+          // A native callee: straight to its call, not through precall's
+          // dispatch on the type (about 20 instructions per call).
+          if (ra->tag == Tag::LightFn && call_builtin(L, ra, nresults)) {
+            checkGC(L->top);  // string.sub may have made a string
+            vmbreak;
+          }
+          precall_native(L, ra, nresults, ra->tag == Tag::LightFn ? ra->u.f : ra->as_nclosure()->f);
+          if (LUNA_UNLIKELY(L->status == YIELD)) return;  // coro_yield_return
+          refresh_counting();
+          updatebase();
           vmbreak;
         }
         CallInfo* nci = precall(L, ra, nresults);
@@ -946,7 +973,7 @@ returning:
         else
           b = static_cast<int>(L->top - ra);
         savepc();
-        if (LUNA_UNLIKELY(counting) && g->instr_budget != 0) charge_budget(L, 1);
+        if (budget_on()) charge_budget(L, 1);
         if (getarg_k(i)) {
           ptrdiff_t off = L->save(ra);
           upval_close(L, base);
@@ -963,7 +990,7 @@ returning:
           if (LUNA_LIKELY(L->stack_last - L->top > fsize - delta)) {
             TValue* func = move_tail_frame(L, ci, ra, b, delta, p);
             enter_lua_frame(ncl, p, func + 1);
-            funcentry();
+            funcentry(p);
             vmbreak;
           }
         }
@@ -1033,28 +1060,33 @@ returning:
         }
         goto ret;
       }
-      vmcase(OP_FORLOOP) {
-        TValue* ra = RA();
-        if (LUNA_LIKELY(ra[2].is_int())) {
-          Unsigned count = static_cast<Unsigned>(ra[1].u.i);
-          if (count > 0) {
-            Integer idx = int_add(ra[0].u.i, ra[2].u.i);
-            ra[1].u.i = static_cast<Integer>(count - 1);
-            ra[0].u.i = idx;
-            set_int(ra + 3, idx);
-            int bx = getarg_Bx(i);
-            pc -= bx;
-            updatetrap();
-            backedge(bx);
-          }
-        } else if (float_for_loop(ra)) {
-          int bx = getarg_Bx(i);
-          pc -= bx;
-          updatetrap();
-          backedge(bx);
-        }
-        vmbreak;
-      }
+// FORLOOP and TFORLOOP jump back Bx instructions.
+#define jump_back(edge)     \
+  {                         \
+    int bx = getarg_Bx(i);  \
+    pc -= bx;               \
+    updatetrap();           \
+    edge(bx);               \
+  }
+#define op_forloop(edge)                                  \
+  {                                                       \
+    TValue* ra = RA();                                    \
+    if (LUNA_LIKELY(ra[2].is_int())) {                    \
+      Unsigned count = static_cast<Unsigned>(ra[1].u.i);  \
+      if (count > 0) {                                    \
+        Integer idx = int_add(ra[0].u.i, ra[2].u.i);      \
+        ra[1].u.i = static_cast<Integer>(count - 1);      \
+        ra[0].u.i = idx;                                  \
+        set_int(ra + 3, idx);                             \
+        jump_back(edge);                                  \
+      }                                                   \
+    } else if (float_for_loop(ra)) {                      \
+      jump_back(edge);                                    \
+    }                                                     \
+    vmbreak;                                              \
+  }
+      vmcase(OP_FORLOOP) op_forloop(backedge)
+      vmcase(OP_COLD_FORLOOP) op_forloop(coldedge)
       vmcase(OP_FORPREP) {
         savestate();
         if (for_prep(L, RA())) pc += getarg_Bx(i) + 1;
@@ -1074,7 +1106,7 @@ returning:
         ra[6] = ra[2];
         L->top = ra + 7;
         savepc();
-        if (LUNA_UNLIKELY(counting) && g->instr_budget != 0) charge_budget(L, 1);
+        if (budget_on()) charge_budget(L, 1);
         if (ipairs_step(L, ra, getarg_C(i))) vmbreak;
         CallInfo* nci = precall(L, ra + 4, getarg_C(i));
         if (nci != nullptr) {
@@ -1086,17 +1118,17 @@ returning:
         updatebase();
         vmbreak;
       }
-      vmcase(OP_TFORLOOP) {
-        TValue* ra = RA();
-        if (!ra[4].is_nil()) {
-          ra[2] = ra[4];
-          int bx = getarg_Bx(i);
-          pc -= bx;
-          updatetrap();
-          backedge(bx);
-        }
-        vmbreak;
-      }
+#define op_tforloop(edge)   \
+  {                         \
+    TValue* ra = RA();      \
+    if (!ra[4].is_nil()) {  \
+      ra[2] = ra[4];        \
+      jump_back(edge);      \
+    }                       \
+    vmbreak;                \
+  }
+      vmcase(OP_TFORLOOP) op_tforloop(backedge)
+      vmcase(OP_COLD_TFORLOOP) op_tforloop(coldedge)
       vmcase(OP_SETLIST) {
         TValue* ra = RA();
         int n = getarg_B(i);

@@ -10,6 +10,7 @@ Proto* proto_new(State* L) {
   p->numparams = 0;
   p->is_vararg = 0;
   p->maxstacksize = 0;
+  p->jit_cold_entry = 0;
   p->sizeupvalues = p->sizek = p->sizecode = p->sizelineinfo = p->sizep = p->sizelocvars = 0;
   p->linedefined = p->lastlinedefined = 0;
   p->k = nullptr;
@@ -79,19 +80,19 @@ void lclosure_init_upvals(State* L, LClosure* cl) {
 
 // -------------------------------------------------------------- upvalues
 
-UpVal* upval_find(State* L, TValue* level) {
-  UpVal** pp = &L->openupval;
-  for (UpVal* p = *pp; p != nullptr && p->v >= level; p = *pp) {
+namespace {
+
+UpVal* find_open(State* L, TValue* level) {
+  for (UpVal* p = L->openupval; p != nullptr && p->v >= level; p = p->u.open.next)
     if (p->v == level) return p;
-    pp = &p->u.open.next;
-  }
-  // Not there: allocate, then search the insertion point again (an
-  // emergency collection during the allocation does not touch this list,
-  // but re-walking keeps that an assumption-free fact).
-  auto* uv = static_cast<UpVal*>(gc_new_object(L, Tag::UpVal, sizeof(UpVal)));
+  return nullptr;
+}
+
+// Links a new open upvalue for level into L's list, which is sorted by level.
+void link_open(State* L, UpVal* uv, TValue* level) {
   uv->tbc = 0;
   uv->touched = 1;
-  pp = &L->openupval;
+  UpVal** pp = &L->openupval;
   while (*pp != nullptr && (*pp)->v > level) pp = &(*pp)->u.open.next;
   uv->v = level;
   uv->u.open.next = *pp;
@@ -103,7 +104,42 @@ UpVal* upval_find(State* L, TValue* level) {
     L->twups = L->g->twups;
     L->g->twups = L;
   }
+}
+
+}  // namespace
+
+UpVal* upval_find(State* L, TValue* level) {
+  if (UpVal* p = find_open(L, level)) return p;
+  // Not there: allocate, then search the insertion point (an emergency
+  // collection during the allocation does not touch this list, but
+  // searching after it keeps that an assumption-free fact).
+  auto* uv = static_cast<UpVal*>(gc_new_object(L, Tag::UpVal, sizeof(UpVal)));
+  link_open(L, uv, level);
   return uv;
+}
+
+UpVal* upval_try_find(State* L, TValue* level) noexcept {
+  if (UpVal* p = find_open(L, level)) return p;
+  auto* uv = static_cast<UpVal*>(gc_try_new_object(L->g, Tag::UpVal, sizeof(UpVal)));
+  if (uv != nullptr) link_open(L, uv, level);
+  return uv;
+}
+
+LClosure* lclosure_try_new(GlobalState* g, Proto* p) noexcept {
+  int n = p->sizeupvalues;
+  auto* cl = static_cast<LClosure*>(gc_try_new_object(g, Tag::LClosure, lclosure_size(n)));
+  if (cl == nullptr) return nullptr;
+  cl->nupvalues = static_cast<uint8_t>(n);
+  cl->gclist = nullptr;
+  cl->p = p;
+  for (int i = 0; i < n; i++) cl->upvals[i] = nullptr;
+  return cl;
+}
+
+bool upval_try_close(State* L, TValue* level) noexcept {
+  if (L->ntbc > 0 && L->tbclist[L->ntbc - 1] >= L->save(level)) return false;
+  upval_close(L, level);
+  return true;
 }
 
 void upval_unlink(UpVal* uv) {

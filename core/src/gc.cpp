@@ -9,6 +9,7 @@
 // already mark the places an incremental collector would need.
 #include <cstring>
 
+#include "pool.hpp"
 #include "state.hpp"
 
 namespace luna {
@@ -610,7 +611,9 @@ void* mem_alloc(State* L, size_t size) {
   // Most allocations are new objects of a pooled size within the limit:
   // straight to the pool (raw_realloc would take the same way).
   if (g->pooled && is_small(size) && (g->memlimit == 0 || g->totalbytes + size <= g->memlimit)) {
-    if (void* b = pool_alloc(g, size)) {
+    void* b = pool_pop(g->pool, size);
+    if (b == nullptr) b = pool_alloc(g, size);
+    if (b != nullptr) {
       g->totalbytes += size;
       g->gcdebt += static_cast<ptrdiff_t>(size);
       return b;
@@ -622,7 +625,7 @@ void* mem_alloc(State* L, size_t size) {
 void mem_free(State* L, void* block, size_t size) {
   if (block == nullptr) return;
   GlobalState* g = L->g;
-  if (g->pooled && is_small(size)) pool_free(g, block, size);
+  if (g->pooled && is_small(size)) pool_push(g->pool, block, SmallPool::class_of(size));
   else block_realloc(g, block, size, 0);
   g->totalbytes -= size;
   g->gcdebt -= static_cast<ptrdiff_t>(size);

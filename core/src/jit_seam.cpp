@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "embed/core.hpp"
+#include "opcodes.hpp"
 #include "state.hpp"
 
 namespace luna {
@@ -53,6 +54,8 @@ void jit_init(GlobalState* g) {
   j.enabled = false;
   j.recorder = nullptr;
   j.entries = 0;
+  j.event_pc = nullptr;
+  j.event_n = 0;
   j.options = JitOptions();
   detach_all(g);
 }
@@ -101,7 +104,12 @@ const Instruction* jit_loop_event(State* L, CallInfo* ci, const Instruction* pc,
   // Another loop sharing the slot of an attached one counts from the full
   // threshold again; that loop's entry waits until the counter runs out.
   count = rearm_value(g, hotloop(j));
-  if (may_enter_or_record(L)) j.backend->on_hot_loop(L, ci, pc);
+  if (may_enter_or_record(L)) {
+    j.event_pc = pc;
+    j.event_n = n;
+    j.backend->on_hot_loop(L, ci, pc);
+    j.event_pc = nullptr;
+  }
   return pc;
 }
 
@@ -215,6 +223,26 @@ void jit_detach(State* L, const Instruction* pc) {
   a = {nullptr, nullptr};
   jit_hotcount(j, pc) = rearm_value(L->g, hotloop(j));
 }
+
+Instruction* jit_cool_loop(State* L, const Instruction* pc) {
+  JitSeam& j = L->g->jit;
+  jit_rearm(L, pc, 65535);
+  if (j.event_pc != pc) return nullptr;
+  // A FORLOOP, TFORLOOP or JMP executed as an instruction lands n back from
+  // the instruction after it; the JMP of a conditional test (the end of a
+  // repeat) one further, and its test counts it whatever its opcode.
+  Instruction* at = const_cast<Instruction*>(pc) + j.event_n - 1;
+  Instruction i = *at;
+  unsigned twin;
+  if (get_op(i) == OP_JMP && at + 1 + getarg_sJ(i) == pc) twin = OP_COLD_JMP;
+  else if (get_op(i) == OP_FORLOOP && at + 1 - getarg_Bx(i) == pc) twin = OP_COLD_FORLOOP;
+  else if (get_op(i) == OP_TFORLOOP && at + 1 - getarg_Bx(i) == pc) twin = OP_COLD_TFORLOOP;
+  else return nullptr;
+  *at = (i & ~Instruction(0x7f)) | twin;
+  return at;
+}
+
+void jit_warm_loop(Instruction* at) { *at = plain_ins(*at); }
 
 void jit_rearm(State* L, const Instruction* pc, uint32_t n) {
   JitSeam& j = L->g->jit;

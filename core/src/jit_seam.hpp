@@ -106,6 +106,10 @@ struct JitSeam {
   // While an instruction budget counts, hotcount is held at 1 (so the
   // inline path never tests the budget) and hotness is counted here.
   uint16_t budget_hot[JIT_SLOTS];
+  // The back-edge whose on_hot_loop runs: its target and distance
+  // (jit_cool_loop finds the instruction from them), else nullptr.
+  const Instruction* event_pc;
+  int event_n;
   struct Attached {
     const Instruction* pc;  // loop back-edge target with a trace, or nullptr
     JitTrace* trace;
@@ -159,6 +163,13 @@ void jit_detach(State* L, const Instruction* pc);
 // holds another loop's trace): a backend retrying a loop at a different
 // iteration than the one whose recording failed.
 void jit_rearm(State* L, const Instruction* pc, uint32_t n);
+// Gives up on the loop at pc, from within on_hot_loop for it: the back-edge
+// that reached the seam becomes its non-counting twin (OP_COLD_* in
+// opcodes.hpp), so the loop costs what it costs with the JIT off. Returns
+// the patched instruction for jit_warm_loop, or nullptr when there is none
+// (the hot counter is then parked at its slowest).
+Instruction* jit_cool_loop(State* L, const Instruction* pc);
+void jit_warm_loop(Instruction* at);  // the patched instruction counts again
 
 // For compiled code, once per loop iteration of n interpreter
 // instructions: false when the instruction budget would run out, and the

@@ -170,6 +170,7 @@ struct Proto : GCObject {
   uint8_t numparams;
   uint8_t is_vararg;
   uint8_t maxstacksize;
+  uint8_t jit_cold_entry;  // the JIT gave up on calls of this function: entries are not counted
   int sizeupvalues, sizek, sizecode, sizelineinfo, sizep, sizelocvars;
   int linedefined, lastlinedefined;
   TValue* k;            // constants

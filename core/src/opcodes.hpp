@@ -120,6 +120,15 @@ enum OpCode : uint8_t {
 };
 static_assert(NUM_OPCODES <= 128);
 
+// Twins of the three back-edge instructions that do not count towards the
+// JIT's hot counters: a loop the JIT gave up on has its back-edge patched to
+// its twin (jit_cool_loop in jit_seam.hpp), so it costs nothing more than
+// with the JIT off, as LuaJIT's ILOOP/IFORL. They exist only in running
+// code: every reader of instructions other than the dispatcher goes through
+// plain_ins, and string.dump writes the originals.
+constexpr unsigned OP_COLD_FORLOOP = NUM_OPCODES, OP_COLD_TFORLOOP = NUM_OPCODES + 1, OP_COLD_JMP = NUM_OPCODES + 2;
+static_assert(OP_COLD_JMP < 128);
+
 // Loops: FORPREP of a numeric loop with integer init and step precomputes an
 // iteration count in R[A+1] (as unsigned); float loops keep limit in R[A+1].
 // R[A+3] is the visible control variable. Generic for: R[A] iterator,
@@ -127,6 +136,13 @@ static_assert(NUM_OPCODES <= 128);
 // R[A+4]... loop variables.
 
 inline OpCode get_op(Instruction i) { return static_cast<OpCode>(i & 0x7f); }
+// The instruction as compiled: a cold twin (above) as its original.
+inline Instruction plain_ins(Instruction i) {
+  unsigned op = i & 0x7f;
+  if (op < NUM_OPCODES || op > OP_COLD_JMP) return i;
+  const Instruction orig = op == OP_COLD_FORLOOP ? OP_FORLOOP : op == OP_COLD_TFORLOOP ? OP_TFORLOOP : OP_JMP;
+  return (i & ~Instruction(0x7f)) | orig;
+}
 inline int getarg_A(Instruction i) { return static_cast<int>((i >> POS_A) & MAXARG_A); }
 inline int getarg_B(Instruction i) { return static_cast<int>((i >> POS_B) & MAXARG_B); }
 inline int getarg_C(Instruction i) { return static_cast<int>((i >> POS_C) & MAXARG_C); }

@@ -15,60 +15,14 @@
 #include <sys/mman.h>
 #endif
 
-#include "state.hpp"
-
-#if defined(__SANITIZE_ADDRESS__)
-#define LUNA_POOL_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define LUNA_POOL_ASAN 1
-#endif
-#endif
-#ifdef LUNA_POOL_ASAN
-#include <sanitizer/asan_interface.h>
-#endif
+#include "pool.hpp"
 
 namespace luna {
 
-namespace {
-
-// Free and not yet carved memory is poisoned under ASan, so a use after
-// free of a pooled block is still reported.
-void poison(void* p, size_t n) {
-#ifdef LUNA_POOL_ASAN
-  ASAN_POISON_MEMORY_REGION(p, n);
-#else
-  (void)p, (void)n;
-#endif
-}
-void unpoison(void* p, size_t n) {
-#ifdef LUNA_POOL_ASAN
-  ASAN_UNPOISON_MEMORY_REGION(p, n);
-#else
-  (void)p, (void)n;
-#endif
-}
-
-size_t class_of(size_t n) { return SmallPool::class_of(n); }
-size_t class_size(size_t c) { return SmallPool::class_size(c); }
-
-void push(SmallPool& p, void* b, size_t c) {
-  *static_cast<void**>(b) = p.free[c];
-  p.free[c] = b;
-  poison(b, class_size(c));
-}
-
-}  // namespace
-
 void* pool_alloc(GlobalState* g, size_t n) {
   SmallPool& p = g->pool;
-  size_t c = class_of(n);
-  size_t sz = class_size(c);
-  if (void* b = p.free[c]) {
-    unpoison(b, sz);
-    p.free[c] = *static_cast<void**>(b);
-    return b;
-  }
+  if (void* b = pool_pop(p, n)) return b;
+  size_t sz = SmallPool::class_size(SmallPool::class_of(n));
   if (static_cast<size_t>(p.bump_end - p.bump) < sz) {
     void* slab = g->frealloc(g->ud, nullptr, 0, SmallPool::SLAB);
     if (slab == nullptr) return nullptr;
@@ -77,8 +31,8 @@ void* pool_alloc(GlobalState* g, size_t n) {
     while (p.bump_end != p.bump) {
       size_t rest = static_cast<size_t>(p.bump_end - p.bump);
       if (rest > SmallPool::MAX) rest = SmallPool::MAX;
-      unpoison(p.bump, rest);
-      push(p, p.bump, class_of(rest));
+      pool_unpoison(p.bump, rest);
+      pool_push(p, p.bump, SmallPool::class_of(rest));
       p.bump += rest;
     }
     *static_cast<void**>(slab) = p.slabs;
@@ -86,21 +40,21 @@ void* pool_alloc(GlobalState* g, size_t n) {
     // The first grain holds the link, keeping every block 16-byte aligned.
     p.bump = static_cast<char*>(slab) + SmallPool::GRAIN;
     p.bump_end = static_cast<char*>(slab) + SmallPool::SLAB;
-    poison(p.bump, static_cast<size_t>(p.bump_end - p.bump));
+    pool_poison(p.bump, static_cast<size_t>(p.bump_end - p.bump));
   }
   void* b = p.bump;
   p.bump += sz;
-  unpoison(b, sz);
+  pool_unpoison(b, sz);
   return b;
 }
 
-void pool_free(GlobalState* g, void* b, size_t n) { push(g->pool, b, class_of(n)); }
+void pool_free(GlobalState* g, void* b, size_t n) { pool_push(g->pool, b, SmallPool::class_of(n)); }
 
 void pool_release(GlobalState* g) {
   SmallPool& p = g->pool;
   for (void* s = p.slabs; s != nullptr;) {
     void* next = *static_cast<void**>(s);
-    unpoison(s, SmallPool::SLAB);
+    pool_unpoison(s, SmallPool::SLAB);
     g->frealloc(g->ud, s, SmallPool::SLAB, 0);
     s = next;
   }
@@ -141,7 +95,7 @@ char* reserve_aligned(size_t cap) {
 
 // Unpoisoned first: the addresses may be mapped again by anyone.
 void unmap_block(void* data) {
-  unpoison(data, header_of(data)->cap);
+  pool_unpoison(data, header_of(data)->cap);
   munmap(base_of(data), PAGE + header_of(data)->cap);
 }
 
@@ -150,7 +104,7 @@ void trim(void* data) {
   LargeHeader* h = header_of(data);
   size_t keep = round_huge(h->size);
   if (keep >= h->cap) return;
-  unpoison(static_cast<char*>(data) + keep, h->cap - keep);
+  pool_unpoison(static_cast<char*>(data) + keep, h->cap - keep);
   munmap(static_cast<char*>(data) + keep, h->cap - keep);
   h->cap = keep;
   if (h->zero > keep) h->zero = keep;
@@ -161,8 +115,8 @@ void* set_size(void* data, size_t size) {
   LargeHeader* h = header_of(data);
   if (h->zero < h->size) h->zero = h->size;  // the core may have written all it had
   h->size = size;
-  unpoison(data, size);
-  poison(static_cast<char*>(data) + size, h->cap - size);
+  pool_unpoison(data, size);
+  pool_poison(static_cast<char*>(data) + size, h->cap - size);
   return data;
 }
 
@@ -183,11 +137,11 @@ void* grow_block(void* data, size_t size) {
   size_t cap = round_huge(size);
   char* to = reserve_aligned(cap);
   if (to == nullptr) return nullptr;
-  unpoison(data, header_of(data)->cap);
+  pool_unpoison(data, header_of(data)->cap);
   void* r = mremap(base_of(data), PAGE + header_of(data)->cap, PAGE + cap, MREMAP_MAYMOVE | MREMAP_FIXED, base_of(to));
   if (r == MAP_FAILED) {
     munmap(base_of(to), PAGE + cap);
-    poison(static_cast<char*>(data) + header_of(data)->size, header_of(data)->cap - header_of(data)->size);
+    pool_poison(static_cast<char*>(data) + header_of(data)->size, header_of(data)->cap - header_of(data)->size);
     return nullptr;
   }
   header_of(to)->cap = cap;

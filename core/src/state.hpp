@@ -301,6 +301,8 @@ void gc_set_debt(GlobalState* g, ptrdiff_t debt);
 inline void gc_barrier(State*, GCObject*, const TValue&) {}
 inline void gc_barrier_back(State*, Table*) {}  // a table was modified
 inline void gc_barrier_obj(State*, GCObject*, GCObject*) {}
+// Whether the barriers above do anything (compiled code leaves them out).
+constexpr bool GC_NEEDS_BARRIERS = false;
 size_t gc_count_bytes(State* L);
 // Runs pending finalizers (called by gc_check and at state close); an error
 // in one is a warning, or with raise, raised ("error in __gc metamethod")
@@ -337,6 +339,13 @@ Table* table_try_new(GlobalState* g, unsigned nasize, unsigned nhsize) noexcept;
 // where that moves no hash entries (t has no hash part) and no collection
 // step is due; false (t unchanged) otherwise.
 bool table_try_grow_array(State* L, Table* t, unsigned nasize) noexcept;
+// For compiled code: the slot an assignment to t[key] stores into (key
+// normalised: an integer or a string), where finding or making it needs no
+// rehash: the key's slot (nil or not), or a new node taken from the free
+// ones exactly as the interpreter's insertion takes it; nullptr (t
+// unchanged) when the hash part has no free node. Invalidates t's
+// metamethod cache, as any store into a nil slot does.
+TValue* table_try_key_slot(Table* t, const TValue& key) noexcept;
 void table_free(State* L, Table* t);
 void table_resize(State* L, Table* t, unsigned nasize, unsigned nhsize);
 void table_resize_array(State* L, Table* t, unsigned nasize);
@@ -383,6 +392,14 @@ NClosure* nclosure_new(State* L, int nupvals);
 void lclosure_init_upvals(State* L, LClosure* cl);  // fresh closed upvalues (nil)
 UpVal* upval_find(State* L, TValue* level);           // open upvalue for a stack slot
 void upval_close(State* L, TValue* level);            // closes open upvalues >= level
+// For compiled code (gc_try_new_object): a closure of p with null upvalues
+// to fill, the open upvalue of level found or made, or nullptr where the
+// interpreter would collect first or fail.
+LClosure* lclosure_try_new(GlobalState* g, Proto* p) noexcept;
+UpVal* upval_try_find(State* L, TValue* level) noexcept;
+// For compiled code: upval_close, unless to-be-closed variables at or above
+// level need their __close called (false: nothing done).
+bool upval_try_close(State* L, TValue* level) noexcept;
 void upval_free(State* L, UpVal* uv);
 void upval_unlink(UpVal* uv);
 // To-be-closed variables: mark slot, and close all >= level (calls __close
@@ -475,6 +492,12 @@ CallInfo* precall(State* L, TValue* func, int nresults);
 // (NATIVE_YIELDED: see coro_yield_return).
 int pretailcall(State* L, CallInfo* ci, TValue* func, int narg1, int delta);
 void poscall(State* L, CallInfo* ci, int nres);
+// Calls the native function f at func (precall's native case, for callers
+// that know the callee's type); returns its number of results, already in
+// place, or NATIVE_YIELDED.
+int precall_native(State* L, TValue* func, int nresults, NativeFn f);
+// poscall for the native frame ci (L->ci) with its n results on the top.
+void finish_native(State* L, CallInfo* ci, int n);
 // Runs f(L, ud) catching Lua errors; restores stack and frames on error,
 // leaving the error value at old_top. Returns the status. can_jump: f only
 // calls a value (no host code of its own), so errors may jump back.

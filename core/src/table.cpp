@@ -289,6 +289,13 @@ bool table_try_grow_array(State* L, Table* t, unsigned nasize) noexcept {
   return true;
 }
 
+TValue* table_try_key_slot(Table* t, const TValue& key) noexcept {
+  const TValue* slot = table_get(t, key);
+  TValue* v = slot != &table_absent_key ? const_cast<TValue*>(slot) : insert_key(t, key);
+  if (v != nullptr) table_invalidate_tm_cache(t);
+  return v;
+}
+
 void table_free(State* L, Table* t) {
   if (!is_dummy(t)) mem_free_array(L, t->node, size_node(t));
   mem_free_array(L, t->array, t->asize);

@@ -13,6 +13,7 @@
 
 #include <asmjit/x86.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 
@@ -49,6 +50,8 @@ Number h_num_log(Number a) noexcept { return std::log(a); }
 Integer h_tab_len(Table* t) noexcept { return table_length(t); }
 const TValue* h_tab_get_str(Table* t, String* k) noexcept { return table_get_short_str(t, k); }
 const TValue* h_tab_get_int(Table* t, Integer k) noexcept { return table_get_int(t, k); }
+TValue* h_tab_set_str(Table* t, String* k) noexcept { return table_try_key_slot(t, str_value(k)); }
+TValue* h_tab_set_int(Table* t, Integer k) noexcept { return table_try_key_slot(t, TValue::integer(k)); }
 void h_barrier_back(State* L, Table* t) noexcept { gc_barrier_back(L, t); }
 void h_barrier_obj(State* L, GCObject* p, GCObject* c) noexcept { gc_barrier_obj(L, p, c); }
 Table* h_new_table(State* L, Integer sizes) noexcept {
@@ -56,6 +59,32 @@ Table* h_new_table(State* L, Integer sizes) noexcept {
 }
 Table* h_tab_grow_array(State* L, Table* t, Integer nasize) noexcept {
   return table_try_grow_array(L, t, static_cast<unsigned>(nasize)) ? t : nullptr;
+}
+Table* h_set_meta(State* L, Table* t, Table* mt) noexcept {
+  String* gc = L->g->tmname[TM_GC];
+  if (t->metatable != nullptr || (mt != nullptr && gc != nullptr && !table_get_short_str(mt, gc)->is_nil())) return nullptr;
+  t->metatable = mt;
+  if (mt != nullptr) gc_barrier_obj(L, t, mt);
+  return t;
+}
+Integer h_upval_close(State* L, TValue* level) noexcept { return upval_try_close(L, level); }
+LClosure* h_new_closure(State* L, LClosure* enc, Integer bx) noexcept {
+  Proto* p = enc->p->p[bx];
+  LClosure* cl = lclosure_try_new(L->g, p);
+  if (cl != nullptr)
+    for (int j = 0; j < p->sizeupvalues; j++)
+      if (!p->upvalues[j].instack) cl->upvals[j] = enc->upvals[p->upvalues[j].idx];
+  return cl;
+}
+// The next upvalue of the stack (the first still null) is level's.
+LClosure* h_closure_capture(State* L, LClosure* cl, TValue* level) noexcept {
+  UpVal* uv = upval_try_find(L, level);
+  if (uv == nullptr) return nullptr;
+  int j = 0;
+  while (cl->upvals[j] != nullptr) j++;
+  cl->upvals[j] = uv;
+  gc_barrier_obj(L, cl, uv);
+  return cl;
 }
 // As vm_concat joins two strings; the interpreter charges long ones to an
 // instruction budget, so with one counting it is the interpreter's.
@@ -139,10 +168,16 @@ const void* helper_addr(Helper h) {
     case Helper::TabLen: return reinterpret_cast<const void*>(&h_tab_len);
     case Helper::TabGetStr: return reinterpret_cast<const void*>(&h_tab_get_str);
     case Helper::TabGetInt: return reinterpret_cast<const void*>(&h_tab_get_int);
+    case Helper::TabSetStr: return reinterpret_cast<const void*>(&h_tab_set_str);
+    case Helper::TabSetInt: return reinterpret_cast<const void*>(&h_tab_set_int);
     case Helper::BarrierBack: return reinterpret_cast<const void*>(&h_barrier_back);
     case Helper::BarrierObj: return reinterpret_cast<const void*>(&h_barrier_obj);
     case Helper::NewTable: return reinterpret_cast<const void*>(&h_new_table);
     case Helper::TabGrowArray: return reinterpret_cast<const void*>(&h_tab_grow_array);
+    case Helper::SetMeta: return reinterpret_cast<const void*>(&h_set_meta);
+    case Helper::UpvalClose: return reinterpret_cast<const void*>(&h_upval_close);
+    case Helper::NewClosure: return reinterpret_cast<const void*>(&h_new_closure);
+    case Helper::ClosureCapture: return reinterpret_cast<const void*>(&h_closure_capture);
     case Helper::StrConcat: return reinterpret_cast<const void*>(&h_str_concat);
     case Helper::StrFromInt: return reinterpret_cast<const void*>(&h_str_from_int);
     case Helper::StrNew: return reinterpret_cast<const void*>(&h_str_new);
@@ -162,6 +197,7 @@ int32_t field_offset(Field f, int32_t aux) {
     case Field::TabMeta: return layout::TABLE_METATABLE;
     case Field::TabNode: return layout::TABLE_NODE;
     case Field::TabLsizenode: return layout::TABLE_LSIZENODE;
+    case Field::TabFlags: return layout::TABLE_FLAGS;
     case Field::ClProto: return layout::LCLOSURE_PROTO;
     case Field::ClUpval: return static_cast<int32_t>(layout::LCLOSURE_UPVALS + sizeof(UpVal*) * static_cast<size_t>(aux));
     case Field::UvValue: return layout::UPVAL_V;
@@ -194,6 +230,9 @@ constexpr int32_t kCiNextraargs = offsetof(CallInfo, nextraargs);
 constexpr int32_t kCiNresults = offsetof(CallInfo, nresults);
 constexpr int32_t kCiCont = offsetof(CallInfo, ctx);
 constexpr int32_t kCiCallstatus = offsetof(CallInfo, callstatus);
+// CALLOUT stores these pairs with one instruction each.
+static_assert(kCiNextraargs == kCiTrap + 4 && sizeof(CallInfo::trap) == 4 && sizeof(CallInfo::nextraargs) == 4);
+static_assert(kCiCallstatus == kCiNresults + 2 && sizeof(CallInfo::nresults) == 2 && sizeof(CallInfo::callstatus) == 2);
 #pragma GCC diagnostic pop
 
 const x86::Gp rL = x86::r12, rBase = x86::r13, s0 = x86::r10, s1 = x86::r11;
@@ -203,20 +242,23 @@ bool fits32(Integer v) { return v >= INT32_MIN && v <= INT32_MAX; }
 
 class Emitter {
  public:
-  Emitter(const IrBuffer& ir, const Allocation& al, x86::Assembler& a, ExitInfo* exits)
-      : ir_(ir), al_(al), a_(a), exits_info_(exits), nsnap_(ir.snapshots().size()) {
+  Emitter(const IrBuffer& ir, const Allocation& al, x86::Assembler& a, ExitInfo* exits, bool budget_free)
+      : ir_(ir), al_(al), a_(a), exits_info_(exits), nsnap_(ir.snapshots().size()), budget_free_(budget_free) {
     post_ = a_.newLabel();
   }
 
   void run(int frame) {
     frame_ = frame;
-    // Other traces enter behind the pushes (post_), from their own native
-    // frame, whose saved registers stay pushed.
+    // Other traces enter at post_, from their own native frame, whose saved
+    // registers stay pushed, with r12 and r13 already set and kLinkFrame
+    // bytes below the pushes: a trace with that frame size jumps to another
+    // without adjusting rsp or moving registers (fib's calls and returns).
     for (const x86::Gp& g : kSaved) a_.push(g);
-    a_.bind(post_);
-    a_.sub(x86::rsp, frame);
+    a_.sub(x86::rsp, kLinkFrame);
     a_.mov(rL, x86::rdi);
     a_.mov(rBase, x86::rsi);
+    a_.bind(post_);
+    if (frame != kLinkFrame) a_.sub(x86::rsp, frame - kLinkFrame);
     done_ = a_.newLabel();
     Label& done = done_;
     Label top = a_.newLabel();
@@ -248,6 +290,13 @@ class Emitter {
  private:
   static constexpr x86::Gp kSaved[] = {x86::rbx, x86::rbp, x86::r12, x86::r13, x86::r14, x86::r15};
 
+ public:
+  // The native frame below the pushes when traces jump into each other
+  // (Trace::post); the smallest frame, which keeps rsp 16-byte aligned.
+  static constexpr int kLinkFrame = 8;
+
+ private:
+
   struct PendingExit {
     Label label;
     int snap;
@@ -257,32 +306,36 @@ class Emitter {
 
   // Jumps to ex when a hook is set or an instruction budget counts: both
   // are the interpreter's to handle.
+  // Function traces and their side traces are entered only while no budget
+  // counts (calls stay interpreted under one, a loop trace's CALLOUT tests
+  // it, and loop traces never link into them), and compiled code cannot
+  // set one: they test the hook mask alone, which may be set
+  // asynchronously.
   void leave_for_hook_or_budget(const Label& ex) {
     a_.cmp(x86::dword_ptr(rL, kStateHookmask), 0);
     a_.jne(ex);
+    if (budget_free_) return;
     a_.mov(s1, x86::qword_ptr(rL, kStateG));
     a_.cmp(x86::qword_ptr(s1, kGlobalBudget), 0);
     a_.jne(ex);
   }
 
+  // Leaves this trace's frame and jumps to another trace's post (or this
+  // one's), with the same State and the base at base_off bytes from this
+  // one's (an inlined callee's or a CALLOUT's callee): the registers this
+  // trace's entry saved stay pushed, for the other trace's epilogue to
+  // restore, so traces chain without growing the native stack. The frame
+  // holds every slot by now.
+  void leave_frame(int32_t base_off) {
+    if (base_off != 0) a_.lea(rBase, x86::ptr(rBase, base_off));
+    if (frame_ != kLinkFrame) a_.add(x86::rsp, frame_ - kLinkFrame);
+  }
   void tail_jump_label(const Label& target, int32_t base_off) {
-    a_.mov(x86::rdi, rL);
-    a_.lea(x86::rsi, x86::ptr(rBase, base_off));
-    a_.add(x86::rsp, frame_);
+    leave_frame(base_off);
     a_.jmp(target);
   }
-
-  // Leaves this trace's frame and jumps to another trace behind its
-  // prologue (Trace::post), with the same State and the base at base_off
-  // bytes from this one's (an inlined callee's or a CALLOUT's callee): the
-  // registers this trace's entry saved stay pushed, for the other trace's
-  // epilogue to restore, so traces chain without growing the native stack.
-  // The frame holds every slot by now.
   void tail_jump(const x86::Gp& target, int32_t base_off = 0) {
-    a_.mov(x86::rdi, rL);
-    if (base_off != 0) a_.lea(x86::rsi, x86::ptr(rBase, base_off));
-    else a_.mov(x86::rsi, rBase);
-    a_.add(x86::rsp, frame_);
+    leave_frame(base_off);
     a_.jmp(target);
   }
 
@@ -676,7 +729,7 @@ class Emitter {
         int32_t off = field_offset(static_cast<Field>(i.aux8), i.aux);
         Field f = static_cast<Field>(i.aux8);
         if (f == Field::TabAsize) a_.mov(d.r32(), x86::dword_ptr(o, off));
-        else if (f == Field::TabLsizenode || f == Field::GcTag) a_.movzx(d.r32(), x86::byte_ptr(o, off));
+        else if (f == Field::TabLsizenode || f == Field::TabFlags || f == Field::GcTag) a_.movzx(d.r32(), x86::byte_ptr(o, off));
         else a_.mov(d, x86::qword_ptr(o, off));
         finish(r, d);
         return;
@@ -684,6 +737,12 @@ class Emitter {
       case IrOp::CLOSURE: {
         x86::Gp d = dst_gp(r);
         a_.mov(d, x86::qword_ptr(rBase, -16));
+        finish(r, d);
+        return;
+      }
+      case IrOp::SLOTREF: {
+        x86::Gp d = dst_gp(r);
+        a_.lea(d, x86::ptr(rBase, static_cast<int32_t>(sizeof(TValue)) * i.aux));
         finish(r, d);
         return;
       }
@@ -807,10 +866,13 @@ class Emitter {
         // A new closure takes the frame (a tail call from a side trace's
         // frame): as the interpreter's tail call, the frame holds it and
         // its size from here on.
-        if (i.a != NO_REF) store_value(rBase, -16, i.a, r);
+        // A function's tail call of itself keeps its frame's size.
         a_.mov(s1, x86::qword_ptr(rL, kStateCi));
-        a_.lea(s0, x86::ptr(rBase, i.aux * 16));
-        a_.mov(x86::qword_ptr(s1, kCiTop), s0);
+        if (i.a != NO_REF) {
+          store_value(rBase, -16, i.a, r);
+          a_.lea(s0, x86::ptr(rBase, i.aux * 16));
+          a_.mov(x86::qword_ptr(s1, kCiTop), s0);
+        }
         // As the interpreter's tail call: it also ends the __call hops counted.
         a_.and_(x86::word_ptr(s1, kCiCallstatus), static_cast<uint16_t>(~CIST_CCMT));
         a_.or_(x86::word_ptr(s1, kCiCallstatus), CIST_TAIL);
@@ -841,8 +903,8 @@ class Emitter {
             if (s.frame >= 0) base_off = (ir_.snap_frames()[static_cast<size_t>(s.frame)].func_slot + 1) * 16;
           }
           leave_for_hook_or_budget(ex);
-          a_.mov(s1, reinterpret_cast<uint64_t>(i.k.p));
-          tail_jump(s1, base_off);
+          leave_frame(base_off);
+          a_.jmp(Imm(reinterpret_cast<uint64_t>(i.k.p)));
           return;
         }
         if (i.b == 1) {
@@ -906,20 +968,15 @@ class Emitter {
     // The frame, its arguments (the interpreter's test, with the frame as
     // the bound) and the reserve below stack_last.
     a_.mov(s1, reinterpret_cast<uint64_t>(ir_[i.b].k.p));
-    a_.movsxd(s0, x86::dword_ptr(s1, static_cast<int32_t>(offsetof(Reserve, stack_slots))));
-    a_.shl(s0, 4);
+    a_.mov(s0, x86::qword_ptr(s1, static_cast<int32_t>(offsetof(Reserve, stack_bytes))));
     a_.lea(s0, x86::ptr(rBase, s0, 0, (i.aux + 1 + 2 * p->maxstacksize) * 16));
     a_.cmp(s0, x86::qword_ptr(rL, kStateStackLast));
     a_.jae(ex);
-    Label have = a_.newLabel();
-    a_.mov(s0, callee);
-    for (int k = 1; k <= SlotState::kMaxDepth; k++) {
-      a_.cmp(x86::dword_ptr(s1, static_cast<int32_t>(offsetof(Reserve, frames))), k);
-      a_.jb(have);
-      a_.mov(s0, x86::qword_ptr(s0, kCiNext));
-      a_.test(s0, s0);
-      a_.jz(ex);
-    }
+    // CallInfos above the callee's, when its traces inline calls: tested
+    // out of line.
+    Label have = a_.newLabel(), frames = a_.newLabel();
+    a_.cmp(x86::dword_ptr(s1, static_cast<int32_t>(offsetof(Reserve, frames))), 0);
+    a_.jne(frames);
     a_.bind(have);
     Label cont = a_.newLabel();
     a_.mov(s0, reinterpret_cast<uint64_t>(ir_.snapshots()[static_cast<size_t>(i.snap)].pc + 1));
@@ -929,25 +986,38 @@ class Emitter {
     a_.lea(s0, x86::ptr(s0, (1 + p->maxstacksize) * 16));
     a_.mov(x86::qword_ptr(callee, kCiTop), s0);
     a_.mov(x86::qword_ptr(rL, kStateTop), s0);
-    a_.mov(x86::word_ptr(callee, kCiNresults), static_cast<int32_t>(i.aux8) - 1);
-    a_.mov(x86::word_ptr(callee, kCiCallstatus), 0);
+    // nresults and callstatus (0) in one store, trap and nextraargs (0) in
+    // another.
+    a_.mov(x86::dword_ptr(callee, kCiNresults), static_cast<int32_t>(static_cast<uint16_t>(static_cast<int32_t>(i.aux8) - 1)));
+    a_.mov(x86::qword_ptr(callee, kCiTrap), 0);
     a_.mov(s0, reinterpret_cast<uint64_t>(p->code));
     a_.mov(x86::qword_ptr(callee, kCiSavedpc), s0);
-    a_.mov(x86::dword_ptr(callee, kCiNextraargs), 0);
-    a_.mov(x86::dword_ptr(callee, kCiTrap), 0);
     a_.lea(s0, x86::ptr(cont));
     a_.mov(x86::qword_ptr(callee, kCiCont), s0);
     a_.mov(x86::qword_ptr(rL, kStateCi), callee);
     if (i.a == NO_REF) {
       tail_jump_label(post_, (i.aux + 1) * 16);
     } else {
-      a_.mov(s1, reinterpret_cast<uint64_t>(ir_[i.a].k.p));
-      tail_jump(s1, (i.aux + 1) * 16);
+      // A direct jump (asmjit goes through an address table when out of
+      // rel32 range).
+      leave_frame((i.aux + 1) * 16);
+      a_.jmp(Imm(reinterpret_cast<uint64_t>(ir_[i.a].k.p)));
     }
-    // Back from the callee's RET, with this frame's base in rsi.
+    a_.bind(frames);
+    a_.mov(s0, callee);
+    for (int k = 1; k <= SlotState::kMaxDepth; k++) {
+      a_.mov(s0, x86::qword_ptr(s0, kCiNext));
+      a_.test(s0, s0);
+      a_.jz(ex);
+      a_.cmp(x86::dword_ptr(s1, static_cast<int32_t>(offsetof(Reserve, frames))), k + 1);
+      a_.jb(have);
+    }
+    a_.jmp(ex);
+    // Back from the callee's RET, with the callee's base in r13: this
+    // frame's is aux + 1 slots below it.
     a_.bind(cont);
-    a_.sub(x86::rsp, frame_);
-    a_.mov(rBase, x86::rsi);
+    if (frame_ != kLinkFrame) a_.sub(x86::rsp, frame_ - kLinkFrame);
+    a_.lea(rBase, x86::ptr(rBase, -(i.aux + 1) * 16));
   }
 
   // The n results at slot first move to the frame's function slot (the one
@@ -970,52 +1040,64 @@ class Emitter {
     a_.mov(x86::qword_ptr(rL, kStateTop), s0);
   }
 
-  // RET: the results are written back, then moved to the function slot
-  // and the frame popped, as the interpreter's return does (the helper
-  // when the caller wants another fixed number of results); a hook set
-  // meanwhile leaves to the interpreter's RETURN.
+  // RET: the results move to the function slot and the frame is popped, as
+  // the interpreter's return does; results the trace computed are stored
+  // there straight from their registers (the frame's other slots are dead
+  // once popped). When the caller wants another fixed number of results
+  // than returned, the snapshot is written and the helper moves them. A
+  // hook set meanwhile leaves to the interpreter's RETURN.
   void ret(Ref r) {
     const IrIns& i = ir_[r];
     const int32_t n = static_cast<int32_t>(i.k.i);
-    write_snapshot(i.snap, r);
     Label ex = a_.newLabel();
-    plain_exits_.push_back({ex, i.snap, r, false});
+    exits_.push_back({ex, i.snap, r, false});
     a_.cmp(x86::dword_ptr(rL, kStateHookmask), 0);
     a_.jne(ex);
-    Label other = a_.newLabel(), popped = a_.newLabel();
-    a_.mov(x86::rax, x86::qword_ptr(rL, kStateCi));
-    a_.movsx(x86::ecx, x86::word_ptr(x86::rax, kCiNresults));
-    Label same = a_.newLabel();
-    a_.cmp(x86::ecx, n);
+    Label other = a_.newLabel(), same = a_.newLabel(), popped = a_.newLabel();
+    const x86::Gp ci = s0;  // store_value below uses s1 only
+    a_.mov(ci, x86::qword_ptr(rL, kStateCi));
+    a_.cmp(x86::word_ptr(ci, kCiNresults), n);
     a_.je(same);
-    a_.cmp(x86::ecx, MULTRET);
+    a_.cmp(x86::word_ptr(ci, kCiNresults), MULTRET);
     a_.jne(other);
     a_.bind(same);
-    move_results(i.aux, n, n);
-    a_.mov(s0, x86::qword_ptr(x86::rax, kCiPrevious));
-    a_.mov(x86::qword_ptr(rL, kStateCi), s0);
-    a_.jmp(popped);
+    const Snapshot& sn = ir_.snapshots()[static_cast<size_t>(i.snap)];
+    for (int32_t k = 0; k < n; k++) {
+      // Slot aux + k moves to k - 1: below every slot read after it.
+      Ref v = NO_REF;
+      for (uint32_t e = 0; e < sn.count; e++)
+        if (ir_.snap_entries()[sn.first + e].slot == i.aux + k) v = ir_.snap_entries()[sn.first + e].ref;
+      if (v != NO_REF) {
+        store_value(rBase, (k - 1) * 16, v, r);
+      } else {
+        a_.mov(s1, x86::qword_ptr(rBase, (i.aux + k) * 16));
+        a_.mov(x86::qword_ptr(rBase, (k - 1) * 16), s1);
+        a_.movzx(s1.r32(), x86::byte_ptr(rBase, (i.aux + k) * 16 + kTagOff));
+        a_.mov(x86::byte_ptr(rBase, (k - 1) * 16 + kTagOff), s1.r8());
+      }
+    }
+    a_.lea(s1, x86::ptr(rBase, (n - 1) * 16));
+    a_.mov(x86::qword_ptr(rL, kStateTop), s1);
+    a_.mov(s1, x86::qword_ptr(ci, kCiPrevious));
+    a_.mov(x86::qword_ptr(rL, kStateCi), s1);
+    a_.bind(popped);
+    // Called by a CALLOUT: back into its trace, which finds its own base
+    // from this one; else the frame was the seam's: return.
+    Label to_c = a_.newLabel();
+    a_.mov(s1, x86::qword_ptr(ci, kCiCont));
+    a_.test(s1, s1);
+    a_.jz(to_c);
+    tail_jump(s1);
     a_.bind(other);
+    write_snapshot(i.snap, r);
     a_.mov(x86::rdi, rL);
     a_.lea(x86::rsi, x86::ptr(rBase, i.aux * 16));
     a_.mov(x86::edx, n);
     a_.mov(x86::rax, reinterpret_cast<uint64_t>(&jit_return));
     a_.call(x86::rax);
-    a_.mov(x86::rax, x86::qword_ptr(rL, kStateCi));
-    a_.mov(x86::rax, x86::qword_ptr(x86::rax, kCiNext));
-    a_.bind(popped);
-    // Called by a CALLOUT: back into its trace (the caller's base is one
-    // above its function slot); else the frame was the seam's: return.
-    Label to_c = a_.newLabel();
-    a_.mov(s1, x86::qword_ptr(x86::rax, kCiCont));
-    a_.test(s1, s1);
-    a_.jz(to_c);
-    a_.mov(x86::rax, x86::qword_ptr(rL, kStateCi));
-    a_.mov(x86::rsi, x86::qword_ptr(x86::rax, kCiFunc));
-    a_.add(x86::rsi, 16);
-    a_.mov(x86::rdi, rL);
-    a_.add(x86::rsp, frame_);
-    a_.jmp(s1);
+    a_.mov(ci, x86::qword_ptr(rL, kStateCi));
+    a_.mov(ci, x86::qword_ptr(ci, kCiNext));
+    a_.jmp(popped);
     a_.bind(to_c);
     a_.mov(x86::rax, reinterpret_cast<uint64_t>(returned_exit()));
     a_.jmp(done_);
@@ -1065,6 +1147,7 @@ class Emitter {
   Label to_side_;  // jumps to the side trace in s1
   ExitInfo* exits_info_;
   size_t nsnap_;
+  bool budget_free_;
   int frame_ = 0;
 };
 
@@ -1083,7 +1166,7 @@ bool CodeArena::assemble(const IrBuffer& ir, const Allocation& al, Trace* t, boo
   if (listing) code.setLogger(&logger);
   x86::Assembler a(&code);
   // Six pushes and the return address leave rsp 8 off 16-byte alignment.
-  int frame = al.nspill * 8;
+  int frame = std::max(al.nspill * 8, Emitter::kLinkFrame);
   if (frame % 16 != 8) frame += 8;
   size_t nsnap = ir.snapshots().size();
   auto exits = std::make_unique<ExitInfo[]>(2 * nsnap);
@@ -1106,7 +1189,7 @@ bool CodeArena::assemble(const IrBuffer& ir, const Allocation& al, Trace* t, boo
     exits[nsnap + static_cast<size_t>(last.snap)].frame = -1;
     exits[nsnap + static_cast<size_t>(last.snap)].top = -1;
   }
-  Emitter em(ir, al, a, exits.get());
+  Emitter em(ir, al, a, exits.get(), t->returns);
   em.run(frame);
   TraceFn fn = nullptr;
   if (rt_->rt.add(&fn, &code) != kErrorOk) return false;

@@ -6,8 +6,10 @@ namespace luna::jit {
 
 namespace {
 
-std::unique_ptr<Trace> assemble(const IrBuffer& ir, const Allocation& al, CodeArena& arena, bool want_dump) {
+std::unique_ptr<Trace> assemble(const IrBuffer& ir, const Allocation& al, CodeArena& arena, bool want_dump,
+                                bool returns) {
   auto t = std::make_unique<Trace>();
+  t->returns = returns;
   t->nins = ir.size() - 1;
   if (want_dump) t->dump = ir.dump();
   if (!arena.assemble(ir, al, t.get(), want_dump)) return nullptr;
@@ -19,7 +21,7 @@ std::unique_ptr<Trace> assemble(const IrBuffer& ir, const Allocation& al, CodeAr
 
 }  // namespace
 
-std::unique_ptr<Trace> compile_ir(IrBuffer& ir, CodeArena& arena, bool want_dump) {
+std::unique_ptr<Trace> compile_ir(IrBuffer& ir, CodeArena& arena, bool want_dump, bool returns) {
   IrBuffer plain = ir;
   // A loop with calls out of the trace keeps its slots in memory.
   bool calls_out = false;
@@ -27,15 +29,15 @@ std::unique_ptr<Trace> compile_ir(IrBuffer& ir, CodeArena& arena, bool want_dump
   if (!calls_out && loop_optimise(ir)) {
     dce(ir);
     Allocation al = allocate(ir, RegSet::x64());
-    if (al.ok) return assemble(ir, al, arena, want_dump);
+    if (al.ok) return assemble(ir, al, arena, want_dump, returns);
     ir = std::move(plain);  // a loop-carried value would need a spill
   }
   dce(ir);
-  return assemble(ir, allocate(ir, RegSet::x64()), arena, want_dump);
+  return assemble(ir, allocate(ir, RegSet::x64()), arena, want_dump, returns);
 }
 
 std::unique_ptr<Trace> compile_trace(Recorder& rec, CodeArena& arena, bool want_dump) {
-  auto t = compile_ir(rec.ir(), arena, want_dump);
+  auto t = compile_ir(rec.ir(), arena, want_dump, rec.returns());
   if (t != nullptr) {
     t->proto = rec.proto();
     t->start_pc = rec.start();

@@ -6,6 +6,7 @@
 // from the roots through operands is dropped, and the survivors are
 // renumbered in order.
 #include "ir.hpp"
+#include "state.hpp"
 
 namespace luna::jit {
 namespace {
@@ -16,7 +17,10 @@ bool is_root(const IrIns& i) {
     return true;
   if (i.op == IrOp::CALL) {
     Helper h = static_cast<Helper>(i.aux8);
-    return h == Helper::BarrierBack || h == Helper::BarrierObj || h == Helper::BufPutStr || h == Helper::BufPutInt;
+    // The stop-the-world collector's barriers do nothing: no call for them.
+    bool barrier = h == Helper::BarrierBack || h == Helper::BarrierObj;
+    return (barrier && GC_NEEDS_BARRIERS) || h == Helper::BufPutStr || h == Helper::BufPutInt ||
+           h == Helper::UpvalClose;
   }
   return false;
 }

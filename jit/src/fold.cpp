@@ -18,13 +18,15 @@ bool pure(const IrIns& i) {
   switch (i.op) {
     case IrOp::ADD: case IrOp::SUB: case IrOp::MUL: case IrOp::DIV: case IrOp::NEG: case IrOp::FLOOR:
     case IrOp::CONV: case IrOp::BAND: case IrOp::BOR: case IrOp::BXOR: case IrOp::BNOT: case IrOp::SHLK:
-    case IrOp::SHRK: case IrOp::FLOAD: case IrOp::CLOSURE: case IrOp::AREF: case IrOp::SQRT: case IrOp::ABS:
+    case IrOp::SHRK: case IrOp::CLOSURE: case IrOp::SLOTREF: case IrOp::AREF: case IrOp::SQRT: case IrOp::ABS:
     case IrOp::CEIL: case IrOp::TOINT: case IrOp::BLOAD:
       return true;
+    case IrOp::FLOAD:
+      return static_cast<Field>(i.aux8) != Field::TabFlags;
     case IrOp::CALL: {
       Helper h = static_cast<Helper>(i.aux8);
       return h != Helper::BarrierBack && h != Helper::BarrierObj && h != Helper::TabLen && h != Helper::TabGetStr &&
-             h != Helper::TabGetInt &&
+             h != Helper::TabGetInt && !helper_inserts(h) && h != Helper::UpvalClose &&
              !helper_allocates(h);
     }
     default:
@@ -32,10 +34,13 @@ bool pure(const IrIns& i) {
   }
 }
 
-// Loads of Lua values and table lengths see stores; nothing else does (a
-// trace never resizes a table, adds a key or closes an upvalue).
+// Loads of Lua values, table lengths and metamethod caches see stores;
+// nothing else does (a trace never resizes a table or closes an upvalue;
+// the keys it adds take free nodes, which moves no header field, but may
+// move a key: see the HREFKs dropped below).
 bool reads_memory(const IrIns& i) {
   if (i.op == IrOp::VLOAD) return true;
+  if (i.op == IrOp::FLOAD) return static_cast<Field>(i.aux8) == Field::TabFlags;
   if (i.op != IrOp::CALL) return false;
   Helper h = static_cast<Helper>(i.aux8);
   return h == Helper::TabLen || h == Helper::TabGetStr || h == Helper::TabGetInt;
@@ -233,6 +238,26 @@ Ref fold_emit(IrBuffer& ir, IrIns ins) {
   // and slots are others (after a tail call, its closure): nothing loaded
   // before is shared after.
   if (ins.op == IrOp::CALLOUT || ins.op == IrOp::RETDOWN || ins.op == IrOp::SETTAIL) ir.cse_.clear();
+  // A new key may take the node of a key that was not in its main position
+  // (moving that key): a node found before is looked up again.
+  if (ins.op == IrOp::CALL && helper_inserts(static_cast<Helper>(ins.aux8)))
+    std::erase_if(ir.cse_, [&](const auto& e) { return ir[e.second].op == IrOp::HREFK; });
+  // Closing upvalues moves their values out of the stack: their addresses
+  // are loaded again.
+  // Slots captured or closed are read from memory again: no earlier load
+  // of a slot is shared after a capture or a close.
+  if (ins.op == IrOp::CALL && static_cast<Helper>(ins.aux8) == Helper::UpvalClose)
+    std::erase_if(ir.cse_, [&](const auto& e) {
+      const IrIns& c = ir[e.second];
+      return c.op == IrOp::SLOAD || (c.op == IrOp::FLOAD && static_cast<Field>(c.aux8) == Field::UvValue);
+    });
+  if (ins.op == IrOp::CALL && static_cast<Helper>(ins.aux8) == Helper::ClosureCapture)
+    std::erase_if(ir.cse_, [&](const auto& e) { return ir[e.second].op == IrOp::SLOAD; });
+  // Likewise a metatable set: its field is loaded again.
+  if (ins.op == IrOp::CALL && static_cast<Helper>(ins.aux8) == Helper::SetMeta)
+    std::erase_if(ir.cse_, [&](const auto& e) {
+      return ir[e.second].op == IrOp::FLOAD && static_cast<Field>(ir[e.second].aux8) == Field::TabMeta;
+    });
   return r;
 }
 

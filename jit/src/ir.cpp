@@ -32,10 +32,16 @@ const char* helper_name(Helper h) {
     case Helper::TabLen: return "tab_len";
     case Helper::TabGetStr: return "tab_get_str";
     case Helper::TabGetInt: return "tab_get_int";
+    case Helper::TabSetStr: return "tab_set_str";
+    case Helper::TabSetInt: return "tab_set_int";
     case Helper::BarrierBack: return "barrier_back";
     case Helper::BarrierObj: return "barrier_obj";
     case Helper::NewTable: return "new_table";
     case Helper::TabGrowArray: return "tab_grow_array";
+    case Helper::UpvalClose: return "upval_close";
+    case Helper::NewClosure: return "new_closure";
+    case Helper::ClosureCapture: return "closure_capture";
+    case Helper::SetMeta: return "set_meta";
     case Helper::StrConcat: return "str_concat";
     case Helper::StrFromInt: return "str_from_int";
     case Helper::StrNew: return "str_new";
@@ -145,7 +151,7 @@ std::string IrBuffer::dump() const {
       case IrOp::KINT: std::snprintf(buf, sizeof buf, " %lld", static_cast<long long>(i.k.i)); break;
       case IrOp::KNUM: std::snprintf(buf, sizeof buf, " %.17g", i.k.n); break;
       case IrOp::KGC: case IrOp::KPTR: std::snprintf(buf, sizeof buf, " %p", i.k.p); break;
-      case IrOp::SLOAD: std::snprintf(buf, sizeof buf, " #%d", i.aux); break;
+      case IrOp::SLOAD: case IrOp::SLOTREF: std::snprintf(buf, sizeof buf, " #%d", i.aux); break;
       case IrOp::CALL: std::snprintf(buf, sizeof buf, " %s %04u %04u", helper_name(static_cast<Helper>(i.aux8)), i.a, i.b); break;
       default: std::snprintf(buf, sizeof buf, " %04u %04u aux=%d", i.a, i.b, i.aux); break;
     }

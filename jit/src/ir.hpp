@@ -41,6 +41,8 @@ enum class IrType : uint8_t { Void, Nil, False, True, Int, Num, Gc, Ptr };
   X(LT) X(LE) X(GT) X(GE) X(EQ) X(NE) X(NLT) X(NLE) X(ULT) X(NOTNIL)                          \
   /* memory: field loads, slot addresses, tagged loads and stores */           \
   X(FLOAD) X(CLOSURE) X(AREF) X(HREFK) X(VLOAD) X(VSTORE)                       \
+  /* the address of frame slot aux (from the trace's base): captured locals */ \
+  X(SLOTREF)                                                                    \
   /* byte b (from 1) of string a, as an integer */                             \
   X(BLOAD)                                                                      \
   /* noexcept helper calls */                                                   \
@@ -68,7 +70,8 @@ const char* ir_op_name(IrOp op);
 
 // FLOAD fields.
 // Deref: the pointer at address a (a constant: a basic type's metatable).
-enum class Field : uint8_t { TabArray, TabAsize, TabMeta, TabNode, TabLsizenode, ClProto, ClUpval, UvValue, StrLen, GcTag, Deref };
+// TabFlags: the metamethod-absence cache (a byte), which a new key resets.
+enum class Field : uint8_t { TabArray, TabAsize, TabMeta, TabNode, TabLsizenode, TabFlags, ClProto, ClUpval, UvValue, StrLen, GcTag, Deref };
 
 // CALL helpers. All are noexcept and neither allocate nor raise.
 enum class Helper : uint8_t {
@@ -79,13 +82,28 @@ enum class Helper : uint8_t {
   TabLen,                       // (Table*) -> Integer
   TabGetStr,                    // (Table*, String*) -> const TValue* (the absent key's nil if missing)
   TabGetInt,                    // (Table*, Integer) -> const TValue*, likewise
+  // The slot an assignment stores into, the key inserted into a free node
+  // when absent (table_try_key_slot); nullptr when that needs a rehash.
+  // A new key may move another key's node: no HREFK is shared across them.
+  TabSetStr,                    // (Table*, String*) -> TValue*
+  TabSetInt,                    // (Table*, Integer) -> TValue*
   BarrierBack,                  // (State*, Table*)
   BarrierObj,                   // (State*, GCObject* parent, GCObject* child)
+  UpvalClose,                   // (State*, TValue* level) -> Integer: 1 closed, 0 to-be-closed variables there
   // Allocating helpers (State* first): never collect or raise; nullptr
   // when the interpreter must do it (a collection step is due, the memory
   // limit, an instruction budget), which the trace guards and exits on.
   NewTable,                     // (State*, Integer nasize | nhsize << 32) -> Table*
   TabGrowArray,                 // (State*, Table*, Integer nasize) -> the Table*, its array part that long
+  // setmetatable(t, mt) on a table without metatable (a protected one is
+  // the library's) where mt (or nullptr) has no __gc (registering a
+  // finalizer is the collector's): the Table*, else nullptr, t unchanged.
+  SetMeta,                      // (State*, Table*, Table* mt) -> the Table*
+  // CLOSURE: a closure of the enclosing closure's prototype Bx, its upvalues
+  // from the enclosing closure filled and those of the stack left null,
+  // then each of those (in order) the open upvalue of a slot.
+  NewClosure,                   // (State*, LClosure* enclosing, Integer bx) -> LClosure*
+  ClosureCapture,               // (State*, LClosure*, TValue* level) -> the LClosure*
   StrConcat,                    // (State*, String*, String*) -> String*
   StrFromInt,                   // (State*, Integer) -> String*, as tostring
   StrNew,                       // (State*, const char*, Integer len) -> String*
@@ -103,6 +121,7 @@ inline bool helper_takes_state(Helper h) { return h >= Helper::BarrierBack; }
 // Helpers that allocate or fill the concatenation buffer: never shared or
 // removed; a String* or Table* result is guarded non-null.
 inline bool helper_allocates(Helper h) { return h >= Helper::NewTable; }
+inline bool helper_inserts(Helper h) { return h == Helper::TabSetStr || h == Helper::TabSetInt; }
 const char* helper_name(Helper h);
 
 struct IrIns {

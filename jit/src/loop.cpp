@@ -32,7 +32,15 @@ bool loop_optimise(IrBuffer& ir) {
   }
   // Pre-roll values that differ between iterations may not be shared.
   bool stores = false;
-  for (Ref r = 1; r < loop; r++) stores = stores || ir[r].op == IrOp::VSTORE;
+  bool inserts = false;  // a new key may move another key's node
+  bool setmeta = false;
+  bool closes = false;  // upvalues closed: their value pointers change
+  for (Ref r = 1; r < loop; r++) {
+    stores = stores || ir[r].op == IrOp::VSTORE;
+    inserts = inserts || (ir[r].op == IrOp::CALL && helper_inserts(static_cast<Helper>(ir[r].aux8)));
+    setmeta = setmeta || (ir[r].op == IrOp::CALL && static_cast<Helper>(ir[r].aux8) == Helper::SetMeta);
+    closes = closes || (ir[r].op == IrOp::CALL && static_cast<Helper>(ir[r].aux8) == Helper::UpvalClose);
+  }
   std::vector<bool> variant(loop, false);
   for (const auto& [slot, ref] : endval) variant[ref] = !ir.is_const(ref);
   for (Ref r = 1; r < loop; r++) {
@@ -41,6 +49,10 @@ bool loop_optimise(IrBuffer& ir) {
     Helper h = static_cast<Helper>(i.aux8);
     if (stores && (i.op == IrOp::VLOAD || (i.op == IrOp::CALL && (h == Helper::TabLen || h == Helper::TabGetStr || h == Helper::TabGetInt))))
       variant[r] = true;
+    if (inserts && (i.op == IrOp::HREFK || (i.op == IrOp::FLOAD && static_cast<Field>(i.aux8) == Field::TabFlags)))
+      variant[r] = true;
+    if (setmeta && i.op == IrOp::FLOAD && static_cast<Field>(i.aux8) == Field::TabMeta) variant[r] = true;
+    if (closes && i.op == IrOp::FLOAD && static_cast<Field>(i.aux8) == Field::UvValue) variant[r] = true;
     if ((i.a != NO_REF && variant[i.a]) || (i.b != NO_REF && variant[i.b])) variant[r] = true;
   }
   ir.set_variant(variant);

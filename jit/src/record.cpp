@@ -24,7 +24,7 @@ Recorder::Recorder(Proto* p, CallInfo* ci, const Instruction* start, LinkFn link
 const Instruction* Recorder::loop_end(const Proto* p, const Instruction* start) {
   const Instruction* end = start;
   for (const Instruction* pc = start; pc < p->code + p->sizecode; pc++) {
-    Instruction i = *pc;
+    Instruction i = plain_ins(*pc);  // a blacklisted loop's back-edge as compiled
     OpCode op = get_op(i);
     const Instruction* target = nullptr;
     if (op == OP_JMP) target = pc + 1 + getarg_sJ(i);
@@ -66,6 +66,7 @@ RecordStatus Recorder::step(State* L, CallInfo* ci, const Instruction* pc) {
   pc_ = pc;
   L_ = L;
   RecordStatus st = record(L, pc);
+  if (st != RecordStatus::Abort && slots_.accessed_captured()) return abort("local captured by a closure");
   if (st == RecordStatus::Continue && ir_.failed()) return abort("guard always fails");
   if (st == RecordStatus::Continue && closing_) return close_loop();
   return st;
@@ -88,6 +89,7 @@ RecordStatus Recorder::close_loop() {
   // The body's locals and temporaries need neither a write-back at each
   // iteration nor a register carried around the loop.
   slots_.forget_from(live_slots(proto_, start_));
+  if (slots_.writes_captured()) return abort("local captured by a closure carried around the loop");
   IrIns lp = ir_ins(IrOp::LOOP, IrType::Void, NO_REF, NO_REF, count_);  // instructions per iteration
   lp.snap = slots_.snapshot(ir_, start_);
   ir_.emit_raw(lp);
@@ -397,26 +399,69 @@ bool Recorder::get_table(State* L, int a, Ref t, const TValue& tv, Ref key, cons
   return true;
 }
 
-// t.name = nil where t.name is nil and no __newindex runs (a packet's
-// `p.link = nil`, a constructor's nil field) stores nothing, as the
-// interpreter adds no key for a nil value: guarded as index_chain guards a
-// missing key and a metatable without the metamethod.
-bool Recorder::store_nothing(Ref t, Table* h, Ref key, const TValue& kv) {
-  if (kv.tag != Tag::ShortStr || !ir_.is_const(key)) return false;
+// Metamethod e (one the metatables cache, e <= TM_EQ) of table t (h when
+// recorded) is absent: t has no metatable, or its metatable (whichever it
+// is) caches e as absent, guarded so. False when neither held at recording.
+bool Recorder::guard_tm_cached_absent(Ref t, Table* h, TMS e) {
   Table* mt = h->metatable;
-  String* newindex = L_->g->tmname[TM_NEWINDEX];
-  if (mt != nullptr && !table_get_short_str(mt, newindex)->is_nil()) return false;
-  load_value(get_str(t, key), TValue::nil());  // still nil
   if (mt == nullptr) {
     guard_no_metatable(t);
     return true;
   }
+  if (!(mt->flags & (1u << e))) return false;
   IrIns meta = ir_ins(IrOp::FLOAD, IrType::Ptr, t);
   meta.aux8 = static_cast<uint8_t>(Field::TabMeta);
+  Ref mref = ir_.emit(meta);
+  guard(IrOp::NE, mref, ir_.kptr(nullptr));
+  IrIns flags = ir_ins(IrOp::FLOAD, IrType::Int, mref);
+  flags.aux8 = static_cast<uint8_t>(Field::TabFlags);
+  Ref bit = ir_.emit(ir_ins(IrOp::BAND, IrType::Int, ir_.emit(flags), ir_.kint(1u << e)));
+  guard(IrOp::NE, bit, ir_.kint(0));
+  return true;
+}
+
+// No __newindex can run for a store into t (h when recorded): t has no
+// metatable (a table the trace made has none), or its metatable caches
+// __newindex as absent (any class of objects), or is the one recorded and
+// still has none. False where the recorded metatable has __newindex.
+bool Recorder::guard_no_newindex(Ref t, Table* h) {
+  Table* mt = h->metatable;
+  if (mt == nullptr) {
+    if (ir_[t].op != IrOp::CALL || static_cast<Helper>(ir_[t].aux8) != Helper::NewTable) guard_no_metatable(t);
+    return true;
+  }
+  String* newindex = L_->g->tmname[TM_NEWINDEX];
+  if (!table_get_short_str(mt, newindex)->is_nil()) return false;
+  if (guard_tm_cached_absent(t, h, TM_NEWINDEX)) return true;
+  IrIns meta = ir_ins(IrOp::FLOAD, IrType::Ptr, t);
+  meta.aux8 = static_cast<uint8_t>(Field::TabMeta);
+  Ref mref = ir_.emit(meta);
   Ref kmt = ir_.kgc(mt, Tag::Table);
-  guard(IrOp::EQ, ir_.emit(meta), kmt);
+  guard(IrOp::EQ, mref, kmt);
   load_value(get_str(kmt, konst(str_value(newindex))), TValue::nil());  // and still has no __newindex
   return true;
+}
+
+// t.name = nil where t.name is nil and no __newindex runs (a packet's
+// `p.link = nil`, a constructor's nil field) stores nothing, as the
+// interpreter adds no key for a nil value.
+bool Recorder::store_nothing(Ref t, Table* h, Ref key, const TValue& kv) {
+  if (kv.tag != Tag::ShortStr || !ir_.is_const(key)) return false;
+  if (h->metatable != nullptr && !table_get_short_str(h->metatable, L_->g->tmname[TM_NEWINDEX])->is_nil()) return false;
+  load_value(get_str(t, key), TValue::nil());  // still nil
+  return guard_no_newindex(t, h);
+}
+
+// A store into a nil slot (an absent key or one whose value is nil) of a
+// table where no __newindex runs: the slot is found or the key inserted by
+// TabSetStr/TabSetInt, which leave the trace before the instruction when
+// the hash part is full; the interpreter then rehashes (allocating).
+Ref Recorder::new_key_slot(Ref t, Table* h, Ref key, const TValue& kv) {
+  if (kv.tag != Tag::ShortStr && !kv.is_int()) return NO_REF;
+  if (!guard_no_newindex(t, h)) return NO_REF;
+  Ref p = helper(kv.is_int() ? Helper::TabSetInt : Helper::TabSetStr, IrType::Ptr, t, key);
+  guard(IrOp::NE, p, ir_.kptr(nullptr));
+  return p;
 }
 
 bool Recorder::set_table(Ref t, const TValue& tv, Ref key, const TValue& kv, Ref val) {
@@ -428,15 +473,21 @@ bool Recorder::set_table(Ref t, const TValue& tv, Ref key, const TValue& kv, Ref
     p = array_slot(t, key);
   } else {
     const TValue* seen = kv.is_int() ? table_get_int(h, kv.u.i) : kv.tag == Tag::ShortStr ? table_get_short_str(h, kv.as_string()) : nullptr;
-    // Storing into a nil slot may run __newindex or create a key.
-    if (seen == nullptr || seen->is_nil()) return ir_[val].type == IrType::Nil && store_nothing(t, h, key, kv);
-    // A variable string key: wherever it is now (word counts).
-    p = kv.tag == Tag::ShortStr && !ir_.is_const(key) ? get_str(t, key) : table_slot(t, h, key, kv);
+    if (seen == nullptr) return false;
+    if (seen->is_nil()) {
+      // A nil value adds no key; any other may run __newindex or add one.
+      if (ir_[val].type == IrType::Nil) return store_nothing(t, h, key, kv);
+      p = new_key_slot(t, h, key, kv);
+    } else {
+      // A variable string key: wherever it is now (word counts).
+      p = kv.tag == Tag::ShortStr && !ir_.is_const(key) ? get_str(t, key) : table_slot(t, h, key, kv);
+      if (p != NO_REF) guard(IrOp::NOTNIL, p, NO_REF);
+    }
     if (p == NO_REF) return false;
-    guard(IrOp::NOTNIL, p, NO_REF);
   }
   ir_.emit(ir_ins(IrOp::VSTORE, IrType::Void, p, val));
-  if (ir_[val].type == IrType::Gc && is_collectable_tag(ir_[val].tag)) {
+  bool collectable_key = ir_[key].type == IrType::Gc && is_collectable_tag(ir_[key].tag);
+  if ((ir_[val].type == IrType::Gc && is_collectable_tag(ir_[val].tag)) || collectable_key) {
     IrIns b = ir_ins(IrOp::CALL, IrType::Void, t);
     b.aux8 = static_cast<uint8_t>(Helper::BarrierBack);
     ir_.emit(b);
@@ -445,7 +496,7 @@ bool Recorder::set_table(Ref t, const TValue& tv, Ref key, const TValue& kv, Ref
 }
 
 RecordStatus Recorder::record(State* L, const Instruction* pc) {
-  Instruction i = *pc;
+  Instruction i = plain_ins(*pc);
   OpCode op = get_op(i);
   int a = getarg_A(i);
   const TValue* k = cl_->p->k;
@@ -623,6 +674,10 @@ RecordStatus Recorder::record(State* L, const Instruction* pc) {
       } else if (va.tag == Tag::ShortStr || va.tag == Tag::LClosure || va.tag == Tag::LightFn ||
                  va.tag == Tag::LightUd || va.tag == Tag::NClosure || va.u.gc == vb.u.gc) {
         guard(va.u.gc == vb.u.gc ? IrOp::EQ : IrOp::NE, ra, rb);
+      } else if (va.tag == Tag::Table && guard_tm_cached_absent(ra, va.as_table(), TM_EQ) &&
+                 guard_tm_cached_absent(rb, vb.as_table(), TM_EQ)) {
+        // Two tables neither of which has __eq (richards' `next_task ~= t`).
+        guard(IrOp::NE, ra, rb);
       } else {
         return abort("equality may call __eq");
       }
@@ -701,8 +756,17 @@ RecordStatus Recorder::record(State* L, const Instruction* pc) {
     case OP_SELF:
       return self(L, pc);
     case OP_RETURN:
-      if (getarg_k(i)) return abort("return closing upvalues");
+      // An inlined frame (entered in the trace, so no to-be-closed variable
+      // of its own was declared before) closes its upvalues; the root
+      // frame's return stays the interpreter's.
+      if (getarg_k(i) && (frames_.size() == 1 || !close_upvalues(0))) return abort("return closing upvalues");
       return ret(a, getarg_B(i));
+    case OP_CLOSURE:
+      if (!closure(a, getarg_Bx(i))) return abort("CLOSURE");
+      break;
+    case OP_CLOSE:
+      if (!close_upvalues(a)) return abort("CLOSE");
+      break;
     case OP_RETURN0:
       return ret(a, 1);
     case OP_RETURN1:

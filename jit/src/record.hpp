@@ -30,6 +30,13 @@ class Recorder {
   // prototype, or an inlined callee's (whose loop the side trace enters
   // after making the inlined frames real).
   using LinkFn = std::function<void*(const Proto* p, const Instruction* pc, const TValue* base)>;
+  // The function trace of p a call may enter (a CALLOUT): its entry and what
+  // entering p's traces must reserve; entry null when p has none.
+  struct Callee {
+    void* entry = nullptr;
+    const Reserve* reserve = nullptr;
+  };
+  using CalleeFn = std::function<Callee(const Proto* p)>;
 
   // A root trace records one iteration of the loop starting at start. With
   // link, a side trace: it records from start (an exit of another trace)
@@ -43,6 +50,10 @@ class Recorder {
   // entry) and a tail call of it a loop (record_recursion.cpp).
   void set_function(void* callout_entry, const Reserve* reserve);
   bool returns() const { return func_; }
+  // Calls from the trace's own frame of a function that has a function
+  // trace become CALLOUTs into it (binary_trees' loop calling its recursive
+  // tree builder), rather than inlined calls that would recurse.
+  void set_callees(CalleeFn callees) { callees_ = std::move(callees); }
   // The last instruction jumping back to start (the loop's extent).
   static const Instruction* loop_end(const Proto* p, const Instruction* start);
   const Instruction* link_target() const { return link_pc_; }
@@ -85,6 +96,9 @@ class Recorder {
   Ref array_slot(Ref t, Ref key);  // guards key within the array part
   void guard_no_metatable(Ref t);
   bool store_nothing(Ref t, Table* h, Ref key, const TValue& kv);
+  bool guard_no_newindex(Ref t, Table* h);
+  bool guard_tm_cached_absent(Ref t, Table* h, TMS e);
+  Ref new_key_slot(Ref t, Table* h, Ref key, const TValue& kv);
   bool raw_array_access(const Table* h, const TValue& kv) const;
   bool get_table(State* L, int a, Ref t, const TValue& tv, Ref key, const TValue& kv);
   bool set_table(Ref t, const TValue& tv, Ref key, const TValue& kv, Ref val);
@@ -106,6 +120,9 @@ class Recorder {
   Ref alloc(Helper h, Tag tag, Ref a, Ref b = NO_REF);  // guarded non-null
   bool new_table(int a, Instruction i);
   bool set_list(int a, Instruction i);
+  Ref set_metatable(int a, int nargs);  // the builtin: its result, t
+  bool closure(int a, int bx);
+  bool close_upvalues(int from);  // upvalues of slots from `from` up (the current frame's)
   bool concat(int a, int n);
   Ref to_string(Ref r, const TValue& v);  // an integer or a string as a string
   // A new string's tag is its length's (short or long): guards the one recorded.
@@ -128,7 +145,7 @@ class Recorder {
   // Function traces (record_recursion.cpp).
   RecordStatus await_callout(State* L, CallInfo* ci, const Instruction* pc);
   bool guard_proto(int a, Proto* p);
-  RecordStatus callout(const Instruction* pc);
+  RecordStatus callout(const Instruction* pc, Proto* p, void* entry, const Reserve* reserve);
   RecordStatus tail_self(const Instruction* pc);
   RecordStatus tail_root(const Instruction* pc);
   RecordStatus ret_out(int a, int n);
@@ -168,6 +185,7 @@ class Recorder {
   int max_depth_ = 0;
   bool func_ = false;                          // see set_function
   void* callout_entry_ = nullptr;
+  CalleeFn callees_;
   const Reserve* reserve_ = nullptr;
   bool tail_self_ = false;                     // a tail call of the function just recorded
   const Instruction* callout_ret_ = nullptr;   // a CALLOUT's call runs; the frame resumes there

@@ -67,6 +67,56 @@ bool Recorder::set_list(int a, Instruction i) {
   return true;
 }
 
+// setmetatable(t, mt) for a table t without metatable and mt a table or
+// nil (their types guarded), through SetMeta, which leaves before the call
+// where t has a metatable (it may be protected) or mt has __gc (the library
+// registers t for finalization).
+Ref Recorder::set_metatable(int a, int nargs) {
+  const TValue* args = base_ + a + 1;
+  if (nargs != 2 || !args[0].is_table() || args[0].as_table()->metatable != nullptr) return NO_REF;
+  if (!args[1].is_table() && !args[1].is_nil()) return NO_REF;
+  Ref t = slot(a + 1), mt = slot(a + 2);
+  alloc(Helper::SetMeta, Tag::Table, t, args[1].is_nil() ? ir_.kptr(nullptr) : mt);
+  return t;
+}
+
+// CLOSURE (not in a dialect caching closures): NewClosure makes it with the
+// upvalues the enclosing closure passes on; each local it captures is
+// stored to its slot and given its open upvalue (found or made) by
+// ClosureCapture. From then on the local lives in memory, read and written
+// through the upvalue: the recording aborts on any access of its own, and
+// exits do not write it back, until its upvalues are closed (CLOSE, or the
+// return of its inlined frame). A local of the loop's frame the iteration
+// loaded from the frame before capturing it aborts too: the next iteration
+// would reuse that load. Each helper's result is guarded: the trace exits before the
+// CLOSURE where the interpreter must collect first.
+bool Recorder::closure(int a, int bx) {
+  if (dialect(L_).closure_cache) return false;
+  Proto* p = cl_->p->p[bx];
+  Ref enc = frames_.size() == 1 ? ir_.emit(ir_ins(IrOp::CLOSURE, IrType::Ptr)) : frames_.back().clref;
+  Ref cl = alloc(Helper::NewClosure, Tag::LClosure, enc, ir_.kint(bx));
+  for (int j = 0; j < p->sizeupvalues; j++) {
+    const UpvalDesc& d = p->upvalues[j];
+    if (!d.instack) continue;
+    int s = d.idx;
+    if (frames_.size() == 1 && slots_.was_loaded(s) && !slots_.is_captured(s)) return false;
+    Ref level = ir_.emit(ir_ins(IrOp::SLOTREF, IrType::Ptr, NO_REF, NO_REF, slots_.base() + s));
+    if (!slots_.is_captured(s) && slots_.peek(s) != NO_REF)
+      ir_.emit(ir_ins(IrOp::VSTORE, IrType::Void, level, slots_.peek(s)));
+    cl = alloc(Helper::ClosureCapture, Tag::LClosure, cl, level);
+    slots_.capture(s);
+  }
+  slots_.set(a, cl);
+  return true;
+}
+
+bool Recorder::close_upvalues(int from) {
+  Ref level = ir_.emit(ir_ins(IrOp::SLOTREF, IrType::Ptr, NO_REF, NO_REF, slots_.base() + from));
+  guard(IrOp::NE, helper(Helper::UpvalClose, IrType::Int, level), ir_.kint(0));
+  slots_.release_from(slots_.base() + from);
+  return true;
+}
+
 void Recorder::guard_str_tag(Ref s, Tag expect) {
   IrIns f = ir_ins(IrOp::FLOAD, IrType::Int, s);
   f.aux8 = static_cast<uint8_t>(Field::GcTag);

@@ -41,6 +41,7 @@ RecordStatus Recorder::builtin(int a, int nargs, int c, const TValue& fv) {
 Ref Recorder::base_builtin_ir(Builtin f, int a, int nargs) {
   const TValue* args = base_ + a + 1;
   if (nargs < 1) return NO_REF;
+  if (f == Builtin::SetMetatable) return set_metatable(a, nargs);
   Ref x = slot(a + 1);  // its type guard decides type()
   if (f == Builtin::Type) return ir_.kgc(L_->g->typename_str[basic_type(args[0].tag)], Tag::ShortStr);
   if (f == Builtin::ToNumber) return nargs == 1 && args[0].is_number() ? x : NO_REF;

@@ -62,7 +62,13 @@ RecordStatus Recorder::call(const Instruction* pc) {
   if (nargs < 0) return abort("call with variable arguments");
   const TValue& fv = base_[a];
   if (fv.tag == Tag::LightFn) return builtin(a, nargs, c, fv);
-  if (func_ && frames_.size() == 1 && fv.tag == Tag::LClosure && fv.as_lclosure()->p == proto_) return callout(pc);
+  if (frames_.size() == 1 && fv.tag == Tag::LClosure) {
+    // Only from the trace's own frame: a CALLOUT makes that frame real.
+    Proto* p = fv.as_lclosure()->p;
+    if (func_ && p == proto_) return callout(pc, p, callout_entry_, reserve_);
+    if (callees_)
+      if (Callee ce = callees_(p); ce.entry != nullptr) return callout(pc, p, ce.entry, ce.reserve);
+  }
   RecordStatus st = enter(a, nargs, fv, false);
   if (st != RecordStatus::Continue) return st;
   int maxstack = fv.as_lclosure()->p->maxstacksize;
@@ -143,8 +149,13 @@ RecordStatus Recorder::enter(int a, int nargs, const TValue& fv, bool tail) {
   Proto* p = cl->p;
   if (p->is_vararg) return abort("call of a vararg function");
   // Recursion would unroll without bound: leave it to the interpreter.
+  // Once p has a function trace, a call from the trace's own frame calls
+  // out to it: try again then (binary_trees' loop may get hot first).
   for (const Frame& f : frames_)
-    if (f.cl->p == p) return abort("recursive call");
+    if (f.cl->p == p) {
+      retryable_ = !func_;
+      return abort("recursive call");
+    }
   if (!tail && static_cast<int>(frames_.size()) > SlotState::kMaxDepth) return abort("calls nested too deep");
   // The prototype, not the closure, is what the recording depends on: a
   // closure created anew for each use of the loop (a callback argument)

@@ -54,19 +54,18 @@ bool Recorder::guard_proto(int a, Proto* p) {
   return !ir_.failed();
 }
 
-RecordStatus Recorder::callout(const Instruction* pc) {
+RecordStatus Recorder::callout(const Instruction* pc, Proto* p, void* entry, const Reserve* reserve) {
   Instruction i = *pc;
   int a = getarg_A(i), c = getarg_C(i);
   int nargs = call_args(a, getarg_B(i));
   if (nargs < 0) return abort("call with variable arguments");
-  if (!guard_proto(a, proto_)) return abort("guard always fails");
+  if (!guard_proto(a, p)) return abort("guard always fails");
   slots_.set_top(-1);
-  for (int k = nargs; k < proto_->numparams; k++) slots_.set(a + 1 + k, ir_.knil());
-  IrIns co = ir_ins(IrOp::CALLOUT, IrType::Void, callout_entry_ != nullptr ? ir_.kptr(callout_entry_) : NO_REF,
-                    ir_.kptr(reserve_));
+  for (int k = nargs; k < p->numparams; k++) slots_.set(a + 1 + k, ir_.knil());
+  IrIns co = ir_ins(IrOp::CALLOUT, IrType::Void, entry != nullptr ? ir_.kptr(entry) : NO_REF, ir_.kptr(reserve));
   co.aux = slots_.base() + a;
   co.aux8 = static_cast<uint8_t>(c);
-  co.k.p = proto_;
+  co.k.p = p;
   co.snap = slots_.snapshot(ir_, pc);
   ir_.emit(co);
   // The frame is in memory now; the results arrive there.

@@ -22,6 +22,7 @@ struct Trace;
 struct Reserve {
   int32_t stack_slots = 0;
   int32_t frames = 0;
+  int64_t stack_bytes = 0;  // stack_slots * sizeof(TValue), for CALLOUT's test
 };
 
 // One way out of a trace. The exit code writes its snapshot to the frame,
@@ -54,7 +55,8 @@ struct Trace {
   TraceFn entry = nullptr;
   // Behind the prologue: where other traces jump (exits to their side
   // traces, links, CALLOUTs), from their native frame, whose saved
-  // registers stay pushed (L in rdi, base in rsi).
+  // registers stay pushed (L in r12, base in r13, rsp 8 bytes below the
+  // pushes; asm_x64.cpp).
   void* post = nullptr;
   // Per snapshot n: exits[n] for guards, exits[nsnap + n] for hook and
   // budget exits. Allocated before assembly, as the code refers to them.

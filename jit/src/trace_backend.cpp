@@ -61,8 +61,18 @@ struct ProtoTraces {
   std::vector<std::unique_ptr<CompiledTrace>> sides;  // side traces, and root traces replaced by retrace
   std::unordered_map<const Instruction*, int> aborts;
   std::unordered_map<const Instruction*, int> retraces;
+  std::vector<Instruction*> cooled;  // back-edges of blacklisted loops, patched to their twins
   Reserve reserve;  // the most any of these traces needs; CALLOUTs read it
 };
+
+// The function trace of p, which CALLOUTs of other traces may enter.
+Recorder::Callee function_trace(const Proto* p) {
+  ProtoTraces* pt = static_cast<ProtoTraces*>(p->jit_data);
+  if (pt == nullptr) return {};
+  auto it = pt->traces.find(p->code);
+  if (it == pt->traces.end() || !it->second->code->returns) return {};
+  return {it->second->code->post, &pt->reserve};
+}
 
 int line_of(const Proto* p, const Instruction* pc) {
   return p->sizelineinfo > 0 ? p->lineinfo[pc - p->code] : -1;
@@ -86,14 +96,21 @@ class TraceBackend final : public JitBackend {
       }
       auto ab = pt->aborts.find(pc);
       if (ab != pt->aborts.end() && ab->second >= kMaxAborts) {
-        // Blacklisted: count as slowly as a counter can, so the loop costs
-        // one inline decrement per back-edge and a seam call every 65535.
-        jit_rearm(L, pc, kBlacklistedCount);
+        // Blacklisted: the back-edge no longer counts (a flush restores it);
+        // failing that, the counter counts as slowly as it can.
+        try {
+          pt->cooled.reserve(pt->cooled.size() + 1);
+        } catch (...) {
+          jit_rearm(L, pc, kBlacklistedCount);
+          return;
+        }
+        if (Instruction* at = jit_cool_loop(L, pc)) pt->cooled.push_back(at);
         return;
       }
     }
     try {
       rec_ = std::make_unique<Recorder>(p, ci, pc);
+      rec_->set_callees(function_trace);
     } catch (...) {
       return;
     }
@@ -111,7 +128,7 @@ class TraceBackend final : public JitBackend {
     Proto* p = ci->func->as_lclosure()->p;
     const Instruction* pc = p->code;
     if (p->is_vararg || Recorder::loop_end(p, pc) != pc) {
-      jit_rearm(L, pc, kBlacklistedCount);
+      give_up_entry(L, p);
       return;
     }
     bool recursing = false;
@@ -122,7 +139,8 @@ class TraceBackend final : public JitBackend {
       try {
         int& aborts = ensure(p).aborts[pc];
         aborts += kRetryWeight;
-        jit_rearm(L, pc, aborts >= kMaxAborts ? kBlacklistedCount : L->g->jit.options.hotloop * 4u);
+        if (aborts >= kMaxAborts) give_up_entry(L, p);
+        else jit_rearm(L, pc, L->g->jit.options.hotloop * 4u);
       } catch (...) {
       }
       return;
@@ -185,7 +203,12 @@ class TraceBackend final : public JitBackend {
   void flush(State*) noexcept override {
     rec_.reset();
     side_exit_ = nullptr;
-    for (Proto* p : protos_) drop(p);
+    for (Proto* p : protos_) {
+      // Blacklists are forgotten: loops and calls count again.
+      for (Instruction* at : traces_of(p)->cooled) jit_warm_loop(at);
+      p->jit_cold_entry = 0;
+      drop(p);
+    }
     protos_.clear();
   }
 
@@ -246,6 +269,7 @@ class TraceBackend final : public JitBackend {
             return nullptr;
         return t.post;
       });
+      rec_->set_callees(function_trace);
     } catch (...) {
       return;
     }
@@ -259,10 +283,23 @@ class TraceBackend final : public JitBackend {
   static void reserve(ProtoTraces& pt, const CompiledTrace& t) {
     pt.reserve.stack_slots = std::max(pt.reserve.stack_slots, t.stack_slots);
     pt.reserve.frames = std::max(pt.reserve.frames, t.frames);
+    pt.reserve.stack_bytes = static_cast<int64_t>(pt.reserve.stack_slots) * static_cast<int64_t>(sizeof(TValue));
     for (auto& kv : pt.traces) {
       kv.second->stack_slots = pt.reserve.stack_slots;
       kv.second->frames = pt.reserve.frames;
     }
+  }
+
+  // Calls of p are not counted any more (Proto::jit_cold_entry); a flush
+  // restores the counting of every prototype the backend has seen.
+  void give_up_entry(State* L, Proto* p) noexcept {
+    jit_rearm(L, p->code, kBlacklistedCount);
+    try {
+      ensure(p);
+    } catch (...) {
+      return;
+    }
+    p->jit_cold_entry = 1;
   }
 
   void drop(Proto* p) {

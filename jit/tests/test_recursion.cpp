@@ -125,6 +125,84 @@ TEST_CASE("hooks and budgets see every call of compiled recursion", "[jit][recur
   CHECK_THROWS_WITH(vm.eval("return fib(40)"), Catch::Contains("instruction budget exhausted"));
 }
 
+TEST_CASE("loops call recursive functions through their function traces", "[jit][recursion][callout]") {
+  // binary_trees: the loop's trace calls out to both function traces.
+  same_all_ways(
+      "local function build(d) if d == 0 then return {} end d = d - 1 return {build(d), build(d)} end\n"
+      "local function check(t) if t[1] then return 1 + check(t[1]) + check(t[2]) end return 1 end\n"
+      "local c = 0\n"
+      "for i = 1, 200 do c = c + check(build(i % 7)) end\n"
+      "return tostring(c)");
+  // Once the loop's trace calls out, the seam enters it once, not per call.
+  Run r = same_all_ways(
+      "local function tri(n) if n == 0 then return 0 end return n + tri(n - 1) end\n"
+      "for i = 1, 40 do tri(10) end\n"
+      "local s = 0\n"
+      "for i = 1, 3000 do s = s + tri(i % 20) end\n"
+      "return tostring(s)");
+  CHECK(r.out == "199500");
+  CHECK(r.stats.entries < 300);
+  // Mutual recursion: each function trace calls out to the other's; results
+  // wanted in other numbers than returned, and a float argument later on.
+  same_all_ways(
+      "local odd\n"
+      "local function even(n) if n == 0 then return true, n end return odd(n - 1) end\n"
+      "function odd(n) if n == 0 then return false end local r = even(n - 1) return r end\n"
+      "local function two(n) if n <= 0 then return 1, 2, 3 end local a, b = two(n - 1) return a + b, b end\n"
+      "local out = {}\n"
+      "for i = 1, 60 do out[#out + 1] = tostring(even(i)) .. tostring(odd(i % 9)) .. two(i % 6) end\n"
+      "for i = 1, 20 do out[#out + 1] = tostring(even(i + 0.0)) .. select('#', two(i % 3)) end\n"
+      "return table.concat(out, ' ')");
+}
+
+TEST_CASE("recursion called from a loop's trace overflows, errs and hooks as interpreted", "[jit][recursion][callout]") {
+  Run r = same_all_ways(
+      "local function down(n) if n == 0 then return 0 end return 1 + down(n - 1) end\n"
+      "local function f(n, e)\n"
+      "  if n == 0 then if e then error('bottom') end return 0 end\n"
+      "  return f(n - 1, e) + 1\n"
+      "end\n"
+      "local out = {}\n"
+      "local ok, e = pcall(function()\n"
+      "  local s = 0\n"
+      "  for i = 1, 100 do s = s + down(i * 40000) end\n"
+      "  return s\n"
+      "end)\n"
+      "out[#out + 1] = tostring(ok) .. ' ' .. tostring(e):gsub('^.-:%d+: ', '')\n"
+      "local ok2, tb = xpcall(function()\n"
+      "  local s = 0\n"
+      "  for i = 1, 100 do s = s + f(i % 10 + 1, i == 90) end\n"
+      "  return s\n"
+      "end, debug.traceback)\n"
+      "out[#out + 1] = tb\n"
+      "local calls = 0\n"
+      "local s = 0\n"
+      "for i = 1, 100 do\n"
+      "  if i == 50 then debug.sethook(function() calls = calls + 1 end, 'c') end\n"
+      "  if i == 70 then debug.sethook() end\n"
+      "  s = s + down(i % 8)\n"
+      "end\n"
+      "out[#out + 1] = s .. ' ' .. calls\n"
+      "return table.concat(out, '|')");
+  CHECK(r.out.find("false stack overflow") == 0);
+  CHECK(r.out.find("rec:3: bottom\nstack traceback:") != std::string::npos);
+}
+
+TEST_CASE("CALLOUTs reserve the CallInfos their callee's inlined calls need", "[jit][recursion][callout]") {
+  // r's traces inline h: each CALLOUT checks for a CallInfo above the
+  // callee's; the CallInfos run out at the first deep call and the
+  // interpreter allocates them, and overflows where it would.
+  Run r = same_all_ways(
+      "local function h(x, y) if y then return x + y end return x + 1 end\n"
+      "local function r(n) if n == 0 then return 0 end local v = h(r(n - 1), n % 3 == 0 and n or nil) return v end\n"
+      "local s = 0\n"
+      "for i = 1, 300 do s = s + r(i % 40) end\n"
+      "local d = r(5000)\n"
+      "local ok, e = pcall(r, 1e7)\n"
+      "return s .. ' ' .. d .. ' ' .. tostring(ok) .. ' ' .. tostring(e):gsub('^.-:%d+: ', '')");
+  CHECK(r.out.find("false stack overflow") != std::string::npos);
+}
+
 TEST_CASE("side traces return below their frame into their callers", "[jit][recursion][side]") {
   // fannkuch's shape: the loop of `inner` ends and returns to `middle`,
   // which returns to the loop of `outer`; the side trace of the exit that

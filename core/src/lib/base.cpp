@@ -442,9 +442,11 @@ namespace {
 // Also their continuation (extra is the context) after a yield or an
 // error caught in a coroutine.
 int finish_pcall(State* L, int status, KContext extra) {
-  if (status != OK && status != YIELD) {
-    push_boolean(L, false);
-    push_value(L, -2);
+  if (status != OK && status != YIELD) {  // false and the error object
+    ensure_stack(L, 2);
+    L->top[0] = TValue::boolean(false);
+    L->top[1] = L->top[-1];
+    L->top += 2;
     return 2;
   }
   return get_top(L) - static_cast<int>(extra);
@@ -454,8 +456,13 @@ int finish_pcall(State* L, int status, KContext extra) {
 int b_pcall(State* L) {
   mark_frame_nounwind(L);
   check_any(L, 1);
-  push_boolean(L, true);
-  insert(L, 1);
+  // true goes below the function and its arguments (insert's work without
+  // the API's three reversals)
+  ensure_stack(L, 1);
+  TValue* first = L->ci->func + 1;
+  for (TValue* p = L->top; p > first; p--) *p = p[-1];
+  *first = TValue::boolean(true);
+  L->top++;
   int status = pcall_k(L, get_top(L) - 2, MULTRET, 0, 0, finish_pcall);
   return finish_pcall(L, status, 0);
 }
@@ -512,6 +519,7 @@ Builtin base_builtin(NativeFn f) {
   if (f == lib_type) return Builtin::Type;
   if (f == b_tostring) return Builtin::ToString;
   if (f == b_tonumber) return Builtin::ToNumber;
+  if (f == b_setmetatable) return Builtin::SetMetatable;
   return Builtin::None;
 }
 

@@ -15,8 +15,13 @@ State* get_co(State* L) {
 
 // Copies n values from p to L's top; the caller made room.
 void push_values(State* L, const TValue* p, int n) {
-  for (int i = 0; i < n; i++) *L->top++ = p[i];
+  TValue* top = L->top;  // a local: stores through p could alias L->top
+  for (int i = 0; i < n; i++) top[i] = p[i];
+  L->top = top + n;
 }
+
+// get_top without the API call: the values of the running native's frame.
+int frame_values(State* L) { return static_cast<int>(L->top - (L->ci->func + 1)); }
 
 // Resumes co with the narg values on L's top, which are moved. Returns the
 // number of results then on L's top, after `flag` (resume's true) when
@@ -55,7 +60,7 @@ int aux_resume(State* L, State* co, int narg, const TValue* flag) {
 int lco_resume(State* L) {
   State* co = get_co(L);
   const TValue yes = TValue::boolean(true);
-  int r = aux_resume(L, co, get_top(L) - 1, &yes);
+  int r = aux_resume(L, co, frame_values(L) - 1, &yes);
   if (r < 0) {
     push_boolean(L, false);
     insert(L, -2);
@@ -66,7 +71,7 @@ int lco_resume(State* L) {
 
 int aux_wrap(State* L) {
   State* co = L->ci->func->as_nclosure()->upvalue[0].as_thread();
-  int r = aux_resume(L, co, get_top(L), nullptr);
+  int r = aux_resume(L, co, frame_values(L), nullptr);
   if (r >= 0) return r;
   int st = status(co);
   if (st != OK && st != YIELD) {  // the coroutine died with an error
@@ -95,7 +100,7 @@ int lco_wrap(State* L) {
   return 1;
 }
 
-int lco_yield(State* L) { return coro_yield_return(L, get_top(L)); }
+int lco_yield(State* L) { return coro_yield_return(L, frame_values(L)); }
 
 enum { CO_RUNNING, CO_SUSPENDED, CO_NORMAL, CO_DEAD };
 const char* const status_names[] = {"running", "suspended", "normal", "dead"};

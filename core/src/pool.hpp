@@ -1,0 +1,56 @@
+// The freelist ends of the small-block pool (pool.cpp), inline so that the
+// allocator's common case (gc.cpp: mem_alloc, mem_free) makes no call.
+#pragma once
+
+#include "state.hpp"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define LUNA_POOL_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define LUNA_POOL_ASAN 1
+#endif
+#endif
+#ifdef LUNA_POOL_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+
+namespace luna {
+
+// Free and not yet carved memory is poisoned under ASan, so a use after
+// free of a pooled block is still reported.
+inline void pool_poison(void* p, size_t n) {
+#ifdef LUNA_POOL_ASAN
+  ASAN_POISON_MEMORY_REGION(p, n);
+#else
+  (void)p, (void)n;
+#endif
+}
+inline void pool_unpoison(void* p, size_t n) {
+#ifdef LUNA_POOL_ASAN
+  ASAN_UNPOISON_MEMORY_REGION(p, n);
+#else
+  (void)p, (void)n;
+#endif
+}
+
+// A freed block of class c goes back on its list.
+inline void pool_push(SmallPool& p, void* b, size_t c) {
+  *static_cast<void**>(b) = p.free[c];
+  p.free[c] = b;
+  pool_poison(b, SmallPool::class_size(c));
+}
+
+// The last freed block of n's class (SmallPool::pooled_size(n)), or
+// nullptr when its list is empty (pool_alloc then carves one).
+inline void* pool_pop(SmallPool& p, size_t n) {
+  size_t c = SmallPool::class_of(n);
+  void* b = p.free[c];
+  if (b != nullptr) {
+    pool_unpoison(b, SmallPool::class_size(c));
+    p.free[c] = *static_cast<void**>(b);
+  }
+  return b;
+}
+
+}  // namespace luna

@@ -1,0 +1,218 @@
+// New keys, setmetatable and closures in traces (record_alloc.cpp and the
+// table writes of record.cpp): each program runs with the JIT off, with low
+// thresholds and in stress mode, and must give the same output. New keys
+// take free hash nodes without a rehash (the trace leaves where one is
+// needed), setmetatable leaves for protected metatables and __gc, and the
+// collector may run between iterations (collectgarbage("step") in the loop).
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "jit_run.hpp"
+
+using namespace luna;
+
+namespace {
+
+using jit_test::Mode;
+using jit_test::Run;
+
+Run same_all_ways(const std::string& src, size_t memlimit = 0) {
+  Run off = jit_test::run(src, Mode::off, "=alloc", memlimit);
+  Run low = jit_test::run(src, Mode::low, "=alloc", memlimit);
+  Run on = jit_test::run(src, Mode::stress, "=alloc", memlimit);
+  INFO(off.out);
+  CHECK(low.out == off.out);
+  CHECK(on.out == off.out);
+  CHECK(on.stats.traces_compiled >= 1);
+  return on;
+}
+
+}  // namespace
+
+TEST_CASE("constructors with fields and new string keys compile; a full hash part exits to rehash", "[jit][alloc][keys]") {
+  Run r = same_all_ways(R"(
+    local R = {}
+    local grow = {}
+    for i = 1, 300 do
+      local rec = { group = i % 7, id = i, value = i * 3 }
+      rec.extra = i
+      rec["k" .. (i % 3)] = i
+      grow["w" .. i] = rec
+      if i % 50 == 0 then collectgarbage("step") end
+      R[#R + 1] = rec.group + rec.id + rec.value + rec.extra + (rec.k0 or 0)
+    end
+    local n = 0
+    for k, v in pairs(grow) do n = n + v.id end
+    return table.concat(R, ",") .. "|" .. n)");
+  CHECK(r.out.size() > 100);
+}
+
+TEST_CASE("new keys in objects with a metatable: no __newindex (cached or not), then one added mid-loop", "[jit][keys]") {
+  same_all_ways(R"(
+    local log = {}
+    local A = {}; A.__index = A
+    local B = {}; B.__index = B
+    local objs = {}
+    for i = 1, 8 do objs[i] = setmetatable({}, i % 2 == 0 and A or B) end
+    local R = {}
+    for i = 1, 200 do
+      local o = objs[i % 8 + 1]
+      o["f" .. (i % 13)] = i
+      o.last = i
+      if i == 120 then B.__newindex = function(t, k, v) log[#log + 1] = k .. "=" .. tostring(v) end end
+      if i == 160 then A.__newindex = A end
+      R[#R + 1] = tostring(rawget(o, "last")) .. ":" .. tostring(o.f3)
+    end
+    return table.concat(R, ",") .. "|" .. #log .. "|" .. tostring(rawget(A, "f5")))");
+}
+
+TEST_CASE("a new key may move another key's node: fields read before and after stay right", "[jit][keys]") {
+  same_all_ways(R"(
+    local R = {}
+    for i = 1, 100 do
+      local t = { a = 1, b = 2, c = 3, d = 4 }
+      t.a = t.a + i
+      t["x" .. (i % 17)] = i
+      t.b = t.b + t.a
+      t["y" .. (i % 5)] = t.c
+      t.c = t.c + t.b + t.d
+      t[i * 1000] = i
+      t[-i] = t.a
+      R[#R + 1] = t.a .. "/" .. t.b .. "/" .. t.c .. "/" .. t.d .. "/" .. t[i * 1000] .. "/" .. t[-i]
+    end
+    return table.concat(R, ","))");
+}
+
+TEST_CASE("a trace adding __newindex or __index to a metatable: the metamethod cache is reset", "[jit][keys]") {
+  same_all_ways(R"(
+    local log = {}
+    local R = {}
+    local function ni(t, k, v) log[#log + 1] = k end
+    local function idx(t, k) return "idx" .. k end
+    for i = 1, 60 do
+      local mt = {}
+      local o = setmetatable({}, mt)
+      o.first = i
+      if i % 3 == 0 then mt.__newindex = ni end
+      if i % 4 == 0 then mt.__index = idx end
+      o.second = i
+      R[#R + 1] = tostring(o.second) .. ":" .. tostring(o.first)
+    end
+    return table.concat(R, ",") .. "|" .. table.concat(log, ","))");
+}
+
+TEST_CASE("setmetatable in traces: fresh tables, nil, protected metatables and __gc", "[jit][setmetatable]") {
+  same_all_ways(R"(
+    local Class = {}; Class.__index = Class
+    function Class.get(self) return self.v end
+    local finalized = 0
+    local Fin = { __gc = function() finalized = finalized + 1 end }
+    local Prot = { __metatable = "locked" }
+    local R = {}
+    for i = 1, 200 do
+      local o = setmetatable({ v = i }, Class)
+      R[#R + 1] = o:get()
+      local p = setmetatable({}, nil)
+      R[#R + 1] = tostring(getmetatable(p))
+      if i % 40 == 0 then setmetatable({}, Fin) end
+      if i % 50 == 0 then
+        local q = setmetatable({}, Prot)
+        local ok, e = pcall(setmetatable, q, Class)
+        R[#R + 1] = tostring(ok) .. e .. tostring(getmetatable(q))
+      end
+      if i % 25 == 0 then collectgarbage("step") end
+    end
+    local ok, e = pcall(function() for i = 1, 20 do setmetatable({}, i < 15 and Class or 5) end end)
+    R[#R + 1] = tostring(ok) .. " " .. e
+    collectgarbage(); collectgarbage()
+    return table.concat(R, ",") .. "|" .. finalized)");
+}
+
+TEST_CASE("objects made and filled in a loop keep to the memory limit", "[jit][keys][alloc]") {
+  Run r = same_all_ways(R"(
+    local keep = {}
+    local ok, e = pcall(function()
+      for i = 1, 10000000 do
+        local o = setmetatable({}, {})
+        o.name = "n" .. i
+        o.id = i
+        o[i] = i
+        keep[i] = o
+      end
+    end)
+    keep = nil
+    collectgarbage()
+    return tostring(ok) .. " " .. tostring(e))", 8 << 20);
+  CHECK(r.out == "false not enough memory");
+}
+
+TEST_CASE("closures made in traces: no upvalues, upvalues passed on, locals captured by inlined frames", "[jit][closures]") {
+  same_all_ways(R"(
+    local function map(t, f)
+      local r = {}
+      for i = 1, #t do r[i] = f(t[i]) end
+      return r
+    end
+    local function compose(f, g) return function(x) return f(g(x)) end end
+    local function adder(k) return function(x) return x + k end end
+    local function counter()
+      local c = 0
+      return function() c = c + 1; return c end, function() return c end
+    end
+    local function shared(v)
+      local get = function() return v end
+      v = v * 2
+      return get
+    end
+    local base = {}
+    for i = 1, 20 do base[i] = i end
+    local tick, count = counter()
+    local R, fs = {}, {}
+    local outer = 5
+    for round = 1, 300 do
+      local add = adder(round % 10)
+      local f = compose(add, function(x) tick(); return x * 2 + outer end)
+      local m = map(base, f)
+      R[#R + 1] = m[round % 20 + 1]
+      local inc, get = counter()
+      inc(); inc()
+      R[#R + 1] = get()
+      fs[round % 7 + 1] = function() return round end
+      if round % 50 == 0 then collectgarbage("step") end
+      if round == 200 then outer = 7 end
+    end
+    for i = 1, 7 do R[#R + 1] = fs[i]() end
+    return table.concat(R, ",") .. "|" .. count())");
+}
+
+TEST_CASE("loop locals captured by closures are closed at each iteration", "[jit][closures]") {
+  same_all_ways(R"(
+    local fs, R = {}, {}
+    local shared = 0
+    for i = 1, 200 do
+      local x = i * 3
+      local y = i
+      fs[i % 10 + 1] = function() y = y + 1; shared = shared + 1; return x + y end
+      local g = function() return y end
+      R[#R + 1] = fs[i % 10 + 1]() + g()
+      if i % 64 == 0 then collectgarbage("step") end
+    end
+    for i = 1, 10 do R[#R + 1] = fs[i]() end
+    return table.concat(R, ",") .. "|" .. shared)");
+}
+
+TEST_CASE("closures made in a loop keep to the memory limit", "[jit][closures][alloc]") {
+  Run r = same_all_ways(R"(
+    local keep = {}
+    local ok, e = pcall(function()
+      for i = 1, 10000000 do
+        local v = i
+        keep[i] = function() return v end
+      end
+    end)
+    keep = nil
+    collectgarbage()
+    return tostring(ok) .. " " .. tostring(e))", 8 << 20);
+  CHECK(r.out == "false not enough memory");
+}
