@@ -410,6 +410,21 @@ void execute(State* L, CallInfo* ci) {
       updatebase();                                \
     }                                              \
   }
+// A native function called by the instruction before pc returned: enter
+// the trace stitched across the call when one is attached at pc.
+#define stitchpoint()                                                    \
+  if (LUNA_UNLIKELY(counting) && g->jit.attached[jit_slot(pc)].pc == pc) { \
+    savepc(); /* L->top: the call's results, for C = 0 */                \
+    pc = jit_stitch_event(L, ci, pc);                                    \
+    if (pc == nullptr) {                                                 \
+      ci = L->ci->next;                                                  \
+      goto ret;                                                          \
+    }                                                                    \
+    ci = L->ci;                                                          \
+    cl = ci->func->as_lclosure();                                        \
+    k = cl->p->k;                                                        \
+    updatebase();                                                        \
+  }
 #define dojump(ni, e)                 \
   {                                   \
     int off_ = getarg_sJ(ni) + (e);   \
@@ -898,6 +913,7 @@ returning:
           }
         } else if (call_builtin(L, ra, nresults)) {
           checkGC(L->top);  // string.sub may have made a string
+          stitchpoint();
           vmbreak;
         }
         CallInfo* nci = precall(L, ra, nresults);
@@ -908,6 +924,7 @@ returning:
         if (LUNA_UNLIKELY(L->status == YIELD)) return;  // coro_yield_return
         refresh_counting();
         updatebase();
+        stitchpoint();
         vmbreak;
       }
       vmcase(OP_TAILCALL) {
@@ -1059,6 +1076,7 @@ returning:
         if (LUNA_UNLIKELY(L->status == YIELD)) return;  // coro_yield_return
         refresh_counting();
         updatebase();
+        stitchpoint();
         vmbreak;
       }
       vmcase(OP_TFORLOOP) {
