@@ -61,6 +61,7 @@ constexpr int kMaxSideDepth = 6;
 constexpr uint32_t kStitchGiveUp = 32;
 // Instructions a loop must run compiled per stitch.
 constexpr int kMinStitchCycle = 8;
+constexpr int kContinuationAbortWeight = 3;
 
 struct ProtoTraces {
   std::unordered_map<const Instruction*, std::unique_ptr<CompiledTrace>> traces;  // root traces by loop
@@ -166,8 +167,10 @@ class TraceBackend final : public JitBackend {
       rec->abort_with("stitched loop too small");
     }
     if (rec->continuation() && st == RecordStatus::Abort) {
+      // A continuation may abort only for the path this iteration took (a
+      // return into a frame it cannot follow): retried up to 8 times.
       try {
-        ensure(rec->proto()).aborts[rec->start()] += kAbortWeight;
+        ensure(rec->proto()).aborts[rec->start()] += kContinuationAbortWeight;
       } catch (...) {
       }
     }
@@ -290,7 +293,7 @@ class TraceBackend final : public JitBackend {
       // dispatcher's stitch point (coroutine.yield resumes elsewhere), so
       // the trace only adds its entry and exit to the interpreter's work.
       if (a.trace == &stitch_request_ && ++x->count >= kStitchGiveUp * std::max(L->g->jit.options.hotexit, 1u))
-        retire(L, x->trace, at);
+        retire(L, x->trace, at, "stitched call does not return");
       return;
     }
     Proto* p = L->ci->func->as_lclosure()->p;
@@ -305,7 +308,7 @@ class TraceBackend final : public JitBackend {
       if (ab != pt->aborts.end() && ab->second >= kMaxAborts) {
         // No continuation: entering the trace only to leave it again is
         // a loss.
-        retire(L, x->trace, at);
+        retire(L, x->trace, at, "no continuation after the stitched call");
         return;
       }
     }
@@ -328,7 +331,7 @@ class TraceBackend final : public JitBackend {
   // Drops the root or continuation trace t from its slot for good (its code
   // stays with the prototype's side traces, which may jump to it) and
   // blacklists its start, with the request at `at`.
-  void retire(State* L, const Trace* t, const Instruction* at) noexcept {
+  void retire(State* L, const Trace* t, const Instruction* at, const char* why) noexcept {
     jit_detach(L, at);
     ProtoTraces* pt = traces_of(t->owner);
     if (pt == nullptr) return;
@@ -341,8 +344,8 @@ class TraceBackend final : public JitBackend {
       return;
     }
     if (L->g->jit.options.verbose)
-      std::fprintf(stderr, "[TRACE %3d %s:%d -- stitched call does not return, blacklisted]\n", it->second->number,
-                   source_of(t->proto), line_of(t->proto, t->start_pc));
+      std::fprintf(stderr, "[TRACE %3d %s:%d -- %s, blacklisted]\n", it->second->number, source_of(t->proto),
+                   line_of(t->proto, t->start_pc), why);
     jit_detach(L, t->start_pc);
     pt->sides.push_back(std::move(it->second));
     pt->traces.erase(it);
@@ -353,6 +356,9 @@ class TraceBackend final : public JitBackend {
   // continuation from that pc in frame ci.
   static const Instruction* start_continuation(State* L, CallInfo* ci, JitTrace*) noexcept {
     const Instruction* pc = ci->savedpc;
+    // After the iterator's last call the loop ends: its continuation is
+    // recorded at an iteration that goes on.
+    if (get_op(*pc) == OP_TFORLOOP && ci->func[1 + getarg_A(*pc) + 4].is_nil()) return pc;
     jit_detach(L, pc);
     TraceBackend* b = static_cast<TraceBackend*>(L->g->jit.backend);
     if (b->rec_ != nullptr && L->g->jit.recorder != nullptr) return pc;
