@@ -682,6 +682,11 @@ RecordStatus Recorder::record(State* L, const Instruction* pc) {
     case OP_FORLOOP:
       if (!for_loop(a, pc + 1 - getarg_Bx(i))) return abort(is_side() && frames_.size() == 1 ? "float loop ends" : "inner loop");
       break;
+    case OP_TFORPREP:
+      // Without a closing value (the usual nil) it only jumps to TFORCALL.
+      if (!base[a + 3].is_false_or_nil()) return abort("generic for with a closing value");
+      slot(a + 3);  // its type guard
+      break;
     case OP_TFORCALL:
       if (!tfor_call(L, a, getarg_C(i))) return stitch(pc);
       break;

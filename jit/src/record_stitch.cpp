@@ -33,10 +33,13 @@ RecordStatus Recorder::stitch(const Instruction* pc) {
   // continuation would not know of.
   if (func_) return abort("call of a non-Lua function in a function trace");
   if (ir_.failed()) return abort("guard always fails");
-  // Too little recorded before the call: entering and leaving the trace
-  // around it costs more than interpreting those instructions (callgrind:
-  // coroutine_switch's `acc = co(acc + 1)`, 3 instructions, lost 10%).
-  if (count_ < kMinStitch) return abort("call of a non-Lua function after too few instructions");
+  // Too little recorded between a loop's start and the call: entering and
+  // leaving the trace around it costs more than interpreting those
+  // instructions (callgrind: coroutine_switch's `acc = co(acc + 1)`, 3
+  // instructions, lost 10%). A short piece of a chain of continuations
+  // is kept: it leads to the next one (trace_backend.cpp weighs cycles).
+  if (!is_side() && count_ < kMinStitch) return abort("call of a non-Lua function after too few instructions");
+  if (count_ < 2) return abort("call of a non-Lua function first");
   if (op == OP_CALL && getarg_B(i) == 0 && slots_.top() < 0) return abort("call with variable arguments");
   // The values the interpreter's call reads are in their slots (the
   // snapshot writes every slot the trace changed); a call with B = 0 finds
