@@ -425,6 +425,21 @@ void execute(State* L, CallInfo* ci) {
       updatebase();                                \
     }                                              \
   }
+// A native function called by the instruction before pc returned: enter
+// the trace stitched across the call when one is attached at pc.
+#define stitchpoint()                                                    \
+  if (LUNA_UNLIKELY(counting & COUNT_JIT) && g->jit.attached[jit_slot(pc)].pc == pc) { \
+    savepc(); /* L->top: the call's results, for C = 0 */                \
+    pc = jit_stitch_event(L, ci, pc);                                    \
+    if (pc == nullptr) {                                                 \
+      ci = L->ci->next;                                                  \
+      goto ret;                                                          \
+    }                                                                    \
+    ci = L->ci;                                                          \
+    cl = ci->func->as_lclosure();                                        \
+    k = cl->p->k;                                                        \
+    updatebase();                                                        \
+  }
 #define dojump_as(ni, e, edge)        \
   {                                   \
     int off_ = getarg_sJ(ni) + (e);   \
@@ -944,12 +959,14 @@ returning:
           // dispatch on the type (about 20 instructions per call).
           if (ra->tag == Tag::LightFn && call_builtin(L, ra, nresults)) {
             checkGC(L->top);  // string.sub may have made a string
+            stitchpoint();
             vmbreak;
           }
           precall_native(L, ra, nresults, ra->tag == Tag::LightFn ? ra->u.f : ra->as_nclosure()->f);
           if (LUNA_UNLIKELY(L->status == YIELD)) return;  // coro_yield_return
           refresh_counting();
           updatebase();
+          stitchpoint();
           vmbreak;
         }
         CallInfo* nci = precall(L, ra, nresults);
@@ -960,6 +977,7 @@ returning:
         if (LUNA_UNLIKELY(L->status == YIELD)) return;  // coro_yield_return
         refresh_counting();
         updatebase();
+        stitchpoint();
         vmbreak;
       }
       vmcase(OP_TAILCALL) {
@@ -1116,6 +1134,7 @@ returning:
         if (LUNA_UNLIKELY(L->status == YIELD)) return;  // coro_yield_return
         refresh_counting();
         updatebase();
+        stitchpoint();
         vmbreak;
       }
 #define op_tforloop(edge)   \

@@ -154,6 +154,20 @@ const Instruction* jit_call_event(State* L, CallInfo* ci) {
   return pc;
 }
 
+const Instruction* jit_stitch_event(State* L, CallInfo* ci, const Instruction* pc) {
+  GlobalState* g = L->g;
+  JitSeam::Attached& a = g->jit.attached[jit_slot(pc)];
+  // Under a budget the rest of the iteration is interpreted and charged.
+  if (!g->jit.enabled || g->instr_budget != 0 || !may_enter_or_record(L)) return pc;
+  JitTrace* t = a.trace;
+  if (L->stack_last - (ci->func + 1) <= t->stack_slots) return pc;
+  CallInfo* c = ci;
+  for (int i = 0; i < t->frames; i++)
+    if ((c = c->next) == nullptr) return pc;
+  g->jit.entries++;
+  return t->run(L, ci, t);
+}
+
 void jit_proto_freed(State* L, Proto* p) {
   JitSeam& j = L->g->jit;
   if (j.backend == nullptr) return;

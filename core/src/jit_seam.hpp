@@ -140,6 +140,12 @@ const Instruction* jit_loop_event(State* L, CallInfo* ci, const Instruction* pc,
 // L->ci, or nullptr when compiled code returned from ci (L->ci is its
 // caller again, the results in place): the dispatcher finishes the return.
 const Instruction* jit_call_event(State* L, CallInfo* ci);
+// A native function called by CALL or TFORCALL at pc - 1 of frame ci just
+// returned (state saved) and a trace is attached at pc: a trace stitched
+// across the call (docs/jit.md, "Stitching"). Enters it when nothing could
+// raise before it runs (the room it declares is there; no hook, budget or
+// recording); returns like jit_call_event.
+const Instruction* jit_stitch_event(State* L, CallInfo* ci, const Instruction* pc);
 // The hook trap fired with recording on: calls record if L is the
 // recorder. Returns whether the frame must keep trapping.
 bool jit_record_step(State* L, CallInfo* ci, const Instruction* pc);

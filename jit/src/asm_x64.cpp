@@ -882,6 +882,15 @@ class Emitter {
         phis_.push_back(r);
         return;
       case IrOp::LOOP: {
+        if (i.b == 3) {
+          // A stitch: everything to the frame, then back to the interpreter
+          // for the native call (record_stitch.cpp).
+          write_snapshot(i.snap, r);
+          Label ex = a_.newLabel();
+          plain_exits_.push_back({ex, i.snap, r, false});
+          a_.jmp(ex);
+          return;
+        }
         if (i.b == 2) {
           // A side trace's end: everything to the frame, then into the
           // trace of the loop it reached, unless a hook or a budget needs
@@ -1190,6 +1199,7 @@ bool CodeArena::assemble(const IrBuffer& ir, const Allocation& al, Trace* t, boo
     exits[nsnap + static_cast<size_t>(last.snap)].frame = -1;
     exits[nsnap + static_cast<size_t>(last.snap)].top = -1;
   }
+  if (last.op == IrOp::LOOP && last.b == 3) exits[nsnap + static_cast<size_t>(last.snap)].stitch = true;
   Emitter em(ir, al, a, exits.get(), t->returns);
   em.run(frame);
   TraceFn fn = nullptr;

@@ -50,7 +50,8 @@ enum class IrType : uint8_t { Void, Nil, False, True, Int, Num, Gc, Ptr };
   /* loop optimisation: start of the copied body, loop-carried values */      \
   X(LOOPSTART) X(PHI)                                                           \
   /* end of the iteration: write back and jump to the top (b = 1: after loop */ \
-  /* optimisation, move the PHIs and jump to LOOPSTART)                      */ \
+  /* optimisation, move the PHIs and jump to LOOPSTART; 2: a side trace's   */ \
+  /* link to another trace; 3: a stitch, leaving before a native call)      */ \
   X(LOOP)                                                                       \
   /* function traces (record_recursion.cpp): CALLOUT calls a function's    */ \
   /* trace natively in a real frame pushed for the call, RET returns from   */ \

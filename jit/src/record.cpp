@@ -39,6 +39,8 @@ RecordStatus Recorder::step(State* L, CallInfo* ci, const Instruction* pc) {
   if (callout_ret_ != nullptr)
     if (RecordStatus cs = await_callout(L, ci, pc); cs != RecordStatus::Continue) return cs;
   if (RecordStatus fs = follow_frame(ci, pc); fs != RecordStatus::Continue) return fs;
+  // A continuation back at its start went round a loop without a trace.
+  if (continuation_ && count_ > 0 && pc == start_ && frames_.size() == 1) return abort("continuation loops");
   if (is_side() && count_ > 0) {
     // A side trace ends at a loop with a trace, in its own frame or in an
     // inlined callee's (fannkuch: the main loop calls a function whose loops
@@ -743,8 +745,13 @@ RecordStatus Recorder::record(State* L, const Instruction* pc) {
     case OP_FORLOOP:
       if (!for_loop(a, pc + 1 - getarg_Bx(i))) return abort(is_side() && frames_.size() == 1 ? "float loop ends" : "inner loop");
       break;
+    case OP_TFORPREP:
+      // Without a closing value (the usual nil) it only jumps to TFORCALL.
+      if (!base[a + 3].is_false_or_nil()) return abort("generic for with a closing value");
+      slot(a + 3);  // its type guard
+      break;
     case OP_TFORCALL:
-      if (!tfor_call(L, a, getarg_C(i))) return abort("TFORCALL of other than ipairs");
+      if (!tfor_call(L, a, getarg_C(i))) return stitch(pc);
       break;
     case OP_TFORLOOP:
       // Like FORLOOP: a root trace's own back-edge, or a loop a side trace

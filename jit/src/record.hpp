@@ -56,6 +56,12 @@ class Recorder {
   // trace become CALLOUTs into it (binary_trees' loop calling its recursive
   // tree builder), rather than inlined calls that would recurse.
   void set_callees(CalleeFn callees) { callees_ = std::move(callees); }
+  // A trace continuing after a stitched native call (record_stitch.cpp): a
+  // side recording from the instruction after the call, kept and attached
+  // like a root trace at that pc.
+  void set_continuation() { continuation_ = true; }
+  bool continuation() const { return continuation_; }
+  int instructions() const { return count_; }
   // The last instruction jumping back to start (the loop's extent).
   static const Instruction* loop_end(const Proto* p, const Instruction* start);
   const Instruction* link_target() const { return link_pc_; }
@@ -64,6 +70,7 @@ class Recorder {
   RecordStatus step(State* L, CallInfo* ci, const Instruction* pc);
 
   const char* abort_reason() const { return reason_; }
+  void abort_with(const char* why) { reason_ = why; }
   // The abort says nothing against the loop (it only happened to end while
   // being recorded): it does not count towards blacklisting.
   bool retryable() const { return retryable_; }
@@ -144,6 +151,8 @@ class Recorder {
   Ref str_position(Ref pos, Ref len, Integer p, Integer l, bool end);
   bool tfor_call(State* L, int a, int c);
   RecordStatus ret(int a, int b);
+  // Ends the trace before a native call at pc (record_stitch.cpp).
+  RecordStatus stitch(const Instruction* pc);
   // Function traces (record_recursion.cpp).
   RecordStatus await_callout(State* L, CallInfo* ci, const Instruction* pc);
   bool guard_proto(int a, Proto* p);
@@ -168,6 +177,7 @@ class Recorder {
   Proto* proto_;
   const Instruction* start_;
   const Instruction* end_;
+  bool continuation_ = false;
   bool closing_ = false;             // the FORLOOP being recorded closes the trace
   LinkFn link_;
   const Instruction* link_pc_ = nullptr;

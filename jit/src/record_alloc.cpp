@@ -143,10 +143,12 @@ bool Recorder::concat(int a, int n) {
     else return false;
   }
   if (n > 2 && total <= 1024) {
-    for (int k = 0; k < n; k++) {
-      Ref x = slot(a + k);
-      helper(base_[a + k].is_int() ? Helper::BufPutInt : Helper::BufPutStr, IrType::Void, x);
-    }
+    // Every piece is loaded (and its type guarded) before the first goes
+    // into the buffer: an exit in between would leave its text there.
+    std::vector<Ref> pieces;
+    for (int k = 0; k < n; k++) pieces.push_back(slot(a + k));
+    for (int k = 0; k < n; k++)
+      helper(base_[a + k].is_int() ? Helper::BufPutInt : Helper::BufPutStr, IrType::Void, pieces[static_cast<size_t>(k)]);
     Tag expect = total <= MAX_SHORT_LEN ? Tag::ShortStr : Tag::LongStr;
     Ref s = alloc(Helper::BufStr, expect, NO_REF);
     guard_str_tag(s, expect);

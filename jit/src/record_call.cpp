@@ -63,7 +63,11 @@ RecordStatus Recorder::call(const Instruction* pc) {
   int nargs = call_args(a, getarg_B(i));
   if (nargs < 0) return abort("call with variable arguments");
   const TValue& fv = base_[a];
-  if (fv.tag == Tag::LightFn) return builtin(a, nargs, c, fv);
+  if (fv.tag == Tag::LightFn || fv.tag == Tag::NClosure) {
+    // A native function not recorded as IR is made by the interpreter.
+    RecordStatus bs = fv.tag == Tag::LightFn ? builtin(a, nargs, c, fv) : RecordStatus::Abort;
+    return bs == RecordStatus::Abort ? stitch(pc) : bs;
+  }
   if (frames_.size() == 1 && fv.tag == Tag::LClosure) {
     // Only from the trace's own frame: a CALLOUT makes that frame real.
     Proto* p = fv.as_lclosure()->p;

@@ -38,8 +38,10 @@ Allocation allocate(const IrBuffer& ir, const RegSet& regs) {
     const IrIns& i = ir[r];
     al.iv[r].start = r;
     al.iv[r].fpr = i.type == IrType::Num;
-    use(i.a, r);
-    use(i.b, r);
+    if (i.op != IrOp::LOOP) {  // its b is a mode, not an operand
+      use(i.a, r);
+      use(i.b, r);
+    }
     if (i.snap >= 0) {
       const Snapshot& s = snaps[static_cast<size_t>(i.snap)];
       for (uint32_t e = 0; e < s.count; e++) use(ents[s.first + e].ref, r);

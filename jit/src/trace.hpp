@@ -41,6 +41,9 @@ struct ExitInfo {
   // Set by the exit code when it returns: a type guard failed because a
   // number changed subtype (integer to float or back).
   bool type_exit = false;
+  // A stitch exit: the trace ended before a native call, which the
+  // interpreter makes; the trace continuing after it is attached at pc + 1.
+  bool stitch = false;
   Trace* trace = nullptr;
 };
 
@@ -76,6 +79,8 @@ struct Trace {
   // A function's trace or a side trace of one: may return from its frame
   // (RET); func_entry is the function trace's entry, which CALLOUTs call.
   bool returns = false;
+  // Interpreter instructions recorded, when the trace ends in a stitch.
+  int stitch_len = 0;
   void* func_entry = nullptr;
   std::string dump;      // IR text, filled when asked for
 };

@@ -55,6 +55,13 @@ constexpr uint32_t kSideAttempts = 8;
 // parent's entry state was not what it was recorded with; a side trace of
 // it would specialise once more, without end).
 constexpr int kMaxSideDepth = 6;
+// A stitch exit whose continuation was asked for this many times hotexit
+// exits ago and never recorded: its call does not come back to the stitch
+// point.
+constexpr uint32_t kStitchGiveUp = 32;
+// Instructions a loop must run compiled per stitch.
+constexpr int kMinStitchCycle = 8;
+constexpr int kContinuationAbortWeight = 3;
 
 struct ProtoTraces {
   std::unordered_map<const Instruction*, std::unique_ptr<CompiledTrace>> traces;  // root traces by loop
@@ -176,6 +183,18 @@ class TraceBackend final : public JitBackend {
     std::unique_ptr<Recorder> rec = std::move(rec_);
     ExitInfo* side = side_exit_;
     side_exit_ = nullptr;
+    if (rec->continuation() && st != RecordStatus::Abort && small_cycle(*rec)) {
+      st = RecordStatus::Abort;
+      rec->abort_with("stitched loop too small");
+    }
+    if (rec->continuation() && st == RecordStatus::Abort) {
+      // A continuation may abort only for the path this iteration took (a
+      // return into a frame it cannot follow): retried up to 8 times.
+      try {
+        ensure(rec->proto()).aborts[rec->start()] += kContinuationAbortWeight;
+      } catch (...) {
+      }
+    }
     if (st == RecordStatus::Abort) {
       aborted(L, *rec, rec->abort_reason() != nullptr ? rec->abort_reason() : "out of memory", pc);
       return false;
@@ -231,7 +250,8 @@ class TraceBackend final : public JitBackend {
     bool type_exit = x->type_exit;
     x->type_exit = false;
     if (x->frame >= 0 || x->top >= 0) rebuild_frames(L, cur, *x->trace, *x);
-    if (type_exit && x->trace == t->code.get() && static_cast<int>(x->index) < t->code->loop_snap &&
+    if (x->stitch) t->owner->stitch_taken(L, x);
+    else if (type_exit && x->trace == t->code.get() && static_cast<int>(x->index) < t->code->loop_snap &&
         ++t->type_exits >= L->g->jit.options.hotexit)
       t->owner->retrace(L, t);
     else if (x->sideable && x->side == nullptr && L->ci == cur)
@@ -255,23 +275,7 @@ class TraceBackend final : public JitBackend {
     Proto* p = ci->func->as_lclosure()->p;  // the parent may have returned to a caller
     bool returns = parent->returns;
     try {
-      rec_ = std::make_unique<Recorder>(p, ci, x->pc, [returns](const Proto* lp, const Instruction* pc, const TValue* base) -> void* {
-        const ProtoTraces* pt = static_cast<const ProtoTraces*>(lp->jit_data);
-        if (pt == nullptr) return nullptr;
-        auto it = pt->traces.find(pc);
-        if (it == pt->traces.end()) return nullptr;
-        // Only a function's trace and its side traces may return from the
-        // frame: the seam enters a loop's trace at a back-edge.
-        if (it->second->code->returns && !returns) return nullptr;
-        // A link into a trace whose entry guards a number of the other
-        // subtype would leave at once (and count towards recording the
-        // loop again): the side trace goes round the loop once more.
-        const Trace& t = *it->second->code;
-        for (const auto& [s, tag] : t.entry_numbers)
-          if (s < lp->maxstacksize && (base[s].tag == Tag::Int || base[s].tag == Tag::Float) && base[s].tag != tag)
-            return nullptr;
-        return t.post;
-      });
+      rec_ = std::make_unique<Recorder>(p, ci, x->pc, link_fn(returns));
       rec_->set_callees(function_trace);
     } catch (...) {
       return;
@@ -279,6 +283,122 @@ class TraceBackend final : public JitBackend {
     if (returns) rec_->set_function(parent->func_entry, &traces_of(p)->reserve);
     side_exit_ = x;
     jit_start_recording(L);
+  }
+
+  // Where a side recording links: the entry of a trace of lp at pc that
+  // may be entered with the frame's values at base.
+  static Recorder::LinkFn link_fn(bool returns) {
+    return [returns](const Proto* lp, const Instruction* pc, const TValue* base) -> void* {
+      const ProtoTraces* pt = static_cast<const ProtoTraces*>(lp->jit_data);
+      if (pt == nullptr) return nullptr;
+      auto it = pt->traces.find(pc);
+      if (it == pt->traces.end()) return nullptr;
+      // Only a function's trace and its side traces may return from the
+      // frame: the seam enters a loop's trace at a back-edge.
+      if (it->second->code->returns && !returns) return nullptr;
+      // A link into a trace whose entry guards a number of the other
+      // subtype would leave at once (and count towards recording the
+      // loop again): the side trace goes round the loop once more.
+      const Trace& t = *it->second->code;
+      for (const auto& [s, tag] : t.entry_numbers)
+        if (s < lp->maxstacksize && (base[s].tag == Tag::Int || base[s].tag == Tag::Float) && base[s].tag != tag)
+          return nullptr;
+      return t.post;
+    };
+  }
+
+  // A stitch exit was taken (the interpreter makes the native call next):
+  // the trace continuing after the call must be attached at pc + 1, where
+  // the dispatcher looks when the call returns. Usually it is; else it is
+  // re-attached (another loop's trace took the seam's slot), or, once the
+  // exit is hot, a request to record it is attached there.
+  void stitch_taken(State* L, ExitInfo* x) noexcept {
+    const Instruction* at = x->pc + 1;
+    const JitSeam::Attached& a = L->g->jit.attached[jit_slot(at)];
+    if (a.pc == at) {
+      // A request that never runs: the call does not return to the
+      // dispatcher's stitch point (coroutine.yield resumes elsewhere), so
+      // the trace only adds its entry and exit to the interpreter's work.
+      if (a.trace == &stitch_request_ && ++x->count >= kStitchGiveUp * std::max(L->g->jit.options.hotexit, 1u))
+        retire(L, x->trace, at, "stitched call does not return");
+      return;
+    }
+    Proto* p = L->ci->func->as_lclosure()->p;
+    ProtoTraces* pt = traces_of(p);
+    if (pt != nullptr) {
+      auto it = pt->traces.find(at);
+      if (it != pt->traces.end()) {
+        jit_attach(L, at, it->second.get());
+        return;
+      }
+      auto ab = pt->aborts.find(at);
+      if (ab != pt->aborts.end() && ab->second >= kMaxAborts) {
+        // No continuation: entering the trace only to leave it again is
+        // a loss.
+        retire(L, x->trace, at, "no continuation after the stitched call");
+        return;
+      }
+    }
+    if (++x->count % std::max(L->g->jit.options.hotexit, 1u) == 0) jit_attach(L, at, &stitch_request_);
+  }
+
+  // A continuation linking straight back into a trace that stitches again:
+  // the loop iterates through one stitch per this few instructions, whose
+  // exit and re-entry cost more than interpreting them (coroutines: the
+  // body `sum = (sum + v) % m; count = count + 1` around a generator call).
+  static bool small_cycle(const Recorder& rec) {
+    if (rec.link_proto() == nullptr) return false;
+    const ProtoTraces* pt = static_cast<const ProtoTraces*>(rec.link_proto()->jit_data);
+    auto it = pt->traces.find(rec.link_target());
+    if (it == pt->traces.end()) return false;
+    int len = it->second->code->stitch_len;
+    return len > 0 && len + rec.instructions() < kMinStitchCycle;
+  }
+
+  // Drops the root or continuation trace t from its slot for good (its code
+  // stays with the prototype's side traces, which may jump to it) and
+  // blacklists its start, with the request at `at`.
+  void retire(State* L, const Trace* t, const Instruction* at, const char* why) noexcept {
+    jit_detach(L, at);
+    ProtoTraces* pt = traces_of(t->owner);
+    if (pt == nullptr) return;
+    auto it = pt->traces.find(t->start_pc);
+    if (it == pt->traces.end() || it->second->code.get() != t) return;
+    try {
+      pt->sides.reserve(pt->sides.size() + 1);
+      pt->aborts[t->start_pc] = kMaxAborts;
+    } catch (...) {
+      return;
+    }
+    if (L->g->jit.options.verbose)
+      std::fprintf(stderr, "[TRACE %3d %s:%d -- %s, blacklisted]\n", it->second->number, source_of(t->proto),
+                   line_of(t->proto, t->start_pc), why);
+    jit_detach(L, t->start_pc);
+    pt->sides.push_back(std::move(it->second));
+    pt->traces.erase(it);
+  }
+
+  // Run by the dispatcher where a request is attached (after the native
+  // call returned, or at a back-edge landing there): starts recording the
+  // continuation from that pc in frame ci.
+  static const Instruction* start_continuation(State* L, CallInfo* ci, JitTrace*) noexcept {
+    const Instruction* pc = ci->savedpc;
+    // After the iterator's last call the loop ends: its continuation is
+    // recorded at an iteration that goes on.
+    if (get_op(*pc) == OP_TFORLOOP && ci->func[1 + getarg_A(*pc) + 4].is_nil()) return pc;
+    jit_detach(L, pc);
+    TraceBackend* b = static_cast<TraceBackend*>(L->g->jit.backend);
+    if (b->rec_ != nullptr && L->g->jit.recorder != nullptr) return pc;
+    try {
+      b->rec_ = std::make_unique<Recorder>(ci->func->as_lclosure()->p, ci, pc, link_fn(false));
+      b->rec_->set_continuation();
+      b->rec_->set_callees(function_trace);
+    } catch (...) {
+      return pc;
+    }
+    b->side_exit_ = nullptr;
+    jit_start_recording(L);
+    return pc;
   }
 
   // Any trace of a prototype may continue in any other through exits and
@@ -401,9 +521,11 @@ class TraceBackend final : public JitBackend {
       Proto* p = rec.proto();
       if (o.verbose || o.dump)
         std::fprintf(stderr, "[TRACE %3d %s:%d %s] %u IR, %zu bytes of machine code\n", t->number, source_of(p),
-                     line_of(p, rec.start()), rec.returns() ? "function" : "loop", t->code->nins, t->code->mcode_size);
+                     line_of(p, rec.start()), rec.returns() ? "function" : rec.continuation() ? "stitch" : "loop", t->code->nins, t->code->mcode_size);
       if (o.dump) std::fputs(t->code->dump.c_str(), stderr);
       t->code->returns = rec.returns();
+      if (rec.ir()[rec.ir().size() - 1].op == IrOp::LOOP && rec.ir()[rec.ir().size() - 1].b == 3)
+        t->code->stitch_len = rec.instructions();
       if (rec.returns()) t->code->func_entry = t->code->post;
       t->code->owner = p;
       ProtoTraces& pt = ensure(p);
@@ -453,6 +575,7 @@ class TraceBackend final : public JitBackend {
   }
 
   CodeArena arena_;
+  JitTrace stitch_request_{&TraceBackend::start_continuation, 0, 0};
   ExitInfo* side_exit_ = nullptr;  // the exit the side trace being recorded is for
   std::unique_ptr<Recorder> rec_;
   std::unordered_set<Proto*> protos_;

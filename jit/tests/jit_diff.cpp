@@ -218,7 +218,7 @@ class Gen {
   // string function.
   std::string object_expr(int depth) {
     std::string v = loopvar_int();
-    switch (pick(18)) {
+    switch (pick(21)) {
       case 0: return "obj:get()";
       case 1: return "obj:add(" + int_lit() + ")";
       case 2: return "prox[" + v + "]";
@@ -236,13 +236,17 @@ class Gen {
       case 14: return "math.fmod(" + expr(depth + 1) + ", " + std::to_string(pick(9) + 1) + (pick(2) ? ".5" : "") + ")";
       case 15: return "({" + v + ", " + expr(depth + 1) + "})[" + std::to_string(pick(2) + 1) + "]";
       case 16: return "(tonumber(tostring(" + expr(depth + 1) + ")) or 0)";
+      // Native calls the traces stitch around.
+      case 17: return "#string.format('%d:%s|%5.1f', " + v + ", str, " + v + " / 3)";
+      case 18: return "((str .. " + v + "):find('" + std::to_string(pick(10)) + "', 1, true) or 0)";
+      case 19: return "select(2, (str .. " + v + "):gsub('%d', 'n'))";
       default: return "(vec < setmetatable({n = " + v + "}, Vec) and 1 or 0)";
     }
   }
   // A statement on the objects.
   void object_stmt(const std::string& ind) {
     std::string v = loopvar_int();
-    switch (pick(15)) {
+    switch (pick(18)) {
       case 0: out_ << ind << "obj:set(" << expr(1) << ")\n"; break;
       case 1: out_ << ind << "obj.w = " << v << "\n"; break;
       case 2: out_ << ind << "str = str .. " << (pick(2) ? v : expr(1)) << " .. ','\n" << ind << "if #str > 40 then str = str:sub(-20) end\n"; break;
@@ -257,6 +261,14 @@ class Gen {
       case 13: out_ << ind << "do local acc = " << v << " local inc = function(d) acc = acc + d return acc end inc(1) " << var() << " = inc(2) + acc end\n"; break;
       case 8: out_ << ind << "do local ok, e = pcall(function(x) if x % 3 == 0 then error('e' .. x) end return x end, " << v << ") "
                   << "if ok then " << var() << " = e else str = e end end\n"; break;
+      // The hash order of pairs differs between states (a seeded hash):
+      // only integer sums, whatever the order.
+      case 9: out_ << ind << "for k, e in pairs(s) do cnt(#k + (e == e and " << v << " % 5 or 7)) end\n"; break;
+      case 14: out_ << ind << "for k, e in next, t do " << var() << " = " << var() << " - e * k end\n"; break;
+      case 15: out_ << ind << "do local ok, e = pcall(string.rep, " << v << " % 2 == 0 and 'x' or nil, 2) str = ok and str .. e or e end\n"
+                    << ind << "if #str > 40 then str = str:sub(-20) end\n"; break;
+      case 16: out_ << ind << "do local g = coroutine.wrap(function(n) for j = 1, n do coroutine.yield(#string.format('%d', j)) end end) "
+                    << var() << " = " << var() << " + g(" << v << " % 4 + 1) end\n"; break;
       default: out_ << ind << "do local p = {" << v << ", x = " << expr(1) << ", {" << v << "}} " << var() << " = p[1] + p.x + p[2][1] + #p end\n"; break;
     }
   }
