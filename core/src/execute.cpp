@@ -913,7 +913,6 @@ returning:
           }
         } else if (call_builtin(L, ra, nresults)) {
           checkGC(L->top);  // string.sub may have made a string
-          stitchpoint();
           vmbreak;
         }
         CallInfo* nci = precall(L, ra, nresults);
