@@ -959,7 +959,6 @@ returning:
           // dispatch on the type (about 20 instructions per call).
           if (ra->tag == Tag::LightFn && call_builtin(L, ra, nresults)) {
             checkGC(L->top);  // string.sub may have made a string
-            stitchpoint();
             vmbreak;
           }
           precall_native(L, ra, nresults, ra->tag == Tag::LightFn ? ra->u.f : ra->as_nclosure()->f);

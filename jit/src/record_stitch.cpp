@@ -29,6 +29,14 @@ RecordStatus Recorder::stitch(const Instruction* pc) {
   Tag callee = base_[a].tag;
   if (callee != Tag::LightFn && callee != Tag::NClosure)
     return abort(op == OP_TFORCALL ? "TFORCALL of a Lua iterator" : "call of a non-Lua function");
+  // The dispatcher runs these inline (call_builtin, fastcall.cpp), with no
+  // stitch point after them: nothing would continue the trace.
+  if (callee == Tag::LightFn) {
+    NativeFn f = base_[a].u.f;
+    if (f == lib_type || f == lib_math_floor || f == lib_math_abs || f == lib_math_max || f == lib_string_byte ||
+        f == lib_string_sub || f == lib_select || f == lib_ipairs)
+      return abort("builtin arguments");
+  }
   // A function trace's frames return through CALLOUT continuations the
   // continuation would not know of.
   if (func_) return abort("call of a non-Lua function in a function trace");
