@@ -194,6 +194,14 @@ void clear_grown(State* L, TValue* array, unsigned from, unsigned to) {
   if (filled > from) std::memset(static_cast<void*>(array + from), 0, (filled - from) * sizeof(TValue));
 }
 
+// Grows the array part to nasize slots, the hash part untouched: all a
+// resize does when no entry moves between the parts.
+void grow_array(State* L, Table* t, unsigned nasize) {
+  t->array = mem_resize_array<TValue>(L, t->array, t->asize, nasize);
+  clear_grown(L, t->array, t->asize, nasize);
+  t->asize = nasize;
+}
+
 void rehash(State* L, Table* t, const TValue& extra) {
   // Appending to a full power-of-two array with no hash part (a list built
   // by t[#t+1] = v): the general count below would find more than half of
@@ -202,11 +210,7 @@ void rehash(State* L, Table* t, const TValue& extra) {
   unsigned asize = t->asize;
   if (is_dummy(t) && extra.tag == Tag::Int && static_cast<uint64_t>(extra.u.i) == uint64_t(asize) + 1 &&
       asize <= (1u << (MAX_ABITS - 1)) && (asize & (asize - 1)) == 0 && count_used(t->array, asize) == asize) {
-    // Only the array changes: no hash part to build or entries to move.
-    unsigned nasize = asize == 0 ? 1 : 2 * asize;
-    t->array = mem_resize_array<TValue>(L, t->array, asize, nasize);
-    clear_grown(L, t->array, asize, nasize);
-    t->asize = nasize;
+    grow_array(L, t, asize == 0 ? 1 : 2 * asize);
     return;
   }
   unsigned nums[MAX_ABITS + 1] = {};
@@ -334,6 +338,11 @@ unsigned table_size_node(const Table* t) { return is_dummy(t) ? 0 : size_node(t)
 
 void table_resize(State* L, Table* t, unsigned nasize, unsigned nhsize) {
   if (nasize > (1u << MAX_ABITS)) run_error(L, "table overflow");
+  // A constructor's or SETLIST's array on a table without a hash part.
+  if (nhsize == 0 && is_dummy(t) && nasize > t->asize) {
+    grow_array(L, t, nasize);
+    return;
+  }
   // Make sure the new hash part can hold every entry that will not fit the
   // new array, whatever the caller asked for.
   unsigned need = 0;
