@@ -219,6 +219,8 @@ TValue* open_results(State* L, TValue* ra, int count) {
 // recorder sees it first, then line and count hooks run. Out of line, so that
 // every handler's fetch stays small. Returns the frame's new trap.
 [[gnu::noinline]] int trap_step(State* L, CallInfo* ci, const Instruction* pc) {
+  // A vararg function's VARARGPREP is not traced (hooks start after it).
+  if (get_op(*pc) == OP_VARARGPREP) return ci->trap;
   bool rec = L->g->jit.recorder != nullptr && jit_record_step(L, ci, pc);
   return (is_mmbin(get_op(*pc)) || trace_exec(L, pc)) | rec;
 }
@@ -353,7 +355,7 @@ void execute(State* L, CallInfo* ci) {
 // recorder sees each instruction before it runs.
 #define vmfetch()                                                     \
   {                                                                   \
-    if (LUNA_UNLIKELY(trap) && get_op(*pc) != OP_VARARGPREP) {        \
+    if (LUNA_UNLIKELY(trap)) {                                        \
       ci->trap = trap_step(L, ci, pc);                                \
       updatebase();                                                   \
       refresh_counting();                                             \
@@ -509,7 +511,8 @@ void execute(State* L, CallInfo* ci) {
     run_error(L, "attempt to perform 'n%%0'");      \
   }                                                 \
   set_int(ra, int_mod(x, y));
-// Numeric comparisons with a fast path for two integers.
+// Numeric comparisons with fast paths for two integers and two floats
+// (mixed operands need lt_num's exact conversions).
 #define op_order(iop, numfn, otherfn)                    \
   {                                                      \
     TValue* ra = RA();                                    \
@@ -517,6 +520,8 @@ void execute(State* L, CallInfo* ci) {
     bool cond;                                           \
     if (ra->is_int() && rb.is_int())                     \
       cond = ra->u.i iop rb.u.i;                         \
+    else if (ra->is_float() && rb.is_float())            \
+      cond = ra->u.n iop rb.u.n;                         \
     else if (ra->is_number() && rb.is_number())          \
       cond = numfn(*ra, rb);                             \
     else                                                 \

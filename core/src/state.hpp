@@ -346,6 +346,12 @@ bool table_try_grow_array(State* L, Table* t, unsigned nasize) noexcept;
 // unchanged) when the hash part has no free node. Invalidates t's
 // metamethod cache, as any store into a nil slot does.
 TValue* table_try_key_slot(Table* t, const TValue& key) noexcept;
+// For compiled code: the slot of t[key] for an append at the border of a
+// table without hash part (key == asize + 1), the array part grown first
+// exactly as the interpreter's rehash sizes it; nullptr (t unchanged) where
+// that rehash would put keys in a hash part, or a collection step is due.
+// A key within the array part is its slot.
+TValue* table_try_append_slot(State* L, Table* t, Integer key) noexcept;
 void table_free(State* L, Table* t);
 void table_resize(State* L, Table* t, unsigned nasize, unsigned nhsize);
 void table_resize_array(State* L, Table* t, unsigned nasize);

@@ -202,6 +202,21 @@ void grow_array(State* L, Table* t, unsigned nasize) {
   t->asize = nasize;
 }
 
+// The used slots of t's array part, counted into nums slice by slice (keys
+// (2^(lg-1), 2^lg]).
+unsigned count_array(const Table* t, unsigned* nums) {
+  unsigned na = 0;
+  unsigned key = 1;
+  for (int lg = 0; lg <= MAX_ABITS && key <= t->asize; lg++) {
+    unsigned lim = std::min(t->asize, 1u << lg);
+    unsigned used = count_used(t->array + key - 1, lim - key + 1);
+    key = lim + 1;
+    nums[lg] += used;
+    na += used;
+  }
+  return na;
+}
+
 void rehash(State* L, Table* t, const TValue& extra) {
   // Appending to a full power-of-two array with no hash part (a list built
   // by t[#t+1] = v): the general count below would find more than half of
@@ -214,18 +229,8 @@ void rehash(State* L, Table* t, const TValue& extra) {
     return;
   }
   unsigned nums[MAX_ABITS + 1] = {};
-  unsigned na = 0;
-  size_t total = 0;
-  // The array part slice by slice, keys (2^(lg-1), 2^lg].
-  unsigned key = 1;
-  for (int lg = 0; lg <= MAX_ABITS && key <= t->asize; lg++) {
-    unsigned lim = std::min(t->asize, 1u << lg);
-    unsigned used = count_used(t->array + key - 1, lim - key + 1);
-    key = lim + 1;
-    nums[lg] += used;
-    na += used;
-  }
-  total += na;
+  unsigned na = count_array(t, nums);
+  size_t total = na;
   if (!is_dummy(t)) {
     for (unsigned i = 0; i < size_node(t); i++) {
       Node* n = &t->node[i];
@@ -326,6 +331,26 @@ TValue* table_try_key_slot(Table* t, const TValue& key) noexcept {
   TValue* v = slot != &table_absent_key ? const_cast<TValue*>(slot) : insert_key(t, key);
   if (v != nullptr) table_invalidate_tm_cache(t);
   return v;
+}
+
+TValue* table_try_append_slot(State* L, Table* t, Integer key) noexcept {
+  if (static_cast<uint64_t>(key) - 1 < t->asize) return &t->array[key - 1];
+  // Large arrays are the interpreter's: table_resize grows them in place
+  // (realloc) and leaves fresh zero pages unfilled, where this copies.
+  constexpr unsigned kMaxCopied = 1u << 14;
+  if (!is_dummy(t) || static_cast<uint64_t>(key) != uint64_t(t->asize) + 1 || t->asize >= kMaxCopied ||
+      L->g->gcdebt > 0)
+    return nullptr;
+  // rehash's count, for a table whose keys are all in the array part.
+  unsigned nums[MAX_ABITS + 1] = {};
+  unsigned na = count_array(t, nums);
+  if (count_int_key(TValue::integer(key), nums)) na++;
+  unsigned total = na;
+  unsigned asize = compute_array_size(nums, &na);
+  if (na != total || asize < static_cast<uint64_t>(key)) return nullptr;  // some keys would go to a hash part
+  if (!table_try_grow_array(L, t, asize)) return nullptr;
+  table_invalidate_tm_cache(t);  // as table_set's new key
+  return &t->array[key - 1];
 }
 
 void table_free(State* L, Table* t) {

@@ -171,7 +171,14 @@ namespace {
 // tm_get and table_get). Anything else continues in finish_get_any from
 // the table reached.
 void finish_get(State* L, const TValue* t, const TValue& key, TValue* val, const TValue* slot) {
-  if (slot == nullptr || key.tag != Tag::ShortStr) return finish_get_any(L, t, key, val, slot);
+  if (slot == nullptr) return finish_get_any(L, t, key, val, slot);
+  // A miss in a table without a metatable (the end of an array, an absent
+  // key): nil, with no call.
+  if (t->as_table()->metatable == nullptr) {
+    set_nil(val);
+    return;
+  }
+  if (key.tag != Tag::ShortStr) return finish_get_any(L, t, key, val, slot);
   String* index_name = L->g->tmname[TM_INDEX];
   for (int loop = 0; loop < MAX_TAG_LOOP; loop++) {
     Table* mt = t->as_table()->metatable;

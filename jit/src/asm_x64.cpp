@@ -176,6 +176,7 @@ const void* helper_addr(Helper h) {
     case Helper::TabGrowArray: return reinterpret_cast<const void*>(&h_tab_grow_array);
     case Helper::SetMeta: return reinterpret_cast<const void*>(&h_set_meta);
     case Helper::UpvalClose: return reinterpret_cast<const void*>(&h_upval_close);
+    case Helper::TabAppend: return reinterpret_cast<const void*>(&table_try_append_slot);
     case Helper::NewClosure: return reinterpret_cast<const void*>(&h_new_closure);
     case Helper::ClosureCapture: return reinterpret_cast<const void*>(&h_closure_capture);
     case Helper::StrConcat: return reinterpret_cast<const void*>(&h_str_concat);
@@ -703,7 +704,7 @@ class Emitter {
       case IrOp::KNIL: case IrOp::KFALSE: case IrOp::KTRUE:
         return;
       case IrOp::SLOAD:
-        guard_tag(rBase, i.aux * 16, i, r);
+        if (i.aux8 != 1) guard_tag(rBase, i.aux * 16, i, r);
         load_payload(rBase, i.aux * 16, r);
         return;
       case IrOp::VLOAD: {

@@ -31,7 +31,7 @@ enum class IrType : uint8_t { Void, Nil, False, True, Int, Num, Gc, Ptr };
 #define LUNA_IR_OPS(X)                                                         \
   /* constants */                                                               \
   X(KINT) X(KNUM) X(KGC) X(KPTR) X(KNIL) X(KFALSE) X(KTRUE)                     \
-  /* loads from the frame: slot aux, guard the tag */                          \
+  /* loads from the frame: slot aux, guard the tag (aux8 = 1: known, none) */\
   X(SLOAD)                                                                      \
   /* integer and float arithmetic, by type */                                   \
   X(ADD) X(SUB) X(MUL) X(DIV) X(NEG) X(FLOOR) X(CEIL) X(CONV) X(TOINT) X(SQRT) X(ABS) \
@@ -102,6 +102,7 @@ enum class Helper : uint8_t {
   // CLOSURE: a closure of the enclosing closure's prototype Bx, its upvalues
   // from the enclosing closure filled and those of the stack left null,
   // then each of those (in order) the open upvalue of a slot.
+  TabAppend,                    // (State*, Table*, Integer key) -> TValue*: table_try_append_slot
   NewClosure,                   // (State*, LClosure* enclosing, Integer bx) -> LClosure*
   ClosureCapture,               // (State*, LClosure*, TValue* level) -> the LClosure*
   StrConcat,                    // (State*, String*, String*) -> String*

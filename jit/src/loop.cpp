@@ -35,11 +35,14 @@ bool loop_optimise(IrBuffer& ir) {
   bool inserts = false;  // a new key may move another key's node
   bool setmeta = false;
   bool closes = false;  // upvalues closed: their value pointers change
+  bool grows = false;   // array parts grown: they move
   for (Ref r = 1; r < loop; r++) {
     stores = stores || ir[r].op == IrOp::VSTORE;
     inserts = inserts || (ir[r].op == IrOp::CALL && helper_inserts(static_cast<Helper>(ir[r].aux8)));
     setmeta = setmeta || (ir[r].op == IrOp::CALL && static_cast<Helper>(ir[r].aux8) == Helper::SetMeta);
     closes = closes || (ir[r].op == IrOp::CALL && static_cast<Helper>(ir[r].aux8) == Helper::UpvalClose);
+    grows = grows || (ir[r].op == IrOp::CALL && (static_cast<Helper>(ir[r].aux8) == Helper::TabAppend ||
+                                                 static_cast<Helper>(ir[r].aux8) == Helper::TabGrowArray));
   }
   std::vector<bool> variant(loop, false);
   for (const auto& [slot, ref] : endval) variant[ref] = !ir.is_const(ref);
@@ -53,6 +56,9 @@ bool loop_optimise(IrBuffer& ir) {
       variant[r] = true;
     if (setmeta && i.op == IrOp::FLOAD && static_cast<Field>(i.aux8) == Field::TabMeta) variant[r] = true;
     if (closes && i.op == IrOp::FLOAD && static_cast<Field>(i.aux8) == Field::UvValue) variant[r] = true;
+    if (grows && i.op == IrOp::FLOAD &&
+        (static_cast<Field>(i.aux8) == Field::TabArray || static_cast<Field>(i.aux8) == Field::TabAsize))
+      variant[r] = true;
     if ((i.a != NO_REF && variant[i.a]) || (i.b != NO_REF && variant[i.b])) variant[r] = true;
   }
   ir.set_variant(variant);

@@ -102,6 +102,7 @@ Ref Recorder::slot(int s) {
   Tag t = slot_tag(base_[s]);
   IrIns i = ir_ins(IrOp::SLOAD, ir_type_of(t), NO_REF, NO_REF, slots_.base() + s);
   i.tag = t;
+  if (known_after_callout(slots_.base() + s, t)) i.aux8 = 1;  // record_recursion.cpp
   i.snap = slots_.snapshot(ir_, pc_);
   r = ir_.emit(i);
   slots_.loaded(s, r);
@@ -470,7 +471,14 @@ bool Recorder::set_table(Ref t, const TValue& tv, Ref key, const TValue& kv, Ref
   Ref p;
   if (raw_array_access(h, kv)) {
     guard_no_metatable(t);
-    p = array_slot(t, key);
+    if (static_cast<uint64_t>(kv.u.i) == uint64_t(h->asize) + 1 && table_size_node(h) == 0) {
+      // Recorded at the border (an append growth exit's side trace): the
+      // array grows in the trace as the interpreter's rehash grows it.
+      p = helper(Helper::TabAppend, IrType::Ptr, t, key);
+      guard(IrOp::NE, p, ir_.kptr(nullptr));
+    } else {
+      p = array_slot(t, key);
+    }
   } else {
     const TValue* seen = kv.is_int() ? table_get_int(h, kv.u.i) : kv.tag == Tag::ShortStr ? table_get_short_str(h, kv.as_string()) : nullptr;
     if (seen == nullptr) return false;

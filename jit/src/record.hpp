@@ -31,10 +31,12 @@ class Recorder {
   // after making the inlined frames real).
   using LinkFn = std::function<void*(const Proto* p, const Instruction* pc, const TValue* base)>;
   // The function trace of p a call may enter (a CALLOUT): its entry and what
-  // entering p's traces must reserve; entry null when p has none.
+  // entering p's traces must reserve; entry null when p has none, and
+  // `later` when it may still get one (its entry is not blacklisted).
   struct Callee {
     void* entry = nullptr;
     const Reserve* reserve = nullptr;
+    bool later = false;
   };
   using CalleeFn = std::function<Callee(const Proto* p)>;
 
@@ -150,6 +152,10 @@ class Recorder {
   RecordStatus tail_root(const Instruction* pc);
   RecordStatus ret_out(int a, int n);
   RecordStatus ret_down(int a, int n);
+  // Slots below a CALLOUT's callee keep the types the trace gave them
+  // (known_types_): loads after it need no tag guard.
+  void keep_types_below(int func_slot);
+  bool known_after_callout(int slot, Tag t) const;
   // A Lua frame the trace runs in: the loop's, then one per inlined call.
   struct Frame {
     CallInfo* ci;
@@ -191,6 +197,7 @@ class Recorder {
   const Instruction* callout_ret_ = nullptr;   // a CALLOUT's call runs; the frame resumes there
   ptrdiff_t callout_func_ = 0;                 // the frame's function slot, as a stack offset
   int callout_a_ = -1;                         // its function's slot, when it wants variable results
+  std::vector<std::pair<int, Tag>> known_types_;  // trace slot and tag (keep_types_below)
   int rebase_ = 0;                             // slots the frame moved down by returns to callers
 };
 

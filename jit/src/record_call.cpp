@@ -22,6 +22,7 @@ RecordStatus Recorder::follow_frame(CallInfo* ci, const Instruction* pc) {
       return abort("tail call entered an unexpected frame");
     f.cl = cl;
     f.clref = callee_ref_;
+    known_types_.clear();
     stack_slots_ = std::max(stack_slots_, f.base + cl->p->maxstacksize - rebase_);
     return RecordStatus::Continue;
   }
@@ -36,6 +37,7 @@ RecordStatus Recorder::follow_frame(CallInfo* ci, const Instruction* pc) {
       return abort("call entered an unexpected frame");
     Frame f{ci, cl, callee_ref_, sf.func_slot + 1, pending_};
     frames_.push_back(f);
+    known_types_.clear();
     slots_.set_frame(f.snap, f.base);
     stack_slots_ = std::max(stack_slots_, f.base + cl->p->maxstacksize - rebase_);
     max_depth_ = std::max(max_depth_, static_cast<int>(frames_.size()) - 1);
@@ -153,7 +155,7 @@ RecordStatus Recorder::enter(int a, int nargs, const TValue& fv, bool tail) {
   // out to it: try again then (binary_trees' loop may get hot first).
   for (const Frame& f : frames_)
     if (f.cl->p == p) {
-      retryable_ = !func_;
+      retryable_ = !func_ && callees_ && callees_(p).later;
       return abort("recursive call");
     }
   if (!tail && static_cast<int>(frames_.size()) > SlotState::kMaxDepth) return abort("calls nested too deep");

@@ -68,12 +68,45 @@ RecordStatus Recorder::callout(const Instruction* pc, Proto* p, void* entry, con
   co.k.p = p;
   co.snap = slots_.snapshot(ir_, pc);
   ir_.emit(co);
+  keep_types_below(co.aux);
   // The frame is in memory now; the results arrive there.
   slots_.forget_from(0);
   callout_ret_ = pc + 1;
   callout_a_ = c == 0 ? a : -1;
   callout_func_ = -1;  // taken at the next step (the stack may move before)
   return RecordStatus::Continue;
+}
+
+// After a CALLOUT the trace continues only if the callee returned through
+// compiled code (RET to the continuation): any exit below it leaves the
+// rest to the interpreter. Compiled code writes no slot below the callee's
+// function slot, except through an open upvalue: a slot no closure of this
+// prototype captures keeps the value, and so the type, the trace had given
+// it (a slot it loaded, guarded, or wrote, which the CALLOUT's snapshot
+// stored). Loads of those after the CALLOUT skip the tag guard. Inlined
+// calls, tail calls and returns to a caller end this knowledge.
+void Recorder::keep_types_below(int func_slot) {
+  known_types_.clear();
+  if (frames_.size() != 1) return;
+  const Proto* p = frames_.front().cl->p;
+  for (int s = 0; s < func_slot; s++) {
+    Ref r = slots_.get(s);
+    if (r == NO_REF) continue;
+    IrType t = ir_[r].type;
+    if (t == IrType::Ptr || t == IrType::Void) continue;
+    bool captured = false;
+    for (int k = 0; k < p->sizep && !captured; k++)
+      for (int u = 0; u < p->p[k]->sizeupvalues && !captured; u++)
+        captured = p->p[k]->upvalues[u].instack && p->p[k]->upvalues[u].idx == s;
+    if (!captured) known_types_.push_back({s, t == IrType::Nil ? Tag::Nil : ir_[r].tag});
+  }
+}
+
+bool Recorder::known_after_callout(int slot, Tag t) const {
+  if (frames_.size() != 1) return false;
+  for (const auto& [s, tag] : known_types_)
+    if (s == slot) return tag == t;
+  return false;
 }
 
 // return f(...) of the function itself in its own frame: the arguments
@@ -99,6 +132,7 @@ RecordStatus Recorder::tail_self(const Instruction* pc) {
   st.aux = proto_->maxstacksize;
   ir_.emit(st);
   tail_self_ = true;
+  known_types_.clear();
   return RecordStatus::Continue;
 }
 
@@ -141,6 +175,7 @@ RecordStatus Recorder::ret_down(int a, int n) {
   // The caller's frame, every slot in memory (loads of the old frame
   // are not this frame's slots).
   slots_ = SlotState();
+  known_types_.clear();
   if (wanted < 0) slots_.set_top(func + n);
   rebase_ += func + 1;
   frames_.front() = Frame{caller, ccl, NO_REF, 0, -1};

@@ -68,10 +68,13 @@ struct ProtoTraces {
 // The function trace of p, which CALLOUTs of other traces may enter.
 Recorder::Callee function_trace(const Proto* p) {
   ProtoTraces* pt = static_cast<ProtoTraces*>(p->jit_data);
-  if (pt == nullptr) return {};
+  if (pt == nullptr) return {nullptr, nullptr, true};
   auto it = pt->traces.find(p->code);
-  if (it == pt->traces.end() || !it->second->code->returns) return {};
-  return {it->second->code->post, &pt->reserve};
+  if (it == pt->traces.end() || !it->second->code->returns) {
+    auto ab = pt->aborts.find(p->code);
+    return {nullptr, nullptr, ab == pt->aborts.end() || ab->second < kMaxAborts};
+  }
+  return {it->second->code->post, &pt->reserve, false};
 }
 
 int line_of(const Proto* p, const Instruction* pc) {

@@ -87,6 +87,8 @@ class Gen {
     out_ << "end\nf()\nprint(a, b, c, d, up, G1, G2, s.x, s.y, #t)\n";
     out_ << "print(str, obj.v, rawget(obj, 'w'), #list, list[#list], cnt(0), fmt_all())\n";
     out_ << "for i = 1, #t do print(t[i]) end\n";
+    out_ << "for k = 0, 8 do print(bag['k' .. k], sink['s' .. k % 4]) end\n";
+    out_ << "for k = 0, 22 do print(bag[k]) end\n";
     return out_.str();
   }
 
@@ -125,7 +127,9 @@ class Gen {
   // found through a two-level __index chain, a proxy whose __index is a
   // function, a table with __call and arithmetic/comparison metamethods, a
   // closure factory and a counter in an upvalue, varargs, bounded
-  // recursion, a string and a list grown and shrunk at its end.
+  // recursion, a string and a list grown and shrunk at its end, a bag of
+  // string and integer keys added in loops and a table whose __newindex
+  // stores with rawset.
   void objects() {
     out_ << "local Base = {}\nBase.__index = Base\n"
             "function Base:get() return self.v end\n"
@@ -147,7 +151,9 @@ class Gen {
             "local function nargs(...) return select('#', ...), ... end\n"
             "local function rec(n) if n <= 0 then return 0 end return n + rec(n - 1) end\n"
             "local str, list = " << (pick(2) ? "'ab'" : "''") << ", {}\n"
-            "local function fmt_all() return string.format('%d %s', #str, tostring(list[1])) end\n";
+            "local function fmt_all() return string.format('%d %s', #str, tostring(list[1])) end\n"
+            "local bag = {}\n"
+            "local sink = setmetatable({}, {__newindex = function(t, k, v) rawset(t, k, v .. '') end})\n";
   }
   // A call; its last argument is sometimes a call passing all its results.
   std::string call_expr(int depth) {
@@ -236,7 +242,7 @@ class Gen {
   // A statement on the objects.
   void object_stmt(const std::string& ind) {
     std::string v = loopvar_int();
-    switch (pick(10)) {
+    switch (pick(15)) {
       case 0: out_ << ind << "obj:set(" << expr(1) << ")\n"; break;
       case 1: out_ << ind << "obj.w = " << v << "\n"; break;
       case 2: out_ << ind << "str = str .. " << (pick(2) ? v : expr(1)) << " .. ','\n" << ind << "if #str > 40 then str = str:sub(-20) end\n"; break;
@@ -245,6 +251,10 @@ class Gen {
       case 5: out_ << ind << "for k, e in ipairs(t) do " << var() << " = " << var() << " + e * k end\n"; break;
       case 6: out_ << ind << "do local cl = function() return " << v << " + " << var() << " end " << var() << " = cl() end\n"; break;
       case 7: out_ << ind << "vec = setmetatable({n = " << expr(1) << "}, Vec)\n"; break;
+      case 10: out_ << ind << "bag['k' .. " << v << " % 9] = " << expr(1) << "\n"; break;
+      case 11: out_ << ind << "bag[" << v << " * 7 % 23] = " << expr(1) << "\n" << ind << "sink['s' .. " << v << " % 4] = " << v << "\n"; break;
+      case 12: out_ << ind << "do local o = setmetatable({v = " << expr(1) << "}, Cls) o.w = " << v << " " << var() << " = o:get() + o:add(1) + o.w end\n"; break;
+      case 13: out_ << ind << "do local acc = " << v << " local inc = function(d) acc = acc + d return acc end inc(1) " << var() << " = inc(2) + acc end\n"; break;
       case 8: out_ << ind << "do local ok, e = pcall(function(x) if x % 3 == 0 then error('e' .. x) end return x end, " << v << ") "
                   << "if ok then " << var() << " = e else str = e end end\n"; break;
       default: out_ << ind << "do local p = {" << v << ", x = " << expr(1) << ", {" << v << "}} " << var() << " = p[1] + p.x + p[2][1] + #p end\n"; break;

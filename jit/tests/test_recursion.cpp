@@ -188,6 +188,31 @@ TEST_CASE("recursion called from a loop's trace overflows, errs and hooks as int
   CHECK(r.out.find("rec:3: bottom\nstack traceback:") != std::string::npos);
 }
 
+TEST_CASE("slots a callee may change through an upvalue are guarded again after a CALLOUT", "[jit][recursion][callout]") {
+  // x is captured by set, which the recursion calls: after the CALLOUT the
+  // loop reads x again with a tag guard; y is captured by no closure.
+  Run r = same_all_ways(
+      "local x, y = 0, 0\n"
+      "local function set(v) x = v end\n"
+      "local cnt = 0\n"
+      "local function r(n)\n"
+      "  if n == 0 then cnt = cnt + 1 if cnt % 10 == 0 then set('s') else set(1) end return 0 end\n"
+      "  return r(n - 1) + 1\n"
+      "end\n"
+      "local out, sums = {}, {}\n"
+      "for i = 1, 200 do\n"
+      "  x = i\n"
+      "  y = i % 7 == 0 and 1.5 or i\n"
+      "  local k = r(3)\n"
+      "  out[#out + 1] = type(x)\n"
+      "  sums[#sums + 1] = y + k\n"
+      "end\n"
+      "for i = 1, #sums do out[#out + 1] = math.type(sums[i]) end\n"
+      "return table.concat(out, ' ')");
+  CHECK(r.out.find("string") != std::string::npos);
+  CHECK(r.out.find("float") != std::string::npos);
+}
+
 TEST_CASE("CALLOUTs reserve the CallInfos their callee's inlined calls need", "[jit][recursion][callout]") {
   // r's traces inline h: each CALLOUT checks for a CallInfo above the
   // callee's; the CallInfos run out at the first deep call and the

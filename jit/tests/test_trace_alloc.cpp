@@ -216,3 +216,22 @@ TEST_CASE("closures made in a loop keep to the memory limit", "[jit][closures][a
     return tostring(ok) .. " " .. tostring(e))", 8 << 20);
   CHECK(r.out == "false not enough memory");
 }
+
+TEST_CASE("appends grow the array part in the trace as the interpreter's rehash does", "[jit][keys][alloc]") {
+  same_all_ways(R"(
+    local R = {}
+    for round = 1, 30 do
+      local r, holes = {}, {}
+      for i = 1, 40 + round do
+        r[i] = i * round
+        if i % 3 ~= 0 then holes[i] = i end  -- holes: some keys go to the hash part
+      end
+      local n = 0
+      for k, v in pairs(holes) do n = n + k * v end
+      local order = {}
+      for k in pairs(r) do order[#order + 1] = k end
+      R[#R + 1] = #r .. ":" .. n .. ":" .. table.concat(order, " ", 1, 5)
+      if round % 7 == 0 then collectgarbage("step") end
+    end
+    return table.concat(R, ","))");
+}

@@ -65,3 +65,14 @@ end
 print(pcall(function() local a, b = 1, 0; return a % b end))
 print(pcall(function() local a, b = 1, 0; return a // b end))
 print(5 % -0.0 ~= 5 % -0.0, 5.5 % 2, -5.5 % 2, 5 % math.huge, -5 % math.huge)
+
+-- Order of two registers (LT/LE): two floats are compared in the
+-- dispatcher, mixed numbers through the exact conversions.
+local nums = {0.0, -0.0, 1.5, -1.5, 0/0, 1/0, -1/0, 2^53, 2^63, -2^63, 1, -1, math.maxinteger, math.mininteger}
+for _, a in ipairs(nums) do
+  local row = {}
+  for _, b in ipairs(nums) do
+    row[#row + 1] = ((a < b) and "1" or "0") .. ((a <= b) and "1" or "0") .. ((a > b) and "1" or "0") .. ((a >= b) and "1" or "0")
+  end
+  print(a, table.concat(row, " "))
+end
