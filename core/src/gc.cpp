@@ -577,6 +577,23 @@ void* block_realloc(GlobalState* g, void* block, size_t osize, size_t nsize) {
 void* mem_realloc(State* L, void* block, size_t osize, size_t nsize) {
   GlobalState* g = L->g;
   if (block == nullptr) osize = 0;
+  // A pooled block growing into another pooled class (a small table's array
+  // doubling, a constructor's array): the freelists inline, as mem_alloc
+  // and mem_free take them; block_realloc would call out for both.
+  if (g->pooled && nsize > osize && is_small(nsize) && (osize == 0 || is_small(osize)) &&
+      (g->memlimit == 0 || g->totalbytes - osize + nsize <= g->memlimit)) {
+    size_t c = SmallPool::class_of(osize);
+    void* nb = osize > 0 && c == SmallPool::class_of(nsize) ? block : pool_pop(g->pool, nsize);
+    if (nb != nullptr) {
+      if (nb != block && osize > 0) {
+        std::memcpy(nb, block, osize);
+        pool_push(g->pool, block, c);
+      }
+      g->totalbytes += nsize - osize;
+      g->gcdebt += static_cast<ptrdiff_t>(nsize - osize);
+      return nb;
+    }
+  }
   void* nb = raw_realloc(g, block, osize, nsize);
   if (nb == nullptr && nsize > 0) {
     if (can_collect_in_emergency(g) && emergency_allowed(g)) {

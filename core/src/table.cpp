@@ -182,6 +182,26 @@ unsigned count_used(const TValue* a, unsigned n) {
   return c0 + c1 + c2 + c3;
 }
 
+// Sets slots [from, to) of an array part just grown in place to nil.
+void clear_grown(State* L, TValue* array, unsigned from, unsigned to) {
+  // A nil is all zero bytes: slots on fresh zero pages are nil already,
+  // and leaving them alone leaves the pages unfaulted until used (the
+  // last doubling of a big array may never be).
+  static_assert(static_cast<int>(Tag::Nil) == 0);
+  size_t zero = mem_zero_from(L, array, to * sizeof(TValue));
+  unsigned filled = static_cast<unsigned>((zero + sizeof(TValue) - 1) / sizeof(TValue));
+  // memset, as it streams big fills past the cache.
+  if (filled > from) std::memset(static_cast<void*>(array + from), 0, (filled - from) * sizeof(TValue));
+}
+
+// Grows the array part to nasize slots, the hash part untouched: all a
+// resize does when no entry moves between the parts.
+void grow_array(State* L, Table* t, unsigned nasize) {
+  t->array = mem_resize_array<TValue>(L, t->array, t->asize, nasize);
+  clear_grown(L, t->array, t->asize, nasize);
+  t->asize = nasize;
+}
+
 // The used slots of t's array part, counted into nums slice by slice (keys
 // (2^(lg-1), 2^lg]).
 unsigned count_array(const Table* t, unsigned* nums) {
@@ -198,6 +218,16 @@ unsigned count_array(const Table* t, unsigned* nums) {
 }
 
 void rehash(State* L, Table* t, const TValue& extra) {
+  // Appending to a full power-of-two array with no hash part (a list built
+  // by t[#t+1] = v): the general count below would find more than half of
+  // 1..2*asize used and nothing else, so it doubles the array; take that
+  // result without counting slice by slice.
+  unsigned asize = t->asize;
+  if (is_dummy(t) && extra.tag == Tag::Int && static_cast<uint64_t>(extra.u.i) == uint64_t(asize) + 1 &&
+      asize <= (1u << (MAX_ABITS - 1)) && (asize & (asize - 1)) == 0 && count_used(t->array, asize) == asize) {
+    grow_array(L, t, asize == 0 ? 1 : 2 * asize);
+    return;
+  }
   unsigned nums[MAX_ABITS + 1] = {};
   unsigned na = count_array(t, nums);
   size_t total = na;
@@ -211,7 +241,7 @@ void rehash(State* L, Table* t, const TValue& extra) {
   }
   if (count_int_key(extra, nums)) na++;
   total++;
-  unsigned asize = compute_array_size(nums, &na);
+  asize = compute_array_size(nums, &na);
   table_resize(L, t, asize, static_cast<unsigned>(total - na));
 }
 
@@ -220,7 +250,9 @@ TValue* key_slot(State* L, Table* t, const TValue& key) {
   for (;;) {
     const TValue* slot = table_get(t, key);
     if (slot != &table_absent_key) return const_cast<TValue*>(slot);
-    if (TValue* v = insert_key(t, key)) return v;
+    // insert_key always fails on the shared empty hash part.
+    if (!is_dummy(t))
+      if (TValue* v = insert_key(t, key)) return v;
     rehash(L, t, key);
   }
 }
@@ -331,6 +363,11 @@ unsigned table_size_node(const Table* t) { return is_dummy(t) ? 0 : size_node(t)
 
 void table_resize(State* L, Table* t, unsigned nasize, unsigned nhsize) {
   if (nasize > (1u << MAX_ABITS)) run_error(L, "table overflow");
+  // A constructor's or SETLIST's array on a table without a hash part.
+  if (nhsize == 0 && is_dummy(t) && nasize > t->asize) {
+    grow_array(L, t, nasize);
+    return;
+  }
   // Make sure the new hash part can hold every entry that will not fit the
   // new array, whatever the caller asked for.
   unsigned need = 0;
@@ -371,14 +408,8 @@ void table_resize(State* L, Table* t, unsigned nasize, unsigned nhsize) {
     }
     if (array != t->array)
       for (unsigned i = 0; i < nasize; i++) array[i] = t->array[i];
-    // A nil is all zero bytes: slots on fresh zero pages are nil already,
-    // and leaving them alone leaves the pages unfaulted until used (the
-    // last doubling of a big array may never be).
-    static_assert(static_cast<int>(Tag::Nil) == 0);
-    size_t zero = array == t->array ? mem_zero_from(L, array, nasize * sizeof(TValue)) : nasize * sizeof(TValue);
-    unsigned filled = static_cast<unsigned>((zero + sizeof(TValue) - 1) / sizeof(TValue));
-    // memset, as it streams big fills past the cache.
-    if (filled > t->asize) std::memset(static_cast<void*>(array + t->asize), 0, (filled - t->asize) * sizeof(TValue));
+    else
+      clear_grown(L, array, t->asize, nasize);
   }
 
   // From here on nothing allocates: move the entries over.

@@ -1,6 +1,7 @@
 // Table tests: array/hash placement, lookups, borders, next, key rules.
 #include <catch2/catch.hpp>
 
+#include <bit>
 #include <cmath>
 #include <map>
 #include <random>
@@ -63,6 +64,31 @@ TEST_CASE("integer keys go to the array part", "[table]") {
   CHECK(table_get_int(h, 1000000)->tag == Tag::True);
   CHECK(table_get_int(h, -5)->tag == Tag::True);
   CHECK(table_get_int(h, 7)->tag == Tag::AbsKey);
+}
+
+TEST_CASE("appends double a full array; a hole keeps the 5.4 split", "[table]") {
+  StateGuard s(false);
+  State* L = s.L;
+  Table* t = anchored_table(L);
+  for (int i = 1; i <= 129; i++) {
+    table_set_int(L, t, i, TValue::integer(i));
+    CHECK(t->asize == std::bit_ceil(unsigned(i)));
+    CHECK(table_size_node(t) == 0);
+  }
+  // 7 of 1..8 used plus key 9: 8 keys are not more than half of 1..16, so
+  // the array stays at 8 and 9 goes to the hash part.
+  Table* h = anchored_table(L);
+  for (int i = 1; i <= 8; i++) table_set_int(L, h, i, TValue::integer(i));
+  table_set_int(L, h, 3, TValue::nil());
+  table_set_int(L, h, 9, TValue::integer(9));
+  CHECK(h->asize == 8);
+  CHECK(!in_array(h, table_get_int(h, 9)));
+  // A full array of 3 (not a power of two) grows to 4 by the general count.
+  Table* u = anchored_table(L);
+  table_resize(L, u, 3, 0);
+  for (int i = 1; i <= 4; i++) table_set_int(L, u, i, TValue::integer(i));
+  CHECK(u->asize == 4);
+  CHECK(table_size_node(u) == 0);
 }
 
 TEST_CASE("string and other keys live in the hash part", "[table]") {
