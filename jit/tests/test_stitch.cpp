@@ -120,3 +120,30 @@ TEST_CASE("hooks and the instruction budget hold across stitched calls", "[jit][
   vm.set_instruction_limit(200000);
   CHECK_THROWS_WITH(vm.eval("spin()"), Catch::Contains("instruction budget exhausted"));
 }
+
+TEST_CASE("CLOSE after stitched generic fors: open upvalues closed, to-be-closed variables run", "[jit][stitch][closures]") {
+  Run r = same_all_ways(R"lua(
+    local fs, log, total = {}, {}, 0
+    local closer = setmetatable({}, { __close = function() log[#log + 1] = "c" end })
+    for i = 1, 200 do
+      local line = "ab cd ef " .. i
+      -- Nothing open at the CLOSE after this loop.
+      for w in line:gmatch("%a+") do total = total + #w end
+      -- Each iteration's captured w is closed at the body's end.
+      for w in line:gmatch("%a+") do fs[#fs % 9 + 1] = function() return w .. i end end
+      do
+        local x = i * 2
+        fs[10] = function() x = x + 1; return x end
+        total = total + fs[10]()
+      end
+      if i % 20 == 0 then
+        local t <close> = closer
+        for k, v in next, { 1, 2 }, nil, closer do total = total + k + v end
+        log[#log + 1] = i
+      end
+      if i % 64 == 0 then collectgarbage("step") end
+    end
+    for k = 1, 10 do log[#log + 1] = fs[k] and fs[k]() or "-" end
+    return total .. " " .. table.concat(log, ","))lua");
+  CHECK(r.stats.traces_compiled >= 2);
+}
