@@ -44,7 +44,17 @@ inline bool fast_get(const TValue* t, Lookup lookup, const TValue** slot) {
   return !(*slot)->is_nil();
 }
 
-// Stores v when the raw lookup finds a value (no __newindex can apply then).
+// Whether slot lies in h's array part.
+inline bool in_array(const Table* h, const TValue* slot) {
+  auto off = reinterpret_cast<uintptr_t>(slot) - reinterpret_cast<uintptr_t>(h->array);
+  return off < static_cast<uintptr_t>(h->asize) * sizeof(TValue);
+}
+
+// Stores v when the raw lookup finds a value (no __newindex can apply then),
+// or a nil array slot of a table whose metatable is known to lack
+// __newindex: tables growing by t[#t + 1] = v fill such slots after each
+// array resize. An integer key cannot name a metamethod, so no absence
+// cache needs invalidating, unlike finish_set's stores.
 template <typename Lookup>
 inline bool fast_set(State* L, const TValue* t, Lookup lookup, const TValue** slot, const TValue& v) {
   if (LUNA_UNLIKELY(!t->is_table())) {
@@ -53,7 +63,10 @@ inline bool fast_set(State* L, const TValue* t, Lookup lookup, const TValue** sl
   }
   Table* h = t->as_table();
   *slot = lookup(h);
-  if ((*slot)->is_nil()) return false;
+  if ((*slot)->is_nil()) {
+    Table* mt = h->metatable;
+    if (!in_array(h, *slot) || (mt != nullptr && !(mt->flags & (1u << TM_NEWINDEX)))) return false;
+  }
   *const_cast<TValue*>(*slot) = v;
   if (v.is_collectable()) gc_barrier_back(L, h);
   return true;
