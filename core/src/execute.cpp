@@ -389,11 +389,23 @@ void execute(State* L, CallInfo* ci) {
     trap = LUNA_UNLIKELY(trap) && g->jit.recorder == L;         \
     ci->trap = trap;                                            \
   }
-// A backward jump just landed at pc, n instructions back.
 #define refresh_counting() \
   (counting = (g->jit.enabled ? COUNT_JIT : 0u) | (g->instr_budget != 0 ? COUNT_BUDGET : 0u))
 // A native call or entry is charged to a counting instruction budget.
 #define budget_on() (LUNA_UNLIKELY(counting & COUNT_BUDGET) && g->instr_budget != 0)
+// After the seam ran compiled code (pc: where the interpreter goes on):
+// nullptr means a trace returned from the frame, L->ci is its caller again;
+// else the trace may have left in any frame, so the state is reloaded.
+#define reenter()               \
+  if (pc == nullptr) {          \
+    ci = L->ci->next;           \
+    goto ret;                   \
+  }                             \
+  ci = L->ci;                   \
+  cl = ci->func->as_lclosure(); \
+  k = cl->p->k;                 \
+  updatebase()
+// A backward jump just landed at pc, n instructions back.
 // The hot counter of the loop is decremented inline; the seam is called
 // when it runs out (or the loop has a compiled trace to enter: its counter
 // stays at 1; a counting instruction budget holds every counter at 1, so
@@ -404,14 +416,7 @@ void execute(State* L, CallInfo* ci) {
     if (--jit_hotcount(g->jit, pc) == 0) {                                \
       savestate();                                                        \
       pc = jit_loop_event(L, ci, pc, (n));                                \
-      if (pc == nullptr) {                                                \
-        ci = L->ci->next; /* a trace returned from the frame */           \
-        goto ret;                                                         \
-      }                                                                   \
-      ci = L->ci;                                                         \
-      cl = ci->func->as_lclosure();                                       \
-      k = cl->p->k;                                                       \
-      updatebase();                                                       \
+      reenter();                                                          \
     }                                                                     \
   }
 // The back-edge of a loop the JIT gave up on (an OP_COLD_* twin): only a
@@ -428,14 +433,7 @@ void execute(State* L, CallInfo* ci) {
   if (LUNA_UNLIKELY(counting & COUNT_JIT) && LUNA_LIKELY(!(p)->jit_cold_entry)) { \
     if (--jit_hotcount(g->jit, pc) == 0) {         \
       pc = jit_call_event(L, ci);                  \
-      if (pc == nullptr) {                         \
-        ci = L->ci->next;                          \
-        goto ret;                                  \
-      }                                            \
-      ci = L->ci;                                  \
-      cl = ci->func->as_lclosure();                \
-      k = cl->p->k;                                \
-      updatebase();                                \
+      reenter();                                   \
     }                                              \
   }
 // A native function called by the instruction before pc returned: enter
@@ -444,14 +442,7 @@ void execute(State* L, CallInfo* ci) {
   if (LUNA_UNLIKELY(counting & COUNT_JIT) && g->jit.attached[jit_slot(pc)].pc == pc) { \
     savepc(); /* L->top: the call's results, for C = 0 */                \
     pc = jit_stitch_event(L, ci, pc);                                    \
-    if (pc == nullptr) {                                                 \
-      ci = L->ci->next;                                                  \
-      goto ret;                                                          \
-    }                                                                    \
-    ci = L->ci;                                                          \
-    cl = ci->func->as_lclosure();                                        \
-    k = cl->p->k;                                                        \
-    updatebase();                                                        \
+    reenter();                                                           \
   }
 #define dojump_as(ni, e, edge)        \
   {                                   \
