@@ -70,6 +70,12 @@ struct ProtoTraces {
   std::unordered_map<const Instruction*, int> retraces;
   std::vector<Instruction*> cooled;  // back-edges of blacklisted loops, patched to their twins
   Reserve reserve;  // the most any of these traces needs; CALLOUTs read it
+
+  // The spot at pc aborted too often to be recorded again.
+  bool blacklisted(const Instruction* pc) const {
+    auto ab = aborts.find(pc);
+    return ab != aborts.end() && ab->second >= kMaxAborts;
+  }
 };
 
 // The function trace of p, which CALLOUTs of other traces may enter.
@@ -77,10 +83,7 @@ Recorder::Callee function_trace(const Proto* p) {
   ProtoTraces* pt = static_cast<ProtoTraces*>(p->jit_data);
   if (pt == nullptr) return {nullptr, nullptr, true};
   auto it = pt->traces.find(p->code);
-  if (it == pt->traces.end() || !it->second->code->returns) {
-    auto ab = pt->aborts.find(p->code);
-    return {nullptr, nullptr, ab == pt->aborts.end() || ab->second < kMaxAborts};
-  }
+  if (it == pt->traces.end() || !it->second->code->returns) return {nullptr, nullptr, !pt->blacklisted(p->code)};
   return {it->second->code->post, &pt->reserve, false};
 }
 
@@ -104,8 +107,7 @@ class TraceBackend final : public JitBackend {
         jit_attach(L, pc, it->second.get());
         return;
       }
-      auto ab = pt->aborts.find(pc);
-      if (ab != pt->aborts.end() && ab->second >= kMaxAborts) {
+      if (pt->blacklisted(pc)) {
         // Blacklisted: the back-edge no longer counts (a flush restores it);
         // failing that, the counter counts as slowly as it can.
         try {
@@ -331,8 +333,7 @@ class TraceBackend final : public JitBackend {
         jit_attach(L, at, it->second.get());
         return;
       }
-      auto ab = pt->aborts.find(at);
-      if (ab != pt->aborts.end() && ab->second >= kMaxAborts) {
+      if (pt->blacklisted(at)) {
         // No continuation: entering the trace only to leave it again is
         // a loss.
         retire(L, x->trace, at, "no continuation after the stitched call");
