@@ -553,6 +553,24 @@ void call_noyield(State* L, TValue* func, int nresults) {
   L->nny--;
 }
 
+bool call_noyield_truth(State* L, TValue* func) {
+  // call_noyield(L, func, 1) with precall's Lua-closure path inline: one
+  // call per comparison instead of three (call_noyield, call, precall).
+  if (func->tag == Tag::LClosure && L->nCcalls + 1 < MAX_C_CALLS &&
+      L->stack_last - L->top > func->as_lclosure()->p->maxstacksize) {
+    L->nny++;
+    L->nCcalls++;
+    CallInfo* ci = enter_lua(L, func, 1);
+    ci->callstatus |= CIST_FRESH;
+    execute(L, ci);
+    L->nCcalls--;
+    L->nny--;
+  } else {
+    call_noyield(L, func, 1);
+  }
+  return (--L->top)->truthy();
+}
+
 // ------------------------------------------------------------- hooks
 
 void call_hook(State* L, int event, int line, int ftransfer, int ntransfer) {
