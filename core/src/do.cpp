@@ -562,7 +562,17 @@ bool call_noyield_truth(State* L, TValue* func) {
     L->nCcalls++;
     CallInfo* ci = enter_lua(L, func, 1);
     ci->callstatus |= CIST_FRESH;
-    execute(L, ci);
+    // With the JIT on, the entry is counted like a call from Lua's and may
+    // run the function's trace (the backend compiles such frames).
+    const Instruction* pc = ci->savedpc;
+    GlobalState* g = L->g;
+    if (g->jit.enabled && !ci->func->as_lclosure()->p->jit_cold_entry && --jit_hotcount(g->jit, pc) == 0)
+      pc = jit_call_event(L, ci);
+    if (pc != nullptr) {
+      // A trace that left the function early resumes in the frame L->ci.
+      L->ci->savedpc = pc;
+      execute(L, L->ci);
+    }
     L->nCcalls--;
     L->nny--;
   } else {
