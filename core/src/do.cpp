@@ -562,7 +562,7 @@ bool call_noyield_truth(State* L, TValue* func) {
     L->nCcalls++;
     CallInfo* ci = enter_lua(L, func, 1);
     ci->callstatus |= CIST_FRESH;
-    // With the JIT on, the entry is counted like a call from Lua's and may
+    // With the JIT on, the entry is counted as CALL counts it and may
     // run the function's trace (the backend compiles such frames).
     const Instruction* pc = ci->savedpc;
     GlobalState* g = L->g;
