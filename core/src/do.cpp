@@ -399,14 +399,26 @@ void inc_top(State* L) {
   L->top++;
 }
 
+namespace {
+void link_ci(State* L, CallInfo* ci, CallInfo* n) noexcept {
+  n->previous = ci;
+  n->next = nullptr;
+  n->trap = 0;
+  ci->next = n;
+  L->nci++;
+}
+}  // namespace
+
 CallInfo* ci_after(State* L, CallInfo* ci) {
+  if (ci->next == nullptr) link_ci(L, ci, static_cast<CallInfo*>(mem_alloc(L, sizeof(CallInfo))));
+  return ci->next;
+}
+
+CallInfo* ci_try_after(State* L, CallInfo* ci) noexcept {
   if (ci->next == nullptr) {
-    CallInfo* n = static_cast<CallInfo*>(mem_alloc(L, sizeof(CallInfo)));
-    n->previous = ci;
-    n->next = nullptr;
-    n->trap = 0;
-    ci->next = n;
-    L->nci++;
+    auto* n = static_cast<CallInfo*>(mem_try_alloc(L->g, sizeof(CallInfo)));
+    if (n == nullptr) return nullptr;
+    link_ci(L, ci, n);
   }
   return ci->next;
 }
