@@ -16,7 +16,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
-#include <functional>
 
 namespace luna::jit {
 
@@ -244,10 +243,8 @@ bool fits32(Integer v) { return v >= INT32_MIN && v <= INT32_MAX; }
 
 class Emitter {
  public:
-  Emitter(const IrBuffer& ir, const Allocation& al, x86::Assembler& a, ExitInfo* exits, bool budget_free,
-          NativeStack* native)
-      : ir_(ir), al_(al), a_(a), exits_info_(exits), nsnap_(ir.snapshots().size()), budget_free_(budget_free),
-        native_(native) {
+  Emitter(const IrBuffer& ir, const Allocation& al, x86::Assembler& a, ExitInfo* exits, bool budget_free)
+      : ir_(ir), al_(al), a_(a), exits_info_(exits), nsnap_(ir.snapshots().size()), budget_free_(budget_free) {
     post_ = a_.newLabel();
   }
 
@@ -258,12 +255,6 @@ class Emitter {
     // bytes below the pushes: a trace with that frame size jumps to another
     // without adjusting rsp or moving registers (fib's calls and returns).
     for (const x86::Gp& g : kSaved) a_.push(g);
-    // Exits return from any depth of native calls (CALLOUT) through the
-    // stack pointer saved here; CALLOUTs call natively down to call_limit.
-    a_.mov(s1, reinterpret_cast<uint64_t>(native_));
-    a_.mov(x86::qword_ptr(s1, static_cast<int32_t>(offsetof(NativeStack, entry_rsp))), x86::rsp);
-    a_.lea(s0, x86::ptr(x86::rsp, -kNativeCallBytes));
-    a_.mov(x86::qword_ptr(s1, static_cast<int32_t>(offsetof(NativeStack, call_limit))), s0);
     a_.sub(x86::rsp, kLinkFrame);
     a_.mov(rL, x86::rdi);
     a_.mov(rBase, x86::rsi);
@@ -275,7 +266,6 @@ class Emitter {
     loop_ = a_.newLabel();
     a_.bind(top);
     for (Ref r = 1; r < ir_.size(); r++) emit(r, top);
-    for (const auto& block : cold_) block();
     // Exit blocks: write the snapshot, then continue in the side trace
     // attached to the exit, if any, else return the exit's record.
     to_side_ = a_.newLabel();
@@ -293,8 +283,7 @@ class Emitter {
     a_.bind(to_side_);
     tail_jump(s1);
     a_.bind(done);
-    a_.mov(s1, reinterpret_cast<uint64_t>(native_));
-    a_.mov(x86::rsp, x86::qword_ptr(s1, static_cast<int32_t>(offsetof(NativeStack, entry_rsp))));
+    a_.add(x86::rsp, frame);
     for (int k = 5; k >= 0; k--) a_.pop(kSaved[k]);
     a_.ret();
   }
@@ -306,11 +295,6 @@ class Emitter {
   // The native frame below the pushes when traces jump into each other
   // (Trace::post); the smallest frame, which keeps rsp 16-byte aligned.
   static constexpr int kLinkFrame = 8;
-  // Native stack a seam entry's CALLOUTs may call down into (16 bytes and
-  // the caller's spill frame per level); deeper ones jump instead.
-  static constexpr int32_t kNativeCallBytes = 64 * 1024;
-  // ctx of a frame a CALLOUT called natively: its RET returns with `ret`.
-  static constexpr int32_t kNativeReturn = 1;
 
  private:
 
@@ -1008,6 +992,7 @@ class Emitter {
     a_.cmp(x86::dword_ptr(s1, static_cast<int32_t>(offsetof(Reserve, frames))), 0);
     a_.jne(frames);
     a_.bind(have);
+    Label cont = a_.newLabel();
     a_.mov(s0, reinterpret_cast<uint64_t>(ir_.snapshots()[static_cast<size_t>(i.snap)].pc + 1));
     a_.mov(x86::qword_ptr(ci, kCiSavedpc), s0);
     a_.lea(s0, x86::ptr(rBase, i.aux * 16));
@@ -1021,59 +1006,27 @@ class Emitter {
     a_.mov(x86::qword_ptr(callee, kCiTrap), 0);
     a_.mov(s0, reinterpret_cast<uint64_t>(p->code));
     a_.mov(x86::qword_ptr(callee, kCiSavedpc), s0);
+    a_.lea(s0, x86::ptr(cont));
+    a_.mov(x86::qword_ptr(callee, kCiCont), s0);
     a_.mov(x86::qword_ptr(rL, kStateCi), callee);
-    const int32_t off = (i.aux + 1) * 16;
-    a_.lea(rBase, x86::ptr(rBase, off));
-    // A native call while the native stack allows, so the callee's RET
-    // returns with `ret`, which the return stack predicts (fib's two call
-    // sites alternate); the caller's frame stays below it. Deeper, the
-    // callee's CallInfo gets the continuation and the trace jumps.
-    Label slow = a_.newLabel(), after = a_.newLabel();
-    a_.mov(s0, reinterpret_cast<uint64_t>(native_));
-    a_.cmp(x86::rsp, x86::qword_ptr(s0, static_cast<int32_t>(offsetof(NativeStack, call_limit))));
-    a_.jbe(slow);
-    a_.mov(x86::qword_ptr(callee, kCiCont), kNativeReturn);
-    // rsp stays 16-byte aligned at the callee's post.
-    a_.sub(x86::rsp, 8);
-    // Direct (asmjit goes through an address table when out of rel32 range).
-    if (i.a == NO_REF) a_.call(post_);
-    else a_.call(Imm(reinterpret_cast<uint64_t>(ir_[i.a].k.p)));
-    a_.add(x86::rsp, 8);
-    a_.bind(after);
-    a_.lea(rBase, x86::ptr(rBase, -off));
-    cold_.push_back([this, r, slow, after, ci, callee, have, frames, ex, no_ci, got_ci] {
-      const IrIns& i = ir_[r];
-      a_.bind(no_ci);
-      a_.mov(x86::rdi, rL);
-      a_.mov(x86::rsi, ci);
-      a_.mov(x86::rax, reinterpret_cast<uint64_t>(&ci_try_after));
-      a_.call(x86::rax);
-      a_.test(x86::rax, x86::rax);
-      a_.jz(ex);
-      a_.mov(callee, x86::rax);
-      a_.mov(ci, x86::qword_ptr(rL, kStateCi));
-      a_.jmp(got_ci);
-      Label cont = a_.newLabel();
-      a_.bind(slow);
-      a_.lea(s0, x86::ptr(cont));
-      a_.mov(x86::qword_ptr(callee, kCiCont), s0);
-      if (i.a == NO_REF) {
-        tail_jump_label(post_, 0);
-      } else {
-        leave_frame(0);
-        a_.jmp(Imm(reinterpret_cast<uint64_t>(ir_[i.a].k.p)));
-      }
-      // Back from the callee's RET, with the callee's base in r13.
-      a_.bind(cont);
-      if (frame_ != kLinkFrame) a_.sub(x86::rsp, frame_ - kLinkFrame);
-      a_.jmp(after);
-      callout_frames(callee, have, frames, ex);
-    });
-  }
-
-  // Out of line: whether the CallInfos above the callee's hold as many as
-  // its traces inline (the Reserve in s1).
-  void callout_frames(const x86::Gp& callee, const Label& have, const Label& frames, const Label& ex) {
+    if (i.a == NO_REF) {
+      tail_jump_label(post_, (i.aux + 1) * 16);
+    } else {
+      // A direct jump (asmjit goes through an address table when out of
+      // rel32 range).
+      leave_frame((i.aux + 1) * 16);
+      a_.jmp(Imm(reinterpret_cast<uint64_t>(ir_[i.a].k.p)));
+    }
+    a_.bind(no_ci);
+    a_.mov(x86::rdi, rL);
+    a_.mov(x86::rsi, ci);
+    a_.mov(x86::rax, reinterpret_cast<uint64_t>(&ci_try_after));
+    a_.call(x86::rax);
+    a_.test(x86::rax, x86::rax);
+    a_.jz(ex);
+    a_.mov(callee, x86::rax);
+    a_.mov(ci, x86::qword_ptr(rL, kStateCi));
+    a_.jmp(got_ci);
     a_.bind(frames);
     a_.mov(s0, callee);
     for (int k = 1; k <= SlotState::kMaxDepth; k++) {
@@ -1084,6 +1037,11 @@ class Emitter {
       a_.jb(have);
     }
     a_.jmp(ex);
+    // Back from the callee's RET, with the callee's base in r13: this
+    // frame's is aux + 1 slots below it.
+    a_.bind(cont);
+    if (frame_ != kLinkFrame) a_.sub(x86::rsp, frame_ - kLinkFrame);
+    a_.lea(rBase, x86::ptr(rBase, -(i.aux + 1) * 16));
   }
 
   // The n results at slot first move to the frame's function slot (the one
@@ -1148,14 +1106,8 @@ class Emitter {
     a_.mov(x86::qword_ptr(rL, kStateCi), s1);
     a_.bind(popped);
     // Called by a CALLOUT: back into its trace, which finds its own base
-    // from this one, natively or through the continuation; else the frame
-    // was the seam's: return.
-    Label to_c = a_.newLabel(), jumped = a_.newLabel();
-    a_.cmp(x86::qword_ptr(ci, kCiCont), kNativeReturn);
-    a_.jne(jumped);
-    leave_frame(0);
-    a_.ret();
-    a_.bind(jumped);
+    // from this one; else the frame was the seam's: return.
+    Label to_c = a_.newLabel();
     a_.mov(s1, x86::qword_ptr(ci, kCiCont));
     a_.test(s1, s1);
     a_.jz(to_c);
@@ -1220,9 +1172,6 @@ class Emitter {
   ExitInfo* exits_info_;
   size_t nsnap_;
   bool budget_free_;
-  NativeStack* native_;
-  // Out-of-line blocks, emitted after the body (CALLOUT's slow paths).
-  std::vector<std::function<void()>> cold_;
   int frame_ = 0;
 };
 
@@ -1265,7 +1214,7 @@ bool CodeArena::assemble(const IrBuffer& ir, const Allocation& al, Trace* t, boo
     exits[nsnap + static_cast<size_t>(last.snap)].top = -1;
   }
   if (last.op == IrOp::LOOP && last.b == 3) exits[nsnap + static_cast<size_t>(last.snap)].stitch = true;
-  Emitter em(ir, al, a, exits.get(), t->returns, &native_);
+  Emitter em(ir, al, a, exits.get(), t->returns);
   em.run(frame);
   TraceFn fn = nullptr;
   if (rt_->rt.add(&fn, &code) != kErrorOk) return false;

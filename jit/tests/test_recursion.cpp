@@ -261,10 +261,10 @@ TEST_CASE("side traces return below their frame into their callers", "[jit][recu
   CHECK(r.out.find("in upvalue 'middle'") != std::string::npos);
 }
 
-TEST_CASE("recursion deeper than the native call stack returns through both kinds of frames", "[jit][recursion][callret]") {
-  // CALLOUTs call natively down to a bound of the native stack, then jump;
-  // returns, errors and tracebacks cross from one kind to the other, also
-  // in coroutines and after errors unwound part of the recursion.
+TEST_CASE("deep compiled recursion returns, errs and yields as interpreted", "[jit][recursion][callret]") {
+  // Thousands of CALLOUT frames deep, most of them new depths whose
+  // CallInfos the CALLOUT allocates: returns with two results, errors and
+  // tracebacks through all of them, also in a coroutine.
   Run r = same_all_ways(
       "local function down(n) if n == 0 then return 0 end return 1 + down(n - 1) end\n"
       "local function f(n, e)\n"
