@@ -380,6 +380,10 @@ void stack_shrink(State* L) {
     int newsize = inuse > MAXSTACK / 2 ? MAXSTACK : inuse * 2;
     realloc_stack(L, newsize, false);
   }
+  // A recording of this thread may hold the CallInfo of a frame an error
+  // unwound (a function trace waiting for its call's return checks that
+  // frame): it keeps them until the recording ends.
+  if (L->g->jit.recorder == L) return;
   // Drop the frames a deep recursion left beyond the current one, keeping
   // a few so that a loop of caught errors does not free and reallocate them.
   CallInfo* keep = L->ci;
