@@ -9,16 +9,6 @@
 
 namespace luna::jit {
 
-// Where a trace entered by the seam keeps its native stack pointer (after
-// the prologue's pushes), so any exit can return from inside native calls,
-// and the lowest rsp a CALLOUT may call from natively (see asm_x64.cpp).
-// One per backend: a State runs at most one trace at a time, and a backend
-// serves one GlobalState.
-struct NativeStack {
-  void* entry_rsp = nullptr;
-  void* call_limit = nullptr;
-};
-
 // Owns the executable memory of every trace it assembles.
 class CodeArena {
  public:
@@ -36,7 +26,6 @@ class CodeArena {
  private:
   struct Runtime;
   std::unique_ptr<Runtime> rt_;
-  NativeStack native_;
 };
 
 }  // namespace luna::jit
