@@ -380,6 +380,10 @@ void stack_shrink(State* L) {
     int newsize = inuse > MAXSTACK / 2 ? MAXSTACK : inuse * 2;
     realloc_stack(L, newsize, false);
   }
+  // A recording of this thread may hold the CallInfo of a frame an error
+  // unwound (a function trace waiting for its call's return checks that
+  // frame): it keeps them until the recording ends.
+  if (L->g->jit.recorder == L) return;
   // Drop the frames a deep recursion left beyond the current one, keeping
   // a few so that a loop of caught errors does not free and reallocate them.
   CallInfo* keep = L->ci;
@@ -399,14 +403,26 @@ void inc_top(State* L) {
   L->top++;
 }
 
+namespace {
+void link_ci(State* L, CallInfo* ci, CallInfo* n) noexcept {
+  n->previous = ci;
+  n->next = nullptr;
+  n->trap = 0;
+  ci->next = n;
+  L->nci++;
+}
+}  // namespace
+
 CallInfo* ci_after(State* L, CallInfo* ci) {
+  if (ci->next == nullptr) link_ci(L, ci, static_cast<CallInfo*>(mem_alloc(L, sizeof(CallInfo))));
+  return ci->next;
+}
+
+CallInfo* ci_try_after(State* L, CallInfo* ci) noexcept {
   if (ci->next == nullptr) {
-    CallInfo* n = static_cast<CallInfo*>(mem_alloc(L, sizeof(CallInfo)));
-    n->previous = ci;
-    n->next = nullptr;
-    n->trap = 0;
-    ci->next = n;
-    L->nci++;
+    auto* n = static_cast<CallInfo*>(mem_try_alloc(L->g, sizeof(CallInfo)));
+    if (n == nullptr) return nullptr;
+    link_ci(L, ci, n);
   }
   return ci->next;
 }

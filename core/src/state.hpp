@@ -486,6 +486,9 @@ void stack_shrink(State* L);
 void inc_top(State* L);  // L->top++ with stack check
 CallInfo* next_ci(State* L);  // allocates/reuses the next CallInfo
 CallInfo* ci_after(State* L, CallInfo* ci);  // the CallInfo after ci, allocated if missing; L->ci stays
+// ci_after for compiled code: nullptr where ci_after would raise (the memory
+// limit, out of memory); never collects.
+CallInfo* ci_try_after(State* L, CallInfo* ci) noexcept;
 void free_ci_list(State* L);
 // Calls the value at func with the arguments above it; results start at func.
 void call(State* L, TValue* func, int nresults);

@@ -974,7 +974,11 @@ class Emitter {
     a_.mov(ci, x86::qword_ptr(rL, kStateCi));
     a_.mov(callee, x86::qword_ptr(ci, kCiNext));
     a_.test(callee, callee);
-    a_.jz(ex);
+    // A CallInfo the interpreter would allocate at the call (deeper than
+    // ever): out of line, nothing lives in registers across a CALLOUT.
+    Label no_ci = a_.newLabel(), got_ci = a_.newLabel();
+    a_.jz(no_ci);
+    a_.bind(got_ci);
     // The frame, its arguments (the interpreter's test, with the frame as
     // the bound) and the reserve below stack_last.
     a_.mov(s1, reinterpret_cast<uint64_t>(ir_[i.b].k.p));
@@ -1013,6 +1017,16 @@ class Emitter {
       leave_frame((i.aux + 1) * 16);
       a_.jmp(Imm(reinterpret_cast<uint64_t>(ir_[i.a].k.p)));
     }
+    a_.bind(no_ci);
+    a_.mov(x86::rdi, rL);
+    a_.mov(x86::rsi, ci);
+    a_.mov(x86::rax, reinterpret_cast<uint64_t>(&ci_try_after));
+    a_.call(x86::rax);
+    a_.test(x86::rax, x86::rax);
+    a_.jz(ex);
+    a_.mov(callee, x86::rax);
+    a_.mov(ci, x86::qword_ptr(rL, kStateCi));
+    a_.jmp(got_ci);
     a_.bind(frames);
     a_.mov(s0, callee);
     for (int k = 1; k <= SlotState::kMaxDepth; k++) {

@@ -280,3 +280,62 @@ TEST_CASE("table.sort's order function runs as a function trace", "[jit][recursi
                  "rec:10: attempt to compare string with number");
   CHECK(r.stats.entries >= 100);
 }
+
+TEST_CASE("deep compiled recursion returns, errs and yields as interpreted", "[jit][recursion][callret]") {
+  // Thousands of CALLOUT frames deep, most of them new depths whose
+  // CallInfos the CALLOUT allocates: returns with two results, errors and
+  // tracebacks through all of them, also in a coroutine.
+  Run r = same_all_ways(
+      "local function down(n) if n == 0 then return 0 end return 1 + down(n - 1) end\n"
+      "local function f(n, e)\n"
+      "  if n == 0 then if e then error('bottom ' .. e) end return 0 end\n"
+      "  local a, b = f(n - 1, e)\n"
+      "  return a + 1, n\n"
+      "end\n"
+      "local out = {}\n"
+      "for i = 1, 12 do out[#out + 1] = down(i * 1000) end\n"
+      "for _, d in ipairs({10, 3000, 9000, 20000}) do\n"
+      "  local ok, e = pcall(f, d, d)\n"
+      "  out[#out + 1] = tostring(ok) .. ' ' .. tostring(e)\n"
+      "  out[#out + 1] = table.concat({f(d)}, ',')\n"
+      "end\n"
+      "local ok, tb = xpcall(f, debug.traceback, 7000, 'deep')\n"
+      "local levels = select(2, tb:gsub('\\n', '\\n'))\n"
+      "out[#out + 1] = tb:sub(1, 120) .. ' ' .. levels\n"
+      "local co = coroutine.wrap(function(n) coroutine.yield(down(n)) return f(n) end)\n"
+      "out[#out + 1] = co(8000) .. ' ' .. co()\n"
+      "return table.concat(out, '|')");
+  CHECK(r.out.find("false rec:3: bottom 9000") != std::string::npos);
+  CHECK(r.out.find("12000|") != std::string::npos);
+  CHECK(r.out.find("rec:3: bottom deep\nstack traceback:") != std::string::npos);
+}
+
+TEST_CASE("CALLOUTs allocate the CallInfos of new depths without leaving", "[jit][recursion][callret]") {
+  // Each level deeper than before needs a new CallInfo, which the CALLOUT
+  // allocates itself (before, each such call left the trace and every frame
+  // below it finished in the interpreter).
+  const char* src =
+      "local function ack(m, k)\n"
+      "  if m == 0 then return k + 1 end\n"
+      "  if k == 0 then return ack(m - 1, 1) end\n"
+      "  return ack(m - 1, ack(m, k - 1))\n"
+      "end\n"
+      "local s = 0\n"
+      "for i = 1, 3 do s = s + ack(2, 50 * i) + ack(3, 3 + i) end\n"
+      "return tostring(s)";
+  Run r = same_all_ways(src);
+  CHECK(r.out == "1496");
+  Run d = run(src, Mode::stress);
+  CHECK(d.stats.exits_taken < 60);
+  // At the memory limit the CALLOUT leaves and the interpreter raises.
+  const char* deep =
+      "local function down(n) if n == 0 then return 0 end return 1 + down(n - 1) end\n"
+      "local t = {}\n"
+      "for i = 1, 20 do t[i] = down(i) end\n"
+      "local ok, e = pcall(down, 200000)\n"
+      "return tostring(ok) .. ' ' .. tostring(e)";
+  Run off = jit_test::run(deep, Mode::off, "=rec", 3u << 20);
+  Run on = jit_test::run(deep, Mode::stress, "=rec", 3u << 20);
+  CHECK(on.out == off.out);
+  CHECK(off.out.find("false") == 0);
+}
