@@ -1186,10 +1186,10 @@ bool CodeArena::assemble(const IrBuffer& ir, const Allocation& al, Trace* t, boo
     exits[n].index = static_cast<uint32_t>(n % nsnap);
     exits[n].frame = s.frame;
     exits[n].top = s.top;
-    // An exit inside an inlined call leaves in another frame than the
-    // trace's, and one restoring L->top needs the interpreter to read it:
-    // side traces start only in the trace's own frame, at a fixed top.
-    exits[n].sideable = n < nsnap && s.frame < 0 && s.top < 0;
+    // An exit restoring L->top needs the interpreter to read it: side
+    // traces start at a fixed top (in the trace's own frame or, keeping
+    // them inlined, in the frames the exit names).
+    exits[n].sideable = n < nsnap && s.top < 0;
     exits[n].trace = t;
   }
   // A link into an inlined callee's loop makes the frames real before it
