@@ -423,15 +423,20 @@ class TraceBackend final : public JitBackend {
   }
 
   // Calls of p are not counted any more (Proto::jit_cold_entry); a flush
-  // restores the counting of every prototype the backend has seen.
+  // restores the counting of every prototype the backend has seen. The
+  // counter of p's first instruction is parked only when the calls cannot
+  // be marked: a loop whose pc shares its slot would never get hot (a test
+  // program's only loop sharing a slot with a callee's entry compiled
+  // nothing).
   void give_up_entry(State* L, Proto* p) noexcept {
-    jit_rearm(L, p->code, kBlacklistedCount);
     try {
       ensure(p);
     } catch (...) {
+      jit_rearm(L, p->code, kBlacklistedCount);
       return;
     }
     p->jit_cold_entry = 1;
+    jit_rearm(L, p->code, L->g->jit.options.hotloop);
   }
 
   void drop(Proto* p) {
