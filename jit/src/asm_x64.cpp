@@ -642,9 +642,52 @@ class Emitter {
     }
   }
 
+  // table_get_short_str for a constant key, inline: the chain from the
+  // key's main position (its hash is a constant, the mask 2^lsizenode - 1
+  // is made with bts), in s0 and s1 with the node array kept in f0 meanwhile.
+  void get_str_inline(Ref r) {
+    const IrIns& i = ir_[r];
+    const String* key = static_cast<const String*>(ir_[i.b].k.p);
+    x86::Gp t = gp(i.a, r, s0);
+    x86::Gp d = dst_gp(r);
+    a_.movzx(s1.r32(), x86::byte_ptr(t, layout::TABLE_LSIZENODE));
+    a_.mov(s0, x86::qword_ptr(t, layout::TABLE_NODE));
+    a_.movq(f0, s0);
+    a_.xor_(s0.r32(), s0.r32());
+    a_.bts(s0, s1);
+    a_.dec(s0);
+    // The hash as a sign-extended imm32: the mask is below 2^32, so the
+    // bits above 31 drop out.
+    a_.and_(s0, static_cast<int32_t>(key->hash));
+    a_.shl(s0, 5);
+    static_assert(layout::NODE_SIZE == 32 && layout::NODE_VAL == 0);
+    a_.movq(s1, f0);
+    a_.add(s0, s1);
+    Label loop = a_.newLabel(), next = a_.newLabel(), found = a_.newLabel(), absent = a_.newLabel();
+    a_.bind(loop);
+    a_.cmp(x86::byte_ptr(s0, kNodeKeyTag), static_cast<uint8_t>(Tag::ShortStr));
+    a_.jne(next);
+    a_.mov(s1, reinterpret_cast<uint64_t>(key));
+    a_.cmp(x86::qword_ptr(s0, kNodeKeyPayload), s1);
+    a_.je(found);
+    a_.bind(next);
+    a_.movsxd(s1, x86::dword_ptr(s0, static_cast<int32_t>(layout::NODE_NEXT)));
+    a_.test(s1, s1);
+    a_.jz(absent);
+    a_.shl(s1, 5);
+    a_.add(s0, s1);
+    a_.jmp(loop);
+    a_.bind(absent);
+    a_.mov(s0, reinterpret_cast<uint64_t>(&table_absent_key));
+    a_.bind(found);
+    if (d != s0) a_.mov(d, s0);
+    finish(r, d);
+  }
+
   void call(Ref r) {
     const IrIns& i = ir_[r];
     Helper h = static_cast<Helper>(i.aux8);
+    if (inline_helper(ir_, i)) return get_str_inline(r);
     if (helper_on_floats(h)) {
       x86::Xmm x = xmm(i.a, r, f0);
       if (x != f0) a_.movsd(f0, x);
@@ -1200,10 +1243,10 @@ bool CodeArena::assemble(const IrBuffer& ir, const Allocation& al, Trace* t, boo
     exits[n].index = static_cast<uint32_t>(n % nsnap);
     exits[n].frame = s.frame;
     exits[n].top = s.top;
-    // An exit inside an inlined call leaves in another frame than the
-    // trace's, and one restoring L->top needs the interpreter to read it:
-    // side traces start only in the trace's own frame, at a fixed top.
-    exits[n].sideable = n < nsnap && s.frame < 0 && s.top < 0;
+    // An exit restoring L->top needs the interpreter to read it: side
+    // traces start at a fixed top (in the trace's own frame or, keeping
+    // them inlined, in the frames the exit names).
+    exits[n].sideable = n < nsnap && s.top < 0;
     exits[n].trace = t;
   }
   // A link into an inlined callee's loop makes the frames real before it

@@ -17,7 +17,7 @@ bool falsy(const TValue& v) { return v.is_false_or_nil(); }
 }  // namespace
 
 Recorder::Recorder(Proto* p, CallInfo* ci, const Instruction* start, LinkFn link)
-    : proto_(p), start_(start), end_(link ? p->code + p->sizecode - 1 : loop_end(p, start)),
+    : proto_(p), start_proto_(p), start_(start), end_(link ? p->code + p->sizecode - 1 : loop_end(p, start)),
       link_(std::move(link)), frames_{Frame{ci, ci->func->as_lclosure(), NO_REF, 0, -1}},
       stack_slots_(p->maxstacksize) {}
 
@@ -243,11 +243,16 @@ bool Recorder::compare(OpCode op, Ref ra, Ref rb, const TValue& va, const TValue
   return true;
 }
 
-// The UpVal of upvalue n of the running closure: the loop's own is read
-// from the frame, an inlined callee's is the value its call guarded.
+Ref Recorder::frame_closure() {
+  if (frames_.size() == 1) return ir_.emit(ir_ins(IrOp::CLOSURE, IrType::Ptr));
+  Frame& f = frames_.back();
+  if (f.clref == NO_REF) f.clref = slot(-1);
+  return f.clref;
+}
+
+// The UpVal of upvalue n of the running closure.
 Ref Recorder::upvalue_box(int n) {
-  Ref cl = frames_.size() == 1 ? ir_.emit(ir_ins(IrOp::CLOSURE, IrType::Ptr)) : frames_.back().clref;
-  IrIns uv = ir_ins(IrOp::FLOAD, IrType::Ptr, cl, NO_REF, n);
+  IrIns uv = ir_ins(IrOp::FLOAD, IrType::Ptr, frame_closure(), NO_REF, n);
   uv.aux8 = static_cast<uint8_t>(Field::ClUpval);
   return ir_.emit(uv);
 }

@@ -45,6 +45,13 @@ class Recorder {
   // until it reaches the start of a loop that has a trace, and jumps there.
   Recorder(Proto* p, CallInfo* ci, const Instruction* start, LinkFn link = {});
   bool is_side() const { return static_cast<bool>(link_); }
+  // A side trace of an exit inside inlined calls starts in the innermost of
+  // them (frame f of the parent's chain), whose CallInfos the exit made real
+  // above the trace's own frame: the recording keeps them as inlined frames
+  // (record_call.cpp). False when the CallInfos are not those frames.
+  bool inherit_frames(const std::vector<SnapFrame>& parent, int32_t f);
+  // The prototype of the frame the recording starts in (start() is its pc).
+  const Proto* start_proto() const { return start_proto_; }
   // A function's trace (started at its first instruction), or a side trace
   // of one: it ends by returning from its frame (RET), a call of its own
   // function becomes a CALLOUT into the function's trace (callout_entry,
@@ -113,6 +120,9 @@ class Recorder {
   bool set_table(Ref t, const TValue& tv, Ref key, const TValue& kv, Ref val);
   Ref upvalue_ptr(int n);
   Ref upvalue_box(int n);
+  // The running closure: the trace's own frame's, an inlined call's guarded
+  // function, or (a frame a side trace inherited) its frame's function slot.
+  Ref frame_closure();
   // The value of t[name] (a short string key, constant or not), looked up in
   // t and, while absent, through __index tables (up to three levels), with
   // guards on the key's absence, each metatable's identity and its __index
@@ -169,12 +179,13 @@ class Recorder {
   struct Frame {
     CallInfo* ci;
     LClosure* cl;      // the closure seen when recording
-    Ref clref;         // the running closure (NO_REF: the loop's, read from the frame)
+    Ref clref;         // the running closure (NO_REF: read from the frame when needed)
     int base;          // its register 0, as a slot of the trace's frame
     int32_t snap;      // its SnapFrame (-1: the loop's frame)
   };
 
   Proto* proto_;
+  const Proto* start_proto_;
   const Instruction* start_;
   const Instruction* end_;
   bool continuation_ = false;

@@ -93,7 +93,7 @@ Ref Recorder::set_metatable(int a, int nargs) {
 bool Recorder::closure(int a, int bx) {
   if (dialect(L_).closure_cache) return false;
   Proto* p = cl_->p->p[bx];
-  Ref enc = frames_.size() == 1 ? ir_.emit(ir_ins(IrOp::CLOSURE, IrType::Ptr)) : frames_.back().clref;
+  Ref enc = frame_closure();
   Ref cl = alloc(Helper::NewClosure, Tag::LClosure, enc, ir_.kint(bx));
   for (int j = 0; j < p->sizeupvalues; j++) {
     const UpvalDesc& d = p->upvalues[j];

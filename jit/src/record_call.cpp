@@ -229,6 +229,32 @@ RecordStatus Recorder::ret(int a, int b) {
   return RecordStatus::Continue;
 }
 
+// The parent's chain is copied into this trace's frames (its snapshots name
+// them again); the frames' closures are read from their function slots when
+// needed, since the exit wrote every slot to memory.
+bool Recorder::inherit_frames(const std::vector<SnapFrame>& parent, int32_t f) {
+  int32_t chain[SlotState::kMaxDepth];
+  int n = 0;
+  for (; f >= 0 && n < SlotState::kMaxDepth; f = parent[static_cast<size_t>(f)].parent) chain[n++] = f;
+  if (f >= 0) return false;
+  TValue* base = frames_.front().ci->func + 1;
+  int32_t snap = -1;
+  for (int k = n - 1; k >= 0; k--) {
+    SnapFrame sf = parent[static_cast<size_t>(chain[k])];
+    CallInfo* ci = frames_.back().ci->next;
+    if (ci == nullptr || ci->func != base + sf.func_slot || ci->func->tag != Tag::LClosure) return false;
+    sf.parent = snap;
+    snap = ir_.add_frame(sf);
+    LClosure* cl = ci->func->as_lclosure();
+    frames_.push_back(Frame{ci, cl, NO_REF, sf.func_slot + 1, snap});
+    stack_slots_ = std::max(stack_slots_, sf.func_slot + 1 + cl->p->maxstacksize);
+  }
+  slots_.set_frame(snap, frames_.back().base);
+  start_proto_ = frames_.back().cl->p;
+  max_depth_ = n;
+  return true;
+}
+
 void rebuild_frames(State* L, CallInfo* ci, const Trace& t, const ExitInfo& x) noexcept {
   int32_t f = x.frame;
   int32_t top = x.top;

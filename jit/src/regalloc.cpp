@@ -19,6 +19,11 @@ bool needs_reg(const IrIns& i) {
   return i.type == IrType::Int || i.type == IrType::Num || i.type == IrType::Gc || i.type == IrType::Ptr;
 }
 
+bool inline_helper(const IrBuffer& ir, const IrIns& i) {
+  return i.op == IrOp::CALL && static_cast<Helper>(i.aux8) == Helper::TabGetStr && ir[i.b].op == IrOp::KGC &&
+         ir[i.b].tag == Tag::ShortStr;
+}
+
 namespace {
 
 bool caller_saved_gpr(int r) { return !(r == 3 || r == 5 || (r >= 12 && r <= 15)); }
@@ -46,7 +51,7 @@ Allocation allocate(const IrBuffer& ir, const RegSet& regs) {
       const Snapshot& s = snaps[static_cast<size_t>(i.snap)];
       for (uint32_t e = 0; e < s.count; e++) use(ents[s.first + e].ref, r);
     }
-    if (i.op == IrOp::CALL || i.op == IrOp::CALLOUT) al.calls.push_back(r);
+    if ((i.op == IrOp::CALL && !inline_helper(ir, i)) || i.op == IrOp::CALLOUT) al.calls.push_back(r);
   }
   // In an optimised loop, whatever the loop uses from before LOOPSTART is
   // live until the back-edge.

@@ -13,7 +13,7 @@ int live_slots(const Proto* p, const Instruction* pc) {
 
 int32_t SlotState::snapshot(IrBuffer& ir, const Instruction* pc) const {
   std::vector<SnapEntry> entries;
-  for (size_t s = 0; s < cur_.size(); s++) {
+  for (size_t s = 0; s < written_end_; s++) {
     if (!written_[s]) continue;
     Ref r = cur_[s];
     // A slot written back with the value just loaded from it needs nothing.

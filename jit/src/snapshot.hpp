@@ -5,6 +5,7 @@
 // through the frames of inlined calls above it.
 #pragma once
 
+#include <algorithm>
 #include <array>
 
 #include "ir.hpp"
@@ -41,6 +42,7 @@ class SlotState {
     note(slot);
     cur_[idx(slot)] = r;
     written_[idx(slot)] = true;
+    written_end_ = std::max(written_end_, idx(slot) + 1);
   }
   // A local an open upvalue of a closure the trace made refers to: its
   // value is in memory (stored there first) and read and written through
@@ -73,6 +75,7 @@ class SlotState {
   // Slots from `from` up are dead (above the results of a returned call):
   // exits need not restore them.
   void forget_from(int from) {
+    written_end_ = std::min(written_end_, static_cast<size_t>(from));
     for (size_t s = static_cast<size_t>(from); s < kSlots; s++) {
       cur_[s] = NO_REF;
       written_[s] = false;
@@ -98,6 +101,9 @@ class SlotState {
   std::array<bool, kSlots> captured_;
   std::array<bool, kSlots> loaded_;
   std::array<bool, kSlots> ever_captured_;
+  // Above this index no slot is written (snapshots scan up to it: each
+  // guard takes one, and the array spans four frames).
+  size_t written_end_ = 0;
   mutable bool accessed_captured_ = false;
   void note(int slot) const {
     accessed_captured_ = accessed_captured_ || captured_[idx(slot)];

@@ -35,8 +35,9 @@ struct ExitInfo {
   uint32_t count = 0;               // times taken
   int32_t frame = -1;               // innermost inlined frame, in Trace::frames (-1: none)
   int32_t top = -1;                 // L->top to restore, as a slot (-1: none)
-  // False: a hook or budget exit, or one inside an inlined call; these
-  // always return to the interpreter.
+  // False: a hook or budget exit, or one restoring L->top (variable
+  // results); these always return to the interpreter. An exit inside
+  // inlined calls may get a side trace, which keeps those frames inlined.
   bool sideable = false;
   // Set by the exit code when it returns: a type guard failed because a
   // number changed subtype (integer to float or back).

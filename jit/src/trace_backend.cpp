@@ -50,10 +50,11 @@ constexpr int kRecursionScan = 16;
 // abort only because the loop it runs into has no trace yet (fannkuch's
 // exits spent all their attempts before the inner loop was compiled).
 constexpr uint32_t kSideAttempts = 8;
-// Side traces of side traces nest at most this deep, and none starts at
-// its parent side trace's own first instruction (that exit means the
-// parent's entry state was not what it was recorded with; a side trace of
-// it would specialise once more, without end).
+// Side traces of side traces nest at most this deep. This also bounds the
+// chain at one spot: an exit at a side trace's own first instruction (its
+// entry state is not the one recorded, e.g. richards' `t:runnable()` on
+// another task class, whose metatable guard fails) gets its own side trace,
+// so a call site seeing several classes runs as a chain of traces.
 constexpr int kMaxSideDepth = 6;
 // A stitch exit whose continuation was asked for this many times hotexit
 // exits ago and never recorded: its call does not come back to the stitch
@@ -259,7 +260,7 @@ class TraceBackend final : public JitBackend {
     else if (type_exit && x->trace == t->code.get() && static_cast<int>(x->index) < t->code->loop_snap &&
         ++t->type_exits >= L->g->jit.options.hotexit)
       t->owner->retrace(L, t);
-    else if (x->sideable && x->side == nullptr && L->ci == cur)
+    else if (x->sideable && x->side == nullptr && (x->frame >= 0 || L->ci == cur))
       t->owner->exit_taken(L, cur, x);
     return x->pc;
   }
@@ -268,26 +269,33 @@ class TraceBackend final : public JitBackend {
   ProtoTraces* traces_of(Proto* p) { return static_cast<ProtoTraces*>(p->jit_data); }
 
   // An exit of a trace of frame ci was taken (its snapshot is in the
-  // frame): once hot, record a side trace from its pc, which the exit code
-  // jumps to from then on.
+  // frame, its inlined frames are real CallInfos above ci): once hot, record
+  // a side trace from its pc, which the exit code jumps to from then on.
   void exit_taken(State* L, CallInfo* ci, ExitInfo* x) noexcept {
     uint32_t hot = std::max(L->g->jit.options.hotexit, 1u);
     uint32_t n = ++x->count / hot;
     if (x->count % hot != 0 || (n & (n - 1)) != 0 || n >= (1u << kSideAttempts)) return;
     if (L->hookmask != 0 || L->g->jit.recorder != nullptr) return;
     const Trace* parent = x->trace;
-    if (parent->depth >= kMaxSideDepth || (parent->depth > 0 && x->pc == parent->start_pc)) return;
+    if (parent->depth >= kMaxSideDepth) return;
     Proto* p = ci->func->as_lclosure()->p;  // the parent may have returned to a caller
     bool returns = parent->returns;
     try {
       rec_ = std::make_unique<Recorder>(p, ci, x->pc, link_fn(returns));
       rec_->set_callees(function_trace);
+      if (x->frame >= 0 && !rec_->inherit_frames(parent->frames, x->frame)) {
+        rec_.reset();
+        return;
+      }
     } catch (...) {
+      rec_.reset();
       return;
     }
     if (returns) rec_->set_function(parent->func_entry, &traces_of(p)->reserve);
     side_exit_ = x;
     jit_start_recording(L);
+    // The recording returns through the inlined frames: their callers trap.
+    for (CallInfo* c = ci; c != L->ci; c = c->next) c->trap = 1;
   }
 
   // Where a side recording links: the entry of a trace of lp at pc that
@@ -418,15 +426,20 @@ class TraceBackend final : public JitBackend {
   }
 
   // Calls of p are not counted any more (Proto::jit_cold_entry); a flush
-  // restores the counting of every prototype the backend has seen.
+  // restores the counting of every prototype the backend has seen. The
+  // counter of p's first instruction is parked only when the calls cannot
+  // be marked: a loop whose pc shares its slot would never get hot (a test
+  // program's only loop sharing a slot with a callee's entry compiled
+  // nothing).
   void give_up_entry(State* L, Proto* p) noexcept {
-    jit_rearm(L, p->code, kBlacklistedCount);
     try {
       ensure(p);
     } catch (...) {
+      jit_rearm(L, p->code, kBlacklistedCount);
       return;
     }
     p->jit_cold_entry = 1;
+    jit_rearm(L, p->code, L->g->jit.options.hotloop);
   }
 
   void drop(Proto* p) {
@@ -492,8 +505,9 @@ class TraceBackend final : public JitBackend {
       // Recording follows calls: `at` may be in a callee.
       const Proto* cur = L->ci->is_lua() ? L->ci->func->as_lclosure()->p : p;
       bool inside = at >= cur->code && at < cur->code + cur->sizecode;
-      std::fprintf(stderr, "[TRACE --- %s%s:%d -- %s at %s:%d]\n", rec.is_side() ? "side " : "", source_of(p),
-                   line_of(p, rec.start()), why, source_of(cur), inside ? line_of(cur, at) : -1);
+      std::fprintf(stderr, "[TRACE --- %s%s:%d -- %s at %s:%d]\n", rec.is_side() ? "side " : "",
+                   source_of(rec.start_proto()), line_of(rec.start_proto(), rec.start()), why, source_of(cur),
+                   inside ? line_of(cur, at) : -1);
     }
   }
 
@@ -555,12 +569,11 @@ class TraceBackend final : public JitBackend {
     try {
       std::unique_ptr<CompiledTrace> t = compile(L, rec);
       if (t == nullptr) return;
-      Proto* p = rec.proto();
       const ProtoTraces* lpt = rec.link_proto() != nullptr ? static_cast<const ProtoTraces*>(rec.link_proto()->jit_data) : nullptr;
       const CompiledTrace* target = lpt != nullptr && rec.link_proto() != nullptr ? lpt->traces.at(rec.link_target()).get() : nullptr;
       if (o.verbose || o.dump)
         std::fprintf(stderr, "[TRACE %3d (%d/%u) %s:%d -> %d] %u IR, %zu bytes of machine code\n", t->number,
-                     x->trace->number, x->index, source_of(p), line_of(p, rec.start()),
+                     x->trace->number, x->index, source_of(rec.start_proto()), line_of(rec.start_proto(), rec.start()),
                      target != nullptr ? target->number : 0, t->code->nins, t->code->mcode_size);
       if (o.dump) std::fputs(t->code->dump.c_str(), stderr);
       t->code->depth = x->trace->depth + 1;

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <catch2/catch.hpp>
+
 #include "luna/vm.hpp"
 
 namespace luna::jit_test {
@@ -44,6 +46,18 @@ inline Run run(const std::string& src, Mode mode, const char* chunkname, size_t 
   }
   r.stats = vm.jit_stats();
   return r;
+}
+
+// Runs src with the JIT off, with low thresholds and in stress mode; checks
+// that all three gave the same output and returns the low-threshold run.
+inline Run same_all_ways(const std::string& src, const char* chunkname) {
+  Run off = run(src, Mode::off, chunkname);
+  Run low = run(src, Mode::low, chunkname);
+  Run stress = run(src, Mode::stress, chunkname);
+  INFO(off.out);
+  CHECK(low.out == off.out);
+  CHECK(stress.out == off.out);
+  return low;
 }
 
 }  // namespace luna::jit_test

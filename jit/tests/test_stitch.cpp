@@ -14,18 +14,9 @@ using namespace luna;
 
 namespace {
 
-using jit_test::Mode;
 using jit_test::Run;
 
-Run same_all_ways(const std::string& src) {
-  Run off = jit_test::run(src, Mode::off, "=stitch");
-  Run low = jit_test::run(src, Mode::low, "=stitch");
-  Run stress = jit_test::run(src, Mode::stress, "=stitch");
-  INFO(off.out);
-  CHECK(low.out == off.out);
-  CHECK(stress.out == off.out);
-  return low;
-}
+Run same_all_ways(const std::string& src) { return jit_test::same_all_ways(src, "=stitch"); }
 
 }  // namespace
 
