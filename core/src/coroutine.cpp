@@ -67,8 +67,8 @@ bool run_lua(State* L, CallInfo* ci) {
 }
 
 // Runs the interrupted frames of L until the coroutine's body returns or
-// yields again.
-void unroll(State* L, void*) {
+// yields again. Inline in resume_body: a call layer less on every resume.
+[[gnu::always_inline]] inline void run_frames(State* L) {
   CallInfo* ci;
   while ((ci = L->ci) != &L->base_ci) {
     if (!ci->is_lua()) {
@@ -81,6 +81,8 @@ void unroll(State* L, void*) {
     }
   }
 }
+
+void unroll(State* L, void*) { run_frames(L); }
 
 struct ResumeArgs {
   int nargs;
@@ -106,15 +108,22 @@ void resume_body(State* L, void* ud) {
     // The yielding native's frame: the values passed in are its results,
     // or its continuation runs first.
     if (ci->k != nullptr) n = ci->k(L, YIELD, ci->ctx);
-    finish_native(L, ci, n);
+    if (ci->nresults == 1 && n > 0 && L->ntbc == 0 && L->hookmask == 0) {
+      // x = coroutine.yield(...), the usual case, without finish_native's call
+      *ci->func = L->top[-n];
+      L->top = ci->func + 1;
+      L->ci = ci->previous;
+    } else {
+      finish_native(L, ci, n);
+    }
   }
-  unroll(L, nullptr);
+  run_frames(L);
 }
 
 // run_protected for the coroutine's frames. A C++ exception of a native
 // function becomes a Lua error of the coroutine, as it would have died with
 // its frames anyway: it must not fly on through the resumer's frames.
-int run_coroutine(State* L, ProtectedFn f, void* ud) {
+[[gnu::always_inline]] inline int run_coroutine(State* L, ProtectedFn f, void* ud) {
   try {
     return run_protected(L, f, ud, true, &L->base_ci);
   } catch (std::bad_alloc&) {
@@ -354,6 +363,9 @@ State* thread_new(State* L) {
   ci->recover_status = OK;
   L1->ci = ci;
   push_raw(L, TValue::object(L1));
+  // The body's frame, allocated here rather than by the first resume's
+  // call, which would find it missing and retry (coroutine_create -2%).
+  ci_after(L1, ci);
   return L1;
 }
 

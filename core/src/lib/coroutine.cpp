@@ -27,7 +27,7 @@ int frame_values(State* L) { return static_cast<int>(L->top - (L->ci->func + 1))
 // number of results then on L's top, after `flag` (resume's true) when
 // given, or -1 with the error object on L's top. The common case works on
 // the stacks directly: this is the cost of every resume.
-int aux_resume(State* L, State* co, int narg, const TValue* flag) {
+[[gnu::always_inline]] inline int aux_resume(State* L, State* co, int narg, const TValue* flag) {
   if (co->stack_last - co->top <= narg || co->ci->top < co->top + narg) {
     if (!check_stack(co, narg)) {
       push_string(L, "too many arguments to resume");
