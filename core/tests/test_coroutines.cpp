@@ -380,3 +380,37 @@ TEST_CASE("coroutines: a new thread has its first frame ready", "[coroutine]") {
   CHECK(to_integerx(co, -1) == 5);
   pop(L, 1);
 }
+
+TEST_CASE("coroutines: resumes catch by try block until a throw reaches one", "[coroutine]") {
+  // A fresh state's resumes set no jump target; the first error or yield
+  // from inside a native arrives as a C++ throw, and from then on every
+  // resume sets one. Both must give the same results.
+  for (int first : {0, 1, 2}) {
+    luna::test::StateGuard g;
+    State* L = g.L;
+    CHECK(run(L, R"(
+      local co = coroutine.wrap(function(x) while true do x = coroutine.yield(x * 2) end end)
+      local s = 0
+      for i = 1, 100 do s = s + co(i) end
+      return s)") == "10100");
+    CHECK_FALSE(L->g->coro_thrown);
+    const char* thrower[] = {
+        "local co = coroutine.create(function() local t = nil; return t.x end)\n"
+        "local ok, e = coroutine.resume(co)\n"
+        "local _, lines = debug.traceback(co):gsub('\\n', '')\n"
+        "return tostring(ok) .. ' ' .. e:match(':1: (.*)') .. ' ' .. lines",
+        "local co = coroutine.wrap(function() local ok, v = pcall(coroutine.yield, 1) return v .. tostring(ok) end)\n"
+        "return co() .. co('v')",
+        "local co = coroutine.wrap(function() error({}) end)\n"
+        "local ok, e = pcall(co) return tostring(ok) .. type(e)"};
+    const char* expect[] = {"false attempt to index a nil value (local 't') 1", "1vtrue", "falsetable"};
+    CHECK(run(L, thrower[first]) == expect[first]);
+    CHECK(L->g->coro_thrown);
+    for (int i = 0; i < 3; i++) CHECK(run(L, thrower[i]) == expect[i]);
+    CHECK(run(L, R"(
+      local co = coroutine.wrap(function(x) while true do x = coroutine.yield(x * 2) end end)
+      local s = 0
+      for i = 1, 100 do s = s + co(i) end
+      return s)") == "10100");
+  }
+}
