@@ -139,3 +139,12 @@ for i = 1, 2000 do
   gen = gen + f(i % 7 + 1) + (f() or 0)
 end
 show(gen, collectgarbage("count") > 0)
+
+-- arguments read off the frame: the same messages as through the API
+for _, f in ipairs{function() return coroutine.create() end, function() return coroutine.create(1) end,
+  function() return coroutine.wrap({}) end, function() return coroutine.resume() end,
+  function() return coroutine.resume(nil) end, function() return coroutine.resume(print) end,
+  function() return coroutine.status(1) end, function() return coroutine.close() end,
+  function() return coroutine.isyieldable(1) end, function() return coroutine.create(print, 1) ~= nil end} do
+  show(pcall(f))
+end

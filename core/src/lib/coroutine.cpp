@@ -7,8 +7,15 @@
 namespace luna {
 namespace {
 
+// get_top without the API call: the values of the running native's frame.
+int frame_values(State* L) { return static_cast<int>(L->top - (L->ci->func + 1)); }
+
+// The first argument read off the frame, or nullptr: no index_to_value.
+const TValue* first_arg(State* L) { return frame_values(L) > 0 ? L->ci->func + 1 : nullptr; }
+
 State* get_co(State* L) {
-  State* co = to_thread(L, 1);
+  const TValue* a = first_arg(L);
+  State* co = a != nullptr && a->is_thread() ? a->as_thread() : nullptr;
   arg_expected(L, co != nullptr, 1, "thread");
   return co;
 }
@@ -19,9 +26,6 @@ void push_values(State* L, const TValue* p, int n) {
   for (int i = 0; i < n; i++) top[i] = p[i];
   L->top = top + n;
 }
-
-// get_top without the API call: the values of the running native's frame.
-int frame_values(State* L) { return static_cast<int>(L->top - (L->ci->func + 1)); }
 
 // Resumes co with the narg values on L's top, which are moved. Returns the
 // number of results then on L's top, after `flag` (resume's true) when
@@ -88,7 +92,8 @@ int aux_wrap(State* L) {
 }
 
 int lco_create(State* L) {
-  check_type(L, 1, TFUNCTION);
+  const TValue* f = first_arg(L);
+  if (f == nullptr || !f->is_function()) check_type(L, 1, TFUNCTION);  // raises
   State* co = new_thread(L);
   *co->top++ = L->ci->func[1];  // the body is the first value on the new stack
   return 1;
