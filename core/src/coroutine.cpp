@@ -88,7 +88,7 @@ struct ResumeArgs {
   int nargs;
 };
 
-void resume_body(State* L, void* ud) {
+[[gnu::always_inline]] inline void resume_body(State* L, void* ud) {
   int n = static_cast<ResumeArgs*>(ud)->nargs;
   TValue* first = L->top - n;
   if (L->status == OK) {  // first resume: call the body
