@@ -226,6 +226,7 @@ struct GlobalState {
   uint8_t instr_limited;   // an instruction budget is set
   uint8_t budget_spent;    // 0, or which limit ran out: sticky until reset
   int64_t emergency_next_ns;  // no emergency collection before this (gc.cpp)
+  bool coro_thrown;        // a resume has caught a thrown error or yield (coroutine.cpp)
 };
 
 // The feature table of the version L speaks.

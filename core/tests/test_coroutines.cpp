@@ -312,3 +312,105 @@ TEST_CASE("coroutines: a finished coroutine keeps working with its shrunk stack"
   CHECK(to_integerx(co, -1) == 42);
   pop(L, 1);
 }
+
+TEST_CASE("coroutines: values a resume passes to the yield it ends", "[coroutine]") {
+  // The usual resume (one value wanted, no to-be-closed slot, no hook) ends
+  // the yield's frame inline; every other case goes through finish_native.
+  luna::test::StateGuard g;
+  State* L = g.L;
+  CHECK(run(L, R"(
+    local co = coroutine.wrap(function()
+      local r = {}
+      for _ = 1, 3 do
+        local v = coroutine.yield()
+        r[#r + 1] = tostring(v)
+      end
+      local a, b, c = coroutine.yield()
+      r[#r + 1] = tostring(a) .. tostring(b) .. tostring(c)
+      coroutine.yield()
+      r[#r + 1] = select("#", coroutine.yield())
+      return table.concat(r, ",")
+    end)
+    co(); co(); co(1); co(2, 3)
+    co(4, 5)
+    co(6)
+    return co(7, 8, 9))") == "nil,1,2,45nil,3");
+  CHECK(run(L, R"(
+    local log = {}
+    local co = coroutine.wrap(function()
+      local x <close> = setmetatable({}, {__close = function() log[#log + 1] = "closed" end})
+      local v = coroutine.yield(1)
+      log[#log + 1] = v
+      return coroutine.yield(2) + 1
+    end)
+    co(); co("a")
+    local r = co(41)
+    log[#log + 1] = r
+    return table.concat(log, ","))") == "a,closed,42");
+  CHECK(run(L, R"(
+    local returns = 0
+    local co = coroutine.create(function()
+      local v = coroutine.yield()
+      return v * 2
+    end)
+    debug.sethook(co, function(ev) if ev == "return" then returns = returns + 1 end end, "r")
+    coroutine.resume(co)
+    local _, v = coroutine.resume(co, 21)
+    return v .. " " .. tostring(returns > 0))") == "42 true");
+}
+
+TEST_CASE("coroutines: a new thread has its first frame ready", "[coroutine]") {
+  // thread_new allocates the body's CallInfo; threads that never run, run a
+  // native body or run many frames all use and release it.
+  luna::test::StateGuard g;
+  State* L = g.L;
+  CHECK(run(L, R"(
+    for _ = 1, 200 do coroutine.create(print) end
+    collectgarbage()
+    local co = coroutine.create(math.max)
+    local ok, v = coroutine.resume(co, 3, 9, 4)
+    assert(ok and v == 9 and coroutine.status(co) == "dead")
+    local function depth(n) if n == 0 then return coroutine.yield(0) end return depth(n - 1) + 1 end
+    local d = coroutine.wrap(depth)
+    d(30)
+    return d(12))") == "42");
+  State* co = new_thread(L);
+  REQUIRE(load_string(co, "return 5") == OK);
+  REQUIRE(pcall(co, 0, 1, 0) == OK);
+  CHECK(to_integerx(co, -1) == 5);
+  pop(L, 1);
+}
+
+TEST_CASE("coroutines: resumes catch by try block until a throw reaches one", "[coroutine]") {
+  // A fresh state's resumes set no jump target; the first error or yield
+  // from inside a native arrives as a C++ throw, and from then on every
+  // resume sets one. Both must give the same results.
+  for (int first : {0, 1, 2}) {
+    luna::test::StateGuard g;
+    State* L = g.L;
+    CHECK(run(L, R"(
+      local co = coroutine.wrap(function(x) while true do x = coroutine.yield(x * 2) end end)
+      local s = 0
+      for i = 1, 100 do s = s + co(i) end
+      return s)") == "10100");
+    CHECK_FALSE(L->g->coro_thrown);
+    const char* thrower[] = {
+        "local co = coroutine.create(function() local t = nil; return t.x end)\n"
+        "local ok, e = coroutine.resume(co)\n"
+        "local _, lines = debug.traceback(co):gsub('\\n', '')\n"
+        "return tostring(ok) .. ' ' .. e:match(':1: (.*)') .. ' ' .. lines",
+        "local co = coroutine.wrap(function() local ok, v = pcall(coroutine.yield, 1) return v .. tostring(ok) end)\n"
+        "return co() .. co('v')",
+        "local co = coroutine.wrap(function() error({}) end)\n"
+        "local ok, e = pcall(co) return tostring(ok) .. type(e)"};
+    const char* expect[] = {"false attempt to index a nil value (local 't') 1", "1vtrue", "falsetable"};
+    CHECK(run(L, thrower[first]) == expect[first]);
+    CHECK(L->g->coro_thrown);
+    for (int i = 0; i < 3; i++) CHECK(run(L, thrower[i]) == expect[i]);
+    CHECK(run(L, R"(
+      local co = coroutine.wrap(function(x) while true do x = coroutine.yield(x * 2) end end)
+      local s = 0
+      for i = 1, 100 do s = s + co(i) end
+      return s)") == "10100");
+  }
+}

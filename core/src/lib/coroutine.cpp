@@ -7,8 +7,15 @@
 namespace luna {
 namespace {
 
+// get_top without the API call: the values of the running native's frame.
+int frame_values(State* L) { return static_cast<int>(L->top - (L->ci->func + 1)); }
+
+// The first argument read off the frame, or nullptr: no index_to_value.
+const TValue* first_arg(State* L) { return frame_values(L) > 0 ? L->ci->func + 1 : nullptr; }
+
 State* get_co(State* L) {
-  State* co = to_thread(L, 1);
+  const TValue* a = first_arg(L);
+  State* co = a != nullptr && a->is_thread() ? a->as_thread() : nullptr;
   arg_expected(L, co != nullptr, 1, "thread");
   return co;
 }
@@ -20,14 +27,11 @@ void push_values(State* L, const TValue* p, int n) {
   L->top = top + n;
 }
 
-// get_top without the API call: the values of the running native's frame.
-int frame_values(State* L) { return static_cast<int>(L->top - (L->ci->func + 1)); }
-
 // Resumes co with the narg values on L's top, which are moved. Returns the
 // number of results then on L's top, after `flag` (resume's true) when
 // given, or -1 with the error object on L's top. The common case works on
 // the stacks directly: this is the cost of every resume.
-int aux_resume(State* L, State* co, int narg, const TValue* flag) {
+[[gnu::always_inline]] inline int aux_resume(State* L, State* co, int narg, const TValue* flag) {
   if (co->stack_last - co->top <= narg || co->ci->top < co->top + narg) {
     if (!check_stack(co, narg)) {
       push_string(L, "too many arguments to resume");
@@ -88,7 +92,8 @@ int aux_wrap(State* L) {
 }
 
 int lco_create(State* L) {
-  check_type(L, 1, TFUNCTION);
+  const TValue* f = first_arg(L);
+  if (f == nullptr || !f->is_function()) check_type(L, 1, TFUNCTION);  // raises
   State* co = new_thread(L);
   *co->top++ = L->ci->func[1];  // the body is the first value on the new stack
   return 1;
