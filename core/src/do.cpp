@@ -293,6 +293,12 @@ void close_upto(State* L, void* ud) {
 }  // namespace
 
 int close_protected(State* L, ptrdiff_t level, int status) {
+  // Nothing to-be-closed at or above level (the usual caught error): open
+  // upvalues close without raising, so no catch point is needed.
+  if (L->ntbc == 0 || L->tbclist[L->ntbc - 1] < level) {
+    upval_close(L, L->restore(level));
+    return status;
+  }
   CallInfo* old_ci = L->ci;
   uint8_t old_allowhook = L->allowhook;
   unsigned old_nCcalls = L->nCcalls;

@@ -108,11 +108,7 @@ int b_error(State* L) {
     push_string(L, "<no error object>");
     error(L);
   }
-  if (type(L, 1) == TSTRING && level > 0) {
-    where(L, static_cast<int>(level));
-    push_value(L, 1);
-    concat(L, 2);
-  }
+  if (type(L, 1) == TSTRING && level > 0) add_where(L, static_cast<int>(level));
   error(L);
 }
 
