@@ -379,12 +379,19 @@ void stack_grow(State* L, int n, bool raise_error) {
 }
 
 void stack_shrink(State* L) {
-  int inuse = stack_in_use(L);
-  int reasonable = inuse > MAXSTACK / 3 ? MAXSTACK : inuse * 3;
-  // Not while handling an overflow (inuse beyond MAXSTACK).
-  if (inuse <= MAXSTACK && L->stack_size() > reasonable) {
-    int newsize = inuse > MAXSTACK / 2 ? MAXSTACK : inuse * 2;
-    realloc_stack(L, newsize, false);
+  // The current frame's top bounds the slots in use from below: a stack
+  // within three times that (the usual caught error) is never shrunk, and
+  // the walk over every frame is skipped.
+  TValue* lim = L->top < L->ci->top ? L->ci->top : L->top;
+  int size = L->stack_size();
+  if (size > MAXSTACK || size > 3 * static_cast<int>(lim - L->stack + 1)) {
+    int inuse = stack_in_use(L);
+    int reasonable = inuse > MAXSTACK / 3 ? MAXSTACK : inuse * 3;
+    // Not while handling an overflow (inuse beyond MAXSTACK).
+    if (inuse <= MAXSTACK && size > reasonable) {
+      int newsize = inuse > MAXSTACK / 2 ? MAXSTACK : inuse * 2;
+      realloc_stack(L, newsize, false);
+    }
   }
   // Drop the frames a deep recursion left beyond the current one, keeping
   // a few so that a loop of caught errors does not free and reallocate them.

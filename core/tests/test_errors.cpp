@@ -162,3 +162,40 @@ TEST_CASE("errors: a caught error closes upvalues and to-be-closed variables", "
     end
     return r .. " " .. #log)") == "2 false from close a=from close 1 2");
 }
+
+TEST_CASE("errors: error()'s optional level, extra arguments and bad levels", "[errors]") {
+  luna::test::StateGuard g;
+  CHECK(run(g.L, R"(
+    local function f(...) error(...) end
+    local out = {}
+    for _, args in ipairs({{"a"}, {"b", 1, "extra"}, {"c", "1"}, {"d", 2.0}, {"e", nil}, {}, {nil, 1}}) do
+      out[#out + 1] = tostring(select(2, pcall(f, table.unpack(args, 1, #args))))
+    end
+    out[#out + 1] = select(2, pcall(f, "x", "level"))
+    out[#out + 1] = select(2, pcall(f, "x", 1.5))
+    return table.concat(out, ";"))") ==
+        "[string \"...\"]:2: a;[string \"...\"]:2: b;[string \"...\"]:2: c;"
+        "d;[string \"...\"]:2: e;nil;nil;"
+        "[string \"...\"]:2: bad argument #2 to 'error' (number expected, got string);"
+        "[string \"...\"]:2: bad argument #2 to 'error' (number has no integer representation)");
+}
+
+TEST_CASE("errors: the stack and frames a deep caught error left are released", "[errors]") {
+  luna::test::StateGuard g;
+  State* L = g.L;
+  auto spare_frames = [L] {
+    int n = 0;
+    for (CallInfo* ci = L->ci->next; ci != nullptr; ci = ci->next) n++;
+    return n;
+  };
+  CHECK(run(L, "local function r(n) if n == 0 then error('x') end return r(n - 1) + 1 end "
+               "for i = 1, 100 do pcall(error, i) end "
+               "return tostring(pcall(r, 50000))") == "false");
+  int big = L->stack_size();
+  CHECK(big < 1000);  // shrunk by the pcall that caught the deep error
+  // Eight kept beyond the chunk's pcall, plus the two frames returned since.
+  CHECK(spare_frames() <= 10);
+  // A loop of shallow caught errors keeps its stack and frames.
+  CHECK(run(L, "for i = 1, 100 do pcall(error, i) end return 'ok'") == "ok");
+  CHECK(L->stack_size() == big);
+}

@@ -101,14 +101,19 @@ int b_tonumber(State* L) {
 
 int b_error(State* L) {
   mark_frame_nounwind(L);  // errors as control flow: a cheap jump to the pcall
-  Integer level = opt_integer(L, 2, 1);
-  set_top(L, 1);
-  if (is_nil(L, 1) && dialect_of(get_version(L)).lib_55) {  // 5.5 raises no nil
+  // error(msg), the usual call, reads its frame directly.
+  Integer level = 1;
+  if (L->top - L->ci->func != 2) {
+    level = opt_integer(L, 2, 1);
+    set_top(L, 1);
+  }
+  const TValue& msg = L->top[-1];
+  if (msg.is_nil() && dialect_of(get_version(L)).lib_55) {  // 5.5 raises no nil
     pop(L, 1);
     push_string(L, "<no error object>");
     error(L);
   }
-  if (type(L, 1) == TSTRING && level > 0) add_where(L, static_cast<int>(level));
+  if (msg.is_string() && level > 0) add_where(L, static_cast<int>(level));
   error(L);
 }
 
