@@ -192,8 +192,33 @@ int precall_native(State* L, TValue* func, int nresults, NativeFn f) {
 // which own nothing), none runs a hook (hook functions are host code), and
 // the raiser is a Lua frame or a native marked CIST_NOUNWIND. Everything
 // else, host frames included, unwinds as an exception.
+//
+// glibc's _setjmp and longjmp cost about 100 instructions per caught error
+// (a call to save the signal mask, the pthread clean-up walk on the way
+// back); GCC's builtins keep only the frame and stack pointers and the
+// resume address. Sanitizers must see the jump (they intercept longjmp) and
+// a CET shadow stack needs glibc's adjustment, so those builds keep glibc's.
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
+    __has_feature(memory_sanitizer) || __has_feature(hwaddress_sanitizer)
+#define LUNA_LIBC_JUMP 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__) || defined(__CET__) || !defined(__GNUC__)
+#define LUNA_LIBC_JUMP 1
+#endif
+#ifdef LUNA_LIBC_JUMP
+using JumpBuf = std::jmp_buf;
+#define LUNA_SETJMP(b) _setjmp(b)
+#define LUNA_LONGJMP(b) std::longjmp(b, 1)  // not _longjmp: ThreadSanitizer intercepts only longjmp
+#else
+using JumpBuf = void* [5];
+#define LUNA_SETJMP(b) __builtin_setjmp(b)
+#define LUNA_LONGJMP(b) __builtin_longjmp(b, 1)
+#endif
+
 struct ErrorJump {
-  std::jmp_buf buf;
+  JumpBuf buf;
   CallInfo* ci;      // frame that started the protected call
   ErrorJump* prev;
   int status;
@@ -239,7 +264,7 @@ class JumpScope {
   ErrorJump* ej = L->errorjmp;
   if ((status == ERRRUN || status == YIELD) && ej != nullptr && ej->can_jump && can_jump_to(L, ej)) {
     ej->status = status;
-    std::longjmp(ej->buf, 1);  // not _longjmp: ThreadSanitizer intercepts only longjmp
+    LUNA_LONGJMP(ej->buf);
   }
   throw LuaThrow{status};
 }
@@ -268,7 +293,7 @@ int run_protected(State* L, ProtectedFn f, void* ud, bool can_jump, CallInfo* ba
   ej.status = OK;
   ej.can_jump = can_jump;
   JumpScope scope(L, &ej);
-  if (_setjmp(ej.buf) != 0) return ej.status;
+  if (LUNA_SETJMP(ej.buf) != 0) return ej.status;
   try {
     f(L, ud);
   } catch (LuaThrow& e) {
