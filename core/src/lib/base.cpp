@@ -456,7 +456,7 @@ int finish_pcall(State* L, int status, KContext extra) {
 // Both own nothing across the call: errors may jump over their frames.
 int b_pcall(State* L) {
   mark_frame_nounwind(L);
-  check_any(L, 1);
+  if (L->top == L->ci->func + 1) check_any(L, 1);  // raises
   // true goes below the function and its arguments (insert's work without
   // the API's three reversals)
   ensure_stack(L, 1);
@@ -464,7 +464,7 @@ int b_pcall(State* L) {
   for (TValue* p = L->top; p > first; p--) *p = p[-1];
   *first = TValue::boolean(true);
   L->top++;
-  int status = pcall_k(L, get_top(L) - 2, MULTRET, 0, 0, finish_pcall);
+  int status = pcall_k(L, static_cast<int>(L->top - first) - 2, MULTRET, 0, 0, finish_pcall);
   return finish_pcall(L, status, 0);
 }
 
