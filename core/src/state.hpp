@@ -490,6 +490,9 @@ void free_ci_list(State* L);
 // Calls the value at func with the arguments above it; results start at func.
 void call(State* L, TValue* func, int nresults);
 void call_noyield(State* L, TValue* func, int nresults);
+// call_noyield(L, func, 1), then pops the result: whether it is true. For
+// library code calling one function over and over (table.sort's order).
+bool call_noyield_truth(State* L, TValue* func);
 // For the VM: prepares a call. Lua function: returns its new CallInfo (not
 // yet run). Native: runs it, finishes the call, returns nullptr. Honours __call.
 CallInfo* precall(State* L, TValue* func, int nresults);

@@ -344,6 +344,34 @@ TEST_CASE("table.sort goes on with the table debug.setlocal puts in its place", 
                              "return table.concat(second, ' ')") == "1 5 20 30 40 0");
 }
 
+TEST_CASE("table.sort's order calls leave yieldability and the C depth as they were", "[table][sort]") {
+  StateGuard s;
+  // call_noyield_truth raises nny and nCcalls per call; errors unwind past
+  // it to the pcall, which must restore both.
+  CHECK(luna::test::run(s.L, "local co = coroutine.wrap(function() "
+                             "  for i = 1, 1000 do pcall(table.sort, {3, 2, 1}, function() error('x') end) end "
+                             "  local y = coroutine.isyieldable() coroutine.yield(y) return 'done' end) "
+                             "return tostring(co()) .. ' ' .. co()") == "true done");
+  // 150 nested sorts fit under the C depth limit only if none leaked.
+  CHECK(luna::test::run(s.L, "for i = 1, 1000 do pcall(table.sort, {3, 2, 1}, function() error('x') end) end "
+                             "local depth = 0 "
+                             "local function nest(d) depth = d if d == 150 then return end "
+                             "  table.sort({2, 1}, function(a, b) nest(d + 1) return a < b end) end "
+                             "nest(1) return depth") == "150");
+  CHECK(get_top(s.L) == 0);
+}
+
+TEST_CASE("table.sort's order function may be any callable but a table", "[table][sort]") {
+  StateGuard s;
+  CHECK(luna::test::run(s.L, "local t = {5, 3, 1, 4, 2} table.sort(t, function(...) local a, b = ... return a > b end) "
+                             "local u = {5, 3, 1, 4, 2} local function gt(a, b) return a > b end "
+                             "table.sort(u, function(a, b) return gt(b, a) end) "
+                             "local v = {'b', 'c', 'a'} table.sort(v, rawequal) "
+                             "return table.concat(t, '') .. table.concat(u, '') .. #v") == "54321123453");
+  CHECK(luna::test::run(s.L, "return select(2, pcall(table.sort, {2, 1}, setmetatable({}, {__call = print})))") ==
+        "bad argument #2 to 'table.sort' (function expected, got table)");
+}
+
 TEST_CASE("table.sort charges default-order comparisons to the instruction budget", "[table][sort]") {
   StateGuard s;
   CHECK(luna::test::run(s.L, "t = {} for i = 1, 5000 do t[i] = (i * 7919) % 5000 end") == "nil");

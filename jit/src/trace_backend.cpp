@@ -143,7 +143,10 @@ class TraceBackend final : public JitBackend {
       give_up_entry(L, p);
       return;
     }
-    bool recursing = false;
+    // A frame entered from native code (call_noyield_truth: table.sort's
+    // order function) is compiled like a recursive one: its trace replaces
+    // a fresh execute() per call, which costs as much as the trace's entry.
+    bool recursing = (ci->callstatus & (CIST_FRESH | CIST_TAIL)) == CIST_FRESH;
     int n = 0;
     for (CallInfo* c = ci->previous; c != nullptr && n < kRecursionScan && !recursing; c = c->previous, n++)
       recursing = c->is_lua() && c->func->as_lclosure()->p == p;

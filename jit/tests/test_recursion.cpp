@@ -260,3 +260,23 @@ TEST_CASE("side traces return below their frame into their callers", "[jit][recu
   CHECK(r.out.find("rec:10: attempt to perform arithmetic on a nil value\nstack traceback:") == 0);
   CHECK(r.out.find("in upvalue 'middle'") != std::string::npos);
 }
+
+// call_noyield_truth counts a Lua order function's entries and the backend
+// compiles its frame like a recursive one: table.sort runs it compiled.
+TEST_CASE("table.sort's order function runs as a function trace", "[jit][recursion][sort]") {
+  Run r = same_all_ways(
+      "local function data(n) local t = {} for i = 1, n do t[i] = (i * 7919) % 1009 + i / (n + 1) end return t end\n"
+      "local recs = {}\n"
+      "for i = 1, 300 do recs[i] = {g = (i * 31) % 7, id = i} end\n"
+      "table.sort(recs, function(a, b) if a.g ~= b.g then return a.g < b.g end return a.id > b.id end)\n"
+      "local t = data(300)\n"
+      "table.sort(t, function(a, b) return a > b end)\n"
+      "local n = 0\n"
+      "local ok, e = pcall(table.sort, data(300), function(a, b) n = n + 1 if n == 1500 then return a.x end return a < b end)\n"
+      "local m = data(200) m[150] = 'x'\n"
+      "local ok2, e2 = pcall(table.sort, m, function(a, b) return a < b end)\n"
+      "return recs[1].id .. ' ' .. recs[300].id .. ' ' .. t[1] .. ' ' .. t[300] .. ' ' .. tostring(e) .. ' ' .. tostring(e2)");
+  CHECK(r.out == "294 2 1006.9202657807 1.8106312292359 rec:8: attempt to index a number value (local 'a') "
+                 "rec:10: attempt to compare string with number");
+  CHECK(r.stats.entries >= 100);
+}
