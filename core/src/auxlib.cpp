@@ -176,18 +176,6 @@ void type_error(State* L, int arg, const char* tname) {
   arg_error(L, arg, push_fstring(L, "%s expected, got %s", tname, typearg));
 }
 
-void where(State* L, int lvl) {
-  DebugInfo ar;
-  if (get_stack(L, lvl, &ar)) {
-    get_info(L, "Sl", &ar);
-    if (ar.currentline > 0) {
-      push_fstring(L, "%s:%d: ", ar.short_src, ar.currentline);
-      return;
-    }
-  }
-  push_string(L, "");
-}
-
 void error_f(State* L, const char* fmt, ...) {
   va_list argp;
   va_start(argp, fmt);

@@ -1,10 +1,12 @@
 // Debug information: stack inspection, hooks, and runtime error messages
 // that name the variable or function involved (found by symbolic execution
 // of the current function's bytecode).
+#include <charconv>
 #include <cstring>
 
 #include "opcodes.hpp"
 #include "state.hpp"
+#include "vm.hpp"
 
 namespace luna {
 
@@ -69,6 +71,55 @@ void chunk_id(char* out, const char* source, size_t srclen) {
     }
     std::memcpy(out + pos, post, sizeof(post));  // includes the '\0'
   }
+}
+
+size_t where_text(State* L, int level, char* out) {
+  if (level < 0) return 0;
+  CallInfo* ci = L->ci;
+  for (; level > 0 && ci != &L->base_ci; ci = ci->previous) level--;
+  if (level != 0 || ci == &L->base_ci || !ci_is_lua_closure(ci)) return 0;
+  int line = current_line(ci);
+  if (line <= 0) return 0;
+  const String* src = ci_func(ci)->p->source;
+  if (src != nullptr)
+    chunk_id(out, src->c_str(), src->len);
+  else
+    chunk_id(out, "=?", 2);
+  size_t n = std::strlen(out);
+  out[n++] = ':';
+  n += static_cast<size_t>(std::to_chars(out + n, out + WHERE_SIZE, line).ptr - (out + n));
+  out[n++] = ':';
+  out[n++] = ' ';
+  return n;
+}
+
+void where(State* L, int lvl) {
+  char buf[WHERE_SIZE];
+  push_lstring(L, buf, where_text(L, lvl, buf));
+}
+
+void add_where(State* L, int level) {
+  char pos[WHERE_SIZE];
+  size_t np = where_text(L, level, pos);
+  if (np == 0) return;  // "" .. msg is msg
+  const String* msg = L->top[-1].as_string();
+  size_t tl = np + msg->len;
+  if (msg->len == 0) {
+    L->top[-1] = str_value(str_new(L, pos, np));
+  } else {
+    // Joined as vm_concat joins two strings: the same budget charge, and a
+    // long result filled in place (the message stays anchored on the stack).
+    if (L->g->instr_budget != 0) charge_budget(L, tl / BUDGET_BYTES_PER_UNIT);
+    char shortbuf[MAX_SHORT_LEN + 1];
+    String* s = tl <= MAX_SHORT_LEN ? nullptr : str_new_long(L, tl);
+    char* out = s != nullptr ? s->data : shortbuf;
+    std::memcpy(out, pos, np);
+    std::memcpy(out + np, msg->data, msg->len);
+    out[tl] = '\0';
+    if (s == nullptr) s = str_new(L, shortbuf, tl);
+    L->top[-1] = str_value(s);
+  }
+  gc_check(L);
 }
 
 const char* add_info(State* L, const char* msg, String* src, int line) {

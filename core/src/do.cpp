@@ -192,8 +192,33 @@ int precall_native(State* L, TValue* func, int nresults, NativeFn f) {
 // which own nothing), none runs a hook (hook functions are host code), and
 // the raiser is a Lua frame or a native marked CIST_NOUNWIND. Everything
 // else, host frames included, unwinds as an exception.
+//
+// glibc's _setjmp and longjmp cost about 100 instructions per caught error
+// (a call to save the signal mask, the pthread clean-up walk on the way
+// back); GCC's builtins keep only the frame and stack pointers and the
+// resume address. Sanitizers must see the jump (they intercept longjmp) and
+// a CET shadow stack needs glibc's adjustment, so those builds keep glibc's.
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
+    __has_feature(memory_sanitizer) || __has_feature(hwaddress_sanitizer)
+#define LUNA_LIBC_JUMP 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__) || defined(__CET__) || !defined(__GNUC__)
+#define LUNA_LIBC_JUMP 1
+#endif
+#ifdef LUNA_LIBC_JUMP
+using JumpBuf = std::jmp_buf;
+#define LUNA_SETJMP(b) _setjmp(b)
+#define LUNA_LONGJMP(b) std::longjmp(b, 1)  // not _longjmp: ThreadSanitizer intercepts only longjmp
+#else
+using JumpBuf = void* [5];
+#define LUNA_SETJMP(b) __builtin_setjmp(b)
+#define LUNA_LONGJMP(b) __builtin_longjmp(b, 1)
+#endif
+
 struct ErrorJump {
-  std::jmp_buf buf;
+  JumpBuf buf;
   CallInfo* ci;      // frame that started the protected call
   ErrorJump* prev;
   int status;
@@ -239,7 +264,7 @@ class JumpScope {
   ErrorJump* ej = L->errorjmp;
   if ((status == ERRRUN || status == YIELD) && ej != nullptr && ej->can_jump && can_jump_to(L, ej)) {
     ej->status = status;
-    std::longjmp(ej->buf, 1);  // not _longjmp: ThreadSanitizer intercepts only longjmp
+    LUNA_LONGJMP(ej->buf);
   }
   throw LuaThrow{status};
 }
@@ -268,7 +293,7 @@ int run_protected(State* L, ProtectedFn f, void* ud, bool can_jump, CallInfo* ba
   ej.status = OK;
   ej.can_jump = can_jump;
   JumpScope scope(L, &ej);
-  if (_setjmp(ej.buf) != 0) return ej.status;
+  if (LUNA_SETJMP(ej.buf) != 0) return ej.status;
   try {
     f(L, ud);
   } catch (LuaThrow& e) {
@@ -293,6 +318,12 @@ void close_upto(State* L, void* ud) {
 }  // namespace
 
 int close_protected(State* L, ptrdiff_t level, int status) {
+  // Nothing to-be-closed at or above level (the usual caught error): open
+  // upvalues close without raising, so no catch point is needed.
+  if (L->ntbc == 0 || L->tbclist[L->ntbc - 1] < level) {
+    upval_close(L, L->restore(level));
+    return status;
+  }
   CallInfo* old_ci = L->ci;
   uint8_t old_allowhook = L->allowhook;
   unsigned old_nCcalls = L->nCcalls;
@@ -373,12 +404,19 @@ void stack_grow(State* L, int n, bool raise_error) {
 }
 
 void stack_shrink(State* L) {
-  int inuse = stack_in_use(L);
-  int reasonable = inuse > MAXSTACK / 3 ? MAXSTACK : inuse * 3;
-  // Not while handling an overflow (inuse beyond MAXSTACK).
-  if (inuse <= MAXSTACK && L->stack_size() > reasonable) {
-    int newsize = inuse > MAXSTACK / 2 ? MAXSTACK : inuse * 2;
-    realloc_stack(L, newsize, false);
+  // The current frame's top bounds the slots in use from below: a stack
+  // within three times that (the usual caught error) is never shrunk, and
+  // the walk over every frame is skipped.
+  TValue* lim = L->top < L->ci->top ? L->ci->top : L->top;
+  int size = L->stack_size();
+  if (size > MAXSTACK || size > 3 * static_cast<int>(lim - L->stack + 1)) {
+    int inuse = stack_in_use(L);
+    int reasonable = inuse > MAXSTACK / 3 ? MAXSTACK : inuse * 3;
+    // Not while handling an overflow (inuse beyond MAXSTACK).
+    if (inuse <= MAXSTACK && size > reasonable) {
+      int newsize = inuse > MAXSTACK / 2 ? MAXSTACK : inuse * 2;
+      realloc_stack(L, newsize, false);
+    }
   }
   // A recording of this thread may hold the CallInfo of a frame an error
   // unwound (a function trace waiting for its call's return checks that

@@ -613,6 +613,14 @@ int current_line(CallInfo* ci);
 // Called by the VM when L->hookmask is set, before executing instruction at pc.
 int trace_exec(State* L, const Instruction* pc);
 void chunk_id(char* out, const char* source, size_t srclen);  // short_src rules (IDSIZE)
+// where()'s "chunk:line: " for the frame `level` levels up, written to out
+// (WHERE_SIZE bytes) without the DebugInfo and string of the public route;
+// returns its length, 0 when that frame has no current line.
+constexpr size_t WHERE_SIZE = IDSIZE + 16;
+size_t where_text(State* L, int level, char* out);
+// Replaces the string on top with where(level) .. it, as error() does,
+// without interning the position on its own.
+void add_where(State* L, int level);
 
 // ----------------------------------------------------- compiler (parser.cpp)
 void lexer_init(State* L);  // interns and fixes the reserved words (lexer.cpp)

@@ -2,6 +2,7 @@
 // lies between; host C++ frames in between still unwind (destructors run).
 #include <catch2/catch.hpp>
 
+#include <cstring>
 #include <string>
 
 #include "luna/api.hpp"
@@ -84,4 +85,117 @@ TEST_CASE("errors: host frames between raise and pcall are unwound", "[errors]")
   pop(L, 1);
   CHECK(destroyed >= 1);
   close_state(L);
+}
+
+namespace {
+
+// where(level) as the host sees it, from a native function.
+int where_of(State* L) {
+  where(L, static_cast<int>(check_integer(L, 1)));
+  return 1;
+}
+
+}  // namespace
+
+TEST_CASE("errors: error() and where() add the position of the level asked", "[errors]") {
+  luna::test::StateGuard g;
+  State* L = g.L;
+  push_native_function(L, where_of);
+  set_global(L, "where_of");
+  const char* code = R"LUA(
+    local function lvl(n, m) error(m, n) end
+    local function mid(n, m) lvl(n, m) end
+    local out = {}
+    for _, n in ipairs({1, 2, 3, 0, 99, -1}) do
+      out[#out + 1] = select(2, pcall(mid, n, "m"))
+    end
+    out[#out + 1] = select(2, pcall(mid, 1, ""))
+    out[#out + 1] = #select(2, pcall(mid, 1, ("x"):rep(300)))
+    out[#out + 1] = select(2, pcall(error, "native caller"))
+    out[#out + 1] = where_of(0) .. "|" .. where_of(1) .. "|" .. where_of(2) .. "|" .. where_of(50)
+    local stripped = load(string.dump(load("error('s')", "=s"), true))
+    out[#out + 1] = select(2, pcall(stripped))
+    return table.concat(out, ";"))LUA";
+  REQUIRE(load_bufferx(L, code, std::strlen(code), "=chunk", nullptr) == OK);
+  REQUIRE(pcall(L, 0, 1, 0) == OK);
+  CHECK(std::string(to_string(L, -1)) ==
+        "chunk:2: m;chunk:3: m;m;m;m;m;chunk:2: ;309;native caller;|chunk:11: ||;s");
+  pop(L, 1);
+  // A long chunk name is shortened as short_src is.
+  std::string name = "@" + std::string(100, 'd') + "/f.lua";
+  const char* c2 = "error('long name')";
+  REQUIRE(load_bufferx(L, c2, std::strlen(c2), name.c_str(), nullptr) == OK);
+  REQUIRE(pcall(L, 0, 0, 0) == ERRRUN);
+  std::string msg = to_string(L, -1);
+  CHECK(msg.substr(0, 3) == "...");
+  CHECK(msg.size() == IDSIZE - 1 + std::strlen(":1: long name"));
+  CHECK(msg.substr(msg.size() - 19) == "/f.lua:1: long name");
+  pop(L, 1);
+}
+
+TEST_CASE("errors: a caught error closes upvalues and to-be-closed variables", "[errors]") {
+  luna::test::StateGuard g;
+  CHECK(run(g.L, R"(
+    local get
+    local function f()
+      local v = 1
+      get = function() return v end
+      v = 2
+      error("e")
+    end
+    for i = 1, 20 do assert(not pcall(f)) end
+    local log = {}
+    local function closer(n)
+      return setmetatable({}, {__close = function(_, e) log[#log + 1] = n .. "=" .. tostring(e) end})
+    end
+    local function t()
+      local a <close> = closer("a")
+      local b <close> = setmetatable({}, {__close = function() error("from close", 0) end})
+      error("first", 0)
+    end
+    local ok, e = pcall(t)
+    local r = get() .. " " .. tostring(ok) .. " " .. e .. " " .. table.concat(log, ",")
+    do
+      local below <close> = closer("below")
+      pcall(error, "x")
+      r = r .. " " .. #log
+    end
+    return r .. " " .. #log)") == "2 false from close a=from close 1 2");
+}
+
+TEST_CASE("errors: error()'s optional level, extra arguments and bad levels", "[errors]") {
+  luna::test::StateGuard g;
+  CHECK(run(g.L, R"(
+    local function f(...) error(...) end
+    local out = {}
+    for _, args in ipairs({{"a"}, {"b", 1, "extra"}, {"c", "1"}, {"d", 2.0}, {"e", nil}, {}, {nil, 1}}) do
+      out[#out + 1] = tostring(select(2, pcall(f, table.unpack(args, 1, #args))))
+    end
+    out[#out + 1] = select(2, pcall(f, "x", "level"))
+    out[#out + 1] = select(2, pcall(f, "x", 1.5))
+    return table.concat(out, ";"))") ==
+        "[string \"...\"]:2: a;[string \"...\"]:2: b;[string \"...\"]:2: c;"
+        "d;[string \"...\"]:2: e;nil;nil;"
+        "[string \"...\"]:2: bad argument #2 to 'error' (number expected, got string);"
+        "[string \"...\"]:2: bad argument #2 to 'error' (number has no integer representation)");
+}
+
+TEST_CASE("errors: the stack and frames a deep caught error left are released", "[errors]") {
+  luna::test::StateGuard g;
+  State* L = g.L;
+  auto spare_frames = [L] {
+    int n = 0;
+    for (CallInfo* ci = L->ci->next; ci != nullptr; ci = ci->next) n++;
+    return n;
+  };
+  CHECK(run(L, "local function r(n) if n == 0 then error('x') end return r(n - 1) + 1 end "
+               "for i = 1, 100 do pcall(error, i) end "
+               "return tostring(pcall(r, 50000))") == "false");
+  int big = L->stack_size();
+  CHECK(big < 1000);  // shrunk by the pcall that caught the deep error
+  // Eight kept beyond the chunk's pcall, plus the two frames returned since.
+  CHECK(spare_frames() <= 10);
+  // A loop of shallow caught errors keeps its stack and frames.
+  CHECK(run(L, "for i = 1, 100 do pcall(error, i) end return 'ok'") == "ok");
+  CHECK(L->stack_size() == big);
 }

@@ -101,18 +101,19 @@ int b_tonumber(State* L) {
 
 int b_error(State* L) {
   mark_frame_nounwind(L);  // errors as control flow: a cheap jump to the pcall
-  Integer level = opt_integer(L, 2, 1);
-  set_top(L, 1);
-  if (is_nil(L, 1) && dialect_of(get_version(L)).lib_55) {  // 5.5 raises no nil
+  // error(msg), the usual call, reads its frame directly.
+  Integer level = 1;
+  if (L->top - L->ci->func != 2) {
+    level = opt_integer(L, 2, 1);
+    set_top(L, 1);
+  }
+  const TValue& msg = L->top[-1];
+  if (msg.is_nil() && dialect_of(get_version(L)).lib_55) {  // 5.5 raises no nil
     pop(L, 1);
     push_string(L, "<no error object>");
     error(L);
   }
-  if (type(L, 1) == TSTRING && level > 0) {
-    where(L, static_cast<int>(level));
-    push_value(L, 1);
-    concat(L, 2);
-  }
+  if (msg.is_string() && level > 0) add_where(L, static_cast<int>(level));
   error(L);
 }
 
@@ -455,7 +456,7 @@ int finish_pcall(State* L, int status, KContext extra) {
 // Both own nothing across the call: errors may jump over their frames.
 int b_pcall(State* L) {
   mark_frame_nounwind(L);
-  check_any(L, 1);
+  if (L->top == L->ci->func + 1) check_any(L, 1);  // raises
   // true goes below the function and its arguments (insert's work without
   // the API's three reversals)
   ensure_stack(L, 1);
@@ -463,7 +464,7 @@ int b_pcall(State* L) {
   for (TValue* p = L->top; p > first; p--) *p = p[-1];
   *first = TValue::boolean(true);
   L->top++;
-  int status = pcall_k(L, get_top(L) - 2, MULTRET, 0, 0, finish_pcall);
+  int status = pcall_k(L, static_cast<int>(L->top - first) - 2, MULTRET, 0, 0, finish_pcall);
   return finish_pcall(L, status, 0);
 }
 
