@@ -246,7 +246,7 @@ class Gen {
   // A statement on the objects.
   void object_stmt(const std::string& ind) {
     std::string v = loopvar_int();
-    switch (pick(18)) {
+    switch (pick(19)) {
       case 0: out_ << ind << "obj:set(" << expr(1) << ")\n"; break;
       case 1: out_ << ind << "obj.w = " << v << "\n"; break;
       case 2: out_ << ind << "str = str .. " << (pick(2) ? v : expr(1)) << " .. ','\n" << ind << "if #str > 40 then str = str:sub(-20) end\n"; break;
@@ -269,6 +269,9 @@ class Gen {
                     << ind << "if #str > 40 then str = str:sub(-20) end\n"; break;
       case 16: out_ << ind << "do local g = coroutine.wrap(function(n) for j = 1, n do coroutine.yield(#string.format('%d', j)) end end) "
                     << var() << " = " << var() << " + g(" << v << " % 4 + 1) end\n"; break;
+      // A generic for over gmatch's iterator with a tiny body (a
+      // continuation stitching at the call it continues).
+      case 17: out_ << ind << "for w in (str .. " << v << "):gmatch('%d') do " << var() << " = " << var() << " + #w end\n"; break;
       default: out_ << ind << "do local p = {" << v << ", x = " << expr(1) << ", {" << v << "}} " << var() << " = p[1] + p.x + p[2][1] + #p end\n"; break;
     }
   }
