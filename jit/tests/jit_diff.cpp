@@ -218,7 +218,7 @@ class Gen {
   // string function.
   std::string object_expr(int depth) {
     std::string v = loopvar_int();
-    switch (pick(21)) {
+    switch (pick(23)) {
       case 0: return "obj:get()";
       case 1: return "obj:add(" + int_lit() + ")";
       case 2: return "prox[" + v + "]";
@@ -240,6 +240,10 @@ class Gen {
       case 17: return "#string.format('%d:%s|%5.1f', " + v + ", str, " + v + " / 3)";
       case 18: return "((str .. " + v + "):find('" + std::to_string(pick(10)) + "', 1, true) or 0)";
       case 19: return "select(2, (str .. " + v + "):gsub('%d', 'n'))";
+      // Called from the trace (record_native.cpp), the last one raising
+      // now and then (a table in the list).
+      case 20: return "(tonumber((str .. " + v + "):match('%d+$')) or 0)";
+      case 21: return "#table.concat({" + v + ", str, " + v + " % 5 == 4 and {} or 'x'}, ',')";
       default: return "(vec < setmetatable({n = " + v + "}, Vec) and 1 or 0)";
     }
   }
