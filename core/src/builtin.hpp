@@ -36,6 +36,18 @@ Builtin string_builtin(NativeFn f);
 Builtin table_builtin(NativeFn f);
 Builtin base_builtin(NativeFn f);
 
+// Library functions the JIT may call from compiled code without leaving it
+// (jit/src/record_native.cpp): given arguments of the types it guards
+// (strings, numbers, tables without metatable), they run no Lua code and
+// change no table.
+enum class LeafFn : uint8_t {
+  None, StrFind, StrMatch, StrGsub, StrFormat, StrRep, StrReverse, StrCase, StrByte, StrSub, StrChar, StrLen,
+  TabConcat, Next, Pairs, ToNumber,
+};
+LeafFn string_leaf(NativeFn f);
+LeafFn table_leaf(NativeFn f);
+LeafFn base_leaf(NativeFn f);
+
 // String positions as the string library takes them, shared with the inline
 // string.sub and string.byte: a relative start (negative counts from the
 // end) clipped to [1, ...], and an end clipped to [0, len].

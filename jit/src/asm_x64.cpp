@@ -730,6 +730,32 @@ class Emitter {
     reload_after_call(r);
   }
 
+  // A library function called in place (record_native.cpp): the frame is
+  // written first, as for an exit at the CALL; native_call makes the call
+  // and gives the function slot's address, which moved if the stack did,
+  // with bit 0 set when the call failed: the trace then leaves by a plain
+  // exit at the CALL (the snapshot is written), where the interpreter makes
+  // the call itself, raising its error.
+  void ncall(Ref r) {
+    const IrIns& i = ir_[r];
+    write_snapshot(i.snap, r);
+    Label ex = a_.newLabel();
+    plain_exits_.push_back({ex, i.snap, r, false});
+    a_.mov(x86::rdi, rL);
+    a_.lea(x86::rsi, x86::ptr(rBase, i.aux * 16));
+    a_.mov(x86::edx, static_cast<int32_t>(ir_[i.b].k.i));
+    a_.mov(x86::ecx, static_cast<int32_t>(i.aux8) - 1);
+    a_.mov(x86::r8, reinterpret_cast<uint64_t>(ir_[i.a].k.p));
+    a_.mov(x86::rax, reinterpret_cast<uint64_t>(&native_call));
+    a_.call(x86::rax);
+    a_.mov(s0, x86::rax);
+    a_.and_(s0, -2);
+    a_.lea(rBase, x86::ptr(s0, -i.aux * 16));
+    a_.test(x86::al, 1);
+    a_.jnz(ex);
+    reload_after_call(r);
+  }
+
   // Reloads what the call at r clobbered.
   void reload_after_call(Ref r) {
     for (Ref v = 1; v < r; v++) {
@@ -894,6 +920,9 @@ class Emitter {
         return;
       case IrOp::CALLOUT:
         callout(r);
+        return;
+      case IrOp::NCALL:
+        ncall(r);
         return;
       case IrOp::RET:
         ret(r);
@@ -1227,6 +1256,11 @@ bool CodeArena::assemble(const IrBuffer& ir, const Allocation& al, Trace* t, boo
     if (ir[c].op == IrOp::CALLOUT)
       for (Ref v = 1; v < c; v++)
         if (needs_reg(ir[v]) && al.iv[v].end > c) return false;
+  // An NCALL may move the stack: no slot address lives across it.
+  for (Ref c = 1; c < ir.size(); c++)
+    if (ir[c].op == IrOp::NCALL)
+      for (Ref v = 1; v < c; v++)
+        if (ir[v].op == IrOp::SLOTREF && al.iv[v].end > c) return false;
   CodeHolder code;
   code.init(rt_->rt.environment());
   StringLogger logger;

@@ -25,7 +25,8 @@ std::unique_ptr<Trace> compile_ir(IrBuffer& ir, CodeArena& arena, bool want_dump
   IrBuffer plain = ir;
   // A loop with calls out of the trace keeps its slots in memory.
   bool calls_out = false;
-  for (Ref r = 1; r < ir.size(); r++) calls_out = calls_out || ir[r].op == IrOp::CALLOUT;
+  // So does one calling library functions (NCALL), which loop.cpp does not copy.
+  for (Ref r = 1; r < ir.size(); r++) calls_out = calls_out || ir[r].op == IrOp::CALLOUT || ir[r].op == IrOp::NCALL;
   if (!calls_out && loop_optimise(ir)) {
     dce(ir);
     Allocation al = allocate(ir, RegSet::x64());

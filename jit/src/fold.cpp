@@ -238,6 +238,10 @@ Ref fold_emit(IrBuffer& ir, IrIns ins) {
   // and slots are others (after a tail call, its closure): nothing loaded
   // before is shared after.
   if (ins.op == IrOp::CALLOUT || ins.op == IrOp::RETDOWN || ins.op == IrOp::SETTAIL) ir.cse_.clear();
+  // A library function called from the trace writes its results into the
+  // frame and may move the stack: slots and their addresses are read again.
+  if (ins.op == IrOp::NCALL)
+    std::erase_if(ir.cse_, [&](const auto& e) { return ir[e.second].op == IrOp::SLOAD || ir[e.second].op == IrOp::SLOTREF; });
   // A new key may take the node of a key that was not in its main position
   // (moving that key): a node found before is looked up again.
   if (ins.op == IrOp::CALL && helper_inserts(static_cast<Helper>(ins.aux8)))

@@ -60,7 +60,12 @@ enum class IrType : uint8_t { Void, Nil, False, True, Int, Num, Gc, Ptr };
   /* TOPEQ guards the top a CALLOUT's variable results ended at (slot aux),*/ \
   /* RETDOWN returns from a side trace's frame to its Lua caller and goes   */ \
   /* on in that frame                                                       */ \
-  X(CALLOUT) X(RET) X(SETTAIL) X(TOPEQ) X(RETDOWN)
+  X(CALLOUT) X(RET) X(SETTAIL) X(TOPEQ) X(RETDOWN)                               \
+  /* a library function called from the trace (record_native.cpp): a is    */ \
+  /* the NativeFn, b the argument count, aux the function's slot, aux8 the  */ \
+  /* call's C; writes its snapshot first and leaves through it at the CALL  */ \
+  /* when the call fails, for the interpreter to make it again             */ \
+  X(NCALL)
 
 enum class IrOp : uint8_t {
 #define LUNA_IR_ENUM(o) o,
@@ -125,6 +130,12 @@ inline bool helper_takes_state(Helper h) { return h >= Helper::BarrierBack; }
 inline bool helper_allocates(Helper h) { return h >= Helper::NewTable; }
 inline bool helper_inserts(Helper h) { return h == Helper::TabSetStr || h == Helper::TabSetInt; }
 const char* helper_name(Helper h);
+// NCALL's callee (record_native.cpp): calls f on the nargs arguments above
+// func as the interpreter's CALL does, wanting nresults, with the collector
+// paused and no message handler. Returns func's address after the call (the
+// stack may have moved), plus 1 when the call raised an error or was not
+// made: the trace then leaves for the interpreter to make it again.
+uintptr_t native_call(State* L, TValue* func, int nargs, int nresults, NativeFn f) noexcept;
 
 struct IrIns {
   IrOp op;

@@ -756,7 +756,7 @@ RecordStatus Recorder::record(State* L, const Instruction* pc) {
       slot(a + 3);  // its type guard
       break;
     case OP_TFORCALL:
-      if (!tfor_call(L, a, getarg_C(i))) return stitch(pc);
+      if (!tfor_call(L, a, getarg_C(i)) && !native_tfor(pc, a, getarg_C(i))) return stitch(pc);
       break;
     case OP_TFORLOOP:
       // Like FORLOOP: a root trace's own back-edge, or a loop a side trace

@@ -161,6 +161,13 @@ class Recorder {
   Ref str_position(Ref pos, Ref len, Integer p, Integer l, bool end);
   bool tfor_call(State* L, int a, int c);
   RecordStatus ret(int a, int b);
+  // A library function called from the trace (record_native.cpp); false:
+  // not one it calls with these arguments (the call is stitched).
+  bool native(const Instruction* pc, int a, int nargs, int c, const TValue* vals);
+  bool native_tfor(const Instruction* pc, int a, int c);
+  // Guards that numbers have no metatable (no __tostring, __name); false
+  // when they have one now.
+  bool guard_numbers_plain();
   // Ends the trace before a native call at pc (record_stitch.cpp).
   RecordStatus stitch(const Instruction* pc);
   // Function traces (record_recursion.cpp).

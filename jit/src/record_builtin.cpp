@@ -47,10 +47,7 @@ Ref Recorder::base_builtin_ir(Builtin f, int a, int nargs) {
   if (f == Builtin::ToNumber) return nargs == 1 && args[0].is_number() ? x : NO_REF;
   if (f == Builtin::ToString) {
     // An integer's text, unless numbers got a metatable (__tostring, __name).
-    if (nargs != 1 || !args[0].is_int() || L_->g->mt[TNUMBER] != nullptr) return NO_REF;
-    IrIns mt = ir_ins(IrOp::FLOAD, IrType::Ptr, ir_.kptr(&L_->g->mt[TNUMBER]));
-    mt.aux8 = static_cast<uint8_t>(Field::Deref);
-    guard(IrOp::EQ, ir_.emit(mt), ir_.kptr(nullptr));
+    if (nargs != 1 || !args[0].is_int() || !guard_numbers_plain()) return NO_REF;
     return alloc(Helper::StrFromInt, Tag::ShortStr, x);
   }
   if (!args[0].is_table() || args[0].as_table()->metatable != nullptr) return NO_REF;
@@ -73,6 +70,14 @@ Ref Recorder::base_builtin_ir(Builtin f, int a, int nargs) {
   Ref v = load_value(p, h->array[n - 1]);
   ir_.emit(ir_ins(IrOp::VSTORE, IrType::Void, p, ir_.knil()));
   return v;
+}
+
+bool Recorder::guard_numbers_plain() {
+  if (L_->g->mt[TNUMBER] != nullptr) return false;
+  IrIns mt = ir_ins(IrOp::FLOAD, IrType::Ptr, ir_.kptr(&L_->g->mt[TNUMBER]));
+  mt.aux8 = static_cast<uint8_t>(Field::Deref);
+  guard(IrOp::EQ, ir_.emit(mt), ir_.kptr(nullptr));
+  return true;
 }
 
 Ref Recorder::math_builtin_ir(Builtin f, int a, int nargs) {

@@ -66,6 +66,7 @@ RecordStatus Recorder::call(const Instruction* pc) {
   if (fv.tag == Tag::LightFn || fv.tag == Tag::NClosure) {
     // A native function not recorded as IR is made by the interpreter.
     RecordStatus bs = fv.tag == Tag::LightFn ? builtin(a, nargs, c, fv) : RecordStatus::Abort;
+    if (bs == RecordStatus::Abort && native(pc, a, nargs, c, base_ + a)) return RecordStatus::Continue;
     return bs == RecordStatus::Abort ? stitch(pc) : bs;
   }
   if (frames_.size() == 1 && fv.tag == Tag::LClosure) {

@@ -18,6 +18,11 @@ namespace luna::jit {
 namespace {
 // Instructions a trace ending in a stitch must record, the call included.
 constexpr int kMinStitch = 4;
+// A continuation stitching again at the call it continues (a generic for
+// over gmatch's iterator: TFORCALL, TFORLOOP, the body, back) is a loop of
+// one stitch per iteration; below this many instructions its exit and
+// re-entry cost more than interpreting it.
+constexpr int kMinSelfStitch = 8;
 }  // namespace
 
 RecordStatus Recorder::stitch(const Instruction* pc) {
@@ -48,6 +53,8 @@ RecordStatus Recorder::stitch(const Instruction* pc) {
   // is kept: it leads to the next one (trace_backend.cpp weighs cycles).
   if (!is_side() && count_ < kMinStitch) return abort("call of a non-Lua function after too few instructions");
   if (count_ < 2) return abort("call of a non-Lua function first");
+  if (continuation_ && frames_.size() == 1 && pc + 1 == start_ && count_ < kMinSelfStitch)
+    return abort("stitched loop too small");
   if (op == OP_CALL && getarg_B(i) == 0 && slots_.top() < 0) return abort("call with variable arguments");
   // The values the interpreter's call reads are in their slots (the
   // snapshot writes every slot the trace changed); a call with B = 0 finds

@@ -51,7 +51,8 @@ Allocation allocate(const IrBuffer& ir, const RegSet& regs) {
       const Snapshot& s = snaps[static_cast<size_t>(i.snap)];
       for (uint32_t e = 0; e < s.count; e++) use(ents[s.first + e].ref, r);
     }
-    if ((i.op == IrOp::CALL && !inline_helper(ir, i)) || i.op == IrOp::CALLOUT) al.calls.push_back(r);
+    if ((i.op == IrOp::CALL && !inline_helper(ir, i)) || i.op == IrOp::CALLOUT || i.op == IrOp::NCALL)
+      al.calls.push_back(r);
   }
   // In an optimised loop, whatever the loop uses from before LOOPSTART is
   // live until the back-edge.

@@ -127,6 +127,9 @@ class TraceBackend final : public JitBackend {
     } catch (...) {
       return;
     }
+    // A side recording the seam dropped as stale may have left its exit
+    // here: this root trace is not that exit's side trace.
+    side_exit_ = nullptr;
     jit_start_recording(L);
   }
 

@@ -218,7 +218,7 @@ class Gen {
   // string function.
   std::string object_expr(int depth) {
     std::string v = loopvar_int();
-    switch (pick(21)) {
+    switch (pick(23)) {
       case 0: return "obj:get()";
       case 1: return "obj:add(" + int_lit() + ")";
       case 2: return "prox[" + v + "]";
@@ -240,13 +240,17 @@ class Gen {
       case 17: return "#string.format('%d:%s|%5.1f', " + v + ", str, " + v + " / 3)";
       case 18: return "((str .. " + v + "):find('" + std::to_string(pick(10)) + "', 1, true) or 0)";
       case 19: return "select(2, (str .. " + v + "):gsub('%d', 'n'))";
+      // Called from the trace (record_native.cpp), the last one raising
+      // now and then (a table in the list).
+      case 20: return "(tonumber((str .. " + v + "):match('%d+$')) or 0)";
+      case 21: return "#table.concat({" + v + ", str, " + v + " % 5 == 4 and {} or 'x'}, ',')";
       default: return "(vec < setmetatable({n = " + v + "}, Vec) and 1 or 0)";
     }
   }
   // A statement on the objects.
   void object_stmt(const std::string& ind) {
     std::string v = loopvar_int();
-    switch (pick(18)) {
+    switch (pick(19)) {
       case 0: out_ << ind << "obj:set(" << expr(1) << ")\n"; break;
       case 1: out_ << ind << "obj.w = " << v << "\n"; break;
       case 2: out_ << ind << "str = str .. " << (pick(2) ? v : expr(1)) << " .. ','\n" << ind << "if #str > 40 then str = str:sub(-20) end\n"; break;
@@ -269,6 +273,9 @@ class Gen {
                     << ind << "if #str > 40 then str = str:sub(-20) end\n"; break;
       case 16: out_ << ind << "do local g = coroutine.wrap(function(n) for j = 1, n do coroutine.yield(#string.format('%d', j)) end end) "
                     << var() << " = " << var() << " + g(" << v << " % 4 + 1) end\n"; break;
+      // A generic for over gmatch's iterator with a tiny body (a
+      // continuation stitching at the call it continues).
+      case 17: out_ << ind << "for w in (str .. " << v << "):gmatch('%d') do " << var() << " = " << var() << " + #w end\n"; break;
       default: out_ << ind << "do local p = {" << v << ", x = " << expr(1) << ", {" << v << "}} " << var() << " = p[1] + p.x + p[2][1] + #p end\n"; break;
     }
   }

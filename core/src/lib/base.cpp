@@ -524,6 +524,13 @@ Builtin base_builtin(NativeFn f) {
   return Builtin::None;
 }
 
+LeafFn base_leaf(NativeFn f) {
+  if (f == b_next) return LeafFn::Next;
+  if (f == b_pairs) return LeafFn::Pairs;
+  if (f == b_tonumber) return LeafFn::ToNumber;
+  return LeafFn::None;
+}
+
 int open_base(State* L) {
   raw_get_i(L, REGISTRYINDEX, RIDX_GLOBALS);
   set_funcs(L, base_funcs, 0);

@@ -1609,6 +1609,21 @@ Builtin string_builtin(NativeFn f) {
   return Builtin::None;
 }
 
+LeafFn string_leaf(NativeFn f) {
+  if (f == str_find) return LeafFn::StrFind;
+  if (f == str_match) return LeafFn::StrMatch;
+  if (f == str_gsub) return LeafFn::StrGsub;
+  if (f == str_format) return LeafFn::StrFormat;
+  if (f == str_rep) return LeafFn::StrRep;
+  if (f == str_reverse) return LeafFn::StrReverse;
+  if (f == str_case<to_lower> || f == str_case<to_upper>) return LeafFn::StrCase;
+  if (f == lib_string_byte) return LeafFn::StrByte;
+  if (f == lib_string_sub) return LeafFn::StrSub;
+  if (f == str_char) return LeafFn::StrChar;
+  if (f == str_len) return LeafFn::StrLen;
+  return LeafFn::None;
+}
+
 int open_string(State* L) {
   new_lib(L, string_funcs);
   create_string_metatable(L);

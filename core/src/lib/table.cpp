@@ -364,6 +364,8 @@ Builtin table_builtin(NativeFn f) {
   return Builtin::None;
 }
 
+LeafFn table_leaf(NativeFn f) { return f == t_concat ? LeafFn::TabConcat : LeafFn::None; }
+
 int open_table(State* L) {
   new_lib(L, table_funcs);
   if (dialect_of(get_version(L)).lib_55) {

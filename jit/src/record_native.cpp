@@ -1,0 +1,187 @@
+// Library functions called from compiled code (NCALL). Stitching
+// (record_stitch.cpp) leaves the trace for every native call, an exit and
+// a re-entry of about 100 instructions: more than the Lua code between two
+// calls of string.find in a JSON decoder. The string functions, table.concat,
+// next, pairs and tonumber, given arguments of the types guarded here
+// (strings, numbers, tables without metatable, a format without %s), run no
+// Lua code and change no table, so the trace calls them in place:
+//
+// - NCALL writes the snapshot of the CALL first, so the frame in memory is
+//   the interpreter's (the arguments included), then native_call makes the
+//   call as the interpreter's CALL does, with the collector paused (no
+//   finalizer can run Lua code under the trace; the collection it put off
+//   is due at the next allocation check) and no message handler.
+// - An error in the call (a malformed pattern, a bad position, out of
+//   memory), a hook or an instruction budget: native_call restores the state
+//   and the trace leaves by a plain exit at the CALL. The interpreter makes
+//   the call again and raises the error with its message, handler and
+//   traceback; the failed attempt changed nothing the interpreter sees (the
+//   arguments the library converted in place were numbers, converted to the
+//   text they stand for).
+// - The stack may have grown: native_call returns the function slot's new
+//   address and the trace's base follows it. Slots from the function's up
+//   are read from the frame after the call (the results, with type guards).
+#include "record.hpp"
+
+#include <cstring>
+
+#include "builtin.hpp"
+
+namespace luna::jit {
+
+namespace {
+
+bool str_or_num(const TValue& v) { return v.is_string() || v.is_number(); }
+bool opt_num(const TValue& v) { return v.is_nil() || v.is_number(); }
+bool plain_table(const TValue& v) { return v.is_table() && v.as_table()->metatable == nullptr; }
+
+// A format whose conversions read numbers and strings as they are: %s
+// (luaL_tolstring) would look for __tostring and __name.
+bool plain_format(const String* s) {
+  const char* p = s->c_str();
+  const char* end = p + s->len;
+  while (p < end) {
+    if (*p++ != '%') continue;
+    while (p < end && std::strchr("-+ #0123456789.", *p) != nullptr) p++;
+    if (p == end || std::strchr("%cdiouxXaAeEfFgG", *p) == nullptr) return false;
+    p++;
+  }
+  return true;
+}
+
+LeafFn leaf_of(NativeFn f) {
+  LeafFn l = string_leaf(f);
+  if (l == LeafFn::None) l = table_leaf(f);
+  if (l == LeafFn::None) l = base_leaf(f);
+  return l;
+}
+
+// The arguments f takes as plain values (missing ones are nil).
+bool leaf_args(LeafFn f, const TValue* args, int nargs) {
+  static const TValue nil_value;
+  auto arg = [&](int k) -> const TValue& { return k < nargs ? args[k] : nil_value; };
+  if (nargs < 1) return false;
+  switch (f) {
+    case LeafFn::StrFind: case LeafFn::StrMatch:
+      return nargs <= 4 && str_or_num(arg(0)) && str_or_num(arg(1)) && opt_num(arg(2));
+    case LeafFn::StrGsub:
+      return nargs >= 3 && nargs <= 4 && str_or_num(arg(0)) && str_or_num(arg(1)) &&
+             (str_or_num(arg(2)) || plain_table(arg(2))) && opt_num(arg(3));
+    case LeafFn::StrFormat:
+      if (!arg(0).is_string() || !plain_format(arg(0).as_string())) return false;
+      for (int k = 1; k < nargs; k++)
+        if (!str_or_num(arg(k))) return false;
+      return true;
+    case LeafFn::StrRep:
+      return nargs <= 3 && str_or_num(arg(0)) && arg(1).is_number() && (arg(2).is_nil() || str_or_num(arg(2)));
+    case LeafFn::StrReverse: case LeafFn::StrCase: case LeafFn::StrLen:
+      return nargs == 1 && str_or_num(arg(0));
+    case LeafFn::StrByte: case LeafFn::StrSub:
+      return nargs <= 3 && str_or_num(arg(0)) && opt_num(arg(1)) && opt_num(arg(2));
+    case LeafFn::StrChar:
+      for (int k = 0; k < nargs; k++)
+        if (!arg(k).is_number()) return false;
+      return true;
+    case LeafFn::TabConcat:
+      return nargs <= 4 && plain_table(arg(0)) && (arg(1).is_nil() || str_or_num(arg(1))) && opt_num(arg(2)) &&
+             opt_num(arg(3));
+    case LeafFn::Next:
+      return nargs <= 2 && arg(0).is_table();
+    case LeafFn::Pairs:
+      return nargs == 1 && plain_table(arg(0));
+    case LeafFn::ToNumber:
+      return nargs == 1 ? str_or_num(arg(0)) : nargs == 2 && arg(0).is_string() && arg(1).is_number();
+    case LeafFn::None:
+      break;
+  }
+  return false;
+}
+
+struct NativeCall {
+  TValue* func;
+  int nresults;
+  NativeFn f;
+};
+
+void call_native(State* L, void* ud) {
+  auto* c = static_cast<NativeCall*>(ud);
+  precall_native(L, c->func, c->nresults, c->f);
+}
+
+}  // namespace
+
+uintptr_t native_call(State* L, TValue* func, int nargs, int nresults, NativeFn f) noexcept {
+  GlobalState* g = L->g;
+  // A hook or a budget to charge: the interpreter's.
+  if (L->hookmask != 0 || g->instr_budget != 0) return reinterpret_cast<uintptr_t>(func) | 1;
+  ptrdiff_t fo = L->save(func), old_top = L->save(L->top);
+  CallInfo* old_ci = L->ci;
+  uint8_t old_allowhook = L->allowhook;
+  unsigned old_nCcalls = L->nCcalls, old_nny = L->nny;
+  ptrdiff_t old_errfunc = L->errfunc;
+  uint8_t old_gcstp = g->gcstp;
+  ptrdiff_t debt = g->gcdebt;
+  size_t total = g->totalbytes;
+  L->top = func + 1 + nargs;
+  L->errfunc = 0;
+  g->gcstp |= GCSTP_INTERNAL;
+  NativeCall c{func, nresults, f};
+  int st;
+  try {
+    st = run_protected(L, call_native, &c, false, L->ci);
+  } catch (...) {
+    st = ERRMEM;
+  }
+  g->gcstp = old_gcstp;
+  L->errfunc = old_errfunc;
+  // A collection the pause put off is due as if it had not been paused.
+  ptrdiff_t owed = debt + static_cast<ptrdiff_t>(g->totalbytes - total);
+  if (g->gcdebt < owed) g->gcdebt = owed;
+  func = L->restore(fo);
+  if (st == OK) return reinterpret_cast<uintptr_t>(func);
+  L->ci = old_ci;
+  L->allowhook = old_allowhook;
+  L->nCcalls = old_nCcalls;
+  L->nny = old_nny;
+  L->top = L->restore(old_top);
+  return reinterpret_cast<uintptr_t>(func) | 1;
+}
+
+// vals: the function and its arguments as the call will see them.
+bool Recorder::native(const Instruction* pc, int a, int nargs, int c, const TValue* vals) {
+  const TValue& fv = vals[0];
+  if (fv.tag != Tag::LightFn || c == 0 || nargs < 0) return false;
+  LeafFn f = leaf_of(fv.u.f);
+  if (f == LeafFn::None || !leaf_args(f, vals + 1, nargs)) return false;
+  guard(IrOp::EQ, slot(a), ir_.kgc(reinterpret_cast<GCObject*>(fv.u.f), Tag::LightFn));
+  for (int k = 0; k < nargs; k++) {
+    const TValue& v = vals[1 + k];
+    Ref r = slot(a + 1 + k);  // its type guard
+    if (v.is_table() && f != LeafFn::Next) guard_no_metatable(r);
+    if (k == 0 && f == LeafFn::StrFormat) guard(IrOp::EQ, r, ir_.kgc(v.as_string(), v.tag));
+  }
+  // gsub turns position captures (integers) into text for its replacement.
+  if (f == LeafFn::StrGsub && !guard_numbers_plain()) return false;
+  if (ir_.failed()) return false;
+  IrIns nc = ir_ins(IrOp::NCALL, IrType::Void, ir_.kptr(reinterpret_cast<void*>(fv.u.f)), ir_.kint(nargs));
+  nc.aux = slots_.base() + a;
+  nc.aux8 = static_cast<uint8_t>(c);
+  nc.snap = slots_.snapshot(ir_, pc);
+  ir_.emit(nc);
+  // The results are read from the frame from here on.
+  slots_.set_top(-1);
+  slots_.forget_from(nc.aux);
+  std::erase_if(known_types_, [&](const auto& e) { return e.first >= nc.aux; });
+  return true;
+}
+
+// TFORCALL of next: R[a+4], ... = R[a](R[a+1], R[a+2]), as an NCALL on
+// the copies the interpreter makes.
+bool Recorder::native_tfor(const Instruction* pc, int a, int c) {
+  const TValue& fv = base_[a];
+  if (fv.tag != Tag::LightFn || leaf_of(fv.u.f) != LeafFn::Next || !base_[a + 1].is_table()) return false;
+  for (int k = 0; k < 3; k++) slots_.set(a + 4 + k, slot(a + k));
+  return native(pc, a + 4, 2, c + 1, base_ + a);
+}
+
+}  // namespace luna::jit
