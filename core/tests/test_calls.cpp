@@ -131,12 +131,16 @@ TEST_CASE("pcall and xpcall in coroutines restore their state across yields and 
       local ok2, e2 = xpcall(function() coroutine.yield(2) error("bang", 0) end,
                              function(m) return "handled " .. m end)
       local ok3, e3 = pcall(function() local x = coroutine.yield(3) return x * 2 end)
-      -- outside every protected call, an error is not handled
-      local ok4 = pcall(error)
-      return table.concat({tostring(ok1), e1, tostring(ok2), e2, tostring(ok3), e3, tostring(ok4)}, ",")
+      -- the outer handler is back in place after the inner ones
+      local ok4, e4 = xpcall(function()
+        local ok5, e5 = xpcall(function() coroutine.yield(4) error("in", 0) end,
+                               function(m) return "inner " .. m end)
+        error(e5 .. ", then out", 0)
+      end, function(m) return "outer: " .. m end)
+      return table.concat({tostring(ok1), e1, tostring(ok2), e2, tostring(ok3), e3, tostring(ok4), e4}, ",")
     end)
-    return co() .. co() .. co() .. " " .. co(21)
-  )") == "123 false,boom,false,handled bang,true,42,false");
+    return co() .. co() .. co() .. co(21) .. " " .. co()
+  )") == "1234 false,boom,false,handled bang,true,42,false,outer: inner in, then out");
 }
 
 TEST_CASE("a return whose __close yields keeps its results", "[calls]") {
