@@ -691,9 +691,9 @@ int pcall_k(State* L, int nargs, int nresults, int msgh, KContext ctx, KFunction
     CallInfo* ci = L->ci;
     ci->k = k;
     ci->ctx = ctx;
-    ci->funcidx = L->save(c.func);
+    ci->funcidx = static_cast<int32_t>(L->save(c.func));
     ci->old_allowhook = L->allowhook;
-    ci->old_errfunc = L->errfunc;
+    ci->old_errfunc = static_cast<int32_t>(L->errfunc);
     ci->recover_status = OK;
     L->errfunc = ef;
     ci->callstatus |= CIST_YPCALL;

@@ -168,8 +168,6 @@ int precall_native(State* L, TValue* func, int nresults, NativeFn f) {
   ci->nresults = static_cast<int16_t>(nresults);
   ci->callstatus = CIST_C;
   ci->top = L->top + MINSTACK;
-  ci->nextraargs = 0;
-  ci->trap = 0;
   ci->k = nullptr;
   if (L->hookmask & MASKCALL) {
     int narg = static_cast<int>(L->top - func) - 1;

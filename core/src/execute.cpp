@@ -377,17 +377,17 @@ void execute(State* L, CallInfo* ci) {
   }
 // ci is a frame for the Lua function ncl (prototype p) just set up at
 // base_ by CALL or TAILCALL: the dispatcher's state is taken from what is at
-// hand instead of reloaded from ci. While a loop is recorded, the frames it
-// calls are recorded too: the caller traps then (`trap` is still its flag;
-// these paths run without hooks).
+// hand instead of reloaded from ci. These paths run only while the caller
+// does not trap (no hooks, no recording: a recorded call goes through
+// precall and startfunc, which make the callee trap too), so the callee
+// starts without its trap.
 #define enter_lua_frame(ncl, p, base_)                          \
   {                                                             \
     cl = (ncl);                                                 \
     k = (p)->k;                                                 \
     pc = (p)->code;                                             \
     base = (base_);                                             \
-    trap = LUNA_UNLIKELY(trap) && g->jit.recorder == L;         \
-    ci->trap = trap;                                            \
+    ci->trap = 0;                                               \
   }
 #define refresh_counting() \
   (counting = (g->jit.enabled ? COUNT_JIT : 0u) | (g->instr_budget != 0 ? COUNT_BUDGET : 0u))
@@ -946,12 +946,13 @@ returning:
         if (budget_on()) charge_budget(L, 1);
         if (LUNA_LIKELY(ra->tag == Tag::LClosure)) {
           // A Lua callee in the usual case (a CallInfo to reuse, stack room,
-          // no hooks): precall's frame set up here, and the dispatcher's
-          // state taken from what is at hand instead of reloaded from ci.
+          // no hooks, no trap): precall's frame set up here, and the
+          // dispatcher's state taken from what is at hand instead of
+          // reloaded from ci. One test covers the hooks and the trap.
           LClosure* ncl = ra->as_lclosure();
           Proto* p = ncl->p;
           CallInfo* nci = ci->next;
-          if (LUNA_LIKELY(nci != nullptr && L->stack_last - L->top > p->maxstacksize && L->hookmask == 0)) {
+          if (LUNA_LIKELY(nci != nullptr && L->stack_last - L->top > p->maxstacksize && (L->hookmask | trap) == 0)) {
             init_lua_frame(L, nci, ra, nresults, p);
             L->ci = ci = nci;
             enter_lua_frame(ncl, p, ra + 1);
@@ -1000,8 +1001,8 @@ returning:
           upval_close(L, base);
           ra = L->restore(off);
         }
-        if (LUNA_LIKELY(ra->tag == Tag::LClosure && L->hookmask == 0)) {
-          // A Lua callee with stack room and no hooks: pretailcall's frame
+        if (LUNA_LIKELY(ra->tag == Tag::LClosure && (L->hookmask | trap) == 0)) {
+          // A Lua callee with stack room, no hooks and no trap: pretailcall's frame
           // move done here, the dispatcher's state taken from the callee
           // instead of reloaded from ci (ackermann: 93 instructions per tail
           // call in pretailcall).
@@ -1052,11 +1053,13 @@ returning:
           savepc();
           poscall(L, ci, 0);
         } else {
-          // Inline poscall: no results, nil-fill what the caller wants.
+          // Inline poscall: no results, nil-fill what the caller wants
+          // (usually nothing: a call statement).
           int wanted = ci->nresults;
           TValue* res = ci->func;
           L->ci = ci->previous;
-          for (; wanted > 0; wanted--) set_nil(res++);
+          if (LUNA_UNLIKELY(wanted > 0))
+            for (; wanted > 0; wanted--) set_nil(res++);
           L->top = res;
         }
         goto ret;
@@ -1068,10 +1071,14 @@ returning:
           savepc();
           poscall(L, ci, 1);
         } else {
+          // Inline poscall; one result wanted is the straight line.
           int wanted = ci->nresults;
           TValue* res = ci->func;
           L->ci = ci->previous;
-          if (wanted == 0) {
+          if (LUNA_LIKELY(wanted == 1)) {
+            *res = *ra;
+            L->top = res + 1;
+          } else if (wanted == 0) {
             L->top = res;
           } else {
             *res++ = *ra;

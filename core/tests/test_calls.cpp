@@ -1,0 +1,159 @@
+// Lua-to-Lua calls and the CallInfo that records them: the dispatcher's
+// inline call and return paths against the general ones (precall, hooks,
+// tail calls, varargs), and the fields Lua and native frames share bytes
+// for (a pcall_k's saved state, a yield's count, a hook's transfer values,
+// an OP_RETURN interrupted by a __close that yields).
+#include <catch2/catch.hpp>
+
+#include "test_support.hpp"
+
+using luna::test::run;
+using luna::test::StateGuard;
+
+TEST_CASE("deep recursion ends in 'stack overflow' and the state goes on", "[calls]") {
+  StateGuard s;
+  const char* code = R"(
+    local function down(n) return 1 + down(n + 1) end
+    local ok, msg = pcall(down, 1)
+    local function sum(n) if n == 0 then return 0 end return n + sum(n - 1) end
+    return tostring(ok) .. " " .. tostring(msg:find("stack overflow") ~= nil) .. " " .. sum(10000)
+  )";
+  CHECK(run(s.L, code) == "false true 50005000");
+  // Again in the same state: the CallInfos left from the first overflow are reused.
+  CHECK(run(s.L, code) == "false true 50005000");
+}
+
+TEST_CASE("recursion results: none, one, several, all", "[calls]") {
+  StateGuard s;
+  CHECK(run(s.L, R"(
+    local function f0(n) if n > 0 then f0(n - 1) end end
+    local function f1(n) if n == 0 then return 7 end return f1(n - 1) + 0 end
+    local function f3(n) if n == 0 then return 1, 2, 3 end local a, b, c = f3(n - 1) return a, b, c end
+    local function fm(n) if n == 0 then return 4, 5 end return fm(n - 1) end
+    local function none() end
+    local x, y = none()
+    local p, q, r = f1(3)
+    f0(200)
+    return table.concat({f1(300), select("#", f3(100)), select("#", fm(100)), tostring(x), tostring(y),
+                         p, tostring(q), tostring(r), select("#", none())}, ",")
+  )") == "7,3,2,nil,nil,7,nil,nil,0");
+}
+
+TEST_CASE("tail calls run in constant stack, with varargs and native callees", "[calls]") {
+  StateGuard s;
+  CHECK(run(s.L, R"(
+    local function loop(n, acc) if n == 0 then return acc end return loop(n - 1, acc + 1) end
+    local function va(n, ...) if n == 0 then return select("#", ...) end return va(n - 1, ...) end
+    local function tonative(...) return select(2, ...) end
+    return loop(1000000, 0) .. " " .. va(100000, 1, 2, 3) .. " " .. tonative("a", "b", "c")
+  )") == "1000000 3 b");
+}
+
+TEST_CASE("vararg callees, missing and extra arguments", "[calls]") {
+  StateGuard s;
+  CHECK(run(s.L, R"(
+    local function three(a, b, c) return tostring(a) .. tostring(b) .. tostring(c) end
+    local function va(...) local t = table.pack(...) return t.n .. ":" .. three(...) end
+    local function rec(n, ...) if n == 0 then return va(...) end return (rec(n - 1, n, ...)) end
+    return three(1) .. " " .. three(1, 2, 3, 4) .. " " .. va() .. " " .. rec(4)
+  )") == "1nilnil 123 0:nilnilnil 4:123");
+}
+
+TEST_CASE("call and return hooks see every Lua call, including those set mid-run", "[calls]") {
+  StateGuard s;
+  CHECK(run(s.L, R"(
+    local calls, rets, tails = 0, 0, 0
+    local function hook(ev)
+      if ev == "call" then calls = calls + 1 elseif ev == "return" then rets = rets + 1
+      elseif ev == "tail call" then tails = tails + 1 end
+    end
+    local function fib(n) if n < 2 then return n end return fib(n - 1) + fib(n - 2) end
+    local function tail(n) if n == 0 then return 0 end return tail(n - 1) end
+    local function start() debug.sethook(hook, "cr") end
+    local function go()
+      fib(5)          -- no hook yet: the inline call path
+      start()         -- set from a callee: the frames below trap
+      local r = fib(10)
+      tail(3)
+      debug.sethook()
+      return r
+    end
+    local r = go()
+    return table.concat({r, calls, rets, tails}, " ")
+  )") == "55 179 180 3");
+}
+
+TEST_CASE("debug.getinfo and traceback count the frames of a recursion", "[calls]") {
+  StateGuard s;
+  CHECK(run(s.L, R"(
+    local function count()
+      local depth = 0
+      while debug.getinfo(depth + 2, "l") do depth = depth + 1 end
+      local _, lines = debug.traceback("x", 2):gsub("\n", "\n")
+      return depth, lines
+    end
+    local d0, l0 = count()
+    local d, l, where
+    local function rec(n)
+      if n == 0 then
+        d, l = count()
+        where = debug.getinfo(1, "n").name .. ":" .. debug.getinfo(2, "l").currentline
+        return 0
+      end
+      local r = rec(n - 1)
+      return r
+    end
+    rec(5)
+    return where .. " " .. (d - d0) .. " " .. (l - l0)
+  )") == "rec:16 6 6");
+}
+
+TEST_CASE("transfer values of call and return hooks", "[calls]") {
+  StateGuard s;
+  CHECK(run(s.L, R"(
+    local seen = {}
+    local function f(a, b) return a + b, a * b, 0 end
+    debug.sethook(function(ev)
+      local i = debug.getinfo(2, "nr")
+      if i.name == "f" then seen[#seen + 1] = ev .. i.ftransfer .. "/" .. i.ntransfer end
+    end, "cr")
+    f(2, 3)
+    debug.sethook()
+    return table.concat(seen, " ")
+  )") == "call1/2 return3/3");
+}
+
+TEST_CASE("pcall and xpcall in coroutines restore their state across yields and errors", "[calls]") {
+  StateGuard s;
+  CHECK(run(s.L, R"(
+    local co = coroutine.wrap(function()
+      local ok1, e1 = pcall(function() coroutine.yield(1) error("boom", 0) end)
+      local ok2, e2 = xpcall(function() coroutine.yield(2) error("bang", 0) end,
+                             function(m) return "handled " .. m end)
+      local ok3, e3 = pcall(function() local x = coroutine.yield(3) return x * 2 end)
+      -- the outer handler is back in place after the inner ones
+      local ok4, e4 = xpcall(function()
+        local ok5, e5 = xpcall(function() coroutine.yield(4) error("in", 0) end,
+                               function(m) return "inner " .. m end)
+        error(e5 .. ", then out", 0)
+      end, function(m) return "outer: " .. m end)
+      return table.concat({tostring(ok1), e1, tostring(ok2), e2, tostring(ok3), e3, tostring(ok4), e4}, ",")
+    end)
+    return co() .. co() .. co() .. co(21) .. " " .. co()
+  )") == "1234 false,boom,false,handled bang,true,42,false,outer: inner in, then out");
+}
+
+TEST_CASE("a return whose __close yields keeps its results", "[calls]") {
+  StateGuard s;
+  CHECK(run(s.L, R"(
+    local function f()
+      local x <close> = setmetatable({}, {__close = function() coroutine.yield("closing") end})
+      return 10, 20, 30
+    end
+    local co = coroutine.wrap(function() return select("#", f()), f() end)
+    local a = co()
+    local b = co()
+    local n, r1, r2, r3 = co()
+    return table.concat({a, b, n, r1, r2, r3}, " ")
+  )") == "closing closing 3 10 20 30");
+}
