@@ -96,6 +96,7 @@ enum class Helper : uint8_t {
   BarrierBack,                  // (State*, Table*)
   BarrierObj,                   // (State*, GCObject* parent, GCObject* child)
   UpvalClose,                   // (State*, TValue* level) -> Integer: 1 closed, 0 to-be-closed variables there
+  GcDue,                        // (State*) -> Integer: 1 when a collection step is due (after an NCALL)
   // Allocating helpers (State* first): never collect or raise; nullptr
   // when the interpreter must do it (a collection step is due, the memory
   // limit, an instruction budget), which the trace guards and exits on.

@@ -10,7 +10,8 @@
 //   the interpreter's (the arguments included), then native_call makes the
 //   call as the interpreter's CALL does, with the collector paused (no
 //   finalizer can run Lua code under the trace; the collection it put off
-//   is due at the next allocation check) and no message handler.
+//   is due before the next NCALL, where a guard leaves the trace for the
+//   interpreter to make the call and collect) and no message handler.
 // - An error in the call (a malformed pattern, a bad position, out of
 //   memory), a hook or an instruction budget: native_call restores the state
 //   and the trace leaves by a plain exit at the CALL. The interpreter makes
@@ -163,6 +164,12 @@ bool Recorder::native(const Instruction* pc, int a, int nargs, int c, const TVal
   // gsub turns position captures (integers) into text for its replacement.
   if (f == LeafFn::StrGsub && !guard_numbers_plain()) return false;
   if (ir_.failed()) return false;
+  // Where a collection step is due, the interpreter makes the call (its
+  // allocation collects): a loop of calls that allocate, the collector
+  // paused in each, would otherwise never collect.
+  IrIns due = ir_ins(IrOp::EQ, IrType::Void, helper(Helper::GcDue, IrType::Int, NO_REF), ir_.kint(0));
+  due.snap = slots_.snapshot(ir_, pc);
+  ir_.emit(due);
   IrIns nc = ir_ins(IrOp::NCALL, IrType::Void, ir_.kptr(reinterpret_cast<void*>(fv.u.f)), ir_.kint(nargs));
   nc.aux = slots_.base() + a;
   nc.aux8 = static_cast<uint8_t>(c);
