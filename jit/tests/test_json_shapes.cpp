@@ -15,18 +15,9 @@ namespace {
 using jit_test::Mode;
 using jit_test::Run;
 
-// The stress run's result, after comparing both JIT modes with the
+// The low-threshold run, after comparing both JIT modes with the
 // interpreter's.
-Run same_all_ways(const std::string& src) {
-  const Run off = jit_test::run(src, Mode::off, "=json");
-  Run last;
-  for (Mode m : {Mode::low, Mode::stress}) {
-    last = jit_test::run(src, m, "=json");
-    INFO(off.out);
-    CHECK(last.out == off.out);
-  }
-  return last;
-}
+Run same_all_ways(const std::string& src) { return jit_test::same_all_ways(src, "=json"); }
 
 }  // namespace
 
