@@ -23,6 +23,7 @@ using namespace asmjit;
 
 struct CodeArena::Runtime {
   JitRuntime rt;
+  void* seam_return = nullptr;  // Trace::seam_return, made with the first trace
 };
 
 CodeArena::CodeArena() : rt_(std::make_unique<Runtime>()) {}
@@ -1141,9 +1142,16 @@ class Emitter {
   // RET: the results move to the function slot and the frame is popped, as
   // the interpreter's return does; results the trace computed are stored
   // there straight from their registers (the frame's other slots are dead
-  // once popped). When the caller wants another fixed number of results
-  // than returned, the snapshot is written and the helper moves them. A
-  // hook set meanwhile leaves to the interpreter's RETURN.
+  // once popped). L->top is set only where the caller reads it: a caller
+  // wanting all results (C = 0) or the seam's caller, whose stub
+  // (seam_return) sets it from the popped frame. A trace continuing after
+  // its CALLOUT with fixed results never reads it (its next call or return
+  // sets it; an exit there leaves it at or above the frame's live slots,
+  // which the collector's clearing keeps harmless). When the caller wants
+  // another fixed number of results than returned, the snapshot is
+  // written and the helper moves them. A hook set meanwhile leaves to the
+  // interpreter's RETURN. The continuation is in the frame's ctx: a
+  // CALLOUT's, or the seam's stub.
   void ret(Ref r) {
     const IrIns& i = ir_[r];
     const int32_t n = static_cast<int32_t>(i.k.i);
@@ -1151,41 +1159,25 @@ class Emitter {
     exits_.push_back({ex, i.snap, r, false});
     a_.cmp(x86::dword_ptr(rL, kStateHookmask), 0);
     a_.jne(ex);
-    Label other = a_.newLabel(), same = a_.newLabel(), popped = a_.newLabel();
+    Label all = a_.newLabel(), other = a_.newLabel(), pop = a_.newLabel(), popped = a_.newLabel();
     const x86::Gp ci = s0;  // store_value below uses s1 only
     a_.mov(ci, x86::qword_ptr(rL, kStateCi));
     a_.cmp(x86::word_ptr(ci, kCiNresults), n);
-    a_.je(same);
-    a_.cmp(x86::word_ptr(ci, kCiNresults), MULTRET);
-    a_.jne(other);
-    a_.bind(same);
-    const Snapshot& sn = ir_.snapshots()[static_cast<size_t>(i.snap)];
-    for (int32_t k = 0; k < n; k++) {
-      // Slot aux + k moves to k - 1: below every slot read after it.
-      Ref v = NO_REF;
-      for (uint32_t e = 0; e < sn.count; e++)
-        if (ir_.snap_entries()[sn.first + e].slot == i.aux + k) v = ir_.snap_entries()[sn.first + e].ref;
-      if (v != NO_REF) {
-        store_value(rBase, (k - 1) * 16, v, r);
-      } else {
-        a_.mov(s1, x86::qword_ptr(rBase, (i.aux + k) * 16));
-        a_.mov(x86::qword_ptr(rBase, (k - 1) * 16), s1);
-        a_.movzx(s1.r32(), x86::byte_ptr(rBase, (i.aux + k) * 16 + kTagOff));
-        a_.mov(x86::byte_ptr(rBase, (k - 1) * 16 + kTagOff), s1.r8());
-      }
-    }
-    a_.lea(s1, x86::ptr(rBase, (n - 1) * 16));
-    a_.mov(x86::qword_ptr(rL, kStateTop), s1);
+    a_.jne(all);
+    store_results(r);
+    a_.bind(pop);
     a_.mov(s1, x86::qword_ptr(ci, kCiPrevious));
     a_.mov(x86::qword_ptr(rL, kStateCi), s1);
     a_.bind(popped);
-    // Called by a CALLOUT: back into its trace, which finds its own base
-    // from this one; else the frame was the seam's: return.
-    Label to_c = a_.newLabel();
-    a_.mov(s1, x86::qword_ptr(ci, kCiCont));
-    a_.test(s1, s1);
-    a_.jz(to_c);
-    tail_jump(s1);
+    leave_frame(0);
+    a_.jmp(x86::qword_ptr(ci, kCiCont));
+    a_.bind(all);
+    a_.cmp(x86::word_ptr(ci, kCiNresults), MULTRET);
+    a_.jne(other);
+    store_results(r);
+    a_.lea(s1, x86::ptr(rBase, (n - 1) * 16));
+    a_.mov(x86::qword_ptr(rL, kStateTop), s1);
+    a_.jmp(pop);
     a_.bind(other);
     write_snapshot(i.snap, r);
     a_.mov(x86::rdi, rL);
@@ -1196,9 +1188,28 @@ class Emitter {
     a_.mov(ci, x86::qword_ptr(rL, kStateCi));
     a_.mov(ci, x86::qword_ptr(ci, kCiNext));
     a_.jmp(popped);
-    a_.bind(to_c);
-    a_.mov(x86::rax, reinterpret_cast<uint64_t>(returned_exit()));
-    a_.jmp(done_);
+  }
+
+  // RET's results, slot aux + k to k - 1 (below every slot read after it):
+  // the first two are its operands, the others the snapshot's values or
+  // copies of their slots.
+  void store_results(Ref r) {
+    const IrIns& i = ir_[r];
+    const int32_t n = static_cast<int32_t>(i.k.i);
+    const Snapshot& sn = ir_.snapshots()[static_cast<size_t>(i.snap)];
+    for (int32_t k = 0; k < n; k++) {
+      Ref v = k == 0 ? i.a : k == 1 ? i.b : NO_REF;
+      for (uint32_t e = 0; e < sn.count && v == NO_REF; e++)
+        if (ir_.snap_entries()[sn.first + e].slot == i.aux + k) v = ir_.snap_entries()[sn.first + e].ref;
+      if (v != NO_REF) {
+        store_value(rBase, (k - 1) * 16, v, r);
+      } else {
+        a_.mov(s1, x86::qword_ptr(rBase, (i.aux + k) * 16));
+        a_.mov(x86::qword_ptr(rBase, (k - 1) * 16), s1);
+        a_.movzx(s1.r32(), x86::byte_ptr(rBase, (i.aux + k) * 16 + kTagOff));
+        a_.mov(x86::byte_ptr(rBase, (k - 1) * 16 + kTagOff), s1.r8());
+      }
+    }
   }
 
   // RETDOWN: like the interpreter's return to the Lua caller the recording
@@ -1251,6 +1262,35 @@ class Emitter {
 
 }  // namespace
 
+// Where a RET from the frame the seam entered continues (the frame's ctx,
+// set by run and rebuild_frames): L->top above the results the caller
+// wanted, unless RET set it (a caller wanting all of them, nresults < 0),
+// then the epilogue of the native frame every trace shares (rsp at
+// kLinkFrame below the pushes), returning returned_exit().
+bool CodeArena::assemble_seam_return() {
+  CodeHolder code;
+  code.init(rt_->rt.environment());
+  x86::Assembler a(&code);
+  Label set = a.newLabel();
+  a.mov(x86::rcx, x86::qword_ptr(rL, kStateCi));
+  a.mov(x86::rcx, x86::qword_ptr(x86::rcx, kCiNext));
+  a.movsx(x86::rax, x86::word_ptr(x86::rcx, kCiNresults));
+  a.test(x86::rax, x86::rax);
+  a.js(set);
+  a.shl(x86::rax, 4);
+  a.add(x86::rax, x86::qword_ptr(x86::rcx, kCiFunc));
+  a.mov(x86::qword_ptr(rL, kStateTop), x86::rax);
+  a.bind(set);
+  a.mov(x86::rax, reinterpret_cast<uint64_t>(returned_exit()));
+  a.add(x86::rsp, Emitter::kLinkFrame);
+  for (const x86::Gp& g : {x86::r15, x86::r14, x86::r13, x86::r12, x86::rbp, x86::rbx}) a.pop(g);
+  a.ret();
+  void* fn = nullptr;
+  if (rt_->rt.add(&fn, &code) != kErrorOk) return false;
+  rt_->seam_return = fn;
+  return true;
+}
+
 bool CodeArena::assemble(const IrBuffer& ir, const Allocation& al, Trace* t, bool listing) {
   // A CALLOUT leaves the trace's native frame: nothing may live across it
   // (the recorder reads every slot again after it).
@@ -1263,6 +1303,7 @@ bool CodeArena::assemble(const IrBuffer& ir, const Allocation& al, Trace* t, boo
     if (ir[c].op == IrOp::NCALL)
       for (Ref v = 1; v < c; v++)
         if (ir[v].op == IrOp::SLOTREF && al.iv[v].end > c) return false;
+  if (rt_->seam_return == nullptr && !assemble_seam_return()) return false;
   CodeHolder code;
   code.init(rt_->rt.environment());
   StringLogger logger;
@@ -1298,6 +1339,7 @@ bool CodeArena::assemble(const IrBuffer& ir, const Allocation& al, Trace* t, boo
   TraceFn fn = nullptr;
   if (rt_->rt.add(&fn, &code) != kErrorOk) return false;
   t->entry = fn;
+  t->seam_return = rt_->seam_return;
   t->post = reinterpret_cast<char*>(fn) + code.labelOffsetFromBase(em.post_);
   t->mcode_size = code.codeSize();
   if (listing) t->dump += logger.data();

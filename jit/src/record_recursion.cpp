@@ -138,7 +138,9 @@ RecordStatus Recorder::tail_self(const Instruction* pc) {
 
 RecordStatus Recorder::ret_out(int a, int n) {
   for (int k = 0; k < n; k++) slots_.set(a + k, slot(a + k));
-  IrIns rt = ir_ins(IrOp::RET, IrType::Void);
+  // The first two results are operands too: stored from their registers
+  // even when unchanged in their slots (`return k`).
+  IrIns rt = ir_ins(IrOp::RET, IrType::Void, n > 0 ? slot(a) : NO_REF, n > 1 ? slot(a + 1) : NO_REF);
   rt.aux = a;
   rt.k.i = n;
   rt.snap = slots_.snapshot(ir_, pc_);

@@ -62,6 +62,10 @@ struct Trace {
   // registers stay pushed (L in r12, base in r13, rsp 8 bytes below the
   // pushes; asm_x64.cpp).
   void* post = nullptr;
+  // Where a RET returns when the seam entered its frame (the frame's ctx;
+  // a CALLOUT stores its continuation there instead): the return to the
+  // seam, shared by every trace of the arena.
+  void* seam_return = nullptr;
   // Per snapshot n: exits[n] for guards, exits[nsnap + n] for hook and
   // budget exits. Allocated before assembly, as the code refers to them.
   std::unique_ptr<ExitInfo[]> exits;

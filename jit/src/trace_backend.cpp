@@ -249,7 +249,7 @@ class TraceBackend final : public JitBackend {
     CompiledTrace* t = static_cast<CompiledTrace*>(jt);
     // A RET from this frame returns here, not to a CALLOUT's continuation
     // (CALLOUTs set it in the frames they push).
-    ci->ctx = 0;
+    ci->ctx = reinterpret_cast<KContext>(t->code->seam_return);
     ExitInfo* x = t->code->entry(L, ci->func + 1);  // may have left through side traces
     if (x == returned_exit()) return nullptr;
     // The frame of the trace that left: ci, or an inlined callee's whose
