@@ -271,7 +271,6 @@ class Emitter {
     for (Ref r = 1; r < ir_.size(); r++) emit(r, top);
     // Exit blocks: write the snapshot, then continue in the side trace
     // attached to the exit, if any, else return the exit's record.
-    to_side_ = a_.newLabel();
     for (const PendingExit& e : exits_) {
       a_.bind(e.label);
       write_snapshot(e.snap, e.pos);
@@ -283,8 +282,6 @@ class Emitter {
       a_.mov(x86::rax, reinterpret_cast<uint64_t>(&exits_info_[nsnap_ + static_cast<size_t>(e.snap)]));
       a_.jmp(done);
     }
-    a_.bind(to_side_);
-    tail_jump(s1);
     a_.bind(done);
     a_.add(x86::rsp, frame);
     for (int k = 5; k >= 0; k--) a_.pop(kSaved[k]);
@@ -415,7 +412,7 @@ class Emitter {
   // failed because the value is now a number of the other subtype (a nil
   // or another type ending a loop is not that).
   void exit_code(const PendingExit& e) {
-    const ExitInfo& x = exits_info_[e.sideable ? static_cast<size_t>(e.snap) : nsnap_ + static_cast<size_t>(e.snap)];
+    ExitInfo& x = exits_info_[e.sideable ? static_cast<size_t>(e.snap) : nsnap_ + static_cast<size_t>(e.snap)];
     const IrIns& i = ir_[e.pos];
     bool typed = (i.op == IrOp::SLOAD || i.op == IrOp::VLOAD) && (i.type == IrType::Int || i.type == IrType::Num);
     if (typed) {
@@ -425,12 +422,18 @@ class Emitter {
       a_.sete(s0.r8());
     }
     a_.mov(x86::rax, reinterpret_cast<uint64_t>(&x));
-    if (x.sideable) {
-      a_.mov(s1, x86::qword_ptr(x86::rax, static_cast<int32_t>(offsetof(ExitInfo, side))));
-      a_.test(s1, s1);
-      a_.jnz(to_side_);
-    }
     if (typed) a_.mov(x86::byte_ptr(x86::rax, static_cast<int32_t>(offsetof(ExitInfo, type_exit))), s0.r8());
+    if (!x.sideable) return;
+    // One indirect jump through x.side: to the side trace once attached
+    // (this trace's native frame left), until then to the return just
+    // below, which takes the frame back. Guards sharing a snapshot share
+    // x, whose side is the return of one of them: they are all alike.
+    Label ret = a_.newLabel();
+    leave_frame(0);
+    a_.jmp(x86::qword_ptr(x86::rax, static_cast<int32_t>(offsetof(ExitInfo, side))));
+    a_.bind(ret);
+    if (frame_ != kLinkFrame) a_.sub(x86::rsp, frame_ - kLinkFrame);
+    side_returns_.push_back({&x, ret});
   }
 
   // Tag guard of the TValue at [base + disp]: exit unless it has tag t (any
@@ -1246,6 +1249,9 @@ class Emitter {
 
  public:
   Label post_;  // behind the prologue (Trace::post)
+  // Sideable exits and the code returning their record, where each jumps
+  // through ExitInfo::side until a side trace is attached.
+  std::vector<std::pair<ExitInfo*, Label>> side_returns_;
 
  private:
   Label done_;   // the epilogue, returning rax
@@ -1253,7 +1259,6 @@ class Emitter {
   std::vector<PendingExit> plain_exits_;  // snapshot already written
   std::vector<Ref> phis_;
   Label loop_;
-  Label to_side_;  // jumps to the side trace in s1
   ExitInfo* exits_info_;
   size_t nsnap_;
   bool budget_free_;
@@ -1340,6 +1345,7 @@ bool CodeArena::assemble(const IrBuffer& ir, const Allocation& al, Trace* t, boo
   if (rt_->rt.add(&fn, &code) != kErrorOk) return false;
   t->entry = fn;
   t->seam_return = rt_->seam_return;
+  for (const auto& [x, ret] : em.side_returns_) x->side = reinterpret_cast<char*>(fn) + code.labelOffsetFromBase(ret);
   t->post = reinterpret_cast<char*>(fn) + code.labelOffsetFromBase(em.post_);
   t->mcode_size = code.codeSize();
   if (listing) t->dump += logger.data();

@@ -26,11 +26,13 @@ struct Reserve {
 };
 
 // One way out of a trace. The exit code writes its snapshot to the frame,
-// then jumps to `side` when a side trace has been attached to it (which
-// continues from that state in compiled code), else returns this record.
+// then jumps to `side`: the attached side trace (which continues from that
+// state in compiled code), or until one is attached, code of the trace
+// returning this record.
 struct ExitInfo {
   const Instruction* pc = nullptr;  // where the interpreter resumes
-  void* side = nullptr;             // entry of the attached side trace, read by the exit code
+  void* side = nullptr;             // where a sideable exit's code jumps (set by assembly)
+  bool attached = false;            // side is a side trace's entry
   uint32_t index = 0;               // snapshot number
   uint32_t count = 0;               // times taken
   int32_t frame = -1;               // innermost inlined frame, in Trace::frames (-1: none)

@@ -263,7 +263,7 @@ class TraceBackend final : public JitBackend {
     else if (type_exit && x->trace == t->code.get() && static_cast<int>(x->index) < t->code->loop_snap &&
         ++t->type_exits >= L->g->jit.options.hotexit)
       t->owner->retrace(L, t);
-    else if (x->sideable && x->side == nullptr && (x->frame >= 0 || L->ci == cur))
+    else if (x->sideable && !x->attached && (x->frame >= 0 || L->ci == cur))
       t->owner->exit_taken(L, cur, x);
     return x->pc;
   }
@@ -588,6 +588,7 @@ class TraceBackend final : public JitBackend {
       pt.sides.push_back(std::move(t));
       reserve(pt, *pt.sides.back());
       x->side = pt.sides.back()->code->post;
+      x->attached = true;
       stats_.traces_compiled++;
     } catch (...) {
       aborted(L, rec, "out of memory", rec.start());
