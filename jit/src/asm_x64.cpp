@@ -1058,17 +1058,15 @@ class Emitter {
     a_.jz(no_ci);
     a_.bind(got_ci);
     // The frame, its arguments (the interpreter's test, with the frame as
-    // the bound) and the reserve below stack_last.
-    a_.mov(s1, reinterpret_cast<uint64_t>(ir_[i.b].k.p));
-    a_.mov(s0, x86::qword_ptr(s1, static_cast<int32_t>(offsetof(Reserve, stack_bytes))));
-    a_.lea(s0, x86::ptr(rBase, s0, 0, (i.aux + 1 + 2 * p->maxstacksize) * 16));
-    a_.cmp(s0, x86::qword_ptr(rL, kStateStackLast));
-    a_.jae(ex);
-    // CallInfos above the callee's, when its traces inline calls: tested
-    // out of line.
+    // the bound) and the reserve below stack_last; CallInfos above the
+    // callee's, when its traces inline calls, out of line (fast_bytes).
+    const int32_t need = (i.aux + 1 + 2 * p->maxstacksize) * 16;
     Label have = a_.newLabel(), frames = a_.newLabel();
-    a_.cmp(x86::dword_ptr(s1, static_cast<int32_t>(offsetof(Reserve, frames))), 0);
-    a_.jne(frames);
+    a_.mov(s1, reinterpret_cast<uint64_t>(ir_[i.b].k.p));
+    a_.mov(s0, x86::qword_ptr(s1, static_cast<int32_t>(offsetof(Reserve, fast_bytes))));
+    a_.lea(s0, x86::ptr(rBase, s0, 0, need));
+    a_.cmp(s0, x86::qword_ptr(rL, kStateStackLast));
+    a_.jae(frames);
     a_.bind(have);
     Label cont = a_.newLabel();
     a_.mov(s0, reinterpret_cast<uint64_t>(ir_.snapshots()[static_cast<size_t>(i.snap)].pc + 1));
@@ -1106,6 +1104,12 @@ class Emitter {
     a_.mov(ci, x86::qword_ptr(rL, kStateCi));
     a_.jmp(got_ci);
     a_.bind(frames);
+    a_.mov(s0, x86::qword_ptr(s1, static_cast<int32_t>(offsetof(Reserve, stack_bytes))));
+    a_.lea(s0, x86::ptr(rBase, s0, 0, need));
+    a_.cmp(s0, x86::qword_ptr(rL, kStateStackLast));
+    a_.jae(ex);
+    a_.cmp(x86::dword_ptr(s1, static_cast<int32_t>(offsetof(Reserve, frames))), 0);
+    a_.je(have);
     a_.mov(s0, callee);
     for (int k = 1; k <= SlotState::kMaxDepth; k++) {
       a_.mov(s0, x86::qword_ptr(s0, kCiNext));

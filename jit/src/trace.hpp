@@ -23,6 +23,10 @@ struct Reserve {
   int32_t stack_slots = 0;
   int32_t frames = 0;
   int64_t stack_bytes = 0;  // stack_slots * sizeof(TValue), for CALLOUT's test
+  // CALLOUT's one inline test: stack_bytes while no CallInfos are needed
+  // above the callee's, else too many for any stack (the test fails, and
+  // the exact tests follow out of line).
+  int64_t fast_bytes = 0;
 };
 
 // One way out of a trace. The exit code writes its snapshot to the frame,

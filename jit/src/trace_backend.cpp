@@ -426,6 +426,7 @@ class TraceBackend final : public JitBackend {
     pt.reserve.stack_slots = std::max(pt.reserve.stack_slots, t.stack_slots);
     pt.reserve.frames = std::max(pt.reserve.frames, t.frames);
     pt.reserve.stack_bytes = static_cast<int64_t>(pt.reserve.stack_slots) * static_cast<int64_t>(sizeof(TValue));
+    pt.reserve.fast_bytes = pt.reserve.frames == 0 ? pt.reserve.stack_bytes : int64_t{1} << 60;
     for (auto& kv : pt.traces) {
       kv.second->stack_slots = pt.reserve.stack_slots;
       kv.second->frames = pt.reserve.frames;
