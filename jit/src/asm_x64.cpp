@@ -1356,9 +1356,6 @@ bool CodeArena::assemble(const IrBuffer& ir, const Allocation& al, Trace* t, boo
   t->exits = std::move(exits);
   t->nexits = 2 * nsnap;
   t->frames = ir.snap_frames();
-  t->snap_types = ir.snap_types();
-  t->type_ranges.clear();
-  for (const Snapshot& s : ir.snapshots()) t->type_ranges.emplace_back(s.tfirst, s.tcount);
   t->loop_snap = ir[ir.size() - 1].snap;
   return true;
 }

@@ -116,20 +116,17 @@ Ref IrBuffer::emit_raw(const IrIns& ins) {
 Ref IrBuffer::emit(IrIns ins) { return fold_emit(*this, ins); }
 
 uint32_t IrBuffer::add_snapshot(const Instruction* pc, const std::vector<SnapEntry>& entries, int32_t frame,
-                                int32_t top, const std::vector<SlotType>& types) {
+                                int32_t top) {
   // Consecutive guards of one instruction share their snapshot.
   if (!snaps_.empty()) {
     const Snapshot& last = snaps_.back();
     if (last.pc == pc && last.frame == frame && last.top == top && last.count == entries.size() &&
         std::equal(entries.begin(), entries.end(), snap_entries_.begin() + last.first,
-                   [](const SnapEntry& x, const SnapEntry& y) { return x.slot == y.slot && x.ref == y.ref; }) &&
-        last.tcount == types.size() && std::equal(types.begin(), types.end(), snap_types_.begin() + last.tfirst))
+                   [](const SnapEntry& x, const SnapEntry& y) { return x.slot == y.slot && x.ref == y.ref; }))
       return static_cast<uint32_t>(snaps_.size() - 1);
   }
-  Snapshot s{pc, static_cast<uint32_t>(snap_entries_.size()), static_cast<uint32_t>(entries.size()), frame, top,
-             static_cast<uint32_t>(snap_types_.size()), static_cast<uint32_t>(types.size())};
+  Snapshot s{pc, static_cast<uint32_t>(snap_entries_.size()), static_cast<uint32_t>(entries.size()), frame, top};
   snap_entries_.insert(snap_entries_.end(), entries.begin(), entries.end());
-  snap_types_.insert(snap_types_.end(), types.begin(), types.end());
   snaps_.push_back(s);
   return static_cast<uint32_t>(snaps_.size() - 1);
 }

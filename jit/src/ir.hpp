@@ -158,14 +158,6 @@ struct SnapEntry {
   int slot;
   Ref ref;
 };
-// A slot of the trace's own frame and the tag its value has at a snapshot
-// (after the exit wrote it): what a side trace of that exit may take as
-// known instead of guarding it again.
-struct SlotType {
-  int32_t slot;
-  Tag tag;
-  bool operator==(const SlotType&) const = default;
-};
 // A Lua frame of an inlined call, as an exit inside it rebuilds it. Slots
 // count from the trace's frame base, through every inlined frame.
 struct SnapFrame {
@@ -186,7 +178,6 @@ struct Snapshot {
   uint32_t first, count;  // range in IrBuffer::snap_entries
   int32_t frame = -1;     // index in IrBuffer::snap_frames
   int32_t top = -1;
-  uint32_t tfirst = 0, tcount = 0;  // range in IrBuffer::snap_types
 };
 
 // Statistics of the optimisations, for tests and -jdump.
@@ -221,7 +212,7 @@ class IrBuffer {
 
   // Snapshots.
   uint32_t add_snapshot(const Instruction* pc, const std::vector<SnapEntry>& entries, int32_t frame = -1,
-                        int32_t top = -1, const std::vector<SlotType>& types = {});
+                        int32_t top = -1);
   int32_t add_frame(const SnapFrame& f) {
     frames_.push_back(f);
     return static_cast<int32_t>(frames_.size() - 1);
@@ -229,7 +220,6 @@ class IrBuffer {
   const std::vector<SnapFrame>& snap_frames() const { return frames_; }
   const std::vector<Snapshot>& snapshots() const { return snaps_; }
   const std::vector<SnapEntry>& snap_entries() const { return snap_entries_; }
-  const std::vector<SlotType>& snap_types() const { return snap_types_; }
   std::vector<Snapshot>& snapshots_mut() { return snaps_; }
   std::vector<SnapEntry>& snap_entries_mut() { return snap_entries_; }
 
@@ -267,7 +257,6 @@ class IrBuffer {
   std::vector<bool> variant_;
   std::vector<Snapshot> snaps_;
   std::vector<SnapEntry> snap_entries_;
-  std::vector<SlotType> snap_types_;
   std::vector<SnapFrame> frames_;
   bool failed_ = false;
   FoldStats stats_;

@@ -19,9 +19,7 @@ bool falsy(const TValue& v) { return v.is_false_or_nil(); }
 Recorder::Recorder(Proto* p, CallInfo* ci, const Instruction* start, LinkFn link)
     : proto_(p), start_proto_(p), start_(start), end_(link ? p->code + p->sizecode - 1 : loop_end(p, start)),
       link_(std::move(link)), frames_{Frame{ci, ci->func->as_lclosure(), NO_REF, 0, -1}},
-      stack_slots_(p->maxstacksize) {
-  slots_.set_own_proto(p);
-}
+      stack_slots_(p->maxstacksize) {}
 
 const Instruction* Recorder::loop_end(const Proto* p, const Instruction* start) {
   const Instruction* end = start;

@@ -50,10 +50,6 @@ class Recorder {
   // above the trace's own frame: the recording keeps them as inlined frames
   // (record_call.cpp). False when the CallInfos are not those frames.
   bool inherit_frames(const std::vector<SnapFrame>& parent, int32_t f);
-  // A side trace starting in its parent's frame takes the types its
-  // parent's exit left there (SlotType) as known: their loads skip the tag
-  // guard, as after a CALLOUT.
-  void inherit_types(const SlotType* first, const SlotType* last);
   // The prototype of the frame the recording starts in (start() is its pc).
   const Proto* start_proto() const { return start_proto_; }
   // A function's trace (started at its first instruction), or a side trace

@@ -23,7 +23,6 @@ RecordStatus Recorder::follow_frame(CallInfo* ci, const Instruction* pc) {
     f.cl = cl;
     f.clref = callee_ref_;
     known_types_.clear();
-    slots_.set_own_proto(cl->p);
     stack_slots_ = std::max(stack_slots_, f.base + cl->p->maxstacksize - rebase_);
     return RecordStatus::Continue;
   }

@@ -110,11 +110,6 @@ void Recorder::keep_types_below(int func_slot) {
   }
 }
 
-void Recorder::inherit_types(const SlotType* first, const SlotType* last) {
-  known_types_.clear();
-  for (const SlotType* s = first; s != last; s++) known_types_.push_back({s->slot, s->tag});
-}
-
 bool Recorder::known_after_callout(int slot, Tag t) const {
   if (frames_.size() != 1) return false;
   for (const auto& [s, tag] : known_types_)
@@ -190,7 +185,6 @@ RecordStatus Recorder::ret_down(int a, int n) {
   // The caller's frame, every slot in memory (loads of the old frame
   // are not this frame's slots).
   slots_ = SlotState();
-  slots_.set_own_proto(ccl->p);
   known_types_.clear();
   if (wanted < 0) slots_.set_top(func + n);
   rebase_ += func + 1;

@@ -20,24 +20,7 @@ int32_t SlotState::snapshot(IrBuffer& ir, const Instruction* pc) const {
     if (ir[r].op == IrOp::SLOAD && ir[r].aux == static_cast<int32_t>(s)) continue;
     entries.push_back(SnapEntry{static_cast<int>(s), r});
   }
-  std::vector<SlotType> types;
-  if (frame_ < 0)
-    for (size_t s = 0; s < own_typed_.size() && s < kSlots; s++) {
-      Ref r = cur_[s];
-      if (r == NO_REF || !own_typed_[s] || captured_[s]) continue;
-      IrType t = ir[r].type;
-      if (t == IrType::Ptr || t == IrType::Void) continue;
-      types.push_back(SlotType{static_cast<int32_t>(s), t == IrType::Nil ? Tag::Nil : ir[r].tag});
-    }
-  return static_cast<int32_t>(ir.add_snapshot(pc, entries, frame_, top_, types));
-}
-
-void SlotState::set_own_proto(const Proto* p) {
-  own_typed_.assign(static_cast<size_t>(p->maxstacksize), true);
-  for (int k = 0; k < p->sizep; k++)
-    for (int u = 0; u < p->p[k]->sizeupvalues; u++)
-      if (p->p[k]->upvalues[u].instack && p->p[k]->upvalues[u].idx < p->maxstacksize)
-        own_typed_[p->p[k]->upvalues[u].idx] = false;
+  return static_cast<int32_t>(ir.add_snapshot(pc, entries, frame_, top_));
 }
 
 }  // namespace luna::jit

@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <array>
-#include <vector>
 
 #include "ir.hpp"
 #include "opcodes.hpp"
@@ -93,13 +92,8 @@ class SlotState {
   // base), until the instruction taking them; -1: none.
   void set_top(int top) { top_ = top; }
   int top() const { return top_; }
-  // Records the state for resuming the interpreter at pc, and in the
-  // trace's own frame the types of the slots it knows (SlotType).
+  // Records the state for resuming the interpreter at pc.
   int32_t snapshot(IrBuffer& ir, const Instruction* pc) const;
-  // The prototype of the trace's own frame: the slots a closure of it may
-  // capture (an open upvalue may change them behind the trace) are left
-  // out of the snapshots' types.
-  void set_own_proto(const Proto* p);
 
  private:
   std::array<Ref, kSlots> cur_;
@@ -107,7 +101,6 @@ class SlotState {
   std::array<bool, kSlots> captured_;
   std::array<bool, kSlots> loaded_;
   std::array<bool, kSlots> ever_captured_;
-  std::vector<bool> own_typed_;  // per slot of the trace's own frame
   // Above this index no slot is written (snapshots scan up to it: each
   // guard takes one, and the array spans four frames).
   size_t written_end_ = 0;

@@ -77,10 +77,6 @@ struct Trace {
   std::unique_ptr<ExitInfo[]> exits;
   size_t nexits = 0;
   std::vector<SnapFrame> frames;  // the inlined frames exits name
-  // Per snapshot, its range in snap_types (IrBuffer's): the types a side
-  // trace of its exit inherits.
-  std::vector<std::pair<uint32_t, uint32_t>> type_ranges;
-  std::vector<SlotType> snap_types;
   // Exits numbered below this one leave during the first iteration (the
   // back-edge's snapshot; the optimised loop's guards use it and later ones).
   int loop_snap = 0;

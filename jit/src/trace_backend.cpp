@@ -290,10 +290,6 @@ class TraceBackend final : public JitBackend {
         rec_.reset();
         return;
       }
-      if (x->frame < 0 && x->index < parent->type_ranges.size()) {
-        auto [first, count] = parent->type_ranges[x->index];
-        rec_->inherit_types(parent->snap_types.data() + first, parent->snap_types.data() + first + count);
-      }
     } catch (...) {
       rec_.reset();
       return;
