@@ -4,6 +4,7 @@
 
 #include <cstdarg>
 #include <cstddef>
+#include <cstring>
 
 #include "dialect.hpp"
 #include "jit_seam.hpp"
@@ -467,17 +468,28 @@ struct LuaThrow {
 // own no object with a destructor when it raises.
 inline void mark_frame_nounwind(State* L) { L->ci->callstatus |= CIST_NOUNWIND; }
 // Fills a reused CallInfo for a call of the Lua function p at func (precall
-// and OP_CALL's inline path), then the missing parameters with nil; the
-// stack has room for the frame. Leaves trap to the caller.
-inline void init_lua_frame(State* L, CallInfo* ci, TValue* func, int nresults, const Proto* p) {
+// and OP_CALL's inline path; top: L->top, the end of the arguments), then
+// the missing parameters with nil; the stack has room for the frame.
+// nresults and callstatus (0) go in one store, trap and nextraargs (0) in
+// another, as the JIT's CALLOUT stores them.
+inline void init_lua_frame(State* L, CallInfo* ci, TValue* func, TValue* top, int nresults, const Proto* p, int trap) {
+  static_assert(offsetof(CallInfo, callstatus) == offsetof(CallInfo, nresults) + 2 &&
+                sizeof(CallInfo::nresults) == 2 && sizeof(CallInfo::callstatus) == 2);
+  static_assert(offsetof(CallInfo, nextraargs) == offsetof(CallInfo, trap) + 4 && sizeof(CallInfo::trap) == 4 &&
+                sizeof(CallInfo::nextraargs) == 4);
+  // p's fields are read first: the paired stores below may alias anything.
+  TValue* base = func + 1;
+  TValue* frame_top = base + p->maxstacksize;
+  TValue* last = base + p->numparams;
+  const Instruction* code = p->code;
   ci->func = func;
-  ci->nresults = static_cast<int16_t>(nresults);
-  ci->callstatus = 0;
-  ci->top = func + 1 + p->maxstacksize;
-  ci->savedpc = p->code;
-  ci->nextraargs = 0;
-  TValue* top = L->top;
-  for (TValue* last = func + 1 + p->numparams; top < last; top++) *top = TValue();
+  uint32_t status = static_cast<uint16_t>(nresults);  // callstatus 0 in the high half
+  std::memcpy(reinterpret_cast<char*>(ci) + offsetof(CallInfo, nresults), &status, sizeof status);
+  ci->top = frame_top;
+  ci->savedpc = code;
+  uint64_t trap_extra = static_cast<uint32_t>(trap);  // nextraargs 0 in the high half
+  std::memcpy(reinterpret_cast<char*>(ci) + offsetof(CallInfo, trap), &trap_extra, sizeof trap_extra);
+  for (; top < last; top++) *top = TValue();
   L->top = top;
 }
 // A tail call's Lua callee takes its caller's frame ci: the function and
