@@ -561,9 +561,8 @@ int pretailcall(State* L, CallInfo* ci, TValue* func, int narg1, int delta) {
           stack_grow(L, fsize - delta);
           func = L->restore(fo);
         }
-        move_tail_frame(L, ci, func, narg1, delta, p);
+        move_tail_frame(L, ci, func, narg1, delta, p, L->hookmask ? 1 : 0);
         ci->callstatus |= call_hops_status(ncalls);
-        ci->trap = L->hookmask ? 1 : 0;
         if (L->hookmask) hook_call(L, ci);
         return -1;
       }

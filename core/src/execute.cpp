@@ -386,19 +386,6 @@ void execute(State* L, CallInfo* ci) {
     }                                                                 \
     i = *pc++;                                                        \
   }
-// ci is a frame for the Lua function of prototype p just set up at base_
-// by TAILCALL (CALL does the same inline): the dispatcher's state is taken
-// from what is at hand instead of reloaded from ci. These paths run only
-// while the caller does not trap (no hooks, no recording: a recorded call
-// goes through precall and startfunc, which make the callee trap too), so
-// the callee starts without its trap.
-#define enter_lua_frame(p, base_) \
-  {                               \
-    k = (p)->k;                   \
-    pc = (p)->code;               \
-    base = (base_);               \
-    ci->trap = 0;                 \
-  }
 // OP_CALL's Lua callee (at ra, arguments up to top) in the usual case: a
 // CallInfo to reuse, stack room, no hooks, no trap (one test covers the
 // hooks and the trap). precall's frame is set up here and the dispatcher's
@@ -991,7 +978,7 @@ returning:
         } else if (ra->tag == Tag::LightFn || ra->tag == Tag::NClosure) {
           // A native callee: straight to its call, not through precall's
           // dispatch on the type (about 20 instructions per call).
-          if (ra->tag == Tag::LightFn && call_builtin(L, ra, nresults)) {
+          if (ra->tag == Tag::LightFn && builtin_filter.may_match(ra->u.f) && call_builtin(L, ra, nresults)) {
             checkGC(L->top);  // string.sub may have made a string
             vmbreak;
           }
@@ -1034,12 +1021,19 @@ returning:
           // A Lua callee with stack room, no hooks and no trap: pretailcall's frame
           // move done here, the dispatcher's state taken from the callee
           // instead of reloaded from ci (ackermann: 93 instructions per tail
-          // call in pretailcall).
+          // call in pretailcall). This runs only while the caller does not
+          // trap (a recorded call goes through pretailcall and startfunc), so
+          // the callee starts without its trap.
           Proto* p = ra->as_lclosure()->p;
           int fsize = p->maxstacksize;
           if (LUNA_LIKELY(L->stack_last - L->top > fsize - delta)) {
-            TValue* func = move_tail_frame(L, ci, ra, b, delta, p);
-            enter_lua_frame(p, func + 1);
+            // p's fields are read before move_tail_frame's stores.
+            const TValue* nk = p->k;
+            const Instruction* ncode = p->code;
+            TValue* func = move_tail_frame(L, ci, ra, b, delta, p, 0);
+            k = nk;
+            pc = ncode;
+            base = func + 1;
             funcentry(p);
             vmbreak_untrapped;
           }

@@ -495,15 +495,22 @@ inline void init_lua_frame(State* L, CallInfo* ci, TValue* func, TValue* top, in
 // A tail call's Lua callee takes its caller's frame ci: the function and
 // its narg1 - 1 arguments at func move down to ci->func - delta (below the
 // caller's varargs, if any) and missing parameters become nil. The stack
-// must have room for p's frame. Returns the frame's new func.
-inline TValue* move_tail_frame(State* L, CallInfo* ci, const TValue* func, int narg1, int delta, const Proto* p) {
-  TValue* dst = ci->func - delta;
-  for (int j = 0; j < narg1; j++) dst[j] = func[j];
-  for (; narg1 <= p->numparams; narg1++) dst[narg1] = TValue();
+// must have room for p's frame. Returns the frame's new func. Values move
+// whole (padding and all: two moves each instead of four); trap and
+// nextraargs (0) are one store.
+inline TValue* move_tail_frame(State* L, CallInfo* ci, const TValue* func, int narg1, int delta, const Proto* p,
+                               int trap) {
+  // p's fields are read first: the whole-value moves may alias anything.
+  const int numparams = p->numparams, maxstacksize = p->maxstacksize;
+  const Instruction* code = p->code;
+  TValue* dst = ci->func - delta;  // below func: slot by slot upwards never overwrites what is still to move
+  for (int j = 0; j < narg1; j++) std::memcpy(static_cast<void*>(dst + j), func + j, sizeof(TValue));
+  for (; narg1 <= numparams; narg1++) dst[narg1] = TValue();
   ci->func = dst;
-  ci->top = dst + 1 + p->maxstacksize;
-  ci->savedpc = p->code;
-  ci->nextraargs = 0;
+  ci->top = dst + 1 + maxstacksize;
+  ci->savedpc = code;
+  uint64_t trap_extra = static_cast<uint32_t>(trap);  // nextraargs 0 in the high half
+  std::memcpy(reinterpret_cast<char*>(ci) + offsetof(CallInfo, trap), &trap_extra, sizeof trap_extra);
   // A tail call ends the __call hops counted for the frame it replaces.
   ci->callstatus = static_cast<uint16_t>((ci->callstatus & ~CIST_CCMT) | CIST_TAIL);
   L->top = dst + narg1;
@@ -595,9 +602,22 @@ void execute(State* L, CallInfo* ci);
 // or takes its branch, or rewinds it to run again.
 void vm_finish_op(State* L);
 // ---------------------------------------------------------------- fastcall.cpp
-// OP_CALL of a native function at func (arguments up to L->top): true when
-// it was one of builtin.hpp's, run inline with `wanted` results placed
-// as a call returns them; false (nothing changed) for the real call.
+// Most native calls are to other functions than call_builtin's: a
+// direct-mapped table of theirs, indexed by address bits, lets OP_CALL
+// reject the others inline with one load and compare (through the call,
+// about 21 instructions per pcall or yield). Two of them sharing an entry
+// only costs one its inline path.
+struct BuiltinFilter {
+  static constexpr int SIZE = 256;
+  NativeFn fn[SIZE] = {};
+  static unsigned index(NativeFn f) { return (reinterpret_cast<uintptr_t>(f) >> 4) & (SIZE - 1); }
+  bool may_match(NativeFn f) const { return fn[index(f)] == f; }
+};
+extern const BuiltinFilter builtin_filter;
+// OP_CALL of a light native function at func (arguments up to L->top) that
+// passed builtin_filter: true when it was one of builtin.hpp's, run inline
+// with `wanted` results placed as a call returns them; false (nothing
+// changed) for the real call.
 bool call_builtin(State* L, TValue* func, int wanted);
 // OP_TFORCALL of ipairs' iterator at ra: true when the step was done inline.
 bool ipairs_step(State* L, TValue* ra, int wanted);
