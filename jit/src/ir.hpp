@@ -77,7 +77,7 @@ const char* ir_op_name(IrOp op);
 // FLOAD fields.
 // Deref: the pointer at address a (a constant: a basic type's metatable).
 // TabFlags: the metamethod-absence cache (a byte), which a new key resets.
-enum class Field : uint8_t { TabArray, TabAsize, TabMeta, TabNode, TabLsizenode, TabFlags, ClProto, ClUpval, UvValue, StrLen, GcTag, Deref };
+enum class Field : uint8_t { TabArray, TabAsize, TabMeta, TabNode, TabLsizenode, TabFlags, ClProto, ClUpval, NClFn, UvValue, StrLen, GcTag, Deref };
 
 // CALL helpers. All are noexcept and neither allocate nor raise.
 enum class Helper : uint8_t {
@@ -96,7 +96,6 @@ enum class Helper : uint8_t {
   BarrierBack,                  // (State*, Table*)
   BarrierObj,                   // (State*, GCObject* parent, GCObject* child)
   UpvalClose,                   // (State*, TValue* level) -> Integer: 1 closed, 0 to-be-closed variables there
-  GcDue,                        // (State*) -> Integer: 1 when a collection step is due (after an NCALL)
   // Allocating helpers (State* first): never collect or raise; nullptr
   // when the interpreter must do it (a collection step is due, the memory
   // limit, an instruction budget), which the trace guards and exits on.
