@@ -111,6 +111,9 @@ TEST_CASE("__tostring on strings and numbers appearing mid-loop reaches %s and t
     for i = 1, 300 do
       if i == 100 then smt.__tostring = function(s) return "<" .. #s .. ">" end end
       if i == 150 then smt.__tostring = nil end
+      -- The key is still there, its value nil: storing into it again.
+      if i == 170 then smt.__tostring = function(s) return "again" end end
+      if i == 185 then smt.__tostring = nil end
       if i == 200 then debug.setmetatable(0, { __tostring = function(n) return "num" end }) end
       if i == 250 then debug.setmetatable(0, nil) end
       local a = fmt("%s|%s|%5s", "v" .. i, i, "w")
