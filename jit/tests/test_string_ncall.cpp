@@ -10,15 +10,8 @@
 
 #include "jit_run.hpp"
 
-using namespace luna;
-
-namespace {
-
-using jit_test::Run;
-
-Run same_all_ways(const std::string& src) { return jit_test::same_all_ways(src, "=strings"); }
-
-}  // namespace
+using luna::jit_test::Run;
+using luna::jit_test::same_all_ways;
 
 TEST_CASE("a generic for over gmatch calls the iterator from the trace", "[jit][ncall][gmatch]") {
   Run r = same_all_ways(R"lua(
@@ -37,7 +30,7 @@ TEST_CASE("a generic for over gmatch calls the iterator from the trace", "[jit][
       end
       for a, d, b in lines[i]:gmatch("()(%d)()") do p = p + a * b + #d end
     end
-    return n .. " " .. m .. " " .. p)lua");
+    return n .. " " .. m .. " " .. p)lua", "=strings");
   // Before, each loop's continuation stitched at the iterator's call and was
   // given up on (aborts), or exited once per match.
   INFO(r.stats.exits_taken << " exits, " << r.stats.traces_aborted << " aborts");
@@ -71,7 +64,7 @@ TEST_CASE("gmatch iterators called from traces: empty matches, anchors, starts, 
       return k
     end)
     out[#out + 1] = tostring(ok) .. ":" .. tostring(e)
-    return table.concat(out, "\n"))lua");
+    return table.concat(out, "\n"))lua", "=strings");
 }
 
 TEST_CASE("string.format with %s of strings and numbers runs in the trace", "[jit][ncall][format]") {
@@ -85,7 +78,7 @@ TEST_CASE("string.format with %s of strings and numbers runs in the trace", "[ji
       h = (h * 31 + #a + #b + #c) % 1000000007
       if i % 100 == 0 then out[#out + 1] = a .. b .. c end
     end
-    return h .. " " .. table.concat(out, ";"))lua");
+    return h .. " " .. table.concat(out, ";"))lua", "=strings");
   INFO(r.stats.exits_taken << " exits");
   // Stitched, each format was an exit: over 1000.
   CHECK(r.stats.exits_taken < 100);
@@ -99,7 +92,7 @@ TEST_CASE("tostring of strings and floats in traces", "[jit][ncall][tostring]") 
       h = (h * 31 + #s) % 1000000007
       if i % 100 == 0 then out[#out + 1] = s end
     end
-    return h .. " " .. table.concat(out, ";"))lua");
+    return h .. " " .. table.concat(out, ";"))lua", "=strings");
   INFO(r.stats.exits_taken << " exits");
   CHECK(r.stats.exits_taken < 100);
 }
@@ -127,5 +120,5 @@ TEST_CASE("__tostring on strings and numbers appearing mid-loop reaches %s and t
       if i == 40 then debug.setmetatable("", saved) end
       out[#out + 1] = fmt("%s", "x") .. tostring("y")
     end
-    return table.concat(out, ";"))lua");
+    return table.concat(out, ";"))lua", "=strings");
 }
