@@ -140,6 +140,10 @@ void h_buf_put_int(State*, Integer i) noexcept {
   char buf[MAX_NUMBER_TEXT];
   concat_buffer.put(buf, static_cast<size_t>(number_to_text(TValue::integer(i), buf)));
 }
+void h_buf_put_num(Number n) noexcept {
+  char buf[MAX_NUMBER_TEXT];
+  concat_buffer.put(buf, static_cast<size_t>(number_to_text(TValue::number(n), buf)));
+}
 String* h_buf_str(State* L) noexcept {
   ConcatBuffer& b = concat_buffer;
   String* s = b.overflow || L->g->instr_budget != 0 ? nullptr : str_try_new(L->g, b.data, b.len);
@@ -185,6 +189,7 @@ const void* helper_addr(Helper h) {
     case Helper::StrChar: return reinterpret_cast<const void*>(&h_str_char);
     case Helper::BufPutStr: return reinterpret_cast<const void*>(&h_buf_put_str);
     case Helper::BufPutInt: return reinterpret_cast<const void*>(&h_buf_put_int);
+    case Helper::BufPutNum: return reinterpret_cast<const void*>(&h_buf_put_num);
     case Helper::BufStr: return reinterpret_cast<const void*>(&h_buf_str);
   }
   return nullptr;

@@ -49,6 +49,7 @@ const char* helper_name(Helper h) {
     case Helper::StrChar: return "str_char";
     case Helper::BufPutStr: return "buf_put_str";
     case Helper::BufPutInt: return "buf_put_int";
+    case Helper::BufPutNum: return "buf_put_num";
     case Helper::BufStr: return "buf_str";
   }
   return "?";

@@ -119,10 +119,11 @@ enum class Helper : uint8_t {
   // then one string is made of it (and the buffer emptied).
   BufPutStr,                    // (State*, String*)
   BufPutInt,                    // (State*, Integer), as tostring
+  BufPutNum,                    // (Number), as tostring where floats print with %.14g; in xmm0
   BufStr,                       // (State*) -> String*
 };
 // Helpers on floats, in xmm0 (and xmm1).
-inline bool helper_on_floats(Helper h) { return h >= Helper::NumMod && h <= Helper::NumLog; }
+inline bool helper_on_floats(Helper h) { return (h >= Helper::NumMod && h <= Helper::NumLog) || h == Helper::BufPutNum; }
 // Helpers taking the State* first.
 inline bool helper_takes_state(Helper h) { return h >= Helper::BarrierBack; }
 // Helpers that allocate or fill the concatenation buffer: never shared or

@@ -122,3 +122,29 @@ TEST_CASE("__tostring on strings and numbers appearing mid-loop reaches %s and t
     end
     return table.concat(out, ";"))lua", "=strings");
 }
+
+TEST_CASE("concatenation of floats runs in the trace", "[jit][concat]") {
+  Run r = same_all_ways(R"lua(
+    local t, h = {}, 0
+    for i = 1, 300 do
+      local x = i / 8
+      local s = "v" .. x .. ":" .. (i * 0.1) .. "|" .. (-0.0) .. (1 / 0) .. (i * 1e300) .. 2 ^ 53
+      local u, w = x .. "", "a" .. 1.5
+      h = (h * 31 + #s + #u + #w) % 1000000007
+      if i % 60 == 0 then t[#t + 1] = s .. u .. w end
+    end
+    return h .. " " .. table.concat(t, ";"))lua", "=strings");
+  INFO(r.stats.traces_aborted << " aborts");
+  CHECK(r.stats.traces_compiled >= 1);
+  // Before, each CONCAT with a float aborted its recording.
+  CHECK(r.stats.traces_aborted == 0);
+  // Pieces that change from integers to floats, and floats in a result too
+  // long for the buffer (left to the interpreter).
+  same_all_ways(R"lua(
+    local t, big = {}, string.rep("x", 1100)
+    for i = 1, 40 do
+      local v = i < 20 and i or i + 0.25
+      t[#t + 1] = #(big .. v .. v) .. ("=" .. v .. "," .. -v)
+    end
+    return table.concat(t, ";"))lua", "=strings");
+}
