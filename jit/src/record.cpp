@@ -639,7 +639,7 @@ RecordStatus Recorder::record(State* L, const Instruction* pc) {
       if (!set_list(a, i)) return abort("SETLIST");
       break;
     case OP_CONCAT:
-      if (!concat(a, getarg_B(i))) return abort("concatenation of other than strings and integers");
+      if (!concat(a, getarg_B(i))) return abort("concatenation of other than strings and numbers");
       break;
     case OP_LEN: {
       const TValue& v = base[getarg_B(i)];
