@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "opcodes.hpp"
 #include "vm.hpp"
@@ -88,6 +89,17 @@ inline const TValue* method_slot(State* L, Table* h, String* key, const TValue**
   slot = short_key ? table_get_short_str(cls, key) : table_get_str(cls, key);
   if (slot->is_nil()) *from = index;
   return slot;
+}
+
+// The register or constant an operand field (at bit POS, SIZE bits wide)
+// of i names in v: v plus the field's value times sizeof(TValue), taken as
+// one shift and one mask.
+template <int POS, int SIZE, typename V>
+inline V* operand_at(V* v, Instruction i) {
+  static_assert(sizeof(TValue) == 16 && POS >= 4);
+  const uintptr_t off = (i >> (POS - 4)) & (((uintptr_t{1} << SIZE) - 1) << 4);
+  using Byte = std::conditional_t<std::is_const_v<V>, const char, char>;
+  return reinterpret_cast<V*>(reinterpret_cast<Byte*>(v) + off);
 }
 
 // Float FORLOOP step; true when the loop goes on.
@@ -304,28 +316,33 @@ void execute(State* L, CallInfo* ci) {
 
 #if LUNA_COMPUTED_GOTO
   // Seven opcode bits: every value has a target, unknown ones an error.
+  // The table is indexed by the instruction's low byte (the opcode and
+  // A's lowest bit), its two halves alike: one zero-extension of the byte
+  // where the opcode alone took a copy and a mask.
 #define LUNA_OP_LABEL(o) &&L_##o,
 #define LUNA_BAD8 &&L_bad, &&L_bad, &&L_bad, &&L_bad, &&L_bad, &&L_bad, &&L_bad, &&L_bad,
-  static const void* const dispatch_table[128] = {
-      LUNA_OPCODES(LUNA_OP_LABEL) &&L_OP_VARARG,  // GETVARG
-      &&L_OP_COLD_FORLOOP, &&L_OP_COLD_TFORLOOP, &&L_OP_COLD_JMP,
-      LUNA_BAD8 LUNA_BAD8 LUNA_BAD8 LUNA_BAD8 LUNA_BAD8};
+#define LUNA_TARGETS                                                  \
+  LUNA_OPCODES(LUNA_OP_LABEL) &&L_OP_VARARG, /* GETVARG */            \
+      &&L_OP_COLD_FORLOOP, &&L_OP_COLD_TFORLOOP, &&L_OP_COLD_JMP,     \
+      LUNA_BAD8 LUNA_BAD8 LUNA_BAD8 LUNA_BAD8 LUNA_BAD8
+  static const void* const dispatch_table[256] = {LUNA_TARGETS LUNA_TARGETS};
+#undef LUNA_TARGETS
 #undef LUNA_OP_LABEL
 #undef LUNA_BAD8
-  static_assert(NUM_OPCODES + 43 == 128 && OP_COLD_JMP == NUM_OPCODES + 2);
-#define vmdispatch(o) goto* dispatch_table[o];
+  static_assert(NUM_OPCODES + 43 == 128 && OP_COLD_JMP == NUM_OPCODES + 2 && SIZE_OP == 7);
+#define vmdispatch(o) goto* dispatch_table[(o) & 0xff];
 #define vmcase(l) L_##l:
 #define vmbreak    \
   {                \
     vmfetch();     \
-    vmdispatch(get_op(i)); \
+    vmdispatch(i); \
   }
 // Where the trap is known clear (a Lua call entered by CALL or TAILCALL
 // from a frame without it), the next instruction is fetched without its test.
 #define vmbreak_untrapped \
   {                       \
     i = *pc++;            \
-    vmdispatch(get_op(i)); \
+    vmdispatch(i);        \
   }
 #define vmdefault L_bad:
 #define vmalias(l)  // the dispatch table names the handler
@@ -345,12 +362,16 @@ void execute(State* L, CallInfo* ci) {
 // it while the frame runs (VARARGPREP copies it up with the frame), rather
 // than kept in a local: one value less to spill on every call and return.
 #define CL() (base[-1].as_lclosure())
-#define RA() (base + getarg_A(i))
-#define RB() (base + getarg_B(i))
-#define RC() (base + getarg_C(i))
-#define KB() (k + getarg_B(i))
-#define KC() (k + getarg_C(i))
-#define RKC() (getarg_k(i) ? k + getarg_C(i) : base + getarg_C(i))
+// Operands are taken as byte offsets (operand_at): the field shifted to
+// 16 times its value and masked is added to base by the load's addressing
+// mode, where base + getarg_X(i) needed a shift, a zero-extension, a
+// second shift and an add.
+#define RA() operand_at<POS_A, SIZE_A>(base, i)
+#define RB() operand_at<POS_B, SIZE_B>(base, i)
+#define RC() operand_at<POS_C, SIZE_C>(base, i)
+#define KB() operand_at<POS_B, SIZE_B>(k, i)
+#define KC() operand_at<POS_C, SIZE_C>(k, i)
+#define RKC() (getarg_k(i) ? KC() : RC())
 #define savepc() (ci->savedpc = pc)
 #define savestate() (savepc(), L->top = ci->top)
 // The frame's trap flag is kept in the local `trap`, reloaded with base
