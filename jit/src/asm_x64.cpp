@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <map>
 
 namespace luna::jit {
 
@@ -288,6 +289,12 @@ class Emitter {
     a_.add(x86::rsp, frame);
     for (int k = 5; k >= 0; k--) a_.pop(kSaved[k]);
     a_.ret();
+    // The float constants the code reads, behind it.
+    a_.align(AlignMode::kData, 8);
+    for (const auto& [bits, label] : knums_) {
+      a_.bind(label);
+      a_.embedUInt64(bits);
+    }
   }
 
  private:
@@ -361,18 +368,30 @@ class Emitter {
     a_.mov(scratch, spill_mem(r));
     return scratch;
   }
+  bool zero_knum(Ref r) const { return ir_[r].op == IrOp::KNUM && knum_bits(r) == 0; }
   x86::Xmm xmm(Ref r, Ref pos, const x86::Xmm& scratch) {
-    const IrIns& i = ir_[r];
-    if (i.op == IrOp::KNUM) {
-      uint64_t bits;
-      std::memcpy(&bits, &i.k.n, sizeof bits);
-      a_.mov(s1, bits);
-      a_.movq(scratch, s1);
+    if (zero_knum(r)) {
+      a_.xorps(scratch, scratch);
       return scratch;
     }
-    if (iv(r).in_reg(pos)) return x86::xmm(static_cast<uint32_t>(iv(r).reg));
-    a_.movsd(scratch, spill_mem(r));
+    if (iv(r).in_reg(pos) && ir_[r].op != IrOp::KNUM) return x86::xmm(static_cast<uint32_t>(iv(r).reg));
+    a_.movsd(scratch, num_mem(r));
     return scratch;
+  }
+  // A float operand read straight from memory (a constant behind the code,
+  // a spill slot) or its register.
+  bool num_in_mem(Ref r, Ref pos) const { return ir_[r].op == IrOp::KNUM || !iv(r).in_reg(pos); }
+  x86::Mem num_mem(Ref r) {
+    if (ir_[r].op != IrOp::KNUM) return spill_mem(r);
+    uint64_t bits = knum_bits(r);
+    auto it = knums_.find(bits);
+    if (it == knums_.end()) it = knums_.emplace(bits, a_.newLabel()).first;
+    return x86::qword_ptr(it->second);
+  }
+  uint64_t knum_bits(Ref r) const {
+    uint64_t bits;
+    std::memcpy(&bits, &ir_[r].k.n, sizeof bits);
+    return bits;
   }
   // Destination of r's definition, and the store to its slot afterwards.
   x86::Gp dst_gp(Ref r) { return iv(r).reg >= 0 && iv(r).in_reg(r) ? x86::gpq(static_cast<uint32_t>(iv(r).reg)) : s0; }
@@ -522,18 +541,33 @@ class Emitter {
     finish(r, d);
   }
 
+  // d = x op y, y read from memory where it lives there. The allocator
+  // may give d the register of a dying y: commutative operations swap,
+  // the others copy y first.
   void num_binop(Ref r) {
     const IrIns& i = ir_[r];
     x86::Xmm d = dst_xmm(r);
-    x86::Xmm x = xmm(i.a, r, f0);
-    x86::Xmm y = xmm(i.b, r, f1);
-    if (x != d) a_.movsd(d, x);
-    switch (i.op) {
-      case IrOp::ADD: a_.addsd(d, y); break;
-      case IrOp::SUB: a_.subsd(d, y); break;
-      case IrOp::MUL: a_.mulsd(d, y); break;
-      case IrOp::DIV: a_.divsd(d, y); break;
-      default: break;
+    Ref xa = i.a, yb = i.b;
+    auto in_d = [&](Ref v) { return !num_in_mem(v, r) && x86::xmm(static_cast<uint32_t>(iv(v).reg)) == d; };
+    bool commutes = i.op == IrOp::ADD || i.op == IrOp::MUL;
+    if (in_d(yb) && !in_d(xa) && commutes) std::swap(xa, yb);
+    auto apply = [&](const auto& y) {
+      switch (i.op) {
+        case IrOp::ADD: a_.addsd(d, y); break;
+        case IrOp::SUB: a_.subsd(d, y); break;
+        case IrOp::MUL: a_.mulsd(d, y); break;
+        case IrOp::DIV: a_.divsd(d, y); break;
+        default: break;
+      }
+    };
+    if (in_d(yb) && !in_d(xa)) {
+      a_.movsd(f1, d);
+      if (x86::Xmm x = xmm(xa, r, d); x != d) a_.movsd(d, x);
+      apply(f1);
+    } else {
+      if (x86::Xmm x = xmm(xa, r, d); x != d) a_.movsd(d, x);
+      if (num_in_mem(yb, r) && !zero_knum(yb)) apply(num_mem(yb));
+      else apply(xmm(yb, r, f1));
     }
     finish(r, d);
   }
@@ -543,19 +577,24 @@ class Emitter {
     Label ex = exit_label(r);
     IrType t = ir_[i.a].type;
     if (t == IrType::Num) {
-      x86::Xmm x = xmm(i.a, r, f0);
-      x86::Xmm y = xmm(i.b, r, f1);
+      // The second operand of ucomisd may be memory.
+      auto ucomisd = [&](Ref p, Ref q) {
+        x86::Xmm xp = xmm(p, r, f0);
+        if (num_in_mem(q, r) && !zero_knum(q)) a_.ucomisd(xp, num_mem(q));
+        else a_.ucomisd(xp, xmm(q, r, f1));
+      };
+      Ref x = i.a, y = i.b;
       switch (i.op) {
-        case IrOp::LT: a_.ucomisd(y, x); a_.jbe(ex); break;
-        case IrOp::LE: a_.ucomisd(y, x); a_.jb(ex); break;
-        case IrOp::GT: a_.ucomisd(x, y); a_.jbe(ex); break;
-        case IrOp::GE: a_.ucomisd(x, y); a_.jb(ex); break;
-        case IrOp::NLT: a_.ucomisd(y, x); a_.ja(ex); break;
-        case IrOp::NLE: a_.ucomisd(y, x); a_.jae(ex); break;
-        case IrOp::EQ: a_.ucomisd(x, y); a_.jne(ex); a_.jp(ex); break;
+        case IrOp::LT: ucomisd(y, x); a_.jbe(ex); break;
+        case IrOp::LE: ucomisd(y, x); a_.jb(ex); break;
+        case IrOp::GT: ucomisd(x, y); a_.jbe(ex); break;
+        case IrOp::GE: ucomisd(x, y); a_.jb(ex); break;
+        case IrOp::NLT: ucomisd(y, x); a_.ja(ex); break;
+        case IrOp::NLE: ucomisd(y, x); a_.jae(ex); break;
+        case IrOp::EQ: ucomisd(x, y); a_.jne(ex); a_.jp(ex); break;
         case IrOp::NE: {
           Label ok = a_.newLabel();
-          a_.ucomisd(x, y);
+          ucomisd(x, y);
           a_.jp(ok);
           a_.je(ex);
           a_.bind(ok);
@@ -825,10 +864,10 @@ class Emitter {
         if (bi.op == IrOp::KINT && bi.k.i >= 1 && bi.k.i < (1 << 26)) {
           a_.lea(d, x86::ptr(base, static_cast<int32_t>((bi.k.i - 1) * 16)));
         } else {
+          // base + 16k - 16 as base + 8(k + k) - 16: two instructions.
           x86::Gp k = gp(i.b, r, s1);
-          if (k != s1) a_.mov(s1, k);
-          a_.shl(s1, 4);
-          a_.lea(d, x86::ptr(base, s1, 0, -16));
+          a_.lea(s1, x86::ptr(k, k));
+          a_.lea(d, x86::ptr(base, s1, 3, -16));
         }
         finish(r, d);
         return;
@@ -917,9 +956,22 @@ class Emitter {
       case IrOp::CALL:
         call(r);
         return;
-      case IrOp::LOOPSTART:
+      case IrOp::LOOPSTART: {
+        // Nothing in an optimised loop can start an instruction budget
+        // (no native calls; helpers never charge one): test it once, here,
+        // where the back-edge's snapshot holds (the pre-roll's values are
+        // the PHIs' destinations), not each iteration.
+        if (!budget_free_) {
+          const IrIns& back = ir_[ir_.size() - 1];
+          Label ex = a_.newLabel();
+          exits_.push_back({ex, back.snap, r, false});
+          a_.mov(s1, x86::qword_ptr(rL, kStateG));
+          a_.cmp(x86::qword_ptr(s1, kGlobalBudget), 0);
+          a_.jne(ex);
+        }
         a_.bind(loop_);
         return;
+      }
       case IrOp::CALLOUT:
         callout(r);
         return;
@@ -993,12 +1045,13 @@ class Emitter {
         }
         if (i.b == 1) {
           phi_moves(r);
-          // Hooks and budgets are handled by the interpreter: leave at the
-          // loop head (the seam charges the budget on every entry).
+          // Hooks are handled by the interpreter: leave at the loop head
+          // when one was set meanwhile (budgets: at LOOPSTART).
           Label ex = a_.newLabel();
           exits_.push_back({ex, i.snap, r, false});
-          leave_for_hook_or_budget(ex);
-          a_.jmp(loop_);
+          a_.cmp(x86::dword_ptr(rL, kStateHookmask), 0);
+          a_.je(loop_);
+          a_.jmp(ex);
           return;
         }
         write_snapshot(i.snap, r);
@@ -1241,6 +1294,7 @@ class Emitter {
   std::vector<PendingExit> exits_;
   std::vector<PendingExit> plain_exits_;  // snapshot already written
   std::vector<Ref> phis_;
+  std::map<uint64_t, Label> knums_;  // float constants by their bits
   Label loop_;
   Label to_side_;  // jumps to the side trace in s1
   ExitInfo* exits_info_;

@@ -104,6 +104,19 @@ TEST_CASE("a side trace stops at hooks and budgets like its loop", "[jit][side]"
   CHECK(error.find("instruction budget exhausted") != std::string::npos);
 }
 
+TEST_CASE("an optimised loop entered before a budget is set still stops under it", "[jit][loop]") {
+  // The budget is tested once per entry of an optimised loop, not per
+  // iteration: nothing inside the loop can start one.
+  luna::Vm vm;
+  vm.eval("function spin(n) local x, i = 0.0, 0 while n == nil or i < n do x = x * 0.5 + 1.0; i = i + 1 end return x end");
+  CHECK(vm.eval("return spin(100000)")[0].as_number() == 2.0);
+  CHECK(vm.jit_stats().traces_compiled >= 1);
+  vm.set_instruction_limit(200000);
+  CHECK_THROWS_WITH(vm.eval("spin()"), Catch::Contains("instruction budget exhausted"));
+  vm.set_instruction_limit(0);
+  CHECK(vm.eval("return spin(1000)")[0].as_number() == 2.0);
+}
+
 TEST_CASE("a blacklisted loop stops reaching the seam", "[jit][seam]") {
   // t[0.5] (a float key) is not recorded: the recording aborts ("table
   // read") until the loop is blacklisted; then its counter is re-armed to
