@@ -399,10 +399,35 @@ class Emitter {
   void finish(Ref r, const x86::Gp& g) { if (iv(r).spill >= 0) a_.mov(spill_mem(r), g); }
   void finish(Ref r, const x86::Xmm& x) { if (iv(r).spill >= 0) a_.movsd(spill_mem(r), x); }
 
+  // A field of the TValue at tv, size bytes wide.
+  static x86::Mem field(const x86::Mem& tv, int32_t off, uint32_t size) {
+    x86::Mem m = tv.cloneAdjusted(off);
+    m.setSize(size);
+    return m;
+  }
+  // The TValue at the address value p: in its register, or formed from the
+  // operands of a fused AREF or HREFK (base in its register or s0, a
+  // variable index doubled into s1).
+  x86::Mem tvalue_at(Ref p, Ref pos, const x86::Gp& scratch) {
+    if (!al_.fused[p]) return x86::qword_ptr(gp(p, pos, scratch));
+    const IrIns& a = ir_[p];
+    x86::Gp base = gp(a.a, pos, s0);
+    if (a.op == IrOp::HREFK) return x86::qword_ptr(base, a.aux * static_cast<int32_t>(layout::NODE_SIZE) + kNodeVal);
+    const IrIns& k = ir_[a.b];
+    if (k.op == IrOp::KINT && k.k.i >= 1 && k.k.i < (1 << 26)) return x86::qword_ptr(base, static_cast<int32_t>((k.k.i - 1) * 16));
+    // base + 16k - 16 as base + 8(k + k) - 16.
+    x86::Gp kr = gp(a.b, pos, s1);
+    a_.lea(s1, x86::ptr(kr, kr));
+    return x86::qword_ptr(base, s1, 3, -16);
+  }
+
   // Writes the value of r at pos as a TValue at mem (payload) / tag byte.
   void store_value(const x86::Gp& basereg, int32_t disp, Ref r, Ref pos) {
+    store_value(x86::qword_ptr(basereg, disp), r, pos);
+  }
+  void store_value(const x86::Mem& tv, Ref r, Ref pos) {
     const IrIns& i = ir_[r];
-    x86::Mem payload = x86::qword_ptr(basereg, disp);
+    x86::Mem payload = field(tv, 0, 8);
     switch (i.type) {
       case IrType::Num:
         a_.movsd(payload, xmm(r, pos, f1));
@@ -415,7 +440,7 @@ class Emitter {
         a_.mov(payload, 0);
         break;
     }
-    a_.mov(x86::byte_ptr(basereg, disp + kTagOff), static_cast<uint8_t>(i.tag));
+    a_.mov(field(tv, kTagOff, 1), static_cast<uint8_t>(i.tag));
   }
 
   void write_snapshot(int snap, Ref pos) {
@@ -437,9 +462,8 @@ class Emitter {
     const IrIns& i = ir_[e.pos];
     bool typed = (i.op == IrOp::SLOAD || i.op == IrOp::VLOAD) && (i.type == IrType::Int || i.type == IrType::Num);
     if (typed) {
-      x86::Gp b = i.op == IrOp::SLOAD ? rBase : gp(i.a, e.pos, s1);
-      int32_t disp = i.op == IrOp::SLOAD ? i.aux * 16 : 0;
-      a_.cmp(x86::byte_ptr(b, disp + kTagOff), static_cast<uint8_t>(i.type == IrType::Int ? Tag::Float : Tag::Int));
+      x86::Mem tv = i.op == IrOp::SLOAD ? slot_mem(i.aux) : tvalue_at(i.a, e.pos, s1);
+      a_.cmp(field(tv, kTagOff, 1), static_cast<uint8_t>(i.type == IrType::Int ? Tag::Float : Tag::Int));
       a_.sete(s0.r8());
     }
     a_.mov(x86::rax, reinterpret_cast<uint64_t>(&x));
@@ -453,25 +477,25 @@ class Emitter {
 
   // Tag guard of the TValue at [base + disp]: exit unless it has tag t (any
   // nil variant for Nil).
-  void guard_tag(const x86::Gp& b, int32_t disp, const IrIns& i, Ref pos) {
+  void guard_tag(const x86::Mem& tv, const IrIns& i, Ref pos) {
     if (i.type == IrType::Nil) {
-      a_.test(x86::byte_ptr(b, disp + kTagOff), 0x0f);
+      a_.test(field(tv, kTagOff, 1), 0x0f);
       a_.jnz(exit_label(pos));
     } else {
-      a_.cmp(x86::byte_ptr(b, disp + kTagOff), static_cast<uint8_t>(i.tag));
+      a_.cmp(field(tv, kTagOff, 1), static_cast<uint8_t>(i.tag));
       a_.jne(exit_label(pos));
     }
   }
-  void load_payload(const x86::Gp& b, int32_t disp, Ref r) {
+  void load_payload(const x86::Mem& tv, Ref r) {
     const IrIns& i = ir_[r];
     if (!needs_reg(i)) return;
     if (i.type == IrType::Num) {
       x86::Xmm d = dst_xmm(r);
-      a_.movsd(d, x86::qword_ptr(b, disp));
+      a_.movsd(d, field(tv, 0, 8));
       finish(r, d);
     } else {
       x86::Gp d = dst_gp(r);
-      a_.mov(d, x86::qword_ptr(b, disp));
+      a_.mov(d, field(tv, 0, 8));
       finish(r, d);
     }
   }
@@ -660,7 +684,7 @@ class Emitter {
           x86::Xmm d = x86::xmm(static_cast<uint32_t>(m.dreg));
           if (m.sreg == kScratch) a_.movsd(d, f0);
           else if (m.sreg >= 0) a_.movsd(d, x86::xmm(static_cast<uint32_t>(m.sreg)));
-          else a_.movsd(d, xmm(m.src, pos, d));
+          else if (x86::Xmm x = xmm(m.src, pos, d); x != d) a_.movsd(d, x);
           if (iv(m.dst).spill >= 0) a_.movsd(spill_mem(m.dst), d);
         } else {
           x86::Gp d = x86::gpq(static_cast<uint32_t>(m.dreg));
@@ -814,26 +838,24 @@ class Emitter {
       case IrOp::KNIL: case IrOp::KFALSE: case IrOp::KTRUE:
         return;
       case IrOp::SLOAD:
-        if (i.aux8 != 1) guard_tag(rBase, i.aux * 16, i, r);
-        load_payload(rBase, i.aux * 16, r);
+        if (i.aux8 != 1) guard_tag(slot_mem(i.aux), i, r);
+        load_payload(slot_mem(i.aux), r);
         return;
       case IrOp::VLOAD: {
-        x86::Gp p = gp(i.a, r, s1);
-        guard_tag(p, 0, i, r);
-        load_payload(p, 0, r);
+        x86::Mem tv = tvalue_at(i.a, r, s1);
+        guard_tag(tv, i, r);
+        load_payload(tv, r);
         return;
       }
-      case IrOp::NOTNIL: {
-        x86::Gp p = gp(i.a, r, s1);
-        a_.test(x86::byte_ptr(p, kTagOff), 0x0f);
+      case IrOp::NOTNIL:
+        a_.test(field(tvalue_at(i.a, r, s1), kTagOff, 1), 0x0f);
         a_.jz(exit_label(r));
         return;
-      }
-      case IrOp::VSTORE: {
-        x86::Gp p = gp(i.a, r, s0);
-        store_value(p, 0, i.b, r);
+      case IrOp::VSTORE:
+        // store_value's value goes through s1: the address uses s0 only
+        // (fused_addresses leaves AREFs stored through in registers).
+        store_value(tvalue_at(i.a, r, s0), i.b, r);
         return;
-      }
       case IrOp::FLOAD: {
         x86::Gp o = gp(i.a, r, s0);
         x86::Gp d = dst_gp(r);
@@ -858,6 +880,7 @@ class Emitter {
         return;
       }
       case IrOp::AREF: {
+        if (al_.fused[r]) return;
         x86::Gp base = gp(i.a, r, s0);
         x86::Gp d = dst_gp(r);
         const IrIns& bi = ir_[i.b];
@@ -890,6 +913,7 @@ class Emitter {
         a_.mov(s1, reinterpret_cast<uint64_t>(ir_[i.b].k.p));
         a_.cmp(x86::qword_ptr(node, off + kNodeKeyPayload), s1);
         a_.jne(ex);
+        if (al_.fused[r]) return;
         a_.lea(d, x86::ptr(node, off + kNodeVal));
         finish(r, d);
         return;

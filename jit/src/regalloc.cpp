@@ -44,15 +44,43 @@ bool two_address(const IrIns& i) {
 bool commutes(IrOp op) {
   return op == IrOp::ADD || op == IrOp::MUL || op == IrOp::BAND || op == IrOp::BOR || op == IrOp::BXOR;
 }
+// Operations whose result is written after every operand was read (and
+// after their guard's exit): it may take either operand's register.
+bool writes_last(IrOp op) {
+  return op == IrOp::FLOAD || op == IrOp::VLOAD || op == IrOp::AREF || op == IrOp::HREFK || op == IrOp::BLOAD ||
+         op == IrOp::SQRT || op == IrOp::FLOOR || op == IrOp::CEIL;
+}
 
 }  // namespace
+
+std::vector<bool> fused_addresses(const IrBuffer& ir) {
+  Ref n = ir.size();
+  std::vector<bool> fused(n, false);
+  for (Ref r = 1; r < n; r++) fused[r] = ir[r].op == IrOp::AREF || ir[r].op == IrOp::HREFK;
+  for (Ref r = 1; r < n; r++) {
+    const IrIns& i = ir[r];
+    if (i.op == IrOp::LOOP) continue;
+    // A store through an array slot would need a third scratch register.
+    bool through = i.op == IrOp::VLOAD || i.op == IrOp::NOTNIL || (i.op == IrOp::VSTORE && ir[i.a].op == IrOp::HREFK);
+    if (i.a != NO_REF && !through) fused[i.a] = false;
+    if (i.b != NO_REF) fused[i.b] = false;
+  }
+  for (const SnapEntry& e : ir.snap_entries()) fused[e.ref] = false;
+  return fused;
+}
 
 Allocation allocate(const IrBuffer& ir, const RegSet& regs) {
   Allocation al;
   Ref n = ir.size();
   al.iv.resize(n);
+  al.fused = fused_addresses(ir);
+  // A use of a fused address uses its operands.
   auto use = [&](Ref v, Ref pos) {
-    if (v != NO_REF && pos > al.iv[v].end) al.iv[v].end = pos;
+    if (v == NO_REF) return;
+    if (pos > al.iv[v].end) al.iv[v].end = pos;
+    if (al.fused[v])
+      for (Ref o : {ir[v].a, ir[v].b})
+        if (o != NO_REF && pos > al.iv[o].end) al.iv[o].end = pos;
   };
   const auto& snaps = ir.snapshots();
   const auto& ents = ir.snap_entries();
@@ -89,7 +117,11 @@ Allocation allocate(const IrBuffer& ir, const RegSet& regs) {
     phi_dst.assign(n, false);
     phi_src.assign(n, NO_REF);
     auto own_use = [&](Ref v, Ref pos) {
-      if (v != NO_REF && pos > own_end[v]) own_end[v] = pos;
+      if (v == NO_REF) return;
+      if (pos > own_end[v]) own_end[v] = pos;
+      if (al.fused[v])
+        for (Ref o : {ir[v].a, ir[v].b})
+          if (o != NO_REF && pos > own_end[o]) own_end[o] = pos;
     };
     for (Ref r = 1; r < n; r++) {
       const IrIns& i = ir[r];
@@ -127,7 +159,7 @@ Allocation allocate(const IrBuffer& ir, const RegSet& regs) {
   for (int x : regs.xmm) xmm_free[static_cast<size_t>(x)] = true;
 
   for (Ref r = 1; r < n; r++) {
-    if (!needs_reg(ir[r])) continue;
+    if (!needs_reg(ir[r]) || al.fused[r]) continue;
     Interval& cur = al.iv[r];
     if (cur.end == 0) cur.end = r;  // defined but unused: still needs a target
     // Expire values whose last use is before this definition.
@@ -141,9 +173,10 @@ Allocation allocate(const IrBuffer& ir, const RegSet& regs) {
       }
     }
     // The register of an operand dying here passes to the result of a
-    // two-address operation.
+    // two-address operation (or one that writes it last: a load through a
+    // pointer that dies there).
     Ref heir = NO_REF;
-    if (two_address(ir[r])) {
+    if (two_address(ir[r]) || writes_last(ir[r].op)) {
       auto dies_here = [&](Ref v) {
         if (v == NO_REF || ir.is_const(v) || !needs_reg(ir[v])) return false;
         const Interval& w = al.iv[v];
@@ -151,7 +184,7 @@ Allocation allocate(const IrBuffer& ir, const RegSet& regs) {
       };
       const IrIns& i = ir[r];
       if (dies_here(i.a)) heir = i.a;
-      else if (commutes(i.op) && dies_here(i.b)) heir = i.b;
+      else if ((commutes(i.op) || writes_last(i.op)) && dies_here(i.b)) heir = i.b;
     }
     std::vector<bool>& free = cur.fpr ? xmm_free : gpr_free;
     // A loop-carried value takes its PHI's register when that is free,
@@ -207,14 +240,14 @@ Allocation allocate(const IrBuffer& ir, const RegSet& regs) {
   for (Ref c : al.calls) {
     for (Ref r = 1; r < c; r++) {
       Interval& v = al.iv[r];
-      if (!needs_reg(ir[r]) || !(v.start < c && c < v.end) || !v.in_reg(c) || v.spill >= 0) continue;
+      if (!needs_reg(ir[r]) || al.fused[r] || !(v.start < c && c < v.end) || !v.in_reg(c) || v.spill >= 0) continue;
       if (v.fpr || caller_saved_gpr(v.reg)) v.spill = al.nspill++;
     }
   }
   if (loop_start != 0) {
     for (Ref r = 1; r < loop_start; r++) {
       const Interval& v = al.iv[r];
-      if (needs_reg(ir[r]) && (v.end == n - 1 || phi_dst[r]) && (v.reg < 0 || v.spill_from != UINT32_MAX)) al.ok = false;
+      if (needs_reg(ir[r]) && !al.fused[r] && (v.end == n - 1 || phi_dst[r]) && (v.reg < 0 || v.spill_from != UINT32_MAX)) al.ok = false;
     }
   }
   return al;

@@ -370,12 +370,31 @@ TEST_CASE("a result takes the register of its dying operand", "[jit][regalloc]")
   Ref u = bin(ir, IrOp::MUL, IrType::Num, z, s);  // s dies, z lives on: commutes
   Ref w = bin(ir, IrOp::SUB, IrType::Num, u, z);
   Ref k = bin(ir, IrOp::SUB, IrType::Int, sload(ir, 3, IrType::Int), ir.kint(5));
+  // A load through a table that dies there: the array pointer takes the
+  // table's register. An array slot only read through is never in one
+  // (fused into the loads' addresses); one stored through is.
+  Ref t = sload(ir, 4, IrType::Gc);
+  IrIns fl = ir_ins(IrOp::FLOAD, IrType::Ptr, t);
+  fl.aux8 = static_cast<uint8_t>(Field::TabArray);
+  Ref arr = ir.emit(fl);
+  Ref read = ir.emit(ir_ins(IrOp::AREF, IrType::Ptr, arr, ir.kint(2)));
+  IrIns vl = ir_ins(IrOp::VLOAD, IrType::Num, read);
+  vl.snap = 0;
+  Ref v = ir.emit(vl);
+  Ref written = ir.emit(ir_ins(IrOp::AREF, IrType::Ptr, arr, k));
+  ir.emit(ir_ins(IrOp::VSTORE, IrType::Void, written, v));
   loop_end(ir, ir.add_snapshot(nullptr, {{0, w}, {1, k}}));
   Allocation al = allocate(ir, RegSet::x64());
   CHECK(al.iv[s].reg == al.iv[x].reg);
   CHECK(al.iv[u].reg == al.iv[s].reg);
   CHECK(al.iv[w].reg == al.iv[u].reg);
   CHECK(al.iv[k].reg == al.iv[ir[k].a].reg);
+  CHECK(al.iv[arr].reg == al.iv[t].reg);
+  CHECK(al.fused[read]);
+  CHECK(al.iv[read].reg < 0);
+  CHECK_FALSE(al.fused[written]);
+  CHECK(al.iv[written].reg >= 0);
+  CHECK(al.iv[arr].end > v);  // the fused slot's load uses the array
   CHECK(al.nspill == 0);
 }
 

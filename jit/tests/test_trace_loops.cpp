@@ -117,6 +117,27 @@ TEST_CASE("an optimised loop entered before a budget is set still stops under it
   CHECK(vm.eval("return spin(1000)")[0].as_number() == 2.0);
 }
 
+TEST_CASE("a for loop's constant step, guarded once, changed through debug.setlocal", "[jit][loop]") {
+  // The step of `for i = 1, n, 2` is an immediate in the loop's trace,
+  // behind a guard on entry; debug.setlocal (a stitched call) changing it
+  // mid-loop sends the next entry back to the interpreter.
+  const char* code = R"(
+    local out = {}
+    for round = 1, 30 do
+      local s = 0
+      for i = 1, 400, 2 do
+        s = s + i
+        if round % 3 == 0 and i == 201 then debug.setlocal(1, 9, 7) end
+      end
+      out[#out + 1] = s
+    end
+    return table.concat(out, " "))";
+  Run on = run(code, true, 4);
+  Run off = run(code, false);
+  CHECK(on.result == off.result);
+  CHECK(on.stats.traces_compiled >= 1);
+}
+
 TEST_CASE("a blacklisted loop stops reaching the seam", "[jit][seam]") {
   // t[0.5] (a float key) is not recorded: the recording aborts ("table
   // read") until the loop is blacklisted; then its counter is re-armed to
