@@ -1363,6 +1363,11 @@ bool CodeArena::assemble(const IrBuffer& ir, const Allocation& al, Trace* t, boo
     exits[n].sideable = n < nsnap && s.top < 0;
     exits[n].trace = t;
   }
+  for (Ref r = 1; r < ir.size(); r++)
+    if (ir[r].aux8 == 1 && (ir[r].op == IrOp::ULT || ir[r].op == IrOp::GE)) {
+      exits[static_cast<size_t>(ir[r].snap)].bounds = true;
+      exits[static_cast<size_t>(ir[r].snap)].sideable = false;
+    }
   // A link into an inlined callee's loop makes the frames real before it
   // leaves by its plain exit (link_into_callee): nothing more to rebuild.
   const IrIns& last = ir[ir.size() - 1];

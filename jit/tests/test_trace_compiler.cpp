@@ -469,6 +469,79 @@ TEST_CASE("an optimised float loop: constants from memory, carried values in pla
   close_state(L);
 }
 
+TEST_CASE("bounds checks on a counted index are hoisted before the loop", "[jit][loop]") {
+  // Slots: 0 the index i, 1 the counter c (iterations left), 2 a bound b,
+  // 3 a sum. Each iteration checks i - 1 < b (unsigned), adds i, and goes
+  // on while c ~= 0 with i + 1 and c - 1, as a numeric for loop does.
+  IrBuffer ir;
+  Instruction code[3] = {};
+  uint32_t s0 = ir.add_snapshot(&code[0], {});
+  Ref i = sload(ir, 0, IrType::Int, static_cast<int>(s0));
+  Ref c = sload(ir, 1, IrType::Int, static_cast<int>(s0));
+  Ref b = sload(ir, 2, IrType::Int, static_cast<int>(s0));
+  Ref acc = sload(ir, 3, IrType::Int, static_cast<int>(s0));
+  guard(ir, IrOp::ULT, bin(ir, IrOp::SUB, IrType::Int, i, ir.kint(1)), b, static_cast<int>(s0));
+  Ref acc1 = bin(ir, IrOp::ADD, IrType::Int, acc, i);
+  uint32_t s1 = ir.add_snapshot(&code[1], {{3, acc1}});
+  guard(ir, IrOp::NE, c, ir.kint(0), static_cast<int>(s1));
+  Ref i1 = bin(ir, IrOp::ADD, IrType::Int, i, ir.kint(1));
+  Ref c1 = bin(ir, IrOp::SUB, IrType::Int, c, ir.kint(1));
+  loop_end(ir, ir.add_snapshot(&code[0], {{0, i1}, {1, c1}, {3, acc1}}));
+
+  IrBuffer opt = ir;
+  REQUIRE(loop_optimise(opt));
+  REQUIRE(hoist_bounds(opt));
+  Ref start = 0;
+  int hoisted = 0, in_loop = 0;
+  for (Ref r = 1; r < opt.size(); r++) {
+    if (opt[r].op == IrOp::LOOPSTART) start = r;
+    bool check = opt[r].op == IrOp::ULT || opt[r].op == IrOp::GE;
+    if (start != 0 && check) in_loop++;
+    if (start == 0 && check && opt[r].aux8 == 1) hoisted++;
+  }
+  CHECK(in_loop == 0);
+  CHECK(hoisted == 3);  // c >= 0, the first index and the last
+
+  State* L = new_state();
+  CodeArena arena;
+  IrBuffer again = ir;
+  auto t = compile_ir(again, arena, false);
+  REQUIRE(t != nullptr);
+  // Within the bound: 1 + ... + 10, leaving at the counter's guard.
+  Frame f;
+  f.base()[0] = TValue::integer(1);
+  f.base()[1] = TValue::integer(9);
+  f.base()[2] = TValue::integer(10);
+  f.base()[3] = TValue::integer(0);
+  const ExitInfo* ex = t->entry(L, f.base());
+  CHECK(ex->pc == &code[1]);
+  CHECK(f.base()[3].u.i == 55);
+  // The last index beyond it: the first iteration runs, then the hoisted
+  // check leaves with the state at the loop's start.
+  Frame g;
+  g.base()[0] = TValue::integer(1);
+  g.base()[1] = TValue::integer(9);
+  g.base()[2] = TValue::integer(5);
+  g.base()[3] = TValue::integer(0);
+  ex = t->entry(L, g.base());
+  CHECK(ex->bounds);
+  CHECK_FALSE(ex->sideable);
+  CHECK(ex->pc == &code[0]);
+  CHECK(g.base()[0].u.i == 2);
+  CHECK(g.base()[1].u.i == 8);
+  CHECK(g.base()[3].u.i == 1);
+  // A negative counter (2^64 - 1 iterations as unsigned) hoists nothing it
+  // cannot prove: it leaves there too.
+  Frame h;
+  h.base()[0] = TValue::integer(1);
+  h.base()[1] = TValue::integer(-5);
+  h.base()[2] = TValue::integer(1000);
+  h.base()[3] = TValue::integer(0);
+  CHECK(t->entry(L, h.base())->bounds);
+  arena.release(t.get());
+  close_state(L);
+}
+
 TEST_CASE("a type-unstable loop is left unoptimised", "[jit][loop]") {
   IrBuffer ir;
   Instruction code[1] = {};

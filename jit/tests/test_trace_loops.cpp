@@ -138,6 +138,30 @@ TEST_CASE("a for loop's constant step, guarded once, changed through debug.setlo
   CHECK(on.stats.traces_compiled >= 1);
 }
 
+TEST_CASE("array bounds checks hoisted before a loop, and a loop that outgrows them", "[jit][loop]") {
+  // sum's loop reads t[i] within t's array part: its bounds checks are two
+  // guards before the loop (the first and the last index). Called with n
+  // beyond the array, that guard fails on every entry: after hotexit such
+  // exits the loop is recorded again without hoisting, and the reads past
+  // the array get their side traces as before.
+  const char* code = R"(
+    local t = {}
+    for i = 1, 100 do t[i] = i end
+    local function sum(n) local s = 0 for i = 1, n do s = s + (t[i] or 0) end return s end
+    local r = 0
+    for k = 1, 50 do r = r + sum(100) end
+    local calm = r
+    for k = 1, 200 do r = r + sum(150) end
+    for k = 1, 20 do r = r + sum(90) + sum(0) end
+    return r .. " " .. calm)";
+  Run on = run(code, true, 4);
+  Run off = run(code, false);
+  CHECK(on.result == off.result);
+  CHECK(on.stats.traces_compiled >= 3);
+  // Without the retrace every sum(150) would leave on each iteration.
+  CHECK(on.stats.exits_taken < 100);
+}
+
 TEST_CASE("a blacklisted loop stops reaching the seam", "[jit][seam]") {
   // t[0.5] (a float key) is not recorded: the recording aborts ("table
   // read") until the loop is blacklisted; then its counter is re-armed to
