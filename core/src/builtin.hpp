@@ -12,6 +12,8 @@
 
 namespace luna {
 
+struct NClosure;
+
 int lib_math_abs(State* L);
 int lib_math_floor(State* L);
 int lib_math_max(State* L);
@@ -42,9 +44,21 @@ Builtin base_builtin(NativeFn f);
 // change no table.
 enum class LeafFn : uint8_t {
   None, StrFind, StrMatch, StrGsub, StrFormat, StrRep, StrReverse, StrCase, StrByte, StrSub, StrChar, StrLen,
-  TabConcat, Next, Pairs, ToNumber,
+  TabConcat, Next, Pairs, ToNumber, ToString,
+  GMatchIter,  // gmatch's iterator: a native closure, recognised by its function
 };
 LeafFn string_leaf(NativeFn f);
+
+// The position of a gmatch iterator (its closure). As in 5.4 the iterator
+// moves on before it pushes the captures, which may raise; a trace whose call
+// of it raised puts the position back, so the interpreter's call again meets
+// the same match and the same error.
+struct GMatchPos {
+  const char* src;
+  const char* lastmatch;
+};
+GMatchPos gmatch_pos(const NClosure* it);
+void gmatch_set_pos(NClosure* it, GMatchPos pos);
 LeafFn table_leaf(NativeFn f);
 LeafFn base_leaf(NativeFn f);
 

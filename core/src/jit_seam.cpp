@@ -32,6 +32,16 @@ void detach_all(GlobalState* g) {
   arm_counters(g);
 }
 
+// A frame above the recorded one (a call the recording lets the
+// interpreter make, such as a function trace's CALLOUT): the recorded frame
+// traps a few Lua frames below it.
+bool above_recorded(CallInfo* ci) {
+  int n = 0;
+  for (CallInfo* c = ci->previous; c != nullptr && n < 4; c = c->previous, n++)
+    if (c->trap) return c->is_lua();
+  return false;
+}
+
 bool may_enter_or_record(State* L) { return L->hookmask == 0 && L->g->jit.recorder == nullptr; }
 
 // Makes the stack slots and CallInfos the trace declares exist (this may
@@ -96,7 +106,7 @@ const Instruction* jit_loop_event(State* L, CallInfo* ci, const Instruction* pc,
   }
   // A recording is abandoned when its thread runs on in a frame that does
   // not trap: an error unwound the recorded frame past the backend.
-  if (j.recorder != nullptr && (j.recorder != L || !ci->trap)) jit_stop_recording(L);
+  if (j.recorder != nullptr && (j.recorder != L || (!ci->trap && !above_recorded(ci)))) jit_stop_recording(L);
   if (a.pc == pc) {
     count = 1;
     return may_enter_or_record(L) ? enter_trace(L, ci, a.trace) : pc;

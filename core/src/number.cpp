@@ -1,4 +1,5 @@
 // Number conversions and arithmetic with Lua's integer/float rules.
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -89,20 +90,39 @@ size_t str_to_number(const char* s, size_t len, TValue* out) {
 namespace {
 
 // Decimal text of i, by hand: snprintf's format parsing costs several times
-// the conversion itself, and concatenation converts numbers constantly.
+// the conversion itself, and concatenation converts numbers constantly. Two
+// digits per division (one multiply by the reciprocal and a table load).
+constexpr std::array<char, 200> kDigitPairs = [] {
+  std::array<char, 200> t{};
+  for (int k = 0; k < 100; k++) {
+    t[static_cast<size_t>(2 * k)] = static_cast<char>('0' + k / 10);
+    t[static_cast<size_t>(2 * k + 1)] = static_cast<char>('0' + k % 10);
+  }
+  return t;
+}();
+
 int integer_to_text(Integer i, char* buf) {
-  char digits[24];
-  int nd = 0;
   // Work on the magnitude as unsigned so the minimum integer needs no case.
   uint64_t m = i < 0 ? 0 - static_cast<uint64_t>(i) : static_cast<uint64_t>(i);
-  do {
-    digits[nd++] = static_cast<char>('0' + m % 10);
-    m /= 10;
-  } while (m != 0);
-  int n = 0;
-  if (i < 0) buf[n++] = '-';
-  while (nd > 0) buf[n++] = digits[--nd];
+  int nd = 1;  // digits: the magnitude is below 2^63 < 10^19
+  for (uint64_t p = 10; nd < 19 && m >= p; p *= 10) nd++;
+  int n = i < 0 ? 1 : 0;
+  if (i < 0) buf[0] = '-';
+  n += nd;
   buf[n] = '\0';
+  char* d = buf + n;  // filled from the end
+  while (m >= 100) {
+    size_t r = static_cast<size_t>(m % 100);
+    m /= 100;
+    d -= 2;
+    std::memcpy(d, &kDigitPairs[2 * r], 2);
+  }
+  if (m >= 10) {
+    d -= 2;
+    std::memcpy(d, &kDigitPairs[2 * static_cast<size_t>(m)], 2);
+  } else {
+    *--d = static_cast<char>('0' + m);
+  }
   return n;
 }
 

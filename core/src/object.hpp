@@ -142,7 +142,7 @@ struct Node {
   void set_key(const TValue& k) { key_u = k.u; key_tag = k.tag; }
 };
 struct Table : GCObject {
-  uint8_t flags;       // bit k set: metamethod k (k < 6, see TMS) known absent
+  uint8_t flags;       // bit k set: metamethod k (k < 6, see TMS) known absent; bit 6: __tostring
   uint8_t lsizenode;   // log2 of hash part size
   uint32_t asize;      // array part size
   uint32_t lenhint;    // last border found by table_length (a guess, checked before use)

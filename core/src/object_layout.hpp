@@ -45,6 +45,7 @@ constexpr size_t NODE_NEXT = offsetof(Node, next);
 constexpr size_t UPVAL_V = offsetof(UpVal, v);
 constexpr size_t LCLOSURE_PROTO = offsetof(LClosure, p);
 constexpr size_t LCLOSURE_UPVALS = offsetof(LClosure, upvals);
+constexpr size_t NCLOSURE_F = offsetof(NClosure, f);
 constexpr size_t PROTO_K = offsetof(Proto, k);
 constexpr size_t PROTO_CODE = offsetof(Proto, code);
 

@@ -144,3 +144,27 @@ TEST_CASE("pattern classes agree with <ctype.h> for every byte", "[string]") {
     CHECK(run(L, code.c_str()) == want);
   }
 }
+
+TEST_CASE("integers as text: every digit count, both signs, the extremes", "[string][number]") {
+  // number_to_text writes two digits per division; each length from 1 to 19
+  // digits (10^k and 10^k - 1), negatives, and the minimum integer.
+  char buf[MAX_NUMBER_TEXT];
+  auto text = [&](Integer i) { return std::string(buf, static_cast<size_t>(number_to_text(TValue::integer(i), buf))); };
+  Integer p = 1;
+  std::string nines;
+  for (int k = 1; k <= 18; k++) {
+    p *= 10;
+    nines += '9';
+    CHECK(text(p) == "1" + std::string(static_cast<size_t>(k), '0'));
+    CHECK(text(p - 1) == nines);
+    CHECK(text(-p) == "-1" + std::string(static_cast<size_t>(k), '0'));
+  }
+  CHECK(text(0) == "0");
+  CHECK(text(7) == "7");
+  CHECK(text(-5) == "-5");
+  CHECK(text(42) == "42");
+  CHECK(text(-305) == "-305");
+  CHECK(text(9223372036854775807) == "9223372036854775807");
+  CHECK(text(-9223372036854775807 - 1) == "-9223372036854775808");
+  CHECK(std::strlen(buf) == 20);  // terminated
+}

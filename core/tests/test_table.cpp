@@ -380,3 +380,33 @@ TEST_CASE("table.sort charges default-order comparisons to the instruction budge
   std::string msg = luna::test::run(s.L, "table.sort(t)");
   CHECK(msg.find("instruction budget exhausted") != std::string::npos);
 }
+
+// table.concat reads strings present in the table in place (lib/table.cpp,
+// add_field); everything else still goes through get_i and the buffer.
+TEST_CASE("table.concat reads present strings in place, the rest as before", "[table][concat]") {
+  StateGuard s;
+  auto run = [&](const char* code) { return luna::test::run(s.L, code); };
+  CHECK(run("return table.concat({'a', 'bc', 3, 4.5, 'd'}, '-')") == "a-bc-3-4.5-d");
+  // Array and hash parts, __index for absent items only, ranges.
+  CHECK(run("local t = setmetatable({'x', nil, 'z', [5] = 'v'}, {__index = function(_, k) return 'i' .. k end}) "
+            "return table.concat(t, ',', 1, 6)") == "x,i2,z,i4,v,i6");
+  CHECK(run("return table.concat({'a', 'b', 'c'}, '', 2, 3) .. table.concat({'a'}, 'x', 1, 0) .. '|'") == "bc|");
+  CHECK(run("return table.concat({[-1] = 'm', [0] = 'n'}, '+', -1, 0)") == "m+n");
+  // A non-table with __index and __len.
+  CHECK(run("local u = setmetatable({}, {__index = function(_, k) return 'k' .. k end, __len = function() return 3 end}) "
+            "return table.concat(u)") == "k1k2k3");
+  CHECK(run("return select(2, pcall(table.concat, {'a', {}, 'c'}))") ==
+        "invalid value (table) at index 2 in table for 'concat'");
+  CHECK(run("return select(2, pcall(table.concat, {'a', 'b'}, ',', 1, 3))") ==
+        "invalid value (nil) at index 3 in table for 'concat'");
+}
+
+TEST_CASE("table.concat of one string piece returns it without a copy", "[table][concat]") {
+  StateGuard s;
+  // With the collector stopped, a copy of the 4 MB piece would show in the count.
+  CHECK(luna::test::run(s.L, "local big = string.rep('x', 1 << 22) "
+                             "collectgarbage('stop') local before = collectgarbage('count') "
+                             "local r1, r2 = table.concat({big}), table.concat({'a', big}, '', 2, 2) "
+                             "local grew = collectgarbage('count') - before "
+                             "return tostring(r1 == big and r2 == big and grew < 1024)") == "true");
+}

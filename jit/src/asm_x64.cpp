@@ -142,6 +142,10 @@ void h_buf_put_int(State*, Integer i) noexcept {
   char buf[MAX_NUMBER_TEXT];
   concat_buffer.put(buf, static_cast<size_t>(number_to_text(TValue::integer(i), buf)));
 }
+void h_buf_put_num(Number n) noexcept {
+  char buf[MAX_NUMBER_TEXT];
+  concat_buffer.put(buf, static_cast<size_t>(number_to_text(TValue::number(n), buf)));
+}
 String* h_buf_str(State* L) noexcept {
   ConcatBuffer& b = concat_buffer;
   String* s = b.overflow || L->g->instr_budget != 0 ? nullptr : str_try_new(L->g, b.data, b.len);
@@ -149,7 +153,6 @@ String* h_buf_str(State* L) noexcept {
   b.overflow = false;
   return s;
 }
-Integer h_gc_due(State* L) noexcept { return L->g->gcdebt > 0 ? 1 : 0; }
 String* h_str_char(State* L, Integer c) noexcept {
   char ch = static_cast<char>(c);
   return str_try_new(L->g, &ch, 1);
@@ -179,7 +182,6 @@ const void* helper_addr(Helper h) {
     case Helper::TabGrowArray: return reinterpret_cast<const void*>(&h_tab_grow_array);
     case Helper::SetMeta: return reinterpret_cast<const void*>(&h_set_meta);
     case Helper::UpvalClose: return reinterpret_cast<const void*>(&h_upval_close);
-    case Helper::GcDue: return reinterpret_cast<const void*>(&h_gc_due);
     case Helper::TabAppend: return reinterpret_cast<const void*>(&table_try_append_slot);
     case Helper::NewClosure: return reinterpret_cast<const void*>(&h_new_closure);
     case Helper::ClosureCapture: return reinterpret_cast<const void*>(&h_closure_capture);
@@ -189,6 +191,7 @@ const void* helper_addr(Helper h) {
     case Helper::StrChar: return reinterpret_cast<const void*>(&h_str_char);
     case Helper::BufPutStr: return reinterpret_cast<const void*>(&h_buf_put_str);
     case Helper::BufPutInt: return reinterpret_cast<const void*>(&h_buf_put_int);
+    case Helper::BufPutNum: return reinterpret_cast<const void*>(&h_buf_put_num);
     case Helper::BufStr: return reinterpret_cast<const void*>(&h_buf_str);
   }
   return nullptr;
@@ -205,6 +208,7 @@ int32_t field_offset(Field f, int32_t aux) {
     case Field::TabFlags: return layout::TABLE_FLAGS;
     case Field::ClProto: return layout::LCLOSURE_PROTO;
     case Field::ClUpval: return static_cast<int32_t>(layout::LCLOSURE_UPVALS + sizeof(UpVal*) * static_cast<size_t>(aux));
+    case Field::NClFn: return layout::NCLOSURE_F;
     case Field::UvValue: return layout::UPVAL_V;
     case Field::StrLen: return layout::STRING_LEN;
     case Field::GcTag: return layout::GC_TAG;

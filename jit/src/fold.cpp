@@ -27,7 +27,6 @@ bool pure(const IrIns& i) {
       Helper h = static_cast<Helper>(i.aux8);
       return h != Helper::BarrierBack && h != Helper::BarrierObj && h != Helper::TabLen && h != Helper::TabGetStr &&
              h != Helper::TabGetInt && !helper_inserts(h) && h != Helper::UpvalClose &&
-             h != Helper::GcDue &&
              !helper_allocates(h);
     }
     default:

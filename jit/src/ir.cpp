@@ -39,7 +39,6 @@ const char* helper_name(Helper h) {
     case Helper::NewTable: return "new_table";
     case Helper::TabGrowArray: return "tab_grow_array";
     case Helper::UpvalClose: return "upval_close";
-    case Helper::GcDue: return "gc_due";
     case Helper::TabAppend: return "tab_append";
     case Helper::NewClosure: return "new_closure";
     case Helper::ClosureCapture: return "closure_capture";
@@ -50,6 +49,7 @@ const char* helper_name(Helper h) {
     case Helper::StrChar: return "str_char";
     case Helper::BufPutStr: return "buf_put_str";
     case Helper::BufPutInt: return "buf_put_int";
+    case Helper::BufPutNum: return "buf_put_num";
     case Helper::BufStr: return "buf_str";
   }
   return "?";

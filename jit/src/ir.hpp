@@ -77,7 +77,7 @@ const char* ir_op_name(IrOp op);
 // FLOAD fields.
 // Deref: the pointer at address a (a constant: a basic type's metatable).
 // TabFlags: the metamethod-absence cache (a byte), which a new key resets.
-enum class Field : uint8_t { TabArray, TabAsize, TabMeta, TabNode, TabLsizenode, TabFlags, ClProto, ClUpval, UvValue, StrLen, GcTag, Deref };
+enum class Field : uint8_t { TabArray, TabAsize, TabMeta, TabNode, TabLsizenode, TabFlags, ClProto, ClUpval, NClFn, UvValue, StrLen, GcTag, Deref };
 
 // CALL helpers. All are noexcept and neither allocate nor raise.
 enum class Helper : uint8_t {
@@ -96,7 +96,6 @@ enum class Helper : uint8_t {
   BarrierBack,                  // (State*, Table*)
   BarrierObj,                   // (State*, GCObject* parent, GCObject* child)
   UpvalClose,                   // (State*, TValue* level) -> Integer: 1 closed, 0 to-be-closed variables there
-  GcDue,                        // (State*) -> Integer: 1 when a collection step is due (after an NCALL)
   // Allocating helpers (State* first): never collect or raise; nullptr
   // when the interpreter must do it (a collection step is due, the memory
   // limit, an instruction budget), which the trace guards and exits on.
@@ -120,10 +119,11 @@ enum class Helper : uint8_t {
   // then one string is made of it (and the buffer emptied).
   BufPutStr,                    // (State*, String*)
   BufPutInt,                    // (State*, Integer), as tostring
+  BufPutNum,                    // (Number), as tostring where floats print with %.14g; in xmm0
   BufStr,                       // (State*) -> String*
 };
 // Helpers on floats, in xmm0 (and xmm1).
-inline bool helper_on_floats(Helper h) { return h >= Helper::NumMod && h <= Helper::NumLog; }
+inline bool helper_on_floats(Helper h) { return (h >= Helper::NumMod && h <= Helper::NumLog) || h == Helper::BufPutNum; }
 // Helpers taking the State* first.
 inline bool helper_takes_state(Helper h) { return h >= Helper::BarrierBack; }
 // Helpers that allocate or fill the concatenation buffer: never shared or

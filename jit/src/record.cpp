@@ -639,7 +639,7 @@ RecordStatus Recorder::record(State* L, const Instruction* pc) {
       if (!set_list(a, i)) return abort("SETLIST");
       break;
     case OP_CONCAT:
-      if (!concat(a, getarg_B(i))) return abort("concatenation of other than strings and integers");
+      if (!concat(a, getarg_B(i))) return abort("concatenation of other than strings and numbers");
       break;
     case OP_LEN: {
       const TValue& v = base[getarg_B(i)];
@@ -776,10 +776,12 @@ RecordStatus Recorder::record(State* L, const Instruction* pc) {
     case OP_SELF:
       return self(L, pc);
     case OP_RETURN:
-      // An inlined frame (entered in the trace, so no to-be-closed variable
-      // of its own was declared before) closes its upvalues; the root
-      // frame's return stays the interpreter's.
-      if (getarg_k(i) && (frames_.size() == 1 || !close_upvalues(0))) return abort("return closing upvalues");
+      // RETURN with k (a function with a generic for, or captured locals)
+      // closes the frame's upvalues. The helper leaves the trace first
+      // where a to-be-closed variable is at or above the frame (the root
+      // frame's may have been declared before the trace was entered): its
+      // __close is the interpreter's.
+      if (getarg_k(i) && !close_upvalues(0)) return abort("return closing upvalues");
       return ret(a, getarg_B(i));
     case OP_CLOSURE:
       if (!closure(a, getarg_Bx(i))) return abort("CLOSURE");

@@ -169,6 +169,9 @@ class Recorder {
   // Guards that numbers have no metatable (no __tostring, __name); false
   // when they have one now.
   bool guard_numbers_plain();
+  // Guards that tostring of strings and numbers runs no __tostring; false:
+  // it may now.
+  bool guard_tostring_plain();
   // Ends the trace before a native call at pc (record_stitch.cpp).
   RecordStatus stitch(const Instruction* pc);
   // Function traces (record_recursion.cpp).

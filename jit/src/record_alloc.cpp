@@ -127,28 +127,36 @@ Ref Recorder::to_string(Ref r, const TValue& v) {
   return v.is_int() ? alloc(Helper::StrFromInt, Tag::ShortStr, r) : r;
 }
 
-// CONCAT of strings and integers. Two pieces are joined by one helper; more
-// go through the concatenation buffer into one string, as the interpreter
-// makes one (a result too long for the buffer is joined two at a time).
-// The result's tag (short or long string) is guarded as recorded. Floats,
-// whose text depends on the dialect, and anything with __concat stay
+// CONCAT of strings and numbers. Two strings or integers are joined by one
+// helper; more pieces, or floats, go through the concatenation buffer into
+// one string, as the interpreter makes one (a result too long for the buffer
+// is joined two at a time, floats then left to the interpreter). The result's
+// tag (short or long string) is guarded as recorded. Floats in a dialect
+// printing them to read back (5.5) and anything with __concat stay
 // interpreted.
 bool Recorder::concat(int a, int n) {
   size_t total = 0;
+  bool floats = false;
   for (int k = 0; k < n; k++) {
     const TValue& v = base_[a + k];
     char buf[MAX_NUMBER_TEXT];
-    if (v.is_int()) total += static_cast<size_t>(number_to_text(v, buf));
+    if (v.is_float() && dialect(L_).float_round_trip) return false;
+    floats = floats || v.is_float();
+    if (v.is_number()) total += static_cast<size_t>(number_to_text(v, buf));
     else if (v.is_string()) total += v.as_string()->len;
     else return false;
   }
-  if (n > 2 && total <= 1024) {
+  if (floats && total > 1024) return false;
+  if ((n > 2 || floats) && total <= 1024) {
     // Every piece is loaded (and its type guarded) before the first goes
     // into the buffer: an exit in between would leave its text there.
     std::vector<Ref> pieces;
     for (int k = 0; k < n; k++) pieces.push_back(slot(a + k));
     for (int k = 0; k < n; k++)
-      helper(base_[a + k].is_int() ? Helper::BufPutInt : Helper::BufPutStr, IrType::Void, pieces[static_cast<size_t>(k)]);
+      helper(base_[a + k].is_int()     ? Helper::BufPutInt
+             : base_[a + k].is_float() ? Helper::BufPutNum
+                                       : Helper::BufPutStr,
+             IrType::Void, pieces[static_cast<size_t>(k)]);
     Tag expect = total <= MAX_SHORT_LEN ? Tag::ShortStr : Tag::LongStr;
     Ref s = alloc(Helper::BufStr, expect, NO_REF);
     guard_str_tag(s, expect);

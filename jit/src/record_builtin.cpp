@@ -46,6 +46,9 @@ Ref Recorder::base_builtin_ir(Builtin f, int a, int nargs) {
   if (f == Builtin::Type) return ir_.kgc(L_->g->typename_str[basic_type(args[0].tag)], Tag::ShortStr);
   if (f == Builtin::ToNumber) return nargs == 1 && args[0].is_number() ? x : NO_REF;
   if (f == Builtin::ToString) {
+    // A string is its own text unless the string metatable has __tostring;
+    // a float's is the library's (NCALL).
+    if (nargs == 1 && args[0].is_string()) return guard_tostring_plain() ? x : NO_REF;
     // An integer's text, unless numbers got a metatable (__tostring, __name).
     if (nargs != 1 || !args[0].is_int() || !guard_numbers_plain()) return NO_REF;
     return alloc(Helper::StrFromInt, Tag::ShortStr, x);

@@ -10,8 +10,9 @@
 //   the interpreter's (the arguments included), then native_call makes the
 //   call as the interpreter's CALL does, with the collector paused (no
 //   finalizer can run Lua code under the trace; the collection it put off
-//   is due before the next NCALL, where a guard leaves the trace for the
-//   interpreter to make the call and collect) and no message handler.
+//   is due before the next NCALL, where native_call does not call but
+//   leaves the trace for the interpreter to make the call and collect) and
+//   no message handler.
 // - An error in the call (a malformed pattern, a bad position, out of
 //   memory), a hook or an instruction budget: native_call restores the state
 //   and the trace leaves by a plain exit at the CALL. The interpreter makes
@@ -36,18 +37,25 @@ bool str_or_num(const TValue& v) { return v.is_string() || v.is_number(); }
 bool opt_num(const TValue& v) { return v.is_nil() || v.is_number(); }
 bool plain_table(const TValue& v) { return v.is_table() && v.as_table()->metatable == nullptr; }
 
-// A format whose conversions read numbers and strings as they are: %s
-// (luaL_tolstring) would look for __tostring and __name.
-bool plain_format(const String* s) {
+// A format whose conversions read numbers and strings as they are; %s
+// (to_lstring_meta) looks for __tostring in the metatable of the string or
+// number it is given, which the trace guards absent (has_s).
+bool plain_format(const String* s, bool* has_s) {
   const char* p = s->c_str();
   const char* end = p + s->len;
+  *has_s = false;
   while (p < end) {
     if (*p++ != '%') continue;
     while (p < end && std::strchr("-+ #0123456789.", *p) != nullptr) p++;
-    if (p == end || std::strchr("%cdiouxXaAeEfFgG", *p) == nullptr) return false;
+    if (p == end || std::strchr("%cdiouxXaAeEfFgGs", *p) == nullptr) return false;
+    *has_s = *has_s || *p == 's';
     p++;
   }
   return true;
+}
+bool plain_format(const String* s) {
+  bool has_s;
+  return plain_format(s, &has_s);
 }
 
 LeafFn leaf_of(NativeFn f) {
@@ -61,6 +69,7 @@ LeafFn leaf_of(NativeFn f) {
 bool leaf_args(LeafFn f, const TValue* args, int nargs) {
   static const TValue nil_value;
   auto arg = [&](int k) -> const TValue& { return k < nargs ? args[k] : nil_value; };
+  if (f == LeafFn::GMatchIter) return true;  // it reads none
   if (nargs < 1) return false;
   switch (f) {
     case LeafFn::StrFind: case LeafFn::StrMatch:
@@ -90,9 +99,11 @@ bool leaf_args(LeafFn f, const TValue* args, int nargs) {
       return nargs <= 2 && arg(0).is_table();
     case LeafFn::Pairs:
       return nargs == 1 && plain_table(arg(0));
+    case LeafFn::ToString:
+      return nargs == 1 && str_or_num(arg(0));
     case LeafFn::ToNumber:
       return nargs == 1 ? str_or_num(arg(0)) : nargs == 2 && arg(0).is_string() && arg(1).is_number();
-    case LeafFn::None:
+    case LeafFn::None: case LeafFn::GMatchIter:
       break;
   }
   return false;
@@ -113,8 +124,10 @@ void call_native(State* L, void* ud) {
 
 uintptr_t native_call(State* L, TValue* func, int nargs, int nresults, NativeFn f) noexcept {
   GlobalState* g = L->g;
-  // A hook or a budget to charge: the interpreter's.
-  if (L->hookmask != 0 || g->instr_budget != 0) return reinterpret_cast<uintptr_t>(func) | 1;
+  // A hook, a budget to charge or a collection step due: the interpreter's.
+  // The call pauses the collector, so a loop of allocating calls in a trace
+  // would otherwise never collect; the interpreter's call collects.
+  if (L->hookmask != 0 || g->instr_budget != 0 || g->gcdebt > 0) return reinterpret_cast<uintptr_t>(func) | 1;
   ptrdiff_t fo = L->save(func), old_top = L->save(L->top);
   CallInfo* old_ci = L->ci;
   uint8_t old_allowhook = L->allowhook;
@@ -127,6 +140,9 @@ uintptr_t native_call(State* L, TValue* func, int nargs, int nresults, NativeFn 
   L->errfunc = 0;
   g->gcstp |= GCSTP_INTERNAL;
   NativeCall c{func, nresults, f};
+  // The only native closure called so (Recorder::native) is gmatch's iterator.
+  NClosure* it = func->tag == Tag::NClosure ? func->as_nclosure() : nullptr;
+  GMatchPos pos = it != nullptr ? gmatch_pos(it) : GMatchPos{};
   int st;
   try {
     st = run_protected(L, call_native, &c, false, L->ci);
@@ -145,16 +161,74 @@ uintptr_t native_call(State* L, TValue* func, int nargs, int nresults, NativeFn 
   L->nCcalls = old_nCcalls;
   L->nny = old_nny;
   L->top = L->restore(old_top);
+  if (it != nullptr) gmatch_set_pos(it, pos);
   return reinterpret_cast<uintptr_t>(func) | 1;
+}
+
+namespace {
+
+// Whether %s of a string (tostring of one) runs no __tostring, at
+// recording: a lookup in the string metatable (its __index and the
+// arithmetic metamethods) by the name's hash, which makes no string. When
+// absent, it is cached in the metatable's flags (TM_CACHE_TOSTRING), as the
+// interpreter caches absent metamethods: any new key clears them.
+bool str_meta_plain(State* L) {
+  Table* mt = L->g->mt[TSTRING];
+  if (mt == nullptr || (mt->flags & TM_CACHE_TOSTRING)) return true;
+  static constexpr char kName[] = "__tostring";
+  constexpr size_t kLen = sizeof kName - 1;
+  uint32_t hash = str_hash(kName, kLen, L->g->seed);
+  for (const Node* n = &mt->node[hash & ((1u << mt->lsizenode) - 1)];; n += n->next) {
+    if (n->key_tag == Tag::ShortStr) {
+      const auto* k = static_cast<const String*>(n->key_u.gc);
+      if (k->hash == hash && k->len == kLen && std::memcmp(k->data, kName, kLen) == 0 && !n->val.is_nil())
+        return false;
+    }
+    if (n->next == 0) break;
+  }
+  mt->flags = static_cast<uint8_t>(mt->flags | TM_CACHE_TOSTRING);
+  return true;
+}
+
+}  // namespace
+
+// Strings and numbers converted by %s (tostring) run no __tostring: numbers
+// have no metatable, and the string metatable (whichever it is) caches
+// __tostring as absent.
+bool Recorder::guard_tostring_plain() {
+  if (!str_meta_plain(L_) || !guard_numbers_plain()) return false;
+  IrIns m = ir_ins(IrOp::FLOAD, IrType::Ptr, ir_.kptr(&L_->g->mt[TSTRING]));
+  m.aux8 = static_cast<uint8_t>(Field::Deref);
+  Ref mref = ir_.emit(m);
+  if (L_->g->mt[TSTRING] == nullptr) {
+    guard(IrOp::EQ, mref, ir_.kptr(nullptr));
+    return true;
+  }
+  guard(IrOp::NE, mref, ir_.kptr(nullptr));
+  IrIns flags = ir_ins(IrOp::FLOAD, IrType::Int, mref);
+  flags.aux8 = static_cast<uint8_t>(Field::TabFlags);
+  Ref bit = ir_.emit(ir_ins(IrOp::BAND, IrType::Int, ir_.emit(flags), ir_.kint(TM_CACHE_TOSTRING)));
+  guard(IrOp::NE, bit, ir_.kint(0));
+  return true;
 }
 
 // vals: the function and its arguments as the call will see them.
 bool Recorder::native(const Instruction* pc, int a, int nargs, int c, const TValue* vals) {
   const TValue& fv = vals[0];
-  if (fv.tag != Tag::LightFn || c == 0 || nargs < 0) return false;
-  LeafFn f = leaf_of(fv.u.f);
-  if (f == LeafFn::None || !leaf_args(f, vals + 1, nargs)) return false;
-  guard(IrOp::EQ, slot(a), ir_.kgc(reinterpret_cast<GCObject*>(fv.u.f), Tag::LightFn));
+  if ((fv.tag != Tag::LightFn && fv.tag != Tag::NClosure) || c == 0 || nargs < 0) return false;
+  NativeFn fn = fv.tag == Tag::LightFn ? fv.u.f : fv.as_nclosure()->f;
+  LeafFn f = leaf_of(fn);
+  // A native closure is a new object each time (one per gmatch call): its
+  // function is guarded, not its identity.
+  if (f == LeafFn::None || (fv.tag == Tag::NClosure) != (f == LeafFn::GMatchIter) || !leaf_args(f, vals + 1, nargs))
+    return false;
+  if (fv.tag == Tag::LightFn) {
+    guard(IrOp::EQ, slot(a), ir_.kgc(reinterpret_cast<GCObject*>(fn), Tag::LightFn));
+  } else {
+    IrIns ff = ir_ins(IrOp::FLOAD, IrType::Ptr, slot(a));
+    ff.aux8 = static_cast<uint8_t>(Field::NClFn);
+    guard(IrOp::EQ, ir_.emit(ff), ir_.kptr(reinterpret_cast<void*>(fn)));
+  }
   for (int k = 0; k < nargs; k++) {
     const TValue& v = vals[1 + k];
     Ref r = slot(a + 1 + k);  // its type guard
@@ -163,14 +237,11 @@ bool Recorder::native(const Instruction* pc, int a, int nargs, int c, const TVal
   }
   // gsub turns position captures (integers) into text for its replacement.
   if (f == LeafFn::StrGsub && !guard_numbers_plain()) return false;
+  bool has_s = f == LeafFn::ToString;
+  if (f == LeafFn::StrFormat) plain_format(vals[1].as_string(), &has_s);
+  if (has_s && !guard_tostring_plain()) return false;
   if (ir_.failed()) return false;
-  // Where a collection step is due, the interpreter makes the call (its
-  // allocation collects): a loop of calls that allocate, the collector
-  // paused in each, would otherwise never collect.
-  IrIns due = ir_ins(IrOp::EQ, IrType::Void, helper(Helper::GcDue, IrType::Int, NO_REF), ir_.kint(0));
-  due.snap = slots_.snapshot(ir_, pc);
-  ir_.emit(due);
-  IrIns nc = ir_ins(IrOp::NCALL, IrType::Void, ir_.kptr(reinterpret_cast<void*>(fv.u.f)), ir_.kint(nargs));
+  IrIns nc = ir_ins(IrOp::NCALL, IrType::Void, ir_.kptr(reinterpret_cast<void*>(fn)), ir_.kint(nargs));
   nc.aux = slots_.base() + a;
   nc.aux8 = static_cast<uint8_t>(c);
   nc.snap = slots_.snapshot(ir_, pc);
@@ -182,11 +253,12 @@ bool Recorder::native(const Instruction* pc, int a, int nargs, int c, const TVal
   return true;
 }
 
-// TFORCALL of next: R[a+4], ... = R[a](R[a+1], R[a+2]), as an NCALL on
-// the copies the interpreter makes.
+// TFORCALL of next or of gmatch's iterator: R[a+4], ... = R[a](R[a+1],
+// R[a+2]), as an NCALL on the copies the interpreter makes.
 bool Recorder::native_tfor(const Instruction* pc, int a, int c) {
   const TValue& fv = base_[a];
-  if (fv.tag != Tag::LightFn || leaf_of(fv.u.f) != LeafFn::Next || !base_[a + 1].is_table()) return false;
+  bool next = fv.tag == Tag::LightFn && leaf_of(fv.u.f) == LeafFn::Next && base_[a + 1].is_table();
+  if (!next && !(fv.tag == Tag::NClosure && leaf_of(fv.as_nclosure()->f) == LeafFn::GMatchIter)) return false;
   for (int k = 0; k < 3; k++) slots_.set(a + 4 + k, slot(a + k));
   return native(pc, a + 4, 2, c + 1, base_ + a);
 }

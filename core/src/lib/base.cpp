@@ -528,6 +528,7 @@ LeafFn base_leaf(NativeFn f) {
   if (f == b_next) return LeafFn::Next;
   if (f == b_pairs) return LeafFn::Pairs;
   if (f == b_tonumber) return LeafFn::ToNumber;
+  if (f == b_tostring) return LeafFn::ToString;
   return LeafFn::None;
 }
 

@@ -18,6 +18,7 @@
 #include "luna/api.hpp"
 #include "../dialect.hpp"
 #include "../builtin.hpp"
+#include "../object.hpp"
 
 namespace luna {
 namespace {
@@ -754,6 +755,21 @@ int gmatch_aux(State* L) {
   }
   return 0;
 }
+
+}  // namespace
+
+GMatchPos gmatch_pos(const NClosure* it) {
+  const auto* gm = static_cast<const GMatchState*>(it->upvalue[2].as_udata()->data());
+  return GMatchPos{gm->src, gm->lastmatch};
+}
+
+void gmatch_set_pos(NClosure* it, GMatchPos pos) {
+  auto* gm = static_cast<GMatchState*>(it->upvalue[2].as_udata()->data());
+  gm->src = pos.src;
+  gm->lastmatch = pos.lastmatch;
+}
+
+namespace {
 
 int str_gmatch(State* L) {
   size_t ls, lp;
@@ -1621,6 +1637,7 @@ LeafFn string_leaf(NativeFn f) {
   if (f == lib_string_sub) return LeafFn::StrSub;
   if (f == str_char) return LeafFn::StrChar;
   if (f == str_len) return LeafFn::StrLen;
+  if (f == gmatch_aux) return LeafFn::GMatchIter;
   return LeafFn::None;
 }
 
