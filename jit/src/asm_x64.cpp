@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <map>
 
 namespace luna::jit {
 
@@ -290,6 +291,12 @@ class Emitter {
     a_.add(x86::rsp, frame);
     for (int k = 5; k >= 0; k--) a_.pop(kSaved[k]);
     a_.ret();
+    // The float constants the code reads, behind it.
+    a_.align(AlignMode::kData, 8);
+    for (const auto& [bits, label] : knums_) {
+      a_.bind(label);
+      a_.embedUInt64(bits);
+    }
   }
 
  private:
@@ -363,18 +370,30 @@ class Emitter {
     a_.mov(scratch, spill_mem(r));
     return scratch;
   }
+  bool zero_knum(Ref r) const { return ir_[r].op == IrOp::KNUM && knum_bits(r) == 0; }
   x86::Xmm xmm(Ref r, Ref pos, const x86::Xmm& scratch) {
-    const IrIns& i = ir_[r];
-    if (i.op == IrOp::KNUM) {
-      uint64_t bits;
-      std::memcpy(&bits, &i.k.n, sizeof bits);
-      a_.mov(s1, bits);
-      a_.movq(scratch, s1);
+    if (zero_knum(r)) {
+      a_.xorps(scratch, scratch);
       return scratch;
     }
-    if (iv(r).in_reg(pos)) return x86::xmm(static_cast<uint32_t>(iv(r).reg));
-    a_.movsd(scratch, spill_mem(r));
+    if (iv(r).in_reg(pos) && ir_[r].op != IrOp::KNUM) return x86::xmm(static_cast<uint32_t>(iv(r).reg));
+    a_.movsd(scratch, num_mem(r));
     return scratch;
+  }
+  // A float operand read straight from memory (a constant behind the code,
+  // a spill slot) or its register.
+  bool num_in_mem(Ref r, Ref pos) const { return ir_[r].op == IrOp::KNUM || !iv(r).in_reg(pos); }
+  x86::Mem num_mem(Ref r) {
+    if (ir_[r].op != IrOp::KNUM) return spill_mem(r);
+    uint64_t bits = knum_bits(r);
+    auto it = knums_.find(bits);
+    if (it == knums_.end()) it = knums_.emplace(bits, a_.newLabel()).first;
+    return x86::qword_ptr(it->second);
+  }
+  uint64_t knum_bits(Ref r) const {
+    uint64_t bits;
+    std::memcpy(&bits, &ir_[r].k.n, sizeof bits);
+    return bits;
   }
   // Destination of r's definition, and the store to its slot afterwards.
   x86::Gp dst_gp(Ref r) { return iv(r).reg >= 0 && iv(r).in_reg(r) ? x86::gpq(static_cast<uint32_t>(iv(r).reg)) : s0; }
@@ -382,10 +401,35 @@ class Emitter {
   void finish(Ref r, const x86::Gp& g) { if (iv(r).spill >= 0) a_.mov(spill_mem(r), g); }
   void finish(Ref r, const x86::Xmm& x) { if (iv(r).spill >= 0) a_.movsd(spill_mem(r), x); }
 
+  // A field of the TValue at tv, size bytes wide.
+  static x86::Mem field(const x86::Mem& tv, int32_t off, uint32_t size) {
+    x86::Mem m = tv.cloneAdjusted(off);
+    m.setSize(size);
+    return m;
+  }
+  // The TValue at the address value p: in its register, or formed from the
+  // operands of a fused AREF or HREFK (base in its register or s0, a
+  // variable index doubled into s1).
+  x86::Mem tvalue_at(Ref p, Ref pos, const x86::Gp& scratch) {
+    if (!al_.fused[p]) return x86::qword_ptr(gp(p, pos, scratch));
+    const IrIns& a = ir_[p];
+    x86::Gp base = gp(a.a, pos, s0);
+    if (a.op == IrOp::HREFK) return x86::qword_ptr(base, a.aux * static_cast<int32_t>(layout::NODE_SIZE) + kNodeVal);
+    const IrIns& k = ir_[a.b];
+    if (k.op == IrOp::KINT && k.k.i >= 1 && k.k.i < (1 << 26)) return x86::qword_ptr(base, static_cast<int32_t>((k.k.i - 1) * 16));
+    // base + 16k - 16 as base + 8(k + k) - 16.
+    x86::Gp kr = gp(a.b, pos, s1);
+    a_.lea(s1, x86::ptr(kr, kr));
+    return x86::qword_ptr(base, s1, 3, -16);
+  }
+
   // Writes the value of r at pos as a TValue at mem (payload) / tag byte.
   void store_value(const x86::Gp& basereg, int32_t disp, Ref r, Ref pos) {
+    store_value(x86::qword_ptr(basereg, disp), r, pos);
+  }
+  void store_value(const x86::Mem& tv, Ref r, Ref pos) {
     const IrIns& i = ir_[r];
-    x86::Mem payload = x86::qword_ptr(basereg, disp);
+    x86::Mem payload = field(tv, 0, 8);
     switch (i.type) {
       case IrType::Num:
         a_.movsd(payload, xmm(r, pos, f1));
@@ -398,7 +442,7 @@ class Emitter {
         a_.mov(payload, 0);
         break;
     }
-    a_.mov(x86::byte_ptr(basereg, disp + kTagOff), static_cast<uint8_t>(i.tag));
+    a_.mov(field(tv, kTagOff, 1), static_cast<uint8_t>(i.tag));
   }
 
   void write_snapshot(int snap, Ref pos) {
@@ -420,9 +464,8 @@ class Emitter {
     const IrIns& i = ir_[e.pos];
     bool typed = (i.op == IrOp::SLOAD || i.op == IrOp::VLOAD) && (i.type == IrType::Int || i.type == IrType::Num);
     if (typed) {
-      x86::Gp b = i.op == IrOp::SLOAD ? rBase : gp(i.a, e.pos, s1);
-      int32_t disp = i.op == IrOp::SLOAD ? i.aux * 16 : 0;
-      a_.cmp(x86::byte_ptr(b, disp + kTagOff), static_cast<uint8_t>(i.type == IrType::Int ? Tag::Float : Tag::Int));
+      x86::Mem tv = i.op == IrOp::SLOAD ? slot_mem(i.aux) : tvalue_at(i.a, e.pos, s1);
+      a_.cmp(field(tv, kTagOff, 1), static_cast<uint8_t>(i.type == IrType::Int ? Tag::Float : Tag::Int));
       a_.sete(s0.r8());
     }
     a_.mov(x86::rax, reinterpret_cast<uint64_t>(&x));
@@ -442,25 +485,25 @@ class Emitter {
 
   // Tag guard of the TValue at [base + disp]: exit unless it has tag t (any
   // nil variant for Nil).
-  void guard_tag(const x86::Gp& b, int32_t disp, const IrIns& i, Ref pos) {
+  void guard_tag(const x86::Mem& tv, const IrIns& i, Ref pos) {
     if (i.type == IrType::Nil) {
-      a_.test(x86::byte_ptr(b, disp + kTagOff), 0x0f);
+      a_.test(field(tv, kTagOff, 1), 0x0f);
       a_.jnz(exit_label(pos));
     } else {
-      a_.cmp(x86::byte_ptr(b, disp + kTagOff), static_cast<uint8_t>(i.tag));
+      a_.cmp(field(tv, kTagOff, 1), static_cast<uint8_t>(i.tag));
       a_.jne(exit_label(pos));
     }
   }
-  void load_payload(const x86::Gp& b, int32_t disp, Ref r) {
+  void load_payload(const x86::Mem& tv, Ref r) {
     const IrIns& i = ir_[r];
     if (!needs_reg(i)) return;
     if (i.type == IrType::Num) {
       x86::Xmm d = dst_xmm(r);
-      a_.movsd(d, x86::qword_ptr(b, disp));
+      a_.movsd(d, field(tv, 0, 8));
       finish(r, d);
     } else {
       x86::Gp d = dst_gp(r);
-      a_.mov(d, x86::qword_ptr(b, disp));
+      a_.mov(d, field(tv, 0, 8));
       finish(r, d);
     }
   }
@@ -530,18 +573,33 @@ class Emitter {
     finish(r, d);
   }
 
+  // d = x op y, y read from memory where it lives there. The allocator
+  // may give d the register of a dying y: commutative operations swap,
+  // the others copy y first.
   void num_binop(Ref r) {
     const IrIns& i = ir_[r];
     x86::Xmm d = dst_xmm(r);
-    x86::Xmm x = xmm(i.a, r, f0);
-    x86::Xmm y = xmm(i.b, r, f1);
-    if (x != d) a_.movsd(d, x);
-    switch (i.op) {
-      case IrOp::ADD: a_.addsd(d, y); break;
-      case IrOp::SUB: a_.subsd(d, y); break;
-      case IrOp::MUL: a_.mulsd(d, y); break;
-      case IrOp::DIV: a_.divsd(d, y); break;
-      default: break;
+    Ref xa = i.a, yb = i.b;
+    auto in_d = [&](Ref v) { return !num_in_mem(v, r) && x86::xmm(static_cast<uint32_t>(iv(v).reg)) == d; };
+    bool commutes = i.op == IrOp::ADD || i.op == IrOp::MUL;
+    if (in_d(yb) && !in_d(xa) && commutes) std::swap(xa, yb);
+    auto apply = [&](const auto& y) {
+      switch (i.op) {
+        case IrOp::ADD: a_.addsd(d, y); break;
+        case IrOp::SUB: a_.subsd(d, y); break;
+        case IrOp::MUL: a_.mulsd(d, y); break;
+        case IrOp::DIV: a_.divsd(d, y); break;
+        default: break;
+      }
+    };
+    if (in_d(yb) && !in_d(xa)) {
+      a_.movsd(f1, d);
+      if (x86::Xmm x = xmm(xa, r, d); x != d) a_.movsd(d, x);
+      apply(f1);
+    } else {
+      if (x86::Xmm x = xmm(xa, r, d); x != d) a_.movsd(d, x);
+      if (num_in_mem(yb, r) && !zero_knum(yb)) apply(num_mem(yb));
+      else apply(xmm(yb, r, f1));
     }
     finish(r, d);
   }
@@ -551,19 +609,24 @@ class Emitter {
     Label ex = exit_label(r);
     IrType t = ir_[i.a].type;
     if (t == IrType::Num) {
-      x86::Xmm x = xmm(i.a, r, f0);
-      x86::Xmm y = xmm(i.b, r, f1);
+      // The second operand of ucomisd may be memory.
+      auto ucomisd = [&](Ref p, Ref q) {
+        x86::Xmm xp = xmm(p, r, f0);
+        if (num_in_mem(q, r) && !zero_knum(q)) a_.ucomisd(xp, num_mem(q));
+        else a_.ucomisd(xp, xmm(q, r, f1));
+      };
+      Ref x = i.a, y = i.b;
       switch (i.op) {
-        case IrOp::LT: a_.ucomisd(y, x); a_.jbe(ex); break;
-        case IrOp::LE: a_.ucomisd(y, x); a_.jb(ex); break;
-        case IrOp::GT: a_.ucomisd(x, y); a_.jbe(ex); break;
-        case IrOp::GE: a_.ucomisd(x, y); a_.jb(ex); break;
-        case IrOp::NLT: a_.ucomisd(y, x); a_.ja(ex); break;
-        case IrOp::NLE: a_.ucomisd(y, x); a_.jae(ex); break;
-        case IrOp::EQ: a_.ucomisd(x, y); a_.jne(ex); a_.jp(ex); break;
+        case IrOp::LT: ucomisd(y, x); a_.jbe(ex); break;
+        case IrOp::LE: ucomisd(y, x); a_.jb(ex); break;
+        case IrOp::GT: ucomisd(x, y); a_.jbe(ex); break;
+        case IrOp::GE: ucomisd(x, y); a_.jb(ex); break;
+        case IrOp::NLT: ucomisd(y, x); a_.ja(ex); break;
+        case IrOp::NLE: ucomisd(y, x); a_.jae(ex); break;
+        case IrOp::EQ: ucomisd(x, y); a_.jne(ex); a_.jp(ex); break;
         case IrOp::NE: {
           Label ok = a_.newLabel();
-          a_.ucomisd(x, y);
+          ucomisd(x, y);
           a_.jp(ok);
           a_.je(ex);
           a_.bind(ok);
@@ -629,7 +692,7 @@ class Emitter {
           x86::Xmm d = x86::xmm(static_cast<uint32_t>(m.dreg));
           if (m.sreg == kScratch) a_.movsd(d, f0);
           else if (m.sreg >= 0) a_.movsd(d, x86::xmm(static_cast<uint32_t>(m.sreg)));
-          else a_.movsd(d, xmm(m.src, pos, d));
+          else if (x86::Xmm x = xmm(m.src, pos, d); x != d) a_.movsd(d, x);
           if (iv(m.dst).spill >= 0) a_.movsd(spill_mem(m.dst), d);
         } else {
           x86::Gp d = x86::gpq(static_cast<uint32_t>(m.dreg));
@@ -783,26 +846,24 @@ class Emitter {
       case IrOp::KNIL: case IrOp::KFALSE: case IrOp::KTRUE:
         return;
       case IrOp::SLOAD:
-        if (i.aux8 != 1) guard_tag(rBase, i.aux * 16, i, r);
-        load_payload(rBase, i.aux * 16, r);
+        if (i.aux8 != 1) guard_tag(slot_mem(i.aux), i, r);
+        load_payload(slot_mem(i.aux), r);
         return;
       case IrOp::VLOAD: {
-        x86::Gp p = gp(i.a, r, s1);
-        guard_tag(p, 0, i, r);
-        load_payload(p, 0, r);
+        x86::Mem tv = tvalue_at(i.a, r, s1);
+        guard_tag(tv, i, r);
+        load_payload(tv, r);
         return;
       }
-      case IrOp::NOTNIL: {
-        x86::Gp p = gp(i.a, r, s1);
-        a_.test(x86::byte_ptr(p, kTagOff), 0x0f);
+      case IrOp::NOTNIL:
+        a_.test(field(tvalue_at(i.a, r, s1), kTagOff, 1), 0x0f);
         a_.jz(exit_label(r));
         return;
-      }
-      case IrOp::VSTORE: {
-        x86::Gp p = gp(i.a, r, s0);
-        store_value(p, 0, i.b, r);
+      case IrOp::VSTORE:
+        // store_value's value goes through s1: the address uses s0 only
+        // (fused_addresses leaves AREFs stored through in registers).
+        store_value(tvalue_at(i.a, r, s0), i.b, r);
         return;
-      }
       case IrOp::FLOAD: {
         x86::Gp o = gp(i.a, r, s0);
         x86::Gp d = dst_gp(r);
@@ -827,16 +888,17 @@ class Emitter {
         return;
       }
       case IrOp::AREF: {
+        if (al_.fused[r]) return;
         x86::Gp base = gp(i.a, r, s0);
         x86::Gp d = dst_gp(r);
         const IrIns& bi = ir_[i.b];
         if (bi.op == IrOp::KINT && bi.k.i >= 1 && bi.k.i < (1 << 26)) {
           a_.lea(d, x86::ptr(base, static_cast<int32_t>((bi.k.i - 1) * 16)));
         } else {
+          // base + 16k - 16 as base + 8(k + k) - 16: two instructions.
           x86::Gp k = gp(i.b, r, s1);
-          if (k != s1) a_.mov(s1, k);
-          a_.shl(s1, 4);
-          a_.lea(d, x86::ptr(base, s1, 0, -16));
+          a_.lea(s1, x86::ptr(k, k));
+          a_.lea(d, x86::ptr(base, s1, 3, -16));
         }
         finish(r, d);
         return;
@@ -859,6 +921,7 @@ class Emitter {
         a_.mov(s1, reinterpret_cast<uint64_t>(ir_[i.b].k.p));
         a_.cmp(x86::qword_ptr(node, off + kNodeKeyPayload), s1);
         a_.jne(ex);
+        if (al_.fused[r]) return;
         a_.lea(d, x86::ptr(node, off + kNodeVal));
         finish(r, d);
         return;
@@ -925,9 +988,22 @@ class Emitter {
       case IrOp::CALL:
         call(r);
         return;
-      case IrOp::LOOPSTART:
+      case IrOp::LOOPSTART: {
+        // Nothing in an optimised loop can start an instruction budget
+        // (no native calls; helpers never charge one): test it once, here,
+        // where the back-edge's snapshot holds (the pre-roll's values are
+        // the PHIs' destinations), not each iteration.
+        if (!budget_free_) {
+          const IrIns& back = ir_[ir_.size() - 1];
+          Label ex = a_.newLabel();
+          exits_.push_back({ex, back.snap, r, false});
+          a_.mov(s1, x86::qword_ptr(rL, kStateG));
+          a_.cmp(x86::qword_ptr(s1, kGlobalBudget), 0);
+          a_.jne(ex);
+        }
         a_.bind(loop_);
         return;
+      }
       case IrOp::CALLOUT:
         callout(r);
         return;
@@ -1001,12 +1077,13 @@ class Emitter {
         }
         if (i.b == 1) {
           phi_moves(r);
-          // Hooks and budgets are handled by the interpreter: leave at the
-          // loop head (the seam charges the budget on every entry).
+          // Hooks are handled by the interpreter: leave at the loop head
+          // when one was set meanwhile (budgets: at LOOPSTART).
           Label ex = a_.newLabel();
           exits_.push_back({ex, i.snap, r, false});
-          leave_for_hook_or_budget(ex);
-          a_.jmp(loop_);
+          a_.cmp(x86::dword_ptr(rL, kStateHookmask), 0);
+          a_.je(loop_);
+          a_.jmp(ex);
           return;
         }
         write_snapshot(i.snap, r);
@@ -1266,6 +1343,7 @@ class Emitter {
   std::vector<PendingExit> exits_;
   std::vector<PendingExit> plain_exits_;  // snapshot already written
   std::vector<Ref> phis_;
+  std::map<uint64_t, Label> knums_;  // float constants by their bits
   Label loop_;
   ExitInfo* exits_info_;
   size_t nsnap_;
@@ -1339,6 +1417,11 @@ bool CodeArena::assemble(const IrBuffer& ir, const Allocation& al, Trace* t, boo
     exits[n].sideable = n < nsnap && s.top < 0;
     exits[n].trace = t;
   }
+  for (Ref r = 1; r < ir.size(); r++)
+    if (ir[r].aux8 == 1 && (ir[r].op == IrOp::ULT || ir[r].op == IrOp::GE)) {
+      exits[static_cast<size_t>(ir[r].snap)].bounds = true;
+      exits[static_cast<size_t>(ir[r].snap)].sideable = false;
+    }
   // A link into an inlined callee's loop makes the frames real before it
   // leaves by its plain exit (link_into_callee): nothing more to rebuild.
   const IrIns& last = ir[ir.size() - 1];

@@ -21,13 +21,14 @@ std::unique_ptr<Trace> assemble(const IrBuffer& ir, const Allocation& al, CodeAr
 
 }  // namespace
 
-std::unique_ptr<Trace> compile_ir(IrBuffer& ir, CodeArena& arena, bool want_dump, bool returns) {
+std::unique_ptr<Trace> compile_ir(IrBuffer& ir, CodeArena& arena, bool want_dump, bool returns, bool bounds) {
   IrBuffer plain = ir;
   // A loop with calls out of the trace keeps its slots in memory.
   bool calls_out = false;
   // So does one calling library functions (NCALL), which loop.cpp does not copy.
   for (Ref r = 1; r < ir.size(); r++) calls_out = calls_out || ir[r].op == IrOp::CALLOUT || ir[r].op == IrOp::NCALL;
   if (!calls_out && loop_optimise(ir)) {
+    if (bounds) hoist_bounds(ir);
     dce(ir);
     Allocation al = allocate(ir, RegSet::x64());
     if (al.ok) return assemble(ir, al, arena, want_dump, returns);
@@ -37,8 +38,8 @@ std::unique_ptr<Trace> compile_ir(IrBuffer& ir, CodeArena& arena, bool want_dump
   return assemble(ir, allocate(ir, RegSet::x64()), arena, want_dump, returns);
 }
 
-std::unique_ptr<Trace> compile_trace(Recorder& rec, CodeArena& arena, bool want_dump) {
-  auto t = compile_ir(rec.ir(), arena, want_dump, rec.returns());
+std::unique_ptr<Trace> compile_trace(Recorder& rec, CodeArena& arena, bool want_dump, bool bounds) {
+  auto t = compile_ir(rec.ir(), arena, want_dump, rec.returns(), bounds);
   if (t != nullptr) {
     t->proto = rec.proto();
     t->start_pc = rec.start();

@@ -270,6 +270,11 @@ Ref fold_emit(IrBuffer& ir, IrIns ins);
 // slots around the loop in PHIs. False (ir unchanged) when the loop is not
 // type-stable.
 bool loop_optimise(IrBuffer& ir);
+// After loop_optimise: the body's array bounds guards on an index that
+// counts up by one with the loop's counter become two guards before the
+// loop (the first and the last index), marked aux8 = 1. False (ir
+// unchanged) when there are none.
+bool hoist_bounds(IrBuffer& ir);
 // Dead code elimination: drops pure instructions no guard, store, call or
 // snapshot needs, and renumbers (dce.cpp).
 void dce(IrBuffer& ir);

@@ -8,6 +8,7 @@
 // registers of the pre-roll's, and the code jumps to LOOPSTART. Exits in the
 // copy restore, besides what the copy wrote, the PHI values of the slots it
 // has not rewritten yet.
+#include <algorithm>
 #include <map>
 
 #include "ir.hpp"
@@ -129,6 +130,87 @@ bool loop_optimise(IrBuffer& ir) {
   back.snap = loop_snap;
   ir.emit_raw(back);
   ir.set_variant({});
+  return true;
+}
+
+bool hoist_bounds(IrBuffer& ir) {
+  Ref one = ir.kint(1), zero = ir.kint(0);  // interned before anything is copied
+  Ref n = ir.size(), start = 0;
+  for (Ref r = 1; r < n; r++)
+    if (ir[r].op == IrOp::LOOPSTART) start = r;
+  // The guards go before LOOPSTART: so must the constants they use.
+  if (start == 0 || ir[n - 1].op != IrOp::LOOP || ir[n - 1].b != 1 || one > start || zero > start) return false;
+  auto is_k = [&](Ref r, Integer v) { return ir[r].op == IrOp::KINT && ir[r].k.i == v; };
+  // The loop's counter c (c - 1 each iteration, and a guard c ~= 0) and an
+  // index i (i + 1 each iteration), as PHI destinations: their values at
+  // the top of each iteration.
+  std::vector<Ref> counters, indexes;
+  std::vector<bool> phi_dst(n, false);
+  for (Ref r = start; r < n; r++) {
+    const IrIns& p = ir[r];
+    if (p.op != IrOp::PHI) continue;
+    phi_dst[p.a] = true;
+    const IrIns& v = ir[p.b];
+    if (v.type != IrType::Int || ir[p.a].type != IrType::Int) continue;
+    if (v.op == IrOp::SUB && v.a == p.a && is_k(v.b, 1)) counters.push_back(p.a);
+    if (v.op == IrOp::ADD && v.a == p.a && is_k(v.b, 1)) indexes.push_back(p.a);
+  }
+  Ref count = NO_REF;
+  for (Ref r = start; r < n && count == NO_REF; r++)
+    if (ir[r].op == IrOp::NE && is_k(ir[r].b, 0) && std::find(counters.begin(), counters.end(), ir[r].a) != counters.end())
+      count = ir[r].a;
+  if (count == NO_REF) return false;
+  // Bounds guards of the body, (i - 1) < B unsigned with B invariant.
+  std::vector<bool> drop(n, false);
+  std::vector<std::pair<Ref, Ref>> bounds;  // (index, bound)
+  for (Ref r = start; r < n; r++) {
+    const IrIns& g = ir[r];
+    if (g.op != IrOp::ULT || g.b >= start || phi_dst[g.b] || ir.is_const(g.b)) continue;
+    const IrIns& k = ir[g.a];
+    if (k.op != IrOp::SUB || !is_k(k.b, 1) || std::find(indexes.begin(), indexes.end(), k.a) == indexes.end()) continue;
+    drop[r] = true;
+    if (std::find(bounds.begin(), bounds.end(), std::make_pair(k.a, g.b)) == bounds.end()) bounds.emplace_back(k.a, g.b);
+  }
+  if (bounds.empty()) return false;
+  // The iteration with counter c and index i is followed by at most c more,
+  // so the indexes the loop reaches are i .. i + c: with c >= 0 (no more
+  // than 2^63 iterations) and both ends within 1 .. B, so is every index
+  // (i + c wrapping would put the upper end below 1). Tested once, before
+  // the loop, with the back-edge's snapshot (the state at LOOPSTART).
+  const Snapshot ls = ir.snapshots()[static_cast<size_t>(ir[n - 1].snap)];
+  std::vector<SnapEntry> entries(ir.snap_entries().begin() + ls.first, ir.snap_entries().begin() + ls.first + ls.count);
+  int32_t snap = static_cast<int32_t>(ir.add_snapshot(ls.pc, entries, ls.frame, ls.top));
+  std::vector<IrIns> out;
+  for (Ref r = 0; r < start; r++) out.push_back(ir[r]);
+  auto add = [&](IrIns i) {
+    out.push_back(i);
+    return static_cast<Ref>(out.size() - 1);
+  };
+  auto check = [&](IrOp op, Ref a, Ref b) {
+    IrIns g = ir_ins(op, IrType::Void, a, b);
+    g.snap = snap;
+    g.aux8 = 1;  // a hoisted bounds check (ExitInfo::bounds)
+    add(g);
+  };
+  check(IrOp::GE, count, zero);
+  for (const auto& [index, bound] : bounds) {
+    Ref last = add(ir_ins(IrOp::ADD, IrType::Int, index, count));
+    check(IrOp::ULT, add(ir_ins(IrOp::SUB, IrType::Int, index, one)), bound);
+    check(IrOp::ULT, add(ir_ins(IrOp::SUB, IrType::Int, last, one)), bound);
+  }
+  std::vector<Ref> map(n, NO_REF);
+  for (Ref r = 0; r < start; r++) map[r] = r;
+  for (Ref r = start; r < n; r++) {
+    if (drop[r]) continue;
+    IrIns i = ir[r];
+    if (i.op != IrOp::LOOP) {
+      i.a = map[i.a];
+      i.b = map[i.b];
+    }
+    map[r] = add(i);
+  }
+  for (SnapEntry& e : ir.snap_entries_mut()) e.ref = map[e.ref];
+  ir.replace(std::move(out));
   return true;
 }
 

@@ -828,6 +828,22 @@ bool Recorder::for_prep(int a) {
   return true;
 }
 
+// The step of a root trace's integer loop. One its FORPREP takes from a
+// constant (the LOADI just before it) is guarded once, on entry (loop
+// optimisation hoists the guard), and then adds as an immediate: the loop
+// holds no register for it.
+Ref Recorder::for_step(int a, const Instruction* body) {
+  Ref step = slot(a + 2);
+  if (body - 2 < proto_->code) return step;
+  Instruction prep = plain_ins(body[-1]), load = plain_ins(body[-2]);
+  if (get_op(prep) != OP_FORPREP || getarg_A(prep) != a || get_op(load) != OP_LOADI || getarg_A(load) != a + 2 ||
+      base_[a + 2].u.i != getarg_sBx(load))
+    return step;
+  Ref k = ir_.kint(getarg_sBx(load));
+  guard(IrOp::EQ, step, k);
+  return k;
+}
+
 // FORLOOP. In a root trace it is the loop's own back-edge and closes the
 // trace, even when the loop ends here: the whole iteration was recorded,
 // and the guards of the looping direction (which fail now) hold on the
@@ -848,7 +864,7 @@ bool Recorder::for_loop(int a, const Instruction* target) {
     if (!(st > 0 ? nx <= ra[1].u.n : ra[1].u.n <= nx)) return false;
   }
   if (ra[2].is_int()) {
-    Ref count = slot(a + 1), step = slot(a + 2), idx = slot(a);
+    Ref count = slot(a + 1), step = is_side() ? slot(a + 2) : for_step(a, target), idx = slot(a);
     guard(IrOp::NE, count, ir_.kint(0));
     Ref nidx = ir_.emit(ir_ins(IrOp::ADD, IrType::Int, idx, step));
     slots_.set(a + 1, ir_.emit(ir_ins(IrOp::SUB, IrType::Int, count, ir_.kint(1))));

@@ -95,6 +95,7 @@ class Recorder {
   RecordStatus close_link(const Proto* p, const Instruction* pc, void* entry);
   bool for_prep(int a);
   bool for_loop(int a, const Instruction* target);
+  Ref for_step(int a, const Instruction* body);
   RecordStatus abort(const char* why) {
     reason_ = why;
     return RecordStatus::Abort;

@@ -36,6 +36,10 @@ struct Allocation {
   std::vector<Interval> iv;     // by Ref
   int nspill = 0;
   std::vector<Ref> calls;       // positions of helper calls
+  // Addresses (AREF, HREFK) never held in a register: every use is a load,
+  // tag test or store through them, which addresses memory through their
+  // operands instead (those live until the last such use).
+  std::vector<bool> fused;
   // False when a value carried around an optimised loop did not get one
   // register for its whole life (the caller then compiles without the
   // loop optimisation).

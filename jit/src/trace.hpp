@@ -51,6 +51,9 @@ struct ExitInfo {
   // A stitch exit: the trace ended before a native call, which the
   // interpreter makes; the trace continuing after it is attached at pc + 1.
   bool stitch = false;
+  // A bounds check hoisted before the loop (hoist_bounds) failed: never a
+  // side trace; a trace that keeps failing it is recorded again without.
+  bool bounds = false;
   Trace* trace = nullptr;
 };
 

@@ -26,6 +26,7 @@ struct CompiledTrace : JitTrace {
   std::vector<GCObject*> consts;
   int number = 0;
   unsigned type_exits = 0;
+  unsigned bounds_exits = 0;
 };
 
 // A trace that keeps leaving because a number's type guard found the other
@@ -69,6 +70,9 @@ struct ProtoTraces {
   std::vector<std::unique_ptr<CompiledTrace>> sides;  // side traces, and root traces replaced by retrace
   std::unordered_map<const Instruction*, int> aborts;
   std::unordered_map<const Instruction*, int> retraces;
+  // Loops whose trace kept failing a hoisted bounds check: compiled
+  // without hoisting from then on.
+  std::unordered_set<const Instruction*> unhoisted;
   std::vector<Instruction*> cooled;  // back-edges of blacklisted loops, patched to their twins
   Reserve reserve;  // the most any of these traces needs; CALLOUTs read it
 
@@ -263,6 +267,8 @@ class TraceBackend final : public JitBackend {
     else if (type_exit && x->trace == t->code.get() && static_cast<int>(x->index) < t->code->loop_snap &&
         ++t->type_exits >= L->g->jit.options.hotexit)
       t->owner->retrace(L, t);
+    else if (x->bounds && x->trace == t->code.get() && ++t->bounds_exits >= L->g->jit.options.hotexit)
+      t->owner->retrace(L, t, true);
     else if (x->sideable && !x->attached && (x->frame >= 0 || L->ci == cur))
       t->owner->exit_taken(L, cur, x);
     return x->pc;
@@ -466,20 +472,24 @@ class TraceBackend final : public JitBackend {
   // Detaches t so that its loop is recorded again. Its code stays (with the
   // side traces, freed with the prototype's): side traces may jump to its
   // entry, and the exit being taken is one of its records.
-  void retrace(State* L, CompiledTrace* t) noexcept {
+  // bounds: a hoisted bounds check failed, and the loop is compiled
+  // without hoisting from then on.
+  void retrace(State* L, CompiledTrace* t, bool bounds = false) noexcept {
     Proto* p = t->code->proto;
     const Instruction* start = t->code->start_pc;
     ProtoTraces* pt = traces_of(p);
     try {
+      // Once per loop at most: the next trace hoists nothing.
       int& n = pt->retraces[start];
-      if (n >= kMaxRetraces) return;
+      if (n >= kMaxRetraces && !bounds) return;
       n++;
+      if (bounds) pt->unhoisted.insert(start);
     } catch (...) {
       return;
     }
     if (L->g->jit.options.verbose)
-      std::fprintf(stderr, "[TRACE %3d %s:%d -- types changed, recording again]\n", t->number, source_of(p),
-                   line_of(p, start));
+      std::fprintf(stderr, "[TRACE %3d %s:%d -- %s, recording again]\n", t->number, source_of(p),
+                   line_of(p, start), bounds ? "bounds check failed" : "types changed");
     try {
       pt->sides.reserve(pt->sides.size() + 1);
     } catch (...) {
@@ -517,7 +527,9 @@ class TraceBackend final : public JitBackend {
 
   // Compiles a finished recording (null, reported, when assembly fails).
   std::unique_ptr<CompiledTrace> compile(State* L, Recorder& rec) {
-    std::unique_ptr<Trace> code = compile_trace(rec, arena_, L->g->jit.options.dump);
+    ProtoTraces* pt = traces_of(rec.proto());
+    bool bounds = rec.is_side() || pt == nullptr || pt->unhoisted.count(rec.start()) == 0;
+    std::unique_ptr<Trace> code = compile_trace(rec, arena_, L->g->jit.options.dump, bounds);
     if (code == nullptr) {
       aborted(L, rec, "assembler failed", rec.start());
       return nullptr;

@@ -3,6 +3,8 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <regex>
+#include <sstream>
 
 #include "compile.hpp"
 #include "luna/api.hpp"
@@ -337,8 +339,8 @@ TEST_CASE("loop optimisation hoists invariants and carries slots in PHIs", "[jit
 
 TEST_CASE("under pressure, values carried around the loop keep their registers", "[jit][loop][regalloc]") {
   // x is carried in a PHI and k is used by the copy: both live to the
-  // back-edge. a and b make four values live at once with three registers;
-  // one of them must be spilled, not x or k.
+  // end of the sum. a and b make four values live at once with three
+  // registers; one of them must be spilled, not x or k.
   IrBuffer ir;
   Instruction code[1] = {};
   uint32_t s0 = ir.add_snapshot(&code[0], {});
@@ -346,7 +348,7 @@ TEST_CASE("under pressure, values carried around the loop keep their registers",
   Ref k = sload(ir, 1, IrType::Int, static_cast<int>(s0));
   Ref a = bin(ir, IrOp::MUL, IrType::Int, x, ir.kint(2));
   Ref b = bin(ir, IrOp::MUL, IrType::Int, x, ir.kint(3));
-  Ref x1 = bin(ir, IrOp::ADD, IrType::Int, bin(ir, IrOp::ADD, IrType::Int, a, b), k);
+  Ref x1 = bin(ir, IrOp::ADD, IrType::Int, bin(ir, IrOp::ADD, IrType::Int, bin(ir, IrOp::ADD, IrType::Int, a, b), x), k);
   loop_end(ir, ir.add_snapshot(&code[0], {{0, x1}}));
   REQUIRE(loop_optimise(ir));
   dce(ir);
@@ -356,6 +358,188 @@ TEST_CASE("under pressure, values carried around the loop keep their registers",
   Allocation al = allocate(ir, three);
   CHECK(al.ok);
   CHECK(al.nspill > 0);
+}
+
+TEST_CASE("a result takes the register of its dying operand", "[jit][regalloc]") {
+  IrBuffer ir;
+  ir.add_snapshot(nullptr, {});
+  Ref x = sload(ir, 0, IrType::Num);
+  Ref y = sload(ir, 1, IrType::Num);
+  Ref z = sload(ir, 2, IrType::Num);
+  Ref s = bin(ir, IrOp::ADD, IrType::Num, x, y);  // x and y die here
+  Ref u = bin(ir, IrOp::MUL, IrType::Num, z, s);  // s dies, z lives on: commutes
+  Ref w = bin(ir, IrOp::SUB, IrType::Num, u, z);
+  Ref k = bin(ir, IrOp::SUB, IrType::Int, sload(ir, 3, IrType::Int), ir.kint(5));
+  // A load through a table that dies there: the array pointer takes the
+  // table's register. An array slot only read through is never in one
+  // (fused into the loads' addresses); one stored through is.
+  Ref t = sload(ir, 4, IrType::Gc);
+  IrIns fl = ir_ins(IrOp::FLOAD, IrType::Ptr, t);
+  fl.aux8 = static_cast<uint8_t>(Field::TabArray);
+  Ref arr = ir.emit(fl);
+  Ref read = ir.emit(ir_ins(IrOp::AREF, IrType::Ptr, arr, ir.kint(2)));
+  IrIns vl = ir_ins(IrOp::VLOAD, IrType::Num, read);
+  vl.snap = 0;
+  Ref v = ir.emit(vl);
+  Ref written = ir.emit(ir_ins(IrOp::AREF, IrType::Ptr, arr, k));
+  ir.emit(ir_ins(IrOp::VSTORE, IrType::Void, written, v));
+  loop_end(ir, ir.add_snapshot(nullptr, {{0, w}, {1, k}}));
+  Allocation al = allocate(ir, RegSet::x64());
+  CHECK(al.iv[s].reg == al.iv[x].reg);
+  CHECK(al.iv[u].reg == al.iv[s].reg);
+  CHECK(al.iv[w].reg == al.iv[u].reg);
+  CHECK(al.iv[k].reg == al.iv[ir[k].a].reg);
+  CHECK(al.iv[arr].reg == al.iv[t].reg);
+  CHECK(al.fused[read]);
+  CHECK(al.iv[read].reg < 0);
+  CHECK_FALSE(al.fused[written]);
+  CHECK(al.iv[written].reg >= 0);
+  CHECK(al.iv[arr].end > v);  // the fused slot's load uses the array
+  CHECK(al.nspill == 0);
+}
+
+namespace {
+
+// The machine instructions of an optimised loop's body: from the label
+// LOOPSTART binds to the back-edge's conditional jump to it.
+int loop_body_length(const std::string& dump) {
+  std::vector<std::string> lines;
+  std::istringstream in(dump);
+  for (std::string l; std::getline(in, l);) lines.push_back(l);
+  std::regex back(R"(^(short )?je (L[0-9]+)$)");
+  for (size_t e = lines.size(); e-- > 0;) {
+    std::smatch m;
+    if (!std::regex_match(lines[e], m, back)) continue;
+    for (size_t b = 0; b < e; b++)
+      if (lines[b] == m[2].str() + ":") return static_cast<int>(e - b);
+  }
+  return -1;
+}
+
+}  // namespace
+
+TEST_CASE("an optimised float loop: constants from memory, carried values in place", "[jit][loop][asm]") {
+  // x = x * 0.5 + 1.0 and i = i + 1 until i reaches 1000.
+  IrBuffer ir;
+  Instruction code[2] = {};
+  uint32_t s0 = ir.add_snapshot(&code[0], {});
+  Ref x = sload(ir, 0, IrType::Num, static_cast<int>(s0));
+  Ref i = sload(ir, 1, IrType::Int, static_cast<int>(s0));
+  Ref x1 = bin(ir, IrOp::ADD, IrType::Num, bin(ir, IrOp::MUL, IrType::Num, x, ir.knum(0.5)), ir.knum(1.0));
+  Ref i1 = bin(ir, IrOp::ADD, IrType::Int, i, ir.kint(1));
+  uint32_t s1 = ir.add_snapshot(&code[1], {{0, x1}, {1, i1}});
+  guard(ir, IrOp::LT, i1, ir.kint(1000), static_cast<int>(s1));
+  loop_end(ir, ir.add_snapshot(&code[0], {{0, x1}, {1, i1}}));
+  IrBuffer opt = ir;
+  REQUIRE(loop_optimise(opt));
+  dce(opt);
+  Allocation al = allocate(opt, RegSet::x64());
+  REQUIRE(al.ok);
+  // Each loop-carried value is computed into its PHI's register.
+  int phis = 0;
+  for (Ref r = 1; r < opt.size(); r++) {
+    if (opt[r].op != IrOp::PHI) continue;
+    phis++;
+    CHECK(al.iv[opt[r].b].reg == al.iv[opt[r].a].reg);
+  }
+  CHECK(phis == 2);
+
+  State* L = new_state();
+  CodeArena arena;
+  auto t = compile_ir(ir, arena, true);
+  REQUIRE(t != nullptr);
+  INFO(t->dump);
+  // mulsd and addsd with the constants as memory operands, add, cmp and
+  // jge for the guard, the hook test and the back-edge: no moves, no
+  // constants built in registers, no budget test per iteration.
+  int body = loop_body_length(t->dump);
+  CHECK(body > 0);
+  CHECK(body <= 7);
+  Frame f;
+  f.base()[0] = TValue::number(0.0);
+  f.base()[1] = TValue::integer(0);
+  const ExitInfo* ex = t->entry(L, f.base());
+  CHECK(ex->pc == &code[1]);
+  double want = 0.0;
+  for (int k = 1; k <= 1000; k++) want = want * 0.5 + 1.0;
+  CHECK(f.base()[0].is_float());
+  CHECK(f.base()[0].u.n == want);
+  CHECK(f.base()[1].u.i == 1000);
+  arena.release(t.get());
+  close_state(L);
+}
+
+TEST_CASE("bounds checks on a counted index are hoisted before the loop", "[jit][loop]") {
+  // Slots: 0 the index i, 1 the counter c (iterations left), 2 a bound b,
+  // 3 a sum. Each iteration checks i - 1 < b (unsigned), adds i, and goes
+  // on while c ~= 0 with i + 1 and c - 1, as a numeric for loop does.
+  IrBuffer ir;
+  Instruction code[3] = {};
+  uint32_t s0 = ir.add_snapshot(&code[0], {});
+  Ref i = sload(ir, 0, IrType::Int, static_cast<int>(s0));
+  Ref c = sload(ir, 1, IrType::Int, static_cast<int>(s0));
+  Ref b = sload(ir, 2, IrType::Int, static_cast<int>(s0));
+  Ref acc = sload(ir, 3, IrType::Int, static_cast<int>(s0));
+  guard(ir, IrOp::ULT, bin(ir, IrOp::SUB, IrType::Int, i, ir.kint(1)), b, static_cast<int>(s0));
+  Ref acc1 = bin(ir, IrOp::ADD, IrType::Int, acc, i);
+  uint32_t s1 = ir.add_snapshot(&code[1], {{3, acc1}});
+  guard(ir, IrOp::NE, c, ir.kint(0), static_cast<int>(s1));
+  Ref i1 = bin(ir, IrOp::ADD, IrType::Int, i, ir.kint(1));
+  Ref c1 = bin(ir, IrOp::SUB, IrType::Int, c, ir.kint(1));
+  loop_end(ir, ir.add_snapshot(&code[0], {{0, i1}, {1, c1}, {3, acc1}}));
+
+  IrBuffer opt = ir;
+  REQUIRE(loop_optimise(opt));
+  REQUIRE(hoist_bounds(opt));
+  Ref start = 0;
+  int hoisted = 0, in_loop = 0;
+  for (Ref r = 1; r < opt.size(); r++) {
+    if (opt[r].op == IrOp::LOOPSTART) start = r;
+    bool check = opt[r].op == IrOp::ULT || opt[r].op == IrOp::GE;
+    if (start != 0 && check) in_loop++;
+    if (start == 0 && check && opt[r].aux8 == 1) hoisted++;
+  }
+  CHECK(in_loop == 0);
+  CHECK(hoisted == 3);  // c >= 0, the first index and the last
+
+  State* L = new_state();
+  CodeArena arena;
+  IrBuffer again = ir;
+  auto t = compile_ir(again, arena, false);
+  REQUIRE(t != nullptr);
+  // Within the bound: 1 + ... + 10, leaving at the counter's guard.
+  Frame f;
+  f.base()[0] = TValue::integer(1);
+  f.base()[1] = TValue::integer(9);
+  f.base()[2] = TValue::integer(10);
+  f.base()[3] = TValue::integer(0);
+  const ExitInfo* ex = t->entry(L, f.base());
+  CHECK(ex->pc == &code[1]);
+  CHECK(f.base()[3].u.i == 55);
+  // The last index beyond it: the first iteration runs, then the hoisted
+  // check leaves with the state at the loop's start.
+  Frame g;
+  g.base()[0] = TValue::integer(1);
+  g.base()[1] = TValue::integer(9);
+  g.base()[2] = TValue::integer(5);
+  g.base()[3] = TValue::integer(0);
+  ex = t->entry(L, g.base());
+  CHECK(ex->bounds);
+  CHECK_FALSE(ex->sideable);
+  CHECK(ex->pc == &code[0]);
+  CHECK(g.base()[0].u.i == 2);
+  CHECK(g.base()[1].u.i == 8);
+  CHECK(g.base()[3].u.i == 1);
+  // A negative counter (2^64 - 1 iterations as unsigned) hoists nothing it
+  // cannot prove: it leaves there too.
+  Frame h;
+  h.base()[0] = TValue::integer(1);
+  h.base()[1] = TValue::integer(-5);
+  h.base()[2] = TValue::integer(1000);
+  h.base()[3] = TValue::integer(0);
+  CHECK(t->entry(L, h.base())->bounds);
+  arena.release(t.get());
+  close_state(L);
 }
 
 TEST_CASE("a type-unstable loop is left unoptimised", "[jit][loop]") {

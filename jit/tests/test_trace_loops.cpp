@@ -104,6 +104,64 @@ TEST_CASE("a side trace stops at hooks and budgets like its loop", "[jit][side]"
   CHECK(error.find("instruction budget exhausted") != std::string::npos);
 }
 
+TEST_CASE("an optimised loop entered before a budget is set still stops under it", "[jit][loop]") {
+  // The budget is tested once per entry of an optimised loop, not per
+  // iteration: nothing inside the loop can start one.
+  luna::Vm vm;
+  vm.eval("function spin(n) local x, i = 0.0, 0 while n == nil or i < n do x = x * 0.5 + 1.0; i = i + 1 end return x end");
+  CHECK(vm.eval("return spin(100000)")[0].as_number() == 2.0);
+  CHECK(vm.jit_stats().traces_compiled >= 1);
+  vm.set_instruction_limit(200000);
+  CHECK_THROWS_WITH(vm.eval("spin()"), Catch::Contains("instruction budget exhausted"));
+  vm.set_instruction_limit(0);
+  CHECK(vm.eval("return spin(1000)")[0].as_number() == 2.0);
+}
+
+TEST_CASE("a for loop's constant step, guarded once, changed through debug.setlocal", "[jit][loop]") {
+  // The step of `for i = 1, n, 2` is an immediate in the loop's trace,
+  // behind a guard on entry; debug.setlocal (a stitched call) changing it
+  // mid-loop sends the next entry back to the interpreter.
+  const char* code = R"(
+    local out = {}
+    for round = 1, 30 do
+      local s = 0
+      for i = 1, 400, 2 do
+        s = s + i
+        if round % 3 == 0 and i == 201 then debug.setlocal(1, 9, 7) end
+      end
+      out[#out + 1] = s
+    end
+    return table.concat(out, " "))";
+  Run on = run(code, true, 4);
+  Run off = run(code, false);
+  CHECK(on.result == off.result);
+  CHECK(on.stats.traces_compiled >= 1);
+}
+
+TEST_CASE("array bounds checks hoisted before a loop, and a loop that outgrows them", "[jit][loop]") {
+  // sum's loop reads t[i] within t's array part: its bounds checks are two
+  // guards before the loop (the first and the last index). Called with n
+  // beyond the array, that guard fails on every entry: after hotexit such
+  // exits the loop is recorded again without hoisting, and the reads past
+  // the array get their side traces as before.
+  const char* code = R"(
+    local t = {}
+    for i = 1, 100 do t[i] = i end
+    local function sum(n) local s = 0 for i = 1, n do s = s + (t[i] or 0) end return s end
+    local r = 0
+    for k = 1, 50 do r = r + sum(100) end
+    local calm = r
+    for k = 1, 200 do r = r + sum(150) end
+    for k = 1, 20 do r = r + sum(90) + sum(0) end
+    return r .. " " .. calm)";
+  Run on = run(code, true, 4);
+  Run off = run(code, false);
+  CHECK(on.result == off.result);
+  CHECK(on.stats.traces_compiled >= 3);
+  // Without the retrace every sum(150) would leave on each iteration.
+  CHECK(on.stats.exits_taken < 100);
+}
+
 TEST_CASE("a blacklisted loop stops reaching the seam", "[jit][seam]") {
   // t[0.5] (a float key) is not recorded: the recording aborts ("table
   // read") until the loop is blacklisted; then its counter is re-armed to
