@@ -53,8 +53,9 @@ int aux_wrap(State* L) {
 int lco_create(State* L) {
   const TValue* f = first_arg(L);
   if (f == nullptr || !f->is_function()) check_type(L, 1, TFUNCTION);  // raises
-  State* co = new_thread(L);
+  State* co = thread_new(L);     // new_thread without its call layer
   *co->top++ = L->ci->func[1];  // the body is the first value on the new stack
+  gc_check(L);
   return 1;
 }
 
