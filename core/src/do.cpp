@@ -552,9 +552,8 @@ inline CallInfo* enter_lua(State* L, TValue* func, int nresults) {
   CallInfo* ci = L->ci->next;
   if (__builtin_expect(ci == nullptr, 0)) return precall_new_frame(L, func, nresults);
   L->ci = ci;
-  init_lua_frame(L, ci, func, nresults, p);
   int hooked = L->hookmask;
-  ci->trap = hooked ? 1 : 0;
+  init_lua_frame(L, ci, func, L->top, nresults, p, hooked ? 1 : 0);
   if (__builtin_expect(hooked != 0, 0)) return precall_hooked(L, ci);
   return ci;
 }
@@ -583,9 +582,8 @@ int pretailcall(State* L, CallInfo* ci, TValue* func, int narg1, int delta) {
           stack_grow(L, fsize - delta);
           func = L->restore(fo);
         }
-        move_tail_frame(L, ci, func, narg1, delta, p);
+        move_tail_frame(L, ci, func, narg1, delta, p, L->hookmask ? 1 : 0);
         ci->callstatus |= call_hops_status(ncalls);
-        ci->trap = L->hookmask ? 1 : 0;
         if (L->hookmask) hook_call(L, ci);
         return -1;
       }
@@ -639,8 +637,7 @@ bool call_noyield_truth(State* L, TValue* func) {
     // run the function's trace (the backend compiles such frames).
     const Instruction* pc = ci->savedpc;
     GlobalState* g = L->g;
-    if (g->jit.enabled && !ci->func->as_lclosure()->p->jit_cold_entry && --jit_hotcount(g->jit, pc) == 0)
-      pc = jit_call_event(L, ci);
+    if (g->jit.enabled && jit_entry_due(g->jit, ci->func->as_lclosure()->p, pc)) pc = jit_call_event(L, ci);
     if (pc != nullptr) {
       // A trace that left the function early resumes in the frame L->ci.
       L->ci->savedpc = pc;

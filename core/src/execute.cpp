@@ -291,7 +291,6 @@ constexpr unsigned COUNT_JIT = 1, COUNT_BUDGET = 2;
 }  // namespace
 
 void execute(State* L, CallInfo* ci) {
-  LClosure* cl;
   const TValue* k;
   TValue* base;
   const Instruction* pc;
@@ -321,12 +320,20 @@ void execute(State* L, CallInfo* ci) {
     vmfetch();     \
     vmdispatch(get_op(i)); \
   }
+// Where the trap is known clear (a Lua call entered by CALL or TAILCALL
+// from a frame without it), the next instruction is fetched without its test.
+#define vmbreak_untrapped \
+  {                       \
+    i = *pc++;            \
+    vmdispatch(get_op(i)); \
+  }
 #define vmdefault L_bad:
 #define vmalias(l)  // the dispatch table names the handler
 #else
 #define vmdispatch(o) switch (static_cast<unsigned>(o))
 #define vmcase(l) case l:
 #define vmbreak break
+#define vmbreak_untrapped break
 #define vmdefault default:
 #define vmalias(l) case l:
 #endif
@@ -334,6 +341,10 @@ void execute(State* L, CallInfo* ci) {
 // Frame bookkeeping. pc always points at the next instruction; it is saved
 // before anything that can raise or call so errors and hooks see the line,
 // and `base` is reloaded after anything that can move the stack.
+// The running closure is read from the frame's function slot, which holds
+// it while the frame runs (VARARGPREP copies it up with the frame), rather
+// than kept in a local: one value less to spill on every call and return.
+#define CL() (base[-1].as_lclosure())
 #define RA() (base + getarg_A(i))
 #define RB() (base + getarg_B(i))
 #define RC() (base + getarg_C(i))
@@ -375,19 +386,35 @@ void execute(State* L, CallInfo* ci) {
     }                                                                 \
     i = *pc++;                                                        \
   }
-// ci is a frame for the Lua function ncl (prototype p) just set up at
-// base_ by CALL or TAILCALL: the dispatcher's state is taken from what is at
-// hand instead of reloaded from ci. These paths run only while the caller
-// does not trap (no hooks, no recording: a recorded call goes through
-// precall and startfunc, which make the callee trap too), so the callee
-// starts without its trap.
-#define enter_lua_frame(ncl, p, base_)                          \
-  {                                                             \
-    cl = (ncl);                                                 \
-    k = (p)->k;                                                 \
-    pc = (p)->code;                                             \
-    base = (base_);                                             \
-    ci->trap = 0;                                               \
+// OP_CALL's Lua callee (at ra, arguments up to top) in the usual case: a
+// CallInfo to reuse, stack room, no hooks, no trap (one test covers the
+// hooks and the trap). precall's frame is set up here and the dispatcher's
+// state taken from what is at hand instead of reloaded from ci; `entry`
+// runs in the new frame (p: its prototype) before its first instruction.
+#define call_lua_inline(entry)                                                                          \
+  {                                                                                                     \
+    Proto* p = ra->as_lclosure()->p;                                                                    \
+    CallInfo* nci = ci->next;                                                                           \
+    if (LUNA_LIKELY(nci != nullptr && L->stack_last - top > p->maxstacksize && (L->hookmask | trap) == 0)) { \
+      /* p's fields are read before init_lua_frame's stores */                                          \
+      const TValue* nk = p->k;                                                                          \
+      const Instruction* ncode = p->code;                                                               \
+      init_lua_frame(L, nci, ra, top, nresults, p, 0);                                                  \
+      L->ci = ci = nci;                                                                                 \
+      k = nk;                                                                                           \
+      pc = ncode;                                                                                       \
+      base = ra + 1;                                                                                    \
+      entry;                                                                                            \
+      vmbreak_untrapped;                                                                                \
+    }                                                                                                   \
+  }
+// RETURN0/RETURN1's inline poscall is done (L->ci is the caller): leave, or
+// continue the Lua caller, without ret's reload of ci->previous.
+#define back_to_caller(caller)                   \
+  {                                              \
+    if (ci->callstatus & CIST_FRESH) return;     \
+    ci = (caller);                               \
+    goto returning;                              \
   }
 #define refresh_counting() \
   (counting = (g->jit.enabled ? COUNT_JIT : 0u) | (g->instr_budget != 0 ? COUNT_BUDGET : 0u))
@@ -402,8 +429,7 @@ void execute(State* L, CallInfo* ci) {
     goto ret;                   \
   }                             \
   ci = L->ci;                   \
-  cl = ci->func->as_lclosure(); \
-  k = cl->p->k;                 \
+  k = ci->func->as_lclosure()->p->k; \
   updatebase()
 // A backward jump just landed at pc, n instructions back.
 // The hot counter of the loop is decremented inline; the seam is called
@@ -429,12 +455,11 @@ void execute(State* L, CallInfo* ci) {
 // may record the function or enter its trace, which may return from the
 // frame (nullptr: L->ci is the caller again, the results in place) or
 // leave anywhere, like a loop's trace.
-#define funcentry(p)                                                   \
-  if (LUNA_UNLIKELY(counting & COUNT_JIT) && LUNA_LIKELY(!(p)->jit_cold_entry)) { \
-    if (--jit_hotcount(g->jit, pc) == 0) {         \
-      pc = jit_call_event(L, ci);                  \
-      reenter();                                   \
-    }                                              \
+#define funcentry(p)                                                          \
+  if (LUNA_UNLIKELY(counting & COUNT_JIT) && jit_entry_due(g->jit, (p), pc)) { \
+    pc = jit_call_event(L, ci);                                               \
+    reenter();                                                                \
+    vmbreak;                                                                  \
   }
 // A native function called by the instruction before pc returned: enter
 // the trace stitched across the call when one is attached at pc.
@@ -608,8 +633,7 @@ startfunc:  // a Lua frame was just entered (precall set savedpc, top and trap)
   // While a loop is recorded, the frames it calls are recorded too.
   if (LUNA_UNLIKELY(counting & COUNT_JIT) && g->jit.recorder == L) ci->trap = 1;
 returning:
-  cl = ci->func->as_lclosure();
-  k = cl->p->k;
+  k = ci->func->as_lclosure()->p->k;
   pc = ci->savedpc;
   updatebase();
   for (;;) {
@@ -655,18 +679,18 @@ returning:
         vmbreak;
       }
       vmcase(OP_GETUPVAL) {
-        *RA() = *cl->upvals[getarg_B(i)]->v;
+        *RA() = *CL()->upvals[getarg_B(i)]->v;
         vmbreak;
       }
       vmcase(OP_SETUPVAL) {
         const TValue* ra = RA();
-        UpVal* uv = cl->upvals[getarg_B(i)];
+        UpVal* uv = CL()->upvals[getarg_B(i)];
         *uv->v = *ra;
         if (ra->is_collectable()) gc_barrier(L, uv, *ra);
         vmbreak;
       }
       vmcase(OP_GETTABUP) {
-        const TValue* upv = cl->upvals[getarg_B(i)]->v;
+        const TValue* upv = CL()->upvals[getarg_B(i)]->v;
         op_get(upv, *KC(), short_str_key(key));
       }
       vmcase(OP_GETTABLE) {
@@ -681,7 +705,7 @@ returning:
         op_get(RB(), *KC(), short_str_key(key));
       }
       vmcase(OP_SETTABUP) {
-        const TValue* upv = cl->upvals[getarg_A(i)]->v;
+        const TValue* upv = CL()->upvals[getarg_A(i)]->v;
         op_set(upv, *KB(), short_str_key(key));
       }
       vmcase(OP_SETTABLE) {
@@ -941,28 +965,20 @@ returning:
         TValue* ra = RA();
         int b = getarg_B(i);
         int nresults = getarg_C(i) - 1;
-        if (b != 0) L->top = ra + b;  // else the previous instruction set top
+        // b == 0: the previous instruction set top.
+        TValue* top = b != 0 ? ra + b : L->top;
         savepc();
+        // Nothing counting (no JIT, no budget): one test for both, and
+        // L->top is stored once, by the frame set-up.
+        if (LUNA_LIKELY(counting == 0 && ra->tag == Tag::LClosure)) call_lua_inline((void)0);
+        L->top = top;
         if (budget_on()) charge_budget(L, 1);
         if (LUNA_LIKELY(ra->tag == Tag::LClosure)) {
-          // A Lua callee in the usual case (a CallInfo to reuse, stack room,
-          // no hooks, no trap): precall's frame set up here, and the
-          // dispatcher's state taken from what is at hand instead of
-          // reloaded from ci. One test covers the hooks and the trap.
-          LClosure* ncl = ra->as_lclosure();
-          Proto* p = ncl->p;
-          CallInfo* nci = ci->next;
-          if (LUNA_LIKELY(nci != nullptr && L->stack_last - L->top > p->maxstacksize && (L->hookmask | trap) == 0)) {
-            init_lua_frame(L, nci, ra, nresults, p);
-            L->ci = ci = nci;
-            enter_lua_frame(ncl, p, ra + 1);
-            funcentry(p);
-            vmbreak;
-          }
+          call_lua_inline(funcentry(p));
         } else if (ra->tag == Tag::LightFn || ra->tag == Tag::NClosure) {
           // A native callee: straight to its call, not through precall's
           // dispatch on the type (about 20 instructions per call).
-          if (ra->tag == Tag::LightFn && call_builtin(L, ra, nresults)) {
+          if (ra->tag == Tag::LightFn && builtin_filter.may_match(ra->u.f) && call_builtin(L, ra, nresults)) {
             checkGC(L->top);  // string.sub may have made a string
             vmbreak;
           }
@@ -1005,15 +1021,21 @@ returning:
           // A Lua callee with stack room, no hooks and no trap: pretailcall's frame
           // move done here, the dispatcher's state taken from the callee
           // instead of reloaded from ci (ackermann: 93 instructions per tail
-          // call in pretailcall).
-          LClosure* ncl = ra->as_lclosure();
-          Proto* p = ncl->p;
+          // call in pretailcall). This runs only while the caller does not
+          // trap (a recorded call goes through pretailcall and startfunc), so
+          // the callee starts without its trap.
+          Proto* p = ra->as_lclosure()->p;
           int fsize = p->maxstacksize;
           if (LUNA_LIKELY(L->stack_last - L->top > fsize - delta)) {
-            TValue* func = move_tail_frame(L, ci, ra, b, delta, p);
-            enter_lua_frame(ncl, p, func + 1);
+            // p's fields are read before move_tail_frame's stores.
+            const TValue* nk = p->k;
+            const Instruction* ncode = p->code;
+            TValue* func = move_tail_frame(L, ci, ra, b, delta, p, 0);
+            k = nk;
+            pc = ncode;
+            base = func + 1;
             funcentry(p);
-            vmbreak;
+            vmbreak_untrapped;
           }
         }
         int n = pretailcall(L, ci, ra, b, delta);
@@ -1057,10 +1079,12 @@ returning:
           // (usually nothing: a call statement).
           int wanted = ci->nresults;
           TValue* res = ci->func;
-          L->ci = ci->previous;
+          CallInfo* caller = ci->previous;
+          L->ci = caller;
           if (LUNA_UNLIKELY(wanted > 0))
             for (; wanted > 0; wanted--) set_nil(res++);
           L->top = res;
+          back_to_caller(caller);
         }
         goto ret;
       }
@@ -1071,12 +1095,14 @@ returning:
           savepc();
           poscall(L, ci, 1);
         } else {
-          // Inline poscall; one result wanted is the straight line.
+          // Inline poscall; one result wanted is the straight line (the
+          // value copied whole, padding and all: two moves instead of four).
           int wanted = ci->nresults;
           TValue* res = ci->func;
-          L->ci = ci->previous;
+          CallInfo* caller = ci->previous;
+          L->ci = caller;
           if (LUNA_LIKELY(wanted == 1)) {
-            *res = *ra;
+            std::memcpy(static_cast<void*>(res), ra, sizeof(TValue));
             L->top = res + 1;
           } else if (wanted == 0) {
             L->top = res;
@@ -1085,6 +1111,7 @@ returning:
             for (; wanted > 1; wanted--) set_nil(res++);
             L->top = res;
           }
+          back_to_caller(caller);
         }
         goto ret;
       }
@@ -1183,6 +1210,7 @@ returning:
       }
       vmcase(OP_CLOSURE) {
         savestate();
+        LClosure* cl = CL();
         push_closure(L, cl->p->p[getarg_Bx(i)], cl->upvals, base, RA());
         checkGC(RA() + 1);
         vmbreak;
@@ -1196,7 +1224,7 @@ returning:
         vmbreak;
       }
       vmcase(OP_VARARGPREP) {
-        ProtectNT(adjust_varargs(L, ci, cl->p, getarg_A(i)));
+        ProtectNT(adjust_varargs(L, ci, CL()->p, getarg_A(i)));
         if (getarg_C(i) == 1) {
           ProtectNT(pack_varargs(L, ci, getarg_A(i)));
         } else if (getarg_C(i) == 2) {

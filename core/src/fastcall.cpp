@@ -133,26 +133,19 @@ bool ipairs(State* L, TValue* func, const TValue* args, int nargs, int wanted) {
   return set_results(L, func, res, 3, wanted);
 }
 
-// Most native calls are to other functions: a direct-mapped table of the
-// functions above, indexed by address bits, rejects those with one load
-// and compare. Two of them sharing an entry only costs one its inline path.
-struct BuiltinFilter {
-  static constexpr int SIZE = 256;
-  NativeFn fn[SIZE] = {};
-  static unsigned index(NativeFn f) { return (reinterpret_cast<uintptr_t>(f) >> 4) & (SIZE - 1); }
-  BuiltinFilter() {
-    for (NativeFn f : {lib_type, lib_math_floor, lib_math_abs, lib_math_max, lib_string_byte, lib_string_sub,
-                       lib_select, lib_ipairs})
-      fn[index(f)] = f;
-  }
-  bool may_match(NativeFn f) const { return fn[index(f)] == f; }
-};
-const BuiltinFilter builtin_filter;
+BuiltinFilter make_builtin_filter() {
+  BuiltinFilter filter;
+  for (NativeFn f : {lib_type, lib_math_floor, lib_math_abs, lib_math_max, lib_string_byte, lib_string_sub, lib_select,
+                     lib_ipairs})
+    filter.fn[BuiltinFilter::index(f)] = f;
+  return filter;
+}
 
 }  // namespace
 
+const BuiltinFilter builtin_filter = make_builtin_filter();
+
 bool call_builtin(State* L, TValue* func, int wanted) {
-  if (func->tag != Tag::LightFn || !builtin_filter.may_match(func->u.f)) return false;
   if (L->hookmask != 0 || L->g->instr_budget != 0) return false;
   NativeFn f = func->u.f;
   const TValue* args = func + 1;

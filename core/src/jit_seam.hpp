@@ -124,6 +124,15 @@ inline uint32_t& jit_hotcount(JitSeam& j, const Instruction* pc) {
   return *reinterpret_cast<uint32_t*>(reinterpret_cast<char*>(j.hotcount) + off);
 }
 
+// A Lua function p was just entered (pc: its first instruction) while the
+// JIT is on: its hot counter is decremented like a back-edge's unless the
+// JIT gave up on the function (Proto::jit_cold_entry). True when the seam
+// is due (jit_call_event). Shared by the dispatcher's CALL/TAILCALL and
+// call_noyield_truth (table.sort's comparator calls).
+inline bool jit_entry_due(JitSeam& j, const Proto* p, const Instruction* pc) {
+  return __builtin_expect(!p->jit_cold_entry, 1) && --jit_hotcount(j, pc) == 0;
+}
+
 // ---- for the core (jit_seam.cpp) ----
 void jit_init(GlobalState* g);
 // Installs a backend (owned from now on; null: the interpreter only),

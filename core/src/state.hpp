@@ -4,6 +4,7 @@
 
 #include <cstdarg>
 #include <cstddef>
+#include <cstring>
 
 #include "dialect.hpp"
 #include "jit_seam.hpp"
@@ -467,31 +468,49 @@ struct LuaThrow {
 // own no object with a destructor when it raises.
 inline void mark_frame_nounwind(State* L) { L->ci->callstatus |= CIST_NOUNWIND; }
 // Fills a reused CallInfo for a call of the Lua function p at func (precall
-// and OP_CALL's inline path), then the missing parameters with nil; the
-// stack has room for the frame. Leaves trap to the caller.
-inline void init_lua_frame(State* L, CallInfo* ci, TValue* func, int nresults, const Proto* p) {
+// and OP_CALL's inline path; top: L->top, the end of the arguments), then
+// the missing parameters with nil; the stack has room for the frame.
+// nresults and callstatus (0) go in one store, trap and nextraargs (0) in
+// another, as the JIT's CALLOUT stores them.
+inline void init_lua_frame(State* L, CallInfo* ci, TValue* func, TValue* top, int nresults, const Proto* p, int trap) {
+  static_assert(offsetof(CallInfo, callstatus) == offsetof(CallInfo, nresults) + 2 &&
+                sizeof(CallInfo::nresults) == 2 && sizeof(CallInfo::callstatus) == 2);
+  static_assert(offsetof(CallInfo, nextraargs) == offsetof(CallInfo, trap) + 4 && sizeof(CallInfo::trap) == 4 &&
+                sizeof(CallInfo::nextraargs) == 4);
+  // p's fields are read first: the paired stores below may alias anything.
+  TValue* base = func + 1;
+  TValue* frame_top = base + p->maxstacksize;
+  TValue* last = base + p->numparams;
+  const Instruction* code = p->code;
   ci->func = func;
-  ci->nresults = static_cast<int16_t>(nresults);
-  ci->callstatus = 0;
-  ci->top = func + 1 + p->maxstacksize;
-  ci->savedpc = p->code;
-  ci->nextraargs = 0;
-  TValue* top = L->top;
-  for (TValue* last = func + 1 + p->numparams; top < last; top++) *top = TValue();
+  uint32_t status = static_cast<uint16_t>(nresults);  // callstatus 0 in the high half
+  std::memcpy(reinterpret_cast<char*>(ci) + offsetof(CallInfo, nresults), &status, sizeof status);
+  ci->top = frame_top;
+  ci->savedpc = code;
+  uint64_t trap_extra = static_cast<uint32_t>(trap);  // nextraargs 0 in the high half
+  std::memcpy(reinterpret_cast<char*>(ci) + offsetof(CallInfo, trap), &trap_extra, sizeof trap_extra);
+  for (; top < last; top++) *top = TValue();
   L->top = top;
 }
 // A tail call's Lua callee takes its caller's frame ci: the function and
 // its narg1 - 1 arguments at func move down to ci->func - delta (below the
 // caller's varargs, if any) and missing parameters become nil. The stack
-// must have room for p's frame. Returns the frame's new func.
-inline TValue* move_tail_frame(State* L, CallInfo* ci, const TValue* func, int narg1, int delta, const Proto* p) {
-  TValue* dst = ci->func - delta;
-  for (int j = 0; j < narg1; j++) dst[j] = func[j];
-  for (; narg1 <= p->numparams; narg1++) dst[narg1] = TValue();
+// must have room for p's frame. Returns the frame's new func. Values move
+// whole (padding and all: two moves each instead of four); trap and
+// nextraargs (0) are one store.
+inline TValue* move_tail_frame(State* L, CallInfo* ci, const TValue* func, int narg1, int delta, const Proto* p,
+                               int trap) {
+  // p's fields are read first: the whole-value moves may alias anything.
+  const int numparams = p->numparams, maxstacksize = p->maxstacksize;
+  const Instruction* code = p->code;
+  TValue* dst = ci->func - delta;  // below func: slot by slot upwards never overwrites what is still to move
+  for (int j = 0; j < narg1; j++) std::memcpy(static_cast<void*>(dst + j), func + j, sizeof(TValue));
+  for (; narg1 <= numparams; narg1++) dst[narg1] = TValue();
   ci->func = dst;
-  ci->top = dst + 1 + p->maxstacksize;
-  ci->savedpc = p->code;
-  ci->nextraargs = 0;
+  ci->top = dst + 1 + maxstacksize;
+  ci->savedpc = code;
+  uint64_t trap_extra = static_cast<uint32_t>(trap);  // nextraargs 0 in the high half
+  std::memcpy(reinterpret_cast<char*>(ci) + offsetof(CallInfo, trap), &trap_extra, sizeof trap_extra);
   // A tail call ends the __call hops counted for the frame it replaces.
   ci->callstatus = static_cast<uint16_t>((ci->callstatus & ~CIST_CCMT) | CIST_TAIL);
   L->top = dst + narg1;
@@ -600,9 +619,22 @@ void execute(State* L, CallInfo* ci);
 // or takes its branch, or rewinds it to run again.
 void vm_finish_op(State* L);
 // ---------------------------------------------------------------- fastcall.cpp
-// OP_CALL of a native function at func (arguments up to L->top): true when
-// it was one of builtin.hpp's, run inline with `wanted` results placed
-// as a call returns them; false (nothing changed) for the real call.
+// Most native calls are to other functions than call_builtin's: a
+// direct-mapped table of theirs, indexed by address bits, lets OP_CALL
+// reject the others inline with one load and compare (through the call,
+// about 21 instructions per pcall or yield). Two of them sharing an entry
+// only costs one its inline path.
+struct BuiltinFilter {
+  static constexpr int SIZE = 256;
+  NativeFn fn[SIZE] = {};
+  static unsigned index(NativeFn f) { return (reinterpret_cast<uintptr_t>(f) >> 4) & (SIZE - 1); }
+  bool may_match(NativeFn f) const { return fn[index(f)] == f; }
+};
+extern const BuiltinFilter builtin_filter;
+// OP_CALL of a light native function at func (arguments up to L->top) that
+// passed builtin_filter: true when it was one of builtin.hpp's, run inline
+// with `wanted` results placed as a call returns them; false (nothing
+// changed) for the real call.
 bool call_builtin(State* L, TValue* func, int wanted);
 // OP_TFORCALL of ipairs' iterator at ra: true when the step was done inline.
 bool ipairs_step(State* L, TValue* ra, int wanted);

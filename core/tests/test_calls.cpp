@@ -5,6 +5,9 @@
 // an OP_RETURN interrupted by a __close that yields).
 #include <catch2/catch.hpp>
 
+#include <cstring>
+#include <string>
+
 #include "test_support.hpp"
 
 using luna::test::run;
@@ -184,4 +187,83 @@ TEST_CASE("native calls at a full stack, on a fresh CallInfo list and under a ca
     local n = select("#", 1, 2, 3)
     debug.sethook()
     return s .. n .. " " .. table.concat(seen, ","))") == "abab3 call:rep,call:select,call:sethook");
+}
+
+TEST_CASE("init_lua_frame fills a reused CallInfo whole: status and trap words, missing parameters", "[calls]") {
+  // OP_CALL's inline path and precall share init_lua_frame, which writes
+  // nresults/callstatus and trap/nextraargs as one word each: a CallInfo
+  // left with a native frame's bytes must come out as a clean Lua frame.
+  StateGuard s;
+  luna::State* L = s.L;
+  REQUIRE(luna::test::run(L, "function f(a, b, c) return a end return 1") == "1");
+  luna::get_global(L, "f");
+  luna::TValue* func = L->top - 1;
+  luna::Proto* p = func->as_lclosure()->p;
+  REQUIRE(p->numparams == 3);
+  luna::CallInfo fake;
+  std::memset(static_cast<void*>(&fake), 0xA5, sizeof fake);
+  for (int trap : {0, 1}) {
+    for (int nresults : {-1, 0, 1, 5}) {
+      std::memset(static_cast<void*>(&fake), 0xA5, sizeof fake);
+      L->top = func + 2;  // one argument
+      func[1] = luna::TValue::integer(42);
+      func[2] = func[3] = luna::TValue::integer(7);  // stale values above top
+      luna::init_lua_frame(L, &fake, func, L->top, nresults, p, trap);
+      CHECK(fake.func == func);
+      CHECK(fake.nresults == nresults);
+      CHECK(fake.callstatus == 0);
+      CHECK(fake.is_lua());
+      CHECK(fake.trap == trap);
+      CHECK(fake.nextraargs == 0);
+      CHECK(fake.savedpc == p->code);
+      CHECK(fake.top == func + 1 + p->maxstacksize);
+      CHECK(func[1].is_int());
+      CHECK(func[2].is_nil());
+      CHECK(func[3].is_nil());
+      CHECK(L->top == func + 4);
+    }
+  }
+  L->top = func;
+}
+
+TEST_CASE("jit_entry_due counts entries unless the function is cold", "[calls]") {
+  StateGuard s;
+  luna::State* L = s.L;
+  REQUIRE(luna::test::run(L, "function f() return 1 end return 1") == "1");
+  luna::get_global(L, "f");
+  luna::Proto* p = (L->top - 1)->as_lclosure()->p;
+  luna::pop(L, 1);
+  luna::JitSeam& j = L->g->jit;
+  luna::jit_hotcount(j, p->code) = 3;
+  CHECK_FALSE(luna::jit_entry_due(j, p, p->code));
+  CHECK_FALSE(luna::jit_entry_due(j, p, p->code));
+  CHECK(luna::jit_entry_due(j, p, p->code));
+  luna::jit_hotcount(j, p->code) = 1;
+  p->jit_cold_entry = 1;
+  CHECK_FALSE(luna::jit_entry_due(j, p, p->code));
+  CHECK(luna::jit_hotcount(j, p->code) == 1);  // not counted
+  p->jit_cold_entry = 0;
+}
+
+TEST_CASE("calls are charged to the instruction budget on the inline and the counted call paths", "[calls]") {
+  // OP_CALL's uncounted twin runs only while nothing counts: with a budget
+  // every call is still charged, so a recursion without loops runs out.
+  StateGuard s;
+  luna::set_instruction_budget(s.L, 300);
+  std::string r = luna::test::run(s.L, R"(
+    local function f(n) if n == 0 then return 0 end return 1 + f(n - 1) end
+    local function g(n) return n end
+    local x = 0
+    local function chain(n) if n == 0 then return x end x = x + g(n) return chain(n - 1) end
+    return f(150) + chain(150) + f(150) + chain(150) + f(150) + chain(150)
+  )");
+  CHECK(r.find("instruction budget exhausted") != std::string::npos);
+  luna::set_instruction_budget(s.L, 0);
+  CHECK(luna::test::run(s.L, R"(
+    local function f(n) if n == 0 then return 0 end return 1 + f(n - 1) end
+    local function v(...) return select('#', ...), ... end
+    local function m() return 1, 2, 3 end
+    local a, b, c = m()
+    return f(150) .. " " .. v(m()) .. " " .. a + b + c .. " " .. select('#', v())
+  )") == "150 3 6 1");
 }

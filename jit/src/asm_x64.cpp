@@ -23,6 +23,7 @@ using namespace asmjit;
 
 struct CodeArena::Runtime {
   JitRuntime rt;
+  void* seam_return = nullptr;  // Trace::seam_return, made with the first trace
 };
 
 CodeArena::CodeArena() : rt_(std::make_unique<Runtime>()) {}
@@ -270,7 +271,6 @@ class Emitter {
     for (Ref r = 1; r < ir_.size(); r++) emit(r, top);
     // Exit blocks: write the snapshot, then continue in the side trace
     // attached to the exit, if any, else return the exit's record.
-    to_side_ = a_.newLabel();
     for (const PendingExit& e : exits_) {
       a_.bind(e.label);
       write_snapshot(e.snap, e.pos);
@@ -282,8 +282,6 @@ class Emitter {
       a_.mov(x86::rax, reinterpret_cast<uint64_t>(&exits_info_[nsnap_ + static_cast<size_t>(e.snap)]));
       a_.jmp(done);
     }
-    a_.bind(to_side_);
-    tail_jump(s1);
     a_.bind(done);
     a_.add(x86::rsp, frame);
     for (int k = 5; k >= 0; k--) a_.pop(kSaved[k]);
@@ -414,7 +412,7 @@ class Emitter {
   // failed because the value is now a number of the other subtype (a nil
   // or another type ending a loop is not that).
   void exit_code(const PendingExit& e) {
-    const ExitInfo& x = exits_info_[e.sideable ? static_cast<size_t>(e.snap) : nsnap_ + static_cast<size_t>(e.snap)];
+    ExitInfo& x = exits_info_[e.sideable ? static_cast<size_t>(e.snap) : nsnap_ + static_cast<size_t>(e.snap)];
     const IrIns& i = ir_[e.pos];
     bool typed = (i.op == IrOp::SLOAD || i.op == IrOp::VLOAD) && (i.type == IrType::Int || i.type == IrType::Num);
     if (typed) {
@@ -424,12 +422,18 @@ class Emitter {
       a_.sete(s0.r8());
     }
     a_.mov(x86::rax, reinterpret_cast<uint64_t>(&x));
-    if (x.sideable) {
-      a_.mov(s1, x86::qword_ptr(x86::rax, static_cast<int32_t>(offsetof(ExitInfo, side))));
-      a_.test(s1, s1);
-      a_.jnz(to_side_);
-    }
     if (typed) a_.mov(x86::byte_ptr(x86::rax, static_cast<int32_t>(offsetof(ExitInfo, type_exit))), s0.r8());
+    if (!x.sideable) return;
+    // One indirect jump through x.side: to the side trace once attached
+    // (this trace's native frame left), until then to the return just
+    // below, which takes the frame back. Guards sharing a snapshot share
+    // x, whose side is the return of one of them: they are all alike.
+    Label ret = a_.newLabel();
+    leave_frame(0);
+    a_.jmp(x86::qword_ptr(x86::rax, static_cast<int32_t>(offsetof(ExitInfo, side))));
+    a_.bind(ret);
+    if (frame_ != kLinkFrame) a_.sub(x86::rsp, frame_ - kLinkFrame);
+    side_returns_.push_back({&x, ret});
   }
 
   // Tag guard of the TValue at [base + disp]: exit unless it has tag t (any
@@ -1054,17 +1058,15 @@ class Emitter {
     a_.jz(no_ci);
     a_.bind(got_ci);
     // The frame, its arguments (the interpreter's test, with the frame as
-    // the bound) and the reserve below stack_last.
-    a_.mov(s1, reinterpret_cast<uint64_t>(ir_[i.b].k.p));
-    a_.mov(s0, x86::qword_ptr(s1, static_cast<int32_t>(offsetof(Reserve, stack_bytes))));
-    a_.lea(s0, x86::ptr(rBase, s0, 0, (i.aux + 1 + 2 * p->maxstacksize) * 16));
-    a_.cmp(s0, x86::qword_ptr(rL, kStateStackLast));
-    a_.jae(ex);
-    // CallInfos above the callee's, when its traces inline calls: tested
-    // out of line.
+    // the bound) and the reserve below stack_last; CallInfos above the
+    // callee's, when its traces inline calls, out of line (fast_bytes).
+    const int32_t need = (i.aux + 1 + 2 * p->maxstacksize) * 16;
     Label have = a_.newLabel(), frames = a_.newLabel();
-    a_.cmp(x86::dword_ptr(s1, static_cast<int32_t>(offsetof(Reserve, frames))), 0);
-    a_.jne(frames);
+    a_.mov(s1, reinterpret_cast<uint64_t>(ir_[i.b].k.p));
+    a_.mov(s0, x86::qword_ptr(s1, static_cast<int32_t>(offsetof(Reserve, fast_bytes))));
+    a_.lea(s0, x86::ptr(rBase, s0, 0, need));
+    a_.cmp(s0, x86::qword_ptr(rL, kStateStackLast));
+    a_.jae(frames);
     a_.bind(have);
     Label cont = a_.newLabel();
     a_.mov(s0, reinterpret_cast<uint64_t>(ir_.snapshots()[static_cast<size_t>(i.snap)].pc + 1));
@@ -1102,6 +1104,12 @@ class Emitter {
     a_.mov(ci, x86::qword_ptr(rL, kStateCi));
     a_.jmp(got_ci);
     a_.bind(frames);
+    a_.mov(s0, x86::qword_ptr(s1, static_cast<int32_t>(offsetof(Reserve, stack_bytes))));
+    a_.lea(s0, x86::ptr(rBase, s0, 0, need));
+    a_.cmp(s0, x86::qword_ptr(rL, kStateStackLast));
+    a_.jae(ex);
+    a_.cmp(x86::dword_ptr(s1, static_cast<int32_t>(offsetof(Reserve, frames))), 0);
+    a_.je(have);
     a_.mov(s0, callee);
     for (int k = 1; k <= SlotState::kMaxDepth; k++) {
       a_.mov(s0, x86::qword_ptr(s0, kCiNext));
@@ -1141,9 +1149,16 @@ class Emitter {
   // RET: the results move to the function slot and the frame is popped, as
   // the interpreter's return does; results the trace computed are stored
   // there straight from their registers (the frame's other slots are dead
-  // once popped). When the caller wants another fixed number of results
-  // than returned, the snapshot is written and the helper moves them. A
-  // hook set meanwhile leaves to the interpreter's RETURN.
+  // once popped). L->top is set only where the caller reads it: a caller
+  // wanting all results (C = 0) or the seam's caller, whose stub
+  // (seam_return) sets it from the popped frame. A trace continuing after
+  // its CALLOUT with fixed results never reads it (its next call or return
+  // sets it; an exit there leaves it at or above the frame's live slots,
+  // which the collector's clearing keeps harmless). When the caller wants
+  // another fixed number of results than returned, the snapshot is
+  // written and the helper moves them. A hook set meanwhile leaves to the
+  // interpreter's RETURN. The continuation is in the frame's ctx: a
+  // CALLOUT's, or the seam's stub.
   void ret(Ref r) {
     const IrIns& i = ir_[r];
     const int32_t n = static_cast<int32_t>(i.k.i);
@@ -1151,41 +1166,25 @@ class Emitter {
     exits_.push_back({ex, i.snap, r, false});
     a_.cmp(x86::dword_ptr(rL, kStateHookmask), 0);
     a_.jne(ex);
-    Label other = a_.newLabel(), same = a_.newLabel(), popped = a_.newLabel();
+    Label all = a_.newLabel(), other = a_.newLabel(), pop = a_.newLabel(), popped = a_.newLabel();
     const x86::Gp ci = s0;  // store_value below uses s1 only
     a_.mov(ci, x86::qword_ptr(rL, kStateCi));
     a_.cmp(x86::word_ptr(ci, kCiNresults), n);
-    a_.je(same);
-    a_.cmp(x86::word_ptr(ci, kCiNresults), MULTRET);
-    a_.jne(other);
-    a_.bind(same);
-    const Snapshot& sn = ir_.snapshots()[static_cast<size_t>(i.snap)];
-    for (int32_t k = 0; k < n; k++) {
-      // Slot aux + k moves to k - 1: below every slot read after it.
-      Ref v = NO_REF;
-      for (uint32_t e = 0; e < sn.count; e++)
-        if (ir_.snap_entries()[sn.first + e].slot == i.aux + k) v = ir_.snap_entries()[sn.first + e].ref;
-      if (v != NO_REF) {
-        store_value(rBase, (k - 1) * 16, v, r);
-      } else {
-        a_.mov(s1, x86::qword_ptr(rBase, (i.aux + k) * 16));
-        a_.mov(x86::qword_ptr(rBase, (k - 1) * 16), s1);
-        a_.movzx(s1.r32(), x86::byte_ptr(rBase, (i.aux + k) * 16 + kTagOff));
-        a_.mov(x86::byte_ptr(rBase, (k - 1) * 16 + kTagOff), s1.r8());
-      }
-    }
-    a_.lea(s1, x86::ptr(rBase, (n - 1) * 16));
-    a_.mov(x86::qword_ptr(rL, kStateTop), s1);
+    a_.jne(all);
+    store_results(r);
+    a_.bind(pop);
     a_.mov(s1, x86::qword_ptr(ci, kCiPrevious));
     a_.mov(x86::qword_ptr(rL, kStateCi), s1);
     a_.bind(popped);
-    // Called by a CALLOUT: back into its trace, which finds its own base
-    // from this one; else the frame was the seam's: return.
-    Label to_c = a_.newLabel();
-    a_.mov(s1, x86::qword_ptr(ci, kCiCont));
-    a_.test(s1, s1);
-    a_.jz(to_c);
-    tail_jump(s1);
+    leave_frame(0);
+    a_.jmp(x86::qword_ptr(ci, kCiCont));
+    a_.bind(all);
+    a_.cmp(x86::word_ptr(ci, kCiNresults), MULTRET);
+    a_.jne(other);
+    store_results(r);
+    a_.lea(s1, x86::ptr(rBase, (n - 1) * 16));
+    a_.mov(x86::qword_ptr(rL, kStateTop), s1);
+    a_.jmp(pop);
     a_.bind(other);
     write_snapshot(i.snap, r);
     a_.mov(x86::rdi, rL);
@@ -1196,9 +1195,28 @@ class Emitter {
     a_.mov(ci, x86::qword_ptr(rL, kStateCi));
     a_.mov(ci, x86::qword_ptr(ci, kCiNext));
     a_.jmp(popped);
-    a_.bind(to_c);
-    a_.mov(x86::rax, reinterpret_cast<uint64_t>(returned_exit()));
-    a_.jmp(done_);
+  }
+
+  // RET's results, slot aux + k to k - 1 (below every slot read after it):
+  // the first two are its operands, the others the snapshot's values or
+  // copies of their slots.
+  void store_results(Ref r) {
+    const IrIns& i = ir_[r];
+    const int32_t n = static_cast<int32_t>(i.k.i);
+    const Snapshot& sn = ir_.snapshots()[static_cast<size_t>(i.snap)];
+    for (int32_t k = 0; k < n; k++) {
+      Ref v = k == 0 ? i.a : k == 1 ? i.b : NO_REF;
+      for (uint32_t e = 0; e < sn.count && v == NO_REF; e++)
+        if (ir_.snap_entries()[sn.first + e].slot == i.aux + k) v = ir_.snap_entries()[sn.first + e].ref;
+      if (v != NO_REF) {
+        store_value(rBase, (k - 1) * 16, v, r);
+      } else {
+        a_.mov(s1, x86::qword_ptr(rBase, (i.aux + k) * 16));
+        a_.mov(x86::qword_ptr(rBase, (k - 1) * 16), s1);
+        a_.movzx(s1.r32(), x86::byte_ptr(rBase, (i.aux + k) * 16 + kTagOff));
+        a_.mov(x86::byte_ptr(rBase, (k - 1) * 16 + kTagOff), s1.r8());
+      }
+    }
   }
 
   // RETDOWN: like the interpreter's return to the Lua caller the recording
@@ -1235,6 +1253,9 @@ class Emitter {
 
  public:
   Label post_;  // behind the prologue (Trace::post)
+  // Sideable exits and the code returning their record, where each jumps
+  // through ExitInfo::side until a side trace is attached.
+  std::vector<std::pair<ExitInfo*, Label>> side_returns_;
 
  private:
   Label done_;   // the epilogue, returning rax
@@ -1242,7 +1263,6 @@ class Emitter {
   std::vector<PendingExit> plain_exits_;  // snapshot already written
   std::vector<Ref> phis_;
   Label loop_;
-  Label to_side_;  // jumps to the side trace in s1
   ExitInfo* exits_info_;
   size_t nsnap_;
   bool budget_free_;
@@ -1250,6 +1270,35 @@ class Emitter {
 };
 
 }  // namespace
+
+// Where a RET from the frame the seam entered continues (the frame's ctx,
+// set by run and rebuild_frames): L->top above the results the caller
+// wanted, unless RET set it (a caller wanting all of them, nresults < 0),
+// then the epilogue of the native frame every trace shares (rsp at
+// kLinkFrame below the pushes), returning returned_exit().
+bool CodeArena::assemble_seam_return() {
+  CodeHolder code;
+  code.init(rt_->rt.environment());
+  x86::Assembler a(&code);
+  Label set = a.newLabel();
+  a.mov(x86::rcx, x86::qword_ptr(rL, kStateCi));
+  a.mov(x86::rcx, x86::qword_ptr(x86::rcx, kCiNext));
+  a.movsx(x86::rax, x86::word_ptr(x86::rcx, kCiNresults));
+  a.test(x86::rax, x86::rax);
+  a.js(set);
+  a.shl(x86::rax, 4);
+  a.add(x86::rax, x86::qword_ptr(x86::rcx, kCiFunc));
+  a.mov(x86::qword_ptr(rL, kStateTop), x86::rax);
+  a.bind(set);
+  a.mov(x86::rax, reinterpret_cast<uint64_t>(returned_exit()));
+  a.add(x86::rsp, Emitter::kLinkFrame);
+  for (const x86::Gp& g : {x86::r15, x86::r14, x86::r13, x86::r12, x86::rbp, x86::rbx}) a.pop(g);
+  a.ret();
+  void* fn = nullptr;
+  if (rt_->rt.add(&fn, &code) != kErrorOk) return false;
+  rt_->seam_return = fn;
+  return true;
+}
 
 bool CodeArena::assemble(const IrBuffer& ir, const Allocation& al, Trace* t, bool listing) {
   // A CALLOUT leaves the trace's native frame: nothing may live across it
@@ -1263,6 +1312,7 @@ bool CodeArena::assemble(const IrBuffer& ir, const Allocation& al, Trace* t, boo
     if (ir[c].op == IrOp::NCALL)
       for (Ref v = 1; v < c; v++)
         if (ir[v].op == IrOp::SLOTREF && al.iv[v].end > c) return false;
+  if (rt_->seam_return == nullptr && !assemble_seam_return()) return false;
   CodeHolder code;
   code.init(rt_->rt.environment());
   StringLogger logger;
@@ -1298,6 +1348,8 @@ bool CodeArena::assemble(const IrBuffer& ir, const Allocation& al, Trace* t, boo
   TraceFn fn = nullptr;
   if (rt_->rt.add(&fn, &code) != kErrorOk) return false;
   t->entry = fn;
+  t->seam_return = rt_->seam_return;
+  for (const auto& [x, ret] : em.side_returns_) x->side = reinterpret_cast<char*>(fn) + code.labelOffsetFromBase(ret);
   t->post = reinterpret_cast<char*>(fn) + code.labelOffsetFromBase(em.post_);
   t->mcode_size = code.codeSize();
   if (listing) t->dump += logger.data();

@@ -24,6 +24,7 @@ class CodeArena {
   void release(Trace* t);
 
  private:
+  bool assemble_seam_return();
   struct Runtime;
   std::unique_ptr<Runtime> rt_;
 };

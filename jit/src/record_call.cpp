@@ -276,7 +276,7 @@ void rebuild_frames(State* L, CallInfo* ci, const Trace& t, const ExitInfo& x) n
     callee->callstatus = sf.tail ? CIST_TAIL : 0;
     callee->nextraargs = 0;
     callee->trap = 0;
-    callee->ctx = 0;  // a function trace entered here returns to the seam
+    callee->ctx = reinterpret_cast<KContext>(t.seam_return);  // a function trace entered here returns to the seam
     c = callee;
   }
   c->savedpc = x.pc;

@@ -59,7 +59,15 @@ RecordStatus Recorder::callout(const Instruction* pc, Proto* p, void* entry, con
   int a = getarg_A(i), c = getarg_C(i);
   int nargs = call_args(a, getarg_B(i));
   if (nargs < 0) return abort("call with variable arguments");
-  if (!guard_proto(a, p)) return abort("guard always fails");
+  // A function calling itself through an upvalue (fib, ack) calls the
+  // running closure: compared with the frame's function slot, whose load
+  // the upvalue's already shares, rather than through its prototype.
+  if (func_ && base_[a].as_lclosure() == frames_.front().cl) {
+    guard(IrOp::EQ, slot(a), ir_.emit(ir_ins(IrOp::CLOSURE, IrType::Ptr)));
+    if (ir_.failed()) return abort("guard always fails");
+  } else if (!guard_proto(a, p)) {
+    return abort("guard always fails");
+  }
   slots_.set_top(-1);
   for (int k = nargs; k < p->numparams; k++) slots_.set(a + 1 + k, ir_.knil());
   IrIns co = ir_ins(IrOp::CALLOUT, IrType::Void, entry != nullptr ? ir_.kptr(entry) : NO_REF, ir_.kptr(reserve));
@@ -138,7 +146,9 @@ RecordStatus Recorder::tail_self(const Instruction* pc) {
 
 RecordStatus Recorder::ret_out(int a, int n) {
   for (int k = 0; k < n; k++) slots_.set(a + k, slot(a + k));
-  IrIns rt = ir_ins(IrOp::RET, IrType::Void);
+  // The first two results are operands too: stored from their registers
+  // even when unchanged in their slots (`return k`).
+  IrIns rt = ir_ins(IrOp::RET, IrType::Void, n > 0 ? slot(a) : NO_REF, n > 1 ? slot(a + 1) : NO_REF);
   rt.aux = a;
   rt.k.i = n;
   rt.snap = slots_.snapshot(ir_, pc_);

@@ -23,14 +23,20 @@ struct Reserve {
   int32_t stack_slots = 0;
   int32_t frames = 0;
   int64_t stack_bytes = 0;  // stack_slots * sizeof(TValue), for CALLOUT's test
+  // CALLOUT's one inline test: stack_bytes while no CallInfos are needed
+  // above the callee's, else too many for any stack (the test fails, and
+  // the exact tests follow out of line).
+  int64_t fast_bytes = 0;
 };
 
 // One way out of a trace. The exit code writes its snapshot to the frame,
-// then jumps to `side` when a side trace has been attached to it (which
-// continues from that state in compiled code), else returns this record.
+// then jumps to `side`: the attached side trace (which continues from that
+// state in compiled code), or until one is attached, code of the trace
+// returning this record.
 struct ExitInfo {
   const Instruction* pc = nullptr;  // where the interpreter resumes
-  void* side = nullptr;             // entry of the attached side trace, read by the exit code
+  void* side = nullptr;             // where a sideable exit's code jumps (set by assembly)
+  bool attached = false;            // side is a side trace's entry
   uint32_t index = 0;               // snapshot number
   uint32_t count = 0;               // times taken
   int32_t frame = -1;               // innermost inlined frame, in Trace::frames (-1: none)
@@ -62,6 +68,10 @@ struct Trace {
   // registers stay pushed (L in r12, base in r13, rsp 8 bytes below the
   // pushes; asm_x64.cpp).
   void* post = nullptr;
+  // Where a RET returns when the seam entered its frame (the frame's ctx;
+  // a CALLOUT stores its continuation there instead): the return to the
+  // seam, shared by every trace of the arena.
+  void* seam_return = nullptr;
   // Per snapshot n: exits[n] for guards, exits[nsnap + n] for hook and
   // budget exits. Allocated before assembly, as the code refers to them.
   std::unique_ptr<ExitInfo[]> exits;

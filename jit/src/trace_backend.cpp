@@ -249,7 +249,7 @@ class TraceBackend final : public JitBackend {
     CompiledTrace* t = static_cast<CompiledTrace*>(jt);
     // A RET from this frame returns here, not to a CALLOUT's continuation
     // (CALLOUTs set it in the frames they push).
-    ci->ctx = 0;
+    ci->ctx = reinterpret_cast<KContext>(t->code->seam_return);
     ExitInfo* x = t->code->entry(L, ci->func + 1);  // may have left through side traces
     if (x == returned_exit()) return nullptr;
     // The frame of the trace that left: ci, or an inlined callee's whose
@@ -263,7 +263,7 @@ class TraceBackend final : public JitBackend {
     else if (type_exit && x->trace == t->code.get() && static_cast<int>(x->index) < t->code->loop_snap &&
         ++t->type_exits >= L->g->jit.options.hotexit)
       t->owner->retrace(L, t);
-    else if (x->sideable && x->side == nullptr && (x->frame >= 0 || L->ci == cur))
+    else if (x->sideable && !x->attached && (x->frame >= 0 || L->ci == cur))
       t->owner->exit_taken(L, cur, x);
     return x->pc;
   }
@@ -422,6 +422,7 @@ class TraceBackend final : public JitBackend {
     pt.reserve.stack_slots = std::max(pt.reserve.stack_slots, t.stack_slots);
     pt.reserve.frames = std::max(pt.reserve.frames, t.frames);
     pt.reserve.stack_bytes = static_cast<int64_t>(pt.reserve.stack_slots) * static_cast<int64_t>(sizeof(TValue));
+    pt.reserve.fast_bytes = pt.reserve.frames == 0 ? pt.reserve.stack_bytes : int64_t{1} << 60;
     for (auto& kv : pt.traces) {
       kv.second->stack_slots = pt.reserve.stack_slots;
       kv.second->frames = pt.reserve.frames;
@@ -588,6 +589,7 @@ class TraceBackend final : public JitBackend {
       pt.sides.push_back(std::move(t));
       reserve(pt, *pt.sides.back());
       x->side = pt.sides.back()->code->post;
+      x->attached = true;
       stats_.traces_compiled++;
     } catch (...) {
       aborted(L, rec, "out of memory", rec.start());

@@ -339,3 +339,25 @@ TEST_CASE("CALLOUTs allocate the CallInfos of new depths without leaving", "[jit
   CHECK(on.out == off.out);
   CHECK(off.out.find("false") == 0);
 }
+
+TEST_CASE("a self-call guarded by identity leaves when another closure of the prototype is called",
+          "[jit][recursion][callret]") {
+  // fib calls itself through fs[i]: the running closure while recorded
+  // (a guard on identity), another closure of the same prototype once the
+  // table entries are swapped (each then calls the other), and a function
+  // of another prototype last.
+  Run r = same_all_ways(
+      "local fs = {}\n"
+      "local function mk(i, scale)\n"
+      "  return function(n) if n < 2 then return n * scale end return fs[i](n - 1) + fs[i](n - 2) end\n"
+      "end\n"
+      "fs[1], fs[2] = mk(1, 1), mk(2, 10)\n"
+      "local out = {}\n"
+      "for k = 1, 3 do out[#out + 1] = fs[1](18) .. ',' .. fs[2](18) end\n"
+      "fs[1], fs[2] = fs[2], fs[1]\n"
+      "for k = 1, 3 do out[#out + 1] = fs[1](18) .. ',' .. fs[2](18) end\n"
+      "fs[1] = function(n) return n end\n"
+      "out[#out + 1] = fs[2](18)\n"
+      "return table.concat(out, ' ')");
+  CHECK(r.out == "2584,25840 2584,25840 2584,25840 14212,14212 14212,14212 14212,14212 33");
+}

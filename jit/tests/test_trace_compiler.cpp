@@ -369,3 +369,129 @@ TEST_CASE("a type-unstable loop is left unoptimised", "[jit][loop]") {
   CHECK_FALSE(loop_optimise(ir));
   CHECK(ir.size() == before);
 }
+
+namespace {
+
+// A function trace's body `return k + 1` (slot 0 an integer) or, with
+// plain, `return k`: RET of one result.
+std::unique_ptr<Trace> ret_trace(CodeArena& arena, bool plain) {
+  IrBuffer ir;
+  static const Instruction code[2] = {};
+  uint32_t s0 = ir.add_snapshot(&code[0], {});
+  Ref k = sload(ir, 0, IrType::Int, static_cast<int>(s0));
+  Ref v = plain ? k : bin(ir, IrOp::ADD, IrType::Int, k, ir.kint(1));
+  uint32_t s1 = ir.add_snapshot(&code[1], plain ? std::vector<SnapEntry>{} : std::vector<SnapEntry>{{1, v}});
+  IrIns rt = ir_ins(IrOp::RET, IrType::Void, v);
+  rt.aux = plain ? 0 : 1;
+  rt.k.i = 1;
+  rt.snap = static_cast<int32_t>(s1);
+  ir.emit_raw(rt);
+  return compile_ir(ir, arena, true, true);
+}
+
+// Runs t in a frame the seam entered: a callee CallInfo above L->ci wanting
+// `wanted` results, its ctx the seam's return as TraceBackend::run sets it.
+// Returns L->top as a slot number from the function slot.
+ptrdiff_t run_returning(State* L, const Trace& t, Frame& f, int wanted) {
+  CallInfo* caller = L->ci;
+  CallInfo callee{};
+  callee.previous = caller;
+  CallInfo* saved_next = caller->next;
+  caller->next = &callee;
+  callee.func = f.slots;
+  callee.top = f.slots + 8;
+  callee.nresults = static_cast<int16_t>(wanted);
+  callee.ctx = reinterpret_cast<KContext>(t.seam_return);
+  L->ci = &callee;
+  TValue* saved_top = L->top;
+  L->top = f.slots + 8;
+  ExitInfo* x = t.entry(L, f.base());
+  CHECK(x == returned_exit());
+  CHECK(L->ci == caller);
+  ptrdiff_t top = L->top - f.slots;
+  L->top = saved_top;
+  caller->next = saved_next;
+  return top;
+}
+
+}  // namespace
+
+TEST_CASE("RET stores results from registers and returns to the seam through ctx", "[jit][asm][callret]") {
+  State* L = new_state();
+  CodeArena arena;
+  auto plain = ret_trace(arena, true);
+  auto sum = ret_trace(arena, false);
+  REQUIRE(plain != nullptr);
+  REQUIRE(sum != nullptr);
+  INFO(plain->dump);
+  // All traces of an arena share the return to the seam.
+  REQUIRE(plain->seam_return != nullptr);
+  CHECK(sum->seam_return == plain->seam_return);
+  // `return k` stores k from the register its load left it in, not by
+  // copying the slot's payload and tag through a scratch register.
+  CHECK(plain->dump.find("movzx") == std::string::npos);
+  // The seam's return sets L->top above the results the caller wanted;
+  // RET sets it itself for a caller wanting all of them, and the helper
+  // for another fixed number (nil-filled).
+  for (int wanted : {1, -1, 0, 3}) {
+    Frame f;
+    f.base()[0] = TValue::integer(41);
+    f.base()[1] = TValue::integer(-5);
+    f.base()[2] = TValue::integer(-6);
+    INFO(wanted);
+    ptrdiff_t top = run_returning(L, *sum, f, wanted);
+    CHECK(top == (wanted < 0 ? 1 : wanted));
+    if (wanted != 0) {
+      CHECK(f.slots[0].is_int());
+      CHECK(f.slots[0].u.i == 42);
+    }
+    if (wanted == 3) {
+      CHECK(f.slots[1].is_nil());
+      CHECK(f.slots[2].is_nil());
+    }
+    Frame g;
+    g.base()[0] = TValue::integer(7);
+    CHECK(run_returning(L, *plain, g, wanted) == (wanted < 0 ? 1 : wanted));
+    if (wanted != 0) CHECK(g.slots[0].u.i == 7);
+  }
+  arena.release(plain.get());
+  arena.release(sum.get());
+  close_state(L);
+}
+
+TEST_CASE("a sideable exit jumps through ExitInfo::side, its own return until a side trace is attached",
+          "[jit][asm][side]") {
+  State* L = new_state();
+  CodeArena arena;
+  // Parent: exit at x < 10 failing. Side: exit at once (x < 0 fails).
+  auto make = [&](Integer bound) {
+    IrBuffer ir;
+    static const Instruction code[2] = {};
+    uint32_t s0 = ir.add_snapshot(&code[bound == 10 ? 0 : 1], {});
+    Ref x = sload(ir, 0, IrType::Int, static_cast<int>(s0));
+    guard(ir, IrOp::LT, x, ir.kint(bound), static_cast<int>(s0));
+    uint32_t s1 = ir.add_snapshot(&code[0], {{0, bin(ir, IrOp::ADD, IrType::Int, x, ir.kint(1))}});
+    loop_end(ir, s1);
+    return compile_ir(ir, arena, false);
+  };
+  auto parent = make(10);
+  auto side = make(0);
+  REQUIRE(parent != nullptr);
+  REQUIRE(side != nullptr);
+  Frame f;
+  f.base()[0] = TValue::integer(3);
+  ExitInfo* x = parent->entry(L, f.base());
+  REQUIRE(x->sideable);
+  CHECK(f.base()[0].u.i == 10);
+  // Before a side trace is attached, side is the trace's own return.
+  CHECK(x->side != nullptr);
+  CHECK(!x->attached);
+  x->side = side->post;
+  x->attached = true;
+  f.base()[0] = TValue::integer(3);
+  ExitInfo* y = parent->entry(L, f.base());
+  CHECK(y->trace == side.get());
+  arena.release(parent.get());
+  arena.release(side.get());
+  close_state(L);
+}
