@@ -15,6 +15,7 @@
 // See docs/architecture.md, "Coroutines".
 #include <new>
 
+#include "luna/api.hpp"
 #include "opcodes.hpp"
 #include "state.hpp"
 
@@ -165,9 +166,59 @@ CallInfo* find_pcall(State* L) {
   return nullptr;
 }
 
-}  // namespace
+int yielded(State* L, int* nresults) {
+  *nresults = L->ci->is_lua() ? 0 : L->ci->nres;  // a hook yields no values
+  return YIELD;
+}
 
-int coro_resume(State* L, State* from, int nargs, int* nresults) {
+int finished(State* L, int* nresults) {
+  // Its CallInfos go back now, not when it is collected (a program
+  // creating many short-lived coroutines reuses them at once).
+  free_ci_list(L);
+  *nresults = static_cast<int>(L->top - (L->ci->func + 1));
+  return OK;
+}
+
+// The end of a resume other than a yield or a normal finish: an error,
+// recovered by a pcall_k frame below it when there is one, or a
+// coroutine that closed itself. Out of line: the usual resume is a yield.
+[[gnu::noinline]] int resume_other(State* L, State* from, unsigned base, int status, int* nresults) {
+  // An error with a pcall_k below it is recovered there, and the coroutine
+  // goes on from that frame.
+  while (status != OK && status != YIELD && status != CLOSE_SELF) {
+    CallInfo* ci = find_pcall(L);
+    if (ci == nullptr) break;
+    L->ci = ci;
+    L->nCcalls = base;
+    L->nny = 0;
+    ci->recover_status = static_cast<uint8_t>(status);
+    status = run_coroutine(L, unroll, nullptr);
+    if (status == OK && L->status == YIELD) status = YIELD;
+  }
+  if (status == YIELD) return yielded(L, nresults);
+  if (status == CLOSE_SELF) {  // it closed itself: it ends, with no results or a closing error
+    status = coro_close(L, from);
+    if (status == OK) {
+      *nresults = 0;
+      return OK;
+    }
+    L->status = static_cast<uint8_t>(status);
+    L->ci->top = L->top;
+    *nresults = 1;
+    return status;
+  }
+  if (status == OK) return finished(L, nresults);
+  // Dead by error: the frames stay (a traceback can still see them).
+  L->status = static_cast<uint8_t>(status);
+  set_error_obj(L, status, L->top);
+  L->ci->top = L->top;
+  *nresults = 1;
+  return status;
+}
+
+// lua_resume. Inline in coro_resume and coro_transfer: the library's
+// resume pays one call layer less.
+[[gnu::always_inline]] inline int resume_inline(State* L, State* from, int nargs, int* nresults) {
   if (L->status == OK) {
     if (L->ci != &L->base_ci) return resume_error(L, "cannot resume non-suspended coroutine", nargs);
     if (L->top - (L->ci->func + 1) == nargs) return resume_error(L, "cannot resume dead coroutine", nargs);
@@ -181,47 +232,85 @@ int coro_resume(State* L, State* from, int nargs, int* nresults) {
   L->nny = 0;
   ResumeArgs a{nargs};
   int status = run_coroutine(L, resume_body, &a);
-  if (status == OK && L->status == YIELD) status = YIELD;  // yielded by returning
-  // An error with a pcall_k below it is recovered there, and the coroutine
-  // goes on from that frame.
-  while (status != OK && status != YIELD && status != CLOSE_SELF) {
-    CallInfo* ci = find_pcall(L);
-    if (ci == nullptr) break;
-    L->ci = ci;
-    L->nCcalls = base;
-    L->nny = 0;
-    ci->recover_status = static_cast<uint8_t>(status);
-    status = run_coroutine(L, unroll, nullptr);
-    if (status == OK && L->status == YIELD) status = YIELD;
+  // OK when it yielded by returning (L->status says which) or finished.
+  if (status == OK) return L->status == YIELD ? yielded(L, nresults) : finished(L, nresults);
+  return resume_other(L, from, base, status, nresults);
+}
+
+// Copies n values from p to L's top; the caller made room.
+void push_values(State* L, const TValue* p, int n) {
+  TValue* top = L->top;  // a local: stores through p could alias L->top
+  if (n == 1) {
+    top[0] = p[0];  // the usual value each way; the loop's vector set-up costs more
+  } else {
+    for (int i = 0; i < n; i++) top[i] = p[i];
   }
-  if (status == YIELD) {
-    *nresults = L->ci->is_lua() ? 0 : L->ci->nres;  // a hook yields no values
-    return YIELD;
+  L->top = top + n;
+}
+
+// Slots a finished coroutine keeps: its body's slot and one for resume's
+// "cannot resume dead coroutine"; anything more grows it again.
+constexpr int FINISHED_STACK_SIZE = 2;
+
+// Once the results of a coroutine that finished without error have been
+// moved away: shrinks its stack to a few slots.
+void release_finished(State* co) {
+  // Nothing is left on it but the body's slot, yet it would hold its
+  // stack until collected. Released now, the block goes to the next
+  // coroutine while still in the cache, and collections come half as often
+  // in a program that makes many short-lived coroutines.
+  if (co->stack_size() <= FINISHED_STACK_SIZE || co->ci != &co->base_ci || co->top != co->stack + 1 ||
+      co->openupval != nullptr)
+    return;
+  constexpr int n = FINISHED_STACK_SIZE + EXTRA_STACK;
+  TValue* stack;
+  try {
+    stack = mem_new_array<TValue>(co, n);
+  } catch (LuaThrow&) {
+    return;  // out of memory: it keeps the one it has
   }
-  if (status == CLOSE_SELF) {  // it closed itself: it ends, with no results or a closing error
-    status = coro_close(L, from);
-    if (status == OK) {
-      *nresults = 0;
-      return OK;
+  clear_slots(stack, n);
+  stack[0] = co->stack[0];
+  mem_free_array(co, co->stack, static_cast<size_t>(co->stack_size()) + EXTRA_STACK);
+  co->stack = stack;
+  co->stack_last = stack + FINISHED_STACK_SIZE;
+  co->top = stack + 1;
+  co->base_ci.func = stack;
+  co->base_ci.top = co->stack_last;
+}
+
+}  // namespace
+
+int coro_resume(State* L, State* from, int nargs, int* nresults) { return resume_inline(L, from, nargs, nresults); }
+
+int coro_transfer(State* L, State* co, int narg, const TValue* flag) {
+  if (co->stack_last - co->top <= narg || co->ci->top < co->top + narg) {
+    if (!check_stack(co, narg)) {
+      push_string(L, "too many arguments to resume");
+      return -1;
     }
-    L->status = static_cast<uint8_t>(status);
-    L->ci->top = L->top;
-    *nresults = 1;
-    return status;
   }
-  if (status == OK) {
-    // Finished: its CallInfos go back now, not when it is collected (a
-    // program creating many short-lived coroutines reuses them at once).
-    free_ci_list(L);
-    *nresults = static_cast<int>(L->top - (L->ci->func + 1));
-    return OK;
+  L->top -= narg;
+  push_values(co, L->top, narg);
+  int nres = 0;
+  int st = resume_inline(co, L, narg, &nres);
+  if (st == OK || st == YIELD) {
+    int room = nres + 1;
+    if (L->stack_last - L->top <= room || L->ci->top < L->top + room) {
+      if (!check_stack(L, room)) {
+        co->top -= nres;
+        push_string(L, "too many results to resume");
+        return -1;
+      }
+    }
+    if (flag != nullptr) *L->top++ = *flag;
+    co->top -= nres;
+    push_values(L, co->top, nres);
+    if (st == OK) release_finished(co);
+    return nres;
   }
-  // Dead by error: the frames stay (a traceback can still see them).
-  L->status = static_cast<uint8_t>(status);
-  set_error_obj(L, status, L->top);
-  L->ci->top = L->top;
-  *nresults = 1;
-  return status;
+  xmove(co, L, 1);  // the error object
+  return -1;
 }
 
 void coro_close_self(State* L) {
@@ -253,52 +342,6 @@ int coro_yield(State* L, int nresults, KContext ctx, KFunction k) {
   ci->k = k;
   ci->ctx = ctx;
   throw_status(L, YIELD);
-}
-
-int coro_yield_return(State* L, int nresults) {
-  CallInfo* ci = L->ci;
-  // direct_ncalls is 0 outside a coroutine and while no execute() runs
-  // at the resume's level; a native calling back into Lua (call, call_k,
-  // a metamethod) runs that Lua code one level deeper. Only natives are
-  // called at a level without their caller's frame being Lua: the body
-  // itself, called by the resume.
-  if (L->nCcalls == L->direct_ncalls && L->nny == 0 && ci->previous->is_lua() &&
-      !(ci->callstatus & CIST_HOOKED)) {
-    L->status = YIELD;
-    ci->nres = nresults;
-    ci->k = nullptr;
-    return NATIVE_YIELDED;
-  }
-  return coro_yield(L, nresults, 0, nullptr);
-}
-
-// Slots a finished coroutine keeps: its body's slot and one for resume's
-// "cannot resume dead coroutine"; anything more grows it again.
-constexpr int FINISHED_STACK_SIZE = 2;
-
-void coro_release_finished(State* co) {
-  // Nothing is left on it but the body's slot, yet it would hold its
-  // stack until collected. Released now, the block goes to the next
-  // coroutine while still in the cache, and collections come half as often
-  // in a program that makes many short-lived coroutines.
-  if (co->stack_size() <= FINISHED_STACK_SIZE || co->ci != &co->base_ci || co->top != co->stack + 1 ||
-      co->openupval != nullptr)
-    return;
-  constexpr int n = FINISHED_STACK_SIZE + EXTRA_STACK;
-  TValue* stack;
-  try {
-    stack = mem_new_array<TValue>(co, n);
-  } catch (LuaThrow&) {
-    return;  // out of memory: it keeps the one it has
-  }
-  clear_slots(stack, n);
-  stack[0] = co->stack[0];
-  mem_free_array(co, co->stack, static_cast<size_t>(co->stack_size()) + EXTRA_STACK);
-  co->stack = stack;
-  co->stack_last = stack + FINISHED_STACK_SIZE;
-  co->top = stack + 1;
-  co->base_ci.func = stack;
-  co->base_ci.top = co->stack_last;
 }
 
 int coro_close(State* co, State* from) {

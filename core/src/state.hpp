@@ -578,23 +578,40 @@ int protected_parser(State* L, const char* data, size_t size, const char* name, 
 // Coroutines keep their suspended state on their Lua stack and CallInfos;
 // a yield jumps back to the resume. See docs/architecture.md.
 int coro_resume(State* L, State* from, int nargs, int* nresults);
+// The coroutine library's resume: moves narg values from L's top to co and
+// resumes it; then moves its results to L's top, after *flag (resume's
+// true) when given, and returns their number; or returns -1 with the error
+// object on L's top. A finished coroutine's stack is released.
+int coro_transfer(State* L, State* co, int narg, const TValue* flag);
 int coro_yield(State* L, int nresults, KContext ctx, KFunction k);
 // coroutine.yield's yield. When the native calling it was called by the
 // Lua code of the execute() the resume entered directly, the yield needs no
 // jump: the native returns NATIVE_YIELDED, its frame stays as L->ci, and
 // the dispatcher returns to the resume (L->status is YIELD). Otherwise it
-// is coro_yield.
-int coro_yield_return(State* L, int nresults);
+// is coro_yield. Inline: coroutine.yield is one call layer.
 constexpr int NATIVE_YIELDED = -2;
+inline int coro_yield_return(State* L, int nresults) {
+  CallInfo* ci = L->ci;
+  // direct_ncalls is 0 outside a coroutine and while no execute() runs
+  // at the resume's level; a native calling back into Lua (call, call_k,
+  // a metamethod) runs that Lua code one level deeper. Only natives are
+  // called at a level without their caller's frame being Lua: the body
+  // itself, called by the resume.
+  if (L->nCcalls == L->direct_ncalls && L->nny == 0 && ci->previous->is_lua() &&
+      !(ci->callstatus & CIST_HOOKED)) {
+    L->status = YIELD;
+    ci->nres = nresults;
+    ci->k = nullptr;
+    return NATIVE_YIELDED;
+  }
+  return coro_yield(L, nresults, 0, nullptr);
+}
 int coro_close(State* co, State* from);    // lua_closethread
 // 5.5's coroutine.close() of the running coroutine: a status no pcall
 // recovers; the resume that runs the coroutine closes it (coro_close) and
 // returns as if its body had ended.
 constexpr int CLOSE_SELF = ERRFILE + 1;
 [[noreturn]] void coro_close_self(State* L);
-// For the coroutine library, once the results of a coroutine that finished
-// without error have been moved away: shrinks its stack to a few slots.
-void coro_release_finished(State* co);
 State* thread_new(State* L);               // lua_newthread (pushes it)
 void thread_free(State* L, State* L1);
 

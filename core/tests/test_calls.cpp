@@ -161,6 +161,34 @@ TEST_CASE("a return whose __close yields keeps its results", "[calls]") {
   )") == "closing closing 3 10 20 30");
 }
 
+TEST_CASE("native calls at a full stack, on a fresh CallInfo list and under a call hook", "[calls]") {
+  // precall_native's rare cases go through its out-of-line set-up: the
+  // stack grown under the callee's arguments, a CallInfo allocated, the
+  // call hook told of the native with its argument count.
+  StateGuard g;
+  luna::State* L = g.L;
+  CHECK(run(L, R"(
+    local function deep(n, ...)
+      if n == 0 then return select("#", ...), math.max(...) end
+      return deep(n - 1, n, ...)
+    end
+    local c, m = deep(190)
+    return c .. " " .. m)") == "190 190");
+  CHECK(run(L, R"(
+    local co = coroutine.wrap(function(...) return string.rep("x", ...) end)
+    return co(3))") == "xxx");
+  CHECK(run(L, R"(
+    local seen = {}
+    debug.sethook(function(ev)
+      local info = debug.getinfo(2, "nS")
+      if info.what == "C" and info.name then seen[#seen + 1] = ev .. ":" .. info.name end
+    end, "c")
+    local s = string.rep("ab", 2)
+    local n = select("#", 1, 2, 3)
+    debug.sethook()
+    return s .. n .. " " .. table.concat(seen, ","))") == "abab3 call:rep,call:select,call:sethook");
+}
+
 TEST_CASE("init_lua_frame fills a reused CallInfo whole: status and trap words, missing parameters", "[calls]") {
   // OP_CALL's inline path and precall share init_lua_frame, which writes
   // nresults/callstatus and trap/nextraargs as one word each: a CallInfo

@@ -414,3 +414,47 @@ TEST_CASE("coroutines: resumes catch by try block until a throw reaches one", "[
       return s)") == "10100");
   }
 }
+
+TEST_CASE("coroutines: coro_transfer moves values each way and releases a finished stack", "[coroutine]") {
+  // The library's resume (coroutine.resume, wrap's function) with the
+  // resume inlined: values over, results back after the flag, the finished
+  // coroutine's stack shrunk, errors as -1 with the object on L's top.
+  luna::test::StateGuard g;
+  State* L = g.L;
+  REQUIRE(load_string(L, "return function(a, b) local x = coroutine.yield(a + b) return x, x * 2 end") == OK);
+  REQUIRE(pcall(L, 0, 1, 0) == OK);
+  State* co = new_thread(L);
+  push_value(L, -2);
+  xmove(L, co, 1);  // the body
+  const TValue yes = TValue::boolean(true);
+  int base = get_top(L);
+  push_integer(L, 2);
+  push_integer(L, 3);
+  REQUIRE(coro_transfer(L, co, 2, &yes) == 1);
+  REQUIRE(get_top(L) == base + 2);
+  CHECK(to_boolean(L, -2));
+  CHECK(to_integerx(L, -1) == 5);
+  CHECK(status(co) == YIELD);
+  set_top(L, base);
+  push_integer(L, 10);
+  REQUIRE(coro_transfer(L, co, 1, nullptr) == 2);
+  REQUIRE(get_top(L) == base + 2);
+  CHECK(to_integerx(L, -2) == 10);
+  CHECK(to_integerx(L, -1) == 20);
+  CHECK(co->stack_size() == 2);  // finished: released down to two slots
+  CHECK(co->ci == &co->base_ci);
+  set_top(L, base);
+  push_integer(L, 1);
+  CHECK(coro_transfer(L, co, 1, &yes) == -1);
+  CHECK(std::string(to_string(L, -1)) == "cannot resume dead coroutine");
+  set_top(L, base);
+  REQUIRE(load_string(L, "return coroutine.create(function(v) error({v}) end)") == OK);
+  REQUIRE(pcall(L, 0, 1, 0) == OK);
+  State* bad = to_thread(L, -1);
+  push_integer(L, 7);
+  CHECK(coro_transfer(L, bad, 1, &yes) == -1);
+  REQUIRE(type(L, -1) == TTABLE);
+  CHECK(get_i(L, -1, 1) == TNUMBER);
+  CHECK(to_integerx(L, -1) == 7);
+  set_top(L, 0);
+}

@@ -20,51 +20,10 @@ State* get_co(State* L) {
   return co;
 }
 
-// Copies n values from p to L's top; the caller made room.
-void push_values(State* L, const TValue* p, int n) {
-  TValue* top = L->top;  // a local: stores through p could alias L->top
-  for (int i = 0; i < n; i++) top[i] = p[i];
-  L->top = top + n;
-}
-
-// Resumes co with the narg values on L's top, which are moved. Returns the
-// number of results then on L's top, after `flag` (resume's true) when
-// given, or -1 with the error object on L's top. The common case works on
-// the stacks directly: this is the cost of every resume.
-[[gnu::always_inline]] inline int aux_resume(State* L, State* co, int narg, const TValue* flag) {
-  if (co->stack_last - co->top <= narg || co->ci->top < co->top + narg) {
-    if (!check_stack(co, narg)) {
-      push_string(L, "too many arguments to resume");
-      return -1;
-    }
-  }
-  L->top -= narg;
-  push_values(co, L->top, narg);
-  int nres = 0;
-  int st = coro_resume(co, L, narg, &nres);
-  if (st == OK || st == YIELD) {
-    int room = nres + 1;
-    if (L->stack_last - L->top <= room || L->ci->top < L->top + room) {
-      if (!check_stack(L, room)) {
-        co->top -= nres;
-        push_string(L, "too many results to resume");
-        return -1;
-      }
-    }
-    if (flag != nullptr) *L->top++ = *flag;
-    co->top -= nres;
-    push_values(L, co->top, nres);
-    if (st == OK) coro_release_finished(co);
-    return nres;
-  }
-  xmove(co, L, 1);  // the error object
-  return -1;
-}
-
 int lco_resume(State* L) {
   State* co = get_co(L);
   const TValue yes = TValue::boolean(true);
-  int r = aux_resume(L, co, frame_values(L) - 1, &yes);
+  int r = coro_transfer(L, co, frame_values(L) - 1, &yes);
   if (r < 0) {
     push_boolean(L, false);
     insert(L, -2);
@@ -75,7 +34,7 @@ int lco_resume(State* L) {
 
 int aux_wrap(State* L) {
   State* co = L->ci->func->as_nclosure()->upvalue[0].as_thread();
-  int r = aux_resume(L, co, frame_values(L), nullptr);
+  int r = coro_transfer(L, co, frame_values(L), nullptr);
   if (r >= 0) return r;
   int st = status(co);
   if (st != OK && st != YIELD) {  // the coroutine died with an error
@@ -94,8 +53,9 @@ int aux_wrap(State* L) {
 int lco_create(State* L) {
   const TValue* f = first_arg(L);
   if (f == nullptr || !f->is_function()) check_type(L, 1, TFUNCTION);  // raises
-  State* co = new_thread(L);
+  State* co = thread_new(L);     // new_thread without its call layer
   *co->top++ = L->ci->func[1];  // the body is the first value on the new stack
+  gc_check(L);
   return 1;
 }
 
