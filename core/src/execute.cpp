@@ -1116,14 +1116,17 @@ returning:
           savepc();
           poscall(L, ci, 1);
         } else {
-          // Inline poscall; one result wanted is the straight line (the
-          // value copied whole, padding and all: two moves instead of four).
+          // Inline poscall; one result wanted is the straight line. The
+          // payload and the tag are copied apart: a value just stored that
+          // way (arithmetic) is forwarded to loads of the same sizes, while
+          // one 16-byte load of it stalls until the stores retire.
           int wanted = ci->nresults;
           TValue* res = ci->func;
           CallInfo* caller = ci->previous;
           L->ci = caller;
           if (LUNA_LIKELY(wanted == 1)) {
-            std::memcpy(static_cast<void*>(res), ra, sizeof(TValue));
+            res->u = ra->u;
+            res->tag = ra->tag;
             L->top = res + 1;
           } else if (wanted == 0) {
             L->top = res;
