@@ -757,10 +757,69 @@ class Emitter {
     finish(r, d);
   }
 
+  // Floored integer modulo or division (the divisor is nonzero, guarded),
+  // inline: idiv needs rax and rdx, which may hold live values, so they are
+  // saved on the stack around it (nothing reads rsp-relative spill slots in
+  // between). A divisor of -1 gives 0 or the negation, as idiv would trap
+  // on INT64_MIN / -1; C truncates, so a remainder whose sign differs from
+  // the divisor's moves the result by one divisor (one unit).
+  void int_div_inline(Ref r, bool mod) {
+    const IrIns& i = ir_[r];
+    x86::Gp x = gp(i.a, r, s0);
+    x86::Gp y = gp(i.b, r, s1);
+    if (y != s1) a_.mov(s1, y);
+    bool known = ir_[i.b].op == IrOp::KINT;
+    Integer k = known ? ir_[i.b].k.i : 0;
+    Label done = a_.newLabel();
+    a_.push(x86::rax);
+    a_.push(x86::rdx);
+    a_.mov(x86::rax, x);
+    if (known && k == -1) {
+      if (mod) a_.xor_(x86::edx, x86::edx);
+      else a_.neg(x86::rax);
+      a_.jmp(done);
+    } else {
+      if (!known) {
+        Label general = a_.newLabel();
+        a_.cmp(s1, -1);
+        a_.jne(general);
+        if (mod) a_.xor_(x86::edx, x86::edx);
+        else a_.neg(x86::rax);
+        a_.jmp(done);
+        a_.bind(general);
+      }
+      a_.cqo();
+      a_.idiv(s1);
+      // rax: truncated quotient, rdx: remainder with the dividend's sign.
+      if (known && k > 0) {
+        a_.test(x86::rdx, x86::rdx);
+        a_.jns(done);
+      } else {
+        a_.test(x86::rdx, x86::rdx);
+        a_.jz(done);
+        a_.mov(s0, x86::rdx);
+        a_.xor_(s0, s1);
+        a_.jns(done);
+      }
+      if (mod) a_.add(x86::rdx, s1);
+      else a_.dec(x86::rax);
+    }
+    a_.bind(done);
+    a_.mov(s0, mod ? x86::rdx : x86::rax);
+    a_.pop(x86::rdx);
+    a_.pop(x86::rax);
+    x86::Gp d = dst_gp(r);
+    if (d != s0) a_.mov(d, s0);
+    finish(r, d);
+  }
+
   void call(Ref r) {
     const IrIns& i = ir_[r];
     Helper h = static_cast<Helper>(i.aux8);
-    if (inline_helper(ir_, i)) return get_str_inline(r);
+    if (inline_helper(ir_, i)) {
+      if (h == Helper::TabGetStr) return get_str_inline(r);
+      return int_div_inline(r, h == Helper::IntMod);
+    }
     if (helper_on_floats(h)) {
       x86::Xmm x = xmm(i.a, r, f0);
       if (x != f0) a_.movsd(f0, x);
