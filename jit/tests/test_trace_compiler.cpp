@@ -345,6 +345,41 @@ TEST_CASE("integer floored division and modulo inline, keeping every live regist
   close_state(L);
 }
 
+TEST_CASE("integer floored division and modulo by constants, by multiplication", "[jit][asm]") {
+  State* L = new_state();
+  CodeArena arena;
+  const Integer ds[] = {2, 3, 5, 7, 10, 12, 16, 641, 1000000007, 2147483647, Integer(1) << 40, INT64_MAX - 1, INT64_MAX};
+  const Integer xs[] = {0, 1, -1, 2, -2, 6, -6, 7, -7, 2147483646, 2147483647, -2147483647, 16807LL * 2147483646,
+                        INT64_MIN, INT64_MIN + 1, INT64_MAX, INT64_MAX - 1, -1000000007, 1LL << 62, -(1LL << 62) - 3};
+  for (Integer d : ds) {
+    IrBuffer ir;
+    Instruction code[2] = {};
+    uint32_t s0 = ir.add_snapshot(&code[0], {});
+    Ref a = sload(ir, 0, IrType::Int, static_cast<int>(s0));
+    IrIns c = ir_ins(IrOp::CALL, IrType::Int, a, ir.kint(d));
+    c.aux8 = static_cast<uint8_t>(Helper::IntMod);
+    Ref m = ir.emit(c);
+    c.aux8 = static_cast<uint8_t>(Helper::IntIdiv);
+    Ref q = ir.emit(c);
+    uint32_t s1 = ir.add_snapshot(&code[1], {{2, m}, {3, q}, {4, a}});
+    guard(ir, IrOp::EQ, a, ir.kint(12345), static_cast<int>(s1));  // fails for every x below
+    loop_end(ir, ir.add_snapshot(&code[0], {}));
+    auto t = compile_ir(ir, arena, false);
+    REQUIRE(t != nullptr);
+    for (Integer x : xs) {
+      Frame f;
+      f.base()[0] = TValue::integer(x);
+      INFO(x << " and " << d);
+      CHECK(t->entry(L, f.base())->index == s1);
+      CHECK(f.base()[2].u.i == int_mod(x, d));
+      CHECK(f.base()[3].u.i == int_floor_div(x, d));
+      CHECK(f.base()[4].u.i == x);
+    }
+    arena.release(t.get());
+  }
+  close_state(L);
+}
+
 TEST_CASE("loop optimisation hoists invariants and carries slots in PHIs", "[jit][loop]") {
   IrBuffer ir;
   Instruction code[2] = {};
