@@ -37,6 +37,36 @@ void CodeArena::release(Trace* t) {
 
 namespace {
 
+// The signed magic number M and shift s for a division by d > 1: n / d
+// truncated is (high 64 bits of n * M, plus n when M is negative as a signed
+// number) >> s, plus one when n is negative (Hacker's Delight, 10-1).
+std::pair<Integer, int> signed_magic(Integer d) {
+  const Unsigned two63 = Unsigned(1) << 63;
+  const Unsigned ad = static_cast<Unsigned>(d);
+  const Unsigned anc = two63 - 1 - two63 % ad;
+  int p = 63;
+  Unsigned q1 = two63 / anc, r1 = two63 - q1 * anc;
+  Unsigned q2 = two63 / ad, r2 = two63 - q2 * ad;
+  Unsigned delta;
+  do {
+    p++;
+    q1 *= 2;
+    r1 *= 2;
+    if (r1 >= anc) {
+      q1++;
+      r1 -= anc;
+    }
+    q2 *= 2;
+    r2 *= 2;
+    if (r2 >= ad) {
+      q2++;
+      r2 -= ad;
+    }
+    delta = ad - r2;
+  } while (q1 < delta || (q1 == delta && r1 == 0));
+  return {static_cast<Integer>(q2 + 1), p - 64};
+}
+
 // Helpers called from traces: noexcept, no allocation, no Lua errors.
 Integer h_int_idiv(Integer a, Integer b) noexcept { return int_floor_div(a, b); }
 Integer h_int_mod(Integer a, Integer b) noexcept { return int_mod(a, b); }
@@ -757,10 +787,115 @@ class Emitter {
     finish(r, d);
   }
 
+  // Floored integer modulo or division (the divisor is nonzero, guarded),
+  // inline: idiv needs rax and rdx, which may hold live values, so they are
+  // saved on the stack around it (nothing reads rsp-relative spill slots in
+  // between). A divisor of -1 gives 0 or the negation, as idiv would trap
+  // on INT64_MIN / -1; C truncates, so a remainder whose sign differs from
+  // the divisor's moves the result by one divisor (one unit).
+  void int_div_inline(Ref r, bool mod) {
+    const IrIns& i = ir_[r];
+    if (ir_[i.b].op == IrOp::KINT && ir_[i.b].k.i > 1) return int_div_const(r, mod);
+    x86::Gp x = gp(i.a, r, s0);
+    x86::Gp y = gp(i.b, r, s1);
+    if (y != s1) a_.mov(s1, y);
+    bool known = ir_[i.b].op == IrOp::KINT;
+    Integer k = known ? ir_[i.b].k.i : 0;
+    Label done = a_.newLabel();
+    a_.push(x86::rax);
+    a_.push(x86::rdx);
+    a_.mov(x86::rax, x);
+    if (known && k == -1) {
+      if (mod) a_.xor_(x86::edx, x86::edx);
+      else a_.neg(x86::rax);
+      a_.jmp(done);
+    } else {
+      if (!known) {
+        Label general = a_.newLabel();
+        a_.cmp(s1, -1);
+        a_.jne(general);
+        if (mod) a_.xor_(x86::edx, x86::edx);
+        else a_.neg(x86::rax);
+        a_.jmp(done);
+        a_.bind(general);
+      }
+      a_.cqo();
+      a_.idiv(s1);
+      // rax: truncated quotient, rdx: remainder with the dividend's sign.
+      if (known && k > 0) {
+        a_.test(x86::rdx, x86::rdx);
+        a_.jns(done);
+      } else {
+        a_.test(x86::rdx, x86::rdx);
+        a_.jz(done);
+        a_.mov(s0, x86::rdx);
+        a_.xor_(s0, s1);
+        a_.jns(done);
+      }
+      if (mod) a_.add(x86::rdx, s1);
+      else a_.dec(x86::rax);
+    }
+    a_.bind(done);
+    a_.mov(s0, mod ? x86::rdx : x86::rax);
+    a_.pop(x86::rdx);
+    a_.pop(x86::rax);
+    x86::Gp d = dst_gp(r);
+    if (d != s0) a_.mov(d, s0);
+    finish(r, d);
+  }
+
+  // The same by a constant d > 1, without idiv: the truncated quotient is
+  // the high half of n * M shifted right by s, plus one for a negative n
+  // (Granlund and Montgomery's signed magic numbers); the remainder
+  // n - q * d then moves by d (the quotient by one) when negative.
+  void int_div_const(Ref r, bool mod) {
+    const IrIns& i = ir_[r];
+    Integer d = ir_[i.b].k.i;
+    auto [m, shift] = signed_magic(d);
+    x86::Gp x = gp(i.a, r, s0);
+    if (x != s0) a_.mov(s0, x);
+    Label done = a_.newLabel();
+    a_.push(x86::rax);
+    a_.push(x86::rdx);
+    a_.mov(x86::rax, m);
+    a_.imul(s0);
+    if (m < 0) a_.add(x86::rdx, s0);
+    if (shift > 0) a_.sar(x86::rdx, shift);
+    a_.mov(s1, s0);
+    a_.shr(s1, 63);
+    a_.add(x86::rdx, s1);
+    // rdx: truncated quotient; s0 becomes the remainder.
+    if (fits32(d)) {
+      a_.imul(s1, x86::rdx, Imm(d));
+    } else {
+      a_.mov(s1, d);
+      a_.imul(s1, x86::rdx);
+    }
+    a_.sub(s0, s1);
+    a_.test(s0, s0);
+    a_.jns(done);
+    if (mod) {
+      a_.mov(s1, d);
+      a_.add(s0, s1);
+    } else {
+      a_.dec(x86::rdx);
+    }
+    a_.bind(done);
+    if (!mod) a_.mov(s0, x86::rdx);
+    a_.pop(x86::rdx);
+    a_.pop(x86::rax);
+    x86::Gp dst = dst_gp(r);
+    if (dst != s0) a_.mov(dst, s0);
+    finish(r, dst);
+  }
+
   void call(Ref r) {
     const IrIns& i = ir_[r];
     Helper h = static_cast<Helper>(i.aux8);
-    if (inline_helper(ir_, i)) return get_str_inline(r);
+    if (inline_helper(ir_, i)) {
+      if (h == Helper::TabGetStr) return get_str_inline(r);
+      return int_div_inline(r, h == Helper::IntMod);
+    }
     if (helper_on_floats(h)) {
       x86::Xmm x = xmm(i.a, r, f0);
       if (x != f0) a_.movsd(f0, x);

@@ -20,8 +20,10 @@ bool needs_reg(const IrIns& i) {
 }
 
 bool inline_helper(const IrBuffer& ir, const IrIns& i) {
-  return i.op == IrOp::CALL && static_cast<Helper>(i.aux8) == Helper::TabGetStr && ir[i.b].op == IrOp::KGC &&
-         ir[i.b].tag == Tag::ShortStr;
+  if (i.op != IrOp::CALL) return false;
+  Helper h = static_cast<Helper>(i.aux8);
+  if (h == Helper::IntMod || h == Helper::IntIdiv) return true;
+  return h == Helper::TabGetStr && ir[i.b].op == IrOp::KGC && ir[i.b].tag == Tag::ShortStr;
 }
 
 namespace {

@@ -49,7 +49,8 @@ struct Allocation {
 // Does the value of this instruction need a machine register?
 bool needs_reg(const IrIns& i);
 // A helper CALL the assembler emits inline (a constant short-string key's
-// lookup), clobbering only the scratch registers: not a call for allocation.
+// lookup, integer floored division and modulo), clobbering only the scratch
+// registers: not a call for allocation.
 bool inline_helper(const IrBuffer& ir, const IrIns& i);
 Allocation allocate(const IrBuffer& ir, const RegSet& regs);
 

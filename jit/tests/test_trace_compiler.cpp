@@ -289,6 +289,97 @@ TEST_CASE("spilled values and helper calls in machine code", "[jit][asm]") {
   close_state(L);
 }
 
+TEST_CASE("integer floored division and modulo inline, keeping every live register", "[jit][asm]") {
+  State* L = new_state();
+  CodeArena arena;
+  IrBuffer ir;
+  Instruction code[2] = {};
+  uint32_t s0 = ir.add_snapshot(&code[0], {});
+  Ref a = sload(ir, 0, IrType::Int, static_cast<int>(s0));
+  Ref b = sload(ir, 1, IrType::Int, static_cast<int>(s0));
+  // Ten values live across the divisions fill rax and rdx, which idiv uses.
+  std::vector<Ref> v;
+  for (int i = 0; i < 10; i++) v.push_back(bin(ir, IrOp::ADD, IrType::Int, a, ir.kint(i + 1)));
+  auto helper = [&](Helper h, Ref x, Ref y) {
+    IrIns c = ir_ins(IrOp::CALL, IrType::Int, x, y);
+    c.aux8 = static_cast<uint8_t>(h);
+    return ir.emit(c);
+  };
+  Ref m = helper(Helper::IntMod, a, b);
+  Ref q = helper(Helper::IntIdiv, a, b);
+  Ref m7 = helper(Helper::IntMod, a, ir.kint(7));
+  Ref qm7 = helper(Helper::IntIdiv, a, ir.kint(-7));
+  Ref mm1 = helper(Helper::IntMod, a, ir.kint(-1));
+  Ref qm1 = helper(Helper::IntIdiv, a, ir.kint(-1));
+  Ref sum = ir.kint(0);
+  for (Ref r : v) sum = bin(ir, IrOp::BXOR, IrType::Int, bin(ir, IrOp::MUL, IrType::Int, sum, ir.kint(3)), r);
+  sum = bin(ir, IrOp::ADD, IrType::Int, sum, qm1);
+  uint32_t s1 = ir.add_snapshot(&code[1], {{2, m}, {3, q}, {4, m7}, {5, qm7}, {6, mm1}, {7, sum}});
+  guard(ir, IrOp::EQ, a, ir.kint(INT64_MAX - 5), static_cast<int>(s1));  // fails at once
+  loop_end(ir, ir.add_snapshot(&code[0], {}));
+  // No helper is called: values stay in caller-saved registers across them.
+  CHECK(allocate(ir, RegSet::x64()).calls.empty());
+  auto t = compile_ir(ir, arena, false);
+  REQUIRE(t != nullptr);
+  const Integer xs[] = {0, 1, -1, 13, -13, 14, -14, 2147483646, INT64_MIN, INT64_MIN + 1, INT64_MAX - 6};
+  const Integer ys[] = {1, -1, 2, -2, 7, -7, 3, -3, INT64_MAX, INT64_MIN, 2147483647};
+  for (Integer x : xs) {
+    for (Integer y : ys) {
+      Frame f;
+      f.base()[0] = TValue::integer(x);
+      f.base()[1] = TValue::integer(y);
+      INFO(x << " and " << y);
+      CHECK(t->entry(L, f.base())->index == s1);
+      CHECK(f.base()[2].u.i == int_mod(x, y));
+      CHECK(f.base()[3].u.i == int_floor_div(x, y));
+      CHECK(f.base()[4].u.i == int_mod(x, 7));
+      CHECK(f.base()[5].u.i == int_floor_div(x, -7));
+      CHECK(f.base()[6].u.i == 0);
+      Unsigned expect = 0;
+      for (int i = 0; i < 10; i++) expect = (expect * 3) ^ (static_cast<Unsigned>(x) + static_cast<Unsigned>(i + 1));
+      expect -= static_cast<Unsigned>(x);
+      CHECK(static_cast<Unsigned>(f.base()[7].u.i) == expect);
+    }
+  }
+  arena.release(t.get());
+  close_state(L);
+}
+
+TEST_CASE("integer floored division and modulo by constants, by multiplication", "[jit][asm]") {
+  State* L = new_state();
+  CodeArena arena;
+  const Integer ds[] = {2, 3, 5, 7, 10, 12, 16, 641, 1000000007, 2147483647, Integer(1) << 40, INT64_MAX - 1, INT64_MAX};
+  const Integer xs[] = {0, 1, -1, 2, -2, 6, -6, 7, -7, 2147483646, 2147483647, -2147483647, 16807LL * 2147483646,
+                        INT64_MIN, INT64_MIN + 1, INT64_MAX, INT64_MAX - 1, -1000000007, 1LL << 62, -(1LL << 62) - 3};
+  for (Integer d : ds) {
+    IrBuffer ir;
+    Instruction code[2] = {};
+    uint32_t s0 = ir.add_snapshot(&code[0], {});
+    Ref a = sload(ir, 0, IrType::Int, static_cast<int>(s0));
+    IrIns c = ir_ins(IrOp::CALL, IrType::Int, a, ir.kint(d));
+    c.aux8 = static_cast<uint8_t>(Helper::IntMod);
+    Ref m = ir.emit(c);
+    c.aux8 = static_cast<uint8_t>(Helper::IntIdiv);
+    Ref q = ir.emit(c);
+    uint32_t s1 = ir.add_snapshot(&code[1], {{2, m}, {3, q}, {4, a}});
+    guard(ir, IrOp::EQ, a, ir.kint(12345), static_cast<int>(s1));  // fails for every x below
+    loop_end(ir, ir.add_snapshot(&code[0], {}));
+    auto t = compile_ir(ir, arena, false);
+    REQUIRE(t != nullptr);
+    for (Integer x : xs) {
+      Frame f;
+      f.base()[0] = TValue::integer(x);
+      INFO(x << " and " << d);
+      CHECK(t->entry(L, f.base())->index == s1);
+      CHECK(f.base()[2].u.i == int_mod(x, d));
+      CHECK(f.base()[3].u.i == int_floor_div(x, d));
+      CHECK(f.base()[4].u.i == x);
+    }
+    arena.release(t.get());
+  }
+  close_state(L);
+}
+
 TEST_CASE("loop optimisation hoists invariants and carries slots in PHIs", "[jit][loop]") {
   IrBuffer ir;
   Instruction code[2] = {};
