@@ -457,7 +457,7 @@ class Emitter {
   void store_value(const x86::Gp& basereg, int32_t disp, Ref r, Ref pos) {
     store_value(x86::qword_ptr(basereg, disp), r, pos);
   }
-  void store_value(const x86::Mem& tv, Ref r, Ref pos) {
+  void store_value(const x86::Mem& tv, Ref r, Ref pos, bool tag = true) {
     const IrIns& i = ir_[r];
     x86::Mem payload = field(tv, 0, 8);
     switch (i.type) {
@@ -472,7 +472,7 @@ class Emitter {
         a_.mov(payload, 0);
         break;
     }
-    a_.mov(field(tv, kTagOff, 1), static_cast<uint8_t>(i.tag));
+    if (tag) a_.mov(field(tv, kTagOff, 1), static_cast<uint8_t>(i.tag));
   }
 
   void write_snapshot(int snap, Ref pos) {
@@ -997,7 +997,7 @@ class Emitter {
       case IrOp::VSTORE:
         // store_value's value goes through s1: the address uses s0 only
         // (fused_addresses leaves AREFs stored through in registers).
-        store_value(tvalue_at(i.a, r, s0), i.b, r);
+        store_value(tvalue_at(i.a, r, s0), i.b, r, i.aux8 == 0);
         return;
       case IrOp::FLOAD: {
         x86::Gp o = gp(i.a, r, s0);

@@ -196,6 +196,17 @@ Ref fold_emit(IrBuffer& ir, IrIns ins) {
   // Commutative operands in a canonical order: constants second, else by ref.
   if (commutative(ins.op) && (ir.is_const(ins.a) ? !ir.is_const(ins.b) : (!ir.is_const(ins.b) && ins.a > ins.b)))
     std::swap(ins.a, ins.b);
+  // A slot read since the last store had its tag guarded (`t.k = t.k + 1`):
+  // it is not nil, and a store of a value of that type leaves the tag.
+  if (ins.op == IrOp::NOTNIL || ins.op == IrOp::VSTORE) {
+    Ref seen = ir.loaded_since_store(ins.a);
+    if (seen != NO_REF && ins.op == IrOp::NOTNIL) {
+      ir.stats_.folded++;
+      return NO_REF;
+    }
+    if (seen != NO_REF && ins.op == IrOp::VSTORE && ir[seen].type == ir[ins.b].type && ir[seen].tag == ir[ins.b].tag)
+      ins.aux8 = 1;
+  }
   bool guard_only = ins.op >= IrOp::LT && ins.op <= IrOp::NOTNIL;
   if (guard_only) {
     int g = fold_guard(ir, ins);
@@ -222,7 +233,8 @@ Ref fold_emit(IrBuffer& ir, IrIns ins) {
     IrBuffer::Key key = IrBuffer::key_of(probe);
     auto it = ir.cse_.find(key);
     bool variant = it != ir.cse_.end() && it->second < ir.variant_.size() && ir.variant_[it->second];
-    if (it != ir.cse_.end() && !variant && (!reads_memory(ins) || it->second > ir.last_store_)) {
+    Ref barrier = ir.loads_upvalue(ins) ? ir.last_nontable_store_ : ir.last_store_;
+    if (it != ir.cse_.end() && !variant && (!reads_memory(ins) || it->second > barrier)) {
       ir.stats_.cse++;
       // A repeated pure guard is already checked: nothing to emit.
       return guard_only ? NO_REF : it->second;
@@ -233,6 +245,7 @@ Ref fold_emit(IrBuffer& ir, IrIns ins) {
   }
   Ref r = ir.emit_raw(ins);
   if (IrBuffer::has_effect(ins.op)) ir.last_store_ = r;
+  if (ir.may_write_upvalue(ins)) ir.last_nontable_store_ = r;
   // A call the trace makes may change anything in memory (resize tables,
   // close upvalues), and after a return to the caller the frame's closure
   // and slots are others (after a tail call, its closure): nothing loaded

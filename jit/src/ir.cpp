@@ -134,10 +134,11 @@ uint32_t IrBuffer::add_snapshot(const Instruction* pc, const std::vector<SnapEnt
 void IrBuffer::rebuild_cse() {
   consts_.clear();
   cse_.clear();
-  last_store_ = NO_REF;
+  last_store_ = last_nontable_store_ = NO_REF;
   for (Ref r = 1; r < size(); r++) {
     if (is_const(r)) consts_.emplace(key_of(ins_[r]), r);
     if (has_effect(ins_[r].op)) last_store_ = r;
+    if (may_write_upvalue(ins_[r])) last_nontable_store_ = r;
   }
 }
 

@@ -39,7 +39,8 @@ enum class IrType : uint8_t { Void, Nil, False, True, Int, Num, Gc, Ptr };
   /* guards: the relation must hold, else exit through the snapshot;    */ \
   /* NLT/NLE hold when a < b / a <= b is false (true for NaN operands)  */         \
   X(LT) X(LE) X(GT) X(GE) X(EQ) X(NE) X(NLT) X(NLE) X(ULT) X(NOTNIL)                          \
-  /* memory: field loads, slot addresses, tagged loads and stores */           \
+  /* memory: field loads, slot addresses, tagged loads and stores (VSTORE   */ \
+  /* aux8 = 1: the slot's tag already is the value's, left as it is)        */ \
   X(FLOAD) X(CLOSURE) X(AREF) X(HREFK) X(VLOAD) X(VSTORE)                       \
   /* the address of frame slot aux (from the trace's base): captured locals */ \
   X(SLOTREF)                                                                    \
@@ -239,6 +240,28 @@ class IrBuffer {
     return op == IrOp::VSTORE || op == IrOp::CALL || op == IrOp::LOOP || op == IrOp::LOOPSTART || op == IrOp::PHI ||
            op >= IrOp::CALLOUT;
   }
+  // Alias classes for loads and stores: an upvalue's value lives in its
+  // box or on the stack, never in a table's array or node part, so a store
+  // through an array slot or hash node (AREF, HREFK) leaves it unchanged.
+  bool stores_table_slot(const IrIns& i) const {
+    return i.op == IrOp::VSTORE && (ins_[i.a].op == IrOp::AREF || ins_[i.a].op == IrOp::HREFK);
+  }
+  // The loop markers and PHIs write no memory.
+  bool may_write_upvalue(const IrIns& i) const {
+    return has_effect(i.op) && i.op != IrOp::LOOP && i.op != IrOp::LOOPSTART && i.op != IrOp::PHI &&
+           !stores_table_slot(i);
+  }
+  bool loads_upvalue(const IrIns& i) const {
+    const IrIns& p = ins_[i.a];
+    return i.op == IrOp::VLOAD && p.op == IrOp::FLOAD && static_cast<Field>(p.aux8) == Field::UvValue;
+  }
+  // A load through p since the last store and in this iteration, guarding
+  // a non-nil tag, if any.
+  Ref loaded_since_store(Ref p) const {
+    for (Ref r = size() - 1; r > last_store_ && r > 0 && ins_[r].op != IrOp::LOOPSTART; r--)
+      if (ins_[r].op == IrOp::VLOAD && ins_[r].a == p && ins_[r].type != IrType::Nil) return r;
+    return NO_REF;
+  }
   // Loop optimisation: pre-roll refs the copied body must not share (CSE)
   // because their value changes from one iteration to the next.
   void set_variant(std::vector<bool> v) { variant_ = std::move(v); }
@@ -254,6 +277,7 @@ class IrBuffer {
   std::map<Key, Ref> consts_;
   std::map<Key, Ref> cse_;  // pure instructions and guards by all their fields
   Ref last_store_ = NO_REF;               // loads are not shared across a store
+  Ref last_nontable_store_ = NO_REF;      // ... upvalue loads across one that may alias them
   std::vector<bool> variant_;
   std::vector<Snapshot> snaps_;
   std::vector<SnapEntry> snap_entries_;

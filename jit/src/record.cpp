@@ -476,6 +476,7 @@ bool Recorder::set_table(Ref t, const TValue& tv, Ref key, const TValue& kv, Ref
   if (!tv.is_table() || val == NO_REF) return false;
   Table* h = tv.as_table();
   Ref p;
+  bool adds_key = false;  // only a key the store inserts needs the key's barrier
   if (raw_array_access(h, kv)) {
     guard_no_metatable(t);
     if (static_cast<uint64_t>(kv.u.i) == uint64_t(h->asize) + 1 && table_size_node(h) == 0) {
@@ -493,6 +494,7 @@ bool Recorder::set_table(Ref t, const TValue& tv, Ref key, const TValue& kv, Ref
       // A nil value adds no key; any other may run __newindex or add one.
       if (ir_[val].type == IrType::Nil) return store_nothing(t, h, key, kv);
       p = new_key_slot(t, h, key, kv);
+      adds_key = true;
     } else {
       // A variable string key: wherever it is now (word counts).
       p = kv.tag == Tag::ShortStr && !ir_.is_const(key) ? get_str(t, key) : table_slot(t, h, key, kv);
@@ -501,7 +503,7 @@ bool Recorder::set_table(Ref t, const TValue& tv, Ref key, const TValue& kv, Ref
     if (p == NO_REF) return false;
   }
   ir_.emit(ir_ins(IrOp::VSTORE, IrType::Void, p, val));
-  bool collectable_key = ir_[key].type == IrType::Gc && is_collectable_tag(ir_[key].tag);
+  bool collectable_key = adds_key && ir_[key].type == IrType::Gc && is_collectable_tag(ir_[key].tag);
   if ((ir_[val].type == IrType::Gc && is_collectable_tag(ir_[val].tag)) || collectable_key) {
     IrIns b = ir_ins(IrOp::CALL, IrType::Void, t);
     b.aux8 = static_cast<uint8_t>(Helper::BarrierBack);

@@ -118,6 +118,69 @@ TEST_CASE("CSE shares pure instructions, not loads across stores", "[jit][cse]")
   CHECK(ir.stats().cse >= 3);
 }
 
+TEST_CASE("an upvalue's load is shared across table stores, not across its own", "[jit][cse][loop]") {
+  auto fload = [](IrBuffer& ir, Ref a, IrType t, Field f) {
+    IrIns i = ir_ins(IrOp::FLOAD, t, a);
+    i.aux8 = static_cast<uint8_t>(f);
+    return ir.emit(i);
+  };
+  // Slot 0 counts; slot 1 holds a table whose array slot 1 is stored to;
+  // the closure's upvalue is read each iteration.
+  auto build = [&](IrBuffer& ir, bool store_upvalue) {
+    Instruction code[2] = {};
+    uint32_t s0 = ir.add_snapshot(&code[0], {});
+    Ref x = sload(ir, 0, IrType::Int, static_cast<int>(s0));
+    Ref t = sload(ir, 1, IrType::Gc, static_cast<int>(s0));
+    Ref uv = fload(ir, fload(ir, ir.emit(ir_ins(IrOp::CLOSURE, IrType::Ptr)), IrType::Ptr, Field::ClUpval), IrType::Ptr,
+                   Field::UvValue);
+    IrIns ld = ir_ins(IrOp::VLOAD, IrType::Int, uv);
+    ld.tag = Tag::Int;
+    ld.snap = static_cast<int>(s0);
+    Ref u = ir.emit(ld);
+    Ref x1 = bin(ir, IrOp::ADD, IrType::Int, x, u);
+    Ref slot = ir.emit(ir_ins(IrOp::AREF, IrType::Ptr, fload(ir, t, IrType::Ptr, Field::TabArray), ir.kint(1)));
+    ir.emit(ir_ins(IrOp::VSTORE, IrType::Void, slot, x1));
+    CHECK(ir.emit(ld) == u);  // the table store does not reach the upvalue
+    if (store_upvalue) ir.emit(ir_ins(IrOp::VSTORE, IrType::Void, uv, x1));
+    uint32_t s1 = ir.add_snapshot(&code[1], {{0, x1}});
+    guard(ir, IrOp::LT, x1, ir.kint(1000), static_cast<int>(s1));
+    loop_end(ir, ir.add_snapshot(&code[0], {{0, x1}}));
+    REQUIRE(loop_optimise(ir));
+    int loads = 0;
+    bool body = false;
+    for (Ref r = 1; r < ir.size(); r++) {
+      body = body || ir[r].op == IrOp::LOOPSTART;
+      loads += body && ir[r].op == IrOp::VLOAD;
+    }
+    return loads;
+  };
+  IrBuffer hoisted, kept;
+  CHECK(build(hoisted, false) == 0);  // loaded once, before LOOPSTART
+  CHECK(build(kept, true) == 1);      // the loop writes it: read each time
+}
+
+TEST_CASE("a field read since the last store is known not nil, and keeps its tag", "[jit][fold]") {
+  IrBuffer ir;
+  Ref t = sload(ir, 0, IrType::Gc);
+  IrIns arr = ir_ins(IrOp::FLOAD, IrType::Ptr, t);
+  arr.aux8 = static_cast<uint8_t>(Field::TabArray);
+  Ref p = ir.emit(ir_ins(IrOp::AREF, IrType::Ptr, ir.emit(arr), ir.kint(1)));
+  IrIns ld = ir_ins(IrOp::VLOAD, IrType::Num, p);
+  ld.snap = 0;
+  Ref v = ir.emit(ld);
+  Ref v1 = bin(ir, IrOp::ADD, IrType::Num, v, ir.knum(1.0));
+  CHECK(guard(ir, IrOp::NOTNIL, p, NO_REF, 0) == NO_REF);  // the load's guard proved it
+  Ref st = ir.emit(ir_ins(IrOp::VSTORE, IrType::Void, p, v1));
+  CHECK(ir[st].aux8 == 1);  // a float over a float: the tag stays
+  // After that store nothing is known: the next store writes its tag.
+  CHECK(guard(ir, IrOp::NOTNIL, p, NO_REF, 0) != NO_REF);
+  CHECK(ir[ir.emit(ir_ins(IrOp::VSTORE, IrType::Void, p, v1))].aux8 == 0);
+  // An integer over the float read: its tag is written.
+  Ref v2 = ir.emit(ld);
+  REQUIRE(v2 != v);
+  CHECK(ir[ir.emit(ir_ins(IrOp::VSTORE, IrType::Void, p, ir.kint(3)))].aux8 == 0);
+}
+
 TEST_CASE("DCE drops unused pure values and renumbers snapshots", "[jit][dce]") {
   IrBuffer ir;
   Ref x = sload(ir, 0, IrType::Int);
