@@ -3,7 +3,6 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
-#include <regex>
 #include <sstream>
 
 #include "compile.hpp"
@@ -560,12 +559,19 @@ int loop_body_length(const std::string& dump) {
   std::vector<std::string> lines;
   std::istringstream in(dump);
   for (std::string l; std::getline(in, l);) lines.push_back(l);
-  std::regex back(R"(^(short )?je (L[0-9]+)$)");
+  // The back-edge: "je L<n>" or "short je L<n>".
+  auto jump_target = [](std::string l) -> std::string {
+    if (l.rfind("short ", 0) == 0) l.erase(0, 6);
+    if (l.rfind("je L", 0) != 0 || l.size() == 4) return "";
+    for (size_t c = 4; c < l.size(); c++)
+      if (l[c] < '0' || l[c] > '9') return "";
+    return l.substr(3);
+  };
   for (size_t e = lines.size(); e-- > 0;) {
-    std::smatch m;
-    if (!std::regex_match(lines[e], m, back)) continue;
+    const std::string target = jump_target(lines[e]);
+    if (target.empty()) continue;
     for (size_t b = 0; b < e; b++)
-      if (lines[b] == m[2].str() + ":") return static_cast<int>(e - b);
+      if (lines[b] == target + ":") return static_cast<int>(e - b);
   }
   return -1;
 }
