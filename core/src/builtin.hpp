@@ -19,6 +19,7 @@ int lib_math_floor(State* L);
 int lib_math_max(State* L);
 int lib_string_byte(State* L);
 int lib_string_sub(State* L);
+int lib_string_format(State* L);
 int lib_select(State* L);
 int lib_type(State* L);
 int lib_ipairs(State* L);

@@ -1,5 +1,6 @@
 // Number conversions and arithmetic with Lua's integer/float rules.
 #include <array>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -126,7 +127,108 @@ int integer_to_text(Integer i, char* buf) {
   return n;
 }
 
+// Writes the nd low decimal digits of m, ending at end.
+void put_digits(uint64_t m, char* end, int nd) {
+  char* d = end;
+  for (; nd >= 2; nd -= 2) {
+    d -= 2;
+    std::memcpy(d, &kDigitPairs[2 * static_cast<size_t>(m % 100)], 2);
+    m /= 100;
+  }
+  if (nd == 1) *--d = static_cast<char>('0' + m % 10);
+}
+
+int decimal_digits(uint64_t m) {
+  int nd = 1;
+  for (uint64_t p = 10; nd < 20 && m >= p; p *= 10) nd++;
+  return nd;
+}
+
+constexpr std::array<uint64_t, 20> kPow5 = [] {
+  std::array<uint64_t, 20> t{};
+  t[0] = 1;
+  for (size_t k = 1; k < t.size(); k++) t[k] = t[k - 1] * 5;
+  return t;
+}();
+
+constexpr std::array<uint64_t, 20> kPow10 = [] {
+  std::array<uint64_t, 20> t{};
+  t[0] = 1;
+  for (size_t k = 1; k < t.size(); k++) t[k] = t[k - 1] * 10;
+  return t;
+}();
+
+// |x| * 10^precision (finite x, precision <= 19) rounded to an integer as
+// printf rounds (to nearest, ties to even, on the exact binary value),
+// where that fits 64 bits: |x| = mant * 2^e exactly, so |x| * 10^p =
+// mant * 5^p * 2^(e+p), and the product mant * 5^p fits 98 bits.
+bool scaled_round(Number x, int precision, uint64_t* out) {
+  uint64_t bits;
+  std::memcpy(&bits, &x, sizeof bits);
+  auto biased = static_cast<int>((bits >> 52) & 0x7ff);
+  uint64_t mant = bits & ((uint64_t(1) << 52) - 1);
+  int e = -1074;  // subnormal
+  if (biased != 0) {
+    mant |= uint64_t(1) << 52;
+    e = biased - 1075;
+  }
+  unsigned __int128 prod = static_cast<unsigned __int128>(mant) * kPow5[static_cast<size_t>(precision)];
+  int shift = e + precision;
+  if (shift >= 0) {
+    if (shift >= 64 || (prod >> (64 - shift)) != 0) return false;
+    *out = static_cast<uint64_t>(prod << shift);
+    return true;
+  }
+  int k = -shift;
+  if (k > 100) {  // the product is below 2^98: under one half
+    *out = 0;
+    return true;
+  }
+  unsigned __int128 q = prod >> k;
+  unsigned __int128 rem = prod - (q << k);
+  unsigned __int128 half = static_cast<unsigned __int128>(1) << (k - 1);
+  if (rem > half || (rem == half && (q & 1) != 0)) q++;
+  if ((q >> 64) != 0) return false;
+  *out = static_cast<uint64_t>(q);
+  return true;
+}
+
 }  // namespace
+
+char* digits_before(uint64_t m, char* end) {
+  char* d = end;
+  for (; m >= 100; m /= 100) {
+    d -= 2;
+    std::memcpy(d, &kDigitPairs[2 * static_cast<size_t>(m % 100)], 2);
+  }
+  if (m >= 10) {
+    d -= 2;
+    std::memcpy(d, &kDigitPairs[2 * static_cast<size_t>(m)], 2);
+  } else {
+    *--d = static_cast<char>('0' + m);
+  }
+  return d;
+}
+
+int float_to_fixed(Number x, int precision, char* buf) {
+  uint64_t r;
+  if (precision > 19 || !scaled_round(x, precision, &r)) {
+    auto res = std::to_chars(buf, buf + MAX_FIXED_TEXT, x, std::chars_format::fixed, precision);
+    return static_cast<int>(res.ptr - buf);
+  }
+  int n = std::signbit(x) ? 1 : 0;  // printf keeps the sign of -0 and of what rounds to it
+  buf[0] = '-';
+  uint64_t p10 = kPow10[static_cast<size_t>(precision)];
+  uint64_t ipart = r / p10;
+  int whole = decimal_digits(ipart);
+  put_digits(ipart, buf + n + whole, whole);
+  n += whole;
+  if (precision == 0) return n;
+  buf[n] = '.';
+  n += 1 + precision;
+  put_digits(r % p10, buf + n, precision);
+  return n;
+}
 
 int number_to_text(const TValue& v, char* buf, bool round_trip) {
   if (v.is_int()) return integer_to_text(v.u.i, buf);

@@ -250,6 +250,13 @@ size_t str_to_number(const char* s, size_t len, TValue* out);
 // length written; buf must have room for MAX_NUMBER_TEXT bytes.
 constexpr int MAX_NUMBER_TEXT = 64;
 int number_to_text(const TValue& v, char* buf, bool round_trip = false);
+// Writes the decimal digits of m so that they end at end; returns their start.
+char* digits_before(uint64_t m, char* end);
+// Formats a finite float as printf's "%.<precision>f" does in the "C"
+// locale (the same digits, exactly rounded). Returns the length written;
+// buf must have room for MAX_FIXED_TEXT bytes (precision below 100).
+constexpr int MAX_FIXED_TEXT = 420;
+int float_to_fixed(Number x, int precision, char* buf);
 // Float -> integer conversion modes: exact only, floor, ceil.
 enum class F2I { Exact, Floor, Ceil };
 bool float_to_integer(Number n, Integer* out, F2I mode);

@@ -409,10 +409,13 @@ Integer table_length(Table* t);  // a border, as '#'
 bool table_next(State* L, Table* t, TValue* key_and_val);
 unsigned table_size_node(const Table* t);
 // Metamethod absence cache: tables with flags bit e set have no TM e.
-// Bit 6 of a metatable's flags: __tostring known absent (set by the JIT
-// for the string metatable, jit/src/record_native.cpp); cleared with the rest.
+// Bit 6 of a metatable's flags: __tostring known absent (set for the
+// string metatable by string_tostring_absent); cleared with the rest.
 constexpr uint8_t TM_CACHE_TOSTRING = 1u << 6;
 inline void table_invalidate_tm_cache(Table* t) { t->flags = 0; }
+// Whether the string metatable has no __tostring (%s and tostring of a
+// string run none), caching the answer in TM_CACHE_TOSTRING (tm.cpp).
+bool string_tostring_absent(State* L);
 
 // ---------------------------------------------------------------- func.cpp
 Proto* proto_new(State* L);

@@ -1,4 +1,6 @@
 // Metamethod lookup and calls.
+#include <cstring>
+
 #include "state.hpp"
 
 namespace luna {
@@ -84,6 +86,28 @@ const TValue* tm_get_by_obj(State* L, const TValue& o, TMS event) {
   Table* mt = metatable_of(L, o);
   if (mt == nullptr) return &L->g->nilvalue;
   return table_get_short_str(mt, L->g->tmname[event]);
+}
+
+// A lookup in the string metatable (its __index and the arithmetic
+// metamethods) by the name's hash, which makes no string. When absent,
+// it is cached in the metatable's flags (TM_CACHE_TOSTRING), as the
+// interpreter caches absent metamethods: any new key clears them.
+bool string_tostring_absent(State* L) {
+  Table* mt = L->g->mt[TSTRING];
+  if (mt == nullptr || (mt->flags & TM_CACHE_TOSTRING)) return true;
+  static constexpr char kName[] = "__tostring";
+  constexpr size_t kLen = sizeof kName - 1;
+  uint32_t hash = str_hash(kName, kLen, L->g->seed);
+  for (const Node* n = &mt->node[hash & ((1u << mt->lsizenode) - 1)];; n += n->next) {
+    if (n->key_tag == Tag::ShortStr) {
+      const auto* k = static_cast<const String*>(n->key_u.gc);
+      if (k->hash == hash && k->len == kLen && std::memcmp(k->data, kName, kLen) == 0 && !n->val.is_nil())
+        return false;
+    }
+    if (n->next == 0) break;
+  }
+  mt->flags = static_cast<uint8_t>(mt->flags | TM_CACHE_TOSTRING);
+  return true;
 }
 
 const char* type_name_of(int t) {

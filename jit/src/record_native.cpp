@@ -165,38 +165,11 @@ uintptr_t native_call(State* L, TValue* func, int nargs, int nresults, NativeFn 
   return reinterpret_cast<uintptr_t>(func) | 1;
 }
 
-namespace {
-
-// Whether %s of a string (tostring of one) runs no __tostring, at
-// recording: a lookup in the string metatable (its __index and the
-// arithmetic metamethods) by the name's hash, which makes no string. When
-// absent, it is cached in the metatable's flags (TM_CACHE_TOSTRING), as the
-// interpreter caches absent metamethods: any new key clears them.
-bool str_meta_plain(State* L) {
-  Table* mt = L->g->mt[TSTRING];
-  if (mt == nullptr || (mt->flags & TM_CACHE_TOSTRING)) return true;
-  static constexpr char kName[] = "__tostring";
-  constexpr size_t kLen = sizeof kName - 1;
-  uint32_t hash = str_hash(kName, kLen, L->g->seed);
-  for (const Node* n = &mt->node[hash & ((1u << mt->lsizenode) - 1)];; n += n->next) {
-    if (n->key_tag == Tag::ShortStr) {
-      const auto* k = static_cast<const String*>(n->key_u.gc);
-      if (k->hash == hash && k->len == kLen && std::memcmp(k->data, kName, kLen) == 0 && !n->val.is_nil())
-        return false;
-    }
-    if (n->next == 0) break;
-  }
-  mt->flags = static_cast<uint8_t>(mt->flags | TM_CACHE_TOSTRING);
-  return true;
-}
-
-}  // namespace
-
 // Strings and numbers converted by %s (tostring) run no __tostring: numbers
 // have no metatable, and the string metatable (whichever it is) caches
 // __tostring as absent.
 bool Recorder::guard_tostring_plain() {
-  if (!str_meta_plain(L_) || !guard_numbers_plain()) return false;
+  if (!string_tostring_absent(L_) || !guard_numbers_plain()) return false;
   IrIns m = ir_ins(IrOp::FLOAD, IrType::Ptr, ir_.kptr(&L_->g->mt[TSTRING]));
   m.aux8 = static_cast<uint8_t>(Field::Deref);
   Ref mref = ir_.emit(m);
