@@ -279,6 +279,33 @@ void BM_LuaSortRecordsStrings(benchmark::State& bs) {
 }
 BENCHMARK(BM_LuaSortRecordsStrings)->Arg(100000);
 
+// string.format with the common specs (format13): integers with width,
+// zero padding and hex, %s with width, %.Nf; and %g/%e.
+void BM_LuaStringFormat(benchmark::State& bs) {
+  lua_loop(bs, R"(
+    local fmt = string.format
+    return function(n)
+      local len = 0
+      for i = 1, n do
+        len = len + #fmt("%d:%5d|%-6s|%x", i, i % 1000, "key", i * 7)
+        len = len + #fmt("%.3f %8.2f [%05d]", i / 7, i * 0.25, i % 99999)
+      end
+      return len
+    end)");
+}
+BENCHMARK(BM_LuaStringFormat)->Arg(100000);
+
+void BM_LuaStringFormatFloat(benchmark::State& bs) {
+  lua_loop(bs, R"(
+    local fmt = string.format
+    return function(n)
+      local len = 0
+      for i = 1, n do len = len + #fmt("%g %.3e %+.10f", i / 3, i * 1e10 / 7, -i / 9) end
+      return len
+    end)");
+}
+BENCHMARK(BM_LuaStringFormatFloat)->Arg(100000);
+
 void BM_ApiHashGetSet(benchmark::State& bs) {
   State* L = fresh_state();
   std::vector<std::string> keys;

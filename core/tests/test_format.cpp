@@ -1,0 +1,210 @@
+// string.format (lib/string_format.cpp) against Lua 5.4.8's results, and
+// the number formatting it uses (number.cpp) against snprintf.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+#include "state.hpp"
+#include "test_support.hpp"
+
+using namespace luna;
+using namespace std::literals;
+using luna::test::StateGuard;
+
+namespace {
+
+// The result of a chunk as a string of any bytes, or "error: " and the
+// message without its position.
+std::string run_bytes(State* L, const std::string& code) {
+  if (load_string(L, code.c_str()) != OK || pcall(L, 0, 1, 0) != OK) {
+    std::string msg = to_string(L, -1) ? to_string(L, -1) : "?";
+    pop(L, 1);
+    size_t at = msg.find("]:1: ");
+    return "error: " + (at == std::string::npos ? msg : msg.substr(at + 5));
+  }
+  size_t len = 0;
+  const char* s = to_lstring(L, -1, &len);
+  std::string r = s ? std::string(s, len) : "?";
+  pop(L, 1);
+  return r;
+}
+
+struct FormatCase {
+  const char* args;            // string.format's arguments, in Lua
+  std::string_view expected;   // the 5.4.8 oracle's result
+};
+
+// Taken from build/conformance/difftest/lua-oracle (PUC-Rio 5.4.8).
+const FormatCase kCases[] = {
+    {"\"%d|%5d|%-5d|%05d|%+d|% d\", 42, 42, 42, -42, 7, 7",
+     "42|   42|42   |-0042|+7| 7"sv},
+    {"\"%.3d|%8.3d|%-8.3d|%08.3d|%.0d|%.0d\", 5, -5, 5, 5, 0, 1",
+     "005|    -005|005     |     005||1"sv},
+    {"\"%x|%X|%#x|%#X|%08x|%#08x|%-#8x|%#x\", 255, 255, 255, 255, 255, 255, 255, 0",
+     "ff|FF|0xff|0XFF|000000ff|0x0000ff|0xff    |0"sv},
+    {"\"%x|%.4x|%#.4x\", -1, 10, 10",
+     "ffffffffffffffff|000a|0x000a"sv},
+    {"\"%d|%d|%i\", math.maxinteger, math.mininteger, 3.0",
+     "9223372036854775807|-9223372036854775808|3"sv},
+    {"\"%5s|%-5s|%.2s|%5.1s|%-5.3s|%s\", 'ab', 'ab', 'abcdef', 'xyz', 'abcdef', 'a\\0b'",
+     "   ab|ab   |ab|    x|abc  |a\0b"sv},
+    {"\"%s|%s|%5s|%-6s|%s\", 12, -1.5, 2^53, 1e100, 0/0 ~= 0/0",
+     "12|-1.5|9.007199254741e+15|1e+100|true"sv},
+    {"\"%c%c%c|%3c|%-3c|\", 76, 117, 97, 65, 66",
+     "Lua|  A|B  |"sv},
+    {"\"%.3f|%8.2f|%-8.2f|%08.2f|%+.1f|% .1f|%+08.3f\", 1/3, 2.675, 2.675, -2.675, 0.25, 0.35, -1.0005",
+     "0.333|    2.67|2.67    |-0002.67|+0.2| 0.3|-001.000"sv},
+    {"\"%.0f|%.0f|%.0f|%.0f|%.1f|%.1f|%.2f\", 0.5, 1.5, 2.5, -0.5, 0.05, 0.25, 1.005",
+     "0|2|2|-0|0.1|0.2|1.00"sv},
+    {"\"%f|%f|%.3f|%.0f\", -0.0, 1e-310, -1e-9, 1e300",
+     "-0.000000|0.000000|-0.000|1000000000000000052504760255204420248704468581108159154915854115511802457988908195786371375080447864043704443832883878176942523235360430575644792184786706982848387200926575803737830233794788090059368953234970799945081119038967640880074652742780142494579258788820056842838115669472196386865459400540160"sv},
+    {"\"%.19f|%.20f|%.25f|%.99f\", 1/3, 1/3, 0.1, 2^-60",
+     "0.3333333333333333148|0.33333333333333331483|0.1000000000000000055511151|0.000000000000000000867361737988403547205962240695953369140625000000000000000000000000000000000000000"sv},
+    {"\"%f|%.2f|%f\", 2^63, 1e19, 123456789012345678",
+     "9223372036854775808.000000|10000000000000000000.00|123456789012345680.000000"sv},
+    {"\"%f|%5.1f|%-6f|%06f|%+f|%F\", 1/0, -1/0, 0/0, 1/0, 1/0, 0",
+     "error: invalid conversion '%F' to 'format'"sv},
+    {"\"%e|%.3e|%E|%.0e|%+e|%012.3e\", 123456.789, 1/3, 1e-300, 5e20, 0, -1.5",
+     "1.234568e+05|3.333e-01|1.000000E-300|5e+20|+0.000000e+00|-001.500e+00"sv},
+    {"\"%g|%g|%g|%g|%.3g|%.0g|%G|%g\", 100000, 1000000, 1e-4, 1e-5, 2/3, 123, 1e-20, 0.5",
+     "100000|1e+06|0.0001|1e-05|0.667|1e+02|1E-20|0.5"sv},
+    {"\"%10.4g|%-10.4g|%010.4g|%+g|% g\", math.pi, math.pi, -math.pi, 1, 1",
+     "     3.142|3.142     |-00003.142|+1| 1"sv},
+    {"\"%g|%e|%G|%E\", 0/0, -(0/0), 1/0, -1/0",
+     "-nan|nan|INF|-INF"sv},
+    {"\"%%|%5%%|100%%\"",
+     "error: bad argument #2 to 'format' (no value)"sv},
+    {"\"%a|%o|%q|%5.2s\", 1.0, 8, 'a\\nb', 'xyz'",
+     "0x1p+0|10|\"a\\\nb\"|   xy"sv},
+    {"\"%#g|%#.0f|%#e|%#o\", 1.5, 3, 2, 8",
+     "1.50000|3.|2.000000e+00|010"sv},
+    {"\"%d\", '12'",
+     "12"sv},
+    {"\"%d\", 1.5",
+     "error: bad argument #2 to 'format' (number has no integer representation)"sv},
+    {"\"%d\", 'x'",
+     "error: bad argument #2 to 'format' (number expected, got string)"sv},
+    {"\"%f\", '1e2'",
+     "100.000000"sv},
+    {"\"%f\", {}",
+     "error: bad argument #2 to 'format' (number expected, got table)"sv},
+    {"\"%5s\", 'a\\0b'",
+     "error: bad argument #2 to 'format' (string contains zeros)"sv},
+    {"\"%d %d\", 1",
+     "error: bad argument #3 to 'format' (no value)"sv},
+    {"\"%100d\", 1",
+     "error: invalid conversion specification: '%100d'"sv},
+    {"\"%.100f\", 1",
+     "error: invalid conversion specification: '%.100f'"sv},
+    {"\"%------5d\", 1",
+     "1    "sv},
+    {"\"%05s\", 'a'",
+     "error: invalid conversion specification: '%05s'"sv},
+    {"\"%+s\", 'a'",
+     "error: invalid conversion specification: '%+s'"sv},
+    {"\"%#d\", 1",
+     "error: invalid conversion specification: '%#d'"sv},
+    {"\"%+x\", 1",
+     "error: invalid conversion specification: '%+x'"sv},
+    {"\"%.3c\", 65",
+     "error: invalid conversion specification: '%.3c'"sv},
+    {"\"%y\", 1",
+     "error: invalid conversion '%y' to 'format'"sv},
+    {"\"abc%\", 1",
+     "error: invalid conversion '%' to 'format'"sv},
+    {"\"%s|%10s|%-10s|%.3s\", setmetatable({}, {__tostring = function() return 'obj' end}), setmetatable({}, {__tostring = function() return 'obj' end}), setmetatable({}, {__tostring = function() return 'obj' end}), setmetatable({}, {__tostring = function() return 'object' end})",
+     "obj|       obj|obj       |obj"sv},
+    {"\"%s|%5s\", true, nil",
+     "true|  nil"sv},
+    {"\"%s\", setmetatable({}, {__tostring = function() return 1 end})",
+     "1"sv},
+};
+
+// An LCG, so that the values are the same on every run.
+uint64_t next_random(uint64_t* state) {
+  *state = *state * 6364136223846793005ull + 1442695040888963407ull;
+  return *state >> 11;
+}
+
+}  // namespace
+
+TEST_CASE("string.format gives Lua 5.4.8's results", "[format]") {
+  StateGuard s;
+  for (const FormatCase& c : kCases) {
+    INFO("string.format(" << c.args << ")");
+    CHECK(run_bytes(s.L, std::string("return string.format(") + c.args + ")") == c.expected);
+  }
+}
+
+TEST_CASE("float_to_fixed writes printf's digits", "[format]") {
+  char mine[MAX_FIXED_TEXT], theirs[MAX_FIXED_TEXT];
+  auto check = [&](double x, int precision) {
+    int n = float_to_fixed(x, precision, mine);
+    int m = std::snprintf(theirs, sizeof theirs, "%.*f", precision, x);
+    INFO(theirs << " precision " << precision);
+    REQUIRE(std::string_view(mine, static_cast<size_t>(n)) == std::string_view(theirs, static_cast<size_t>(m)));
+  };
+  uint64_t state = 13;
+  for (int i = 0; i < 20000; i++) {
+    // any bits (every exponent), then values near the decimal scale: ties
+    // k/2^j, and numbers with a few digits before and after the point
+    uint64_t bits = next_random(&state) << 11 | next_random(&state) >> 42;
+    double x;
+    std::memcpy(&x, &bits, sizeof x);
+    int precision = static_cast<int>(next_random(&state) % 30);
+    if (std::isfinite(x)) check(x, precision);
+    double tie = static_cast<double>(next_random(&state) % 100000) / static_cast<double>(1u << (next_random(&state) % 12));
+    check(tie, static_cast<int>(next_random(&state) % 8));
+    check(-tie, static_cast<int>(next_random(&state) % 8));
+    double scaled = std::ldexp(static_cast<double>(next_random(&state) % (1ull << 53)), -static_cast<int>(next_random(&state) % 80));
+    check(scaled, precision);
+  }
+  for (double x : {0.0, -0.0, 0.5, 1.5, 2.5, -0.5, 1e-320, 5e-324, 1e19, 1.8446744073709552e19, 1e22, 1e308, -1e308, 0.1, 0.7})
+    for (int p : {0, 1, 2, 3, 6, 17, 18, 19, 20, 27, 99}) check(x, p);
+}
+
+TEST_CASE("digits_before writes an integer's digits", "[format]") {
+  char buf[24];
+  for (uint64_t m : {0ull, 9ull, 10ull, 99ull, 100ull, 12345ull, 18446744073709551615ull, 10000000000000000000ull}) {
+    char* start = digits_before(m, buf + sizeof buf);
+    CHECK(std::string(start, buf + sizeof buf) == std::to_string(m));
+  }
+}
+
+TEST_CASE("string.format past its local array and through __tostring", "[format]") {
+  StateGuard s;
+  // The result outgrows the local array (512 bytes) in the middle of a
+  // conversion, before and after a __tostring call, and a long %s.
+  CHECK(run_bytes(s.L, R"(
+    local t = setmetatable({}, {__tostring = function() return "T" end})
+    local long = string.rep("x", 700)
+    local parts, fmt, args = {}, {}, {}
+    for i = 1, 300 do
+      fmt[#fmt + 1] = "%5d|%-4s|%.2f|%s;"
+      args[#args + 1] = i args[#args + 1] = t args[#args + 1] = i / 4 args[#args + 1] = long:sub(1, i)
+      parts[#parts + 1] = string.rep(" ", 5 - #tostring(i)) .. i .. "|T   |" ..
+        string.format("%d.%02d", i // 4, i % 4 * 25) .. "|" .. long:sub(1, i) .. ";"
+    end
+    local got = string.format(table.concat(fmt), table.unpack(args))
+    return tostring(got == table.concat(parts)) .. " " .. #got .. " " ..
+      tostring(string.format("%s%10s|%-3s|%s", long, t, t, long) == long .. "         T|T  |" .. long))") ==
+        "true 50511 true");
+}
+
+TEST_CASE("%s runs the string metatable's __tostring set after a format", "[format]") {
+  StateGuard s;
+  // The first format caches __tostring as absent in the metatable's flags;
+  // setting it must clear that.
+  CHECK(run_bytes(s.L, R"(
+    local before = string.format("%s|%5s", "ab", "cd")
+    getmetatable("").__tostring = function(x) return "S<" .. x .. ">" end
+    local during = string.format("%s|%5s|%-9s|%.2s", "ab", "cd", "ef", "gh")
+    getmetatable("").__tostring = nil
+    return before .. " " .. during .. " " .. string.format("%s|%5s", "ab", "cd"))") ==
+        "ab|   cd S<ab>|S<cd>|S<ef>    |S< ab|   cd");
+}
