@@ -45,6 +45,24 @@ inline bool fast_get(const TValue* t, Lookup lookup, const TValue** slot) {
   return !(*slot)->is_nil();
 }
 
+// table_get_short_str for the short string in *kv, trying kv's slot hint
+// first (key_hint, state.hpp). The node count's byte, tested with one
+// compare, is cheaper than a bounds test of the index, which needs a shift
+// by a variable amount.
+inline const TValue* hinted_lookup(Table* t, const TValue* kv) {
+  String* key = kv->as_string();
+  uint32_t hint = key_hint(kv);
+  if (static_cast<uint8_t>(hint) == t->lsizenode) {
+    const Node* n = &t->node[hint >> 8];
+    if (n->key_u.gc == key && n->key_tag == Tag::ShortStr) return &n->val;
+  }
+  const TValue* slot = table_get_short_str(t, key);
+  if (slot != &table_absent_key) {
+    auto idx = static_cast<uint32_t>(reinterpret_cast<const Node*>(slot) - t->node);
+    if (idx < (1u << 24)) set_key_hint(kv, idx << 8 | t->lsizenode);
+  }
+  return slot;
+}
 // Whether slot lies in h's array part.
 inline bool in_array(const Table* h, const TValue* slot) {
   auto off = reinterpret_cast<uintptr_t>(slot) - reinterpret_cast<uintptr_t>(h->array);
@@ -78,7 +96,10 @@ inline bool fast_set(State* L, const TValue* t, Lookup lookup, const TValue** sl
 // finish_get. A nil result means: take the general path, from *from (left
 // as is, or the class when the method is not in it either: inherited
 // methods then skip the two lookups already done).
-inline const TValue* method_slot(State* L, Table* h, String* key, const TValue** from) {
+// A short-string key's slot hint serves the class's lookup, where methods
+// usually are: the instance's would miss it and then do the full lookup.
+inline const TValue* method_slot(State* L, Table* h, const TValue& keyv, const TValue** from) {
+  String* key = keyv.as_string();
   bool short_key = key->tag == Tag::ShortStr;
   const TValue* slot = short_key ? table_get_short_str(h, key) : table_get_str(h, key);
   Table* mt = h->metatable;
@@ -86,7 +107,7 @@ inline const TValue* method_slot(State* L, Table* h, String* key, const TValue**
   const TValue* index = table_get_short_str(mt, L->g->tmname[TM_INDEX]);
   if (!index->is_table()) return &table_absent_key;
   Table* cls = index->as_table();
-  slot = short_key ? table_get_short_str(cls, key) : table_get_str(cls, key);
+  slot = short_key ? hinted_lookup(cls, &keyv) : table_get_str(cls, key);
   if (slot->is_nil()) *from = index;
   return slot;
 }
@@ -611,7 +632,8 @@ void execute(State* L, CallInfo* ci) {
 
 // Indexing: t[key] through the shared fast path, else the metamethods.
 // LOOKUP is the raw lookup for the handler's key kind, given Table* h.
-#define short_str_key(key) table_get_short_str(h, (key).as_string())
+// The field handlers' key is a short-string constant with a slot hint.
+#define hinted_key(key) hinted_lookup(h, &(key))
 #define int_key(key) table_get_int(h, (key).u.i)
 // Integer and short-string keys inline (t[i], counts[word]); others call
 // table_get.
@@ -712,7 +734,7 @@ returning:
       }
       vmcase(OP_GETTABUP) {
         const TValue* upv = CL()->upvals[getarg_B(i)]->v;
-        op_get(upv, *KC(), short_str_key(key));
+        op_get(upv, *KC(), hinted_key(key));
       }
       vmcase(OP_GETTABLE) {
         const TValue& rc = *RC();
@@ -723,11 +745,11 @@ returning:
         op_get(RB(), key_, int_key(key));
       }
       vmcase(OP_GETFIELD) {
-        op_get(RB(), *KC(), short_str_key(key));
+        op_get(RB(), *KC(), hinted_key(key));
       }
       vmcase(OP_SETTABUP) {
         const TValue* upv = CL()->upvals[getarg_A(i)]->v;
-        op_set(upv, *KB(), short_str_key(key));
+        op_set(upv, *KB(), hinted_key(key));
       }
       vmcase(OP_SETTABLE) {
         const TValue& rb = *RB();
@@ -738,7 +760,7 @@ returning:
         op_set(RA(), key_, int_key(key));
       }
       vmcase(OP_SETFIELD) {
-        op_set(RA(), *KB(), short_str_key(key));
+        op_set(RA(), *KB(), hinted_key(key));
       }
       vmcase(OP_NEWTABLE) {
         TValue* ra = RA();
@@ -763,7 +785,7 @@ returning:
         ra[1] = obj;  // ra + 1 may be rb: the same value; ra is written only once found
         const TValue* from = rb;  // rb: errors name its variable
         if (LUNA_LIKELY(obj.is_table())) {
-          slot = method_slot(L, obj.as_table(), key.as_string(), &from);
+          slot = method_slot(L, obj.as_table(), key, &from);
           if (LUNA_LIKELY(!slot->is_nil())) {
             *ra = *slot;
             vmbreak;
