@@ -429,15 +429,19 @@ void execute(State* L, CallInfo* ci) {
     i = *pc++;                                                        \
   }
 // OP_CALL's Lua callee (at ra, arguments up to top) in the usual case: a
-// CallInfo to reuse, stack room, no hooks, no trap (one test covers the
-// hooks and the trap). precall's frame is set up here and the dispatcher's
-// state taken from what is at hand instead of reloaded from ci; `entry`
-// runs in the new frame (p: its prototype) before its first instruction.
-#define call_lua_inline(entry)                                                                          \
+// CallInfo to reuse, stack room, no hooks, no trap, and whatever `extra`
+// must also be clear (one test covers them all). precall's frame is set up
+// here and the dispatcher's state taken from what is at hand instead of
+// reloaded from ci; `entry` runs in the new frame (p: its prototype) before
+// its first instruction. The room test is precall's (more than
+// maxstacksize slots above top), as `top + maxstacksize < stack_last`: the
+// scaled size is an add away from the frame's top, which the set-up needs.
+#define call_lua_inline(extra, entry)                                                                   \
   {                                                                                                     \
     Proto* p = ra->as_lclosure()->p;                                                                    \
     CallInfo* nci = ci->next;                                                                           \
-    if (LUNA_LIKELY(nci != nullptr && L->stack_last - top > p->maxstacksize && (L->hookmask | trap) == 0)) { \
+    if (LUNA_LIKELY(nci != nullptr && top + p->maxstacksize < L->stack_last &&                          \
+                    (L->hookmask | trap | (extra)) == 0)) {                                             \
       /* p's fields are read before init_lua_frame's stores */                                          \
       const TValue* nk = p->k;                                                                          \
       const Instruction* ncode = p->code;                                                               \
@@ -450,13 +454,43 @@ void execute(State* L, CallInfo* ci) {
       vmbreak_untrapped;                                                                                \
     }                                                                                                   \
   }
+// OP_TAILCALL's Lua callee (at ra, b - 1 arguments up to L->top; delta:
+// the caller's varargs below its frame) in the usual case: stack room
+// (pretailcall's test: more than fsize - delta slots above L->top), no
+// hooks, no trap, and
+// `extra` clear. pretailcall's frame move is done here and the dispatcher's
+// state taken from the callee instead of reloaded from ci (ackermann: 93
+// instructions per tail call in pretailcall). The caller does not trap (a
+// recorded call goes through pretailcall and startfunc), so the callee
+// starts without its trap; `entry` runs in the new frame.
+#define tail_lua_inline(extra, entry)                                                                   \
+  if (LUNA_LIKELY(ra->tag == Tag::LClosure && (L->hookmask | trap | (extra)) == 0)) {                   \
+    Proto* p = ra->as_lclosure()->p;                                                                    \
+    if (LUNA_LIKELY(L->top + (p->maxstacksize - delta) < L->stack_last)) {                              \
+      /* p's fields are read before move_tail_frame's stores */                                         \
+      const TValue* nk = p->k;                                                                          \
+      const Instruction* ncode = p->code;                                                               \
+      TValue* func = move_tail_frame(L, ci, ra, b, delta, p, 0);                                        \
+      k = nk;                                                                                           \
+      pc = ncode;                                                                                       \
+      base = func + 1;                                                                                  \
+      entry;                                                                                            \
+      vmbreak_untrapped;                                                                                \
+    }                                                                                                   \
+  }
 // RETURN0/RETURN1's inline poscall is done (L->ci is the caller): leave, or
-// continue the Lua caller, without ret's reload of ci->previous.
+// continue the Lua caller, without ret's reload of ci->previous. The
+// caller's state is loaded and its next instruction dispatched here, as at
+// `returning`, rather than jumped to there: one jump less per return, and
+// each return handler's dispatch is an indirect branch of its own.
 #define back_to_caller(caller)                   \
   {                                              \
     if (ci->callstatus & CIST_FRESH) return;     \
     ci = (caller);                               \
-    goto returning;                              \
+    k = ci->func->as_lclosure()->p->k;           \
+    pc = ci->savedpc;                            \
+    updatebase();                                \
+    vmbreak;                                     \
   }
 #define refresh_counting() \
   (counting = (g->jit.enabled ? COUNT_JIT : 0u) | (g->instr_budget != 0 ? COUNT_BUDGET : 0u))
@@ -1011,13 +1045,13 @@ returning:
         // b == 0: the previous instruction set top.
         TValue* top = b != 0 ? ra + b : L->top;
         savepc();
-        // Nothing counting (no JIT, no budget): one test for both, and
-        // L->top is stored once, by the frame set-up.
-        if (LUNA_LIKELY(counting == 0 && ra->tag == Tag::LClosure)) call_lua_inline((void)0);
+        // Nothing counting (no JIT, no budget) is tested with the hooks and
+        // the trap, and L->top is stored once, by the frame set-up.
+        if (LUNA_LIKELY(ra->tag == Tag::LClosure)) call_lua_inline(counting, (void)0);
         L->top = top;
         if (budget_on()) charge_budget(L, 1);
         if (LUNA_LIKELY(ra->tag == Tag::LClosure)) {
-          call_lua_inline(funcentry(p));
+          if (counting != 0) call_lua_inline(0, funcentry(p));
         } else if (ra->tag == Tag::LightFn || ra->tag == Tag::NClosure) {
           // A native callee: straight to its call, not through precall's
           // dispatch on the type (about 20 instructions per call).
@@ -1054,33 +1088,16 @@ returning:
         else
           b = static_cast<int>(L->top - ra);
         savepc();
+        // Nothing counting, no upvalues to close: one test with the hooks
+        // and the trap, no budget charge and no hot count.
+        tail_lua_inline(counting | (i & (1u << POS_k)), (void)0);
         if (budget_on()) charge_budget(L, 1);
         if (getarg_k(i)) {
           ptrdiff_t off = L->save(ra);
           upval_close(L, base);
           ra = L->restore(off);
         }
-        if (LUNA_LIKELY(ra->tag == Tag::LClosure && (L->hookmask | trap) == 0)) {
-          // A Lua callee with stack room, no hooks and no trap: pretailcall's frame
-          // move done here, the dispatcher's state taken from the callee
-          // instead of reloaded from ci (ackermann: 93 instructions per tail
-          // call in pretailcall). This runs only while the caller does not
-          // trap (a recorded call goes through pretailcall and startfunc), so
-          // the callee starts without its trap.
-          Proto* p = ra->as_lclosure()->p;
-          int fsize = p->maxstacksize;
-          if (LUNA_LIKELY(L->stack_last - L->top > fsize - delta)) {
-            // p's fields are read before move_tail_frame's stores.
-            const TValue* nk = p->k;
-            const Instruction* ncode = p->code;
-            TValue* func = move_tail_frame(L, ci, ra, b, delta, p, 0);
-            k = nk;
-            pc = ncode;
-            base = func + 1;
-            funcentry(p);
-            vmbreak_untrapped;
-          }
-        }
+        tail_lua_inline(0, funcentry(p));
         int n = pretailcall(L, ci, ra, b, delta);
         if (n < 0) {
           if (LUNA_UNLIKELY(n == NATIVE_YIELDED)) return;  // coro_yield_return
@@ -1121,7 +1138,7 @@ returning:
           // Inline poscall: no results, nil-fill what the caller wants
           // (usually nothing: a call statement).
           int wanted = ci->nresults;
-          TValue* res = ci->func;
+          TValue* res = base - 1;  // ci->func
           CallInfo* caller = ci->previous;
           L->ci = caller;
           if (LUNA_UNLIKELY(wanted > 0))
@@ -1142,11 +1159,13 @@ returning:
           // payload and the tag are copied apart: a value just stored that
           // way (arithmetic) is forwarded to loads of the same sizes, while
           // one 16-byte load of it stalls until the stores retire.
+          // One result wanted or all of them (a call ending an argument
+          // list or a table constructor) is the same copy.
           int wanted = ci->nresults;
-          TValue* res = ci->func;
+          TValue* res = base - 1;  // ci->func
           CallInfo* caller = ci->previous;
           L->ci = caller;
-          if (LUNA_LIKELY(wanted == 1)) {
+          if (LUNA_LIKELY(wanted == 1 || wanted == MULTRET)) {
             res->u = ra->u;
             res->tag = ra->tag;
             L->top = res + 1;
