@@ -1229,6 +1229,12 @@ class Emitter {
         // Hooks run in the interpreter: leave when one was set meanwhile.
         a_.cmp(x86::dword_ptr(rL, kStateHookmask), 0);
         a_.jne(ex);
+        // A function's tail call of itself (ack) counts no budget: none
+        // counts where function traces run (leave_for_hook_or_budget).
+        if (budget_free_) {
+          a_.jmp(top);
+          return;
+        }
         // The instruction budget is charged per iteration (jit_seam.hpp).
         Label go = a_.newLabel();
         a_.mov(x86::rdi, x86::qword_ptr(rL, kStateG));

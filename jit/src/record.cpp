@@ -535,13 +535,19 @@ RecordStatus Recorder::record(State* L, const Instruction* pc) {
       for (int b = getarg_B(i); b >= 0; b--) slots_.set(a + b, ir_.knil());
       break;
     case OP_GETUPVAL: {
-      Ref p = upvalue_ptr(getarg_B(i));
-      slots_.set(a, load_value(p, *cl_->upvals[getarg_B(i)]->v));
+      int n = getarg_B(i);
+      Ref v = known_upvalue(n);  // record_recursion.cpp
+      if (v == NO_REF) {
+        v = load_value(upvalue_ptr(n), *cl_->upvals[n]->v);
+        note_upvalue_load(v, n);
+      }
+      slots_.set(a, v);
       break;
     }
     case OP_SETUPVAL: {
       Ref v = slot(a);
       int n = getarg_B(i);
+      note_upvalue_set();
       Ref p = upvalue_ptr(n);
       ir_.emit(ir_ins(IrOp::VSTORE, IrType::Void, p, v));
       if (ir_[v].type == IrType::Gc && is_collectable_tag(ir_[v].tag)) {

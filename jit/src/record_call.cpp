@@ -22,7 +22,7 @@ RecordStatus Recorder::follow_frame(CallInfo* ci, const Instruction* pc) {
       return abort("tail call entered an unexpected frame");
     f.cl = cl;
     f.clref = callee_ref_;
-    known_types_.clear();
+    forget_known_slots();
     stack_slots_ = std::max(stack_slots_, f.base + cl->p->maxstacksize - rebase_);
     return RecordStatus::Continue;
   }
@@ -37,7 +37,7 @@ RecordStatus Recorder::follow_frame(CallInfo* ci, const Instruction* pc) {
       return abort("call entered an unexpected frame");
     Frame f{ci, cl, callee_ref_, sf.func_slot + 1, pending_};
     frames_.push_back(f);
-    known_types_.clear();
+    forget_known_slots();
     slots_.set_frame(f.snap, f.base);
     stack_slots_ = std::max(stack_slots_, f.base + cl->p->maxstacksize - rebase_);
     max_depth_ = std::max(max_depth_, static_cast<int>(frames_.size()) - 1);

@@ -27,6 +27,12 @@ struct Reserve {
   // above the callee's, else too many for any stack (the test fails, and
   // the exact tests follow out of line).
   int64_t fast_bytes = 0;
+  // Nonzero once some trace of the prototype assigns an upvalue or calls
+  // out to another function (whose traces may): a continuation after a
+  // CALLOUT of the function itself reads this instead of loading and
+  // guarding the upvalue holding the running closure again
+  // (record_recursion.cpp).
+  int64_t sets_upvalues = 0;
 };
 
 // One way out of a trace. The exit code writes its snapshot to the frame,

@@ -570,6 +570,7 @@ class TraceBackend final : public JitBackend {
       } else {
         slot = std::move(t);
         reserve(pt, *slot);
+        if (rec.sets_upvalues()) pt.reserve.sets_upvalues = 1;
         stats_.traces_compiled++;
       }
       jit_attach(L, rec.start(), slot.get());
@@ -600,6 +601,7 @@ class TraceBackend final : public JitBackend {
       ProtoTraces& pt = ensure(t->code->owner);
       pt.sides.push_back(std::move(t));
       reserve(pt, *pt.sides.back());
+      if (rec.sets_upvalues()) pt.reserve.sets_upvalues = 1;
       x->side = pt.sides.back()->code->post;
       x->attached = true;
       stats_.traces_compiled++;
