@@ -1270,7 +1270,11 @@ class Emitter {
     Label ex = a_.newLabel();
     plain_exits_.push_back({ex, i.snap, r, false});
     const x86::Gp ci = x86::rax, callee = x86::rcx;
-    leave_for_hook_or_budget(ex);
+    // In a function trace the RET tests the hook, once per call: a hook
+    // can be set only asynchronously here (compiled code sets none, the
+    // seam enters no trace under one), and it is seen at the next return,
+    // which comes within the recursion's depth, bounded by the stack.
+    if (!budget_free_) leave_for_hook_or_budget(ex);
     a_.mov(ci, x86::qword_ptr(rL, kStateCi));
     a_.mov(callee, x86::qword_ptr(ci, kCiNext));
     a_.test(callee, callee);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "jit_run.hpp"
+#include "state.hpp"
 
 using namespace luna;
 
@@ -405,7 +406,7 @@ TEST_CASE("a self-call guarded by identity leaves when another closure of the pr
   CHECK(r.out == "2584,25840 2584,25840 2584,25840 14212,14212 14212,14212 14212,14212 33");
 }
 
-TEST_CASE("the running closure stays known across CALLOUTs of the function itself", "[jit][recursion][callout]") {
+TEST_CASE("compiled self-calls keep the running closure and leave the hook test to RET", "[jit][recursion][callout]") {
   // fib reads itself from its upvalue for each call; ack's outer call takes
   // itself from a slot below the inner call's. Each trace guards that
   // identity once (one `ptr CLOSURE` compared with the value read); after a
@@ -421,6 +422,12 @@ TEST_CASE("the running closure stays known across CALLOUTs of the function itsel
       "  return ack(m - 1, ack(m, k - 1))\n"
       "end\n"
       "return ack(2, 30) + ack(3, 4)");
+  // The hook is tested once per call, by the RET (a CALLOUT of a function
+  // trace does not).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Winvalid-offsetof"
+  const std::string hook_test = "cmp dword ptr [r12+" + std::to_string(offsetof(State, hookmask)) + "], 0";
+#pragma GCC diagnostic pop
   int callouts = 0;
   for (const std::vector<std::string>* ts : {&fib, &ack})
     for (const std::string& t : *ts) {
@@ -428,6 +435,7 @@ TEST_CASE("the running closure stays known across CALLOUTs of the function itsel
       callouts += count(t, "CALLOUT");
       CHECK(count(t, "ptr   CLOSURE") <= 1);
       CHECK(count(t, "VLOAD") <= 1);
+      CHECK(count(t, hook_test) == count(t, " RET ") + count(t, " LOOP "));
     }
   CHECK(callouts >= 3);
   bool known = false;
