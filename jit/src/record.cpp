@@ -78,8 +78,12 @@ RecordStatus Recorder::close_link(const Proto* p, const Instruction* pc, void* e
   IrIns lp = ir_ins(IrOp::LOOP, IrType::Void, NO_REF, 2, count_);
   lp.k.p = entry;
   // Below the frame the trace was entered with, the stack and CallInfos the
-  // loop's traces need are checked when linking (as for an inlined callee).
-  lp.aux8 = rebase_ != 0;
+  // loop's traces need are checked when linking (as for an inlined callee);
+  // likewise where a function trace's frame was taken over by a tail call.
+  lp.aux8 = rebase_ != 0 || (func_ && tail_called_);
+  // Another function's traces may return from the frame (after a tail
+  // call) and may assign upvalues (Reserve::sets_upvalues).
+  if (func_ && p != proto_) sets_upvalues_ = true;
   lp.snap = slots_.snapshot(ir_, pc);
   ir_.emit_raw(lp);
   link_pc_ = pc;

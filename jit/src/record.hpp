@@ -190,6 +190,7 @@ class Recorder {
   void keep_types_below(int func_slot);
   bool known_after_callout(int slot, Tag t) const;
   void forget_known_slots();
+  void forget_running_closure();
   // The closure running the trace's own frame, known without a guard: R[a]
   // holds a value guarded to be it, or a slot below a CALLOUT's callee that
   // did (compiled code does not write those); an upvalue the guard read it
@@ -232,6 +233,7 @@ class Recorder {
   int32_t pending_ = -1;        // its SnapFrame
   Ref callee_ref_ = NO_REF;     // its closure
   bool callee_tail_root_ = false;  // it replaces the trace's own frame (tail_root)
+  bool tail_called_ = false;       // the trace's own frame runs another function now
   const Instruction* return_pc_ = nullptr;  // a recorded return continues there
   int stack_slots_ = 0;
   int max_depth_ = 0;

@@ -141,6 +141,14 @@ void Recorder::forget_known_slots() {
   closure_slots_.clear();
 }
 
+// The frame runs another closure from here on (a tail call, a return to
+// the caller).
+void Recorder::forget_running_closure() {
+  closure_refs_.clear();
+  upvalue_loads_.clear();
+  closure_upvalues_.clear();
+}
+
 bool Recorder::is_running_closure(int a) const {
   if (!func_ || frames_.size() != 1) return false;
   const TValue& v = base_[a];
@@ -272,6 +280,7 @@ RecordStatus Recorder::ret_down(int a, int n) {
   // are not this frame's slots).
   slots_ = SlotState();
   forget_known_slots();
+  forget_running_closure();
   if (wanted < 0) slots_.set_top(func + n);
   rebase_ += func + 1;
   frames_.front() = Frame{caller, ccl, NO_REF, 0, -1};

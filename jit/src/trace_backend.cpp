@@ -289,6 +289,9 @@ class TraceBackend final : public JitBackend {
     if (parent->depth >= kMaxSideDepth) return;
     Proto* p = ci->func->as_lclosure()->p;  // the parent may have returned to a caller
     bool returns = parent->returns;
+    // A function trace's frame taken over by a tail call of another
+    // function: its CALLOUTs and reserve are the owner's, not p's.
+    if (returns && p != parent->owner) return;
     try {
       rec_ = std::make_unique<Recorder>(p, ci, x->pc, link_fn(returns));
       rec_->set_callees(function_trace);

@@ -472,4 +472,53 @@ TEST_CASE("an upvalue holding the running closure assigned by compiled code is r
       "local h0 = h\n"
       "for i = 1, 12 do h = h0 out[#out + 1] = h(8 + i % 4) end\n"
       "return table.concat(out, ' ')");
+  // p's side trace follows its tail call of q and may run q's trace, which
+  // assigns p's upvalue: p's continuations read it again from then on.
+  same_all_ways(
+      "local f, g\n"
+      "local count = 0\n"
+      "local function q(k, d)\n"
+      "  if d > 0 then return q(k, d - 1) + 0 end\n"
+      "  count = count + 1\n"
+      "  if count % 7 == 0 then if f == g then f = g0 else f = g end end\n"
+      "  return k\n"
+      "end\n"
+      "local function p(k)\n"
+      "  if k < 2 then return k end\n"
+      "  if k % 5 == 0 then return q(k, 2) end\n"
+      "  return f(k - 1) + f(k - 2)\n"
+      "end\n"
+      "g0 = p\n"
+      "g = function(k) return p(k) + 1 end\n"
+      "f = p\n"
+      "local out = {}\n"
+      "for i = 1, 30 do out[#out + 1] = p(10 + i % 6) end\n"
+      "return table.concat(out, ' ')");
+}
+
+TEST_CASE("a side trace of a function trace follows a tail call of another function", "[jit][recursion]") {
+  // walk's `return leaf(...)` takes walk's frame over: the side trace goes
+  // on in leaf's code and returns from the frame (RET), with leaf's results
+  // as many as the caller wants, its errors and tracebacks as interpreted.
+  const std::string src =
+      "local function leaf(x, y) if y then error('leaf ' .. x) end return x * 2, x end\n"
+      "local walk\n"
+      "walk = function(n, e)\n"
+      "  if n <= 0 then return 0 end\n"
+      "  if n % 3 == 0 then return leaf(n, e and n == 6) end\n"
+      "  return walk(n - 1, e) + 1\n"
+      "end\n"
+      "local out = {}\n"
+      "for i = 1, 40 do out[#out + 1] = walk(i % 13) end\n"
+      "for i = 1, 40 do out[#out + 1] = select('#', walk(i % 13)) end\n"
+      "out[#out + 1] = select(2, pcall(walk, 8, true))\n"
+      "local ok, tb = xpcall(walk, debug.traceback, 8, true)\n"
+      "out[#out + 1] = tb\n"
+      "return table.concat(out, ' ')";
+  Run r = same_all_ways(src);
+  CHECK(r.out.find("rec:1: leaf 6") != std::string::npos);
+  CHECK(r.out.find("(...tail calls...)") != std::string::npos);
+  bool followed = false;
+  for (const std::string& t : traces_of(src)) followed = followed || (count(t, "SETTAIL") > 0 && count(t, " RET ") > 0);
+  CHECK(followed);
 }
