@@ -61,7 +61,17 @@ struct ExitInfo {
   // side trace; a trace that keeps failing it is recorded again without.
   bool bounds = false;
   Trace* trace = nullptr;
+  // The rel32 fields of up to two guards' jumps to this exit whose exit
+  // code writes nothing (no snapshot entries, not a type guard, the native
+  // frame traces share): attach_side points them at the side trace itself
+  // (fib's base-case guard into its recursive path: no load and indirect
+  // jump through `side`).
+  uint8_t* direct[2] = {};
 };
+
+// Attaches the side trace entered at entry to exit x: its code and the
+// guards' direct jumps go there from now on (asm_x64.cpp).
+void attach_side(ExitInfo* x, void* entry) noexcept;
 
 using TraceFn = ExitInfo* (*)(State* L, TValue* base);
 

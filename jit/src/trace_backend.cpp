@@ -605,8 +605,7 @@ class TraceBackend final : public JitBackend {
       pt.sides.push_back(std::move(t));
       reserve(pt, *pt.sides.back());
       if (rec.sets_upvalues()) pt.reserve.sets_upvalues = 1;
-      x->side = pt.sides.back()->code->post;
-      x->attached = true;
+      attach_side(x, pt.sides.back()->code->post);
       stats_.traces_compiled++;
     } catch (...) {
       aborted(L, rec, "out of memory", rec.start());
