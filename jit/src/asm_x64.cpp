@@ -670,6 +670,11 @@ class Emitter {
     const IrIns& bi = ir_[i.b];
     if (bi.op == IrOp::KINT && fits32(bi.k.i)) a_.cmp(x, static_cast<int32_t>(bi.k.i));
     else a_.cmp(x, gp(i.b, r, s1));
+    // An exit writing nothing: the jump, in its long form, is patched to
+    // enter the side trace directly once one is attached (attach_side).
+    const ExitInfo& xi = exits_info_[static_cast<size_t>(i.snap)];
+    bool direct = xi.sideable && frame_ == kLinkFrame && ir_.snapshots()[static_cast<size_t>(i.snap)].count == 0;
+    if (direct) a_.long_();
     switch (i.op) {
       case IrOp::LT: a_.jge(ex); break;
       case IrOp::LE: a_.jg(ex); break;
@@ -680,6 +685,11 @@ class Emitter {
       case IrOp::NE: a_.je(ex); break;
       case IrOp::ULT: a_.jae(ex); break;
       default: break;
+    }
+    if (direct) {
+      Label after = a_.newLabel();
+      a_.bind(after);
+      direct_sites_.push_back({i.snap, after});
     }
   }
 
@@ -1229,6 +1239,12 @@ class Emitter {
         // Hooks run in the interpreter: leave when one was set meanwhile.
         a_.cmp(x86::dword_ptr(rL, kStateHookmask), 0);
         a_.jne(ex);
+        // A function's tail call of itself (ack) counts no budget: none
+        // counts where function traces run (leave_for_hook_or_budget).
+        if (budget_free_) {
+          a_.jmp(top);
+          return;
+        }
         // The instruction budget is charged per iteration (jit_seam.hpp).
         Label go = a_.newLabel();
         a_.mov(x86::rdi, x86::qword_ptr(rL, kStateG));
@@ -1264,7 +1280,11 @@ class Emitter {
     Label ex = a_.newLabel();
     plain_exits_.push_back({ex, i.snap, r, false});
     const x86::Gp ci = x86::rax, callee = x86::rcx;
-    leave_for_hook_or_budget(ex);
+    // In a function trace the RET tests the hook, once per call: a hook
+    // can be set only asynchronously here (compiled code sets none, the
+    // seam enters no trace under one), and it is seen at the next return,
+    // which comes within the recursion's depth, bounded by the stack.
+    if (!budget_free_) leave_for_hook_or_budget(ex);
     a_.mov(ci, x86::qword_ptr(rL, kStateCi));
     a_.mov(callee, x86::qword_ptr(ci, kCiNext));
     a_.test(callee, callee);
@@ -1472,6 +1492,9 @@ class Emitter {
   // Sideable exits and the code returning their record, where each jumps
   // through ExitInfo::side until a side trace is attached.
   std::vector<std::pair<ExitInfo*, Label>> side_returns_;
+  // Guards' jumps that attach_side may point at a side trace: the
+  // snapshot (its ExitInfo) and the end of the jump.
+  std::vector<std::pair<int32_t, Label>> direct_sites_;
 
  private:
   Label done_;   // the epilogue, returning rax
@@ -1572,6 +1595,12 @@ bool CodeArena::assemble(const IrBuffer& ir, const Allocation& al, Trace* t, boo
   t->entry = fn;
   t->seam_return = rt_->seam_return;
   for (const auto& [x, ret] : em.side_returns_) x->side = reinterpret_cast<char*>(fn) + code.labelOffsetFromBase(ret);
+  for (const auto& [snap, after] : em.direct_sites_) {
+    ExitInfo& x = exits[static_cast<size_t>(snap)];
+    uint8_t* field = reinterpret_cast<uint8_t*>(fn) + code.labelOffsetFromBase(after) - 4;
+    if (x.direct[0] == nullptr) x.direct[0] = field;
+    else if (x.direct[1] == nullptr) x.direct[1] = field;
+  }
   t->post = reinterpret_cast<char*>(fn) + code.labelOffsetFromBase(em.post_);
   t->mcode_size = code.codeSize();
   if (listing) t->dump += logger.data();
@@ -1580,6 +1609,26 @@ bool CodeArena::assemble(const IrBuffer& ir, const Allocation& al, Trace* t, boo
   t->frames = ir.snap_frames();
   t->loop_snap = ir[ir.size() - 1].snap;
   return true;
+}
+
+// No compiled code runs while the interpreter attaches a side trace. The
+// code is written in place where the system lets asmjit map it writable
+// (not under a hardened runtime, which gets a separate writable view); a
+// target out of rel32 range keeps the jump through the exit's code.
+void attach_side(ExitInfo* x, void* entry) noexcept {
+  x->side = entry;
+  x->attached = true;
+  static const bool in_place =
+      !Support::test(VirtMem::hardenedRuntimeInfo().flags, VirtMem::HardenedRuntimeFlags::kEnabled);
+  if (!in_place) return;
+  for (uint8_t* field : x->direct) {
+    if (field == nullptr) continue;
+    int64_t rel = static_cast<uint8_t*>(entry) - (field + 4);
+    if (rel < INT32_MIN || rel > INT32_MAX) continue;
+    int32_t rel32 = static_cast<int32_t>(rel);
+    VirtMem::ProtectJitReadWriteScope scope(field, sizeof rel32);
+    std::memcpy(field, &rel32, sizeof rel32);
+  }
 }
 
 }  // namespace luna::jit

@@ -78,8 +78,12 @@ RecordStatus Recorder::close_link(const Proto* p, const Instruction* pc, void* e
   IrIns lp = ir_ins(IrOp::LOOP, IrType::Void, NO_REF, 2, count_);
   lp.k.p = entry;
   // Below the frame the trace was entered with, the stack and CallInfos the
-  // loop's traces need are checked when linking (as for an inlined callee).
-  lp.aux8 = rebase_ != 0;
+  // loop's traces need are checked when linking (as for an inlined callee);
+  // likewise where a function trace's frame was taken over by a tail call.
+  lp.aux8 = rebase_ != 0 || (func_ && tail_called_);
+  // Another function's traces may return from the frame (after a tail
+  // call) and may assign upvalues (Reserve::sets_upvalues).
+  if (func_ && p != proto_) sets_upvalues_ = true;
   lp.snap = slots_.snapshot(ir_, pc);
   ir_.emit_raw(lp);
   link_pc_ = pc;
@@ -535,13 +539,19 @@ RecordStatus Recorder::record(State* L, const Instruction* pc) {
       for (int b = getarg_B(i); b >= 0; b--) slots_.set(a + b, ir_.knil());
       break;
     case OP_GETUPVAL: {
-      Ref p = upvalue_ptr(getarg_B(i));
-      slots_.set(a, load_value(p, *cl_->upvals[getarg_B(i)]->v));
+      int n = getarg_B(i);
+      Ref v = known_upvalue(n);  // record_recursion.cpp
+      if (v == NO_REF) {
+        v = load_value(upvalue_ptr(n), *cl_->upvals[n]->v);
+        note_upvalue_load(v, n);
+      }
+      slots_.set(a, v);
       break;
     }
     case OP_SETUPVAL: {
       Ref v = slot(a);
       int n = getarg_B(i);
+      note_upvalue_set();
       Ref p = upvalue_ptr(n);
       ir_.emit(ir_ins(IrOp::VSTORE, IrType::Void, p, v));
       if (ir_[v].type == IrType::Gc && is_collectable_tag(ir_[v].tag)) {

@@ -88,6 +88,9 @@ class Recorder {
   // CallInfos above its frame, for the inlined calls (record_call.cpp).
   int stack_slots() const { return stack_slots_; }
   int max_depth() const { return max_depth_; }
+  // The trace assigns an upvalue or calls out to another function's traces
+  // (Reserve::sets_upvalues of its prototype).
+  bool sets_upvalues() const { return sets_upvalues_; }
 
  private:
   RecordStatus record(State* L, const Instruction* pc);
@@ -186,6 +189,18 @@ class Recorder {
   // (known_types_): loads after it need no tag guard.
   void keep_types_below(int func_slot);
   bool known_after_callout(int slot, Tag t) const;
+  void forget_known_slots();
+  void forget_running_closure();
+  // The closure running the trace's own frame, known without a guard: R[a]
+  // holds a value guarded to be it, or a slot below a CALLOUT's callee that
+  // did (compiled code does not write those); an upvalue the guard read it
+  // from keeps it across CALLOUTs of the function itself while no trace of
+  // the function assigns upvalues (guarded at run time).
+  bool is_running_closure(int a) const;
+  void note_running_closure(Ref f);
+  Ref known_upvalue(int n);
+  void note_upvalue_load(Ref v, int n);
+  void note_upvalue_set();
   // A Lua frame the trace runs in: the loop's, then one per inlined call.
   struct Frame {
     CallInfo* ci;
@@ -218,6 +233,7 @@ class Recorder {
   int32_t pending_ = -1;        // its SnapFrame
   Ref callee_ref_ = NO_REF;     // its closure
   bool callee_tail_root_ = false;  // it replaces the trace's own frame (tail_root)
+  bool tail_called_ = false;       // the trace's own frame runs another function now
   const Instruction* return_pc_ = nullptr;  // a recorded return continues there
   int stack_slots_ = 0;
   int max_depth_ = 0;
@@ -230,6 +246,12 @@ class Recorder {
   ptrdiff_t callout_func_ = 0;                 // the frame's function slot, as a stack offset
   int callout_a_ = -1;                         // its function's slot, when it wants variable results
   std::vector<std::pair<int, Tag>> known_types_;  // trace slot and tag (keep_types_below)
+  std::vector<Ref> closure_refs_;                  // values guarded to be the running closure
+  std::vector<std::pair<Ref, int>> upvalue_loads_;  // GETUPVAL n of the trace's frame, by value
+  std::vector<int> closure_upvalues_;              // upvalues known to hold the running closure
+  std::vector<int> closure_slots_;                 // trace slots holding it since before a CALLOUT
+  bool upvalues_crossed_callout_ = false;          // those known since before a CALLOUT
+  bool sets_upvalues_ = false;
   int rebase_ = 0;                             // slots the frame moved down by returns to callers
 };
 

@@ -22,7 +22,9 @@ RecordStatus Recorder::follow_frame(CallInfo* ci, const Instruction* pc) {
       return abort("tail call entered an unexpected frame");
     f.cl = cl;
     f.clref = callee_ref_;
-    known_types_.clear();
+    forget_known_slots();
+    forget_running_closure();
+    tail_called_ = true;
     stack_slots_ = std::max(stack_slots_, f.base + cl->p->maxstacksize - rebase_);
     return RecordStatus::Continue;
   }
@@ -37,7 +39,7 @@ RecordStatus Recorder::follow_frame(CallInfo* ci, const Instruction* pc) {
       return abort("call entered an unexpected frame");
     Frame f{ci, cl, callee_ref_, sf.func_slot + 1, pending_};
     frames_.push_back(f);
-    known_types_.clear();
+    forget_known_slots();
     slots_.set_frame(f.snap, f.base);
     stack_slots_ = std::max(stack_slots_, f.base + cl->p->maxstacksize - rebase_);
     max_depth_ = std::max(max_depth_, static_cast<int>(frames_.size()) - 1);
@@ -90,8 +92,12 @@ RecordStatus Recorder::tailcall(const Instruction* pc) {
   int a = getarg_A(i);
   if (frames_.size() == 1) {
     const TValue& f = base_[a];
-    if (func_ && f.tag == Tag::LClosure && f.as_lclosure()->p == proto_) return tail_self(pc);
-    if (is_side() && !func_) return tail_root(pc);
+    // A tail call of the function itself loops, unless the frame already
+    // runs another function; any other call takes the frame over (in side
+    // traces: a root trace records its own function's code only).
+    if (func_ && f.tag == Tag::LClosure && f.as_lclosure()->p == proto_ && frames_.front().cl->p == proto_)
+      return tail_self(pc);
+    if (is_side()) return tail_root(pc);
     return abort("tail call from the loop's frame");
   }
   if (getarg_k(i)) return abort("tail call closing upvalues");
@@ -122,10 +128,12 @@ RecordStatus Recorder::tailcall(const Instruction* pc) {
 }
 
 // A tail call from a side trace's own frame (richards: a task's run method
-// ends in `return self.sched:queue_packet(p)`): as the interpreter's, the
-// callee takes the frame (SETTAIL stores it in the function slot, marks the
-// frame and sizes it) and the recording goes on in it. A vararg frame would
-// move down (its varargs are below it): left to the interpreter.
+// ends in `return self.sched:queue_packet(p)`; json: a function trace's
+// `return decode_string(s, i)`): as the interpreter's, the callee takes the
+// frame (SETTAIL stores it in the function slot, marks the frame and sizes
+// it) and the recording goes on in it, up to its RET in a function trace.
+// A vararg frame would move down (its varargs are below it): left to the
+// interpreter.
 RecordStatus Recorder::tail_root(const Instruction* pc) {
   Instruction i = *pc;
   int a = getarg_A(i);

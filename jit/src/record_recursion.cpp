@@ -11,6 +11,8 @@
 // its call.
 #include "record.hpp"
 
+#include <algorithm>
+
 namespace luna::jit {
 
 void Recorder::set_function(void* callout_entry, const Reserve* reserve) {
@@ -63,8 +65,12 @@ RecordStatus Recorder::callout(const Instruction* pc, Proto* p, void* entry, con
   // running closure: compared with the frame's function slot, whose load
   // the upvalue's already shares, rather than through its prototype.
   if (func_ && base_[a].as_lclosure() == frames_.front().cl) {
-    guard(IrOp::EQ, slot(a), ir_.emit(ir_ins(IrOp::CLOSURE, IrType::Ptr)));
-    if (ir_.failed()) return abort("guard always fails");
+    if (!is_running_closure(a)) {
+      Ref f = slot(a);
+      guard(IrOp::EQ, f, ir_.emit(ir_ins(IrOp::CLOSURE, IrType::Ptr)));
+      if (ir_.failed()) return abort("guard always fails");
+      note_running_closure(f);
+    }
   } else if (!guard_proto(a, p)) {
     return abort("guard always fails");
   }
@@ -77,6 +83,18 @@ RecordStatus Recorder::callout(const Instruction* pc, Proto* p, void* entry, con
   co.snap = slots_.snapshot(ir_, pc);
   ir_.emit(co);
   keep_types_below(co.aux);
+  // Upvalues holding the running closure still do after a call of the
+  // function itself unless its traces assign upvalues, which known_upvalue
+  // guards where one is read again; another function's traces may assign
+  // any.
+  if (p == proto_) {
+    upvalues_crossed_callout_ = upvalues_crossed_callout_ || !closure_upvalues_.empty();
+  } else {
+    closure_upvalues_.clear();
+    sets_upvalues_ = true;
+  }
+  closure_refs_.clear();  // no value lives across the call
+  upvalue_loads_.clear();
   // The frame is in memory now; the results arrive there.
   slots_.forget_from(0);
   callout_ret_ = pc + 1;
@@ -93,21 +111,95 @@ RecordStatus Recorder::callout(const Instruction* pc, Proto* p, void* entry, con
 // it (a slot it loaded, guarded, or wrote, which the CALLOUT's snapshot
 // stored). Loads of those after the CALLOUT skip the tag guard. Inlined
 // calls, tail calls and returns to a caller end this knowledge.
+// Slots holding the running closure (is_running_closure) keep it likewise.
 void Recorder::keep_types_below(int func_slot) {
   known_types_.clear();
-  if (frames_.size() != 1) return;
+  std::vector<int> closures;
+  if (frames_.size() != 1) {
+    closure_slots_.clear();
+    return;
+  }
   const Proto* p = frames_.front().cl->p;
   for (int s = 0; s < func_slot; s++) {
     Ref r = slots_.get(s);
-    if (r == NO_REF) continue;
-    IrType t = ir_[r].type;
-    if (t == IrType::Ptr || t == IrType::Void) continue;
     bool captured = false;
     for (int k = 0; k < p->sizep && !captured; k++)
       for (int u = 0; u < p->p[k]->sizeupvalues && !captured; u++)
         captured = p->p[k]->upvalues[u].instack && p->p[k]->upvalues[u].idx == s;
-    if (!captured) known_types_.push_back({s, t == IrType::Nil ? Tag::Nil : ir_[r].tag});
+    if (captured) continue;
+    if (is_running_closure(s - slots_.base())) closures.push_back(s);
+    if (r == NO_REF) continue;
+    IrType t = ir_[r].type;
+    if (t == IrType::Ptr || t == IrType::Void) continue;
+    known_types_.push_back({s, t == IrType::Nil ? Tag::Nil : ir_[r].tag});
   }
+  closure_slots_ = std::move(closures);
+}
+
+void Recorder::forget_known_slots() {
+  known_types_.clear();
+  closure_slots_.clear();
+}
+
+// The frame runs another closure from here on (a tail call, a return to
+// the caller).
+void Recorder::forget_running_closure() {
+  closure_refs_.clear();
+  upvalue_loads_.clear();
+  closure_upvalues_.clear();
+}
+
+bool Recorder::is_running_closure(int a) const {
+  if (!func_ || frames_.size() != 1) return false;
+  const TValue& v = base_[a];
+  if (v.tag != Tag::LClosure || v.as_lclosure() != frames_.front().cl) return false;
+  Ref r = slots_.peek(a);
+  if (r != NO_REF) return std::find(closure_refs_.begin(), closure_refs_.end(), r) != closure_refs_.end();
+  return std::find(closure_slots_.begin(), closure_slots_.end(), slots_.base() + a) != closure_slots_.end();
+}
+
+// f was guarded to be the running closure: so is the upvalue it was read
+// from, until an upvalue is assigned.
+void Recorder::note_running_closure(Ref f) {
+  closure_refs_.push_back(f);
+  for (const auto& [v, n] : upvalue_loads_)
+    if (v == f && std::find(closure_upvalues_.begin(), closure_upvalues_.end(), n) == closure_upvalues_.end())
+      closure_upvalues_.push_back(n);
+}
+
+void Recorder::note_upvalue_load(Ref v, int n) {
+  if (func_ && frames_.size() == 1) upvalue_loads_.push_back({v, n});
+}
+
+// Any assignment may reach the upvalue (upvalues of one closure may share a
+// cell after debug.upvaluejoin; an inlined callee's may be this one's).
+void Recorder::note_upvalue_set() {
+  sets_upvalues_ = true;
+  closure_upvalues_.clear();
+}
+
+// GETUPVAL n of the trace's frame where that upvalue is known to hold the
+// running closure (fib and ack reading themselves after a CALLOUT): the
+// frame's function slot, after a guard that no trace of the function (the
+// callee) assigns upvalues where a CALLOUT came between, instead of the
+// upvalue's load and identity guard. NO_REF: read it.
+Ref Recorder::known_upvalue(int n) {
+  if (!func_ || frames_.size() != 1 ||
+      std::find(closure_upvalues_.begin(), closure_upvalues_.end(), n) == closure_upvalues_.end())
+    return NO_REF;
+  const TValue* v = cl_->upvals[n]->v;
+  if (v->tag != Tag::LClosure || v->as_lclosure() != frames_.front().cl) return NO_REF;
+  if (upvalues_crossed_callout_) {
+    IrIns f = ir_ins(IrOp::FLOAD, IrType::Int, ir_.kptr(&reserve_->sets_upvalues));
+    f.aux8 = static_cast<uint8_t>(Field::Deref);
+    guard(IrOp::EQ, ir_.emit(f), ir_.kint(0));
+    if (ir_.failed()) return NO_REF;
+  }
+  IrIns c = ir_ins(IrOp::CLOSURE, IrType::Gc);
+  c.tag = Tag::LClosure;
+  Ref r = ir_.emit(c);
+  closure_refs_.push_back(r);
+  return r;
 }
 
 bool Recorder::known_after_callout(int slot, Tag t) const {
@@ -128,8 +220,10 @@ RecordStatus Recorder::tail_self(const Instruction* pc) {
   int nargs = call_args(a, getarg_B(i));
   if (nargs < 0) return abort("call with variable arguments");
   // The frame's function slot keeps the running closure: only that one.
-  guard(IrOp::EQ, slot(a), ir_.emit(ir_ins(IrOp::CLOSURE, IrType::Ptr)));
-  if (ir_.failed()) return abort("guard always fails");
+  if (!is_running_closure(a)) {
+    guard(IrOp::EQ, slot(a), ir_.emit(ir_ins(IrOp::CLOSURE, IrType::Ptr)));
+    if (ir_.failed()) return abort("guard always fails");
+  }
   std::vector<Ref> args;
   for (int k = 0; k < nargs; k++) args.push_back(slot(a + 1 + k));
   int np = proto_->numparams;
@@ -140,7 +234,7 @@ RecordStatus Recorder::tail_self(const Instruction* pc) {
   st.aux = proto_->maxstacksize;
   ir_.emit(st);
   tail_self_ = true;
-  known_types_.clear();
+  forget_known_slots();
   return RecordStatus::Continue;
 }
 
@@ -185,7 +279,8 @@ RecordStatus Recorder::ret_down(int a, int n) {
   // The caller's frame, every slot in memory (loads of the old frame
   // are not this frame's slots).
   slots_ = SlotState();
-  known_types_.clear();
+  forget_known_slots();
+  forget_running_closure();
   if (wanted < 0) slots_.set_top(func + n);
   rebase_ += func + 1;
   frames_.front() = Frame{caller, ccl, NO_REF, 0, -1};

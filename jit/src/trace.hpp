@@ -27,6 +27,12 @@ struct Reserve {
   // above the callee's, else too many for any stack (the test fails, and
   // the exact tests follow out of line).
   int64_t fast_bytes = 0;
+  // Nonzero once some trace of the prototype assigns an upvalue or calls
+  // out to another function (whose traces may): a continuation after a
+  // CALLOUT of the function itself reads this instead of loading and
+  // guarding the upvalue holding the running closure again
+  // (record_recursion.cpp).
+  int64_t sets_upvalues = 0;
 };
 
 // One way out of a trace. The exit code writes its snapshot to the frame,
@@ -55,7 +61,17 @@ struct ExitInfo {
   // side trace; a trace that keeps failing it is recorded again without.
   bool bounds = false;
   Trace* trace = nullptr;
+  // The rel32 fields of up to two guards' jumps to this exit whose exit
+  // code writes nothing (no snapshot entries, not a type guard, the native
+  // frame traces share): attach_side points them at the side trace itself
+  // (fib's base-case guard into its recursive path: no load and indirect
+  // jump through `side`).
+  uint8_t* direct[2] = {};
 };
+
+// Attaches the side trace entered at entry to exit x: its code and the
+// guards' direct jumps go there from now on (asm_x64.cpp).
+void attach_side(ExitInfo* x, void* entry) noexcept;
 
 using TraceFn = ExitInfo* (*)(State* L, TValue* base);
 

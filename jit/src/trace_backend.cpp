@@ -289,6 +289,9 @@ class TraceBackend final : public JitBackend {
     if (parent->depth >= kMaxSideDepth) return;
     Proto* p = ci->func->as_lclosure()->p;  // the parent may have returned to a caller
     bool returns = parent->returns;
+    // A function trace's frame taken over by a tail call of another
+    // function: its CALLOUTs and reserve are the owner's, not p's.
+    if (returns && p != parent->owner) return;
     try {
       rec_ = std::make_unique<Recorder>(p, ci, x->pc, link_fn(returns));
       rec_->set_callees(function_trace);
@@ -570,6 +573,7 @@ class TraceBackend final : public JitBackend {
       } else {
         slot = std::move(t);
         reserve(pt, *slot);
+        if (rec.sets_upvalues()) pt.reserve.sets_upvalues = 1;
         stats_.traces_compiled++;
       }
       jit_attach(L, rec.start(), slot.get());
@@ -600,8 +604,8 @@ class TraceBackend final : public JitBackend {
       ProtoTraces& pt = ensure(t->code->owner);
       pt.sides.push_back(std::move(t));
       reserve(pt, *pt.sides.back());
-      x->side = pt.sides.back()->code->post;
-      x->attached = true;
+      if (rec.sets_upvalues()) pt.reserve.sets_upvalues = 1;
+      attach_side(x, pt.sides.back()->code->post);
       stats_.traces_compiled++;
     } catch (...) {
       aborted(L, rec, "out of memory", rec.start());

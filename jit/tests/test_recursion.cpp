@@ -4,9 +4,14 @@
 // mode; results, error messages and tracebacks must be identical.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
+#include <cstdio>
 #include <string>
+#include <vector>
 
 #include "jit_run.hpp"
+#include "state.hpp"
 
 using namespace luna;
 
@@ -29,6 +34,45 @@ Run same_all_ways(const std::string& src) {
   CHECK(low.stats.traces_compiled >= 1);
   CHECK(low.stats.entries >= 1);
   return low;
+}
+
+// The -jdump text of src run with low thresholds (stderr, captured), one
+// string per trace.
+std::vector<std::string> traces_of(const std::string& src) {
+  std::fflush(stderr);
+  FILE* tmp = std::tmpfile();
+  REQUIRE(tmp != nullptr);
+  int saved = dup(2);
+  dup2(fileno(tmp), 2);
+  {
+    Vm vm;
+    JitOptions o = JitOptions::stress();
+    o.hotloop = 8;
+    o.hotexit = 2;
+    o.dump = true;
+    vm.set_jit_options(o);
+    vm.eval(src, "=rec");
+  }
+  std::fflush(stderr);
+  dup2(saved, 2);
+  close(saved);
+  std::string text;
+  std::rewind(tmp);
+  for (int c; (c = std::fgetc(tmp)) != EOF;) text += static_cast<char>(c);
+  std::fclose(tmp);
+  std::vector<std::string> traces;
+  for (size_t at = text.find("[TRACE"); at != std::string::npos;) {
+    size_t next = text.find("[TRACE", at + 1);
+    traces.push_back(text.substr(at, next - at));
+    at = next;
+  }
+  return traces;
+}
+
+int count(const std::string& s, const std::string& what) {
+  int n = 0;
+  for (size_t at = s.find(what); at != std::string::npos; at = s.find(what, at + 1)) n++;
+  return n;
 }
 
 }  // namespace
@@ -360,4 +404,121 @@ TEST_CASE("a self-call guarded by identity leaves when another closure of the pr
       "out[#out + 1] = fs[2](18)\n"
       "return table.concat(out, ' ')");
   CHECK(r.out == "2584,25840 2584,25840 2584,25840 14212,14212 14212,14212 14212,14212 33");
+}
+
+TEST_CASE("compiled self-calls keep the running closure and leave the hook test to RET", "[jit][recursion][callout]") {
+  // fib reads itself from its upvalue for each call; ack's outer call takes
+  // itself from a slot below the inner call's. Each trace guards that
+  // identity once (one `ptr CLOSURE` compared with the value read); after a
+  // CALLOUT fib's upvalue is the frame's function slot (`gc CLOSURE`) behind
+  // a test that no trace of fib assigns upvalues, ack's slot is known.
+  std::vector<std::string> fib = traces_of(
+      "local function fib(n) if n < 2 then return n end return fib(n - 1) + fib(n - 2) end\n"
+      "return fib(20)");
+  std::vector<std::string> ack = traces_of(
+      "local function ack(m, k)\n"
+      "  if m == 0 then return k + 1 end\n"
+      "  if k == 0 then return ack(m - 1, 1) end\n"
+      "  return ack(m - 1, ack(m, k - 1))\n"
+      "end\n"
+      "return ack(2, 30) + ack(3, 4)");
+  // The hook is tested once per call, by the RET (a CALLOUT of a function
+  // trace does not).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Winvalid-offsetof"
+  const std::string hook_test = "cmp dword ptr [r12+" + std::to_string(offsetof(State, hookmask)) + "], 0";
+#pragma GCC diagnostic pop
+  int callouts = 0;
+  for (const std::vector<std::string>* ts : {&fib, &ack})
+    for (const std::string& t : *ts) {
+      INFO(t);
+      callouts += count(t, "CALLOUT");
+      CHECK(count(t, "ptr   CLOSURE") <= 1);
+      CHECK(count(t, "VLOAD") <= 1);
+      CHECK(count(t, hook_test) == count(t, " RET ") + count(t, " LOOP "));
+    }
+  CHECK(callouts >= 3);
+  bool known = false;
+  for (const std::string& t : fib) known = known || count(t, "gc    CLOSURE") == 1;
+  CHECK(known);
+}
+
+TEST_CASE("an upvalue holding the running closure assigned by compiled code is read again", "[jit][recursion][callout]") {
+  // f's recursive calls go through the upvalue f, which a path of f itself
+  // reassigns (to the other closure of the same function, or to g) once it
+  // is hot: the continuation after a CALLOUT may not keep the closure it
+  // read before. The assignments compile as side traces of f's trace.
+  same_all_ways(
+      "local f, fa, fb\n"
+      "local function g(k) return -k end\n"
+      "local function make(tag)\n"
+      "  return function(k, swap)\n"
+      "    if k < 2 then return k end\n"
+      "    local a = f(k - 1, swap)\n"
+      "    if swap and k % swap == 0 then if f == fa then f = fb else f = fa end end\n"
+      "    return a + f(k - 2, swap) + tag\n"
+      "  end\n"
+      "end\n"
+      "fa, fb = make(0), make(1000)\n"
+      "local out = {}\n"
+      "for i = 1, 12 do f = fa out[#out + 1] = fa(15) end\n"
+      "for i = 1, 12 do out[#out + 1] = f(14, i % 3 + 3) end\n"
+      "local function h(k)\n"
+      "  if k < 2 then return k end\n"
+      "  local a = h(k - 1)\n"
+      "  if k == 9 then h = g end\n"
+      "  return a + h(k - 2)\n"
+      "end\n"
+      "local h0 = h\n"
+      "for i = 1, 12 do h = h0 out[#out + 1] = h(8 + i % 4) end\n"
+      "return table.concat(out, ' ')");
+  // p's side trace follows its tail call of q and may run q's trace, which
+  // assigns p's upvalue: p's continuations read it again from then on.
+  same_all_ways(
+      "local f, g\n"
+      "local count = 0\n"
+      "local function q(k, d)\n"
+      "  if d > 0 then return q(k, d - 1) + 0 end\n"
+      "  count = count + 1\n"
+      "  if count % 7 == 0 then if f == g then f = g0 else f = g end end\n"
+      "  return k\n"
+      "end\n"
+      "local function p(k)\n"
+      "  if k < 2 then return k end\n"
+      "  if k % 5 == 0 then return q(k, 2) end\n"
+      "  return f(k - 1) + f(k - 2)\n"
+      "end\n"
+      "g0 = p\n"
+      "g = function(k) return p(k) + 1 end\n"
+      "f = p\n"
+      "local out = {}\n"
+      "for i = 1, 30 do out[#out + 1] = p(10 + i % 6) end\n"
+      "return table.concat(out, ' ')");
+}
+
+TEST_CASE("a side trace of a function trace follows a tail call of another function", "[jit][recursion]") {
+  // walk's `return leaf(...)` takes walk's frame over: the side trace goes
+  // on in leaf's code and returns from the frame (RET), with leaf's results
+  // as many as the caller wants, its errors and tracebacks as interpreted.
+  const std::string src =
+      "local function leaf(x, y) if y then error('leaf ' .. x) end return x * 2, x end\n"
+      "local walk\n"
+      "walk = function(n, e)\n"
+      "  if n <= 0 then return 0 end\n"
+      "  if n % 3 == 0 then return leaf(n, e and n == 6) end\n"
+      "  return walk(n - 1, e) + 1\n"
+      "end\n"
+      "local out = {}\n"
+      "for i = 1, 40 do out[#out + 1] = walk(i % 13) end\n"
+      "for i = 1, 40 do out[#out + 1] = select('#', walk(i % 13)) end\n"
+      "out[#out + 1] = select(2, pcall(walk, 8, true))\n"
+      "local ok, tb = xpcall(walk, debug.traceback, 8, true)\n"
+      "out[#out + 1] = tb\n"
+      "return table.concat(out, ' ')";
+  Run r = same_all_ways(src);
+  CHECK(r.out.find("rec:1: leaf 6") != std::string::npos);
+  CHECK(r.out.find("(...tail calls...)") != std::string::npos);
+  bool followed = false;
+  for (const std::string& t : traces_of(src)) followed = followed || (count(t, "SETTAIL") > 0 && count(t, " RET ") > 0);
+  CHECK(followed);
 }

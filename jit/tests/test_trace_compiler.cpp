@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstring>
 #include <sstream>
 
 #include "compile.hpp"
@@ -837,5 +838,51 @@ TEST_CASE("a sideable exit jumps through ExitInfo::side, its own return until a 
   CHECK(y->trace == side.get());
   arena.release(parent.get());
   arena.release(side.get());
+  close_state(L);
+}
+
+TEST_CASE("a guard whose exit writes nothing jumps straight into its side trace", "[jit][asm][side]") {
+  State* L = new_state();
+  CodeArena arena;
+  static const Instruction code[4] = {};
+  // x counts up from slot 0 while x + 1 < 10; the guard's exit restores
+  // nothing (an empty snapshot at code[1]).
+  IrBuffer ir;
+  uint32_t s0 = ir.add_snapshot(&code[0], {});
+  Ref x = sload(ir, 0, IrType::Int, static_cast<int>(s0));
+  Ref x1 = bin(ir, IrOp::ADD, IrType::Int, x, ir.kint(1));
+  guard(ir, IrOp::LT, x1, ir.kint(10), static_cast<int>(ir.add_snapshot(&code[1], {})));
+  loop_end(ir, ir.add_snapshot(&code[0], {{0, x1}}));
+  auto parent = compile_ir(ir, arena, true);
+  REQUIRE(parent != nullptr);
+  INFO(parent->dump);
+  // The side trace leaves at once, at code[3].
+  IrBuffer sir;
+  uint32_t t0 = sir.add_snapshot(&code[3], {});
+  guard(sir, IrOp::EQ, sload(sir, 0, IrType::Int, static_cast<int>(t0)), sir.kint(-1), static_cast<int>(t0));
+  loop_end(sir, sir.add_snapshot(&code[0], {}));
+  auto side = compile_ir(sir, arena, true);
+  REQUIRE(side != nullptr);
+  ExitInfo* x_exit = nullptr;
+  for (size_t n = 0; n < parent->nexits; n++)
+    if (parent->exits[n].pc == &code[1] && parent->exits[n].direct[0] != nullptr) x_exit = &parent->exits[n];
+  REQUIRE(x_exit != nullptr);
+  // Entered with 9, the first test of x + 1 fails (the loop's own copy of
+  // the guard restores x: not a direct exit).
+  Frame f;
+  f.base()[0] = TValue::integer(9);
+  CHECK(parent->entry(L, f.base())->pc == &code[1]);
+  attach_side(x_exit, side->post);
+  // The guard's jump itself now goes to the side trace's entry.
+  for (uint8_t* field : x_exit->direct) {
+    if (field == nullptr) continue;
+    int32_t rel;
+    std::memcpy(&rel, field, sizeof rel);
+    CHECK(field + 4 + rel == static_cast<uint8_t*>(side->post));
+  }
+  f.base()[0] = TValue::integer(9);
+  CHECK(parent->entry(L, f.base())->pc == &code[3]);
+  arena.release(side.get());
+  arena.release(parent.get());
   close_state(L);
 }
