@@ -248,28 +248,17 @@ void push_values(State* L, const TValue* p, int n) {
   L->top = top + n;
 }
 
-// Slots a finished coroutine keeps: its body's slot and one for resume's
-// "cannot resume dead coroutine"; anything more grows it again.
-constexpr int FINISHED_STACK_SIZE = 2;
-
 // Once the results of a coroutine that finished without error have been
-// moved away: shrinks its stack to a few slots.
+// moved away: moves what is left of its stack to its block's tail.
 void release_finished(State* co) {
   // Nothing is left on it but the body's slot, yet it would hold its
   // stack until collected. Released now, the block goes to the next
-  // coroutine while still in the cache, and collections come half as often
-  // in a program that makes many short-lived coroutines.
-  if (co->stack_size() <= FINISHED_STACK_SIZE || co->ci != &co->base_ci || co->top != co->stack + 1 ||
-      co->openupval != nullptr)
+  // coroutine while still in the cache, and collections come a third as
+  // often in a program that makes many short-lived coroutines.
+  if (stack_in_tail(co) || co->ci != &co->base_ci || co->top != co->stack + 1 || co->openupval != nullptr)
     return;
-  constexpr int n = FINISHED_STACK_SIZE + EXTRA_STACK;
-  TValue* stack;
-  try {
-    stack = mem_new_array<TValue>(co, n);
-  } catch (LuaThrow&) {
-    return;  // out of memory: it keeps the one it has
-  }
-  clear_slots(stack, n);
+  TValue* stack = thread_tail(co);
+  clear_slots(stack, FINISHED_STACK_SIZE + EXTRA_STACK);
   stack[0] = co->stack[0];
   mem_free_array(co, co->stack, static_cast<size_t>(co->stack_size()) + EXTRA_STACK);
   co->stack = stack;
@@ -376,7 +365,7 @@ State* thread_new(State* L) {
   TValue* stack = mem_new_array<TValue>(L, BASIC_STACK_SIZE + EXTRA_STACK);
   State* L1;
   try {
-    L1 = static_cast<State*>(gc_new_object(L, Tag::Thread, sizeof(State)));
+    L1 = static_cast<State*>(gc_new_object(L, Tag::Thread, THREAD_BLOCK_SIZE));
   } catch (LuaThrow&) {
     mem_free_array(L, stack, BASIC_STACK_SIZE + EXTRA_STACK);
     throw;
@@ -430,7 +419,7 @@ void thread_free(State* L, State* L1) {
   if (L1->openupval != nullptr) upval_close(L1, L1->stack);
   if (L1->base_ci.next != nullptr) free_ci_list(L1);
   if (L1->tbclist != nullptr) mem_free_array(L, L1->tbclist, static_cast<size_t>(L1->sizetbc));
-  mem_free_array(L, L1->stack, static_cast<size_t>(L1->stack_size()) + EXTRA_STACK);
+  if (!stack_in_tail(L1)) mem_free_array(L, L1->stack, static_cast<size_t>(L1->stack_size()) + EXTRA_STACK);
   GlobalState* g = L->g;
   if (L1->twups != L1) {
     for (State** pp = &g->twups; *pp != nullptr; pp = &(*pp)->twups) {
@@ -440,7 +429,7 @@ void thread_free(State* L, State* L1) {
       }
     }
   }
-  mem_free(L, L1, sizeof(State));
+  mem_free(L, L1, THREAD_BLOCK_SIZE);
 }
 
 }  // namespace luna

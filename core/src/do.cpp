@@ -59,7 +59,7 @@ bool realloc_stack(State* L, int newsize, bool raise) {
   for (UpVal* uv = L->openupval; uv != nullptr; uv = uv->u.open.next) uv->v = fix(uv->v);
   L->stack = newstack;
   L->stack_last = newstack + newsize;
-  mem_free_array(L, oldstack, static_cast<size_t>(oldsize) + EXTRA_STACK);
+  if (oldstack != thread_tail(L)) mem_free_array(L, oldstack, static_cast<size_t>(oldsize) + EXTRA_STACK);
   return true;
 }
 

@@ -129,6 +129,16 @@ struct State : GCObject {
 };
 inline State* TValue::as_thread() const { return static_cast<State*>(u.gc); }
 
+// A coroutine's State is allocated with room behind it for the few stack
+// slots it keeps once finished (coroutine.cpp, release_finished): a dead
+// coroutine then holds one block until collected, not two, and finishing
+// allocates nothing. The main thread has no such tail.
+constexpr int FINISHED_STACK_SIZE = 2;  // the body's slot and one for resume's "cannot resume dead coroutine"
+constexpr size_t THREAD_BLOCK_SIZE = sizeof(State) + (FINISHED_STACK_SIZE + EXTRA_STACK) * sizeof(TValue);
+inline TValue* thread_tail(State* L) { return reinterpret_cast<TValue*>(L + 1); }
+// Whether L's stack is its block's tail (freed with the State, never alone).
+inline bool stack_in_tail(State* L) { return L->stack == thread_tail(L); }
+
 struct StringTable {
   String** hash;
   int nuse;
@@ -144,13 +154,21 @@ struct StringTable {
 struct SmallPool {
   static constexpr size_t GRAIN = 16;
   static constexpr size_t MAX = 256;
+  // Two sizes above MAX have classes of their own: a thread's first stack
+  // and a coroutine's block (THREAD_BLOCK_SIZE, carved rounded to GRAIN).
   static constexpr size_t STACK = (BASIC_STACK_SIZE + EXTRA_STACK) * sizeof(TValue);
-  static constexpr size_t NCLASS = MAX / GRAIN + 1;
+  static constexpr size_t THREAD = THREAD_BLOCK_SIZE;
+  static constexpr size_t NCLASS = MAX / GRAIN + 2;
   static constexpr size_t SLAB = 16 * 1024;
   static_assert(STACK > MAX && STACK % GRAIN == 0 && STACK < SLAB / 8);
-  static constexpr bool pooled_size(size_t n) { return n - 1 < MAX || n == STACK; }  // 0 is not
-  static constexpr size_t class_of(size_t n) { return n <= MAX ? (n - 1) / GRAIN : NCLASS - 1; }
-  static constexpr size_t class_size(size_t c) { return c < NCLASS - 1 ? (c + 1) * GRAIN : STACK; }
+  static_assert(THREAD > MAX && THREAD != STACK && THREAD < SLAB / 8);
+  static constexpr bool pooled_size(size_t n) { return n - 1 < MAX || n == STACK || n == THREAD; }  // 0 is not
+  static constexpr size_t class_of(size_t n) {
+    return n <= MAX ? (n - 1) / GRAIN : n == STACK ? NCLASS - 1 : NCLASS - 2;
+  }
+  static constexpr size_t class_size(size_t c) {
+    return c < NCLASS - 2 ? (c + 1) * GRAIN : c == NCLASS - 1 ? STACK : (THREAD + GRAIN - 1) / GRAIN * GRAIN;
+  }
   void* free[NCLASS] = {};  // freed blocks per class, linked through their first word
   char* bump = nullptr;          // uncarved part of the newest slab
   char* bump_end = nullptr;
