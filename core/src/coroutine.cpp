@@ -173,8 +173,16 @@ int yielded(State* L, int* nresults) {
 
 int finished(State* L, int* nresults) {
   // Its CallInfos go back now, not when it is collected (a program
-  // creating many short-lived coroutines reuses them at once).
-  free_ci_list(L);
+  // creating many short-lived coroutines reuses them at once). Usually
+  // there is only the body's, in the block's tail: nothing to free.
+  CallInfo* first = L->base_ci.next;
+  if (first == tail_ci(L) && first->next == nullptr) {
+    L->ci = &L->base_ci;
+    L->base_ci.next = nullptr;
+    L->nci = 0;
+  } else {
+    free_ci_list(L);
+  }
   *nresults = static_cast<int>(L->top - (L->ci->func + 1));
   return OK;
 }
@@ -255,7 +263,10 @@ void release_finished(State* co) {
   // stack until collected. Released now, the block goes to the next
   // coroutine while still in the cache, and collections come a third as
   // often in a program that makes many short-lived coroutines.
-  if (stack_in_tail(co) || co->ci != &co->base_ci || co->top != co->stack + 1 || co->openupval != nullptr)
+  // Its CallInfos were freed (finished), unless it closed itself: then the
+  // tail may still hold the first of them.
+  if (stack_in_tail(co) || co->ci != &co->base_ci || co->base_ci.next != nullptr || co->top != co->stack + 1 ||
+      co->openupval != nullptr)
     return;
   TValue* stack = thread_tail(co);
   clear_slots(stack, FINISHED_STACK_SIZE + EXTRA_STACK);
@@ -373,7 +384,6 @@ State* thread_new(State* L) {
   clear_slots(stack, BASIC_STACK_SIZE + EXTRA_STACK);
   L1->status = OK;
   L1->allowhook = 1;
-  L1->nci = 0;
   L1->g = g;
   L1->stack = stack;
   L1->stack_last = stack + BASIC_STACK_SIZE;
@@ -406,10 +416,15 @@ State* thread_new(State* L) {
   ci->k = nullptr;
   ci->recover_status = OK;
   L1->ci = ci;
+  // The body's frame, ready here rather than allocated by the first
+  // resume's call (which would find it missing and retry), in the tail.
+  CallInfo* body = new (tail_ci(L1)) CallInfo;
+  body->previous = ci;
+  body->next = nullptr;
+  body->trap = 0;
+  ci->next = body;
+  L1->nci = 1;
   push_raw(L, TValue::object(L1));
-  // The body's frame, allocated here rather than by the first resume's
-  // call, which would find it missing and retry (coroutine_create -2%).
-  ci_after(L1, ci);
   return L1;
 }
 

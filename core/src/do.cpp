@@ -495,7 +495,7 @@ void free_ci_list(State* L) {
   L->base_ci.next = nullptr;
   while (ci != nullptr) {
     CallInfo* next = ci->next;
-    mem_free(L, ci, sizeof(CallInfo));
+    if (ci != tail_ci(L)) mem_free(L, ci, sizeof(CallInfo));  // a coroutine's first is in its block
     ci = next;
   }
   L->nci = 0;
