@@ -173,8 +173,16 @@ int yielded(State* L, int* nresults) {
 
 int finished(State* L, int* nresults) {
   // Its CallInfos go back now, not when it is collected (a program
-  // creating many short-lived coroutines reuses them at once).
-  free_ci_list(L);
+  // creating many short-lived coroutines reuses them at once). Usually
+  // there is only the body's, in the block's tail: nothing to free.
+  CallInfo* first = L->base_ci.next;
+  if (first == tail_ci(L) && first->next == nullptr) {
+    L->ci = &L->base_ci;
+    L->base_ci.next = nullptr;
+    L->nci = 0;
+  } else {
+    free_ci_list(L);
+  }
   *nresults = static_cast<int>(L->top - (L->ci->func + 1));
   return OK;
 }
@@ -248,28 +256,20 @@ void push_values(State* L, const TValue* p, int n) {
   L->top = top + n;
 }
 
-// Slots a finished coroutine keeps: its body's slot and one for resume's
-// "cannot resume dead coroutine"; anything more grows it again.
-constexpr int FINISHED_STACK_SIZE = 2;
-
 // Once the results of a coroutine that finished without error have been
-// moved away: shrinks its stack to a few slots.
+// moved away: moves what is left of its stack to its block's tail.
 void release_finished(State* co) {
   // Nothing is left on it but the body's slot, yet it would hold its
   // stack until collected. Released now, the block goes to the next
-  // coroutine while still in the cache, and collections come half as often
-  // in a program that makes many short-lived coroutines.
-  if (co->stack_size() <= FINISHED_STACK_SIZE || co->ci != &co->base_ci || co->top != co->stack + 1 ||
+  // coroutine while still in the cache, and collections come a third as
+  // often in a program that makes many short-lived coroutines.
+  // Its CallInfos were freed (finished), unless it closed itself: then the
+  // tail may still hold the first of them.
+  if (stack_in_tail(co) || co->ci != &co->base_ci || co->base_ci.next != nullptr || co->top != co->stack + 1 ||
       co->openupval != nullptr)
     return;
-  constexpr int n = FINISHED_STACK_SIZE + EXTRA_STACK;
-  TValue* stack;
-  try {
-    stack = mem_new_array<TValue>(co, n);
-  } catch (LuaThrow&) {
-    return;  // out of memory: it keeps the one it has
-  }
-  clear_slots(stack, n);
+  TValue* stack = thread_tail(co);
+  clear_slots(stack, FINISHED_STACK_SIZE + EXTRA_STACK);
   stack[0] = co->stack[0];
   mem_free_array(co, co->stack, static_cast<size_t>(co->stack_size()) + EXTRA_STACK);
   co->stack = stack;
@@ -376,7 +376,7 @@ State* thread_new(State* L) {
   TValue* stack = mem_new_array<TValue>(L, BASIC_STACK_SIZE + EXTRA_STACK);
   State* L1;
   try {
-    L1 = static_cast<State*>(gc_new_object(L, Tag::Thread, sizeof(State)));
+    L1 = static_cast<State*>(gc_new_object(L, Tag::Thread, THREAD_BLOCK_SIZE));
   } catch (LuaThrow&) {
     mem_free_array(L, stack, BASIC_STACK_SIZE + EXTRA_STACK);
     throw;
@@ -384,7 +384,6 @@ State* thread_new(State* L) {
   clear_slots(stack, BASIC_STACK_SIZE + EXTRA_STACK);
   L1->status = OK;
   L1->allowhook = 1;
-  L1->nci = 0;
   L1->g = g;
   L1->stack = stack;
   L1->stack_last = stack + BASIC_STACK_SIZE;
@@ -417,10 +416,15 @@ State* thread_new(State* L) {
   ci->k = nullptr;
   ci->recover_status = OK;
   L1->ci = ci;
+  // The body's frame, ready here rather than allocated by the first
+  // resume's call (which would find it missing and retry), in the tail.
+  CallInfo* body = new (tail_ci(L1)) CallInfo;
+  body->previous = ci;
+  body->next = nullptr;
+  body->trap = 0;
+  ci->next = body;
+  L1->nci = 1;
   push_raw(L, TValue::object(L1));
-  // The body's frame, allocated here rather than by the first resume's
-  // call, which would find it missing and retry (coroutine_create -2%).
-  ci_after(L1, ci);
   return L1;
 }
 
@@ -430,7 +434,7 @@ void thread_free(State* L, State* L1) {
   if (L1->openupval != nullptr) upval_close(L1, L1->stack);
   if (L1->base_ci.next != nullptr) free_ci_list(L1);
   if (L1->tbclist != nullptr) mem_free_array(L, L1->tbclist, static_cast<size_t>(L1->sizetbc));
-  mem_free_array(L, L1->stack, static_cast<size_t>(L1->stack_size()) + EXTRA_STACK);
+  if (!stack_in_tail(L1)) mem_free_array(L, L1->stack, static_cast<size_t>(L1->stack_size()) + EXTRA_STACK);
   GlobalState* g = L->g;
   if (L1->twups != L1) {
     for (State** pp = &g->twups; *pp != nullptr; pp = &(*pp)->twups) {
@@ -440,7 +444,7 @@ void thread_free(State* L, State* L1) {
       }
     }
   }
-  mem_free(L, L1, sizeof(State));
+  mem_free(L, L1, THREAD_BLOCK_SIZE);
 }
 
 }  // namespace luna

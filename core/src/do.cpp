@@ -59,7 +59,7 @@ bool realloc_stack(State* L, int newsize, bool raise) {
   for (UpVal* uv = L->openupval; uv != nullptr; uv = uv->u.open.next) uv->v = fix(uv->v);
   L->stack = newstack;
   L->stack_last = newstack + newsize;
-  mem_free_array(L, oldstack, static_cast<size_t>(oldsize) + EXTRA_STACK);
+  if (oldstack != thread_tail(L)) mem_free_array(L, oldstack, static_cast<size_t>(oldsize) + EXTRA_STACK);
   return true;
 }
 
@@ -495,7 +495,7 @@ void free_ci_list(State* L) {
   L->base_ci.next = nullptr;
   while (ci != nullptr) {
     CallInfo* next = ci->next;
-    mem_free(L, ci, sizeof(CallInfo));
+    if (ci != tail_ci(L)) mem_free(L, ci, sizeof(CallInfo));  // a coroutine's first is in its block
     ci = next;
   }
   L->nci = 0;

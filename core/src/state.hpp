@@ -129,6 +129,21 @@ struct State : GCObject {
 };
 inline State* TValue::as_thread() const { return static_cast<State*>(u.gc); }
 
+// A coroutine's State is allocated with a tail behind it, in one block
+// (coroutine.cpp, thread_new): while the coroutine runs, the tail holds its
+// body's CallInfo (the first after base_ci, never freed alone); once it
+// finished, the few stack slots it keeps (release_finished). So creating
+// one allocates a CallInfo less, finishing allocates nothing, and a dead
+// coroutine frees one block. The main thread has no tail.
+constexpr int FINISHED_STACK_SIZE = 2;  // the body's slot and one for resume's "cannot resume dead coroutine"
+constexpr size_t THREAD_TAIL_SIZE = (FINISHED_STACK_SIZE + EXTRA_STACK) * sizeof(TValue);
+static_assert(THREAD_TAIL_SIZE >= sizeof(CallInfo) && sizeof(State) % alignof(CallInfo) == 0);
+constexpr size_t THREAD_BLOCK_SIZE = sizeof(State) + THREAD_TAIL_SIZE;
+inline TValue* thread_tail(State* L) { return reinterpret_cast<TValue*>(L + 1); }
+inline CallInfo* tail_ci(State* L) { return reinterpret_cast<CallInfo*>(L + 1); }
+// Whether L's stack is its block's tail (freed with the State, never alone).
+inline bool stack_in_tail(State* L) { return L->stack == thread_tail(L); }
+
 struct StringTable {
   String** hash;
   int nuse;
@@ -144,13 +159,25 @@ struct StringTable {
 struct SmallPool {
   static constexpr size_t GRAIN = 16;
   static constexpr size_t MAX = 256;
+  // Two sizes above MAX have classes of their own: a thread's first stack
+  // and a coroutine's block (THREAD_BLOCK_SIZE, carved rounded to GRAIN).
   static constexpr size_t STACK = (BASIC_STACK_SIZE + EXTRA_STACK) * sizeof(TValue);
-  static constexpr size_t NCLASS = MAX / GRAIN + 1;
+  static constexpr size_t THREAD = THREAD_BLOCK_SIZE;
+  static constexpr size_t NCLASS = MAX / GRAIN + 2;
   static constexpr size_t SLAB = 16 * 1024;
   static_assert(STACK > MAX && STACK % GRAIN == 0 && STACK < SLAB / 8);
-  static constexpr bool pooled_size(size_t n) { return n - 1 < MAX || n == STACK; }  // 0 is not
-  static constexpr size_t class_of(size_t n) { return n <= MAX ? (n - 1) / GRAIN : NCLASS - 1; }
-  static constexpr size_t class_size(size_t c) { return c < NCLASS - 1 ? (c + 1) * GRAIN : STACK; }
+  static_assert(THREAD > MAX && THREAD != STACK && THREAD < SLAB / 8);
+  // The usual small size first, as a branch: GCC otherwise evaluated all
+  // three comparisons on every allocation (binary_trees +0.5%).
+  static constexpr bool pooled_size(size_t n) {  // 0 is not
+    return __builtin_expect(n - 1 < MAX, 1) || n == STACK || n == THREAD;
+  }
+  static constexpr size_t class_of(size_t n) {
+    return __builtin_expect(n <= MAX, 1) ? (n - 1) / GRAIN : NCLASS - 1 - (n == THREAD);
+  }
+  static constexpr size_t class_size(size_t c) {
+    return c < NCLASS - 2 ? (c + 1) * GRAIN : c == NCLASS - 1 ? STACK : (THREAD + GRAIN - 1) / GRAIN * GRAIN;
+  }
   void* free[NCLASS] = {};  // freed blocks per class, linked through their first word
   char* bump = nullptr;          // uncarved part of the newest slab
   char* bump_end = nullptr;

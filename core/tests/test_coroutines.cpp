@@ -458,3 +458,82 @@ TEST_CASE("coroutines: coro_transfer moves values each way and releases a finish
   CHECK(to_integerx(L, -1) == 7);
   set_top(L, 0);
 }
+
+TEST_CASE("coroutines: the first CallInfo and the finished stack live in the thread's block", "[coroutine]") {
+  // thread_new links the tail of the State's block as the body's CallInfo;
+  // a coroutine that finished moves its stack there, and the CallInfo
+  // list never frees the tail alone. Then: resumed dead with more values
+  // than the tail holds, closed and reused by the host, collected.
+  luna::test::StateGuard g;
+  State* L = g.L;
+  REQUIRE(load_string(L, "return function(a, b) local x = coroutine.yield(a + b) return x * 2 end") == OK);
+  REQUIRE(pcall(L, 0, 1, 0) == OK);
+  State* co = new_thread(L);
+  CHECK(co->base_ci.next == tail_ci(co));
+  CHECK(co->nci == 1);
+  CHECK_FALSE(stack_in_tail(co));
+  push_value(L, -2);
+  xmove(L, co, 1);
+  int base = get_top(L);
+  push_integer(L, 2);
+  push_integer(L, 3);
+  REQUIRE(coro_transfer(L, co, 2, nullptr) == 1);
+  CHECK(to_integerx(L, -1) == 5);
+  CHECK(co->ci->previous == tail_ci(co));  // suspended in yield, called by the body
+  CHECK_FALSE(stack_in_tail(co));
+  set_top(L, base);
+  push_integer(L, 21);
+  REQUIRE(coro_transfer(L, co, 1, nullptr) == 1);
+  CHECK(to_integerx(L, -1) == 42);
+  CHECK(stack_in_tail(co));
+  CHECK(co->base_ci.next == nullptr);
+  CHECK(co->stack_size() == FINISHED_STACK_SIZE);
+  set_top(L, base);
+  for (int i = 0; i < 40; i++) push_integer(L, i);
+  CHECK(coro_transfer(L, co, 40, nullptr) == -1);  // the values grow it out of the tail
+  CHECK(std::string(to_string(L, -1)) == "cannot resume dead coroutine");
+  CHECK_FALSE(stack_in_tail(co));
+  set_top(L, base);
+  CHECK(close_thread(co, L) == OK);
+  REQUIRE(load_string(co, "local a, b = ... return a * b") == OK);
+  push_integer(co, 6);
+  push_integer(co, 7);
+  int nres = 0;
+  CHECK(resume(co, L, 2, &nres) == OK);
+  CHECK(to_integerx(co, -1) == 42);
+  set_top(L, 0);
+  CHECK(run(L, R"(
+    local n = 0
+    for i = 1, 500 do
+      local co = coroutine.create(function(a) local b = coroutine.yield(a) return a + b end)
+      coroutine.resume(co, i)
+      if i % 3 ~= 0 then n = n + select(2, coroutine.resume(co, 1)) end
+      if i % 100 == 0 then collectgarbage() end
+    end
+    collectgarbage()
+    return n)") == "84001");
+}
+
+TEST_CASE("coroutines: a coroutine that closed itself keeps its first CallInfo apart from its stack", "[coroutine]") {
+  // 5.5's coroutine.close() of the running coroutine ends it without
+  // freeing its CallInfos: its stack must not move over the tail the first
+  // of them lives in.
+  luna::test::StateGuard g;
+  State* L = g.L;
+  REQUIRE(set_version(L, LuaVersion::Lua55));
+  REQUIRE(load_string(L, "local co = coroutine.create(function() coroutine.close() end) "
+                         "local ok = coroutine.resume(co) assert(ok and coroutine.status(co) == 'dead') return co") == OK);
+  REQUIRE(pcall(L, 0, 1, 0) == OK);
+  State* co = to_thread(L, -1);
+  REQUIRE(co != nullptr);
+  CHECK((co->base_ci.next == nullptr || !stack_in_tail(co)));
+  CHECK(run(L, R"(
+    for i = 1, 300 do
+      local co = coroutine.wrap(function(x) local t = {x} coroutine.close() end)
+      co(i)
+      if i % 50 == 0 then collectgarbage() end
+    end
+    collectgarbage()
+    return "ok")") == "ok");
+  pop(L, 1);
+}
