@@ -16,7 +16,7 @@ bool falsy(const TValue& v) { return v.is_false_or_nil(); }
 
 // Recorded instructions per coroutine call below which a loop is left to
 // the interpreter (close_loop).
-constexpr int kMinCoroutineWork = 6;
+constexpr int kMinCoroutineWork = 5;
 
 }  // namespace
 
@@ -92,11 +92,11 @@ RecordStatus Recorder::close_link(const Proto* p, const Instruction* pc, void* e
 }
 
 RecordStatus Recorder::close_loop() {
-  // A coroutine call from a trace costs about 100 instructions more than
-  // the interpreter's CALL (coroutine_call, run_protected, the frame written
-  // and read back): a loop doing little else runs faster interpreted
-  // (callgrind: coroutine_switch's `acc = co(acc + 1)`, 5 instructions,
-  // +3% compiled).
+  // A coroutine call from a trace costs about 60 instructions of its own
+  // (coroutine_call, the frame written and read back), about what the
+  // interpreter spends on 5 instructions around its CALL: a loop doing
+  // less runs faster interpreted (callgrind: coroutine_switch's
+  // `acc = co(acc + 1)`, 5 instructions, breaks even compiled).
   if (coroutine_calls_ > 0 && count_ < kMinCoroutineWork * coroutine_calls_)
     return abort("loop too small around its coroutine calls");
   // The body's locals and temporaries need neither a write-back at each

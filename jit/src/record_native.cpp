@@ -180,17 +180,10 @@ uintptr_t native_call(State* L, TValue* func, int nargs, int nresults, NativeFn 
 // the call set a hook or a budget, or switched the JIT off or flushed it
 // (no trace code is freed while such a call runs: lua_calls), or when a
 // caught error under it (a message handler's or a finalizer's pcall) shrank
-// the stack or freed CallInfos the trace's entry had reserved for the
-// frames it inlines.
-namespace {
-
-int spare_cis(const CallInfo* ci) {
-  int n = 0;
-  for (const CallInfo* c = ci->next; c != nullptr && n < SlotState::kMaxDepth; c = c->next) n++;
-  return n;
-}
-
-}  // namespace
+// the stack below what the trace's entry had reserved for the frames it
+// inlines. The CallInfos reserved for them stay: that shrink keeps 8
+// beyond the frame catching (do.cpp, KEEP_FREE_CI), itself above the
+// callee's, and a trace inlines at most SlotState::kMaxDepth (3) frames.
 
 uintptr_t coroutine_call(State* L, TValue* func, int nargs, int nresults, NativeFn f,
                          const Instruction* savedpc) noexcept {
@@ -203,25 +196,29 @@ uintptr_t coroutine_call(State* L, TValue* func, int nargs, int nresults, Native
   unsigned old_nCcalls = L->nCcalls, old_nny = L->nny;
   old_ci->savedpc = savedpc;
   ptrdiff_t room = L->stack_last - func;
-  int cis = spare_cis(old_ci);
   L->top = func + 1 + nargs;
-  NativeCall c{func, nresults, f};
   j.lua_calls++;
-  int st;
+  // A plain try block, not run_protected (~40 instructions a call, its jump
+  // target): an error raised under the call never jumps over this function
+  // (throw_status jumps only where no native frame lies between the raise
+  // and its catch, and the callee's frame is one), so it arrives as an
+  // exception.
+  int st = OK;
   try {
-    st = run_protected(L, call_native, &c, false, L->ci);
+    precall_native(L, func, nresults, f);
+  } catch (LuaThrow& e) {
+    st = e.status;
   } catch (...) {
     st = ERRMEM;
   }
   j.lua_calls--;
   func = L->restore(fo);
   if (st == OK) {
-    bool leave = L->hookmask != 0 || g->instr_budget != 0 || j.flush_due || !j.enabled ||
-                 L->stack_last - func < room || spare_cis(old_ci) < cis;
+    bool leave = L->hookmask != 0 || g->instr_budget != 0 || j.flush_due || !j.enabled || L->stack_last - func < room;
     j.leave_after_call = leave ? &j.leave_after_call : nullptr;
     return reinterpret_cast<uintptr_t>(func);
   }
-  // run_protected left the error object on top (set_error_obj's cases).
+  // The error object is on top (ERRMEM's and ERRERR's the catcher makes).
   j.pending_error = st == ERRMEM ? str_value(g->memerrmsg) : L->top[-1];
   j.pending_status = st;
   L->ci = old_ci;

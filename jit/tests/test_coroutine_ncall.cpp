@@ -147,3 +147,33 @@ TEST_CASE("resume of a dead coroutine from a trace, and wrap's call of one", "[j
   CHECK(r.out == "1240\nfalse cannot resume dead coroutine dead\nfalse dead:15: cannot resume dead coroutine 3");
   CHECK(r.stats.traces_aborted == 0);
 }
+
+TEST_CASE("a coroutine called from a trace flushes the JIT, sets a hook, runs finalizers that catch errors",
+          "[jit][ncall][coroutine][flush]") {
+  Run r = same_all_ways(R"lua(
+    local main = coroutine.running()
+    local calls, gcs = 0, 0
+    local mt = { __gc = function(o)
+      local ok = pcall(error, "in a finalizer")
+      if not ok then gcs = gcs + o[1] end
+    end }
+    local co = coroutine.wrap(function(x)
+      while true do
+        setmetatable({ 1, string.rep("y", 500) }, mt)
+        if x == 300 or x == 301 then jit.flush() end
+        if x == 500 then debug.sethook(main, function() calls = calls + 1 end, "c") end
+        if x == 600 then debug.sethook(main) end
+        if x == 800 then jit.off() end
+        x = coroutine.yield(x + 1)
+      end
+    end)
+    local acc = 0
+    for i = 1, 1000 do
+      acc = acc + co(i) + i % 3 + (i % 2 == 0 and 1 or 0) + i * 7 % 5
+    end
+    collectgarbage()
+    collectgarbage()
+    return acc .. " " .. calls .. " " .. gcs)lua", "=flush");
+  INFO(r.out << ": " << r.stats.traces_aborted << " aborts, " << r.stats.exits_taken << " exits");
+  CHECK(r.out == "505000 100 1000");
+}
