@@ -177,3 +177,27 @@ TEST_CASE("a coroutine called from a trace flushes the JIT, sets a hook, runs fi
   INFO(r.out << ": " << r.stats.traces_aborted << " aborts, " << r.stats.exits_taken << " exits");
   CHECK(r.out == "505000 100 1000");
 }
+
+TEST_CASE("coroutines a trace resumes run out of memory", "[jit][ncall][coroutine][errors]") {
+  const char* src = R"lua(
+    local oks, fails, msg = 0, 0, ""
+    for i = 1, 40 do
+      local co = coroutine.create(function(k)
+        if k % 10 == 0 then local s = {} for j = 1, 1e8 do s[j] = j end end
+        return k
+      end)
+      local ok, r = coroutine.resume(co, i)
+      if ok then oks = oks + r else fails = fails + 1 msg = r end
+    end
+    local ok, e = pcall(function()
+      local w = coroutine.wrap(function() local s = {} for j = 1, 1e8 do s[j] = j end end)
+      for i = 1, 10 do local x = i * 2 + i % 3 w() end
+    end)
+    return oks .. " " .. fails .. " " .. msg .. " " .. tostring(ok) .. " " .. tostring(e))lua";
+  Run off = luna::jit_test::run(src, luna::jit_test::Mode::off, "=oom", 8u << 20);
+  Run stress = luna::jit_test::run(src, luna::jit_test::Mode::stress, "=oom", 8u << 20);
+  Run low = luna::jit_test::run(src, luna::jit_test::Mode::low, "=oom", 8u << 20);
+  CHECK(off.out == "720 4 not enough memory false not enough memory");
+  CHECK(stress.out == off.out);
+  CHECK(low.out == off.out);
+}
