@@ -100,7 +100,7 @@ struct JitSeam {
   State* recorder;            // the thread being recorded, or nullptr
   JitOptions options;
   uint64_t entries;           // into compiled code (statistics)
-  // Coroutine calls in progress from compiled code (native_call in
+  // Coroutine calls in progress from compiled code (coroutine_call in
   // jit/src/record_native.cpp): they run Lua code, and may collect, under a
   // trace's native frame. While any runs, no trace code is freed: a flush
   // is put off (flush_due) until the trace has left.
