@@ -66,6 +66,9 @@ const Instruction* finish_trace_run(State* L, const Instruction* pc) {
   return pc;
 }
 
+// Not yielded, dead or finished: L resumed the running coroutine.
+bool is_normal(const State* L) { return L->status == OK && L->ci != &L->base_ci; }
+
 bool may_enter_or_record(State* L) { return L->hookmask == 0 && L->g->jit.recorder == nullptr; }
 
 // Makes the stack slots and CallInfos the trace declares exist (this may
@@ -135,9 +138,10 @@ const Instruction* jit_loop_event(State* L, CallInfo* ci, const Instruction* pc,
   // A recording is abandoned when its thread runs on in a frame that does
   // not trap: an error unwound the recorded frame past the backend.
   // A coroutine the recorded thread resumed (which is then "normal": not
-  // yielded, not dead) runs its loops without it; the recording goes on
-  // when the resume returns (a trace's coroutine call, record_native.cpp).
-  if (j.recorder != nullptr && (j.recorder != L ? j.recorder->status != OK : !ci->trap && !above_recorded(ci)))
+  // yielded, with a frame running) runs its loops without it; the
+  // recording goes on when the resume returns (a trace's coroutine call,
+  // record_native.cpp).
+  if (j.recorder != nullptr && (j.recorder != L ? !is_normal(j.recorder) : !ci->trap && !above_recorded(ci)))
     jit_stop_recording(L);
   if (a.pc == pc) {
     count = 1;
