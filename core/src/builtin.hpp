@@ -63,6 +63,13 @@ void gmatch_set_pos(NClosure* it, GMatchPos pos);
 LeafFn table_leaf(NativeFn f);
 LeafFn base_leaf(NativeFn f);
 
+// Coroutine library functions the JIT calls from compiled code with the
+// collector allowed to run (record_native.cpp): resume and wrap's function
+// run the coroutine's Lua code; create, wrap, status, running and
+// isyieldable run none. yield is not among them: a trace leaves before it.
+enum class CoFn : uint8_t { None, Create, Wrap, Resume, WrapCall, Status, Running, IsYieldable };
+CoFn coroutine_fn(NativeFn f);
+
 // String positions as the string library takes them, shared with the inline
 // string.sub and string.byte: a relative start (negative counts from the
 // end) clipped to [1, ...], and an end clipped to [0, len].

@@ -42,6 +42,33 @@ bool above_recorded(CallInfo* ci) {
   return false;
 }
 
+// After a trace ran: the flush a coroutine call from compiled code put off,
+// once no trace is on the native stack, and the error such a call raised,
+// now that the trace has left at its CALL (whose function slot takes the
+// error object, as the frame is unwound anyway).
+[[gnu::noinline]] const Instruction* after_coroutine_call(State* L, const Instruction* pc) {
+  JitSeam& j = L->g->jit;
+  if (j.flush_due && j.lua_calls == 0) jit_flush(L);
+  if (j.pending_status == 0) return pc;
+  int status = j.pending_status;
+  j.pending_status = 0;
+  CallInfo* ci = L->ci;
+  ci->savedpc = pc + 1;
+  TValue* fn = ci->func + 1 + getarg_A(*pc);
+  *fn = j.pending_error;
+  L->top = fn + 1;
+  throw_status(L, status);
+}
+
+const Instruction* finish_trace_run(State* L, const Instruction* pc) {
+  JitSeam& j = L->g->jit;
+  if (__builtin_expect(j.pending_status != 0 || j.flush_due, 0)) return after_coroutine_call(L, pc);
+  return pc;
+}
+
+// Not yielded, dead or finished: L resumed the running coroutine.
+bool is_normal(const State* L) { return L->status == OK && L->ci != &L->base_ci; }
+
 bool may_enter_or_record(State* L) { return L->hookmask == 0 && L->g->jit.recorder == nullptr; }
 
 // Makes the stack slots and CallInfos the trace declares exist (this may
@@ -53,7 +80,7 @@ const Instruction* enter_trace(State* L, CallInfo* ci, JitTrace* t) {
   CallInfo* c = ci;
   for (int i = 0; i < t->frames; i++) c = ci_after(L, c);
   L->g->jit.entries++;
-  return t->run(L, ci, t);
+  return finish_trace_run(L, t->run(L, ci, t));
 }
 
 }  // namespace
@@ -64,6 +91,10 @@ void jit_init(GlobalState* g) {
   j.enabled = false;
   j.recorder = nullptr;
   j.entries = 0;
+  j.lua_calls = 0;
+  j.flush_due = false;
+  j.leave_after_call = nullptr;
+  j.pending_status = 0;
   j.event_pc = nullptr;
   j.event_n = 0;
   j.options = JitOptions();
@@ -106,7 +137,12 @@ const Instruction* jit_loop_event(State* L, CallInfo* ci, const Instruction* pc,
   }
   // A recording is abandoned when its thread runs on in a frame that does
   // not trap: an error unwound the recorded frame past the backend.
-  if (j.recorder != nullptr && (j.recorder != L || (!ci->trap && !above_recorded(ci)))) jit_stop_recording(L);
+  // A coroutine the recorded thread resumed (which is then "normal": not
+  // yielded, with a frame running) runs its loops without it; the
+  // recording goes on when the resume returns (a trace's coroutine call,
+  // record_native.cpp).
+  if (j.recorder != nullptr && (j.recorder != L ? !is_normal(j.recorder) : !ci->trap && !above_recorded(ci)))
+    jit_stop_recording(L);
   if (a.pc == pc) {
     count = 1;
     return may_enter_or_record(L) ? enter_trace(L, ci, a.trace) : pc;
@@ -157,7 +193,7 @@ const Instruction* jit_call_event(State* L, CallInfo* ci) {
     for (int i = 0; i < t->frames; i++)
       if ((c = c->next) == nullptr) return pc;
     j.entries++;
-    return t->run(L, ci, t);
+    return finish_trace_run(L, t->run(L, ci, t));
   }
   count = hotloop(j);
   if (may_enter_or_record(L)) j.backend->on_hot_call(L, ci);
@@ -175,7 +211,7 @@ const Instruction* jit_stitch_event(State* L, CallInfo* ci, const Instruction* p
   for (int i = 0; i < t->frames; i++)
     if ((c = c->next) == nullptr) return pc;
   g->jit.entries++;
-  return t->run(L, ci, t);
+  return finish_trace_run(L, t->run(L, ci, t));
 }
 
 void jit_proto_freed(State* L, Proto* p) {
@@ -216,6 +252,13 @@ void jit_flush(State* L) {
   JitSeam& j = L->g->jit;
   j.recorder = nullptr;
   detach_all(L->g);
+  // A trace calling a coroutine is on the native stack: its code is freed
+  // once it has left (finish_trace_run).
+  if (j.lua_calls > 0) {
+    j.flush_due = true;
+    return;
+  }
+  j.flush_due = false;
   if (j.backend != nullptr) j.backend->flush(L);
 }
 

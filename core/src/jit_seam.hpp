@@ -100,6 +100,21 @@ struct JitSeam {
   State* recorder;            // the thread being recorded, or nullptr
   JitOptions options;
   uint64_t entries;           // into compiled code (statistics)
+  // Coroutine calls in progress from compiled code (coroutine_call in
+  // jit/src/record_native.cpp): they run Lua code, and may collect, under a
+  // trace's native frame. While any runs, no trace code is freed: a flush
+  // is put off (flush_due) until the trace has left.
+  int lua_calls;
+  bool flush_due;
+  // Set after such a call when the trace must leave after it (a hook or a
+  // budget was set, a flush is due, the JIT was switched off): the trace
+  // guards it null.
+  void* leave_after_call;
+  // An error such a call raised (its message handler already ran): the
+  // seam raises it again once the trace has left at the call. Nothing
+  // collects in between.
+  int pending_status;
+  TValue pending_error;
   // Per slot: back-edges left before the seam is called. A slot with an
   // attached trace is kept at 1, so its back-edge always reaches the seam.
   uint32_t hotcount[JIT_SLOTS];

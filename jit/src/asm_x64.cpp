@@ -953,7 +953,8 @@ class Emitter {
   // and gives the function slot's address, which moved if the stack did,
   // with bit 0 set when the call failed: the trace then leaves by a plain
   // exit at the CALL (the snapshot is written), where the interpreter makes
-  // the call itself, raising its error.
+  // the call itself, raising its error (a coroutine's call, k.p set: the
+  // seam raises the error it kept).
   void ncall(Ref r) {
     const IrIns& i = ir_[r];
     write_snapshot(i.snap, r);
@@ -964,7 +965,12 @@ class Emitter {
     a_.mov(x86::edx, static_cast<int32_t>(ir_[i.b].k.i));
     a_.mov(x86::ecx, static_cast<int32_t>(i.aux8) - 1);
     a_.mov(x86::r8, reinterpret_cast<uint64_t>(ir_[i.a].k.p));
-    a_.mov(x86::rax, reinterpret_cast<uint64_t>(&native_call));
+    if (i.k.p != nullptr) {
+      a_.mov(x86::r9, reinterpret_cast<uint64_t>(i.k.p));
+      a_.mov(x86::rax, reinterpret_cast<uint64_t>(&coroutine_call));
+    } else {
+      a_.mov(x86::rax, reinterpret_cast<uint64_t>(&native_call));
+    }
     a_.call(x86::rax);
     a_.mov(s0, x86::rax);
     a_.and_(s0, -2);
@@ -1545,6 +1551,12 @@ bool CodeArena::assemble(const IrBuffer& ir, const Allocation& al, Trace* t, boo
   // (the recorder reads every slot again after it).
   for (Ref c = 1; c < ir.size(); c++)
     if (ir[c].op == IrOp::CALLOUT)
+      for (Ref v = 1; v < c; v++)
+        if (needs_reg(ir[v]) && al.iv[v].end > c) return false;
+  // Nor a coroutine's NCALL, under which the collector may run: whatever
+  // the trace holds in a register is read again after it.
+  for (Ref c = 1; c < ir.size(); c++)
+    if (ir[c].op == IrOp::NCALL && ir[c].k.p != nullptr)
       for (Ref v = 1; v < c; v++)
         if (needs_reg(ir[v]) && al.iv[v].end > c) return false;
   // An NCALL may move the stack: no slot address lives across it.

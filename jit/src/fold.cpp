@@ -251,6 +251,8 @@ Ref fold_emit(IrBuffer& ir, IrIns ins) {
   // and slots are others (after a tail call, its closure): nothing loaded
   // before is shared after.
   if (ins.op == IrOp::CALLOUT || ins.op == IrOp::RETDOWN || ins.op == IrOp::SETTAIL) ir.cse_.clear();
+  // So may a coroutine the trace resumes (an NCALL with the pc after it).
+  if (ins.op == IrOp::NCALL && ins.k.p != nullptr) ir.cse_.clear();
   // A library function called from the trace writes its results into the
   // frame and may move the stack: slots and their addresses are read again.
   if (ins.op == IrOp::NCALL)

@@ -138,6 +138,11 @@ const char* helper_name(Helper h);
 // stack may have moved), plus 1 when the call raised an error or was not
 // made: the trace then leaves for the interpreter to make it again.
 uintptr_t native_call(State* L, TValue* func, int nargs, int nresults, NativeFn f) noexcept;
+// NCALL of a coroutine function (k.p: the pc after the CALL): the same
+// call with the collector running, Lua code allowed and errors kept for
+// the seam to raise (record_native.cpp).
+uintptr_t coroutine_call(State* L, TValue* func, int nargs, int nresults, NativeFn f,
+                         const Instruction* savedpc) noexcept;
 
 struct IrIns {
   IrOp op;

@@ -169,6 +169,7 @@ class Recorder {
   // not one it calls with these arguments (the call is stitched).
   bool native(const Instruction* pc, int a, int nargs, int c, const TValue* vals);
   bool native_tfor(const Instruction* pc, int a, int c);
+  bool coroutine_native(const Instruction* pc, int a, int nargs, int c, const TValue* vals);
   // Guards that numbers have no metatable (no __tostring, __name); false
   // when they have one now.
   bool guard_numbers_plain();
@@ -226,6 +227,7 @@ class Recorder {
   int count_ = 0;
   const char* reason_ = nullptr;
   bool retryable_ = false;
+  int coroutine_calls_ = 0;  // NCALLs of coroutine functions (record_native.cpp)
   IrBuffer ir_;
   SlotState slots_;
   std::vector<Frame> frames_;

@@ -165,6 +165,70 @@ uintptr_t native_call(State* L, TValue* func, int nargs, int nresults, NativeFn 
   return reinterpret_cast<uintptr_t>(func) | 1;
 }
 
+// A coroutine function (CoFn) called from a trace: unlike the leaf calls
+// above, it may run Lua code (the coroutine's body, a message handler,
+// finalizers), so the collector is not paused. The trace wrote its frame
+// back before the call and keeps no value across it (every slot is read
+// again after), so nothing it holds only in a register can be collected
+// from under it. The frame's savedpc is set for positions (wrap's error
+// message, tracebacks in the body). A hook or budget: not called, the
+// interpreter makes the call (bit 0). An error after the call began: the
+// coroutine has moved on, so the interpreter must not make the call again;
+// the error (its handler already run) is kept in the seam, which raises
+// it once the trace has left at the CALL (bit 0). After a good call,
+// leave_after_call tells the trace to leave at the next instruction when
+// the call set a hook or a budget, or switched the JIT off or flushed it
+// (no trace code is freed while such a call runs: lua_calls), or when a
+// caught error under it (a message handler's or a finalizer's pcall) shrank
+// the stack below what the trace's entry had reserved for the frames it
+// inlines. The CallInfos reserved for them stay: that shrink keeps 8
+// beyond the frame catching (do.cpp, KEEP_FREE_CI), itself above the
+// callee's, and a trace inlines at most SlotState::kMaxDepth (3) frames.
+
+uintptr_t coroutine_call(State* L, TValue* func, int nargs, int nresults, NativeFn f,
+                         const Instruction* savedpc) noexcept {
+  GlobalState* g = L->g;
+  JitSeam& j = g->jit;
+  if (L->hookmask != 0 || g->instr_budget != 0) return reinterpret_cast<uintptr_t>(func) | 1;
+  ptrdiff_t fo = L->save(func), old_top = L->save(L->top);
+  CallInfo* old_ci = L->ci;
+  uint8_t old_allowhook = L->allowhook;
+  unsigned old_nCcalls = L->nCcalls, old_nny = L->nny;
+  old_ci->savedpc = savedpc;
+  ptrdiff_t room = L->stack_last - func;
+  L->top = func + 1 + nargs;
+  j.lua_calls++;
+  // A plain try block, not run_protected (~40 instructions a call, its jump
+  // target): an error raised under the call never jumps over this function
+  // (throw_status jumps only where no native frame lies between the raise
+  // and its catch, and the callee's frame is one), so it arrives as an
+  // exception.
+  int st = OK;
+  try {
+    precall_native(L, func, nresults, f);
+  } catch (LuaThrow& e) {
+    st = e.status;
+  } catch (...) {
+    st = ERRMEM;
+  }
+  j.lua_calls--;
+  func = L->restore(fo);
+  if (st == OK) {
+    bool leave = L->hookmask != 0 || g->instr_budget != 0 || j.flush_due || !j.enabled || L->stack_last - func < room;
+    j.leave_after_call = leave ? &j.leave_after_call : nullptr;
+    return reinterpret_cast<uintptr_t>(func);
+  }
+  // The error object is on top (ERRMEM's and ERRERR's the catcher makes).
+  j.pending_error = st == ERRMEM ? str_value(g->memerrmsg) : L->top[-1];
+  j.pending_status = st;
+  L->ci = old_ci;
+  L->allowhook = old_allowhook;
+  L->nCcalls = old_nCcalls;
+  L->nny = old_nny;
+  L->top = L->restore(old_top);
+  return reinterpret_cast<uintptr_t>(func) | 1;
+}
+
 // Strings and numbers converted by %s (tostring) run no __tostring: numbers
 // have no metatable, and the string metatable (whichever it is) caches
 // __tostring as absent.
@@ -190,6 +254,7 @@ bool Recorder::native(const Instruction* pc, int a, int nargs, int c, const TVal
   const TValue& fv = vals[0];
   if ((fv.tag != Tag::LightFn && fv.tag != Tag::NClosure) || c == 0 || nargs < 0) return false;
   NativeFn fn = fv.tag == Tag::LightFn ? fv.u.f : fv.as_nclosure()->f;
+  if (coroutine_fn(fn) != CoFn::None) return coroutine_native(pc, a, nargs, c, vals);
   LeafFn f = leaf_of(fn);
   // A native closure is a new object each time (one per gmatch call): its
   // function is guarded, not its identity.
@@ -226,12 +291,76 @@ bool Recorder::native(const Instruction* pc, int a, int nargs, int c, const TVal
   return true;
 }
 
-// TFORCALL of next or of gmatch's iterator: R[a+4], ... = R[a](R[a+1],
-// R[a+2]), as an NCALL on the copies the interpreter makes.
+// A coroutine function as an NCALL (coroutine_call above), from the trace's
+// own frame only (the call's CallInfo is real: positions and tracebacks),
+// not in a function trace (whose frames return through CALLOUT
+// continuations). The function and the arguments the library checks are
+// guarded (a thread for resume and status; the function of create and
+// wrap by its tag: any function of that type), so only an error of the coroutine itself,
+// which the library raises in the caller for wrap's function alone,
+// reaches the seam. After the call everything is read from memory again:
+// the coroutine may have changed any table, upvalue or slot a closure
+// captured. Then the trace guards leave_after_call, leaving with the call
+// made when compiled code must not go on.
+bool Recorder::coroutine_native(const Instruction* pc, int a, int nargs, int c, const TValue* vals) {
+  const TValue& fv = vals[0];
+  if (frames_.size() != 1 || func_) return false;
+  CoFn f = coroutine_fn(fv.tag == Tag::LightFn ? fv.u.f : fv.as_nclosure()->f);
+  // wrap's function is a native closure, one per coroutine: its function
+  // is guarded, not its identity; the others are light functions.
+  if ((fv.tag == Tag::NClosure) != (f == CoFn::WrapCall)) return false;
+  switch (f) {
+    case CoFn::Resume: case CoFn::Status:
+      if (nargs < 1 || !vals[1].is_thread()) return false;
+      break;
+    case CoFn::Create: case CoFn::Wrap:
+      if (nargs < 1 || !vals[1].is_function()) return false;
+      break;
+    case CoFn::IsYieldable:
+      if (nargs > 1 || (nargs == 1 && !vals[1].is_thread())) return false;
+      break;
+    case CoFn::WrapCall: case CoFn::Running:
+      break;
+    case CoFn::None:
+      return false;
+  }
+  if (fv.tag == Tag::LightFn) {
+    guard(IrOp::EQ, slot(a), ir_.kgc(reinterpret_cast<GCObject*>(fv.u.f), Tag::LightFn));
+  } else {
+    IrIns ff = ir_ins(IrOp::FLOAD, IrType::Ptr, slot(a));
+    ff.aux8 = static_cast<uint8_t>(Field::NClFn);
+    guard(IrOp::EQ, ir_.emit(ff), ir_.kptr(reinterpret_cast<void*>(fv.as_nclosure()->f)));
+  }
+  if (f != CoFn::WrapCall && f != CoFn::Running && nargs >= 1) slot(a + 1);  // its type guard
+  if (ir_.failed()) return false;
+  IrIns nc = ir_ins(IrOp::NCALL, IrType::Void, ir_.kptr(reinterpret_cast<void*>(fv.tag == Tag::LightFn ? fv.u.f : fv.as_nclosure()->f)),
+                    ir_.kint(nargs));
+  nc.aux = slots_.base() + a;
+  nc.aux8 = static_cast<uint8_t>(c);
+  nc.k.p = const_cast<Instruction*>(pc + 1);
+  coroutine_calls_++;
+  nc.snap = slots_.snapshot(ir_, pc);
+  ir_.emit(nc);
+  slots_.set_top(-1);
+  slots_.forget_from(0);
+  known_types_.clear();
+  IrIns lv = ir_ins(IrOp::FLOAD, IrType::Ptr, ir_.kptr(&L_->g->jit.leave_after_call));
+  lv.aux8 = static_cast<uint8_t>(Field::Deref);
+  IrIns g = ir_ins(IrOp::EQ, IrType::Void, ir_.emit(lv), ir_.kptr(nullptr));
+  g.snap = slots_.snapshot(ir_, pc + 1);
+  ir_.emit(g);
+  return !ir_.failed();
+}
+
+// TFORCALL of next, of gmatch's iterator or of a wrap generator: R[a+4],
+// ... = R[a](R[a+1], R[a+2]), as an NCALL on the copies the interpreter
+// makes.
 bool Recorder::native_tfor(const Instruction* pc, int a, int c) {
   const TValue& fv = base_[a];
   bool next = fv.tag == Tag::LightFn && leaf_of(fv.u.f) == LeafFn::Next && base_[a + 1].is_table();
-  if (!next && !(fv.tag == Tag::NClosure && leaf_of(fv.as_nclosure()->f) == LeafFn::GMatchIter)) return false;
+  bool native_it = fv.tag == Tag::NClosure && (leaf_of(fv.as_nclosure()->f) == LeafFn::GMatchIter ||
+                                                coroutine_fn(fv.as_nclosure()->f) == CoFn::WrapCall);
+  if (!next && !native_it) return false;
   for (int k = 0; k < 3; k++) slots_.set(a + 4 + k, slot(a + k));
   return native(pc, a + 4, 2, c + 1, base_ + a);
 }

@@ -271,8 +271,20 @@ class Gen {
       case 14: out_ << ind << "for k, e in next, t do " << var() << " = " << var() << " - e * k end\n"; break;
       case 15: out_ << ind << "do local ok, e = pcall(string.rep, " << v << " % 2 == 0 and 'x' or nil, 2) str = ok and str .. e or e end\n"
                     << ind << "if #str > 40 then str = str:sub(-20) end\n"; break;
-      case 16: out_ << ind << "do local g = coroutine.wrap(function(n) for j = 1, n do coroutine.yield(#string.format('%d', j)) end end) "
-                    << var() << " = " << var() << " + g(" << v << " % 4 + 1) end\n"; break;
+      // Coroutines, which traces call (record_native.cpp: coroutine_native):
+      // a generator, a body that allocates and now and then raises, a
+      // generator called twice.
+      case 16:
+        switch (pick(3)) {
+          case 0: out_ << ind << "do local g = coroutine.wrap(function(n) for j = 1, n do coroutine.yield(#string.format('%d', j)) end end) "
+                       << var() << " = " << var() << " + g(" << v << " % 4 + 1) end\n"; break;
+          case 1: out_ << ind << "do local co = coroutine.create(function(a) local p = {a, string.rep('z', a % 40)} "
+                       << "if a % 7 == 6 then error('c' .. a) end return #p[2] + p[1] end) local ok, e = coroutine.resume(co, " << v
+                       << ") if ok then " << var() << " = " << var() << " + e else str = e end end\n"; break;
+          default: out_ << ind << "do local g = coroutine.wrap(function(a) local b = coroutine.yield(a * 2) return a + b end) "
+                        << var() << " = " << var() << " + g(" << v << ") + g(" << expr(1) << ") end\n"; break;
+        }
+        break;
       // A generic for over gmatch's iterator with a tiny body (a
       // continuation stitching at the call it continues).
       case 17: out_ << ind << "for w in (str .. " << v << "):gmatch('%d') do " << var() << " = " << var() << " + #w end\n"; break;

@@ -1,6 +1,7 @@
 // The coroutine library (manual 6.2), a thin layer over resume/yield of the
 // stack API. Functions are prefixed lco_ since co_yield is a C++20 keyword.
 #include "luna/api.hpp"
+#include "../builtin.hpp"
 #include "../dialect.hpp"
 #include "../state.hpp"
 
@@ -131,6 +132,17 @@ const Reg lco_funcs[] = {
 };
 
 }  // namespace
+
+CoFn coroutine_fn(NativeFn f) {
+  if (f == lco_resume) return CoFn::Resume;
+  if (f == aux_wrap) return CoFn::WrapCall;
+  if (f == lco_create) return CoFn::Create;
+  if (f == lco_wrap) return CoFn::Wrap;
+  if (f == lco_status) return CoFn::Status;
+  if (f == lco_running) return CoFn::Running;
+  if (f == lco_isyieldable) return CoFn::IsYieldable;
+  return CoFn::None;
+}
 
 int open_coroutine(State* L) {
   new_lib(L, lco_funcs);

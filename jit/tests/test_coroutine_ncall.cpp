@@ -1,0 +1,203 @@
+// Coroutine functions that traces call in place (an NCALL of a coroutine
+// function, record_native.cpp: coroutine_call): resume, wrap's function,
+// create, status, running and isyieldable, with the collector running under
+// the call. Each program runs with the JIT off, with low thresholds and in
+// stress mode, and must give the same output; the counts checked show the
+// loops ran compiled through their coroutine calls (before, each loop
+// stitched at its first call, "after too few instructions", and was given
+// up on: aborts, then the interpreter).
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "jit_run.hpp"
+
+using luna::jit_test::Run;
+using luna::jit_test::same_all_ways;
+
+TEST_CASE("a trace resumes coroutines whose bodies allocate enough to collect", "[jit][ncall][coroutine][gc]") {
+  Run r = same_all_ways(R"lua(
+    local body = function(a, b)
+      local s = string.rep("x", 3000 + a % 7)
+      local t = { s, a, b, { a } }
+      return #t[1] + t[4][1] + b
+    end
+    local sum, collected = 0, 0
+    local before = collectgarbage("count")
+    for i = 1, 3000 do
+      local co = coroutine.create(body)
+      local ok, r = coroutine.resume(co, i, 1)
+      sum = sum + r
+      local x, y = i * 3 % 17, i * 5 % 13
+      sum = sum + (x > y and x - y or y - x) + (i % 2 == 0 and 1 or 0)
+      if coroutine.status(co) ~= "dead" then sum = -1 end
+    end
+    -- 3000 bodies made 9 MB of strings: bounded only if the collector ran
+    -- under the trace's calls.
+    local grew = collectgarbage("count") - before
+    return sum .. " " .. tostring(grew < 4000))lua", "=resumes");
+  INFO(r.out << ": " << r.stats.traces_aborted << " aborts, " << r.stats.exits_taken << " exits");
+  CHECK(r.out == "13530868 true");
+  CHECK(r.stats.traces_aborted == 0);
+  CHECK(r.stats.exits_taken < 10);
+}
+
+TEST_CASE("a trace calls wrap generators; they yield inside their own traced loops", "[jit][ncall][coroutine][yield]") {
+  Run r = same_all_ways(R"lua(
+    local gen = coroutine.wrap(function(x)
+      local n = 0
+      while true do
+        n = n + 1
+        if n % 5 == 0 then x = coroutine.yield(x * 3 % 1000) else x = x + n end
+      end
+    end)
+    local acc, y = 1, 0
+    for i = 1, 600 do
+      acc = gen(acc + i) + i % 3
+      local u, v = i * 7 % 11, i * 3 % 5
+      acc = acc + (u > v and u - v or 0) + (i % 2 == 0 and 1 or 2)
+      if coroutine.isyieldable() then y = y + 1 end
+      local co, main = coroutine.running()
+      if not main then y = y + 1000 end
+    end
+    local inner = coroutine.wrap(function()
+      for i = 1, 300 do
+        local v = 0
+        for j = 1, 10 do v = v + j * i end
+        coroutine.yield(v, coroutine.isyieldable())
+      end
+    end)
+    local s = 0
+    for i = 1, 300 do local v, yy = inner(); s = s + v + (yy and 1 or 0) + i % 7 end
+    -- A generic for over a generator.
+    local function range(n)
+      return coroutine.wrap(function() for i = 1, n do coroutine.yield(i, i * i) end end)
+    end
+    local q = 0
+    for i, sq in range(400) do q = (q + sq * 7 + i) % 1000003 end
+    return acc .. " " .. y .. " " .. s .. " " .. q)lua", "=wrap");
+  INFO(r.out << ": " << r.stats.traces_aborted << " aborts, " << r.stats.exits_taken << " exits");
+  CHECK(r.out == "586 0 2484453 973553");
+  CHECK(r.stats.traces_aborted < 14);
+}
+
+TEST_CASE("errors inside coroutines a trace resumes or calls through wrap", "[jit][ncall][coroutine][errors]") {
+  Run r = same_all_ways(R"lua(
+    local out = {}
+    local n = 0
+    for i = 1, 60 do
+      local co = coroutine.create(function(k)
+        if k % 3 == 0 then error("bad " .. k) end
+        if k % 7 == 0 then error({ code = k }) end
+        return k * 2
+      end)
+      local ok, v = coroutine.resume(co, i)
+      n = n + (ok and v or 1)
+      if not ok then out[#out + 1] = type(v) == "table" and "t" .. v.code or v end
+    end
+    -- wrap's function raises the body's error in the trace's frame, with
+    -- the caller's position; the handler sees the frames the interpreter
+    -- would show.
+    local sum = 0
+    local ok, e = xpcall(function()
+      for i = 1, 100 do
+        local f = coroutine.wrap(function(k) if k == 90 then error("late " .. k) end return k end)
+        sum = sum + f(i) + i % 4
+      end
+    end, function(m) return m .. " | " .. debug.traceback("tb", 2):gsub("\n%s*", " ; ") end)
+    out[#out + 1] = tostring(ok) .. " " .. e .. " " .. sum
+    local ok2, e2 = pcall(function()
+      local s = 0
+      for i = 1, 100 do
+        local f = coroutine.wrap(function(k) if k == 50 then error({ k }) end return k end)
+        s = s + f(i) + i % 4 + (i % 3 == 0 and 1 or 2)
+      end
+    end)
+    out[#out + 1] = tostring(ok2) .. " " .. type(e2) .. " " .. e2[1]
+    return n .. "\n" .. table.concat(out, "\n"))lua", "=errors");
+  INFO(r.out << ": " << r.stats.traces_aborted << " aborts, " << r.stats.exits_taken << " exits");
+  CHECK(r.out.find("errors:6: bad 60\nfalse errors:21: errors:20: late 90 | tb ; stack traceback: ; [C]: in local 'f' ; "
+                   "errors:21: in function <errors:18> ; [C]: in function 'xpcall' ;") != std::string::npos);
+  CHECK(r.stats.exits_taken < 40);
+  CHECK(r.out.find(" 4138\nfalse table 50") != std::string::npos);
+  CHECK(r.stats.traces_aborted == 0);
+}
+
+TEST_CASE("resume of a dead coroutine from a trace, and wrap's call of one", "[jit][ncall][coroutine][errors]") {
+  Run r = same_all_ways(R"lua(
+    local out = {}
+    local co = coroutine.create(function() return 1 end)
+    coroutine.resume(co)
+    local n = 0
+    for i = 1, 40 do
+      local ok, e = coroutine.resume(co, i)
+      n = n + (ok and 1 or 2) + #e + i % 3
+      if i == 40 then out[#out + 1] = tostring(ok) .. " " .. e .. " " .. coroutine.status(co) end
+    end
+    local w = coroutine.wrap(function() return 1 end)
+    w()
+    local m = 0
+    local ok, e = pcall(function()
+      for i = 1, 40 do m = m + i % 5 + i * 2; w() end
+    end)
+    out[#out + 1] = tostring(ok) .. " " .. e .. " " .. m
+    return n .. "\n" .. table.concat(out, "\n"))lua", "=dead");
+  INFO(r.out << ": " << r.stats.traces_aborted << " aborts, " << r.stats.exits_taken << " exits");
+  CHECK(r.stats.exits_taken < 10);
+  CHECK(r.out == "1240\nfalse cannot resume dead coroutine dead\nfalse dead:15: cannot resume dead coroutine 3");
+  CHECK(r.stats.traces_aborted == 0);
+}
+
+TEST_CASE("a coroutine called from a trace flushes the JIT, sets a hook, runs finalizers that catch errors",
+          "[jit][ncall][coroutine][flush]") {
+  Run r = same_all_ways(R"lua(
+    local main = coroutine.running()
+    local calls, gcs = 0, 0
+    local mt = { __gc = function(o)
+      local ok = pcall(error, "in a finalizer")
+      if not ok then gcs = gcs + o[1] end
+    end }
+    local co = coroutine.wrap(function(x)
+      while true do
+        setmetatable({ 1, string.rep("y", 500) }, mt)
+        if x == 300 or x == 301 then jit.flush() end
+        if x == 500 then debug.sethook(main, function() calls = calls + 1 end, "c") end
+        if x == 600 then debug.sethook(main) end
+        if x == 800 then jit.off() end
+        x = coroutine.yield(x + 1)
+      end
+    end)
+    local acc = 0
+    for i = 1, 1000 do
+      acc = acc + co(i) + i % 3 + (i % 2 == 0 and 1 or 0) + i * 7 % 5
+    end
+    collectgarbage()
+    collectgarbage()
+    return acc .. " " .. calls .. " " .. gcs)lua", "=flush");
+  INFO(r.out << ": " << r.stats.traces_aborted << " aborts, " << r.stats.exits_taken << " exits");
+  CHECK(r.out == "505000 100 1000");
+}
+
+TEST_CASE("coroutines a trace resumes run out of memory", "[jit][ncall][coroutine][errors]") {
+  const char* src = R"lua(
+    local oks, fails, msg = 0, 0, ""
+    for i = 1, 40 do
+      local co = coroutine.create(function(k)
+        if k % 10 == 0 then local s = {} for j = 1, 1e8 do s[j] = j end end
+        return k
+      end)
+      local ok, r = coroutine.resume(co, i)
+      if ok then oks = oks + r else fails = fails + 1 msg = r end
+    end
+    local ok, e = pcall(function()
+      local w = coroutine.wrap(function() local s = {} for j = 1, 1e8 do s[j] = j end end)
+      for i = 1, 10 do local x = i * 2 + i % 3 w() end
+    end)
+    return oks .. " " .. fails .. " " .. msg .. " " .. tostring(ok) .. " " .. tostring(e))lua";
+  Run off = luna::jit_test::run(src, luna::jit_test::Mode::off, "=oom", 8u << 20);
+  Run stress = luna::jit_test::run(src, luna::jit_test::Mode::stress, "=oom", 8u << 20);
+  Run low = luna::jit_test::run(src, luna::jit_test::Mode::low, "=oom", 8u << 20);
+  CHECK(off.out == "720 4 not enough memory false not enough memory");
+  CHECK(stress.out == off.out);
+  CHECK(low.out == off.out);
+}
