@@ -378,6 +378,10 @@ void execute(State* L, CallInfo* ci) {
     vmbreak;                    \
   }
 #define updatetrap() (disp = ci->trap ? trap_table : dispatch_table)
+// On a back-edge only a hook set from outside (a signal's) can have set the
+// trap since the last reload; it is cleared only in L_trap, which reloads.
+#define edgetrap() \
+  if (LUNA_UNLIKELY(ci->trap)) disp = trap_table
 #define vmfetch() (i = *pc++)
 #define vmdefault L_bad:
 #define vmalias(l)  // the dispatch table names the handler
@@ -387,6 +391,7 @@ void execute(State* L, CallInfo* ci) {
 #define vmbreak break
 #define vmbreak_untrapped break
 #define updatetrap() (trap = ci->trap)
+#define edgetrap() updatetrap()
 // Line/count hooks: ci->trap is set while they are active. As in 5.4,
 // a vararg function's VARARGPREP is not traced: hooks start after it, nor
 // is an MMBIN*, which PUC-Rio's VM skips when the arithmetic succeeds.
@@ -565,7 +570,7 @@ void execute(State* L, CallInfo* ci) {
     int off_ = getarg_sJ(ni) + (e);   \
     pc += off_;                       \
     if (off_ < 0) {                   \
-      updatetrap();                   \
+      edgetrap();                     \
       edge(-off_);                    \
     }                                 \
   }
@@ -1208,7 +1213,7 @@ L_trap:  // every entry of trap_table: i was fetched, pc is past it
   {                         \
     int bx = getarg_Bx(i);  \
     pc -= bx;               \
-    updatetrap();           \
+    edgetrap();             \
     edge(bx);               \
   }
 #define op_forloop(edge)                                  \
