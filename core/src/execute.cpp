@@ -333,7 +333,9 @@ void execute(State* L, CallInfo* ci) {
   // fast path: one test of these flags (COUNT_*), refreshed whenever control
   // comes back from code that may have switched the JIT or set a budget.
   unsigned counting;
+#if !LUNA_COMPUTED_GOTO
   int trap;
+#endif
 
 #if LUNA_COMPUTED_GOTO
   // Seven opcode bits: every value has a target, unknown ones an error.
@@ -351,20 +353,36 @@ void execute(State* L, CallInfo* ci) {
 #undef LUNA_OP_LABEL
 #undef LUNA_BAD8
   static_assert(NUM_OPCODES + 43 == 128 && OP_COLD_JMP == NUM_OPCODES + 2 && SIZE_OP == 7);
-#define vmdispatch(o) goto* dispatch_table[(o) & 0xff];
+  // The frame's trap is the table instructions are dispatched through:
+  // while it is set, every entry leads to L_trap, which runs the recorder
+  // and the hooks and then the instruction's own handler. The fetch has no
+  // test of its own (it was a test and a branch on every instruction).
+#define LUNA_TRAP8 &&L_trap, &&L_trap, &&L_trap, &&L_trap, &&L_trap, &&L_trap, &&L_trap, &&L_trap,
+#define LUNA_TRAP64 LUNA_TRAP8 LUNA_TRAP8 LUNA_TRAP8 LUNA_TRAP8 LUNA_TRAP8 LUNA_TRAP8 LUNA_TRAP8 LUNA_TRAP8
+  static const void* const trap_table[256] = {LUNA_TRAP64 LUNA_TRAP64 LUNA_TRAP64 LUNA_TRAP64};
+#undef LUNA_TRAP64
+#undef LUNA_TRAP8
+  const void* const* disp;
+#define vmdispatch(o) goto* disp[(o) & 0xff];
 #define vmcase(l) L_##l:
 #define vmbreak    \
   {                \
     vmfetch();     \
     vmdispatch(i); \
   }
-// Where the trap is known clear (a Lua call entered by CALL or TAILCALL
-// from a frame without it), the next instruction is fetched without its test.
-#define vmbreak_untrapped \
-  {                       \
-    i = *pc++;            \
-    vmdispatch(i);        \
+// A Lua call entered by CALL or TAILCALL without hooks starts untrapped
+// (init_lua_frame and move_tail_frame clear its trap).
+#define vmbreak_untrapped       \
+  {                             \
+    disp = dispatch_table;      \
+    vmbreak;                    \
   }
+#define updatetrap() (disp = ci->trap ? trap_table : dispatch_table)
+// On a back-edge only a hook set from outside (a signal's) can have set the
+// trap since the last reload; it is cleared only in L_trap, which reloads.
+#define edgetrap() \
+  if (LUNA_UNLIKELY(ci->trap)) disp = trap_table
+#define vmfetch() (i = *pc++)
 #define vmdefault L_bad:
 #define vmalias(l)  // the dispatch table names the handler
 #else
@@ -372,6 +390,22 @@ void execute(State* L, CallInfo* ci) {
 #define vmcase(l) case l:
 #define vmbreak break
 #define vmbreak_untrapped break
+#define updatetrap() (trap = ci->trap)
+#define edgetrap() updatetrap()
+// Line/count hooks: ci->trap is set while they are active. As in 5.4,
+// a vararg function's VARARGPREP is not traced: hooks start after it, nor
+// is an MMBIN*, which PUC-Rio's VM skips when the arithmetic succeeds.
+// The trap also serves the JIT's recording mode (jit_seam.hpp): the
+// recorder sees each instruction before it runs.
+#define vmfetch()                                                     \
+  {                                                                   \
+    if (LUNA_UNLIKELY(trap)) {                                        \
+      ci->trap = trap_step(L, ci, pc);                                \
+      updatebase();                                                   \
+      refresh_counting();                                             \
+    }                                                                 \
+    i = *pc++;                                                        \
+  }
 #define vmdefault default:
 #define vmalias(l) case l:
 #endif
@@ -395,11 +429,11 @@ void execute(State* L, CallInfo* ci) {
 #define RKC() (getarg_k(i) ? KC() : RC())
 #define savepc() (ci->savedpc = pc)
 #define savestate() (savepc(), L->top = ci->top)
-// The frame's trap flag is kept in the local `trap`, reloaded with base
-// wherever control comes back from code that may have set a hook, moved the
-// stack or started a JIT recording (and on back-edges, so that a signal's
-// hook can break a loop, as in 5.4).
-#define updatetrap() (trap = ci->trap)
+// The frame's trap flag is kept in a local (the dispatch table `disp`, or
+// `trap` without computed goto), reloaded with base wherever control comes
+// back from code that may have set a hook, moved the stack or started a JIT
+// recording (and on back-edges, so that a signal's hook can break a loop,
+// as in 5.4).
 #define updatebase() (base = ci->func + 1, updatetrap())
 #define Protect(x) { savestate(); x; updatebase(); }
 #define ProtectNT(x) { savepc(); x; updatebase(); }
@@ -414,20 +448,6 @@ void execute(State* L, CallInfo* ci) {
     gc_check(L);                               \
     updatebase();                              \
   }
-// Line/count hooks: ci->trap is set while they are active. As in 5.4,
-// a vararg function's VARARGPREP is not traced: hooks start after it, nor
-// is an MMBIN*, which PUC-Rio's VM skips when the arithmetic succeeds.
-// The trap also serves the JIT's recording mode (jit_seam.hpp): the
-// recorder sees each instruction before it runs.
-#define vmfetch()                                                     \
-  {                                                                   \
-    if (LUNA_UNLIKELY(trap)) {                                        \
-      ci->trap = trap_step(L, ci, pc);                                \
-      updatebase();                                                   \
-      refresh_counting();                                             \
-    }                                                                 \
-    i = *pc++;                                                        \
-  }
 // OP_CALL's Lua callee (at ra, arguments up to top) in the usual case: a
 // CallInfo to reuse, stack room, no hooks, no trap, and whatever `extra`
 // must also be clear (one test covers them all). precall's frame is set up
@@ -441,7 +461,7 @@ void execute(State* L, CallInfo* ci) {
     Proto* p = ra->as_lclosure()->p;                                                                    \
     CallInfo* nci = ci->next;                                                                           \
     if (LUNA_LIKELY(nci != nullptr && top + p->maxstacksize < L->stack_last &&                          \
-                    (L->hookmask | trap | (extra)) == 0)) {                                             \
+                    (L->hookmask | ci->trap | (extra)) == 0)) {                                             \
       /* p's fields are read before init_lua_frame's stores */                                          \
       const TValue* nk = p->k;                                                                          \
       const Instruction* ncode = p->code;                                                               \
@@ -464,7 +484,7 @@ void execute(State* L, CallInfo* ci) {
 // recorded call goes through pretailcall and startfunc), so the callee
 // starts without its trap; `entry` runs in the new frame.
 #define tail_lua_inline(extra, entry)                                                                   \
-  if (LUNA_LIKELY(ra->tag == Tag::LClosure && (L->hookmask | trap | (extra)) == 0)) {                   \
+  if (LUNA_LIKELY(ra->tag == Tag::LClosure && (L->hookmask | ci->trap | (extra)) == 0)) {                   \
     Proto* p = ra->as_lclosure()->p;                                                                    \
     if (LUNA_LIKELY(L->top + (p->maxstacksize - delta) < L->stack_last)) {                              \
       /* p's fields are read before move_tail_frame's stores */                                         \
@@ -550,7 +570,7 @@ void execute(State* L, CallInfo* ci) {
     int off_ = getarg_sJ(ni) + (e);   \
     pc += off_;                       \
     if (off_ < 0) {                   \
-      updatetrap();                   \
+      edgetrap();                     \
       edge(-off_);                    \
     }                                 \
   }
@@ -713,6 +733,14 @@ returning:
   k = ci->func->as_lclosure()->p->k;
   pc = ci->savedpc;
   updatebase();
+#if LUNA_COMPUTED_GOTO
+  vmbreak;
+L_trap:  // every entry of trap_table: i was fetched, pc is past it
+  ci->trap = trap_step(L, ci, pc - 1);
+  updatebase();
+  refresh_counting();
+  goto* dispatch_table[i & 0xff];
+#endif
   for (;;) {
     vmfetch();
     vmdispatch(get_op(i)) {
@@ -1185,7 +1213,7 @@ returning:
   {                         \
     int bx = getarg_Bx(i);  \
     pc -= bx;               \
-    updatetrap();           \
+    edgetrap();             \
     edge(bx);               \
   }
 #define op_forloop(edge)                                  \
@@ -1296,7 +1324,7 @@ returning:
           set_nil(ci->func + 1 + getarg_A(i));  // 5.5's unnamed vararg table
         }
         // The next instruction is the first traced one: a new line.
-        if (LUNA_UNLIKELY(trap)) L->oldpc = 1;
+        if (LUNA_UNLIKELY(ci->trap)) L->oldpc = 1;
         vmbreak;
       }
       vmcase(OP_EXTRAARG) {
