@@ -854,7 +854,7 @@ L_trap:  // every entry of trap_table: i was fetched, pc is past it
           }
           slot = &table_absent_key;  // finish_get: a table whose raw lookup missed
         }
-        Protect(finish_get(L, from, key, ra, slot));
+        Protect(finish_get(L, from, key, ra, slot, from == rb ? 0 : 1));
         vmbreak;
       }
       vmcase(OP_ADDI) {

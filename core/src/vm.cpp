@@ -128,9 +128,12 @@ namespace {
 
 // Finishes t[key] after the raw access missed, the general way: __index
 // functions, values other than tables, any key. `slot` is the raw lookup
-// result when t is a table (a nil value), nullptr when t is not a table.
-[[gnu::noinline]] void finish_get_any(State* L, const TValue* t, const TValue& key, TValue* val, const TValue* slot) {
-  for (int loop = 0; loop < MAX_TAG_LOOP; loop++) {
+// result when t is a table (a nil value), nullptr when t is not a table;
+// `loop` counts the __index steps already taken, so that a chain is too
+// long after MAX_TAG_LOOP steps whichever path took them.
+[[gnu::noinline]] void finish_get_any(State* L, const TValue* t, const TValue& key, TValue* val, const TValue* slot,
+                                      int loop) {
+  for (; loop < MAX_TAG_LOOP; loop++) {
     const TValue* tm;
     if (slot != nullptr) {
       Table* mt = t->as_table()->metatable;
@@ -161,6 +164,19 @@ namespace {
   run_error(L, "'__index' chain too long; possible loop");
 }
 
+// The value of the short string key in t's hash part, or nullptr:
+// table_get_short_str with the key's pointer compared before its tag (a
+// class's other fields are short strings too) and no shared absent value
+// to load.
+inline const TValue* short_str_value(const Table* t, const String* key) {
+  const Node* n = &t->node[key->hash & ((1u << t->lsizenode) - 1)];
+  for (;;) {
+    if (n->key_u.gc == key && n->key_tag == Tag::ShortStr) return &n->val;
+    if (n->next == 0) return nullptr;
+    n += n->next;
+  }
+}
+
 }  // namespace
 
 // Chains of __index tables with a short-string key (a field or method of an
@@ -168,34 +184,40 @@ namespace {
 // walked here without calls: the absence cache test, the __index lookup and
 // the key lookup are inline, and with no call in the loop no registers are
 // saved (richards: 167 instructions per finish_get when each step called
-// tm_get and table_get). Anything else continues in finish_get_any from
-// the table reached.
-void finish_get(State* L, const TValue* t, const TValue& key, TValue* val, const TValue* slot) {
-  if (slot == nullptr) return finish_get_any(L, t, key, val, slot);
+// tm_get and table_get). Anything else continues in finish_get_any from the
+// table reached, with the steps taken so far.
+void finish_get(State* L, const TValue* t, const TValue& key, TValue* val, const TValue* slot, int steps) {
+  if (slot == nullptr) return finish_get_any(L, t, key, val, slot, steps);
+  Table* mt = t->as_table()->metatable;
   // A miss in a table without a metatable (the end of an array, an absent
   // key): nil, with no call.
-  if (t->as_table()->metatable == nullptr) {
+  if (mt == nullptr) {
     set_nil(val);
     return;
   }
-  if (key.tag != Tag::ShortStr) return finish_get_any(L, t, key, val, slot);
-  String* index_name = L->g->tmname[TM_INDEX];
-  for (int loop = 0; loop < MAX_TAG_LOOP; loop++) {
-    Table* mt = t->as_table()->metatable;
+  if (key.tag != Tag::ShortStr) return finish_get_any(L, t, key, val, slot, steps);
+  const String* name = key.as_string();
+  const String* index_name = L->g->tmname[TM_INDEX];
+  // steps < MAX_TAG_LOOP: the limit is tested after each step only.
+  int loop = steps;
+  do {
     if (mt == nullptr || (mt->flags & (1u << TM_INDEX))) {
       set_nil(val);
       return;
     }
-    const TValue* tm = table_get_short_str(mt, index_name);
-    if (!tm->is_table()) break;  // nil (tm_get caches that), a function or another value
-    t = tm;
-    slot = table_get_short_str(t->as_table(), key.as_string());
-    if (!slot->is_nil()) {
-      *val = *slot;
+    const TValue* tm = short_str_value(mt, index_name);
+    // Absent (tm_get caches that), nil, a function or another value.
+    if (tm == nullptr || !tm->is_table()) return finish_get_any(L, t, key, val, &table_absent_key, loop);
+    Table* h = tm->as_table();
+    const TValue* found = short_str_value(h, name);
+    if (found != nullptr && !found->is_nil()) {
+      *val = *found;
       return;
     }
-  }
-  finish_get_any(L, t, key, val, slot);
+    mt = h->metatable;
+    t = tm;
+  } while (++loop < MAX_TAG_LOOP);
+  finish_get_any(L, t, key, val, &table_absent_key, MAX_TAG_LOOP);
 }
 
 // Finishes t[key] = v after the raw access found no value; `slot` as for finish_get.

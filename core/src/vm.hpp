@@ -72,7 +72,9 @@ bool le_other(State* L, const TValue& a, const TValue& b);
 void arith_tm(State* L, const Instruction* next, const TValue* base, const TValue* k, const TValue& a,
               const TValue& b, TValue* ra, TMS ev);
 bool order_imm(State* L, const TValue& a, int imm, bool is_float, bool flip, TMS event);
-void finish_get(State* L, const TValue* t, const TValue& key, TValue* val, const TValue* slot);
+// `steps`: the __index steps already taken (OP_SELF's, when it continues
+// from the class), counted towards the chain's limit.
+void finish_get(State* L, const TValue* t, const TValue& key, TValue* val, const TValue* slot, int steps = 0);
 void finish_set(State* L, const TValue* t, const TValue& key, const TValue& v, const TValue* slot);
 bool for_prep(State* L, TValue* ra);
 

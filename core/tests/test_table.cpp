@@ -410,3 +410,29 @@ TEST_CASE("table.concat of one string piece returns it without a copy", "[table]
                              "local grew = collectgarbage('count') - before "
                              "return tostring(r1 == big and r2 == big and grew < 1024)") == "true");
 }
+
+TEST_CASE("__index chains are too long after 2000 steps on every path", "[table][index]") {
+  StateGuard g;
+  REQUIRE(luna::test::run(g.L, R"(
+    function chain(n, leaf)
+      local last = leaf
+      for _ = 1, n do last = setmetatable({}, {__index = last}) end
+      return last
+    end
+    function class_chain(n)
+      local cls = chain(n - 1, {m = function() return "m" end})
+      return setmetatable({}, {__index = cls})
+    end)") == "nil");
+  const char* too_long = "'__index' chain too long; possible loop";
+  // A constant field (the inline walk), a variable key (the general loop),
+  // a method found through the class (OP_SELF's first step is counted).
+  CHECK(luna::test::run(g.L, "return chain(2000, {x = 1}).x") == "1");
+  CHECK(luna::test::run(g.L, "local k = 'x' return chain(2000, {x = 1})[k]") == "1");
+  CHECK(luna::test::run(g.L, "return class_chain(2000):m()") == "m");
+  for (const char* code : {"return chain(2001, {x = 1}).x", "return chain(2001, {}).x",
+                           "local k = 'x' return chain(2001, {x = 1})[k]", "return class_chain(2001):m()",
+                           "return chain(3999, {x = 1}).x", "return class_chain(4000):m()"}) {
+    INFO(code);
+    CHECK(luna::test::run(g.L, code).find(too_long) != std::string::npos);
+  }
+}
