@@ -207,6 +207,29 @@ TEST_CASE("concatenation of short pieces at every length", "[string]") {
     return count .. " " .. t.kalo .. " " .. mixed)") == "1035 2 x12y-31.5z");
 }
 
+TEST_CASE("string.char builds short results without a buffer, long ones with one", "[string]") {
+  StateGuard s;
+  State* L = s.L;
+  // Lengths on both sides of the short-string limit, the same bytes as
+  // string.byte reads back, and the library's errors for bad arguments.
+  CHECK(run(L, R"(
+    local lens = {}
+    for n = 0, 45 do
+      local t = {} for i = 1, n do t[i] = (i * 37 + n) % 256 end
+      local str = string.char(table.unpack(t))
+      if #str ~= n then error("length " .. n) end
+      for i = 1, n do if str:byte(i) ~= t[i] then error("byte " .. i .. " of " .. n) end end
+      lens[#lens + 1] = #str
+    end
+    return #lens .. " " .. (string.char(104, 105) == "hi" and "interned" or "?"))") == "46 interned");
+  CHECK(run(L, "return select(2, pcall(string.char, 65, 256))") == "bad argument #2 to 'string.char' (value out of range)");
+  CHECK(run(L, "return select(2, pcall(string.char, 65, {}))") ==
+        "bad argument #2 to 'string.char' (number expected, got table)");
+  CHECK(run(L, "local t = {} for i = 1, 41 do t[i] = 66 end t[41] = -1 "
+               "return select(2, pcall(string.char, table.unpack(t)))") ==
+        "bad argument #41 to 'string.char' (value out of range)");
+}
+
 TEST_CASE("userdata starts with nil user values", "[string]") {
   StateGuard s(false);
   State* L = s.L;

@@ -133,6 +133,19 @@ namespace {
 
 int str_char(State* L) {
   int n = get_top(L);
+  if (n <= static_cast<int>(MAX_SHORT_LEN)) {
+    // A short result (string.char(c) is the usual call) is built here and
+    // interned, without a Buffer (whose setup and result cost ~250
+    // instructions a call).
+    char text[MAX_SHORT_LEN];
+    for (int i = 1; i <= n; i++) {
+      Unsigned c = static_cast<Unsigned>(check_integer(L, i));
+      arg_check(L, c <= UCHAR_MAX, i, "value out of range");
+      text[i - 1] = static_cast<char>(static_cast<unsigned char>(c));
+    }
+    push_lstring(L, text, static_cast<size_t>(n));
+    return 1;
+  }
   Buffer b(L);
   char* p = b.prepare(static_cast<size_t>(n));
   for (int i = 1; i <= n; i++) {
@@ -751,7 +764,10 @@ void push_onecapture(MatchState* ms, int i, const char* s, const char* e) {
 
 int push_captures(MatchState* ms, const char* s, const char* e) {
   int n = (ms->level == 0 && s != nullptr) ? 1 : ms->level;
-  if (n > 0) check_stack_or_error(ms->L, n, "too many captures");
+  // check_stack's own test inline: room on the stack and in the frame.
+  State* L = ms->L;
+  if (n > 0 && (L->stack_last - L->top <= n || L->ci->top < L->top + n))
+    check_stack_or_error(L, n, "too many captures");
   for (int i = 0; i < n; i++) push_onecapture(ms, i, s, e);
   return n;
 }
@@ -837,7 +853,8 @@ struct GMatchState {
 };
 
 int gmatch_aux(State* L) {
-  auto* gm = static_cast<GMatchState*>(to_userdata(L, upvalue_index(3)));
+  // The state is the closure's third upvalue (str_gmatch made it).
+  auto* gm = static_cast<GMatchState*>(L->ci->func->as_nclosure()->upvalue[2].as_udata()->data());
   gm->ms.L = L;
   for (const char* src = gm->src; src <= gm->ms.src_end; src++) {
     if (gm->first && (src = skip_to_first(&gm->ms, gm->first, src)) == gm->ms.src_end) break;
