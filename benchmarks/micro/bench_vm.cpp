@@ -137,6 +137,22 @@ void BM_LuaHashGetSet(benchmark::State& bs) {
 }
 BENCHMARK(BM_LuaHashGetSet)->Arg(100000);
 
+// ---- sixteen fields of one table, some down collision chains (slot hints) ----
+void BM_LuaFieldHints(benchmark::State& bs) {
+  lua_loop(bs, R"(
+    local t = {}
+    for j = 1, 16 do t["f" .. j] = j end
+    return function(n)
+      local s = 0
+      for i = 1, n do
+        s = s + t.f1 + t.f2 + t.f3 + t.f4 + t.f5 + t.f6 + t.f7 + t.f8
+          + t.f9 + t.f10 + t.f11 + t.f12 + t.f13 + t.f14 + t.f15 + t.f16
+      end
+      return s
+    end)");
+}
+BENCHMARK(BM_LuaFieldHints)->Arg(100000);
+
 // ---- globals (GETTABUP/SETTABUP on _ENV) ----
 void BM_LuaGlobalGetSet(benchmark::State& bs) {
   lua_loop(bs, R"(

@@ -45,6 +45,24 @@ inline bool fast_get(const TValue* t, Lookup lookup, const TValue** slot) {
   return !(*slot)->is_nil();
 }
 
+// table_get_short_str for the short string in *kv, trying kv's slot hint
+// first (key_hint, state.hpp). The node count's byte, tested with one
+// compare, is cheaper than a bounds test of the index, which needs a shift
+// by a variable amount.
+inline const TValue* hinted_lookup(Table* t, const TValue* kv) {
+  String* key = kv->as_string();
+  uint32_t hint = key_hint(kv);
+  if (static_cast<uint8_t>(hint) == t->lsizenode) {
+    const Node* n = &t->node[hint >> 8];
+    if (n->key_u.gc == key && n->key_tag == Tag::ShortStr) return &n->val;
+  }
+  const TValue* slot = table_get_short_str(t, key);
+  if (slot != &table_absent_key) {
+    auto idx = static_cast<uint32_t>(reinterpret_cast<const Node*>(slot) - t->node);
+    if (idx < (1u << 24)) set_key_hint(kv, idx << 8 | t->lsizenode);
+  }
+  return slot;
+}
 // Whether slot lies in h's array part.
 inline bool in_array(const Table* h, const TValue* slot) {
   auto off = reinterpret_cast<uintptr_t>(slot) - reinterpret_cast<uintptr_t>(h->array);
@@ -78,7 +96,10 @@ inline bool fast_set(State* L, const TValue* t, Lookup lookup, const TValue** sl
 // finish_get. A nil result means: take the general path, from *from (left
 // as is, or the class when the method is not in it either: inherited
 // methods then skip the two lookups already done).
-inline const TValue* method_slot(State* L, Table* h, String* key, const TValue** from) {
+// A short-string key's slot hint serves the class's lookup, where methods
+// usually are: the instance's would miss it and then do the full lookup.
+inline const TValue* method_slot(State* L, Table* h, const TValue& keyv, const TValue** from) {
+  String* key = keyv.as_string();
   bool short_key = key->tag == Tag::ShortStr;
   const TValue* slot = short_key ? table_get_short_str(h, key) : table_get_str(h, key);
   Table* mt = h->metatable;
@@ -86,7 +107,7 @@ inline const TValue* method_slot(State* L, Table* h, String* key, const TValue**
   const TValue* index = table_get_short_str(mt, L->g->tmname[TM_INDEX]);
   if (!index->is_table()) return &table_absent_key;
   Table* cls = index->as_table();
-  slot = short_key ? table_get_short_str(cls, key) : table_get_str(cls, key);
+  slot = short_key ? hinted_lookup(cls, &keyv) : table_get_str(cls, key);
   if (slot->is_nil()) *from = index;
   return slot;
 }
@@ -408,15 +429,19 @@ void execute(State* L, CallInfo* ci) {
     i = *pc++;                                                        \
   }
 // OP_CALL's Lua callee (at ra, arguments up to top) in the usual case: a
-// CallInfo to reuse, stack room, no hooks, no trap (one test covers the
-// hooks and the trap). precall's frame is set up here and the dispatcher's
-// state taken from what is at hand instead of reloaded from ci; `entry`
-// runs in the new frame (p: its prototype) before its first instruction.
-#define call_lua_inline(entry)                                                                          \
+// CallInfo to reuse, stack room, no hooks, no trap, and whatever `extra`
+// must also be clear (one test covers them all). precall's frame is set up
+// here and the dispatcher's state taken from what is at hand instead of
+// reloaded from ci; `entry` runs in the new frame (p: its prototype) before
+// its first instruction. The room test is precall's (more than
+// maxstacksize slots above top), as `top + maxstacksize < stack_last`: the
+// scaled size is an add away from the frame's top, which the set-up needs.
+#define call_lua_inline(extra, entry)                                                                   \
   {                                                                                                     \
     Proto* p = ra->as_lclosure()->p;                                                                    \
     CallInfo* nci = ci->next;                                                                           \
-    if (LUNA_LIKELY(nci != nullptr && L->stack_last - top > p->maxstacksize && (L->hookmask | trap) == 0)) { \
+    if (LUNA_LIKELY(nci != nullptr && top + p->maxstacksize < L->stack_last &&                          \
+                    (L->hookmask | trap | (extra)) == 0)) {                                             \
       /* p's fields are read before init_lua_frame's stores */                                          \
       const TValue* nk = p->k;                                                                          \
       const Instruction* ncode = p->code;                                                               \
@@ -429,13 +454,43 @@ void execute(State* L, CallInfo* ci) {
       vmbreak_untrapped;                                                                                \
     }                                                                                                   \
   }
+// OP_TAILCALL's Lua callee (at ra, b - 1 arguments up to L->top; delta:
+// the caller's varargs below its frame) in the usual case: stack room
+// (pretailcall's test: more than fsize - delta slots above L->top), no
+// hooks, no trap, and
+// `extra` clear. pretailcall's frame move is done here and the dispatcher's
+// state taken from the callee instead of reloaded from ci (ackermann: 93
+// instructions per tail call in pretailcall). The caller does not trap (a
+// recorded call goes through pretailcall and startfunc), so the callee
+// starts without its trap; `entry` runs in the new frame.
+#define tail_lua_inline(extra, entry)                                                                   \
+  if (LUNA_LIKELY(ra->tag == Tag::LClosure && (L->hookmask | trap | (extra)) == 0)) {                   \
+    Proto* p = ra->as_lclosure()->p;                                                                    \
+    if (LUNA_LIKELY(L->top + (p->maxstacksize - delta) < L->stack_last)) {                              \
+      /* p's fields are read before move_tail_frame's stores */                                         \
+      const TValue* nk = p->k;                                                                          \
+      const Instruction* ncode = p->code;                                                               \
+      TValue* func = move_tail_frame(L, ci, ra, b, delta, p, 0);                                        \
+      k = nk;                                                                                           \
+      pc = ncode;                                                                                       \
+      base = func + 1;                                                                                  \
+      entry;                                                                                            \
+      vmbreak_untrapped;                                                                                \
+    }                                                                                                   \
+  }
 // RETURN0/RETURN1's inline poscall is done (L->ci is the caller): leave, or
-// continue the Lua caller, without ret's reload of ci->previous.
+// continue the Lua caller, without ret's reload of ci->previous. The
+// caller's state is loaded and its next instruction dispatched here, as at
+// `returning`, rather than jumped to there: one jump less per return, and
+// each return handler's dispatch is an indirect branch of its own.
 #define back_to_caller(caller)                   \
   {                                              \
     if (ci->callstatus & CIST_FRESH) return;     \
     ci = (caller);                               \
-    goto returning;                              \
+    k = ci->func->as_lclosure()->p->k;           \
+    pc = ci->savedpc;                            \
+    updatebase();                                \
+    vmbreak;                                     \
   }
 #define refresh_counting() \
   (counting = (g->jit.enabled ? COUNT_JIT : 0u) | (g->instr_budget != 0 ? COUNT_BUDGET : 0u))
@@ -611,7 +666,8 @@ void execute(State* L, CallInfo* ci) {
 
 // Indexing: t[key] through the shared fast path, else the metamethods.
 // LOOKUP is the raw lookup for the handler's key kind, given Table* h.
-#define short_str_key(key) table_get_short_str(h, (key).as_string())
+// The field handlers' key is a short-string constant with a slot hint.
+#define hinted_key(key) hinted_lookup(h, &(key))
 #define int_key(key) table_get_int(h, (key).u.i)
 // Integer and short-string keys inline (t[i], counts[word]); others call
 // table_get.
@@ -712,7 +768,7 @@ returning:
       }
       vmcase(OP_GETTABUP) {
         const TValue* upv = CL()->upvals[getarg_B(i)]->v;
-        op_get(upv, *KC(), short_str_key(key));
+        op_get(upv, *KC(), hinted_key(key));
       }
       vmcase(OP_GETTABLE) {
         const TValue& rc = *RC();
@@ -723,11 +779,11 @@ returning:
         op_get(RB(), key_, int_key(key));
       }
       vmcase(OP_GETFIELD) {
-        op_get(RB(), *KC(), short_str_key(key));
+        op_get(RB(), *KC(), hinted_key(key));
       }
       vmcase(OP_SETTABUP) {
         const TValue* upv = CL()->upvals[getarg_A(i)]->v;
-        op_set(upv, *KB(), short_str_key(key));
+        op_set(upv, *KB(), hinted_key(key));
       }
       vmcase(OP_SETTABLE) {
         const TValue& rb = *RB();
@@ -738,7 +794,7 @@ returning:
         op_set(RA(), key_, int_key(key));
       }
       vmcase(OP_SETFIELD) {
-        op_set(RA(), *KB(), short_str_key(key));
+        op_set(RA(), *KB(), hinted_key(key));
       }
       vmcase(OP_NEWTABLE) {
         TValue* ra = RA();
@@ -763,7 +819,7 @@ returning:
         ra[1] = obj;  // ra + 1 may be rb: the same value; ra is written only once found
         const TValue* from = rb;  // rb: errors name its variable
         if (LUNA_LIKELY(obj.is_table())) {
-          slot = method_slot(L, obj.as_table(), key.as_string(), &from);
+          slot = method_slot(L, obj.as_table(), key, &from);
           if (LUNA_LIKELY(!slot->is_nil())) {
             *ra = *slot;
             vmbreak;
@@ -989,13 +1045,13 @@ returning:
         // b == 0: the previous instruction set top.
         TValue* top = b != 0 ? ra + b : L->top;
         savepc();
-        // Nothing counting (no JIT, no budget): one test for both, and
-        // L->top is stored once, by the frame set-up.
-        if (LUNA_LIKELY(counting == 0 && ra->tag == Tag::LClosure)) call_lua_inline((void)0);
+        // Nothing counting (no JIT, no budget) is tested with the hooks and
+        // the trap, and L->top is stored once, by the frame set-up.
+        if (LUNA_LIKELY(ra->tag == Tag::LClosure)) call_lua_inline(counting, (void)0);
         L->top = top;
         if (budget_on()) charge_budget(L, 1);
         if (LUNA_LIKELY(ra->tag == Tag::LClosure)) {
-          call_lua_inline(funcentry(p));
+          if (counting != 0) call_lua_inline(0, funcentry(p));
         } else if (ra->tag == Tag::LightFn || ra->tag == Tag::NClosure) {
           // A native callee: straight to its call, not through precall's
           // dispatch on the type (about 20 instructions per call).
@@ -1032,33 +1088,16 @@ returning:
         else
           b = static_cast<int>(L->top - ra);
         savepc();
+        // Nothing counting, no upvalues to close: one test with the hooks
+        // and the trap, no budget charge and no hot count.
+        tail_lua_inline(counting | (i & (1u << POS_k)), (void)0);
         if (budget_on()) charge_budget(L, 1);
         if (getarg_k(i)) {
           ptrdiff_t off = L->save(ra);
           upval_close(L, base);
           ra = L->restore(off);
         }
-        if (LUNA_LIKELY(ra->tag == Tag::LClosure && (L->hookmask | trap) == 0)) {
-          // A Lua callee with stack room, no hooks and no trap: pretailcall's frame
-          // move done here, the dispatcher's state taken from the callee
-          // instead of reloaded from ci (ackermann: 93 instructions per tail
-          // call in pretailcall). This runs only while the caller does not
-          // trap (a recorded call goes through pretailcall and startfunc), so
-          // the callee starts without its trap.
-          Proto* p = ra->as_lclosure()->p;
-          int fsize = p->maxstacksize;
-          if (LUNA_LIKELY(L->stack_last - L->top > fsize - delta)) {
-            // p's fields are read before move_tail_frame's stores.
-            const TValue* nk = p->k;
-            const Instruction* ncode = p->code;
-            TValue* func = move_tail_frame(L, ci, ra, b, delta, p, 0);
-            k = nk;
-            pc = ncode;
-            base = func + 1;
-            funcentry(p);
-            vmbreak_untrapped;
-          }
-        }
+        tail_lua_inline(0, funcentry(p));
         int n = pretailcall(L, ci, ra, b, delta);
         if (n < 0) {
           if (LUNA_UNLIKELY(n == NATIVE_YIELDED)) return;  // coro_yield_return
@@ -1099,7 +1138,7 @@ returning:
           // Inline poscall: no results, nil-fill what the caller wants
           // (usually nothing: a call statement).
           int wanted = ci->nresults;
-          TValue* res = ci->func;
+          TValue* res = base - 1;  // ci->func
           CallInfo* caller = ci->previous;
           L->ci = caller;
           if (LUNA_UNLIKELY(wanted > 0))
@@ -1120,11 +1159,13 @@ returning:
           // payload and the tag are copied apart: a value just stored that
           // way (arithmetic) is forwarded to loads of the same sizes, while
           // one 16-byte load of it stalls until the stores retire.
+          // One result wanted or all of them (a call ending an argument
+          // list or a table constructor) is the same copy.
           int wanted = ci->nresults;
-          TValue* res = ci->func;
+          TValue* res = base - 1;  // ci->func
           CallInfo* caller = ci->previous;
           L->ci = caller;
-          if (LUNA_LIKELY(wanted == 1)) {
+          if (LUNA_LIKELY(wanted == 1 || wanted == MULTRET)) {
             res->u = ra->u;
             res->tag = ra->tag;
             L->top = res + 1;

@@ -636,6 +636,7 @@ struct Parser {
     shrink(p->code, p->sizecode, f->pc);
     shrink(p->lineinfo, p->sizelineinfo, f->pc);
     shrink(p->k, p->sizek, f->nk);
+    clear_key_hints(p->k, p->sizek);
     shrink(p->p, p->sizep, f->np);
     shrink(p->locvars, p->sizelocvars, f->ndebugvars);
     shrink(p->upvalues, p->sizeupvalues, f->nups);

@@ -395,6 +395,30 @@ inline const TValue* table_get_short_str(Table* t, String* key) {
   }
 }
 const TValue* table_get_str(Table* t, String* key);
+// Slot hints (issue 12): the field handlers (GETFIELD, SETFIELD, GETTABUP,
+// SETTABUP, SELF) keep, in bytes 12-15 of their short-string key's TValue
+// (padding, never part of the value; a constant in all but a rare SELF),
+// where the key was last found, in whatever table: the node's index times
+// 256 plus the log2 of that table's node count. The hint is a guess, used
+// only when the table's node count is the same and the node holds the key,
+// so a rehash, a freed table or a table of another shape costs a miss and
+// the full lookup, never a wrong slot (execute.cpp, hinted_lookup).
+constexpr size_t KEY_HINT_OFFSET = 12;
+static_assert(sizeof(TValue) >= KEY_HINT_OFFSET + sizeof(uint32_t) && sizeof(Tag) == 1 &&
+              offsetof(TValue, tag) + 1 <= KEY_HINT_OFFSET);
+inline uint32_t key_hint(const TValue* kv) {
+  uint32_t h;
+  std::memcpy(&h, reinterpret_cast<const char*>(kv) + KEY_HINT_OFFSET, sizeof h);
+  return h;
+}
+inline void set_key_hint(const TValue* kv, uint32_t h) {
+  std::memcpy(const_cast<char*>(reinterpret_cast<const char*>(kv)) + KEY_HINT_OFFSET, &h, sizeof h);
+}
+// A new prototype's constants start without hints (their padding may hold
+// any bytes copied with the values).
+inline void clear_key_hints(TValue* k, int n) {
+  for (int j = 0; j < n; j++) set_key_hint(&k[j], 0);
+}
 // Assignment: raises "table index is nil" / "table index is NaN" for such keys; a float
 // key with an integral value is normalised to an integer. Does not call
 // metamethods; does invalidate the flags cache and runs gc_barrier_back.

@@ -204,6 +204,7 @@ class Loader {
         default: corrupted();
       }
     }
+    clear_key_hints(k, n);
   }
 
   // Upvalue descriptors refer to the enclosing function's registers or

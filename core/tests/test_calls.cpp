@@ -267,3 +267,74 @@ TEST_CASE("calls are charged to the instruction budget on the inline and the cou
     return f(150) .. " " .. v(m()) .. " " .. a + b + c .. " " .. select('#', v())
   )") == "150 3 6 1");
 }
+
+TEST_CASE("one result returned to a call that takes all of them", "[calls]") {
+  // RETURN1's straight line serves callers wanting one result and callers
+  // wanting all (a call ending an argument list, a constructor or a
+  // return): both take the value and end the results after it.
+  StateGuard s;
+  CHECK(run(s.L, R"(
+    local function one(x) return x end
+    local function count(...) return select("#", ...) end
+    local function ack(m, n)
+      if m == 0 then return n + 1 end
+      if n == 0 then return ack(m - 1, 1) end
+      return ack(m - 1, ack(m, n - 1))
+    end
+    local function compose(f, g) return function(x) return f(g(x)) end end
+    local t = {one(5)}
+    local h = compose(one, function(x) return x * 2 end)
+    local function pair() return one(1), one(2) end
+    local a, b, c = pair()
+    return table.concat({count(one(1)), count(one(nil)), count(one(1), one(2)), #t, t[1],
+                         ack(2, 3), h(21), a, b, tostring(c), count(pair())}, ",")
+  )") == "1,1,2,1,5,9,42,1,2,nil,2");
+}
+
+TEST_CASE("tail calls that close upvalues, with nothing counting and with a budget", "[calls]") {
+  // TAILCALL's uncounted inline path leaves a call that must close upvalues
+  // to the counted one, which closes them before the callee runs.
+  StateGuard s;
+  const char* code = R"(
+    local fs = {}
+    local function t(n)
+      if n == 0 then return 0 end
+      local x = n * 10
+      fs[n] = function() return x end
+      return t(n - 1)
+    end
+    t(50)
+    local sum = 0
+    for i = 1, 50 do sum = sum + fs[i]() end
+    return sum
+  )";
+  CHECK(run(s.L, code) == "12750");
+  luna::set_instruction_budget(s.L, 1000000);
+  CHECK(run(s.L, code) == "12750");
+  luna::set_instruction_budget(s.L, 0);
+}
+
+TEST_CASE("calls and tail calls into large frames at every stack position", "[calls]") {
+  // The inline paths' room tests (top + frame size below stack_last) fall
+  // back to precall/pretailcall, which grow the stack, wherever the frame
+  // ends; a frame set up past the end would overwrite the heap (ASan).
+  StateGuard s;
+  std::string big = "local function big(a) local ";
+  for (int j = 0; j < 180; j++) big += (j ? ", v" : "v") + std::to_string(j);
+  big += " = a";
+  for (int j = 1; j < 180; j++) big += ", a";
+  big += " return v0 + v179 end\n";
+  big += R"(
+    local function down(n, tail)
+      if n == 0 then
+        if tail then return big(n + 1) end
+        return (big(n + 2))
+      end
+      return (down(n - 1, tail))
+    end
+    local sum = 0
+    for d = 1, 400 do sum = sum + down(d, d % 2 == 0) end
+    return sum
+  )";
+  CHECK(run(s.L, big.c_str()) == "1200");
+}
