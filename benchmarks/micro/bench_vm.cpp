@@ -388,6 +388,19 @@ void BM_LuaConcat(benchmark::State& bs) {
 }
 BENCHMARK(BM_LuaConcat)->Arg(100000);
 
+// Two short strings that already exist joined into one that exists too
+// (word_count's words): hashing, the intern lookup and the copy.
+void BM_LuaConcatExisting(benchmark::State& bs) {
+  lua_loop(bs, R"(
+    local syl = { "ka", "lo", "mi", "ne", "ru", "sa", "to", "vi" }
+    return function(n)
+      local len = 0
+      for i = 1, n do local w = syl[i % 8 + 1] .. syl[i % 5 + 1] len = len + #w end
+      return len
+    end)");
+}
+BENCHMARK(BM_LuaConcatExisting)->Arg(100000);
+
 void BM_ApiConcat(benchmark::State& bs) {
   State* L = fresh_state();
   luna::Integer i = 0;
@@ -401,6 +414,31 @@ void BM_ApiConcat(benchmark::State& bs) {
   luna::close_state(L);
 }
 BENCHMARK(BM_ApiConcat);
+
+// ---- pattern functions ----
+// A JSON decoder's string scan: a bracket class skipped to, from a position.
+void BM_LuaFindBracket(benchmark::State& bs) {
+  lua_loop(bs, R"(
+    local s = '"name": "some string value here", "other": "x\\y"'
+    return function(n)
+      local c = 0
+      for i = 1, n do c = c + s:find('["\\]', i % 20 + 2) end
+      return c
+    end)");
+}
+BENCHMARK(BM_LuaFindBracket)->Arg(100000);
+
+// gsub with a capture in the replacement string.
+void BM_LuaGsubCapture(benchmark::State& bs) {
+  lua_loop(bs, R"(
+    local line = "alpha beta gamma delta epsilon zeta eta theta 12 key=42;"
+    return function(n)
+      local c = 0
+      for i = 1, n do local s, k = line:gsub("(%a+)a%s", "%1A ") c = c + k end
+      return c
+    end)");
+}
+BENCHMARK(BM_LuaGsubCapture)->Arg(10000);
 
 // ---- closure creation ----
 void BM_LuaClosureCreation(benchmark::State& bs) {

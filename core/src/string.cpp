@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "object_layout.hpp"
+#include "short_bytes.hpp"
 #include "state.hpp"
 
 namespace luna {
@@ -42,24 +43,52 @@ void rehash_into(String** from, int from_size, String** to, int to_size) {
   }
 }
 
-// The bytes of a short string against a candidate's: a loop inline
-// instead of a call to memcmp, as most interned strings are a few bytes
-// (word_count's words are 2 to 6).
-inline bool same_bytes(const char* a, const char* b, size_t len) {
-  for (size_t i = 0; i < len; i++)
-    if (a[i] != b[i]) return false;
-  return true;
+// The 128-bit product's halves folded together: every bit of x reaches
+// every bit of the result, where a 64-bit product's high bits never reach
+// its low ones (which pick buckets).
+inline uint64_t fold_mul(uint64_t x) {
+  __extension__ using u128 = unsigned __int128;
+  u128 r = u128(x) * 0x9E3779B97F4A7C15u;
+  return static_cast<uint64_t>(r) ^ static_cast<uint64_t>(r >> 64);
 }
 
-String* intern(State* L, const char* str, size_t len) {
+// str_hash, inline for interning. Eight bytes at a time, each word folded
+// in with a multiply; the last 1 to 8 bytes as one word from overlapping
+// loads (first, middle and last byte below 4), so the strings of one
+// length are distinct words. The start mixes the seed with the length, so
+// strings of different lengths do not collide in a pattern that holds
+// for every seed.
+inline uint32_t hash_bytes(const char* s, size_t len, uint32_t seed) {
+  uint64_t h = ((uint64_t(seed) << 32) | uint32_t(len)) * 0x9E3779B97F4A7C15u;
+  size_t n = len;
+  for (; n > 8; n -= 8, s += 8) h = fold_mul(h ^ bytes::load64(s));
+  uint64_t w = 0;
+  if (n >= 4)
+    w = bytes::load32(s) | uint64_t(bytes::load32(s + n - 4)) << 32;
+  else if (n > 0)
+    w = uint64_t(static_cast<unsigned char>(s[0])) | uint64_t(static_cast<unsigned char>(s[n / 2])) << 8 |
+        uint64_t(static_cast<unsigned char>(s[n - 1])) << 16;
+  h = fold_mul(h ^ w);
+  return static_cast<uint32_t>(h ^ (h >> 32));
+}
+
+// The interned string of str[0..len) whose hash is h, or nullptr. The
+// stored hash is compared first: a chain's other strings almost never
+// share it, so the bytes are compared about once, for the match.
+inline String* find_interned(const StringTable& tb, const char* str, size_t len, uint32_t h) {
+  for (String* s = tb.hash[h & static_cast<unsigned>(tb.size - 1)]; s != nullptr; s = s->hnext)
+    if (s->hash == h && s->len == len && bytes::equal(s->data, str, len)) return s;
+  return nullptr;
+}
+
+// A new short string with hash h, added to the string table. Out of line,
+// so that the lookup that finds an existing string (most calls) saves few
+// registers.
+[[gnu::noinline]] String* intern_new(State* L, const char* str, size_t len, uint32_t h) {
   GlobalState* g = L->g;
-  uint32_t h = str_hash(str, len, g->seed);
-  for (String* s = g->strt.hash[h & static_cast<unsigned>(g->strt.size - 1)]; s != nullptr; s = s->hnext) {
-    if (s->len == len && same_bytes(s->data, str, len)) return s;
-  }
   if (g->strt.nuse >= g->strt.size && g->strt.size <= (1 << 29)) str_table_resize(L, g->strt.size * 2);
   String* s = create_string(L, Tag::ShortStr, len, h);
-  std::memcpy(s->data, str, len);
+  bytes::copy(s->data, str, len);
   // Bucket computed only now: allocating may have run a collection.
   String** bucket = &g->strt.hash[h & static_cast<unsigned>(g->strt.size - 1)];
   s->hnext = *bucket;
@@ -68,24 +97,21 @@ String* intern(State* L, const char* str, size_t len) {
   return s;
 }
 
+// A long string holding a copy of str[0..len).
+[[gnu::noinline]] String* new_long_copy(State* L, const char* str, size_t len) {
+  String* ts = str_new_long(L, len);
+  std::memcpy(ts->data, str, len);
+  return ts;
+}
+
 }  // namespace
 
-uint32_t str_hash(const char* s, size_t len, uint32_t seed) {
-  // FNV-1a over the bytes, started from the seed mixed with the length.
-  uint32_t h = (seed ^ static_cast<uint32_t>(len)) * 0x9E3779B1u;
-  h ^= 0x811C9DC5u;
-  for (size_t i = 0; i < len; i++) {
-    h ^= static_cast<unsigned char>(s[i]);
-    h *= 0x01000193u;
-  }
-  h ^= h >> 15;
-  return h;
-}
+uint32_t str_hash(const char* s, size_t len, uint32_t seed) { return hash_bytes(s, len, seed); }
 
 uint32_t str_hash_long(String* ts) {
   if (!ts->has_hash) {
     // Until hashed, `hash` holds the state's seed (stored at creation).
-    ts->hash = str_hash(ts->data, ts->len, ts->hash);
+    ts->hash = hash_bytes(ts->data, ts->len, ts->hash);
     ts->has_hash = 1;
   }
   return ts->hash;
@@ -98,25 +124,18 @@ bool str_equal(const String* a, const String* b) {
 }
 
 String* str_new(State* L, const char* s, size_t len) {
-  if (len <= MAX_SHORT_LEN) return intern(L, s, len);
-  String* ts = str_new_long(L, len);
-  std::memcpy(ts->data, s, len);
-  return ts;
+  if (len > MAX_SHORT_LEN) return new_long_copy(L, s, len);
+  uint32_t h = hash_bytes(s, len, L->g->seed);
+  if (String* found = find_interned(L->g->strt, s, len, h)) return found;
+  return intern_new(L, s, len, h);
 }
 
-String* str_try_new(GlobalState* g, const char* str, size_t len) noexcept {
-  uint32_t h = g->seed;
-  String** bucket = nullptr;
-  if (len <= MAX_SHORT_LEN) {
-    h = str_hash(str, len, g->seed);
-    bucket = &g->strt.hash[h & static_cast<unsigned>(g->strt.size - 1)];
-    for (String* s = *bucket; s != nullptr; s = s->hnext)
-      if (s->len == len && same_bytes(s->data, str, len)) return s;
-    if (g->strt.nuse >= g->strt.size) return nullptr;  // intern would grow the table
-  } else if (len >= MAX_STRING_LEN) {
-    return nullptr;
-  }
-  Tag tag = bucket != nullptr ? Tag::ShortStr : Tag::LongStr;
+namespace {
+
+// str_try_new's allocation: a string of len bytes with hash h, copied from
+// str unless that is null (a long string the caller fills), a short one
+// linked into its bucket (the table has room: the caller checked).
+[[gnu::noinline]] String* try_create(GlobalState* g, Tag tag, const char* str, size_t len, uint32_t h) noexcept {
   auto* s = static_cast<String*>(gc_try_new_object(g, tag, string_alloc_size(len)));
   if (s == nullptr) return nullptr;
   s->reserved = 0;
@@ -124,14 +143,30 @@ String* str_try_new(GlobalState* g, const char* str, size_t len) noexcept {
   s->hash = h;
   s->len = len;
   s->hnext = nullptr;
-  if (str != nullptr) std::memcpy(s->data, str, len);
   s->data[len] = '\0';
-  if (bucket != nullptr) {
+  if (tag == Tag::ShortStr) {
+    bytes::copy(s->data, str, len);
+    String** bucket = &g->strt.hash[h & static_cast<unsigned>(g->strt.size - 1)];
     s->hnext = *bucket;
     *bucket = s;
     g->strt.nuse++;
+  } else if (str != nullptr) {
+    std::memcpy(s->data, str, len);
   }
   return s;
+}
+
+}  // namespace
+
+String* str_try_new(GlobalState* g, const char* str, size_t len) noexcept {
+  if (len <= MAX_SHORT_LEN) {
+    uint32_t h = hash_bytes(str, len, g->seed);
+    if (String* s = find_interned(g->strt, str, len, h)) return s;
+    if (g->strt.nuse >= g->strt.size) return nullptr;  // intern would grow the table
+    return try_create(g, Tag::ShortStr, str, len, h);
+  }
+  if (len >= MAX_STRING_LEN) return nullptr;
+  return try_create(g, Tag::LongStr, str, len, g->seed);
 }
 
 String* str_new_cstr(State* L, const char* s) { return str_new(L, s, std::strlen(s)); }

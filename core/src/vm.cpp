@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "opcodes.hpp"
+#include "short_bytes.hpp"
 #include "vm.hpp"
 
 namespace luna {
@@ -424,43 +425,118 @@ void vm_arith(State* L, int op, const TValue& a, const TValue& b, TValue* res) {
     tm_trybin(L, a, b, res, static_cast<TMS>(TM_ADD + op));
 }
 
+namespace {
+
+// vm_tostring with the common case, already a string, inline.
+inline bool to_text(State* L, TValue* v) { return v->is_string() || vm_tostring(L, v); }
+
+// The text of the first few numbers of a concatenation, written here
+// instead of becoming interned strings of their own ("item" .. i .. ":"
+// made i a string only to copy it once). Numbers beyond these are
+// converted in place as before.
+struct NumberTexts {
+  static constexpr int MAX = 4;
+  char text[MAX][MAX_NUMBER_TEXT];
+  uint8_t len[MAX];
+  int count = 0;
+};
+
+// Appends the pieces top[-n] .. top[-1] to out; numbers among them are
+// the texts of `nums`, in order.
+template <bool SHORT_RESULT>
+[[gnu::always_inline]] inline void copy_pieces(char* out, const TValue* top, int n, const NumberTexts& nums) {
+  int k = nums.count;  // the texts were made from the top down
+  for (int j = n; j > 0; j--) {
+    const char* data;
+    size_t len;
+    if (top[-j].is_string()) {
+      data = top[-j].as_string()->data;
+      len = top[-j].as_string()->len;
+    } else {
+      k--;
+      data = nums.text[k];
+      len = nums.len[k];
+    }
+    if constexpr (SHORT_RESULT)
+      bytes::copy(out, data, len);
+    else
+      std::memcpy(out, data, len);
+    out += len;
+  }
+}
+
+// Two non-empty strings with a short result, the commonest concatenation
+// (`w = w .. syllable`): no scan for more pieces or numbers.
+[[gnu::noinline]] String* concat_two_short(State* L, const String* a, const String* b) {
+  char buf[MAX_SHORT_LEN];
+  bytes::copy(buf, a->data, a->len);
+  bytes::copy(buf + a->len, b->data, b->len);
+  return str_new(L, buf, a->len + b->len);
+}
+
+}  // namespace
+
 void vm_concat(State* L, int total) {
+  if (total == 2 && L->g->instr_budget == 0) {
+    TValue* a = L->top - 2;
+    const TValue* b = L->top - 1;
+    if (a->is_string() && b->is_string()) {
+      size_t la = a->as_string()->len, lb = b->as_string()->len;
+      if (la != 0 && lb != 0 && la + lb <= MAX_SHORT_LEN) {
+        *a = str_value(concat_two_short(L, a->as_string(), b->as_string()));
+        L->top--;
+        return;
+      }
+    }
+  }
   while (total > 1) {
     TValue* top = L->top;
     int n = 2;  // values merged in this round
     TValue* a = top - 2;
     TValue* b = top - 1;
-    if (!(a->is_string() || a->is_number()) || !vm_tostring(L, b)) {
+    if (!(a->is_string() || a->is_number()) || !(b->is_string() || b->is_number())) {
       tm_trybin(L, *a, *b, a, TM_CONCAT);
-    } else if (b->as_string()->len == 0) {
-      vm_tostring(L, a);  // a .. "" is a as a string
+    } else if (b->is_string() && b->as_string()->len == 0) {
+      to_text(L, a);  // a .. "" is a as a string
     } else if (a->is_string() && a->as_string()->len == 0) {
+      to_text(L, b);
       *a = *b;
     } else {
       // Merge as many string-convertible values as there are in a row.
-      size_t tl = b->as_string()->len;
-      for (n = 1; n < total && vm_tostring(L, top - n - 1); n++) {
-        size_t l = top[-n - 1].as_string()->len;
+      NumberTexts nums;
+      bool round_trip = dialect(L).float_round_trip;
+      size_t tl = 0;
+      for (n = 0; n < total; n++) {
+        TValue* v = top - n - 1;
+        size_t l;
+        if (v->is_string()) {
+          l = v->as_string()->len;
+        } else if (v->is_number() && nums.count < NumberTexts::MAX) {
+          l = static_cast<size_t>(number_to_text(*v, nums.text[nums.count], round_trip));
+          nums.len[nums.count++] = static_cast<uint8_t>(l);
+        } else if (vm_tostring(L, v)) {
+          l = v->as_string()->len;
+        } else {
+          break;
+        }
         if (l >= MAX_STRING_SIZE - tl) {
           L->top = top - total;
           run_error(L, "string length overflow");
         }
         tl += l;
       }
-      // Short results are interned from a local buffer; long ones are
-      // filled in place.
-      char shortbuf[MAX_SHORT_LEN + 1];
       if (L->g->instr_budget != 0) charge_budget(L, tl / BUDGET_BYTES_PER_UNIT);
-      String* s = tl <= MAX_SHORT_LEN ? nullptr : str_new_long(L, tl);
-      char* out = s ? s->data : shortbuf;
-      size_t pos = 0;
-      for (int j = n; j > 0; j--) {
-        const String* piece = top[-j].as_string();
-        std::memcpy(out + pos, piece->data, piece->len);
-        pos += piece->len;
+      String* s;
+      if (tl <= MAX_SHORT_LEN) {
+        // Short results are interned from a local buffer, the pieces
+        // copied a word at a time; long ones are filled in place.
+        char shortbuf[MAX_SHORT_LEN];
+        copy_pieces<true>(shortbuf, top, n, nums);
+        s = str_new(L, shortbuf, tl);
+      } else {
+        s = str_new_long(L, tl);
+        copy_pieces<false>(s->data, top, n, nums);
       }
-      out[tl] = '\0';
-      if (s == nullptr) s = str_new(L, shortbuf, tl);
       top[-n] = str_value(s);
     }
     total -= n - 1;

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <string>
 
+#include "short_bytes.hpp"
 #include "state.hpp"
 #include "test_support.hpp"
 
@@ -101,6 +102,132 @@ TEST_CASE("hash depends on contents and seed", "[string]") {
   CHECK(str_hash("abc", 3, 1) == str_hash("abc", 3, 1));
   CHECK(str_hash("abc", 3, 1) != str_hash("abd", 3, 1));
   CHECK(str_hash("abc", 3, 1) != str_hash("abc", 3, 2));
+}
+
+TEST_CASE("every bit of a string reaches the hash's bucket bits", "[string]") {
+  // Buckets are picked by the low bits (string table and table nodes): a
+  // flipped bit anywhere, the last byte included, must change them. A
+  // 64-bit product alone left the last byte in the top bits only (word
+  // counts' words then shared chains three deep).
+  char buf[64];
+  int misses = 0, flips = 0;
+  for (size_t len = 1; len <= 48; len++) {
+    for (size_t i = 0; i < len; i++) buf[i] = static_cast<char>('a' + (i * 7) % 26);
+    uint32_t base = str_hash(buf, len, 0x1234567u);
+    for (size_t pos = 0; pos < len; pos++) {
+      for (int bit = 0; bit < 8; bit++) {
+        buf[pos] = static_cast<char>(buf[pos] ^ (1 << bit));
+        uint32_t h = str_hash(buf, len, 0x1234567u);
+        buf[pos] = static_cast<char>(buf[pos] ^ (1 << bit));
+        CHECK(h != base);
+        flips++;
+        if (((h ^ base) & 0xFFFFu) == 0) misses++;
+      }
+    }
+  }
+  // About one flip in 65 536 may leave 16 given bits alone by chance.
+  INFO(misses << " of " << flips);
+  CHECK(misses <= 2);
+}
+
+TEST_CASE("interned words spread over the string table", "[string]") {
+  StateGuard s(false);
+  State* L = s.L;
+  // word_count's words: one to three two-letter syllables.
+  const char* syl[] = {"ka", "lo", "mi", "ne", "ru", "sa", "to", "vi", "ze", "po", "qu", "ba"};
+  Table* keep = table_new(L);
+  push_raw(L, TValue::object(keep));
+  int n = 0;
+  for (auto a : syl)
+    for (auto b : syl)
+      for (auto c : syl) {
+        std::string w = std::string(a) + b + c;
+        for (size_t len : {size_t(2), size_t(4), size_t(6)}) {
+          String* str = str_new(L, w.data(), len);
+          table_set_int(L, keep, ++n, str_value(str));
+        }
+      }
+  const StringTable& tb = L->g->strt;
+  int longest = 0;
+  for (int b = 0; b < tb.size; b++) {
+    int chain = 0;
+    for (String* p = tb.hash[b]; p != nullptr; p = p->hnext) chain++;
+    if (chain > longest) longest = chain;
+  }
+  INFO(tb.nuse << " strings in " << tb.size << " buckets");
+  CHECK(longest <= 8);
+}
+
+TEST_CASE("short byte runs compare and copy at every length", "[string]") {
+  char a[48], b[48], dst[48 + 16];
+  for (size_t len = 0; len <= 40; len++) {
+    for (size_t i = 0; i < len; i++) a[i] = b[i] = static_cast<char>(i * 37 + len);
+    CHECK(bytes::equal(a, b, len));
+    for (size_t pos = 0; pos < len; pos++) {
+      b[pos] = static_cast<char>(b[pos] ^ 0x40);
+      INFO("length " << len << " differs at " << pos);
+      CHECK_FALSE(bytes::equal(a, b, len));
+      b[pos] = static_cast<char>(b[pos] ^ 0x40);
+    }
+    // Nothing around the destination run is written.
+    std::memset(dst, '#', sizeof dst);
+    bytes::copy(dst + 8, a, len);
+    INFO("copy of length " << len);
+    CHECK(std::memcmp(dst + 8, a, len) == 0);
+    for (size_t i = 0; i < sizeof dst; i++)
+      if (i < 8 || i >= 8 + len) CHECK(dst[i] == '#');
+  }
+}
+
+TEST_CASE("concatenation of short pieces at every length", "[string]") {
+  StateGuard s;
+  State* L = s.L;
+  // Every split of every short and just-long result, with numbers among
+  // the pieces: the result is the interned string of the same bytes.
+  CHECK(run(L, R"(
+    local src = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJ"
+    local count = 0
+    for total = 0, 44 do
+      local whole = src:sub(1, total)
+      for cut = 0, total do
+        local a, b = src:sub(1, cut), src:sub(cut + 1, total)
+        local r = a .. b
+        if r ~= whole or #r ~= total then error("bad " .. cut .. "/" .. total) end
+        for cut2 = cut, total do
+          local r3 = a .. src:sub(cut + 1, cut2) .. src:sub(cut2 + 1, total)
+          if r3 ~= whole then error("bad3 " .. cut .. "/" .. cut2 .. "/" .. total) end
+        end
+        count = count + 1
+      end
+    end
+    local t = {}
+    t["ka" .. "lo"] = 1
+    t["k" .. "alo"] = t["k" .. "alo"] + 1
+    local mixed = "x" .. 12 .. "y" .. -3 .. 1.5 .. "z"
+    return count .. " " .. t.kalo .. " " .. mixed)") == "1035 2 x12y-31.5z");
+}
+
+TEST_CASE("string.char builds short results without a buffer, long ones with one", "[string]") {
+  StateGuard s;
+  State* L = s.L;
+  // Lengths on both sides of the short-string limit, the same bytes as
+  // string.byte reads back, and the library's errors for bad arguments.
+  CHECK(run(L, R"(
+    local lens = {}
+    for n = 0, 45 do
+      local t = {} for i = 1, n do t[i] = (i * 37 + n) % 256 end
+      local str = string.char(table.unpack(t))
+      if #str ~= n then error("length " .. n) end
+      for i = 1, n do if str:byte(i) ~= t[i] then error("byte " .. i .. " of " .. n) end end
+      lens[#lens + 1] = #str
+    end
+    return #lens .. " " .. (string.char(104, 105) == "hi" and "interned" or "?"))") == "46 interned");
+  CHECK(run(L, "return select(2, pcall(string.char, 65, 256))") == "bad argument #2 to 'string.char' (value out of range)");
+  CHECK(run(L, "return select(2, pcall(string.char, 65, {}))") ==
+        "bad argument #2 to 'string.char' (number expected, got table)");
+  CHECK(run(L, "local t = {} for i = 1, 41 do t[i] = 66 end t[41] = -1 "
+               "return select(2, pcall(string.char, table.unpack(t)))") ==
+        "bad argument #41 to 'string.char' (value out of range)");
 }
 
 TEST_CASE("userdata starts with nil user values", "[string]") {

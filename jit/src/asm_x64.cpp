@@ -10,6 +10,7 @@
 
 #include "jit_seam.hpp"
 #include "object_layout.hpp"
+#include "short_bytes.hpp"
 
 #include <asmjit/x86.h>
 
@@ -129,8 +130,8 @@ String* h_str_concat(State* L, String* a, String* b) noexcept {
   if (tl < a->len) return nullptr;
   if (tl <= MAX_SHORT_LEN) {
     char buf[MAX_SHORT_LEN];
-    std::memcpy(buf, a->data, a->len);
-    std::memcpy(buf + a->len, b->data, b->len);
+    bytes::copy(buf, a->data, a->len);
+    bytes::copy(buf + a->len, b->data, b->len);
     return str_try_new(g, buf, tl);
   }
   String* s = str_try_new(g, nullptr, tl);
@@ -162,7 +163,10 @@ struct ConcatBuffer {
       overflow = true;
       return;
     }
-    std::memcpy(data + len, p, n);
+    if (n <= MAX_SHORT_LEN)
+      bytes::copy(data + len, p, n);
+    else
+      std::memcpy(data + len, p, n);
     len += n;
   }
 };

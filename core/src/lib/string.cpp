@@ -3,6 +3,7 @@
 // coercion). Written against the public stack API only.
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cctype>
 #include <charconv>
 #include <climits>
@@ -19,6 +20,7 @@
 #include "../dialect.hpp"
 #include "../builtin.hpp"
 #include "../object.hpp"
+#include "../state.hpp"
 
 namespace luna {
 namespace {
@@ -131,6 +133,19 @@ namespace {
 
 int str_char(State* L) {
   int n = get_top(L);
+  if (n <= static_cast<int>(MAX_SHORT_LEN)) {
+    // A short result (string.char(c) is the usual call) is built here and
+    // interned, without a Buffer (whose setup and result cost ~250
+    // instructions a call).
+    char text[MAX_SHORT_LEN];
+    for (int i = 1; i <= n; i++) {
+      Unsigned c = static_cast<Unsigned>(check_integer(L, i));
+      arg_check(L, c <= UCHAR_MAX, i, "value out of range");
+      text[i - 1] = static_cast<char>(static_cast<unsigned char>(c));
+    }
+    push_lstring(L, text, static_cast<size_t>(n));
+    return 1;
+  }
   Buffer b(L);
   char* p = b.prepare(static_cast<size_t>(n));
   for (int i = 1; i <= n; i++) {
@@ -243,6 +258,79 @@ inline bool match_class(int c, int cl) {
   uint16_t mask = class_mask(cl);
   if (mask == 0) return cl == c;
   return in_class(c, mask) == ((cl & 0x20) != 0);
+}
+
+// The ASCII members of each class (indexed by its bit's position) as two
+// words of bits, for the byte sets of bracket classes.
+struct AsciiSet {
+  uint64_t w[2] = {0, 0};
+  bool has(int c) const { return (w[c >> 6] >> (c & 63)) & 1; }
+  void add(int c) {
+    if (c < 128) w[c >> 6] |= uint64_t(1) << (c & 63);
+  }
+};
+
+constexpr auto CLASS_MEMBERS = [] {
+  std::array<AsciiSet, 11> t{};
+  for (int k = 0; k < 11; k++)
+    for (int c = 0; c < 128; c++)
+      if (ASCII_CLASSES[static_cast<size_t>(c)] & (1u << k)) t[static_cast<size_t>(k)].w[c >> 6] |= uint64_t(1) << (c & 63);
+  return t;
+}();
+
+// The ASCII bytes that bracket class p..ec matches (p at '[', ec at its
+// ']'), parsed as match_bracket_class reads it; bytes above 127 are left to
+// match_bracket_class, as their classes follow the locale.
+AsciiSet bracket_ascii_set(const char* p, const char* ec) {
+  AsciiSet set;
+  bool negated = p[1] == '^';
+  if (negated) p++;
+  while (++p < ec) {
+    if (*p == ESC) {
+      p++;
+      int cl = static_cast<unsigned char>(*p);
+      uint16_t mask = class_mask(cl);
+      if (mask == 0) {
+        set.add(cl);
+      } else {
+        AsciiSet m = CLASS_MEMBERS[static_cast<size_t>(std::countr_zero(mask))];
+        bool complement = (cl & 0x20) == 0;
+        for (int j = 0; j < 2; j++) set.w[j] |= complement ? ~m.w[j] : m.w[j];
+      }
+    } else if (p[1] == '-' && p + 2 < ec) {
+      p += 2;
+      for (int c = static_cast<unsigned char>(p[-2]); c <= static_cast<unsigned char>(*p) && c < 128; c++) set.add(c);
+    } else {
+      set.add(static_cast<unsigned char>(*p));
+    }
+  }
+  if (negated)
+    for (auto& w : set.w) w = ~w;
+  return set;
+}
+
+// The pattern functions' arguments read straight from the frame when they
+// have the usual types (a string, an integer or none); any other value
+// takes the checking call, which converts it or raises as before.
+inline const TValue* frame_arg(State* L, int arg) {
+  const TValue* o = L->ci->func + arg;
+  return o < L->top ? o : nullptr;
+}
+
+inline const char* string_arg(State* L, int arg, size_t* len) {
+  const TValue* o = frame_arg(L, arg);
+  if (o != nullptr && o->is_string()) {
+    *len = o->as_string()->len;
+    return o->as_string()->data;
+  }
+  return check_lstring(L, arg, len);
+}
+
+inline Integer opt_integer_arg(State* L, int arg, Integer def) {
+  const TValue* o = frame_arg(L, arg);
+  if (o == nullptr) return def;
+  if (o->is_int()) return o->u.i;
+  return opt_integer(L, arg, def);
 }
 
 struct MatchState {
@@ -553,6 +641,7 @@ const char* do_match(MatchState* ms, const char* s, const char* p) {
 struct FirstItem {
   const char* p = nullptr;
   const char* ep = nullptr;
+  AsciiSet ascii;  // a bracket class's ASCII members: one test a byte when skipping
   explicit operator bool() const { return p != nullptr; }
 };
 
@@ -591,13 +680,15 @@ FirstItem first_item(const MatchState* ms, const char* p) {
       break;
   }
   if (ep < end && (*ep == '*' || *ep == '?' || *ep == '-')) return {};
-  return {p, ep};
+  FirstItem first{p, ep, {}};
+  if (*p == '[') first.ascii = bracket_ascii_set(p, ep - 1);
+  return first;
 }
 
 // The first position from s on (s itself included) where `first` matches,
 // or the end of the subject; the positions passed over are charged as
 // steps.
-const char* skip_to_first(MatchState* ms, FirstItem first, const char* s) {
+const char* skip_to_first(MatchState* ms, const FirstItem& first, const char* s) {
   const char* q = s;
   const char* end = ms->src_end;
   switch (*first.p) {
@@ -614,7 +705,10 @@ const char* skip_to_first(MatchState* ms, FirstItem first, const char* s) {
       break;
     }
     case '[':
-      while (q < end && !match_bracket_class(static_cast<unsigned char>(*q), first.p, first.ep - 1)) q++;
+      for (; q < end; q++) {
+        int c = static_cast<unsigned char>(*q);
+        if (c < 128 ? first.ascii.has(c) : match_bracket_class(c, first.p, first.ep - 1)) break;
+      }
       break;
     default:
       q = static_cast<const char*>(std::memchr(q, static_cast<unsigned char>(*first.p), static_cast<size_t>(end - q)));
@@ -640,24 +734,40 @@ void reprep_state(MatchState* ms) {
   ms->matchdepth = MAXCCALLS;
 }
 
-// Pushes capture i (or the whole match when there are no captures).
-void push_onecapture(MatchState* ms, int i, const char* s, const char* e) {
+// The text of capture i (or of the whole match when there are no
+// captures) in *start and *len; false for a position capture, which has no
+// text. Raises the errors of a bad index or an unfinished capture.
+bool capture_text(MatchState* ms, int i, const char* s, const char* e, const char** start, size_t* len) {
   if (i >= ms->level) {
     if (i != 0) error_f(ms->L, "invalid capture index %%%d", i + 1);
-    push_lstring(ms->L, s, static_cast<size_t>(e - s));
-    return;
+    *start = s;
+    *len = static_cast<size_t>(e - s);
+    return true;
   }
   ptrdiff_t l = ms->capture[i].len;
   if (l == CAP_UNFINISHED) error_f(ms->L, "unfinished capture");
-  if (l == CAP_POSITION)
-    push_integer(ms->L, static_cast<Integer>(ms->capture[i].init - ms->src_init) + 1);
+  if (l == CAP_POSITION) return false;
+  *start = ms->capture[i].init;
+  *len = static_cast<size_t>(l);
+  return true;
+}
+
+// Pushes capture i (or the whole match when there are no captures).
+void push_onecapture(MatchState* ms, int i, const char* s, const char* e) {
+  const char* start;
+  size_t len;
+  if (capture_text(ms, i, s, e, &start, &len))
+    push_lstring(ms->L, start, len);
   else
-    push_lstring(ms->L, ms->capture[i].init, static_cast<size_t>(l));
+    push_integer(ms->L, static_cast<Integer>(ms->capture[i].init - ms->src_init) + 1);
 }
 
 int push_captures(MatchState* ms, const char* s, const char* e) {
   int n = (ms->level == 0 && s != nullptr) ? 1 : ms->level;
-  check_stack_or_error(ms->L, n, "too many captures");
+  // check_stack's own test inline: room on the stack and in the frame.
+  State* L = ms->L;
+  if (n > 0 && (L->stack_last - L->top <= n || L->ci->top < L->top + n))
+    check_stack_or_error(L, n, "too many captures");
   for (int i = 0; i < n; i++) push_onecapture(ms, i, s, e);
   return n;
 }
@@ -685,14 +795,15 @@ const char* mem_find(const char* s, size_t ls, const char* p, size_t lp) {
 
 int find_aux(State* L, bool find) {
   size_t ls, lp;
-  const char* s = check_lstring(L, 1, &ls);
-  const char* p = check_lstring(L, 2, &lp);
-  size_t init = str_pos_start(opt_integer(L, 3, 1), ls) - 1;
+  const char* s = string_arg(L, 1, &ls);
+  const char* p = string_arg(L, 2, &lp);
+  size_t init = str_pos_start(opt_integer_arg(L, 3, 1), ls) - 1;
   if (init > ls) {
     push_fail(L);
     return 1;
   }
-  if (find && (to_boolean(L, 4) || no_specials(p, lp))) {
+  const TValue* plain = frame_arg(L, 4);
+  if (find && ((plain != nullptr && plain->truthy()) || no_specials(p, lp))) {
     // A plain search may compare the pattern at every position.
     uint64_t scan = (ls - init) / BUDGET_BYTES_PER_UNIT, per = 1 + lp / BUDGET_BYTES_PER_UNIT;
     charge_instruction_budget(L, scan > UINT64_MAX / per ? UINT64_MAX : scan * per);
@@ -742,7 +853,8 @@ struct GMatchState {
 };
 
 int gmatch_aux(State* L) {
-  auto* gm = static_cast<GMatchState*>(to_userdata(L, upvalue_index(3)));
+  // The state is the closure's third upvalue (str_gmatch made it).
+  auto* gm = static_cast<GMatchState*>(L->ci->func->as_nclosure()->upvalue[2].as_udata()->data());
   gm->ms.L = L;
   for (const char* src = gm->src; src <= gm->ms.src_end; src++) {
     if (gm->first && (src = skip_to_first(&gm->ms, gm->first, src)) == gm->ms.src_end) break;
@@ -773,9 +885,9 @@ namespace {
 
 int str_gmatch(State* L) {
   size_t ls, lp;
-  const char* s = check_lstring(L, 1, &ls);
-  const char* p = check_lstring(L, 2, &lp);
-  size_t init = str_pos_start(opt_integer(L, 3, 1), ls) - 1;
+  const char* s = string_arg(L, 1, &ls);
+  const char* p = string_arg(L, 2, &lp);
+  size_t init = str_pos_start(opt_integer_arg(L, 3, 1), ls) - 1;
   if (init > ls) init = ls + 1;  // start past the end: no matches
   set_top(L, 2);
   auto* gm = static_cast<GMatchState*>(new_userdata(L, sizeof(GMatchState), 0));
@@ -803,10 +915,18 @@ void add_s(MatchState* ms, Buffer& b, const char* s, const char* e) {
     } else if (*p == '0') {
       b.add(s, static_cast<size_t>(e - s));
     } else if (std::isdigit(static_cast<unsigned char>(*p))) {
-      push_onecapture(ms, *p - '1', s, e);
-      to_lstring_meta(L, -1, nullptr);  // a position capture becomes text
-      remove(L, -2);
-      b.add_value();
+      // A text capture's bytes go straight into the buffer, without
+      // making a string of them first.
+      const char* start;
+      size_t len;
+      if (capture_text(ms, *p - '1', s, e, &start, &len)) {
+        b.add(start, len);
+      } else {
+        push_onecapture(ms, *p - '1', s, e);
+        to_lstring_meta(L, -1, nullptr);  // a position capture becomes text
+        remove(L, -2);
+        b.add_value();
+      }
     } else {
       error_f(L, "invalid use of '%c' in replacement string", ESC);
     }
@@ -846,11 +966,11 @@ bool add_value(MatchState* ms, Buffer& b, const char* s, const char* e, int tr) 
 
 int str_gsub(State* L) {
   size_t srcl, lp;
-  const char* src = check_lstring(L, 1, &srcl);
-  const char* p = check_lstring(L, 2, &lp);
+  const char* src = string_arg(L, 1, &srcl);
+  const char* p = string_arg(L, 2, &lp);
   const char* lastmatch = nullptr;
   int tr = type(L, 3);
-  Integer max_s = opt_integer(L, 4, static_cast<Integer>(srcl) + 1);
+  Integer max_s = opt_integer_arg(L, 4, static_cast<Integer>(srcl) + 1);
   arg_expected(L, tr == TNUMBER || tr == TSTRING || tr == TFUNCTION || tr == TTABLE, 3,
                "string/function/table");
   bool anchor = (*p == '^');
