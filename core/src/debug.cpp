@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cstring>
 
+#include "builtin.hpp"
 #include "opcodes.hpp"
 #include "state.hpp"
 #include "vm.hpp"
@@ -729,10 +730,27 @@ const char* get_upvalue(State* L, int funcindex, int n) {
   return name;
 }
 
+// The library's closures whose upvalues are their internal state (gmatch's
+// iterator points into its subject string and state block, wrap's function
+// holds its thread): replacing one would leave them reading freed or
+// mistyped memory (PUC-Rio 5.4.8 crashes there), so debug.setupvalue finds
+// no upvalue to set in them.
+namespace {
+
+bool upvalues_sealed(const TValue& f) {
+  if (f.tag != Tag::NClosure) return false;
+  NativeFn fn = f.as_nclosure()->f;
+  return string_leaf(fn) == LeafFn::GMatchIter || coroutine_fn(fn) == CoFn::WrapCall;
+}
+
+}  // namespace
+
 const char* set_upvalue(State* L, int funcindex, int n) {
   TValue* val = nullptr;
   GCObject* owner = nullptr;
-  const char* name = find_upvalue(L, *index_to_value(L, funcindex), n, &val, &owner);
+  const TValue& f = *index_to_value(L, funcindex);
+  if (upvalues_sealed(f)) return nullptr;
+  const char* name = find_upvalue(L, f, n, &val, &owner);
   if (name != nullptr) {
     *val = L->top[-1];
     L->top--;

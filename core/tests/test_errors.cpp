@@ -199,3 +199,26 @@ TEST_CASE("errors: the stack and frames a deep caught error left are released", 
   CHECK(run(L, "for i = 1, 100 do pcall(error, i) end return 'ok'") == "ok");
   CHECK(L->stack_size() == big);
 }
+
+TEST_CASE("errors: debug.setupvalue leaves the library's stateful closures alone", "[errors]") {
+  luna::test::StateGuard s;
+  // gmatch's iterator reads its state block and points into its subject;
+  // wrap's function reads its thread. Replacing either used to crash.
+  CHECK(run(s.L, R"(
+    local it = string.gmatch("a b c", "%a")
+    local first = it()
+    local set3 = debug.setupvalue(it, 3, 42)
+    local set1 = debug.setupvalue(it, 1, "zzz")
+    collectgarbage()
+    return table.concat({first, tostring(set3), tostring(set1), it(), it(), tostring((it()))}, ",")
+  )") == "a,nil,nil,b,c,nil");
+  CHECK(run(s.L, R"(
+    local w = coroutine.wrap(function() coroutine.yield(1) return 2 end)
+    local set = debug.setupvalue(w, 1, 42)
+    return tostring(set) .. "," .. w() .. "," .. w()
+  )") == "nil,1,2");
+  CHECK(run(s.L, R"(
+    local it = string.gmatch("x", "x")
+    return select("#", debug.getupvalue(it, 1))
+  )") == "2");
+}
