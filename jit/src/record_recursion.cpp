@@ -83,15 +83,15 @@ RecordStatus Recorder::callout(const Instruction* pc, Proto* p, void* entry, con
   co.snap = slots_.snapshot(ir_, pc);
   Ref call = ir_.emit(co);
   keep_types_below(co.aux);
-  // Upvalues holding the running closure still do after a call of the
-  // function itself unless its traces assign upvalues, which known_upvalue
-  // guards where one is read again; another function's traces may assign
-  // any.
   // The frame is in memory now; the results arrive there.
   slots_.forget_from(0);
+  // Upvalues holding the running closure still do after a call of the
+  // function itself unless its traces assign upvalues, which known_upvalue
+  // has this CALLOUT test where one is read again; another function's
+  // traces may assign any. With fixed results the frame after the call is
+  // all in memory, resumed at the next instruction: the exit taken when the
+  // test fails has an empty snapshot there.
   if (p == proto_) {
-    // With fixed results the frame after the call is all in memory, resumed
-    // at the next instruction: an exit there with an empty snapshot.
     if (!closure_upvalues_.empty())
       crossed_callouts_.push_back({call, c != 0 ? slots_.snapshot(ir_, pc + 1) : -1});
   } else {
