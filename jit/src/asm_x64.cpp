@@ -1330,6 +1330,16 @@ class Emitter {
     a_.mov(x86::qword_ptr(callee, kCiSavedpc), s0);
     a_.lea(s0, x86::ptr(cont));
     a_.mov(x86::qword_ptr(callee, kCiCont), s0);
+    // Where the trace reads an upvalue known to hold the running closure
+    // after the call, the callee returns into an exit instead once any of
+    // its traces may assign upvalues (Reserve::sets_upvalues, s1 holds the
+    // Reserve here).
+    Label flagged = a_.newLabel(), flag_exit = a_.newLabel(), unflagged = a_.newLabel();
+    if (i.cont_snap >= 0) {
+      a_.cmp(x86::qword_ptr(s1, static_cast<int32_t>(offsetof(Reserve, sets_upvalues))), 0);
+      a_.jne(flagged);
+      a_.bind(unflagged);
+    }
     a_.mov(x86::qword_ptr(rL, kStateCi), callee);
     if (i.a == NO_REF) {
       tail_jump_label(post_, (i.aux + 1) * 16);
@@ -1365,11 +1375,25 @@ class Emitter {
       a_.jb(have);
     }
     a_.jmp(ex);
-    // Back from the callee's RET, with the callee's base in r13: this
-    // frame's is aux + 1 slots below it.
+    if (i.cont_snap >= 0) {
+      a_.bind(flagged);
+      a_.lea(s0, x86::ptr(flag_exit));
+      a_.mov(x86::qword_ptr(callee, kCiCont), s0);
+      a_.jmp(unflagged);
+      a_.bind(flag_exit);
+      enter_continuation(i.aux);
+      exits_.push_back({a_.newLabel(), i.cont_snap, r});
+      a_.jmp(exits_.back().label);
+    }
     a_.bind(cont);
+    enter_continuation(i.aux);
+  }
+
+  // Back from a CALLOUT's callee's RET, with the callee's base in r13: this
+  // frame's is func_slot + 1 slots below it.
+  void enter_continuation(int32_t func_slot) {
     if (frame_ != kLinkFrame) a_.sub(x86::rsp, frame_ - kLinkFrame);
-    a_.lea(rBase, x86::ptr(rBase, -(i.aux + 1) * 16));
+    a_.lea(rBase, x86::ptr(rBase, -(func_slot + 1) * 16));
   }
 
   // The n results at slot first move to the frame's function slot (the one

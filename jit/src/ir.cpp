@@ -163,6 +163,10 @@ std::string IrBuffer::dump() const {
       std::snprintf(buf, sizeof buf, "  [snap %d]", i.snap);
       line += buf;
     }
+    if (i.cont_snap >= 0) {
+      std::snprintf(buf, sizeof buf, "  [flagged: snap %d]", i.cont_snap);
+      line += buf;
+    }
     out += line + "\n";
   }
   for (size_t s = 0; s < snaps_.size(); s++) {

@@ -152,6 +152,7 @@ struct IrIns {
   Ref a = NO_REF, b = NO_REF;
   int32_t aux = 0;  // SLOAD slot, FLOAD upvalue index, HREFK node index, KGC/VLOAD expected tag
   int32_t snap = -1;  // guards: snapshot to restore on failure
+  int32_t cont_snap = -1;  // CALLOUT: the exit after the call taken while Reserve::sets_upvalues is set
   union {
     Integer i;
     Number n;

@@ -252,7 +252,9 @@ class Recorder {
   std::vector<std::pair<Ref, int>> upvalue_loads_;  // GETUPVAL n of the trace's frame, by value
   std::vector<int> closure_upvalues_;              // upvalues known to hold the running closure
   std::vector<int> closure_slots_;                 // trace slots holding it since before a CALLOUT
-  bool upvalues_crossed_callout_ = false;          // those known since before a CALLOUT
+  // Self-CALLOUTs those were known across, with the snapshot after each
+  // (-1: none, it wants variable results), until a read covers them.
+  std::vector<std::pair<Ref, int32_t>> crossed_callouts_;
   bool sets_upvalues_ = false;
   int rebase_ = 0;                             // slots the frame moved down by returns to callers
 };

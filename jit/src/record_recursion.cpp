@@ -81,22 +81,25 @@ RecordStatus Recorder::callout(const Instruction* pc, Proto* p, void* entry, con
   co.aux8 = static_cast<uint8_t>(c);
   co.k.p = p;
   co.snap = slots_.snapshot(ir_, pc);
-  ir_.emit(co);
+  Ref call = ir_.emit(co);
   keep_types_below(co.aux);
+  // The frame is in memory now; the results arrive there.
+  slots_.forget_from(0);
   // Upvalues holding the running closure still do after a call of the
   // function itself unless its traces assign upvalues, which known_upvalue
-  // guards where one is read again; another function's traces may assign
-  // any.
+  // has this CALLOUT test where one is read again; another function's
+  // traces may assign any. With fixed results the frame after the call is
+  // all in memory, resumed at the next instruction: the exit taken when the
+  // test fails has an empty snapshot there.
   if (p == proto_) {
-    upvalues_crossed_callout_ = upvalues_crossed_callout_ || !closure_upvalues_.empty();
+    if (!closure_upvalues_.empty())
+      crossed_callouts_.push_back({call, c != 0 ? slots_.snapshot(ir_, pc + 1) : -1});
   } else {
     closure_upvalues_.clear();
     sets_upvalues_ = true;
   }
   closure_refs_.clear();  // no value lives across the call
   upvalue_loads_.clear();
-  // The frame is in memory now; the results arrive there.
-  slots_.forget_from(0);
   callout_ret_ = pc + 1;
   callout_a_ = c == 0 ? a : -1;
   callout_func_ = -1;  // taken at the next step (the stack may move before)
@@ -189,11 +192,23 @@ Ref Recorder::known_upvalue(int n) {
     return NO_REF;
   const TValue* v = cl_->upvals[n]->v;
   if (v->tag != Tag::LClosure || v->as_lclosure() != frames_.front().cl) return NO_REF;
-  if (upvalues_crossed_callout_) {
-    IrIns f = ir_ins(IrOp::FLOAD, IrType::Int, ir_.kptr(&reserve_->sets_upvalues));
-    f.aux8 = static_cast<uint8_t>(Field::Deref);
-    guard(IrOp::EQ, ir_.emit(f), ir_.kint(0));
-    if (ir_.failed()) return NO_REF;
+  // Each CALLOUT crossed tests the flag as it calls (2 instructions, the
+  // Reserve in a register there) and, where it is set, has the callee
+  // return into an exit instead of the continuation: the flag cannot change
+  // while the callee's subtree runs compiled. A call wanting variable
+  // results has no such exit: one guard here covers all.
+  if (!crossed_callouts_.empty()) {
+    bool each = std::all_of(crossed_callouts_.begin(), crossed_callouts_.end(),
+                            [](const std::pair<Ref, int32_t>& c) { return c.second >= 0; });
+    if (each) {
+      for (const auto& [call, snap] : crossed_callouts_) ir_.at(call).cont_snap = snap;
+    } else {
+      IrIns f = ir_ins(IrOp::FLOAD, IrType::Int, ir_.kptr(&reserve_->sets_upvalues));
+      f.aux8 = static_cast<uint8_t>(Field::Deref);
+      guard(IrOp::EQ, ir_.emit(f), ir_.kint(0));
+      if (ir_.failed()) return NO_REF;
+    }
+    crossed_callouts_.clear();
   }
   IrIns c = ir_ins(IrOp::CLOSURE, IrType::Gc);
   c.tag = Tag::LClosure;

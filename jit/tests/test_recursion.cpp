@@ -441,6 +441,14 @@ TEST_CASE("compiled self-calls keep the running closure and leave the hook test 
   bool known = false;
   for (const std::string& t : fib) known = known || count(t, "gc    CLOSURE") == 1;
   CHECK(known);
+  // That test is the first CALLOUT's: no load of Reserve::sets_upvalues
+  // (an `int FLOAD`) and guard after it.
+  for (const std::string& t : fib) {
+    INFO(t);
+    if (count(t, "gc    CLOSURE") == 0) continue;
+    CHECK(count(t, "int   FLOAD") == 0);
+    CHECK(count(t, "[flagged: snap") == 1);
+  }
 }
 
 TEST_CASE("an upvalue holding the running closure assigned by compiled code is read again", "[jit][recursion][callout]") {
@@ -494,6 +502,30 @@ TEST_CASE("an upvalue holding the running closure assigned by compiled code is r
       "local out = {}\n"
       "for i = 1, 30 do out[#out + 1] = p(10 + i % 6) end\n"
       "return table.concat(out, ' ')");
+}
+
+TEST_CASE("a flagged CALLOUT returns into its exit while the function's traces assign upvalues", "[jit][recursion][callout]") {
+  // fib's own trace assigns an upvalue (count), so its first CALLOUT's
+  // callee returns into the exit after the call every time, whose side
+  // trace reads fib again; the base case's side trace assigns it later.
+  const std::string src =
+      "local count = 0\n"
+      "local function fib(n)\n"
+      "  if n < 2 then\n"
+      "    if n == 1 and count > 3000 then count = count + 1 end\n"
+      "    return n\n"
+      "  end\n"
+      "  count = count + 0\n"
+      "  return fib(n - 1) + fib(n - 2)\n"
+      "end\n"
+      "local out = {}\n"
+      "for i = 1, 40 do count = count + 100 out[#out + 1] = fib(10 + i % 7) end\n"
+      "return table.concat(out, ' ') .. ' ' .. count";
+  Run r = same_all_ways(src);
+  CHECK(r.out.substr(r.out.size() - 5) == " 7715");
+  bool flagged = false;
+  for (const std::string& t : traces_of(src)) flagged = flagged || count(t, "[flagged: snap") > 0;
+  CHECK(flagged);
 }
 
 TEST_CASE("a side trace of a function trace follows a tail call of another function", "[jit][recursion]") {
