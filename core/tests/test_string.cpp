@@ -295,3 +295,31 @@ TEST_CASE("integers as text: every digit count, both signs, the extremes", "[str
   CHECK(text(-9223372036854775807 - 1) == "-9223372036854775808");
   CHECK(std::strlen(buf) == 20);  // terminated
 }
+
+TEST_CASE("find and match of a one-item pattern agree with the full matcher", "[string]") {
+  StateGuard s;
+  State* L = s.L;
+  // A pattern of one single-character item is answered where the search
+  // stops (find_aux); wrapped in a capture it goes through do_match. Every
+  // start position over every byte, forwards and backwards.
+  const char* code = R"lua(
+    local bytes = {}
+    for c = 0, 255 do bytes[#bytes + 1] = string.char(c) end
+    local fwd = table.concat(bytes)
+    local subjects = { fwd, fwd:reverse(), "ab \n\t x", "" }
+    local pats = { "[^ \n\t]", '["\\]', "[%a_]", "[^%d]", "%s", "%S", "%w", "%A", "x", "*", "]", "[]]",
+                   "[^]]", "[a-]", "[%]-]", "[\128-\255]", "[^\1-\127]", "%.", "%%", "[a-c-e]", "-", "%z" }
+    for _, sub in ipairs(subjects) do
+      for _, p in ipairs(pats) do
+        for init = -3, #sub + 2 do
+          local i, j = sub:find(p, init)
+          local ci, cj = sub:find("(" .. p .. ")", init)
+          if i ~= ci or j ~= cj then return p .. " find at " .. init end
+          if sub:match(p, init) ~= sub:match("(" .. p .. ")", init) then return p .. " match at " .. init end
+        end
+      end
+    end
+    return "ok"
+  )lua";
+  CHECK(run(L, code) == "ok");
+}

@@ -822,10 +822,21 @@ int find_aux(State* L, bool find) {
     }
     prep_state(&ms, L, s, ls, p, lp);
     FirstItem first = anchor ? FirstItem{} : first_item(&ms, p);
+    // A pattern that is one single-character item (json's `[^ \n\t]`):
+    // the position skip_to_first stops at is a one-byte match, charged as
+    // do_match's one step, without matching the item there a second time.
+    bool single = first && first.p == p && first.ep == ms.p_end;
     do {
       if (first && (s1 = skip_to_first(&ms, first, s1)) == ms.src_end) break;
       reprep_state(&ms);
-      if (const char* e = do_match(&ms, s1, p)) {
+      const char* e;
+      if (single) {
+        charge_steps(&ms, 1);
+        e = s1 + 1;
+      } else {
+        e = do_match(&ms, s1, p);
+      }
+      if (e != nullptr) {
         if (find) {
           push_integer(L, static_cast<Integer>(s1 - s) + 1);
           push_integer(L, static_cast<Integer>(e - s));
