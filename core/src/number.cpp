@@ -102,31 +102,6 @@ constexpr std::array<char, 200> kDigitPairs = [] {
   return t;
 }();
 
-int integer_to_text(Integer i, char* buf) {
-  // Work on the magnitude as unsigned so the minimum integer needs no case.
-  uint64_t m = i < 0 ? 0 - static_cast<uint64_t>(i) : static_cast<uint64_t>(i);
-  int nd = 1;  // digits: the magnitude is below 2^63 < 10^19
-  for (uint64_t p = 10; nd < 19 && m >= p; p *= 10) nd++;
-  int n = i < 0 ? 1 : 0;
-  if (i < 0) buf[0] = '-';
-  n += nd;
-  buf[n] = '\0';
-  char* d = buf + n;  // filled from the end
-  while (m >= 100) {
-    size_t r = static_cast<size_t>(m % 100);
-    m /= 100;
-    d -= 2;
-    std::memcpy(d, &kDigitPairs[2 * r], 2);
-  }
-  if (m >= 10) {
-    d -= 2;
-    std::memcpy(d, &kDigitPairs[2 * static_cast<size_t>(m)], 2);
-  } else {
-    *--d = static_cast<char>('0' + m);
-  }
-  return n;
-}
-
 // Writes the nd low decimal digits of m, ending at end.
 void put_digits(uint64_t m, char* end, int nd) {
   char* d = end;
@@ -142,6 +117,35 @@ int decimal_digits(uint64_t m) {
   int nd = 1;
   for (uint64_t p = 10; nd < 20 && m >= p; p *= 10) nd++;
   return nd;
+}
+
+}  // namespace
+
+char* digits_before(uint64_t m, char* end) {
+  char* d = end;
+  for (; m >= 100; m /= 100) {
+    d -= 2;
+    std::memcpy(d, &kDigitPairs[2 * static_cast<size_t>(m % 100)], 2);
+  }
+  if (m >= 10) {
+    d -= 2;
+    std::memcpy(d, &kDigitPairs[2 * static_cast<size_t>(m)], 2);
+  } else {
+    *--d = static_cast<char>('0' + m);
+  }
+  return d;
+}
+
+namespace {
+
+int integer_to_text(Integer i, char* buf) {
+  // Work on the magnitude as unsigned so the minimum integer needs no case.
+  uint64_t m = i < 0 ? 0 - static_cast<uint64_t>(i) : static_cast<uint64_t>(i);
+  int n = (i < 0 ? 1 : 0) + decimal_digits(m);
+  if (i < 0) buf[0] = '-';
+  buf[n] = '\0';
+  digits_before(m, buf + n);
+  return n;
 }
 
 constexpr std::array<uint64_t, 20> kPow5 = [] {
@@ -195,21 +199,6 @@ bool scaled_round(Number x, int precision, uint64_t* out) {
 
 }  // namespace
 
-char* digits_before(uint64_t m, char* end) {
-  char* d = end;
-  for (; m >= 100; m /= 100) {
-    d -= 2;
-    std::memcpy(d, &kDigitPairs[2 * static_cast<size_t>(m % 100)], 2);
-  }
-  if (m >= 10) {
-    d -= 2;
-    std::memcpy(d, &kDigitPairs[2 * static_cast<size_t>(m)], 2);
-  } else {
-    *--d = static_cast<char>('0' + m);
-  }
-  return d;
-}
-
 int float_to_fixed(Number x, int precision, char* buf) {
   uint64_t r;
   if (precision > 19 || !scaled_round(x, precision, &r)) {
@@ -220,9 +209,8 @@ int float_to_fixed(Number x, int precision, char* buf) {
   buf[0] = '-';
   uint64_t p10 = kPow10[static_cast<size_t>(precision)];
   uint64_t ipart = r / p10;
-  int whole = decimal_digits(ipart);
-  put_digits(ipart, buf + n + whole, whole);
-  n += whole;
+  n += decimal_digits(ipart);
+  digits_before(ipart, buf + n);
   if (precision == 0) return n;
   buf[n] = '.';
   n += 1 + precision;
