@@ -109,10 +109,13 @@ struct ResumeArgs {
     // The yielding native's frame: the values passed in are its results,
     // or its continuation runs first.
     if (ci->k != nullptr) n = ci->k(L, YIELD, ci->ctx);
-    if (ci->nresults == 1 && n > 0 && L->ntbc == 0 && L->hookmask == 0) {
-      // x = coroutine.yield(...), the usual case, without finish_native's call
-      *ci->func = L->top[-n];
-      L->top = ci->func + 1;
+    int want = ci->nresults;
+    if ((want == 0 || (want == 1 && n > 0)) && L->ntbc == 0 && L->hookmask == 0) {
+      // x = coroutine.yield(...) and coroutine.yield(...), the usual cases,
+      // without finish_native's call
+      TValue* res = ci->func;
+      if (want == 1) *res++ = L->top[-n];
+      L->top = res;
       L->ci = ci->previous;
     } else {
       finish_native(L, ci, n);
@@ -224,7 +227,7 @@ int finished(State* L, int* nresults) {
   return status;
 }
 
-// lua_resume. Inline in coro_resume and coro_transfer: the library's
+// lua_resume. Inline in coro_resume and transfer_inline: the library's
 // resume pays one call layer less.
 [[gnu::always_inline]] inline int resume_inline(State* L, State* from, int nargs, int* nresults) {
   if (L->status == OK) {
@@ -279,11 +282,12 @@ void release_finished(State* co) {
   co->base_ci.top = co->stack_last;
 }
 
-}  // namespace
-
-int coro_resume(State* L, State* from, int nargs, int* nresults) { return resume_inline(L, from, nargs, nresults); }
-
-int coro_transfer(State* L, State* co, int narg, const TValue* flag) {
+// Moves narg values from L's top to co and resumes it; then moves its
+// results to L's top, after *flag (resume's true) when given, and returns
+// their number; or returns -1 with the error object on L's top. A finished
+// coroutine's stack is released. Inline in the library's resume and wrap
+// functions: no call layer between them and the resume.
+[[gnu::always_inline]] inline int transfer_inline(State* L, State* co, int narg, const TValue* flag) {
   if (co->stack_last - co->top <= narg || co->ci->top < co->top + narg) {
     if (!check_stack(co, narg)) {
       push_string(L, "too many arguments to resume");
@@ -311,6 +315,57 @@ int coro_transfer(State* L, State* co, int narg, const TValue* flag) {
   }
   xmove(co, L, 1);  // the error object
   return -1;
+}
+
+// The values of the running native's frame.
+int frame_values(State* L) { return static_cast<int>(L->top - (L->ci->func + 1)); }
+
+// wrap's function after its coroutine failed (the error object is on L's
+// top): raises the error, as error() would, with the caller's position.
+[[noreturn, gnu::noinline]] void wrap_error(State* L, State* co) {
+  int st = status(co);
+  if (st != OK && st != YIELD) {  // the coroutine died with an error
+    st = close_thread(co, L);  // runs its pending to-be-closed variables
+    xmove(co, L, 1);           // the (possibly updated) error object
+  }
+  if (st != ERRMEM && type(L, -1) == TSTRING) {
+    // like error(): string messages get the caller's position
+    where(L, 1);
+    insert(L, -2);
+    concat(L, 2);
+  }
+  error(L);
+}
+
+[[noreturn, gnu::noinline]] void not_a_thread(State* L) {
+  arg_expected(L, false, 1, "thread");
+  __builtin_unreachable();
+}
+
+}  // namespace
+
+int coro_resume(State* L, State* from, int nargs, int* nresults) { return resume_inline(L, from, nargs, nresults); }
+
+int coro_transfer(State* L, State* co, int narg, const TValue* flag) { return transfer_inline(L, co, narg, flag); }
+
+int coro_resume_call(State* L) {
+  const TValue* a = L->ci->func + 1;
+  if (frame_values(L) == 0 || !a->is_thread()) not_a_thread(L);
+  const TValue yes = TValue::boolean(true);
+  int r = transfer_inline(L, a->as_thread(), frame_values(L) - 1, &yes);
+  if (r < 0) {
+    push_boolean(L, false);
+    insert(L, -2);
+    return 2;  // false, error object
+  }
+  return r + 1;  // true, results
+}
+
+int coro_wrap_call(State* L) {
+  State* co = L->ci->func->as_nclosure()->upvalue[0].as_thread();
+  int r = transfer_inline(L, co, frame_values(L), nullptr);
+  if (r < 0) wrap_error(L, co);
+  return r;
 }
 
 void coro_close_self(State* L) {

@@ -637,6 +637,10 @@ int coro_resume(State* L, State* from, int nargs, int* nresults);
 // true) when given, and returns their number; or returns -1 with the error
 // object on L's top. A finished coroutine's stack is released.
 int coro_transfer(State* L, State* co, int narg, const TValue* flag);
+// coroutine.resume, and the function coroutine.wrap makes (its coroutine
+// in upvalue 1): coro_transfer inline, a call layer less per resume.
+int coro_resume_call(State* L);
+int coro_wrap_call(State* L);
 int coro_yield(State* L, int nresults, KContext ctx, KFunction k);
 // coroutine.yield's yield. When the native calling it was called by the
 // Lua code of the execute() the resume entered directly, the yield needs no

@@ -537,3 +537,35 @@ TEST_CASE("coroutines: a coroutine that closed itself keeps its first CallInfo a
     return "ok")") == "ok");
   pop(L, 1);
 }
+
+TEST_CASE("coroutines: yields wanting no results, and the errors of resume and wrap's function", "[coroutine]") {
+  // resume_body finishes a yield wanting 0 or 1 results itself; the values
+  // passed in beyond those are dropped and the frame goes on intact.
+  luna::test::StateGuard g;
+  State* L = g.L;
+  CHECK(run(L, R"(
+    local co = coroutine.wrap(function(a, b)
+      local keep = a * 100
+      coroutine.yield()
+      coroutine.yield(a, b, a + b)
+      local x, y = coroutine.yield()
+      local z = coroutine.yield()
+      return string.format("%d %s %s %s", keep, tostring(x), tostring(y), tostring(z))
+    end)
+    local r = {}
+    r[#r + 1] = select('#', co(1, 2))
+    r[#r + 1] = table.concat({co(7, 8, 9)}, ',')
+    r[#r + 1] = select('#', co())
+    r[#r + 1] = select('#', co(5))
+    r[#r + 1] = co()
+    return table.concat(r, ' '))") == "0 1,2,3 0 0 100 5 nil nil");
+  CHECK(run(L, R"(
+    local ok, e = pcall(coroutine.resume, 42)
+    local w = coroutine.wrap(function() error("boom") end)
+    local ok2, e2 = pcall(w)
+    local co = coroutine.create(function() error({}) end)
+    local ok3, e3 = coroutine.resume(co)
+    return tostring(ok) .. "|" .. e .. "|" .. tostring(ok2) .. "|" .. tostring(e2:match(":3: boom$") ~= nil) .. "|" ..
+           tostring(ok3) .. type(e3))") ==
+        "false|bad argument #1 to 'coroutine.resume' (thread expected, got number)|false|true|falsetable");
+}

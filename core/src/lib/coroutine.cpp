@@ -1,5 +1,7 @@
 // The coroutine library (manual 6.2), a thin layer over resume/yield of the
 // stack API. Functions are prefixed lco_ since co_yield is a C++20 keyword.
+// resume and wrap's function are coroutine.cpp's coro_resume_call and
+// coro_wrap_call, which make the resume inline.
 #include "luna/api.hpp"
 #include "../builtin.hpp"
 #include "../dialect.hpp"
@@ -21,36 +23,6 @@ State* get_co(State* L) {
   return co;
 }
 
-int lco_resume(State* L) {
-  State* co = get_co(L);
-  const TValue yes = TValue::boolean(true);
-  int r = coro_transfer(L, co, frame_values(L) - 1, &yes);
-  if (r < 0) {
-    push_boolean(L, false);
-    insert(L, -2);
-    return 2;  // false, error object
-  }
-  return r + 1;  // true, results
-}
-
-int aux_wrap(State* L) {
-  State* co = L->ci->func->as_nclosure()->upvalue[0].as_thread();
-  int r = coro_transfer(L, co, frame_values(L), nullptr);
-  if (r >= 0) return r;
-  int st = status(co);
-  if (st != OK && st != YIELD) {  // the coroutine died with an error
-    st = close_thread(co, L);  // runs its pending to-be-closed variables
-    xmove(co, L, 1);           // the (possibly updated) error object
-  }
-  if (st != ERRMEM && type(L, -1) == TSTRING) {
-    // like error(): string messages get the caller's position
-    where(L, 1);
-    insert(L, -2);
-    concat(L, 2);
-  }
-  error(L);
-}
-
 int lco_create(State* L) {
   const TValue* f = first_arg(L);
   if (f == nullptr || !f->is_function()) check_type(L, 1, TFUNCTION);  // raises
@@ -62,7 +34,7 @@ int lco_create(State* L) {
 
 int lco_wrap(State* L) {
   lco_create(L);
-  push_native_closure(L, aux_wrap, 1);
+  push_native_closure(L, coro_wrap_call, 1);
   return 1;
 }
 
@@ -126,7 +98,7 @@ int lco_close(State* L) {
 }
 
 const Reg lco_funcs[] = {
-    {"create", lco_create},   {"resume", lco_resume},           {"running", lco_running},
+    {"create", lco_create},   {"resume", coro_resume_call},     {"running", lco_running},
     {"status", lco_status},   {"wrap", lco_wrap},               {"yield", lco_yield},
     {"isyieldable", lco_isyieldable}, {"close", lco_close},     {nullptr, nullptr},
 };
@@ -134,8 +106,8 @@ const Reg lco_funcs[] = {
 }  // namespace
 
 CoFn coroutine_fn(NativeFn f) {
-  if (f == lco_resume) return CoFn::Resume;
-  if (f == aux_wrap) return CoFn::WrapCall;
+  if (f == coro_resume_call) return CoFn::Resume;
+  if (f == coro_wrap_call) return CoFn::WrapCall;
   if (f == lco_create) return CoFn::Create;
   if (f == lco_wrap) return CoFn::Wrap;
   if (f == lco_status) return CoFn::Status;
