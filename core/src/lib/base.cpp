@@ -453,8 +453,10 @@ int finish_pcall(State* L, int status, KContext extra) {
   return get_top(L) - static_cast<int>(extra);
 }
 
+}  // namespace
+
 // Both own nothing across the call: errors may jump over their frames.
-int b_pcall(State* L) {
+int lib_pcall(State* L) {
   mark_frame_nounwind(L);
   if (L->top == L->ci->func + 1) check_any(L, 1);  // raises
   // true goes below the function and its arguments (insert's work without
@@ -467,6 +469,8 @@ int b_pcall(State* L) {
   int status = pcall_k(L, static_cast<int>(L->top - first) - 2, MULTRET, 0, 0, finish_pcall);
   return finish_pcall(L, status, 0);
 }
+
+namespace {
 
 int b_xpcall(State* L) {
   mark_frame_nounwind(L);
@@ -496,7 +500,7 @@ const Reg base_funcs[] = {
     {"load", b_load},
     {"next", b_next},
     {"pairs", b_pairs},
-    {"pcall", b_pcall},
+    {"pcall", lib_pcall},
     {"print", b_print},
     {"warn", b_warn},
     {"rawequal", b_rawequal},
