@@ -633,11 +633,15 @@ bool call_noyield_truth(State* L, TValue* func) {
     L->nCcalls++;
     CallInfo* ci = enter_lua(L, func, 1);
     ci->callstatus |= CIST_FRESH;
-    // With the JIT on, the entry is counted as CALL counts it and may
-    // run the function's trace (the backend compiles such frames).
+    // With the JIT on, the function's trace runs (the backend compiles
+    // such frames), else the entry is counted as CALL counts it.
     const Instruction* pc = ci->savedpc;
     GlobalState* g = L->g;
-    if (g->jit.enabled && jit_entry_due(g->jit, ci->func->as_lclosure()->p, pc)) pc = jit_call_event(L, ci);
+    if (g->jit.enabled) {
+      const Proto* p = ci->func->as_lclosure()->p;
+      if (JitTrace* t = jit_function_trace(g->jit, p, pc)) pc = jit_enter_function(L, ci, t);
+      else if (jit_entry_due(g->jit, p, pc)) pc = jit_call_event(L, ci);
+    }
     if (pc != nullptr) {
       // A trace that left the function early resumes in the frame L->ci.
       L->ci->savedpc = pc;

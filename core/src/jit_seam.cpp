@@ -200,6 +200,18 @@ const Instruction* jit_call_event(State* L, CallInfo* ci) {
   return pc;
 }
 
+const Instruction* jit_enter_function(State* L, CallInfo* ci, JitTrace* t) {
+  GlobalState* g = L->g;
+  if (__builtin_expect(g->instr_budget != 0 || !may_enter_or_record(L), 0) ||
+      L->stack_last - (ci->func + 1) <= t->stack_slots)
+    return jit_call_event(L, ci);
+  CallInfo* c = ci;
+  for (int i = 0; i < t->frames; i++)
+    if ((c = c->next) == nullptr) return jit_call_event(L, ci);
+  g->jit.entries++;
+  return finish_trace_run(L, t->run(L, ci, t));
+}
+
 const Instruction* jit_stitch_event(State* L, CallInfo* ci, const Instruction* pc) {
   GlobalState* g = L->g;
   JitSeam::Attached& a = g->jit.attached[jit_slot(pc)];

@@ -148,6 +148,14 @@ inline bool jit_entry_due(JitSeam& j, const Proto* p, const Instruction* pc) {
   return __builtin_expect(!p->jit_cold_entry, 1) && --jit_hotcount(j, pc) == 0;
 }
 
+// The trace attached at p's first instruction (pc), or nullptr: a call
+// from native code (call_noyield_truth) enters it by jit_enter_function
+// without counting the entry (the counter of a slot with a trace stays 1).
+inline JitTrace* jit_function_trace(JitSeam& j, const Proto* p, const Instruction* pc) {
+  const JitSeam::Attached& a = j.attached[jit_slot(pc)];
+  return __builtin_expect(a.pc == pc && !p->jit_cold_entry, 1) ? a.trace : nullptr;
+}
+
 // ---- for the core (jit_seam.cpp) ----
 void jit_init(GlobalState* g);
 // Installs a backend (owned from now on; null: the interpreter only),
@@ -164,6 +172,10 @@ const Instruction* jit_loop_event(State* L, CallInfo* ci, const Instruction* pc,
 // L->ci, or nullptr when compiled code returned from ci (L->ci is its
 // caller again, the results in place): the dispatcher finishes the return.
 const Instruction* jit_call_event(State* L, CallInfo* ci);
+// jit_call_event for a frame whose function has the trace t attached
+// (jit_function_trace): enters it when nothing stands in the way, with
+// jit_call_event's checks and none of its counting; else jit_call_event.
+const Instruction* jit_enter_function(State* L, CallInfo* ci, JitTrace* t);
 // A native function called by CALL or TFORCALL at pc - 1 of frame ci just
 // returned (state saved) and a trace is attached at pc: a trace stitched
 // across the call (docs/jit.md, "Stitching"). Enters it when nothing could

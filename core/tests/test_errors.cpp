@@ -56,6 +56,50 @@ TEST_CASE("errors: caught errors keep values and state", "[errors]") {
   close_state(L);
 }
 
+// pcall in a thread that cannot yield calls its function directly under
+// pcall_raw (lib_pcall), in a coroutine through pcall_k with its
+// continuation: both give every result (the frame's top raised for them),
+// catch the same errors and leave the same stack behind.
+TEST_CASE("errors: pcall's results and errors in yieldable and non-yieldable threads", "[errors]") {
+  State* L = new_state();
+  open_libs(L);
+  CHECK(run(L, R"(
+    local t = {}
+    for i = 1, 250 do t[i] = i end
+    local function body()
+      local out = {}
+      local packed = table.pack(pcall(table.unpack, t))
+      out[#out + 1] = packed.n .. " " .. tostring(packed[1]) .. " " .. packed[251]
+      local n = select("#", pcall(function(...) return ... end, table.unpack(t, 1, 200)))
+      out[#out + 1] = n
+      local ok, e = pcall(function() error({7}) end)
+      out[#out + 1] = tostring(ok) .. " " .. e[1]
+      out[#out + 1] = select(2, pcall(error))
+      out[#out + 1] = tostring(select(2, pcall(pcall)))
+      local ok2, e2 = pcall(string.rep, "x", -1, {})
+      out[#out + 1] = tostring(ok2) .. " " .. e2
+      if coroutine.isyieldable() then
+        local ok3, v = pcall(coroutine.yield, 5)
+        out[#out + 1] = tostring(ok3) .. " " .. v
+      end
+      return table.concat(out, "|")
+    end
+    local main = body()
+    local co = coroutine.wrap(body)
+    co()
+    local inco = co(9)
+    local sorted = {3, 1, 2}
+    local sortco
+    table.sort(sorted, function(a, b) sortco = body() return a < b end)
+    return main .. "#" .. inco .. "#" .. sortco)") ==
+        "251 true 250|201|false 7|bad argument #1 to 'pcall' (value expected)|false bad argument #3 to "
+        "'string.rep' (string expected, got table)#251 true 250|201|false 7|bad argument #1 to 'pcall' "
+        "(value expected)|false bad argument #3 to 'string.rep' (string expected, got table)|true 9#251 true "
+        "250|201|false 7|bad argument #1 to 'pcall' (value expected)|false bad argument #3 to 'string.rep' "
+        "(string expected, got table)");
+  close_state(L);
+}
+
 TEST_CASE("errors: host frames between raise and pcall are unwound", "[errors]") {
   State* L = new_state();
   open_libs(L);

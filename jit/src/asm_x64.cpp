@@ -5,6 +5,7 @@
 // which writes the guard's snapshot into the Lua frame (plain stores: the
 // restore cannot fail) and returns the snapshot's number.
 #include "asm_x64.hpp"
+#include "builtin.hpp"
 
 #include "snapshot.hpp"
 
@@ -971,7 +972,8 @@ class Emitter {
     a_.mov(x86::r8, reinterpret_cast<uint64_t>(ir_[i.a].k.p));
     if (i.k.p != nullptr) {
       a_.mov(x86::r9, reinterpret_cast<uint64_t>(i.k.p));
-      a_.mov(x86::rax, reinterpret_cast<uint64_t>(&coroutine_call));
+      bool pcall = ir_[i.a].k.p == reinterpret_cast<void*>(&lib_pcall);
+      a_.mov(x86::rax, pcall ? reinterpret_cast<uint64_t>(&pcall_call) : reinterpret_cast<uint64_t>(&coroutine_call));
     } else {
       a_.mov(x86::rax, reinterpret_cast<uint64_t>(&native_call));
     }

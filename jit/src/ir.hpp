@@ -143,6 +143,10 @@ uintptr_t native_call(State* L, TValue* func, int nargs, int nresults, NativeFn 
 // the seam to raise (record_native.cpp).
 uintptr_t coroutine_call(State* L, TValue* func, int nargs, int nresults, NativeFn f,
                          const Instruction* savedpc) noexcept;
+// NCALL of pcall (record_pcall.cpp): coroutine_call's, made only where the
+// running thread cannot yield (else bit 0: the interpreter makes the call).
+uintptr_t pcall_call(State* L, TValue* func, int nargs, int nresults, NativeFn f,
+                     const Instruction* savedpc) noexcept;
 
 struct IrIns {
   IrOp op;

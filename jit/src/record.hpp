@@ -170,6 +170,7 @@ class Recorder {
   bool native(const Instruction* pc, int a, int nargs, int c, const TValue* vals);
   bool native_tfor(const Instruction* pc, int a, int c);
   bool coroutine_native(const Instruction* pc, int a, int nargs, int c, const TValue* vals);
+  bool pcall_native(const Instruction* pc, int a, int nargs, int c);  // record_pcall.cpp
   // Guards that numbers have no metatable (no __tostring, __name); false
   // when they have one now.
   bool guard_numbers_plain();

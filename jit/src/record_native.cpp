@@ -255,6 +255,7 @@ bool Recorder::native(const Instruction* pc, int a, int nargs, int c, const TVal
   if ((fv.tag != Tag::LightFn && fv.tag != Tag::NClosure) || c == 0 || nargs < 0) return false;
   NativeFn fn = fv.tag == Tag::LightFn ? fv.u.f : fv.as_nclosure()->f;
   if (coroutine_fn(fn) != CoFn::None) return coroutine_native(pc, a, nargs, c, vals);
+  if (fn == lib_pcall) return fv.tag == Tag::LightFn && pcall_native(pc, a, nargs, c);
   LeafFn f = leaf_of(fn);
   // A native closure is a new object each time (one per gmatch call): its
   // function is guarded, not its identity.

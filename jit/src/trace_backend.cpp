@@ -256,6 +256,14 @@ class TraceBackend final : public JitBackend {
     ci->ctx = reinterpret_cast<KContext>(t->code->seam_return);
     ExitInfo* x = t->code->entry(L, ci->func + 1);  // may have left through side traces
     if (x == returned_exit()) return nullptr;
+    return left(L, t, x);
+  }
+
+ private:
+  // The trace run by run() left by the exit x (kept out of run, which a
+  // function trace entered from native code runs per call, so that run
+  // saves no registers of its own).
+  [[gnu::noinline]] static const Instruction* left(State* L, CompiledTrace* t, ExitInfo* x) noexcept {
     // The frame of the trace that left: ci, or an inlined callee's whose
     // loop a side trace entered (link_into_callee made it L->ci).
     CallInfo* cur = L->ci;
@@ -274,7 +282,6 @@ class TraceBackend final : public JitBackend {
     return x->pc;
   }
 
- private:
   ProtoTraces* traces_of(Proto* p) { return static_cast<ProtoTraces*>(p->jit_data); }
 
   // An exit of a trace of frame ci was taken (its snapshot is in the

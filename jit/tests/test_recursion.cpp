@@ -325,6 +325,41 @@ TEST_CASE("table.sort's order function runs as a function trace", "[jit][recursi
   CHECK(r.stats.entries >= 100);
 }
 
+// An order function with a trace is entered straight from table.sort
+// (jit_enter_function); a hook set mid-sort, a full stack below nested
+// sorts and a trace that leaves early each take the counted path or the
+// interpreter, with the same results, hook counts and errors.
+TEST_CASE("a compiled order function entered from table.sort steps aside as needed", "[jit][recursion][sort]") {
+  Run r = same_all_ways(
+      "local function data(n) local t = {} for i = 1, n do t[i] = (i * 7919) % 1009 + i / (n + 1) end return t end\n"
+      "local n, hooks = 0, 0\n"
+      "local t = data(400)\n"
+      "table.sort(t, function(a, b)\n"
+      "  n = n + 1\n"
+      "  if n == 1500 then debug.sethook(function() hooks = hooks + 1 end, 'c') end\n"
+      "  if n == 1600 then debug.sethook() end\n"
+      "  return a > b\n"
+      "end)\n"
+      "local m = data(300)\n"
+      "m[17], m[230] = 'a', 'b'\n"
+      "local ok, e = pcall(table.sort, m, function(a, b) return a < b end)\n"
+      "local mixed = data(300)\n"
+      "for i = 1, 300, 3 do mixed[i] = math.floor(mixed[i]) end\n"
+      "table.sort(mixed, function(a, b) if math.type(a) == 'integer' and math.type(b) == 'integer' then return a < b end return a + 0.0 < b + 0.0 end)\n"
+      "local depth = 0\n"
+      "local function nest(a, b)\n"
+      "  depth = depth + 1\n"
+      "  if depth < 100000 then table.sort({3, 1, 2}, nest) end\n"
+      "  return a < b\n"
+      "end\n"
+      "local ok2, e2 = pcall(table.sort, data(50), nest)\n"
+      "return n .. ' ' .. hooks .. ' ' .. t[1] .. ' ' .. t[400] .. ' ' .. tostring(e) .. ' ' .. mixed[1] .. ' ' ..\n"
+      "  mixed[300] .. ' ' .. tostring(ok2) .. ' ' .. tostring(e2) .. ' ' .. depth");
+  CHECK(r.out.find(" rec:12: attempt to compare ") != std::string::npos);
+  CHECK(r.out.find("C stack overflow") != std::string::npos);
+  CHECK(r.stats.entries >= 100);
+}
+
 TEST_CASE("deep compiled recursion returns, errs and yields as interpreted", "[jit][recursion][callret]") {
   // Thousands of CALLOUT frames deep, most of them new depths whose
   // CallInfos the CALLOUT allocates: returns with two results, errors and

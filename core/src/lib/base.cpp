@@ -453,8 +453,14 @@ int finish_pcall(State* L, int status, KContext extra) {
   return get_top(L) - static_cast<int>(extra);
 }
 
+// pcall's call in a thread that cannot yield: pcall_k's protected call
+// without the API's layers (no continuation can be needed).
+void call_unyielding(State* L, void* func) { call_noyield(L, static_cast<TValue*>(func), MULTRET); }
+
+}  // namespace
+
 // Both own nothing across the call: errors may jump over their frames.
-int b_pcall(State* L) {
+int lib_pcall(State* L) {
   mark_frame_nounwind(L);
   if (L->top == L->ci->func + 1) check_any(L, 1);  // raises
   // true goes below the function and its arguments (insert's work without
@@ -464,9 +470,17 @@ int b_pcall(State* L) {
   for (TValue* p = L->top; p > first; p--) *p = p[-1];
   *first = TValue::boolean(true);
   L->top++;
+  if (L->nny > 0) {
+    TValue* func = first + 1;
+    int status = pcall_raw(L, call_unyielding, func, L->save(func), 0, true, true);
+    if (L->ci->top < L->top) L->ci->top = L->top;  // as pcall_k's MULTRET results
+    return finish_pcall(L, status, 0);
+  }
   int status = pcall_k(L, static_cast<int>(L->top - first) - 2, MULTRET, 0, 0, finish_pcall);
   return finish_pcall(L, status, 0);
 }
+
+namespace {
 
 int b_xpcall(State* L) {
   mark_frame_nounwind(L);
@@ -496,7 +510,7 @@ const Reg base_funcs[] = {
     {"load", b_load},
     {"next", b_next},
     {"pairs", b_pairs},
-    {"pcall", b_pcall},
+    {"pcall", lib_pcall},
     {"print", b_print},
     {"warn", b_warn},
     {"rawequal", b_rawequal},

@@ -1,0 +1,57 @@
+// pcall called from compiled code. Stitched (record_stitch.cpp), every
+// pcall left the trace, had the interpreter make the call and entered the
+// continuation's trace after it: about 150 instructions of exits, seam
+// and dispatch per call, as much as pcall itself. As an NCALL made the way
+// a coroutine function's is (coroutine_call, record_native.cpp) the trace
+// calls the library's pcall in place: its native frame, the callee's
+// frames, error levels, positions, tracebacks and the caught error are all
+// the interpreter's, since the call is the same. What differs is the
+// native frame of the trace below pcall's, which a yield under it would
+// have to jump over: pcall_call makes the call only where no yield can
+// happen (the running thread is not yieldable: the main thread, or inside
+// a non-yieldable call), and otherwise has the trace leave for the
+// interpreter to make the call. While recording, the callee runs in the
+// interpreter, unrecorded (as a CALLOUT's: await_callout).
+#include "builtin.hpp"
+#include "record.hpp"
+
+namespace luna::jit {
+
+uintptr_t pcall_call(State* L, TValue* func, int nargs, int nresults, NativeFn f,
+                     const Instruction* savedpc) noexcept {
+  if (L->nny == 0) return reinterpret_cast<uintptr_t>(func) | 1;
+  return coroutine_call(L, func, nargs, nresults, f, savedpc);
+}
+
+// pcall(f, ...) with fixed arguments (at least f: no argument error) and
+// results, from the trace's own frame outside a function trace (whose
+// frames return through CALLOUT continuations), recorded in a thread that
+// cannot yield. After the call everything is read from memory again: the
+// callee may have changed any table, upvalue or slot a closure captured.
+bool Recorder::pcall_native(const Instruction* pc, int a, int nargs, int c) {
+  if (frames_.size() != 1 || func_ || nargs < 1 || c == 0 || L_->nny == 0) return false;
+  guard(IrOp::EQ, slot(a), ir_.kgc(reinterpret_cast<GCObject*>(&lib_pcall), Tag::LightFn));
+  if (ir_.failed()) return false;
+  IrIns nc = ir_ins(IrOp::NCALL, IrType::Void, ir_.kptr(reinterpret_cast<void*>(&lib_pcall)), ir_.kint(nargs));
+  nc.aux = slots_.base() + a;
+  nc.aux8 = static_cast<uint8_t>(c);
+  nc.k.p = const_cast<Instruction*>(pc + 1);
+  coroutine_calls_++;
+  nc.snap = slots_.snapshot(ir_, pc);
+  ir_.emit(nc);
+  slots_.set_top(-1);
+  slots_.forget_from(0);
+  forget_known_slots();
+  forget_running_closure();
+  IrIns lv = ir_ins(IrOp::FLOAD, IrType::Ptr, ir_.kptr(&L_->g->jit.leave_after_call));
+  lv.aux8 = static_cast<uint8_t>(Field::Deref);
+  IrIns g = ir_ins(IrOp::EQ, IrType::Void, ir_.emit(lv), ir_.kptr(nullptr));
+  g.snap = slots_.snapshot(ir_, pc + 1);
+  ir_.emit(g);
+  callout_ret_ = pc + 1;
+  callout_a_ = -1;
+  callout_func_ = -1;  // taken at the next step (the stack may move before)
+  return !ir_.failed();
+}
+
+}  // namespace luna::jit

@@ -1,0 +1,83 @@
+// pcall called by traces in place (an NCALL through pcall_call,
+// record_pcall.cpp) instead of stitched around. Each program runs with the
+// JIT off, with low thresholds and in stress mode, and must give the same
+// output; the exit counts show the loops ran through their pcalls without
+// leaving (stitched, every pcall was an exit).
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "jit_run.hpp"
+
+using luna::jit_test::Run;
+using luna::jit_test::same_all_ways;
+
+TEST_CASE("a trace calls pcall in place: caught errors of every kind, results", "[jit][ncall][pcall]") {
+  Run r = same_all_ways(R"lua(
+    local function fs(i) error("bad " .. (i % 10)) end
+    local function ft(i) error({code = i % 7}) end
+    local function three(i) return i, i * 2, "x" end
+    local c, d, n = 0, 0, 0
+    for i = 1, 3000 do
+      local ok, e = pcall(fs, i)
+      if not ok then c = c + #e end
+      local ok2, e2 = pcall(ft, i)
+      if not ok2 then d = d + e2.code end
+      local a, b, x, y = pcall(three, i)
+      d = d + b + (x or 0) + #tostring(y)
+      local ok3, e3 = pcall(error, "lvl", i % 3)
+      n = n + #tostring(e3)
+      local ok4, e4 = pcall(i % 5 == 0 and 7 or fs, i)
+      n = n + #tostring(e4)
+    end
+    local tb = select(2, pcall(function() return debug.traceback("tb", 1) end))
+    return c .. " " .. d .. " " .. n .. " " .. tb)lua", "=pc");
+  INFO(r.out << ": " << r.stats.exits_taken << " exits");
+  CHECK(r.out.find("33000 13516498 60400 tb") == 0);
+  CHECK(r.out.find("[C]: in function 'pcall'") != std::string::npos);
+  CHECK(r.stats.exits_taken < 100);
+}
+
+TEST_CASE("pcall from a trace: yields in coroutines, hooks, collections and stack overflows under it",
+          "[jit][ncall][pcall][yield]") {
+  Run r = same_all_ways(R"lua(
+    local out = {}
+    local function loop(m)
+      local t = 0
+      for i = 1, m do
+        local ok, v = pcall(function(k)
+          if coroutine.isyieldable() and k % 10 == 0 then return coroutine.yield(k) end
+          return k
+        end, i)
+        t = t + (v or 0)
+      end
+      return t
+    end
+    out[#out + 1] = loop(300)
+    local co = coroutine.wrap(function() return loop(300) end)
+    local v = co()
+    for step = 1, 30 do v = co(v * 2) end
+    out[#out + 1] = v
+    out[#out + 1] = loop(300)
+    local hooks = 0
+    for i = 1, 300 do
+      pcall(function()
+        if i == 100 then debug.sethook(function() hooks = hooks + 1 end, "c") end
+        if i == 120 then debug.sethook() end
+        if i % 50 == 0 then collectgarbage() end
+      end)
+    end
+    out[#out + 1] = hooks
+    local function rec(k) return 1 + rec(k + 1) end
+    for i = 1, 40 do
+      local ok, e = pcall(rec, 1)
+      if i % 20 == 0 then out[#out + 1] = e end
+    end
+    local u, tab = 0, {v = 1}
+    for i = 1, 300 do
+      pcall(function() u = u + 1 tab.v = tab.v + 1 if i % 7 == 0 then tab = {v = 0} end end)
+    end
+    out[#out + 1] = u .. " " .. tab.v
+    return table.concat(out, "|"))lua", "=pc");
+  CHECK(r.out == "45150|49800|45150|42|pc:29: stack overflow|pc:29: stack overflow|300 6");
+}
