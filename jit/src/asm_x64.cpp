@@ -19,20 +19,27 @@
 #include <cmath>
 #include <cstddef>
 #include <map>
+#include <unordered_map>
 
 namespace luna::jit {
 
 using namespace asmjit;
 
+// The traces with a typed entry (Trace::typed_entry), by Trace::post: what
+// CALLOUTs jump to.
+using TypedEntries = std::unordered_map<const void*, const Trace*>;
+
 struct CodeArena::Runtime {
   JitRuntime rt;
   void* seam_return = nullptr;  // Trace::seam_return, made with the first trace
+  TypedEntries typed;
 };
 
 CodeArena::CodeArena() : rt_(std::make_unique<Runtime>()) {}
 CodeArena::~CodeArena() = default;
 
 void CodeArena::release(Trace* t) {
+  rt_->typed.erase(t->post);
   if (t->entry != nullptr) rt_->rt.release(t->entry);
   t->entry = nullptr;
 }
@@ -286,9 +293,13 @@ bool fits32(Integer v) { return v >= INT32_MIN && v <= INT32_MAX; }
 
 class Emitter {
  public:
-  Emitter(const IrBuffer& ir, const Allocation& al, x86::Assembler& a, ExitInfo* exits, bool budget_free)
-      : ir_(ir), al_(al), a_(a), exits_info_(exits), nsnap_(ir.snapshots().size()), budget_free_(budget_free) {
+  Emitter(const IrBuffer& ir, const Allocation& al, x86::Assembler& a, ExitInfo* exits, bool budget_free,
+          const TypedEntries& typed)
+      : ir_(ir), al_(al), a_(a), typed_entries_(typed), exits_info_(exits), nsnap_(ir.snapshots().size()),
+        budget_free_(budget_free) {
     post_ = a_.newLabel();
+    checked_ = a_.newLabel();
+    typed_ = a_.newLabel();
   }
 
   void run(int frame) {
@@ -691,11 +702,58 @@ class Emitter {
       case IrOp::ULT: a_.jae(ex); break;
       default: break;
     }
+    SlotFact fact = slot_fact(r);
+    // The entry behind it skips nothing but the guards: not the frame's
+    // adjustment of rsp behind post_, nor a spill store.
+    if (fact.slot >= 0 && !checked_bound_ && frame_ == kLinkFrame && first_guard(r) && iv(i.a).spill < 0) {
+      checked_bound_ = true;
+      checks_ = fact;
+      a_.bind(checked_);
+    }
     if (direct) {
       Label after = a_.newLabel();
       a_.bind(after);
-      direct_sites_.push_back({i.snap, after});
+      // The exit is taken when the relation fails: its negation holds.
+      if (fact.slot >= 0 && exits_info_[static_cast<size_t>(i.snap)].frame < 0) fact.rel = negated(fact.rel);
+      else fact = SlotFact{};
+      direct_sites_.push_back({i.snap, after, fact});
     }
+  }
+
+  // The integer comparison r of a frame slot with a constant, as a fact
+  // about the slot (slot -1: r is none).
+  SlotFact slot_fact(Ref r) const {
+    const IrIns& i = ir_[r];
+    const IrIns& ai = ir_[i.a];
+    const IrIns& bi = ir_[i.b];
+    if (ai.op != IrOp::SLOAD || ai.type != IrType::Int || bi.op != IrOp::KINT || !fits32(bi.k.i) || !iv(i.a).in_reg(r))
+      return {};
+    IrOp rel;
+    switch (i.op) {
+      case IrOp::LT: case IrOp::LE: case IrOp::GT: case IrOp::GE: case IrOp::EQ: case IrOp::NE: rel = i.op; break;
+      case IrOp::NLT: rel = IrOp::GE; break;  // integers have no NaN
+      case IrOp::NLE: rel = IrOp::GT; break;
+      default: return {};
+    }
+    if (ai.aux < 0 || ai.aux > INT16_MAX) return {};
+    return {static_cast<int32_t>(bi.k.i), static_cast<int16_t>(ai.aux), static_cast<int8_t>(iv(i.a).reg), rel};
+  }
+  static IrOp negated(IrOp rel) {
+    switch (rel) {
+      case IrOp::LT: return IrOp::GE;
+      case IrOp::LE: return IrOp::GT;
+      case IrOp::GT: return IrOp::LE;
+      case IrOp::GE: return IrOp::LT;
+      case IrOp::EQ: return IrOp::NE;
+      default: return IrOp::EQ;
+    }
+  }
+  // Does nothing but constants and the load of r's slot (or r, a load)
+  // run before r?
+  bool first_guard(Ref r) const {
+    for (Ref v = 1; v < r; v++)
+      if (!ir_.is_const(v) && v != ir_[r].a) return false;
+    return true;
   }
 
   // The PHIs as one parallel move, register to register: a move goes once
@@ -1005,6 +1063,13 @@ class Emitter {
       case IrOp::SLOAD:
         if (i.aux8 != 1) guard_tag(slot_mem(i.aux), i, r);
         load_payload(slot_mem(i.aux), r);
+        if (i.aux8 != 1 && i.type == IrType::Int && frame_ == kLinkFrame && !typed_bound_ && iv(r).in_reg(r) &&
+            iv(r).spill < 0 && first_guard(r)) {
+          typed_bound_ = true;
+          typed_slot_ = static_cast<int32_t>(i.aux);
+          typed_reg_ = iv(r).reg;
+          a_.bind(typed_);
+        }
         return;
       case IrOp::VLOAD: {
         x86::Mem tv = tvalue_at(i.a, r, s1);
@@ -1228,8 +1293,9 @@ class Emitter {
             if (s.frame >= 0) base_off = (ir_.snap_frames()[static_cast<size_t>(s.frame)].func_slot + 1) * 16;
           }
           leave_for_hook_or_budget(ex);
+          const Trace* typed = base_off == 0 ? typed_target(i.snap, i.k.p, 0) : nullptr;
           leave_frame(base_off);
-          a_.jmp(Imm(reinterpret_cast<uint64_t>(i.k.p)));
+          a_.jmp(Imm(reinterpret_cast<uint64_t>(typed != nullptr ? typed->typed_entry : i.k.p)));
           return;
         }
         if (i.b == 1) {
@@ -1254,7 +1320,9 @@ class Emitter {
         // A function's tail call of itself (ack) counts no budget: none
         // counts where function traces run (leave_for_hook_or_budget).
         if (budget_free_) {
-          a_.jmp(top);
+          bool typed = typed_bound_ && snapshot_type(i.snap, typed_slot_) == IrType::Int;
+          if (typed) a_.mov(x86::gpq(static_cast<uint32_t>(typed_reg_)), slot_mem(typed_slot_));
+          a_.jmp(typed ? typed_ : top);
           return;
         }
         // The instruction budget is charged per iteration (jit_seam.hpp).
@@ -1343,13 +1411,19 @@ class Emitter {
       a_.bind(unflagged);
     }
     a_.mov(x86::qword_ptr(rL, kStateCi), callee);
+    // An argument this trace knows to be an integer enters the callee's
+    // trace behind the guard of its type (fib's k - 1), loaded from the
+    // frame just written.
     if (i.a == NO_REF) {
-      tail_jump_label(post_, (i.aux + 1) * 16);
+      bool typed = typed_bound_ && snapshot_type(i.snap, i.aux + 1 + typed_slot_) == IrType::Int;
+      if (typed) a_.mov(x86::gpq(static_cast<uint32_t>(typed_reg_)), slot_mem(i.aux + 1 + typed_slot_));
+      tail_jump_label(typed ? typed_ : post_, (i.aux + 1) * 16);
     } else {
+      const Trace* typed = typed_target(i.snap, ir_[i.a].k.p, i.aux + 1);
       // A direct jump (asmjit goes through an address table when out of
       // rel32 range).
       leave_frame((i.aux + 1) * 16);
-      a_.jmp(Imm(reinterpret_cast<uint64_t>(ir_[i.a].k.p)));
+      a_.jmp(Imm(reinterpret_cast<uint64_t>(typed != nullptr ? typed->typed_entry : ir_[i.a].k.p)));
     }
     a_.bind(no_ci);
     a_.mov(x86::rdi, rL);
@@ -1389,6 +1463,27 @@ class Emitter {
     }
     a_.bind(cont);
     enter_continuation(i.aux);
+  }
+
+  // A jump writing snapshot n into the trace at post, whose frame starts at
+  // slot off of this one's: the trace when it has a typed entry and the
+  // snapshot writes an integer to its slot, which is then loaded into the
+  // entry's register; else nullptr (enter at post).
+  const Trace* typed_target(int32_t n, const void* post, int32_t off) {
+    auto it = typed_entries_.find(post);
+    if (it == typed_entries_.end()) return nullptr;
+    const Trace* t = it->second;
+    if (snapshot_type(n, off + t->typed_slot) != IrType::Int) return nullptr;
+    a_.mov(x86::gpq(static_cast<uint32_t>(t->typed_reg)), slot_mem(off + t->typed_slot));
+    return t;
+  }
+
+  // The type of the value snapshot n writes to slot, Void if none.
+  IrType snapshot_type(int32_t n, int32_t slot) const {
+    const Snapshot& sn = ir_.snapshots()[static_cast<size_t>(n)];
+    for (uint32_t e = 0; e < sn.count; e++)
+      if (ir_.snap_entries()[sn.first + e].slot == slot) return ir_[ir_.snap_entries()[sn.first + e].ref].type;
+    return IrType::Void;
   }
 
   // Back from a CALLOUT's callee's RET, with the callee's base in r13: this
@@ -1530,7 +1625,23 @@ class Emitter {
   std::vector<std::pair<ExitInfo*, Label>> side_returns_;
   // Guards' jumps that attach_side may point at a side trace: the
   // snapshot (its ExitInfo) and the end of the jump.
-  std::vector<std::pair<int32_t, Label>> direct_sites_;
+  struct DirectSite {
+    int32_t snap;
+    Label after;
+    SlotFact fact;  // what the guard's failure proves
+  };
+  std::vector<DirectSite> direct_sites_;
+  // Trace::checked_entry and Trace::checks: bound when checked_bound_.
+  Label checked_;
+  bool checked_bound_ = false;
+  SlotFact checks_;
+  // The typed entry (Trace::typed_entry), bound when typed_bound_, and
+  // the traces with one that CALLOUTs may enter.
+  Label typed_;
+  bool typed_bound_ = false;
+  int32_t typed_slot_ = -1;
+  int32_t typed_reg_ = -1;
+  const TypedEntries& typed_entries_;
 
  private:
   Label done_;   // the epilogue, returning rax
@@ -1630,20 +1741,34 @@ bool CodeArena::assemble(const IrBuffer& ir, const Allocation& al, Trace* t, boo
     exits[nsnap + static_cast<size_t>(last.snap)].top = -1;
   }
   if (last.op == IrOp::LOOP && last.b == 3) exits[nsnap + static_cast<size_t>(last.snap)].stitch = true;
-  Emitter em(ir, al, a, exits.get(), t->returns);
+  Emitter em(ir, al, a, exits.get(), t->returns, rt_->typed);
   em.run(frame);
   TraceFn fn = nullptr;
   if (rt_->rt.add(&fn, &code) != kErrorOk) return false;
   t->entry = fn;
   t->seam_return = rt_->seam_return;
   for (const auto& [x, ret] : em.side_returns_) x->side = reinterpret_cast<char*>(fn) + code.labelOffsetFromBase(ret);
-  for (const auto& [snap, after] : em.direct_sites_) {
+  for (const auto& [snap, after, fact] : em.direct_sites_) {
     ExitInfo& x = exits[static_cast<size_t>(snap)];
     uint8_t* field = reinterpret_cast<uint8_t*>(fn) + code.labelOffsetFromBase(after) - 4;
-    if (x.direct[0] == nullptr) x.direct[0] = field;
-    else if (x.direct[1] == nullptr) x.direct[1] = field;
+    for (int k = 0; k < 2; k++)
+      if (x.direct[k] == nullptr) {
+        x.direct[k] = field;
+        x.direct_fact[k] = fact;
+        break;
+      }
+  }
+  if (em.checked_bound_) {
+    t->checked_entry = reinterpret_cast<char*>(fn) + code.labelOffsetFromBase(em.checked_);
+    t->checks = em.checks_;
   }
   t->post = reinterpret_cast<char*>(fn) + code.labelOffsetFromBase(em.post_);
+  if (em.typed_bound_) {
+    t->typed_entry = reinterpret_cast<char*>(fn) + code.labelOffsetFromBase(em.typed_);
+    t->typed_slot = em.typed_slot_;
+    t->typed_reg = em.typed_reg_;
+    rt_->typed[t->post] = t;
+  }
   t->mcode_size = code.codeSize();
   if (listing) t->dump += logger.data();
   t->exits = std::move(exits);
@@ -1657,14 +1782,17 @@ bool CodeArena::assemble(const IrBuffer& ir, const Allocation& al, Trace* t, boo
 // code is written in place where the system lets asmjit map it writable
 // (not under a hardened runtime, which gets a separate writable view); a
 // target out of rel32 range keeps the jump through the exit's code.
-void attach_side(ExitInfo* x, void* entry) noexcept {
-  x->side = entry;
+void attach_side(ExitInfo* x, const Trace& side) noexcept {
+  x->side = side.post;
   x->attached = true;
   static const bool in_place =
       !Support::test(VirtMem::hardenedRuntimeInfo().flags, VirtMem::HardenedRuntimeFlags::kEnabled);
   if (!in_place) return;
-  for (uint8_t* field : x->direct) {
+  for (int k = 0; k < 2; k++) {
+    uint8_t* field = x->direct[k];
     if (field == nullptr) continue;
+    const SlotFact& f = x->direct_fact[k];
+    void* entry = f.slot >= 0 && f == side.checks ? side.checked_entry : side.post;
     int64_t rel = static_cast<uint8_t*>(entry) - (field + 4);
     if (rel < INT32_MIN || rel > INT32_MAX) continue;
     int32_t rel32 = static_cast<int32_t>(rel);

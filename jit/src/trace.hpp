@@ -16,6 +16,18 @@ namespace luna::jit {
 
 struct Trace;
 
+// A comparison of an integer slot of the trace's frame with a constant, as
+// a guard's failure proves it (on an exit) or a trace's first guard checks
+// it (at its entry): slot `slot` holds an integer, in register `reg`, that
+// stands in relation `rel` (an IrOp among LT, LE, GT, GE, EQ, NE) to k.
+struct SlotFact {
+  int32_t k = 0;
+  int16_t slot = -1;  // -1: nothing known
+  int8_t reg = -1;
+  IrOp rel = IrOp::EQ;
+  bool operator==(const SlotFact&) const = default;
+};
+
 // What entering any trace of a prototype needs above its frame: stack slots
 // from its base and CallInfos above it (the most its traces need; grows as
 // traces are added).
@@ -67,11 +79,16 @@ struct ExitInfo {
   // (fib's base-case guard into its recursive path: no load and indirect
   // jump through `side`).
   uint8_t* direct[2] = {};
+  // What each direct jump's guard proved by failing (fib's `k < 2`: k >= 2,
+  // an integer in its register): attach_side enters a side trace whose first
+  // guard checks just that past its guards (Trace::checked_entry).
+  SlotFact direct_fact[2];
 };
 
-// Attaches the side trace entered at entry to exit x: its code and the
-// guards' direct jumps go there from now on (asm_x64.cpp).
-void attach_side(ExitInfo* x, void* entry) noexcept;
+// Attaches the side trace to exit x: its code and the guards' direct jumps
+// go there from now on, the latter past the side trace's entry guards when
+// their failure proved what those guards test (asm_x64.cpp).
+void attach_side(ExitInfo* x, const Trace& side) noexcept;
 
 using TraceFn = ExitInfo* (*)(State* L, TValue* base);
 
@@ -87,6 +104,19 @@ struct Trace {
   // registers stay pushed (L in r12, base in r13, rsp 8 bytes below the
   // pushes; asm_x64.cpp).
   void* post = nullptr;
+  // Behind the trace's first guard, when nothing before it but the load of
+  // the slot it tests runs (a side trace of a function trace re-testing its
+  // argument): where a parent's guard proving `checks` enters instead of
+  // post, with the slot already in its register.
+  void* checked_entry = nullptr;
+  SlotFact checks;
+  // Behind the trace's first instruction, when that is the guarded load of
+  // an integer slot typed_slot into register typed_reg: where a CALLOUT
+  // passing a known integer there enters, with the slot loaded into that
+  // register and its tag guard skipped.
+  void* typed_entry = nullptr;
+  int32_t typed_slot = -1;
+  int32_t typed_reg = -1;
   // Where a RET returns when the seam entered its frame (the frame's ctx;
   // a CALLOUT stores its continuation there instead): the return to the
   // seam, shared by every trace of the arena.

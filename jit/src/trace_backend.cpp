@@ -612,7 +612,7 @@ class TraceBackend final : public JitBackend {
       pt.sides.push_back(std::move(t));
       reserve(pt, *pt.sides.back());
       if (rec.sets_upvalues()) pt.reserve.sets_upvalues = 1;
-      attach_side(x, pt.sides.back()->code->post);
+      attach_side(x, *pt.sides.back()->code);
       stats_.traces_compiled++;
     } catch (...) {
       aborted(L, rec, "out of memory", rec.start());

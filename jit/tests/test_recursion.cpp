@@ -589,3 +589,21 @@ TEST_CASE("a side trace of a function trace follows a tail call of another funct
   for (const std::string& t : traces_of(src)) followed = followed || (count(t, "SETTAIL") > 0 && count(t, " RET ") > 0);
   CHECK(followed);
 }
+
+TEST_CASE("arguments known to be integers enter the callee's trace behind its type guard", "[jit][recursion][callout]") {
+  // fib's CALLOUTs pass k - 1 and k - 2, integers, and enter its trace past
+  // the tag test of k (the direct exit of `k < 2` past that and the compare
+  // too); a float or a string argument goes through the guards.
+  same_all_ways(
+      "local function fib(k) if k < 2 then return k end return fib(k - 1) + fib(k - 2) end\n"
+      "local function mixed(k) if k < 2 then return k end return mixed(k - 1) + mixed(k - 2.0) end\n"
+      "local function str(k) if k < 2 then return k end return str(k - 1) + str(tostring(k - 2)) end\n"
+      "print(fib(20), mixed(16), mixed(16.0), fib(15.0), math.type(fib(2)), math.type(mixed(3)))\n"
+      "print(pcall(str, 8))\n"
+      "local function ack(m, k)\n"
+      "  if m == 0 then return k + 1 end\n"
+      "  if k == 0 then return ack(m - 1, 1) end\n"
+      "  return ack(m - 1, ack(m, k - 1))\n"
+      "end\n"
+      "print(ack(2, 30), ack(3, 4), ack(2.0, 3), ack(1, 2.5))");
+}

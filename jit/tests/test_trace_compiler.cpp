@@ -872,7 +872,7 @@ TEST_CASE("a guard whose exit writes nothing jumps straight into its side trace"
   Frame f;
   f.base()[0] = TValue::integer(9);
   CHECK(parent->entry(L, f.base())->pc == &code[1]);
-  attach_side(x_exit, side->post);
+  attach_side(x_exit, *side);
   // The guard's jump itself now goes to the side trace's entry.
   for (uint8_t* field : x_exit->direct) {
     if (field == nullptr) continue;
@@ -883,6 +883,72 @@ TEST_CASE("a guard whose exit writes nothing jumps straight into its side trace"
   f.base()[0] = TValue::integer(9);
   CHECK(parent->entry(L, f.base())->pc == &code[3]);
   arena.release(side.get());
+  arena.release(parent.get());
+  close_state(L);
+}
+
+TEST_CASE("a direct exit enters its side trace past the guards its failure proved", "[jit][asm][side]") {
+  State* L = new_state();
+  CodeArena arena;
+  static const Instruction code[4] = {};
+  // x counts up from slot 0 while x < 2 (fib's base case, inverted); the
+  // guard's exit writes nothing and proves x >= 2, an integer.
+  IrBuffer ir;
+  uint32_t s0 = ir.add_snapshot(&code[0], {});
+  Ref x = sload(ir, 0, IrType::Int, static_cast<int>(s0));
+  guard(ir, IrOp::LT, x, ir.kint(2), static_cast<int>(ir.add_snapshot(&code[1], {})));
+  loop_end(ir, ir.add_snapshot(&code[0], {{0, bin(ir, IrOp::ADD, IrType::Int, x, ir.kint(1))}}));
+  auto parent = compile_ir(ir, arena, true);
+  REQUIRE(parent != nullptr);
+  // Side traces at code[1] testing x's type and x >= k, then leaving at
+  // code[3] (x is never -1).
+  auto make_side = [&](Integer k) {
+    IrBuffer sir;
+    uint32_t t0 = sir.add_snapshot(&code[1], {});
+    Ref sx = sload(sir, 0, IrType::Int, static_cast<int>(t0));
+    guard(sir, IrOp::GE, sx, sir.kint(k), static_cast<int>(t0));
+    guard(sir, IrOp::EQ, sx, sir.kint(-1), static_cast<int>(sir.add_snapshot(&code[3], {})));
+    loop_end(sir, sir.add_snapshot(&code[0], {}));
+    return compile_ir(sir, arena, true);
+  };
+  auto proved = make_side(2), unproved = make_side(3);
+  REQUIRE(proved != nullptr);
+  REQUIRE(unproved != nullptr);
+  CHECK(proved->checked_entry != nullptr);
+  CHECK(proved->checks.rel == IrOp::GE);
+  // Each starts by loading an integer slot: a CALLOUT passing a known
+  // integer there may enter behind its tag guard.
+  CHECK(parent->typed_entry != nullptr);
+  CHECK(parent->typed_slot == 0);
+  CHECK(proved->typed_entry != nullptr);
+  CHECK(proved->typed_entry != proved->post);
+  ExitInfo* x_exit = nullptr;
+  for (size_t n = 0; n < parent->nexits; n++)
+    if (parent->exits[n].pc == &code[1] && parent->exits[n].direct[0] != nullptr) x_exit = &parent->exits[n];
+  REQUIRE(x_exit != nullptr);
+  auto target = [&] {
+    int32_t rel;
+    std::memcpy(&rel, x_exit->direct[0], sizeof rel);
+    return static_cast<void*>(x_exit->direct[0] + 4 + rel);
+  };
+  Frame f;
+  // x >= 3 is not what the exit proved: the side trace's own guards run,
+  // and 2 fails them.
+  attach_side(x_exit, *unproved);
+  CHECK(target() == unproved->post);
+  f.base()[0] = TValue::integer(2);
+  CHECK(parent->entry(L, f.base())->pc == &code[1]);
+  f.base()[0] = TValue::integer(7);
+  CHECK(parent->entry(L, f.base())->pc == &code[3]);
+  // x >= 2 is: the jump skips them.
+  attach_side(x_exit, *proved);
+  CHECK(target() == proved->checked_entry);
+  CHECK(target() != proved->post);
+  f.base()[0] = TValue::integer(5);
+  CHECK(parent->entry(L, f.base())->pc == &code[3]);
+  CHECK(f.base()[0].u.i == 5);
+  arena.release(proved.get());
+  arena.release(unproved.get());
   arena.release(parent.get());
   close_state(L);
 }
