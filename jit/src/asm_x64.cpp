@@ -173,14 +173,18 @@ struct ConcatBuffer {
 };
 thread_local ConcatBuffer concat_buffer;
 void h_buf_put_str(State*, String* s) noexcept { concat_buffer.put(s->data, s->len); }
-void h_buf_put_int(State*, Integer i) noexcept {
+// A number's text is written in place when the buffer has room for any.
+void put_number(const TValue& v) {
+  ConcatBuffer& b = concat_buffer;
+  if (ConcatBuffer::kSize - b.len >= static_cast<size_t>(MAX_NUMBER_TEXT)) {
+    b.len += static_cast<size_t>(number_to_text(v, b.data + b.len));
+    return;
+  }
   char buf[MAX_NUMBER_TEXT];
-  concat_buffer.put(buf, static_cast<size_t>(number_to_text(TValue::integer(i), buf)));
+  b.put(buf, static_cast<size_t>(number_to_text(v, buf)));
 }
-void h_buf_put_num(Number n) noexcept {
-  char buf[MAX_NUMBER_TEXT];
-  concat_buffer.put(buf, static_cast<size_t>(number_to_text(TValue::number(n), buf)));
-}
+void h_buf_put_int(State*, Integer i) noexcept { put_number(TValue::integer(i)); }
+void h_buf_put_num(Number n) noexcept { put_number(TValue::number(n)); }
 // string.format's conversions (record_format.cpp), written in place with
 // the literal bytes that follow (format_word). What the library would
 // reject, or a decimal point other than '.', spoils the buffer: the string
