@@ -13,6 +13,8 @@
 // the locale's decimal point. Such a helper spoils the buffer, the string is
 // not made, and the trace leaves at the CALL, where the interpreter makes
 // the call and raises the library's error.
+#include <algorithm>
+#include <cstring>
 #include <vector>
 
 #include "format_item.hpp"

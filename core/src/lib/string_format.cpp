@@ -201,6 +201,56 @@ class FormatOut {
 
 bool digit(char c) { return c >= '0' && c <= '9'; }
 
+// format_parse_spec, inline in the library's loop.
+[[gnu::always_inline]] inline const char* parse_spec(const char* p, const char* end, FormatSpec* s) {
+  const char* start = p;
+  uint8_t flags = 0;
+  for (;; p++) {
+    if (*p == '-') flags |= FormatSpec::LEFT;
+    else if (*p == '0') flags |= FormatSpec::ZERO;
+    else if (*p == '+') flags |= FormatSpec::PLUS;
+    else if (*p == ' ') flags |= FormatSpec::SPACE;
+    else if (*p == '#') flags |= FormatSpec::ALT;
+    else break;
+  }
+  if (p - start > 5) return nullptr;
+  s->flags = flags;
+  if (digit(*p)) {
+    int w = *p++ - '0';
+    if (digit(*p)) w = w * 10 + (*p++ - '0');
+    s->width = static_cast<uint8_t>(w);
+  }
+  if (*p == '.') {
+    p++;
+    int prec = 0;
+    if (digit(*p)) {
+      prec = *p++ - '0';
+      if (digit(*p)) prec = prec * 10 + (*p++ - '0');
+    }
+    s->precision = static_cast<int8_t>(prec);
+  }
+  if (p >= end) return nullptr;
+  s->conv = *p;
+  bool ok;
+  switch (s->conv) {
+    case 'd': case 'i': case 'e': case 'E': case 'f': case 'g': case 'G':
+      ok = (flags & FormatSpec::ALT) == 0;
+      break;
+    case 'x': case 'X':
+      ok = (flags & (FormatSpec::PLUS | FormatSpec::SPACE)) == 0;
+      break;
+    case 'c':
+      ok = (flags & ~FormatSpec::LEFT) == 0 && s->precision < 0;
+      break;
+    case 's':
+      ok = (flags & ~FormatSpec::LEFT) == 0;
+      break;
+    default:
+      ok = false;
+  }
+  return ok ? p + 1 : nullptr;
+}
+
 // put_field's padded cases: out of line, so the common unpadded one saves
 // no registers for the calls of memset.
 [[gnu::noinline]] size_t put_padded(char* o, const FormatSpec& s, const char* prefix, size_t plen, const char* body,
@@ -297,7 +347,7 @@ void add_string(State* L, FormatOut& out, const FormatSpec& s, int arg, bool mod
 const char* format_direct(State* L, FormatOut& out, const char* strfrmt, const char* end, int* arg, int top,
                           int* point_is_dot) {
   FormatSpec spec;
-  const char* next = format_parse_spec(strfrmt, end, &spec);
+  const char* next = parse_spec(strfrmt, end, &spec);
   if (next == nullptr) return nullptr;
   if (spec.is_float()) {
     if (*point_is_dot < 0) *point_is_dot = format_point_is_dot();  // asked once per call
@@ -406,54 +456,7 @@ const char* format_general(State* L, Buffer& b, const char* strfrmt, int* argp, 
 
 }  // namespace
 
-const char* format_parse_spec(const char* p, const char* end, FormatSpec* s) {
-  const char* start = p;
-  uint8_t flags = 0;
-  for (;; p++) {
-    if (*p == '-') flags |= FormatSpec::LEFT;
-    else if (*p == '0') flags |= FormatSpec::ZERO;
-    else if (*p == '+') flags |= FormatSpec::PLUS;
-    else if (*p == ' ') flags |= FormatSpec::SPACE;
-    else if (*p == '#') flags |= FormatSpec::ALT;
-    else break;
-  }
-  if (p - start > 5) return nullptr;
-  s->flags = flags;
-  if (digit(*p)) {
-    int w = *p++ - '0';
-    if (digit(*p)) w = w * 10 + (*p++ - '0');
-    s->width = static_cast<uint8_t>(w);
-  }
-  if (*p == '.') {
-    p++;
-    int prec = 0;
-    if (digit(*p)) {
-      prec = *p++ - '0';
-      if (digit(*p)) prec = prec * 10 + (*p++ - '0');
-    }
-    s->precision = static_cast<int8_t>(prec);
-  }
-  if (p >= end) return nullptr;
-  s->conv = *p;
-  bool ok;
-  switch (s->conv) {
-    case 'd': case 'i': case 'e': case 'E': case 'f': case 'g': case 'G':
-      ok = (flags & FormatSpec::ALT) == 0;
-      break;
-    case 'x': case 'X':
-      ok = (flags & (FormatSpec::PLUS | FormatSpec::SPACE)) == 0;
-      break;
-    case 'c':
-      ok = (flags & ~FormatSpec::LEFT) == 0 && s->precision < 0;
-      break;
-    case 's':
-      ok = (flags & ~FormatSpec::LEFT) == 0;
-      break;
-    default:
-      ok = false;
-  }
-  return ok ? p + 1 : nullptr;
-}
+const char* format_parse_spec(const char* p, const char* end, FormatSpec* s) { return parse_spec(p, end, s); }
 
 size_t format_integer_item(const FormatSpec& s, Integer n, char* out) {
   if (s.conv == 'c') {
