@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "format_item.hpp"
 #include "state.hpp"
 
 namespace luna {
@@ -231,7 +232,15 @@ int number_to_text(const TValue& v, char* buf, bool round_trip) {
     buf[n] = '\0';
     return n;
   }
-  int n = std::snprintf(buf, MAX_NUMBER_TEXT, round_trip ? "%.15g" : "%.14g", x);
+  int n;
+  if (!round_trip && std::isfinite(x) && format_point_is_dot()) {
+    // printf's "%.14g" by the standard's definition of to_chars with a
+    // precision, without snprintf's format parsing (~4x the instructions).
+    n = static_cast<int>(std::to_chars(buf, buf + MAX_NUMBER_TEXT - 3, x, std::chars_format::general, 14).ptr - buf);
+    buf[n] = '\0';
+  } else {
+    n = std::snprintf(buf, MAX_NUMBER_TEXT, round_trip ? "%.15g" : "%.14g", x);
+  }
   if (round_trip && std::strtod(buf, nullptr) != x && !std::isnan(x))
     n = std::snprintf(buf, MAX_NUMBER_TEXT, "%.17g", x);
   // A float that prints like an integer gets ".0" so it still reads as a float.

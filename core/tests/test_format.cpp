@@ -168,6 +168,46 @@ TEST_CASE("float_to_fixed writes printf's digits", "[format]") {
     for (int p : {0, 1, 2, 3, 6, 17, 18, 19, 20, 27, 99}) check(x, p);
 }
 
+TEST_CASE("number_to_text of floats writes printf's %.14g", "[format]") {
+  char mine[MAX_NUMBER_TEXT], theirs[MAX_NUMBER_TEXT];
+  auto check = [&](double x) {
+    int n = number_to_text(TValue::number(x), mine);
+    int m = std::snprintf(theirs, sizeof theirs, "%.14g", x);
+    if (theirs[std::strspn(theirs, "-0123456789")] == '\0') m += std::snprintf(theirs + m, sizeof theirs - static_cast<size_t>(m), ".0");
+    INFO(theirs);
+    REQUIRE(std::string_view(mine, static_cast<size_t>(n)) == std::string_view(theirs, static_cast<size_t>(m)));
+    REQUIRE(mine[n] == '\0');
+  };
+  uint64_t state = 29;
+  for (int i = 0; i < 50000; i++) {
+    uint64_t bits = next_random(&state) << 11 | next_random(&state) >> 42;
+    double x;
+    std::memcpy(&x, &bits, sizeof x);
+    if (std::isfinite(x)) check(x);
+    check(static_cast<double>(next_random(&state) % 10000000) / std::pow(10.0, static_cast<double>(next_random(&state) % 12)));
+    check(std::ldexp(static_cast<double>(next_random(&state) % (1ull << 53)), -static_cast<int>(next_random(&state) % 80)));
+  }
+  for (double x : {0.1, 1.0 / 3, 99999999999999.5, 1e14, 1e15, 123456789012345.6, 5e-324, 1e-310, 1.7976931348623157e308,
+                   -0.0, 0.5, 2.5e-5, 1e100})
+    check(x);
+}
+
+TEST_CASE("table.concat of strings, numbers and separators", "[format]") {
+  StateGuard g;
+  State* L = g.L;
+  CHECK(run_bytes(L, "return table.concat({'a', 'bb', 'ccc'}, ', ')") == "a, bb, ccc");
+  CHECK(run_bytes(L, "return table.concat({'a', 2, 'c', 4.5, string.rep('x', 20)}, '--')") ==
+        "a--2--c--4.5--xxxxxxxxxxxxxxxxxxxx");
+  CHECK(run_bytes(L, "return table.concat({'a', 'b', 'c', 'd'}, string.rep('-', 17), 2, 3)") ==
+        "b-----------------c");
+  CHECK(run_bytes(L, "local t = {'a', 'b'} t[4] = 'd' return table.concat(t, ',', 1, 4)") ==
+        "error: invalid value (nil) at index 3 in table for 'concat'");
+  CHECK(run_bytes(L, "local t = setmetatable({'a'}, {__index = function(_, i) return 'i' .. i end}) "
+                     "return table.concat(t, '', 1, 3)") == "ai2i3");
+  CHECK(run_bytes(L, "return table.concat({}, 'x', 1, 0)") == "");
+  CHECK(run_bytes(L, "return table.concat({'a\\0b', 'c'}, '\\0')") == "a\0b\0c"s);
+}
+
 TEST_CASE("digits_before writes an integer's digits", "[format]") {
   char buf[24];
   for (uint64_t m : {0ull, 9ull, 10ull, 99ull, 100ull, 12345ull, 18446744073709551615ull, 10000000000000000000ull}) {

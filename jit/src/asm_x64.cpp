@@ -11,6 +11,7 @@
 
 #include "jit_seam.hpp"
 #include "object_layout.hpp"
+#include "format_item.hpp"
 #include "short_bytes.hpp"
 
 #include <asmjit/x86.h>
@@ -180,14 +181,63 @@ struct ConcatBuffer {
 };
 thread_local ConcatBuffer concat_buffer;
 void h_buf_put_str(State*, String* s) noexcept { concat_buffer.put(s->data, s->len); }
-void h_buf_put_int(State*, Integer i) noexcept {
+// A number's text is written in place when the buffer has room for any.
+void put_number(const TValue& v) {
+  ConcatBuffer& b = concat_buffer;
+  if (ConcatBuffer::kSize - b.len >= static_cast<size_t>(MAX_NUMBER_TEXT)) {
+    b.len += static_cast<size_t>(number_to_text(v, b.data + b.len));
+    return;
+  }
   char buf[MAX_NUMBER_TEXT];
-  concat_buffer.put(buf, static_cast<size_t>(number_to_text(TValue::integer(i), buf)));
+  b.put(buf, static_cast<size_t>(number_to_text(v, buf)));
 }
-void h_buf_put_num(Number n) noexcept {
-  char buf[MAX_NUMBER_TEXT];
-  concat_buffer.put(buf, static_cast<size_t>(number_to_text(TValue::number(n), buf)));
+void h_buf_put_int(State*, Integer i) noexcept { put_number(TValue::integer(i)); }
+void h_buf_put_num(Number n) noexcept { put_number(TValue::number(n)); }
+// string.format's conversions (record_format.cpp), written in place with
+// the literal bytes that follow (format_word). What the library would
+// reject, or a decimal point other than '.', spoils the buffer: the string
+// is not made, and the trace leaves for the interpreter's call, which
+// formats it or raises its error.
+char* format_room() {
+  ConcatBuffer& b = concat_buffer;
+  if (ConcatBuffer::kSize - b.len >= MAX_FORMAT_ITEM + 2) return b.data + b.len;
+  b.overflow = true;
+  return nullptr;
 }
+void format_done(size_t n, uint64_t word) {
+  ConcatBuffer& b = concat_buffer;
+  b.data[b.len + n] = static_cast<char>(word >> 34);
+  b.data[b.len + n + 1] = static_cast<char>(word >> 42);
+  b.len += n + format_word_suffix_len(word);
+}
+void h_buf_fmt_int(State*, Integer i, Integer word) noexcept {
+  auto w = static_cast<uint64_t>(word);
+  if (char* o = format_room()) format_done(format_integer_item(FormatSpec::unpack(static_cast<uint32_t>(w)), i, o), w);
+}
+void h_buf_fmt_num(Number x, Number word) noexcept {
+  auto w = static_cast<uint64_t>(word);
+  if (!format_point_is_dot()) {
+    concat_buffer.overflow = true;
+    return;
+  }
+  if (char* o = format_room()) format_done(format_float_item(FormatSpec::unpack(static_cast<uint32_t>(w)), x, o), w);
+}
+void h_buf_fmt_str(State*, String* s, Integer word) noexcept {
+  auto w = static_cast<uint64_t>(word);
+  FormatSpec spec = FormatSpec::unpack(static_cast<uint32_t>(w));
+  size_t shown = spec.precision >= 0 ? std::min(s->len, static_cast<size_t>(spec.precision)) : s->len;
+  if (std::memchr(s->data, '\0', s->len) != nullptr) {
+    concat_buffer.overflow = true;  // "string contains zeros"
+    return;
+  }
+  if (shown >= spec.width) {
+    concat_buffer.put(s->data, shown);
+    if (format_room() != nullptr) format_done(0, w);
+  } else if (char* o = format_room()) {
+    format_done(format_string_item(spec, s->data, shown, o), w);
+  }
+}
+void h_buf_put_lit(State*, const char* p, Integer len) noexcept { concat_buffer.put(p, static_cast<size_t>(len)); }
 String* h_buf_str(State* L) noexcept {
   ConcatBuffer& b = concat_buffer;
   String* s = b.overflow || L->g->instr_budget != 0 ? nullptr : str_try_new(L->g, b.data, b.len);
@@ -235,6 +285,10 @@ const void* helper_addr(Helper h) {
     case Helper::BufPutInt: return reinterpret_cast<const void*>(&h_buf_put_int);
     case Helper::BufPutNum: return reinterpret_cast<const void*>(&h_buf_put_num);
     case Helper::BufStr: return reinterpret_cast<const void*>(&h_buf_str);
+    case Helper::BufFmtInt: return reinterpret_cast<const void*>(&h_buf_fmt_int);
+    case Helper::BufFmtNum: return reinterpret_cast<const void*>(&h_buf_fmt_num);
+    case Helper::BufFmtStr: return reinterpret_cast<const void*>(&h_buf_fmt_str);
+    case Helper::BufPutLit: return reinterpret_cast<const void*>(&h_buf_put_lit);
   }
   return nullptr;
 }
@@ -402,7 +456,8 @@ class Emitter {
   static x86::Mem slot_mem(int slot, int32_t extra = 0) { return x86::qword_ptr(rBase, slot * 16 + extra); }
 
   Label exit_label(Ref pos) {
-    PendingExit e{a_.newLabel(), ir_[pos].snap, pos};
+    const IrIns& g = ir_[pos];
+    PendingExit e{a_.newLabel(), g.snap, pos, !(g.op == IrOp::NE && g.aux8 == kGuardTransient)};
     exits_.push_back(e);
     return e.label;
   }
@@ -689,7 +744,7 @@ class Emitter {
     // An exit writing nothing: the jump, in its long form, is patched to
     // enter the side trace directly once one is attached (attach_side).
     const ExitInfo& xi = exits_info_[static_cast<size_t>(i.snap)];
-    bool direct = xi.sideable && frame_ == kLinkFrame && ir_.snapshots()[static_cast<size_t>(i.snap)].count == 0;
+    bool direct = xi.sideable && !(i.op == IrOp::NE && i.aux8 == kGuardTransient) && frame_ == kLinkFrame && ir_.snapshots()[static_cast<size_t>(i.snap)].count == 0;
     if (direct) a_.long_();
     switch (i.op) {
       case IrOp::LT: a_.jge(ex); break;

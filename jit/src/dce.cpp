@@ -19,8 +19,7 @@ bool is_root(const IrIns& i) {
     Helper h = static_cast<Helper>(i.aux8);
     // The stop-the-world collector's barriers do nothing: no call for them.
     bool barrier = h == Helper::BarrierBack || h == Helper::BarrierObj;
-    return (barrier && GC_NEEDS_BARRIERS) || h == Helper::BufPutStr || h == Helper::BufPutInt || h == Helper::BufPutNum ||
-           h == Helper::UpvalClose;
+    return (barrier && GC_NEEDS_BARRIERS) || helper_fills_buffer(h) || h == Helper::UpvalClose;
   }
   return false;
 }

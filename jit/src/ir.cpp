@@ -51,6 +51,10 @@ const char* helper_name(Helper h) {
     case Helper::BufPutInt: return "buf_put_int";
     case Helper::BufPutNum: return "buf_put_num";
     case Helper::BufStr: return "buf_str";
+    case Helper::BufFmtInt: return "buf_fmt_int";
+    case Helper::BufFmtNum: return "buf_fmt_num";
+    case Helper::BufFmtStr: return "buf_fmt_str";
+    case Helper::BufPutLit: return "buf_put_lit";
   }
   return "?";
 }

@@ -122,9 +122,22 @@ enum class Helper : uint8_t {
   BufPutInt,                    // (State*, Integer), as tostring
   BufPutNum,                    // (Number), as tostring where floats print with %.14g; in xmm0
   BufStr,                       // (State*) -> String*
+  // string.format with a constant format (record_format.cpp): one
+  // conversion's text into the buffer. spec: FormatSpec::pack(), then up to
+  // two bytes of the literal text that follows (format_spec_word).
+  BufFmtInt,                    // (State*, Integer, Integer spec)
+  BufFmtNum,                    // (Number, Number spec) in xmm0, xmm1: the spec word, below 2^53, as a number
+  BufFmtStr,                    // (State*, String*, Integer spec)
+  BufPutLit,                    // (State*, const char*, Integer len): bytes of a format string
 };
 // Helpers on floats, in xmm0 (and xmm1).
-inline bool helper_on_floats(Helper h) { return (h >= Helper::NumMod && h <= Helper::NumLog) || h == Helper::BufPutNum; }
+inline bool helper_on_floats(Helper h) {
+  return (h >= Helper::NumMod && h <= Helper::NumLog) || h == Helper::BufPutNum || h == Helper::BufFmtNum;
+}
+// Helpers that put text into the concatenation buffer: kept for their effect.
+inline bool helper_fills_buffer(Helper h) {
+  return h == Helper::BufPutStr || h == Helper::BufPutInt || h == Helper::BufPutNum || (h >= Helper::BufFmtInt && h <= Helper::BufPutLit);
+}
 // Helpers taking the State* first.
 inline bool helper_takes_state(Helper h) { return h >= Helper::BarrierBack; }
 // Helpers that allocate or fill the concatenation buffer: never shared or
@@ -148,11 +161,16 @@ uintptr_t coroutine_call(State* L, TValue* func, int nargs, int nresults, Native
 uintptr_t pcall_call(State* L, TValue* func, int nargs, int nresults, NativeFn f,
                      const Instruction* savedpc) noexcept;
 
+// aux8 of an NE guard on an allocating helper's result whose failure passes
+// (a collection step due, a budget): its exit makes no side trace, which
+// would record the same call and fail there alike at the next collection.
+constexpr uint8_t kGuardTransient = 2;
+
 struct IrIns {
   IrOp op;
   IrType type;
   Tag tag;          // exact Lua tag of Gc values (and of every typed value)
-  uint8_t aux8;     // Field for FLOAD, Helper for CALL
+  uint8_t aux8;     // Field for FLOAD, Helper for CALL, kGuardTransient
   Ref a = NO_REF, b = NO_REF;
   int32_t aux = 0;  // SLOAD slot, FLOAD upvalue index, HREFK node index, KGC/VLOAD expected tag
   int32_t snap = -1;  // guards: snapshot to restore on failure

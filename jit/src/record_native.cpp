@@ -268,6 +268,7 @@ bool Recorder::native(const Instruction* pc, int a, int nargs, int c, const TVal
     ff.aux8 = static_cast<uint8_t>(Field::NClFn);
     guard(IrOp::EQ, ir_.emit(ff), ir_.kptr(reinterpret_cast<void*>(fn)));
   }
+  if (f == LeafFn::StrFormat && format(a, nargs, c)) return true;
   for (int k = 0; k < nargs; k++) {
     const TValue& v = vals[1 + k];
     Ref r = slot(a + 1 + k);  // its type guard

@@ -3,7 +3,10 @@
 // JIT's statistics.
 #pragma once
 
+#include <unistd.h>
+
 #include <cstddef>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -58,6 +61,46 @@ inline Run same_all_ways(const std::string& src, const char* chunkname) {
   CHECK(low.out == off.out);
   CHECK(stress.out == off.out);
   return low;
+}
+
+// The -jdump text of src run with low thresholds (stderr, captured), one
+// string per trace.
+inline std::vector<std::string> traces_of(const std::string& src) {
+  std::fflush(stderr);
+  FILE* tmp = std::tmpfile();
+  REQUIRE(tmp != nullptr);
+  int saved = dup(2);
+  dup2(fileno(tmp), 2);
+  {
+    Vm vm;
+    JitOptions o = JitOptions::stress();
+    o.hotloop = 8;
+    o.hotexit = 2;
+    o.dump = true;
+    vm.set_jit_options(o);
+    vm.eval(src, "=rec");
+  }
+  std::fflush(stderr);
+  dup2(saved, 2);
+  close(saved);
+  std::string text;
+  std::rewind(tmp);
+  for (int c; (c = std::fgetc(tmp)) != EOF;) text += static_cast<char>(c);
+  std::fclose(tmp);
+  std::vector<std::string> traces;
+  for (size_t at = text.find("[TRACE"); at != std::string::npos;) {
+    size_t next = text.find("[TRACE", at + 1);
+    traces.push_back(text.substr(at, next - at));
+    at = next;
+  }
+  return traces;
+}
+
+// How often `what` occurs in s.
+inline int count(const std::string& s, const std::string& what) {
+  int n = 0;
+  for (size_t at = s.find(what); at != std::string::npos; at = s.find(what, at + 1)) n++;
+  return n;
 }
 
 }  // namespace luna::jit_test

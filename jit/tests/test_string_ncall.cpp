@@ -148,3 +148,41 @@ TEST_CASE("concatenation of floats runs in the trace", "[jit][concat]") {
     end
     return table.concat(t, ";"))lua", "=strings");
 }
+
+TEST_CASE("string.format of a constant format is recorded, not called", "[jit][format]") {
+  const char* src = R"lua(
+    local fmt, out = string.format, {}
+    for i = 1, 300 do
+      local a = fmt("%d:%5d|%-6s|%x|%c", i, i % 1000, "k" .. (i % 13), i * 7, 65 + i % 26)
+      local b = fmt("%.3f %8.2f %s %e%%", i / 7, i * 0.25, "tail", i * 1e10)
+      local c = fmt("[%3d%%] %05d %-+4d %#X %s %s", i % 100, i % 99999, i - 150, i, i / 4, i)
+      if i % 20 == 0 then out[#out + 1] = a .. b .. c end
+    end
+    return table.concat(out, ";"))lua";
+  Run r = same_all_ways(src, "=strings");
+  CHECK(r.stats.exits_taken < 20);
+  std::vector<std::string> traces = luna::jit_test::traces_of(src);
+  REQUIRE(!traces.empty());
+  // The format's conversions as buffer helpers, no call of the library.
+  CHECK(luna::jit_test::count(traces[0], "NCALL") == 0);
+  CHECK(luna::jit_test::count(traces[0], "buf_fmt_int") >= 8);
+  CHECK(luna::jit_test::count(traces[0], "buf_fmt_num") >= 3);
+}
+
+TEST_CASE("what string.format rejects in a trace is raised by the interpreter", "[jit][format]") {
+  // A string with zeros reaching "%5s", a huge result, then too few arguments.
+  same_all_ways(R"lua(
+    local fmt, out = string.format, {}
+    local strs = { "a", "bb", "c\0c" }
+    local ok, e = pcall(function()
+      for i = 1, 60 do out[#out + 1] = fmt("<%5s|%d>", strs[i // 25 + 1], i) end
+    end)
+    out[#out + 1] = tostring(ok) .. " " .. e
+    for i = 1, 40 do out[#out + 1] = #fmt("%99d%s", i, string.rep("x", i < 30 and 10 or 1000)) end
+    ok, e = pcall(function()
+      local args = { 1, 2 }
+      for i = 1, 40 do out[#out + 1] = fmt("%d %d", args[1], args[i < 30 and 2 or 3]) end
+    end)
+    out[#out + 1] = tostring(ok) .. " " .. e
+    return table.concat(out, ";"))lua", "=strings");
+}

@@ -15,6 +15,8 @@
 #include "luna/api.hpp"
 #include "../builtin.hpp"
 #include "../dialect.hpp"
+#include "../format_item.hpp"
+#include "../short_bytes.hpp"
 #include "../state.hpp"
 
 namespace luna {
@@ -22,6 +24,7 @@ namespace {
 
 constexpr int MAX_FORMAT_SPEC = 22;  // flags+width+precision+conversion must stay below this
 constexpr size_t MAX_ITEM = 640;     // room for "%99.99f" of the largest double
+constexpr size_t MAX_INTEGER_ITEM = 128;  // "%99.99d" with its sign
 constexpr const char* FLAGS_ALL = "-+ #0";
 constexpr const char* FLAGS_C = "-";
 constexpr const char* FLAGS_I = "-+0 ";
@@ -135,29 +138,26 @@ void with_length(char* form, const char* lenmod) {
 
 // ------------------------------------------------------ the direct path
 
-// Small copies and fills inline: the pieces of a format are a few bytes
-// each, less than a call to memcpy or memset costs.
+// Small copies inline: the pieces of a format are a few bytes each, less
+// than a call to memcpy costs.
 [[gnu::always_inline]] inline void copy_bytes(char* d, const char* s, size_t n) {
-  if (n >= 8 && n <= 16) {
-    std::memcpy(d, s, 8);
-    std::memcpy(d + n - 8, s + n - 8, 8);
-  } else if (n >= 4 && n < 8) {
-    std::memcpy(d, s, 4);
-    std::memcpy(d + n - 4, s + n - 4, 4);
-  } else if (n < 4) {
-    for (size_t i = 0; i < n; i++) d[i] = s[i];
-  } else {
-    std::memcpy(d, s, n);
-  }
+  if (n <= 16) bytes::copy(d, s, n);
+  else std::memcpy(d, s, n);
 }
 
+// n bytes of c, by overlapping stores of a word of them.
 [[gnu::always_inline]] inline void fill_bytes(char* d, char c, size_t n) {
-  if (n <= 16) {
-    char run[16];
-    std::memset(run, c, sizeof run);
-    copy_bytes(d, run, n);
-  } else {
-    std::memset(d, c, n);
+  uint64_t w = 0x0101010101010101u * static_cast<uint8_t>(c);
+  if (n >= 8) {
+    for (size_t i = 0; i + 8 < n; i += 8) bytes::store64(d + i, w);
+    bytes::store64(d + n - 8, w);
+  } else if (n >= 4) {
+    bytes::store32(d, static_cast<uint32_t>(w));
+    bytes::store32(d + n - 4, static_cast<uint32_t>(w));
+  } else if (n > 0) {
+    d[0] = c;
+    d[n / 2] = c;
+    d[n - 1] = c;
   }
 }
 
@@ -199,63 +199,51 @@ class FormatOut {
   char local_[512];
 };
 
-// A conversion spec of a common kind, parsed once.
-struct Spec {
-  bool left = false, zero = false, plus = false, space = false, alt = false;
-  size_t width = 0;
-  int precision = -1;  // none
-  char conv = 0;
-};
-
 bool digit(char c) { return c >= '0' && c <= '9'; }
 
-// Parses the spec after a '%': flags, a width and a precision of two
-// digits at most, and one of d i x X c s e E f g G with flags that
-// conversion accepts ('#' only with x and X). Returns the end of the
-// spec, or nullptr for any other spec, which the general path takes with
-// its checks and messages (repeated flags, long widths, %a, %q...).
-const char* parse_spec(const char* p, const char* end, Spec* s) {
-  // Lua strings end in '\0', which is none of the characters looked for.
+// format_parse_spec, inline in the library's loop.
+[[gnu::always_inline]] inline const char* parse_spec(const char* p, const char* end, FormatSpec* s) {
   const char* start = p;
+  uint8_t flags = 0;
   for (;; p++) {
-    if (*p == '-') s->left = true;
-    else if (*p == '0') s->zero = true;
-    else if (*p == '+') s->plus = true;
-    else if (*p == ' ') s->space = true;
-    else if (*p == '#') s->alt = true;
+    if (*p == '-') flags |= FormatSpec::LEFT;
+    else if (*p == '0') flags |= FormatSpec::ZERO;
+    else if (*p == '+') flags |= FormatSpec::PLUS;
+    else if (*p == ' ') flags |= FormatSpec::SPACE;
+    else if (*p == '#') flags |= FormatSpec::ALT;
     else break;
   }
   if (p - start > 5) return nullptr;
+  s->flags = flags;
   if (digit(*p)) {
-    s->width = static_cast<size_t>(*p++ - '0');
-    if (digit(*p)) s->width = s->width * 10 + static_cast<size_t>(*p++ - '0');
+    int w = *p++ - '0';
+    if (digit(*p)) w = w * 10 + (*p++ - '0');
+    s->width = static_cast<uint8_t>(w);
   }
   if (*p == '.') {
     p++;
-    s->precision = 0;
+    int prec = 0;
     if (digit(*p)) {
-      s->precision = *p++ - '0';
-      if (digit(*p)) s->precision = s->precision * 10 + (*p++ - '0');
+      prec = *p++ - '0';
+      if (digit(*p)) prec = prec * 10 + (*p++ - '0');
     }
+    s->precision = static_cast<int8_t>(prec);
   }
   if (p >= end) return nullptr;
   s->conv = *p;
   bool ok;
   switch (s->conv) {
-    case 'd': case 'i':
-      ok = !s->alt;
+    case 'd': case 'i': case 'e': case 'E': case 'f': case 'g': case 'G':
+      ok = (flags & FormatSpec::ALT) == 0;
       break;
     case 'x': case 'X':
-      ok = !s->plus && !s->space;
-      break;
-    case 'e': case 'E': case 'f': case 'g': case 'G':
-      ok = !s->alt;
+      ok = (flags & (FormatSpec::PLUS | FormatSpec::SPACE)) == 0;
       break;
     case 'c':
-      ok = !s->zero && !s->plus && !s->space && !s->alt && s->precision < 0;
+      ok = (flags & ~FormatSpec::LEFT) == 0 && s->precision < 0;
       break;
     case 's':
-      ok = !s->zero && !s->plus && !s->space && !s->alt;
+      ok = (flags & ~FormatSpec::LEFT) == 0;
       break;
     default:
       ok = false;
@@ -263,86 +251,60 @@ const char* parse_spec(const char* p, const char* end, Spec* s) {
   return ok ? p + 1 : nullptr;
 }
 
-// Adds prefix (a sign, "0x") and body padded to the spec's width: spaces
-// after them for '-', zeros between them when `zeros`, else spaces before.
-void add_field(FormatOut& out, const Spec& s, std::string_view prefix, const char* body, size_t blen, bool zeros) {
-  size_t plen = prefix.size();
+// put_field's padded cases: out of line, so the common unpadded one saves
+// no registers for the calls of memset.
+[[gnu::noinline]] size_t put_padded(char* o, const FormatSpec& s, const char* prefix, size_t plen, const char* body,
+                                    size_t blen, bool zeros) {
   size_t len = plen + blen;
-  size_t pad = s.width > len ? s.width - len : 0;
-  char* o = out.reserve(len + pad);
-  if (s.left) {
-    copy_bytes(o, prefix.data(), plen);
+  size_t pad = s.width - len;
+  if (s.has(FormatSpec::LEFT)) {
+    copy_bytes(o, prefix, plen);
     copy_bytes(o + plen, body, blen);
     fill_bytes(o + len, ' ', pad);
   } else if (zeros) {
-    copy_bytes(o, prefix.data(), plen);
+    copy_bytes(o, prefix, plen);
     fill_bytes(o + plen, '0', pad);
     copy_bytes(o + plen + pad, body, blen);
   } else {
     fill_bytes(o, ' ', pad);
-    copy_bytes(o + pad, prefix.data(), plen);
+    copy_bytes(o + pad, prefix, plen);
     copy_bytes(o + pad + plen, body, blen);
   }
-  out.commit(len + pad);
+  return len + pad;
+}
+
+// Writes prefix (a sign, "0x": at most 2 bytes) and body padded to the
+// spec's width: spaces after them for '-', zeros between them when
+// `zeros`, else spaces before.
+[[gnu::always_inline]] inline size_t put_field(char* o, const FormatSpec& s, const char* prefix, size_t plen,
+                                               const char* body, size_t blen, bool zeros) {
+  size_t len = plen + blen;
+  if (s.width > len) return put_padded(o, s, prefix, plen, body, blen, zeros);
+  if (plen != 0) {
+    o[0] = prefix[0];
+    o[plen - 1] = prefix[plen - 1];
+  }
+  copy_bytes(o + plen, body, blen);
+  return len;
 }
 
 // The sign printf writes before a non-negative number.
-std::string_view plus_sign(const Spec& s) { return s.plus ? "+" : s.space ? " " : ""; }
-
-void add_integer(FormatOut& out, const Spec& s, Integer n) {
-  char text[128];  // a precision below 100, 20 digits
-  char* end = text + sizeof text;
-  char* d = end;
-  auto u = static_cast<uint64_t>(n);
-  std::string_view prefix;
-  if (s.conv == 'x' || s.conv == 'X') {
-    const char* digits = s.conv == 'x' ? "0123456789abcdef" : "0123456789ABCDEF";
-    if (s.alt && u != 0) prefix = s.conv == 'x' ? "0x" : "0X";
-    for (; u != 0; u >>= 4) *--d = digits[u & 15];
-  } else {
-    if (n < 0) u = 0 - u;
-    prefix = n < 0 ? "-" : plus_sign(s);
-    if (u != 0) d = digits_before(u, end);
-  }
-  // printf writes at least `precision` digits (one without a precision):
-  // "%.0d" of 0 writes none.
-  size_t min_digits = s.precision < 0 ? 1 : static_cast<size_t>(s.precision);
-  while (static_cast<size_t>(end - d) < min_digits) *--d = '0';
-  add_field(out, s, prefix, d, static_cast<size_t>(end - d), s.zero && s.precision < 0);
+const char* plus_sign(const FormatSpec& s) {
+  return s.has(FormatSpec::PLUS) ? "+" : s.has(FormatSpec::SPACE) ? " " : "";
 }
 
-// e E f g G, where the locale's decimal point is '.': the text of
-// float_to_fixed and std::to_chars is printf's in the "C" locale. inf
-// and nan printf pads with spaces whatever the flags.
-void add_float(FormatOut& out, const Spec& s, Number x) {
-  char text[MAX_FIXED_TEXT];
-  int precision = s.precision < 0 ? 6 : s.precision;
-  bool upper = s.conv == 'E' || s.conv == 'G';
-  size_t len;
-  bool finite = std::isfinite(x);
-  if (!finite) {
-    const char* name = std::isnan(x) ? (upper ? "NAN" : "nan") : (upper ? "INF" : "inf");
-    text[0] = '-';
-    len = std::signbit(x) ? 1 : 0;
-    std::memcpy(text + len, name, 3);
-    len += 3;
-  } else if (s.conv == 'f') {
-    len = static_cast<size_t>(float_to_fixed(x, precision, text));
-  } else {
-    auto fmt = s.conv == 'e' || s.conv == 'E' ? std::chars_format::scientific : std::chars_format::general;
-    len = static_cast<size_t>(std::to_chars(text, text + sizeof text, x, fmt, precision).ptr - text);
-    if (upper)
-      for (size_t i = 0; i < len; i++)
-        if (text[i] == 'e') text[i] = 'E';
-  }
-  if (text[0] == '-') add_field(out, s, "-", text + 1, len - 1, s.zero && finite);
-  else add_field(out, s, plus_sign(s), text, len, s.zero && finite);
+// Room a float item needs at most: the integer part of "%f" has up to 309
+// digits, any other text is short beside the precision.
+size_t float_room(const FormatSpec& s, Number x) {
+  if (s.conv == 'f' && !(std::fabs(x) < 1e15)) return MAX_FORMAT_ITEM;
+  size_t body = static_cast<size_t>(s.precision < 0 ? 6 : s.precision) + 26;
+  return std::max<size_t>(s.width, body);
 }
 
 // %s: a string argument is read where it is, and a number without a
 // metatable converted here; anything else goes through __tostring and
 // __name (to_lstring_meta), whose result is on the stack above the box.
-void add_string(State* L, FormatOut& out, const Spec& s, int arg, bool modifiers) {
+void add_string(State* L, FormatOut& out, const FormatSpec& s, int arg, bool modifiers) {
   const TValue& v = L->ci->func[arg];
   const char* str;
   size_t l;
@@ -369,30 +331,26 @@ void add_string(State* L, FormatOut& out, const Spec& s, int arg, bool modifiers
     char text[100];  // the box must be on the top to grow: copy, then pop
     std::memcpy(text, str, shown);
     pop(L, 1);
-    add_field(out, s, "", text, shown, false);
+    out.commit(format_string_item(s, text, shown, out.reserve(100)));
     return;
   }
   if (modifiers) {
     arg_check(L, std::memchr(str, '\0', l) == nullptr, arg, "string contains zeros");
     if (s.precision >= 0) l = std::min(l, static_cast<size_t>(s.precision));
   }
-  add_field(out, s, "", str, l, false);
+  if (l >= s.width) out.add(str, l);
+  else out.commit(format_string_item(s, str, l, out.reserve(s.width)));
 }
 
 // Formats the conversion at strfrmt (after its '%') if it is of a common
 // kind, returning the end of its spec, or nullptr having done nothing.
 const char* format_direct(State* L, FormatOut& out, const char* strfrmt, const char* end, int* arg, int top,
                           int* point_is_dot) {
-  Spec spec;
+  FormatSpec spec;
   const char* next = parse_spec(strfrmt, end, &spec);
   if (next == nullptr) return nullptr;
-  bool is_float = spec.conv != 'd' && spec.conv != 'i' && spec.conv != 'x' && spec.conv != 'X' &&
-                  spec.conv != 'c' && spec.conv != 's';
-  if (is_float) {
-    if (*point_is_dot < 0) {  // asked once per call (localeconv fills a whole struct: 106 instructions)
-      const char* point = nl_langinfo(RADIXCHAR);
-      *point_is_dot = point[0] == '.' && point[1] == '\0';
-    }
+  if (spec.is_float()) {
+    if (*point_is_dot < 0) *point_is_dot = format_point_is_dot();  // asked once per call
     if (*point_is_dot == 0) return nullptr;
   }
   int a = ++*arg;
@@ -402,17 +360,16 @@ const char* format_direct(State* L, FormatOut& out, const char* strfrmt, const c
     case 's':
       add_string(L, out, spec, a, next - strfrmt > 1);
       break;
-    case 'c': {
-      char c = static_cast<char>(v.is_int() ? v.u.i : check_integer(L, a));
-      add_field(out, spec, "", &c, 1, false);
+    case 'c': case 'd': case 'i': case 'x': case 'X': {
+      Integer n = v.is_int() ? v.u.i : check_integer(L, a);
+      out.commit(format_integer_item(spec, n, out.reserve(MAX_INTEGER_ITEM)));
       break;
     }
-    case 'd': case 'i': case 'x': case 'X':
-      add_integer(out, spec, v.is_int() ? v.u.i : check_integer(L, a));
+    default: {
+      Number x = v.is_float() ? v.u.n : check_number(L, a);
+      out.commit(format_float_item(spec, x, out.reserve(float_room(spec, x))));
       break;
-    default:
-      add_float(out, spec, v.is_float() ? v.u.n : check_number(L, a));
-      break;
+    }
   }
   return next;
 }
@@ -498,6 +455,78 @@ const char* format_general(State* L, Buffer& b, const char* strfrmt, int* argp, 
 }
 
 }  // namespace
+
+const char* format_parse_spec(const char* p, const char* end, FormatSpec* s) { return parse_spec(p, end, s); }
+
+size_t format_integer_item(const FormatSpec& s, Integer n, char* out) {
+  if (s.conv == 'c') {
+    char c = static_cast<char>(n);
+    return put_field(out, s, "", 0, &c, 1, false);
+  }
+  char text[128];  // a precision below 100, 20 digits
+  char* end = text + sizeof text;
+  char* d = end;
+  auto u = static_cast<uint64_t>(n);
+  const char* prefix = "";
+  size_t plen = 0;
+  if (s.conv == 'x' || s.conv == 'X') {
+    const char* digits = s.conv == 'x' ? "0123456789abcdef" : "0123456789ABCDEF";
+    if (s.has(FormatSpec::ALT) && u != 0) {
+      prefix = s.conv == 'x' ? "0x" : "0X";
+      plen = 2;
+    }
+    for (; u != 0; u >>= 4) *--d = digits[u & 15];
+  } else {
+    if (n < 0) u = 0 - u;
+    prefix = n < 0 ? "-" : plus_sign(s);
+    plen = *prefix != '\0';
+    if (u != 0) d = digits_before(u, end);
+  }
+  // printf writes at least `precision` digits (one without a precision):
+  // "%.0d" of 0 writes none.
+  size_t min_digits = s.precision < 0 ? 1 : static_cast<size_t>(s.precision);
+  while (static_cast<size_t>(end - d) < min_digits) *--d = '0';
+  return put_field(out, s, prefix, plen, d, static_cast<size_t>(end - d), s.has(FormatSpec::ZERO) && s.precision < 0);
+}
+
+// The text of float_to_fixed and std::to_chars is printf's in the "C"
+// locale. inf and nan printf pads with spaces whatever the flags.
+size_t format_float_item(const FormatSpec& s, Number x, char* out) {
+  char text[MAX_FIXED_TEXT];
+  int precision = s.precision < 0 ? 6 : s.precision;
+  bool upper = s.conv == 'E' || s.conv == 'G';
+  size_t len;
+  bool finite = std::isfinite(x);
+  if (!finite) {
+    const char* name = std::isnan(x) ? (upper ? "NAN" : "nan") : (upper ? "INF" : "inf");
+    text[0] = '-';
+    len = std::signbit(x) ? 1 : 0;
+    std::memcpy(text + len, name, 3);
+    len += 3;
+  } else if (s.conv == 'f') {
+    len = static_cast<size_t>(float_to_fixed(x, precision, text));
+  } else {
+    auto fmt = s.conv == 'e' || s.conv == 'E' ? std::chars_format::scientific : std::chars_format::general;
+    len = static_cast<size_t>(std::to_chars(text, text + sizeof text, x, fmt, precision).ptr - text);
+    if (upper)
+      for (size_t i = 0; i < len; i++)
+        if (text[i] == 'e') text[i] = 'E';
+  }
+  bool zeros = s.has(FormatSpec::ZERO) && finite;
+  if (text[0] == '-') return put_field(out, s, "-", 1, text + 1, len - 1, zeros);
+  const char* sign = plus_sign(s);
+  return put_field(out, s, sign, *sign != '\0', text, len, zeros);
+}
+
+size_t format_string_item(const FormatSpec& s, const char* str, size_t len, char* out) {
+  return put_field(out, s, "", 0, str, len, false);
+}
+
+// nl_langinfo: 19 instructions; localeconv fills a whole struct (106).
+bool format_point_is_dot() {
+  const char* point = nl_langinfo(RADIXCHAR);
+  return point[0] == '.' && point[1] == '\0';
+}
 
 int lib_string_format(State* L) {
   int top = get_top(L);
