@@ -8,6 +8,7 @@
 
 #include "compile.hpp"
 #include "luna/api.hpp"
+#include "state.hpp"
 
 using namespace luna;
 using namespace luna::jit;
@@ -884,5 +885,89 @@ TEST_CASE("a guard whose exit writes nothing jumps straight into its side trace"
   CHECK(parent->entry(L, f.base())->pc == &code[3]);
   arena.release(side.get());
   arena.release(parent.get());
+  close_state(L);
+}
+
+TEST_CASE("a counted loop's test, a size byte, a doubled index, a float operand and i + c - 1 in fewer instructions", "[jit][loop][asm]") {
+  // Slots: 0 the index i, 1 the counter c (iterations left), 2 a table of
+  // tables A, 3 a table of floats B, 4 a sum. Each iteration reads A[i],
+  // guards its hash part's size, adds B[i], and goes on while c ~= 0 with
+  // i + 1 and c - 1, as a numeric for loop does.
+  IrBuffer ir;
+  Instruction code[3] = {};
+  auto fload = [&](Ref o, IrType t, Field f) {
+    IrIns i = ir_ins(IrOp::FLOAD, t, o);
+    i.aux8 = static_cast<uint8_t>(f);
+    return ir.emit(i);
+  };
+  auto vload = [&](Ref arr, Ref k, IrType t, Tag tag, int snap) {
+    IrIns l = ir_ins(IrOp::VLOAD, t, ir.emit(ir_ins(IrOp::AREF, IrType::Ptr, arr, k)));
+    l.tag = tag;
+    l.snap = snap;
+    return ir.emit(l);
+  };
+  uint32_t s0 = ir.add_snapshot(&code[0], {});
+  Ref i = sload(ir, 0, IrType::Int, static_cast<int>(s0));
+  Ref c = sload(ir, 1, IrType::Int, static_cast<int>(s0));
+  auto table_slot = [&](int slot) {
+    IrIns l = ir_ins(IrOp::SLOAD, IrType::Gc, NO_REF, NO_REF, slot);
+    l.tag = Tag::Table;
+    l.snap = static_cast<int>(s0);
+    return ir.emit(l);
+  };
+  Ref a = table_slot(2);
+  Ref b = table_slot(3);
+  Ref sum = sload(ir, 4, IrType::Num, static_cast<int>(s0));
+  Ref row = vload(fload(a, IrType::Ptr, Field::TabArray), i, IrType::Gc, Tag::Table, static_cast<int>(s0));
+  guard(ir, IrOp::EQ, fload(row, IrType::Int, Field::TabLsizenode), ir.kint(0), static_cast<int>(s0));
+  Ref v = vload(fload(b, IrType::Ptr, Field::TabArray), i, IrType::Num, Tag::Float, static_cast<int>(s0));
+  Ref sum1 = bin(ir, IrOp::ADD, IrType::Num, sum, v);
+  Ref w = bin(ir, IrOp::SUB, IrType::Int, bin(ir, IrOp::ADD, IrType::Int, i, c), ir.kint(1));
+  uint32_t s1 = ir.add_snapshot(&code[1], {{4, sum1}, {5, w}});
+  guard(ir, IrOp::NE, c, ir.kint(0), static_cast<int>(s1));
+  Ref i1 = bin(ir, IrOp::ADD, IrType::Int, i, ir.kint(1));
+  Ref c1 = bin(ir, IrOp::SUB, IrType::Int, c, ir.kint(1));
+  loop_end(ir, ir.add_snapshot(&code[0], {{0, i1}, {1, c1}, {4, sum1}, {5, w}}));
+
+  State* L = new_state();
+  CodeArena arena;
+  auto t = compile_ir(ir, arena, true, false, false);
+  REQUIRE(t != nullptr);
+  INFO(t->dump);
+  // The body: lea, tag test and load of A[i]; the size byte compared in
+  // memory; B[i]'s tag test through the same doubled index, its value
+  // added from memory; i + c - 1 as one lea; sub and jb for the counter;
+  // the index; the hook test and the back-edge (20 instructions with a
+  // movzx, a second lea, a movsd, an add, and cmp, je, sub for the counter).
+  CHECK(t->dump.find("movzx") == std::string::npos);
+  CHECK(t->dump.find("jb L") != std::string::npos);
+  CHECK(t->dump.find("-1]") != std::string::npos);
+  int body = loop_body_length(t->dump);
+  CHECK(body > 0);
+  CHECK(body <= 15);
+
+  Table* ta = table_new(L);
+  Table* tb = table_new(L);
+  Table* rowt = table_new(L);
+  double want = 0;
+  for (int k = 1; k <= 10; k++) {
+    table_set_int(L, ta, k, TValue::object(rowt));
+    table_set_int(L, tb, k, TValue::number(k * 0.25));
+    want += k * 0.25;
+  }
+  Frame f;
+  f.base()[0] = TValue::integer(1);
+  f.base()[1] = TValue::integer(9);  // ten iterations: i = 1 .. 10
+  f.base()[2] = TValue::object(ta);
+  f.base()[3] = TValue::object(tb);
+  f.base()[4] = TValue::number(0);
+  const ExitInfo* ex = t->entry(L, f.base());
+  CHECK(ex->pc == &code[1]);
+  CHECK(f.base()[0].u.i == 10);
+  CHECK(f.base()[1].is_int());
+  CHECK(f.base()[1].u.i == 0);  // the counter as the guard saw it, not c - 1
+  CHECK(f.base()[4].u.n == want);
+  CHECK(f.base()[5].u.i == 9);
+  arena.release(t.get());
   close_state(L);
 }
