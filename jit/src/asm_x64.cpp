@@ -1125,6 +1125,44 @@ class Emitter {
     }
   }
 
+  // The constant keys of an optimised loop's field guards, most used
+  // first, in general registers no value holds from LOOPSTART on: each
+  // guard compares the node's key with the register instead of building
+  // the constant (nbody: seven keys each iteration). Not in a loop that
+  // calls a helper (a call clobbers them); rax and rdx stay out, as the
+  // inline divisions use them.
+  void pin_keys(Ref start) {
+    for (Ref c : al_.calls)
+      if (c > start) return;
+    std::map<Ref, int> uses;
+    for (Ref r = start + 1; r < ir_.size(); r++)
+      if (ir_[r].op == IrOp::HREFK) uses[ir_[r].b]++;
+    if (uses.empty()) return;
+    std::vector<bool> busy(16, false);
+    busy[x86::Gp::kIdAx] = busy[x86::Gp::kIdDx] = true;
+    auto hold = [&](Ref v) {
+      if (v != NO_REF && iv(v).reg >= 0 && !iv(v).fpr) busy[static_cast<size_t>(iv(v).reg)] = true;
+    };
+    for (Ref r = 1; r < ir_.size(); r++) {
+      if (iv(r).end >= start) hold(r);
+      if (ir_[r].op == IrOp::PHI) {  // the back-edge writes its destination's register
+        hold(ir_[r].a);
+        hold(ir_[r].b);
+      }
+    }
+    std::vector<std::pair<int, Ref>> order;
+    for (const auto& [k, n] : uses) order.push_back({-n, k});
+    std::sort(order.begin(), order.end());
+    size_t next = 0;
+    for (int g : RegSet::x64().gpr) {
+      if (next == order.size()) break;
+      if (busy[static_cast<size_t>(g)]) continue;
+      Ref k = order[next++].second;
+      key_regs_[k] = g;
+      a_.mov(x86::gpq(static_cast<uint32_t>(g)), reinterpret_cast<uint64_t>(ir_[k].k.p));
+    }
+  }
+
   // s1 keeps k + k from one fused array slot's access to the next through
   // the same index, across what leaves s1 alone: loads, nil tests, field
   // loads and the guards of integers against 32-bit constants.
@@ -1228,8 +1266,12 @@ class Emitter {
         Label ex = exit_label(r);
         a_.cmp(x86::byte_ptr(node, off + kNodeKeyTag), static_cast<uint8_t>(Tag::ShortStr));
         a_.jne(ex);
-        a_.mov(s1, reinterpret_cast<uint64_t>(ir_[i.b].k.p));
-        a_.cmp(x86::qword_ptr(node, off + kNodeKeyPayload), s1);
+        if (auto key = key_regs_.find(i.b); key != key_regs_.end()) {
+          a_.cmp(x86::qword_ptr(node, off + kNodeKeyPayload), x86::gpq(static_cast<uint32_t>(key->second)));
+        } else {
+          a_.mov(s1, reinterpret_cast<uint64_t>(ir_[i.b].k.p));
+          a_.cmp(x86::qword_ptr(node, off + kNodeKeyPayload), s1);
+        }
         a_.jne(ex);
         if (al_.fused[r]) return;
         a_.lea(d, x86::ptr(node, off + kNodeVal));
@@ -1311,6 +1353,7 @@ class Emitter {
           a_.cmp(x86::qword_ptr(s1, kGlobalBudget), 0);
           a_.jne(ex);
         }
+        pin_keys(r);
         a_.bind(loop_);
         return;
       }
@@ -1694,6 +1737,7 @@ class Emitter {
   Ref doubled_ = NO_REF;             // the index whose double s1 holds
   Ref deferred_ = NO_REF;            // a float load left to its user (load_or_defer)
   Ref deferred_sum_ = NO_REF;        // a sum left to its user (sum_folds_into_next)
+  std::map<Ref, int> key_regs_;      // pinned keys of the loop's field guards (pin_keys)
   x86::Mem deferred_mem_;
   std::map<uint64_t, Label> knums_;  // float constants by their bits
   Label loop_;

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <regex>
 #include <sstream>
 
 #include "compile.hpp"
@@ -968,6 +969,81 @@ TEST_CASE("a counted loop's test, a size byte, a doubled index, a float operand 
   CHECK(f.base()[1].u.i == 0);  // the counter as the guard saw it, not c - 1
   CHECK(f.base()[4].u.n == want);
   CHECK(f.base()[5].u.i == 9);
+  arena.release(t.get());
+  close_state(L);
+}
+
+TEST_CASE("an optimised loop's field guards compare keys held in registers", "[jit][loop][asm]") {
+  // Slots: 0 the index i, 1 the counter c, 2 an array of tables, 3 a sum.
+  // Each iteration reads A[i].x (A[i] differs each time, so the field's
+  // guard stays in the loop) into the sum.
+  State* L = new_state();
+  String* key = str_new_cstr(L, "x");
+  Table* rows = table_new(L);
+  double want = 0;
+  for (int k = 1; k <= 10; k++) {
+    Table* row = table_new(L);
+    table_set(L, row, TValue::object(key), TValue::number(k * 0.5));
+    table_set_int(L, rows, k, TValue::object(row));
+    want += k * 0.5;
+  }
+  Table* first = rows->array[0].as_table();
+  int32_t slot = static_cast<int32_t>(reinterpret_cast<const Node*>(table_get_str(first, key)) - first->node);
+
+  IrBuffer ir;
+  Instruction code[2] = {};
+  auto fload = [&](Ref o, IrType t, Field f) {
+    IrIns i = ir_ins(IrOp::FLOAD, t, o);
+    i.aux8 = static_cast<uint8_t>(f);
+    return ir.emit(i);
+  };
+  uint32_t s0 = ir.add_snapshot(&code[0], {});
+  Ref i = sload(ir, 0, IrType::Int, static_cast<int>(s0));
+  Ref c = sload(ir, 1, IrType::Int, static_cast<int>(s0));
+  IrIns al = ir_ins(IrOp::SLOAD, IrType::Gc, NO_REF, NO_REF, 2);
+  al.tag = Tag::Table;
+  al.snap = static_cast<int>(s0);
+  Ref a = ir.emit(al);
+  Ref sum = sload(ir, 3, IrType::Num, static_cast<int>(s0));
+  IrIns rl = ir_ins(IrOp::VLOAD, IrType::Gc, ir.emit(ir_ins(IrOp::AREF, IrType::Ptr, fload(a, IrType::Ptr, Field::TabArray), i)));
+  rl.tag = Tag::Table;
+  rl.snap = static_cast<int>(s0);
+  Ref row = ir.emit(rl);
+  guard(ir, IrOp::EQ, fload(row, IrType::Int, Field::TabLsizenode), ir.kint(first->lsizenode), static_cast<int>(s0));
+  IrIns hk = ir_ins(IrOp::HREFK, IrType::Ptr, fload(row, IrType::Ptr, Field::TabNode), ir.kgc(key, Tag::ShortStr), slot);
+  hk.snap = static_cast<int>(s0);
+  IrIns vl = ir_ins(IrOp::VLOAD, IrType::Num, ir.emit(hk));
+  vl.tag = Tag::Float;
+  vl.snap = static_cast<int>(s0);
+  Ref sum1 = bin(ir, IrOp::ADD, IrType::Num, sum, ir.emit(vl));
+  uint32_t s1 = ir.add_snapshot(&code[1], {{3, sum1}});
+  guard(ir, IrOp::NE, c, ir.kint(0), static_cast<int>(s1));
+  Ref i1 = bin(ir, IrOp::ADD, IrType::Int, i, ir.kint(1));
+  Ref c1 = bin(ir, IrOp::SUB, IrType::Int, c, ir.kint(1));
+  loop_end(ir, ir.add_snapshot(&code[0], {{0, i1}, {1, c1}, {3, sum1}}));
+
+  CodeArena arena;
+  auto t = compile_ir(ir, arena, true, false, false);
+  REQUIRE(t != nullptr);
+  INFO(t->dump);
+  // The pre-roll's guard builds the key in the scratch register; the
+  // loop's compares with the register loaded before LOOPSTART.
+  std::regex key_cmp(R"(cmp qword ptr \[\w+\+\d+\], (r\w+))");
+  std::vector<std::string> regs;
+  for (auto m = std::sregex_iterator(t->dump.begin(), t->dump.end(), key_cmp); m != std::sregex_iterator(); ++m)
+    regs.push_back((*m)[1]);
+  REQUIRE(regs.size() == 2);
+  CHECK(regs[0] == "r11");
+  CHECK(regs[1] != "r11");
+
+  Frame f;
+  f.base()[0] = TValue::integer(1);
+  f.base()[1] = TValue::integer(9);
+  f.base()[2] = TValue::object(rows);
+  f.base()[3] = TValue::number(0);
+  const ExitInfo* ex = t->entry(L, f.base());
+  CHECK(ex->pc == &code[1]);
+  CHECK(f.base()[3].u.n == want);
   arena.release(t.get());
   close_state(L);
 }
