@@ -1208,7 +1208,8 @@ class Emitter {
         return;
       case IrOp::VSTORE:
         // store_value's value goes through s1: the address uses s0 only
-        // (fused_addresses leaves AREFs stored through in registers).
+        // (fused_addresses leaves AREFs stored through in registers, but
+        // for values stored without s1: immediates and floats).
         store_value(tvalue_at(i.a, r, s0), i.b, r, i.aux8 == 0);
         return;
       case IrOp::FLOAD: {

@@ -528,7 +528,8 @@ TEST_CASE("a result takes the register of its dying operand", "[jit][regalloc]")
   Ref k = bin(ir, IrOp::SUB, IrType::Int, sload(ir, 3, IrType::Int), ir.kint(5));
   // A load through a table that dies there: the array pointer takes the
   // table's register. An array slot only read through is never in one
-  // (fused into the loads' addresses); one stored through is.
+  // (fused into the loads' addresses), nor one a float or an immediate is
+  // stored through; one an integer in a register is stored through is.
   Ref t = sload(ir, 4, IrType::Gc);
   IrIns fl = ir_ins(IrOp::FLOAD, IrType::Ptr, t);
   fl.aux8 = static_cast<uint8_t>(Field::TabArray);
@@ -538,7 +539,11 @@ TEST_CASE("a result takes the register of its dying operand", "[jit][regalloc]")
   vl.snap = 0;
   Ref v = ir.emit(vl);
   Ref written = ir.emit(ir_ins(IrOp::AREF, IrType::Ptr, arr, k));
-  ir.emit(ir_ins(IrOp::VSTORE, IrType::Void, written, v));
+  ir.emit(ir_ins(IrOp::VSTORE, IrType::Void, written, k));
+  Ref float_slot = ir.emit(ir_ins(IrOp::AREF, IrType::Ptr, arr, ir.kint(3)));
+  ir.emit(ir_ins(IrOp::VSTORE, IrType::Void, float_slot, v));
+  Ref flag_slot = ir.emit(ir_ins(IrOp::AREF, IrType::Ptr, arr, ir.kint(4)));
+  ir.emit(ir_ins(IrOp::VSTORE, IrType::Void, flag_slot, ir.kbool(true)));
   loop_end(ir, ir.add_snapshot(nullptr, {{0, w}, {1, k}}));
   Allocation al = allocate(ir, RegSet::x64());
   CHECK(al.iv[s].reg == al.iv[x].reg);
@@ -550,6 +555,8 @@ TEST_CASE("a result takes the register of its dying operand", "[jit][regalloc]")
   CHECK(al.iv[read].reg < 0);
   CHECK_FALSE(al.fused[written]);
   CHECK(al.iv[written].reg >= 0);
+  CHECK(al.fused[float_slot]);
+  CHECK(al.fused[flag_slot]);  // an immediate
   CHECK(al.iv[arr].end > v);  // the fused slot's load uses the array
   CHECK(al.nspill == 0);
 }
