@@ -282,6 +282,8 @@ const x86::Gp rL = x86::r12, rBase = x86::r13, s0 = x86::r10, s1 = x86::r11;
 const x86::Xmm f0 = x86::xmm14, f1 = x86::xmm15;
 
 bool fits32(Integer v) { return v >= INT32_MIN && v <= INT32_MAX; }
+// Float arithmetic in the three-operand VEX forms where the CPU has them.
+const bool kAvx = CpuInfo::host().hasFeature(CpuFeatures::X86::kAVX);
 
 class Emitter {
  public:
@@ -671,6 +673,26 @@ class Emitter {
     x86::Xmm d = dst_xmm(r);
     Ref xa = i.a, yb = i.b;
     bool commutes = i.op == IrOp::ADD || i.op == IrOp::MUL;
+    if (kAvx) {
+      // Three operands: d = x op y, no copy of x into d first.
+      if (deferred_ != NO_REF && deferred_ == xa) std::swap(xa, yb);
+      x86::Xmm x = xmm(xa, r, f0);
+      auto apply = [&](const auto& y) {
+        switch (i.op) {
+          case IrOp::ADD: a_.vaddsd(d, x, y); break;
+          case IrOp::SUB: a_.vsubsd(d, x, y); break;
+          case IrOp::MUL: a_.vmulsd(d, x, y); break;
+          case IrOp::DIV: a_.vdivsd(d, x, y); break;
+          default: break;
+        }
+      };
+      if (deferred_ != NO_REF && deferred_ == yb) apply(deferred_mem_);
+      else if (num_in_mem(yb, r) && !zero_knum(yb)) apply(num_mem(yb));
+      else apply(xmm(yb, r, f1));
+      deferred_ = NO_REF;
+      finish(r, d);
+      return;
+    }
     if (deferred_ != NO_REF && (deferred_ == xa || deferred_ == yb)) {
       // The operand loaded just before, read from memory (float_operand_use).
       if (deferred_ == xa) std::swap(xa, yb);

@@ -2,6 +2,8 @@
 // the register allocator, and machine code with snapshot restore.
 #include <catch2/catch.hpp>
 
+#include <asmjit/core.h>
+
 #include <cmath>
 #include <cstring>
 #include <regex>
@@ -1051,6 +1053,52 @@ TEST_CASE("an optimised loop's field guards compare keys held in registers", "[j
   const ExitInfo* ex = t->entry(L, f.base());
   CHECK(ex->pc == &code[1]);
   CHECK(f.base()[3].u.n == want);
+  arena.release(t.get());
+  close_state(L);
+}
+
+TEST_CASE("float arithmetic copies no operand where the CPU has three-operand forms", "[jit][loop][asm]") {
+  // a, b = a * b * 0.5, a - b + 1.0 while i counts to 1000: each result
+  // goes to a register other than its operands', which stay live.
+  IrBuffer ir;
+  Instruction code[2] = {};
+  uint32_t s0 = ir.add_snapshot(&code[0], {});
+  Ref a = sload(ir, 0, IrType::Num, static_cast<int>(s0));
+  Ref b = sload(ir, 1, IrType::Num, static_cast<int>(s0));
+  Ref i = sload(ir, 2, IrType::Int, static_cast<int>(s0));
+  Ref p = bin(ir, IrOp::MUL, IrType::Num, bin(ir, IrOp::MUL, IrType::Num, a, b), ir.knum(0.5));
+  Ref q = bin(ir, IrOp::ADD, IrType::Num, bin(ir, IrOp::SUB, IrType::Num, a, b), ir.knum(1.0));
+  Ref i1 = bin(ir, IrOp::ADD, IrType::Int, i, ir.kint(1));
+  uint32_t s1 = ir.add_snapshot(&code[1], {{0, p}, {1, q}, {2, i1}});
+  guard(ir, IrOp::LT, i1, ir.kint(1000), static_cast<int>(s1));
+  loop_end(ir, ir.add_snapshot(&code[0], {{0, p}, {1, q}, {2, i1}}));
+  State* L = new_state();
+  CodeArena arena;
+  auto t = compile_ir(ir, arena, true);
+  REQUIRE(t != nullptr);
+  INFO(t->dump);
+  if (asmjit::CpuInfo::host().hasFeature(asmjit::CpuFeatures::X86::kAVX)) {
+    // Four arithmetic instructions, the counter's add, cmp and jge, the
+    // back-edge's PHI move, the hook test and the jump (12 with copies).
+    CHECK(t->dump.find("vmulsd") != std::string::npos);
+    int body = loop_body_length(t->dump);
+    CHECK(body > 0);
+    CHECK(body <= 10);
+  }
+  Frame f;
+  f.base()[0] = TValue::number(1.5);
+  f.base()[1] = TValue::number(0.25);
+  f.base()[2] = TValue::integer(0);
+  const ExitInfo* ex = t->entry(L, f.base());
+  CHECK(ex->pc == &code[1]);
+  double x = 1.5, y = 0.25;
+  for (int k = 1; k <= 1000; k++) {
+    double nx = x * y * 0.5, ny = x - y + 1.0;
+    x = nx;
+    y = ny;
+  }
+  CHECK(f.base()[0].u.n == x);
+  CHECK(f.base()[1].u.n == y);
   arena.release(t.get());
   close_state(L);
 }
