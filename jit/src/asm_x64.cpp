@@ -344,12 +344,15 @@ const x86::Gp rL = x86::r12, rBase = x86::r13, s0 = x86::r10, s1 = x86::r11;
 const x86::Xmm f0 = x86::xmm14, f1 = x86::xmm15;
 
 bool fits32(Integer v) { return v >= INT32_MIN && v <= INT32_MAX; }
+// Float arithmetic in the three-operand VEX forms where the CPU has them.
+const bool kAvx = CpuInfo::host().hasFeature(CpuFeatures::X86::kAVX);
 
 class Emitter {
  public:
   Emitter(const IrBuffer& ir, const Allocation& al, x86::Assembler& a, ExitInfo* exits, bool budget_free,
           const TypedEntries& typed)
-      : ir_(ir), al_(al), a_(a), typed_entries_(typed), exits_info_(exits), nsnap_(ir.snapshots().size()),
+      : ir_(ir), al_(al), a_(a), typed_entries_(typed), emitted_early_(ir.size(), false), exits_info_(exits),
+        nsnap_(ir.snapshots().size()),
         budget_free_(budget_free) {
     post_ = a_.newLabel();
     checked_ = a_.newLabel();
@@ -374,10 +377,12 @@ class Emitter {
     loop_ = a_.newLabel();
     a_.bind(top);
     for (Ref r = 1; r < ir_.size(); r++) emit(r, top);
+    doubled_ = NO_REF;
     // Exit blocks: write the snapshot, then continue in the side trace
     // attached to the exit, if any, else return the exit's record.
     for (const PendingExit& e : exits_) {
       a_.bind(e.label);
+      if (e.undo_dec >= 0) a_.add(x86::gpq(static_cast<uint32_t>(e.undo_dec)), 1);
       write_snapshot(e.snap, e.pos);
       exit_code(e);
       a_.jmp(done);
@@ -414,6 +419,7 @@ class Emitter {
     int snap;
     Ref pos;
     bool sideable = true;
+    int undo_dec = -1;  // a register decremented before the guard's jump: add 1 back
   };
 
   // Jumps to ex when a hook is set or an instruction budget counts: both
@@ -519,8 +525,11 @@ class Emitter {
     const IrIns& k = ir_[a.b];
     if (k.op == IrOp::KINT && k.k.i >= 1 && k.k.i < (1 << 26)) return x86::qword_ptr(base, static_cast<int32_t>((k.k.i - 1) * 16));
     // base + 16k - 16 as base + 8(k + k) - 16.
-    x86::Gp kr = gp(a.b, pos, s1);
-    a_.lea(s1, x86::ptr(kr, kr));
+    if (doubled_ != a.b) {
+      x86::Gp kr = gp(a.b, pos, s1);
+      a_.lea(s1, x86::ptr(kr, kr));
+      doubled_ = a.b;
+    }
     return x86::qword_ptr(base, s1, 3, -16);
   }
 
@@ -595,6 +604,29 @@ class Emitter {
       a_.jne(exit_label(pos));
     }
   }
+  // A float loaded only as an operand of the arithmetic right after it is
+  // read there from memory (the address's registers still hold it: nothing
+  // is emitted between, and the arithmetic writes an SSE register).
+  Ref float_operand_use(Ref r) const {
+    if (ir_[r].type != IrType::Num) return NO_REF;
+    Ref p = r + 1;
+    while (p < ir_.size() && ir_.is_const(p)) p++;
+    if (p >= ir_.size() || iv(r).end != p) return NO_REF;
+    const IrIns& u = ir_[p];
+    if (u.type != IrType::Num || u.snap >= 0 || u.a == u.b) return NO_REF;
+    bool commutes = u.op == IrOp::ADD || u.op == IrOp::MUL;
+    if (u.op != IrOp::ADD && u.op != IrOp::SUB && u.op != IrOp::MUL && u.op != IrOp::DIV) return NO_REF;
+    return u.b == r || (commutes && u.a == r) ? p : NO_REF;
+  }
+  void load_or_defer(const x86::Mem& tv, Ref r) {
+    if (float_operand_use(r) != NO_REF) {
+      deferred_ = r;
+      deferred_mem_ = field(tv, 0, 8);
+      return;
+    }
+    load_payload(tv, r);
+  }
+
   void load_payload(const x86::Mem& tv, Ref r) {
     const IrIns& i = ir_[r];
     if (!needs_reg(i)) return;
@@ -609,9 +641,35 @@ class Emitter {
     }
   }
 
+  // x + y used only by the addition or subtraction of a 32-bit constant
+  // right after it: both become one lea there (spectral_norm's i + j - 1).
+  bool sum_folds_into_next(Ref r) const {
+    const IrIns& i = ir_[r];
+    if (i.op != IrOp::ADD || ir_.is_const(i.a) || ir_.is_const(i.b)) return false;
+    Ref p = r + 1;
+    while (p < ir_.size() && ir_.is_const(p)) p++;
+    if (p >= ir_.size() || iv(r).end != p) return false;
+    const IrIns& u = ir_[p];
+    if ((u.op != IrOp::ADD && u.op != IrOp::SUB) || u.type != IrType::Int || u.a != r || u.snap >= 0) return false;
+    const IrIns& k = ir_[u.b];
+    return k.op == IrOp::KINT && fits32(k.k.i) && k.k.i != INT32_MIN;
+  }
+
   void int_binop(Ref r) {
     const IrIns& i = ir_[r];
+    if (i.op == IrOp::ADD && i.type == IrType::Int && sum_folds_into_next(r)) {
+      deferred_sum_ = r;
+      return;
+    }
     x86::Gp d = dst_gp(r);
+    if (deferred_sum_ != NO_REF && i.a == deferred_sum_) {
+      const IrIns& sum = ir_[deferred_sum_];
+      int32_t k = static_cast<int32_t>(ir_[i.b].k.i);
+      a_.lea(d, x86::ptr(gp(sum.a, r, s0), gp(sum.b, r, s1), 0, i.op == IrOp::ADD ? k : -k));
+      deferred_sum_ = NO_REF;
+      finish(r, d);
+      return;
+    }
     x86::Gp x = gp(i.a, r, s0);
     const IrIns& bi = ir_[i.b];
     bool imm = bi.op == IrOp::KINT && fits32(bi.k.i);
@@ -681,8 +739,46 @@ class Emitter {
     const IrIns& i = ir_[r];
     x86::Xmm d = dst_xmm(r);
     Ref xa = i.a, yb = i.b;
-    auto in_d = [&](Ref v) { return !num_in_mem(v, r) && x86::xmm(static_cast<uint32_t>(iv(v).reg)) == d; };
     bool commutes = i.op == IrOp::ADD || i.op == IrOp::MUL;
+    if (kAvx) {
+      // Three operands: d = x op y, no copy of x into d first.
+      if (deferred_ != NO_REF && deferred_ == xa) std::swap(xa, yb);
+      x86::Xmm x = xmm(xa, r, f0);
+      auto apply = [&](const auto& y) {
+        switch (i.op) {
+          case IrOp::ADD: a_.vaddsd(d, x, y); break;
+          case IrOp::SUB: a_.vsubsd(d, x, y); break;
+          case IrOp::MUL: a_.vmulsd(d, x, y); break;
+          case IrOp::DIV: a_.vdivsd(d, x, y); break;
+          default: break;
+        }
+      };
+      if (deferred_ != NO_REF && deferred_ == yb) apply(deferred_mem_);
+      else if (num_in_mem(yb, r) && !zero_knum(yb)) apply(num_mem(yb));
+      else apply(xmm(yb, r, f1));
+      deferred_ = NO_REF;
+      finish(r, d);
+      return;
+    }
+    if (deferred_ != NO_REF && (deferred_ == xa || deferred_ == yb)) {
+      // The operand loaded just before, read from memory (float_operand_use).
+      if (deferred_ == xa) std::swap(xa, yb);
+      auto apply = [&](const x86::Mem& y) {
+        switch (i.op) {
+          case IrOp::ADD: a_.addsd(d, y); break;
+          case IrOp::SUB: a_.subsd(d, y); break;
+          case IrOp::MUL: a_.mulsd(d, y); break;
+          case IrOp::DIV: a_.divsd(d, y); break;
+          default: break;
+        }
+      };
+      if (x86::Xmm x = xmm(xa, r, d); x != d) a_.movsd(d, x);
+      apply(deferred_mem_);
+      deferred_ = NO_REF;
+      finish(r, d);
+      return;
+    }
+    auto in_d = [&](Ref v) { return !num_in_mem(v, r) && x86::xmm(static_cast<uint32_t>(iv(v).reg)) == d; };
     if (in_d(yb) && !in_d(xa) && commutes) std::swap(xa, yb);
     auto apply = [&](const auto& y) {
       switch (i.op) {
@@ -703,6 +799,47 @@ class Emitter {
       else apply(xmm(yb, r, f1));
     }
     finish(r, d);
+  }
+
+  // A byte field loaded only to be compared with a constant byte by the
+  // guard right after it: the guard compares the byte in memory (the
+  // object's register still holds it there, nothing being emitted between).
+  bool byte_compared(Ref r) const {
+    const IrIns& f = ir_[r];
+    Field fd = static_cast<Field>(f.aux8);
+    if (fd != Field::TabLsizenode && fd != Field::TabFlags && fd != Field::GcTag) return false;
+    Ref g = r + 1;
+    while (g < ir_.size() && ir_.is_const(g)) g++;
+    if (g >= ir_.size() || iv(r).end != g) return false;
+    const IrIns& i = ir_[g];
+    if ((i.op != IrOp::EQ && i.op != IrOp::NE) || i.a != r || i.snap < 0) return false;
+    if (ir_[i.b].op != IrOp::KINT || ir_[i.b].k.i < 0 || ir_[i.b].k.i > 255) return false;
+    const Snapshot& s = ir_.snapshots()[static_cast<size_t>(i.snap)];
+    for (uint32_t e = 0; e < s.count; e++)
+      if (ir_.snap_entries()[s.first + e].ref == r) return false;
+    return true;
+  }
+
+  bool is_kint(Ref r, Integer v) const { return ir_[r].op == IrOp::KINT && ir_[r].k.i == v; }
+  // For the guard g = (c ~= 0): the c - 1 that follows it with nothing
+  // between but integer arithmetic not reading c and no other guard, when
+  // it takes c's register (c dies there), or NO_REF.
+  Ref decrement_after(Ref g) const {
+    const IrIns& i = ir_[g];
+    if (i.op != IrOp::NE || ir_[i.a].type != IrType::Int || !is_kint(i.b, 0) || ir_.is_const(i.a)) return NO_REF;
+    const Interval& c = iv(i.a);
+    if (c.reg < 0 || !c.in_reg(g)) return NO_REF;
+    for (Ref s = g + 1; s < ir_.size(); s++) {
+      const IrIns& n = ir_[s];
+      if (ir_.is_const(s)) continue;
+      if (n.op == IrOp::SUB && n.a == i.a && is_kint(n.b, 1)) {
+        const Interval& d = iv(s);
+        return d.reg == c.reg && d.in_reg(s) && d.spill < 0 && c.end == s ? s : NO_REF;
+      }
+      bool arith = (n.op == IrOp::ADD || n.op == IrOp::SUB) && n.type == IrType::Int;
+      if (!arith || n.snap >= 0 || n.a == i.a || n.b == i.a) return NO_REF;
+    }
+    return NO_REF;
   }
 
   void guard_cmp(Ref r) {
@@ -737,14 +874,30 @@ class Emitter {
       }
       return;
     }
-    x86::Gp x = gp(i.a, r, s0);
-    const IrIns& bi = ir_[i.b];
-    if (bi.op == IrOp::KINT && fits32(bi.k.i)) a_.cmp(x, static_cast<int32_t>(bi.k.i));
-    else a_.cmp(x, gp(i.b, r, s1));
     // An exit writing nothing: the jump, in its long form, is patched to
     // enter the side trace directly once one is attached (attach_side).
     const ExitInfo& xi = exits_info_[static_cast<size_t>(i.snap)];
     bool direct = xi.sideable && !(i.op == IrOp::NE && i.aux8 == kGuardTransient) && frame_ == kLinkFrame && ir_.snapshots()[static_cast<size_t>(i.snap)].count == 0;
+    if (Ref dec = direct ? NO_REF : decrement_after(r); dec != NO_REF) {
+      // A for loop's count ~= 0 and count - 1 in the count's register: the
+      // decrement borrows exactly when the count is 0, and the exit block
+      // adds the 1 back before it writes the snapshot.
+      x86::Gp c = x86::gpq(static_cast<uint32_t>(iv(dec).reg));
+      exits_.back().undo_dec = iv(dec).reg;
+      a_.sub(c, 1);
+      a_.jb(ex);
+      emitted_early_[dec] = true;
+      return;
+    }
+    const IrIns& bi = ir_[i.b];
+    if (ir_[i.a].op == IrOp::FLOAD && byte_compared(i.a)) {
+      const IrIns& f = ir_[i.a];
+      a_.cmp(x86::byte_ptr(gp(f.a, r, s0), field_offset(static_cast<Field>(f.aux8), f.aux)), static_cast<uint8_t>(bi.k.i));
+    } else if (bi.op == IrOp::KINT && fits32(bi.k.i)) {
+      a_.cmp(gp(i.a, r, s0), static_cast<int32_t>(bi.k.i));
+    } else {
+      a_.cmp(gp(i.a, r, s0), gp(i.b, r, s1));
+    }
     if (direct) a_.long_();
     switch (i.op) {
       case IrOp::LT: a_.jge(ex); break;
@@ -1109,7 +1262,68 @@ class Emitter {
     }
   }
 
+  // The constant keys of an optimised loop's field guards, most used
+  // first, in general registers no value holds from LOOPSTART on: each
+  // guard compares the node's key with the register instead of building
+  // the constant (nbody: seven keys each iteration). Not in a loop that
+  // calls a helper (a call clobbers them); rax and rdx stay out, as the
+  // inline divisions use them.
+  void pin_keys(Ref start) {
+    for (Ref c : al_.calls)
+      if (c > start) return;
+    std::map<Ref, int> uses;
+    for (Ref r = start + 1; r < ir_.size(); r++)
+      if (ir_[r].op == IrOp::HREFK) uses[ir_[r].b]++;
+    if (uses.empty()) return;
+    std::vector<bool> busy(16, false);
+    busy[x86::Gp::kIdAx] = busy[x86::Gp::kIdDx] = true;
+    auto hold = [&](Ref v) {
+      if (v != NO_REF && iv(v).reg >= 0 && !iv(v).fpr) busy[static_cast<size_t>(iv(v).reg)] = true;
+    };
+    for (Ref r = 1; r < ir_.size(); r++) {
+      if (iv(r).end >= start) hold(r);
+      if (ir_[r].op == IrOp::PHI) {  // the back-edge writes its destination's register
+        hold(ir_[r].a);
+        hold(ir_[r].b);
+      }
+    }
+    std::vector<std::pair<int, Ref>> order;
+    for (const auto& [k, n] : uses) order.push_back({-n, k});
+    std::sort(order.begin(), order.end());
+    size_t next = 0;
+    for (int g : RegSet::x64().gpr) {
+      if (next == order.size()) break;
+      if (busy[static_cast<size_t>(g)]) continue;
+      Ref k = order[next++].second;
+      key_regs_[k] = g;
+      a_.mov(x86::gpq(static_cast<uint32_t>(g)), reinterpret_cast<uint64_t>(ir_[k].k.p));
+    }
+  }
+
+  // s1 keeps k + k from one fused array slot's access to the next through
+  // the same index, across what leaves s1 alone: loads, nil tests, field
+  // loads and the guards of integers against 32-bit constants.
+  bool keeps_s1(Ref r) const {
+    const IrIns& i = ir_[r];
+    switch (i.op) {
+      case IrOp::VLOAD: case IrOp::NOTNIL: case IrOp::FLOAD:
+        return true;
+      case IrOp::AREF:
+        return al_.fused[r];
+      case IrOp::EQ: case IrOp::NE: case IrOp::LT: case IrOp::LE: case IrOp::GT: case IrOp::GE: case IrOp::ULT:
+        return ir_[i.a].type == IrType::Int && ir_[i.b].op == IrOp::KINT && fits32(ir_[i.b].k.i);
+      default:
+        return ir_.is_const(r);
+    }
+  }
   void emit(Ref r, Label top) {
+    bool keeps_s1 = this->keeps_s1(r);
+    if (!keeps_s1) doubled_ = NO_REF;
+    if (!emitted_early_[r]) emit_one(r, top);
+    if (!keeps_s1) doubled_ = NO_REF;
+  }
+
+  void emit_one(Ref r, Label top) {
     const IrIns& i = ir_[r];
     switch (i.op) {
       case IrOp::KINT: case IrOp::KNUM: case IrOp::KGC: case IrOp::KPTR:
@@ -1117,7 +1331,7 @@ class Emitter {
         return;
       case IrOp::SLOAD:
         if (i.aux8 != 1) guard_tag(slot_mem(i.aux), i, r);
-        load_payload(slot_mem(i.aux), r);
+        load_or_defer(slot_mem(i.aux), r);
         if (i.aux8 != 1 && i.type == IrType::Int && frame_ == kLinkFrame && !typed_bound_ && iv(r).in_reg(r) &&
             iv(r).spill < 0 && first_guard(r)) {
           typed_bound_ = true;
@@ -1129,7 +1343,7 @@ class Emitter {
       case IrOp::VLOAD: {
         x86::Mem tv = tvalue_at(i.a, r, s1);
         guard_tag(tv, i, r);
-        load_payload(tv, r);
+        load_or_defer(tv, r);
         return;
       }
       case IrOp::NOTNIL:
@@ -1138,10 +1352,12 @@ class Emitter {
         return;
       case IrOp::VSTORE:
         // store_value's value goes through s1: the address uses s0 only
-        // (fused_addresses leaves AREFs stored through in registers).
+        // (fused_addresses leaves AREFs stored through in registers, but
+        // for values stored without s1: immediates and floats).
         store_value(tvalue_at(i.a, r, s0), i.b, r, i.aux8 == 0);
         return;
       case IrOp::FLOAD: {
+        if (byte_compared(r)) return;
         x86::Gp o = gp(i.a, r, s0);
         x86::Gp d = dst_gp(r);
         int32_t off = field_offset(static_cast<Field>(i.aux8), i.aux);
@@ -1195,8 +1411,12 @@ class Emitter {
         Label ex = exit_label(r);
         a_.cmp(x86::byte_ptr(node, off + kNodeKeyTag), static_cast<uint8_t>(Tag::ShortStr));
         a_.jne(ex);
-        a_.mov(s1, reinterpret_cast<uint64_t>(ir_[i.b].k.p));
-        a_.cmp(x86::qword_ptr(node, off + kNodeKeyPayload), s1);
+        if (auto key = key_regs_.find(i.b); key != key_regs_.end()) {
+          a_.cmp(x86::qword_ptr(node, off + kNodeKeyPayload), x86::gpq(static_cast<uint32_t>(key->second)));
+        } else {
+          a_.mov(s1, reinterpret_cast<uint64_t>(ir_[i.b].k.p));
+          a_.cmp(x86::qword_ptr(node, off + kNodeKeyPayload), s1);
+        }
         a_.jne(ex);
         if (al_.fused[r]) return;
         a_.lea(d, x86::ptr(node, off + kNodeVal));
@@ -1278,6 +1498,7 @@ class Emitter {
           a_.cmp(x86::qword_ptr(s1, kGlobalBudget), 0);
           a_.jne(ex);
         }
+        pin_keys(r);
         a_.bind(loop_);
         return;
       }
@@ -1703,6 +1924,12 @@ class Emitter {
   std::vector<PendingExit> exits_;
   std::vector<PendingExit> plain_exits_;  // snapshot already written
   std::vector<Ref> phis_;
+  std::vector<bool> emitted_early_;  // by a guard before it (decrement_after)
+  Ref doubled_ = NO_REF;             // the index whose double s1 holds
+  Ref deferred_ = NO_REF;            // a float load left to its user (load_or_defer)
+  Ref deferred_sum_ = NO_REF;        // a sum left to its user (sum_folds_into_next)
+  std::map<Ref, int> key_regs_;      // pinned keys of the loop's field guards (pin_keys)
+  x86::Mem deferred_mem_;
   std::map<uint64_t, Label> knums_;  // float constants by their bits
   Label loop_;
   ExitInfo* exits_info_;

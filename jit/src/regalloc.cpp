@@ -62,8 +62,16 @@ std::vector<bool> fused_addresses(const IrBuffer& ir) {
   for (Ref r = 1; r < n; r++) {
     const IrIns& i = ir[r];
     if (i.op == IrOp::LOOP) continue;
-    // A store through an array slot would need a third scratch register.
-    bool through = i.op == IrOp::VLOAD || i.op == IrOp::NOTNIL || (i.op == IrOp::VSTORE && ir[i.a].op == IrOp::HREFK);
+    // A store through an array slot would need a third scratch register
+    // for the value, unless it is an immediate (nil, a boolean, a 32-bit
+    // integer) or a float (in its register, or through an SSE scratch).
+    auto no_scratch = [&](Ref v) {
+      const IrIns& k = ir[v];
+      return k.type == IrType::Num || k.op == IrOp::KNIL || k.op == IrOp::KFALSE || k.op == IrOp::KTRUE ||
+             (k.op == IrOp::KINT && k.k.i >= INT32_MIN && k.k.i <= INT32_MAX);
+    };
+    bool through = i.op == IrOp::VLOAD || i.op == IrOp::NOTNIL ||
+                   (i.op == IrOp::VSTORE && (ir[i.a].op == IrOp::HREFK || no_scratch(i.b)));
     if (i.a != NO_REF && !through) fused[i.a] = false;
     if (i.b != NO_REF) fused[i.b] = false;
   }

@@ -2,12 +2,16 @@
 // the register allocator, and machine code with snapshot restore.
 #include <catch2/catch.hpp>
 
+#include <asmjit/core.h>
+
 #include <cmath>
 #include <cstring>
+#include <regex>
 #include <sstream>
 
 #include "compile.hpp"
 #include "luna/api.hpp"
+#include "state.hpp"
 
 using namespace luna;
 using namespace luna::jit;
@@ -526,7 +530,8 @@ TEST_CASE("a result takes the register of its dying operand", "[jit][regalloc]")
   Ref k = bin(ir, IrOp::SUB, IrType::Int, sload(ir, 3, IrType::Int), ir.kint(5));
   // A load through a table that dies there: the array pointer takes the
   // table's register. An array slot only read through is never in one
-  // (fused into the loads' addresses); one stored through is.
+  // (fused into the loads' addresses), nor one a float or an immediate is
+  // stored through; one an integer in a register is stored through is.
   Ref t = sload(ir, 4, IrType::Gc);
   IrIns fl = ir_ins(IrOp::FLOAD, IrType::Ptr, t);
   fl.aux8 = static_cast<uint8_t>(Field::TabArray);
@@ -536,7 +541,11 @@ TEST_CASE("a result takes the register of its dying operand", "[jit][regalloc]")
   vl.snap = 0;
   Ref v = ir.emit(vl);
   Ref written = ir.emit(ir_ins(IrOp::AREF, IrType::Ptr, arr, k));
-  ir.emit(ir_ins(IrOp::VSTORE, IrType::Void, written, v));
+  ir.emit(ir_ins(IrOp::VSTORE, IrType::Void, written, k));
+  Ref float_slot = ir.emit(ir_ins(IrOp::AREF, IrType::Ptr, arr, ir.kint(3)));
+  ir.emit(ir_ins(IrOp::VSTORE, IrType::Void, float_slot, v));
+  Ref flag_slot = ir.emit(ir_ins(IrOp::AREF, IrType::Ptr, arr, ir.kint(4)));
+  ir.emit(ir_ins(IrOp::VSTORE, IrType::Void, flag_slot, ir.kbool(true)));
   loop_end(ir, ir.add_snapshot(nullptr, {{0, w}, {1, k}}));
   Allocation al = allocate(ir, RegSet::x64());
   CHECK(al.iv[s].reg == al.iv[x].reg);
@@ -548,6 +557,8 @@ TEST_CASE("a result takes the register of its dying operand", "[jit][regalloc]")
   CHECK(al.iv[read].reg < 0);
   CHECK_FALSE(al.fused[written]);
   CHECK(al.iv[written].reg >= 0);
+  CHECK(al.fused[float_slot]);
+  CHECK(al.fused[flag_slot]);  // an immediate
   CHECK(al.iv[arr].end > v);  // the fused slot's load uses the array
   CHECK(al.nspill == 0);
 }
@@ -950,5 +961,210 @@ TEST_CASE("a direct exit enters its side trace past the guards its failure prove
   arena.release(proved.get());
   arena.release(unproved.get());
   arena.release(parent.get());
+  close_state(L);
+}
+
+TEST_CASE("a counted loop's test, a size byte, a doubled index, a float operand and i + c - 1 in fewer instructions", "[jit][loop][asm]") {
+  // Slots: 0 the index i, 1 the counter c (iterations left), 2 a table of
+  // tables A, 3 a table of floats B, 4 a sum. Each iteration reads A[i],
+  // guards its hash part's size, adds B[i], and goes on while c ~= 0 with
+  // i + 1 and c - 1, as a numeric for loop does.
+  IrBuffer ir;
+  Instruction code[3] = {};
+  auto fload = [&](Ref o, IrType t, Field f) {
+    IrIns i = ir_ins(IrOp::FLOAD, t, o);
+    i.aux8 = static_cast<uint8_t>(f);
+    return ir.emit(i);
+  };
+  auto vload = [&](Ref arr, Ref k, IrType t, Tag tag, int snap) {
+    IrIns l = ir_ins(IrOp::VLOAD, t, ir.emit(ir_ins(IrOp::AREF, IrType::Ptr, arr, k)));
+    l.tag = tag;
+    l.snap = snap;
+    return ir.emit(l);
+  };
+  uint32_t s0 = ir.add_snapshot(&code[0], {});
+  Ref i = sload(ir, 0, IrType::Int, static_cast<int>(s0));
+  Ref c = sload(ir, 1, IrType::Int, static_cast<int>(s0));
+  auto table_slot = [&](int slot) {
+    IrIns l = ir_ins(IrOp::SLOAD, IrType::Gc, NO_REF, NO_REF, slot);
+    l.tag = Tag::Table;
+    l.snap = static_cast<int>(s0);
+    return ir.emit(l);
+  };
+  Ref a = table_slot(2);
+  Ref b = table_slot(3);
+  Ref sum = sload(ir, 4, IrType::Num, static_cast<int>(s0));
+  Ref row = vload(fload(a, IrType::Ptr, Field::TabArray), i, IrType::Gc, Tag::Table, static_cast<int>(s0));
+  guard(ir, IrOp::EQ, fload(row, IrType::Int, Field::TabLsizenode), ir.kint(0), static_cast<int>(s0));
+  Ref v = vload(fload(b, IrType::Ptr, Field::TabArray), i, IrType::Num, Tag::Float, static_cast<int>(s0));
+  Ref sum1 = bin(ir, IrOp::ADD, IrType::Num, sum, v);
+  Ref w = bin(ir, IrOp::SUB, IrType::Int, bin(ir, IrOp::ADD, IrType::Int, i, c), ir.kint(1));
+  uint32_t s1 = ir.add_snapshot(&code[1], {{4, sum1}, {5, w}});
+  guard(ir, IrOp::NE, c, ir.kint(0), static_cast<int>(s1));
+  Ref i1 = bin(ir, IrOp::ADD, IrType::Int, i, ir.kint(1));
+  Ref c1 = bin(ir, IrOp::SUB, IrType::Int, c, ir.kint(1));
+  loop_end(ir, ir.add_snapshot(&code[0], {{0, i1}, {1, c1}, {4, sum1}, {5, w}}));
+
+  State* L = new_state();
+  CodeArena arena;
+  auto t = compile_ir(ir, arena, true, false, false);
+  REQUIRE(t != nullptr);
+  INFO(t->dump);
+  // The body: lea, tag test and load of A[i]; the size byte compared in
+  // memory; B[i]'s tag test through the same doubled index, its value
+  // added from memory; i + c - 1 as one lea; sub and jb for the counter;
+  // the index; the hook test and the back-edge (20 instructions with a
+  // movzx, a second lea, a movsd, an add, and cmp, je, sub for the counter).
+  CHECK(t->dump.find("movzx") == std::string::npos);
+  CHECK(t->dump.find("jb L") != std::string::npos);
+  CHECK(t->dump.find("-1]") != std::string::npos);
+  int body = loop_body_length(t->dump);
+  CHECK(body > 0);
+  CHECK(body <= 15);
+
+  Table* ta = table_new(L);
+  Table* tb = table_new(L);
+  Table* rowt = table_new(L);
+  double want = 0;
+  for (int k = 1; k <= 10; k++) {
+    table_set_int(L, ta, k, TValue::object(rowt));
+    table_set_int(L, tb, k, TValue::number(k * 0.25));
+    want += k * 0.25;
+  }
+  Frame f;
+  f.base()[0] = TValue::integer(1);
+  f.base()[1] = TValue::integer(9);  // ten iterations: i = 1 .. 10
+  f.base()[2] = TValue::object(ta);
+  f.base()[3] = TValue::object(tb);
+  f.base()[4] = TValue::number(0);
+  const ExitInfo* ex = t->entry(L, f.base());
+  CHECK(ex->pc == &code[1]);
+  CHECK(f.base()[0].u.i == 10);
+  CHECK(f.base()[1].is_int());
+  CHECK(f.base()[1].u.i == 0);  // the counter as the guard saw it, not c - 1
+  CHECK(f.base()[4].u.n == want);
+  CHECK(f.base()[5].u.i == 9);
+  arena.release(t.get());
+  close_state(L);
+}
+
+TEST_CASE("an optimised loop's field guards compare keys held in registers", "[jit][loop][asm]") {
+  // Slots: 0 the index i, 1 the counter c, 2 an array of tables, 3 a sum.
+  // Each iteration reads A[i].x (A[i] differs each time, so the field's
+  // guard stays in the loop) into the sum.
+  State* L = new_state();
+  String* key = str_new_cstr(L, "x");
+  Table* rows = table_new(L);
+  double want = 0;
+  for (int k = 1; k <= 10; k++) {
+    Table* row = table_new(L);
+    table_set(L, row, TValue::object(key), TValue::number(k * 0.5));
+    table_set_int(L, rows, k, TValue::object(row));
+    want += k * 0.5;
+  }
+  Table* first = rows->array[0].as_table();
+  int32_t slot = static_cast<int32_t>(reinterpret_cast<const Node*>(table_get_str(first, key)) - first->node);
+
+  IrBuffer ir;
+  Instruction code[2] = {};
+  auto fload = [&](Ref o, IrType t, Field f) {
+    IrIns i = ir_ins(IrOp::FLOAD, t, o);
+    i.aux8 = static_cast<uint8_t>(f);
+    return ir.emit(i);
+  };
+  uint32_t s0 = ir.add_snapshot(&code[0], {});
+  Ref i = sload(ir, 0, IrType::Int, static_cast<int>(s0));
+  Ref c = sload(ir, 1, IrType::Int, static_cast<int>(s0));
+  IrIns al = ir_ins(IrOp::SLOAD, IrType::Gc, NO_REF, NO_REF, 2);
+  al.tag = Tag::Table;
+  al.snap = static_cast<int>(s0);
+  Ref a = ir.emit(al);
+  Ref sum = sload(ir, 3, IrType::Num, static_cast<int>(s0));
+  IrIns rl = ir_ins(IrOp::VLOAD, IrType::Gc, ir.emit(ir_ins(IrOp::AREF, IrType::Ptr, fload(a, IrType::Ptr, Field::TabArray), i)));
+  rl.tag = Tag::Table;
+  rl.snap = static_cast<int>(s0);
+  Ref row = ir.emit(rl);
+  guard(ir, IrOp::EQ, fload(row, IrType::Int, Field::TabLsizenode), ir.kint(first->lsizenode), static_cast<int>(s0));
+  IrIns hk = ir_ins(IrOp::HREFK, IrType::Ptr, fload(row, IrType::Ptr, Field::TabNode), ir.kgc(key, Tag::ShortStr), slot);
+  hk.snap = static_cast<int>(s0);
+  IrIns vl = ir_ins(IrOp::VLOAD, IrType::Num, ir.emit(hk));
+  vl.tag = Tag::Float;
+  vl.snap = static_cast<int>(s0);
+  Ref sum1 = bin(ir, IrOp::ADD, IrType::Num, sum, ir.emit(vl));
+  uint32_t s1 = ir.add_snapshot(&code[1], {{3, sum1}});
+  guard(ir, IrOp::NE, c, ir.kint(0), static_cast<int>(s1));
+  Ref i1 = bin(ir, IrOp::ADD, IrType::Int, i, ir.kint(1));
+  Ref c1 = bin(ir, IrOp::SUB, IrType::Int, c, ir.kint(1));
+  loop_end(ir, ir.add_snapshot(&code[0], {{0, i1}, {1, c1}, {3, sum1}}));
+
+  CodeArena arena;
+  auto t = compile_ir(ir, arena, true, false, false);
+  REQUIRE(t != nullptr);
+  INFO(t->dump);
+  // The pre-roll's guard builds the key in the scratch register; the
+  // loop's compares with the register loaded before LOOPSTART.
+  std::regex key_cmp(R"(cmp qword ptr \[\w+\+\d+\], (r\w+))");
+  std::vector<std::string> regs;
+  for (auto m = std::sregex_iterator(t->dump.begin(), t->dump.end(), key_cmp); m != std::sregex_iterator(); ++m)
+    regs.push_back((*m)[1]);
+  REQUIRE(regs.size() == 2);
+  CHECK(regs[0] == "r11");
+  CHECK(regs[1] != "r11");
+
+  Frame f;
+  f.base()[0] = TValue::integer(1);
+  f.base()[1] = TValue::integer(9);
+  f.base()[2] = TValue::object(rows);
+  f.base()[3] = TValue::number(0);
+  const ExitInfo* ex = t->entry(L, f.base());
+  CHECK(ex->pc == &code[1]);
+  CHECK(f.base()[3].u.n == want);
+  arena.release(t.get());
+  close_state(L);
+}
+
+TEST_CASE("float arithmetic copies no operand where the CPU has three-operand forms", "[jit][loop][asm]") {
+  // a, b = a * b * 0.5, a - b + 1.0 while i counts to 1000: each result
+  // goes to a register other than its operands', which stay live.
+  IrBuffer ir;
+  Instruction code[2] = {};
+  uint32_t s0 = ir.add_snapshot(&code[0], {});
+  Ref a = sload(ir, 0, IrType::Num, static_cast<int>(s0));
+  Ref b = sload(ir, 1, IrType::Num, static_cast<int>(s0));
+  Ref i = sload(ir, 2, IrType::Int, static_cast<int>(s0));
+  Ref p = bin(ir, IrOp::MUL, IrType::Num, bin(ir, IrOp::MUL, IrType::Num, a, b), ir.knum(0.5));
+  Ref q = bin(ir, IrOp::ADD, IrType::Num, bin(ir, IrOp::SUB, IrType::Num, a, b), ir.knum(1.0));
+  Ref i1 = bin(ir, IrOp::ADD, IrType::Int, i, ir.kint(1));
+  uint32_t s1 = ir.add_snapshot(&code[1], {{0, p}, {1, q}, {2, i1}});
+  guard(ir, IrOp::LT, i1, ir.kint(1000), static_cast<int>(s1));
+  loop_end(ir, ir.add_snapshot(&code[0], {{0, p}, {1, q}, {2, i1}}));
+  State* L = new_state();
+  CodeArena arena;
+  auto t = compile_ir(ir, arena, true);
+  REQUIRE(t != nullptr);
+  INFO(t->dump);
+  if (asmjit::CpuInfo::host().hasFeature(asmjit::CpuFeatures::X86::kAVX)) {
+    // Four arithmetic instructions, the counter's add, cmp and jge, the
+    // back-edge's PHI move, the hook test and the jump (12 with copies).
+    CHECK(t->dump.find("vmulsd") != std::string::npos);
+    int body = loop_body_length(t->dump);
+    CHECK(body > 0);
+    CHECK(body <= 10);
+  }
+  Frame f;
+  f.base()[0] = TValue::number(1.5);
+  f.base()[1] = TValue::number(0.25);
+  f.base()[2] = TValue::integer(0);
+  const ExitInfo* ex = t->entry(L, f.base());
+  CHECK(ex->pc == &code[1]);
+  double x = 1.5, y = 0.25;
+  for (int k = 1; k <= 1000; k++) {
+    double nx = x * y * 0.5, ny = x - y + 1.0;
+    x = nx;
+    y = ny;
+  }
+  CHECK(f.base()[0].u.n == x);
+  CHECK(f.base()[1].u.n == y);
+  arena.release(t.get());
   close_state(L);
 }
