@@ -20,6 +20,7 @@ struct PatternCache {
     uint8_t has_first;   // the pattern has a first item
     uint8_t p_off, ep_off;  // the item's bounds, from the pattern's start
     uint8_t whole;       // the item is the whole pattern (1), or with '+' (2)
+    uint8_t run_fails;   // a failed start skips the rest of the item's run
     uint8_t nnext;       // the items that must follow it, and their bounds
     uint8_t next[6][2];
     char bytes[MAX_LEN + 1];  // the pattern: the entry is found by content

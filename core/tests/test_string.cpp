@@ -330,15 +330,17 @@ TEST_CASE("patterns' first items: cached, their next items and whole runs agree 
   // An optional item that never matches ("[^\0-\255]?") in front of a
   // pattern hides its first item, so the search tries do_match at every
   // position; without it the search skips to starts where the first item
-  // and the items after it match (skip_to_start) and answers a pattern
-  // that is one item, or one with '+', without the matcher.
+  // and the items after it match (skip_to_start), answers a pattern that
+  // is one item, or one with '+', without the matcher, and after a failed
+  // start at an item with '+' skips the rest of its run (failed_run_last).
   const char* code = R"lua(
     local bytes = {}
     for c = 0, 255 do bytes[#bytes + 1] = string.char(c) end
     local fwd = table.concat(bytes)
     local subjects = { fwd, fwd:reverse(), "alpha beta  gamma1 x2 ab_c;key=42;", "aa  bb\n\t cc", "" }
     local pats = { "%a+", "[%a_]+", "x+", "[^ \n\t]+", "%S+", "(%a)(%a)%s", "%a%d", "a()b", "(a)(b)", "%s$x",
-                   "%a.%d", "((%a)%s)", "key=(%d+);", "%a[%d_]+", "[ab][^ab]", "%w%W%w", "a%a-", "(%a)%1" }
+                   "%a.%d", "((%a)%s)", "key=(%d+);", "%a[%d_]+", "[ab][^ab]", "%w%W%w", "a%a-", "(%a)%1",
+                   "(%a+)a%s", "%a+%d", "(%a+)%1", "[ab]+b", "%S+$", "(%a+)()%s" }
     local hide = "[^\0-\255]?"
     local function list(...)
       local t = table.pack(...)
@@ -363,6 +365,7 @@ TEST_CASE("patterns' first items: cached, their next items and whole runs agree 
         end
       end
     end
+    if ("xa ab c"):find("(%a+)a%s") ~= 1 then return "find (%a+)a%s" end
     if ("ab c"):find("(%a)(%a)%s") ~= 1 then return "last find" end
     return "ok"
   )lua";
@@ -376,4 +379,13 @@ TEST_CASE("patterns' first items: cached, their next items and whole runs agree 
   CHECK(e.has_first == 1);
   CHECK(e.p_off == 1);
   CHECK(e.nnext == 2);
+  CHECK(e.run_fails == 0);
+  // "(%a+)a%s": a start that fails skips the rest of its run of letters.
+  const char* plus = "(%a+)a%s";
+  String* qs = str_new(L, plus, std::strlen(plus));
+  const PatternCache::Entry& f = L->g->patterns.entries[qs->hash % PatternCache::ENTRIES];
+  if (&f != &e) {  // the two may share an entry; then the later one is there
+    CHECK(f.len == std::strlen(plus));
+    CHECK(f.run_fails == 1);
+  }
 }

@@ -650,6 +650,10 @@ struct FirstItem {
   const char* ep = nullptr;
   AsciiSet ascii;  // a bracket class's ASCII members: one test a byte when skipping
   Whole whole = Whole::No;
+  // The item has '+' and what follows holds no back reference: a start
+  // where the match fails fails at every start in the rest of the item's
+  // run too (failed_run_last).
+  bool run_fails = false;
   // The single-character items a match must have at the bytes right after
   // the first item's (captures opened or closed between them aside; no
   // quantifier but a last '+'), as offsets of their bounds from p: a start
@@ -737,6 +741,11 @@ FirstItem first_item(const MatchState* ms, const char* p) {
   if (*p == '[') first.ascii = bracket_ascii_set(p, ep - 1);
   if (p == start && ep == end) first.whole = Whole::One;
   if (p == start && ep + 1 == end && *ep == '+') first.whole = Whole::Plus;
+  if (ep < end && *ep == '+') {
+    first.run_fails = true;
+    for (const char* q = ep + 1; q < end; q++)
+      if (*q == ESC && ++q < end && std::isdigit(static_cast<unsigned char>(*q))) first.run_fails = false;
+  }
   if (ep < end && *ep != '+') collect_next_items(first, ep, end, opens);
   return first;
 }
@@ -758,6 +767,7 @@ FirstItem cached_first_item(const MatchState* ms, const TValue* pat, const char*
     first.ascii.w[0] = e.ascii[0];
     first.ascii.w[1] = e.ascii[1];
     first.whole = static_cast<Whole>(e.whole);
+    first.run_fails = e.run_fails != 0;
     first.nnext = e.nnext;
     static_assert(sizeof e.next == sizeof first.next);
     std::memcpy(first.next, e.next, sizeof e.next);
@@ -770,6 +780,7 @@ FirstItem cached_first_item(const MatchState* ms, const TValue* pat, const char*
   e.p_off = first ? static_cast<uint8_t>(first.p - p) : 0;
   e.ep_off = first ? static_cast<uint8_t>(first.ep - p) : 0;
   e.whole = static_cast<uint8_t>(first.whole);
+  e.run_fails = first.run_fails ? 1 : 0;
   e.ascii[0] = first.ascii.w[0];
   e.ascii[1] = first.ascii.w[1];
   e.nnext = first.nnext;
@@ -834,6 +845,19 @@ inline const char* whole_match(MatchState* ms, const FirstItem& first, const cha
   charge_steps(ms, 1);
   if (first.whole == Whole::One) return s + 1;
   return s + 1 + count_matches(ms, s + 1, first.p, first.ep);
+}
+
+// After do_match failed at s, a start where a first item with '+' matched
+// (first.run_fails): the last start in the item's run from s. A start
+// inside the run tries the rest of the pattern at a subset of the
+// positions the start at s tried it at (the run's end down to the start's
+// next byte), where it failed, and without a back reference nothing the
+// rest does depends on where the match started; so those starts fail too,
+// and are charged as positions passed over.
+inline const char* failed_run_last(MatchState* ms, const FirstItem& first, const char* s) {
+  size_t n = count_matches(ms, s + 1, first.p, first.ep);
+  charge_steps(ms, n);
+  return s + n;
 }
 
 void prep_state(MatchState* ms, State* L, const char* s, size_t ls, const char* p, size_t lp) {
@@ -951,6 +975,7 @@ int find_aux(State* L, bool find) {
         }
         return push_captures(&ms, s1, e);
       }
+      if (first.run_fails) s1 = failed_run_last(&ms, first, s1);
     } while (s1++ < ms.src_end && !anchor);
   }
   push_fail(L);
@@ -995,6 +1020,7 @@ int gmatch_aux(State* L) {
       gm->steps = ms.steps;
       return push_captures(&ms, src, e);
     }
+    if (e == nullptr && first.run_fails) src = failed_run_last(&ms, first, src);
   }
   gm->steps = ms.steps;
   return 0;
@@ -1142,6 +1168,10 @@ int str_gsub(State* L) {
       n++;
       changed = add_value(&ms, b, src, e, tr) || changed;
       src = lastmatch = e;
+    } else if (e == nullptr && first.run_fails) {  // src < ms.src_end: the first item matched there
+      const char* next = failed_run_last(&ms, first, src) + 1;
+      b.add(src, static_cast<size_t>(next - src));
+      src = next;
     } else if (src < ms.src_end) {
       b.add_char(*src++);
     } else {
