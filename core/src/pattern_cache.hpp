@@ -17,7 +17,8 @@ struct PatternCache {
   struct Entry {
     uint64_t ascii[2];   // the bracket class's ASCII members
     uint8_t len;         // the pattern's length; 0: the entry is free
-    uint8_t has_first;   // the pattern has a first item
+    uint8_t plain;       // no special character: find searches for the text
+    uint8_t has_first;   // the pattern has a first item (none when anchored)
     uint8_t p_off, ep_off;  // the item's bounds, from the pattern's start
     uint8_t whole;       // the item is the whole pattern (1), or with '+' (2)
     uint8_t run_fails;   // a failed start skips the rest of the item's run

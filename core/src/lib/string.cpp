@@ -723,9 +723,8 @@ void collect_next_items(FirstItem& first, const char* q, const char* end, int le
   }
 }
 
-FirstItem first_item(const MatchState* ms, const char* p) {
+FirstItem first_item(const char* p, const char* end) {
   const char* start = p;
-  const char* end = ms->p_end;
   int opens = 0;
   for (; p < end && *p == '(' && p + 1 < end && p[1] != ')'; opens++) {
     if (opens == 8) return {};
@@ -750,32 +749,35 @@ FirstItem first_item(const MatchState* ms, const char* p) {
   return first;
 }
 
-// first_item of the pattern at stack slot `pat` (p its text, after no
-// anchor), looked up in the state's cache by content when it is a short
-// string: the same pattern string gives the same answer.
-FirstItem cached_first_item(const MatchState* ms, const TValue* pat, const char* p) {
-  if (pat == nullptr || !pat->is_short_string()) return first_item(ms, p);
+// Whether pattern p (l bytes) has no special character: find then
+// searches for it as plain text.
+bool no_specials(const char* p, size_t l) {
+  size_t upto = 0;
+  do {  // the pattern may contain embedded zeros
+    if (std::strpbrk(p + upto, SPECIALS)) return false;
+    upto += std::strlen(p + upto) + 1;
+  } while (upto <= l);
+  return true;
+}
+
+// The state's cache entry of the pattern string at stack slot `pat`,
+// found by content (a freed and reused string cannot match another
+// pattern's entry) and filled on a miss; nullptr for a pattern not kept
+// (not a short string, or longer than MAX_LEN).
+const PatternCache::Entry* pattern_entry(State* L, const TValue* pat) {
+  if (pat == nullptr || !pat->is_short_string()) return nullptr;
   const String* ps = pat->as_string();
   size_t len = ps->len;
-  if (len == 0 || len > PatternCache::MAX_LEN || p != ps->data) return first_item(ms, p);
-  PatternCache::Entry& e = ms->L->g->patterns.entries[ps->hash % PatternCache::ENTRIES];
-  if (e.len == len && bytes::equal(e.bytes, p, len)) {
-    FirstItem first;
-    if (!e.has_first) return first;
-    first.p = p + e.p_off;
-    first.ep = p + e.ep_off;
-    first.ascii.w[0] = e.ascii[0];
-    first.ascii.w[1] = e.ascii[1];
-    first.whole = static_cast<Whole>(e.whole);
-    first.run_fails = e.run_fails != 0;
-    first.nnext = e.nnext;
-    static_assert(sizeof e.next == sizeof first.next);
-    std::memcpy(first.next, e.next, sizeof e.next);
-    return first;
-  }
-  FirstItem first = first_item(ms, p);
+  if (len == 0 || len > PatternCache::MAX_LEN) return nullptr;
+  const char* p = ps->data;
+  PatternCache::Entry& e = L->g->patterns.entries[ps->hash % PatternCache::ENTRIES];
+  if (e.len == len && bytes::equal(e.bytes, p, len)) return &e;
+  // An anchored pattern's search never skips (gmatch's, where '^' is a
+  // plain character, just does not skip either).
+  FirstItem first = *p == '^' ? FirstItem{} : first_item(p, p + len);
   e.len = static_cast<uint8_t>(len);
   std::memcpy(e.bytes, p, len);
+  e.plain = no_specials(p, len);
   e.has_first = first ? 1 : 0;
   e.p_off = first ? static_cast<uint8_t>(first.p - p) : 0;
   e.ep_off = first ? static_cast<uint8_t>(first.ep - p) : 0;
@@ -785,6 +787,24 @@ FirstItem cached_first_item(const MatchState* ms, const TValue* pat, const char*
   e.ascii[1] = first.ascii.w[1];
   e.nnext = first.nnext;
   std::memcpy(e.next, first.next, sizeof e.next);
+  return &e;
+}
+
+// first_item of the unanchored pattern p..end, from its cache entry when
+// it has one.
+FirstItem pattern_first_item(const PatternCache::Entry* e, const char* p, const char* end) {
+  if (e == nullptr) return first_item(p, end);
+  FirstItem first;
+  if (!e->has_first) return first;
+  first.p = p + e->p_off;
+  first.ep = p + e->ep_off;
+  first.ascii.w[0] = e->ascii[0];
+  first.ascii.w[1] = e->ascii[1];
+  first.whole = static_cast<Whole>(e->whole);
+  first.run_fails = e->run_fails != 0;
+  first.nnext = e->nnext;
+  static_assert(sizeof e->next == sizeof first.next);
+  std::memcpy(first.next, e->next, sizeof e->next);
   return first;
 }
 
@@ -913,14 +933,6 @@ int push_captures(MatchState* ms, const char* s, const char* e) {
   return n;
 }
 
-bool no_specials(const char* p, size_t l) {
-  size_t upto = 0;
-  do {  // the pattern may contain embedded zeros
-    if (std::strpbrk(p + upto, SPECIALS)) return false;
-    upto += std::strlen(p + upto) + 1;
-  } while (upto <= l);
-  return true;
-}
 
 const char* mem_find(const char* s, size_t ls, const char* p, size_t lp) {
   if (lp == 0) return s;
@@ -944,7 +956,9 @@ int find_aux(State* L, bool find) {
     return 1;
   }
   const TValue* plain = frame_arg(L, 4);
-  if (find && ((plain != nullptr && plain->truthy()) || no_specials(p, lp))) {
+  bool as_text = find && plain != nullptr && plain->truthy();
+  const PatternCache::Entry* pe = as_text ? nullptr : pattern_entry(L, frame_arg(L, 2));
+  if (as_text || (find && (pe != nullptr ? pe->plain != 0 : no_specials(p, lp)))) {
     // A plain search may compare the pattern at every position.
     uint64_t scan = (ls - init) / BUDGET_BYTES_PER_UNIT, per = 1 + lp / BUDGET_BYTES_PER_UNIT;
     charge_instruction_budget(L, scan > UINT64_MAX / per ? UINT64_MAX : scan * per);
@@ -962,7 +976,7 @@ int find_aux(State* L, bool find) {
       lp--;
     }
     prep_state(&ms, L, s, ls, p, lp);
-    FirstItem first = anchor ? FirstItem{} : cached_first_item(&ms, frame_arg(L, 2), p);
+    FirstItem first = anchor ? FirstItem{} : pattern_first_item(pe, p, ms.p_end);
     do {
       if (first && (s1 = skip_to_start(&ms, first, s1)) == ms.src_end) break;
       reprep_state(&ms);
@@ -1050,7 +1064,7 @@ int str_gmatch(State* L) {
   set_top(L, 2);
   MatchState ms;
   prep_state(&ms, L, s, ls, p, lp);
-  FirstItem first = cached_first_item(&ms, frame_arg(L, 2), p);
+  FirstItem first = pattern_first_item(pattern_entry(L, frame_arg(L, 2)), p, ms.p_end);
   auto* gm = static_cast<GMatchState*>(new_userdata(L, sizeof(GMatchState), 0));
   gm->src = s + init;
   gm->p = p;
@@ -1144,7 +1158,7 @@ int str_gsub(State* L) {
   }
   MatchState ms;
   prep_state(&ms, L, src, srcl, p, lp);
-  FirstItem first = anchor ? FirstItem{} : cached_first_item(&ms, frame_arg(L, 2), p);
+  FirstItem first = anchor ? FirstItem{} : pattern_first_item(pattern_entry(L, frame_arg(L, 2)), p, ms.p_end);
   if (first && max_s > 0 && (src = skip_to_start(&ms, first, src)) == ms.src_end) {
     push_value(L, 1);  // no match can start anywhere: the subject as it is
     push_integer(L, 0);
