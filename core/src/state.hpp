@@ -9,6 +9,7 @@
 #include "dialect.hpp"
 #include "jit_seam.hpp"
 #include "object.hpp"
+#include "pattern_cache.hpp"
 
 namespace luna {
 
@@ -274,6 +275,7 @@ struct GlobalState {
   uint8_t budget_spent;    // 0, or which limit ran out: sticky until reset
   int64_t emergency_next_ns;  // no emergency collection before this (gc.cpp)
   bool coro_thrown;        // a resume has caught a thrown error or yield (coroutine.cpp)
+  PatternCache patterns;   // first items of recent patterns (lib/string.cpp)
 };
 
 // The feature table of the version L speaks.

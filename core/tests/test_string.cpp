@@ -323,3 +323,69 @@ TEST_CASE("find and match of a one-item pattern agree with the full matcher", "[
   )lua";
   CHECK(run(L, code) == "ok");
 }
+
+TEST_CASE("patterns' first items: cached, their next items and whole runs agree with the matcher", "[string]") {
+  StateGuard s;
+  State* L = s.L;
+  // An optional item that never matches ("[^\0-\255]?") in front of a
+  // pattern hides its first item, so the search tries do_match at every
+  // position; without it the search skips to starts where the first item
+  // and the items after it match (skip_to_start), answers a pattern that
+  // is one item, or one with '+', without the matcher, and after a failed
+  // start at an item with '+' skips the rest of its run (failed_run_last).
+  const char* code = R"lua(
+    local bytes = {}
+    for c = 0, 255 do bytes[#bytes + 1] = string.char(c) end
+    local fwd = table.concat(bytes)
+    local subjects = { fwd, fwd:reverse(), "alpha beta  gamma1 x2 ab_c;key=42;", "aa  bb\n\t cc", "" }
+    local pats = { "%a+", "[%a_]+", "x+", "[^ \n\t]+", "%S+", "(%a)(%a)%s", "%a%d", "a()b", "(a)(b)", "%s$x",
+                   "%a.%d", "((%a)%s)", "key=(%d+);", "%a[%d_]+", "[ab][^ab]", "%w%W%w", "a%a-", "(%a)%1",
+                   "(%a+)a%s", "%a+%d", "(%a+)%1", "[ab]+b", "%S+$", "(%a+)()%s" }
+    local hide = "[^\0-\255]?"
+    local function list(...)
+      local t = table.pack(...)
+      for i = 1, t.n do t[i] = tostring(t[i]) end
+      return table.concat(t, ",", 1, t.n)
+    end
+    for round = 1, 2 do  -- the second round finds every pattern cached
+      for _, sub in ipairs(subjects) do
+        for _, p in ipairs(pats) do
+          for init = -2, #sub + 2, 3 do
+            local i, j = sub:find(p, init)
+            local ci, cj = sub:find(hide .. p, init)
+            if i ~= ci or j ~= cj then return p .. " find at " .. init end
+          end
+          local r, n = sub:gsub(p, "<%0>")
+          local cr, cn = sub:gsub(hide .. p, "<%0>")
+          if r ~= cr or n ~= cn then return p .. " gsub" end
+          local a, b = {}, {}
+          for m, n in sub:gmatch(p) do a[#a + 1] = list(m, n) end
+          for m, n in sub:gmatch(hide .. p) do b[#b + 1] = list(m, n) end
+          if table.concat(a, "|") ~= table.concat(b, "|") then return p .. " gmatch" end
+        end
+      end
+    end
+    if ("xa ab c"):find("(%a+)a%s") ~= 1 then return "find (%a+)a%s" end
+    if ("ab c"):find("(%a)(%a)%s") ~= 1 then return "last find" end
+    return "ok"
+  )lua";
+  CHECK(run(L, code) == "ok");
+  // The cache holds "(%a)(%a)%s" with its first item and the two after it.
+  const char* pat = "(%a)(%a)%s";
+  String* ps = str_new(L, pat, std::strlen(pat));
+  const PatternCache::Entry& e = L->g->patterns.entries[ps->hash % PatternCache::ENTRIES];
+  CHECK(e.len == std::strlen(pat));
+  CHECK(std::memcmp(e.bytes, pat, e.len) == 0);
+  CHECK(e.has_first == 1);
+  CHECK(e.p_off == 1);
+  CHECK(e.nnext == 2);
+  CHECK(e.run_fails == 0);
+  // "(%a+)a%s": a start that fails skips the rest of its run of letters.
+  const char* plus = "(%a+)a%s";
+  String* qs = str_new(L, plus, std::strlen(plus));
+  const PatternCache::Entry& f = L->g->patterns.entries[qs->hash % PatternCache::ENTRIES];
+  if (&f != &e) {  // the two may share an entry; then the later one is there
+    CHECK(f.len == std::strlen(plus));
+    CHECK(f.run_fails == 1);
+  }
+}

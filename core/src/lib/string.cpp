@@ -20,6 +20,7 @@
 #include "../dialect.hpp"
 #include "../builtin.hpp"
 #include "../object.hpp"
+#include "../short_bytes.hpp"
 #include "../state.hpp"
 
 namespace luna {
@@ -638,50 +639,172 @@ const char* do_match(MatchState* ms, const char* s, const char* p) {
 // raised before it). Only for a well-formed class, maybe after a few
 // open captures, with no quantifier that lets it be absent; '.' accepts
 // every byte and is left out.
+// `whole` says when the item is the whole pattern, alone (One) or followed
+// by '+' (Plus): the position the search stops at then starts a match whose
+// end whole_match knows without running the matcher.
+enum class Whole : uint8_t { No, One, Plus };
+
 struct FirstItem {
+  static constexpr int MAX_NEXT = 6;
   const char* p = nullptr;
   const char* ep = nullptr;
   AsciiSet ascii;  // a bracket class's ASCII members: one test a byte when skipping
+  Whole whole = Whole::No;
+  // The item has '+' and what follows holds no back reference: a start
+  // where the match fails fails at every start in the rest of the item's
+  // run too (failed_run_last).
+  bool run_fails = false;
+  // The single-character items a match must have at the bytes right after
+  // the first item's (captures opened or closed between them aside; no
+  // quantifier but a last '+'), as offsets of their bounds from p: a start
+  // where one of them fails fails in do_match before anything could raise.
+  uint8_t nnext = 0;
+  uint8_t next[MAX_NEXT][2] = {};
   explicit operator bool() const { return p != nullptr; }
 };
 
-FirstItem first_item(const MatchState* ms, const char* p) {
-  const char* end = ms->p_end;
-  for (int opens = 0; p < end && *p == '(' && p + 1 < end && p[1] != ')'; opens++) {
+// The end of a well-formed bracket class at p (at '['), nullptr when it
+// is malformed (as class_end reads it).
+const char* bracket_end(const char* p, const char* end) {
+  const char* q = p + 1;
+  if (q < end && *q == '^') q++;
+  do {
+    if (q == end) return nullptr;
+    if (*q++ == ESC && q < end) q++;
+  } while (q == end || *q != ']');
+  return q + 1;
+}
+
+// The end of the single-character item at p when the matcher takes it
+// as one without raising an error (no '%b', '%f' or back reference, no
+// final '$'); nullptr otherwise.
+const char* plain_item_end(const char* p, const char* end) {
+  switch (*p) {
+    case '(': case ')':
+      return nullptr;
+    case '$':
+      return p + 1 == end ? nullptr : p + 1;
+    case ESC:
+      if (p + 1 == end || p[1] == 'b' || p[1] == 'f' || std::isdigit(static_cast<unsigned char>(p[1])))
+        return nullptr;
+      return p + 2;
+    case '[':
+      return bracket_end(p, end);
+    default:
+      return p + 1;
+  }
+}
+
+// Fills first.next from q (the first item's end) on.
+void collect_next_items(FirstItem& first, const char* q, const char* end, int level) {
+  int unclosed = level;
+  while (q < end && first.nnext < FirstItem::MAX_NEXT) {
+    if (*q == '(') {  // start_capture: fine below 8 captures
+      if (++level > 8) return;
+      bool position = q + 1 < end && q[1] == ')';
+      unclosed += !position;
+      q += position ? 2 : 1;
+      continue;
+    }
+    if (*q == ')') {  // end_capture: fine with a capture to close
+      if (unclosed-- == 0) return;
+      q++;
+      continue;
+    }
+    const char* e = plain_item_end(q, end);
+    if (e == nullptr || e - first.p > 255) return;
+    bool plus = e < end && *e == '+';
+    if (e < end && !plus && (*e == '*' || *e == '?' || *e == '-')) return;
+    first.next[first.nnext][0] = static_cast<uint8_t>(q - first.p);
+    first.next[first.nnext][1] = static_cast<uint8_t>(e - first.p);
+    first.nnext++;
+    if (plus) return;
+    q = e;
+  }
+}
+
+FirstItem first_item(const char* p, const char* end) {
+  const char* start = p;
+  int opens = 0;
+  for (; p < end && *p == '(' && p + 1 < end && p[1] != ')'; opens++) {
     if (opens == 8) return {};
     p++;
   }
-  if (p == end) return {};
-  const char* ep;
-  switch (*p) {
-    case '(': case ')': case '.':
-      return {};
-    case '$':
-      if (p + 1 == end) return {};
-      ep = p + 1;
-      break;
-    case ESC:
-      if (p + 1 == end || p[1] == 'b' || p[1] == 'f' || std::isdigit(static_cast<unsigned char>(p[1])))
-        return {};
-      ep = p + 2;
-      break;
-    case '[': {
-      const char* q = p + 1;
-      if (q < end && *q == '^') q++;
-      do {  // as class_end, but a malformed set only disables the shortcut
-        if (q == end) return {};
-        if (*q++ == ESC && q < end) q++;
-      } while (q == end || *q != ']');
-      ep = q + 1;
-      break;
-    }
-    default:
-      ep = p + 1;
-      break;
-  }
+  if (p == end || *p == '.') return {};
+  const char* ep = plain_item_end(p, end);
+  if (ep == nullptr) return {};
   if (ep < end && (*ep == '*' || *ep == '?' || *ep == '-')) return {};
-  FirstItem first{p, ep, {}};
+  FirstItem first;
+  first.p = p;
+  first.ep = ep;
   if (*p == '[') first.ascii = bracket_ascii_set(p, ep - 1);
+  if (p == start && ep == end) first.whole = Whole::One;
+  if (p == start && ep + 1 == end && *ep == '+') first.whole = Whole::Plus;
+  if (ep < end && *ep == '+') {
+    first.run_fails = true;
+    for (const char* q = ep + 1; q < end; q++)
+      if (*q == ESC && ++q < end && std::isdigit(static_cast<unsigned char>(*q))) first.run_fails = false;
+  }
+  if (ep < end && *ep != '+') collect_next_items(first, ep, end, opens);
+  return first;
+}
+
+// Whether pattern p (l bytes) has no special character: find then
+// searches for it as plain text.
+bool no_specials(const char* p, size_t l) {
+  size_t upto = 0;
+  do {  // the pattern may contain embedded zeros
+    if (std::strpbrk(p + upto, SPECIALS)) return false;
+    upto += std::strlen(p + upto) + 1;
+  } while (upto <= l);
+  return true;
+}
+
+// The state's cache entry of the pattern string at stack slot `pat`,
+// found by content (a freed and reused string cannot match another
+// pattern's entry) and filled on a miss; nullptr for a pattern not kept
+// (not a short string, or longer than MAX_LEN).
+const PatternCache::Entry* pattern_entry(State* L, const TValue* pat) {
+  if (pat == nullptr || !pat->is_short_string()) return nullptr;
+  const String* ps = pat->as_string();
+  size_t len = ps->len;
+  if (len == 0 || len > PatternCache::MAX_LEN) return nullptr;
+  const char* p = ps->data;
+  PatternCache::Entry& e = L->g->patterns.entries[ps->hash % PatternCache::ENTRIES];
+  if (e.len == len && bytes::equal(e.bytes, p, len)) return &e;
+  // An anchored pattern's search never skips (gmatch's, where '^' is a
+  // plain character, just does not skip either).
+  FirstItem first = *p == '^' ? FirstItem{} : first_item(p, p + len);
+  e.len = static_cast<uint8_t>(len);
+  std::memcpy(e.bytes, p, len);
+  e.plain = no_specials(p, len);
+  e.has_first = first ? 1 : 0;
+  e.p_off = first ? static_cast<uint8_t>(first.p - p) : 0;
+  e.ep_off = first ? static_cast<uint8_t>(first.ep - p) : 0;
+  e.whole = static_cast<uint8_t>(first.whole);
+  e.run_fails = first.run_fails ? 1 : 0;
+  e.ascii[0] = first.ascii.w[0];
+  e.ascii[1] = first.ascii.w[1];
+  e.nnext = first.nnext;
+  std::memcpy(e.next, first.next, sizeof e.next);
+  return &e;
+}
+
+// first_item of the unanchored pattern p..end, from its cache entry when
+// it has one.
+FirstItem pattern_first_item(const PatternCache::Entry* e, const char* p, const char* end) {
+  if (e == nullptr) return first_item(p, end);
+  FirstItem first;
+  if (!e->has_first) return first;
+  first.p = p + e->p_off;
+  first.ep = p + e->ep_off;
+  first.ascii.w[0] = e->ascii[0];
+  first.ascii.w[1] = e->ascii[1];
+  first.whole = static_cast<Whole>(e->whole);
+  first.run_fails = e->run_fails != 0;
+  first.nnext = e->nnext;
+  static_assert(sizeof e->next == sizeof first.next);
+  std::memcpy(first.next, e->next, sizeof e->next);
   return first;
 }
 
@@ -717,6 +840,44 @@ const char* skip_to_first(MatchState* ms, const FirstItem& first, const char* s)
   }
   charge_steps(ms, static_cast<size_t>(q - s));
   return q;
+}
+
+// The first position from s on where a match can start: where the first
+// item and the items after it (first.next) match, or the end of the
+// subject. A position rejected by the items after the first is charged as
+// a step, like the positions skip_to_first passes over.
+const char* skip_to_start(MatchState* ms, const FirstItem& first, const char* s) {
+  for (;; s++) {
+    s = skip_to_first(ms, first, s);
+    if (s == ms->src_end) return s;
+    int k = 0;
+    while (k < first.nnext && single_match(ms, s + 1 + k, first.p + first.next[k][0], first.p + first.next[k][1])) k++;
+    if (k == first.nnext) return s;
+    charge_steps(ms, 1);
+  }
+}
+
+// The end of the match at s, where skip_to_start stopped, of a pattern
+// that is its first item (first.whole): one byte, or the run of bytes the
+// item accepts. It is what do_match returns there, charged as its one step
+// (max_expand returns the whole run at once when nothing follows '+').
+inline const char* whole_match(MatchState* ms, const FirstItem& first, const char* s) {
+  charge_steps(ms, 1);
+  if (first.whole == Whole::One) return s + 1;
+  return s + 1 + count_matches(ms, s + 1, first.p, first.ep);
+}
+
+// After do_match failed at s, a start where a first item with '+' matched
+// (first.run_fails): the last start in the item's run from s. A start
+// inside the run tries the rest of the pattern at a subset of the
+// positions the start at s tried it at (the run's end down to the start's
+// next byte), where it failed, and without a back reference nothing the
+// rest does depends on where the match started; so those starts fail too,
+// and are charged as positions passed over.
+inline const char* failed_run_last(MatchState* ms, const FirstItem& first, const char* s) {
+  size_t n = count_matches(ms, s + 1, first.p, first.ep);
+  charge_steps(ms, n);
+  return s + n;
 }
 
 void prep_state(MatchState* ms, State* L, const char* s, size_t ls, const char* p, size_t lp) {
@@ -772,14 +933,6 @@ int push_captures(MatchState* ms, const char* s, const char* e) {
   return n;
 }
 
-bool no_specials(const char* p, size_t l) {
-  size_t upto = 0;
-  do {  // the pattern may contain embedded zeros
-    if (std::strpbrk(p + upto, SPECIALS)) return false;
-    upto += std::strlen(p + upto) + 1;
-  } while (upto <= l);
-  return true;
-}
 
 const char* mem_find(const char* s, size_t ls, const char* p, size_t lp) {
   if (lp == 0) return s;
@@ -803,7 +956,9 @@ int find_aux(State* L, bool find) {
     return 1;
   }
   const TValue* plain = frame_arg(L, 4);
-  if (find && ((plain != nullptr && plain->truthy()) || no_specials(p, lp))) {
+  bool as_text = find && plain != nullptr && plain->truthy();
+  const PatternCache::Entry* pe = as_text ? nullptr : pattern_entry(L, frame_arg(L, 2));
+  if (as_text || (find && (pe != nullptr ? pe->plain != 0 : no_specials(p, lp)))) {
     // A plain search may compare the pattern at every position.
     uint64_t scan = (ls - init) / BUDGET_BYTES_PER_UNIT, per = 1 + lp / BUDGET_BYTES_PER_UNIT;
     charge_instruction_budget(L, scan > UINT64_MAX / per ? UINT64_MAX : scan * per);
@@ -821,29 +976,20 @@ int find_aux(State* L, bool find) {
       lp--;
     }
     prep_state(&ms, L, s, ls, p, lp);
-    FirstItem first = anchor ? FirstItem{} : first_item(&ms, p);
-    // A pattern that is one single-character item (json's `[^ \n\t]`):
-    // the position skip_to_first stops at is a one-byte match, charged as
-    // do_match's one step, without matching the item there a second time.
-    bool single = first && first.p == p && first.ep == ms.p_end;
+    FirstItem first = anchor ? FirstItem{} : pattern_first_item(pe, p, ms.p_end);
     do {
-      if (first && (s1 = skip_to_first(&ms, first, s1)) == ms.src_end) break;
+      if (first && (s1 = skip_to_start(&ms, first, s1)) == ms.src_end) break;
       reprep_state(&ms);
-      const char* e;
-      if (single) {
-        charge_steps(&ms, 1);
-        e = s1 + 1;
-      } else {
-        e = do_match(&ms, s1, p);
-      }
+      const char* e = first.whole != Whole::No ? whole_match(&ms, first, s1) : do_match(&ms, s1, p);
       if (e != nullptr) {
         if (find) {
           push_integer(L, static_cast<Integer>(s1 - s) + 1);
           push_integer(L, static_cast<Integer>(e - s));
-          return push_captures(&ms, nullptr, nullptr) + 2;
+          return ms.level == 0 ? 2 : push_captures(&ms, nullptr, nullptr) + 2;
         }
         return push_captures(&ms, s1, e);
       }
+      if (first.run_fails) s1 = failed_run_last(&ms, first, s1);
     } while (s1++ < ms.src_end && !anchor);
   }
   push_fail(L);
@@ -854,28 +1000,43 @@ int str_find(State* L) { return find_aux(L, true); }
 int str_match(State* L) { return find_aux(L, false); }
 
 // Iteration state of gmatch; the subject and pattern strings are upvalues
-// of the iterator, so the pointers stay valid.
+// of the iterator, so the pointers stay valid. Each call matches with a
+// MatchState of its own (its 32 captures are most of its 560 bytes, and
+// are reset by every match anyway): a small state keeps the userdata in
+// the small-block pools and gives the collector less to do.
 struct GMatchState {
   const char* src;
   const char* p;
   const char* lastmatch;
+  const char* src_init;
+  const char* src_end;
+  const char* p_end;
+  size_t steps;  // match steps not yet charged, carried from call to call
   FirstItem first;
-  MatchState ms;
 };
 
 int gmatch_aux(State* L) {
   // The state is the closure's third upvalue (str_gmatch made it).
   auto* gm = static_cast<GMatchState*>(L->ci->func->as_nclosure()->upvalue[2].as_udata()->data());
-  gm->ms.L = L;
-  for (const char* src = gm->src; src <= gm->ms.src_end; src++) {
-    if (gm->first && (src = skip_to_first(&gm->ms, gm->first, src)) == gm->ms.src_end) break;
-    reprep_state(&gm->ms);
-    const char* e = do_match(&gm->ms, src, gm->p);
+  MatchState ms;
+  ms.L = L;
+  ms.src_init = gm->src_init;
+  ms.src_end = gm->src_end;
+  ms.p_end = gm->p_end;
+  ms.steps = gm->steps;
+  const FirstItem& first = gm->first;
+  for (const char* src = gm->src; src <= ms.src_end; src++) {
+    if (first && (src = skip_to_start(&ms, first, src)) == ms.src_end) break;
+    reprep_state(&ms);
+    const char* e = first.whole != Whole::No ? whole_match(&ms, first, src) : do_match(&ms, src, gm->p);
     if (e != nullptr && e != gm->lastmatch) {  // skip an empty match right after the last one
       gm->src = gm->lastmatch = e;
-      return push_captures(&gm->ms, src, e);
+      gm->steps = ms.steps;
+      return push_captures(&ms, src, e);
     }
+    if (e == nullptr && first.run_fails) src = failed_run_last(&ms, first, src);
   }
+  gm->steps = ms.steps;
   return 0;
 }
 
@@ -901,12 +1062,18 @@ int str_gmatch(State* L) {
   size_t init = str_pos_start(opt_integer_arg(L, 3, 1), ls) - 1;
   if (init > ls) init = ls + 1;  // start past the end: no matches
   set_top(L, 2);
+  MatchState ms;
+  prep_state(&ms, L, s, ls, p, lp);
+  FirstItem first = pattern_first_item(pattern_entry(L, frame_arg(L, 2)), p, ms.p_end);
   auto* gm = static_cast<GMatchState*>(new_userdata(L, sizeof(GMatchState), 0));
-  prep_state(&gm->ms, L, s, ls, p, lp);
   gm->src = s + init;
   gm->p = p;
   gm->lastmatch = nullptr;
-  gm->first = first_item(&gm->ms, p);
+  gm->src_init = s;
+  gm->src_end = ms.src_end;
+  gm->p_end = ms.p_end;
+  gm->steps = 0;
+  gm->first = first;
   push_native_closure(L, gmatch_aux, 3);
   return 1;
 }
@@ -991,23 +1158,34 @@ int str_gsub(State* L) {
   }
   MatchState ms;
   prep_state(&ms, L, src, srcl, p, lp);
-  FirstItem first = anchor ? FirstItem{} : first_item(&ms, p);
+  FirstItem first = anchor ? FirstItem{} : pattern_first_item(pattern_entry(L, frame_arg(L, 2)), p, ms.p_end);
+  if (first && max_s > 0 && (src = skip_to_start(&ms, first, src)) == ms.src_end) {
+    push_value(L, 1);  // no match can start anywhere: the subject as it is
+    push_integer(L, 0);
+    return 2;
+  }
+  const char* subject = ms.src_init;
   Buffer b(L);
+  b.add(subject, static_cast<size_t>(src - subject));  // what the first skip passed over
   Integer n = 0;
   bool changed = false;
   while (n < max_s) {
     if (first) {  // copy the bytes no match can start at
-      const char* next = skip_to_first(&ms, first, src);
+      const char* next = skip_to_start(&ms, first, src);
       b.add(src, static_cast<size_t>(next - src));
       src = next;
       if (src == ms.src_end) break;
     }
     reprep_state(&ms);
-    const char* e = do_match(&ms, src, p);
+    const char* e = first.whole != Whole::No ? whole_match(&ms, first, src) : do_match(&ms, src, p);
     if (e != nullptr && e != lastmatch) {
       n++;
       changed = add_value(&ms, b, src, e, tr) || changed;
       src = lastmatch = e;
+    } else if (e == nullptr && first.run_fails) {  // src < ms.src_end: the first item matched there
+      const char* next = failed_run_last(&ms, first, src) + 1;
+      b.add(src, static_cast<size_t>(next - src));
+      src = next;
     } else if (src < ms.src_end) {
       b.add_char(*src++);
     } else {
