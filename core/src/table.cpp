@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "object_layout.hpp"
+#include "pool.hpp"
 #include "state.hpp"
 
 namespace luna {
@@ -28,6 +29,22 @@ constexpr int MAX_HBITS = 30;
 
 bool is_dummy(const Table* t) { return t->lastfree == nullptr; }
 unsigned size_node(const Table* t) { return 1u << t->lsizenode; }
+
+// Inline array slots: a table made by compiled code with a small array part
+// gets its slots in its own block (one allocation, one free, and the slots
+// beside the header for the collector). The array part uses them while
+// t->array points there, growing in place up to t->ainline slots; beyond
+// that it moves to a block of its own and the inline slots stay unused.
+constexpr unsigned MAX_INLINE_SLOTS = (SmallPool::MAX - sizeof(Table)) / sizeof(TValue);
+TValue* inline_slots(Table* t) { return reinterpret_cast<TValue*>(t + 1); }
+bool array_is_inline(Table* t) { return t->ainline != 0 && t->array == inline_slots(t); }
+size_t table_block_size(const Table* t) { return sizeof(Table) + size_t(t->ainline) * sizeof(TValue); }
+void free_array(State* L, Table* t) {
+  if (!array_is_inline(t)) mem_free_array(L, t->array, t->asize);
+}
+void fill_nil(TValue* from, TValue* to) {
+  for (; from < to; from++) *from = TValue::nil();
+}
 
 int ceil_log2_u(uint64_t x) { return x <= 1 ? 0 : std::bit_width(x - 1); }
 
@@ -197,8 +214,17 @@ void clear_grown(State* L, TValue* array, unsigned from, unsigned to) {
 // Grows the array part to nasize slots, the hash part untouched: all a
 // resize does when no entry moves between the parts.
 void grow_array(State* L, Table* t, unsigned nasize) {
-  t->array = mem_resize_array<TValue>(L, t->array, t->asize, nasize);
-  clear_grown(L, t->array, t->asize, nasize);
+  if (array_is_inline(t)) {
+    if (nasize > t->ainline) {
+      auto* array = mem_new_array<TValue>(L, nasize);
+      std::copy(t->array, t->array + t->asize, array);
+      t->array = array;
+    }
+    fill_nil(t->array + t->asize, t->array + nasize);
+  } else {
+    t->array = mem_resize_array<TValue>(L, t->array, t->asize, nasize);
+    clear_grown(L, t->array, t->asize, nasize);
+  }
   t->asize = nasize;
 }
 
@@ -263,6 +289,7 @@ Table* init_empty(Table* t) {
   t->lsizenode = 0;
   t->asize = 0;
   t->lenhint = 0;
+  t->ainline = 0;
   t->array = nullptr;
   t->node = &dummy_node;
   t->lastfree = nullptr;
@@ -286,17 +313,24 @@ TValue normalize_key(State* L, const TValue& key) {
 
 Table* table_new(State* L) { return init_empty(static_cast<Table*>(gc_new_object(L, Tag::Table, sizeof(Table)))); }
 
-Table* table_try_new(GlobalState* g, unsigned nasize, unsigned nhsize) noexcept {
+Table* table_try_new(GlobalState* g, unsigned nasize, unsigned nhsize, unsigned reserve) noexcept {
   int lsize = nhsize > 0 ? ceil_log2_u(nhsize) : 0;
   if (nasize > (1u << MAX_ABITS) || lsize > MAX_HBITS) return nullptr;
-  auto* o = gc_try_new_object(g, Tag::Table, sizeof(Table));
+  unsigned ainline = std::min(std::max(nasize, reserve), MAX_INLINE_SLOTS);
+  if (nasize > ainline) ainline = 0;
+  auto* o = gc_try_new_pooled(g, Tag::Table, sizeof(Table) + ainline * sizeof(TValue));
   if (o == nullptr) return nullptr;
   Table* t = init_empty(static_cast<Table*>(o));
-  // A part that cannot be had leaves t empty, garbage for the collector.
-  if (nasize > 0) {
+  t->ainline = ainline;
+  if (ainline > 0) {
+    t->array = inline_slots(t);
+    fill_nil(t->array, t->array + nasize);
+    t->asize = nasize;
+  } else if (nasize > 0) {
+    // A part that cannot be had leaves t empty, garbage for the collector.
     auto* array = static_cast<TValue*>(mem_try_alloc(g, sizeof(TValue) * nasize));
     if (array == nullptr) return nullptr;
-    for (unsigned i = 0; i < nasize; i++) array[i] = TValue::nil();
+    fill_nil(array, array + nasize);
     t->array = array;
     t->asize = nasize;
   }
@@ -315,12 +349,18 @@ Table* table_try_new(GlobalState* g, unsigned nasize, unsigned nhsize) noexcept 
 bool table_try_grow_array(State* L, Table* t, unsigned nasize) noexcept {
   GlobalState* g = L->g;
   if (nasize <= t->asize) return true;
-  if (!is_dummy(t) || nasize > (1u << MAX_ABITS) || g->gcdebt > 0) return false;
+  if (!is_dummy(t) || nasize > (1u << MAX_ABITS)) return false;
+  if (array_is_inline(t) && nasize <= t->ainline) {  // no allocation, so no collection due
+    fill_nil(t->array + t->asize, t->array + nasize);
+    t->asize = nasize;
+    return true;
+  }
+  if (g->gcdebt > 0) return false;
   auto* array = static_cast<TValue*>(mem_try_alloc(g, sizeof(TValue) * nasize));
   if (array == nullptr) return false;
-  for (unsigned i = 0; i < t->asize; i++) array[i] = t->array[i];
-  for (unsigned i = t->asize; i < nasize; i++) array[i] = TValue::nil();
-  mem_free_array(L, t->array, t->asize);
+  std::copy(t->array, t->array + t->asize, array);
+  fill_nil(array + t->asize, array + nasize);
+  free_array(L, t);
   t->array = array;
   t->asize = nasize;
   return true;
@@ -355,11 +395,10 @@ TValue* table_try_append_slot(State* L, Table* t, Integer key) noexcept {
 
 void table_free(State* L, Table* t) {
   if (!is_dummy(t)) mem_free_array(L, t->node, size_node(t));
-  mem_free_array(L, t->array, t->asize);
-  mem_free(L, t, sizeof(Table));
+  free_array(L, t);
+  mem_free(L, t, table_block_size(t));
 }
 
-unsigned table_size_node(const Table* t) { return is_dummy(t) ? 0 : size_node(t); }
 
 void table_resize(State* L, Table* t, unsigned nasize, unsigned nhsize) {
   if (nasize > (1u << MAX_ABITS)) run_error(L, "table overflow");
@@ -394,22 +433,30 @@ void table_resize(State* L, Table* t, unsigned nasize, unsigned nhsize) {
     fresh.lastfree = fresh.node + size;
   }
   TValue* array = t->array;
-  if (nasize != t->asize) {
+  bool in_inline = array_is_inline(t) && nasize <= t->ainline;
+  if (nasize != t->asize && !in_inline) {
     try {
       // Growing reallocates in place (a large block is remapped, not
       // copied and faulted in again): if that fails, t->array is still
       // intact for the emergency collection. Shrinking copies, because the
-      // slots past the new size are moved to the hash part below.
-      if (nasize > t->asize) t->array = array = mem_resize_array<TValue>(L, t->array, t->asize, nasize);
-      else array = mem_new_array<TValue>(L, nasize);
+      // slots past the new size are moved to the hash part below; so does
+      // growing out of the inline slots.
+      if (nasize > t->asize && !array_is_inline(t))
+        t->array = array = mem_resize_array<TValue>(L, t->array, t->asize, nasize);
+      else
+        array = mem_new_array<TValue>(L, nasize);
     } catch (...) {
       if (!is_dummy(&fresh)) mem_free_array(L, fresh.node, size_node(&fresh));
       throw;
     }
-    if (array != t->array)
-      for (unsigned i = 0; i < nasize; i++) array[i] = t->array[i];
-    else
+    if (array != t->array) {
+      std::copy(t->array, t->array + std::min(nasize, t->asize), array);
+      fill_nil(array + std::min(nasize, t->asize), array + nasize);
+    } else {
       clear_grown(L, array, t->asize, nasize);
+    }
+  } else if (nasize > t->asize) {
+    fill_nil(array + t->asize, array + nasize);  // inline slots past the old size hold stale values
   }
 
   // From here on nothing allocates: move the entries over.
@@ -425,7 +472,7 @@ void table_resize(State* L, Table* t, unsigned nasize, unsigned nhsize) {
       *insert_key(&fresh, n->key()) = n->val;
   }
   if (!is_dummy(t)) mem_free_array(L, t->node, size_node(t));
-  if (array != t->array) mem_free_array(L, t->array, t->asize);
+  if (array != t->array) free_array(L, t);
   t->array = array;
   t->asize = nasize;
   t->node = fresh.node;
