@@ -654,8 +654,8 @@ void* mem_alloc(State* L, size_t size) {
 void mem_free(State* L, void* block, size_t size) {
   if (block == nullptr) return;
   GlobalState* g = L->g;
-  if (g->pooled && is_small(size)) pool_push(g->pool, block, SmallPool::class_of(size));
-  else block_realloc(g, block, size, 0);
+  if (pool_try_give(g, block, size)) return;
+  block_realloc(g, block, size, 0);
   g->totalbytes -= size;
   g->gcdebt -= static_cast<ptrdiff_t>(size);
 }

@@ -67,6 +67,16 @@ inline void* pool_try_take(GlobalState* g, size_t size) noexcept {
   return b;
 }
 
+// mem_free's common case, inline for the sweep: a pooled block back on its
+// freelist, uncounted; false where mem_free must take the general way.
+inline bool pool_try_give(GlobalState* g, void* block, size_t size) noexcept {
+  if (!g->pooled || !SmallPool::pooled_size(size)) return false;
+  pool_push(g->pool, block, SmallPool::class_of(size));
+  g->totalbytes -= size;
+  g->gcdebt -= static_cast<ptrdiff_t>(size);
+  return true;
+}
+
 // A new object's header, linked into allgc.
 inline GCObject* gc_link_new(GlobalState* g, void* block, Tag tag) noexcept {
   auto* o = static_cast<GCObject*>(block);

@@ -39,8 +39,12 @@ constexpr unsigned MAX_INLINE_SLOTS = (SmallPool::MAX - sizeof(Table)) / sizeof(
 TValue* inline_slots(Table* t) { return reinterpret_cast<TValue*>(t + 1); }
 bool array_is_inline(Table* t) { return t->ainline != 0 && t->array == inline_slots(t); }
 size_t table_block_size(const Table* t) { return sizeof(Table) + size_t(t->ainline) * sizeof(TValue); }
+// mem_free, with the freelist push inline (the sweep frees most tables).
+void release(State* L, void* block, size_t size) {
+  if (block != nullptr && !pool_try_give(L->g, block, size)) mem_free(L, block, size);
+}
 void free_array(State* L, Table* t) {
-  if (!array_is_inline(t)) mem_free_array(L, t->array, t->asize);
+  if (!array_is_inline(t)) release(L, t->array, t->asize * sizeof(TValue));
 }
 void fill_nil(TValue* from, TValue* to) {
   for (; from < to; from++) *from = TValue::nil();
@@ -381,22 +385,31 @@ TValue* table_try_append_slot(State* L, Table* t, Integer key) noexcept {
   if (!is_dummy(t) || static_cast<uint64_t>(key) != uint64_t(t->asize) + 1 || t->asize >= kMaxCopied ||
       L->g->gcdebt > 0)
     return nullptr;
-  // rehash's count, for a table whose keys are all in the array part.
-  unsigned nums[MAX_ABITS + 1] = {};
-  unsigned na = count_array(t, nums);
-  if (count_int_key(TValue::integer(key), nums)) na++;
-  unsigned total = na;
-  unsigned asize = compute_array_size(nums, &na);
-  if (na != total || asize < static_cast<uint64_t>(key)) return nullptr;  // some keys would go to a hash part
+  unsigned n = t->asize, asize;
+  if (n != 0 && (n & (n - 1)) == 0) {
+    // A power-of-two array (a list built by appends): rehash's count doubles
+    // it when every slot is used, and otherwise leaves key to a hash part
+    // (more than half of 1..2n used needs all of 1..n).
+    if (count_used(t->array, n) != n) return nullptr;
+    asize = 2 * n;
+  } else {
+    // rehash's count, for a table whose keys are all in the array part.
+    unsigned nums[MAX_ABITS + 1] = {};
+    unsigned na = count_array(t, nums);
+    if (count_int_key(TValue::integer(key), nums)) na++;
+    unsigned total = na;
+    asize = compute_array_size(nums, &na);
+    if (na != total || asize < static_cast<uint64_t>(key)) return nullptr;  // some keys would go to a hash part
+  }
   if (!table_try_grow_array(L, t, asize)) return nullptr;
   table_invalidate_tm_cache(t);  // as table_set's new key
   return &t->array[key - 1];
 }
 
 void table_free(State* L, Table* t) {
-  if (!is_dummy(t)) mem_free_array(L, t->node, size_node(t));
+  if (!is_dummy(t)) release(L, t->node, size_node(t) * sizeof(Node));
   free_array(L, t);
-  mem_free(L, t, table_block_size(t));
+  release(L, t, table_block_size(t));
 }
 
 

@@ -499,3 +499,32 @@ TEST_CASE("a compiled constructor's table keeps its array slots in its own block
   pop(L, 1);
   gc_full(L, false);
 }
+
+TEST_CASE("compiled appends size the array part as the interpreter's rehash does", "[table]") {
+  StateGuard s(false);
+  State* L = s.L;
+  std::mt19937 rng(14);
+  for (int round = 0; round < 400; round++) {
+    L->g->gcdebt = -(ptrdiff_t(1) << 20);
+    unsigned n = 1 + rng() % 70;
+    Table* a = anchored_table(L);
+    Table* b = anchored_table(L);
+    table_resize_array(L, a, n);
+    table_resize_array(L, b, n);
+    unsigned holes = rng() % 3;  // full arrays, and ones with a hole or two
+    for (unsigned i = 1; i <= n; i++) {
+      TValue v = TValue::integer(i);
+      if (holes != 0 && rng() % (n / holes + 1) == 0) continue;
+      table_set_int(L, a, i, v);
+      table_set_int(L, b, i, v);
+    }
+    Integer key = Integer(n) + 1;
+    TValue* slot = table_try_append_slot(L, a, key);
+    table_set_int(L, b, key, TValue::integer(key));
+    INFO("n " << n);
+    CHECK((slot != nullptr) == in_array(b, table_get_int(b, key)));
+    if (slot != nullptr) CHECK(a->asize == b->asize);
+    else CHECK(a->asize == n);
+    pop(L, 2);
+  }
+}
