@@ -317,11 +317,12 @@ TValue normalize_key(State* L, const TValue& key) {
 
 Table* table_new(State* L) { return init_empty(static_cast<Table*>(gc_new_object(L, Tag::Table, sizeof(Table)))); }
 
-Table* table_try_new(GlobalState* g, unsigned nasize, unsigned nhsize, unsigned reserve) noexcept {
+namespace {
+
+// table_try_new for a hash part or a large array part.
+[[gnu::noinline]] Table* try_new_with_parts(GlobalState* g, unsigned nasize, unsigned nhsize, unsigned ainline) noexcept {
   int lsize = nhsize > 0 ? ceil_log2_u(nhsize) : 0;
   if (nasize > (1u << MAX_ABITS) || lsize > MAX_HBITS) return nullptr;
-  unsigned ainline = std::min(std::max(nasize, reserve), MAX_INLINE_SLOTS);
-  if (nasize > ainline) ainline = 0;
   auto* o = gc_try_new_pooled(g, Tag::Table, sizeof(Table) + ainline * sizeof(TValue));
   if (o == nullptr) return nullptr;
   Table* t = init_empty(static_cast<Table*>(o));
@@ -350,16 +351,10 @@ Table* table_try_new(GlobalState* g, unsigned nasize, unsigned nhsize, unsigned 
   return t;
 }
 
-bool table_try_grow_array(State* L, Table* t, unsigned nasize) noexcept {
+// table_try_grow_array past the inline slots: a new block.
+[[gnu::noinline]] bool try_grow_to_block(State* L, Table* t, unsigned nasize) noexcept {
   GlobalState* g = L->g;
-  if (nasize <= t->asize) return true;
-  if (!is_dummy(t) || nasize > (1u << MAX_ABITS)) return false;
-  if (array_is_inline(t) && nasize <= t->ainline) {  // no allocation, so no collection due
-    fill_nil(t->array + t->asize, t->array + nasize);
-    t->asize = nasize;
-    return true;
-  }
-  if (g->gcdebt > 0) return false;
+  if (nasize > (1u << MAX_ABITS) || g->gcdebt > 0) return false;
   auto* array = static_cast<TValue*>(mem_try_alloc(g, sizeof(TValue) * nasize));
   if (array == nullptr) return false;
   std::copy(t->array, t->array + t->asize, array);
@@ -368,6 +363,36 @@ bool table_try_grow_array(State* L, Table* t, unsigned nasize) noexcept {
   t->array = array;
   t->asize = nasize;
   return true;
+}
+
+}  // namespace
+
+Table* table_try_new(GlobalState* g, unsigned nasize, unsigned nhsize, unsigned reserve) noexcept {
+  unsigned ainline = std::min(std::max(nasize, reserve), MAX_INLINE_SLOTS);
+  if (nasize > ainline) ainline = 0;
+  if (nhsize > 0 || nasize > ainline) return try_new_with_parts(g, nasize, nhsize, ainline);
+  // The common case: no hash part, the array slots (if any) inline.
+  auto* o = gc_try_new_pooled(g, Tag::Table, sizeof(Table) + ainline * sizeof(TValue));
+  if (o == nullptr) return nullptr;
+  Table* t = init_empty(static_cast<Table*>(o));
+  t->ainline = ainline;
+  if (ainline > 0) {
+    t->array = inline_slots(t);
+    fill_nil(t->array, t->array + nasize);
+    t->asize = nasize;
+  }
+  return t;
+}
+
+bool table_try_grow_array(State* L, Table* t, unsigned nasize) noexcept {
+  if (nasize <= t->asize) return true;
+  if (!is_dummy(t)) return false;
+  if (array_is_inline(t) && nasize <= t->ainline) {  // no allocation, so no collection due
+    fill_nil(t->array + t->asize, t->array + nasize);
+    t->asize = nasize;
+    return true;
+  }
+  return try_grow_to_block(L, t, nasize);
 }
 
 TValue* table_try_key_slot(Table* t, const TValue& key) noexcept {
