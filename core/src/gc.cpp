@@ -284,27 +284,39 @@ class Collector {
     return is_white(v.u.gc);
   }
 
+  // Most tables have no metatable, or one without __mode: strong tables
+  // stay on this path, the weak ones go to traverse_weak_table.
   void traverse_table(Table* t) {
-    mark_object_opt(t->metatable);
+    if (t->metatable != nullptr) {
+      mark_object_opt(t->metatable);
+      if (int mode = weak_mode(t)) {
+        traverse_weak_table(t, mode);
+        return;
+      }
+    }
+    const TValue* array = t->array;
+    unsigned asize = t->asize;
+    // Touching each child's header is a cache miss on a big heap; asking
+    // for all of them first lets those misses overlap.
+    for (unsigned i = 0; i < asize; i++) {
+      if (array[i].is_collectable()) __builtin_prefetch(array[i].u.gc);
+    }
+    for (unsigned i = 0; i < asize; i++) mark_value(array[i]);
     unsigned nsize = table_size_node(t);
-    switch (weak_mode(t)) {
-      case 0:
-        // Touching each child's header is a cache miss on a big heap; asking
-        // for all of them first lets those misses overlap.
-        for (unsigned i = 0; i < t->asize; i++) {
-          if (t->array[i].is_collectable()) __builtin_prefetch(t->array[i].u.gc);
-        }
-        for (unsigned i = 0; i < t->asize; i++) mark_value(t->array[i]);
-        for (unsigned i = 0; i < nsize; i++) {
-          Node* n = &t->node[i];
-          if (n->val.is_nil()) {
-            clear_key(n);
-          } else {
-            mark_value(n->key());
-            mark_value(n->val);
-          }
-        }
-        break;
+    for (unsigned i = 0; i < nsize; i++) {
+      Node* n = &t->node[i];
+      if (n->val.is_nil()) {
+        clear_key(n);
+      } else {
+        mark_value(n->key());
+        mark_value(n->val);
+      }
+    }
+  }
+
+  [[gnu::noinline]] void traverse_weak_table(Table* t, int mode) {
+    unsigned nsize = table_size_node(t);
+    switch (mode) {
       case 2:  // weak values: keys are strong
         for (unsigned i = 0; i < nsize; i++) {
           Node* n = &t->node[i];
@@ -642,8 +654,8 @@ void* mem_alloc(State* L, size_t size) {
 void mem_free(State* L, void* block, size_t size) {
   if (block == nullptr) return;
   GlobalState* g = L->g;
-  if (g->pooled && is_small(size)) pool_push(g->pool, block, SmallPool::class_of(size));
-  else block_realloc(g, block, size, 0);
+  if (pool_try_give(g, block, size)) return;
+  block_realloc(g, block, size, 0);
   g->totalbytes -= size;
   g->gcdebt -= static_cast<ptrdiff_t>(size);
 }
@@ -662,6 +674,9 @@ GCObject* gc_new_object(State* L, Tag tag, size_t size) {
 
 void* mem_try_alloc(GlobalState* g, size_t size) noexcept {
   if (size == 0) return nullptr;
+  // The freelist inline, as mem_alloc takes it (raw_realloc would reach it
+  // through block_realloc's dispatch).
+  if (void* b = pool_try_take(g, size)) return b;
   void* b = raw_realloc(g, nullptr, 0, size);
   if (b == nullptr) return nullptr;
   g->totalbytes += size;
@@ -671,13 +686,8 @@ void* mem_try_alloc(GlobalState* g, size_t size) noexcept {
 
 GCObject* gc_try_new_object(GlobalState* g, Tag tag, size_t size) noexcept {
   if (g->gcdebt > 0) return nullptr;
-  auto* o = static_cast<GCObject*>(mem_try_alloc(g, size));
-  if (o == nullptr) return nullptr;
-  o->tag = tag;
-  o->marked = 0;
-  o->next = g->allgc;
-  g->allgc = o;
-  return o;
+  void* b = mem_try_alloc(g, size);
+  return b == nullptr ? nullptr : gc_link_new(g, b, tag);
 }
 
 void gc_check(State* L) {

@@ -146,6 +146,7 @@ struct Table : GCObject {
   uint8_t lsizenode;   // log2 of hash part size
   uint32_t asize;      // array part size
   uint32_t lenhint;    // last border found by table_length (a guess, checked before use)
+  uint32_t ainline;    // array slots in the table's own block, after the header (table.cpp)
   TValue* array;
   Node* node;
   Node* lastfree;

@@ -53,4 +53,45 @@ inline void* pool_pop(SmallPool& p, size_t n) {
   return b;
 }
 
+// mem_try_alloc's common case, inline for compiled code's objects: a block
+// of a pooled size within the memory limit from its freelist, counted as
+// mem_alloc counts it; nullptr where mem_try_alloc must take the general way.
+inline void* pool_try_take(GlobalState* g, size_t size) noexcept {
+  if (!g->pooled || !SmallPool::pooled_size(size) || (g->memlimit != 0 && g->totalbytes + size > g->memlimit))
+    return nullptr;
+  void* b = pool_pop(g->pool, size);
+  if (b != nullptr) {
+    g->totalbytes += size;
+    g->gcdebt += static_cast<ptrdiff_t>(size);
+  }
+  return b;
+}
+
+// mem_free's common case, inline for the sweep: a pooled block back on its
+// freelist, uncounted; false where mem_free must take the general way.
+inline bool pool_try_give(GlobalState* g, void* block, size_t size) noexcept {
+  if (!g->pooled || !SmallPool::pooled_size(size)) return false;
+  pool_push(g->pool, block, SmallPool::class_of(size));
+  g->totalbytes -= size;
+  g->gcdebt -= static_cast<ptrdiff_t>(size);
+  return true;
+}
+
+// A new object's header, linked into allgc.
+inline GCObject* gc_link_new(GlobalState* g, void* block, Tag tag) noexcept {
+  auto* o = static_cast<GCObject*>(block);
+  o->tag = tag;
+  o->marked = 0;
+  o->next = g->allgc;
+  g->allgc = o;
+  return o;
+}
+
+// gc_try_new_object, inline while the freelist has blocks.
+inline GCObject* gc_try_new_pooled(GlobalState* g, Tag tag, size_t size) noexcept {
+  if (g->gcdebt > 0) return nullptr;
+  if (void* b = pool_try_take(g, size)) return gc_link_new(g, b, tag);
+  return gc_try_new_object(g, tag, size);
+}
+
 }  // namespace luna

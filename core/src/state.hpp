@@ -384,7 +384,9 @@ inline TValue str_value(String* s) { return TValue::object(s); }
 Table* table_new(State* L);
 // For compiled code (gc_try_new_object): a table as NEWTABLE makes it with
 // table_new and table_resize, or nullptr where they would collect or raise.
-Table* table_try_new(GlobalState* g, unsigned nasize, unsigned nhsize) noexcept;
+// Its block has room for max(nasize, reserve) array slots when they are few
+// (a constructor's SETLIST grows the array there without allocating).
+Table* table_try_new(GlobalState* g, unsigned nasize, unsigned nhsize, unsigned reserve = 0) noexcept;
 // For compiled code: t's array part grown to nasize as SETLIST grows it,
 // where that moves no hash entries (t has no hash part) and no collection
 // step is due; false (t unchanged) otherwise.
@@ -460,7 +462,8 @@ Integer table_length(Table* t);  // a border, as '#'
 // next(): key at *key_and_val; writes next key and value to key_and_val[0..1].
 // Returns false at the end; raises "invalid key to 'next'" for unknown keys.
 bool table_next(State* L, Table* t, TValue* key_and_val);
-unsigned table_size_node(const Table* t);
+// Nodes in t's hash part: none for the shared empty one (lastfree null).
+inline unsigned table_size_node(const Table* t) { return t->lastfree == nullptr ? 0 : 1u << t->lsizenode; }
 // Metamethod absence cache: tables with flags bit e set have no TM e.
 // Bit 6 of a metatable's flags: __tostring known absent (set for the
 // string metatable by string_tostring_absent); cleared with the rest.

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "object_layout.hpp"
+#include "pool.hpp"
 #include "state.hpp"
 
 namespace luna {
@@ -28,6 +29,26 @@ constexpr int MAX_HBITS = 30;
 
 bool is_dummy(const Table* t) { return t->lastfree == nullptr; }
 unsigned size_node(const Table* t) { return 1u << t->lsizenode; }
+
+// Inline array slots: a table made by compiled code with a small array part
+// gets its slots in its own block (one allocation, one free, and the slots
+// beside the header for the collector). The array part uses them while
+// t->array points there, growing in place up to t->ainline slots; beyond
+// that it moves to a block of its own and the inline slots stay unused.
+constexpr unsigned MAX_INLINE_SLOTS = (SmallPool::MAX - sizeof(Table)) / sizeof(TValue);
+TValue* inline_slots(Table* t) { return reinterpret_cast<TValue*>(t + 1); }
+bool array_is_inline(Table* t) { return t->ainline != 0 && t->array == inline_slots(t); }
+size_t table_block_size(const Table* t) { return sizeof(Table) + size_t(t->ainline) * sizeof(TValue); }
+// mem_free, with the freelist push inline (the sweep frees most tables).
+void release(State* L, void* block, size_t size) {
+  if (block != nullptr && !pool_try_give(L->g, block, size)) mem_free(L, block, size);
+}
+void free_array(State* L, Table* t) {
+  if (!array_is_inline(t)) release(L, t->array, t->asize * sizeof(TValue));
+}
+void fill_nil(TValue* from, TValue* to) {
+  for (; from < to; from++) *from = TValue::nil();
+}
 
 int ceil_log2_u(uint64_t x) { return x <= 1 ? 0 : std::bit_width(x - 1); }
 
@@ -197,8 +218,17 @@ void clear_grown(State* L, TValue* array, unsigned from, unsigned to) {
 // Grows the array part to nasize slots, the hash part untouched: all a
 // resize does when no entry moves between the parts.
 void grow_array(State* L, Table* t, unsigned nasize) {
-  t->array = mem_resize_array<TValue>(L, t->array, t->asize, nasize);
-  clear_grown(L, t->array, t->asize, nasize);
+  if (array_is_inline(t)) {
+    if (nasize > t->ainline) {
+      auto* array = mem_new_array<TValue>(L, nasize);
+      std::copy(t->array, t->array + t->asize, array);
+      t->array = array;
+    }
+    fill_nil(t->array + t->asize, t->array + nasize);
+  } else {
+    t->array = mem_resize_array<TValue>(L, t->array, t->asize, nasize);
+    clear_grown(L, t->array, t->asize, nasize);
+  }
   t->asize = nasize;
 }
 
@@ -263,6 +293,7 @@ Table* init_empty(Table* t) {
   t->lsizenode = 0;
   t->asize = 0;
   t->lenhint = 0;
+  t->ainline = 0;
   t->array = nullptr;
   t->node = &dummy_node;
   t->lastfree = nullptr;
@@ -286,17 +317,25 @@ TValue normalize_key(State* L, const TValue& key) {
 
 Table* table_new(State* L) { return init_empty(static_cast<Table*>(gc_new_object(L, Tag::Table, sizeof(Table)))); }
 
-Table* table_try_new(GlobalState* g, unsigned nasize, unsigned nhsize) noexcept {
+namespace {
+
+// table_try_new for a hash part or a large array part.
+[[gnu::noinline]] Table* try_new_with_parts(GlobalState* g, unsigned nasize, unsigned nhsize, unsigned ainline) noexcept {
   int lsize = nhsize > 0 ? ceil_log2_u(nhsize) : 0;
   if (nasize > (1u << MAX_ABITS) || lsize > MAX_HBITS) return nullptr;
-  auto* o = gc_try_new_object(g, Tag::Table, sizeof(Table));
+  auto* o = gc_try_new_pooled(g, Tag::Table, sizeof(Table) + ainline * sizeof(TValue));
   if (o == nullptr) return nullptr;
   Table* t = init_empty(static_cast<Table*>(o));
-  // A part that cannot be had leaves t empty, garbage for the collector.
-  if (nasize > 0) {
+  t->ainline = ainline;
+  if (ainline > 0) {
+    t->array = inline_slots(t);
+    fill_nil(t->array, t->array + nasize);
+    t->asize = nasize;
+  } else if (nasize > 0) {
+    // A part that cannot be had leaves t empty, garbage for the collector.
     auto* array = static_cast<TValue*>(mem_try_alloc(g, sizeof(TValue) * nasize));
     if (array == nullptr) return nullptr;
-    for (unsigned i = 0; i < nasize; i++) array[i] = TValue::nil();
+    fill_nil(array, array + nasize);
     t->array = array;
     t->asize = nasize;
   }
@@ -312,18 +351,48 @@ Table* table_try_new(GlobalState* g, unsigned nasize, unsigned nhsize) noexcept 
   return t;
 }
 
-bool table_try_grow_array(State* L, Table* t, unsigned nasize) noexcept {
+// table_try_grow_array past the inline slots: a new block.
+[[gnu::noinline]] bool try_grow_to_block(State* L, Table* t, unsigned nasize) noexcept {
   GlobalState* g = L->g;
-  if (nasize <= t->asize) return true;
-  if (!is_dummy(t) || nasize > (1u << MAX_ABITS) || g->gcdebt > 0) return false;
+  if (nasize > (1u << MAX_ABITS) || g->gcdebt > 0) return false;
   auto* array = static_cast<TValue*>(mem_try_alloc(g, sizeof(TValue) * nasize));
   if (array == nullptr) return false;
-  for (unsigned i = 0; i < t->asize; i++) array[i] = t->array[i];
-  for (unsigned i = t->asize; i < nasize; i++) array[i] = TValue::nil();
-  mem_free_array(L, t->array, t->asize);
+  std::copy(t->array, t->array + t->asize, array);
+  fill_nil(array + t->asize, array + nasize);
+  free_array(L, t);
   t->array = array;
   t->asize = nasize;
   return true;
+}
+
+}  // namespace
+
+Table* table_try_new(GlobalState* g, unsigned nasize, unsigned nhsize, unsigned reserve) noexcept {
+  unsigned ainline = std::min(std::max(nasize, reserve), MAX_INLINE_SLOTS);
+  if (nasize > ainline) ainline = 0;
+  if (nhsize > 0 || nasize > ainline) return try_new_with_parts(g, nasize, nhsize, ainline);
+  // The common case: no hash part, the array slots (if any) inline.
+  auto* o = gc_try_new_pooled(g, Tag::Table, sizeof(Table) + ainline * sizeof(TValue));
+  if (o == nullptr) return nullptr;
+  Table* t = init_empty(static_cast<Table*>(o));
+  t->ainline = ainline;
+  if (ainline > 0) {
+    t->array = inline_slots(t);
+    fill_nil(t->array, t->array + nasize);
+    t->asize = nasize;
+  }
+  return t;
+}
+
+bool table_try_grow_array(State* L, Table* t, unsigned nasize) noexcept {
+  if (nasize <= t->asize) return true;
+  if (!is_dummy(t)) return false;
+  if (array_is_inline(t) && nasize <= t->ainline) {  // no allocation, so no collection due
+    fill_nil(t->array + t->asize, t->array + nasize);
+    t->asize = nasize;
+    return true;
+  }
+  return try_grow_to_block(L, t, nasize);
 }
 
 TValue* table_try_key_slot(Table* t, const TValue& key) noexcept {
@@ -341,25 +410,33 @@ TValue* table_try_append_slot(State* L, Table* t, Integer key) noexcept {
   if (!is_dummy(t) || static_cast<uint64_t>(key) != uint64_t(t->asize) + 1 || t->asize >= kMaxCopied ||
       L->g->gcdebt > 0)
     return nullptr;
-  // rehash's count, for a table whose keys are all in the array part.
-  unsigned nums[MAX_ABITS + 1] = {};
-  unsigned na = count_array(t, nums);
-  if (count_int_key(TValue::integer(key), nums)) na++;
-  unsigned total = na;
-  unsigned asize = compute_array_size(nums, &na);
-  if (na != total || asize < static_cast<uint64_t>(key)) return nullptr;  // some keys would go to a hash part
+  unsigned n = t->asize, asize;
+  if (n != 0 && (n & (n - 1)) == 0) {
+    // A power-of-two array (a list built by appends): rehash's count doubles
+    // it when every slot is used, and otherwise leaves key to a hash part
+    // (more than half of 1..2n used needs all of 1..n).
+    if (count_used(t->array, n) != n) return nullptr;
+    asize = 2 * n;
+  } else {
+    // rehash's count, for a table whose keys are all in the array part.
+    unsigned nums[MAX_ABITS + 1] = {};
+    unsigned na = count_array(t, nums);
+    if (count_int_key(TValue::integer(key), nums)) na++;
+    unsigned total = na;
+    asize = compute_array_size(nums, &na);
+    if (na != total || asize < static_cast<uint64_t>(key)) return nullptr;  // some keys would go to a hash part
+  }
   if (!table_try_grow_array(L, t, asize)) return nullptr;
   table_invalidate_tm_cache(t);  // as table_set's new key
   return &t->array[key - 1];
 }
 
 void table_free(State* L, Table* t) {
-  if (!is_dummy(t)) mem_free_array(L, t->node, size_node(t));
-  mem_free_array(L, t->array, t->asize);
-  mem_free(L, t, sizeof(Table));
+  if (!is_dummy(t)) release(L, t->node, size_node(t) * sizeof(Node));
+  free_array(L, t);
+  release(L, t, table_block_size(t));
 }
 
-unsigned table_size_node(const Table* t) { return is_dummy(t) ? 0 : size_node(t); }
 
 void table_resize(State* L, Table* t, unsigned nasize, unsigned nhsize) {
   if (nasize > (1u << MAX_ABITS)) run_error(L, "table overflow");
@@ -394,22 +471,30 @@ void table_resize(State* L, Table* t, unsigned nasize, unsigned nhsize) {
     fresh.lastfree = fresh.node + size;
   }
   TValue* array = t->array;
-  if (nasize != t->asize) {
+  bool in_inline = array_is_inline(t) && nasize <= t->ainline;
+  if (nasize != t->asize && !in_inline) {
     try {
       // Growing reallocates in place (a large block is remapped, not
       // copied and faulted in again): if that fails, t->array is still
       // intact for the emergency collection. Shrinking copies, because the
-      // slots past the new size are moved to the hash part below.
-      if (nasize > t->asize) t->array = array = mem_resize_array<TValue>(L, t->array, t->asize, nasize);
-      else array = mem_new_array<TValue>(L, nasize);
+      // slots past the new size are moved to the hash part below; so does
+      // growing out of the inline slots.
+      if (nasize > t->asize && !array_is_inline(t))
+        t->array = array = mem_resize_array<TValue>(L, t->array, t->asize, nasize);
+      else
+        array = mem_new_array<TValue>(L, nasize);
     } catch (...) {
       if (!is_dummy(&fresh)) mem_free_array(L, fresh.node, size_node(&fresh));
       throw;
     }
-    if (array != t->array)
-      for (unsigned i = 0; i < nasize; i++) array[i] = t->array[i];
-    else
+    if (array != t->array) {
+      std::copy(t->array, t->array + std::min(nasize, t->asize), array);
+      fill_nil(array + std::min(nasize, t->asize), array + nasize);
+    } else {
       clear_grown(L, array, t->asize, nasize);
+    }
+  } else if (nasize > t->asize) {
+    fill_nil(array + t->asize, array + nasize);  // inline slots past the old size hold stale values
   }
 
   // From here on nothing allocates: move the entries over.
@@ -425,7 +510,7 @@ void table_resize(State* L, Table* t, unsigned nasize, unsigned nhsize) {
       *insert_key(&fresh, n->key()) = n->val;
   }
   if (!is_dummy(t)) mem_free_array(L, t->node, size_node(t));
-  if (array != t->array) mem_free_array(L, t->array, t->asize);
+  if (array != t->array) free_array(L, t);
   t->array = array;
   t->asize = nasize;
   t->node = fresh.node;

@@ -436,3 +436,95 @@ TEST_CASE("__index chains are too long after 2000 steps on every path", "[table]
     CHECK(luna::test::run(g.L, code).find(too_long) != std::string::npos);
   }
 }
+
+TEST_CASE("a compiled constructor's table keeps its array slots in its own block", "[table][gc]") {
+  StateGuard s(false);
+  State* L = s.L;
+  GlobalState* g = L->g;
+  g->gcdebt = -(ptrdiff_t(1) << 20);  // compiled code allocates only while no collection is due
+  // {x, f()}: one slot sized, room for the call's value.
+  Table* t = table_try_new(g, 1, 0, 2);
+  REQUIRE(t != nullptr);
+  push_raw(L, TValue::object(t));
+  CHECK(t->asize == 1);
+  CHECK(t->array == reinterpret_cast<TValue*>(t + 1));
+  CHECK(table_get_int(t, 1)->is_nil());
+  t->array[0] = TValue::integer(10);
+  // Growing into the room allocates nothing, so it succeeds with a
+  // collection due, where growing into a new block must leave it to the
+  // interpreter.
+  ptrdiff_t debt = g->gcdebt;
+  size_t bytes = g->totalbytes;
+  g->gcdebt = 1;
+  CHECK(table_try_grow_array(L, t, 2));
+  CHECK(!table_try_grow_array(L, t, 3));
+  g->gcdebt = debt;
+  CHECK(g->totalbytes == bytes);
+  CHECK(t->asize == 2);
+  CHECK(table_get_int(t, 2)->is_nil());
+  // Out of the room (appends double the array), then shrunk and grown in
+  // a block of its own.
+  for (int i = 2; i <= 9; i++) table_set_int(L, t, i, TValue::integer(i * 10));
+  CHECK(t->asize >= 9);
+  CHECK(t->array != reinterpret_cast<TValue*>(t + 1));
+  table_resize(L, t, 1, 4);
+  CHECK(t->asize == 1);
+  for (int i = 1; i <= 9; i++) CHECK(table_get_int(t, i)->u.i == i * 10);
+  table_resize_array(L, t, 2);
+  CHECK(t->asize == 2);
+  for (int i = 1; i <= 9; i++) CHECK(table_get_int(t, i)->u.i == i * 10);
+  table_set(L, t, sv(L, "k"), TValue::integer(-1));
+  table_resize(L, t, 16, 1);
+  for (int i = 1; i <= 9; i++) CHECK(in_array(t, table_get_int(t, i)));
+  for (unsigned i = 9; i < 16; i++) CHECK(t->array[i].is_nil());
+  CHECK(table_get(t, sv(L, "k"))->u.i == -1);
+  // Tables with inline slots, in and out of them, are collected (ASan
+  // checks each block goes back whole).
+  for (unsigned n = 0; n <= 12; n++) {
+    Table* u = table_try_new(g, n, n % 3, n + 1);
+    REQUIRE(u != nullptr);
+    push_raw(L, TValue::object(u));
+    for (unsigned i = 0; i < n; i++) CHECK(u->array[i].is_nil());
+    for (unsigned i = 0; i < n; i++) u->array[i] = TValue::integer(i + 1);
+    // A shrink within the block moves the rest to the hash part; growing
+    // again finds nil slots, not the stale values.
+    table_resize(L, u, n / 2, n);
+    CHECK(u->array == (n > 0 ? reinterpret_cast<TValue*>(u + 1) : u->array));
+    table_resize_array(L, u, n);
+    for (unsigned i = 0; i < n; i++) CHECK(table_get_int(u, i + 1)->u.i == Integer(i) + 1);
+    if (n % 2 == 0) table_resize_array(L, u, 20);
+    for (unsigned i = 0; i < n; i++) CHECK(table_get_int(u, i + 1)->u.i == Integer(i) + 1);
+    pop(L, 1);
+  }
+  pop(L, 1);
+  gc_full(L, false);
+}
+
+TEST_CASE("compiled appends size the array part as the interpreter's rehash does", "[table]") {
+  StateGuard s(false);
+  State* L = s.L;
+  std::mt19937 rng(14);
+  for (int round = 0; round < 400; round++) {
+    L->g->gcdebt = -(ptrdiff_t(1) << 20);
+    unsigned n = 1 + rng() % 70;
+    Table* a = anchored_table(L);
+    Table* b = anchored_table(L);
+    table_resize_array(L, a, n);
+    table_resize_array(L, b, n);
+    unsigned holes = rng() % 3;  // full arrays, and ones with a hole or two
+    for (unsigned i = 1; i <= n; i++) {
+      TValue v = TValue::integer(i);
+      if (holes != 0 && rng() % (n / holes + 1) == 0) continue;
+      table_set_int(L, a, i, v);
+      table_set_int(L, b, i, v);
+    }
+    Integer key = Integer(n) + 1;
+    TValue* slot = table_try_append_slot(L, a, key);
+    table_set_int(L, b, key, TValue::integer(key));
+    INFO("n " << n);
+    CHECK((slot != nullptr) == in_array(b, table_get_int(b, key)));
+    if (slot != nullptr) CHECK(a->asize == b->asize);
+    else CHECK(a->asize == n);
+    pop(L, 2);
+  }
+}

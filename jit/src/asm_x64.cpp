@@ -96,8 +96,11 @@ TValue* h_tab_set_str(Table* t, String* k) noexcept { return table_try_key_slot(
 TValue* h_tab_set_int(Table* t, Integer k) noexcept { return table_try_key_slot(t, TValue::integer(k)); }
 void h_barrier_back(State* L, Table* t) noexcept { gc_barrier_back(L, t); }
 void h_barrier_obj(State* L, GCObject* p, GCObject* c) noexcept { gc_barrier_obj(L, p, c); }
+// sizes: the array size in bits 0-15, the slots to reserve in 16-31, the
+// hash size in 32-63 (Recorder::new_table).
 Table* h_new_table(State* L, Integer sizes) noexcept {
-  return table_try_new(L->g, static_cast<unsigned>(sizes & 0xffffffff), static_cast<unsigned>(sizes >> 32));
+  return table_try_new(L->g, static_cast<unsigned>(sizes & 0xffff), static_cast<unsigned>(sizes >> 32),
+                       static_cast<unsigned>(sizes >> 16 & 0xffff));
 }
 Table* h_tab_grow_array(State* L, Table* t, Integer nasize) noexcept {
   return table_try_grow_array(L, t, static_cast<unsigned>(nasize)) ? t : nullptr;

@@ -656,7 +656,7 @@ RecordStatus Recorder::record(State* L, const Instruction* pc) {
       slots_.set(a, ir_.kbool(falsy(base[getarg_B(i)])));
       break;
     case OP_NEWTABLE:
-      if (!new_table(a, i)) return abort("NEWTABLE with a large array");
+      if (!new_table(a, pc)) return abort("NEWTABLE with a large array");
       break;
     case OP_SETLIST:
       if (!set_list(a, i)) return abort("SETLIST");

@@ -141,7 +141,7 @@ class Recorder {
   // Values the trace allocates (record_alloc.cpp).
   Ref helper(Helper h, IrType t, Ref a, Ref b = NO_REF);
   Ref alloc(Helper h, Tag tag, Ref a, Ref b = NO_REF);  // guarded non-null
-  bool new_table(int a, Instruction i);
+  bool new_table(int a, const Instruction* pc);
   bool set_list(int a, Instruction i);
   Ref set_metatable(int a, int nargs);  // the builtin: its result, t
   bool closure(int a, int bx);

@@ -23,12 +23,39 @@ Ref Recorder::alloc(Helper h, Tag tag, Ref a, Ref b) {
   return r;
 }
 
-// NEWTABLE with the constructor's size hints, as the interpreter sizes it.
-bool Recorder::new_table(int a, Instruction i) {
+namespace {
+
+// The array slots a constructor's SETLIST fills: NEWTABLE's hint c leaves
+// out the values of a trailing call or vararg (SETLIST's B = 0), most often
+// one ({f(), f()}). The first SETLIST into register a after the NEWTABLE
+// is the constructor's own (a nested constructor fills a higher register);
+// a constructor without one may find a later constructor's, which costs
+// only the unused room.
+unsigned constructor_slots(const Proto* p, const Instruction* pc, int a, unsigned c) {
+  constexpr int kMaxScan = 256;
+  const Instruction* end = p->code + p->sizecode;
+  for (const Instruction* q = pc + 1; q < end && q - pc < kMaxScan; q++) {
+    Instruction j = plain_ins(*q);
+    if (get_op(j) == OP_NEWTABLE && getarg_A(j) == a) break;
+    if (get_op(j) == OP_SETLIST && getarg_A(j) == a) return getarg_B(j) == 0 ? c + 1 : c;
+  }
+  return c;
+}
+
+}  // namespace
+
+// NEWTABLE with the constructor's size hints, as the interpreter sizes it,
+// and room in the table's block for the slots its SETLIST fills
+// (table_try_new: the array part grows there without allocating; asize
+// stays the interpreter's).
+bool Recorder::new_table(int a, const Instruction* pc) {
+  Instruction i = plain_ins(*pc);
   if (getarg_k(i)) return false;  // an array hint beyond C, in EXTRAARG
   int b = getarg_B(i);
   Integer hsize = b > 0 ? Integer(1) << (b - 1) : 0;
-  slots_.set(a, alloc(Helper::NewTable, Tag::Table, ir_.kint(getarg_C(i) | (hsize << 32))));
+  unsigned c = static_cast<unsigned>(getarg_C(i));
+  Integer reserve = constructor_slots(cl_->p, pc, a, c);
+  slots_.set(a, alloc(Helper::NewTable, Tag::Table, ir_.kint(c | reserve << 16 | hsize << 32)));
   return true;
 }
 
