@@ -353,10 +353,10 @@ const bool kAvx = CpuInfo::host().hasFeature(CpuFeatures::X86::kAVX);
 class Emitter {
  public:
   Emitter(const IrBuffer& ir, const Allocation& al, x86::Assembler& a, ExitInfo* exits, bool budget_free,
-          const TypedEntries& typed)
+          const TypedEntries& typed, void* seam_return)
       : ir_(ir), al_(al), a_(a), typed_entries_(typed), emitted_early_(ir.size(), false), exits_info_(exits),
         nsnap_(ir.snapshots().size()),
-        budget_free_(budget_free) {
+        budget_free_(budget_free), seam_return_(seam_return) {
     post_ = a_.newLabel();
     checked_ = a_.newLabel();
     typed_ = a_.newLabel();
@@ -439,6 +439,45 @@ class Emitter {
     a_.mov(s1, x86::qword_ptr(rL, kStateG));
     a_.cmp(x86::qword_ptr(s1, kGlobalBudget), 0);
     a_.jne(ex);
+  }
+
+  // A link into an inlined callee's loop: the stores rebuild_frames makes
+  // for the snapshot's exit, with its frames known here (no call, no walk
+  // of the frame chain). Every slot is in the frame, so any caller-saved
+  // register is free; the CallInfos were reserved by the seam on entry.
+  void make_frames_real(const Snapshot& s) {
+    const x86::Gp c = x86::rcx, func = x86::rdx, v = x86::rax;
+    a_.mov(c, x86::qword_ptr(rL, kStateCi));
+    a_.mov(func, x86::qword_ptr(c, kCiFunc));
+    if (s.top >= 0) {
+      a_.lea(v, x86::ptr(func, (1 + s.top) * 16));
+      a_.mov(x86::qword_ptr(rL, kStateTop), v);
+    }
+    if (s.frame < 0) return;
+    std::vector<int32_t> chain;
+    for (int32_t f = s.frame; f >= 0; f = ir_.snap_frames()[static_cast<size_t>(f)].parent) chain.push_back(f);
+    for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+      const SnapFrame& sf = ir_.snap_frames()[static_cast<size_t>(*it)];
+      a_.mov(v, reinterpret_cast<uint64_t>(sf.ret_pc));
+      a_.mov(x86::qword_ptr(c, kCiSavedpc), v);
+      a_.mov(c, x86::qword_ptr(c, kCiNext));
+      a_.lea(v, x86::ptr(func, (1 + sf.func_slot) * 16));
+      a_.mov(x86::qword_ptr(c, kCiFunc), v);
+      a_.lea(x86::rsi, x86::ptr(v, (1 + sf.maxstack) * 16));
+      a_.mov(x86::qword_ptr(c, kCiTop), x86::rsi);
+      // nresults and callstatus in one store, trap and nextraargs (0) in
+      // another.
+      uint32_t status = sf.tail ? CIST_TAIL : 0;
+      a_.mov(x86::dword_ptr(c, kCiNresults),
+             static_cast<int32_t>(static_cast<uint16_t>(static_cast<int16_t>(sf.nresults)) | status << 16));
+      a_.mov(x86::qword_ptr(c, kCiTrap), 0);
+      a_.mov(v, reinterpret_cast<uint64_t>(seam_return_));
+      a_.mov(x86::qword_ptr(c, kCiCont), v);
+    }
+    a_.mov(v, reinterpret_cast<uint64_t>(s.pc));
+    a_.mov(x86::qword_ptr(c, kCiSavedpc), v);
+    a_.mov(x86::qword_ptr(rL, kStateCi), c);
+    if (s.top < 0) a_.mov(x86::qword_ptr(rL, kStateTop), x86::rsi);
   }
 
   // Leaves this trace's frame and jumps to another trace's post (or this
@@ -1563,9 +1602,9 @@ class Emitter {
             // The loop is an inlined callee's: its frames become real first.
             // (After a return to a caller, aux8: only the check of what the
             // loop's traces need.)
+            make_frames_real(s);
             a_.mov(x86::rdi, rL);
-            a_.mov(x86::rsi, reinterpret_cast<uint64_t>(&exits_info_[i.snap]));
-            a_.mov(x86::rax, reinterpret_cast<uint64_t>(&link_into_callee));
+            a_.mov(x86::rax, reinterpret_cast<uint64_t>(&callee_has_room));
             a_.call(x86::rax);
             a_.test(x86::al, x86::al);
             a_.jz(ex);
@@ -1938,6 +1977,7 @@ class Emitter {
   ExitInfo* exits_info_;
   size_t nsnap_;
   bool budget_free_;
+  void* seam_return_;  // Trace::seam_return: the ctx of the frames a link makes real
   int frame_ = 0;
 };
 
@@ -2019,14 +2059,14 @@ bool CodeArena::assemble(const IrBuffer& ir, const Allocation& al, Trace* t, boo
       exits[static_cast<size_t>(ir[r].snap)].sideable = false;
     }
   // A link into an inlined callee's loop makes the frames real before it
-  // leaves by its plain exit (link_into_callee): nothing more to rebuild.
+  // leaves by its plain exit (make_frames_real): nothing more to rebuild.
   const IrIns& last = ir[ir.size() - 1];
   if (last.op == IrOp::LOOP && last.b == 2 && ir.snapshots()[static_cast<size_t>(last.snap)].frame >= 0) {
     exits[nsnap + static_cast<size_t>(last.snap)].frame = -1;
     exits[nsnap + static_cast<size_t>(last.snap)].top = -1;
   }
   if (last.op == IrOp::LOOP && last.b == 3) exits[nsnap + static_cast<size_t>(last.snap)].stitch = true;
-  Emitter em(ir, al, a, exits.get(), t->returns, rt_->typed);
+  Emitter em(ir, al, a, exits.get(), t->returns, rt_->typed, rt_->seam_return);
   em.run(frame);
   TraceFn fn = nullptr;
   if (rt_->rt.add(&fn, &code) != kErrorOk) return false;

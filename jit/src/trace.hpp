@@ -153,12 +153,12 @@ struct Trace {
 void rebuild_frames(State* L, CallInfo* ci, const Trace& t, const ExitInfo& x) noexcept;
 
 // A side trace's link into the loop of an inlined callee, after the trace
-// wrote the link's snapshot: makes the inlined frames real (rebuild_frames,
-// the callee's frame becomes L->ci) and tells whether the stack and the
-// CallInfos above it hold what that prototype's traces need, as the seam
-// would have reserved on entry; if not, the trace leaves to the interpreter
-// at the loop. Stores only, so it cannot fail (trace_backend.cpp).
-bool link_into_callee(State* L, const ExitInfo* x) noexcept;
+// wrote the link's snapshot and made the inlined frames real (the callee's
+// frame is L->ci; the stores are emitted inline, from the snapshot's
+// frames): whether the stack and the CallInfos above it hold what that
+// prototype's traces need, as the seam would have reserved on entry; if
+// not, the trace leaves to the interpreter at the loop (trace_backend.cpp).
+bool callee_has_room(State* L) noexcept;
 
 // What a trace's code returns after RET returned from its frame.
 ExitInfo* returned_exit() noexcept;

@@ -265,7 +265,7 @@ class TraceBackend final : public JitBackend {
   // saves no registers of its own).
   [[gnu::noinline]] static const Instruction* left(State* L, CompiledTrace* t, ExitInfo* x) noexcept {
     // The frame of the trace that left: ci, or an inlined callee's whose
-    // loop a side trace entered (link_into_callee made it L->ci).
+    // loop a side trace entered (the link made it L->ci).
     CallInfo* cur = L->ci;
     t->owner->stats_.exits_taken++;
     bool type_exit = x->type_exit;
@@ -630,8 +630,7 @@ class TraceBackend final : public JitBackend {
 
 }  // namespace
 
-bool link_into_callee(State* L, const ExitInfo* x) noexcept {
-  rebuild_frames(L, L->ci, *x->trace, *x);
+bool callee_has_room(State* L) noexcept {
   CallInfo* c = L->ci;
   const ProtoTraces* pt = static_cast<const ProtoTraces*>(c->func->as_lclosure()->p->jit_data);
   if (pt == nullptr || L->stack_last - (c->func + 1) < pt->reserve.stack_slots) return false;

@@ -293,3 +293,36 @@ TEST_CASE("a side trace links into the loop of a function it inlined, frames mad
   CHECK(on.stats.entries < 2000);
   CHECK(on.stats.exits_taken < 2000);
 }
+
+TEST_CASE("a link into the loop of a function inlined two calls deep makes both frames real", "[jit][side]") {
+  // fannkuch's shape: the outer loop's side trace inlines visit and fill,
+  // up to fill's loop, and the link writes both CallInfos (return pcs,
+  // windows, wanted results) before jumping into that loop's trace. The
+  // late error's traceback walks those frames: it must match the
+  // interpreter's, as must the results each frame returns.
+  const char* code = R"(
+    local function fill(t, n, v)
+      for i = 1, n do t[i] = v + i end
+      return t[n], n
+    end
+    local t, s = {}, 0
+    local function visit(v)
+      local a, b = fill(t, 8, v)
+      return a + b
+    end
+    local function run(limit)
+      for k = 1, 3000 do
+        local v = k
+        if k == limit then v = nil end
+        if k % 3 == 0 then s = s + visit(v) else s = s + 1 end
+      end
+    end
+    run(0)
+    local ok, tb = xpcall(run, debug.traceback, 2400)
+    return s .. " " .. tostring(ok) .. "\n" .. tb)";
+  Run on = run(code, true), off = run(code, false);
+  CHECK(on.result == off.result);
+  CHECK(on.result.find("in upvalue 'fill'") != std::string::npos);
+  CHECK(on.result.find("in upvalue 'visit'") != std::string::npos);
+  CHECK(on.stats.entries < 2000);
+}
