@@ -186,3 +186,30 @@ TEST_CASE("what string.format rejects in a trace is raised by the interpreter", 
     out[#out + 1] = tostring(ok) .. " " .. e
     return table.concat(out, ";"))lua", "=strings");
 }
+
+TEST_CASE("errors raised by natives called from traces reach the right pcall and handler", "[jit][ncall][errors]") {
+  // native_call catches the callee's error with a plain try block (no
+  // run_protected of its own): the error must not jump to the enclosing
+  // pcall, whose handler must run once, for the interpreter's call only,
+  // and the trace must go on after each caught error.
+  same_all_ways(R"lua(
+    local out, handled = {}, 0
+    local pats = { "%a+", "%d+", "[a-", "(%a", "%w+" }
+    local function handler(m) handled = handled + 1; return "h:" .. m end
+    for i = 1, 200 do
+      local s = "word" .. i .. " rest"
+      local ok, e = xpcall(function()
+        local n = 0
+        for j = 1, 40 do
+          local a, b = string.find(s, pats[(i + j) % 5 + 1], j % 3 + 1)
+          n = n + (a or 0) + (b or 0) + #string.sub(s, j % 4, -j % 5)
+        end
+        return n
+      end, handler)
+      out[#out + 1] = tostring(ok) .. ":" .. tostring(e)
+      ok, e = pcall(string.rep, s, i % 3, 1 + (i > 150 and {} or 0))
+      out[#out + 1] = tostring(ok) .. ":" .. tostring(e):sub(1, 40)
+    end
+    out[#out + 1] = handled
+    return table.concat(out, ";"))lua", "=strings");
+}
