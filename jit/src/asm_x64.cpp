@@ -1639,7 +1639,8 @@ class Emitter {
         // counts where function traces run (leave_for_hook_or_budget).
         if (budget_free_) {
           bool typed = typed_bound_ && snapshot_type(i.snap, typed_slot_) == IrType::Int;
-          if (typed) a_.mov(x86::gpq(static_cast<uint32_t>(typed_reg_)), slot_mem(typed_slot_));
+          if (typed && !snapshot_in_reg(i.snap, typed_slot_, typed_reg_, r))
+            a_.mov(x86::gpq(static_cast<uint32_t>(typed_reg_)), slot_mem(typed_slot_));
           a_.jmp(typed ? typed_ : top);
           return;
         }
@@ -1677,12 +1678,17 @@ class Emitter {
     write_snapshot(i.snap, r);
     Label ex = a_.newLabel();
     plain_exits_.push_back({ex, i.snap, r, false});
-    const x86::Gp ci = x86::rax, callee = x86::rcx;
     // In a function trace the RET tests the hook, once per call: a hook
     // can be set only asynchronously here (compiled code sets none, the
     // seam enters no trace under one), and it is seen at the next return,
     // which comes within the recursion's depth, bounded by the stack.
     if (!budget_free_) leave_for_hook_or_budget(ex);
+    // The callee's typed entry register, when the snapshot just wrote its
+    // argument from it: kept (ci and callee avoid it), so the entry needs
+    // no load but on the out-of-line path below, whose call clobbers it.
+    const int32_t treg = typed_entry_reg(r);
+    const bool kept = treg >= 0 && snapshot_in_reg(i.snap, i.aux + 1 + typed_slot_of(r), treg, r);
+    const x86::Gp ci = treg == 0 ? x86::rdx : x86::rax, callee = treg == 1 ? x86::rdx : x86::rcx;
     a_.mov(ci, x86::qword_ptr(rL, kStateCi));
     a_.mov(callee, x86::qword_ptr(ci, kCiNext));
     a_.test(callee, callee);
@@ -1731,13 +1737,13 @@ class Emitter {
     a_.mov(x86::qword_ptr(rL, kStateCi), callee);
     // An argument this trace knows to be an integer enters the callee's
     // trace behind the guard of its type (fib's k - 1), loaded from the
-    // frame just written.
+    // frame just written unless still in the entry's register.
+    const x86::Mem targ = slot_mem(i.aux + 1 + typed_slot_of(r));
+    if (treg >= 0 && !kept) a_.mov(x86::gpq(static_cast<uint32_t>(treg)), targ);
     if (i.a == NO_REF) {
-      bool typed = typed_bound_ && snapshot_type(i.snap, i.aux + 1 + typed_slot_) == IrType::Int;
-      if (typed) a_.mov(x86::gpq(static_cast<uint32_t>(typed_reg_)), slot_mem(i.aux + 1 + typed_slot_));
-      tail_jump_label(typed ? typed_ : post_, (i.aux + 1) * 16);
+      tail_jump_label(treg >= 0 ? typed_ : post_, (i.aux + 1) * 16);
     } else {
-      const Trace* typed = typed_target(i.snap, ir_[i.a].k.p, i.aux + 1);
+      const Trace* typed = treg >= 0 ? typed_entries_.find(ir_[i.a].k.p)->second : nullptr;
       // A direct jump (asmjit goes through an address table when out of
       // rel32 range).
       leave_frame((i.aux + 1) * 16);
@@ -1752,6 +1758,7 @@ class Emitter {
     a_.jz(ex);
     a_.mov(callee, x86::rax);
     a_.mov(ci, x86::qword_ptr(rL, kStateCi));
+    if (kept) a_.mov(x86::gpq(static_cast<uint32_t>(treg)), targ);
     a_.jmp(got_ci);
     a_.bind(frames);
     a_.mov(s0, x86::qword_ptr(s1, static_cast<int32_t>(offsetof(Reserve, stack_bytes))));
@@ -1780,6 +1787,17 @@ class Emitter {
       a_.jmp(exits_.back().label);
     }
     a_.bind(cont);
+    // Variable results (ack's inner call): the TOPEQ just after the call
+    // compares the top they end at with the callee's base, still in r13
+    // here; the lea moving the base back keeps the flags.
+    const Ref g = r + 1;
+    if (frame_ == kLinkFrame && g < ir_.size() && ir_[g].op == IrOp::TOPEQ && ir_[g].aux == i.aux + 1) {
+      a_.cmp(x86::qword_ptr(rL, kStateTop), rBase);
+      enter_continuation(i.aux);
+      a_.jne(exit_label(g));
+      emitted_early_[g] = true;
+      return;
+    }
     enter_continuation(i.aux);
   }
 
@@ -1794,6 +1812,36 @@ class Emitter {
     if (snapshot_type(n, off + t->typed_slot) != IrType::Int) return nullptr;
     a_.mov(x86::gpq(static_cast<uint32_t>(t->typed_reg)), slot_mem(off + t->typed_slot));
     return t;
+  }
+
+  // The register of the typed entry CALLOUT r enters (its callee's integer
+  // argument written by its snapshot), or -1 when it enters at post.
+  int32_t typed_entry_reg(Ref r) const {
+    const IrIns& i = ir_[r];
+    if (i.a == NO_REF)
+      return typed_bound_ && snapshot_type(i.snap, i.aux + 1 + typed_slot_) == IrType::Int ? typed_reg_ : -1;
+    auto it = typed_entries_.find(ir_[i.a].k.p);
+    if (it == typed_entries_.end()) return -1;
+    const Trace* t = it->second;
+    return snapshot_type(i.snap, i.aux + 1 + t->typed_slot) == IrType::Int ? t->typed_reg : -1;
+  }
+  // The slot, in the callee's frame, of that entry's argument.
+  int32_t typed_slot_of(Ref r) const {
+    const IrIns& i = ir_[r];
+    if (i.a == NO_REF) return typed_slot_;
+    auto it = typed_entries_.find(ir_[i.a].k.p);
+    return it == typed_entries_.end() ? 0 : it->second->typed_slot;
+  }
+
+  // Whether snapshot n writes slot from general register reg, which still
+  // holds it at pos.
+  bool snapshot_in_reg(int32_t n, int32_t slot, int32_t reg, Ref pos) const {
+    const Snapshot& sn = ir_.snapshots()[static_cast<size_t>(n)];
+    for (uint32_t e = 0; e < sn.count; e++) {
+      const SnapEntry& x = ir_.snap_entries()[sn.first + e];
+      if (x.slot == slot) return !ir_.is_const(x.ref) && !iv(x.ref).fpr && iv(x.ref).in_reg(pos) && iv(x.ref).reg == reg;
+    }
+    return false;
   }
 
   // The type of the value snapshot n writes to slot, Void if none.
@@ -1851,15 +1899,18 @@ class Emitter {
     exits_.push_back({ex, i.snap, r, false});
     a_.cmp(x86::dword_ptr(rL, kStateHookmask), 0);
     a_.jne(ex);
-    Label all = a_.newLabel(), other = a_.newLabel(), pop = a_.newLabel(), popped = a_.newLabel();
+    Label all = a_.newLabel(), other = a_.newLabel(), popped = a_.newLabel();
     const x86::Gp ci = s0;  // store_value below uses s1 only
+    // The pop, at the end of both paths (ack's calls want all results).
+    auto pop = [&] {
+      a_.mov(s1, x86::qword_ptr(ci, kCiPrevious));
+      a_.mov(x86::qword_ptr(rL, kStateCi), s1);
+    };
     a_.mov(ci, x86::qword_ptr(rL, kStateCi));
     a_.cmp(x86::word_ptr(ci, kCiNresults), n);
     a_.jne(all);
     store_results(r);
-    a_.bind(pop);
-    a_.mov(s1, x86::qword_ptr(ci, kCiPrevious));
-    a_.mov(x86::qword_ptr(rL, kStateCi), s1);
+    pop();
     a_.bind(popped);
     leave_frame(0);
     a_.jmp(x86::qword_ptr(ci, kCiCont));
@@ -1867,9 +1918,15 @@ class Emitter {
     a_.cmp(x86::word_ptr(ci, kCiNresults), MULTRET);
     a_.jne(other);
     store_results(r);
-    a_.lea(s1, x86::ptr(rBase, (n - 1) * 16));
-    a_.mov(x86::qword_ptr(rL, kStateTop), s1);
-    a_.jmp(pop);
+    if (n == 1) {
+      a_.mov(x86::qword_ptr(rL, kStateTop), rBase);
+    } else {
+      a_.lea(s1, x86::ptr(rBase, (n - 1) * 16));
+      a_.mov(x86::qword_ptr(rL, kStateTop), s1);
+    }
+    pop();
+    leave_frame(0);
+    a_.jmp(x86::qword_ptr(ci, kCiCont));
     a_.bind(other);
     write_snapshot(i.snap, r);
     a_.mov(x86::rdi, rL);

@@ -567,3 +567,30 @@ TEST_CASE("arguments known to be integers enter the callee's trace behind its ty
       "end\n"
       "print(ack(2, 30), ack(3, 4), ack(2.0, 3), ack(1, 2.5))");
 }
+
+TEST_CASE("an argument kept in the entry's register, and variable results guarded at the continuation",
+          "[jit][recursion][callout]") {
+  // The CALLOUT leaves an integer argument in the register the callee's
+  // typed entry reads (no reload), also across its out-of-line CallInfo
+  // allocation (each deeper level); a call wanting all results compares
+  // the top with the callee's base before moving the base back, and leaves
+  // when the count differs (a second result, none).
+  Run r = same_all_ways(
+      "local function down(n) if n == 0 then return 0 end return 1 + down(n - 1) end\n"
+      "local t = {}\n"
+      "for i = 1, 300 do t[#t + 1] = down(i) end\n"
+      "local a = table.concat({t[1], t[150], t[300]}, ' ')\n"
+      "local function ack(m, k)\n"
+      "  if m == 0 then return k + 1 end\n"
+      "  if k == 0 then return ack(m - 1, 1) end\n"
+      "  return ack(m - 1, ack(m, k - 1))\n"
+      "end\n"
+      "local function v(m, k)\n"
+      "  if m == 0 then if k == 7 then return k, 1 elseif k == 9 then return end return k + 1 end\n"
+      "  if k == 0 then return v(m - 1, 1) end\n"
+      "  return v(m - 1, v(m, k - 1))\n"
+      "end\n"
+      "return a .. ' ' .. table.concat({ack(2, 40), ack(3, 3), select('#', v(1, 12)), v(1, 12)}, ' ')\n"
+      "  .. ' ' .. select('#', v(2, 3)) .. ' ' .. select('#', v(1, 5)) .. ' ' .. v(1, 5)");
+  CHECK(r.out == "1 150 300 83 61 2 7 1 2 1 7");
+}
