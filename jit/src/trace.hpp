@@ -145,19 +145,12 @@ struct Trace {
   std::string dump;      // IR text, filled when asked for
 };
 
-// After an exit inside inlined calls: makes the CallInfos above ci (which
-// the seam reserved) the frames of those calls, as the interpreter would
-// have them at the exit's pc, and makes the innermost one L->ci; restores
-// L->top where the exit's instruction takes variable results. Stores only,
-// so it cannot fail (record_call.cpp).
-void rebuild_frames(State* L, CallInfo* ci, const Trace& t, const ExitInfo& x) noexcept;
-
 // A side trace's link into the loop of an inlined callee, after the trace
-// wrote the link's snapshot: makes the inlined frames real (rebuild_frames,
-// the callee's frame becomes L->ci) and tells whether the stack and the
-// CallInfos above it hold what that prototype's traces need, as the seam
-// would have reserved on entry; if not, the trace leaves to the interpreter
-// at the loop. Stores only, so it cannot fail (trace_backend.cpp).
+// wrote the link's snapshot: makes the inlined frames real (the callee's
+// frame becomes L->ci) and tells whether the stack and the CallInfos above
+// it hold what that prototype's traces need, as the seam would have
+// reserved on entry; if not, the trace leaves to the interpreter at the
+// loop. Stores only, so it cannot fail (trace_backend.cpp).
 bool link_into_callee(State* L, const ExitInfo* x) noexcept;
 
 // What a trace's code returns after RET returned from its frame.
