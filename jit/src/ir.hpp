@@ -196,6 +196,7 @@ struct SnapFrame {
   int maxstack;                  // the callee's register window
   const Instruction* ret_pc;     // the caller's savedpc: the instruction after the call
   bool tail = false;             // entered by a tail call
+  int depth = 1;                 // frames from the trace's own to this one (set by add_frame)
 };
 // The interpreter state at one guard: resume at pc with these slots written
 // (all other slots are unchanged in memory since the trace was entered), in
@@ -242,7 +243,8 @@ class IrBuffer {
   // Snapshots.
   uint32_t add_snapshot(const Instruction* pc, const std::vector<SnapEntry>& entries, int32_t frame = -1,
                         int32_t top = -1);
-  int32_t add_frame(const SnapFrame& f) {
+  int32_t add_frame(SnapFrame f) {
+    f.depth = f.parent < 0 ? 1 : frames_[static_cast<size_t>(f.parent)].depth + 1;
     frames_.push_back(f);
     return static_cast<int32_t>(frames_.size() - 1);
   }

@@ -264,32 +264,4 @@ bool Recorder::inherit_frames(const std::vector<SnapFrame>& parent, int32_t f) {
   return true;
 }
 
-void rebuild_frames(State* L, CallInfo* ci, const Trace& t, const ExitInfo& x) noexcept {
-  int32_t f = x.frame;
-  int32_t top = x.top;
-  if (top >= 0) L->top = ci->func + 1 + top;
-  if (f < 0) return;
-  int32_t chain[SlotState::kMaxDepth];
-  int n = 0;
-  for (; f >= 0; f = t.frames[static_cast<size_t>(f)].parent) chain[n++] = f;
-  TValue* base = ci->func + 1;
-  CallInfo* c = ci;
-  for (int k = n - 1; k >= 0; k--) {
-    const SnapFrame& sf = t.frames[static_cast<size_t>(chain[k])];
-    c->savedpc = sf.ret_pc;
-    CallInfo* callee = c->next;  // reserved by the seam before entry
-    callee->func = base + sf.func_slot;
-    callee->top = callee->func + 1 + sf.maxstack;
-    callee->nresults = static_cast<int16_t>(sf.nresults);
-    callee->callstatus = sf.tail ? CIST_TAIL : 0;
-    callee->nextraargs = 0;
-    callee->trap = 0;
-    callee->ctx = reinterpret_cast<KContext>(t.seam_return);  // a function trace entered here returns to the seam
-    c = callee;
-  }
-  c->savedpc = x.pc;
-  L->ci = c;
-  if (top < 0) L->top = c->top;
-}
-
 }  // namespace luna::jit

@@ -145,13 +145,6 @@ struct Trace {
   std::string dump;      // IR text, filled when asked for
 };
 
-// After an exit inside inlined calls: makes the CallInfos above ci (which
-// the seam reserved) the frames of those calls, as the interpreter would
-// have them at the exit's pc, and makes the innermost one L->ci; restores
-// L->top where the exit's instruction takes variable results. Stores only,
-// so it cannot fail (record_call.cpp).
-void rebuild_frames(State* L, CallInfo* ci, const Trace& t, const ExitInfo& x) noexcept;
-
 // A side trace's link into the loop of an inlined callee, after the trace
 // wrote the link's snapshot and made the inlined frames real (the callee's
 // frame is L->ci; the stores are emitted inline, from the snapshot's

@@ -18,6 +18,40 @@ namespace {
 
 class TraceBackend;
 
+// After an exit inside inlined calls: makes the CallInfos above ci (which
+// the seam reserved) the frames of those calls, as the interpreter would
+// have them at the exit's pc, and makes the innermost one L->ci; restores
+// L->top where the exit's instruction takes variable results. Stores only,
+// so it cannot fail. Inlined into its two callers: fannkuch's side traces
+// link into count_flips's loop about six times a permutation.
+[[gnu::always_inline]] inline void rebuild_frames(State* L, CallInfo* ci, const Trace& t, const ExitInfo& x) noexcept {
+  int32_t f = x.frame;
+  int32_t top = x.top;
+  if (top >= 0) L->top = ci->func + 1 + top;
+  if (f < 0) return;
+  // The innermost frame's CallInfo first, then outwards along the parent
+  // links, so no chain of frames is collected.
+  CallInfo* c = ci;
+  for (int k = t.frames[static_cast<size_t>(f)].depth; k > 0; k--) c = c->next;  // reserved by the seam
+  c->savedpc = x.pc;
+  L->ci = c;
+  TValue* base = ci->func + 1;
+  const void* seam_return = t.seam_return;
+  for (; f >= 0; f = t.frames[static_cast<size_t>(f)].parent) {
+    const SnapFrame& sf = t.frames[static_cast<size_t>(f)];
+    c->func = base + sf.func_slot;
+    c->top = c->func + 1 + sf.maxstack;
+    c->nresults = static_cast<int16_t>(sf.nresults);
+    c->callstatus = sf.tail ? CIST_TAIL : 0;
+    c->nextraargs = 0;
+    c->trap = 0;
+    c->ctx = reinterpret_cast<KContext>(seam_return);  // a function trace entered here returns to the seam
+    c = c->previous;
+    c->savedpc = sf.ret_pc;
+  }
+  if (top < 0) L->top = L->ci->top;
+}
+
 // What the seam runs: the seam's header first, then the machine code and
 // the objects its constants refer to.
 struct CompiledTrace : JitTrace {

@@ -145,3 +145,32 @@ return table.concat(out, "\n")
   CHECK(r.out.find("in upvalue 'get'") != std::string::npos);
   CHECK(r.out.find("in local 'outer'") != std::string::npos);
 }
+
+TEST_CASE("side traces linking into the loop of a callee inlined three frames deep", "[jit][side][calls]") {
+  // fannkuch's shape: the outer loop's branches get side traces that reach
+  // flips' loop through run and a tail call of count; each link makes the
+  // three inlined frames real (their depth, then outwards through the
+  // parent links), and the tracebacks taken inside the loop show them.
+  Run r = same_three_ways(R"(
+local tb = {}
+local function flips(p, n)
+  local c = 0
+  for i = 1, n do
+    c = c + p[i]
+    if c == 120 then tb[#tb + 1] = debug.traceback("at", 1) end
+  end
+  return c
+end
+local function count(p, n) return flips(p, n) end
+local function run(p, n) local c = count(p, n); return c + 1 end
+local p = {}
+for i = 1, 12 do p[i] = i end
+local s = 0
+for k = 1, 3000 do
+  local n = k % 3 == 0 and 12 or (k % 5 == 0 and 9 or 6)
+  if k % 2 == 0 then s = s + run(p, n) else s = s - run(p, n - 1) end
+end
+return s .. " " .. #tb .. " " .. (tb[#tb] or "")
+)");
+  CHECK(r.stats.exits_taken < 3000);
+}
