@@ -515,6 +515,8 @@ TEST_CASE("the interpreter's constructors keep a few array slots in the table's 
   CHECK(t->asize == 3);
   CHECK(t->array == reinterpret_cast<TValue*>(t + 1));
   for (int i = 1; i <= 3; i++) CHECK(table_get_int(t, i)->u.i == i * 10);
+  // Integer keys outside the array of a table without a hash part miss.
+  for (Integer k : {Integer(0), Integer(-1), Integer(4), Integer(1) << 40}) CHECK(table_get_int(t, k) == &table_absent_key);
   // Room for one more value (a trailing call's), then out of the block.
   table_set_int(L, t, 4, TValue::integer(40));
   CHECK(t->array == reinterpret_cast<TValue*>(t + 1));
