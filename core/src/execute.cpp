@@ -832,9 +832,17 @@ L_trap:  // every entry of trap_table: i was fetched, pc is past it
         if (getarg_k(i)) c += static_cast<unsigned>(getarg_Ax(*pc)) * (MAXARG_C + 1);
         pc++;  // skip the EXTRAARG
         savestate();
-        Table* t = table_new(L);
-        *ra = TValue::object(t);
-        if (hsize != 0 || c != 0) table_resize(L, t, c, hsize);
+        // As traces make it: a few array slots in the table's own block,
+        // with room for one more (c leaves out a trailing call's values,
+        // {f(), f()}: SETLIST then grows there without allocating). Where
+        // that would collect or fail, the general way (which raises).
+        if (Table* t = table_try_new(L->g, c, hsize, c > 0 ? c + 1 : 0); LUNA_LIKELY(t != nullptr)) {
+          *ra = TValue::object(t);
+        } else {
+          t = table_new(L);
+          *ra = TValue::object(t);
+          if (hsize != 0 || c != 0) table_resize(L, t, c, hsize);
+        }
         checkGC(ra + 1);
         vmbreak;
       }
@@ -1292,7 +1300,9 @@ L_trap:  // every entry of trap_table: i was fetched, pc is past it
           pc++;
         }
         last += static_cast<unsigned>(n);
-        if (last > h->asize) {
+        // Growing into the constructor's room in the block allocates
+        // nothing (table_try_grow_array); else the general way.
+        if (last > h->asize && !table_try_grow_array(L, h, last)) {
           savepc();
           table_resize_array(L, h, last);
         }

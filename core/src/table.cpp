@@ -521,6 +521,7 @@ void table_resize(State* L, Table* t, unsigned nasize, unsigned nhsize) {
 void table_resize_array(State* L, Table* t, unsigned nasize) { table_resize(L, t, nasize, table_size_node(t)); }
 
 const TValue* table_get_int_hash(Table* t, Integer key) {
+  if (is_dummy(t)) return &table_absent_key;  // no hash part (tree[1] on a leaf): no hashing
   Node* n = &t->node[hash_int(key) & (size_node(t) - 1)];
   for (;;) {
     if (n->key_tag == Tag::Int && n->key_u.i == key) return &n->val;

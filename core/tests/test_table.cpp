@@ -500,6 +500,48 @@ TEST_CASE("a compiled constructor's table keeps its array slots in its own block
   gc_full(L, false);
 }
 
+TEST_CASE("the interpreter's constructors keep a few array slots in the table's own block", "[table][gc]") {
+  StateGuard s(false);
+  State* L = s.L;
+  GlobalState* g = L->g;
+  // The constructor's table, left on the stack.
+  auto construct = [&](const char* code) {
+    REQUIRE(load_string(L, code) == OK);
+    REQUIRE(pcall(L, 0, 1, 0) == OK);
+    return L->top[-1].as_table();
+  };
+  g->gcdebt = -(ptrdiff_t(1) << 20);
+  Table* t = construct("return {10, 20, 30}");
+  CHECK(t->asize == 3);
+  CHECK(t->array == reinterpret_cast<TValue*>(t + 1));
+  for (int i = 1; i <= 3; i++) CHECK(table_get_int(t, i)->u.i == i * 10);
+  // Integer keys outside the array of a table without a hash part miss.
+  for (Integer k : {Integer(0), Integer(-1), Integer(4), Integer(1) << 40}) CHECK(table_get_int(t, k) == &table_absent_key);
+  // Room for one more value (a trailing call's), then out of the block.
+  table_set_int(L, t, 4, TValue::integer(40));
+  CHECK(t->array == reinterpret_cast<TValue*>(t + 1));
+  for (int i = 5; i <= 8; i++) table_set_int(L, t, i, TValue::integer(i * 10));
+  CHECK(t->array != reinterpret_cast<TValue*>(t + 1));
+  for (int i = 1; i <= 8; i++) CHECK(table_get_int(t, i)->u.i == i * 10);
+  Table* call = construct("local function f() return 20 end return {10, f()}");
+  CHECK(call->asize == 2);
+  CHECK(table_get_int(call, 2)->u.i == 20);
+  CHECK(call->array == reinterpret_cast<TValue*>(call + 1));
+  Table* h = construct("return {1, 2, x = 3}");
+  CHECK(h->array == reinterpret_cast<TValue*>(h + 1));
+  CHECK(table_get(h, sv(L, "x"))->u.i == 3);
+  Table* big = construct("return {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13}");
+  CHECK(big->asize == 13);
+  CHECK(big->array != reinterpret_cast<TValue*>(big + 1));
+  // With a collection step due, the general way: the same contents.
+  g->gcdebt = 1;
+  Table* due = construct("return {10, 20, 30}");
+  CHECK(due->asize == 3);
+  for (int i = 1; i <= 3; i++) CHECK(table_get_int(due, i)->u.i == i * 10);
+  gc_full(L, false);
+  for (int i = 1; i <= 8; i++) CHECK(table_get_int(t, i)->u.i == i * 10);
+}
+
 TEST_CASE("compiled appends size the array part as the interpreter's rehash does", "[table]") {
   StateGuard s(false);
   State* L = s.L;
