@@ -118,6 +118,18 @@ TEST_CASE("string table shrinks only after a cycle that left it underused", "[st
   CHECK(L->g->strt.size == full / 2);
 }
 
+TEST_CASE("one-byte strings are made once and outlive collections", "[string]") {
+  StateGuard s(false);
+  State* L = s.L;
+  String* a = str_new(L, "\xff", 1);
+  CHECK(L->g->onebyte[0xff] == a);
+  gc_full(L, false);  // unanchored, yet kept: found by its byte
+  CHECK(L->g->onebyte[0xff] == a);
+  CHECK(str_try_new(L->g, "\xff", 1) == a);
+  CHECK(str_new(L, "\xff", 1)->data[0] == '\xff');
+  CHECK(str_new(L, "\xff\xff", 2) != a);
+}
+
 TEST_CASE("hash depends on contents and seed", "[string]") {
   CHECK(str_hash("abc", 3, 1) == str_hash("abc", 3, 1));
   CHECK(str_hash("abc", 3, 1) != str_hash("abd", 3, 1));
