@@ -495,10 +495,15 @@ void collect(State* L) {
   GlobalState* g = L->g;
   g->gcstp |= GCSTP_INTERNAL;
   g->gcstopem = 1;
+  // Strings in use before the sweep: the most this cycle needed, as
+  // strings are only unlinked by sweeping.
+  int strings_before = g->strt.nuse;
   Collector(L).run();
   g->gcstepcredit = 0;
   // Shrinking the string table allocates, so not while memory is short.
-  if (!g->gcemergency && g->strt.nuse < g->strt.size / 4 && g->strt.size > MIN_STRTAB_SIZE)
+  // Only a table that was underused all cycle shrinks: one that filled
+  // before the sweep would grow back (rehashing twice per cycle).
+  if (!g->gcemergency && strings_before < g->strt.size / 4 && g->strt.size > MIN_STRTAB_SIZE)
     str_table_resize(L, g->strt.size / 2);
   // A spare large block nobody took is given back (at once when memory is
   // short); only the built-in allocator keeps one.

@@ -233,6 +233,7 @@ struct GlobalState {
   size_t gcestimate;
   size_t gcstepcredit;     // work paid by collectgarbage("step") toward the next cycle
   StringTable strt;
+  String* onebyte[256];  // the one-byte strings made so far, fixed (string.cpp)
   TValue l_registry;
   TValue nilvalue;          // a nil; its tag doubles as "state is complete" flag
   uint32_t seed;

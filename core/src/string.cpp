@@ -81,6 +81,18 @@ inline String* find_interned(const StringTable& tb, const char* str, size_t len,
   return nullptr;
 }
 
+// One-byte strings (string.char, s:sub(i, i)) are found by their byte,
+// without hashing or a bucket walk: each is fixed when first made.
+inline String* find_one_byte(const GlobalState* g, const char* str, size_t len) {
+  return len == 1 ? g->onebyte[static_cast<unsigned char>(str[0])] : nullptr;
+}
+
+// s, just made and so first in allgc (gc_fix finds it at once), kept.
+void keep_one_byte(GlobalState* g, String* s) {
+  gc_fix(g->mainthread, s);
+  g->onebyte[static_cast<unsigned char>(s->data[0])] = s;
+}
+
 // A new short string with hash h, added to the string table. Out of line,
 // so that the lookup that finds an existing string (most calls) saves few
 // registers.
@@ -94,6 +106,7 @@ inline String* find_interned(const StringTable& tb, const char* str, size_t len,
   s->hnext = *bucket;
   *bucket = s;
   g->strt.nuse++;
+  if (len == 1) keep_one_byte(g, s);
   return s;
 }
 
@@ -125,6 +138,7 @@ bool str_equal(const String* a, const String* b) {
 
 String* str_new(State* L, const char* s, size_t len) {
   if (len > MAX_SHORT_LEN) return new_long_copy(L, s, len);
+  if (String* found = find_one_byte(L->g, s, len)) return found;
   uint32_t h = hash_bytes(s, len, L->g->seed);
   if (String* found = find_interned(L->g->strt, s, len, h)) return found;
   return intern_new(L, s, len, h);
@@ -150,6 +164,7 @@ namespace {
     s->hnext = *bucket;
     *bucket = s;
     g->strt.nuse++;
+    if (len == 1) keep_one_byte(g, s);
   } else if (str != nullptr) {
     std::memcpy(s->data, str, len);
   }
@@ -160,6 +175,7 @@ namespace {
 
 String* str_try_new(GlobalState* g, const char* str, size_t len) noexcept {
   if (len <= MAX_SHORT_LEN) {
+    if (String* s = find_one_byte(g, str, len)) return s;
     uint32_t h = hash_bytes(str, len, g->seed);
     if (String* s = find_interned(g->strt, str, len, h)) return s;
     if (g->strt.nuse >= g->strt.size) return nullptr;  // intern would grow the table

@@ -98,6 +98,38 @@ TEST_CASE("string table grows and keeps identity", "[string]") {
   CHECK(L->g->strt.size < 2 * N);
 }
 
+TEST_CASE("string table shrinks only after a cycle that left it underused", "[string]") {
+  StateGuard s(false);
+  State* L = s.L;
+  L->g->gcstp |= GCSTP_USER;  // no collection while the garbage is made
+  for (int i = 0; i < 5000; i++) {
+    std::string k = "garbage" + std::to_string(i);
+    str_new(L, k.data(), k.size());
+  }
+  L->g->gcstp &= static_cast<uint8_t>(~GCSTP_USER);
+  int full = L->g->strt.size;
+  REQUIRE(L->g->strt.nuse >= full / 4);
+  // The garbage filled the table this cycle: the next cycle would refill it.
+  gc_full(L, false);
+  CHECK(L->g->strt.nuse < full / 4);
+  CHECK(L->g->strt.size == full);
+  // A whole cycle underused: now it shrinks.
+  gc_full(L, false);
+  CHECK(L->g->strt.size == full / 2);
+}
+
+TEST_CASE("one-byte strings are made once and outlive collections", "[string]") {
+  StateGuard s(false);
+  State* L = s.L;
+  String* a = str_new(L, "\xff", 1);
+  CHECK(L->g->onebyte[0xff] == a);
+  gc_full(L, false);  // unanchored, yet kept: found by its byte
+  CHECK(L->g->onebyte[0xff] == a);
+  CHECK(str_try_new(L->g, "\xff", 1) == a);
+  CHECK(str_new(L, "\xff", 1)->data[0] == '\xff');
+  CHECK(str_new(L, "\xff\xff", 2) != a);
+}
+
 TEST_CASE("hash depends on contents and seed", "[string]") {
   CHECK(str_hash("abc", 3, 1) == str_hash("abc", 3, 1));
   CHECK(str_hash("abc", 3, 1) != str_hash("abd", 3, 1));
