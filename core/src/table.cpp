@@ -319,10 +319,9 @@ Table* table_new(State* L) { return init_empty(static_cast<Table*>(gc_new_object
 
 namespace {
 
-// table_try_new for a hash part or a large array part.
-[[gnu::noinline]] Table* try_new_with_parts(GlobalState* g, unsigned nasize, unsigned nhsize, unsigned ainline) noexcept {
-  int lsize = nhsize > 0 ? ceil_log2_u(nhsize) : 0;
-  if (nasize > (1u << MAX_ABITS) || lsize > MAX_HBITS) return nullptr;
+// An empty table with room for ainline array slots in its own block, the
+// first nasize of them its array part (none when ainline is 0).
+[[gnu::always_inline]] inline Table* try_new_block(GlobalState* g, unsigned nasize, unsigned ainline) noexcept {
   auto* o = gc_try_new_pooled(g, Tag::Table, sizeof(Table) + ainline * sizeof(TValue));
   if (o == nullptr) return nullptr;
   Table* t = init_empty(static_cast<Table*>(o));
@@ -331,7 +330,17 @@ namespace {
     t->array = inline_slots(t);
     fill_nil(t->array, t->array + nasize);
     t->asize = nasize;
-  } else if (nasize > 0) {
+  }
+  return t;
+}
+
+// table_try_new for a hash part or a large array part.
+[[gnu::noinline]] Table* try_new_with_parts(GlobalState* g, unsigned nasize, unsigned nhsize, unsigned ainline) noexcept {
+  int lsize = nhsize > 0 ? ceil_log2_u(nhsize) : 0;
+  if (nasize > (1u << MAX_ABITS) || lsize > MAX_HBITS) return nullptr;
+  Table* t = try_new_block(g, nasize, ainline);
+  if (t == nullptr) return nullptr;
+  if (ainline == 0 && nasize > 0) {
     // A part that cannot be had leaves t empty, garbage for the collector.
     auto* array = static_cast<TValue*>(mem_try_alloc(g, sizeof(TValue) * nasize));
     if (array == nullptr) return nullptr;
@@ -372,16 +381,7 @@ Table* table_try_new(GlobalState* g, unsigned nasize, unsigned nhsize, unsigned 
   if (nasize > ainline) ainline = 0;
   if (nhsize > 0 || nasize > ainline) return try_new_with_parts(g, nasize, nhsize, ainline);
   // The common case: no hash part, the array slots (if any) inline.
-  auto* o = gc_try_new_pooled(g, Tag::Table, sizeof(Table) + ainline * sizeof(TValue));
-  if (o == nullptr) return nullptr;
-  Table* t = init_empty(static_cast<Table*>(o));
-  t->ainline = ainline;
-  if (ainline > 0) {
-    t->array = inline_slots(t);
-    fill_nil(t->array, t->array + nasize);
-    t->asize = nasize;
-  }
-  return t;
+  return try_new_block(g, nasize, ainline);
 }
 
 bool table_try_grow_array(State* L, Table* t, unsigned nasize) noexcept {

@@ -802,26 +802,6 @@ class Emitter {
       finish(r, d);
       return;
     }
-    if (deferred_ != NO_REF && (deferred_ == xa || deferred_ == yb)) {
-      // The operand loaded just before, read from memory (float_operand_use).
-      if (deferred_ == xa) std::swap(xa, yb);
-      auto apply = [&](const x86::Mem& y) {
-        switch (i.op) {
-          case IrOp::ADD: a_.addsd(d, y); break;
-          case IrOp::SUB: a_.subsd(d, y); break;
-          case IrOp::MUL: a_.mulsd(d, y); break;
-          case IrOp::DIV: a_.divsd(d, y); break;
-          default: break;
-        }
-      };
-      if (x86::Xmm x = xmm(xa, r, d); x != d) a_.movsd(d, x);
-      apply(deferred_mem_);
-      deferred_ = NO_REF;
-      finish(r, d);
-      return;
-    }
-    auto in_d = [&](Ref v) { return !num_in_mem(v, r) && x86::xmm(static_cast<uint32_t>(iv(v).reg)) == d; };
-    if (in_d(yb) && !in_d(xa) && commutes) std::swap(xa, yb);
     auto apply = [&](const auto& y) {
       switch (i.op) {
         case IrOp::ADD: a_.addsd(d, y); break;
@@ -831,6 +811,17 @@ class Emitter {
         default: break;
       }
     };
+    if (deferred_ != NO_REF && (deferred_ == xa || deferred_ == yb)) {
+      // The operand loaded just before, read from memory (float_operand_use).
+      if (deferred_ == xa) std::swap(xa, yb);
+      if (x86::Xmm x = xmm(xa, r, d); x != d) a_.movsd(d, x);
+      apply(deferred_mem_);
+      deferred_ = NO_REF;
+      finish(r, d);
+      return;
+    }
+    auto in_d = [&](Ref v) { return !num_in_mem(v, r) && x86::xmm(static_cast<uint32_t>(iv(v).reg)) == d; };
+    if (in_d(yb) && !in_d(xa) && commutes) std::swap(xa, yb);
     if (in_d(yb) && !in_d(xa)) {
       a_.movsd(f1, d);
       if (x86::Xmm x = xmm(xa, r, d); x != d) a_.movsd(d, x);

@@ -171,6 +171,7 @@ class Recorder {
   bool native_tfor(const Instruction* pc, int a, int c);
   bool coroutine_native(const Instruction* pc, int a, int nargs, int c, const TValue* vals);
   bool pcall_native(const Instruction* pc, int a, int nargs, int c);  // record_pcall.cpp
+  bool running_ncall(const Instruction* pc, int a, int nargs, int c, void* fn);
   // string.format of a constant format into the concatenation buffer
   // (record_format.cpp); false, having emitted nothing but guards: an NCALL.
   bool format(int a, int nargs, int c);

@@ -330,8 +330,17 @@ bool Recorder::coroutine_native(const Instruction* pc, int a, int nargs, int c, 
   }
   if (f != CoFn::WrapCall && f != CoFn::Running && nargs >= 1) slot(a + 1);  // its type guard
   if (ir_.failed()) return false;
-  IrIns nc = ir_ins(IrOp::NCALL, IrType::Void, ir_.kptr(reinterpret_cast<void*>(fv.tag == Tag::LightFn ? fv.u.f : fv.as_nclosure()->f)),
-                    ir_.kint(nargs));
+  return running_ncall(pc, a, nargs, c, reinterpret_cast<void*>(fv.tag == Tag::LightFn ? fv.u.f : fv.as_nclosure()->f));
+}
+
+// R[a], ... = fn(R[a+1], ...) for a function that may run Lua code (a
+// coroutine's body, pcall's callee): an NCALL after which nothing the
+// recorder knew of the frame holds (that code may assign any slot through
+// an upvalue, any table, the running function's upvalues), then a guard
+// that leaves at the next instruction when the call asked to
+// (leave_after_call: a yield, an error kept for the seam).
+bool Recorder::running_ncall(const Instruction* pc, int a, int nargs, int c, void* fn) {
+  IrIns nc = ir_ins(IrOp::NCALL, IrType::Void, ir_.kptr(fn), ir_.kint(nargs));
   nc.aux = slots_.base() + a;
   nc.aux8 = static_cast<uint8_t>(c);
   nc.k.p = const_cast<Instruction*>(pc + 1);
@@ -340,7 +349,8 @@ bool Recorder::coroutine_native(const Instruction* pc, int a, int nargs, int c, 
   ir_.emit(nc);
   slots_.set_top(-1);
   slots_.forget_from(0);
-  known_types_.clear();
+  forget_known_slots();
+  forget_running_closure();
   IrIns lv = ir_ins(IrOp::FLOAD, IrType::Ptr, ir_.kptr(&L_->g->jit.leave_after_call));
   lv.aux8 = static_cast<uint8_t>(Field::Deref);
   IrIns g = ir_ins(IrOp::EQ, IrType::Void, ir_.emit(lv), ir_.kptr(nullptr));

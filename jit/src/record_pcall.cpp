@@ -32,26 +32,11 @@ bool Recorder::pcall_native(const Instruction* pc, int a, int nargs, int c) {
   if (frames_.size() != 1 || func_ || nargs < 1 || c == 0 || L_->nny == 0) return false;
   guard(IrOp::EQ, slot(a), ir_.kgc(reinterpret_cast<GCObject*>(&lib_pcall), Tag::LightFn));
   if (ir_.failed()) return false;
-  IrIns nc = ir_ins(IrOp::NCALL, IrType::Void, ir_.kptr(reinterpret_cast<void*>(&lib_pcall)), ir_.kint(nargs));
-  nc.aux = slots_.base() + a;
-  nc.aux8 = static_cast<uint8_t>(c);
-  nc.k.p = const_cast<Instruction*>(pc + 1);
-  coroutine_calls_++;
-  nc.snap = slots_.snapshot(ir_, pc);
-  ir_.emit(nc);
-  slots_.set_top(-1);
-  slots_.forget_from(0);
-  forget_known_slots();
-  forget_running_closure();
-  IrIns lv = ir_ins(IrOp::FLOAD, IrType::Ptr, ir_.kptr(&L_->g->jit.leave_after_call));
-  lv.aux8 = static_cast<uint8_t>(Field::Deref);
-  IrIns g = ir_ins(IrOp::EQ, IrType::Void, ir_.emit(lv), ir_.kptr(nullptr));
-  g.snap = slots_.snapshot(ir_, pc + 1);
-  ir_.emit(g);
+  if (!running_ncall(pc, a, nargs, c, reinterpret_cast<void*>(&lib_pcall))) return false;
   callout_ret_ = pc + 1;
   callout_a_ = -1;
   callout_func_ = -1;  // taken at the next step (the stack may move before)
-  return !ir_.failed();
+  return true;
 }
 
 }  // namespace luna::jit
