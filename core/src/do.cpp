@@ -624,9 +624,12 @@ void call_noyield(State* L, TValue* func, int nresults) {
   L->nny--;
 }
 
-bool call_noyield_truth(State* L, TValue* func) {
-  // call_noyield(L, func, 1) with precall's Lua-closure path inline: one
-  // call per comparison instead of three (call_noyield, call, precall).
+namespace {
+
+// call_noyield_truth for any callee: call_noyield(L, func, 1) with
+// precall's Lua-closure path inline (one call per comparison instead of
+// three: call_noyield, call, precall).
+[[gnu::noinline]] bool call_noyield_truth_slow(State* L, TValue* func) {
   if (func->tag == Tag::LClosure && L->nCcalls + 1 < MAX_C_CALLS &&
       L->stack_last - L->top > func->as_lclosure()->p->maxstacksize) {
     L->nny++;
@@ -653,6 +656,49 @@ bool call_noyield_truth(State* L, TValue* func) {
     call_noyield(L, func, 1);
   }
   return (--L->top)->truthy();
+}
+
+}  // namespace
+
+bool call_noyield_truth(State* L, TValue* func) {
+  // A Lua function with a trace at its first instruction: its machine code
+  // is called here, with jit_enter_function's checks (no hook, budget or
+  // recording; the stack slots and CallInfos the trace declares exist) and
+  // without its call and run's between (stitch14 measured ~140 instructions
+  // of C around each call of the trace).
+  GlobalState* g = L->g;
+  if (func->tag == Tag::LClosure && g->jit.enabled) {
+    const Proto* p = func->as_lclosure()->p;
+    JitTrace* t = jit_function_trace(g->jit, p, p->code);
+    CallInfo* ci = L->ci->next;
+    if (t != nullptr && t->entry != nullptr && ci != nullptr && L->hookmask == 0 && g->instr_budget == 0 &&
+        g->jit.recorder == nullptr && L->nCcalls + 1 < MAX_C_CALLS &&
+        L->stack_last - L->top > p->maxstacksize && L->stack_last - (func + 1) > t->stack_slots) {
+      const CallInfo* c = ci;
+      for (int i = 0; i < t->frames; i++)
+        if ((c = c->next) == nullptr) return call_noyield_truth_slow(L, func);
+      L->nny++;
+      L->nCcalls++;
+      L->ci = ci;
+      init_lua_frame(L, ci, func, L->top, 1, p, 0);
+      ci->callstatus = CIST_FRESH;
+      ci->ctx = t->return_ctx;
+      g->jit.entries++;
+      JitExit* x = t->entry(L, func + 1);
+      if (x != t->returned || g->jit.pending_status != 0 || g->jit.flush_due) {
+        if (const Instruction* pc = jit_function_left(L, t, x)) {
+          // The trace left the function early: the interpreter resumes in
+          // the frame L->ci.
+          L->ci->savedpc = pc;
+          execute(L, L->ci);
+        }
+      }
+      L->nCcalls--;
+      L->nny--;
+      return (--L->top)->truthy();
+    }
+  }
+  return call_noyield_truth_slow(L, func);
 }
 
 // ------------------------------------------------------------- hooks

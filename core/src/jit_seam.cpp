@@ -212,6 +212,10 @@ const Instruction* jit_enter_function(State* L, CallInfo* ci, JitTrace* t) {
   return finish_trace_run(L, t->run(L, ci, t));
 }
 
+const Instruction* jit_function_left(State* L, JitTrace* t, JitExit* x) {
+  return finish_trace_run(L, x == t->returned ? nullptr : t->leave(L, t, x));
+}
+
 const Instruction* jit_stitch_event(State* L, CallInfo* ci, const Instruction* pc) {
   GlobalState* g = L->g;
   JitSeam::Attached& a = g->jit.attached[jit_slot(pc)];

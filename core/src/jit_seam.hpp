@@ -27,6 +27,7 @@ namespace luna {
 struct State;
 struct CallInfo;
 struct GlobalState;
+struct JitExit;  // the backend's exit record, opaque to the core
 
 // A compiled trace as the core sees it. The backend allocates it (usually
 // as the first part of its own trace object) and keeps it alive while it
@@ -39,13 +40,25 @@ struct JitTrace {
   // trace returned from ci (a function's trace, entered by jit_call_event). Must not throw, allocate
   // from the Lua heap, run Lua code or yield.
   using RunFn = const Instruction* (*)(State* L, CallInfo* ci, JitTrace* trace) noexcept;
-  RunFn run;
+  RunFn run = nullptr;
   // Stack slots above the frame's base the trace and its exits may write;
   // the seam makes them exist before run.
-  int stack_slots;
+  int stack_slots = 0;
   // Lua frames above ci its exits may rebuild (inlined calls); the seam
   // preallocates that many CallInfos before run.
-  int frames;
+  int frames = 0;
+  // run's parts, for a function's trace called from native code without
+  // run's call (call_noyield_truth, table.sort's comparator): the frame's
+  // ctx is set to return_ctx, then entry runs the machine code with L and
+  // the frame's base. It returns `returned` when the trace returned from
+  // the frame; any other exit goes to leave, which returns what run would.
+  // A null entry: only run may enter the trace.
+  using EntryFn = JitExit* (*)(State* L, TValue* base);
+  using LeaveFn = const Instruction* (*)(State* L, JitTrace* trace, JitExit* x) noexcept;
+  EntryFn entry = nullptr;
+  KContext return_ctx = 0;
+  const JitExit* returned = nullptr;
+  LeaveFn leave = nullptr;
 };
 
 // Passed to JitBackend::mark during a collection.
@@ -176,6 +189,10 @@ const Instruction* jit_call_event(State* L, CallInfo* ci);
 // (jit_function_trace): enters it when nothing stands in the way, with
 // jit_call_event's checks and none of its counting; else jit_call_event.
 const Instruction* jit_enter_function(State* L, CallInfo* ci, JitTrace* t);
+// After t's entry (JitTrace::entry) returned x from the frame L->ci: the
+// exit's handling, or, when it returned, the work a coroutine call from
+// the trace put off. Returns as jit_call_event.
+const Instruction* jit_function_left(State* L, JitTrace* t, JitExit* x);
 // A native function called by CALL or TFORCALL at pc - 1 of frame ci just
 // returned (state saved) and a trace is attached at pc: a trace stitched
 // across the call (docs/jit.md, "Stitching"). Enters it when nothing could

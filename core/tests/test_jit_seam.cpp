@@ -42,6 +42,10 @@ class FakeBackend final : public JitBackend {
     hot_events++;
     if (on_hot) on_hot(L, ci, pc);
   }
+  void on_hot_call(State* L, CallInfo* ci) noexcept override {
+    if (on_call) on_call(L, ci);
+  }
+  std::function<void(State*, CallInfo*)> on_call;
   bool record(State* L, CallInfo* ci, const Instruction* pc) noexcept override {
     records++;
     if (on_record) on_record(L, ci, pc);
@@ -314,4 +318,62 @@ TEST_CASE("jit seam: a dying prototype detaches its loops and tells the backend"
   gc(f.L, GCCOLLECT);
   CHECK(std::find(f.jit->freed.begin(), f.jit->freed.end(), hot_proto) != f.jit->freed.end());
   CHECK(f.L->g->jit.attached[jit_slot(attached_pc)].pc == nullptr);
+}
+
+namespace {
+
+// A "function trace" for `function(a, b) return a > b end` called through
+// JitTrace::entry: it returns from the frame as a compiled RET does, except
+// every fourth call, which leaves at the function's first instruction.
+struct EntryCounts {
+  int entries = 0, leaves = 0, runs = 0;
+  JitExit* returned = reinterpret_cast<JitExit*>(&returned);
+  JitExit* left = reinterpret_cast<JitExit*>(&left);
+} entry_counts;
+
+JitExit* greater_entry(State* L, TValue* base) {
+  if (++entry_counts.entries % 4 == 0) return entry_counts.left;
+  CallInfo* ci = L->ci;
+  ci->func[0] = TValue::boolean(base[0].u.i > base[1].u.i);
+  L->top = ci->func + 1;
+  L->ci = ci->previous;
+  return entry_counts.returned;
+}
+
+const Instruction* greater_leave(State* L, JitTrace*, JitExit* x) noexcept {
+  CHECK(x == entry_counts.left);
+  entry_counts.leaves++;
+  return L->ci->savedpc;  // the frame's first instruction: the interpreter runs the call
+}
+
+const Instruction* greater_run(State*, CallInfo*, JitTrace*) noexcept {
+  entry_counts.runs++;
+  return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE("jit seam: table.sort calls a function trace's entry directly, exits resume in its frame", "[jit][sort]") {
+  Fixture f;
+  entry_counts = EntryCounts();
+  FakeTrace greater;
+  greater.run = greater_run;
+  greater.entry = greater_entry;
+  greater.return_ctx = 0;
+  greater.returned = entry_counts.returned;
+  greater.leave = greater_leave;
+  f.jit->on_call = [&](State* L, CallInfo* ci) { jit_attach(L, ci->savedpc, &greater); };
+  CHECK(f.run("local t = {} for i = 1, 200 do t[i] = (i * 37) % 201 end "
+              "table.sort(t, function(a, b) return a > b end) "
+              "for i = 2, 200 do assert(t[i - 1] > t[i]) end return t[1] .. ' ' .. t[200]") == "ok:200 1");
+  CHECK(entry_counts.entries > 1000);
+  CHECK(entry_counts.leaves == entry_counts.entries / 4);
+  CHECK(entry_counts.runs == 0);
+  // With a hook set the interpreter runs each call (and the hook sees it).
+  entry_counts = EntryCounts();
+  CHECK(f.run("local calls = 0 debug.sethook(function() calls = calls + 1 end, 'c') "
+              "local t = {3, 1, 2} table.sort(t, function(a, b) return a > b end) "
+              "debug.sethook() return calls > 0 and t[1] .. t[2] .. t[3]") == "ok:321");
+  CHECK(entry_counts.entries == 0);
+  CHECK(entry_counts.runs == 0);
 }

@@ -381,6 +381,23 @@ TEST_CASE("table.sort charges default-order comparisons to the instruction budge
   CHECK(msg.find("instruction budget exhausted") != std::string::npos);
 }
 
+// Strings in the default order compare by their bytes where the locale
+// collates that way (lib/table.cpp, byte_collation), else through strcoll.
+TEST_CASE("table.sort orders strings by bytes, embedded zeros and prefixes included", "[table][sort]") {
+  StateGuard s;
+  CHECK(luna::test::run(s.L, "local t = {'a\\0b', 'a', '\\127', 'a\\0', 'ab', '', 'a\\0a', 'b\\1', 'b\\0'} "
+                             "table.sort(t) for i = 1, #t do t[i] = ('%q'):format(t[i]) end "
+                             "return table.concat(t, ' ')") ==
+        "\"\" \"a\" \"a\\0\" \"a\\0a\" \"a\\0b\" \"ab\" \"b\\0\" \"b\\1\" \"\\127\"");
+  // An __lt metamethod among the strings' comparisons; a string against a number is an error.
+  CHECK(luna::test::run(s.L, "local mt = {__lt = function(a, b) return (type(a) == 'table' and a.v or a) < "
+                             "(type(b) == 'table' and b.v or b) end} "
+                             "local t = {'c', setmetatable({v = 'b'}, mt), 'a', 'd'} table.sort(t) "
+                             "return t[1] .. t[2].v .. t[3] .. t[4]") == "abcd");
+  CHECK(luna::test::run(s.L, "return select(2, pcall(table.sort, {'a', 1, 'b'}))") ==
+        "attempt to compare number with string");
+}
+
 // table.concat reads strings present in the table in place (lib/table.cpp,
 // add_field); everything else still goes through get_i and the buffer.
 TEST_CASE("table.concat reads present strings in place, the rest as before", "[table][concat]") {

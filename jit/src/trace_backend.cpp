@@ -287,7 +287,7 @@ class TraceBackend final : public JitBackend {
     CompiledTrace* t = static_cast<CompiledTrace*>(jt);
     // A RET from this frame returns here, not to a CALLOUT's continuation
     // (CALLOUTs set it in the frames they push).
-    ci->ctx = reinterpret_cast<KContext>(t->code->seam_return);
+    ci->ctx = t->return_ctx;
     ExitInfo* x = t->code->entry(L, ci->func + 1);  // may have left through side traces
     if (x == returned_exit()) return nullptr;
     return left(L, t, x);
@@ -296,7 +296,10 @@ class TraceBackend final : public JitBackend {
  private:
   // The trace run by run() left by the exit x (kept out of run, which a
   // function trace entered from native code runs per call, so that run
-  // saves no registers of its own).
+  // saves no registers of its own); also JitTrace::leave.
+  [[gnu::noinline]] static const Instruction* leave(State* L, JitTrace* jt, JitExit* jx) noexcept {
+    return left(L, static_cast<CompiledTrace*>(jt), reinterpret_cast<ExitInfo*>(jx));
+  }
   [[gnu::noinline]] static const Instruction* left(State* L, CompiledTrace* t, ExitInfo* x) noexcept {
     // The frame of the trace that left: ci, or an inlined callee's whose
     // loop a side trace entered (the link made it L->ci).
@@ -580,6 +583,10 @@ class TraceBackend final : public JitBackend {
     }
     auto t = std::make_unique<CompiledTrace>();
     t->run = &TraceBackend::run;
+    t->entry = reinterpret_cast<JitTrace::EntryFn>(code->entry);
+    t->return_ctx = reinterpret_cast<KContext>(code->seam_return);
+    t->returned = reinterpret_cast<const JitExit*>(returned_exit());
+    t->leave = &TraceBackend::leave;
     t->stack_slots = rec.stack_slots();
     t->frames = rec.max_depth();
     t->owner = this;
