@@ -658,45 +658,51 @@ namespace {
   return (--L->top)->truthy();
 }
 
+// call_noyield_truth for the Lua closure at func (prototype p), which has
+// the trace t at its first instruction: its machine code is called here,
+// with jit_enter_function's checks (no hook, budget or recording; the
+// stack slots and CallInfos the trace declares exist) and without its call
+// and run's between (stitch14 measured ~140 instructions of C around each
+// call of the trace). Out of line, so that a call without a trace saves no
+// registers for it.
+[[gnu::noinline]] bool call_function_trace(State* L, TValue* func, const Proto* p, JitTrace* t) {
+  GlobalState* g = L->g;
+  CallInfo* ci = L->ci->next;
+  if (t->entry == nullptr || ci == nullptr || L->hookmask != 0 || g->instr_budget != 0 ||
+      g->jit.recorder != nullptr || L->nCcalls + 1 >= MAX_C_CALLS || L->stack_last - L->top <= p->maxstacksize ||
+      L->stack_last - (func + 1) <= t->stack_slots)
+    return call_noyield_truth_slow(L, func);
+  const CallInfo* c = ci;
+  for (int i = 0; i < t->frames; i++)
+    if ((c = c->next) == nullptr) return call_noyield_truth_slow(L, func);
+  L->nny++;
+  L->nCcalls++;
+  L->ci = ci;
+  init_lua_frame(L, ci, func, L->top, 1, p, 0);
+  ci->callstatus = CIST_FRESH;
+  ci->ctx = t->return_ctx;
+  g->jit.entries++;
+  JitExit* x = t->entry(L, func + 1);
+  if (x != t->returned || g->jit.pending_status != 0 || g->jit.flush_due) {
+    if (const Instruction* pc = jit_function_left(L, t, x)) {
+      // The trace left the function early: the interpreter resumes in the
+      // frame L->ci.
+      L->ci->savedpc = pc;
+      execute(L, L->ci);
+    }
+  }
+  L->nCcalls--;
+  L->nny--;
+  return (--L->top)->truthy();
+}
+
 }  // namespace
 
 bool call_noyield_truth(State* L, TValue* func) {
-  // A Lua function with a trace at its first instruction: its machine code
-  // is called here, with jit_enter_function's checks (no hook, budget or
-  // recording; the stack slots and CallInfos the trace declares exist) and
-  // without its call and run's between (stitch14 measured ~140 instructions
-  // of C around each call of the trace).
   GlobalState* g = L->g;
   if (func->tag == Tag::LClosure && g->jit.enabled) {
     const Proto* p = func->as_lclosure()->p;
-    JitTrace* t = jit_function_trace(g->jit, p, p->code);
-    CallInfo* ci = L->ci->next;
-    if (t != nullptr && t->entry != nullptr && ci != nullptr && L->hookmask == 0 && g->instr_budget == 0 &&
-        g->jit.recorder == nullptr && L->nCcalls + 1 < MAX_C_CALLS &&
-        L->stack_last - L->top > p->maxstacksize && L->stack_last - (func + 1) > t->stack_slots) {
-      const CallInfo* c = ci;
-      for (int i = 0; i < t->frames; i++)
-        if ((c = c->next) == nullptr) return call_noyield_truth_slow(L, func);
-      L->nny++;
-      L->nCcalls++;
-      L->ci = ci;
-      init_lua_frame(L, ci, func, L->top, 1, p, 0);
-      ci->callstatus = CIST_FRESH;
-      ci->ctx = t->return_ctx;
-      g->jit.entries++;
-      JitExit* x = t->entry(L, func + 1);
-      if (x != t->returned || g->jit.pending_status != 0 || g->jit.flush_due) {
-        if (const Instruction* pc = jit_function_left(L, t, x)) {
-          // The trace left the function early: the interpreter resumes in
-          // the frame L->ci.
-          L->ci->savedpc = pc;
-          execute(L, L->ci);
-        }
-      }
-      L->nCcalls--;
-      L->nny--;
-      return (--L->top)->truthy();
-    }
+    if (JitTrace* t = jit_function_trace(g->jit, p, p->code)) return call_function_trace(L, func, p, t);
   }
   return call_noyield_truth_slow(L, func);
 }

@@ -398,6 +398,27 @@ TEST_CASE("table.sort orders strings by bytes, embedded zeros and prefixes inclu
         "attempt to compare number with string");
 }
 
+// Arrays of only numbers or only strings in the default order are sorted
+// in place without the stack (lib/table.cpp, ArraySorter): the same steps,
+// so the same order for NaN, mixed subtypes and extremes as 5.4.8.
+TEST_CASE("table.sort of plain number arrays keeps 5.4.8's order", "[table][sort]") {
+  StateGuard s;
+  auto sorted = [&](const std::string& t) {
+    std::string code = "local nan = 0/0 local t = " + t +
+                       " table.sort(t) local o = {} for i = 1, #t do o[i] = t[i] ~= t[i] and 'n' or tostring(t[i]) end "
+                       "return table.concat(o, ' ')";
+    return luna::test::run(s.L, code.c_str());
+  };
+  CHECK(sorted("{5, nan, 3, 1.5, nan, 2, 9, nan, 1, 7, 4, nan, 8, 6}") == "1 1.5 2 3 4 5 n n 6 7 8 n n 9");
+  CHECK(sorted("{3, 1.5, 2, math.huge, -math.huge, 1, 2.0, math.mininteger, math.maxinteger, 2^63, -2^63}") ==
+        "-inf -9223372036854775808 -9.2233720368548e+18 1 1.5 2.0 2 3 9223372036854775807 9.2233720368548e+18 inf");
+  // A hole or a value of another type: the stack's path, with its errors.
+  CHECK(luna::test::run(s.L, "return select(2, pcall(table.sort, {1, 2, 'x', 4}))") ==
+        "attempt to compare string with number");
+  CHECK(luna::test::run(s.L, "local t = setmetatable({3, 1}, {__index = function(_, k) return k end, __len = function() "
+                             "return 3 end}) table.sort(t) return t[1] .. t[2] .. tostring(rawget(t, 3))") == "13nil");
+}
+
 // table.concat reads strings present in the table in place (lib/table.cpp,
 // add_field); everything else still goes through get_i and the buffer.
 TEST_CASE("table.concat reads present strings in place, the rest as before", "[table][concat]") {

@@ -321,6 +321,62 @@ class Sorter {
   bool byte_order_;  // strings compare by bytes (byte_collation)
 };
 
+// Sorter for a table whose items 1..n are all present in its array part
+// and are all numbers or all strings, in the default order: no metamethod,
+// Lua code or allocation can run during such a sort (no budget counts), so
+// the array stays where it is and the values being moved live in a small
+// array of locals instead of on the stack top (the sort's algorithm keeps
+// at most three). Same operations, and so the same steps, as Sorter.
+class ArraySorter {
+ public:
+  ArraySorter(State* L, Table* t) : L_(L), a_(t->array), byte_order_(byte_collation()) {}
+
+  void get(Integer i) { v_[n_++] = a_[i - 1]; }
+  void set(Integer i) { a_[i - 1] = v_[--n_]; }
+  void set_two(Integer i, Integer j) {
+    set(i);
+    set(j);
+  }
+  void pop(int n) { n_ -= n; }
+  void dup() {
+    v_[n_] = v_[n_ - 1];
+    n_++;
+  }
+
+  bool less(int a, int b) {
+    const TValue& x = v_[n_ + a];
+    const TValue& y = v_[n_ + b];
+    if (x.is_float() && y.is_float()) return x.u.n < y.u.n;
+    if (x.is_int() && y.is_int()) return x.u.i < y.u.i;
+    if (byte_order_ && x.is_string()) return bytes_less(x.as_string(), y.as_string());
+    return vm_less_than(L_, x, y);  // an integer and a float, or strings by strcoll
+  }
+
+  [[noreturn]] void invalid_order() { error_f(L_, "invalid order function for sorting"); }
+
+  // The table at index 1 when an ArraySorter may sort its items 1..n.
+  static Table* sortable(State* L, Integer n) {
+    const TValue* args = L->ci->func + 1;
+    if (!args[1].is_nil() || !args[0].is_table() || L->g->instr_budget != 0) return nullptr;
+    Table* t = args[0].as_table();
+    if (static_cast<Unsigned>(n) > t->asize) return nullptr;
+    const TValue* a = t->array;
+    bool numbers = a[0].is_number(), strings = a[0].is_string();
+    for (Integer i = 0; i < n && (numbers || strings); i++) {
+      numbers = numbers && a[i].is_number();
+      strings = strings && a[i].is_string();
+    }
+    return numbers || strings ? t : nullptr;
+  }
+
+ private:
+  State* L_;
+  TValue* a_;
+  bool byte_order_;
+  int n_ = 0;
+  TValue v_[4];
+};
+
 // Cheap randomness mixed from the clock and the time.
 unsigned sort_seed() {
   clock_t c = clock();
@@ -336,7 +392,8 @@ Integer choose_pivot(Integer lo, Integer up, unsigned rnd) {
 
 // Partition of [lo, up] with the pivot P on the stack top and also at
 // t[up-1]; t[lo] <= P <= t[up] already hold. Returns P's final index.
-Integer partition(Sorter& s, Integer lo, Integer up) {
+template <class S>
+Integer partition(S& s, Integer lo, Integer up) {
   Integer i = lo;
   Integer j = up - 1;
   for (;;) {
@@ -359,7 +416,8 @@ Integer partition(Sorter& s, Integer lo, Integer up) {
   }
 }
 
-void aux_sort(Sorter& s, Integer lo, Integer up, unsigned rnd) {
+template <class S>
+void aux_sort(S& s, Integer lo, Integer up, unsigned rnd) {
   while (lo < up) {
     s.get(lo);
     s.get(up);
@@ -410,8 +468,13 @@ int t_sort(State* L) {
     arg_check(L, n < INT_MAX, 1, "array too big");
     if (!is_none_or_nil(L, 2)) check_type(L, 2, TFUNCTION);
     set_top(L, 2);
-    Sorter s(L);
-    aux_sort(s, 1, n, 0);
+    if (Table* t = ArraySorter::sortable(L, n)) {
+      ArraySorter s(L, t);
+      aux_sort(s, 1, n, 0);
+    } else {
+      Sorter s(L);
+      aux_sort(s, 1, n, 0);
+    }
   }
   return 0;
 }
