@@ -624,12 +624,10 @@ void call_noyield(State* L, TValue* func, int nresults) {
   L->nny--;
 }
 
-namespace {
-
 // call_noyield_truth for any callee: call_noyield(L, func, 1) with
 // precall's Lua-closure path inline (one call per comparison instead of
 // three: call_noyield, call, precall).
-[[gnu::noinline]] bool call_noyield_truth_slow(State* L, TValue* func) {
+bool call_noyield_truth_slow(State* L, TValue* func) {
   if (func->tag == Tag::LClosure && L->nCcalls + 1 < MAX_C_CALLS &&
       L->stack_last - L->top > func->as_lclosure()->p->maxstacksize) {
     L->nny++;
@@ -665,7 +663,7 @@ namespace {
 // and run's between (stitch14 measured ~140 instructions of C around each
 // call of the trace). Out of line, so that a call without a trace saves no
 // registers for it.
-[[gnu::noinline]] bool call_function_trace(State* L, TValue* func, const Proto* p, JitTrace* t) {
+bool call_function_trace(State* L, TValue* func, const Proto* p, JitTrace* t) {
   GlobalState* g = L->g;
   CallInfo* ci = L->ci->next;
   if (t->entry == nullptr || ci == nullptr || L->hookmask != 0 || g->instr_budget != 0 ||
@@ -696,16 +694,6 @@ namespace {
   return (--L->top)->truthy();
 }
 
-}  // namespace
-
-bool call_noyield_truth(State* L, TValue* func) {
-  GlobalState* g = L->g;
-  if (func->tag == Tag::LClosure && g->jit.enabled) {
-    const Proto* p = func->as_lclosure()->p;
-    if (JitTrace* t = jit_function_trace(g->jit, p, p->code)) return call_function_trace(L, func, p, t);
-  }
-  return call_noyield_truth_slow(L, func);
-}
 
 // ------------------------------------------------------------- hooks
 

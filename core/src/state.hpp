@@ -595,9 +595,21 @@ void free_ci_list(State* L);
 // Calls the value at func with the arguments above it; results start at func.
 void call(State* L, TValue* func, int nresults);
 void call_noyield(State* L, TValue* func, int nresults);
+// call_noyield_truth's two paths (do.cpp): a Lua closure whose prototype p
+// has the trace t attached at its first instruction, and any callee.
+bool call_function_trace(State* L, TValue* func, const Proto* p, JitTrace* t);
+bool call_noyield_truth_slow(State* L, TValue* func);
 // call_noyield(L, func, 1), then pops the result: whether it is true. For
 // library code calling one function over and over (table.sort's order).
-bool call_noyield_truth(State* L, TValue* func);
+// Inline: the test for a trace is a few instructions at the caller.
+inline bool call_noyield_truth(State* L, TValue* func) {
+  GlobalState* g = L->g;
+  if (func->tag == Tag::LClosure && g->jit.enabled) {
+    const Proto* p = func->as_lclosure()->p;
+    if (JitTrace* t = jit_function_trace(g->jit, p, p->code)) return call_function_trace(L, func, p, t);
+  }
+  return call_noyield_truth_slow(L, func);
+}
 // For the VM: prepares a call. Lua function: returns its new CallInfo (not
 // yet run). Native: runs it, finishes the call, returns nullptr. Honours __call.
 CallInfo* precall(State* L, TValue* func, int nresults);
