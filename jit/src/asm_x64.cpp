@@ -164,25 +164,34 @@ String* h_str_new(State* L, const char* p, Integer len) noexcept {
 }
 // The concatenation buffer of the running thread: a trace fills it and
 // makes its string with no guard in between, so no other trace interleaves.
-// A result longer than the buffer is the interpreter's.
+// A result longer than the buffer is the interpreter's. Constant
+// initialised, so its uses need no first-use guard.
 struct ConcatBuffer {
   static constexpr size_t kSize = 1024;
-  char data[kSize];
   size_t len = 0;
   bool overflow = false;
+  char data[kSize] = {};
+  // A short piece with room (most of them) is a few word moves and no
+  // saved registers; the rest is put out of line.
   void put(const char* p, size_t n) {
+    size_t at = len;
+    if (n <= MAX_SHORT_LEN && n <= kSize - at) [[likely]] {
+      len = at + n;  // before the copy, whose stores could alias it
+      bytes::copy(data + at, p, n);
+      return;
+    }
+    put_long(p, n);
+  }
+  [[gnu::noinline]] void put_long(const char* p, size_t n) {
     if (n > kSize - len) {
       overflow = true;
       return;
     }
-    if (n <= MAX_SHORT_LEN)
-      bytes::copy(data + len, p, n);
-    else
-      std::memcpy(data + len, p, n);
+    std::memcpy(data + len, p, n);
     len += n;
   }
 };
-thread_local ConcatBuffer concat_buffer;
+constinit thread_local ConcatBuffer concat_buffer;
 void h_buf_put_str(State*, String* s) noexcept { concat_buffer.put(s->data, s->len); }
 // A number's text is written in place when the buffer has room for any.
 void put_number(const TValue& v) {
