@@ -208,6 +208,36 @@ TEST_CASE("table.concat of strings, numbers and separators", "[format]") {
   CHECK(run_bytes(L, "return table.concat({'a\\0b', 'c'}, '\\0')") == "a\0b\0c"s);
 }
 
+TEST_CASE("table.concat of array strings makes its result at its size", "[format]") {
+  StateGuard g;
+  State* L = g.L;
+  // Short and long results, separators short and long, ranges; a piece
+  // that is not a string takes the general way from the start.
+  CHECK(run_bytes(L, "local t = {} for i = 1, 2000 do t[i] = 'p' .. i end "
+                     "local s = table.concat(t, ';') return #s .. s:sub(1, 12) .. s:sub(-10)") ==
+        "10892p1;p2;p3;p4;1999;p2000");
+  CHECK(run_bytes(L, "return table.concat({'ab', 'cd', 'ef'}, string.rep('=', 20), 2, 3)") ==
+        "cd====================ef");
+  CHECK(run_bytes(L, "local t = {'a', 'b', 'c', 'd'} return table.concat(t, 'x', 2, 4)") == "bxcxd");
+  CHECK(run_bytes(L, "return table.concat({string.rep('a', 30), string.rep('b', 10)})") ==
+        std::string(30, 'a') + std::string(10, 'b'));
+  CHECK(run_bytes(L, "return table.concat({string.rep('a', 30), string.rep('b', 11)})") ==
+        std::string(30, 'a') + std::string(11, 'b'));
+  CHECK(run_bytes(L, "return table.concat({'a', 'b', {}, 'c'}, ',')") ==
+        "error: invalid value (table) at index 3 in table for 'concat'");
+  CHECK(run_bytes(L, "return tostring(math.type(table.concat({'1', 2})))") == "nil");
+  // 100 000 bytes from 1 000 pieces under a limit about 40 000 bytes above
+  // what the pieces and the result take: a buffer growing by doubling
+  // (131 072 bytes besides the result) does not fit.
+  CHECK(run_bytes(L, "big = {} for i = 1, 1000 do big[i] = string.rep(string.char(65 + i % 26), 100) end "
+                     "collectgarbage() collectgarbage('stop') return 'ok'") == "ok");
+  GlobalState* gs = L->g;
+  size_t limit = gs->memlimit;
+  gs->memlimit = gs->totalbytes + 140000;
+  CHECK(run_bytes(L, "local s = table.concat(big) return #s .. s:sub(99, 102)") == "100000BBCC");
+  gs->memlimit = limit;
+}
+
 TEST_CASE("digits_before writes an integer's digits", "[format]") {
   char buf[24];
   for (uint64_t m : {0ull, 9ull, 10ull, 99ull, 100ull, 12345ull, 18446744073709551615ull, 10000000000000000000ull}) {
