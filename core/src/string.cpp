@@ -244,8 +244,14 @@ void str_remove_dead(State* L, String* s) {
 }
 
 void str_free(State* L, String* s) {
-  if (s->tag == Tag::ShortStr) str_remove_dead(L, s);
-  mem_free(L, s, string_alloc_size(s->len));
+  size_t size = string_alloc_size(s->len);
+  if (s->tag == Tag::ShortStr) {
+    str_remove_dead(L, s);
+    // The sweep frees many short strings: their block back on its list
+    // inline, without mem_free's call.
+    if (pool_try_give(L->g, s, size)) return;
+  }
+  mem_free(L, s, size);
 }
 
 Udata* udata_new(State* L, size_t size, int nuvalue) {
