@@ -8,7 +8,9 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "format_item.hpp"
 #include "state.hpp"
 #include "test_support.hpp"
 
@@ -236,6 +238,27 @@ TEST_CASE("table.concat of array strings makes its result at its size", "[format
   gs->memlimit = gs->totalbytes + 140000;
   CHECK(run_bytes(L, "local s = table.concat(big) return #s .. s:sub(99, 102)") == "100000BBCC");
   gs->memlimit = limit;
+}
+
+TEST_CASE("decimal items without a precision agree with snprintf", "[format]") {
+  // format_integer_item's in-place case: '%d', '%0Nd', '%Nd' and '%i' of
+  // values at every digit count, both signs and the extremes.
+  std::vector<Integer> values = {0, 7, 42, 99999, 9223372036854775807, -9223372036854775807 - 1};
+  for (Integer p = 1, k = 0; k < 19; k++, p *= 10)
+    for (Integer v : {p - 1, p, p + 1}) values.insert(values.end(), {v, -v});
+  char out[MAX_FORMAT_ITEM];
+  char want[128];
+  for (const char* fmt : {"%d", "%i", "%1d", "%3d", "%5d", "%05d", "%020d", "%21d", "%099d", "%99i", "%0i"}) {
+    FormatSpec spec;
+    const char* f = fmt + 1;
+    REQUIRE(format_parse_spec(f, f + std::strlen(f), &spec) == f + std::strlen(f));
+    for (Integer v : values) {
+      size_t n = format_integer_item(spec, v, out);
+      std::snprintf(want, sizeof want, (std::string(fmt).substr(0, std::strlen(fmt) - 1) + "lld").c_str(),
+                    static_cast<long long>(v));
+      CHECK(std::string(out, n) == want);
+    }
+  }
 }
 
 TEST_CASE("digits_before writes an integer's digits", "[format]") {
