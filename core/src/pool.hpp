@@ -67,6 +67,29 @@ inline void* pool_try_take(GlobalState* g, size_t size) noexcept {
   return b;
 }
 
+// pool_try_take for a size of at most MAX, also carving from the newest
+// slab when the freelist is empty (as pool_alloc would, without its call):
+// new strings are mostly made while their class's list is empty.
+inline void* pool_try_carve(GlobalState* g, size_t size) noexcept {
+  if (!g->pooled || (g->memlimit != 0 && g->totalbytes + size > g->memlimit)) return nullptr;
+  SmallPool& p = g->pool;
+  size_t c = SmallPool::class_of(size);
+  void* b = p.free[c];
+  if (b != nullptr) {
+    pool_unpoison(b, SmallPool::class_size(c));
+    p.free[c] = *static_cast<void**>(b);
+  } else {
+    size_t sz = SmallPool::class_size(c);
+    if (static_cast<size_t>(p.bump_end - p.bump) < sz) return nullptr;
+    b = p.bump;
+    p.bump += sz;
+    pool_unpoison(b, sz);
+  }
+  g->totalbytes += size;
+  g->gcdebt += static_cast<ptrdiff_t>(size);
+  return b;
+}
+
 // mem_free's common case, inline for the sweep: a pooled block back on its
 // freelist, uncounted; false where mem_free must take the general way.
 inline bool pool_try_give(GlobalState* g, void* block, size_t size) noexcept {

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "object_layout.hpp"
+#include "pool.hpp"
 #include "short_bytes.hpp"
 #include "state.hpp"
 
@@ -19,7 +20,9 @@ constexpr size_t MAX_STRING_LEN = (~size_t(0) >> 1) - layout::STRING_DATA - 1;
 
 String* create_string(State* L, Tag tag, size_t len, uint32_t hash) {
   if (len >= MAX_STRING_LEN) run_error(L, "memory allocation error: block too big");
-  auto* s = static_cast<String*>(gc_new_object(L, tag, string_alloc_size(len)));
+  size_t size = string_alloc_size(len);
+  void* b = size <= SmallPool::MAX ? pool_try_carve(L->g, size) : nullptr;
+  auto* s = static_cast<String*>(b != nullptr ? gc_link_new(L->g, b, tag) : gc_new_object(L, tag, size));
   s->reserved = 0;
   s->has_hash = 0;
   s->hash = hash;
@@ -150,7 +153,15 @@ namespace {
 // str unless that is null (a long string the caller fills), a short one
 // linked into its bucket (the table has room: the caller checked).
 [[gnu::noinline]] String* try_create(GlobalState* g, Tag tag, const char* str, size_t len, uint32_t h) noexcept {
-  auto* s = static_cast<String*>(gc_try_new_object(g, tag, string_alloc_size(len)));
+  size_t size = string_alloc_size(len);
+  String* s;
+  if (tag == Tag::ShortStr && g->gcdebt <= 0) {
+    static_assert(layout::STRING_DATA + MAX_SHORT_LEN + 1 <= SmallPool::MAX);
+    void* b = pool_try_carve(g, size);
+    s = static_cast<String*>(b != nullptr ? gc_link_new(g, b, tag) : gc_try_new_object(g, tag, size));
+  } else {
+    s = static_cast<String*>(gc_try_new_object(g, tag, size));
+  }
   if (s == nullptr) return nullptr;
   s->reserved = 0;
   s->has_hash = 0;
@@ -233,8 +244,14 @@ void str_remove_dead(State* L, String* s) {
 }
 
 void str_free(State* L, String* s) {
-  if (s->tag == Tag::ShortStr) str_remove_dead(L, s);
-  mem_free(L, s, string_alloc_size(s->len));
+  size_t size = string_alloc_size(s->len);
+  if (s->tag == Tag::ShortStr) {
+    str_remove_dead(L, s);
+    // The sweep frees many short strings: their block back on its list
+    // inline, without mem_free's call.
+    if (pool_try_give(L->g, s, size)) return;
+  }
+  mem_free(L, s, size);
 }
 
 Udata* udata_new(State* L, size_t size, int nuvalue) {

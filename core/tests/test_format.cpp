@@ -8,7 +8,9 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "format_item.hpp"
 #include "state.hpp"
 #include "test_support.hpp"
 
@@ -206,6 +208,57 @@ TEST_CASE("table.concat of strings, numbers and separators", "[format]") {
                      "return table.concat(t, '', 1, 3)") == "ai2i3");
   CHECK(run_bytes(L, "return table.concat({}, 'x', 1, 0)") == "");
   CHECK(run_bytes(L, "return table.concat({'a\\0b', 'c'}, '\\0')") == "a\0b\0c"s);
+}
+
+TEST_CASE("table.concat of array strings makes its result at its size", "[format]") {
+  StateGuard g;
+  State* L = g.L;
+  // Short and long results, separators short and long, ranges; a piece
+  // that is not a string takes the general way from the start.
+  CHECK(run_bytes(L, "local t = {} for i = 1, 2000 do t[i] = 'p' .. i end "
+                     "local s = table.concat(t, ';') return #s .. s:sub(1, 12) .. s:sub(-10)") ==
+        "10892p1;p2;p3;p4;1999;p2000");
+  CHECK(run_bytes(L, "return table.concat({'ab', 'cd', 'ef'}, string.rep('=', 20), 2, 3)") ==
+        "cd====================ef");
+  CHECK(run_bytes(L, "local t = {'a', 'b', 'c', 'd'} return table.concat(t, 'x', 2, 4)") == "bxcxd");
+  CHECK(run_bytes(L, "return table.concat({string.rep('a', 30), string.rep('b', 10)})") ==
+        std::string(30, 'a') + std::string(10, 'b'));
+  CHECK(run_bytes(L, "return table.concat({string.rep('a', 30), string.rep('b', 11)})") ==
+        std::string(30, 'a') + std::string(11, 'b'));
+  CHECK(run_bytes(L, "return table.concat({'a', 'b', {}, 'c'}, ',')") ==
+        "error: invalid value (table) at index 3 in table for 'concat'");
+  CHECK(run_bytes(L, "return tostring(math.type(table.concat({'1', 2})))") == "nil");
+  // 100 000 bytes from 1 000 pieces under a limit about 40 000 bytes above
+  // what the pieces and the result take: a buffer growing by doubling
+  // (131 072 bytes besides the result) does not fit.
+  CHECK(run_bytes(L, "big = {} for i = 1, 1000 do big[i] = string.rep(string.char(65 + i % 26), 100) end "
+                     "collectgarbage() collectgarbage('stop') return 'ok'") == "ok");
+  GlobalState* gs = L->g;
+  size_t limit = gs->memlimit;
+  gs->memlimit = gs->totalbytes + 140000;
+  CHECK(run_bytes(L, "local s = table.concat(big) return #s .. s:sub(99, 102)") == "100000BBCC");
+  gs->memlimit = limit;
+}
+
+TEST_CASE("decimal items without a precision agree with snprintf", "[format]") {
+  // format_integer_item's in-place case: '%d', '%0Nd', '%Nd' and '%i' of
+  // values at every digit count, both signs and the extremes.
+  std::vector<Integer> values = {0, 7, 42, 99999, 9223372036854775807, -9223372036854775807 - 1};
+  for (Integer p = 1, k = 0; k < 19; k++, p *= 10)
+    for (Integer v : {p - 1, p, p + 1}) values.insert(values.end(), {v, -v});
+  char out[MAX_FORMAT_ITEM];
+  char want[128];
+  for (const char* fmt : {"%d", "%i", "%1d", "%3d", "%5d", "%05d", "%020d", "%21d", "%099d", "%99i", "%0i"}) {
+    FormatSpec spec;
+    const char* f = fmt + 1;
+    REQUIRE(format_parse_spec(f, f + std::strlen(f), &spec) == f + std::strlen(f));
+    for (Integer v : values) {
+      size_t n = format_integer_item(spec, v, out);
+      std::snprintf(want, sizeof want, (std::string(fmt).substr(0, std::strlen(fmt) - 1) + "lld").c_str(),
+                    static_cast<long long>(v));
+      CHECK(std::string(out, n) == want);
+    }
+  }
 }
 
 TEST_CASE("digits_before writes an integer's digits", "[format]") {

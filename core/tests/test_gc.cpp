@@ -3,11 +3,13 @@
 
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #ifdef __linux__
 #include <sys/sysinfo.h>
 #endif
 
+#include "pool.hpp"
 #include "state.hpp"
 #include "test_support.hpp"
 
@@ -226,6 +228,36 @@ TEST_CASE("small blocks: freed blocks are reused, accounting stays exact", "[gc]
   CHECK(gc_count_bytes(L) == after_first);
   // The second round lived on the first round's freed blocks.
   CHECK(slab_count(L) - slabs <= slabs / 10);
+}
+
+TEST_CASE("small blocks: carved inline from the slab, counted, refused over the limit", "[gc][pool]") {
+  StateGuard s;
+  State* L = s.L;
+  GlobalState* g = L->g;
+  REQUIRE(g->pooled);
+  constexpr size_t size = 40;  // a class of its own for this test: emptied first
+  size_t c = SmallPool::class_of(size);
+  std::vector<void*> taken;
+  while (g->pool.free[c] != nullptr) taken.push_back(pool_try_carve(g, size));
+  // A slab with room for one more (mem_alloc takes a new one when needed).
+  if (static_cast<size_t>(g->pool.bump_end - g->pool.bump) < SmallPool::class_size(c))
+    taken.push_back(mem_alloc(L, size));
+  char* bump = g->pool.bump;
+  size_t total = g->totalbytes;
+  void* b = pool_try_carve(g, size);
+  CHECK(b == bump);  // the empty list's class carves where pool_alloc would
+  CHECK(g->pool.bump == bump + SmallPool::class_size(c));
+  CHECK(g->totalbytes == total + size);
+  taken.push_back(b);
+  size_t limit = g->memlimit;
+  g->memlimit = g->totalbytes + size - 1;
+  CHECK(pool_try_carve(g, size) == nullptr);  // over the limit: the general way decides
+  g->memlimit = limit;
+  for (void* b : taken) mem_free(L, b, size);
+  CHECK(g->pool.free[c] != nullptr);
+  void* again = pool_try_carve(g, size);
+  CHECK(again == taken.back());  // the freelist first
+  mem_free(L, again, size);
 }
 
 TEST_CASE("a host allocator sees every block itself", "[gc][pool]") {

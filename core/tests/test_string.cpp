@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include <cctype>
+#include <cstdio>
 #include <cstring>
 #include <string>
 
@@ -326,6 +327,28 @@ TEST_CASE("integers as text: every digit count, both signs, the extremes", "[str
   CHECK(text(9223372036854775807) == "9223372036854775807");
   CHECK(text(-9223372036854775807 - 1) == "-9223372036854775808");
   CHECK(std::strlen(buf) == 20);  // terminated
+}
+
+TEST_CASE("integers as text at every bit length; fixed floats past 2^63", "[string][number]") {
+  // The digit count comes from the bit length: each 2^k - 1, 2^k, 2^k + 1
+  // and their negatives against snprintf; 20-digit integer parts through
+  // float_to_fixed.
+  char buf[MAX_NUMBER_TEXT];
+  char want[MAX_NUMBER_TEXT];
+  for (int k = 0; k < 63; k++) {
+    Integer p = Integer(1) << k;
+    for (Integer i : {p - 1, p, p + 1, -p, 1 - p}) {
+      int n = integer_to_text(i, buf);
+      std::snprintf(want, sizeof want, "%lld", static_cast<long long>(i));
+      CHECK(std::string(buf, static_cast<size_t>(n)) == want);
+    }
+  }
+  char fixed[MAX_FIXED_TEXT];
+  for (double x : {9.999999999999998e18, 1e19, 1.5e19, 1.8446744073709550e19}) {
+    int n = float_to_fixed(x, 0, fixed);
+    std::snprintf(want, sizeof want, "%.0f", x);
+    CHECK(std::string(fixed, static_cast<size_t>(n)) == want);
+  }
 }
 
 TEST_CASE("find and match of a one-item pattern agree with the full matcher", "[string]") {

@@ -164,38 +164,50 @@ String* h_str_new(State* L, const char* p, Integer len) noexcept {
 }
 // The concatenation buffer of the running thread: a trace fills it and
 // makes its string with no guard in between, so no other trace interleaves.
-// A result longer than the buffer is the interpreter's.
+// A result longer than the buffer is the interpreter's. Constant
+// initialised, so its uses need no first-use guard.
 struct ConcatBuffer {
   static constexpr size_t kSize = 1024;
-  char data[kSize];
   size_t len = 0;
   bool overflow = false;
+  char data[kSize] = {};
+  // A short piece with room (most of them) is a few word moves and no
+  // saved registers; the rest is put out of line.
   void put(const char* p, size_t n) {
+    size_t at = len;
+    if (n <= MAX_SHORT_LEN && n <= kSize - at) [[likely]] {
+      len = at + n;  // before the copy, whose stores could alias it
+      bytes::copy(data + at, p, n);
+      return;
+    }
+    put_long(p, n);
+  }
+  [[gnu::noinline]] void put_long(const char* p, size_t n) {
     if (n > kSize - len) {
       overflow = true;
       return;
     }
-    if (n <= MAX_SHORT_LEN)
-      bytes::copy(data + len, p, n);
-    else
-      std::memcpy(data + len, p, n);
+    std::memcpy(data + len, p, n);
     len += n;
   }
 };
-thread_local ConcatBuffer concat_buffer;
+constinit thread_local ConcatBuffer concat_buffer;
 void h_buf_put_str(State*, String* s) noexcept { concat_buffer.put(s->data, s->len); }
 // A number's text is written in place when the buffer has room for any.
-void put_number(const TValue& v) {
+template <typename Value, int (*to_text)(Value, char*)>
+void put_number(Value v) {
   ConcatBuffer& b = concat_buffer;
-  if (ConcatBuffer::kSize - b.len >= static_cast<size_t>(MAX_NUMBER_TEXT)) {
-    b.len += static_cast<size_t>(number_to_text(v, b.data + b.len));
+  size_t at = b.len;
+  if (ConcatBuffer::kSize - at >= static_cast<size_t>(MAX_NUMBER_TEXT)) {
+    b.len = at + static_cast<size_t>(to_text(v, b.data + at));
     return;
   }
   char buf[MAX_NUMBER_TEXT];
-  b.put(buf, static_cast<size_t>(number_to_text(v, buf)));
+  b.put(buf, static_cast<size_t>(to_text(v, buf)));
 }
-void h_buf_put_int(State*, Integer i) noexcept { put_number(TValue::integer(i)); }
-void h_buf_put_num(Number n) noexcept { put_number(TValue::number(n)); }
+int float_to_text(Number n, char* buf) { return number_to_text(TValue::number(n), buf); }
+void h_buf_put_int(State*, Integer i) noexcept { put_number<Integer, integer_to_text>(i); }
+void h_buf_put_num(Number n) noexcept { put_number<Number, float_to_text>(n); }
 // string.format's conversions (record_format.cpp), written in place with
 // the literal bytes that follow (format_word). What the library would
 // reject, or a decimal point other than '.', spoils the buffer: the string

@@ -459,6 +459,30 @@ const char* format_general(State* L, Buffer& b, const char* strfrmt, int* argp, 
 const char* format_parse_spec(const char* p, const char* end, FormatSpec* s) { return parse_spec(p, end, s); }
 
 size_t format_integer_item(const FormatSpec& s, Integer n, char* out) {
+  if ((s.conv == 'd' || s.conv == 'i') && s.precision < 0 && (s.flags & ~FormatSpec::ZERO) == 0) {
+    // Most decimal items: no precision, no flag but '0'. The digits and
+    // the sign are at most 20 bytes, the padding inline (the width is
+    // below 100), without the general case's prefix and put_padded.
+    char text[24];
+    uint64_t m = n < 0 ? 0 - static_cast<uint64_t>(n) : static_cast<uint64_t>(n);
+    char* d = digits_before(m, text + sizeof text);
+    auto blen = static_cast<size_t>(text + sizeof text - d);
+    size_t sign = n < 0 ? 1 : 0;
+    size_t len = sign + blen;
+    size_t pad = s.width > len ? s.width - len : 0;
+    char* o = out;
+    if (s.has(FormatSpec::ZERO)) {
+      if (sign != 0) *o++ = '-';
+      fill_bytes(o, '0', pad);
+      o += pad;
+    } else {
+      fill_bytes(o, ' ', pad);
+      o += pad;
+      if (sign != 0) *o++ = '-';
+    }
+    copy_bytes(o, d, blen);
+    return len + pad;
+  }
   if (s.conv == 'c') {
     char c = static_cast<char>(n);
     return put_field(out, s, "", 0, &c, 1, false);

@@ -141,6 +141,45 @@ void add_field(State* L, Buffer& b, Integer i) {
   b.add_value();
 }
 
+// table.concat of strings that are all in the array part, the budget not
+// counting: the result's length is summed first and the pieces are copied
+// straight into the result (a long one made at its size), without the
+// buffer's growth and final copy. false, with nothing pushed, when a piece
+// is not such a string (the general way then raises or converts).
+bool concat_array_strings(State* L, const Table* t, Integer i, Integer last, const char* sep, size_t lsep) {
+  if (i < 1 || static_cast<Unsigned>(last) > t->asize) return false;
+  constexpr size_t kMaxTotal = size_t(1) << 40;  // larger ones take the general way and its errors
+  size_t total = 0;
+  for (Integer k = i; k <= last; k++) {
+    const TValue& v = t->array[k - 1];
+    if (!v.is_string()) return false;
+    total += v.as_string()->len + (k < last ? lsep : 0);
+    if (total > kMaxTotal || lsep > kMaxTotal) return false;
+  }
+  auto fill = [&](char* p) {
+    for (Integer k = i; k <= last; k++) {
+      const String* s = t->array[k - 1].as_string();
+      copy_piece(p, s->data, s->len);
+      p += s->len;
+      if (k < last) {
+        copy_piece(p, sep, lsep);
+        p += lsep;
+      }
+    }
+  };
+  if (total <= MAX_SHORT_LEN) {
+    char buf[MAX_SHORT_LEN];
+    fill(buf);
+    push_lstring(L, buf, total);
+    return true;
+  }
+  String* r = str_new_long(L, total);  // collects nothing: the pieces stay put
+  fill(r->data);
+  push_raw(L, str_value(r));
+  gc_check(L);
+  return true;
+}
+
 int t_concat(State* L) {
   Integer last = aux_getn(L, 1, TAB_R);
   size_t lsep;
@@ -157,6 +196,10 @@ int t_concat(State* L) {
       return 1;
     }
   }
+  if (const TValue& tv = L->ci->func[1];
+      i <= last && tv.is_table() && L->g->instr_budget == 0 &&
+      concat_array_strings(L, tv.as_table(), i, last, sep, lsep))
+    return 1;
   Buffer b(L);
   // Strings in the array part, each with its separator, by one prepare and
   // inline copies of the short ones instead of two Buffer::add calls (each
