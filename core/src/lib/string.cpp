@@ -1054,6 +1054,32 @@ int find_aux(State* L, bool find) {
       push_bounds(L, static_cast<Integer>(s2 - s) + 1, static_cast<Integer>(s2 - s + lp));
       return 2;
     }
+  } else if (pe != nullptr && pe->plan.whole == static_cast<uint8_t>(Whole::One)) {
+    // One item (never anchored: '^' has no plan): the first byte from init
+    // on that it accepts is the match, charged as skip_to_start and
+    // whole_match charge it, one step a byte passed over and one the match.
+    const FirstPlan& f = pe->plan;
+    const char* ip = p + f.p_off;
+    const char* iep = p + f.ep_off;
+    const char* q = s + init;
+    const char* end = s + ls;
+    if (f.literal) {
+      q = static_cast<const char*>(std::memchr(q, static_cast<unsigned char>(iep[-1]), static_cast<size_t>(end - q)));
+      if (q == nullptr) q = end;
+    } else {
+      while (q < end && !item_accepts(f.ascii, static_cast<unsigned char>(*q), ip, iep)) q++;
+    }
+    size_t steps = static_cast<size_t>(q - (s + init)) + (q < end);
+    if (steps >= MATCH_STEP_BATCH) charge_instruction_budget(L, steps / MATCH_STEP_BATCH * MATCH_STEP_BATCH);
+    if (q < end) {
+      if (find) {
+        Integer at = static_cast<Integer>(q - s) + 1;
+        push_bounds(L, at, at);
+        return 2;
+      }
+      push_lstring(L, q, 1);
+      return 1;
+    }
   } else {
     MatchState ms;
     const char* s1 = s + init;
