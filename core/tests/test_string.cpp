@@ -431,16 +431,92 @@ TEST_CASE("patterns' first items: cached, their next items and whole runs agree 
   const PatternCache::Entry& e = L->g->patterns.entries[ps->hash % PatternCache::ENTRIES];
   CHECK(e.len == std::strlen(pat));
   CHECK(std::memcmp(e.bytes, pat, e.len) == 0);
-  CHECK(e.has_first == 1);
-  CHECK(e.p_off == 1);
-  CHECK(e.nnext == 2);
-  CHECK(e.run_fails == 0);
+  CHECK(e.plan.has_first == 1);
+  CHECK(e.plan.p_off == 1);
+  CHECK(e.plan.literal == 0);
+  CHECK(e.plan.nnext == 2);
+  CHECK(e.plan.run_fails == 0);
+  // The items' ASCII members: letters, then white space.
+  CHECK(((e.plan.next_ascii[0][1] >> ('q' - 64)) & 1) == 1);
+  CHECK(((e.plan.next_ascii[0][0] >> ' ') & 1) == 0);
+  CHECK(((e.plan.next_ascii[1][0] >> ' ') & 1) == 1);
+  CHECK(((e.plan.next_ascii[1][1] >> ('q' - 64)) & 1) == 0);
   // "(%a+)a%s": a start that fails skips the rest of its run of letters.
   const char* plus = "(%a+)a%s";
   String* qs = str_new(L, plus, std::strlen(plus));
   const PatternCache::Entry& f = L->g->patterns.entries[qs->hash % PatternCache::ENTRIES];
   if (&f != &e) {  // the two may share an entry; then the later one is there
     CHECK(f.len == std::strlen(plus));
-    CHECK(f.run_fails == 1);
+    CHECK(f.plan.run_fails == 1);
   }
+}
+
+TEST_CASE("gsub keeps its pattern's plan while its replacement function uses other patterns", "[string]") {
+  StateGuard s;
+  State* L = s.L;
+  // The function's gsub calls take every cache entry (16 entries, 40
+  // patterns), the outer pattern's included; the outer search must still
+  // skip by its own first item ('|') and next item ('x').
+  const char* code = R"lua(
+    local pats = {}
+    for k = 1, 40 do pats[k] = string.rep("%a", k % 7 + 1) .. k end
+    local function f(a)
+      for _, p in ipairs(pats) do a:gsub(p, "") end
+      return "<" .. a .. ">"
+    end
+    local r, n = ("a|xb|c|xd| |x"):gsub("|x(%a)", f)
+    if r ~= "a<b>|c<d>| |x" or n ~= 2 then return r .. " " .. n end
+    return "ok"
+  )lua";
+  CHECK(run(L, code) == "ok");
+}
+
+TEST_CASE("fixed patterns: captures and ends without the matcher agree with it", "[string]") {
+  StateGuard s;
+  State* L = s.L;
+  // Each pattern is single-byte items and captures only (Fixed): where the
+  // search stops, the match and its captures are known. The same pattern
+  // behind an item that never matches runs the matcher.
+  const char* code = R"lua(
+    local subjects = { "alpha beta  gamma1 x2 ab_c;key=42; xy ab", "aa  bb\n\t cc a1b2", "" }
+    local pats = { "(%a)(%a)%s", "a()b", "(a)(b)", "((%a)%s)", "(%a%s", "x(()y)", "()%d()", "%a(%d)",
+                   "(((((((%a)))))))", "((((((((%a))))))))", "(((((((((%a)))))))))", "[ab](.)(%s)",
+                   "(%a)%s()", "%a)", "()" }
+    local hide = "[^\0-\255]?"
+    local function list(ok, ...)
+      local t = table.pack(...)
+      for i = 1, t.n do t[i] = tostring(t[i]) end
+      return tostring(ok) .. ":" .. table.concat(t, ",", 1, t.n)
+    end
+    local function all(f, ...) return list(pcall(f, ...)) end
+    local function iter(sub, p)
+      local out = {}
+      for a, b, c in sub:gmatch(p) do out[#out + 1] = list(true, a, b, c) end
+      return table.concat(out, "|")
+    end
+    for round = 1, 2 do
+      for _, sub in ipairs(subjects) do
+        for _, p in ipairs(pats) do
+          for init = 1, #sub + 1, 2 do
+            if all(string.find, sub, p, init) ~= all(string.find, sub, hide .. p, init) then return p .. " find" end
+            if all(string.match, sub, p, init) ~= all(string.match, sub, hide .. p, init) then return p .. " match" end
+          end
+          if all(string.gsub, sub, p, "<%1>") ~= all(string.gsub, sub, hide .. p, "<%1>") then return p .. " gsub" end
+          if all(iter, sub, p) ~= all(iter, sub, hide .. p) then return p .. " gmatch" end
+        end
+      end
+    end
+    if ("axy"):find("x(()y)") ~= 2 then return "find x(()y)" end  -- its entry, checked below
+    return "ok"
+  )lua";
+  CHECK(run(L, code) == "ok");
+  const char* pat = "x(()y)";
+  String* ps = str_new(L, pat, std::strlen(pat));
+  const PatternCache::Entry& e = L->g->patterns.entries[ps->hash % PatternCache::ENTRIES];
+  CHECK(e.plan.whole == 3);
+  CHECK(e.plan.ncap == 2);
+  CHECK(e.plan.cap[0][0] == 1);
+  CHECK(e.plan.cap[0][1] == 1);
+  CHECK(e.plan.cap[1][1] == FirstPlan::CAP_AT);
+  CHECK(e.plan.fixed_steps == 4);
 }

@@ -638,29 +638,35 @@ const char* do_match(MatchState* ms, const char* s, const char* p) {
 // of trying a match there, which would fail at once (no error can be
 // raised before it). Only for a well-formed class, maybe after a few
 // open captures, with no quantifier that lets it be absent; '.' accepts
-// every byte and is left out.
-// `whole` says when the item is the whole pattern, alone (One) or followed
-// by '+' (Plus): the position the search stops at then starts a match whose
-// end whole_match knows without running the matcher.
-enum class Whole : uint8_t { No, One, Plus };
+// every byte and is left out. The plan (FirstPlan, pattern_cache.hpp)
+// also holds:
+// - `whole`: the item is the whole pattern, alone (One) or followed by '+'
+//   (Plus), or with its next items and captures (Fixed: every item matches
+//   one byte): the position the search stops at then starts a match whose
+//   end (and captures) whole_match knows without running the matcher;
+// - `run_fails`: the item has '+' and what follows holds no back
+//   reference: a start where the match fails fails at every start in the
+//   rest of the item's run too (failed_run_last);
+// - the single-character items a match must have at the bytes right after
+//   the first item's (captures opened or closed between them aside; no
+//   quantifier but a last '+'), as offsets of their bounds from the first
+//   item: a start where one of them fails fails in do_match before
+//   anything could raise;
+// - each item's ASCII members as bits, so that the search tests a byte
+//   with one bit test (bytes above 127 follow the locale: asked of the
+//   item itself).
+enum class Whole : uint8_t { No, One, Plus, Fixed };
 
+// A pattern's plan with the pattern it belongs to; false when the pattern
+// has no first item.
 struct FirstItem {
-  static constexpr int MAX_NEXT = 6;
-  const char* p = nullptr;
-  const char* ep = nullptr;
-  AsciiSet ascii;  // a bracket class's ASCII members: one test a byte when skipping
-  Whole whole = Whole::No;
-  // The item has '+' and what follows holds no back reference: a start
-  // where the match fails fails at every start in the rest of the item's
-  // run too (failed_run_last).
-  bool run_fails = false;
-  // The single-character items a match must have at the bytes right after
-  // the first item's (captures opened or closed between them aside; no
-  // quantifier but a last '+'), as offsets of their bounds from p: a start
-  // where one of them fails fails in do_match before anything could raise.
-  uint8_t nnext = 0;
-  uint8_t next[MAX_NEXT][2] = {};
-  explicit operator bool() const { return p != nullptr; }
+  const char* pat = nullptr;  // the pattern (after an anchoring '^')
+  const FirstPlan* plan = nullptr;
+  explicit operator bool() const { return plan != nullptr; }
+  const char* p() const { return pat + plan->p_off; }
+  const char* ep() const { return pat + plan->ep_off; }
+  Whole whole() const { return plan != nullptr ? static_cast<Whole>(plan->whole) : Whole::No; }
+  bool run_fails() const { return plan != nullptr && plan->run_fails != 0; }
 };
 
 // The end of a well-formed bracket class at p (at '['), nullptr when it
@@ -695,58 +701,131 @@ const char* plain_item_end(const char* p, const char* end) {
   }
 }
 
-// Fills first.next from q (the first item's end) on.
-void collect_next_items(FirstItem& first, const char* q, const char* end, int level) {
+// The ASCII bytes the single-character item p..ep matches.
+AsciiSet item_ascii_set(const char* p, const char* ep) {
+  AsciiSet set;
+  switch (*p) {
+    case '.':
+      set.w[0] = set.w[1] = ~uint64_t(0);
+      break;
+    case '[':
+      return bracket_ascii_set(p, ep - 1);
+    case ESC: {
+      int cl = static_cast<unsigned char>(p[1]);
+      uint16_t mask = class_mask(cl);
+      if (mask == 0) {
+        set.add(cl);
+        break;
+      }
+      AsciiSet m = CLASS_MEMBERS[static_cast<size_t>(std::countr_zero(mask))];
+      bool complement = (cl & 0x20) == 0;
+      for (int j = 0; j < 2; j++) set.w[j] = complement ? ~m.w[j] : m.w[j];
+      break;
+    }
+    default:
+      set.add(static_cast<unsigned char>(*p));
+      break;
+  }
+  return set;
+}
+
+// Does byte c, above 127, match the single-character item p..ep?
+[[gnu::noinline]] bool item_matches_high(int c, const char* p, const char* ep) {
+  switch (*p) {
+    case '.': return true;
+    case ESC: return match_class(c, static_cast<unsigned char>(p[1]));
+    case '[': return match_bracket_class(c, p, ep - 1);
+    default: return static_cast<unsigned char>(*p) == c;
+  }
+}
+
+// Does byte c match the item p..ep whose ASCII members are `set`?
+inline bool item_accepts(const uint64_t* set, int c, const char* p, const char* ep) {
+  return c < 128 ? ((set[c >> 6] >> (c & 63)) & 1) != 0 : item_matches_high(c, p, ep);
+}
+
+// Fills f's next items from q (the first item's end) on; p is the first
+// item, after `level` open captures. When they are all the rest of the
+// pattern, the pattern is Fixed, with the captures they leave.
+void collect_next_items(FirstPlan& f, const char* p, const char* q, const char* end, int level) {
   int unclosed = level;
-  while (q < end && first.nnext < FirstItem::MAX_NEXT) {
+  for (int l = 0; l < level; l++) {
+    f.cap[l][0] = 0;
+    f.cap[l][1] = FirstPlan::CAP_OPEN;
+  }
+  int parens = 0;
+  while (q < end && f.nnext < FirstPlan::MAX_NEXT) {
+    uint8_t at = static_cast<uint8_t>(1 + f.nnext);  // the offset in the match
     if (*q == '(') {  // start_capture: fine below 8 captures
-      if (++level > 8) return;
+      if (level == 8) return;
       bool position = q + 1 < end && q[1] == ')';
       unclosed += !position;
+      f.cap[level][0] = at;
+      f.cap[level][1] = position ? FirstPlan::CAP_AT : FirstPlan::CAP_OPEN;
+      level++;
+      parens++;  // start_capture's do_match, "()" included
       q += position ? 2 : 1;
       continue;
     }
     if (*q == ')') {  // end_capture: fine with a capture to close
       if (unclosed-- == 0) return;
+      int l = level - 1;  // the last unfinished capture, as capture_to_close finds it
+      while (f.cap[l][1] != FirstPlan::CAP_OPEN) l--;
+      f.cap[l][1] = static_cast<uint8_t>(at - f.cap[l][0]);
+      parens++;
       q++;
       continue;
     }
     const char* e = plain_item_end(q, end);
-    if (e == nullptr || e - first.p > 255) return;
+    if (e == nullptr || e - p > 255) return;
     bool plus = e < end && *e == '+';
     if (e < end && !plus && (*e == '*' || *e == '?' || *e == '-')) return;
-    first.next[first.nnext][0] = static_cast<uint8_t>(q - first.p);
-    first.next[first.nnext][1] = static_cast<uint8_t>(e - first.p);
-    first.nnext++;
+    f.next[f.nnext][0] = static_cast<uint8_t>(q - p);
+    f.next[f.nnext][1] = static_cast<uint8_t>(e - p);
+    AsciiSet set = item_ascii_set(q, e);
+    f.next_ascii[f.nnext][0] = set.w[0];
+    f.next_ascii[f.nnext][1] = set.w[1];
+    f.nnext++;
     if (plus) return;
     q = e;
   }
+  if (q == end) {
+    f.whole = static_cast<uint8_t>(Whole::Fixed);
+    f.ncap = static_cast<uint8_t>(level);
+    f.fixed_steps = static_cast<uint8_t>(1 + parens);
+  }
 }
 
-FirstItem first_item(const char* p, const char* end) {
-  const char* start = p;
+// The plan of the unanchored pattern start..end (has_first 0: none).
+FirstPlan plan_of(const char* start, const char* end) {
+  FirstPlan f{};
+  const char* p = start;
   int opens = 0;
   for (; p < end && *p == '(' && p + 1 < end && p[1] != ')'; opens++) {
-    if (opens == 8) return {};
+    if (opens == 8) return f;
     p++;
   }
-  if (p == end || *p == '.') return {};
+  if (p == end || *p == '.') return f;
   const char* ep = plain_item_end(p, end);
-  if (ep == nullptr) return {};
-  if (ep < end && (*ep == '*' || *ep == '?' || *ep == '-')) return {};
-  FirstItem first;
-  first.p = p;
-  first.ep = ep;
-  if (*p == '[') first.ascii = bracket_ascii_set(p, ep - 1);
-  if (p == start && ep == end) first.whole = Whole::One;
-  if (p == start && ep + 1 == end && *ep == '+') first.whole = Whole::Plus;
+  if (ep == nullptr || ep - start > 255) return f;
+  if (ep < end && (*ep == '*' || *ep == '?' || *ep == '-')) return f;
+  f.has_first = 1;
+  f.p_off = static_cast<uint8_t>(p - start);
+  f.ep_off = static_cast<uint8_t>(ep - start);
+  AsciiSet set = item_ascii_set(p, ep);
+  f.ascii[0] = set.w[0];
+  f.ascii[1] = set.w[1];
+  f.literal = *p != '[' && !(*p == ESC && class_mask(static_cast<unsigned char>(p[1])) != 0);
+  if (p == start && ep == end) f.whole = static_cast<uint8_t>(Whole::One);
+  if (p == start && ep + 1 == end && *ep == '+') f.whole = static_cast<uint8_t>(Whole::Plus);
   if (ep < end && *ep == '+') {
-    first.run_fails = true;
+    f.run_fails = 1;
     for (const char* q = ep + 1; q < end; q++)
-      if (*q == ESC && ++q < end && std::isdigit(static_cast<unsigned char>(*q))) first.run_fails = false;
+      if (*q == ESC && ++q < end && std::isdigit(static_cast<unsigned char>(*q))) f.run_fails = 0;
   }
-  if (ep < end && *ep != '+') collect_next_items(first, ep, end, opens);
-  return first;
+  if (ep < end && *ep != '+') collect_next_items(f, p, ep, end, opens);
+  if (f.whole == static_cast<uint8_t>(Whole::Fixed)) f.fixed_steps = static_cast<uint8_t>(f.fixed_steps + opens);
+  return f;
 }
 
 // Whether pattern p (l bytes) has no special character: find then
@@ -774,110 +853,111 @@ const PatternCache::Entry* pattern_entry(State* L, const TValue* pat) {
   if (e.len == len && bytes::equal(e.bytes, p, len)) return &e;
   // An anchored pattern's search never skips (gmatch's, where '^' is a
   // plain character, just does not skip either).
-  FirstItem first = *p == '^' ? FirstItem{} : first_item(p, p + len);
+  e.plan = *p == '^' ? FirstPlan{} : plan_of(p, p + len);
   e.len = static_cast<uint8_t>(len);
   std::memcpy(e.bytes, p, len);
   e.plain = no_specials(p, len);
-  e.has_first = first ? 1 : 0;
-  e.p_off = first ? static_cast<uint8_t>(first.p - p) : 0;
-  e.ep_off = first ? static_cast<uint8_t>(first.ep - p) : 0;
-  e.whole = static_cast<uint8_t>(first.whole);
-  e.run_fails = first.run_fails ? 1 : 0;
-  e.ascii[0] = first.ascii.w[0];
-  e.ascii[1] = first.ascii.w[1];
-  e.nnext = first.nnext;
-  std::memcpy(e.next, first.next, sizeof e.next);
   return &e;
 }
 
-// first_item of the unanchored pattern p..end, from its cache entry when
-// it has one.
-FirstItem pattern_first_item(const PatternCache::Entry* e, const char* p, const char* end) {
-  if (e == nullptr) return first_item(p, end);
-  FirstItem first;
-  if (!e->has_first) return first;
-  first.p = p + e->p_off;
-  first.ep = p + e->ep_off;
-  first.ascii.w[0] = e->ascii[0];
-  first.ascii.w[1] = e->ascii[1];
-  first.whole = static_cast<Whole>(e->whole);
-  first.run_fails = e->run_fails != 0;
-  first.nnext = e->nnext;
-  static_assert(sizeof e->next == sizeof first.next);
-  std::memcpy(first.next, e->next, sizeof e->next);
-  return first;
+// The first item of the unanchored pattern p..end, from its cache entry
+// when it has one, else planned into `local`. A search that runs Lua code
+// (gsub's replacement function or __index), which may take the entry for
+// another pattern, has the entry's plan copied into `local` (`copy`).
+FirstItem pattern_first_item(const PatternCache::Entry* e, const char* p, const char* end, FirstPlan& local,
+                             bool copy = false) {
+  const FirstPlan* plan = &local;
+  if (e == nullptr)
+    local = plan_of(p, end);
+  else if (copy)
+    local = e->plan;
+  else
+    plan = &e->plan;
+  return plan->has_first ? FirstItem{p, plan} : FirstItem{};
 }
 
-// The first position from s on (s itself included) where `first` matches,
-// or the end of the subject; the positions passed over are charged as
-// steps.
-const char* skip_to_first(MatchState* ms, const FirstItem& first, const char* s) {
-  const char* q = s;
+// The first position from s on where a match can start: where the first
+// item and the items after it match, or the end of the subject. Every
+// position passed over is charged as a step. The items after the first are
+// tested last first: inside a run the first item accepts ("(%a)(%a)%s" in
+// a word), the last one is the one that rejects.
+const char* skip_to_start(MatchState* ms, const FirstItem& first, const char* s) {
+  const FirstPlan& f = *first.plan;
+  const char* p = first.p();
+  const char* ep = first.ep();
   const char* end = ms->src_end;
-  switch (*first.p) {
-    case ESC: {
-      int cl = static_cast<unsigned char>(first.p[1]);
-      uint16_t mask = class_mask(cl);
-      if (mask != 0) {
-        bool want = (cl & 0x20) != 0;
-        while (q < end && in_class(static_cast<unsigned char>(*q), mask) != want) q++;
+  const char* q = s;
+  for (;; q++) {
+    if (f.literal) {
+      q = static_cast<const char*>(std::memchr(q, static_cast<unsigned char>(ep[-1]), static_cast<size_t>(end - q)));
+      if (q == nullptr) {
+        q = end;
         break;
       }
-      q = static_cast<const char*>(std::memchr(q, cl, static_cast<size_t>(end - q)));
-      if (q == nullptr) q = end;
+    } else {
+      while (q < end && !item_accepts(f.ascii, static_cast<unsigned char>(*q), p, ep)) q++;
+      if (q == end) break;
+    }
+    int k = f.nnext - 1;
+    if (q + 1 + k >= end) {  // past the end (and so every start after q)
+      q = end;
       break;
     }
-    case '[':
-      for (; q < end; q++) {
-        int c = static_cast<unsigned char>(*q);
-        if (c < 128 ? first.ascii.has(c) : match_bracket_class(c, first.p, first.ep - 1)) break;
-      }
-      break;
-    default:
-      q = static_cast<const char*>(std::memchr(q, static_cast<unsigned char>(*first.p), static_cast<size_t>(end - q)));
-      if (q == nullptr) q = end;
-      break;
+    while (k >= 0 &&
+           item_accepts(f.next_ascii[k], static_cast<unsigned char>(q[1 + k]), p + f.next[k][0], p + f.next[k][1]))
+      k--;
+    if (k < 0) break;
   }
   charge_steps(ms, static_cast<size_t>(q - s));
   return q;
 }
 
-// The first position from s on where a match can start: where the first
-// item and the items after it (first.next) match, or the end of the
-// subject. A position rejected by the items after the first is charged as
-// a step, like the positions skip_to_first passes over.
-const char* skip_to_start(MatchState* ms, const FirstItem& first, const char* s) {
-  for (;; s++) {
-    s = skip_to_first(ms, first, s);
-    if (s == ms->src_end) return s;
-    int k = 0;
-    while (k < first.nnext && single_match(ms, s + 1 + k, first.p + first.next[k][0], first.p + first.next[k][1])) k++;
-    if (k == first.nnext) return s;
-    charge_steps(ms, 1);
-  }
+// The end of the run of bytes from s on that the first item accepts.
+inline const char* first_run_end(const MatchState* ms, const FirstItem& first, const char* s) {
+  const char* p = first.p();
+  const char* ep = first.ep();
+  while (s < ms->src_end && item_accepts(first.plan->ascii, static_cast<unsigned char>(*s), p, ep)) s++;
+  return s;
 }
 
 // The end of the match at s, where skip_to_start stopped, of a pattern
-// that is its first item (first.whole): one byte, or the run of bytes the
-// item accepts. It is what do_match returns there, charged as its one step
-// (max_expand returns the whole run at once when nothing follows '+').
+// that is its first item (first.whole()): one byte, or the run of bytes the
+// item accepts, or a Fixed pattern's bytes (skip_to_start matched them all),
+// with its captures. It is what do_match returns there, charged as the
+// steps it takes (one, or one a parenthesis; max_expand returns the whole
+// run at once when nothing follows '+').
 inline const char* whole_match(MatchState* ms, const FirstItem& first, const char* s) {
-  charge_steps(ms, 1);
-  if (first.whole == Whole::One) return s + 1;
-  return s + 1 + count_matches(ms, s + 1, first.p, first.ep);
+  const FirstPlan& f = *first.plan;
+  switch (static_cast<Whole>(f.whole)) {
+    case Whole::One:
+      charge_steps(ms, 1);
+      return s + 1;
+    case Whole::Plus:
+      charge_steps(ms, 1);
+      return first_run_end(ms, first, s + 1);
+    default:
+      charge_steps(ms, f.fixed_steps);
+      ms->level = f.ncap;
+      for (int l = 0; l < f.ncap; l++) {
+        ms->capture[l].init = s + f.cap[l][0];
+        uint8_t n = f.cap[l][1];
+        ms->capture[l].len = n == FirstPlan::CAP_OPEN ? CAP_UNFINISHED : n == FirstPlan::CAP_AT ? CAP_POSITION : n;
+      }
+      return s + 1 + f.nnext;
+  }
 }
 
 // After do_match failed at s, a start where a first item with '+' matched
-// (first.run_fails): the last start in the item's run from s. A start
+// (first.run_fails()): the last start in the item's run from s. A start
 // inside the run tries the rest of the pattern at a subset of the
 // positions the start at s tried it at (the run's end down to the start's
 // next byte), where it failed, and without a back reference nothing the
 // rest does depends on where the match started; so those starts fail too,
 // and are charged as positions passed over.
 inline const char* failed_run_last(MatchState* ms, const FirstItem& first, const char* s) {
-  size_t n = count_matches(ms, s + 1, first.p, first.ep);
-  charge_steps(ms, n);
-  return s + n;
+  const char* last = first_run_end(ms, first, s + 1) - 1;
+  charge_steps(ms, static_cast<size_t>(last - s));
+  return last;
 }
 
 void prep_state(MatchState* ms, State* L, const char* s, size_t ls, const char* p, size_t lp) {
@@ -946,6 +1026,14 @@ const char* mem_find(const char* s, size_t ls, const char* p, size_t lp) {
   return nullptr;
 }
 
+// find's two positions, stored straight: a native function's frame has
+// MINSTACK free slots (precall_native).
+inline void push_bounds(State* L, Integer start, Integer end) {
+  L->top[0] = TValue::integer(start);
+  L->top[1] = TValue::integer(end);
+  L->top += 2;
+}
+
 int find_aux(State* L, bool find) {
   size_t ls, lp;
   const char* s = string_arg(L, 1, &ls);
@@ -963,9 +1051,34 @@ int find_aux(State* L, bool find) {
     uint64_t scan = (ls - init) / BUDGET_BYTES_PER_UNIT, per = 1 + lp / BUDGET_BYTES_PER_UNIT;
     charge_instruction_budget(L, scan > UINT64_MAX / per ? UINT64_MAX : scan * per);
     if (const char* s2 = mem_find(s + init, ls - init, p, lp)) {
-      push_integer(L, static_cast<Integer>(s2 - s) + 1);
-      push_integer(L, static_cast<Integer>(s2 - s + lp));
+      push_bounds(L, static_cast<Integer>(s2 - s) + 1, static_cast<Integer>(s2 - s + lp));
       return 2;
+    }
+  } else if (pe != nullptr && pe->plan.whole == static_cast<uint8_t>(Whole::One)) {
+    // One item (never anchored: '^' has no plan): the first byte from init
+    // on that it accepts is the match, charged as skip_to_start and
+    // whole_match charge it, one step a byte passed over and one the match.
+    const FirstPlan& f = pe->plan;
+    const char* ip = p + f.p_off;
+    const char* iep = p + f.ep_off;
+    const char* q = s + init;
+    const char* end = s + ls;
+    if (f.literal) {
+      q = static_cast<const char*>(std::memchr(q, static_cast<unsigned char>(iep[-1]), static_cast<size_t>(end - q)));
+      if (q == nullptr) q = end;
+    } else {
+      while (q < end && !item_accepts(f.ascii, static_cast<unsigned char>(*q), ip, iep)) q++;
+    }
+    size_t steps = static_cast<size_t>(q - (s + init)) + (q < end);
+    if (steps >= MATCH_STEP_BATCH) charge_instruction_budget(L, steps / MATCH_STEP_BATCH * MATCH_STEP_BATCH);
+    if (q < end) {
+      if (find) {
+        Integer at = static_cast<Integer>(q - s) + 1;
+        push_bounds(L, at, at);
+        return 2;
+      }
+      push_lstring(L, q, 1);
+      return 1;
     }
   } else {
     MatchState ms;
@@ -976,20 +1089,20 @@ int find_aux(State* L, bool find) {
       lp--;
     }
     prep_state(&ms, L, s, ls, p, lp);
-    FirstItem first = anchor ? FirstItem{} : pattern_first_item(pe, p, ms.p_end);
+    FirstPlan local;
+    FirstItem first = anchor ? FirstItem{} : pattern_first_item(pe, p, ms.p_end, local);
     do {
       if (first && (s1 = skip_to_start(&ms, first, s1)) == ms.src_end) break;
       reprep_state(&ms);
-      const char* e = first.whole != Whole::No ? whole_match(&ms, first, s1) : do_match(&ms, s1, p);
+      const char* e = first.whole() != Whole::No ? whole_match(&ms, first, s1) : do_match(&ms, s1, p);
       if (e != nullptr) {
         if (find) {
-          push_integer(L, static_cast<Integer>(s1 - s) + 1);
-          push_integer(L, static_cast<Integer>(e - s));
+          push_bounds(L, static_cast<Integer>(s1 - s) + 1, static_cast<Integer>(e - s));
           return ms.level == 0 ? 2 : push_captures(&ms, nullptr, nullptr) + 2;
         }
         return push_captures(&ms, s1, e);
       }
-      if (first.run_fails) s1 = failed_run_last(&ms, first, s1);
+      if (first.run_fails()) s1 = failed_run_last(&ms, first, s1);
     } while (s1++ < ms.src_end && !anchor);
   }
   push_fail(L);
@@ -1012,7 +1125,7 @@ struct GMatchState {
   const char* src_end;
   const char* p_end;
   size_t steps;  // match steps not yet charged, carried from call to call
-  FirstItem first;
+  FirstPlan plan;  // a copy: the cache entry may be taken by another pattern
 };
 
 int gmatch_aux(State* L) {
@@ -1024,17 +1137,17 @@ int gmatch_aux(State* L) {
   ms.src_end = gm->src_end;
   ms.p_end = gm->p_end;
   ms.steps = gm->steps;
-  const FirstItem& first = gm->first;
+  FirstItem first = gm->plan.has_first ? FirstItem{gm->p, &gm->plan} : FirstItem{};
   for (const char* src = gm->src; src <= ms.src_end; src++) {
     if (first && (src = skip_to_start(&ms, first, src)) == ms.src_end) break;
     reprep_state(&ms);
-    const char* e = first.whole != Whole::No ? whole_match(&ms, first, src) : do_match(&ms, src, gm->p);
+    const char* e = first.whole() != Whole::No ? whole_match(&ms, first, src) : do_match(&ms, src, gm->p);
     if (e != nullptr && e != gm->lastmatch) {  // skip an empty match right after the last one
       gm->src = gm->lastmatch = e;
       gm->steps = ms.steps;
       return push_captures(&ms, src, e);
     }
-    if (e == nullptr && first.run_fails) src = failed_run_last(&ms, first, src);
+    if (e == nullptr && first.run_fails()) src = failed_run_last(&ms, first, src);
   }
   gm->steps = ms.steps;
   return 0;
@@ -1064,7 +1177,8 @@ int str_gmatch(State* L) {
   set_top(L, 2);
   MatchState ms;
   prep_state(&ms, L, s, ls, p, lp);
-  FirstItem first = pattern_first_item(pattern_entry(L, frame_arg(L, 2)), p, ms.p_end);
+  FirstPlan local;
+  FirstItem first = pattern_first_item(pattern_entry(L, frame_arg(L, 2)), p, ms.p_end, local);
   auto* gm = static_cast<GMatchState*>(new_userdata(L, sizeof(GMatchState), 0));
   gm->src = s + init;
   gm->p = p;
@@ -1073,7 +1187,7 @@ int str_gmatch(State* L) {
   gm->src_end = ms.src_end;
   gm->p_end = ms.p_end;
   gm->steps = 0;
-  gm->first = first;
+  gm->plan = first ? *first.plan : FirstPlan{};
   push_native_closure(L, gmatch_aux, 3);
   return 1;
 }
@@ -1082,7 +1196,7 @@ int str_gmatch(State* L) {
 void add_s(MatchState* ms, Buffer& b, const char* s, const char* e) {
   State* L = ms->L;
   size_t l;
-  const char* news = to_lstring(L, 3, &l);
+  const char* news = string_arg(L, 3, &l);
   const char* end = news + l;
   const char* p;
   while ((p = static_cast<const char*>(std::memchr(news, ESC, static_cast<size_t>(end - news)))) != nullptr) {
@@ -1158,7 +1272,10 @@ int str_gsub(State* L) {
   }
   MatchState ms;
   prep_state(&ms, L, src, srcl, p, lp);
-  FirstItem first = anchor ? FirstItem{} : pattern_first_item(pattern_entry(L, frame_arg(L, 2)), p, ms.p_end);
+  FirstPlan local;
+  FirstItem first = anchor ? FirstItem{}
+                           : pattern_first_item(pattern_entry(L, frame_arg(L, 2)), p, ms.p_end, local,
+                                                tr == TFUNCTION || tr == TTABLE);
   if (first && max_s > 0 && (src = skip_to_start(&ms, first, src)) == ms.src_end) {
     push_value(L, 1);  // no match can start anywhere: the subject as it is
     push_integer(L, 0);
@@ -1177,12 +1294,12 @@ int str_gsub(State* L) {
       if (src == ms.src_end) break;
     }
     reprep_state(&ms);
-    const char* e = first.whole != Whole::No ? whole_match(&ms, first, src) : do_match(&ms, src, p);
+    const char* e = first.whole() != Whole::No ? whole_match(&ms, first, src) : do_match(&ms, src, p);
     if (e != nullptr && e != lastmatch) {
       n++;
       changed = add_value(&ms, b, src, e, tr) || changed;
       src = lastmatch = e;
-    } else if (e == nullptr && first.run_fails) {  // src < ms.src_end: the first item matched there
+    } else if (e == nullptr && first.run_fails()) {  // src < ms.src_end: the first item matched there
       const char* next = failed_run_last(&ms, first, src) + 1;
       b.add(src, static_cast<size_t>(next - src));
       src = next;
