@@ -64,11 +64,13 @@ std::vector<bool> fused_addresses(const IrBuffer& ir) {
     if (i.op == IrOp::LOOP) continue;
     // A store through an array slot would need a third scratch register
     // for the value, unless it is an immediate (nil, a boolean, a 32-bit
-    // integer) or a float (in its register, or through an SSE scratch).
+    // integer), a float, or an integer or object in a register (either
+    // spilled goes through an SSE scratch: store_value).
     auto no_scratch = [&](Ref v) {
       const IrIns& k = ir[v];
       return k.type == IrType::Num || k.op == IrOp::KNIL || k.op == IrOp::KFALSE || k.op == IrOp::KTRUE ||
-             (k.op == IrOp::KINT && k.k.i >= INT32_MIN && k.k.i <= INT32_MAX);
+             (k.op == IrOp::KINT && k.k.i >= INT32_MIN && k.k.i <= INT32_MAX) ||
+             (needs_reg(k) && (k.type == IrType::Int || k.type == IrType::Gc));
     };
     bool through = i.op == IrOp::VLOAD || i.op == IrOp::NOTNIL ||
                    (i.op == IrOp::VSTORE && (ir[i.a].op == IrOp::HREFK || no_scratch(i.b)));
