@@ -101,6 +101,20 @@ TEST_CASE("guards on constants fold; NaN-sensitive ones stay", "[jit][fold]") {
   CHECK(ir.failed());
 }
 
+TEST_CASE("the bounds check of index 1 is a test against zero", "[jit][fold]") {
+  // (1 - 1) < asize unsigned holds exactly when asize ~= 0.
+  IrBuffer ir;
+  Ref n = sload(ir, 0, IrType::Int);
+  Ref g = guard(ir, IrOp::ULT, ir.kint(0), n, 0);
+  REQUIRE(g != NO_REF);
+  CHECK(ir[g].op == IrOp::NE);
+  CHECK(ir[g].a == n);
+  CHECK(ir[ir[g].b].op == IrOp::KINT);
+  CHECK(ir[ir[g].b].k.i == 0);
+  CHECK(guard(ir, IrOp::ULT, ir.kint(0), ir.kint(0), 0) == NO_REF);
+  CHECK(ir.failed());
+}
+
 TEST_CASE("CSE shares pure instructions, not loads across stores", "[jit][cse]") {
   IrBuffer ir;
   Ref x = sload(ir, 0, IrType::Int);
