@@ -599,8 +599,15 @@ class Emitter {
         a_.movsd(payload, xmm(r, pos, f1));
         break;
       case IrType::Int: case IrType::Gc:
-        if (i.op == IrOp::KINT && fits32(i.k.i)) a_.mov(payload, static_cast<int32_t>(i.k.i));
-        else a_.mov(payload, gp(r, pos, s1));
+        if (i.op == IrOp::KINT && fits32(i.k.i)) {
+          a_.mov(payload, static_cast<int32_t>(i.k.i));
+        } else if (!ir_.is_const(r) && !iv(r).in_reg(pos)) {
+          // Through the SSE scratch: tv may address through s0 and s1.
+          a_.movsd(f1, spill_mem(r));
+          a_.movsd(payload, f1);
+        } else {
+          a_.mov(payload, gp(r, pos, s1));
+        }
         break;
       default:
         a_.mov(payload, 0);
@@ -940,6 +947,9 @@ class Emitter {
       a_.cmp(x86::byte_ptr(gp(f.a, r, s0), field_offset(static_cast<Field>(f.aux8), f.aux)), static_cast<uint8_t>(bi.k.i));
     } else if (bi.op == IrOp::KINT && fits32(bi.k.i)) {
       a_.cmp(gp(i.a, r, s0), static_cast<int32_t>(bi.k.i));
+    } else if (null_test(i)) {
+      x86::Gp x = gp(i.a, r, s0);
+      a_.test(x, x);
     } else {
       a_.cmp(gp(i.a, r, s0), gp(i.b, r, s1));
     }
@@ -1345,18 +1355,26 @@ class Emitter {
     }
   }
 
+  // A pointer's guard against null (a table without a metatable): `test`.
+  bool null_test(const IrIns& i) const {
+    return (i.op == IrOp::EQ || i.op == IrOp::NE) && ir_[i.b].op == IrOp::KPTR && ir_[i.b].k.p == nullptr &&
+           ir_[i.a].type == IrType::Ptr;
+  }
   // s1 keeps k + k from one fused array slot's access to the next through
   // the same index, across what leaves s1 alone: loads, nil tests, field
-  // loads and the guards of integers against 32-bit constants.
+  // loads, stores of all but the constants built in s1 (store_value) and
+  // the guards of integers against 32-bit constants.
   bool keeps_s1(Ref r) const {
     const IrIns& i = ir_[r];
     switch (i.op) {
       case IrOp::VLOAD: case IrOp::NOTNIL: case IrOp::FLOAD:
         return true;
+      case IrOp::VSTORE:
+        return !(ir_[i.b].op == IrOp::KGC || ir_[i.b].op == IrOp::KPTR || (ir_[i.b].op == IrOp::KINT && !fits32(ir_[i.b].k.i)));
       case IrOp::AREF:
         return al_.fused[r];
       case IrOp::EQ: case IrOp::NE: case IrOp::LT: case IrOp::LE: case IrOp::GT: case IrOp::GE: case IrOp::ULT:
-        return ir_[i.a].type == IrType::Int && ir_[i.b].op == IrOp::KINT && fits32(ir_[i.b].k.i);
+        return (ir_[i.a].type == IrType::Int && ir_[i.b].op == IrOp::KINT && fits32(ir_[i.b].k.i)) || null_test(i);
       default:
         return ir_.is_const(r);
     }
@@ -1396,9 +1414,8 @@ class Emitter {
         a_.jz(exit_label(r));
         return;
       case IrOp::VSTORE:
-        // store_value's value goes through s1: the address uses s0 only
-        // (fused_addresses leaves AREFs stored through in registers, but
-        // for values stored without s1: immediates and floats).
+        // Only a constant that is no immediate goes through s1 (then the
+        // address is in a register: fused_addresses).
         store_value(tvalue_at(i.a, r, s0), i.b, r, i.aux8 == 0);
         return;
       case IrOp::FLOAD: {

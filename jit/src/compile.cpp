@@ -16,6 +16,16 @@ std::unique_ptr<Trace> assemble(const IrBuffer& ir, const Allocation& al, CodeAr
   for (Ref r = 1; r < ir.size(); r++)
     if (ir[r].op == IrOp::SLOAD && (ir[r].type == IrType::Int || ir[r].type == IrType::Num))
       t->entry_numbers.push_back({static_cast<int32_t>(ir[r].aux), ir[r].tag});
+  // What write_snapshot stores (store_value: the IR value's tag).
+  for (const Snapshot& s : ir.snapshots()) {
+    t->exit_tags_first.push_back(static_cast<uint32_t>(t->exit_tags.size()));
+    for (uint32_t k = 0; k < s.count; k++) {
+      const SnapEntry& e = ir.snap_entries()[s.first + k];
+      IrType ty = ir[e.ref].type;
+      if (ty != IrType::Ptr && ty != IrType::Void) t->exit_tags.push_back({static_cast<int32_t>(e.slot), ir[e.ref].tag});
+    }
+  }
+  t->exit_tags_first.push_back(static_cast<uint32_t>(t->exit_tags.size()));
   return t;
 }
 

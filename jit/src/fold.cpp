@@ -208,6 +208,13 @@ Ref fold_emit(IrBuffer& ir, IrIns ins) {
       ins.aux8 = 1;
   }
   bool guard_only = ins.op >= IrOp::LT && ins.op <= IrOp::NOTNIL;
+  // 0 < b unsigned (the bounds check of t[1]) is b ~= 0: one compare with
+  // an immediate instead of the constant built in a register.
+  if (ins.op == IrOp::ULT && ir[ins.a].op == IrOp::KINT && ir[ins.a].k.i == 0 && !ir.is_const(ins.b)) {
+    ins.op = IrOp::NE;
+    ins.a = ins.b;
+    ins.b = ir.kint(0);
+  }
   if (guard_only) {
     int g = fold_guard(ir, ins);
     if (g == 1) {

@@ -145,19 +145,30 @@ bool hoist_bounds(IrBuffer& ir) {
   if (start == 0 || ir[n - 1].op != IrOp::LOOP || ir[n - 1].b != 1 || one > start || zero > start) return false;
   auto is_k = [&](Ref r, Integer v) { return ir[r].op == IrOp::KINT && ir[r].k.i == v; };
   // The loop's counter c (c - 1 each iteration, and a guard c ~= 0) and an
-  // index i (i + 1 each iteration), as PHI destinations: their values at
+  // index i (i + s each iteration, s 1 or an integer from before the loop:
+  // sieve's `for j = i * i, n, i`), as PHI destinations: their values at
   // the top of each iteration.
-  std::vector<Ref> counters, indexes;
+  std::vector<Ref> counters;
+  std::vector<std::pair<Ref, Ref>> indexes;  // (index, step)
   std::vector<bool> phi_dst(n, false);
+  for (Ref r = start; r < n; r++)
+    if (ir[r].op == IrOp::PHI) phi_dst[ir[r].a] = true;
   for (Ref r = start; r < n; r++) {
     const IrIns& p = ir[r];
     if (p.op != IrOp::PHI) continue;
-    phi_dst[p.a] = true;
     const IrIns& v = ir[p.b];
     if (v.type != IrType::Int || ir[p.a].type != IrType::Int) continue;
     if (v.op == IrOp::SUB && v.a == p.a && is_k(v.b, 1)) counters.push_back(p.a);
-    if (v.op == IrOp::ADD && v.a == p.a && is_k(v.b, 1)) indexes.push_back(p.a);
+    if (v.op != IrOp::ADD || (v.a != p.a && v.b != p.a)) continue;
+    Ref step = v.a == p.a ? v.b : v.a;
+    if (step < start && !phi_dst[step] && ir[step].type == IrType::Int && !(ir[step].op == IrOp::KINT && ir[step].k.i < 1))
+      indexes.emplace_back(p.a, step);
   }
+  auto step_of = [&](Ref index) {
+    for (const auto& [i, s] : indexes)
+      if (i == index) return s;
+    return NO_REF;
+  };
   Ref count = NO_REF;
   for (Ref r = start; r < n && count == NO_REF; r++)
     if (ir[r].op == IrOp::NE && is_k(ir[r].b, 0) && std::find(counters.begin(), counters.end(), ir[r].a) != counters.end())
@@ -170,7 +181,7 @@ bool hoist_bounds(IrBuffer& ir) {
     const IrIns& g = ir[r];
     if (g.op != IrOp::ULT || g.b >= start || phi_dst[g.b] || ir.is_const(g.b)) continue;
     const IrIns& k = ir[g.a];
-    if (k.op != IrOp::SUB || !is_k(k.b, 1) || std::find(indexes.begin(), indexes.end(), k.a) == indexes.end()) continue;
+    if (k.op != IrOp::SUB || !is_k(k.b, 1) || step_of(k.a) == NO_REF) continue;
     drop[r] = true;
     if (std::find(bounds.begin(), bounds.end(), std::make_pair(k.a, g.b)) == bounds.end()) bounds.emplace_back(k.a, g.b);
   }
@@ -197,7 +208,19 @@ bool hoist_bounds(IrBuffer& ir) {
   };
   check(IrOp::GE, count, zero);
   for (const auto& [index, bound] : bounds) {
-    Ref last = add(ir_ins(IrOp::ADD, IrType::Int, index, count));
+    Ref step = step_of(index);
+    Ref last;
+    if (is_k(step, 1)) {
+      last = add(ir_ins(IrOp::ADD, IrType::Int, index, count));
+    } else {
+      // With step s the indexes are i, i + s, .. i + c*s. c < B and
+      // 1 <= s <= B (unsigned), and i <= B below: c*s + i stays below
+      // 2^64 (B < 2^32), so the upper end cannot wrap. A loop past them
+      // would leave the array anyway.
+      check(IrOp::ULT, count, bound);
+      check(IrOp::ULT, add(ir_ins(IrOp::SUB, IrType::Int, step, one)), bound);
+      last = add(ir_ins(IrOp::ADD, IrType::Int, index, add(ir_ins(IrOp::MUL, IrType::Int, count, step))));
+    }
     check(IrOp::ULT, add(ir_ins(IrOp::SUB, IrType::Int, index, one)), bound);
     check(IrOp::ULT, add(ir_ins(IrOp::SUB, IrType::Int, last, one)), bound);
   }

@@ -875,6 +875,9 @@ bool Recorder::for_loop(int a, const Instruction* target) {
   const TValue* ra = base_ + a;
   bool ends = ra[2].is_int() && ra[1].u.i == 0;
   if (frames_.size() > 1) return false;  // an inlined callee's loop
+  // The body's locals and temporaries are dead here: the count's guard
+  // need not restore them, nor keep their values in registers until it.
+  slots_.forget_from(slots_.base() + live_slots(cl_->p, pc_));
   if (!is_side()) {
     if (target != start_) return false;
     closing_ = true;

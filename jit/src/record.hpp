@@ -50,6 +50,11 @@ class Recorder {
   // above the trace's own frame: the recording keeps them as inlined frames
   // (record_call.cpp). False when the CallInfos are not those frames.
   bool inherit_frames(const std::vector<SnapFrame>& parent, int32_t f);
+  // The slots the parent's exit wrote, with the tags it wrote them with
+  // (Trace::exit_tags): the side trace runs right after those stores, so
+  // its loads of them need no tag guard until something outside the trace
+  // may write the frame (the same events that end known_types_).
+  void inherit_types(const std::pair<int32_t, Tag>* from, const std::pair<int32_t, Tag>* to);
   // The prototype of the frame the recording starts in (start() is its pc).
   const Proto* start_proto() const { return start_proto_; }
   // A function's trace (started at its first instruction), or a side trace
@@ -192,7 +197,8 @@ class Recorder {
   RecordStatus ret_out(int a, int n);
   RecordStatus ret_down(int a, int n);
   // Slots below a CALLOUT's callee keep the types the trace gave them
-  // (known_types_): loads after it need no tag guard.
+  // (known_types_; a side trace's entry also fills it, inherit_types):
+  // loads after it need no tag guard.
   void keep_types_below(int func_slot);
   bool known_after_callout(int slot, Tag t) const;
   void forget_known_slots();

@@ -139,6 +139,10 @@ void Recorder::keep_types_below(int func_slot) {
   closure_slots_ = std::move(closures);
 }
 
+void Recorder::inherit_types(const std::pair<int32_t, Tag>* from, const std::pair<int32_t, Tag>* to) {
+  known_types_.assign(from, to);
+}
+
 void Recorder::forget_known_slots() {
   known_types_.clear();
   closure_slots_.clear();
@@ -217,8 +221,10 @@ Ref Recorder::known_upvalue(int n) {
   return r;
 }
 
+// Only a side trace's entry (inherit_types) fills known_types_ while inlined
+// frames are open: keep_types_below fills it in the trace's own frame only,
+// and an inlined call forgets it, so the slots are the trace's either way.
 bool Recorder::known_after_callout(int slot, Tag t) const {
-  if (frames_.size() != 1) return false;
   for (const auto& [s, tag] : known_types_)
     if (s == slot) return tag == t;
   return false;

@@ -64,11 +64,13 @@ std::vector<bool> fused_addresses(const IrBuffer& ir) {
     if (i.op == IrOp::LOOP) continue;
     // A store through an array slot would need a third scratch register
     // for the value, unless it is an immediate (nil, a boolean, a 32-bit
-    // integer) or a float (in its register, or through an SSE scratch).
+    // integer), a float, or an integer or object in a register (either
+    // spilled goes through an SSE scratch: store_value).
     auto no_scratch = [&](Ref v) {
       const IrIns& k = ir[v];
       return k.type == IrType::Num || k.op == IrOp::KNIL || k.op == IrOp::KFALSE || k.op == IrOp::KTRUE ||
-             (k.op == IrOp::KINT && k.k.i >= INT32_MIN && k.k.i <= INT32_MAX);
+             (k.op == IrOp::KINT && k.k.i >= INT32_MIN && k.k.i <= INT32_MAX) ||
+             (needs_reg(k) && (k.type == IrType::Int || k.type == IrType::Gc));
     };
     bool through = i.op == IrOp::VLOAD || i.op == IrOp::NOTNIL ||
                    (i.op == IrOp::VSTORE && (ir[i.a].op == IrOp::HREFK || no_scratch(i.b)));
@@ -94,6 +96,9 @@ Allocation allocate(const IrBuffer& ir, const RegSet& regs) {
   };
   const auto& snaps = ir.snapshots();
   const auto& ents = ir.snap_entries();
+  // The last use of each value by an instruction rather than a snapshot:
+  // past it, only exits read the value, which read a spill slot as well.
+  std::vector<Ref> op_end(n, 0);
   for (Ref r = 1; r < n; r++) {
     const IrIns& i = ir[r];
     al.iv[r].start = r;
@@ -101,6 +106,13 @@ Allocation allocate(const IrBuffer& ir, const RegSet& regs) {
     if (i.op != IrOp::LOOP) {  // its b is a mode, not an operand
       use(i.a, r);
       use(i.b, r);
+      for (Ref v : {i.a, i.b}) {
+        if (v == NO_REF) continue;
+        op_end[v] = r;
+        if (al.fused[v])
+          for (Ref o : {ir[v].a, ir[v].b})
+            if (o != NO_REF) op_end[o] = r;
+      }
     }
     if (i.snap >= 0) {
       const Snapshot& s = snaps[static_cast<size_t>(i.snap)];
@@ -222,15 +234,19 @@ Allocation allocate(const IrBuffer& ir, const RegSet& regs) {
       active.push_back(r);
       continue;
     }
-    // No register: evict whichever of the same class ends last, but not a
-    // value an optimised loop carries to its back-edge (it must stay in its
-    // register) while another can go.
+    // No register: evict a value only exits still read (its spill store at
+    // the definition is all it costs), else whichever of the same class ends
+    // last; not a value an optimised loop carries to its back-edge (it must
+    // stay in its register) while another can go.
     auto carried = [&](Ref v) { return loop_start != 0 && v < loop_start && (al.iv[v].end == n - 1 || phi_dst[v]); };
+    auto exits_only = [&](Ref v) { return v != r && op_end[v] < r && !carried(v); };
     Ref victim = r;
     for (Ref a : active) {
       if (al.iv[a].fpr != cur.fpr) continue;
-      bool better = carried(victim) ? !carried(a) || al.iv[a].end > al.iv[victim].end
-                                    : !carried(a) && al.iv[a].end > al.iv[victim].end;
+      bool better = exits_only(victim) ? false
+                    : exits_only(a)    ? true
+                    : carried(victim)  ? !carried(a) || al.iv[a].end > al.iv[victim].end
+                                       : !carried(a) && al.iv[a].end > al.iv[victim].end;
       if (better) victim = a;
     }
     if (victim == r) {

@@ -132,6 +132,11 @@ struct Trace {
   // Slots (from the trace's base) holding numbers that its entry guards by
   // subtype, and the subtype recorded.
   std::vector<std::pair<int32_t, Tag>> entry_numbers;
+  // Per snapshot n, exit_tags[exit_tags_first[n] .. exit_tags_first[n + 1]):
+  // the slots its exit code writes and the tag each gets (the IR value's),
+  // which a side trace of that exit knows on entry (Recorder::inherit_types).
+  std::vector<uint32_t> exit_tags_first;
+  std::vector<std::pair<int32_t, Tag>> exit_tags;
   size_t mcode_size = 0;
   uint32_t nins = 0;     // IR instructions after optimisation
   int number = 0;        // as -jv shows it

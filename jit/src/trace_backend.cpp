@@ -343,6 +343,8 @@ class TraceBackend final : public JitBackend {
         rec_.reset();
         return;
       }
+      const auto* tags = parent->exit_tags.data();
+      rec_->inherit_types(tags + parent->exit_tags_first[x->index], tags + parent->exit_tags_first[x->index + 1]);
     } catch (...) {
       rec_.reset();
       return;

@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 
 #include <string>
+#include <vector>
 
 #include "jit_run.hpp"
 
@@ -173,4 +174,25 @@ end
 return s .. " " .. #tb .. " " .. (tb[#tb] or "")
 )");
   CHECK(r.stats.exits_taken < 3000);
+}
+
+TEST_CASE("side traces load the slots their parent's exit wrote without tag guards", "[jit][side]") {
+  // The loop writes f (slot 1, a float) and i; the exit at i % 10 == 0
+  // stores both, so its side trace reads f with no tag guard. s (slot 0)
+  // is not in that exit's snapshot and keeps its guard.
+  const std::string src =
+      "local s, f = 0, 0.5\n"
+      "for i = 1, 100 do\n"
+      "  f = f * 0.5 + i\n"
+      "  if i % 10 == 0 then s = s + f end\n"
+      "end\n"
+      "return s";
+  jit_test::same_all_ways(src, "=rec");
+  std::string side;
+  for (const std::string& t : jit_test::traces_of(src))
+    if (t.find("(1/") != std::string::npos) side = t;
+  REQUIRE(!side.empty());
+  INFO(side);
+  CHECK(side.find("cmp byte ptr [r13+24]") == std::string::npos);
+  CHECK(side.find("cmp byte ptr [r13+8]") != std::string::npos);
 }

@@ -101,6 +101,20 @@ TEST_CASE("guards on constants fold; NaN-sensitive ones stay", "[jit][fold]") {
   CHECK(ir.failed());
 }
 
+TEST_CASE("the bounds check of index 1 is a test against zero", "[jit][fold]") {
+  // (1 - 1) < asize unsigned holds exactly when asize ~= 0.
+  IrBuffer ir;
+  Ref n = sload(ir, 0, IrType::Int);
+  Ref g = guard(ir, IrOp::ULT, ir.kint(0), n, 0);
+  REQUIRE(g != NO_REF);
+  CHECK(ir[g].op == IrOp::NE);
+  CHECK(ir[g].a == n);
+  CHECK(ir[ir[g].b].op == IrOp::KINT);
+  CHECK(ir[ir[g].b].k.i == 0);
+  CHECK(guard(ir, IrOp::ULT, ir.kint(0), ir.kint(0), 0) == NO_REF);
+  CHECK(ir.failed());
+}
+
 TEST_CASE("CSE shares pure instructions, not loads across stores", "[jit][cse]") {
   IrBuffer ir;
   Ref x = sload(ir, 0, IrType::Int);
@@ -530,8 +544,9 @@ TEST_CASE("a result takes the register of its dying operand", "[jit][regalloc]")
   Ref k = bin(ir, IrOp::SUB, IrType::Int, sload(ir, 3, IrType::Int), ir.kint(5));
   // A load through a table that dies there: the array pointer takes the
   // table's register. An array slot only read through is never in one
-  // (fused into the loads' addresses), nor one a float or an immediate is
-  // stored through; one an integer in a register is stored through is.
+  // (fused into the loads' addresses), nor one a float, an immediate or an
+  // integer in a register is stored through; one a 64-bit constant is
+  // stored through is (the constant is built in a scratch register).
   Ref t = sload(ir, 4, IrType::Gc);
   IrIns fl = ir_ins(IrOp::FLOAD, IrType::Ptr, t);
   fl.aux8 = static_cast<uint8_t>(Field::TabArray);
@@ -546,6 +561,8 @@ TEST_CASE("a result takes the register of its dying operand", "[jit][regalloc]")
   ir.emit(ir_ins(IrOp::VSTORE, IrType::Void, float_slot, v));
   Ref flag_slot = ir.emit(ir_ins(IrOp::AREF, IrType::Ptr, arr, ir.kint(4)));
   ir.emit(ir_ins(IrOp::VSTORE, IrType::Void, flag_slot, ir.kbool(true)));
+  Ref wide_slot = ir.emit(ir_ins(IrOp::AREF, IrType::Ptr, arr, ir.kint(5)));
+  ir.emit(ir_ins(IrOp::VSTORE, IrType::Void, wide_slot, ir.kint(Integer(1) << 40)));
   loop_end(ir, ir.add_snapshot(nullptr, {{0, w}, {1, k}}));
   Allocation al = allocate(ir, RegSet::x64());
   CHECK(al.iv[s].reg == al.iv[x].reg);
@@ -555,8 +572,9 @@ TEST_CASE("a result takes the register of its dying operand", "[jit][regalloc]")
   CHECK(al.iv[arr].reg == al.iv[t].reg);
   CHECK(al.fused[read]);
   CHECK(al.iv[read].reg < 0);
-  CHECK_FALSE(al.fused[written]);
-  CHECK(al.iv[written].reg >= 0);
+  CHECK(al.fused[written]);
+  CHECK_FALSE(al.fused[wide_slot]);
+  CHECK(al.iv[wide_slot].reg >= 0);
   CHECK(al.fused[float_slot]);
   CHECK(al.fused[flag_slot]);  // an immediate
   CHECK(al.iv[arr].end > v);  // the fused slot's load uses the array
@@ -710,6 +728,70 @@ TEST_CASE("bounds checks on a counted index are hoisted before the loop", "[jit]
   h.base()[2] = TValue::integer(1000);
   h.base()[3] = TValue::integer(0);
   CHECK(t->entry(L, h.base())->bounds);
+  arena.release(t.get());
+  close_state(L);
+}
+
+TEST_CASE("bounds checks on an index stepped by a loop invariant are hoisted", "[jit][loop]") {
+  // sieve's `for j = i * i, n, i`: slots 0 the index j, 1 the counter c,
+  // 2 a bound b, 3 a sum, 4 the step s. Each iteration checks j - 1 < b,
+  // adds j, and goes on while c ~= 0 with j + s and c - 1.
+  IrBuffer ir;
+  Instruction code[3] = {};
+  uint32_t s0 = ir.add_snapshot(&code[0], {});
+  Ref j = sload(ir, 0, IrType::Int, static_cast<int>(s0));
+  Ref c = sload(ir, 1, IrType::Int, static_cast<int>(s0));
+  Ref b = sload(ir, 2, IrType::Int, static_cast<int>(s0));
+  Ref acc = sload(ir, 3, IrType::Int, static_cast<int>(s0));
+  Ref step = sload(ir, 4, IrType::Int, static_cast<int>(s0));
+  guard(ir, IrOp::ULT, bin(ir, IrOp::SUB, IrType::Int, j, ir.kint(1)), b, static_cast<int>(s0));
+  Ref acc1 = bin(ir, IrOp::ADD, IrType::Int, acc, j);
+  uint32_t s1 = ir.add_snapshot(&code[1], {{3, acc1}});
+  guard(ir, IrOp::NE, c, ir.kint(0), static_cast<int>(s1));
+  Ref j1 = bin(ir, IrOp::ADD, IrType::Int, step, j);
+  Ref c1 = bin(ir, IrOp::SUB, IrType::Int, c, ir.kint(1));
+  loop_end(ir, ir.add_snapshot(&code[0], {{0, j1}, {1, c1}, {3, acc1}}));
+
+  IrBuffer opt = ir;
+  REQUIRE(loop_optimise(opt));
+  REQUIRE(hoist_bounds(opt));
+  Ref start = 0;
+  int in_loop = 0;
+  for (Ref r = 1; r < opt.size(); r++) {
+    if (opt[r].op == IrOp::LOOPSTART) start = r;
+    if (start != 0 && (opt[r].op == IrOp::ULT || opt[r].op == IrOp::GE)) in_loop++;
+  }
+  CHECK(in_loop == 0);
+
+  State* L = new_state();
+  CodeArena arena;
+  IrBuffer again = ir;
+  auto t = compile_ir(again, arena, false);
+  REQUIRE(t != nullptr);
+  auto entry = [&](Frame& f, Integer j0, Integer c0, Integer b0, Integer s0v) {
+    f.base()[0] = TValue::integer(j0);
+    f.base()[1] = TValue::integer(c0);
+    f.base()[2] = TValue::integer(b0);
+    f.base()[3] = TValue::integer(0);
+    f.base()[4] = TValue::integer(s0v);
+    return t->entry(L, f.base());
+  };
+  // 4, 7, .. 31 within 31: the sum, leaving at the counter's guard.
+  Frame f;
+  const ExitInfo* ex = entry(f, 4, 9, 31, 3);
+  CHECK(ex->pc == &code[1]);
+  CHECK(f.base()[3].u.i == 175);
+  // The last index one past the bound: the hoisted check leaves after the
+  // first iteration.
+  Frame g;
+  ex = entry(g, 4, 9, 30, 3);
+  CHECK(ex->bounds);
+  CHECK(g.base()[0].u.i == 7);
+  // A step whose product with the counter wraps: not hoisted past.
+  Frame h;
+  CHECK(entry(h, 1, Integer(1) << 33, Integer(1) << 31, Integer(1) << 31)->bounds);
+  Frame k;
+  CHECK(entry(k, 1, 4, 1000, -3)->bounds);
   arena.release(t.get());
   close_state(L);
 }

@@ -5,8 +5,10 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <sstream>
 #include <string>
 
+#include "jit_run.hpp"
 #include "jit_seam.hpp"
 #include "luna/vm.hpp"
 #include "state.hpp"
@@ -325,4 +327,86 @@ TEST_CASE("a link into the loop of a function inlined two calls deep makes both 
   CHECK(on.result.find("in upvalue 'fill'") != std::string::npos);
   CHECK(on.result.find("in upvalue 'visit'") != std::string::npos);
   CHECK(on.stats.entries < 2000);
+}
+
+TEST_CASE("a copy between arrays doubles the index once per iteration", "[jit][loop]") {
+  // b[i] = a[i]: the store of the loaded integer addresses b's slot through
+  // the doubled index the load left in the scratch register, with no
+  // address register of its own: one `lea r11` in the loop's body (from
+  // the budget test at its start to the hook test at its end).
+  const char* code = R"(
+    local a, b = {}, {}
+    for i = 1, 200 do a[i] = i * 3; b[i] = 0 end
+    for k = 1, 3 do for i = 1, 200 do b[i] = a[i] end end
+    local s = 0
+    for i = 1, 200 do s = s + b[i] end
+    return s)";
+  Run on = run(code, true, 4);
+  CHECK(on.result == run(code, false).result);
+  std::string copy;
+  for (const std::string& t : luna::jit_test::traces_of(code))
+    if (t.find("rec:4 loop") != std::string::npos) copy = t;
+  REQUIRE(!copy.empty());
+  INFO(copy);
+  size_t body = copy.find("cmp qword ptr [r11+");
+  size_t end = copy.find("cmp dword ptr [r12+", body);
+  REQUIRE(end != std::string::npos);
+  CHECK(luna::jit_test::count(copy.substr(body, end - body), "lea r11") == 1);
+}
+
+TEST_CASE("strided stores with hoisted bounds checks, and strides past the array", "[jit][loop]") {
+  // sieve's inner loop steps j by i: its bounds checks are hoisted (the
+  // last index is j + c * i); the loops reaching past the array (limit
+  // n + 40) fail the hoisted check and run again without it.
+  const char* code = R"(
+    local function sieve(n, limit)
+      local composite = {}
+      for i = 1, n do composite[i] = false end
+      local count = 0
+      for i = 2, n do
+        if not composite[i] then
+          count = count + 1
+          for j = i * i, limit, i do composite[j] = true end
+        end
+      end
+      return count .. ":" .. #composite
+    end
+    local out = {}
+    for k = 1, 3 do out[#out + 1] = sieve(2000, 2000) end
+    for k = 1, 3 do out[#out + 1] = sieve(500, 540) end
+    return table.concat(out, " "))";
+  Run on = run(code, true, 4);
+  CHECK(on.result == run(code, false).result);
+  CHECK(on.result.find("303:2000") == 0);
+}
+
+TEST_CASE("a for loop's count guard restores none of the body's locals", "[jit][loop]") {
+  // t (slot 10) is the body's local, dead at FORLOOP: the count guard's
+  // snapshot (the first with s, slot 1) leaves it out, so t holds no
+  // register until there and its exit stores nothing for it.
+  const char* code = R"(
+    local a, s = {}, 0
+    for i = 1, 100 do a[i] = i end
+    for k = 1, 3 do
+      for i = 1, 100 do
+        local t = a[i] * 2
+        s = s + t
+      end
+    end
+    return s)";
+  Run on = run(code, true, 4);
+  CHECK(on.result == run(code, false).result);
+  std::string inner;
+  for (const std::string& t : luna::jit_test::traces_of(code))
+    if (t.find("rec:6 loop") != std::string::npos) inner = t;
+  REQUIRE(!inner.empty());
+  INFO(inner);
+  int with_s = 0;
+  std::istringstream lines(inner);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("snap ", 0) != 0 || line.find(" 1=") == std::string::npos) continue;
+    with_s++;
+    CHECK(line.find(" 10=") == std::string::npos);
+  }
+  CHECK(with_s > 0);
 }
