@@ -388,8 +388,17 @@ int recover(State* L, const CallState& saved, ptrdiff_t old_top, int status) {
   L->allowhook = saved.allowhook;
   L->nCcalls = saved.nCcalls;
   L->nny = saved.nny;
-  status = close_protected(L, old_top, status);
-  set_error_obj(L, status, L->restore(old_top));
+  TValue* level = L->restore(old_top);
+  if (status == ERRRUN && (L->ntbc == 0 || L->tbclist[L->ntbc - 1] < old_top)) {
+    // The usual caught error (close_protected's and set_error_obj's first
+    // cases, without their calls): open upvalues close, nothing raises.
+    if (L->openupval != nullptr && L->openupval->v >= level) upval_close(L, level);
+    *level = L->top[-1];
+    L->top = level + 1;
+  } else {
+    status = close_protected(L, old_top, status);
+    set_error_obj(L, status, L->restore(old_top));
+  }
   stack_shrink(L);
   return status;
 }

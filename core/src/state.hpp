@@ -751,7 +751,7 @@ int current_pc(CallInfo* ci);
 int current_line(CallInfo* ci);
 // Called by the VM when L->hookmask is set, before executing instruction at pc.
 int trace_exec(State* L, const Instruction* pc);
-void chunk_id(char* out, const char* source, size_t srclen);  // short_src rules (IDSIZE)
+size_t chunk_id(char* out, const char* source, size_t srclen);  // short_src rules (IDSIZE); its length
 // where()'s "chunk:line: " for the frame `level` levels up, written to out
 // (WHERE_SIZE bytes) without the DebugInfo and string of the public route;
 // returns its length, 0 when that frame has no current line.
