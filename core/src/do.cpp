@@ -145,6 +145,15 @@ void close_native_frame(State* L, CallInfo* ci) {
       *res = n == 0 ? TValue() : L->top[-n];
       L->top = res + 1;
       break;
+    case 2:  // pcall's ok and value, next's key and value, find's two positions
+      if (n >= 2) {
+        const TValue* first = L->top - n;
+        res[0] = first[0];
+        res[1] = first[1];
+        L->top = res + 2;
+        break;
+      }
+      [[fallthrough]];
     default:
       move_results(L, res, n, ci->nresults);
       break;
