@@ -448,7 +448,9 @@ class Collector {
       if (o->next != nullptr) __builtin_prefetch(o->next, 1);
       if (is_white(o)) {
         *p = o->next;
-        free_object(L_, o);
+        // Tables, most of the garbage, without free_object's switch.
+        if (o->tag == Tag::Table) table_free(L_, static_cast<Table*>(o));
+        else free_object(L_, o);
       } else {
         o->marked &= ~BLACK;
         p = &o->next;
