@@ -33,45 +33,49 @@ int get_func_line(const Proto* p, int pc) {
 
 int current_line(CallInfo* ci) { return get_func_line(ci_func(ci)->p, current_pc(ci)); }
 
-void chunk_id(char* out, const char* source, size_t srclen) {
+size_t chunk_id(char* out, const char* source, size_t srclen) {
   constexpr size_t room = IDSIZE;  // bytes available in out, including the '\0'
   if (srclen > 0 && *source == '=') {  // taken literally, truncated to fit
     size_t n = srclen - 1 < room - 1 ? srclen - 1 : room - 1;
     std::memcpy(out, source + 1, n);
     out[n] = '\0';
-  } else if (srclen > 0 && *source == '@') {  // a file name: keep its end, which is most telling
+    return n;
+  }
+  if (srclen > 0 && *source == '@') {  // a file name: keep its end, which is most telling
     size_t n = srclen - 1;
     if (n <= room - 1) {
       std::memcpy(out, source + 1, n);
       out[n] = '\0';
-    } else {
-      size_t keep = room - 1 - 3;
-      std::memcpy(out, "...", 3);
-      std::memcpy(out + 3, source + 1 + n - keep, keep);
-      out[room - 1] = '\0';
+      return n;
     }
-  } else {  // source text: [string "first line..."]
-    static const char pre[] = "[string \"";
-    static const char dots[] = "...";
-    static const char post[] = "\"]";
-    size_t avail = room - (sizeof(pre) - 1) - (sizeof(dots) - 1) - (sizeof(post) - 1) - 1;
-    const char* nl = static_cast<const char*>(std::memchr(source, '\n', srclen));
-    size_t pos = 0;
-    std::memcpy(out, pre, sizeof(pre) - 1);
-    pos += sizeof(pre) - 1;
-    if (srclen < avail && nl == nullptr) {
-      std::memcpy(out + pos, source, srclen);
-      pos += srclen;
-    } else {
-      size_t n = nl != nullptr ? static_cast<size_t>(nl - source) : srclen;
-      if (n > avail) n = avail;
-      std::memcpy(out + pos, source, n);
-      pos += n;
-      std::memcpy(out + pos, dots, sizeof(dots) - 1);
-      pos += sizeof(dots) - 1;
-    }
-    std::memcpy(out + pos, post, sizeof(post));  // includes the '\0'
+    size_t keep = room - 1 - 3;
+    std::memcpy(out, "...", 3);
+    std::memcpy(out + 3, source + 1 + n - keep, keep);
+    out[room - 1] = '\0';
+    return room - 1;
   }
+  // source text: [string "first line..."]
+  static const char pre[] = "[string \"";
+  static const char dots[] = "...";
+  static const char post[] = "\"]";
+  size_t avail = room - (sizeof(pre) - 1) - (sizeof(dots) - 1) - (sizeof(post) - 1) - 1;
+  const char* nl = static_cast<const char*>(std::memchr(source, '\n', srclen));
+  size_t pos = 0;
+  std::memcpy(out, pre, sizeof(pre) - 1);
+  pos += sizeof(pre) - 1;
+  if (srclen < avail && nl == nullptr) {
+    std::memcpy(out + pos, source, srclen);
+    pos += srclen;
+  } else {
+    size_t n = nl != nullptr ? static_cast<size_t>(nl - source) : srclen;
+    if (n > avail) n = avail;
+    std::memcpy(out + pos, source, n);
+    pos += n;
+    std::memcpy(out + pos, dots, sizeof(dots) - 1);
+    pos += sizeof(dots) - 1;
+  }
+  std::memcpy(out + pos, post, sizeof(post));  // includes the '\0'
+  return pos + sizeof(post) - 1;
 }
 
 size_t where_text(State* L, int level, char* out) {
@@ -82,11 +86,7 @@ size_t where_text(State* L, int level, char* out) {
   int line = current_line(ci);
   if (line <= 0) return 0;
   const String* src = ci_func(ci)->p->source;
-  if (src != nullptr)
-    chunk_id(out, src->c_str(), src->len);
-  else
-    chunk_id(out, "=?", 2);
-  size_t n = std::strlen(out);
+  size_t n = src != nullptr ? chunk_id(out, src->c_str(), src->len) : chunk_id(out, "=?", 2);
   out[n++] = ':';
   n += static_cast<size_t>(std::to_chars(out + n, out + WHERE_SIZE, line).ptr - (out + n));
   out[n++] = ':';

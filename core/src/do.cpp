@@ -16,8 +16,11 @@ namespace {
 // message handler room to run.
 constexpr int ERROR_STACK_SIZE = MAXSTACK + 200;
 
-// Unused CallInfos stack_shrink keeps beyond the current frame.
+// Unused CallInfos stack_shrink keeps beyond the current frame, and the
+// number of CallInfos a thread keeps all of (a few KiB: no walk after every
+// caught error to find the ones to drop).
 constexpr int KEEP_FREE_CI = 8;
+constexpr unsigned KEEP_ALL_CI = 64;
 
 // Native nesting allowed beyond MAX_C_CALLS while handling "C stack overflow".
 constexpr unsigned MAX_C_CALLS_ERR = MAX_C_CALLS / 10 * 11;
@@ -142,6 +145,15 @@ void close_native_frame(State* L, CallInfo* ci) {
       *res = n == 0 ? TValue() : L->top[-n];
       L->top = res + 1;
       break;
+    case 2:  // pcall's ok and value, next's key and value, find's two positions
+      if (n >= 2) {
+        const TValue* first = L->top - n;
+        res[0] = first[0];
+        res[1] = first[1];
+        L->top = res + 2;
+        break;
+      }
+      [[fallthrough]];
     default:
       move_results(L, res, n, ci->nresults);
       break;
@@ -367,27 +379,82 @@ int close_protected(State* L, ptrdiff_t level, int status) {
   }
 }
 
+namespace {
+
+// What a protected call puts back after an error.
+struct CallState {
+  CallInfo* ci;
+  unsigned nCcalls;
+  unsigned nny;
+  uint8_t allowhook;
+  explicit CallState(State* L) : ci(L->ci), nCcalls(L->nCcalls), nny(L->nny), allowhook(L->allowhook) {}
+};
+
+// After an error caught by a protected call started with saved: the state
+// put back, the slots from old_top closed, the error object at old_top.
+int recover(State* L, const CallState& saved, ptrdiff_t old_top, int status) {
+  L->ci = saved.ci;
+  L->allowhook = saved.allowhook;
+  L->nCcalls = saved.nCcalls;
+  L->nny = saved.nny;
+  TValue* level = L->restore(old_top);
+  if (status == ERRRUN && (L->ntbc == 0 || L->tbclist[L->ntbc - 1] < old_top)) {
+    // The usual caught error (close_protected's and set_error_obj's first
+    // cases, without their calls): open upvalues close, nothing raises.
+    if (L->openupval != nullptr && L->openupval->v >= level) upval_close(L, level);
+    *level = L->top[-1];
+    L->top = level + 1;
+  } else {
+    status = close_protected(L, old_top, status);
+    set_error_obj(L, status, L->restore(old_top));
+  }
+  stack_shrink(L);
+  return status;
+}
+
+}  // namespace
+
 int pcall_raw(State* L, ProtectedFn f, void* ud, ptrdiff_t old_top, ptrdiff_t ef, bool can_jump,
               bool pass_close_self) {
-  CallInfo* old_ci = L->ci;
-  uint8_t old_allowhook = L->allowhook;
-  unsigned old_nCcalls = L->nCcalls;
-  unsigned old_nny = L->nny;
+  CallState saved(L);
   ptrdiff_t old_errfunc = L->errfunc;
   L->errfunc = ef;
   int status = run_protected(L, f, ud, can_jump, L->ci);
   if (status == CLOSE_SELF && pass_close_self) throw_status(L, status);  // for the resume
   // Recovery runs outside the handler: __close methods may yield, and a
   // context switch must never happen while an exception is being handled.
-  if (status != OK) {
-    L->ci = old_ci;
-    L->allowhook = old_allowhook;
-    L->nCcalls = old_nCcalls;
-    L->nny = old_nny;
-    status = close_protected(L, old_top, status);
-    set_error_obj(L, status, L->restore(old_top));
-    stack_shrink(L);
+  if (status != OK) status = recover(L, saved, old_top, status);
+  L->errfunc = old_errfunc;
+  return status;
+}
+
+int pcall_noyield(State* L, TValue* func) {
+  // pcall_raw(L, <call_noyield of func>, ..., true, true) with run_protected
+  // and the call in this one function: a caught error's jump lands here,
+  // and the callee's execute is one call away instead of five.
+  ptrdiff_t old_top = L->save(func);
+  CallState saved(L);
+  ptrdiff_t old_errfunc = L->errfunc;
+  L->errfunc = 0;
+  ErrorJump ej;
+  ej.ci = L->ci;
+  ej.status = OK;
+  ej.can_jump = true;
+  int status = OK;
+  {
+    JumpScope scope(L, &ej);
+    if (LUNA_SETJMP(ej.buf) != 0) {
+      status = ej.status;
+    } else {
+      try {
+        call_noyield(L, func, MULTRET);
+      } catch (LuaThrow& e) {
+        status = e.status;
+      }
+    }
   }
+  if (status == CLOSE_SELF) throw_status(L, status);  // for the resume
+  if (status != OK) status = recover(L, saved, old_top, status);
   L->errfunc = old_errfunc;
   return status;
 }
@@ -440,7 +507,7 @@ void stack_shrink(State* L) {
   // A recording of this thread may hold the CallInfo of a frame an error
   // unwound (a function trace waiting for its call's return checks that
   // frame): it keeps them until the recording ends.
-  if (L->g->jit.recorder == L) return;
+  if (L->g->jit.recorder == L || L->nci <= KEEP_ALL_CI) return;
   // Drop the frames a deep recursion left beyond the current one, keeping
   // a few so that a loop of caught errors does not free and reallocate them.
   CallInfo* keep = L->ci;

@@ -132,6 +132,12 @@ class Collector {
 
   void mark_object(GCObject* o) {
     o->marked |= BLACK;
+    // Tables first: most of a big heap, and no switch to find their link.
+    if (o->tag == Tag::Table) {
+      static_cast<Table*>(o)->gclist = g_->gray;
+      g_->gray = o;
+      return;
+    }
     switch (o->tag) {
       case Tag::ShortStr:
       case Tag::LongStr:
@@ -184,14 +190,22 @@ class Collector {
 
   void propagate_all() {
     while (GCObject* o = g_->gray) {
+      // Tables as in mark_object, and traversed inline (-4.5% instructions
+      // in binary_trees, whose collector is mostly this loop).
+      if (o->tag == Tag::Table) {
+        auto* t = static_cast<Table*>(o);
+        g_->gray = t->gclist;
+        traverse_table(t);
+        continue;
+      }
       g_->gray = *gclist_of(o);
-      traverse(o);
+      traverse_other(o);
     }
   }
 
-  void traverse(GCObject* o) {
+  // A gray object other than a table.
+  void traverse_other(GCObject* o) {
     switch (o->tag) {
-      case Tag::Table: traverse_table(static_cast<Table*>(o)); break;
       case Tag::LClosure: {
         auto* cl = static_cast<LClosure*>(o);
         mark_object_opt(cl->p);
@@ -286,7 +300,7 @@ class Collector {
 
   // Most tables have no metatable, or one without __mode: strong tables
   // stay on this path, the weak ones go to traverse_weak_table.
-  void traverse_table(Table* t) {
+  [[gnu::always_inline]] void traverse_table(Table* t) {
     if (t->metatable != nullptr) {
       mark_object_opt(t->metatable);
       if (int mode = weak_mode(t)) {
@@ -434,7 +448,9 @@ class Collector {
       if (o->next != nullptr) __builtin_prefetch(o->next, 1);
       if (is_white(o)) {
         *p = o->next;
-        free_object(L_, o);
+        // Tables, most of the garbage, without free_object's switch.
+        if (o->tag == Tag::Table) table_free(L_, static_cast<Table*>(o));
+        else free_object(L_, o);
       } else {
         o->marked &= ~BLACK;
         p = &o->next;

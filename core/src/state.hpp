@@ -101,7 +101,7 @@ struct ErrorJump;  // innermost protected call's catch point (do.cpp)
 struct State : GCObject {
   uint8_t status;          // OK, YIELD, or an error status once dead
   uint8_t allowhook;
-  unsigned short nci;      // number of CallInfos in the list
+  unsigned nci;            // number of CallInfos in the list (in the tail padding after status)
   TValue* top;              // first free slot
   struct GlobalState* g;
   CallInfo* ci;            // current frame
@@ -632,6 +632,10 @@ using ProtectedFn = void (*)(State* L, void* ud);
 // resume instead of being recovered here (pcall; not finalizers or loaders).
 int pcall_raw(State* L, ProtectedFn f, void* ud, ptrdiff_t old_top, ptrdiff_t ef, bool can_jump = false,
               bool pass_close_self = false);
+// pcall's protected call of the value at func (its arguments above it) with
+// all results, in a thread that cannot yield: pcall_raw of call_noyield
+// without the message handler. On error the error object is at func.
+int pcall_noyield(State* L, TValue* func);
 // Runs f(L, ud) with a catch point whose jumps may skip the frames above
 // base; returns the status of the error (or yield) that stopped it.
 int run_protected(State* L, ProtectedFn f, void* ud, bool can_jump, CallInfo* base);
@@ -759,7 +763,7 @@ int current_pc(CallInfo* ci);
 int current_line(CallInfo* ci);
 // Called by the VM when L->hookmask is set, before executing instruction at pc.
 int trace_exec(State* L, const Instruction* pc);
-void chunk_id(char* out, const char* source, size_t srclen);  // short_src rules (IDSIZE)
+size_t chunk_id(char* out, const char* source, size_t srclen);  // short_src rules (IDSIZE); its length
 // where()'s "chunk:line: " for the frame `level` levels up, written to out
 // (WHERE_SIZE bytes) without the DebugInfo and string of the public route;
 // returns its length, 0 when that frame has no current line.

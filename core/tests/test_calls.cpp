@@ -42,6 +42,27 @@ TEST_CASE("recursion results: none, one, several, all", "[calls]") {
   )") == "7,3,2,nil,nil,7,nil,nil,0");
 }
 
+TEST_CASE("native results adjusted to two: none, one, two, more", "[calls]") {
+  StateGuard s;
+  CHECK(run(s.L, R"lua(
+    local out = {}
+    local function add(a, b) out[#out + 1] = tostring(a) .. "/" .. tostring(b) end
+    local a, b = string.find("abc", "z")    -- one result (nil)
+    add(a, b)
+    a, b = string.find("abc", "b")          -- two
+    add(a, b)
+    a, b = string.find("abc", "(b)(c)")     -- four
+    add(a, b)
+    a, b = select(2, 1)                     -- none
+    add(a, b)
+    a, b = pcall(error, "x", 0)             -- pcall's false and the error
+    add(a, b)
+    a, b = next({10})
+    add(a, b)
+    return table.concat(out, " ")
+  )lua") == "nil/nil 2/2 2/3 nil/nil false/x 1/10");
+}
+
 TEST_CASE("tail calls run in constant stack, with varargs and native callees", "[calls]") {
   StateGuard s;
   CHECK(run(s.L, R"(

@@ -244,6 +244,24 @@ TEST_CASE("errors: the stack and frames a deep caught error left are released", 
   CHECK(L->stack_size() == big);
 }
 
+TEST_CASE("errors: a thread with few frames keeps them all after a caught error", "[errors]") {
+  luna::test::StateGuard g;
+  State* L = g.L;
+  auto spare_frames = [L] {
+    int n = 0;
+    for (CallInfo* ci = L->ci->next; ci != nullptr; ci = ci->next) n++;
+    return n;
+  };
+  // 30 frames deep: kept (no walk to drop all but eight after each error).
+  CHECK(run(L, "local function r(n) if n == 0 then error('x') end return r(n - 1) + 1 end "
+               "return tostring(pcall(r, 30))") == "false");
+  CHECK(spare_frames() >= 30);
+  // Deeper than a 16-bit count of frames: still released.
+  CHECK(run(L, "local function r(n) if n == 0 then error('x') end return r(n - 1) + 1 end "
+               "return tostring(pcall(r, 65540))") == "false");
+  CHECK(spare_frames() <= 10);
+}
+
 TEST_CASE("errors: debug.setupvalue leaves the library's stateful closures alone", "[errors]") {
   luna::test::StateGuard s;
   // gmatch's iterator reads its state block and points into its subject;

@@ -453,10 +453,6 @@ int finish_pcall(State* L, int status, KContext extra) {
   return get_top(L) - static_cast<int>(extra);
 }
 
-// pcall's call in a thread that cannot yield: pcall_k's protected call
-// without the API's layers (no continuation can be needed).
-void call_unyielding(State* L, void* func) { call_noyield(L, static_cast<TValue*>(func), MULTRET); }
-
 }  // namespace
 
 // Both own nothing across the call: errors may jump over their frames.
@@ -471,10 +467,14 @@ int lib_pcall(State* L) {
   *first = TValue::boolean(true);
   L->top++;
   if (L->nny > 0) {
-    TValue* func = first + 1;
-    int status = pcall_raw(L, call_unyielding, func, L->save(func), 0, true, true);
+    int status = pcall_noyield(L, first + 1);
+    if (status != OK) {
+      // false in place of true, the error object above it (at the function's slot)
+      L->ci->func[1] = TValue::boolean(false);
+      return 2;
+    }
     if (L->ci->top < L->top) L->ci->top = L->top;  // as pcall_k's MULTRET results
-    return finish_pcall(L, status, 0);
+    return get_top(L);
   }
   int status = pcall_k(L, static_cast<int>(L->top - first) - 2, MULTRET, 0, 0, finish_pcall);
   return finish_pcall(L, status, 0);
