@@ -142,6 +142,18 @@ void close_native_frame(State* L, CallInfo* ci) {
       *res = n == 0 ? TValue() : L->top[-n];
       L->top = res + 1;
       break;
+    case 2:
+      // `local ok, v = coroutine.resume(...)` and the like: move_results'
+      // vectorised loop costs about 40 instructions for two values.
+      if (n >= 2) {
+        const TValue* first = L->top - n;  // above res: copied forwards
+        res[0] = first[0];
+        res[1] = first[1];
+        L->top = res + 2;
+        break;
+      }
+      move_results(L, res, n, 2);
+      break;
     default:
       move_results(L, res, n, ci->nresults);
       break;

@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "builtin.hpp"
 #include "luna/api.hpp"
 #include "test_support.hpp"
 
@@ -568,4 +569,69 @@ TEST_CASE("coroutines: yields wanting no results, and the errors of resume and w
     return tostring(ok) .. "|" .. e .. "|" .. tostring(ok2) .. "|" .. tostring(e2:match(":3: boom$") ~= nil) .. "|" ..
            tostring(ok3) .. type(e3))") ==
         "false|bad argument #1 to 'coroutine.resume' (thread expected, got number)|false|true|falsetable");
+}
+
+TEST_CASE("coroutines: OP_CALL makes coroutine.yield's frame and yield itself", "[coroutine]") {
+  // The dispatcher yields for coroutine.yield called from the body's own
+  // Lua code without calling it (coro_yield_direct): the frame it leaves
+  // must be the one precall_native and the library function would leave.
+  CHECK(builtin_filter.may_match(lib_coroutine_yield));
+  luna::test::StateGuard g;
+  State* L = g.L;
+  REQUIRE(load_string(L, "return function(a) while true do a = coroutine.yield(a, a + 1) end end") == OK);
+  REQUIRE(pcall(L, 0, 1, 0) == OK);
+  State* co = new_thread(L);
+  push_value(L, -2);
+  xmove(L, co, 1);
+  int base = get_top(L);
+  for (int i = 1; i <= 3; i++) {  // the first yield allocates the CallInfo, the others reuse it
+    push_integer(L, i * 10);
+    REQUIRE(coro_transfer(L, co, 1, nullptr) == 2);
+    CHECK(to_integerx(L, -2) == i * 10);
+    CHECK(to_integerx(L, -1) == i * 10 + 1);
+    CallInfo* ci = co->ci;
+    CHECK(co->status == YIELD);
+    CHECK(ci->callstatus == CIST_C);
+    CHECK(ci->func->tag == Tag::LightFn);
+    CHECK(ci->func->u.f == lib_coroutine_yield);
+    CHECK(ci->nresults == 1);
+    CHECK(ci->nres == 2);
+    CHECK(ci->k == nullptr);
+    CHECK(ci->top == ci->func + 1 + 2 + MINSTACK);  // above its two arguments
+    CHECK(ci->previous->is_lua());
+    set_top(L, base);
+  }
+  set_top(L, 0);
+  // Values each way, MULTRET and none wanted, the traceback's frame, and
+  // the hooked and non-yieldable cases that take the call.
+  CHECK(run(L, R"(
+    local co = coroutine.create(function(...)
+      local t = {coroutine.yield(...)}
+      coroutine.yield(#t, t[1], t[3])
+      coroutine.yield()
+      return select('#', coroutine.yield())
+    end)
+    local r = {}
+    local function add(...) for i = 1, select('#', ...) do r[#r + 1] = tostring((select(i, ...))) end end
+    add(coroutine.resume(co, 1, nil, 3))
+    add(coroutine.resume(co, 'a', 'b', 'c'))
+    add(coroutine.resume(co))
+    r[#r + 1] = debug.traceback(co):match("in function 'coroutine.yield'") and "tb" or "no tb"
+    add(coroutine.resume(co))
+    add(coroutine.resume(co, 1, 2, 3, 4))
+    add(coroutine.resume(co))
+    local calls = 0
+    local h = coroutine.create(function()
+      debug.sethook(function() calls = calls + 1 end, "c")
+      coroutine.yield(5)
+      debug.sethook()
+      return 6
+    end)
+    add(coroutine.resume(h))
+    add(coroutine.resume(h))
+    add(calls > 0)
+    add(pcall(coroutine.wrap(function() table.sort({1, 2}, function() coroutine.yield() end) end)))
+    return table.concat(r, ' '))") ==
+        "true 1 nil 3 true 3 a c true tb true true 4 false cannot resume dead coroutine true 5 true 6 true false "
+        "attempt to yield across a C-call boundary");
 }
