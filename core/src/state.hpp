@@ -276,6 +276,9 @@ struct GlobalState {
   uint8_t budget_spent;    // 0, or which limit ran out: sticky until reset
   int64_t emergency_next_ns;  // no emergency collection before this (gc.cpp)
   bool coro_thrown;        // a resume has caught a thrown error or yield (coroutine.cpp)
+  // A finished coroutine's first stack (BASIC_STACK_SIZE), kept for the
+  // next coroutine.create instead of going back to the pool (coroutine.cpp).
+  TValue* spare_stack;
   PatternCache patterns;   // first items of recent patterns (lib/string.cpp)
 };
 

@@ -635,3 +635,36 @@ TEST_CASE("coroutines: OP_CALL makes coroutine.yield's frame and yield itself", 
         "true 1 nil 3 true 3 a c true tb true true 4 false cannot resume dead coroutine true 5 true 6 true false "
         "attempt to yield across a C-call boundary");
 }
+
+TEST_CASE("coroutines: a finished coroutine's first stack goes to the next one created", "[coroutine]") {
+  // release_finished keeps the first stack as the state's spare instead of
+  // freeing it; thread_new takes it (cleared) instead of allocating one.
+  luna::test::StateGuard g;
+  State* L = g.L;
+  REQUIRE(load_string(L, "return function(a) local t = {a, a} return #t end") == OK);
+  REQUIRE(pcall(L, 0, 1, 0) == OK);
+  State* co = new_thread(L);
+  TValue* first = co->stack;
+  push_value(L, -2);
+  xmove(L, co, 1);
+  int base = get_top(L);
+  push_integer(L, 7);
+  REQUIRE(coro_transfer(L, co, 1, nullptr) == 1);
+  CHECK(to_integerx(L, -1) == 2);
+  CHECK(stack_in_tail(co));
+  CHECK(L->g->spare_stack == first);
+  set_top(L, base);
+  State* co2 = new_thread(L);
+  CHECK(co2->stack == first);
+  CHECK(L->g->spare_stack == nullptr);
+  for (int i = 0; i < BASIC_STACK_SIZE + EXTRA_STACK; i++) CHECK(first[i].is_nil());
+  set_top(L, 0);
+  CHECK(run(L, R"(
+    local n = 0
+    for i = 1, 300 do
+      local co = coroutine.create(function(a, b) local t = {} for j = 1, 60 do t[j] = j end return a + b + #t end)
+      n = n + select(2, coroutine.resume(co, i, 1))
+      if i % 50 == 0 then collectgarbage() end
+    end
+    return n)") == "63450");
+}
