@@ -668,3 +668,40 @@ TEST_CASE("coroutines: a finished coroutine's first stack goes to the next one c
     end
     return n)") == "63450");
 }
+
+TEST_CASE("coroutines: the first resume enters a Lua body directly, and takes call() otherwise", "[coroutine]") {
+  // resume_body enters a Lua body in the block's CallInfo itself; a body
+  // needing a larger stack, a native body, a call hook and deep nesting
+  // take call() as before.
+  luna::test::StateGuard g;
+  State* L = g.L;
+  std::string big = "return function(a) local x1";
+  for (int i = 2; i <= 60; i++) big += ", x" + std::to_string(i);
+  big += " = a x60 = a * 2 coroutine.yield(x60) return x60 + 1 end";
+  REQUIRE(load_string(L, big.c_str()) == OK);
+  REQUIRE(pcall(L, 0, 1, 0) == OK);
+  set_global(L, "big");
+  CHECK(run(L, R"(
+    local r = {}
+    local co = coroutine.create(function(a, b) local c = coroutine.yield(a + b) return c * 2 end)
+    local _, s = coroutine.resume(co, 1, 2)
+    r[#r + 1] = s
+    r[#r + 1] = select(2, coroutine.resume(co, 5))
+    local w = coroutine.wrap(big)
+    r[#r + 1] = w(21)
+    r[#r + 1] = w()
+    r[#r + 1] = coroutine.wrap(string.rep)("ab", 3)
+    local events = 0
+    local h = coroutine.create(function() return debug.getinfo(1, "t").istailcall and 0 or 7 end)
+    debug.sethook(h, function() events = events + 1 end, "c")
+    r[#r + 1] = select(2, coroutine.resume(h))
+    r[#r + 1] = events > 0 and "hooked" or "not hooked"
+    local function nest(n)
+      if n == 0 then return 0 end
+      local ok, v = coroutine.resume(coroutine.create(nest), n - 1)
+      return ok and v + 1 or -1
+    end
+    local depth = nest(300)
+    r[#r + 1] = depth < 300 and "stopped" or "not stopped"
+    return table.concat(r, ' '))") == "3 10 42 43 ababab 7 hooked stopped");
+}
