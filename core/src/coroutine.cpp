@@ -276,6 +276,15 @@ int finished(State* L, int* nresults) {
   L->top = top + n;
 }
 
+// Whether n more values fit above L's top, in its stack and its frame (what
+// check_stack would make sure of). The addresses are compared as integers,
+// as top + n may lie past the stack: fewer instructions than the
+// differences in slots.
+[[gnu::always_inline]] inline bool fits(const State* L, int n) {
+  uintptr_t need = reinterpret_cast<uintptr_t>(L->top) + static_cast<uintptr_t>(n) * sizeof(TValue);
+  return need < reinterpret_cast<uintptr_t>(L->stack_last) && need <= reinterpret_cast<uintptr_t>(L->ci->top);
+}
+
 // Once the results of a coroutine that finished without error have been
 // moved away: moves what is left of its stack to its block's tail.
 void release_finished(State* co) {
@@ -311,7 +320,7 @@ void release_finished(State* co) {
 // coroutine's stack is released. Inline in the library's resume and wrap
 // functions: no call layer between them and the resume.
 [[gnu::always_inline]] inline int transfer_inline(State* L, State* co, int narg, const TValue* flag) {
-  if (co->stack_last - co->top <= narg || co->ci->top < co->top + narg) {
+  if (!fits(co, narg)) {
     if (!check_stack(co, narg)) {
       push_string(L, "too many arguments to resume");
       return -1;
@@ -323,7 +332,7 @@ void release_finished(State* co) {
   int st = resume_inline(co, L, narg, &nres);
   if (st == OK || st == YIELD) {
     int room = nres + 1;
-    if (L->stack_last - L->top <= room || L->ci->top < L->top + room) {
+    if (!fits(L, room)) {
       if (!check_stack(L, room)) {
         co->top -= nres;
         push_string(L, "too many results to resume");

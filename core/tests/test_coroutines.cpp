@@ -705,3 +705,26 @@ TEST_CASE("coroutines: the first resume enters a Lua body directly, and takes ca
     r[#r + 1] = depth < 300 and "stopped" or "not stopped"
     return table.concat(r, ' '))") == "3 10 42 43 ababab 7 hooked stopped");
 }
+
+TEST_CASE("coroutines: values beyond the frames' room each way of a resume", "[coroutine]") {
+  // fits() sends a resume whose values pass the coroutine's frame or stack,
+  // or whose results pass the resumer's, to check_stack; around the
+  // boundary (MINSTACK values) and far past it.
+  luna::test::StateGuard g;
+  State* L = g.L;
+  CHECK(run(L, R"(
+    local r = {}
+    for _, n in ipairs({1, 2, 18, 19, 20, 21, 22, 40, 250}) do
+      local co = coroutine.wrap(function(...)
+        local t = {coroutine.yield(...)}
+        return table.unpack(t)
+      end)
+      local args = {}
+      for i = 1, n do args[i] = i end
+      local a = {co(table.unpack(args))}
+      local b = {co(table.unpack(args, 1, n))}
+      r[#r + 1] = #a .. ":" .. a[#a] .. "/" .. #b .. ":" .. b[#b]
+    end
+    return table.concat(r, ' '))") ==
+        "1:1/1:1 2:2/2:2 18:18/18:18 19:19/19:19 20:20/20:20 21:21/21:21 22:22/22:22 40:40/40:40 250:250/250:250");
+}
