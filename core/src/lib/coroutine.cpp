@@ -38,7 +38,6 @@ int lco_wrap(State* L) {
   return 1;
 }
 
-
 enum { CO_RUNNING, CO_SUSPENDED, CO_NORMAL, CO_DEAD };
 const char* const status_names[] = {"running", "suspended", "normal", "dead"};
 
