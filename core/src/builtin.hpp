@@ -25,6 +25,7 @@ int lib_type(State* L);
 int lib_ipairs(State* L);
 int lib_ipairs_aux(State* L);
 int lib_pcall(State* L);
+int lib_coroutine_yield(State* L);
 
 enum class Builtin : uint8_t {
   None, MathSqrt, MathAbs, MathFloor, MathCeil, MathMin, MathMax, MathSin, MathCos, MathExp, MathLog, MathFmod,

@@ -94,7 +94,21 @@ struct ResumeArgs {
   TValue* first = L->top - n;
   if (L->status == OK) {  // first resume: call the body
     L->direct_ncalls = L->nCcalls + 1;  // as call() counts it
-    call(L, first - 1, MULTRET);
+    TValue* func = first - 1;
+    CallInfo* ci = L->ci->next;  // the block's tail (thread_new)
+    // A Lua body with room on the first stack, no hook: call()'s work
+    // without its precall (about 30 instructions a created coroutine).
+    if (func->tag == Tag::LClosure && ci != nullptr && L->hookmask == 0 && L->nCcalls + 1 < MAX_C_CALLS &&
+        L->stack_last - L->top > func->as_lclosure()->p->maxstacksize) {
+      L->nCcalls++;
+      L->ci = ci;
+      init_lua_frame(L, ci, func, L->top, MULTRET, func->as_lclosure()->p, 0);
+      ci->callstatus |= CIST_FRESH;
+      execute(L, ci);
+      L->nCcalls--;
+      return;
+    }
+    call(L, func, MULTRET);
     return;
   }
   L->direct_ncalls = 0;
@@ -249,14 +263,26 @@ int finished(State* L, int* nresults) {
 }
 
 // Copies n values from p to L's top; the caller made room.
-void push_values(State* L, const TValue* p, int n) {
+[[gnu::always_inline]] inline void push_values(State* L, const TValue* p, int n) {
   TValue* top = L->top;  // a local: stores through p could alias L->top
   if (n == 1) {
     top[0] = p[0];  // the usual value each way; the loop's vector set-up costs more
+  } else if (n == 2) {
+    top[0] = p[0];  // resume(co, a, b): the loop's set-up cost 20 instructions
+    top[1] = p[1];
   } else {
     for (int i = 0; i < n; i++) top[i] = p[i];
   }
   L->top = top + n;
+}
+
+// Whether n more values fit above L's top, in its stack and its frame (what
+// check_stack would make sure of). The addresses are compared as integers,
+// as top + n may lie past the stack: fewer instructions than the
+// differences in slots.
+[[gnu::always_inline]] inline bool fits(const State* L, int n) {
+  uintptr_t need = reinterpret_cast<uintptr_t>(L->top) + static_cast<uintptr_t>(n) * sizeof(TValue);
+  return need < reinterpret_cast<uintptr_t>(L->stack_last) && need <= reinterpret_cast<uintptr_t>(L->ci->top);
 }
 
 // Once the results of a coroutine that finished without error have been
@@ -274,7 +300,13 @@ void release_finished(State* co) {
   TValue* stack = thread_tail(co);
   clear_slots(stack, FINISHED_STACK_SIZE + EXTRA_STACK);
   stack[0] = co->stack[0];
-  mem_free_array(co, co->stack, static_cast<size_t>(co->stack_size()) + EXTRA_STACK);
+  // The first stack waits for the next coroutine.create: a pooled free and
+  // allocation fewer per short-lived coroutine (it stays counted as in use).
+  GlobalState* g = co->g;
+  if (g->spare_stack == nullptr && co->stack_size() == BASIC_STACK_SIZE)
+    g->spare_stack = co->stack;
+  else
+    mem_free_array(co, co->stack, static_cast<size_t>(co->stack_size()) + EXTRA_STACK);
   co->stack = stack;
   co->stack_last = stack + FINISHED_STACK_SIZE;
   co->top = stack + 1;
@@ -288,7 +320,7 @@ void release_finished(State* co) {
 // coroutine's stack is released. Inline in the library's resume and wrap
 // functions: no call layer between them and the resume.
 [[gnu::always_inline]] inline int transfer_inline(State* L, State* co, int narg, const TValue* flag) {
-  if (co->stack_last - co->top <= narg || co->ci->top < co->top + narg) {
+  if (!fits(co, narg)) {
     if (!check_stack(co, narg)) {
       push_string(L, "too many arguments to resume");
       return -1;
@@ -300,7 +332,7 @@ void release_finished(State* co) {
   int st = resume_inline(co, L, narg, &nres);
   if (st == OK || st == YIELD) {
     int room = nres + 1;
-    if (L->stack_last - L->top <= room || L->ci->top < L->top + room) {
+    if (!fits(L, room)) {
       if (!check_stack(L, room)) {
         co->top -= nres;
         push_string(L, "too many results to resume");
@@ -428,7 +460,11 @@ int coro_close(State* co, State* from) {
 State* thread_new(State* L) {
   ensure_stack(L, 1);
   GlobalState* g = L->g;
-  TValue* stack = mem_new_array<TValue>(L, BASIC_STACK_SIZE + EXTRA_STACK);
+  TValue* stack = g->spare_stack;
+  if (stack != nullptr)
+    g->spare_stack = nullptr;
+  else
+    stack = mem_new_array<TValue>(L, BASIC_STACK_SIZE + EXTRA_STACK);
   State* L1;
   try {
     L1 = static_cast<State*>(gc_new_object(L, Tag::Thread, THREAD_BLOCK_SIZE));

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <type_traits>
 
+#include "builtin.hpp"
 #include "opcodes.hpp"
 #include "vm.hpp"
 
@@ -1091,9 +1092,13 @@ L_trap:  // every entry of trap_table: i was fetched, pc is past it
         } else if (ra->tag == Tag::LightFn || ra->tag == Tag::NClosure) {
           // A native callee: straight to its call, not through precall's
           // dispatch on the type (about 20 instructions per call).
-          if (ra->tag == Tag::LightFn && builtin_filter.may_match(ra->u.f) && call_builtin(L, ra, nresults)) {
-            checkGC(L->top);  // string.sub may have made a string
-            vmbreak;
+          if (ra->tag == Tag::LightFn && builtin_filter.may_match(ra->u.f)) {
+            if (ra->u.f == lib_coroutine_yield) {
+              if (coro_yield_direct(L, ra, nresults)) return;
+            } else if (call_builtin(L, ra, nresults)) {
+              checkGC(L->top);  // string.sub may have made a string
+              vmbreak;
+            }
           }
           precall_native(L, ra, nresults, ra->tag == Tag::LightFn ? ra->u.f : ra->as_nclosure()->f);
           if (LUNA_UNLIKELY(L->status == YIELD)) return;  // coro_yield_return

@@ -136,7 +136,7 @@ bool ipairs(State* L, TValue* func, const TValue* args, int nargs, int wanted) {
 BuiltinFilter make_builtin_filter() {
   BuiltinFilter filter;
   for (NativeFn f : {lib_type, lib_math_floor, lib_math_abs, lib_math_max, lib_string_byte, lib_string_sub, lib_select,
-                     lib_ipairs})
+                     lib_ipairs, lib_coroutine_yield})
     filter.fn[BuiltinFilter::index(f)] = f;
   return filter;
 }

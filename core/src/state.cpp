@@ -110,6 +110,7 @@ void free_main(State* L) {
   free_ci_list(L);
   if (L->tbclist) mem_free_array(L, L->tbclist, static_cast<size_t>(L->sizetbc));
   if (L->stack) mem_free_array(L, L->stack, static_cast<size_t>(L->stack_size() + EXTRA_STACK));
+  if (g->spare_stack) mem_free_array(L, g->spare_stack, BASIC_STACK_SIZE + EXTRA_STACK);
   pool_release(g);
   large_drop_spare(g, false);
   Allocator f = g->frealloc;

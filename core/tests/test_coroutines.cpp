@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "builtin.hpp"
 #include "luna/api.hpp"
 #include "test_support.hpp"
 
@@ -568,4 +569,162 @@ TEST_CASE("coroutines: yields wanting no results, and the errors of resume and w
     return tostring(ok) .. "|" .. e .. "|" .. tostring(ok2) .. "|" .. tostring(e2:match(":3: boom$") ~= nil) .. "|" ..
            tostring(ok3) .. type(e3))") ==
         "false|bad argument #1 to 'coroutine.resume' (thread expected, got number)|false|true|falsetable");
+}
+
+TEST_CASE("coroutines: OP_CALL makes coroutine.yield's frame and yield itself", "[coroutine]") {
+  // The dispatcher yields for coroutine.yield called from the body's own
+  // Lua code without calling it (coro_yield_direct): the frame it leaves
+  // must be the one precall_native and the library function would leave.
+  CHECK(builtin_filter.may_match(lib_coroutine_yield));
+  luna::test::StateGuard g;
+  State* L = g.L;
+  REQUIRE(load_string(L, "return function(a) while true do a = coroutine.yield(a, a + 1) end end") == OK);
+  REQUIRE(pcall(L, 0, 1, 0) == OK);
+  State* co = new_thread(L);
+  push_value(L, -2);
+  xmove(L, co, 1);
+  int base = get_top(L);
+  for (int i = 1; i <= 3; i++) {  // the first yield allocates the CallInfo, the others reuse it
+    push_integer(L, i * 10);
+    REQUIRE(coro_transfer(L, co, 1, nullptr) == 2);
+    CHECK(to_integerx(L, -2) == i * 10);
+    CHECK(to_integerx(L, -1) == i * 10 + 1);
+    CallInfo* ci = co->ci;
+    CHECK(co->status == YIELD);
+    CHECK(ci->callstatus == CIST_C);
+    CHECK(ci->func->tag == Tag::LightFn);
+    CHECK(ci->func->u.f == lib_coroutine_yield);
+    CHECK(ci->nresults == 1);
+    CHECK(ci->nres == 2);
+    CHECK(ci->k == nullptr);
+    CHECK(ci->top == ci->func + 1 + 2 + MINSTACK);  // above its two arguments
+    CHECK(ci->previous->is_lua());
+    set_top(L, base);
+  }
+  set_top(L, 0);
+  // Values each way, MULTRET and none wanted, the traceback's frame, and
+  // the hooked and non-yieldable cases that take the call.
+  CHECK(run(L, R"(
+    local co = coroutine.create(function(...)
+      local t = {coroutine.yield(...)}
+      coroutine.yield(#t, t[1], t[3])
+      coroutine.yield()
+      return select('#', coroutine.yield())
+    end)
+    local r = {}
+    local function add(...) for i = 1, select('#', ...) do r[#r + 1] = tostring((select(i, ...))) end end
+    add(coroutine.resume(co, 1, nil, 3))
+    add(coroutine.resume(co, 'a', 'b', 'c'))
+    add(coroutine.resume(co))
+    r[#r + 1] = debug.traceback(co):match("in function 'coroutine.yield'") and "tb" or "no tb"
+    add(coroutine.resume(co))
+    add(coroutine.resume(co, 1, 2, 3, 4))
+    add(coroutine.resume(co))
+    local calls = 0
+    local h = coroutine.create(function()
+      debug.sethook(function() calls = calls + 1 end, "c")
+      coroutine.yield(5)
+      debug.sethook()
+      return 6
+    end)
+    add(coroutine.resume(h))
+    add(coroutine.resume(h))
+    add(calls > 0)
+    add(pcall(coroutine.wrap(function() table.sort({1, 2}, function() coroutine.yield() end) end)))
+    return table.concat(r, ' '))") ==
+        "true 1 nil 3 true 3 a c true tb true true 4 false cannot resume dead coroutine true 5 true 6 true false "
+        "attempt to yield across a C-call boundary");
+}
+
+TEST_CASE("coroutines: a finished coroutine's first stack goes to the next one created", "[coroutine]") {
+  // release_finished keeps the first stack as the state's spare instead of
+  // freeing it; thread_new takes it (cleared) instead of allocating one.
+  luna::test::StateGuard g;
+  State* L = g.L;
+  REQUIRE(load_string(L, "return function(a) local t = {a, a} return #t end") == OK);
+  REQUIRE(pcall(L, 0, 1, 0) == OK);
+  State* co = new_thread(L);
+  TValue* first = co->stack;
+  push_value(L, -2);
+  xmove(L, co, 1);
+  int base = get_top(L);
+  push_integer(L, 7);
+  REQUIRE(coro_transfer(L, co, 1, nullptr) == 1);
+  CHECK(to_integerx(L, -1) == 2);
+  CHECK(stack_in_tail(co));
+  CHECK(L->g->spare_stack == first);
+  set_top(L, base);
+  State* co2 = new_thread(L);
+  CHECK(co2->stack == first);
+  CHECK(L->g->spare_stack == nullptr);
+  for (int i = 0; i < BASIC_STACK_SIZE + EXTRA_STACK; i++) CHECK(first[i].is_nil());
+  set_top(L, 0);
+  CHECK(run(L, R"(
+    local n = 0
+    for i = 1, 300 do
+      local co = coroutine.create(function(a, b) local t = {} for j = 1, 60 do t[j] = j end return a + b + #t end)
+      n = n + select(2, coroutine.resume(co, i, 1))
+      if i % 50 == 0 then collectgarbage() end
+    end
+    return n)") == "63450");
+}
+
+TEST_CASE("coroutines: the first resume enters a Lua body directly, and takes call() otherwise", "[coroutine]") {
+  // resume_body enters a Lua body in the block's CallInfo itself; a body
+  // needing a larger stack, a native body, a call hook and deep nesting
+  // take call() as before.
+  luna::test::StateGuard g;
+  State* L = g.L;
+  std::string big = "return function(a) local x1";
+  for (int i = 2; i <= 60; i++) big += ", x" + std::to_string(i);
+  big += " = a x60 = a * 2 coroutine.yield(x60) return x60 + 1 end";
+  REQUIRE(load_string(L, big.c_str()) == OK);
+  REQUIRE(pcall(L, 0, 1, 0) == OK);
+  set_global(L, "big");
+  CHECK(run(L, R"(
+    local r = {}
+    local co = coroutine.create(function(a, b) local c = coroutine.yield(a + b) return c * 2 end)
+    local _, s = coroutine.resume(co, 1, 2)
+    r[#r + 1] = s
+    r[#r + 1] = select(2, coroutine.resume(co, 5))
+    local w = coroutine.wrap(big)
+    r[#r + 1] = w(21)
+    r[#r + 1] = w()
+    r[#r + 1] = coroutine.wrap(string.rep)("ab", 3)
+    local events = 0
+    local h = coroutine.create(function() return debug.getinfo(1, "t").istailcall and 0 or 7 end)
+    debug.sethook(h, function() events = events + 1 end, "c")
+    r[#r + 1] = select(2, coroutine.resume(h))
+    r[#r + 1] = events > 0 and "hooked" or "not hooked"
+    local function nest(n)
+      if n == 0 then return 0 end
+      local ok, v = coroutine.resume(coroutine.create(nest), n - 1)
+      return ok and v + 1 or -1
+    end
+    local depth = nest(300)
+    r[#r + 1] = depth < 300 and "stopped" or "not stopped"
+    return table.concat(r, ' '))") == "3 10 42 43 ababab 7 hooked stopped");
+}
+
+TEST_CASE("coroutines: values beyond the frames' room each way of a resume", "[coroutine]") {
+  // fits() sends a resume whose values pass the coroutine's frame or stack,
+  // or whose results pass the resumer's, to check_stack; around the
+  // boundary (MINSTACK values) and far past it.
+  luna::test::StateGuard g;
+  State* L = g.L;
+  CHECK(run(L, R"(
+    local r = {}
+    for _, n in ipairs({1, 2, 18, 19, 20, 21, 22, 40, 250}) do
+      local co = coroutine.wrap(function(...)
+        local t = {coroutine.yield(...)}
+        return table.unpack(t)
+      end)
+      local args = {}
+      for i = 1, n do args[i] = i end
+      local a = {co(table.unpack(args))}
+      local b = {co(table.unpack(args, 1, n))}
+      r[#r + 1] = #a .. ":" .. a[#a] .. "/" .. #b .. ":" .. b[#b]
+    end
+    return table.concat(r, ' '))") ==
+        "1:1/1:1 2:2/2:2 18:18/18:18 19:19/19:19 20:20/20:20 21:21/21:21 22:22/22:22 40:40/40:40 250:250/250:250");
 }

@@ -38,8 +38,6 @@ int lco_wrap(State* L) {
   return 1;
 }
 
-int lco_yield(State* L) { return coro_yield_return(L, frame_values(L)); }
-
 enum { CO_RUNNING, CO_SUSPENDED, CO_NORMAL, CO_DEAD };
 const char* const status_names[] = {"running", "suspended", "normal", "dead"};
 
@@ -99,11 +97,13 @@ int lco_close(State* L) {
 
 const Reg lco_funcs[] = {
     {"create", lco_create},   {"resume", coro_resume_call},     {"running", lco_running},
-    {"status", lco_status},   {"wrap", lco_wrap},               {"yield", lco_yield},
+    {"status", lco_status},   {"wrap", lco_wrap},               {"yield", lib_coroutine_yield},
     {"isyieldable", lco_isyieldable}, {"close", lco_close},     {nullptr, nullptr},
 };
 
 }  // namespace
+
+int lib_coroutine_yield(State* L) { return coro_yield_return(L, frame_values(L)); }
 
 CoFn coroutine_fn(NativeFn f) {
   if (f == coro_resume_call) return CoFn::Resume;
