@@ -360,6 +360,7 @@ class Emitter {
     post_ = a_.newLabel();
     checked_ = a_.newLabel();
     typed_ = a_.newLabel();
+    self_ = a_.newLabel();
   }
 
   void run(int frame) {
@@ -379,6 +380,7 @@ class Emitter {
     Label top = a_.newLabel();
     loop_ = a_.newLabel();
     a_.bind(top);
+    find_self_entry();
     for (Ref r = 1; r < ir_.size(); r++) emit(r, top);
     doubled_ = NO_REF;
     // Exit blocks: write the snapshot, then continue in the side trace
@@ -1354,6 +1356,62 @@ class Emitter {
     if (!keeps_s1) doubled_ = NO_REF;
     if (!emitted_early_[r]) emit_one(r, top);
     if (!keeps_s1) doubled_ = NO_REF;
+    if (r == self_at_) bind_self_entry();
+  }
+
+  // The self entry: fib's side trace starts at the function's first
+  // instruction with the guard of its argument (k >= 2, behind which it is
+  // checked_), then guards that the upvalue holding fib holds the running
+  // closure. A CALLOUT of that closure from this trace knows both (the
+  // argument it passes, the upvalue it proved), so the callee's recursive
+  // path may enter here, behind the identity guard, rather than through
+  // the root trace's entry and its exit to this one. Only constants, the
+  // argument's load, that guard and the upvalue's loads and guard run
+  // before it, and only the argument and the closure live across it. The
+  // guards of other integer slots against constants may come between (ack's
+  // k ~= 0): the CALLOUT tests them too, entering this trace at its checked
+  // entry where one fails.
+  void find_self_entry() {
+    if (!budget_free_) return;
+    Ref sload = NO_REF, first = NO_REF, clo = NO_REF, box = NO_REF, ptr = NO_REF, val = NO_REF, at = NO_REF;
+    Ref other = NO_REF;
+    std::vector<std::pair<Ref, Ref>> others;
+    for (Ref v = 1; v < ir_.size() && at == NO_REF; v++) {
+      const IrIns& i = ir_[v];
+      if (ir_.is_const(v)) continue;
+      if (sload == NO_REF && i.op == IrOp::SLOAD && i.type == IrType::Int) sload = v;
+      else if (first == NO_REF && sload != NO_REF && i.a == sload && slot_fact(v).slot >= 0) first = v;
+      else if (first != NO_REF && clo == NO_REF && other == NO_REF && i.op == IrOp::SLOAD && i.type == IrType::Int) other = v;
+      else if (other != NO_REF && i.a == other && slot_fact(v).slot >= 0) others.push_back({other, v}), other = NO_REF;
+      else if (first != NO_REF && other == NO_REF && clo == NO_REF && i.op == IrOp::CLOSURE && i.type == IrType::Ptr) clo = v;
+      else if (clo != NO_REF && box == NO_REF && i.op == IrOp::FLOAD && static_cast<Field>(i.aux8) == Field::ClUpval && i.a == clo) box = v;
+      else if (box != NO_REF && ptr == NO_REF && i.op == IrOp::FLOAD && static_cast<Field>(i.aux8) == Field::UvValue && i.a == box) ptr = v;
+      else if (ptr != NO_REF && val == NO_REF && i.op == IrOp::VLOAD && i.a == ptr && i.type == IrType::Gc && i.tag == Tag::LClosure) val = v;
+      else if (val != NO_REF && i.op == IrOp::EQ && ((i.a == clo && i.b == val) || (i.a == val && i.b == clo))) at = v;
+      else return;
+    }
+    if (at == NO_REF) return;
+    std::vector<Ref> closures;
+    for (Ref v = 1; v <= at; v++) {
+      if (!needs_reg(ir_[v]) || iv(v).end <= at) continue;
+      if (iv(v).reg < 0 || iv(v).spill >= 0 || iv(v).fpr) return;
+      bool guarded = std::any_of(others.begin(), others.end(), [&](const std::pair<Ref, Ref>& o) { return o.first == v; });
+      if (v == clo || v == val) closures.push_back(v);
+      else if (v != sload && !guarded) return;
+    }
+    self_at_ = at;
+    self_guards_ = std::move(others);
+    self_arg_ = sload;
+    self_upvalue_ = ir_[box].aux;
+    self_closures_ = std::move(closures);
+  }
+  void bind_self_entry() {
+    if (!checked_bound_ || frame_ != kLinkFrame || deferred_ != NO_REF || deferred_sum_ != NO_REF ||
+        !key_regs_.empty() || iv(self_arg_).reg != checks_.reg || self_upvalue_ < 0 || self_upvalue_ >= 32)
+      return;
+    self_bound_ = true;
+    doubled_ = NO_REF;
+    a_.bind(self_);
   }
 
   void emit_one(Ref r, Label top) {
@@ -1738,7 +1796,28 @@ class Emitter {
       // A direct jump (asmjit goes through an address table when out of
       // rel32 range).
       leave_frame((i.aux + 1) * 16);
-      a_.jmp(Imm(reinterpret_cast<uint64_t>(typed != nullptr ? typed->typed_entry : ir_[i.a].k.p)));
+      if (typed != nullptr && enters_self(i, typed, treg)) {
+        // The callee's root trace would test its first guard, then enter
+        // this trace where it fails: tested here, and this trace entered
+        // behind its guard of the upvalue this call just proved, the
+        // closure from the callee's function slot.
+        Label self = a_.newLabel();
+        a_.cmp(x86::gpq(static_cast<uint32_t>(treg)), checks_.k);
+        jump_if(checks_.rel, self);
+        a_.jmp(Imm(reinterpret_cast<uint64_t>(typed->checked_entry)));
+        a_.bind(self);
+        for (const auto& [load, g] : self_guards_) {
+          const SlotFact f = slot_fact(g);
+          const x86::Gp reg = x86::gpq(static_cast<uint32_t>(iv(load).reg));
+          a_.mov(reg, slot_mem(f.slot));
+          a_.cmp(reg, f.k);
+          jump_if(negated(f.rel), checked_);
+        }
+        for (Ref v : self_closures_) a_.mov(x86::gpq(static_cast<uint32_t>(iv(v).reg)), x86::qword_ptr(rBase, -16));
+        a_.jmp(self_);
+      } else {
+        a_.jmp(Imm(reinterpret_cast<uint64_t>(typed != nullptr ? typed->typed_entry : ir_[i.a].k.p)));
+      }
     }
     a_.bind(no_ci);
     a_.mov(x86::rdi, rL);
@@ -1803,6 +1882,31 @@ class Emitter {
     if (snapshot_type(n, off + t->typed_slot) != IrType::Int) return nullptr;
     a_.mov(x86::gpq(static_cast<uint32_t>(t->typed_reg)), slot_mem(off + t->typed_slot));
     return t;
+  }
+
+  // Whether CALLOUT i, of the running closure, may enter this trace's self
+  // entry when its argument fails the first guard of the callee's root
+  // trace typed, entered at its typed entry: that guard is the negation of
+  // this trace's first (the one its checked entry is behind), on the
+  // argument's slot and register, and the call knows the upvalue the self
+  // entry's guard reads to hold the callee.
+  bool enters_self(const IrIns& i, const Trace* typed, int32_t treg) const {
+    if (!self_bound_ || (i.self_upvalues >> self_upvalue_ & 1) == 0 || typed->checked_entry == nullptr) return false;
+    for (const auto& [load, g] : self_guards_)
+      if (slot_fact(g).slot < 0 || snapshot_type(i.snap, i.aux + 1 + ir_[load].aux) != IrType::Int) return false;
+    const SlotFact& f = typed->checks;
+    return f.slot == typed->typed_slot && f.reg == treg && checks_.slot == f.slot && checks_.reg == treg &&
+           checks_.k == f.k && checks_.rel == negated(f.rel) && ir_[self_arg_].aux == f.slot;
+  }
+  void jump_if(IrOp rel, Label to) {
+    switch (rel) {
+      case IrOp::LT: a_.jl(to); break;
+      case IrOp::LE: a_.jle(to); break;
+      case IrOp::GT: a_.jg(to); break;
+      case IrOp::GE: a_.jge(to); break;
+      case IrOp::EQ: a_.je(to); break;
+      default: a_.jne(to); break;
+    }
   }
 
   // The register of the typed entry CALLOUT r enters (its callee's integer
@@ -2005,6 +2109,16 @@ class Emitter {
   // the traces with one that CALLOUTs may enter.
   Label typed_;
   bool typed_bound_ = false;
+  // The self entry (find_self_entry), bound behind the identity guard
+  // self_at_ when self_bound_: the argument's load, the upvalue guarded,
+  // the values holding the closure there.
+  Label self_;
+  bool self_bound_ = false;
+  Ref self_at_ = NO_REF;
+  Ref self_arg_ = NO_REF;
+  int32_t self_upvalue_ = -1;
+  std::vector<Ref> self_closures_;
+  std::vector<std::pair<Ref, Ref>> self_guards_;  // other slots' loads and guards before it
   int32_t typed_slot_ = -1;
   int32_t typed_reg_ = -1;
   const TypedEntries& typed_entries_;
