@@ -381,6 +381,7 @@ class Emitter {
     loop_ = a_.newLabel();
     a_.bind(top);
     find_self_entry();
+    find_leaf();
     for (Ref r = 1; r < ir_.size(); r++) emit(r, top);
     doubled_ = NO_REF;
     // Exit blocks: write the snapshot, then continue in the side trace
@@ -951,6 +952,7 @@ class Emitter {
     if (fact.slot >= 0 && !checked_bound_ && frame_ == kLinkFrame && first_guard(r) && iv(i.a).spill < 0) {
       checked_bound_ = true;
       checks_ = fact;
+      checked_load_ = i.a;
       a_.bind(checked_);
     }
     if (direct) {
@@ -1405,6 +1407,31 @@ class Emitter {
     self_upvalue_ = ir_[box].aux;
     self_closures_ = std::move(closures);
   }
+  // Trace::leaf_slot and leaf_add: the typed entry's load, its guard (the
+  // checked entry's), then at most an integer slot's load and the
+  // addition of a constant, and the RET of one result, which is that.
+  void find_leaf() {
+    if (!budget_free_) return;
+    Ref sload = NO_REF, first = NO_REF, other = NO_REF, sum = NO_REF, ret = NO_REF;
+    for (Ref v = 1; v < ir_.size(); v++) {
+      const IrIns& i = ir_[v];
+      if (ir_.is_const(v)) continue;
+      if (sload == NO_REF && i.op == IrOp::SLOAD && i.type == IrType::Int) sload = v;
+      else if (first == NO_REF && sload != NO_REF && i.a == sload && slot_fact(v).slot >= 0) first = v;
+      else if (first != NO_REF && other == NO_REF && sum == NO_REF && i.op == IrOp::SLOAD && i.type == IrType::Int) other = v;
+      else if (first != NO_REF && sum == NO_REF && (i.op == IrOp::ADD || i.op == IrOp::SUB) && i.type == IrType::Int &&
+               (i.a == sload || i.a == other) && ir_[i.b].op == IrOp::KINT && fits32(ir_[i.b].k.i) &&
+               ir_[i.b].k.i != INT32_MIN) sum = v;
+      else if (first != NO_REF && ret == NO_REF && i.op == IrOp::RET && i.b == NO_REF && i.k.i == 1) ret = v;
+      else return;
+    }
+    if (ret == NO_REF || ret != ir_.size() - 1) return;
+    const Ref v = ir_[ret].a;
+    const Ref base = v == sum ? ir_[sum].a : v;
+    if ((base != sload && base != other) || (other != NO_REF && base != other)) return;
+    leaf_slot_ = ir_[base].aux;
+    leaf_add_ = v != sum ? 0 : static_cast<int32_t>(ir_[sum].op == IrOp::ADD ? ir_[ir_[sum].b].k.i : -ir_[ir_[sum].b].k.i);
+  }
   void bind_self_entry() {
     if (!checked_bound_ || frame_ != kLinkFrame || deferred_ != NO_REF || deferred_sum_ != NO_REF ||
         !key_regs_.empty() || iv(self_arg_).reg != checks_.reg || self_upvalue_ < 0 || self_upvalue_ >= 32)
@@ -1737,6 +1764,8 @@ class Emitter {
     // no load but on the out-of-line path below, whose call clobbers it.
     const int32_t treg = typed_entry_reg(r);
     const bool kept = treg >= 0 && snapshot_in_reg(i.snap, i.aux + 1 + typed_slot_of(r), treg, r);
+    Label after_call = a_.newLabel();
+    const bool leaf = leaf_call(r, treg, kept, after_call);
     const x86::Gp ci = treg == 0 ? x86::rdx : x86::rax, callee = treg == 1 ? x86::rdx : x86::rcx;
     a_.mov(ci, x86::qword_ptr(rL, kStateCi));
     a_.mov(callee, x86::qword_ptr(ci, kCiNext));
@@ -1801,11 +1830,15 @@ class Emitter {
         // this trace where it fails: tested here, and this trace entered
         // behind its guard of the upvalue this call just proved, the
         // closure from the callee's function slot.
-        Label self = a_.newLabel();
-        a_.cmp(x86::gpq(static_cast<uint32_t>(treg)), checks_.k);
-        jump_if(checks_.rel, self);
-        a_.jmp(Imm(reinterpret_cast<uint64_t>(typed->checked_entry)));
-        a_.bind(self);
+        // (ack's inner call passes m, which this trace's first guard
+        // found nonzero: the callee's m == 0 fails, nothing to test.)
+        if (!fails_first_guard(i, typed)) {
+          Label self = a_.newLabel();
+          a_.cmp(x86::gpq(static_cast<uint32_t>(treg)), checks_.k);
+          jump_if(checks_.rel, self);
+          a_.jmp(Imm(reinterpret_cast<uint64_t>(typed->checked_entry)));
+          a_.bind(self);
+        }
         for (const auto& [load, g] : self_guards_) {
           const SlotFact f = slot_fact(g);
           const x86::Gp reg = x86::gpq(static_cast<uint32_t>(iv(load).reg));
@@ -1866,9 +1899,66 @@ class Emitter {
       enter_continuation(i.aux);
       a_.jne(exit_label(g));
       emitted_early_[g] = true;
+      if (leaf) a_.bind(after_call);
       return;
     }
     enter_continuation(i.aux);
+    if (leaf) a_.bind(after_call);
+  }
+
+  // A CALLOUT whose callee's root trace only returns an integer where its
+  // first guard holds (Trace::leaf_slot: fib's `return k` for k < 2, ack's
+  // `return k + 1` for m == 0): where the argument passes that guard, the
+  // result is computed here and stored in the function slot, as the RET
+  // would, and the trace goes on after the call (L->top above the result
+  // for a call wanting all results). The call is made as before where a
+  // hook is set (the RET would leave for it) and where the interpreter's
+  // call would need more stack or a new CallInfo (which it might fail to
+  // get: the CALLOUT's own tests, which leave for the interpreter there).
+  // The callee has no frame to see meanwhile: nothing runs in it but the
+  // addition. Returns whether the leaf path was emitted (after_call is
+  // then to be bound behind the continuation's entry).
+  bool leaf_call(Ref r, int32_t treg, bool kept, Label after_call) {
+    const IrIns& i = ir_[r];
+    if (i.a == NO_REF || treg < 0 || frame_ != kLinkFrame) return false;
+    const Trace* t = typed_entries_.find(ir_[i.a].k.p)->second;
+    if (fails_first_guard(i, t)) return false;
+    const int32_t wanted = static_cast<int32_t>(i.aux8) - 1;
+    if (t->leaf_slot < 0 || t->checks.slot != t->typed_slot || t->checks.reg != treg || (wanted != 1 && wanted != MULTRET))
+      return false;
+    const int32_t off = i.aux + 1;
+    if (snapshot_type(i.snap, off + t->leaf_slot) != IrType::Int) return false;
+    if (wanted == MULTRET && !(r + 1 < ir_.size() && ir_[r + 1].op == IrOp::TOPEQ && ir_[r + 1].aux == i.aux + 1))
+      return false;
+    Label call = a_.newLabel();
+    const x86::Gp arg = kept ? x86::gpq(static_cast<uint32_t>(treg)) : s0;
+    if (!kept) a_.mov(s0, slot_mem(off + t->typed_slot));
+    a_.cmp(arg, t->checks.k);
+    jump_if(negated(t->checks.rel), call);
+    a_.cmp(x86::dword_ptr(rL, kStateHookmask), 0);
+    a_.jne(call);
+    if (t->leaf_slot != t->typed_slot) a_.mov(s0, slot_mem(off + t->leaf_slot));
+    else if (kept) a_.mov(s0, arg);
+    a_.mov(s1, x86::qword_ptr(rL, kStateCi));
+    a_.cmp(x86::qword_ptr(s1, kCiNext), 0);
+    a_.je(call);
+    const Proto* p = static_cast<const Proto*>(i.k.p);
+    const int32_t need = (i.aux + 1 + 2 * p->maxstacksize) * 16;
+    a_.mov(s1, reinterpret_cast<uint64_t>(ir_[i.b].k.p));
+    a_.mov(s1, x86::qword_ptr(s1, static_cast<int32_t>(offsetof(Reserve, fast_bytes))));
+    a_.lea(s1, x86::ptr(rBase, s1, 0, need));
+    a_.cmp(s1, x86::qword_ptr(rL, kStateStackLast));
+    a_.jae(call);
+    if (t->leaf_add != 0) a_.add(s0, t->leaf_add);
+    a_.mov(x86::qword_ptr(rBase, i.aux * 16), s0);
+    a_.mov(x86::byte_ptr(rBase, i.aux * 16 + kTagOff), static_cast<uint8_t>(Tag::Int));
+    if (wanted == MULTRET) {
+      a_.lea(s0, x86::ptr(rBase, (i.aux + 1) * 16));
+      a_.mov(x86::qword_ptr(rL, kStateTop), s0);
+    }
+    a_.jmp(after_call);
+    a_.bind(call);
+    return true;
   }
 
   // A jump writing snapshot n into the trace at post, whose frame starts at
@@ -1897,6 +1987,20 @@ class Emitter {
     const SlotFact& f = typed->checks;
     return f.slot == typed->typed_slot && f.reg == treg && checks_.slot == f.slot && checks_.reg == treg &&
            checks_.k == f.k && checks_.rel == negated(f.rel) && ir_[self_arg_].aux == f.slot;
+  }
+  // Whether CALLOUT i passes as the argument the typed entry of t takes
+  // the very value this trace's first guard checked, with the negation of
+  // t's first guard: that guard then fails in the callee.
+  bool fails_first_guard(const IrIns& i, const Trace* t) const {
+    if (!checked_bound_ || t->checks.slot != t->typed_slot || checks_.k != t->checks.k ||
+        checks_.rel != negated(t->checks.rel))
+      return false;
+    const Snapshot& sn = ir_.snapshots()[static_cast<size_t>(i.snap)];
+    for (uint32_t e = 0; e < sn.count; e++) {
+      const SnapEntry& x = ir_.snap_entries()[sn.first + e];
+      if (x.slot == i.aux + 1 + t->typed_slot) return x.ref == checked_load_;
+    }
+    return false;
   }
   void jump_if(IrOp rel, Label to) {
     switch (rel) {
@@ -2105,6 +2209,7 @@ class Emitter {
   Label checked_;
   bool checked_bound_ = false;
   SlotFact checks_;
+  Ref checked_load_ = NO_REF;  // the load checks_ is about
   // The typed entry (Trace::typed_entry), bound when typed_bound_, and
   // the traces with one that CALLOUTs may enter.
   Label typed_;
@@ -2112,6 +2217,8 @@ class Emitter {
   // The self entry (find_self_entry), bound behind the identity guard
   // self_at_ when self_bound_: the argument's load, the upvalue guarded,
   // the values holding the closure there.
+  int32_t leaf_slot_ = -1;  // Trace::leaf_slot, leaf_add (find_leaf)
+  int32_t leaf_add_ = 0;
   Label self_;
   bool self_bound_ = false;
   Ref self_at_ = NO_REF;
@@ -2250,6 +2357,10 @@ bool CodeArena::assemble(const IrBuffer& ir, const Allocation& al, Trace* t, boo
     t->checks = em.checks_;
   }
   t->post = reinterpret_cast<char*>(fn) + code.labelOffsetFromBase(em.post_);
+  if (em.checked_bound_ && em.typed_bound_) {
+    t->leaf_slot = em.leaf_slot_;
+    t->leaf_add = em.leaf_add_;
+  }
   if (em.typed_bound_) {
     t->typed_entry = reinterpret_cast<char*>(fn) + code.labelOffsetFromBase(em.typed_);
     t->typed_slot = em.typed_slot_;

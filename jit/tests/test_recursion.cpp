@@ -663,3 +663,47 @@ TEST_CASE("self-calls enter their side trace behind the guard of the upvalue hol
   CHECK(r.out.find(" 610 9200 144,233.0 ") != std::string::npos);
   CHECK(r.out.find(" 754 5400 18 36 70 136") != std::string::npos);
 }
+
+TEST_CASE("a CALLOUT of a base case computes its result in place", "[jit][recursion][callout]") {
+  // fib's k < 2 and h's k == 0 return an integer argument (plus a
+  // constant): a CALLOUT whose argument passes that guard stores the result
+  // without the call, also for a call wanting all results (h's inner one);
+  // a hook set deep in the recursion, the stack near its limit and calls
+  // from a loop's trace make the call as before.
+  std::vector<std::string> fib = traces_of(
+      "local function fib(n) if n < 2 then return n end return fib(n - 1) + fib(n - 2) end\n"
+      "fib(3) fib(3) fib(3)\n"
+      "return fib(20)");
+  // The function trace records the base case (fib(3)'s calls make the
+  // 8th one a base case); its side trace's two CALLOUTs each test the hook
+  // mask on their way to the result in place (the RET tests it once).
+  int leaf_tests = 0;
+  for (const std::string& t : fib)
+    if (count(t, "CALLOUT") == 2) leaf_tests = count(t, "cmp dword ptr [r12+136], 0");
+  CHECK(leaf_tests == 3);
+  Run r = same_all_ways(
+      "local function fib(n) if n < 2 then return n end return fib(n - 1) + fib(n - 2) end\n"
+      "local function h(k, m) if k == 0 then return m + 1 end return h(k - 1, h(k - 1, m)) end\n"
+      "local calls = 0\n"
+      "local function hooked(n)\n"
+      "  if n < 2 then return n end\n"
+      "  if n == 9 and calls == 0 then debug.sethook(function() calls = calls + 1 end, 'c') end\n"
+      "  return hooked(n - 1) + hooked(n - 2)\n"
+      "end\n"
+      "local out = {}\n"
+      "for i = 1, 10 do out[#out + 1] = fib(14) + h(6, i) end\n"
+      "local s = 0\n"
+      "for i = 1, 300 do s = s + fib(i % 4) + h(i % 2, i) end\n"
+      "out[#out + 1] = s\n"
+      "for i = 1, 20 do out[#out + 1] = hooked(12) end\n"
+      "debug.sethook()\n"
+      "out[#out + 1] = calls\n"
+      "local function deep(n) if n == 0 then return fib(1) end return deep(n - 1) + fib(0) end\n"
+      "local ok, e = pcall(deep, 2000000)\n"
+      "out[#out + 1] = tostring(ok) .. ' ' .. tostring(e)\n"
+      "for i = 1, 3 do out[#out + 1] = deep(i * 5000) end\n"
+      "return table.concat(out, ' ')");
+  CHECK(r.out.find("442 443 444 ") == 0);
+  CHECK(r.out.find(" false rec:") != std::string::npos);
+  CHECK(r.out.find("stack overflow 1 1 1") != std::string::npos);
+}
