@@ -600,11 +600,13 @@ class Emitter {
     if (tag) a_.mov(field(tv, kTagOff, 1), static_cast<uint8_t>(i.tag));
   }
 
-  void write_snapshot(int snap, Ref pos) {
+  // (Only its slots from `from` below `to`: a CALLOUT's caller and callee
+  // parts.)
+  void write_snapshot(int snap, Ref pos, int32_t from = INT32_MIN, int32_t to = INT32_MAX) {
     const Snapshot& s = ir_.snapshots()[static_cast<size_t>(snap)];
     for (uint32_t k = 0; k < s.count; k++) {
       const SnapEntry& e = ir_.snap_entries()[s.first + k];
-      store_value(rBase, e.slot * 16, e.ref, pos);
+      if (e.slot >= from && e.slot < to) store_value(rBase, e.slot * 16, e.ref, pos);
     }
   }
 
@@ -1751,7 +1753,16 @@ class Emitter {
   void callout(Ref r) {
     const IrIns& i = ir_[r];
     const Proto* p = static_cast<const Proto*>(i.k.p);
-    write_snapshot(i.snap, r);
+    // The callee's typed entry register, when the snapshot writes its
+    // argument from it: kept (ci and callee avoid it), so the entry needs
+    // no load but on the out-of-line path below, whose call clobbers it.
+    const int32_t treg = typed_entry_reg(r);
+    const bool kept = treg >= 0 && snapshot_in_reg(i.snap, i.aux + 1 + typed_slot_of(r), treg, r);
+    // A base case computed in place (leaf_call) from registers needs no
+    // callee frame: its function slot and arguments are written after it,
+    // for the call (a function trace has no exit before).
+    const bool split = budget_free_ && kept && leaf_from_regs(r, treg);
+    write_snapshot(i.snap, r, INT32_MIN, split ? i.aux : INT32_MAX);
     Label ex = a_.newLabel();
     plain_exits_.push_back({ex, i.snap, r, false});
     // In a function trace the RET tests the hook, once per call: a hook
@@ -1759,13 +1770,9 @@ class Emitter {
     // seam enters no trace under one), and it is seen at the next return,
     // which comes within the recursion's depth, bounded by the stack.
     if (!budget_free_) leave_for_hook_or_budget(ex);
-    // The callee's typed entry register, when the snapshot just wrote its
-    // argument from it: kept (ci and callee avoid it), so the entry needs
-    // no load but on the out-of-line path below, whose call clobbers it.
-    const int32_t treg = typed_entry_reg(r);
-    const bool kept = treg >= 0 && snapshot_in_reg(i.snap, i.aux + 1 + typed_slot_of(r), treg, r);
     Label after_call = a_.newLabel();
     const bool leaf = leaf_call(r, treg, kept, after_call);
+    if (split) write_snapshot(i.snap, r, i.aux, INT32_MAX);
     const x86::Gp ci = treg == 0 ? x86::rdx : x86::rax, callee = treg == 1 ? x86::rdx : x86::rcx;
     a_.mov(ci, x86::qword_ptr(rL, kStateCi));
     a_.mov(callee, x86::qword_ptr(ci, kCiNext));
@@ -1829,9 +1836,9 @@ class Emitter {
         // The callee's root trace would test its first guard, then enter
         // this trace where it fails: tested here, and this trace entered
         // behind its guard of the upvalue this call just proved, the
-        // closure from the callee's function slot.
-        // (ack's inner call passes m, which this trace's first guard
-        // found nonzero: the callee's m == 0 fails, nothing to test.)
+        // closure from the callee's function slot (ack's inner call passes
+        // m, which this trace's first guard found nonzero: the callee's
+        // m == 0 fails, nothing to test).
         if (!fails_first_guard(i, typed)) {
           Label self = a_.newLabel();
           a_.cmp(x86::gpq(static_cast<uint32_t>(treg)), checks_.k);
@@ -1916,20 +1923,34 @@ class Emitter {
   // call would need more stack or a new CallInfo (which it might fail to
   // get: the CALLOUT's own tests, which leave for the interpreter there).
   // The callee has no frame to see meanwhile: nothing runs in it but the
-  // addition. Returns whether the leaf path was emitted (after_call is
-  // then to be bound behind the continuation's entry).
-  bool leaf_call(Ref r, int32_t treg, bool kept, Label after_call) {
+  // addition. leaf_target: that callee's root trace, else nullptr.
+  const Trace* leaf_target(Ref r, int32_t treg) const {
     const IrIns& i = ir_[r];
-    if (i.a == NO_REF || treg < 0 || frame_ != kLinkFrame) return false;
+    if (i.a == NO_REF || treg < 0 || frame_ != kLinkFrame) return nullptr;
     const Trace* t = typed_entries_.find(ir_[i.a].k.p)->second;
-    if (fails_first_guard(i, t)) return false;
+    if (fails_first_guard(i, t)) return nullptr;
     const int32_t wanted = static_cast<int32_t>(i.aux8) - 1;
     if (t->leaf_slot < 0 || t->checks.slot != t->typed_slot || t->checks.reg != treg || (wanted != 1 && wanted != MULTRET))
-      return false;
-    const int32_t off = i.aux + 1;
-    if (snapshot_type(i.snap, off + t->leaf_slot) != IrType::Int) return false;
+      return nullptr;
+    if (snapshot_type(i.snap, i.aux + 1 + t->leaf_slot) != IrType::Int) return nullptr;
     if (wanted == MULTRET && !(r + 1 < ir_.size() && ir_[r + 1].op == IrOp::TOPEQ && ir_[r + 1].aux == i.aux + 1))
-      return false;
+      return nullptr;
+    return t;
+  }
+  // Whether the base case's result comes from the argument in treg (fib's
+  // `return k`), not from memory.
+  bool leaf_from_regs(Ref r, int32_t treg) const {
+    const Trace* t = leaf_target(r, treg);
+    return t != nullptr && t->leaf_slot == t->typed_slot;
+  }
+  // The base case's test and result; returns whether it was emitted
+  // (after_call is then to be bound behind the continuation's entry).
+  bool leaf_call(Ref r, int32_t treg, bool kept, Label after_call) {
+    const IrIns& i = ir_[r];
+    const Trace* t = leaf_target(r, treg);
+    if (t == nullptr) return false;
+    const int32_t wanted = static_cast<int32_t>(i.aux8) - 1;
+    const int32_t off = i.aux + 1;
     Label call = a_.newLabel();
     const x86::Gp arg = kept ? x86::gpq(static_cast<uint32_t>(treg)) : s0;
     if (!kept) a_.mov(s0, slot_mem(off + t->typed_slot));
@@ -2214,11 +2235,11 @@ class Emitter {
   // the traces with one that CALLOUTs may enter.
   Label typed_;
   bool typed_bound_ = false;
+  int32_t leaf_slot_ = -1;  // Trace::leaf_slot, leaf_add (find_leaf)
+  int32_t leaf_add_ = 0;
   // The self entry (find_self_entry), bound behind the identity guard
   // self_at_ when self_bound_: the argument's load, the upvalue guarded,
   // the values holding the closure there.
-  int32_t leaf_slot_ = -1;  // Trace::leaf_slot, leaf_add (find_leaf)
-  int32_t leaf_add_ = 0;
   Label self_;
   bool self_bound_ = false;
   Ref self_at_ = NO_REF;

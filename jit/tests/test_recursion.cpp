@@ -667,9 +667,9 @@ TEST_CASE("self-calls enter their side trace behind the guard of the upvalue hol
 TEST_CASE("a CALLOUT of a base case computes its result in place", "[jit][recursion][callout]") {
   // fib's k < 2 and h's k == 0 return an integer argument (plus a
   // constant): a CALLOUT whose argument passes that guard stores the result
-  // without the call, also for a call wanting all results (h's inner one);
-  // a hook set deep in the recursion, the stack near its limit and calls
-  // from a loop's trace make the call as before.
+  // without the call, also for a call wanting all results (h's inner one),
+  // and from a loop's trace; a hook set deep in the recursion and the
+  // stack at its limit make the call as before.
   std::vector<std::string> fib = traces_of(
       "local function fib(n) if n < 2 then return n end return fib(n - 1) + fib(n - 2) end\n"
       "fib(3) fib(3) fib(3)\n"
