@@ -1758,10 +1758,11 @@ class Emitter {
     // no load but on the out-of-line path below, whose call clobbers it.
     const int32_t treg = typed_entry_reg(r);
     const bool kept = treg >= 0 && snapshot_in_reg(i.snap, i.aux + 1 + typed_slot_of(r), treg, r);
-    // A base case computed in place (leaf_call) from registers needs no
-    // callee frame: its function slot and arguments are written after it,
-    // for the call (a function trace has no exit before).
-    const bool split = budget_free_ && kept && leaf_from_regs(r, treg);
+    // A base case computed in place (leaf_call) from the argument in a
+    // register needs no callee frame: its function slot and arguments are
+    // written after it, for the call (a function trace has no exit before).
+    const int32_t areg = treg >= 0 ? snapshot_reg(i.snap, i.aux + 1 + typed_slot_of(r), r) : -1;
+    const bool split = budget_free_ && areg >= 0 && leaf_from_regs(r, treg);
     write_snapshot(i.snap, r, INT32_MIN, split ? i.aux : INT32_MAX);
     Label ex = a_.newLabel();
     plain_exits_.push_back({ex, i.snap, r, false});
@@ -1771,7 +1772,7 @@ class Emitter {
     // which comes within the recursion's depth, bounded by the stack.
     if (!budget_free_) leave_for_hook_or_budget(ex);
     Label after_call = a_.newLabel();
-    const bool leaf = leaf_call(r, treg, kept, after_call);
+    const bool leaf = leaf_call(r, treg, areg, after_call);
     if (split) write_snapshot(i.snap, r, i.aux, INT32_MAX);
     const x86::Gp ci = treg == 0 ? x86::rdx : x86::rax, callee = treg == 1 ? x86::rdx : x86::rcx;
     a_.mov(ci, x86::qword_ptr(rL, kStateCi));
@@ -1945,21 +1946,21 @@ class Emitter {
   }
   // The base case's test and result; returns whether it was emitted
   // (after_call is then to be bound behind the continuation's entry).
-  bool leaf_call(Ref r, int32_t treg, bool kept, Label after_call) {
+  bool leaf_call(Ref r, int32_t treg, int32_t areg, Label after_call) {
     const IrIns& i = ir_[r];
     const Trace* t = leaf_target(r, treg);
     if (t == nullptr) return false;
     const int32_t wanted = static_cast<int32_t>(i.aux8) - 1;
     const int32_t off = i.aux + 1;
     Label call = a_.newLabel();
-    const x86::Gp arg = kept ? x86::gpq(static_cast<uint32_t>(treg)) : s0;
-    if (!kept) a_.mov(s0, slot_mem(off + t->typed_slot));
+    const x86::Gp arg = areg >= 0 ? x86::gpq(static_cast<uint32_t>(areg)) : s0;
+    if (areg < 0) a_.mov(s0, slot_mem(off + t->typed_slot));
     a_.cmp(arg, t->checks.k);
     jump_if(negated(t->checks.rel), call);
     a_.cmp(x86::dword_ptr(rL, kStateHookmask), 0);
     a_.jne(call);
     if (t->leaf_slot != t->typed_slot) a_.mov(s0, slot_mem(off + t->leaf_slot));
-    else if (kept) a_.mov(s0, arg);
+    else if (areg >= 0) a_.mov(s0, arg);
     a_.mov(s1, x86::qword_ptr(rL, kStateCi));
     a_.cmp(x86::qword_ptr(s1, kCiNext), 0);
     a_.je(call);
@@ -2053,6 +2054,17 @@ class Emitter {
     return it == typed_entries_.end() ? 0 : it->second->typed_slot;
   }
 
+  // The general register snapshot n writes slot from, still holding it at
+  // pos, or -1.
+  int32_t snapshot_reg(int32_t n, int32_t slot, Ref pos) const {
+    const Snapshot& sn = ir_.snapshots()[static_cast<size_t>(n)];
+    for (uint32_t e = 0; e < sn.count; e++) {
+      const SnapEntry& x = ir_.snap_entries()[sn.first + e];
+      if (x.slot == slot)
+        return !ir_.is_const(x.ref) && needs_reg(ir_[x.ref]) && !iv(x.ref).fpr && iv(x.ref).in_reg(pos) ? iv(x.ref).reg : -1;
+    }
+    return -1;
+  }
   // Whether snapshot n writes slot from general register reg, which still
   // holds it at pos.
   bool snapshot_in_reg(int32_t n, int32_t slot, int32_t reg, Ref pos) const {
