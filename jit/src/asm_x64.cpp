@@ -2068,13 +2068,9 @@ class Emitter {
   // Whether snapshot n writes slot from general register reg, which still
   // holds it at pos.
   bool snapshot_in_reg(int32_t n, int32_t slot, int32_t reg, Ref pos) const {
-    const Snapshot& sn = ir_.snapshots()[static_cast<size_t>(n)];
-    for (uint32_t e = 0; e < sn.count; e++) {
-      const SnapEntry& x = ir_.snap_entries()[sn.first + e];
-      if (x.slot == slot) return !ir_.is_const(x.ref) && !iv(x.ref).fpr && iv(x.ref).in_reg(pos) && iv(x.ref).reg == reg;
-    }
-    return false;
+    return reg >= 0 && snapshot_reg(n, slot, pos) == reg;
   }
+
 
   // The type of the value snapshot n writes to slot, Void if none.
   IrType snapshot_type(int32_t n, int32_t slot) const {
