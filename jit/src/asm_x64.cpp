@@ -372,6 +372,7 @@ class Emitter {
     post_ = a_.newLabel();
     checked_ = a_.newLabel();
     typed_ = a_.newLabel();
+    self_ = a_.newLabel();
   }
 
   void run(int frame) {
@@ -391,6 +392,8 @@ class Emitter {
     Label top = a_.newLabel();
     loop_ = a_.newLabel();
     a_.bind(top);
+    find_self_entry();
+    find_leaf();
     for (Ref r = 1; r < ir_.size(); r++) emit(r, top);
     doubled_ = NO_REF;
     // Exit blocks: write the snapshot, then continue in the side trace
@@ -616,11 +619,13 @@ class Emitter {
     if (tag) a_.mov(field(tv, kTagOff, 1), static_cast<uint8_t>(i.tag));
   }
 
-  void write_snapshot(int snap, Ref pos) {
+  // (Only its slots from `from` below `to`: a CALLOUT's caller and callee
+  // parts.)
+  void write_snapshot(int snap, Ref pos, int32_t from = INT32_MIN, int32_t to = INT32_MAX) {
     const Snapshot& s = ir_.snapshots()[static_cast<size_t>(snap)];
     for (uint32_t k = 0; k < s.count; k++) {
       const SnapEntry& e = ir_.snap_entries()[s.first + k];
-      store_value(rBase, e.slot * 16, e.ref, pos);
+      if (e.slot >= from && e.slot < to) store_value(rBase, e.slot * 16, e.ref, pos);
     }
   }
 
@@ -971,6 +976,7 @@ class Emitter {
     if (fact.slot >= 0 && !checked_bound_ && frame_ == kLinkFrame && first_guard(r) && iv(i.a).spill < 0) {
       checked_bound_ = true;
       checks_ = fact;
+      checked_load_ = i.a;
       a_.bind(checked_);
     }
     if (direct) {
@@ -1384,6 +1390,87 @@ class Emitter {
     if (!keeps_s1) doubled_ = NO_REF;
     if (!emitted_early_[r]) emit_one(r, top);
     if (!keeps_s1) doubled_ = NO_REF;
+    if (r == self_at_) bind_self_entry();
+  }
+
+  // The self entry: fib's side trace starts at the function's first
+  // instruction with the guard of its argument (k >= 2, behind which it is
+  // checked_), then guards that the upvalue holding fib holds the running
+  // closure. A CALLOUT of that closure from this trace knows both (the
+  // argument it passes, the upvalue it proved), so the callee's recursive
+  // path may enter here, behind the identity guard, rather than through
+  // the root trace's entry and its exit to this one. Only constants, the
+  // argument's load, that guard and the upvalue's loads and guard run
+  // before it, and only the argument and the closure live across it. The
+  // guards of other integer slots against constants may come between (ack's
+  // k ~= 0): the CALLOUT tests them too, entering this trace at its checked
+  // entry where one fails.
+  void find_self_entry() {
+    if (!budget_free_) return;
+    Ref sload = NO_REF, first = NO_REF, clo = NO_REF, box = NO_REF, ptr = NO_REF, val = NO_REF, at = NO_REF;
+    Ref other = NO_REF;
+    std::vector<std::pair<Ref, Ref>> others;
+    for (Ref v = 1; v < ir_.size() && at == NO_REF; v++) {
+      const IrIns& i = ir_[v];
+      if (ir_.is_const(v)) continue;
+      if (sload == NO_REF && i.op == IrOp::SLOAD && i.type == IrType::Int) sload = v;
+      else if (first == NO_REF && sload != NO_REF && i.a == sload && slot_fact(v).slot >= 0) first = v;
+      else if (first != NO_REF && clo == NO_REF && other == NO_REF && i.op == IrOp::SLOAD && i.type == IrType::Int) other = v;
+      else if (other != NO_REF && i.a == other && slot_fact(v).slot >= 0) others.push_back({other, v}), other = NO_REF;
+      else if (first != NO_REF && other == NO_REF && clo == NO_REF && i.op == IrOp::CLOSURE && i.type == IrType::Ptr) clo = v;
+      else if (clo != NO_REF && box == NO_REF && i.op == IrOp::FLOAD && static_cast<Field>(i.aux8) == Field::ClUpval && i.a == clo) box = v;
+      else if (box != NO_REF && ptr == NO_REF && i.op == IrOp::FLOAD && static_cast<Field>(i.aux8) == Field::UvValue && i.a == box) ptr = v;
+      else if (ptr != NO_REF && val == NO_REF && i.op == IrOp::VLOAD && i.a == ptr && i.type == IrType::Gc && i.tag == Tag::LClosure) val = v;
+      else if (val != NO_REF && i.op == IrOp::EQ && ((i.a == clo && i.b == val) || (i.a == val && i.b == clo))) at = v;
+      else return;
+    }
+    if (at == NO_REF) return;
+    std::vector<Ref> closures;
+    for (Ref v = 1; v <= at; v++) {
+      if (!needs_reg(ir_[v]) || iv(v).end <= at) continue;
+      if (iv(v).reg < 0 || iv(v).spill >= 0 || iv(v).fpr) return;
+      bool guarded = std::any_of(others.begin(), others.end(), [&](const std::pair<Ref, Ref>& o) { return o.first == v; });
+      if (v == clo || v == val) closures.push_back(v);
+      else if (v != sload && !guarded) return;
+    }
+    self_at_ = at;
+    self_guards_ = std::move(others);
+    self_arg_ = sload;
+    self_upvalue_ = ir_[box].aux;
+    self_closures_ = std::move(closures);
+  }
+  // Trace::leaf_slot and leaf_add: the typed entry's load, its guard (the
+  // checked entry's), then at most an integer slot's load and the
+  // addition of a constant, and the RET of one result, which is that.
+  void find_leaf() {
+    if (!budget_free_) return;
+    Ref sload = NO_REF, first = NO_REF, other = NO_REF, sum = NO_REF, ret = NO_REF;
+    for (Ref v = 1; v < ir_.size(); v++) {
+      const IrIns& i = ir_[v];
+      if (ir_.is_const(v)) continue;
+      if (sload == NO_REF && i.op == IrOp::SLOAD && i.type == IrType::Int) sload = v;
+      else if (first == NO_REF && sload != NO_REF && i.a == sload && slot_fact(v).slot >= 0) first = v;
+      else if (first != NO_REF && other == NO_REF && sum == NO_REF && i.op == IrOp::SLOAD && i.type == IrType::Int) other = v;
+      else if (first != NO_REF && sum == NO_REF && (i.op == IrOp::ADD || i.op == IrOp::SUB) && i.type == IrType::Int &&
+               (i.a == sload || i.a == other) && ir_[i.b].op == IrOp::KINT && fits32(ir_[i.b].k.i) &&
+               ir_[i.b].k.i != INT32_MIN) sum = v;
+      else if (first != NO_REF && ret == NO_REF && i.op == IrOp::RET && i.b == NO_REF && i.k.i == 1) ret = v;
+      else return;
+    }
+    if (ret == NO_REF || ret != ir_.size() - 1) return;
+    const Ref v = ir_[ret].a;
+    const Ref base = v == sum ? ir_[sum].a : v;
+    if ((base != sload && base != other) || (other != NO_REF && base != other)) return;
+    leaf_slot_ = ir_[base].aux;
+    leaf_add_ = v != sum ? 0 : static_cast<int32_t>(ir_[sum].op == IrOp::ADD ? ir_[ir_[sum].b].k.i : -ir_[ir_[sum].b].k.i);
+  }
+  void bind_self_entry() {
+    if (!checked_bound_ || frame_ != kLinkFrame || deferred_ != NO_REF || deferred_sum_ != NO_REF ||
+        !key_regs_.empty() || iv(self_arg_).reg != checks_.reg || self_upvalue_ < 0 || self_upvalue_ >= 32)
+      return;
+    self_bound_ = true;
+    doubled_ = NO_REF;
+    a_.bind(self_);
   }
 
   void emit_one(Ref r, Label top) {
@@ -1695,7 +1782,17 @@ class Emitter {
   void callout(Ref r) {
     const IrIns& i = ir_[r];
     const Proto* p = static_cast<const Proto*>(i.k.p);
-    write_snapshot(i.snap, r);
+    // The callee's typed entry register, when the snapshot writes its
+    // argument from it: kept (ci and callee avoid it), so the entry needs
+    // no load but on the out-of-line path below, whose call clobbers it.
+    const int32_t treg = typed_entry_reg(r);
+    const bool kept = treg >= 0 && snapshot_in_reg(i.snap, i.aux + 1 + typed_slot_of(r), treg, r);
+    // A base case computed in place (leaf_call) from the argument in a
+    // register needs no callee frame: its function slot and arguments are
+    // written after it, for the call (a function trace has no exit before).
+    const int32_t areg = treg >= 0 ? snapshot_reg(i.snap, i.aux + 1 + typed_slot_of(r), r) : -1;
+    const bool split = budget_free_ && areg >= 0 && leaf_from_regs(r, treg);
+    write_snapshot(i.snap, r, INT32_MIN, split ? i.aux : INT32_MAX);
     Label ex = a_.newLabel();
     plain_exits_.push_back({ex, i.snap, r, false});
     // In a function trace the RET tests the hook, once per call: a hook
@@ -1703,11 +1800,9 @@ class Emitter {
     // seam enters no trace under one), and it is seen at the next return,
     // which comes within the recursion's depth, bounded by the stack.
     if (!budget_free_) leave_for_hook_or_budget(ex);
-    // The callee's typed entry register, when the snapshot just wrote its
-    // argument from it: kept (ci and callee avoid it), so the entry needs
-    // no load but on the out-of-line path below, whose call clobbers it.
-    const int32_t treg = typed_entry_reg(r);
-    const bool kept = treg >= 0 && snapshot_in_reg(i.snap, i.aux + 1 + typed_slot_of(r), treg, r);
+    Label after_call = a_.newLabel();
+    const bool leaf = leaf_call(r, treg, areg, after_call);
+    if (split) write_snapshot(i.snap, r, i.aux, INT32_MAX);
     const x86::Gp ci = treg == 0 ? x86::rdx : x86::rax, callee = treg == 1 ? x86::rdx : x86::rcx;
     a_.mov(ci, x86::qword_ptr(rL, kStateCi));
     a_.mov(callee, x86::qword_ptr(ci, kCiNext));
@@ -1767,7 +1862,32 @@ class Emitter {
       // A direct jump (asmjit goes through an address table when out of
       // rel32 range).
       leave_frame((i.aux + 1) * 16);
-      a_.jmp(Imm(reinterpret_cast<uint64_t>(typed != nullptr ? typed->typed_entry : ir_[i.a].k.p)));
+      if (typed != nullptr && enters_self(i, typed, treg)) {
+        // The callee's root trace would test its first guard, then enter
+        // this trace where it fails: tested here, and this trace entered
+        // behind its guard of the upvalue this call just proved, the
+        // closure from the callee's function slot (ack's inner call passes
+        // m, which this trace's first guard found nonzero: the callee's
+        // m == 0 fails, nothing to test).
+        if (!fails_first_guard(i, typed)) {
+          Label self = a_.newLabel();
+          a_.cmp(x86::gpq(static_cast<uint32_t>(treg)), checks_.k);
+          jump_if(checks_.rel, self);
+          a_.jmp(Imm(reinterpret_cast<uint64_t>(typed->checked_entry)));
+          a_.bind(self);
+        }
+        for (const auto& [load, g] : self_guards_) {
+          const SlotFact f = slot_fact(g);
+          const x86::Gp reg = x86::gpq(static_cast<uint32_t>(iv(load).reg));
+          a_.mov(reg, slot_mem(f.slot));
+          a_.cmp(reg, f.k);
+          jump_if(negated(f.rel), checked_);
+        }
+        for (Ref v : self_closures_) a_.mov(x86::gpq(static_cast<uint32_t>(iv(v).reg)), x86::qword_ptr(rBase, -16));
+        a_.jmp(self_);
+      } else {
+        a_.jmp(Imm(reinterpret_cast<uint64_t>(typed != nullptr ? typed->typed_entry : ir_[i.a].k.p)));
+      }
     }
     a_.bind(no_ci);
     a_.mov(x86::rdi, rL);
@@ -1816,9 +1936,80 @@ class Emitter {
       enter_continuation(i.aux);
       a_.jne(exit_label(g));
       emitted_early_[g] = true;
+      if (leaf) a_.bind(after_call);
       return;
     }
     enter_continuation(i.aux);
+    if (leaf) a_.bind(after_call);
+  }
+
+  // A CALLOUT whose callee's root trace only returns an integer where its
+  // first guard holds (Trace::leaf_slot: fib's `return k` for k < 2, ack's
+  // `return k + 1` for m == 0): where the argument passes that guard, the
+  // result is computed here and stored in the function slot, as the RET
+  // would, and the trace goes on after the call (L->top above the result
+  // for a call wanting all results). The call is made as before where a
+  // hook is set (the RET would leave for it) and where the interpreter's
+  // call would need more stack or a new CallInfo (which it might fail to
+  // get: the CALLOUT's own tests, which leave for the interpreter there).
+  // The callee has no frame to see meanwhile: nothing runs in it but the
+  // addition. leaf_target: that callee's root trace, else nullptr.
+  const Trace* leaf_target(Ref r, int32_t treg) const {
+    const IrIns& i = ir_[r];
+    if (i.a == NO_REF || treg < 0 || frame_ != kLinkFrame) return nullptr;
+    const Trace* t = typed_entries_.find(ir_[i.a].k.p)->second;
+    if (fails_first_guard(i, t)) return nullptr;
+    const int32_t wanted = static_cast<int32_t>(i.aux8) - 1;
+    if (t->leaf_slot < 0 || t->checks.slot != t->typed_slot || t->checks.reg != treg || (wanted != 1 && wanted != MULTRET))
+      return nullptr;
+    if (snapshot_type(i.snap, i.aux + 1 + t->leaf_slot) != IrType::Int) return nullptr;
+    if (wanted == MULTRET && !(r + 1 < ir_.size() && ir_[r + 1].op == IrOp::TOPEQ && ir_[r + 1].aux == i.aux + 1))
+      return nullptr;
+    return t;
+  }
+  // Whether the base case's result comes from the argument in treg (fib's
+  // `return k`), not from memory.
+  bool leaf_from_regs(Ref r, int32_t treg) const {
+    const Trace* t = leaf_target(r, treg);
+    return t != nullptr && t->leaf_slot == t->typed_slot;
+  }
+  // The base case's test and result; returns whether it was emitted
+  // (after_call is then to be bound behind the continuation's entry).
+  bool leaf_call(Ref r, int32_t treg, int32_t areg, Label after_call) {
+    const IrIns& i = ir_[r];
+    const Trace* t = leaf_target(r, treg);
+    if (t == nullptr) return false;
+    const int32_t wanted = static_cast<int32_t>(i.aux8) - 1;
+    const int32_t off = i.aux + 1;
+    Label call = a_.newLabel();
+    const x86::Gp arg = areg >= 0 ? x86::gpq(static_cast<uint32_t>(areg)) : s0;
+    if (areg < 0) a_.mov(s0, slot_mem(off + t->typed_slot));
+    a_.cmp(arg, t->checks.k);
+    jump_if(negated(t->checks.rel), call);
+    a_.cmp(x86::dword_ptr(rL, kStateHookmask), 0);
+    a_.jne(call);
+    if (t->leaf_slot != t->typed_slot) a_.mov(s0, slot_mem(off + t->leaf_slot));
+    else if (areg >= 0) a_.mov(s0, arg);
+    a_.mov(s1, x86::qword_ptr(rL, kStateCi));
+    a_.cmp(x86::qword_ptr(s1, kCiNext), 0);
+    a_.je(call);
+    const Proto* p = static_cast<const Proto*>(i.k.p);
+    const int32_t need = (i.aux + 1 + 2 * p->maxstacksize) * 16;
+    a_.mov(s1, reinterpret_cast<uint64_t>(ir_[i.b].k.p));
+    a_.mov(s1, x86::qword_ptr(s1, static_cast<int32_t>(offsetof(Reserve, fast_bytes))));
+    a_.lea(s1, x86::ptr(rBase, s1, 0, need));
+    a_.cmp(s1, x86::qword_ptr(rL, kStateStackLast));
+    a_.jae(call);
+    if (t->leaf_add != 0) a_.add(s0, t->leaf_add);
+    a_.mov(x86::qword_ptr(rBase, i.aux * 16), s0);
+    a_.mov(x86::byte_ptr(rBase, i.aux * 16 + kTagOff), static_cast<uint8_t>(Tag::Int));
+    if (wanted == MULTRET) {
+      a_.lea(s0, x86::ptr(rBase, (i.aux + 1) * 16));
+      a_.mov(x86::qword_ptr(rL, kStateTop), s0);
+    }
+    a_.jmp(after_call);
+    a_.bind(call);
+    return true;
   }
 
   // A jump writing snapshot n into the trace at post, whose frame starts at
@@ -1832,6 +2023,45 @@ class Emitter {
     if (snapshot_type(n, off + t->typed_slot) != IrType::Int) return nullptr;
     a_.mov(x86::gpq(static_cast<uint32_t>(t->typed_reg)), slot_mem(off + t->typed_slot));
     return t;
+  }
+
+  // Whether CALLOUT i, of the running closure, may enter this trace's self
+  // entry when its argument fails the first guard of the callee's root
+  // trace typed, entered at its typed entry: that guard is the negation of
+  // this trace's first (the one its checked entry is behind), on the
+  // argument's slot and register, and the call knows the upvalue the self
+  // entry's guard reads to hold the callee.
+  bool enters_self(const IrIns& i, const Trace* typed, int32_t treg) const {
+    if (!self_bound_ || (i.self_upvalues >> self_upvalue_ & 1) == 0 || typed->checked_entry == nullptr) return false;
+    for (const auto& [load, g] : self_guards_)
+      if (slot_fact(g).slot < 0 || snapshot_type(i.snap, i.aux + 1 + ir_[load].aux) != IrType::Int) return false;
+    const SlotFact& f = typed->checks;
+    return f.slot == typed->typed_slot && f.reg == treg && checks_.slot == f.slot && checks_.reg == treg &&
+           checks_.k == f.k && checks_.rel == negated(f.rel) && ir_[self_arg_].aux == f.slot;
+  }
+  // Whether CALLOUT i passes as the argument the typed entry of t takes
+  // the very value this trace's first guard checked, with the negation of
+  // t's first guard: that guard then fails in the callee.
+  bool fails_first_guard(const IrIns& i, const Trace* t) const {
+    if (!checked_bound_ || t->checks.slot != t->typed_slot || checks_.k != t->checks.k ||
+        checks_.rel != negated(t->checks.rel))
+      return false;
+    const Snapshot& sn = ir_.snapshots()[static_cast<size_t>(i.snap)];
+    for (uint32_t e = 0; e < sn.count; e++) {
+      const SnapEntry& x = ir_.snap_entries()[sn.first + e];
+      if (x.slot == i.aux + 1 + t->typed_slot) return x.ref == checked_load_;
+    }
+    return false;
+  }
+  void jump_if(IrOp rel, Label to) {
+    switch (rel) {
+      case IrOp::LT: a_.jl(to); break;
+      case IrOp::LE: a_.jle(to); break;
+      case IrOp::GT: a_.jg(to); break;
+      case IrOp::GE: a_.jge(to); break;
+      case IrOp::EQ: a_.je(to); break;
+      default: a_.jne(to); break;
+    }
   }
 
   // The register of the typed entry CALLOUT r enters (its callee's integer
@@ -1853,16 +2083,23 @@ class Emitter {
     return it == typed_entries_.end() ? 0 : it->second->typed_slot;
   }
 
-  // Whether snapshot n writes slot from general register reg, which still
-  // holds it at pos.
-  bool snapshot_in_reg(int32_t n, int32_t slot, int32_t reg, Ref pos) const {
+  // The general register snapshot n writes slot from, still holding it at
+  // pos, or -1.
+  int32_t snapshot_reg(int32_t n, int32_t slot, Ref pos) const {
     const Snapshot& sn = ir_.snapshots()[static_cast<size_t>(n)];
     for (uint32_t e = 0; e < sn.count; e++) {
       const SnapEntry& x = ir_.snap_entries()[sn.first + e];
-      if (x.slot == slot) return !ir_.is_const(x.ref) && !iv(x.ref).fpr && iv(x.ref).in_reg(pos) && iv(x.ref).reg == reg;
+      if (x.slot == slot)
+        return !ir_.is_const(x.ref) && needs_reg(ir_[x.ref]) && !iv(x.ref).fpr && iv(x.ref).in_reg(pos) ? iv(x.ref).reg : -1;
     }
-    return false;
+    return -1;
   }
+  // Whether snapshot n writes slot from general register reg, which still
+  // holds it at pos.
+  bool snapshot_in_reg(int32_t n, int32_t slot, int32_t reg, Ref pos) const {
+    return reg >= 0 && snapshot_reg(n, slot, pos) == reg;
+  }
+
 
   // The type of the value snapshot n writes to slot, Void if none.
   IrType snapshot_type(int32_t n, int32_t slot) const {
@@ -2030,10 +2267,23 @@ class Emitter {
   Label checked_;
   bool checked_bound_ = false;
   SlotFact checks_;
+  Ref checked_load_ = NO_REF;  // the load checks_ is about
   // The typed entry (Trace::typed_entry), bound when typed_bound_, and
   // the traces with one that CALLOUTs may enter.
   Label typed_;
   bool typed_bound_ = false;
+  int32_t leaf_slot_ = -1;  // Trace::leaf_slot, leaf_add (find_leaf)
+  int32_t leaf_add_ = 0;
+  // The self entry (find_self_entry), bound behind the identity guard
+  // self_at_ when self_bound_: the argument's load, the upvalue guarded,
+  // the values holding the closure there.
+  Label self_;
+  bool self_bound_ = false;
+  Ref self_at_ = NO_REF;
+  Ref self_arg_ = NO_REF;
+  int32_t self_upvalue_ = -1;
+  std::vector<Ref> self_closures_;
+  std::vector<std::pair<Ref, Ref>> self_guards_;  // other slots' loads and guards before it
   int32_t typed_slot_ = -1;
   int32_t typed_reg_ = -1;
   const TypedEntries& typed_entries_;
@@ -2165,6 +2415,10 @@ bool CodeArena::assemble(const IrBuffer& ir, const Allocation& al, Trace* t, boo
     t->checks = em.checks_;
   }
   t->post = reinterpret_cast<char*>(fn) + code.labelOffsetFromBase(em.post_);
+  if (em.checked_bound_ && em.typed_bound_) {
+    t->leaf_slot = em.leaf_slot_;
+    t->leaf_add = em.leaf_add_;
+  }
   if (em.typed_bound_) {
     t->typed_entry = reinterpret_cast<char*>(fn) + code.labelOffsetFromBase(em.typed_);
     t->typed_slot = em.typed_slot_;

@@ -171,6 +171,10 @@ std::string IrBuffer::dump() const {
       std::snprintf(buf, sizeof buf, "  [flagged: snap %d]", i.cont_snap);
       line += buf;
     }
+    if (i.self_upvalues != 0) {
+      std::snprintf(buf, sizeof buf, "  [self: upvalues %#x]", i.self_upvalues);
+      line += buf;
+    }
     out += line + "\n";
   }
   for (size_t s = 0; s < snaps_.size(); s++) {

@@ -175,6 +175,9 @@ struct IrIns {
   int32_t aux = 0;  // SLOAD slot, FLOAD upvalue index, HREFK node index, KGC/VLOAD expected tag
   int32_t snap = -1;  // guards: snapshot to restore on failure
   int32_t cont_snap = -1;  // CALLOUT: the exit after the call taken while Reserve::sets_upvalues is set
+  // CALLOUT of the running closure from the start of its own function: the
+  // upvalues (bit n) known to hold it at the call (its self entry's test).
+  uint32_t self_upvalues = 0;
   union {
     Integer i;
     Number n;

@@ -554,7 +554,7 @@ RecordStatus Recorder::record(State* L, const Instruction* pc) {
       Ref v = known_upvalue(n);  // record_recursion.cpp
       if (v == NO_REF) {
         v = load_value(upvalue_ptr(n), *cl_->upvals[n]->v);
-        note_upvalue_load(v, n);
+        if (!note_upvalue_load(v, n)) return abort("guard always fails");
       }
       slots_.set(a, v);
       break;

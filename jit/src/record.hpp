@@ -211,7 +211,7 @@ class Recorder {
   bool is_running_closure(int a) const;
   void note_running_closure(Ref f);
   Ref known_upvalue(int n);
-  void note_upvalue_load(Ref v, int n);
+  bool note_upvalue_load(Ref v, int n);
   void note_upvalue_set();
   // A Lua frame the trace runs in: the loop's, then one per inlined call.
   struct Frame {

@@ -64,6 +64,7 @@ RecordStatus Recorder::callout(const Instruction* pc, Proto* p, void* entry, con
   // A function calling itself through an upvalue (fib, ack) calls the
   // running closure: compared with the frame's function slot, whose load
   // the upvalue's already shares, rather than through its prototype.
+  uint32_t self_upvalues = 0;
   if (func_ && base_[a].as_lclosure() == frames_.front().cl) {
     if (!is_running_closure(a)) {
       Ref f = slot(a);
@@ -71,6 +72,12 @@ RecordStatus Recorder::callout(const Instruction* pc, Proto* p, void* entry, con
       if (ir_.failed()) return abort("guard always fails");
       note_running_closure(f);
     }
+    // The upvalues holding the callee, for its entry behind their guards:
+    // only in the frame the trace started in, at the function's start, and
+    // proved since the last CALLOUT.
+    if (max_depth_ == 0 && rebase_ == 0 && !tail_called_ && start_ == p->code && crossed_callouts_.empty())
+      for (int n : closure_upvalues_)
+        if (n < 32) self_upvalues |= 1u << n;
   } else if (!guard_proto(a, p)) {
     return abort("guard always fails");
   }
@@ -81,6 +88,7 @@ RecordStatus Recorder::callout(const Instruction* pc, Proto* p, void* entry, con
   co.aux8 = static_cast<uint8_t>(c);
   co.k.p = p;
   co.snap = slots_.snapshot(ir_, pc);
+  co.self_upvalues = self_upvalues;
   Ref call = ir_.emit(co);
   keep_types_below(co.aux);
   // The frame is in memory now; the results arrive there.
@@ -174,8 +182,20 @@ void Recorder::note_running_closure(Ref f) {
       closure_upvalues_.push_back(n);
 }
 
-void Recorder::note_upvalue_load(Ref v, int n) {
-  if (func_ && frames_.size() == 1) upvalue_loads_.push_back({v, n});
+// A function trace reading its own closure from an upvalue (fib, ack calling
+// themselves) guards the identity where it reads it, before the call's
+// arguments are computed: a CALLOUT calling the running closure again may
+// then enter its callee's trace behind that guard (the self entry,
+// asm_x64.cpp), which nothing the trace computes first interleaves.
+bool Recorder::note_upvalue_load(Ref v, int n) {
+  if (!func_ || frames_.size() != 1) return true;
+  upvalue_loads_.push_back({v, n});
+  const TValue* uv = cl_->upvals[n]->v;
+  if (uv->tag != Tag::LClosure || uv->as_lclosure() != frames_.front().cl || ir_[v].type != IrType::Gc) return true;
+  guard(IrOp::EQ, v, ir_.emit(ir_ins(IrOp::CLOSURE, IrType::Ptr)));
+  if (ir_.failed()) return false;
+  note_running_closure(v);
+  return true;
 }
 
 // Any assignment may reach the upvalue (upvalues of one closure may share a
@@ -183,6 +203,7 @@ void Recorder::note_upvalue_load(Ref v, int n) {
 void Recorder::note_upvalue_set() {
   sets_upvalues_ = true;
   closure_upvalues_.clear();
+  upvalue_loads_.clear();  // a value read before may be in the upvalue no longer
 }
 
 // GETUPVAL n of the trace's frame where that upvalue is known to hold the
@@ -196,6 +217,9 @@ Ref Recorder::known_upvalue(int n) {
     return NO_REF;
   const TValue* v = cl_->upvals[n]->v;
   if (v->tag != Tag::LClosure || v->as_lclosure() != frames_.front().cl) return NO_REF;
+  // Read and guarded since the last CALLOUT and assignment: that load.
+  for (const auto& [u, m] : upvalue_loads_)
+    if (m == n) return u;
   // Each CALLOUT crossed tests the flag as it calls (2 instructions, the
   // Reserve in a register there) and, where it is set, has the callee
   // return into an exit instead of the continuation: the flag cannot change

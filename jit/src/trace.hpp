@@ -117,6 +117,13 @@ struct Trace {
   void* typed_entry = nullptr;
   int32_t typed_slot = -1;
   int32_t typed_reg = -1;
+  // A function trace that, where its first guard (checks) holds, only
+  // returns one integer: slot leaf_slot's, an integer, plus leaf_add (fib's
+  // `return k`, ack's `return k + 1`). A CALLOUT passing that guard and
+  // that slot's integer computes the result in place of the call (-1:
+  // none).
+  int32_t leaf_slot = -1;
+  int32_t leaf_add = 0;
   // Where a RET returns when the seam entered its frame (the frame's ctx;
   // a CALLOUT stores its continuation there instead): the return to the
   // seam, shared by every trace of the arena.

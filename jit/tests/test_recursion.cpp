@@ -473,6 +473,7 @@ TEST_CASE("an upvalue holding the running closure assigned by compiled code is r
       "  return a + h(k - 2)\n"
       "end\n"
       "local h0 = h\n"
+      "while debug.getupvalue(h, hi) ~= 'h' do hi = hi + 1 end\n"
       "for i = 1, 12 do h = h0 out[#out + 1] = h(8 + i % 4) end\n"
       "return table.concat(out, ' ')");
   // p's side trace follows its tail call of q and may run q's trace, which
@@ -593,4 +594,116 @@ TEST_CASE("an argument kept in the entry's register, and variable results guarde
       "return a .. ' ' .. table.concat({ack(2, 40), ack(3, 3), select('#', v(1, 12)), v(1, 12)}, ' ')\n"
       "  .. ' ' .. select('#', v(2, 3)) .. ' ' .. select('#', v(1, 5)) .. ' ' .. v(1, 5)");
   CHECK(r.out == "1 150 300 83 61 2 7 1 2 1 7");
+}
+
+TEST_CASE("self-calls enter their side trace behind the guard of the upvalue holding them", "[jit][recursion][callout]") {
+  // fib's and ack's side traces guard the upvalue holding the function
+  // where they read it; their CALLOUTs of the running closure know it (the
+  // IR shows the upvalues they know) and enter that trace behind the guard
+  // when the argument fails the root trace's first guard.
+  std::vector<std::string> fib = traces_of(
+      "local function fib(n) if n < 2 then return n end return fib(n - 1) + fib(n - 2) end\n"
+      "return fib(20)");
+  std::vector<std::string> ack = traces_of(
+      "local function ack(m, k)\n"
+      "  if m == 0 then return k + 1 end\n"
+      "  if k == 0 then return ack(m - 1, 1) end\n"
+      "  return ack(m - 1, ack(m, k - 1))\n"
+      "end\n"
+      "return ack(2, 30) + ack(3, 4)");
+  auto self_calls = [](const std::vector<std::string>& ts) {
+    int n = 0;
+    for (const std::string& t : ts) n += count(t, "CALLOUT") > 0 && count(t, "[self: upvalues 0x1]") > 0;
+    return n;
+  };
+  CHECK(self_calls(fib) >= 1);
+  CHECK(self_calls(ack) >= 1);
+  // The upvalue assigned deep in the recursion (by an inlined call, by
+  // debug.setupvalue), the argument a float, another first comparison,
+  // ack's inner call with k - 1 = 0 (entering its trace at the test of k):
+  // all as interpreted.
+  Run r = same_all_ways(
+      "local fib, other, depth\n"
+      "local function set(f) fib = f end\n"
+      "other = function(n) return 100 * n end\n"
+      "fib = function(n)\n"
+      "  if n < 2 then return n end\n"
+      "  if n == depth then set(other) end\n"
+      "  return fib(n - 1) + fib(n - 2)\n"
+      "end\n"
+      "local f0 = fib\n"
+      "local out = {}\n"
+      "for i = 1, 30 do out[#out + 1] = f0(15) end\n"
+      "depth = 9\n"
+      "out[#out + 1] = f0(16)\n"
+      "depth = nil; fib = f0\n"
+      "for i = 1, 5 do out[#out + 1] = f0(12) .. ',' .. f0(13.0) end\n"
+      "local function g(n) if n <= 2 then return 1 end return g(n - 1) + g(n - 2) end\n"
+      "local hi = 1\n"
+      "local function h(n)\n"
+      "  if n > 1 then\n"
+      "    if n == 6 and depth then debug.setupvalue(h, hi, other) end\n"
+      "    return h(n - 1) + h(n - 2)\n"
+      "  end\n"
+      "  return n\n"
+      "end\n"
+      "local h0 = h\n"
+      "while debug.getupvalue(h, hi) ~= 'h' do hi = hi + 1 end\n"
+      "for i = 1, 20 do out[#out + 1] = g(14) + h0(14) end\n"
+      "depth = true\n"
+      "out[#out + 1] = h0(12)\n"
+      "local function ack(m, k)\n"
+      "  if m == 0 then return k + 1 end\n"
+      "  if k == 0 then return ack(m - 1, 1) end\n"
+      "  return ack(m - 1, ack(m, k - 1))\n"
+      "end\n"
+      "for i = 1, 4 do out[#out + 1] = ack(2, i) + ack(3, i) end\n"
+      "return table.concat(out, ' ')");
+  CHECK(r.out.find("610 610") == 0);
+  CHECK(r.out.find(" 610 9200 144,233.0 ") != std::string::npos);
+  CHECK(r.out.find(" 754 5400 18 36 70 136") != std::string::npos);
+}
+
+TEST_CASE("a CALLOUT of a base case computes its result in place", "[jit][recursion][callout]") {
+  // fib's k < 2 and h's k == 0 return an integer argument (plus a
+  // constant): a CALLOUT whose argument passes that guard stores the result
+  // without the call, also for a call wanting all results (h's inner one),
+  // and from a loop's trace; a hook set deep in the recursion and the
+  // stack at its limit make the call as before.
+  std::vector<std::string> fib = traces_of(
+      "local function fib(n) if n < 2 then return n end return fib(n - 1) + fib(n - 2) end\n"
+      "fib(3) fib(3) fib(3)\n"
+      "return fib(20)");
+  // The function trace records the base case (fib(3)'s calls make the
+  // 8th one a base case); its side trace's two CALLOUTs each test the hook
+  // mask on their way to the result in place (the RET tests it once).
+  int leaf_tests = 0;
+  for (const std::string& t : fib)
+    if (count(t, "CALLOUT") == 2) leaf_tests = count(t, "cmp dword ptr [r12+136], 0");
+  CHECK(leaf_tests == 3);
+  Run r = same_all_ways(
+      "local function fib(n) if n < 2 then return n end return fib(n - 1) + fib(n - 2) end\n"
+      "local function h(k, m) if k == 0 then return m + 1 end return h(k - 1, h(k - 1, m)) end\n"
+      "local calls = 0\n"
+      "local function hooked(n)\n"
+      "  if n < 2 then return n end\n"
+      "  if n == 9 and calls == 0 then debug.sethook(function() calls = calls + 1 end, 'c') end\n"
+      "  return hooked(n - 1) + hooked(n - 2)\n"
+      "end\n"
+      "local out = {}\n"
+      "for i = 1, 10 do out[#out + 1] = fib(14) + h(6, i) end\n"
+      "local s = 0\n"
+      "for i = 1, 300 do s = s + fib(i % 4) + h(i % 2, i) end\n"
+      "out[#out + 1] = s\n"
+      "for i = 1, 20 do out[#out + 1] = hooked(12) end\n"
+      "debug.sethook()\n"
+      "out[#out + 1] = calls\n"
+      "local function deep(n) if n == 0 then return fib(1) end return deep(n - 1) + fib(0) end\n"
+      "local ok, e = pcall(deep, 2000000)\n"
+      "out[#out + 1] = tostring(ok) .. ' ' .. tostring(e)\n"
+      "for i = 1, 3 do out[#out + 1] = deep(i * 5000) end\n"
+      "return table.concat(out, ' ')");
+  CHECK(r.out.find("442 443 444 ") == 0);
+  CHECK(r.out.find(" false rec:") != std::string::npos);
+  CHECK(r.out.find("stack overflow 1 1 1") != std::string::npos);
 }
