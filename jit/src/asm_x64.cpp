@@ -1673,6 +1673,7 @@ class Emitter {
         // frame): as the interpreter's tail call, the frame holds it and
         // its size from here on.
         // A function's tail call of itself keeps its frame's size.
+        if (r + 1 < ir_.size()) tail_leaf(r);
         a_.mov(s1, x86::qword_ptr(rL, kStateCi));
         if (i.a != NO_REF) {
           store_value(rBase, -16, i.a, r);
@@ -1988,8 +1989,6 @@ class Emitter {
     jump_if(negated(t->checks.rel), call);
     a_.cmp(x86::dword_ptr(rL, kStateHookmask), 0);
     a_.jne(call);
-    if (t->leaf_slot != t->typed_slot) a_.mov(s0, slot_mem(off + t->leaf_slot));
-    else if (areg >= 0) a_.mov(s0, arg);
     a_.mov(s1, x86::qword_ptr(rL, kStateCi));
     a_.cmp(x86::qword_ptr(s1, kCiNext), 0);
     a_.je(call);
@@ -2000,8 +1999,18 @@ class Emitter {
     a_.lea(s1, x86::ptr(rBase, s1, 0, need));
     a_.cmp(s1, x86::qword_ptr(rL, kStateStackLast));
     a_.jae(call);
-    if (t->leaf_add != 0) a_.add(s0, t->leaf_add);
-    a_.mov(x86::qword_ptr(rBase, i.aux * 16), s0);
+    // The result from the argument's register is stored as it is (fib's
+    // `return k`) or added into s0 by one lea (ack's `return k + 1`).
+    x86::Gp res = s0;
+    if (t->leaf_slot != t->typed_slot) {
+      a_.mov(s0, slot_mem(off + t->leaf_slot));
+      if (t->leaf_add != 0) a_.add(s0, t->leaf_add);
+    } else if (t->leaf_add != 0) {
+      a_.lea(s0, x86::ptr(arg, t->leaf_add));
+    } else {
+      res = arg;
+    }
+    a_.mov(x86::qword_ptr(rBase, i.aux * 16), res);
     a_.mov(x86::byte_ptr(rBase, i.aux * 16 + kTagOff), static_cast<uint8_t>(Tag::Int));
     if (wanted == MULTRET) {
       a_.lea(s0, x86::ptr(rBase, (i.aux + 1) * 16));
@@ -2156,6 +2165,11 @@ class Emitter {
     exits_.push_back({ex, i.snap, r, false});
     a_.cmp(x86::dword_ptr(rL, kStateHookmask), 0);
     a_.jne(ex);
+    if (leaf_ret_entry(r)) {
+      leaf_ret_reg_ = iv(i.a).reg;
+      leaf_ret_ = a_.newLabel();
+      a_.bind(leaf_ret_);
+    }
     Label all = a_.newLabel(), other = a_.newLabel(), popped = a_.newLabel();
     const x86::Gp ci = s0;  // store_value below uses s1 only
     // The pop, at the end of both paths (ack's calls want all results).
@@ -2194,6 +2208,68 @@ class Emitter {
     a_.mov(ci, x86::qword_ptr(rL, kStateCi));
     a_.mov(ci, x86::qword_ptr(ci, kCiNext));
     a_.jmp(popped);
+  }
+
+  // Whether RET r is a leaf trace's (find_leaf) whose code past the hook
+  // test needs only its result's register: the snapshot its paths write
+  // holds nothing else, and the native frame is the link frame.
+  bool leaf_ret_entry(Ref r) const {
+    const IrIns& i = ir_[r];
+    if (leaf_slot_ < 0 || !checked_bound_ || !typed_bound_ || frame_ != kLinkFrame || ir_.is_const(i.a)) return false;
+    const Interval& v = iv(i.a);
+    if (v.reg < 0 || v.fpr || v.spill >= 0 || !v.in_reg(r)) return false;
+    const Snapshot& sn = ir_.snapshots()[static_cast<size_t>(i.snap)];
+    bool has = false;
+    for (uint32_t e = 0; e < sn.count; e++) {
+      const SnapEntry& x = ir_.snap_entries()[sn.first + e];
+      if (x.ref == i.a && x.slot == i.aux) has = true;
+      else if (!ir_.is_const(x.ref)) return false;
+    }
+    return has;
+  }
+
+  // A self tail call (SETTAIL r of the running closure, then the LOOP
+  // entering the function's root trace) whose argument passes the root's
+  // first guard, where that root only returns a base case (Trace::leaf_ret):
+  // the result is computed here and the root's RET entered past its hook
+  // test, tested here instead (the tail call would leave for a hook too).
+  // The frame's slots are not written: it is popped by that RET.
+  void tail_leaf(Ref r) {
+    const IrIns& l = ir_[r + 1];
+    if (ir_[r].a != NO_REF || !budget_free_ || frame_ != kLinkFrame || l.op != IrOp::LOOP || l.b != 2 || l.aux8 != 0)
+      return;
+    const Snapshot& sn = ir_.snapshots()[static_cast<size_t>(l.snap)];
+    if (sn.frame >= 0) return;
+    auto it = typed_entries_.find(l.k.p);
+    if (it == typed_entries_.end()) return;
+    const Trace* t = it->second;
+    if (t->leaf_ret == nullptr || t->checks.slot != t->typed_slot) return;
+    const int32_t areg = snapshot_reg(l.snap, t->typed_slot, r);
+    if (areg < 0 || snapshot_type(l.snap, t->typed_slot) != IrType::Int) return;
+    Ref val = NO_REF;
+    for (uint32_t e = 0; e < sn.count; e++)
+      if (ir_.snap_entries()[sn.first + e].slot == t->leaf_slot) val = ir_.snap_entries()[sn.first + e].ref;
+    if (val == NO_REF || ir_[val].type != IrType::Int) return;
+    const int32_t vreg = ir_.is_const(val) ? -1 : snapshot_reg(l.snap, t->leaf_slot, r);
+    if (!ir_.is_const(val) && vreg < 0) return;
+    if (ir_.is_const(val) && ir_[val].op != IrOp::KINT) return;
+    Label normal = a_.newLabel();
+    a_.cmp(x86::gpq(static_cast<uint32_t>(areg)), t->checks.k);
+    jump_if(negated(t->checks.rel), normal);
+    a_.cmp(x86::dword_ptr(rL, kStateHookmask), 0);
+    a_.jne(normal);
+    const x86::Gp res = x86::gpq(static_cast<uint32_t>(t->leaf_ret_reg));
+    if (vreg < 0) {
+      const uint64_t sum = static_cast<uint64_t>(ir_[val].k.i) + static_cast<uint64_t>(static_cast<int64_t>(t->leaf_add));
+      a_.mov(res, sum);
+    } else if (t->leaf_add != 0) {
+      a_.lea(res, x86::ptr(x86::gpq(static_cast<uint32_t>(vreg)), t->leaf_add));
+    } else if (vreg != t->leaf_ret_reg) {
+      a_.mov(res, x86::gpq(static_cast<uint32_t>(vreg)));
+    }
+    leave_frame(0);
+    a_.jmp(Imm(reinterpret_cast<uint64_t>(t->leaf_ret)));
+    a_.bind(normal);
   }
 
   // RET's results, slot aux + k to k - 1 (below every slot read after it):
@@ -2274,6 +2350,8 @@ class Emitter {
   bool typed_bound_ = false;
   int32_t leaf_slot_ = -1;  // Trace::leaf_slot, leaf_add (find_leaf)
   int32_t leaf_add_ = 0;
+  Label leaf_ret_;  // Trace::leaf_ret, bound when leaf_ret_reg_ >= 0
+  int32_t leaf_ret_reg_ = -1;
   // The self entry (find_self_entry), bound behind the identity guard
   // self_at_ when self_bound_: the argument's load, the upvalue guarded,
   // the values holding the closure there.
@@ -2418,6 +2496,10 @@ bool CodeArena::assemble(const IrBuffer& ir, const Allocation& al, Trace* t, boo
   if (em.checked_bound_ && em.typed_bound_) {
     t->leaf_slot = em.leaf_slot_;
     t->leaf_add = em.leaf_add_;
+    if (em.leaf_ret_reg_ >= 0) {
+      t->leaf_ret = reinterpret_cast<char*>(fn) + code.labelOffsetFromBase(em.leaf_ret_);
+      t->leaf_ret_reg = em.leaf_ret_reg_;
+    }
   }
   if (em.typed_bound_) {
     t->typed_entry = reinterpret_cast<char*>(fn) + code.labelOffsetFromBase(em.typed_);

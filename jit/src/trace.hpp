@@ -124,6 +124,12 @@ struct Trace {
   // none).
   int32_t leaf_slot = -1;
   int32_t leaf_add = 0;
+  // That RET past its hook test, with the result in register leaf_ret_reg
+  // and the frame's base in r13: where a self tail call passing the guard
+  // returns the base case in place (ack's `return ack(m - 1, ...)` with
+  // m - 1 == 0). nullptr: none.
+  void* leaf_ret = nullptr;
+  int32_t leaf_ret_reg = -1;
   // Where a RET returns when the seam entered its frame (the frame's ctx;
   // a CALLOUT stores its continuation there instead): the return to the
   // seam, shared by every trace of the arena.
