@@ -460,7 +460,13 @@ int coro_close(State* co, State* from) {
 State* thread_new(State* L) {
   ensure_stack(L, 1);
   GlobalState* g = L->g;
+  // The spare stack needs no clearing (about 60 instructions a coroutine):
+  // its slots hold valid values of objects not yet freed (collections
+  // clear it), and nothing reads a slot above top before writing it but an
+  // emergency collection's mark (which at worst keeps garbage a cycle
+  // longer) and a hook's debug.getlocal (a hooked thread is cleared).
   TValue* stack = g->spare_stack;
+  bool clear = stack == nullptr || L->hookmask != 0;
   if (stack != nullptr)
     g->spare_stack = nullptr;
   else
@@ -472,7 +478,10 @@ State* thread_new(State* L) {
     mem_free_array(L, stack, BASIC_STACK_SIZE + EXTRA_STACK);
     throw;
   }
-  clear_slots(stack, BASIC_STACK_SIZE + EXTRA_STACK);
+  if (clear)
+    clear_slots(stack, BASIC_STACK_SIZE + EXTRA_STACK);
+  else
+    stack[0].tag = Tag::Nil;  // base_ci's function slot, marked by every collection
   L1->status = OK;
   L1->allowhook = 1;
   L1->g = g;
@@ -517,6 +526,18 @@ State* thread_new(State* L) {
   L1->nci = 1;
   push_raw(L, TValue::object(L1));
   return L1;
+}
+
+void spare_stack_clear(GlobalState* g) {
+  if (g->spare_stack != nullptr) clear_slots(g->spare_stack, BASIC_STACK_SIZE + EXTRA_STACK);
+}
+
+void stack_clear_dead(State* L) {
+  // A Lua frame suspended by a hook has live registers up to its top.
+  TValue* from = L->top;
+  if (L->ci->is_lua() && L->ci->top > from) from = L->ci->top;
+  TValue* end = L->stack_last + EXTRA_STACK;
+  if (from < end) clear_slots(from, static_cast<int>(end - from));
 }
 
 void thread_free(State* L, State* L1) {

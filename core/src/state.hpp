@@ -278,6 +278,8 @@ struct GlobalState {
   bool coro_thrown;        // a resume has caught a thrown error or yield (coroutine.cpp)
   // A finished coroutine's first stack (BASIC_STACK_SIZE), kept for the
   // next coroutine.create instead of going back to the pool (coroutine.cpp).
+  // Not cleared when kept: each collection clears it (spare_stack_clear),
+  // so its slots only hold objects not yet freed.
   TValue* spare_stack;
   PatternCache patterns;   // first items of recent patterns (lib/string.cpp)
 };
@@ -719,6 +721,12 @@ constexpr int CLOSE_SELF = ERRFILE + 1;
 [[noreturn]] void coro_close_self(State* L);
 State* thread_new(State* L);               // lua_newthread (pushes it)
 void thread_free(State* L, State* L1);
+// After a collection: the spare stack's slots may name objects it freed.
+void spare_stack_clear(GlobalState* g);
+// When debug.sethook gives L a hook: its slots above the live ones become
+// nil, so that debug.getlocal's temporaries in a hook read nil, not a
+// value a previous coroutine left on a spare stack taken without clearing.
+void stack_clear_dead(State* L);
 
 // ------------------------------------------------------------- execute.cpp
 void execute(State* L, CallInfo* ci);

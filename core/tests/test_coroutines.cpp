@@ -638,7 +638,7 @@ TEST_CASE("coroutines: OP_CALL makes coroutine.yield's frame and yield itself", 
 
 TEST_CASE("coroutines: a finished coroutine's first stack goes to the next one created", "[coroutine]") {
   // release_finished keeps the first stack as the state's spare instead of
-  // freeing it; thread_new takes it (cleared) instead of allocating one.
+  // freeing it; thread_new takes it (uncleared) instead of allocating one.
   luna::test::StateGuard g;
   State* L = g.L;
   REQUIRE(load_string(L, "return function(a) local t = {a, a} return #t end") == OK);
@@ -657,7 +657,6 @@ TEST_CASE("coroutines: a finished coroutine's first stack goes to the next one c
   State* co2 = new_thread(L);
   CHECK(co2->stack == first);
   CHECK(L->g->spare_stack == nullptr);
-  for (int i = 0; i < BASIC_STACK_SIZE + EXTRA_STACK; i++) CHECK(first[i].is_nil());
   set_top(L, 0);
   CHECK(run(L, R"(
     local n = 0
@@ -667,6 +666,57 @@ TEST_CASE("coroutines: a finished coroutine's first stack goes to the next one c
       if i % 50 == 0 then collectgarbage() end
     end
     return n)") == "63450");
+}
+
+// Whether any of a stack's slots still holds a table.
+static bool holds_table(const TValue* stack) {
+  for (int i = 0; i < BASIC_STACK_SIZE + EXTRA_STACK; i++)
+    if (stack[i].is_table()) return true;
+  return false;
+}
+
+TEST_CASE("coroutines: the spare stack is cleared by collections and hooks, not by thread_new", "[coroutine]") {
+  // thread_new takes the spare as it is: what a finished body left above
+  // top stays until a collection clears the spare, or a hook the thread.
+  luna::test::StateGuard g;
+  State* L = g.L;
+  REQUIRE(load_string(L, "return function(a) local t = {a, a} return #t end") == OK);
+  REQUIRE(pcall(L, 0, 1, 0) == OK);
+  int body = get_top(L);
+  auto finish_one = [&] {
+    State* co = new_thread(L);
+    push_value(L, body);
+    xmove(L, co, 1);
+    push_integer(L, 7);
+    REQUIRE(coro_transfer(L, co, 1, nullptr) == 1);
+    CHECK(to_integerx(L, -1) == 2);
+    set_top(L, body);
+    return co;
+  };
+  finish_one();
+  TValue* spare = L->g->spare_stack;
+  REQUIRE(spare != nullptr);
+  CHECK(holds_table(spare));
+  State* co = new_thread(L);
+  CHECK(co->stack == spare);
+  CHECK(holds_table(co->stack));  // not cleared on the way
+  set_global(L, "co");
+  CHECK(run(L, "debug.sethook(co, function() end, 'l') return 1") == "1");
+  CHECK_FALSE(holds_table(co->stack));
+  CHECK(run(L, "co = nil return 1") == "1");
+  set_top(L, body);
+  finish_one();
+  REQUIRE(L->g->spare_stack != nullptr);
+  CHECK(holds_table(L->g->spare_stack));
+  gc_full(L, false);
+  CHECK_FALSE(holds_table(L->g->spare_stack));
+  // A hook set on the creating thread: the new one starts cleared.
+  finish_one();
+  REQUIRE(holds_table(L->g->spare_stack));
+  set_hook(L, [](State*, DebugInfo*) {}, MASKCOUNT, 1000000);
+  co = new_thread(L);
+  CHECK_FALSE(holds_table(co->stack));
+  set_hook(L, nullptr, 0, 0);
 }
 
 TEST_CASE("coroutines: the first resume enters a Lua body directly, and takes call() otherwise", "[coroutine]") {

@@ -5,6 +5,7 @@
 
 #include "luna/api.hpp"
 #include "../dialect.hpp"
+#include "../state.hpp"
 
 namespace luna {
 namespace {
@@ -297,6 +298,9 @@ int db_sethook(State* L) {
   xmove(L1, L, 1);
   push_value(L, arg + 1);
   raw_set(L, -3);  // hooktable[L1] = hook function
+  // Not in set_hook: that may run in a signal handler, between a store
+  // above top and the store that raises top.
+  if (mask != 0) stack_clear_dead(L1);
   set_hook(L1, func, mask, count);
   return 0;
 }
