@@ -1302,7 +1302,7 @@ class Emitter {
       bool pcall = ir_[i.a].k.p == reinterpret_cast<void*>(&lib_pcall);
       a_.mov(x86::rax, pcall ? reinterpret_cast<uint64_t>(&pcall_call) : reinterpret_cast<uint64_t>(&coroutine_call));
     } else {
-      a_.mov(x86::rax, reinterpret_cast<uint64_t>(&native_call));
+      a_.mov(x86::rax, reinterpret_cast<uint64_t>(native_call_for(static_cast<int>(i.aux8) - 1)));
     }
     a_.call(x86::rax);
     a_.mov(s0, x86::rax);

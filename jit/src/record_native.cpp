@@ -109,8 +109,31 @@ bool leaf_args(LeafFn f, const TValue* args, int nargs) {
   return false;
 }
 
-}  // namespace
+// The call itself, wanting R results. The callee is a leaf (leaf_args):
+// no hook is set (native_call checked), it makes no to-be-closed slot and
+// never yields, so its frame ends without poscall's tests. Its CallInfo
+// and stack room are checked here once; without them, and for the rarer
+// result counts (kAnyResults: nresults, all or more than two), precall_native.
+constexpr int kAnyResults = -2;
 
+template <int R>
+[[gnu::always_inline]] inline void call_leaf(State* L, CallInfo* old_ci, TValue* func, int nresults, NativeFn f) {
+  CallInfo* ci = old_ci->next;
+  if (R == kAnyResults || ci == nullptr || L->stack_last - L->top <= MINSTACK) {
+    precall_native(L, func, nresults, f);
+    return;
+  }
+  set_native_frame(L, ci, func, R);
+  int n = f(L);
+  TValue* res = ci->func;  // the stack may have moved
+  const TValue* first = L->top - n;
+  for (int k = 0; k < R; k++) res[k] = k < n ? first[k] : TValue();
+  L->top = res + R;
+  L->ci = old_ci;
+}
+
+// NCALL's callee (ir.hpp: native_call_for), wanting R results.
+template <int R>
 uintptr_t native_call(State* L, TValue* func, int nargs, int nresults, NativeFn f) noexcept {
   GlobalState* g = L->g;
   // A hook, a budget to charge or a collection step due: the interpreter's.
@@ -138,7 +161,7 @@ uintptr_t native_call(State* L, TValue* func, int nargs, int nresults, NativeFn 
   // exception.
   int st = OK;
   try {
-    precall_native(L, func, nresults, f);
+    call_leaf<R>(L, old_ci, func, nresults, f);
   } catch (LuaThrow& e) {
     st = e.status;
   } catch (...) {
@@ -158,6 +181,17 @@ uintptr_t native_call(State* L, TValue* func, int nargs, int nresults, NativeFn 
   L->top = L->restore(old_top);
   if (it != nullptr) gmatch_set_pos(it, pos);
   return reinterpret_cast<uintptr_t>(func) | 1;
+}
+
+}  // namespace
+
+NativeCallFn native_call_for(int nresults) {
+  switch (nresults) {
+    case 0: return &native_call<0>;
+    case 1: return &native_call<1>;
+    case 2: return &native_call<2>;
+    default: return &native_call<kAnyResults>;
+  }
 }
 
 // A coroutine function (CoFn) called from a trace: unlike the leaf calls
