@@ -165,16 +165,6 @@ void finish_native(State* L, CallInfo* ci, int n) { end_native_frame(L, ci, n); 
 
 namespace {
 
-// The frame of a native call; L->ci becomes ci.
-[[gnu::always_inline]] inline void set_native_frame(State* L, CallInfo* ci, TValue* func, int nresults) {
-  L->ci = ci;
-  ci->func = func;
-  ci->nresults = static_cast<int16_t>(nresults);
-  ci->callstatus = CIST_C;
-  ci->top = L->top + MINSTACK;
-  ci->k = nullptr;
-}
-
 [[gnu::always_inline]] inline int call_native_frame(State* L, CallInfo* ci, NativeFn f) {
   int n = f(L);
   if (__builtin_expect(n == NATIVE_YIELDED, 0)) return n;  // its frame stays

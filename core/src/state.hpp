@@ -629,6 +629,16 @@ void poscall(State* L, CallInfo* ci, int nres);
 int precall_native(State* L, TValue* func, int nresults, NativeFn f);
 // poscall for the native frame ci (L->ci) with its n results on the top.
 void finish_native(State* L, CallInfo* ci, int n);
+// The frame of a native call at func (its arguments up to L->top); L->ci
+// becomes ci. For precall_native and the JIT's in-place calls.
+[[gnu::always_inline]] inline void set_native_frame(State* L, CallInfo* ci, TValue* func, int nresults) {
+  L->ci = ci;
+  ci->func = func;
+  ci->nresults = static_cast<int16_t>(nresults);
+  ci->callstatus = CIST_C;
+  ci->top = L->top + MINSTACK;
+  ci->k = nullptr;
+}
 // Runs f(L, ud) catching Lua errors; restores stack and frames on error,
 // leaving the error value at old_top. Returns the status. can_jump: f only
 // calls a value (no host code of its own), so errors may jump back.

@@ -1302,7 +1302,8 @@ class Emitter {
       bool pcall = ir_[i.a].k.p == reinterpret_cast<void*>(&lib_pcall);
       a_.mov(x86::rax, pcall ? reinterpret_cast<uint64_t>(&pcall_call) : reinterpret_cast<uint64_t>(&coroutine_call));
     } else {
-      a_.mov(x86::rax, reinterpret_cast<uint64_t>(&native_call));
+      NativeCallFn call = native_call_for(static_cast<int>(i.aux8) - 1, reinterpret_cast<NativeFn>(ir_[i.a].k.p));
+      a_.mov(x86::rax, reinterpret_cast<uint64_t>(call));
     }
     a_.call(x86::rax);
     a_.mov(s0, x86::rax);

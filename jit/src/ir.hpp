@@ -150,7 +150,10 @@ const char* helper_name(Helper h);
 // paused and no message handler. Returns func's address after the call (the
 // stack may have moved), plus 1 when the call raised an error or was not
 // made: the trace then leaves for the interpreter to make it again.
-uintptr_t native_call(State* L, TValue* func, int nargs, int nresults, NativeFn f) noexcept;
+using NativeCallFn = uintptr_t (*)(State* L, TValue* func, int nargs, int nresults, NativeFn f) noexcept;
+// Its version for a CALL of f wanting nresults (the common counts made
+// without precall_native's generic tests; gmatch's iterator apart).
+NativeCallFn native_call_for(int nresults, NativeFn f);
 // NCALL of a coroutine function (k.p: the pc after the CALL): the same
 // call with the collector running, Lua code allowed and errors kept for
 // the seam to raise (record_native.cpp).

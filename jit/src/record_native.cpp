@@ -109,8 +109,33 @@ bool leaf_args(LeafFn f, const TValue* args, int nargs) {
   return false;
 }
 
-}  // namespace
+// The call itself, wanting R results. The callee is a leaf (leaf_args):
+// no hook is set (native_call checked), it makes no to-be-closed slot and
+// never yields, so its frame ends without poscall's tests. Its CallInfo
+// and stack room are checked here once; without them, and for the rarer
+// result counts (kAnyResults: nresults, all or more than two), precall_native.
+constexpr int kAnyResults = -2;
 
+template <int R>
+[[gnu::always_inline]] inline void call_leaf(State* L, CallInfo* old_ci, TValue* func, int nresults, NativeFn f) {
+  CallInfo* ci = old_ci->next;
+  if (R == kAnyResults || ci == nullptr || L->stack_last - L->top <= MINSTACK) {
+    precall_native(L, func, nresults, f);
+    return;
+  }
+  set_native_frame(L, ci, func, R);
+  int n = f(L);
+  TValue* res = ci->func;  // the stack may have moved
+  const TValue* first = L->top - n;
+  for (int k = 0; k < R; k++) res[k] = k < n ? first[k] : TValue();
+  L->top = res + R;
+  L->ci = old_ci;
+}
+
+// NCALL's callee (ir.hpp: native_call_for), wanting R results; Iter: the
+// callee is gmatch's iterator (a native closure whose position an error
+// must put back), known when the trace is assembled.
+template <int R, bool Iter>
 uintptr_t native_call(State* L, TValue* func, int nargs, int nresults, NativeFn f) noexcept {
   GlobalState* g = L->g;
   // A hook, a budget to charge or a collection step due: the interpreter's.
@@ -128,9 +153,8 @@ uintptr_t native_call(State* L, TValue* func, int nargs, int nresults, NativeFn 
   L->top = func + 1 + nargs;
   L->errfunc = 0;
   g->gcstp |= GCSTP_INTERNAL;
-  // The only native closure called so (Recorder::native) is gmatch's iterator.
-  NClosure* it = func->tag == Tag::NClosure ? func->as_nclosure() : nullptr;
-  GMatchPos pos = it != nullptr ? gmatch_pos(it) : GMatchPos{};
+  NClosure* it = Iter ? func->as_nclosure() : nullptr;
+  GMatchPos pos = Iter ? gmatch_pos(it) : GMatchPos{};
   // A plain try block, not run_protected (its setjmp and jump scope, ~40
   // instructions a call): the callee is a native frame without
   // CIST_NOUNWIND and runs no Lua code, so throw_status never jumps over
@@ -138,7 +162,7 @@ uintptr_t native_call(State* L, TValue* func, int nargs, int nresults, NativeFn 
   // exception.
   int st = OK;
   try {
-    precall_native(L, func, nresults, f);
+    call_leaf<R>(L, old_ci, func, nresults, f);
   } catch (LuaThrow& e) {
     st = e.status;
   } catch (...) {
@@ -156,8 +180,29 @@ uintptr_t native_call(State* L, TValue* func, int nargs, int nresults, NativeFn 
   L->nCcalls = old_nCcalls;
   L->nny = old_nny;
   L->top = L->restore(old_top);
-  if (it != nullptr) gmatch_set_pos(it, pos);
+  if (Iter) gmatch_set_pos(it, pos);
   return reinterpret_cast<uintptr_t>(func) | 1;
+}
+
+}  // namespace
+
+namespace {
+
+template <bool Iter>
+NativeCallFn native_call_wanting(int nresults) {
+  switch (nresults) {
+    case 0: return &native_call<0, Iter>;
+    case 1: return &native_call<1, Iter>;
+    case 2: return &native_call<2, Iter>;
+    default: return &native_call<kAnyResults, Iter>;
+  }
+}
+
+}  // namespace
+
+// The only native closure called so (Recorder::native) is gmatch's iterator.
+NativeCallFn native_call_for(int nresults, NativeFn f) {
+  return leaf_of(f) == LeafFn::GMatchIter ? native_call_wanting<true>(nresults) : native_call_wanting<false>(nresults);
 }
 
 // A coroutine function (CoFn) called from a trace: unlike the leaf calls

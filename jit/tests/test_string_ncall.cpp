@@ -213,3 +213,30 @@ TEST_CASE("errors raised by natives called from traces reach the right pcall and
     out[#out + 1] = handled
     return table.concat(out, ";"))lua", "=strings");
 }
+
+TEST_CASE("natives called from traces give every result count, fewer results than wanted padded", "[jit][ncall]") {
+  // native_call_for: 0, 1 and 2 results end the frame in native_call, the
+  // other counts (3, all) through precall_native; the leaf's frame set up
+  // on a CallInfo the deep recursion below has just made, or made anew.
+  same_all_ways(R"lua(
+    local out = {}
+    local function walk(d, s)
+      if d > 0 then return walk(d - 1, s) + 1 end
+      local n = 0
+      for i = 1, 40 do
+        s:find("x")
+        local a = s:find("b", i % 5 + 1)
+        local p, q = s:find("z")
+        local u, v = s:find("c", 1, true)
+        local e, f, g = s:find("(b)(c)")
+        local h, k, l = s:find("q(b)")
+        local t = { s:find("(a)(b)(c)") }
+        local nk, nv = next({}, nil)
+        n = n + (a or 0) + (p or 0) + (q and 1 or 0) + u + v + e + f + #g + (h or 0) + (k or 0) +
+            (l and 1 or 0) + #t + (nk == nil and nv == nil and 1 or 0)
+      end
+      return n
+    end
+    for d = 0, 60, 6 do out[#out + 1] = walk(d, ("abcab"):rep(d % 3 + 1)) end
+    return table.concat(out, " "))lua", "=counts");
+}
