@@ -301,3 +301,26 @@ TEST_CASE("%s runs the string metatable's __tostring set after a format", "[form
     return before .. " " .. during .. " " .. string.format("%s|%5s", "ab", "cd"))") ==
         "ab|   cd S<ab>|S<cd>|S<ef>    |S< ab|   cd");
 }
+
+TEST_CASE("the decimal point is asked again only after os.setlocale", "[format]") {
+  StateGuard s;
+  CHECK(format_point_is_dot());
+  CHECK(run_bytes(s.L, "return string.format('%.1f', 1.5) .. 2.5") == "1.52.5");
+  // With a locale whose point is a comma (where one is installed), the
+  // direct conversions step aside at once and come back after "C".
+  std::string switched = run_bytes(s.L, R"(
+    local r = {}
+    for _, name in ipairs({"de_DE.UTF-8", "fr_FR.UTF-8", "de_DE", "fr_FR"}) do
+      if os.setlocale(name, "numeric") then
+        r[#r + 1] = string.format("%.1f", 1.5) == "1,5" and "comma" or "?"
+        break
+      end
+    end
+    os.setlocale("C", "numeric")
+    r[#r + 1] = string.format("%.1f %g", 1.5, 2.5)
+    return table.concat(r, " "))");
+  CHECK((switched == "1.5 2.5" || switched == "comma 1.5 2.5"));
+  CHECK(format_point_is_dot());
+  format_point_changed();
+  CHECK(format_point_is_dot());
+}

@@ -4,6 +4,7 @@
 #include <langinfo.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <charconv>
 #include <cmath>
@@ -546,11 +547,25 @@ size_t format_string_item(const FormatSpec& s, const char* str, size_t len, char
   return put_field(out, s, "", 0, str, len, false);
 }
 
-// nl_langinfo: 19 instructions; localeconv fills a whole struct (106).
+namespace {
+
+// The locale is the process's, so is the answer: -1 until asked again.
+// nl_langinfo cost ~30 instructions a float item; localeconv fills a
+// whole struct (106).
+std::atomic<int> point_is_dot_cache{-1};
+
+}  // namespace
+
 bool format_point_is_dot() {
+  int known = point_is_dot_cache.load(std::memory_order_relaxed);
+  if (known >= 0) return known != 0;
   const char* point = nl_langinfo(RADIXCHAR);
-  return point[0] == '.' && point[1] == '\0';
+  bool dot = point[0] == '.' && point[1] == '\0';
+  point_is_dot_cache.store(dot ? 1 : 0, std::memory_order_relaxed);
+  return dot;
 }
+
+void format_point_changed() { point_is_dot_cache.store(-1, std::memory_order_relaxed); }
 
 int lib_string_format(State* L) {
   int top = get_top(L);
