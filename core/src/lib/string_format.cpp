@@ -460,15 +460,26 @@ const char* format_general(State* L, Buffer& b, const char* strfrmt, int* argp, 
 const char* format_parse_spec(const char* p, const char* end, FormatSpec* s) { return parse_spec(p, end, s); }
 
 size_t format_integer_item(const FormatSpec& s, Integer n, char* out) {
-  if ((s.conv == 'd' || s.conv == 'i') && s.precision < 0 && (s.flags & ~FormatSpec::ZERO) == 0) {
-    // Most decimal items: no precision, no flag but '0'. The digits and
-    // the sign are at most 20 bytes, the padding inline (the width is
-    // below 100), without the general case's prefix and put_padded.
+  bool hex = s.conv == 'x' || s.conv == 'X';
+  if ((hex || s.conv == 'd' || s.conv == 'i') && s.precision < 0 && (s.flags & ~FormatSpec::ZERO) == 0) {
+    // Most decimal and hex items: no precision, no flag but '0'. The
+    // digits and the sign are at most 20 bytes, the padding inline (the
+    // width is below 100), without the general case's prefix and
+    // put_padded.
     char text[24];
-    uint64_t m = n < 0 ? 0 - static_cast<uint64_t>(n) : static_cast<uint64_t>(n);
-    char* d = digits_before(m, text + sizeof text);
+    char* d = text + sizeof text;
+    size_t sign = 0;
+    if (hex) {
+      const char* digits = s.conv == 'x' ? "0123456789abcdef" : "0123456789ABCDEF";
+      auto u = static_cast<uint64_t>(n);
+      do *--d = digits[u & 15];
+      while ((u >>= 4) != 0);
+    } else {
+      uint64_t m = n < 0 ? 0 - static_cast<uint64_t>(n) : static_cast<uint64_t>(n);
+      d = digits_before(m, d);
+      sign = n < 0 ? 1 : 0;
+    }
     auto blen = static_cast<size_t>(text + sizeof text - d);
-    size_t sign = n < 0 ? 1 : 0;
     size_t len = sign + blen;
     size_t pad = s.width > len ? s.width - len : 0;
     char* o = out;
