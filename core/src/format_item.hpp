@@ -59,7 +59,10 @@ size_t format_float_item(const FormatSpec& s, Number x, char* out);
 size_t format_string_item(const FormatSpec& s, const char* str, size_t len, char* out);
 
 // Whether the locale's decimal point is ".", as the direct float
-// conversions write it.
+// conversions write it. The answer is kept until format_point_changed:
+// os.setlocale calls it, and so must a host that calls setlocale itself
+// after Lua code has formatted floats.
 bool format_point_is_dot();
+void format_point_changed();
 
 }  // namespace luna

@@ -191,6 +191,16 @@ bool scaled_round(Number x, int precision, uint64_t* out) {
     *out = 0;
     return true;
   }
+  if (k < 64 && (prod >> 64) == 0) {
+    // The usual case (a few decimals of a modest number): the same
+    // rounding in one word, without the 128-bit shifts and compares.
+    auto p = static_cast<uint64_t>(prod);
+    uint64_t q = p >> k;
+    uint64_t rem = p & ((uint64_t(1) << k) - 1);
+    uint64_t half = uint64_t(1) << (k - 1);
+    *out = q + (rem > half || (rem == half && (q & 1) != 0));
+    return true;
+  }
   unsigned __int128 q = prod >> k;
   unsigned __int128 rem = prod - (q << k);
   unsigned __int128 half = static_cast<unsigned __int128>(1) << (k - 1);

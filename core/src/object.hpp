@@ -253,7 +253,10 @@ constexpr int MAX_NUMBER_TEXT = 64;
 int number_to_text(const TValue& v, char* buf, bool round_trip = false);
 // Writes the decimal digits of m so that they end at end; returns their start.
 char* digits_before(uint64_t m, char* end);
-// number_to_text of an integer, without the tag test and its call.
+// number_to_text of an integer, without the tag test and its call; buf
+// must have room for MAX_INTEGER_TEXT bytes ("-9223372036854775808" and
+// its '\0').
+constexpr int MAX_INTEGER_TEXT = 21;
 int integer_to_text(Integer i, char* buf);
 // Formats a finite float as printf's "%.<precision>f" does in the "C"
 // locale (the same digits, exactly rounded). Returns the length written;

@@ -474,6 +474,24 @@ template <bool SHORT_RESULT>
   return str_new(L, buf, a->len + b->len);
 }
 
+// A short string and an integer in either order (`"bad " .. n`, `i .. ""`):
+// the integer's text goes straight into the result's buffer, without the
+// general merge's piece scan and number texts. An integer's text does not
+// depend on the dialect, so this is number_to_text's.
+[[gnu::noinline]] String* concat_string_integer(State* L, const String* s, Integer i, bool string_first) {
+  char buf[MAX_SHORT_LEN + MAX_INTEGER_TEXT];
+  size_t n;
+  if (string_first) {
+    bytes::copy(buf, s->data, s->len);
+    n = s->len + static_cast<size_t>(integer_to_text(i, buf + s->len));
+  } else {
+    n = static_cast<size_t>(integer_to_text(i, buf));
+    bytes::copy(buf + n, s->data, s->len);
+    n += s->len;
+  }
+  return str_new(L, buf, n);
+}
+
 }  // namespace
 
 void vm_concat(State* L, int total) {
@@ -487,6 +505,14 @@ void vm_concat(State* L, int total) {
         L->top--;
         return;
       }
+    } else if (a->is_string() && b->is_int() && a->as_string()->len <= MAX_SHORT_LEN) {
+      *a = str_value(concat_string_integer(L, a->as_string(), b->u.i, true));
+      L->top--;
+      return;
+    } else if (a->is_int() && b->is_string() && b->as_string()->len <= MAX_SHORT_LEN) {
+      *a = str_value(concat_string_integer(L, b->as_string(), a->u.i, false));
+      L->top--;
+      return;
     }
   }
   while (total > 1) {

@@ -261,6 +261,27 @@ TEST_CASE("decimal items without a precision agree with snprintf", "[format]") {
   }
 }
 
+TEST_CASE("hex items without a precision agree with snprintf", "[format]") {
+  // format_integer_item's in-place case for '%x' and '%X': every digit
+  // count, negative values as their 64-bit pattern, zero padding.
+  std::vector<Integer> values = {0, 1, 15, 16, 255, 9223372036854775807, -9223372036854775807 - 1, -1, -16};
+  for (int k = 0; k < 64; k += 3) values.push_back(static_cast<Integer>(uint64_t(0x9e3779b97f4a7c15) >> k));
+  char out[MAX_FORMAT_ITEM];
+  char want[128];
+  for (const char* fmt : {"%x", "%X", "%1x", "%5x", "%05X", "%016x", "%017X", "%099x", "%0x"}) {
+    FormatSpec spec;
+    const char* f = fmt + 1;
+    REQUIRE(format_parse_spec(f, f + std::strlen(f), &spec) == f + std::strlen(f));
+    for (Integer v : values) {
+      size_t n = format_integer_item(spec, v, out);
+      std::string c(fmt);
+      std::snprintf(want, sizeof want, (c.substr(0, c.size() - 1) + "ll" + c.back()).c_str(),
+                    static_cast<unsigned long long>(v));
+      CHECK(std::string(out, n) == want);
+    }
+  }
+}
+
 TEST_CASE("digits_before writes an integer's digits", "[format]") {
   char buf[24];
   for (uint64_t m : {0ull, 9ull, 10ull, 99ull, 100ull, 12345ull, 18446744073709551615ull, 10000000000000000000ull}) {
@@ -300,4 +321,27 @@ TEST_CASE("%s runs the string metatable's __tostring set after a format", "[form
     getmetatable("").__tostring = nil
     return before .. " " .. during .. " " .. string.format("%s|%5s", "ab", "cd"))") ==
         "ab|   cd S<ab>|S<cd>|S<ef>    |S< ab|   cd");
+}
+
+TEST_CASE("the decimal point is asked again only after os.setlocale", "[format]") {
+  StateGuard s;
+  CHECK(format_point_is_dot());
+  CHECK(run_bytes(s.L, "return string.format('%.1f', 1.5) .. 2.5") == "1.52.5");
+  // With a locale whose point is a comma (where one is installed), the
+  // direct conversions step aside at once and come back after "C".
+  std::string switched = run_bytes(s.L, R"(
+    local r = {}
+    for _, name in ipairs({"de_DE.UTF-8", "fr_FR.UTF-8", "de_DE", "fr_FR"}) do
+      if os.setlocale(name, "numeric") then
+        r[#r + 1] = string.format("%.1f", 1.5) == "1,5" and "comma" or "?"
+        break
+      end
+    end
+    os.setlocale("C", "numeric")
+    r[#r + 1] = string.format("%.1f %g", 1.5, 2.5)
+    return table.concat(r, " "))");
+  CHECK((switched == "1.5 2.5" || switched == "comma 1.5 2.5"));
+  CHECK(format_point_is_dot());
+  format_point_changed();
+  CHECK(format_point_is_dot());
 }

@@ -520,3 +520,17 @@ TEST_CASE("fixed patterns: captures and ends without the matcher agree with it",
   CHECK(e.plan.cap[1][1] == FirstPlan::CAP_AT);
   CHECK(e.plan.fixed_steps == 4);
 }
+
+TEST_CASE("a string and an integer concatenate in either order, up to a long result", "[string]") {
+  StateGuard s;
+  CHECK(run(s.L, R"(
+    local long = string.rep("x", 40)
+    local r = {
+      "bad " .. 7, 7 .. " bad", "" .. 0, -5 .. "", "m" .. math.mininteger, math.maxinteger .. "M",
+      long .. 123, -123 .. long, ("a"):rep(20) .. math.mininteger,
+    }
+    r[#r + 1] = tostring(r[1] == "bad 7") .. tostring(#r[7] == 43 and #r[8] == 44 and #r[9] == 40)
+    return table.concat(r, "|"))") ==
+        "bad 7|7 bad|0|-5|m-9223372036854775808|9223372036854775807M|" + std::string(40, 'x') + "123|-123" +
+            std::string(40, 'x') + "|" + std::string(20, 'a') + "-9223372036854775808|truetrue");
+}

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "luna/api.hpp"
+#include "../format_item.hpp"
 
 namespace luna {
 namespace {
@@ -204,6 +205,7 @@ int os_setlocale(State* L) {
   const char* loc = opt_string(L, 1, nullptr);
   int op = check_option(L, 2, "all", names);
   push_string(L, setlocale(cats[op], loc));
+  format_point_changed();
   return 1;
 }
 

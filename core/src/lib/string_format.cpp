@@ -4,6 +4,7 @@
 #include <langinfo.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <charconv>
 #include <cmath>
@@ -459,15 +460,26 @@ const char* format_general(State* L, Buffer& b, const char* strfrmt, int* argp, 
 const char* format_parse_spec(const char* p, const char* end, FormatSpec* s) { return parse_spec(p, end, s); }
 
 size_t format_integer_item(const FormatSpec& s, Integer n, char* out) {
-  if ((s.conv == 'd' || s.conv == 'i') && s.precision < 0 && (s.flags & ~FormatSpec::ZERO) == 0) {
-    // Most decimal items: no precision, no flag but '0'. The digits and
-    // the sign are at most 20 bytes, the padding inline (the width is
-    // below 100), without the general case's prefix and put_padded.
+  bool hex = s.conv == 'x' || s.conv == 'X';
+  if ((hex || s.conv == 'd' || s.conv == 'i') && s.precision < 0 && (s.flags & ~FormatSpec::ZERO) == 0) {
+    // Most decimal and hex items: no precision, no flag but '0'. The
+    // digits and the sign are at most 20 bytes, the padding inline (the
+    // width is below 100), without the general case's prefix and
+    // put_padded.
     char text[24];
-    uint64_t m = n < 0 ? 0 - static_cast<uint64_t>(n) : static_cast<uint64_t>(n);
-    char* d = digits_before(m, text + sizeof text);
+    char* d = text + sizeof text;
+    size_t sign = 0;
+    if (hex) {
+      const char* digits = s.conv == 'x' ? "0123456789abcdef" : "0123456789ABCDEF";
+      auto u = static_cast<uint64_t>(n);
+      do *--d = digits[u & 15];
+      while ((u >>= 4) != 0);
+    } else {
+      uint64_t m = n < 0 ? 0 - static_cast<uint64_t>(n) : static_cast<uint64_t>(n);
+      d = digits_before(m, d);
+      sign = n < 0 ? 1 : 0;
+    }
     auto blen = static_cast<size_t>(text + sizeof text - d);
-    size_t sign = n < 0 ? 1 : 0;
     size_t len = sign + blen;
     size_t pad = s.width > len ? s.width - len : 0;
     char* o = out;
@@ -546,11 +558,25 @@ size_t format_string_item(const FormatSpec& s, const char* str, size_t len, char
   return put_field(out, s, "", 0, str, len, false);
 }
 
-// nl_langinfo: 19 instructions; localeconv fills a whole struct (106).
+namespace {
+
+// The locale is the process's, so is the answer: -1 until asked again.
+// nl_langinfo cost ~30 instructions a float item; localeconv fills a
+// whole struct (106).
+std::atomic<int> point_is_dot_cache{-1};
+
+}  // namespace
+
 bool format_point_is_dot() {
+  int known = point_is_dot_cache.load(std::memory_order_relaxed);
+  if (known >= 0) return known != 0;
   const char* point = nl_langinfo(RADIXCHAR);
-  return point[0] == '.' && point[1] == '\0';
+  bool dot = point[0] == '.' && point[1] == '\0';
+  point_is_dot_cache.store(dot ? 1 : 0, std::memory_order_relaxed);
+  return dot;
 }
+
+void format_point_changed() { point_is_dot_cache.store(-1, std::memory_order_relaxed); }
 
 int lib_string_format(State* L) {
   int top = get_top(L);
