@@ -34,6 +34,7 @@ constexpr size_t TABLE_LSIZENODE = offsetof(Table, lsizenode);
 constexpr size_t TABLE_ASIZE = offsetof(Table, asize);
 constexpr size_t TABLE_ARRAY = offsetof(Table, array);
 constexpr size_t TABLE_NODE = offsetof(Table, node);
+constexpr size_t TABLE_AINLINE = offsetof(Table, ainline);
 constexpr size_t TABLE_METATABLE = offsetof(Table, metatable);
 
 constexpr size_t NODE_SIZE = sizeof(Node);

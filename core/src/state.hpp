@@ -393,6 +393,11 @@ Table* table_new(State* L);
 // Its block has room for max(nasize, reserve) array slots when they are few
 // (a constructor's SETLIST grows the array there without allocating).
 Table* table_try_new(GlobalState* g, unsigned nasize, unsigned nhsize, unsigned reserve = 0) noexcept;
+// The array slots table_try_new puts in the table's own block (0: none);
+// within them its array part grows without allocating.
+unsigned table_inline_slots(unsigned nasize, unsigned reserve) noexcept;
+// The hash part of every table without one (compiled code compares).
+const Node* table_dummy_node() noexcept;
 // For compiled code: t's array part grown to nasize as SETLIST grows it,
 // where that moves no hash entries (t has no hash part) and no collection
 // step is due; false (t unchanged) otherwise.

@@ -376,9 +376,15 @@ namespace {
 
 }  // namespace
 
-Table* table_try_new(GlobalState* g, unsigned nasize, unsigned nhsize, unsigned reserve) noexcept {
+const Node* table_dummy_node() noexcept { return &dummy_node; }
+
+unsigned table_inline_slots(unsigned nasize, unsigned reserve) noexcept {
   unsigned ainline = std::min(std::max(nasize, reserve), MAX_INLINE_SLOTS);
-  if (nasize > ainline) ainline = 0;
+  return nasize > ainline ? 0 : ainline;
+}
+
+Table* table_try_new(GlobalState* g, unsigned nasize, unsigned nhsize, unsigned reserve) noexcept {
+  unsigned ainline = table_inline_slots(nasize, reserve);
   if (nhsize > 0 || nasize > ainline) return try_new_with_parts(g, nasize, nhsize, ainline);
   // The common case: no hash part, the array slots (if any) inline.
   return try_new_block(g, nasize, ainline);

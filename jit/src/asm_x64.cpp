@@ -317,6 +317,7 @@ int32_t field_offset(Field f, int32_t aux) {
     case Field::TabNode: return layout::TABLE_NODE;
     case Field::TabLsizenode: return layout::TABLE_LSIZENODE;
     case Field::TabFlags: return layout::TABLE_FLAGS;
+    case Field::TabAinline: return layout::TABLE_AINLINE;
     case Field::ClProto: return layout::LCLOSURE_PROTO;
     case Field::ClUpval: return static_cast<int32_t>(layout::LCLOSURE_UPVALS + sizeof(UpVal*) * static_cast<size_t>(aux));
     case Field::NClFn: return layout::NCLOSURE_F;
@@ -1506,13 +1507,17 @@ class Emitter {
         // address is in a register: fused_addresses).
         store_value(tvalue_at(i.a, r, s0), i.b, r, i.aux8 == 0);
         return;
+      case IrOp::FSTORE:
+        a_.mov(x86::dword_ptr(gp(i.a, r, s0), field_offset(static_cast<Field>(i.aux8), i.aux)),
+               static_cast<uint32_t>(ir_[i.b].k.i));
+        return;
       case IrOp::FLOAD: {
         if (byte_compared(r)) return;
         x86::Gp o = gp(i.a, r, s0);
         x86::Gp d = dst_gp(r);
         int32_t off = field_offset(static_cast<Field>(i.aux8), i.aux);
         Field f = static_cast<Field>(i.aux8);
-        if (f == Field::TabAsize) a_.mov(d.r32(), x86::dword_ptr(o, off));
+        if (f == Field::TabAsize || f == Field::TabAinline) a_.mov(d.r32(), x86::dword_ptr(o, off));
         else if (f == Field::TabLsizenode || f == Field::TabFlags || f == Field::GcTag) a_.movzx(d.r32(), x86::byte_ptr(o, off));
         else a_.mov(d, x86::qword_ptr(o, off));
         finish(r, d);

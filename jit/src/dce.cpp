@@ -13,7 +13,7 @@ namespace {
 
 bool is_root(const IrIns& i) {
   if (IrBuffer::is_guard(i.op)) return true;
-  if (i.op == IrOp::VSTORE || i.op == IrOp::LOOP || i.op == IrOp::LOOPSTART || i.op == IrOp::PHI || i.op >= IrOp::CALLOUT)
+  if (i.op == IrOp::VSTORE || i.op == IrOp::FSTORE || i.op == IrOp::LOOP || i.op == IrOp::LOOPSTART || i.op == IrOp::PHI || i.op >= IrOp::CALLOUT)
     return true;
   if (i.op == IrOp::CALL) {
     Helper h = static_cast<Helper>(i.aux8);

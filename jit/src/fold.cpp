@@ -280,8 +280,8 @@ Ref fold_emit(IrBuffer& ir, IrIns ins) {
   if (ins.op == IrOp::CALL && static_cast<Helper>(ins.aux8) == Helper::ClosureCapture)
     std::erase_if(ir.cse_, [&](const auto& e) { return ir[e.second].op == IrOp::SLOAD; });
   // A grown array part moves: its address and size are loaded again.
-  if (ins.op == IrOp::CALL && (static_cast<Helper>(ins.aux8) == Helper::TabAppend ||
-                               static_cast<Helper>(ins.aux8) == Helper::TabGrowArray))
+  if (ins.op == IrOp::FSTORE || (ins.op == IrOp::CALL && (static_cast<Helper>(ins.aux8) == Helper::TabAppend ||
+                                                          static_cast<Helper>(ins.aux8) == Helper::TabGrowArray)))
     std::erase_if(ir.cse_, [&](const auto& e) {
       const IrIns& c = ir[e.second];
       return c.op == IrOp::AREF || (c.op == IrOp::FLOAD && (static_cast<Field>(c.aux8) == Field::TabArray ||

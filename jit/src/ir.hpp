@@ -40,8 +40,9 @@ enum class IrType : uint8_t { Void, Nil, False, True, Int, Num, Gc, Ptr };
   /* NLT/NLE hold when a < b / a <= b is false (true for NaN operands)  */         \
   X(LT) X(LE) X(GT) X(GE) X(EQ) X(NE) X(NLT) X(NLE) X(ULT) X(NOTNIL)                          \
   /* memory: field loads, slot addresses, tagged loads and stores (VSTORE   */ \
-  /* aux8 = 1: the slot's tag already is the value's, left as it is)        */ \
-  X(FLOAD) X(CLOSURE) X(AREF) X(HREFK) X(VLOAD) X(VSTORE)                       \
+  /* aux8 = 1: the slot's tag already is the value's, left as it is);      */ \
+  /* FSTORE: constant integer b into field aux8 (TabAsize) of object a      */ \
+  X(FLOAD) X(CLOSURE) X(AREF) X(HREFK) X(VLOAD) X(VSTORE) X(FSTORE)             \
   /* the address of frame slot aux (from the trace's base): captured locals */ \
   X(SLOTREF)                                                                    \
   /* byte b (from 1) of string a, as an integer */                             \
@@ -78,7 +79,7 @@ const char* ir_op_name(IrOp op);
 // FLOAD fields.
 // Deref: the pointer at address a (a constant: a basic type's metatable).
 // TabFlags: the metamethod-absence cache (a byte), which a new key resets.
-enum class Field : uint8_t { TabArray, TabAsize, TabMeta, TabNode, TabLsizenode, TabFlags, ClProto, ClUpval, NClFn, UvValue, StrLen, GcTag, Deref };
+enum class Field : uint8_t { TabArray, TabAsize, TabMeta, TabNode, TabLsizenode, TabFlags, TabAinline, ClProto, ClUpval, NClFn, UvValue, StrLen, GcTag, Deref };
 
 // CALL helpers. All are noexcept and neither allocate nor raise.
 enum class Helper : uint8_t {
@@ -273,7 +274,7 @@ class IrBuffer {
   }
   // Instructions with effects beyond their value (never removed).
   static bool has_effect(IrOp op) {
-    return op == IrOp::VSTORE || op == IrOp::CALL || op == IrOp::LOOP || op == IrOp::LOOPSTART || op == IrOp::PHI ||
+    return op == IrOp::VSTORE || op == IrOp::FSTORE || op == IrOp::CALL || op == IrOp::LOOP || op == IrOp::LOOPSTART || op == IrOp::PHI ||
            op >= IrOp::CALLOUT;
   }
   // Alias classes for loads and stores: an upvalue's value lives in its

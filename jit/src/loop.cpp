@@ -44,7 +44,8 @@ bool loop_optimise(IrBuffer& ir) {
     inserts = inserts || (ir[r].op == IrOp::CALL && helper_inserts(static_cast<Helper>(ir[r].aux8)));
     setmeta = setmeta || (ir[r].op == IrOp::CALL && static_cast<Helper>(ir[r].aux8) == Helper::SetMeta);
     closes = closes || (ir[r].op == IrOp::CALL && static_cast<Helper>(ir[r].aux8) == Helper::UpvalClose);
-    grows = grows || (ir[r].op == IrOp::CALL && (static_cast<Helper>(ir[r].aux8) == Helper::TabAppend ||
+    grows = grows || ir[r].op == IrOp::FSTORE ||
+            (ir[r].op == IrOp::CALL && (static_cast<Helper>(ir[r].aux8) == Helper::TabAppend ||
                                                  static_cast<Helper>(ir[r].aux8) == Helper::TabGrowArray));
   }
   std::vector<bool> variant(loop, false);

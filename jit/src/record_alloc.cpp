@@ -59,10 +59,27 @@ bool Recorder::new_table(int a, const Instruction* pc) {
   return true;
 }
 
+namespace {
+
+// The array size of table h (in the SETLIST's register while recording)
+// when its block has room for the slots this SETLIST fills: the array in
+// the block, no hash part (no key of them elsewhere), and inline slots up
+// to last; the slots past the size are all this SETLIST's. -1 otherwise.
+Integer roomy_array_size(const Table* h, Integer first, Integer last) {
+  bool inline_array = h->ainline != 0 && h->array == reinterpret_cast<const TValue*>(h + 1);
+  if (!inline_array || h->node != table_dummy_node() || h->asize < first || h->asize >= last || last > h->ainline)
+    return -1;
+  return h->asize;
+}
+
+}  // namespace
+
 // SETLIST: raw stores into the array part, grown first where the
 // constructor's size is short (a binary tree's {f(), f()}: the last call's
-// results are not counted) by a helper that exits before the instruction
-// where the interpreter must grow it.
+// results are not counted). A table with room in its block grows by the
+// size's store after the values' (no call: guards that the room is
+// there); any other by a helper that exits before the instruction where
+// the interpreter must grow it.
 bool Recorder::set_list(int a, Instruction i) {
   int n = getarg_B(i);
   if (getarg_k(i)) return false;
@@ -75,10 +92,29 @@ bool Recorder::set_list(int a, Instruction i) {
   if (!tv.is_table()) return false;
   if (n == 0) return true;
   Ref t = slot(a);
-  if (last > tv.as_table()->asize) alloc(Helper::TabGrowArray, Tag::Table, t, ir_.kint(last));
+  Integer room = roomy_array_size(tv.as_table(), last - n, last);
+  if (room >= 0) {
+    // The same checks at run time (the table may be another by then: the
+    // debug library reaches the constructor's register from its calls).
+    auto field = [&](Field fd, IrType type) {
+      IrIns fl = ir_ins(IrOp::FLOAD, type, t);
+      fl.aux8 = static_cast<uint8_t>(fd);
+      return ir_.emit(fl);
+    };
+    guard(IrOp::EQ, field(Field::TabAsize, IrType::Int), ir_.kint(room));
+    guard(IrOp::GE, field(Field::TabAinline, IrType::Int), ir_.kint(last));
+    guard(IrOp::EQ, field(Field::TabNode, IrType::Ptr), ir_.kptr(table_dummy_node()));
+    // The block's first slot follows the 64-byte header: t's slot 5.
+    static_assert(sizeof(Table) == 4 * sizeof(TValue));
+    Ref slots = ir_.emit(ir_ins(IrOp::AREF, IrType::Ptr, t, ir_.kint(5)));
+    guard(IrOp::EQ, field(Field::TabArray, IrType::Ptr), slots);
+  }
   IrIns f = ir_ins(IrOp::FLOAD, IrType::Int, t);
   f.aux8 = static_cast<uint8_t>(Field::TabAsize);
-  guard(IrOp::ULT, ir_.kint(last - 1), ir_.emit(f));
+  if (room < 0) {
+    if (last > tv.as_table()->asize) alloc(Helper::TabGrowArray, Tag::Table, t, ir_.kint(last));
+    guard(IrOp::ULT, ir_.kint(last - 1), ir_.emit(f));
+  }
   f.type = IrType::Ptr;
   f.aux8 = static_cast<uint8_t>(Field::TabArray);
   Ref arr = ir_.emit(f);
@@ -88,6 +124,13 @@ bool Recorder::set_list(int a, Instruction i) {
     Ref p = ir_.emit(ir_ins(IrOp::AREF, IrType::Ptr, arr, ir_.kint(last - n + k)));
     ir_.emit(ir_ins(IrOp::VSTORE, IrType::Void, p, v));
     collectable = collectable || (ir_[v].type == IrType::Gc && is_collectable_tag(ir_[v].tag));
+  }
+  if (room >= 0) {
+    // After the values: an exit between them must not see slots counted
+    // that hold no values yet.
+    IrIns st = ir_ins(IrOp::FSTORE, IrType::Void, t, ir_.kint(last));
+    st.aux8 = static_cast<uint8_t>(Field::TabAsize);
+    ir_.emit(st);
   }
   if (collectable) helper(Helper::BarrierBack, IrType::Void, t);
   slots_.set_top(-1);

@@ -235,3 +235,76 @@ TEST_CASE("appends grow the array part in the trace as the interpreter's rehash 
     end
     return table.concat(R, ","))");
 }
+
+TEST_CASE("a constructor's table made in the trace grows by a size store, no helper; keys added first exit",
+          "[jit][alloc]") {
+  // {i, one(i)}: NEWTABLE's hint counts one item, the inlined call gives
+  // the other; the trace stores the size after the values ({i, two(i)}
+  // outgrows the room and takes the helper). A debug hook
+  // adding a key to the table between NEWTABLE and SETLIST makes the
+  // trace leave, and the interpreter grows the table as it must.
+  const char* src = R"(
+    local function one(x) return x + 1 end
+    local function two(x) return x + 1, x + 2 end
+    local function none() end
+    local R = {}
+    for i = 1, 60 do
+      local t = {i, one(i)}
+      local w = {i, two(i)}
+      local u = {i, none()}
+      R[#R + 1] = #t .. ":" .. t[2] .. ":" .. tostring(next(t, 2)) .. ":" .. #w .. ":" .. #u .. ":" .. tostring(next(u, 1))
+      if i == 40 then
+        debug.sethook(function()
+          local _, v = debug.getlocal(3, 7)
+          if type(v) == "table" and v.x == nil then v.x = 1 end
+        end, "c")
+      end
+    end
+    debug.sethook()
+    return table.concat(R, ","))";
+  same_all_ways(src);
+  std::string all;
+  for (const std::string& t : jit_test::traces_of(src)) all += t;
+  CHECK(jit_test::count(all, "FSTORE") > 0);
+}
+
+TEST_CASE("{f(), f()} reloaded after its calls grows in its block when checks show room; a key added or the table replaced exits",
+          "[jit][alloc]") {
+  // The recursive calls are CALLOUTs, so SETLIST finds the table reloaded
+  // from its slot: flags, size, inline room and no hash part are checked
+  // before the size is stored. A hook adds a key to the table being built,
+  // or puts another table in its register, from some iteration on.
+  const char* src = R"(
+    local mode = 0
+    local function node(d)
+      if d == 0 then return {} end
+      return {node(d - 1), node(d - 1)}
+    end
+    local function size(t)
+      if t[1] then return 1 + size(t[1]) + size(t[2]) end
+      return 1
+    end
+    local R = {}
+    for i = 1, 60 do
+      local t = node(i % 4)
+      local k = 0
+      for _ in pairs(t) do k = k + 1 end
+      R[#R + 1] = size(t) .. ":" .. #t .. ":" .. k
+      if i == 30 or i == 45 then
+        mode = mode + 1
+        debug.sethook(function()
+          local _, v = debug.getlocal(3, 2)
+          if type(v) == "table" and rawget(v, "x") == nil then
+            if mode == 1 then v.x = 1 else debug.setlocal(3, 2, {5, 6, 7, 8}) end
+          end
+        end, "c")
+      end
+    end
+    debug.sethook()
+    return table.concat(R, ","))";
+  same_all_ways(src);
+  std::string all;
+  for (const std::string& t : jit_test::traces_of(src)) all += t;
+  CHECK(jit_test::count(all, "tab_grow_array") == 0);
+  CHECK(jit_test::count(all, "FSTORE") > 0);
+}
