@@ -241,7 +241,8 @@ Ref fold_emit(IrBuffer& ir, IrIns ins) {
     auto it = ir.cse_.find(key);
     bool variant = it != ir.cse_.end() && it->second < ir.variant_.size() && ir.variant_[it->second];
     Ref barrier = ir.loads_upvalue(ins) ? ir.last_nontable_store_ : ir.last_store_;
-    if (it != ir.cse_.end() && !variant && (!reads_memory(ins) || it->second > barrier)) {
+    if (it != ir.cse_.end() && !variant &&
+        (!reads_memory(ins) || it->second > barrier || !ir.stored_between(it->second, ir.size(), ins))) {
       ir.stats_.cse++;
       // A repeated pure guard is already checked: nothing to emit.
       return guard_only ? NO_REF : it->second;

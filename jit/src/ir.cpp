@@ -135,6 +135,65 @@ uint32_t IrBuffer::add_snapshot(const Instruction* pc, const std::vector<SnapEnt
   return static_cast<uint32_t>(snaps_.size() - 1);
 }
 
+namespace {
+
+// What an address points into, as far as loads and stores are told apart.
+enum class Mem { StrKey, IntKey, Upvalue, Any };
+
+Mem mem_of(const IrBuffer& ir, Ref p, Ref* key) {
+  const IrIns& a = ir[p];
+  if (a.op == IrOp::HREFK) {
+    *key = a.b;
+    return Mem::StrKey;
+  }
+  if (a.op == IrOp::AREF) return Mem::IntKey;
+  if (a.op == IrOp::CALL) {
+    Helper h = static_cast<Helper>(a.aux8);
+    if (h == Helper::TabGetStr || h == Helper::TabSetStr) {
+      *key = a.b;
+      return Mem::StrKey;
+    }
+    if (h == Helper::TabGetInt || h == Helper::TabSetInt) return Mem::IntKey;
+  }
+  if (a.op == IrOp::FLOAD && static_cast<Field>(a.aux8) == Field::UvValue) return Mem::Upvalue;
+  return Mem::Any;
+}
+
+}  // namespace
+
+bool IrBuffer::may_change(const IrIns& s, const IrIns& l) const {
+  if (s.op == IrOp::LOOP || s.op == IrOp::LOOPSTART || s.op == IrOp::PHI) return false;
+  // The arithmetic and lookup helpers write nothing; a write barrier only
+  // greys a table for the collector.
+  if (s.op == IrOp::CALL && (static_cast<Helper>(s.aux8) <= Helper::TabGetInt ||
+                             static_cast<Helper>(s.aux8) == Helper::BarrierBack ||
+                             static_cast<Helper>(s.aux8) == Helper::BarrierObj))
+    return false;
+  if (s.op != IrOp::VSTORE) return true;
+  Ref sk = NO_REF, lk = NO_REF;
+  Mem sm = mem_of(*this, s.a, &sk);
+  if (l.op == IrOp::CALL) {
+    Helper h = static_cast<Helper>(l.aux8);
+    if (h == Helper::TabGetStr || h == Helper::TabGetInt) return false;
+    if (h == Helper::TabLen) return sm == Mem::IntKey || sm == Mem::Any;
+    return true;
+  }
+  if (l.op != IrOp::VLOAD) return true;
+  Mem lm = mem_of(*this, l.a, &lk);
+  if (sm == Mem::Any || lm == Mem::Any) return true;
+  if (sm != lm) return false;
+  // Short strings are interned, and so are the IR's constants: two
+  // constant keys of different refs are different keys.
+  if (sm == Mem::StrKey) return sk == lk || !is_const(sk) || !is_const(lk);
+  return true;
+}
+
+bool IrBuffer::stored_between(Ref from, Ref to, const IrIns& l) const {
+  for (Ref r = from + 1; r < to; r++)
+    if (has_effect(ins_[r].op) && may_change(ins_[r], l)) return true;
+  return false;
+}
+
 void IrBuffer::rebuild_cse() {
   consts_.clear();
   cse_.clear();

@@ -292,6 +292,15 @@ class IrBuffer {
     const IrIns& p = ins_[i.a];
     return i.op == IrOp::VLOAD && p.op == IrOp::FLOAD && static_cast<Field>(p.aux8) == Field::UvValue;
   }
+  // Whether s, an instruction with effects, may change what l reads (a
+  // VLOAD or a TabLen/TabGetStr/TabGetInt CALL; anything else: yes). Stores
+  // through hash nodes of different constant short-string keys, array slots
+  // and upvalues' values touch different memory; a store into a slot that
+  // exists adds no key, so lookups find their keys where they were; a
+  // length reads integer keys only.
+  bool may_change(const IrIns& s, const IrIns& l) const;
+  // Whether an instruction in (from, to) may change what l reads.
+  bool stored_between(Ref from, Ref to, const IrIns& l) const;
   // A load through p since the last store and in this iteration, guarding
   // a non-nil tag, if any.
   Ref loaded_since_store(Ref p) const {

@@ -33,14 +33,12 @@ bool loop_optimise(IrBuffer& ir) {
   }
   // Pre-roll values that differ between iterations may not be shared.
   bool stores = false;
-  bool nontable_stores = false;  // stores an upvalue's value may see
   bool inserts = false;  // a new key may move another key's node
   bool setmeta = false;
   bool closes = false;  // upvalues closed: their value pointers change
   bool grows = false;   // array parts grown: they move
   for (Ref r = 1; r < loop; r++) {
     stores = stores || ir[r].op == IrOp::VSTORE;
-    nontable_stores = nontable_stores || (ir[r].op == IrOp::VSTORE && !ir.stores_table_slot(ir[r]));
     inserts = inserts || (ir[r].op == IrOp::CALL && helper_inserts(static_cast<Helper>(ir[r].aux8)));
     setmeta = setmeta || (ir[r].op == IrOp::CALL && static_cast<Helper>(ir[r].aux8) == Helper::SetMeta);
     closes = closes || (ir[r].op == IrOp::CALL && static_cast<Helper>(ir[r].aux8) == Helper::UpvalClose);
@@ -54,9 +52,9 @@ bool loop_optimise(IrBuffer& ir) {
     const IrIns& i = ir[r];
     if (i.op == IrOp::SLOAD && endval.count(i.aux)) variant[r] = true;
     Helper h = static_cast<Helper>(i.aux8);
-    if (stores && i.op == IrOp::VLOAD && (nontable_stores || !ir.loads_upvalue(i))) variant[r] = true;
-    if (stores && i.op == IrOp::CALL && (h == Helper::TabLen || h == Helper::TabGetStr || h == Helper::TabGetInt))
-      variant[r] = true;
+    bool reads = i.op == IrOp::VLOAD ||
+                 (i.op == IrOp::CALL && (h == Helper::TabLen || h == Helper::TabGetStr || h == Helper::TabGetInt));
+    if (stores && reads && ir.stored_between(0, loop, i)) variant[r] = true;
     if (inserts && (i.op == IrOp::HREFK || (i.op == IrOp::FLOAD && static_cast<Field>(i.aux8) == Field::TabFlags)))
       variant[r] = true;
     if (setmeta && i.op == IrOp::FLOAD && static_cast<Field>(i.aux8) == Field::TabMeta) variant[r] = true;
