@@ -718,12 +718,7 @@ inline bool coro_yield_direct(State* L, TValue* func, int nresults) {
   if (ci == nullptr || L->stack_last - L->top <= MINSTACK || L->hookmask != 0 || L->nCcalls != L->direct_ncalls ||
       L->nny != 0)
     return false;
-  L->ci = ci;
-  ci->func = func;
-  ci->nresults = static_cast<int16_t>(nresults);
-  ci->callstatus = CIST_C;
-  ci->top = L->top + MINSTACK;
-  ci->k = nullptr;
+  set_native_frame(L, ci, func, nresults);
   ci->nres = static_cast<int>(L->top - (func + 1));
   L->status = YIELD;
   return true;
