@@ -430,19 +430,19 @@ int pcall_noyield(State* L, TValue* func) {
   ej.ci = L->ci;
   ej.status = OK;
   ej.can_jump = true;
-  int status = OK;
   {
+    // The status lives in ej (in memory) only: a local written after the
+    // setjmp could be clobbered by the jump back (-Wclobbered).
     JumpScope scope(L, &ej);
-    if (LUNA_SETJMP(ej.buf) != 0) {
-      status = ej.status;
-    } else {
+    if (LUNA_SETJMP(ej.buf) == 0) {
       try {
         call_noyield(L, func, MULTRET);
       } catch (LuaThrow& e) {
-        status = e.status;
+        ej.status = e.status;
       }
     }
   }
+  int status = ej.status;
   if (status == CLOSE_SELF) throw_status(L, status);  // for the resume
   if (status != OK) status = recover(L, saved, old_top, status);
   L->errfunc = old_errfunc;
