@@ -244,8 +244,11 @@ TEST_CASE("decimal items without a precision agree with snprintf", "[format]") {
   // format_integer_item's in-place case: '%d', '%0Nd', '%Nd' and '%i' of
   // values at every digit count, both signs and the extremes.
   std::vector<Integer> values = {0, 7, 42, 99999, 9223372036854775807, -9223372036854775807 - 1};
-  for (Integer p = 1, k = 0; k < 19; k++, p *= 10)
+  Integer p = 1;  // 10^k, up to 10^18: one more step would overflow
+  for (int k = 0; k < 19; k++) {
+    if (k > 0) p *= 10;
     for (Integer v : {p - 1, p, p + 1}) values.insert(values.end(), {v, -v});
+  }
   char out[MAX_FORMAT_ITEM];
   char want[128];
   for (const char* fmt : {"%d", "%i", "%1d", "%3d", "%5d", "%05d", "%020d", "%21d", "%099d", "%99i", "%0i"}) {
