@@ -184,10 +184,6 @@ uintptr_t native_call(State* L, TValue* func, int nargs, int nresults, NativeFn 
   return reinterpret_cast<uintptr_t>(func) | 1;
 }
 
-}  // namespace
-
-namespace {
-
 template <bool Iter>
 NativeCallFn native_call_wanting(int nresults) {
   switch (nresults) {
