@@ -354,6 +354,9 @@ constexpr int32_t kCiCallstatus = offsetof(CallInfo, callstatus);
 // CALLOUT stores these pairs with one instruction each.
 static_assert(kCiNextraargs == kCiTrap + 4 && sizeof(CallInfo::trap) == 4 && sizeof(CallInfo::nextraargs) == 4);
 static_assert(kCiCallstatus == kCiNresults + 2 && sizeof(CallInfo::nresults) == 2 && sizeof(CallInfo::callstatus) == 2);
+// And the fields from savedpc to the end with two 16-byte moves.
+static_assert(kCiTrap == kCiSavedpc + 8 && kCiCont == kCiSavedpc + 16 && kCiNresults == kCiSavedpc + 24 &&
+              sizeof(CallInfo) == kCiSavedpc + 32);
 #pragma GCC diagnostic pop
 
 const x86::Gp rL = x86::r12, rBase = x86::r13, s0 = x86::r10, s1 = x86::r11;
@@ -420,6 +423,13 @@ class Emitter {
     for (const auto& [bits, label] : knums_) {
       a_.bind(label);
       a_.embedUInt64(bits);
+    }
+    for (const CiTail& t : ci_tails_) {
+      a_.bind(t.label);
+      a_.embedUInt64(t.savedpc);
+      a_.embedUInt64(0);
+      a_.embedLabel(t.cont, 8);
+      a_.embedUInt64(t.nresults);
     }
   }
 
@@ -1838,14 +1848,23 @@ class Emitter {
     a_.lea(s0, x86::ptr(s0, (1 + p->maxstacksize) * 16));
     a_.mov(x86::qword_ptr(callee, kCiTop), s0);
     a_.mov(x86::qword_ptr(rL, kStateTop), s0);
-    // nresults and callstatus (0) in one store, trap and nextraargs (0) in
-    // another.
-    a_.mov(x86::dword_ptr(callee, kCiNresults), static_cast<int32_t>(static_cast<uint16_t>(static_cast<int32_t>(i.aux8) - 1)));
-    a_.mov(x86::qword_ptr(callee, kCiTrap), 0);
-    a_.mov(s0, reinterpret_cast<uint64_t>(p->code));
-    a_.mov(x86::qword_ptr(callee, kCiSavedpc), s0);
-    a_.lea(s0, x86::ptr(cont));
-    a_.mov(x86::qword_ptr(callee, kCiCont), s0);
+    // The callee's savedpc, trap and nextraargs (0), continuation,
+    // nresults and callstatus (0) and the hook's transfer fields (0, unread
+    // in a fresh Lua frame): 32 constant bytes, copied from behind the
+    // code in two 16-byte moves (6 stores and their immediates before).
+    ci_tails_.push_back({a_.newLabel(), reinterpret_cast<uint64_t>(p->code), cont,
+                         static_cast<uint16_t>(static_cast<int32_t>(i.aux8) - 1)});
+    for (int32_t half = 0; half < 2; half++) {
+      const x86::Mem from = x86::xmmword_ptr(ci_tails_.back().label, half * 16);
+      const x86::Mem to = x86::xmmword_ptr(callee, kCiSavedpc + half * 16);
+      if (kAvx) {
+        a_.vmovups(f0, from);
+        a_.vmovups(to, f0);
+      } else {
+        a_.movups(f0, from);
+        a_.movups(to, f0);
+      }
+    }
     // Where the trace reads an upvalue known to hold the running closure
     // after the call, the callee returns into an exit instead once any of
     // its traces may assign upvalues (Reserve::sets_upvalues, s1 holds the
@@ -2384,6 +2403,14 @@ class Emitter {
   std::map<Ref, int> key_regs_;      // pinned keys of the loop's field guards (pin_keys)
   x86::Mem deferred_mem_;
   std::map<uint64_t, Label> knums_;  // float constants by their bits
+  // A CALLOUT's callee CallInfo from savedpc on (callout), behind the code.
+  struct CiTail {
+    Label label;
+    uint64_t savedpc;
+    Label cont;
+    uint16_t nresults;  // callstatus and the transfer fields above it 0
+  };
+  std::vector<CiTail> ci_tails_;
   Label loop_;
   ExitInfo* exits_info_;
   size_t nsnap_;
