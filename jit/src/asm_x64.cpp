@@ -1493,6 +1493,7 @@ class Emitter {
         return;
       case IrOp::SLOAD:
         if (i.aux8 != 1) guard_tag(slot_mem(i.aux), i, r);
+        if (r == past_guard_) a_.bind(past_guard_label_);
         load_or_defer(slot_mem(i.aux), r);
         if (i.aux8 != 1 && i.type == IrType::Int && frame_ == kLinkFrame && !typed_bound_ && iv(r).in_reg(r) &&
             iv(r).spill < 0 && first_guard(r)) {
@@ -1817,136 +1818,180 @@ class Emitter {
     // seam enters no trace under one), and it is seen at the next return,
     // which comes within the recursion's depth, bounded by the stack.
     if (!budget_free_) leave_for_hook_or_budget(ex);
-    Label after_call = a_.newLabel();
-    const bool leaf = leaf_call(r, treg, areg, after_call);
-    if (split) write_snapshot(i.snap, r, i.aux, INT32_MAX);
-    const x86::Gp ci = treg == 0 ? x86::rdx : x86::rax, callee = treg == 1 ? x86::rdx : x86::rcx;
-    a_.mov(ci, x86::qword_ptr(rL, kStateCi));
-    a_.mov(callee, x86::qword_ptr(ci, kCiNext));
-    a_.test(callee, callee);
-    // A CallInfo the interpreter would allocate at the call (deeper than
-    // ever): out of line, nothing lives in registers across a CALLOUT.
-    Label no_ci = a_.newLabel(), got_ci = a_.newLabel();
-    a_.jz(no_ci);
-    a_.bind(got_ci);
-    // The frame, its arguments (the interpreter's test, with the frame as
-    // the bound) and the reserve below stack_last; CallInfos above the
-    // callee's, when its traces inline calls, out of line (fast_bytes).
+    Label after_call = a_.newLabel(), rare = a_.newLabel();
+    const Trace* typed = i.a != NO_REF && treg >= 0 ? typed_entries_.find(ir_[i.a].k.p)->second : nullptr;
+    const bool self = typed != nullptr && enters_self(i, typed, treg);
+    // The callee's root trace would test its first guard, then enter this
+    // trace where it fails: tested here (test_base), and this trace
+    // entered behind its guard of the upvalue this call just proved, the
+    // closure from the callee's function slot (ack's inner call passes m,
+    // which this trace's first guard found nonzero: the callee's m == 0
+    // fails, nothing to test).
+    const bool test_base = self && !fails_first_guard(i, typed);
+    const bool leaf = leaf_call(r, treg, areg, after_call, rare);
+    // Behind a base case in place the argument is known to fail that guard
+    // (fib's k - 1 >= 2): the path without the test, and a second one with
+    // it for the base cases the leaf could not compute in place (a hook
+    // set, a CallInfo or stack to grow).
+    const bool two_paths = leaf && test_base;
+    if (!two_paths) a_.bind(rare);
+    // The self entry's registers the snapshot writes from (the closure in
+    // the callee's function slot, ack's k guarded again) still hold their
+    // values at the jump: not loaded again, but after the out-of-line call
+    // below, which clobbers them. ci and callee avoid them and treg.
+    std::vector<std::pair<int32_t, int32_t>> held;  // register, slot
+    if (self) {
+      auto hold = [&](int32_t reg, int32_t slot) {
+        if (snapshot_in_reg(i.snap, slot, reg, r) && reg != treg) held.push_back({reg, slot});
+      };
+      for (const auto& [load, g] : self_guards_) hold(iv(load).reg, i.aux + 1 + slot_fact(g).slot);
+      for (Ref v : self_closures_) hold(iv(v).reg, i.aux);
+    }
+    auto is_held = [&](int32_t reg) {
+      for (const auto& h : held)
+        if (h.first == reg) return true;
+      return false;
+    };
+    std::vector<x86::Gp> spare;
+    for (const x86::Gp& g : {x86::rax, x86::rcx, x86::rdx, x86::r8, x86::r9})
+      if (static_cast<int32_t>(g.id()) != treg && !is_held(static_cast<int32_t>(g.id()))) spare.push_back(g);
+    if (spare.size() < 2) {
+      held.clear();
+      spare = {treg == 0 ? x86::rdx : x86::rax, treg == 1 ? x86::rdx : x86::rcx};
+    }
+    const x86::Gp ci = spare[0], callee = spare[1];
     const int32_t need = (i.aux + 1 + 2 * p->maxstacksize) * 16;
-    Label have = a_.newLabel(), frames = a_.newLabel();
-    a_.mov(s1, reinterpret_cast<uint64_t>(ir_[i.b].k.p));
-    a_.mov(s0, x86::qword_ptr(s1, static_cast<int32_t>(offsetof(Reserve, fast_bytes))));
-    a_.lea(s0, x86::ptr(rBase, s0, 0, need));
-    a_.cmp(s0, x86::qword_ptr(rL, kStateStackLast));
-    a_.jae(frames);
-    a_.bind(have);
-    Label cont = a_.newLabel();
-    a_.mov(s0, reinterpret_cast<uint64_t>(ir_.snapshots()[static_cast<size_t>(i.snap)].pc + 1));
-    a_.mov(x86::qword_ptr(ci, kCiSavedpc), s0);
-    a_.lea(s0, x86::ptr(rBase, i.aux * 16));
-    a_.mov(x86::qword_ptr(callee, kCiFunc), s0);
-    a_.lea(s0, x86::ptr(s0, (1 + p->maxstacksize) * 16));
-    a_.mov(x86::qword_ptr(callee, kCiTop), s0);
-    a_.mov(x86::qword_ptr(rL, kStateTop), s0);
+    Label cont = a_.newLabel(), flag_exit = a_.newLabel();
     // The callee's savedpc, trap and nextraargs (0), continuation,
     // nresults and callstatus (0) and the hook's transfer fields (0, unread
     // in a fresh Lua frame): 32 constant bytes, copied from behind the
     // code in two 16-byte moves (6 stores and their immediates before).
     ci_tails_.push_back({a_.newLabel(), reinterpret_cast<uint64_t>(p->code), cont,
                          static_cast<uint16_t>(static_cast<int32_t>(i.aux8) - 1)});
-    for (int32_t half = 0; half < 2; half++) {
-      const x86::Mem from = x86::xmmword_ptr(ci_tails_.back().label, half * 16);
-      const x86::Mem to = x86::xmmword_ptr(callee, kCiSavedpc + half * 16);
-      if (kAvx) {
-        a_.vmovups(f0, from);
-        a_.vmovups(to, f0);
-      } else {
-        a_.movups(f0, from);
-        a_.movups(to, f0);
-      }
-    }
-    // Where the trace reads an upvalue known to hold the running closure
-    // after the call, the callee returns into an exit instead once any of
-    // its traces may assign upvalues (Reserve::sets_upvalues, s1 holds the
-    // Reserve here).
-    Label flagged = a_.newLabel(), flag_exit = a_.newLabel(), unflagged = a_.newLabel();
-    if (i.cont_snap >= 0) {
-      a_.cmp(x86::qword_ptr(s1, static_cast<int32_t>(offsetof(Reserve, sets_upvalues))), 0);
-      a_.jne(flagged);
-      a_.bind(unflagged);
-    }
-    a_.mov(x86::qword_ptr(rL, kStateCi), callee);
-    // An argument this trace knows to be an integer enters the callee's
-    // trace behind the guard of its type (fib's k - 1), loaded from the
-    // frame just written unless still in the entry's register.
+    const Label tail = ci_tails_.back().label;
     const x86::Mem targ = slot_mem(i.aux + 1 + typed_slot_of(r));
-    if (treg >= 0 && !kept) a_.mov(x86::gpq(static_cast<uint32_t>(treg)), targ);
-    if (i.a == NO_REF) {
-      tail_jump_label(treg >= 0 ? typed_ : post_, (i.aux + 1) * 16);
-    } else {
-      const Trace* typed = treg >= 0 ? typed_entries_.find(ir_[i.a].k.p)->second : nullptr;
-      // A direct jump (asmjit goes through an address table when out of
-      // rel32 range).
-      leave_frame((i.aux + 1) * 16);
-      if (typed != nullptr && enters_self(i, typed, treg)) {
-        // The callee's root trace would test its first guard, then enter
-        // this trace where it fails: tested here, and this trace entered
-        // behind its guard of the upvalue this call just proved, the
-        // closure from the callee's function slot (ack's inner call passes
-        // m, which this trace's first guard found nonzero: the callee's
-        // m == 0 fails, nothing to test).
-        if (!fails_first_guard(i, typed)) {
-          Label self = a_.newLabel();
-          a_.cmp(x86::gpq(static_cast<uint32_t>(treg)), checks_.k);
-          jump_if(checks_.rel, self);
-          a_.jmp(Imm(reinterpret_cast<uint64_t>(typed->checked_entry)));
-          a_.bind(self);
+    auto call_path = [&](bool test) {
+      if (split) write_snapshot(i.snap, r, i.aux, INT32_MAX);
+      a_.mov(ci, x86::qword_ptr(rL, kStateCi));
+      a_.mov(callee, x86::qword_ptr(ci, kCiNext));
+      a_.test(callee, callee);
+      // A CallInfo the interpreter would allocate at the call (deeper than
+      // ever): out of line, nothing lives in registers across a CALLOUT.
+      Label no_ci = a_.newLabel(), got_ci = a_.newLabel();
+      a_.jz(no_ci);
+      a_.bind(got_ci);
+      // The frame, its arguments (the interpreter's test, with the frame as
+      // the bound) and the reserve below stack_last; CallInfos above the
+      // callee's, when its traces inline calls, out of line (fast_bytes).
+      Label have = a_.newLabel(), frames = a_.newLabel();
+      a_.mov(s1, reinterpret_cast<uint64_t>(ir_[i.b].k.p));
+      a_.mov(s0, x86::qword_ptr(s1, static_cast<int32_t>(offsetof(Reserve, fast_bytes))));
+      a_.lea(s0, x86::ptr(rBase, s0, 0, need));
+      a_.cmp(s0, x86::qword_ptr(rL, kStateStackLast));
+      a_.jae(frames);
+      a_.bind(have);
+      a_.mov(s0, reinterpret_cast<uint64_t>(ir_.snapshots()[static_cast<size_t>(i.snap)].pc + 1));
+      a_.mov(x86::qword_ptr(ci, kCiSavedpc), s0);
+      a_.lea(s0, x86::ptr(rBase, i.aux * 16));
+      a_.mov(x86::qword_ptr(callee, kCiFunc), s0);
+      a_.lea(s0, x86::ptr(s0, (1 + p->maxstacksize) * 16));
+      a_.mov(x86::qword_ptr(callee, kCiTop), s0);
+      a_.mov(x86::qword_ptr(rL, kStateTop), s0);
+      for (int32_t half = 0; half < 2; half++) {
+        const x86::Mem from = x86::xmmword_ptr(tail, half * 16);
+        const x86::Mem to = x86::xmmword_ptr(callee, kCiSavedpc + half * 16);
+        if (kAvx) {
+          a_.vmovups(f0, from);
+          a_.vmovups(to, f0);
+        } else {
+          a_.movups(f0, from);
+          a_.movups(to, f0);
         }
-        for (const auto& [load, g] : self_guards_) {
-          const SlotFact f = slot_fact(g);
-          const x86::Gp reg = x86::gpq(static_cast<uint32_t>(iv(load).reg));
-          a_.mov(reg, slot_mem(f.slot));
-          a_.cmp(reg, f.k);
-          jump_if(negated(f.rel), checked_);
-        }
-        for (Ref v : self_closures_) a_.mov(x86::gpq(static_cast<uint32_t>(iv(v).reg)), x86::qword_ptr(rBase, -16));
-        a_.jmp(self_);
-      } else {
-        a_.jmp(Imm(reinterpret_cast<uint64_t>(typed != nullptr ? typed->typed_entry : ir_[i.a].k.p)));
       }
-    }
-    a_.bind(no_ci);
-    a_.mov(x86::rdi, rL);
-    a_.mov(x86::rsi, ci);
-    a_.mov(x86::rax, reinterpret_cast<uint64_t>(&ci_try_after));
-    a_.call(x86::rax);
-    a_.test(x86::rax, x86::rax);
-    a_.jz(ex);
-    a_.mov(callee, x86::rax);
-    a_.mov(ci, x86::qword_ptr(rL, kStateCi));
-    if (kept) a_.mov(x86::gpq(static_cast<uint32_t>(treg)), targ);
-    a_.jmp(got_ci);
-    a_.bind(frames);
-    a_.mov(s0, x86::qword_ptr(s1, static_cast<int32_t>(offsetof(Reserve, stack_bytes))));
-    a_.lea(s0, x86::ptr(rBase, s0, 0, need));
-    a_.cmp(s0, x86::qword_ptr(rL, kStateStackLast));
-    a_.jae(ex);
-    a_.cmp(x86::dword_ptr(s1, static_cast<int32_t>(offsetof(Reserve, frames))), 0);
-    a_.je(have);
-    a_.mov(s0, callee);
-    for (int k = 1; k <= SlotState::kMaxDepth; k++) {
-      a_.mov(s0, x86::qword_ptr(s0, kCiNext));
-      a_.test(s0, s0);
+      // Where the trace reads an upvalue known to hold the running closure
+      // after the call, the callee returns into an exit instead once any of
+      // its traces may assign upvalues (Reserve::sets_upvalues, s1 holds the
+      // Reserve here).
+      Label flagged = a_.newLabel(), unflagged = a_.newLabel();
+      if (i.cont_snap >= 0) {
+        a_.cmp(x86::qword_ptr(s1, static_cast<int32_t>(offsetof(Reserve, sets_upvalues))), 0);
+        a_.jne(flagged);
+        a_.bind(unflagged);
+      }
+      a_.mov(x86::qword_ptr(rL, kStateCi), callee);
+      // An argument this trace knows to be an integer enters the callee's
+      // trace behind the guard of its type (fib's k - 1), loaded from the
+      // frame just written unless still in the entry's register.
+      if (treg >= 0 && !kept) a_.mov(x86::gpq(static_cast<uint32_t>(treg)), targ);
+      if (i.a == NO_REF) {
+        tail_jump_label(treg >= 0 ? typed_ : post_, (i.aux + 1) * 16);
+      } else {
+        // A direct jump (asmjit goes through an address table when out of
+        // rel32 range).
+        leave_frame((i.aux + 1) * 16);
+        if (self) {
+          if (test) {
+            Label past = a_.newLabel();
+            a_.cmp(x86::gpq(static_cast<uint32_t>(treg)), checks_.k);
+            jump_if(checks_.rel, past);
+            a_.jmp(Imm(reinterpret_cast<uint64_t>(typed->checked_entry)));
+            a_.bind(past);
+          }
+          for (const auto& [load, g] : self_guards_) {
+            const SlotFact f = slot_fact(g);
+            const x86::Gp reg = x86::gpq(static_cast<uint32_t>(iv(load).reg));
+            if (!is_held(iv(load).reg)) a_.mov(reg, slot_mem(f.slot));
+            a_.cmp(reg, f.k);
+            jump_if(negated(f.rel), checked_);
+          }
+          for (Ref v : self_closures_)
+            if (!is_held(iv(v).reg)) a_.mov(x86::gpq(static_cast<uint32_t>(iv(v).reg)), x86::qword_ptr(rBase, -16));
+          a_.jmp(self_);
+        } else {
+          a_.jmp(Imm(reinterpret_cast<uint64_t>(typed != nullptr ? typed->typed_entry : ir_[i.a].k.p)));
+        }
+      }
+      a_.bind(no_ci);
+      a_.mov(x86::rdi, rL);
+      a_.mov(x86::rsi, ci);
+      a_.mov(x86::rax, reinterpret_cast<uint64_t>(&ci_try_after));
+      a_.call(x86::rax);
+      a_.test(x86::rax, x86::rax);
       a_.jz(ex);
-      a_.cmp(x86::dword_ptr(s1, static_cast<int32_t>(offsetof(Reserve, frames))), k + 1);
-      a_.jb(have);
+      a_.mov(callee, x86::rax);
+      a_.mov(ci, x86::qword_ptr(rL, kStateCi));
+      if (kept) a_.mov(x86::gpq(static_cast<uint32_t>(treg)), targ);
+      for (const auto& [reg, slot] : held) a_.mov(x86::gpq(static_cast<uint32_t>(reg)), slot_mem(slot));
+      a_.jmp(got_ci);
+      a_.bind(frames);
+      a_.mov(s0, x86::qword_ptr(s1, static_cast<int32_t>(offsetof(Reserve, stack_bytes))));
+      a_.lea(s0, x86::ptr(rBase, s0, 0, need));
+      a_.cmp(s0, x86::qword_ptr(rL, kStateStackLast));
+      a_.jae(ex);
+      a_.cmp(x86::dword_ptr(s1, static_cast<int32_t>(offsetof(Reserve, frames))), 0);
+      a_.je(have);
+      a_.mov(s0, callee);
+      for (int k = 1; k <= SlotState::kMaxDepth; k++) {
+        a_.mov(s0, x86::qword_ptr(s0, kCiNext));
+        a_.test(s0, s0);
+        a_.jz(ex);
+        a_.cmp(x86::dword_ptr(s1, static_cast<int32_t>(offsetof(Reserve, frames))), k + 1);
+        a_.jb(have);
+      }
+      a_.jmp(ex);
+      if (i.cont_snap >= 0) {
+        a_.bind(flagged);
+        a_.lea(s0, x86::ptr(flag_exit));
+        a_.mov(x86::qword_ptr(callee, kCiCont), s0);
+        a_.jmp(unflagged);
+      }
+    };
+    call_path(test_base && !two_paths);
+    if (two_paths) {
+      a_.bind(rare);
+      call_path(true);
     }
-    a_.jmp(ex);
     if (i.cont_snap >= 0) {
-      a_.bind(flagged);
-      a_.lea(s0, x86::ptr(flag_exit));
-      a_.mov(x86::qword_ptr(callee, kCiCont), s0);
-      a_.jmp(unflagged);
       a_.bind(flag_exit);
       enter_continuation(i.aux);
       exits_.push_back({a_.newLabel(), i.cont_snap, r});
@@ -1966,7 +2011,20 @@ class Emitter {
       return;
     }
     enter_continuation(i.aux);
-    if (leaf) a_.bind(after_call);
+    if (!leaf) return;
+    // The base case stored an integer in the result's slot: it goes on past
+    // the tag guard of the load of that slot when that comes first (fib's
+    // fib(k - 2)).
+    Ref next = r + 1;
+    while (next < ir_.size() && ir_.is_const(next)) next++;
+    const IrIns* n = next < ir_.size() ? &ir_[next] : nullptr;
+    if (n != nullptr && !emitted_early_[next] && n->op == IrOp::SLOAD && n->aux == i.aux &&
+        n->aux8 != 1 && n->type == IrType::Int) {
+      past_guard_ = next;
+      past_guard_label_ = after_call;
+    } else {
+      a_.bind(after_call);
+    }
   }
 
   // A CALLOUT whose callee's root trace only returns an integer where its
@@ -2000,8 +2058,11 @@ class Emitter {
     return t != nullptr && t->leaf_slot == t->typed_slot;
   }
   // The base case's test and result; returns whether it was emitted
-  // (after_call is then to be bound behind the continuation's entry).
-  bool leaf_call(Ref r, int32_t treg, int32_t areg, Label after_call) {
+  // (after_call is then to be bound behind the continuation's entry). A
+  // base case it cannot compute in place goes to rare, to be called;
+  // otherwise it falls through to the call with an argument known not to
+  // be a base case.
+  bool leaf_call(Ref r, int32_t treg, int32_t areg, Label after_call, Label rare) {
     const IrIns& i = ir_[r];
     const Trace* t = leaf_target(r, treg);
     if (t == nullptr) return false;
@@ -2013,17 +2074,17 @@ class Emitter {
     a_.cmp(arg, t->checks.k);
     jump_if(negated(t->checks.rel), call);
     a_.cmp(x86::dword_ptr(rL, kStateHookmask), 0);
-    a_.jne(call);
+    a_.jne(rare);
     a_.mov(s1, x86::qword_ptr(rL, kStateCi));
     a_.cmp(x86::qword_ptr(s1, kCiNext), 0);
-    a_.je(call);
+    a_.je(rare);
     const Proto* p = static_cast<const Proto*>(i.k.p);
     const int32_t need = (i.aux + 1 + 2 * p->maxstacksize) * 16;
     a_.mov(s1, reinterpret_cast<uint64_t>(ir_[i.b].k.p));
     a_.mov(s1, x86::qword_ptr(s1, static_cast<int32_t>(offsetof(Reserve, fast_bytes))));
     a_.lea(s1, x86::ptr(rBase, s1, 0, need));
     a_.cmp(s1, x86::qword_ptr(rL, kStateStackLast));
-    a_.jae(call);
+    a_.jae(rare);
     // The result from the argument's register is stored as it is (fib's
     // `return k`) or added into s0 by one lea (ack's `return k + 1`).
     x86::Gp res = s0;
@@ -2400,6 +2461,8 @@ class Emitter {
   Ref doubled_ = NO_REF;             // the index whose double s1 holds
   Ref deferred_ = NO_REF;            // a float load left to its user (load_or_defer)
   Ref deferred_sum_ = NO_REF;        // a sum left to its user (sum_folds_into_next)
+  Ref past_guard_ = NO_REF;          // the load whose tag guard a base case in place skips
+  Label past_guard_label_;           // (callout), bound behind that guard
   std::map<Ref, int> key_regs_;      // pinned keys of the loop's field guards (pin_keys)
   x86::Mem deferred_mem_;
   std::map<uint64_t, Label> knums_;  // float constants by their bits

@@ -709,6 +709,37 @@ TEST_CASE("a CALLOUT of a base case computes its result in place", "[jit][recurs
   CHECK(r.out.find(" false rec:") != std::string::npos);
   CHECK(r.out.find("stack overflow 1 1 1") != std::string::npos);
 }
+TEST_CASE("a base case not computed in place is called from a second path", "[jit][recursion][callout]") {
+  // down's CALLOUT computes down(0) in place; its path to the call knows
+  // the argument is no base case and enters the self entry untested. A
+  // base case deeper than ever (no CallInfo yet: down(i) for each new i)
+  // takes the second path, which allocates the CallInfo and calls the
+  // root trace instead of leaving for the interpreter (which then finished
+  // every frame below interpreted); fib's second call's result skips its
+  // tag guard behind a base case. At the memory limit the call leaves and
+  // the interpreter raises.
+  const char* src =
+      "local function down(n) if n < 1 then return n end return 1 + down(n - 1) end\n"
+      "local function fib(n) if n < 2 then return n end return fib(n - 1) + fib(n - 2) end\n"
+      "local s = 0\n"
+      "for i = 1, 3000 do s = s + down(i) end\n"
+      "return s .. ' ' .. fib(22) .. ' ' .. down(-5) .. ' ' .. down(2.5)";
+  Run r = same_all_ways(src);
+  CHECK(r.out == "4501500 17711 -5 2.5");
+  Run d = run(src, Mode::stress);
+  CHECK(d.stats.exits_taken < 100);
+  const char* deep =
+      "local function down(n) if n < 1 then return n end return 1 + down(n - 1) end\n"
+      "local s = 0\n"
+      "for i = 1, 50 do s = s + down(i) end\n"
+      "local ok, e = pcall(down, 300000)\n"
+      "return s .. ' ' .. tostring(ok) .. ' ' .. tostring(e)";
+  Run off = jit_test::run(deep, Mode::off, "=rec", 3u << 20);
+  Run on = jit_test::run(deep, Mode::stress, "=rec", 3u << 20);
+  CHECK(on.out == off.out);
+  CHECK(off.out.find("1275 false") == 0);
+}
+
 TEST_CASE("a self tail call of a base case returns it in place", "[jit][recursion][callout]") {
   // ack's `return ack(m - 1, ...)` with m - 1 == 0 returns k + 1 through
   // the root trace's RET without writing the frame or entering the root:
