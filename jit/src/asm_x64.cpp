@@ -1831,8 +1831,8 @@ class Emitter {
     const bool leaf = leaf_call(r, treg, areg, after_call, rare);
     // Behind a base case in place the argument is known to fail that guard
     // (fib's k - 1 >= 2): the path without the test, and a second one with
-    // it for the base cases the leaf could not compute in place (a hook
-    // set, a CallInfo or stack to grow).
+    // it for the base cases the leaf could not compute in place (a CallInfo
+    // or stack to grow).
     const bool two_paths = leaf && test_base;
     if (!two_paths) a_.bind(rare);
     // The self entry's registers the snapshot writes from (the closure in
@@ -2032,12 +2032,15 @@ class Emitter {
   // `return k + 1` for m == 0): where the argument passes that guard, the
   // result is computed here and stored in the function slot, as the RET
   // would, and the trace goes on after the call (L->top above the result
-  // for a call wanting all results). The call is made as before where a
-  // hook is set (the RET would leave for it) and where the interpreter's
-  // call would need more stack or a new CallInfo (which it might fail to
-  // get: the CALLOUT's own tests, which leave for the interpreter there).
-  // The callee has no frame to see meanwhile: nothing runs in it but the
-  // addition. leaf_target: that callee's root trace, else nullptr.
+  // for a call wanting all results). The call is made as before where the
+  // interpreter's call would need more stack or a new CallInfo (which it
+  // might fail to get: the CALLOUT's own tests, which leave for the
+  // interpreter there). A hook is not tested: one can be set here only
+  // asynchronously (a loop trace's CALLOUT tested it before), and the RET,
+  // tail call or call this trace goes on to tests it, as a full call's
+  // callee's RET would. The callee has no frame to see meanwhile: nothing
+  // runs in it but the addition. leaf_target: that callee's root trace,
+  // else nullptr.
   const Trace* leaf_target(Ref r, int32_t treg) const {
     const IrIns& i = ir_[r];
     if (i.a == NO_REF || treg < 0 || frame_ != kLinkFrame) return nullptr;
@@ -2073,16 +2076,14 @@ class Emitter {
     if (areg < 0) a_.mov(s0, slot_mem(off + t->typed_slot));
     a_.cmp(arg, t->checks.k);
     jump_if(negated(t->checks.rel), call);
-    a_.cmp(x86::dword_ptr(rL, kStateHookmask), 0);
-    a_.jne(rare);
     a_.mov(s1, x86::qword_ptr(rL, kStateCi));
     a_.cmp(x86::qword_ptr(s1, kCiNext), 0);
     a_.je(rare);
+    // The interpreter's room test as the CALLOUT makes it, without the
+    // reserve the callee's traces need: none of them runs.
     const Proto* p = static_cast<const Proto*>(i.k.p);
     const int32_t need = (i.aux + 1 + 2 * p->maxstacksize) * 16;
-    a_.mov(s1, reinterpret_cast<uint64_t>(ir_[i.b].k.p));
-    a_.mov(s1, x86::qword_ptr(s1, static_cast<int32_t>(offsetof(Reserve, fast_bytes))));
-    a_.lea(s1, x86::ptr(rBase, s1, 0, need));
+    a_.lea(s1, x86::ptr(rBase, need));
     a_.cmp(s1, x86::qword_ptr(rL, kStateStackLast));
     a_.jae(rare);
     // The result from the argument's register is stored as it is (fib's
