@@ -422,8 +422,55 @@ namespace {
 // there (unroll, the same, is a call layer).
 [[gnu::always_inline]] inline void run_resumed(State* L, void*) { run_frames(L); }
 
+// The end of resume_direct and resume_first_direct: co's resume at C-call
+// depth base ended with st (run_coroutine's); moves at most one result
+// straight to the frame ci wanting nresults (after resume's true), or the
+// results and errors the general way (transfer_results).
+template <bool Wrap>
+[[gnu::always_inline]] inline int direct_results(State* L, CallInfo* ci, State* co, unsigned base, int st,
+                                                 int nresults, int& nres) {
+  if (st == OK)
+    st = co->status == YIELD ? yielded(co, &nres) : finished(co, &nres);
+  else
+    st = resume_other(co, L, base, st, &nres);
+  if ((st == OK || st == YIELD) && L->ntbc == 0 && L->hookmask == 0 && fits(L, nres + 1)) {
+    TValue* from = co->top - nres;
+    TValue* res = ci->func;  // the stack may have moved
+    int want = nresults;
+    if (!Wrap && want > 0) {
+      *res++ = TValue::boolean(true);
+      want--;
+    }
+    if (want > 0) {
+      if (nres > 0)
+        *res = *from;
+      else
+        *res = TValue();
+      res++;
+    }
+    co->top = from;
+    L->top = res;
+    L->ci = ci->previous;
+    if (st == OK) release_finished(co);
+    return Wrap ? nres : nres + 1;
+  }
+  const TValue yes = TValue::boolean(true);
+  int n = transfer_results(L, co, st, nres, Wrap ? nullptr : &yes);
+  if (n < 0) {
+    if (Wrap) wrap_error(L, co);
+    push_boolean(L, false);
+    insert(L, -2);
+    n = 2;  // false, error object
+  } else if (!Wrap) {
+    n++;  // true, results
+  }
+  finish_native(L, ci, n);
+  return n;
+}
+
 // Resume (Wrap false: coroutine.resume(co, v)) or wrap's function (f(v))
-// at func, given at most one value, wanting at most two results (one for
+// at func, given at most two values (a generic for's two: the yield takes
+// the first, as resume_body would), wanting at most two results (one for
 // wrap's function), its frame to be ci, resuming co that
 // suspended_by_call, the C-call depth below its limit (what
 // transfer_inline would find): the value goes straight into the yield's
@@ -455,43 +502,34 @@ template <bool Wrap>
   co->nny = 0;
   int nres = 0;
   int st = run_coroutine(co, run_resumed, nullptr);
-  if (st == OK)
-    st = co->status == YIELD ? yielded(co, &nres) : finished(co, &nres);
-  else
-    st = resume_other(co, L, base, st, &nres);
-  if ((st == OK || st == YIELD) && L->ntbc == 0 && L->hookmask == 0 && fits(L, nres + 1)) {
-    TValue* from = co->top - nres;
-    res = ci->func;  // the stack may have moved
-    int want = nresults;
-    if (!Wrap && want > 0) {
-      *res++ = TValue::boolean(true);
-      want--;
-    }
-    if (want > 0) {
-      if (nres > 0)
-        *res = *from;
-      else
-        *res = TValue();
-      res++;
-    }
-    co->top = from;
-    L->top = res;
-    L->ci = ci->previous;
-    if (st == OK) release_finished(co);
-    return Wrap ? nres : nres + 1;
-  }
-  const TValue yes = TValue::boolean(true);
-  int n = transfer_results(L, co, st, nres, Wrap ? nullptr : &yes);
-  if (n < 0) {
-    if (Wrap) wrap_error(L, co);
-    push_boolean(L, false);
-    insert(L, -2);
-    n = 2;  // false, error object
-  } else if (!Wrap) {
-    n++;  // true, results
-  }
-  finish_native(L, ci, n);
-  return n;
+  return direct_results<Wrap>(L, ci, co, base, st, nresults, nres);
+}
+
+// A coroutine not started yet (resume_body calls its body): what
+// resume_inline would not refuse (not dead, the C-call depth below its
+// limit), with room for narg values.
+[[gnu::always_inline]] inline bool not_started(State* L, State* co, int narg) {
+  return co->status == OK && co->ci == &co->base_ci && co->top > co->base_ci.func + 1 && fits(co, narg) &&
+         L->nCcalls < MAX_C_CALLS;
+}
+
+// coroutine.resume(co, ...) at func, given at most two values and wanting
+// at most two results, its frame to be ci, where co is not_started: the
+// values go straight to co, the results as resume_direct's, without
+// transfer_inline's and resume_inline's general passes and tests.
+[[gnu::noinline]] int resume_first_direct(State* L, TValue* func, CallInfo* ci, State* co, int nresults) {
+  set_native_frame(L, ci, func, nresults);
+  TValue* arg = func + 2;
+  int narg = static_cast<int>(L->top - arg);
+  push_values(co, arg, narg);
+  L->top = arg;
+  unsigned base = L->nCcalls + 1;
+  co->nCcalls = base;
+  co->nny = 0;
+  ResumeArgs a{narg};
+  int nres = 0;
+  int st = run_coroutine(co, resume_body, &a);
+  return direct_results<false>(L, ci, co, base, st, nresults, nres);
 }
 
 // precall_native of resume (Wrap false) or wrap's function at func, with
@@ -548,14 +586,14 @@ namespace {
 
 // Whether resume_direct applies to the call at func of wrap's function or
 // resume (Wrap false) with the coroutine co: a usual call (a CallInfo to
-// reuse, stack room, no call hook) of at most one value wanting at most two
+// reuse, stack room, no call hook) of at most two values wanting at most two
 // results (one from wrap's function) at a C-call depth below the limit, of
 // a coroutine that suspended_by_call.
 template <bool Wrap>
 [[gnu::always_inline]] inline bool direct_applies(State* L, TValue* func, CallInfo* ci, State* co, int nresults) {
   return suspended_by_call(co) && ci != nullptr && L->stack_last - L->top > MINSTACK &&
          (L->hookmask & MASKCALL) == 0 && static_cast<unsigned>(nresults) <= (Wrap ? 1u : 2u) &&
-         L->top - func <= (Wrap ? 2 : 3) && L->nCcalls < MAX_C_CALLS;
+         L->top - func <= (Wrap ? 3 : 4) && L->nCcalls < MAX_C_CALLS;
 }
 
 // resume_direct when it applies, else wrap_precall or resume_precall: tail
@@ -572,6 +610,9 @@ template <bool Wrap>
   if (L->top - func >= 2 && func[1].is_thread()) {
     State* co = func[1].as_thread();
     if (direct_applies<false>(L, func, ci, co, nresults)) return resume_direct<false>(L, func, ci, co, nresults);
+    if (not_started(L, co, static_cast<int>(L->top - func) - 2) && ci != nullptr && L->stack_last - L->top > MINSTACK &&
+        (L->hookmask & MASKCALL) == 0 && static_cast<unsigned>(nresults) <= 2 && L->top - func <= 4)
+      return resume_first_direct(L, func, ci, co, nresults);
   }
   return resume_precall(L, func, nresults);
 }
