@@ -314,22 +314,9 @@ void release_finished(State* co) {
   co->base_ci.top = co->stack_last;
 }
 
-// Moves narg values from L's top to co and resumes it; then moves its
-// results to L's top, after *flag (resume's true) when given, and returns
-// their number; or returns -1 with the error object on L's top. A finished
-// coroutine's stack is released. Inline in the library's resume and wrap
-// functions: no call layer between them and the resume.
-[[gnu::always_inline]] inline int transfer_inline(State* L, State* co, int narg, const TValue* flag) {
-  if (!fits(co, narg)) {
-    if (!check_stack(co, narg)) {
-      push_string(L, "too many arguments to resume");
-      return -1;
-    }
-  }
-  L->top -= narg;
-  push_values(co, L->top, narg);
-  int nres = 0;
-  int st = resume_inline(co, L, narg, &nres);
+// The second half of transfer_inline: co's resume ended with st, its nres
+// results (or the error object) on its top.
+[[gnu::always_inline]] inline int transfer_results(State* L, State* co, int st, int nres, const TValue* flag) {
   if (st == OK || st == YIELD) {
     int room = nres + 1;
     if (!fits(L, room)) {
@@ -347,6 +334,25 @@ void release_finished(State* co) {
   }
   xmove(co, L, 1);  // the error object
   return -1;
+}
+
+// Moves narg values from L's top to co and resumes it; then moves its
+// results to L's top, after *flag (resume's true) when given, and returns
+// their number; or returns -1 with the error object on L's top. A finished
+// coroutine's stack is released. Inline in the library's resume and wrap
+// functions: no call layer between them and the resume.
+[[gnu::always_inline]] inline int transfer_inline(State* L, State* co, int narg, const TValue* flag) {
+  if (!fits(co, narg)) {
+    if (!check_stack(co, narg)) {
+      push_string(L, "too many arguments to resume");
+      return -1;
+    }
+  }
+  L->top -= narg;
+  push_values(co, L->top, narg);
+  int nres = 0;
+  int st = resume_inline(co, L, narg, &nres);
+  return transfer_results(L, co, st, nres, flag);
 }
 
 // The values of the running native's frame.
@@ -380,7 +386,9 @@ int coro_resume(State* L, State* from, int nargs, int* nresults) { return resume
 
 int coro_transfer(State* L, State* co, int narg, const TValue* flag) { return transfer_inline(L, co, narg, flag); }
 
-int coro_resume_call(State* L) {
+namespace {
+
+[[gnu::always_inline]] inline int resume_call_inline(State* L) {
   const TValue* a = L->ci->func + 1;
   if (frame_values(L) == 0 || !a->is_thread()) not_a_thread(L);
   const TValue yes = TValue::boolean(true);
@@ -393,11 +401,229 @@ int coro_resume_call(State* L) {
   return r + 1;  // true, results
 }
 
-int coro_wrap_call(State* L) {
+[[gnu::always_inline]] inline int wrap_call_inline(State* L) {
   State* co = L->ci->func->as_nclosure()->upvalue[0].as_thread();
   int r = transfer_inline(L, co, frame_values(L), nullptr);
   if (r < 0) wrap_error(L, co);
   return r;
+}
+
+// Whether co was suspended by a yield of a native frame without a
+// continuation that wants at most one value (coroutine.yield called by a
+// Lua CALL: coro_yield_direct or NATIVE_YIELDED), with nothing to close and
+// no hook: the frame resume_body's usual case ends.
+[[gnu::always_inline]] inline bool suspended_by_call(const State* co) {
+  const CallInfo* ci = co->ci;
+  return co->status == YIELD && !ci->is_lua() && ci->k == nullptr && static_cast<unsigned>(ci->nresults) <= 1 &&
+         co->ntbc == 0 && co->hookmask == 0;
+}
+
+// resume_body's way on from the yield's frame, for run_coroutine: inline
+// there (unroll, the same, is a call layer).
+[[gnu::always_inline]] inline void run_resumed(State* L, void*) { run_frames(L); }
+
+// The end of resume_direct and resume_first_direct: co's resume at C-call
+// depth base ended with st (run_coroutine's); moves at most one result
+// straight to the frame ci wanting nresults (after resume's true), or the
+// results and errors the general way (transfer_results).
+template <bool Wrap>
+[[gnu::always_inline]] inline int direct_results(State* L, CallInfo* ci, State* co, unsigned base, int st,
+                                                 int nresults, int& nres) {
+  if (st == OK)
+    st = co->status == YIELD ? yielded(co, &nres) : finished(co, &nres);
+  else
+    st = resume_other(co, L, base, st, &nres);
+  if ((st == OK || st == YIELD) && L->ntbc == 0 && L->hookmask == 0 && fits(L, nres + 1)) {
+    TValue* from = co->top - nres;
+    TValue* res = ci->func;  // the stack may have moved
+    int want = nresults;
+    if (!Wrap && want > 0) {
+      *res++ = TValue::boolean(true);
+      want--;
+    }
+    if (want > 0) {
+      if (nres > 0)
+        *res = *from;
+      else
+        *res = TValue();
+      res++;
+    }
+    co->top = from;
+    L->top = res;
+    L->ci = ci->previous;
+    if (st == OK) release_finished(co);
+    return Wrap ? nres : nres + 1;
+  }
+  const TValue yes = TValue::boolean(true);
+  int n = transfer_results(L, co, st, nres, Wrap ? nullptr : &yes);
+  if (n < 0) {
+    if (Wrap) wrap_error(L, co);
+    push_boolean(L, false);
+    insert(L, -2);
+    n = 2;  // false, error object
+  } else if (!Wrap) {
+    n++;  // true, results
+  }
+  finish_native(L, ci, n);
+  return n;
+}
+
+// Resume (Wrap false: coroutine.resume(co, v)) or wrap's function (f(v))
+// at func, given at most two values (a generic for's two: the yield takes
+// the first, as resume_body would), wanting at most two results (one for
+// wrap's function), its frame to be ci, resuming co that
+// suspended_by_call, the C-call depth below its limit (what
+// transfer_inline would find): the value goes straight into the yield's
+// result slot, and the first value yielded back (or returned) straight into
+// the frame's result slot (after resume's true), without the passes over
+// both stacks' tops (room tests, copies, the frames' ends) and precall's
+// layers. The resume itself, its errors and results that do not fit the
+// usual end go the general way.
+template <bool Wrap>
+[[gnu::noinline]] int resume_direct(State* L, TValue* func, CallInfo* ci, State* co, int nresults) {
+  set_native_frame(L, ci, func, nresults);
+  TValue* arg = Wrap ? func + 1 : func + 2;
+  CallInfo* yci = co->ci;
+  TValue* res = yci->func;
+  if (yci->nresults == 1) {
+    if (L->top > arg)
+      *res = *arg;
+    else
+      *res = TValue();
+    res++;
+  }
+  co->top = res;
+  L->top = arg;
+  co->ci = yci->previous;
+  co->status = OK;
+  co->direct_ncalls = 0;
+  unsigned base = L->nCcalls + 1;
+  co->nCcalls = base;
+  co->nny = 0;
+  int nres = 0;
+  int st = run_coroutine(co, run_resumed, nullptr);
+  return direct_results<Wrap>(L, ci, co, base, st, nresults, nres);
+}
+
+// A coroutine not started yet (resume_body calls its body): what
+// resume_inline would not refuse (not dead, the C-call depth below its
+// limit), with room for narg values.
+[[gnu::always_inline]] inline bool not_started(State* L, State* co, int narg) {
+  return co->status == OK && co->ci == &co->base_ci && co->top > co->base_ci.func + 1 && fits(co, narg) &&
+         L->nCcalls < MAX_C_CALLS;
+}
+
+// coroutine.resume(co, ...) at func, given at most two values and wanting
+// at most two results, its frame to be ci, where co is not_started: the
+// values go straight to co, the results as resume_direct's, without
+// transfer_inline's and resume_inline's general passes and tests.
+[[gnu::noinline]] int resume_first_direct(State* L, TValue* func, CallInfo* ci, State* co, int nresults) {
+  set_native_frame(L, ci, func, nresults);
+  TValue* arg = func + 2;
+  int narg = static_cast<int>(L->top - arg);
+  push_values(co, arg, narg);
+  L->top = arg;
+  unsigned base = L->nCcalls + 1;
+  co->nCcalls = base;
+  co->nny = 0;
+  ResumeArgs a{narg};
+  int nres = 0;
+  int st = run_coroutine(co, resume_body, &a);
+  return direct_results<false>(L, ci, co, base, st, nresults, nres);
+}
+
+// precall_native of resume (Wrap false) or wrap's function at func, with
+// the library function inline: one call layer less per resume (about 30
+// instructions with precall_native's saves). The usual ends of the frame
+// (0, 1 or 2 results wanted, no to-be-closed slot, no hook) are made here;
+// the rest, and the rare starts (a CallInfo to allocate, a stack to grow,
+// a call hook), take precall_native's ways.
+template <bool Wrap>
+[[gnu::always_inline]] inline int precall_transfer(State* L, TValue* func, int nresults) {
+  CallInfo* ci = L->ci->next;
+  if (__builtin_expect(L->stack_last - L->top <= MINSTACK || ci == nullptr || (L->hookmask & MASKCALL), 0))
+    return precall_native(L, func, nresults, Wrap ? coro_wrap_call : coro_resume_call);
+  set_native_frame(L, ci, func, nresults);
+  int n = Wrap ? wrap_call_inline(L) : resume_call_inline(L);
+  TValue* res = ci->func;  // the stack may have moved
+  if (__builtin_expect(L->ntbc != 0 || L->hookmask != 0, 0)) {
+    finish_native(L, ci, n);
+    return n;
+  }
+  if (nresults == 0) {
+    L->top = res;
+  } else if (nresults == 1) {
+    *res = n == 0 ? TValue() : L->top[-n];
+    L->top = res + 1;
+  } else if (nresults == 2 && n >= 2) {
+    const TValue* first = L->top - n;
+    res[0] = first[0];
+    res[1] = first[1];
+    L->top = res + 2;
+  } else {
+    finish_native(L, ci, n);
+    return n;
+  }
+  L->ci = ci->previous;
+  return n;
+}
+
+}  // namespace
+
+int coro_resume_call(State* L) { return resume_call_inline(L); }
+
+int coro_wrap_call(State* L) { return wrap_call_inline(L); }
+
+namespace {
+
+[[gnu::noinline]] int wrap_precall(State* L, TValue* func, int nresults) {
+  return precall_transfer<true>(L, func, nresults);
+}
+
+[[gnu::noinline]] int resume_precall(State* L, TValue* func, int nresults) {
+  return precall_transfer<false>(L, func, nresults);
+}
+
+// Whether resume_direct applies to the call at func of wrap's function or
+// resume (Wrap false) with the coroutine co: a usual call (a CallInfo to
+// reuse, stack room, no call hook) of at most two values wanting at most two
+// results (one from wrap's function) at a C-call depth below the limit, of
+// a coroutine that suspended_by_call.
+template <bool Wrap>
+[[gnu::always_inline]] inline bool direct_applies(State* L, TValue* func, CallInfo* ci, State* co, int nresults) {
+  return suspended_by_call(co) && ci != nullptr && L->stack_last - L->top > MINSTACK &&
+         (L->hookmask & MASKCALL) == 0 && static_cast<unsigned>(nresults) <= (Wrap ? 1u : 2u) &&
+         L->top - func <= (Wrap ? 3 : 4) && L->nCcalls < MAX_C_CALLS;
+}
+
+// resume_direct when it applies, else wrap_precall or resume_precall: tail
+// calls only.
+[[gnu::noinline]] int wrap_precall_direct(State* L, TValue* func, int nresults) {
+  CallInfo* ci = L->ci->next;
+  State* co = func->as_nclosure()->upvalue[0].as_thread();
+  if (direct_applies<true>(L, func, ci, co, nresults)) return resume_direct<true>(L, func, ci, co, nresults);
+  return wrap_precall(L, func, nresults);
+}
+
+[[gnu::noinline]] int resume_precall_direct(State* L, TValue* func, int nresults) {
+  CallInfo* ci = L->ci->next;
+  if (L->top - func >= 2 && func[1].is_thread()) {
+    State* co = func[1].as_thread();
+    if (direct_applies<false>(L, func, ci, co, nresults)) return resume_direct<false>(L, func, ci, co, nresults);
+    if (not_started(L, co, static_cast<int>(L->top - func) - 2) && ci != nullptr && L->stack_last - L->top > MINSTACK &&
+        (L->hookmask & MASKCALL) == 0 && static_cast<unsigned>(nresults) <= 2 && L->top - func <= 4)
+      return resume_first_direct(L, func, ci, co, nresults);
+  }
+  return resume_precall(L, func, nresults);
+}
+
+}  // namespace
+
+// Tail calls only: no frame of its own.
+int coro_precall(State* L, TValue* func, int nresults, NativeFn f) {
+  if (f == coro_wrap_call) return wrap_precall_direct(L, func, nresults);
+  if (f == coro_resume_call) return resume_precall_direct(L, func, nresults);
+  return precall_native(L, func, nresults, f);
 }
 
 void coro_close_self(State* L) {

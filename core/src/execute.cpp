@@ -1100,7 +1100,10 @@ L_trap:  // every entry of trap_table: i was fetched, pc is past it
               vmbreak;
             }
           }
-          precall_native(L, ra, nresults, ra->tag == Tag::LightFn ? ra->u.f : ra->as_nclosure()->f);
+          if (ra->tag == Tag::NClosure && ra->as_nclosure()->f == coro_wrap_call)
+            coro_precall(L, ra, nresults, coro_wrap_call);  // a generator's resume, without precall's layer
+          else
+            precall_native(L, ra, nresults, ra->tag == Tag::LightFn ? ra->u.f : ra->as_nclosure()->f);
           if (LUNA_UNLIKELY(L->status == YIELD)) return;  // coro_yield_return
           refresh_counting();
           updatebase();

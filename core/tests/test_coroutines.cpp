@@ -778,3 +778,72 @@ TEST_CASE("coroutines: values beyond the frames' room each way of a resume", "[c
     return table.concat(r, ' '))") ==
         "1:1/1:1 2:2/2:2 18:18/18:18 19:19/19:19 20:20/20:20 21:21/21:21 22:22/22:22 40:40/40:40 250:250/250:250");
 }
+
+TEST_CASE("coroutines: wrap's function resumes a yield of OP_CALL directly", "[coroutine]") {
+  // wrap_resume_direct: at most one value each way, placed straight into
+  // the yield's result slot and the caller's. Values wanted and given
+  // around it (0, 1, 2, 3), a finish, a dead coroutine, errors, and the
+  // resumer's to-be-closed slot and call hook (the general way) must agree
+  // with PUC-Rio's output (lua5.4 gives this string).
+  luna::test::StateGuard g;
+  State* L = g.L;
+  CHECK(run(L, R"(
+    local r = {}
+    local function add(...) local n = select('#', ...) local t = {} for i = 1, n do t[i] = tostring((select(i, ...))) end r[#r + 1] = n .. ":" .. table.concat(t, ",") end
+    local g = coroutine.wrap(function(a)
+      local b = coroutine.yield(a)
+      add(b)
+      coroutine.yield(b, 2)
+      local c = coroutine.yield()
+      add(c)
+      local d, e = coroutine.yield(c)
+      add(d, e)
+      local f = coroutine.yield(1, 2, 3)
+      add(f)
+      return f, "end"
+    end)
+    add(g(10))
+    add((g(20, 21)))
+    g(30)
+    add(g())
+    add(g(40, 41))
+    local x = g(50)
+    add(x)
+    local ok, err = pcall(g, 70)
+    add(ok, err)
+    local h = coroutine.wrap(function(v)
+      while true do
+        if v == 3 then error("three") end
+        if v == 4 then error({}) end
+        v = coroutine.yield(v * 2)
+      end
+    end)
+    add(h(1))
+    add(h(2))
+    local okh, eh = pcall(h, 3)
+    add(okh, (eh:gsub("^.-:%d+: ", "")))
+    local h2 = coroutine.wrap(function(v) while true do v = coroutine.yield(v) if v == 4 then error({}) end end end)
+    h2(1)
+    local ok2, e2 = pcall(h2, 4)
+    add(ok2, type(e2))
+    -- a to-be-closed variable in the resumer, and a call hook, take the general way
+    local k = coroutine.wrap(function(v) while true do v = coroutine.yield(v + 1) end end)
+    k(0)
+    do
+      local c <close> = setmetatable({}, {__close = function() add("closed") end})
+      add(k(5))
+    end
+    local calls = 0
+    debug.sethook(function() calls = calls + 1 end, "c")
+    add(k(6))
+    debug.sethook()
+    add(calls > 0)
+    add(k(7))
+    -- nested: a generator resuming another through its own body
+    local inner = coroutine.wrap(function() for i = 1, 3 do coroutine.yield(i) end end)
+    local outer = coroutine.wrap(function() while true do local v = inner() coroutine.yield(v and v * 10) end end)
+    add(outer(), outer(), outer())
+    return table.concat(r, " "))") ==
+        "1:10 1:20 1:20 1:nil 1:nil 2:40,41 3:1,2,3 1:50 1:50 2:false,cannot resume dead coroutine 1:2 1:4 "
+        "2:false,three 2:false,table 1:6 1:closed 1:7 1:true 1:8 3:10,20,30");
+}

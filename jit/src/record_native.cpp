@@ -241,7 +241,7 @@ uintptr_t coroutine_call(State* L, TValue* func, int nargs, int nresults, Native
   // exception.
   int st = OK;
   try {
-    precall_native(L, func, nresults, f);
+    coro_precall(L, func, nresults, f);
   } catch (LuaThrow& e) {
     st = e.status;
   } catch (...) {

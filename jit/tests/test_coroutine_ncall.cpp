@@ -201,3 +201,136 @@ TEST_CASE("coroutines a trace resumes run out of memory", "[jit][ncall][coroutin
   CHECK(stress.out == off.out);
   CHECK(low.out == off.out);
 }
+
+TEST_CASE("traces call wrap's function wanting and giving 0, 1 and 2 values", "[jit][ncall][coroutine][yield]") {
+  // resume_direct from coroutine_call (at most one value wanted, two given:
+  // a generic for's state and control) and the general way (two wanted), a
+  // body finishing after a direct resume, an error raised through the
+  // trace's call; lua5.4 gives this string.
+  Run r = same_all_ways(R"lua(
+    local g = coroutine.wrap(function(a)
+      local n = 0
+      while true do
+        n = n + 1
+        if n % 3 == 0 then
+          coroutine.yield()
+        elseif n % 3 == 1 then
+          a = coroutine.yield(a, n)
+        else
+          a = coroutine.yield((a or 5) * 2)
+        end
+      end
+    end)
+    local acc = 0
+    for i = 1, 300 do acc = (acc + (g(i) or 7)) % 1000003 end
+    for _ = 1, 300 do g() end
+    for _ = 1, 300 do acc = acc + (g() or 1) end
+    for i = 1, 300 do
+      local a, b = g(i)
+      acc = acc + (a or 0) + (b or 0)
+    end
+    for i = 1, 300 do acc = acc + (g(i, i) or 3) end
+    local fin = 0
+    for i = 1, 300 do
+      local f = coroutine.wrap(function(x)
+        local y = coroutine.yield(x)
+        return y + 1
+      end)
+      f(i)
+      fin = fin + f(i)
+    end
+    local e = coroutine.wrap(function(x)
+      while true do
+        if x > 250 then error("big") end
+        x = coroutine.yield(x)
+      end
+    end)
+    local last = 0
+    local ok, msg = pcall(function()
+      for i = 1, 300 do last = last + e(i) end
+    end)
+    local seen = 0
+    local gen = coroutine.wrap(function()
+      for i = 1, 300 do
+        local st = coroutine.yield(i)
+        if st == "st" then seen = seen + i end
+      end
+      coroutine.yield(nil)
+    end)
+    local q = 0
+    for v in gen, "st" do q = q + v % 7 end
+    return acc .. " " .. q .. " " .. seen .. " " .. fin .. " " .. last .. " " .. tostring(ok) .. " " .. tostring(msg:match("big$") ~= nil))lua", "=wrapvalues");
+  INFO(r.out << ": " << r.stats.traces_aborted << " aborts, " << r.stats.exits_taken << " exits");
+  CHECK(r.out == "242301 903 45150 45450 31375 false true");
+}
+
+TEST_CASE("traces resume new and suspended coroutines wanting and giving 0, 1 and 2 values",
+          "[jit][ncall][coroutine][yield]") {
+  // resume_first_direct (a body not started) and resume_direct (suspended
+  // by a yield) from coroutine_call, the general way (three results
+  // wanted, a native body, a yield from a nested call, a dead or running
+  // coroutine), errors returned; lua5.4 gives this string.
+  Run r = same_all_ways(R"lua(
+    local out = {}
+    local sum = 0
+    -- first resumes with 0, 1 and 2 values, wanting 0, 1 and 2 results
+    for i = 1, 300 do
+      local co = coroutine.create(function(a, b) return (a or 0) + (b or 0) + 1 end)
+      local m = i % 4
+      if m == 0 then
+        local ok, r = coroutine.resume(co, i, 2)
+        sum = sum + r + (ok and 1 or 0)
+      elseif m == 1 then
+        local ok = coroutine.resume(co, i)
+        sum = sum + (ok and 3 or 0)
+      elseif m == 2 then
+        coroutine.resume(co)
+        sum = sum + 5
+      else
+        local ok, r = coroutine.resume(co)
+        sum = sum + r
+      end
+      local ok2, e = coroutine.resume(co, 1)
+      if not ok2 and e == "cannot resume dead coroutine" then sum = sum + 7 end
+    end
+    out[#out + 1] = sum
+    -- suspended coroutines resumed with values each way, finishing, failing
+    sum = 0
+    for i = 1, 300 do
+      local co = coroutine.create(function(a)
+        local b = coroutine.yield(a * 2)
+        coroutine.yield()
+        local c, d = coroutine.yield(b)
+        if c == 13 then error("thirteen") end
+        return c, d
+      end)
+      local _, x = coroutine.resume(co, i)
+      local _, y = coroutine.resume(co, x + 1)
+      local ok1, z = coroutine.resume(co)
+      local ok3, w, v = coroutine.resume(co, i % 20, i)
+      sum = sum + x + (y or 0) + (z or 0) + (ok1 and 1 or 0) + (ok3 and w + (v or 0) or 1000)
+    end
+    out[#out + 1] = sum
+    -- a native body, a body that yields from a nested call, resume of a running one
+    local nat = coroutine.create(math.max)
+    local okn, rn = coroutine.resume(nat, 3, 9)
+    out[#out + 1] = tostring(okn) .. rn
+    local deep = 0
+    for i = 1, 200 do
+      local co = coroutine.create(function(a)
+        local function inner(x) return coroutine.yield(x + 1) end
+        return inner(a) * 2
+      end)
+      local _, r1 = coroutine.resume(co, i)
+      local _, r2 = coroutine.resume(co, r1)
+      deep = deep + r1 + r2
+    end
+    out[#out + 1] = deep
+    local self
+    self = coroutine.create(function() return coroutine.resume(self) end)
+    local oks, a, b = coroutine.resume(self)
+    out[#out + 1] = tostring(oks) .. tostring(a) .. b
+    return table.concat(out, " "))lua", "=resumevalues");
+  INFO(r.out << ": " << r.stats.traces_aborted << " aborts, " << r.stats.exits_taken << " exits");
+  CHECK(r.out == "14475 241710 true9 60900 truefalsecannot resume non-suspended coroutine");
+}
