@@ -583,6 +583,8 @@ class Emitter {
     const IrIns& k = ir_[a.b];
     if (k.op == IrOp::KINT && k.k.i >= 1 && k.k.i < (1 << 26)) return x86::qword_ptr(base, static_cast<int32_t>((k.k.i - 1) * 16));
     // base + 16k - 16 as base + 8(k + k) - 16.
+    if (auto d = doubled_regs_.find(a.b); d != doubled_regs_.end())
+      return x86::qword_ptr(base, x86::gpq(static_cast<uint32_t>(d->second)), 3, -16);
     if (doubled_ != a.b) {
       x86::Gp kr = gp(a.b, pos, s1);
       a_.lea(s1, x86::ptr(kr, kr));
@@ -878,6 +880,33 @@ class Emitter {
     return true;
   }
 
+  // An array part's size loaded only for the bounds guard right after it,
+  // whose index an earlier guard already bounded by an array size (so it
+  // is below 2^32): the guard compares the size in memory with the
+  // index's low half (matrix's b[k][j], whose j the pre-roll checked).
+  bool asize_compared(Ref r) const {
+    const IrIns& f = ir_[r];
+    if (f.op != IrOp::FLOAD || static_cast<Field>(f.aux8) != Field::TabAsize) return false;
+    Ref g = r + 1;
+    while (g < ir_.size() && ir_.is_const(g)) g++;
+    if (g >= ir_.size() || iv(r).end != g) return false;
+    const IrIns& i = ir_[g];
+    if (i.op != IrOp::ULT || i.b != r || i.snap < 0 || ir_.is_const(i.a)) return false;
+    const Snapshot& s = ir_.snapshots()[static_cast<size_t>(i.snap)];
+    for (uint32_t e = 0; e < s.count; e++)
+      if (ir_.snap_entries()[s.first + e].ref == r) return false;
+    // A loop-carried value (a PHI's) is another value each iteration.
+    for (Ref p = ir_.size() - 1; p > 0 && (ir_[p].op == IrOp::PHI || ir_[p].op == IrOp::LOOP); p--)
+      if (ir_[p].op == IrOp::PHI && ir_[p].a == i.a) return false;
+    for (Ref p = 1; p < r; p++) {
+      const IrIns& q = ir_[p];
+      if (q.op == IrOp::ULT && q.a == i.a && q.snap >= 0 && ir_[q.b].op == IrOp::FLOAD &&
+          static_cast<Field>(ir_[q.b].aux8) == Field::TabAsize)
+        return true;
+    }
+    return false;
+  }
+
   bool is_kint(Ref r, Integer v) const { return ir_[r].op == IrOp::KINT && ir_[r].k.i == v; }
   // For the guard g = (c ~= 0): the c - 1 that follows it with nothing
   // between but integer arithmetic not reading c and no other guard, when
@@ -948,9 +977,13 @@ class Emitter {
       return;
     }
     const IrIns& bi = ir_[i.b];
+    bool swapped = false;
     if (ir_[i.a].op == IrOp::FLOAD && byte_compared(i.a)) {
       const IrIns& f = ir_[i.a];
       a_.cmp(x86::byte_ptr(gp(f.a, r, s0), field_offset(static_cast<Field>(f.aux8), f.aux)), static_cast<uint8_t>(bi.k.i));
+    } else if (i.op == IrOp::ULT && asize_compared(i.b)) {
+      a_.cmp(x86::dword_ptr(gp(bi.a, r, s0), field_offset(Field::TabAsize, bi.aux)), gp(i.a, r, s1).r32());
+      swapped = true;
     } else if (bi.op == IrOp::KINT && fits32(bi.k.i)) {
       a_.cmp(gp(i.a, r, s0), static_cast<int32_t>(bi.k.i));
     } else if (null_test(i)) {
@@ -968,7 +1001,7 @@ class Emitter {
       case IrOp::NLE: a_.jle(ex); break;
       case IrOp::EQ: a_.jne(ex); break;
       case IrOp::NE: a_.je(ex); break;
-      case IrOp::ULT: a_.jae(ex); break;
+      case IrOp::ULT: swapped ? a_.jbe(ex) : a_.jae(ex); break;
       default: break;
     }
     SlotFact fact = slot_fact(r);
@@ -1363,6 +1396,44 @@ class Emitter {
     }
   }
 
+  // The loop-invariant indexes of the loop's array accesses (matrix's
+  // b[k][j]: j), doubled once before it into general registers it leaves
+  // free (as pin_keys), so that no iteration forms k + k for them in s1.
+  void pin_doubled(Ref start) {
+    for (Ref c : al_.calls)
+      if (c > start) return;
+    std::vector<bool> variant(ir_.size(), false);
+    std::map<Ref, int> uses;
+    for (Ref r = start + 1; r < ir_.size(); r++) {
+      const IrIns& i = ir_[r];
+      if (i.op == IrOp::PHI) variant[static_cast<size_t>(i.a)] = true;
+      if (i.op == IrOp::AREF && i.b < start && !ir_.is_const(i.b) && ir_[i.b].type == IrType::Int) uses[i.b]++;
+    }
+    std::vector<bool> busy(16, false);
+    busy[x86::Gp::kIdAx] = busy[x86::Gp::kIdDx] = true;
+    auto hold = [&](Ref v) {
+      if (v != NO_REF && iv(v).reg >= 0 && !iv(v).fpr) busy[static_cast<size_t>(iv(v).reg)] = true;
+    };
+    for (Ref r = 1; r < ir_.size(); r++) {
+      if (iv(r).end >= start) hold(r);
+      if (ir_[r].op == IrOp::PHI) {  // the back-edge writes its destination's register
+        hold(ir_[r].a);
+        hold(ir_[r].b);
+      }
+    }
+    for (const auto& [k, g] : key_regs_) busy[static_cast<size_t>(g)] = true;
+    auto next = uses.begin();
+    for (int g : RegSet::x64().gpr) {
+      while (next != uses.end() && variant[static_cast<size_t>(next->first)]) ++next;
+      if (next == uses.end()) break;
+      if (busy[static_cast<size_t>(g)]) continue;
+      x86::Gp k = gp(next->first, start, s1);
+      a_.lea(x86::gpq(static_cast<uint32_t>(g)), x86::ptr(k, k));
+      doubled_regs_[next->first] = g;
+      ++next;
+    }
+  }
+
   // A pointer's guard against null (a table without a metatable): `test`.
   bool null_test(const IrIns& i) const {
     return (i.op == IrOp::EQ || i.op == IrOp::NE) && ir_[i.b].op == IrOp::KPTR && ir_[i.b].k.p == nullptr &&
@@ -1468,7 +1539,7 @@ class Emitter {
   }
   void bind_self_entry() {
     if (!checked_bound_ || frame_ != kLinkFrame || deferred_ != NO_REF || deferred_sum_ != NO_REF ||
-        !key_regs_.empty() || iv(self_arg_).reg != checks_.reg || self_upvalue_ < 0 || self_upvalue_ >= 32)
+        !key_regs_.empty() || !doubled_regs_.empty() || iv(self_arg_).reg != checks_.reg || self_upvalue_ < 0 || self_upvalue_ >= 32)
       return;
     self_bound_ = true;
     doubled_ = NO_REF;
@@ -1512,7 +1583,7 @@ class Emitter {
                static_cast<uint32_t>(ir_[i.b].k.i));
         return;
       case IrOp::FLOAD: {
-        if (byte_compared(r)) return;
+        if (byte_compared(r) || asize_compared(r)) return;
         x86::Gp o = gp(i.a, r, s0);
         x86::Gp d = dst_gp(r);
         int32_t off = field_offset(static_cast<Field>(i.aux8), i.aux);
@@ -1544,9 +1615,13 @@ class Emitter {
           a_.lea(d, x86::ptr(base, static_cast<int32_t>((bi.k.i - 1) * 16)));
         } else {
           // base + 16k - 16 as base + 8(k + k) - 16: two instructions.
-          x86::Gp k = gp(i.b, r, s1);
-          a_.lea(s1, x86::ptr(k, k));
-          a_.lea(d, x86::ptr(base, s1, 3, -16));
+          if (auto dk = doubled_regs_.find(i.b); dk != doubled_regs_.end()) {
+            a_.lea(d, x86::ptr(base, x86::gpq(static_cast<uint32_t>(dk->second)), 3, -16));
+          } else {
+            x86::Gp k = gp(i.b, r, s1);
+            a_.lea(s1, x86::ptr(k, k));
+            a_.lea(d, x86::ptr(base, s1, 3, -16));
+          }
         }
         finish(r, d);
         return;
@@ -1654,6 +1729,7 @@ class Emitter {
           a_.jne(ex);
         }
         pin_keys(r);
+        pin_doubled(r);
         a_.bind(loop_);
         return;
       }
@@ -2382,6 +2458,7 @@ class Emitter {
   Ref deferred_ = NO_REF;            // a float load left to its user (load_or_defer)
   Ref deferred_sum_ = NO_REF;        // a sum left to its user (sum_folds_into_next)
   std::map<Ref, int> key_regs_;      // pinned keys of the loop's field guards (pin_keys)
+  std::map<Ref, int> doubled_regs_;  // pinned doubles of the loop's invariant indexes (pin_doubled)
   x86::Mem deferred_mem_;
   std::map<uint64_t, Label> knums_;  // float constants by their bits
   Label loop_;

@@ -410,3 +410,52 @@ TEST_CASE("a for loop's count guard restores none of the body's locals", "[jit][
   }
   CHECK(with_s > 0);
 }
+
+TEST_CASE("an invariant index doubled once before the loop; a row's size compared in memory", "[jit][loop]") {
+  // matrix's s = s + a[k] * b[k][j]: j is the same every iteration, so its
+  // double sits in a register from before the loop (one `lea r11`, for k,
+  // in the body), and b[k]'s size is compared in memory with j - 1, which
+  // the pre-roll bounded. Row 7 of the second call keeps its entries in
+  // the hash part: that row's bounds check fails, and the interpreter
+  // finishes the iteration.
+  const char* code = R"(
+    local function rows(n, short)
+      local m = {}
+      for i = 1, n do
+        local row = {}
+        if i == short then
+          row[n] = 1.5
+          for j = n - 1, 1, -1 do row[j] = (i + j) / 4 end
+        else
+          for j = 1, n do row[j] = (i * 3 + j) / 8 end
+        end
+        m[i] = row
+      end
+      return m
+    end
+    local function dot(a, b, n, j)
+      local s = 0.0
+      for k = 1, n do s = s + a[k] * b[k][j] end
+      return s
+    end
+    local a, b, c = {}, rows(40, 0), rows(40, 7)
+    for k = 1, 40 do a[k] = k / 3 end
+    local out = {}
+    for j = 1, 40 do out[#out + 1] = dot(a, b, 40, j) end
+    for j = 1, 40, 3 do out[#out + 1] = dot(a, c, 40, j) end
+    return table.concat(out, " "))";
+  Run on = run(code, true, 4);
+  CHECK(on.result == run(code, false).result);
+  std::string inner;
+  for (const std::string& t : luna::jit_test::traces_of(code))
+    if (t.find("rec:18 loop") != std::string::npos && inner.empty()) inner = t;
+  REQUIRE(!inner.empty());
+  INFO(inner);
+  size_t body = inner.find("cmp qword ptr [r11+");
+  size_t end = inner.find("cmp dword ptr [r12+", body);
+  REQUIRE(end != std::string::npos);
+  std::string loop = inner.substr(body, end - body);
+  CHECK(luna::jit_test::count(loop, "lea r11") == 1);
+  CHECK(luna::jit_test::count(loop, "+12], e") == 1);
+  CHECK(luna::jit_test::count(loop, "jbe ") == 1);
+}
