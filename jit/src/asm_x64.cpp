@@ -27,13 +27,15 @@ namespace luna::jit {
 using namespace asmjit;
 
 // The traces with a typed entry (Trace::typed_entry), by Trace::post: what
-// CALLOUTs jump to.
+// CALLOUTs jump to. Likewise those with a guarded entry
+// (Trace::guarded_entry): what side traces' links jump to.
 using TypedEntries = std::unordered_map<const void*, const Trace*>;
 
 struct CodeArena::Runtime {
   JitRuntime rt;
   void* seam_return = nullptr;  // Trace::seam_return, made with the first trace
   TypedEntries typed;
+  TypedEntries guarded;
 };
 
 CodeArena::CodeArena() : rt_(std::make_unique<Runtime>()) {}
@@ -41,6 +43,7 @@ CodeArena::~CodeArena() = default;
 
 void CodeArena::release(Trace* t) {
   rt_->typed.erase(t->post);
+  rt_->guarded.erase(t->post);
   if (t->entry != nullptr) rt_->rt.release(t->entry);
   t->entry = nullptr;
 }
@@ -366,13 +369,14 @@ const bool kAvx = CpuInfo::host().hasFeature(CpuFeatures::X86::kAVX);
 class Emitter {
  public:
   Emitter(const IrBuffer& ir, const Allocation& al, x86::Assembler& a, ExitInfo* exits, bool budget_free,
-          const TypedEntries& typed, void* seam_return)
-      : ir_(ir), al_(al), a_(a), typed_entries_(typed), emitted_early_(ir.size(), false), exits_info_(exits),
+          const TypedEntries& typed, const TypedEntries& guarded, void* seam_return)
+      : ir_(ir), al_(al), a_(a), typed_entries_(typed), guarded_entries_(guarded), emitted_early_(ir.size(), false), exits_info_(exits),
         nsnap_(ir.snapshots().size()),
         budget_free_(budget_free), seam_return_(seam_return) {
     post_ = a_.newLabel();
     checked_ = a_.newLabel();
     typed_ = a_.newLabel();
+    guarded_ = a_.newLabel();
     self_ = a_.newLabel();
   }
 
@@ -387,6 +391,7 @@ class Emitter {
     a_.mov(rL, x86::rdi);
     a_.mov(rBase, x86::rsi);
     a_.bind(post_);
+    hoist_entry_guards();
     if (frame != kLinkFrame) a_.sub(x86::rsp, frame - kLinkFrame);
     done_ = a_.newLabel();
     Label& done = done_;
@@ -397,6 +402,12 @@ class Emitter {
     find_leaf();
     for (Ref r = 1; r < ir_.size(); r++) emit(r, top);
     doubled_ = NO_REF;
+    // The hoisted tag tests run before the frame's rsp adjustment.
+    for (const auto& [from, to] : entry_exits_) {
+      a_.bind(from);
+      a_.sub(x86::rsp, frame - kLinkFrame);
+      a_.jmp(to);
+    }
     // Exit blocks: write the snapshot, then continue in the side trace
     // attached to the exit, if any, else return the exit's record.
     for (const PendingExit& e : exits_) {
@@ -1007,7 +1018,7 @@ class Emitter {
     SlotFact fact = slot_fact(r);
     // The entry behind it skips nothing but the guards: not the frame's
     // adjustment of rsp behind post_, nor a spill store.
-    if (fact.slot >= 0 && !checked_bound_ && frame_ == kLinkFrame && first_guard(r) && iv(i.a).spill < 0) {
+    if (fact.slot >= 0 && !checked_bound_ && !guarded_bound_ && frame_ == kLinkFrame && first_guard(r) && iv(i.a).spill < 0) {
       checked_bound_ = true;
       checks_ = fact;
       checked_load_ = i.a;
@@ -1434,6 +1445,65 @@ class Emitter {
     }
   }
 
+  // An optimised loop's trace tests the tags of the slots it loads before
+  // anything that may write the frame all at its top (before its frame's rsp
+  // adjustment), exiting through the first snapshot (empty: nothing is
+  // done yet, and those slots hold what they held at the entry), and has an
+  // entry behind those tests (Trace::guarded_entry): a side trace's link
+  // that knows the tags jumps there (nbody's and mandelbrot's inner loops,
+  // entered once per outer iteration from the side trace of their own exit).
+  void hoist_entry_guards() {
+    if (budget_free_) return;
+    if (std::none_of(&ir_[1], &ir_[1] + (ir_.size() - 1), [](const IrIns& i) { return i.op == IrOp::LOOPSTART; }))
+      return;
+    // A trace starting with an integer slot's guarded load keeps its typed
+    // and checked entries (behind that one guard) instead.
+    Ref head = 1;
+    while (head < ir_.size() && ir_.is_const(head)) head++;
+    if (head < ir_.size() && ir_[head].op == IrOp::SLOAD && ir_[head].type == IrType::Int && ir_[head].aux8 != 1) return;
+    int32_t first = -1;
+    std::vector<Ref> loads;
+    // Up to what may write the frame (stores into tables may come between).
+    for (Ref r = 1; r < ir_.size() && ir_[r].op != IrOp::LOOPSTART && !ir_.may_write_upvalue(ir_[r]); r++) {
+      const IrIns& i = ir_[r];
+      if (first < 0 && i.snap >= 0) first = i.snap;
+      if (i.op == IrOp::SLOAD && i.aux8 != 1 && i.type != IrType::Nil && i.snap >= 0 &&
+          ir_.snapshots()[static_cast<size_t>(i.snap)].frame < 0)
+        loads.push_back(r);
+    }
+    if (loads.empty() || first < 0) return;
+    const Snapshot& s = ir_.snapshots()[static_cast<size_t>(first)];
+    if (s.count != 0 || s.frame >= 0 || s.top >= 0 || exits_info_[first].bounds) return;
+    hoisted_.assign(ir_.size(), false);
+    for (Ref r : loads) {
+      const IrIns& i = ir_[r];
+      PendingExit e{a_.newLabel(), first, r};
+      exits_.push_back(e);
+      Label to = e.label;
+      if (frame_ != kLinkFrame) {
+        to = a_.newLabel();
+        entry_exits_.push_back({to, e.label});
+      }
+      a_.cmp(field(slot_mem(i.aux), kTagOff, 1), static_cast<uint8_t>(i.tag));
+      a_.jne(to);
+      hoisted_[r] = true;
+      entry_guards_.push_back({static_cast<int32_t>(i.aux), i.tag});
+    }
+    guarded_bound_ = true;
+    guarded_snap_ = first;
+    a_.bind(guarded_);
+  }
+  // The guarded entry of the trace at post when the link's trace knows every
+  // tag it skips (IrBuffer::link_types), else nullptr.
+  const void* guarded_target(const void* post) const {
+    auto it = guarded_entries_.find(post);
+    if (it == guarded_entries_.end()) return nullptr;
+    const auto& known = ir_.link_types;
+    for (const auto& g : it->second->entry_guards)
+      if (std::find(known.begin(), known.end(), g) == known.end()) return nullptr;
+    return it->second->guarded_entry;
+  }
+
   // A pointer's guard against null (a table without a metatable): `test`.
   bool null_test(const IrIns& i) const {
     return (i.op == IrOp::EQ || i.op == IrOp::NE) && ir_[i.b].op == IrOp::KPTR && ir_[i.b].k.p == nullptr &&
@@ -1553,9 +1623,9 @@ class Emitter {
       case IrOp::KNIL: case IrOp::KFALSE: case IrOp::KTRUE:
         return;
       case IrOp::SLOAD:
-        if (i.aux8 != 1) guard_tag(slot_mem(i.aux), i, r);
+        if (i.aux8 != 1 && !(guarded_bound_ && hoisted_[r])) guard_tag(slot_mem(i.aux), i, r);
         load_or_defer(slot_mem(i.aux), r);
-        if (i.aux8 != 1 && i.type == IrType::Int && frame_ == kLinkFrame && !typed_bound_ && iv(r).in_reg(r) &&
+        if (i.aux8 != 1 && i.type == IrType::Int && frame_ == kLinkFrame && !typed_bound_ && !guarded_bound_ && iv(r).in_reg(r) &&
             iv(r).spill < 0 && first_guard(r)) {
           typed_bound_ = true;
           typed_slot_ = static_cast<int32_t>(i.aux);
@@ -1802,8 +1872,9 @@ class Emitter {
           }
           leave_for_hook_or_budget(ex);
           const Trace* typed = base_off == 0 ? typed_target(i.snap, i.k.p, 0) : nullptr;
+          const void* guarded = typed == nullptr && s.frame < 0 && i.aux8 == 0 ? guarded_target(i.k.p) : nullptr;
           leave_frame(base_off);
-          a_.jmp(Imm(reinterpret_cast<uint64_t>(typed != nullptr ? typed->typed_entry : i.k.p)));
+          a_.jmp(Imm(reinterpret_cast<uint64_t>(typed != nullptr ? typed->typed_entry : guarded != nullptr ? guarded : i.k.p)));
           return;
         }
         if (i.b == 1) {
@@ -2430,6 +2501,14 @@ class Emitter {
   // the traces with one that CALLOUTs may enter.
   Label typed_;
   bool typed_bound_ = false;
+  // The guarded entry (hoist_entry_guards): the loads whose tag test moved
+  // to the top, and the slots and tags tested there.
+  Label guarded_;
+  bool guarded_bound_ = false;
+  int32_t guarded_snap_ = -1;
+  std::vector<bool> hoisted_;
+  std::vector<std::pair<Label, Label>> entry_exits_;  // a hoisted test's jump, its exit
+  std::vector<std::pair<int32_t, Tag>> entry_guards_;
   int32_t leaf_slot_ = -1;  // Trace::leaf_slot, leaf_add (find_leaf)
   int32_t leaf_add_ = 0;
   Label leaf_ret_;  // Trace::leaf_ret, bound when leaf_ret_reg_ >= 0
@@ -2447,6 +2526,7 @@ class Emitter {
   int32_t typed_slot_ = -1;
   int32_t typed_reg_ = -1;
   const TypedEntries& typed_entries_;
+  const TypedEntries& guarded_entries_;
 
  private:
   Label done_;   // the epilogue, returning rax
@@ -2554,7 +2634,7 @@ bool CodeArena::assemble(const IrBuffer& ir, const Allocation& al, Trace* t, boo
     exits[nsnap + static_cast<size_t>(last.snap)].top = -1;
   }
   if (last.op == IrOp::LOOP && last.b == 3) exits[nsnap + static_cast<size_t>(last.snap)].stitch = true;
-  Emitter em(ir, al, a, exits.get(), t->returns, rt_->typed, rt_->seam_return);
+  Emitter em(ir, al, a, exits.get(), t->returns, rt_->typed, rt_->guarded, rt_->seam_return);
   em.run(frame);
   TraceFn fn = nullptr;
   if (rt_->rt.add(&fn, &code) != kErrorOk) return false;
@@ -2589,6 +2669,12 @@ bool CodeArena::assemble(const IrBuffer& ir, const Allocation& al, Trace* t, boo
     t->typed_slot = em.typed_slot_;
     t->typed_reg = em.typed_reg_;
     rt_->typed[t->post] = t;
+  }
+  if (em.guarded_bound_) {
+    t->guarded_entry = reinterpret_cast<char*>(fn) + code.labelOffsetFromBase(em.guarded_);
+    t->entry_guards = em.entry_guards_;
+    t->entry_guard_snap = em.guarded_snap_;
+    rt_->guarded[t->post] = t;
   }
   t->mcode_size = code.codeSize();
   if (listing) t->dump += logger.data();
