@@ -27,13 +27,15 @@ namespace luna::jit {
 using namespace asmjit;
 
 // The traces with a typed entry (Trace::typed_entry), by Trace::post: what
-// CALLOUTs jump to.
+// CALLOUTs jump to. Likewise those with a guarded entry
+// (Trace::guarded_entry): what side traces' links jump to.
 using TypedEntries = std::unordered_map<const void*, const Trace*>;
 
 struct CodeArena::Runtime {
   JitRuntime rt;
   void* seam_return = nullptr;  // Trace::seam_return, made with the first trace
   TypedEntries typed;
+  TypedEntries guarded;
 };
 
 CodeArena::CodeArena() : rt_(std::make_unique<Runtime>()) {}
@@ -41,6 +43,7 @@ CodeArena::~CodeArena() = default;
 
 void CodeArena::release(Trace* t) {
   rt_->typed.erase(t->post);
+  rt_->guarded.erase(t->post);
   if (t->entry != nullptr) rt_->rt.release(t->entry);
   t->entry = nullptr;
 }
@@ -369,13 +372,14 @@ const bool kAvx = CpuInfo::host().hasFeature(CpuFeatures::X86::kAVX);
 class Emitter {
  public:
   Emitter(const IrBuffer& ir, const Allocation& al, x86::Assembler& a, ExitInfo* exits, bool budget_free,
-          const TypedEntries& typed, void* seam_return)
-      : ir_(ir), al_(al), a_(a), typed_entries_(typed), emitted_early_(ir.size(), false), exits_info_(exits),
+          const TypedEntries& typed, const TypedEntries& guarded, void* seam_return)
+      : ir_(ir), al_(al), a_(a), typed_entries_(typed), guarded_entries_(guarded), emitted_early_(ir.size(), false), exits_info_(exits),
         nsnap_(ir.snapshots().size()),
         budget_free_(budget_free), seam_return_(seam_return) {
     post_ = a_.newLabel();
     checked_ = a_.newLabel();
     typed_ = a_.newLabel();
+    guarded_ = a_.newLabel();
     self_ = a_.newLabel();
   }
 
@@ -390,6 +394,7 @@ class Emitter {
     a_.mov(rL, x86::rdi);
     a_.mov(rBase, x86::rsi);
     a_.bind(post_);
+    hoist_entry_guards();
     if (frame != kLinkFrame) a_.sub(x86::rsp, frame - kLinkFrame);
     done_ = a_.newLabel();
     Label& done = done_;
@@ -400,6 +405,12 @@ class Emitter {
     find_leaf();
     for (Ref r = 1; r < ir_.size(); r++) emit(r, top);
     doubled_ = NO_REF;
+    // The hoisted tag tests run before the frame's rsp adjustment.
+    for (const auto& [from, to] : entry_exits_) {
+      a_.bind(from);
+      a_.sub(x86::rsp, frame - kLinkFrame);
+      a_.jmp(to);
+    }
     // Exit blocks: write the snapshot, then continue in the side trace
     // attached to the exit, if any, else return the exit's record.
     for (const PendingExit& e : exits_) {
@@ -593,6 +604,8 @@ class Emitter {
     const IrIns& k = ir_[a.b];
     if (k.op == IrOp::KINT && k.k.i >= 1 && k.k.i < (1 << 26)) return x86::qword_ptr(base, static_cast<int32_t>((k.k.i - 1) * 16));
     // base + 16k - 16 as base + 8(k + k) - 16.
+    if (auto d = doubled_regs_.find(a.b); d != doubled_regs_.end())
+      return x86::qword_ptr(base, x86::gpq(static_cast<uint32_t>(d->second)), 3, -16);
     if (doubled_ != a.b) {
       x86::Gp kr = gp(a.b, pos, s1);
       a_.lea(s1, x86::ptr(kr, kr));
@@ -888,6 +901,33 @@ class Emitter {
     return true;
   }
 
+  // An array part's size loaded only for the bounds guard right after it,
+  // whose index an earlier guard already bounded by an array size (so it
+  // is below 2^32): the guard compares the size in memory with the
+  // index's low half (matrix's b[k][j], whose j the pre-roll checked).
+  bool asize_compared(Ref r) const {
+    const IrIns& f = ir_[r];
+    if (f.op != IrOp::FLOAD || static_cast<Field>(f.aux8) != Field::TabAsize) return false;
+    Ref g = r + 1;
+    while (g < ir_.size() && ir_.is_const(g)) g++;
+    if (g >= ir_.size() || iv(r).end != g) return false;
+    const IrIns& i = ir_[g];
+    if (i.op != IrOp::ULT || i.b != r || i.snap < 0 || ir_.is_const(i.a)) return false;
+    const Snapshot& s = ir_.snapshots()[static_cast<size_t>(i.snap)];
+    for (uint32_t e = 0; e < s.count; e++)
+      if (ir_.snap_entries()[s.first + e].ref == r) return false;
+    // A loop-carried value (a PHI's) is another value each iteration.
+    for (Ref p = ir_.size() - 1; p > 0 && (ir_[p].op == IrOp::PHI || ir_[p].op == IrOp::LOOP); p--)
+      if (ir_[p].op == IrOp::PHI && ir_[p].a == i.a) return false;
+    for (Ref p = 1; p < r; p++) {
+      const IrIns& q = ir_[p];
+      if (q.op == IrOp::ULT && q.a == i.a && q.snap >= 0 && ir_[q.b].op == IrOp::FLOAD &&
+          static_cast<Field>(ir_[q.b].aux8) == Field::TabAsize)
+        return true;
+    }
+    return false;
+  }
+
   bool is_kint(Ref r, Integer v) const { return ir_[r].op == IrOp::KINT && ir_[r].k.i == v; }
   // For the guard g = (c ~= 0): the c - 1 that follows it with nothing
   // between but integer arithmetic not reading c and no other guard, when
@@ -958,9 +998,13 @@ class Emitter {
       return;
     }
     const IrIns& bi = ir_[i.b];
+    bool swapped = false;
     if (ir_[i.a].op == IrOp::FLOAD && byte_compared(i.a)) {
       const IrIns& f = ir_[i.a];
       a_.cmp(x86::byte_ptr(gp(f.a, r, s0), field_offset(static_cast<Field>(f.aux8), f.aux)), static_cast<uint8_t>(bi.k.i));
+    } else if (i.op == IrOp::ULT && asize_compared(i.b)) {
+      a_.cmp(x86::dword_ptr(gp(bi.a, r, s0), field_offset(Field::TabAsize, bi.aux)), gp(i.a, r, s1).r32());
+      swapped = true;
     } else if (bi.op == IrOp::KINT && fits32(bi.k.i)) {
       a_.cmp(gp(i.a, r, s0), static_cast<int32_t>(bi.k.i));
     } else if (null_test(i)) {
@@ -978,13 +1022,13 @@ class Emitter {
       case IrOp::NLE: a_.jle(ex); break;
       case IrOp::EQ: a_.jne(ex); break;
       case IrOp::NE: a_.je(ex); break;
-      case IrOp::ULT: a_.jae(ex); break;
+      case IrOp::ULT: swapped ? a_.jbe(ex) : a_.jae(ex); break;
       default: break;
     }
     SlotFact fact = slot_fact(r);
     // The entry behind it skips nothing but the guards: not the frame's
     // adjustment of rsp behind post_, nor a spill store.
-    if (fact.slot >= 0 && !checked_bound_ && frame_ == kLinkFrame && first_guard(r) && iv(i.a).spill < 0) {
+    if (fact.slot >= 0 && !checked_bound_ && !guarded_bound_ && frame_ == kLinkFrame && first_guard(r) && iv(i.a).spill < 0) {
       checked_bound_ = true;
       checks_ = fact;
       checked_load_ = i.a;
@@ -1373,6 +1417,103 @@ class Emitter {
     }
   }
 
+  // The loop-invariant indexes of the loop's array accesses (matrix's
+  // b[k][j]: j), doubled once before it into general registers it leaves
+  // free (as pin_keys), so that no iteration forms k + k for them in s1.
+  void pin_doubled(Ref start) {
+    for (Ref c : al_.calls)
+      if (c > start) return;
+    std::vector<bool> variant(ir_.size(), false);
+    std::map<Ref, int> uses;
+    for (Ref r = start + 1; r < ir_.size(); r++) {
+      const IrIns& i = ir_[r];
+      if (i.op == IrOp::PHI) variant[static_cast<size_t>(i.a)] = true;
+      if (i.op == IrOp::AREF && i.b < start && !ir_.is_const(i.b) && ir_[i.b].type == IrType::Int) uses[i.b]++;
+    }
+    std::vector<bool> busy(16, false);
+    busy[x86::Gp::kIdAx] = busy[x86::Gp::kIdDx] = true;
+    auto hold = [&](Ref v) {
+      if (v != NO_REF && iv(v).reg >= 0 && !iv(v).fpr) busy[static_cast<size_t>(iv(v).reg)] = true;
+    };
+    for (Ref r = 1; r < ir_.size(); r++) {
+      if (iv(r).end >= start) hold(r);
+      if (ir_[r].op == IrOp::PHI) {  // the back-edge writes its destination's register
+        hold(ir_[r].a);
+        hold(ir_[r].b);
+      }
+    }
+    for (const auto& [k, g] : key_regs_) busy[static_cast<size_t>(g)] = true;
+    auto next = uses.begin();
+    for (int g : RegSet::x64().gpr) {
+      while (next != uses.end() && variant[static_cast<size_t>(next->first)]) ++next;
+      if (next == uses.end()) break;
+      if (busy[static_cast<size_t>(g)]) continue;
+      x86::Gp k = gp(next->first, start, s1);
+      a_.lea(x86::gpq(static_cast<uint32_t>(g)), x86::ptr(k, k));
+      doubled_regs_[next->first] = g;
+      ++next;
+    }
+  }
+
+  // An optimised loop's trace tests the tags of the slots it loads before
+  // anything that may write the frame all at its top (before its frame's rsp
+  // adjustment), exiting through the first snapshot (empty: nothing is
+  // done yet, and those slots hold what they held at the entry), and has an
+  // entry behind those tests (Trace::guarded_entry): a side trace's link
+  // that knows the tags jumps there (nbody's and mandelbrot's inner loops,
+  // entered once per outer iteration from the side trace of their own exit).
+  void hoist_entry_guards() {
+    if (budget_free_) return;
+    if (std::none_of(&ir_[1], &ir_[1] + (ir_.size() - 1), [](const IrIns& i) { return i.op == IrOp::LOOPSTART; }))
+      return;
+    // A trace starting with an integer slot's guarded load keeps its typed
+    // and checked entries (behind that one guard) instead.
+    Ref head = 1;
+    while (head < ir_.size() && ir_.is_const(head)) head++;
+    if (head < ir_.size() && ir_[head].op == IrOp::SLOAD && ir_[head].type == IrType::Int && ir_[head].aux8 != 1) return;
+    int32_t first = -1;
+    std::vector<Ref> loads;
+    // Up to what may write the frame (stores into tables may come between).
+    for (Ref r = 1; r < ir_.size() && ir_[r].op != IrOp::LOOPSTART && !ir_.may_write_upvalue(ir_[r]); r++) {
+      const IrIns& i = ir_[r];
+      if (first < 0 && i.snap >= 0) first = i.snap;
+      if (i.op == IrOp::SLOAD && i.aux8 != 1 && i.type != IrType::Nil && i.snap >= 0 &&
+          ir_.snapshots()[static_cast<size_t>(i.snap)].frame < 0)
+        loads.push_back(r);
+    }
+    if (loads.empty() || first < 0) return;
+    const Snapshot& s = ir_.snapshots()[static_cast<size_t>(first)];
+    if (s.count != 0 || s.frame >= 0 || s.top >= 0 || exits_info_[first].bounds) return;
+    hoisted_.assign(ir_.size(), false);
+    for (Ref r : loads) {
+      const IrIns& i = ir_[r];
+      PendingExit e{a_.newLabel(), first, r};
+      exits_.push_back(e);
+      Label to = e.label;
+      if (frame_ != kLinkFrame) {
+        to = a_.newLabel();
+        entry_exits_.push_back({to, e.label});
+      }
+      a_.cmp(field(slot_mem(i.aux), kTagOff, 1), static_cast<uint8_t>(i.tag));
+      a_.jne(to);
+      hoisted_[r] = true;
+      entry_guards_.push_back({static_cast<int32_t>(i.aux), i.tag});
+    }
+    guarded_bound_ = true;
+    guarded_snap_ = first;
+    a_.bind(guarded_);
+  }
+  // The guarded entry of the trace at post when the link's trace knows every
+  // tag it skips (IrBuffer::link_types), else nullptr.
+  const void* guarded_target(const void* post) const {
+    auto it = guarded_entries_.find(post);
+    if (it == guarded_entries_.end()) return nullptr;
+    const auto& known = ir_.link_types;
+    for (const auto& g : it->second->entry_guards)
+      if (std::find(known.begin(), known.end(), g) == known.end()) return nullptr;
+    return it->second->guarded_entry;
+  }
+
   // A pointer's guard against null (a table without a metatable): `test`.
   bool null_test(const IrIns& i) const {
     return (i.op == IrOp::EQ || i.op == IrOp::NE) && ir_[i.b].op == IrOp::KPTR && ir_[i.b].k.p == nullptr &&
@@ -1478,7 +1619,7 @@ class Emitter {
   }
   void bind_self_entry() {
     if (!checked_bound_ || frame_ != kLinkFrame || deferred_ != NO_REF || deferred_sum_ != NO_REF ||
-        !key_regs_.empty() || iv(self_arg_).reg != checks_.reg || self_upvalue_ < 0 || self_upvalue_ >= 32)
+        !key_regs_.empty() || !doubled_regs_.empty() || iv(self_arg_).reg != checks_.reg || self_upvalue_ < 0 || self_upvalue_ >= 32)
       return;
     self_bound_ = true;
     doubled_ = NO_REF;
@@ -1492,10 +1633,10 @@ class Emitter {
       case IrOp::KNIL: case IrOp::KFALSE: case IrOp::KTRUE:
         return;
       case IrOp::SLOAD:
-        if (i.aux8 != 1) guard_tag(slot_mem(i.aux), i, r);
+        if (i.aux8 != 1 && !(guarded_bound_ && hoisted_[r])) guard_tag(slot_mem(i.aux), i, r);
         if (r == past_guard_) a_.bind(past_guard_label_);
         load_or_defer(slot_mem(i.aux), r);
-        if (i.aux8 != 1 && i.type == IrType::Int && frame_ == kLinkFrame && !typed_bound_ && iv(r).in_reg(r) &&
+        if (i.aux8 != 1 && i.type == IrType::Int && frame_ == kLinkFrame && !typed_bound_ && !guarded_bound_ && iv(r).in_reg(r) &&
             iv(r).spill < 0 && first_guard(r)) {
           typed_bound_ = true;
           typed_slot_ = static_cast<int32_t>(i.aux);
@@ -1523,7 +1664,7 @@ class Emitter {
                static_cast<uint32_t>(ir_[i.b].k.i));
         return;
       case IrOp::FLOAD: {
-        if (byte_compared(r)) return;
+        if (byte_compared(r) || asize_compared(r)) return;
         x86::Gp o = gp(i.a, r, s0);
         x86::Gp d = dst_gp(r);
         int32_t off = field_offset(static_cast<Field>(i.aux8), i.aux);
@@ -1555,9 +1696,13 @@ class Emitter {
           a_.lea(d, x86::ptr(base, static_cast<int32_t>((bi.k.i - 1) * 16)));
         } else {
           // base + 16k - 16 as base + 8(k + k) - 16: two instructions.
-          x86::Gp k = gp(i.b, r, s1);
-          a_.lea(s1, x86::ptr(k, k));
-          a_.lea(d, x86::ptr(base, s1, 3, -16));
+          if (auto dk = doubled_regs_.find(i.b); dk != doubled_regs_.end()) {
+            a_.lea(d, x86::ptr(base, x86::gpq(static_cast<uint32_t>(dk->second)), 3, -16));
+          } else {
+            x86::Gp k = gp(i.b, r, s1);
+            a_.lea(s1, x86::ptr(k, k));
+            a_.lea(d, x86::ptr(base, s1, 3, -16));
+          }
         }
         finish(r, d);
         return;
@@ -1665,6 +1810,7 @@ class Emitter {
           a_.jne(ex);
         }
         pin_keys(r);
+        pin_doubled(r);
         a_.bind(loop_);
         return;
       }
@@ -1737,8 +1883,9 @@ class Emitter {
           }
           leave_for_hook_or_budget(ex);
           const Trace* typed = base_off == 0 ? typed_target(i.snap, i.k.p, 0) : nullptr;
+          const void* guarded = typed == nullptr && s.frame < 0 && i.aux8 == 0 ? guarded_target(i.k.p) : nullptr;
           leave_frame(base_off);
-          a_.jmp(Imm(reinterpret_cast<uint64_t>(typed != nullptr ? typed->typed_entry : i.k.p)));
+          a_.jmp(Imm(reinterpret_cast<uint64_t>(typed != nullptr ? typed->typed_entry : guarded != nullptr ? guarded : i.k.p)));
           return;
         }
         if (i.b == 1) {
@@ -2435,6 +2582,14 @@ class Emitter {
   // the traces with one that CALLOUTs may enter.
   Label typed_;
   bool typed_bound_ = false;
+  // The guarded entry (hoist_entry_guards): the loads whose tag test moved
+  // to the top, and the slots and tags tested there.
+  Label guarded_;
+  bool guarded_bound_ = false;
+  int32_t guarded_snap_ = -1;
+  std::vector<bool> hoisted_;
+  std::vector<std::pair<Label, Label>> entry_exits_;  // a hoisted test's jump, its exit
+  std::vector<std::pair<int32_t, Tag>> entry_guards_;
   int32_t leaf_slot_ = -1;  // Trace::leaf_slot, leaf_add (find_leaf)
   int32_t leaf_add_ = 0;
   Label leaf_ret_;  // Trace::leaf_ret, bound when leaf_ret_reg_ >= 0
@@ -2452,6 +2607,7 @@ class Emitter {
   int32_t typed_slot_ = -1;
   int32_t typed_reg_ = -1;
   const TypedEntries& typed_entries_;
+  const TypedEntries& guarded_entries_;
 
  private:
   Label done_;   // the epilogue, returning rax
@@ -2465,6 +2621,7 @@ class Emitter {
   Ref past_guard_ = NO_REF;          // the load whose tag guard a base case in place skips
   Label past_guard_label_;           // (callout), bound behind that guard
   std::map<Ref, int> key_regs_;      // pinned keys of the loop's field guards (pin_keys)
+  std::map<Ref, int> doubled_regs_;  // pinned doubles of the loop's invariant indexes (pin_doubled)
   x86::Mem deferred_mem_;
   std::map<uint64_t, Label> knums_;  // float constants by their bits
   // A CALLOUT's callee CallInfo from savedpc on (callout), behind the code.
@@ -2568,7 +2725,7 @@ bool CodeArena::assemble(const IrBuffer& ir, const Allocation& al, Trace* t, boo
     exits[nsnap + static_cast<size_t>(last.snap)].top = -1;
   }
   if (last.op == IrOp::LOOP && last.b == 3) exits[nsnap + static_cast<size_t>(last.snap)].stitch = true;
-  Emitter em(ir, al, a, exits.get(), t->returns, rt_->typed, rt_->seam_return);
+  Emitter em(ir, al, a, exits.get(), t->returns, rt_->typed, rt_->guarded, rt_->seam_return);
   em.run(frame);
   TraceFn fn = nullptr;
   if (rt_->rt.add(&fn, &code) != kErrorOk) return false;
@@ -2603,6 +2760,12 @@ bool CodeArena::assemble(const IrBuffer& ir, const Allocation& al, Trace* t, boo
     t->typed_slot = em.typed_slot_;
     t->typed_reg = em.typed_reg_;
     rt_->typed[t->post] = t;
+  }
+  if (em.guarded_bound_) {
+    t->guarded_entry = reinterpret_cast<char*>(fn) + code.labelOffsetFromBase(em.guarded_);
+    t->entry_guards = em.entry_guards_;
+    t->entry_guard_snap = em.guarded_snap_;
+    rt_->guarded[t->post] = t;
   }
   t->mcode_size = code.codeSize();
   if (listing) t->dump += logger.data();

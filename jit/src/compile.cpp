@@ -2,6 +2,9 @@
 // optimisation, dead code elimination, register allocation, assembly.
 #include "compile.hpp"
 
+#include <algorithm>
+#include <vector>
+
 namespace luna::jit {
 
 namespace {
@@ -16,14 +19,45 @@ std::unique_ptr<Trace> assemble(const IrBuffer& ir, const Allocation& al, CodeAr
   for (Ref r = 1; r < ir.size(); r++)
     if (ir[r].op == IrOp::SLOAD && (ir[r].type == IrType::Int || ir[r].type == IrType::Num))
       t->entry_numbers.push_back({static_cast<int32_t>(ir[r].aux), ir[r].tag});
-  // What write_snapshot stores (store_value: the IR value's tag).
-  for (const Snapshot& s : ir.snapshots()) {
+  // Where each snapshot is first taken, and the first instruction that may
+  // write the frame (a call's snapshot, an upvalue's store).
+  std::vector<Ref> taken(ir.snapshots().size(), NO_REF), loads;
+  Ref writes = ir.size();
+  for (Ref r = 1; r < ir.size(); r++) {
+    const IrIns& i = ir[r];
+    if (i.snap >= 0 && taken[static_cast<size_t>(i.snap)] == NO_REF) taken[static_cast<size_t>(i.snap)] = r;
+    if (writes == ir.size() && ir.may_write_upvalue(i)) writes = r;
+    if (i.op == IrOp::SLOAD && i.type != IrType::Ptr && i.type != IrType::Void && i.type != IrType::Nil &&
+        (i.snap < 0 || ir.snapshots()[static_cast<size_t>(i.snap)].frame < 0))
+      loads.push_back(r);
+  }
+  // What write_snapshot stores (store_value: the IR value's tag), and the
+  // slots of the trace's frame loaded before the exit that the snapshot
+  // leaves alone: they hold what was loaded, of the type loaded.
+  for (size_t n = 0; n < ir.snapshots().size(); n++) {
+    const Snapshot& s = ir.snapshots()[n];
     t->exit_tags_first.push_back(static_cast<uint32_t>(t->exit_tags.size()));
     for (uint32_t k = 0; k < s.count; k++) {
       const SnapEntry& e = ir.snap_entries()[s.first + k];
       IrType ty = ir[e.ref].type;
       if (ty != IrType::Ptr && ty != IrType::Void) t->exit_tags.push_back({static_cast<int32_t>(e.slot), ir[e.ref].tag});
     }
+    if (s.frame >= 0 || taken[n] == NO_REF || taken[n] > writes) continue;
+    const size_t named = t->exit_tags_first.back();
+    for (Ref r : loads) {
+      if (r >= taken[n]) break;
+      const IrIns& i = ir[r];
+      int32_t slot = static_cast<int32_t>(i.aux);
+      if (std::none_of(t->exit_tags.begin() + static_cast<ptrdiff_t>(named), t->exit_tags.end(),
+                       [&](const std::pair<int32_t, Tag>& x) { return x.first == slot; }))
+        t->exit_tags.push_back({slot, i.tag});
+    }
+    // Those the trace's top tested (Trace::guarded_entry), past that test.
+    if (static_cast<int32_t>(n) == t->entry_guard_snap) continue;
+    for (const auto& [slot, tag] : t->entry_guards)
+      if (std::none_of(t->exit_tags.begin() + static_cast<ptrdiff_t>(named), t->exit_tags.end(),
+                       [&](const std::pair<int32_t, Tag>& x) { return x.first == slot; }))
+        t->exit_tags.push_back({slot, tag});
   }
   t->exit_tags_first.push_back(static_cast<uint32_t>(t->exit_tags.size()));
   return t;

@@ -256,6 +256,10 @@ class IrBuffer {
     return static_cast<int32_t>(frames_.size() - 1);
   }
   const std::vector<SnapFrame>& snap_frames() const { return frames_; }
+  // At a side trace's link (LOOP, b = 2) in its own frame: the slots whose
+  // tags the trace knows there (written, loaded or inherited), so that it
+  // may enter the target behind its tests of them (Trace::guarded_entry).
+  std::vector<std::pair<int32_t, Tag>> link_types;
   const std::vector<Snapshot>& snapshots() const { return snaps_; }
   const std::vector<SnapEntry>& snap_entries() const { return snap_entries_; }
   std::vector<Snapshot>& snapshots_mut() { return snaps_; }

@@ -89,6 +89,18 @@ RecordStatus Recorder::close_link(const Proto* p, const Instruction* pc, void* e
   // call) and may assign upvalues (Reserve::sets_upvalues).
   if (func_ && p != proto_) sets_upvalues_ = true;
   lp.snap = slots_.snapshot(ir_, pc);
+  if (lp.aux8 == 0 && frames_.size() == 1) {
+    for (int s = 0; s < frames_.front().cl->p->maxstacksize; s++) {
+      if (slots_.is_captured(s)) continue;
+      if (Ref r = slots_.peek(s); r != NO_REF) {
+        IrType t = ir_[r].type;
+        if (t != IrType::Ptr && t != IrType::Void && t != IrType::Nil) ir_.link_types.push_back({s, ir_[r].tag});
+        continue;
+      }
+      for (const auto& [k, tag] : known_types_)
+        if (k == s) ir_.link_types.push_back({s, tag});
+    }
+  }
   ir_.emit_raw(lp);
   link_pc_ = pc;
   link_proto_ = p;

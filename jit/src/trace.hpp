@@ -117,6 +117,12 @@ struct Trace {
   void* typed_entry = nullptr;
   int32_t typed_slot = -1;
   int32_t typed_reg = -1;
+  // Behind the tag tests of an optimised loop's trace that its top makes
+  // of the slots entry_guards names: where a side trace's link knowing
+  // those tags enters instead of post.
+  void* guarded_entry = nullptr;
+  std::vector<std::pair<int32_t, Tag>> entry_guards;
+  int32_t entry_guard_snap = -1;  // the snapshot those tests exit through
   // A function trace that, where its first guard (checks) holds, only
   // returns one integer: slot leaf_slot's, an integer, plus leaf_add (fib's
   // `return k`, ack's `return k + 1`). A CALLOUT passing that guard and

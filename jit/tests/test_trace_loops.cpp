@@ -410,3 +410,98 @@ TEST_CASE("a for loop's count guard restores none of the body's locals", "[jit][
   }
   CHECK(with_s > 0);
 }
+
+TEST_CASE("an invariant index doubled once before the loop; a row's size compared in memory", "[jit][loop]") {
+  // matrix's s = s + a[k] * b[k][j]: j is the same every iteration, so its
+  // double sits in a register from before the loop (one `lea r11`, for k,
+  // in the body), and b[k]'s size is compared in memory with j - 1, which
+  // the pre-roll bounded. Row 7 of the second call keeps its entries in
+  // the hash part: that row's bounds check fails, and the interpreter
+  // finishes the iteration.
+  const char* code = R"(
+    local function rows(n, short)
+      local m = {}
+      for i = 1, n do
+        local row = {}
+        if i == short then
+          row[n] = 1.5
+          for j = n - 1, 1, -1 do row[j] = (i + j) / 4 end
+        else
+          for j = 1, n do row[j] = (i * 3 + j) / 8 end
+        end
+        m[i] = row
+      end
+      return m
+    end
+    local function dot(a, b, n, j)
+      local s = 0.0
+      for k = 1, n do s = s + a[k] * b[k][j] end
+      return s
+    end
+    local a, b, c = {}, rows(40, 0), rows(40, 7)
+    for k = 1, 40 do a[k] = k / 3 end
+    local out = {}
+    for j = 1, 40 do out[#out + 1] = dot(a, b, 40, j) end
+    for j = 1, 40, 3 do out[#out + 1] = dot(a, c, 40, j) end
+    return table.concat(out, " "))";
+  Run on = run(code, true, 4);
+  CHECK(on.result == run(code, false).result);
+  std::string inner;
+  for (const std::string& t : luna::jit_test::traces_of(code))
+    if (t.find("rec:18 loop") != std::string::npos && inner.empty()) inner = t;
+  REQUIRE(!inner.empty());
+  INFO(inner);
+  size_t body = inner.find("cmp qword ptr [r11+");
+  size_t end = inner.find("cmp dword ptr [r12+", body);
+  REQUIRE(end != std::string::npos);
+  std::string loop = inner.substr(body, end - body);
+  CHECK(luna::jit_test::count(loop, "lea r11") == 1);
+  CHECK(luna::jit_test::count(loop, "+12], e") == 1);
+  CHECK(luna::jit_test::count(loop, "jbe ") == 1);
+}
+
+TEST_CASE("an inner loop's tag tests at its trace's top, entered behind them by links knowing the tags", "[jit][loop]") {
+  // mandelbrot's shape: the inner loop's trace tests the tags of ci, cr
+  // and the z values at its top; the side traces of its exits set up the
+  // next point and jump into it behind those tests. ci turns into an
+  // integer for some rows and zr into an integer for some points: the
+  // tests at the top fail there (the side traces know the other tag and
+  // enter through them) and the interpreter or a new trace goes on.
+  const char* code = R"(
+    local n, count, sum = 24, 0, 0.0
+    for y = 0, n - 1 do
+      local ci = 2.0 * y / n - 1.0
+      if y % 7 == 3 then ci = y // 12 end
+      for x = 0, n - 1 do
+        local cr = 2.0 * x / n - 1.5
+        local zr, zi, zr2, zi2 = 0.0, 0.0, 0.0, 0.0
+        if x % 5 == 4 then zr = 0 end
+        local inside = true
+        for _ = 1, 30 do
+          zi = 2.0 * zr * zi + ci
+          zr = zr2 - zi2 + cr
+          zr2 = zr * zr
+          zi2 = zi * zi
+          if zr2 + zi2 > 4.0 then
+            inside = false
+            break
+          end
+        end
+        sum = sum + zr2 + zi2
+        if inside then count = count + 1 end
+      end
+    end
+    return count .. " " .. string.format("%.6f", sum))";
+  luna::jit_test::same_all_ways(code, "=rec");
+  Run on = run(code, true, 4);
+  CHECK(on.result == run(code, false).result);
+  std::string inner;
+  for (const std::string& t : luna::jit_test::traces_of(code))
+    if (t.find("rec:12 loop") != std::string::npos && inner.empty()) inner = t;
+  REQUIRE(!inner.empty());
+  INFO(inner);
+  size_t top = inner.find("mov r13, rsi");
+  size_t first_float = inner.find("movsd", top);
+  REQUIRE(first_float != std::string::npos);
+  CHECK(luna::jit_test::count(inner.substr(top, first_float - top), "cmp byte ptr [r13+") >= 5);
+}
