@@ -305,6 +305,7 @@ bool Recorder::native(const Instruction* pc, int a, int nargs, int c, const TVal
     guard(IrOp::EQ, ir_.emit(ff), ir_.kptr(reinterpret_cast<void*>(fn)));
   }
   if (f == LeafFn::StrFormat && format(a, nargs, c)) return true;
+  if (f == LeafFn::StrFind && find_item(a, nargs, c, vals)) return true;
   for (int k = 0; k < nargs; k++) {
     const TValue& v = vals[1 + k];
     Ref r = slot(a + 1 + k);  // its type guard
@@ -326,6 +327,38 @@ bool Recorder::native(const Instruction* pc, int a, int nargs, int c, const TVal
   slots_.set_top(-1);
   slots_.forget_from(nc.aux);
   std::erase_if(known_types_, [&](const auto& e) { return e.first >= nc.aux; });
+  return true;
+}
+
+// string.find(s, pattern [, init]) wanting one or two results, of a
+// constant pattern that is one single-character item (str_find_item): a
+// CALL of StrFindItem with the pattern guarded, no NCALL. The match is
+// that one byte, so both results are the same position; whether the search
+// found one when recorded is guarded (nil otherwise), as is the helper's
+// -1 (an instruction budget set: the interpreter's call charges it). The
+// subject is a string and init an integer: find raises no error.
+bool Recorder::find_item(int a, int nargs, int c, const TValue* vals) {
+  if ((c != 2 && c != 3) || nargs < 2 || nargs > 3 || !vals[1].is_string() || !vals[2].is_short_string() ||
+      (nargs == 3 && !vals[3].is_int()))
+    return false;
+  FindItem item;
+  String* pat = vals[2].as_string();
+  if (!str_find_item(pat, &item)) return false;
+  Ref s = slot(a + 1);
+  guard(IrOp::EQ, slot(a + 2), ir_.kgc(pat, vals[2].tag));
+  Ref init = nargs == 3 ? slot(a + 3) : ir_.kint(1);
+  IrIns call = ir_ins(IrOp::CALL, IrType::Int, s, init);
+  call.aux8 = static_cast<uint8_t>(Helper::StrFindItem);
+  call.k.p = pat;
+  Ref at = ir_.emit(call);
+  bool found = str_find_item_at(vals[1].as_string(), nargs == 3 ? vals[3].u.i : 1, &item) > 0;
+  guard(found ? IrOp::GT : IrOp::EQ, at, ir_.kint(0));
+  if (ir_.failed()) return false;
+  Ref res = found ? at : ir_.knil();
+  slots_.set_top(-1);
+  slots_.set(a, res);
+  if (c == 3) slots_.set(a + 1, res);
+  slots_.forget_from(slots_.base() + a + c - 1);
   return true;
 }
 

@@ -1758,6 +1758,37 @@ LeafFn string_leaf(NativeFn f) {
   return LeafFn::None;
 }
 
+bool str_find_item(const String* pat, FindItem* item) {
+  const char* p = pat->data;
+  if (pat->len == 0 || *p == '^') return false;  // anchored: no plan
+  FirstPlan f = plan_of(p, p + pat->len);
+  if (!f.has_first || f.whole != static_cast<uint8_t>(Whole::One)) return false;
+  item->ascii[0] = f.ascii[0];
+  item->ascii[1] = f.ascii[1];
+  item->p = p + f.p_off;
+  item->ep = p + f.ep_off;
+  item->literal = f.literal != 0;
+  return true;
+}
+
+// As find_aux's search of a Whole::One pattern, without its budget charge:
+// the trace leaves the call to the interpreter while a budget is set.
+Integer str_find_item_at(const String* s, Integer init, const FindItem* item) {
+  size_t ls = s->len;
+  size_t from = str_pos_start(init, ls) - 1;
+  if (from >= ls) return 0;  // past the end (find's nil), or no byte left
+  const char* q = s->data + from;
+  const char* end = s->data + ls;
+  if (item->literal) {
+    q = static_cast<const char*>(std::memchr(q, static_cast<unsigned char>(item->ep[-1]), static_cast<size_t>(end - q)));
+    if (q == nullptr) return 0;
+  } else {
+    while (q < end && !item_accepts(item->ascii, static_cast<unsigned char>(*q), item->p, item->ep)) q++;
+    if (q == end) return 0;
+  }
+  return static_cast<Integer>(q - s->data) + 1;
+}
+
 int open_string(State* L) {
   new_lib(L, string_funcs);
   create_string_metatable(L);
