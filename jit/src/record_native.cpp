@@ -144,12 +144,13 @@ uintptr_t native_call(State* L, TValue* func, int nargs, int nresults, NativeFn 
   if (L->hookmask != 0 || g->instr_budget != 0 || g->gcdebt > 0) return reinterpret_cast<uintptr_t>(func) | 1;
   ptrdiff_t fo = L->save(func), old_top = L->save(L->top);
   CallInfo* old_ci = L->ci;
-  uint8_t old_allowhook = L->allowhook;
-  unsigned old_nCcalls = L->nCcalls, old_nny = L->nny;
+  // allowhook, nCcalls and nny need no saving: a leaf changes none of them,
+  // nor does its error (no hook, no message handler, no nested call).
   ptrdiff_t old_errfunc = L->errfunc;
   uint8_t old_gcstp = g->gcstp;
-  ptrdiff_t debt = g->gcdebt;
-  size_t total = g->totalbytes;
+  // The debt the call's allocations add to the one before it, as one value:
+  // the collector's paused checks may have reset the debt meanwhile.
+  size_t debt_base = g->totalbytes - static_cast<size_t>(g->gcdebt);
   L->top = func + 1 + nargs;
   L->errfunc = 0;
   g->gcstp |= GCSTP_INTERNAL;
@@ -171,14 +172,11 @@ uintptr_t native_call(State* L, TValue* func, int nargs, int nresults, NativeFn 
   g->gcstp = old_gcstp;
   L->errfunc = old_errfunc;
   // A collection the pause put off is due as if it had not been paused.
-  ptrdiff_t owed = debt + static_cast<ptrdiff_t>(g->totalbytes - total);
+  auto owed = static_cast<ptrdiff_t>(g->totalbytes - debt_base);
   if (g->gcdebt < owed) g->gcdebt = owed;
   func = L->restore(fo);
   if (st == OK) return reinterpret_cast<uintptr_t>(func);
   L->ci = old_ci;
-  L->allowhook = old_allowhook;
-  L->nCcalls = old_nCcalls;
-  L->nny = old_nny;
   L->top = L->restore(old_top);
   if (Iter) gmatch_set_pos(it, pos);
   return reinterpret_cast<uintptr_t>(func) | 1;
