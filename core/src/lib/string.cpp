@@ -849,15 +849,33 @@ const PatternCache::Entry* pattern_entry(State* L, const TValue* pat) {
   size_t len = ps->len;
   if (len == 0 || len > PatternCache::MAX_LEN) return nullptr;
   const char* p = ps->data;
-  PatternCache::Entry& e = L->g->patterns.entries[ps->hash % PatternCache::ENTRIES];
-  if (e.len == len && bytes::equal(e.bytes, p, len)) return &e;
+  // Two places a pattern may be in, from two parts of its hash: with one,
+  // two of six patterns share it in two runs of three (the hash seed
+  // changes every run), and a loop calling both planned each again and
+  // again.
+  PatternCache::Entry* entries = L->g->patterns.entries;
+  uint32_t h = ps->hash;
+  PatternCache::Entry* e = &entries[PatternCache::place(h, 0)];
+  if (e->len == len && bytes::equal(e->bytes, p, len)) return e;
+  PatternCache::Entry* other = &entries[PatternCache::place(h, 1)];
+  if (other->len == len && bytes::equal(other->bytes, p, len)) return other;
+  // A miss takes a free place, else the first: what was there moves to its
+  // own other place (replacing what is there) unless that is this one.
+  if (e->len != 0 && other->len == 0) {
+    e = other;
+  } else if (e->len != 0) {
+    size_t from = static_cast<size_t>(e - entries);
+    size_t to = PatternCache::place(e->hash, 0) == from ? PatternCache::place(e->hash, 1) : PatternCache::place(e->hash, 0);
+    if (to != from) entries[to] = *e;
+  }
+  e->hash = h;
   // An anchored pattern's search never skips (gmatch's, where '^' is a
   // plain character, just does not skip either).
-  e.plan = *p == '^' ? FirstPlan{} : plan_of(p, p + len);
-  e.len = static_cast<uint8_t>(len);
-  std::memcpy(e.bytes, p, len);
-  e.plain = no_specials(p, len);
-  return &e;
+  e->plan = *p == '^' ? FirstPlan{} : plan_of(p, p + len);
+  e->len = static_cast<uint8_t>(len);
+  std::memcpy(e->bytes, p, len);
+  e->plain = no_specials(p, len);
+  return e;
 }
 
 // The first item of the unanchored pattern p..end, from its cache entry
