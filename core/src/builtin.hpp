@@ -14,6 +14,7 @@ namespace luna {
 
 struct NClosure;
 struct String;
+struct GlobalState;
 
 int lib_math_abs(State* L);
 int lib_math_floor(State* L);
@@ -69,6 +70,14 @@ bool str_find_item(const String* pat, FindItem* item);
 // find's first result for subject s, start init and that item: the
 // position found, or 0 for find's nil.
 Integer str_find_item_at(const String* s, Integer init, const FindItem* item);
+// gsub(s, pattern, t) wanting its string, of such an item and a table t
+// without metatable whose values at the matched bytes are strings or nil
+// or false: the result (s itself when nothing matched), or nullptr when
+// the library must make it (another value, a result longer than 512
+// bytes, a string that cannot be made without a collection). It never
+// raises nor collects.
+struct Table;
+String* str_gsub_item(GlobalState* g, String* s, Table* t, const FindItem* item) noexcept;
 
 // The position of a gmatch iterator (its closure). As in 5.4 the iterator
 // moves on before it pushes the captures, which may raise; a trace whose call

@@ -162,6 +162,9 @@ String* h_str_from_int(State* L, Integer i) noexcept {
 Integer h_str_find_item(State* L, String* s, Integer init, const FindItem* item) noexcept {
   return L->g->instr_budget != 0 ? -1 : str_find_item_at(s, init, item);
 }
+String* h_str_gsub_item(State* L, String* s, Table* t, const FindItem* item) noexcept {
+  return L->g->instr_budget != 0 ? nullptr : str_gsub_item(L->g, s, t, item);
+}
 // string.sub charges its bytes to an instruction budget: the interpreter's.
 String* h_str_new(State* L, const char* p, Integer len) noexcept {
   return L->g->instr_budget != 0 ? nullptr : str_try_new(L->g, p, static_cast<size_t>(len));
@@ -294,6 +297,7 @@ const void* helper_addr(Helper h) {
     case Helper::SetMeta: return reinterpret_cast<const void*>(&h_set_meta);
     case Helper::UpvalClose: return reinterpret_cast<const void*>(&h_upval_close);
     case Helper::StrFindItem: return reinterpret_cast<const void*>(&h_str_find_item);
+    case Helper::StrGsubItem: return reinterpret_cast<const void*>(&h_str_gsub_item);
     case Helper::TabAppend: return reinterpret_cast<const void*>(&table_try_append_slot);
     case Helper::NewClosure: return reinterpret_cast<const void*>(&h_new_closure);
     case Helper::ClosureCapture: return reinterpret_cast<const void*>(&h_closure_capture);
@@ -1284,7 +1288,7 @@ class Emitter {
         if (i.b != NO_REF) a_.mov(x86::rsi, s1);
       }
     }
-    if (h == Helper::StrFindItem) a_.lea(x86::rcx, find_item_mem(static_cast<const String*>(i.k.p)));
+    if (h == Helper::StrFindItem || h == Helper::StrGsubItem) a_.lea(x86::rcx, find_item_mem(static_cast<const String*>(i.k.p)));
     a_.mov(x86::rax, reinterpret_cast<uint64_t>(helper_addr(h)));
     a_.call(x86::rax);
     if (i.type == IrType::Num) {

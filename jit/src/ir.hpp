@@ -122,6 +122,9 @@ enum class Helper : uint8_t {
   StrFromInt,                   // (State*, Integer) -> String*, as tostring
   StrNew,                       // (State*, const char*, Integer len) -> String*
   StrChar,                      // (State*, Integer byte) -> String* of that one byte
+  // gsub(s, pattern, t) of a one-item pattern (str_gsub_item; the CALL's
+  // k.p: the pattern String*, its FindItem in rcx as StrFindItem's).
+  StrGsubItem,                  // (State*, String* s, Table* t) -> String*
   // A concatenation of more than two pieces: the pieces go into a buffer,
   // then one string is made of it (and the buffer emptied).
   BufPutStr,                    // (State*, String*)

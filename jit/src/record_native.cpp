@@ -315,6 +315,7 @@ bool Recorder::native(const Instruction* pc, int a, int nargs, int c, const TVal
   bool has_s = f == LeafFn::ToString;
   if (f == LeafFn::StrFormat) plain_format(vals[1].as_string(), &has_s);
   if (has_s && !guard_tostring_plain()) return false;
+  if (f == LeafFn::StrGsub && gsub_item(a, nargs, c, vals)) return true;
   if (ir_.failed()) return false;
   IrIns nc = ir_ins(IrOp::NCALL, IrType::Void, ir_.kptr(reinterpret_cast<void*>(fn)), ir_.kint(nargs));
   nc.aux = slots_.base() + a;
@@ -357,6 +358,35 @@ bool Recorder::find_item(int a, int nargs, int c, const TValue* vals) {
   slots_.set(a, res);
   if (c == 3) slots_.set(a + 1, res);
   slots_.forget_from(slots_.base() + a + c - 1);
+  return true;
+}
+
+// gsub(s, pattern, t) wanting its string, of a constant one-item pattern
+// and a table without metatable (json's escapes): a StrGsubItem CALL in
+// place of the NCALL when str_gsub_item makes the result now. The
+// arguments' types and the table's metatable are guarded (native); so
+// are the pattern and the result's tag. A null result (a value not a
+// string, an instruction budget) exits at the CALL for the library.
+bool Recorder::gsub_item(int a, int nargs, int c, const TValue* vals) {
+  if (c != 2 || nargs != 3 || !vals[1].is_string() || !vals[2].is_short_string() || !plain_table(vals[3]))
+    return false;
+  FindItem item;
+  String* pat = vals[2].as_string();
+  if (!str_find_item(pat, &item)) return false;
+  String* now = str_gsub_item(L_->g, vals[1].as_string(), vals[3].as_table(), &item);
+  if (now == nullptr) return false;
+  guard(IrOp::EQ, slot(a + 2), ir_.kgc(pat, vals[2].tag));
+  IrIns call = ir_ins(IrOp::CALL, IrType::Gc, slot(a + 1), slot(a + 3));
+  call.aux8 = static_cast<uint8_t>(Helper::StrGsubItem);
+  call.tag = now->tag;
+  call.k.p = pat;
+  Ref r = ir_.emit(call);
+  guard(IrOp::NE, r, ir_.kptr(nullptr));
+  guard_str_tag(r, now->tag);
+  if (ir_.failed()) return false;
+  slots_.set_top(-1);
+  slots_.set(a, r);
+  slots_.forget_from(slots_.base() + a + 1);
   return true;
 }
 

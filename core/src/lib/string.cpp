@@ -1807,6 +1807,53 @@ Integer str_find_item_at(const String* s, Integer init, const FindItem* item) {
   return static_cast<Integer>(q - s->data) + 1;
 }
 
+namespace {
+
+// The first byte from q on that the item accepts, or end.
+const char* item_next(const char* q, const char* end, const FindItem* item) {
+  if (item->literal) {
+    q = static_cast<const char*>(std::memchr(q, static_cast<unsigned char>(item->ep[-1]), static_cast<size_t>(end - q)));
+    return q == nullptr ? end : q;
+  }
+  while (q < end && !item_accepts(item->ascii, static_cast<unsigned char>(*q), item->p, item->ep)) q++;
+  return q;
+}
+
+}  // namespace
+
+String* str_gsub_item(GlobalState* g, String* s, Table* t, const FindItem* item) noexcept {
+  const char* src = s->data;
+  const char* end = src + s->len;
+  const char* q = item_next(src, end, item);
+  if (q == end) return s;  // no match: gsub gives the subject itself
+  constexpr size_t kMax = 512;
+  char buf[kMax];
+  size_t n = 0;
+  auto put = [&](const char* p, size_t len) {
+    if (len > kMax - n) return false;
+    std::memcpy(buf + n, p, len);
+    n += len;
+    return true;
+  };
+  for (; q < end; q = item_next(src, end, item)) {
+    if (!put(src, static_cast<size_t>(q - src))) return nullptr;
+    // The key is the one-byte string of the match; one never made is in
+    // no table.
+    String* key = g->onebyte[static_cast<unsigned char>(*q)];
+    const TValue* v = key != nullptr ? table_get_short_str(t, key) : nullptr;
+    if (v == nullptr || !v->truthy()) {
+      if (!put(q, 1)) return nullptr;  // nil or false: the match stays
+    } else if (v->is_string()) {
+      if (!put(v->as_string()->data, v->as_string()->len)) return nullptr;
+    } else {
+      return nullptr;  // a number's text or the error: the library's
+    }
+    src = q + 1;
+  }
+  if (!put(src, static_cast<size_t>(end - src))) return nullptr;
+  return str_try_new(g, buf, n);
+}
+
 int open_string(State* L) {
   new_lib(L, string_funcs);
   create_string_metatable(L);
