@@ -1011,14 +1011,21 @@ bool capture_text(MatchState* ms, int i, const char* s, const char* e, const cha
   return true;
 }
 
-// Pushes capture i (or the whole match when there are no captures).
+// Pushes capture i (or the whole match when there are no captures). The
+// callers made room (push_captures, add_value's one slot of the frame's
+// MINSTACK); the string is stored as push_lstring would, without its call,
+// and the collector's check is called only when a step is due (gmatch's
+// captures: ~30 instructions each).
 void push_onecapture(MatchState* ms, int i, const char* s, const char* e) {
   const char* start;
   size_t len;
-  if (capture_text(ms, i, s, e, &start, &len))
-    push_lstring(ms->L, start, len);
-  else
-    push_integer(ms->L, static_cast<Integer>(ms->capture[i].init - ms->src_init) + 1);
+  State* L = ms->L;
+  if (capture_text(ms, i, s, e, &start, &len)) {
+    *L->top++ = str_value(str_new(L, start, len));
+    if (L->g->gcdebt > 0) gc_check(L);
+  } else {
+    *L->top++ = TValue::integer(static_cast<Integer>(ms->capture[i].init - ms->src_init) + 1);
+  }
 }
 
 int push_captures(MatchState* ms, const char* s, const char* e) {
