@@ -13,6 +13,8 @@
 namespace luna {
 
 struct NClosure;
+struct String;
+struct GlobalState;
 
 int lib_math_abs(State* L);
 int lib_math_floor(State* L);
@@ -51,6 +53,31 @@ enum class LeafFn : uint8_t {
   GMatchIter,  // gmatch's iterator: a native closure, recognised by its function
 };
 LeafFn string_leaf(NativeFn f);
+
+// string.find(s, pattern [, init]) of a pattern that is one
+// single-character item ("[^ \n\t]", "%d", "x"; no '^', no quantifier):
+// its match is the first byte from init on that the item accepts, the
+// item's start and end. A compiled trace searches so in place of the
+// call (record_native.cpp), with the item worked out when it is compiled.
+struct FindItem {
+  uint64_t ascii[2];   // the item's ASCII members
+  const char* p;       // the item in the pattern (kept by the trace), for bytes above 127
+  const char* ep;
+  bool literal;        // one fixed byte (ep[-1]): memchr finds it
+};
+// Whether pattern pat is such an item; *item then describes it.
+bool str_find_item(const String* pat, FindItem* item);
+// find's first result for subject s, start init and that item: the
+// position found, or 0 for find's nil.
+Integer str_find_item_at(const String* s, Integer init, const FindItem* item);
+// gsub(s, pattern, t) wanting its string, of such an item and a table t
+// without metatable whose values at the matched bytes are strings or nil
+// or false: the result (s itself when nothing matched), or nullptr when
+// the library must make it (another value, a result longer than 512
+// bytes, a string that cannot be made without a collection). It never
+// raises nor collects.
+struct Table;
+String* str_gsub_item(GlobalState* g, String* s, Table* t, const FindItem* item) noexcept;
 
 // The position of a gmatch iterator (its closure). As in 5.4 the iterator
 // moves on before it pushes the captures, which may raise; a trace whose call

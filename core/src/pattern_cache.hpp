@@ -39,11 +39,14 @@ struct PatternCache {
   static constexpr size_t MAX_LEN = 22;  // longer patterns are not kept
   struct Entry {
     FirstPlan plan;
+    uint32_t hash;  // the pattern string's hash: its two places
     uint8_t len;    // the pattern's length; 0: the entry is free
     uint8_t plain;  // no special character: find searches for the text
     char bytes[MAX_LEN + 1];  // the pattern: the entry is found by content
   };
   Entry entries[ENTRIES];
+  // The two places (way 0, 1) of a pattern whose string's hash is h.
+  static size_t place(uint32_t h, int way) { return (way == 0 ? h : h / ENTRIES) % ENTRIES; }
 };
 
 }  // namespace luna

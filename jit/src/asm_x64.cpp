@@ -161,6 +161,13 @@ String* h_str_from_int(State* L, Integer i) noexcept {
   int n = number_to_text(TValue::integer(i), buf);
   return str_try_new(L->g, buf, static_cast<size_t>(n));
 }
+// find charges its search to an instruction budget: the interpreter's.
+Integer h_str_find_item(State* L, String* s, Integer init, const FindItem* item) noexcept {
+  return L->g->instr_budget != 0 ? -1 : str_find_item_at(s, init, item);
+}
+String* h_str_gsub_item(State* L, String* s, Table* t, const FindItem* item) noexcept {
+  return L->g->instr_budget != 0 ? nullptr : str_gsub_item(L->g, s, t, item);
+}
 // string.sub charges its bytes to an instruction budget: the interpreter's.
 String* h_str_new(State* L, const char* p, Integer len) noexcept {
   return L->g->instr_budget != 0 ? nullptr : str_try_new(L->g, p, static_cast<size_t>(len));
@@ -292,6 +299,8 @@ const void* helper_addr(Helper h) {
     case Helper::TabGrowArray: return reinterpret_cast<const void*>(&h_tab_grow_array);
     case Helper::SetMeta: return reinterpret_cast<const void*>(&h_set_meta);
     case Helper::UpvalClose: return reinterpret_cast<const void*>(&h_upval_close);
+    case Helper::StrFindItem: return reinterpret_cast<const void*>(&h_str_find_item);
+    case Helper::StrGsubItem: return reinterpret_cast<const void*>(&h_str_gsub_item);
     case Helper::TabAppend: return reinterpret_cast<const void*>(&table_try_append_slot);
     case Helper::NewClosure: return reinterpret_cast<const void*>(&h_new_closure);
     case Helper::ClosureCapture: return reinterpret_cast<const void*>(&h_closure_capture);
@@ -442,6 +451,12 @@ class Emitter {
       a_.embedLabel(t.cont, 8);
       a_.embedUInt64(t.nresults);
     }
+    for (const auto& [pat, label] : find_items_) {
+      FindItem item{};
+      str_find_item(pat, &item);  // the recorder checked it is one
+      a_.bind(label);
+      a_.embed(&item, sizeof item);
+    }
   }
 
  private:
@@ -575,6 +590,12 @@ class Emitter {
     auto it = knums_.find(bits);
     if (it == knums_.end()) it = knums_.emplace(bits, a_.newLabel()).first;
     return x86::qword_ptr(it->second);
+  }
+  // The FindItem of pattern pat, behind the code as the float constants.
+  x86::Mem find_item_mem(const String* pat) {
+    auto it = find_items_.find(pat);
+    if (it == find_items_.end()) it = find_items_.emplace(pat, a_.newLabel()).first;
+    return x86::ptr(it->second);
   }
   uint64_t knum_bits(Ref r) const {
     uint64_t bits;
@@ -1321,6 +1342,7 @@ class Emitter {
         if (i.b != NO_REF) a_.mov(x86::rsi, s1);
       }
     }
+    if (h == Helper::StrFindItem || h == Helper::StrGsubItem) a_.lea(x86::rcx, find_item_mem(static_cast<const String*>(i.k.p)));
     a_.mov(x86::rax, reinterpret_cast<uint64_t>(helper_addr(h)));
     a_.call(x86::rax);
     if (i.type == IrType::Num) {
@@ -2632,6 +2654,7 @@ class Emitter {
     uint16_t nresults;  // callstatus and the transfer fields above it 0
   };
   std::vector<CiTail> ci_tails_;
+  std::map<const String*, Label> find_items_;  // StrFindItem's items by their pattern
   Label loop_;
   ExitInfo* exits_info_;
   size_t nsnap_;

@@ -39,6 +39,8 @@ const char* helper_name(Helper h) {
     case Helper::NewTable: return "new_table";
     case Helper::TabGrowArray: return "tab_grow_array";
     case Helper::UpvalClose: return "upval_close";
+    case Helper::StrFindItem: return "str_find_item";
+    case Helper::StrGsubItem: return "str_gsub_item";
     case Helper::TabAppend: return "tab_append";
     case Helper::NewClosure: return "new_closure";
     case Helper::ClosureCapture: return "closure_capture";

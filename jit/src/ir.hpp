@@ -98,6 +98,11 @@ enum class Helper : uint8_t {
   BarrierBack,                  // (State*, Table*)
   BarrierObj,                   // (State*, GCObject* parent, GCObject* child)
   UpvalClose,                   // (State*, TValue* level) -> Integer: 1 closed, 0 to-be-closed variables there
+  // string.find's first result for a pattern of one item (str_find_item;
+  // the CALL's k.p: the pattern String*, whose FindItem the assembler puts
+  // behind the code): the position, 0 for nil, -1 for the interpreter's
+  // call (an instruction budget is set).
+  StrFindItem,                  // (State*, String* s, Integer init) -> Integer
   // Allocating helpers (State* first): never collect or raise; nullptr
   // when the interpreter must do it (a collection step is due, the memory
   // limit, an instruction budget), which the trace guards and exits on.
@@ -117,6 +122,9 @@ enum class Helper : uint8_t {
   StrFromInt,                   // (State*, Integer) -> String*, as tostring
   StrNew,                       // (State*, const char*, Integer len) -> String*
   StrChar,                      // (State*, Integer byte) -> String* of that one byte
+  // gsub(s, pattern, t) of a one-item pattern (str_gsub_item; the CALL's
+  // k.p: the pattern String*, its FindItem in rcx as StrFindItem's).
+  StrGsubItem,                  // (State*, String* s, Table* t) -> String*
   // A concatenation of more than two pieces: the pieces go into a buffer,
   // then one string is made of it (and the buffer emptied).
   BufPutStr,                    // (State*, String*)

@@ -144,12 +144,13 @@ uintptr_t native_call(State* L, TValue* func, int nargs, int nresults, NativeFn 
   if (L->hookmask != 0 || g->instr_budget != 0 || g->gcdebt > 0) return reinterpret_cast<uintptr_t>(func) | 1;
   ptrdiff_t fo = L->save(func), old_top = L->save(L->top);
   CallInfo* old_ci = L->ci;
-  uint8_t old_allowhook = L->allowhook;
-  unsigned old_nCcalls = L->nCcalls, old_nny = L->nny;
+  // allowhook, nCcalls and nny need no saving: a leaf changes none of them,
+  // nor does its error (no hook, no message handler, no nested call).
   ptrdiff_t old_errfunc = L->errfunc;
   uint8_t old_gcstp = g->gcstp;
-  ptrdiff_t debt = g->gcdebt;
-  size_t total = g->totalbytes;
+  // The debt the call's allocations add to the one before it, as one value:
+  // the collector's paused checks may have reset the debt meanwhile.
+  size_t debt_base = g->totalbytes - static_cast<size_t>(g->gcdebt);
   L->top = func + 1 + nargs;
   L->errfunc = 0;
   g->gcstp |= GCSTP_INTERNAL;
@@ -171,14 +172,11 @@ uintptr_t native_call(State* L, TValue* func, int nargs, int nresults, NativeFn 
   g->gcstp = old_gcstp;
   L->errfunc = old_errfunc;
   // A collection the pause put off is due as if it had not been paused.
-  ptrdiff_t owed = debt + static_cast<ptrdiff_t>(g->totalbytes - total);
+  auto owed = static_cast<ptrdiff_t>(g->totalbytes - debt_base);
   if (g->gcdebt < owed) g->gcdebt = owed;
   func = L->restore(fo);
   if (st == OK) return reinterpret_cast<uintptr_t>(func);
   L->ci = old_ci;
-  L->allowhook = old_allowhook;
-  L->nCcalls = old_nCcalls;
-  L->nny = old_nny;
   L->top = L->restore(old_top);
   if (Iter) gmatch_set_pos(it, pos);
   return reinterpret_cast<uintptr_t>(func) | 1;
@@ -305,6 +303,7 @@ bool Recorder::native(const Instruction* pc, int a, int nargs, int c, const TVal
     guard(IrOp::EQ, ir_.emit(ff), ir_.kptr(reinterpret_cast<void*>(fn)));
   }
   if (f == LeafFn::StrFormat && format(a, nargs, c)) return true;
+  if (f == LeafFn::StrFind && find_item(a, nargs, c, vals)) return true;
   for (int k = 0; k < nargs; k++) {
     const TValue& v = vals[1 + k];
     Ref r = slot(a + 1 + k);  // its type guard
@@ -316,6 +315,7 @@ bool Recorder::native(const Instruction* pc, int a, int nargs, int c, const TVal
   bool has_s = f == LeafFn::ToString;
   if (f == LeafFn::StrFormat) plain_format(vals[1].as_string(), &has_s);
   if (has_s && !guard_tostring_plain()) return false;
+  if (f == LeafFn::StrGsub && gsub_item(a, nargs, c, vals)) return true;
   if (ir_.failed()) return false;
   IrIns nc = ir_ins(IrOp::NCALL, IrType::Void, ir_.kptr(reinterpret_cast<void*>(fn)), ir_.kint(nargs));
   nc.aux = slots_.base() + a;
@@ -326,6 +326,67 @@ bool Recorder::native(const Instruction* pc, int a, int nargs, int c, const TVal
   slots_.set_top(-1);
   slots_.forget_from(nc.aux);
   std::erase_if(known_types_, [&](const auto& e) { return e.first >= nc.aux; });
+  return true;
+}
+
+// string.find(s, pattern [, init]) wanting one or two results, of a
+// constant pattern that is one single-character item (str_find_item): a
+// CALL of StrFindItem with the pattern guarded, no NCALL. The match is
+// that one byte, so both results are the same position; whether the search
+// found one when recorded is guarded (nil otherwise), as is the helper's
+// -1 (an instruction budget set: the interpreter's call charges it). The
+// subject is a string and init an integer: find raises no error.
+bool Recorder::find_item(int a, int nargs, int c, const TValue* vals) {
+  if ((c != 2 && c != 3) || nargs < 2 || nargs > 3 || !vals[1].is_string() || !vals[2].is_short_string() ||
+      (nargs == 3 && !vals[3].is_int()))
+    return false;
+  FindItem item;
+  String* pat = vals[2].as_string();
+  if (!str_find_item(pat, &item)) return false;
+  Ref s = slot(a + 1);
+  guard(IrOp::EQ, slot(a + 2), ir_.kgc(pat, vals[2].tag));
+  Ref init = nargs == 3 ? slot(a + 3) : ir_.kint(1);
+  IrIns call = ir_ins(IrOp::CALL, IrType::Int, s, init);
+  call.aux8 = static_cast<uint8_t>(Helper::StrFindItem);
+  call.k.p = pat;
+  Ref at = ir_.emit(call);
+  bool found = str_find_item_at(vals[1].as_string(), nargs == 3 ? vals[3].u.i : 1, &item) > 0;
+  guard(found ? IrOp::GT : IrOp::EQ, at, ir_.kint(0));
+  if (ir_.failed()) return false;
+  Ref res = found ? at : ir_.knil();
+  slots_.set_top(-1);
+  slots_.set(a, res);
+  if (c == 3) slots_.set(a + 1, res);
+  slots_.forget_from(slots_.base() + a + c - 1);
+  return true;
+}
+
+// gsub(s, pattern, t) wanting its string, of a constant one-item pattern
+// and a table without metatable (json's escapes): a StrGsubItem CALL in
+// place of the NCALL when str_gsub_item makes the result now. The
+// arguments' types and the table's metatable are guarded (native); so
+// are the pattern and the result's tag. A null result (a value not a
+// string, an instruction budget) exits at the CALL for the library.
+bool Recorder::gsub_item(int a, int nargs, int c, const TValue* vals) {
+  if (c != 2 || nargs != 3 || !vals[1].is_string() || !vals[2].is_short_string() || !plain_table(vals[3]))
+    return false;
+  FindItem item;
+  String* pat = vals[2].as_string();
+  if (!str_find_item(pat, &item)) return false;
+  String* now = str_gsub_item(L_->g, vals[1].as_string(), vals[3].as_table(), &item);
+  if (now == nullptr) return false;
+  guard(IrOp::EQ, slot(a + 2), ir_.kgc(pat, vals[2].tag));
+  IrIns call = ir_ins(IrOp::CALL, IrType::Gc, slot(a + 1), slot(a + 3));
+  call.aux8 = static_cast<uint8_t>(Helper::StrGsubItem);
+  call.tag = now->tag;
+  call.k.p = pat;
+  Ref r = ir_.emit(call);
+  guard(IrOp::NE, r, ir_.kptr(nullptr));
+  guard_str_tag(r, now->tag);
+  if (ir_.failed()) return false;
+  slots_.set_top(-1);
+  slots_.set(a, r);
+  slots_.forget_from(slots_.base() + a + 1);
   return true;
 }
 

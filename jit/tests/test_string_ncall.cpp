@@ -240,3 +240,54 @@ TEST_CASE("natives called from traces give every result count, fewer results tha
     for d = 0, 60, 6 do out[#out + 1] = walk(d, ("abcab"):rep(d % 3 + 1)) end
     return table.concat(out, " "))lua", "=counts");
 }
+
+TEST_CASE("string.find of a one-item pattern searches in the trace, without a call", "[jit][ncall][find]") {
+  const char* src = R"lua(
+    local subjects = { "  {\"k\": 1}", "abc\"def\\g", "", "xyz", "\200\201a b\t\n", "q\0\"r" }
+    local pats = { "[^ \n\t]", '["\\]', "%d", "b", "[\128-\255]", "%A", "\0" }
+    local out, h = {}, 0
+    for i = 1, 300 do
+      local s = subjects[i % #subjects + 1]
+      local init = i % 9 - 4
+      local a = s:find("[^ \n\t]", init)
+      local b, c = s:find('["\\]', i % 5)
+      local d = s:find("%d")
+      local e = string.find(s, "b", init)
+      h = (h * 31 + (a or 0) * 7 + (b or 0) * 5 + (c or 0) * 3 + (d or 0) + (e or 0) * 11) % 1000000007
+      -- A pattern changing under the same call (its guard exits).
+      local p = pats[(i // 40) % #pats + 1]
+      local f = s:find(p, i % 3 + 1)
+      if i % 25 == 0 then out[#out + 1] = tostring(a) .. tostring(b) .. tostring(c) .. tostring(d) .. tostring(f) end
+    end
+    return h .. ":" .. table.concat(out, ","))lua";
+  Run r = same_all_ways(src, "=find");
+  INFO(r.stats.exits_taken << " exits");
+  std::vector<std::string> traces = luna::jit_test::traces_of(src);
+  REQUIRE(!traces.empty());
+  CHECK(luna::jit_test::count(traces[0], "str_find_item") >= 4);
+  CHECK(luna::jit_test::count(traces[0], "NCALL") == 0);
+}
+
+TEST_CASE("gsub of a one-item pattern with a table replaces in the trace, without a call", "[jit][ncall][gsub]") {
+  const char* src = R"lua(
+    local escapes = { ['"'] = '\\"', ['\\'] = '\\\\', ['\n'] = '\\n', ['\t'] = false, x = 7 }
+    local long = string.rep("ab\"c", 30)
+    local huge = string.rep("\"", 300)
+    local subjects = { "plain", "say \"hi\"\n", "tab\there", "back\\slash\1", "", long, "x marks", huge, "\"" }
+    local out, h = {}, 0
+    for i = 1, 300 do
+      local s = subjects[i % #subjects + 1]
+      -- the number for "x" is the library's (its text), as is a result past 512 bytes
+      local p = i > 200 and "[x\"]" or '[%c"\\]'
+      local r = '"' .. s:gsub(p, escapes) .. '"'
+      h = (h * 31 + #r + r:byte(#r // 2 + 1)) % 1000000007
+      if i % 37 == 0 then out[#out + 1] = r:sub(1, 60) end
+    end
+    local mt = setmetatable({}, { __index = function(_, k) return "<" .. k:byte() .. ">" end })
+    for i = 1, 40 do out[#out + 1] = ("a\"b"):gsub('"', i < 30 and escapes or mt) end
+    return h .. ":" .. table.concat(out, ","))lua";
+  Run r = same_all_ways(src, "=gsub");
+  std::vector<std::string> traces = luna::jit_test::traces_of(src);
+  REQUIRE(!traces.empty());
+  CHECK(luna::jit_test::count(traces[0], "str_gsub_item") >= 1);
+}

@@ -287,6 +287,19 @@ int lib_type(State* L) {
 namespace {
 
 int b_next(State* L) {
+  // A table and at most a key (every generic for over pairs): the key and
+  // value written in place of the key and above it (a native frame has
+  // MINSTACK free slots), without the argument and stack functions.
+  if (TValue* t = L->ci->func + 1; L->top - t >= 1 && L->top - t <= 2 && t->is_table()) {
+    if (L->top - t == 1) t[1] = TValue::nil();
+    if (table_next(L, t->as_table(), t + 1)) {
+      L->top = t + 3;
+      return 2;
+    }
+    t[1] = TValue::nil();
+    L->top = t + 2;
+    return 1;
+  }
   check_type(L, 1, TTABLE);
   set_top(L, 2);  // nil as the key when absent
   if (next(L, 1)) return 2;

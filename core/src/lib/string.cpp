@@ -849,15 +849,33 @@ const PatternCache::Entry* pattern_entry(State* L, const TValue* pat) {
   size_t len = ps->len;
   if (len == 0 || len > PatternCache::MAX_LEN) return nullptr;
   const char* p = ps->data;
-  PatternCache::Entry& e = L->g->patterns.entries[ps->hash % PatternCache::ENTRIES];
-  if (e.len == len && bytes::equal(e.bytes, p, len)) return &e;
+  // Two places a pattern may be in, from two parts of its hash: with one,
+  // two of six patterns share it in two runs of three (the hash seed
+  // changes every run), and a loop calling both planned each again and
+  // again.
+  PatternCache::Entry* entries = L->g->patterns.entries;
+  uint32_t h = ps->hash;
+  PatternCache::Entry* e = &entries[PatternCache::place(h, 0)];
+  if (e->len == len && bytes::equal(e->bytes, p, len)) return e;
+  PatternCache::Entry* other = &entries[PatternCache::place(h, 1)];
+  if (other->len == len && bytes::equal(other->bytes, p, len)) return other;
+  // A miss takes a free place, else the first: what was there moves to its
+  // own other place (replacing what is there) unless that is this one.
+  if (e->len != 0 && other->len == 0) {
+    e = other;
+  } else if (e->len != 0) {
+    size_t from = static_cast<size_t>(e - entries);
+    size_t to = PatternCache::place(e->hash, 0) == from ? PatternCache::place(e->hash, 1) : PatternCache::place(e->hash, 0);
+    if (to != from) entries[to] = *e;
+  }
+  e->hash = h;
   // An anchored pattern's search never skips (gmatch's, where '^' is a
   // plain character, just does not skip either).
-  e.plan = *p == '^' ? FirstPlan{} : plan_of(p, p + len);
-  e.len = static_cast<uint8_t>(len);
-  std::memcpy(e.bytes, p, len);
-  e.plain = no_specials(p, len);
-  return &e;
+  e->plan = *p == '^' ? FirstPlan{} : plan_of(p, p + len);
+  e->len = static_cast<uint8_t>(len);
+  std::memcpy(e->bytes, p, len);
+  e->plain = no_specials(p, len);
+  return e;
 }
 
 // The first item of the unanchored pattern p..end, from its cache entry
@@ -993,14 +1011,21 @@ bool capture_text(MatchState* ms, int i, const char* s, const char* e, const cha
   return true;
 }
 
-// Pushes capture i (or the whole match when there are no captures).
+// Pushes capture i (or the whole match when there are no captures). The
+// callers made room (push_captures, add_value's one slot of the frame's
+// MINSTACK); the string is stored as push_lstring would, without its call,
+// and the collector's check is called only when a step is due (gmatch's
+// captures: ~30 instructions each).
 void push_onecapture(MatchState* ms, int i, const char* s, const char* e) {
   const char* start;
   size_t len;
-  if (capture_text(ms, i, s, e, &start, &len))
-    push_lstring(ms->L, start, len);
-  else
-    push_integer(ms->L, static_cast<Integer>(ms->capture[i].init - ms->src_init) + 1);
+  State* L = ms->L;
+  if (capture_text(ms, i, s, e, &start, &len)) {
+    *L->top++ = str_value(str_new(L, start, len));
+    if (L->g->gcdebt > 0) gc_check(L);
+  } else {
+    *L->top++ = TValue::integer(static_cast<Integer>(ms->capture[i].init - ms->src_init) + 1);
+  }
 }
 
 int push_captures(MatchState* ms, const char* s, const char* e) {
@@ -1756,6 +1781,84 @@ LeafFn string_leaf(NativeFn f) {
   if (f == str_len) return LeafFn::StrLen;
   if (f == gmatch_aux) return LeafFn::GMatchIter;
   return LeafFn::None;
+}
+
+bool str_find_item(const String* pat, FindItem* item) {
+  const char* p = pat->data;
+  if (pat->len == 0 || *p == '^') return false;  // anchored: no plan
+  FirstPlan f = plan_of(p, p + pat->len);
+  if (!f.has_first || f.whole != static_cast<uint8_t>(Whole::One)) return false;
+  item->ascii[0] = f.ascii[0];
+  item->ascii[1] = f.ascii[1];
+  item->p = p + f.p_off;
+  item->ep = p + f.ep_off;
+  item->literal = f.literal != 0;
+  return true;
+}
+
+// As find_aux's search of a Whole::One pattern, without its budget charge:
+// the trace leaves the call to the interpreter while a budget is set.
+Integer str_find_item_at(const String* s, Integer init, const FindItem* item) {
+  size_t ls = s->len;
+  size_t from = str_pos_start(init, ls) - 1;
+  if (from >= ls) return 0;  // past the end (find's nil), or no byte left
+  const char* q = s->data + from;
+  const char* end = s->data + ls;
+  if (item->literal) {
+    q = static_cast<const char*>(std::memchr(q, static_cast<unsigned char>(item->ep[-1]), static_cast<size_t>(end - q)));
+    if (q == nullptr) return 0;
+  } else {
+    while (q < end && !item_accepts(item->ascii, static_cast<unsigned char>(*q), item->p, item->ep)) q++;
+    if (q == end) return 0;
+  }
+  return static_cast<Integer>(q - s->data) + 1;
+}
+
+namespace {
+
+// The first byte from q on that the item accepts, or end.
+const char* item_next(const char* q, const char* end, const FindItem* item) {
+  if (item->literal) {
+    q = static_cast<const char*>(std::memchr(q, static_cast<unsigned char>(item->ep[-1]), static_cast<size_t>(end - q)));
+    return q == nullptr ? end : q;
+  }
+  while (q < end && !item_accepts(item->ascii, static_cast<unsigned char>(*q), item->p, item->ep)) q++;
+  return q;
+}
+
+}  // namespace
+
+String* str_gsub_item(GlobalState* g, String* s, Table* t, const FindItem* item) noexcept {
+  const char* src = s->data;
+  const char* end = src + s->len;
+  const char* q = item_next(src, end, item);
+  if (q == end) return s;  // no match: gsub gives the subject itself
+  constexpr size_t kMax = 512;
+  char buf[kMax];
+  size_t n = 0;
+  auto put = [&](const char* p, size_t len) {
+    if (len > kMax - n) return false;
+    std::memcpy(buf + n, p, len);
+    n += len;
+    return true;
+  };
+  for (; q < end; q = item_next(src, end, item)) {
+    if (!put(src, static_cast<size_t>(q - src))) return nullptr;
+    // The key is the one-byte string of the match; one never made is in
+    // no table.
+    String* key = g->onebyte[static_cast<unsigned char>(*q)];
+    const TValue* v = key != nullptr ? table_get_short_str(t, key) : nullptr;
+    if (v == nullptr || !v->truthy()) {
+      if (!put(q, 1)) return nullptr;  // nil or false: the match stays
+    } else if (v->is_string()) {
+      if (!put(v->as_string()->data, v->as_string()->len)) return nullptr;
+    } else {
+      return nullptr;  // a number's text or the error: the library's
+    }
+    src = q + 1;
+  }
+  if (!put(src, static_cast<size_t>(end - src))) return nullptr;
+  return str_try_new(g, buf, n);
 }
 
 int open_string(State* L) {

@@ -181,11 +181,20 @@ bool concat_array_strings(State* L, const Table* t, Integer i, Integer last, con
 }
 
 int t_concat(State* L) {
-  Integer last = aux_getn(L, 1, TAB_R);
-  size_t lsep;
-  const char* sep = opt_lstring(L, 2, "", &lsep);
-  Integer i = opt_integer(L, 3, 1);
-  last = opt_integer(L, 4, last);
+  Integer i = 1, last;
+  size_t lsep = 0;
+  const char* sep = "";
+  // The table alone, without metatable (json's encoder and decoder): its
+  // border read straight, no calls of the argument functions (~280
+  // instructions a call).
+  if (const TValue* t = L->ci->func + 1; L->top - t == 1 && t->is_table() && t->as_table()->metatable == nullptr) {
+    last = table_length(t->as_table());
+  } else {
+    last = aux_getn(L, 1, TAB_R);
+    sep = opt_lstring(L, 2, "", &lsep);
+    i = opt_integer(L, 3, 1);
+    last = opt_integer(L, 4, last);
+  }
   if (i <= last) charge_instruction_budget(L, static_cast<Unsigned>(last) - static_cast<Unsigned>(i) + 1);
   if (i == last && L->ci->func[1].is_table()) {
     // One piece that is a string is the result as it is (json's decoder
