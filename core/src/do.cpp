@@ -725,7 +725,16 @@ bool call_function_trace(State* L, TValue* func, const Proto* p, JitTrace* t) {
     ci->ctx = t->return_ctx;
     g->jit.entries++;
     JitExit* x = t->entry(L, func + 1);
-    pc = x != t->returned || g->jit.pending_status != 0 || g->jit.flush_due ? jit_function_left(L, t, x) : nullptr;
+    if (__builtin_expect(x == t->returned && g->jit.pending_status == 0 && !g->jit.flush_due, 1)) {
+      // Returned: the result is at func (the stack has not moved), L->top
+      // is left to this caller.
+      L->nCcalls--;
+      L->nny--;
+      L->top = func;
+      return func->truthy();
+    }
+    if (x == t->returned) L->top = func + 1;  // as poscall leaves it, for the work put off
+    pc = jit_function_left(L, t, x);
   } else {
     pc = jit_enter_function(L, ci, t);
   }
