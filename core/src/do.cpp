@@ -566,8 +566,6 @@ void free_ci_list(State* L) {
 // compiler skip saving registers on the common path.
 namespace {
 
-CallInfo* enter_lua(State* L, TValue* func, int nresults);
-
 [[gnu::noinline]] CallInfo* precall_other(State* L, TValue* func, int nresults) {
   switch (func->tag) {
     case Tag::LightFn:
@@ -589,39 +587,28 @@ CallInfo* enter_lua(State* L, TValue* func, int nresults);
 [[gnu::noinline]] CallInfo* precall_grow(State* L, TValue* func, int nresults) {
   ptrdiff_t fo = L->save(func);
   stack_grow(L, func->as_lclosure()->p->maxstacksize);
-  return enter_lua(L, L->restore(fo), nresults);
-}
-
-// Allocates the CallInfo after L->ci, then retries.
-[[gnu::noinline]] CallInfo* precall_new_frame(State* L, TValue* func, int nresults) {
-  L->ci = next_ci(L)->previous;
-  return enter_lua(L, func, nresults);
-}
-
-[[gnu::noinline]] CallInfo* precall_hooked(State* L, CallInfo* ci) {
-  hook_call(L, ci);
-  return ci;
-}
-
-// Pushes the frame of the Lua closure at func; the stack has room for it.
-inline CallInfo* enter_lua(State* L, TValue* func, int nresults) {
-  Proto* p = func->as_lclosure()->p;
-  CallInfo* ci = L->ci->next;
-  if (__builtin_expect(ci == nullptr, 0)) return precall_new_frame(L, func, nresults);
-  L->ci = ci;
-  int hooked = L->hookmask;
-  init_lua_frame(L, ci, func, L->top, nresults, p, hooked ? 1 : 0);
-  if (__builtin_expect(hooked != 0, 0)) return precall_hooked(L, ci);
-  return ci;
+  func = L->restore(fo);
+  return enter_lua(L, func, func->as_lclosure()->p, nresults);
 }
 
 }  // namespace
 
+// Allocates the CallInfo after L->ci, then retries.
+CallInfo* enter_lua_new_frame(State* L, TValue* func, int nresults) {
+  L->ci = next_ci(L)->previous;
+  return enter_lua(L, func, func->as_lclosure()->p, nresults);
+}
+
+CallInfo* enter_lua_hooked(State* L, CallInfo* ci) {
+  hook_call(L, ci);
+  return ci;
+}
+
 CallInfo* precall(State* L, TValue* func, int nresults) {
   if (__builtin_expect(func->tag != Tag::LClosure, 0)) return precall_other(L, func, nresults);
-  if (__builtin_expect(L->stack_last - L->top <= func->as_lclosure()->p->maxstacksize, 0))
-    return precall_grow(L, func, nresults);
-  return enter_lua(L, func, nresults);
+  const Proto* p = func->as_lclosure()->p;
+  if (__builtin_expect(L->stack_last - L->top <= p->maxstacksize, 0)) return precall_grow(L, func, nresults);
+  return enter_lua(L, func, p, nresults);
 }
 
 int pretailcall(State* L, CallInfo* ci, TValue* func, int narg1, int delta) {
@@ -689,7 +676,7 @@ bool call_noyield_truth_slow(State* L, TValue* func) {
       L->stack_last - L->top > func->as_lclosure()->p->maxstacksize) {
     L->nny++;
     L->nCcalls++;
-    CallInfo* ci = enter_lua(L, func, 1);
+    CallInfo* ci = enter_lua(L, func, func->as_lclosure()->p, 1);
     ci->callstatus |= CIST_FRESH;
     // With the JIT on, the function's trace runs (the backend compiles
     // such frames), else the entry is counted as CALL counts it.
@@ -718,33 +705,44 @@ bool call_noyield_truth_slow(State* L, TValue* func) {
 // with jit_enter_function's checks (no hook, budget or recording; the
 // stack slots and CallInfos the trace declares exist) and without its call
 // and run's between (stitch14 measured ~140 instructions of C around each
-// call of the trace). Out of line, so that a call without a trace saves no
+// call of the trace); a frame entered with a hook goes to
+// jit_enter_function. Out of line, so that a call without a trace saves no
 // registers for it.
 bool call_function_trace(State* L, TValue* func, const Proto* p, JitTrace* t) {
   GlobalState* g = L->g;
-  CallInfo* ci = L->ci->next;
-  if (t->entry == nullptr || ci == nullptr || L->hookmask != 0 || g->instr_budget != 0 ||
-      g->jit.recorder != nullptr || L->nCcalls + 1 >= MAX_C_CALLS || L->stack_last - L->top <= p->maxstacksize ||
-      L->stack_last - (func + 1) <= t->stack_slots)
+  if (t->entry == nullptr || g->instr_budget != 0 || g->jit.recorder != nullptr || L->nCcalls + 1 >= MAX_C_CALLS ||
+      L->stack_last - L->top <= p->maxstacksize || L->stack_last - (func + 1) <= t->stack_slots)
     return call_noyield_truth_slow(L, func);
-  const CallInfo* c = ci;
-  for (int i = 0; i < t->frames; i++)
-    if ((c = c->next) == nullptr) return call_noyield_truth_slow(L, func);
   L->nny++;
   L->nCcalls++;
-  L->ci = ci;
-  init_lua_frame(L, ci, func, L->top, 1, p, 0);
-  ci->callstatus = CIST_FRESH;
-  ci->ctx = t->return_ctx;
-  g->jit.entries++;
-  JitExit* x = t->entry(L, func + 1);
-  if (x != t->returned || g->jit.pending_status != 0 || g->jit.flush_due) {
-    if (const Instruction* pc = jit_function_left(L, t, x)) {
-      // The trace left the function early: the interpreter resumes in the
-      // frame L->ci.
-      L->ci->savedpc = pc;
-      execute(L, L->ci);
+  CallInfo* ci = enter_lua(L, func, p, 1);
+  ci->callstatus |= CIST_FRESH;
+  bool direct = ci->trap == 0;  // enter_lua found no hook
+  const CallInfo* c = ci;
+  for (int i = 0; direct && i < t->frames; i++) direct = (c = c->next) != nullptr;
+  const Instruction* pc;
+  if (direct) {
+    ci->ctx = t->return_ctx;
+    g->jit.entries++;
+    JitExit* x = t->entry(L, func + 1);
+    if (__builtin_expect(x == t->returned && g->jit.pending_status == 0 && !g->jit.flush_due, 1)) {
+      // Returned: the result is at func (the stack has not moved), L->top
+      // is left to this caller.
+      L->nCcalls--;
+      L->nny--;
+      L->top = func;
+      return func->truthy();
     }
+    if (x == t->returned) L->top = func + 1;  // as poscall leaves it, for the work put off
+    pc = jit_function_left(L, t, x);
+  } else {
+    pc = jit_enter_function(L, ci, t);
+  }
+  if (pc != nullptr) {
+    // The trace left the function early (or did not run): the interpreter
+    // resumes in the frame L->ci.
+    L->ci->savedpc = pc;
+    execute(L, L->ci);
   }
   L->nCcalls--;
   L->nny--;

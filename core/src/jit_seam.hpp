@@ -51,7 +51,8 @@ struct JitTrace {
   // run's call (call_noyield_truth, table.sort's comparator): the frame's
   // ctx is set to return_ctx, then entry runs the machine code with L and
   // the frame's base. It returns `returned` when the trace returned from
-  // the frame; any other exit goes to leave, which returns what run would.
+  // the frame, its results in place but L->top not set (the caller sets
+  // it); any other exit goes to leave, which returns what run would.
   // A null entry: only run may enter the trace.
   using EntryFn = JitExit* (*)(State* L, TValue* base);
   using LeaveFn = const Instruction* (*)(State* L, JitTrace* trace, JitExit* x) noexcept;

@@ -565,6 +565,26 @@ inline void init_lua_frame(State* L, CallInfo* ci, TValue* func, TValue* top, in
   for (; top < last; top++) *top = TValue();
   L->top = top;
 }
+// enter_lua's rare cases (do.cpp): the CallInfo after L->ci allocated
+// first, the call hook called after.
+[[gnu::noinline]] CallInfo* enter_lua_new_frame(State* L, TValue* func, int nresults);
+[[gnu::noinline]] CallInfo* enter_lua_hooked(State* L, CallInfo* ci);
+// Pushes the frame of the Lua closure at func (its prototype p, its
+// arguments up to L->top) in the CallInfo after L->ci and calls the call
+// hook if one is set;
+// returns the frame, not yet run. The stack must have room for it.
+// precall's Lua-closure path, shared with the native code that runs a Lua
+// function itself (call_noyield_truth's paths): the rare cases are out of
+// line, so the common one saves no registers for them.
+inline CallInfo* enter_lua(State* L, TValue* func, const Proto* p, int nresults) {
+  CallInfo* ci = L->ci->next;
+  if (__builtin_expect(ci == nullptr, 0)) return enter_lua_new_frame(L, func, nresults);
+  L->ci = ci;
+  int hooked = L->hookmask;  // the frame's trap: any value but 0 is set
+  init_lua_frame(L, ci, func, L->top, nresults, p, hooked);
+  if (__builtin_expect(hooked != 0, 0)) return enter_lua_hooked(L, ci);
+  return ci;
+}
 // A tail call's Lua callee takes its caller's frame ci: the function and
 // its narg1 - 1 arguments at func move down to ci->func - delta (below the
 // caller's varargs, if any) and missing parameters become nil. The stack

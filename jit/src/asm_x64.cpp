@@ -34,6 +34,7 @@ using TypedEntries = std::unordered_map<const void*, const Trace*>;
 struct CodeArena::Runtime {
   JitRuntime rt;
   void* seam_return = nullptr;  // Trace::seam_return, made with the first trace
+  void* native_return = nullptr;  // Trace::native_return, made with it
   TypedEntries typed;
   TypedEntries guarded;
 };
@@ -2684,6 +2685,10 @@ bool CodeArena::assemble_seam_return() {
   a.add(x86::rax, x86::qword_ptr(x86::rcx, kCiFunc));
   a.mov(x86::qword_ptr(rL, kStateTop), x86::rax);
   a.bind(set);
+  // Trace::native_return: the same epilogue without L->top, which the
+  // native caller sets itself (call_function_trace).
+  Label native = a.newLabel();
+  a.bind(native);
   a.mov(x86::rax, reinterpret_cast<uint64_t>(returned_exit()));
   a.add(x86::rsp, Emitter::kLinkFrame);
   for (const x86::Gp& g : {x86::r15, x86::r14, x86::r13, x86::r12, x86::rbp, x86::rbx}) a.pop(g);
@@ -2691,6 +2696,7 @@ bool CodeArena::assemble_seam_return() {
   void* fn = nullptr;
   if (rt_->rt.add(&fn, &code) != kErrorOk) return false;
   rt_->seam_return = fn;
+  rt_->native_return = static_cast<char*>(fn) + code.labelOffsetFromBase(native);
   return true;
 }
 
@@ -2754,6 +2760,7 @@ bool CodeArena::assemble(const IrBuffer& ir, const Allocation& al, Trace* t, boo
   if (rt_->rt.add(&fn, &code) != kErrorOk) return false;
   t->entry = fn;
   t->seam_return = rt_->seam_return;
+  t->native_return = rt_->native_return;
   for (const auto& [x, ret] : em.side_returns_) x->side = reinterpret_cast<char*>(fn) + code.labelOffsetFromBase(ret);
   for (const auto& [snap, after, fact] : em.direct_sites_) {
     ExitInfo& x = exits[static_cast<size_t>(snap)];

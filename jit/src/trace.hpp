@@ -140,6 +140,9 @@ struct Trace {
   // a CALLOUT stores its continuation there instead): the return to the
   // seam, shared by every trace of the arena.
   void* seam_return = nullptr;
+  // seam_return without setting L->top: the ctx of a frame whose native
+  // caller sets L->top itself (JitTrace::return_ctx).
+  void* native_return = nullptr;
   // Per snapshot n: exits[n] for guards, exits[nsnap + n] for hook and
   // budget exits. Allocated before assembly, as the code refers to them.
   std::unique_ptr<ExitInfo[]> exits;

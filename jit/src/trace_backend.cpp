@@ -287,7 +287,7 @@ class TraceBackend final : public JitBackend {
     CompiledTrace* t = static_cast<CompiledTrace*>(jt);
     // A RET from this frame returns here, not to a CALLOUT's continuation
     // (CALLOUTs set it in the frames they push).
-    ci->ctx = t->return_ctx;
+    ci->ctx = reinterpret_cast<KContext>(t->code->seam_return);
     ExitInfo* x = t->code->entry(L, ci->func + 1);  // may have left through side traces
     if (x == returned_exit()) return nullptr;
     return left(L, t, x);
@@ -586,7 +586,7 @@ class TraceBackend final : public JitBackend {
     auto t = std::make_unique<CompiledTrace>();
     t->run = &TraceBackend::run;
     t->entry = reinterpret_cast<JitTrace::EntryFn>(code->entry);
-    t->return_ctx = reinterpret_cast<KContext>(code->seam_return);
+    t->return_ctx = reinterpret_cast<KContext>(code->native_return);
     t->returned = reinterpret_cast<const JitExit*>(returned_exit());
     t->leave = &TraceBackend::leave;
     t->stack_slots = rec.stack_slots();

@@ -320,6 +320,36 @@ TEST_CASE("a compiled order function entered from table.sort steps aside as need
   CHECK(r.stats.entries >= 100);
 }
 
+// A compiled order function called from table.sort returns through the
+// native return (Trace::native_return), which leaves L->top to the sort:
+// a top one slot off would shift every operand the sort reads after it.
+// Truthy results that are not booleans, a loop trace returning from the
+// order function's frame and a side trace's return all come back in place.
+TEST_CASE("a compiled order function's result and the sort's stack after its return", "[jit][recursion][sort]") {
+  Run r = same_all_ways(
+      "local function data(n) local t = {} for i = 1, n do t[i] = (i * 7919) % 1009 + i / (n + 1) end return t end\n"
+      "local function check(t, gt) for i = 2, #t do if gt(t[i], t[i - 1]) then return 'unsorted at ' .. i end end\n"
+      "  local s = 0 for i = 1, #t do s = s + t[i] end return string.format('%.6f', s) end\n"
+      "local out = {}\n"
+      "local a = data(500)\n"
+      "table.sort(a, function(x, y) if x > y then return x end return nil end)\n"
+      "out[#out + 1] = check(a, function(x, y) return x > y end)\n"
+      "local b = data(500)\n"
+      "table.sort(b, function(x, y) return x < y and 1 or false end)\n"
+      "out[#out + 1] = check(b, function(x, y) return x < y end)\n"
+      "local c = data(300)\n"
+      "table.sort(c, function(x, y) local s = 0 for i = 1, 40 do s = s + i end return x + s < y + s end)\n"
+      "out[#out + 1] = check(c, function(x, y) return x < y end)\n"
+      "local d = data(400)\n"
+      "for i = 1, 400, 2 do d[i] = math.floor(d[i]) * 2 end\n"
+      "table.sort(d, function(x, y) if math.type(x) == 'integer' and math.type(y) == 'integer' then return x < y end return x + 0.0 < y + 0.0 end)\n"
+      "out[#out + 1] = check(d, function(x, y) return x < y end)\n"
+      "out[#out + 1] = select('#', table.sort(data(100), function(x, y) return x > y end))\n"
+      "return table.concat(out, ' ')");
+  CHECK(r.out == "252178.000000 252178.000000 152173.000000 304252.249377 0");
+  CHECK(r.stats.entries >= 100);
+}
+
 TEST_CASE("deep compiled recursion returns, errs and yields as interpreted", "[jit][recursion][callret]") {
   // Thousands of CALLOUT frames deep, most of them new depths whose
   // CallInfos the CALLOUT allocates: returns with two results, errors and
