@@ -656,6 +656,13 @@ int pcall_raw(State* L, ProtectedFn f, void* ud, ptrdiff_t old_top, ptrdiff_t ef
 // all results, in a thread that cannot yield: pcall_raw of call_noyield
 // without the message handler. On error the error object is at func.
 int pcall_noyield(State* L, TValue* func);
+// pcall(f, ...) at func (f and its arguments up to L->top) with nresults
+// results, its native frame made here: precall_native(L, func, nresults,
+// lib_pcall) for a trace calling pcall in place (record_pcall.cpp). For a
+// thread that cannot yield, with no hook, a CallInfo after L->ci and more
+// than MINSTACK free slots (the caller checks): nothing raises before the
+// catch point, only a return hook set under it or a coroutine closing itself.
+void pcall_in_place(State* L, TValue* func, int nresults);
 // Runs f(L, ud) with a catch point whose jumps may skip the frames above
 // base; returns the status of the error (or yield) that stopped it.
 int run_protected(State* L, ProtectedFn f, void* ud, bool can_jump, CallInfo* base);
