@@ -221,6 +221,17 @@ size_t large_zero_from(const void* block);  // of the bytes past its last size, 
 // sizes to the pool, large ones to their own mappings, the rest to malloc.
 void* block_realloc(GlobalState* g, void* block, size_t osize, size_t nsize);
 
+// Bytes of a position text "chunk:line: " (where_text) with its '\0'.
+constexpr size_t WHERE_SIZE = IDSIZE + 16;
+// The last position text where_text made and the prototype and saved pc it
+// is for (debug.cpp); proto_free forgets it with its prototype.
+struct WhereCache {
+  const Proto* p;
+  const Instruction* pc;
+  size_t len;
+  char text[WHERE_SIZE];
+};
+
 struct GlobalState {
   Allocator frealloc;
   void* ud;
@@ -282,6 +293,7 @@ struct GlobalState {
   // so its slots only hold objects not yet freed.
   TValue* spare_stack;
   PatternCache patterns;   // first items of recent patterns (lib/string.cpp)
+  WhereCache where;        // error()'s last position text (debug.cpp)
 };
 
 // The feature table of the version L speaks.
@@ -817,7 +829,6 @@ size_t chunk_id(char* out, const char* source, size_t srclen);  // short_src rul
 // where()'s "chunk:line: " for the frame `level` levels up, written to out
 // (WHERE_SIZE bytes) without the DebugInfo and string of the public route;
 // returns its length, 0 when that frame has no current line.
-constexpr size_t WHERE_SIZE = IDSIZE + 16;
 size_t where_text(State* L, int level, char* out);
 // Replaces the string on top with where(level) .. it, as error() does,
 // without interning the position on its own.
