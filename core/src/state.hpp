@@ -477,6 +477,8 @@ inline void clear_key_hints(TValue* k, int n) {
 // key with an integral value is normalised to an integer. Does not call
 // metamethods; does invalidate the flags cache and runs gc_barrier_back.
 void table_set(State* L, Table* t, const TValue& key, const TValue& val);
+// table_set of a key a lookup in t has just found absent.
+void table_set_absent(State* L, Table* t, const TValue& key, const TValue& val);
 void table_set_int(State* L, Table* t, Integer key, const TValue& val);
 // Slot for an existing key, or a new slot (value nil) created for key.
 TValue* table_new_key_slot(State* L, Table* t, const TValue& key);
