@@ -380,6 +380,15 @@ struct CallState {
   explicit CallState(State* L) : ci(L->ci), nCcalls(L->nCcalls), nny(L->nny), allowhook(L->allowhook) {}
 };
 
+// stack_shrink's tests without its call: after the usual caught error the
+// stack is small for the current frame and the thread keeps all its
+// CallInfos, so there is nothing to shrink or free.
+inline bool shrink_due(State* L) {
+  TValue* lim = L->top < L->ci->top ? L->ci->top : L->top;
+  int size = L->stack_size();
+  return size > MAXSTACK || size > 3 * static_cast<int>(lim - L->stack + 1) || L->nci > KEEP_ALL_CI;
+}
+
 // After an error caught by a protected call started with saved: the state
 // put back, the slots from old_top closed, the error object at old_top.
 int recover(State* L, const CallState& saved, ptrdiff_t old_top, int status) {
@@ -398,7 +407,7 @@ int recover(State* L, const CallState& saved, ptrdiff_t old_top, int status) {
     status = close_protected(L, old_top, status);
     set_error_obj(L, status, L->restore(old_top));
   }
-  stack_shrink(L);
+  if (shrink_due(L)) stack_shrink(L);
   return status;
 }
 
