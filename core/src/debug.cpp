@@ -78,19 +78,52 @@ size_t chunk_id(char* out, const char* source, size_t srclen) {
   return pos + sizeof(post) - 1;
 }
 
-size_t where_text(State* L, int level, char* out) {
-  if (level < 0) return 0;
+namespace {
+
+// The position text of the frame `level` levels up ("chunk:line: ", its
+// length in *n), or nullptr when that frame has no current line. The text
+// lives in the state's WhereCache: error("...") raised again and again from
+// one place (errors as control flow) finds it there instead of looking up
+// the line, writing the chunk name and the number (~90 instructions). The
+// key is the prototype and the frame's saved pc: both fix the text while
+// the prototype lives, and proto_free forgets it.
+// where_ref's miss: the text of ci's position into the cache; false when
+// the frame has no current line. Apart, so that a hit saves no registers.
+[[gnu::noinline]] bool where_fill(State* L, CallInfo* ci, const Proto* p) {
+  int line = current_line(ci);
+  if (line <= 0) return false;
+  WhereCache& w = L->g->where;
+  char* out = w.text;
+  size_t len = p->source != nullptr ? chunk_id(out, p->source->c_str(), p->source->len) : chunk_id(out, "=?", 2);
+  out[len++] = ':';
+  len += static_cast<size_t>(std::to_chars(out + len, out + WHERE_SIZE, line).ptr - (out + len));
+  out[len++] = ':';
+  out[len++] = ' ';
+  w.p = p;
+  w.pc = ci->savedpc;
+  w.len = len;
+  return true;
+}
+
+inline const char* where_ref(State* L, int level, size_t* n) {
+  if (level < 0) return nullptr;
   CallInfo* ci = L->ci;
   for (; level > 0 && ci != &L->base_ci; ci = ci->previous) level--;
-  if (level != 0 || ci == &L->base_ci || !ci_is_lua_closure(ci)) return 0;
-  int line = current_line(ci);
-  if (line <= 0) return 0;
-  const String* src = ci_func(ci)->p->source;
-  size_t n = src != nullptr ? chunk_id(out, src->c_str(), src->len) : chunk_id(out, "=?", 2);
-  out[n++] = ':';
-  n += static_cast<size_t>(std::to_chars(out + n, out + WHERE_SIZE, line).ptr - (out + n));
-  out[n++] = ':';
-  out[n++] = ' ';
+  if (level != 0 || ci == &L->base_ci || !ci_is_lua_closure(ci)) return nullptr;
+  const Proto* p = ci_func(ci)->p;
+  const WhereCache& w = L->g->where;
+  if ((w.p != p || w.pc != ci->savedpc) && !where_fill(L, ci, p)) return nullptr;
+  *n = w.len;
+  return w.text;
+}
+
+}  // namespace
+
+size_t where_text(State* L, int level, char* out) {
+  size_t n = 0;
+  const char* text = where_ref(L, level, &n);
+  if (text == nullptr) return 0;
+  std::memcpy(out, text, n);
   return n;
 }
 
@@ -100,9 +133,9 @@ void where(State* L, int lvl) {
 }
 
 void add_where(State* L, int level) {
-  char pos[WHERE_SIZE];
-  size_t np = where_text(L, level, pos);
-  if (np == 0) return;  // "" .. msg is msg
+  size_t np = 0;
+  const char* pos = where_ref(L, level, &np);
+  if (pos == nullptr) return;  // "" .. msg is msg
   const String* msg = L->top[-1].as_string();
   size_t tl = np + msg->len;
   if (msg->len == 0) {
@@ -110,6 +143,8 @@ void add_where(State* L, int level) {
   } else {
     // Joined as vm_concat joins two strings: the same budget charge, and a
     // long result filled in place (the message stays anchored on the stack).
+    // Nothing here runs the collector, which could free the cached text's
+    // prototype, before both pieces are copied.
     if (L->g->instr_budget != 0) charge_budget(L, tl / BUDGET_BYTES_PER_UNIT);
     char shortbuf[MAX_SHORT_LEN + 1];
     String* s = tl <= MAX_SHORT_LEN ? nullptr : str_new_long(L, tl);

@@ -28,6 +28,7 @@ Proto* proto_new(State* L) {
 
 void proto_free(State* L, Proto* p) {
   jit_proto_freed(L, p);  // traces die with their prototype
+  if (L->g->where.p == p) L->g->where.p = nullptr;  // its position text, cached by where_text
   mem_free_array(L, p->code, static_cast<size_t>(p->sizecode));
   mem_free_array(L, p->p, static_cast<size_t>(p->sizep));
   mem_free_array(L, p->k, static_cast<size_t>(p->sizek));

@@ -221,6 +221,17 @@ size_t large_zero_from(const void* block);  // of the bytes past its last size, 
 // sizes to the pool, large ones to their own mappings, the rest to malloc.
 void* block_realloc(GlobalState* g, void* block, size_t osize, size_t nsize);
 
+// Bytes of a position text "chunk:line: " (where_text) with its '\0'.
+constexpr size_t WHERE_SIZE = IDSIZE + 16;
+// The last position text where_text made and the prototype and saved pc it
+// is for (debug.cpp); proto_free forgets it with its prototype.
+struct WhereCache {
+  const Proto* p;
+  const Instruction* pc;
+  size_t len;
+  char text[WHERE_SIZE];
+};
+
 struct GlobalState {
   Allocator frealloc;
   void* ud;
@@ -282,6 +293,7 @@ struct GlobalState {
   // so its slots only hold objects not yet freed.
   TValue* spare_stack;
   PatternCache patterns;   // first items of recent patterns (lib/string.cpp)
+  WhereCache where;        // error()'s last position text (debug.cpp)
 };
 
 // The feature table of the version L speaks.
@@ -465,6 +477,8 @@ inline void clear_key_hints(TValue* k, int n) {
 // key with an integral value is normalised to an integer. Does not call
 // metamethods; does invalidate the flags cache and runs gc_barrier_back.
 void table_set(State* L, Table* t, const TValue& key, const TValue& val);
+// table_set of a key a lookup in t has just found absent.
+void table_set_absent(State* L, Table* t, const TValue& key, const TValue& val);
 void table_set_int(State* L, Table* t, Integer key, const TValue& val);
 // Slot for an existing key, or a new slot (value nil) created for key.
 TValue* table_new_key_slot(State* L, Table* t, const TValue& key);
@@ -676,6 +690,13 @@ int pcall_raw(State* L, ProtectedFn f, void* ud, ptrdiff_t old_top, ptrdiff_t ef
 // all results, in a thread that cannot yield: pcall_raw of call_noyield
 // without the message handler. On error the error object is at func.
 int pcall_noyield(State* L, TValue* func);
+// pcall(f, ...) at func (f and its arguments up to L->top) with nresults
+// results, its native frame made here: precall_native(L, func, nresults,
+// lib_pcall) for a trace calling pcall in place (record_pcall.cpp). For a
+// thread that cannot yield, with no hook, a CallInfo after L->ci and more
+// than MINSTACK free slots (the caller checks): nothing raises before the
+// catch point, only a return hook set under it or a coroutine closing itself.
+void pcall_in_place(State* L, TValue* func, int nresults);
 // Runs f(L, ud) with a catch point whose jumps may skip the frames above
 // base; returns the status of the error (or yield) that stopped it.
 int run_protected(State* L, ProtectedFn f, void* ud, bool can_jump, CallInfo* base);
@@ -833,7 +854,6 @@ size_t chunk_id(char* out, const char* source, size_t srclen);  // short_src rul
 // where()'s "chunk:line: " for the frame `level` levels up, written to out
 // (WHERE_SIZE bytes) without the DebugInfo and string of the public route;
 // returns its length, 0 when that frame has no current line.
-constexpr size_t WHERE_SIZE = IDSIZE + 16;
 size_t where_text(State* L, int level, char* out);
 // Replaces the string on top with where(level) .. it, as error() does,
 // without interning the position on its own.

@@ -569,6 +569,30 @@ void table_set(State* L, Table* t, const TValue& key, const TValue& val) {
   gc_barrier_back(L, t);
 }
 
+void table_set_absent(State* L, Table* t, const TValue& key, const TValue& val) {
+  // A short string needs no normalising and, absent, goes straight into a
+  // free node: no second lookup (a constructor's fields, {code = i}). Its
+  // main position (main_position's, from the string's hash) is tried first.
+  if (key.tag == Tag::ShortStr && !is_dummy(t)) {
+    TValue v = val;  // val may live in the table and move with a node
+    Node* mp = &t->node[key.as_string()->hash & (size_node(t) - 1)];
+    TValue* slot = nullptr;
+    if (mp->val.is_nil()) {
+      mp->set_key(key);
+      slot = &mp->val;
+    } else {
+      slot = insert_key(t, key);
+    }
+    if (slot != nullptr) {
+      table_invalidate_tm_cache(t);
+      *slot = v;
+      gc_barrier_back(L, t);
+      return;
+    }
+  }
+  table_set(L, t, key, val);
+}
+
 void table_set_int(State* L, Table* t, Integer key, const TValue& val) {
   if (static_cast<uint64_t>(key) - 1 < t->asize) {
     t->array[key - 1] = val;

@@ -42,7 +42,7 @@ void table_store(State* L, Table* h, const TValue& key, const TValue* slot, cons
     // As 5.4, a nil value adds no key (a bad key is still an error): the JIT
     // records such a store as nothing, with no allocation to mirror.
     if (v.is_nil()) normalize_key(L, key);
-    else table_set(L, h, key, v);
+    else table_set_absent(L, h, key, v);
     return;
   }
   *const_cast<TValue*>(slot) = v;

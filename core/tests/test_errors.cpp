@@ -6,6 +6,7 @@
 #include <string>
 
 #include "luna/api.hpp"
+#include "state.hpp"
 #include "test_support.hpp"
 
 using namespace luna;
@@ -175,6 +176,50 @@ TEST_CASE("errors: error() and where() add the position of the level asked", "[e
   CHECK(msg.size() == IDSIZE - 1 + std::strlen(":1: long name"));
   CHECK(msg.substr(msg.size() - 19) == "/f.lua:1: long name");
   pop(L, 1);
+}
+
+// where_text keeps its last position text keyed by prototype and saved pc
+// (WhereCache): a chunk collected and another loaded in its memory (the
+// pools hand the same blocks back) must not find the old chunk's text, nor
+// may another place in the same function or another frame level.
+TEST_CASE("errors: positions stay right when the cached one's chunk is collected", "[errors]") {
+  luna::test::StateGuard g;
+  State* L = g.L;
+  const char* code = R"LUA(
+    local out = {}
+    for i = 1, 40 do
+      local f = load("local a = ... error('e')", "=c" .. i)
+      out[#out + 1] = select(2, pcall(f))
+      f = nil
+      collectgarbage()
+    end
+    local function two(k)
+      if k == 1 then error("a") end
+      error("b")
+    end
+    local function inner() error("u", 2) end
+    for _ = 1, 2 do
+      out[#out + 1] = select(2, pcall(two, 1))
+      out[#out + 1] = select(2, pcall(two, 2))
+      out[#out + 1] = select(2, pcall(function() inner() end))
+    end
+    return table.concat(out, ";"))LUA";
+  REQUIRE(load_bufferx(L, code, std::strlen(code), "=main", nullptr) == OK);
+  REQUIRE(pcall(L, 0, 1, 0) == OK);
+  std::string want;
+  for (int i = 1; i <= 40; i++) want += "c" + std::to_string(i) + ":1: e;";
+  want += "main:10: a;main:11: b;main:17: u;main:10: a;main:11: b;main:17: u";
+  CHECK(std::string(to_string(L, -1)) == want);
+  pop(L, 1);
+  // The cached text names its prototype; collecting that prototype forgets it.
+  const char* c2 = "error('gone')";
+  REQUIRE(load_bufferx(L, c2, std::strlen(c2), "=gone", nullptr) == OK);
+  REQUIRE(pcall(L, 0, 0, 0) == ERRRUN);
+  CHECK(std::string(to_string(L, -1)) == "gone:1: gone");
+  pop(L, 1);
+  CHECK(L->g->where.p != nullptr);
+  gc(L, GCCOLLECT);
+  CHECK(L->g->where.p == nullptr);
 }
 
 TEST_CASE("errors: a caught error closes upvalues and to-be-closed variables", "[errors]") {

@@ -608,3 +608,34 @@ TEST_CASE("compiled appends size the array part as the interpreter's rehash does
     pop(L, 2);
   }
 }
+
+// An absent short string key stored by SETFIELD/SETTABLE goes through
+// table_set_absent: into its free main position or, taken, through
+// insert_key. A metamethod name stored so must drop the metatable's cache
+// of absent metamethods; keys colliding, nodes freed by nil stores and
+// tables that must grow still give every field back.
+TEST_CASE("absent string keys stored in place keep fields and metamethod caches", "[table]") {
+  StateGuard g;
+  State* L = g.L;
+  CHECK(luna::test::run(L, R"(
+    local mt = {a = 1, b = 2, c = 3, d = 4, e = 5}
+    mt.a, mt.b, mt.c, mt.d, mt.e = nil, nil, nil, nil, nil
+    local t = setmetatable({}, mt)
+    local before = t.x
+    mt.__index = function(_, k) return k .. "!" end
+    local out = {tostring(before), t.x}
+    local s = 0
+    for i = 1, 200 do
+      local r = {code = i, name = "n" .. i}
+      r["k" .. (i % 17)] = i
+      r.extra, r.more = i, -i
+      s = s + r.code + #r.name + r["k" .. (i % 17)] + r.extra + r.more
+    end
+    out[#out + 1] = s
+    local big = {}
+    for i = 1, 100 do big["f" .. i] = i end
+    local n, sum = 0, 0
+    for k, v in pairs(big) do n = n + 1 sum = sum + v end
+    out[#out + 1] = n .. "/" .. sum
+    return table.concat(out, " "))") == "nil x! 40892 100/5050");
+}

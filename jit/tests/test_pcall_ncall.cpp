@@ -81,3 +81,59 @@ TEST_CASE("pcall from a trace: yields in coroutines, hooks, collections and stac
     return table.concat(out, "|"))lua", "=pc");
   CHECK(r.out == "45150|49800|45150|42|pc:29: stack overflow|pc:29: stack overflow|300 6");
 }
+
+// pcall_in_place (do.cpp) makes pcall's frame itself: what runs at its
+// edges must be what the interpreter's pcall does. A return hook set by the
+// callee fires for pcall's own return and its error leaves the trace (the
+// outer pcall catches it); a __call table, more and fewer results than
+// wanted, upvalues and to-be-closed variables of a callee that raises, a
+// stack grown under the call (the trace's frame moves), nested in-place
+// pcalls and error levels naming pcall's frame.
+TEST_CASE("pcall made in place by a trace: return hooks, __call, results, closing, stack growth",
+          "[jit][ncall][pcall]") {
+  Run r = same_all_ways(R"lua(
+    local out = {}
+    local hooked = 0
+    local ok, e = pcall(function()
+      for i = 1, 300 do
+        pcall(function()
+          if i == 200 then
+            debug.sethook(function(ev)
+              hooked = hooked + 1
+              if hooked == 3 then debug.sethook() error("from the hook") end
+            end, "r")
+          end
+        end)
+      end
+    end)
+    out[#out + 1] = tostring(ok) .. " " .. tostring(e):gsub("^.-: ", "") .. " " .. hooked
+    local callable = setmetatable({}, {__call = function(self, a, b) return a + b, self end})
+    local s, cells = 0, {}
+    for i = 1, 300 do
+      local ok1, v = pcall(callable, i, 1)
+      local a, b, c, d, x = pcall(function(k) return k, k + 1 end, i)
+      local ok3 = pcall(function() return 1, 2, 3, 4, 5, 6 end)
+      s = s + v + b + c + (d == nil and 1 or 0) + (x == nil and 1 or 0) + (ok3 and 1 or 0)
+      local okc, ec = pcall(function(k)
+        local cell = k
+        cells[#cells + 1] = function() return cell end
+        local t <close> = setmetatable({}, {__close = function() s = s + 1 end})
+        error(k, 0)
+      end, i)
+      s = s + ec
+    end
+    local cs = 0
+    for _, f in ipairs(cells) do cs = cs + f() end
+    out[#out + 1] = s .. " " .. cs
+    local function deep(n, ...) if n == 0 then return select("#", ...) end return deep(n - 1, n, ...) end
+    local g = 0
+    for i = 1, 200 do
+      local okd, nd = pcall(deep, 50 + i % 3)
+      local okn, en = pcall(pcall, error, {i})
+      local okl, el = pcall(error, "lvl", 2)
+      g = g + nd + (en and 1 or 0) + #el
+    end
+    out[#out + 1] = g
+    return table.concat(out, "|"))lua", "=pc");
+  CHECK(r.out == "false from the hook 3|182400 45150|12201");
+}
