@@ -475,6 +475,13 @@ Integer table_length(Table* t);  // a border, as '#'
 bool table_next(State* L, Table* t, TValue* key_and_val);
 // Nodes in t's hash part: none for the shared empty one (lastfree null).
 inline unsigned table_size_node(const Table* t) { return t->lastfree == nullptr ? 0 : 1u << t->lsizenode; }
+// Whether t owns no block but its own (no hash part, its array part in
+// the block or empty: most small tables), of sizeof(Table) + ainline
+// slots. The sweep frees such a table by one push on its pool's freelist.
+inline bool table_in_one_block(const Table* t) {
+  if (t->lastfree != nullptr) return false;
+  return (t->array == reinterpret_cast<const TValue*>(t + 1) && t->ainline != 0) || t->array == nullptr;
+}
 // Metamethod absence cache: tables with flags bit e set have no TM e.
 // Bit 6 of a metatable's flags: __tostring known absent (set for the
 // string metatable by string_tostring_absent); cleared with the rest.
