@@ -134,7 +134,11 @@ class Collector {
     o->marked |= BLACK;
     // Tables first: most of a big heap, and no switch to find their link.
     if (o->tag == Tag::Table) {
-      static_cast<Table*>(o)->gclist = g_->gray;
+      auto* t = static_cast<Table*>(o);
+      // A table with no array slots, no hash part and no metatable (a
+      // tree's leaf, an empty list) has nothing to traverse: black at once.
+      if (t->asize == 0 && t->lastfree == nullptr && t->metatable == nullptr) return;
+      t->gclist = g_->gray;
       g_->gray = o;
       return;
     }
@@ -442,20 +446,38 @@ class Collector {
   }
 
   void sweep(GCObject** p) {
+    // Small tables owning no other block (most of the garbage) go straight
+    // back to their freelist, their bytes counted once at the end; the
+    // rest through table_free and free_object.
+    SmallPool* pool = g_->pooled ? &g_->pool : nullptr;
+    size_t freed = 0;
     while (GCObject* o = *p) {
       // The list is a pointer chase through a heap larger than the cache:
-      // fetching the next header now overlaps its miss with freeing o.
-      if (o->next != nullptr) __builtin_prefetch(o->next, 1);
+      // fetching the next header now overlaps its miss with freeing o (a
+      // null prefetch is harmless, cheaper than testing for it).
+      __builtin_prefetch(o->next, 1);
       if (is_white(o)) {
         *p = o->next;
-        // Tables, most of the garbage, without free_object's switch.
-        if (o->tag == Tag::Table) table_free(L_, static_cast<Table*>(o));
-        else free_object(L_, o);
+        if (o->tag == Tag::Table) {
+          auto* t = static_cast<Table*>(o);
+          if (pool != nullptr && table_in_one_block(t)) {
+            // The header's class, then one class per slot (16 bytes each).
+            static_assert(sizeof(Table) % SmallPool::GRAIN == 0 && sizeof(TValue) == SmallPool::GRAIN);
+            pool_push(*pool, t, SmallPool::class_of(sizeof(Table)) + t->ainline);
+            freed += sizeof(Table) + size_t(t->ainline) * sizeof(TValue);
+          } else {
+            table_free(L_, t);
+          }
+        } else {
+          free_object(L_, o);
+        }
       } else {
         o->marked &= ~BLACK;
         p = &o->next;
       }
     }
+    g_->totalbytes -= freed;
+    g_->gcdebt -= static_cast<ptrdiff_t>(freed);
   }
 
   static void whiten(GCObject* list) {

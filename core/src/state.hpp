@@ -2,6 +2,7 @@
 // the core's files offer each other. Each section names the file that owns it.
 #pragma once
 
+#include <bit>
 #include <cstdarg>
 #include <cstddef>
 #include <cstring>
@@ -157,33 +158,52 @@ struct StringTable {
 // the core asked for, exactly as without the pool. One more class holds
 // blocks of exactly STACK bytes, a new thread's stack: short-lived
 // coroutines allocate and free them at the rate of small objects.
+// Blocks of MAX+1..MID bytes have four classes per power of two (at most
+// a quarter more than asked): the arrays of 32 to 128 slots a list passes
+// through as it grows (closures.lua's map and filter) went to the host's
+// malloc and free at ~100 instructions a block.
 struct SmallPool {
   static constexpr size_t GRAIN = 16;
   static constexpr size_t MAX = 256;
+  static constexpr size_t MID = 2048;
   // Two sizes above MAX have classes of their own: a thread's first stack
   // and a coroutine's block (THREAD_BLOCK_SIZE, carved rounded to GRAIN).
   static constexpr size_t STACK = (BASIC_STACK_SIZE + EXTRA_STACK) * sizeof(TValue);
   static constexpr size_t THREAD = THREAD_BLOCK_SIZE;
-  static constexpr size_t NCLASS = MAX / GRAIN + 2;
+  static constexpr size_t STACK_CLASS = MAX / GRAIN, THREAD_CLASS = STACK_CLASS + 1;
+  static constexpr size_t MID_CLASS = THREAD_CLASS + 1;  // the first of (MAX, MID]'s
+  static constexpr size_t NCLASS = MID_CLASS + 12;       // 4 each for (256, 512], (512, 1K], (1K, 2K]
   static constexpr size_t SLAB = 16 * 1024;
+  static_assert(MAX == 256 && MID == 2048 && SLAB / MID >= 8);
   static_assert(STACK > MAX && STACK % GRAIN == 0 && STACK < SLAB / 8);
   static_assert(THREAD > MAX && THREAD != STACK && THREAD < SLAB / 8);
-  // The usual small size first, as a branch: GCC otherwise evaluated all
-  // three comparisons on every allocation (binary_trees +0.5%).
-  static constexpr bool pooled_size(size_t n) {  // 0 is not
-    return __builtin_expect(n - 1 < MAX, 1) || n == STACK || n == THREAD;
-  }
+  static_assert(STACK <= MID && THREAD <= MID);
+  static constexpr bool pooled_size(size_t n) { return n - 1 < MID; }  // 0 is not
   static constexpr size_t class_of(size_t n) {
-    return __builtin_expect(n <= MAX, 1) ? (n - 1) / GRAIN : NCLASS - 1 - (n == THREAD);
+    if (__builtin_expect(n <= MAX, 1)) return (n - 1) / GRAIN;
+    if (n == STACK || n == THREAD) return STACK_CLASS + (n == THREAD);
+    // 2^e < n <= 2^(e+1), e in 8..10: the quarter of that range n is in.
+    size_t e = static_cast<size_t>(std::bit_width(n - 1)) - 1;
+    return MID_CLASS + (e - 8) * 4 + ((n - 1) >> (e - 2) & 3);
   }
   static constexpr size_t class_size(size_t c) {
-    return c < NCLASS - 2 ? (c + 1) * GRAIN : c == NCLASS - 1 ? STACK : (THREAD + GRAIN - 1) / GRAIN * GRAIN;
+    if (c < STACK_CLASS) return (c + 1) * GRAIN;
+    if (c == STACK_CLASS) return STACK;
+    if (c == THREAD_CLASS) return (THREAD + GRAIN - 1) / GRAIN * GRAIN;
+    size_t e = 8 + (c - MID_CLASS) / 4, q = (c - MID_CLASS) % 4;
+    return (size_t(1) << e) + ((q + 1) << (e - 2));
   }
   void* free[NCLASS] = {};  // freed blocks per class, linked through their first word
   char* bump = nullptr;          // uncarved part of the newest slab
   char* bump_end = nullptr;
   void* slabs = nullptr;         // every slab, linked through its first word
 };
+static_assert(SmallPool::class_of(257) == SmallPool::MID_CLASS && SmallPool::class_size(SmallPool::MID_CLASS) == 320 &&
+              SmallPool::class_size(SmallPool::class_of(512)) == 512 &&
+              SmallPool::class_of(513) == SmallPool::MID_CLASS + 4 &&
+              SmallPool::class_size(SmallPool::class_of(1024)) == 1024 &&
+              SmallPool::class_of(SmallPool::MID) == SmallPool::NCLASS - 1 &&
+              SmallPool::class_size(SmallPool::NCLASS - 1) == SmallPool::MID);
 void* pool_alloc(GlobalState* g, size_t n);  // SmallPool::pooled_size(n); nullptr when the host refuses a slab
 void pool_free(GlobalState* g, void* block, size_t n);
 void pool_release(GlobalState* g);  // gives every slab back; the state is closing
@@ -489,6 +509,13 @@ Integer table_length(Table* t);  // a border, as '#'
 bool table_next(State* L, Table* t, TValue* key_and_val);
 // Nodes in t's hash part: none for the shared empty one (lastfree null).
 inline unsigned table_size_node(const Table* t) { return t->lastfree == nullptr ? 0 : 1u << t->lsizenode; }
+// Whether t owns no block but its own (no hash part, its array part in
+// the block or empty: most small tables), of sizeof(Table) + ainline
+// slots. The sweep frees such a table by one push on its pool's freelist.
+inline bool table_in_one_block(const Table* t) {
+  if (t->lastfree != nullptr) return false;
+  return (t->array == reinterpret_cast<const TValue*>(t + 1) && t->ainline != 0) || t->array == nullptr;
+}
 // Metamethod absence cache: tables with flags bit e set have no TM e.
 // Bit 6 of a metatable's flags: __tostring known absent (set for the
 // string metatable by string_tostring_absent); cleared with the rest.

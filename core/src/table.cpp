@@ -47,6 +47,13 @@ void free_array(State* L, Table* t) {
   if (!array_is_inline(t)) release(L, t->array, t->asize * sizeof(TValue));
 }
 void fill_nil(TValue* from, TValue* to) {
+  // A nil is all zero bytes: a long run is one memset (a doubled array's
+  // new half: ~4 instructions a slot in the loop).
+  static_assert(static_cast<int>(Tag::Nil) == 0);
+  if (to - from >= 16) {
+    std::memset(static_cast<void*>(from), 0, static_cast<size_t>(to - from) * sizeof(TValue));
+    return;
+  }
   for (; from < to; from++) *from = TValue::nil();
 }
 

@@ -11,6 +11,7 @@
 
 #include "jit_seam.hpp"
 #include "object_layout.hpp"
+#include "pool.hpp"
 #include "format_item.hpp"
 #include "short_bytes.hpp"
 
@@ -351,6 +352,16 @@ constexpr int32_t kTagOff = layout::TVALUE_TAG;
 constexpr int32_t kStateG = offsetof(State, g);
 constexpr int32_t kStateHookmask = offsetof(State, hookmask);
 constexpr int32_t kGlobalBudget = offsetof(GlobalState, instr_budget);
+constexpr int32_t kGlobalGcdebt = offsetof(GlobalState, gcdebt);
+constexpr int32_t kGlobalTotalbytes = offsetof(GlobalState, totalbytes);
+constexpr int32_t kGlobalMemlimit = offsetof(GlobalState, memlimit);
+constexpr int32_t kGlobalPooled = offsetof(GlobalState, pooled);
+constexpr int32_t kGlobalAllgc = offsetof(GlobalState, allgc);
+constexpr int32_t kGlobalPoolFree = offsetof(GlobalState, pool) + offsetof(SmallPool, free);
+constexpr int32_t kTableLenhint = offsetof(Table, lenhint);
+constexpr int32_t kTableLastfree = offsetof(Table, lastfree);
+constexpr int32_t kTableGclist = offsetof(Table, gclist);
+constexpr int32_t kTvaluePayload = layout::TVALUE_PAYLOAD;
 constexpr int32_t kStateCi = offsetof(State, ci);
 constexpr int32_t kStateTop = offsetof(State, top);
 constexpr int32_t kStateStackLast = offsetof(State, stack_last);
@@ -1308,12 +1319,91 @@ class Emitter {
     finish(r, dst);
   }
 
+  // NEWTABLE's common case as table_try_new's try_new_block makes it, its
+  // block taken from its pool's freelist in line (~25 instructions for the
+  // ~70 of the helper's call): a table without a hash part whose array
+  // slots are all in its block. It leaves the table in rax and jumps to
+  // done, or jumps to slow, the helper's call, when that must decide: a
+  // collection due, a memory limit, a host allocator, an empty freelist.
+  // Only what a call may clobber is written (the allocator counts the
+  // CALL as one). Under ASan the freelist's blocks are poisoned, which
+  // only the helper undoes.
+  bool new_table_inline(const IrIns& i, Label slow, Label done) {
+#ifdef LUNA_POOL_ASAN
+    (void)i, (void)slow, (void)done;
+    return false;
+#else
+    if (ir_[i.a].op != IrOp::KINT) return false;
+    Integer sizes = ir_[i.a].k.i;
+    auto nasize = static_cast<unsigned>(sizes & 0xffff), reserve = static_cast<unsigned>(sizes >> 16 & 0xffff);
+    unsigned ainline = table_inline_slots(nasize, reserve);
+    if (sizes >> 32 != 0 || nasize > ainline) return false;
+    size_t size = sizeof(Table) + size_t(ainline) * sizeof(TValue);
+    auto free_list = static_cast<int32_t>(kGlobalPoolFree + SmallPool::class_of(size) * sizeof(void*));
+    const x86::Gp g = x86::rax, t = x86::rdx, tmp = x86::rcx;
+    a_.mov(g, x86::qword_ptr(rL, kStateG));
+    a_.cmp(x86::qword_ptr(g, kGlobalGcdebt), 0);
+    a_.jg(slow);
+    a_.cmp(x86::qword_ptr(g, kGlobalMemlimit), 0);
+    a_.jne(slow);
+    a_.cmp(x86::byte_ptr(g, kGlobalPooled), 0);
+    a_.je(slow);
+    a_.mov(t, x86::qword_ptr(g, free_list));
+    a_.test(t, t);
+    a_.jz(slow);
+    a_.mov(tmp, x86::qword_ptr(t));
+    a_.mov(x86::qword_ptr(g, free_list), tmp);
+    a_.add(x86::qword_ptr(g, kGlobalTotalbytes), static_cast<int32_t>(size));
+    a_.add(x86::qword_ptr(g, kGlobalGcdebt), static_cast<int32_t>(size));
+    a_.mov(tmp, x86::qword_ptr(g, kGlobalAllgc));
+    a_.mov(x86::qword_ptr(t, layout::GC_NEXT), tmp);
+    a_.mov(x86::qword_ptr(g, kGlobalAllgc), t);
+    // The header as init_empty and try_new_block leave it: tag, marked 0,
+    // every metamethod known absent, no hash part (lsizenode 0), asize;
+    // then lenhint 0 and ainline; the array in the block; the shared
+    // empty hash part; no lastfree, metatable or gray link.
+    static_assert(layout::GC_TAG == 8 && layout::GC_MARKED == 9 && layout::TABLE_FLAGS == 10 &&
+                  layout::TABLE_LSIZENODE == 11 && layout::TABLE_ASIZE == 12 && kTableLenhint == 16 &&
+                  layout::TABLE_AINLINE == 20 && layout::TABLE_ARRAY == 24 && layout::TABLE_NODE == 32 &&
+                  kTableLastfree == 40 && layout::TABLE_METATABLE == 48 && kTableGclist == 56 &&
+                  layout::TABLE_SIZE == 64);
+    uint64_t head = uint64_t(Tag::Table) | uint64_t((1u << 6) - 1) << 16 | uint64_t(nasize) << 32;
+    a_.mov(tmp, head);
+    a_.mov(x86::qword_ptr(t, layout::GC_TAG), tmp);
+    a_.mov(tmp, uint64_t(ainline) << 32);
+    a_.mov(x86::qword_ptr(t, kTableLenhint), tmp);
+    if (ainline > 0) a_.lea(tmp, x86::ptr(t, static_cast<int32_t>(layout::TABLE_SIZE)));
+    else a_.xor_(tmp.r32(), tmp.r32());
+    a_.mov(x86::qword_ptr(t, layout::TABLE_ARRAY), tmp);
+    a_.mov(tmp, reinterpret_cast<uint64_t>(table_dummy_node()));
+    a_.mov(x86::qword_ptr(t, layout::TABLE_NODE), tmp);
+    a_.xor_(tmp.r32(), tmp.r32());
+    a_.mov(x86::qword_ptr(t, kTableLastfree), tmp);
+    a_.mov(x86::qword_ptr(t, layout::TABLE_METATABLE), tmp);
+    a_.mov(x86::qword_ptr(t, kTableGclist), tmp);
+    // The array part's slots nil (fill_nil: payload 0, tag Nil).
+    for (unsigned k = 0; k < nasize; k++) {
+      auto at = static_cast<int32_t>(layout::TABLE_SIZE + k * sizeof(TValue));
+      a_.mov(x86::qword_ptr(t, at + kTvaluePayload), tmp);
+      a_.mov(x86::qword_ptr(t, at + kTagOff), static_cast<int32_t>(Tag::Nil));
+    }
+    a_.mov(g, t);
+    a_.jmp(done);
+    return true;
+#endif
+  }
+
   void call(Ref r) {
     const IrIns& i = ir_[r];
     Helper h = static_cast<Helper>(i.aux8);
     if (inline_helper(ir_, i)) {
       if (h == Helper::TabGetStr) return get_str_inline(r);
       return int_div_inline(r, h == Helper::IntMod);
+    }
+    Label done = a_.newLabel();
+    if (h == Helper::NewTable) {
+      Label slow = a_.newLabel();
+      if (new_table_inline(i, slow, done)) a_.bind(slow);
     }
     if (helper_on_floats(h)) {
       x86::Xmm x = xmm(i.a, r, f0);
@@ -1346,6 +1436,7 @@ class Emitter {
     if (h == Helper::StrFindItem || h == Helper::StrGsubItem) a_.lea(x86::rcx, find_item_mem(static_cast<const String*>(i.k.p)));
     a_.mov(x86::rax, reinterpret_cast<uint64_t>(helper_addr(h)));
     a_.call(x86::rax);
+    a_.bind(done);
     if (i.type == IrType::Num) {
       x86::Xmm d = dst_xmm(r);
       a_.movsd(d, x86::xmm0);
