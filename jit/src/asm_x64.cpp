@@ -1493,6 +1493,25 @@ class Emitter {
     }
   }
 
+  // The general registers a value live in the loop from start holds, with
+  // rax and rdx (the inline divisions use them): what pin_keys and
+  // pin_doubled may not take.
+  std::vector<bool> gprs_busy_in_loop(Ref start) {
+    std::vector<bool> busy(16, false);
+    busy[x86::Gp::kIdAx] = busy[x86::Gp::kIdDx] = true;
+    auto hold = [&](Ref v) {
+      if (v != NO_REF && iv(v).reg >= 0 && !iv(v).fpr) busy[static_cast<size_t>(iv(v).reg)] = true;
+    };
+    for (Ref r = 1; r < ir_.size(); r++) {
+      if (iv(r).end >= start) hold(r);
+      if (ir_[r].op == IrOp::PHI) {  // the back-edge writes its destination's register
+        hold(ir_[r].a);
+        hold(ir_[r].b);
+      }
+    }
+    return busy;
+  }
+
   // The constant keys of an optimised loop's field guards, most used
   // first, in general registers no value holds from LOOPSTART on: each
   // guard compares the node's key with the register instead of building
@@ -1506,18 +1525,7 @@ class Emitter {
     for (Ref r = start + 1; r < ir_.size(); r++)
       if (ir_[r].op == IrOp::HREFK) uses[ir_[r].b]++;
     if (uses.empty()) return;
-    std::vector<bool> busy(16, false);
-    busy[x86::Gp::kIdAx] = busy[x86::Gp::kIdDx] = true;
-    auto hold = [&](Ref v) {
-      if (v != NO_REF && iv(v).reg >= 0 && !iv(v).fpr) busy[static_cast<size_t>(iv(v).reg)] = true;
-    };
-    for (Ref r = 1; r < ir_.size(); r++) {
-      if (iv(r).end >= start) hold(r);
-      if (ir_[r].op == IrOp::PHI) {  // the back-edge writes its destination's register
-        hold(ir_[r].a);
-        hold(ir_[r].b);
-      }
-    }
+    std::vector<bool> busy = gprs_busy_in_loop(start);
     std::vector<std::pair<int, Ref>> order;
     for (const auto& [k, n] : uses) order.push_back({-n, k});
     std::sort(order.begin(), order.end());
@@ -1544,18 +1552,7 @@ class Emitter {
       if (i.op == IrOp::PHI) variant[static_cast<size_t>(i.a)] = true;
       if (i.op == IrOp::AREF && i.b < start && !ir_.is_const(i.b) && ir_[i.b].type == IrType::Int) uses[i.b]++;
     }
-    std::vector<bool> busy(16, false);
-    busy[x86::Gp::kIdAx] = busy[x86::Gp::kIdDx] = true;
-    auto hold = [&](Ref v) {
-      if (v != NO_REF && iv(v).reg >= 0 && !iv(v).fpr) busy[static_cast<size_t>(iv(v).reg)] = true;
-    };
-    for (Ref r = 1; r < ir_.size(); r++) {
-      if (iv(r).end >= start) hold(r);
-      if (ir_[r].op == IrOp::PHI) {  // the back-edge writes its destination's register
-        hold(ir_[r].a);
-        hold(ir_[r].b);
-      }
-    }
+    std::vector<bool> busy = gprs_busy_in_loop(start);
     for (const auto& [k, g] : key_regs_) busy[static_cast<size_t>(g)] = true;
     auto next = uses.begin();
     for (int g : RegSet::x64().gpr) {
