@@ -137,3 +137,30 @@ TEST_CASE("pcall made in place by a trace: return hooks, __call, results, closin
     return table.concat(out, "|"))lua", "=pc");
   CHECK(r.out == "false from the hook 3|182400 45150|12201");
 }
+
+// pcall_in_place enters a Lua callee itself when the stack has room for its
+// frame and leaves the rest to precall (a frame bigger than the free stack
+// grows it first); error() raises directly when no message handler is set,
+// so a handler (xpcall) and the memory error's message (ERRMEM: no handler
+// runs) must still take error()'s path.
+TEST_CASE("pcall in place: callees with big frames, error with a handler and the memory message",
+          "[jit][ncall][pcall]") {
+  Run r = same_all_ways(R"lua(
+    local names = {}
+    for j = 1, 190 do names[j] = "a" .. j end
+    local big = load("local k = ... local " .. table.concat(names, ", ") ..
+                     " = k, k + 1 error(a1 + a2 + (a190 or 0), 0)")
+    local s, h, m = 0, 0, 0
+    for i = 1, 300 do
+      local ok, e = pcall(big, i)
+      s = s + e + (ok and 1000000 or 0)
+      local okx, ex = xpcall(error, function(msg) h = h + 1 return "h:" .. msg end, "x" .. i % 3, 0)
+      s = s + #ex + (okx and 1000000 or 0)
+      local okm, em = xpcall(error, function() h = h + 100 return "handled" end, "not enough memory", 0)
+      m = m + (em == "not enough memory" and 1 or 0) + (okm and 1000000 or 0)
+      local okp, ep = pcall(error, "not enough memory", 0)
+      m = m + (ep == "not enough memory" and 1 or 0) + (okp and 1000000 or 0)
+    end
+    return s .. " " .. h .. " " .. m)lua", "=big");
+  CHECK(r.out == "91800 300 600");
+}

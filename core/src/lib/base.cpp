@@ -114,6 +114,9 @@ int b_error(State* L) {
     error(L);
   }
   if (msg.is_string() && level > 0) add_where(L, static_cast<int>(level));
+  // error(L) without its two calls when there is no message handler: the
+  // raise itself, unless the message is the memory error's (ERRMEM).
+  if (L->errfunc == 0 && !(msg.is_string() && msg.as_string() == L->g->memerrmsg)) throw_status(L, ERRRUN);
   error(L);
 }
 
