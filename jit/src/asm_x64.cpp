@@ -94,7 +94,7 @@ Number h_num_sin(Number a) noexcept { return std::sin(a); }
 Number h_num_cos(Number a) noexcept { return std::cos(a); }
 Number h_num_exp(Number a) noexcept { return std::exp(a); }
 Number h_num_log(Number a) noexcept { return std::log(a); }
-Integer h_tab_len(Table* t) noexcept { return table_length(t); }
+Integer h_tab_len(Table* t) noexcept { return table_length_hinted(t); }
 const TValue* h_tab_get_str(Table* t, String* k) noexcept { return table_get_short_str(t, k); }
 const TValue* h_tab_get_int(Table* t, Integer k) noexcept { return table_get_int(t, k); }
 TValue* h_tab_set_str(Table* t, String* k) noexcept { return table_try_key_slot(t, str_value(k)); }

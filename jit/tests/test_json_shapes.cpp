@@ -162,3 +162,21 @@ TEST_CASE("a loop of allocating native calls in a trace still collects", "[jit][
     if (m != Mode::off) CHECK(r.stats.traces_compiled >= 1);
   }
 }
+
+TEST_CASE("tonumber of a string alone, converted in place, gives lua5.4's values", "[jit][ncall][tonumber]") {
+  // b_tonumber's in-place path: spaces, hex, exponents, an embedded zero,
+  // an integer overflowing to a float, and the texts that are no number.
+  Run r = same_all_ways(R"lua(
+    local cases = { " 10 ", "0x10", "1e2", "10\0", "", "abc", "-0", "0x", "1.5", " -7.25e-1\t",
+                    "9223372036854775808", "inf", ".5", "5.", "0x1p4", "12" }
+    local out = {}
+    for i = 1, 200 do
+      local s = cases[i % #cases + 1]
+      local v = tonumber(s)
+      if i > 184 then out[#out + 1] = tostring(v) .. ":" .. (math.type(v) or type(v)) end
+    end
+    return table.concat(out, " "))lua");
+  CHECK(r.out ==
+        "-0.725:float 9.2233720368548e+18:float nil:nil 0.5:float 5.0:float 16.0:float 12:integer 10:integer "
+        "16:integer 100.0:float nil:nil nil:nil nil:nil 0:integer nil:nil 1.5:float");
+}
