@@ -568,7 +568,19 @@ template <bool Wrap>
   return n;
 }
 
+// coroutine.create: thread_new without new_thread's call layer; the body
+// is the first value on the new stack. Inline in create_precall.
+[[gnu::always_inline]] inline int create_inline(State* L) {
+  if (frame_values(L) == 0 || !L->ci->func[1].is_function()) check_type(L, 1, TFUNCTION);  // raises
+  State* co = thread_new(L);
+  *co->top++ = L->ci->func[1];
+  gc_check(L);
+  return 1;
+}
+
 }  // namespace
+
+int coro_create(State* L) { return create_inline(L); }
 
 int coro_resume_call(State* L) { return resume_call_inline(L); }
 
@@ -582,6 +594,30 @@ namespace {
 
 [[gnu::noinline]] int resume_precall(State* L, TValue* func, int nresults) {
   return precall_transfer<false>(L, func, nresults);
+}
+
+// precall_native of coroutine.create at func wanting at most one result,
+// with create inline: its frame made and ended here, without
+// precall_native's layer and general end (about 15 instructions a created
+// coroutine). The rare starts take precall_native's ways.
+[[gnu::noinline]] int create_precall(State* L, TValue* func, int nresults) {
+  CallInfo* ci = L->ci->next;
+  if (__builtin_expect(L->stack_last - L->top <= MINSTACK || ci == nullptr || (L->hookmask & MASKCALL) ||
+                           static_cast<unsigned>(nresults) > 1,
+                       0))
+    return precall_native(L, func, nresults, coro_create);
+  set_native_frame(L, ci, func, nresults);
+  int n = create_inline(L);
+  TValue* res = ci->func;  // a finalizer may have moved the stack
+  // A finalizer may have set a hook: the return hook is finish_native's.
+  if (__builtin_expect(L->ntbc != 0 || L->hookmask != 0, 0)) {
+    finish_native(L, ci, n);
+    return n;
+  }
+  if (nresults == 1) *res++ = L->top[-1];
+  L->top = res;
+  L->ci = ci->previous;
+  return n;
 }
 
 // Whether resume_direct applies to the call at func of wrap's function or
@@ -623,6 +659,7 @@ template <bool Wrap>
 int coro_precall(State* L, TValue* func, int nresults, NativeFn f) {
   if (f == coro_wrap_call) return wrap_precall_direct(L, func, nresults);
   if (f == coro_resume_call) return resume_precall_direct(L, func, nresults);
+  if (f == coro_create) return create_precall(L, func, nresults);
   return precall_native(L, func, nresults, f);
 }
 

@@ -766,8 +766,11 @@ int coro_transfer(State* L, State* co, int narg, const TValue* flag);
 // in upvalue 1): coro_transfer inline, a call layer less per resume.
 int coro_resume_call(State* L);
 int coro_wrap_call(State* L);
-// precall_native(L, func, nresults, f), with resume's and wrap's function
-// called without its call layer (their frame made and ended inline).
+// coroutine.create: its function is the first value on the new stack.
+int coro_create(State* L);
+// precall_native(L, func, nresults, f), with create, resume and wrap's
+// function called without its call layer (their frame made and ended
+// inline).
 int coro_precall(State* L, TValue* func, int nresults, NativeFn f);
 int coro_yield(State* L, int nresults, KContext ctx, KFunction k);
 // coroutine.yield's yield. When the native calling it was called by the

@@ -23,17 +23,8 @@ State* get_co(State* L) {
   return co;
 }
 
-int lco_create(State* L) {
-  const TValue* f = first_arg(L);
-  if (f == nullptr || !f->is_function()) check_type(L, 1, TFUNCTION);  // raises
-  State* co = thread_new(L);     // new_thread without its call layer
-  *co->top++ = L->ci->func[1];  // the body is the first value on the new stack
-  gc_check(L);
-  return 1;
-}
-
 int lco_wrap(State* L) {
-  lco_create(L);
+  coro_create(L);
   push_native_closure(L, coro_wrap_call, 1);
   return 1;
 }
@@ -96,7 +87,7 @@ int lco_close(State* L) {
 }
 
 const Reg lco_funcs[] = {
-    {"create", lco_create},   {"resume", coro_resume_call},     {"running", lco_running},
+    {"create", coro_create},   {"resume", coro_resume_call},     {"running", lco_running},
     {"status", lco_status},   {"wrap", lco_wrap},               {"yield", lib_coroutine_yield},
     {"isyieldable", lco_isyieldable}, {"close", lco_close},     {nullptr, nullptr},
 };
@@ -108,7 +99,7 @@ int lib_coroutine_yield(State* L) { return coro_yield_return(L, frame_values(L))
 CoFn coroutine_fn(NativeFn f) {
   if (f == coro_resume_call) return CoFn::Resume;
   if (f == coro_wrap_call) return CoFn::WrapCall;
-  if (f == lco_create) return CoFn::Create;
+  if (f == coro_create) return CoFn::Create;
   if (f == lco_wrap) return CoFn::Wrap;
   if (f == lco_status) return CoFn::Status;
   if (f == lco_running) return CoFn::Running;
