@@ -469,7 +469,13 @@ int next_literal(MatchState* ms, const char* p) {
     closes++;
     p++;
   }
-  if (p == ms->p_end || std::strchr(SPECIALS, *p) != nullptr || *p == ')') return -1;
+  if (p == ms->p_end) return -1;
+  switch (*p) {  // SPECIALS and ')', tested without a call to strchr
+    case '^': case '$': case '*': case '+': case '?': case '.': case '(': case '[': case '%': case '-': case ')':
+      return -1;
+    default:
+      break;
+  }
   if (p + 1 < ms->p_end && (p[1] == '*' || p[1] == '?' || p[1] == '-')) return -1;
   if (closes > 0) {  // each ')' must find a capture to close, and a recursion level
     if (ms->matchdepth <= closes) return -1;
