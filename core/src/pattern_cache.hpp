@@ -26,6 +26,8 @@ struct FirstPlan {
   uint8_t run_fails;            // a failed start skips the rest of the item's run
   uint8_t nnext;                // the items that must follow it, and their bounds
   uint8_t next[MAX_NEXT][2];
+  uint8_t anchor;               // the item with the fewest ASCII members (0: the first, k: next
+                                // item k - 1): the search scans for it when it is not the first
   // A fixed pattern's captures: each one's start and length from the
   // match's start (length CAP_OPEN: unfinished, CAP_AT: a position), and
   // the match steps do_match would take (one, and one a parenthesis).

@@ -409,7 +409,8 @@ TEST_CASE("patterns' first items: cached, their next items and whole runs agree 
     local subjects = { fwd, fwd:reverse(), "alpha beta  gamma1 x2 ab_c;key=42;", "aa  bb\n\t cc", "" }
     local pats = { "%a+", "[%a_]+", "x+", "[^ \n\t]+", "%S+", "(%a)(%a)%s", "%a%d", "a()b", "(a)(b)", "%s$x",
                    "%a.%d", "((%a)%s)", "key=(%d+);", "%a[%d_]+", "[ab][^ab]", "%w%W%w", "a%a-", "(%a)%1",
-                   "(%a+)a%s", "%a+%d", "(%a+)%1", "[ab]+b", "%S+$", "(%a+)()%s" }
+                   "(%a+)a%s", "%a+%d", "(%a+)%1", "[ab]+b", "%S+$", "(%a+)()%s", "%a=%d", "%w[%s;]%a",
+                   "%a[\128-\255]", ".?%a%a;", "%a%a%d" }
     local hide = "[^\0-\255]?"
     local function list(...)
       local t = table.pack(...)
@@ -449,6 +450,7 @@ TEST_CASE("patterns' first items: cached, their next items and whole runs agree 
   CHECK(e.plan.literal == 0);
   CHECK(e.plan.nnext == 2);
   CHECK(e.plan.run_fails == 0);
+  CHECK(e.plan.anchor == 2);  // the search scans for the white space
   // The items' ASCII members: letters, then white space.
   CHECK(((e.plan.next_ascii[0][1] >> ('q' - 64)) & 1) == 1);
   CHECK(((e.plan.next_ascii[0][0] >> ' ') & 1) == 0);

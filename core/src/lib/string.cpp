@@ -469,7 +469,13 @@ int next_literal(MatchState* ms, const char* p) {
     closes++;
     p++;
   }
-  if (p == ms->p_end || std::strchr(SPECIALS, *p) != nullptr || *p == ')') return -1;
+  if (p == ms->p_end) return -1;
+  switch (*p) {  // SPECIALS and ')', tested without a call to strchr
+    case '^': case '$': case '*': case '+': case '?': case '.': case '(': case '[': case '%': case '-': case ')':
+      return -1;
+    default:
+      break;
+  }
   if (p + 1 < ms->p_end && (p[1] == '*' || p[1] == '?' || p[1] == '-')) return -1;
   if (closes > 0) {  // each ')' must find a capture to close, and a recursion level
     if (ms->matchdepth <= closes) return -1;
@@ -824,6 +830,14 @@ FirstPlan plan_of(const char* start, const char* end) {
       if (*q == ESC && ++q < end && std::isdigit(static_cast<unsigned char>(*q))) f.run_fails = 0;
   }
   if (ep < end && *ep != '+') collect_next_items(f, p, ep, end, opens);
+  int fewest = std::popcount(f.ascii[0]) + std::popcount(f.ascii[1]);
+  for (int k = 0; k < f.nnext; k++) {
+    int members = std::popcount(f.next_ascii[k][0]) + std::popcount(f.next_ascii[k][1]);
+    if (members < fewest) {
+      fewest = members;
+      f.anchor = static_cast<uint8_t>(k + 1);
+    }
+  }
   if (f.whole == static_cast<uint8_t>(Whole::Fixed)) f.fixed_steps = static_cast<uint8_t>(f.fixed_steps + opens);
   return f;
 }
@@ -899,8 +913,44 @@ FirstItem pattern_first_item(const PatternCache::Entry* e, const char* p, const 
 // position passed over is charged as a step. The items after the first are
 // tested last first: inside a run the first item accepts ("(%a)(%a)%s" in
 // a word), the last one is the one that rejects.
+// skip_to_start for a plan whose item with the fewest members is one of
+// the next items (f.anchor): the search scans for the bytes that item
+// accepts and tests the others around each one, instead of testing the
+// items at every start the first item accepts ("(%a)(%a)%s" tests each
+// letter of a word twice, and the space once). It stops at the same start.
+[[gnu::noinline]] const char* skip_to_anchor(MatchState* ms, const FirstItem& first, const char* s) {
+  const FirstPlan& f = *first.plan;
+  const char* p = first.p();
+  const char* ep = first.ep();
+  const char* end = ms->src_end;
+  int a = f.anchor;  // the anchor item's offset from a start
+  const uint64_t* set = f.next_ascii[a - 1];
+  const char* ap = p + f.next[a - 1][0];
+  const char* aep = p + f.next[a - 1][1];
+  const char* q = end;
+  if (end - s > f.nnext) {  // a start's last item must be before the end
+    const char* limit = end - f.nnext + a;
+    for (const char* r = s + a; r < limit; r++) {
+      if (!item_accepts(set, static_cast<unsigned char>(*r), ap, aep)) continue;
+      const char* c = r - a;
+      if (!item_accepts(f.ascii, static_cast<unsigned char>(*c), p, ep)) continue;
+      int k = f.nnext - 1;
+      while (k >= 0 && (k + 1 == a || item_accepts(f.next_ascii[k], static_cast<unsigned char>(c[1 + k]),
+                                                   p + f.next[k][0], p + f.next[k][1])))
+        k--;
+      if (k < 0) {
+        q = c;
+        break;
+      }
+    }
+  }
+  charge_steps(ms, static_cast<size_t>(q - s));
+  return q;
+}
+
 const char* skip_to_start(MatchState* ms, const FirstItem& first, const char* s) {
   const FirstPlan& f = *first.plan;
+  if (f.anchor != 0) return skip_to_anchor(ms, first, s);
   const char* p = first.p();
   const char* ep = first.ep();
   const char* end = ms->src_end;
