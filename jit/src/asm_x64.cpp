@@ -1453,15 +1453,18 @@ class Emitter {
     reload_after_call(r);
   }
 
-  // `#t` when table_length's first test answers: the last array slot nil
-  // and its hint still a border (richards' `while i <= #list`, appends by
-  // t[#t+1]); the same border table_length returns, so the interpreter and
-  // the trace agree. Anything else falls through to the helper call, with
-  // the table in s0. The call clobbers rax, rcx and rdx, so they are free.
+  // `#t` when table_length's first tests answer: the last array slot nil,
+  // the hint below the array's size with a value before it (or 0), and
+  // the hint's slot nil (a border) or, after an append by t[#t+1], the
+  // slot after it nil (the hint moved by one, as table_length moves it).
+  // Those are the borders table_length returns, so the trace and the
+  // interpreter agree (richards' `while i <= #list`). Anything else falls
+  // through to the helper call, with the table in s0. The call clobbers
+  // rax, rcx and rdx, so they are free.
   void tab_len_inline(const IrIns& i, Ref r, Label done) {
     x86::Gp t = gp(i.a, r, s0);
     if (t != s0) a_.mov(s0, t);
-    Label slow = a_.newLabel();
+    Label slow = a_.newLabel(), at_hint = a_.newLabel();
     a_.mov(x86::ecx, x86::dword_ptr(s0, layout::TABLE_ASIZE));
     a_.mov(x86::eax, x86::dword_ptr(s0, kTableLenhint));
     a_.cmp(x86::eax, x86::ecx);
@@ -1472,12 +1475,20 @@ class Emitter {
     a_.jnz(slow);  // the last slot holds a value: the border is at asize or in the hash
     a_.mov(x86::ecx, x86::eax);
     a_.shl(x86::rcx, 4);
-    a_.test(x86::byte_ptr(x86::rdx, x86::rcx, 0, kTagOff), 0x0f);
-    a_.jnz(slow);
     a_.test(x86::eax, x86::eax);
-    a_.jz(done);
+    a_.jz(at_hint);
     a_.test(x86::byte_ptr(x86::rdx, x86::rcx, 0, kTagOff - 16), 0x0f);
-    a_.jnz(done);
+    a_.jz(slow);  // the hint is stale: a binary search
+    a_.bind(at_hint);
+    a_.test(x86::byte_ptr(x86::rdx, x86::rcx, 0, kTagOff), 0x0f);
+    a_.jz(done);
+    a_.inc(x86::eax);
+    a_.cmp(x86::eax, x86::dword_ptr(s0, layout::TABLE_ASIZE));
+    a_.jae(slow);
+    a_.test(x86::byte_ptr(x86::rdx, x86::rcx, 0, kTagOff + 16), 0x0f);
+    a_.jnz(slow);
+    a_.mov(x86::dword_ptr(s0, kTableLenhint), x86::eax);
+    a_.jmp(done);
     a_.bind(slow);
   }
 
