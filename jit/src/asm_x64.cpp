@@ -1405,6 +1405,10 @@ class Emitter {
       Label slow = a_.newLabel();
       if (new_table_inline(i, slow, done)) a_.bind(slow);
     }
+    // The inline length clobbers rax, rcx and rdx, which may have held the
+    // table: it leaves it in s0.
+    bool table_in_s0 = h == Helper::TabLen;
+    if (table_in_s0) tab_len_inline(i, r, done);
     if (helper_on_floats(h)) {
       x86::Xmm x = xmm(i.a, r, f0);
       if (x != f0) a_.movsd(f0, x);
@@ -1415,7 +1419,7 @@ class Emitter {
       a_.movsd(x86::xmm0, f0);
       if (i.b != NO_REF) a_.movsd(x86::xmm1, f1);
     } else {
-      if (i.a != NO_REF) {
+      if (i.a != NO_REF && !table_in_s0) {
         x86::Gp x = gp(i.a, r, s0);
         if (x != s0) a_.mov(s0, x);
       }
@@ -1447,6 +1451,45 @@ class Emitter {
       finish(r, d);
     }
     reload_after_call(r);
+  }
+
+  // `#t` when table_length's first tests answer: the last array slot nil,
+  // the hint below the array's size with a value before it (or 0), and
+  // the hint's slot nil (a border) or, after an append by t[#t+1], the
+  // slot after it nil (the hint moved by one, as table_length moves it).
+  // Those are the borders table_length returns, so the trace and the
+  // interpreter agree (richards' `while i <= #list`). Anything else falls
+  // through to the helper call, with the table in s0. The call clobbers
+  // rax, rcx and rdx, so they are free.
+  void tab_len_inline(const IrIns& i, Ref r, Label done) {
+    x86::Gp t = gp(i.a, r, s0);
+    if (t != s0) a_.mov(s0, t);
+    Label slow = a_.newLabel(), at_hint = a_.newLabel();
+    a_.mov(x86::ecx, x86::dword_ptr(s0, layout::TABLE_ASIZE));
+    a_.mov(x86::eax, x86::dword_ptr(s0, kTableLenhint));
+    a_.cmp(x86::eax, x86::ecx);
+    a_.jae(slow);  // also asize 0
+    a_.mov(x86::rdx, x86::qword_ptr(s0, layout::TABLE_ARRAY));
+    a_.shl(x86::rcx, 4);
+    a_.test(x86::byte_ptr(x86::rdx, x86::rcx, 0, kTagOff - 16), 0x0f);
+    a_.jnz(slow);  // the last slot holds a value: the border is at asize or in the hash
+    a_.mov(x86::ecx, x86::eax);
+    a_.shl(x86::rcx, 4);
+    a_.test(x86::eax, x86::eax);
+    a_.jz(at_hint);
+    a_.test(x86::byte_ptr(x86::rdx, x86::rcx, 0, kTagOff - 16), 0x0f);
+    a_.jz(slow);  // the hint is stale: a binary search
+    a_.bind(at_hint);
+    a_.test(x86::byte_ptr(x86::rdx, x86::rcx, 0, kTagOff), 0x0f);
+    a_.jz(done);
+    a_.inc(x86::eax);
+    a_.cmp(x86::eax, x86::dword_ptr(s0, layout::TABLE_ASIZE));
+    a_.jae(slow);
+    a_.test(x86::byte_ptr(x86::rdx, x86::rcx, 0, kTagOff + 16), 0x0f);
+    a_.jnz(slow);
+    a_.mov(x86::dword_ptr(s0, kTableLenhint), x86::eax);
+    a_.jmp(done);
+    a_.bind(slow);
   }
 
   // A library function called in place (record_native.cpp): the frame is

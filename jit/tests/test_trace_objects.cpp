@@ -493,3 +493,47 @@ TEST_CASE("loads not changed by the loop's stores are hoisted: lengths, __index 
   )");
   CHECK(!r.out.empty());
 }
+
+// `#t` in a trace answers inline when the array's last slot is nil and the
+// hint is still a border (asm_x64.cpp tab_len_inline); it must give the
+// interpreter's border in every other case too: an empty table, a full
+// array, the border in the hash part, a stale hint on either side, holes.
+TEST_CASE("# of tables in traces: the hint's border and every fallback", "[jit][builtin]") {
+  same_both_ways(R"(
+    local R = {}
+    local function mk(kind)
+      if kind == 1 then return {} end
+      if kind == 2 then return {1, 2, 3, 4} end
+      if kind == 3 then local t = {1, 2, 3, 4}; t[5] = 5; t[6] = 6; return t end
+      if kind == 4 then local t = {}; for i = 1, 6 do t[i] = i end; return t end
+      if kind == 5 then local t = {1, nil, 3, nil, 5, nil, nil, nil}; return t end
+      local t = {}; t[1] = 1; t[2] = 2; t[3] = 3; t[9] = 9; return t
+    end
+    for round = 1, 3 do
+      for kind = 1, 6 do
+        local t = mk(kind)
+        for step = 1, 40 do
+          R[#R + 1] = #t
+          if step % 7 == 0 then t[#t + 1] = step
+          elseif step % 11 == 0 and #t > 0 then t[#t] = nil
+          elseif step % 13 == 0 then t[#t + 2] = step
+          elseif step % 17 == 0 then t[1] = nil end
+        end
+        R[#R + 1] = "|"
+      end
+    end
+    return table.concat(R, " ")
+  )");
+  // The hint a border but the last slot filled: the border is asize.
+  same_both_ways(R"(
+    local R = {}
+    for round = 1, 3 do
+      local t = {1, 2, 3, nil, nil, nil, nil, nil}
+      for step = 1, 40 do
+        R[#R + 1] = #t
+        if step % 3 == 0 then t[8] = t[8] == nil and step or nil end
+      end
+    end
+    return table.concat(R, " ")
+  )");
+}
