@@ -776,13 +776,14 @@ bool finish_truth_call(State* L, const Instruction* pc) {
 // The trace t's machine code called here, without jit_enter_function's
 // call and run's between (stitch14 measured ~140 instructions of C around
 // each call of the trace). Its checks are made here: those that hold for
-// the whole sort once (the C-stack depth, the CallInfos the trace declares
-// after the frame's) and per call those a call can change (no hook,
-// budget or recording, the stack slots the trace declares).
+// the whole sort once (the CallInfos the trace declares after the frame's;
+// frames_ stays -1 when the C-stack depth is too deep) and per call those
+// a call can change (no hook, budget or recording, the stack slots the
+// trace declares).
 bool TruthCalls::call_trace(State* L, TValue* func, const Proto* p, JitTrace* t) {
   GlobalState* g = L->g;
   if (__builtin_expect(t->frames > frames_ || t->entry == nullptr || g->instr_budget != 0 ||
-                           g->jit.recorder != nullptr || L->hookmask != 0 || !depth_ok_ ||
+                           g->jit.recorder != nullptr || L->hookmask != 0 ||
                            L->stack_last - L->top <= p->maxstacksize || L->stack_last - (func + 1) <= t->stack_slots,
                        0))
     return call_trace_checked(L, func, p, t);
@@ -813,7 +814,8 @@ bool TruthCalls::call_trace(State* L, TValue* func, const Proto* p, JitTrace* t)
 // frame entered with a hook goes to jit_enter_function, anything else
 // that stands in the way to call_noyield_truth_slow.
 bool TruthCalls::call_trace_checked(State* L, TValue* func, const Proto* p, JitTrace* t) {
-  if (CallInfo* next = L->ci->next) {
+  CallInfo* next = L->ci->next;
+  if (next != nullptr && depth_ok_) {
     ci_ = next;
     int n = 0;
     for (const CallInfo* c = next->next; c != nullptr && n < t->frames; c = c->next) n++;
