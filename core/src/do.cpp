@@ -740,7 +740,7 @@ void call_noyield(State* L, TValue* func, int nresults) {
   L->nny--;
 }
 
-// call_noyield_truth for any callee: call_noyield(L, func, 1) with
+// TruthCalls' call for any callee: call_noyield(L, func, 1) with
 // precall's Lua-closure path inline (one call per comparison instead of
 // three: call_noyield, call, precall).
 bool call_noyield_truth_slow(State* L, TValue* func) {
@@ -772,17 +772,73 @@ bool call_noyield_truth_slow(State* L, TValue* func) {
   return (--L->top)->truthy();
 }
 
-// call_noyield_truth for the Lua closure at func (prototype p), which has
-// the trace t at its first instruction: its machine code is called here,
-// with jit_enter_function's checks (no hook, budget or recording; the
-// stack slots and CallInfos the trace declares exist) and without its call
-// and run's between (stitch14 measured ~140 instructions of C around each
-// call of the trace); a frame entered with a hook goes to
-// jit_enter_function. Out of line, so that a call without a trace saves no
-// registers for it.
-bool call_function_trace(State* L, TValue* func, const Proto* p, JitTrace* t) {
+namespace {
+
+// A truth call's end after its trace left the function early (or did not
+// run): the interpreter resumes at pc in the frame L->ci (nothing to do for
+// a null pc), then the result is popped.
+bool finish_truth_call(State* L, const Instruction* pc) {
+  if (pc != nullptr) {
+    L->ci->savedpc = pc;
+    execute(L, L->ci);
+  }
+  L->nCcalls--;
+  L->nny--;
+  return (--L->top)->truthy();
+}
+
+}  // namespace
+
+// The trace t's machine code called here, without jit_enter_function's
+// call and run's between (stitch14 measured ~140 instructions of C around
+// each call of the trace). Its checks are made here: those that hold for
+// the whole sort once (the CallInfos the trace declares after the frame's;
+// frames_ stays -1 when the C-stack depth is too deep) and per call those
+// a call can change (no hook, budget or recording, the stack slots the
+// trace declares).
+bool TruthCalls::call_trace(State* L, TValue* func, const Proto* p, JitTrace* t) {
   GlobalState* g = L->g;
-  if (t->entry == nullptr || g->instr_budget != 0 || g->jit.recorder != nullptr || L->nCcalls + 1 >= MAX_C_CALLS ||
+  if (__builtin_expect(t->frames > frames_ || t->entry == nullptr || g->instr_budget != 0 ||
+                           g->jit.recorder != nullptr || L->hookmask != 0 ||
+                           L->stack_last - L->top <= p->maxstacksize || L->stack_last - (func + 1) <= t->stack_slots,
+                       0))
+    return call_trace_checked(L, func, p, t);
+  L->nny++;
+  L->nCcalls++;
+  CallInfo* ci = ci_;  // L->ci->next (frames_ >= 0)
+  L->ci = ci;
+  init_lua_frame(L, ci, func, L->top, 1, p, 0);
+  ci->callstatus |= CIST_FRESH;
+  ci->ctx = t->return_ctx;
+  g->jit.entries++;
+  JitExit* x = t->entry(L, func + 1);
+  if (__builtin_expect(x == t->returned && g->jit.pending_status == 0 && !g->jit.flush_due, 1)) {
+    // Returned: the result is at func (the stack has not moved), L->top
+    // is left to this caller.
+    L->nCcalls--;
+    L->nny--;
+    L->top = func;
+    return func->truthy();
+  }
+  if (x == t->returned) L->top = func + 1;  // as poscall leaves it, for the work put off
+  return finish_truth_call(L, jit_function_left(L, t, x));
+}
+
+// call_trace when one of its checks failed: first counts the CallInfos
+// after L->ci again (up to the trace's need: deeper calls may have added
+// some), then calls as call_trace would with every check made here; a
+// frame entered with a hook goes to jit_enter_function, anything else
+// that stands in the way to call_noyield_truth_slow.
+bool TruthCalls::call_trace_checked(State* L, TValue* func, const Proto* p, JitTrace* t) {
+  CallInfo* next = L->ci->next;
+  if (next != nullptr && depth_ok_) {
+    ci_ = next;
+    int n = 0;
+    for (const CallInfo* c = next->next; c != nullptr && n < t->frames; c = c->next) n++;
+    frames_ = n;
+  }
+  GlobalState* g = L->g;
+  if (t->entry == nullptr || g->instr_budget != 0 || g->jit.recorder != nullptr || !depth_ok_ ||
       L->stack_last - L->top <= p->maxstacksize || L->stack_last - (func + 1) <= t->stack_slots)
     return call_noyield_truth_slow(L, func);
   L->nny++;
@@ -792,35 +848,20 @@ bool call_function_trace(State* L, TValue* func, const Proto* p, JitTrace* t) {
   bool direct = ci->trap == 0;  // enter_lua found no hook
   const CallInfo* c = ci;
   for (int i = 0; direct && i < t->frames; i++) direct = (c = c->next) != nullptr;
-  const Instruction* pc;
-  if (direct) {
-    ci->ctx = t->return_ctx;
-    g->jit.entries++;
-    JitExit* x = t->entry(L, func + 1);
-    if (__builtin_expect(x == t->returned && g->jit.pending_status == 0 && !g->jit.flush_due, 1)) {
-      // Returned: the result is at func (the stack has not moved), L->top
-      // is left to this caller.
+  if (!direct) return finish_truth_call(L, jit_enter_function(L, ci, t));
+  ci->ctx = t->return_ctx;
+  g->jit.entries++;
+  JitExit* x = t->entry(L, func + 1);
+  if (x == t->returned) {
+    L->top = func + 1;  // as poscall leaves it
+    if (g->jit.pending_status == 0 && !g->jit.flush_due) {
       L->nCcalls--;
       L->nny--;
-      L->top = func;
-      return func->truthy();
+      return (--L->top)->truthy();
     }
-    if (x == t->returned) L->top = func + 1;  // as poscall leaves it, for the work put off
-    pc = jit_function_left(L, t, x);
-  } else {
-    pc = jit_enter_function(L, ci, t);
   }
-  if (pc != nullptr) {
-    // The trace left the function early (or did not run): the interpreter
-    // resumes in the frame L->ci.
-    L->ci->savedpc = pc;
-    execute(L, L->ci);
-  }
-  L->nCcalls--;
-  L->nny--;
-  return (--L->top)->truthy();
+  return finish_truth_call(L, jit_function_left(L, t, x));
 }
-
 
 // ------------------------------------------------------------- hooks
 

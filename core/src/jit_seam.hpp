@@ -48,7 +48,7 @@ struct JitTrace {
   // preallocates that many CallInfos before run.
   int frames = 0;
   // run's parts, for a function's trace called from native code without
-  // run's call (call_noyield_truth, table.sort's comparator): the frame's
+  // run's call (TruthCalls, table.sort's comparator): the frame's
   // ctx is set to return_ctx, then entry runs the machine code with L and
   // the frame's base. It returns `returned` when the trace returned from
   // the frame, its results in place but L->top not set (the caller sets
@@ -157,13 +157,13 @@ inline uint32_t& jit_hotcount(JitSeam& j, const Instruction* pc) {
 // JIT is on: its hot counter is decremented like a back-edge's unless the
 // JIT gave up on the function (Proto::jit_cold_entry). True when the seam
 // is due (jit_call_event). Shared by the dispatcher's CALL/TAILCALL and
-// call_noyield_truth (table.sort's comparator calls).
+// TruthCalls (table.sort's comparator calls).
 inline bool jit_entry_due(JitSeam& j, const Proto* p, const Instruction* pc) {
   return __builtin_expect(!p->jit_cold_entry, 1) && --jit_hotcount(j, pc) == 0;
 }
 
 // The trace attached at p's first instruction (pc), or nullptr: a call
-// from native code (call_noyield_truth) enters it by jit_enter_function
+// from native code (TruthCalls) enters it by jit_enter_function
 // without counting the entry (the counter of a slot with a trace stays 1).
 inline JitTrace* jit_function_trace(JitSeam& j, const Proto* p, const Instruction* pc) {
   const JitSeam::Attached& a = j.attached[jit_slot(pc)];

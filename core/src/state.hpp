@@ -630,7 +630,7 @@ inline void init_lua_frame(State* L, CallInfo* ci, TValue* func, TValue* top, in
 // hook if one is set;
 // returns the frame, not yet run. The stack must have room for it.
 // precall's Lua-closure path, shared with the native code that runs a Lua
-// function itself (call_noyield_truth's paths): the rare cases are out of
+// function itself (TruthCalls' paths): the rare cases are out of
 // line, so the common one saves no registers for them.
 inline CallInfo* enter_lua(State* L, TValue* func, const Proto* p, int nresults) {
   CallInfo* ci = L->ci->next;
@@ -681,21 +681,39 @@ void free_ci_list(State* L);
 // Calls the value at func with the arguments above it; results start at func.
 void call(State* L, TValue* func, int nresults);
 void call_noyield(State* L, TValue* func, int nresults);
-// call_noyield_truth's two paths (do.cpp): a Lua closure whose prototype p
-// has the trace t attached at its first instruction, and any callee.
-bool call_function_trace(State* L, TValue* func, const Proto* p, JitTrace* t);
+// call_noyield(L, func, 1), then pops the result: whether it is true; for
+// any callee.
 bool call_noyield_truth_slow(State* L, TValue* func);
-// call_noyield(L, func, 1), then pops the result: whether it is true. For
-// library code calling one function over and over (table.sort's order).
-// Inline: the test for a trace is a few instructions at the caller.
-inline bool call_noyield_truth(State* L, TValue* func) {
-  GlobalState* g = L->g;
-  if (func->tag == Tag::LClosure && g->jit.enabled) {
-    const Proto* p = func->as_lclosure()->p;
-    if (JitTrace* t = jit_function_trace(g->jit, p, p->code)) return call_function_trace(L, func, p, t);
+// One native caller's calls of Lua functions over and over, each taken as
+// a truth (table.sort's order function, called from the sort's frame L->ci
+// with L->nCcalls the same each time): what call_noyield_truth_slow would
+// check per call that none of them can change (the C-stack depth, the
+// CallInfos after L->ci, which a thread never frees while it runs) is
+// checked once, and a compiled function's trace is called directly.
+class TruthCalls {
+ public:
+  explicit TruthCalls(State* L) : depth_ok_(L->nCcalls + 1 < MAX_C_CALLS) {}
+  // call_noyield_truth_slow(L, func). Inline: the test for a trace is a
+  // few instructions at the caller.
+  bool call(State* L, TValue* func) {
+    GlobalState* g = L->g;
+    if (func->tag == Tag::LClosure && g->jit.enabled) {
+      const Proto* p = func->as_lclosure()->p;
+      if (JitTrace* t = jit_function_trace(g->jit, p, p->code)) return call_trace(L, func, p, t);
+    }
+    return call_noyield_truth_slow(L, func);
   }
-  return call_noyield_truth_slow(L, func);
-}
+
+ private:
+  // A Lua closure whose prototype p has the trace t at its first
+  // instruction (do.cpp; out of line, so that a call without a trace saves
+  // no registers for it).
+  bool call_trace(State* L, TValue* func, const Proto* p, JitTrace* t);
+  bool call_trace_checked(State* L, TValue* func, const Proto* p, JitTrace* t);
+  CallInfo* ci_ = nullptr;  // L->ci->next once it exists
+  int frames_ = -1;         // CallInfos known to follow ci_ (-1: ci_ not yet known)
+  bool depth_ok_;           // a call fits under MAX_C_CALLS
+};
 // For the VM: prepares a call. Lua function: returns its new CallInfo (not
 // yet run). Native: runs it, finishes the call, returns nullptr. Honours __call.
 CallInfo* precall(State* L, TValue* func, int nresults);

@@ -346,7 +346,7 @@ TEST_CASE("table.sort goes on with the table debug.setlocal puts in its place", 
 
 TEST_CASE("table.sort's order calls leave yieldability and the C depth as they were", "[table][sort]") {
   StateGuard s;
-  // call_noyield_truth raises nny and nCcalls per call; errors unwind past
+  // TruthCalls raises nny and nCcalls per call; errors unwind past
   // it to the pcall, which must restore both.
   CHECK(luna::test::run(s.L, "local co = coroutine.wrap(function() "
                              "  for i = 1, 1000 do pcall(table.sort, {3, 2, 1}, function() error('x') end) end "

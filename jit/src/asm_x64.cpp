@@ -2817,7 +2817,7 @@ bool CodeArena::assemble_seam_return() {
   a.mov(x86::qword_ptr(rL, kStateTop), x86::rax);
   a.bind(set);
   // Trace::native_return: the same epilogue without L->top, which the
-  // native caller sets itself (call_function_trace).
+  // native caller sets itself (TruthCalls::call_trace).
   Label native = a.newLabel();
   a.bind(native);
   a.mov(x86::rax, reinterpret_cast<uint64_t>(returned_exit()));

@@ -185,7 +185,7 @@ class TraceBackend final : public JitBackend {
       give_up_entry(L, p);
       return;
     }
-    // A frame entered from native code (call_noyield_truth: table.sort's
+    // A frame entered from native code (TruthCalls: table.sort's
     // order function) is compiled like a recursive one: its trace replaces
     // a fresh execute() per call, which costs as much as the trace's entry.
     bool recursing = (ci->callstatus & (CIST_FRESH | CIST_TAIL)) == CIST_FRESH;

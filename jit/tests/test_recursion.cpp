@@ -265,7 +265,7 @@ TEST_CASE("side traces return below their frame into their callers", "[jit][recu
   CHECK(r.out.find("in upvalue 'middle'") != std::string::npos);
 }
 
-// call_noyield_truth counts a Lua order function's entries and the backend
+// TruthCalls counts a Lua order function's entries and the backend
 // compiles its frame like a recursive one: table.sort runs it compiled.
 TEST_CASE("table.sort's order function runs as a function trace", "[jit][recursion][sort]") {
   Run r = same_all_ways(
@@ -317,6 +317,36 @@ TEST_CASE("a compiled order function entered from table.sort steps aside as need
       "  mixed[300] .. ' ' .. tostring(ok2) .. ' ' .. tostring(e2) .. ' ' .. depth");
   CHECK(r.out.find(" rec:12: attempt to compare ") != std::string::npos);
   CHECK(r.out.find("C stack overflow") != std::string::npos);
+  CHECK(r.stats.entries >= 100);
+}
+
+// TruthCalls keeps the CallInfo after the sort's and how many follow it
+// for the whole sort: in a fresh coroutine (a short CallInfo list) an order
+// function that calls others, deeper on some calls and erroring on the
+// last, needs more frames as the sort goes on; each of its traces finds
+// them made, and a second sort in the same thread starts from nothing.
+TEST_CASE("an order function's frames grow under one table.sort", "[jit][recursion][sort]") {
+  Run r = same_all_ways(
+      "local function data(n) local t = {} for i = 1, n do t[i] = (i * 7919) % 1009 + i / (n + 1) end return t end\n"
+      "local function k0(x) return x end\n"
+      "local function k1(x) return k0(x) end\n"
+      "local function k2(x) return k1(x) end\n"
+      "local calls = 0\n"
+      "local function gt(a, b)\n"
+      "  calls = calls + 1\n"
+      "  if calls == 1500 then return k2(a).x end\n"
+      "  if calls > 500 and calls % 3 == 0 then return k2(a) > k1(b) end\n"
+      "  return k0(a) > b\n"
+      "end\n"
+      "local co = coroutine.wrap(function()\n"
+      "  local t = data(400)\n"
+      "  local ok, e = pcall(table.sort, t, gt)\n"
+      "  local u = data(300)\n"
+      "  table.sort(u, gt)\n"
+      "  return tostring(e) .. ' ' .. u[1] .. ' ' .. u[300]\n"
+      "end)\n"
+      "return co() .. ' ' .. calls");
+  CHECK(r.out == "rec:8: attempt to index a number value 1006.9202657807 1.8106312292359 3911");
   CHECK(r.stats.entries >= 100);
 }
 

@@ -285,7 +285,7 @@ bool bytes_less(const String* a, const String* b) {
 class Sorter {
  public:
   explicit Sorter(State* L)
-      : L_(L), has_cmp_(!L->ci->func[2].is_nil()), byte_order_(!has_cmp_ && byte_collation()) {}
+      : L_(L), has_cmp_(!L->ci->func[2].is_nil()), byte_order_(!has_cmp_ && byte_collation()), calls_(L) {}
 
   // Pushes t[i].
   void get(Integer i) {
@@ -338,7 +338,7 @@ class Sorter {
     f[1] = L_->top[a];
     f[2] = L_->top[b];
     L_->top = f + 3;
-    return call_noyield_truth(L_, f);  // as the API's call: a yield in the comparator is an error
+    return calls_.call(L_, f);  // as the API's call: a yield in the comparator is an error
   }
 
   [[noreturn]] void invalid_order() { error_f(L_, "invalid order function for sorting"); }
@@ -371,6 +371,7 @@ class Sorter {
   State* L_;
   bool has_cmp_;
   bool byte_order_;  // strings compare by bytes (byte_collation)
+  TruthCalls calls_;  // the order function's
 };
 
 // Sorter for a table whose items 1..n are all present in its array part
