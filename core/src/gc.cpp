@@ -463,8 +463,9 @@ class Collector {
           if (pool != nullptr && table_in_one_block(t)) {
             // The header's class, then one class per slot (16 bytes each).
             static_assert(sizeof(Table) % SmallPool::GRAIN == 0 && sizeof(TValue) == SmallPool::GRAIN);
-            pool_push(*pool, t, SmallPool::class_of(sizeof(Table)) + t->ainline);
-            freed += sizeof(Table) + size_t(t->ainline) * sizeof(TValue);
+            unsigned slots = t->ainline;  // read before the push poisons the block (ASan)
+            pool_push(*pool, t, SmallPool::class_of(sizeof(Table)) + slots);
+            freed += sizeof(Table) + size_t(slots) * sizeof(TValue);
           } else {
             table_free(L_, t);
           }
