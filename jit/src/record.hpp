@@ -272,4 +272,52 @@ class Recorder {
   int rebase_ = 0;                             // slots the frame moved down by returns to callers
 };
 
+// The protocol of an NCALL that may run Lua code (coroutine_call,
+// record_native.cpp, which says why; pcall_call, record_pcall.cpp): the
+// frame's savedpc set, call() made with the stack top at top, what it
+// raises caught and kept in the seam, and the bit 0 and leave_after_call
+// answers the trace reads.
+template <class Call>
+uintptr_t call_lua_from_trace(State* L, TValue* func, TValue* top, const Instruction* savedpc, Call call) noexcept {
+  GlobalState* g = L->g;
+  JitSeam& j = g->jit;
+  ptrdiff_t fo = L->save(func), old_top = L->save(L->top);
+  CallInfo* old_ci = L->ci;
+  uint8_t old_allowhook = L->allowhook;
+  unsigned old_nCcalls = L->nCcalls, old_nny = L->nny;
+  old_ci->savedpc = savedpc;
+  ptrdiff_t room = L->stack_last - func;
+  L->top = top;
+  j.lua_calls++;
+  // A plain try block, not run_protected (~40 instructions a call, its jump
+  // target): an error raised under the call never jumps over this function
+  // (throw_status jumps only where no native frame lies between the raise
+  // and its catch, and the callee's frame is one), so it arrives as an
+  // exception.
+  int st = OK;
+  try {
+    call();
+  } catch (LuaThrow& e) {
+    st = e.status;
+  } catch (...) {
+    st = ERRMEM;
+  }
+  j.lua_calls--;
+  func = L->restore(fo);
+  if (st == OK) {
+    bool leave = L->hookmask != 0 || g->instr_budget != 0 || j.flush_due || !j.enabled || L->stack_last - func < room;
+    j.leave_after_call = leave ? &j.leave_after_call : nullptr;
+    return reinterpret_cast<uintptr_t>(func);
+  }
+  // The error object is on top (ERRMEM's and ERRERR's the catcher makes).
+  j.pending_error = st == ERRMEM ? str_value(g->memerrmsg) : L->top[-1];
+  j.pending_status = st;
+  L->ci = old_ci;
+  L->allowhook = old_allowhook;
+  L->nCcalls = old_nCcalls;
+  L->nny = old_nny;
+  L->top = L->restore(old_top);
+  return reinterpret_cast<uintptr_t>(func) | 1;
+}
+
 }  // namespace luna::jit

@@ -222,45 +222,8 @@ NativeCallFn native_call_for(int nresults, NativeFn f) {
 uintptr_t coroutine_call(State* L, TValue* func, int nargs, int nresults, NativeFn f,
                          const Instruction* savedpc) noexcept {
   GlobalState* g = L->g;
-  JitSeam& j = g->jit;
   if (L->hookmask != 0 || g->instr_budget != 0) return reinterpret_cast<uintptr_t>(func) | 1;
-  ptrdiff_t fo = L->save(func), old_top = L->save(L->top);
-  CallInfo* old_ci = L->ci;
-  uint8_t old_allowhook = L->allowhook;
-  unsigned old_nCcalls = L->nCcalls, old_nny = L->nny;
-  old_ci->savedpc = savedpc;
-  ptrdiff_t room = L->stack_last - func;
-  L->top = func + 1 + nargs;
-  j.lua_calls++;
-  // A plain try block, not run_protected (~40 instructions a call, its jump
-  // target): an error raised under the call never jumps over this function
-  // (throw_status jumps only where no native frame lies between the raise
-  // and its catch, and the callee's frame is one), so it arrives as an
-  // exception.
-  int st = OK;
-  try {
-    coro_precall(L, func, nresults, f);
-  } catch (LuaThrow& e) {
-    st = e.status;
-  } catch (...) {
-    st = ERRMEM;
-  }
-  j.lua_calls--;
-  func = L->restore(fo);
-  if (st == OK) {
-    bool leave = L->hookmask != 0 || g->instr_budget != 0 || j.flush_due || !j.enabled || L->stack_last - func < room;
-    j.leave_after_call = leave ? &j.leave_after_call : nullptr;
-    return reinterpret_cast<uintptr_t>(func);
-  }
-  // The error object is on top (ERRMEM's and ERRERR's the catcher makes).
-  j.pending_error = st == ERRMEM ? str_value(g->memerrmsg) : L->top[-1];
-  j.pending_status = st;
-  L->ci = old_ci;
-  L->allowhook = old_allowhook;
-  L->nCcalls = old_nCcalls;
-  L->nny = old_nny;
-  L->top = L->restore(old_top);
-  return reinterpret_cast<uintptr_t>(func) | 1;
+  return call_lua_from_trace(L, func, func + 1 + nargs, savedpc, [&] { coro_precall(L, func, nresults, f); });
 }
 
 // Strings and numbers converted by %s (tostring) run no __tostring: numbers

@@ -27,38 +27,7 @@ uintptr_t pcall_call(State* L, TValue* func, int nargs, int nresults, NativeFn f
   // coroutine_call's protocol with pcall_in_place for precall_native: no
   // frame to allocate and no stack to grow, so what raises out of the call
   // is only a return hook the callee set or a coroutine closing itself.
-  JitSeam& j = g->jit;
-  ptrdiff_t fo = L->save(func), old_top = L->save(L->top);
-  CallInfo* old_ci = L->ci;
-  uint8_t old_allowhook = L->allowhook;
-  unsigned old_nCcalls = L->nCcalls, old_nny = L->nny;
-  old_ci->savedpc = savedpc;
-  ptrdiff_t room = L->stack_last - func;
-  L->top = top;
-  j.lua_calls++;
-  int st = OK;
-  try {
-    pcall_in_place(L, func, nresults);
-  } catch (LuaThrow& e) {
-    st = e.status;
-  } catch (...) {
-    st = ERRMEM;
-  }
-  j.lua_calls--;
-  func = L->restore(fo);
-  if (st == OK) {
-    bool leave = L->hookmask != 0 || g->instr_budget != 0 || j.flush_due || !j.enabled || L->stack_last - func < room;
-    j.leave_after_call = leave ? &j.leave_after_call : nullptr;
-    return reinterpret_cast<uintptr_t>(func);
-  }
-  j.pending_error = st == ERRMEM ? str_value(g->memerrmsg) : L->top[-1];
-  j.pending_status = st;
-  L->ci = old_ci;
-  L->allowhook = old_allowhook;
-  L->nCcalls = old_nCcalls;
-  L->nny = old_nny;
-  L->top = L->restore(old_top);
-  return reinterpret_cast<uintptr_t>(func) | 1;
+  return call_lua_from_trace(L, func, top, savedpc, [&] { pcall_in_place(L, func, nresults); });
 }
 
 // pcall(f, ...) with fixed arguments (at least f: no argument error) and
