@@ -352,16 +352,18 @@ constexpr int32_t kTagOff = layout::TVALUE_TAG;
 constexpr int32_t kStateG = offsetof(State, g);
 constexpr int32_t kStateHookmask = offsetof(State, hookmask);
 constexpr int32_t kGlobalBudget = offsetof(GlobalState, instr_budget);
+constexpr int32_t kTableLenhint = offsetof(Table, lenhint);
+#ifndef LUNA_POOL_ASAN  // what new_table_inline writes, which ASan builds leave to the helper
 constexpr int32_t kGlobalGcdebt = offsetof(GlobalState, gcdebt);
 constexpr int32_t kGlobalTotalbytes = offsetof(GlobalState, totalbytes);
 constexpr int32_t kGlobalMemlimit = offsetof(GlobalState, memlimit);
 constexpr int32_t kGlobalPooled = offsetof(GlobalState, pooled);
 constexpr int32_t kGlobalAllgc = offsetof(GlobalState, allgc);
 constexpr int32_t kGlobalPoolFree = offsetof(GlobalState, pool) + offsetof(SmallPool, free);
-constexpr int32_t kTableLenhint = offsetof(Table, lenhint);
 constexpr int32_t kTableLastfree = offsetof(Table, lastfree);
 constexpr int32_t kTableGclist = offsetof(Table, gclist);
 constexpr int32_t kTvaluePayload = layout::TVALUE_PAYLOAD;
+#endif
 constexpr int32_t kStateCi = offsetof(State, ci);
 constexpr int32_t kStateTop = offsetof(State, top);
 constexpr int32_t kStateStackLast = offsetof(State, stack_last);

@@ -54,10 +54,10 @@ std::unique_ptr<Trace> assemble(const IrBuffer& ir, const Allocation& al, CodeAr
     }
     // Those the trace's top tested (Trace::guarded_entry), past that test.
     if (static_cast<int32_t>(n) == t->entry_guard_snap) continue;
-    for (const auto& [slot, tag] : t->entry_guards)
+    for (const std::pair<int32_t, Tag>& guard : t->entry_guards)
       if (std::none_of(t->exit_tags.begin() + static_cast<ptrdiff_t>(named), t->exit_tags.end(),
-                       [&](const std::pair<int32_t, Tag>& x) { return x.first == slot; }))
-        t->exit_tags.push_back({slot, tag});
+                       [&](const std::pair<int32_t, Tag>& x) { return x.first == guard.first; }))
+        t->exit_tags.push_back(guard);
   }
   t->exit_tags_first.push_back(static_cast<uint32_t>(t->exit_tags.size()));
   return t;
