@@ -459,6 +459,8 @@ int pcall_noyield(State* L, TValue* func) {
   return status;
 }
 
+[[gnu::always_inline]] inline CallInfo* precall_in_line(State* L, TValue* func, int nresults);
+
 void pcall_in_place(State* L, TValue* func, int nresults) {
   // precall_native's frame for lib_pcall, lib_pcall's `true` below the
   // callee and pcall_noyield's catch point, in one function: per pcall a
@@ -489,12 +491,7 @@ void pcall_in_place(State* L, TValue* func, int nresults) {
         L->nny++;
         L->nCcalls++;
         if (L->nCcalls >= MAX_C_CALLS) check_cstack(L);
-        CallInfo* lci;
-        if (callee->tag == Tag::LClosure && L->stack_last - L->top > callee->as_lclosure()->p->maxstacksize)
-          lci = enter_lua(L, callee, callee->as_lclosure()->p, MULTRET);
-        else
-          lci = precall(L, callee, MULTRET);
-        if (lci != nullptr) {
+        if (CallInfo* lci = precall_in_line(L, callee, MULTRET); lci != nullptr) {
           lci->callstatus |= CIST_FRESH;
           execute(L, lci);
         }
@@ -676,12 +673,16 @@ CallInfo* enter_lua_hooked(State* L, CallInfo* ci) {
   return ci;
 }
 
-CallInfo* precall(State* L, TValue* func, int nresults) {
+// precall's body, in line where a caller in this file makes one call per
+// entry (pcall_in_place).
+[[gnu::always_inline]] inline CallInfo* precall_in_line(State* L, TValue* func, int nresults) {
   if (__builtin_expect(func->tag != Tag::LClosure, 0)) return precall_other(L, func, nresults);
   const Proto* p = func->as_lclosure()->p;
   if (__builtin_expect(L->stack_last - L->top <= p->maxstacksize, 0)) return precall_grow(L, func, nresults);
   return enter_lua(L, func, p, nresults);
 }
+
+CallInfo* precall(State* L, TValue* func, int nresults) { return precall_in_line(L, func, nresults); }
 
 int pretailcall(State* L, CallInfo* ci, TValue* func, int narg1, int delta) {
   int ncalls = 0;  // __call metavalues gone through
