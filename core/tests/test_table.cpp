@@ -398,6 +398,36 @@ TEST_CASE("table.sort orders strings by bytes, embedded zeros and prefixes inclu
         "attempt to compare number with string");
 }
 
+// Strings of eight bytes and more compare their first eight as one number
+// (lib/table.cpp, bytes_less): the order must stay memcmp's, high bytes
+// unsigned, the first byte weighing most, then the rest and the lengths.
+TEST_CASE("table.sort orders long strings by bytes as memcmp does", "[table][sort]") {
+  StateGuard s;
+  CHECK(luna::test::run(s.L, R"(
+    local function less(a, b)  -- memcmp, then the lengths
+      for i = 1, math.min(#a, #b) do
+        local x, y = a:byte(i), b:byte(i)
+        if x ~= y then return x < y end
+      end
+      return #a < #b
+    end
+    local seed = 7
+    local function rand(n) seed = (seed * 16807) % 2147483647 return seed % n end
+    for _, alphabet in ipairs{{'a', '\200'}, {'\0', '\1', 'a', 'b', '\127', '\128', '\200', '\255'}} do
+      local t = {}
+      for i = 1, 400 do
+        local c = {}
+        for k = 1, rand(20) do c[k] = alphabet[rand(#alphabet) + 1] end
+        t[i] = table.concat(c)
+      end
+      table.sort(t)
+      for i = 2, #t do
+        if less(t[i], t[i - 1]) then return ('%q before %q'):format(t[i - 1], t[i]) end
+      end
+    end
+    return 'ok')") == "ok");
+}
+
 // Arrays of only numbers or only strings in the default order are sorted
 // in place without the stack (lib/table.cpp, ArraySorter): the same steps,
 // so the same order for NaN, mixed subtypes and extremes as 5.4.8.

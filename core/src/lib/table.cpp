@@ -3,6 +3,7 @@
 #include <locale.h>  // uselocale (POSIX)
 
 #include <algorithm>
+#include <bit>
 #include <climits>
 #include <clocale>
 #include <cstring>
@@ -276,10 +277,30 @@ bool byte_collation() {
   return name != nullptr && (std::strcmp(name, "C") == 0 || std::strcmp(name, "POSIX") == 0);
 }
 
-// a < b for strings under byte_collation.
-bool bytes_less(const String* a, const String* b) {
-  int c = std::memcmp(a->data, b->data, std::min(a->len, b->len));
+// The 8 bytes at p as a number that orders as they do under memcmp.
+inline uint64_t load_ordered(const char* p) {
+  uint64_t v = bytes::load64(p);
+  if constexpr (std::endian::native == std::endian::little) v = __builtin_bswap64(v);
+  return v;
+}
+
+// bytes_less after the first eight bytes compared equal, or for shorter strings.
+[[gnu::noinline]] bool bytes_less_rest(const String* a, const String* b, size_t n) {
+  int c = std::memcmp(a->data, b->data, n);
   return c != 0 ? c < 0 : a->len < b->len;
+}
+
+// a < b for strings under byte_collation. The first eight bytes as one
+// number, in line: a sort's strings mostly differ there, and memcmp's call
+// cost more than such a comparison (sort's 100,000 strings: ~35
+// instructions a comparison with memcmp).
+inline bool bytes_less(const String* a, const String* b) {
+  const size_t n = std::min(a->len, b->len);
+  if (n >= 8) {
+    uint64_t x = load_ordered(a->data), y = load_ordered(b->data);
+    if (x != y) return x < y;
+  }
+  return bytes_less_rest(a, b, n);
 }
 
 class Sorter {
