@@ -417,13 +417,30 @@ class ArraySorter {
     n_++;
   }
 
-  bool less(int a, int b) {
-    const TValue& x = v_[n_ + a];
-    const TValue& y = v_[n_ + b];
-    if (x.is_float() && y.is_float()) return x.u.n < y.u.n;
-    if (x.is_int() && y.is_int()) return x.u.i < y.u.i;
-    if (byte_order_ && x.is_string()) return bytes_less(x.as_string(), y.as_string());
-    return vm_less_than(L_, x, y);  // an integer and a float, or strings by strcoll
+  bool less(int a, int b) { return lt(v_[n_ + a], v_[n_ + b]); }
+
+  // partition (below) for this sorter, with its comparisons, checks and
+  // stores in its order: the pivot, on top, is popped into a local and the
+  // items are compared where they lie (nothing else writes the array
+  // while it sorts), without partition's copies into v_ (sort.lua's
+  // 100,000 numbers and strings: ~43 instructions a comparison before).
+  Integer partition(Integer lo, Integer up) {
+    const TValue p = v_[--n_];
+    TValue* a = a_;  // item k at a[k - 1]
+    Integer i = lo;
+    Integer j = up - 1;
+    for (;;) {
+      while (lt(a[++i - 1], p))
+        if (i == up - 1) invalid_order();
+      while (lt(p, a[--j - 1]))
+        if (j < i) invalid_order();
+      if (j < i) {
+        a[up - 2] = a[i - 1];
+        a[i - 1] = p;
+        return i;
+      }
+      std::swap(a[i - 1], a[j - 1]);
+    }
   }
 
   [[noreturn]] void invalid_order() { error_f(L_, "invalid order function for sorting"); }
@@ -444,6 +461,14 @@ class ArraySorter {
   }
 
  private:
+  // x < y in the default order.
+  bool lt(const TValue& x, const TValue& y) {
+    if (x.is_float() && y.is_float()) return x.u.n < y.u.n;
+    if (x.is_int() && y.is_int()) return x.u.i < y.u.i;
+    if (byte_order_ && x.is_string()) return bytes_less(x.as_string(), y.as_string());
+    return vm_less_than(L_, x, y);  // an integer and a float, or strings by strcoll
+  }
+
   State* L_;
   TValue* a_;
   bool byte_order_;
@@ -489,6 +514,8 @@ Integer partition(S& s, Integer lo, Integer up) {
     s.set_two(i, j);  // swap t[i] and t[j]
   }
 }
+
+Integer partition(ArraySorter& s, Integer lo, Integer up) { return s.partition(lo, up); }
 
 template <class S>
 void aux_sort(S& s, Integer lo, Integer up, unsigned rnd) {
