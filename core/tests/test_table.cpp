@@ -443,8 +443,9 @@ TEST_CASE("table.sort of plain number arrays keeps 5.4.8's order", "[table][sort
   CHECK(sorted("{3, 1.5, 2, math.huge, -math.huge, 1, 2.0, math.mininteger, math.maxinteger, 2^63, -2^63}") ==
         "-inf -9223372036854775808 -9.2233720368548e+18 1 1.5 2.0 2 3 9223372036854775807 9.2233720368548e+18 inf");
   // Larger arrays (ArraySorter's own partition) against the same items
-  // sorted through a proxy (Sorter's steps on the stack): the same order,
-  // NaN and duplicates included, and the same errors.
+  // sorted through a proxy (Sorter's steps on the stack) and with an order
+  // function (Sorter's partition): the same order, NaN and duplicates
+  // included, and the same errors.
   CHECK(luna::test::run(s.L, R"(
     local seed = 11
     local function rand(n) seed = (seed * 16807) % 2147483647 return seed % n end
@@ -455,14 +456,14 @@ TEST_CASE("table.sort of plain number arrays keeps 5.4.8's order", "[table][sort
       return table.concat(o, ' ')
     end
     for round = 1, 40 do
-      local a, b = {}, {}
+      local a, b, c = {}, {}, {}
       local n = 4 + rand(400)
       for i = 1, n do
         local k = rand(20)
         local v = k == 0 and 0/0 or k < 8 and rand(50) or k < 16 and rand(50) + 0.5 or ('s' .. rand(60))
         if round % 2 == 0 and type(v) == 'string' then v = rand(30) end
         if round % 4 == 1 then v = 's' .. rand(1000) .. string.rep('x', rand(10)) end
-        a[i], b[i] = v, v
+        a[i], b[i], c[i] = v, v, v
       end
       local proxy = setmetatable({}, {__index = b, __newindex = b, __len = function() return n end})
       local ok, err = pcall(table.sort, a)
@@ -470,6 +471,10 @@ TEST_CASE("table.sort of plain number arrays keeps 5.4.8's order", "[table][sort
       ok, err = pcall(table.sort, proxy)
       local y = show(ok, err, b)
       if x ~= y then return round .. ': ' .. x .. ' / ' .. y end
+      -- An order function taking the same steps (Sorter's own partition).
+      ok, err = pcall(table.sort, c, function(p, q) return p < q end)
+      local z = show(ok, not ok and err:gsub('^.-:%d+: ', '') or nil, c)
+      if x ~= z then return round .. ': ' .. x .. ' / ' .. z end
     end
     return 'same')") == "same");
   // A hole or a value of another type: the stack's path, with its errors.
