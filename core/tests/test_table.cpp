@@ -398,6 +398,36 @@ TEST_CASE("table.sort orders strings by bytes, embedded zeros and prefixes inclu
         "attempt to compare number with string");
 }
 
+// Strings of eight bytes and more compare their first eight as one number
+// (lib/table.cpp, bytes_less): the order must stay memcmp's, high bytes
+// unsigned, the first byte weighing most, then the rest and the lengths.
+TEST_CASE("table.sort orders long strings by bytes as memcmp does", "[table][sort]") {
+  StateGuard s;
+  CHECK(luna::test::run(s.L, R"(
+    local function less(a, b)  -- memcmp, then the lengths
+      for i = 1, math.min(#a, #b) do
+        local x, y = a:byte(i), b:byte(i)
+        if x ~= y then return x < y end
+      end
+      return #a < #b
+    end
+    local seed = 7
+    local function rand(n) seed = (seed * 16807) % 2147483647 return seed % n end
+    for _, alphabet in ipairs{{'a', '\200'}, {'\0', '\1', 'a', 'b', '\127', '\128', '\200', '\255'}} do
+      local t = {}
+      for i = 1, 400 do
+        local c = {}
+        for k = 1, rand(20) do c[k] = alphabet[rand(#alphabet) + 1] end
+        t[i] = table.concat(c)
+      end
+      table.sort(t)
+      for i = 2, #t do
+        if less(t[i], t[i - 1]) then return ('%q before %q'):format(t[i - 1], t[i]) end
+      end
+    end
+    return 'ok')") == "ok");
+}
+
 // Arrays of only numbers or only strings in the default order are sorted
 // in place without the stack (lib/table.cpp, ArraySorter): the same steps,
 // so the same order for NaN, mixed subtypes and extremes as 5.4.8.
@@ -412,6 +442,41 @@ TEST_CASE("table.sort of plain number arrays keeps 5.4.8's order", "[table][sort
   CHECK(sorted("{5, nan, 3, 1.5, nan, 2, 9, nan, 1, 7, 4, nan, 8, 6}") == "1 1.5 2 3 4 5 n n 6 7 8 n n 9");
   CHECK(sorted("{3, 1.5, 2, math.huge, -math.huge, 1, 2.0, math.mininteger, math.maxinteger, 2^63, -2^63}") ==
         "-inf -9223372036854775808 -9.2233720368548e+18 1 1.5 2.0 2 3 9223372036854775807 9.2233720368548e+18 inf");
+  // Larger arrays (ArraySorter's own partition) against the same items
+  // sorted through a proxy (Sorter's steps on the stack) and with an order
+  // function (Sorter's partition): the same order, NaN and duplicates
+  // included, and the same errors.
+  CHECK(luna::test::run(s.L, R"(
+    local seed = 11
+    local function rand(n) seed = (seed * 16807) % 2147483647 return seed % n end
+    local function show(ok, err, t)
+      if not ok then return err end
+      local o = {}
+      for i = 1, #t do o[i] = t[i] ~= t[i] and 'n' or tostring(t[i]) end
+      return table.concat(o, ' ')
+    end
+    for round = 1, 40 do
+      local a, b, c = {}, {}, {}
+      local n = 4 + rand(400)
+      for i = 1, n do
+        local k = rand(20)
+        local v = k == 0 and 0/0 or k < 8 and rand(50) or k < 16 and rand(50) + 0.5 or ('s' .. rand(60))
+        if round % 2 == 0 and type(v) == 'string' then v = rand(30) end
+        if round % 4 == 1 then v = 's' .. rand(1000) .. string.rep('x', rand(10)) end
+        a[i], b[i], c[i] = v, v, v
+      end
+      local proxy = setmetatable({}, {__index = b, __newindex = b, __len = function() return n end})
+      local ok, err = pcall(table.sort, a)
+      local x = show(ok, err, a)
+      ok, err = pcall(table.sort, proxy)
+      local y = show(ok, err, b)
+      if x ~= y then return round .. ': ' .. x .. ' / ' .. y end
+      -- An order function taking the same steps (Sorter's own partition).
+      ok, err = pcall(table.sort, c, function(p, q) return p < q end)
+      local z = show(ok, not ok and err:gsub('^.-:%d+: ', '') or nil, c)
+      if x ~= z then return round .. ': ' .. x .. ' / ' .. z end
+    end
+    return 'same')") == "same");
   // A hole or a value of another type: the stack's path, with its errors.
   CHECK(luna::test::run(s.L, "return select(2, pcall(table.sort, {1, 2, 'x', 4}))") ==
         "attempt to compare string with number");
