@@ -67,6 +67,27 @@ bool run_lua(State* L, CallInfo* ci) {
   return L->status == YIELD;
 }
 
+// The dispatcher's stitch point after a CALL, for a frame ci resumed after
+// its call of coroutine.yield: execute starts at the instruction after the
+// call without looking there, so a trace stitched across the yield (its
+// continuation, recorded from a request attached there) would never run.
+// Returns the frame to run on: ci when nothing ran, L->ci (its savedpc the
+// exit's pc) when a trace left, nullptr when one returned from ci (L->ci
+// is its caller again, the results in place: the frame's return is done).
+[[gnu::noinline]] CallInfo* run_stitched(State* L, CallInfo* ci) {
+  L->direct_ncalls = L->nCcalls;  // the dispatcher's, as run_lua sets it
+  const Instruction* pc = jit_stitch_event(L, ci, ci->savedpc);
+  if (pc == nullptr) return nullptr;
+  L->ci->savedpc = pc;
+  return L->ci;
+}
+[[gnu::always_inline]] inline CallInfo* stitch_after_call(State* L, CallInfo* ci) {
+  const Instruction* pc = ci->savedpc;
+  // With the JIT off, jit_stitch_event refuses and ci runs on as it was.
+  if (__builtin_expect(L->g->jit.attached[jit_slot(pc)].pc != pc, 1)) return ci;
+  return run_stitched(L, ci);
+}
+
 // Runs the interrupted frames of L until the coroutine's body returns or
 // yields again. Inline in resume_body: a call layer less on every resume.
 [[gnu::always_inline]] inline void run_frames(State* L) {
@@ -77,7 +98,10 @@ bool run_lua(State* L, CallInfo* ci) {
       finish_native_call(L, ci);
     } else {
       // A call (the usual yield) has nothing to finish: its results are in place.
-      if (get_op(ci->savedpc[-1]) != OP_CALL) vm_finish_op(L);
+      if (get_op(ci->savedpc[-1]) != OP_CALL)
+        vm_finish_op(L);
+      else if ((ci = stitch_after_call(L, ci)) == nullptr)
+        continue;  // a trace returned from the frame
       if (run_lua(L, ci)) return;
     }
   }
