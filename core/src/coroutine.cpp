@@ -97,11 +97,14 @@ bool run_lua(State* L, CallInfo* ci) {
 // fresh execute for that one instruction (its entry, dispatch and exit,
 // about 60 instructions a resume). False, nothing changed, when the CALL
 // is another's or the dispatcher's would not take that way (a hook or
-// recording trapping the frame, a budget to charge, no spare CallInfo).
+// recording, a budget to charge, no spare CallInfo).
 bool yield_after_trace(State* L, CallInfo* ci) {
   const Instruction* pc = ci->savedpc;
   Instruction i = *pc;
-  if (get_op(i) != OP_CALL || ci->trap || L->g->instr_budget != 0) return false;
+  // A recording started by the trace's exit (a side trace from the call)
+  // must see the call: the dispatcher makes it.
+  GlobalState* g = L->g;
+  if (get_op(i) != OP_CALL || ci->trap || g->instr_budget != 0 || g->jit.recorder != nullptr) return false;
   TValue* ra = ci->func + 1 + getarg_A(i);
   if (ra->tag != Tag::LightFn || ra->u.f != lib_coroutine_yield) return false;
   TValue* top = L->top;
