@@ -383,7 +383,7 @@ TEST_CASE("traces call coroutine.create wanting 0, 1 and 2 results; its collecti
 }
 
 // A resume of a frame suspended by its CALL of coroutine.yield enters the
-// trace stitched across that call (coroutine.cpp stitch_after_call): the
+// trace stitched across that call (coroutine.cpp run_stitched): the
 // continuation runs from the instruction after the yield with the values
 // it passed in, leaves in an inlined callee's frame, returns from the
 // frame, or follows a multiple-results yield whose count is in L->top.
