@@ -15,6 +15,7 @@
 // See docs/architecture.md, "Coroutines".
 #include <new>
 
+#include "builtin.hpp"
 #include "luna/api.hpp"
 #include "opcodes.hpp"
 #include "state.hpp"
@@ -67,6 +68,55 @@ bool run_lua(State* L, CallInfo* ci) {
   return L->status == YIELD;
 }
 
+// The dispatcher's stitch point after a CALL, for a frame ci resumed after
+// its call of coroutine.yield: execute starts at the instruction after the
+// call without looking there, so a trace stitched across the yield (its
+// continuation, recorded from a request attached there) would never run.
+// Whether one is attached at ci's pc (with the JIT off, jit_stitch_event
+// refuses it).
+[[gnu::always_inline]] inline bool stitched_after_call(State* L, const CallInfo* ci) {
+  const Instruction* pc = ci->savedpc;
+  return __builtin_expect(L->g->jit.attached[jit_slot(pc)].pc == pc, 0);
+}
+
+// Enters the trace attached at ci's pc. Returns the frame to run on: ci
+// when nothing ran, L->ci (its savedpc the exit's pc) when a trace left,
+// nullptr when one returned from ci (L->ci is its caller again, the
+// results in place: the frame's return is done).
+[[gnu::noinline]] CallInfo* run_stitched(State* L, CallInfo* ci) {
+  L->direct_ncalls = L->nCcalls;  // the dispatcher's, as run_lua sets it
+  const Instruction* pc = jit_stitch_event(L, ci, ci->savedpc);
+  if (pc == nullptr) return nullptr;
+  L->ci->savedpc = pc;
+  return L->ci;
+}
+
+// A trace entered by run_stitched left its frame ci (L->ci) at a CALL
+// of coroutine.yield (it stitches there: the call ends it): the yield is
+// made as the dispatcher's CALL makes it (coro_yield_direct), without a
+// fresh execute for that one instruction (its entry, dispatch and exit,
+// about 60 instructions a resume). False, nothing changed, when the CALL
+// is another's or the dispatcher's would not take that way (a hook or
+// recording, a budget to charge, no spare CallInfo).
+bool yield_after_trace(State* L, CallInfo* ci) {
+  const Instruction* pc = ci->savedpc;
+  Instruction i = *pc;
+  // A recording started by the trace's exit (a side trace from the call)
+  // must see the call: the dispatcher makes it.
+  GlobalState* g = L->g;
+  if (get_op(i) != OP_CALL || ci->trap || g->instr_budget != 0 || g->jit.recorder != nullptr) return false;
+  TValue* ra = ci->func + 1 + getarg_A(i);
+  if (ra->tag != Tag::LightFn || ra->u.f != lib_coroutine_yield) return false;
+  TValue* top = L->top;
+  if (getarg_B(i) != 0) L->top = ra + getarg_B(i);  // else the exit set it (the snapshot's)
+  ci->savedpc = pc + 1;  // past the call, as the dispatcher's savepc
+  L->direct_ncalls = L->nCcalls;  // the execute run_lua would have entered
+  if (coro_yield_direct(L, ra, getarg_C(i) - 1)) return true;
+  ci->savedpc = pc;
+  L->top = top;
+  return false;
+}
+
 // Runs the interrupted frames of L until the coroutine's body returns or
 // yields again. Inline in resume_body: a call layer less on every resume.
 [[gnu::always_inline]] inline void run_frames(State* L) {
@@ -77,7 +127,12 @@ bool run_lua(State* L, CallInfo* ci) {
       finish_native_call(L, ci);
     } else {
       // A call (the usual yield) has nothing to finish: its results are in place.
-      if (get_op(ci->savedpc[-1]) != OP_CALL) vm_finish_op(L);
+      if (get_op(ci->savedpc[-1]) != OP_CALL) {
+        vm_finish_op(L);
+      } else if (stitched_after_call(L, ci)) {
+        if ((ci = run_stitched(L, ci)) == nullptr) continue;  // a trace returned from the frame
+        if (yield_after_trace(L, ci)) return;
+      }
       if (run_lua(L, ci)) return;
     }
   }

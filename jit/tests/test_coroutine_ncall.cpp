@@ -78,7 +78,11 @@ TEST_CASE("a trace calls wrap generators; they yield inside their own traced loo
     return acc .. " " .. y .. " " .. s .. " " .. q)lua", "=wrap");
   INFO(r.out << ": " << r.stats.traces_aborted << " aborts, " << r.stats.exits_taken << " exits");
   CHECK(r.out == "586 0 2484453 973553");
-  CHECK(r.stats.traces_aborted < 14);
+  // Since resumes enter what is stitched across a yield, the continuations
+  // of inner's and range's yields are recorded and abort (too small a
+  // cycle, a call with variable arguments) up to 8 times each before their
+  // loops are given up on.
+  CHECK(r.stats.traces_aborted < 32);
 }
 
 TEST_CASE("errors inside coroutines a trace resumes or calls through wrap", "[jit][ncall][coroutine][errors]") {
@@ -376,4 +380,81 @@ TEST_CASE("traces call coroutine.create wanting 0, 1 and 2 results; its collecti
     return sum .. " " .. nils .. " " .. kinds .. " " .. tostring(swapped > 0))lua", "=create");
   INFO(r.out << ": " << r.stats.traces_aborted << " aborts, " << r.stats.exits_taken << " exits");
   CHECK(r.out == "3375750 bad argument #1 to 'coroutine.create' (function expected, got number) 750 750 true");
+}
+
+// A resume of a frame suspended by its CALL of coroutine.yield enters the
+// trace stitched across that call (coroutine.cpp run_stitched): the
+// continuation runs from the instruction after the yield with the values
+// it passed in, leaves in an inlined callee's frame, returns from the
+// frame, or follows a multiple-results yield whose count is in L->top.
+TEST_CASE("resumes enter the traces stitched across coroutine.yield", "[jit][ncall][coroutine][yield][stitch]") {
+  Run r = same_all_ways(R"lua(
+    local function mapper(src, f)
+      return coroutine.wrap(function()
+        while true do
+          local v = src()
+          if v == nil then return nil end
+          coroutine.yield(f(v))
+        end
+      end)
+    end
+    local function counter(n)
+      return coroutine.wrap(function()
+        for i = 1, n do coroutine.yield(i) end
+      end)
+    end
+    local s = 0
+    for v in mapper(counter(500), function(x) return x * 3 + 1 end) do s = (s * 7 + v) % 1000003 end
+    -- The yield made by a function the loop calls: the continuation goes on
+    -- in that function's frame and returns into the loop's.
+    local function step(x, k)
+      local got = coroutine.yield(x + k)
+      return got * 2 + k
+    end
+    local deep = coroutine.wrap(function(x)
+      local k = 0
+      while true do
+        k = k + 1
+        x = step(x, k) % 1000003
+        if k % 7 == 0 then x = x + 1 end
+      end
+    end)
+    local d = 1
+    for i = 1, 400 do d = deep(d + i) end
+    -- Every value the yield returns counted (a CALL wanting all results).
+    local many = coroutine.wrap(function(...)
+      local n = select("#", ...)
+      while n < 1000 do
+        n = n + select("#", coroutine.yield(n))
+        n = n + 1
+      end
+      return -n
+    end)
+    local m, last = 0, 0
+    for i = 1, 600 do
+      if last < 0 then break end
+      if i % 3 == 0 then last = many() elseif i % 3 == 1 then last = many(i, nil) else last = many(1, 2, 3) end
+      m = m + last
+    end
+    -- The continuation returns from the body once its value is large.
+    local fin = coroutine.create(function(x)
+      local acc = 0
+      while true do
+        acc = acc + x
+        if acc > 50000 then return acc, "done" end
+        x = coroutine.yield(acc % 97)
+      end
+    end)
+    local f, ok, a, b = 0, true, 0, nil
+    for i = 1, 600 do
+      ok, a, b = coroutine.resume(fin, i)
+      if b == "done" or not ok then break end
+      f = f + a
+    end
+    return s .. " " .. d .. " " .. m .. " " .. f .. " " .. a .. " " .. tostring(b))lua", "=yieldstitch");
+  INFO(r.out << ": " << r.stats.traces_aborted << " aborts, " << r.stats.entries << " entries");
+  CHECK(r.out == "414996 310835 186873 13173 50086 done");
+  // Each resume of the four loops enters its continuation (given up
+  // on at the loop's back-edge, they would be entered a few times only).
+  CHECK(r.stats.entries > 1000);
 }
