@@ -70,6 +70,27 @@ bool str_find_item(const String* pat, FindItem* item);
 // find's first result for subject s, start init and that item: the
 // position found, or 0 for find's nil.
 Integer str_find_item_at(const String* s, Integer init, const FindItem* item);
+// string.find(s, pattern [, init]) of an anchored pattern of a few
+// single-character items, each maybe with a quantifier ("^-?[%d.eE+-]+":
+// json's numbers; no capture, '%b', '%f', back reference or final '$'):
+// the match starts at init, and a compiled trace finds its end with the
+// chain worked out when it is compiled, without the matcher's state.
+struct FindChain {
+  static constexpr int MAX_ITEMS = 4;
+  struct Item {
+    uint64_t ascii[2];   // the item's ASCII members
+    const char* p;       // the item in the pattern (kept by the trace), for bytes above 127
+    const char* ep;
+    char quant;          // 0, '?', '*', '+' or '-'
+  };
+  Item items[MAX_ITEMS];
+  int n;
+};
+// Whether pattern pat is such a chain; *chain then describes it.
+bool str_find_chain(const String* pat, FindChain* chain);
+// find's second result (the match's end) for subject s, start init >= 1
+// and that chain, or -2 for find's nil (no match, init past the end).
+Integer str_find_chain_at(const String* s, Integer init, const FindChain* chain);
 // gsub(s, pattern, t) wanting its string, of such an item and a table t
 // without metatable whose values at the matched bytes are strings or nil
 // or false: the result (s itself when nothing matched), or nullptr when

@@ -231,6 +231,44 @@ int float_to_fixed(Number x, int precision, char* buf) {
   return n;
 }
 
+int float_to_short_g(Number x, int precision, char* buf) {
+  // If |x| * 10^k rounds to an integer m of d <= precision <= 15 digits,
+  // |x - m / 10^k| is at most half m's ulp over 10^k, below m * 2^-53 /
+  // 10^k < 10^(d - 15.6 - k): well inside half the last digit's unit
+  // (10^(d - precision - k) / 2), so printf's rounding to `precision`
+  // digits gives m / 10^k. The smallest such k is taken.
+  static constexpr double kScale[] = {1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
+  double ax = std::fabs(x);
+  if (precision < 1 || precision > 15 || !(ax >= 1e-4 && ax < 1e15)) return -1;
+  for (int k = 0; k < 10; k++) {
+    double m = ax * kScale[k];
+    if (!(m < 1e15)) return -1;
+    if (m != std::floor(m)) continue;
+    auto u = static_cast<uint64_t>(m);
+    int d = decimal_digits(u);
+    // %g prints without an exponent when it is -4 to precision - 1.
+    if (d > precision || d - k - 1 < -4) return -1;
+    int n = std::signbit(x) ? 1 : 0;
+    buf[0] = '-';
+    int ip = d - k;  // digits before the point
+    if (ip > 0) {
+      n += ip;
+      digits_before(u / kPow10[static_cast<size_t>(k)], buf + n);
+    } else {
+      buf[n++] = '0';
+    }
+    uint64_t frac = u % kPow10[static_cast<size_t>(k)];
+    int nf = k;
+    for (; nf > 0 && frac % 10 == 0; nf--) frac /= 10;
+    if (nf == 0) return n;
+    buf[n] = '.';
+    n += 1 + nf;
+    put_digits(frac, buf + n, nf);
+    return n;
+  }
+  return -1;
+}
+
 int number_to_text(const TValue& v, char* buf, bool round_trip) {
   if (v.is_int()) return integer_to_text(v.u.i, buf);
   Number x = v.u.n;
@@ -248,7 +286,8 @@ int number_to_text(const TValue& v, char* buf, bool round_trip) {
   if (!round_trip && std::isfinite(x) && format_point_is_dot()) {
     // printf's "%.14g" by the standard's definition of to_chars with a
     // precision, without snprintf's format parsing (~4x the instructions).
-    n = static_cast<int>(std::to_chars(buf, buf + MAX_NUMBER_TEXT - 3, x, std::chars_format::general, 14).ptr - buf);
+    n = float_to_short_g(x, 14, buf);
+    if (n < 0) n = static_cast<int>(std::to_chars(buf, buf + MAX_NUMBER_TEXT - 3, x, std::chars_format::general, 14).ptr - buf);
     buf[n] = '\0';
   } else {
     n = std::snprintf(buf, MAX_NUMBER_TEXT, round_trip ? "%.15g" : "%.14g", x);

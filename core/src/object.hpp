@@ -263,6 +263,12 @@ int integer_to_text(Integer i, char* buf);
 // buf must have room for MAX_FIXED_TEXT bytes (precision below 100).
 constexpr int MAX_FIXED_TEXT = 420;
 int float_to_fixed(Number x, int precision, char* buf);
+// printf's "%.<precision>g" of x (precision 1 to 15, no '#') when x is
+// within half a unit of its precision of a decimal of at most `precision`
+// digits and at most 9 decimals, printed without an exponent ("249.25",
+// "-0.0001"): that decimal, trailing zeros dropped. -1 for the others
+// (0, an exponent, more digits, inf, nan), which printf's way must print.
+int float_to_short_g(Number x, int precision, char* buf);
 // Float -> integer conversion modes: exact only, floor, ceil.
 enum class F2I { Exact, Floor, Ceil };
 bool float_to_integer(Number n, Integer* out, F2I mode);

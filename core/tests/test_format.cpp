@@ -170,6 +170,42 @@ TEST_CASE("float_to_fixed writes printf's digits", "[format]") {
     for (int p : {0, 1, 2, 3, 6, 17, 18, 19, 20, 27, 99}) check(x, p);
 }
 
+TEST_CASE("float_to_short_g writes printf's %g of short decimals", "[format]") {
+  char mine[MAX_FIXED_TEXT], theirs[MAX_FIXED_TEXT];
+  int taken = 0;
+  auto check = [&](double x, int precision) {
+    int n = float_to_short_g(x, precision, mine);
+    if (n < 0) return;  // printf's way
+    taken++;
+    int m = std::snprintf(theirs, sizeof theirs, "%.*g", precision, x);
+    INFO(theirs << " precision " << precision);
+    REQUIRE(std::string_view(mine, static_cast<size_t>(n)) == std::string_view(theirs, static_cast<size_t>(m)));
+  };
+  uint64_t state = 29;
+  for (int i = 0; i < 40000; i++) {
+    int precision = 1 + static_cast<int>(next_random(&state) % 15);
+    // decimals of a few digits (their doubles are near, not at, them), the
+    // doubles next to them, and any bits
+    double dec = static_cast<double>(next_random(&state) % 100000000) /
+                 std::pow(10.0, static_cast<double>(next_random(&state) % 14));
+    check(dec, precision);
+    check(-dec, precision);
+    check(std::nextafter(dec, 1e300), precision);
+    check(std::nextafter(dec, 0.0), precision);
+    uint64_t bits = next_random(&state) << 11 | next_random(&state) >> 42;
+    double x;
+    std::memcpy(&x, &bits, sizeof x);
+    if (std::isfinite(x)) check(x, precision);
+  }
+  for (double x : {0.25, 249.25, 0.1, 0.3, 0.1 + 0.2, 1e-4, 9.5e-5, 1e-4 * 0.99999, 99999999999999.5, 999999999999999.0,
+                   0.999999999999999, 9.9999999999999995, 1.0000000000000002, 12345678901234.5, 65536.015625})
+    for (int p = 1; p <= 15; p++) check(x, p);
+  CHECK(taken > 20000);  // the fast way was taken, not only declined
+  CHECK(float_to_short_g(0.0, 14, mine) < 0);
+  CHECK(float_to_short_g(1e15, 15, mine) < 0);
+  CHECK(float_to_short_g(0.5, 16, mine) < 0);
+}
+
 TEST_CASE("number_to_text of floats writes printf's %.14g", "[format]") {
   char mine[MAX_NUMBER_TEXT], theirs[MAX_NUMBER_TEXT];
   auto check = [&](double x) {

@@ -167,6 +167,9 @@ String* h_str_from_int(State* L, Integer i) noexcept {
 Integer h_str_find_item(State* L, String* s, Integer init, const FindItem* item) noexcept {
   return L->g->instr_budget != 0 ? -1 : str_find_item_at(s, init, item);
 }
+Integer h_str_find_chain(State* L, String* s, Integer init, const FindChain* chain) noexcept {
+  return L->g->instr_budget != 0 ? -1 : str_find_chain_at(s, init, chain);
+}
 String* h_str_gsub_item(State* L, String* s, Table* t, const FindItem* item) noexcept {
   return L->g->instr_budget != 0 ? nullptr : str_gsub_item(L->g, s, t, item);
 }
@@ -302,6 +305,7 @@ const void* helper_addr(Helper h) {
     case Helper::SetMeta: return reinterpret_cast<const void*>(&h_set_meta);
     case Helper::UpvalClose: return reinterpret_cast<const void*>(&h_upval_close);
     case Helper::StrFindItem: return reinterpret_cast<const void*>(&h_str_find_item);
+    case Helper::StrFindChain: return reinterpret_cast<const void*>(&h_str_find_chain);
     case Helper::StrGsubItem: return reinterpret_cast<const void*>(&h_str_gsub_item);
     case Helper::TabAppend: return reinterpret_cast<const void*>(&table_try_append_slot);
     case Helper::NewClosure: return reinterpret_cast<const void*>(&h_new_closure);
@@ -471,6 +475,12 @@ class Emitter {
       a_.bind(label);
       a_.embed(&item, sizeof item);
     }
+    for (const auto& [pat, label] : find_chains_) {
+      FindChain chain{};
+      str_find_chain(pat, &chain);  // the recorder checked it is one
+      a_.bind(label);
+      a_.embed(&chain, sizeof chain);
+    }
   }
 
  private:
@@ -609,6 +619,12 @@ class Emitter {
   x86::Mem find_item_mem(const String* pat) {
     auto it = find_items_.find(pat);
     if (it == find_items_.end()) it = find_items_.emplace(pat, a_.newLabel()).first;
+    return x86::ptr(it->second);
+  }
+  // The FindChain of pattern pat, likewise.
+  x86::Mem find_chain_mem(const String* pat) {
+    auto it = find_chains_.find(pat);
+    if (it == find_chains_.end()) it = find_chains_.emplace(pat, a_.newLabel()).first;
     return x86::ptr(it->second);
   }
   uint64_t knum_bits(Ref r) const {
@@ -1440,6 +1456,7 @@ class Emitter {
       }
     }
     if (h == Helper::StrFindItem || h == Helper::StrGsubItem) a_.lea(x86::rcx, find_item_mem(static_cast<const String*>(i.k.p)));
+    if (h == Helper::StrFindChain) a_.lea(x86::rcx, find_chain_mem(static_cast<const String*>(i.k.p)));
     a_.mov(x86::rax, reinterpret_cast<uint64_t>(helper_addr(h)));
     a_.call(x86::rax);
     a_.bind(done);
@@ -2789,6 +2806,7 @@ class Emitter {
   };
   std::vector<CiTail> ci_tails_;
   std::map<const String*, Label> find_items_;  // StrFindItem's items by their pattern
+  std::map<const String*, Label> find_chains_;  // StrFindChain's chains by their pattern
   Label loop_;
   ExitInfo* exits_info_;
   size_t nsnap_;

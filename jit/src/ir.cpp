@@ -40,6 +40,7 @@ const char* helper_name(Helper h) {
     case Helper::TabGrowArray: return "tab_grow_array";
     case Helper::UpvalClose: return "upval_close";
     case Helper::StrFindItem: return "str_find_item";
+    case Helper::StrFindChain: return "str_find_chain";
     case Helper::StrGsubItem: return "str_gsub_item";
     case Helper::TabAppend: return "tab_append";
     case Helper::NewClosure: return "new_closure";

@@ -103,6 +103,11 @@ enum class Helper : uint8_t {
   // behind the code): the position, 0 for nil, -1 for the interpreter's
   // call (an instruction budget is set).
   StrFindItem,                  // (State*, String* s, Integer init) -> Integer
+  // string.find's second result for an anchored chain of items
+  // (str_find_chain; k.p: the pattern String*, its FindChain in rcx as
+  // StrFindItem's item): the match's end, -2 for nil, -1 for the
+  // interpreter's call (an instruction budget is set).
+  StrFindChain,                 // (State*, String* s, Integer init) -> Integer
   // Allocating helpers (State* first): never collect or raise; nullptr
   // when the interpreter must do it (a collection step is due, the memory
   // limit, an instruction budget), which the trace guards and exits on.

@@ -181,6 +181,7 @@ class Recorder {
   // (record_format.cpp); false, having emitted nothing but guards: an NCALL.
   bool format(int a, int nargs, int c);
   bool find_item(int a, int nargs, int c, const TValue* vals);
+  bool find_chain(int a, int nargs, int c, const TValue* vals);
   bool gsub_item(int a, int nargs, int c, const TValue* vals);
   // Guards that numbers have no metatable (no __tostring, __name); false
   // when they have one now.

@@ -266,7 +266,7 @@ bool Recorder::native(const Instruction* pc, int a, int nargs, int c, const TVal
     guard(IrOp::EQ, ir_.emit(ff), ir_.kptr(reinterpret_cast<void*>(fn)));
   }
   if (f == LeafFn::StrFormat && format(a, nargs, c)) return true;
-  if (f == LeafFn::StrFind && find_item(a, nargs, c, vals)) return true;
+  if (f == LeafFn::StrFind && (find_item(a, nargs, c, vals) || find_chain(a, nargs, c, vals))) return true;
   for (int k = 0; k < nargs; k++) {
     const TValue& v = vals[1 + k];
     Ref r = slot(a + 1 + k);  // its type guard
@@ -320,6 +320,44 @@ bool Recorder::find_item(int a, int nargs, int c, const TValue* vals) {
   slots_.set_top(-1);
   slots_.set(a, res);
   if (c == 3) slots_.set(a + 1, res);
+  slots_.forget_from(slots_.base() + a + c - 1);
+  return true;
+}
+
+// string.find(s, pattern [, init]) wanting one or two results, of a
+// constant anchored pattern that is a chain of a few items
+// (str_find_chain: json's "^-?[%d.eE+-]+"): a CALL of StrFindChain giving
+// the match's end, no NCALL. A match starts at init, guarded positive as
+// when recorded (find's first result is then init itself); whether there
+// was a match is guarded as when recorded (nil otherwise), as is the
+// helper's -1 (an instruction budget: the interpreter's call charges it).
+bool Recorder::find_chain(int a, int nargs, int c, const TValue* vals) {
+  if ((c != 2 && c != 3) || nargs < 2 || nargs > 3 || !vals[1].is_string() || !vals[2].is_short_string() ||
+      (nargs == 3 && (!vals[3].is_int() || vals[3].u.i < 1)))
+    return false;
+  FindChain chain;
+  String* pat = vals[2].as_string();
+  if (!str_find_chain(pat, &chain)) return false;
+  Ref s = slot(a + 1);
+  guard(IrOp::EQ, slot(a + 2), ir_.kgc(pat, vals[2].tag));
+  Ref init = ir_.kint(1);
+  if (nargs == 3) {
+    init = slot(a + 3);
+    guard(IrOp::GE, init, ir_.kint(1));
+  }
+  IrIns call = ir_ins(IrOp::CALL, IrType::Int, s, init);
+  call.aux8 = static_cast<uint8_t>(Helper::StrFindChain);
+  call.k.p = pat;
+  Ref end = ir_.emit(call);
+  bool found = str_find_chain_at(vals[1].as_string(), nargs == 3 ? vals[3].u.i : 1, &chain) >= 0;
+  if (found)
+    guard(IrOp::GE, end, ir_.kint(0));
+  else
+    guard(IrOp::EQ, end, ir_.kint(-2));
+  if (ir_.failed()) return false;
+  slots_.set_top(-1);
+  slots_.set(a, found ? init : ir_.knil());
+  if (c == 3) slots_.set(a + 1, found ? end : ir_.knil());
   slots_.forget_from(slots_.base() + a + c - 1);
   return true;
 }

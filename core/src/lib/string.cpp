@@ -1864,6 +1864,81 @@ Integer str_find_item_at(const String* s, Integer init, const FindItem* item) {
   return static_cast<Integer>(q - s->data) + 1;
 }
 
+bool str_find_chain(const String* pat, FindChain* chain) {
+  const char* q = pat->data;
+  const char* end = q + pat->len;
+  if (pat->len < 2 || *q++ != '^') return false;
+  chain->n = 0;
+  while (q < end) {
+    if (chain->n == FindChain::MAX_ITEMS) return false;
+    const char* e = plain_item_end(q, end);
+    if (e == nullptr) return false;
+    FindChain::Item& it = chain->items[chain->n++];
+    AsciiSet set = item_ascii_set(q, e);
+    it.ascii[0] = set.w[0];
+    it.ascii[1] = set.w[1];
+    it.p = q;
+    it.ep = e;
+    it.quant = e < end && (*e == '?' || *e == '*' || *e == '+' || *e == '-') ? *e : 0;
+    q = it.quant != 0 ? e + 1 : e;
+  }
+  return true;
+}
+
+namespace {
+
+// The end of the match of items k.. of the chain at s, or nullptr: what
+// do_match gives for them, trying the same repetitions in the same order
+// (the longest first for '?', '*' and '+', the shortest first for '-'), so
+// the end is the same. The chain has at most MAX_ITEMS items: its depth is
+// far below the matcher's "pattern too complex".
+const char* chain_match(const FindChain* c, int k, const char* s, const char* end) {
+  for (; k < c->n; k++) {
+    const FindChain::Item& it = c->items[k];
+    auto accepts = [&](const char* q) {
+      return q < end && item_accepts(it.ascii, static_cast<unsigned char>(*q), it.p, it.ep);
+    };
+    switch (it.quant) {
+      case 0:
+        if (!accepts(s)) return nullptr;
+        s++;
+        break;
+      case '?':
+        if (accepts(s)) {
+          if (const char* r = chain_match(c, k + 1, s + 1, end)) return r;
+        }
+        break;
+      case '-':
+        for (;; s++) {
+          if (const char* r = chain_match(c, k + 1, s, end)) return r;
+          if (!accepts(s)) return nullptr;
+        }
+      default: {  // '*', '+'
+        const char* least = it.quant == '+' ? s + 1 : s;
+        if (least > s && !accepts(s)) return nullptr;
+        const char* q = least;
+        while (accepts(q)) q++;
+        if (k + 1 == c->n) return q;  // nothing follows: the longest run
+        for (;; q--) {
+          if (const char* r = chain_match(c, k + 1, q, end)) return r;
+          if (q == least) return nullptr;
+        }
+      }
+    }
+  }
+  return s;
+}
+
+}  // namespace
+
+Integer str_find_chain_at(const String* s, Integer init, const FindChain* chain) {
+  size_t ls = s->len;
+  size_t from = str_pos_start(init, ls) - 1;
+  if (from > ls) return -2;
+  const char* e = chain_match(chain, 0, s->data + from, s->data + ls);
+  return e == nullptr ? -2 : static_cast<Integer>(e - s->data);
+}
+
 namespace {
 
 // The first byte from q on that the item accepts, or end.

@@ -541,6 +541,11 @@ size_t format_float_item(const FormatSpec& s, Number x, char* out) {
     len += 3;
   } else if (s.conv == 'f') {
     len = static_cast<size_t>(float_to_fixed(x, precision, text));
+  } else if (int n = (s.conv == 'g' || s.conv == 'G') && !s.has(FormatSpec::ALT)
+                         ? float_to_short_g(x, precision == 0 ? 1 : precision, text)
+                         : -1;
+             n >= 0) {
+    len = static_cast<size_t>(n);  // a short decimal (json's prices): ~10x fewer instructions than to_chars
   } else {
     auto fmt = s.conv == 'e' || s.conv == 'E' ? std::chars_format::scientific : std::chars_format::general;
     len = static_cast<size_t>(std::to_chars(text, text + sizeof text, x, fmt, precision).ptr - text);
