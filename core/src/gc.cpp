@@ -28,6 +28,9 @@ constexpr size_t MIN_GROWTH = 16 * 1024;
 
 constexpr int MIN_STRTAB_SIZE = 128;
 
+// Array parts up to this many slots are marked without prefetching first.
+constexpr unsigned PREFETCH_MIN_SLOTS = 4;
+
 bool is_white(const GCObject* o) { return !(o->marked & (BLACK | FIXED)); }
 
 // The gclist field of objects that are traversed through the gray list.
@@ -315,9 +318,13 @@ class Collector {
     const TValue* array = t->array;
     unsigned asize = t->asize;
     // Touching each child's header is a cache miss on a big heap; asking
-    // for all of them first lets those misses overlap.
-    for (unsigned i = 0; i < asize; i++) {
-      if (array[i].is_collectable()) __builtin_prefetch(array[i].u.gc);
+    // for all of them first lets those misses overlap. A few children (a
+    // tree's node) are near enough for the CPU to overlap their misses by
+    // itself: the extra pass would cost more than it hides.
+    if (asize > PREFETCH_MIN_SLOTS) {
+      for (unsigned i = 0; i < asize; i++) {
+        if (array[i].is_collectable()) __builtin_prefetch(array[i].u.gc);
+      }
     }
     for (unsigned i = 0; i < asize; i++) mark_value(array[i]);
     unsigned nsize = table_size_node(t);
