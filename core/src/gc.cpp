@@ -133,18 +133,23 @@ class Collector {
     if (o != nullptr && is_white(o)) mark_object(o);
   }
 
+  // A white table made black, or gray when it has anything to traverse.
+  void blacken_table(Table* t) {
+    t->marked |= BLACK;
+    // A table with no array slots, no hash part and no metatable (a tree's
+    // leaf, an empty list) has nothing to traverse: black at once.
+    if (t->asize == 0 && t->lastfree == nullptr && t->metatable == nullptr) return;
+    t->gclist = g_->gray;
+    g_->gray = t;
+  }
+
   void mark_object(GCObject* o) {
-    o->marked |= BLACK;
     // Tables first: most of a big heap, and no switch to find their link.
     if (o->tag == Tag::Table) {
-      auto* t = static_cast<Table*>(o);
-      // A table with no array slots, no hash part and no metatable (a
-      // tree's leaf, an empty list) has nothing to traverse: black at once.
-      if (t->asize == 0 && t->lastfree == nullptr && t->metatable == nullptr) return;
-      t->gclist = g_->gray;
-      g_->gray = o;
+      blacken_table(static_cast<Table*>(o));
       return;
     }
+    o->marked |= BLACK;
     switch (o->tag) {
       case Tag::ShortStr:
       case Tag::LongStr:
@@ -326,7 +331,16 @@ class Collector {
         if (array[i].is_collectable()) __builtin_prefetch(array[i].u.gc);
       }
     }
-    for (unsigned i = 0; i < asize; i++) mark_value(array[i]);
+    for (unsigned i = 0; i < asize; i++) {
+      // A table's tag tested first says it is collectable and which kind
+      // (a tree's children): one test, and its header read once.
+      const TValue& v = array[i];
+      if (v.tag == Tag::Table) {
+        if (is_white(v.u.gc)) blacken_table(static_cast<Table*>(v.u.gc));
+      } else {
+        mark_value(v);
+      }
+    }
     unsigned nsize = table_size_node(t);
     for (unsigned i = 0; i < nsize; i++) {
       Node* n = &t->node[i];
