@@ -327,9 +327,15 @@ class Collector {
     // tree's node) are near enough for the CPU to overlap their misses by
     // itself: the extra pass would cost more than it hides.
     if (asize > PREFETCH_MIN_SLOTS) {
+      bool any = false;
       for (unsigned i = 0; i < asize; i++) {
-        if (array[i].is_collectable()) __builtin_prefetch(array[i].u.gc);
+        if (array[i].is_collectable()) {
+          __builtin_prefetch(array[i].u.gc);
+          any = true;
+        }
       }
+      // An array of numbers (closures.lua's lists) has nothing to mark.
+      if (!any) asize = 0;
     }
     for (unsigned i = 0; i < asize; i++) {
       // A table's tag tested first says it is collectable and which kind
