@@ -28,6 +28,9 @@ constexpr size_t MIN_GROWTH = 16 * 1024;
 
 constexpr int MIN_STRTAB_SIZE = 128;
 
+// Array parts up to this many slots are marked without prefetching first.
+constexpr unsigned PREFETCH_MIN_SLOTS = 4;
+
 bool is_white(const GCObject* o) { return !(o->marked & (BLACK | FIXED)); }
 
 // The gclist field of objects that are traversed through the gray list.
@@ -130,18 +133,23 @@ class Collector {
     if (o != nullptr && is_white(o)) mark_object(o);
   }
 
+  // A white table made black, or gray when it has anything to traverse.
+  void blacken_table(Table* t) {
+    t->marked |= BLACK;
+    // A table with no array slots, no hash part and no metatable (a tree's
+    // leaf, an empty list) has nothing to traverse: black at once.
+    if (t->asize == 0 && t->lastfree == nullptr && t->metatable == nullptr) return;
+    t->gclist = g_->gray;
+    g_->gray = t;
+  }
+
   void mark_object(GCObject* o) {
-    o->marked |= BLACK;
     // Tables first: most of a big heap, and no switch to find their link.
     if (o->tag == Tag::Table) {
-      auto* t = static_cast<Table*>(o);
-      // A table with no array slots, no hash part and no metatable (a
-      // tree's leaf, an empty list) has nothing to traverse: black at once.
-      if (t->asize == 0 && t->lastfree == nullptr && t->metatable == nullptr) return;
-      t->gclist = g_->gray;
-      g_->gray = o;
+      blacken_table(static_cast<Table*>(o));
       return;
     }
+    o->marked |= BLACK;
     switch (o->tag) {
       case Tag::ShortStr:
       case Tag::LongStr:
@@ -315,11 +323,30 @@ class Collector {
     const TValue* array = t->array;
     unsigned asize = t->asize;
     // Touching each child's header is a cache miss on a big heap; asking
-    // for all of them first lets those misses overlap.
-    for (unsigned i = 0; i < asize; i++) {
-      if (array[i].is_collectable()) __builtin_prefetch(array[i].u.gc);
+    // for all of them first lets those misses overlap. A few children (a
+    // tree's node) are near enough for the CPU to overlap their misses by
+    // itself: the extra pass would cost more than it hides.
+    if (asize > PREFETCH_MIN_SLOTS) {
+      bool any = false;
+      for (unsigned i = 0; i < asize; i++) {
+        if (array[i].is_collectable()) {
+          __builtin_prefetch(array[i].u.gc);
+          any = true;
+        }
+      }
+      // An array of numbers (closures.lua's lists) has nothing to mark.
+      if (!any) asize = 0;
     }
-    for (unsigned i = 0; i < asize; i++) mark_value(array[i]);
+    for (unsigned i = 0; i < asize; i++) {
+      // A table's tag tested first says it is collectable and which kind
+      // (a tree's children): one test, and its header read once.
+      const TValue& v = array[i];
+      if (v.tag == Tag::Table) {
+        if (is_white(v.u.gc)) blacken_table(static_cast<Table*>(v.u.gc));
+      } else {
+        mark_value(v);
+      }
+    }
     unsigned nsize = table_size_node(t);
     for (unsigned i = 0; i < nsize; i++) {
       Node* n = &t->node[i];

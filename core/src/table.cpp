@@ -3,7 +3,11 @@
 // main position is moved away, so every chain starts at its main position).
 #include <algorithm>
 #include <bit>
+#include <cstddef>
 #include <cstring>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "object_layout.hpp"
 #include "pool.hpp"
@@ -210,6 +214,36 @@ unsigned count_used(const TValue* a, unsigned n) {
   return c0 + c1 + c2 + c3;
 }
 
+// Whether no slot of a[0..n) is nil: the test before an append doubles a
+// full power-of-two array (closures.lua's map and filter ask it at every
+// doubling), half the instructions of count_used.
+bool all_used(const TValue* a, unsigned n) {
+#if defined(__SSE2__)
+  // Each slot's tag is byte 8 of its 16 bytes; two slots' upper halves make
+  // one vector with the tags in lanes 0 and 8. A tag's low four bits (the
+  // basic type) are zero for Nil, Empty and AbsKey alike: the unsigned
+  // minimum of those lanes, masked, over all slots is zero exactly when
+  // some slot is nil.
+  static_assert(sizeof(TValue) == 16 && offsetof(TValue, tag) == 8 && basic_type(Tag::Nil) == 0);
+  auto load = [](const TValue* v) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(v)); };
+  const __m128i mask = _mm_set1_epi64x(0x0f);
+  __m128i low = mask;
+  const TValue* end = a + n;
+  for (; end - a >= 4; a += 4) {
+    __m128i x01 = _mm_and_si128(_mm_unpackhi_epi64(load(a), load(a + 1)), mask);
+    __m128i x23 = _mm_and_si128(_mm_unpackhi_epi64(load(a + 2), load(a + 3)), mask);
+    low = _mm_min_epu8(low, _mm_min_epu8(x01, x23));
+  }
+  for (; a < end; a++) {
+    __m128i x = load(a);
+    low = _mm_min_epu8(low, _mm_and_si128(_mm_unpackhi_epi64(x, x), mask));
+  }
+  return (_mm_extract_epi16(low, 0) & 0xff) != 0 && (_mm_extract_epi16(low, 4) & 0xff) != 0;
+#else
+  return count_used(a, n) == n;
+#endif
+}
+
 // Sets slots [from, to) of an array part just grown in place to nil.
 void clear_grown(State* L, TValue* array, unsigned from, unsigned to) {
   // A nil is all zero bytes: slots on fresh zero pages are nil already,
@@ -261,7 +295,7 @@ void rehash(State* L, Table* t, const TValue& extra) {
   // result without counting slice by slice.
   unsigned asize = t->asize;
   if (is_dummy(t) && extra.tag == Tag::Int && static_cast<uint64_t>(extra.u.i) == uint64_t(asize) + 1 &&
-      asize <= (1u << (MAX_ABITS - 1)) && (asize & (asize - 1)) == 0 && count_used(t->array, asize) == asize) {
+      asize <= (1u << (MAX_ABITS - 1)) && (asize & (asize - 1)) == 0 && all_used(t->array, asize)) {
     grow_array(L, t, asize == 0 ? 1 : 2 * asize);
     return;
   }
@@ -428,7 +462,7 @@ TValue* table_try_append_slot(State* L, Table* t, Integer key) noexcept {
     // A power-of-two array (a list built by appends): rehash's count doubles
     // it when every slot is used, and otherwise leaves key to a hash part
     // (more than half of 1..2n used needs all of 1..n).
-    if (count_used(t->array, n) != n) return nullptr;
+    if (!all_used(t->array, n)) return nullptr;
     asize = 2 * n;
   } else {
     // rehash's count, for a table whose keys are all in the array part.

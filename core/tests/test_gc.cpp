@@ -65,6 +65,42 @@ TEST_CASE("weak tables are cleared by a full collection", "[gc]") {
   )") == "ok");
 }
 
+// traverse_table skips the marking pass of an array part whose prefetch
+// pass found nothing collectable; an object in any one slot, among numbers,
+// booleans and nils, or after a small array's slots, must still be kept.
+TEST_CASE("an object among an array's numbers is kept, wherever it is", "[gc]") {
+  StateGuard s;
+  State* L = s.L;
+  CHECK(run(L, R"(
+    local seen = setmetatable({}, {__mode = "k"})
+    local holders = {}
+    for n = 1, 12 do
+      for at = 1, n do
+        local t = {}
+        for i = 1, n do t[i] = (i % 3 == 0) and (i % 2 == 0) or i * 0.5 end
+        local o = {}
+        t[at] = o
+        seen[o] = n * 100 + at
+        holders[#holders + 1] = t
+      end
+    end
+    collectgarbage()
+    collectgarbage()
+    local count = 0
+    for _ in pairs(seen) do count = count + 1 end
+    assert(count == #holders, "kept " .. count .. " of " .. #holders)
+    for _, t in ipairs(holders) do
+      for _, v in ipairs(t) do
+        if type(v) == "table" then assert(seen[v]) end
+      end
+    end
+    holders = nil
+    collectgarbage()
+    assert(next(seen) == nil, "freed once unreachable")
+    return "ok"
+  )") == "ok");
+}
+
 TEST_CASE("ephemerons: a value does not keep its own key alive", "[gc]") {
   StateGuard s;
   State* L = s.L;

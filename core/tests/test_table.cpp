@@ -674,6 +674,32 @@ TEST_CASE("compiled appends size the array part as the interpreter's rehash does
   }
 }
 
+// The doubling of a full power-of-two array asks whether every slot is
+// used (all_used, four slots at a time): one nil anywhere, of any nil tag,
+// must keep the array as it is, and values of every type count as used.
+TEST_CASE("compiled appends find a single hole anywhere in a power-of-two array", "[table]") {
+  StateGuard s(false);
+  State* L = s.L;
+  const TValue values[] = {TValue::boolean(false), TValue::boolean(true), TValue::integer(0), TValue::number(0.0),
+                           TValue::light_ud(nullptr)};
+  for (unsigned n = 1; n <= 128; n *= 2) {
+    for (unsigned hole = 0; hole <= n; hole++) {  // hole n: none
+      for (Tag nil : {Tag::Nil, Tag::Empty}) {
+        L->g->gcdebt = -(ptrdiff_t(1) << 20);
+        Table* a = anchored_table(L);
+        table_resize_array(L, a, n);
+        for (unsigned i = 0; i < n; i++) a->array[i] = values[(i + hole) % 5];
+        if (hole < n) a->array[hole].tag = nil;
+        TValue* slot = table_try_append_slot(L, a, Integer(n) + 1);
+        INFO("n " << n << " hole " << hole);
+        CHECK((slot != nullptr) == (hole == n));
+        CHECK(a->asize == (hole == n ? 2 * n : n));
+        pop(L, 1);
+      }
+    }
+  }
+}
+
 // An absent short string key stored by SETFIELD/SETTABLE goes through
 // table_set_absent: into its free main position or, taken, through
 // insert_key. A metamethod name stored so must drop the metatable's cache

@@ -411,8 +411,23 @@ bool Recorder::get_table(State* L, int a, Ref t, const TValue& tv, Ref key, cons
     slots_.set(a, load_value(array_slot(t, key), TValue::nil()));
     return true;
   }
+  // An integer key outside the array part of a table with no hash part
+  // and no metatable (a tree's leaf, an empty list) is absent without a
+  // lookup: guarded so (asize < k also holds for a negative k).
+  if (kv.is_int() && static_cast<uint64_t>(kv.u.i) - 1 >= h->asize && h->metatable == nullptr &&
+      h->node == table_dummy_node()) {
+    guard_no_metatable(t);
+    IrIns node = ir_ins(IrOp::FLOAD, IrType::Ptr, t);
+    node.aux8 = static_cast<uint8_t>(Field::TabNode);
+    guard(IrOp::EQ, ir_.emit(node), ir_.kptr(table_dummy_node()));
+    IrIns asize = ir_ins(IrOp::FLOAD, IrType::Int, t);
+    asize.aux8 = static_cast<uint8_t>(Field::TabAsize);
+    guard(IrOp::ULT, ir_.emit(asize), key);
+    slots_.set(a, ir_.knil());
+    return true;
+  }
   // An integer key outside the array part, present or (no metatable)
-  // absent: looked up wherever it is now (a tree's leaf has no t[1]).
+  // absent: looked up wherever it is now.
   if (kv.is_int() && static_cast<uint64_t>(kv.u.i) - 1 >= h->asize && (!seen->is_nil() || h->metatable == nullptr)) {
     if (seen->is_nil()) guard_no_metatable(t);
     IrIns get = ir_ins(IrOp::CALL, IrType::Ptr, t, key);

@@ -347,3 +347,39 @@ TEST_CASE("tables taken from the pool's freelist by the trace: sizes, later keys
     collectgarbage()
     return table.concat(R, ",") .. "|" .. n)");
 }
+
+TEST_CASE("an integer key outside the array of a table with no hash part reads nil without a lookup; a hash part, "
+          "a metatable or a longer array exits",
+          "[jit][alloc]") {
+  // The trace recorded on plain leaves answers t[k] with nil behind three
+  // guards (no metatable, the dummy hash part, asize < k); every later
+  // table breaks one of them and must read what the interpreter reads.
+  std::string src = R"(
+    local mt = {__index = function(_, k) return "i" .. k end}
+    local T = {}
+    for i = 1, 400 do
+      local t = {}
+      local m = i > 200 and i % 6 or 0
+      if m == 1 then t[3] = "h" .. i; t[-1] = "n"; t[0] = "z"
+      elseif m == 2 then t[1] = i; t[2] = i; t[3] = i
+      elseif m == 3 then setmetatable(t, mt)
+      elseif m == 4 then t.x = 1; t.x = nil; t[1] = nil
+      elseif m == 5 then t[1] = "a"; t[3] = "c"
+      end
+      T[i] = t
+    end
+    local R = {}
+    for i = 1, 400 do
+      local t = T[i]
+      R[#R + 1] = tostring(t[1]) .. tostring(t[3]) .. tostring(t[0]) .. tostring(t[-1])
+    end
+    return table.concat(R, ","))";
+  same_all_ways(src);
+  // With leaves only, no trace calls the lookup.
+  std::string leaves = src;
+  leaves.replace(leaves.find("i > 200"), 7, "i > 400");
+  same_all_ways(leaves);
+  std::string all;
+  for (const std::string& t : jit_test::traces_of(leaves)) all += t;
+  CHECK(jit_test::count(all, "tab_get_int") == 0);
+}
