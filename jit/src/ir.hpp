@@ -17,6 +17,8 @@
 
 namespace luna::jit {
 
+struct Reserve;
+
 using Ref = uint32_t;
 constexpr Ref NO_REF = 0;  // index 0 is a placeholder that is never used
 
@@ -268,6 +270,10 @@ class IrBuffer {
   // tags the trace knows there (written, loaded or inherited), so that it
   // may enter the target behind its tests of them (Trace::guarded_entry).
   std::vector<std::pair<int32_t, Tag>> link_types;
+  // At that link: what the target prototype's traces reserve, which the
+  // link checks where it makes inlined frames real first (or is below the
+  // frame it was entered with).
+  const Reserve* link_reserve = nullptr;
   const std::vector<Snapshot>& snapshots() const { return snaps_; }
   const std::vector<SnapEntry>& snap_entries() const { return snap_entries_; }
   std::vector<Snapshot>& snapshots_mut() { return snaps_; }
