@@ -377,6 +377,43 @@ TEST_CASE("a link into an inlined callee's loop leaves where its stack or CallIn
   CHECK(run(code, true).stats.entries < 2000);
 }
 
+TEST_CASE("a store keeps its slot's tag across stores that kept theirs, not across one that changed a tag", "[jit][loop]") {
+  // The swap stores work[hi]'s value into work[lo] after the store into
+  // work[hi], which kept that slot's tag: work[lo]'s tag, guarded by its
+  // load, is still the value's, so only the value is written. In the first
+  // loop the store of 0.5 changes slot j's tag: t[i] = x must write the
+  // integer tag again where i == j (every 10th k), which a store leaving
+  // the tag would get wrong (math.type "float").
+  const char* code = R"(
+    local t = {}
+    for i = 1, 20 do t[i] = i end
+    local out = {}
+    for k = 1, 200 do
+      local i, j = k % 20 + 1, (k * 7) % 20 + 1
+      local x, y = t[i], t[j]
+      t[j] = y
+      t[j] = 0.5
+      t[i] = x
+      out[#out + 1] = math.type(t[i]) .. t[i]
+      t[j] = j
+    end
+    local a = {}
+    for i = 1, 30 do a[i] = i % 3 == 0 and i + 0.5 or i end
+    for k = 1, 40 do
+      local lo, hi = 1, 30 - k % 7
+      while lo < hi do
+        a[lo], a[hi] = a[hi], a[lo]
+        lo = lo + 1
+        hi = hi - 1
+      end
+    end
+    for i = 1, 30 do out[#out + 1] = math.type(a[i]) .. a[i] end
+    return table.concat(out, ","))";
+  luna::jit_test::Run low = luna::jit_test::same_all_ways(code, "=tags");
+  CHECK(low.out.find("integer1,integer2,") != std::string::npos);
+  CHECK(low.out.find("float") != std::string::npos);
+}
+
 TEST_CASE("a copy between arrays doubles the index once per iteration", "[jit][loop]") {
   // b[i] = a[i]: the store of the loaded integer addresses b's slot through
   // the doubled index the load left in the scratch register, with no
