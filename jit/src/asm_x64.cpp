@@ -556,6 +556,33 @@ class Emitter {
     if (s.top < 0) a_.mov(x86::qword_ptr(rL, kStateTop), x86::rsi);
   }
 
+  // At a link into the loop of an inlined callee (its frame made real, now
+  // L->ci, in rcx) or below the frame the trace was entered with: leaves
+  // through ex unless the stack above the frame's base and the CallInfos
+  // above it hold what that prototype's traces reserve (read at each link,
+  // as later traces of it may need more), as the seam checks on entry.
+  // Every scratch register is free here: the snapshot is written.
+  void has_room(const Label& ex) {
+    const x86::Gp c = x86::rcx, res = x86::rax, v = x86::rdx, n = x86::esi;
+    a_.mov(res, reinterpret_cast<uint64_t>(ir_.link_reserve));
+    a_.mov(v, x86::qword_ptr(c, kCiFunc));
+    a_.add(v, x86::qword_ptr(res, static_cast<int32_t>(offsetof(Reserve, stack_bytes))));
+    a_.add(v, 16);
+    a_.cmp(v, x86::qword_ptr(rL, kStateStackLast));
+    a_.ja(ex);
+    Label done = a_.newLabel(), next = a_.newLabel();
+    a_.mov(n, x86::dword_ptr(res, static_cast<int32_t>(offsetof(Reserve, frames))));
+    a_.test(n, n);
+    a_.jz(done);
+    a_.bind(next);
+    a_.mov(c, x86::qword_ptr(c, kCiNext));
+    a_.test(c, c);
+    a_.jz(ex);
+    a_.sub(n, 1);
+    a_.jnz(next);
+    a_.bind(done);
+  }
+
   // Leaves this trace's frame and jumps to another trace's post (or this
   // one's), with the same State and the base at base_off bytes from this
   // one's (an inlined callee's or a CALLOUT's callee): the registers this
@@ -2047,11 +2074,7 @@ class Emitter {
             // (After a return to a caller, aux8: only the check of what the
             // loop's traces need.)
             make_frames_real(s);
-            a_.mov(x86::rdi, rL);
-            a_.mov(x86::rax, reinterpret_cast<uint64_t>(&callee_has_room));
-            a_.call(x86::rax);
-            a_.test(x86::al, x86::al);
-            a_.jz(ex);
+            has_room(ex);
             if (s.frame >= 0) base_off = (ir_.snap_frames()[static_cast<size_t>(s.frame)].func_slot + 1) * 16;
           }
           leave_for_hook_or_budget(ex);

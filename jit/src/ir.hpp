@@ -17,6 +17,8 @@
 
 namespace luna::jit {
 
+struct Reserve;
+
 using Ref = uint32_t;
 constexpr Ref NO_REF = 0;  // index 0 is a placeholder that is never used
 
@@ -273,6 +275,10 @@ class IrBuffer {
   // tags the trace knows there (written, loaded or inherited), so that it
   // may enter the target behind its tests of them (Trace::guarded_entry).
   std::vector<std::pair<int32_t, Tag>> link_types;
+  // At that link: what the target prototype's traces reserve, which the
+  // link checks where it makes inlined frames real first (or is below the
+  // frame it was entered with).
+  const Reserve* link_reserve = nullptr;
   const std::vector<Snapshot>& snapshots() const { return snaps_; }
   const std::vector<SnapEntry>& snap_entries() const { return snap_entries_; }
   std::vector<Snapshot>& snapshots_mut() { return snaps_; }
@@ -319,10 +325,18 @@ class IrBuffer {
   // Whether an instruction in (from, to) may change what l reads.
   bool stored_between(Ref from, Ref to, const IrIns& l) const;
   // A load through p since the last store and in this iteration, guarding
-  // a non-nil tag, if any.
+  // a non-nil tag, if any. Stores between that left their slot's tag
+  // (VSTORE with aux8 = 1: the value only) leave every tag as it was, so
+  // the search goes on past them (fannkuch's swap `work[lo], work[hi] =
+  // work[hi], work[lo]`: the second store keeps the tag its slot's load
+  // guarded, across the first).
   Ref loaded_since_store(Ref p) const {
-    for (Ref r = size() - 1; r > last_store_ && r > 0 && ins_[r].op != IrOp::LOOPSTART; r--)
-      if (ins_[r].op == IrOp::VLOAD && ins_[r].a == p && ins_[r].type != IrType::Nil) return r;
+    for (Ref r = size() - 1; r > 0 && ins_[r].op != IrOp::LOOPSTART; r--) {
+      const IrIns& i = ins_[r];
+      if (i.op == IrOp::VLOAD && i.a == p && i.type != IrType::Nil) return r;
+      if (i.op == IrOp::VSTORE && i.aux8 == 1) continue;
+      if (has_effect(i.op)) break;
+    }
     return NO_REF;
   }
   // Loop optimisation: pre-roll refs the copied body must not share (CSE)

@@ -50,7 +50,7 @@ RecordStatus Recorder::step(State* L, CallInfo* ci, const Instruction* pc) {
     // inlined callee's (fannkuch: the main loop calls a function whose loops
     // have traces).
     const Proto* p = ci->func->as_lclosure()->p;
-    if (void* entry = link_(p, pc, ci->func + 1)) return close_link(p, pc, entry);
+    if (Link link = link_(p, pc, ci->func + 1); link.entry != nullptr) return close_link(p, pc, link);
   }
   // A root trace closes or leaves only in the loop's own frame: inside an
   // inlined call, pc is another prototype's.
@@ -78,9 +78,10 @@ RecordStatus Recorder::step(State* L, CallInfo* ci, const Instruction* pc) {
   return st;
 }
 
-RecordStatus Recorder::close_link(const Proto* p, const Instruction* pc, void* entry) {
+RecordStatus Recorder::close_link(const Proto* p, const Instruction* pc, const Link& link) {
   IrIns lp = ir_ins(IrOp::LOOP, IrType::Void, NO_REF, 2, count_);
-  lp.k.p = entry;
+  lp.k.p = link.entry;
+  ir_.link_reserve = link.reserve;
   // Below the frame the trace was entered with, the stack and CallInfos the
   // loop's traces need are checked when linking (as for an inlined callee);
   // likewise where a function trace's frame was taken over by a tail call.

@@ -26,10 +26,15 @@ class Recorder {
   static constexpr int kMaxInstructions = 400;
 
   // The entry of the compiled loop trace of p starting at pc that may be
-  // entered with the frame's values at base, or null. p is the trace's own
-  // prototype, or an inlined callee's (whose loop the side trace enters
-  // after making the inlined frames real).
-  using LinkFn = std::function<void*(const Proto* p, const Instruction* pc, const TValue* base)>;
+  // entered with the frame's values at base (null: none), and what entering
+  // p's traces must reserve. p is the trace's own prototype, or an inlined
+  // callee's (whose loop the side trace enters after making the inlined
+  // frames real).
+  struct Link {
+    void* entry = nullptr;
+    const Reserve* reserve = nullptr;
+  };
+  using LinkFn = std::function<Link(const Proto* p, const Instruction* pc, const TValue* base)>;
   // The function trace of p a call may enter (a CALLOUT): its entry and what
   // entering p's traces must reserve; entry null when p has none, and
   // `later` when it may still get one (its entry is not blacklisted).
@@ -100,7 +105,7 @@ class Recorder {
  private:
   RecordStatus record(State* L, const Instruction* pc);
   RecordStatus close_loop();
-  RecordStatus close_link(const Proto* p, const Instruction* pc, void* entry);
+  RecordStatus close_link(const Proto* p, const Instruction* pc, const Link& link);
   bool for_prep(int a);
   bool for_loop(int a, const Instruction* target);
   Ref for_step(int a, const Instruction* body);

@@ -172,14 +172,6 @@ struct Trace {
   std::string dump;      // IR text, filled when asked for
 };
 
-// A side trace's link into the loop of an inlined callee, after the trace
-// wrote the link's snapshot and made the inlined frames real (the callee's
-// frame is L->ci; the stores are emitted inline, from the snapshot's
-// frames): whether the stack and the CallInfos above it hold what that
-// prototype's traces need, as the seam would have reserved on entry; if
-// not, the trace leaves to the interpreter at the loop (trace_backend.cpp).
-bool callee_has_room(State* L) noexcept;
-
 // What a trace's code returns after RET returned from its frame.
 ExitInfo* returned_exit() noexcept;
 // RET, when the caller wants another number of results than the trace

@@ -359,22 +359,22 @@ class TraceBackend final : public JitBackend {
   // Where a side recording links: the entry of a trace of lp at pc that
   // may be entered with the frame's values at base.
   static Recorder::LinkFn link_fn(bool returns) {
-    return [returns](const Proto* lp, const Instruction* pc, const TValue* base) -> void* {
+    return [returns](const Proto* lp, const Instruction* pc, const TValue* base) -> Recorder::Link {
       const ProtoTraces* pt = static_cast<const ProtoTraces*>(lp->jit_data);
-      if (pt == nullptr) return nullptr;
+      if (pt == nullptr) return {};
       auto it = pt->traces.find(pc);
-      if (it == pt->traces.end()) return nullptr;
+      if (it == pt->traces.end()) return {};
       // Only a function's trace and its side traces may return from the
       // frame: the seam enters a loop's trace at a back-edge.
-      if (it->second->code->returns && !returns) return nullptr;
+      if (it->second->code->returns && !returns) return {};
       // A link into a trace whose entry guards a number of the other
       // subtype would leave at once (and count towards recording the
       // loop again): the side trace goes round the loop once more.
       const Trace& t = *it->second->code;
       for (const auto& [s, tag] : t.entry_numbers)
         if (s < lp->maxstacksize && (base[s].tag == Tag::Int || base[s].tag == Tag::Float) && base[s].tag != tag)
-          return nullptr;
-      return t.post;
+          return {};
+      return {t.post, &pt->reserve};
     };
   }
 
@@ -672,15 +672,6 @@ class TraceBackend final : public JitBackend {
 };
 
 }  // namespace
-
-bool callee_has_room(State* L) noexcept {
-  CallInfo* c = L->ci;
-  const ProtoTraces* pt = static_cast<const ProtoTraces*>(c->func->as_lclosure()->p->jit_data);
-  if (pt == nullptr || L->stack_last - (c->func + 1) < pt->reserve.stack_slots) return false;
-  for (int i = 0; i < pt->reserve.frames; i++)
-    if ((c = c->next) == nullptr) return false;
-  return true;
-}
 
 ExitInfo* returned_exit() noexcept {
   static ExitInfo returned;

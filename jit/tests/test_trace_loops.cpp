@@ -329,6 +329,91 @@ TEST_CASE("a link into the loop of a function inlined two calls deep makes both 
   CHECK(on.stats.entries < 2000);
 }
 
+TEST_CASE("a link into an inlined callee's loop leaves where its stack or CallInfos are short", "[jit][side]") {
+  // fill's loop trace inlines wide, so entering it reserves wide's window
+  // and one CallInfo above fill's. The outer loop's side trace links into
+  // that loop after making visit's and fill's frames real, and tests those
+  // needs inline: at each new depth of `deep` wide's CallInfo is not there
+  // yet, so the link leaves for the interpreter, which makes it. At depth
+  // 397 cfg.k's type guard fails inside the inlined wide, whose exit makes
+  // wide's frame real in that CallInfo: after a link that went on without
+  // it, the exit would take a missing CallInfo.
+  const char* code = R"(
+    local cfg = {k = 1}
+    local function wide(x)
+      local a, b, c, d, e, f, g, h = x, x, x, x, x, x, x, x
+      local i, j, k, l, m, n, o, p = a, b, c, d, e, f, g, h
+      local q, r, s2, u, w, y, z, a2 = i, j, k, l, m, n, o, p
+      return q + r + s2 + u + w + y + z + a2 + cfg.k
+    end
+    local function fill(t, n, v)
+      for i = 1, n do t[i] = wide(v + i) end
+      return t[n], n
+    end
+    local t, s = {}, 0
+    local function visit(v)
+      local a, b = fill(t, 8, v)
+      return a + b
+    end
+    local function run()
+      for k = 1, 30 do
+        if k % 3 == 0 then s = s + visit(k) else s = s + 1 end
+      end
+    end
+    local function deep(d)
+      if d == 0 then run() return 0 end
+      return deep(d - 1) + 1
+    end
+    for d = 1, 400 do
+      if d == 397 then cfg.k = 0.5 end
+      deep(d)
+      cfg.k = 1
+    end
+    return tostring(s))";
+  luna::jit_test::Run low = luna::jit_test::same_all_ways(code, "=links");
+  CHECK(low.out == "827995.0");
+  // The link itself, not a way around it: the side trace of run's loop
+  // enters fill's loop trace.
+  CHECK(run(code, true).stats.entries < 2000);
+}
+
+TEST_CASE("a store keeps its slot's tag across stores that kept theirs, not across one that changed a tag", "[jit][loop]") {
+  // The swap stores work[hi]'s value into work[lo] after the store into
+  // work[hi], which kept that slot's tag: work[lo]'s tag, guarded by its
+  // load, is still the value's, so only the value is written. In the first
+  // loop the store of 0.5 changes slot j's tag: t[i] = x must write the
+  // integer tag again where i == j (every 10th k), which a store leaving
+  // the tag would get wrong (math.type "float").
+  const char* code = R"(
+    local t = {}
+    for i = 1, 20 do t[i] = i end
+    local out = {}
+    for k = 1, 200 do
+      local i, j = k % 20 + 1, (k * 7) % 20 + 1
+      local x, y = t[i], t[j]
+      t[j] = y
+      t[j] = 0.5
+      t[i] = x
+      out[#out + 1] = math.type(t[i]) .. t[i]
+      t[j] = j
+    end
+    local a = {}
+    for i = 1, 30 do a[i] = i % 3 == 0 and i + 0.5 or i end
+    for k = 1, 40 do
+      local lo, hi = 1, 30 - k % 7
+      while lo < hi do
+        a[lo], a[hi] = a[hi], a[lo]
+        lo = lo + 1
+        hi = hi - 1
+      end
+    end
+    for i = 1, 30 do out[#out + 1] = math.type(a[i]) .. a[i] end
+    return table.concat(out, ","))";
+  luna::jit_test::Run low = luna::jit_test::same_all_ways(code, "=tags");
+  CHECK(low.out.find("integer1,integer2,") != std::string::npos);
+  CHECK(low.out.find("float") != std::string::npos);
+}
+
 TEST_CASE("a copy between arrays doubles the index once per iteration", "[jit][loop]") {
   // b[i] = a[i]: the store of the loaded integer addresses b's slot through
   // the doubled index the load left in the scratch register, with no
