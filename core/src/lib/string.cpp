@@ -463,27 +463,35 @@ size_t count_matches(MatchState* ms, const char* s, const char* p, const char* e
 // quantifier lets be absent; -1 otherwise. max_expand skips backtracking
 // positions where that byte is not, which is what trying them would
 // give: the attempt fails there without raising an error.
-int next_literal(MatchState* ms, const char* p) {
-  int closes = 0;
-  while (p < ms->p_end && *p == ')') {
-    closes++;
-    p++;
-  }
-  if (p == ms->p_end) return -1;
+// The plain character at p (before end) that no quantifier lets be
+// absent, or -1.
+int plain_literal(const char* p, const char* end) {
+  if (p == end) return -1;
   switch (*p) {  // SPECIALS and ')', tested without a call to strchr
     case '^': case '$': case '*': case '+': case '?': case '.': case '(': case '[': case '%': case '-': case ')':
       return -1;
     default:
       break;
   }
-  if (p + 1 < ms->p_end && (p[1] == '*' || p[1] == '?' || p[1] == '-')) return -1;
+  if (p + 1 < end && (p[1] == '*' || p[1] == '?' || p[1] == '-')) return -1;
+  return static_cast<unsigned char>(*p);
+}
+
+int next_literal(MatchState* ms, const char* p) {
+  int closes = 0;
+  while (p < ms->p_end && *p == ')') {
+    closes++;
+    p++;
+  }
+  int lit = plain_literal(p, ms->p_end);
+  if (lit < 0) return -1;
   if (closes > 0) {  // each ')' must find a capture to close, and a recursion level
     if (ms->matchdepth <= closes) return -1;
     int open = 0;
     for (int l = 0; l < ms->level; l++) open += ms->capture[l].len == CAP_UNFINISHED;
     if (open < closes) return -1;
   }
-  return static_cast<unsigned char>(*p);
+  return lit;
 }
 
 const char* match_balance(MatchState* ms, const char* s, const char* p) {
@@ -842,6 +850,138 @@ FirstPlan plan_of(const char* start, const char* end) {
   return f;
 }
 
+// The unanchored pattern start..end compiled for seq_match, when it is
+// at most SeqPlan::MAX_OPS captures and single-character items that the
+// matcher takes without raising (no '%b', '%f', back reference, final '$'
+// nor a ')' without an open capture); nops 0 otherwise. An unfinished
+// capture is kept: the match leaves it unfinished, as do_match does.
+SeqPlan seq_of(const char* start, const char* end) {
+  SeqPlan seq{};
+  uint8_t open[SeqPlan::MAX_OPS];  // the unfinished captures, innermost last
+  int nopen = 0, level = 0;
+  for (const char* p = start; p < end; seq.nops++) {
+    if (seq.nops == SeqPlan::MAX_OPS) return SeqPlan{};
+    SeqPlan::Op& op = seq.ops[seq.nops];
+    if (*p == '(') {
+      bool position = p + 1 < end && p[1] == ')';
+      op.kind = position ? SeqPlan::POSITION : SeqPlan::OPEN;
+      op.cap = static_cast<uint8_t>(level);
+      if (!position) open[nopen++] = op.cap;
+      level++;
+      p += position ? 2 : 1;
+      continue;
+    }
+    if (*p == ')') {
+      if (nopen == 0) return SeqPlan{};
+      op.kind = SeqPlan::CLOSE;
+      op.cap = open[--nopen];
+      p++;
+      continue;
+    }
+    const char* ep = plain_item_end(p, end);
+    if (ep == nullptr || ep - start > 255) return SeqPlan{};
+    op.kind = SeqPlan::ITEM;
+    op.p_off = static_cast<uint8_t>(p - start);
+    op.ep_off = static_cast<uint8_t>(ep - start);
+    AsciiSet set = item_ascii_set(p, ep);
+    op.ascii[0] = set.w[0];
+    op.ascii[1] = set.w[1];
+    op.lit = -1;
+    p = ep;
+    if (p < end && (*p == '+' || *p == '*' || *p == '?' || *p == '-')) {
+      op.quant = static_cast<uint8_t>(*p++);
+      if (op.quant == '+' || op.quant == '*') {  // next_literal of the rest: past its ')'s
+        const char* r = p;
+        while (r < end && *r == ')') r++;
+        op.lit = static_cast<int16_t>(plain_literal(r, end));
+      }
+    }
+  }
+  return seq;
+}
+
+const char* seq_match(MatchState* ms, const SeqPlan& seq, const char* pat, int k, const char* s);
+
+// max_expand of seq's item k (a '+' or '*') from s.
+const char* seq_expand(MatchState* ms, const SeqPlan& seq, const char* pat, int k, const char* s) {
+  const SeqPlan::Op& op = seq.ops[k];
+  const char* p = pat + op.p_off;
+  const char* ep = pat + op.ep_off;
+  const char* q = s;
+  while (q < ms->src_end && item_accepts(op.ascii, static_cast<unsigned char>(*q), p, ep)) q++;
+  if (k + 1 == seq.nops) return q;  // nothing follows: the longest repetition
+  int lit = op.lit;
+  size_t skipped = 0;
+  for (;; q--) {  // try the longest repetition first
+    if (lit < 0 || (q < ms->src_end && static_cast<unsigned char>(*q) == lit)) {
+      if (const char* res = seq_match(ms, seq, pat, k + 1, q)) {
+        charge_steps(ms, skipped);
+        return res;
+      }
+    } else {
+      skipped++;
+    }
+    if (q == s) break;
+  }
+  charge_steps(ms, skipped);
+  return nullptr;
+}
+
+// What do_match(ms, s, p) returns for the pattern pat compiled as seq, p
+// at its op k, with the same captures and match steps: a step for each of
+// do_match's calls (at a capture's '(' or ')', '?', max_expand's and
+// min_expand's tries), and max_expand's skipped positions charged alike.
+// A capture is set in the loop, without do_match's call around the rest
+// to undo it when the rest fails: every match passes through every op, so
+// a later try sets it again, and a failed match leaves captures and level
+// to reprep_state. A compiled pattern nests at most MAX_OPS + 1 calls, far
+// from MAXCCALLS.
+const char* seq_match(MatchState* ms, const SeqPlan& seq, const char* pat, int k, const char* s) {
+  charge_steps(ms, 1);
+  for (; k < seq.nops; k++) {
+    const SeqPlan::Op& op = seq.ops[k];
+    if (op.kind != SeqPlan::ITEM) {
+      if (op.kind == SeqPlan::CLOSE) {
+        ms->capture[op.cap].len = s - ms->capture[op.cap].init;
+      } else {
+        ms->capture[op.cap].init = s;
+        ms->capture[op.cap].len = op.kind == SeqPlan::OPEN ? CAP_UNFINISHED : CAP_POSITION;
+        ms->level = op.cap + 1;
+      }
+      charge_steps(ms, 1);
+      continue;
+    }
+    bool m = s < ms->src_end &&
+             item_accepts(op.ascii, static_cast<unsigned char>(*s), pat + op.p_off, pat + op.ep_off);
+    switch (op.quant) {
+      case 0:
+        if (!m) return nullptr;
+        s++;
+        break;
+      case '?':
+        if (m) {
+          if (const char* res = seq_match(ms, seq, pat, k + 1, s + 1)) return res;
+        }
+        break;
+      case '+':
+        return m ? seq_expand(ms, seq, pat, k, s + 1) : nullptr;
+      case '*':
+        if (m) return seq_expand(ms, seq, pat, k, s);
+        break;
+      default:  // '-': the shortest repetition first (min_expand)
+        if (!m) break;
+        for (;;) {
+          if (const char* res = seq_match(ms, seq, pat, k + 1, s)) return res;
+          if (s >= ms->src_end ||
+              !item_accepts(op.ascii, static_cast<unsigned char>(*s), pat + op.p_off, pat + op.ep_off))
+            return nullptr;
+          s++;
+        }
+    }
+  }
+  return s;
+}
+
 // Whether pattern p (l bytes) has no special character: find then
 // searches for it as plain text.
 bool no_specials(const char* p, size_t l) {
@@ -886,6 +1026,7 @@ const PatternCache::Entry* pattern_entry(State* L, const TValue* pat) {
   // An anchored pattern's search never skips (gmatch's, where '^' is a
   // plain character, just does not skip either).
   e->plan = *p == '^' ? FirstPlan{} : plan_of(p, p + len);
+  e->seq = *p == '^' ? SeqPlan{} : seq_of(p, p + len);
   e->len = static_cast<uint8_t>(len);
   std::memcpy(e->bytes, p, len);
   e->plain = no_specials(p, len);
@@ -1348,9 +1489,12 @@ int str_gsub(State* L) {
   MatchState ms;
   prep_state(&ms, L, src, srcl, p, lp);
   FirstPlan local;
-  FirstItem first = anchor ? FirstItem{}
-                           : pattern_first_item(pattern_entry(L, frame_arg(L, 2)), p, ms.p_end, local,
-                                                tr == TFUNCTION || tr == TTABLE);
+  bool runs_lua = tr == TFUNCTION || tr == TTABLE;
+  const PatternCache::Entry* entry = anchor ? nullptr : pattern_entry(L, frame_arg(L, 2));
+  FirstItem first = anchor ? FirstItem{} : pattern_first_item(entry, p, ms.p_end, local, runs_lua);
+  // The compiled pattern is used in place, so not when Lua code may take
+  // its entry for another pattern.
+  const SeqPlan* seq = entry != nullptr && !runs_lua && entry->seq.nops != 0 ? &entry->seq : nullptr;
   if (first && max_s > 0 && (src = skip_to_start(&ms, first, src)) == ms.src_end) {
     push_value(L, 1);  // no match can start anywhere: the subject as it is
     push_integer(L, 0);
@@ -1369,7 +1513,9 @@ int str_gsub(State* L) {
       if (src == ms.src_end) break;
     }
     reprep_state(&ms);
-    const char* e = first.whole() != Whole::No ? whole_match(&ms, first, src) : do_match(&ms, src, p);
+    const char* e = first.whole() != Whole::No ? whole_match(&ms, first, src)
+                    : seq != nullptr           ? seq_match(&ms, *seq, p, 0, src)
+                                               : do_match(&ms, src, p);
     if (e != nullptr && e != lastmatch) {
       n++;
       changed = add_value(&ms, b, src, e, tr) || changed;
