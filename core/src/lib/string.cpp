@@ -1219,13 +1219,31 @@ void push_onecapture(MatchState* ms, int i, const char* s, const char* e) {
   }
 }
 
+// Pushes the captures (the whole match when there are none, unless s is
+// null) and returns how many. Each is stored in the loop, without
+// push_onecapture's call and its capture_text, and the collector's check
+// is called once after them (they are on the stack by then) when a step
+// is due: gmatch's captures, ~25 instructions less each.
 int push_captures(MatchState* ms, const char* s, const char* e) {
   int n = (ms->level == 0 && s != nullptr) ? 1 : ms->level;
   // check_stack's own test inline: room on the stack and in the frame.
   State* L = ms->L;
   if (n > 0 && (L->stack_last - L->top <= n || L->ci->top < L->top + n))
     check_stack_or_error(L, n, "too many captures");
-  for (int i = 0; i < n; i++) push_onecapture(ms, i, s, e);
+  if (ms->level == 0) {
+    if (n == 1) *L->top++ = str_value(str_new(L, s, static_cast<size_t>(e - s)));
+  } else {
+    for (int i = 0; i < n; i++) {
+      ptrdiff_t len = ms->capture[i].len;
+      if (len >= 0)
+        *L->top++ = str_value(str_new(L, ms->capture[i].init, static_cast<size_t>(len)));
+      else if (len == CAP_POSITION)
+        *L->top++ = TValue::integer(static_cast<Integer>(ms->capture[i].init - ms->src_init) + 1);
+      else
+        error_f(L, "unfinished capture");
+    }
+  }
+  if (L->g->gcdebt > 0) gc_check(L);
   return n;
 }
 
