@@ -1089,7 +1089,7 @@ FirstItem pattern_first_item(const PatternCache::Entry* e, const char* p, const 
   return q;
 }
 
-const char* skip_to_start(MatchState* ms, const FirstItem& first, const char* s) {
+[[gnu::noinline]] const char* skip_to_next_items(MatchState* ms, const FirstItem& first, const char* s) {
   const FirstPlan& f = *first.plan;
   if (f.anchor != 0) return skip_to_anchor(ms, first, s);
   const char* p = first.p();
@@ -1117,6 +1117,19 @@ const char* skip_to_start(MatchState* ms, const FirstItem& first, const char* s)
       k--;
     if (k < 0) break;
   }
+  charge_steps(ms, static_cast<size_t>(q - s));
+  return q;
+}
+
+// skip_to_next_items's loop for a class item with no next items
+// (gmatch's `%a+`, gsub's `(%a+)a%s` and `%d`), inline in the callers:
+// most searches stop within a byte or two, and the out-of-line search's
+// entry, exit and tests cost more than that.
+inline const char* skip_to_start(MatchState* ms, const FirstItem& first, const char* s) {
+  const FirstPlan& f = *first.plan;
+  if (f.nnext != 0 || f.literal) return skip_to_next_items(ms, first, s);
+  const char* q = s;
+  while (q < ms->src_end && !item_accepts(f.ascii, static_cast<unsigned char>(*q), first.p(), first.ep())) q++;
   charge_steps(ms, static_cast<size_t>(q - s));
   return q;
 }
