@@ -1439,6 +1439,21 @@ int str_gmatch(State* L) {
   return 1;
 }
 
+// Buffer::add for gsub's pieces, most of a few bytes (the text between
+// matches, a capture, the replacement's literal parts): nothing for an
+// empty piece, and a short one copied inline instead of by add's call and
+// its memcpy's.
+inline void add_piece(Buffer& b, const char* s, size_t l) {
+  if (l == 0) return;
+  char* d = b.prepare(l);
+  if (l <= 16) {
+    bytes::copy(d, s, l);
+  } else {
+    std::memcpy(d, s, l);
+  }
+  b.add_size(l);
+}
+
 // Adds the replacement string at stack index 3, expanding %0-%9 and %%.
 void add_s(MatchState* ms, Buffer& b, const char* s, const char* e) {
   State* L = ms->L;
@@ -1447,19 +1462,19 @@ void add_s(MatchState* ms, Buffer& b, const char* s, const char* e) {
   const char* end = news + l;
   const char* p;
   while ((p = static_cast<const char*>(std::memchr(news, ESC, static_cast<size_t>(end - news)))) != nullptr) {
-    b.add(news, static_cast<size_t>(p - news));
+    add_piece(b, news, static_cast<size_t>(p - news));
     p++;  // skip the escape
     if (*p == ESC) {
       b.add_char(*p);
     } else if (*p == '0') {
-      b.add(s, static_cast<size_t>(e - s));
+      add_piece(b, s, static_cast<size_t>(e - s));
     } else if (std::isdigit(static_cast<unsigned char>(*p))) {
       // A text capture's bytes go straight into the buffer, without
       // making a string of them first.
       const char* start;
       size_t len;
       if (capture_text(ms, *p - '1', s, e, &start, &len)) {
-        b.add(start, len);
+        add_piece(b, start, len);
       } else {
         push_onecapture(ms, *p - '1', s, e);
         to_lstring_meta(L, -1, nullptr);  // a position capture becomes text
@@ -1471,7 +1486,7 @@ void add_s(MatchState* ms, Buffer& b, const char* s, const char* e) {
     }
     news = p + 1;
   }
-  b.add(news, static_cast<size_t>(end - news));
+  add_piece(b, news, static_cast<size_t>(end - news));
 }
 
 // Adds the replacement for match s..e; returns false when the match is
@@ -1495,7 +1510,7 @@ bool add_value(MatchState* ms, Buffer& b, const char* s, const char* e, int tr) 
   }
   if (!to_boolean(L, -1)) {  // nil or false keeps the original text
     pop(L, 1);
-    b.add(s, static_cast<size_t>(e - s));
+    add_piece(b, s, static_cast<size_t>(e - s));
     return false;
   }
   if (!is_string(L, -1)) error_f(L, "invalid replacement value (a %s)", typename_at(L, -1));
@@ -1533,13 +1548,13 @@ int str_gsub(State* L) {
   }
   const char* subject = ms.src_init;
   Buffer b(L);
-  b.add(subject, static_cast<size_t>(src - subject));  // what the first skip passed over
+  add_piece(b, subject, static_cast<size_t>(src - subject));  // what the first skip passed over
   Integer n = 0;
   bool changed = false;
   while (n < max_s) {
     if (first) {  // copy the bytes no match can start at
       const char* next = skip_to_start(&ms, first, src);
-      b.add(src, static_cast<size_t>(next - src));
+      add_piece(b, src, static_cast<size_t>(next - src));
       src = next;
       if (src == ms.src_end) break;
     }
@@ -1553,7 +1568,7 @@ int str_gsub(State* L) {
       src = lastmatch = e;
     } else if (e == nullptr && first.run_fails()) {  // src < ms.src_end: the first item matched there
       const char* next = failed_run_last(&ms, first, src) + 1;
-      b.add(src, static_cast<size_t>(next - src));
+      add_piece(b, src, static_cast<size_t>(next - src));
       src = next;
     } else if (src < ms.src_end) {
       b.add_char(*src++);
@@ -1563,7 +1578,7 @@ int str_gsub(State* L) {
     if (anchor) break;
   }
   if (changed) {
-    b.add(src, static_cast<size_t>(ms.src_end - src));
+    add_piece(b, src, static_cast<size_t>(ms.src_end - src));
     b.push_result();
   } else {
     push_value(L, 1);  // nothing replaced: reuse the subject string
