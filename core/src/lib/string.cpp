@@ -1232,6 +1232,15 @@ void push_onecapture(MatchState* ms, int i, const char* s, const char* e) {
   }
 }
 
+// str_new of a capture: a one-byte string (gmatch's `(%a)`) that exists is
+// taken from the state's table without str_new's call.
+inline String* capture_string(State* L, const char* s, size_t len) {
+  if (len == 1) {
+    if (String* one = L->g->onebyte[static_cast<unsigned char>(*s)]) return one;
+  }
+  return str_new(L, s, len);
+}
+
 // Pushes the captures (the whole match when there are none, unless s is
 // null) and returns how many. Each is stored in the loop, without
 // push_onecapture's call and its capture_text, and the collector's check
@@ -1244,12 +1253,12 @@ int push_captures(MatchState* ms, const char* s, const char* e) {
   if (n > 0 && (L->stack_last - L->top <= n || L->ci->top < L->top + n))
     check_stack_or_error(L, n, "too many captures");
   if (ms->level == 0) {
-    if (n == 1) *L->top++ = str_value(str_new(L, s, static_cast<size_t>(e - s)));
+    if (n == 1) *L->top++ = str_value(capture_string(L, s, static_cast<size_t>(e - s)));
   } else {
     for (int i = 0; i < n; i++) {
       ptrdiff_t len = ms->capture[i].len;
       if (len >= 0)
-        *L->top++ = str_value(str_new(L, ms->capture[i].init, static_cast<size_t>(len)));
+        *L->top++ = str_value(capture_string(L, ms->capture[i].init, static_cast<size_t>(len)));
       else if (len == CAP_POSITION)
         *L->top++ = TValue::integer(static_cast<Integer>(ms->capture[i].init - ms->src_init) + 1);
       else
