@@ -36,11 +36,34 @@ struct FirstPlan {
   uint8_t cap[8][2];
 };
 
+// A pattern compiled for gsub's matcher (lib/string.cpp, seq_match): its
+// captures and single-character items in order, each item with its
+// quantifier and its ASCII members as bits. do_match reads the pattern
+// text again at every step (class_end, single_match's switch, next_literal
+// for each '+' or '*', capture_to_close's search); a gsub of `(%a+)a%s`
+// spent ~450 instructions a word there.
+struct SeqPlan {
+  static constexpr int MAX_OPS = 8;
+  enum Kind : uint8_t { ITEM, OPEN, POSITION, CLOSE };
+  struct Op {
+    uint64_t ascii[2];      // an item's ASCII members
+    uint8_t kind;
+    uint8_t quant;          // an item's quantifier: 0, '+', '*', '?' or '-'
+    uint8_t p_off, ep_off;  // an item's bounds in the pattern
+    uint8_t cap;            // the capture '(' opens or ')' closes
+    int16_t lit;            // after '+' or '*': the byte the rest must start with
+                            // (max_expand's next_literal), -1 when none
+  };
+  uint8_t nops;  // 0: the pattern is not compiled (do_match matches it)
+  Op ops[MAX_OPS];
+};
+
 struct PatternCache {
   static constexpr size_t ENTRIES = 16;  // direct-mapped by the string's hash
   static constexpr size_t MAX_LEN = 22;  // longer patterns are not kept
   struct Entry {
     FirstPlan plan;
+    SeqPlan seq;
     uint32_t hash;  // the pattern string's hash: its two places
     uint8_t len;    // the pattern's length; 0: the entry is free
     uint8_t plain;  // no special character: find searches for the text

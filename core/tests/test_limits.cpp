@@ -231,3 +231,35 @@ TEST_CASE("limits: finalizers run at close are bounded by the limits", "[limits]
   }
   CHECK(std::chrono::duration<double>(Clock::now() - t0).count() < 5.0);
 }
+
+TEST_CASE("limits: gsub's compiled patterns charge the matcher's steps", "[limits]") {
+  // Each short pattern is matched by seq_match (cached and compiled); its
+  // long twin (the same items spelt as brackets, past the cache's 22
+  // bytes) by do_match. Charged the same steps, the same loop runs out of
+  // budget after the same number of calls.
+  const char* pairs[][2] = {
+      {"(%a+)a%s", "([a-zA-Z]+)a[ \t\n\v\f\r]"},
+      {"%a*(%d)", "[a-zA-Z]*([0-9])[0-9]?[0-9]?"},
+      {"(%a)-b()", "([a-zA-Z])-b()[0-9]?[0-9]?[0-9]?"},
+      {"x?(%a+)%d?", "x?([a-zA-Z]+)[0-9]?[0-9]?[0-9]?[0-9]?"},
+  };
+  for (auto& pair : pairs) {
+    uint64_t calls[2];
+    for (int k = 0; k < 2; k++) {
+      luna::Vm vm;
+      vm.set_instruction_limit(300000);
+      vm.set_global("pat", std::string(pair[k]));
+      double s = 0;
+      std::string msg = run_limited(vm,
+                                    "local t = {} for i = 1, 40 do t[i] = 'kappa b1 xab22 mu alpha ' end "
+                                    "local line = table.concat(t) n = 0 "
+                                    "while true do line:gsub(pat, '%1') n = n + 1 end",
+                                    s);
+      CHECK(msg.find("instruction budget exhausted") != std::string::npos);
+      calls[k] = static_cast<uint64_t>(vm.get_global("n").as_integer());
+    }
+    INFO(pair[0]);
+    CHECK(calls[0] == calls[1]);
+    CHECK(calls[0] > 10);
+  }
+}

@@ -532,6 +532,51 @@ TEST_CASE("fixed patterns: captures and ends without the matcher agree with it",
   CHECK(e.plan.fixed_steps == 4);
 }
 
+TEST_CASE("gsub's compiled patterns agree with the matcher", "[string]") {
+  StateGuard s;
+  State* L = s.L;
+  // Each pattern is at most eight captures and single-character items
+  // with quantifiers (SeqPlan): gsub with a string replacement matches it
+  // by seq_match. Behind three items that never match the pattern is too
+  // long for the cache, and do_match matches it.
+  const char* code = R"lua(
+    local subjects = { "alpha beta  gamma1 x2 ab_c;key=42; xy ab", "aa  bb\n\t cc a1b2 ba", "",
+                       "\200\201a \255b\0c aab abba", "kappa lambda 17 mu; theta" }
+    local pats = { "(%a+)a%s", "%a*(%d)", "(%a)-b", "x?%a+()", "(a*)(b?)", "[ab]+()[^ab]", "(.-)%s",
+                   "%s*(%w+)=(%d+);", "(%a+", "()a-()", ".?.?b", "%a+%a", "([\128-\255]+)(.)",
+                   "(%a)(%a*)%a", "a+b*a", "((%a)%a?)" }
+    local hide = string.rep("[^\0-\255]?", 3)
+    local function list(ok, ...)
+      local t = table.pack(...)
+      for i = 1, t.n do t[i] = tostring(t[i]) end
+      return tostring(ok) .. ":" .. table.concat(t, ",", 1, t.n)
+    end
+    local function all(f, ...) return list(pcall(f, ...)) end
+    for round = 1, 2 do
+      for _, sub in ipairs(subjects) do
+        for _, p in ipairs(pats) do
+          for _, r in ipairs({ "<%0>", "<%1|%2>", "" }) do
+            if all(string.gsub, sub, p, r) ~= all(string.gsub, sub, hide .. p, r) then return p .. " " .. r end
+            if all(string.gsub, sub, p, r, 2) ~= all(string.gsub, sub, hide .. p, r, 2) then return p .. " 2" end
+          end
+        end
+      end
+    end
+    if ("kappa beta"):gsub("(%a+)a%s", "%1A ") ~= "kappA beta" then return "(%a+)a%s" end
+    return "ok"
+  )lua";
+  CHECK(run(L, code) == "ok");
+  const PatternCache::Entry& e = cached(L, "(%a+)a%s");
+  REQUIRE(e.seq.nops == 5);
+  CHECK(e.seq.ops[0].kind == SeqPlan::OPEN);
+  CHECK(e.seq.ops[1].quant == '+');
+  CHECK(e.seq.ops[1].lit == 'a');
+  CHECK(e.seq.ops[2].kind == SeqPlan::CLOSE);
+  CHECK(e.seq.ops[2].cap == 0);
+  CHECK(run(L, "return (('x'):gsub('(%a+', '<%0>'))") == "<x>");
+  CHECK(cached(L, "(%a+").seq.nops == 2);  // an unfinished capture is kept
+}
+
 TEST_CASE("a string and an integer concatenate in either order, up to a long result", "[string]") {
   StateGuard s;
   CHECK(run(s.L, R"(

@@ -463,27 +463,35 @@ size_t count_matches(MatchState* ms, const char* s, const char* p, const char* e
 // quantifier lets be absent; -1 otherwise. max_expand skips backtracking
 // positions where that byte is not, which is what trying them would
 // give: the attempt fails there without raising an error.
-int next_literal(MatchState* ms, const char* p) {
-  int closes = 0;
-  while (p < ms->p_end && *p == ')') {
-    closes++;
-    p++;
-  }
-  if (p == ms->p_end) return -1;
+// The plain character at p (before end) that no quantifier lets be
+// absent, or -1.
+int plain_literal(const char* p, const char* end) {
+  if (p == end) return -1;
   switch (*p) {  // SPECIALS and ')', tested without a call to strchr
     case '^': case '$': case '*': case '+': case '?': case '.': case '(': case '[': case '%': case '-': case ')':
       return -1;
     default:
       break;
   }
-  if (p + 1 < ms->p_end && (p[1] == '*' || p[1] == '?' || p[1] == '-')) return -1;
+  if (p + 1 < end && (p[1] == '*' || p[1] == '?' || p[1] == '-')) return -1;
+  return static_cast<unsigned char>(*p);
+}
+
+int next_literal(MatchState* ms, const char* p) {
+  int closes = 0;
+  while (p < ms->p_end && *p == ')') {
+    closes++;
+    p++;
+  }
+  int lit = plain_literal(p, ms->p_end);
+  if (lit < 0) return -1;
   if (closes > 0) {  // each ')' must find a capture to close, and a recursion level
     if (ms->matchdepth <= closes) return -1;
     int open = 0;
     for (int l = 0; l < ms->level; l++) open += ms->capture[l].len == CAP_UNFINISHED;
     if (open < closes) return -1;
   }
-  return static_cast<unsigned char>(*p);
+  return lit;
 }
 
 const char* match_balance(MatchState* ms, const char* s, const char* p) {
@@ -842,6 +850,138 @@ FirstPlan plan_of(const char* start, const char* end) {
   return f;
 }
 
+// The unanchored pattern start..end compiled for seq_match, when it is
+// at most SeqPlan::MAX_OPS captures and single-character items that the
+// matcher takes without raising (no '%b', '%f', back reference, final '$'
+// nor a ')' without an open capture); nops 0 otherwise. An unfinished
+// capture is kept: the match leaves it unfinished, as do_match does.
+SeqPlan seq_of(const char* start, const char* end) {
+  SeqPlan seq{};
+  uint8_t open[SeqPlan::MAX_OPS];  // the unfinished captures, innermost last
+  int nopen = 0, level = 0;
+  for (const char* p = start; p < end; seq.nops++) {
+    if (seq.nops == SeqPlan::MAX_OPS) return SeqPlan{};
+    SeqPlan::Op& op = seq.ops[seq.nops];
+    if (*p == '(') {
+      bool position = p + 1 < end && p[1] == ')';
+      op.kind = position ? SeqPlan::POSITION : SeqPlan::OPEN;
+      op.cap = static_cast<uint8_t>(level);
+      if (!position) open[nopen++] = op.cap;
+      level++;
+      p += position ? 2 : 1;
+      continue;
+    }
+    if (*p == ')') {
+      if (nopen == 0) return SeqPlan{};
+      op.kind = SeqPlan::CLOSE;
+      op.cap = open[--nopen];
+      p++;
+      continue;
+    }
+    const char* ep = plain_item_end(p, end);
+    if (ep == nullptr || ep - start > 255) return SeqPlan{};
+    op.kind = SeqPlan::ITEM;
+    op.p_off = static_cast<uint8_t>(p - start);
+    op.ep_off = static_cast<uint8_t>(ep - start);
+    AsciiSet set = item_ascii_set(p, ep);
+    op.ascii[0] = set.w[0];
+    op.ascii[1] = set.w[1];
+    op.lit = -1;
+    p = ep;
+    if (p < end && (*p == '+' || *p == '*' || *p == '?' || *p == '-')) {
+      op.quant = static_cast<uint8_t>(*p++);
+      if (op.quant == '+' || op.quant == '*') {  // next_literal of the rest: past its ')'s
+        const char* r = p;
+        while (r < end && *r == ')') r++;
+        op.lit = static_cast<int16_t>(plain_literal(r, end));
+      }
+    }
+  }
+  return seq;
+}
+
+const char* seq_match(MatchState* ms, const SeqPlan& seq, const char* pat, int k, const char* s);
+
+// max_expand of seq's item k (a '+' or '*') from s.
+const char* seq_expand(MatchState* ms, const SeqPlan& seq, const char* pat, int k, const char* s) {
+  const SeqPlan::Op& op = seq.ops[k];
+  const char* p = pat + op.p_off;
+  const char* ep = pat + op.ep_off;
+  const char* q = s;
+  while (q < ms->src_end && item_accepts(op.ascii, static_cast<unsigned char>(*q), p, ep)) q++;
+  if (k + 1 == seq.nops) return q;  // nothing follows: the longest repetition
+  int lit = op.lit;
+  size_t skipped = 0;
+  for (;; q--) {  // try the longest repetition first
+    if (lit < 0 || (q < ms->src_end && static_cast<unsigned char>(*q) == lit)) {
+      if (const char* res = seq_match(ms, seq, pat, k + 1, q)) {
+        charge_steps(ms, skipped);
+        return res;
+      }
+    } else {
+      skipped++;
+    }
+    if (q == s) break;
+  }
+  charge_steps(ms, skipped);
+  return nullptr;
+}
+
+// What do_match(ms, s, p) returns for the pattern pat compiled as seq, p
+// at its op k, with the same captures and match steps: a step for each of
+// do_match's calls (at a capture's '(' or ')', '?', max_expand's and
+// min_expand's tries), and max_expand's skipped positions charged alike.
+// A capture is set in the loop, without do_match's call around the rest
+// to undo it when the rest fails: every match passes through every op, so
+// a later try sets it again, and a failed match leaves captures and level
+// to reprep_state. A compiled pattern nests at most MAX_OPS + 1 calls, far
+// from MAXCCALLS.
+const char* seq_match(MatchState* ms, const SeqPlan& seq, const char* pat, int k, const char* s) {
+  charge_steps(ms, 1);
+  for (; k < seq.nops; k++) {
+    const SeqPlan::Op& op = seq.ops[k];
+    if (op.kind != SeqPlan::ITEM) {
+      if (op.kind == SeqPlan::CLOSE) {
+        ms->capture[op.cap].len = s - ms->capture[op.cap].init;
+      } else {
+        ms->capture[op.cap].init = s;
+        ms->capture[op.cap].len = op.kind == SeqPlan::OPEN ? CAP_UNFINISHED : CAP_POSITION;
+        ms->level = op.cap + 1;
+      }
+      charge_steps(ms, 1);
+      continue;
+    }
+    bool m = s < ms->src_end &&
+             item_accepts(op.ascii, static_cast<unsigned char>(*s), pat + op.p_off, pat + op.ep_off);
+    switch (op.quant) {
+      case 0:
+        if (!m) return nullptr;
+        s++;
+        break;
+      case '?':
+        if (m) {
+          if (const char* res = seq_match(ms, seq, pat, k + 1, s + 1)) return res;
+        }
+        break;
+      case '+':
+        return m ? seq_expand(ms, seq, pat, k, s + 1) : nullptr;
+      case '*':
+        if (m) return seq_expand(ms, seq, pat, k, s);
+        break;
+      default:  // '-': the shortest repetition first (min_expand)
+        if (!m) break;
+        for (;;) {
+          if (const char* res = seq_match(ms, seq, pat, k + 1, s)) return res;
+          if (s >= ms->src_end ||
+              !item_accepts(op.ascii, static_cast<unsigned char>(*s), pat + op.p_off, pat + op.ep_off))
+            return nullptr;
+          s++;
+        }
+    }
+  }
+  return s;
+}
+
 // Whether pattern p (l bytes) has no special character: find then
 // searches for it as plain text.
 bool no_specials(const char* p, size_t l) {
@@ -886,6 +1026,7 @@ const PatternCache::Entry* pattern_entry(State* L, const TValue* pat) {
   // An anchored pattern's search never skips (gmatch's, where '^' is a
   // plain character, just does not skip either).
   e->plan = *p == '^' ? FirstPlan{} : plan_of(p, p + len);
+  e->seq = *p == '^' ? SeqPlan{} : seq_of(p, p + len);
   e->len = static_cast<uint8_t>(len);
   std::memcpy(e->bytes, p, len);
   e->plain = no_specials(p, len);
@@ -948,7 +1089,7 @@ FirstItem pattern_first_item(const PatternCache::Entry* e, const char* p, const 
   return q;
 }
 
-const char* skip_to_start(MatchState* ms, const FirstItem& first, const char* s) {
+[[gnu::noinline]] const char* skip_to_next_items(MatchState* ms, const FirstItem& first, const char* s) {
   const FirstPlan& f = *first.plan;
   if (f.anchor != 0) return skip_to_anchor(ms, first, s);
   const char* p = first.p();
@@ -976,6 +1117,19 @@ const char* skip_to_start(MatchState* ms, const FirstItem& first, const char* s)
       k--;
     if (k < 0) break;
   }
+  charge_steps(ms, static_cast<size_t>(q - s));
+  return q;
+}
+
+// skip_to_next_items's loop for a class item with no next items
+// (gmatch's `%a+`, gsub's `(%a+)a%s` and `%d`), inline in the callers:
+// most searches stop within a byte or two, and the out-of-line search's
+// entry, exit and tests cost more than that.
+inline const char* skip_to_start(MatchState* ms, const FirstItem& first, const char* s) {
+  const FirstPlan& f = *first.plan;
+  if (f.nnext != 0 || f.literal) return skip_to_next_items(ms, first, s);
+  const char* q = s;
+  while (q < ms->src_end && !item_accepts(f.ascii, static_cast<unsigned char>(*q), first.p(), first.ep())) q++;
   charge_steps(ms, static_cast<size_t>(q - s));
   return q;
 }
@@ -1078,13 +1232,42 @@ void push_onecapture(MatchState* ms, int i, const char* s, const char* e) {
   }
 }
 
-int push_captures(MatchState* ms, const char* s, const char* e) {
+// str_new of a capture: a one-byte string (gmatch's `(%a)`) that exists is
+// taken from the state's table without str_new's call.
+inline String* capture_string(State* L, const char* s, size_t len) {
+  if (len == 1) {
+    if (String* one = L->g->onebyte[static_cast<unsigned char>(*s)]) return one;
+  }
+  return str_new(L, s, len);
+}
+
+// Pushes the captures (the whole match when there are none, unless s is
+// null) and returns how many. Each is stored in the loop, without
+// push_onecapture's call and its capture_text, and the collector's check
+// is called once after them (they are on the stack by then) when a step
+// is due: gmatch's captures, ~25 instructions less each. Inline in its
+// callers: gmatch's iterator pushes every match, and the call's entry and
+// exit were ~20 instructions.
+[[gnu::always_inline]] inline int push_captures(MatchState* ms, const char* s, const char* e) {
   int n = (ms->level == 0 && s != nullptr) ? 1 : ms->level;
   // check_stack's own test inline: room on the stack and in the frame.
   State* L = ms->L;
   if (n > 0 && (L->stack_last - L->top <= n || L->ci->top < L->top + n))
     check_stack_or_error(L, n, "too many captures");
-  for (int i = 0; i < n; i++) push_onecapture(ms, i, s, e);
+  if (ms->level == 0) {
+    if (n == 1) *L->top++ = str_value(capture_string(L, s, static_cast<size_t>(e - s)));
+  } else {
+    for (int i = 0; i < n; i++) {
+      ptrdiff_t len = ms->capture[i].len;
+      if (len >= 0)
+        *L->top++ = str_value(capture_string(L, ms->capture[i].init, static_cast<size_t>(len)));
+      else if (len == CAP_POSITION)
+        *L->top++ = TValue::integer(static_cast<Integer>(ms->capture[i].init - ms->src_init) + 1);
+      else
+        error_f(L, "unfinished capture");
+    }
+  }
+  if (L->g->gcdebt > 0) gc_check(L);
   return n;
 }
 
@@ -1267,6 +1450,21 @@ int str_gmatch(State* L) {
   return 1;
 }
 
+// Buffer::add for gsub's pieces, most of a few bytes (the text between
+// matches, a capture, the replacement's literal parts): nothing for an
+// empty piece, and a short one copied inline instead of by add's call and
+// its memcpy's.
+inline void add_piece(Buffer& b, const char* s, size_t l) {
+  if (l == 0) return;
+  char* d = b.prepare(l);
+  if (l <= 16) {
+    bytes::copy(d, s, l);
+  } else {
+    std::memcpy(d, s, l);
+  }
+  b.add_size(l);
+}
+
 // Adds the replacement string at stack index 3, expanding %0-%9 and %%.
 void add_s(MatchState* ms, Buffer& b, const char* s, const char* e) {
   State* L = ms->L;
@@ -1275,19 +1473,19 @@ void add_s(MatchState* ms, Buffer& b, const char* s, const char* e) {
   const char* end = news + l;
   const char* p;
   while ((p = static_cast<const char*>(std::memchr(news, ESC, static_cast<size_t>(end - news)))) != nullptr) {
-    b.add(news, static_cast<size_t>(p - news));
+    add_piece(b, news, static_cast<size_t>(p - news));
     p++;  // skip the escape
     if (*p == ESC) {
       b.add_char(*p);
     } else if (*p == '0') {
-      b.add(s, static_cast<size_t>(e - s));
+      add_piece(b, s, static_cast<size_t>(e - s));
     } else if (std::isdigit(static_cast<unsigned char>(*p))) {
       // A text capture's bytes go straight into the buffer, without
       // making a string of them first.
       const char* start;
       size_t len;
       if (capture_text(ms, *p - '1', s, e, &start, &len)) {
-        b.add(start, len);
+        add_piece(b, start, len);
       } else {
         push_onecapture(ms, *p - '1', s, e);
         to_lstring_meta(L, -1, nullptr);  // a position capture becomes text
@@ -1299,7 +1497,7 @@ void add_s(MatchState* ms, Buffer& b, const char* s, const char* e) {
     }
     news = p + 1;
   }
-  b.add(news, static_cast<size_t>(end - news));
+  add_piece(b, news, static_cast<size_t>(end - news));
 }
 
 // Adds the replacement for match s..e; returns false when the match is
@@ -1323,7 +1521,7 @@ bool add_value(MatchState* ms, Buffer& b, const char* s, const char* e, int tr) 
   }
   if (!to_boolean(L, -1)) {  // nil or false keeps the original text
     pop(L, 1);
-    b.add(s, static_cast<size_t>(e - s));
+    add_piece(b, s, static_cast<size_t>(e - s));
     return false;
   }
   if (!is_string(L, -1)) error_f(L, "invalid replacement value (a %s)", typename_at(L, -1));
@@ -1348,9 +1546,12 @@ int str_gsub(State* L) {
   MatchState ms;
   prep_state(&ms, L, src, srcl, p, lp);
   FirstPlan local;
-  FirstItem first = anchor ? FirstItem{}
-                           : pattern_first_item(pattern_entry(L, frame_arg(L, 2)), p, ms.p_end, local,
-                                                tr == TFUNCTION || tr == TTABLE);
+  bool runs_lua = tr == TFUNCTION || tr == TTABLE;
+  const PatternCache::Entry* entry = anchor ? nullptr : pattern_entry(L, frame_arg(L, 2));
+  FirstItem first = anchor ? FirstItem{} : pattern_first_item(entry, p, ms.p_end, local, runs_lua);
+  // The compiled pattern is used in place, so not when Lua code may take
+  // its entry for another pattern.
+  const SeqPlan* seq = entry != nullptr && !runs_lua && entry->seq.nops != 0 ? &entry->seq : nullptr;
   if (first && max_s > 0 && (src = skip_to_start(&ms, first, src)) == ms.src_end) {
     push_value(L, 1);  // no match can start anywhere: the subject as it is
     push_integer(L, 0);
@@ -1358,25 +1559,27 @@ int str_gsub(State* L) {
   }
   const char* subject = ms.src_init;
   Buffer b(L);
-  b.add(subject, static_cast<size_t>(src - subject));  // what the first skip passed over
+  add_piece(b, subject, static_cast<size_t>(src - subject));  // what the first skip passed over
   Integer n = 0;
   bool changed = false;
   while (n < max_s) {
     if (first) {  // copy the bytes no match can start at
       const char* next = skip_to_start(&ms, first, src);
-      b.add(src, static_cast<size_t>(next - src));
+      add_piece(b, src, static_cast<size_t>(next - src));
       src = next;
       if (src == ms.src_end) break;
     }
     reprep_state(&ms);
-    const char* e = first.whole() != Whole::No ? whole_match(&ms, first, src) : do_match(&ms, src, p);
+    const char* e = first.whole() != Whole::No ? whole_match(&ms, first, src)
+                    : seq != nullptr           ? seq_match(&ms, *seq, p, 0, src)
+                                               : do_match(&ms, src, p);
     if (e != nullptr && e != lastmatch) {
       n++;
       changed = add_value(&ms, b, src, e, tr) || changed;
       src = lastmatch = e;
     } else if (e == nullptr && first.run_fails()) {  // src < ms.src_end: the first item matched there
       const char* next = failed_run_last(&ms, first, src) + 1;
-      b.add(src, static_cast<size_t>(next - src));
+      add_piece(b, src, static_cast<size_t>(next - src));
       src = next;
     } else if (src < ms.src_end) {
       b.add_char(*src++);
@@ -1386,7 +1589,7 @@ int str_gsub(State* L) {
     if (anchor) break;
   }
   if (changed) {
-    b.add(src, static_cast<size_t>(ms.src_end - src));
+    add_piece(b, src, static_cast<size_t>(ms.src_end - src));
     b.push_result();
   } else {
     push_value(L, 1);  // nothing replaced: reuse the subject string
