@@ -199,13 +199,14 @@ NativeCallFn native_call_wanting(int nresults) {
 // raises it), calls no hook, and its collection step is put off as
 // native_call's is: the collector paused (no emergency collection under the
 // trace), a collection due leaves the trace at the CALL for the
-// interpreter's. Without a free slot above the arguments (thread_new would
-// grow the stack) it leaves there too: the stack never moves under it, so
-// what the trace loaded before it holds after (IrBuffer::may_change).
+// interpreter's. Without the room above the arguments that thread_new's
+// ensure_stack(L, 1) asks for (it would grow the stack) it leaves there
+// too: the stack never moves under it, so what the trace loaded before it
+// holds after (IrBuffer::may_change).
 uintptr_t create_call(State* L, TValue* func, int nargs, int nresults, NativeFn) noexcept {
   GlobalState* g = L->g;
   TValue* top = func + 1 + nargs;
-  if (L->hookmask != 0 || g->instr_budget != 0 || g->gcdebt > 0 || top >= L->stack_last)
+  if (L->hookmask != 0 || g->instr_budget != 0 || g->gcdebt > 0 || L->stack_last - top <= 1)
     return reinterpret_cast<uintptr_t>(func) | 1;
   TValue* old_top = L->top;
   uint8_t old_gcstp = g->gcstp;
