@@ -145,6 +145,12 @@ inline TValue* thread_tail(State* L) { return reinterpret_cast<TValue*>(L + 1); 
 inline CallInfo* tail_ci(State* L) { return reinterpret_cast<CallInfo*>(L + 1); }
 // Whether L's stack is its block's tail (freed with the State, never alone).
 inline bool stack_in_tail(State* L) { return L->stack == thread_tail(L); }
+// Whether L owns no block but its own: what a coroutine that finished is
+// left with (release_finished), which thread_free would find.
+inline bool thread_in_one_block(State* L) {
+  return stack_in_tail(L) && L->base_ci.next == nullptr && L->openupval == nullptr && L->tbclist == nullptr &&
+         L->twups == L;
+}
 
 struct StringTable {
   String** hash;

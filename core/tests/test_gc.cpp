@@ -9,6 +9,7 @@
 #include <sys/sysinfo.h>
 #endif
 
+#include "luna/api.hpp"
 #include "pool.hpp"
 #include "state.hpp"
 #include "test_support.hpp"
@@ -264,6 +265,39 @@ TEST_CASE("small blocks: freed blocks are reused, accounting stays exact", "[gc]
   CHECK(gc_count_bytes(L) == after_first);
   // The second round lived on the first round's freed blocks.
   CHECK(slab_count(L) - slabs <= slabs / 10);
+}
+
+TEST_CASE("finished coroutines go back to their freelist in the sweep, counted exactly", "[gc][pool][coroutine]") {
+  // The sweep pushes a coroutine that owns only its block (finished:
+  // release_finished) straight onto its class's freelist; one not started
+  // (its own stack) or suspended (its CallInfos, an open upvalue) goes
+  // through thread_free. thread_new takes the block back in line.
+  StateGuard s;
+  State* L = s.L;
+  REQUIRE(L->g->pooled);
+  const char* churn = R"(
+    local body = function(a) return a + 1 end
+    local n = 0
+    for i = 1, 500 do
+      local co = coroutine.create(body)
+      n = n + select(2, coroutine.resume(co, i))
+    end
+    local fresh = coroutine.create(body)
+    local held = coroutine.create(function() local x = 1; coroutine.yield(function() return x end) end)
+    coroutine.resume(held)
+    return n)";
+  CHECK(run(L, churn) == "125750");
+  gc_full(L, false);
+  size_t after_first = gc_count_bytes(L);
+  CHECK(run(L, churn) == "125750");
+  gc_full(L, false);
+  CHECK(gc_count_bytes(L) == after_first);
+  void* head = L->g->pool.free[SmallPool::THREAD_CLASS];
+  REQUIRE(head != nullptr);
+  State* co = new_thread(L);
+  CHECK(static_cast<void*>(co) == head);
+  CHECK(L->g->pool.free[SmallPool::THREAD_CLASS] != head);
+  set_top(L, 0);
 }
 
 TEST_CASE("small blocks: carved inline from the slab, counted, refused over the limit", "[gc][pool]") {

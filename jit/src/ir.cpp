@@ -1,6 +1,8 @@
 // IR buffer: constants, raw emission, snapshots and the text dump.
 #include "ir.hpp"
 
+#include "state.hpp"
+
 #include <cstdio>
 #include <algorithm>
 #include <cstring>
@@ -172,6 +174,9 @@ bool IrBuffer::may_change(const IrIns& s, const IrIns& l) const {
                              static_cast<Helper>(s.aux8) == Helper::BarrierBack ||
                              static_cast<Helper>(s.aux8) == Helper::BarrierObj))
     return false;
+  // coroutine.create's call (create_call) writes only its result slots
+  // (SLOADs are read again after any NCALL) and never moves the stack.
+  if (s.op == IrOp::NCALL && s.k.p == nullptr && ins_[s.a].k.p == reinterpret_cast<void*>(&coro_create)) return false;
   if (s.op != IrOp::VSTORE) return true;
   Ref sk = NO_REF, lk = NO_REF;
   Mem sm = mem_of(*this, s.a, &sk);

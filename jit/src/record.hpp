@@ -180,6 +180,8 @@ class Recorder {
   bool native(const Instruction* pc, int a, int nargs, int c, const TValue* vals);
   bool native_tfor(const Instruction* pc, int a, int c);
   bool coroutine_native(const Instruction* pc, int a, int nargs, int c, const TValue* vals);
+  bool create_native(const Instruction* pc, int a, int nargs, int c, const TValue* vals);
+  bool leaf_ncall(const Instruction* pc, int a, int nargs, int c, NativeFn fn);
   bool pcall_native(const Instruction* pc, int a, int nargs, int c);  // record_pcall.cpp
   bool running_ncall(const Instruction* pc, int a, int nargs, int c, void* fn);
   // string.format of a constant format into the concatenation buffer

@@ -192,10 +192,46 @@ NativeCallFn native_call_wanting(int nresults) {
   }
 }
 
+// coroutine.create(body) from a trace (create_native), its body at func[1]:
+// thread_new without native_call's layers (~75 instructions a call) and
+// the library function's (~30). It needs no frame: it raises only a memory
+// error (a C++ throw, never a jump, caught here: the interpreter's call then
+// raises it), calls no hook, and its collection step is put off as
+// native_call's is: the collector paused (no emergency collection under the
+// trace), a collection due leaves the trace at the CALL for the
+// interpreter's. Without the room above the arguments that thread_new's
+// ensure_stack(L, 1) asks for (it would grow the stack) it leaves there
+// too: the stack never moves under it, so what the trace loaded before it
+// holds after (IrBuffer::may_change).
+uintptr_t create_call(State* L, TValue* func, int nargs, int nresults, NativeFn) noexcept {
+  GlobalState* g = L->g;
+  TValue* top = func + 1 + nargs;
+  if (L->hookmask != 0 || g->instr_budget != 0 || g->gcdebt > 0 || L->stack_last - top <= 1)
+    return reinterpret_cast<uintptr_t>(func) | 1;
+  TValue* old_top = L->top;
+  uint8_t old_gcstp = g->gcstp;
+  L->top = top;
+  g->gcstp |= GCSTP_INTERNAL;
+  State* co;
+  try {
+    co = thread_new(L);
+  } catch (...) {
+    g->gcstp = old_gcstp;
+    L->top = old_top;
+    return reinterpret_cast<uintptr_t>(func) | 1;
+  }
+  g->gcstp = old_gcstp;
+  *co->top++ = func[1];
+  for (int k = 0; k < nresults; k++) func[k] = k == 0 ? TValue::object(co) : TValue();
+  L->top = func + nresults;
+  return reinterpret_cast<uintptr_t>(func);
+}
+
 }  // namespace
 
 // The only native closure called so (Recorder::native) is gmatch's iterator.
 NativeCallFn native_call_for(int nresults, NativeFn f) {
+  if (f == coro_create) return &create_call;
   return leaf_of(f) == LeafFn::GMatchIter ? native_call_wanting<true>(nresults) : native_call_wanting<false>(nresults);
 }
 
@@ -251,7 +287,9 @@ bool Recorder::native(const Instruction* pc, int a, int nargs, int c, const TVal
   const TValue& fv = vals[0];
   if ((fv.tag != Tag::LightFn && fv.tag != Tag::NClosure) || c == 0 || nargs < 0) return false;
   NativeFn fn = fv.tag == Tag::LightFn ? fv.u.f : fv.as_nclosure()->f;
-  if (coroutine_fn(fn) != CoFn::None) return coroutine_native(pc, a, nargs, c, vals);
+  CoFn co = coroutine_fn(fn);
+  if (co == CoFn::Create) return create_native(pc, a, nargs, c, vals);
+  if (co != CoFn::None) return coroutine_native(pc, a, nargs, c, vals);
   if (fn == lib_pcall) return fv.tag == Tag::LightFn && pcall_native(pc, a, nargs, c);
   LeafFn f = leaf_of(fn);
   // A native closure is a new object each time (one per gmatch call): its
@@ -279,6 +317,27 @@ bool Recorder::native(const Instruction* pc, int a, int nargs, int c, const TVal
   if (f == LeafFn::StrFormat) plain_format(vals[1].as_string(), &has_s);
   if (has_s && !guard_tostring_plain()) return false;
   if (f == LeafFn::StrGsub && gsub_item(a, nargs, c, vals)) return true;
+  return leaf_ncall(pc, a, nargs, c, fn);
+}
+
+// coroutine.create(f) called as a leaf: with the collector paused
+// (native_call) it makes the thread and runs no Lua code, so the trace keeps
+// what it knew across it (coroutine.resume looked up once an iteration of
+// a loop creating coroutines, not again after create); a collection due
+// leaves the trace for the interpreter's call, which collects and may run
+// finalizers. Its function is guarded by its tag, as coroutine_native's.
+bool Recorder::create_native(const Instruction* pc, int a, int nargs, int c, const TValue* vals) {
+  const TValue& fv = vals[0];
+  if (fv.tag != Tag::LightFn || nargs < 1 || !vals[1].is_function()) return false;
+  guard(IrOp::EQ, slot(a), ir_.kgc(reinterpret_cast<GCObject*>(fv.u.f), Tag::LightFn));
+  slot(a + 1);  // its type guard
+  if (ir_.failed()) return false;
+  return leaf_ncall(pc, a, nargs, c, fv.u.f);
+}
+
+// R[a], ... = fn(R[a+1], ...) for a leaf (native_call): the slots from a
+// up are read from the frame after it; what the trace knew below them holds.
+bool Recorder::leaf_ncall(const Instruction* pc, int a, int nargs, int c, NativeFn fn) {
   if (ir_.failed()) return false;
   IrIns nc = ir_ins(IrOp::NCALL, IrType::Void, ir_.kptr(reinterpret_cast<void*>(fn)), ir_.kint(nargs));
   nc.aux = slots_.base() + a;

@@ -12,6 +12,7 @@
 
 #include "jit_run.hpp"
 
+using luna::jit_test::Mode;
 using luna::jit_test::Run;
 using luna::jit_test::same_all_ways;
 
@@ -457,4 +458,54 @@ TEST_CASE("resumes enter the traces stitched across coroutine.yield", "[jit][nca
   // Each resume of the four loops enters its continuation (given up
   // on at the loop's back-edge, they would be entered a few times only).
   CHECK(r.stats.entries > 1000);
+
+TEST_CASE("a trace keeps what it loaded across coroutine.create; finalizers run only in the interpreter's create",
+          "[jit][ncall][coroutine][gc]") {
+  // create_call (record_native.cpp) collects nothing under the trace, so
+  // t.v, read before create, is not read again after it; a collection due
+  // leaves the trace at the CALL, and the interpreter's create collects and
+  // runs the finalizers, which add to t.v. Every finalizer runs while
+  // in_create is set (its collection is create's), and each shows as
+  // b - a: a create that collected under the trace while t.v was kept
+  // across it would make diff fall short of ran.
+  Run r = same_all_ways(R"lua(
+    local t = { v = 0 }
+    local in_create, ran, elsewhere, diff, sum = false, 0, 0, 0, 0
+    local mt = { __gc = function()
+      t.v = t.v + 1
+      if in_create then ran = ran + 1 else elsewhere = elsewhere + 1 end
+    end }
+    local body = function(x) return x + 1 end
+    for i = 1, 4000 do
+      local a = t.v
+      in_create = true
+      local co = coroutine.create(body)
+      in_create = false
+      local b = t.v
+      diff = diff + (b - a)
+      local _, r = coroutine.resume(co, i)
+      sum = sum + r
+      if i % 40 == 0 then setmetatable({}, mt) end
+    end
+    return sum .. " " .. tostring(diff == ran) .. " " .. tostring(ran > 0))lua", "=createkeeps");
+  INFO(r.out << ": " << r.stats.traces_aborted << " aborts, " << r.stats.exits_taken << " exits");
+  CHECK(r.out == "8006000 true true");
+  CHECK(r.stats.traces_compiled >= 1);
+}
+
+TEST_CASE("coroutine.create in a trace meets the memory limit as the interpreter's does", "[jit][ncall][coroutine][gc]") {
+  // create_call catches the allocation's error and leaves the trace at the
+  // CALL; the interpreter's create raises it.
+  const char* src = R"lua(
+    local keep = {}
+    local body = function() end
+    local ok, e = pcall(function()
+      for i = 1, 1000000 do keep[i] = coroutine.create(body) end
+    end)
+    return tostring(ok) .. " " .. tostring(e) .. " " .. tostring(#keep > 1000))lua";
+  for (Mode m : {Mode::off, Mode::low, Mode::stress}) {
+    Run r = luna::jit_test::run(src, m, "=createlimit", 4u << 20);
+    CHECK(r.out == "false not enough memory true");
+    if (m != Mode::off) CHECK(r.stats.traces_compiled >= 1);
+  }
 }
