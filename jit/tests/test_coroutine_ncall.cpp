@@ -458,6 +458,7 @@ TEST_CASE("resumes enter the traces stitched across coroutine.yield", "[jit][nca
   // Each resume of the four loops enters its continuation (given up
   // on at the loop's back-edge, they would be entered a few times only).
   CHECK(r.stats.entries > 1000);
+}
 
 TEST_CASE("a trace keeps what it loaded across coroutine.create; finalizers run only in the interpreter's create",
           "[jit][ncall][coroutine][gc]") {
