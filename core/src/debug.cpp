@@ -145,15 +145,27 @@ void add_where(State* L, int level) {
     // long result filled in place (the message stays anchored on the stack).
     // Nothing here runs the collector, which could free the cached text's
     // prototype, before both pieces are copied.
-    if (L->g->instr_budget != 0) charge_budget(L, tl / BUDGET_BYTES_PER_UNIT);
-    char shortbuf[MAX_SHORT_LEN + 1];
-    String* s = tl <= MAX_SHORT_LEN ? nullptr : str_new_long(L, tl);
-    char* out = s != nullptr ? s->data : shortbuf;
-    std::memcpy(out, pos, np);
-    std::memcpy(out + np, msg->data, msg->len);
-    out[tl] = '\0';
-    if (s == nullptr) s = str_new(L, shortbuf, tl);
-    L->top[-1] = str_value(s);
+    GlobalState* g = L->g;
+    if (g->instr_budget != 0) charge_budget(L, tl / BUDGET_BYTES_PER_UNIT);
+    if (tl <= MAX_SHORT_LEN) {
+      // The interned result str_new would find again, when this message
+      // was raised from this place since the last collection.
+      WhereJoin& join = g->where.joins[msg->hash & (WHERE_JOINS - 1)];
+      if (join.msg != msg || join.pc != g->where.pc) {
+        char shortbuf[MAX_SHORT_LEN];
+        std::memcpy(shortbuf, pos, np);
+        std::memcpy(shortbuf + np, msg->data, msg->len);
+        String* s = str_new(L, shortbuf, tl);  // a collection here clears the joins first
+        join = WhereJoin{msg, g->where.pc, s};
+      }
+      L->top[-1] = str_value(join.joined);
+    } else {
+      String* s = str_new_long(L, tl);
+      std::memcpy(s->data, pos, np);
+      std::memcpy(s->data + np, msg->data, msg->len);
+      s->data[tl] = '\0';
+      L->top[-1] = str_value(s);
+    }
   }
   gc_check(L);
 }

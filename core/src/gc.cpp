@@ -572,6 +572,7 @@ void collect(State* L) {
   int strings_before = g->strt.nuse;
   Collector(L).run();
   spare_stack_clear(g);
+  where_forget_joins(g);
   g->gcstepcredit = 0;
   // Shrinking the string table allocates, so not while memory is short.
   // Only a table that was underused all cycle shrinks: one that filled

@@ -251,11 +251,23 @@ void* block_realloc(GlobalState* g, void* block, size_t osize, size_t nsize);
 constexpr size_t WHERE_SIZE = IDSIZE + 16;
 // The last position text where_text made and the prototype and saved pc it
 // is for (debug.cpp); proto_free forgets it with its prototype.
+// add_where's short results lately made, by the message's hash: error("bad
+// " .. n) raised again from one place (its saved pc) finds the interned
+// result without hashing and looking it up again. Valid until the next
+// collection, which may free the strings or the prototype and clears them
+// (where_forget_joins).
+struct WhereJoin {
+  const String* msg;
+  const Instruction* pc;
+  String* joined;
+};
+constexpr size_t WHERE_JOINS = 64;
 struct WhereCache {
   const Proto* p;
   const Instruction* pc;
   size_t len;
   char text[WHERE_SIZE];
+  WhereJoin joins[WHERE_JOINS];
 };
 
 struct GlobalState {
@@ -927,6 +939,11 @@ size_t where_text(State* L, int level, char* out);
 // Replaces the string on top with where(level) .. it, as error() does,
 // without interning the position on its own.
 void add_where(State* L, int level);
+// Drops add_where's remembered results (after a collection, which may have
+// freed them or their messages).
+inline void where_forget_joins(GlobalState* g) {
+  for (WhereJoin& j : g->where.joins) j = WhereJoin{};
+}
 
 // ----------------------------------------------------- compiler (parser.cpp)
 void lexer_init(State* L);  // interns and fixes the reserved words (lexer.cpp)

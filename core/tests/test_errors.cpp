@@ -329,3 +329,37 @@ TEST_CASE("errors: debug.setupvalue leaves the library's stateful closures alone
     return select("#", debug.getupvalue(it, 1))
   )") == "2");
 }
+
+// add_where remembers a short result by its message and the raising place
+// (WhereJoin): the same message object raised from another line, a
+// collection in between, and many messages sharing slots must each still
+// get their own position and text.
+TEST_CASE("errors: remembered message results keep their place and text", "[errors]") {
+  luna::test::StateGuard g;
+  State* L = g.L;
+  const char* code = R"LUA(
+    local out = {}
+    local function a(m) error(m) end
+    local function b(m) error(m) end
+    local msg = "same"
+    for i = 1, 3 do
+      out[#out + 1] = select(2, pcall(a, msg))
+      out[#out + 1] = select(2, pcall(b, msg))
+      if i == 2 then collectgarbage() end
+    end
+    local n = 0
+    for r = 1, 2 do
+      for i = 1, 200 do
+        local e = select(2, pcall(a, "m" .. i))
+        if e == "main:3: m" .. i then n = n + 1 end
+      end
+      collectgarbage()
+    end
+    out[#out + 1] = n
+    return table.concat(out, ";"))LUA";
+  REQUIRE(load_bufferx(L, code, std::strlen(code), "=main", nullptr) == OK);
+  REQUIRE(pcall(L, 0, 1, 0) == OK);
+  CHECK(std::string(to_string(L, -1)) ==
+        "main:3: same;main:4: same;main:3: same;main:4: same;main:3: same;main:4: same;400");
+  pop(L, 1);
+}

@@ -730,3 +730,35 @@ TEST_CASE("absent string keys stored in place keep fields and metamethod caches"
     out[#out + 1] = n .. "/" .. sum
     return table.concat(out, " "))") == "nil x! 40892 100/5050");
 }
+
+// SETFIELD stores a new field of a table without a metatable through
+// table_set_absent directly; a metatable (with or without __newindex), a
+// nil value and a table without a hash part still take finish_set's way.
+TEST_CASE("SETFIELD of an absent field: direct store only without a metatable", "[table]") {
+  StateGuard g;
+  State* L = g.L;
+  CHECK(luna::test::run(L, R"(
+    local log = {}
+    local mt = {__newindex = function(t, k, v) log[#log + 1] = k .. "=" .. tostring(v) end}
+    local out = {}
+    for i = 1, 3 do
+      local r = setmetatable({code = i}, mt)
+      r.extra = i * 10            -- absent: __newindex, not a raw store
+      r.code = -i                 -- present: raw
+      out[#out + 1] = tostring(rawget(r, "extra")) .. "," .. r.code
+      local plain = {code = i}
+      plain.gone = nil            -- absent, nil: no key
+      plain.extra = i             -- absent: stored
+      local n = 0
+      for _ in pairs(plain) do n = n + 1 end
+      out[#out + 1] = n .. "," .. plain.extra
+      local empty = {}
+      empty.x = i                 -- no hash part: grows
+      out[#out + 1] = empty.x
+      local quiet = setmetatable({code = 0}, {})
+      quiet.y = i                 -- a metatable without __newindex: raw
+      out[#out + 1] = rawget(quiet, "y")
+    end
+    return table.concat(out, " ") .. " | " .. table.concat(log, " "))") ==
+        "nil,-1 2,1 1 1 nil,-2 2,2 2 2 nil,-3 2,3 3 3 | extra=10 extra=20 extra=30");
+}
