@@ -459,6 +459,13 @@ bool table_try_grow_array(State* L, Table* t, unsigned nasize) noexcept;
 // unchanged) when the hash part has no free node. Invalidates t's
 // metamethod cache, as any store into a nil slot does.
 TValue* table_try_key_slot(Table* t, const TValue& key) noexcept;
+// For compiled code: table_try_key_slot, and where the hash part is full,
+// the rehash the interpreter's insertion makes (the same sizes, the same
+// node order) when it keeps the array part as it is: only t's hash part
+// is then replaced. nullptr (t unchanged) where entries would move between
+// the parts, a collection step is due or the allocation fails (the
+// memory limit): the interpreter's insertion then does it.
+TValue* table_try_set_slot(State* L, Table* t, const TValue& key) noexcept;
 // For compiled code: the slot of t[key] for an append at the border of a
 // table without hash part (key == asize + 1), the array part grown first
 // exactly as the interpreter's rehash sizes it; nullptr (t unchanged) where

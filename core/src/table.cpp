@@ -478,6 +478,51 @@ TValue* table_try_append_slot(State* L, Table* t, Integer key) noexcept {
   return &t->array[key - 1];
 }
 
+TValue* table_try_set_slot(State* L, Table* t, const TValue& key) noexcept {
+  if (TValue* v = table_try_key_slot(t, key)) return v;
+  GlobalState* g = L->g;
+  if (g->gcdebt > 0) return nullptr;
+  // rehash's count (its append shortcut gives the count's result).
+  unsigned nums[MAX_ABITS + 1] = {};
+  unsigned na = count_array(t, nums);
+  size_t total = na;
+  unsigned used_nodes = 0;
+  for (unsigned i = 0; i < table_size_node(t); i++) {
+    const Node* n = &t->node[i];
+    if (n->val.is_nil()) continue;
+    if (count_int_key(n->key(), nums)) na++;
+    total++;
+    used_nodes++;
+  }
+  if (count_int_key(key, nums)) na++;
+  total++;
+  if (compute_array_size(nums, &na) != t->asize) return nullptr;  // entries move between the parts
+  // table_resize with the array part kept: only the hash part is new, at
+  // least as large as the nodes in use (no integer key of 1..asize is in
+  // one), filled in the same order.
+  unsigned nhsize = std::max(static_cast<unsigned>(total - na), used_nodes);
+  int lsize = ceil_log2_u(nhsize);
+  if (lsize > MAX_HBITS) return nullptr;
+  unsigned size = 1u << lsize;
+  auto* node = static_cast<Node*>(mem_try_alloc(g, sizeof(Node) * size));
+  if (node == nullptr) return nullptr;
+  for (unsigned i = 0; i < size; i++) node[i] = Node();
+  Table fresh{};
+  fresh.node = node;
+  fresh.lsizenode = static_cast<uint8_t>(lsize);
+  fresh.lastfree = node + size;
+  for (unsigned i = 0; i < table_size_node(t); i++) {
+    const Node* n = &t->node[i];
+    if (!n->val.is_nil()) *insert_key(&fresh, n->key()) = n->val;
+  }
+  if (!is_dummy(t)) mem_free_array(L, t->node, size_node(t));
+  t->node = fresh.node;
+  t->lsizenode = fresh.lsizenode;
+  t->lastfree = fresh.lastfree;
+  table_invalidate_tm_cache(t);  // as table_set's new key
+  return insert_key(t, key);
+}
+
 void table_free(State* L, Table* t) {
   if (!is_dummy(t)) release(L, t->node, size_node(t) * sizeof(Node));
   free_array(L, t);

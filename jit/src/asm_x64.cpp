@@ -97,8 +97,8 @@ Number h_num_log(Number a) noexcept { return std::log(a); }
 Integer h_tab_len(Table* t) noexcept { return table_length_hinted(t); }
 const TValue* h_tab_get_str(Table* t, String* k) noexcept { return table_get_short_str(t, k); }
 const TValue* h_tab_get_int(Table* t, Integer k) noexcept { return table_get_int(t, k); }
-TValue* h_tab_set_str(Table* t, String* k) noexcept { return table_try_key_slot(t, str_value(k)); }
-TValue* h_tab_set_int(Table* t, Integer k) noexcept { return table_try_key_slot(t, TValue::integer(k)); }
+TValue* h_tab_set_str(State* L, Table* t, String* k) noexcept { return table_try_set_slot(L, t, str_value(k)); }
+TValue* h_tab_set_int(State* L, Table* t, Integer k) noexcept { return table_try_set_slot(L, t, TValue::integer(k)); }
 void h_barrier_back(State* L, Table* t) noexcept { gc_barrier_back(L, t); }
 void h_barrier_obj(State* L, GCObject* p, GCObject* c) noexcept { gc_barrier_obj(L, p, c); }
 // sizes: the array size in bits 0-15, the slots to reserve in 16-31, the

@@ -35,9 +35,8 @@ bool pure(const IrIns& i) {
 }
 
 // Loads of Lua values, table lengths and metamethod caches see stores;
-// nothing else does (a trace never resizes a table or closes an upvalue;
-// the keys it adds take free nodes, which moves no header field, but may
-// move a key: see the HREFKs dropped below).
+// nothing else does (a trace closes no upvalue; the header fields a new
+// key's rehash or an array's growth changes are dropped from sharing below).
 bool reads_memory(const IrIns& i) {
   if (i.op == IrOp::VLOAD) return true;
   if (i.op == IrOp::FLOAD) return static_cast<Field>(i.aux8) == Field::TabFlags;
@@ -266,9 +265,14 @@ Ref fold_emit(IrBuffer& ir, IrIns ins) {
   if (ins.op == IrOp::NCALL)
     std::erase_if(ir.cse_, [&](const auto& e) { return ir[e.second].op == IrOp::SLOAD || ir[e.second].op == IrOp::SLOTREF; });
   // A new key may take the node of a key that was not in its main position
-  // (moving that key): a node found before is looked up again.
+  // (moving that key), or rehash the table into a new hash part of another
+  // size: a node found before, the node array and its size are read again.
   if (ins.op == IrOp::CALL && helper_inserts(static_cast<Helper>(ins.aux8)))
-    std::erase_if(ir.cse_, [&](const auto& e) { return ir[e.second].op == IrOp::HREFK; });
+    std::erase_if(ir.cse_, [&](const auto& e) {
+      const IrIns& c = ir[e.second];
+      return c.op == IrOp::HREFK || (c.op == IrOp::FLOAD && (static_cast<Field>(c.aux8) == Field::TabNode ||
+                                                             static_cast<Field>(c.aux8) == Field::TabLsizenode));
+    });
   // Closing upvalues moves their values out of the stack: their addresses
   // are loaded again.
   // Slots captured or closed are read from memory again: no earlier load

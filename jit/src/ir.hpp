@@ -92,11 +92,13 @@ enum class Helper : uint8_t {
   TabLen,                       // (Table*) -> Integer
   TabGetStr,                    // (Table*, String*) -> const TValue* (the absent key's nil if missing)
   TabGetInt,                    // (Table*, Integer) -> const TValue*, likewise
-  // The slot an assignment stores into, the key inserted into a free node
-  // when absent (table_try_key_slot); nullptr when that needs a rehash.
-  // A new key may move another key's node: no HREFK is shared across them.
-  TabSetStr,                    // (Table*, String*) -> TValue*
-  TabSetInt,                    // (Table*, Integer) -> TValue*
+  // The slot an assignment stores into, the key inserted when absent
+  // (table_try_set_slot: into a free node, or after a rehash that replaces
+  // only the hash part); nullptr when the interpreter must insert it. A new
+  // key may move another key's node or the whole hash part: no HREFK, node
+  // pointer or hash size is shared across them. They take the State*.
+  TabSetStr,                    // (State*, Table*, String*) -> TValue*
+  TabSetInt,                    // (State*, Table*, Integer) -> TValue*
   BarrierBack,                  // (State*, Table*)
   BarrierObj,                   // (State*, GCObject* parent, GCObject* child)
   UpvalClose,                   // (State*, TValue* level) -> Integer: 1 closed, 0 to-be-closed variables there
@@ -155,7 +157,9 @@ inline bool helper_fills_buffer(Helper h) {
   return h == Helper::BufPutStr || h == Helper::BufPutInt || h == Helper::BufPutNum || (h >= Helper::BufFmtInt && h <= Helper::BufPutLit);
 }
 // Helpers taking the State* first.
-inline bool helper_takes_state(Helper h) { return h >= Helper::BarrierBack; }
+inline bool helper_takes_state(Helper h) {
+  return h >= Helper::BarrierBack || h == Helper::TabSetStr || h == Helper::TabSetInt;
+}
 // Helpers that allocate or fill the concatenation buffer: never shared or
 // removed; a String* or Table* result is guarded non-null.
 inline bool helper_allocates(Helper h) { return h >= Helper::NewTable; }

@@ -33,7 +33,7 @@ bool loop_optimise(IrBuffer& ir) {
   }
   // Pre-roll values that differ between iterations may not be shared.
   bool stores = false;
-  bool inserts = false;  // a new key may move another key's node
+  bool inserts = false;  // a new key may move another key's node, or the hash part
   bool setmeta = false;
   bool closes = false;  // upvalues closed: their value pointers change
   bool grows = false;   // array parts grown: they move
@@ -55,7 +55,9 @@ bool loop_optimise(IrBuffer& ir) {
     bool reads = i.op == IrOp::VLOAD ||
                  (i.op == IrOp::CALL && (h == Helper::TabLen || h == Helper::TabGetStr || h == Helper::TabGetInt));
     if (stores && reads && ir.stored_between(0, loop, i)) variant[r] = true;
-    if (inserts && (i.op == IrOp::HREFK || (i.op == IrOp::FLOAD && static_cast<Field>(i.aux8) == Field::TabFlags)))
+    if (inserts && (i.op == IrOp::HREFK || (i.op == IrOp::FLOAD && (static_cast<Field>(i.aux8) == Field::TabFlags ||
+                                                                   static_cast<Field>(i.aux8) == Field::TabNode ||
+                                                                   static_cast<Field>(i.aux8) == Field::TabLsizenode))))
       variant[r] = true;
     if (setmeta && i.op == IrOp::FLOAD && static_cast<Field>(i.aux8) == Field::TabMeta) variant[r] = true;
     if (closes && i.op == IrOp::FLOAD && static_cast<Field>(i.aux8) == Field::UvValue) variant[r] = true;

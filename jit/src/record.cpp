@@ -505,8 +505,10 @@ bool Recorder::store_nothing(Ref t, Table* h, Ref key, const TValue& kv) {
 
 // A store into a nil slot (an absent key or one whose value is nil) of a
 // table where no __newindex runs: the slot is found or the key inserted by
-// TabSetStr/TabSetInt, which leave the trace before the instruction when
-// the hash part is full; the interpreter then rehashes (allocating).
+// TabSetStr/TabSetInt, rehashing a full hash part as the interpreter does
+// where the array part stays; they leave the trace before the instruction
+// where the interpreter must insert it (entries moving between the parts,
+// a collection step due, the memory limit).
 Ref Recorder::new_key_slot(Ref t, Table* h, Ref key, const TValue& kv) {
   if (kv.tag != Tag::ShortStr && !kv.is_int()) return NO_REF;
   if (!guard_no_newindex(t, h)) return NO_REF;
