@@ -91,18 +91,6 @@ size_t str_to_number(const char* s, size_t len, TValue* out) {
 
 namespace {
 
-// Decimal text of i, by hand: snprintf's format parsing costs several times
-// the conversion itself, and concatenation converts numbers constantly. Two
-// digits per division (one multiply by the reciprocal and a table load).
-constexpr std::array<char, 200> kDigitPairs = [] {
-  std::array<char, 200> t{};
-  for (int k = 0; k < 100; k++) {
-    t[static_cast<size_t>(2 * k)] = static_cast<char>('0' + k / 10);
-    t[static_cast<size_t>(2 * k + 1)] = static_cast<char>('0' + k % 10);
-  }
-  return t;
-}();
-
 // Writes the nd low decimal digits of m, ending at end.
 void put_digits(uint64_t m, char* end, int nd) {
   char* d = end;
@@ -130,21 +118,6 @@ int decimal_digits(uint64_t m) {
 }
 
 }  // namespace
-
-char* digits_before(uint64_t m, char* end) {
-  char* d = end;
-  for (; m >= 100; m /= 100) {
-    d -= 2;
-    std::memcpy(d, &kDigitPairs[2 * static_cast<size_t>(m % 100)], 2);
-  }
-  if (m >= 10) {
-    d -= 2;
-    std::memcpy(d, &kDigitPairs[2 * static_cast<size_t>(m)], 2);
-  } else {
-    *--d = static_cast<char>('0' + m);
-  }
-  return d;
-}
 
 int integer_to_text(Integer i, char* buf) {
   // Work on the magnitude as unsigned so the minimum integer needs no case.
