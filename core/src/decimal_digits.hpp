@@ -24,17 +24,26 @@ inline constexpr std::array<char, 200> kDigitPairs = [] {
 }();
 
 // Writes the decimal digits of m so that they end at end; returns their start.
+// Below 2^32 (almost every number printed) the pairs are taken in 32 bits:
+// the division by 100 is then one multiply and one shift, where 64 bits
+// need a shift before the multiply and an adjustment after it (~4 fewer
+// instructions a pair).
 inline char* digits_before(uint64_t m, char* end) {
   char* d = end;
-  for (; m >= 100; m /= 100) {
+  for (; m > UINT32_MAX; m /= 100) {
     d -= 2;
     std::memcpy(d, &kDigitPairs[2 * static_cast<size_t>(m % 100)], 2);
   }
-  if (m >= 10) {
+  auto v = static_cast<uint32_t>(m);
+  for (; v >= 100; v /= 100) {
     d -= 2;
-    std::memcpy(d, &kDigitPairs[2 * static_cast<size_t>(m)], 2);
+    std::memcpy(d, &kDigitPairs[2 * static_cast<size_t>(v % 100)], 2);
+  }
+  if (v >= 10) {
+    d -= 2;
+    std::memcpy(d, &kDigitPairs[2 * static_cast<size_t>(v)], 2);
   } else {
-    *--d = static_cast<char>('0' + m);
+    *--d = static_cast<char>('0' + v);
   }
   return d;
 }

@@ -91,8 +91,10 @@ size_t str_to_number(const char* s, size_t len, TValue* out) {
 
 namespace {
 
-// Writes the nd low decimal digits of m, ending at end.
-void put_digits(uint64_t m, char* end, int nd) {
+// Writes the nd low decimal digits of m, ending at end. In 32 bits where m
+// fits, as digits_before does (a cheaper division by 100).
+template <typename Word>
+void put_digits_in(Word m, char* end, int nd) {
   char* d = end;
   for (; nd >= 2; nd -= 2) {
     d -= 2;
@@ -100,6 +102,10 @@ void put_digits(uint64_t m, char* end, int nd) {
     m /= 100;
   }
   if (nd == 1) *--d = static_cast<char>('0' + m % 10);
+}
+void put_digits(uint64_t m, char* end, int nd) {
+  if (m <= UINT32_MAX) put_digits_in(static_cast<uint32_t>(m), end, nd);
+  else put_digits_in(m, end, nd);
 }
 
 constexpr std::array<uint64_t, 20> kPow10 = [] {

@@ -168,6 +168,10 @@ TEST_CASE("float_to_fixed writes printf's digits", "[format]") {
   }
   for (double x : {0.0, -0.0, 0.5, 1.5, 2.5, -0.5, 1e-320, 5e-324, 1e19, 1.8446744073709552e19, 1e22, 1e308, -1e308, 0.1, 0.7})
     for (int p : {0, 1, 2, 3, 6, 17, 18, 19, 20, 27, 99}) check(x, p);
+  // Integer and fraction parts on either side of 2^32, where the digits
+  // are taken in 32 or 64 bits.
+  for (double x : {4294967295.75, 4294967296.25, 4294967299.5, -4294967296.125, 0.4294967295, 0.4294967296, 12.3456789012345})
+    for (int p = 0; p <= 19; p++) check(x, p);
 }
 
 TEST_CASE("number_to_text of floats writes printf's %.14g", "[format]") {
@@ -287,7 +291,9 @@ TEST_CASE("hex items without a precision agree with snprintf", "[format]") {
 
 TEST_CASE("digits_before writes an integer's digits", "[format]") {
   char buf[24];
-  for (uint64_t m : {0ull, 9ull, 10ull, 99ull, 100ull, 12345ull, 18446744073709551615ull, 10000000000000000000ull}) {
+  // Around 2^32, where the pairs change from 64-bit to 32-bit division.
+  for (uint64_t m : {0ull, 9ull, 10ull, 99ull, 100ull, 12345ull, 4294967295ull, 4294967296ull, 4294967299ull,
+                     429496729500ull, 18446744073709551615ull, 10000000000000000000ull}) {
     char* start = digits_before(m, buf + sizeof buf);
     CHECK(std::string(start, buf + sizeof buf) == std::to_string(m));
   }
