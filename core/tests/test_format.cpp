@@ -174,6 +174,32 @@ TEST_CASE("float_to_fixed writes printf's digits", "[format]") {
     for (int p = 0; p <= 19; p++) check(x, p);
 }
 
+TEST_CASE("plain %.Nf items written in place agree with snprintf", "[format]") {
+  // format_float_item's in-place case: no flags, precision 0 to 4, |x|
+  // below 1e14, padded by moving the text; the values at its edges too.
+  char mine[MAX_FORMAT_ITEM], theirs[MAX_FORMAT_ITEM];
+  auto check = [&](double x, int precision, int width) {
+    FormatSpec spec;
+    spec.conv = 'f';
+    spec.precision = static_cast<int8_t>(precision);
+    spec.width = static_cast<uint8_t>(width);
+    size_t n = format_float_item(spec, x, mine);
+    int m = std::snprintf(theirs, sizeof theirs, "%*.*f", width, precision, x);
+    INFO(theirs << " width " << width << " precision " << precision);
+    REQUIRE(std::string_view(mine, n) == std::string_view(theirs, static_cast<size_t>(m)));
+  };
+  uint64_t state = 29;
+  for (int i = 0; i < 20000; i++) {
+    double x = std::ldexp(static_cast<double>(next_random(&state) % (1ull << 53)), -static_cast<int>(next_random(&state) % 90));
+    if (next_random(&state) % 2 != 0) x = -x;
+    check(x, static_cast<int>(next_random(&state) % 6), static_cast<int>(next_random(&state) % 24));
+  }
+  for (double x : {0.0, -0.0, 0.0005, -0.0005, 0.00005, 2.5, 0.125, 99999.9995, 99999999999999.9, 1e14, -1e14, 1e15,
+                   std::nan(""), HUGE_VAL, -HUGE_VAL})
+    for (int p = 0; p <= 5; p++)
+      for (int w : {0, 1, 5, 8, 20}) check(x, p, w);
+}
+
 TEST_CASE("number_to_text of floats writes printf's %.14g", "[format]") {
   char mine[MAX_NUMBER_TEXT], theirs[MAX_NUMBER_TEXT];
   auto check = [&](double x) {
