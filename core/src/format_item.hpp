@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "decimal_digits.hpp"
 #include "object.hpp"
 
 namespace luna {

@@ -251,8 +251,6 @@ size_t str_to_number(const char* s, size_t len, TValue* out);
 // length written; buf must have room for MAX_NUMBER_TEXT bytes.
 constexpr int MAX_NUMBER_TEXT = 64;
 int number_to_text(const TValue& v, char* buf, bool round_trip = false);
-// Writes the decimal digits of m so that they end at end; returns their start.
-char* digits_before(uint64_t m, char* end);
 // number_to_text of an integer, without the tag test and its call; buf
 // must have room for MAX_INTEGER_TEXT bytes ("-9223372036854775808" and
 // its '\0').

@@ -168,6 +168,36 @@ TEST_CASE("float_to_fixed writes printf's digits", "[format]") {
   }
   for (double x : {0.0, -0.0, 0.5, 1.5, 2.5, -0.5, 1e-320, 5e-324, 1e19, 1.8446744073709552e19, 1e22, 1e308, -1e308, 0.1, 0.7})
     for (int p : {0, 1, 2, 3, 6, 17, 18, 19, 20, 27, 99}) check(x, p);
+  // Integer and fraction parts on either side of 2^32, where the digits
+  // are taken in 32 or 64 bits.
+  for (double x : {4294967295.75, 4294967296.25, 4294967299.5, -4294967296.125, 0.4294967295, 0.4294967296, 12.3456789012345})
+    for (int p = 0; p <= 19; p++) check(x, p);
+}
+
+TEST_CASE("plain %.Nf items written in place agree with snprintf", "[format]") {
+  // format_float_item's in-place case: no flags, precision 0 to 4, |x|
+  // below 1e14, padded by moving the text; the values at its edges too.
+  char mine[MAX_FORMAT_ITEM], theirs[MAX_FORMAT_ITEM];
+  auto check = [&](double x, int precision, int width) {
+    FormatSpec spec;
+    spec.conv = 'f';
+    spec.precision = static_cast<int8_t>(precision);
+    spec.width = static_cast<uint8_t>(width);
+    size_t n = format_float_item(spec, x, mine);
+    int m = std::snprintf(theirs, sizeof theirs, "%*.*f", width, precision, x);
+    INFO(theirs << " width " << width << " precision " << precision);
+    REQUIRE(std::string_view(mine, n) == std::string_view(theirs, static_cast<size_t>(m)));
+  };
+  uint64_t state = 29;
+  for (int i = 0; i < 20000; i++) {
+    double x = std::ldexp(static_cast<double>(next_random(&state) % (1ull << 53)), -static_cast<int>(next_random(&state) % 90));
+    if (next_random(&state) % 2 != 0) x = -x;
+    check(x, static_cast<int>(next_random(&state) % 6), static_cast<int>(next_random(&state) % 24));
+  }
+  for (double x : {0.0, -0.0, 0.0005, -0.0005, 0.00005, 2.5, 0.125, 99999.9995, 99999999999999.9, 1e14, -1e14, 1e15,
+                   std::nan(""), HUGE_VAL, -HUGE_VAL})
+    for (int p = 0; p <= 5; p++)
+      for (int w : {0, 1, 5, 8, 20}) check(x, p, w);
 }
 
 TEST_CASE("float_to_short_g writes printf's %g of short decimals", "[format]") {
@@ -323,7 +353,9 @@ TEST_CASE("hex items without a precision agree with snprintf", "[format]") {
 
 TEST_CASE("digits_before writes an integer's digits", "[format]") {
   char buf[24];
-  for (uint64_t m : {0ull, 9ull, 10ull, 99ull, 100ull, 12345ull, 18446744073709551615ull, 10000000000000000000ull}) {
+  // Around 2^32, where the pairs change from 64-bit to 32-bit division.
+  for (uint64_t m : {0ull, 9ull, 10ull, 99ull, 100ull, 12345ull, 4294967295ull, 4294967296ull, 4294967299ull,
+                     429496729500ull, 18446744073709551615ull, 10000000000000000000ull}) {
     char* start = digits_before(m, buf + sizeof buf);
     CHECK(std::string(start, buf + sizeof buf) == std::to_string(m));
   }
