@@ -122,6 +122,7 @@ std::unique_ptr<Trace> compile_ir(IrBuffer& ir, CodeArena& arena, bool want_dump
   for (Ref r = 1; r < ir.size(); r++) calls_out = calls_out || ir[r].op == IrOp::CALLOUT || ir[r].op == IrOp::NCALL;
   if (!calls_out && loop_optimise(ir)) {
     if (bounds) hoist_bounds(ir);
+    drop_implied_bounds(ir);
     dce(ir);
     Allocation al = allocate(ir, RegSet::x64());
     if (al.ok) return assemble(ir, al, arena, want_dump, returns);
