@@ -9,6 +9,54 @@ namespace luna::jit {
 
 namespace {
 
+// Trace::exit_facts. Every guard of a snapshot shares its exits, so only a
+// snapshot no other instruction uses proves its guard's negation; the
+// back-edge's LOOP leaves only through exits no side trace takes.
+std::vector<ExitFact> exit_facts(const IrBuffer& ir) {
+  const size_t nsnap = ir.snapshots().size();
+  std::vector<ExitFact> facts(nsnap);
+  std::vector<Ref> user(nsnap, NO_REF);
+  std::vector<int> users(nsnap, 0);
+  for (Ref r = 1; r < ir.size(); r++) {
+    const IrIns& i = ir[r];
+    if (i.snap < 0 || i.op == IrOp::LOOP) continue;
+    users[static_cast<size_t>(i.snap)]++;
+    user[static_cast<size_t>(i.snap)] = r;
+  }
+  for (size_t n = 0; n < nsnap; n++) {
+    const Snapshot& s = ir.snapshots()[n];
+    if (users[n] != 1 || s.frame >= 0 || s.top >= 0) continue;
+    const IrIns& g = ir[user[n]];
+    ExitFact f;
+    switch (g.op) {
+      case IrOp::LT: f.rel = IrOp::GE; break;
+      case IrOp::LE: f.rel = IrOp::GT; break;
+      case IrOp::GT: f.rel = IrOp::LE; break;
+      case IrOp::GE: f.rel = IrOp::LT; break;
+      case IrOp::EQ: f.rel = IrOp::NE; break;
+      case IrOp::NE: f.rel = IrOp::EQ; break;
+      default: continue;
+    }
+    // An operand is a constant or a value the exit writes to a slot.
+    auto operand = [&](Ref r, int32_t& slot, int64_t& k) {
+      if (ir[r].type != IrType::Int) return false;
+      if (ir[r].op == IrOp::KINT) {
+        k = ir[r].k.i;
+        return true;
+      }
+      for (uint32_t e = 0; e < s.count; e++)
+        if (const SnapEntry& en = ir.snap_entries()[s.first + e]; en.ref == r) {
+          slot = en.slot;
+          return true;
+        }
+      return false;
+    };
+    f.known = operand(g.a, f.a_slot, f.a_k) && operand(g.b, f.b_slot, f.b_k);
+    if (f.known) facts[n] = f;
+  }
+  return facts;
+}
+
 std::unique_ptr<Trace> assemble(const IrBuffer& ir, const Allocation& al, CodeArena& arena, bool want_dump,
                                 bool returns) {
   auto t = std::make_unique<Trace>();
@@ -60,6 +108,7 @@ std::unique_ptr<Trace> assemble(const IrBuffer& ir, const Allocation& al, CodeAr
         t->exit_tags.push_back(guard);
   }
   t->exit_tags_first.push_back(static_cast<uint32_t>(t->exit_tags.size()));
+  t->exit_facts = exit_facts(ir);
   return t;
 }
 
@@ -73,6 +122,7 @@ std::unique_ptr<Trace> compile_ir(IrBuffer& ir, CodeArena& arena, bool want_dump
   for (Ref r = 1; r < ir.size(); r++) calls_out = calls_out || ir[r].op == IrOp::CALLOUT || ir[r].op == IrOp::NCALL;
   if (!calls_out && loop_optimise(ir)) {
     if (bounds) hoist_bounds(ir);
+    drop_implied_bounds(ir);
     dce(ir);
     Allocation al = allocate(ir, RegSet::x64());
     if (al.ok) return assemble(ir, al, arena, want_dump, returns);

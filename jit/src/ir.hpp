@@ -380,6 +380,12 @@ bool loop_optimise(IrBuffer& ir);
 // loop (the first and the last index), marked aux8 = 1. False (ir
 // unchanged) when there are none.
 bool hoist_bounds(IrBuffer& ir);
+// After loop_optimise: the body's bounds guard on an index a that counts up
+// by one from a value the pre-roll bounded, when guards before it in the
+// body check a < b and b's bound against the same array size (fannkuch's
+// swap loop: `lo < hi`, hi's check, then lo's). False (ir unchanged) when
+// there is none.
+bool drop_implied_bounds(IrBuffer& ir);
 // Dead code elimination: drops pure instructions no guard, store, call or
 // snapshot needs, and renumbers (dce.cpp).
 void dce(IrBuffer& ir);

@@ -241,4 +241,74 @@ bool hoist_bounds(IrBuffer& ir) {
   return true;
 }
 
+bool drop_implied_bounds(IrBuffer& ir) {
+  Ref n = ir.size(), start = 0, end = n - 1;
+  for (Ref r = 1; r < n; r++)
+    if (ir[r].op == IrOp::LOOPSTART) start = r;
+  while (end > start && ir.is_const(end)) end--;  // constants hoist_bounds interned
+  if (start == 0 || ir[end].op != IrOp::LOOP || ir[end].b != 1) return false;
+  auto is_k = [&](Ref r, Integer v) { return ir[r].op == IrOp::KINT && ir[r].k.i == v; };
+  auto asize = [&](Ref r) { return ir[r].op == IrOp::FLOAD && static_cast<Field>(ir[r].aux8) == Field::TabAsize; };
+  // (x - 1) < B with B an array part's size: 1 <= x <= B < 2^32.
+  auto bound = [&](const IrIns& g, Ref& x) {
+    if (g.op != IrOp::ULT || !asize(g.b) || ir[g.a].op != IrOp::SUB || !is_k(ir[g.a].b, 1)) return false;
+    x = ir[g.a].a;
+    return true;
+  };
+  auto positive_before = [&](Ref v) {
+    for (Ref r = 1; r < start; r++)
+      if (Ref x; bound(ir[r], x) && x == v) return true;
+    return false;
+  };
+  // Indexes at least 1 at the top of every iteration: the pre-roll proved
+  // the first value (or the one it adds 1 to) within an array, and each
+  // iteration adds 1 to a value its own bounds guard keeps below 2^32.
+  std::vector<bool> rising(n, false);
+  for (Ref r = start; r < n; r++) {
+    const IrIns& p = ir[r];
+    if (p.op != IrOp::PHI || ir[p.a].type != IrType::Int) continue;
+    const IrIns& v = ir[p.b];
+    if (v.op != IrOp::ADD || !((v.a == p.a && is_k(v.b, 1)) || (v.b == p.a && is_k(v.a, 1)))) continue;
+    const IrIns& init = ir[p.a];
+    rising[p.a] = positive_before(p.a) || (init.op == IrOp::ADD && is_k(init.b, 1) && positive_before(init.a));
+  }
+  // In the body: a < b and (b - 1) < B, with a >= 1, put a - 1 below B.
+  std::vector<std::pair<Ref, Ref>> less, within;
+  std::vector<bool> drop(n, false);
+  bool any = false;
+  for (Ref r = start; r < n; r++) {
+    const IrIns& g = ir[r];
+    if (g.op == IrOp::LT) less.emplace_back(g.a, g.b);
+    if (g.op == IrOp::GT) less.emplace_back(g.b, g.a);
+    Ref a;
+    if (!bound(g, a)) continue;
+    if (rising[a])
+      for (const auto& [lo, hi] : less)
+        if (lo == a && std::find(within.begin(), within.end(), std::make_pair(hi, g.b)) != within.end()) drop[r] = true;
+    any = any || drop[r];
+    within.emplace_back(a, g.b);
+  }
+  if (!any) return false;
+  // A dropped guard is a void instruction nothing refers to: renumber.
+  std::vector<IrIns> out;
+  std::vector<Ref> map(n, NO_REF);
+  for (Ref r = 0; r < start; r++) {
+    map[r] = r;
+    out.push_back(ir[r]);
+  }
+  for (Ref r = start; r < n; r++) {
+    if (drop[r]) continue;
+    IrIns i = ir[r];
+    if (i.op != IrOp::LOOP) {
+      i.a = map[i.a];
+      i.b = map[i.b];
+    }
+    map[r] = static_cast<Ref>(out.size());
+    out.push_back(i);
+  }
+  for (SnapEntry& e : ir.snap_entries_mut()) e.ref = map[e.ref];
+  ir.replace(std::move(out));
+  return true;
+}
+
 }  // namespace luna::jit

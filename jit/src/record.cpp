@@ -152,9 +152,35 @@ Ref Recorder::konst(const TValue& v) {
 }
 
 Ref Recorder::guard(IrOp op, Ref a, Ref b) {
+  if (known_by_exit(op, a, b)) return NO_REF;
   IrIns g = ir_ins(op, IrType::Void, a, b);
   g.snap = slots_.snapshot(ir_, pc_);
   return ir_.emit(g);
+}
+
+bool Recorder::known_by_exit(IrOp op, Ref a, Ref b) const {
+  const ExitFact& f = exit_fact_;
+  if (!f.known || count_ != 1 || frames_.size() != 1) return false;
+  // Nothing before the guard but loads of what the exit wrote.
+  for (Ref r = 1; r < ir_.size(); r++)
+    if (!ir_.is_const(r) && ir_[r].op != IrOp::SLOAD) return false;
+  auto is = [&](Ref r, int32_t slot, int64_t k) {
+    const IrIns& i = ir_[r];
+    if (slot >= 0) return i.op == IrOp::SLOAD && i.type == IrType::Int && i.aux == slot;
+    return i.op == IrOp::KINT && i.k.i == k;
+  };
+  // The same relation, or the one with its operands swapped.
+  IrOp swapped;
+  switch (op) {
+    case IrOp::LT: swapped = IrOp::GT; break;
+    case IrOp::LE: swapped = IrOp::GE; break;
+    case IrOp::GT: swapped = IrOp::LT; break;
+    case IrOp::GE: swapped = IrOp::LE; break;
+    case IrOp::EQ: case IrOp::NE: swapped = op; break;
+    default: return false;
+  }
+  return (op == f.rel && is(a, f.a_slot, f.a_k) && is(b, f.b_slot, f.b_k)) ||
+         (swapped == f.rel && is(b, f.a_slot, f.a_k) && is(a, f.b_slot, f.b_k));
 }
 
 Ref Recorder::load_value(Ref ptr, const TValue& seen) {

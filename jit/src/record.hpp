@@ -60,6 +60,10 @@ class Recorder {
   // its loads of them need no tag guard until something outside the trace
   // may write the frame (the same events that end known_types_).
   void inherit_types(const std::pair<int32_t, Tag>* from, const std::pair<int32_t, Tag>* to);
+  // What the parent's exit proves (Trace::exit_facts), for an exit in the
+  // trace's own frame: the guard of the first instruction that re-tests it
+  // is left out.
+  void inherit_fact(const ExitFact& f) { exit_fact_ = f; }
   // The prototype of the frame the recording starts in (start() is its pc).
   const Proto* start_proto() const { return start_proto_; }
   // A function's trace (started at its first instruction), or a side trace
@@ -268,6 +272,10 @@ class Recorder {
   const Instruction* callout_ret_ = nullptr;   // a CALLOUT's call runs; the frame resumes there
   ptrdiff_t callout_func_ = 0;                 // the frame's function slot, as a stack offset
   int callout_a_ = -1;                         // its function's slot, when it wants variable results
+  // Whether the guard `a op b` tests exit_fact_ (only while recording the
+  // side trace's first instruction, whose slots hold what the exit wrote).
+  bool known_by_exit(IrOp op, Ref a, Ref b) const;
+  ExitFact exit_fact_;
   std::vector<std::pair<int, Tag>> known_types_;  // trace slot and tag (keep_types_below)
   std::vector<Ref> closure_refs_;                  // values guarded to be the running closure
   std::vector<std::pair<Ref, int>> upvalue_loads_;  // GETUPVAL n of the trace's frame, by value

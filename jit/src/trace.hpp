@@ -28,6 +28,19 @@ struct SlotFact {
   bool operator==(const SlotFact&) const = default;
 };
 
+// What an exit proves about the trace's frame when its only guard is an
+// integer comparison: `a rel b` holds (the guard's relation failed), each
+// operand a slot of the trace's frame that the exit writes (slot >= 0) or
+// the constant k. A side trace of the exit knows it on entry and leaves out
+// its first guard when that re-tests it (fannkuch's `lo < hi`, then
+// `first ~= 1`: the side trace starts at the comparison that failed).
+struct ExitFact {
+  bool known = false;
+  IrOp rel = IrOp::EQ;  // among LT, LE, GT, GE, EQ, NE
+  int32_t a_slot = -1, b_slot = -1;
+  int64_t a_k = 0, b_k = 0;
+};
+
 // What entering any trace of a prototype needs above its frame: stack slots
 // from its base and CallInfos above it (the most its traces need; grows as
 // traces are added).
@@ -159,6 +172,7 @@ struct Trace {
   // which a side trace of that exit knows on entry (Recorder::inherit_types).
   std::vector<uint32_t> exit_tags_first;
   std::vector<std::pair<int32_t, Tag>> exit_tags;
+  std::vector<ExitFact> exit_facts;  // per snapshot (Recorder::inherit_fact)
   size_t mcode_size = 0;
   uint32_t nins = 0;     // IR instructions after optimisation
   int number = 0;        // as -jv shows it

@@ -345,6 +345,10 @@ class TraceBackend final : public JitBackend {
       }
       const auto* tags = parent->exit_tags.data();
       rec_->inherit_types(tags + parent->exit_tags_first[x->index], tags + parent->exit_tags_first[x->index + 1]);
+      // The exit's slots are the parent's frame's only when the side trace
+      // starts there (not in an inlined callee, nor a caller it returned to).
+      if (x->frame < 0 && !returns && x->index < parent->exit_facts.size())
+        rec_->inherit_fact(parent->exit_facts[x->index]);
     } catch (...) {
       rec_.reset();
       return;

@@ -590,3 +590,83 @@ TEST_CASE("an inner loop's tag tests at its trace's top, entered behind them by 
   REQUIRE(first_float != std::string::npos);
   CHECK(luna::jit_test::count(inner.substr(top, first_float - top), "cmp byte ptr [r13+") >= 5);
 }
+
+TEST_CASE("a side trace takes its parent's failed comparison as known", "[jit][side]") {
+  // fannkuch's flips: the swap loop's `lo < hi` fails into a side trace
+  // starting at that comparison, which knows lo >= hi from the exit and
+  // records no guard for it; the flips loop's `first ~= 1` likewise. The
+  // other loops compare a slot with a constant on either side, with <=,
+  // and floats (not integers: no fact): their results must stay the
+  // interpreter's whichever way the comparisons go.
+  const char* code = R"(
+    local function flips(w)
+      local count, first = 0, w[1]
+      while first ~= 1 do
+        local lo, hi = 1, first
+        while lo < hi do
+          w[lo], w[hi] = w[hi], w[lo]
+          lo = lo + 1
+          hi = hi - 1
+        end
+        count = count + 1
+        first = w[1]
+      end
+      return count
+    end
+    local total, w = 0, {}
+    for k = 1, 300 do
+      for i = 1, 7 do w[i] = (i * k) % 7 + 1 end
+      local seen, ok = {}, true
+      for i = 1, 7 do if seen[w[i]] then ok = false end seen[w[i]] = true end
+      if ok then total = total + flips(w) end
+      local x, y, f = k % 5, 0, k % 3 + 0.5
+      while 3 >= x do x = x + 1; y = y + 1 end
+      while x <= k % 9 do x = x + 2; y = y + 1 end
+      while f < 2.5 do f = f + 1; y = y + 1 end
+      total = total + y
+    end
+    return tostring(total))";
+  luna::jit_test::Run low = luna::jit_test::same_all_ways(code, "=rec");
+  CHECK(low.out == "2143");
+  int swap_sides = 0;
+  for (const std::string& t : luna::jit_test::traces_of(code)) {
+    if (t.find("rec:6 -> ") == std::string::npos) continue;
+    INFO(t);
+    swap_sides++;
+    CHECK(luna::jit_test::count(t, "GE      0001 0002") == 0);
+  }
+  CHECK(swap_sides > 0);
+}
+
+TEST_CASE("a bounds check that the loop's comparison and another bounds check imply is left out", "[jit][loop]") {
+  // The swap loop checks lo < hi and hi's bound before lo's: lo counts up
+  // by one from a value the pre-roll bounded, so lo's check in the body is
+  // implied. lo starts at -1 or 0 every few runs (t[lo] is nil there, so
+  // the pre-roll's check of it fails): the results must stay the
+  // interpreter's.
+  const char* code = R"(
+    local t, s = {}, 0
+    for i = 1, 10 do t[i] = i end
+    for k = 1, 400 do
+      local lo, hi = k % 4 - 1, k % 10 + 1
+      while lo < hi do
+        s = s + (t[hi] or 100) * 3 + (t[lo] or 1000)
+        t[lo], t[hi] = t[hi], t[lo]
+        lo = lo + 1
+        hi = hi - 1
+      end
+      for i = 1, 10 do t[i] = i end
+      t[0], t[-1] = nil, nil
+    end
+    return tostring(s))";
+  luna::jit_test::Run low = luna::jit_test::same_all_ways(code, "=rec");
+  CHECK(low.out == "299300");
+  std::string swap;
+  for (const std::string& t : luna::jit_test::traces_of(code))
+    if (t.find("rec:6 loop") != std::string::npos) swap = t;
+  REQUIRE(!swap.empty());
+  INFO(swap);
+  size_t body = swap.find("LOOPSTART");
+  REQUIRE(body != std::string::npos);
+  CHECK(luna::jit_test::count(swap.substr(body, swap.find("snap 0") - body), "ULT") == 1);
+}
