@@ -300,6 +300,31 @@ TEST_CASE("finished coroutines go back to their freelist in the sweep, counted e
   set_top(L, 0);
 }
 
+TEST_CASE("finished coroutines with grown stacks free them, counted exactly", "[gc][coroutine]") {
+  // release_finished keeps a first stack of the basic size as the spare
+  // one and frees any other (free_first_stack): a body that recursed deep
+  // grew its stack. The bytes in use must come back to the same count.
+  StateGuard s;
+  State* L = s.L;
+  const char* churn = R"(
+    local function deep(n) if n == 0 then return 0 end return 1 + deep(n - 1) end
+    local body = function(a) return deep(a) end
+    local n = 0
+    for i = 1, 200 do
+      local co = coroutine.create(body)
+      local ok, r = coroutine.resume(co, i % 2 == 0 and 300 or 3)
+      n = n + r
+      assert(coroutine.status(co) == "dead" and not coroutine.resume(co))
+    end
+    return n)";
+  CHECK(run(L, churn) == "30300");
+  gc_full(L, false);
+  size_t after_first = gc_count_bytes(L);
+  CHECK(run(L, churn) == "30300");
+  gc_full(L, false);
+  CHECK(gc_count_bytes(L) == after_first);
+}
+
 TEST_CASE("small blocks: carved inline from the slab, counted, refused over the limit", "[gc][pool]") {
   StateGuard s;
   State* L = s.L;
