@@ -263,3 +263,32 @@ TEST_CASE("limits: gsub's compiled patterns charge the matcher's steps", "[limit
     CHECK(calls[0] > 10);
   }
 }
+
+TEST_CASE("limits: find's compiled patterns charge the matcher's steps", "[limits]") {
+  // As gsub's: find by seq_match and its long twin by do_match, each call
+  // failing after a search of the whole line, run out after as many calls.
+  // A call's steps short of a batch are not charged, so the line is long.
+  const char* pairs[][2] = {
+      {"(%a+)a%s", "([a-zA-Z]+)a[ \t\n\v\f\r][0-9]?[0-9]?"},
+      {"key=(%d+);", "key=([0-9]+);[0-9]?[0-9]?[0-9]?[0-9]?"},
+  };
+  for (auto& pair : pairs) {
+    uint64_t calls[2];
+    for (int k = 0; k < 2; k++) {
+      luna::Vm vm;
+      vm.set_instruction_limit(3000000);
+      vm.set_global("pat", std::string(pair[k]));
+      double s = 0;
+      std::string msg = run_limited(vm,
+                                    "local t = {} for i = 1, 400 do t[i] = 'key=1 kappaq key=12 xb22 mu alphq ' end "
+                                    "local line = table.concat(t) n = 0 "
+                                    "while true do line:find(pat) line:match(pat, 9) n = n + 1 end",
+                                    s);
+      CHECK(msg.find("instruction budget exhausted") != std::string::npos);
+      calls[k] = static_cast<uint64_t>(vm.get_global("n").as_integer());
+    }
+    INFO(pair[0]);
+    CHECK(calls[0] == calls[1]);
+    CHECK(calls[0] > 10);
+  }
+}

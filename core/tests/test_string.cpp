@@ -577,6 +577,41 @@ TEST_CASE("gsub's compiled patterns agree with the matcher", "[string]") {
   CHECK(cached(L, "(%a+").seq.nops == 2);  // an unfinished capture is kept
 }
 
+TEST_CASE("find's and match's compiled patterns agree with the matcher", "[string]") {
+  StateGuard s;
+  State* L = s.L;
+  // As gsub's test: find and match use seq_match for a cached compiled
+  // pattern, do_match for its twin behind three never-matching items;
+  // from every start, position captures and unfinished captures included.
+  const char* code = R"lua(
+    local subjects = { "alpha beta  gamma1 x2 ab_c;key=42; xy ab", "aa  bb\n\t cc a1b2 ba", "",
+                       "\200\201a \255b\0c aab abba", "kappa lambda 17 mu; theta" }
+    local pats = { "(%a+)a%s", "%a*(%d)", "(%a)-b", "x?%a+()", "(a*)(b?)", "[ab]+()[^ab]", "(.-)%s",
+                   "key=(%d+);", "(%a+", "()a-()", ".?.?b", "%a+%a", "([\128-\255]+)(.)",
+                   "(%a)(%a*)%a", "a+b*a", "((%a)%a?)" }
+    local hide = string.rep("[^\0-\255]?", 3)
+    local function list(ok, ...)
+      local t = table.pack(...)
+      for i = 1, t.n do t[i] = tostring(t[i]) end
+      return tostring(ok) .. ":" .. table.concat(t, ",", 1, t.n)
+    end
+    local function all(f, ...) return list(pcall(f, ...)) end
+    for _, sub in ipairs(subjects) do
+      for _, p in ipairs(pats) do
+        for init = -3, #sub + 2 do
+          if all(string.find, sub, p, init) ~= all(string.find, sub, hide .. p, init) then return "find " .. p end
+          if all(string.match, sub, p, init) ~= all(string.match, sub, hide .. p, init) then return "match " .. p end
+        end
+      end
+    end
+    local a, b, v = ("k key=x; key=917; z"):find("key=(%d+);")
+    if a ~= 10 or b ~= 17 or v ~= "917" then return "key=(%d+);" end
+    return "ok"
+  )lua";
+  CHECK(run(L, code) == "ok");
+  CHECK(cached(L, "key=(%d+);").seq.nops == 8);
+}
+
 TEST_CASE("a string and an integer concatenate in either order, up to a long result", "[string]") {
   StateGuard s;
   CHECK(run(s.L, R"(

@@ -1349,10 +1349,15 @@ int find_aux(State* L, bool find) {
     prep_state(&ms, L, s, ls, p, lp);
     FirstPlan local;
     FirstItem first = anchor ? FirstItem{} : pattern_first_item(pe, p, ms.p_end, local);
+    // No Lua code runs before the result is made, so the entry's compiled
+    // pattern is used in place (an anchored pattern has none).
+    const SeqPlan* seq = pe != nullptr && pe->seq.nops != 0 ? &pe->seq : nullptr;
     do {
       if (first && (s1 = skip_to_start(&ms, first, s1)) == ms.src_end) break;
       reprep_state(&ms);
-      const char* e = first.whole() != Whole::No ? whole_match(&ms, first, s1) : do_match(&ms, s1, p);
+      const char* e = first.whole() != Whole::No ? whole_match(&ms, first, s1)
+                      : seq != nullptr           ? seq_match(&ms, *seq, p, 0, s1)
+                                                 : do_match(&ms, s1, p);
       if (e != nullptr) {
         if (find) {
           push_bounds(L, static_cast<Integer>(s1 - s) + 1, static_cast<Integer>(e - s));
