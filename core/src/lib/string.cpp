@@ -509,17 +509,16 @@ const char* match_balance(MatchState* ms, const char* s, const char* p) {
   return nullptr;
 }
 
-const char* max_expand(MatchState* ms, const char* s, const char* p, const char* ep) {
-  size_t n = count_matches(ms, s, p, ep);
-  const char* rest = ep + 1;
-  // Nothing follows: the longest repetition is the match (the attempt
-  // would succeed at once, unless it must raise "pattern too complex").
-  if (rest == ms->p_end && ms->matchdepth > 0) return s + n;
-  int lit = next_literal(ms, rest);
+// max_expand's search after the longest repetition [s, end): the rest of
+// the pattern tried from end back to s, only where the byte there is the
+// literal the rest must start with (lit, or any byte when lit < 0); the
+// positions skipped by that test are charged as the steps they save.
+template <typename Rest>
+const char* back_off(MatchState* ms, const char* s, const char* end, int lit, Rest rest) {
   size_t skipped = 0;
-  for (const char* q = s + n;; q--) {  // try the longest repetition first
+  for (const char* q = end;; q--) {  // try the longest repetition first
     if (lit < 0 || (q < ms->src_end && static_cast<unsigned char>(*q) == lit)) {
-      if (const char* res = do_match(ms, q, rest)) {
+      if (const char* res = rest(q)) {
         charge_steps(ms, skipped);
         return res;
       }
@@ -530,6 +529,15 @@ const char* max_expand(MatchState* ms, const char* s, const char* p, const char*
   }
   charge_steps(ms, skipped);
   return nullptr;
+}
+
+const char* max_expand(MatchState* ms, const char* s, const char* p, const char* ep) {
+  size_t n = count_matches(ms, s, p, ep);
+  const char* rest = ep + 1;
+  // Nothing follows: the longest repetition is the match (the attempt
+  // would succeed at once, unless it must raise "pattern too complex").
+  if (rest == ms->p_end && ms->matchdepth > 0) return s + n;
+  return back_off(ms, s, s + n, next_literal(ms, rest), [&](const char* q) { return do_match(ms, q, rest); });
 }
 
 const char* min_expand(MatchState* ms, const char* s, const char* p, const char* ep) {
@@ -910,21 +918,7 @@ const char* seq_expand(MatchState* ms, const SeqPlan& seq, const char* pat, int 
   const char* q = s;
   while (q < ms->src_end && item_accepts(op.ascii, static_cast<unsigned char>(*q), p, ep)) q++;
   if (k + 1 == seq.nops) return q;  // nothing follows: the longest repetition
-  int lit = op.lit;
-  size_t skipped = 0;
-  for (;; q--) {  // try the longest repetition first
-    if (lit < 0 || (q < ms->src_end && static_cast<unsigned char>(*q) == lit)) {
-      if (const char* res = seq_match(ms, seq, pat, k + 1, q)) {
-        charge_steps(ms, skipped);
-        return res;
-      }
-    } else {
-      skipped++;
-    }
-    if (q == s) break;
-  }
-  charge_steps(ms, skipped);
-  return nullptr;
+  return back_off(ms, s, q, op.lit, [&](const char* r) { return seq_match(ms, seq, pat, k + 1, r); });
 }
 
 // What do_match(ms, s, p) returns for the pattern pat compiled as seq, p
