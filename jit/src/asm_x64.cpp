@@ -87,7 +87,22 @@ Integer h_int_idiv(Integer a, Integer b) noexcept { return int_floor_div(a, b); 
 Integer h_int_mod(Integer a, Integer b) noexcept { return int_mod(a, b); }
 Integer h_shl(Integer a, Integer b) noexcept { return shift_left(a, b); }
 Integer h_udiv(Integer a, Integer b) noexcept { return static_cast<Integer>(static_cast<Unsigned>(a) / static_cast<Unsigned>(b)); }
-Number h_num_mod(Number a, Number b) noexcept { return float_mod(a, b); }
+// Float `%` of integral values below 2^53 (richards' `control % 2`): there
+// fmod's result is exactly the integer remainder, with a zero taking a's
+// sign, so this returns what float_mod returns without fmod's loop.
+Number h_num_mod(Number a, Number b) noexcept {
+  constexpr Number kExact = 0x1p53;
+  if (a > -kExact && a < kExact && b > -kExact && b < kExact) {
+    const auto ia = static_cast<Integer>(a), ib = static_cast<Integer>(b);
+    if (ib != 0 && static_cast<Number>(ia) == a && static_cast<Number>(ib) == b) {
+      const Integer r = ia % ib;
+      Number m = r == 0 ? std::copysign(0.0, a) : static_cast<Number>(r);
+      if ((m > 0) ? b < 0 : (m < 0 && b > 0)) m += b;
+      return m;
+    }
+  }
+  return float_mod(a, b);
+}
 Number h_num_pow(Number a, Number b) noexcept { return b == 2 ? a * a : std::pow(a, b); }
 Number h_num_fmod(Number a, Number b) noexcept { return std::fmod(a, b); }
 Number h_num_sin(Number a) noexcept { return std::sin(a); }

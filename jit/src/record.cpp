@@ -889,6 +889,18 @@ bool Recorder::for_prep(int a) {
   if (st == 0 || st == INT64_MIN) return false;
   Ref init = slot(a), limit = slot(a + 1), step = slot(a + 2);
   bool variable = !ir_.is_const(step);
+  // A side trace starting at the FORPREP (nbody's inner loop, entered once
+  // per outer iteration) finds the step in memory; the LOADI just before
+  // says which constant it is, so it is guarded equal (it cannot fail)
+  // and the count needs no division by it.
+  if (variable && pc_ > cl_->p->code) {
+    Instruction load = plain_ins(pc_[-1]);
+    if (get_op(load) == OP_LOADI && getarg_A(load) == a + 2 && getarg_sBx(load) == st) {
+      step = ir_.kint(st);
+      guard(IrOp::EQ, slot(a + 2), step);
+      variable = false;
+    }
+  }
   if (variable && st < 0) return false;
   if (variable) guard(IrOp::GT, step, ir_.kint(0));
   bool skip = st > 0 ? ra[0].u.i > ra[1].u.i : ra[0].u.i < ra[1].u.i;

@@ -92,6 +92,26 @@ TEST_CASE("nested loops: the inner loop's exits get side traces linked back to i
   CHECK(on.stats.exits_taken < 100);
 }
 
+TEST_CASE("side traces starting at an inner loop's FORPREP: constant steps of 1, 3 and -2", "[jit][side]") {
+  // Each inner loop is entered by a side trace of the outer loop's exit at
+  // its FORPREP, which takes the step from memory and guards it equal to
+  // the LOADI's constant: the iteration count must still divide by it.
+  const char* code = R"(
+    local s = 0
+    for y = 1, 300 do
+      local n = y % 23
+      for x = 1, n do s = s + x end
+      for x = y % 5, n, 3 do s = s + x * 7 end
+      for x = n, 1, -2 do s = s + x * 11 end
+      local k = y % 3 + 1
+      for x = 1, n, k do s = s + x * 13 end
+    end
+    return s)";
+  Run on = run(code, true), off = run(code, false);
+  CHECK(on.result == off.result);
+  CHECK(on.stats.traces_compiled >= 4);
+}
+
 TEST_CASE("a side trace stops at hooks and budgets like its loop", "[jit][side]") {
   luna::Vm vm;
   luna::State* L = vm.state();

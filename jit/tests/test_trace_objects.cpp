@@ -64,6 +64,19 @@ TEST_CASE("math.min, max, floor, ceil, abs and sqrt in traces: subtypes, NaN, -0
   CHECK(r.out.find("-0x0p+0") != std::string::npos);
 }
 
+TEST_CASE("float % in traces: integral values by the remainder, signed zeros, huge, NaN, inf", "[jit][arith]") {
+  Run r = same_both_ways(std::string(kShow) + R"(
+    local vals = {4.0, -4.0, 3.0, -3.0, 0.0, -0.0, 2.0, -2.0, 7.0, 1.5, -2.5, 2^53 - 1, -(2^53 - 1), 2^53,
+                  2^60, 1e300, 1/0, -1/0, 0/0, 5e-324, 26003.0, 39004.0}
+    local R = {}
+    for i = 1, #vals do
+      for j = 1, #vals do R[#R + 1] = vals[i] % vals[j] end
+    end
+    return dump(R))");
+  // -4.0 % 2.0 is -0.0 (fmod keeps a's sign); an integer remainder alone gives +0.0.
+  CHECK(r.out.find("-0x0p+0") != std::string::npos);
+}
+
 TEST_CASE("string.byte, sub, len, char, # and type in traces: every position case", "[jit][builtin]") {
   Run r = same_both_ways(std::string(kShow) + R"(
     local strs = {"", "a", "hello world", string.rep("x", 50)}
