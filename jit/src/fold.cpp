@@ -261,9 +261,18 @@ Ref fold_emit(IrBuffer& ir, IrIns ins) {
   // So may a coroutine the trace resumes (an NCALL with the pc after it).
   if (ins.op == IrOp::NCALL && ins.k.p != nullptr) ir.cse_.clear();
   // A library function called from the trace writes its results into the
-  // frame and may move the stack: slots and their addresses are read again.
-  if (ins.op == IrOp::NCALL)
-    std::erase_if(ir.cse_, [&](const auto& e) { return ir[e.second].op == IrOp::SLOAD || ir[e.second].op == IrOp::SLOTREF; });
+  // frame and may move the stack: slots and their addresses are read again,
+  // and so are the value pointers of open upvalues (the move corrects the
+  // UpVal's pointer, not one the trace loaded before: that one points into
+  // the freed stack).
+  if (ins.op == IrOp::NCALL) {
+    bool moves = ir.moves_stack(ins);
+    std::erase_if(ir.cse_, [&](const auto& e) {
+      const IrIns& c = ir[e.second];
+      return c.op == IrOp::SLOAD || c.op == IrOp::SLOTREF ||
+             (moves && c.op == IrOp::FLOAD && static_cast<Field>(c.aux8) == Field::UvValue);
+    });
+  }
   // A new key may take the node of a key that was not in its main position
   // (moving that key), or rehash the table into a new hash part of another
   // size: a node found before, the node array and its size are read again.

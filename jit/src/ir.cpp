@@ -176,7 +176,7 @@ bool IrBuffer::may_change(const IrIns& s, const IrIns& l) const {
     return false;
   // coroutine.create's call (create_call) writes only its result slots
   // (SLOADs are read again after any NCALL) and never moves the stack.
-  if (s.op == IrOp::NCALL && s.k.p == nullptr && ins_[s.a].k.p == reinterpret_cast<void*>(&coro_create)) return false;
+  if (s.op == IrOp::NCALL && !moves_stack(s)) return false;
   if (s.op != IrOp::VSTORE) return true;
   Ref sk = NO_REF, lk = NO_REF;
   Mem sm = mem_of(*this, s.a, &sk);
@@ -194,6 +194,10 @@ bool IrBuffer::may_change(const IrIns& s, const IrIns& l) const {
   // constant keys of different refs are different keys.
   if (sm == Mem::StrKey) return sk == lk || !is_const(sk) || !is_const(lk);
   return true;
+}
+
+bool IrBuffer::moves_stack(const IrIns& ncall) const {
+  return ncall.k.p != nullptr || ins_[ncall.a].k.p != reinterpret_cast<void*>(&coro_create);
 }
 
 bool IrBuffer::stored_between(Ref from, Ref to, const IrIns& l) const {

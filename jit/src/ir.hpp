@@ -326,6 +326,10 @@ class IrBuffer {
   // exists adds no key, so lookups find their keys where they were; a
   // length reads integer keys only.
   bool may_change(const IrIns& s, const IrIns& l) const;
+  // Whether an NCALL may move the stack (a library function's frame near
+  // its end, or one that checks for room for many values): every one but
+  // coroutine.create's (create_call needs no frame).
+  bool moves_stack(const IrIns& ncall) const;
   // Whether an instruction in (from, to) may change what l reads.
   bool stored_between(Ref from, Ref to, const IrIns& l) const;
   // A load through p since the last store and in this iteration, guarding
