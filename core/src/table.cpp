@@ -288,6 +288,30 @@ unsigned count_array(const Table* t, unsigned* nums) {
   return na;
 }
 
+// rehash's count of t's keys and extra: nums[b] the integer keys in
+// (2^(b-1), 2^b], ints all of them that could go to an array part, total
+// every key, nodes the hash part's entries.
+struct KeyCount {
+  unsigned ints;
+  size_t total;
+  unsigned nodes;
+};
+
+KeyCount count_keys(const Table* t, const TValue& extra, unsigned* nums) {
+  KeyCount c{count_array(t, nums), 0, 0};
+  c.total = c.ints;
+  for (unsigned i = 0; i < table_size_node(t); i++) {
+    const Node* n = &t->node[i];
+    if (n->val.is_nil()) continue;
+    if (count_int_key(n->key(), nums)) c.ints++;
+    c.nodes++;
+  }
+  c.total += c.nodes;
+  if (count_int_key(extra, nums)) c.ints++;
+  c.total++;
+  return c;
+}
+
 void rehash(State* L, Table* t, const TValue& extra) {
   // Appending to a full power-of-two array with no hash part (a list built
   // by t[#t+1] = v): the general count below would find more than half of
@@ -300,20 +324,9 @@ void rehash(State* L, Table* t, const TValue& extra) {
     return;
   }
   unsigned nums[MAX_ABITS + 1] = {};
-  unsigned na = count_array(t, nums);
-  size_t total = na;
-  if (!is_dummy(t)) {
-    for (unsigned i = 0; i < size_node(t); i++) {
-      Node* n = &t->node[i];
-      if (n->val.is_nil()) continue;
-      if (count_int_key(n->key(), nums)) na++;
-      total++;
-    }
-  }
-  if (count_int_key(extra, nums)) na++;
-  total++;
-  asize = compute_array_size(nums, &na);
-  table_resize(L, t, asize, static_cast<unsigned>(total - na));
+  KeyCount c = count_keys(t, extra, nums);
+  asize = compute_array_size(nums, &c.ints);
+  table_resize(L, t, asize, static_cast<unsigned>(c.total - c.ints));
 }
 
 // Slot for a normalised, valid key; creates it when absent.
@@ -484,23 +497,12 @@ TValue* table_try_set_slot(State* L, Table* t, const TValue& key) noexcept {
   if (g->gcdebt > 0) return nullptr;
   // rehash's count (its append shortcut gives the count's result).
   unsigned nums[MAX_ABITS + 1] = {};
-  unsigned na = count_array(t, nums);
-  size_t total = na;
-  unsigned used_nodes = 0;
-  for (unsigned i = 0; i < table_size_node(t); i++) {
-    const Node* n = &t->node[i];
-    if (n->val.is_nil()) continue;
-    if (count_int_key(n->key(), nums)) na++;
-    total++;
-    used_nodes++;
-  }
-  if (count_int_key(key, nums)) na++;
-  total++;
-  if (compute_array_size(nums, &na) != t->asize) return nullptr;  // entries move between the parts
+  KeyCount c = count_keys(t, key, nums);
+  if (compute_array_size(nums, &c.ints) != t->asize) return nullptr;  // entries move between the parts
   // table_resize with the array part kept: only the hash part is new, at
   // least as large as the nodes in use (no integer key of 1..asize is in
   // one), filled in the same order.
-  unsigned nhsize = std::max(static_cast<unsigned>(total - na), used_nodes);
+  unsigned nhsize = std::max(static_cast<unsigned>(c.total - c.ints), c.nodes);
   int lsize = ceil_log2_u(nhsize);
   if (lsize > MAX_HBITS) return nullptr;
   unsigned size = 1u << lsize;
