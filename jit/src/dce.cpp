@@ -37,24 +37,13 @@ void dce(IrBuffer& ir) {
     if (ir[r].a != NO_REF) live[ir[r].a] = true;
     if (ir[r].b != NO_REF) live[ir[r].b] = true;
   }
-  std::vector<Ref> map(n, NO_REF);
-  std::vector<IrIns> out;
-  out.push_back(ir[0]);
+  std::vector<bool> drop(n, false);
   for (Ref r = 1; r < n; r++) {
-    if (!live[r]) {
-      ir.stats().dce++;
-      continue;
-    }
-    IrIns i = ir[r];
-    if (i.op != IrOp::LOOP) {
-      i.a = map[i.a];
-      i.b = map[i.b];
-    }
-    map[r] = static_cast<Ref>(out.size());
-    out.push_back(i);
+    drop[r] = !live[r];
+    ir.stats().dce += drop[r];
   }
-  for (SnapEntry& e : ir.snap_entries_mut()) e.ref = map[e.ref];
-  ir.replace(std::move(out));
+  std::vector<IrIns> out{ir[0]};
+  compact_into(ir, out, 1, drop);
 }
 
 }  // namespace luna::jit

@@ -266,4 +266,22 @@ std::string IrBuffer::dump() const {
   return out;
 }
 
+void compact_into(IrBuffer& ir, std::vector<IrIns>& out, Ref start, const std::vector<bool>& drop) {
+  Ref n = ir.size();
+  std::vector<Ref> map(n, NO_REF);
+  for (Ref r = 0; r < start; r++) map[r] = r;
+  for (Ref r = start; r < n; r++) {
+    if (drop[r]) continue;
+    IrIns i = ir[r];
+    if (i.op != IrOp::LOOP) {
+      i.a = map[i.a];
+      i.b = map[i.b];
+    }
+    map[r] = static_cast<Ref>(out.size());
+    out.push_back(i);
+  }
+  for (SnapEntry& e : ir.snap_entries_mut()) e.ref = map[e.ref];
+  ir.replace(std::move(out));
+}
+
 }  // namespace luna::jit

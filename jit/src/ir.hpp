@@ -393,6 +393,11 @@ bool drop_implied_bounds(IrBuffer& ir);
 // Dead code elimination: drops pure instructions no guard, store, call or
 // snapshot needs, and renumbers (dce.cpp).
 void dce(IrBuffer& ir);
+// Appends ir's instructions from start on, less the dropped ones, to out
+// (which holds the ones before start, at their own numbers, and whatever
+// was inserted after them), renumbers operands and snapshot entries, and
+// makes out the trace's IR (dce and the loop passes).
+void compact_into(IrBuffer& ir, std::vector<IrIns>& out, Ref start, const std::vector<bool>& drop);
 
 // Small constructors used by the recorder and the tests.
 inline IrIns ir_ins(IrOp op, IrType t, Ref a = NO_REF, Ref b = NO_REF, int32_t aux = 0) {

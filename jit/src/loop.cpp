@@ -19,28 +19,6 @@ namespace {
 
 bool same_type(const IrIns& a, const IrIns& b) { return a.type == b.type && a.tag == b.tag; }
 
-// Appends ir's instructions from start on, less the dropped ones, to out
-// (which holds the ones before start, at their own numbers, and whatever
-// was inserted after them), renumbers operands and snapshot entries, and
-// makes out the trace's IR.
-void compact_into(IrBuffer& ir, std::vector<IrIns>& out, Ref start, const std::vector<bool>& drop) {
-  Ref n = ir.size();
-  std::vector<Ref> map(n, NO_REF);
-  for (Ref r = 0; r < start; r++) map[r] = r;
-  for (Ref r = start; r < n; r++) {
-    if (drop[r]) continue;
-    IrIns i = ir[r];
-    if (i.op != IrOp::LOOP) {
-      i.a = map[i.a];
-      i.b = map[i.b];
-    }
-    map[r] = static_cast<Ref>(out.size());
-    out.push_back(i);
-  }
-  for (SnapEntry& e : ir.snap_entries_mut()) e.ref = map[e.ref];
-  ir.replace(std::move(out));
-}
-
 }  // namespace
 
 bool loop_optimise(IrBuffer& ir) {
